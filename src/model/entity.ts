@@ -1,0 +1,110 @@
+/**
+ * Entities and the links between them, for all four analytics: host, process (with lineage),
+ * user, container, pod, workload, cloud instance, IP, account, principal.
+ * A key is a stable string `<type>:<id>`; ids are escaped so a hostile field cannot forge a key.
+ */
+import type { CoalEvent } from './event.js';
+
+export type EntityType =
+  | 'host'
+  | 'process'
+  | 'user'
+  | 'container'
+  | 'pod'
+  | 'workload'
+  | 'instance'
+  | 'ip'
+  | 'account'
+  | 'principal';
+
+export type EntityKey = string;
+
+export type LinkRel =
+  | 'runs_on' // process|container|pod → host, pod → node
+  | 'runs_in' // process → container, container → pod
+  | 'child_of' // process → parent process
+  | 'executed_by' // process → user
+  | 'member_of' // pod → workload, instance → account
+  | 'owns_ip' // host|instance → ip
+  | 'created_by'; // instance|workload → principal
+
+export interface EntityLink {
+  from: EntityKey;
+  rel: LinkRel;
+  to: EntityKey;
+}
+
+/** Escape the separator so `host:a:b` can never be confused with a nested key. */
+function part(value: string | number): string {
+  return String(value).replace(/%/g, '%25').replace(/:/g, '%3A');
+}
+
+export function entityKey(type: EntityType, ...ids: Array<string | number>): EntityKey {
+  return `${type}:${ids.map(part).join(':')}`;
+}
+
+export function entityType(key: EntityKey): EntityType {
+  return key.slice(0, key.indexOf(':')) as EntityType;
+}
+
+export const UNKNOWN_HOST = '(unknown-host)';
+
+export function hostKeyOf(event: CoalEvent): EntityKey {
+  return entityKey('host', event.host?.name ?? UNKNOWN_HOST);
+}
+
+/** A process is identified by its entity_id when the source has one (Windows ProcessGuid), else host+pid. */
+export function processKey(hostName: string, pid: number | undefined, entityId?: string): EntityKey | undefined {
+  if (entityId) return entityKey('process', hostName, entityId);
+  if (pid === undefined) return undefined;
+  return entityKey('process', hostName, pid);
+}
+
+export function processKeyOf(event: CoalEvent): EntityKey | undefined {
+  const p = event.process;
+  if (!p) return undefined;
+  return processKey(event.host?.name ?? UNKNOWN_HOST, p.pid, p.entity_id);
+}
+
+export function parentKeyOf(event: CoalEvent): EntityKey | undefined {
+  const parent = event.process?.parent;
+  if (!parent) return undefined;
+  return processKey(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
+}
+
+/** Every entity an event names, and how they relate. */
+export function linksOf(event: CoalEvent): EntityLink[] {
+  const links: EntityLink[] = [];
+  const host = hostKeyOf(event);
+  const hostName = event.host?.name ?? UNKNOWN_HOST;
+  const proc = processKeyOf(event);
+  const container = event.container?.id ? entityKey('container', event.container.id) : undefined;
+  if (proc) {
+    links.push({ from: proc, rel: 'runs_on', to: host });
+    const parent = parentKeyOf(event);
+    if (parent) links.push({ from: proc, rel: 'child_of', to: parent });
+    const userName = event.process?.user?.name ?? event.user?.name;
+    if (userName) links.push({ from: proc, rel: 'executed_by', to: entityKey('user', hostName, userName) });
+    if (container) links.push({ from: proc, rel: 'runs_in', to: container });
+  }
+  if (container) {
+    links.push({ from: container, rel: 'runs_on', to: host });
+    const ns = event.orchestrator?.namespace;
+    const podName = event.orchestrator?.resource?.type === 'pod' ? event.orchestrator.resource.name : undefined;
+    if (ns && podName) links.push({ from: container, rel: 'runs_in', to: entityKey('pod', ns, podName) });
+  }
+  const instance = event.cloud?.instance?.id ? entityKey('instance', event.cloud.instance.id) : undefined;
+  if (instance) {
+    for (const ip of event.host?.ip ?? []) links.push({ from: instance, rel: 'owns_ip', to: entityKey('ip', ip) });
+    const account = event.cloud?.account?.id;
+    if (account)
+      links.push({
+        from: instance,
+        rel: 'member_of',
+        to: entityKey('account', event.cloud?.provider ?? 'cloud', account),
+      });
+  } else {
+    for (const ip of event.host?.ip ?? []) links.push({ from: host, rel: 'owns_ip', to: entityKey('ip', ip) });
+  }
+  return links;
+}

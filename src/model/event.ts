@@ -1,0 +1,139 @@
+/**
+ * The normalised event: an ECS-shaped subset every source produces and every signal reads.
+ * `original` keeps the untouched source record; `coalmine` holds only fields we computed.
+ */
+
+/** Where an event or issue came from: a file and a 1-based line, or a record id for binary formats. */
+export interface SourceRef {
+  file: string;
+  line?: number;
+  record?: string;
+}
+
+export type EventKind = 'event' | 'metric' | 'state';
+
+/**
+ * The shared verbs. Signals and the engine switch on these, never on a format's own names.
+ * - exec: a process started (process.*, process.parent.* when known)
+ * - process-seen: a running process observed by a snapshot (osquery, /proc), maybe with metrics
+ * - exit: a process ended
+ * - connect: an outbound connection (process.* when known, destination.*, network.transport)
+ * - listen: a listening socket
+ * - dns-query: a name looked up (dns.question.name, dns.resolved_ip)
+ * - kill: a signal sent (process.* is the sender, process.target.* the victim)
+ * - file-write: a file created, written or renamed (file.path; process.* is the writer)
+ * - persistence-entry: a cron line / unit ExecStart / rc line / preload entry on disk (kind 'state')
+ * - metric: a resource sample for a host or process (metrics.*)
+ */
+export type EventAction =
+  | 'exec'
+  | 'process-seen'
+  | 'exit'
+  | 'connect'
+  | 'listen'
+  | 'dns-query'
+  | 'kill'
+  | 'file-write'
+  | 'persistence-entry'
+  | 'metric';
+
+export interface ProcessParent {
+  pid?: number;
+  entity_id?: string;
+  name?: string;
+  executable?: string;
+  command_line?: string;
+}
+
+export interface ProcessFields {
+  pid?: number;
+  entity_id?: string;
+  name?: string;
+  executable?: string;
+  command_line?: string;
+  args?: string[];
+  working_directory?: string;
+  start?: string;
+  hash?: { sha256?: string; md5?: string; sha1?: string };
+  /** Executable was unlinked while running (`/proc/PID/exe` ends in " (deleted)"). */
+  exe_deleted?: boolean;
+  parent?: ProcessParent;
+  user?: { name?: string; id?: string };
+  /** The process a kill/signal event was aimed at. */
+  target?: { pid?: number; name?: string; executable?: string; signal?: number };
+}
+
+export interface Endpoint {
+  ip?: string;
+  port?: number;
+  domain?: string;
+  bytes?: number;
+}
+
+export interface EventMetrics {
+  /** Percent of one core for a process (can exceed 100); percent of all cores for a host. */
+  cpu_pct?: number;
+  mem_pct?: number;
+  gpu_pct?: number;
+  rss_bytes?: number;
+  /** Cumulative user+system CPU time, for sources that report counters rather than rates. */
+  cpu_time_ms?: number;
+  cores?: number;
+}
+
+export interface CoalEvent {
+  '@timestamp': string;
+  event: {
+    kind: EventKind;
+    /** ECS categories: process, network, file, host, configuration, … */
+    category: string[];
+    type?: string[];
+    /** What happened, independent of the source; see EventAction. */
+    action: EventAction;
+    /** `<format>.<table/record type>`, e.g. `auditd.syscall`, `osquery.processes`. */
+    dataset: string;
+    id?: string;
+    outcome?: 'success' | 'failure' | 'unknown';
+  };
+  host?: {
+    name?: string;
+    id?: string;
+    ip?: string[];
+    os?: { platform?: 'linux' | 'windows' | 'macos' | string };
+  };
+  process?: ProcessFields;
+  user?: { name?: string; id?: string; effective?: { name?: string; id?: string } };
+  source?: Endpoint;
+  destination?: Endpoint;
+  network?: { transport?: string; protocol?: string; direction?: string };
+  dns?: { question?: { name?: string }; resolved_ip?: string[] };
+  url?: { full?: string; domain?: string };
+  file?: {
+    path?: string;
+    name?: string;
+    mtime?: string;
+    /** One meaningful line of a config/persistence file, e.g. a cron entry or ExecStart. */
+    line?: string;
+  };
+  container?: { id?: string; name?: string; image?: { name?: string } };
+  orchestrator?: { namespace?: string; resource?: { type?: string; name?: string }; cluster?: { name?: string } };
+  cloud?: { provider?: string; account?: { id?: string }; instance?: { id?: string }; region?: string };
+  metrics?: EventMetrics;
+  /** The source record as read, unchanged (parsed fields for text formats). */
+  original: Record<string, unknown>;
+  coalmine: {
+    /** Event time in epoch milliseconds (derived from @timestamp). */
+    ts: number;
+    format: string;
+    ref: SourceRef;
+    /** Persistence artefacts found on a collected filesystem: what the entry launches. */
+    persistence?: {
+      mechanism: 'cron' | 'systemd' | 'rc' | 'preload' | 'init' | 'scheduled-task' | 'run-key';
+      target?: string;
+    };
+  };
+}
+
+export function isoFromMs(ms: number): string {
+  return new Date(ms).toISOString();
+}

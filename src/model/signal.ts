@@ -1,0 +1,55 @@
+/**
+ * A signal is one piece of evidence: a stateless classifier's (or the engine's) verdict on one event.
+ * Signals never alert on their own; analytics correlate them into findings.
+ */
+import type { EntityKey } from './entity.js';
+import type { SourceRef } from './event.js';
+
+export type Strength = 'weak' | 'medium' | 'strong';
+
+export const STRENGTH_RANK: Record<Strength, number> = { weak: 1, medium: 2, strong: 3 };
+
+/** Evidence classes, as PRODUCT.md §4 groups them. */
+export type SignalClass = 'resource' | 'process' | 'network' | 'persistence' | 'kill' | 'authorization' | 'cloud';
+
+/**
+ * Signal kinds. Stable names: they appear in findings, rules (`coalmine.kind`) and policy.
+ */
+export type SignalKind =
+  | 'miner-process'
+  | 'proxyware-process'
+  | 'dropper'
+  | 'masquerade'
+  | 'miner-tuning'
+  | 'persistence'
+  | 'competitor-kill'
+  | 'pool-contact'
+  | 'mining-port'
+  | 'proxyware-endpoint'
+  | 'sustained-cpu'
+  | 'high-memory'
+  | 'hidden-cpu';
+
+export interface Signal {
+  kind: SignalKind;
+  class: SignalClass;
+  strength: Strength;
+  /** The process the evidence is about (its key), or the host when no process is known. */
+  entity: EntityKey;
+  host: string;
+  /** Event time, epoch ms. */
+  ts: number;
+  ref: SourceRef;
+  /** One line a human can check against the source record. */
+  explanation: string;
+  /** Rule or classifier id that produced it (`rule:<id>`, `intel:<set>`, `engine:cpu`). */
+  by: string;
+  /** What the evidence is about, for correlation: the executable it concerns, a destination, a victim. */
+  subject?: {
+    executable?: string;
+    destination?: string;
+    victim?: string;
+    victimPid?: number;
+    persistenceTarget?: string;
+  };
+}

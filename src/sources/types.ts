@@ -1,0 +1,48 @@
+/**
+ * The source contract: one descriptor per format. `sniff` looks at the first bytes (and the path,
+ * for files whose format is their location, like /etc/crontab); `read` turns an input into batches
+ * of events and issues. A source never throws on bad input: it reports an Issue and reads on.
+ */
+import type { CoalEvent } from '../model/event.js';
+import type { Issue } from '../model/issue.js';
+
+export interface SourceInput {
+  /** Name used in every ref: the path as the user gave it (relative to the cwd), or `-` for stdin. */
+  name: string;
+  /** Path relative to a collected filesystem root when the input was found by walking a directory, with `/` separators. */
+  relPath?: string;
+  /** First bytes of the (decompressed) content, at most 64 KiB, for sniffing and small formats. */
+  head: Buffer;
+  /** The whole (decompressed) content as a stream of chunks. May be called once. */
+  open(): AsyncIterable<Buffer>;
+  /** File modification time (from a collection's bodyfile when present, else the file system). */
+  mtimeMs?: number;
+  /** Host the input belongs to when the format does not say (a collection's etc/hostname, or --host). */
+  hostHint?: string;
+}
+
+export interface SourceContext {
+  maxLineBytes: number;
+  /** Upper bound on events buffered inside a source before it must yield (auditd serial groups, etc.). */
+  maxPendingRecords: number;
+}
+
+export interface SourceBatch {
+  events: CoalEvent[];
+  issues: Issue[];
+}
+
+export interface SourceDescriptor {
+  /** Registry key, file name and `--format` value. */
+  name: string;
+  summary: string;
+  platform: 'linux' | 'windows' | 'network' | 'container' | 'cloud' | 'generic';
+  /**
+   * `events` sources are merged by event time; `state` sources describe what exists on a
+   * collected system (cron files, unit files) and are applied before the event streams.
+   */
+  delivers: 'events' | 'state';
+  /** 0 = not this format; higher = more certain. The best score wins; ties go to registry order. */
+  sniff(head: string, input: Pick<SourceInput, 'name' | 'relPath'>): number;
+  read(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch>;
+}

@@ -1,0 +1,82 @@
+/**
+ * Bounded line splitting over Buffers: the hot path of every text source. `readline` costs as much
+ * as JSON.parse on these machines, so we split chunks ourselves. A line longer than `maxLineBytes`
+ * is never held in memory: it is skipped to its newline and reported through `onOversize`.
+ */
+
+export interface LineBatch {
+  lines: string[];
+  /** 1-based line number of each entry in `lines`. */
+  lineNos: number[];
+}
+
+export interface LineReaderOptions {
+  maxLineBytes: number;
+  onOversize: (lineNo: number, bytes: number) => void;
+}
+
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+export async function* readLines(chunks: AsyncIterable<Buffer>, options: LineReaderOptions): AsyncGenerator<LineBatch> {
+  const { maxLineBytes, onOversize } = options;
+  let pending: Buffer[] = []; // pieces of the current unfinished line
+  let pendingBytes = 0;
+  let skipping = false; // inside an oversized line
+  let lineNo = 0;
+  for await (const chunk of chunks) {
+    const batch: LineBatch = { lines: [], lineNos: [] };
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) break;
+      lineNo++;
+      if (skipping) {
+        onOversize(lineNo, pendingBytes + nl - start);
+        skipping = false;
+        pending = [];
+        pendingBytes = 0;
+      } else if (pendingBytes > 0) {
+        const total = pendingBytes + nl - start;
+        if (total > maxLineBytes) onOversize(lineNo, total);
+        else {
+          pending.push(chunk.subarray(start, nl));
+          pushLine(batch, Buffer.concat(pending, total), 0, total, lineNo);
+        }
+        pending = [];
+        pendingBytes = 0;
+      } else if (nl - start > maxLineBytes) {
+        onOversize(lineNo, nl - start);
+      } else {
+        pushLine(batch, chunk, start, nl, lineNo);
+      }
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      const rest = chunk.length - start;
+      if (skipping || pendingBytes + rest > maxLineBytes) {
+        skipping = true;
+        pendingBytes += rest;
+        pending = [];
+      } else {
+        // copy: the stream may reuse the chunk's memory
+        pending.push(Buffer.from(chunk.subarray(start)));
+        pendingBytes += rest;
+      }
+    }
+    if (batch.lines.length > 0) yield batch;
+  }
+  if (skipping) onOversize(lineNo + 1, pendingBytes);
+  else if (pendingBytes > 0) {
+    const batch: LineBatch = { lines: [], lineNos: [] };
+    const buf = Buffer.concat(pending, pendingBytes);
+    pushLine(batch, buf, 0, buf.length, lineNo + 1);
+    yield batch;
+  }
+}
+
+function pushLine(batch: LineBatch, buf: Buffer, start: number, end: number, lineNo: number): void {
+  let e = end;
+  if (e > start && buf[e - 1] === 13) e--; // CRLF
+  batch.lines.push(buf.toString('utf8', start, e));
+  batch.lineNos.push(lineNo);
+}

@@ -1,0 +1,33 @@
+/** Time parsing for hostile input: every parser returns undefined rather than throwing or guessing. */
+
+/** Plausible event time range: 1990-01-01 .. 2100-01-01. Outside it a parse is treated as garbage. */
+const MIN_MS = 631152000000;
+const MAX_MS = 4102444800000;
+
+export function isPlausibleMs(ms: number): boolean {
+  return Number.isFinite(ms) && ms >= MIN_MS && ms < MAX_MS;
+}
+
+/** ISO 8601 / RFC 3339 strings, epoch seconds or milliseconds (number or numeric string). */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value === 'number') return fromEpoch(value);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return fromEpoch(Number(value));
+  const ms = Date.parse(value);
+  return isPlausibleMs(ms) ? ms : undefined;
+}
+
+function fromEpoch(n: number): number | undefined {
+  if (!Number.isFinite(n)) return undefined;
+  // seconds until 2100 are < 4.2e9; anything larger is taken as milliseconds
+  const ms = n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+  return isPlausibleMs(ms) ? ms : undefined;
+}
+
+/** Parse a duration like `90s`, `15m`, `1h`, `2d`, `500ms`. */
+export function parseDurationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(m[1]) * unit);
+}

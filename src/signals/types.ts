@@ -1,0 +1,19 @@
+/**
+ * The classifier contract: one event in, zero or more signals out, no memory between events.
+ * Stateful evidence (sustained CPU, baselines, hidden CPU) belongs to the engine, not here.
+ */
+import type { CoalEvent } from '../model/event.js';
+import type { Signal } from '../model/signal.js';
+import type { Intel } from './intel.js';
+
+export interface ClassifyContext {
+  intel: Intel;
+}
+
+export interface Classifier {
+  /** Registry key; also the `by` prefix of the signals it makes (`process`, `network`, …). */
+  name: string;
+  summary: string;
+  /** Append signals for `event` to `out`. Must not throw on any event. */
+  classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void;
+}

@@ -1,0 +1,36 @@
+/**
+ * The analytics, one line each, and the detector that runs them over the engine's closed clusters.
+ */
+import { Engine, type EngineOptions } from '../engine/index.js';
+import type { CoalEvent } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
+import { thresholdsFor, type Policy } from '../model/policy.js';
+import type { Signal } from '../model/signal.js';
+import { an0742Linux } from './an0742-linux.js';
+import { toFinding } from './finding.js';
+import type { Analytic } from './types.js';
+
+export const analytics: Analytic[] = [an0742Linux];
+
+export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'classify'> {
+  policy: Policy;
+  classify: (event: CoalEvent, out: Signal[]) => void;
+  onFinding: (finding: Finding) => void;
+  analytics?: Analytic[];
+}
+
+/** An engine whose closed clusters are graded by every analytic that applies to the host's platform. */
+export function createDetector(options: DetectorOptions): Engine {
+  const list = options.analytics ?? analytics;
+  return new Engine({
+    ...options,
+    onClose: (view) => {
+      const platform = view.host.platform ?? 'unknown';
+      for (const analytic of list) {
+        if (!analytic.platforms.includes(platform)) continue;
+        const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
+        if (draft) options.onFinding(toFinding(draft, view.host.name));
+      }
+    },
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * Correlation units. Evidence about processes is gathered per lineage root (the top-most ancestor
+ * below a service root such as cron or sshd), and a flagged executable keeps its cluster when cron
+ * relaunches it under a new pid. Host-level evidence (hidden CPU, DNS without a pid) has its own
+ * cluster per host. Evidence is de-duplicated by (kind, source of the verdict, entity, record).
+ */
+import type { EntityKey } from '../model/entity.js';
+import type { Signal } from '../model/signal.js';
+import { STRENGTH_RANK } from '../model/signal.js';
+import type { ProcInfo } from './process-table.js';
+
+export interface EvidenceItem {
+  signal: Signal;
+  /** How many times the same verdict was repeated (same rule, entity and kind). */
+  count: number;
+  lastTs: number;
+}
+
+export interface Cluster {
+  key: string;
+  host: string;
+  isHostLevel: boolean;
+  firstTs: number;
+  lastTs: number;
+  evidence: Map<string, EvidenceItem>;
+  processes: Map<EntityKey, ProcInfo>;
+  /** Executables and absolute paths in command lines of member processes: what persistence may launch. */
+  paths: Set<string>;
+}
+
+const MAX_EVIDENCE = 256;
+const MAX_PROCESSES = 128;
+const MAX_PATHS = 128;
+
+export function newCluster(key: string, host: string, isHostLevel: boolean, ts: number): Cluster {
+  return {
+    key,
+    host,
+    isHostLevel,
+    firstTs: ts,
+    lastTs: ts,
+    evidence: new Map(),
+    processes: new Map(),
+    paths: new Set(),
+  };
+}
+
+export function addEvidence(cluster: Cluster, signal: Signal): void {
+  const dedupe = `${signal.kind}|${signal.by}|${signal.entity}|${signal.subject?.destination ?? ''}|${signal.subject?.victim ?? ''}`;
+  const item = cluster.evidence.get(dedupe);
+  if (item) {
+    item.count++;
+    if (signal.ts > item.lastTs) item.lastTs = signal.ts;
+    // keep the earliest record as the one we cite, but a stronger verdict replaces a weaker one
+    if (STRENGTH_RANK[signal.strength] > STRENGTH_RANK[item.signal.strength]) item.signal = signal;
+  } else if (cluster.evidence.size < MAX_EVIDENCE) {
+    cluster.evidence.set(dedupe, { signal, count: 1, lastTs: signal.ts });
+  }
+  if (signal.ts < cluster.firstTs) cluster.firstTs = signal.ts;
+  if (signal.ts > cluster.lastTs) cluster.lastTs = signal.ts;
+}
+
+const PATH_IN_COMMAND = /(?:^|[\s'"=])((?:\/|\.\/)[^\s'";|&<>]{1,255})/g;
+
+export function addProcess(cluster: Cluster, proc: ProcInfo): void {
+  if (!cluster.processes.has(proc.key) && cluster.processes.size < MAX_PROCESSES) cluster.processes.set(proc.key, proc);
+  if (proc.executable && cluster.paths.size < MAX_PATHS) cluster.paths.add(proc.executable);
+  if (proc.commandLine) {
+    for (const m of proc.commandLine.slice(0, 4096).matchAll(PATH_IN_COMMAND)) {
+      if (cluster.paths.size >= MAX_PATHS) break;
+      cluster.paths.add(m[1]);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Per-host memory: which telemetry we have seen (so a finding can name what is missing rather than
+ * silently grading lower), host CPU runs, the latest per-process CPU (for hidden-CPU arithmetic) and
+ * standing persistence facts (cron lines, units) keyed by what they launch. All bounded.
+ */
+import type { EntityKey } from '../model/entity.js';
+import type { CoalEvent } from '../model/event.js';
+import type { Signal } from '../model/signal.js';
+
+export type TelemetryClass = 'process' | 'process-cpu' | 'host-cpu' | 'network' | 'persistence' | 'command-line';
+
+export interface CoverageEntry {
+  firstTs: number;
+  lastTs: number;
+  events: number;
+  formats: Set<string>;
+}
+
+export interface HostCpuRun {
+  highSince?: number;
+  hiddenSince?: number;
+  lastTs: number;
+  emittedHigh: boolean;
+  emittedHidden: boolean;
+  runSum: number;
+  runN: number;
+  hiddenSum: number;
+  hiddenN: number;
+}
+
+const MAX_PERSISTENCE_TARGETS = 4096;
+const MAX_RECENT_PROCESS_CPU = 65536;
+
+export class HostState {
+  readonly coverage = new Map<TelemetryClass, CoverageEntry>();
+  readonly recentProcessCpu = new Map<EntityKey, { pct: number; ts: number }>();
+  readonly persistence = new Map<string, Signal[]>();
+  cpu: HostCpuRun = { lastTs: 0, emittedHigh: false, emittedHidden: false, runSum: 0, runN: 0, hiddenSum: 0, hiddenN: 0 };
+  platform?: string;
+
+  constructor(
+    readonly name: string,
+    public cores: number | undefined,
+  ) {}
+
+  see(cls: TelemetryClass, event: CoalEvent): void {
+    const ts = event.coalmine.ts;
+    const entry = this.coverage.get(cls);
+    if (entry) {
+      entry.events++;
+      if (ts < entry.firstTs) entry.firstTs = ts;
+      if (ts > entry.lastTs) entry.lastTs = ts;
+      if (entry.formats.size < 16) entry.formats.add(event.coalmine.format);
+    } else this.coverage.set(cls, { firstTs: ts, lastTs: ts, events: 1, formats: new Set([event.coalmine.format]) });
+  }
+
+  has(cls: TelemetryClass): boolean {
+    return this.coverage.has(cls);
+  }
+
+  addPersistence(target: string, signal: Signal): void {
+    let list = this.persistence.get(target);
+    if (!list) {
+      if (this.persistence.size >= MAX_PERSISTENCE_TARGETS) return;
+      list = [];
+      this.persistence.set(target, list);
+    }
+    if (list.length < 8) list.push(signal);
+  }
+
+  noteProcessCpu(key: EntityKey, pct: number, ts: number): void {
+    this.recentProcessCpu.delete(key);
+    this.recentProcessCpu.set(key, { pct, ts });
+    if (this.recentProcessCpu.size > MAX_RECENT_PROCESS_CPU) {
+      const first = this.recentProcessCpu.keys().next();
+      if (!first.done) this.recentProcessCpu.delete(first.value);
+    }
+  }
+
+  /** Sum of per-process CPU (percent of one core) sampled within `maxAgeMs` of `ts`; drops older entries. */
+  processCpuSum(ts: number, maxAgeMs: number): { sum: number; count: number } {
+    let sum = 0;
+    let count = 0;
+    for (const [key, v] of this.recentProcessCpu) {
+      if (ts - v.ts > maxAgeMs) {
+        this.recentProcessCpu.delete(key);
+        continue;
+      }
+      if (Math.abs(ts - v.ts) <= maxAgeMs) {
+        sum += v.pct;
+        count++;
+      }
+    }
+    return { sum, count };
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * The engine: event time, per-entity state and correlation units. Events are ordered by a reorder
+ * buffer (bounded lateness), enriched from the process table, classified into signals, gathered into
+ * clusters, and a cluster is handed to `onClose` once the watermark passes its last evidence plus
+ * the window. No I/O, no wall clock: `hunt`, `watch` and `serve` all drive this same class.
+ */
+import { hostKeyOf, UNKNOWN_HOST } from '../model/entity.js';
+import type { CoalEvent } from '../model/event.js';
+import { issue, type Issue } from '../model/issue.js';
+import type { Policy } from '../model/policy.js';
+import type { Signal } from '../model/signal.js';
+import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
+import { HostState } from './host-state.js';
+import { ProcessTable, type ProcInfo } from './process-table.js';
+import { ReorderBuffer } from './reorder.js';
+import { observeHostResources, observeProcessResources } from './resource.js';
+
+export type { Cluster } from './clusters.js';
+
+export interface ClusterView {
+  cluster: Cluster;
+  host: HostState;
+  /** Cluster evidence plus standing facts tied to it (persistence that launches its paths), in time order. */
+  evidence: Signal[];
+  processes: ProcInfo[];
+}
+
+export interface EngineOptions {
+  policy: Policy;
+  /** Stateless classification of one event (classifiers + rules). */
+  classify: (event: CoalEvent, out: Signal[]) => void;
+  /** Called with every cluster when it closes, in a deterministic order. */
+  onClose: (view: ClusterView) => void;
+  allowedLatenessMs?: number;
+  maxBufferedEvents?: number;
+  maxProcesses?: number;
+  maxHosts?: number;
+}
+
+export interface EngineStats {
+  events: number;
+  stateEvents: number;
+  lateEvents: number;
+  signals: number;
+  clustersClosed: number;
+  processesEvicted: number;
+  hostsEvicted: number;
+}
+
+/** Executables in these directories are tools (curl, bash), not programs worth following across pids. */
+const SYSTEM_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/libexec/', '/usr/lib/', '/lib/'];
+const MAX_LATE_ISSUES = 100;
+const SWEEP_EVERY_EVENTS = 4096;
+
+export class Engine {
+  readonly stats: EngineStats = {
+    events: 0,
+    stateEvents: 0,
+    lateEvents: 0,
+    signals: 0,
+    clustersClosed: 0,
+    processesEvicted: 0,
+    hostsEvicted: 0,
+  };
+  readonly issues: Issue[] = [];
+  private readonly reorder: ReorderBuffer;
+  private readonly procs: ProcessTable;
+  private readonly hosts = new Map<string, HostState>();
+  private readonly clusters = new Map<string, Cluster>();
+  /** host|executable → cluster key, for flagged programs relaunched under new pids. */
+  private readonly flaggedExe = new Map<string, string>();
+  private readonly ready: CoalEvent[] = [];
+  private readonly signals: Signal[] = [];
+  private lastProcessedTs = Number.NEGATIVE_INFINITY;
+  private sinceSweep = 0;
+
+  constructor(private readonly options: EngineOptions) {
+    this.reorder = new ReorderBuffer(options.allowedLatenessMs ?? 5 * 60 * 1000, options.maxBufferedEvents ?? 100_000);
+    this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
+  }
+
+  /** A standing fact (a cron line on disk): applied at once, outside event time, moving no watermark. */
+  pushState(event: CoalEvent): void {
+    this.stats.stateEvents++;
+    this.process(event);
+  }
+
+  push(event: CoalEvent): void {
+    this.stats.events++;
+    if (event.coalmine.ts < this.reorder.watermark) {
+      this.stats.lateEvents++;
+      if (this.issues.length < MAX_LATE_ISSUES)
+        this.issues.push(
+          issue(
+            event.coalmine.ref,
+            'ENGINE_LATE_EVENT',
+            `event at ${event['@timestamp']} arrived after the watermark (allowed lateness exceeded); processed out of order`,
+            'processing',
+          ),
+        );
+    }
+    this.reorder.push(event, this.ready);
+    this.runReady();
+  }
+
+  /** End of input: process everything buffered and close every cluster. */
+  end(): void {
+    this.reorder.drain(this.ready);
+    this.runReady();
+    this.closeWhere(() => true);
+    this.stats.processesEvicted = this.procs.evicted;
+  }
+
+  get trackedProcesses(): number {
+    return this.procs.size;
+  }
+
+  get openClusters(): number {
+    return this.clusters.size;
+  }
+
+  private runReady(): void {
+    const ready = this.ready;
+    for (let i = 0; i < ready.length; i++) this.process(ready[i]);
+    ready.length = 0;
+    if (++this.sinceSweep >= SWEEP_EVERY_EVENTS) {
+      this.sinceSweep = 0;
+      this.sweep();
+    }
+  }
+
+  private hostOf(event: CoalEvent): HostState {
+    const name = event.host?.name ?? UNKNOWN_HOST;
+    let host = this.hosts.get(name);
+    if (!host) {
+      host = new HostState(name, this.options.policy.hostCores[name]);
+      this.hosts.set(name, host);
+    }
+    const platform = event.host?.os?.platform;
+    if (platform && !host.platform) host.platform = platform;
+    return host;
+  }
+
+  private process(event: CoalEvent): void {
+    const ts = event.coalmine.ts;
+    if (event.event.kind !== 'state' && ts > this.lastProcessedTs) this.lastProcessedTs = ts;
+    const host = this.hostOf(event);
+    const action = event.event.action;
+    this.procs.enrich(event);
+    const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event);
+    switch (action) {
+      case 'exec':
+      case 'process-seen':
+        host.see('process', event);
+        if (event.process?.command_line) host.see('command-line', event);
+        break;
+      case 'connect':
+      case 'dns-query':
+      case 'listen':
+        host.see('network', event);
+        break;
+      case 'persistence-entry':
+      case 'file-write':
+        host.see('persistence', event);
+        break;
+    }
+    const out = this.signals;
+    out.length = 0;
+    this.options.classify(event, out);
+    const t = this.options.policy.thresholds;
+    if (event.metrics) {
+      if (proc) observeProcessResources(event, proc, host, t, out);
+      else observeHostResources(event, host, t, out);
+    }
+    for (const s of out) {
+      this.stats.signals++;
+      this.attach(s, event, proc, host);
+    }
+  }
+
+  private attach(signal: Signal, event: CoalEvent, proc: ProcInfo | undefined, host: HostState): void {
+    if (event.event.action === 'persistence-entry') {
+      const target = signal.subject?.persistenceTarget ?? event.coalmine.persistence?.target;
+      if (target) host.addPersistence(target, signal);
+      // a persistence entry that is suspicious on its own is also host-level evidence
+      if (signal.strength !== 'weak') this.addHostLevel(signal, host);
+      return;
+    }
+    if (!proc || signal.entity !== proc.key) {
+      this.addHostLevel(signal, host);
+      return;
+    }
+    const cluster = this.clusterFor(proc, host, signal.ts);
+    addEvidence(cluster, signal);
+    for (const p of this.procs.lineage(proc.key)) addProcess(cluster, p);
+    if (signal.class === 'process' && proc.executable && !SYSTEM_DIRS.some((d) => proc.executable!.startsWith(d)))
+      this.flaggedExe.set(`${host.name}|${proc.executable}`, cluster.key);
+  }
+
+  private clusterFor(proc: ProcInfo, host: HostState, ts: number): Cluster {
+    const flagged = proc.executable ? this.flaggedExe.get(`${host.name}|${proc.executable}`) : undefined;
+    const key = flagged && this.clusters.has(flagged) ? flagged : proc.rootKey;
+    let cluster = this.clusters.get(key);
+    if (!cluster) {
+      cluster = newCluster(key, host.name, false, ts);
+      this.clusters.set(key, cluster);
+    }
+    return cluster;
+  }
+
+  private addHostLevel(signal: Signal, host: HostState): void {
+    const key = hostKeyOf({ host: { name: host.name } } as CoalEvent);
+    let cluster = this.clusters.get(key);
+    if (!cluster) {
+      cluster = newCluster(key, host.name, true, signal.ts);
+      this.clusters.set(key, cluster);
+    }
+    addEvidence(cluster, signal);
+  }
+
+  /** Close clusters the watermark has passed; evict idle processes. */
+  private sweep(): void {
+    const now = Math.min(this.reorder.watermark, this.lastProcessedTs);
+    const windowMs = this.options.policy.thresholds.windowMs;
+    this.closeWhere((c) => c.lastTs + windowMs < now);
+    this.procs.evictIdle(now - 2 * windowMs);
+    this.stats.processesEvicted = this.procs.evicted;
+  }
+
+  private closeWhere(predicate: (c: Cluster) => boolean): void {
+    const closing = [...this.clusters.values()].filter(predicate);
+    // process clusters before host-level ones (which add only what processes did not explain), then by time
+    closing.sort((a, b) => Number(a.isHostLevel) - Number(b.isHostLevel) || a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
+    for (const cluster of closing) {
+      this.clusters.delete(cluster.key);
+      this.stats.clustersClosed++;
+      const host = this.hosts.get(cluster.host)!;
+      this.options.onClose(this.viewOf(cluster, host));
+    }
+    for (const [exe, key] of this.flaggedExe) if (!this.clusters.has(key)) this.flaggedExe.delete(exe);
+  }
+
+  private viewOf(cluster: Cluster, host: HostState): ClusterView {
+    const evidence = [...cluster.evidence.values()].map((e) => e.signal);
+    if (!cluster.isHostLevel) {
+      const seen = new Set(evidence);
+      for (const path of cluster.paths)
+        for (const s of host.persistence.get(path) ?? []) {
+          if (!seen.has(s)) {
+            seen.add(s);
+            evidence.push(s);
+          }
+        }
+      // host-level network and resource evidence inside the window belongs to the story too
+      const hostCluster = this.clusters.get(hostKeyOf({ host: { name: host.name } } as CoalEvent));
+      const w = this.options.policy.thresholds.windowMs;
+      if (hostCluster && evidence.some((s) => s.class === 'process'))
+        for (const item of hostCluster.evidence.values()) {
+          const s = item.signal;
+          if ((s.class === 'network' || s.class === 'resource') && s.ts >= cluster.firstTs - w && s.ts <= cluster.lastTs + w)
+            evidence.push(s);
+        }
+    }
+    evidence.sort((a, b) => a.ts - b.ts || refOrder(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+    const processes = [...cluster.processes.values()].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
+    return { cluster, host, evidence, processes };
+  }
+}
+
+function refOrder(a: Signal, b: Signal): number {
+  if (a.ref.file !== b.ref.file) return a.ref.file < b.ref.file ? -1 : 1;
+  return (a.ref.line ?? 0) - (b.ref.line ?? 0) || (a.by < b.by ? -1 : a.by > b.by ? 1 : 0);
+}

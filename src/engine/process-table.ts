@@ -1,0 +1,202 @@
+/**
+ * What the engine remembers about processes, per host: identity, lineage root, executable and
+ * command line, so later events that only carry a pid (a socket, a metric, a kill's victim) can be
+ * explained. Bounded: least-recently-touched entries are evicted first (a Map keeps touch order).
+ */
+import { entityKey, parentKeyOf, processKey, processKeyOf, UNKNOWN_HOST, type EntityKey } from '../model/entity.js';
+import type { CoalEvent } from '../model/event.js';
+
+/** Processes whose children start new lineages: a miner launched by cron is not "part of" cron. */
+const SERVICE_ROOTS = new Set([
+  'systemd',
+  'init',
+  'kthreadd',
+  'cron',
+  'crond',
+  'anacron',
+  'atd',
+  'sshd',
+  'containerd',
+  'containerd-shim',
+  'containerd-shim-runc-v2',
+  'dockerd',
+  'runc',
+  'conmon',
+  'login',
+  'agetty',
+  'supervisord',
+  'services.exe',
+  'svchost.exe',
+  'wininit.exe',
+  'winlogon.exe',
+  'explorer.exe',
+  'taskeng.exe',
+  'taskhostw.exe',
+]);
+
+export interface CpuTrack {
+  /** Time the current run of high samples started. */
+  highSince?: number;
+  lastSampleTs: number;
+  /** Cumulative CPU counter and its time, for sources that report cpu_time rather than a rate. */
+  lastCpuTimeMs?: number;
+  lastCpuTs?: number;
+  /** Latest rate in percent of one core. */
+  lastPct: number;
+  peakPct: number;
+  /** Sum and count of the samples in the current high run, for its mean. */
+  runSum: number;
+  runN: number;
+  /** Exponentially weighted mean of earlier samples, and how many fed it. */
+  baselinePct: number;
+  baselineSamples: number;
+  sustainedEmitted: boolean;
+  memHighEmitted: boolean;
+}
+
+export interface ProcInfo {
+  key: EntityKey;
+  host: string;
+  pid?: number;
+  parentKey?: EntityKey;
+  /** The top-most ancestor below a service root: the unit evidence is correlated on. */
+  rootKey: EntityKey;
+  executable?: string;
+  name?: string;
+  commandLine?: string;
+  user?: string;
+  firstTs: number;
+  lastTs: number;
+  cpu?: CpuTrack;
+}
+
+export function basename(path: string): string {
+  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+
+function isServiceRoot(p: ProcInfo | undefined, pid: number | undefined): boolean {
+  if (pid !== undefined && pid <= 2) return true;
+  if (!p) return false;
+  if (p.pid !== undefined && p.pid <= 2) return true;
+  const name = (p.name ?? (p.executable ? basename(p.executable) : '')).toLowerCase();
+  return SERVICE_ROOTS.has(name);
+}
+
+const MAX_LINEAGE_DEPTH = 16;
+
+export class ProcessTable {
+  private readonly procs = new Map<EntityKey, ProcInfo>();
+  evicted = 0;
+
+  constructor(private readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.procs.size;
+  }
+
+  get(key: EntityKey): ProcInfo | undefined {
+    return this.procs.get(key);
+  }
+
+  /** Create or update the process an event is about; returns it (undefined when the event names no process). */
+  observe(event: CoalEvent): ProcInfo | undefined {
+    const key = processKeyOf(event);
+    if (!key) return undefined;
+    const p = event.process!;
+    const ts = event.coalmine.ts;
+    const host = event.host?.name ?? UNKNOWN_HOST;
+    let info = this.procs.get(key);
+    if (info) {
+      this.procs.delete(key); // re-insert below: Map order is touch order
+      if (ts > info.lastTs) info.lastTs = ts;
+      if (ts < info.firstTs) info.firstTs = ts;
+    } else {
+      info = { key, host, pid: p.pid, rootKey: key, firstTs: ts, lastTs: ts };
+    }
+    // exec replaces the image in the same pid, so the newest exec wins
+    if (p.executable && (event.event.action === 'exec' || !info.executable)) info.executable = p.executable;
+    if (p.name && (event.event.action === 'exec' || !info.name)) info.name = p.name;
+    if (p.command_line && (event.event.action === 'exec' || !info.commandLine)) info.commandLine = p.command_line;
+    const user = p.user?.name ?? event.user?.name ?? p.user?.id ?? event.user?.id;
+    if (user && !info.user) info.user = user;
+    const parentKey = parentKeyOf(event);
+    if (parentKey && parentKey !== key && !info.parentKey) {
+      info.parentKey = parentKey;
+      let parent = this.procs.get(parentKey);
+      if (!parent && p.parent) {
+        parent = {
+          key: parentKey,
+          host,
+          pid: p.parent.pid,
+          rootKey: parentKey,
+          executable: p.parent.executable,
+          name: p.parent.name,
+          commandLine: p.parent.command_line,
+          firstTs: ts,
+          lastTs: ts,
+        };
+        this.procs.set(parentKey, parent);
+      }
+      info.rootKey = isServiceRoot(parent, p.parent?.pid) ? key : (parent?.rootKey ?? parentKey);
+    }
+    this.procs.set(key, info);
+    if (this.procs.size > this.maxEntries) this.evictOne();
+    return info;
+  }
+
+  /** Fill what an event lacks from what we know: executable/name/command line of a pid, a kill victim's name. */
+  enrich(event: CoalEvent): void {
+    const p = event.process;
+    if (!p) return;
+    const host = event.host?.name ?? UNKNOWN_HOST;
+    const key = processKey(host, p.pid, p.entity_id);
+    const known = key ? this.procs.get(key) : undefined;
+    if (known) {
+      if (!p.executable && known.executable) p.executable = known.executable;
+      if (!p.name && known.name) p.name = known.name;
+      if (!p.command_line && known.commandLine) p.command_line = known.commandLine;
+    }
+    const target = p.target;
+    if (target && target.pid !== undefined && (!target.name || !target.executable)) {
+      const victim = this.procs.get(processKey(host, target.pid) ?? '');
+      if (victim) {
+        target.name ??= victim.name ?? (victim.executable ? basename(victim.executable) : undefined);
+        target.executable ??= victim.executable;
+      }
+    }
+  }
+
+  /** Lineage from a process up to its root, for explanations (bounded). */
+  lineage(key: EntityKey): ProcInfo[] {
+    const out: ProcInfo[] = [];
+    let cur = this.procs.get(key);
+    while (cur && out.length < MAX_LINEAGE_DEPTH) {
+      out.push(cur);
+      if (cur.key === cur.rootKey || !cur.parentKey) break;
+      cur = this.procs.get(cur.parentKey);
+    }
+    return out;
+  }
+
+  /** Drop processes not touched since `cutoffTs`; the oldest-touched come first in the Map. */
+  evictIdle(cutoffTs: number): void {
+    for (const [key, info] of this.procs) {
+      if (info.lastTs >= cutoffTs) break;
+      this.procs.delete(key);
+      this.evicted++;
+    }
+  }
+
+  private evictOne(): void {
+    const first = this.procs.keys().next();
+    if (!first.done) {
+      this.procs.delete(first.value);
+      this.evicted++;
+    }
+  }
+}
+
+export function hostEntity(host: string): EntityKey {
+  return entityKey('host', host);
+}

@@ -1,0 +1,217 @@
+/**
+ * Resource evidence, which needs memory across events: sustained CPU per process (relative to a
+ * threshold, the process's own baseline and the host's cores), high memory, and hidden CPU (host
+ * CPU far above what its processes account for). High CPU is evidence, never a finding on its own.
+ */
+import { hostKeyOf } from '../model/entity.js';
+import type { CoalEvent } from '../model/event.js';
+import type { Thresholds } from '../model/policy.js';
+import type { Signal } from '../model/signal.js';
+import { signalFor } from '../signals/make.js';
+import type { HostState } from './host-state.js';
+import { basename, type CpuTrack, type ProcInfo } from './process-table.js';
+
+/** Samples a baseline needs before it can call a high run "normal for this process". */
+const BASELINE_MIN_SAMPLES = 12;
+const BASELINE_ALPHA = 0.1;
+/** Process samples older than this are not summed against a host sample. */
+const PROCESS_SAMPLE_MAX_AGE_MS = 5 * 60 * 1000;
+
+function minutes(ms: number): string {
+  return ms >= 3600000 ? `${(ms / 3600000).toFixed(1)}h` : `${Math.round(ms / 60000)}m`;
+}
+
+function newTrack(ts: number): CpuTrack {
+  return {
+    lastSampleTs: ts,
+    lastPct: 0,
+    peakPct: 0,
+    runSum: 0,
+    runN: 0,
+    baselinePct: 0,
+    baselineSamples: 0,
+    sustainedEmitted: false,
+    memHighEmitted: false,
+  };
+}
+
+/** CPU rate of a process sample, percent of one core: a direct rate, or the delta of a cumulative counter. */
+function sampleCpuPct(event: CoalEvent, track: CpuTrack): number | undefined {
+  const m = event.metrics;
+  if (!m) return undefined;
+  if (m.cpu_pct !== undefined) return m.cpu_pct;
+  if (m.cpu_time_ms === undefined) return undefined;
+  const ts = event.coalmine.ts;
+  const prev = track.lastCpuTimeMs;
+  const prevTs = track.lastCpuTs;
+  track.lastCpuTimeMs = m.cpu_time_ms;
+  track.lastCpuTs = ts;
+  if (prev === undefined || prevTs === undefined || ts <= prevTs || m.cpu_time_ms < prev) return undefined;
+  return ((m.cpu_time_ms - prev) / (ts - prevTs)) * 100;
+}
+
+export function observeProcessResources(
+  event: CoalEvent,
+  proc: ProcInfo,
+  host: HostState,
+  t: Thresholds,
+  out: Signal[],
+): void {
+  const ts = event.coalmine.ts;
+  proc.cpu ??= newTrack(ts);
+  const track = proc.cpu;
+  const pct = sampleCpuPct(event, track);
+  if (pct !== undefined) {
+    host.see('process-cpu', event);
+    host.noteProcessCpu(proc.key, pct, ts);
+    if (track.highSince !== undefined && ts - track.lastSampleTs > t.sustainMs) {
+      track.highSince = undefined; // a gap in sampling breaks the run: we cannot claim it stayed high
+      track.sustainedEmitted = false;
+    }
+    track.lastPct = pct;
+    if (pct >= t.processCpuPct) {
+      if (track.highSince === undefined) {
+        track.highSince = ts;
+        track.runSum = 0;
+        track.runN = 0;
+        track.peakPct = 0;
+      }
+      track.runSum += pct;
+      track.runN++;
+      if (pct > track.peakPct) track.peakPct = pct;
+      const heldMs = ts - track.highSince;
+      if (!track.sustainedEmitted && heldMs >= t.sustainMs) {
+        track.sustainedEmitted = true;
+        out.push(sustainedCpuSignal(event, proc, host, track, heldMs, t));
+      }
+    } else {
+      track.highSince = undefined;
+      track.sustainedEmitted = false;
+      track.baselinePct =
+        track.baselineSamples === 0 ? pct : track.baselinePct + BASELINE_ALPHA * (pct - track.baselinePct);
+      track.baselineSamples++;
+    }
+    track.lastSampleTs = ts;
+  }
+  const mem = event.metrics?.mem_pct;
+  if (mem !== undefined) {
+    if (mem >= t.memPct && !track.memHighEmitted) {
+      track.memHighEmitted = true;
+      out.push(
+        signalFor(event, {
+          kind: 'high-memory',
+          class: 'resource',
+          strength: 'weak',
+          by: 'engine:memory',
+          explanation: `${label(proc)} used ${mem.toFixed(0)}% of memory (threshold ${t.memPct}%)`,
+        }),
+      );
+    } else if (mem < t.memPct) track.memHighEmitted = false;
+  }
+}
+
+function label(proc: ProcInfo): string {
+  const name = proc.name ?? (proc.executable ? basename(proc.executable) : 'process');
+  return `${name} (pid ${proc.pid ?? '?'})`;
+}
+
+function sustainedCpuSignal(
+  event: CoalEvent,
+  proc: ProcInfo,
+  host: HostState,
+  track: CpuTrack,
+  heldMs: number,
+  t: Thresholds,
+): Signal {
+  const mean = track.runSum / track.runN;
+  const cores = host.cores;
+  const share = cores ? ` = ${((mean / (cores * 100)) * 100).toFixed(0)}% of ${cores} cores` : '';
+  const expected = track.baselineSamples >= BASELINE_MIN_SAMPLES && track.baselinePct >= t.processCpuPct;
+  const mostOfMachine = cores !== undefined && mean >= cores * 50;
+  const strength = expected ? 'weak' : mostOfMachine ? 'strong' : 'medium';
+  const baselineNote =
+    track.baselineSamples >= BASELINE_MIN_SAMPLES
+      ? `; its baseline was ${track.baselinePct.toFixed(0)}%${expected ? ' (high is normal for it)' : ''}`
+      : '';
+  return signalFor(event, {
+    kind: 'sustained-cpu',
+    class: 'resource',
+    strength,
+    by: 'engine:cpu',
+    explanation: `${label(proc)} held ≥${t.processCpuPct}% of a core for ${minutes(heldMs)} (mean ${mean.toFixed(0)}%${share}, peak ${track.peakPct.toFixed(0)}%)${baselineNote}`,
+  });
+}
+
+/** A host-level CPU sample (metric without a process): sustained host CPU, and hidden CPU. */
+export function observeHostResources(event: CoalEvent, host: HostState, t: Thresholds, out: Signal[]): void {
+  const pct = event.metrics?.cpu_pct;
+  if (pct === undefined) return;
+  const ts = event.coalmine.ts;
+  host.see('host-cpu', event);
+  if (event.metrics?.cores) host.cores = event.metrics.cores;
+  const run = host.cpu;
+  if (ts - run.lastTs > t.sustainMs) {
+    run.highSince = undefined;
+    run.hiddenSince = undefined;
+  }
+  run.lastTs = ts;
+  if (pct >= t.hostCpuPct) {
+    if (run.highSince === undefined) {
+      run.highSince = ts;
+      run.runSum = 0;
+      run.runN = 0;
+      run.emittedHigh = false;
+    }
+    run.runSum += pct;
+    run.runN++;
+    if (!run.emittedHigh && ts - run.highSince >= t.sustainMs) {
+      run.emittedHigh = true;
+      out.push(
+        hostSignal(event, {
+          kind: 'sustained-cpu',
+          strength: 'weak',
+          by: 'engine:host-cpu',
+          explanation: `host ${host.name} CPU held ≥${t.hostCpuPct}% for ${minutes(ts - run.highSince)} (mean ${(run.runSum / run.runN).toFixed(0)}%)`,
+        }),
+      );
+    }
+  } else run.highSince = undefined;
+
+  // Hidden CPU needs per-process telemetry on this host; without it the gap is named, not guessed.
+  if (!host.has('process-cpu')) return;
+  const { sum, count } = host.processCpuSum(ts, PROCESS_SAMPLE_MAX_AGE_MS);
+  if (count === 0) return;
+  const cores = host.cores ?? 1; // unknown cores: assume 1, which makes processes look biggest (fewest alerts)
+  const visible = Math.min(100, sum / cores);
+  const gap = pct - visible;
+  if (gap >= t.hiddenCpuGapPct) {
+    if (run.hiddenSince === undefined) {
+      run.hiddenSince = ts;
+      run.hiddenSum = 0;
+      run.hiddenN = 0;
+      run.emittedHidden = false;
+    }
+    run.hiddenSum += gap;
+    run.hiddenN++;
+    if (!run.emittedHidden && ts - run.hiddenSince >= t.sustainMs) {
+      run.emittedHidden = true;
+      out.push(
+        hostSignal(event, {
+          kind: 'hidden-cpu',
+          strength: 'medium',
+          by: 'engine:hidden-cpu',
+          explanation: `host ${host.name} CPU ${pct.toFixed(0)}% while its ${count} sampled processes account for ${visible.toFixed(0)}%${host.cores ? '' : ' (core count unknown, assumed 1)'}: ${(run.hiddenSum / run.hiddenN).toFixed(0)} points unexplained for ${minutes(ts - run.hiddenSince)}`,
+        }),
+      );
+    }
+  } else run.hiddenSince = undefined;
+}
+
+function hostSignal(
+  event: CoalEvent,
+  spec: { kind: 'sustained-cpu' | 'hidden-cpu'; strength: 'weak' | 'medium'; by: string; explanation: string },
+): Signal {
+  const s = signalFor(event, { ...spec, class: 'resource' });
+  s.entity = hostKeyOf(event);
+  return s;
+}

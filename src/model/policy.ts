@@ -1,0 +1,61 @@
+/**
+ * Policy: what users tune without touching code (`coalmine.yaml`): thresholds per analytic and
+ * allowlists. Every allowlist entry carries an owner, a reason and an expiry; an expired entry no
+ * longer suppresses (and the run says so).
+ */
+
+export interface Thresholds {
+  /** Correlation window: evidence further apart than this is not one incident. */
+  windowMs: number;
+  /** How long CPU must stay high to count as sustained (MITRE's analytics use 15 minutes). */
+  sustainMs: number;
+  /** Per-process CPU, percent of one core, at or above which a sample counts as high. */
+  processCpuPct: number;
+  /** Host CPU, percent of all cores, at or above which a host sample counts as high. */
+  hostCpuPct: number;
+  /** Host CPU minus the sum of its processes' CPU (percent of all cores) that counts as hidden. */
+  hiddenCpuGapPct: number;
+  /** Memory percent at or above which a process sample counts as high. */
+  memPct: number;
+}
+
+export type AllowlistField = 'executable' | 'hash' | 'host' | 'user' | 'command';
+
+export interface AllowlistEntry {
+  /** Which fields must match (all given fields must match: AND). `command` is a glob with `*`. */
+  match: Partial<Record<AllowlistField, string>>;
+  /** Analytic ids this entry applies to; empty = all. */
+  analytics: string[];
+  owner: string;
+  reason: string;
+  /** ISO date; the entry stops suppressing after it. */
+  expires: string;
+  /** Where the entry was defined (`coalmine.yaml:12`), for the suppressed_by record. */
+  ref: string;
+}
+
+export interface Policy {
+  thresholds: Thresholds;
+  /** Per analytic overrides of the thresholds. */
+  analytics: Record<string, Partial<Thresholds>>;
+  allowlist: AllowlistEntry[];
+  /** Known host core counts (osquery system_info, inventory); used for hidden CPU and share of machine. */
+  hostCores: Record<string, number>;
+}
+
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  windowMs: 60 * 60 * 1000,
+  sustainMs: 15 * 60 * 1000,
+  processCpuPct: 80,
+  hostCpuPct: 85,
+  hiddenCpuGapPct: 50,
+  memPct: 50,
+};
+
+export function defaultPolicy(): Policy {
+  return { thresholds: { ...DEFAULT_THRESHOLDS }, analytics: {}, allowlist: [], hostCores: {} };
+}
+
+export function thresholdsFor(policy: Policy, analytic: string): Thresholds {
+  return { ...policy.thresholds, ...policy.analytics[analytic] };
+}

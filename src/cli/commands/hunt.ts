@@ -1,0 +1,95 @@
+/** `coalmine hunt PATH...`: findings from collected telemetry, ranked, with a run summary on stderr. */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SEVERITY_RANK, type Severity } from '../../model/finding.js';
+import { formatRef } from '../../model/issue.js';
+import { defaultPolicy } from '../../model/policy.js';
+import { hunt, type HuntProgress } from '../../run/hunt.js';
+import { loadPolicy } from '../../run/policy.js';
+import { renderSummary } from '../../run/summary.js';
+import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
+import { sinkNamed, sinks } from '../../sinks/index.js';
+import { sourceNamed, sources } from '../../sources/index.js';
+import { inert } from '../../util/hostile.js';
+import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
+
+interface HuntFlags {
+  format?: string;
+  inputFormat?: string;
+  policy?: string;
+  intel: string[];
+  rules: string[];
+  host?: string;
+  failOn?: Severity;
+  progress: boolean;
+  summary: boolean;
+}
+
+export function huntCommand(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('hunt')
+    .description('hunt for compute hijacking in log files and collected directories (any mix of formats, .gz, - for stdin)')
+    .argument('<paths...>', 'files, directories (walked; a directory is treated as a collected filesystem) or -')
+    .option('-f, --format <format>', `output: ${sinks.map((s) => s.name).join('|')} (default: table on a terminal, else ndjson)`)
+    .option('--input-format <name>', `force an input format instead of sniffing (${sources.map((s) => s.name).join(', ')})`)
+    .option('-p, --policy <file>', 'policy file: thresholds and allowlists (default: ./coalmine.yaml when present)')
+    .option('--intel <file>', 'extra indicators: plain list, hosts file or CSV (repeatable)', collect, [])
+    .option('--rules <path>', 'extra Sigma rule files or directories (repeatable)', collect, [])
+    .option('--host <name>', 'host name for inputs that do not carry one')
+    .option('--fail-on <severity>', 'exit 1 when an unsuppressed finding is at or above this severity', parseSeverity)
+    .option('--no-progress', 'no progress line on stderr')
+    .option('--no-summary', 'no run summary on stderr')
+    .action(async (paths: string[], flags: HuntFlags) => {
+      setCode(await runHunt(paths, flags));
+    });
+}
+
+async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
+  const err = (text: string) => process.stderr.write(text);
+  const formatName = flags.format ?? (process.stdout.isTTY ? 'table' : 'ndjson');
+  const sink = sinkNamed(formatName);
+  if (!sink) {
+    err(`coalmine: unknown --format "${inert(formatName)}" (use ${sinks.map((s) => s.name).join(', ')})\n`);
+    return EXIT.usage;
+  }
+  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
+    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
+    return EXIT.usage;
+  }
+  let policy = defaultPolicy();
+  const policyPath = flags.policy ?? (existsSync('coalmine.yaml') ? 'coalmine.yaml' : undefined);
+  if (policyPath) {
+    const loaded = await loadPolicy(policyPath);
+    if (loaded.errors.length > 0) {
+      for (const e of loaded.errors) err(`coalmine: ${inert(formatRef(e))}: ${e.code}: ${inert(e.reason)}\n`);
+      return EXIT.usage;
+    }
+    policy = loaded.policy;
+  }
+  const showProgress = flags.progress && process.stderr.isTTY === true;
+  const onProgress = showProgress
+    ? (p: HuntProgress) => {
+        const pct = p.totalBytes > 0 ? Math.min(100, (p.bytesRead / p.totalBytes) * 100) : 0;
+        const width = 30;
+        const filled = Math.round((pct / 100) * width);
+        err(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct.toFixed(0).padStart(3)}% ${p.events} events`);
+      }
+    : undefined;
+  const result = await hunt({
+    paths,
+    policy,
+    format: flags.inputFormat,
+    host: flags.host,
+    intelFiles: flags.intel,
+    ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
+    onProgress,
+  });
+  if (showProgress) err('\r\u001b[K');
+  process.stdout.write(sink.render(result.findings, { color: process.stdout.isTTY === true, version: VERSION }));
+  if (flags.summary) err(renderSummary(result.summary));
+  if (flags.failOn) {
+    const bar = SEVERITY_RANK[flags.failOn];
+    if (result.findings.some((f) => !f.suppressed_by && SEVERITY_RANK[f.severity] >= bar)) return EXIT.findings;
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,35 @@
+/**
+ * The command line: one small module per command, listed here. `main` returns the exit code:
+ * 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 runtime error.
+ */
+import { Command, CommanderError } from 'commander';
+import { formatsCommand } from './commands/formats.js';
+import { huntCommand } from './commands/hunt.js';
+import { rulesCommand } from './commands/rules.js';
+import { EXIT, VERSION } from './common.js';
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('coalmine')
+    .description('Detect and triage compute hijacking (cryptomining, proxyjacking) in logs and live hosts')
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError();
+  let code: number = EXIT.ok;
+  const setCode = (c: number) => {
+    code = c;
+  };
+  huntCommand(program, setCode);
+  formatsCommand(program, setCode);
+  rulesCommand(program, setCode);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; anything else commander rejects is a usage error
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`coalmine: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.runtime;
+  }
+  return code;
+}

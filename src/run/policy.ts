@@ -1,0 +1,203 @@
+/**
+ * Loading `coalmine.yaml`: thresholds, per-analytic overrides, host facts and the allowlist. Unknown
+ * keys are refused (a typo must not silently change detection); every error names file:line.
+ */
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import type { Issue } from '../model/issue.js';
+import { type AllowlistEntry, type AllowlistField, defaultPolicy, type Policy, type Thresholds } from '../model/policy.js';
+import { parseDurationMs } from '../util/time.js';
+
+const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+
+const THRESHOLD_KEYS: Record<string, { field: keyof Thresholds; kind: 'duration' | 'percent' }> = {
+  window: { field: 'windowMs', kind: 'duration' },
+  sustain: { field: 'sustainMs', kind: 'duration' },
+  process_cpu_pct: { field: 'processCpuPct', kind: 'percent' },
+  host_cpu_pct: { field: 'hostCpuPct', kind: 'percent' },
+  hidden_cpu_gap_pct: { field: 'hiddenCpuGapPct', kind: 'percent' },
+  mem_pct: { field: 'memPct', kind: 'percent' },
+};
+const MATCH_FIELDS: AllowlistField[] = ['executable', 'hash', 'host', 'user', 'command'];
+
+export interface PolicyLoad {
+  policy: Policy;
+  errors: Issue[];
+}
+
+export async function loadPolicy(path: string): Promise<PolicyLoad> {
+  let text: string;
+  try {
+    const buf = await readFile(path);
+    if (buf.length > MAX_POLICY_BYTES) return fail(path, 'POLICY_TOO_LARGE', `policy file is over ${MAX_POLICY_BYTES} bytes`);
+    text = buf.toString('utf8');
+  } catch (err) {
+    return fail(path, 'POLICY_UNREADABLE', (err as Error).message);
+  }
+  return parsePolicy(path, text);
+}
+
+function fail(file: string, code: string, reason: string): PolicyLoad {
+  return { policy: defaultPolicy(), errors: [{ file, code, reason, stage: 'loading' }] };
+}
+
+export function parsePolicy(file: string, text: string): PolicyLoad {
+  const policy = defaultPolicy();
+  const errors: Issue[] = [];
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const at = (node: Node | null | undefined): number | undefined =>
+    node?.range ? lines.linePos(node.range[0]).line : undefined;
+  const err = (node: Node | null | undefined, code: string, reason: string) =>
+    errors.push({ file, line: at(node), code, reason, stage: 'loading' });
+  for (const e of doc.errors) errors.push({ file, line: e.linePos?.[0].line, code: 'POLICY_YAML', reason: e.message, stage: 'loading' });
+  if (errors.length > 0) return { policy, errors };
+  const root = doc.contents;
+  if (root === null || root === undefined) return { policy, errors };
+  if (!isMap(root)) {
+    err(root, 'POLICY_SHAPE', 'the policy must be a mapping');
+    return { policy, errors };
+  }
+
+  const readThresholds = (map: YAMLMap, into: Partial<Thresholds>) => {
+    for (const pair of map.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      const spec = THRESHOLD_KEYS[key];
+      const valueNode = pair.value as Node;
+      const value = isScalar(valueNode) ? valueNode.value : undefined;
+      if (!spec) {
+        err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown threshold "${key}" (known: ${Object.keys(THRESHOLD_KEYS).join(', ')})`);
+        continue;
+      }
+      if (spec.kind === 'duration') {
+        const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
+        if (ms === undefined || ms <= 0) err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a duration like 15m or 1h`);
+        else into[spec.field] = ms;
+      } else if (typeof value !== 'number' || !(value > 0) || value > 100_000)
+        err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a positive number (percent)`);
+      else into[spec.field] = value;
+    }
+  };
+
+  for (const pair of root.items) {
+    const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    const value = pair.value as Node;
+    switch (key) {
+      case 'thresholds':
+        if (isMap(value)) readThresholds(value, policy.thresholds);
+        else err(value, 'POLICY_SHAPE', 'thresholds must be a mapping');
+        break;
+      case 'analytics':
+        if (!isMap(value)) {
+          err(value, 'POLICY_SHAPE', 'analytics must be a mapping of analytic id to thresholds');
+          break;
+        }
+        for (const a of value.items) {
+          const id = String(isScalar(a.key) ? a.key.value : a.key);
+          if (!/^AN\d{4}$/.test(id)) err(a.key as Node, 'POLICY_UNKNOWN_KEY', `"${id}" is not an analytic id (AN0741, AN0742, AN0744, AN0745)`);
+          const over: Partial<Thresholds> = {};
+          if (isMap(a.value)) readThresholds(a.value, over);
+          else err(a.value as Node, 'POLICY_SHAPE', `analytics.${id} must be a mapping`);
+          policy.analytics[id] = over;
+        }
+        break;
+      case 'hosts':
+        if (!isMap(value)) {
+          err(value, 'POLICY_SHAPE', 'hosts must be a mapping of host name to facts');
+          break;
+        }
+        for (const h of value.items) {
+          const name = String(isScalar(h.key) ? h.key.value : h.key);
+          const cores = isMap(h.value) ? h.value.get('cores') : undefined;
+          if (typeof cores === 'number' && Number.isInteger(cores) && cores > 0 && cores <= 4096) policy.hostCores[name] = cores;
+          else err(h.value as Node, 'POLICY_BAD_VALUE', `hosts.${name}.cores must be a whole number of cores`);
+        }
+        break;
+      case 'allowlist':
+        if (!isSeq(value)) {
+          err(value, 'POLICY_SHAPE', 'allowlist must be a list');
+          break;
+        }
+        for (const item of value.items) {
+          const entry = readEntry(item as Node, file, at, err);
+          if (entry) policy.allowlist.push(entry);
+        }
+        break;
+      default:
+        err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown key "${key}" (known: thresholds, analytics, hosts, allowlist)`);
+    }
+  }
+  return { policy, errors };
+}
+
+function readEntry(
+  node: Node,
+  file: string,
+  at: (n: Node | null | undefined) => number | undefined,
+  err: (n: Node | null | undefined, code: string, reason: string) => void,
+): AllowlistEntry | undefined {
+  if (!isMap(node)) {
+    err(node, 'POLICY_SHAPE', 'an allowlist entry must be a mapping');
+    return undefined;
+  }
+  const line = at(node);
+  const str = (k: string) => {
+    const v = node.get(k);
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
+  };
+  let ok = true;
+  for (const pair of node.items) {
+    const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    if (!['match', 'analytics', 'owner', 'reason', 'expires'].includes(k)) {
+      err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown allowlist key "${k}"`);
+      ok = false;
+    }
+  }
+  for (const k of ['owner', 'reason', 'expires']) {
+    if (!str(k)) {
+      err(node, 'POLICY_ALLOWLIST_INCOMPLETE', `allowlist entry needs "${k}": every suppression has an owner, a reason and an expiry`);
+      ok = false;
+    }
+  }
+  const expires = str('expires');
+  if (expires && Number.isNaN(Date.parse(expires))) {
+    err(node.get('expires', true) as Node, 'POLICY_BAD_VALUE', `expires "${expires}" is not a date (YYYY-MM-DD)`);
+    ok = false;
+  }
+  const matchNode = node.get('match', true) as Node | undefined;
+  const match: AllowlistEntry['match'] = {};
+  if (!isMap(matchNode)) {
+    err(node, 'POLICY_SHAPE', `allowlist entry needs "match" with one or more of ${MATCH_FIELDS.join(', ')}`);
+    ok = false;
+  } else {
+    for (const pair of matchNode.items) {
+      const k = String(isScalar(pair.key) ? pair.key.value : pair.key) as AllowlistField;
+      const v = isScalar(pair.value) ? pair.value.value : undefined;
+      if (!MATCH_FIELDS.includes(k)) {
+        err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown match field "${k}" (known: ${MATCH_FIELDS.join(', ')})`);
+        ok = false;
+      } else if (typeof v !== 'string' || v.length === 0 || v.length > 1024) {
+        err(pair.value as Node, 'POLICY_BAD_VALUE', `match.${k} must be a non-empty string`);
+        ok = false;
+      } else match[k] = v;
+    }
+  }
+  const analyticsNode = node.get('analytics');
+  const analytics: string[] = [];
+  if (analyticsNode !== undefined) {
+    const list = isSeq(analyticsNode) ? analyticsNode.toJSON() : undefined;
+    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+      err(node, 'POLICY_BAD_VALUE', 'analytics must be a list of analytic ids');
+      ok = false;
+    } else analytics.push(...(list as string[]));
+  }
+  if (!ok) return undefined;
+  return {
+    match,
+    analytics,
+    owner: str('owner')!,
+    reason: str('reason')!,
+    expires: str('expires')!,
+    ref: `${file}:${line ?? 0}`,
+  };
+}

@@ -1,0 +1,79 @@
+/** The run summary printed on stderr: what was read, what was wrong with it, what was found. */
+import type { Finding, Severity } from '../model/finding.js';
+import { formatRef, type Issue } from '../model/issue.js';
+import { clip, inert } from '../util/hostile.js';
+
+export interface RunSummary {
+  files: number;
+  filesByFormat: Record<string, number>;
+  bytes: number;
+  events: number;
+  stateEvents: number;
+  lateEvents: number;
+  signals: number;
+  elapsedMs: number;
+  issuesByCode: Record<string, number>;
+  /** The first issues in full (file:line and reason); the rest are counted in issuesByCode. */
+  issues: Issue[];
+  findingsBySeverity: Partial<Record<Severity, number>>;
+  suppressed: number;
+}
+
+export const MAX_LISTED_ISSUES = 50;
+
+export function newSummary(): RunSummary {
+  return {
+    files: 0,
+    filesByFormat: {},
+    bytes: 0,
+    events: 0,
+    stateEvents: 0,
+    lateEvents: 0,
+    signals: 0,
+    elapsedMs: 0,
+    issuesByCode: {},
+    issues: [],
+    findingsBySeverity: {},
+    suppressed: 0,
+  };
+}
+
+export function countIssue(summary: RunSummary, issue: Issue): void {
+  summary.issuesByCode[issue.code] = (summary.issuesByCode[issue.code] ?? 0) + 1;
+  if (summary.issues.length < MAX_LISTED_ISSUES) summary.issues.push(issue);
+}
+
+export function countFindings(summary: RunSummary, findings: Finding[]): void {
+  for (const f of findings) {
+    if (f.suppressed_by) summary.suppressed++;
+    else summary.findingsBySeverity[f.severity] = (summary.findingsBySeverity[f.severity] ?? 0) + 1;
+  }
+}
+
+export function renderSummary(s: RunSummary): string {
+  const secs = s.elapsedMs / 1000;
+  const rate = secs > 0 ? Math.round(s.events / secs) : s.events;
+  const formats = Object.entries(s.filesByFormat)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const lines = [
+    `coalmine: ${s.files} files (${formats || 'none'}), ${s.events} events + ${s.stateEvents} state records in ${secs.toFixed(2)}s (${rate} events/s)`,
+  ];
+  const issueTotal = Object.values(s.issuesByCode).reduce((a, b) => a + b, 0);
+  if (issueTotal > 0) {
+    lines.push(
+      `bad input: ${issueTotal} (${Object.entries(s.issuesByCode)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    );
+    for (const i of s.issues) lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
+    if (issueTotal > s.issues.length) lines.push(`  … ${issueTotal - s.issues.length} more (counted above)`);
+  }
+  if (s.lateEvents > 0) lines.push(`late events (beyond allowed lateness, processed out of order): ${s.lateEvents}`);
+  const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
+  const found = order.filter((k) => s.findingsBySeverity[k]).map((k) => `${k} ${s.findingsBySeverity[k]}`);
+  lines.push(`findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,52 @@
+/**
+ * Terminal table for analysts: one block per finding, ranked, with its evidence timeline, gaps and
+ * suppression. Every field from the input is made inert (no ANSI or control characters pass through).
+ */
+import type { Finding, Severity } from '../model/finding.js';
+import { clip, inert } from '../util/hostile.js';
+import type { RenderContext, Sink } from './types.js';
+
+const COLOR: Record<Severity, string> = {
+  critical: '\u001b[1;35m',
+  high: '\u001b[1;31m',
+  medium: '\u001b[33m',
+  low: '\u001b[36m',
+  informational: '\u001b[2m',
+};
+const RESET = '\u001b[0m';
+
+function safe(text: string, max = 200): string {
+  return inert(clip(text, max));
+}
+
+function block(f: Finding, ctx: RenderContext): string {
+  const sev = f.severity.toUpperCase().padEnd(6);
+  const head = ctx.color ? `${COLOR[f.severity]}${sev}${RESET}` : sev;
+  const lines = [
+    `${head} ${f.analytic} ${safe(f.title, 160)}${f.suppressed_by ? '  [SUPPRESSED]' : ''}`,
+    `       id ${f.id}  confidence ${f.confidence.toFixed(2)}  ATT&CK ${f.attack.join(', ')}  ${f.first_seen} → ${f.last_seen}`,
+    `       ${safe(f.summary, 300)}`,
+  ];
+  if (f.facts.command_line) lines.push(`       command line: ${safe(String(f.facts.command_line), 300)}`);
+  lines.push('       evidence:');
+  for (const e of f.evidence) {
+    lines.push(
+      `         ${e.time.slice(11, 19)} ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 180)}  (${safe(e.source, 120)})`,
+    );
+  }
+  for (const g of f.gaps) lines.push(`       gap: ${safe(g, 300)}`);
+  if (f.suppressed_by) {
+    const s = f.suppressed_by;
+    lines.push(
+      `       suppressed by ${safe(s.list)} (${safe(s.match)}): ${safe(s.reason)}; owner ${safe(s.owner)}, expires ${safe(s.expires)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export const table: Sink = {
+  name: 'table',
+  summary: 'ranked findings with evidence, for a terminal',
+  render: (findings, ctx) =>
+    findings.length === 0 ? 'no findings\n' : `${findings.map((f) => block(f, ctx)).join('\n\n')}\n`,
+};

@@ -1,0 +1,36 @@
+/** The sources, one line each. Order breaks sniff ties: more specific formats first. */
+import { auditd } from './auditd.js';
+import { crontab } from './crontab.js';
+import { ldSoPreload } from './ld-so-preload.js';
+import { metricsCsv } from './metrics-csv.js';
+import { ndjson } from './ndjson.js';
+import { osquery } from './osquery.js';
+import { shellRc } from './shell-rc.js';
+import { systemdUnit } from './systemd-unit.js';
+import type { SourceDescriptor, SourceInput } from './types.js';
+
+export const sources: SourceDescriptor[] = [auditd, osquery, ndjson, metricsCsv, crontab, systemdUnit, shellRc, ldSoPreload];
+
+export function sourceNamed(name: string): SourceDescriptor | undefined {
+  return sources.find((s) => s.name === name);
+}
+
+/** The best-scoring source for an input, or undefined when none recognises it. */
+export function sniffSource(input: Pick<SourceInput, 'head' | 'name' | 'relPath'>): SourceDescriptor | undefined {
+  const head = input.head.toString('utf8');
+  let best: SourceDescriptor | undefined;
+  let bestScore = 0;
+  for (const source of sources) {
+    let score = 0;
+    try {
+      score = source.sniff(head, input);
+    } catch {
+      score = 0; // a sniffer must never take the run down
+    }
+    if (score > bestScore) {
+      best = source;
+      bestScore = score;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,66 @@
+/**
+ * Suppression by the policy's allowlist. A suppressed finding is still reported, with the entry
+ * that suppressed it; nothing is dropped. Expiry is judged against the finding's last_seen (event
+ * time), so re-running the same logs gives the same answer; an expired entry does not suppress and
+ * the finding says so.
+ */
+import type { Finding } from '../model/finding.js';
+import type { AllowlistEntry, AllowlistField } from '../model/policy.js';
+import { compileGlob, type GlobMatcher } from '../util/glob.js';
+
+interface CompiledEntry {
+  entry: AllowlistEntry;
+  matchers: Array<[AllowlistField, GlobMatcher]>;
+  expiresMs: number;
+}
+
+const FACT_OF: Record<AllowlistField, string> = {
+  executable: 'executable',
+  hash: 'sha256',
+  host: 'host',
+  user: 'user',
+  command: 'command_line',
+};
+
+export class Allowlist {
+  private readonly entries: CompiledEntry[];
+
+  constructor(entries: AllowlistEntry[]) {
+    this.entries = entries.map((entry) => ({
+      entry,
+      matchers: (Object.entries(entry.match) as Array<[AllowlistField, string]>).map(([field, pattern]) => [
+        field,
+        compileGlob(pattern, field === 'hash' || field === 'host'),
+      ]),
+      // an expiry date means "through that day"
+      expiresMs: Date.parse(entry.expires) + (entry.expires.length <= 10 ? 86_400_000 - 1 : 0),
+    }));
+  }
+
+  /** Set `suppressed_by` when an unexpired entry matches; note an expired one that would have. */
+  apply(finding: Finding): Finding {
+    const lastSeen = Date.parse(finding.last_seen);
+    for (const c of this.entries) {
+      if (c.entry.analytics.length > 0 && !c.entry.analytics.includes(finding.analytic)) continue;
+      if (c.matchers.length === 0) continue;
+      const matched = c.matchers.every(([field, match]) => {
+        const value = finding.facts[FACT_OF[field]];
+        return typeof value === 'string' && match(value);
+      });
+      if (!matched) continue;
+      if (lastSeen > c.expiresMs) {
+        finding.gaps.push(`allowlist entry ${c.entry.ref} (owner ${c.entry.owner}) matched but expired on ${c.entry.expires}`);
+        continue;
+      }
+      finding.suppressed_by = {
+        list: c.entry.ref,
+        match: c.matchers.map(([f]) => `${f}=${c.entry.match[f]}`).join(' '),
+        owner: c.entry.owner,
+        reason: c.entry.reason,
+        expires: c.entry.expires,
+      };
+      return finding;
+    }
+    return finding;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Pool contact by a process that names its pool: a connection whose port matches a `host:port` in
+ * the same process's command line, where that host is a known pool or written as a Stratum URL.
+ * Auditd and socket tables see only IPs and we never resolve names ourselves; the miner's own
+ * arguments tie the IP to the pool name. (The engine fills the command line in from exec events.)
+ */
+import type { CoalEvent } from '../model/event.js';
+import type { Signal } from '../model/signal.js';
+import { signalFor } from './make.js';
+import type { Classifier, ClassifyContext } from './types.js';
+
+const MAX_SCAN_CHARS = 4096;
+// host:port with an optional scheme; hosts are DNS names (bounded labels), ports 1-5 digits
+const HOST_PORT = /(?:([a-z0-9]+\+[a-z]+|[a-z]+):\/\/)?((?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}):(\d{1,5})\b/gi;
+
+function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void {
+  if (event.event.action !== 'connect') return;
+  const port = event.destination?.port;
+  const command = event.process?.command_line;
+  if (port === undefined || !command) return;
+  for (const m of command.slice(0, MAX_SCAN_CHARS).matchAll(HOST_PORT)) {
+    if (Number(m[3]) !== port) continue;
+    const scheme = (m[1] ?? '').toLowerCase();
+    const host = m[2].toLowerCase();
+    const known = context.intel.domain(host);
+    const isStratum = scheme.startsWith('stratum');
+    if (!isStratum && known?.kind !== 'pool-domain') continue;
+    const ip = event.destination?.ip ?? '?';
+    out.push(
+      signalFor(event, {
+        kind: 'pool-contact',
+        class: 'network',
+        strength: 'strong',
+        by: 'named-destination',
+        explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the port of the pool ${scheme ? `${scheme}://` : ''}${host}:${port} named in its own command line${known ? ` (intel ${known.set})` : ''}`,
+        subject: { destination: `${host}:${port} (${ip})` },
+      }),
+    );
+    return;
+  }
+}
+
+export const namedDestination: Classifier = {
+  name: 'named-destination',
+  summary: 'connection to the pool host:port a process names in its own arguments',
+  classify,
+};

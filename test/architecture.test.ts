@@ -1,0 +1,50 @@
+/**
+ * Import directions (ARCHITECTURE.md): the core never imports a face, sinks import only model and
+ * util, and no room imports one that sits downstream of it.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { test } from 'node:test';
+
+const SRC = resolve('src');
+/** What each room may import (besides itself and node/npm modules). */
+const ALLOWED: Record<string, string[]> = {
+  util: [],
+  model: ['util'],
+  sources: ['model', 'util'],
+  signals: ['model', 'util'],
+  engine: ['model', 'util', 'signals'],
+  analytics: ['model', 'util', 'signals', 'engine'],
+  triage: ['model', 'util', 'signals', 'engine', 'analytics'],
+  sinks: ['model', 'util'],
+  store: ['model', 'util'],
+  sensor: ['model', 'util', 'sources'],
+  run: ['model', 'util', 'sources', 'signals', 'engine', 'analytics', 'triage', 'sinks', 'store', 'sensor'],
+  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals'],
+  server: ['model', 'util', 'run'],
+};
+
+function files(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files(path, out);
+    else if (name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'contract.ts') out.push(path);
+  }
+  return out;
+}
+
+test('every import points in an allowed direction', () => {
+  const violations: string[] = [];
+  for (const file of files(SRC)) {
+    const room = relative(SRC, file).split('/')[0];
+    const allowed = ALLOWED[room];
+    assert.ok(allowed, `unknown room ${room} (add it to ARCHITECTURE.md and this test)`);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)[^'"]*from\s+['"](\.[^'"]+)['"]/gm)) {
+      const target = relative(SRC, resolve(dirname(file), m[1])).split('/')[0];
+      if (target !== room && !allowed.includes(target)) violations.push(`${relative(SRC, file)} imports ${m[1]} (${room} → ${target})`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});

@@ -43,7 +43,8 @@ test('every import points in an allowed direction', () => {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/^(?:import|export)[^'"]*from\s+['"](\.[^'"]+)['"]/gm)) {
       const target = relative(SRC, resolve(dirname(file), m[1])).split('/')[0];
-      if (target !== room && !allowed.includes(target)) violations.push(`${relative(SRC, file)} imports ${m[1]} (${room} → ${target})`);
+      if (target !== room && !allowed.includes(target))
+        violations.push(`${relative(SRC, file)} imports ${m[1]} (${room} → ${target})`);
     }
   }
   assert.deepEqual(violations, []);

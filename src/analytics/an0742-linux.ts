@@ -8,19 +8,38 @@
  *   reach    — pool/proxy contact, or persistence (a weak, ordinary-looking cron line counts only when
  *              it launches a process the process leg already flagged)
  */
+
+import { basename, type ProcInfo } from '../engine/process-table.js';
 import type { EntityKey } from '../model/entity.js';
 import type { Signal } from '../model/signal.js';
 import { STRENGTH_RANK } from '../model/signal.js';
-import { basename, type ProcInfo } from '../engine/process-table.js';
 import { atLeast, confidenceOf, gradeSeverity, leg } from './grade.js';
 import type { Analytic, ClusterView, FindingDraft } from './types.js';
 
-const PROCESS_KINDS = new Set(['miner-process', 'proxyware-process', 'masquerade', 'dropper', 'miner-tuning', 'competitor-kill']);
+const PROCESS_KINDS = new Set([
+  'miner-process',
+  'proxyware-process',
+  'masquerade',
+  'dropper',
+  'miner-tuning',
+  'competitor-kill',
+]);
 const NETWORK_KINDS = new Set(['pool-contact', 'mining-port', 'proxyware-endpoint']);
-const MINING_KINDS = new Set(['miner-process', 'pool-contact', 'mining-port', 'competitor-kill', 'miner-tuning', 'hidden-cpu']);
+const MINING_KINDS = new Set([
+  'miner-process',
+  'pool-contact',
+  'mining-port',
+  'competitor-kill',
+  'miner-tuning',
+  'hidden-cpu',
+]);
 const PROXY_KINDS = new Set(['proxyware-process', 'proxyware-endpoint']);
 
-const LEG_LABEL: Record<string, string> = { resource: 'abnormal CPU/memory', process: 'unauthorized process', reach: 'pool contact or persistence' };
+const LEG_LABEL: Record<string, string> = {
+  resource: 'abnormal CPU/memory',
+  process: 'unauthorized process',
+  reach: 'pool contact or persistence',
+};
 
 export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft | undefined {
   const { evidence, host } = view;
@@ -49,9 +68,13 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
     gaps.push(`partial: process execution telemetry missing for ${h} (auditd execve, osquery processes)`);
   if (!legs[2].holds) {
     if (!host.has('network'))
-      gaps.push(`partial: network telemetry missing for ${h} (auditd connect, osquery process_open_sockets): pool contact could not be seen`);
+      gaps.push(
+        `partial: network telemetry missing for ${h} (auditd connect, osquery process_open_sockets): pool contact could not be seen`,
+      );
     if (!host.has('persistence'))
-      gaps.push(`partial: persistence telemetry missing for ${h} (cron/systemd files from the host, auditd file writes)`);
+      gaps.push(
+        `partial: persistence telemetry missing for ${h} (cron/systemd files from the host, auditd file writes)`,
+      );
   }
 
   const primary = primaryProcess(view);
@@ -73,7 +96,12 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
     related: view.processes.map((p) => p.key).filter((k) => k !== entity),
     legs: held,
     summary: `${held.length} of 3 legs: ${held.map((l) => LEG_LABEL[l]).join(', ') || 'none'}${
-      legs.some((l) => !l.holds) ? `; missing: ${legs.filter((l) => !l.holds).map((l) => LEG_LABEL[l.name]).join(', ')}` : ''
+      legs.some((l) => !l.holds)
+        ? `; missing: ${legs
+            .filter((l) => !l.holds)
+            .map((l) => LEG_LABEL[l.name])
+            .join(', ')}`
+        : ''
     }`,
     evidence,
     gaps,
@@ -110,7 +138,11 @@ function uniq(values: Array<string | undefined>, max = 16): string[] {
   return [...new Set(values.filter((v): v is string => v !== undefined && v !== ''))].slice(0, max);
 }
 
-function factsOf(primary: ProcInfo | undefined, evidence: Signal[], host: string): Record<string, string | number | string[]> {
+function factsOf(
+  primary: ProcInfo | undefined,
+  evidence: Signal[],
+  host: string,
+): Record<string, string | number | string[]> {
   const facts: Record<string, string | number | string[]> = { host };
   if (primary) {
     if (primary.pid !== undefined) facts.pid = primary.pid;
@@ -123,7 +155,9 @@ function factsOf(primary: ProcInfo | undefined, evidence: Signal[], host: string
   if (destinations.length) facts.destinations = destinations;
   const victims = uniq(evidence.map((s) => s.subject?.victim));
   if (victims.length) facts.killed = victims;
-  const persistence = uniq(evidence.filter((s) => s.class === 'persistence').map((s) => `${s.ref.file}${s.ref.line ? `:${s.ref.line}` : ''}`));
+  const persistence = uniq(
+    evidence.filter((s) => s.class === 'persistence').map((s) => `${s.ref.file}${s.ref.line ? `:${s.ref.line}` : ''}`),
+  );
   if (persistence.length) facts.persistence = persistence;
   return facts;
 }

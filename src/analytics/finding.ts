@@ -1,9 +1,9 @@
 /** Turning an analytic's draft into the Finding every sink and the store share: stable id, ISO times, cited evidence. */
 import { createHash } from 'node:crypto';
-import { type Evidence, type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { isoFromMs } from '../model/event.js';
+import { type Evidence, type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { formatRef } from '../model/issue.js';
-import { STRENGTH_RANK, type Signal } from '../model/signal.js';
+import { type Signal, STRENGTH_RANK } from '../model/signal.js';
 import type { FindingDraft } from './types.js';
 
 /** Evidence entries per finding: the strongest are kept when there are more. */

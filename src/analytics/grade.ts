@@ -4,7 +4,7 @@
  * never makes a leg.
  */
 import type { Severity } from '../model/finding.js';
-import { STRENGTH_RANK, type Signal, type SignalKind, type Strength } from '../model/signal.js';
+import { type Signal, type SignalKind, STRENGTH_RANK, type Strength } from '../model/signal.js';
 
 export interface Leg {
   name: string;

@@ -4,7 +4,7 @@
 import { Engine, type EngineOptions } from '../engine/index.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
-import { thresholdsFor, type Policy } from '../model/policy.js';
+import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { an0742Linux } from './an0742-linux.js';
 import { toFinding } from './finding.js';

@@ -35,7 +35,15 @@ export class HostState {
   readonly coverage = new Map<TelemetryClass, CoverageEntry>();
   readonly recentProcessCpu = new Map<EntityKey, { pct: number; ts: number }>();
   readonly persistence = new Map<string, Signal[]>();
-  cpu: HostCpuRun = { lastTs: 0, emittedHigh: false, emittedHidden: false, runSum: 0, runN: 0, hiddenSum: 0, hiddenN: 0 };
+  cpu: HostCpuRun = {
+    lastTs: 0,
+    emittedHigh: false,
+    emittedHidden: false,
+    runSum: 0,
+    runN: 0,
+    hiddenSum: 0,
+    hiddenN: 0,
+  };
   platform?: string;
 
   constructor(

@@ -6,7 +6,7 @@
  */
 import { hostKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
-import { issue, type Issue } from '../model/issue.js';
+import { type Issue, issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
@@ -230,7 +230,9 @@ export class Engine {
   private closeWhere(predicate: (c: Cluster) => boolean): void {
     const closing = [...this.clusters.values()].filter(predicate);
     // process clusters before host-level ones (which add only what processes did not explain), then by time
-    closing.sort((a, b) => Number(a.isHostLevel) - Number(b.isHostLevel) || a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
+    closing.sort(
+      (a, b) => Number(a.isHostLevel) - Number(b.isHostLevel) || a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1),
+    );
     for (const cluster of closing) {
       this.clusters.delete(cluster.key);
       this.stats.clustersClosed++;
@@ -257,7 +259,11 @@ export class Engine {
       if (hostCluster && evidence.some((s) => s.class === 'process'))
         for (const item of hostCluster.evidence.values()) {
           const s = item.signal;
-          if ((s.class === 'network' || s.class === 'resource') && s.ts >= cluster.firstTs - w && s.ts <= cluster.lastTs + w)
+          if (
+            (s.class === 'network' || s.class === 'resource') &&
+            s.ts >= cluster.firstTs - w &&
+            s.ts <= cluster.lastTs + w
+          )
             evidence.push(s);
         }
     }

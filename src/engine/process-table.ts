@@ -3,7 +3,7 @@
  * command line, so later events that only carry a pid (a socket, a metric, a kill's victim) can be
  * explained. Bounded: least-recently-touched entries are evicted first (a Map keeps touch order).
  */
-import { entityKey, parentKeyOf, processKey, processKeyOf, UNKNOWN_HOST, type EntityKey } from '../model/entity.js';
+import { type EntityKey, entityKey, parentKeyOf, processKey, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 
 /** Processes whose children start new lineages: a miner launched by cron is not "part of" cron. */

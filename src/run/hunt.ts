@@ -61,7 +61,8 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
   intelIssues.forEach(report);
   const rules = await loadRules(options.ruleDirs ?? []);
-  for (const e of rules.errors) report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
+  for (const e of rules.errors)
+    report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
   const classify = createClassifier(intel, rules);
 
   const files = await expandInputs(options.paths, options.host, startIssues);
@@ -73,7 +74,13 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
     const source = forced ?? sniffSource(f.input);
     if (!source) {
       if (f.input.head.length > 0)
-        report({ file: f.input.name, line: 1, code: 'SOURCE_UNKNOWN_FORMAT', reason: 'no source recognises this file (use --format to force one)', stage: 'reading' });
+        report({
+          file: f.input.name,
+          line: 1,
+          code: 'SOURCE_UNKNOWN_FORMAT',
+          reason: 'no source recognises this file (use --format to force one)',
+          stage: 'reading',
+        });
       continue;
     }
     summary.filesByFormat[source.name] = (summary.filesByFormat[source.name] ?? 0) + 1;
@@ -84,8 +91,15 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
 
   const findings: Finding[] = [];
   const allowlist = new Allowlist(options.policy.allowlist);
-  const engine = createDetector({ policy: options.policy, classify, onFinding: (f) => findings.push(allowlist.apply(f)) });
-  const context: SourceContext = { maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES, maxPendingRecords: 4096 };
+  const engine = createDetector({
+    policy: options.policy,
+    classify,
+    onFinding: (f) => findings.push(allowlist.apply(f)),
+  });
+  const context: SourceContext = {
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    maxPendingRecords: 4096,
+  };
 
   // Standing facts (cron files, units) first: they are true for the whole timeline.
   for (const p of planned.filter((x) => x.source.delivers === 'state')) {
@@ -139,7 +153,14 @@ async function* guarded(p: Planned, context: SourceContext): AsyncGenerator<Sour
   } catch (err) {
     yield {
       events: [],
-      issues: [{ file: p.input.name, code: 'SOURCE_READ_FAILED', reason: `reading stopped: ${(err as Error).message}`, stage: 'reading' }],
+      issues: [
+        {
+          file: p.input.name,
+          code: 'SOURCE_READ_FAILED',
+          reason: `reading stopped: ${(err as Error).message}`,
+          stage: 'reading',
+        },
+      ],
     };
   }
 }

@@ -6,8 +6,8 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Issue } from '../model/issue.js';
-import { HEAD_BYTES, openChunks, readHead } from '../util/input.js';
 import type { SourceInput } from '../sources/types.js';
+import { HEAD_BYTES, openChunks, readHead } from '../util/input.js';
 
 export interface InputFile {
   input: SourceInput;
@@ -19,7 +19,11 @@ const MAX_DEPTH = 32;
 /** Files in a collection that describe it rather than being telemetry. */
 const COLLECTION_META = new Set(['bodyfile', 'bodyfile.txt', 'etc/hostname']);
 
-export async function expandInputs(paths: string[], hostOverride: string | undefined, issues: Issue[]): Promise<InputFile[]> {
+export async function expandInputs(
+  paths: string[],
+  hostOverride: string | undefined,
+  issues: Issue[],
+): Promise<InputFile[]> {
   const out: InputFile[] = [];
   for (const path of paths) {
     if (path === '-') {
@@ -37,7 +41,13 @@ export async function expandInputs(paths: string[], hostOverride: string | undef
     else if (st.isFile()) {
       const file = await fileInput(path, undefined, st.mtimeMs, hostOverride, st.size, issues);
       if (file) out.push(file);
-    } else issues.push({ file: path, code: 'INPUT_NOT_A_FILE', reason: 'not a regular file or directory', stage: 'reading' });
+    } else
+      issues.push({
+        file: path,
+        code: 'INPUT_NOT_A_FILE',
+        reason: 'not a regular file or directory',
+        stage: 'reading',
+      });
   }
   return out;
 }
@@ -63,12 +73,22 @@ async function fileInput(
   }
 }
 
-async function walkCollection(root: string, hostOverride: string | undefined, out: InputFile[], issues: Issue[]): Promise<void> {
+async function walkCollection(
+  root: string,
+  hostOverride: string | undefined,
+  out: InputFile[],
+  issues: Issue[],
+): Promise<void> {
   const host = hostOverride ?? (await readHostname(join(root, 'etc', 'hostname')));
   const mtimes = await readBodyfile(root, issues);
   const walk = async (dir: string, depth: number): Promise<void> => {
     if (depth > MAX_DEPTH) {
-      issues.push({ file: dir, code: 'INPUT_TOO_DEEP', reason: `directory nesting over ${MAX_DEPTH}`, stage: 'reading' });
+      issues.push({
+        file: dir,
+        code: 'INPUT_TOO_DEEP',
+        reason: `directory nesting over ${MAX_DEPTH}`,
+        stage: 'reading',
+      });
       return;
     }
     let names: string[];
@@ -80,7 +100,12 @@ async function walkCollection(root: string, hostOverride: string | undefined, ou
     }
     for (const name of names) {
       if (out.length >= MAX_FILES) {
-        issues.push({ file: dir, code: 'INPUT_TOO_MANY_FILES', reason: `more than ${MAX_FILES} files; the rest are not read`, stage: 'reading' });
+        issues.push({
+          file: dir,
+          code: 'INPUT_TOO_MANY_FILES',
+          reason: `more than ${MAX_FILES} files; the rest are not read`,
+          stage: 'reading',
+        });
         return;
       }
       const path = join(dir, name);
@@ -129,7 +154,13 @@ async function readBodyfile(root: string, issues: Issue[]): Promise<Map<string, 
       const f = line.split('|');
       const mtime = Number(f[8]);
       if (f.length < 11 || !f[1] || !Number.isFinite(mtime)) {
-        issues.push({ file: path, line: i + 1, code: 'BODYFILE_BAD_LINE', reason: 'expected 11 |-separated fields with a numeric mtime', stage: 'parsing' });
+        issues.push({
+          file: path,
+          line: i + 1,
+          code: 'BODYFILE_BAD_LINE',
+          reason: 'expected 11 |-separated fields with a numeric mtime',
+          stage: 'parsing',
+        });
         continue;
       }
       map.set(f[1], mtime * 1000);

@@ -54,7 +54,11 @@ export async function* mergeByTime(
     const events = lane.events;
     let end = start + 1;
     // ties stay with the earlier lane only when it is listed first
-    while (end < events.length && (events[end].coalmine.ts < second || (events[end].coalmine.ts === second && !hasEarlierTie(lanes, best, second)))) end++;
+    while (
+      end < events.length &&
+      (events[end].coalmine.ts < second || (events[end].coalmine.ts === second && !hasEarlierTie(lanes, best, second)))
+    )
+      end++;
     lane.pos = end;
     yield start === 0 && end === events.length ? events : events.slice(start, end);
     await refill(lane, onIssues);

@@ -3,9 +3,15 @@
  * keys are refused (a typo must not silently change detection); every error names file:line.
  */
 import { readFile } from 'node:fs/promises';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import type { Issue } from '../model/issue.js';
-import { type AllowlistEntry, type AllowlistField, defaultPolicy, type Policy, type Thresholds } from '../model/policy.js';
+import {
+  type AllowlistEntry,
+  type AllowlistField,
+  defaultPolicy,
+  type Policy,
+  type Thresholds,
+} from '../model/policy.js';
 import { parseDurationMs } from '../util/time.js';
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
@@ -29,7 +35,8 @@ export async function loadPolicy(path: string): Promise<PolicyLoad> {
   let text: string;
   try {
     const buf = await readFile(path);
-    if (buf.length > MAX_POLICY_BYTES) return fail(path, 'POLICY_TOO_LARGE', `policy file is over ${MAX_POLICY_BYTES} bytes`);
+    if (buf.length > MAX_POLICY_BYTES)
+      return fail(path, 'POLICY_TOO_LARGE', `policy file is over ${MAX_POLICY_BYTES} bytes`);
     text = buf.toString('utf8');
   } catch (err) {
     return fail(path, 'POLICY_UNREADABLE', (err as Error).message);
@@ -50,7 +57,8 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
     node?.range ? lines.linePos(node.range[0]).line : undefined;
   const err = (node: Node | null | undefined, code: string, reason: string) =>
     errors.push({ file, line: at(node), code, reason, stage: 'loading' });
-  for (const e of doc.errors) errors.push({ file, line: e.linePos?.[0].line, code: 'POLICY_YAML', reason: e.message, stage: 'loading' });
+  for (const e of doc.errors)
+    errors.push({ file, line: e.linePos?.[0].line, code: 'POLICY_YAML', reason: e.message, stage: 'loading' });
   if (errors.length > 0) return { policy, errors };
   const root = doc.contents;
   if (root === null || root === undefined) return { policy, errors };
@@ -66,7 +74,11 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
       const valueNode = pair.value as Node;
       const value = isScalar(valueNode) ? valueNode.value : undefined;
       if (!spec) {
-        err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown threshold "${key}" (known: ${Object.keys(THRESHOLD_KEYS).join(', ')})`);
+        err(
+          pair.key as Node,
+          'POLICY_UNKNOWN_KEY',
+          `unknown threshold "${key}" (known: ${Object.keys(THRESHOLD_KEYS).join(', ')})`,
+        );
         continue;
       }
       if (spec.kind === 'duration') {
@@ -94,7 +106,8 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         }
         for (const a of value.items) {
           const id = String(isScalar(a.key) ? a.key.value : a.key);
-          if (!/^AN\d{4}$/.test(id)) err(a.key as Node, 'POLICY_UNKNOWN_KEY', `"${id}" is not an analytic id (AN0741, AN0742, AN0744, AN0745)`);
+          if (!/^AN\d{4}$/.test(id))
+            err(a.key as Node, 'POLICY_UNKNOWN_KEY', `"${id}" is not an analytic id (AN0741, AN0742, AN0744, AN0745)`);
           const over: Partial<Thresholds> = {};
           if (isMap(a.value)) readThresholds(a.value, over);
           else err(a.value as Node, 'POLICY_SHAPE', `analytics.${id} must be a mapping`);
@@ -109,7 +122,8 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         for (const h of value.items) {
           const name = String(isScalar(h.key) ? h.key.value : h.key);
           const cores = isMap(h.value) ? h.value.get('cores') : undefined;
-          if (typeof cores === 'number' && Number.isInteger(cores) && cores > 0 && cores <= 4096) policy.hostCores[name] = cores;
+          if (typeof cores === 'number' && Number.isInteger(cores) && cores > 0 && cores <= 4096)
+            policy.hostCores[name] = cores;
           else err(h.value as Node, 'POLICY_BAD_VALUE', `hosts.${name}.cores must be a whole number of cores`);
         }
         break;
@@ -124,7 +138,11 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         }
         break;
       default:
-        err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown key "${key}" (known: thresholds, analytics, hosts, allowlist)`);
+        err(
+          pair.key as Node,
+          'POLICY_UNKNOWN_KEY',
+          `unknown key "${key}" (known: thresholds, analytics, hosts, allowlist)`,
+        );
     }
   }
   return { policy, errors };
@@ -155,7 +173,11 @@ function readEntry(
   }
   for (const k of ['owner', 'reason', 'expires']) {
     if (!str(k)) {
-      err(node, 'POLICY_ALLOWLIST_INCOMPLETE', `allowlist entry needs "${k}": every suppression has an owner, a reason and an expiry`);
+      err(
+        node,
+        'POLICY_ALLOWLIST_INCOMPLETE',
+        `allowlist entry needs "${k}": every suppression has an owner, a reason and an expiry`,
+      );
       ok = false;
     }
   }

@@ -68,12 +68,15 @@ export function renderSummary(s: RunSummary): string {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')})`,
     );
-    for (const i of s.issues) lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
+    for (const i of s.issues)
+      lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
     if (issueTotal > s.issues.length) lines.push(`  … ${issueTotal - s.issues.length} more (counted above)`);
   }
   if (s.lateEvents > 0) lines.push(`late events (beyond allowed lateness, processed out of order): ${s.lateEvents}`);
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
   const found = order.filter((k) => s.findingsBySeverity[k]).map((k) => `${k} ${s.findingsBySeverity[k]}`);
-  lines.push(`findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}`);
+  lines.push(
+    `findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }

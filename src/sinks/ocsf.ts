@@ -52,7 +52,14 @@ export function toOcsf(f: Finding, ctx: Pick<RenderContext, 'version'>): Record<
     device: { hostname: f.host, type_id: 0 },
     resources: [f.entity, ...f.related].map((uid) => ({ uid, type: uid.slice(0, uid.indexOf(':')) })),
     evidences: f.evidence.map((e) => ({
-      data: { kind: e.kind, strength: e.strength, time: e.time, source: e.source, explanation: e.explanation, by: e.by },
+      data: {
+        kind: e.kind,
+        strength: e.strength,
+        time: e.time,
+        source: e.source,
+        explanation: e.explanation,
+        by: e.by,
+      },
     })),
     unmapped: { legs: f.legs, gaps: f.gaps, suppressed_by: f.suppressed_by, facts: f.facts },
   };

@@ -67,7 +67,10 @@ export function runSourceContract({ source, good, bad, skip = {} }: ContractCase
     assert.ok(events.length > 0, 'expected events');
     for (const e of events) {
       assert.equal(e.coalmine.ref.file, good.name);
-      assert.ok(e.coalmine.ref.line !== undefined || e.coalmine.ref.record !== undefined, 'every event has a line or record');
+      assert.ok(
+        e.coalmine.ref.line !== undefined || e.coalmine.ref.record !== undefined,
+        'every event has a line or record',
+      );
       assert.equal(typeof e.coalmine.ts, 'number');
       assert.equal(new Date(e.coalmine.ts).toISOString(), e['@timestamp']);
       assert.equal(e.coalmine.format, source.name);
@@ -110,7 +113,10 @@ export function runSourceContract({ source, good, bad, skip = {} }: ContractCase
       const firstLine = goodText.split('\n')[0];
       const big = `${'A'.repeat(TEST_CONTEXT.maxLineBytes * 3)}\n${goodText}`;
       const { events, issues } = await readAll(source, memoryInput('big.log', big, { relPath: good.relPath }));
-      assert.ok(issues.some((i) => i.line === 1), 'issue on line 1');
+      assert.ok(
+        issues.some((i) => i.line === 1),
+        'issue on line 1',
+      );
       assert.ok(events.length > 0, `events after the oversized line (first good line: ${firstLine.slice(0, 60)})`);
     });
 

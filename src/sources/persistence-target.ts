@@ -6,7 +6,24 @@
 
 const MAX_COMMAND_CHARS = 8192;
 /** Shell programs whose first argument is the real target (`bash /root/.x.sh`). */
-const INTERPRETERS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'busybox', 'python', 'python3', 'perl', 'nohup', 'setsid', 'nice', 'exec', 'env', 'sudo', 'timeout']);
+const INTERPRETERS = new Set([
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'busybox',
+  'python',
+  'python3',
+  'perl',
+  'nohup',
+  'setsid',
+  'nice',
+  'exec',
+  'env',
+  'sudo',
+  'timeout',
+]);
 const NOT_TARGETS = new Set(['/dev/null', '/dev/zero', '/dev/stdout', '/dev/stderr']);
 
 /**

@@ -49,7 +49,9 @@ export class Allowlist {
       });
       if (!matched) continue;
       if (lastSeen > c.expiresMs) {
-        finding.gaps.push(`allowlist entry ${c.entry.ref} (owner ${c.entry.owner}) matched but expired on ${c.entry.expires}`);
+        finding.gaps.push(
+          `allowlist entry ${c.entry.ref} (owner ${c.entry.owner}) matched but expired on ${c.entry.expires}`,
+        );
         continue;
       }
       finding.suppressed_by = {

@@ -7,7 +7,6 @@ export function clip(text: string, max = 512): string {
 
 /** Replace control characters (ANSI escapes, NUL, CR, …) with visible escapes so a terminal cannot be driven. */
 export function inert(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return text.replace(
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,

@@ -1,7 +1,7 @@
 /** `coalmine formats`: the input formats coalmine reads, from the source registry. */
 import type { Command } from 'commander';
-import { sources } from '../../sources/index.js';
 import { sinks } from '../../sinks/index.js';
+import { sources } from '../../sources/index.js';
 import { EXIT } from '../common.js';
 
 export function formatsCommand(program: Command, setCode: (code: number) => void): void {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { SEVERITY_RANK, type Severity } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { defaultPolicy } from '../../model/policy.js';
-import { hunt, type HuntProgress } from '../../run/hunt.js';
+import { type HuntProgress, hunt } from '../../run/hunt.js';
 import { loadPolicy } from '../../run/policy.js';
 import { renderSummary } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
@@ -28,10 +28,18 @@ interface HuntFlags {
 export function huntCommand(program: Command, setCode: (code: number) => void): void {
   program
     .command('hunt')
-    .description('hunt for compute hijacking in log files and collected directories (any mix of formats, .gz, - for stdin)')
+    .description(
+      'hunt for compute hijacking in log files and collected directories (any mix of formats, .gz, - for stdin)',
+    )
     .argument('<paths...>', 'files, directories (walked; a directory is treated as a collected filesystem) or -')
-    .option('-f, --format <format>', `output: ${sinks.map((s) => s.name).join('|')} (default: table on a terminal, else ndjson)`)
-    .option('--input-format <name>', `force an input format instead of sniffing (${sources.map((s) => s.name).join(', ')})`)
+    .option(
+      '-f, --format <format>',
+      `output: ${sinks.map((s) => s.name).join('|')} (default: table on a terminal, else ndjson)`,
+    )
+    .option(
+      '--input-format <name>',
+      `force an input format instead of sniffing (${sources.map((s) => s.name).join(', ')})`,
+    )
     .option('-p, --policy <file>', 'policy file: thresholds and allowlists (default: ./coalmine.yaml when present)')
     .option('--intel <file>', 'extra indicators: plain list, hosts file or CSV (repeatable)', collect, [])
     .option('--rules <path>', 'extra Sigma rule files or directories (repeatable)', collect, [])

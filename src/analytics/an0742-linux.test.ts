@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CoalEvent, EventAction } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
+import { defaultPolicy } from '../model/policy.js';
+import type { Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import { signalFor } from '../signals/make.js';
+import { createDetector } from './index.js';
+
+const T0 = Date.UTC(2025, 2, 14, 2, 0, 0);
+let line = 0;
+
+function ev(minute: number, action: EventAction, fields: Partial<CoalEvent> = {}): CoalEvent {
+  const ts = T0 + minute * 60_000;
+  return {
+    '@timestamp': new Date(ts).toISOString(),
+    event: {
+      kind: action === 'metric' ? 'metric' : action === 'persistence-entry' ? 'state' : 'event',
+      category: [],
+      action,
+      dataset: 'test',
+    },
+    host: { name: 'web-01', os: { platform: 'linux' } },
+    original: {},
+    coalmine: { ts, format: 'test', ref: { file: 'test.log', line: ++line } },
+    ...fields,
+  };
+}
+
+/** Test classifier: an event's `original.signal` says which signal it carries. */
+function classify(event: CoalEvent, out: Signal[]): void {
+  const s = event.original.signal as { kind: SignalKind; class: SignalClass; strength: Strength } | undefined;
+  if (s) out.push(signalFor(event, { ...s, by: 'test', explanation: `${s.kind} (test)` }));
+}
+
+function run(events: CoalEvent[], state: CoalEvent[] = [], policy = defaultPolicy()): Finding[] {
+  const findings: Finding[] = [];
+  const engine = createDetector({ policy, classify, onFinding: (f) => findings.push(f) });
+  for (const e of state) engine.pushState(e);
+  for (const e of events) engine.push(e);
+  engine.end();
+  return findings;
+}
+
+const miner = { pid: 4130, name: 'kdevtmpfsi', executable: '/tmp/kdevtmpfsi', parent: { pid: 4103 } };
+
+function cpuSamples(pid: number, fromMin: number, toMin: number, pct: number): CoalEvent[] {
+  const out: CoalEvent[] = [];
+  for (let m = fromMin; m <= toMin; m++) out.push(ev(m, 'metric', { process: { pid }, metrics: { cpu_pct: pct } }));
+  return out;
+}
+
+const minerExec = () =>
+  ev(0, 'exec', {
+    process: miner,
+    original: { signal: { kind: 'miner-process', class: 'process', strength: 'strong' } },
+  });
+const cronEntry = () =>
+  ev(-1, 'persistence-entry', {
+    file: { path: '/var/spool/cron/crontabs/redis' },
+    coalmine: {
+      ts: T0 - 60_000,
+      format: 'test',
+      ref: { file: 'crontabs/redis', line: 4 },
+      persistence: { mechanism: 'cron', target: '/tmp/kdevtmpfsi' },
+    },
+    original: { signal: { kind: 'persistence', class: 'persistence', strength: 'strong' } },
+  });
+
+test('high CPU alone never produces a finding', () => {
+  const events = [
+    ev(0, 'exec', { process: { pid: 10, name: 'ffmpeg', executable: '/usr/bin/ffmpeg' } }),
+    ...cpuSamples(10, 1, 60, 390),
+  ];
+  assert.deepEqual(run(events), []);
+});
+
+test('miner + sustained CPU + cron persistence tied to its executable → one high finding', () => {
+  const findings = run([minerExec(), ...cpuSamples(4130, 1, 30, 390)], [cronEntry()]);
+  assert.equal(findings.length, 1);
+  const f = findings[0];
+  assert.equal(f.severity, 'high');
+  assert.deepEqual(f.legs, ['resource', 'process', 'reach']);
+  assert.deepEqual(f.gaps, []);
+  assert.equal(f.facts.executable, '/tmp/kdevtmpfsi');
+  assert.deepEqual(
+    f.evidence.map((e) => e.kind),
+    ['persistence', 'miner-process', 'sustained-cpu'],
+  );
+  assert.ok(f.evidence.some((e) => e.source === 'crontabs/redis:4'));
+});
+
+test('the same miner without CPU telemetry is graded lower and names the gap', () => {
+  const findings = run([minerExec()], [cronEntry()]);
+  assert.equal(findings.length, 1);
+  assert.equal(findings[0].severity, 'medium');
+  assert.match(findings[0].gaps.join('\n'), /per-process CPU telemetry missing for web-01/);
+  assert.ok(findings[0].confidence < 0.85);
+});
+
+test('a strong miner signal alone is low, with every missing telemetry named', () => {
+  const findings = run([minerExec()]);
+  assert.equal(findings.length, 1);
+  assert.equal(findings[0].severity, 'low');
+  assert.equal(findings[0].gaps.length, 3);
+});
+
+test('a relaunch under cron (new pid, same flagged executable) joins the first cluster', () => {
+  const relaunch = ev(5, 'exec', {
+    process: { pid: 5001, name: 'kdevtmpfsi', executable: '/tmp/kdevtmpfsi', parent: { pid: 900, name: 'cron' } },
+  });
+  const findings = run([minerExec(), relaunch, ...cpuSamples(5001, 6, 30, 390)], [cronEntry()]);
+  assert.equal(findings.length, 1);
+  assert.equal(findings[0].severity, 'high');
+});
+
+test('a sampling gap longer than the sustain window breaks the CPU run', () => {
+  const samples = [...cpuSamples(4130, 1, 10, 390), ...cpuSamples(4130, 40, 50, 390)];
+  const findings = run([minerExec(), ...samples], [cronEntry()]);
+  assert.equal(findings[0].severity, 'medium');
+});
+
+test('same input gives the same bytes', () => {
+  const make = () => [minerExec(), ...cpuSamples(4130, 1, 30, 390)];
+  line = 0;
+  const a = JSON.stringify(run(make(), [cronEntry()]));
+  line = 0;
+  const b = JSON.stringify(run(make(), [cronEntry()]));
+  assert.equal(a, b);
+});
+
+test('process state stays bounded however many processes pass through', () => {
+  const engine = createDetector({ policy: defaultPolicy(), classify, onFinding: () => {}, maxProcesses: 1000 });
+  for (let i = 0; i < 50_000; i++)
+    engine.push(ev(i / 100, 'exec', { process: { pid: 100_000 + i, name: 'sh', executable: '/bin/sh' } }));
+  assert.ok(engine.trackedProcesses <= 1000);
+  engine.end();
+});

@@ -150,6 +150,7 @@ function factsOf(
     if (primary.name) facts.process_name = primary.name;
     if (primary.commandLine) facts.command_line = primary.commandLine;
     if (primary.user) facts.user = primary.user;
+    if (primary.sha256) facts.sha256 = primary.sha256;
   }
   const destinations = uniq(evidence.map((s) => s.subject?.destination));
   if (destinations.length) facts.destinations = destinations;

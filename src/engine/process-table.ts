@@ -65,6 +65,7 @@ export interface ProcInfo {
   name?: string;
   commandLine?: string;
   user?: string;
+  sha256?: string;
   firstTs: number;
   lastTs: number;
   cpu?: CpuTrack;
@@ -118,6 +119,7 @@ export class ProcessTable {
     if (p.executable && (event.event.action === 'exec' || !info.executable)) info.executable = p.executable;
     if (p.name && (event.event.action === 'exec' || !info.name)) info.name = p.name;
     if (p.command_line && (event.event.action === 'exec' || !info.commandLine)) info.commandLine = p.command_line;
+    if (p.hash?.sha256) info.sha256 = p.hash.sha256.toLowerCase();
     const user = p.user?.name ?? event.user?.name ?? p.user?.id ?? event.user?.id;
     if (user && !info.user) info.user = user;
     const parentKey = parentKeyOf(event);

@@ -1,0 +1,145 @@
+/**
+ * End to end: the real CLI (bin/coalmine.js) as a user runs it, on the bundled example and on our
+ * scenario fixtures, including hostile input. Asserts on stdout/stderr/exit code only.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Finding } from '../../src/model/finding.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
+const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
+const BENIGN = join(import.meta.dirname, '..', 'fixtures', 'scenarios', 'benign-heavy');
+const work = mkdtempSync(join(tmpdir(), 'coalmine-e2e-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function findings(stdout: string): Finding[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Finding);
+}
+
+test('the demo finds one high AN0742 finding whose evidence names each step of the intrusion', () => {
+  const r = cli(['hunt', EXAMPLE, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  const all = findings(r.stdout);
+  const high = all.filter((f) => f.severity === 'high');
+  assert.equal(high.length, 1, r.stdout);
+  const f = high[0];
+  assert.equal(f.analytic, 'AN0742');
+  assert.deepEqual(f.attack, ['T1496.001']);
+  assert.equal(f.host, 'web-01');
+  assert.equal(f.facts.executable, '/tmp/kdevtmpfsi');
+  assert.equal(f.facts.pid, 4130);
+  assert.equal(f.suppressed_by, null);
+  assert.deepEqual(f.gaps, []);
+  const kinds = new Set(f.evidence.map((e) => e.kind));
+  for (const k of ['dropper', 'competitor-kill', 'persistence', 'miner-process', 'masquerade', 'pool-contact', 'sustained-cpu'])
+    assert.ok(kinds.has(k as never), `evidence lacks ${k}: ${[...kinds].join(', ')}`);
+  for (const e of f.evidence) assert.match(e.source, /^.+:\d+$/);
+  assert.ok(f.evidence.some((e) => e.source.endsWith('var/spool/cron/crontabs/redis:5')), 'cites the cron line');
+  assert.match(r.stderr, /findings: high 1/);
+  // the benign full-core reindex job on the same host is not a finding
+  assert.ok(!all.some((x) => String(x.facts.command_line ?? '').includes('reindex.py')));
+});
+
+test('the same intrusion without CPU telemetry is graded lower and names the gap', () => {
+  const dir = join(work, 'no-cpu');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  rmSync(join(dir, 'var', 'log', 'metrics'), { recursive: true });
+  const r = cli(['hunt', dir, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  const f = findings(r.stdout).find((x) => x.facts.executable === '/tmp/kdevtmpfsi');
+  assert.ok(f, r.stdout);
+  assert.equal(f.severity, 'medium');
+  assert.match(f.gaps.join('\n'), /per-process CPU telemetry missing for web-01/);
+});
+
+test('benign heavy work raises nothing; the allowlisted research job is reported as suppressed', () => {
+  const r = cli(['hunt', BENIGN, '--format', 'ndjson', '--policy', `${BENIGN}-policy.yaml`, '--fail-on', 'low']);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const all = findings(r.stdout);
+  assert.equal(all.length, 1, r.stdout);
+  assert.equal(all[0].host, 'lab-01');
+  assert.ok(all[0].suppressed_by);
+  assert.equal(all[0].suppressed_by.owner, 'research-computing@example.org');
+  assert.match(all[0].suppressed_by.list, /benign-heavy-policy\.yaml:\d+$/);
+  assert.match(r.stderr, /findings: none; suppressed 1/);
+});
+
+test('--fail-on high exits 1 when the demo finds a high finding', () => {
+  assert.equal(cli(['hunt', EXAMPLE, '--format', 'ndjson', '--fail-on', 'high']).code, 1);
+});
+
+test('the same input gives the same bytes', () => {
+  const a = cli(['hunt', EXAMPLE, '--format', 'ndjson', '--no-summary']);
+  const b = cli(['hunt', EXAMPLE, '--format', 'ndjson', '--no-summary']);
+  assert.equal(a.stdout, b.stdout);
+  assert.ok(a.stdout.length > 0);
+});
+
+test('bad input is reported with file:line, counted, and good records around it are still read', () => {
+  const dir = join(work, 'hostile');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  const audit = join(dir, 'var', 'log', 'audit', 'audit.log');
+  const text = readFileSync(audit, 'utf8');
+  const lines = text.split('\n');
+  // truncated record, garbage and a huge line in the middle of the log
+  lines.splice(10, 0, 'type=SYSCALL msg=audit(1741918200.1', '\u0000\u0001binary\u00ff garbage', 'x'.repeat(50 * 1024 * 1024));
+  writeFileSync(audit, lines.join('\n'));
+  // a duplicate copy of the log (rotated file that overlaps), a binary file, a wrong-format file
+  writeFileSync(join(dir, 'var', 'log', 'audit', 'audit.log.1'), text);
+  writeFileSync(join(dir, 'var', 'log', 'core.bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+  writeFileSync(join(dir, 'var', 'log', 'notes.txt'), 'meeting notes\nnothing to see here\n');
+  // metrics out of order
+  const csv = join(dir, 'var', 'log', 'metrics', 'cpu.csv');
+  const rows = readFileSync(csv, 'utf8').trim().split('\n');
+  writeFileSync(csv, `${[rows[0], ...rows.slice(1).reverse()].join('\n')}\n`);
+  const r = cli(['hunt', dir, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /bad input: \d+/);
+  assert.match(r.stderr, /audit\.log:\d+: LINE_TOO_LONG/);
+  assert.match(r.stderr, /audit\.log:\d+: AUDITD_/);
+  assert.match(r.stderr, /core\.bin:1: SOURCE_UNKNOWN_FORMAT/);
+  assert.match(r.stderr, /notes\.txt:1: SOURCE_UNKNOWN_FORMAT/);
+  const high = findings(r.stdout).filter((f) => f.severity === 'high');
+  assert.equal(high.length, 1, 'the intrusion is still found, once');
+  assert.equal(high[0].facts.executable, '/tmp/kdevtmpfsi');
+});
+
+test('OCSF output is a Detection Finding per line', () => {
+  const r = cli(['hunt', EXAMPLE, '--format', 'ocsf', '--no-summary']);
+  const first = JSON.parse(r.stdout.split('\n')[0]) as Record<string, unknown>;
+  assert.equal(first.class_uid, 2004);
+  assert.equal(first.type_uid, 200401);
+  assert.equal(first.severity_id, 4);
+});
+
+test('the table output makes hostile strings inert', () => {
+  const evil = `{"@timestamp":"2025-03-14T02:10:00Z","event":{"kind":"event","category":["process"],"action":"exec","dataset":"x"},"host":{"name":"h\\u001b[31m"},"process":{"pid":7,"name":"xmrig","executable":"/tmp/xmrig","command_line":"xmrig \\u001b]0;pwned\\u0007 -o stratum+tcp://pool.supportxmr.com:3333"},"original":{}}\n`;
+  const r = cli(['hunt', '-', '--format', 'table', '--no-summary'], evil);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(!r.stdout.includes('\u001b'), 'no raw escape reaches the terminal');
+  assert.match(r.stdout, /\\u001b/);
+});
+
+test('usage errors exit 2 with a clear message', () => {
+  const a = cli(['hunt', EXAMPLE, '--format', 'xml']);
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /unknown --format "xml"/);
+  const policy = join(work, 'bad-policy.yaml');
+  writeFileSync(policy, 'thresholds:\n  sustian: 10m\nallowlist:\n  - match: { executable: /x }\n    owner: me\n');
+  const b = cli(['hunt', EXAMPLE, '--policy', policy]);
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /bad-policy\.yaml:2: POLICY_UNKNOWN_KEY: unknown threshold "sustian"/);
+  assert.match(b.stderr, /bad-policy\.yaml:4: POLICY_ALLOWLIST_INCOMPLETE/);
+});

@@ -5,9 +5,11 @@
  */
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import type { Issue } from '../model/issue.js';
 import type { SourceInput } from '../sources/types.js';
-import { HEAD_BYTES, openChunks, readHead } from '../util/input.js';
+import { gunzipHead, HEAD_BYTES, isGzip, openChunks, readHead } from '../util/input.js';
 
 export interface InputFile {
   input: SourceInput;
@@ -184,20 +186,22 @@ async function stdinInput(hostHint: string | undefined): Promise<SourceInput> {
     pre.push(chunk);
     size += chunk.length;
   }
-  const head = Buffer.concat(pre).subarray(0, HEAD_BYTES);
+  const raw = Buffer.concat(pre);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    yield raw;
+    if (done) return;
+    for (;;) {
+      const r = await iterator.next();
+      if (r.done) return;
+      yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as string);
+    }
+  }
+  const gzip = isGzip(raw);
   return {
     name: '-',
-    head,
+    head: gzip ? gunzipHead(raw) : raw.subarray(0, HEAD_BYTES),
     hostHint,
     mtimeMs: Date.now(),
-    async *open() {
-      for (const chunk of pre) yield chunk;
-      if (done) return;
-      for (;;) {
-        const r = await iterator.next();
-        if (r.done) return;
-        yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as string);
-      }
-    },
+    open: () => (gzip ? Readable.from(chunks()).pipe(createGunzip()) : chunks()),
   };
 }

@@ -20,15 +20,18 @@ export async function readHead(path: string): Promise<{ head: Buffer; gzip: bool
     const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
     const raw = buf.subarray(0, bytesRead);
     if (!isGzip(raw)) return { head: raw, gzip: false };
-    let inflated: Buffer;
-    try {
-      inflated = gunzipSync(raw, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: HEAD_BYTES * 64 });
-    } catch {
-      inflated = Buffer.alloc(0);
-    }
-    return { head: inflated.subarray(0, HEAD_BYTES), gzip: true };
+    return { head: gunzipHead(raw), gzip: true };
   } finally {
     await fh.close();
+  }
+}
+
+/** Inflate the start of a gzip stream (possibly cut mid-block) to at most HEAD_BYTES; a corrupt start yields what could be inflated. */
+export function gunzipHead(raw: Buffer): Buffer {
+  try {
+    return gunzipSync(raw, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: HEAD_BYTES * 64 }).subarray(0, HEAD_BYTES);
+  } catch {
+    return Buffer.alloc(0);
   }
 }
 

@@ -36,7 +36,22 @@ export function commandTargets(command: string): string[] {
   const words = text.split(/[\s;&|()`'"]+/).filter((w) => w.length > 0);
   const targets: string[] = [];
   let afterRedirect = false;
+  let skipNext = false; // the operand of cd/test/[: a directory or a checked file, not something run
+  let afterDoubleDash = false; // `daemon --exec X -- -c /etc/x.json`: what follows are arguments
   for (const word of words) {
+    if (word === '--') {
+      afterDoubleDash = true;
+      continue;
+    }
+    if (word === 'cd' || word === 'test' || word === '[' || word === 'pushd') {
+      skipNext = true;
+      continue;
+    }
+    if (skipNext) {
+      if (!word.startsWith('-')) skipNext = false;
+      continue;
+    }
+    if (afterDoubleDash) continue;
     if (/^\d*>>?&?$|^<$|^&>$/.test(word)) {
       afterRedirect = true;
       continue;
@@ -52,7 +67,7 @@ export function commandTargets(command: string): string[] {
     }
     if (!/^(\/|~\/|\.\/)/.test(word)) continue;
     const base = word.slice(word.lastIndexOf('/') + 1);
-    if (NOT_TARGETS.has(word)) continue;
+    if (NOT_TARGETS.has(word) || word === '/') continue;
     if (INTERPRETERS.has(base) && targets.length === 0) continue;
     if (!targets.includes(word)) targets.push(word);
   }

@@ -40,9 +40,15 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   const port = dst.port !== undefined ? `:${dst.port}` : '';
   const name = dst.domain ?? event.url?.domain;
   const byName = name ? intel.domain(name) : undefined;
-  if (byName && name) return fromMatch(event, byName, `${who} connected to`, `${name}${port}`, out);
+  if (byName && name) {
+    fromMatch(event, byName, `${who} connected to`, `${name}${port}`, out);
+    return;
+  }
   const byIp = dst.ip ? intel.ip(dst.ip) : undefined;
-  if (byIp && dst.ip) return fromMatch(event, byIp, `${who} connected to`, `${dst.ip}${port}`, out);
+  if (byIp && dst.ip) {
+    fromMatch(event, byIp, `${who} connected to`, `${dst.ip}${port}`, out);
+    return;
+  }
   const byPort = dst.port !== undefined ? intel.port(dst.port) : undefined;
   if (byPort)
     out.push(

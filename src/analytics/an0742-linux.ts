@@ -10,7 +10,7 @@
  */
 
 import { basename, type ProcInfo } from '../engine/process-table.js';
-import type { EntityKey } from '../model/entity.js';
+import { type EntityKey, entityKey } from '../model/entity.js';
 import type { Signal } from '../model/signal.js';
 import { STRENGTH_RANK } from '../model/signal.js';
 import { atLeast, confidenceOf, gradeSeverity, leg } from './grade.js';
@@ -93,7 +93,7 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
     severity,
     confidence: confidenceOf(legs, evidence, gaps.length),
     entity,
-    related: view.processes.map((p) => p.key).filter((k) => k !== entity),
+    related: relatedEntities(view, entity, primary),
     legs: held,
     summary: `${held.length} of 3 legs: ${held.map((l) => LEG_LABEL[l]).join(', ') || 'none'}${
       legs.some((l) => !l.holds)
@@ -107,6 +107,14 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
     gaps,
     facts: factsOf(primary, evidence, host.name),
   };
+}
+
+/** Lineage processes, then the host and the user the primary process ran as. */
+function relatedEntities(view: ClusterView, entity: EntityKey, primary: ProcInfo | undefined): EntityKey[] {
+  const keys = view.processes.map((p) => p.key).filter((k) => k !== entity);
+  keys.push(entityKey('host', view.host.name));
+  if (primary?.user) keys.push(entityKey('user', view.host.name, primary.user));
+  return keys;
 }
 
 function describe(p: ProcInfo): string {

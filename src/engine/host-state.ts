@@ -45,6 +45,8 @@ export class HostState {
     hiddenN: 0,
   };
   platform?: string;
+  /** Engine bookkeeping for least-recently-used eviction. */
+  lastTouchedSeq = 0;
 
   constructor(
     readonly name: string,

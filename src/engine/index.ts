@@ -72,11 +72,23 @@ export class Engine {
   private readonly ready: CoalEvent[] = [];
   private readonly signals: Signal[] = [];
   private lastProcessedTs = Number.NEGATIVE_INFINITY;
+  private touchSeq = 0;
   private sinceSweep = 0;
 
   constructor(private readonly options: EngineOptions) {
     this.reorder = new ReorderBuffer(options.allowedLatenessMs ?? 5 * 60 * 1000, options.maxBufferedEvents ?? 100_000);
     this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
+  }
+
+  /** Drop the least recently seen host that has no open cluster (its coverage is forgotten, and counted). */
+  private evictHost(): void {
+    const busy = new Set([...this.clusters.values()].map((c) => c.host));
+    for (const name of this.hosts.keys()) {
+      if (busy.has(name)) continue;
+      this.hosts.delete(name);
+      this.stats.hostsEvicted++;
+      return;
+    }
   }
 
   /** A standing fact (a cron line on disk): applied at once, outside event time, moving no watermark. */
@@ -115,6 +127,10 @@ export class Engine {
     return this.procs.size;
   }
 
+  get trackedHosts(): number {
+    return this.hosts.size;
+  }
+
   get openClusters(): number {
     return this.clusters.size;
   }
@@ -135,7 +151,13 @@ export class Engine {
     if (!host) {
       host = new HostState(name, this.options.policy.hostCores[name]);
       this.hosts.set(name, host);
+      if (this.hosts.size > (this.options.maxHosts ?? 100_000)) this.evictHost();
+    } else if (this.hosts.size > 1 && host.lastTouchedSeq < this.touchSeq - 1024) {
+      // keep Map order close to touch order without paying a delete/set on every event
+      this.hosts.delete(name);
+      this.hosts.set(name, host);
     }
+    host.lastTouchedSeq = ++this.touchSeq;
     const platform = event.host?.os?.platform;
     if (platform && !host.platform) host.platform = platform;
     return host;

@@ -78,7 +78,7 @@ function unhex(value: string, sep = ' '): string | undefined {
 }
 
 /** A value as auditd wrote it: quoted, `(null)`, hex-encoded (for EXECVE args, proctitle, comm, exe) or plain. */
-function valueOf(raw: string | undefined, maybeHex: boolean): string | undefined {
+function auditValue(raw: string | undefined, maybeHex: boolean): string | undefined {
   if (raw === undefined || raw === '(null)') return undefined;
   if (raw.length >= 2 && raw.charCodeAt(0) === 34 && raw.charCodeAt(raw.length - 1) === 34) return raw.slice(1, -1);
   if (maybeHex) return unhex(raw) ?? raw;
@@ -252,15 +252,15 @@ function toEvent(
   const ts = Number(g.sec) * 1000 + g.ms;
   const pid = int(sys.pid);
   const ppid = int(sys.ppid);
-  const uidName = valueOf(enriched.UID, false);
+  const uidName = auditValue(enriched.UID, false);
   const process: NonNullable<CoalEvent['process']> = {
     pid,
-    name: valueOf(sys.comm, true),
-    executable: valueOf(sys.exe, true),
+    name: auditValue(sys.comm, true),
+    executable: auditValue(sys.exe, true),
     parent: ppid !== undefined ? { pid: ppid } : undefined,
     user: { id: sys.uid, name: uidName },
   };
-  const cwd = valueOf(byType.get('CWD')?.[0]?.cwd, true);
+  const cwd = auditValue(byType.get('CWD')?.[0]?.cwd, true);
   const ok = sys.success === 'yes' || sys.exit === '-115';
   let action: EventAction;
   const event: Partial<CoalEvent> = {};
@@ -295,7 +295,7 @@ function toEvent(
     const targetPid = int(name === 'tgkill' ? sys.a1 : sys.a0, 16);
     const signal = int(name === 'tgkill' ? sys.a2 : sys.a1, 16);
     const obj = byType.get('OBJ_PID')?.find((o) => int(o.opid) === targetPid) ?? byType.get('OBJ_PID')?.[0];
-    process.target = { pid: targetPid, signal, name: valueOf(obj?.ocomm, true) };
+    process.target = { pid: targetPid, signal, name: auditValue(obj?.ocomm, true) };
     event.event = { kind: 'event', category: ['process'], type: ['info'], action, dataset: `auditd.${name}` };
   } else {
     // open/openat/creat/rename*: only writes matter (persistence is written, not read)
@@ -304,7 +304,7 @@ function toEvent(
       if ((flags & WRITE_FLAGS) === 0) return undefined;
     }
     const paths = (byType.get('PATH') ?? []).filter((p) => p.nametype !== 'PARENT');
-    const target = valueOf(paths[paths.length - 1]?.name, true);
+    const target = auditValue(paths[paths.length - 1]?.name, true);
     if (!target) return undefined;
     action = 'file-write';
     const path = target.startsWith('/') || !cwd ? target : `${cwd.replace(/\/$/, '')}/${target.replace(/^\.\//, '')}`;

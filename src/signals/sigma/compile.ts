@@ -1,0 +1,166 @@
+/**
+ * Our Sigma "backend": a rule's detection becomes a predicate over CoalEvent, compiled once. Field
+ * names go through the pipeline mapping (data in rules/sigma/pipeline-ecs.yml); matching is
+ * case-insensitive unless `|cased`; plain values support `*` wildcards.
+ */
+import type { CoalEvent } from '../../model/event.js';
+import { compileGlob } from '../../util/glob.js';
+import { type ConditionNode, expandPattern } from './condition.js';
+import { isModifier, type Matcher, modifiers, unsafeRegexReason } from './modifiers.js';
+
+export class CompileError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export type FieldMap = Record<string, string>;
+export type Predicate = (event: CoalEvent, cache: Map<string, string[]>) => boolean;
+
+const MAX_VALUE_CHARS = 65536;
+
+/** Field values of an event as strings (arrays flattened), read once per event and path. */
+function valuesAt(event: CoalEvent, path: string, lower: boolean, cache: Map<string, string[]>): string[] {
+  const key = lower ? `l:${path}` : path;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  let cur: unknown = event;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') {
+      cur = undefined;
+      break;
+    }
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  const list = cur === undefined || cur === null ? [] : Array.isArray(cur) ? cur : [cur];
+  const out: string[] = [];
+  for (const v of list) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+      const s = String(v).slice(0, MAX_VALUE_CHARS);
+      out.push(lower ? s.toLowerCase() : s);
+    }
+  }
+  cache.set(key, out);
+  return out;
+}
+
+export function fieldPath(name: string, map: FieldMap): { path: string; mapped: boolean } {
+  const mapped = map[name];
+  return mapped ? { path: mapped, mapped: true } : { path: `original.${name}`, mapped: false };
+}
+
+function plainMatcher(value: string): Matcher {
+  if (!value.includes('*')) return (s) => s === value;
+  return compileGlob(value);
+}
+
+function compileItem(key: string, raw: unknown, map: FieldMap, unmapped: Set<string>): Predicate {
+  const [field, ...mods] = key.split('|');
+  for (const m of mods)
+    if (!isModifier(m)) throw new CompileError(`unknown modifier "${m}" on ${field}`, 'RULE_UNKNOWN_MODIFIER');
+  const { path, mapped } = fieldPath(field, map);
+  if (!mapped) unmapped.add(field);
+  if (mods.includes('exists')) {
+    const want = raw === true || raw === 'true';
+    return (e, c) => valuesAt(e, path, false, c).length > 0 === want;
+  }
+  const rawValues = Array.isArray(raw) ? raw : [raw];
+  if (rawValues.length === 0) throw new CompileError(`${field} has an empty value list`, 'RULE_BAD_DETECTION');
+  const isRe = mods.includes('re');
+  const lower = !mods.includes('cased') && !isRe;
+  const matchers: Array<Matcher | 'null'> = [];
+  for (const v of rawValues) {
+    if (v === null) {
+      matchers.push('null');
+      continue;
+    }
+    if (typeof v === 'object') throw new CompileError(`${field} has a nested value`, 'RULE_BAD_DETECTION');
+    let values = [String(v)];
+    for (const m of mods) {
+      const mod = modifiers[m as keyof typeof modifiers];
+      if (mod.role === 'transform')
+        values = values.flatMap((x) => (mod as { transform: (s: string) => string[] }).transform(x));
+    }
+    const compareName = [...mods].reverse().find((m) => modifiers[m as keyof typeof modifiers].role === 'compare');
+    const alternatives: Matcher[] = values.map((x) => {
+      const folded = lower ? x.toLowerCase() : x;
+      if (compareName === 're') {
+        const why = unsafeRegexReason(x);
+        if (why) throw new CompileError(`unsafe regular expression for ${field}: ${why}`, 'RULE_UNSAFE_REGEX');
+      }
+      if (compareName)
+        return (modifiers[compareName as keyof typeof modifiers] as { compare: (s: string) => Matcher }).compare(
+          folded,
+        );
+      // base64 transforms without a comparison mean "contains" in practice; otherwise equality with wildcards
+      return mods.some((m) => m.startsWith('base64')) ? (s: string) => s.includes(folded) : plainMatcher(folded);
+    });
+    matchers.push(alternatives.length === 1 ? alternatives[0] : (s) => alternatives.some((a) => a(s)));
+  }
+  const all = mods.includes('all');
+  return (e, c) => {
+    const vals = valuesAt(e, path, lower, c);
+    const test = (m: Matcher | 'null') => (m === 'null' ? vals.length === 0 : vals.some((s) => m(s)));
+    return all ? matchers.every(test) : matchers.some(test);
+  };
+}
+
+/** A named detection item: a map (AND of fields), a list of maps (OR), or a list of keywords. */
+export function compileSelection(name: string, body: unknown, map: FieldMap, unmapped: Set<string>): Predicate {
+  if (Array.isArray(body)) {
+    if (body.every((x) => typeof x === 'string' || typeof x === 'number')) {
+      // keywords: searched in the command line, the field an analyst would grep
+      const words = body.map((x) => String(x).toLowerCase());
+      return (e, c) => valuesAt(e, 'process.command_line', true, c).some((s) => words.some((w) => s.includes(w)));
+    }
+    const parts = body.map((x, i) => compileSelection(`${name}[${i}]`, x, map, unmapped));
+    return (e, c) => parts.some((p) => p(e, c));
+  }
+  if (body && typeof body === 'object') {
+    const items = Object.entries(body as Record<string, unknown>).map(([k, v]) => compileItem(k, v, map, unmapped));
+    if (items.length === 0) throw new CompileError(`selection ${name} is empty`, 'RULE_BAD_DETECTION');
+    return (e, c) => items.every((p) => p(e, c));
+  }
+  throw new CompileError(`selection ${name} must be a map or a list`, 'RULE_BAD_DETECTION');
+}
+
+export function compileCondition(node: ConditionNode, selections: Map<string, Predicate>): Predicate {
+  switch (node.type) {
+    case 'ref': {
+      const p = selections.get(node.name);
+      if (!p) throw new CompileError(`condition names "${node.name}", which is not a selection`, 'RULE_BAD_CONDITION');
+      return p;
+    }
+    case 'not': {
+      const inner = compileCondition(node.node, selections);
+      return (e, c) => !inner(e, c);
+    }
+    case 'and': {
+      const parts = node.nodes.map((n) => compileCondition(n, selections));
+      return (e, c) => parts.every((p) => p(e, c));
+    }
+    case 'or': {
+      const parts = node.nodes.map((n) => compileCondition(n, selections));
+      return (e, c) => parts.some((p) => p(e, c));
+    }
+    case 'of': {
+      const names = expandPattern(node.pattern, [...selections.keys()]);
+      if (names.length === 0) throw new CompileError(`"${node.pattern}" matches no selection`, 'RULE_BAD_CONDITION');
+      const parts = names.map((n) => selections.get(n)!);
+      return node.quantifier === 'all' ? (e, c) => parts.every((p) => p(e, c)) : (e, c) => parts.some((p) => p(e, c));
+    }
+  }
+}
+
+/** Fill `{Field}` placeholders of an explanation from the event. */
+export function explainTemplate(template: string, map: FieldMap): (event: CoalEvent) => string {
+  return (event) =>
+    template.replace(/\{([A-Za-z0-9_.]{1,64})\}/g, (_, name: string) => {
+      const vals = valuesAt(event, fieldPath(name, map).path, false, new Map());
+      const v = vals.join(' ');
+      return v.length > 200 ? `${v.slice(0, 200)}…` : v;
+    });
+}

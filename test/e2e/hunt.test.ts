@@ -43,10 +43,21 @@ test('the demo finds one high AN0742 finding whose evidence names each step of t
   assert.equal(f.suppressed_by, null);
   assert.deepEqual(f.gaps, []);
   const kinds = new Set(f.evidence.map((e) => e.kind));
-  for (const k of ['dropper', 'competitor-kill', 'persistence', 'miner-process', 'masquerade', 'pool-contact', 'sustained-cpu'])
+  for (const k of [
+    'dropper',
+    'competitor-kill',
+    'persistence',
+    'miner-process',
+    'masquerade',
+    'pool-contact',
+    'sustained-cpu',
+  ])
     assert.ok(kinds.has(k as never), `evidence lacks ${k}: ${[...kinds].join(', ')}`);
   for (const e of f.evidence) assert.match(e.source, /^.+:\d+$/);
-  assert.ok(f.evidence.some((e) => e.source.endsWith('var/spool/cron/crontabs/redis:5')), 'cites the cron line');
+  assert.ok(
+    f.evidence.some((e) => e.source.endsWith('var/spool/cron/crontabs/redis:5')),
+    'cites the cron line',
+  );
   assert.match(r.stderr, /findings: high 1/);
   // the benign full-core reindex job on the same host is not a finding
   assert.ok(!all.some((x) => String(x.facts.command_line ?? '').includes('reindex.py')));
@@ -94,16 +105,26 @@ test('bad input is reported with file:line, counted, and good records around it 
   const text = readFileSync(audit, 'utf8');
   const lines = text.split('\n');
   // truncated record, garbage and a huge line in the middle of the log
-  lines.splice(10, 0, 'type=SYSCALL msg=audit(1741918200.1', '\u0000\u0001binary\u00ff garbage', 'x'.repeat(50 * 1024 * 1024));
+  lines.splice(
+    10,
+    0,
+    'type=SYSCALL msg=audit(1741918200.1',
+    '\u0000\u0001binary\u00ff garbage',
+    'x'.repeat(50 * 1024 * 1024),
+  );
   writeFileSync(audit, lines.join('\n'));
   // a duplicate copy of the log (rotated file that overlaps), a binary file, a wrong-format file
   writeFileSync(join(dir, 'var', 'log', 'audit', 'audit.log.1'), text);
-  writeFileSync(join(dir, 'var', 'log', 'core.bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
+  writeFileSync(
+    join(dir, 'var', 'log', 'core.bin'),
+    Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)),
+  );
   writeFileSync(join(dir, 'var', 'log', 'notes.txt'), 'meeting notes\nnothing to see here\n');
-  // metrics out of order
+  // metrics out of order within the allowed lateness: each pair of rows swapped
   const csv = join(dir, 'var', 'log', 'metrics', 'cpu.csv');
   const rows = readFileSync(csv, 'utf8').trim().split('\n');
-  writeFileSync(csv, `${[rows[0], ...rows.slice(1).reverse()].join('\n')}\n`);
+  for (let i = 1; i + 1 < rows.length; i += 2) [rows[i], rows[i + 1]] = [rows[i + 1], rows[i]];
+  writeFileSync(csv, `${rows.join('\n')}\n`);
   const r = cli(['hunt', dir, '--format', 'ndjson']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /bad input: \d+/);
@@ -142,4 +163,17 @@ test('usage errors exit 2 with a clear message', () => {
   assert.equal(b.code, 2);
   assert.match(b.stderr, /bad-policy\.yaml:2: POLICY_UNKNOWN_KEY: unknown threshold "sustian"/);
   assert.match(b.stderr, /bad-policy\.yaml:4: POLICY_ALLOWLIST_INCOMPLETE/);
+});
+
+test('records later than the allowed lateness are counted, not dropped', () => {
+  const csv = join(work, 'reversed.csv');
+  const rows = readFileSync(join(EXAMPLE, 'var', 'log', 'metrics', 'cpu.csv'), 'utf8')
+    .trim()
+    .split('\n');
+  writeFileSync(csv, `${[rows[0], ...rows.slice(1).reverse()].join('\n')}\n`);
+  const r = cli(['hunt', csv, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /late events \(beyond allowed lateness, processed out of order\): \d+/);
+  assert.match(r.stderr, /reversed\.csv:\d+: ENGINE_LATE_EVENT/);
+  assert.match(r.stderr, new RegExp(`${rows.length - 1} events`));
 });

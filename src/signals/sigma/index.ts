@@ -224,7 +224,8 @@ export async function loadRules(paths: string[]): Promise<RuleSet> {
     }
     const lines = new LineCounter();
     for (const doc of parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true })) {
-      const line = doc.range ? lines.linePos(doc.range[0]).line : 1;
+      const start = doc.contents?.range?.[0] ?? doc.range?.[0];
+      const line = start !== undefined ? lines.linePos(start).line : 1;
       if (doc.errors.length > 0) {
         for (const e of doc.errors)
           set.errors.push({ file, line: e.linePos?.[0].line ?? line, code: 'RULE_YAML', reason: e.message });

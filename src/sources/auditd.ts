@@ -6,7 +6,7 @@
  */
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
-import { readLines } from '../util/lines.js';
+import { sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
 /** Serials seen after a group's last record before the group is taken as complete. */
@@ -358,17 +358,7 @@ export const auditd: SourceDescriptor = {
       problems.length = 0;
       if (ev) events.push(ev);
     };
-    const lines = readLines(input.open(), {
-      maxLineBytes: context.maxLineBytes,
-      onOversize: (line, bytes) =>
-        issues.push({
-          file,
-          line,
-          code: 'LINE_TOO_LONG',
-          reason: `line of ${bytes} bytes is over the ${context.maxLineBytes} byte limit`,
-          stage: 'reading',
-        }),
-    });
+    const lines = sourceLines(input, context, (i) => issues.push(i));
     for await (const batch of lines) {
       for (let i = 0; i < batch.lines.length; i++) {
         const text = batch.lines[i];

@@ -5,8 +5,8 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
-import { readLines } from '../util/lines.js';
 import { parseTimestamp } from '../util/time.js';
+import { sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
 const HEADER = /^\s*timestamp\s*,\s*entity\s*,\s*cpu_pct\b/i;
@@ -87,17 +87,7 @@ export const metricsCsv: SourceDescriptor = {
     const file = input.name;
     let columns = DEFAULT_COLUMNS;
     let first = true;
-    const lines = readLines(input.open(), {
-      maxLineBytes: context.maxLineBytes,
-      onOversize: (line, bytes) =>
-        issues.push({
-          file,
-          line,
-          code: 'LINE_TOO_LONG',
-          reason: `line of ${bytes} bytes is over the ${context.maxLineBytes} byte limit`,
-          stage: 'reading',
-        }),
-    });
+    const lines = sourceLines(input, context, (i) => issues.push(i));
     for await (const batch of lines) {
       const events: CoalEvent[] = [];
       for (let i = 0; i < batch.lines.length; i++) {

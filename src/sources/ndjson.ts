@@ -5,8 +5,8 @@
  */
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
-import { DEFAULT_MAX_LINE_BYTES, readLines } from '../util/lines.js';
 import { isPlausibleMs } from '../util/time.js';
+import { sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
 const ACTIONS = new Set<string>([
@@ -64,17 +64,7 @@ export const ndjson: SourceDescriptor = {
   async *read(input, context) {
     let issues: Issue[] = [];
     const file = input.name;
-    const lines = readLines(input.open(), {
-      maxLineBytes: context.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      onOversize: (line, bytes) =>
-        issues.push({
-          file,
-          line,
-          code: 'LINE_TOO_LONG',
-          reason: `line of ${bytes} bytes is over the ${context.maxLineBytes} byte limit`,
-          stage: 'reading',
-        }),
-    });
+    const lines = sourceLines(input, context, (i) => issues.push(i));
     for await (const batch of lines) {
       const events: CoalEvent[] = [];
       const { lines: texts, lineNos } = batch;

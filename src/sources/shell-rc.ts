@@ -9,7 +9,7 @@ import type { CoalEvent, ProcessFields } from '../model/event.js';
 import { isoFromMs } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
-import { readLines } from '../util/lines.js';
+import { sourceLines } from './lines.js';
 import { commandTargets } from './persistence-target.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
@@ -194,7 +194,7 @@ export class BinaryTally {
 }
 
 /**
- * The file's lines through readLines, bounded to 64 KiB (or the run's limit when lower). An oversized line
+ * The file's lines through sourceLines, bounded to 64 KiB (or the run's limit when lower). An oversized line
  * becomes LINE_TOO_LONG and a failing stream FILE_READ_ERROR, both pushed to `issues`; nothing throws.
  */
 export async function* persistenceLines(
@@ -202,19 +202,9 @@ export async function* persistenceLines(
   context: SourceContext,
   issues: Issue[],
 ): AsyncGenerator<{ lineNo: number; line: string }> {
-  const maxLineBytes = Math.min(context.maxLineBytes, MAX_LINE_BYTES);
-  const onOversize = (lineNo: number, bytes: number) =>
-    issues.push(
-      issue(
-        { file: input.name, line: lineNo },
-        'LINE_TOO_LONG',
-        `line of ${bytes} bytes is over the ${maxLineBytes}-byte limit; skipped`,
-        'reading',
-      ),
-    );
   let last = 0;
   try {
-    for await (const batch of readLines(input.open(), { maxLineBytes, onOversize })) {
+    for await (const batch of sourceLines(input, context, (i) => issues.push(i), MAX_LINE_BYTES)) {
       for (let i = 0; i < batch.lines.length; i++) {
         last = batch.lineNos[i];
         yield { lineNo: last, line: batch.lines[i] };

@@ -50,6 +50,9 @@ export interface CpuTrack {
   /** Exponentially weighted mean of earlier samples, and how many fed it. */
   baselinePct: number;
   baselineSamples: number;
+  /** The baseline as it stood when the current high run began (the run must not raise its own bar). */
+  runBaselinePct: number;
+  runBaselineSamples: number;
   sustainedEmitted: boolean;
   memHighEmitted: boolean;
 }

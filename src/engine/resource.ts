@@ -30,6 +30,8 @@ function newTrack(ts: number): CpuTrack {
     runN: 0,
     baselinePct: 0,
     baselineSamples: 0,
+    runBaselinePct: 0,
+    runBaselineSamples: 0,
     sustainedEmitted: false,
     memHighEmitted: false,
   };
@@ -75,6 +77,8 @@ export function observeProcessResources(
         track.runSum = 0;
         track.runN = 0;
         track.peakPct = 0;
+        track.runBaselinePct = track.baselinePct;
+        track.runBaselineSamples = track.baselineSamples;
       }
       track.runSum += pct;
       track.runN++;
@@ -87,10 +91,10 @@ export function observeProcessResources(
     } else {
       track.highSince = undefined;
       track.sustainedEmitted = false;
-      track.baselinePct =
-        track.baselineSamples === 0 ? pct : track.baselinePct + BASELINE_ALPHA * (pct - track.baselinePct);
-      track.baselineSamples++;
     }
+    track.baselinePct =
+      track.baselineSamples === 0 ? pct : track.baselinePct + BASELINE_ALPHA * (pct - track.baselinePct);
+    track.baselineSamples++;
     track.lastSampleTs = ts;
   }
   const mem = event.metrics?.mem_pct;
@@ -126,12 +130,12 @@ function sustainedCpuSignal(
   const mean = track.runSum / track.runN;
   const cores = host.cores;
   const share = cores ? ` = ${((mean / (cores * 100)) * 100).toFixed(0)}% of ${cores} cores` : '';
-  const expected = track.baselineSamples >= BASELINE_MIN_SAMPLES && track.baselinePct >= t.processCpuPct;
+  const expected = track.runBaselineSamples >= BASELINE_MIN_SAMPLES && track.runBaselinePct >= t.processCpuPct;
   const mostOfMachine = cores !== undefined && mean >= cores * 50;
   const strength = expected ? 'weak' : mostOfMachine ? 'strong' : 'medium';
   const baselineNote =
-    track.baselineSamples >= BASELINE_MIN_SAMPLES
-      ? `; its baseline was ${track.baselinePct.toFixed(0)}%${expected ? ' (high is normal for it)' : ''}`
+    track.runBaselineSamples >= BASELINE_MIN_SAMPLES
+      ? `; its baseline was ${track.runBaselinePct.toFixed(0)}%${expected ? ' (high is normal for it)' : ''}`
       : '';
   return signalFor(event, {
     kind: 'sustained-cpu',

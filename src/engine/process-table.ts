@@ -71,6 +71,8 @@ export interface ProcInfo {
   sha256?: string;
   firstTs: number;
   lastTs: number;
+  /** Table bookkeeping: the touch count when this entry was last moved to the end of the Map. */
+  touchedAt: number;
   cpu?: CpuTrack;
 }
 
@@ -88,9 +90,11 @@ function isServiceRoot(p: ProcInfo | undefined, pid: number | undefined): boolea
 }
 
 const MAX_LINEAGE_DEPTH = 16;
+const REINSERT_AFTER_TOUCHES = 4096;
 
 export class ProcessTable {
   private readonly procs = new Map<EntityKey, ProcInfo>();
+  private touches = 0;
   evicted = 0;
 
   constructor(private readonly maxEntries: number) {}
@@ -112,12 +116,19 @@ export class ProcessTable {
     const host = event.host?.name ?? UNKNOWN_HOST;
     let info = this.procs.get(key);
     if (info) {
-      this.procs.delete(key); // re-insert below: Map order is touch order
+      // re-insert now and then, so Map order stays close to touch order without a delete/set per event
+      if (this.touches - info.touchedAt > REINSERT_AFTER_TOUCHES) {
+        this.procs.delete(key);
+        this.procs.set(key, info);
+        info.touchedAt = this.touches;
+      }
       if (ts > info.lastTs) info.lastTs = ts;
       if (ts < info.firstTs) info.firstTs = ts;
     } else {
-      info = { key, host, pid: p.pid, rootKey: key, firstTs: ts, lastTs: ts };
+      info = { key, host, pid: p.pid, rootKey: key, firstTs: ts, lastTs: ts, touchedAt: this.touches };
+      this.procs.set(key, info);
     }
+    this.touches++;
     // exec replaces the image in the same pid, so the newest exec wins
     if (p.executable && (event.event.action === 'exec' || !info.executable)) info.executable = p.executable;
     if (p.name && (event.event.action === 'exec' || !info.name)) info.name = p.name;
@@ -140,12 +151,12 @@ export class ProcessTable {
           commandLine: p.parent.command_line,
           firstTs: ts,
           lastTs: ts,
+          touchedAt: this.touches,
         };
         this.procs.set(parentKey, parent);
       }
       info.rootKey = isServiceRoot(parent, p.parent?.pid) ? key : (parent?.rootKey ?? parentKey);
     }
-    this.procs.set(key, info);
     if (this.procs.size > this.maxEntries) this.evictOne();
     return info;
   }
@@ -184,10 +195,18 @@ export class ProcessTable {
     return out;
   }
 
-  /** Drop processes not touched since `cutoffTs`; the oldest-touched come first in the Map. */
+  /**
+   * Drop processes not touched since `cutoffTs`. The Map is roughly in touch order, so the scan stops
+   * after a run of recent entries instead of walking the whole table.
+   */
   evictIdle(cutoffTs: number): void {
+    let recentInARow = 0;
     for (const [key, info] of this.procs) {
-      if (info.lastTs >= cutoffTs) break;
+      if (info.lastTs >= cutoffTs) {
+        if (++recentInARow > REINSERT_AFTER_TOUCHES) break;
+        continue;
+      }
+      recentInARow = 0;
       this.procs.delete(key);
       this.evicted++;
     }

@@ -11,6 +11,9 @@ interface Slot {
 }
 
 export class ReorderBuffer {
+  /** Events that arrived in time order wait in a FIFO (cheap); only out-of-order ones go to the heap. */
+  private fifo: Slot[] = [];
+  private fifoHead = 0;
   private heap: Slot[] = [];
   private seq = 0;
   private maxTs = Number.NEGATIVE_INFINITY;
@@ -22,7 +25,7 @@ export class ReorderBuffer {
   ) {}
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.length + this.fifo.length - this.fifoHead;
   }
 
   get watermark(): number {
@@ -32,17 +35,44 @@ export class ReorderBuffer {
   /** Add an event; returns the events now safe to process, in time order. */
   push(event: CoalEvent, out: CoalEvent[]): void {
     const ts = event.coalmine.ts;
-    if (ts > this.maxTs) this.maxTs = ts;
-    this.insert({ event, seq: this.seq++ });
+    const slot = { event, seq: this.seq++ };
+    if (ts >= this.maxTs) {
+      this.maxTs = ts;
+      this.fifo.push(slot);
+    } else this.insert(slot);
     const wm = this.watermark;
-    while (this.heap.length > 0 && (this.heap[0].event.coalmine.ts <= wm || this.heap.length > this.maxBuffered)) {
-      out.push(this.pop().event);
+    for (;;) {
+      const next = this.peek();
+      if (!next || (next.event.coalmine.ts > wm && this.size <= this.maxBuffered)) break;
+      out.push(this.take().event);
     }
   }
 
   /** Release everything (end of input). */
   drain(out: CoalEvent[]): void {
-    while (this.heap.length > 0) out.push(this.pop().event);
+    while (this.size > 0) out.push(this.take().event);
+  }
+
+  private peek(): Slot | undefined {
+    const f = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead] : undefined;
+    const h = this.heap[0];
+    if (!f) return h;
+    if (!h) return f;
+    return this.less(h, f) ? h : f;
+  }
+
+  private take(): Slot {
+    const f = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead] : undefined;
+    const h = this.heap[0];
+    if (f && (!h || !this.less(h, f))) {
+      this.fifoHead++;
+      if (this.fifoHead > 4096 && this.fifoHead * 2 > this.fifo.length) {
+        this.fifo = this.fifo.slice(this.fifoHead);
+        this.fifoHead = 0;
+      }
+      return f;
+    }
+    return this.pop();
   }
 
   private less(a: Slot, b: Slot): boolean {

@@ -36,11 +36,15 @@ export interface EntityLink {
 
 /** Escape the separator so `host:a:b` can never be confused with a nested key. */
 function part(value: string | number): string {
-  return String(value).replace(/%/g, '%25').replace(/:/g, '%3A');
+  const s = typeof value === 'number' ? String(value) : value;
+  if (typeof value === 'number' || (s.indexOf('%') < 0 && s.indexOf(':') < 0)) return s;
+  return s.replace(/%/g, '%25').replace(/:/g, '%3A');
 }
 
 export function entityKey(type: EntityType, ...ids: Array<string | number>): EntityKey {
-  return `${type}:${ids.map(part).join(':')}`;
+  let key: string = type;
+  for (let i = 0; i < ids.length; i++) key += `:${part(ids[i])}`;
+  return key;
 }
 
 export function entityType(key: EntityKey): EntityType {

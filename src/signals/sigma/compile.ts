@@ -22,29 +22,38 @@ export type Predicate = (event: CoalEvent, cache: Map<string, string[]>) => bool
 
 const MAX_VALUE_CHARS = 65536;
 
-/** Field values of an event as strings (arrays flattened), read once per event and path. */
-function valuesAt(event: CoalEvent, path: string, lower: boolean, cache: Map<string, string[]>): string[] {
+/** Reads a field's values as strings (arrays flattened); compiled once per field, cached once per event. */
+type FieldReader = (event: CoalEvent, cache: Map<string, string[]>) => string[];
+
+function fieldReader(path: string, lower: boolean): FieldReader {
+  const parts = path.split('.');
   const key = lower ? `l:${path}` : path;
-  const hit = cache.get(key);
-  if (hit) return hit;
-  let cur: unknown = event;
-  for (const part of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') {
-      cur = undefined;
-      break;
+  return (event, cache) => {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    let cur: unknown = event;
+    for (let i = 0; i < parts.length && cur !== undefined; i++) {
+      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[parts[i]] : undefined;
     }
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  const list = cur === undefined || cur === null ? [] : Array.isArray(cur) ? cur : [cur];
-  const out: string[] = [];
-  for (const v of list) {
-    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-      const s = String(v).slice(0, MAX_VALUE_CHARS);
-      out.push(lower ? s.toLowerCase() : s);
+    const out: string[] = [];
+    if (cur !== undefined && cur !== null) {
+      const list = Array.isArray(cur) ? cur : [cur];
+      for (let i = 0; i < list.length; i++) {
+        const v = list[i];
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+          const s = String(v).slice(0, MAX_VALUE_CHARS);
+          out.push(lower ? s.toLowerCase() : s);
+        }
+      }
     }
-  }
-  cache.set(key, out);
-  return out;
+    cache.set(key, out);
+    return out;
+  };
+}
+
+function anyMatches(vals: string[], m: Matcher): boolean {
+  for (let i = 0; i < vals.length; i++) if (m(vals[i])) return true;
+  return false;
 }
 
 export function fieldPath(name: string, map: FieldMap): { path: string; mapped: boolean } {
@@ -65,7 +74,8 @@ function compileItem(key: string, raw: unknown, map: FieldMap, unmapped: Set<str
   if (!mapped) unmapped.add(field);
   if (mods.includes('exists')) {
     const want = raw === true || raw === 'true';
-    return (e, c) => valuesAt(e, path, false, c).length > 0 === want;
+    const read = fieldReader(path, false);
+    return (e, c) => read(e, c).length > 0 === want;
   }
   const rawValues = Array.isArray(raw) ? raw : [raw];
   if (rawValues.length === 0) throw new CompileError(`${field} has an empty value list`, 'RULE_BAD_DETECTION');
@@ -101,10 +111,16 @@ function compileItem(key: string, raw: unknown, map: FieldMap, unmapped: Set<str
     matchers.push(alternatives.length === 1 ? alternatives[0] : (s) => alternatives.some((a) => a(s)));
   }
   const all = mods.includes('all');
+  const read = fieldReader(path, lower);
   return (e, c) => {
-    const vals = valuesAt(e, path, lower, c);
-    const test = (m: Matcher | 'null') => (m === 'null' ? vals.length === 0 : vals.some((s) => m(s)));
-    return all ? matchers.every(test) : matchers.some(test);
+    const vals = read(e, c);
+    for (let i = 0; i < matchers.length; i++) {
+      const m = matchers[i];
+      const hit = m === 'null' ? vals.length === 0 : anyMatches(vals, m);
+      if (all && !hit) return false;
+      if (!all && hit) return true;
+    }
+    return all;
   };
 }
 
@@ -114,15 +130,26 @@ export function compileSelection(name: string, body: unknown, map: FieldMap, unm
     if (body.every((x) => typeof x === 'string' || typeof x === 'number')) {
       // keywords: searched in the command line, the field an analyst would grep
       const words = body.map((x) => String(x).toLowerCase());
-      return (e, c) => valuesAt(e, 'process.command_line', true, c).some((s) => words.some((w) => s.includes(w)));
+      const read = fieldReader('process.command_line', true);
+      return (e, c) => {
+        const vals = read(e, c);
+        for (const s of vals) for (const w of words) if (s.includes(w)) return true;
+        return false;
+      };
     }
     const parts = body.map((x, i) => compileSelection(`${name}[${i}]`, x, map, unmapped));
-    return (e, c) => parts.some((p) => p(e, c));
+    return (e, c) => {
+      for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
+      return false;
+    };
   }
   if (body && typeof body === 'object') {
     const items = Object.entries(body as Record<string, unknown>).map(([k, v]) => compileItem(k, v, map, unmapped));
     if (items.length === 0) throw new CompileError(`selection ${name} is empty`, 'RULE_BAD_DETECTION');
-    return (e, c) => items.every((p) => p(e, c));
+    return (e, c) => {
+      for (let i = 0; i < items.length; i++) if (!items[i](e, c)) return false;
+      return true;
+    };
   }
   throw new CompileError(`selection ${name} must be a map or a list`, 'RULE_BAD_DETECTION');
 }
@@ -140,11 +167,17 @@ export function compileCondition(node: ConditionNode, selections: Map<string, Pr
     }
     case 'and': {
       const parts = node.nodes.map((n) => compileCondition(n, selections));
-      return (e, c) => parts.every((p) => p(e, c));
+      return (e, c) => {
+        for (let i = 0; i < parts.length; i++) if (!parts[i](e, c)) return false;
+        return true;
+      };
     }
     case 'or': {
       const parts = node.nodes.map((n) => compileCondition(n, selections));
-      return (e, c) => parts.some((p) => p(e, c));
+      return (e, c) => {
+        for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
+        return false;
+      };
     }
     case 'of': {
       const names = expandPattern(node.pattern, [...selections.keys()]);
@@ -159,7 +192,7 @@ export function compileCondition(node: ConditionNode, selections: Map<string, Pr
 export function explainTemplate(template: string, map: FieldMap): (event: CoalEvent) => string {
   return (event) =>
     template.replace(/\{([A-Za-z0-9_.]{1,64})\}/g, (_, name: string) => {
-      const vals = valuesAt(event, fieldPath(name, map).path, false, new Map());
+      const vals = fieldReader(fieldPath(name, map).path, false)(event, new Map());
       const v = vals.join(' ');
       return v.length > 200 ? `${v.slice(0, 200)}…` : v;
     });

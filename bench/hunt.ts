@@ -1,0 +1,402 @@
+/**
+ * `npm run bench`: hunt throughput against the cost of merely JSON.parse-ing the same NDJSON, and peak
+ * RSS, from one run. Every measurement runs in its own child process (`--child parse|hunt FILE`), so one
+ * heap cannot inflate another's peak; the parent generates the data, orchestrates, and writes
+ * bench/results/hunt.json and hunt.md. Timings are reported, never asserted.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_EVENTS, DEFAULT_SEED, GENERATOR_VERSION, type GenerateResult, generateEvents } from './generate.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const RESULTS = join(HERE, 'results');
+const WORK = join(RESULTS, '.work');
+/** The quality bar (PRODUCT.md §7): hunt within 2× the cost of parsing, i.e. at least half its throughput. */
+const TARGET_RATIO = 0.5;
+const MIB = 1024 * 1024;
+
+type Mode = 'parse' | 'hunt';
+
+interface ChildResult {
+  mode: Mode;
+  events: number;
+  bytes: number;
+  /** Time of the measured work only (module loading excluded). */
+  seconds: number;
+  /** process.resourceUsage().maxRSS, in bytes. */
+  maxRssBytes: number;
+  findings?: FindingBrief[];
+  signals?: number;
+  lateEvents?: number;
+  issuesByCode?: Record<string, number>;
+  filesByFormat?: Record<string, number>;
+}
+
+interface FindingBrief {
+  analytic: string;
+  severity: string;
+  host: string;
+  title: string;
+  legs: string[];
+}
+
+interface Run extends ChildResult {
+  /** Wall time of the whole child process, startup included, as the parent saw it. */
+  wallSeconds: number;
+}
+
+// ---------------------------------------------------------------- children
+
+/** The baseline: read in 1 MiB chunks, split on newlines in the Buffers, JSON.parse every line. */
+async function parseChild(file: string): Promise<ChildResult> {
+  const started = performance.now();
+  let events = 0;
+  let bytes = 0;
+  let pending: Buffer | undefined; // the unfinished line carried over from the previous chunk
+  const parse = (buf: Buffer, start: number, end: number) => {
+    if (end > start && JSON.parse(buf.toString('utf8', start, end)) !== null) events++;
+  };
+  for await (const chunk of createReadStream(file, { highWaterMark: MIB }) as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    let start = 0;
+    if (pending) {
+      const nl = chunk.indexOf(10);
+      if (nl === -1) {
+        pending = Buffer.concat([pending, chunk]);
+        continue;
+      }
+      const line = Buffer.concat([pending, chunk.subarray(0, nl)]);
+      parse(line, 0, line.length);
+      pending = undefined;
+      start = nl + 1;
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) break;
+      parse(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) pending = Buffer.from(chunk.subarray(start));
+  }
+  if (pending) parse(pending, 0, pending.length);
+  const seconds = (performance.now() - started) / 1000;
+  return { mode: 'parse', events, bytes, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
+}
+
+/** The real thing: `hunt` as the CLI calls it, default policy and rules, no progress callback. */
+async function huntChild(file: string): Promise<ChildResult> {
+  const { hunt } = await import('../src/run/hunt.js');
+  const { defaultPolicy } = await import('../src/model/policy.js');
+  const { DEFAULT_RULE_DIRS } = await import('../src/signals/rules.js');
+  const started = performance.now();
+  const { findings, summary } = await hunt({ paths: [file], policy: defaultPolicy(), ruleDirs: DEFAULT_RULE_DIRS });
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    mode: 'hunt',
+    events: summary.events,
+    bytes: summary.bytes,
+    seconds,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    findings: findings.map((f) => ({
+      analytic: f.analytic,
+      severity: f.severity,
+      host: f.host,
+      title: f.title,
+      legs: f.legs,
+    })),
+    signals: summary.signals,
+    lateEvents: summary.lateEvents,
+    issuesByCode: summary.issuesByCode,
+    filesByFormat: summary.filesByFormat,
+  };
+}
+
+// ---------------------------------------------------------------- parent
+
+interface Meta extends GenerateResult {
+  seed: number;
+  generatorVersion: number;
+}
+
+/** Reuse a generated file when its sidecar says it was made with the same count, seed and generator. */
+async function ensureEvents(path: string, events: number, seed: number): Promise<Meta> {
+  const metaPath = `${path}.meta.json`;
+  try {
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as Meta;
+    const size = (await stat(path)).size;
+    if (
+      meta.events === events &&
+      meta.seed === seed &&
+      meta.generatorVersion === GENERATOR_VERSION &&
+      meta.bytes === size
+    )
+      return meta;
+  } catch {
+    // missing or unreadable: generate below
+  }
+  process.stderr.write(`bench: generating ${events.toLocaleString('en')} events → ${relative(process.cwd(), path)}\n`);
+  const result = await generateEvents({ events, seed, path });
+  const meta: Meta = { ...result, seed, generatorVersion: GENERATOR_VERSION };
+  await writeFile(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
+  return meta;
+}
+
+function runChild(mode: Mode, file: string, extraNodeArgs: string[] = []): Promise<Run> {
+  const started = performance.now();
+  const args = [...process.execArgv, ...extraNodeArgs, fileURLToPath(import.meta.url), '--child', mode, file];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) {
+        reject(new Error(`child ${mode} exited with ${code}: ${out.slice(-2000)}`));
+        return;
+      }
+      const result = JSON.parse(last) as ChildResult;
+      resolve({ ...result, wallSeconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+function best(runs: Run[]): Run {
+  return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+}
+
+const rate = (r: Run) => r.events / r.seconds;
+const mbps = (r: Run) => r.bytes / MIB / r.seconds;
+const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
+const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    arch: os.arch(),
+    totalMemGiB: round(os.totalmem() / 1024 ** 3, 1),
+    /** 1-minute load average when the report was built: other work on the machine skews every number. */
+    loadAverage: round(os.loadavg()[0], 2),
+  };
+}
+
+function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+}
+
+function markdown(report: ReturnType<typeof buildReport>): string {
+  const { machine: m, input, best: b, peakRss, findings } = report;
+  const row = (name: string, r: { eventsPerSec: number; mbPerSec: number; seconds: number }) =>
+    `| ${name} | ${r.eventsPerSec.toLocaleString('en')} | ${r.mbPerSec.toFixed(1)} | ${r.seconds.toFixed(2)} |`;
+  return [
+    '# hunt throughput',
+    '',
+    `${input.events.toLocaleString('en')} generated events (${mib(input.bytes)} MiB of coalmine NDJSON, seed ${input.seed}, ` +
+      `${input.hosts} hosts, ${input.spanMinutes} minutes of event time), best of ${report.runsPerMode} runs each, ` +
+      `every run in its own process. Produced by \`npm run bench\` on ${report.date.slice(0, 10)}.`,
+    '',
+    '| run | events/s | MiB/s | seconds |',
+    '|---|---:|---:|---:|',
+    row('`JSON.parse` only (baseline)', b.parse),
+    row('`hunt` (default policy and rules)', b.hunt),
+    '',
+    `**hunt / parse throughput: ${report.ratio}** (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'not met'}).`,
+    '',
+    '| peak RSS | MiB |',
+    '|---|---:|',
+    `| parse, ${input.events.toLocaleString('en')} events | ${peakRss.parseMiB} |`,
+    `| hunt, ${input.events.toLocaleString('en')} events | ${peakRss.huntMiB} |`,
+    `| hunt, ${peakRss.halfEvents.toLocaleString('en')} events | ${peakRss.huntHalfMiB} |`,
+    '',
+    `Findings: ${findings.total} (${
+      Object.entries(findings.bySeverity)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }); planted miners found: ${findings.plantedFound} of ${findings.planted}.`,
+    '',
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemGiB} GiB, Node ${m.node}, ${m.platform} (${m.arch}); ` +
+      `1-minute load average ${m.loadAverage} at the end of the run (the bench itself keeps one core busy).`,
+    '',
+  ].join('\n');
+}
+
+function buildReport(meta: Meta, halfMeta: Meta, parses: Run[], hunts: Run[], halves: Run[]) {
+  const bp = best(parses);
+  const bh = best(hunts);
+  const findings = bh.findings ?? [];
+  const plantedFound = meta.miners.filter((p) => findings.some((f) => f.host === p.host)).length;
+  const summarise = (r: Run) => ({
+    eventsPerSec: Math.round(rate(r)),
+    mbPerSec: round(mbps(r), 1),
+    seconds: round(r.seconds, 2),
+  });
+  const ratio = round(rate(bh) / rate(bp), 3);
+  return {
+    date: new Date().toISOString(),
+    machine: machine(),
+    input: {
+      file: relative(process.cwd(), join(WORK, 'events.ndjson')),
+      events: meta.events,
+      bytes: meta.bytes,
+      seed: meta.seed,
+      generatorVersion: meta.generatorVersion,
+      hosts: meta.hosts,
+      processes: meta.processes,
+      spanMinutes: meta.spanMinutes,
+      mix: meta.mix,
+      miners: meta.miners,
+    },
+    runsPerMode: parses.length,
+    runs: {
+      parse: parses.map(({ findings: _f, ...r }) => r),
+      hunt: hunts.map(({ findings: _f, ...r }) => r),
+      huntHalf: halves.map(({ findings: _f, ...r }) => r),
+    },
+    best: { parse: summarise(bp), hunt: summarise(bh) },
+    ratio,
+    targetRatio: TARGET_RATIO,
+    meetsTarget: ratio >= TARGET_RATIO,
+    peakRss: {
+      parseMiB: mib(Math.max(...parses.map((r) => r.maxRssBytes))),
+      huntMiB: mib(Math.max(...hunts.map((r) => r.maxRssBytes))),
+      halfEvents: halfMeta.events,
+      huntHalfMiB: mib(Math.max(...halves.map((r) => r.maxRssBytes))),
+    },
+    findings: {
+      total: findings.length,
+      bySeverity: countBy(findings, (f) => f.severity),
+      planted: meta.miners.length,
+      plantedFound,
+      list: findings,
+    },
+  };
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  hitCount?: number;
+}
+
+/** Self time per function and per file from a V8 .cpuprofile, as "share of samples" lines. */
+function summariseProfile(profile: { nodes: ProfileNode[] }, top = 20): string {
+  const byFunction = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let total = 0;
+  const root = pathToFileURL(join(HERE, '..')).href;
+  for (const n of profile.nodes) {
+    const hits = n.hitCount ?? 0;
+    if (hits === 0) continue;
+    total += hits;
+    const url = n.callFrame.url.startsWith(root)
+      ? n.callFrame.url.slice(root.length + 1)
+      : n.callFrame.url || '(native)';
+    // tsx hands V8 each module on one line, so line numbers say nothing: name the function only
+    const fn = `${url}:${n.callFrame.functionName || '(anonymous)'}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
+    byFile.set(url, (byFile.get(url) ?? 0) + hits);
+  }
+  const list = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `  ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+      .join('\n');
+  return `self time by function:\n${list(byFunction)}\n\nself time by file:\n${list(byFile)}\n`;
+}
+
+async function profileHunt(file: string): Promise<void> {
+  const dir = join(WORK, 'profile');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await runChild('hunt', file, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const name = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
+  if (!name) throw new Error('no .cpuprofile written');
+  const text = summariseProfile(JSON.parse(await readFile(join(dir, name), 'utf8')));
+  await writeFile(join(dir, 'summary.txt'), text);
+  process.stdout.write(`\n${text}\n(profile: ${relative(process.cwd(), join(dir, name))})\n`);
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function parent(args: string[]): Promise<void> {
+  const events = Number(flag(args, '--events') ?? DEFAULT_EVENTS);
+  const seed = Number(flag(args, '--seed') ?? DEFAULT_SEED);
+  const runs = Number(flag(args, '--runs') ?? 2);
+  if (![events, seed, runs].every(Number.isInteger) || events < 2 || runs < 1) {
+    console.error('usage: npm run bench -- [--events N] [--seed S] [--runs R] [--profile]');
+    process.exit(2);
+  }
+  const file = join(WORK, 'events.ndjson');
+  const halfFile = join(WORK, 'events-half.ndjson');
+  const meta = await ensureEvents(file, events, seed);
+  const halfMeta = await ensureEvents(halfFile, Math.floor(events / 2), seed);
+  const rel = relative(process.cwd(), file);
+  if (args.includes('--profile')) {
+    await profileHunt(rel); // a profiled run is slower: it only explains, it does not count as a result
+    return;
+  }
+
+  // Alternate the two so drift in machine load (other jobs, thermal) hits both alike.
+  const parses: Run[] = [];
+  const hunts: Run[] = [];
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(`bench: run ${i + 1}/${runs}: parse… `);
+    parses.push(await runChild('parse', rel));
+    process.stderr.write(`${parses[i].seconds.toFixed(2)}s; hunt… `);
+    hunts.push(await runChild('hunt', rel));
+    process.stderr.write(`${hunts[i].seconds.toFixed(2)}s\n`);
+  }
+  process.stderr.write(`bench: hunt on ${halfMeta.events.toLocaleString('en')} events for peak RSS…\n`);
+  const halves = [await runChild('hunt', relative(process.cwd(), halfFile))];
+
+  const report = buildReport(meta, halfMeta, parses, hunts, halves);
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(join(RESULTS, 'hunt.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const md = markdown(report);
+  await writeFile(join(RESULTS, 'hunt.md'), md);
+  const findingsTotal = report.findings.total;
+  process.stdout.write(
+    [
+      `events:        ${meta.events.toLocaleString('en')} (${mib(meta.bytes)} MiB)`,
+      `parse:         ${report.best.parse.eventsPerSec.toLocaleString('en')} events/s, ${report.best.parse.mbPerSec} MiB/s`,
+      `hunt:          ${report.best.hunt.eventsPerSec.toLocaleString('en')} events/s, ${report.best.hunt.mbPerSec} MiB/s`,
+      `hunt / parse:  ${report.ratio} (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'NOT met'})`,
+      `peak RSS:      parse ${report.peakRss.parseMiB} MiB; hunt ${report.peakRss.huntMiB} MiB; hunt on ${report.peakRss.halfEvents.toLocaleString('en')} events ${report.peakRss.huntHalfMiB} MiB`,
+      `findings:      ${findingsTotal} (planted miners found: ${report.findings.plantedFound} of ${report.findings.planted})`,
+      `results:       ${relative(process.cwd(), join(RESULTS, 'hunt.json'))}, ${relative(process.cwd(), join(RESULTS, 'hunt.md'))}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const mode = flag(args, '--child');
+  if (mode === undefined) return parent(args);
+  const file = args[args.indexOf('--child') + 2];
+  if ((mode !== 'parse' && mode !== 'hunt') || !file) {
+    console.error('usage: bench/hunt.ts --child parse|hunt FILE');
+    process.exit(2);
+  }
+  const result = mode === 'parse' ? await parseChild(file) : await huntChild(file);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+await main();

@@ -21,7 +21,7 @@ function collect(dir, out) {
 }
 
 const filter = process.argv.slice(2);
-let files = [...collect('src', []), ...collect('test', [])];
+let files = [...collect('src', []), ...collect('test', []), ...collect('bench', [])];
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('run-tests: no test files found');

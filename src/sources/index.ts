@@ -4,6 +4,7 @@ import { crontab } from './crontab.js';
 import { ldSoPreload } from './ld-so-preload.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
+import { osquery } from './osquery.js';
 import { shellRc } from './shell-rc.js';
 import { systemdUnit } from './systemd-unit.js';
 import type { SourceDescriptor, SourceInput } from './types.js';

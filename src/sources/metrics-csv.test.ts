@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, readAll, runSourceContract } from './contract.js';
+import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { metricsCsv } from './metrics-csv.js';
 
 const good = fileInput('test/fixtures/metrics-csv/good.csv');
-runSourceContract({ source: metricsCsv, good, bad: fileInput('test/fixtures/metrics-csv/bad.csv') });
+const bad = fileInput('test/fixtures/metrics-csv/bad.csv');
+runSourceContract({ source: metricsCsv, good, bad });
+
+function csv(text: string) {
+  return readAll(metricsCsv, memoryInput('m.csv', text));
+}
 
 test('host rows and host/pid rows, ISO and epoch seconds/milliseconds, optional cores', async () => {
   const { events } = await readAll(metricsCsv, good);
@@ -19,8 +24,25 @@ test('host rows and host/pid rows, ISO and epoch seconds/milliseconds, optional 
   );
 });
 
+test('a host row is a host metric and a host/pid row a process metric', async () => {
+  const { events } = await readAll(metricsCsv, good);
+  const [host, proc] = events;
+  assert.deepEqual(host.event, { kind: 'metric', category: ['host'], action: 'metric', dataset: 'metrics-csv.sample' });
+  assert.equal(host.process, undefined);
+  assert.deepEqual(host.metrics, { cpu_pct: 97.3, mem_pct: 41, cores: 4 });
+  assert.deepEqual(proc.event.category, ['process']);
+  assert.deepEqual(proc.process, { pid: 4130 });
+  assert.deepEqual(proc.metrics, { cpu_pct: 391, mem_pct: 2.9 });
+  assert.deepEqual(proc.original, {
+    timestamp: '2025-03-14T02:10:00Z',
+    entity: 'web-01/4130',
+    cpu_pct: '391.0',
+    mem_pct: '2.9',
+  });
+});
+
 test('bad rows are reported by line and reason', async () => {
-  const { events, issues } = await readAll(metricsCsv, fileInput('test/fixtures/metrics-csv/bad.csv'));
+  const { events, issues } = await readAll(metricsCsv, bad);
   assert.equal(events.length, 2);
   assert.deepEqual(
     issues.map((i) => [i.line, i.code]),
@@ -32,8 +54,96 @@ test('bad rows are reported by line and reason', async () => {
       [7, 'METRICS_BAD_VALUE'],
       [8, 'METRICS_BAD_ROW'],
       [9, 'METRICS_BAD_ROW'],
+      [10, 'METRICS_BAD_VALUE'],
+      [11, 'METRICS_BAD_VALUE'],
+      [12, 'METRICS_BAD_ROW'],
     ],
   );
+  assert.equal(issues[3].reason, 'cpu_pct "150" is not a number in 0..100 (a host row is percent of all cores)');
+  assert.equal(issues[6].reason, 'expected 3 to 5 columns, got 7');
+  assert.equal(issues[7].reason, 'mem_pct "130" is not a number in 0..100');
+  assert.equal(issues[8].reason, 'cpu_pct "102500" is not a number in 0..102400');
+});
+
+test('without a header the columns are read in the documented order', async () => {
+  const { events, issues } = await csv('2025-03-14T02:10:00Z,web-01/4130,390,2.9,55,4\n1741918260,web-01,97,41\n');
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => e.metrics),
+    [
+      { cpu_pct: 390, mem_pct: 2.9, gpu_pct: 55, cores: 4 },
+      { cpu_pct: 97, mem_pct: 41 },
+    ],
+  );
+});
+
+test('a header may name a subset of the optional columns, in its own order', async () => {
+  const { events, issues } = await csv('timestamp,entity,cpu_pct,gpu_pct\n2025-03-14T02:10:00Z,gpu-02/7781,99,97\n');
+  assert.deepEqual(issues, []);
+  assert.deepEqual(events[0].metrics, { cpu_pct: 99, gpu_pct: 97 });
+});
+
+test('a header column it does not know is reported once and its values are skipped', async () => {
+  const { events, issues } = await csv(
+    'timestamp,entity,cpu_pct,disk_pct,mem_pct\n2025-03-14T02:10:00Z,web-01,50,93,41\n2025-03-14T02:11:00Z,web-01,52,95,41\n',
+  );
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [[1, 'METRICS_BAD_HEADER']],
+  );
+  assert.match(issues[0].reason, /unknown columns disk_pct are ignored/);
+  assert.deepEqual(
+    events.map((e) => e.metrics),
+    [
+      { cpu_pct: 50, mem_pct: 41 },
+      { cpu_pct: 52, mem_pct: 41 },
+    ],
+  );
+});
+
+test('a header repeated by concatenating files switches to the new columns', async () => {
+  const { events, issues } = await csv(
+    'timestamp,entity,cpu_pct,mem_pct\n2025-03-14T02:10:00Z,web-01,50,41\ntimestamp,entity,cpu_pct,gpu_pct\n2025-03-14T02:10:00Z,gpu-02,60,88\n',
+  );
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => e.metrics),
+    [
+      { cpu_pct: 50, mem_pct: 41 },
+      { cpu_pct: 60, gpu_pct: 88 },
+    ],
+  );
+});
+
+test('quoted fields and zone-less times (read as UTC) are accepted', async () => {
+  const { events, issues } = await csv(
+    '"timestamp","entity","cpu_pct"\n"2025-03-14 02:10:00","web-01/4130","390.5"\n2025-03-14T02:11:00.250,web-01/4130,388\n',
+  );
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => [e['@timestamp'], e.process?.pid, e.metrics?.cpu_pct]),
+    [
+      ['2025-03-14T02:10:00.000Z', 4130, 390.5],
+      ['2025-03-14T02:11:00.250Z', 4130, 388],
+    ],
+  );
+});
+
+test('cores must be a whole number of at least one', async () => {
+  const { issues } = await csv('2025-03-14T02:10:00Z,web-01,50,,,2.5\n2025-03-14T02:10:00Z,web-01,50,,,0\n');
+  assert.deepEqual(
+    issues.map((i) => i.reason),
+    ['cores "2.5" is not a whole number in 1..4096', 'cores "0" is not a whole number in 1..4096'],
+  );
+});
+
+test('sniffs a header, or rows that parse, and nothing else', () => {
+  const input = { name: 'm.csv' };
+  assert.equal(metricsCsv.sniff('timestamp,entity,cpu_pct\n', input), 90);
+  assert.equal(metricsCsv.sniff('timestamp,entity,cpu_pct,mem_pct,gpu_pct,cores\n', input), 90);
+  assert.equal(metricsCsv.sniff('2025-03-14T02:10:00Z,web-01,50\n2025-03-14T02:11:00Z,web-01,51\n', input), 50);
+  assert.equal(metricsCsv.sniff('time,host,value\n1,2,3\n', input), 0);
+  assert.equal(metricsCsv.sniff('timestamp,entity,cpu_pct_total\n', input), 0);
 });
 
 test('the bundled example reads with no issues', async () => {

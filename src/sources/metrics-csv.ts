@@ -1,74 +1,129 @@
 /**
- * Resource samples as CSV: `timestamp,entity,cpu_pct[,mem_pct,gpu_pct[,cores]]`, header optional.
- * `entity` is `host` or `host/pid`. Units: for a process, cpu_pct is percent of ONE core (top-style,
- * 390 = 3.9 cores); for a host, percent of ALL its cores (0–100). mem_pct and gpu_pct are 0–100.
+ * Resource samples as CSV: `timestamp,entity,cpu_pct[,mem_pct,gpu_pct[,cores]]`, header optional (and
+ * repeated headers of concatenated files are fine). `entity` is `host` or `host/pid`.
+ * Units: for a process, cpu_pct is percent of ONE core (top-style, 390 = 3.9 cores busy, so it can exceed
+ * 100); for a host, percent of ALL its cores (0–100). mem_pct and gpu_pct are 0–100; cores is a count.
  */
-import type { CoalEvent } from '../model/event.js';
-import type { Issue } from '../model/issue.js';
+import type { CoalEvent, EventMetrics } from '../model/event.js';
+import { type Issue, issue } from '../model/issue.js';
+import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
-const HEADER = /^\s*timestamp\s*,\s*entity\s*,\s*cpu_pct\b/i;
+const HEADER = /^\s*"?timestamp"?\s*,\s*"?entity"?\s*,\s*"?cpu_pct"?\s*(?:,|$)/i;
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
+/** An ISO date-time without a zone: read as UTC, so results do not depend on the reading machine's TZ. */
+const ZONELESS_ISO = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/;
+const PID = /^\d{1,10}$/;
+const MAX_HOST_CHARS = 253;
+/** Percent of one core: 1024 cores fully busy is far past any real machine; more is a unit mistake. */
 const MAX_PROCESS_CPU_PCT = 100 * 1024;
+const MAX_CORES = 4096;
+const METRIC_COLUMNS = ['cpu_pct', 'mem_pct', 'gpu_pct', 'cores'] as const;
+type MetricColumn = (typeof METRIC_COLUMNS)[number];
+const DEFAULT_COLUMNS: ReadonlyArray<string> = ['timestamp', 'entity', ...METRIC_COLUMNS];
 
 type Row = { ok: true; event: CoalEvent } | { ok: false; code: string; reason: string };
 
-function num(text: string | undefined): number | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
-  const t = text.trim();
-  return NUMBER.test(t) ? Number(t) : Number.NaN;
+function isMetricColumn(name: string): name is MetricColumn {
+  return (METRIC_COLUMNS as ReadonlyArray<string>).includes(name);
 }
 
-export function parseMetricsRow(text: string, file: string, line: number, columns: string[]): Row {
-  const f = text.split(',');
-  if (f.length < 3 || f.length > columns.length)
-    return { ok: false, code: 'METRICS_BAD_ROW', reason: `expected 3 to ${columns.length} columns, got ${f.length}` };
-  const ts = parseTimestamp(f[0].trim());
+/** A field without surrounding blanks and the double quotes some writers put around every value. */
+function field(text: string): string {
+  const t = text.trim();
+  return t.length >= 2 && t.charCodeAt(0) === 34 && t.charCodeAt(t.length - 1) === 34 ? t.slice(1, -1).trim() : t;
+}
+
+function timeOf(text: string): number | undefined {
+  if (ZONELESS_ISO.test(text)) return parseTimestamp(`${text.replace(' ', 'T')}Z`);
+  return parseTimestamp(text);
+}
+
+function maxOf(name: MetricColumn, isProcess: boolean): number {
+  if (name === 'cpu_pct') return isProcess ? MAX_PROCESS_CPU_PCT : 100;
+  return name === 'cores' ? MAX_CORES : 100;
+}
+
+/**
+ * One data row against the columns in force (the header's, or the default order). Columns the header
+ * named but coalmine does not know are skipped. Never throws; a bad row says why.
+ */
+export function parseMetricsRow(text: string, file: string, line: number, columns: ReadonlyArray<string>): Row {
+  const raw = text.split(',');
+  if (raw.length < 3 || raw.length > columns.length)
+    return {
+      ok: false,
+      code: 'METRICS_BAD_ROW',
+      reason: `expected ${columns.length === 3 ? 3 : `3 to ${columns.length}`} columns, got ${raw.length}`,
+    };
+  const f = raw.map(field);
+  const ts = timeOf(f[0]);
   if (ts === undefined)
-    return { ok: false, code: 'METRICS_BAD_TIME', reason: `"${f[0].slice(0, 40)}" is not a timestamp` };
-  const entity = f[1].trim();
+    return { ok: false, code: 'METRICS_BAD_TIME', reason: `"${clip(f[0], 40)}" is not a timestamp` };
+  const entity = f[1];
   const slash = entity.indexOf('/');
   const host = slash >= 0 ? entity.slice(0, slash) : entity;
   const pidText = slash >= 0 ? entity.slice(slash + 1) : undefined;
-  if (!host || host.length > 253) return { ok: false, code: 'METRICS_BAD_ROW', reason: 'entity has no host name' };
-  if (pidText !== undefined && !/^\d{1,10}$/.test(pidText))
-    return { ok: false, code: 'METRICS_BAD_VALUE', reason: `pid "${pidText.slice(0, 20)}" is not a number` };
-  const metrics: CoalEvent['metrics'] = {};
+  if (host === '' || host.length > MAX_HOST_CHARS)
+    return { ok: false, code: 'METRICS_BAD_ROW', reason: `entity "${clip(entity, 40)}" has no usable host name` };
+  if (pidText !== undefined && !PID.test(pidText))
+    return { ok: false, code: 'METRICS_BAD_VALUE', reason: `pid "${clip(pidText, 20)}" is not a number` };
+  const isProcess = pidText !== undefined;
+  const metrics: EventMetrics = {};
+  const original: Record<string, unknown> = { timestamp: f[0], entity };
   for (let i = 2; i < f.length; i++) {
     const name = columns[i];
-    const v = num(f[i]);
-    if (v === undefined) continue;
-    const max =
-      name === 'cpu_pct' ? (pidText === undefined ? 100 : MAX_PROCESS_CPU_PCT) : name === 'cores' ? 4096 : 100;
-    if (Number.isNaN(v) || v < 0 || v > max)
+    if (!isMetricColumn(name) || f[i] === '') continue;
+    const max = maxOf(name, isProcess);
+    const v = NUMBER.test(f[i]) ? Number(f[i]) : Number.NaN;
+    const integral = name !== 'cores' || (Number.isInteger(v) && v > 0);
+    if (Number.isNaN(v) || v < 0 || v > max || !integral)
       return {
         ok: false,
         code: 'METRICS_BAD_VALUE',
-        reason: `${name} "${f[i].slice(0, 20)}" is not a number in 0..${max}`,
+        reason: `${name} "${clip(f[i], 20)}" is not ${name === 'cores' ? 'a whole number in 1' : 'a number in 0'}..${max}${
+          name === 'cpu_pct' && !isProcess && v > 100 ? ' (a host row is percent of all cores)' : ''
+        }`,
       };
-    (metrics as Record<string, number>)[name] = v;
+    metrics[name] = v;
+    original[name] = f[i];
   }
   if (metrics.cpu_pct === undefined) return { ok: false, code: 'METRICS_BAD_VALUE', reason: 'cpu_pct is empty' };
   const event: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),
     event: {
       kind: 'metric',
-      category: [pidText === undefined ? 'host' : 'process'],
+      category: [isProcess ? 'process' : 'host'],
       action: 'metric',
       dataset: 'metrics-csv.sample',
     },
     host: { name: host },
     metrics,
-    original: { line: text.slice(0, 512) },
+    original,
     coalmine: { ts, format: 'metrics-csv', ref: { file, line } },
   };
-  if (pidText !== undefined) event.process = { pid: Number(pidText) };
+  if (isProcess) event.process = { pid: Number(pidText) };
   return { ok: true, event };
 }
 
-const DEFAULT_COLUMNS = ['timestamp', 'entity', 'cpu_pct', 'mem_pct', 'gpu_pct', 'cores'];
+/** The columns a header line declares, or why they cannot be used. */
+function headerColumns(text: string): { columns: string[]; problem?: string } {
+  const names = text.split(',').map((c) => field(c).toLowerCase());
+  const seen = new Set<string>();
+  for (const n of names) {
+    if (seen.has(n)) return { columns: [...DEFAULT_COLUMNS], problem: `column "${clip(n, 40)}" is named twice` };
+    seen.add(n);
+  }
+  const unknown = names.slice(3).filter((n) => !isMetricColumn(n));
+  if (unknown.length > 0)
+    return {
+      columns: names,
+      problem: `unknown columns ${clip(unknown.join(', '), 100)} are ignored (known: ${METRIC_COLUMNS.join(', ')})`,
+    };
+  return { columns: names };
+}
 
 export const metricsCsv: SourceDescriptor = {
   name: 'metrics-csv',
@@ -76,43 +131,34 @@ export const metricsCsv: SourceDescriptor = {
   platform: 'generic',
   delivers: 'events',
   sniff(head, input) {
-    const lines = head.split('\n', 6).filter((l) => l.trim() !== '');
+    const lines = head.split('\n', 6).filter((l) => l.trim() !== '' && !l.startsWith('#'));
     if (lines.length === 0) return 0;
     if (HEADER.test(lines[0])) return 90;
-    const data = lines.slice(0, 3);
-    return data.length > 0 && data.every((l) => parseMetricsRow(l, input.name, 1, DEFAULT_COLUMNS).ok) ? 50 : 0;
+    // no header: the first rows must all parse (the last may be cut by the head, so at most three)
+    const data = lines.slice(0, Math.min(3, lines.length > 1 ? lines.length - 1 : 1));
+    return data.every((l) => parseMetricsRow(l, input.name, 1, DEFAULT_COLUMNS).ok) ? 50 : 0;
   },
   async *read(input, context) {
     let issues: Issue[] = [];
     const file = input.name;
-    let columns = DEFAULT_COLUMNS;
-    let first = true;
+    let columns: ReadonlyArray<string> = DEFAULT_COLUMNS;
     const lines = sourceLines(input, context, (i) => issues.push(i));
     for await (const batch of lines) {
       const events: CoalEvent[] = [];
       for (let i = 0; i < batch.lines.length; i++) {
         const text = batch.lines[i];
+        const line = batch.lineNos[i];
         if (text.trim() === '' || text.startsWith('#')) continue;
-        if (first) {
-          first = false;
-          if (HEADER.test(text)) {
-            const names = text.split(',').map((c) => c.trim().toLowerCase());
-            const unknown = names.filter((n) => !DEFAULT_COLUMNS.includes(n));
-            if (unknown.length > 0)
-              issues.push({
-                file,
-                line: batch.lineNos[i],
-                code: 'METRICS_BAD_HEADER',
-                reason: `unknown columns ${unknown.join(', ').slice(0, 100)}`,
-                stage: 'parsing',
-              });
-            else columns = names;
-            continue;
-          }
+        // a header may open the file, or reappear where files were concatenated
+        if (HEADER.test(text)) {
+          const header = headerColumns(text);
+          columns = header.columns;
+          if (header.problem) issues.push(issue({ file, line }, 'METRICS_BAD_HEADER', header.problem));
+          continue;
         }
-        const row = parseMetricsRow(text, file, batch.lineNos[i], columns);
+        const row = parseMetricsRow(text, file, line, columns);
         if (row.ok) events.push(row.event);
-        else issues.push({ file, line: batch.lineNos[i], code: row.code, reason: row.reason, stage: 'parsing' });
+        else issues.push(issue({ file, line }, row.code, row.reason));
       }
       yield { events, issues };
       issues = [];

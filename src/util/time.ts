@@ -13,7 +13,9 @@ export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number') return fromEpoch(value);
   if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return fromEpoch(Number(value));
-  const ms = Date.parse(value);
+  // a time without a zone is UTC: the machine's own zone must never change what a log means
+  const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/.test(value);
+  const ms = Date.parse(zoneless ? `${value.replace(' ', 'T')}Z` : value);
   return isPlausibleMs(ms) ? ms : undefined;
 }
 

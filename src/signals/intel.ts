@@ -1,15 +1,30 @@
 /**
  * Indicators as data: the bundled lists in `intel/` (written by us) plus the user's own files
- * (`--intel`: plain list, hosts file or CSV). Lookups are on the hot path: domains by walking label
- * suffixes into a Map, IPs by Map and by a per-prefix-length table for CIDRs, never a scan of all
- * indicators.
+ * (`--intel`: plain list, hosts file or CSV), and wallet addresses recognised by shape. Lookups are on
+ * the hot path: domains walk label suffixes into a Map, IPs hit a Map and a per-prefix-length table
+ * for ranges; nothing loops over all indicators. A later set overrides an earlier one for the same
+ * indicator, so a user's file can re-grade a bundled entry.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Issue } from '../model/issue.js';
 import type { Strength } from '../model/signal.js';
+import {
+  type IntelEntry,
+  isHash,
+  normaliseDomain,
+  normaliseImage,
+  normaliseProcessName,
+  type ParsedIntel,
+  type ParsedIp,
+  parseBundledList,
+  parseCidr,
+  parseIp,
+  parseUserFile,
+} from './intel-load.js';
 
 export type IndicatorKind =
   | 'pool-domain'
@@ -39,161 +54,267 @@ export interface IntelSetInfo {
 }
 
 export interface Intel {
-  /** Pool and proxyware domains, suffix match on label boundaries, case-insensitive. */
+  /** Pool and proxyware domains: suffix match on label boundaries, case-insensitive, trailing dot ignored. */
   domain(name: string): IntelMatch | undefined;
-  /** Exact IPv4/IPv6 and IPv4 CIDR ranges. */
+  /** Exact IPv4/IPv6 addresses and CIDR ranges. */
   ip(ip: string): IntelMatch | undefined;
   /** Mining ports: always weak evidence. */
   port(port: number): IntelMatch | undefined;
   /** Miner and proxyware executable base names (case-insensitive, trailing .exe ignored). */
   processName(name: string): IntelMatch | undefined;
+  /** SHA-256, SHA-1 or MD5 of a miner binary. */
   hash(hex: string): IntelMatch | undefined;
   /** Container images by repository (registry host, tag and digest ignored). */
   image(ref: string): IntelMatch | undefined;
-  /** The first cryptocurrency wallet address in a text. */
+  /** The first cryptocurrency wallet address in a text (see `findWallet`). */
   wallet(text: string): IntelMatch | undefined;
   sets(): IntelSetInfo[];
 }
 
 const INTEL_DIR = fileURLToPath(new URL('../../intel/', import.meta.url));
 const MAX_INTEL_FILE_BYTES = 64 * 1024 * 1024;
-const MAX_WALLET_SCAN = 4096;
-const KINDS = new Set<string>([
-  'pool-domain',
-  'pool-ip',
-  'mining-port',
-  'miner-name',
-  'miner-hash',
-  'proxyware-name',
-  'proxyware-domain',
-  'proxyware-image',
-  'miner-image',
-]);
-const STRENGTHS = new Set<string>(['weak', 'medium', 'strong']);
+/** Bad lines listed one by one per file; the rest are counted in one closing issue. */
+const MAX_BAD_LINES_LISTED = 50;
 
-function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
+// ---- wallets ---------------------------------------------------------------------------------
+
+/** Wallet text is scanned this far and no further: a wallet is an early argument, and scans stay bounded. */
+const MAX_WALLET_SCAN = 8192;
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+const BASE58_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE58.length; i++) BASE58_VALUE[BASE58.charCodeAt(i)] = i;
+const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+const BECH32_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BECH32.length; i++) BECH32_VALUE[BECH32.charCodeAt(i)] = i;
+/**
+ * Ethereum-style addresses are plain hex and appear in unrelated text (commit ids are 40 hex too), so
+ * they count only after a wallet option: `-u 0x…`, `--user=ETH:0x…`, `wallet=0x…`. Tested against
+ * at most 40 characters before the address.
+ */
+const ETH_CONTEXT =
+  /(?:(?:^|[\s"'])(?:-u|--user|--wallet|-w|--address|--wallet-address)[\s=]+|wallet=)(?:[A-Za-z0-9]{2,10}:)?$/i;
+
+function isAlnum(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/**
+ * Monero mainnet: 95 characters for a standard address (prefix byte 18 → "4" then 1-9, A, B) or a
+ * subaddress (42 → "8" then 2-9, A-C); 106 for an integrated address (19 → "4" then B-M). Monero's
+ * Keccak checksum is not available in node:crypto, so we also require both letter cases, which
+ * rules out hex and any other single-case token of that length.
+ */
+function isMonero(token: string): boolean {
+  const n = token.length;
+  if (n !== 95 && n !== 106) return false;
+  const second = token[1];
+  if (n === 95 && token[0] === '4' && !/[1-9AB]/.test(second)) return false;
+  if (n === 95 && token[0] === '8' && !/[2-9A-C]/.test(second)) return false;
+  if (n === 95 && token[0] !== '4' && token[0] !== '8') return false;
+  if (n === 106 && (token[0] !== '4' || !/[B-HJ-M]/.test(second))) return false;
+  let upper = false;
+  let lower = false;
+  for (let i = 0; i < n; i++) {
+    const c = token.charCodeAt(i);
+    if (BASE58_VALUE[c] < 0) return false;
+    if (c >= 65 && c <= 90) upper = true;
+    else if (c >= 97) lower = true;
   }
-  return n;
+  return upper && lower;
 }
 
-const isIpv6 = (s: string) => s.includes(':') && /^[0-9a-f:.]{2,45}$/i.test(s);
-const isDomain = (s: string) =>
-  /^(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$/i.test(s) && s.length <= 253;
-const isHash = (s: string) => /^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$/i.test(s);
-
-function normaliseName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith('.exe') ? lower.slice(0, -4) : lower;
+/** Legacy Bitcoin (P2PKH "1…", P2SH "3…"): Base58Check with version 0 or 5 and a valid checksum. */
+function isBase58Check(token: string): boolean {
+  if (token.length < 26 || token.length > 35 || (token[0] !== '1' && token[0] !== '3')) return false;
+  let n = 0n;
+  for (let i = 0; i < token.length; i++) {
+    const v = BASE58_VALUE[token.charCodeAt(i)];
+    if (v < 0) return false;
+    n = n * 58n + BigInt(v);
+  }
+  let leadingZeros = 0;
+  while (token[leadingZeros] === '1') leadingZeros++;
+  const hex = n.toString(16);
+  const body = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+  const bytes = Buffer.concat([Buffer.alloc(leadingZeros), body]);
+  if (bytes.length !== 25 || (bytes[0] !== 0 && bytes[0] !== 5)) return false;
+  const payload = bytes.subarray(0, 21);
+  const sum = createHash('sha256').update(createHash('sha256').update(payload).digest()).digest();
+  return sum.subarray(0, 4).equals(bytes.subarray(21));
 }
 
-export function normaliseImage(ref: string): string {
-  let r = ref.trim().toLowerCase();
-  const at = r.indexOf('@');
-  if (at >= 0) r = r.slice(0, at);
-  const parts = r.split('/');
-  if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')) parts.shift();
-  r = parts.join('/');
-  const colon = r.lastIndexOf(':');
-  if (colon > r.lastIndexOf('/')) r = r.slice(0, colon);
-  if (r.startsWith('library/')) r = r.slice(8);
-  return r;
+/** Bitcoin SegWit (bech32, BIP 173) and Taproot (bech32m, BIP 350) addresses, checksum verified. */
+function isBech32(token: string): boolean {
+  if (token.length < 26 || token.length > 74) return false;
+  const lower = token.toLowerCase();
+  if (token !== lower && token !== token.toUpperCase()) return false;
+  if (!lower.startsWith('bc1')) return false;
+  const gen = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+  let chk = 1;
+  const step = (v: number) => {
+    const top = chk >>> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= gen[i];
+  };
+  // the human-readable part "bc", expanded as BIP 173 says
+  step(98 >>> 5);
+  step(99 >>> 5);
+  step(0);
+  step(98 & 31);
+  step(99 & 31);
+  for (let i = 3; i < lower.length; i++) {
+    const v = BECH32_VALUE[lower.charCodeAt(i)];
+    if (v < 0) return false;
+    step(v);
+  }
+  return chk === 1 || chk === 0x2bc830a3;
 }
 
-// Wallet shapes. Monero: 95 chars (standard/subaddress, 4… or 8…) or 106 (integrated), base58.
-const MONERO =
-  /(?:^|[^1-9A-HJ-NP-Za-km-z])([48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?)(?![1-9A-HJ-NP-Za-km-z])/;
-const BECH32 = /(?:^|[^a-z0-9])(bc1[ac-hj-np-z02-9]{11,71})(?![a-z0-9])/;
-// Ethereum-style and legacy Bitcoin addresses are too generic on their own: only after a wallet option.
-const OPTION_WALLET =
-  /(?:^|\s)(?:-u|--user|--wallet|-w|--address)[\s=]+(0x[0-9a-fA-F]{40}|[13][1-9A-HJ-NP-Za-km-z]{25,34})(?![0-9A-Za-z])/;
+export interface WalletHit {
+  address: string;
+  coin: 'Monero' | 'Bitcoin' | 'Ethereum-style';
+  /** Where the address starts in the text. */
+  index: number;
+}
+
+/**
+ * The first wallet address in the first 8 KiB of `text`, read in one pass as maximal runs of letters
+ * and digits (no regex over the text): Monero by shape, Bitcoin by checksum, Ethereum-style only
+ * after a wallet option.
+ */
+export function findWallet(text: string): WalletHit | undefined {
+  const t = text.length > MAX_WALLET_SCAN ? text.slice(0, MAX_WALLET_SCAN) : text;
+  let i = 0;
+  while (i < t.length) {
+    if (!isAlnum(t.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < t.length && isAlnum(t.charCodeAt(j))) j++;
+    // only runs as long as the shortest address (legacy Bitcoin, 26) are looked at
+    if (j - i >= 26) {
+      const token = t.slice(i, j);
+      const c0 = token[0];
+      if ((c0 === '4' || c0 === '8') && isMonero(token)) return { address: token, coin: 'Monero', index: i };
+      if ((c0 === 'b' || c0 === 'B') && isBech32(token)) return { address: token, coin: 'Bitcoin', index: i };
+      if ((c0 === '1' || c0 === '3') && isBase58Check(token)) return { address: token, coin: 'Bitcoin', index: i };
+      if (
+        token.length === 42 &&
+        c0 === '0' &&
+        token[1] === 'x' &&
+        /^0x[0-9a-fA-F]{40}$/.test(token) &&
+        ETH_CONTEXT.test(t.slice(Math.max(0, i - 40), i))
+      )
+        return { address: token, coin: 'Ethereum-style', index: i };
+    }
+    i = j;
+  }
+  return undefined;
+}
+
+// ---- the store -------------------------------------------------------------------------------
+
+function ipKey(ip: ParsedIp): string {
+  return ip.version === 4 ? `4:${ip.value}` : `6:${ip.value.toString(16)}`;
+}
+
+function networkKey(ip: ParsedIp, prefix: number): string {
+  return ip.version === 4
+    ? `4:${Math.floor(ip.value / 2 ** (32 - prefix))}`
+    : `6:${(ip.value >> BigInt(128 - prefix)).toString(16)}`;
+}
 
 export class IntelStore implements Intel {
   private readonly domains = new Map<string, IntelMatch>();
   private readonly ips = new Map<string, IntelMatch>();
-  private readonly cidrs = new Map<number, Map<number, IntelMatch>>();
+  /** Ranges by prefix length, longest first, each a Map from network number to match. */
+  private ranges: Array<{ version: 4 | 6; prefix: number; table: Map<string, IntelMatch> }> = [];
   private readonly ports = new Map<number, IntelMatch>();
   private readonly names = new Map<string, IntelMatch>();
   private readonly hashes = new Map<string, IntelMatch>();
   private readonly images = new Map<string, IntelMatch>();
+  private readonly wallets = new Map<string, IntelMatch>();
   private readonly info: IntelSetInfo[] = [];
 
   addSet(info: IntelSetInfo): void {
     this.info.push(info);
   }
 
-  /** Add one indicator; returns a reason when it is not valid for its kind. */
+  /** Add one indicator to `set`; returns why it is not valid for its kind, or undefined when added. */
   add(kind: IndicatorKind, raw: string, set: string, strength: Strength, note?: string): string | undefined {
     const value = raw.trim();
-    const match: IntelMatch = {
-      kind,
-      indicator: value,
-      set,
-      strength: kind === 'mining-port' ? 'weak' : strength,
-      note,
+    const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+    const match = (indicator: string): IntelMatch => {
+      const m: IntelMatch = { kind, indicator, set, strength: kind === 'mining-port' ? 'weak' : strength };
+      if (note) m.note = note.length > 200 ? `${note.slice(0, 200)}…` : note;
+      return m;
     };
     switch (kind) {
       case 'pool-domain':
       case 'proxyware-domain': {
-        const d = value.toLowerCase().replace(/\.$/, '');
-        if (!isDomain(d)) return `"${value}" is not a domain name`;
-        this.domains.set(d, { ...match, indicator: d });
+        const d = normaliseDomain(value);
+        if (!d) return `"${shown}" is not a domain name`;
+        this.domains.set(d, match(d));
         return undefined;
       }
       case 'pool-ip': {
-        const slash = value.indexOf('/');
-        if (slash >= 0) {
-          const base = ipv4ToInt(value.slice(0, slash));
-          const prefix = Number(value.slice(slash + 1));
-          if (base === undefined || !Number.isInteger(prefix) || prefix < 8 || prefix > 32)
-            return `"${value}" is not an IPv4 CIDR with a /8../32 prefix`;
-          let table = this.cidrs.get(prefix);
-          if (!table) {
-            table = new Map();
-            this.cidrs.set(prefix, table);
-          }
-          table.set(Math.floor(base / 2 ** (32 - prefix)), match);
+        if (value.includes('/')) {
+          const range = parseCidr(value);
+          if (typeof range === 'string') return range;
+          this.addRange(range.ip, range.prefix, match(value.toLowerCase()));
           return undefined;
         }
-        if (ipv4ToInt(value) === undefined && !isIpv6(value)) return `"${value}" is not an IP address`;
-        this.ips.set(value.toLowerCase(), match);
+        const ip = parseIp(value);
+        if (!ip) return `"${shown}" is not an IP address`;
+        this.ips.set(ipKey(ip), match(value.toLowerCase()));
         return undefined;
       }
       case 'mining-port': {
-        const port = Number(value.replace(/^port:/i, ''));
-        if (!Number.isInteger(port) || port < 1 || port > 65535) return `"${value}" is not a port`;
-        this.ports.set(port, match);
+        const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+        if (!(port >= 1 && port <= 65535)) return `"${shown}" is not a port number`;
+        this.ports.set(port, match(String(port)));
         return undefined;
       }
       case 'miner-name':
       case 'proxyware-name':
         if (value.length === 0 || value.length > 255 || /[\s/\\]/.test(value))
-          return `"${value}" is not an executable name`;
-        this.names.set(normaliseName(value), match);
+          return `"${shown}" is not an executable name`;
+        this.names.set(normaliseProcessName(value), match(value));
         return undefined;
       case 'miner-hash':
-        if (!isHash(value)) return `"${value}" is not an MD5, SHA-1 or SHA-256 hex digest`;
-        this.hashes.set(value.toLowerCase(), match);
+        if (!isHash(value)) return `"${shown}" is not an MD5, SHA-1 or SHA-256 hex digest`;
+        this.hashes.set(value.toLowerCase(), match(value.toLowerCase()));
         return undefined;
       case 'miner-image':
-      case 'proxyware-image':
-        if (value.length === 0 || value.length > 512 || /\s/.test(value)) return `"${value}" is not an image reference`;
-        this.images.set(normaliseImage(value), match);
+      case 'proxyware-image': {
+        const repo = value.length <= 512 && !/\s/.test(value) ? normaliseImage(value) : '';
+        if (repo === '') return `"${shown}" is not an image reference`;
+        this.images.set(repo, match(repo));
         return undefined;
-      case 'wallet':
-        return 'wallets are recognised by shape, not listed';
+      }
+      case 'wallet': {
+        const isEthereum = /^0x[0-9a-fA-F]{40}$/.test(value);
+        if (!isEthereum && findWallet(value)?.address !== value)
+          return `"${shown}" is not a wallet address we recognise`;
+        this.wallets.set(value, match(value));
+        return undefined;
+      }
     }
   }
 
+  private addRange(ip: ParsedIp, prefix: number, match: IntelMatch): void {
+    let range = this.ranges.find((r) => r.version === ip.version && r.prefix === prefix);
+    if (!range) {
+      range = { version: ip.version, prefix, table: new Map() };
+      this.ranges.push(range);
+      this.ranges.sort((a, b) => b.prefix - a.prefix);
+    }
+    range.table.set(networkKey(ip, prefix), match);
+  }
+
   domain(name: string): IntelMatch | undefined {
-    if (name.length > 253) return undefined;
+    if (name.length === 0 || name.length > 254) return undefined;
     let d = name.toLowerCase();
     if (d.endsWith('.')) d = d.slice(0, -1);
     for (;;) {
@@ -202,18 +323,19 @@ export class IntelStore implements Intel {
       const dot = d.indexOf('.');
       if (dot < 0) return undefined;
       d = d.slice(dot + 1);
-      if (!d.includes('.')) return undefined; // never match a bare TLD
+      if (!d.includes('.')) return undefined; // never a bare top-level label
     }
   }
 
-  ip(ip: string): IntelMatch | undefined {
-    const exact = this.ips.get(ip.toLowerCase());
+  ip(text: string): IntelMatch | undefined {
+    if (text.length > 64) return undefined;
+    const ip = parseIp(text);
+    if (!ip) return undefined;
+    const exact = this.ips.get(ipKey(ip));
     if (exact) return exact;
-    if (this.cidrs.size === 0) return undefined;
-    const n = ipv4ToInt(ip);
-    if (n === undefined) return undefined;
-    for (const [prefix, table] of this.cidrs) {
-      const hit = table.get(Math.floor(n / 2 ** (32 - prefix)));
+    for (const range of this.ranges) {
+      if (range.version !== ip.version) continue;
+      const hit = range.table.get(networkKey(ip, range.prefix));
       if (hit) return hit;
     }
     return undefined;
@@ -224,163 +346,119 @@ export class IntelStore implements Intel {
   }
 
   processName(name: string): IntelMatch | undefined {
-    return name.length > 255 ? undefined : this.names.get(normaliseName(name));
+    return name.length === 0 || name.length > 4096 ? undefined : this.names.get(normaliseProcessName(name));
   }
 
   hash(hex: string): IntelMatch | undefined {
-    return this.hashes.get(hex.toLowerCase());
+    return hex.length > 64 ? undefined : this.hashes.get(hex.toLowerCase());
   }
 
   image(ref: string): IntelMatch | undefined {
-    return ref.length > 512 ? undefined : this.images.get(normaliseImage(ref));
+    return ref.length === 0 || ref.length > 512 ? undefined : this.images.get(normaliseImage(ref));
   }
 
   wallet(text: string): IntelMatch | undefined {
-    const t = text.length > MAX_WALLET_SCAN ? text.slice(0, MAX_WALLET_SCAN) : text;
-    const m = MONERO.exec(t) ?? BECH32.exec(t) ?? OPTION_WALLET.exec(t);
-    if (!m) return undefined;
-    const w = m[1];
-    const coin = w.length >= 95 ? 'Monero' : w.startsWith('0x') ? 'Ethereum-style' : 'Bitcoin';
-    return { kind: 'wallet', indicator: w, set: 'wallet-shapes', strength: 'strong', note: `${coin} address` };
+    const hit = findWallet(text);
+    if (!hit) return undefined;
+    const listed = this.wallets.get(hit.address);
+    if (listed) return listed;
+    return {
+      kind: 'wallet',
+      indicator: hit.address,
+      set: 'wallet-shapes',
+      strength: 'strong',
+      note: `${hit.coin} address`,
+    };
   }
 
   sets(): IntelSetInfo[] {
-    return [...this.info];
+    return this.info.map((s) => ({ ...s }));
   }
 }
 
-interface Header {
-  set?: string;
-  kind?: string;
-  strength?: string;
-  source?: string;
-}
+// ---- loading ---------------------------------------------------------------------------------
 
-/** Parse a bundled list: `# key: value` headers, one indicator per line, `#` comments. */
-function loadBundledFile(store: IntelStore, path: string, issues: Issue[]): void {
-  const text = readFileSync(path, 'utf8');
-  const header: Header = {};
-  const lines = text.split('\n');
-  let count = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i];
-    const h = /^#\s*(set|kind|strength|source):\s*(.+)$/.exec(raw);
-    if (h) {
-      header[h[1] as keyof Header] = h[2].trim();
-      continue;
-    }
-    const hash = raw.indexOf('#');
-    const note = hash >= 0 ? raw.slice(hash + 1).trim() : undefined;
-    const body = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
-    if (!body) continue;
-    const words = body.split(/\s+/);
-    const kind = header.kind === 'mixed' ? words[0] : header.kind;
-    const value = header.kind === 'mixed' ? words[1] : words[0];
-    const strength = (header.strength ?? 'medium') as Strength;
-    const reason =
-      kind && KINDS.has(kind) && value
-        ? store.add(kind as IndicatorKind, value, header.set ?? basename(path), strength, note || undefined)
-        : `unknown kind "${kind}"`;
-    if (reason) issues.push({ file: path, line: i + 1, code: 'INTEL_BAD_LINE', reason, stage: 'loading' });
-    else count++;
+/** Store the entries of one parsed file as the set `name`; bad lines and invalid values become issues. */
+function addParsed(store: IntelStore, file: string, name: string, parsed: ParsedIntel, issues: Issue[]): void {
+  const bad: Array<{ line: number; reason: string }> = [...parsed.bad];
+  const added: IntelEntry[] = [];
+  for (const entry of parsed.entries) {
+    const reason = store.add(entry.kind, entry.value, name, entry.strength, entry.note);
+    if (reason) bad.push({ line: entry.line, reason });
+    else added.push(entry);
   }
-  store.addSet({
-    name: header.set ?? basename(path),
-    kind: (header.kind as IndicatorKind | 'mixed') ?? 'mixed',
-    source: header.source ?? 'bundled',
-    count,
-  });
+  bad.sort((a, b) => a.line - b.line);
+  for (const b of bad.slice(0, MAX_BAD_LINES_LISTED))
+    issues.push({ file, line: b.line, code: 'INTEL_BAD_LINE', reason: b.reason, stage: 'loading' });
+  if (bad.length > MAX_BAD_LINES_LISTED) {
+    const next = bad[MAX_BAD_LINES_LISTED];
+    issues.push({
+      file,
+      line: next.line,
+      code: 'INTEL_BAD_LINE',
+      reason: `${bad.length - MAX_BAD_LINES_LISTED} more bad lines from here on, not listed one by one`,
+      stage: 'loading',
+    });
+  }
+  const kinds = new Set(added.map((e) => e.kind));
+  const kind = parsed.kind ?? (kinds.size === 1 ? [...kinds][0] : 'mixed');
+  store.addSet({ name, kind, source: parsed.source ?? file, count: added.length });
 }
 
-export function loadBundledIntel(issues: Issue[] = []): IntelStore {
-  const store = new IntelStore();
-  for (const name of readdirSync(INTEL_DIR).sort())
-    if (name.endsWith('.txt')) loadBundledFile(store, `${INTEL_DIR}${name}`, issues);
+/** Our lists in `intel/`. Bad lines there are our bug; they are reported to `issues` like any other. */
+export function loadBundledIntel(issues: Issue[] = []): Intel {
+  return loadBundledInto(new IntelStore(), issues);
+}
+
+function loadBundledInto(store: IntelStore, issues: Issue[]): IntelStore {
+  let names: string[];
+  try {
+    names = readdirSync(INTEL_DIR).sort();
+  } catch (err) {
+    issues.push({ file: INTEL_DIR, code: 'INTEL_UNREADABLE', reason: (err as Error).message, stage: 'loading' });
+    return store;
+  }
+  for (const name of names) {
+    if (!name.endsWith('.txt')) continue;
+    const path = `${INTEL_DIR}${name}`;
+    const parsed = parseBundledList(readFileSync(path, 'utf8'));
+    addParsed(store, path, parsed.set ?? name.slice(0, -4), parsed, issues);
+  }
   return store;
 }
 
-/** Kind of a bare indicator in a user's plain list. */
-function guessKind(value: string): IndicatorKind | undefined {
-  if (/^port:\d+$/i.test(value)) return 'mining-port';
-  if (/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(value) || isIpv6(value)) return 'pool-ip';
-  if (isHash(value)) return 'miner-hash';
-  if (isDomain(value)) return 'pool-domain';
-  return undefined;
-}
-
-/** A user file: CSV with an `indicator` column, a hosts file, or a plain list. Each is its own set. */
+/** Add one user file (already read) as its own set, named by the file name. */
 export function addUserIntel(store: IntelStore, file: string, text: string, issues: Issue[]): void {
-  const set = basename(file);
-  const lines = text.split('\n');
-  const first = lines.find((l) => l.trim() !== '' && !l.trim().startsWith('#'))?.toLowerCase() ?? '';
-  const bad = (line: number, reason: string) =>
-    issues.push({ file, line, code: 'INTEL_BAD_LINE', reason, stage: 'loading' });
-  let count = 0;
-  if (first.includes(',') && first.split(',').some((c) => c.trim() === 'indicator')) {
-    const cols = first.split(',').map((c) => c.trim());
-    const at = (name: string) => cols.indexOf(name);
-    let headerSeen = false;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
-      if (!line || line.startsWith('#')) continue;
-      if (!headerSeen) {
-        headerSeen = true;
-        continue;
-      }
-      const f = line.split(',').map((c) => c.trim());
-      const value = f[at('indicator')] ?? '';
-      const typeCol = at('type') >= 0 ? f[at('type')] : undefined;
-      const kind = typeCol && KINDS.has(typeCol) ? (typeCol as IndicatorKind) : guessKind(value);
-      const strengthCol = at('strength') >= 0 ? f[at('strength')] : undefined;
-      const strength = (strengthCol && STRENGTHS.has(strengthCol) ? strengthCol : 'medium') as Strength;
-      if (!kind) {
-        bad(i + 1, `cannot tell what kind of indicator "${value.slice(0, 80)}" is (set the type column)`);
-        continue;
-      }
-      const reason = store.add(kind, value, set, strength, at('note') >= 0 ? f[at('note')] : undefined);
-      if (reason) bad(i + 1, reason);
-      else count++;
-    }
-  } else {
-    for (let i = 0; i < lines.length; i++) {
-      const hash = lines[i].indexOf('#');
-      const body = (hash >= 0 ? lines[i].slice(0, hash) : lines[i]).trim();
-      if (!body) continue;
-      const words = body.split(/\s+/);
-      // hosts file: "0.0.0.0 pool.example.com alias…" — the names are the indicators
-      const isHostsLine = words.length > 1 && /^(?:0\.0\.0\.0|127\.0\.0\.1|::1?|::)$/.test(words[0]);
-      for (const value of isHostsLine ? words.slice(1) : words.slice(0, 1)) {
-        const kind = guessKind(value);
-        if (!kind) {
-          bad(i + 1, `cannot tell what kind of indicator "${value.slice(0, 80)}" is`);
-          continue;
-        }
-        const reason = store.add(kind, value, set, 'medium');
-        if (reason) bad(i + 1, reason);
-        else count++;
-      }
-    }
-  }
-  store.addSet({ name: set, kind: 'mixed', source: file, count });
+  const parsed = parseUserFile(text);
+  addParsed(store, file, basename(file), parsed, issues);
+  if (parsed.entries.length === 0 && parsed.bad.length === 0)
+    issues.push({ file, code: 'INTEL_EMPTY', reason: 'no indicators in this file', stage: 'loading' });
 }
 
+/** The bundled lists plus the user's `--intel` files, each its own set; problems are issues, never throws. */
 export async function loadIntel(userFiles: string[]): Promise<{ intel: Intel; issues: Issue[] }> {
   const issues: Issue[] = [];
-  const store = loadBundledIntel(issues);
+  const store = loadBundledInto(new IntelStore(), issues);
   for (const file of userFiles) {
-    let text: string;
     try {
-      const buf = await readFile(file);
-      if (buf.length > MAX_INTEL_FILE_BYTES) {
-        issues.push({ file, code: 'INTEL_TOO_LARGE', reason: `over ${MAX_INTEL_FILE_BYTES} bytes`, stage: 'loading' });
+      const info = await stat(file);
+      if (!info.isFile()) {
+        issues.push({ file, code: 'INTEL_UNREADABLE', reason: 'not a regular file', stage: 'loading' });
         continue;
       }
-      text = buf.toString('utf8');
+      if (info.size > MAX_INTEL_FILE_BYTES) {
+        issues.push({
+          file,
+          code: 'INTEL_TOO_LARGE',
+          reason: `${info.size} bytes, over the ${MAX_INTEL_FILE_BYTES}-byte limit for an intel file`,
+          stage: 'loading',
+        });
+        continue;
+      }
+      addUserIntel(store, file, (await readFile(file)).toString('utf8'), issues);
     } catch (err) {
       issues.push({ file, code: 'INTEL_UNREADABLE', reason: (err as Error).message, stage: 'loading' });
-      continue;
     }
-    addUserIntel(store, file, text, issues);
   }
   return { intel: store, issues };
 }

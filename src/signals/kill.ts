@@ -1,71 +1,293 @@
 /**
- * Competitor killing: mining campaigns kill rival miners before starting their own. Evidence links
- * the killer to its victims: a kill syscall whose target is a known miner, or a pkill/killall/
- * `docker kill` command line naming one. (Pipelines like `ps|grep|awk|xargs kill` are a Sigma rule.)
+ * Competitor killing: mining campaigns clear out rival miners before starting their own. The evidence
+ * links the killer to its victims: a kill syscall aimed at a known miner, or a command line that kills
+ * by a miner's name (pkill, killall, `kill $(pidof …)`, fuser, `docker kill`/`rm -f`, systemctl stop),
+ * by a pool port (`fuser -k 3333/tcp`, `kill $(lsof -t -i:3333)`), or wipes the crontab.
+ * `ps|netstat … | grep | xargs kill` pipelines are also a Sigma rule (medium, no victim); here such a
+ * pipeline counts only when it names a known miner, and then the victim is named.
  */
 import type { CoalEvent } from '../model/event.js';
-import type { Signal } from '../model/signal.js';
+import type { Signal, Strength } from '../model/signal.js';
+import type { Intel } from './intel.js';
 import { signalFor } from './make.js';
+import { simpleCommands } from './persistence.js';
+import { baseName } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
-const KILLERS = new Set(['pkill', 'killall', 'kill', 'skill', 'fuser']);
+const MAX_SCAN_CHARS = 4096;
+const MAX_WORDS = 64;
+const MAX_VICTIMS_SHOWN = 5;
 
-function baseName(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+/**
+ * Rival campaigns' miners, loaders and watchdogs that published kill scripts go after, beyond the
+ * miner names intel lists. kswapd0 is here, not in intel: a real kernel thread has that name, but
+ * only a fake one is worth killing.
+ */
+const RIVALS = new Set([
+  'kswapd0',
+  'ksoftirqds',
+  'ddgs',
+  'qw3xt',
+  'qw3xt.2',
+  'askdljlqw',
+  'bashirc',
+  'biosetjenkins',
+  'jnkihgjn',
+  'khk75neoiq',
+  'kpsmouseds',
+  'mixnerdx',
+  'performedl',
+  'sustse',
+  'sysguard',
+  'watchdogs',
+  'zzh',
+]);
+/** Words only mining software and its pools use, as `pkill -f` patterns. */
+const MINING_WORDS = new Set(['stratum', 'cryptonight', 'xmr', 'randomx']);
+/** pkill/killall/skill options that take a separate value (signal, user, group, …). */
+const VALUE_OPTIONS = new Set([
+  '-s',
+  '--signal',
+  '-u',
+  '-U',
+  '--uid',
+  '--euid',
+  '-g',
+  '-G',
+  '--group',
+  '-P',
+  '--parent',
+  '-t',
+  '--terminal',
+  '-F',
+  '--pidfile',
+  '-o',
+  '--older-than',
+  '-y',
+  '--younger-than',
+  '-n',
+  '--ns',
+  '--nslist',
+]);
+const CONTAINER_TOOLS = new Set(['docker', 'podman', 'nerdctl', 'crictl']);
+
+interface Command {
+  tool: string;
+  args: string[];
+}
+
+function commandsOf(text: string): Command[] {
+  return simpleCommands(text).map((words) => ({ tool: baseName(words[0]), args: words.slice(1) }));
+}
+
+/** Operands of pkill-like tools: options and their values skipped. */
+function operands(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      out.push(...args.slice(i + 1));
+      break;
+    }
+    if (a.startsWith('-')) {
+      if (VALUE_OPTIONS.has(a)) i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+interface Victims {
+  names: string[];
+  ports: number[];
+}
+
+/** The miner, rival, pool or mining word a name or `pkill -f` pattern aims at. */
+function nameIn(pattern: string, intel: Intel): string | undefined {
+  // `[k]devtmpfsi` is how scripts keep grep from matching itself
+  const p = pattern.replace(/\[(.)\]/g, '$1');
+  if (p.includes('.') && intel.domain(p.replace(/^[a-z0-9+.-]{1,24}:\/\//i, '').replace(/[:/].*$/, ''))) return p;
+  for (const raw of p.split(/[|\\/()[\]^$*+?{}\s,'":=<>!]+/)) {
+    const piece = raw.replace(/^\.+|\.+$/g, '');
+    if (piece === '') continue;
+    const lower = piece.toLowerCase();
+    if (intel.processName(piece)?.kind === 'miner-name' || RIVALS.has(lower) || MINING_WORDS.has(lower)) return piece;
+    if (piece.includes('.') && intel.domain(piece)?.kind === 'pool-domain') return piece;
+  }
+  return undefined;
+}
+
+/** A container name or image aimed at: `xmrig_1`, `metal3d/xmrig:latest`. */
+function containerIn(ref: string, intel: Intel): string | undefined {
+  if (intel.image(ref)?.kind === 'miner-image') return ref;
+  for (const piece of ref.split(/[-_./:@]+/))
+    if (piece !== '' && (intel.processName(piece)?.kind === 'miner-name' || RIVALS.has(piece.toLowerCase())))
+      return ref;
+  return undefined;
+}
+
+/** `3333/tcp`, `-i:3333`, `tcp:3333`, `:3333`: a port a process is picked by, when it is a mining port. */
+function portIn(word: string, intel: Intel): number | undefined {
+  const m = /^(?:-i)?(?:(?:tcp|udp)?:|\S{0,40}:)(\d{1,5})$|^(\d{1,5})\/(?:tcp|udp)$/.exec(word);
+  const port = m ? Number(m[1] ?? m[2]) : Number.NaN;
+  return Number.isInteger(port) && intel.port(port) ? port : undefined;
+}
+
+function add<T>(list: T[], value: T | undefined): void {
+  if (value !== undefined && !list.includes(value)) list.push(value);
+}
+
+/** What the commands kill, and whether they kill at all. */
+function victimsOf(commands: Command[], text: string, intel: Intel): { kills: boolean; wipesCron: boolean } & Victims {
+  const killed: Victims = { names: [], ports: [] };
+  const selected: Victims = { names: [], ports: [] };
+  let kills = false;
+  let wipesCron = false;
+  for (const { tool, args } of commands) {
+    switch (tool) {
+      case 'pkill':
+      case 'killall':
+      case 'skill':
+        kills = true;
+        for (const o of operands(args)) add(killed.names, nameIn(o, intel));
+        break;
+      case 'kill':
+        kills = true;
+        break;
+      case 'fuser': {
+        const isKill = args.some((a) => /^-[a-zA-Z]*k/.test(a) || a === '--kill');
+        // `fuser -n tcp 3333` names ports by number; `3333/tcp` names them anywhere
+        const byNumber = args.some(
+          (a, i) => (a === '-n' || a === '--namespace') && /^(?:tcp|udp)$/.test(args[i + 1] ?? ''),
+        );
+        const into = isKill ? killed : selected;
+        for (const a of args) {
+          add(into.ports, portIn(byNumber && /^\d{1,5}$/.test(a) ? `${a}/tcp` : a, intel));
+          if (a.startsWith('/')) add(into.names, nameIn(baseName(a), intel));
+        }
+        kills ||= isKill;
+        break;
+      }
+      case 'pidof':
+      case 'pgrep':
+      case 'grep':
+      case 'egrep':
+      case 'fgrep':
+        for (const o of operands(args)) {
+          add(selected.names, nameIn(o, intel));
+          add(selected.ports, portIn(o, intel));
+        }
+        break;
+      case 'lsof':
+        for (let i = 0; i < args.length; i++)
+          add(selected.ports, portIn(args[i] === '-i' && args[i + 1] ? `-i${args[i + 1]}` : args[i], intel));
+        break;
+      case 'systemctl':
+        if (['stop', 'disable', 'kill', 'mask'].includes(args[0] ?? '')) {
+          kills = true;
+          for (const unit of args.slice(1))
+            if (!unit.startsWith('-')) add(killed.names, nameIn(unit.replace(/\.service$/, ''), intel));
+        }
+        break;
+      case 'crontab':
+        if (args.includes('-r')) wipesCron = true;
+        break;
+      default:
+        if (CONTAINER_TOOLS.has(tool)) {
+          const verbs = args[0] === 'container' ? args.slice(1) : args;
+          const force = verbs.includes('-f') || verbs.includes('--force');
+          if (
+            verbs[0] === 'kill' ||
+            verbs[0] === 'stop' ||
+            (verbs[0] === 'rm' && force) ||
+            (verbs[0] === 'rmi' && force)
+          ) {
+            kills = true;
+            for (const ref of verbs.slice(1)) if (!ref.startsWith('-')) add(killed.names, containerIn(ref, intel));
+          } else if (verbs[0] === 'ps') {
+            // `docker ps -q --filter ancestor=metal3d/xmrig` selects what a surrounding rm -f removes
+            for (const a of verbs) {
+              const filter = /^(?:--filter=)?(?:ancestor|name)=(.+)$/.exec(a);
+              if (filter) add(selected.names, containerIn(filter[1], intel));
+            }
+          }
+        }
+    }
+  }
+  if (!kills) return { kills, wipesCron, names: [], ports: [] };
+  const names = [...killed.names];
+  for (const n of selected.names) add(names, n);
+  // port-picked kill pipelines through xargs are the Sigma rule's; we take the ones it cannot see
+  const ports = [...killed.ports];
+  if (!/\|\s*xargs\b/.test(text)) for (const p of selected.ports) add(ports, p);
+  return { kills, wipesCron, names, ports };
+}
+
+function classifyKillEvent(event: CoalEvent, intel: Intel, killer: string, out: Signal[]): void {
+  const t = event.process?.target;
+  if (!t || t.signal === 0) return; // signal 0 only asks whether a process exists
+  if (t.pid !== undefined && t.pid === event.process?.pid) return;
+  const victim = t.name ?? (t.executable ? baseName(t.executable) : undefined);
+  if (!victim) return;
+  const isMiner = intel.processName(victim)?.kind === 'miner-name';
+  if (!isMiner && !RIVALS.has(victim.toLowerCase())) return;
+  out.push(
+    signalFor(event, {
+      kind: 'competitor-kill',
+      class: 'kill',
+      strength: 'strong',
+      by: 'kill:signal',
+      explanation: `${killer} sent signal ${t.signal ?? '?'} to ${victim} (pid ${t.pid ?? '?'}), a ${isMiner ? 'known miner' : "rival campaign's process"}`,
+      subject: t.pid !== undefined ? { victim, victimPid: t.pid } : { victim },
+    }),
+  );
 }
 
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const p = event.process;
   if (!p) return;
   const killer = `${p.name ?? (p.executable ? baseName(p.executable) : 'process')} (pid ${p.pid ?? '?'})`;
-  if (event.event.action === 'kill') {
-    const t = p.target;
-    if (!t || t.signal === 0) return; // signal 0 only probes whether a process exists
-    const victim = t.name ?? (t.executable ? baseName(t.executable) : undefined);
-    const hit = victim ? intel.processName(victim) : undefined;
-    if (!hit || !victim) return;
-    out.push(
-      signalFor(event, {
-        kind: 'competitor-kill',
-        class: 'kill',
-        strength: 'strong',
-        by: 'kill:syscall',
-        explanation: `${killer} sent signal ${t.signal ?? '?'} to ${victim} (pid ${t.pid ?? '?'}), a known ${hit.kind === 'miner-name' ? 'miner' : 'proxyware'} name`,
-        subject: { victim, victimPid: t.pid },
-      }),
-    );
+  const action = event.event.action;
+  if (action === 'kill') {
+    classifyKillEvent(event, intel, killer, out);
     return;
   }
-  if (event.event.action !== 'exec' && event.event.action !== 'process-seen') return;
-  const args = p.args ?? p.command_line?.slice(0, 4096).split(/\s+/) ?? [];
-  if (args.length < 2) return;
-  const tool = baseName(args[0]);
-  const isDocker = tool === 'docker' && (args[1] === 'kill' || (args[1] === 'rm' && args.includes('-f')));
-  if (!KILLERS.has(tool) && !isDocker) return;
-  const victims: string[] = [];
-  for (const arg of args.slice(1, 64)) {
-    if (arg.startsWith('-')) continue;
-    // pkill -f patterns may be alternations or paths: test each piece
-    for (const piece of arg.split(/[|/\\]/)) {
-      const clean = piece.replace(/[^A-Za-z0-9._-]/g, '');
-      if (clean && intel.processName(clean) && !victims.includes(clean)) victims.push(clean);
-    }
-  }
-  if (victims.length === 0) return;
+  if (action !== 'exec' && action !== 'process-seen') return;
+  const raw = p.command_line ?? p.args?.slice(0, MAX_WORDS).join(' ') ?? '';
+  const text = raw.length > MAX_SCAN_CHARS ? raw.slice(0, MAX_SCAN_CHARS) : raw;
+  if (!/kill|docker|podman|nerdctl|crictl|fuser|crontab|systemctl/.test(text)) return;
+  const { kills, wipesCron, names, ports } = victimsOf(commandsOf(text), text, intel);
+  let strength: Strength;
+  let what: string;
+  let victim: string | undefined;
+  if (kills && names.length > 0) {
+    strength = 'strong';
+    victim = names[0];
+    const shown = names.slice(0, MAX_VICTIMS_SHOWN).join(', ');
+    what = `kills ${shown}${names.length > MAX_VICTIMS_SHOWN ? ' …' : ''}: known miners or rival campaigns' processes`;
+  } else if (kills && ports.length > 0) {
+    strength = 'medium';
+    victim = `port ${ports[0]}`;
+    what = `kills whatever uses port ${ports.join(', ')}, where mining pools listen`;
+  } else if (wipesCron) {
+    strength = 'weak';
+    what = "wipes the user's crontab (crontab -r), as campaigns do to remove rivals' persistence";
+  } else return;
   out.push(
     signalFor(event, {
       kind: 'competitor-kill',
       class: 'kill',
-      strength: 'strong',
-      by: `kill:${isDocker ? 'docker' : tool}`,
-      explanation: `${killer} targets ${victims.join(', ')}: known miner names killed by a rival campaign`,
-      subject: { victim: victims.join(', ') },
+      strength,
+      by: 'kill:command',
+      explanation: `${killer} ${what}: ${text}`,
+      subject: victim !== undefined ? { victim } : undefined,
     }),
   );
 }
 
 export const kill: Classifier = {
   name: 'kill',
-  summary: 'kills aimed at rival miners, with the victims named',
+  summary: 'kills aimed at rival miners (by name, pool port or container), with the victims named',
   classify,
 };

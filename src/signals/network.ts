@@ -1,7 +1,9 @@
 /**
- * Network evidence from one event: contact with a known pool or proxyware endpoint by name (DNS
- * query, connection to a named host) or address, and mining ports as weak evidence. Names are never
- * resolved by us; an IP match is only as strong as its intel says (pool IPs rotate and share CDNs).
+ * Network evidence from connect and DNS events: contact with a known pool or proxyware endpoint by
+ * name (DNS question, connection to a named host, URL host) or by address, and mining ports as weak
+ * evidence when nothing better matched. Names are never resolved by us: an address is matched only
+ * when the event carries it (a connection's destination, a DNS answer the log recorded), and only as
+ * strongly as its intel says (pool IPs rotate and share CDNs).
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
@@ -9,7 +11,16 @@ import type { IntelMatch } from './intel.js';
 import { signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
-function fromMatch(event: CoalEvent, match: IntelMatch, what: string, destination: string, out: Signal[]): void {
+/** DNS answers we look at per event; a record with hundreds of addresses is not a pool lookup. */
+const MAX_ANSWERS = 16;
+
+function who(event: CoalEvent): string {
+  const p = event.process;
+  if (p?.name || p?.executable) return `${p.name ?? p.executable} (pid ${p.pid ?? '?'})`;
+  return `host ${event.host?.name ?? '?'}`;
+}
+
+function contact(event: CoalEvent, match: IntelMatch, what: string, destination: string, out: Signal[]): void {
   const proxy = match.kind === 'proxyware-domain';
   out.push(
     signalFor(event, {
@@ -17,50 +28,81 @@ function fromMatch(event: CoalEvent, match: IntelMatch, what: string, destinatio
       class: 'network',
       strength: match.strength,
       by: `network:${match.kind}`,
-      explanation: `${what} ${destination}, a known ${proxy ? 'proxyware endpoint' : 'mining pool'} (intel ${match.set}: ${match.indicator})`,
+      explanation: `${who(event)} ${what}, a known ${proxy ? 'proxyware endpoint' : 'mining pool'} (intel ${match.set}: ${match.indicator}${match.note ? `, ${match.note}` : ''})`,
       subject: { destination },
     }),
   );
 }
 
-function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
-  const action = event.event.action;
-  const who = event.process?.name
-    ? `${event.process.name} (pid ${event.process.pid ?? '?'})`
-    : `host ${event.host?.name ?? '?'}`;
-  if (action === 'dns-query') {
-    const name = event.dns?.question?.name;
-    const m = name ? intel.domain(name) : undefined;
-    if (m && name) fromMatch(event, m, `${who} looked up`, name, out);
+/** A host name as it appears in a field: lower-cased, without a trailing dot. */
+function hostName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
+
+function classifyDns(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
+  const question = event.dns?.question?.name;
+  const byName = question ? intel.domain(question) : undefined;
+  if (question && byName) {
+    contact(event, byName, `looked up dns.question.name ${question}`, hostName(question), out);
     return;
   }
-  if (action !== 'connect') return;
+  // the resolver's answer, as logged: a pool address behind a name our lists do not know
+  const answers = event.dns?.resolved_ip ?? [];
+  for (let i = 0; i < answers.length && i < MAX_ANSWERS; i++) {
+    const ip = answers[i];
+    const byIp = typeof ip === 'string' ? intel.ip(ip) : undefined;
+    if (byIp?.kind !== 'pool-ip') continue;
+    const name = question ? `${question} ` : '';
+    contact(event, byIp, `looked up ${name}and got dns.resolved_ip ${ip}`, ip, out);
+    return;
+  }
+}
+
+/** `ip:port`, with IPv6 addresses in brackets. */
+function endpoint(host: string, port: number | undefined): string {
+  if (port === undefined) return host;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function classifyConnect(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const dst = event.destination;
-  if (!dst) return;
-  const port = dst.port !== undefined ? `:${dst.port}` : '';
-  const name = dst.domain ?? event.url?.domain;
-  const byName = name ? intel.domain(name) : undefined;
-  if (byName && name) {
-    fromMatch(event, byName, `${who} connected to`, `${name}${port}`, out);
+  const port = dst?.port !== undefined ? `:${dst.port}` : '';
+  for (const [field, name] of [
+    ['destination.domain', dst?.domain],
+    ['url.domain', event.url?.domain],
+  ] as const) {
+    const byName = name ? intel.domain(name) : undefined;
+    if (name && byName) {
+      contact(event, byName, `connected to ${field} ${name}${port}`, hostName(name), out);
+      return;
+    }
+  }
+  const ip = dst?.ip;
+  const byIp = ip ? intel.ip(ip) : undefined;
+  if (ip && byIp?.kind === 'pool-ip') {
+    contact(event, byIp, `connected to destination.ip ${endpoint(ip, dst?.port)}`, endpoint(ip, dst?.port), out);
     return;
   }
-  const byIp = dst.ip ? intel.ip(dst.ip) : undefined;
-  if (byIp && dst.ip) {
-    fromMatch(event, byIp, `${who} connected to`, `${dst.ip}${port}`, out);
-    return;
-  }
-  const byPort = dst.port !== undefined ? intel.port(dst.port) : undefined;
-  if (byPort)
+  const byPort = dst?.port !== undefined ? intel.port(dst.port) : undefined;
+  const target = ip ?? dst?.domain ?? event.url?.domain;
+  if (byPort && target)
     out.push(
       signalFor(event, {
         kind: 'mining-port',
         class: 'network',
         strength: 'weak',
         by: 'network:mining-port',
-        explanation: `${who} connected to ${dst.ip ?? name ?? '?'}${port}, a port mining pools commonly use (weak on its own)`,
-        subject: { destination: `${dst.ip ?? name ?? '?'}${port}` },
+        explanation: `${who(event)} connected to ${endpoint(target, dst?.port)}: destination.port ${dst?.port} is a port mining pools commonly use (weak on its own)`,
+        subject: { destination: endpoint(target, dst?.port) },
       }),
     );
+}
+
+function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void {
+  const action = event.event.action;
+  if (action === 'dns-query') classifyDns(event, context, out);
+  else if (action === 'connect') classifyConnect(event, context, out);
 }
 
 export const network: Classifier = {

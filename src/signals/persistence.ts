@@ -2,104 +2,276 @@
  * Persistence evidence: every cron line, unit ExecStart, rc line or preload entry becomes a signal
  * tied to what it launches (the engine links it to processes running that executable). Strength says
  * how suspicious the entry is on its own; an ordinary entry is weak and never alerts by itself.
- * Writes to persistence locations seen by auditing are evidence against the writer.
+ * Writes to persistence locations seen by file auditing are evidence against the writer.
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
+import type { Intel } from './intel.js';
 import { signalFor } from './make.js';
+import { baseName, suspiciousLocation } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
-const WRITABLE = /(?:^|[\s'"=;(|&])\/(?:tmp|var\/tmp|dev\/shm|run\/shm)\//;
-const HIDDEN = /\/\.[^\s/.][^\s/]*\//;
-const DOWNLOAD = /\b(?:curl|wget|tftp|fetch)\b|\/dev\/tcp\/|\bbase64\s+(?:-d|--decode)\b/;
-const HOME = /(?:^|\s)\/(?:home\/[^/\s]+|root)\//;
-const PERSISTENCE_PATHS = [
+const MAX_SCAN_CHARS = 4096;
+const MAX_WORDS = 128;
+
+/** Code fetched or decoded when the entry runs. */
+const DOWNLOAD = /\b(?:curl|wget|tftp)\b|\/dev\/(?:tcp|udp)\/|\bbase64\s+(?:-d|--decode)\b/;
+/** Fetched content that is executed or kept, rather than thrown away. */
+const RUNS_FETCHED = /\|\s*(?:sudo\s+)?(?:ba|da|z|k)?sh\b|\|\s*python|\bchmod\b|\bbase64\b|\/dev\/(?:tcp|udp)\//;
+const DISCARDS_OUTPUT = /(?:-O|-o|--output)\s*\/dev\/null|>\s*\/dev\/null/;
+/** A URL on a bare IPv4 address: droppers skip DNS. */
+const BARE_IP_URL = /(?:https?|ftp):\/\/\d{1,3}(?:\.\d{1,3}){3}[:/]/;
+
+/**
+ * Wrappers whose operand is the real program (`nohup /tmp/x`, `timeout 60 /x`, `… | xargs kill`),
+ * with the options of each that take a separate value.
+ */
+const WRAPPERS: Record<string, string[]> = {
+  sudo: ['-u', '-g', '-C', '-D', '-h', '-p', '-r', '-t', '-U', '-T'],
+  nohup: [],
+  exec: ['-a'],
+  setsid: [],
+  nice: ['-n'],
+  ionice: ['-c', '-n', '-p'],
+  timeout: ['-s', '-k'],
+  env: ['-u', '-C', '-S'],
+  command: [],
+  chronic: [],
+  busybox: [],
+  runuser: ['-u', '-g', '-G', '-l'],
+  flock: ['-w', '-E'],
+  xargs: ['-I', '-n', '-P', '-d', '-L', '-s', '-E', '-a'],
+};
+/** Shells whose `-c` string is itself the command (`sh -c "/tmp/x"`). */
+const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
+/** Programs whose first operand is the script they run (`bash /root/.x.sh`, `sh -c "/tmp/x"`). */
+const SCRIPT_RUNNERS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash', 'busybox', 'python', 'perl', 'ruby', 'php']);
+/** Where installed programs live; a program launched from anywhere else is unusual for a job. */
+const USUAL_DIRS = [
+  '/usr/',
+  '/bin/',
+  '/sbin/',
+  '/lib/',
+  '/lib64/',
+  '/etc/',
+  '/opt/',
+  '/snap/',
+  '/nix/store/',
+  '/var/lib/',
+  '/var/www/',
+  '/srv/',
+];
+const HOME = /^\/(?:home\/[^/]+|root|~)\//;
+/** `~/`, `$HOME/`, `${HOME}/` at the start of a word. */
+const HOME_PREFIX = /^(?:~|\$HOME|\$\{HOME\})\//;
+
+/**
+ * Paths auditing may see written. /etc/ld.so.preload is left to the Sigma rule lnx-preload-write,
+ * which already grades that write strong.
+ */
+const PERSISTENCE_PREFIXES = [
   '/etc/crontab',
   '/etc/cron.d/',
   '/etc/cron.hourly/',
   '/etc/cron.daily/',
   '/etc/cron.weekly/',
   '/etc/cron.monthly/',
+  '/etc/anacrontab',
   '/var/spool/cron/',
   '/etc/systemd/system/',
+  '/etc/systemd/user/',
   '/lib/systemd/system/',
   '/usr/lib/systemd/system/',
   '/etc/rc.local',
+  '/etc/rc.d/',
   '/etc/init.d/',
-  '/etc/ld.so.preload',
   '/etc/profile',
   '/etc/bash.bashrc',
+  '/etc/bashrc',
+  '/etc/environment',
+  '/etc/xdg/autostart/',
+  '/etc/update-motd.d/',
 ];
-const PERSISTENCE_SUFFIXES = [
+const PERSISTENCE_PARTS = [
   '/.bashrc',
   '/.bash_profile',
+  '/.bash_login',
   '/.profile',
   '/.zshrc',
   '/.ssh/authorized_keys',
   '/.config/systemd/user/',
+  '/.config/autostart/',
 ];
+/** Package managers write units and cron files on every upgrade: weak evidence, shown, never alone. */
+const PACKAGE_MANAGERS = new Set([
+  'dpkg',
+  'rpm',
+  'apt',
+  'apt-get',
+  'yum',
+  'dnf',
+  'zypper',
+  'pacman',
+  'apk',
+  'snapd',
+  'packagekitd',
+  'unattended-upgr',
+]);
 
-function isPersistencePath(path: string): boolean {
-  return PERSISTENCE_PATHS.some((p) => path.startsWith(p)) || PERSISTENCE_SUFFIXES.some((s) => path.includes(s));
+export function isPersistencePath(path: string): boolean {
+  return PERSISTENCE_PREFIXES.some((p) => path.startsWith(p)) || PERSISTENCE_PARTS.some((s) => path.includes(s));
 }
 
-function entryStrength(
-  event: CoalEvent,
-  command: string,
-  context: ClassifyContext,
-): { strength: Strength; why: string } {
-  const mechanism = event.coalmine.persistence?.mechanism;
-  if (mechanism === 'preload') return { strength: 'strong', why: 'a library preloaded into every process' };
-  const text = command.slice(0, 4096);
-  if (DOWNLOAD.test(text)) return { strength: 'strong', why: 'it downloads or decodes code when it runs' };
-  if (WRITABLE.test(text)) return { strength: 'strong', why: 'it runs something from a world-writable directory' };
-  if (HIDDEN.test(text)) return { strength: 'strong', why: 'it runs something from a hidden directory' };
-  for (const word of text.split(/[\s;|&()'"]+/)) {
-    const base = word.slice(word.lastIndexOf('/') + 1);
-    const hit = base ? context.intel.processName(base) : undefined;
-    if (hit)
-      return {
-        strength: 'strong',
-        why: `it launches ${base}, a known ${hit.kind === 'miner-name' ? 'miner' : 'proxyware'} name`,
-      };
+/** `$HOME/x` and `~/x` as a path under a home directory, `./x` against the last `cd`. */
+function absolute(word: string, cwd: string | undefined): string {
+  const home = HOME_PREFIX.exec(word);
+  if (home) return `/~/${word.slice(home[0].length)}`;
+  if (word.startsWith('./') && cwd?.startsWith('/')) return `${cwd.replace(/\/$/, '')}${word.slice(1)}`;
+  return word;
+}
+
+/**
+ * A shell command line as its simple commands, each the words from the program on: lists,
+ * pipelines, `$(…)` and backticks are split apart (quotes are dropped, not interpreted), and
+ * variable assignments, wrappers (`sudo -u x`, `timeout 60`, `xargs -I %`, `flock LOCK`) and
+ * `sh -c` are stepped over. Bounded: 4 KiB of text, 128 words per command.
+ */
+export function simpleCommands(command: string): string[][] {
+  const text = command.length > MAX_SCAN_CHARS ? command.slice(0, MAX_SCAN_CHARS) : command;
+  const commands: string[][] = [];
+  for (const part of text.split(/;|&&|\|\||\||&|\$\(|`|\(|\)|\n/)) {
+    const words = part
+      .trim()
+      .split(/\s+/, MAX_WORDS)
+      .map((w) => w.replace(/['"]/g, ''))
+      .filter((w) => w !== '');
+    let i = 0;
+    while (i < words.length) {
+      const base = baseName(words[i]);
+      const valueOptions = Object.hasOwn(WRAPPERS, base) ? WRAPPERS[base] : undefined;
+      if (/^[A-Za-z_][A-Za-z0-9_]{0,63}=/.test(words[i])) i++;
+      else if (SHELLS.has(base) && words[i + 1] === '-c') i += 2;
+      else if (valueOptions) {
+        i++;
+        while (i < words.length && (words[i].startsWith('-') || /^\d+(?:\.\d+)?[smhd]?$/.test(words[i])))
+          i += valueOptions.includes(words[i]) ? 2 : 1;
+        if (base === 'flock') i++; // the lock file comes before the command
+      } else break;
+    }
+    if (i < words.length) commands.push(words.slice(i));
   }
-  if (HOME.test(text)) return { strength: 'medium', why: 'it runs a program from a home directory' };
+  return commands;
+}
+
+/**
+ * The programs and scripts a shell command runs: each simple command's program, and the script a
+ * shell or interpreter is given. Arguments are not launched: `find /tmp -delete` runs find, not /tmp.
+ */
+export function launchedPaths(command: string): string[] {
+  const launched: string[] = [];
+  let cwd: string | undefined;
+  for (const words of simpleCommands(command)) {
+    const first = words[0];
+    if (first === 'cd' || first === 'pushd') {
+      cwd = words[1];
+      continue;
+    }
+    launched.push(absolute(first, cwd));
+    const program = baseName(first).replace(/[\d.]+$/, '');
+    if (!SCRIPT_RUNNERS.has(program)) continue;
+    const script = words.slice(1).find((w) => !w.startsWith('-'));
+    if (script !== undefined) launched.push(absolute(script, cwd));
+  }
+  return launched;
+}
+
+/** A path as the entry wrote it (`~/x` rather than our internal `/~/x`). */
+function shownPath(path: string): string {
+  return path.startsWith('/~/') ? path.slice(1) : path;
+}
+
+/** A miner/proxyware name, a pool domain or a wallet anywhere in the entry. */
+function intelIn(text: string, intel: Intel): string | undefined {
+  const words = text.split(/[\s;|&()`'"=,@]+/, MAX_WORDS);
+  for (const word of words) {
+    if (word === '') continue;
+    const name = intel.processName(baseName(word));
+    if (name)
+      return `it names ${baseName(word)}, a known ${name.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${name.set})`;
+    if (word.includes('.')) {
+      const host = word.replace(/^[a-z0-9+.-]{1,24}:\/\//i, '').replace(/[:/].*$/, '');
+      const pool = intel.domain(host);
+      if (pool)
+        return `it names ${host}, a known ${pool.kind === 'pool-domain' ? 'mining pool' : 'proxyware endpoint'}`;
+    }
+  }
+  const wallet = intel.wallet(text);
+  if (wallet) return `it carries a ${wallet.note ?? 'wallet address'}`;
+  return undefined;
+}
+
+function grade(event: CoalEvent, command: string, intel: Intel): { strength: Strength; why: string } {
+  if (event.coalmine.persistence?.mechanism === 'preload')
+    return { strength: 'strong', why: 'a library the loader injects into every process' };
+  const text = command.slice(0, MAX_SCAN_CHARS);
+  if (DOWNLOAD.test(text)) {
+    if (RUNS_FETCHED.test(text) || BARE_IP_URL.test(text) || !DISCARDS_OUTPUT.test(text))
+      return { strength: 'strong', why: 'it downloads or decodes code each time it runs' };
+    return { strength: 'medium', why: 'it fetches a URL and discards the reply (a web cron trigger or health ping?)' };
+  }
+  const target = event.coalmine.persistence?.target;
+  const launched = launchedPaths(text);
+  // sources that give no command give the target they found
+  if (target && event.process?.command_line === undefined) launched.push(target);
+  for (const path of launched) {
+    const location = suspiciousLocation(path.startsWith('/~/') ? `/home${path.slice(2)}` : path);
+    if (location) return { strength: 'strong', why: `it runs ${shownPath(path)} from ${location}` };
+  }
+  const named = intelIn(text || (target ?? ''), intel);
+  if (named) return { strength: 'strong', why: named };
+  for (const path of launched) {
+    if (HOME.test(path)) return { strength: 'medium', why: `it runs ${shownPath(path)} from a home directory` };
+    if (path.startsWith('/') && !USUAL_DIRS.some((d) => path.startsWith(d)))
+      return { strength: 'medium', why: `it runs ${path} from outside the usual program directories` };
+  }
   return { strength: 'weak', why: 'an ordinary-looking entry (evidence only when it launches a flagged process)' };
 }
 
-function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void {
+function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const action = event.event.action;
   if (action === 'persistence-entry') {
     const command = event.process?.command_line ?? event.file?.line ?? '';
     const target = event.coalmine.persistence?.target;
     const mechanism = event.coalmine.persistence?.mechanism ?? 'persistence';
-    const { strength, why } = entryStrength(event, command, context);
+    const { strength, why } = grade(event, command, intel);
+    const shown = command || target || '';
     out.push(
       signalFor(event, {
         kind: 'persistence',
         class: 'persistence',
         strength,
         by: `persistence:${mechanism}`,
-        explanation: `${mechanism} entry in ${event.file?.path ?? event.coalmine.ref.file}: "${command}"; ${why}`,
+        explanation: `${mechanism} entry in ${event.file?.path ?? event.coalmine.ref.file}: "${shown}"; ${why}`,
         subject: target ? { persistenceTarget: target } : undefined,
       }),
     );
     return;
   }
-  if (action === 'file-write') {
-    const path = event.file?.path;
-    if (!path || !isPersistencePath(path)) return;
-    const who = event.process?.name ?? event.process?.executable ?? 'a process';
-    out.push(
-      signalFor(event, {
-        kind: 'persistence',
-        class: 'persistence',
-        strength: 'medium',
-        by: 'persistence:file-write',
-        explanation: `${who} (pid ${event.process?.pid ?? '?'}) wrote ${path}, a persistence location`,
-      }),
-    );
-  }
+  if (action !== 'file-write') return;
+  const path = event.file?.path;
+  if (!path || !isPersistencePath(path)) return;
+  const p = event.process;
+  const writer = p?.name ?? (p?.executable ? baseName(p.executable) : undefined);
+  const isPackageManager = writer !== undefined && PACKAGE_MANAGERS.has(writer);
+  out.push(
+    signalFor(event, {
+      kind: 'persistence',
+      class: 'persistence',
+      strength: isPackageManager ? 'weak' : 'medium',
+      by: 'persistence:file-write',
+      explanation: `${writer ?? 'a process'} (pid ${p?.pid ?? '?'}) wrote ${path}, a persistence location${isPackageManager ? ' (a package manager: usually an install or upgrade)' : ''}`,
+    }),
+  );
 }
 
 export const persistence: Classifier = {

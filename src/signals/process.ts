@@ -1,24 +1,470 @@
 /**
- * Process evidence from one exec/snapshot event: known miner or proxyware binaries (name, hash),
- * wallet addresses in arguments, and masquerading (kernel-thread names on real executables, programs
- * run from world-writable or hidden places, deleted executables). Command-line patterns (xmrig flags,
- * Stratum URLs) are Sigma rules in rules/stable, not here.
+ * Process evidence from one exec or snapshot event: known miner and proxyware programs (name, hash,
+ * image, wallet in the arguments, miner config file, proxyware account arguments) and masquerading
+ * (kernel-thread names on real executables, programs run from world-writable or hidden places or
+ * deleted files, a name that is not the executable's). Command-line patterns (xmrig flags, Stratum
+ * URLs, droppers, tuning) are Sigma rules in rules/stable, not here.
  */
-import type { CoalEvent } from '../model/event.js';
+import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import type { Intel } from './intel.js';
 import { signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
-/** Kernel threads have no executable; a process called like one that has one is hiding. */
-const KERNEL_THREAD =
-  /^\[?(?:kworker|kthreadd|ksoftirqd|kswapd\d*|migration|rcu_[a-z]+|watchdog|jbd2|kdevtmpfs|khugepaged|kblockd|kcompactd\d*|kauditd|irq\/|cpuhp|oom_reaper|writeback|kintegrityd|ext4-rsv)/;
-const WRITABLE_DIRS = ['/tmp/', '/var/tmp/', '/dev/shm/', '/run/shm/', '/var/run/user/', '/run/user/'];
-/** Options that carry a pool or account: a wallet next to them is a miner's login. */
-const POOL_ARGS = /(?:^|\s)(?:-o|--url|-u|--user|--pool|-p|--pass|--rig-id)(?:\s|=)|stratum[0-9]?\+/;
+/** How much of a command line we read: arguments that matter come early, and scans stay bounded. */
+const MAX_SCAN_CHARS = 4096;
+const MAX_ARGS = 64;
 
-function baseName(path: string): string {
-  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-  return i >= 0 ? path.slice(i + 1) : path;
+/**
+ * Kernel thread names as ps shows them (optionally in brackets), anchored at both ends: a real kernel
+ * thread has no executable, so a process with one that is called like this is hiding. A bare
+ * "kworker" counts too (no real thread is called that). "kdevtmpfsi" is not "kdevtmpfs": it is a
+ * miner, and intel names it.
+ */
+const KERNEL_THREAD =
+  /^\[?(?:kworker(?:\/[\w:+.-]{1,40})?|kthreadd|ksoftirqd\/\d{1,4}|kswapd\d{1,3}|migration\/\d{1,4}|rcu_[a-z_]{1,20}|rcuo[a-z]\/\d{1,4}|watchdog\/\d{1,4}|watchdogd|jbd2\/[\w.-]{1,40}|kdevtmpfs|khugepaged|kblockd|kcompactd\d{1,3}|kauditd|irq\/[\w.-]{1,40}|cpuhp\/\d{1,4}|idle_inject\/\d{1,4}|oom_reaper|writeback|kintegrityd|khungtaskd|ksmd|kthrotld|kstrp|netns|scsi_eh_\d{1,4}|xfsaild\/[\w.-]{1,40})\]?$/;
+
+const WRITABLE_DIRS = ['/tmp/', '/var/tmp/', '/dev/shm/', '/run/shm/', '/run/user/', '/var/run/user/'];
+/**
+ * Build and toolchain places that are temporary or hidden by design and run heavy programs every day
+ * (Go test binaries, Bazel sandboxes, version managers, editor servers). Masquerade evidence would be
+ * noise there; a kernel-thread name or a known miner name is still caught.
+ */
+const TOOLCHAIN_PATHS = ['/tmp/go-build', '/tmp/bazel', '/.cache/bazel/', '/.cache/go-build/'];
+const TOOLCHAIN_DIRS = new Set([
+  '.nvm',
+  '.pyenv',
+  '.rbenv',
+  '.rustup',
+  '.cargo',
+  '.sdkman',
+  '.asdf',
+  '.volta',
+  '.bun',
+  '.deno',
+  '.conda',
+  '.local',
+  '.dotnet',
+  '.vscode-server',
+  '.cursor-server',
+  '.acme.sh',
+  '.venv',
+  '.tox',
+  '.nox',
+  '.linuxbrew',
+  '.ghcup',
+  '.opam',
+  '.krew',
+  '.gem',
+  '.pub-cache',
+  '.juliaup',
+  '.cabal',
+  '.stack',
+]);
+/** Directories installed programs live in. */
+const SYSTEM_DIRS = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/', '/lib32/', '/opt/', '/snap/', '/nix/store/'];
+/** Directories only package managers write: a deleted executable there is an upgrade awaiting a restart. */
+const PACKAGE_DIRS = [
+  '/usr/bin/',
+  '/usr/sbin/',
+  '/usr/lib/',
+  '/usr/lib64/',
+  '/usr/libexec/',
+  '/bin/',
+  '/sbin/',
+  '/lib/',
+  '/lib64/',
+  '/snap/',
+];
+
+/**
+ * Programs whose process name is legitimately something else: interpreters (a script's name is its
+ * process name), multi-call binaries (busybox answers to `sh`, `ps`, …) and runtimes.
+ */
+const RUNNERS = new Set([
+  'python',
+  'perl',
+  'ruby',
+  'node',
+  'nodejs',
+  'java',
+  'bash',
+  'sh',
+  'dash',
+  'zsh',
+  'ksh',
+  'ash',
+  'busybox',
+  'toybox',
+  'coreutils',
+  'php',
+  'php-fpm',
+  'lua',
+  'luajit',
+  'rscript',
+  'dotnet',
+  'mono',
+  'tclsh',
+  'pwsh',
+  'deno',
+  'bun',
+  'julia',
+  'beam.smp',
+  'wine',
+  'wine64',
+  'wine-preloader',
+  'wine64-preloader',
+  'kmod',
+  'systemctl',
+  'systemd',
+]);
+/** Names commonly installed as symlinks to a differently named program. */
+const SYMLINK_NAMES: Record<string, string[]> = {
+  mysqld: ['mariadbd'],
+  mysql: ['mariadb'],
+  init: ['systemd'],
+  editor: ['nano', 'vim.basic', 'vim.tiny'],
+  pager: ['less', 'more'],
+  cc: ['gcc', 'clang'],
+  'c++': ['g++', 'clang++'],
+  pidof: ['killall5'],
+  lzma: ['xz'],
+  unxz: ['xz'],
+  xzcat: ['xz'],
+  'x-www-browser': ['firefox', 'chromium'],
+  // Debian ships redis-server as a symlink to redis-check-rdb
+  'redis-server': ['redis-check-rdb'],
+  'redis-sentinel': ['redis-check-rdb'],
+};
+/**
+ * Names attackers borrow so a miner blends into `ps`: a process called like this that runs some other
+ * executable is suspicious even from a system directory.
+ */
+const DAEMON_NAMES = new Set([
+  'sshd',
+  'cron',
+  'crond',
+  'atd',
+  'rsyslogd',
+  'syslogd',
+  'systemd-journald',
+  'dbus-daemon',
+  'init',
+  'nginx',
+  'httpd',
+  'apache2',
+  'mysqld',
+  'postgres',
+  'redis-server',
+  'containerd',
+  'dockerd',
+  'kubelet',
+  'agetty',
+  'sleep',
+  'top',
+  'ps',
+]);
+/** Options that carry a pool or an account: a wallet beside them is a miner's login. */
+const POOL_ARGS =
+  /(?:^|\s)(?:-o|--url|-u|--user|--pool|--wallet|-w|--rig-id|--coin)(?:\s|=)|stratum[a-z0-9]{0,8}(?:\+[a-z0-9]{1,8})?:\/\//i;
+/**
+ * Chain nodes and wallets handle addresses for a living; an address in their arguments is not a
+ * miner's login (unless monerod is told to mine).
+ */
+const WALLET_TOOLS = new Set([
+  'monerod',
+  'monero-wallet-cli',
+  'monero-wallet-rpc',
+  'monero-wallet-gui',
+  'bitcoind',
+  'bitcoin-cli',
+  'bitcoin-qt',
+  'bitcoin-wallet',
+  'electrum',
+  'geth',
+  'litecoind',
+  'litecoin-cli',
+]);
+/** Substrings of miner program names, for config-file evidence on builds intel does not list by name. */
+const MINER_STEM = /xmrig|xmr-stak|miner|cpuminer/i;
+/** Account arguments proxyware clients are started with (their own documented flags). */
+const PROXYWARE_FLAGS: Array<{ flag: RegExp; client: string }> = [
+  { flag: /(?:^|\s)-accept-tos(?:\s|=|$)/, client: 'Pawns (IPRoyal)' },
+  { flag: /(?:^|\s)-tou-accept(?:\s|=|$)/, client: 'Honeygain' },
+  { flag: /(?:^|\s)start\s+accept\s+--token[\s=]/, client: 'Traffmonetizer' },
+  { flag: /(?:^|\s)--agreed-terms-and-conditions(?:\s|=|$)/, client: 'Mysterium' },
+];
+/** Account options whose values identify the account (kept) or unlock it (hidden). */
+const ACCOUNT_ARG = /^--?(email|e-mail|user|device-name|device|token|password|pass|api-key|key|cid)(?:=(.*))?$/i;
+const SECRET_OPTIONS = new Set(['token', 'password', 'pass', 'api-key', 'key']);
+
+export function baseName(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+}
+
+/**
+ * Why a program's location is suspicious, or undefined: a world-writable directory, or a hidden one
+ * that is not a known toolchain directory. Shared with the persistence classifier.
+ */
+export function suspiciousLocation(path: string): string | undefined {
+  if (!path.startsWith('/') || TOOLCHAIN_PATHS.some((p) => path.includes(p))) return undefined;
+  const writable = WRITABLE_DIRS.find((d) => path.startsWith(d));
+  if (writable) return `world-writable ${writable}`;
+  if (!path.includes('/.')) return undefined;
+  const parts = path.split('/');
+  for (let i = 1; i < parts.length - 1; i++) {
+    const part = parts[i];
+    if (part.length > 1 && part.startsWith('.') && part !== '..' && !TOOLCHAIN_DIRS.has(part))
+      return `the hidden directory ${parts.slice(0, i + 1).join('/')}/`;
+  }
+  return undefined;
+}
+
+function isSystemPath(path: string): boolean {
+  return SYSTEM_DIRS.some((d) => path.startsWith(d));
+}
+
+/** `python3.11` → `python`, `ld-linux-x86-64.so.2` → `ld-linux`: the program family without a version. */
+function stem(name: string): string {
+  if (name.startsWith('ld-linux')) return 'ld-linux';
+  if (name.startsWith('qemu-')) return 'qemu';
+  return name.replace(/[\d.]+$/, '').replace(/[-_.]$/, '');
+}
+
+/**
+ * A process name that is neither its executable's name (allowing the kernel's 15-character cut,
+ * versioned names and the usual symlinks) nor explained by an interpreter or multi-call binary.
+ */
+function isForeignName(name: string, exe: string): boolean {
+  const n = name.toLowerCase();
+  const e = baseName(exe).toLowerCase();
+  if (n === '' || e === '' || n === e || n === 'exe') return false;
+  // the kernel keeps 15 characters of comm; version suffixes and gawk/awk-style prefixes are one family
+  if (e.startsWith(n) || n.startsWith(e) || e.endsWith(n) || stem(n) === stem(e)) return false;
+  if (RUNNERS.has(e) || RUNNERS.has(stem(e)) || stem(e) === 'ld-linux' || stem(e) === 'qemu') return false;
+  // names a program gives itself: "(sd-pam)", "Web Content", "runc:[2:INIT]"
+  if (/[\s()[\]:]/.test(name)) return false;
+  if (SYMLINK_NAMES[n]?.includes(e)) return false;
+  return !isSystemPath(exe) || DAEMON_NAMES.has(n);
+}
+
+function commandOf(p: ProcessFields): string {
+  if (p.command_line) return p.command_line.slice(0, MAX_SCAN_CHARS);
+  if (p.args && p.args.length > 0) return p.args.slice(0, MAX_ARGS).join(' ').slice(0, MAX_SCAN_CHARS);
+  return '';
+}
+
+function argsOf(p: ProcessFields, command: string): string[] {
+  if (p.args && p.args.length > 0) return p.args.slice(0, MAX_ARGS);
+  return command.split(/\s+/, MAX_ARGS).filter((w) => w !== '');
+}
+
+/** `-c config.json`, `--config=/x/config.json`: the JSON config a miner is started with. */
+function configArg(args: string[]): string | undefined {
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    let value: string | undefined;
+    if ((a === '-c' || a === '--config') && i + 1 < args.length) value = args[i + 1];
+    else if (a.startsWith('--config=')) value = a.slice(9);
+    if (value?.toLowerCase().endsWith('.json')) return value;
+  }
+  return undefined;
+}
+
+/** The account arguments of a proxyware command line, with passwords and tokens hidden. */
+function accountArgs(args: string[]): string {
+  const shown: string[] = [];
+  for (let i = 1; i < args.length && shown.length < 6; i++) {
+    const m = ACCOUNT_ARG.exec(args[i]);
+    if (!m) continue;
+    const option = m[1].toLowerCase();
+    const inline = m[2] !== undefined;
+    const value = inline ? m[2] : args[i + 1];
+    if (!inline && (value === undefined || value.startsWith('-'))) continue;
+    const flag = args[i].slice(0, args[i].length - (inline ? m[2].length + 1 : 0));
+    shown.push(`${flag}=${SECRET_OPTIONS.has(option) ? '(hidden)' : value.slice(0, 80)}`);
+    if (!inline) i++;
+  }
+  return shown.join(' ');
+}
+
+function labelOf(p: ProcessFields): string {
+  return `${p.name || (p.executable ? baseName(p.executable) : '') || 'process'} (pid ${p.pid ?? '?'})`;
+}
+
+/** argv[0]: the first argument, or the command line up to its first space. */
+function firstWord(p: ProcessFields, command: string): string {
+  if (p.args && p.args.length > 0) return p.args[0].slice(0, MAX_SCAN_CHARS);
+  const space = command.search(/\s/);
+  return space < 0 ? command : command.slice(0, space);
+}
+
+/** Known programs by name, account arguments, hash and container image. Returns the name match. */
+function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command: string, out: Signal[]) {
+  const exe = p.executable ?? '';
+  let byName = exe ? intel.processName(baseName(exe)) : undefined;
+  let field = `process.executable ${exe}`;
+  if (!byName && p.name) {
+    byName = intel.processName(p.name);
+    field = `process.name ${p.name}`;
+  }
+  if (byName) {
+    const miner = byName.kind === 'miner-name';
+    const account = miner ? '' : accountArgs(argsOf(p, command));
+    out.push(
+      signalFor(event, {
+        kind: miner ? 'miner-process' : 'proxyware-process',
+        class: 'process',
+        strength: byName.strength,
+        by: `process:${miner ? 'miner' : 'proxyware'}-name`,
+        explanation: `${labelOf(p)}: ${field} is a known ${miner ? 'miner' : 'proxyware client'} (intel ${byName.set}: ${byName.indicator})${account ? `; account arguments ${account}` : ''}`,
+      }),
+    );
+  } else {
+    const proxyFlag = command ? PROXYWARE_FLAGS.find((f) => f.flag.test(command)) : undefined;
+    if (proxyFlag) {
+      const account = accountArgs(argsOf(p, command));
+      out.push(
+        signalFor(event, {
+          kind: 'proxyware-process',
+          class: 'process',
+          strength: 'medium',
+          by: 'process:proxyware-args',
+          explanation: `${labelOf(p)}: process.command_line carries ${proxyFlag.client} client arguments${account ? ` (${account})` : ''} under an unlisted name`,
+        }),
+      );
+    }
+  }
+  if (p.hash) {
+    for (const algo of ['sha256', 'sha1', 'md5'] as const) {
+      const hex = p.hash[algo];
+      const byHash = hex ? intel.hash(hex) : undefined;
+      if (!byHash) continue;
+      out.push(
+        signalFor(event, {
+          kind: 'miner-process',
+          class: 'process',
+          strength: byHash.strength,
+          by: 'process:miner-hash',
+          explanation: `${labelOf(p)}: process.hash.${algo} ${hex} is a known miner binary (intel ${byHash.set}${byHash.note ? `: ${byHash.note}` : ''})`,
+        }),
+      );
+      break;
+    }
+  }
+  const image = event.container?.image?.name;
+  const byImage = image ? intel.image(image) : undefined;
+  if (byImage) {
+    const miner = byImage.kind === 'miner-image';
+    out.push(
+      signalFor(event, {
+        kind: miner ? 'miner-process' : 'proxyware-process',
+        class: 'process',
+        strength: byImage.strength,
+        by: `process:${miner ? 'miner' : 'proxyware'}-image`,
+        explanation: `${labelOf(p)} runs in a container of container.image.name ${image}, a known ${miner ? 'miner' : 'proxyware'} image (intel ${byImage.set}: ${byImage.indicator})`,
+      }),
+    );
+  }
+  return byName;
+}
+
+/** A wallet in the arguments, and a miner started with a JSON config file. */
+function minerArguments(
+  event: CoalEvent,
+  p: ProcessFields,
+  intel: Intel,
+  command: string,
+  isMiner: boolean,
+  out: Signal[],
+) {
+  const exeName = p.executable ? baseName(p.executable) : '';
+  const tool = (exeName || p.name || '').toLowerCase();
+  if (!WALLET_TOOLS.has(tool) || command.includes('--start-mining')) {
+    const wallet = intel.wallet(command);
+    if (wallet) {
+      const w = wallet.indicator;
+      const isLogin = POOL_ARGS.test(command);
+      out.push(
+        signalFor(event, {
+          kind: 'miner-process',
+          class: 'process',
+          strength: isLogin ? 'strong' : 'medium',
+          by: 'process:wallet',
+          explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${w.slice(0, 12)}…${w.slice(-6)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${wallet.set})` : ''}`,
+        }),
+      );
+    }
+  }
+  if (!command.includes('-c') && !command.includes('--config')) return;
+  if (!isMiner && !MINER_STEM.test(exeName) && !MINER_STEM.test(p.name ?? '')) return;
+  const config = configArg(argsOf(p, command));
+  if (config)
+    out.push(
+      signalFor(event, {
+        kind: 'miner-process',
+        class: 'process',
+        strength: 'medium',
+        by: 'process:miner-config',
+        explanation: `${labelOf(p)}: a miner-named process started with the config file ${config} (process.command_line)`,
+      }),
+    );
+}
+
+function masqueradeSignal(
+  event: CoalEvent,
+  out: Signal[],
+  by: string,
+  strength: Signal['strength'],
+  explanation: string,
+): void {
+  out.push(signalFor(event, { kind: 'masquerade', class: 'process', strength, by: `process:${by}`, explanation }));
+}
+
+/** Kernel-thread names, suspicious locations, deleted executables and foreign names. */
+function masquerade(event: CoalEvent, p: ProcessFields, command: string, isMiner: boolean, out: Signal[]): void {
+  const exe = p.executable ?? '';
+  // only processes that really have an executable file can masquerade; runc re-executes from a memfd copy
+  if (exe === '' || exe.startsWith('/proc/') || exe.startsWith('/memfd:runc_cloned')) return;
+  const name = p.name ?? '';
+  const argv0 = command ? firstWord(p, command) : '';
+  const threadName = KERNEL_THREAD.test(name) ? name : KERNEL_THREAD.test(argv0) ? argv0 : undefined;
+  if (threadName !== undefined && !isMiner)
+    masqueradeSignal(
+      event,
+      out,
+      'kernel-thread-name',
+      'strong',
+      `${labelOf(p)}: ${threadName === name ? 'process.name' : 'argv[0]'} ${threadName} is a kernel thread name, but kernel threads have no executable and this one runs ${exe}`,
+    );
+  const location = exe.startsWith('/memfd:') ? 'an anonymous memory file (memfd), fileless' : suspiciousLocation(exe);
+  if (location)
+    masqueradeSignal(
+      event,
+      out,
+      'suspicious-location',
+      'medium',
+      `${labelOf(p)} runs from ${location}: process.executable ${exe}`,
+    );
+  if (p.exe_deleted) {
+    // after a package upgrade, long-running daemons keep their old, unlinked binary until restarted
+    const isUpgrade = PACKAGE_DIRS.some((d) => exe.startsWith(d));
+    masqueradeSignal(
+      event,
+      out,
+      'deleted-executable',
+      isUpgrade ? 'weak' : 'medium',
+      `${labelOf(p)} is running from a deleted executable: ${exe}${isUpgrade ? ' (a system path: often just a package upgrade awaiting restart)' : ''}`,
+    );
+  }
+  if (name && threadName === undefined && isForeignName(name, exe))
+    masqueradeSignal(
+      event,
+      out,
+      'name-mismatch',
+      'medium',
+      `${labelOf(p)}: process.name ${name} is not the name of its executable ${exe}`,
+    );
 }
 
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
@@ -26,87 +472,15 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   if (action !== 'exec' && action !== 'process-seen') return;
   const p = event.process;
   if (!p) return;
-  const exe = p.executable ?? '';
-  const exeName = exe ? baseName(exe) : '';
-  const name = p.name ?? '';
-  const label = `${name || exeName || 'process'} (pid ${p.pid ?? '?'})`;
-
-  const byName = (exeName && intel.processName(exeName)) || (name && intel.processName(name)) || undefined;
-  if (byName) {
-    const miner = byName.kind === 'miner-name';
-    out.push(
-      signalFor(event, {
-        kind: miner ? 'miner-process' : 'proxyware-process',
-        class: 'process',
-        strength: byName.strength,
-        by: `process:${miner ? 'miner' : 'proxyware'}-name`,
-        explanation: `${label} runs ${exe || name}, a known ${miner ? 'miner' : 'proxyware client'} name (intel ${byName.set}: ${byName.indicator})`,
-      }),
-    );
-  }
-  const sha = p.hash?.sha256 ?? p.hash?.sha1 ?? p.hash?.md5;
-  const byHash = sha ? intel.hash(sha) : undefined;
-  if (byHash)
-    out.push(
-      signalFor(event, {
-        kind: 'miner-process',
-        class: 'process',
-        strength: 'strong',
-        by: 'process:miner-hash',
-        explanation: `${label} executable hash ${sha} is a known miner (intel ${byHash.set})`,
-      }),
-    );
-  const cmd = p.command_line;
-  if (cmd) {
-    const wallet = intel.wallet(cmd);
-    if (wallet)
-      out.push(
-        signalFor(event, {
-          kind: 'miner-process',
-          class: 'process',
-          strength: POOL_ARGS.test(cmd.slice(0, 4096)) ? 'strong' : 'medium',
-          by: 'process:wallet',
-          explanation: `${label} has a ${wallet.note ?? 'wallet'} in its arguments: ${wallet.indicator.slice(0, 12)}…${wallet.indicator.slice(-6)}`,
-        }),
-      );
-  }
-
-  if (exe && (KERNEL_THREAD.test(name) || KERNEL_THREAD.test(exeName)) && !exe.startsWith('/proc/'))
-    out.push(
-      signalFor(event, {
-        kind: 'masquerade',
-        class: 'process',
-        strength: 'strong',
-        by: 'process:kernel-thread-name',
-        explanation: `${label} is named like a kernel thread but runs the executable ${exe}`,
-      }),
-    );
-  const writable = WRITABLE_DIRS.find((d) => exe.startsWith(d));
-  const hidden = exe.includes('/.');
-  if (writable || hidden)
-    out.push(
-      signalFor(event, {
-        kind: 'masquerade',
-        class: 'process',
-        strength: 'medium',
-        by: 'process:suspicious-location',
-        explanation: `${label} runs from ${writable ? `world-writable ${writable}` : 'a hidden directory'}: ${exe}`,
-      }),
-    );
-  if (p.exe_deleted)
-    out.push(
-      signalFor(event, {
-        kind: 'masquerade',
-        class: 'process',
-        strength: 'medium',
-        by: 'process:deleted-executable',
-        explanation: `${label} runs from a deleted executable${exe ? ` (${exe})` : ''}`,
-      }),
-    );
+  const command = commandOf(p);
+  const byName = knownProgram(event, p, intel, command, out);
+  const isMiner = byName?.kind === 'miner-name';
+  if (command) minerArguments(event, p, intel, command, isMiner, out);
+  masquerade(event, p, command, isMiner, out);
 }
 
 export const processClassifier: Classifier = {
   name: 'process',
-  summary: 'known miner/proxyware binaries, wallets in arguments, masquerading',
+  summary: 'known miner/proxyware programs (name, hash, image, wallet, config, account arguments), masquerading',
   classify,
 };

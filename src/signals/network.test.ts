@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Signal } from '../model/signal.js';
+import { IntelStore } from './intel.js';
+import { network } from './network.js';
+import { evt, signalsOf } from './test-events.js';
+
+const summary = (s: Signal[]) => s.map((x) => `${x.kind}/${x.strength} ${x.subject?.destination ?? ''}`);
+const miner = { pid: 4130, name: 'kdevtmpfsi' };
+
+test('a DNS question for a pool is strong pool contact, with the name as destination', () => {
+  const s = signalsOf(
+    network,
+    evt('dns-query', { process: miner, dns: { question: { name: 'XMR-EU1.nanopool.org.' } } }),
+  );
+  assert.deepEqual(summary(s), ['pool-contact/strong xmr-eu1.nanopool.org']);
+  assert.equal(s[0].by, 'network:pool-domain');
+  assert.match(s[0].explanation, /kdevtmpfsi \(pid 4130\) looked up dns\.question\.name XMR-EU1\.nanopool\.org\./);
+  assert.match(s[0].explanation, /intel pool-domains: nanopool\.org/);
+});
+
+test('a connection to a named pool host (SNI, HTTP host, URL) is strong pool contact', () => {
+  const bySni = signalsOf(
+    network,
+    evt('connect', {
+      process: miner,
+      destination: { ip: '203.0.113.9', port: 443, domain: 'gulf.moneroocean.stream' },
+    }),
+  );
+  assert.deepEqual(summary(bySni), ['pool-contact/strong gulf.moneroocean.stream']);
+  assert.match(bySni[0].explanation, /destination\.domain gulf\.moneroocean\.stream:443/);
+  const byUrl = signalsOf(
+    network,
+    evt('connect', { destination: { ip: '203.0.113.9', port: 80 }, url: { domain: 'pool.eth.pp.ua' } }),
+  );
+  assert.deepEqual(summary(byUrl), ['pool-contact/strong pool.eth.pp.ua']);
+  assert.match(byUrl[0].explanation, /^host web-01 connected to url\.domain/);
+});
+
+test('a listed pool IP is pool contact only as strong as its intel (medium), with ip:port as destination', () => {
+  const s = signalsOf(network, evt('connect', { process: miner, destination: { ip: '185.71.66.20', port: 14444 } }));
+  assert.deepEqual(summary(s), ['pool-contact/medium 185.71.66.20:14444']);
+  assert.equal(s[0].by, 'network:pool-ip');
+});
+
+test('a mining port is weak, and only when nothing better matched', () => {
+  const port = signalsOf(network, evt('connect', { destination: { ip: '198.51.100.9', port: 3333 } }));
+  assert.deepEqual(summary(port), ['mining-port/weak 198.51.100.9:3333']);
+  const v6 = signalsOf(network, evt('connect', { destination: { ip: '2001:db8::9', port: 5555 } }));
+  assert.deepEqual(summary(v6), ['mining-port/weak [2001:db8::9]:5555']);
+  const named = signalsOf(
+    network,
+    evt('connect', { destination: { ip: '198.51.100.9', port: 3333, domain: 'pool.supportxmr.com' } }),
+  );
+  assert.deepEqual(summary(named), ['pool-contact/strong pool.supportxmr.com']);
+  const listed = signalsOf(network, evt('connect', { destination: { ip: '185.71.66.20', port: 3333 } }));
+  assert.deepEqual(summary(listed), ['pool-contact/medium 185.71.66.20:3333']);
+});
+
+test('a proxyware endpoint is its own kind', () => {
+  const s = signalsOf(network, evt('dns-query', { dns: { question: { name: 'api.honeygain.com' } } }));
+  assert.deepEqual(summary(s), ['proxyware-endpoint/strong api.honeygain.com']);
+  assert.equal(s[0].class, 'network');
+});
+
+test('a pool address in a logged DNS answer counts; nothing is resolved by us', () => {
+  const s = signalsOf(
+    network,
+    evt('dns-query', { dns: { question: { name: 'cdn-77.example' }, resolved_ip: ['10.0.0.1', '185.71.66.20'] } }),
+  );
+  assert.deepEqual(summary(s), ['pool-contact/medium 185.71.66.20']);
+  assert.match(s[0].explanation, /cdn-77\.example and got dns\.resolved_ip 185\.71\.66\.20/);
+  assert.deepEqual(signalsOf(network, evt('dns-query', { dns: { question: { name: 'cdn-77.example' } } })), []);
+});
+
+test('look-alike names are not pools: pool.ntp.org, mempool.space, threadpool hosts', () => {
+  for (const name of ['pool.ntp.org', '0.debian.pool.ntp.org', 'mempool.space', 'DefaultAppPool', 'pool.'])
+    assert.deepEqual(signalsOf(network, evt('dns-query', { dns: { question: { name } } })), [], name);
+  assert.deepEqual(
+    signalsOf(
+      network,
+      evt('connect', { destination: { ip: '88.198.163.90', port: 18080, domain: 'node.moneroworld.com' } }),
+    ),
+    [],
+  );
+});
+
+test('user intel drives the classifier like bundled intel', () => {
+  const store = new IntelStore();
+  store.add('pool-ip', '192.0.2.0/24', 'case.txt', 'strong');
+  const out: Signal[] = [];
+  network.classify(evt('connect', { destination: { ip: '192.0.2.77', port: 9000 } }), { intel: store }, out);
+  assert.deepEqual(summary(out), ['pool-contact/strong 192.0.2.77:9000']);
+  assert.match(out[0].explanation, /intel case\.txt: 192\.0\.2\.0\/24/);
+});
+
+test('other actions and empty or hostile fields raise nothing and never throw', () => {
+  assert.deepEqual(signalsOf(network, evt('exec', { destination: { ip: '185.71.66.20', port: 3333 } })), []);
+  assert.deepEqual(signalsOf(network, evt('connect')), []);
+  assert.deepEqual(signalsOf(network, evt('dns-query', { dns: {} })), []);
+  assert.deepEqual(
+    signalsOf(
+      network,
+      evt('connect', { destination: { ip: 'x'.repeat(10_000), domain: `${'a.'.repeat(5000)}com`, port: 70000 } }),
+    ),
+    [],
+  );
+  const odd = evt('dns-query', { dns: { question: { name: 'x.example' }, resolved_ip: [42 as unknown as string] } });
+  assert.deepEqual(signalsOf(network, odd), []);
+});

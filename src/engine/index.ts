@@ -4,7 +4,7 @@
  * clusters, and a cluster is handed to `onClose` once the watermark passes its last evidence plus
  * the window. No I/O, no wall clock: `hunt`, `watch` and `serve` all drive this same class.
  */
-import { hostKeyOf, UNKNOWN_HOST } from '../model/entity.js';
+import { hostKeyOf, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
@@ -168,8 +168,9 @@ export class Engine {
     if (event.event.kind !== 'state' && ts > this.lastProcessedTs) this.lastProcessedTs = ts;
     const host = this.hostOf(event);
     const action = event.event.action;
-    this.procs.enrich(event);
-    const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event);
+    const processKey = processKeyOf(event);
+    this.procs.enrich(event, processKey);
+    const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event, processKey);
     switch (action) {
       case 'exec':
       case 'process-seen':

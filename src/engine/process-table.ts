@@ -108,8 +108,8 @@ export class ProcessTable {
   }
 
   /** Create or update the process an event is about; returns it (undefined when the event names no process). */
-  observe(event: CoalEvent): ProcInfo | undefined {
-    const key = processKeyOf(event);
+  /** `key` is the event's process key when the caller already computed it (one per event on the hot path). */
+  observe(event: CoalEvent, key: EntityKey | undefined = processKeyOf(event)): ProcInfo | undefined {
     if (!key) return undefined;
     const p = event.process!;
     const ts = event.coalmine.ts;
@@ -162,11 +162,10 @@ export class ProcessTable {
   }
 
   /** Fill what an event lacks from what we know: executable/name/command line of a pid, a kill victim's name. */
-  enrich(event: CoalEvent): void {
+  enrich(event: CoalEvent, key: EntityKey | undefined = processKeyOf(event)): void {
     const p = event.process;
     if (!p) return;
     const host = event.host?.name ?? UNKNOWN_HOST;
-    const key = processKey(host, p.pid, p.entity_id);
     const known = key ? this.procs.get(key) : undefined;
     if (known) {
       if (!p.executable && known.executable) p.executable = known.executable;

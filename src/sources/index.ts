@@ -9,7 +9,16 @@ import { shellRc } from './shell-rc.js';
 import { systemdUnit } from './systemd-unit.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 
-export const sources: SourceDescriptor[] = [auditd, ndjson, metricsCsv, crontab, systemdUnit, shellRc, ldSoPreload];
+export const sources: SourceDescriptor[] = [
+  auditd,
+  osquery,
+  ndjson,
+  metricsCsv,
+  crontab,
+  systemdUnit,
+  shellRc,
+  ldSoPreload,
+];
 
 export function sourceNamed(name: string): SourceDescriptor | undefined {
   return sources.find((s) => s.name === name);

@@ -177,3 +177,17 @@ test('records later than the allowed lateness are counted, not dropped', () => {
   assert.match(r.stderr, /reversed\.csv:\d+: ENGINE_LATE_EVENT/);
   assert.match(r.stderr, new RegExp(`${rows.length - 1} events`));
 });
+
+test('every registered format is sniffed from its own fixture by the real CLI', () => {
+  const fixtures: Record<string, string> = {
+    auditd: 'test/fixtures/auditd/good.log',
+    osquery: 'test/fixtures/osquery/good.log',
+    ndjson: 'test/fixtures/ndjson/good.ndjson',
+    'metrics-csv': 'test/fixtures/metrics-csv/good.csv',
+  };
+  for (const [format, path] of Object.entries(fixtures)) {
+    const r = cli(['hunt', join(import.meta.dirname, '..', '..', path), '--format', 'ndjson', '--host', 'web-01']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`files \\(${format} 1\\)`), `${path} was not read as ${format}: ${r.stderr}`);
+  }
+});

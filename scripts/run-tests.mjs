@@ -1,7 +1,7 @@
 // Runs every *.test.ts under src/ and test/ through node:test with tsx. Node 20's runner does not
 // expand globs, so we list the files ourselves; a run that finds no test files, or no tests, fails.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 function collect(dir, out) {
@@ -42,8 +42,6 @@ const result = spawnSync(
   { stdio: 'inherit' },
 );
 if (result.status !== 0) process.exit(result.status ?? 1);
-
-import { readFileSync } from 'node:fs';
 
 const count = Number(readFileSync('.test-count', 'utf8').trim() || '0');
 if (!(count > 0)) {

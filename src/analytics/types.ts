@@ -3,27 +3,16 @@
  * processes and the host's telemetry coverage) to at most one finding draft. No I/O, no clock.
  */
 import type { ClusterView } from '../engine/index.js';
-import type { EntityKey } from '../model/entity.js';
-import type { Severity } from '../model/finding.js';
+import type { Finding } from '../model/finding.js';
 import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 
 export type { ClusterView } from '../engine/index.js';
 
-export interface FindingDraft {
-  analytic: string;
-  title: string;
-  attack: string[];
-  severity: Severity;
-  confidence: number;
-  entity: EntityKey;
-  related: EntityKey[];
-  legs: string[];
-  summary: string;
+/** What an analytic decides; `toFinding` adds the id, host, times and cites the evidence. */
+export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_seen' | 'evidence' | 'suppressed_by'> & {
   evidence: Signal[];
-  gaps: string[];
-  facts: Record<string, string | number | string[]>;
-}
+};
 
 export interface Analytic {
   id: string;

@@ -4,14 +4,14 @@
  * clusters, and a cluster is handed to `onClose` once the watermark passes its last evidence plus
  * the window. No I/O, no wall clock: `hunt`, `watch` and `serve` all drive this same class.
  */
-import { hostKeyOf, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
+import { processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
 import { HostState } from './host-state.js';
-import { ProcessTable, type ProcInfo } from './process-table.js';
+import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
 
@@ -232,7 +232,7 @@ export class Engine {
   }
 
   private addHostLevel(signal: Signal, host: HostState): void {
-    const key = hostKeyOf({ host: { name: host.name } } as CoalEvent);
+    const key = hostEntity(host.name);
     let cluster = this.clusters.get(key);
     if (!cluster) {
       cluster = newCluster(key, host.name, true, signal.ts);
@@ -277,7 +277,7 @@ export class Engine {
           }
         }
       // host-level network and resource evidence inside the window belongs to the story too
-      const hostCluster = this.clusters.get(hostKeyOf({ host: { name: host.name } } as CoalEvent));
+      const hostCluster = this.clusters.get(hostEntity(host.name));
       const w = this.options.policy.thresholds.windowMs;
       if (hostCluster && evidence.some((s) => s.class === 'process'))
         for (const item of hostCluster.evidence.values()) {

@@ -4,7 +4,6 @@
  */
 import { compareFindings } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
-import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
@@ -112,7 +111,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const streams = planned.filter((x) => x.source.delivers === 'events').map((p) => guarded(p, context));
   let lastProgress = 0;
   for await (const events of mergeByTime(streams, (issues) => issues.forEach(report))) {
-    for (let i = 0; i < events.length; i++) engine.push(events[i] as CoalEvent);
+    for (let i = 0; i < events.length; i++) engine.push(events[i]);
     progress.events += events.length;
     if (options.onProgress && progress.events - lastProgress >= 50_000) {
       lastProgress = progress.events;

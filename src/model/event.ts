@@ -22,7 +22,10 @@ export type EventKind = 'event' | 'metric' | 'state';
  * - dns-query: a name looked up (dns.question.name, dns.resolved_ip)
  * - kill: a signal sent (process.* is the sender, process.target.* the victim)
  * - file-write: a file created, written or renamed (file.path; process.* is the writer)
- * - persistence-entry: a cron line / unit ExecStart / rc line / preload entry on disk (kind 'state')
+ * - persistence-entry: a cron line / unit ExecStart / rc line / preload entry on disk (kind 'state'),
+ *   or a persistence mechanism created at a known time (a Windows scheduled task, kind 'event')
+ * - driver-load: a kernel driver loaded (file.path, file.hash; Sysmon 6)
+ * - registry-set: a registry value written (registry.path, registry.value; Sysmon 12/13/14)
  * - metric: a resource sample for a host or process (metrics.*)
  */
 export type EventAction =
@@ -35,6 +38,8 @@ export type EventAction =
   | 'kill'
   | 'file-write'
   | 'persistence-entry'
+  | 'driver-load'
+  | 'registry-set'
   | 'metric';
 
 export interface ProcessParent {
@@ -114,7 +119,13 @@ export interface CoalEvent {
     mtime?: string;
     /** One meaningful line of a config/persistence file, e.g. a cron entry or ExecStart. */
     line?: string;
+    hash?: { sha256?: string; md5?: string; sha1?: string };
+    /** Authenticode signature state of a loaded driver or image (Sysmon 6/7): `Signed`, `Signature`. */
+    signed?: boolean;
+    signature?: string;
   };
+  /** Windows registry writes (Sysmon 13): full key path with value name, and the data written. */
+  registry?: { path?: string; value?: string; data?: string };
   container?: { id?: string; name?: string; image?: { name?: string } };
   orchestrator?: { namespace?: string; resource?: { type?: string; name?: string }; cluster?: { name?: string } };
   cloud?: { provider?: string; account?: { id?: string }; instance?: { id?: string }; region?: string };

@@ -21,6 +21,7 @@ export type SignalKind =
   | 'dropper'
   | 'masquerade'
   | 'miner-tuning'
+  | 'obfuscation'
   | 'persistence'
   | 'competitor-kill'
   | 'pool-contact'

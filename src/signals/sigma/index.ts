@@ -59,6 +59,9 @@ const CATEGORY_ACTIONS: Record<string, EventAction[]> = {
   file_event: ['file-write'],
   file_change: ['file-write'],
   process_termination: ['exit'],
+  driver_load: ['driver-load'],
+  registry_set: ['registry-set'],
+  registry_event: ['registry-set'],
 };
 const KINDS = new Set<string>([
   'miner-process',
@@ -66,6 +69,7 @@ const KINDS = new Set<string>([
   'dropper',
   'masquerade',
   'miner-tuning',
+  'obfuscation',
   'persistence',
   'competitor-kill',
   'pool-contact',

@@ -3,6 +3,9 @@
  * Winlogbeat), before normalisation, and the one mapping from it to CoalEvents. Each Windows source
  * decodes its own container into WinEvent; everything after that is shared here.
  */
+import type { CoalEvent, ProcessFields, ProcessParent, SourceRef } from '../model/event.js';
+import { clip } from '../util/hostile.js';
+import { parseTimestamp } from '../util/time.js';
 
 /** The System block plus EventData/UserData flattened to name → text. */
 export interface WinEvent {
@@ -30,4 +33,458 @@ export interface WinEvent {
    * SIDs `S-1-…`, times ISO 8601). Bounded by the reader: no value over 64 KiB.
    */
   data: Record<string, string>;
+}
+
+const SYSMON = 'Microsoft-Windows-Sysmon';
+const SECURITY = 'Microsoft-Windows-Security-Auditing';
+const MAX_COMMAND_CHARS = 8192;
+const MAX_TEXT_CHARS = 4096;
+const MAX_NAME_CHARS = 256;
+/** TaskContent is read up to this many characters; a task definition is a few KiB. */
+const MAX_TASK_XML_CHARS = 64 * 1024;
+/** At most this many Exec actions are looked at in one task. */
+const MAX_TASK_ACTIONS = 32;
+const DECIMAL = /^\d{1,10}$/;
+const HEX = /^0x[0-9a-fA-F]{1,8}$/;
+const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9a-fA-F:]{2,39}(?:%\w{1,16})?$/;
+const HASH_KEYS: Record<string, 'sha1' | 'md5' | 'sha256'> = { SHA1: 'sha1', MD5: 'md5', SHA256: 'sha256' };
+const HASH_LENGTHS = { sha1: 40, md5: 32, sha256: 64 };
+const TRANSPORTS: Record<string, string> = { '1': 'icmp', '6': 'tcp', '17': 'udp', '58': 'ipv6-icmp' };
+
+/** A value as bounded text; empty and `-` (Windows' "none") are absent. */
+function val(data: Record<string, string>, key: string, max = MAX_TEXT_CHARS): string | undefined {
+  const v = data[key];
+  if (typeof v !== 'string' || v.length === 0 || v === '-') return undefined;
+  return clip(v, max);
+}
+
+/** A decimal integer, strictly (no NaN, no `12abc`). */
+export function parseDecimal(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim();
+  return DECIMAL.test(s) ? Number(s) : undefined;
+}
+
+/** Security-log ids are hex (`0x1a2c`); some renderings give decimal. */
+export function parseWinPid(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim();
+  if (HEX.test(s)) return Number.parseInt(s.slice(2), 16);
+  return parseDecimal(s);
+}
+
+function port(v: string | undefined): number | undefined {
+  const n = parseDecimal(v);
+  return n !== undefined && n <= 65535 ? n : undefined;
+}
+
+/** An IP address as text, IPv4-mapped IPv6 as plain IPv4; anything else is not an address. */
+function ipOf(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim();
+  const mapped = IPV4_MAPPED.exec(s);
+  if (mapped) return mapped[1];
+  if (IPV4.test(s) || (s.includes(':') && IPV6.test(s))) return s;
+  return undefined;
+}
+
+/** `{A1B2-…}` → `a1b2-…`. */
+function guid(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const s = v.trim().replace(/^\{/, '').replace(/\}$/, '').toLowerCase();
+  return /^[0-9a-f-]{1,64}$/.test(s) ? s : undefined;
+}
+
+/** The last path component, for `\` and `/` separators. */
+export function winBasename(path: string): string {
+  const i = Math.max(path.lastIndexOf('\\'), path.lastIndexOf('/'));
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+
+/** Sysmon `Hashes`: `SHA1=..,MD5=..,SHA256=..,IMPHASH=..` (any subset), lower-cased, well-formed only. */
+export function parseHashes(v: string | undefined): { sha256?: string; md5?: string; sha1?: string } | undefined {
+  if (v === undefined) return undefined;
+  const out: { sha256?: string; md5?: string; sha1?: string } = {};
+  for (const part of v.slice(0, 1024).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const key = HASH_KEYS[part.slice(0, eq).trim().toUpperCase()];
+    if (key === undefined) continue;
+    const hex = part
+      .slice(eq + 1)
+      .trim()
+      .toLowerCase();
+    if (hex.length === HASH_LENGTHS[key] && /^[0-9a-f]+$/.test(hex)) out[key] = hex;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Sysmon 22 `QueryResults`: `type:  5 x.com;::ffff:1.2.3.4;1.2.3.4;` → the IPs only, de-duplicated. */
+export function parseQueryResults(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const ips: string[] = [];
+  for (const part of v.slice(0, 8192).split(';')) {
+    const ip = ipOf(part);
+    if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
+    if (ips.length >= 64) break;
+  }
+  return ips.length > 0 ? ips : undefined;
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** XML entity decoding: the five named entities and numeric references; unknown ones are kept as written. */
+export function decodeXmlEntities(text: string): string {
+  if (text.indexOf('&') < 0) return text;
+  return text.replace(/&(#x[0-9a-fA-F]{1,6}|#\d{1,7}|[a-zA-Z]{2,4});/g, (whole, name: string) => {
+    if (name[0] === '#') {
+      const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
+      return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
+    }
+    return ENTITIES[name] ?? whole;
+  });
+}
+
+/** The text inside the first `<tag>…</tag>` of `xml` (no attributes on the tag needed), decoded. */
+function elementText(xml: string, tag: string): string | undefined {
+  const open = new RegExp(`<${tag}(?:\\s[^>]{0,256})?>`).exec(xml);
+  if (!open) return undefined;
+  const start = open.index + open[0].length;
+  const end = xml.indexOf(`</${tag}>`, start);
+  if (end < 0) return undefined;
+  let inner = xml.slice(start, end);
+  const cdata = /^\s*<!\[CDATA\[([\s\S]*?)\]\]>\s*$/.exec(inner);
+  if (cdata) return cdata[1].trim();
+  inner = inner.replace(/<[^>]{0,256}>/g, '');
+  return decodeXmlEntities(inner).trim();
+}
+
+/** Exec actions of a scheduled task's XML (TaskContent): command and arguments, in order. Bounded. */
+export function taskExecActions(taskXml: string): Array<{ command: string; arguments?: string }> {
+  const xml = taskXml.length > MAX_TASK_XML_CHARS ? taskXml.slice(0, MAX_TASK_XML_CHARS) : taskXml;
+  const out: Array<{ command: string; arguments?: string }> = [];
+  let from = 0;
+  while (out.length < MAX_TASK_ACTIONS) {
+    const open = xml.indexOf('<Exec', from);
+    if (open < 0) break;
+    const after = xml.charCodeAt(open + 5);
+    // `<Exec>` or `<Exec ...>`, not `<ExecutionTimeLimit>`
+    if (after !== 62 && after !== 32 && after !== 9 && after !== 10 && after !== 13) {
+      from = open + 5;
+      continue;
+    }
+    const close = xml.indexOf('</Exec>', open);
+    if (close < 0) break;
+    const body = xml.slice(open, close);
+    const command = elementText(body, 'Command');
+    if (command !== undefined && command !== '') {
+      const args = elementText(body, 'Arguments');
+      out.push(
+        args
+          ? { command: clip(command, MAX_COMMAND_CHARS), arguments: clip(args, MAX_COMMAND_CHARS) }
+          : { command: clip(command, MAX_COMMAND_CHARS) },
+      );
+    }
+    from = close + 7;
+  }
+  return out;
+}
+
+/** The program a task command starts: the command without surrounding quotes, environment variables kept. */
+function taskTarget(command: string): string {
+  const s = command.trim();
+  if (s.startsWith('"')) {
+    const end = s.indexOf('"', 1);
+    return end > 0 ? s.slice(1, end) : s.slice(1);
+  }
+  return s;
+}
+
+function timeOf(ev: WinEvent): number | undefined {
+  const utc = ev.data.UtcTime;
+  if (ev.provider === SYSMON && typeof utc === 'string') {
+    const ms = parseTimestamp(utc.trim());
+    if (ms !== undefined) return ms;
+  }
+  return parseTimestamp(ev.timeCreated);
+}
+
+/** The process fields Sysmon puts on most events (ProcessGuid, ProcessId, Image, User). */
+function sysmonProcess(d: Record<string, string>): ProcessFields | undefined {
+  const p: ProcessFields = {};
+  const id = guid(val(d, 'ProcessGuid', 128));
+  if (id !== undefined) p.entity_id = id;
+  const pid = parseDecimal(val(d, 'ProcessId', 32));
+  if (pid !== undefined) p.pid = pid;
+  const image = val(d, 'Image');
+  if (image !== undefined) {
+    p.executable = image;
+    p.name = clip(winBasename(image), MAX_NAME_CHARS);
+  }
+  const user = val(d, 'User', MAX_NAME_CHARS);
+  if (user !== undefined) p.user = { name: user };
+  return Object.keys(p).length > 0 ? p : undefined;
+}
+
+type Head = Pick<CoalEvent['event'], 'kind' | 'category' | 'type' | 'action'> & { dataset: string };
+
+/** Windows events into CoalEvents: Sysmon 1/3/5/6/12-14/22, Security 4688/4689/4698/4702/5156; others undefined. */
+export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): CoalEvent | undefined {
+  const d = ev.data;
+  let head: Head | undefined;
+  const body: Partial<CoalEvent> = {};
+  if (ev.provider === SYSMON) {
+    const ds = `${format}.sysmon.${ev.eventId}`;
+    switch (ev.eventId) {
+      case 1: {
+        head = { kind: 'event', category: ['process'], type: ['start'], action: 'exec', dataset: ds };
+        const p = sysmonProcess(d) ?? {};
+        const cmd = val(d, 'CommandLine', MAX_COMMAND_CHARS);
+        if (cmd !== undefined) p.command_line = cmd;
+        const cwd = val(d, 'CurrentDirectory');
+        if (cwd !== undefined) p.working_directory = cwd;
+        const hash = parseHashes(val(d, 'Hashes', 1024));
+        if (hash) p.hash = hash;
+        const parent: ProcessParent = {};
+        const pid = guid(val(d, 'ParentProcessGuid', 128));
+        if (pid !== undefined) parent.entity_id = pid;
+        const ppid = parseDecimal(val(d, 'ParentProcessId', 32));
+        if (ppid !== undefined) parent.pid = ppid;
+        const pimage = val(d, 'ParentImage');
+        if (pimage !== undefined) {
+          parent.executable = pimage;
+          parent.name = clip(winBasename(pimage), MAX_NAME_CHARS);
+        }
+        const pcmd = val(d, 'ParentCommandLine', MAX_COMMAND_CHARS);
+        if (pcmd !== undefined) parent.command_line = pcmd;
+        if (Object.keys(parent).length > 0) p.parent = parent;
+        body.process = p;
+        break;
+      }
+      case 3: {
+        const inbound = d.Initiated?.trim().toLowerCase() === 'false';
+        head = { kind: 'event', category: ['network'], type: ['connection'], action: 'connect', dataset: ds };
+        const p = sysmonProcess(d);
+        if (p) body.process = p;
+        const src = { ip: ipOf(d.SourceIp), port: port(d.SourcePort) };
+        const dst: { ip?: string; port?: number; domain?: string } = {
+          ip: ipOf(d.DestinationIp),
+          port: port(d.DestinationPort),
+        };
+        const domain = val(d, 'DestinationHostname', MAX_NAME_CHARS);
+        if (domain !== undefined) dst.domain = domain;
+        body.source = compact(src);
+        body.destination = compact(dst);
+        const network: { transport?: string; direction?: string } = { direction: inbound ? 'inbound' : 'outbound' };
+        const proto = val(d, 'Protocol', 16)?.toLowerCase();
+        if (proto !== undefined) network.transport = proto;
+        body.network = network;
+        break;
+      }
+      case 5: {
+        head = { kind: 'event', category: ['process'], type: ['end'], action: 'exit', dataset: ds };
+        const p = sysmonProcess(d);
+        if (p) body.process = p;
+        break;
+      }
+      case 6: {
+        head = { kind: 'event', category: ['driver'], type: ['start'], action: 'driver-load', dataset: ds };
+        const file: NonNullable<CoalEvent['file']> = {};
+        const path = val(d, 'ImageLoaded');
+        if (path !== undefined) {
+          file.path = path;
+          file.name = clip(winBasename(path), MAX_NAME_CHARS);
+        }
+        const hash = parseHashes(val(d, 'Hashes', 1024));
+        if (hash) file.hash = hash;
+        const signed = d.Signed?.trim().toLowerCase();
+        if (signed === 'true' || signed === 'false') file.signed = signed === 'true';
+        const sig = val(d, 'Signature', MAX_NAME_CHARS);
+        if (sig !== undefined) file.signature = sig;
+        body.file = file;
+        break;
+      }
+      case 12:
+      case 13:
+      case 14: {
+        // 12 creates/deletes a key, 14 renames: only 13 writes data, but all three name the path
+        if (ev.eventId === 12 && !/^(CreateKey|SetValue)$/i.test(d.EventType ?? '')) return undefined;
+        head = { kind: 'event', category: ['configuration'], type: ['change'], action: 'registry-set', dataset: ds };
+        const registry: NonNullable<CoalEvent['registry']> = {};
+        const target = val(d, ev.eventId === 14 ? 'NewName' : 'TargetObject');
+        if (target !== undefined) {
+          registry.path = target;
+          const slash = target.lastIndexOf('\\');
+          if (slash >= 0 && ev.eventId === 13) registry.value = target.slice(slash + 1);
+        }
+        const details = val(d, 'Details', MAX_COMMAND_CHARS);
+        if (details !== undefined) registry.data = details;
+        body.registry = registry;
+        const p = sysmonProcess(d);
+        if (p) body.process = p;
+        break;
+      }
+      case 22: {
+        head = { kind: 'event', category: ['network'], type: ['protocol'], action: 'dns-query', dataset: ds };
+        const name = val(d, 'QueryName', MAX_NAME_CHARS);
+        const dns: NonNullable<CoalEvent['dns']> = {};
+        if (name !== undefined) dns.question = { name };
+        const ips = parseQueryResults(d.QueryResults);
+        if (ips) dns.resolved_ip = ips;
+        body.dns = dns;
+        const p = sysmonProcess(d);
+        if (p) body.process = p;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  } else if (ev.provider === SECURITY) {
+    const ds = `${format}.security.${ev.eventId}`;
+    switch (ev.eventId) {
+      case 4688: {
+        head = { kind: 'event', category: ['process'], type: ['start'], action: 'exec', dataset: ds };
+        const p: ProcessFields = {};
+        const pid = parseWinPid(val(d, 'NewProcessId', 32));
+        if (pid !== undefined) p.pid = pid;
+        const exe = val(d, 'NewProcessName');
+        if (exe !== undefined) {
+          p.executable = exe;
+          p.name = clip(winBasename(exe), MAX_NAME_CHARS);
+        }
+        const cmd = val(d, 'CommandLine', MAX_COMMAND_CHARS);
+        if (cmd !== undefined) p.command_line = cmd;
+        const parent: ProcessParent = {};
+        const ppid = parseWinPid(val(d, 'ProcessId', 32));
+        if (ppid !== undefined) parent.pid = ppid;
+        const pexe = val(d, 'ParentProcessName');
+        if (pexe !== undefined) {
+          parent.executable = pexe;
+          parent.name = clip(winBasename(pexe), MAX_NAME_CHARS);
+        }
+        if (Object.keys(parent).length > 0) p.parent = parent;
+        // the new process runs as TargetUserName when given (Win10+), else as its creator
+        const user = val(d, 'TargetUserName', MAX_NAME_CHARS) ?? val(d, 'SubjectUserName', MAX_NAME_CHARS);
+        if (user !== undefined) p.user = { name: user };
+        body.process = p;
+        break;
+      }
+      case 4689: {
+        head = { kind: 'event', category: ['process'], type: ['end'], action: 'exit', dataset: ds };
+        const p: ProcessFields = {};
+        const pid = parseWinPid(val(d, 'ProcessId', 32));
+        if (pid !== undefined) p.pid = pid;
+        const exe = val(d, 'ProcessName');
+        if (exe !== undefined) {
+          p.executable = exe;
+          p.name = clip(winBasename(exe), MAX_NAME_CHARS);
+        }
+        const user = val(d, 'SubjectUserName', MAX_NAME_CHARS);
+        if (user !== undefined) p.user = { name: user };
+        body.process = p;
+        break;
+      }
+      case 4698:
+      case 4702: {
+        head = {
+          kind: 'event',
+          category: ['configuration'],
+          type: [ev.eventId === 4698 ? 'creation' : 'change'],
+          action: 'persistence-entry',
+          dataset: ds,
+        };
+        const xml = d.TaskContent ?? d.TaskContentNew ?? '';
+        const actions = taskExecActions(xml);
+        const file: NonNullable<CoalEvent['file']> = {};
+        const name = val(d, 'TaskName', MAX_NAME_CHARS);
+        if (name !== undefined) file.path = name;
+        const first = actions[0];
+        const p: ProcessFields = {};
+        if (first) {
+          const line = clip(first.arguments ? `${first.command} ${first.arguments}` : first.command, MAX_COMMAND_CHARS);
+          file.line = line;
+          p.command_line = line;
+        }
+        const user = val(d, 'SubjectUserName', MAX_NAME_CHARS);
+        if (user !== undefined) p.user = { name: user };
+        body.file = file;
+        if (Object.keys(p).length > 0) body.process = p;
+        body.coalmine = {
+          persistence: first
+            ? { mechanism: 'scheduled-task', target: taskTarget(first.command) }
+            : { mechanism: 'scheduled-task' },
+        } as CoalEvent['coalmine'];
+        break;
+      }
+      case 5156: {
+        const dir = d.Direction?.trim();
+        head = { kind: 'event', category: ['network'], type: ['connection'], action: 'connect', dataset: ds };
+        const p: ProcessFields = {};
+        const pid = parseDecimal(val(d, 'ProcessID', 32) ?? val(d, 'ProcessId', 32));
+        if (pid !== undefined) p.pid = pid;
+        const app = val(d, 'Application');
+        if (app !== undefined) {
+          p.executable = app;
+          p.name = clip(winBasename(app), MAX_NAME_CHARS);
+        }
+        if (Object.keys(p).length > 0) body.process = p;
+        const inbound = dir === '%%14592' || dir?.toLowerCase() === 'inbound';
+        body.source = compact({ ip: ipOf(d.SourceAddress), port: port(d.SourcePort) });
+        body.destination = compact({ ip: ipOf(d.DestAddress), port: port(d.DestPort) });
+        const network: { transport?: string; direction?: string } = { direction: inbound ? 'inbound' : 'outbound' };
+        const transport = TRANSPORTS[d.Protocol?.trim() ?? ''];
+        if (transport !== undefined) network.transport = transport;
+        body.network = network;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  } else return undefined;
+  const ts = timeOf(ev);
+  if (ts === undefined) return undefined;
+  const persistence = body.coalmine?.persistence;
+  delete body.coalmine;
+  const event: CoalEvent = {
+    '@timestamp': new Date(ts).toISOString(),
+    event: { ...head, ...(ev.recordId !== undefined ? { id: String(ev.recordId) } : {}) },
+    host: { name: clip(ev.computer, MAX_NAME_CHARS), os: { platform: 'windows' } },
+    ...body,
+    original: originalOf(ev),
+    coalmine: { ts, format, ref },
+  };
+  if (persistence) event.coalmine.persistence = persistence;
+  return event;
+}
+
+function compact<T extends Record<string, unknown>>(o: T): T | undefined {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (o[k] !== undefined) out[k] = o[k];
+  return Object.keys(out).length > 0 ? (out as T) : undefined;
+}
+
+/** The record as read: System fields and EventData, values bounded so `original` stays small. */
+function originalOf(ev: WinEvent): Record<string, unknown> {
+  const data: Record<string, string> = {};
+  let n = 0;
+  for (const k of Object.keys(ev.data)) {
+    if (n++ >= 64) break;
+    const v = ev.data[k];
+    data[clip(k, 64)] = typeof v === 'string' ? clip(v, k === 'TaskContent' ? 4096 : 2048) : String(v);
+  }
+  const o: Record<string, unknown> = {
+    Provider: clip(ev.provider, MAX_NAME_CHARS),
+    Channel: clip(ev.channel, MAX_NAME_CHARS),
+    EventID: ev.eventId,
+    TimeCreated: clip(ev.timeCreated, 64),
+    Computer: clip(ev.computer, MAX_NAME_CHARS),
+  };
+  if (ev.recordId !== undefined) o.EventRecordID = ev.recordId;
+  if (ev.executionPid !== undefined) o.ProcessID = ev.executionPid;
+  if (ev.executionTid !== undefined) o.ThreadID = ev.executionTid;
+  if (ev.userSid !== undefined) o.UserID = clip(ev.userSid, 128);
+  o.EventData = data;
+  return o;
 }

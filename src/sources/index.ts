@@ -1,6 +1,7 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
 import { crontab } from './crontab.js';
+import { evtxXml } from './evtx-xml.js';
 import { ldSoPreload } from './ld-so-preload.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
@@ -12,6 +13,7 @@ import type { SourceDescriptor, SourceInput } from './types.js';
 export const sources: SourceDescriptor[] = [
   auditd,
   osquery,
+  evtxXml,
   ndjson,
   metricsCsv,
   crontab,

@@ -1,6 +1,7 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
 import { crontab } from './crontab.js';
+import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
 import { ldSoPreload } from './ld-so-preload.js';
 import { metricsCsv } from './metrics-csv.js';
@@ -9,11 +10,14 @@ import { osquery } from './osquery.js';
 import { shellRc } from './shell-rc.js';
 import { systemdUnit } from './systemd-unit.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
+import { winlogbeat } from './winlogbeat.js';
 
 export const sources: SourceDescriptor[] = [
   auditd,
   osquery,
   evtxXml,
+  evtxJson,
+  winlogbeat,
   ndjson,
   metricsCsv,
   crontab,

@@ -116,3 +116,33 @@ test('sniff: the event namespace is needed, binary EVTX is not this format', () 
   assert.equal(evtxXml.sniff('<Events><Event><System/></Event></Events>', { name: 'a.xml' }), 0);
   assert.equal(sniffSource({ head: good.head, name: good.name })?.name, 'evtx-xml');
 });
+
+test('an event cut off by the next one is reported, and the next one is read', async () => {
+  const one = good.head.toString('utf8').split('\n')[35];
+  const cut = one.slice(0, one.indexOf('<EventData>'));
+  const { events, issues } = await readAll(evtxXml, memoryInput('c.xml', `${cut}\n${one}\n${one}`));
+  assert.deepEqual(
+    issues.map((i) => [i.code, i.line]),
+    [['EVTX_XML_TRUNCATED', 1]],
+  );
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [2, 3],
+  );
+});
+
+test('an event split across many small chunks is found once, whatever the chunking', async () => {
+  const text = good.head.toString('utf8');
+  const input = {
+    name: 'tiny.xml',
+    head: Buffer.from(text),
+    async *open() {
+      const buf = Buffer.from(text);
+      for (let i = 0; i < buf.length; i += 13) yield buf.subarray(i, Math.min(buf.length, i + 13));
+    },
+  };
+  const a = await readAll(evtxXml, input);
+  const b = await readAll(evtxXml, good);
+  assert.equal(JSON.stringify(a.events), JSON.stringify(b.events).replaceAll(good.name, 'tiny.xml'));
+  assert.deepEqual(a.issues, []);
+});

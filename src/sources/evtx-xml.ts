@@ -234,6 +234,8 @@ export const evtxXml: SourceDescriptor = {
     let inJunk = false;
     let junkIssues = 0;
     let junkMore = 0;
+    /** Offset from pos already searched for `</Event>` without success (an event split across chunks). */
+    let searchFrom = 0;
     let skippingFrom = 0; // line of an oversized event being skipped, 0 when none
     const limit = Math.max(MAX_EVENT_CHARS, context.maxLineBytes);
     const advance = (to: number) => {
@@ -296,10 +298,12 @@ export const evtxXml: SourceDescriptor = {
           continue;
         }
         if (isEventStart(buf, pos)) {
-          const end = buf.indexOf('</Event>', pos);
+          const end = buf.indexOf('</Event>', pos + searchFrom);
           if (end < 0) {
+            searchFrom = Math.max(0, buf.length - pos - 8);
             if (buf.length - pos > limit) {
               skippingFrom = line;
+              searchFrom = 0;
               inJunk = false;
               issues.push(
                 issue({ file, line }, 'EVTX_XML_TOO_LARGE', `event over ${limit} characters; skipped`, 'reading'),
@@ -311,6 +315,16 @@ export const evtxXml: SourceDescriptor = {
               advance(buf.length);
             }
             return;
+          }
+          searchFrom = 0;
+          // an event cut off by the start of the next: report the cut, read the next
+          let next = buf.indexOf('<Event', pos + 6);
+          while (next >= 0 && next < end && !isEventStart(buf, next)) next = buf.indexOf('<Event', next + 6);
+          if (next >= 0 && next < end) {
+            issues.push(issue({ file, line }, 'EVTX_XML_TRUNCATED', 'a new <Event> starts before this one ends'));
+            inJunk = false;
+            advance(next);
+            continue;
           }
           if (end + 8 - pos > limit) {
             issues.push(

@@ -235,6 +235,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
   const d = ev.data;
   let head: Head | undefined;
   const body: Partial<CoalEvent> = {};
+  let persistence: CoalEvent['coalmine']['persistence'];
   if (ev.provider === SYSMON) {
     const ds = `${format}.sysmon.${ev.eventId}`;
     switch (ev.eventId) {
@@ -411,11 +412,9 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         if (user !== undefined) p.user = { name: user };
         body.file = file;
         if (Object.keys(p).length > 0) body.process = p;
-        body.coalmine = {
-          persistence: first
-            ? { mechanism: 'scheduled-task', target: taskTarget(first.command) }
-            : { mechanism: 'scheduled-task' },
-        } as CoalEvent['coalmine'];
+        persistence = first
+          ? { mechanism: 'scheduled-task', target: taskTarget(first.command) }
+          : { mechanism: 'scheduled-task' };
         break;
       }
       case 5156: {
@@ -445,8 +444,6 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
   } else return undefined;
   const ts = timeOf(ev);
   if (ts === undefined) return undefined;
-  const persistence = body.coalmine?.persistence;
-  delete body.coalmine;
   const event: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),
     event: { ...head, ...(ev.recordId !== undefined ? { id: String(ev.recordId) } : {}) },

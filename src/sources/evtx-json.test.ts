@@ -102,3 +102,35 @@ test('sniff picks evtx-json over ndjson and does not claim other JSON', () => {
   const cut = good.head.toString('utf8').split('\n')[0].slice(0, 300);
   assert.ok(evtxJson.sniff(cut, { name: 'x' }) > 80);
 });
+
+test('pretty-printed records (evtx_dump default output, a pretty JSON array) are read at their first line', async () => {
+  const lines = good.head.toString('utf8').trim().split('\n');
+  const records = lines.map((l) => JSON.stringify(JSON.parse(l), null, 2));
+  const dump = records.map((r, i) => `Record ${i + 1}\n${r}`).join('\n');
+  assert.equal(sniffSource({ head: Buffer.from(dump), name: 'd.txt' })?.name, 'evtx-json');
+  const a = await readAll(evtxJson, memoryInput('d.txt', dump));
+  assert.deepEqual(a.issues, []);
+  assert.equal(a.events.length, 5);
+  assert.equal(a.events[0].coalmine.ref.line, 2);
+  const array = JSON.stringify(
+    lines.map((l) => JSON.parse(l)),
+    null,
+    2,
+  );
+  const b = await readAll(evtxJson, memoryInput('p.json', array));
+  assert.deepEqual(b.issues, []);
+  assert.equal(b.events.length, 5);
+  // a record cut by the next `Record N` line is reported; the next one is read
+  const cut = `Record 1\n${records[0].split('\n').slice(0, 5).join('\n')}\nRecord 2\n${records[1]}\n`;
+  const c = await readAll(evtxJson, memoryInput('c.txt', cut));
+  assert.deepEqual(
+    c.issues.map((i) => [i.code, i.line]),
+    [['EVTX_JSON_TRUNCATED', 2]],
+  );
+  assert.equal(c.events.length, 1);
+  const end = await readAll(evtxJson, memoryInput('e.txt', records[0].split('\n').slice(0, 5).join('\n')));
+  assert.deepEqual(
+    end.issues.map((i) => i.code),
+    ['EVTX_JSON_TRUNCATED'],
+  );
+});

@@ -16,6 +16,8 @@ type Obj = Record<string, unknown>;
 const MAX_VALUE_CHARS = 64 * 1024;
 const MAX_DATA_VALUES = 256;
 const RECORD_LINE = /^Record \d{1,20}$/;
+/** A pretty-printed record is a few KiB; past this it is skipped. */
+const MAX_PRETTY_RECORD_CHARS = 1024 * 1024;
 
 export function isObject(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -137,43 +139,101 @@ export async function* readWinJsonLines(
 ): AsyncGenerator<{ events: CoalEvent[]; issues: Issue[] }> {
   const file = input.name;
   let issues: Issue[] = [];
+  let events: CoalEvent[] = [];
+  const limit = Math.max(context.maxLineBytes, MAX_PRETTY_RECORD_CHARS);
+  // a pretty-printed record (evtx_dump's default output, Chainsaw's --json array): from a line `{` to the
+  // line `}` or `},` at the same indentation
+  let pretty: string[] | undefined;
+  let prettyLine = 0;
+  let prettyIndent = '';
+  let prettyChars = 0;
+  let prettySkip = false;
+  const handle = (text: string, line: number) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      issues.push(issue({ file, line }, `${code}_BAD_JSON`, clip((err as Error).message, 200)));
+      return;
+    }
+    const records = Array.isArray(parsed) ? parsed.slice(0, context.maxPendingRecords) : [parsed];
+    for (const o of records) {
+      if (!isObject(o)) {
+        issues.push(issue({ file, line }, `${code}_BAD_EVENT`, 'record is JSON but not an object'));
+        continue;
+      }
+      const ev = decode(o, input.hostHint);
+      if (typeof ev === 'string') {
+        issues.push(issue({ file, line }, `${code}_BAD_EVENT`, ev, 'normalising'));
+        continue;
+      }
+      const out = winEventToCoal(ev, { file, line }, format);
+      if (out) events.push(out);
+    }
+  };
   for await (const batch of sourceLines(input, context, (i) => issues.push(i))) {
-    const events: CoalEvent[] = [];
     for (let i = 0; i < batch.lines.length; i++) {
       const line = batch.lineNos[i];
-      let text = batch.lines[i].trim();
+      const raw = batch.lines[i];
+      let text = raw.trim();
+      if (pretty !== undefined || prettySkip) {
+        const closes =
+          (text === '}' || text === '},') && raw.slice(0, raw.length - raw.trimStart().length) === prettyIndent;
+        if (RECORD_LINE.test(text)) {
+          if (!prettySkip)
+            issues.push(issue({ file, line: prettyLine }, `${code}_TRUNCATED`, 'record ends before its closing brace'));
+          pretty = undefined;
+          prettySkip = false;
+          continue;
+        }
+        if (prettySkip) {
+          if (closes) prettySkip = false;
+          continue;
+        }
+        prettyChars += raw.length + 1;
+        if (prettyChars > limit) {
+          issues.push(
+            issue(
+              { file, line: prettyLine },
+              `${code}_TOO_LARGE`,
+              `record over ${limit} characters; skipped`,
+              'reading',
+            ),
+          );
+          pretty = undefined;
+          prettySkip = !closes;
+          continue;
+        }
+        pretty?.push(closes ? '}' : raw);
+        if (closes && pretty !== undefined) {
+          const whole = pretty.join('\n');
+          pretty = undefined;
+          handle(whole, prettyLine);
+        }
+        continue;
+      }
       if (text === '' || text === '[' || text === ']' || text === '],' || RECORD_LINE.test(text)) continue;
+      if (text === '{' || text === '[{') {
+        pretty = ['{'];
+        prettyLine = line;
+        prettyIndent = raw.slice(0, raw.length - raw.trimStart().length);
+        prettyChars = 1;
+        continue;
+      }
       // a JSON array written one record per line: `[{…},` … `{…}]`
       if (!(text.startsWith('[') && text.endsWith(']'))) {
         if (text.startsWith('[{')) text = text.slice(1);
         if (text.endsWith(',')) text = text.slice(0, -1);
         if (text.endsWith('}]')) text = text.slice(0, -1);
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        issues.push(issue({ file, line }, `${code}_BAD_JSON`, clip((err as Error).message, 200)));
-        continue;
-      }
-      const records = Array.isArray(parsed) ? parsed.slice(0, context.maxPendingRecords) : [parsed];
-      for (const o of records) {
-        if (!isObject(o)) {
-          issues.push(issue({ file, line }, `${code}_BAD_EVENT`, 'record is JSON but not an object'));
-          continue;
-        }
-        const ev = decode(o, input.hostHint);
-        if (typeof ev === 'string') {
-          issues.push(issue({ file, line }, `${code}_BAD_EVENT`, ev, 'normalising'));
-          continue;
-        }
-        const out = winEventToCoal(ev, { file, line }, format);
-        if (out) events.push(out);
-      }
+      handle(text, line);
     }
     yield { events, issues };
+    events = [];
     issues = [];
   }
+  if (pretty !== undefined)
+    issues.push(issue({ file, line: prettyLine }, `${code}_TRUNCATED`, 'input ends inside a record'));
   if (issues.length > 0) yield { events: [], issues };
 }
 
@@ -195,6 +255,8 @@ export const evtxJson: SourceDescriptor = {
   sniff(head) {
     const first = firstRecordLine(head);
     if (!first?.startsWith('{')) return 0;
+    if (first === '{')
+      return /^\s*\{\s*"Event"\s*:\s*\{/.test(head.slice(head.indexOf('{'))) && head.includes('"System"') ? 85 : 0;
     try {
       const o = JSON.parse(first.endsWith(',') ? first.slice(0, -1) : first) as unknown;
       return isObject(o) && isObject(o.Event) && isObject(o.Event.System) ? 95 : 0;

@@ -146,3 +146,13 @@ test('an event split across many small chunks is found once, whatever the chunki
   assert.equal(JSON.stringify(a.events), JSON.stringify(b.events).replaceAll(good.name, 'tiny.xml'));
   assert.deepEqual(a.issues, []);
 });
+
+test('a UTF-16LE export (PowerShell redirection) is sniffed and read', async () => {
+  const text = good.head.toString('utf8');
+  const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  assert.equal(sniffSource({ head: utf16, name: 'u16.xml' })?.name, 'evtx-xml');
+  const a = await readAll(evtxXml, memoryInput('u16.xml', utf16));
+  const b = await readAll(evtxXml, memoryInput('u16.xml', text));
+  assert.deepEqual(a.issues, []);
+  assert.equal(JSON.stringify(a.events), JSON.stringify(b.events));
+});

@@ -212,6 +212,11 @@ function isEventStart(s: string, at: number): boolean {
   return c === 62 || c === 32 || c === 9 || c === 10 || c === 13 || c === 47;
 }
 
+/** A UTF-16LE export: its byte-order mark, or `<` followed by a NUL. */
+function isUtf16le(first: Buffer): boolean {
+  return (first[0] === 0xff && first[1] === 0xfe) || (first[0] === 0x3c && first[1] === 0);
+}
+
 export const evtxXml: SourceDescriptor = {
   name: 'evtx-xml',
   summary: 'Windows event log exported as XML (wevtutil /f:xml, Event Viewer "Save as XML"): Sysmon, Security',
@@ -219,6 +224,8 @@ export const evtxXml: SourceDescriptor = {
   delivers: 'events',
   sniff(head) {
     if (head.startsWith('ElfFile')) return 0;
+    // PowerShell's `wevtutil … > out.xml` writes UTF-16LE: the head arrives with NULs between the characters
+    if (head.includes('\u0000')) head = head.replace(/\u0000/g, '');
     const start = head.search(/<Events?[\s>]/);
     if (start < 0 || start > 4096) return 0;
     return head.includes(NAMESPACE) ? 95 : 0;
@@ -227,7 +234,7 @@ export const evtxXml: SourceDescriptor = {
     const file = input.name;
     let issues: Issue[] = [];
     let events: CoalEvent[] = [];
-    const decoder = new StringDecoder('utf8');
+    let decoder: StringDecoder | undefined;
     let buf = '';
     let pos = 0;
     let line = 1; // line of buf[pos]
@@ -367,6 +374,7 @@ export const evtxXml: SourceDescriptor = {
       }
     };
     for await (const chunk of input.open()) {
+      decoder ??= new StringDecoder(isUtf16le(chunk) ? 'utf16le' : 'utf8');
       buf += decoder.write(chunk);
       scan(false);
       if (pos > 0) {
@@ -379,7 +387,7 @@ export const evtxXml: SourceDescriptor = {
         issues = [];
       }
     }
-    buf += decoder.end();
+    if (decoder) buf += decoder.end();
     scan(true);
     if (junkMore > 0)
       issues.push(

@@ -60,7 +60,7 @@ export function leafValues(o: Obj, data: Record<string, string>, depth = 0): voi
       continue;
     }
     const text = renderValue(v);
-    if (text !== undefined && !(key in data)) data[clip(key, 128)] = text;
+    if (text !== undefined && !Object.hasOwn(data, key)) data[clip(key, 128)] = text;
   }
 }
 

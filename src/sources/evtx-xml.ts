@@ -144,7 +144,7 @@ function leaves(node: XmlNode, data: Record<string, string>, depth: number): voi
   for (const c of node.children) {
     if (Object.keys(data).length >= MAX_DATA_VALUES) return;
     if (c.children.length === 0) {
-      if (!(c.name in data)) data[c.name] = clip(c.text.trim(), MAX_VALUE_CHARS);
+      if (!Object.hasOwn(data, c.name)) data[c.name] = clip(c.text.trim(), MAX_VALUE_CHARS);
     } else if (depth < 8) leaves(c, data, depth + 1);
   }
 }

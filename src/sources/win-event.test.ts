@@ -333,3 +333,17 @@ test('hostile values are bounded', () => {
   assert.ok((e?.process?.executable?.length ?? 0) < 5000);
   assert.ok(JSON.stringify(e?.original).length < 10_000);
 });
+
+test('a non-string value from a careless decoder never throws', () => {
+  const data = { Initiated: 5, SourceIp: {}, DestinationPort: null } as unknown as Record<string, string>;
+  const e = winEventToCoal(sysmon(3, data), REF, 'evtx');
+  assert.equal(e?.network?.direction, 'outbound');
+  assert.equal(e?.source, undefined);
+});
+
+test('prototype names in values are plain text', () => {
+  const e = winEventToCoal(security(5156, { Protocol: 'constructor', DestPort: '1' }), REF, 'x');
+  assert.deepEqual(e?.network, { direction: 'outbound' });
+  assert.equal(parseHashes('CONSTRUCTOR=abc,__PROTO__=def'), undefined);
+  assert.equal(decodeXmlEntities('&proto;&amp;'), '&proto;&');
+});

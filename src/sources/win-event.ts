@@ -110,7 +110,8 @@ export function parseHashes(v: string | undefined): { sha256?: string; md5?: str
   for (const part of v.slice(0, 1024).split(',')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    const key = HASH_KEYS[part.slice(0, eq).trim().toUpperCase()];
+    const label = part.slice(0, eq).trim().toUpperCase();
+    const key = Object.hasOwn(HASH_KEYS, label) ? HASH_KEYS[label] : undefined;
     if (key === undefined) continue;
     const hex = part
       .slice(eq + 1)
@@ -143,7 +144,7 @@ export function decodeXmlEntities(text: string): string {
       const code = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
       return code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : whole;
     }
-    return ENTITIES[name] ?? whole;
+    return Object.hasOwn(ENTITIES, name) ? ENTITIES[name] : whole;
   });
 }
 
@@ -265,14 +266,14 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         break;
       }
       case 3: {
-        const inbound = d.Initiated?.trim().toLowerCase() === 'false';
+        const inbound = val(d, 'Initiated', 16)?.trim().toLowerCase() === 'false';
         head = { kind: 'event', category: ['network'], type: ['connection'], action: 'connect', dataset: ds };
         const p = sysmonProcess(d);
         if (p) body.process = p;
-        const src = { ip: ipOf(d.SourceIp), port: port(d.SourcePort) };
+        const src = { ip: ipOf(val(d, 'SourceIp', 64)), port: port(val(d, 'SourcePort', 16)) };
         const dst: { ip?: string; port?: number; domain?: string } = {
-          ip: ipOf(d.DestinationIp),
-          port: port(d.DestinationPort),
+          ip: ipOf(val(d, 'DestinationIp', 64)),
+          port: port(val(d, 'DestinationPort', 16)),
         };
         const domain = val(d, 'DestinationHostname', MAX_NAME_CHARS);
         if (domain !== undefined) dst.domain = domain;
@@ -300,7 +301,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         }
         const hash = parseHashes(val(d, 'Hashes', 1024));
         if (hash) file.hash = hash;
-        const signed = d.Signed?.trim().toLowerCase();
+        const signed = val(d, 'Signed', 16)?.trim().toLowerCase();
         if (signed === 'true' || signed === 'false') file.signed = signed === 'true';
         const sig = val(d, 'Signature', MAX_NAME_CHARS);
         if (sig !== undefined) file.signature = sig;
@@ -311,7 +312,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
       case 13:
       case 14: {
         // 12 creates/deletes a key, 14 renames: only 13 writes data, but all three name the path
-        if (ev.eventId === 12 && !/^(CreateKey|SetValue)$/i.test(d.EventType ?? '')) return undefined;
+        if (ev.eventId === 12 && !/^(CreateKey|SetValue)$/i.test(val(d, 'EventType', 32) ?? '')) return undefined;
         head = { kind: 'event', category: ['configuration'], type: ['change'], action: 'registry-set', dataset: ds };
         const registry: NonNullable<CoalEvent['registry']> = {};
         const target = val(d, ev.eventId === 14 ? 'NewName' : 'TargetObject');
@@ -332,7 +333,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         const name = val(d, 'QueryName', MAX_NAME_CHARS);
         const dns: NonNullable<CoalEvent['dns']> = {};
         if (name !== undefined) dns.question = { name };
-        const ips = parseQueryResults(d.QueryResults);
+        const ips = parseQueryResults(val(d, 'QueryResults', 8192));
         if (ips) dns.resolved_ip = ips;
         body.dns = dns;
         const p = sysmonProcess(d);
@@ -396,7 +397,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
           action: 'persistence-entry',
           dataset: ds,
         };
-        const xml = d.TaskContent ?? d.TaskContentNew ?? '';
+        const xml = val(d, 'TaskContent', MAX_TASK_XML_CHARS) ?? val(d, 'TaskContentNew', MAX_TASK_XML_CHARS) ?? '';
         const actions = taskExecActions(xml);
         const file: NonNullable<CoalEvent['file']> = {};
         const name = val(d, 'TaskName', MAX_NAME_CHARS);
@@ -418,7 +419,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         break;
       }
       case 5156: {
-        const dir = d.Direction?.trim();
+        const dir = val(d, 'Direction', 32)?.trim();
         head = { kind: 'event', category: ['network'], type: ['connection'], action: 'connect', dataset: ds };
         const p: ProcessFields = {};
         const pid = parseDecimal(val(d, 'ProcessID', 32) ?? val(d, 'ProcessId', 32));
@@ -430,10 +431,11 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         }
         if (Object.keys(p).length > 0) body.process = p;
         const inbound = dir === '%%14592' || dir?.toLowerCase() === 'inbound';
-        body.source = compact({ ip: ipOf(d.SourceAddress), port: port(d.SourcePort) });
-        body.destination = compact({ ip: ipOf(d.DestAddress), port: port(d.DestPort) });
+        body.source = compact({ ip: ipOf(val(d, 'SourceAddress', 64)), port: port(val(d, 'SourcePort', 16)) });
+        body.destination = compact({ ip: ipOf(val(d, 'DestAddress', 64)), port: port(val(d, 'DestPort', 16)) });
         const network: { transport?: string; direction?: string } = { direction: inbound ? 'inbound' : 'outbound' };
-        const transport = TRANSPORTS[d.Protocol?.trim() ?? ''];
+        const protocol = val(d, 'Protocol', 16)?.trim() ?? '';
+        const transport = Object.hasOwn(TRANSPORTS, protocol) ? TRANSPORTS[protocol] : undefined;
         if (transport !== undefined) network.transport = transport;
         body.network = network;
         break;

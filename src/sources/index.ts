@@ -1,6 +1,7 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
 import { crontab } from './crontab.js';
+import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
 import { ldSoPreload } from './ld-so-preload.js';
@@ -13,6 +14,7 @@ import type { SourceDescriptor, SourceInput } from './types.js';
 import { winlogbeat } from './winlogbeat.js';
 
 export const sources: SourceDescriptor[] = [
+  evtx,
   auditd,
   osquery,
   evtxXml,

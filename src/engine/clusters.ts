@@ -61,14 +61,25 @@ export function addEvidence(cluster: Cluster, signal: Signal): void {
 }
 
 const PATH_IN_COMMAND = /(?:^|[\s'"=])((?:\/|\.\/)[^\s'";|&<>]{1,255})/g;
+/** Windows paths: quoted ones may hold spaces (`"C:\Program Files\…"`), bare ones end at a blank. */
+const QUOTED_WINDOWS_PATH = /"([A-Za-z]:\\[^"<>|\r\n]{1,255})"/g;
+const BARE_WINDOWS_PATH = /(?:^|[\s'=])([A-Za-z]:\\[^\s'";|&<>]{1,255})/g;
+const DRIVE_PATH = /^(?:[A-Za-z]:\\|\\\\)/;
+
+/** How a path is compared: Windows paths (drive or UNC) case-insensitively, POSIX paths exactly. */
+export function pathKey(path: string): string {
+  return DRIVE_PATH.test(path) ? path.toLowerCase() : path;
+}
 
 export function addProcess(cluster: Cluster, proc: ProcInfo): void {
   if (!cluster.processes.has(proc.key) && cluster.processes.size < MAX_PROCESSES) cluster.processes.set(proc.key, proc);
-  if (proc.executable && cluster.paths.size < MAX_PATHS) cluster.paths.add(proc.executable);
+  if (proc.executable && cluster.paths.size < MAX_PATHS) cluster.paths.add(pathKey(proc.executable));
   if (proc.commandLine) {
-    for (const m of proc.commandLine.slice(0, 4096).matchAll(PATH_IN_COMMAND)) {
-      if (cluster.paths.size >= MAX_PATHS) break;
-      cluster.paths.add(m[1]);
-    }
+    const command = proc.commandLine.slice(0, 4096);
+    for (const pattern of [PATH_IN_COMMAND, QUOTED_WINDOWS_PATH, BARE_WINDOWS_PATH])
+      for (const m of command.matchAll(pattern)) {
+        if (cluster.paths.size >= MAX_PATHS) return;
+        cluster.paths.add(pathKey(m[1]));
+      }
   }
 }

@@ -6,6 +6,7 @@
 import type { EntityKey } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import { pathKey } from './clusters.js';
 
 export type TelemetryClass = 'process' | 'process-cpu' | 'host-cpu' | 'network' | 'persistence' | 'command-line';
 
@@ -68,7 +69,8 @@ export class HostState {
     return this.coverage.has(cls);
   }
 
-  addPersistence(target: string, signal: Signal): void {
+  addPersistence(path: string, signal: Signal): void {
+    const target = pathKey(path);
     let list = this.persistence.get(target);
     if (!list) {
       if (this.persistence.size >= MAX_PERSISTENCE_TARGETS) return;

@@ -9,8 +9,9 @@ import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
-import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
+import { addEvidence, addProcess, type Cluster, newCluster, pathKey } from './clusters.js';
 import { HostState } from './host-state.js';
+import { ProcessIdentity } from './identity.js';
 import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
@@ -48,7 +49,17 @@ export interface EngineStats {
 }
 
 /** Executables in these directories are tools (curl, bash), not programs worth following across pids. */
-const SYSTEM_DIRS = ['/bin/', '/sbin/', '/usr/bin/', '/usr/sbin/', '/usr/libexec/', '/usr/lib/', '/lib/'];
+const SYSTEM_DIRS = [
+  '/bin/',
+  '/sbin/',
+  '/usr/bin/',
+  '/usr/sbin/',
+  '/usr/libexec/',
+  '/usr/lib/',
+  '/lib/',
+  'c:\\windows\\system32\\',
+  'c:\\windows\\syswow64\\',
+];
 const MAX_LATE_ISSUES = 100;
 const SWEEP_EVERY_EVENTS = 4096;
 
@@ -65,6 +76,7 @@ export class Engine {
   readonly issues: Issue[] = [];
   private readonly reorder: ReorderBuffer;
   private readonly procs: ProcessTable;
+  private readonly identity = new ProcessIdentity();
   private readonly hosts = new Map<string, HostState>();
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
@@ -168,9 +180,11 @@ export class Engine {
     if (event.event.kind !== 'state' && ts > this.lastProcessedTs) this.lastProcessedTs = ts;
     const host = this.hostOf(event);
     const action = event.event.action;
+    this.identity.resolve(event);
     const processKey = processKeyOf(event);
-    this.procs.enrich(event, processKey);
+    this.procs.enrich(event, processKey, (h, pid) => this.identity.guidOf(h, pid));
     const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event, processKey);
+    this.identity.learn(event);
     switch (action) {
       case 'exec':
       case 'process-seen':
@@ -216,12 +230,13 @@ export class Engine {
     const cluster = this.clusterFor(proc, host, signal.ts);
     addEvidence(cluster, signal);
     for (const p of this.procs.lineage(proc.key)) addProcess(cluster, p);
-    if (signal.class === 'process' && proc.executable && !SYSTEM_DIRS.some((d) => proc.executable!.startsWith(d)))
-      this.flaggedExe.set(`${host.name}|${proc.executable}`, cluster.key);
+    const exe = proc.executable ? pathKey(proc.executable) : undefined;
+    if (signal.class === 'process' && exe && !SYSTEM_DIRS.some((d) => exe.startsWith(d)))
+      this.flaggedExe.set(`${host.name}|${exe}`, cluster.key);
   }
 
   private clusterFor(proc: ProcInfo, host: HostState, ts: number): Cluster {
-    const flagged = proc.executable ? this.flaggedExe.get(`${host.name}|${proc.executable}`) : undefined;
+    const flagged = proc.executable ? this.flaggedExe.get(`${host.name}|${pathKey(proc.executable)}`) : undefined;
     const key = flagged && this.clusters.has(flagged) ? flagged : proc.rootKey;
     let cluster = this.clusters.get(key);
     if (!cluster) {

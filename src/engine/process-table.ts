@@ -162,7 +162,11 @@ export class ProcessTable {
   }
 
   /** Fill what an event lacks from what we know: executable/name/command line of a pid, a kill victim's name. */
-  enrich(event: CoalEvent, key: EntityKey | undefined = processKeyOf(event)): void {
+  enrich(
+    event: CoalEvent,
+    key: EntityKey | undefined = processKeyOf(event),
+    guidOf: (host: string, pid: number) => string | undefined = () => undefined,
+  ): void {
     const p = event.process;
     if (!p) return;
     const host = event.host?.name ?? UNKNOWN_HOST;
@@ -174,7 +178,7 @@ export class ProcessTable {
     }
     const target = p.target;
     if (target && target.pid !== undefined && (!target.name || !target.executable)) {
-      const victim = this.procs.get(processKey(host, target.pid) ?? '');
+      const victim = this.procs.get(processKey(host, target.pid, guidOf(host, target.pid)) ?? '');
       if (victim) {
         target.name ??= victim.name ?? (victim.executable ? basename(victim.executable) : undefined);
         target.executable ??= victim.executable;

@@ -87,6 +87,16 @@ function nameRef(ctx: ChunkContext, at: number, end: number): { name: string; ne
   return { name, next: off === at + 4 ? at + 4 + bytes : at + 4 };
 }
 
+/** The token at `at`; only 0x01, 0x05 and 0x06 may carry the 0x40 "more follows" flag, any other high bit is damage. */
+function tokenAt(ctx: ChunkContext, at: number, end: number): number {
+  need(ctx, at, 1, end);
+  const b = ctx.buf[at];
+  const t = b & 0x0f;
+  if ((b & 0xb0) !== 0 || ((b & 0x40) !== 0 && t !== 0x01 && t !== 0x05 && t !== 0x06))
+    fail(`unexpected BinXML token 0x${b.toString(16)} at 0x${at.toString(16)}`);
+  return t;
+}
+
 interface Cursor {
   pos: number;
 }
@@ -95,7 +105,7 @@ interface Cursor {
 function leaf(ctx: ChunkContext, c: Cursor, end: number, depth: number): string | Sub | Literal | undefined {
   const buf = ctx.buf;
   const at = c.pos;
-  const token = buf[at] & 0x0f;
+  const token = tokenAt(ctx, at, end);
   switch (token) {
     case 0x05: {
       need(ctx, at, 2, end);
@@ -151,9 +161,8 @@ function parts(ctx: ChunkContext, c: Cursor, end: number, depth: number, inEleme
     else out.push(p);
   };
   for (;;) {
-    need(ctx, c.pos, 1, end);
     const at = c.pos;
-    const token = buf[at] & 0x0f;
+    const token = tokenAt(ctx, at, end);
     if (token === 0x00) {
       if (inElement) fail(`end of stream inside an element at 0x${at.toString(16)}`);
       c.pos = at + 1;
@@ -197,15 +206,13 @@ function element(ctx: ChunkContext, c: Cursor, end: number, depth: number): Elem
   c.pos = next + (hasAttrs ? 4 : 0);
   const elem: Elem = { kind: 'elem', name, attrs: [], content: [] };
   for (;;) {
-    need(ctx, c.pos, 1, end);
-    const token = buf[c.pos] & 0x0f;
+    const token = tokenAt(ctx, c.pos, end);
     if (token === 0x06) {
       const attr = nameRef(ctx, c.pos + 1, end);
       c.pos = attr.next;
       const value: (string | Sub)[] = [];
       for (;;) {
-        need(ctx, c.pos, 1, end);
-        const t = buf[c.pos] & 0x0f;
+        const t = tokenAt(ctx, c.pos, end);
         if (t === 0x0c || t === 0x06 || t === 0x02 || t === 0x03) break;
         const p = leaf(ctx, c, end, depth);
         if (p === undefined || (typeof p === 'object' && p.kind === 'nodes')) break;

@@ -10,6 +10,7 @@ import { ndjson } from './ndjson.js';
 import { osquery } from './osquery.js';
 import { shellRc } from './shell-rc.js';
 import { systemdUnit } from './systemd-unit.js';
+import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 import { winlogbeat } from './winlogbeat.js';
 
@@ -21,6 +22,7 @@ export const sources: SourceDescriptor[] = [
   evtxJson,
   winlogbeat,
   ndjson,
+  typeperf,
   metricsCsv,
   crontab,
   systemdUnit,

@@ -155,11 +155,6 @@ function parts(ctx: ChunkContext, c: Cursor, end: number, depth: number, inEleme
   if (depth > MAX_DEPTH) fail(`BinXML nested deeper than ${MAX_DEPTH}`);
   const buf = ctx.buf;
   const out: Part[] = [];
-  const push = (p: Part) => {
-    const last = out.length - 1;
-    if (typeof p === 'string' && last >= 0 && typeof out[last] === 'string') out[last] += p;
-    else out.push(p);
-  };
   for (;;) {
     const at = c.pos;
     const token = tokenAt(ctx, at, end);
@@ -187,12 +182,15 @@ function parts(ctx: ChunkContext, c: Cursor, end: number, depth: number, inEleme
       continue;
     }
     if (token === 0x01) {
-      push(element(ctx, c, end, depth + 1));
+      out.push(element(ctx, c, end, depth + 1));
       continue;
     }
     const p = leaf(ctx, c, end, depth);
     if (p === undefined) fail(`unexpected BinXML token 0x${buf[at].toString(16)} at 0x${at.toString(16)}`);
-    if (!(typeof p === 'object' && p.kind === 'nodes' && p.nodes.length === 0)) push(p);
+    const last = out.length - 1;
+    // adjacent text (value, entity and character references) is one string part
+    if (typeof p === 'string' && last >= 0 && typeof out[last] === 'string') out[last] += p;
+    else if (!(typeof p === 'object' && p.kind === 'nodes' && p.nodes.length === 0)) out.push(p);
   }
 }
 

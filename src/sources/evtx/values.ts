@@ -12,7 +12,6 @@ export type Value = string | null | { nodes: XmlNode[] } | { items: string[] };
 export const T_NULL = 0x00;
 export const T_BINXML = 0x21;
 export const MAX_VALUE_CHARS = 64 * 1024;
-const TICKS_1601_TO_1970_MS = 11644473600000;
 /** Element sizes of the fixed-size types, for arrays. */
 const FIXED: Record<number, number> = {
   3: 1,
@@ -63,22 +62,27 @@ function hex64(buf: Buffer, at: number): string {
   return hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
 }
 
+/** Records in a chunk share seconds: the `YYYY-MM-DDTHH:MM:SS` of the last second formatted. */
+let lastSecond = Number.NaN;
+let lastPrefix = '';
+
 /** A FILETIME (100 ns ticks since 1601) as `YYYY-MM-DDTHH:MM:SS.fffffffZ`, exact to the tick. */
 export function filetimeIso(buf: Buffer, at: number): string {
   const lo = buf.readUInt32LE(at);
   const hi = buf.readUInt32LE(at + 4);
-  // split the 64-bit tick count into whole milliseconds and the sub-millisecond rest without losing bits
-  const hiMs = Math.floor(hi / 10000);
-  const hiRest = hi - hiMs * 10000; // hi = hiMs*10000 + hiRest, so ticks = hiMs*10000*2^32 + hiRest*2^32 + lo
-  const rest = hiRest * 4294967296 + lo; // < 10000 * 2^32 + 2^32: exact
-  const restMs = Math.floor(rest / 10000);
-  const ms = hiMs * 4294967296 + restMs;
-  const subTicks = rest - restMs * 10000;
-  const d = new Date(ms - TICKS_1601_TO_1970_MS);
-  if (Number.isNaN(d.getTime())) return '';
-  const iso = d.toISOString(); // …SS.mmmZ
-  const frac = (ms % 1000) * 10000 + subTicks;
-  return `${iso.slice(0, iso.length - 5)}.${(ZEROS + frac).slice(-7)}Z`;
+  // split the 64-bit tick count into whole seconds and the rest without losing bits (2^53 < 2^64)
+  const hiSec = Math.floor(hi / 10000000);
+  const rest = (hi - hiSec * 10000000) * 4294967296 + lo; // < 10^7 * 2^32 + 2^32: exact
+  const restSec = Math.floor(rest / 10000000);
+  const seconds = hiSec * 4294967296 + restSec;
+  const frac = rest - restSec * 10000000;
+  if (seconds !== lastSecond) {
+    const d = new Date((seconds - 11644473600) * 1000);
+    if (Number.isNaN(d.getTime())) return '';
+    lastPrefix = d.toISOString().slice(0, -5);
+    lastSecond = seconds;
+  }
+  return `${lastPrefix}.${(ZEROS + frac).slice(-7)}Z`;
 }
 
 function systemtimeIso(buf: Buffer, at: number): string {
@@ -88,9 +92,9 @@ function systemtimeIso(buf: Buffer, at: number): string {
   return `${pad(p(0), 4)}-${pad(p(1), 2)}-${pad(p(3), 2)}T${pad(p(4), 2)}:${pad(p(5), 2)}:${pad(p(6), 2)}.${pad(p(7), 3)}0000Z`;
 }
 
-function guid(buf: Buffer, at: number): string {
-  const h = (i: number) => HEX2[buf[at + i]];
-  return `{${h(3)}${h(2)}${h(1)}${h(0)}-${h(5)}${h(4)}-${h(7)}${h(6)}-${h(8)}${h(9)}-${h(10)}${h(11)}${h(12)}${h(13)}${h(14)}${h(15)}}`;
+function guid(b: Buffer, at: number): string {
+  const h = HEX2;
+  return `{${h[b[at + 3]]}${h[b[at + 2]]}${h[b[at + 1]]}${h[b[at]]}-${h[b[at + 5]]}${h[b[at + 4]]}-${h[b[at + 7]]}${h[b[at + 6]]}-${h[b[at + 8]]}${h[b[at + 9]]}-${h[b[at + 10]]}${h[b[at + 11]]}${h[b[at + 12]]}${h[b[at + 13]]}${h[b[at + 14]]}${h[b[at + 15]]}}`;
 }
 
 /** A SID at `at` within `end`, and its byte length; undefined when it does not fit. */

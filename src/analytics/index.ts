@@ -6,11 +6,12 @@ import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
+import { an0741Windows } from './an0741-windows.js';
 import { an0742Linux } from './an0742-linux.js';
 import { toFinding } from './finding.js';
 import type { Analytic } from './types.js';
 
-export const analytics: Analytic[] = [an0742Linux];
+export const analytics: Analytic[] = [an0741Windows, an0742Linux];
 
 export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'classify'> {
   policy: Policy;

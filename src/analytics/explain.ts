@@ -1,0 +1,102 @@
+/**
+ * The parts of a finding every analytic builds the same way: which process it is about, what else it
+ * touches, the facts an analyst pivots on, the ATT&CK sub-technique, and the one-line leg summary.
+ */
+import { basename, type ProcInfo } from '../engine/process-table.js';
+import { type EntityKey, entityKey } from '../model/entity.js';
+import { type Signal, type SignalKind, STRENGTH_RANK } from '../model/signal.js';
+import type { Leg } from './grade.js';
+import type { ClusterView } from './types.js';
+
+const MINING_KINDS = new Set<SignalKind>([
+  'miner-process',
+  'pool-contact',
+  'mining-port',
+  'competitor-kill',
+  'miner-tuning',
+  'hidden-cpu',
+]);
+const PROXY_KINDS = new Set<SignalKind>(['proxyware-process', 'proxyware-endpoint']);
+
+/** T1496.001 for mining (and when nothing says proxy), T1496.002 for proxyjacking, both when both. */
+export function attackOf(evidence: Signal[]): { attack: string[]; what: 'Cryptomining' | 'Proxyjacking' } {
+  const mining = evidence.some((s) => MINING_KINDS.has(s.kind));
+  const proxy = evidence.some((s) => PROXY_KINDS.has(s.kind));
+  const attack = mining || !proxy ? ['T1496.001'] : ['T1496.002'];
+  if (mining && proxy) attack.push('T1496.002');
+  return { attack, what: proxy && !mining ? 'Proxyjacking' : 'Cryptomining' };
+}
+
+/** `2 of 3 legs: a, b; missing: c` with each leg's human label. */
+export function legSummary(legs: Leg[], label: Record<string, string>): string {
+  const held = legs.filter((l) => l.holds).map((l) => label[l.name]);
+  const missing = legs.filter((l) => !l.holds).map((l) => label[l.name]);
+  return `${held.length} of ${legs.length} legs: ${held.join(', ') || 'none'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`;
+}
+
+/** Lineage processes, then the host and the user the primary process ran as. */
+export function relatedEntities(view: ClusterView, entity: EntityKey, primary: ProcInfo | undefined): EntityKey[] {
+  const keys = view.processes.map((p) => p.key).filter((k) => k !== entity);
+  keys.push(entityKey('host', view.host.name));
+  if (primary?.user) keys.push(entityKey('user', view.host.name, primary.user));
+  return keys;
+}
+
+export function describe(p: ProcInfo): string {
+  const name = p.name ?? (p.executable ? basename(p.executable) : 'process');
+  return `${name} (pid ${p.pid ?? '?'}${p.executable ? `, ${p.executable}` : ''})`;
+}
+
+/** The process the finding is about: the one carrying the most (and strongest) process/resource evidence. */
+export function primaryProcess(view: ClusterView): ProcInfo | undefined {
+  const score = new Map<EntityKey, number>();
+  for (const s of view.evidence) {
+    if (s.class !== 'process' && s.class !== 'resource' && s.class !== 'network') continue;
+    const weight =
+      s.kind === 'miner-process' || s.kind === 'proxyware-process'
+        ? 3
+        : s.kind === 'dropper' || s.kind === 'obfuscation'
+          ? 0.5
+          : 1;
+    score.set(s.entity, (score.get(s.entity) ?? 0) + STRENGTH_RANK[s.strength] * weight);
+  }
+  let best: ProcInfo | undefined;
+  let bestScore = -1;
+  for (const p of view.processes) {
+    const sc = score.get(p.key) ?? 0;
+    if (sc > bestScore) {
+      best = p;
+      bestScore = sc;
+    }
+  }
+  return bestScore > 0 ? best : undefined;
+}
+
+function uniq(values: Array<string | undefined>, max = 16): string[] {
+  return [...new Set(values.filter((v): v is string => v !== undefined && v !== ''))].slice(0, max);
+}
+
+export function factsOf(
+  primary: ProcInfo | undefined,
+  evidence: Signal[],
+  host: string,
+): Record<string, string | number | string[]> {
+  const facts: Record<string, string | number | string[]> = { host };
+  if (primary) {
+    if (primary.pid !== undefined) facts.pid = primary.pid;
+    if (primary.executable) facts.executable = primary.executable;
+    if (primary.name) facts.process_name = primary.name;
+    if (primary.commandLine) facts.command_line = primary.commandLine;
+    if (primary.user) facts.user = primary.user;
+    if (primary.sha256) facts.sha256 = primary.sha256;
+  }
+  const destinations = uniq(evidence.map((s) => s.subject?.destination));
+  if (destinations.length) facts.destinations = destinations;
+  const victims = uniq(evidence.map((s) => s.subject?.victim));
+  if (victims.length) facts.killed = victims;
+  const persistence = uniq(
+    evidence.filter((s) => s.class === 'persistence').map((s) => `${s.ref.file}${s.ref.line ? `:${s.ref.line}` : ''}`),
+  );
+  if (persistence.length) facts.persistence = persistence;
+  return facts;
+}

@@ -13,6 +13,8 @@ const MAX_DEPTH = 32;
 const MAX_FRAGMENT_DEPTH = 8;
 const MAX_NODES_PER_RECORD = 8192;
 const MAX_SUBSTITUTIONS = 4096;
+/** Element and attribute names are short identifiers; a long one is damage. */
+const MAX_NAME_CHARS = 1024;
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 interface Sub {
@@ -69,6 +71,7 @@ function nameAt(ctx: ChunkContext, off: number): { name: string; bytes: number }
   const buf = ctx.buf;
   if (off < 0 || off + 8 > buf.length) fail(`name offset 0x${off.toString(16)} is outside the chunk`);
   const chars = buf.readUInt16LE(off + 6);
+  if (chars > MAX_NAME_CHARS) fail(`name at 0x${off.toString(16)} is ${chars} characters long`);
   const bytes = 8 + 2 * chars + 2;
   let name = ctx.names.get(off);
   if (name === undefined) {
@@ -335,7 +338,9 @@ function build(ctx: ChunkContext, ps: Part[], values: Value[], parent: XmlNode):
       const sv = typeof single === 'object' && single.kind === 'sub' ? values[single.index] : undefined;
       if (sv !== undefined && sv !== null && typeof sv === 'object' && 'items' in sv) {
         // an array fills one element per item (Windows repeats `<Data>` for each string)
-        for (const item of sv.items.slice(0, 1024))
+        ctx.nodes += sv.items.length;
+        if (ctx.nodes > MAX_NODES_PER_RECORD) fail(`more than ${MAX_NODES_PER_RECORD} elements in one record`);
+        for (const item of sv.items)
           parent.children.push({ name: p.name, attrs, children: [], text: item.slice(0, MAX_VALUE_CHARS) });
         continue;
       }

@@ -198,6 +198,8 @@ function array(buf: Buffer, type: number, at: number, size: number): string[] | 
 /** The value of `type` in buf[at, at+size), or why it cannot be read. BinXML (0x21) is the caller's: it needs the chunk's templates. */
 export function decodeValue(buf: Buffer, type: number, at: number, size: number): Value | { error: string } {
   if (type === T_NULL) return null;
+  // a value written with no bytes is absent, whatever its declared type (strings are just empty)
+  if (size === 0) return type === 0x01 || type === 0x02 ? '' : null;
   if (type & 0x80) {
     const items = array(buf, type & 0x7f, at, size);
     return items ? { items } : { error: `array of type 0x${type.toString(16)} does not fit its ${size} bytes` };

@@ -184,6 +184,10 @@ test('every registered format is sniffed from its own fixture by the real CLI', 
     osquery: 'test/fixtures/osquery/good.log',
     ndjson: 'test/fixtures/ndjson/good.ndjson',
     'metrics-csv': 'test/fixtures/metrics-csv/good.csv',
+    'evtx-xml': 'test/fixtures/evtx-xml/good.xml',
+    'evtx-json': 'test/fixtures/evtx-json/good.jsonl',
+    winlogbeat: 'test/fixtures/winlogbeat/good.ndjson',
+    typeperf: 'test/fixtures/typeperf/good.csv',
   };
   for (const [format, path] of Object.entries(fixtures)) {
     const r = cli(['hunt', join(import.meta.dirname, '..', '..', path), '--format', 'ndjson', '--host', 'web-01']);

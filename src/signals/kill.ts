@@ -77,7 +77,13 @@ interface Command {
 }
 
 function commandsOf(text: string): Command[] {
-  return simpleCommands(text).map((words) => ({ tool: baseName(words[0]), args: words.slice(1) }));
+  // Windows tools answer to any case and to their `.exe` name
+  return simpleCommands(text).map((words) => ({
+    tool: baseName(words[0])
+      .toLowerCase()
+      .replace(/\.exe$/, ''),
+    args: words.slice(1),
+  }));
 }
 
 /** Operands of pkill-like tools: options and their values skipped. */
@@ -134,6 +140,14 @@ function portIn(word: string, intel: Intel): number | undefined {
   return Number.isInteger(port) && intel.port(port) ? port : undefined;
 }
 
+/** The values of a PowerShell `-Name`/`-ProcessName` parameter (prefixes accepted), comma-separated. */
+function psNames(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length - 1; i++)
+    if (/^-(?:n|na|nam|name|p|pr|processname)$/i.test(args[i])) out.push(...args[i + 1].split(',', 16));
+  return out;
+}
+
 function add<T>(list: T[], value: T | undefined): void {
   if (value !== undefined && !list.includes(value)) list.push(value);
 }
@@ -154,6 +168,34 @@ function victimsOf(commands: Command[], text: string, intel: Intel): { kills: bo
         break;
       case 'kill':
         kills = true;
+        // PowerShell's kill is Stop-Process
+        for (const n of psNames(args)) add(killed.names, nameIn(n, intel));
+        break;
+      case 'taskkill':
+        kills = true;
+        for (let i = 0; i < args.length - 1; i++)
+          if (/^[-/]im$/i.test(args[i])) add(killed.names, nameIn(args[i + 1], intel));
+        break;
+      case 'wmic':
+        // wmic process where name='xmrig.exe' call terminate | … "name like '%xmrig%'" delete
+        if (args[0]?.toLowerCase() === 'process' && args.some((a) => /^(?:terminate|delete)$/i.test(a))) {
+          kills = true;
+          for (const a of args.slice(1)) add(killed.names, nameIn(a.replace(/%/g, ' '), intel));
+        }
+        break;
+      case 'stop-process':
+      case 'spps':
+        kills = true;
+        for (const n of psNames(args)) add(killed.names, nameIn(n, intel));
+        break;
+      case 'get-process':
+      case 'gps':
+        // positional and -Name: the processes a piped Stop-Process ends
+        for (const n of [
+          ...psNames(args),
+          ...args.filter((a, i) => !a.startsWith('-') && !args[i - 1]?.startsWith('-')),
+        ])
+          add(selected.names, nameIn(n, intel));
         break;
       case 'fuser': {
         const isKill = args.some((a) => /^-[a-zA-Z]*k/.test(a) || a === '--kill');
@@ -256,7 +298,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   if (action !== 'exec' && action !== 'process-seen') return;
   const raw = p.command_line ?? p.args?.slice(0, MAX_WORDS).join(' ') ?? '';
   const text = raw.length > MAX_SCAN_CHARS ? raw.slice(0, MAX_SCAN_CHARS) : raw;
-  if (!/kill|docker|podman|nerdctl|crictl|fuser|crontab|systemctl/.test(text)) return;
+  if (!/kill|docker|podman|nerdctl|crictl|fuser|crontab|systemctl|stop-process|spps|wmic/i.test(text)) return;
   const { kills, wipesCron, names, ports } = victimsOf(commandsOf(text), text, intel);
   let strength: Strength;
   let what: string;

@@ -8,7 +8,8 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
 import type { Intel } from './intel.js';
 import { signalFor } from './make.js';
-import { baseName, suspiciousLocation } from './process.js';
+import { commandLayers } from './powershell.js';
+import { baseName, isWindowsPath, suspiciousLocation, windowsSuspiciousLocation } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_SCAN_CHARS = 4096;
@@ -221,15 +222,23 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
   }
   const target = event.coalmine.persistence?.target;
   const launched = launchedPaths(text);
-  // sources that give no command give the target they found
-  if (target && event.process?.command_line === undefined) launched.push(target);
+  const isTask = event.coalmine.persistence?.mechanism === 'scheduled-task';
+  // sources that give no command give the target they found; a task's target keeps its spaces
+  if (target && (event.process?.command_line === undefined || isTask)) launched.push(target);
   for (const path of launched) {
-    const location = suspiciousLocation(path.startsWith('/~/') ? `/home${path.slice(2)}` : path);
+    const location = isWindowsPath(path)
+      ? windowsSuspiciousLocation(path, true)
+      : suspiciousLocation(path.startsWith('/~/') ? `/home${path.slice(2)}` : path);
     if (location) return { strength: 'strong', why: `it runs ${shownPath(path)} from ${location}` };
   }
-  const named = intelIn(text || (target ?? ''), intel);
-  if (named) return { strength: 'strong', why: named };
+  const layers = isTask ? commandLayers(text) : [];
+  const hidden = layers.filter((l) => l.technique !== undefined);
+  const named = intelIn(text || (target ?? ''), intel) ?? hidden.map((l) => intelIn(l.text, intel)).find((n) => n);
+  if (named) return { strength: 'strong', why: hidden.length > 0 ? `${named}, once decoded` : named };
+  if (hidden.length > 0) return { strength: 'strong', why: `it runs a command hidden by ${hidden[0].technique}` };
   for (const path of launched) {
+    if (isWindowsPath(path) && !/^[a-z]:\\(?:windows|program files(?: \(x86\))?)\\/i.test(path))
+      return { strength: 'medium', why: `it runs ${path} from outside the Windows program directories` };
     if (HOME.test(path)) return { strength: 'medium', why: `it runs ${shownPath(path)} from a home directory` };
     if (path.startsWith('/') && !USUAL_DIRS.some((d) => path.startsWith(d)))
       return { strength: 'medium', why: `it runs ${path} from outside the usual program directories` };

@@ -220,6 +220,87 @@ export function suspiciousLocation(path: string): string | undefined {
   return undefined;
 }
 
+/** A Windows path: drive letter, UNC or NT namespace. */
+const WINDOWS_PATH = /^(?:[a-z]:\\|\\\\|\\systemroot\\|%[a-z]{1,20}%\\)/i;
+/** Windows' own processes, and where the real ones live (lower case, drive letter removed). */
+const WINDOWS_SYSTEM_DIRS = ['\\windows\\system32\\', '\\windows\\syswow64\\', '\\windows\\winsxs\\'];
+const WINDOWS_SYSTEM_NAMES = new Set([
+  'svchost.exe',
+  'csrss.exe',
+  'lsass.exe',
+  'smss.exe',
+  'wininit.exe',
+  'winlogon.exe',
+  'services.exe',
+  'spoolsv.exe',
+  'dllhost.exe',
+  'conhost.exe',
+  'taskhostw.exe',
+  'sihost.exe',
+  'runtimebroker.exe',
+  'wmiprvse.exe',
+  'dwm.exe',
+  'ctfmon.exe',
+  'audiodg.exe',
+  'fontdrvhost.exe',
+  'lsm.exe',
+  'explorer.exe',
+]);
+/** Places no installed Windows program runs from; %AppData% and %Temp% are left out: installers live there. */
+const WINDOWS_ODD_DIRS =
+  /\\(?:\$recycle\.bin|users\\public|windows\\temp|windows\\tasks|windows\\fonts|windows\\debug|windows\\help|perflogs|system volume information)\\/i;
+/** User-writable places: where a scheduled task or a miner-named program from there is suspicious. */
+const WINDOWS_WRITABLE_DIRS =
+  /\\(?:appdata|temp|tmp)\\|^[a-z]:\\programdata\\|^%(?:appdata|localappdata|temp|tmp|programdata|public|userprofile)%\\/i;
+
+export function isWindowsPath(path: string): boolean {
+  return WINDOWS_PATH.test(path);
+}
+
+/** `C:\Windows\System32\x` → `\windows\system32\x`: drive, `\\?\` and %SystemRoot% folded, lower case. */
+function windowsDirForm(path: string): string {
+  return path
+    .toLowerCase()
+    .replace(/^\\\\\?\\/, '')
+    .replace(/^(?:%systemroot%|\\systemroot)\\/, '\\windows\\')
+    .replace(/^[a-z]:/, '');
+}
+
+/**
+ * Why a Windows program's location is suspicious, or undefined. `writable` also counts %AppData%,
+ * %Temp% and ProgramData (for scheduled tasks and known-miner names, not for any process).
+ */
+export function windowsSuspiciousLocation(path: string, writable = false): string | undefined {
+  const odd = WINDOWS_ODD_DIRS.exec(path);
+  if (odd) return `the unusual directory ${odd[0]}`;
+  const w = writable ? WINDOWS_WRITABLE_DIRS.exec(path) : null;
+  return w ? `the user-writable directory ${w[0]}` : undefined;
+}
+
+/** Windows system process names run from anywhere else, and programs run from places nothing installed is. */
+function windowsMasquerade(event: CoalEvent, p: ProcessFields, exe: string, isMiner: boolean, out: Signal[]): void {
+  const name = baseName(exe).toLowerCase();
+  const dir = windowsDirForm(exe).slice(0, -name.length);
+  const isSystemDir = WINDOWS_SYSTEM_DIRS.includes(dir) || (name === 'explorer.exe' && dir === '\\windows\\');
+  if (WINDOWS_SYSTEM_NAMES.has(name) && !isSystemDir)
+    masqueradeSignal(
+      event,
+      out,
+      'windows-system-name',
+      'strong',
+      `${labelOf(p)}: ${baseName(exe)} is a Windows system process name, but this one runs from ${exe}, not C:\\Windows\\System32`,
+    );
+  const location = windowsSuspiciousLocation(exe, isMiner);
+  if (location)
+    masqueradeSignal(
+      event,
+      out,
+      'suspicious-location',
+      'medium',
+      `${labelOf(p)} runs from ${location}: process.executable ${exe}`,
+    );
+}
+
 function isSystemPath(path: string): boolean {
   return SYSTEM_DIRS.some((d) => path.startsWith(d));
 }
@@ -424,6 +505,10 @@ function masqueradeSignal(
 /** Kernel-thread names, suspicious locations, deleted executables and foreign names. */
 function masquerade(event: CoalEvent, p: ProcessFields, command: string, isMiner: boolean, out: Signal[]): void {
   const exe = p.executable ?? '';
+  if (isWindowsPath(exe)) {
+    windowsMasquerade(event, p, exe, isMiner, out);
+    return;
+  }
   // only processes that really have an executable file can masquerade; runc re-executes from a memfd copy
   if (exe === '' || exe.startsWith('/proc/') || exe.startsWith('/memfd:runc_cloned')) return;
   const name = p.name ?? '';

@@ -12,6 +12,7 @@ const MAX_DEPTH = 32;
 /** Nested BinXML values (a fragment inside a substitution inside a fragment…). */
 const MAX_FRAGMENT_DEPTH = 8;
 const MAX_NODES_PER_RECORD = 8192;
+const MAX_CHARS_PER_RECORD = 1024 * 1024;
 const MAX_SUBSTITUTIONS = 4096;
 /** Element and attribute names are short identifiers; a long one is damage. */
 const MAX_NAME_CHARS = 1024;
@@ -48,6 +49,7 @@ export class ChunkContext {
   readonly names = new Map<number, string>();
   readonly templates = new Map<number, Template | string>();
   nodes = 0;
+  chars = 0;
   constructor(readonly buf: Buffer) {}
 }
 
@@ -303,8 +305,18 @@ function fragment(ctx: ChunkContext, from: number, end: number, depth: number): 
   return parent.children;
 }
 
-function addText(node: XmlNode, s: string): void {
-  if (node.text.length < MAX_VALUE_CHARS) node.text += s;
+/** Spends the record's budget: templates may repeat substitutions, so output can outgrow the record's bytes. */
+function spend(ctx: ChunkContext, nodes: number, chars: number): void {
+  ctx.nodes += nodes;
+  ctx.chars += chars;
+  if (ctx.nodes > MAX_NODES_PER_RECORD) fail(`more than ${MAX_NODES_PER_RECORD} elements in one record`);
+  if (ctx.chars > MAX_CHARS_PER_RECORD) fail(`more than ${MAX_CHARS_PER_RECORD} characters of text in one record`);
+}
+
+function addText(ctx: ChunkContext, node: XmlNode, s: string): void {
+  if (node.text.length >= MAX_VALUE_CHARS) return;
+  spend(ctx, 0, s.length);
+  node.text += s;
 }
 
 function valueText(v: Value | undefined): string {
@@ -316,30 +328,36 @@ function valueText(v: Value | undefined): string {
 /** Instantiates parts with values under parent. */
 function build(ctx: ChunkContext, ps: Part[], values: Value[], parent: XmlNode): void {
   for (const p of ps) {
-    if (typeof p === 'string') addText(parent, p);
+    if (typeof p === 'string') addText(ctx, parent, p);
     else if (p.kind === 'sub') {
       const v = values[p.index];
       if (v !== undefined && v !== null && typeof v === 'object' && 'nodes' in v) {
+        spend(ctx, v.nodes.length, 0);
         for (const n of v.nodes) parent.children.push(n);
-      } else addText(parent, valueText(v));
-    } else if (p.kind === 'nodes') for (const n of p.nodes) parent.children.push(n);
-    else {
-      if (++ctx.nodes > MAX_NODES_PER_RECORD) fail(`more than ${MAX_NODES_PER_RECORD} elements in one record`);
+      } else addText(ctx, parent, valueText(v));
+    } else if (p.kind === 'nodes') {
+      spend(ctx, p.nodes.length, 0);
+      for (const n of p.nodes) parent.children.push(n);
+    } else {
+      spend(ctx, 1, 0);
       const attrs: Record<string, string> = {};
       for (const a of p.attrs) {
         const only = a.parts.length === 1 ? a.parts[0] : undefined;
         // an optional substitution with no value drops the attribute, as Windows renders it
         if (typeof only === 'object' && only.optional && (values[only.index] ?? null) === null) continue;
         let text = '';
-        for (const ap of a.parts) text += typeof ap === 'string' ? ap : valueText(values[ap.index]);
-        attrs[a.name] = text;
+        for (const ap of a.parts) {
+          const t = typeof ap === 'string' ? ap : valueText(values[ap.index]);
+          spend(ctx, 0, t.length);
+          text += t;
+        }
+        attrs[a.name] = text.length > MAX_VALUE_CHARS ? text.slice(0, MAX_VALUE_CHARS) : text;
       }
       const single = p.content.length === 1 ? p.content[0] : undefined;
       const sv = typeof single === 'object' && single.kind === 'sub' ? values[single.index] : undefined;
       if (sv !== undefined && sv !== null && typeof sv === 'object' && 'items' in sv) {
         // an array fills one element per item (Windows repeats `<Data>` for each string)
-        ctx.nodes += sv.items.length;
-        if (ctx.nodes > MAX_NODES_PER_RECORD) fail(`more than ${MAX_NODES_PER_RECORD} elements in one record`);
+        spend(ctx, sv.items.length, 0);
         for (const item of sv.items)
           parent.children.push({ name: p.name, attrs, children: [], text: item.slice(0, MAX_VALUE_CHARS) });
         continue;
@@ -354,6 +372,7 @@ function build(ctx: ChunkContext, ps: Part[], values: Value[], parent: XmlNode):
 /** A record's BinXML in chunk bytes [from, end) as its top-level nodes, or why it cannot be read. */
 export function decodeRecordXml(ctx: ChunkContext, from: number, end: number): XmlNode[] | string {
   ctx.nodes = 0;
+  ctx.chars = 0;
   try {
     return fragment(ctx, from, end, 0);
   } catch (e) {

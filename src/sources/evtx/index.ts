@@ -17,7 +17,7 @@ export function isEvtxProblem(x: EvtxRecord | EvtxProblem): x is EvtxProblem {
   return !('event' in x);
 }
 
-/** The file header's verdict: problems to report and how to read the chunks, or undefined when this is not EVTX. */
+/** The file header's verdict: problems to report and how to read the chunks, or the problem that makes this not EVTX. */
 function header(head: Buffer): { problems: EvtxProblem[]; opts: ChunkOptions } | EvtxProblem {
   const h = parseFileHeader(head);
   if (typeof h === 'string') return { offset: 0, reason: h };

@@ -102,13 +102,13 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
 
   // Standing facts (cron files, units) first: they are true for the whole timeline.
   for (const p of planned.filter((x) => x.source.delivers === 'state')) {
-    for await (const batch of guarded(p, context)) {
+    for await (const batch of guarded(p, context, summary)) {
       batch.issues.forEach(report);
       for (const e of batch.events) engine.pushState(e);
     }
     progress.files++;
   }
-  const streams = planned.filter((x) => x.source.delivers === 'events').map((p) => guarded(p, context));
+  const streams = planned.filter((x) => x.source.delivers === 'events').map((p) => guarded(p, context, summary));
   let lastProgress = 0;
   for await (const events of mergeByTime(streams, (issues) => issues.forEach(report))) {
     for (let i = 0; i < events.length; i++) engine.push(events[i]);
@@ -146,9 +146,12 @@ function countingInput(input: SourceInput, progress: HuntProgress): SourceInput 
 }
 
 /** A source's batches, with any failure (a truncated gzip, a bug) turned into an issue for that file. */
-async function* guarded(p: Planned, context: SourceContext): AsyncGenerator<SourceBatch> {
+async function* guarded(p: Planned, context: SourceContext, summary: RunSummary): AsyncGenerator<SourceBatch> {
   try {
-    yield* p.source.read(p.input, context);
+    for await (const batch of p.source.read(p.input, context)) {
+      if (batch.unused) summary.unusedRecords += batch.unused;
+      yield batch;
+    }
   } catch (err) {
     yield {
       events: [],

@@ -9,6 +9,8 @@ export interface RunSummary {
   bytes: number;
   events: number;
   stateEvents: number;
+  /** Records of types no analytic uses (see SourceBatch.unused). */
+  unusedRecords: number;
   lateEvents: number;
   signals: number;
   elapsedMs: number;
@@ -28,6 +30,7 @@ export function newSummary(): RunSummary {
     bytes: 0,
     events: 0,
     stateEvents: 0,
+    unusedRecords: 0,
     lateEvents: 0,
     signals: 0,
     elapsedMs: 0,
@@ -60,6 +63,10 @@ export function renderSummary(s: RunSummary): string {
   const lines = [
     `coalmine: ${s.files} files (${formats || 'none'}), ${s.events} events + ${s.stateEvents} state records in ${secs.toFixed(2)}s (${rate} events/s)`,
   ];
+  if (s.unusedRecords > 0)
+    lines.push(
+      `skipped: ${s.unusedRecords} record${s.unusedRecords === 1 ? '' : 's'} of event types no analytic uses (not errors)`,
+    );
   const issueTotal = Object.values(s.issuesByCode).reduce((a, b) => a + b, 0);
   if (issueTotal > 0) {
     lines.push(

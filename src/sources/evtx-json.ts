@@ -9,7 +9,7 @@ import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sourceLines } from './lines.js';
-import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 import { type WinEvent, winEventToCoal } from './win-event.js';
 
 type Obj = Record<string, unknown>;
@@ -136,10 +136,11 @@ export async function* readWinJsonLines(
   format: string,
   code: string,
   decode: (o: Obj, hostHint?: string) => WinEvent | string,
-): AsyncGenerator<{ events: CoalEvent[]; issues: Issue[] }> {
+): AsyncGenerator<SourceBatch> {
   const file = input.name;
   let issues: Issue[] = [];
   let events: CoalEvent[] = [];
+  let unused = 0;
   const limit = Math.max(context.maxLineBytes, MAX_PRETTY_RECORD_CHARS);
   // a pretty-printed record (evtx_dump's default output, Chainsaw's --json array): from a line `{` to the
   // line `}` or `},` at the same indentation
@@ -169,6 +170,7 @@ export async function* readWinJsonLines(
       }
       const out = winEventToCoal(ev, { file, line }, format);
       if (out) events.push(out);
+      else unused++;
     }
   };
   for await (const batch of sourceLines(input, context, (i) => issues.push(i))) {
@@ -228,9 +230,10 @@ export async function* readWinJsonLines(
       }
       handle(text, line);
     }
-    yield { events, issues };
+    yield { events, issues, unused };
     events = [];
     issues = [];
+    unused = 0;
   }
   if (pretty !== undefined)
     issues.push(issue({ file, line: prettyLine }, `${code}_TRUNCATED`, 'input ends inside a record'));

@@ -241,6 +241,7 @@ export const evtxXml: SourceDescriptor = {
     let inJunk = false;
     let junkIssues = 0;
     let junkMore = 0;
+    let unused = 0;
     /** Offset from pos already searched for `</Event>` without success (an event split across chunks). */
     let searchFrom = 0;
     let skippingFrom = 0; // line of an oversized event being skipped, 0 when none
@@ -271,6 +272,7 @@ export const evtxXml: SourceDescriptor = {
       }
       const out = winEventToCoal(ev, { file, line: at }, 'evtx-xml');
       if (out) events.push(out);
+      else unused++;
     };
     /** Consumes what it can of buf; `final` when no more input comes. */
     const scan = (final: boolean) => {
@@ -381,10 +383,11 @@ export const evtxXml: SourceDescriptor = {
         buf = buf.slice(pos);
         pos = 0;
       }
-      if (events.length > 0 || issues.length > 0) {
-        yield { events, issues };
+      if (events.length > 0 || issues.length > 0 || unused > 0) {
+        yield { events, issues, unused };
         events = [];
         issues = [];
+        unused = 0;
       }
     }
     if (decoder) buf += decoder.end();
@@ -393,6 +396,6 @@ export const evtxXml: SourceDescriptor = {
       issues.push(
         issue({ file, line }, 'EVTX_XML_JUNK', `${junkMore} more regions of non-event text skipped`, 'reading'),
       );
-    if (events.length > 0 || issues.length > 0) yield { events, issues };
+    if (events.length > 0 || issues.length > 0 || unused > 0) yield { events, issues, unused };
   },
 };

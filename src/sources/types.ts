@@ -30,6 +30,8 @@ export interface SourceContext {
 export interface SourceBatch {
   events: CoalEvent[];
   issues: Issue[];
+  /** Records read whole but of a type no analytic uses (Windows event ids we do not map): counted, not errors. */
+  unused?: number;
 }
 
 export interface SourceDescriptor {

@@ -133,6 +133,7 @@ test('evtx: a truncated file reports the cut and keeps the records before it, st
 
 test('evtx: a dirty file (stale chunk count, free space offset and checksum) is read in full', () => {
   const dirty = file([chunk([sysmon(1), sysmon(2)], { staleFree: true }), chunk([sysmon(3)])], 1, 0);
+  dirty.writeUInt32LE(0xdeadbeef, 0x7c); // and a stale header checksum
   const { records, problems } = split(dirty);
   assert.deepEqual(problems, []);
   assert.deepEqual(
@@ -142,9 +143,17 @@ test('evtx: a dirty file (stale chunk count, free space offset and checksum) is 
   // the same bytes without the dirty flag: the stale checksum is reported, the records past free space are not read
   const clean = Buffer.from(dirty);
   clean.writeUInt32LE(0, 0x78);
+  const read = split(clean);
   assert.deepEqual(
-    split(clean).records.map((r) => r.recordId),
+    read.records.map((r) => r.recordId),
     [1, 3],
+  );
+  assert.deepEqual(
+    read.problems.map((p) => p.reason),
+    [
+      'file header checksum mismatch; chunks read anyway',
+      'event records checksum mismatch; records checked one by one',
+    ],
   );
 });
 

@@ -22,7 +22,9 @@ function header(head: Buffer): { problems: EvtxProblem[]; opts: ChunkOptions } |
   const h = parseFileHeader(head);
   if (typeof h === 'string') return { offset: 0, reason: h };
   const problems: EvtxProblem[] = [];
-  if (!h.checksumOk) problems.push({ offset: 0x7c, reason: 'file header checksum mismatch; chunks read anyway' });
+  // a dirty file's header is stale by definition: its checksum says nothing about the chunks
+  if (!h.checksumOk && !h.dirty)
+    problems.push({ offset: 0x7c, reason: 'file header checksum mismatch; chunks read anyway' });
   if (head.length < FILE_HEADER_BYTES) problems.push({ offset: head.length, reason: 'file ends inside its header' });
   return { problems, opts: { dirty: h.dirty } };
 }

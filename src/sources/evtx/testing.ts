@@ -221,7 +221,8 @@ export function chunk(records: RecordFn[], opts: { staleFree?: boolean } = {}): 
   const free = opts.staleFree ? firstEnd : at;
   c.writeUInt32LE(128, 0x28);
   c.writeUInt32LE(free, 0x30);
-  c.writeUInt32LE(crc32(c.subarray(512, free)), 0x34);
+  // a stale header: free space offset not yet moved past the last records, checksum already over them
+  c.writeUInt32LE(crc32(c.subarray(512, at)), 0x34);
   c.writeUInt32LE(crc32(c.subarray(128, 512), crc32(c.subarray(0, 120))), 0x7c);
   return c;
 }

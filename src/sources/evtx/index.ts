@@ -108,6 +108,7 @@ export const evtx: SourceDescriptor = {
     for await (const block of blocks(input.open(), FILE_HEADER_BYTES, CHUNK_BYTES)) {
       const events: CoalEvent[] = [];
       const issues: Issue[] = [];
+      let unused = 0;
       if (opts === undefined) {
         const h = header(block);
         if ('reason' in h) {
@@ -122,12 +123,13 @@ export const evtx: SourceDescriptor = {
           else {
             const ev = winEventToCoal(r.event, { file, record: String(r.recordId) }, 'evtx');
             if (ev) events.push(ev);
+            else unused++; // an event id no analytic reads: counted in the summary, not an error
           }
         }
       }
       index++;
       offset += block.length;
-      if (events.length > 0 || issues.length > 0) yield { events, issues };
+      if (events.length > 0 || issues.length > 0 || unused > 0) yield { events, issues, unused };
     }
     if (opts === undefined) yield { events: [], issues: [toIssue({ offset: 0, reason: 'empty file' })] };
   },

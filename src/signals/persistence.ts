@@ -43,6 +43,24 @@ const WRAPPERS: Record<string, string[]> = {
   flock: ['-w', '-E'],
   xargs: ['-I', '-n', '-P', '-d', '-L', '-s', '-E', '-a'],
 };
+/** Windows shells whose options come before the command, with the options that take a value. */
+const WINDOWS_SHELLS: Record<string, string[]> = {
+  cmd: [],
+  powershell: [
+    'w',
+    'win',
+    'window',
+    'windowstyle',
+    'ep',
+    'ex',
+    'exec',
+    'executionpolicy',
+    'v',
+    'version',
+    'psconsolefile',
+  ],
+  pwsh: ['w', 'win', 'window', 'windowstyle', 'ep', 'ex', 'exec', 'executionpolicy', 'wd', 'workingdirectory'],
+};
 /** Shells whose `-c` string is itself the command (`sh -c "/tmp/x"`). */
 const SHELLS = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
 /** Programs whose first operand is the script they run (`bash /root/.x.sh`, `sh -c "/tmp/x"`). */
@@ -150,9 +168,17 @@ export function simpleCommands(command: string): string[][] {
     while (i < words.length) {
       const base = baseName(words[i]);
       const valueOptions = Object.hasOwn(WRAPPERS, base) ? WRAPPERS[base] : undefined;
+      const winShell = base.toLowerCase().replace(/\.exe$/, '');
       if (/^[A-Za-z_][A-Za-z0-9_]{0,63}=/.test(words[i])) i++;
       else if (SHELLS.has(base) && words[i + 1] === '-c') i += 2;
-      else if (valueOptions) {
+      else if (Object.hasOwn(WINDOWS_SHELLS, winShell)) {
+        // `cmd /c x`, `powershell -nop -w hidden -Command x`: the command is what follows the options
+        const valueOptions = WINDOWS_SHELLS[winShell];
+        i++;
+        while (i < words.length && /^[-/\u2013]/.test(words[i]) && !/^[-/](?:f|file)$/i.test(words[i]))
+          i += valueOptions.includes(words[i].slice(1).toLowerCase()) ? 2 : 1;
+        if (i < words.length && /^[-/](?:f|file)$/i.test(words[i])) i++;
+      } else if (valueOptions) {
         i++;
         while (i < words.length && (words[i].startsWith('-') || /^\d+(?:\.\d+)?[smhd]?$/.test(words[i])))
           i += valueOptions.includes(words[i]) ? 2 : 1;
@@ -236,7 +262,9 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
   const named = intelIn(text || (target ?? ''), intel) ?? hidden.map((l) => intelIn(l.text, intel)).find((n) => n);
   if (named) return { strength: 'strong', why: hidden.length > 0 ? `${named}, once decoded` : named };
   if (hidden.length > 0) return { strength: 'strong', why: `it runs a command hidden by ${hidden[0].technique}` };
-  for (const path of launched) {
+  // a task's command keeps spaces in its path; the target read from the task XML has it whole
+  const judged = isTask && target ? [target, ...launched.filter((p) => !isWindowsPath(p))] : launched;
+  for (const path of judged) {
     if (isWindowsPath(path) && !/^[a-z]:\\(?:windows|program files(?: \(x86\))?)\\/i.test(path))
       return { strength: 'medium', why: `it runs ${path} from outside the Windows program directories` };
     if (HOME.test(path)) return { strength: 'medium', why: `it runs ${shownPath(path)} from a home directory` };

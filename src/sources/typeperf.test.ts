@@ -125,5 +125,7 @@ test('counter paths, CSV quoting and PDH times', () => {
   assert.equal(parseCounterPath('no path'), undefined);
   assert.deepEqual(splitCsv('"a","b ""c""",d,'), { fields: ['a', 'b "c"', 'd', ''], overflow: false });
   assert.equal(pdhTime('02/30/2026 10:00:00.000', 0), undefined);
+  // a British summer log: (GMT Standard Time)(-60), local time is UTC+1
+  assert.equal(pdhTime('10/29/2017 01:59:44.562', -60), Date.UTC(2017, 9, 29, 0, 59, 44, 562));
   assert.equal(pdhTime('12/02/2026 10:00:00.5', -60), Date.UTC(2026, 11, 2, 9, 0, 0, 500));
 });

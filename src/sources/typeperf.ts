@@ -9,8 +9,9 @@
  * west of UTC as Windows' TIME_ZONE_INFORMATION has it (UTC = local time + bias; `(480)` for Pacific
  * Standard Time, `(-60)` for W. Europe). Rows are `MM/DD/YYYY HH:MM:SS.mmm` in that zone. A header
  * with no readable bias is read as UTC (reported once as TYPEPERF_ZONE_UNKNOWN), never the reading
- * machine's zone. The bias is the one written in the header: a file spanning a daylight-saving change
- * is off by the change after it (PDH records no per-row zone).
+ * machine's zone. The bias is the one in force when the log started, daylight saving included (a
+ * British summer log says `(GMT Standard Time)(-60)`), and PDH writes no per-row zone: rows after a
+ * clock change are off by the change (an hour gap or repeat in the local times shows it).
  */
 import type { CoalEvent, EventMetrics } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';

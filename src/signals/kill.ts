@@ -183,6 +183,16 @@ function victimsOf(commands: Command[], text: string, intel: Intel): { kills: bo
           for (const a of args.slice(1)) add(killed.names, nameIn(a.replace(/%/g, ' '), intel));
         }
         break;
+      case 'sc':
+      case 'net': {
+        // sc [\\server] stop|delete NAME, net stop NAME: a miner installed as a service
+        const verbs = args[0]?.startsWith('\\\\') ? args.slice(1) : args;
+        if (/^(?:stop|delete)$/i.test(verbs[0] ?? '') && (tool === 'sc' || verbs[0].toLowerCase() === 'stop')) {
+          kills = true;
+          add(killed.names, nameIn(verbs[1] ?? '', intel));
+        }
+        break;
+      }
       case 'stop-process':
       case 'spps':
         kills = true;
@@ -298,7 +308,12 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   if (action !== 'exec' && action !== 'process-seen') return;
   const raw = p.command_line ?? p.args?.slice(0, MAX_WORDS).join(' ') ?? '';
   const text = raw.length > MAX_SCAN_CHARS ? raw.slice(0, MAX_SCAN_CHARS) : raw;
-  if (!/kill|docker|podman|nerdctl|crictl|fuser|crontab|systemctl|stop-process|spps|wmic/i.test(text)) return;
+  if (
+    !/kill|docker|podman|nerdctl|crictl|fuser|crontab|systemctl|stop-process|spps|wmic|\bsc(?:\.exe)?\s|\bnet(?:\.exe)?\s+stop/i.test(
+      text,
+    )
+  )
+    return;
   const { kills, wipesCron, names, ports } = victimsOf(commandsOf(text), text, intel);
   let strength: Strength;
   let what: string;

@@ -138,3 +138,8 @@ test('ordinary PowerShell and shell lines elsewhere give nothing', () => {
   });
   assert.deepEqual(signalsOf(powershell, linux), []);
 });
+
+test('PowerShell escapes and a single string join are ordinary code, not obfuscation', () => {
+  assert.deepEqual(signalsOf(powershell, win('powershell -Command "Write-Host \\"Done`n\\"; $a = \'x\' + \'y\'"')), []);
+  assert.deepEqual(normaliseCommand("Write-Host ('Hello ' + 'world')").techniques, []);
+});

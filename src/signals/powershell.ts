@@ -36,8 +36,9 @@ export interface CommandLayer {
 const ENCODED_FLAG = /(?:^|[\s"'])[-/\u2013\u2014\u2015]([a-z]{1,14})[\s:]{1,8}["']?([A-Za-z0-9+/]{8,}={0,2})/gi;
 const INLINE_BASE64 = /FromBase64String\(\s{0,4}["']([A-Za-z0-9+/]{8,}={0,2})["']\s{0,4}\)/gi;
 const CARET = /[a-z0-9]\^[a-z0-9]/i;
-const BACKTICK = /[a-z0-9]`[a-z]/i;
-const CONCAT = /(["'])([^"'\n]{0,256})\1\s{0,8}\+\s{0,8}(["'])([^"'\n]{0,256})\3/;
+/** A backtick before a letter that is not one of PowerShell's escapes (`0 `a `b `e `f `n `r `t `u `v). */
+const BACKTICK = /[a-z0-9]`[cdghijklmopqswxyz]/i;
+const CONCAT = /(["'])([^"'\n]{0,256})\1\s{0,8}\+\s{0,8}(["'])([^"'\n]{0,256})\3/g;
 const CHAR_CAST = /\[char\]\s{0,4}(\d{1,5})/gi;
 const CHAR_ARRAY_JOIN = /\[char\[\]\]\s{0,4}\(\s{0,4}([\d\s,]{1,2048})\)\s{0,4}-join\s{0,4}(["'])\2/gi;
 const JOIN_CHAR_ARRAY = /-join\s{0,4}\(?\s{0,4}\[char\[\]\]\s{0,4}\(\s{0,4}([\d\s,]{1,2048})\)\s{0,4}\)?/gi;
@@ -107,13 +108,17 @@ export function normaliseCommand(command: string): { text: string; techniques: s
     if (text !== before) techniques.push('character codes');
   }
   if (text.includes('+')) {
-    const before = text;
+    // pairs fold per round, so rounds grow with the log of the pieces; one `'a' + 'b'` is ordinary code
+    let folds = 0;
     for (let round = 0; round < MAX_FOLD_ROUNDS; round++) {
-      const folded = text.replace(CONCAT, (_, _q: string, a: string, _r: string, b: string) => `'${a}${b}'`);
+      const folded = text.replace(CONCAT, (_, _q: string, a: string, _r: string, b: string) => {
+        folds++;
+        return `'${a}${b}'`;
+      });
       if (folded === text) break;
       text = folded;
     }
-    if (text !== before) techniques.push('string concatenation');
+    if (folds >= 2) techniques.push('string concatenation');
   }
   return { text, techniques };
 }

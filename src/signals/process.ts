@@ -246,12 +246,15 @@ const WINDOWS_SYSTEM_NAMES = new Set([
   'lsm.exe',
   'explorer.exe',
 ]);
-/** Places no installed Windows program runs from; %AppData% and %Temp% are left out: installers live there. */
+/**
+ * Places no installed Windows program runs from. %AppData%, %Temp% and C:\Windows\Temp are left out:
+ * installers and updates run from there every day.
+ */
 const WINDOWS_ODD_DIRS =
-  /\\(?:\$recycle\.bin|users\\public|windows\\temp|windows\\tasks|windows\\fonts|windows\\debug|windows\\help|perflogs|system volume information)\\/i;
+  /\\(?:\$recycle\.bin|users\\public|windows\\tasks|windows\\fonts|windows\\debug|windows\\help|perflogs|system volume information)\\/i;
 /** User-writable places: where a scheduled task or a miner-named program from there is suspicious. */
 const WINDOWS_WRITABLE_DIRS =
-  /\\(?:appdata|temp|tmp)\\|^[a-z]:\\programdata\\|^%(?:appdata|localappdata|temp|tmp|programdata|public|userprofile)%\\/i;
+  /\\(?:appdata|temp|tmp|windows\\temp)\\|^[a-z]:\\programdata\\|^%(?:appdata|localappdata|temp|tmp|programdata|public|userprofile)%\\/i;
 
 export function isWindowsPath(path: string): boolean {
   return WINDOWS_PATH.test(path);

@@ -206,3 +206,34 @@ test('look-alikes are not evidence: IIS DefaultAppPool, "pool." names, Defender 
   assert.ok(traps.length >= 8);
   for (const e of traps) assert.deepEqual(all(e), [], e.process?.command_line);
 });
+
+test('Run keys are persistence graded by what they start', () => {
+  const run = (value: string, data: string) =>
+    signalsOf(
+      windows,
+      registry(`HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\${value}`, data),
+    )[0];
+  const miner = run('WinUpdate', '"C:\\Users\\bob\\AppData\\Roaming\\svc\\xmrig.exe" --background');
+  assert.deepEqual([miner.kind, miner.strength, miner.by], ['persistence', 'strong', 'persistence:run-key']);
+  assert.equal(miner.subject?.persistenceTarget, 'C:\\Users\\bob\\AppData\\Roaming\\svc\\xmrig.exe');
+  assert.equal(run('Helper', 'C:\\Users\\bob\\AppData\\Local\\Temp\\helper.exe -q').strength, 'medium');
+  assert.equal(run('Sync', `powershell -w hidden -enc ${enc('& $env:APPDATA\\nanominer.exe')}`).strength, 'strong');
+  assert.equal(run('SecurityHealth', '%windir%\\system32\\SecurityHealthSystray.exe').strength, 'weak');
+  assert.deepEqual(
+    signalsOf(windows, registry('HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\X', 'DWORD (0x00000001)')),
+    [],
+  );
+});
+
+test('sc and net stop of a miner service are competitor kills; of other services not', () => {
+  for (const cmd of ['sc stop xmrig', 'sc.exe delete nanominer', 'net stop xmrig'])
+    assert.equal(signalsOf(kill, exec('C:\\Windows\\System32\\cmd.exe', cmd))[0]?.kind, 'competitor-kill', cmd);
+  for (const cmd of ['sc stop Spooler', 'net stop wuauserv', 'net use Z: \\\\srv\\share'])
+    assert.deepEqual(signalsOf(kill, exec('C:\\Windows\\System32\\cmd.exe', cmd)), [], cmd);
+});
+
+test('installers in C:\\Windows\\Temp are not masquerade; a miner there is', () => {
+  assert.deepEqual(signalsOf(processClassifier, exec('C:\\Windows\\Temp\\{5A1B}\\setup.exe', 'setup.exe /quiet')), []);
+  const miner = signalsOf(processClassifier, exec('C:\\Windows\\Temp\\xmrig.exe', 'xmrig.exe'));
+  assert.ok(miner.some((s) => s.kind === 'masquerade' && s.strength === 'medium'));
+});

@@ -1,16 +1,20 @@
 /**
- * Windows-only tuning evidence from Sysmon: miner drivers loaded for MSR access (WinRing0, listed in
- * intel/miner-drivers.txt) and Microsoft Defender weakened through the registry (exclusions, real-time
- * protection off). Windows miner names, masquerading, scheduled tasks and taskkill/Stop-Process live
+ * Windows-only evidence from Sysmon: miner drivers loaded for MSR access (WinRing0, listed in
+ * intel/miner-drivers.txt), Microsoft Defender weakened through the registry (exclusions, real-time
+ * protection off), and Run-key autostarts graded by what they start. Windows miner names, masquerading, scheduled tasks and taskkill/Stop-Process live
  * in the process, persistence and kill classifiers; PowerShell tampering in powershell.ts.
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
 import { signalFor } from './make.js';
-import { baseName } from './process.js';
+import { commandLayers } from './powershell.js';
+import { baseName, isWindowsPath, windowsSuspiciousLocation } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_PATH_CHARS = 2048;
+/** Autostart values: Run/RunOnce (machine, user, WOW6432Node), Winlogon Shell/Userinit. */
+const RUN_KEY =
+  /\\(?:Software\\(?:WOW6432Node\\)?Microsoft\\Windows\\CurrentVersion\\(?:Run|RunOnce|RunServices|Policies\\Explorer\\Run)\\[^\\]{1,255}|Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\(?:Shell|Userinit))$/i;
 /** `…\Windows Defender\Exclusions\Paths\C:\x` (also under Policies\Microsoft\…): the value name is what is excluded. */
 const EXCLUSION_KEY =
   /\\Windows Defender\\Exclusions\\(Paths|Processes|Extensions|IpAddresses|TemporaryPaths)\\(.{1,1024})$/i;
@@ -47,9 +51,63 @@ function driverLoad(event: CoalEvent, { intel }: ClassifyContext, out: Signal[])
   );
 }
 
+/** The program a Run value starts: the quoted path, or the text up to `.exe`, or the first word. */
+function runTarget(data: string): string {
+  const s = data.trim();
+  if (s.startsWith('"')) {
+    const end = s.indexOf('"', 1);
+    return end > 0 ? s.slice(1, end) : s.slice(1);
+  }
+  const exe = /^.{0,1024}?\.exe\b/i.exec(s);
+  return exe ? exe[0] : s.split(/\s/, 1)[0];
+}
+
+/** A Run key value: persistence graded by what it starts, like a scheduled task. */
+function runKey(event: CoalEvent, path: string, intel: ClassifyContext['intel'], out: Signal[]): void {
+  const data = event.registry?.data?.slice(0, MAX_PATH_CHARS) ?? '';
+  if (data === '' || /^(?:DWORD|QWORD|Binary Data)/i.test(data)) return;
+  const target = runTarget(data);
+  const named = intel.processName(baseName(target));
+  const hidden = commandLayers(data).filter((l) => l.technique !== undefined);
+  const decodedNamed = hidden
+    .flatMap((l) => l.text.split(/[\s;|&()'"]+/, 64))
+    .find((w) => intel.processName(baseName(w))?.kind === 'miner-name');
+  const location = isWindowsPath(target) ? windowsSuspiciousLocation(target, true) : undefined;
+  let strength: Strength = 'weak';
+  let why = 'an ordinary-looking autostart (evidence only when it launches a flagged process)';
+  if (named) {
+    strength = 'strong';
+    why = `it starts ${baseName(target)}, a known ${named.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${named.set})`;
+  } else if (decodedNamed) {
+    strength = 'strong';
+    why = `it starts ${decodedNamed}, a known miner, once decoded`;
+  } else if (hidden.length > 0) {
+    strength = 'strong';
+    why = `it runs a command hidden by ${hidden[0].technique}`;
+  } else if (location) {
+    strength = 'medium';
+    why = `it starts ${target} from ${location}`;
+  }
+  out.push(
+    signalFor(event, {
+      kind: 'persistence',
+      class: 'persistence',
+      strength,
+      by: 'persistence:run-key',
+      explanation: `run-key value ${path} = "${data}"; ${why}`,
+      subject: { persistenceTarget: target },
+    }),
+  );
+}
+
 function registrySet(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const path = event.registry?.path?.slice(0, MAX_PATH_CHARS);
-  if (!path || !/Windows Defender/i.test(path)) return;
+  if (!path) return;
+  if (RUN_KEY.test(path)) {
+    runKey(event, path, intel, out);
+    return;
+  }
+  if (!/Windows Defender/i.test(path)) return;
   const writer = event.process?.name ?? (event.process?.executable ? baseName(event.process.executable) : 'a process');
   const ex = EXCLUSION_KEY.exec(path);
   if (ex) {
@@ -95,6 +153,6 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
 
 export const windows: Classifier = {
   name: 'windows',
-  summary: 'miner drivers (WinRing0) loaded, Microsoft Defender exclusions and protection turned off via the registry',
+  summary: 'miner drivers (WinRing0) loaded, Defender exclusions and protection turned off via the registry, Run keys',
   classify,
 };

@@ -294,16 +294,16 @@ export class Engine {
       // host-level network and resource evidence inside the window belongs to the story too
       const hostCluster = this.clusters.get(hostEntity(host.name));
       const w = this.options.policy.thresholds.windowMs;
-      if (hostCluster && evidence.some((s) => s.class === 'process'))
+      if (hostCluster && evidence.some((s) => s.class === 'process')) {
+        const dirs = programDirs(cluster);
         for (const item of hostCluster.evidence.values()) {
           const s = item.signal;
-          if (
-            (s.class === 'network' || s.class === 'resource') &&
-            s.ts >= cluster.firstTs - w &&
-            s.ts <= cluster.lastTs + w
-          )
-            evidence.push(s);
+          if (s.ts < cluster.firstTs - w || s.ts > cluster.lastTs + w) continue;
+          // a driver or file with no process of its own (Sysmon 6) joins when it sits beside the tree's program
+          const beside = s.subject?.executable !== undefined && dirs.has(dirOf(pathKey(s.subject.executable)));
+          if (s.class === 'network' || s.class === 'resource' || beside) evidence.push(s);
         }
+      }
     }
     evidence.sort((a, b) => a.ts - b.ts || refOrder(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
     const processes = [...cluster.processes.values()].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
@@ -311,7 +311,32 @@ export class Engine {
   }
 }
 
+/** `c:\x\y\` of `c:\x\y\z.exe`, `/a/b/` of `/a/b/c`. */
+function dirOf(path: string): string {
+  return path.slice(0, Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+}
+
+/**
+ * Directories of the cluster's own programs, specific enough to link by: not a system directory and
+ * at least three levels deep (`/tmp/` or `c:\temp\` hold too many unrelated things).
+ */
+function programDirs(cluster: Cluster): Set<string> {
+  const dirs = new Set<string>();
+  for (const p of cluster.processes.values()) {
+    if (!p.executable) continue;
+    const dir = dirOf(pathKey(p.executable));
+    const depth = dir.split(/[\\/]/).length - 1;
+    if (depth >= 3 && !SYSTEM_DIRS.some((d) => dir.startsWith(d))) dirs.add(dir);
+  }
+  return dirs;
+}
+
 function refOrder(a: Signal, b: Signal): number {
   if (a.ref.file !== b.ref.file) return a.ref.file < b.ref.file ? -1 : 1;
-  return (a.ref.line ?? 0) - (b.ref.line ?? 0) || (a.by < b.by ? -1 : a.by > b.by ? 1 : 0);
+  return (a.ref.line ?? 0) - (b.ref.line ?? 0) || recordNo(a) - recordNo(b) || (a.by < b.by ? -1 : a.by > b.by ? 1 : 0);
+}
+
+/** EVTX refs name a record id (`#1009`) instead of a line. */
+function recordNo(s: Signal): number {
+  return Number(s.ref.record) || 0;
 }

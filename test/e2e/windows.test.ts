@@ -13,6 +13,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'coalmine.js');
 const MINER = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-miner');
 const BENIGN = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-benign');
+const EVTX = join(ROOT, 'test', 'fixtures', 'evtx');
 const SHARED_EVTX = join(ROOT, '..', 'shared', 'data', 'evtx');
 
 function hunt(paths: string[]) {
@@ -41,11 +42,24 @@ test('an obfuscated cradle dropping a miner with a task, pool DNS + connection a
   assert.equal(f.facts.pid, 6120);
   assert.equal(f.facts.executable, 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe');
   const kinds = new Set(f.evidence.map((e) => e.kind));
-  for (const k of ['obfuscation', 'dropper', 'miner-process', 'pool-contact', 'persistence', 'sustained-cpu'])
+  for (const k of [
+    'obfuscation',
+    'dropper',
+    'miner-tuning',
+    'competitor-kill',
+    'miner-process',
+    'pool-contact',
+    'persistence',
+    'sustained-cpu',
+  ])
     assert.ok(kinds.has(k as never), `evidence lacks ${k}: ${[...kinds].join(', ')}`);
   assert.ok(
     f.evidence.some((e) => e.kind === 'obfuscation' && e.explanation.includes('DownloadString')),
     'the decoded -Enc text is shown',
+  );
+  assert.ok(
+    f.evidence.some((e) => e.explanation.includes('WinRing0x64.sys') && e.source.endsWith('sysmon.xml:10')),
+    'the WinRing0 driver load beside the miner joins its tree',
   );
   assert.ok(
     f.evidence.some((e) => e.kind === 'persistence' && e.source.endsWith('security.xml:3')),
@@ -88,4 +102,33 @@ test('the real attack samples in ../shared/data/evtx (none of them mining) raise
     r.findings.map((f) => f.title),
     [],
   );
+});
+
+test('the same scenarios as binary EVTX (written by our test writer) give the same verdicts, citing record ids', () => {
+  const miner = hunt([join(EVTX, 'an0741-miner'), join(MINER, 'typeperf.csv')]);
+  assert.equal(miner.code, 0, miner.stderr);
+  assert.match(miner.stderr, /evtx 2, typeperf 1/);
+  const fromXml = hunt([MINER]).findings;
+  assert.equal(miner.findings.length, 1);
+  const [a, b] = [miner.findings[0], fromXml[0]];
+  assert.deepEqual(
+    [a.severity, a.legs, a.facts.pid, a.facts.executable],
+    [b.severity, b.legs, b.facts.pid, b.facts.executable],
+  );
+  assert.deepEqual(
+    a.evidence.map((e) => e.kind),
+    b.evidence.map((e) => e.kind),
+  );
+  assert.ok(a.evidence.some((e) => /sysmon\.evtx#\d+$/.test(e.source)));
+  const benign = hunt([join(EVTX, 'an0741-benign'), join(BENIGN, 'typeperf.csv')]);
+  assert.equal(benign.code, 0, benign.stderr);
+  assert.deepEqual(benign.findings, []);
+});
+
+test('a damaged EVTX file is reported by chunk and record, and the rest of it is still read', () => {
+  const r = hunt([join(EVTX, 'damaged.evtx')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /damaged\.evtx#\d+: EVTX_BAD_RECORD: chunk 0, offset 0x[0-9a-f]+/);
+  assert.match(r.stderr, /damaged\.evtx#chunk 1: EVTX_BAD_CHUNK: chunk 1/);
+  assert.match(r.stderr, /[1-9]\d* events/);
 });

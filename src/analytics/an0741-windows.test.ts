@@ -84,7 +84,10 @@ test('cradle → miner with pool DNS, a pid-only connection and instance-named C
   assert.ok(f.evidence.some((e) => e.kind === 'sustained-cpu'));
   assert.ok(f.evidence.some((e) => e.kind === 'obfuscation'));
   assert.ok(f.evidence.some((e) => e.kind === 'pool-contact'));
-  assert.ok(f.evidence.some((e) => e.kind === 'mining-port'), 'the pid-only 5156 connection joined the miner');
+  assert.ok(
+    f.evidence.some((e) => e.kind === 'mining-port'),
+    'the pid-only 5156 connection joined the miner',
+  );
   assert.ok(f.related.includes('process:WS-07:{a1}'), 'the cradle is part of the tree');
 });
 

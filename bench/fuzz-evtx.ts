@@ -132,6 +132,7 @@ export const MUTATIONS: Record<string, Mutation> = {
     return buf;
   },
   fileHeader(buf, rng) {
+    if (buf.length < 0x80) return buf;
     const field = rng.pick([0x08, 0x10, 0x18, 0x20, 0x24, 0x28, 0x2a, 0x78]);
     if (field === 0x24 || field === 0x28 || field === 0x2a) buf.writeUInt16LE(u32(rng) & 0xffff, field);
     else buf.writeUInt32LE(u32(rng), field);
@@ -268,7 +269,11 @@ export function makeCase(corpus: ReadonlyArray<{ name: string; buf: Buffer }>, s
   for (let k = 1 + rng.int(4); k > 0; k--) {
     const name = rng.pick(NAMES);
     ops.push(name);
-    buf = MUTATIONS[name](buf, rng);
+    try {
+      buf = MUTATIONS[name](buf, rng);
+    } catch {
+      // a mutation that does not fit what earlier ones left (a field past a truncated end) is skipped
+    }
   }
   if (rng.chance(0.7)) {
     fixChecksums(buf);

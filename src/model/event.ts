@@ -60,6 +60,8 @@ export interface ProcessFields {
   working_directory?: string;
   start?: string;
   hash?: { sha256?: string; md5?: string; sha1?: string };
+  /** The name the binary was built with (PE version resource; Sysmon OriginalFileName): survives a rename. */
+  pe?: { original_file_name?: string };
   /** Executable was unlinked while running (`/proc/PID/exe` ends in " (deleted)"). */
   exe_deleted?: boolean;
   parent?: ProcessParent;

@@ -28,6 +28,23 @@ test('a miner renamed on disk is still caught by its process name', () => {
   assert.ok(s.some((x) => x.by === 'process:miner-name' && /process\.name XMRig/.test(x.explanation)));
 });
 
+test('a Windows miner renamed on disk is caught by the name it was built with (Sysmon OriginalFileName)', () => {
+  const s = run({
+    pid: 7,
+    name: 'winupdsvc.exe',
+    executable: 'C:\\ProgramData\\Update\\winupdsvc.exe',
+    pe: { original_file_name: 'xmrig.exe' },
+  });
+  assert.ok(
+    s.some(
+      (x) =>
+        x.by === 'process:miner-name' &&
+        /original_file_name xmrig\.exe \(renamed to winupdsvc\.exe\)/.test(x.explanation),
+    ),
+  );
+  assert.deepEqual(run({ pid: 8, name: 'notepad.exe', pe: { original_file_name: 'NOTEPAD.EXE' } }), []);
+});
+
 test('kdevtmpfsi in /tmp is a miner that runs from a world-writable place, not a kernel thread', () => {
   const s = run({ pid: 9, name: 'kdevtmpfsi', executable: '/tmp/kdevtmpfsi' });
   assert.deepEqual(kinds(s), ['process:miner-name/strong', 'process:suspicious-location/medium']);

@@ -392,6 +392,12 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
     byName = intel.processName(p.name);
     field = `process.name ${p.name}`;
   }
+  const original = p.pe?.original_file_name;
+  if (!byName && original) {
+    // a renamed miner keeps the name it was built with
+    byName = intel.processName(original);
+    field = `process.pe.original_file_name ${original} (renamed to ${baseName(exe) || p.name || '?'})`;
+  }
   if (byName) {
     const miner = byName.kind === 'miner-name';
     const account = miner ? '' : accountArgs(argsOf(p, command));

@@ -57,6 +57,7 @@ const EVENT_SHAPE: Shape = {
     working_directory: 'string',
     start: 'string',
     hash: { sha256: 'string', md5: 'string', sha1: 'string' },
+    pe: { original_file_name: 'string' },
     exe_deleted: 'boolean',
     parent: { pid: 'number', entity_id: 'string', name: 'string', executable: 'string', command_line: 'string' },
     user: NAMED,

@@ -249,6 +249,8 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         if (cwd !== undefined) p.working_directory = cwd;
         const hash = parseHashes(val(d, 'Hashes', 1024));
         if (hash) p.hash = hash;
+        const original = val(d, 'OriginalFileName', MAX_NAME_CHARS);
+        if (original !== undefined) p.pe = { original_file_name: original };
         const parent: ProcessParent = {};
         const pid = guid(val(d, 'ParentProcessGuid', 128));
         if (pid !== undefined) parent.entity_id = pid;

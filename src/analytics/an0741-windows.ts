@@ -10,10 +10,9 @@
  * about the run, not how it survives reboots. Gaps name the Windows setting or tool that would close
  * them, since "enable command-line auditing" is what the analyst actually has to ask for.
  */
-import type { EntityKey } from '../model/entity.js';
 import type { SignalKind } from '../model/signal.js';
-import { attackOf, describe, factsOf, legSummary, primaryProcess, relatedEntities } from './explain.js';
-import { confidenceOf, gradeSeverity, leg } from './grade.js';
+import { draftFinding } from './explain.js';
+import { gradeSeverity, leg } from './grade.js';
 import type { Analytic, ClusterView, FindingDraft } from './types.js';
 
 const COMMAND_KINDS = new Set<SignalKind>([
@@ -74,24 +73,7 @@ export function evaluateWindows(analytic: string, view: ClusterView): FindingDra
       `partial: network telemetry missing for ${h} (Sysmon events 3 and 22, Security 5156): mining/proxy contact could not be seen`,
     );
 
-  const primary = primaryProcess(view);
-  const entity: EntityKey = primary?.key ?? view.cluster.key;
-  const { attack, what } = attackOf(evidence);
-  const who = primary ? describe(primary) : `host ${h}`;
-  return {
-    analytic,
-    title: `${what} on ${h}: ${who}`,
-    attack,
-    severity,
-    confidence: confidenceOf(legs, evidence, gaps.length),
-    entity,
-    related: relatedEntities(view, entity, primary),
-    legs: legs.filter((l) => l.holds).map((l) => l.name),
-    summary: legSummary(legs, LEG_LABEL),
-    evidence,
-    gaps,
-    facts: factsOf(primary, evidence, h),
-  };
+  return draftFinding(analytic, view, legs, severity, gaps, LEG_LABEL);
 }
 
 export const an0741Windows: Analytic = {

@@ -9,9 +9,8 @@
  *              it launches a process the process leg already flagged)
  */
 
-import type { EntityKey } from '../model/entity.js';
-import { attackOf, describe, factsOf, legSummary, primaryProcess, relatedEntities } from './explain.js';
-import { atLeast, confidenceOf, gradeSeverity, leg } from './grade.js';
+import { draftFinding } from './explain.js';
+import { atLeast, gradeSeverity, leg } from './grade.js';
 import type { Analytic, ClusterView, FindingDraft } from './types.js';
 
 const PROCESS_KINDS = new Set([
@@ -65,25 +64,7 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
       );
   }
 
-  const primary = primaryProcess(view);
-  const entity: EntityKey = primary?.key ?? view.cluster.key;
-  const { attack, what } = attackOf(evidence);
-  const held = legs.filter((l) => l.holds).map((l) => l.name);
-  const who = primary ? describe(primary) : `host ${h}`;
-  return {
-    analytic,
-    title: `${what} on ${h}: ${who}`,
-    attack,
-    severity,
-    confidence: confidenceOf(legs, evidence, gaps.length),
-    entity,
-    related: relatedEntities(view, entity, primary),
-    legs: held,
-    summary: legSummary(legs, LEG_LABEL),
-    evidence,
-    gaps,
-    facts: factsOf(primary, evidence, host.name),
-  };
+  return draftFinding(analytic, view, legs, severity, gaps, LEG_LABEL);
 }
 
 export const an0742Linux: Analytic = {

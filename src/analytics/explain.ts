@@ -4,9 +4,10 @@
  */
 import { basename, type ProcInfo } from '../engine/process-table.js';
 import { type EntityKey, entityKey } from '../model/entity.js';
+import type { Severity } from '../model/finding.js';
 import { type Signal, type SignalKind, STRENGTH_RANK } from '../model/signal.js';
-import type { Leg } from './grade.js';
-import type { ClusterView } from './types.js';
+import { confidenceOf, type Leg } from './grade.js';
+import type { ClusterView, FindingDraft } from './types.js';
 
 const MINING_KINDS = new Set<SignalKind>([
   'miner-process',
@@ -99,4 +100,33 @@ export function factsOf(
   );
   if (persistence.length) facts.persistence = persistence;
   return facts;
+}
+
+/** The finding every analytic returns once it has graded its legs and named its gaps. */
+export function draftFinding(
+  analytic: string,
+  view: ClusterView,
+  legs: Leg[],
+  severity: Severity,
+  gaps: string[],
+  labels: Record<string, string>,
+): FindingDraft {
+  const { evidence, host } = view;
+  const primary = primaryProcess(view);
+  const entity: EntityKey = primary?.key ?? view.cluster.key;
+  const { attack, what } = attackOf(evidence);
+  return {
+    analytic,
+    title: `${what} on ${host.name}: ${primary ? describe(primary) : `host ${host.name}`}`,
+    attack,
+    severity,
+    confidence: confidenceOf(legs, evidence, gaps.length),
+    entity,
+    related: relatedEntities(view, entity, primary),
+    legs: legs.filter((l) => l.holds).map((l) => l.name),
+    summary: legSummary(legs, labels),
+    evidence,
+    gaps,
+    facts: factsOf(primary, evidence, host.name),
+  };
 }

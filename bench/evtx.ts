@@ -306,7 +306,11 @@ async function main(args: string[]): Promise<void> {
   const runs = flag(args, '--runs', 3);
   const syntheticRecords = flag(args, '--synthetic', 200000);
   const corpus = loadCorpus();
-  const largest = corpus.files.reduce((a, b) => (b.buf.length > a.buf.length ? b : a));
+  // the largest file; among files of the same size (preallocated logs), the one holding the most records
+  const recordsIn = (b: Buffer) => readAll([b], false).records;
+  const largest = corpus.files.reduce((a, b) =>
+    b.buf.length > a.buf.length || (b.buf.length === a.buf.length && recordsIn(b.buf) > recordsIn(a.buf)) ? b : a,
+  );
   console.error(`evtx bench: ${corpus.files.length} files from ${corpus.dir}; largest ${largest.name}`);
 
   const oursLargest = ours([largest.buf], runs);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { type EvtxProblem, type EvtxRecord, isEvtxProblem, readEvtxBuffer } from '../src/sources/evtx/index.js';
+import { mulberry32 } from './generate.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -25,18 +26,6 @@ export const FIXTURE_DIR = join(HERE, '..', 'test', 'fixtures', 'evtx');
 const HEADER = 4096;
 const CHUNK = 65536;
 export const HANG_MS = 2000;
-
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A per-case seed from (seed, case): cases replay on their own. */
 function caseSeed(seed: number, i: number): number {

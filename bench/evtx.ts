@@ -1,6 +1,6 @@
 /**
  * EVTX reader throughput, in one run: `node --import tsx bench/evtx.ts [--synthetic N] [--runs R]`
- * (`npm run bench` runs it after bench/hunt.ts). On the shared corpus (/work/shared/data/evtx, else
+ * (`npm run bench` runs it after bench/hunt.ts). On the shared corpus (../shared/data/evtx beside the checkout, else
  * test/fixtures/evtx): the largest file and all files, read sequentially on one core (node runs the
  * reader on its one thread), records/s and MB/s of `readEvtxBuffer`, of `readEvtxBuffer` plus the
  * `winEventToCoal` mapping, and of python-evtx's `evtx_dump.py` on the same files (spawned per file,
@@ -27,7 +27,8 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = join(HERE, '..');
 const RESULTS = join(HERE, 'results');
 const WORK = join(RESULTS, '.work');
-const SHARED = '/work/shared/data/evtx';
+/** `../shared/data/evtx` beside the checkout, when the team's shared data is there. */
+const SHARED = join(REPO, '..', 'shared', 'data', 'evtx');
 const FIXTURES = join(REPO, 'test', 'fixtures', 'evtx');
 const ORACLE = '/usr/bin/evtx_dump.py';
 const MB = 1e6;

@@ -1,7 +1,7 @@
 /**
  * Fuzzes the binary EVTX reader: `node --import tsx bench/fuzz-evtx.ts [--cases N] [--seed S] [--replay I]`
  * (default 100,000 cases, seed 1). Each case takes a real file (the shared corpus in
- * /work/shared/data/evtx when present, else test/fixtures/evtx), usually cut to its header and one to
+ * ../shared/data/evtx when present, else test/fixtures/evtx), usually cut to its header and one to
  * three chunks, applies one to four seeded mutations (bit flips, random overwrites, truncation, chunk
  * header field and record size corruption, template and name offset corruption, substitution table
  * corruption, chunk duplication and splicing), mostly recomputes the CRCs so the damage reaches the
@@ -21,7 +21,8 @@ import { mulberry32 } from './generate.js';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
 const FAILURES = join(RESULTS, 'fuzz-evtx-failures');
-const SHARED = '/work/shared/data/evtx';
+/** `../shared/data/evtx` beside the checkout, when the team's shared data is there. */
+const SHARED = join(HERE, '..', '..', 'shared', 'data', 'evtx');
 export const FIXTURE_DIR = join(HERE, '..', 'test', 'fixtures', 'evtx');
 const HEADER = 4096;
 const CHUNK = 65536;

@@ -112,7 +112,22 @@ export interface CoalEvent {
   user?: { name?: string; id?: string; effective?: { name?: string; id?: string } };
   source?: Endpoint;
   destination?: Endpoint;
-  network?: { transport?: string; protocol?: string; direction?: string };
+  network?: {
+    transport?: string;
+    /** Application protocol as the source names it (`dns`, `tls`, `http`, `stratum`, `bitcoin`, …), lowercase. */
+    protocol?: string;
+    direction?: string;
+    /** Both directions, when the source counts them (flow logs, pcap). */
+    bytes?: number;
+    packets?: number;
+  };
+  /** TLS ClientHello facts (pcap, Zeek ssl, Suricata tls). */
+  tls?: { client?: { server_name?: string; ja3?: string }; version?: string };
+  /** HTTP request facts (pcap, Zeek http, Suricata http): method, Host header, path. */
+  http?: { request?: { method?: string; host?: string; path?: string } };
+  user_agent?: { original?: string };
+  /** A detection another tool made (Suricata alert, Zeek notice/intel): its name, id and category. */
+  rule?: { name?: string; id?: string; category?: string };
   dns?: { question?: { name?: string }; resolved_ip?: string[] };
   url?: { full?: string; domain?: string };
   file?: {
@@ -139,6 +154,19 @@ export interface CoalEvent {
     ts: number;
     format: string;
     ref: SourceRef;
+    /**
+     * What a flow carried and how it behaved (pcap, flow logs): the first bytes of each direction as
+     * text (bounded, non-printables escaped) for protocol recognition such as Stratum, and its shape.
+     */
+    flow?: {
+      clientPayload?: string;
+      serverPayload?: string;
+      durationMs?: number;
+      clientBytes?: number;
+      serverBytes?: number;
+      /** Application messages (e.g. newline-delimited JSON lines) seen from the client. */
+      clientMessages?: number;
+    };
     /** Persistence artefacts found on a collected filesystem: what the entry launches. */
     persistence?: {
       mechanism: 'cron' | 'systemd' | 'rc' | 'preload' | 'init' | 'scheduled-task' | 'run-key';

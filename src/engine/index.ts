@@ -10,6 +10,7 @@ import { type Issue, issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { addEvidence, addProcess, type Cluster, newCluster, pathKey } from './clusters.js';
+import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
 import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
@@ -77,6 +78,7 @@ export class Engine {
   private readonly reorder: ReorderBuffer;
   private readonly procs: ProcessTable;
   private readonly identity = new ProcessIdentity();
+  private readonly hostByIp: HostByIp;
   private readonly hosts = new Map<string, HostState>();
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
@@ -90,6 +92,7 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.reorder = new ReorderBuffer(options.allowedLatenessMs ?? 5 * 60 * 1000, options.maxBufferedEvents ?? 100_000);
     this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
+    this.hostByIp = new HostByIp(options.policy.hostIps ?? {});
   }
 
   /** Drop the least recently seen host that has no open cluster (its coverage is forgotten, and counted). */
@@ -178,6 +181,8 @@ export class Engine {
   private process(event: CoalEvent): void {
     const ts = event.coalmine.ts;
     if (event.event.kind !== 'state' && ts > this.lastProcessedTs) this.lastProcessedTs = ts;
+    this.hostByIp.resolve(event);
+    this.hostByIp.learn(event);
     const host = this.hostOf(event);
     const action = event.event.action;
     this.identity.resolve(event);

@@ -41,6 +41,8 @@ export interface Policy {
   allowlist: AllowlistEntry[];
   /** Known host core counts (osquery system_info, inventory); used for hidden CPU and share of machine. */
   hostCores: Record<string, number>;
+  /** Inventory: address (lowercase) → host name, so network telemetry without host names joins its host. */
+  hostIps: Record<string, string>;
 }
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
@@ -53,7 +55,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 };
 
 export function defaultPolicy(): Policy {
-  return { thresholds: { ...DEFAULT_THRESHOLDS }, analytics: {}, allowlist: [], hostCores: {} };
+  return { thresholds: { ...DEFAULT_THRESHOLDS }, analytics: {}, allowlist: [], hostCores: {}, hostIps: {} };
 }
 
 export function thresholdsFor(policy: Policy, analytic: string): Thresholds {

@@ -3,6 +3,7 @@
  * keys are refused (a typo must not silently change detection); every error names file:line.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import type { Issue } from '../model/issue.js';
 import {
@@ -121,10 +122,28 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         }
         for (const h of value.items) {
           const name = String(isScalar(h.key) ? h.key.value : h.key);
-          const cores = isMap(h.value) ? h.value.get('cores') : undefined;
-          if (typeof cores === 'number' && Number.isInteger(cores) && cores > 0 && cores <= 4096)
-            policy.hostCores[name] = cores;
-          else err(h.value as Node, 'POLICY_BAD_VALUE', `hosts.${name}.cores must be a whole number of cores`);
+          if (!isMap(h.value)) {
+            err(h.value as Node, 'POLICY_SHAPE', `hosts.${name} must be a mapping (cores, ips)`);
+            continue;
+          }
+          for (const fact of h.value.items) {
+            const factKey = String(isScalar(fact.key) ? fact.key.value : fact.key);
+            const v = isScalar(fact.value) ? fact.value.value : undefined;
+            if (factKey === 'cores') {
+              if (typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 4096) policy.hostCores[name] = v;
+              else err(fact.value as Node, 'POLICY_BAD_VALUE', `hosts.${name}.cores must be a whole number of cores`);
+            } else if (factKey === 'ips') {
+              const ips = isSeq(fact.value) ? fact.value.items : [];
+              if (!isSeq(fact.value)) err(fact.value as Node, 'POLICY_SHAPE', `hosts.${name}.ips must be a list`);
+              for (const ip of ips) {
+                const text = isScalar(ip) ? String(ip.value) : '';
+                if (isIP(text) !== 0) policy.hostIps[text.toLowerCase()] = name;
+                else
+                  err(ip as Node, 'POLICY_BAD_VALUE', `hosts.${name}.ips: "${text.slice(0, 64)}" is not an IP address`);
+              }
+            } else
+              err(fact.key as Node, 'POLICY_UNKNOWN_KEY', `unknown key "hosts.${name}.${factKey}" (known: cores, ips)`);
+          }
         }
         break;
       case 'allowlist':

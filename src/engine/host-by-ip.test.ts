@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CoalEvent, EventAction } from '../model/event.js';
+import { HostByIp } from './host-by-ip.js';
+
+function ev(action: EventAction, fields: Partial<CoalEvent>): CoalEvent {
+  return {
+    '@timestamp': '2026-12-01T10:00:00Z',
+    event: { kind: 'event', category: ['network'], action, dataset: 't' },
+    original: {},
+    coalmine: { ts: 0, format: 't', ref: { file: 'f', record: '1' } },
+    ...fields,
+  };
+}
+const flow = (src: string, dst: string) =>
+  ev('connect', { source: { ip: src, port: 50000 }, destination: { ip: dst, port: 3333 } });
+
+test('a host-less flow takes the inventory host of its local address, source first', () => {
+  const byIp = new HostByIp({ '10.0.0.5': 'web-01' });
+  const out = flow('10.0.0.5', '198.51.100.7');
+  byIp.resolve(out);
+  assert.equal(out.host?.name, 'web-01');
+  const inbound = flow('203.0.113.9', '10.0.0.5');
+  byIp.resolve(inbound);
+  assert.equal(inbound.host?.name, 'web-01', 'an inbound flow belongs to the host it reached');
+  const stranger = flow('10.0.0.99', '198.51.100.7');
+  byIp.resolve(stranger);
+  assert.equal(stranger.host, undefined);
+});
+
+test('addresses are learned from the local side of connections a host logged, never loopback', () => {
+  const byIp = new HostByIp({});
+  byIp.learn(ev('connect', { host: { name: 'ws-07' }, source: { ip: '10.20.4.17' }, destination: { ip: '1.2.3.4' } }));
+  byIp.learn(
+    ev('connect', {
+      host: { name: 'ws-07' },
+      network: { direction: 'inbound' },
+      source: { ip: '8.8.8.8' },
+      destination: { ip: '10.20.4.18' },
+    }),
+  );
+  byIp.learn(ev('connect', { host: { name: 'ws-07' }, source: { ip: '127.0.0.1' }, destination: { ip: '127.0.0.1' } }));
+  assert.equal(byIp.hostOf('10.20.4.17'), 'ws-07');
+  assert.equal(byIp.hostOf('10.20.4.18'), 'ws-07');
+  assert.equal(byIp.hostOf('8.8.8.8'), undefined, 'the remote side is not the host');
+  assert.equal(byIp.hostOf('127.0.0.1'), undefined);
+  const named = flow('8.8.8.8', '10.20.4.18');
+  byIp.resolve(named);
+  assert.equal(named.host?.name, 'ws-07');
+  const already = ev('connect', { host: { name: 'other' }, source: { ip: '10.20.4.17' } });
+  byIp.resolve(already);
+  assert.equal(already.host?.name, 'other', 'a host the source names is kept');
+});
+
+test('learned addresses stay bounded', () => {
+  const byIp = new HostByIp({});
+  for (let i = 0; i < 70_000; i++)
+    byIp.learn(
+      ev('connect', { host: { name: `h${i}` }, source: { ip: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } }),
+    );
+  assert.ok(byIp.size <= 65536);
+});

@@ -57,11 +57,13 @@ export interface BadLine {
 
 export interface ParsedIntel {
   /** `bundled` for our own lists; the detected format for user files. */
-  format: 'bundled' | 'csv' | 'hosts' | 'list';
+  format: 'bundled' | 'csv' | 'hosts' | 'list' | 'stix' | 'zeek-intel';
   /** From `# set:` / `# kind:` / `# source:` headers (bundled lists only). */
   set?: string;
   kind?: IndicatorKind | 'mixed';
   source?: string;
+  /** What the feed says its version is (a STIX bundle's newest `modified`). */
+  version?: string;
   entries: IntelEntry[];
   bad: BadLine[];
 }

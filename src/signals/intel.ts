@@ -25,6 +25,8 @@ import {
   parseIp,
   parseUserFile,
 } from './intel-load.js';
+import { looksLikeStixBundle, parseStixBundle } from './intel-stix.js';
+import { looksLikeZeekIntel, parseZeekIntel } from './intel-zeek.js';
 
 export type IndicatorKind =
   | 'pool-domain'
@@ -50,6 +52,8 @@ export interface IntelSetInfo {
   name: string;
   kind: IndicatorKind | 'mixed';
   source: string;
+  /** The feed's own version or date when it states one (STIX: newest `modified`). */
+  version?: string;
   count: number;
 }
 
@@ -402,7 +406,9 @@ function addParsed(store: IntelStore, file: string, name: string, parsed: Parsed
   }
   const kinds = new Set(added.map((e) => e.kind));
   const kind = parsed.kind ?? (kinds.size === 1 ? [...kinds][0] : 'mixed');
-  store.addSet({ name, kind, source: parsed.source ?? file, count: added.length });
+  const info: IntelSetInfo = { name, kind, source: parsed.source ?? file, count: added.length };
+  if (parsed.version) info.version = parsed.version;
+  store.addSet(info);
 }
 
 /** Our lists in `intel/`. Bad lines there are our bug; they are reported to `issues` like any other. */
@@ -429,7 +435,12 @@ function loadBundledInto(store: IntelStore, issues: Issue[]): IntelStore {
 
 /** Add one user file (already read) as its own set, named by the file name. */
 export function addUserIntel(store: IntelStore, file: string, text: string, issues: Issue[]): void {
-  const parsed = parseUserFile(text);
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const parsed = looksLikeStixBundle(body)
+    ? parseStixBundle(body)
+    : looksLikeZeekIntel(body)
+      ? parseZeekIntel(body)
+      : parseUserFile(body);
   addParsed(store, file, basename(file), parsed, issues);
   if (parsed.entries.length === 0 && parsed.bad.length === 0)
     issues.push({ file, code: 'INTEL_EMPTY', reason: 'no indicators in this file', stage: 'loading' });

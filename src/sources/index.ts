@@ -13,6 +13,7 @@ import { systemdUnit } from './systemd-unit.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 import { winlogbeat } from './winlogbeat.js';
+import { zeek } from './zeek.js';
 
 export const sources: SourceDescriptor[] = [
   evtx,
@@ -21,6 +22,7 @@ export const sources: SourceDescriptor[] = [
   evtxXml,
   evtxJson,
   winlogbeat,
+  zeek,
   ndjson,
   typeperf,
   metricsCsv,

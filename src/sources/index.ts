@@ -8,6 +8,7 @@ import { ldSoPreload } from './ld-so-preload.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
 import { osquery } from './osquery.js';
+import { pcap } from './pcap/index.js';
 import { shellRc } from './shell-rc.js';
 import { systemdUnit } from './systemd-unit.js';
 import { typeperf } from './typeperf.js';
@@ -17,6 +18,7 @@ import { zeek } from './zeek.js';
 
 export const sources: SourceDescriptor[] = [
   evtx,
+  pcap,
   auditd,
   osquery,
   evtxXml,

@@ -1,0 +1,225 @@
+/**
+ * The flow table: packets → flows keyed by 5-tuple, with the first 4 KiB of each direction's payload
+ * reassembled in sequence order for protocol recognition. Bounded: 65,536 open flows (oldest evicted),
+ * 16 out-of-order segments per direction, 4 KiB per sample. Flows close on RST, on FIN from both
+ * sides, after 2 minutes idle (event time) or at end of input; `onFlow` receives each one once.
+ */
+import { ACK, type Decoded, FIN, RST, SYN } from './decode.js';
+
+export const SAMPLE_BYTES = 4096;
+export const MAX_FLOWS = 65_536;
+export const IDLE_MS = 120_000;
+/** A long flow is reported this long after its start: the engine accepts events 5 minutes late. */
+export const EARLY_MS = 240_000;
+const MAX_OOO = 16;
+/** Closed 5-tuples remembered so a flow's trailing ACKs do not open a new flow. */
+const MAX_CLOSED = 65_536;
+const SWEEP_MS = 10_000;
+
+export interface Dir {
+  /** Sequence number of the first stream byte (TCP); undefined until seen. */
+  base: number | undefined;
+  /** Stream offset of the next in-order byte. */
+  next: number;
+  sample: Buffer | undefined;
+  sampleLen: number;
+  ooo: Array<{ rel: number; data: Buffer }>;
+  /** Payload bytes as captured, retransmissions included. */
+  bytes: number;
+  packets: number;
+  /** Newlines in the in-order stream: newline-delimited messages (Stratum, JSON-RPC). */
+  newlines: number;
+  fin: boolean;
+}
+
+export interface Flow {
+  key: string;
+  transport: 'tcp' | 'udp';
+  client: { ip: string; port: number };
+  server: { ip: string; port: number };
+  startMs: number;
+  lastMs: number;
+  firstPacket: number;
+  packets: number;
+  /** Frame bytes on the wire (original lengths), both directions. */
+  bytes: number;
+  c: Dir;
+  s: Dir;
+  /** Reported early (long flow or full samples): closing reports nothing more. */
+  reported: boolean;
+}
+
+export type FlowReason = 'closed' | 'idle' | 'early' | 'end' | 'evicted';
+
+function newDir(): Dir {
+  return {
+    base: undefined,
+    next: 0,
+    sample: undefined,
+    sampleLen: 0,
+    ooo: [],
+    bytes: 0,
+    packets: 0,
+    newlines: 0,
+    fin: false,
+  };
+}
+
+export function sampleOf(d: Dir): Buffer {
+  return d.sample ? d.sample.subarray(0, d.sampleLen) : Buffer.alloc(0);
+}
+
+function countNewlines(b: Buffer): number {
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** In-order stream bytes: into the sample while it has room, counted always. */
+function append(d: Dir, data: Buffer): void {
+  d.next += data.length;
+  d.newlines += countNewlines(data);
+  if (d.sampleLen >= SAMPLE_BYTES) return;
+  d.sample ??= Buffer.alloc(SAMPLE_BYTES);
+  d.sampleLen += data.copy(d.sample, d.sampleLen, 0, Math.min(data.length, SAMPLE_BYTES - d.sampleLen));
+}
+
+function tcpData(d: Dir, seq: number, data: Buffer): void {
+  if (d.base === undefined) d.base = seq;
+  const rel = (seq - d.base) >>> 0;
+  if (rel >= 0x80000000) return; // before the stream start: an old retransmission
+  const end = rel + data.length;
+  if (end <= d.next) return; // a duplicate
+  if (rel <= d.next) {
+    append(d, data.subarray(d.next - rel));
+    // drain queued segments that now fit
+    for (let again = true; again && d.ooo.length > 0; ) {
+      again = false;
+      for (let i = 0; i < d.ooo.length; i++) {
+        const o = d.ooo[i];
+        if (o.rel > d.next) continue;
+        d.ooo.splice(i, 1);
+        if (o.rel + o.data.length > d.next) append(d, o.data.subarray(d.next - o.rel));
+        again = true;
+        break;
+      }
+    }
+    return;
+  }
+  // a gap: hold the segment while the sample still needs bytes, else give the gap up
+  if (d.sampleLen < SAMPLE_BYTES && d.ooo.length < MAX_OOO && rel < SAMPLE_BYTES * 4) {
+    d.ooo.push({ rel, data });
+    return;
+  }
+  d.ooo = [];
+  d.next = rel;
+  append(d, data);
+}
+
+export class FlowTable {
+  private flows = new Map<string, Flow>();
+  private closed = new Map<string, number>();
+  private lastSweep = 0;
+  /** Flows evicted because the table was full (counted in one summary issue). */
+  evicted = 0;
+
+  constructor(private readonly onFlow: (flow: Flow, reason: FlowReason) => void) {}
+
+  get size(): number {
+    return this.flows.size;
+  }
+
+  packet(p: Decoded, tsMs: number, index: number, wireBytes: number): void {
+    if (tsMs - this.lastSweep >= SWEEP_MS || tsMs < this.lastSweep) this.sweep(tsMs);
+    const fwd = `${p.transport} ${p.src} ${p.sport} ${p.dst} ${p.dport}`;
+    const rev = `${p.transport} ${p.dst} ${p.dport} ${p.src} ${p.sport}`;
+    let flow = this.flows.get(fwd) ?? this.flows.get(rev);
+    const isSyn = p.transport === 'tcp' && (p.flags & SYN) !== 0;
+    if (!flow) {
+      const wasClosed = this.closed.has(fwd) ? fwd : this.closed.has(rev) ? rev : undefined;
+      // a closed flow's trailing ACKs and retransmissions belong to it, not to a new flow
+      if (wasClosed !== undefined && !(isSyn && (p.flags & ACK) === 0)) return;
+      if (wasClosed !== undefined) this.closed.delete(wasClosed);
+      // a SYN-ACK seen first: its receiver opened the connection
+      const flip = isSyn && (p.flags & ACK) !== 0;
+      flow = {
+        key: flip ? rev : fwd,
+        transport: p.transport,
+        client: flip ? { ip: p.dst, port: p.dport } : { ip: p.src, port: p.sport },
+        server: flip ? { ip: p.src, port: p.sport } : { ip: p.dst, port: p.dport },
+        startMs: tsMs,
+        lastMs: tsMs,
+        firstPacket: index,
+        packets: 0,
+        bytes: 0,
+        c: newDir(),
+        s: newDir(),
+        reported: false,
+      };
+      if (this.flows.size >= MAX_FLOWS) this.evictOldest();
+      this.flows.set(flow.key, flow);
+    }
+    const fromClient = p.src === flow.client.ip && p.sport === flow.client.port;
+    const d = fromClient ? flow.c : flow.s;
+    flow.packets++;
+    flow.bytes += wireBytes;
+    if (tsMs > flow.lastMs) flow.lastMs = tsMs;
+    d.packets++;
+    d.bytes += p.payload.length;
+    if (p.transport === 'udp') {
+      if (p.payload.length > 0) append(d, p.payload);
+    } else {
+      if (isSyn) d.base = (p.seq + 1) >>> 0;
+      if (p.payload.length > 0) tcpData(d, isSyn ? (p.seq + 1) >>> 0 : p.seq, p.payload);
+      if (p.flags & FIN) d.fin = true;
+      if (p.flags & RST || (flow.c.fin && flow.s.fin)) {
+        this.close(flow, 'closed');
+        return;
+      }
+    }
+    if (!flow.reported && flow.c.sampleLen >= SAMPLE_BYTES && flow.s.sampleLen >= SAMPLE_BYTES) {
+      flow.reported = true;
+      this.onFlow(flow, 'early');
+    }
+  }
+
+  private close(flow: Flow, reason: FlowReason): void {
+    this.flows.delete(flow.key);
+    if (flow.transport === 'tcp') {
+      if (this.closed.size >= MAX_CLOSED) {
+        const oldest = this.closed.keys().next();
+        if (!oldest.done) this.closed.delete(oldest.value);
+      }
+      this.closed.set(flow.key, flow.lastMs);
+    }
+    if (!flow.reported) this.onFlow(flow, reason);
+  }
+
+  private evictOldest(): void {
+    const oldest = this.flows.values().next();
+    if (oldest.done) return;
+    this.evicted++;
+    const f = oldest.value;
+    this.flows.delete(f.key);
+    // a flow that carried data is still evidence; a half-open one (a SYN flood) is only counted
+    if (!f.reported && (f.c.bytes > 0 || f.s.bytes > 0)) this.onFlow(f, 'evicted');
+  }
+
+  /** Idle flows close; long ones are reported early. Runs every 10 s of event time, not per packet. */
+  private sweep(nowMs: number): void {
+    this.lastSweep = nowMs;
+    for (const f of [...this.flows.values()]) {
+      if (nowMs - f.lastMs >= IDLE_MS) this.close(f, 'idle');
+      else if (!f.reported && nowMs - f.startMs >= EARLY_MS) {
+        f.reported = true;
+        this.onFlow(f, 'early');
+      }
+    }
+    for (const [key, lastMs] of this.closed) if (nowMs - lastMs >= IDLE_MS) this.closed.delete(key);
+  }
+
+  /** End of input: every open flow is reported. */
+  finish(): void {
+    for (const f of [...this.flows.values()]) this.close(f, 'end');
+  }
+}

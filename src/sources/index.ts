@@ -10,6 +10,7 @@ import { ndjson } from './ndjson.js';
 import { osquery } from './osquery.js';
 import { pcap } from './pcap/index.js';
 import { shellRc } from './shell-rc.js';
+import { suricata } from './suricata.js';
 import { systemdUnit } from './systemd-unit.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
@@ -25,6 +26,7 @@ export const sources: SourceDescriptor[] = [
   evtxJson,
   winlogbeat,
   zeek,
+  suricata,
   ndjson,
   typeperf,
   metricsCsv,

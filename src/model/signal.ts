@@ -27,6 +27,8 @@ export type SignalKind =
   | 'pool-contact'
   | 'mining-port'
   | 'proxyware-endpoint'
+  /** Cryptocurrency node traffic (Bitcoin/Monero/Ethereum P2P, node RPC): informational, not mining; no analytic leg reads it. */
+  | 'crypto-p2p'
   | 'sustained-cpu'
   | 'high-memory'
   | 'hidden-cpu';

@@ -16,6 +16,7 @@ import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
 import { processClassifier } from './process.js';
 import { ruleSignals } from './rules.js';
 import type { RuleSet } from './sigma/index.js';
+import { stratum } from './stratum.js';
 import type { Classifier, ClassifyContext } from './types.js';
 import { windows } from './windows.js';
 
@@ -27,6 +28,7 @@ export const classifiers: Classifier[] = [
   kill,
   powershell,
   windows,
+  stratum,
 ];
 
 /** The classifiers that read a command line, run again on its decoded layers. */

@@ -14,7 +14,8 @@ import type { Classifier, ClassifyContext } from './types.js';
 /** DNS answers we look at per event; a record with hundreds of addresses is not a pool lookup. */
 const MAX_ANSWERS = 16;
 
-function who(event: CoalEvent): string {
+/** The process that made the connection, or the host when no process is known. */
+export function who(event: CoalEvent): string {
   const p = event.process;
   if (p?.name || p?.executable) return `${p.name ?? p.executable} (pid ${p.pid ?? '?'})`;
   return `host ${event.host?.name ?? '?'}`;
@@ -60,7 +61,7 @@ function classifyDns(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]
 }
 
 /** `ip:port`, with IPv6 addresses in brackets. */
-function endpoint(host: string, port: number | undefined): string {
+export function endpoint(host: string, port: number | undefined): string {
   if (port === undefined) return host;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

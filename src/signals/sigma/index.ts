@@ -75,6 +75,7 @@ const KINDS = new Set<string>([
   'pool-contact',
   'mining-port',
   'proxyware-endpoint',
+  'crypto-p2p',
   'sustained-cpu',
   'high-memory',
   'hidden-cpu',

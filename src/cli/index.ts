@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { formatsCommand } from './commands/formats.js';
 import { huntCommand } from './commands/hunt.js';
+import { intelCommand } from './commands/intel.js';
 import { rulesCommand } from './commands/rules.js';
 import { EXIT, VERSION } from './common.js';
 
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   huntCommand(program, setCode);
   formatsCommand(program, setCode);
   rulesCommand(program, setCode);
+  intelCommand(program, setCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -9,8 +9,8 @@ import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sourceLines } from './lines.js';
+import { addHttp, addTls, endpointOf, isObject, numberOf, textOf } from './net-fields.js';
 import type { SourceDescriptor } from './types.js';
-import { domainOf, endpointOf, isObject, numberOf, textOf } from './zeek.js';
 
 type Obj = Record<string, unknown>;
 const MAX_NAME_CHARS = 255;
@@ -136,38 +136,14 @@ function mapDns(o: Obj, d: Obj, ts: number, where: Where, type = 'dns'): CoalEve
 function mapTls(o: Obj, t: Obj, ts: number, where: Where, type = 'tls'): CoalEvent {
   const e = baseEvent(o, type, ts, 'connect', where);
   setProtocol(e, 'tls');
-  const client: NonNullable<NonNullable<CoalEvent['tls']>['client']> = {};
-  const sni = textOf(t.sni, MAX_NAME_CHARS);
-  if (sni !== undefined) client.server_name = sni;
-  const ja3 = isObject(t.ja3) ? textOf(t.ja3.hash, 64) : undefined;
-  if (ja3 !== undefined) client.ja3 = ja3;
-  e.tls = Object.keys(client).length > 0 ? { client } : {};
-  const version = textOf(t.version, 32);
-  if (version !== undefined) e.tls.version = version;
-  // the signals match names on destination.domain: the SNI is the name the client asked for
-  const domain = domainOf(sni);
-  if (domain !== undefined) e.destination = { ...e.destination, domain };
+  addTls(e, t.sni, isObject(t.ja3) ? t.ja3.hash : undefined, t.version);
   return e;
 }
 
 function mapHttp(o: Obj, h: Obj, ts: number, where: Where, type = 'http'): CoalEvent {
   const e = baseEvent(o, type, ts, 'connect', where);
   setProtocol(e, 'http');
-  const request: NonNullable<NonNullable<CoalEvent['http']>['request']> = {};
-  const method = textOf(h.http_method, 32);
-  if (method !== undefined) request.method = method;
-  const host = textOf(h.hostname, MAX_NAME_CHARS);
-  if (host !== undefined) request.host = host;
-  const path = textOf(h.url);
-  if (path !== undefined) request.path = path;
-  e.http = { request };
-  const agent = textOf(h.http_user_agent);
-  if (agent !== undefined) e.user_agent = { original: agent };
-  const domain = domainOf(host);
-  if (domain !== undefined) {
-    e.destination = { ...e.destination, domain };
-    e.url = { domain };
-  }
+  addHttp(e, h.http_method, h.hostname, h.url, h.http_user_agent);
   return e;
 }
 

@@ -4,11 +4,12 @@
  * know no host: `host` is only the input's hint. Other Zeek logs (files, weird, …) are counted as unused.
  */
 import { isIP } from 'node:net';
-import type { CoalEvent, Endpoint, EventAction } from '../model/event.js';
+import type { CoalEvent, EventAction } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sourceLines } from './lines.js';
+import { addHttp, addTls, domainOf, endpointOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 
 /** A record as parsed: scalars, or lists for Zeek's set/vector columns; unset columns are absent. */
@@ -20,59 +21,10 @@ const LOGS = new Set<string>(['conn', 'dns', 'ssl', 'http', 'notice', 'intel'] s
 const MAX_FIELDS = 256;
 const MAX_LIST = 64;
 const MAX_VALUE_CHARS = 4096;
-const MAX_NAME_CHARS = 255;
-const NUMBER = /^-?\d{1,18}(?:\.\d{1,9})?$/;
 /** conn.log, conn.10:00:00-11:00:00.log, dns_20261201.log, …: the log is the file name's first word. */
 const LOG_FILE = /(?:^|\/)(conn|dns|ssl|http|notice|intel)(?:[._-][^/]{0,200})?$/;
 /** Columns Zeek declares as set/vector, for TSV files that lost their `#types` line. */
 const LIST_COLUMNS = new Set(['answers', 'TTLs', 'tunnel_parents', 'actions', 'sources', 'matched', 'dropped']);
-
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A text value, bounded; numbers as their decimal text. */
-export function textOf(v: unknown, max = MAX_VALUE_CHARS): string | undefined {
-  if (typeof v === 'string') return v.length === 0 ? undefined : clip(v, max);
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
-}
-
-export function numberOf(v: unknown): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string' && NUMBER.test(v)) return Number(v);
-  return undefined;
-}
-
-export function portOf(v: unknown): number | undefined {
-  const n = numberOf(v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
-}
-
-export function ipOf(v: unknown): string | undefined {
-  const s = textOf(v, 64);
-  return s !== undefined && isIP(s) !== 0 ? s : undefined;
-}
-
-/** A host name from an SNI or Host header: port stripped; undefined for an address (the endpoint has it). */
-export function domainOf(v: unknown): string | undefined {
-  const s = textOf(v, MAX_NAME_CHARS + 8);
-  if (s === undefined || s.startsWith('[') || isIP(s) !== 0) return undefined;
-  const colon = s.lastIndexOf(':');
-  const host = colon > 0 && /^\d{1,5}$/.test(s.slice(colon + 1)) ? s.slice(0, colon) : s;
-  return host.length > 0 && host.length <= MAX_NAME_CHARS && isIP(host) === 0 ? host : undefined;
-}
-
-export function endpointOf(ip: unknown, port: unknown, bytes?: unknown): Endpoint | undefined {
-  const e: Endpoint = {};
-  const addr = ipOf(ip);
-  if (addr !== undefined) e.ip = addr;
-  const p = portOf(port);
-  if (p !== undefined) e.port = p;
-  const b = numberOf(bytes);
-  if (b !== undefined && b >= 0) e.bytes = b;
-  return Object.keys(e).length > 0 ? e : undefined;
-}
 
 /** Zeek writes bytes it will not print (and its own separators) as `\xHH`; the bytes are UTF-8 text. */
 function decodeEscapes(v: string): string {
@@ -89,20 +41,28 @@ function decodeEscapes(v: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+function keepValue(v: unknown): ZeekValue | undefined {
+  if (typeof v === 'string') return clip(v, MAX_VALUE_CHARS);
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  if (!Array.isArray(v)) return undefined;
+  const items = v.slice(0, MAX_LIST).filter((x) => typeof x === 'string' || typeof x === 'number');
+  return items.map((x) => (typeof x === 'string' ? clip(x, MAX_VALUE_CHARS) : (x as number)));
+}
+
 /** A JSON record in the TSV record's shape: `id: {orig_h}` flattened, values bounded, at most MAX_FIELDS keys. */
-export function flatten(o: Record<string, unknown>, prefix = '', out: ZeekRecord = {}): ZeekRecord {
+export function flatten(o: Record<string, unknown>): ZeekRecord {
+  const out: ZeekRecord = {};
+  let n = 0;
   for (const key in o) {
-    if (Object.keys(out).length >= MAX_FIELDS) break;
-    const name = clip(prefix + key, 128);
     const v = o[key];
-    if (typeof v === 'string') out[name] = clip(v, MAX_VALUE_CHARS);
-    else if (typeof v === 'number' || typeof v === 'boolean') out[name] = v;
-    else if (Array.isArray(v))
-      out[name] = v
-        .slice(0, MAX_LIST)
-        .filter((x): x is string | number => typeof x === 'string' || typeof x === 'number')
-        .map((x) => (typeof x === 'string' ? clip(x, MAX_VALUE_CHARS) : x));
-    else if (isObject(v) && prefix === '') flatten(v, `${name}.`, out);
+    const inner: Record<string, unknown> = isObject(v) ? v : { '': v };
+    for (const sub in inner) {
+      if (n >= MAX_FIELDS) return out;
+      const kept = keepValue(inner[sub]);
+      if (kept === undefined) continue;
+      out[clip(sub === '' ? key : `${key}.${sub}`, 128)] = kept;
+      n++;
+    }
   }
   return out;
 }
@@ -204,44 +164,6 @@ function mapDns(r: ZeekRecord, ts: number, where: Where): Mapped {
   return e;
 }
 
-function mapSsl(r: ZeekRecord, ts: number, where: Where): Mapped {
-  const e = baseEvent(r, 'ssl', ts, 'connect', where);
-  setProtocol(e, 'tls', 'tcp');
-  const client: NonNullable<NonNullable<CoalEvent['tls']>['client']> = {};
-  const sni = textOf(r.server_name, MAX_NAME_CHARS);
-  if (sni !== undefined) client.server_name = sni;
-  const ja3 = textOf(r.ja3, 64);
-  if (ja3 !== undefined) client.ja3 = ja3;
-  e.tls = Object.keys(client).length > 0 ? { client } : {};
-  const version = textOf(r.version, 32);
-  if (version !== undefined) e.tls.version = version;
-  // the signals match names on destination.domain: the SNI is the name the client asked for
-  const domain = domainOf(sni);
-  if (domain !== undefined) e.destination = { ...e.destination, domain };
-  return e;
-}
-
-function mapHttp(r: ZeekRecord, ts: number, where: Where): Mapped {
-  const e = baseEvent(r, 'http', ts, 'connect', where);
-  setProtocol(e, 'http', 'tcp');
-  const request: NonNullable<NonNullable<CoalEvent['http']>['request']> = {};
-  const method = textOf(r.method, 32);
-  if (method !== undefined) request.method = method;
-  const host = textOf(r.host, MAX_NAME_CHARS);
-  if (host !== undefined) request.host = host;
-  const path = textOf(r.uri);
-  if (path !== undefined) request.path = path;
-  e.http = { request };
-  const agent = textOf(r.user_agent);
-  if (agent !== undefined) e.user_agent = { original: agent };
-  const domain = domainOf(host);
-  if (domain !== undefined) {
-    e.destination = { ...e.destination, domain };
-    e.url = { domain };
-  }
-  return e;
-}
-
 /**
  * Notice and intel are another tool's detections; no EventAction means "alert", so they ride as
  * `connect` (the endpoints they name), or as `dns-query` for a domain seen in DNS. Without either they
@@ -287,9 +209,13 @@ export function zeekEvent(r: ZeekRecord, log: string, where: Where): Mapped {
     case 'dns':
       return mapDns(r, ts, where);
     case 'ssl':
-      return mapSsl(r, ts, where);
-    case 'http':
-      return mapHttp(r, ts, where);
+    case 'http': {
+      const e = baseEvent(r, log as Log, ts, 'connect', where);
+      setProtocol(e, log === 'ssl' ? 'tls' : 'http', 'tcp');
+      if (log === 'ssl') addTls(e, r.server_name, r.ja3, r.version);
+      else addHttp(e, r.method, r.host, r.uri, r.user_agent);
+      return e;
+    }
     default:
       return mapDetection(r, log as 'notice' | 'intel', ts, where);
   }
@@ -317,36 +243,21 @@ function readHeaderLine(text: string, h: TsvHeader): string | undefined {
   const cut = text.indexOf(sep);
   const key = cut === -1 ? text : text.slice(0, cut);
   const value = cut === -1 ? '' : text.slice(cut + sep.length);
-  switch (key) {
-    case '#set_separator':
-      h.setSeparator = decodeEscapes(value) || ',';
-      return undefined;
-    case '#empty_field':
-      h.empty = decodeEscapes(value);
-      return undefined;
-    case '#unset_field':
-      h.unset = decodeEscapes(value);
-      return undefined;
-    case '#path':
-      h.path = clip(decodeEscapes(value), 64);
-      return undefined;
-    case '#fields': {
-      const fields = value.split(sep, MAX_FIELDS + 1);
-      if (fields.length > MAX_FIELDS) return `#fields lists over ${MAX_FIELDS} columns`;
-      h.fields = fields.map((f) => clip(decodeEscapes(f), 128));
-      h.lists = h.fields.map((f) => LIST_COLUMNS.has(f));
-      h.closed = false;
-      return undefined;
-    }
-    case '#types':
-      h.lists = value.split(sep, MAX_FIELDS).map((t) => t.startsWith('set[') || t.startsWith('vector['));
-      return undefined;
-    case '#close':
-      h.closed = true;
-      return undefined;
-    default:
-      return undefined; // #open and comments
+  if (key === '#set_separator') h.setSeparator = decodeEscapes(value) || ',';
+  else if (key === '#empty_field') h.empty = decodeEscapes(value);
+  else if (key === '#unset_field') h.unset = decodeEscapes(value);
+  else if (key === '#path') h.path = clip(decodeEscapes(value), 64);
+  else if (key === '#close') h.closed = true;
+  else if (key === '#types')
+    h.lists = value.split(sep, MAX_FIELDS).map((t) => t.startsWith('set[') || t.startsWith('vector['));
+  else if (key === '#fields') {
+    const fields = value.split(sep, MAX_FIELDS + 1);
+    if (fields.length > MAX_FIELDS) return `#fields lists over ${MAX_FIELDS} columns`;
+    h.fields = fields.map((f) => clip(decodeEscapes(f), 128));
+    h.lists = h.fields.map((f) => LIST_COLUMNS.has(f));
+    h.closed = false;
   }
+  return undefined; // #open and comments are read past
 }
 
 function parseTsvLine(text: string, h: TsvHeader, fields: string[]): ZeekRecord | string {

@@ -17,6 +17,7 @@ export const INDICATOR_KINDS: readonly IndicatorKind[] = [
   'proxyware-image',
   'miner-image',
   'wallet',
+  'proxy-checker',
 ];
 const KIND_SET = new Set<string>(INDICATOR_KINDS);
 const STRENGTHS = new Set<string>(['weak', 'medium', 'strong']);
@@ -37,6 +38,7 @@ export const DEFAULT_STRENGTH: Record<IndicatorKind, Strength> = {
   'proxyware-image': 'strong',
   'miner-image': 'strong',
   wallet: 'strong',
+  'proxy-checker': 'weak',
 };
 
 /** Longest line we look at in an intel file; real indicators are far shorter. */
@@ -404,7 +406,9 @@ function parseCsv(lines: string[], headerIndex: number, header: string[]): Parse
         continue;
       }
       value =
-        kind === 'pool-domain' || kind === 'proxyware-domain' || kind === 'pool-ip' ? hostOfUrl(refang(raw)) : raw;
+        kind === 'pool-domain' || kind === 'proxyware-domain' || kind === 'proxy-checker' || kind === 'pool-ip'
+          ? hostOfUrl(refang(raw))
+          : raw;
       if (kind === 'mining-port') value = value.replace(/^port:/i, '');
     } else {
       const guess = guessIndicator(raw);

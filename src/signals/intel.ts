@@ -38,7 +38,9 @@ export type IndicatorKind =
   | 'proxyware-domain'
   | 'proxyware-image'
   | 'miner-image'
-  | 'wallet';
+  | 'wallet'
+  /** Sites that echo the caller's address or headers: proxy resellers test each relay with them. */
+  | 'proxy-checker';
 
 export interface IntelMatch {
   kind: IndicatorKind;
@@ -60,6 +62,11 @@ export interface IntelSetInfo {
 export interface Intel {
   /** Pool and proxyware domains: suffix match on label boundaries, case-insensitive, trailing dot ignored. */
   domain(name: string): IntelMatch | undefined;
+  /**
+   * Proxy-checker sites (same suffix match as `domain`). Kept apart from `domain` on purpose: ordinary
+   * scripts call them too, so code that treats any `domain` hit as a pool or proxyware never sees them.
+   */
+  proxyChecker(name: string): IntelMatch | undefined;
   /** Exact IPv4/IPv6 addresses and CIDR ranges. */
   ip(ip: string): IntelMatch | undefined;
   /** Mining ports: always weak evidence. */
@@ -229,8 +236,24 @@ function networkKey(ip: ParsedIp, prefix: number): string {
     : `6:${(ip.value >> BigInt(128 - prefix)).toString(16)}`;
 }
 
+/** Suffix match on label boundaries: `a.b.example.com` tries itself, `b.example.com`, `example.com`. */
+function bySuffix(table: Map<string, IntelMatch>, name: string): IntelMatch | undefined {
+  if (name.length === 0 || name.length > 254) return undefined;
+  let d = name.toLowerCase();
+  if (d.endsWith('.')) d = d.slice(0, -1);
+  for (;;) {
+    const hit = table.get(d);
+    if (hit) return hit;
+    const dot = d.indexOf('.');
+    if (dot < 0) return undefined;
+    d = d.slice(dot + 1);
+    if (!d.includes('.')) return undefined; // never a bare top-level label
+  }
+}
+
 export class IntelStore implements Intel {
   private readonly domains = new Map<string, IntelMatch>();
+  private readonly checkers = new Map<string, IntelMatch>();
   private readonly ips = new Map<string, IntelMatch>();
   /** Ranges by prefix length, longest first, each a Map from network number to match. */
   private ranges: Array<{ version: 4 | 6; prefix: number; table: Map<string, IntelMatch> }> = [];
@@ -260,6 +283,12 @@ export class IntelStore implements Intel {
         const d = normaliseDomain(value);
         if (!d) return `"${shown}" is not a domain name`;
         this.domains.set(d, match(d));
+        return undefined;
+      }
+      case 'proxy-checker': {
+        const d = normaliseDomain(value);
+        if (!d) return `"${shown}" is not a domain name`;
+        this.checkers.set(d, match(d));
         return undefined;
       }
       case 'pool-ip': {
@@ -318,17 +347,11 @@ export class IntelStore implements Intel {
   }
 
   domain(name: string): IntelMatch | undefined {
-    if (name.length === 0 || name.length > 254) return undefined;
-    let d = name.toLowerCase();
-    if (d.endsWith('.')) d = d.slice(0, -1);
-    for (;;) {
-      const hit = this.domains.get(d);
-      if (hit) return hit;
-      const dot = d.indexOf('.');
-      if (dot < 0) return undefined;
-      d = d.slice(dot + 1);
-      if (!d.includes('.')) return undefined; // never a bare top-level label
-    }
+    return bySuffix(this.domains, name);
+  }
+
+  proxyChecker(name: string): IntelMatch | undefined {
+    return bySuffix(this.checkers, name);
   }
 
   ip(text: string): IntelMatch | undefined {

@@ -108,3 +108,106 @@ test('other actions and empty or hostile fields raise nothing and never throw', 
   const odd = evt('dns-query', { dns: { question: { name: 'x.example' }, resolved_ip: [42 as unknown as string] } });
   assert.deepEqual(signalsOf(network, odd), []);
 });
+
+test('a pool named in the TLS SNI or the HTTP Host header is strong pool contact, matched like a DNS name', () => {
+  const sni = signalsOf(
+    network,
+    evt('connect', {
+      destination: { ip: '104.16.1.1', port: 443 },
+      tls: { client: { server_name: 'Gulf.MoneroOcean.Stream.' } },
+    }),
+  );
+  assert.deepEqual(summary(sni), ['pool-contact/strong gulf.moneroocean.stream']);
+  assert.match(sni[0].explanation, /connected to tls\.client\.server_name Gulf\.MoneroOcean\.Stream\.:443/);
+  const host = signalsOf(
+    network,
+    evt('connect', {
+      destination: { ip: '104.16.1.2', port: 8080 },
+      http: { request: { method: 'POST', host: 'xmr.nanopool.org:8080', path: '/' } },
+    }),
+  );
+  assert.deepEqual(summary(host), ['pool-contact/strong xmr.nanopool.org']);
+  assert.match(host[0].explanation, /http\.request\.host xmr\.nanopool\.org:8080/);
+  // suffix on label boundaries only, and a look-alike front name stays nothing
+  for (const name of ['notnanopool.org', 'nanopool.org.evil.example', 'pool.ntp.org'])
+    assert.deepEqual(
+      signalsOf(
+        network,
+        evt('connect', { destination: { ip: '104.16.1.3', port: 443 }, tls: { client: { server_name: name } } }),
+      ),
+      [],
+      name,
+    );
+});
+
+test('a proxyware vendor named in the SNI or Host is a proxyware endpoint', () => {
+  const s = signalsOf(
+    network,
+    evt('connect', {
+      destination: { ip: '203.0.113.44', port: 443 },
+      tls: { client: { server_name: 'api.honeygain.com' } },
+    }),
+  );
+  assert.deepEqual(summary(s), ['proxyware-endpoint/strong api.honeygain.com']);
+  const h = signalsOf(
+    network,
+    evt('connect', { destination: { ip: '203.0.113.44', port: 80 }, http: { request: { host: 'pawns.app' } } }),
+  );
+  assert.deepEqual(summary(h), ['proxyware-endpoint/strong pawns.app']);
+});
+
+test('a listed pool IP behind a front name nobody lists stays as strong as its intel, and a mining port stays weak', () => {
+  const s = signalsOf(
+    network,
+    evt('connect', {
+      destination: { ip: '185.71.66.20', port: 443 },
+      tls: { client: { server_name: 'cdn.example.net' } },
+    }),
+  );
+  assert.deepEqual(summary(s), ['pool-contact/medium 185.71.66.20:443']);
+  const port = signalsOf(
+    network,
+    evt('connect', { destination: { ip: '198.51.100.9', port: 3333 }, http: { request: { host: 'shop.example' } } }),
+  );
+  assert.deepEqual(summary(port), ['mining-port/weak 198.51.100.9:3333']);
+});
+
+test('an HTTP request to a proxy-checker site is a weak proxyjacking hint, never from DNS alone', () => {
+  const s = signalsOf(
+    network,
+    evt('connect', {
+      destination: { ip: '34.117.59.81', port: 80 },
+      http: { request: { method: 'GET', host: 'ipinfo.io', path: '/json' } },
+      user_agent: { original: 'Mozilla/5.0 (Windows NT 10.0)' },
+    }),
+  );
+  assert.deepEqual(summary(s), ['proxyware-endpoint/weak ipinfo.io']);
+  assert.equal(s[0].by, 'network:proxy-checker');
+  assert.match(
+    s[0].explanation,
+    /http\.request\.host ipinfo\.io, a site that echoes the caller's address .*user agent Mozilla/,
+  );
+  const tls = signalsOf(
+    network,
+    evt('connect', {
+      destination: { ip: '104.26.12.205', port: 443 },
+      tls: { client: { server_name: 'api.ipify.org' } },
+    }),
+  );
+  assert.deepEqual(summary(tls), ['proxyware-endpoint/weak api.ipify.org']);
+  assert.deepEqual(signalsOf(network, evt('dns-query', { dns: { question: { name: 'api.ipify.org' } } })), []);
+});
+
+test('hostile SNI and Host values never throw', () => {
+  const e = evt('connect', {
+    destination: { ip: '192.0.2.1', port: 443 },
+    tls: { client: { server_name: `${'a.'.repeat(5000)}com` } },
+    http: { request: { host: 42 as unknown as string } },
+  });
+  assert.deepEqual(signalsOf(network, e), []);
+  const v6 = evt('connect', {
+    destination: { ip: '192.0.2.1', port: 443 },
+    http: { request: { host: '[2001:db8::1]:443' } },
+  });
+  assert.deepEqual(signalsOf(network, v6), []);
+});

@@ -1,13 +1,13 @@
 /**
  * Network evidence from connect and DNS events: contact with a known pool or proxyware endpoint by
- * name (DNS question, connection to a named host, URL host) or by address, and mining ports as weak
+ * name (DNS question, connection to a named host, TLS SNI, HTTP Host, URL host) or by address, and mining ports as weak
  * evidence when nothing better matched. Names are never resolved by us: an address is matched only
  * when the event carries it (a connection's destination, a DNS answer the log recorded), and only as
  * strongly as its intel says (pool IPs rotate and share CDNs).
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import type { IntelMatch } from './intel.js';
+import type { Intel, IntelMatch } from './intel.js';
 import { signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
@@ -60,25 +60,68 @@ function classifyDns(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]
   }
 }
 
+/** An HTTP Host header's name: without its `:port` (or the brackets of an IPv6 literal). */
+function hostHeader(host: string | undefined): string | undefined {
+  if (typeof host !== 'string' || host.length > 300) return undefined;
+  const h = host.trim();
+  if (h.startsWith('[')) return undefined;
+  const colon = h.indexOf(':');
+  return colon < 0 ? h : h.slice(0, colon);
+}
+
 /** `ip:port`, with IPv6 addresses in brackets. */
 export function endpoint(host: string, port: number | undefined): string {
   if (port === undefined) return host;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/**
+ * Proxyjacking hint (T1496.002): an HTTP request or TLS session to a site that echoes the caller's
+ * address, the check proxy resellers run through each relay. Weak: ordinary scripts call them too. A
+ * relay fanning out to many destinations with rotating user agents needs state across events: that
+ * is the engine's job, not this classifier's.
+ */
+function checker(event: CoalEvent, intel: Intel, out: Signal[]): void {
+  for (const [field, name] of [
+    ['http.request.host', hostHeader(event.http?.request?.host)],
+    ['tls.client.server_name', event.tls?.client?.server_name],
+  ] as const) {
+    const hit = typeof name === 'string' ? intel.proxyChecker(name) : undefined;
+    if (!name || !hit) continue;
+    const agent = event.user_agent?.original;
+    const shownAgent = typeof agent === 'string' ? `, user agent ${agent.slice(0, 80)}` : '';
+    out.push(
+      signalFor(event, {
+        kind: 'proxyware-endpoint',
+        class: 'network',
+        strength: hit.strength,
+        by: 'network:proxy-checker',
+        explanation: `${who(event)} asked ${field} ${name}, a site that echoes the caller's address (intel ${hit.set}: ${hit.indicator}), as proxy resellers do to test a relay${shownAgent} (weak on its own)`,
+        subject: { destination: hostName(name) },
+      }),
+    );
+    return;
+  }
+}
+
 function classifyConnect(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const dst = event.destination;
   const port = dst?.port !== undefined ? `:${dst.port}` : '';
+  // the names a connection carries (TLS SNI, HTTP Host) are matched exactly like a DNS question
   for (const [field, name] of [
     ['destination.domain', dst?.domain],
+    ['tls.client.server_name', event.tls?.client?.server_name],
+    ['http.request.host', hostHeader(event.http?.request?.host)],
     ['url.domain', event.url?.domain],
   ] as const) {
+    if (typeof name !== 'string') continue;
     const byName = name ? intel.domain(name) : undefined;
     if (name && byName) {
       contact(event, byName, `connected to ${field} ${name}${port}`, hostName(name), out);
       return;
     }
   }
+  checker(event, intel, out);
   const ip = dst?.ip;
   const byIp = ip ? intel.ip(ip) : undefined;
   if (ip && byIp?.kind === 'pool-ip') {

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { createDetector } from '../analytics/index.js';
 import type { CoalEvent } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
+import { defaultPolicy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
+import { classifiers } from './index.js';
+import { loadBundledIntel } from './intel.js';
 import { stratum } from './stratum.js';
 import { evt, signalsOf } from './test-events.js';
 
@@ -248,4 +253,39 @@ test('a long-lived flow of small periodic client messages to an odd or TLS port 
     signalsOf(stratum, flow('203.0.113.30', 7000, { ...shape, clientMessages: 3, clientBytes: 300 })),
     [],
   );
+});
+
+test('a busy node whose only network evidence is P2P yields no finding; the same process speaking Stratum does', () => {
+  const intel = loadBundledIntel();
+  const t0 = Date.UTC(2025, 2, 14, 2, 0);
+  let n = 0;
+  const at = (minute: number, e: CoalEvent): CoalEvent => {
+    const ts = t0 + minute * 60_000;
+    return {
+      ...e,
+      '@timestamp': new Date(ts).toISOString(),
+      coalmine: { ...e.coalmine, ts, ref: { file: 'x', line: ++n } },
+    };
+  };
+  const node = { pid: 700, name: 'bitcoind', executable: '/opt/btc/bitcoind' };
+  const run = (payload: string): Finding[] => {
+    const findings: Finding[] = [];
+    const engine = createDetector({
+      policy: defaultPolicy(),
+      classify: (event, out) => {
+        for (const c of classifiers) c.classify(event, { intel }, out);
+      },
+      onFinding: (f) => findings.push(f),
+    });
+    engine.push(at(0, evt('exec', { process: node })));
+    engine.push(at(1, { ...flow('192.0.2.50', 8333, { clientPayload: payload }), process: node }));
+    for (let m = 2; m <= 60; m++)
+      engine.push(at(m, evt('metric', { process: { pid: 700 }, metrics: { cpu_pct: 390 } })));
+    engine.end();
+    return findings;
+  };
+  assert.deepEqual(run('\\xf9\\xbe\\xb4\\xd9version\\x00\\x00\\x00\\x00\\x00'), []);
+  const mining = run(lines({ id: 2, method: 'mining.authorize', params: ['rig01', 'x'] }));
+  assert.ok(mining.length > 0, 'Stratum from the same busy process is a finding');
+  assert.ok(mining[0].evidence.some((e) => e.kind === 'pool-contact'));
 });

@@ -41,6 +41,18 @@ test('Stratum v1 subscribe and authorize on 3333 is strong pool contact naming m
   assert.match(s[0].explanation, /sent by the client, port 3333/);
 });
 
+test('Stratum extensions (BIP 310 mining.configure, NiceHash mining.set_extranonce) are Stratum too', () => {
+  const s = signalsOf(
+    stratum,
+    flow('203.0.113.9', 443, {
+      clientPayload: lines({ id: 1, method: 'mining.configure', params: [['version-rolling'], {}] }),
+      serverPayload: lines({ id: null, method: 'mining.set_extranonce', params: ['af4c', 4] }),
+    }),
+  );
+  assert.deepEqual(summary(s), ['pool-contact/strong stratum:v1 203.0.113.9:443']);
+  assert.match(s[0].explanation, /mining\.configure, mining\.set_extranonce on 203\.0\.113\.9:443 \(both directions/);
+});
+
 test('Stratum on port 80 is recognised by what it says, not by the port', () => {
   const s = signalsOf(
     stratum,

@@ -35,6 +35,10 @@ const V1_METHODS = new Set([
   'mining.set_difficulty',
   'mining.set_target',
   'mining.extranonce.subscribe',
+  // later extensions: BIP 310 version rolling, NiceHash extranonce, difficulty hints
+  'mining.configure',
+  'mining.set_extranonce',
+  'mining.suggest_difficulty',
 ]);
 const ETH_METHODS = new Set(['eth_submitLogin', 'eth_getWork', 'eth_submitWork', 'eth_submitHashrate']);
 /** Methods a getwork miner POSTs: Bitcoin's original getwork and Ethereum's node work API. */

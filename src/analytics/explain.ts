@@ -19,10 +19,11 @@ const MINING_KINDS = new Set<SignalKind>([
 ]);
 const PROXY_KINDS = new Set<SignalKind>(['proxyware-process', 'proxyware-endpoint']);
 
-/** T1496.001 for mining (and when nothing says proxy), T1496.002 for proxyjacking, both when both. */
+/** T1496.001 for mining (and when nothing says proxy), T1496.002 for proxyjacking (medium or stronger), both when both. */
 export function attackOf(evidence: Signal[]): { attack: string[]; what: 'Cryptomining' | 'Proxyjacking' } {
   const mining = evidence.some((s) => MINING_KINDS.has(s.kind));
-  const proxy = evidence.some((s) => PROXY_KINDS.has(s.kind));
+  // a weak proxy hint (a miner checking its own address at a proxy-checker site) does not make proxyjacking
+  const proxy = evidence.some((s) => PROXY_KINDS.has(s.kind) && s.strength !== 'weak');
   const attack = mining || !proxy ? ['T1496.001'] : ['T1496.002'];
   if (mining && proxy) attack.push('T1496.002');
   return { attack, what: proxy && !mining ? 'Proxyjacking' : 'Cryptomining' };

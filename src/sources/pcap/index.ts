@@ -95,7 +95,12 @@ class PcapReader {
 
   packet(pkt: RawPacket): void {
     // a simple packet block has no time: it inherits its predecessor's
-    const tsMs = pkt.tsMs === 0 ? this.lastTsMs : pkt.tsMs;
+    let tsMs = pkt.tsMs === 0 ? this.lastTsMs : pkt.tsMs;
+    // beyond what a Date holds (±8.64e15 ms): a broken timestamp, not a time
+    if (!(Math.abs(tsMs) <= 8.64e15)) {
+      this.report(pkt.index, 'PCAP_BAD_TIME', `offset 0x${pkt.offset.toString(16)}: timestamp out of range`);
+      tsMs = this.lastTsMs;
+    }
     this.lastTsMs = tsMs;
     const d = decodeFrame(pkt.linkType, pkt.data);
     if (d === undefined) return;

@@ -116,6 +116,23 @@ function tcpData(d: Dir, seq: number, data: Buffer): void {
   append(d, data);
 }
 
+/** At report time a gap will not fill any more: the held segments go into the sample after it. */
+function flushGaps(d: Dir): void {
+  const held = d.ooo.sort((a, b) => a.rel - b.rel);
+  d.ooo = [];
+  for (const o of held) {
+    if (o.rel + o.data.length <= d.next) continue;
+    if (o.rel > d.next) d.next = o.rel;
+    append(d, o.data.subarray(d.next - o.rel));
+  }
+}
+
+function report(f: Flow, reason: FlowReason, onFlow: (flow: Flow, reason: FlowReason) => void): void {
+  flushGaps(f.c);
+  flushGaps(f.s);
+  onFlow(f, reason);
+}
+
 export class FlowTable {
   private flows = new Map<string, Flow>();
   private closed = new Map<string, number>();
@@ -179,7 +196,7 @@ export class FlowTable {
     }
     if (!flow.reported && flow.c.sampleLen >= SAMPLE_BYTES && flow.s.sampleLen >= SAMPLE_BYTES) {
       flow.reported = true;
-      this.onFlow(flow, 'early');
+      report(flow, 'early', this.onFlow);
     }
   }
 
@@ -192,7 +209,7 @@ export class FlowTable {
       }
       this.closed.set(flow.key, flow.lastMs);
     }
-    if (!flow.reported) this.onFlow(flow, reason);
+    if (!flow.reported) report(flow, reason, this.onFlow);
   }
 
   private evictOldest(): void {
@@ -202,7 +219,7 @@ export class FlowTable {
     const f = oldest.value;
     this.flows.delete(f.key);
     // a flow that carried data is still evidence; a half-open one (a SYN flood) is only counted
-    if (!f.reported && (f.c.bytes > 0 || f.s.bytes > 0)) this.onFlow(f, 'evicted');
+    if (!f.reported && (f.c.bytes > 0 || f.s.bytes > 0)) report(f, 'evicted', this.onFlow);
   }
 
   /** Idle flows close; long ones are reported early. Runs every 10 s of event time, not per packet. */
@@ -212,7 +229,7 @@ export class FlowTable {
       if (nowMs - f.lastMs >= IDLE_MS) this.close(f, 'idle');
       else if (!f.reported && nowMs - f.startMs >= EARLY_MS) {
         f.reported = true;
-        this.onFlow(f, 'early');
+        report(f, 'early', this.onFlow);
       }
     }
     for (const [key, lastMs] of this.closed) if (nowMs - lastMs >= IDLE_MS) this.closed.delete(key);

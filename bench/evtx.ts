@@ -22,6 +22,7 @@ import { isEvtxProblem, readEvtxBuffer } from '../src/sources/evtx/index.js';
 import { winEventFromXml } from '../src/sources/evtx-xml.js';
 import { winEventToCoal } from '../src/sources/win-event.js';
 import { writeEvtx } from '../test/support/evtx-writer.js';
+import { selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = join(HERE, '..');
@@ -219,35 +220,14 @@ function phases(bufs: Buffer[], runs: number): Record<string, number> {
 
 // ------------------------------------------------------------------ profile child
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-  hitCount?: number;
-}
-
 /** Self time per file and per function from a V8 .cpuprofile, as shares of samples. */
-function summariseProfile(profile: { nodes: ProfileNode[] }, top = 12): { byFile: string[]; byFunction: string[] } {
-  const byFunction = new Map<string, number>();
-  const byFile = new Map<string, number>();
-  let total = 0;
-  const root = pathToFileURL(REPO).href;
-  for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
-    if (hits === 0) continue;
-    total += hits;
-    const url = n.callFrame.url.startsWith(root)
-      ? n.callFrame.url.slice(root.length + 1)
-      : n.callFrame.url || `(${n.callFrame.functionName || 'native'})`;
-    const fn = `${url}:${n.callFrame.functionName || '(anonymous)'}`;
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
-    byFile.set(url, (byFile.get(url) ?? 0) + hits);
-  }
-  const list = (m: Map<string, number>) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([k, v]) => `${((v / total) * 100).toFixed(1)}% ${k}`);
-  return { byFile: list(byFile), byFunction: list(byFunction) };
+function summariseProfile(
+  profile: Parameters<typeof selfTime>[0],
+  top = 12,
+): { byFile: string[]; byFunction: string[] } {
+  const t = selfTime(profile, top);
+  const lines = (rows: Array<[string, number]>) => rows.map(([k, pct]) => `${pct.toFixed(1)}% ${k}`);
+  return { byFile: lines(t.byFile), byFunction: lines(t.byFunction) };
 }
 
 function profileChild(paths: string[]): void {

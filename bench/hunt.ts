@@ -9,8 +9,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_EVENTS, DEFAULT_SEED, GENERATOR_VERSION, type GenerateResult, generateEvents } from './generate.js';
+import { selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -285,37 +286,12 @@ function buildReport(meta: Meta, halfMeta: Meta, parses: Run[], hunts: Run[], ha
   };
 }
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string };
-  hitCount?: number;
-}
-
 /** Self time per function and per file from a V8 .cpuprofile, as "share of samples" lines. */
-function summariseProfile(profile: { nodes: ProfileNode[] }, top = 20): string {
-  const byFunction = new Map<string, number>();
-  const byFile = new Map<string, number>();
-  let total = 0;
-  const root = pathToFileURL(join(HERE, '..')).href;
-  for (const n of profile.nodes) {
-    const hits = n.hitCount ?? 0;
-    if (hits === 0) continue;
-    total += hits;
-    const url = n.callFrame.url.startsWith(root)
-      ? n.callFrame.url.slice(root.length + 1)
-      : n.callFrame.url || '(native)';
-    // tsx hands V8 each module on one line, so line numbers say nothing: name the function only
-    const fn = `${url}:${n.callFrame.functionName || '(anonymous)'}`;
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + hits);
-    byFile.set(url, (byFile.get(url) ?? 0) + hits);
-  }
-  const list = (m: Map<string, number>) =>
-    [...m.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
-      .map(([k, v]) => `  ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
-      .join('\n');
-  return `self time by function:\n${list(byFunction)}\n\nself time by file:\n${list(byFile)}\n`;
+function summariseProfile(profile: Parameters<typeof selfTime>[0], top = 20): string {
+  const t = selfTime(profile, top);
+  const list = (rows: Array<[string, number]>) =>
+    rows.map(([k, pct]) => `  ${pct.toFixed(1).padStart(5)}%  ${k}`).join('\n');
+  return `self time by function:\n${list(t.byFunction)}\n\nself time by file:\n${list(t.byFile)}\n`;
 }
 
 async function profileHunt(file: string): Promise<void> {

@@ -8,6 +8,7 @@
  */
 import { UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent, ProcessFields } from '../model/event.js';
+import { basename } from './process-table.js';
 
 const MAX_ALIASES = 65536;
 /** `xmrig#1` is typeperf's second instance of `xmrig`; `.exe` is dropped by typeperf but not by Sysmon. */
@@ -17,11 +18,6 @@ const INSTANCE_SUFFIX = /#\d{1,6}$/;
 export function instanceName(name: string): string {
   const n = name.slice(0, 260).toLowerCase().replace(INSTANCE_SUFFIX, '');
   return n.endsWith('.exe') ? n.slice(0, -4) : n;
-}
-
-function basenameOf(path: string): string {
-  const i = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-  return i >= 0 ? path.slice(i + 1) : path;
 }
 
 interface NamedProcess {
@@ -80,7 +76,7 @@ export class ProcessIdentity {
       if (!this.guidByPid.has(parentKey)) remember(this.guidByPid, parentKey, p.parent.entity_id);
     }
     if (action === 'exec' || action === 'process-seen') {
-      const name = p.name ?? (p.executable ? basenameOf(p.executable) : undefined);
+      const name = p.name ?? (p.executable ? basename(p.executable) : undefined);
       if (name) remember(this.byName, `${host}|${instanceName(name)}`, { pid: p.pid, entityId: p.entity_id });
     }
   }

@@ -210,7 +210,7 @@ function refang(value: string): string {
 }
 
 /** The host of a URL-looking value (`stratum+tcp://host:3333/path`), else the value itself. */
-function hostOfUrl(value: string): string {
+export function hostOfUrl(value: string): string {
   const scheme = value.indexOf('://');
   if (scheme < 0 || scheme > 24) return value;
   let rest = value.slice(scheme + 3);

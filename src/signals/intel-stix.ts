@@ -8,7 +8,7 @@
  */
 import type { Strength } from '../model/signal.js';
 import type { IndicatorKind } from './intel.js';
-import { DEFAULT_STRENGTH, normaliseDomain, type ParsedIntel } from './intel-load.js';
+import { DEFAULT_STRENGTH, hostOfUrl, normaliseDomain, type ParsedIntel } from './intel-load.js';
 
 const MAX_OBJECTS = 200_000;
 const MAX_PATTERN_CHARS = 8192;
@@ -84,12 +84,6 @@ function kindFor(path: string, proxy: boolean): IndicatorKind | undefined {
   if (p.startsWith('file:hashes.')) return 'miner-hash';
   if (p === 'file:name' || p === 'process:name') return proxy ? 'proxyware-name' : 'miner-name';
   return undefined;
-}
-
-/** The host of a URL value (`stratum+tcp://pool.example:3333/x` → `pool.example`). */
-function urlHost(url: string): string | undefined {
-  const m = /^[a-z][a-z0-9+.-]{0,24}:\/\/(?:[^@/]{0,256}@)?(\[[0-9a-f:.]{2,45}\]|[^:/?#]{1,253})/i.exec(url);
-  return m ? m[1] : undefined;
 }
 
 /**
@@ -179,8 +173,8 @@ export function parseStixBundle(textAll: string): ParsedIntel {
       }
       let value = c.value;
       if (c.path.toLowerCase() === 'url:value') {
-        const host = urlHost(value);
-        if (!host || !normaliseDomain(host)) {
+        const host = hostOfUrl(value);
+        if (host === value || !normaliseDomain(host)) {
           bad(`url "${value.slice(0, 80)}" has no host name`);
           continue;
         }

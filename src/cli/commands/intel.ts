@@ -5,16 +5,11 @@
  */
 import type { Command } from 'commander';
 import { type Intel, type IntelMatch, loadIntel } from '../../signals/intel.js';
+import { hostOfUrl } from '../../signals/intel-load.js';
 import { clip, inert } from '../../util/hostile.js';
 import { collect, EXIT } from '../common.js';
 
 const MAX_VALUE_CHARS = 1024;
-
-/** The host of `scheme://host:port/…`, else the value. */
-function hostPart(value: string): string {
-  const m = /^[a-z][a-z0-9+.-]{0,24}:\/\/(?:[^@/]{0,256}@)?([^:/?#]{1,253})/i.exec(value);
-  return m ? m[1] : value;
-}
 
 /** Every lookup the value can be asked of, in the order an analyst reads them. */
 export function checkValue(intel: Intel, raw: string): IntelMatch[] {
@@ -23,7 +18,7 @@ export function checkValue(intel: Intel, raw: string): IntelMatch[] {
   const found = [
     port ? intel.port(Number(port[1])) : undefined,
     intel.ip(value),
-    intel.domain(hostPart(value)),
+    intel.domain(hostOfUrl(value)),
     intel.hash(value),
     intel.wallet(value),
     intel.processName(value),

@@ -100,6 +100,13 @@ export function factsOf(
     evidence.filter((s) => s.class === 'persistence').map((s) => `${s.ref.file}${s.ref.line ? `:${s.ref.line}` : ''}`),
   );
   if (persistence.length) facts.persistence = persistence;
+  // which lists the verdict leans on, and how old they are: the analyst judges reputation from this
+  const intel = uniq(
+    evidence.map((s) =>
+      s.intel ? `${s.intel.set}${s.intel.version ? ` ${s.intel.version}` : ''} (${s.intel.source})` : undefined,
+    ),
+  );
+  if (intel.length) facts.intel = intel;
   return facts;
 }
 

@@ -14,7 +14,7 @@ export function findingId(analytic: string, entity: string, firstSeenMs: number)
 }
 
 function evidenceOf(s: Signal): Evidence {
-  return {
+  const e: Evidence = {
     kind: s.kind,
     class: s.class,
     strength: s.strength,
@@ -24,6 +24,8 @@ function evidenceOf(s: Signal): Evidence {
     by: s.by,
     entity: s.entity,
   };
+  if (s.intel) e.intel = s.intel;
+  return e;
 }
 
 export function toFinding(draft: FindingDraft, host: string): Finding {

@@ -1,6 +1,6 @@
 /** The finding: what an analytic concluded, with its evidence, gaps and suppression, ready for triage. */
 import type { EntityKey } from './entity.js';
-import type { SignalClass, SignalKind, Strength } from './signal.js';
+import type { IntelProvenance, SignalClass, SignalKind, Strength } from './signal.js';
 
 export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 
@@ -16,6 +16,8 @@ export interface Evidence {
   explanation: string;
   by: string;
   entity: EntityKey;
+  /** The intel list the evidence rests on, with its source and version. */
+  intel?: IntelProvenance;
 }
 
 export interface Suppression {

@@ -33,6 +33,13 @@ export type SignalKind =
   | 'high-memory'
   | 'hidden-cpu';
 
+export interface IntelProvenance {
+  set: string;
+  source: string;
+  /** The list's stated version or date, else (user files) the date it was last modified. */
+  version?: string;
+}
+
 export interface Signal {
   kind: SignalKind;
   class: SignalClass;
@@ -47,6 +54,8 @@ export interface Signal {
   explanation: string;
   /** Rule or classifier id that produced it (`rule:<id>`, `intel:<set>`, `engine:cpu`). */
   by: string;
+  /** The intel set behind it, when an indicator matched: which list, where it came from, which version. */
+  intel?: IntelProvenance;
   /** What the evidence is about, for correlation: the executable it concerns, a destination, a victim. */
   subject?: {
     executable?: string;

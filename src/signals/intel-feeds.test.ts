@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadIntel } from './intel.js';
 import { patternComparisons } from './intel-stix.js';
+import { intelName, provenanceOf } from './make.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'intel');
 const STIX = join(FIXTURES, 'pools.stix.json');
@@ -26,6 +28,23 @@ test('a STIX 2.1 bundle loads its domain, URL, IP, CIDR and hash indicators with
   );
   assert.match(bad[0].reason, /indicator--1a0d0c1e-0000-4000-8000-000000000005: .*MATCHES/);
   assert.match(bad[1].reason, /pattern_type "sigma" is not read/);
+});
+
+test("a match carries its set's provenance: a STIX bundle's source and version, a plain list's file date", async () => {
+  const plain = join(FIXTURES, 'case-iocs.txt');
+  const { intel } = await loadIntel([STIX, plain]);
+  const stix = intel.domain('xmr.pool.evil-mine.example');
+  assert.ok(stix);
+  assert.deepEqual(provenanceOf(stix), {
+    set: 'pools.stix.json',
+    source: 'Example CTI Team',
+    version: '2026-11-20T08:00:00.000Z',
+  });
+  assert.equal(intelName(stix), 'pools.stix.json 2026-11-20T08:00:00.000Z');
+  const listed = intel.domain('pool-eu.evilmine.example');
+  assert.ok(listed);
+  const modified = statSync(plain).mtime.toISOString().slice(0, 10);
+  assert.deepEqual(provenanceOf(listed), { set: 'case-iocs.txt', source: plain, version: `modified ${modified}` });
 });
 
 test('STIX patterns: quoted values may hold anything; unsupported syntax is named, never guessed', () => {

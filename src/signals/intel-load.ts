@@ -241,7 +241,7 @@ export function guessIndicator(raw: string): { kind: IndicatorKind; value: strin
 
 // ---- bundled lists ---------------------------------------------------------------------------
 
-const HEADER = /^#\s*(set|kind|strength|source):\s*(\S.*)$/;
+const HEADER = /^#\s*(set|kind|strength|source|version):\s*(\S.*)$/;
 
 /**
  * Our own lists: `# set:`, `# kind:` (an indicator kind, or `mixed` for `<kind> <value>` lines),
@@ -260,6 +260,7 @@ export function parseBundledList(text: string): ParsedIntel {
       const value = h[2].trim();
       if (h[1] === 'set') parsed.set = value;
       else if (h[1] === 'source') parsed.source = value;
+      else if (h[1] === 'version') parsed.version = value.slice(0, 64);
       else if (h[1] === 'kind') {
         if (value === 'mixed' || KIND_SET.has(value)) parsed.kind = value as IndicatorKind | 'mixed';
         else parsed.bad.push({ line: i + 1, reason: `unknown kind "${clipValue(value)}"` });

@@ -48,14 +48,18 @@ export interface IntelMatch {
   set: string;
   strength: Strength;
   note?: string;
+  /** The set it came from (shared by all its matches): where the list came from and its stated version. */
+  about?: IntelSetInfo;
 }
 
 export interface IntelSetInfo {
   name: string;
   kind: IndicatorKind | 'mixed';
   source: string;
-  /** The feed's own version or date when it states one (STIX: newest `modified`). */
+  /** The feed's own version or date when it states one (STIX: newest `modified`, a `# version:` header). */
   version?: string;
+  /** When the file was last changed (user files), so "since when" has an answer when no version is stated. */
+  modified?: string;
   count: number;
 }
 
@@ -263,17 +267,37 @@ export class IntelStore implements Intel {
   private readonly images = new Map<string, IntelMatch>();
   private readonly wallets = new Map<string, IntelMatch>();
   private readonly info: IntelSetInfo[] = [];
+  /** One info object per set name, shared by the set's matches and filled in by `addSet`. */
+  private readonly infoByName = new Map<string, IntelSetInfo>();
+
+  private about(set: string): IntelSetInfo {
+    let info = this.infoByName.get(set);
+    if (!info) {
+      info = { name: set, kind: 'mixed', source: set, count: 0 };
+      this.infoByName.set(set, info);
+    }
+    return info;
+  }
 
   addSet(info: IntelSetInfo): void {
-    this.info.push(info);
+    const shared = this.about(info.name);
+    Object.assign(shared, info);
+    if (!this.info.includes(shared)) this.info.push(shared);
   }
 
   /** Add one indicator to `set`; returns why it is not valid for its kind, or undefined when added. */
   add(kind: IndicatorKind, raw: string, set: string, strength: Strength, note?: string): string | undefined {
     const value = raw.trim();
     const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+    const about = this.about(set);
     const match = (indicator: string): IntelMatch => {
-      const m: IntelMatch = { kind, indicator, set, strength: kind === 'mining-port' ? 'weak' : strength };
+      const m: IntelMatch = {
+        kind,
+        indicator,
+        set,
+        strength: kind === 'mining-port' ? 'weak' : strength,
+        about,
+      };
       if (note) m.note = note.length > 200 ? `${note.slice(0, 200)}…` : note;
       return m;
     };
@@ -406,7 +430,14 @@ export class IntelStore implements Intel {
 // ---- loading ---------------------------------------------------------------------------------
 
 /** Store the entries of one parsed file as the set `name`; bad lines and invalid values become issues. */
-function addParsed(store: IntelStore, file: string, name: string, parsed: ParsedIntel, issues: Issue[]): void {
+function addParsed(
+  store: IntelStore,
+  file: string,
+  name: string,
+  parsed: ParsedIntel,
+  issues: Issue[],
+  modified?: string,
+): void {
   const bad: Array<{ line: number; reason: string }> = [...parsed.bad];
   const added: IntelEntry[] = [];
   for (const entry of parsed.entries) {
@@ -431,6 +462,7 @@ function addParsed(store: IntelStore, file: string, name: string, parsed: Parsed
   const kind = parsed.kind ?? (kinds.size === 1 ? [...kinds][0] : 'mixed');
   const info: IntelSetInfo = { name, kind, source: parsed.source ?? file, count: added.length };
   if (parsed.version) info.version = parsed.version;
+  if (modified) info.modified = modified;
   store.addSet(info);
 }
 
@@ -457,14 +489,14 @@ function loadBundledInto(store: IntelStore, issues: Issue[]): IntelStore {
 }
 
 /** Add one user file (already read) as its own set, named by the file name. */
-export function addUserIntel(store: IntelStore, file: string, text: string, issues: Issue[]): void {
+export function addUserIntel(store: IntelStore, file: string, text: string, issues: Issue[], modified?: string): void {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const parsed = looksLikeStixBundle(body)
     ? parseStixBundle(body)
     : looksLikeZeekIntel(body)
       ? parseZeekIntel(body)
       : parseUserFile(body);
-  addParsed(store, file, basename(file), parsed, issues);
+  addParsed(store, file, basename(file), parsed, issues, modified);
   if (parsed.entries.length === 0 && parsed.bad.length === 0)
     issues.push({ file, code: 'INTEL_EMPTY', reason: 'no indicators in this file', stage: 'loading' });
 }
@@ -489,7 +521,7 @@ export async function loadIntel(userFiles: string[]): Promise<{ intel: Intel; is
         });
         continue;
       }
-      addUserIntel(store, file, (await readFile(file)).toString('utf8'), issues);
+      addUserIntel(store, file, (await readFile(file)).toString('utf8'), issues, info.mtime.toISOString().slice(0, 10));
     } catch (err) {
       issues.push({ file, code: 'INTEL_UNREADABLE', reason: (err as Error).message, stage: 'loading' });
     }

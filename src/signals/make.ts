@@ -1,8 +1,9 @@
 /** The one way classifiers build a Signal from the event it is about. */
 import { hostKeyOf, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
-import type { Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import type { IntelProvenance, Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
 import { clip, inert } from '../util/hostile.js';
+import type { IntelMatch } from './intel.js';
 
 export interface SignalSpec {
   kind: SignalKind;
@@ -11,11 +12,28 @@ export interface SignalSpec {
   by: string;
   explanation: string;
   subject?: Signal['subject'];
+  /** The intel match the signal rests on, recorded as its provenance. */
+  intel?: IntelMatch;
+}
+
+/** Where a match's set came from, as findings record it. */
+export function provenanceOf(match: IntelMatch): IntelProvenance {
+  const about = match.about;
+  const out: IntelProvenance = { set: match.set, source: clip(about?.source ?? match.set, 200) };
+  const version = about?.version ?? (about?.modified ? `modified ${about.modified}` : undefined);
+  if (version) out.version = clip(version, 64);
+  return out;
+}
+
+/** `pool-domains 2026-11-22`: the set's name and version, as explanations cite it. */
+export function intelName(match: IntelMatch): string {
+  const version = match.about?.version ?? match.about?.modified;
+  return version ? `${match.set} ${clip(version, 64)}` : match.set;
 }
 
 export function signalFor(event: CoalEvent, spec: SignalSpec): Signal {
   const executable = event.process?.executable;
-  return {
+  const signal: Signal = {
     kind: spec.kind,
     class: spec.class,
     strength: spec.strength,
@@ -28,4 +46,6 @@ export function signalFor(event: CoalEvent, spec: SignalSpec): Signal {
     by: spec.by,
     subject: executable && !spec.subject?.executable ? { executable, ...spec.subject } : spec.subject,
   };
+  if (spec.intel) signal.intel = provenanceOf(spec.intel);
+  return signal;
 }

@@ -6,7 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import { signalFor } from './make.js';
+import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_SCAN_CHARS = 4096;
@@ -32,8 +32,9 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
         class: 'network',
         strength: 'strong',
         by: 'named-destination',
-        explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the port of the pool ${scheme ? `${scheme}://` : ''}${host}:${port} named in its own command line${known ? ` (intel ${known.set})` : ''}`,
+        explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the port of the pool ${scheme ? `${scheme}://` : ''}${host}:${port} named in its own command line${known ? ` (intel ${intelName(known)})` : ''}`,
         subject: { destination: `${host}:${port} (${ip})` },
+        intel: known,
       }),
     );
     return;

@@ -8,7 +8,7 @@
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel, IntelMatch } from './intel.js';
-import { signalFor } from './make.js';
+import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 /** DNS answers we look at per event; a record with hundreds of addresses is not a pool lookup. */
@@ -29,8 +29,9 @@ function contact(event: CoalEvent, match: IntelMatch, what: string, destination:
       class: 'network',
       strength: match.strength,
       by: `network:${match.kind}`,
-      explanation: `${who(event)} ${what}, a known ${proxy ? 'proxyware endpoint' : 'mining pool'} (intel ${match.set}: ${match.indicator}${match.note ? `, ${match.note}` : ''})`,
+      explanation: `${who(event)} ${what}, a known ${proxy ? 'proxyware endpoint' : 'mining pool'} (intel ${intelName(match)}: ${match.indicator}${match.note ? `, ${match.note}` : ''})`,
       subject: { destination },
+      intel: match,
     }),
   );
 }
@@ -96,8 +97,9 @@ function checker(event: CoalEvent, intel: Intel, out: Signal[]): void {
         class: 'network',
         strength: hit.strength,
         by: 'network:proxy-checker',
-        explanation: `${who(event)} asked ${field} ${name}, a site that echoes the caller's address (intel ${hit.set}: ${hit.indicator}), as proxy resellers do to test a relay${shownAgent} (weak on its own)`,
+        explanation: `${who(event)} asked ${field} ${name}, a site that echoes the caller's address (intel ${intelName(hit)}: ${hit.indicator}), as proxy resellers do to test a relay${shownAgent} (weak on its own)`,
         subject: { destination: hostName(name) },
+        intel: hit,
       }),
     );
     return;

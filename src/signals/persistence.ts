@@ -7,7 +7,7 @@
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
 import type { Intel } from './intel.js';
-import { signalFor } from './make.js';
+import { intelName, signalFor } from './make.js';
 import { commandLayers } from './powershell.js';
 import { baseName, isWindowsPath, suspiciousLocation, windowsSuspiciousLocation } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -224,7 +224,7 @@ function intelIn(text: string, intel: Intel): string | undefined {
     if (word === '') continue;
     const name = intel.processName(baseName(word));
     if (name)
-      return `it names ${baseName(word)}, a known ${name.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${name.set})`;
+      return `it names ${baseName(word)}, a known ${name.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${intelName(name)})`;
     if (word.includes('.')) {
       const host = word.replace(/^[a-z0-9+.-]{1,24}:\/\//i, '').replace(/[:/].*$/, '');
       const pool = intel.domain(host);

@@ -18,7 +18,11 @@ test('a known miner name is strong miner evidence, naming the field and value', 
   const s = run({ pid: 4130, name: 'xmrig', executable: '/opt/miner/xmrig' });
   assert.deepEqual(kinds(s), ['process:miner-name/strong']);
   assert.equal(s[0].kind, 'miner-process');
-  assert.match(s[0].explanation, /process\.executable \/opt\/miner\/xmrig .*intel miner-names: xmrig/);
+  assert.match(
+    s[0].explanation,
+    /process\.executable \/opt\/miner\/xmrig .*intel miner-names \d{4}-\d{2}-\d{2}: xmrig/,
+  );
+  assert.equal(s[0].intel?.set, 'miner-names');
   assert.equal(s[0].subject?.executable, '/opt/miner/xmrig');
   assert.equal(s[0].entity, 'process:web-01:4130');
 });

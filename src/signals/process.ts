@@ -8,7 +8,7 @@
 import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel } from './intel.js';
-import { signalFor } from './make.js';
+import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 /** How much of a command line we read: arguments that matter come early, and scans stay bounded. */
@@ -407,7 +407,8 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
         class: 'process',
         strength: byName.strength,
         by: `process:${miner ? 'miner' : 'proxyware'}-name`,
-        explanation: `${labelOf(p)}: ${field} is a known ${miner ? 'miner' : 'proxyware client'} (intel ${byName.set}: ${byName.indicator})${account ? `; account arguments ${account}` : ''}`,
+        explanation: `${labelOf(p)}: ${field} is a known ${miner ? 'miner' : 'proxyware client'} (intel ${intelName(byName)}: ${byName.indicator})${account ? `; account arguments ${account}` : ''}`,
+        intel: byName,
       }),
     );
   } else {
@@ -436,7 +437,8 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
           class: 'process',
           strength: byHash.strength,
           by: 'process:miner-hash',
-          explanation: `${labelOf(p)}: process.hash.${algo} ${hex} is a known miner binary (intel ${byHash.set}${byHash.note ? `: ${byHash.note}` : ''})`,
+          explanation: `${labelOf(p)}: process.hash.${algo} ${hex} is a known miner binary (intel ${intelName(byHash)}${byHash.note ? `: ${byHash.note}` : ''})`,
+          intel: byHash,
         }),
       );
       break;
@@ -452,7 +454,8 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
         class: 'process',
         strength: byImage.strength,
         by: `process:${miner ? 'miner' : 'proxyware'}-image`,
-        explanation: `${labelOf(p)} runs in a container of container.image.name ${image}, a known ${miner ? 'miner' : 'proxyware'} image (intel ${byImage.set}: ${byImage.indicator})`,
+        explanation: `${labelOf(p)} runs in a container of container.image.name ${image}, a known ${miner ? 'miner' : 'proxyware'} image (intel ${intelName(byImage)}: ${byImage.indicator})`,
+        intel: byImage,
       }),
     );
   }
@@ -481,7 +484,8 @@ function minerArguments(
           class: 'process',
           strength: isLogin ? 'strong' : 'medium',
           by: 'process:wallet',
-          explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${w.slice(0, 12)}…${w.slice(-6)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${wallet.set})` : ''}`,
+          explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${w.slice(0, 12)}…${w.slice(-6)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${intelName(wallet)})` : ''}`,
+          intel: wallet.set !== 'wallet-shapes' ? wallet : undefined,
         }),
       );
     }

@@ -6,7 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
-import { signalFor } from './make.js';
+import { intelName, signalFor } from './make.js';
 import { commandLayers } from './powershell.js';
 import { baseName, isWindowsPath, windowsSuspiciousLocation } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -45,8 +45,9 @@ function driverLoad(event: CoalEvent, { intel }: ClassifyContext, out: Signal[])
       class: 'process',
       strength,
       by: 'windows:miner-driver',
-      explanation: `driver ${name} loaded (file.path ${path || '?'}${event.file?.signature ? `, signed by ${event.file.signature}` : ''}): miners load it for MSR access (intel ${match.set})${why ? `; ${why}` : '; hardware monitors use it too'}`,
+      explanation: `driver ${name} loaded (file.path ${path || '?'}${event.file?.signature ? `, signed by ${event.file.signature}` : ''}): miners load it for MSR access (intel ${intelName(match)})${why ? `; ${why}` : '; hardware monitors use it too'}`,
       subject: { executable: path || name },
+      intel: match,
     }),
   );
 }
@@ -77,7 +78,7 @@ function runKey(event: CoalEvent, path: string, intel: ClassifyContext['intel'],
   let why = 'an ordinary-looking autostart (evidence only when it launches a flagged process)';
   if (named) {
     strength = 'strong';
-    why = `it starts ${baseName(target)}, a known ${named.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${named.set})`;
+    why = `it starts ${baseName(target)}, a known ${named.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${intelName(named)})`;
   } else if (decodedNamed) {
     strength = 'strong';
     why = `it starts ${decodedNamed}, a known miner, once decoded`;

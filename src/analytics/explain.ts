@@ -3,7 +3,7 @@
  * touches, the facts an analyst pivots on, the ATT&CK sub-technique, and the one-line leg summary.
  */
 import { basename, type ProcInfo } from '../engine/process-table.js';
-import { type EntityKey, entityKey } from '../model/entity.js';
+import { type EntityKey, entityKey, isAddressHost } from '../model/entity.js';
 import type { Severity } from '../model/finding.js';
 import { type Signal, type SignalKind, STRENGTH_RANK } from '../model/signal.js';
 import { confidenceOf, type Leg } from './grade.js';
@@ -36,10 +36,11 @@ export function legSummary(legs: Leg[], label: Record<string, string>): string {
   return `${held.length} of ${legs.length} legs: ${held.join(', ') || 'none'}${missing.length ? `; missing: ${missing.join(', ')}` : ''}`;
 }
 
-/** Lineage processes, then the host and the user the primary process ran as. */
+/** Lineage processes, then the host (or the address standing in for it) and the user the primary process ran as. */
 export function relatedEntities(view: ClusterView, entity: EntityKey, primary: ProcInfo | undefined): EntityKey[] {
   const keys = view.processes.map((p) => p.key).filter((k) => k !== entity);
-  keys.push(entityKey('host', view.host.name));
+  const self = hostEntityOf(view.host.name);
+  if (self !== entity) keys.push(self);
   if (primary?.user) keys.push(entityKey('user', view.host.name, primary.user));
   return keys;
 }
@@ -110,6 +111,44 @@ export function factsOf(
   return facts;
 }
 
+/** A host known only by its address is an `ip` entity: nothing claims it is a machine we know. */
+export function hostEntityOf(name: string): EntityKey {
+  return isAddressHost(name) ? entityKey('ip', name) : entityKey('host', name);
+}
+
+/** The gap every finding about a bare address names: what would tie it to a machine. */
+export function addressGap(address: string): string {
+  return `partial: no host is known for address ${address} (list it under coalmine.yaml hosts.NAME.ips, or add host telemetry that logs it): process, CPU and persistence evidence could not be joined to this traffic`;
+}
+
+/**
+ * Who a finding is about: its primary process, else the host, else (a host known only by its address)
+ * the address as an `ip` entity, with the gap that names what would tie it to a machine.
+ */
+export function findingSubject(view: ClusterView): {
+  primary: ProcInfo | undefined;
+  entity: EntityKey;
+  /** `on web-01: xmrig (pid 7, /tmp/xmrig)` or `from address 10.0.0.5 (no host known)`. */
+  where: string;
+  gaps: string[];
+} {
+  const primary = primaryProcess(view);
+  const name = view.host.name;
+  if (isAddressHost(name))
+    return {
+      primary,
+      entity: primary?.key ?? hostEntityOf(name),
+      where: `from address ${name} (no host known)${primary ? `: ${describe(primary)}` : ''}`,
+      gaps: [addressGap(name)],
+    };
+  return {
+    primary,
+    entity: primary?.key ?? view.cluster.key,
+    where: `on ${name}: ${primary ? describe(primary) : `host ${name}`}`,
+    gaps: [],
+  };
+}
+
 /** The finding every analytic returns once it has graded its legs and named its gaps. */
 export function draftFinding(
   analytic: string,
@@ -120,12 +159,13 @@ export function draftFinding(
   labels: Record<string, string>,
 ): FindingDraft {
   const { evidence, host } = view;
-  const primary = primaryProcess(view);
-  const entity: EntityKey = primary?.key ?? view.cluster.key;
+  const subject = findingSubject(view);
+  const { primary, entity } = subject;
   const { attack, what } = attackOf(evidence);
+  gaps.unshift(...subject.gaps);
   return {
     analytic,
-    title: `${what} on ${host.name}: ${primary ? describe(primary) : `host ${host.name}`}`,
+    title: `${what} ${subject.where}`,
     attack,
     severity,
     confidence: confidenceOf(legs, evidence, gaps.length),

@@ -8,10 +8,11 @@ import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { an0741Windows } from './an0741-windows.js';
 import { an0742Linux } from './an0742-linux.js';
+import { cryptoNode } from './crypto-node.js';
 import { toFinding } from './finding.js';
 import type { Analytic } from './types.js';
 
-export const analytics: Analytic[] = [an0741Windows, an0742Linux];
+export const analytics: Analytic[] = [an0741Windows, an0742Linux, cryptoNode];
 
 export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'classify'> {
   policy: Policy;
@@ -27,10 +28,14 @@ export function createDetector(options: DetectorOptions): Engine {
     ...options,
     onClose: (view) => {
       const platform = view.host.platform ?? 'unknown';
+      let found = false;
       for (const analytic of list) {
-        if (!analytic.platforms.includes(platform)) continue;
+        if (!analytic.platforms.includes(platform) && !analytic.platforms.includes('*')) continue;
+        if (analytic.onlyWhenNoOther && found) continue;
         const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
-        if (draft) options.onFinding(toFinding(draft, view.host.name));
+        if (!draft) continue;
+        found = true;
+        options.onFinding(toFinding(draft, view.host.name));
       }
     },
   });

@@ -17,7 +17,9 @@ export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_se
 export interface Analytic {
   id: string;
   title: string;
-  /** Host platforms it applies to; `undefined` platform (unknown) is matched by analytics listing 'unknown'. */
+  /** Host platforms it applies to (`*`: all); `undefined` platform (unknown) is matched by analytics listing 'unknown'. */
   platforms: string[];
+  /** Runs only when no other analytic found anything in the same cluster (informational context, not a second report). */
+  onlyWhenNoOther?: boolean;
   evaluate(view: ClusterView, thresholds: Thresholds): FindingDraft | undefined;
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { isAddressHost } from '../model/entity.js';
 import type { CoalEvent, EventAction } from '../model/event.js';
-import { HostByIp } from './host-by-ip.js';
+import { HostByIp, localAddress } from './host-by-ip.js';
 
 function ev(action: EventAction, fields: Partial<CoalEvent>): CoalEvent {
   return {
@@ -25,7 +26,25 @@ test('a host-less flow takes the inventory host of its local address, source fir
   assert.equal(inbound.host?.name, 'web-01', 'an inbound flow belongs to the host it reached');
   const stranger = flow('10.0.0.99', '198.51.100.7');
   byIp.resolve(stranger);
-  assert.equal(stranger.host, undefined);
+  assert.equal(stranger.host?.name, '10.0.0.99', 'an address nothing names is its own host');
+  assert.ok(isAddressHost('10.0.0.99') && isAddressHost('2001:db8::7') && !isAddressHost('web-01'));
+});
+
+test('with no host known, the local address is the stated local side, else the internal side, else the opener', () => {
+  assert.equal(localAddress(flow('10.0.0.99', '198.51.100.7')), '10.0.0.99');
+  assert.equal(
+    localAddress(flow('198.51.100.7', '192.168.1.20')),
+    '192.168.1.20',
+    'internet → internal: the internal side',
+  );
+  assert.equal(localAddress(flow('203.0.113.1', '198.51.100.7')), '203.0.113.1', 'two public addresses: the opener');
+  assert.equal(localAddress(flow('10.0.0.2', '10.0.0.3')), '10.0.0.2');
+  assert.equal(localAddress(flow('fd00::5', '2001:db8::1')), 'fd00::5');
+  const inbound = { ...flow('10.0.0.2', '10.0.0.3'), network: { direction: 'inbound' as const } };
+  assert.equal(localAddress(inbound), '10.0.0.3');
+  assert.equal(localAddress(flow('127.0.0.1', '127.0.0.1')), undefined, 'loopback names no host');
+  assert.equal(localAddress(flow('not-an-ip', '10.0.0.3')), '10.0.0.3');
+  assert.equal(localAddress(ev('exec', { source: { ip: '10.0.0.2' } })), undefined, 'only network events');
 });
 
 test('addresses are learned from the local side of connections a host logged, never loopback', () => {

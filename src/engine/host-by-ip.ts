@@ -3,12 +3,52 @@
  * host is given the host that owns its local address: from the inventory in `coalmine.yaml`
  * (`hosts.NAME.ips`) first, else from what earlier events showed (a host's own `host.ip`, or the local
  * side of a connection it logged). Latest wins, since DHCP moves addresses; loopback and unspecified
- * addresses name no host. Bounded.
+ * addresses name no host. Bounded. When nothing names the host, the event is about its local address:
+ * the host is that address (an `ip` entity in findings), so network-only evidence still lands on
+ * something an analyst can pivot on, and never on one shared "unknown host".
  */
+import { BlockList, isIP } from 'node:net';
 import type { CoalEvent } from '../model/event.js';
 
 const MAX_LEARNED = 65536;
 const NOT_A_HOST = /^(?:127\.|0\.0\.0\.0$|::1?$|::ffff:127\.|fe80:)/i;
+
+/** Addresses inside an organisation (RFC 1918, CGNAT, link-local, ULA): the local side of a flow to the internet. */
+const INTERNAL = new BlockList();
+for (const [net, prefix] of [
+  ['10.0.0.0', 8],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['100.64.0.0', 10],
+  ['169.254.0.0', 16],
+] as const)
+  INTERNAL.addSubnet(net, prefix, 'ipv4');
+INTERNAL.addSubnet('fc00::', 7, 'ipv6');
+
+function isInternal(ip: string): boolean {
+  const family = isIP(ip);
+  return family !== 0 && INTERNAL.check(ip, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+function usable(ip: string | undefined): ip is string {
+  return ip !== undefined && ip.length <= 64 && isIP(ip) !== 0 && !NOT_A_HOST.test(ip);
+}
+
+/**
+ * The address an event is about when no host is known: the side the source says is local, else the
+ * internal side of a flow between an internal and an external address, else the side that opened it.
+ */
+export function localAddress(event: CoalEvent): string | undefined {
+  const action = event.event.action;
+  if (action !== 'connect' && action !== 'dns-query' && action !== 'listen') return undefined;
+  const src = usable(event.source?.ip) ? event.source?.ip : undefined;
+  const dst = usable(event.destination?.ip) ? event.destination?.ip : undefined;
+  const direction = event.network?.direction;
+  if (direction === 'inbound' || action === 'listen') return dst ?? src;
+  if (direction === 'outbound') return src ?? dst;
+  if (src && dst && !isInternal(src) && isInternal(dst)) return dst;
+  return src ?? dst;
+}
 
 export class HostByIp {
   private readonly learned = new Map<string, string>();
@@ -25,12 +65,15 @@ export class HostByIp {
     return Object.hasOwn(this.inventory, key) ? this.inventory[key] : this.learned.get(key);
   }
 
-  /** Give a host-less event the host of its local side (source, else destination). Mutates the event. */
+  /**
+   * Give a host-less event the host of its local side (source, else destination), else its local
+   * address as the host. Mutates the event.
+   */
   resolve(event: CoalEvent): void {
     if (event.host?.name) return;
     const src = event.source?.ip;
     const dst = event.destination?.ip;
-    const name = (src ? this.hostOf(src) : undefined) ?? (dst ? this.hostOf(dst) : undefined);
+    const name = (src ? this.hostOf(src) : undefined) ?? (dst ? this.hostOf(dst) : undefined) ?? localAddress(event);
     if (name) event.host = { ...event.host, name };
   }
 

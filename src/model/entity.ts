@@ -3,6 +3,7 @@
  * user, container, pod, workload, cloud instance, IP, account, principal.
  * A key is a stable string `<type>:<id>`; ids are escaped so a hostile field cannot forge a key.
  */
+import { isIP } from 'node:net';
 import type { CoalEvent } from './event.js';
 
 export type EntityType =
@@ -52,6 +53,11 @@ export function entityType(key: EntityKey): EntityType {
 }
 
 export const UNKNOWN_HOST = '(unknown-host)';
+
+/** A host known only by its address (`10.0.0.5`, `2001:db8::7`): findings about it are about an `ip` entity. */
+export function isAddressHost(name: string): boolean {
+  return isIP(name) !== 0;
+}
 
 export function hostKeyOf(event: CoalEvent): EntityKey {
   return entityKey('host', event.host?.name ?? UNKNOWN_HOST);

@@ -27,7 +27,7 @@ export type SignalKind =
   | 'pool-contact'
   | 'mining-port'
   | 'proxyware-endpoint'
-  /** Cryptocurrency node traffic (Bitcoin/Monero/Ethereum P2P, node RPC): informational, not mining; no analytic leg reads it. */
+  /** Cryptocurrency node traffic (Bitcoin/Monero/Ethereum P2P, node RPC): not mining; no hijacking leg reads it, only the informational crypto-node analytic. */
   | 'crypto-p2p'
   | 'sustained-cpu'
   | 'high-memory'

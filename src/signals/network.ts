@@ -5,6 +5,7 @@
  * when the event carries it (a connection's destination, a DNS answer the log recorded), and only as
  * strongly as its intel says (pool IPs rotate and share CDNs).
  */
+import { isAddressHost } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel, IntelMatch } from './intel.js';
@@ -18,7 +19,8 @@ const MAX_ANSWERS = 16;
 export function who(event: CoalEvent): string {
   const p = event.process;
   if (p?.name || p?.executable) return `${p.name ?? p.executable} (pid ${p.pid ?? '?'})`;
-  return `host ${event.host?.name ?? '?'}`;
+  const host = event.host?.name ?? '?';
+  return isAddressHost(host) ? host : `host ${host}`;
 }
 
 function contact(event: CoalEvent, match: IntelMatch, what: string, destination: string, out: Signal[]): void {

@@ -267,7 +267,7 @@ test('a long-lived flow of small periodic client messages to an odd or TLS port 
   );
 });
 
-test('a busy node whose only network evidence is P2P yields no finding; the same process speaking Stratum does', () => {
+test('a busy node whose only network evidence is P2P is informational only; the same process speaking Stratum is hijacking', () => {
   const intel = loadBundledIntel();
   const t0 = Date.UTC(2025, 2, 14, 2, 0);
   let n = 0;
@@ -296,8 +296,21 @@ test('a busy node whose only network evidence is P2P yields no finding; the same
     engine.end();
     return findings;
   };
-  assert.deepEqual(run('\\xf9\\xbe\\xb4\\xd9version\\x00\\x00\\x00\\x00\\x00'), []);
+  const node_ = run('\\xf9\\xbe\\xb4\\xd9version\\x00\\x00\\x00\\x00\\x00');
+  assert.deepEqual(
+    node_.map((f) => [f.analytic, f.severity, f.attack.length, f.entity]),
+    [['crypto-node', 'informational', 0, 'process:web-01:700']],
+  );
+  assert.match(node_[0].title, /Cryptocurrency node traffic \(not mining\) on web-01: bitcoind \(pid 700/);
+  assert.deepEqual(
+    node_[0].evidence.map((e) => e.kind),
+    ['crypto-p2p'],
+  );
   const mining = run(lines({ id: 2, method: 'mining.authorize', params: ['rig01', 'x'] }));
   assert.ok(mining.length > 0, 'Stratum from the same busy process is a finding');
   assert.ok(mining[0].evidence.some((e) => e.kind === 'pool-contact'));
+  assert.ok(
+    mining.every((f) => f.analytic !== 'crypto-node'),
+    'no informational finding beside a hijacking one',
+  );
 });

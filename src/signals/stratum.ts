@@ -2,8 +2,8 @@
  * Mining protocols seen in a flow's payload samples (`coalmine.flow`, from pcap and tests), on any port
  * and in either direction: Stratum v1, Monero-style Stratum (XMRig), Ethereum Stratum/EthProxy, and
  * getwork over HTTP POST. Crypto node traffic (Bitcoin and Monero P2P, devp2p, node RPC) is named as
- * such ('crypto-p2p', weak, read by no analytic): a node is not a miner. A long-lived flow of small
- * periodic messages is a weak hint on its own. Parsing is bounded: ≤ 32 messages of ≤ 2 KiB each.
+ * such ('crypto-p2p', weak; only the informational crypto-node analytic reads it): a node is not a
+ * miner. A long-lived flow of small periodic messages is a weak hint on its own. Parsing is bounded: ≤ 32 messages of ≤ 2 KiB each.
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';

@@ -24,7 +24,7 @@ function block(f: Finding, ctx: RenderContext): string {
   const head = ctx.color ? `${COLOR[f.severity]}${sev}${RESET}` : sev;
   const lines = [
     `${head} ${f.analytic} ${safe(f.title, 160)}${f.suppressed_by ? '  [SUPPRESSED]' : ''}`,
-    `       id ${f.id}  confidence ${f.confidence.toFixed(2)}  ATT&CK ${f.attack.join(', ')}  ${f.first_seen} → ${f.last_seen}`,
+    `       id ${f.id}  confidence ${f.confidence.toFixed(2)}  ATT&CK ${f.attack.join(', ') || 'none'}  ${f.first_seen} → ${f.last_seen}`,
     `       ${safe(f.summary, 300)}`,
   ];
   if (f.facts.command_line) lines.push(`       command line: ${safe(String(f.facts.command_line), 300)}`);

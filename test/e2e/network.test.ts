@@ -1,11 +1,12 @@
 /**
  * End to end on network captures: the real CLI reads our pcap fixtures (scripts/fixtures/make-pcap.ts),
  * the host comes from the coalmine.yaml inventory by address, Stratum is recognised on any port with
- * its method and worker named, and crypto P2P node traffic is never a finding.
+ * its method and worker named, crypto P2P node traffic is informational only, and without an inventory
+ * the finding is about the local address.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -66,10 +67,48 @@ test('Monero login, Ethereum getwork, a pool SNI and a pool DNS name are each po
   }
 });
 
-test('Bitcoin node P2P traffic is not a finding', () => {
-  const r = hunt(['bitcoin-version.pcap']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.findings, []);
+test('Bitcoin and Monero node P2P traffic is informational only, never mining', () => {
+  for (const [file, pattern] of [
+    ['bitcoin-version.pcap', /Bitcoin node traffic \(P2P version handshake\) on port 8333/],
+    ['monero-p2p.pcap', /Monero node traffic \(P2P levin protocol\) on port 18080/],
+  ] as const) {
+    const r = hunt([file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(
+      r.findings.map((f) => [f.analytic, f.severity, f.attack, f.host]),
+      [['crypto-node', 'informational', [], 'web-01']],
+      file,
+    );
+    const f = r.findings[0];
+    assert.match(f.title, /^Cryptocurrency node traffic \(not mining\) on web-01/);
+    assert.ok(
+      f.evidence.every((e) => e.kind === 'crypto-p2p'),
+      JSON.stringify(f.evidence),
+    );
+    assert.match(f.evidence[0].explanation, pattern);
+  }
+});
+
+test('without an inventory, network-only evidence is about the local address, an ip entity', () => {
+  const r = spawnSync(process.execPath, [BIN, 'hunt', join(PCAP, 'stratum-3333.pcap'), '--format', 'ndjson'], {
+    encoding: 'utf8',
+    cwd: mkdtempSync(join(work, 'no-policy-')),
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const findings = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Finding);
+  assert.deepEqual(
+    findings.map((f) => [f.analytic, f.host, f.entity]),
+    [['AN0742', '10.0.0.5', 'ip:10.0.0.5']],
+  );
+  assert.match(findings[0].title, /from address 10\.0\.0\.5 \(no host known\)/);
+  assert.match(
+    findings[0].gaps[0],
+    /no host is known for address 10\.0\.0\.5 \(list it under coalmine\.yaml hosts\.NAME\.ips/,
+  );
+  assert.ok(!r.stdout.includes('(unknown-host)'));
 });
 
 test('damaged captures are reported with the record and offset, and what is readable is still read', () => {
@@ -77,4 +116,42 @@ test('damaged captures are reported with the record and offset, and what is read
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /broken-lengths\.pcap#\d+: PCAP_BAD_RECORD: offset 0x[0-9a-f]+: .*bogus length, resyncing/);
   assert.ok(r.findings.some((f) => f.evidence.some((e) => e.kind === 'pool-contact')));
+});
+
+const SHARED_PCAP = join(ROOT, '..', 'shared', 'data', 'pcap');
+
+test('../shared/data/pcap: every mining session is a pool-contact finding; the Bitcoin capture is informational only', (t) => {
+  if (!existsSync(SHARED_PCAP)) {
+    t.skip('../shared/data/pcap is not present (a user clone has none)');
+    return;
+  }
+  const files = readdirSync(SHARED_PCAP).filter((f) => /\.pcap(ng)?$/.test(f));
+  assert.ok(files.length > 0);
+  for (const file of files) {
+    const r = spawnSync(process.execPath, [BIN, 'hunt', join(SHARED_PCAP, file), '--format', 'ndjson'], {
+      encoding: 'utf8',
+      cwd: mkdtempSync(join(work, 'shared-')),
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const findings = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Finding);
+    if (/bitcoin/i.test(file)) {
+      assert.deepEqual(
+        findings.map((f) => [f.analytic, f.severity]),
+        [['crypto-node', 'informational']],
+        file,
+      );
+      continue;
+    }
+    // the capture names its pool: xmr-eu1.nanopool.org.pcapng and so on
+    const mining = findings.filter((f) => f.analytic === 'AN0742' && f.attack.includes('T1496.001'));
+    assert.equal(mining.length, 1, `${file}: ${JSON.stringify(findings.map((f) => f.title))}`);
+    assert.ok(
+      mining[0].evidence.some((e) => e.kind === 'pool-contact' && e.strength === 'strong'),
+      file,
+    );
+  }
 });

@@ -24,7 +24,7 @@ const COMMAND_KINDS = new Set<SignalKind>([
   'miner-tuning',
   'competitor-kill',
 ]);
-const NETWORK_KINDS = new Set<SignalKind>(['pool-contact', 'mining-port', 'proxyware-endpoint']);
+const NETWORK_KINDS = new Set<SignalKind>(['pool-contact', 'mining-port', 'proxyware-endpoint', 'proxy-relay']);
 const LEG_LABEL: Record<string, string> = {
   resource: 'persistent high CPU',
   command: 'suspicious command line',

@@ -21,7 +21,7 @@ const PROCESS_KINDS = new Set([
   'miner-tuning',
   'competitor-kill',
 ]);
-const NETWORK_KINDS = new Set(['pool-contact', 'mining-port', 'proxyware-endpoint']);
+const NETWORK_KINDS = new Set(['pool-contact', 'mining-port', 'proxyware-endpoint', 'proxy-relay']);
 const LEG_LABEL: Record<string, string> = {
   resource: 'abnormal CPU/memory',
   process: 'unauthorized process',

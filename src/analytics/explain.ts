@@ -17,7 +17,7 @@ const MINING_KINDS = new Set<SignalKind>([
   'miner-tuning',
   'hidden-cpu',
 ]);
-const PROXY_KINDS = new Set<SignalKind>(['proxyware-process', 'proxyware-endpoint']);
+const PROXY_KINDS = new Set<SignalKind>(['proxyware-process', 'proxyware-endpoint', 'proxy-relay']);
 
 /** T1496.001 for mining (and when nothing says proxy), T1496.002 for proxyjacking (medium or stronger), both when both. */
 export function attackOf(evidence: Signal[]): { attack: string[]; what: 'Cryptomining' | 'Proxyjacking' } {

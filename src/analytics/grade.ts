@@ -32,6 +32,7 @@ const SINGLE_SIGNAL_KINDS = new Set<SignalKind>([
   'pool-contact',
   'proxyware-process',
   'proxyware-endpoint',
+  'proxy-relay',
   'competitor-kill',
 ]);
 

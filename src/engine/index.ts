@@ -14,6 +14,7 @@ import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
 import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
+import { RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
 
@@ -79,6 +80,7 @@ export class Engine {
   private readonly procs: ProcessTable;
   private readonly identity = new ProcessIdentity();
   private readonly hostByIp: HostByIp;
+  private readonly relay = new RelayWatch();
   private readonly hosts = new Map<string, HostState>();
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
@@ -214,6 +216,7 @@ export class Engine {
       if (proc) observeProcessResources(event, proc, host, t, out);
       else observeHostResources(event, host, t, out);
     }
+    if (action === 'connect') this.relay.observe(event, t, out);
     for (const s of out) {
       this.stats.signals++;
       this.attach(s, event, proc, host);

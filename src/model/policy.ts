@@ -17,6 +17,11 @@ export interface Thresholds {
   hiddenCpuGapPct: number;
   /** Memory percent at or above which a process sample counts as high. */
   memPct: number;
+  /** Relay fan-out: distinct sites within `relayWindowMs` that, with `relayUserAgents` clients, look like relaying (twice both: strong). */
+  relayDestinations: number;
+  /** Relay fan-out: distinct client fingerprints (User-Agent, JA3) from one host or process within the window. */
+  relayUserAgents: number;
+  relayWindowMs: number;
 }
 
 export type AllowlistField = 'executable' | 'hash' | 'host' | 'user' | 'command';
@@ -52,6 +57,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   hostCpuPct: 85,
   hiddenCpuGapPct: 50,
   memPct: 50,
+  relayDestinations: 50,
+  relayUserAgents: 10,
+  relayWindowMs: 10 * 60 * 1000,
 };
 
 export function defaultPolicy(): Policy {

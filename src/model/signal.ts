@@ -27,6 +27,8 @@ export type SignalKind =
   | 'pool-contact'
   | 'mining-port'
   | 'proxyware-endpoint'
+  /** A host fetching many unrelated sites for many different clients: relaying for others (engine state). */
+  | 'proxy-relay'
   /** Cryptocurrency node traffic (Bitcoin/Monero/Ethereum P2P, node RPC): not mining; no hijacking leg reads it, only the informational crypto-node analytic. */
   | 'crypto-p2p'
   | 'sustained-cpu'

@@ -17,3 +17,19 @@ test('coalmine.yaml hosts.NAME.ips is the inventory; bad addresses and unknown k
     ],
   );
 });
+
+test('relay fan-out thresholds are tunable: whole counts and a duration; anything else is an error with its line', () => {
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    'thresholds:\n  relay_destinations: 80\n  relay_user_agents: 12\n  relay_window: 5m\nanalytics:\n  AN0742:\n    relay_user_agents: 2.5\n',
+  );
+  assert.deepEqual(
+    [policy.thresholds.relayDestinations, policy.thresholds.relayUserAgents, policy.thresholds.relayWindowMs],
+    [80, 12, 300_000],
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.code, e.line]),
+    [['POLICY_BAD_VALUE', 7]],
+  );
+  assert.match(errors[0].reason, /relay_user_agents must be a whole number/);
+});

@@ -17,13 +17,16 @@ import { parseDurationMs } from '../util/time.js';
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
-const THRESHOLD_KEYS: Record<string, { field: keyof Thresholds; kind: 'duration' | 'percent' }> = {
+const THRESHOLD_KEYS: Record<string, { field: keyof Thresholds; kind: 'duration' | 'percent' | 'count' }> = {
   window: { field: 'windowMs', kind: 'duration' },
   sustain: { field: 'sustainMs', kind: 'duration' },
   process_cpu_pct: { field: 'processCpuPct', kind: 'percent' },
   host_cpu_pct: { field: 'hostCpuPct', kind: 'percent' },
   hidden_cpu_gap_pct: { field: 'hiddenCpuGapPct', kind: 'percent' },
   mem_pct: { field: 'memPct', kind: 'percent' },
+  relay_destinations: { field: 'relayDestinations', kind: 'count' },
+  relay_user_agents: { field: 'relayUserAgents', kind: 'count' },
+  relay_window: { field: 'relayWindowMs', kind: 'duration' },
 };
 const MATCH_FIELDS: AllowlistField[] = ['executable', 'hash', 'host', 'user', 'command'];
 
@@ -86,6 +89,10 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
         if (ms === undefined || ms <= 0) err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a duration like 15m or 1h`);
         else into[spec.field] = ms;
+      } else if (spec.kind === 'count') {
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000)
+          err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a whole number from 1 to 100000`);
+        else into[spec.field] = value;
       } else if (typeof value !== 'number' || !(value > 0) || value > 100_000)
         err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a positive number (percent)`);
       else into[spec.field] = value;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -154,4 +154,57 @@ test('../shared/data/pcap: every mining session is a pool-contact finding; the B
       file,
     );
   }
+});
+
+test('a host relaying for others (Zeek http.log: many sites, rotating user agents) is proxyjacking on its address', () => {
+  const header = readFileSync(join(ROOT, 'test', 'fixtures', 'zeek', 'http.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('#') && !l.startsWith('#close'));
+  const rows = Array.from({ length: 150 }, (_, i) =>
+    [
+      (1796119400 + i).toFixed(6),
+      `CRelay${i}`,
+      '10.0.0.7',
+      String(40000 + i),
+      `198.51.100.${i % 200}`,
+      '80',
+      '1',
+      'GET',
+      `www.shop${i % 120}.example`,
+      '/',
+      '-',
+      '1.1',
+      `Mozilla/5.0 (Windows NT 10.0; rv:${100 + (i % 25)}.0) Gecko/20100101 Firefox/${100 + (i % 25)}.0`,
+      '-',
+      '0',
+      '5120',
+      '200',
+      'OK',
+      ...Array(12).fill('-'),
+    ].join('\t'),
+  );
+  const dir = mkdtempSync(join(work, 'relay-'));
+  const log = join(dir, 'http.log');
+  writeFileSync(log, `${[...header, ...rows].join('\n')}\n`);
+  const r = spawnSync(process.execPath, [BIN, 'hunt', log, '--format', 'ndjson'], { encoding: 'utf8', cwd: dir });
+  assert.equal(r.status, 0, r.stderr);
+  const findings = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Finding);
+  assert.deepEqual(
+    findings.map((f) => [f.analytic, f.severity, f.attack, f.entity]),
+    [['AN0742', 'low', ['T1496.002'], 'ip:10.0.0.7']],
+  );
+  assert.match(findings[0].title, /^Proxyjacking from address 10\.0\.0\.7/);
+  // the medium verdict at 50 sites is replaced by the strong one at 100 (one evidence entry per verdict kind)
+  const relay = findings[0].evidence.filter((e) => e.kind === 'proxy-relay');
+  assert.deepEqual(
+    relay.map((e) => [e.strength, e.source]),
+    [['strong', `${log}:${8 + 100}`]],
+  );
+  assert.match(
+    relay[0].explanation,
+    /10\.0\.0\.7 fetched 100 distinct sites with 25 different client fingerprints .*allowlist them\); e\.g\. sites shop0\.example/,
+  );
 });

@@ -75,6 +75,7 @@ const KINDS = new Set<string>([
   'pool-contact',
   'mining-port',
   'proxyware-endpoint',
+  'proxy-relay',
   'crypto-p2p',
   'sustained-cpu',
   'high-memory',

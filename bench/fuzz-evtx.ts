@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { type EvtxProblem, type EvtxRecord, isEvtxProblem, readEvtxBuffer } from '../src/sources/evtx/index.js';
-import { mulberry32 } from './generate.js';
+import { caseSeed, Rng } from './fuzz-rng.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -27,27 +27,6 @@ export const FIXTURE_DIR = join(HERE, '..', 'test', 'fixtures', 'evtx');
 const HEADER = 4096;
 const CHUNK = 65536;
 export const HANG_MS = 2000;
-
-/** A per-case seed from (seed, case): cases replay on their own. */
-function caseSeed(seed: number, i: number): number {
-  return Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35);
-}
-
-class Rng {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
 
 /** Values that break size and offset arithmetic. */
 const BOUNDARY = [0, 1, 2, 4, 0x17, 0x18, 0x1ff, 0x200, 0x201, 0xfff, 0xffff, 0x10000, 0x10001, 0x7fffffff, 0xffffffff];

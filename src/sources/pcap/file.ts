@@ -69,6 +69,10 @@ export class Framer {
   private ifaces: Iface[] = [];
   private lastTsSec = 0;
   private syncing = false;
+  /** No known magic: the rest of the input is not read, whatever chunks it arrives in. */
+  private unknown = false;
+  /** The last resync kept a candidate block at buf[0] that needed more bytes: check it first. */
+  private candidateAt0 = false;
   /** Packets whose captured length is below their original length (snaplen): counted, reported once. */
   cutPackets = 0;
   firstCut: { index: number; offset: number } | undefined;
@@ -110,6 +114,10 @@ export class Framer {
   }
 
   private run(atEnd: boolean): void {
+    if (this.unknown) {
+      this.consume(this.buf.length);
+      return;
+    }
     if (this.kind === undefined) {
       if (this.buf.length < 24 && !atEnd) return;
       const k = sniffKind(this.buf);
@@ -117,7 +125,7 @@ export class Framer {
         this.problem(0, 'not a pcap or pcapng file (unknown magic)');
         this.consume(this.buf.length);
         this.kind = 'pcap';
-        this.buf = Buffer.alloc(0);
+        this.unknown = true; // later chunks are not pcap records either
         return;
       }
       this.kind = k.kind;
@@ -236,7 +244,10 @@ export class Framer {
   /** Drops bytes until a block whose leading and trailing lengths agree; false when more bytes are needed. */
   private resyncNg(): boolean {
     const stop = Math.min(this.buf.length - 12, RESYNC_SCAN);
-    for (let i = 4; i <= stop; i += 4) {
+    // buf[0] is the broken block, unless it is the candidate the last call waited for
+    const from = this.candidateAt0 ? 0 : 4;
+    this.candidateAt0 = false;
+    for (let i = from; i <= stop; i += 4) {
       const type = this.u32(i);
       if (type !== SHB && type !== IDB && type !== EPB && type !== SPB && type !== PB) continue;
       const len = this.u32(i + 4);
@@ -244,6 +255,7 @@ export class Framer {
       if (i + len > this.buf.length) {
         // a candidate we cannot check yet: keep it and wait for more bytes
         this.consume(i);
+        this.candidateAt0 = true;
         return false;
       }
       if (this.u32(i + len - 4) !== len) continue;

@@ -41,6 +41,8 @@ class PcapReader {
   events: CoalEvent[] = [];
   issues: Issue[] = [];
   private issueCount = 0;
+  /** Record of the first issue past MAX_ISSUES: the summary names where the unlisted ones start. */
+  private firstSuppressed: string | undefined;
   private pending = new Map<string, PendingQuery>();
   private names = new Map<string, string>();
   private lastTsMs = 0;
@@ -58,6 +60,7 @@ class PcapReader {
     this.issueCount++;
     if (this.issueCount <= MAX_ISSUES)
       this.issues.push(issue({ file: this.file, record: String(record) }, code, reason));
+    else this.firstSuppressed ??= String(record);
   }
 
   finish(framer: Framer): void {
@@ -84,7 +87,12 @@ class PcapReader {
       );
     if (this.issueCount > MAX_ISSUES)
       this.issues.push(
-        issue({ file: this.file }, 'PCAP_ISSUES_SUPPRESSED', `${this.issueCount - MAX_ISSUES} more issues not listed`),
+        // every issue names a record: this one the first it leaves out
+        issue(
+          { file: this.file, record: this.firstSuppressed },
+          'PCAP_ISSUES_SUPPRESSED',
+          `${this.issueCount - MAX_ISSUES} more issues not listed, the first at record ${this.firstSuppressed}`,
+        ),
       );
   }
 

@@ -204,6 +204,66 @@ test('broken files: truncation, snaplen cuts and bogus lengths are reported with
   assert.equal(bogus.events.length, 1);
 });
 
+/** The same bytes arriving in the chunks given by the cut offsets. */
+function chunkedInput(name: string, buf: Buffer, cuts: number[]) {
+  return {
+    ...memoryInput(name, buf),
+    async *open() {
+      let from = 0;
+      for (const to of [...cuts, buf.length]) {
+        yield buf.subarray(from, to);
+        from = to;
+      }
+    },
+  };
+}
+
+test('a file with an unknown magic gives one issue however its bytes are chunked (bench/fuzz-pcap.ts)', async () => {
+  const buf = writePcap(tcpSession(E, T0, [{ from: 'client', data: 'x'.repeat(1400) }]));
+  buf.writeUInt32LE(0x12345678, 0);
+  for (const cuts of [[], [24], [100, 2000]]) {
+    const r = await readAll(pcap, chunkedInput('bad-magic.pcap', buf, cuts));
+    assert.deepEqual(
+      r.issues.map((i) => i.code),
+      ['PCAP_BAD_FILE'],
+      `cuts ${cuts}`,
+    );
+    assert.equal(r.events.length, 0);
+  }
+});
+
+test('after a broken pcapng block, the next block is kept when it arrives split across chunks (bench/fuzz-pcap.ts)', async () => {
+  const buf = writePcapng(tcpSession(E, T0, stratum));
+  const blocks: number[] = [];
+  for (let at = 0; at < buf.length; at += buf.readUInt32LE(at + 4)) blocks.push(at);
+  // blocks: SHB, IDB, SYN, SYN-ACK, ACK, mining.subscribe, …: break the ACK's length and blank its body
+  const [ack, subscribe] = [blocks[4], blocks[5]];
+  buf.fill(0, ack + 8, subscribe);
+  buf.writeUInt32LE(13, ack + 4);
+  const whole = await events(buf);
+  const split = await readAll(pcap, chunkedInput('mem.pcap', buf, [subscribe + 20]));
+  assert.equal(split.events[0].coalmine.flow?.clientPayload, stratum[0].data + stratum[2].data);
+  assert.deepEqual(
+    split.issues.map((i) => `${i.code} #${i.record}: ${i.reason}`),
+    whole.issues,
+  );
+  assert.equal(JSON.stringify(split.events), JSON.stringify(whole.events));
+});
+
+test('more than 100 issues: the summary names the record where the unlisted ones start (bench/fuzz-pcap.ts)', async () => {
+  const pk = tcpSession(E, T0, stratum);
+  const bad = Array.from({ length: 120 }, (_, i) => ({ ...pk[3], tsMs: T0 + i }));
+  const buf = writePcap(bad);
+  // every packet's IPv4 header length to 0 (each record is 16 bytes of header and the same frame)
+  const size = (buf.length - 24) / bad.length;
+  for (let i = 0; i < bad.length; i++) buf[24 + i * size + 16 + 14] = 0x40;
+  const r = await readAll(pcap, memoryInput('many.pcap', buf));
+  assert.equal(r.issues.length, 101);
+  const last = r.issues[100];
+  assert.deepEqual([last.code, last.record], ['PCAP_ISSUES_SUPPRESSED', '101']);
+  for (const i of r.issues) assert.ok(i.record !== undefined, `${i.code} names no record`);
+});
+
 test('fuzz: 2000 seeded mutations of the fixtures never throw', async () => {
   let seed = 1496;
   const rnd = () => {

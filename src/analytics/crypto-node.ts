@@ -5,7 +5,7 @@
  * hijacking and never tagged T1496. Runs only when no hijacking analytic found anything in the same
  * evidence: a miner that also talks to a node is reported once, by the analytic that caught it.
  */
-import { factsOf, findingSubject, relatedEntities } from './explain.js';
+import { factsOf, findingSubject, processFactsOf, relatedEntities, usageOf } from './explain.js';
 import type { Analytic, ClusterView, FindingDraft } from './types.js';
 
 /** Distinct peers named in the summary; the evidence lists every one. */
@@ -39,6 +39,8 @@ function evaluate(view: ClusterView): FindingDraft | undefined {
     evidence: nodes,
     gaps,
     facts: factsOf(primary, nodes, view.host.name),
+    processes: processFactsOf(view, primary),
+    usage: usageOf(view),
   };
 }
 

@@ -4,7 +4,8 @@
  */
 import { basename, type ProcInfo } from '../engine/process-table.js';
 import { type EntityKey, entityKey, isAddressHost } from '../model/entity.js';
-import type { Severity } from '../model/finding.js';
+import { isoFromMs } from '../model/event.js';
+import type { ProcessFacts, Severity, Usage } from '../model/finding.js';
 import { type Signal, type SignalKind, STRENGTH_RANK } from '../model/signal.js';
 import { confidenceOf, type Leg } from './grade.js';
 import type { ClusterView, FindingDraft } from './types.js';
@@ -121,6 +122,67 @@ export function addressGap(address: string): string {
   return `partial: no host is known for address ${address} (list it under coalmine.yaml hosts.NAME.ips, or add host telemetry that logs it): process, CPU and persistence evidence could not be joined to this traffic`;
 }
 
+/** Processes listed per finding: the primary first, then the rest of the tree in time order. */
+const MAX_PROCESSES = 16;
+
+/** Every process of the cluster as the containment plan needs it, primary first. */
+export function processFactsOf(view: ClusterView, primary: ProcInfo | undefined): ProcessFacts[] {
+  const ordered = primary ? [primary, ...view.processes.filter((p) => p !== primary)] : view.processes;
+  return ordered.slice(0, MAX_PROCESSES).map((p) => {
+    const f: ProcessFacts = { entity: p.key };
+    if (p.pid !== undefined) f.pid = p.pid;
+    if (p.executable) f.executable = p.executable;
+    if (p.name) f.name = p.name;
+    if (p.user) f.user = p.user;
+    if (p.commandLine) f.command_line = p.commandLine;
+    if (p.parentKey) f.parent = p.parentKey;
+    return f;
+  });
+}
+
+/**
+ * CPU the finding stands for: what its processes consumed (per-process telemetry), else, for a
+ * host-level finding with resource evidence, host CPU above the bar × cores. Null when neither was
+ * sampled: no cost is better than a guessed one.
+ */
+export function usageOf(view: ClusterView): Usage | null {
+  const series: Usage['series'] = [];
+  let coreMs = 0;
+  let sampled = 0;
+  for (const p of view.processes) {
+    if (!p.cpu?.sampled) continue;
+    sampled++;
+    coreMs += p.cpu.coreMs;
+    if (p.cpu.series && series.length < 8)
+      series.push({
+        entity: p.key,
+        label: describe(p),
+        points: p.cpu.series.points().map(([t, v]) => [isoFromMs(t), v]),
+      });
+  }
+  const host = view.host;
+  const hostResource = view.cluster.isHostLevel && view.evidence.some((s) => s.class === 'resource');
+  if (host.cpuSeries && (hostResource || series.length === 0))
+    series.push({
+      entity: hostEntityOf(host.name),
+      label: `host ${host.name} (percent of all cores)`,
+      points: host.cpuSeries.points().map(([t, v]) => [isoFromMs(t), v]),
+    });
+  if (sampled > 0)
+    return {
+      core_hours: Math.round((coreMs / 3_600_000) * 100) / 100,
+      basis: `per-process CPU of ${sampled} process${sampled === 1 ? '' : 'es'}`,
+      series,
+    };
+  if (hostResource && host.highCoreMs > 0)
+    return {
+      core_hours: Math.round((host.highCoreMs / 3_600_000) * 100) / 100,
+      basis: `host CPU while above the threshold × ${host.cores ?? 1} core${host.cores === 1 || !host.cores ? '' : 's'}${host.cores ? '' : ' (core count unknown, assumed 1)'}`,
+      series,
+    };
+  return null;
+}
+
 /**
  * Who a finding is about: its primary process, else the host, else (a host known only by its address)
  * the address as an `ip` entity, with the gap that names what would tie it to a machine.
@@ -176,5 +238,7 @@ export function draftFinding(
     evidence,
     gaps,
     facts: factsOf(primary, evidence, host.name),
+    processes: processFactsOf(view, primary),
+    usage: usageOf(view),
   };
 }

@@ -25,6 +25,7 @@ function evidenceOf(s: Signal): Evidence {
     entity: s.entity,
   };
   if (s.intel) e.intel = s.intel;
+  if (s.persistence) e.persistence = s.persistence;
   return e;
 }
 
@@ -64,6 +65,8 @@ export function toFinding(draft: FindingDraft, host: string): Finding {
     gaps: draft.gaps,
     suppressed_by: null,
     facts: draft.facts,
+    processes: draft.processes,
+    usage: draft.usage,
   };
 }
 

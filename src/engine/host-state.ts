@@ -7,6 +7,7 @@ import type { EntityKey } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { pathKey } from './clusters.js';
+import type { CpuSeries } from './cpu-series.js';
 
 export type TelemetryClass = 'process' | 'process-cpu' | 'host-cpu' | 'network' | 'persistence' | 'command-line';
 
@@ -46,6 +47,10 @@ export class HostState {
     hiddenN: 0,
   };
   platform?: string;
+  /** Host CPU timeline (percent of all cores), once a host sample arrives. */
+  cpuSeries?: CpuSeries;
+  /** Core-milliseconds spent while host CPU was above the bar. */
+  highCoreMs = 0;
   /** Engine bookkeeping for least-recently-used eviction. */
   lastTouchedSeq = 0;
 

@@ -34,6 +34,8 @@ const SERVICE_ROOTS = new Set([
   'taskhostw.exe',
 ]);
 
+import type { CpuSeries } from './cpu-series.js';
+
 export interface CpuTrack {
   /** Time the current run of high samples started. */
   highSince?: number;
@@ -55,6 +57,12 @@ export interface CpuTrack {
   runBaselineSamples: number;
   sustainedEmitted: boolean;
   memHighEmitted: boolean;
+  /** CPU consumed since the first sample, in core-milliseconds (each sample's rate × the time since the previous one). */
+  coreMs: number;
+  /** Whether `lastSampleTs` is a real sample's time (not the track's creation). */
+  sampled?: boolean;
+  /** The timeline, once the process first ran hot (idle processes never allocate one). */
+  series?: CpuSeries;
 }
 
 export interface ProcInfo {

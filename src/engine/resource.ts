@@ -8,6 +8,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { signalFor } from '../signals/make.js';
+import { CpuSeries } from './cpu-series.js';
 import type { HostState } from './host-state.js';
 import { basename, type CpuTrack, type ProcInfo } from './process-table.js';
 
@@ -16,6 +17,14 @@ const BASELINE_MIN_SAMPLES = 12;
 const BASELINE_ALPHA = 0.1;
 /** Process samples older than this are not summed against a host sample. */
 const PROCESS_SAMPLE_MAX_AGE_MS = 5 * 60 * 1000;
+/** A sample stands for at most this much time when CPU is summed: a gap in sampling is not usage. */
+const MAX_SAMPLE_SPAN_MS = 5 * 60 * 1000;
+
+/** Core-milliseconds a sample of `pct` (percent of one core) stands for since the previous one at `prevTs`. */
+function coreMsOf(pct: number, ts: number, prevTs: number | undefined): number {
+  if (prevTs === undefined || ts <= prevTs) return 0;
+  return (pct / 100) * Math.min(ts - prevTs, MAX_SAMPLE_SPAN_MS);
+}
 
 function minutes(ms: number): string {
   return ms >= 3600000 ? `${(ms / 3600000).toFixed(1)}h` : `${Math.round(ms / 60000)}m`;
@@ -34,6 +43,7 @@ function newTrack(ts: number): CpuTrack {
     runBaselineSamples: 0,
     sustainedEmitted: false,
     memHighEmitted: false,
+    coreMs: 0,
   };
 }
 
@@ -66,6 +76,10 @@ export function observeProcessResources(
   if (pct !== undefined) {
     host.see('process-cpu', event);
     host.noteProcessCpu(proc.key, pct, ts);
+    track.coreMs += coreMsOf(pct, ts, track.sampled ? track.lastSampleTs : undefined);
+    track.sampled = true;
+    if (!track.series && pct >= t.processCpuPct) track.series = new CpuSeries();
+    track.series?.push(ts, pct);
     if (track.highSince !== undefined && ts - track.lastSampleTs > t.sustainMs) {
       track.highSince = undefined; // a gap in sampling breaks the run: we cannot claim it stayed high
       track.sustainedEmitted = false;
@@ -154,11 +168,16 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
   host.see('host-cpu', event);
   if (event.metrics?.cores) host.cores = event.metrics.cores;
   const run = host.cpu;
+  const prevTs = run.lastTs > 0 ? run.lastTs : undefined;
   if (ts - run.lastTs > t.sustainMs) {
     run.highSince = undefined;
     run.hiddenSince = undefined;
   }
   run.lastTs = ts;
+  host.cpuSeries ??= new CpuSeries();
+  host.cpuSeries.push(ts, pct);
+  // host CPU above the bar, in core-ms: what a host-level finding's cost is counted from
+  if (pct >= t.hostCpuPct) host.highCoreMs += coreMsOf(pct * (host.cores ?? 1), ts, prevTs);
   if (pct >= t.hostCpuPct) {
     if (run.highSince === undefined) {
       run.highSince = ts;

@@ -1,6 +1,6 @@
 /** The finding: what an analytic concluded, with its evidence, gaps and suppression, ready for triage. */
 import type { EntityKey } from './entity.js';
-import type { IntelProvenance, SignalClass, SignalKind, Strength } from './signal.js';
+import type { IntelProvenance, PersistenceDetail, SignalClass, SignalKind, Strength } from './signal.js';
 
 export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 
@@ -18,6 +18,62 @@ export interface Evidence {
   entity: EntityKey;
   /** The intel list the evidence rests on, with its source and version. */
   intel?: IntelProvenance;
+  persistence?: PersistenceDetail;
+}
+
+/** A process the finding involves, as the containment plan needs it. */
+export interface ProcessFacts {
+  entity: EntityKey;
+  pid?: number;
+  executable?: string;
+  name?: string;
+  user?: string;
+  command_line?: string;
+  parent?: EntityKey;
+}
+
+/** CPU the finding's processes (or host) consumed, and its timeline for the report. */
+export interface Usage {
+  core_hours: number;
+  /** How it was counted: "per-process CPU of 2 processes", "host CPU above 85% × 4 cores". */
+  basis: string;
+  series: Array<{ entity: EntityKey; label: string; points: Array<[string, number]> }>;
+}
+
+export type EscalationTier = 'Tier 2' | 'L1';
+
+export interface Question {
+  id: 'legitimate-process' | 'destination-reputation' | 'recent-changes' | 'vulnerable-exposure';
+  question: string;
+  status: 'answered' | 'needs-analyst';
+  answer: string;
+  /** Evidence sources (`file:line`) the answer rests on. */
+  evidence: string[];
+}
+
+export interface PlanStep {
+  phase: 'isolate' | 'remove' | 'preserve' | 'patch' | 'watch';
+  action: string;
+  /** Concrete commands for this entity. Printed for the analyst, never executed by coalmine. */
+  commands: string[];
+}
+
+export interface Cost {
+  core_hours: number;
+  price_per_core_hour: number;
+  currency: string;
+  amount: number;
+  basis: string;
+}
+
+/** The SOC playbook applied to one finding (PRODUCT.md §6). */
+export interface Triage {
+  escalation: { tier: EscalationTier; reasons: string[]; next_steps: string[] };
+  questions: Question[];
+  containment: { platform: string; steps: PlanStep[] };
+  cost: Cost | null;
+  /** A `coalmine.yaml` allowlist entry for the analyst who decides this is legitimate. */
+  allowlist_suggestion: string;
 }
 
 export interface Suppression {
@@ -49,4 +105,9 @@ export interface Finding {
   suppressed_by: Suppression | null;
   /** Facts the triage step and sinks need: executable, pid, user, command line, destinations, persistence lines. */
   facts: Record<string, string | number | string[]>;
+  /** Every process of the finding, primary first. */
+  processes: ProcessFacts[];
+  usage: Usage | null;
+  /** The playbook's answer, added by the triage step (absent only before it runs). */
+  triage?: Triage;
 }

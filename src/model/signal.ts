@@ -42,6 +42,18 @@ export interface IntelProvenance {
   version?: string;
 }
 
+/** A persistence entry as it stands on disk, so a containment plan can name the exact line to remove. */
+export interface PersistenceDetail {
+  mechanism: string;
+  /** The file holding it (a crontab, a unit file, a Run key path). */
+  file: string;
+  line?: number;
+  /** The entry's text, clipped. */
+  entry: string;
+  /** Whose crontab or unit it is, when the source says. */
+  user?: string;
+}
+
 export interface Signal {
   kind: SignalKind;
   class: SignalClass;
@@ -58,6 +70,8 @@ export interface Signal {
   by: string;
   /** The intel set behind it, when an indicator matched: which list, where it came from, which version. */
   intel?: IntelProvenance;
+  /** For persistence entries: the entry itself. */
+  persistence?: PersistenceDetail;
   /** What the evidence is about, for correlation: the executable it concerns, a destination, a victim. */
   subject?: {
     executable?: string;

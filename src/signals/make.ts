@@ -1,7 +1,7 @@
 /** The one way classifiers build a Signal from the event it is about. */
 import { hostKeyOf, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
-import type { IntelProvenance, Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import type { IntelProvenance, PersistenceDetail, Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
 import { clip, inert } from '../util/hostile.js';
 import type { IntelMatch } from './intel.js';
 
@@ -14,6 +14,7 @@ export interface SignalSpec {
   subject?: Signal['subject'];
   /** The intel match the signal rests on, recorded as its provenance. */
   intel?: IntelMatch;
+  persistence?: PersistenceDetail;
 }
 
 /** Where a match's set came from, as findings record it. */
@@ -47,5 +48,12 @@ export function signalFor(event: CoalEvent, spec: SignalSpec): Signal {
     subject: executable && !spec.subject?.executable ? { executable, ...spec.subject } : spec.subject,
   };
   if (spec.intel) signal.intel = provenanceOf(spec.intel);
+  if (spec.persistence) {
+    const p = spec.persistence;
+    const detail: PersistenceDetail = { mechanism: p.mechanism, file: clip(p.file, 512), entry: clip(p.entry, 512) };
+    if (p.line !== undefined) detail.line = p.line;
+    if (p.user !== undefined) detail.user = clip(p.user, 64);
+    signal.persistence = detail;
+  }
   return signal;
 }

@@ -290,6 +290,13 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
         by: `persistence:${mechanism}`,
         explanation: `${mechanism} entry in ${event.file?.path ?? event.coalmine.ref.file}: "${shown}"; ${why}`,
         subject: target ? { persistenceTarget: target } : undefined,
+        persistence: {
+          mechanism,
+          file: event.file?.path ?? event.coalmine.ref.file,
+          line: event.coalmine.ref.line,
+          entry: event.file?.line ?? command,
+          user: event.process?.user?.name,
+        },
       }),
     );
     return;

@@ -7,6 +7,7 @@
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { clip } from '../util/hostile.js';
+import { idsAlert } from './ids-alert.js';
 import type { Intel } from './intel.js';
 import { kill } from './kill.js';
 import { namedDestination } from './named-destination.js';
@@ -29,6 +30,7 @@ export const classifiers: Classifier[] = [
   powershell,
   windows,
   stratum,
+  idsAlert,
 ];
 
 /** The classifiers that read a command line, run again on its decoded layers. */

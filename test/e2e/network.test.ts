@@ -208,3 +208,46 @@ test('a host relaying for others (Zeek http.log: many sites, rotating user agent
     /10\.0\.0\.7 fetched 100 distinct sites with 25 different client fingerprints .*allowlist them\); e\.g\. sites shop0\.example/,
   );
 });
+
+const SURICATA = join(ROOT, 'test', 'fixtures', 'suricata');
+
+function huntSuricata(file: string, policy = POLICY) {
+  const r = spawnSync(process.execPath, [BIN, 'hunt', join(SURICATA, file), '--format', 'ndjson', '--policy', policy], {
+    encoding: 'utf8',
+  });
+  const findings = r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Finding);
+  return { code: r.status, stderr: r.stderr, findings };
+}
+
+test('an ET COINMINER alert alone (medium, network only) is evidence but not a finding', () => {
+  // the alert's pool and the flow's port 3333 are all there is: one leg (reach) on medium evidence,
+  // and no strong mining-specific signal, so AN0742 grades no severity
+  const r = huntSuricata('coinminer.eve.json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /suricata 1\), 2 events/);
+  assert.match(r.stderr, /findings: none/);
+  assert.deepEqual(r.findings, []);
+});
+
+test('Suricata mining alerts next to our own pool evidence: a low finding whose evidence names the rules', () => {
+  const policy = join(work, 'suricata.yaml');
+  writeFileSync(policy, 'hosts:\n  web-01:\n    ips: [10.0.4.17]\n');
+  const r = huntSuricata('eve.json', policy);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.findings.length, 1);
+  const f = r.findings[0];
+  assert.equal(f.host, 'web-01');
+  assert.equal(f.severity, 'low');
+  assert.deepEqual(f.legs, ['reach']);
+  const ids = f.evidence.filter((e) => e.by === 'ids:suricata');
+  assert.deepEqual(
+    ids.map((e) => `${e.kind}/${e.strength}`),
+    ['pool-contact/medium', 'pool-contact/medium'],
+  );
+  assert.match(ids[0].explanation, /Suricata alert "ET POLICY Cryptocurrency Miner Checkin" \(sid 2024792/);
+  assert.match(ids[1].explanation, /"ET POLICY Observed DNS Query to Monero Mining Pool Domain in TLS SNI"/);
+  assert.match(ids[0].source, /eve\.json:\d+$/);
+});

@@ -40,7 +40,7 @@ function zeek(log: 'notice' | 'intel', rule: CoalEvent['rule'], original: Record
   return { ...e, coalmine: { ...e.coalmine, format: 'zeek' } };
 }
 
-test('an ET COINMINER alert is medium pool contact on the remote side, quoting the rule and its producer', () => {
+test('an ET COINMINER Stratum alert is strong pool contact on the remote side, quoting the rule and its producer', () => {
   const name = 'ET COINMINER W32/BitCoinMiner.MultiThreat Stratum Protocol Mining.Notify Work Server Response';
   // a server-to-client rule: the pool is the packet's source, the local host its destination
   const s = signalsOf(
@@ -52,10 +52,11 @@ test('an ET COINMINER alert is medium pool contact on the remote side, quoting t
       '2017873',
     ),
   );
-  assert.deepEqual(summary(s), ['pool-contact/medium ids:suricata 203.0.113.45:3333']);
+  // it names the protocol (Stratum, mining.notify): the IDS saw the pool protocol itself, as our own reader would
+  assert.deepEqual(summary(s), ['pool-contact/strong ids:suricata 203.0.113.45:3333']);
   assert.equal(s[0].class, 'network');
   assert.ok(s[0].explanation.includes(`Suricata alert "${name}"`), s[0].explanation);
-  assert.match(s[0].explanation, /sid 2017873, "Crypto Currency Mining Activity Detected"\), a coin-mining signature/);
+  assert.match(s[0].explanation, /sid 2017873, "Crypto Currency Mining Activity Detected"\), a mining-protocol signature/);
 });
 
 test('mining names and categories: Miner, CoinMiner, XMRig, cryptonight, Stratum, the mining category', () => {
@@ -64,7 +65,6 @@ test('mining names and categories: Miner, CoinMiner, XMRig, cryptonight, Stratum
     ['ET MALWARE Win32/CoinMiner Variant CnC Beacon', undefined],
     ['ET USER_AGENTS XMRig Miner User-Agent', undefined],
     ['Local cryptonight job from pool', undefined],
-    ['ET TROJAN Possible Stratum Login', undefined],
     ['ET DNS Query to a *.top domain', 'Crypto Currency Mining Activity Detected'],
   ] as const)
     assert.deepEqual(
@@ -72,6 +72,11 @@ test('mining names and categories: Miner, CoinMiner, XMRig, cryptonight, Stratum
       ['pool-contact/medium'],
       name,
     );
+  // naming the protocol makes it strong
+  assert.deepEqual(
+    signalsOf(idsAlert, alert('ET TROJAN Possible Stratum Login', undefined)).map((x) => `${x.kind}/${x.strength}`),
+    ['pool-contact/strong'],
+  );
   // NTP's stratum and data mining are not coin mining
   assert.deepEqual(signalsOf(idsAlert, alert('GPL NTP server stratum 16 response', 'Misc activity')), []);
   assert.deepEqual(signalsOf(idsAlert, alert('Local policy Data Mining export to partner', undefined)), []);
@@ -171,7 +176,7 @@ test('hostile rule names are read bounded, quoted clipped and escaped', () => {
   assert.ok(performance.now() - start < 200);
 });
 
-test('a Zeek notice naming coin mining is medium pool contact, quoting the note and its message', () => {
+test('a Zeek notice naming the mining protocol is strong pool contact, quoting the note and its message', () => {
   const s = signalsOf(
     idsAlert,
     zeek(
@@ -180,10 +185,10 @@ test('a Zeek notice naming coin mining is medium pool contact, quoting the note 
       { note: 'Stratum::Mining_Login', msg: 'Stratum login from 10.0.4.17' },
     ),
   );
-  assert.deepEqual(summary(s), ['pool-contact/medium ids:zeek 198.51.100.23:3333']);
+  assert.deepEqual(summary(s), ['pool-contact/strong ids:zeek 198.51.100.23:3333']);
   assert.match(
     s[0].explanation,
-    /Zeek notice "Stratum::Mining_Login" \("Stratum login from 10\.0\.4\.17"\), a coin-mining signature/,
+    /Zeek notice "Stratum::Mining_Login" \("Stratum login from 10\.0\.4\.17"\), a mining-protocol signature/,
   );
   assert.deepEqual(
     signalsOf(idsAlert, zeek('notice', { category: 'notice', name: 'CaptureLoss::Too_Little_Traffic' }, {})),

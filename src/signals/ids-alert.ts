@@ -3,7 +3,9 @@
  * arrive as events of type `indicator` with `rule: {name, id, category}`. Only words are matched, never
  * signature ids: a rule name (or, failing that, its category) naming coin mining is `pool-contact`,
  * one naming a proxyware vendor (the vendors our intel lists) `proxyware-endpoint`, both medium (a
- * signature is a good sign, not a protocol we saw ourselves); one naming cryptocurrency node traffic is
+ * signature is a good sign, not a protocol we saw ourselves) — except a mining signature that names
+ * the protocol (Stratum, getwork, `mining.notify`), which is strong: the IDS saw the pool protocol
+ * on the wire, as our own Stratum reader does; one naming cryptocurrency node traffic is
  * `crypto-p2p`, weak and informational (a node is not a miner). Mining words win over node words, so
  * "ET COINMINER … Bitcoin …" is mining and "ET POLICY Bitcoin …" is not.
  *
@@ -57,6 +59,16 @@ const MINING_WORDS = new Set([
   'minergate',
   'nicehash',
 ]);
+/** Words naming the mining protocol on the wire: a signature built on them saw the protocol, as our own Stratum reader does. */
+const PROTOCOL_WORDS = new Set(['stratum', 'getwork', 'getblocktemplate', 'submitlogin', 'submitwork']);
+const STRATUM_METHODS = new Set(['notify', 'subscribe', 'authorize', 'submit', 'extranonce']);
+
+/** A mining signature that names the protocol (Stratum, getwork, `mining.notify`), not NTP's stratum. */
+function namesProtocol(words: string[]): boolean {
+  if (words.includes('ntp')) return false;
+  return words.some((w, i) => PROTOCOL_WORDS.has(w) || (w === 'mining' && STRATUM_METHODS.has(words[i + 1] ?? '')));
+}
+
 /** "mining" names coin mining unless it is one of these kinds of mining. */
 const OTHER_MINING = new Set(['data', 'text', 'process', 'log', 'opinion']);
 /** Cryptocurrencies, for node traffic. */
@@ -233,7 +245,14 @@ interface Verdict {
 /** What a rule's name (then its category) says, mining first. */
 function judgeRule(name: string | undefined, category: string | undefined, intel: Intel): Verdict | undefined {
   const words = name ? wordsOf(name) : [];
-  if (saysMining(words)) return { kind: 'pool-contact', strength: 'medium', why: 'a coin-mining signature' };
+  if (saysMining(words))
+    return namesProtocol(words)
+      ? {
+          kind: 'pool-contact',
+          strength: 'strong',
+          why: 'a mining-protocol signature: the IDS saw the pool protocol itself',
+        }
+      : { kind: 'pool-contact', strength: 'medium', why: 'a coin-mining signature' };
   const vendor = name ? proxywareIn(name, intel) : undefined;
   if (vendor)
     return {

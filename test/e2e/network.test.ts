@@ -222,14 +222,19 @@ function huntSuricata(file: string, policy = POLICY) {
   return { code: r.status, stderr: r.stderr, findings };
 }
 
-test('an ET COINMINER alert alone (medium, network only) is evidence but not a finding', () => {
-  // the alert's pool and the flow's port 3333 are all there is: one leg (reach) on medium evidence,
-  // and no strong mining-specific signal, so AN0742 grades no severity
+test('an ET COINMINER Stratum alert alone is a low finding on the local address, quoting the rule', () => {
+  // the signature names the protocol (Stratum mining.notify): strong pool contact, one leg (reach),
+  // so AN0742 grades it low with the missing telemetry named, like our own Stratum reader's verdict
   const r = huntSuricata('coinminer.eve.json');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /suricata 1\), 2 events/);
-  assert.match(r.stderr, /findings: none/);
-  assert.deepEqual(r.findings, []);
+  assert.deepEqual(
+    r.findings.map((f) => [f.analytic, f.severity, f.legs]),
+    [['AN0742', 'low', ['reach']]],
+  );
+  const ids = r.findings[0].evidence.find((e) => e.by === 'ids:suricata');
+  assert.equal(ids?.strength, 'strong');
+  assert.match(ids?.explanation ?? '', /ET COINMINER W32\/BitCoinMiner\.MultiThreat Stratum Protocol/);
 });
 
 test('Suricata mining alerts next to our own pool evidence: a low finding whose evidence names the rules', () => {

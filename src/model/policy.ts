@@ -48,7 +48,21 @@ export interface Policy {
   hostCores: Record<string, number>;
   /** Inventory: address (lowercase) → host name, so network telemetry without host names joins its host. */
   hostIps: Record<string, string>;
+  /** What stolen compute costs, for the cost of each finding. */
+  prices: Prices;
 }
+
+export interface Prices {
+  currency: string;
+  /** Price of one core (vCPU) for one hour. */
+  coreHour: number;
+}
+
+/**
+ * A general-purpose cloud vCPU-hour on demand is a few cents; 0.05 is a round middle. Set your own
+ * (`prices.core_hour`): the figure is only as good as this number.
+ */
+export const DEFAULT_PRICES: Prices = { currency: 'USD', coreHour: 0.05 };
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   windowMs: 60 * 60 * 1000,
@@ -63,7 +77,14 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
 };
 
 export function defaultPolicy(): Policy {
-  return { thresholds: { ...DEFAULT_THRESHOLDS }, analytics: {}, allowlist: [], hostCores: {}, hostIps: {} };
+  return {
+    thresholds: { ...DEFAULT_THRESHOLDS },
+    analytics: {},
+    allowlist: [],
+    hostCores: {},
+    hostIps: {},
+    prices: { ...DEFAULT_PRICES },
+  };
 }
 
 export function thresholdsFor(policy: Policy, analytic: string): Thresholds {

@@ -13,6 +13,7 @@ import { loadRules } from '../signals/sigma/index.js';
 import { sniffSource, sourceNamed } from '../sources/index.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from '../sources/types.js';
 import { Allowlist } from '../triage/allowlist.js';
+import { triageFinding } from '../triage/playbook.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
 import { expandInputs } from './inputs.js';
 import { mergeByTime } from './merge.js';
@@ -93,7 +94,11 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const engine = createDetector({
     policy: options.policy,
     classify,
-    onFinding: (f) => findings.push(allowlist.apply(f)),
+    onFinding: (f) => {
+      const checked = allowlist.apply(f);
+      checked.triage = triageFinding(checked, options.policy);
+      findings.push(checked);
+    },
   });
   const context: SourceContext = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,

@@ -153,6 +153,33 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
           }
         }
         break;
+      case 'prices':
+        if (!isMap(value)) {
+          err(value, 'POLICY_SHAPE', 'prices must be a mapping (currency, core_hour)');
+          break;
+        }
+        for (const item of value.items) {
+          const priceKey = String(isScalar(item.key) ? item.key.value : item.key);
+          const v = isScalar(item.value) ? item.value.value : undefined;
+          if (priceKey === 'currency') {
+            if (typeof v === 'string' && /^[A-Z]{3}$/.test(v)) policy.prices.currency = v;
+            else
+              err(
+                item.value as Node,
+                'POLICY_BAD_VALUE',
+                'prices.currency must be a three-letter code like USD or EUR',
+              );
+          } else if (priceKey === 'core_hour') {
+            if (typeof v === 'number' && v >= 0 && v <= 1000) policy.prices.coreHour = v;
+            else err(item.value as Node, 'POLICY_BAD_VALUE', 'prices.core_hour must be a price from 0 to 1000');
+          } else
+            err(
+              item.key as Node,
+              'POLICY_UNKNOWN_KEY',
+              `unknown key "prices.${priceKey}" (known: currency, core_hour)`,
+            );
+        }
+        break;
       case 'allowlist':
         if (!isSeq(value)) {
           err(value, 'POLICY_SHAPE', 'allowlist must be a list');
@@ -167,7 +194,7 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         err(
           pair.key as Node,
           'POLICY_UNKNOWN_KEY',
-          `unknown key "${key}" (known: thresholds, analytics, hosts, allowlist)`,
+          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist)`,
         );
     }
   }

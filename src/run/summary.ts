@@ -19,6 +19,12 @@ export interface RunSummary {
   issues: Issue[];
   findingsBySeverity: Partial<Record<Severity, number>>;
   suppressed: number;
+  /** Unsuppressed findings the playbook escalates to Tier 2. */
+  escalated: number;
+  /** Hijacked compute of the unsuppressed findings, and what it cost at the policy's prices. */
+  coreHours: number;
+  cost: number;
+  currency: string;
 }
 
 export const MAX_LISTED_ISSUES = 50;
@@ -38,6 +44,10 @@ export function newSummary(): RunSummary {
     issues: [],
     findingsBySeverity: {},
     suppressed: 0,
+    escalated: 0,
+    coreHours: 0,
+    cost: 0,
+    currency: '',
   };
 }
 
@@ -48,8 +58,18 @@ export function countIssue(summary: RunSummary, issue: Issue): void {
 
 export function countFindings(summary: RunSummary, findings: Finding[]): void {
   for (const f of findings) {
-    if (f.suppressed_by) summary.suppressed++;
-    else summary.findingsBySeverity[f.severity] = (summary.findingsBySeverity[f.severity] ?? 0) + 1;
+    if (f.suppressed_by) {
+      summary.suppressed++;
+      continue;
+    }
+    summary.findingsBySeverity[f.severity] = (summary.findingsBySeverity[f.severity] ?? 0) + 1;
+    if (f.triage?.escalation.tier === 'Tier 2') summary.escalated++;
+    const cost = f.triage?.cost;
+    if (cost) {
+      summary.coreHours = Math.round((summary.coreHours + cost.core_hours) * 100) / 100;
+      summary.cost = Math.round((summary.cost + cost.amount) * 100) / 100;
+      summary.currency = cost.currency;
+    }
   }
 }
 
@@ -83,7 +103,11 @@ export function renderSummary(s: RunSummary): string {
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
   const found = order.filter((k) => s.findingsBySeverity[k]).map((k) => `${k} ${s.findingsBySeverity[k]}`);
   lines.push(
-    `findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}`,
+    `findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}${s.escalated ? `; Tier 2: ${s.escalated}` : ''}`,
   );
+  if (s.coreHours > 0)
+    lines.push(
+      `hijacked compute: ${s.coreHours} core-hours ≈ ${s.cost.toFixed(2)} ${s.currency} at the policy's prices`,
+    );
   return `${lines.join('\n')}\n`;
 }

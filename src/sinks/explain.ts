@@ -1,0 +1,108 @@
+/**
+ * One finding as an analyst reads it (`coalmine explain ID`): what it is, the decision and why, the
+ * evidence timeline, the processes, the four questions, the containment plan with its commands, the
+ * cost, the gaps and the allowlist entry to add if it is legitimate. Every input-derived string is
+ * clipped and made inert for the terminal.
+ */
+import type { Finding } from '../model/finding.js';
+import { clip, inert } from '../util/hostile.js';
+import type { RenderContext, Sink } from './types.js';
+
+function safe(text: string, max = 400): string {
+  return inert(clip(text, max));
+}
+
+function section(title: string, lines: string[]): string[] {
+  return lines.length === 0 ? [] : ['', `${title}`, ...lines];
+}
+
+export function explainFinding(f: Finding, ctx: RenderContext): string {
+  const bold = (s: string) => (ctx.color ? `\u001b[1m${s}\u001b[0m` : s);
+  const t = f.triage;
+  const out: string[] = [
+    bold(`${f.severity.toUpperCase()} ${f.analytic} ${safe(f.title, 200)}`),
+    `id ${f.id}  confidence ${f.confidence.toFixed(2)}  ATT&CK ${f.attack.join(', ') || 'none'}`,
+    `entity ${safe(f.entity, 200)}  host ${safe(f.host, 200)}  ${f.first_seen} → ${f.last_seen}`,
+    safe(f.summary, 400),
+  ];
+  if (f.suppressed_by)
+    out.push(
+      `SUPPRESSED by ${safe(f.suppressed_by.list)} (${safe(f.suppressed_by.match)}): ${safe(f.suppressed_by.reason)}; owner ${safe(f.suppressed_by.owner)}, expires ${safe(f.suppressed_by.expires)}`,
+    );
+  if (t) {
+    out.push(
+      ...section(bold(`Decision: ${t.escalation.tier}`), [
+        ...t.escalation.reasons.map((r) => `  - ${safe(r)}`),
+        ...t.escalation.next_steps.map((s, i) => `  ${i + 1}. ${safe(s)}`),
+      ]),
+    );
+  }
+  out.push(
+    ...section(
+      bold('Timeline'),
+      [...f.evidence]
+        .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
+        .map(
+          (e) =>
+            `  ${e.time.slice(0, 19).replace('T', ' ')}  ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 300)}\n${' '.repeat(23)}${safe(e.source, 200)}${e.intel ? `  [intel ${safe(e.intel.set, 80)}${e.intel.version ? ` ${safe(e.intel.version, 40)}` : ''}]` : ''}`,
+        ),
+    ),
+  );
+  out.push(
+    ...section(
+      bold('Processes'),
+      f.processes.map(
+        (p) =>
+          `  pid ${p.pid ?? '?'}  ${safe(p.executable ?? p.name ?? '?', 200)}${p.user ? `  user ${safe(p.user, 64)}` : ''}${p.command_line ? `\n      ${safe(p.command_line, 300)}` : ''}`,
+      ),
+    ),
+  );
+  if (t) {
+    out.push(
+      ...section(
+        bold('Questions'),
+        t.questions.map(
+          (q, i) =>
+            `  ${i + 1}. ${q.question}\n     ${q.status === 'answered' ? 'answered' : 'NEEDS AN ANALYST'}: ${safe(q.answer, 600)}${q.evidence.length ? `\n     evidence: ${q.evidence.map((s) => safe(s, 120)).join(', ')}` : ''}`,
+        ),
+      ),
+    );
+    out.push(
+      ...section(
+        bold(`Containment plan (${t.containment.platform}; printed, never run by coalmine)`),
+        t.containment.steps.flatMap((s, i) => [
+          `  ${i + 1}. ${s.phase}: ${safe(s.action)}`,
+          ...s.commands.map((c) => `       ${safe(c, 1200)}`),
+        ]),
+      ),
+    );
+    out.push(
+      ...section(bold('Cost'), [
+        t.cost
+          ? `  ${t.cost.core_hours} core-hours × ${t.cost.price_per_core_hour} ${t.cost.currency} = ${t.cost.amount.toFixed(2)} ${t.cost.currency} (${safe(t.cost.basis)})`
+          : '  not estimated: no CPU telemetry for these processes',
+      ]),
+    );
+  }
+  out.push(
+    ...section(
+      bold('Gaps'),
+      f.gaps.map((g) => `  - ${safe(g)}`),
+    ),
+  );
+  if (t)
+    out.push(
+      ...section(
+        bold('If this is legitimate, add to coalmine.yaml'),
+        t.allowlist_suggestion.split('\n').map((l) => `  ${safe(l, 600)}`),
+      ),
+    );
+  return `${out.join('\n')}\n`;
+}
+
+export const explain: Sink = {
+  name: 'explain',
+  summary: 'each finding as an analyst reads it: decision, timeline, questions, containment plan, cost',
+  render: (findings, ctx) =>
+    findings.length === 0 ? 'no findings\n' : findings.map((f) => explainFinding(f, ctx)).join('\n\n'),
+};

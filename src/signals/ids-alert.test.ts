@@ -56,7 +56,10 @@ test('an ET COINMINER Stratum alert is strong pool contact on the remote side, q
   assert.deepEqual(summary(s), ['pool-contact/strong ids:suricata 203.0.113.45:3333']);
   assert.equal(s[0].class, 'network');
   assert.ok(s[0].explanation.includes(`Suricata alert "${name}"`), s[0].explanation);
-  assert.match(s[0].explanation, /sid 2017873, "Crypto Currency Mining Activity Detected"\), a mining-protocol signature/);
+  assert.match(
+    s[0].explanation,
+    /sid 2017873, "Crypto Currency Mining Activity Detected"\), a mining-protocol signature/,
+  );
 });
 
 test('mining names and categories: Miner, CoinMiner, XMRig, cryptonight, Stratum, the mining category', () => {

@@ -1,8 +1,10 @@
 /**
  * The command line: one small module per command, listed here. `main` returns the exit code:
- * 0 ok, 1 findings at or above --fail-on, 2 usage error, 3 runtime error.
+ * 0 ok, 1 findings at or above --fail-on (coverage: any gap), 2 usage error, 3 runtime error.
  */
 import { Command, CommanderError } from 'commander';
+import { coverageCommand } from './commands/coverage.js';
+import { explainCommand } from './commands/explain.js';
 import { formatsCommand } from './commands/formats.js';
 import { huntCommand } from './commands/hunt.js';
 import { intelCommand } from './commands/intel.js';
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
   formatsCommand(program, setCode);
   rulesCommand(program, setCode);
   intelCommand(program, setCode);
+  coverageCommand(program, setCode);
+  explainCommand(program, setCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -9,7 +9,15 @@ import type { Signal } from '../model/signal.js';
 import { pathKey } from './clusters.js';
 import type { CpuSeries } from './cpu-series.js';
 
-export type TelemetryClass = 'process' | 'process-cpu' | 'host-cpu' | 'network' | 'persistence' | 'command-line';
+/** `network` is connections and listeners; `dns` is lookups (which the analytics also count as network). */
+export type TelemetryClass =
+  | 'process'
+  | 'process-cpu'
+  | 'host-cpu'
+  | 'network'
+  | 'dns'
+  | 'persistence'
+  | 'command-line';
 
 export interface CoverageEntry {
   firstTs: number;
@@ -31,12 +39,16 @@ export interface HostCpuRun {
 }
 
 const MAX_PERSISTENCE_TARGETS = 4096;
+/** Datasets (`evtx-xml.security.4688`) remembered as lacking command lines, per host. */
+const MAX_NO_COMMAND_LINE_DATASETS = 16;
 const MAX_RECENT_PROCESS_CPU = 65536;
 
 export class HostState {
   readonly coverage = new Map<TelemetryClass, CoverageEntry>();
   readonly recentProcessCpu = new Map<EntityKey, { pct: number; ts: number }>();
   readonly persistence = new Map<string, Signal[]>();
+  /** Process events with no command line, counted by dataset (`auditd.execve`, `evtx-xml.security.4688`). */
+  readonly noCommandLine = new Map<string, number>();
   cpu: HostCpuRun = {
     lastTs: 0,
     emittedHigh: false,
@@ -70,8 +82,16 @@ export class HostState {
     } else this.coverage.set(cls, { firstTs: ts, lastTs: ts, events: 1, formats: new Set([event.coalmine.format]) });
   }
 
+  /** Whether any event of the class was seen; for `network`, a DNS lookup counts too. */
   has(cls: TelemetryClass): boolean {
-    return this.coverage.has(cls);
+    return this.coverage.has(cls) || (cls === 'network' && this.coverage.has('dns'));
+  }
+
+  noteNoCommandLine(event: CoalEvent): void {
+    const ds = event.event.dataset;
+    const n = this.noCommandLine.get(ds);
+    if (n !== undefined) this.noCommandLine.set(ds, n + 1);
+    else if (this.noCommandLine.size < MAX_NO_COMMAND_LINE_DATASETS) this.noCommandLine.set(ds, 1);
   }
 
   addPersistence(path: string, signal: Signal): void {

@@ -148,6 +148,11 @@ export class Engine {
     return this.hosts.size;
   }
 
+  /** Every host still tracked (evicted ones are counted in stats.hostsEvicted), in name order; read-only use. */
+  hostStates(): readonly HostState[] {
+    return [...this.hosts.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
   get openClusters(): number {
     return this.clusters.size;
   }
@@ -197,9 +202,12 @@ export class Engine {
       case 'process-seen':
         host.see('process', event);
         if (event.process?.command_line) host.see('command-line', event);
+        else host.noteNoCommandLine(event);
+        break;
+      case 'dns-query':
+        host.see('dns', event);
         break;
       case 'connect':
-      case 'dns-query':
       case 'listen':
         host.see('network', event);
         break;

@@ -111,3 +111,23 @@ export interface Finding {
   /** The playbook's answer, added by the triage step (absent only before it runs). */
   triage?: Triage;
 }
+
+/** Findings on the same entity or campaign, handled as one incident. */
+export interface Case {
+  id: string;
+  title: string;
+  severity: Severity;
+  tier: EscalationTier;
+  /** new → triaged → escalated → contained → closed; a run only ever opens cases. */
+  status: 'new';
+  hosts: string[];
+  entities: EntityKey[];
+  /** What ties the findings together across hosts: shared destinations, executables, hashes. */
+  campaign: { destinations: string[]; executables: string[]; hashes: string[] };
+  findings: string[];
+  first_seen: string;
+  last_seen: string;
+  core_hours: number;
+  cost: number | null;
+  currency: string | null;
+}

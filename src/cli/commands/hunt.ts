@@ -1,17 +1,14 @@
 /** `coalmine hunt PATH...`: findings from collected telemetry, ranked, with a run summary on stderr. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SEVERITY_RANK, type Severity } from '../../model/finding.js';
-import { formatRef } from '../../model/issue.js';
-import { defaultPolicy } from '../../model/policy.js';
 import { type HuntProgress, hunt } from '../../run/hunt.js';
-import { loadPolicy } from '../../run/policy.js';
 import { renderSummary } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { sinkNamed, sinks } from '../../sinks/index.js';
 import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
+import { policyOption } from '../policy-option.js';
 
 interface HuntFlags {
   format?: string;
@@ -64,16 +61,9 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
     return EXIT.usage;
   }
-  let policy = defaultPolicy();
-  const policyPath = flags.policy ?? (existsSync('coalmine.yaml') ? 'coalmine.yaml' : undefined);
-  if (policyPath) {
-    const loaded = await loadPolicy(policyPath);
-    if (loaded.errors.length > 0) {
-      for (const e of loaded.errors) err(`coalmine: ${inert(formatRef(e))}: ${e.code}: ${inert(e.reason)}\n`);
-      return EXIT.usage;
-    }
-    policy = loaded.policy;
-  }
+  const chosen = await policyOption(flags.policy);
+  if (!chosen) return EXIT.usage;
+  const policy = chosen.policy;
   const showProgress = flags.progress && process.stderr.isTTY === true;
   const onProgress = showProgress
     ? (p: HuntProgress) => {
@@ -93,7 +83,9 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     onProgress,
   });
   if (showProgress) err('\r\u001b[K');
-  process.stdout.write(sink.render(result.findings, { color: process.stdout.isTTY === true, version: VERSION }));
+  process.stdout.write(
+    sink.render(result.findings, { color: process.stdout.isTTY === true, version: VERSION, cases: result.cases }),
+  );
   if (flags.summary) err(renderSummary(result.summary));
   if (flags.failOn) {
     const bar = SEVERITY_RANK[flags.failOn];

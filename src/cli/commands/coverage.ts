@@ -1,0 +1,69 @@
+/**
+ * `coalmine coverage PATH...`: per host and analytic, which evidence classes the telemetry gives and
+ * the named gaps with their fixes. Reads the same inputs as `hunt`. Exit 0 when every analytic that
+ * applies to a seen host is fully covered, 1 when any gap exists (or no host was seen), 2 on usage errors.
+ */
+import type { Command } from 'commander';
+import { coverage } from '../../run/coverage.js';
+import { sourceNamed, sources } from '../../sources/index.js';
+import { inert } from '../../util/hostile.js';
+import { EXIT, VERSION } from '../common.js';
+import { COVERAGE_FORMATS, type CoverageFormat, renderCoverageJson, renderCoverageTable } from '../coverage-render.js';
+import { policyOption } from '../policy-option.js';
+
+interface CoverageFlags {
+  format: string;
+  inputFormat?: string;
+  policy?: string;
+  host?: string;
+}
+
+export function coverageCommand(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('coverage')
+    .description(
+      'which evidence each analytic can see in this telemetry (CPU, per-process CPU, command lines, network, DNS, persistence, authorization inventory, cloud audit), per host, with the gaps and how to close them',
+    )
+    .argument('<paths...>', 'the same inputs as hunt: files, directories (collected filesystems) or -')
+    .option('-f, --format <format>', `output: ${COVERAGE_FORMATS.join('|')}`, 'table')
+    .option(
+      '--input-format <name>',
+      `force an input format instead of sniffing (${sources.map((s) => s.name).join(', ')})`,
+    )
+    .option(
+      '-p, --policy <file>',
+      'policy file: its hosts inventory and allowlist answer "is this authorized?" (default: ./coalmine.yaml when present)',
+    )
+    .option('--host <name>', 'host name for inputs that do not carry one')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when every analytic that applies to a seen host is fully covered, 1 when any gap exists\n(or no host was seen), 2 on usage errors.',
+    )
+    .action(async (paths: string[], flags: CoverageFlags) => {
+      setCode(await runCoverage(paths, flags));
+    });
+}
+
+async function runCoverage(paths: string[], flags: CoverageFlags): Promise<number> {
+  const err = (text: string) => process.stderr.write(text);
+  if (!(COVERAGE_FORMATS as readonly string[]).includes(flags.format)) {
+    err(`coalmine: unknown --format "${inert(flags.format)}" (use ${COVERAGE_FORMATS.join(', ')})\n`);
+    return EXIT.usage;
+  }
+  const format = flags.format as CoverageFormat;
+  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
+    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
+    return EXIT.usage;
+  }
+  const chosen = await policyOption(flags.policy);
+  if (!chosen) return EXIT.usage;
+  const report = await coverage({
+    paths,
+    policy: chosen.policy,
+    policyFile: chosen.path,
+    format: flags.inputFormat,
+    host: flags.host,
+  });
+  process.stdout.write(format === 'json' ? renderCoverageJson(report, VERSION) : renderCoverageTable(report));
+  return report.covered ? EXIT.ok : EXIT.findings;
+}

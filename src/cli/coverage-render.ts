@@ -1,0 +1,90 @@
+/**
+ * The coverage report as text: one block per host (its evidence classes, then a line per analytic,
+ * "AN0742 web-01: covered" or "partial: missing …", then the gaps with their fixes), or as JSON (the
+ * typed report itself). Host names and formats come from the logs: made inert before printing.
+ */
+import { formatRef } from '../model/issue.js';
+import {
+  CLASS_LABEL,
+  type ClassCoverage,
+  type CoverageReport,
+  type HostCoverage,
+  REQUIREMENT_LABEL,
+} from '../run/coverage.js';
+import { clip, inert } from '../util/hostile.js';
+
+export const COVERAGE_FORMATS = ['table', 'json'] as const;
+export type CoverageFormat = (typeof COVERAGE_FORMATS)[number];
+
+const safe = (s: string, max = 300) => inert(clip(s, max));
+
+function duration(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)}m`;
+  if (ms < 172_800_000) return `${(ms / 3_600_000).toFixed(1)}h`;
+  return `${(ms / 86_400_000).toFixed(1)}d`;
+}
+
+function classLine(c: ClassCoverage): string {
+  const label = CLASS_LABEL[c.class].padEnd(25);
+  if (c.status === 'not-applicable') return `  ${label}${safe(c.detail ?? 'not applicable')}`;
+  if (c.class === 'authorization')
+    return `  ${label}${c.status === 'present' ? safe(c.detail ?? 'yes') : `none (${safe(c.detail ?? '')})`}`;
+  if (c.status === 'absent') return `  ${label}none${c.detail ? ` (${safe(c.detail)})` : ''}`;
+  const span = c.first && c.last ? `  ${c.first} .. ${c.last} (${duration(c.spanMs ?? 0)})` : '';
+  const extra = c.detail ? `; ${safe(c.detail)}` : '';
+  return `  ${label}${c.events} event${c.events === 1 ? '' : 's'} (${safe(c.formats.join(', '))})${span}${extra}`;
+}
+
+function hostBlock(h: HostCoverage): string[] {
+  const name = safe(h.host, 200);
+  const lines = [`${name} (${safe(h.platform, 40)})`];
+  for (const c of h.classes) lines.push(classLine(c));
+  for (const a of h.analytics) {
+    lines.push(
+      a.status === 'covered'
+        ? `  ${a.analytic} ${name}: covered`
+        : `  ${a.analytic} ${name}: partial: missing ${a.missing.map((r) => REQUIREMENT_LABEL[r]).join(', ')}`,
+    );
+    for (const g of a.gaps) lines.push(`    gap: ${safe(g, 600)}`);
+    for (const n of a.notes) lines.push(`    note: ${safe(n, 600)}`);
+  }
+  for (const n of h.notes) lines.push(`  note: ${safe(n, 600)}`);
+  return lines;
+}
+
+export function renderCoverageTable(report: CoverageReport): string {
+  const i = report.input;
+  const formats = Object.entries(i.filesByFormat)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const lines = [
+    `coverage: ${i.files} files (${formats || 'none'}), ${i.events} events + ${i.stateEvents} state records, ${report.hosts.length} host${report.hosts.length === 1 ? '' : 's'}`,
+  ];
+  const issueTotal = Object.values(i.issuesByCode).reduce((a, b) => a + b, 0);
+  if (issueTotal > 0) {
+    lines.push(
+      `bad input: ${issueTotal} (${Object.entries(i.issuesByCode)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    );
+    for (const x of i.issueList.slice(0, 10)) lines.push(`  ${safe(formatRef(x), 200)}: ${x.code}: ${safe(x.reason)}`);
+  }
+  if (i.hostsEvicted > 0) lines.push(`note: ${i.hostsEvicted} hosts were dropped from memory (host cap): not reported`);
+  for (const h of report.hosts) lines.push('', ...hostBlock(h));
+  lines.push(
+    '',
+    report.hosts.length === 0
+      ? 'coverage: no host seen: nothing is covered'
+      : report.covered
+        ? 'coverage: every analytic is fully covered'
+        : `coverage: partial: ${report.gapCount} gap${report.gapCount === 1 ? '' : 's'} on ${report.hosts.filter((h) => h.analytics.some((a) => a.status === 'partial')).length} of ${report.hosts.length} hosts`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderCoverageJson(report: CoverageReport, version: string): string {
+  return `${JSON.stringify({ coalmine: version, ...report }, null, 2)}\n`;
+}

@@ -1,0 +1,465 @@
+/**
+ * `coverage` composed: the same inputs as `hunt`, read through the same engine, then, per host the
+ * engine saw and per analytic that applies to its platform, which evidence classes the telemetry
+ * provides (events, formats, first..last event time) and the named gaps, each with the fix. The
+ * computation (`coverageReport`) is pure: host states and the policy in, a typed report out.
+ */
+import { analytics as allAnalytics } from '../analytics/index.js';
+import type { Analytic } from '../analytics/types.js';
+import type { HostState, TelemetryClass } from '../engine/host-state.js';
+import { Engine } from '../engine/index.js';
+import { isAddressHost, UNKNOWN_HOST } from '../model/entity.js';
+import { isoFromMs } from '../model/event.js';
+import type { Issue } from '../model/issue.js';
+import type { AllowlistEntry, Policy } from '../model/policy.js';
+import { compileGlob } from '../util/glob.js';
+import { feedEngine } from './feed.js';
+import { newSummary } from './summary.js';
+
+/** What telemetry can show, as the coverage report names it. */
+export type EvidenceClass =
+  | 'host-cpu'
+  | 'process-cpu'
+  | 'process'
+  | 'command-line'
+  | 'network'
+  | 'dns'
+  | 'persistence'
+  | 'authorization'
+  | 'cloud-audit';
+
+export const EVIDENCE_CLASSES: readonly EvidenceClass[] = [
+  'host-cpu',
+  'process-cpu',
+  'process',
+  'command-line',
+  'network',
+  'dns',
+  'persistence',
+  'authorization',
+  'cloud-audit',
+];
+
+export const CLASS_LABEL: Record<EvidenceClass, string> = {
+  'host-cpu': 'host CPU',
+  'process-cpu': 'per-process CPU',
+  process: 'process execution',
+  'command-line': 'command line',
+  network: 'network (connections)',
+  dns: 'DNS',
+  persistence: 'persistence',
+  authorization: 'authorization inventory',
+  'cloud-audit': 'cloud audit',
+};
+
+/** What an analytic needs; `cpu` is host or per-process CPU. */
+export type Requirement =
+  | 'cpu'
+  | 'process-cpu'
+  | 'process'
+  | 'command-line'
+  | 'network'
+  | 'persistence'
+  | 'authorization';
+
+export const REQUIREMENT_LABEL: Record<Requirement, string> = {
+  cpu: 'CPU',
+  'process-cpu': 'per-process CPU',
+  process: 'process execution',
+  'command-line': 'command line',
+  network: 'network',
+  persistence: 'persistence',
+  authorization: 'authorization inventory',
+};
+
+/** The classes each analytic's legs read (its gaps are about these and nothing else). */
+export const ANALYTIC_REQUIREMENTS: Readonly<Record<string, readonly Requirement[]>> = {
+  AN0741: ['cpu', 'command-line', 'network', 'authorization'],
+  AN0742: ['process-cpu', 'process', 'network', 'persistence', 'authorization'],
+};
+
+/** Informational analytics have no legs to cover. */
+const SKIPPED_ANALYTICS = new Set(['crypto-node']);
+
+export interface ClassCoverage {
+  class: EvidenceClass;
+  /** `not-applicable`: coalmine has no source for it yet (cloud audit). */
+  status: 'present' | 'absent' | 'not-applicable';
+  events: number;
+  /** Source formats that gave it (`evtx-xml`, `auditd`), sorted. */
+  formats: string[];
+  /** Event time of the first and last event of the class (ISO 8601), when present. */
+  first?: string;
+  last?: string;
+  spanMs?: number;
+  /** What backs it or what is wrong with it, for a reader. */
+  detail?: string;
+}
+
+export interface AnalyticCoverage {
+  analytic: string;
+  title: string;
+  status: 'covered' | 'partial';
+  requires: Requirement[];
+  missing: Requirement[];
+  /** One per missing requirement, naming what the data shows and the fix. */
+  gaps: string[];
+  /** Advice that is not a gap (the requirement holds, but could be better). */
+  notes: string[];
+}
+
+export interface HostCoverage {
+  host: string;
+  /** From the events (host.os.platform); `unknown` is judged as the detector does (AN0742). */
+  platform: string;
+  classes: ClassCoverage[];
+  analytics: AnalyticCoverage[];
+  notes: string[];
+}
+
+export interface CoverageInput {
+  files: number;
+  filesByFormat: Record<string, number>;
+  events: number;
+  stateEvents: number;
+  /** Input problems by code (see the run summary); the first few in `issueList`. */
+  issuesByCode: Record<string, number>;
+  issueList: Issue[];
+  /** Hosts dropped from memory (host cap) whose coverage is not in this report. */
+  hostsEvicted: number;
+}
+
+export interface CoverageReport {
+  /** True when at least one host was seen and every analytic that applies to a seen host is fully covered. */
+  covered: boolean;
+  gapCount: number;
+  hosts: HostCoverage[];
+  input: CoverageInput;
+}
+
+export interface CoverageContext {
+  policy: Policy;
+  /** Name of the policy file, for the authorization detail (`coalmine.yaml`). */
+  policyFile?: string;
+  analytics?: readonly Analytic[];
+  input?: CoverageInput;
+}
+
+const EMPTY_INPUT: CoverageInput = {
+  files: 0,
+  filesByFormat: {},
+  events: 0,
+  stateEvents: 0,
+  issuesByCode: {},
+  issueList: [],
+  hostsEvicted: 0,
+};
+
+/** Pure: the report for these host states under this policy. */
+export function coverageReport(hosts: readonly HostState[], context: CoverageContext): CoverageReport {
+  const list = (context.analytics ?? allAnalytics).filter((a) => !SKIPPED_ANALYTICS.has(a.id));
+  const auth = authorizationIndex(context.policy);
+  const out: HostCoverage[] = [];
+  for (const host of [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
+    out.push(hostCoverage(host, list, auth, context.policyFile));
+  const gapCount = out.reduce((n, h) => n + h.analytics.reduce((m, a) => m + a.gaps.length, 0), 0);
+  return { covered: out.length > 0 && gapCount === 0, gapCount, hosts: out, input: context.input ?? EMPTY_INPUT };
+}
+
+interface AuthIndex {
+  inventory: Set<string>;
+  allowlist: Array<{ entry: AllowlistEntry; host: ((name: string) => boolean) | undefined; expiresMs: number }>;
+}
+
+function authorizationIndex(policy: Policy): AuthIndex {
+  const inventory = new Set<string>();
+  for (const name of Object.keys(policy.hostCores)) inventory.add(name.toLowerCase());
+  for (const name of Object.values(policy.hostIps)) inventory.add(name.toLowerCase());
+  return {
+    inventory,
+    allowlist: policy.allowlist.map((entry) => ({
+      entry,
+      host: entry.match.host !== undefined ? compileGlob(entry.match.host, true) : undefined,
+      // as the allowlist reads it: a date means through that day
+      expiresMs: Date.parse(entry.expires) + (entry.expires.length <= 10 ? 86_400_000 - 1 : 0),
+    })),
+  };
+}
+
+function hostCoverage(
+  host: HostState,
+  list: readonly Analytic[],
+  auth: AuthIndex,
+  policyFile: string | undefined,
+): HostCoverage {
+  const platform = host.platform ?? 'unknown';
+  const lastTs = Math.max(0, ...[...host.coverage.values()].map((e) => e.lastTs));
+  const classes = EVIDENCE_CLASSES.map((cls) => classCoverage(host, cls, auth, policyFile, lastTs));
+  const byClass = new Map(classes.map((c) => [c.class, c]));
+  const analytics: AnalyticCoverage[] = [];
+  for (const a of list) {
+    if (!a.platforms.includes(platform) && !a.platforms.includes('*')) continue;
+    const requires = ANALYTIC_REQUIREMENTS[a.id];
+    if (!requires) continue;
+    analytics.push(judge(a, [...requires], host, platform, byClass));
+  }
+  const notes: string[] = [];
+  if (host.name === UNKNOWN_HOST)
+    notes.push('these events carry no host name: give one with --host NAME, or collect per-host directories');
+  if (analytics.length === 0) notes.push(`no analytic applies to platform ${platform}`);
+  return { host: host.name, platform, classes, analytics, notes };
+}
+
+function classCoverage(
+  host: HostState,
+  cls: EvidenceClass,
+  auth: AuthIndex,
+  policyFile: string | undefined,
+  lastTs: number,
+): ClassCoverage {
+  if (cls === 'cloud-audit')
+    return {
+      class: cls,
+      status: 'not-applicable',
+      events: 0,
+      formats: [],
+      detail: 'not applicable: no cloud audit source (CloudTrail, Azure Activity, GCP audit logs are not read yet)',
+    };
+  if (cls === 'authorization') {
+    const backs = authorizationOf(host.name, auth, policyFile, lastTs);
+    return backs.length > 0
+      ? { class: cls, status: 'present', events: backs.length, formats: [], detail: backs.join('; ') }
+      : {
+          class: cls,
+          status: 'absent',
+          events: 0,
+          formats: [],
+          detail: policyFile
+            ? `no ${policyFile} entry for this host`
+            : 'no policy file read (--policy, or ./coalmine.yaml)',
+        };
+  }
+  const entry = host.coverage.get(cls as TelemetryClass);
+  const c: ClassCoverage = entry
+    ? {
+        class: cls,
+        status: 'present',
+        events: entry.events,
+        formats: [...entry.formats].sort(),
+        first: isoFromMs(entry.firstTs),
+        last: isoFromMs(entry.lastTs),
+        spanMs: entry.lastTs - entry.firstTs,
+      }
+    : { class: cls, status: 'absent', events: 0, formats: [] };
+  if (cls === 'command-line' && host.noCommandLine.size > 0)
+    c.detail = `without a command line: ${lacking(host)
+      .map(([label, n]) => `${label} ×${n}`)
+      .join(', ')}`;
+  return c;
+}
+
+/** What in the policy says whether this host's workloads are authorized. */
+function authorizationOf(name: string, auth: AuthIndex, policyFile = 'coalmine.yaml', lastTs = 0): string[] {
+  const out: string[] = [];
+  if (auth.inventory.has(name.toLowerCase())) out.push(`${policyFile} hosts.${name}`);
+  for (const a of auth.allowlist) {
+    if (a.host && !a.host(name)) continue;
+    if (lastTs > a.expiresMs) continue;
+    out.push(`allowlist ${a.entry.ref}${a.host ? '' : ' (all hosts)'}`);
+    if (out.length >= 8) break;
+  }
+  return out;
+}
+
+/** Datasets whose process events had no command line, labelled as an analyst names them, most first. */
+function lacking(host: HostState): Array<[string, number]> {
+  const byLabel = new Map<string, number>();
+  for (const [ds, n] of host.noCommandLine) {
+    const label = datasetLabel(ds);
+    byLabel.set(label, (byLabel.get(label) ?? 0) + n);
+  }
+  return [...byLabel].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/** `evtx-xml.security.4688` → `Security 4688`; `auditd.execve` → `auditd execve`. */
+export function datasetLabel(ds: string): string {
+  const win = /\.(security|sysmon)\.(\d+)$/.exec(ds);
+  if (win) return `${win[1] === 'security' ? 'Security' : 'Sysmon'} ${win[2]}`;
+  const dot = ds.indexOf('.');
+  return dot > 0 ? `${ds.slice(0, dot)} ${ds.slice(dot + 1)}` : ds;
+}
+
+/** How to get command lines from the source that lacked them. */
+function commandLineFix(label: string): string {
+  if (label === 'Security 4688')
+    return 'enable "Include command line in process creation events" (Group Policy: Administrative Templates > System > Audit Process Creation)';
+  if (label.startsWith('Sysmon '))
+    return 'Sysmon always records CommandLine: keep the field in the collector or export';
+  if (label.startsWith('auditd '))
+    return 'keep EXECVE (or PROCTITLE) records with each execve SYSCALL (rule: -a always,exit -F arch=b64 -S execve)';
+  if (label.startsWith('osquery ')) return 'select the cmdline column in the osquery processes query';
+  return 'collect a source that records process command lines';
+}
+
+const TYPEPERF_COUNTERS =
+  'typeperf "\\Process(*)\\% Processor Time", "\\Process(*)\\ID Process" and "\\Processor(_Total)\\% Processor Time"';
+
+function judge(
+  a: Analytic,
+  requires: Requirement[],
+  host: HostState,
+  platform: string,
+  byClass: Map<EvidenceClass, ClassCoverage>,
+): AnalyticCoverage {
+  const h = host.name;
+  const has = (c: EvidenceClass) => byClass.get(c)?.status === 'present';
+  const fmts = (c: EvidenceClass) => byClass.get(c)?.formats.join(', ') ?? '';
+  const windows = platform === 'windows';
+  const missing: Requirement[] = [];
+  const gaps: string[] = [];
+  const notes: string[] = [];
+  const gap = (r: Requirement, text: string) => {
+    missing.push(r);
+    gaps.push(text);
+  };
+  for (const r of requires) {
+    switch (r) {
+      case 'cpu':
+        if (!has('host-cpu') && !has('process-cpu'))
+          gap(
+            r,
+            windows
+              ? `no CPU telemetry for ${h}: collect ${TYPEPERF_COUNTERS}`
+              : `no CPU telemetry for ${h}: add metrics CSV (host and host/pid rows) or osquery processes snapshots`,
+          );
+        else if (!has('process-cpu'))
+          notes.push(
+            `only total CPU for ${h} (${fmts('host-cpu')}): sustained CPU cannot be tied to a process: add ${windows ? 'typeperf "\\Process(*)\\% Processor Time" and "\\Process(*)\\ID Process"' : 'metrics CSV host/pid rows or osquery processes snapshots'}`,
+          );
+        break;
+      case 'process-cpu':
+        if (!has('process-cpu'))
+          gap(
+            r,
+            has('host-cpu')
+              ? `only host CPU for ${h} (${fmts('host-cpu')}), no per-process CPU: add metrics CSV with host/pid rows or osquery processes snapshots`
+              : `no per-process CPU for ${h}: add metrics CSV or osquery processes snapshots`,
+          );
+        break;
+      case 'process':
+        if (!has('process'))
+          gap(
+            r,
+            windows
+              ? `no process execution telemetry for ${h}: Sysmon event 1 or Security 4688`
+              : `no process execution telemetry for ${h}: auditd execve, osquery processes snapshots`,
+          );
+        break;
+      case 'command-line': {
+        if (has('command-line')) {
+          const without = lacking(host);
+          if (without.length > 0)
+            notes.push(
+              `some process events for ${h} have no command line (${without.map(([l, n]) => `${l} ×${n}`).join(', ')}); others do`,
+            );
+          break;
+        }
+        if (!has('process')) {
+          gap(
+            r,
+            windows
+              ? `no process creation telemetry for ${h}, so no command lines: collect Sysmon event 1, or Security 4688 with "Include command line in process creation events" enabled`
+              : `no process execution telemetry for ${h}, so no command lines: auditd execve (with EXECVE records), osquery processes snapshots`,
+          );
+          break;
+        }
+        const without = lacking(host);
+        const named: Array<[string, number]> =
+          without.length > 0 ? without : [[`${fmts('process')} process`, byClass.get('process')?.events ?? 0]];
+        gap(
+          r,
+          named
+            .map(([label, n]) => {
+              const field = label === 'Security 4688' || label.startsWith('Sysmon ') ? 'CommandLine' : 'command line';
+              return `${label} events for ${h} have no ${field} (${n} event${n === 1 ? '' : 's'}): ${commandLineFix(label)}`;
+            })
+            .join('; '),
+        );
+        break;
+      }
+      case 'network':
+        if (!has('network')) {
+          const fix = windows
+            ? 'Sysmon events 3 and 22, Security 5156, or Zeek/Suricata/pcap from its segment'
+            : 'auditd connect, osquery process_open_sockets, or Zeek/Suricata/pcap from its segment';
+          gap(
+            r,
+            has('dns')
+              ? `only DNS lookups for ${h} (${fmts('dns')}), no connections: contact with a pool by address cannot be seen: add ${windows ? 'Sysmon event 3 or Security 5156' : 'auditd connect, osquery process_open_sockets, or Zeek conn.log/pcap'}`
+              : `no network telemetry for ${h}: ${fix}`,
+          );
+        }
+        break;
+      case 'persistence':
+        if (!has('persistence'))
+          gap(
+            r,
+            `no persistence telemetry for ${h}: collect its cron and systemd files (a directory read as a collected filesystem), auditd file writes or osquery crontab`,
+          );
+        break;
+      case 'authorization':
+        if (!has('authorization'))
+          gap(
+            r,
+            isAddressHost(h)
+              ? `no host is known for address ${h}: list it under coalmine.yaml hosts.NAME.ips so its traffic joins that host's telemetry and inventory: "is this authorized?" cannot be answered`
+              : `no authorization inventory for ${h}: list it under coalmine.yaml hosts (hosts.${h}: { cores: N }) or allowlist its approved workloads (match.host: ${h}, with owner, reason, expires): "is this authorized?" cannot be answered`,
+          );
+        break;
+    }
+  }
+  return {
+    analytic: a.id,
+    title: a.title,
+    status: gaps.length === 0 ? 'covered' : 'partial',
+    requires,
+    missing,
+    gaps,
+    notes,
+  };
+}
+
+export interface CoverageOptions {
+  paths: string[];
+  policy: Policy;
+  policyFile?: string;
+  /** Force a source format instead of sniffing. */
+  format?: string;
+  /** Host name for inputs that do not say. */
+  host?: string;
+  maxLineBytes?: number;
+}
+
+/** Read the inputs as `hunt` does (no classification: coverage needs what was seen, not what it means). */
+export async function coverage(options: CoverageOptions): Promise<CoverageReport> {
+  const summary = newSummary();
+  const engine = new Engine({ policy: options.policy, classify: () => {}, onClose: () => {} });
+  await feedEngine(
+    engine,
+    { paths: options.paths, format: options.format, host: options.host, maxLineBytes: options.maxLineBytes },
+    summary,
+  );
+  return coverageReport(engine.hostStates(), {
+    policy: options.policy,
+    policyFile: options.policyFile,
+    input: {
+      files: summary.files,
+      filesByFormat: summary.filesByFormat,
+      events: summary.events,
+      stateEvents: summary.stateEvents,
+      issuesByCode: summary.issuesByCode,
+      issueList: summary.issues,
+      hostsEvicted: engine.stats.hostsEvicted,
+    },
+  });
+}

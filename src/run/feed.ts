@@ -1,0 +1,134 @@
+/**
+ * Reading a run's inputs into an engine, shared by every command that reads files (`hunt`,
+ * `coverage`): expand paths, sniff (or force) each file's source, apply state sources first (standing
+ * facts), then merge event sources by event time, end the engine, and count it all in the summary.
+ */
+import type { Engine } from '../engine/index.js';
+import type { Issue } from '../model/issue.js';
+import { sniffSource, sourceNamed } from '../sources/index.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from '../sources/types.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
+import { expandInputs } from './inputs.js';
+import { mergeByTime } from './merge.js';
+import { countIssue, type RunSummary } from './summary.js';
+
+export interface FeedProgress {
+  bytesRead: number;
+  totalBytes: number;
+  events: number;
+  files: number;
+}
+
+export interface FeedOptions {
+  paths: string[];
+  /** Force a source format instead of sniffing. */
+  format?: string;
+  /** Host name for inputs that do not say. */
+  host?: string;
+  maxLineBytes?: number;
+  onProgress?: (p: FeedProgress) => void;
+}
+
+interface Planned {
+  source: SourceDescriptor;
+  input: SourceInput;
+}
+
+/**
+ * Every input of `options.paths` through `engine`, ending it. Fills the summary's files,
+ * filesByFormat, bytes, events, stateEvents, lateEvents, signals and issues (input and engine
+ * issues, after any already counted); findings and elapsed time are the caller's.
+ */
+export async function feedEngine(engine: Engine, options: FeedOptions, summary: RunSummary): Promise<void> {
+  const report = (i: Issue) => countIssue(summary, i);
+  const startIssues: Issue[] = [];
+  const files = await expandInputs(options.paths, options.host, startIssues);
+  startIssues.forEach(report);
+  const forced = options.format ? sourceNamed(options.format) : undefined;
+  const planned: Planned[] = [];
+  const progress: FeedProgress = { bytesRead: 0, totalBytes: 0, events: 0, files: 0 };
+  for (const f of files) {
+    const source = forced ?? sniffSource(f.input);
+    if (!source) {
+      if (f.input.head.length > 0)
+        report({
+          file: f.input.name,
+          line: 1,
+          code: 'SOURCE_UNKNOWN_FORMAT',
+          reason: 'no source recognises this file (use --format to force one)',
+          stage: 'reading',
+        });
+      continue;
+    }
+    summary.filesByFormat[source.name] = (summary.filesByFormat[source.name] ?? 0) + 1;
+    progress.totalBytes += f.sizeBytes;
+    planned.push({ source, input: countingInput(f.input, progress) });
+  }
+  summary.files = planned.length;
+
+  const context: SourceContext = {
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+    maxPendingRecords: 4096,
+  };
+  // Standing facts (cron files, units) first: they are true for the whole timeline.
+  for (const p of planned.filter((x) => x.source.delivers === 'state')) {
+    for await (const batch of guarded(p, context, summary)) {
+      batch.issues.forEach(report);
+      for (const e of batch.events) engine.pushState(e);
+    }
+    progress.files++;
+  }
+  const streams = planned.filter((x) => x.source.delivers === 'events').map((p) => guarded(p, context, summary));
+  let lastProgress = 0;
+  for await (const events of mergeByTime(streams, (issues) => issues.forEach(report))) {
+    for (let i = 0; i < events.length; i++) engine.push(events[i]);
+    progress.events += events.length;
+    if (options.onProgress && progress.events - lastProgress >= 50_000) {
+      lastProgress = progress.events;
+      options.onProgress(progress);
+    }
+  }
+  engine.end();
+  engine.issues.forEach(report);
+
+  summary.events = engine.stats.events;
+  summary.stateEvents = engine.stats.stateEvents;
+  summary.lateEvents = engine.stats.lateEvents;
+  summary.signals = engine.stats.signals;
+  summary.bytes = progress.bytesRead;
+}
+
+/** Counts bytes as the source consumes them, for progress. */
+function countingInput(input: SourceInput, progress: FeedProgress): SourceInput {
+  return {
+    ...input,
+    async *open() {
+      for await (const chunk of input.open()) {
+        progress.bytesRead += chunk.length;
+        yield chunk;
+      }
+    },
+  };
+}
+
+/** A source's batches, with any failure (a truncated gzip, a bug) turned into an issue for that file. */
+async function* guarded(p: Planned, context: SourceContext, summary: RunSummary): AsyncGenerator<SourceBatch> {
+  try {
+    for await (const batch of p.source.read(p.input, context)) {
+      if (batch.unused) summary.unusedRecords += batch.unused;
+      yield batch;
+    }
+  } catch (err) {
+    yield {
+      events: [],
+      issues: [
+        {
+          file: p.input.name,
+          code: 'SOURCE_READ_FAILED',
+          reason: `reading stopped: ${(err as Error).message}`,
+          stage: 'reading',
+        },
+      ],
+    };
+  }
+}

@@ -2,7 +2,7 @@
  * Terminal table for analysts: one block per finding, ranked, with its evidence timeline, gaps and
  * suppression. Every field from the input is made inert (no ANSI or control characters pass through).
  */
-import type { Finding, Severity } from '../model/finding.js';
+import type { Case, Finding, Severity } from '../model/finding.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
 
@@ -19,13 +19,29 @@ function safe(text: string, max = 200): string {
   return inert(clip(text, max));
 }
 
-function block(f: Finding, ctx: RenderContext): string {
+/** Tier, cost and case on one line, then where the full playbook answer is. */
+function triageLines(f: Finding, incident: Case | undefined): string[] {
+  const t = f.triage;
+  if (!t) return [];
+  const more = t.escalation.reasons.length > 1 ? ` (+${t.escalation.reasons.length - 1} more)` : '';
+  const parts = [`${t.escalation.tier}: ${safe(t.escalation.reasons[0] ?? '', 160)}${more}`];
+  if (t.cost) parts.push(`cost ${t.cost.core_hours} core-hours ≈ ${t.cost.amount} ${safe(t.cost.currency, 8)}`);
+  if (incident && incident.findings.length > 1)
+    parts.push(`case ${incident.id} (${incident.findings.length} findings on ${incident.hosts.length} host(s))`);
+  return [
+    `       triage: ${parts.join('; ')}`,
+    `       next: coalmine explain ${f.id}  (the four questions, containment plan, allowlist entry)`,
+  ];
+}
+
+function block(f: Finding, ctx: RenderContext, incident: Case | undefined): string {
   const sev = f.severity.toUpperCase().padEnd(6);
   const head = ctx.color ? `${COLOR[f.severity]}${sev}${RESET}` : sev;
   const lines = [
     `${head} ${f.analytic} ${safe(f.title, 160)}${f.suppressed_by ? '  [SUPPRESSED]' : ''}`,
     `       id ${f.id}  confidence ${f.confidence.toFixed(2)}  ATT&CK ${f.attack.join(', ') || 'none'}  ${f.first_seen} → ${f.last_seen}`,
     `       ${safe(f.summary, 300)}`,
+    ...triageLines(f, incident),
   ];
   if (f.facts.command_line) lines.push(`       command line: ${safe(String(f.facts.command_line), 300)}`);
   lines.push('       evidence:');
@@ -47,6 +63,9 @@ function block(f: Finding, ctx: RenderContext): string {
 export const table: Sink = {
   name: 'table',
   summary: 'ranked findings with evidence, for a terminal',
-  render: (findings, ctx) =>
-    findings.length === 0 ? 'no findings\n' : `${findings.map((f) => block(f, ctx)).join('\n\n')}\n`,
+  render: (findings, ctx) => {
+    if (findings.length === 0) return 'no findings\n';
+    const caseOf = new Map((ctx.cases ?? []).flatMap((c) => c.findings.map((id) => [id, c] as const)));
+    return `${findings.map((f) => block(f, ctx, caseOf.get(f.id))).join('\n\n')}\n`;
+  },
 };

@@ -3,14 +3,15 @@
  * "AN0742 web-01: covered" or "partial: missing …", then the gaps with their fixes), or as JSON (the
  * typed report itself). Host names and formats come from the logs: made inert before printing.
  */
-import { formatRef } from '../model/issue.js';
+
 import {
   CLASS_LABEL,
   type ClassCoverage,
   type CoverageReport,
   type HostCoverage,
   REQUIREMENT_LABEL,
-} from '../run/coverage.js';
+} from '../model/coverage.js';
+import { formatRef } from '../model/issue.js';
 import { clip, inert } from '../util/hostile.js';
 
 export const COVERAGE_FORMATS = ['table', 'json'] as const;

@@ -8,69 +8,22 @@ import { analytics as allAnalytics } from '../analytics/index.js';
 import type { Analytic } from '../analytics/types.js';
 import type { HostState, TelemetryClass } from '../engine/host-state.js';
 import { Engine } from '../engine/index.js';
+import {
+  type AnalyticCoverage,
+  type ClassCoverage,
+  type CoverageInput,
+  type CoverageReport,
+  EVIDENCE_CLASSES,
+  type EvidenceClass,
+  type HostCoverage,
+  type Requirement,
+} from '../model/coverage.js';
 import { isAddressHost, UNKNOWN_HOST } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
-import type { Issue } from '../model/issue.js';
 import type { AllowlistEntry, Policy } from '../model/policy.js';
 import { compileGlob } from '../util/glob.js';
 import { feedEngine } from './feed.js';
-import { newSummary } from './summary.js';
-
-/** What telemetry can show, as the coverage report names it. */
-export type EvidenceClass =
-  | 'host-cpu'
-  | 'process-cpu'
-  | 'process'
-  | 'command-line'
-  | 'network'
-  | 'dns'
-  | 'persistence'
-  | 'authorization'
-  | 'cloud-audit';
-
-export const EVIDENCE_CLASSES: readonly EvidenceClass[] = [
-  'host-cpu',
-  'process-cpu',
-  'process',
-  'command-line',
-  'network',
-  'dns',
-  'persistence',
-  'authorization',
-  'cloud-audit',
-];
-
-export const CLASS_LABEL: Record<EvidenceClass, string> = {
-  'host-cpu': 'host CPU',
-  'process-cpu': 'per-process CPU',
-  process: 'process execution',
-  'command-line': 'command line',
-  network: 'network (connections)',
-  dns: 'DNS',
-  persistence: 'persistence',
-  authorization: 'authorization inventory',
-  'cloud-audit': 'cloud audit',
-};
-
-/** What an analytic needs; `cpu` is host or per-process CPU. */
-export type Requirement =
-  | 'cpu'
-  | 'process-cpu'
-  | 'process'
-  | 'command-line'
-  | 'network'
-  | 'persistence'
-  | 'authorization';
-
-export const REQUIREMENT_LABEL: Record<Requirement, string> = {
-  cpu: 'CPU',
-  'process-cpu': 'per-process CPU',
-  process: 'process execution',
-  'command-line': 'command line',
-  network: 'network',
-  persistence: 'persistence',
-  authorization: 'authorization inventory',
-};
+import { newSummary, type RunSummary } from './summary.js';
 
 /** The classes each analytic's legs read (its gaps are about these and nothing else). */
 export const ANALYTIC_REQUIREMENTS: Readonly<Record<string, readonly Requirement[]>> = {
@@ -80,62 +33,6 @@ export const ANALYTIC_REQUIREMENTS: Readonly<Record<string, readonly Requirement
 
 /** Informational analytics have no legs to cover. */
 const SKIPPED_ANALYTICS = new Set(['crypto-node']);
-
-export interface ClassCoverage {
-  class: EvidenceClass;
-  /** `not-applicable`: coalmine has no source for it yet (cloud audit). */
-  status: 'present' | 'absent' | 'not-applicable';
-  events: number;
-  /** Source formats that gave it (`evtx-xml`, `auditd`), sorted. */
-  formats: string[];
-  /** Event time of the first and last event of the class (ISO 8601), when present. */
-  first?: string;
-  last?: string;
-  spanMs?: number;
-  /** What backs it or what is wrong with it, for a reader. */
-  detail?: string;
-}
-
-export interface AnalyticCoverage {
-  analytic: string;
-  title: string;
-  status: 'covered' | 'partial';
-  requires: Requirement[];
-  missing: Requirement[];
-  /** One per missing requirement, naming what the data shows and the fix. */
-  gaps: string[];
-  /** Advice that is not a gap (the requirement holds, but could be better). */
-  notes: string[];
-}
-
-export interface HostCoverage {
-  host: string;
-  /** From the events (host.os.platform); `unknown` is judged as the detector does (AN0742). */
-  platform: string;
-  classes: ClassCoverage[];
-  analytics: AnalyticCoverage[];
-  notes: string[];
-}
-
-export interface CoverageInput {
-  files: number;
-  filesByFormat: Record<string, number>;
-  events: number;
-  stateEvents: number;
-  /** Input problems by code (see the run summary); the first few in `issueList`. */
-  issuesByCode: Record<string, number>;
-  issueList: Issue[];
-  /** Hosts dropped from memory (host cap) whose coverage is not in this report. */
-  hostsEvicted: number;
-}
-
-export interface CoverageReport {
-  /** True when at least one host was seen and every analytic that applies to a seen host is fully covered. */
-  covered: boolean;
-  gapCount: number;
-  hosts: HostCoverage[];
-  input: CoverageInput;
-}
 
 export interface CoverageContext {
   policy: Policy;
@@ -429,6 +326,19 @@ function judge(
   };
 }
 
+/** The run's input counts as the coverage report states them. */
+export function coverageInput(summary: RunSummary, engine: Engine): CoverageInput {
+  return {
+    files: summary.files,
+    filesByFormat: summary.filesByFormat,
+    events: summary.events,
+    stateEvents: summary.stateEvents,
+    issuesByCode: summary.issuesByCode,
+    issueList: summary.issues,
+    hostsEvicted: engine.stats.hostsEvicted,
+  };
+}
+
 export interface CoverageOptions {
   paths: string[];
   policy: Policy;
@@ -452,14 +362,6 @@ export async function coverage(options: CoverageOptions): Promise<CoverageReport
   return coverageReport(engine.hostStates(), {
     policy: options.policy,
     policyFile: options.policyFile,
-    input: {
-      files: summary.files,
-      filesByFormat: summary.filesByFormat,
-      events: summary.events,
-      stateEvents: summary.stateEvents,
-      issuesByCode: summary.issuesByCode,
-      issueList: summary.issues,
-      hostsEvicted: engine.stats.hostsEvicted,
-    },
+    input: coverageInput(summary, engine),
   });
 }

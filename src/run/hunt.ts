@@ -4,6 +4,7 @@
  */
 import { compareFindings } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
+import type { CoverageReport } from '../model/coverage.js';
 import type { Case, Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
@@ -13,6 +14,7 @@ import { loadRules } from '../signals/sigma/index.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { groupCases } from '../triage/cases.js';
 import { triageFinding } from '../triage/playbook.js';
+import { coverageInput, coverageReport } from './coverage.js';
 import { type FeedOptions, type FeedProgress, feedEngine } from './feed.js';
 import { countFindings, countIssue, newSummary, type RunSummary } from './summary.js';
 
@@ -20,6 +22,8 @@ export type HuntProgress = FeedProgress;
 
 export interface HuntOptions extends FeedOptions {
   policy: Policy;
+  /** Name of the policy file, for the coverage report's authorization detail. */
+  policyFile?: string;
   intelFiles?: string[];
   ruleDirs?: string[];
   /** Clock for the summary's elapsed time; injected so tests can pin it. */
@@ -30,6 +34,8 @@ export interface HuntResult {
   findings: Finding[];
   /** The findings grouped into incidents. */
   cases: Case[];
+  /** What the telemetry could show, per host and analytic: the gaps the report names. */
+  coverage: CoverageReport;
   summary: RunSummary;
 }
 
@@ -60,6 +66,11 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   await feedEngine(engine, options, summary);
   findings.sort(compareFindings);
   countFindings(summary, findings);
+  const coverage = coverageReport(engine.hostStates(), {
+    policy: options.policy,
+    policyFile: options.policyFile,
+    input: coverageInput(summary, engine),
+  });
   summary.elapsedMs = now() - started;
-  return { findings, cases: groupCases(findings), summary };
+  return { findings, cases: groupCases(findings), coverage, summary };
 }

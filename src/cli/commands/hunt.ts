@@ -1,10 +1,12 @@
 /** `coalmine hunt PATH...`: findings from collected telemetry, ranked, with a run summary on stderr. */
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SEVERITY_RANK, type Severity } from '../../model/finding.js';
 import { type HuntProgress, hunt } from '../../run/hunt.js';
 import { renderSummary } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { sinkNamed, sinks } from '../../sinks/index.js';
+import { renderReportHtml } from '../../sinks/report-html.js';
 import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
@@ -20,6 +22,7 @@ interface HuntFlags {
   failOn?: Severity;
   progress: boolean;
   summary: boolean;
+  report?: string;
 }
 
 export function huntCommand(program: Command, setCode: (code: number) => void): void {
@@ -42,6 +45,10 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
     .option('--rules <path>', 'extra Sigma rule files or directories (repeatable)', collect, [])
     .option('--host <name>', 'host name for inputs that do not carry one')
     .option('--fail-on <severity>', 'exit 1 when an unsuppressed finding is at or above this severity', parseSeverity)
+    .option(
+      '--report <file>',
+      'also write a self-contained HTML incident report (cases, playbook, evidence, CPU timeline) to this file',
+    )
     .option('--no-progress', 'no progress line on stderr')
     .option('--no-summary', 'no run summary on stderr')
     .action(async (paths: string[], flags: HuntFlags) => {
@@ -86,7 +93,24 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
   process.stdout.write(
     sink.render(result.findings, { color: process.stdout.isTTY === true, version: VERSION, cases: result.cases }),
   );
+  let reportError = '';
+  if (flags.report) {
+    const html = renderReportHtml(result.findings, result.cases, {
+      ...result.summary,
+      version: VERSION,
+      inputs: paths,
+    });
+    try {
+      await writeFile(flags.report, html);
+    } catch (e) {
+      reportError = `coalmine: cannot write report ${inert(flags.report)}: ${inert(e instanceof Error ? e.message : String(e))}\n`;
+    }
+  }
   if (flags.summary) err(renderSummary(result.summary));
+  if (reportError) {
+    err(reportError);
+    return EXIT.runtime;
+  }
   if (flags.failOn) {
     const bar = SEVERITY_RANK[flags.failOn];
     if (result.findings.some((f) => !f.suppressed_by && SEVERITY_RANK[f.severity] >= bar)) return EXIT.findings;

@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Case, Finding } from '../model/finding.js';
+import { escapeHtml, renderReportHtml } from './report-html.js';
+
+const HOSTILE = `xmrig --pass '<script>alert(1)</script>' "onload=x" \u001b[31mRED\u001b[0m \u202eevil`;
+
+function finding(over: Partial<Finding> = {}): Finding {
+  return {
+    id: 'cm-0123456789abcdef',
+    analytic: 'AN0742',
+    title: `Cryptomining on <b>web</b>: ${HOSTILE}`,
+    attack: ['T1496.001'],
+    severity: 'high',
+    confidence: 0.9,
+    entity: 'process:web:<i>1</i>',
+    related: [],
+    host: 'web"><img src=x onerror=alert(3)>',
+    first_seen: '2025-03-14T02:10:00.000Z',
+    last_seen: '2025-03-14T02:40:00.000Z',
+    legs: ['resource', 'process', 'reach'],
+    summary: '3 of 3 legs',
+    evidence: [
+      {
+        kind: 'miner-process',
+        class: 'process',
+        strength: 'strong',
+        time: '2025-03-14T02:12:00.000Z',
+        source: 'audit.log:<7>',
+        explanation: `command line ${HOSTILE}`,
+        by: 'test',
+        entity: 'process:web:1',
+      },
+      {
+        kind: 'pool-contact',
+        class: 'network',
+        strength: 'medium',
+        time: 'not a time',
+        source: 'conn.log:1',
+        explanation: 'pool',
+        by: 'test',
+        entity: 'process:web:1',
+      },
+    ],
+    gaps: ['gap <u>x</u>'],
+    suppressed_by: null,
+    facts: { command_line: HOSTILE },
+    processes: [{ entity: 'process:web:1', pid: 1, executable: '/tmp/xmrig', user: 'www', command_line: HOSTILE }],
+    usage: {
+      core_hours: 2,
+      basis: 'per-process CPU of 1 process',
+      series: [
+        {
+          entity: 'process:web:1',
+          label: `xmrig <svg onload=alert(4)>`,
+          points: [
+            ['2025-03-14T02:10:00.000Z', 390],
+            ['2025-03-14T02:20:00.000Z', 395],
+            ['2025-03-14T02:30:00.000Z', Number.NaN],
+            ['garbage', 100],
+            ['2025-03-14T02:40:00.000Z', 380],
+          ],
+        },
+        { entity: 'host:web', label: 'host web (percent of all cores)', points: [['2025-03-14T02:15:00.000Z', 50]] },
+      ],
+    },
+    triage: {
+      escalation: { tier: 'Tier 2', reasons: [`reason ${HOSTILE}`], next_steps: ['scope it'] },
+      questions: [
+        {
+          id: 'legitimate-process',
+          question: 'Legitimate?',
+          status: 'answered',
+          answer: 'Unlikely <b>',
+          evidence: ['audit.log:7'],
+        },
+        { id: 'vulnerable-exposure', question: 'Exposed?', status: 'needs-analyst', answer: 'check', evidence: [] },
+      ],
+      containment: {
+        platform: 'linux',
+        steps: [{ phase: 'remove', action: 'kill it', commands: [`kill -9 1 && rm -f -- '/tmp/<x>'`] }],
+      },
+      cost: { core_hours: 2, price_per_core_hour: 0.05, currency: 'USD', amount: 0.1, basis: 'per-process' },
+      allowlist_suggestion: 'allowlist:\n  - match: "</pre><script>alert(5)</script>"',
+    },
+    ...over,
+  };
+}
+
+const CASE: Case = {
+  id: 'case-1',
+  title: 'Case <script>alert(6)</script>',
+  severity: 'high',
+  tier: 'Tier 2',
+  status: 'new',
+  hosts: ['web<'],
+  entities: [],
+  campaign: { destinations: [], executables: [], hashes: [] },
+  findings: ['cm-0123456789abcdef'],
+  first_seen: '2025-03-14T02:10:00.000Z',
+  last_seen: '2025-03-14T02:40:00.000Z',
+  core_hours: 2,
+  cost: 0.1,
+  currency: 'USD',
+};
+
+const RUN = { version: '0.1.0', inputs: ['/logs/<x>'], files: 2, events: 10, stateEvents: 1, filesByFormat: {} };
+
+test('every input string is escaped: markup and ANSI render as text, never as elements', () => {
+  const html = renderReportHtml([finding()], [CASE], RUN);
+  assert.ok(!/<script/i.test(html), 'no script element');
+  assert.ok(!/<img|<svg onload|<b>web|<i>1|<u>x/i.test(html), 'no injected element');
+  assert.ok(!/<[^>]*\son\w+\s*=/i.test(html), 'no event handler attribute in any tag');
+  assert.ok(html.includes('&#60;script&#62;alert(1)&#60;/script&#62;'));
+  assert.ok(!html.includes('\u001b'), 'no raw ESC');
+  assert.ok(html.includes('\\u001b[31mRED'), 'ESC shown as a visible escape');
+  assert.ok(!html.includes('\u202e') && html.includes('\\u202e'), 'bidi override made visible');
+  assert.ok(html.includes('kill -9 1 &#38;&#38; rm -f -- &#39;/tmp/&#60;x&#62;&#39;'), 'commands escaped in <pre>');
+});
+
+test('escapeHtml clips long strings and escapes quotes for attributes', () => {
+  const long = escapeHtml('a'.repeat(5000), 100);
+  assert.ok(long.length < 130 && long.includes('…[+4900]'));
+  assert.equal(escapeHtml(`"'<>&\``), '&#34;&#39;&#60;&#62;&#38;&#96;');
+  assert.equal(escapeHtml('a\u0000b\nc'), 'a\\u0000b\\u000ac');
+});
+
+test('CSP meta forbids everything but the hashed stylesheet; no external resource is referenced', () => {
+  const html = renderReportHtml([finding()], [CASE], RUN);
+  const csp = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/);
+  assert.ok(csp, 'CSP meta present');
+  assert.match(csp[1], /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/=]+'; img-src data:/);
+  assert.ok(html.indexOf(csp[0]) < html.indexOf('<style>'), 'CSP before the stylesheet');
+  assert.ok(!/https?:\/\//i.test(html), 'no http(s) URL anywhere');
+  assert.ok(!/<[^>]*\s(?:src|href|xlink:href|srcset|action|data)\s*=\s*(?!["']?#)/i.test(html), 'only in-page links');
+  assert.ok(!/url\(|@import/i.test(html), 'no CSS resource');
+  assert.ok(!/<(?:script|link|iframe|object|embed|img)\b/i.test(html));
+});
+
+test('the CPU timeline: one polyline per series with axes, evidence markers with tooltips', () => {
+  const html = renderReportHtml([finding()], [CASE], RUN);
+  const svg = html.match(/<svg class="timeline"[\s\S]*?<\/svg>/)?.[0] ?? '';
+  assert.ok(svg, 'svg present');
+  const polylines = [...svg.matchAll(/<polyline [^>]*points="([^"]*)"/g)];
+  assert.equal(polylines.length, 2);
+  // bad points are dropped: 3 valid of 5
+  assert.equal(polylines[0][1].split(' ').length, 3);
+  for (const [, pts] of polylines) assert.match(pts, /^[\d.]+,[\d.]+( [\d.]+,[\d.]+)*$/);
+  assert.match(svg, />time \(UTC\)</);
+  assert.match(svg, />CPU %</);
+  assert.match(svg, />2025-03-14 02:10</);
+  assert.equal([...svg.matchAll(/<g class="marker">/g)].length, 1, 'an unparseable evidence time gets no marker');
+  assert.match(svg, /<title>2025-03-14T02:12:00.000Z strong miner-process: command line xmrig/);
+  assert.ok(html.includes('xmrig &#60;svg onload=alert(4)&#62;'), 'series label escaped');
+});
+
+test('no CPU telemetry: a clear note instead of a chart, and no cost', () => {
+  const base = finding();
+  const f = finding({ usage: null, triage: base.triage && { ...base.triage, cost: null } });
+  const html = renderReportHtml([f], [], RUN);
+  assert.ok(!html.includes('<svg class="timeline"'));
+  assert.match(html, /No CPU telemetry for this finding/);
+  assert.match(html, /Not estimated: no CPU telemetry/);
+  const empty = renderReportHtml([finding({ usage: { core_hours: 0, basis: 'x', series: [] } })], [], RUN);
+  assert.match(empty, /No CPU telemetry for this finding/);
+});
+
+test('header, cases and per-finding sections carry the playbook', () => {
+  const html = renderReportHtml([finding()], [CASE], RUN);
+  for (const s of [
+    'coalmine incident report',
+    'coalmine 0.1.0',
+    '2025-03-14T02:10:00.000Z → 2025-03-14T02:40:00.000Z',
+    'Escalation: <span class="tier tier-2">Tier 2</span>',
+    'Questions for analysis',
+    'needs an analyst',
+    'Containment plan (linux',
+    '2 core-hours × 0.05 USD = <strong>0.10 USD</strong>',
+    'If this is legitimate, add to coalmine.yaml',
+    'T1496.001',
+    '<a href="#f-cm-0123456789abcdef">',
+    'id="f-cm-0123456789abcdef"',
+  ])
+    assert.ok(html.includes(s), s);
+  assert.equal(renderReportHtml([finding()], [CASE], RUN), html, 'same input, same bytes');
+  assert.match(renderReportHtml([], [], RUN), /No findings\./);
+});

@@ -1,0 +1,437 @@
+/**
+ * The incident report (`coalmine hunt … --report FILE`): one self-contained HTML page an analyst can
+ * mail or attach to a ticket. Run facts, the cases, and per finding the decision, the four questions,
+ * the containment plan with its commands, the cost, gaps, allowlist entry, the evidence table and an
+ * inline SVG CPU timeline with the evidence marked on it.
+ *
+ * Self-contained and inert: no script, no external resource of any kind (the CSP forbids them all; the
+ * one stylesheet is allowed by its hash), and every input-derived string is clipped, stripped of
+ * control characters (made visible as `\uXXXX`) and HTML-escaped, so a command line holding markup or
+ * ANSI escapes renders as the text it is. Pure: same findings → same bytes (no wall clock).
+ *
+ * It is not a `Sink`: the header needs run facts a sink's context does not carry, so the CLI calls
+ * `renderReportHtml` directly and writes the file beside the normal output.
+ */
+import { createHash } from 'node:crypto';
+import type { Case, Evidence, Finding, Severity, Usage } from '../model/finding.js';
+import { clip, inert } from '../util/hostile.js';
+
+/** Run facts for the header; the fields are named as in the run summary so the CLI can pass it in. */
+export interface ReportRun {
+  version: string;
+  /** The paths the hunt read, as given. */
+  inputs?: string[];
+  files?: number;
+  filesByFormat?: Record<string, number>;
+  events?: number;
+  stateEvents?: number;
+  issuesByCode?: Record<string, number>;
+  suppressed?: number;
+  escalated?: number;
+  coreHours?: number;
+  cost?: number;
+  currency?: string;
+  /** Event-time span of the input; when absent the findings' span is shown instead. */
+  timeRange?: { first: string; last: string } | null;
+}
+
+/** Bidirectional overrides and isolates reorder what the analyst sees; show them like control characters. */
+const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Clip, neutralise control characters (util/hostile), then HTML-escape: safe in text and in quoted attributes. */
+export function escapeHtml(text: string, max = 512): string {
+  return inert(clip(String(text), max))
+    .replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const h = escapeHtml;
+
+const CSS = `
+:root{color-scheme:light;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24;background:#fff}
+body{margin:0 auto;max-width:1100px;padding:24px;line-height:1.45}
+h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.3em;margin:32px 0 8px;border-bottom:2px solid #d0d7de;padding-bottom:4px}
+h3{font-size:1.05em;margin:18px 0 6px}
+table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:.92em}
+th,td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f6f8fa}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0}
+dl.facts dt{font-weight:600;color:#57606a}dl.facts dd{margin:0;overflow-wrap:anywhere}
+pre,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+pre{background:#f6f8fa;border:1px solid #d0d7de;padding:6px 8px;white-space:pre-wrap;overflow-wrap:anywhere;margin:4px 0}
+section.finding{border:1px solid #d0d7de;border-radius:6px;padding:4px 16px 12px;margin:18px 0}
+.sev{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:700;font-size:.85em;text-transform:uppercase;color:#fff}
+.sev-critical{background:#6e2a8f}.sev-high{background:#cf222e}.sev-medium{background:#bf8700}.sev-low{background:#0969da}.sev-informational{background:#6e7781}
+.tier{font-weight:700}.tier-2{color:#cf222e}
+.note{color:#57606a;font-style:italic}
+.suppressed{background:#fff8c5;border:1px solid #d4a72c;padding:6px 8px;border-radius:4px}
+.needs{color:#9a6700;font-weight:600}.answered{color:#1a7f37;font-weight:600}
+svg.timeline{width:100%;height:auto;max-width:760px;border:1px solid #d0d7de;background:#fff}
+svg.timeline text{font-size:11px;fill:#57606a;font-family:inherit}
+footer{margin-top:40px;color:#57606a;font-size:.85em}
+`;
+
+/** `style-src` allows exactly this stylesheet: an injected <style> (there can be none) would not apply. */
+const CSS_HASH = createHash('sha256').update(CSS).digest('base64');
+const CSP = `default-src 'none'; style-src 'sha256-${CSS_HASH}'; img-src data:; base-uri 'none'; form-action 'none'`;
+
+const SEVERITY_ORDER: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
+
+function sev(s: Severity): string {
+  return `<span class="sev sev-${SEVERITY_ORDER.includes(s) ? s : 'informational'}">${h(s, 16)}</span>`;
+}
+
+function tier(t: string): string {
+  return `<span class="tier${t === 'Tier 2' ? ' tier-2' : ''}">${h(t, 16)}</span>`;
+}
+
+function num(n: number | undefined, digits = 2): string {
+  return typeof n === 'number' && Number.isFinite(n) ? String(Math.round(n * 10 ** digits) / 10 ** digits) : '?';
+}
+
+function money(n: number | null | undefined, currency: string | null | undefined): string {
+  return typeof n === 'number' && Number.isFinite(n) ? `${n.toFixed(2)} ${h(currency ?? '', 8)}` : 'not estimated';
+}
+
+function facts(rows: Array<[string, string]>): string {
+  return `<dl class="facts">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+}
+
+/** A finding id as a fragment target: ids are hashes, but they come from input files too (`--findings`). */
+function anchor(id: string): string {
+  return `f-${String(id)
+    .replace(/[^A-Za-z0-9_-]/g, '_')
+    .slice(0, 80)}`;
+}
+
+function spanOf(findings: Finding[]): { first: string; last: string } | null {
+  let first = '';
+  let last = '';
+  for (const f of findings) {
+    if (f.first_seen && (!first || f.first_seen < first)) first = f.first_seen;
+    if (f.last_seen && (!last || f.last_seen > last)) last = f.last_seen;
+  }
+  return first && last ? { first, last } : null;
+}
+
+function header(findings: Finding[], cases: Case[], run: ReportRun): string {
+  const formats = Object.entries(run.filesByFormat ?? {})
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([k, v]) => `${h(k, 40)} ${num(v, 0)}`)
+    .join(', ');
+  const issues = Object.values(run.issuesByCode ?? {}).reduce((a, b) => a + b, 0);
+  const span = run.timeRange ?? spanOf(findings);
+  const bySeverity = SEVERITY_ORDER.map((s) => [s, findings.filter((f) => !f.suppressed_by && f.severity === s).length])
+    .filter(([, n]) => n)
+    .map(([s, n]) => `${s} ${n}`)
+    .join(', ');
+  const rows: Array<[string, string]> = [];
+  if (run.inputs?.length)
+    rows.push([
+      'inputs',
+      run.inputs
+        .slice(0, 50)
+        .map((p) => `<code>${h(p, 300)}</code>`)
+        .join(', ') + (run.inputs.length > 50 ? ` … ${run.inputs.length - 50} more` : ''),
+    ]);
+  if (run.files !== undefined) rows.push(['files', `${num(run.files, 0)}${formats ? ` (${formats})` : ''}`]);
+  if (run.events !== undefined)
+    rows.push([
+      'events',
+      `${num(run.events, 0)}${run.stateEvents !== undefined ? ` + ${num(run.stateEvents, 0)} state records` : ''}`,
+    ]);
+  if (issues > 0) rows.push(['bad input', `${issues} records (counted in the run summary on stderr)`]);
+  rows.push([
+    run.timeRange ? 'time range' : 'time range (findings)',
+    span ? `${h(span.first, 40)} → ${h(span.last, 40)}` : 'no findings',
+  ]);
+  rows.push([
+    'findings',
+    `${bySeverity || 'none'}${run.suppressed ? `; suppressed ${num(run.suppressed, 0)}` : ''}; ${cases.length} case${cases.length === 1 ? '' : 's'}${run.escalated ? `; Tier 2: ${num(run.escalated, 0)}` : ''}`,
+  ]);
+  if (run.coreHours)
+    rows.push([
+      'hijacked compute',
+      `${num(run.coreHours)} core-hours ≈ ${money(run.cost, run.currency)} at the policy's prices`,
+    ]);
+  rows.push(['generated by', `coalmine ${h(run.version, 40)}`]);
+  return `<header><h1>coalmine incident report</h1>${facts(rows)}</header>`;
+}
+
+function casesSection(cases: Case[], findings: Finding[]): string {
+  if (cases.length === 0) return '<h2>Cases</h2><p class="note">No cases: nothing was found.</p>';
+  const known = new Set(findings.map((f) => f.id));
+  const rows = cases.map(
+    (c) =>
+      `<tr><td><code>${h(c.id, 80)}</code></td><td>${h(c.title, 300)}</td><td>${tier(c.tier)}</td><td>${sev(c.severity)}</td><td>${c.hosts
+        .slice(0, 50)
+        .map((x) => h(x, 120))
+        .join(
+          ', ',
+        )}${c.hosts.length > 50 ? ' …' : ''}</td><td>${h(c.first_seen, 40)} → ${h(c.last_seen, 40)}</td><td>${num(c.core_hours)}</td><td>${money(c.cost, c.currency)}</td><td>${c.findings
+        .slice(0, 100)
+        .map((id) => (known.has(id) ? `<a href="#${anchor(id)}">${h(id, 80)}</a>` : h(id, 80)))
+        .join('<br>')}</td></tr>`,
+  );
+  return `<h2>Cases</h2><table><thead><tr><th>case</th><th>title</th><th>tier</th><th>severity</th><th>hosts</th><th>first → last seen</th><th>core-hours</th><th>cost</th><th>findings</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+// ---- the CPU timeline ----
+
+const W = 760;
+const HGT = 240;
+const M = { left: 56, right: 16, top: 16, bottom: 40 };
+const COLORS = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bf8700', '#1b7c83', '#bc4c00', '#57606a'];
+const MAX_SERIES = 8;
+const MAX_POINTS = 2000;
+const MAX_MARKERS = 256;
+
+function hhmm(ms: number, withDate: boolean): string {
+  const iso = new Date(ms).toISOString();
+  return withDate ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 19);
+}
+
+function niceMax(v: number): number {
+  if (!(v > 0)) return 100;
+  const p = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 4, 5, 8, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+/** Numbers only reach the SVG's attributes, never input text; labels go through `h`. */
+function timeline(usage: Usage | null, evidence: Evidence[]): string {
+  const series = (usage?.series ?? [])
+    .slice(0, MAX_SERIES)
+    .map((s) => {
+      const pts = s.points
+        .map(([t, v]) => [Date.parse(t), Number(v)] as const)
+        .filter(([t, v]) => Number.isFinite(t) && Number.isFinite(v))
+        .map(([t, v]) => [t, Math.max(0, v)] as const)
+        .sort((a, b) => a[0] - b[0]);
+      const step = Math.ceil(pts.length / MAX_POINTS);
+      return { label: s.label, entity: s.entity, pts: step > 1 ? pts.filter((_, i) => i % step === 0) : pts };
+    })
+    .filter((s) => s.pts.length > 0);
+  if (series.length === 0)
+    return '<p class="note no-cpu">No CPU telemetry for this finding: no timeline can be drawn and no cost estimated (add per-process CPU: metrics CSV, osquery processes, typeperf).</p>';
+  const marks = evidence
+    .map((e) => ({ e, t: Date.parse(e.time) }))
+    .filter((m) => Number.isFinite(m.t))
+    .slice(0, MAX_MARKERS);
+  let t0 = Number.POSITIVE_INFINITY;
+  let t1 = Number.NEGATIVE_INFINITY;
+  let vmax = 0;
+  for (const s of series)
+    for (const [t, v] of s.pts) {
+      t0 = Math.min(t0, t);
+      t1 = Math.max(t1, t);
+      vmax = Math.max(vmax, v);
+    }
+  for (const m of marks) {
+    t0 = Math.min(t0, m.t);
+    t1 = Math.max(t1, m.t);
+  }
+  if (t1 - t0 < 60_000) {
+    t0 -= 30_000;
+    t1 += 30_000;
+  }
+  const ymax = niceMax(vmax);
+  const pw = W - M.left - M.right;
+  const ph = HGT - M.top - M.bottom;
+  const x = (t: number) => (M.left + ((t - t0) / (t1 - t0)) * pw).toFixed(1);
+  const y = (v: number) => (M.top + ph - (Math.min(v, ymax) / ymax) * ph).toFixed(1);
+  const multiDay = new Date(t0).toISOString().slice(0, 10) !== new Date(t1).toISOString().slice(0, 10);
+  const parts: string[] = [];
+  // axes, grid and tick labels
+  for (let i = 0; i <= 4; i++) {
+    const v = (ymax / 4) * i;
+    parts.push(
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${y(v)}" y2="${y(v)}" stroke="#eaeef2"/>`,
+      `<text x="${M.left - 6}" y="${(Number(y(v)) + 4).toFixed(1)}" text-anchor="end">${num(v, 0)}</text>`,
+    );
+  }
+  for (let i = 0; i <= 4; i++) {
+    const t = t0 + ((t1 - t0) / 4) * i;
+    parts.push(
+      `<line x1="${x(t)}" x2="${x(t)}" y1="${M.top + ph}" y2="${M.top + ph + 4}" stroke="#57606a"/>`,
+      `<text x="${x(t)}" y="${M.top + ph + 16}" text-anchor="${i === 0 ? 'start' : i === 4 ? 'end' : 'middle'}">${hhmm(t, multiDay || i === 0)}</text>`,
+    );
+  }
+  parts.push(
+    `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + ph}" stroke="#57606a"/>`,
+    `<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#57606a"/>`,
+    `<text x="${M.left + pw / 2}" y="${HGT - 6}" text-anchor="middle">time (UTC)</text>`,
+    `<text x="14" y="${M.top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">CPU %</text>`,
+  );
+  // evidence markers: a tick and a dot on the time axis, the evidence in the tooltip
+  for (const m of marks) {
+    const color = m.e.strength === 'strong' ? '#cf222e' : m.e.strength === 'medium' ? '#bf8700' : '#6e7781';
+    const tip = `${m.e.time} ${m.e.strength} ${m.e.kind}: ${m.e.explanation} (${m.e.source})`;
+    parts.push(
+      `<g class="marker"><title>${h(tip, 400)}</title><line x1="${x(m.t)}" x2="${x(m.t)}" y1="${M.top}" y2="${M.top + ph}" stroke="${color}" stroke-opacity="0.35" stroke-dasharray="3 3"/><circle cx="${x(m.t)}" cy="${M.top + ph}" r="4" fill="${color}"/></g>`,
+    );
+  }
+  series.forEach((s, i) => {
+    const color = COLORS[i % COLORS.length];
+    const pts = s.pts.map(([t, v]) => `${x(t)},${y(v)}`).join(' ');
+    parts.push(
+      `<polyline class="series" fill="none" stroke="${color}" stroke-width="2" points="${pts}"><title>${h(s.label, 200)}</title></polyline>`,
+    );
+    if (s.pts.length === 1) parts.push(`<circle cx="${x(s.pts[0][0])}" cy="${y(s.pts[0][1])}" r="3" fill="${color}"/>`);
+  });
+  const legend = series
+    .map(
+      (s, i) =>
+        `<li><svg width="14" height="10" aria-hidden="true"><rect width="14" height="10" fill="${COLORS[i % COLORS.length]}"/></svg> ${h(s.label, 200)} <code>${h(s.entity, 200)}</code> (${s.pts.length} points)</li>`,
+    )
+    .join('');
+  return `<svg class="timeline" viewBox="0 0 ${W} ${HGT}" role="img" aria-label="CPU timeline">${parts.join('')}</svg><ul class="legend">${legend}</ul><p class="note">CPU in percent: for a process, 100 = one core busy; a host series is in percent of all its cores. Dots on the time axis are the evidence (hover for what it is).</p>`;
+}
+
+// ---- one finding ----
+
+function list(items: string[], ordered = false): string {
+  if (items.length === 0) return '<p class="note">none</p>';
+  const tag = ordered ? 'ol' : 'ul';
+  return `<${tag}>${items.map((i) => `<li>${i}</li>`).join('')}</${tag}>`;
+}
+
+function findingSection(f: Finding, incident: Case | undefined): string {
+  const t = f.triage;
+  const out: string[] = [
+    `<section class="finding" id="${anchor(f.id)}">`,
+    `<h2>${sev(f.severity)} ${h(f.title, 300)}</h2>`,
+  ];
+  if (f.suppressed_by) {
+    const s = f.suppressed_by;
+    out.push(
+      `<p class="suppressed">Suppressed by ${h(s.list, 120)} (<code>${h(s.match, 200)}</code>): ${h(s.reason, 300)}; owner ${h(s.owner, 120)}, expires ${h(s.expires, 40)}</p>`,
+    );
+  }
+  out.push(
+    facts([
+      ['id', `<code>${h(f.id, 80)}</code>`],
+      ['analytic', h(f.analytic, 40)],
+      ['severity', sev(f.severity)],
+      ['confidence', num(f.confidence)],
+      ['entity', `<code>${h(f.entity, 300)}</code>`],
+      ['host', h(f.host, 200)],
+      ['first seen', h(f.first_seen, 40)],
+      ['last seen', h(f.last_seen, 40)],
+      ['ATT&amp;CK', f.attack.length ? f.attack.map((a) => h(a, 20)).join(', ') : 'none'],
+      ['legs', h(f.summary, 400)],
+      ...(incident
+        ? [['case', `<code>${h(incident.id, 80)}</code> ${h(incident.title, 200)}`] as [string, string]]
+        : []),
+    ]),
+  );
+  if (t) {
+    out.push(
+      `<h3>Escalation: ${tier(t.escalation.tier)}</h3>`,
+      list(t.escalation.reasons.slice(0, 50).map((r) => h(r, 600))),
+      '<h3>Next steps</h3>',
+      list(
+        t.escalation.next_steps.slice(0, 50).map((s) => h(s, 600)),
+        true,
+      ),
+      '<h3>Questions for analysis</h3>',
+      list(
+        t.questions.map(
+          (q) =>
+            `<strong>${h(q.question, 300)}</strong><br><span class="${q.status === 'answered' ? 'answered' : 'needs'}">${q.status === 'answered' ? 'answered' : 'needs an analyst'}</span>: ${h(q.answer, 1200)}${
+              q.evidence.length
+                ? `<br>evidence: ${q.evidence
+                    .slice(0, 20)
+                    .map((e) => `<code>${h(e, 200)}</code>`)
+                    .join(', ')}`
+                : ''
+            }`,
+        ),
+        true,
+      ),
+      `<h3>Containment plan (${h(t.containment.platform, 40)}; printed for the analyst, never run by coalmine)</h3>`,
+      list(
+        t.containment.steps.map(
+          (s) =>
+            `<strong>${h(s.phase, 20)}</strong>: ${h(s.action, 600)}${
+              s.commands.length
+                ? `<pre><code>${s.commands
+                    .slice(0, 50)
+                    .map((c) => h(c, 2000))
+                    .join('\n')}</code></pre>`
+                : ''
+            }`,
+        ),
+        true,
+      ),
+      '<h3>Cost</h3>',
+      t.cost
+        ? `<p>${num(t.cost.core_hours)} core-hours × ${num(t.cost.price_per_core_hour, 4)} ${h(t.cost.currency, 8)} = <strong>${money(t.cost.amount, t.cost.currency)}</strong> (${h(t.cost.basis, 300)})</p>`
+        : '<p class="note">Not estimated: no CPU telemetry for these processes.</p>',
+    );
+  } else out.push('<p class="note">Not triaged: this finding carries no playbook answer.</p>');
+  out.push('<h3>CPU timeline</h3>', timeline(f.usage, f.evidence));
+  out.push(
+    '<h3>Processes</h3>',
+    f.processes.length === 0
+      ? '<p class="note">none recorded</p>'
+      : `<table><thead><tr><th>pid</th><th>executable</th><th>user</th><th>command line</th></tr></thead><tbody>${f.processes
+          .slice(0, 128)
+          .map(
+            (p) =>
+              `<tr><td>${p.pid ?? '?'}</td><td><code>${h(p.executable ?? p.name ?? '?', 300)}</code></td><td>${h(p.user ?? '', 64)}</td><td><code>${h(p.command_line ?? '', 1200)}</code></td></tr>`,
+          )
+          .join('')}</tbody></table>`,
+  );
+  out.push('<h3>Gaps</h3>', list(f.gaps.slice(0, 50).map((g) => h(g, 600))));
+  if (t)
+    out.push(
+      '<h3>If this is legitimate, add to coalmine.yaml</h3>',
+      `<pre><code>${t.allowlist_suggestion
+        .split('\n')
+        .slice(0, 40)
+        .map((l) => h(l, 600))
+        .join('\n')}</code></pre>`,
+    );
+  const ev = [...f.evidence].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  out.push(
+    '<h3>Evidence</h3>',
+    `<table class="evidence"><thead><tr><th>time</th><th>kind</th><th>strength</th><th>source</th><th>explanation</th></tr></thead><tbody>${ev
+      .map(
+        (e) =>
+          `<tr><td>${h(e.time, 40)}</td><td>${h(e.kind, 40)}</td><td>${h(e.strength, 10)}</td><td><code>${h(e.source, 300)}</code></td><td>${h(e.explanation, 600)}${e.intel ? `<br><span class="note">intel ${h(e.intel.set, 80)}${e.intel.version ? ` ${h(e.intel.version, 40)}` : ''}</span>` : ''}</td></tr>`,
+      )
+      .join('')}</tbody></table>`,
+  );
+  out.push('</section>');
+  return out.join('\n');
+}
+
+/** The whole report. `findings` ranked as the run ranked them; `cases` the run's incidents. */
+export function renderReportHtml(findings: Finding[], cases: Case[], run: ReportRun): string {
+  const caseOf = new Map(cases.flatMap((c) => c.findings.map((id) => [id, c] as const)));
+  const body = [
+    header(findings, cases, run),
+    casesSection(cases, findings),
+    '<h2>Findings</h2>',
+    findings.length === 0
+      ? '<p class="note">No findings.</p>'
+      : findings.map((f) => findingSection(f, caseOf.get(f.id))).join('\n'),
+    `<footer>Generated by coalmine ${h(run.version, 40)}. Every value above comes from the input telemetry and is shown as text; commands are printed for the analyst and never run by coalmine.</footer>`,
+  ];
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${CSP}">
+<meta name="referrer" content="no-referrer">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>coalmine incident report</title>
+<style>${CSS}</style>
+</head>
+<body>
+${body.join('\n')}
+</body>
+</html>
+`;
+}

@@ -24,8 +24,15 @@ export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'classi
 /** An engine whose closed clusters are graded by every analytic that applies to the host's platform. */
 export function createDetector(options: DetectorOptions): Engine {
   const list = options.analytics ?? analytics;
+  const hijacking = list.filter((a) => !a.onlyWhenNoOther);
   return new Engine({
     ...options,
+    // the first hijacking analytic for the platform owns its resource thresholds (AN0741 on Windows, AN0742 else)
+    thresholdsForPlatform: (platform) => {
+      const owner =
+        hijacking.find((a) => a.platforms.includes(platform)) ?? hijacking.find((a) => a.platforms.includes('unknown'));
+      return owner ? thresholdsFor(options.policy, owner.id) : options.policy.thresholds;
+    },
     onClose: (view) => {
       const platform = view.host.platform ?? 'unknown';
       let found = false;

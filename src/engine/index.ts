@@ -7,7 +7,7 @@
 import { processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
-import type { Policy } from '../model/policy.js';
+import type { Policy, Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { addEvidence, addProcess, type Cluster, newCluster, pathKey } from './clusters.js';
 import { HostByIp } from './host-by-ip.js';
@@ -34,6 +34,12 @@ export interface EngineOptions {
   classify: (event: CoalEvent, out: Signal[]) => void;
   /** Called with every cluster when it closes, in a deterministic order. */
   onClose: (view: ClusterView) => void;
+  /**
+   * Thresholds for a host's resource and relay evidence by its platform (`windows`, `linux`,
+   * `unknown`), so an analytic's overrides in coalmine.yaml reach the evidence it grades. Default: the
+   * policy's global thresholds.
+   */
+  thresholdsForPlatform?: (platform: string) => Thresholds;
   allowedLatenessMs?: number;
   maxBufferedEvents?: number;
   maxProcesses?: number;
@@ -219,7 +225,7 @@ export class Engine {
     const out = this.signals;
     out.length = 0;
     this.options.classify(event, out);
-    const t = this.options.policy.thresholds;
+    const t = this.thresholdsOf(host);
     if (event.metrics) {
       if (proc) observeProcessResources(event, proc, host, t, out);
       else observeHostResources(event, host, t, out);
@@ -270,6 +276,21 @@ export class Engine {
       this.clusters.set(key, cluster);
     }
     addEvidence(cluster, signal);
+  }
+
+  private readonly platformThresholds = new Map<string, Thresholds>();
+
+  private thresholdsOf(host: HostState): Thresholds {
+    const pick = this.options.thresholdsForPlatform;
+    if (!pick) return this.options.policy.thresholds;
+    const platform = host.platform ?? 'unknown';
+    let t = this.platformThresholds.get(platform);
+    if (!t) {
+      t = pick(platform);
+      // host platforms come from the logs: keep the cache small whatever they say
+      if (this.platformThresholds.size < 16) this.platformThresholds.set(platform, t);
+    }
+    return t;
   }
 
   /** Close clusters the watermark has passed; evict idle processes. */

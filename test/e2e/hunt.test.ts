@@ -195,3 +195,21 @@ test('every registered format is sniffed from its own fixture by the real CLI', 
     assert.match(r.stderr, new RegExp(`files \\(${format} 1\\)`), `${path} was not read as ${format}: ${r.stderr}`);
   }
 });
+
+test("an analytic's threshold overrides in coalmine.yaml reach the CPU evidence it grades, and only its hosts", () => {
+  const longer = join(work, 'an0742-sustain.yaml');
+  writeFileSync(longer, 'analytics:\n  AN0742:\n    sustain: 1h\n');
+  const linux = findings(cli(['hunt', EXAMPLE, '--format', 'ndjson', '--policy', longer]).stdout);
+  assert.equal(linux.length, 1);
+  assert.ok(!linux[0].evidence.some((e) => e.kind === 'sustained-cpu'), '35 minutes of mining is not the hour asked for');
+  assert.ok(!linux[0].legs.includes('resource'));
+
+  const windowsOnly = join(work, 'an0741-sustain.yaml');
+  writeFileSync(windowsOnly, 'analytics:\n  AN0741:\n    sustain: 30m\n');
+  const same = findings(cli(['hunt', EXAMPLE, '--format', 'ndjson', '--policy', windowsOnly]).stdout);
+  assert.ok(
+    same[0].evidence.some((e) => e.kind === 'sustained-cpu'),
+    'a Windows override leaves Linux hosts alone',
+  );
+  assert.equal(same[0].severity, 'high');
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { CoverageReport } from '../model/coverage.js';
 import type { Case, Finding } from '../model/finding.js';
 import { escapeHtml, renderReportHtml } from './report-html.js';
 
@@ -184,4 +185,46 @@ test('header, cases and per-finding sections carry the playbook', () => {
     assert.ok(html.includes(s), s);
   assert.equal(renderReportHtml([finding()], [CASE], RUN), html, 'same input, same bytes');
   assert.match(renderReportHtml([], [], RUN), /No findings\./);
+});
+
+test('coverage: per host the analytics with their gaps and the evidence classes; the event span heads the report', () => {
+  const coverage: CoverageReport = {
+    covered: false,
+    gapCount: 1,
+    hosts: [
+      {
+        host: 'web<script>',
+        platform: 'linux',
+        classes: [
+          {
+            class: 'process',
+            status: 'present',
+            events: 3,
+            formats: ['auditd'],
+            first: '2025-03-14T01:00:00.000Z',
+            last: '2025-03-14T03:00:00.000Z',
+          },
+          { class: 'dns', status: 'absent', events: 0, formats: [] },
+        ],
+        analytics: [
+          {
+            analytic: 'AN0742',
+            title: 'Linux',
+            status: 'partial',
+            requires: ['process'],
+            missing: ['process'],
+            gaps: ['no CPU <b>for web</b>'],
+            notes: [],
+          },
+        ],
+        notes: [],
+      },
+    ],
+    input: { files: 1, filesByFormat: {}, events: 3, stateEvents: 0, issuesByCode: {}, issueList: [], hostsEvicted: 0 },
+  };
+  const html = renderReportHtml([finding()], [CASE], { ...RUN, coverage });
+  assert.match(html, /<h2>Telemetry coverage<\/h2>/);
+  assert.ok(html.includes('web&#60;script&#62;') && html.includes('no CPU &#60;b&#62;for web&#60;/b&#62;'));
+  assert.ok(html.includes('time range (events)</dt><dd>2025-03-14T01:00:00.000Z → 2025-03-14T03:00:00.000Z'));
+  assert.ok(!/<script/i.test(html));
 });

@@ -13,6 +13,7 @@
  * `renderReportHtml` directly and writes the file beside the normal output.
  */
 import { createHash } from 'node:crypto';
+import { CLASS_LABEL, type CoverageReport, REQUIREMENT_LABEL } from '../model/coverage.js';
 import type { Case, Evidence, Finding, Severity, Usage } from '../model/finding.js';
 import { clip, inert } from '../util/hostile.js';
 
@@ -31,8 +32,10 @@ export interface ReportRun {
   coreHours?: number;
   cost?: number;
   currency?: string;
-  /** Event-time span of the input; when absent the findings' span is shown instead. */
+  /** Event-time span of the input; when absent it is taken from the coverage report, else the findings. */
   timeRange?: { first: string; last: string } | null;
+  /** What the telemetry could show per host and analytic (the gaps behind partial findings). */
+  coverage?: CoverageReport;
 }
 
 /** Bidirectional overrides and isolates reorder what the analyst sees; show them like control characters. */
@@ -53,8 +56,10 @@ body{margin:0 auto;max-width:1100px;padding:24px;line-height:1.45}
 h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.3em;margin:32px 0 8px;border-bottom:2px solid #d0d7de;padding-bottom:4px}
 h3{font-size:1.05em;margin:18px 0 6px}
 table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:.92em}
-th,td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid #d0d7de;padding:4px 6px;text-align:left;vertical-align:top}
+td{overflow-wrap:anywhere}th{white-space:nowrap}
 th{background:#f6f8fa}
+.nw{white-space:nowrap;overflow-wrap:normal}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:8px 0}
 dl.facts dt{font-weight:600;color:#57606a}dl.facts dd{margin:0;overflow-wrap:anywhere}
 pre,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
@@ -114,13 +119,26 @@ function spanOf(findings: Finding[]): { first: string; last: string } | null {
   return first && last ? { first, last } : null;
 }
 
+/** First and last event time over every evidence class of every host. */
+function coverageSpan(coverage: CoverageReport | undefined): { first: string; last: string } | null {
+  let first = '';
+  let last = '';
+  for (const host of coverage?.hosts ?? [])
+    for (const c of host.classes) {
+      if (c.first && (!first || c.first < first)) first = c.first;
+      if (c.last && (!last || c.last > last)) last = c.last;
+    }
+  return first && last ? { first, last } : null;
+}
+
 function header(findings: Finding[], cases: Case[], run: ReportRun): string {
   const formats = Object.entries(run.filesByFormat ?? {})
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
     .map(([k, v]) => `${h(k, 40)} ${num(v, 0)}`)
     .join(', ');
   const issues = Object.values(run.issuesByCode ?? {}).reduce((a, b) => a + b, 0);
-  const span = run.timeRange ?? spanOf(findings);
+  const inputSpan = run.timeRange ?? coverageSpan(run.coverage);
+  const span = inputSpan ?? spanOf(findings);
   const bySeverity = SEVERITY_ORDER.map((s) => [s, findings.filter((f) => !f.suppressed_by && f.severity === s).length])
     .filter(([, n]) => n)
     .map(([s, n]) => `${s} ${n}`)
@@ -142,7 +160,7 @@ function header(findings: Finding[], cases: Case[], run: ReportRun): string {
     ]);
   if (issues > 0) rows.push(['bad input', `${issues} records (counted in the run summary on stderr)`]);
   rows.push([
-    run.timeRange ? 'time range' : 'time range (findings)',
+    inputSpan ? 'time range (events)' : 'time range (findings)',
     span ? `${h(span.first, 40)} → ${h(span.last, 40)}` : 'no findings',
   ]);
   rows.push([
@@ -163,17 +181,53 @@ function casesSection(cases: Case[], findings: Finding[]): string {
   const known = new Set(findings.map((f) => f.id));
   const rows = cases.map(
     (c) =>
-      `<tr><td><code>${h(c.id, 80)}</code></td><td>${h(c.title, 300)}</td><td>${tier(c.tier)}</td><td>${sev(c.severity)}</td><td>${c.hosts
+      `<tr><td class="nw"><code>${h(c.id, 80)}</code></td><td>${h(c.title, 300)}</td><td class="nw">${tier(c.tier)}</td><td class="nw">${sev(c.severity)}</td><td>${c.hosts
         .slice(0, 50)
         .map((x) => h(x, 120))
         .join(
           ', ',
-        )}${c.hosts.length > 50 ? ' …' : ''}</td><td>${h(c.first_seen, 40)} → ${h(c.last_seen, 40)}</td><td>${num(c.core_hours)}</td><td>${money(c.cost, c.currency)}</td><td>${c.findings
+        )}${c.hosts.length > 50 ? ' …' : ''}</td><td>${h(c.first_seen, 40)} → ${h(c.last_seen, 40)}</td><td class="nw">${num(c.core_hours)}</td><td class="nw">${money(c.cost, c.currency)}</td><td>${c.findings
         .slice(0, 100)
         .map((id) => (known.has(id) ? `<a href="#${anchor(id)}">${h(id, 80)}</a>` : h(id, 80)))
         .join('<br>')}</td></tr>`,
   );
   return `<h2>Cases</h2><table><thead><tr><th>case</th><th>title</th><th>tier</th><th>severity</th><th>hosts</th><th>first → last seen</th><th>core-hours</th><th>cost</th><th>findings</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+const MAX_COVERAGE_HOSTS = 200;
+
+function coverageSection(coverage: CoverageReport | undefined): string {
+  if (!coverage) return '';
+  const out = [
+    '<h2>Telemetry coverage</h2>',
+    `<p>${coverage.covered ? 'Every analytic that applies to a seen host is fully covered.' : `${num(coverage.gapCount, 0)} gap${coverage.gapCount === 1 ? '' : 's'}: some analytics could not see everything they need, so a missing finding is not proof of absence.`}</p>`,
+  ];
+  if (coverage.hosts.length === 0) out.push('<p class="note">No host was seen in the input.</p>');
+  for (const host of coverage.hosts.slice(0, MAX_COVERAGE_HOSTS)) {
+    out.push(`<h3>${h(host.host, 200)} <span class="note">(${h(host.platform, 40)})</span></h3>`);
+    out.push(
+      list(
+        host.analytics.map(
+          (a) =>
+            `<strong>${h(a.analytic, 20)}</strong> ${h(a.title, 120)}: ${a.status === 'covered' ? '<span class="answered">covered</span>' : `<span class="needs">partial</span>, missing ${a.missing.map((m) => h(REQUIREMENT_LABEL[m] ?? m, 60)).join(', ')}`}${a.gaps.length ? list(a.gaps.slice(0, 20).map((g) => h(g, 600))) : ''}`,
+        ),
+      ),
+    );
+    out.push(
+      `<table class="coverage"><thead><tr><th>evidence</th><th>status</th><th>events</th><th>formats</th><th>first → last</th></tr></thead><tbody>${host.classes
+        .map(
+          (c) =>
+            `<tr><td class="nw">${h(CLASS_LABEL[c.class] ?? c.class, 60)}</td><td class="nw">${h(c.status, 20)}</td><td class="nw">${num(c.events, 0)}</td><td>${c.formats
+              .slice(0, 20)
+              .map((f) => h(f, 40))
+              .join(', ')}</td><td>${c.first ? `${h(c.first, 40)} → ${h(c.last ?? '', 40)}` : ''}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    );
+  }
+  if (coverage.hosts.length > MAX_COVERAGE_HOSTS)
+    out.push(`<p class="note">… ${coverage.hosts.length - MAX_COVERAGE_HOSTS} more hosts (see coalmine coverage).</p>`);
+  return out.join('\n');
 }
 
 // ---- the CPU timeline ----
@@ -379,7 +433,7 @@ function findingSection(f: Finding, incident: Case | undefined): string {
           .slice(0, 128)
           .map(
             (p) =>
-              `<tr><td>${p.pid ?? '?'}</td><td><code>${h(p.executable ?? p.name ?? '?', 300)}</code></td><td>${h(p.user ?? '', 64)}</td><td><code>${h(p.command_line ?? '', 1200)}</code></td></tr>`,
+              `<tr><td class="nw">${p.pid ?? '?'}</td><td><code>${h(p.executable ?? p.name ?? '?', 300)}</code></td><td class="nw">${h(p.user ?? '', 64)}</td><td><code>${h(p.command_line ?? '', 1200)}</code></td></tr>`,
           )
           .join('')}</tbody></table>`,
   );
@@ -399,7 +453,7 @@ function findingSection(f: Finding, incident: Case | undefined): string {
     `<table class="evidence"><thead><tr><th>time</th><th>kind</th><th>strength</th><th>source</th><th>explanation</th></tr></thead><tbody>${ev
       .map(
         (e) =>
-          `<tr><td>${h(e.time, 40)}</td><td>${h(e.kind, 40)}</td><td>${h(e.strength, 10)}</td><td><code>${h(e.source, 300)}</code></td><td>${h(e.explanation, 600)}${e.intel ? `<br><span class="note">intel ${h(e.intel.set, 80)}${e.intel.version ? ` ${h(e.intel.version, 40)}` : ''}</span>` : ''}</td></tr>`,
+          `<tr><td class="nw">${h(e.time, 40)}</td><td class="nw">${h(e.kind, 40)}</td><td class="nw">${h(e.strength, 10)}</td><td><code>${h(e.source, 300)}</code></td><td>${h(e.explanation, 600)}${e.intel ? `<br><span class="note">intel ${h(e.intel.set, 80)}${e.intel.version ? ` ${h(e.intel.version, 40)}` : ''}</span>` : ''}</td></tr>`,
       )
       .join('')}</tbody></table>`,
   );
@@ -417,6 +471,7 @@ export function renderReportHtml(findings: Finding[], cases: Case[], run: Report
     findings.length === 0
       ? '<p class="note">No findings.</p>'
       : findings.map((f) => findingSection(f, caseOf.get(f.id))).join('\n'),
+    coverageSection(run.coverage),
     `<footer>Generated by coalmine ${h(run.version, 40)}. Every value above comes from the input telemetry and is shown as text; commands are printed for the analyst and never run by coalmine.</footer>`,
   ];
   return `<!DOCTYPE html>

@@ -95,6 +95,7 @@ test('the report in real Chromium: inert hostile text, no requests, no console e
     assert.equal(await page.locator('.no-cpu').count(), 1, 'the hostile finding says it has no CPU telemetry');
     assert.ok(text.includes('Containment plan (linux'));
     assert.ok(text.includes('core-hours ×'));
+    assert.ok(text.includes('Telemetry coverage'), 'the coverage of what the hunt read');
 
     mkdirSync(join(ROOT, 'test-output'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-output', 'report.png'), fullPage: true });

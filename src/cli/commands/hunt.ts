@@ -99,6 +99,7 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
       ...result.summary,
       version: VERSION,
       inputs: paths,
+      coverage: result.coverage,
     });
     try {
       await writeFile(flags.report, html);

@@ -1,0 +1,520 @@
+/**
+ * The live /proc sampler: each `sample(nowMs)` reads processes, host CPU/memory and sockets and returns
+ * CoalEvents shaped like osquery's (process-seen with cumulative cpu_time_ms + rss_bytes, exec, exit,
+ * connect, listen, host metric). Races (a process gone mid-read) and permission gaps are counted, never thrown.
+ *
+ * Volume: an idle process (no CPU ticks and same RSS since its last event) gets a process-seen only every
+ * `idleEvery` samples (default 10); a process that used CPU gets one every sample.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import type { CoalEvent, EventMetrics, ProcessFields } from '../model/event.js';
+import { clip } from '../util/hostile.js';
+import {
+  MAX_CMDLINE_BYTES,
+  type NetProto,
+  type NetSocket,
+  parseCgroup,
+  parseCmdline,
+  parseExeLink,
+  parseMeminfo,
+  parseNetFile,
+  parsePidStat,
+  parseProcStat,
+  parseSocketLink,
+  parseStatusUid,
+  TCP_STATES,
+} from './proc-parse.js';
+
+export interface ProcSamplerOptions {
+  root?: string;
+  hostName?: string;
+  clockTicks?: number;
+  pageSize?: number;
+  maxProcesses?: number;
+  maxSockets?: number;
+  /** An unchanged idle process is re-reported every this many samples. */
+  idleEvery?: number;
+  concurrency?: number;
+  maxFileBytes?: number;
+}
+
+export interface SampleStats {
+  sample: number;
+  processes: number;
+  /** Processes that disappeared while being read (ENOENT/ESRCH). */
+  vanished: number;
+  /** Reads refused (EACCES/EPERM). */
+  denied: number;
+  /** Other read errors (EINVAL, …). */
+  errors: number;
+  exeUnreadable: number;
+  fdUnreadable: number;
+  sockets: number;
+  /** Sockets whose owning process could not be found (fd tables unreadable). */
+  socketsUnattributed: number;
+  processesTruncated: boolean;
+  socketsTruncated: boolean;
+  durationMs: number;
+}
+
+export interface SampleResult {
+  events: CoalEvent[];
+  stats: SampleStats;
+}
+
+interface ProcInfo {
+  pid: number;
+  entityId: string;
+  starttime: number;
+  name: string;
+  ppid: number;
+  cpuTicks: number;
+  rssBytes: number;
+  executable?: string;
+  exeDeleted?: boolean;
+  args?: string[];
+  commandLine?: string;
+  uid?: number;
+  containerId?: string;
+  startIso?: string;
+  /** Sample number of the last process-seen/exec emitted. */
+  lastEmitted: number;
+}
+
+const NET_FILES: NetProto[] = ['tcp', 'tcp6', 'udp', 'udp6'];
+const MAX_FDS_PER_PROCESS = 65536;
+const MAX_ORIGINAL_CHARS = 512;
+
+type ReadOutcome<T> = { ok: T } | { err: 'vanished' | 'denied' | 'error' };
+
+function classify(err: unknown): 'vanished' | 'denied' | 'error' {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' || code === 'ESRCH') return 'vanished';
+  if (code === 'EACCES' || code === 'EPERM') return 'denied';
+  return 'error';
+}
+
+async function readBounded(path: string, max: number): Promise<Buffer> {
+  const fh = await fsp.open(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < max) {
+      const buf = Buffer.allocUnsafe(Math.min(65536, max - total));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function attempt<T>(fn: () => Promise<T>): Promise<ReadOutcome<T>> {
+  try {
+    return { ok: await fn() };
+  } catch (err) {
+    return { err: classify(err) };
+  }
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export class ProcSampler {
+  readonly root: string;
+  readonly hostName: string;
+  private readonly ticks: number;
+  private readonly pageSize: number;
+  private readonly maxProcesses: number;
+  private readonly maxSockets: number;
+  private readonly idleEvery: number;
+  private readonly concurrency: number;
+  private readonly maxFileBytes: number;
+  private sampleNo = 0;
+  private startedMs: number | undefined;
+  private procs = new Map<string, ProcInfo>();
+  private seenInodes = new Set<number>();
+  private lastCpu: { busy: number; total: number } | undefined;
+  private lastStats: SampleStats | undefined;
+
+  constructor(options: ProcSamplerOptions = {}) {
+    this.root = options.root ?? '/proc';
+    this.hostName = options.hostName ?? os.hostname();
+    this.ticks = options.clockTicks ?? 100;
+    this.pageSize = options.pageSize ?? 4096;
+    this.maxProcesses = options.maxProcesses ?? 20000;
+    this.maxSockets = options.maxSockets ?? 200000;
+    this.idleEvery = Math.max(1, options.idleEvery ?? 10);
+    this.concurrency = Math.max(1, options.concurrency ?? 32);
+    this.maxFileBytes = options.maxFileBytes ?? 65536;
+  }
+
+  /** Human-readable telemetry gaps seen in the last sample. */
+  visibility(): string[] {
+    const s = this.lastStats;
+    if (!s) return [];
+    const gaps: string[] = [];
+    if (s.exeUnreadable > 0) gaps.push(`executable path not readable for ${s.exeUnreadable} processes (unprivileged?)`);
+    if (s.fdUnreadable > 0)
+      gaps.push(`fd table not readable for ${s.fdUnreadable} processes: their sockets are not attributable`);
+    if (s.socketsUnattributed > 0) gaps.push(`${s.socketsUnattributed} sockets have no known owning process`);
+    if (s.denied > 0) gaps.push(`${s.denied} /proc reads were refused (EACCES/EPERM)`);
+    if (s.processesTruncated) gaps.push(`more than ${this.maxProcesses} processes: the rest were not sampled`);
+    if (s.socketsTruncated) gaps.push(`more than ${this.maxSockets} sockets: the rest were not read`);
+    return gaps;
+  }
+
+  private base(nowMs: number, file: string): Omit<CoalEvent, 'event'> {
+    return {
+      '@timestamp': new Date(nowMs).toISOString(),
+      host: { name: this.hostName, os: { platform: 'linux' } },
+      original: {},
+      coalmine: { ts: nowMs, format: 'proc', ref: { file, record: `sample ${this.sampleNo}` } },
+    };
+  }
+
+  async sample(nowMs: number): Promise<SampleResult> {
+    const t0 = performance.now();
+    this.sampleNo++;
+    const first = this.startedMs === undefined;
+    if (first) this.startedMs = nowMs;
+    const stats: SampleStats = {
+      sample: this.sampleNo,
+      processes: 0,
+      vanished: 0,
+      denied: 0,
+      errors: 0,
+      exeUnreadable: 0,
+      fdUnreadable: 0,
+      sockets: 0,
+      socketsUnattributed: 0,
+      processesTruncated: false,
+      socketsTruncated: false,
+      durationMs: 0,
+    };
+    const count = (e: 'vanished' | 'denied' | 'error'): void => {
+      if (e === 'vanished') stats.vanished++;
+      else if (e === 'denied') stats.denied++;
+      else stats.errors++;
+    };
+    const events: CoalEvent[] = [];
+
+    // host: /proc/stat and /proc/meminfo
+    const statText = await attempt(() => readBounded(join(this.root, 'stat'), this.maxFileBytes));
+    const cpu = 'ok' in statText ? parseProcStat(statText.ok.toString('latin1')) : undefined;
+    if ('err' in statText) count(statText.err);
+    const memText = await attempt(() => readBounded(join(this.root, 'meminfo'), this.maxFileBytes));
+    const mem = 'ok' in memText ? parseMeminfo(memText.ok.toString('latin1')) : {};
+    const btimeMs = cpu?.btime !== undefined ? cpu.btime * 1000 : undefined;
+
+    // processes
+    const dir = await attempt(() => fsp.readdir(this.root));
+    let pids = 'ok' in dir ? dir.ok.filter((n) => /^\d+$/.test(n)).map(Number) : [];
+    if ('err' in dir) count(dir.err);
+    if (pids.length > this.maxProcesses) {
+      stats.processesTruncated = true;
+      pids = pids.slice(0, this.maxProcesses);
+    }
+    const pidInodes = new Map<number, number[]>();
+    const read = await mapLimit(pids, this.concurrency, (pid) =>
+      this.readProcess(pid, btimeMs, count, stats, pidInodes),
+    );
+    const current = new Map<string, ProcInfo>();
+    const byPid = new Map<number, ProcInfo>();
+    for (const p of read) {
+      if (!p) continue;
+      current.set(p.entityId, p);
+      byPid.set(p.pid, p);
+    }
+    stats.processes = current.size;
+
+    for (const p of current.values()) {
+      const prev = this.procs.get(p.entityId);
+      const parent = byPid.get(p.ppid);
+      if (prev === undefined) {
+        const startMs = btimeMs !== undefined ? btimeMs + (p.starttime / this.ticks) * 1000 : undefined;
+        const isNew = !first && (startMs === undefined || startMs >= (this.startedMs ?? 0) - 1000);
+        events.push(this.processEvent(nowMs, p, isNew ? 'exec' : 'process-seen', parent, mem.totalBytes));
+        p.lastEmitted = this.sampleNo;
+      } else {
+        const active = p.cpuTicks !== prev.cpuTicks || p.rssBytes !== prev.rssBytes;
+        if (active || this.sampleNo - prev.lastEmitted >= this.idleEvery) {
+          events.push(this.processEvent(nowMs, p, 'process-seen', parent, mem.totalBytes));
+          p.lastEmitted = this.sampleNo;
+        } else p.lastEmitted = prev.lastEmitted;
+      }
+    }
+    for (const [id, prev] of this.procs)
+      if (!current.has(id)) {
+        const ev: CoalEvent = {
+          ...this.base(nowMs, `/proc/${prev.pid}/stat`),
+          event: { kind: 'event', category: ['process'], type: ['end'], action: 'exit', dataset: 'proc.processes' },
+          process: this.processFields(prev, byPid.get(prev.ppid)),
+        };
+        ev.original = { pid: prev.pid, starttime: prev.starttime };
+        events.push(ev);
+      }
+    this.procs = current; // pruned: exited processes are forgotten
+
+    // host metric
+    if (cpu) {
+      const metrics: EventMetrics = {};
+      if (cpu.cores > 0) metrics.cores = cpu.cores;
+      if (this.lastCpu && cpu.total > this.lastCpu.total)
+        metrics.cpu_pct = Math.round(((cpu.busy - this.lastCpu.busy) / (cpu.total - this.lastCpu.total)) * 10000) / 100;
+      this.lastCpu = { busy: cpu.busy, total: cpu.total };
+      if (mem.totalBytes && mem.availableBytes !== undefined)
+        metrics.mem_pct = Math.round((1 - mem.availableBytes / mem.totalBytes) * 10000) / 100;
+      const ev: CoalEvent = {
+        ...this.base(nowMs, '/proc/stat'),
+        event: { kind: 'metric', category: ['host'], type: ['info'], action: 'metric', dataset: 'proc.stat' },
+        metrics,
+      };
+      ev.original = { cpu: cpu.counters.slice(0, 10), cores: cpu.cores };
+      events.push(ev);
+    }
+
+    // sockets
+    const inodeOwner = new Map<number, number>();
+    for (const [pid, inodes] of pidInodes) for (const i of inodes) if (!inodeOwner.has(i)) inodeOwner.set(i, pid);
+    const liveInodes = new Set<number>();
+    let remaining = this.maxSockets;
+    for (const proto of NET_FILES) {
+      if (remaining <= 0) {
+        stats.socketsTruncated = true;
+        break;
+      }
+      const file = join(this.root, 'net', proto);
+      const r = await attempt(() => readBounded(file, 256 * remaining + 4096));
+      if ('err' in r) {
+        if (r.err !== 'vanished') count(r.err);
+        continue;
+      }
+      const sockets = parseNetFile(proto, r.ok.toString('latin1'), remaining);
+      remaining -= sockets.length;
+      if (remaining <= 0) stats.socketsTruncated = true;
+      stats.sockets += sockets.length;
+      for (const s of sockets) {
+        if (s.inode === 0) continue; // TIME_WAIT and friends: no socket object
+        liveInodes.add(s.inode);
+        if (this.seenInodes.has(s.inode)) continue;
+        const ev = this.socketEvent(nowMs, s, `/proc/net/${proto}`, byPid.get(inodeOwner.get(s.inode) ?? -1));
+        if (ev === null) continue; // not reportable (yet): check again next sample
+        this.seenInodes.add(s.inode);
+        if (ev === undefined) continue;
+        if (!ev.process) stats.socketsUnattributed++;
+        events.push(ev);
+      }
+    }
+    for (const i of this.seenInodes) if (!liveInodes.has(i)) this.seenInodes.delete(i);
+
+    stats.durationMs = Math.round((performance.now() - t0) * 10) / 10;
+    this.lastStats = stats;
+    return { events, stats };
+  }
+
+  private async readProcess(
+    pid: number,
+    btimeMs: number | undefined,
+    count: (e: 'vanished' | 'denied' | 'error') => void,
+    stats: SampleStats,
+    pidInodes: Map<number, number[]>,
+  ): Promise<ProcInfo | undefined> {
+    const dir = join(this.root, String(pid));
+    const statR = await attempt(() => readBounded(join(dir, 'stat'), this.maxFileBytes));
+    if ('err' in statR) {
+      count(statR.err);
+      return undefined;
+    }
+    const st = parsePidStat(statR.ok.toString('utf8'));
+    if (!st) {
+      stats.errors++;
+      return undefined;
+    }
+    const p: ProcInfo = {
+      pid,
+      entityId: `${pid}@${st.starttime}`,
+      starttime: st.starttime,
+      name: clip(st.comm, 64),
+      ppid: st.ppid,
+      cpuTicks: st.utime + st.stime,
+      rssBytes: st.rssPages * this.pageSize,
+      lastEmitted: 0,
+    };
+    if (btimeMs !== undefined) p.startIso = new Date(btimeMs + (st.starttime / this.ticks) * 1000).toISOString();
+    const [cmd, status, exe, cgroup, fds] = await Promise.all([
+      attempt(() => readBounded(join(dir, 'cmdline'), MAX_CMDLINE_BYTES)),
+      attempt(() => readBounded(join(dir, 'status'), this.maxFileBytes)),
+      attempt(() => fsp.readlink(join(dir, 'exe'))),
+      attempt(() => readBounded(join(dir, 'cgroup'), this.maxFileBytes)),
+      attempt(() => fsp.readdir(join(dir, 'fd'))),
+    ]);
+    if ('ok' in cmd) {
+      const c = parseCmdline(cmd.ok);
+      if (c) {
+        p.args = c.args.slice(0, 256).map((a) => clip(a, 4096));
+        p.commandLine = clip(c.commandLine, MAX_CMDLINE_BYTES);
+      }
+    } else if (cmd.err === 'vanished') {
+      stats.vanished++;
+      return undefined;
+    } else count(cmd.err);
+    if ('ok' in status) {
+      const u = parseStatusUid(status.ok.toString('utf8'));
+      if (u) p.uid = u.uid;
+    }
+    if ('ok' in exe) {
+      const e = parseExeLink(exe.ok);
+      p.executable = clip(e.executable, 4096);
+      p.exeDeleted = e.deleted;
+    } else if (exe.err === 'denied') {
+      stats.exeUnreadable++;
+    }
+    // kernel threads have no exe link (ENOENT): not a gap
+    if ('ok' in cgroup) {
+      const cg = parseCgroup(cgroup.ok.toString('utf8'));
+      if (cg.containerId) p.containerId = cg.containerId;
+    }
+    if ('ok' in fds) {
+      const names = fds.ok.slice(0, MAX_FDS_PER_PROCESS);
+      const links = await mapLimit(names, 16, (n) => attempt(() => fsp.readlink(join(dir, 'fd', n))));
+      const inodes: number[] = [];
+      for (const l of links)
+        if ('ok' in l) {
+          const i = parseSocketLink(l.ok);
+          if (i !== undefined) inodes.push(i);
+        }
+      if (inodes.length > 0) pidInodes.set(pid, inodes);
+    } else if (fds.err === 'denied') stats.fdUnreadable++;
+    return p;
+  }
+
+  private processFields(p: ProcInfo, parent: ProcInfo | undefined): ProcessFields {
+    const f: ProcessFields = { pid: p.pid, entity_id: p.entityId, name: p.name };
+    if (p.executable !== undefined) f.executable = p.executable;
+    if (p.exeDeleted) f.exe_deleted = true;
+    else if (p.executable !== undefined) f.exe_deleted = false;
+    if (p.commandLine !== undefined) f.command_line = p.commandLine;
+    if (p.args !== undefined) f.args = p.args;
+    if (p.startIso !== undefined) f.start = p.startIso;
+    if (p.uid !== undefined) f.user = { id: String(p.uid) };
+    f.parent = { pid: p.ppid };
+    if (parent) {
+      f.parent.entity_id = parent.entityId;
+      f.parent.name = parent.name;
+      if (parent.executable !== undefined) f.parent.executable = parent.executable;
+    }
+    return f;
+  }
+
+  private processEvent(
+    nowMs: number,
+    p: ProcInfo,
+    action: 'exec' | 'process-seen',
+    parent: ProcInfo | undefined,
+    memTotal: number | undefined,
+  ): CoalEvent {
+    const ev: CoalEvent = {
+      ...this.base(nowMs, `/proc/${p.pid}/stat`),
+      event: {
+        kind: 'event',
+        category: ['process'],
+        type: [action === 'exec' ? 'start' : 'info'],
+        action,
+        dataset: 'proc.processes',
+      },
+      process: this.processFields(p, parent),
+    };
+    if (p.uid !== undefined) ev.user = { id: String(p.uid) };
+    if (p.containerId !== undefined) ev.container = { id: p.containerId };
+    const metrics: EventMetrics = {
+      cpu_time_ms: Math.round((p.cpuTicks * 1000) / this.ticks),
+      rss_bytes: p.rssBytes,
+    };
+    if (memTotal) metrics.mem_pct = Math.round((p.rssBytes / memTotal) * 10000) / 100;
+    ev.metrics = metrics;
+    ev.original = {
+      pid: p.pid,
+      comm: p.name,
+      ppid: p.ppid,
+      starttime: p.starttime,
+      cpu_ticks: p.cpuTicks,
+      rss_bytes: p.rssBytes,
+      exe: p.executable,
+      cmdline: p.commandLine === undefined ? undefined : clip(p.commandLine, MAX_ORIGINAL_CHARS),
+    };
+    return ev;
+  }
+
+  /** A connect/listen event for a new socket; undefined = never report; null = not yet (e.g. SYN_SENT). */
+  private socketEvent(
+    nowMs: number,
+    s: NetSocket,
+    file: string,
+    owner: ProcInfo | undefined,
+  ): CoalEvent | undefined | null {
+    const tcp = s.proto.startsWith('tcp');
+    const transport = tcp ? 'tcp' : 'udp';
+    const base = this.base(nowMs, file);
+    base.original = {
+      proto: s.proto,
+      local: `${s.localIp}:${s.localPort}`,
+      remote: `${s.remoteIp}:${s.remotePort}`,
+      state: TCP_STATES[s.state] ?? s.state,
+      uid: s.uid,
+      inode: s.inode,
+    };
+    const unspecified = s.remoteIp === '0.0.0.0' || s.remoteIp === '::';
+    let ev: CoalEvent | undefined;
+    if ((tcp && s.state === '0A') || (!tcp && unspecified && s.remotePort === 0)) {
+      if (s.localPort <= 0) return undefined;
+      ev = {
+        ...base,
+        event: { kind: 'event', category: ['network'], type: ['start'], action: 'listen', dataset: 'proc.sockets' },
+        source: { ip: s.localIp, port: s.localPort },
+        network: { transport },
+      };
+    } else if ((tcp && s.state === '01') || (!tcp && !unspecified && s.remotePort > 0)) {
+      if (unspecified || s.remotePort <= 0) return undefined;
+      // a privileged local port with an unprivileged peer is a service's accepted client, not outbound
+      if (s.localPort > 0 && s.localPort < 1024 && s.remotePort >= 1024) return undefined;
+      ev = {
+        ...base,
+        event: {
+          kind: 'event',
+          category: ['network'],
+          type: ['connection'],
+          action: 'connect',
+          dataset: 'proc.sockets',
+        },
+        destination: { ip: s.remoteIp, port: s.remotePort },
+        source: { ip: s.localIp, port: s.localPort },
+        network: { transport },
+      };
+    } else if (tcp && (s.state === '02' || s.state === '03' || s.state === '0C')) return null;
+    else return undefined;
+    if (owner) {
+      const process: ProcessFields = { pid: owner.pid, entity_id: owner.entityId, name: owner.name };
+      if (owner.executable !== undefined) process.executable = owner.executable;
+      if (owner.commandLine !== undefined) process.command_line = owner.commandLine;
+      ev.process = process;
+      if (owner.containerId !== undefined) ev.container = { id: owner.containerId };
+    }
+    return ev;
+  }
+}

@@ -201,7 +201,10 @@ test("an analytic's threshold overrides in coalmine.yaml reach the CPU evidence 
   writeFileSync(longer, 'analytics:\n  AN0742:\n    sustain: 1h\n');
   const linux = findings(cli(['hunt', EXAMPLE, '--format', 'ndjson', '--policy', longer]).stdout);
   assert.equal(linux.length, 1);
-  assert.ok(!linux[0].evidence.some((e) => e.kind === 'sustained-cpu'), '35 minutes of mining is not the hour asked for');
+  assert.ok(
+    !linux[0].evidence.some((e) => e.kind === 'sustained-cpu'),
+    '35 minutes of mining is not the hour asked for',
+  );
   assert.ok(!linux[0].legs.includes('resource'));
 
   const windowsOnly = join(work, 'an0741-sustain.yaml');

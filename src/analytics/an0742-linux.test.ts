@@ -145,3 +145,34 @@ test('host state stays bounded however many hosts pass through', () => {
   assert.ok(engine.trackedHosts <= 100);
   assert.equal(engine.stats.hostsEvicted, 4900);
 });
+
+test('live clock: a finding is reported on the tick after it holds, again only when it says more, and not again at close', () => {
+  const reports: Array<{ f: Finding; revision: number }> = [];
+  const engine = createDetector({
+    policy: defaultPolicy(),
+    classify,
+    allowedLatenessMs: 0,
+    live: true,
+    onFinding: (f, revision) => reports.push({ f, revision }),
+  });
+  engine.pushState(cronEntry());
+  engine.push(minerExec());
+  engine.tick(T0 + 30_000);
+  // miner process + persistence launching it: two legs, before any CPU was sustained
+  assert.equal(reports.length, 1);
+  assert.equal(reports[0].revision, 1);
+  assert.equal(reports[0].f.severity, 'medium');
+  for (const e of cpuSamples(4130, 1, 10, 390)) engine.push(e);
+  engine.tick(T0 + 10 * 60_000 + 1000);
+  assert.equal(reports.length, 1, 'ten minutes of CPU is not yet sustained (15m): nothing new to say');
+  for (const e of cpuSamples(4130, 11, 20, 390)) engine.push(e);
+  engine.tick(T0 + 20 * 60_000 + 1000);
+  assert.equal(reports.length, 2);
+  assert.equal(reports[1].revision, 2);
+  assert.equal(reports[1].f.id, reports[0].f.id, 'an update keeps the finding id');
+  assert.equal(reports[1].f.severity, 'high');
+  engine.tick(T0 + 21 * 60_000);
+  engine.tick(T0 + 3 * 3_600_000);
+  engine.end();
+  assert.equal(reports.length, 2, 'closing the window repeats nothing');
+});

@@ -1,9 +1,9 @@
 /**
  * The analytics, one line each, and the detector that runs them over the engine's closed clusters.
  */
-import { Engine, type EngineOptions } from '../engine/index.js';
+import { type ClusterView, Engine, type EngineOptions } from '../engine/index.js';
 import type { CoalEvent } from '../model/event.js';
-import type { Finding } from '../model/finding.js';
+import { type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { an0741Windows } from './an0741-windows.js';
@@ -14,17 +14,58 @@ import type { Analytic } from './types.js';
 
 export const analytics: Analytic[] = [an0741Windows, an0742Linux, cryptoNode];
 
-export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'classify'> {
+export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'onUpdate' | 'classify'> {
   policy: Policy;
   classify: (event: CoalEvent, out: Signal[]) => void;
-  onFinding: (finding: Finding) => void;
+  /** `revision` counts reports of the same finding id: 1 first, higher when a live update raised it. */
+  onFinding: (finding: Finding, revision: number) => void;
   analytics?: Analytic[];
+  /**
+   * Live clock (`watch`): grade open clusters on every `tick` and report a finding as soon as it
+   * holds, then again (same id, next revision) only when its severity rises or a leg is added.
+   */
+  live?: boolean;
 }
 
-/** An engine whose closed clusters are graded by every analytic that applies to the host's platform. */
+/** What was last reported for a finding id, so a live update is reported only when it says more. */
+interface Reported {
+  revision: number;
+  severity: number;
+  legs: number;
+}
+
+const MAX_REPORTED = 100_000;
+
+/** An engine whose clusters are graded by every analytic that applies to the host's platform. */
 export function createDetector(options: DetectorOptions): Engine {
   const list = options.analytics ?? analytics;
   const hijacking = list.filter((a) => !a.onlyWhenNoOther);
+  const reported = new Map<string, Reported>();
+  const grade = (view: ClusterView, closing: boolean) => {
+    const platform = view.host.platform ?? 'unknown';
+    let found = false;
+    for (const analytic of list) {
+      if (!analytic.platforms.includes(platform) && !analytic.platforms.includes('*')) continue;
+      if (analytic.onlyWhenNoOther && found) continue;
+      const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
+      if (!draft) continue;
+      found = true;
+      // an informational finding on an open cluster may yet be displaced by a hijacking one: wait for close
+      if (!closing && analytic.onlyWhenNoOther) continue;
+      const finding = toFinding(draft, view.host.name);
+      if (!options.live) {
+        options.onFinding(finding, 1);
+        continue;
+      }
+      const before = reported.get(finding.id);
+      const now = { severity: SEVERITY_RANK[finding.severity], legs: finding.legs.length };
+      if (before && now.severity <= before.severity && now.legs <= before.legs) continue;
+      const revision = (before?.revision ?? 0) + 1;
+      if (reported.size >= MAX_REPORTED) reported.delete(reported.keys().next().value as string);
+      reported.set(finding.id, { revision, ...now });
+      options.onFinding(finding, revision);
+    }
+  };
   return new Engine({
     ...options,
     // the first hijacking analytic for the platform owns its resource thresholds (AN0741 on Windows, AN0742 else)
@@ -33,17 +74,7 @@ export function createDetector(options: DetectorOptions): Engine {
         hijacking.find((a) => a.platforms.includes(platform)) ?? hijacking.find((a) => a.platforms.includes('unknown'));
       return owner ? thresholdsFor(options.policy, owner.id) : options.policy.thresholds;
     },
-    onClose: (view) => {
-      const platform = view.host.platform ?? 'unknown';
-      let found = false;
-      for (const analytic of list) {
-        if (!analytic.platforms.includes(platform) && !analytic.platforms.includes('*')) continue;
-        if (analytic.onlyWhenNoOther && found) continue;
-        const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
-        if (!draft) continue;
-        found = true;
-        options.onFinding(toFinding(draft, view.host.name));
-      }
-    },
+    onClose: (view) => grade(view, true),
+    onUpdate: options.live ? (view) => grade(view, false) : undefined,
   });
 }

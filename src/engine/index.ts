@@ -35,6 +35,11 @@ export interface EngineOptions {
   /** Called with every cluster when it closes, in a deterministic order. */
   onClose: (view: ClusterView) => void;
   /**
+   * Live clock only (`tick`): called with every open cluster whose evidence changed since the last
+   * tick, so a live sensor can report a finding before its window closes. `hunt` never sets it.
+   */
+  onUpdate?: (view: ClusterView) => void;
+  /**
    * Thresholds for a host's resource and relay evidence by its platform (`windows`, `linux`,
    * `unknown`), so an analytic's overrides in coalmine.yaml reach the evidence it grades. Default: the
    * policy's global thresholds.
@@ -251,6 +256,7 @@ export class Engine {
     }
     const cluster = this.clusterFor(proc, host, signal.ts);
     addEvidence(cluster, signal);
+    if (this.options.onUpdate) this.changed.add(cluster.key);
     for (const p of this.procs.lineage(proc.key)) addProcess(cluster, p);
     const exe = proc.executable ? pathKey(proc.executable) : undefined;
     if (signal.class === 'process' && exe && !SYSTEM_DIRS.some((d) => exe.startsWith(d)))
@@ -276,6 +282,36 @@ export class Engine {
       this.clusters.set(key, cluster);
     }
     addEvidence(cluster, signal);
+    if (this.options.onUpdate) this.changedHosts.add(host.name);
+  }
+
+  /** Live clock: clusters (by key) and hosts (their host-level evidence) changed since the last tick. */
+  private readonly changed = new Set<string>();
+  private readonly changedHosts = new Set<string>();
+
+  /**
+   * The live clock (`watch`): everything pushed so far is processed, clusters the wall clock has
+   * carried past their window are closed, idle processes evicted, and every open cluster that changed
+   * since the last tick is offered to `onUpdate`. `hunt` never calls it: its clock is event time.
+   */
+  tick(nowMs: number): void {
+    this.reorder.drain(this.ready);
+    this.runReady();
+    const windowMs = this.options.policy.thresholds.windowMs;
+    this.closeWhere((c) => c.lastTs + windowMs < nowMs);
+    this.procs.evictIdle(nowMs - 2 * windowMs);
+    this.stats.processesEvicted = this.procs.evicted;
+    const onUpdate = this.options.onUpdate;
+    if (!onUpdate) return;
+    const offered = [...this.clusters.values()].filter((c) => this.changed.has(c.key) || this.changedHosts.has(c.host));
+    this.changed.clear();
+    this.changedHosts.clear();
+    // process clusters before host-level ones, as on close, so host-level evidence a process explains stays with it
+    offered.sort((a, b) => Number(a.isHostLevel) - Number(b.isHostLevel) || a.firstTs - b.firstTs);
+    for (const cluster of offered) {
+      const host = this.hosts.get(cluster.host);
+      if (host) onUpdate(this.viewOf(cluster, host));
+    }
   }
 
   private readonly platformThresholds = new Map<string, Thresholds>();

@@ -27,6 +27,7 @@ function coreMsOf(pct: number, ts: number, prevTs: number | undefined): number {
 }
 
 function minutes(ms: number): string {
+  if (ms < 60_000) return `${Math.round(ms / 1000)}s`; // live runs may sustain for seconds (watch --sustain)
   return ms >= 3600000 ? `${(ms / 3600000).toFixed(1)}h` : `${Math.round(ms / 60000)}m`;
 }
 

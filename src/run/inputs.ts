@@ -75,11 +75,27 @@ async function fileInput(
   }
 }
 
+/**
+ * Only some places of a filesystem root (`var/spool/cron`, `etc/ld.so.preload`), named relative to it
+ * as a collection would be, so the persistence sources recognise them: what a live sensor rescans.
+ */
+export async function rootInputs(
+  root: string,
+  places: readonly string[],
+  hostOverride: string | undefined,
+  issues: Issue[],
+): Promise<InputFile[]> {
+  const out: InputFile[] = [];
+  await walkCollection(root, hostOverride, out, issues, places);
+  return out;
+}
+
 async function walkCollection(
   root: string,
   hostOverride: string | undefined,
   out: InputFile[],
   issues: Issue[],
+  places?: readonly string[],
 ): Promise<void> {
   const host = hostOverride ?? (await readHostname(join(root, 'etc', 'hostname')));
   const mtimes = await readBodyfile(root, issues);
@@ -110,20 +126,23 @@ async function walkCollection(
         });
         return;
       }
-      const path = join(dir, name);
-      const st = await lstat(path).catch(() => undefined);
-      if (!st) continue;
-      if (st.isDirectory()) await walk(path, depth + 1);
-      else if (st.isFile()) {
-        const rel = relative(root, path).split(sep).join('/');
-        if (COLLECTION_META.has(rel)) continue;
-        const mtime = mtimes.get(`/${rel}`) ?? st.mtimeMs;
-        const file = await fileInput(path, rel, mtime, host, st.size, issues);
-        if (file) out.push(file);
-      }
+      await visit(join(dir, name), depth + 1);
     }
   };
-  await walk(root, 0);
+  const visit = async (path: string, depth: number): Promise<void> => {
+    const st = await lstat(path).catch(() => undefined);
+    if (!st) return;
+    if (st.isDirectory()) await walk(path, depth);
+    else if (st.isFile()) {
+      const rel = relative(root, path).split(sep).join('/');
+      if (COLLECTION_META.has(rel)) return;
+      const mtime = mtimes.get(`/${rel}`) ?? st.mtimeMs;
+      const file = await fileInput(path, rel, mtime, host, st.size, issues);
+      if (file) out.push(file);
+    }
+  };
+  if (!places) await walk(root, 0);
+  else for (const place of places) await visit(join(root, place), 1);
 }
 
 async function readHostname(path: string): Promise<string | undefined> {

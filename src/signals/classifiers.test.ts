@@ -82,6 +82,23 @@ test('a connection to the pool port a process names in its own arguments is pool
   assert.deepEqual(other, []);
 });
 
+test('a Stratum URL naming its pool by address is pool contact only for that very address and port', () => {
+  const cmd = '/tmp/.x/xmrig -o stratum+tcp://203.0.113.9:13333 -u x';
+  const conn = (ip: string, port: number) =>
+    signalsOf(
+      namedDestination,
+      evt('connect', { process: { pid: 1, name: 'xmrig', command_line: cmd }, destination: { ip, port } }),
+    );
+  const s = conn('203.0.113.9', 13333);
+  assert.deepEqual(kinds(s), ['pool-contact/strong']);
+  assert.match(
+    s[0].explanation,
+    /the Stratum pool stratum\+tcp:\/\/203\.0\.113\.9:13333 named in its own command line/,
+  );
+  assert.deepEqual(conn('203.0.113.10', 13333), []);
+  assert.deepEqual(conn('203.0.113.9', 443), []);
+});
+
 test('persistence entries are graded by what they run and tied to their target', () => {
   const entry = (line: string, target?: string) =>
     evt('persistence-entry', {

@@ -12,6 +12,8 @@ import type { Classifier, ClassifyContext } from './types.js';
 const MAX_SCAN_CHARS = 4096;
 // host:port with an optional scheme; hosts are DNS names (bounded labels), ports 1-5 digits
 const HOST_PORT = /(?:([a-z0-9]+\+[a-z]+|[a-z]+):\/\/)?((?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}):(\d{1,5})\b/gi;
+// a Stratum URL naming its pool by IPv4 address: the connection must go to that very address and port
+const STRATUM_IP_PORT = /\b(stratum\+[a-z0-9]{1,10}|stratum[0-9]?):\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\b/gi;
 
 function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void {
   if (event.event.action !== 'connect') return;
@@ -35,6 +37,21 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
         explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the port of the pool ${scheme ? `${scheme}://` : ''}${host}:${port} named in its own command line${known ? ` (intel ${intelName(known)})` : ''}`,
         subject: { destination: `${host}:${port} (${ip})` },
         intel: known,
+      }),
+    );
+    return;
+  }
+  const ip = event.destination?.ip;
+  for (const m of command.slice(0, MAX_SCAN_CHARS).matchAll(STRATUM_IP_PORT)) {
+    if (Number(m[3]) !== port || m[2] !== ip) continue;
+    out.push(
+      signalFor(event, {
+        kind: 'pool-contact',
+        class: 'network',
+        strength: 'strong',
+        by: 'named-destination',
+        explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the Stratum pool ${m[1].toLowerCase()}://${ip}:${port} named in its own command line`,
+        subject: { destination: `${ip}:${port}` },
       }),
     );
     return;

@@ -1,0 +1,133 @@
+/**
+ * `coalmine watch`: the live Linux sensor. Samples /proc every interval and watches the persistence
+ * places of each --root, through the same detector as `hunt` on a live clock. Findings go to stdout
+ * (NDJSON with a `revision`, or the table) and, with --output, appended to a file as NDJSON.
+ */
+import { appendFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { Finding } from '../../model/finding.js';
+import { formatRef } from '../../model/issue.js';
+import { startWatch } from '../../run/watch.js';
+import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
+import { table } from '../../sinks/table.js';
+import { inert } from '../../util/hostile.js';
+import { parseDurationMs } from '../../util/time.js';
+import { collect, EXIT, VERSION } from '../common.js';
+import { policyOption } from '../policy-option.js';
+
+interface WatchFlags {
+  interval: number;
+  duration?: number;
+  sustain?: number;
+  format: string;
+  output?: string;
+  policy?: string;
+  root: string[];
+  intel: string[];
+  rules: string[];
+  status: boolean;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.2 || n > 3600) throw new InvalidArgumentError('seconds between 0.2 and 3600');
+  return n * 1000;
+}
+
+function duration(value: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDurationMs(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('a duration like 90s, 15m or 2h');
+  return ms;
+}
+
+export function watchCommand(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('watch')
+    .description(
+      'live Linux sensor: sample /proc (CPU, processes, sockets) and persistence files, report findings as they hold',
+    )
+    .option('-i, --interval <seconds>', 'sampling interval', seconds, 5000)
+    .option('-d, --duration <time>', 'stop after this long (90s, 15m); default: until interrupted', duration)
+    .option('--sustain <time>', 'how long CPU must stay high to count (default 15m, or thresholds.sustain)', duration)
+    .option('-f, --format <format>', 'stdout: ndjson|table', 'ndjson')
+    .option('-o, --output <file>', 'also append every finding (NDJSON with revision) to this file')
+    .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
+    .option(
+      '--root <dir>',
+      'filesystem root whose cron/systemd/rc/preload places are watched (repeatable; default /)',
+      collect,
+      [],
+    )
+    .option('--intel <file>', 'extra indicators (repeatable)', collect, [])
+    .option('--rules <path>', 'extra Sigma rules (repeatable)', collect, [])
+    .option('--no-status', 'no status lines on stderr')
+    .addHelpText(
+      'after',
+      '\nEach NDJSON line is a finding plus "revision": 1 when it first holds, higher when it gains severity or a leg\n(same id). Run as root to see every process; unprivileged, it says which telemetry it cannot see.',
+    )
+    .action(async (flags: WatchFlags) => {
+      setCode(await runWatch(flags));
+    });
+}
+
+async function runWatch(flags: WatchFlags): Promise<number> {
+  const err = (text: string) => process.stderr.write(text);
+  if (process.platform !== 'linux') {
+    err('coalmine: watch reads /proc and runs on Linux only\n');
+    return EXIT.usage;
+  }
+  if (flags.format !== 'ndjson' && flags.format !== 'table') {
+    err(`coalmine: unknown --format "${inert(flags.format)}" (use ndjson, table)\n`);
+    return EXIT.usage;
+  }
+  const chosen = await policyOption(flags.policy);
+  if (!chosen) return EXIT.usage;
+  const policy = chosen.policy;
+  if (flags.sustain !== undefined) {
+    // the flag is the operator's last word: it beats the file's global and per-analytic values
+    policy.thresholds.sustainMs = flags.sustain;
+    for (const over of Object.values(policy.analytics)) delete over.sustainMs;
+  }
+  const line = (f: Finding, revision: number) => `${JSON.stringify({ ...f, revision })}\n`;
+  let warned = '';
+  const run = await startWatch({
+    policy,
+    intervalMs: flags.interval,
+    durationMs: flags.duration,
+    roots: flags.root.length > 0 ? flags.root : ['/'],
+    hostName: hostname(),
+    intelFiles: flags.intel,
+    ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
+    onFinding: (f, revision) => {
+      process.stdout.write(
+        flags.format === 'table'
+          ? `${revision > 1 ? `(update ${revision}) ` : ''}${table.render([f], { color: process.stdout.isTTY === true, version: VERSION })}\n`
+          : line(f, revision),
+      );
+      if (flags.output) appendFileSync(flags.output, line(f, revision));
+    },
+    onIssue: (i) => {
+      if (flags.status) err(`coalmine watch: ${formatRef(i)}: ${i.code}: ${inert(i.reason)}\n`);
+    },
+    onSample: (_stats, visibility) => {
+      const text = visibility.join('; ');
+      if (flags.status && text !== warned) {
+        warned = text;
+        if (text) err(`coalmine watch: cannot see: ${inert(text)}\n`);
+      }
+    },
+  });
+  const stop = () => run.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const totals = await run.done;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (flags.status)
+    err(
+      `coalmine watch: ${totals.samples} samples, ${totals.events} events, ${totals.persistenceFiles} persistence files read, ${totals.findings} finding reports\n`,
+    );
+  return EXIT.ok;
+}

@@ -1,0 +1,190 @@
+/**
+ * `watch` composed: the /proc sampler and the persistence places of each filesystem root feed the
+ * same detector as `hunt`, on the live clock (`Engine.tick`). Findings go out as soon as they hold,
+ * then again (same id, next revision) when they say more. No printing here: the CLI renders.
+ */
+import { type FSWatcher, watch as fsWatch } from 'node:fs';
+import { join } from 'node:path';
+import { createDetector } from '../analytics/index.js';
+import type { Finding } from '../model/finding.js';
+import type { Issue } from '../model/issue.js';
+import type { Policy } from '../model/policy.js';
+import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
+import { createClassifier } from '../signals/index.js';
+import { loadIntel } from '../signals/intel.js';
+import { loadRules } from '../signals/sigma/index.js';
+import { sniffSource } from '../sources/index.js';
+import { Allowlist } from '../triage/allowlist.js';
+import { triageFinding } from '../triage/playbook.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
+import { rootInputs } from './inputs.js';
+
+/** Where persistence lives under a filesystem root (what AN0742 reads): rescanned, and watched. */
+export const PERSISTENCE_PLACES = [
+  'etc/crontab',
+  'etc/cron.d',
+  'etc/cron.hourly',
+  'etc/cron.daily',
+  'var/spool/cron',
+  'etc/systemd/system',
+  'usr/lib/systemd/system',
+  'lib/systemd/system',
+  'etc/rc.local',
+  'etc/profile.d',
+  'root/.bashrc',
+  'root/.profile',
+  'etc/ld.so.preload',
+] as const;
+
+export interface WatchOptions {
+  policy: Policy;
+  /** Sampling interval in ms. */
+  intervalMs: number;
+  /** Stop after this long (ms); undefined: until `stop()`. */
+  durationMs?: number;
+  /** Filesystem roots whose persistence places are watched (`/`, or a sandbox). */
+  roots: string[];
+  /** How often persistence places are fully rescanned (watches miss events). */
+  rescanMs?: number;
+  procRoot?: string;
+  hostName?: string;
+  intelFiles?: string[];
+  ruleDirs?: string[];
+  onFinding: (finding: Finding, revision: number) => void;
+  onIssue?: (issue: Issue) => void;
+  /** Called after every sample, for status lines. */
+  onSample?: (stats: SampleStats, visibility: string[]) => void;
+  now?: () => number;
+}
+
+export interface WatchRun {
+  /** Resolves when the run ends (duration reached or `stop()`), after the last findings are out. */
+  done: Promise<WatchTotals>;
+  stop: () => void;
+}
+
+export interface WatchTotals {
+  samples: number;
+  events: number;
+  findings: number;
+  persistenceFiles: number;
+  /** Telemetry the sensor could not see (unprivileged, races), from the last sample. */
+  visibility: string[];
+}
+
+export async function startWatch(options: WatchOptions): Promise<WatchRun> {
+  const now = options.now ?? (() => Date.now());
+  const report = (i: Issue) => options.onIssue?.(i);
+  const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
+  intelIssues.forEach(report);
+  const rules = await loadRules(options.ruleDirs ?? []);
+  for (const e of rules.errors)
+    report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
+  const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName });
+  const allowlist = new Allowlist(options.policy.allowlist);
+  const totals: WatchTotals = { samples: 0, events: 0, findings: 0, persistenceFiles: 0, visibility: [] };
+  const engine = createDetector({
+    policy: options.policy,
+    classify: createClassifier(intel, rules),
+    // events come from one sampler in time order: nothing to wait for
+    allowedLatenessMs: 0,
+    live: true,
+    onFinding: (f, revision) => {
+      const checked = allowlist.apply(f);
+      checked.triage = triageFinding(checked, options.policy);
+      totals.findings++;
+      options.onFinding(checked, revision);
+    },
+  });
+
+  // persistence: a file is (re)read when its mtime or size changed since it was last read
+  const seen = new Map<string, string>();
+  let dirty = true;
+  const watchers: FSWatcher[] = [];
+  for (const root of options.roots)
+    for (const place of PERSISTENCE_PLACES) {
+      try {
+        watchers.push(
+          fsWatch(join(root, place), { persistent: false }, () => {
+            dirty = true;
+          }),
+        );
+      } catch {
+        // absent places are normal; the rescan finds them if they appear
+      }
+    }
+  const context = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxPendingRecords: 4096 };
+  const readPersistence = async () => {
+    for (const root of options.roots) {
+      const issues: Issue[] = [];
+      const files = await rootInputs(root, PERSISTENCE_PLACES, sampler.hostName, issues);
+      // absent places are not problems for a live sensor
+      issues.filter((i) => i.code !== 'INPUT_UNREADABLE' || !/ENOENT/.test(i.reason)).forEach(report);
+      for (const f of files) {
+        const stamp = `${f.input.mtimeMs}|${f.sizeBytes}`;
+        if (seen.get(f.input.name) === stamp) continue;
+        seen.set(f.input.name, stamp);
+        const source = sniffSource(f.input);
+        if (source?.delivers !== 'state') continue;
+        totals.persistenceFiles++;
+        try {
+          for await (const batch of source.read(f.input, context)) {
+            batch.issues.forEach(report);
+            for (const e of batch.events) engine.pushState(e);
+          }
+        } catch (err) {
+          report({ file: f.input.name, code: 'SOURCE_READ_FAILED', reason: (err as Error).message, stage: 'reading' });
+        }
+      }
+    }
+  };
+
+  const started = now();
+  const rescanMs = options.rescanMs ?? 30_000;
+  let lastRescan = Number.NEGATIVE_INFINITY;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stop = () => {
+    stopped = true;
+    wake?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  const loop = async (): Promise<WatchTotals> => {
+    try {
+      while (!stopped) {
+        const t = now();
+        if (dirty || t - lastRescan >= rescanMs) {
+          dirty = false;
+          lastRescan = t;
+          await readPersistence();
+        }
+        const { events, stats } = await sampler.sample(t);
+        totals.samples++;
+        totals.events += events.length;
+        for (const e of events) engine.push(e);
+        engine.tick(t);
+        totals.visibility = sampler.visibility();
+        options.onSample?.(stats, totals.visibility);
+        if (options.durationMs !== undefined && now() - started >= options.durationMs) break;
+        const wait = options.intervalMs - (now() - t);
+        if (wait > 0)
+          await sleep(options.durationMs === undefined ? wait : Math.min(wait, started + options.durationMs - now()));
+      }
+      // closing every window reports what only holds at close (informational node traffic)
+      engine.end();
+      engine.issues.forEach(report);
+      return totals;
+    } finally {
+      for (const w of watchers) w.close();
+    }
+  };
+  return { done: loop(), stop };
+}

@@ -22,7 +22,8 @@ export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'onUpda
   analytics?: Analytic[];
   /**
    * Live clock (`watch`): grade open clusters on every `tick` and report a finding as soon as it
-   * holds, then again (same id, next revision) only when its severity rises or a leg is added.
+   * holds, then again (same id, next revision) only when its severity rises, a leg is added or a new
+   * kind of evidence joins it (pool contact, a kill).
    */
   live?: boolean;
 }
@@ -32,6 +33,7 @@ interface Reported {
   revision: number;
   severity: number;
   legs: number;
+  kinds: number;
 }
 
 const MAX_REPORTED = 100_000;
@@ -58,8 +60,12 @@ export function createDetector(options: DetectorOptions): Engine {
         continue;
       }
       const before = reported.get(finding.id);
-      const now = { severity: SEVERITY_RANK[finding.severity], legs: finding.legs.length };
-      if (before && now.severity <= before.severity && now.legs <= before.legs) continue;
+      const now = {
+        severity: SEVERITY_RANK[finding.severity],
+        legs: finding.legs.length,
+        kinds: new Set(finding.evidence.map((e) => e.kind)).size,
+      };
+      if (before && now.severity <= before.severity && now.legs <= before.legs && now.kinds <= before.kinds) continue;
       const revision = (before?.revision ?? 0) + 1;
       if (reported.size >= MAX_REPORTED) reported.delete(reported.keys().next().value as string);
       reported.set(finding.id, { revision, ...now });

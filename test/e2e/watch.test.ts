@@ -75,9 +75,27 @@ test('watch sees a staged miner within the sustain window + 10 s, with its pool,
   );
 
   const sustainMs = 20_000;
+  // two cores, two burners and the sensor: the bar is what a starved burner still clears
+  const policy = join(work, 'coalmine.yaml');
+  writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
   const watch = spawn(
     process.execPath,
-    [BIN, 'watch', '--interval', '1', '--sustain', '20s', '--duration', '60s', '--format', 'ndjson', '--root', sandbox],
+    [
+      BIN,
+      'watch',
+      '--interval',
+      '1',
+      '--sustain',
+      '20s',
+      '--duration',
+      '60s',
+      '--format',
+      'ndjson',
+      '--root',
+      sandbox,
+      '--policy',
+      policy,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(watch);

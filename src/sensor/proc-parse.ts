@@ -2,6 +2,7 @@
  * Pure parsers for Linux /proc text: stat, status, cmdline, /proc/stat, /proc/net/{tcp,udp}[6], cgroup,
  * meminfo and the exe link. No I/O here, so every format quirk is unit-tested with hand-written strings.
  */
+import { ipv6String } from '../util/ip.js';
 
 export const MAX_CMDLINE_BYTES = 8192;
 
@@ -156,29 +157,7 @@ export function parseHexAddress(hex: string): string | undefined {
   }
   const mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
   if (mapped) return bytes.slice(12).join('.');
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  return compressIpv6(groups);
-}
-
-function compressIpv6(groups: string[]): string {
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
+  return ipv6String(Buffer.from(bytes), 0);
 }
 
 /** One data line of /proc/net/tcp|tcp6|udp|udp6 (the header line returns undefined). */

@@ -6,6 +6,7 @@
  */
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
+import { ipv6String } from '../util/ip.js';
 import { sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
@@ -166,26 +167,7 @@ function decodeSockaddr(hex: string): { ip: string; port: number } | undefined |
   if (family === 1) return 'unix';
   if (family === 2 && b.length >= 8) return { port: b.readUInt16BE(2), ip: `${b[4]}.${b[5]}.${b[6]}.${b[7]}` };
   if (family === 10 && b.length >= 24) {
-    const words: string[] = [];
-    for (let i = 8; i < 24; i += 2) words.push(b.readUInt16BE(i).toString(16));
-    // compress the longest run of zero words (RFC 5952)
-    let best = -1;
-    let bestLen = 0;
-    for (let i = 0; i < 8; ) {
-      if (words[i] !== '0') {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < 8 && words[j] === '0') j++;
-      if (j - i > bestLen && j - i > 1) {
-        best = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
-    const ip =
-      best < 0 ? words.join(':') : `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
+    const ip = ipv6String(b, 8);
     return { port: b.readUInt16BE(2), ip };
   }
   return undefined;

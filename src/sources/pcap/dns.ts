@@ -2,7 +2,7 @@
  * DNS messages (RFC 1035): the first question and the A/AAAA answers. Name compression is followed
  * with a jump limit, so a pointer loop ends; counts are bounded. Returns undefined for non-DNS bytes.
  */
-import { ipv4String, ipv6String } from './decode.js';
+import { ipv4String, ipv6String } from '../../util/ip.js';
 
 export interface DnsMessage {
   id: number;

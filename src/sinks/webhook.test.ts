@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { findingKey, WebhookDelivery, type WebhookOptions } from './webhook.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function spoolDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'coalmine-webhook-'));
+  dirs.push(d);
+  return join(d, 'spool');
+}
+
+function spooled(dir: string): string[] {
+  return readdirSync(dir).filter((n) => n.endsWith('.json'));
+}
+
+interface Arrival {
+  key: string;
+  header: string | undefined;
+  body: Record<string, unknown>;
+  status: number;
+}
+
+/** A loopback receiver that dedupes by key and also records raw arrivals. */
+class Receiver {
+  readonly arrivals: Arrival[] = [];
+  readonly accepted = new Map<string, number>();
+  /** Decides the status of each arrival; undefined = never answer (hung). */
+  respond: (key: string, nth: number) => number | undefined = () => 200;
+  private server: http.Server | null = null;
+  private readonly hung: http.ServerResponse[] = [];
+  port = 0;
+
+  async up(port = 0): Promise<number> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        const key = String(body.dedupe_key);
+        const nth = this.arrivals.filter((a) => a.key === key).length + 1;
+        const status = this.respond(key, nth);
+        const header = req.headers['idempotency-key'];
+        this.arrivals.push({
+          key,
+          header: typeof header === 'string' ? header : undefined,
+          body,
+          status: status ?? 0,
+        });
+        if (status === undefined) {
+          this.hung.push(res);
+          return;
+        }
+        if (status >= 200 && status < 300) this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this.port;
+  }
+
+  async down(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    for (const r of this.hung.splice(0)) r.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  url(): string {
+    return `http://127.0.0.1:${this.port}/hook`;
+  }
+}
+
+function delivery(url: string, dir: string, over: Partial<WebhookOptions> = {}, issues: string[] = []) {
+  return new WebhookDelivery({
+    url,
+    spoolDir: dir,
+    timeoutMs: 1000,
+    maxAttempts: 4,
+    backoff: { baseMs: 20, capMs: 150, roundMs: 150 },
+    onIssue: (t) => issues.push(t),
+    ...over,
+  });
+}
+
+function item(i: number, revision = 1) {
+  const id = `cm-${String(i).padStart(4, '0')}`;
+  return { key: findingKey(id, revision), body: { id, revision, severity: 'high' } };
+}
+
+test('webhook: rejects non-http schemes and never prints URL credentials', () => {
+  assert.throws(() => new WebhookDelivery({ url: 'file:///etc/passwd', spoolDir: spoolDir() }), /only http/);
+  assert.throws(() => new WebhookDelivery({ url: 'ftp://x/y', spoolDir: spoolDir() }), /only http/);
+  assert.throws(() => new WebhookDelivery({ url: 'not a url', spoolDir: spoolDir() }), /not a valid URL/);
+});
+
+test('webhook: receiver up — each item arrives once with idempotency-key and dedupe_key', async () => {
+  const rx = new Receiver();
+  await rx.up();
+  const dir = spoolDir();
+  const wh = delivery(rx.url(), dir);
+  for (let i = 0; i < 5; i++) assert.equal(await wh.enqueue(item(i)), 'spooled');
+  assert.equal(await wh.flush(5000), true);
+  // Already delivered this run: not sent again.
+  assert.equal(await wh.enqueue(item(0)), 'duplicate');
+  await wh.flush(1000);
+  assert.equal(rx.arrivals.length, 5);
+  for (const a of rx.arrivals) {
+    assert.equal(a.header, a.key);
+    assert.equal(a.body.dedupe_key, a.key);
+    assert.equal(a.body.severity, 'high');
+  }
+  assert.deepEqual(
+    rx.arrivals.map((a) => a.key),
+    [0, 1, 2, 3, 4].map((i) => item(i).key),
+  );
+  assert.equal(wh.stats.delivered, 5);
+  assert.equal(wh.stats.pending, 0);
+  assert.equal(wh.stats.spoolBytes, 0);
+  assert.equal(wh.stats.duplicates, 1);
+  assert.deepEqual(spooled(dir), []);
+  assert.equal(await wh.close(), 0);
+  await rx.down();
+});
+
+test('webhook: basic auth from URL credentials is sent, credentials never reported', async () => {
+  let auth: string | undefined;
+  const server = http.createServer((req, res) => {
+    auth = req.headers.authorization;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(503);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const issues: string[] = [];
+  const wh = delivery(`http://alice:s3cret@127.0.0.1:${port}/hook?token=t0ken`, spoolDir(), {}, issues);
+  await wh.enqueue(item(1));
+  await new Promise((r) => setTimeout(r, 200));
+  await wh.close();
+  server.closeAllConnections();
+  await new Promise<void>((r) => server.close(() => r()));
+  assert.equal(auth, `Basic ${Buffer.from('alice:s3cret').toString('base64')}`);
+  assert.ok(issues.length > 0);
+  for (const t of issues) {
+    assert.doesNotMatch(t, /s3cret|alice|t0ken/);
+  }
+});
+
+test('webhook: receiver down while 20 items are enqueued, then up on the same port — each arrives exactly once', async () => {
+  const rx = new Receiver();
+  const port = await rx.up();
+  await rx.down();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const wh = delivery(`http://127.0.0.1:${port}/hook`, dir, {}, issues);
+  for (let i = 0; i < 20; i++) assert.equal(await wh.enqueue(item(i)), 'spooled');
+  assert.equal(spooled(dir).length, 20);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.equal(rx.arrivals.length, 0);
+  assert.ok(wh.stats.retried > 0);
+  assert.equal(wh.stats.pending, 20);
+  await rx.up(port);
+  assert.equal(await wh.flush(5000), true);
+  assert.equal(rx.arrivals.length, 20);
+  for (let i = 0; i < 20; i++) assert.equal(rx.accepted.get(item(i).key), 1);
+  assert.deepEqual(
+    rx.arrivals.map((a) => a.key),
+    Array.from({ length: 20 }, (_, i) => item(i).key),
+    'spool order',
+  );
+  assert.deepEqual(spooled(dir), []);
+  assert.equal(wh.stats.spoolBytes, 0);
+  assert.ok(issues.some((t) => /did not accept/.test(t)));
+  assert.ok(issues.some((t) => /accepts again/.test(t)));
+  await wh.close();
+  await rx.down();
+});
+
+test('webhook: 500 a few times then 200 — retried, accepted once per key, extra arrivals only after failures', async () => {
+  const rx = new Receiver();
+  rx.respond = (_key, nth) => (nth <= 3 ? 500 : 200);
+  await rx.up();
+  const dir = spoolDir();
+  const wh = delivery(rx.url(), dir);
+  for (let i = 0; i < 4; i++) await wh.enqueue(item(i));
+  await wh.enqueue(item(0, 2)); // the same finding's next revision is its own key
+  assert.equal(await wh.flush(8000), true);
+  const keys = [0, 1, 2, 3].map((i) => item(i).key).concat(item(0, 2).key);
+  for (const key of keys) {
+    assert.equal(rx.accepted.get(key), 1, key);
+    const raw = rx.arrivals.filter((a) => a.key === key);
+    assert.deepEqual(
+      raw.map((a) => a.status),
+      [500, 500, 500, 200],
+      `${key}: raw arrivals are retries after failures, then one success`,
+    );
+  }
+  assert.equal(wh.stats.delivered, 5);
+  assert.equal(wh.stats.retried, 15);
+  assert.deepEqual(spooled(dir), []);
+  await wh.close();
+  await rx.down();
+});
+
+test('webhook: restart — close() with the receiver down leaves the spool; a new delivery replays it in order', async () => {
+  const rx = new Receiver();
+  const port = await rx.up();
+  await rx.down();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const first = delivery(`http://127.0.0.1:${port}/hook`, dir, {}, issues);
+  for (let i = 0; i < 6; i++) await first.enqueue(item(i));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await first.close(), 6);
+  assert.ok(issues.some((t) => t.includes('6 undelivered') && t.includes(dir)));
+  assert.equal(spooled(dir).length, 6);
+  assert.equal(await first.enqueue(item(6)), 'spooled', 'after close it still spools');
+  assert.equal(spooled(dir).length, 7);
+
+  await rx.up(port);
+  const second = delivery(`http://127.0.0.1:${port}/hook`, dir, {}, issues);
+  assert.equal(second.stats.pending, 7);
+  assert.ok(issues.some((t) => /replaying 7/.test(t)));
+  await second.enqueue(item(7));
+  assert.equal(await second.flush(5000), true);
+  assert.deepEqual(
+    rx.arrivals.map((a) => a.key),
+    Array.from({ length: 8 }, (_, i) => item(i).key),
+  );
+  for (const [, n] of rx.accepted) assert.equal(n, 1);
+  assert.deepEqual(spooled(dir), []);
+  await second.close();
+  await rx.down();
+});
+
+test('webhook: 400 moves the item to rejected/ and reports it; later items still go', async () => {
+  const rx = new Receiver();
+  rx.respond = (key) => (key === item(1).key ? 400 : 200);
+  await rx.up();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const wh = delivery(rx.url(), dir, {}, issues);
+  for (let i = 0; i < 3; i++) await wh.enqueue(item(i));
+  assert.equal(await wh.flush(5000), true);
+  assert.equal(rx.arrivals.filter((a) => a.key === item(1).key).length, 1, 'not retried');
+  assert.equal(rx.accepted.size, 2);
+  assert.equal(wh.stats.rejected, 1);
+  assert.equal(wh.stats.delivered, 2);
+  assert.equal(readdirSync(join(dir, 'rejected')).length, 1);
+  assert.deepEqual(spooled(dir), []);
+  assert.ok(issues.some((t) => t.includes('HTTP 400') && t.includes(item(1).key)));
+  await wh.close();
+  await rx.down();
+});
+
+test('webhook: a hung receiver hits the timeout and the item is retried', async () => {
+  const rx = new Receiver();
+  rx.respond = (_key, nth) => (nth === 1 ? undefined : 200);
+  await rx.up();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const wh = delivery(rx.url(), dir, { timeoutMs: 300 }, issues);
+  await wh.enqueue(item(1));
+  assert.equal(await wh.flush(5000), true);
+  assert.equal(rx.arrivals.length, 2);
+  assert.equal(rx.accepted.get(item(1).key), 1);
+  assert.equal(wh.stats.retried, 1);
+  assert.ok(issues.some((t) => /no answer in 300 ms/.test(t)));
+  await wh.close();
+  await rx.down();
+});
+
+test('webhook: a full spool refuses with a counted, reported error', async () => {
+  const rx = new Receiver();
+  const port = await rx.up();
+  await rx.down();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const wh = delivery(`http://127.0.0.1:${port}/hook`, dir, { maxSpoolBytes: 400 }, issues);
+  const results = [];
+  for (let i = 0; i < 10; i++) results.push(await wh.enqueue(item(i)));
+  assert.ok(results.includes('spooled'));
+  assert.ok(results.includes('refused'));
+  const refused = results.filter((r) => r === 'refused').length;
+  assert.equal(wh.stats.refused, refused);
+  assert.equal(issues.filter((t) => /is full/.test(t)).length, refused);
+  assert.ok(wh.stats.spoolBytes <= 400);
+  assert.equal(spooled(dir).length, results.filter((r) => r === 'spooled').length);
+  assert.equal(await wh.flush(50), false);
+  await wh.close();
+  assert.ok(existsSync(dir));
+});

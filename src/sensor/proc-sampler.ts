@@ -83,6 +83,8 @@ interface ProcInfo {
   lastEmitted: number;
 }
 
+/** Samples an ownerless socket is looked at again before it is reported without a process. */
+const UNOWNED_RETRIES = 3;
 const NET_FILES: NetProto[] = ['tcp', 'tcp6', 'udp', 'udp6'];
 const MAX_FDS_PER_PROCESS = 65536;
 const MAX_ORIGINAL_CHARS = 512;
@@ -149,6 +151,8 @@ export class ProcSampler {
   private startedMs: number | undefined;
   private procs = new Map<string, ProcInfo>();
   private seenInodes = new Set<number>();
+  /** Sockets seen with no owner yet, and how many samples they have been looked at (bounded by the live set). */
+  private readonly unownedTries = new Map<number, number>();
   private lastCpu: { busy: number; total: number } | undefined;
   private lastStats: SampleStats | undefined;
 
@@ -315,6 +319,15 @@ export class ProcSampler {
         if (this.seenInodes.has(s.inode)) continue;
         const ev = this.socketEvent(nowMs, s, `/proc/net/${proto}`, byPid.get(inodeOwner.get(s.inode) ?? -1));
         if (ev === null) continue; // not reportable (yet): check again next sample
+        if (ev && !ev.process) {
+          // a socket made after its owner's fd table was read this sample: look again before giving up
+          const tries = (this.unownedTries.get(s.inode) ?? 0) + 1;
+          if (tries < UNOWNED_RETRIES) {
+            this.unownedTries.set(s.inode, tries);
+            continue;
+          }
+        }
+        this.unownedTries.delete(s.inode);
         this.seenInodes.add(s.inode);
         if (ev === undefined) continue;
         if (!ev.process) stats.socketsUnattributed++;
@@ -322,6 +335,7 @@ export class ProcSampler {
       }
     }
     for (const i of this.seenInodes) if (!liveInodes.has(i)) this.seenInodes.delete(i);
+    for (const i of this.unownedTries.keys()) if (!liveInodes.has(i)) this.unownedTries.delete(i);
 
     stats.durationMs = Math.round((performance.now() - t0) * 10) / 10;
     this.lastStats = stats;

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,25 @@ test('watch sees a staged miner within the sustain window + 10 s, with its pool,
     `*/5 * * * * ${miner} ${minerArgs.join(' ')} --for 60000\n`,
   );
 
+  // the webhook receiver is down (nothing listens on its port) until the first finding is out
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const hookPort = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const arrivals = new Map<string, number>();
+  const receiver = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      assert.equal((JSON.parse(body) as { dedupe_key: string }).dedupe_key, key);
+      arrivals.set(key, (arrivals.get(key) ?? 0) + 1);
+      res.writeHead(204).end();
+    });
+  });
+
   const sustainMs = 20_000;
   // two cores, two burners and the sensor: the bar is what a starved burner still clears
   const policy = join(work, 'coalmine.yaml');
@@ -95,6 +115,10 @@ test('watch sees a staged miner within the sustain window + 10 s, with its pool,
       sandbox,
       '--policy',
       policy,
+      '--webhook',
+      `http://127.0.0.1:${hookPort}/findings`,
+      '--spool',
+      join(work, 'spool'),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -125,14 +149,21 @@ test('watch sees a staged miner within the sustain window + 10 s, with its pool,
       .filter((l) => l.trim() !== '')
       .map((l) => JSON.parse(l) as Finding & { revision: number });
   let high: (Finding & { revision: number }) | undefined;
+  let receiverUp = false;
   while (Date.now() < deadline && !high) {
     await new Promise((r) => setTimeout(r, 500));
+    if (!receiverUp && findings().length > 0 && Date.now() - started > 8000) {
+      receiverUp = true;
+      await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
+    }
     high = findings().find((f) => f.severity === 'high' && f.facts.executable === miner);
   }
   const arrivedMs = Date.now() - started;
   for (const c of [minerProc, builderProc, rivalProc]) c.kill('SIGKILL');
+  if (!receiverUp) await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
   watch.kill('SIGINT');
   await new Promise((r) => watch.once('exit', r));
+  receiver.close();
   assert.ok(high, `no high finding on ${miner} within ${sustainMs / 1000}+10 s:\n${out}\n${err}`);
   assert.ok(arrivedMs <= sustainMs + 10_000, `arrived after ${arrivedMs} ms`);
   assert.equal(high.analytic, 'AN0742');
@@ -158,6 +189,13 @@ test('watch sees a staged miner within the sustain window + 10 s, with its pool,
     all.map((f) => f.revision),
     all.map((_, i) => i + 1),
     'revisions count up from 1',
+  );
+  // every report on stdout reached the webhook exactly once, including those made while it was down
+  const reported = findings().map((f) => `${f.id}#${f.revision}`);
+  assert.deepEqual([...arrivals.keys()].sort(), [...reported].sort(), err);
+  assert.ok(
+    [...arrivals.values()].every((n) => n === 1),
+    JSON.stringify([...arrivals]),
   );
   // the build-like burner: high CPU, no network, no persistence, an ordinary name → no finding
   assert.ok(!findings().some((f) => f.facts.executable === builder), out);

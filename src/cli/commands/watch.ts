@@ -12,6 +12,7 @@ import { formatRef } from '../../model/issue.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { table } from '../../sinks/table.js';
+import { findingPayload, WebhookDelivery } from '../../sinks/webhook.js';
 import { inert } from '../../util/hostile.js';
 import { parseDurationMs } from '../../util/time.js';
 import { collect, EXIT, VERSION } from '../common.js';
@@ -23,6 +24,8 @@ interface WatchFlags {
   sustain?: number;
   format: string;
   output?: string;
+  webhook?: string;
+  spool?: string;
   policy?: string;
   root: string[];
   intel: string[];
@@ -53,6 +56,11 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
     .option('--sustain <time>', 'how long CPU must stay high to count (default 15m, or thresholds.sustain)', duration)
     .option('-f, --format <format>', 'stdout: ndjson|table', 'ndjson')
     .option('-o, --output <file>', 'also append every finding (NDJSON with revision) to this file')
+    .option(
+      '--webhook <url>',
+      'also POST every finding report as JSON (idempotency-key: ID#REVISION), spooled on disk until delivered',
+    )
+    .option('--spool <dir>', 'where undelivered webhook reports wait (default ./coalmine-spool)')
     .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
     .option(
       '--root <dir>',
@@ -91,6 +99,21 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     for (const over of Object.values(policy.analytics)) delete over.sustainMs;
   }
   const line = (f: Finding, revision: number) => `${JSON.stringify({ ...f, revision })}\n`;
+  let webhook: WebhookDelivery | undefined;
+  if (flags.webhook) {
+    try {
+      webhook = new WebhookDelivery({
+        url: flags.webhook,
+        spoolDir: flags.spool ?? 'coalmine-spool',
+        // a live sensor retries every few seconds, so a receiver that comes back is caught up quickly
+        backoff: { baseMs: 250, capMs: 5000, roundMs: 5000 },
+        onIssue: (text) => err(`coalmine watch: webhook: ${inert(text)}\n`),
+      });
+    } catch (e) {
+      err(`coalmine: --webhook: ${inert((e as Error).message)}\n`);
+      return EXIT.usage;
+    }
+  }
   let warned = '';
   const run = await startWatch({
     policy,
@@ -107,6 +130,8 @@ async function runWatch(flags: WatchFlags): Promise<number> {
           : line(f, revision),
       );
       if (flags.output) appendFileSync(flags.output, line(f, revision));
+      // spooled before delivery: a receiver that is down gets it later, exactly once per id#revision
+      void webhook?.enqueue(findingPayload(f, revision));
     },
     onIssue: (i) => {
       if (flags.status) err(`coalmine watch: ${formatRef(i)}: ${i.code}: ${inert(i.reason)}\n`);
@@ -125,6 +150,13 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   const totals = await run.done;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+  if (webhook) {
+    // give a receiver that is back a moment to take what is pending; the rest stays in the spool
+    await webhook.flush(10_000);
+    const left = await webhook.close();
+    if (flags.status)
+      err(`coalmine watch: webhook: ${webhook.stats.delivered} delivered, ${left} left in ${webhook.spool}\n`);
+  }
   if (flags.status)
     err(
       `coalmine watch: ${totals.samples} samples, ${totals.events} events, ${totals.persistenceFiles} persistence files read, ${totals.findings} finding reports\n`,

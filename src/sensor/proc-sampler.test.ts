@@ -179,3 +179,46 @@ test('real /proc: a busy child and a loopback connection', async (t) => {
     child.kill();
   }
 });
+
+test('real /proc: 10,000 short-lived processes while sampling — races are counted, nothing throws, nothing is kept for the dead', {
+  skip: process.platform !== 'linux' ? 'reads /proc (Linux only)' : false,
+  timeout: 120_000,
+}, async () => {
+  const sampler = new ProcSampler();
+  await sampler.sample(Date.now());
+  // one shell starting 10,000 processes that exit at once; many vanish between listing and reading
+  const churn = spawn('/bin/sh', ['-c', 'i=0; while [ $i -lt 10000 ]; do /bin/true; i=$((i+1)); done'], {
+    stdio: 'ignore',
+  });
+  const ended = new Promise<number | null>((resolve) => churn.once('exit', resolve));
+  let running = true;
+  void ended.then(() => {
+    running = false;
+  });
+  let samples = 0;
+  let execs = 0;
+  let exits = 0;
+  let vanished = 0;
+  while (running) {
+    const { events, stats } = await sampler.sample(Date.now());
+    samples++;
+    vanished += stats.vanished;
+    for (const e of events) {
+      if (e.event.action === 'exec') execs++;
+      if (e.event.action === 'exit') exits++;
+    }
+  }
+  assert.equal(await ended, 0);
+  const { stats } = await sampler.sample(Date.now());
+  const last = await sampler.sample(Date.now());
+  assert.ok(samples > 0);
+  // every short-lived process it caught alive is reported gone once it is gone
+  assert.ok(exits >= execs - 2, `exec ${execs}, exit ${exits}`);
+  // it holds exactly what is alive now, not the 10,000 that came and went
+  assert.ok(
+    sampler.tracked.processes <= Math.max(stats.processes, last.stats.processes) + 5,
+    JSON.stringify(sampler.tracked),
+  );
+  assert.ok(sampler.tracked.processes < 2000);
+  assert.ok(Number.isInteger(vanished));
+});

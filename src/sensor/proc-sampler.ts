@@ -168,6 +168,11 @@ export class ProcSampler {
     this.maxFileBytes = options.maxFileBytes ?? 65536;
   }
 
+  /** What the sampler holds between samples (for leak checks): it follows the live system, never the past. */
+  get tracked(): { processes: number; sockets: number; unownedSockets: number } {
+    return { processes: this.procs.size, sockets: this.seenInodes.size, unownedSockets: this.unownedTries.size };
+  }
+
   /** Human-readable telemetry gaps seen in the last sample. */
   visibility(): string[] {
     const s = this.lastStats;

@@ -1,0 +1,77 @@
+/**
+ * `coalmine simulate miner|persistence|competitor|all`: stage the behaviours harmlessly for
+ * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { BEHAVIOURS, type Behaviour, startSimulation } from '../../simulate/index.js';
+import { inert } from '../../util/hostile.js';
+import { parseDurationMs } from '../../util/time.js';
+import { EXIT } from '../common.js';
+
+const MAX_DURATION_MS = 10 * 60_000;
+
+function duration(value: string): number {
+  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDurationMs(value);
+  if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS)
+    throw new InvalidArgumentError('a duration up to 10m, like 60s');
+  return ms;
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.1 || n > 1) throw new InvalidArgumentError('a share of one core between 0.1 and 1');
+  return n;
+}
+
+export function simulateCommand(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('simulate')
+    .description(
+      'stage mining behaviours harmlessly (loopback pool, sandbox cron, decoy rival) to prove watch sees them; cleans up',
+    )
+    .argument('<behaviours...>', `${BEHAVIOURS.join('|')}|all`)
+    .option('-d, --duration <time>', 'how long to stage (max 10m)', duration, 60_000)
+    .option('--share <n>', 'share of one core the simulated miner burns', share, 0.9)
+    .option('--json', 'print what was staged as JSON')
+    .action(async (names: string[], flags: { duration: number; share: number; json?: boolean }) => {
+      setCode(await runSimulate(names, flags));
+    });
+}
+
+async function runSimulate(
+  names: string[],
+  flags: { duration: number; share: number; json?: boolean },
+): Promise<number> {
+  const chosen = new Set<Behaviour>();
+  for (const n of names) {
+    if (n === 'all') for (const b of BEHAVIOURS) chosen.add(b);
+    else if ((BEHAVIOURS as readonly string[]).includes(n)) chosen.add(n as Behaviour);
+    else {
+      process.stderr.write(`coalmine: unknown behaviour "${inert(n)}" (use ${BEHAVIOURS.join(', ')}, all)\n`);
+      return EXIT.usage;
+    }
+  }
+  const run = await startSimulation({ behaviours: [...chosen], durationMs: flags.duration, share: flags.share });
+  const s = run.staged;
+  if (flags.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+  else {
+    process.stdout.write(`staged in ${s.dir} for ${flags.duration / 1000}s; pool on 127.0.0.1:${s.pool.port}\n`);
+    if (s.miner) process.stdout.write(`  miner   pid ${s.miner.pid}: ${s.miner.command_line}\n`);
+    if (s.cron) process.stdout.write(`  cron    ${s.cron.file}: ${s.cron.line}\n`);
+    if (s.rival)
+      process.stdout.write(
+        `  rival   pid ${s.rival.pid}: ${s.rival.executable} (killed by the miner's child after ~7 s)\n`,
+      );
+    process.stdout.write(`watch it with: coalmine watch --interval 1 --sustain 20s --root ${s.sandboxRoot}\nexpect:\n`);
+    for (const e of s.expect) process.stdout.write(`  - ${e}\n`);
+  }
+  const stop = () => run.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const cleaned = await run.done;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  process.stderr.write(`cleaned up: ${cleaned.join('; ')}\n`);
+  return EXIT.ok;
+}

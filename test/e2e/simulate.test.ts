@@ -1,0 +1,88 @@
+/**
+ * End to end: `coalmine simulate all` stages the miner (a temp-dir binary with pool options, burning
+ * CPU, logged in to a loopback pool), a sandbox cron entry and a decoy rival that the miner's child
+ * kills — and afterwards nothing of it is left: no process, no file, nothing in the real crontab.
+ * (test/e2e/watch.test.ts shows watch turning the same story into a finding.)
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Staged } from '../../src/simulate/index.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
+
+function alive(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
+function processesUnder(dir: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readlinkSync(`/proc/${name}/exe`).startsWith(dir)) out.push(Number(name));
+    } catch {
+      // gone or not ours to read
+    }
+  }
+  return out;
+}
+
+test('simulate all stages a miner, a cron entry and a killed rival on loopback, then leaves nothing behind', {
+  skip: process.platform !== 'linux' ? 'stages processes read through /proc (Linux only)' : false,
+  timeout: 60_000,
+}, async () => {
+  const child = spawn(process.execPath, [BIN, 'simulate', 'all', '--duration', '10s', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 100));
+  const staged = JSON.parse(out) as Staged;
+  assert.ok(staged.miner && staged.rival && staged.cron, out);
+  assert.equal(staged.pool.address, '127.0.0.1');
+
+  // the miner as /proc shows it: its binary in the temp dir, pool options, burning CPU
+  const pid = staged.miner.pid;
+  assert.equal(readlinkSync(`/proc/${pid}/exe`), staged.miner.executable);
+  assert.ok(staged.miner.executable.startsWith(staged.dir));
+  assert.match(
+    readFileSync(`/proc/${pid}/cmdline`, 'utf8'),
+    new RegExp(`stratum\\+tcp://127\\.0\\.0\\.1:${staged.pool.port}`),
+  );
+  const ticks = () => {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      .slice(readFileSync(`/proc/${pid}/stat`, 'utf8').lastIndexOf(')') + 2)
+      .split(' ');
+    return Number(f[11]) + Number(f[12]);
+  };
+  const before = ticks();
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(ticks() - before >= 30, 'the miner burns at least 30% of a core');
+  assert.ok(existsSync(staged.cron.file));
+  assert.ok(staged.cron.file.startsWith(staged.sandboxRoot), 'the cron entry is in the sandbox, not the real spool');
+  assert.ok(staged.cron.line.includes(staged.miner.executable));
+
+  // the rival is killed by the miner's child about 7 s in
+  const rivalDeadline = Date.now() + 9000;
+  while (alive(staged.rival.pid) && Date.now() < rivalDeadline) await new Promise((r) => setTimeout(r, 250));
+  assert.ok(!alive(staged.rival.pid), 'the decoy rival was killed');
+
+  assert.equal(await exited, 0, err);
+  assert.match(err, /cleaned up: .*removed /);
+  assert.ok(!existsSync(staged.dir), 'the temp dir is gone');
+  assert.deepEqual(processesUnder(staged.dir), [], 'no process of the simulation remains');
+});

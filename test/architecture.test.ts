@@ -20,8 +20,9 @@ const ALLOWED: Record<string, string[]> = {
   sinks: ['model', 'util'],
   store: ['model', 'util'],
   sensor: ['model', 'util', 'sources'],
+  simulate: ['util'],
   run: ['model', 'util', 'sources', 'signals', 'engine', 'analytics', 'triage', 'sinks', 'store', 'sensor'],
-  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals'],
+  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate'],
   server: ['model', 'util', 'run'],
 };
 

@@ -7,7 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -199,4 +208,93 @@ test('watch sees a staged miner within the sustain window + 10 s, with its pool,
   );
   // the build-like burner: high CPU, no network, no persistence, an ordinary name → no finding
   assert.ok(!findings().some((f) => f.facts.executable === builder), out);
+});
+
+test('watch while `coalmine simulate all` runs: the AN0742 finding names the simulated miner, its Stratum contact, the cron entry and the kill within sustain + 10 s; cleanup leaves nothing', {
+  skip: process.platform !== 'linux' ? 'watch reads /proc (Linux only)' : false,
+  timeout: 120_000,
+}, async () => {
+  const sim = spawn(process.execPath, [BIN, 'simulate', 'all', '--duration', '40s', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(sim);
+  const started = Date.now();
+  let simOut = '';
+  let simErr = '';
+  sim.stdout?.on('data', (d) => {
+    simOut += d;
+  });
+  sim.stderr?.on('data', (d) => {
+    simErr += d;
+  });
+  const simExited = new Promise<number | null>((resolve) => sim.once('exit', resolve));
+  while (!simOut.includes('\n')) await new Promise((r) => setTimeout(r, 100));
+  const staged = JSON.parse(simOut) as {
+    dir: string;
+    sandboxRoot: string;
+    pool: { port: number };
+    miner: { executable: string };
+    cron: { file: string };
+  };
+  const policy = join(work, 'sim-policy.yaml');
+  writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
+  const watch = spawn(
+    process.execPath,
+    [
+      BIN,
+      'watch',
+      '--interval',
+      '1',
+      '--sustain',
+      '20s',
+      '--duration',
+      '60s',
+      '--root',
+      staged.sandboxRoot,
+      '--policy',
+      policy,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(watch);
+  let out = '';
+  watch.stdout?.on('data', (d) => {
+    out += d;
+  });
+  const findings = () =>
+    out
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Finding & { revision: number });
+  const deadline = started + 20_000 + 10_000;
+  let high: (Finding & { revision: number }) | undefined;
+  while (Date.now() < deadline && !high) {
+    await new Promise((r) => setTimeout(r, 500));
+    high = findings().find((f) => f.severity === 'high' && f.facts.executable === staged.miner.executable);
+  }
+  watch.kill('SIGINT');
+  await new Promise((r) => watch.once('exit', r));
+  assert.ok(high, `no high finding on the simulated miner within 30 s:\n${out}`);
+  assert.equal(high.analytic, 'AN0742');
+  const kinds = new Set(high.evidence.map((e) => e.kind));
+  for (const k of ['miner-process', 'sustained-cpu', 'pool-contact', 'persistence', 'competitor-kill'])
+    assert.ok(kinds.has(k as Finding['evidence'][number]['kind']), `${k} missing: ${[...kinds].join(', ')}`);
+  assert.match(
+    high.evidence.find((e) => e.kind === 'pool-contact')?.explanation ?? '',
+    new RegExp(`127\\.0\\.0\\.1:${staged.pool.port} named in its own command line`),
+  );
+  assert.ok(high.evidence.some((e) => e.kind === 'persistence' && e.source.startsWith(staged.cron.file)));
+
+  sim.kill('SIGTERM');
+  assert.equal(await simExited, 0, simErr);
+  assert.match(simErr, /cleaned up: .*removed /);
+  assert.ok(!existsSync(staged.dir), 'the simulation removed its files');
+  const left = readdirSync('/proc').filter((p) => {
+    try {
+      return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/exe`).startsWith(staged.dir);
+    } catch {
+      return false;
+    }
+  });
+  assert.deepEqual(left, [], 'no simulated process remains');
 });

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Severity } from '../model/finding.js';
+import { parseDurationMs } from '../util/time.js';
 
 export const EXIT = { ok: 0, findings: 1, usage: 2, runtime: 3 } as const;
 
@@ -19,4 +20,13 @@ export function parseSeverity(value: string): Severity {
 
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** An option parser for a duration (`90s`, `15m`, or bare seconds) up to `maxMs`. */
+export function durationOption(maxMs: number, hint: string): (value: string) => number {
+  return (value) => {
+    const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDurationMs(value);
+    if (ms === undefined || ms <= 0 || ms > maxMs) throw new InvalidArgumentError(hint);
+    return ms;
+  };
 }

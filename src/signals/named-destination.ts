@@ -6,6 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import type { IntelMatch } from './intel.js';
 import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
@@ -14,6 +15,26 @@ const MAX_SCAN_CHARS = 4096;
 const HOST_PORT = /(?:([a-z0-9]+\+[a-z]+|[a-z]+):\/\/)?((?:[a-z0-9-]{1,63}\.){1,8}[a-z]{2,24}):(\d{1,5})\b/gi;
 // a Stratum URL naming its pool by IPv4 address: the connection must go to that very address and port
 const STRATUM_IP_PORT = /\b(stratum\+[a-z0-9]{1,10}|stratum[0-9]?):\/\/(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})\b/gi;
+
+/** Strong pool contact: `to` is where the connection went, `pool` how the command line names it. */
+function poolContact(
+  event: CoalEvent,
+  to: string,
+  pool: string,
+  destination: string,
+  cited: string,
+  intel: IntelMatch | undefined,
+): Signal {
+  return signalFor(event, {
+    kind: 'pool-contact',
+    class: 'network',
+    strength: 'strong',
+    by: 'named-destination',
+    explanation: `${event.process?.name ?? 'process'} connected to ${to}, ${pool} named in its own command line${cited}`,
+    subject: { destination },
+    intel,
+  });
+}
 
 function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void {
   if (event.event.action !== 'connect') return;
@@ -28,32 +49,16 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
     const isStratum = scheme.startsWith('stratum');
     if (!isStratum && known?.kind !== 'pool-domain') continue;
     const ip = event.destination?.ip ?? '?';
-    out.push(
-      signalFor(event, {
-        kind: 'pool-contact',
-        class: 'network',
-        strength: 'strong',
-        by: 'named-destination',
-        explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the port of the pool ${scheme ? `${scheme}://` : ''}${host}:${port} named in its own command line${known ? ` (intel ${intelName(known)})` : ''}`,
-        subject: { destination: `${host}:${port} (${ip})` },
-        intel: known,
-      }),
-    );
+    const pool = `the port of the pool ${scheme ? `${scheme}://` : ''}${host}:${port}`;
+    const cited = known ? ` (intel ${intelName(known)})` : '';
+    out.push(poolContact(event, `${ip}:${port}`, pool, `${host}:${port} (${ip})`, cited, known));
     return;
   }
   const ip = event.destination?.ip;
   for (const m of command.slice(0, MAX_SCAN_CHARS).matchAll(STRATUM_IP_PORT)) {
     if (Number(m[3]) !== port || m[2] !== ip) continue;
-    out.push(
-      signalFor(event, {
-        kind: 'pool-contact',
-        class: 'network',
-        strength: 'strong',
-        by: 'named-destination',
-        explanation: `${event.process?.name ?? 'process'} connected to ${ip}:${port}, the Stratum pool ${m[1].toLowerCase()}://${ip}:${port} named in its own command line`,
-        subject: { destination: `${ip}:${port}` },
-      }),
-    );
+    const pool = `the Stratum pool ${m[1].toLowerCase()}://${ip}:${port}`;
+    out.push(poolContact(event, `${ip}:${port}`, pool, `${ip}:${port}`, '', undefined));
     return;
   }
 }

@@ -6,17 +6,11 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { BEHAVIOURS, type Behaviour, startSimulation } from '../../simulate/index.js';
 import { inert } from '../../util/hostile.js';
-import { parseDurationMs } from '../../util/time.js';
-import { EXIT } from '../common.js';
+import { durationOption, EXIT } from '../common.js';
 
 const MAX_DURATION_MS = 10 * 60_000;
 
-function duration(value: string): number {
-  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDurationMs(value);
-  if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS)
-    throw new InvalidArgumentError('a duration up to 10m, like 60s');
-  return ms;
-}
+const duration = durationOption(MAX_DURATION_MS, 'a duration up to 10m, like 60s');
 
 function share(value: string): number {
   const n = Number(value);

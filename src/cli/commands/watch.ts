@@ -14,8 +14,7 @@ import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { table } from '../../sinks/table.js';
 import { findingPayload, WebhookDelivery } from '../../sinks/webhook.js';
 import { inert } from '../../util/hostile.js';
-import { parseDurationMs } from '../../util/time.js';
-import { collect, EXIT, VERSION } from '../common.js';
+import { collect, durationOption, EXIT, VERSION } from '../common.js';
 import { policyOption } from '../policy-option.js';
 
 interface WatchFlags {
@@ -39,11 +38,7 @@ function seconds(value: string): number {
   return n * 1000;
 }
 
-function duration(value: string): number {
-  const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDurationMs(value);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('a duration like 90s, 15m or 2h');
-  return ms;
-}
+const duration = durationOption(Number.MAX_SAFE_INTEGER, 'a duration like 90s, 15m or 2h');
 
 export function watchCommand(program: Command, setCode: (code: number) => void): void {
   program

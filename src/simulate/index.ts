@@ -2,16 +2,18 @@
  * `coalmine simulate`: stage compute-hijacking behaviours harmlessly so a team can prove its sensor
  * and analytics see them, then clean up. Everything stays on this machine: the "pool" is a loopback
  * server we run, the miner is a copy of node burning a bounded share of one core, the cron entry is
- * written into a sandbox root (never the real crontab), the rival is a decoy we start and kill.
+ * written into a sandbox root (never the real crontab), the rival is a decoy we start and kill, the
+ * proxyware client relays to a loopback relay we serve.
  * Every child gets its own --for timer, so nothing outlives --duration even if we die.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { type LoopbackServer, startPool, startRelay } from './pool.js';
+import { FAKE_ACCOUNT, PROXYWARE_CLIENT, type StagedProxyware, startProxyware } from './proxyware.js';
 
-export const BEHAVIOURS = ['miner', 'persistence', 'competitor'] as const;
+export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
 /** Clearly fake, but shaped like a Monero address so the wallet classifier sees one. */
@@ -31,6 +33,7 @@ export interface Staged {
   miner?: { pid: number; executable: string; command_line: string };
   cron?: { file: string; line: string };
   rival?: { pid: number; executable: string };
+  proxyware?: StagedProxyware;
   expect: string[];
 }
 
@@ -63,35 +66,36 @@ process.stdin.resume();
 (function burn() { const t = Date.now(); while (Date.now() - t < 100 * share) {} if (Date.now() < end) setTimeout(burn, 100 * (1 - share)); else process.exit(0); })();
 `;
 
+/**
+ * What `watch --interval 1` reported for the proxyware behaviour when we ran it: proxyjacking is cheap on
+ * CPU and the relay is on loopback (not an outbound destination), so only the process leg holds.
+ */
+function proxywareExpect(p: StagedProxyware): string {
+  return `AN0742 low "Proxyjacking" (T1496.002) on ${p.executable} (pid ${p.pid}), process leg only: proxyware-process (strong, intel proxyware-names: ${PROXYWARE_CLIENT}; account arguments -email=${FAKE_ACCOUNT.email} -password=(hidden) -device-name=coalmine-simulate) and masquerade (medium) when the temp dir is world-writable like /tmp; the relay connection to 127.0.0.1:${p.relay.port} is loopback, so no reach leg`;
+}
+
 export async function startSimulation(options: SimulateOptions): Promise<SimulationRun> {
   const want = new Set(options.behaviours);
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-sim-'));
   const children: ChildProcess[] = [];
   const cleaned: string[] = [];
-  let pool: Server | undefined;
+  const servers: LoopbackServer[] = [];
   const cleanup = async () => {
     for (const c of children)
       if (c.exitCode === null && c.signalCode === null) {
         c.kill('SIGKILL');
         cleaned.push(`killed pid ${c.pid}`);
       }
-    await new Promise<void>((resolve) => (pool ? pool.close(() => resolve()) : resolve()));
+    for (const s of servers) await s.close();
     rmSync(dir, { recursive: true, force: true });
     cleaned.push(`removed ${dir}`);
   };
   try {
     const burner = join(dir, 'burn.mjs');
     writeFileSync(burner, BURNER);
-    pool = createServer((c) => {
-      c.on('error', () => {});
-      c.on('data', () =>
-        c.write(
-          '{"id":1,"jsonrpc":"2.0","result":{"id":"sim","job":{"blob":"00","job_id":"1","target":"ffff"},"status":"OK"}}\n',
-        ),
-      );
-    });
-    await new Promise<void>((resolve) => pool?.listen(0, '127.0.0.1', resolve));
-    const port = (pool.address() as { port: number }).port;
+    const pool = await startPool();
+    servers.push(pool);
+    const port = pool.port;
     const sandboxRoot = join(dir, 'root');
     const staged: Staged = { dir, sandboxRoot, pool: { address: '127.0.0.1', port }, expect: [] };
     const forMs = String(options.durationMs);
@@ -127,6 +131,14 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
       staged.expect.unshift(
         `AN0742 high on ${miner} (pid ${child.pid}): miner-process (name, wallet, pool URL), sustained CPU at ${Math.round(options.share * 100)}% of a core once the sustain window has passed, pool contact with 127.0.0.1:${port} named in its own command line`,
       );
+    }
+    if (want.has('proxyware')) {
+      const relay = await startRelay();
+      servers.push(relay);
+      const { child, staged: p } = startProxyware(dir, relay.port, options.durationMs);
+      children.push(child);
+      staged.proxyware = p;
+      staged.expect.push(proxywareExpect(p));
     }
     let stopTimer: NodeJS.Timeout | undefined;
     let finish: () => void = () => {};

@@ -1,7 +1,7 @@
 /**
  * End to end: `coalmine simulate all` stages the miner (a temp-dir binary with pool options, burning
  * CPU, logged in to a loopback pool), a sandbox cron entry and a decoy rival that the miner's child
- * kills — and afterwards nothing of it is left: no process, no file, nothing in the real crontab.
+ * kills, a proxyware client relaying to a loopback relay — and afterwards nothing of it is left: no process, no file, nothing in the real crontab.
  * (test/e2e/watch.test.ts shows watch turning the same story into a finding.)
  */
 import assert from 'node:assert/strict';
@@ -34,7 +34,34 @@ function processesUnder(dir: string): number[] {
   return out;
 }
 
-test('simulate all stages a miner, a cron entry and a killed rival on loopback, then leaves nothing behind', {
+function ticksOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Whether one of pid's sockets is an established TCP connection to 127.0.0.1:port (from /proc/net/tcp). */
+function connectedTo(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .some((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[2] === remote && f[3] === '01' && inodes.has(f[9]);
+    });
+}
+
+test('simulate all stages a miner, a cron entry, a killed rival and a proxyware client on loopback, then leaves nothing behind', {
   skip: process.platform !== 'linux' ? 'stages processes read through /proc (Linux only)' : false,
   timeout: 60_000,
 }, async () => {
@@ -52,7 +79,7 @@ test('simulate all stages a miner, a cron entry and a killed rival on loopback, 
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 100));
   const staged = JSON.parse(out) as Staged;
-  assert.ok(staged.miner && staged.rival && staged.cron, out);
+  assert.ok(staged.miner && staged.rival && staged.cron && staged.proxyware, out);
   assert.equal(staged.pool.address, '127.0.0.1');
 
   // the miner as /proc shows it: its binary in the temp dir, pool options, burning CPU
@@ -75,6 +102,18 @@ test('simulate all stages a miner, a cron entry and a killed rival on loopback, 
   assert.ok(existsSync(staged.cron.file));
   assert.ok(staged.cron.file.startsWith(staged.sandboxRoot), 'the cron entry is in the sandbox, not the real spool');
   assert.ok(staged.cron.line.includes(staged.miner.executable));
+
+  // the proxyware client: named like Pawns' client, its own account flags, one connection open to the loopback relay
+  const proxy = staged.proxyware;
+  assert.equal(readlinkSync(`/proc/${proxy.pid}/exe`), proxy.executable);
+  assert.equal(proxy.executable, join(staged.dir, 'pawns-cli'));
+  const argv = readFileSync(`/proc/${proxy.pid}/cmdline`, 'utf8').split('\0');
+  for (const a of ['-email=simulate@coalmine.invalid', '-accept-tos']) assert.ok(argv.includes(a), argv.join(' '));
+  assert.equal(proxy.relay.address, '127.0.0.1');
+  assert.ok(connectedTo(proxy.pid, proxy.relay.port), 'the proxyware keeps a connection to the relay open');
+  const pticks = ticksOf(proxy.pid);
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.ok(ticksOf(proxy.pid) - pticks < 20, 'the proxyware uses little CPU');
 
   // the rival is killed by the miner's child about 7 s in
   const rivalDeadline = Date.now() + 9000;

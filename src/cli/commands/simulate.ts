@@ -1,5 +1,5 @@
 /**
- * `coalmine simulate miner|persistence|competitor|all`: stage the behaviours harmlessly for
+ * `coalmine simulate miner|persistence|competitor|proxyware|all`: stage the behaviours harmlessly for
  * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
  */
 import type { Command } from 'commander';
@@ -22,7 +22,7 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
   program
     .command('simulate')
     .description(
-      'stage mining behaviours harmlessly (loopback pool, sandbox cron, decoy rival) to prove watch sees them; cleans up',
+      'stage mining and proxyjacking behaviours harmlessly (loopback pool and relay, sandbox cron, decoy rival) to prove watch sees them; cleans up',
     )
     .argument('<behaviours...>', `${BEHAVIOURS.join('|')}|all`)
     .option('-d, --duration <time>', 'how long to stage (max 10m)', duration, 60_000)
@@ -56,6 +56,10 @@ async function runSimulate(
     if (s.rival)
       process.stdout.write(
         `  rival   pid ${s.rival.pid}: ${s.rival.executable} (killed by the miner's child after ~7 s)\n`,
+      );
+    if (s.proxyware)
+      process.stdout.write(
+        `  proxyware pid ${s.proxyware.pid}: ${s.proxyware.command_line} (relaying to 127.0.0.1:${s.proxyware.relay.port})\n`,
       );
     process.stdout.write(`watch it with: coalmine watch --interval 1 --sustain 20s --root ${s.sandboxRoot}\nexpect:\n`);
     for (const e of s.expect) process.stdout.write(`  - ${e}\n`);

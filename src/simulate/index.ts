@@ -17,7 +17,7 @@ export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware'] as
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
 /** Clearly fake, but shaped like a Monero address so the wallet classifier sees one. */
-const FAKE_WALLET = `4${'SIMULATEDxCOALMINExWALLET'.repeat(4).slice(0, 94)}`;
+export const FAKE_WALLET = `4${'SIMULATEDxCOALMINExWALLET'.repeat(4).slice(0, 94)}`;
 
 export interface SimulateOptions {
   behaviours: Behaviour[];
@@ -70,7 +70,10 @@ process.stdin.resume();
  * What `watch --interval 1` reported for the proxyware behaviour when we ran it: proxyjacking is cheap on
  * CPU and the relay is on loopback (not an outbound destination), so only the process leg holds.
  */
-function proxywareExpect(p: StagedProxyware): string {
+function proxywareExpect(p: StagedProxyware, withMiner: boolean): string {
+  // one parent (us), one lineage: next to the miner its evidence joins the miner's finding
+  if (withMiner)
+    return `proxyware-process (strong, intel proxyware-names: ${PROXYWARE_CLIENT}, password hidden) on ${p.executable} (pid ${p.pid}) inside the miner's AN0742 finding, since both are children of this process (run \`simulate proxyware\` alone for its own "Proxyjacking" finding)`;
   return `AN0742 low "Proxyjacking" (T1496.002) on ${p.executable} (pid ${p.pid}), process leg only: proxyware-process (strong, intel proxyware-names: ${PROXYWARE_CLIENT}; account arguments -email=${FAKE_ACCOUNT.email} -password=(hidden) -device-name=coalmine-simulate) and masquerade (medium) when the temp dir is world-writable like /tmp; the relay connection to 127.0.0.1:${p.relay.port} is loopback, so no reach leg`;
 }
 
@@ -138,7 +141,7 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
       const { child, staged: p } = startProxyware(dir, relay.port, options.durationMs);
       children.push(child);
       staged.proxyware = p;
-      staged.expect.push(proxywareExpect(p));
+      staged.expect.push(proxywareExpect(p, want.has('miner')));
     }
     let stopTimer: NodeJS.Timeout | undefined;
     let finish: () => void = () => {};

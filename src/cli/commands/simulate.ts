@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { BEHAVIOURS, type Behaviour, startSimulation } from '../../simulate/index.js';
+import { EmitLogsError, emitLogs, prepareDir } from '../../simulate/emit-logs.js';
+import { BEHAVIOURS, type Behaviour, FAKE_WALLET, startSimulation } from '../../simulate/index.js';
 import { inert } from '../../util/hostile.js';
 import { durationOption, EXIT } from '../common.js';
 
@@ -28,15 +29,46 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
     .option('-d, --duration <time>', 'how long to stage (max 10m)', duration, 60_000)
     .option('--share <n>', 'share of one core the simulated miner burns', share, 0.9)
     .option('--json', 'print what was staged as JSON')
-    .action(async (names: string[], flags: { duration: number; share: number; json?: boolean }) => {
+    .option(
+      '--emit-logs <dir>',
+      'stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty',
+    )
+    .action(async (names: string[], flags: SimulateFlags) => {
       setCode(await runSimulate(names, flags));
     });
 }
 
-async function runSimulate(
-  names: string[],
-  flags: { duration: number; share: number; json?: boolean },
-): Promise<number> {
+interface SimulateFlags {
+  duration: number;
+  share: number;
+  json?: boolean;
+  emitLogs?: string;
+}
+
+function runEmitLogs(dir: string, behaviours: Behaviour[], flags: SimulateFlags): number {
+  let out: ReturnType<typeof emitLogs>;
+  try {
+    prepareDir(dir);
+    out = emitLogs(dir, { behaviours, share: flags.share, wallet: FAKE_WALLET });
+  } catch (err) {
+    if (!(err instanceof EmitLogsError) && !(err as NodeJS.ErrnoException).code) throw err;
+    process.stderr.write(`coalmine: simulate --emit-logs: ${inert((err as Error).message)}\n`);
+    return err instanceof EmitLogsError ? EXIT.usage : EXIT.runtime;
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(
+    `wrote ${out.files.length} files to ${out.dir} (host ${out.host}, ${out.from} to ${out.to}); nothing was started\n`,
+  );
+  for (const f of out.files) process.stdout.write(`  ${f}\n`);
+  process.stdout.write(`hunt it with: coalmine hunt ${out.dir}\nexpect:\n`);
+  for (const e of out.expect) process.stdout.write(`  - ${e}\n`);
+  return EXIT.ok;
+}
+
+async function runSimulate(names: string[], flags: SimulateFlags): Promise<number> {
   const chosen = new Set<Behaviour>();
   for (const n of names) {
     if (n === 'all') for (const b of BEHAVIOURS) chosen.add(b);
@@ -46,6 +78,7 @@ async function runSimulate(
       return EXIT.usage;
     }
   }
+  if (flags.emitLogs !== undefined) return runEmitLogs(flags.emitLogs, [...chosen], flags);
   const run = await startSimulation({ behaviours: [...chosen], durationMs: flags.duration, share: flags.share });
   const s = run.staged;
   if (flags.json) process.stdout.write(`${JSON.stringify(s)}\n`);

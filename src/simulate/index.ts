@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { type AddedLine, addCrontabLine, checkCrontab } from './crontab.js';
 import { type LoopbackServer, startPool, startRelay } from './pool.js';
 import { FAKE_ACCOUNT, PROXYWARE_CLIENT, type StagedProxyware, startProxyware } from './proxyware.js';
 
@@ -24,6 +25,8 @@ export interface SimulateOptions {
   durationMs: number;
   /** Share of one core the miner burns (0.1–1). */
   share: number;
+  /** Also add one marked line to the invoking user's real crontab (removed at cleanup). */
+  realCrontab?: boolean;
 }
 
 export interface Staged {
@@ -32,6 +35,8 @@ export interface Staged {
   pool: { address: string; port: number };
   miner?: { pid: number; executable: string; command_line: string };
   cron?: { file: string; line: string };
+  /** The line added to the user's real crontab (`crontab -l`), with its marker. */
+  realCron?: { line: string; marker: string };
   rival?: { pid: number; executable: string };
   proxyware?: StagedProxyware;
   expect: string[];
@@ -79,11 +84,22 @@ function proxywareExpect(p: StagedProxyware, withMiner: boolean): string {
 
 export async function startSimulation(options: SimulateOptions): Promise<SimulationRun> {
   const want = new Set(options.behaviours);
+  // crontab(1) missing or unusable: say so before anything is staged
+  if (options.realCrontab) await checkCrontab();
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-sim-'));
   const children: ChildProcess[] = [];
   const cleaned: string[] = [];
   const servers: LoopbackServer[] = [];
+  let realCron: AddedLine | undefined;
   const cleanup = async () => {
+    if (realCron) {
+      try {
+        await realCron.remove();
+        cleaned.push('removed our line from the real crontab');
+      } catch (err) {
+        cleaned.push(`FAILED to remove "${realCron.line}" from the real crontab: ${(err as Error).message}`);
+      }
+    }
     for (const c of children)
       if (c.exitCode === null && c.signalCode === null) {
         c.kill('SIGKILL');
@@ -113,6 +129,15 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
       writeFileSync(file, `${line}\n`);
       staged.cron = { file, line };
       staged.expect.push(`persistence: the cron entry ${file} relaunching ${miner}`);
+      if (options.realCrontab) {
+        // 31 February: a valid entry cron never runs, so nothing it could start outlives --duration
+        const marker = `# coalmine-simulate ${process.pid}`;
+        realCron = await addCrontabLine(`0 0 31 2 * ${miner} ${minerArgs.join(' ')} --for 60000 ${marker}`);
+        staged.realCron = { line: realCron.line, marker };
+        staged.expect.push(
+          `persistence: the same entry in the real crontab of ${userInfo().username} (crontab -l), marked "${marker}"`,
+        );
+      }
     }
     let rivalPath: string | undefined;
     if (want.has('competitor')) {

@@ -5,10 +5,10 @@
  * (test/e2e/watch.test.ts shows watch turning the same story into a finding.)
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import type { Staged } from '../../src/simulate/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
@@ -124,4 +124,86 @@ test('simulate all stages a miner, a cron entry, a killed rival and a proxyware 
   assert.match(err, /cleaned up: .*removed /);
   assert.ok(!existsSync(staged.dir), 'the temp dir is gone');
   assert.deepEqual(processesUnder(staged.dir), [], 'no process of the simulation remains');
+});
+
+// --real-crontab, on this machine's real crontab (root's in CI): saved first, restored after
+function crontabList(): string | undefined {
+  const r = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
+  if (r.status === 0) return r.stdout;
+  if (/no crontab for/i.test(r.stderr)) return undefined;
+  throw new Error(`crontab -l: ${r.stderr}`);
+}
+function crontabInstall(text: string | undefined): void {
+  const r =
+    text === undefined
+      ? spawnSync('crontab', ['-r'], { encoding: 'utf8' })
+      : spawnSync('crontab', ['-'], { input: text, encoding: 'utf8' });
+  if (r.status !== 0 && !(text === undefined && /no crontab for/i.test(r.stderr)))
+    throw new Error(`crontab ${text === undefined ? '-r' : '-'}: ${r.stderr}`);
+}
+const hasCrontab = process.platform === 'linux' && !spawnSync('crontab', ['-l']).error;
+let saved: { text: string | undefined } | undefined;
+after(() => {
+  if (saved) crontabInstall(saved.text);
+});
+
+async function runWithRealCrontab(kill: boolean): Promise<{ staged: Staged; during: string | undefined; err: string }> {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'simulate', 'persistence', '--real-crontab', '--duration', '6s', '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  while (!out.includes('\n') && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(out.includes('\n'), err);
+  const staged = JSON.parse(out) as Staged;
+  const during = crontabList();
+  if (kill) child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  return { staged, during, err };
+}
+
+test('simulate persistence --real-crontab adds one marked line to the real crontab and removes exactly it, on --duration and on SIGTERM', {
+  skip: hasCrontab ? false : 'no crontab(1) here (Debian: apt-get install cron)',
+  timeout: 60_000,
+}, async () => {
+  saved = { text: crontabList() };
+  for (const [fixture, kill] of [
+    ['# fixture: kept byte for byte\nMAILTO=""\n17 3 * * * /bin/true # keep\n\n', false],
+    ['@reboot /bin/true\n', true],
+    [undefined, false],
+  ] as const) {
+    crontabInstall(fixture);
+    const { staged, during, err } = await runWithRealCrontab(kill);
+    assert.ok(staged.realCron, JSON.stringify(staged));
+    const marked = (during ?? '').split('\n').filter((l) => l.endsWith(staged.realCron?.marker ?? '?'));
+    assert.equal(marked.length, 1, `one marked line while running:\n${during}`);
+    assert.match(staged.realCron.marker, /^# coalmine-simulate \d+$/);
+    assert.ok(marked[0].includes(join(staged.dir, 'xmrig')), marked[0]);
+    assert.equal(during, `${fixture ?? ''}${marked[0]}\n`, 'only our line was added');
+    assert.match(err, /removed our line from the real crontab/);
+    assert.equal(crontabList(), fixture, 'the crontab is as it was, byte for byte (none if there was none)');
+  }
+});
+
+test('simulate --real-crontab without crontab(1) on PATH fails before staging anything', {
+  skip: process.platform !== 'linux' ? 'Linux only' : false,
+}, () => {
+  const r = spawnSync(process.execPath, [BIN, 'simulate', 'persistence', '--real-crontab', '--duration', '2s'], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: '/nonexistent' },
+  });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /crontab: not found on PATH.*nothing was staged/);
+  assert.equal(r.stdout, '');
 });

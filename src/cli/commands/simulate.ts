@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { CrontabError } from '../../simulate/crontab.js';
 import { EmitLogsError, emitLogs, prepareDir } from '../../simulate/emit-logs.js';
 import { BEHAVIOURS, type Behaviour, FAKE_WALLET, startSimulation } from '../../simulate/index.js';
 import { inert } from '../../util/hostile.js';
@@ -33,6 +34,10 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
       '--emit-logs <dir>',
       'stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty',
     )
+    .option(
+      '--real-crontab',
+      "persistence also adds one line, marked '# coalmine-simulate <pid>', to your real crontab (crontab -l / crontab -; scheduled for 31 February, so cron never runs it) and removes exactly that line at cleanup",
+    )
     .action(async (names: string[], flags: SimulateFlags) => {
       setCode(await runSimulate(names, flags));
     });
@@ -43,6 +48,7 @@ interface SimulateFlags {
   share: number;
   json?: boolean;
   emitLogs?: string;
+  realCrontab?: boolean;
 }
 
 function runEmitLogs(dir: string, behaviours: Behaviour[], flags: SimulateFlags): number {
@@ -78,14 +84,31 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
       return EXIT.usage;
     }
   }
+  if (flags.realCrontab && (flags.emitLogs !== undefined || !chosen.has('persistence'))) {
+    process.stderr.write(`coalmine: --real-crontab needs the persistence behaviour and a live run (not --emit-logs)\n`);
+    return EXIT.usage;
+  }
   if (flags.emitLogs !== undefined) return runEmitLogs(flags.emitLogs, [...chosen], flags);
-  const run = await startSimulation({ behaviours: [...chosen], durationMs: flags.duration, share: flags.share });
+  let run: Awaited<ReturnType<typeof startSimulation>>;
+  try {
+    run = await startSimulation({
+      behaviours: [...chosen],
+      durationMs: flags.duration,
+      share: flags.share,
+      realCrontab: flags.realCrontab,
+    });
+  } catch (err) {
+    if (!(err instanceof CrontabError)) throw err;
+    process.stderr.write(`coalmine: simulate --real-crontab: ${inert(err.message)}; nothing was staged\n`);
+    return EXIT.runtime;
+  }
   const s = run.staged;
   if (flags.json) process.stdout.write(`${JSON.stringify(s)}\n`);
   else {
     process.stdout.write(`staged in ${s.dir} for ${flags.duration / 1000}s; pool on 127.0.0.1:${s.pool.port}\n`);
     if (s.miner) process.stdout.write(`  miner   pid ${s.miner.pid}: ${s.miner.command_line}\n`);
     if (s.cron) process.stdout.write(`  cron    ${s.cron.file}: ${s.cron.line}\n`);
+    if (s.realCron) process.stdout.write(`  crontab (real, crontab -l): ${s.realCron.line}\n`);
     if (s.rival)
       process.stdout.write(
         `  rival   pid ${s.rival.pid}: ${s.rival.executable} (killed by the miner's child after ~7 s)\n`,

@@ -7,9 +7,10 @@
  * the default 15-minute sustain window. Output depends only on the options and `now`.
  */
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, hostname, userInfo } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Behaviour } from './index.js';
+import { loginName } from './persistence.js';
 import { PROXYWARE_CLIENT, proxywareArgs } from './proxyware.js';
 
 /** The simulated drop directory the story's programs run from (nothing is ever written there). */
@@ -72,15 +73,7 @@ function safeHost(): string {
   return /^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(h) ? h : 'coalmine-simulate';
 }
 function safeUser(): { name: string; uid: number } {
-  const uid = process.getuid?.() ?? 1000;
-  let name = 'coalmine';
-  try {
-    const n = userInfo().username;
-    if (/^[a-z_][a-z0-9_.-]{0,31}$/i.test(n)) name = n;
-  } catch {
-    // no passwd entry for our uid (containers): keep the stand-in name
-  }
-  return { name, uid };
+  return { name: loginName(), uid: process.getuid?.() ?? 1000 };
 }
 
 /** auditd writes a value quoted when it is plain printable ASCII without `"`, else as hex. */

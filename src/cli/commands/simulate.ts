@@ -89,7 +89,19 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
     return EXIT.usage;
   }
   if (flags.emitLogs !== undefined) return runEmitLogs(flags.emitLogs, [...chosen], flags);
-  let run: Awaited<ReturnType<typeof startSimulation>>;
+  // listen before staging: a signal while the real crontab is being edited must still reach cleanup
+  let run: Awaited<ReturnType<typeof startSimulation>> | undefined;
+  let stopAsked = false;
+  const stop = () => {
+    stopAsked = true;
+    run?.stop();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const unlisten = () => {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  };
   try {
     run = await startSimulation({
       behaviours: [...chosen],
@@ -98,6 +110,7 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
       realCrontab: flags.realCrontab,
     });
   } catch (err) {
+    unlisten();
     if (!(err instanceof CrontabError)) throw err;
     process.stderr.write(`coalmine: simulate --real-crontab: ${inert(err.message)}; nothing was staged\n`);
     return EXIT.runtime;
@@ -120,12 +133,9 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
     process.stdout.write(`watch it with: coalmine watch --interval 1 --sustain 20s --root ${s.sandboxRoot}\nexpect:\n`);
     for (const e of s.expect) process.stdout.write(`  - ${e}\n`);
   }
-  const stop = () => run.stop();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (stopAsked) run.stop();
   const cleaned = await run.done;
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  unlisten();
   process.stderr.write(`cleaned up: ${cleaned.join('; ')}\n`);
   return EXIT.ok;
 }

@@ -340,16 +340,15 @@ function expectFor(out: EmittedLogs, cpuPct: number): string[] {
     e.push(
       `AN0742 ${sustained ? 'high, legs resource+process+reach' : 'medium, legs process+reach'} "Cryptomining" (T1496.001) on ${out.miner.executable} (pid ${out.miner.pid}): ${parts.join('; ')}`,
     );
-  } else {
-    if (out.rival)
-      e.push(
-        `AN0742 low "Cryptomining" on ${out.rival.executable} (pid ${out.rival.pid}), process leg only: miner-process (kthreaddi is in intel miner-names), masquerade, competitor-kill (signal 9 from pkill pid 4205)`,
-      );
-    if (out.cron)
-      e.push(
-        `no finding from the cron entry ${out.cron.file} alone: persistence is reach evidence, and no process of its target ran`,
-      );
-  }
+  } else if (out.rival) {
+    // crontab(1) runs under the same parent as the rival, so its write joins the rival's lineage
+    e.push(
+      `AN0742 ${out.cron ? 'medium, legs process+reach' : 'low, process leg only'} "Cryptomining" on ${out.rival.executable} (pid ${out.rival.pid}): miner-process (kthreaddi is in intel miner-names), masquerade, competitor-kill (signal 9 from pkill pid 4205)${out.cron ? `, persistence (the cron entry ${out.cron.file}:3 and crontab's write of it)` : ''}`,
+    );
+  } else if (out.cron)
+    e.push(
+      `no finding from the cron entry ${out.cron.file} alone: persistence is reach evidence, and no process of its target ran`,
+    );
   if (out.proxyware)
     e.push(
       `AN0742 low "Proxyjacking" (T1496.002) on ${out.proxyware.executable} (pid ${out.proxyware.pid}), process leg only: proxyware-process (intel proxyware-names: ${PROXYWARE_CLIENT}; account arguments with the password hidden), masquerade; its relay ${out.proxyware.relay} is loopback, so no reach leg. It runs as a service (parent pid 1) here, so it is a finding of its own`,

@@ -114,7 +114,7 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
         realCron = real.added;
         staged.realCron = { line: real.added.line, marker: real.marker };
         staged.expect.push(
-          `persistence: the same entry in the real crontab of ${loginName()} (crontab -l), marked "${real.marker}"`,
+          `persistence: the same entry in the real crontab of ${loginName()} (crontab -l), marked "${real.marker}"; watch without --root cites it from the user's spool file (Debian: /var/spool/cron/crontabs/${loginName()}, below crontab's 3-line header)`,
         );
       }
     }

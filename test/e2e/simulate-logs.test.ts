@@ -6,12 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Finding } from '../../src/model/finding.js';
-import type { EmittedLogs } from '../../src/simulate/emit-logs.js';
+import { type EmittedLogs, emitLogs, prepareDir } from '../../src/simulate/emit-logs.js';
+import { FAKE_WALLET } from '../../src/simulate/index.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
 const work = mkdtempSync(join(tmpdir(), 'coalmine-simlogs-'));
@@ -96,4 +97,26 @@ test('simulate --emit-logs refuses a directory with something in it, and a file,
   const ok = cli(['simulate', 'miner', '--emit-logs', empty]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /nothing was started/);
+});
+
+test('the same options and end time write the same bytes, ending at that time', () => {
+  const now = Date.parse('2026-12-01T10:00:00.400Z');
+  const runs = ['a', 'b'].map((name) => {
+    const dir = join(work, `same-${name}`);
+    prepareDir(dir);
+    return emitLogs(dir, {
+      behaviours: ['miner', 'persistence', 'competitor', 'proxyware'],
+      share: 0.9,
+      wallet: FAKE_WALLET,
+      now,
+    });
+  });
+  assert.equal(runs[0].to, '2026-12-01T10:00:00Z');
+  assert.equal(runs[0].from, '2026-12-01T09:35:00Z');
+  assert.deepEqual(
+    runs[0].files.map((f) => f.slice(runs[0].dir.length)),
+    runs[1].files.map((f) => f.slice(runs[1].dir.length)),
+  );
+  for (let i = 0; i < runs[0].files.length; i++)
+    assert.equal(readFileSync(runs[0].files[i], 'utf8'), readFileSync(runs[1].files[i], 'utf8'), runs[0].files[i]);
 });

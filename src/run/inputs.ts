@@ -78,15 +78,17 @@ async function fileInput(
 /**
  * Only some places of a filesystem root (`var/spool/cron`, `etc/ld.so.preload`), named relative to it
  * as a collection would be, so the persistence sources recognise them: what a live sensor rescans.
+ * `unchanged` leaves out a file the caller has already read at this mtime and size, before its head is read.
  */
 export async function rootInputs(
   root: string,
   places: readonly string[],
   hostOverride: string | undefined,
   issues: Issue[],
+  unchanged?: (path: string, mtimeMs: number, sizeBytes: number) => boolean,
 ): Promise<InputFile[]> {
   const out: InputFile[] = [];
-  await walkCollection(root, hostOverride, out, issues, places);
+  await walkCollection(root, hostOverride, out, issues, places, unchanged);
   return out;
 }
 
@@ -96,6 +98,7 @@ async function walkCollection(
   out: InputFile[],
   issues: Issue[],
   places?: readonly string[],
+  unchanged?: (path: string, mtimeMs: number, sizeBytes: number) => boolean,
 ): Promise<void> {
   const host = hostOverride ?? (await readHostname(join(root, 'etc', 'hostname')));
   const mtimes = await readBodyfile(root, issues);
@@ -137,6 +140,7 @@ async function walkCollection(
       const rel = relative(root, path).split(sep).join('/');
       if (COLLECTION_META.has(rel)) return;
       const mtime = mtimes.get(`/${rel}`) ?? st.mtimeMs;
+      if (unchanged?.(path, mtime, st.size)) return;
       const file = await fileInput(path, rel, mtime, host, st.size, issues);
       if (file) out.push(file);
     }

@@ -117,13 +117,18 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const readPersistence = async () => {
     for (const root of options.roots) {
       const issues: Issue[] = [];
-      const files = await rootInputs(root, PERSISTENCE_PLACES, sampler.hostName, issues);
+      const stampOf = (mtimeMs: number, size: number) => `${mtimeMs}|${size}`;
+      const files = await rootInputs(
+        root,
+        PERSISTENCE_PLACES,
+        sampler.hostName,
+        issues,
+        (path, mtimeMs, size) => seen.get(path) === stampOf(mtimeMs, size),
+      );
       // absent places are not problems for a live sensor
       issues.filter((i) => i.code !== 'INPUT_UNREADABLE' || !/ENOENT/.test(i.reason)).forEach(report);
       for (const f of files) {
-        const stamp = `${f.input.mtimeMs}|${f.sizeBytes}`;
-        if (seen.get(f.input.name) === stamp) continue;
-        seen.set(f.input.name, stamp);
+        seen.set(f.input.name, stampOf(f.input.mtimeMs ?? 0, f.sizeBytes));
         const source = sniffSource(f.input);
         if (source?.delivers !== 'state') continue;
         totals.persistenceFiles++;

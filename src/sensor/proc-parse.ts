@@ -28,10 +28,11 @@ export function parsePidStat(text: string): PidStat | undefined {
   const comm = text.slice(open + 1, close);
   // after ')': state(3) ppid(4) pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15)
   // cutime cstime priority nice num_threads itrealvalue starttime(22) vsize rss(24)
+  // fields past rss(24) are not needed: a limit of 22 spares ~30 strings per process per sample
   const f = text
     .slice(close + 1)
     .trim()
-    .split(/\s+/);
+    .split(/\s+/, 22);
   if (f.length < 22) return undefined;
   const n = (i: number): number => Number(f[i - 3]);
   const out: PidStat = {
@@ -182,6 +183,59 @@ export function parseNetLine(proto: NetProto, line: string): NetSocket | undefin
     uid,
     inode,
   };
+}
+
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const INODE_FIELD = 9;
+
+/**
+ * Each data line of a /proc/net table as its inode and byte range, without decoding the line: a busy
+ * host has tens of thousands of sockets and a sample only needs the few it has not seen, so only
+ * those are parsed (parseNetLine). The header line is skipped; at most `max` lines. Returns the count.
+ */
+export function forEachNetLine(
+  buf: Buffer,
+  max: number,
+  fn: (inode: number, start: number, end: number) => void,
+): number {
+  let pos = buf.indexOf(NEWLINE) + 1;
+  if (pos === 0) return 0;
+  let n = 0;
+  while (pos < buf.length && n < max) {
+    let end = buf.indexOf(NEWLINE, pos);
+    if (end < 0) end = buf.length;
+    let i = pos;
+    let field = -1;
+    let inode = -1;
+    while (i < end) {
+      while (i < end && buf[i] === SPACE) i++;
+      if (i >= end) break;
+      field++;
+      const start = i;
+      while (i < end && buf[i] !== SPACE) i++;
+      if (field === INODE_FIELD) {
+        inode = i - start <= 15 ? digits(buf, start, i) : -1;
+        break;
+      }
+    }
+    if (inode >= 0) {
+      n++;
+      fn(inode, pos, end);
+    }
+    pos = end + 1;
+  }
+  return n;
+}
+
+function digits(buf: Buffer, start: number, end: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
 }
 
 export function parseNetFile(proto: NetProto, text: string, max = Number.POSITIVE_INFINITY): NetSocket[] {

@@ -6,12 +6,13 @@
  * Volume: an idle process (no CPU ticks and same RSS since its last event) gets a process-seen only every
  * `idleEvery` samples (default 10); a process that used CPU gets one every sample.
  */
-import { promises as fsp } from 'node:fs';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { CoalEvent, EventMetrics, ProcessFields } from '../model/event.js';
 import { clip } from '../util/hostile.js';
 import {
+  forEachNetLine,
   MAX_CMDLINE_BYTES,
   type NetProto,
   type NetSocket,
@@ -19,7 +20,7 @@ import {
   parseCmdline,
   parseExeLink,
   parseMeminfo,
-  parseNetFile,
+  parseNetLine,
   parsePidStat,
   parseProcStat,
   parseSocketLink,
@@ -36,7 +37,6 @@ export interface ProcSamplerOptions {
   maxSockets?: number;
   /** An unchanged idle process is re-reported every this many samples. */
   idleEvery?: number;
-  concurrency?: number;
   maxFileBytes?: number;
 }
 
@@ -79,6 +79,10 @@ interface ProcInfo {
   uid?: number;
   containerId?: string;
   startIso?: string;
+  /** The raw /proc/PID/exe link: a change means the process exec'd. */
+  exeLink?: string;
+  exeDenied?: boolean;
+  fdDenied?: boolean;
   /** Sample number of the last process-seen/exec emitted. */
   lastEmitted: number;
 }
@@ -98,44 +102,48 @@ function classify(err: unknown): 'vanished' | 'denied' | 'error' {
   return 'error';
 }
 
-async function readBounded(path: string, max: number): Promise<Buffer> {
-  const fh = await fsp.open(path, 'r');
-  try {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    while (total < max) {
-      const buf = Buffer.allocUnsafe(Math.min(65536, max - total));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
+/**
+ * Reads are synchronous on purpose: procfs answers from memory, never from disk, and a promise round
+ * trip through the thread pool costs many times the read itself (measured: ~1 ms per process async
+ * against tens of µs sync). The sample yields to the event loop every YIELD_EVERY processes instead.
+ * Reads land in one growing scratch buffer and return a view of it, valid until the next read: every
+ * caller decodes at once, so a sample makes no garbage for the bytes it reads.
+ */
+class ScratchReader {
+  private buf = Buffer.allocUnsafe(65536);
+
+  /** Up to `max` bytes of a file. `whole`: the file is a one-record procfs file that one read returns entire. */
+  read(path: string, max: number, whole = false): Buffer {
+    const fd = openSync(path, 'r');
+    try {
+      let total = 0;
+      while (total < max) {
+        if (total === this.buf.length) {
+          const grown = Buffer.allocUnsafe(Math.min(max, this.buf.length * 2));
+          this.buf.copy(grown, 0, 0, total);
+          this.buf = grown;
+        }
+        const n = readSync(fd, this.buf, total, Math.min(this.buf.length, max) - total, null);
+        total += n;
+        if (n === 0 || whole) break;
+      }
+      return this.buf.subarray(0, total);
+    } finally {
+      closeSync(fd);
     }
-    return Buffer.concat(chunks, total);
-  } finally {
-    await fh.close();
   }
 }
 
-async function attempt<T>(fn: () => Promise<T>): Promise<ReadOutcome<T>> {
+function attempt<T>(fn: () => T): ReadOutcome<T> {
   try {
-    return { ok: await fn() };
+    return { ok: fn() };
   } catch (err) {
     return { err: classify(err) };
   }
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+const YIELD_EVERY = 200;
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class ProcSampler {
   readonly root: string;
@@ -145,7 +153,7 @@ export class ProcSampler {
   private readonly maxProcesses: number;
   private readonly maxSockets: number;
   private readonly idleEvery: number;
-  private readonly concurrency: number;
+  private readonly reader = new ScratchReader();
   private readonly maxFileBytes: number;
   private sampleNo = 0;
   private startedMs: number | undefined;
@@ -164,7 +172,6 @@ export class ProcSampler {
     this.maxProcesses = options.maxProcesses ?? 20000;
     this.maxSockets = options.maxSockets ?? 200000;
     this.idleEvery = Math.max(1, options.idleEvery ?? 10);
-    this.concurrency = Math.max(1, options.concurrency ?? 32);
     this.maxFileBytes = options.maxFileBytes ?? 65536;
   }
 
@@ -223,34 +230,48 @@ export class ProcSampler {
     };
     const events: CoalEvent[] = [];
 
+    await yieldToLoop(); // every sample lets timers and I/O run at least once
     // host: /proc/stat and /proc/meminfo
-    const statText = await attempt(() => readBounded(join(this.root, 'stat'), this.maxFileBytes));
+    const statText = attempt(() => this.reader.read(join(this.root, 'stat'), this.maxFileBytes));
     const cpu = 'ok' in statText ? parseProcStat(statText.ok.toString('latin1')) : undefined;
     if ('err' in statText) count(statText.err);
-    const memText = await attempt(() => readBounded(join(this.root, 'meminfo'), this.maxFileBytes));
+    const memText = attempt(() => this.reader.read(join(this.root, 'meminfo'), this.maxFileBytes));
     const mem = 'ok' in memText ? parseMeminfo(memText.ok.toString('latin1')) : {};
     const btimeMs = cpu?.btime !== undefined ? cpu.btime * 1000 : undefined;
 
-    // processes
-    const dir = await attempt(() => fsp.readdir(this.root));
+    // processes: stat every sample; the rest only for a process that is new or has exec'd since
+    const dir = attempt(() => readdirSync(this.root));
     let pids = 'ok' in dir ? dir.ok.filter((n) => /^\d+$/.test(n)).map(Number) : [];
     if ('err' in dir) count(dir.err);
     if (pids.length > this.maxProcesses) {
       stats.processesTruncated = true;
       pids = pids.slice(0, this.maxProcesses);
     }
-    const pidInodes = new Map<number, number[]>();
-    const read = await mapLimit(pids, this.concurrency, (pid) =>
-      this.readProcess(pid, btimeMs, count, stats, pidInodes),
-    );
     const current = new Map<string, ProcInfo>();
     const byPid = new Map<number, ProcInfo>();
-    for (const p of read) {
+    /** Which process owns a socket inode, from the fd tables read this sample. */
+    const inodeOwner = new Map<number, number>();
+    const fdsRead = new Set<number>();
+    const readFds = (p: ProcInfo): void => {
+      fdsRead.add(p.pid);
+      const inodes = this.readFdInodes(p);
+      for (const i of inodes) if (!inodeOwner.has(i)) inodeOwner.set(i, p.pid);
+    };
+    let k = 0;
+    for (const pid of pids) {
+      if (++k % YIELD_EVERY === 0) await yieldToLoop();
+      const p = this.readProcess(pid, btimeMs, count, stats);
       if (!p) continue;
       current.set(p.entityId, p);
       byPid.set(p.pid, p);
+      // a new (or re-exec'd) process: its sockets may be the reason it was started
+      if (p.lastEmitted === 0) readFds(p);
     }
     stats.processes = current.size;
+    for (const p of current.values()) {
+      if (p.exeDenied) stats.exeUnreadable++;
+      if (p.fdDenied) stats.fdUnreadable++;
+    }
 
     for (const p of current.values()) {
       const prev = this.procs.get(p.entityId);
@@ -261,8 +282,9 @@ export class ProcSampler {
         events.push(this.processEvent(nowMs, p, isNew ? 'exec' : 'process-seen', parent, mem.totalBytes));
         p.lastEmitted = this.sampleNo;
       } else {
+        const changed = p.lastEmitted === 0; // exec'd in place: same pid and start, new image
         const active = p.cpuTicks !== prev.cpuTicks || p.rssBytes !== prev.rssBytes;
-        if (active || this.sampleNo - prev.lastEmitted >= this.idleEvery) {
+        if (changed || active || this.sampleNo - prev.lastEmitted >= this.idleEvery) {
           events.push(this.processEvent(nowMs, p, 'process-seen', parent, mem.totalBytes));
           p.lastEmitted = this.sampleNo;
         } else p.lastEmitted = prev.lastEmitted;
@@ -278,6 +300,7 @@ export class ProcSampler {
         ev.original = { pid: prev.pid, starttime: prev.starttime };
         events.push(ev);
       }
+    const previous = this.procs;
     this.procs = current; // pruned: exited processes are forgotten
 
     // host metric
@@ -298,9 +321,8 @@ export class ProcSampler {
       events.push(ev);
     }
 
-    // sockets
-    const inodeOwner = new Map<number, number>();
-    for (const [pid, inodes] of pidInodes) for (const i of inodes) if (!inodeOwner.has(i)) inodeOwner.set(i, pid);
+    // sockets: the tables first, then fd tables only as far as needed to find the owners of new ones
+    const fresh: { s: NetSocket; file: string }[] = [];
     const liveInodes = new Set<number>();
     let remaining = this.maxSockets;
     for (const proto of NET_FILES) {
@@ -309,35 +331,51 @@ export class ProcSampler {
         break;
       }
       const file = join(this.root, 'net', proto);
-      const r = await attempt(() => readBounded(file, 256 * remaining + 4096));
+      const r = attempt(() => this.reader.read(file, 256 * remaining + 4096));
       if ('err' in r) {
         if (r.err !== 'vanished') count(r.err);
         continue;
       }
-      const sockets = parseNetFile(proto, r.ok.toString('latin1'), remaining);
-      remaining -= sockets.length;
+      const buf = r.ok;
+      const lines = forEachNetLine(buf, remaining, (inode, start, end) => {
+        if (inode === 0) return; // TIME_WAIT and friends: no socket object
+        liveInodes.add(inode);
+        if (this.seenInodes.has(inode)) return;
+        const s = parseNetLine(proto, buf.toString('latin1', start, end));
+        if (s) fresh.push({ s, file: `/proc/net/${proto}` });
+      });
+      remaining -= lines;
       if (remaining <= 0) stats.socketsTruncated = true;
-      stats.sockets += sockets.length;
-      for (const s of sockets) {
-        if (s.inode === 0) continue; // TIME_WAIT and friends: no socket object
-        liveInodes.add(s.inode);
-        if (this.seenInodes.has(s.inode)) continue;
-        const ev = this.socketEvent(nowMs, s, `/proc/net/${proto}`, byPid.get(inodeOwner.get(s.inode) ?? -1));
-        if (ev === null) continue; // not reportable (yet): check again next sample
-        if (ev && !ev.process) {
-          // a socket made after its owner's fd table was read this sample: look again before giving up
-          const tries = (this.unownedTries.get(s.inode) ?? 0) + 1;
-          if (tries < UNOWNED_RETRIES) {
-            this.unownedTries.set(s.inode, tries);
-            continue;
-          }
-        }
-        this.unownedTries.delete(s.inode);
-        this.seenInodes.add(s.inode);
-        if (ev === undefined) continue;
-        if (!ev.process) stats.socketsUnattributed++;
-        events.push(ev);
+      stats.sockets += lines;
+    }
+    if (fresh.some((f) => !inodeOwner.has(f.s.inode))) {
+      // who made them: processes that ran since the last sample first, then everyone else
+      const unread = [...current.values()].filter((p) => !fdsRead.has(p.pid) && !p.fdDenied);
+      const ran = (p: ProcInfo) => p.cpuTicks !== previous.get(p.entityId)?.cpuTicks;
+      const order = [...unread.filter(ran), ...unread.filter((p) => !ran(p))];
+      const unowned = () => fresh.some((f) => !inodeOwner.has(f.s.inode));
+      for (const p of order) {
+        if (++k % YIELD_EVERY === 0) await yieldToLoop();
+        readFds(p);
+        if (!unowned()) break;
       }
+    }
+    for (const { s, file } of fresh) {
+      const ev = this.socketEvent(nowMs, s, file, byPid.get(inodeOwner.get(s.inode) ?? -1));
+      if (ev === null) continue; // not reportable (yet): check again next sample
+      if (ev && !ev.process) {
+        // a socket made after its owner was looked at (or by a process not listed yet): look again before giving up
+        const tries = (this.unownedTries.get(s.inode) ?? 0) + 1;
+        if (tries < UNOWNED_RETRIES) {
+          this.unownedTries.set(s.inode, tries);
+          continue;
+        }
+      }
+      this.unownedTries.delete(s.inode);
+      this.seenInodes.add(s.inode);
+      if (ev === undefined) continue;
+      if (!ev.process) stats.socketsUnattributed++;
+      events.push(ev);
     }
     for (const i of this.seenInodes) if (!liveInodes.has(i)) this.seenInodes.delete(i);
     for (const i of this.unownedTries.keys()) if (!liveInodes.has(i)) this.unownedTries.delete(i);
@@ -347,15 +385,20 @@ export class ProcSampler {
     return { events, stats };
   }
 
-  private async readProcess(
+  /**
+   * One process. `stat` is read every sample and is all an idle process costs. One that ran since
+   * the last sample gets its exe link and cmdline read again (argv can be rewritten); status and
+   * cgroup only when it is new or its image changed (comm or the exe link differs: an exec keeps pid
+   * and start time). A result with lastEmitted 0 is new or re-exec'd.
+   */
+  private readProcess(
     pid: number,
     btimeMs: number | undefined,
     count: (e: 'vanished' | 'denied' | 'error') => void,
     stats: SampleStats,
-    pidInodes: Map<number, number[]>,
-  ): Promise<ProcInfo | undefined> {
+  ): ProcInfo | undefined {
     const dir = join(this.root, String(pid));
-    const statR = await attempt(() => readBounded(join(dir, 'stat'), this.maxFileBytes));
+    const statR = attempt(() => this.reader.read(join(dir, 'stat'), this.maxFileBytes, true));
     if ('err' in statR) {
       count(statR.err);
       return undefined;
@@ -365,9 +408,10 @@ export class ProcSampler {
       stats.errors++;
       return undefined;
     }
+    const entityId = `${pid}@${st.starttime}`;
     const p: ProcInfo = {
       pid,
-      entityId: `${pid}@${st.starttime}`,
+      entityId,
       starttime: st.starttime,
       name: clip(st.comm, 64),
       ppid: st.ppid,
@@ -376,13 +420,36 @@ export class ProcSampler {
       lastEmitted: 0,
     };
     if (btimeMs !== undefined) p.startIso = new Date(btimeMs + (st.starttime / this.ticks) * 1000).toISOString();
-    const [cmd, status, exe, cgroup, fds] = await Promise.all([
-      attempt(() => readBounded(join(dir, 'cmdline'), MAX_CMDLINE_BYTES)),
-      attempt(() => readBounded(join(dir, 'status'), this.maxFileBytes)),
-      attempt(() => fsp.readlink(join(dir, 'exe'))),
-      attempt(() => readBounded(join(dir, 'cgroup'), this.maxFileBytes)),
-      attempt(() => fsp.readdir(join(dir, 'fd'))),
-    ]);
+    const prev = this.procs.get(entityId);
+    const carry = (from: ProcInfo): void => {
+      p.lastEmitted = from.lastEmitted;
+      p.uid = from.uid;
+      p.containerId = from.containerId;
+      p.fdDenied = from.fdDenied;
+      p.args = from.args;
+      p.commandLine = from.commandLine;
+    };
+    if (prev !== undefined && prev.name === p.name && prev.cpuTicks === p.cpuTicks) {
+      // idle since the last sample: nothing it could have changed without running
+      carry(prev);
+      p.exeLink = prev.exeLink;
+      p.executable = prev.executable;
+      p.exeDeleted = prev.exeDeleted;
+      p.exeDenied = prev.exeDenied;
+      return p;
+    }
+    const exe = attempt(() => readlinkSync(join(dir, 'exe')));
+    p.exeLink = 'ok' in exe ? exe.ok : undefined;
+    if ('ok' in exe) {
+      const e = parseExeLink(exe.ok);
+      p.executable = clip(e.executable, 4096);
+      p.exeDeleted = e.deleted;
+    } else if (exe.err === 'denied') p.exeDenied = true;
+    // kernel threads have no exe link (ENOENT): not a gap
+
+    const same = prev !== undefined && prev.name === p.name && prev.exeLink === p.exeLink;
+    if (same) carry(prev);
+    const cmd = attempt(() => this.reader.read(join(dir, 'cmdline'), MAX_CMDLINE_BYTES));
     if ('ok' in cmd) {
       const c = parseCmdline(cmd.ok);
       if (c) {
@@ -393,34 +460,38 @@ export class ProcSampler {
       stats.vanished++;
       return undefined;
     } else count(cmd.err);
+    if (same) return p;
+    const status = attempt(() => this.reader.read(join(dir, 'status'), this.maxFileBytes, true));
     if ('ok' in status) {
       const u = parseStatusUid(status.ok.toString('utf8'));
       if (u) p.uid = u.uid;
     }
-    if ('ok' in exe) {
-      const e = parseExeLink(exe.ok);
-      p.executable = clip(e.executable, 4096);
-      p.exeDeleted = e.deleted;
-    } else if (exe.err === 'denied') {
-      stats.exeUnreadable++;
-    }
-    // kernel threads have no exe link (ENOENT): not a gap
+    const cgroup = attempt(() => this.reader.read(join(dir, 'cgroup'), this.maxFileBytes));
     if ('ok' in cgroup) {
       const cg = parseCgroup(cgroup.ok.toString('utf8'));
       if (cg.containerId) p.containerId = cg.containerId;
     }
-    if ('ok' in fds) {
-      const names = fds.ok.slice(0, MAX_FDS_PER_PROCESS);
-      const links = await mapLimit(names, 16, (n) => attempt(() => fsp.readlink(join(dir, 'fd', n))));
-      const inodes: number[] = [];
-      for (const l of links)
-        if ('ok' in l) {
-          const i = parseSocketLink(l.ok);
-          if (i !== undefined) inodes.push(i);
-        }
-      if (inodes.length > 0) pidInodes.set(pid, inodes);
-    } else if (fds.err === 'denied') stats.fdUnreadable++;
     return p;
+  }
+
+  /** The socket inodes in a process's fd table (bounded); records whether the table was refused. */
+  private readFdInodes(p: ProcInfo): number[] {
+    const fdDir = join(this.root, String(p.pid), 'fd');
+    const names = attempt(() => readdirSync(fdDir));
+    if ('err' in names) {
+      if (names.err === 'denied') p.fdDenied = true;
+      return [];
+    }
+    p.fdDenied = false;
+    const inodes: number[] = [];
+    for (const n of names.ok.slice(0, MAX_FDS_PER_PROCESS)) {
+      const l = attempt(() => readlinkSync(join(fdDir, n)));
+      if ('ok' in l) {
+        const i = parseSocketLink(l.ok);
+        if (i !== undefined) inodes.push(i);
+      }
+    }
+    return inodes;
   }
 
   private processFields(p: ProcInfo, parent: ProcInfo | undefined): ProcessFields {

@@ -39,6 +39,8 @@ import type { CpuSeries } from './cpu-series.js';
 export interface CpuTrack {
   /** Time the current run of high samples started. */
   highSince?: number;
+  /** Start of the current dip below the threshold inside a high run. */
+  lowSince?: number;
   lastSampleTs: number;
   /** Cumulative CPU counter and its time, for sources that report cpu_time rather than a rate. */
   lastCpuTimeMs?: number;

@@ -74,8 +74,10 @@ test('a process that is always busy has a high baseline: its next sustained run 
   const out: Signal[] = [];
   for (let m = 0; m <= 30; m++)
     observeProcessResources(sample(m, { cpu_pct: 95 }, 12), p, host, DEFAULT_THRESHOLDS, out);
-  observeProcessResources(sample(31, { cpu_pct: 20 }, 12), p, host, DEFAULT_THRESHOLDS, out);
-  for (let m = 32; m <= 50; m++)
+  // a dip longer than a tenth of the window (1.5 of 15 minutes) ends the run
+  for (let m = 31; m <= 33; m++)
+    observeProcessResources(sample(m, { cpu_pct: 70 }, 12), p, host, DEFAULT_THRESHOLDS, out);
+  for (let m = 34; m <= 52; m++)
     observeProcessResources(sample(m, { cpu_pct: 95 }, 12), p, host, DEFAULT_THRESHOLDS, out);
   const runs = out.filter((x) => x.kind === 'sustained-cpu');
   assert.deepEqual(
@@ -83,4 +85,30 @@ test('a process that is always busy has a high baseline: its next sustained run 
     ['medium', 'weak'],
   );
   assert.match(runs[1].explanation, /high is normal for it/);
+});
+
+test('a sustained run absorbs short dips (a miner on a busy host) but not long ones, and its mean must clear the bar', () => {
+  const host = new HostState('h1', 8);
+  const t = DEFAULT_THRESHOLDS;
+  // one-minute dips every five minutes: still one run, reported at 15 minutes with the dips in its mean
+  const dippy = proc(20);
+  const a: Signal[] = [];
+  for (let m = 0; m <= 15; m++)
+    observeProcessResources(sample(m, { cpu_pct: m % 5 === 4 ? 30 : 95 }, 20), dippy, host, t, a);
+  const run = a.filter((x) => x.kind === 'sustained-cpu');
+  assert.equal(run.length, 1);
+  assert.match(run[0].explanation, /for 15 min|for 15m/);
+  assert.match(run[0].explanation, /mean 83%/);
+  // a three-minute dip from minute 8 starts the clock again: nothing by minute 15
+  const broken = proc(21);
+  const b: Signal[] = [];
+  for (let m = 0; m <= 15; m++)
+    observeProcessResources(sample(m, { cpu_pct: m >= 8 && m <= 10 ? 10 : 95 }, 21), broken, host, t, b);
+  assert.equal(b.filter((x) => x.kind === 'sustained-cpu').length, 0);
+  // high on paper but mostly dips: the run's mean stays under the bar, so it is not sustained
+  const flicker = proc(22);
+  const c: Signal[] = [];
+  for (let m = 0; m <= 20; m++)
+    observeProcessResources(sample(m, { cpu_pct: m % 2 === 0 ? t.processCpuPct + 5 : 5 }, 22), flicker, host, t, c);
+  assert.equal(c.filter((x) => x.kind === 'sustained-cpu').length, 0);
 });

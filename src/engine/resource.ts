@@ -63,6 +63,9 @@ function sampleCpuPct(event: CoalEvent, track: CpuTrack): number | undefined {
   return ((m.cpu_time_ms - prev) / (ts - prevTs)) * 100;
 }
 
+/** The longest dip below the threshold a sustained run absorbs, as a share of the sustain window. */
+const MAX_DIP_SHARE = 0.1;
+
 export function observeProcessResources(
   event: CoalEvent,
   proc: ProcInfo,
@@ -86,7 +89,9 @@ export function observeProcessResources(
       track.sustainedEmitted = false;
     }
     track.lastPct = pct;
-    if (pct >= t.processCpuPct) {
+    const high = pct >= t.processCpuPct;
+    if (high) {
+      track.lowSince = undefined;
       if (track.highSince === undefined) {
         track.highSince = ts;
         track.runSum = 0;
@@ -95,17 +100,25 @@ export function observeProcessResources(
         track.runBaselinePct = track.baselinePct;
         track.runBaselineSamples = track.baselineSamples;
       }
+    } else if (track.highSince !== undefined) {
+      // a miner sharing a busy host dips now and then: only a dip longer than a tenth of the window ends the run
+      track.lowSince ??= ts;
+      if (ts - track.lowSince > t.sustainMs * MAX_DIP_SHARE) {
+        track.highSince = undefined;
+        track.lowSince = undefined;
+        track.sustainedEmitted = false;
+      }
+    }
+    if (track.highSince !== undefined) {
       track.runSum += pct;
       track.runN++;
       if (pct > track.peakPct) track.peakPct = pct;
       const heldMs = ts - track.highSince;
-      if (!track.sustainedEmitted && heldMs >= t.sustainMs) {
+      // the dips count in the mean: the run as a whole must clear the threshold
+      if (!track.sustainedEmitted && high && heldMs >= t.sustainMs && track.runSum / track.runN >= t.processCpuPct) {
         track.sustainedEmitted = true;
         out.push(sustainedCpuSignal(event, proc, host, track, heldMs, t));
       }
-    } else {
-      track.highSince = undefined;
-      track.sustainedEmitted = false;
     }
     track.baselinePct =
       track.baselineSamples === 0 ? pct : track.baselinePct + BASELINE_ALPHA * (pct - track.baselinePct);

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
+  chmodSync,
   copyFileSync,
   existsSync,
   mkdirSync,
@@ -297,4 +298,116 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
     }
   });
   assert.deepEqual(left, [], 'no simulated process remains');
+});
+
+test('unprivileged watch sees its own user’s miner and names what it cannot see; reports spooled while the receiver is down reach it on the next run, once', {
+  skip: process.platform !== 'linux' ? 'watch reads /proc (Linux only)' : false,
+  timeout: 120_000,
+}, async () => {
+  // as root, both the miner and the sensor drop to nobody; as anyone else they already are unprivileged
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const shared = join(work, 'unprivileged');
+  mkdirSync(shared, { recursive: true });
+  chmodSync(work, 0o755);
+  chmodSync(shared, 0o777);
+  const env = { ...process.env, HOME: shared };
+  const policy = join(shared, 'coalmine.yaml');
+  writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
+  chmodSync(policy, 0o644);
+
+  const sim = spawn(process.execPath, [BIN, 'simulate', 'miner', '--duration', '30s', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    ...asNobody,
+  });
+  children.push(sim);
+  let simOut = '';
+  sim.stdout?.on('data', (d) => {
+    simOut += d;
+  });
+  const simExited = new Promise<number | null>((resolve) => sim.once('exit', resolve));
+  while (!simOut.includes('\n')) await new Promise((r) => setTimeout(r, 100));
+  const staged = JSON.parse(simOut) as { dir: string; sandboxRoot: string; miner: { executable: string } };
+
+  // the receiver's port is closed during the first run
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const hookPort = (probe.address() as { port: number }).port;
+  await new Promise((r) => probe.close(r));
+  const spool = join(shared, 'spool');
+  const watchRun = async (seconds: number): Promise<{ out: string; err: string; code: number | null }> => {
+    const w = spawn(
+      process.execPath,
+      [
+        BIN,
+        'watch',
+        '--interval',
+        '1',
+        '--sustain',
+        '10s',
+        '--duration',
+        `${seconds}s`,
+        '--root',
+        staged.sandboxRoot,
+        '--policy',
+        policy,
+        '--webhook',
+        `http://127.0.0.1:${hookPort}/findings`,
+        '--spool',
+        spool,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env, ...asNobody },
+    );
+    children.push(w);
+    let out = '';
+    let err = '';
+    w.stdout?.on('data', (d) => {
+      out += d;
+    });
+    w.stderr?.on('data', (d) => {
+      err += d;
+    });
+    const code = await new Promise<number | null>((resolve) => w.once('exit', resolve));
+    return { out, err, code };
+  };
+
+  const first = await watchRun(22);
+  sim.kill('SIGTERM');
+  assert.equal(await simExited, 0);
+  assert.equal(first.code, 0, first.err);
+  const reports = first.out
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Finding & { revision: number });
+  const high = reports.find((f) => f.severity === 'high' && f.facts.executable === staged.miner.executable);
+  assert.ok(high, `no high finding on the miner its own user runs:\n${first.out}\n${first.err}`);
+  const kinds = new Set(high.evidence.map((e) => e.kind));
+  for (const k of ['miner-process', 'sustained-cpu', 'pool-contact'])
+    assert.ok(kinds.has(k as Finding['evidence'][number]['kind']), `${k} missing: ${[...kinds].join(', ')}`);
+  if ('uid' in asNobody) {
+    // root's processes: their executables and fd tables are closed to nobody, and watch says so
+    assert.match(first.err, /cannot see: .*executable path not readable for \d+ processes/);
+    assert.match(first.err, /fd table not readable for \d+ processes: their sockets are not attributable/);
+  }
+  assert.doesNotMatch(first.err, /\n\s+at |TypeError|RangeError/, 'no stack trace');
+  assert.match(first.err, new RegExp(`webhook: 0 delivered, ${reports.length} left in`));
+
+  // the receiver is back: the next run replays the spool, each report exactly once, and leaves it empty
+  const arrivals = new Map<string, number>();
+  const receiver = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const key = String(req.headers['idempotency-key']);
+      arrivals.set(key, (arrivals.get(key) ?? 0) + 1);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
+  const second = await watchRun(3);
+  receiver.close();
+  assert.equal(second.code, 0, second.err);
+  assert.match(second.err, /webhook: \d+ delivered, 0 left in/);
+  const spooled = reports.map((f) => `${f.id}#${f.revision}`);
+  for (const key of spooled) assert.equal(arrivals.get(key), 1, `${key}: ${JSON.stringify([...arrivals])}`);
+  assert.ok(!existsSync(staged.dir), 'the simulation removed its files');
 });

@@ -175,6 +175,7 @@ async function main(): Promise<void> {
         cpu_share_of_one_core_pct: Math.round(share * 10000) / 100,
         target_pct: 2,
         peak_rss_mib: Math.round(end.hwmKib / 102.4) / 10,
+        rss_mib_after_startup: Math.round(warm.rssKib / 102.4) / 10,
         rss_mib_at_end: Math.round(end.rssKib / 102.4) / 10,
         wall_s: Math.round((Date.now() - t0) / 100) / 10,
       },
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
         ? `| ps + ss -p snapshot every ${w.interval_s} s (reference) | ${r.cpu_share_of_one_core_pct}% | ${r.peak_rss_mib} MiB |`
         : '| ps + ss reference | not measured (ps/ss/time missing) | |',
       '',
-      `Startup (modules, rules, intel, the first full sample): ${w.startup_cpu_s} s CPU. ${r ? `watch / reference: ${r.watch_over_reference}.` : ''}`,
+      `Startup (modules, rules, intel, the first full sample): ${w.startup_cpu_s} s CPU; the peak RSS is from it. RSS after startup ${w.rss_mib_after_startup} MiB, at the end ${w.rss_mib_at_end} MiB. ${r ? `watch / reference: ${r.watch_over_reference}.` : ''}`,
       '',
     ].join('\n');
     writeFileSync(join(RESULTS, 'watch.md'), md);

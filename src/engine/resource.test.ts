@@ -112,3 +112,11 @@ test('a sustained run absorbs short dips (a miner on a busy host) but not long o
     observeProcessResources(sample(m, { cpu_pct: m % 2 === 0 ? t.processCpuPct + 5 : 5 }, 22), flicker, host, t, c);
   assert.equal(c.filter((x) => x.kind === 'sustained-cpu').length, 0);
 });
+
+test('per-process CPU telemetry counts as present from the first cumulative counter, before a rate exists', () => {
+  const host = new HostState('h1', 2);
+  const out: Signal[] = [];
+  observeProcessResources(sample(0, { cpu_time_ms: 1000 }, 30), proc(30), host, DEFAULT_THRESHOLDS, out);
+  assert.equal(host.has('process-cpu'), true);
+  assert.deepEqual(out, []);
+});

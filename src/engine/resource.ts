@@ -77,8 +77,9 @@ export function observeProcessResources(
   proc.cpu ??= newTrack(ts);
   const track = proc.cpu;
   const pct = sampleCpuPct(event, track);
+  // the telemetry is there from the first counter, even before two samples make a rate (watch's first tick)
+  if (pct !== undefined || event.metrics?.cpu_time_ms !== undefined) host.see('process-cpu', event);
   if (pct !== undefined) {
-    host.see('process-cpu', event);
     host.noteProcessCpu(proc.key, pct, ts);
     track.coreMs += coreMsOf(pct, ts, track.sampled ? track.lastSampleTs : undefined);
     track.sampled = true;

@@ -3,7 +3,7 @@
  * same detector as `hunt`, on the live clock (`Engine.tick`). Findings go out as soon as they hold,
  * then again (same id, next revision) when they say more. No printing here: the CLI renders.
  */
-import { type FSWatcher, watch as fsWatch } from 'node:fs';
+import { type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDetector } from '../analytics/index.js';
 import type { Finding } from '../model/finding.js';
@@ -22,19 +22,54 @@ import { rootInputs } from './inputs.js';
 /** Where persistence lives under a filesystem root (what AN0742 reads): rescanned, and watched. */
 export const PERSISTENCE_PLACES = [
   'etc/crontab',
+  'etc/anacrontab',
   'etc/cron.d',
   'etc/cron.hourly',
   'etc/cron.daily',
+  'etc/cron.weekly',
+  'etc/cron.monthly',
   'var/spool/cron',
   'etc/systemd/system',
+  'run/systemd/system',
   'usr/lib/systemd/system',
+  'usr/local/lib/systemd/system',
   'lib/systemd/system',
   'etc/rc.local',
+  'etc/rc.d/rc.local',
+  'etc/init.d',
+  'etc/profile',
   'etc/profile.d',
-  'root/.bashrc',
-  'root/.profile',
+  'etc/bash.bashrc',
+  'etc/bashrc',
+  'etc/zshrc',
+  'etc/zsh',
   'etc/ld.so.preload',
 ] as const;
+
+/** Per-account places, under root's home and each home directory. */
+const ACCOUNT_PLACES = [
+  '.bashrc',
+  '.bash_profile',
+  '.bash_login',
+  '.profile',
+  '.zshrc',
+  '.zprofile',
+  '.zshenv',
+  '.config/systemd/user',
+] as const;
+const MAX_HOMES = 1000;
+
+/** The static places plus every account's rc files and user units (homes listed afresh, bounded). */
+export function persistencePlaces(root: string): string[] {
+  const homes = ['root'];
+  try {
+    for (const name of readdirSync(join(root, 'home')).slice(0, MAX_HOMES))
+      if (!name.startsWith('.')) homes.push(`home/${name}`);
+  } catch {
+    // no /home: root's own files only
+  }
+  return [...PERSISTENCE_PLACES, ...homes.flatMap((h) => ACCOUNT_PLACES.map((f) => `${h}/${f}`))];
+}
 
 export interface WatchOptions {
   policy: Policy;
@@ -102,7 +137,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   let dirty = true;
   const watchers: FSWatcher[] = [];
   for (const root of options.roots)
-    for (const place of PERSISTENCE_PLACES) {
+    for (const place of persistencePlaces(root)) {
       try {
         watchers.push(
           fsWatch(join(root, place), { persistent: false }, () => {
@@ -120,7 +155,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       const stampOf = (mtimeMs: number, size: number) => `${mtimeMs}|${size}`;
       const files = await rootInputs(
         root,
-        PERSISTENCE_PLACES,
+        persistencePlaces(root),
         sampler.hostName,
         issues,
         (path, mtimeMs, size) => seen.get(path) === stampOf(mtimeMs, size),

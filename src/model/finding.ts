@@ -37,6 +37,7 @@ export interface Usage {
   core_hours: number;
   /** How it was counted: "per-process CPU of 2 processes", "host CPU above 85% × 4 cores". */
   basis: string;
+  /** Points are [ISO time, CPU in percent of one core] (host series: percent of the host). */
   series: Array<{ entity: EntityKey; label: string; points: Array<[string, number]> }>;
 }
 

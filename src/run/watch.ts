@@ -3,7 +3,7 @@
  * same detector as `hunt`, on the live clock (`Engine.tick`). Findings go out as soon as they hold,
  * then again (same id, next revision) when they say more. No printing here: the CLI renders.
  */
-import { type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
+import { type Dirent, type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDetector } from '../analytics/index.js';
 import type { Finding } from '../model/finding.js';
@@ -58,6 +58,9 @@ const ACCOUNT_PLACES = [
   '.config/systemd/user',
 ] as const;
 const MAX_HOMES = 1000;
+const MAX_PLACE_ISSUES = 1000;
+const MAX_WATCHERS = 4096;
+const WATCH_DEPTH = 3;
 
 /** The static places plus every account's rc files and user units (homes listed afresh, bounded). */
 export function persistencePlaces(root: string): string[] {
@@ -134,20 +137,35 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
 
   // persistence: a file is (re)read when its mtime or size changed since it was last read
   const seen = new Map<string, string>();
+  const placeIssues = new Set<string>();
   let dirty = true;
-  const watchers: FSWatcher[] = [];
-  for (const root of options.roots)
-    for (const place of persistencePlaces(root)) {
+  // fs.watch on Linux sees only a directory's own entries, so every directory under a place gets one
+  // (var/spool/cron/crontabs under var/spool/cron); new ones are added on each rescan
+  const watchers = new Map<string, FSWatcher>();
+  const watchTree = (path: string, depth: number): void => {
+    if (watchers.size >= MAX_WATCHERS || depth > WATCH_DEPTH) return;
+    if (!watchers.has(path))
       try {
-        watchers.push(
-          fsWatch(join(root, place), { persistent: false }, () => {
+        watchers.set(
+          path,
+          fsWatch(path, { persistent: false }, () => {
             dirty = true;
-          }),
+          }).on('error', () => watchers.delete(path)),
         );
       } catch {
-        // absent places are normal; the rescan finds them if they appear
+        return; // absent places are normal; the rescan finds them if they appear
       }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch {
+      return; // a file, or not readable
     }
+    for (const e of entries) if (e.isDirectory()) watchTree(join(path, e.name), depth + 1);
+  };
+  const watchPlaces = () => {
+    for (const root of options.roots) for (const place of persistencePlaces(root)) watchTree(join(root, place), 0);
+  };
   const context = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxPendingRecords: 4096 };
   const readPersistence = async () => {
     for (const root of options.roots) {
@@ -160,8 +178,14 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         issues,
         (path, mtimeMs, size) => seen.get(path) === stampOf(mtimeMs, size),
       );
-      // absent places are not problems for a live sensor
-      issues.filter((i) => i.code !== 'INPUT_UNREADABLE' || !/ENOENT/.test(i.reason)).forEach(report);
+      // absent places are not problems for a live sensor; an unreadable one is said once, not every rescan
+      for (const i of issues) {
+        if (i.code === 'INPUT_UNREADABLE' && /ENOENT/.test(i.reason)) continue;
+        const key = `${i.file}|${i.code}|${i.reason}`;
+        if (placeIssues.has(key) || placeIssues.size >= MAX_PLACE_ISSUES) continue;
+        placeIssues.add(key);
+        report(i);
+      }
       for (const f of files) {
         seen.set(f.input.name, stampOf(f.input.mtimeMs ?? 0, f.sizeBytes));
         const source = sniffSource(f.input);
@@ -204,6 +228,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         if (dirty || t - lastRescan >= rescanMs) {
           dirty = false;
           lastRescan = t;
+          watchPlaces();
           await readPersistence();
         }
         const { events, stats } = await sampler.sample(t);
@@ -223,7 +248,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       engine.issues.forEach(report);
       return totals;
     } finally {
-      for (const w of watchers) w.close();
+      for (const w of watchers.values()) w.close();
     }
   };
   return { done: loop(), stop };

@@ -185,7 +185,10 @@ export class ProcSampler {
     const s = this.lastStats;
     if (!s) return [];
     const gaps: string[] = [];
-    if (s.exeUnreadable > 0) gaps.push(`executable path not readable for ${s.exeUnreadable} processes (unprivileged?)`);
+    if (s.exeUnreadable > 0)
+      gaps.push(
+        `executable path not readable for ${s.exeUnreadable} processes${process.getuid?.() === 0 ? '' : ' (not running as root)'}`,
+      );
     if (s.fdUnreadable > 0)
       gaps.push(`fd table not readable for ${s.fdUnreadable} processes: their sockets are not attributable`);
     if (s.socketsUnattributed > 0) gaps.push(`${s.socketsUnattributed} sockets have no known owning process`);

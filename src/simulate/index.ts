@@ -11,15 +11,16 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startRival } from './competitor.js';
 import { type AddedLine, checkCrontab } from './crontab.js';
 import { minerCommand, type StagedMiner, startMiner } from './miner.js';
-import { addRealCron, loginName, writeSandboxCron } from './persistence.js';
+import { addRealCron, loginName, type SandboxCron, writeSandboxCron } from './persistence.js';
 import { type LoopbackServer, startPool, startRelay } from './pool.js';
 import { FAKE_ACCOUNT, PROXYWARE_CLIENT, type StagedProxyware, startProxyware } from './proxyware.js';
 
 export { FAKE_WALLET } from './miner.js';
+export { SandboxError } from './persistence.js';
 
 export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
@@ -31,6 +32,8 @@ export interface SimulateOptions {
   share: number;
   /** Also add one marked line to the invoking user's real crontab (removed at cleanup). */
   realCrontab?: boolean;
+  /** The sandbox root for the cron entry (default: inside the temp dir); never `/`. */
+  sandboxRoot?: string;
 }
 
 export interface Staged {
@@ -73,6 +76,7 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
   const cleaned: string[] = [];
   const servers: LoopbackServer[] = [];
   let realCron: AddedLine | undefined;
+  let sandboxCron: SandboxCron | undefined;
   // a child that cannot start (a noexec temp dir, say) is reported, not an uncaught 'error' event
   const track = (c: ChildProcess, what: string) => {
     c.on('error', (e) => cleaned.push(`${what} did not start: ${e.message}`));
@@ -93,6 +97,10 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
         cleaned.push(`killed pid ${c.pid}`);
       }
     for (const s of servers) await s.close();
+    if (sandboxCron && options.sandboxRoot !== undefined) {
+      sandboxCron.remove();
+      cleaned.push(`removed ${sandboxCron.file}`);
+    }
     rmSync(dir, { recursive: true, force: true });
     cleaned.push(`removed ${dir}`);
   };
@@ -100,14 +108,15 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
     const pool = await startPool();
     servers.push(pool);
     const port = pool.port;
-    const sandboxRoot = join(dir, 'root');
+    const sandboxRoot = options.sandboxRoot !== undefined ? resolve(options.sandboxRoot) : join(dir, 'root');
     const staged: Staged = { dir, sandboxRoot, pool: { address: '127.0.0.1', port }, expect: [] };
     const miner = minerCommand(dir, port);
     // what a cron line relaunches: the miner with its own 60 s timer
     const relaunch = `${miner.executable} ${miner.args.join(' ')} --for 60000`;
 
     if (want.has('persistence')) {
-      staged.cron = writeSandboxCron(sandboxRoot, relaunch);
+      sandboxCron = writeSandboxCron(sandboxRoot, relaunch);
+      staged.cron = { file: sandboxCron.file, line: sandboxCron.line };
       staged.expect.push(`persistence: the cron entry ${staged.cron.file} relaunching ${miner.executable}`);
       if (options.realCrontab) {
         const real = await addRealCron(relaunch, process.pid);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CoverageReport } from '../model/coverage.js';
 import type { Case, Finding } from '../model/finding.js';
-import { escapeHtml, renderReportHtml } from './report-html.js';
+import { escapeHtml } from '../util/hostile.js';
+import { renderReportHtml } from './report-html.js';
 
 const HOSTILE = `xmrig --pass '<script>alert(1)</script>' "onload=x" \u001b[31mRED\u001b[0m \u202eevil`;
 

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { CLASS_LABEL, type CoverageReport, REQUIREMENT_LABEL } from '../model/coverage.js';
 import type { Case, Evidence, Finding, Severity, Usage } from '../model/finding.js';
-import { clip, inert } from '../util/hostile.js';
+import { escapeHtml } from '../util/hostile.js';
 
 /** Run facts for the header; the fields are named as in the run summary so the CLI can pass it in. */
 export interface ReportRun {
@@ -36,16 +36,6 @@ export interface ReportRun {
   timeRange?: { first: string; last: string } | null;
   /** What the telemetry could show per host and analytic (the gaps behind partial findings). */
   coverage?: CoverageReport;
-}
-
-/** Bidirectional overrides and isolates reorder what the analyst sees; show them like control characters. */
-const BIDI = /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** Clip, neutralise control characters (util/hostile), then HTML-escape: safe in text and in quoted attributes. */
-export function escapeHtml(text: string, max = 512): string {
-  return inert(clip(String(text), max))
-    .replace(BIDI, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 const h = escapeHtml;

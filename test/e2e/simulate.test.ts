@@ -6,7 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Staged } from '../../src/simulate/index.js';
@@ -206,4 +216,42 @@ test('simulate --real-crontab without crontab(1) on PATH fails before staging an
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /crontab: not found on PATH.*nothing was staged/);
   assert.equal(r.stdout, '');
+});
+
+test('simulate --sandbox: never the real root, never over an existing spool file; only what it added is removed', {
+  skip: process.platform !== 'linux' ? 'stages processes read through /proc (Linux only)' : false,
+  timeout: 60_000,
+}, () => {
+  const root = spawnSync(process.execPath, [BIN, 'simulate', 'persistence', '--sandbox', '/', '--duration', '1s'], {
+    encoding: 'utf8',
+  });
+  assert.equal(root.status, 2, root.stderr);
+  assert.match(root.stderr, /the sandbox is the real filesystem root.*nothing was staged/);
+
+  const sandbox = mkdtempSync(join(tmpdir(), 'coalmine-sandbox-'));
+  try {
+    writeFileSync(join(sandbox, 'keep.txt'), 'theirs\n');
+    const ok = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', 'persistence', '--sandbox', sandbox, '--duration', '1s', '--json'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    const staged = JSON.parse(ok.stdout.split('\n')[0]) as Staged;
+    assert.ok(staged.cron?.file.startsWith(join(sandbox, 'var', 'spool', 'cron', 'crontabs')));
+    assert.deepEqual(readdirSync(sandbox), ['keep.txt'], 'the directories it made are gone, the rest stays');
+
+    mkdirSync(join(sandbox, 'var', 'spool', 'cron', 'crontabs'), { recursive: true });
+    writeFileSync(staged.cron?.file ?? '', '# theirs\n');
+    const taken = spawnSync(
+      process.execPath,
+      [BIN, 'simulate', 'persistence', '--sandbox', sandbox, '--duration', '1s'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(taken.status, 2, taken.stderr);
+    assert.match(taken.stderr, /exists; it is not ours to overwrite/);
+    assert.equal(readFileSync(staged.cron?.file ?? '', 'utf8'), '# theirs\n');
+  } finally {
+    rmSync(sandbox, { recursive: true, force: true });
+  }
 });

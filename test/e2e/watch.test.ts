@@ -68,7 +68,41 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
     });
   });
 
-  const sim = spawn(process.execPath, [BIN, 'simulate', 'all', '--duration', '50s', '--json'], {
+  // watch is up first, on a sandbox root simulate will write its cron entry into
+  const sandbox = join(work, 'sandbox');
+  // as on a real host, the spool directory is there before anything writes a crontab into it
+  mkdirSync(join(sandbox, 'var', 'spool', 'cron', 'crontabs'), { recursive: true });
+  // two cores, two burners and the sensor: the bar is what a starved burner still clears
+  const policy = join(work, 'sim-policy.yaml');
+  writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
+  const watch = spawn(
+    process.execPath,
+    [
+      BIN,
+      'watch',
+      '--interval',
+      '1',
+      '--sustain',
+      '20s',
+      '--duration',
+      '90s',
+      '--format',
+      'ndjson',
+      '--root',
+      sandbox,
+      '--policy',
+      policy,
+      '--webhook',
+      `http://127.0.0.1:${hookPort}/findings`,
+      '--spool',
+      join(work, 'spool'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(watch);
+  await new Promise((r) => setTimeout(r, 3000));
+
+  const sim = spawn(process.execPath, [BIN, 'simulate', 'all', '--duration', '50s', '--sandbox', sandbox, '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(sim);
@@ -90,40 +124,12 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
     miner: { executable: string };
     cron: { file: string };
   };
+  assert.equal(staged.sandboxRoot, sandbox);
   const builder = join(work, '.cache-x', 'cc1plus');
   mkdirSync(join(work, '.cache-x'), { recursive: true });
   copyFileSync(process.execPath, builder);
   const builderProc = spawn(builder, ['-e', BUILD_LOOP, '45000'], { stdio: 'ignore' });
   children.push(builderProc);
-
-  // two cores, two burners and the sensor: the bar is what a starved burner still clears
-  const policy = join(work, 'sim-policy.yaml');
-  writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
-  const watch = spawn(
-    process.execPath,
-    [
-      BIN,
-      'watch',
-      '--interval',
-      '1',
-      '--sustain',
-      '20s',
-      '--duration',
-      '90s',
-      '--format',
-      'ndjson',
-      '--root',
-      staged.sandboxRoot,
-      '--policy',
-      policy,
-      '--webhook',
-      `http://127.0.0.1:${hookPort}/findings`,
-      '--spool',
-      join(work, 'spool'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(watch);
   let out = '';
   let err = '';
   watch.stdout?.on('data', (d) => {
@@ -183,6 +189,11 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
   assert.equal(await simExited, 0, simErr);
   assert.match(simErr, /cleaned up: .*removed /);
   assert.ok(!existsSync(staged.dir), 'the simulation removed its files');
+  assert.deepEqual(
+    readdirSync(join(sandbox, 'var', 'spool', 'cron', 'crontabs')),
+    [],
+    'and its cron entry from our sandbox',
+  );
   const left = readdirSync('/proc').filter((p) => {
     try {
       return /^\d+$/.test(p) && readlinkSync(`/proc/${p}/exe`).startsWith(staged.dir);

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { CrontabError } from '../../simulate/crontab.js';
 import { EmitLogsError, emitLogs, prepareDir } from '../../simulate/emit-logs.js';
-import { BEHAVIOURS, type Behaviour, FAKE_WALLET, startSimulation } from '../../simulate/index.js';
+import { BEHAVIOURS, type Behaviour, FAKE_WALLET, SandboxError, startSimulation } from '../../simulate/index.js';
 import { inert } from '../../util/hostile.js';
 import { durationOption, EXIT } from '../common.js';
 
@@ -35,6 +35,10 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
       'stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty',
     )
     .option(
+      '--sandbox <dir>',
+      'write the sandbox cron entry under <dir> (so `watch --root <dir>` can run first); only the files it adds are removed',
+    )
+    .option(
       '--real-crontab',
       "persistence also adds one line, marked '# coalmine-simulate <pid>', to your real crontab (crontab -l / crontab -; scheduled for 31 February, so cron never runs it) and removes exactly that line at cleanup",
     )
@@ -49,6 +53,7 @@ interface SimulateFlags {
   json?: boolean;
   emitLogs?: string;
   realCrontab?: boolean;
+  sandbox?: string;
 }
 
 function runEmitLogs(dir: string, behaviours: Behaviour[], flags: SimulateFlags): number {
@@ -108,9 +113,14 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
       durationMs: flags.duration,
       share: flags.share,
       realCrontab: flags.realCrontab,
+      sandboxRoot: flags.sandbox,
     });
   } catch (err) {
     unlisten();
+    if (err instanceof SandboxError) {
+      process.stderr.write(`coalmine: simulate --sandbox: ${inert(err.message)}; nothing was staged\n`);
+      return EXIT.usage;
+    }
     if (!(err instanceof CrontabError)) throw err;
     process.stderr.write(`coalmine: simulate --real-crontab: ${inert(err.message)}; nothing was staged\n`);
     return EXIT.runtime;

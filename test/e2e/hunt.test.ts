@@ -3,30 +3,19 @@
  * scenario fixtures, including hostile input. Asserts on stdout/stderr/exit code only.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Finding } from '../../src/model/finding.js';
+import { ndjsonFindings, runCli } from '../support/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
 const BENIGN = join(import.meta.dirname, '..', 'fixtures', 'scenarios', 'benign-heavy');
 const work = mkdtempSync(join(tmpdir(), 'coalmine-e2e-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function findings(stdout: string): Finding[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding);
-}
+const cli = runCli;
+const findings = ndjsonFindings;
 
 test('the demo finds one high AN0742 finding whose evidence names each step of the intrusion', () => {
   const r = cli(['hunt', EXAMPLE, '--format', 'ndjson']);

@@ -5,30 +5,19 @@
  * proxyware client, and not one bad record. A DIR with something in it is refused.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Finding } from '../../src/model/finding.js';
 import { type EmittedLogs, emitLogs, prepareDir } from '../../src/simulate/emit-logs.js';
 import { FAKE_WALLET } from '../../src/simulate/index.js';
+import { ndjsonFindings, runCli } from '../support/cli.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
 const work = mkdtempSync(join(tmpdir(), 'coalmine-simlogs-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function findings(stdout: string): Finding[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding);
-}
+const cli = runCli;
+const findings = ndjsonFindings;
 
 test('simulate all --emit-logs writes a story hunt reads with no bad record: a high AN0742 finding with pool, cron and kill, and the proxyware', () => {
   const dir = join(work, 'story');

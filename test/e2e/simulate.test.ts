@@ -5,7 +5,7 @@
  * (test/e2e/watch.test.ts shows watch turning the same story into a finding.)
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -20,8 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Staged } from '../../src/simulate/index.js';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
+import { BIN, startCli } from '../support/cli.js';
 
 function alive(pid: number): boolean {
   try {
@@ -75,19 +74,8 @@ test('simulate all stages a miner, a cron entry, a killed rival and a proxyware 
   skip: process.platform !== 'linux' ? 'stages processes read through /proc (Linux only)' : false,
   timeout: 60_000,
 }, async () => {
-  const child = spawn(process.execPath, [BIN, 'simulate', 'all', '--duration', '10s', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  while (!out.includes('\n')) await new Promise((r) => setTimeout(r, 100));
+  const sim = startCli(['simulate', 'all', '--duration', '10s', '--json']);
+  const out = await sim.firstLine();
   const staged = JSON.parse(out) as Staged;
   assert.ok(staged.miner && staged.rival && staged.cron && staged.proxyware, out);
   assert.equal(staged.pool.address, '127.0.0.1');
@@ -130,8 +118,8 @@ test('simulate all stages a miner, a cron entry, a killed rival and a proxyware 
   while (alive(staged.rival.pid) && Date.now() < rivalDeadline) await new Promise((r) => setTimeout(r, 250));
   assert.ok(!alive(staged.rival.pid), 'the decoy rival was killed');
 
-  assert.equal(await exited, 0, err);
-  assert.match(err, /cleaned up: .*removed /);
+  assert.equal(await sim.exited, 0, sim.err());
+  assert.match(sim.err(), /cleaned up: .*removed /);
   assert.ok(!existsSync(staged.dir), 'the temp dir is gone');
   assert.deepEqual(processesUnder(staged.dir), [], 'no process of the simulation remains');
 });
@@ -158,29 +146,14 @@ after(() => {
 });
 
 async function runWithRealCrontab(kill: boolean): Promise<{ staged: Staged; during: string | undefined; err: string }> {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'simulate', 'persistence', '--real-crontab', '--duration', '6s', '--json'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  while (!out.includes('\n') && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(out.includes('\n'), err);
+  const sim = startCli(['simulate', 'persistence', '--real-crontab', '--duration', '6s', '--json']);
+  const out = await sim.firstLine();
+  assert.ok(out !== '', sim.err());
   const staged = JSON.parse(out) as Staged;
   const during = crontabList();
-  if (kill) child.kill('SIGTERM');
-  assert.equal(await exited, 0, err);
-  return { staged, during, err };
+  if (kill) sim.child.kill('SIGTERM');
+  assert.equal(await sim.exited, 0, sim.err());
+  return { staged, during, err: sim.err() };
 }
 
 test('simulate persistence --real-crontab adds one marked line to the real crontab and removes exactly it, on --duration and on SIGTERM', {

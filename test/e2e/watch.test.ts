@@ -25,9 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Finding } from '../../src/model/finding.js';
+import { ndjsonFindings, startCli } from '../support/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const work = mkdtempSync(join(tmpdir(), 'coalmine-watch-'));
 const children: ChildProcess[] = [];
 after(() => {
@@ -39,11 +38,7 @@ after(() => {
 const BUILD_LOOP =
   'const end = Date.now() + Number(process.argv[1]); (function burn() { const t = Date.now(); while (Date.now() - t < 95) {} if (Date.now() < end) setTimeout(burn, 5); })();';
 
-const ndjson = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding & { revision: number });
+const ndjson = (text: string) => ndjsonFindings(text) as Array<Finding & { revision: number }>;
 
 test('watch while `coalmine simulate all` runs: the AN0742 finding names the simulated miner, its Stratum contact, the cron entry and the kill within sustain + 10 s; a benign burner raises nothing; a webhook that was down gets every report once; cleanup leaves nothing', {
   skip: process.platform !== 'linux' ? 'watch reads /proc (Linux only)' : false,
@@ -75,49 +70,32 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
   // two cores, two burners and the sensor: the bar is what a starved burner still clears
   const policy = join(work, 'sim-policy.yaml');
   writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
-  const watch = spawn(
-    process.execPath,
-    [
-      BIN,
-      'watch',
-      '--interval',
-      '1',
-      '--sustain',
-      '20s',
-      '--duration',
-      '90s',
-      '--format',
-      'ndjson',
-      '--root',
-      sandbox,
-      '--policy',
-      policy,
-      '--webhook',
-      `http://127.0.0.1:${hookPort}/findings`,
-      '--spool',
-      join(work, 'spool'),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(watch);
+  const watch = startCli([
+    'watch',
+    '--interval',
+    '1',
+    '--sustain',
+    '20s',
+    '--duration',
+    '90s',
+    '--format',
+    'ndjson',
+    '--root',
+    sandbox,
+    '--policy',
+    policy,
+    '--webhook',
+    `http://127.0.0.1:${hookPort}/findings`,
+    '--spool',
+    join(work, 'spool'),
+  ]);
+  children.push(watch.child);
   await new Promise((r) => setTimeout(r, 3000));
 
-  const sim = spawn(process.execPath, [BIN, 'simulate', 'all', '--duration', '50s', '--sandbox', sandbox, '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(sim);
+  const sim = startCli(['simulate', 'all', '--duration', '50s', '--sandbox', sandbox, '--json']);
+  children.push(sim.child);
   const started = Date.now();
-  let simOut = '';
-  let simErr = '';
-  sim.stdout?.on('data', (d) => {
-    simOut += d;
-  });
-  sim.stderr?.on('data', (d) => {
-    simErr += d;
-  });
-  const simExited = new Promise<number | null>((resolve) => sim.once('exit', resolve));
-  while (!simOut.includes('\n')) await new Promise((r) => setTimeout(r, 100));
-  const staged = JSON.parse(simOut) as {
+  const staged = JSON.parse(await sim.firstLine()) as {
     dir: string;
     sandboxRoot: string;
     pool: { port: number };
@@ -130,31 +108,25 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
   copyFileSync(process.execPath, builder);
   const builderProc = spawn(builder, ['-e', BUILD_LOOP, '45000'], { stdio: 'ignore' });
   children.push(builderProc);
-  let out = '';
-  let err = '';
-  watch.stdout?.on('data', (d) => {
-    out += d;
-  });
-  watch.stderr?.on('data', (d) => {
-    err += d;
-  });
   const deadline = started + 20_000 + 10_000;
   let high: (Finding & { revision: number }) | undefined;
   let receiverUp = false;
   while (Date.now() < deadline && !high) {
     await new Promise((r) => setTimeout(r, 500));
-    if (!receiverUp && ndjson(out).length > 0 && Date.now() - started > 8000) {
+    if (!receiverUp && ndjson(watch.out()).length > 0 && Date.now() - started > 8000) {
       receiverUp = true;
       await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
     }
-    high = ndjson(out).find((f) => f.severity === 'high' && f.facts.executable === staged.miner.executable);
+    high = ndjson(watch.out()).find((f) => f.severity === 'high' && f.facts.executable === staged.miner.executable);
   }
   const arrivedMs = Date.now() - started;
   if (!receiverUp) await new Promise<void>((resolve) => receiver.listen(hookPort, '127.0.0.1', resolve));
-  watch.kill('SIGINT');
-  await new Promise((r) => watch.once('exit', r));
+  watch.child.kill('SIGINT');
+  await watch.exited;
   receiver.close();
   builderProc.kill('SIGKILL');
+  const out = watch.out();
+  const err = watch.err();
   assert.ok(high, `no high finding on the simulated miner within 20+10 s:\n${out}\n${err}`);
   assert.ok(arrivedMs <= 30_000, `arrived after ${arrivedMs} ms`);
   assert.equal(high.analytic, 'AN0742');
@@ -185,9 +157,9 @@ test('watch while `coalmine simulate all` runs: the AN0742 finding names the sim
   // the build-like burner: high CPU, no network, no persistence, an ordinary name → no finding
   assert.ok(!ndjson(out).some((f) => f.facts.executable === builder), out);
 
-  sim.kill('SIGTERM');
-  assert.equal(await simExited, 0, simErr);
-  assert.match(simErr, /cleaned up: .*removed /);
+  sim.child.kill('SIGTERM');
+  assert.equal(await sim.exited, 0, sim.err());
+  assert.match(sim.err(), /cleaned up: .*removed /);
   assert.ok(!existsSync(staged.dir), 'the simulation removed its files');
   assert.deepEqual(
     readdirSync(join(sandbox, 'var', 'spool', 'cron', 'crontabs')),
@@ -219,19 +191,13 @@ test('unprivileged watch sees its own user’s miner and names what it cannot se
   writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n');
   chmodSync(policy, 0o644);
 
-  const sim = spawn(process.execPath, [BIN, 'simulate', 'miner', '--duration', '30s', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-    ...asNobody,
-  });
-  children.push(sim);
-  let simOut = '';
-  sim.stdout?.on('data', (d) => {
-    simOut += d;
-  });
-  const simExited = new Promise<number | null>((resolve) => sim.once('exit', resolve));
-  while (!simOut.includes('\n')) await new Promise((r) => setTimeout(r, 100));
-  const staged = JSON.parse(simOut) as { dir: string; sandboxRoot: string; miner: { executable: string } };
+  const sim = startCli(['simulate', 'miner', '--duration', '30s', '--json'], { env, ...asNobody });
+  children.push(sim.child);
+  const staged = JSON.parse(await sim.firstLine()) as {
+    dir: string;
+    sandboxRoot: string;
+    miner: { executable: string };
+  };
 
   // the receiver's port is closed during the first run
   const probe = createServer();
@@ -240,10 +206,8 @@ test('unprivileged watch sees its own user’s miner and names what it cannot se
   await new Promise((r) => probe.close(r));
   const spool = join(shared, 'spool');
   const watchRun = async (seconds: number): Promise<{ out: string; err: string; code: number | null }> => {
-    const w = spawn(
-      process.execPath,
+    const w = startCli(
       [
-        BIN,
         'watch',
         '--interval',
         '1',
@@ -260,29 +224,18 @@ test('unprivileged watch sees its own user’s miner and names what it cannot se
         '--spool',
         spool,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env, ...asNobody },
+      { env, ...asNobody },
     );
-    children.push(w);
-    let out = '';
-    let err = '';
-    w.stdout?.on('data', (d) => {
-      out += d;
-    });
-    w.stderr?.on('data', (d) => {
-      err += d;
-    });
-    const code = await new Promise<number | null>((resolve) => w.once('exit', resolve));
-    return { out, err, code };
+    children.push(w.child);
+    const code = await w.exited;
+    return { out: w.out(), err: w.err(), code };
   };
 
   const first = await watchRun(22);
-  sim.kill('SIGTERM');
-  assert.equal(await simExited, 0);
+  sim.child.kill('SIGTERM');
+  assert.equal(await sim.exited, 0);
   assert.equal(first.code, 0, first.err);
-  const reports = first.out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding & { revision: number });
+  const reports = ndjson(first.out);
   const high = reports.find((f) => f.severity === 'high' && f.facts.executable === staged.miner.executable);
   assert.ok(high, `no high finding on the miner its own user runs:\n${first.out}\n${first.err}`);
   const kinds = new Set(high.evidence.map((e) => e.kind));

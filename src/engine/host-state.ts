@@ -28,6 +28,8 @@ export interface CoverageEntry {
 
 export interface HostCpuRun {
   highSince?: number;
+  /** Start of the current dip below the threshold inside a high run. */
+  lowSince?: number;
   hiddenSince?: number;
   lastTs: number;
   emittedHigh: boolean;

@@ -120,3 +120,15 @@ test('per-process CPU telemetry counts as present from the first cumulative coun
   assert.equal(host.has('process-cpu'), true);
   assert.deepEqual(out, []);
 });
+
+test('host CPU follows the same dip rule: a short dip is absorbed, a long one restarts the clock', () => {
+  const t = DEFAULT_THRESHOLDS;
+  const short = new HostState('h1', 4);
+  const a: Signal[] = [];
+  for (let m = 0; m <= 15; m++) observeHostResources(sample(m, { cpu_pct: m === 7 ? 40 : 97 }), short, t, a);
+  assert.equal(a.filter((s) => s.kind === 'sustained-cpu').length, 1);
+  const long = new HostState('h2', 4);
+  const b: Signal[] = [];
+  for (let m = 0; m <= 15; m++) observeHostResources(sample(m, { cpu_pct: m >= 7 && m <= 9 ? 40 : 97 }), long, t, b);
+  assert.equal(b.filter((s) => s.kind === 'sustained-cpu').length, 0);
+});

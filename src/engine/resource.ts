@@ -193,16 +193,27 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
   host.cpuSeries.push(ts, pct);
   // host CPU above the bar, in core-ms: what a host-level finding's cost is counted from
   if (pct >= t.hostCpuPct) host.highCoreMs += coreMsOf(pct * (host.cores ?? 1), ts, prevTs);
-  if (pct >= t.hostCpuPct) {
+  const high = pct >= t.hostCpuPct;
+  if (high) {
+    run.lowSince = undefined;
     if (run.highSince === undefined) {
       run.highSince = ts;
       run.runSum = 0;
       run.runN = 0;
       run.emittedHigh = false;
     }
+  } else if (run.highSince !== undefined) {
+    // the same dip rule as a process's run
+    run.lowSince ??= ts;
+    if (ts - run.lowSince > t.sustainMs * MAX_DIP_SHARE) {
+      run.highSince = undefined;
+      run.lowSince = undefined;
+    }
+  }
+  if (run.highSince !== undefined) {
     run.runSum += pct;
     run.runN++;
-    if (!run.emittedHigh && ts - run.highSince >= t.sustainMs) {
+    if (!run.emittedHigh && high && ts - run.highSince >= t.sustainMs && run.runSum / run.runN >= t.hostCpuPct) {
       run.emittedHigh = true;
       out.push(
         hostSignal(event, {
@@ -213,7 +224,7 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
         }),
       );
     }
-  } else run.highSince = undefined;
+  }
 
   // Hidden CPU needs per-process telemetry on this host; without it the gap is named, not guessed.
   if (!host.has('process-cpu')) return;

@@ -297,10 +297,7 @@ export class Engine {
   tick(nowMs: number): void {
     this.reorder.drain(this.ready);
     this.runReady();
-    const windowMs = this.options.policy.thresholds.windowMs;
-    this.closeWhere((c) => c.lastTs + windowMs < nowMs);
-    this.procs.evictIdle(nowMs - 2 * windowMs);
-    this.stats.processesEvicted = this.procs.evicted;
+    this.closeBefore(nowMs);
     const onUpdate = this.options.onUpdate;
     if (!onUpdate) return;
     const offered = [...this.clusters.values()].filter((c) => this.changed.has(c.key) || this.changedHosts.has(c.host));
@@ -331,7 +328,11 @@ export class Engine {
 
   /** Close clusters the watermark has passed; evict idle processes. */
   private sweep(): void {
-    const now = Math.min(this.reorder.watermark, this.lastProcessedTs);
+    this.closeBefore(Math.min(this.reorder.watermark, this.lastProcessedTs));
+  }
+
+  /** What either clock does at `now` (event time for hunt, the wall clock for watch): close and evict. */
+  private closeBefore(now: number): void {
     const windowMs = this.options.policy.thresholds.windowMs;
     this.closeWhere((c) => c.lastTs + windowMs < now);
     this.procs.evictIdle(now - 2 * windowMs);

@@ -7,28 +7,12 @@
  * the host is that address (an `ip` entity in findings), so network-only evidence still lands on
  * something an analyst can pivot on, and never on one shared "unknown host".
  */
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { CoalEvent } from '../model/event.js';
+import { isInternalAddress } from '../util/ip.js';
 
 const MAX_LEARNED = 65536;
 const NOT_A_HOST = /^(?:127\.|0\.0\.0\.0$|::1?$|::ffff:127\.|fe80:)/i;
-
-/** Addresses inside an organisation (RFC 1918, CGNAT, link-local, ULA): the local side of a flow to the internet. */
-const INTERNAL = new BlockList();
-for (const [net, prefix] of [
-  ['10.0.0.0', 8],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['100.64.0.0', 10],
-  ['169.254.0.0', 16],
-] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv4');
-INTERNAL.addSubnet('fc00::', 7, 'ipv6');
-
-function isInternal(ip: string): boolean {
-  const family = isIP(ip);
-  return family !== 0 && INTERNAL.check(ip, family === 4 ? 'ipv4' : 'ipv6');
-}
 
 function usable(ip: string | undefined): ip is string {
   return ip !== undefined && ip.length <= 64 && isIP(ip) !== 0 && !NOT_A_HOST.test(ip);
@@ -46,7 +30,7 @@ export function localAddress(event: CoalEvent): string | undefined {
   const direction = event.network?.direction;
   if (direction === 'inbound' || action === 'listen') return dst ?? src;
   if (direction === 'outbound') return src ?? dst;
-  if (src && dst && !isInternal(src) && isInternal(dst)) return dst;
+  if (src && dst && !isInternalAddress(src) && isInternalAddress(dst)) return dst;
   return src ?? dst;
 }
 

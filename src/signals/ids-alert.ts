@@ -17,10 +17,10 @@
  * Names are hostile: at most 512 characters are read, split into at most 64 words by character class
  * (no backtracking patterns), and quoted clipped and escaped.
  */
-import { BlockList, isIP } from 'node:net';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, SignalKind, Strength } from '../model/signal.js';
 import { clip, inert } from '../util/hostile.js';
+import { isInternalAddress } from '../util/ip.js';
 import type { Intel, IntelMatch } from './intel.js';
 import { hostOfUrl } from './intel-load.js';
 import { signalFor } from './make.js';
@@ -177,26 +177,6 @@ function proxywareIn(text: string, intel: Intel): { match?: IntelMatch; word: st
   return word ? { word } : undefined;
 }
 
-/** Addresses inside an organisation (RFC 1918, CGNAT, link-local, loopback, ULA): never the remote side. */
-const INTERNAL = new BlockList();
-for (const [net, prefix] of [
-  ['10.0.0.0', 8],
-  ['172.16.0.0', 12],
-  ['192.168.0.0', 16],
-  ['100.64.0.0', 10],
-  ['169.254.0.0', 16],
-  ['127.0.0.0', 8],
-] as const)
-  INTERNAL.addSubnet(net, prefix, 'ipv4');
-INTERNAL.addSubnet('fc00::', 7, 'ipv6');
-INTERNAL.addSubnet('fe80::', 10, 'ipv6');
-INTERNAL.addAddress('::1', 'ipv6');
-
-function isInternal(ip: string): boolean {
-  const family = ip.length <= 64 ? isIP(ip) : 0;
-  return family !== 0 && INTERNAL.check(ip, family === 4 ? 'ipv4' : 'ipv6');
-}
-
 function hostName(name: string): string {
   const lower = name.toLowerCase();
   return lower.endsWith('.') ? lower.slice(0, -1) : lower;
@@ -219,8 +199,8 @@ function remoteOf(event: CoalEvent): string | undefined {
     (direction !== 'outbound' &&
       src?.ip !== undefined &&
       dst?.ip !== undefined &&
-      isInternal(dst.ip) &&
-      !isInternal(src.ip));
+      isInternalAddress(dst.ip) &&
+      !isInternalAddress(src.ip));
   const remote = srcFirst ? src : dst;
   const ip = remote?.ip ?? dst?.ip ?? src?.ip;
   if (ip === undefined) return undefined;

@@ -24,3 +24,20 @@ export function sourceLines(
       ),
   });
 }
+
+/**
+ * Sniffing a JSON-lines format: the head's first non-blank line (of 8) parsed as JSON and rated by
+ * `score`; a line the head cut short (it does not parse) is rated by `cut` on its text. 0 when the
+ * line does not open an object.
+ */
+export function sniffJsonLine(head: string, score: (o: unknown) => number, cut: (first: string) => number): number {
+  const first = head.split('\n', 8).find((l) => l.trim() !== '');
+  if (!first?.trimStart().startsWith('{')) return 0;
+  let o: unknown;
+  try {
+    o = JSON.parse(first);
+  } catch {
+    return cut(first);
+  }
+  return score(o);
+}

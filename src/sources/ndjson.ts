@@ -7,7 +7,7 @@ import type { CoalEvent, EventAction } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { isPlausibleMs } from '../util/time.js';
-import { sourceLines } from './lines.js';
+import { sniffJsonLine, sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
 const ACTIONS = new Set<string>([
@@ -181,15 +181,12 @@ export const ndjson: SourceDescriptor = {
   platform: 'generic',
   delivers: 'events',
   sniff(head) {
-    const first = head.split('\n', 8).find((l) => l.trim() !== '');
-    if (!first?.trimStart().startsWith('{')) return 0;
-    try {
-      const o = JSON.parse(first) as Record<string, unknown>;
-      return typeof o['@timestamp'] === 'string' && isObject(o.event) && 'action' in o.event ? 80 : 0;
-    } catch {
+    return sniffJsonLine(
+      head,
+      (o) => (isObject(o) && typeof o['@timestamp'] === 'string' && isObject(o.event) && 'action' in o.event ? 80 : 0),
       // the head may cut a long first line: fall back to its shape
-      return first.includes('"@timestamp"') && first.includes('"action"') ? 40 : 0;
-    }
+      (first) => (first.includes('"@timestamp"') && first.includes('"action"') ? 40 : 0),
+    );
   },
   async *read(input, context) {
     let issues: Issue[] = [];

@@ -8,7 +8,7 @@ import type { CoalEvent, EventMetrics, ProcessFields } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { isPlausibleMs, parseTimestamp } from '../util/time.js';
-import { sourceLines } from './lines.js';
+import { sniffJsonLine, sourceLines } from './lines.js';
 import { commandTargets } from './persistence-target.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 
@@ -381,17 +381,16 @@ export const osquery: SourceDescriptor = {
   platform: 'linux',
   delivers: 'events',
   sniff(head) {
-    const first = head.split('\n', 8).find((l) => l.trim() !== '');
-    if (!first?.trimStart().startsWith('{')) return 0;
-    try {
-      return looksLikeResults(JSON.parse(first)) ? 90 : 0;
-    } catch {
+    return sniffJsonLine(
+      head,
+      (o) => (looksLikeResults(o) ? 90 : 0),
       // a snapshot line is often longer than the head: judge the cut line by its keys
-      return first.includes('"hostIdentifier"') &&
+      (first) =>
+        first.includes('"hostIdentifier"') &&
         (first.includes('"columns"') || first.includes('"snapshot"') || first.includes('"diffResults"'))
-        ? 60
-        : 0;
-    }
+          ? 60
+          : 0,
+    );
   },
   async *read(input, context) {
     const file = input.name;

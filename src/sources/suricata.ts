@@ -8,7 +8,7 @@ import type { CoalEvent, EventAction } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
-import { sourceLines } from './lines.js';
+import { sniffJsonLine, sourceLines } from './lines.js';
 import { addHttp, addTls, endpointOf, isObject, numberOf, textOf } from './net-fields.js';
 import type { SourceDescriptor } from './types.js';
 
@@ -191,14 +191,11 @@ export const suricata: SourceDescriptor = {
   platform: 'network',
   delivers: 'events',
   sniff(head) {
-    const first = head.split('\n', 8).find((l) => l.trim() !== '');
-    if (!first?.trimStart().startsWith('{')) return 0;
-    try {
-      const o = JSON.parse(first) as unknown;
-      return isObject(o) && typeof o.event_type === 'string' && typeof o.timestamp === 'string' ? 92 : 0;
-    } catch {
-      return first.includes('"event_type"') && first.includes('"timestamp"') ? 60 : 0;
-    }
+    return sniffJsonLine(
+      head,
+      (o) => (isObject(o) && typeof o.event_type === 'string' && typeof o.timestamp === 'string' ? 92 : 0),
+      (first) => (first.includes('"event_type"') && first.includes('"timestamp"') ? 60 : 0),
+    );
   },
   async *read(input, context) {
     let issues: Issue[] = [];

@@ -8,7 +8,7 @@ import type { CoalEvent, EventAction } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
-import { sourceLines } from './lines.js';
+import { sniffJsonLine, sourceLines } from './lines.js';
 import { addHttp, addTls, domainOf, endpointOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 
@@ -283,16 +283,15 @@ export const zeek: SourceDescriptor = {
   delivers: 'events',
   sniff(head, input) {
     if (head.startsWith('#separator ')) return 95;
-    const first = head.split('\n', 8).find((l) => l.trim() !== '');
-    if (!first?.trimStart().startsWith('{')) return 0;
-    try {
-      const o = JSON.parse(first) as unknown;
-      if (!isObject(o) || o.ts === undefined || o.event_type !== undefined) return 0;
-      const r = flatten(o);
-      return typeof o._path === 'string' || logOfFields(r) !== undefined || (r.uid && logOfName(input)) ? 90 : 0;
-    } catch {
-      return /"ts"\s*:/.test(first) && first.includes('"id.orig_h"') ? 60 : 0;
-    }
+    return sniffJsonLine(
+      head,
+      (o) => {
+        if (!isObject(o) || o.ts === undefined || o.event_type !== undefined) return 0;
+        const r = flatten(o);
+        return typeof o._path === 'string' || logOfFields(r) !== undefined || (r.uid && logOfName(input)) ? 90 : 0;
+      },
+      (first) => (/"ts"\s*:/.test(first) && first.includes('"id.orig_h"') ? 60 : 0),
+    );
   },
   async *read(input, context) {
     let issues: Issue[] = [];

@@ -176,3 +176,35 @@ test('live clock: a finding is reported on the tick after it holds, again only w
   engine.end();
   assert.equal(reports.length, 2, 'closing the window repeats nothing');
 });
+
+test('a busy sibling under the same runner does not lend its CPU to a flagged job; a child of the flagged job does', () => {
+  const runner = ev(0, 'exec', {
+    process: { pid: 100, name: 'gitlab-runner', executable: '/usr/bin/gitlab-runner', parent: { pid: 1 } },
+  });
+  const job = ev(1, 'exec', {
+    process: { pid: 200, name: 'tool', executable: '/tmp/tool', parent: { pid: 100 } },
+    original: { signal: { kind: 'masquerade', class: 'process', strength: 'medium' } },
+  });
+  const reach = ev(2, 'connect', {
+    process: { pid: 200 },
+    destination: { ip: '198.51.100.7', port: 3333 },
+    original: { signal: { kind: 'pool-contact', class: 'network', strength: 'strong' } },
+  });
+  const build = ev(1, 'exec', {
+    process: { pid: 300, name: 'cc1plus', executable: '/usr/lib/gcc/cc1plus', parent: { pid: 100 } },
+  });
+  const sibling = run([runner, job, build, reach, ...cpuSamples(300, 2, 25, 95)]);
+  assert.ok(sibling.length > 0, 'the job itself is still a finding');
+  for (const f of sibling) {
+    assert.ok(!f.legs.includes('resource'), `the build's CPU joined: ${f.summary}`);
+    assert.ok(!f.evidence.some((e) => e.kind === 'sustained-cpu'), f.evidence.map((e) => e.kind).join(', '));
+  }
+
+  const child = ev(3, 'exec', {
+    process: { pid: 400, name: 'worker', executable: '/tmp/worker', parent: { pid: 200 } },
+  });
+  const descendant = run([runner, job, reach, child, ...cpuSamples(400, 4, 25, 95)]);
+  const joined = descendant.find((f) => f.legs.includes('resource'));
+  assert.ok(joined, 'the job’s own child burning CPU is part of the same finding');
+  assert.deepEqual([...joined.legs].sort(), ['process', 'reach', 'resource']);
+});

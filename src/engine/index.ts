@@ -254,7 +254,7 @@ export class Engine {
       this.addHostLevel(signal, host);
       return;
     }
-    const cluster = this.clusterFor(proc, host, signal.ts);
+    const cluster = this.clusterFor(proc, host, signal);
     addEvidence(cluster, signal);
     if (this.options.onUpdate) this.changed.add(cluster.key);
     for (const p of this.procs.lineage(proc.key)) addProcess(cluster, p);
@@ -263,15 +263,36 @@ export class Engine {
       this.flaggedExe.set(`${host.name}|${exe}`, cluster.key);
   }
 
-  private clusterFor(proc: ProcInfo, host: HostState, ts: number): Cluster {
+  /**
+   * Where a process's evidence goes: the cluster its executable was flagged in, else its lineage
+   * root's. CPU and memory evidence is the exception: a busy process joins its root's cluster only when
+   * that cluster already holds evidence on its own line (itself or an ancestor, e.g. the dropper that
+   * started it); a sibling's build under the same runner or shell gets a cluster of its own, which
+   * the process's later evidence then joins too.
+   */
+  private clusterFor(proc: ProcInfo, host: HostState, signal: Signal): Cluster {
     const flagged = proc.executable ? this.flaggedExe.get(`${host.name}|${pathKey(proc.executable)}`) : undefined;
-    const key = flagged && this.clusters.has(flagged) ? flagged : proc.rootKey;
+    let key = flagged && this.clusters.has(flagged) ? flagged : proc.rootKey;
+    if (key === proc.rootKey && proc.key !== proc.rootKey) {
+      const root = this.clusters.get(proc.rootKey);
+      if (this.clusters.has(proc.key)) key = proc.key;
+      else if (signal.class === 'resource' && !(root && this.holdsLineOf(root, proc))) key = proc.key;
+    }
     let cluster = this.clusters.get(key);
     if (!cluster) {
-      cluster = newCluster(key, host.name, false, ts);
+      cluster = newCluster(key, host.name, false, signal.ts);
       this.clusters.set(key, cluster);
     }
     return cluster;
+  }
+
+  /** Whether a cluster has non-resource evidence on the process or one of its ancestors. */
+  private holdsLineOf(cluster: Cluster, proc: ProcInfo): boolean {
+    const line = new Set(this.procs.lineage(proc.key).map((p) => p.key));
+    for (const item of cluster.evidence.values())
+      if (item.signal.class !== 'resource' && item.signal.entity !== undefined && line.has(item.signal.entity))
+        return true;
+    return false;
   }
 
   private addHostLevel(signal: Signal, host: HostState): void {

@@ -78,15 +78,40 @@ export class Framer {
   firstCut: { index: number; offset: number } | undefined;
   private out: Array<RawPacket | FrameProblem> = [];
 
+  /**
+   * Chunks held back while a record or block is known to need more bytes than have arrived: joined
+   * once it can be complete, so a 16 MiB block arriving in 64 KiB chunks is copied once, not 256 times.
+   */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes from buf[0] the record being waited for needs (0: unknown, try on every chunk). */
+  private need = 0;
+
   push(chunk: Buffer): Array<RawPacket | FrameProblem> {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     this.out = [];
+    if (this.need > 0 && this.buf.length + this.pendingBytes + chunk.length < this.need) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      return this.out;
+    }
+    this.join(chunk);
     this.run(false);
     return this.out;
   }
 
+  private join(chunk?: Buffer): void {
+    const parts = [this.buf, ...this.pending];
+    if (chunk) parts.push(chunk);
+    const nonEmpty = parts.filter((b) => b.length > 0);
+    this.buf = nonEmpty.length === 1 ? nonEmpty[0] : Buffer.concat(nonEmpty);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.need = 0;
+  }
+
   end(): Array<RawPacket | FrameProblem> {
     this.out = [];
+    this.join();
     this.run(true);
     if (this.buf.length > 0) {
       this.problem(
@@ -184,7 +209,10 @@ export class Framer {
         this.syncing = true;
         continue;
       }
-      if (this.buf.length < 16 + incl) return;
+      if (this.buf.length < 16 + incl) {
+        this.need = 16 + incl;
+        return;
+      }
       const sec = this.u32(0);
       const frac = this.u32(4);
       this.lastTsSec = sec;
@@ -227,7 +255,10 @@ export class Framer {
         this.syncing = true;
         continue;
       }
-      if (this.buf.length < len) return;
+      if (this.buf.length < len) {
+        this.need = len;
+        return;
+      }
       if (this.u32(len - 4) !== len) {
         this.problem(
           this.base,

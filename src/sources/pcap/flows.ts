@@ -15,6 +15,7 @@ const MAX_OOO = 16;
 /** Closed 5-tuples remembered so a flow's trailing ACKs do not open a new flow. */
 const MAX_CLOSED = 65_536;
 const SWEEP_MS = 10_000;
+const BACKWARD_SWEEP_PACKETS = 4096;
 
 export interface Dir {
   /** Sequence number of the first stream byte (TCP); undefined until seen. */
@@ -137,6 +138,7 @@ export class FlowTable {
   private flows = new Map<string, Flow>();
   private closed = new Map<string, number>();
   private lastSweep = 0;
+  private sinceSweep = 0;
   /** Flows evicted because the table was full (counted in one summary issue). */
   evicted = 0;
 
@@ -147,7 +149,11 @@ export class FlowTable {
   }
 
   packet(p: Decoded, tsMs: number, index: number, wireBytes: number): void {
-    if (tsMs - this.lastSweep >= SWEEP_MS || tsMs < this.lastSweep) this.sweep(tsMs);
+    // time going back (merged captures, a hostile file alternating timestamps) sweeps at most once per
+    // BACKWARD_SWEEP_PACKETS packets: a sweep per packet over a full table would be quadratic
+    this.sinceSweep++;
+    if (tsMs - this.lastSweep >= SWEEP_MS || (tsMs < this.lastSweep && this.sinceSweep >= BACKWARD_SWEEP_PACKETS))
+      this.sweep(tsMs);
     const fwd = `${p.transport} ${p.src} ${p.sport} ${p.dst} ${p.dport}`;
     const rev = `${p.transport} ${p.dst} ${p.dport} ${p.src} ${p.sport}`;
     let flow = this.flows.get(fwd) ?? this.flows.get(rev);
@@ -225,6 +231,7 @@ export class FlowTable {
   /** Idle flows close; long ones are reported early. Runs every 10 s of event time, not per packet. */
   private sweep(nowMs: number): void {
     this.lastSweep = nowMs;
+    this.sinceSweep = 0;
     for (const f of [...this.flows.values()]) {
       if (nowMs - f.lastMs >= IDLE_MS) this.close(f, 'idle');
       else if (!f.reported && nowMs - f.startMs >= EARLY_MS) {

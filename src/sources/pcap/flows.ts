@@ -141,6 +141,8 @@ export class FlowTable {
   private sinceSweep = 0;
   /** Flows evicted because the table was full (counted in one summary issue). */
   evicted = 0;
+  /** The packet (1-based record number) at which the first eviction happened. */
+  firstEvictedAt: number | undefined;
 
   constructor(private readonly onFlow: (flow: Flow, reason: FlowReason) => void) {}
 
@@ -179,7 +181,10 @@ export class FlowTable {
         s: newDir(),
         reported: false,
       };
-      if (this.flows.size >= MAX_FLOWS) this.evictOldest();
+      if (this.flows.size >= MAX_FLOWS) {
+        this.firstEvictedAt ??= index;
+        this.evictOldest();
+      }
       this.flows.set(flow.key, flow);
     }
     const fromClient = p.src === flow.client.ip && p.sport === flow.client.port;

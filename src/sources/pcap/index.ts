@@ -79,9 +79,12 @@ class PcapReader {
     if (this.flows.evicted > 0)
       this.issues.push(
         issue(
-          { file: this.file },
+          {
+            file: this.file,
+            record: this.flows.firstEvictedAt === undefined ? undefined : String(this.flows.firstEvictedAt),
+          },
           'PCAP_FLOWS_EVICTED',
-          `${this.flows.evicted} flows evicted from a full flow table (65,536 open flows); half-open ones were not reported`,
+          `${this.flows.evicted} flows evicted from a full flow table (65,536 open flows), the first at record ${this.flows.firstEvictedAt ?? '?'}; half-open ones were not reported`,
           'processing',
         ),
       );

@@ -187,6 +187,8 @@ test('a flood of half-open flows is bounded and summarised in one issue', async 
   const r = await readAll(pcap, memoryInput('flood.pcap', writePcap(pk)));
   const codes = r.issues.map((i) => i.code);
   assert.deepEqual(codes, ['PCAP_FLOWS_EVICTED']);
+  // it names where the table first overflowed: the 65,537th half-open flow
+  assert.equal(r.issues[0].record, '65537');
   assert.ok(r.events.length <= 65_536);
 });
 

@@ -306,3 +306,37 @@ test('webhook: a full spool refuses with a counted, reported error', async () =>
   await wh.close();
   assert.ok(existsSync(dir));
 });
+
+test('webhook: an item the receiver keeps answering 500 goes behind the others instead of holding them back', async () => {
+  const rx = new Receiver();
+  rx.respond = (key) => (key === item(0).key ? 500 : 200);
+  await rx.up();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const wh = delivery(rx.url(), dir, {}, issues);
+  for (let i = 0; i < 3; i++) await wh.enqueue(item(i));
+  const deadline = Date.now() + 5000;
+  while (rx.accepted.size < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual([...rx.accepted.keys()].sort(), [item(1).key, item(2).key].sort(), JSON.stringify(issues));
+  // the refused one is still kept for later, never dropped
+  assert.equal(spooled(dir).length, 1);
+  assert.ok(issues.some((t) => t.includes(`${item(0).key} moved behind`)));
+  await wh.close();
+  await rx.down();
+});
+
+test('webhook: rejected/ keeps the newest maxRejected items and says it deleted the rest', async () => {
+  const rx = new Receiver();
+  rx.respond = () => 400;
+  await rx.up();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const wh = delivery(rx.url(), dir, { maxRejected: 2 }, issues);
+  for (let i = 0; i < 5; i++) await wh.enqueue(item(i));
+  assert.equal(await wh.flush(5000), true);
+  assert.equal(wh.stats.rejected, 5);
+  assert.equal(readdirSync(join(dir, 'rejected')).length, 2);
+  assert.ok(issues.some((t) => /deleted the 1 oldest item\(s\) in .*rejected \(it keeps 2\)/.test(t)));
+  await wh.close();
+  await rx.down();
+});

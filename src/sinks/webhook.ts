@@ -2,13 +2,15 @@
  * Webhook delivery for live findings: every item is first written to a spool directory (one file per
  * item, named by a hash of its dedupe key, written to a temp name and renamed), then POSTed as JSON in
  * the background in spool order, one at a time. 2xx deletes the file; 4xx (not 408/429) moves it to
- * `rejected/`; anything else (5xx, 408, 429, network error, timeout) keeps it and retries with
- * exponential backoff and jitter — a bounded number of attempts per round, then rounds until `close()`.
+ * `rejected/` (which keeps the newest `maxRejected`); anything else (5xx, 408, 429, network error,
+ * timeout) keeps it and retries with exponential backoff and jitter — a bounded number of attempts per
+ * round, then rounds until `close()`. An item the receiver answers but keeps refusing goes behind the
+ * others after each round, so one bad item does not hold back the rest.
  * What is in the spool when a run starts (a crash, or a receiver that was down) is replayed first. A full
  * spool refuses new items with a counted, reported error; nothing is dropped silently.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -35,6 +37,8 @@ export interface WebhookOptions {
   backoff?: WebhookBackoff;
   /** Spool budget; when an item does not fit it is refused (counted and reported). Default 256 MiB. */
   maxSpoolBytes?: number;
+  /** Items kept in `rejected/` (oldest deleted first). Default 1000. */
+  maxRejected?: number;
   /** Extra request headers (e.g. authorization). Never logged. */
   headers?: Record<string, string>;
   /** Operator-facing reports (receiver down/back, rejected items, refused items, what close() left). */
@@ -94,7 +98,8 @@ interface SpoolRecord {
 type Outcome =
   | { kind: 'ok' }
   | { kind: 'reject'; status: number }
-  | { kind: 'retry'; why: string; retryAfterMs?: number };
+  /** `answered`: the receiver is up and said no to this item (5xx, 408, 429), as against not reachable. */
+  | { kind: 'retry'; why: string; answered: boolean; retryAfterMs?: number };
 
 const DEFAULTS = { timeoutMs: 5000, maxAttempts: 5, baseMs: 500, capMs: 30_000, maxSpoolBytes: 256 * 1024 * 1024 };
 
@@ -118,6 +123,7 @@ export class WebhookDelivery {
   private readonly capMs: number;
   private readonly roundMs: number;
   private readonly maxSpoolBytes: number;
+  private readonly maxRejected: number;
   private readonly headers: Record<string, string>;
   private readonly report: (text: string) => void;
   private readonly rememberLimit: number;
@@ -160,6 +166,7 @@ export class WebhookDelivery {
     this.capMs = options.backoff?.capMs ?? DEFAULTS.capMs;
     this.roundMs = options.backoff?.roundMs ?? this.capMs;
     this.maxSpoolBytes = options.maxSpoolBytes ?? DEFAULTS.maxSpoolBytes;
+    this.maxRejected = Math.max(0, options.maxRejected ?? 1000);
     this.headers = { ...(options.headers ?? {}) };
     this.report = options.onIssue ?? (() => {});
     this.rememberLimit = Math.max(0, options.rememberDelivered ?? 100_000);
@@ -319,6 +326,35 @@ export class WebhookDelivery {
     } catch (error) {
       this.report(`webhook: could not move ${file} to ${this.rejectedDir}: ${(error as Error).message}`);
     }
+    this.pruneRejected();
+  }
+
+  /** `rejected/` keeps the newest `maxRejected` items for inspection; older ones are deleted, and said so. */
+  private pruneRejected(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.rejectedDir).filter((n) => n.endsWith('.json'));
+    } catch {
+      return;
+    }
+    if (names.length <= this.maxRejected) return;
+    const aged = names
+      .map((n) => {
+        try {
+          return { n, m: statSync(join(this.rejectedDir, n)).mtimeMs };
+        } catch {
+          return { n, m: 0 };
+        }
+      })
+      .sort((a, b) => a.m - b.m || (a.n < b.n ? -1 : 1));
+    const drop = aged.slice(0, aged.length - this.maxRejected);
+    for (const { n } of drop)
+      try {
+        unlinkSync(join(this.rejectedDir, n));
+      } catch {}
+    this.report(
+      `webhook: deleted the ${drop.length} oldest item(s) in ${this.rejectedDir} (it keeps ${this.maxRejected})`,
+    );
   }
 
   private finish(item: SpoolItem, how: 'delivered' | 'rejected'): void {
@@ -431,6 +467,14 @@ export class WebhookDelivery {
         );
       }
       if (outcome.retryAfterMs !== undefined) wait = Math.max(wait, Math.min(outcome.retryAfterMs, this.capMs));
+      if (failures % this.maxAttempts === 0 && outcome.answered && this.queue.length > 1) {
+        // the receiver is up but keeps refusing this one: it must not hold back the rest for ever
+        this.queue.push(this.queue.shift() as SpoolItem);
+        failures = 0;
+        this.report(
+          `webhook: ${item.key} moved behind ${this.queue.length - 1} other pending item(s); it is retried after them`,
+        );
+      }
       await this.sleep(wait);
     }
   }
@@ -480,16 +524,17 @@ export class WebhookDelivery {
           settle({
             kind: 'retry',
             why: `HTTP ${status}`,
+            answered: true,
             ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
           });
         },
       );
       const timer = setTimeout(() => {
-        settle({ kind: 'retry', why: `no answer in ${this.timeoutMs} ms` });
+        settle({ kind: 'retry', why: `no answer in ${this.timeoutMs} ms`, answered: false });
         req.destroy(new Error('timeout'));
       }, this.timeoutMs);
       req.on('error', (error: NodeJS.ErrnoException) => {
-        settle({ kind: 'retry', why: error.code ?? error.message });
+        settle({ kind: 'retry', why: error.code ?? error.message, answered: false });
       });
       this.inflight = req;
       req.end(body);

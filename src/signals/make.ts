@@ -57,3 +57,8 @@ export function signalFor(event: CoalEvent, spec: SignalSpec): Signal {
   }
   return signal;
 }
+
+/** A wallet address as evidence shows it: enough to recognise, short enough to read (first 12, last 6). */
+export function shortWallet(address: string): string {
+  return address.length <= 20 ? address : `${address.slice(0, 12)}…${address.slice(-6)}`;
+}

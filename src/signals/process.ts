@@ -8,7 +8,7 @@
 import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel } from './intel.js';
-import { intelName, signalFor } from './make.js';
+import { intelName, shortWallet, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 /** How much of a command line we read: arguments that matter come early, and scans stay bounded. */
@@ -484,7 +484,7 @@ function minerArguments(
           class: 'process',
           strength: isLogin ? 'strong' : 'medium',
           by: 'process:wallet',
-          explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${w.slice(0, 12)}…${w.slice(-6)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${intelName(wallet)})` : ''}`,
+          explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${shortWallet(w)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${intelName(wallet)})` : ''}`,
           intel: wallet.set !== 'wallet-shapes' ? wallet : undefined,
         }),
       );

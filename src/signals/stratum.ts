@@ -7,7 +7,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import { signalFor } from './make.js';
+import { shortWallet, signalFor } from './make.js';
 import { endpoint, who } from './network.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
@@ -173,13 +173,13 @@ function recognise(m: Rpc): { dialect: Dialect; method: string; worker?: string;
   return undefined;
 }
 
-/** A worker/login as shown: a wallet address in it shortened like the process classifier does. */
+/** A worker/login as shown, a wallet address in it shortened (shortWallet). */
 function shownWorker(worker: string, { intel }: ClassifyContext): string {
   const bounded = worker.slice(0, 256);
   const wallet = intel.wallet(bounded);
   const w = wallet?.indicator ?? /^0x[0-9a-fA-F]{40}/.exec(bounded)?.[0];
   if (w) {
-    const short = `${w.slice(0, 12)}…${w.slice(-6)}`;
+    const short = shortWallet(w);
     const coin = wallet?.note ?? 'Ethereum-style address';
     return `${clipped(bounded.replace(w, short))} (${coin})`;
   }

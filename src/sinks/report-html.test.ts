@@ -206,6 +206,15 @@ test('coverage: per host the analytics with their gaps and the evidence classes;
             last: '2025-03-14T03:00:00.000Z',
           },
           { class: 'dns', status: 'absent', events: 0, formats: [] },
+          // a crontab's mtime from long before: not part of the event span
+          {
+            class: 'persistence',
+            status: 'present',
+            events: 1,
+            formats: ['crontab'],
+            first: '2023-11-14T00:00:00.000Z',
+            last: '2023-11-14T00:00:00.000Z',
+          },
         ],
         analytics: [
           {

@@ -109,12 +109,16 @@ function spanOf(findings: Finding[]): { first: string; last: string } | null {
   return first && last ? { first, last } : null;
 }
 
-/** First and last event time over every evidence class of every host. */
+/**
+ * First and last event time over the evidence classes of every host. Persistence is left out: its
+ * times are files' mtimes (a crontab edited two years ago), not when the telemetry was recorded.
+ */
 function coverageSpan(coverage: CoverageReport | undefined): { first: string; last: string } | null {
   let first = '';
   let last = '';
   for (const host of coverage?.hosts ?? [])
     for (const c of host.classes) {
+      if (c.class === 'persistence') continue;
       if (c.first && (!first || c.first < first)) first = c.first;
       if (c.last && (!last || c.last > last)) last = c.last;
     }

@@ -159,6 +159,7 @@ async function main(): Promise<void> {
     const steadyCpuS = (end.ticks - warm.ticks) / TICKS;
     const share = steadyCpuS / elapsedS;
     const samples = Number(/(\d+) samples/.exec(status)?.[1] ?? 0);
+    const sampleMs = /([\d.]+) ms each on average, slowest ([\d.]+) ms/.exec(status);
     const result = {
       date: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, kernel: os.release() },
@@ -168,6 +169,8 @@ async function main(): Promise<void> {
         duration_s: seconds,
         exit_code: code,
         samples,
+        sample_ms_mean: sampleMs ? Number(sampleMs[1]) : null,
+        sample_ms_max: sampleMs ? Number(sampleMs[2]) : null,
         findings,
         startup_cpu_s: warm.ticks / TICKS,
         steady_window_s: Math.round(elapsedS * 10) / 10,
@@ -199,7 +202,7 @@ async function main(): Promise<void> {
       '# watch overhead',
       '',
       `${result.date.slice(0, 10)}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, Linux ${result.machine.kernel}.`,
-      `Load: ${result.load.processes} processes, ${result.load.sockets} sockets in /proc/net. \`coalmine watch --interval ${w.interval_s} --duration ${w.duration_s}s\` (exit ${w.exit_code}, ${w.samples} samples, ${w.findings} finding lines).`,
+      `Load: ${result.load.processes} processes, ${result.load.sockets} sockets in /proc/net. \`coalmine watch --interval ${w.interval_s} --duration ${w.duration_s}s\` (exit ${w.exit_code}, ${w.samples} samples of ${w.sample_ms_mean} ms on average, slowest ${w.sample_ms_max} ms, ${w.findings} finding lines).`,
       '',
       '| | CPU share of one core | peak RSS |',
       '|---|---:|---:|',

@@ -106,6 +106,8 @@ export interface WatchTotals {
   events: number;
   findings: number;
   persistenceFiles: number;
+  /** Wall time of the /proc samples (mean and slowest, ms): what the sensor costs on this host. */
+  sampleMs: { mean: number; max: number };
   /** Telemetry the sensor could not see (unprivileged, races), from the last sample. */
   visibility: string[];
 }
@@ -120,7 +122,15 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
   const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName });
   const allowlist = new Allowlist(options.policy.allowlist);
-  const totals: WatchTotals = { samples: 0, events: 0, findings: 0, persistenceFiles: 0, visibility: [] };
+  const totals: WatchTotals = {
+    samples: 0,
+    events: 0,
+    findings: 0,
+    persistenceFiles: 0,
+    sampleMs: { mean: 0, max: 0 },
+    visibility: [],
+  };
+  let sampleMsSum = 0;
   const engine = createDetector({
     policy: options.policy,
     classify: createClassifier(intel, rules),
@@ -233,6 +243,11 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         }
         const { events, stats } = await sampler.sample(t);
         totals.samples++;
+        sampleMsSum += stats.durationMs;
+        totals.sampleMs = {
+          mean: Math.round((sampleMsSum / totals.samples) * 10) / 10,
+          max: Math.max(totals.sampleMs.max, stats.durationMs),
+        };
         totals.events += events.length;
         for (const e of events) engine.push(e);
         engine.tick(t);

@@ -154,7 +154,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   }
   if (flags.status)
     err(
-      `coalmine watch: ${totals.samples} samples, ${totals.events} events, ${totals.persistenceFiles} persistence files read, ${totals.findings} finding reports\n`,
+      `coalmine watch: ${totals.samples} samples (${totals.sampleMs.mean} ms each on average, slowest ${totals.sampleMs.max} ms), ${totals.events} events, ${totals.persistenceFiles} persistence files read, ${totals.findings} finding reports\n`,
     );
   return EXIT.ok;
 }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  forEachNetLine,
+  type NetProto,
+  type NetSocket,
   parseCgroup,
   parseCmdline,
   parseExeLink,
   parseHexAddress,
   parseMeminfo,
-  parseNetFile,
+  parseNetLine,
   parsePidStat,
   parseProcStat,
   parseSocketLink,
@@ -65,12 +68,23 @@ test('hex addresses: IPv4 little-endian, IPv6 words, mapped IPv4', () => {
   assert.equal(parseHexAddress('zz'), undefined);
 });
 
+/** The sampler's path: forEachNetLine finds each data line, parseNetLine decodes it. */
+function netTable(proto: NetProto, text: string, max = Number.POSITIVE_INFINITY): NetSocket[] {
+  const buf = Buffer.from(text, 'latin1');
+  const out: NetSocket[] = [];
+  forEachNetLine(buf, max, (_inode, start, end) => {
+    const socket = parseNetLine(proto, buf.toString('latin1', start, end));
+    if (socket) out.push(socket);
+  });
+  return out;
+}
+
 test('net files: states, ports, inode', () => {
   const tcp = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 11111 1 0000000000000000 100 0 0 10 0
    1: 0100007F:D431 0100007F:0CEA 01 00000000:00000000 00:00000000 00000000  1000        0 22222 1 0000000000000000 20 4 30 10 -1
 `;
-  const s = parseNetFile('tcp', tcp);
+  const s = netTable('tcp', tcp);
   assert.equal(s.length, 2);
   assert.deepEqual(s[0], {
     proto: 'tcp',
@@ -86,11 +100,12 @@ test('net files: states, ports, inode', () => {
   assert.equal(s[1].remotePort, 3306);
   assert.equal(s[1].state, '01');
   const tcp6 =
+    '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n' +
     '   0: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000200000A:C350 01 00000000:00000000 00:00000000 00000000     0        0 333 1 0 20 4 30 10 -1\n';
-  const s6 = parseNetFile('tcp6', tcp6);
+  const s6 = netTable('tcp6', tcp6);
   assert.equal(s6[0].localIp, '127.0.0.1');
   assert.equal(s6[0].remoteIp, '10.0.0.2');
-  assert.equal(parseNetFile('tcp', tcp, 1).length, 1);
+  assert.equal(netTable('tcp', tcp, 1).length, 1);
 });
 
 test('cgroup: each runtime, kubepods, systemd unit', () => {

@@ -238,16 +238,6 @@ function digits(buf: Buffer, start: number, end: number): number {
   return v;
 }
 
-export function parseNetFile(proto: NetProto, text: string, max = Number.POSITIVE_INFINITY): NetSocket[] {
-  const out: NetSocket[] = [];
-  for (const line of text.split('\n')) {
-    if (out.length >= max) break;
-    const s = parseNetLine(proto, line);
-    if (s) out.push(s);
-  }
-  return out;
-}
-
 export interface CgroupInfo {
   containerId?: string;
   runtime?: 'docker' | 'containerd' | 'cri-o' | 'podman' | 'kubepods';

@@ -255,10 +255,11 @@ export class ProcSampler {
     /** Which process owns a socket inode, from the fd tables read this sample. */
     const inodeOwner = new Map<number, number>();
     const fdsRead = new Set<number>();
-    const readFds = (p: ProcInfo): void => {
+    const readFds = (p: ProcInfo): number[] => {
       fdsRead.add(p.pid);
       const inodes = this.readFdInodes(p);
       for (const i of inodes) if (!inodeOwner.has(i)) inodeOwner.set(i, p.pid);
+      return inodes;
     };
     let k = 0;
     for (const pid of pids) {
@@ -351,16 +352,16 @@ export class ProcSampler {
       if (remaining <= 0) stats.socketsTruncated = true;
       stats.sockets += lines;
     }
-    if (fresh.some((f) => !inodeOwner.has(f.s.inode))) {
+    const unowned = new Set(fresh.map((f) => f.s.inode).filter((i) => !inodeOwner.has(i)));
+    if (unowned.size > 0) {
       // who made them: processes that ran since the last sample first, then everyone else
       const unread = [...current.values()].filter((p) => !fdsRead.has(p.pid) && !p.fdDenied);
       const ran = (p: ProcInfo) => p.cpuTicks !== previous.get(p.entityId)?.cpuTicks;
       const order = [...unread.filter(ran), ...unread.filter((p) => !ran(p))];
-      const unowned = () => fresh.some((f) => !inodeOwner.has(f.s.inode));
       for (const p of order) {
         if (++k % YIELD_EVERY === 0) await yieldToLoop();
-        readFds(p);
-        if (!unowned()) break;
+        for (const i of readFds(p)) unowned.delete(i);
+        if (unowned.size === 0) break;
       }
     }
     for (const { s, file } of fresh) {

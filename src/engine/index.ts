@@ -290,8 +290,7 @@ export class Engine {
   private holdsLineOf(cluster: Cluster, proc: ProcInfo): boolean {
     const line = new Set(this.procs.lineage(proc.key).map((p) => p.key));
     for (const item of cluster.evidence.values())
-      if (item.signal.class !== 'resource' && item.signal.entity !== undefined && line.has(item.signal.entity))
-        return true;
+      if (item.signal.class !== 'resource' && line.has(item.signal.entity)) return true;
     return false;
   }
 

@@ -66,6 +66,31 @@ function sampleCpuPct(event: CoalEvent, track: CpuTrack): number | undefined {
 /** The longest dip below the threshold a sustained run absorbs, as a share of the sustain window. */
 const MAX_DIP_SHARE = 0.1;
 
+/**
+ * One sample of a run of high samples, for a process and a host alike. A miner sharing a busy host
+ * dips now and then: only a dip longer than a tenth of the window ends the run. 'start': a run begins
+ * (the caller resets its sums); 'end': a dip ended it; 'on': inside a run (dip or not); 'off': no run.
+ */
+function stepRun(
+  run: { highSince?: number; lowSince?: number },
+  ts: number,
+  high: boolean,
+  sustainMs: number,
+): 'start' | 'on' | 'end' | 'off' {
+  if (high) {
+    run.lowSince = undefined;
+    if (run.highSince !== undefined) return 'on';
+    run.highSince = ts;
+    return 'start';
+  }
+  if (run.highSince === undefined) return 'off';
+  run.lowSince ??= ts;
+  if (ts - run.lowSince <= sustainMs * MAX_DIP_SHARE) return 'on';
+  run.highSince = undefined;
+  run.lowSince = undefined;
+  return 'end';
+}
+
 export function observeProcessResources(
   event: CoalEvent,
   proc: ProcInfo,
@@ -91,25 +116,14 @@ export function observeProcessResources(
     }
     track.lastPct = pct;
     const high = pct >= t.processCpuPct;
-    if (high) {
-      track.lowSince = undefined;
-      if (track.highSince === undefined) {
-        track.highSince = ts;
-        track.runSum = 0;
-        track.runN = 0;
-        track.peakPct = 0;
-        track.runBaselinePct = track.baselinePct;
-        track.runBaselineSamples = track.baselineSamples;
-      }
-    } else if (track.highSince !== undefined) {
-      // a miner sharing a busy host dips now and then: only a dip longer than a tenth of the window ends the run
-      track.lowSince ??= ts;
-      if (ts - track.lowSince > t.sustainMs * MAX_DIP_SHARE) {
-        track.highSince = undefined;
-        track.lowSince = undefined;
-        track.sustainedEmitted = false;
-      }
-    }
+    const step = stepRun(track, ts, high, t.sustainMs);
+    if (step === 'start') {
+      track.runSum = 0;
+      track.runN = 0;
+      track.peakPct = 0;
+      track.runBaselinePct = track.baselinePct;
+      track.runBaselineSamples = track.baselineSamples;
+    } else if (step === 'end') track.sustainedEmitted = false;
     if (track.highSince !== undefined) {
       track.runSum += pct;
       track.runN++;
@@ -194,21 +208,10 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
   // host CPU above the bar, in core-ms: what a host-level finding's cost is counted from
   if (pct >= t.hostCpuPct) host.highCoreMs += coreMsOf(pct * (host.cores ?? 1), ts, prevTs);
   const high = pct >= t.hostCpuPct;
-  if (high) {
-    run.lowSince = undefined;
-    if (run.highSince === undefined) {
-      run.highSince = ts;
-      run.runSum = 0;
-      run.runN = 0;
-      run.emittedHigh = false;
-    }
-  } else if (run.highSince !== undefined) {
-    // the same dip rule as a process's run
-    run.lowSince ??= ts;
-    if (ts - run.lowSince > t.sustainMs * MAX_DIP_SHARE) {
-      run.highSince = undefined;
-      run.lowSince = undefined;
-    }
+  if (stepRun(run, ts, high, t.sustainMs) === 'start') {
+    run.runSum = 0;
+    run.runN = 0;
+    run.emittedHigh = false;
   }
   if (run.highSince !== undefined) {
     run.runSum += pct;

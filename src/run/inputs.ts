@@ -78,18 +78,25 @@ async function fileInput(
 /**
  * Only some places of a filesystem root (`var/spool/cron`, `etc/ld.so.preload`), named relative to it
  * as a collection would be, so the persistence sources recognise them: what a live sensor rescans.
- * `unchanged` leaves out a file the caller has already read at this mtime and size, before its head is read.
  */
 export async function rootInputs(
   root: string,
   places: readonly string[],
   hostOverride: string | undefined,
   issues: Issue[],
-  unchanged?: (path: string, mtimeMs: number, sizeBytes: number) => boolean,
+  walker: PlaceWalker = {},
 ): Promise<InputFile[]> {
   const out: InputFile[] = [];
-  await walkCollection(root, hostOverride, out, issues, places, unchanged);
+  await walkCollection(root, hostOverride, out, issues, places, walker);
   return out;
+}
+
+/** What a live sensor asks of a walk over its places. */
+export interface PlaceWalker {
+  /** Leave out a file already read at this mtime and size, before its head is read. */
+  unchanged?: (path: string, mtimeMs: number, sizeBytes: number) => boolean;
+  /** Every directory the walk enters (to watch it). */
+  onDirectory?: (path: string) => void;
 }
 
 async function walkCollection(
@@ -98,7 +105,7 @@ async function walkCollection(
   out: InputFile[],
   issues: Issue[],
   places?: readonly string[],
-  unchanged?: (path: string, mtimeMs: number, sizeBytes: number) => boolean,
+  walker: PlaceWalker = {},
 ): Promise<void> {
   const host = hostOverride ?? (await readHostname(join(root, 'etc', 'hostname')));
   const mtimes = await readBodyfile(root, issues);
@@ -119,6 +126,7 @@ async function walkCollection(
       issues.push({ file: dir, code: 'INPUT_UNREADABLE', reason: (err as Error).message, stage: 'reading' });
       return;
     }
+    walker.onDirectory?.(dir);
     for (const name of names) {
       if (out.length >= MAX_FILES) {
         issues.push({
@@ -140,7 +148,7 @@ async function walkCollection(
       const rel = relative(root, path).split(sep).join('/');
       if (COLLECTION_META.has(rel)) return;
       const mtime = mtimes.get(`/${rel}`) ?? st.mtimeMs;
-      if (unchanged?.(path, mtime, st.size)) return;
+      if (walker.unchanged?.(path, mtime, st.size)) return;
       const file = await fileInput(path, rel, mtime, host, st.size, issues);
       if (file) out.push(file);
     }

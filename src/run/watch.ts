@@ -3,7 +3,7 @@
  * same detector as `hunt`, on the live clock (`Engine.tick`). Findings go out as soon as they hold,
  * then again (same id, next revision) when they say more. No printing here: the CLI renders.
  */
-import { type Dirent, type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
+import { type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createDetector } from '../analytics/index.js';
 import type { Finding } from '../model/finding.js';
@@ -60,7 +60,6 @@ const ACCOUNT_PLACES = [
 const MAX_HOMES = 1000;
 const MAX_PLACE_ISSUES = 1000;
 const MAX_WATCHERS = 4096;
-const WATCH_DEPTH = 3;
 
 /** The static places plus every account's rc files and user units (homes listed afresh, bounded). */
 export function persistencePlaces(root: string): string[] {
@@ -106,7 +105,7 @@ export interface WatchTotals {
   events: number;
   findings: number;
   persistenceFiles: number;
-  /** Wall time of the /proc samples (mean and slowest, ms): what the sensor costs on this host. */
+  /** Wall time of the /proc samples (slowest as it goes, mean when the run ends; ms): what the sensor costs here. */
   sampleMs: { mean: number; max: number };
   /** Telemetry the sensor could not see (unprivileged, races), from the last sample. */
   visibility: string[];
@@ -149,45 +148,33 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const seen = new Map<string, string>();
   const placeIssues = new Set<string>();
   let dirty = true;
-  // fs.watch on Linux sees only a directory's own entries, so every directory under a place gets one
-  // (var/spool/cron/crontabs under var/spool/cron); new ones are added on each rescan
+  // fs.watch on Linux sees only a directory's own entries, so each place and every directory the
+  // rescan walks under it gets one (var/spool/cron/crontabs under var/spool/cron); new ones join on rescans
   const watchers = new Map<string, FSWatcher>();
-  const watchTree = (path: string, depth: number): void => {
-    if (watchers.size >= MAX_WATCHERS || depth > WATCH_DEPTH) return;
-    if (!watchers.has(path))
-      try {
-        watchers.set(
-          path,
-          fsWatch(path, { persistent: false }, () => {
-            dirty = true;
-          }).on('error', () => watchers.delete(path)),
-        );
-      } catch {
-        return; // absent places are normal; the rescan finds them if they appear
-      }
-    let entries: Dirent[];
+  const watchPath = (path: string): void => {
+    if (watchers.has(path) || watchers.size >= MAX_WATCHERS) return;
     try {
-      entries = readdirSync(path, { withFileTypes: true });
+      watchers.set(
+        path,
+        fsWatch(path, { persistent: false }, () => {
+          dirty = true;
+        }).on('error', () => watchers.delete(path)),
+      );
     } catch {
-      return; // a file, or not readable
+      // absent places are normal; the rescan finds them if they appear
     }
-    for (const e of entries) if (e.isDirectory()) watchTree(join(path, e.name), depth + 1);
-  };
-  const watchPlaces = () => {
-    for (const root of options.roots) for (const place of persistencePlaces(root)) watchTree(join(root, place), 0);
   };
   const context = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxPendingRecords: 4096 };
   const readPersistence = async () => {
     for (const root of options.roots) {
       const issues: Issue[] = [];
       const stampOf = (mtimeMs: number, size: number) => `${mtimeMs}|${size}`;
-      const files = await rootInputs(
-        root,
-        persistencePlaces(root),
-        sampler.hostName,
-        issues,
-        (path, mtimeMs, size) => seen.get(path) === stampOf(mtimeMs, size),
-      );
+      const places = persistencePlaces(root);
+      for (const place of places) watchPath(join(root, place));
+      const files = await rootInputs(root, places, sampler.hostName, issues, {
+        unchanged: (path, mtimeMs, size) => seen.get(path) === stampOf(mtimeMs, size),
+        onDirectory: watchPath,
+      });
       // absent places are not problems for a live sensor; an unreadable one is said once, not every rescan
       for (const i of issues) {
         if (i.code === 'INPUT_UNREADABLE' && /ENOENT/.test(i.reason)) continue;
@@ -238,16 +225,12 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         if (dirty || t - lastRescan >= rescanMs) {
           dirty = false;
           lastRescan = t;
-          watchPlaces();
           await readPersistence();
         }
         const { events, stats } = await sampler.sample(t);
         totals.samples++;
         sampleMsSum += stats.durationMs;
-        totals.sampleMs = {
-          mean: Math.round((sampleMsSum / totals.samples) * 10) / 10,
-          max: Math.max(totals.sampleMs.max, stats.durationMs),
-        };
+        totals.sampleMs.max = Math.max(totals.sampleMs.max, stats.durationMs);
         totals.events += events.length;
         for (const e of events) engine.push(e);
         engine.tick(t);
@@ -261,6 +244,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       // closing every window reports what only holds at close (informational node traffic)
       engine.end();
       engine.issues.forEach(report);
+      if (totals.samples > 0) totals.sampleMs.mean = Math.round((sampleMsSum / totals.samples) * 10) / 10;
       return totals;
     } finally {
       for (const w of watchers.values()) w.close();

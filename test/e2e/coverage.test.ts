@@ -4,19 +4,15 @@
  * fully covered sets (the AN0741 miner scenario, examples/kinsing-like), each with its policy.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CoverageReport } from '../../src/model/coverage.js';
+import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const FIX = join(ROOT, 'test', 'fixtures', 'coverage');
 
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, 'coverage', ...args], { encoding: 'utf8', cwd: ROOT });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (args: string[]) => runCli(['coverage', ...args], { cwd: ROOT });
 
 function json(args: string[]): { code: number | null; report: CoverageReport & { coalmine: string } } {
   const r = run([...args, '--format', 'json']);
@@ -120,7 +116,7 @@ test('usage errors exit 2', () => {
   assert.equal(run([join(FIX, 'no-cpu-cmdline'), '--input-format', 'nope']).code, 2);
   assert.equal(run([join(FIX, 'no-cpu-cmdline'), '--policy', join(FIX, 'missing.yaml')]).code, 2);
   assert.equal(run([]).code, 2);
-  const help = spawnSync(process.execPath, [BIN, 'coverage', '--help'], { encoding: 'utf8' });
-  assert.equal(help.status, 0);
+  const help = run(['--help']);
+  assert.equal(help.code, 0);
   assert.match(help.stdout, /Exit status: 0 when every analytic/);
 });

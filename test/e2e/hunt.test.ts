@@ -136,7 +136,7 @@ test('OCSF output is a Detection Finding per line', () => {
 
 test('the table output makes hostile strings inert', () => {
   const evil = `{"@timestamp":"2025-03-14T02:10:00Z","event":{"kind":"event","category":["process"],"action":"exec","dataset":"x"},"host":{"name":"h\\u001b[31m"},"process":{"pid":7,"name":"xmrig","executable":"/tmp/xmrig","command_line":"xmrig \\u001b]0;pwned\\u0007 -o stratum+tcp://pool.supportxmr.com:3333"},"original":{}}\n`;
-  const r = cli(['hunt', '-', '--format', 'table', '--no-summary'], evil);
+  const r = cli(['hunt', '-', '--format', 'table', '--no-summary'], { input: evil });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes('\u001b'), 'no raw escape reaches the terminal');
   assert.match(r.stdout, /\\u001b/);

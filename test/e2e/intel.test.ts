@@ -1,17 +1,13 @@
 /** End to end: `coalmine intel check` and `coalmine intel stats` through the real CLI. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const STIX = join(ROOT, 'test', 'fixtures', 'intel', 'pools.stix.json');
 
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 test('intel check says which set matched each value and why; no match exits 1; hostile values are inert', () => {
   const r = cli(['intel', 'check', 'xmr-eu1.nanopool.org', 'stratum+tcp://eu.evil-mine.example:3333', '--intel', STIX]);

@@ -6,36 +6,33 @@
  * Skips when /usr/bin/chromium is absent (CI installs it).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
 const HOSTILE = join(ROOT, 'test', 'fixtures', 'report', 'hostile.ndjson');
 const CHROMIUM = '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'coalmine-report-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function run(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: work });
-}
+const run = (args: string[]) => runCli(args, { cwd: work });
 
 test('--report writes the HTML report beside the normal output; a write error is exit 3 with the reason', () => {
   const out = join(work, 'plain.html');
   const r = run(['hunt', EXAMPLE, '--format', 'ndjson', '--report', out]);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /"analytic":"AN0742"/, 'normal output still on stdout');
   const html = readFileSync(out, 'utf8');
   assert.match(html, /^<!DOCTYPE html>/);
   assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none';/);
 
   const bad = run(['hunt', EXAMPLE, '--format', 'ndjson', '--report', join(work, 'no', 'such', 'dir', 'r.html')]);
-  assert.equal(bad.status, 3);
+  assert.equal(bad.code, 3);
   assert.match(bad.stderr, /coalmine: cannot write report .*r\.html: ENOENT/);
   assert.match(run(['hunt', '--help']).stdout, /--report <file>/);
 });
@@ -47,7 +44,7 @@ test('the report in real Chromium: inert hostile text, no requests, no console e
   }
   const out = join(work, 'out.html');
   const r = run(['hunt', EXAMPLE, HOSTILE, '--format', 'ndjson', '--report', out]);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   const findings = r.stdout.trim().split('\n');
   assert.equal(findings.length, 2, 'the Kinsing finding and the hostile one');
 

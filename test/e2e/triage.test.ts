@@ -4,26 +4,23 @@
  * the real pid, path and cron line, a cost — and `coalmine explain` printing it for an analyst.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Finding } from '../../src/model/finding.js';
+import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
 const work = mkdtempSync(join(tmpdir(), 'coalmine-triage-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-function run(args: string[]) {
-  return spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: work });
-}
+const run = (args: string[]) => runCli(args, { cwd: work });
 
 function huntKinsing(extra: string[] = []): { findings: Finding[]; stderr: string; stdout: string } {
   const r = run(['hunt', EXAMPLE, '--format', 'ndjson', ...extra]);
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.code, 0, r.stderr);
   return {
     findings: r.stdout
       .trim()
@@ -97,7 +94,7 @@ test('prices come from coalmine.yaml; a bad price is a usage error with its line
   assert.equal(cost?.amount, Math.round((cost?.core_hours ?? 0) * 0.5 * 100) / 100);
   writeFileSync(policy, 'prices:\n  core_hour: lots\n');
   const bad = run(['hunt', EXAMPLE, '--policy', policy]);
-  assert.equal(bad.status, 2);
+  assert.equal(bad.code, 2);
   assert.match(bad.stderr, /prices\.yaml:2.*POLICY_BAD_VALUE: prices\.core_hour must be a price/);
 });
 
@@ -105,7 +102,7 @@ test('coalmine explain prints the decision, timeline, questions, plan and cost; 
   const { findings, stdout } = huntKinsing();
   const id = findings[0].id;
   const direct = run(['explain', id.slice(0, 9), EXAMPLE]);
-  assert.equal(direct.status, 0, direct.stderr);
+  assert.equal(direct.code, 0, direct.stderr);
   for (const heading of [
     'Decision: Tier 2',
     'Timeline',
@@ -121,10 +118,10 @@ test('coalmine explain prints the decision, timeline, questions, plan and cost; 
   const file = join(work, 'findings.ndjson');
   writeFileSync(file, stdout);
   const fromFile = run(['explain', id, '--findings', file]);
-  assert.equal(fromFile.status, 0, fromFile.stderr);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
   assert.equal(fromFile.stdout, direct.stdout, 'the same finding either way');
   const missing = run(['explain', 'cm-0000', '--findings', file]);
-  assert.equal(missing.status, 1);
+  assert.equal(missing.code, 1);
   assert.match(missing.stderr, new RegExp(`no finding cm-0000 \\(findings: ${id}\\)`));
-  assert.equal(run(['explain', 'x;rm', EXAMPLE]).status, 2);
+  assert.equal(run(['explain', 'x;rm', EXAMPLE]).code, 2);
 });

@@ -8,8 +8,16 @@ import type { Finding } from '../../src/model/finding.js';
 
 export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
 
-export function runCli(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
+export function runCli(
+  args: string[],
+  options: { input?: string; cwd?: string } = {},
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    input: options.input,
+    cwd: options.cwd,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -1,17 +1,17 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
-import { crontab } from './crontab.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
-import { ldSoPreload } from './ld-so-preload.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
 import { osquery } from './osquery.js';
 import { pcap } from './pcap/index.js';
-import { shellRc } from './shell-rc.js';
+import { crontab } from './persistence/crontab.js';
+import { ldSoPreload } from './persistence/ld-so-preload.js';
+import { shellRc } from './persistence/shell-rc.js';
+import { systemdUnit } from './persistence/systemd-unit.js';
 import { suricata } from './suricata.js';
-import { systemdUnit } from './systemd-unit.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 import { winlogbeat } from './winlogbeat.js';

@@ -9,7 +9,7 @@ import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { isPlausibleMs, parseTimestamp } from '../util/time.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
-import { commandTargets } from './persistence-target.js';
+import { commandTargets } from './persistence/target.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 
 type Row = Record<string, unknown>;

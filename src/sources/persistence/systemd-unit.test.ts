@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
 import { systemdUnit } from './systemd-unit.js';
 
 const MTIME = Date.UTC(2024, 0, 1);

@@ -4,9 +4,10 @@
  * Syntax per systemd.syntax(7): `#`/`;` comments, `[Section]` headers, `Key=Value`, trailing `\` continues
  * a line (comment lines inside a continuation are skipped).
  */
-import type { CoalEvent } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
-import { clip } from '../util/hostile.js';
+import type { CoalEvent } from '../../model/event.js';
+import { type Issue, issue } from '../../model/issue.js';
+import { clip } from '../../util/hostile.js';
+import type { SourceContext, SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
   entryEvent,
@@ -19,8 +20,7 @@ import {
   persistenceFile,
   persistenceLines,
   segmentMatches,
-} from './shell-rc.js';
-import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
+} from './file.js';
 
 /** Directories systemd loads units from; `*` is a home directory's owner. */
 const UNIT_ROOTS: readonly (readonly string[])[] = [

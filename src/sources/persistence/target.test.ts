@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { commandTargets } from './persistence-target.js';
+import { commandTargets } from './target.js';
 
 test('finds the program a cron line runs, skipping redirections', () => {
   assert.deepEqual(commandTargets('/tmp/.x/kdevtmpfsi >/dev/null 2>&1 &'), ['/tmp/.x/kdevtmpfsi']);

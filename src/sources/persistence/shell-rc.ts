@@ -1,228 +1,26 @@
 /**
  * Shell start-up and boot scripts on a collected filesystem (~/.bashrc, /etc/profile.d/*.sh, rc.local,
  * init.d): one `persistence-entry` per logical line that runs a program; assignments, aliases, tests,
- * keywords and sourcing of standard files are configuration, not entries. Also holds what the other
- * persistence sources share (file facts, the entry event, path matching), because crontab reuses the
- * shell classifier for cron.daily scripts and the reverse import would be a cycle.
+ * keywords and sourcing of standard files are configuration, not entries. crontab reuses the shell line
+ * reader for cron.daily scripts.
  */
-import type { CoalEvent, ProcessFields } from '../model/event.js';
-import { isoFromMs } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
-import { clip } from '../util/hostile.js';
-import { sourceLines } from './lines.js';
-import { commandTargets } from './persistence-target.js';
-import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
-
-// ---------------------------------------------------------------------------------------------
-// Shared by the persistence sources (crontab, systemd-unit, shell-rc, ld-so-preload)
-
-/** Sniff scores: a known location beats a telling file name, which beats content that merely looks right. */
-export const PATH_SCORE = 90;
-export const NAME_SCORE = 60;
-export const CONTENT_SCORE = 30;
-
-/** Persistence files are small; a longer line is hostile or not this format. */
-const MAX_LINE_BYTES = 64 * 1024;
-const MAX_FILE_LINE_CHARS = 4096;
-const MAX_COMMAND_CHARS = 8192;
-const MAX_PATH_CHARS = 4096;
-/** Binary lines listed one by one before the rest are only counted. */
-const MAX_LISTED_BINARY_LINES = 5;
-/** Largest magnitude `Date` accepts. */
-const MAX_DATE_MS = 8.64e15;
-
-export type Mechanism = NonNullable<CoalEvent['coalmine']['persistence']>['mechanism'];
-
-/**
- * Where a file sits, as path segments. `anchored` segments start at the collection root (from relPath);
- * otherwise they are a directly given file's name and patterns match its tail.
- */
-export interface FileLocation {
-  segments: string[];
-  anchored: boolean;
-}
-
-export function locate(input: Pick<SourceInput, 'name' | 'relPath'>): FileLocation {
-  const anchored = input.relPath !== undefined;
-  const raw = (input.relPath ?? input.name).slice(0, MAX_PATH_CHARS).replaceAll('\\', '/');
-  const segments = raw.split('/').filter((s) => s.length > 0 && s !== '.');
-  // UAC keeps the collected filesystem under `[root]/`; a walk from one level up sees that prefix
-  if (anchored && segments[0] === '[root]') segments.shift();
-  return { segments, anchored };
-}
-
-/** One segment against a pattern with at most one `*` (`*`, `*.service`, `cron.d`); linear, no regex. */
-export function segmentMatches(pattern: string, segment: string): boolean {
-  const star = pattern.indexOf('*');
-  if (star === -1) return pattern === segment;
-  const head = pattern.slice(0, star);
-  const tail = pattern.slice(star + 1);
-  return segment.length > head.length + tail.length - 1 && segment.startsWith(head) && segment.endsWith(tail);
-}
-
-/**
- * Index where `pattern` matches: the whole relPath (index 0) when anchored, else the tail of a direct name.
- * -1 when it does not match.
- */
-export function matchPath(location: FileLocation, pattern: readonly string[]): number {
-  const { segments, anchored } = location;
-  if (anchored ? segments.length !== pattern.length : segments.length < pattern.length) return -1;
-  const at = segments.length - pattern.length;
-  for (let i = 0; i < pattern.length; i++) if (!segmentMatches(pattern[i], segments[at + i])) return -1;
-  return at;
-}
-
-/** What every entry of one file shares. */
-export interface PersistenceFile {
-  format: string;
-  ref: string;
-  path: string;
-  name: string;
-  ts: number;
-  host?: string;
-}
-
-/**
- * The file's facts, or undefined with FILE_NO_MTIME pushed: a state entry is placed on the timeline by
- * its file's mtime, and without one it cannot be placed at all, so the file is not read.
- */
-export function persistenceFile(input: SourceInput, format: string, issues: Issue[]): PersistenceFile | undefined {
-  const ms = input.mtimeMs;
-  if (ms === undefined || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) {
-    issues.push(
-      issue(
-        { file: input.name },
-        'FILE_NO_MTIME',
-        'no modification time: its entries cannot be placed in time, so the file is not read',
-        'reading',
-      ),
-    );
-    return undefined;
-  }
-  const location = locate(input);
-  const path = input.relPath !== undefined ? `/${location.segments.join('/')}` : input.name;
-  const name = location.segments[location.segments.length - 1] ?? path;
-  const file: PersistenceFile = { format, ref: input.name, path, name, ts: ms };
-  if (input.hostHint) file.host = input.hostHint;
-  return file;
-}
-
-export interface EntryFields {
-  lineNo: number;
-  line: string;
-  mechanism: Mechanism;
-  /** What the entry runs; its first program path becomes the target unless `target` is given. */
-  command?: string;
-  target?: string;
-  user?: string;
-  workingDirectory?: string;
-  original: Record<string, unknown>;
-}
-
-export function entryEvent(file: PersistenceFile, fields: EntryFields): CoalEvent {
-  const target = fields.target ?? (fields.command !== undefined ? commandTargets(fields.command)[0] : undefined);
-  const process: ProcessFields = {};
-  if (fields.command !== undefined) process.command_line = clip(fields.command, MAX_COMMAND_CHARS);
-  if (fields.workingDirectory !== undefined) process.working_directory = fields.workingDirectory;
-  if (fields.user !== undefined) process.user = { name: fields.user };
-  return {
-    '@timestamp': isoFromMs(file.ts),
-    event: { kind: 'state', category: ['configuration'], action: 'persistence-entry', dataset: `${file.format}.entry` },
-    host: file.host !== undefined ? { name: file.host, os: { platform: 'linux' } } : { os: { platform: 'linux' } },
-    ...(Object.keys(process).length > 0 ? { process } : {}),
-    file: { path: file.path, name: file.name, mtime: isoFromMs(file.ts), line: clip(fields.line, MAX_FILE_LINE_CHARS) },
-    original: fields.original,
-    coalmine: {
-      ts: file.ts,
-      format: file.format,
-      ref: { file: file.ref, line: fields.lineNo },
-      persistence: target !== undefined ? { mechanism: fields.mechanism, target } : { mechanism: fields.mechanism },
-    },
-  };
-}
-
-/**
- * A line is binary when it holds a NUL, or when at least one in eight characters is a control character
- * or an invalid-UTF-8 replacement: text config never looks like that, random bytes always do.
- */
-export function isBinaryLine(line: string): boolean {
-  let bad = 0;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charCodeAt(i);
-    if (c === 0) return true;
-    if (c === 0xfffd || (c < 0x20 && c !== 9) || c === 0x7f) bad++;
-  }
-  return bad > 0 && bad * 8 >= line.length;
-}
-
-/** Lists the first binary lines of a file and counts the rest into one closing issue. */
-export class BinaryTally {
-  private readonly file: string;
-  private readonly code: string;
-  private count = 0;
-  private firstUnlisted = 0;
-
-  constructor(file: string, code: string) {
-    this.file = file;
-    this.code = code;
-  }
-
-  note(lineNo: number, issues: Issue[]): void {
-    this.count++;
-    if (this.count <= MAX_LISTED_BINARY_LINES)
-      issues.push(
-        issue(
-          { file: this.file, line: lineNo },
-          this.code,
-          'binary content (NUL, control or invalid UTF-8 bytes); line skipped',
-        ),
-      );
-    else if (this.firstUnlisted === 0) this.firstUnlisted = lineNo;
-  }
-
-  finish(issues: Issue[]): void {
-    const unlisted = this.count - MAX_LISTED_BINARY_LINES;
-    if (unlisted > 0)
-      issues.push(
-        issue(
-          { file: this.file, line: this.firstUnlisted },
-          this.code,
-          `${unlisted} more binary lines from here on, skipped`,
-        ),
-      );
-  }
-}
-
-/**
- * The file's lines through sourceLines, bounded to 64 KiB (or the run's limit when lower). An oversized line
- * becomes LINE_TOO_LONG and a failing stream FILE_READ_ERROR, both pushed to `issues`; nothing throws.
- */
-export async function* persistenceLines(
-  input: SourceInput,
-  context: SourceContext,
-  issues: Issue[],
-): AsyncGenerator<{ lineNo: number; line: string }> {
-  let last = 0;
-  try {
-    for await (const batch of sourceLines(input, context, (i) => issues.push(i), MAX_LINE_BYTES)) {
-      for (let i = 0; i < batch.lines.length; i++) {
-        last = batch.lineNos[i];
-        yield { lineNo: last, line: batch.lines[i] };
-      }
-    }
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    issues.push(
-      issue(
-        { file: input.name, line: last + 1 },
-        'FILE_READ_ERROR',
-        `reading stopped: ${clip(message, 200)}`,
-        'reading',
-      ),
-    );
-  }
-}
-
+import type { CoalEvent } from '../../model/event.js';
+import { type Issue, issue } from '../../model/issue.js';
+import type { SourceContext, SourceDescriptor, SourceInput } from '../types.js';
+import {
+  BinaryTally,
+  CONTENT_SCORE,
+  entryEvent,
+  isBinaryLine,
+  locate,
+  type Mechanism,
+  matchPath,
+  NAME_SCORE,
+  PATH_SCORE,
+  type PersistenceFile,
+  persistenceFile,
+  persistenceLines,
+} from './file.js';
 // ---------------------------------------------------------------------------------------------
 // The shell line classifier
 

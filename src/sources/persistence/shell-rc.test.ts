@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Issue } from '../model/issue.js';
-import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
-import { isBinaryLine, type ShellLine, ShellLineReader, shellRc } from './shell-rc.js';
+import type { Issue } from '../../model/issue.js';
+import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
+import { isBinaryLine } from './file.js';
+import { type ShellLine, ShellLineReader, shellRc } from './shell-rc.js';
 
 const MTIME = Date.UTC(2024, 0, 1);
 const FIXTURES = 'test/fixtures/shell-rc';

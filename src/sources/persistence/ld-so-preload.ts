@@ -3,9 +3,10 @@
  * linked process, the classic hiding place of user-land rootkits that mask a miner. One
  * `persistence-entry` per library; any entry at all is worth a look, so valid paths raise no issue.
  */
-import type { CoalEvent } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
-import { clip } from '../util/hostile.js';
+import type { CoalEvent } from '../../model/event.js';
+import { type Issue, issue } from '../../model/issue.js';
+import { clip } from '../../util/hostile.js';
+import type { SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
   entryEvent,
@@ -16,8 +17,7 @@ import {
   PATH_SCORE,
   persistenceFile,
   persistenceLines,
-} from './shell-rc.js';
-import type { SourceDescriptor, SourceInput } from './types.js';
+} from './file.js';
 
 const MAX_LIBRARY_CHARS = 4096;
 /** A library named without a directory is looked up in the standard paths, like LD_PRELOAD's. */

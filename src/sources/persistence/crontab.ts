@@ -3,9 +3,10 @@
  * per-user spools (schedule, command; the file is named after its user) and the run-parts script folders
  * /etc/cron.{hourly,daily,weekly,monthly}. One `persistence-entry` per job; environment lines are not jobs.
  */
-import type { CoalEvent } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
-import { clip } from '../util/hostile.js';
+import type { CoalEvent } from '../../model/event.js';
+import { type Issue, issue } from '../../model/issue.js';
+import { clip } from '../../util/hostile.js';
+import type { SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
   CONTENT_SCORE,
@@ -18,9 +19,8 @@ import {
   type PersistenceFile,
   persistenceFile,
   persistenceLines,
-  readShellEntries,
-} from './shell-rc.js';
-import type { SourceDescriptor, SourceInput } from './types.js';
+} from './file.js';
+import { readShellEntries } from './shell-rc.js';
 
 /** `system`: 5 fields + user + command; `user`: 5 fields + command; `script`: a run-parts shell script. */
 type CronKind = { format: 'system' } | { format: 'user'; user?: string } | { format: 'script'; schedule: string };

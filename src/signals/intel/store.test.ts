@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Issue } from '../model/issue.js';
-import { addUserIntel, findWallet, IntelStore, loadBundledIntel, loadIntel } from './intel.js';
+import type { Issue } from '../../model/issue.js';
+import { addUserIntel, findWallet, IntelStore, loadBundledIntel, loadIntel } from './store.js';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'intel');
+const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'intel');
 const intel = loadBundledIntel();
 const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
 const work = mkdtempSync(join(tmpdir(), 'coalmine-intel-'));

@@ -10,83 +10,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Issue } from '../model/issue.js';
-import type { Strength } from '../model/signal.js';
+import type { Issue } from '../../model/issue.js';
+import type { Strength } from '../../model/signal.js';
 import {
-  type IntelEntry,
   isHash,
   normaliseDomain,
   normaliseImage,
   normaliseProcessName,
-  type ParsedIntel,
   type ParsedIp,
   parseBundledList,
   parseCidr,
   parseIp,
   parseUserFile,
-} from './intel-load.js';
-import { looksLikeStixBundle, parseStixBundle } from './intel-stix.js';
-import { looksLikeZeekIntel, parseZeekIntel } from './intel-zeek.js';
+} from './list.js';
+import { looksLikeStixBundle, parseStixBundle } from './stix.js';
+import type { IndicatorKind, Intel, IntelEntry, IntelMatch, IntelSetInfo, ParsedIntel } from './types.js';
+import { looksLikeZeekIntel, parseZeekIntel } from './zeek.js';
 
-export type IndicatorKind =
-  | 'pool-domain'
-  | 'pool-ip'
-  | 'mining-port'
-  | 'miner-name'
-  | 'miner-hash'
-  | 'proxyware-name'
-  | 'proxyware-domain'
-  | 'proxyware-image'
-  | 'miner-image'
-  | 'wallet'
-  /** Sites that echo the caller's address or headers: proxy resellers test each relay with them. */
-  | 'proxy-checker';
-
-export interface IntelMatch {
-  kind: IndicatorKind;
-  indicator: string;
-  set: string;
-  strength: Strength;
-  note?: string;
-  /** The set it came from (shared by all its matches): where the list came from and its stated version. */
-  about?: IntelSetInfo;
-}
-
-export interface IntelSetInfo {
-  name: string;
-  kind: IndicatorKind | 'mixed';
-  source: string;
-  /** The feed's own version or date when it states one (STIX: newest `modified`, a `# version:` header). */
-  version?: string;
-  /** When the file was last changed (user files), so "since when" has an answer when no version is stated. */
-  modified?: string;
-  count: number;
-}
-
-export interface Intel {
-  /** Pool and proxyware domains: suffix match on label boundaries, case-insensitive, trailing dot ignored. */
-  domain(name: string): IntelMatch | undefined;
-  /**
-   * Proxy-checker sites (same suffix match as `domain`). Kept apart from `domain` on purpose: ordinary
-   * scripts call them too, so code that treats any `domain` hit as a pool or proxyware never sees them.
-   */
-  proxyChecker(name: string): IntelMatch | undefined;
-  /** Exact IPv4/IPv6 addresses and CIDR ranges. */
-  ip(ip: string): IntelMatch | undefined;
-  /** Mining ports: always weak evidence. */
-  port(port: number): IntelMatch | undefined;
-  /** Miner and proxyware executable base names (case-insensitive, trailing .exe ignored). */
-  processName(name: string): IntelMatch | undefined;
-  /** SHA-256, SHA-1 or MD5 of a miner binary. */
-  hash(hex: string): IntelMatch | undefined;
-  /** Container images by repository (registry host, tag and digest ignored). */
-  image(ref: string): IntelMatch | undefined;
-  /** The first cryptocurrency wallet address in a text (see `findWallet`). */
-  wallet(text: string): IntelMatch | undefined;
-  sets(): IntelSetInfo[];
-}
-
-const INTEL_DIR = fileURLToPath(new URL('../../intel/', import.meta.url));
+const INTEL_DIR = fileURLToPath(new URL('../../../intel/', import.meta.url));
 const MAX_INTEL_FILE_BYTES = 64 * 1024 * 1024;
 /** Bad lines listed one by one per file; the rest are counted in one closing issue. */
 const MAX_BAD_LINES_LISTED = 50;

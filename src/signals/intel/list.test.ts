@@ -11,7 +11,7 @@ import {
   parseIpv6,
   parseUserFile,
   splitCsvLine,
-} from './intel-load.js';
+} from './list.js';
 
 test('IPv4 parsing accepts dotted quads only', () => {
   assert.equal(parseIpv4('185.71.66.20'), 185 * 2 ** 24 + 71 * 2 ** 16 + 66 * 256 + 20);

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadIntel } from './intel.js';
-import { patternComparisons } from './intel-stix.js';
-import { intelName, provenanceOf } from './make.js';
+import { intelName, provenanceOf } from '../make.js';
+import { patternComparisons } from './stix.js';
+import { loadIntel } from './store.js';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'intel');
+const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'test', 'fixtures', 'intel');
 const STIX = join(FIXTURES, 'pools.stix.json');
 const ZEEK = join(FIXTURES, 'pools.zeek-intel.tsv');
 

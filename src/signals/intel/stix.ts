@@ -6,9 +6,10 @@
  * indicator's `indicator_types`/`labels`/`name`; the set's source and version come from the bundle
  * (its identity's name, the newest `modified`). No I/O.
  */
-import type { Strength } from '../model/signal.js';
-import type { IndicatorKind } from './intel.js';
-import { DEFAULT_STRENGTH, hostOfUrl, normaliseDomain, type ParsedIntel } from './intel-load.js';
+import type { Strength } from '../../model/signal.js';
+import { hostOfUrl, normaliseDomain } from './list.js';
+import type { IndicatorKind } from './types.js';
+import { DEFAULT_STRENGTH, type ParsedIntel } from './types.js';
 
 const MAX_OBJECTS = 200_000;
 const MAX_PATTERN_CHARS = 8192;

@@ -6,8 +6,8 @@
  * say nothing about mining and are reported. Whether a domain is a proxy endpoint comes from
  * `meta.desc`/`meta.source` mentioning proxies. No I/O.
  */
-import type { IndicatorKind } from './intel.js';
-import { DEFAULT_STRENGTH, MAX_INTEL_LINE_CHARS, type ParsedIntel } from './intel-load.js';
+import type { IndicatorKind } from './types.js';
+import { DEFAULT_STRENGTH, MAX_INTEL_LINE_CHARS, type ParsedIntel } from './types.js';
 
 const PROXY_WORDS = /proxy|proxyware|bandwidth|residential/i;
 const UNSET = new Set(['-', '(empty)', '']);

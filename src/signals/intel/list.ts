@@ -1,74 +1,21 @@
 /**
  * Indicator syntax and intel file formats, with no I/O: the bundled lists (`# set:` headers, one
  * indicator a line) and the user's files (plain list, hosts file, CSV). Parsers return entries and
- * bad lines; validating a value for its kind and storing it is the store's job (intel.ts).
+ * bad lines; validating a value for its kind and storing it is the store's job (store.ts).
  */
-import type { Strength } from '../model/signal.js';
-import type { IndicatorKind } from './intel.js';
+import type { Strength } from '../../model/signal.js';
+import {
+  type BadLine,
+  DEFAULT_STRENGTH,
+  INDICATOR_KINDS,
+  type IndicatorKind,
+  type IntelEntry,
+  MAX_INTEL_LINE_CHARS,
+  type ParsedIntel,
+} from './types.js';
 
-export const INDICATOR_KINDS: readonly IndicatorKind[] = [
-  'pool-domain',
-  'pool-ip',
-  'mining-port',
-  'miner-name',
-  'miner-hash',
-  'proxyware-name',
-  'proxyware-domain',
-  'proxyware-image',
-  'miner-image',
-  'wallet',
-  'proxy-checker',
-];
 const KIND_SET = new Set<string>(INDICATOR_KINDS);
 const STRENGTHS = new Set<string>(['weak', 'medium', 'strong']);
-
-/**
- * How much one indicator of each kind proves when a list does not say: names of pools, binaries and
- * images are specific; addresses rotate and sit behind shared hosting; ports are shared with
- * ordinary services.
- */
-export const DEFAULT_STRENGTH: Record<IndicatorKind, Strength> = {
-  'pool-domain': 'strong',
-  'pool-ip': 'medium',
-  'mining-port': 'weak',
-  'miner-name': 'strong',
-  'miner-hash': 'strong',
-  'proxyware-name': 'strong',
-  'proxyware-domain': 'strong',
-  'proxyware-image': 'strong',
-  'miner-image': 'strong',
-  wallet: 'strong',
-  'proxy-checker': 'weak',
-};
-
-/** Longest line we look at in an intel file; real indicators are far shorter. */
-export const MAX_INTEL_LINE_CHARS = 4096;
-
-export interface IntelEntry {
-  kind: IndicatorKind;
-  value: string;
-  strength: Strength;
-  note?: string;
-  line: number;
-}
-
-export interface BadLine {
-  line: number;
-  reason: string;
-}
-
-export interface ParsedIntel {
-  /** `bundled` for our own lists; the detected format for user files. */
-  format: 'bundled' | 'csv' | 'hosts' | 'list' | 'stix' | 'zeek-intel';
-  /** From `# set:` / `# kind:` / `# source:` headers (bundled lists only). */
-  set?: string;
-  kind?: IndicatorKind | 'mixed';
-  source?: string;
-  /** What the feed says its version is (a STIX bundle's newest `modified`). */
-  version?: string;
-  entries: IntelEntry[];
-  bad: BadLine[];
-}
 
 // ---- indicator syntax ------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { HOSTILE_CASE, hostileFinding } from '../../test/support/hostile-finding.js';
+import { rawInvisible } from '../../test/support/invisible.js';
 import type { CoverageReport } from '../model/coverage.js';
 import type { Case, Finding } from '../model/finding.js';
 import { escapeHtml } from '../util/hostile.js';
@@ -118,6 +120,12 @@ test('every input string is escaped: markup and ANSI render as text, never as el
   assert.ok(html.includes('\\u001b[31mRED'), 'ESC shown as a visible escape');
   assert.ok(!html.includes('\u202e') && html.includes('\\u202e'), 'bidi override made visible');
   assert.ok(html.includes('kill -9 1 &#38;&#38; rm -f -- &#39;/tmp/&#60;x&#62;&#39;'), 'commands escaped in <pre>');
+});
+
+test('zero-width, bidi and other format characters are visible and inert in the report, in text and attributes', () => {
+  const html = renderReportHtml([hostileFinding()], [HOSTILE_CASE], { ...RUN, inputs: ['/logs/evil\u202egpj.exe'] });
+  assert.deepEqual(rawInvisible(html), []);
+  assert.ok(html.includes('evil\\u202egpj.exe\\u200d\\u001b[31mred\\u2028\\ufeff\\u{e0041}\\u2066x\\u000aforged'));
 });
 
 test('escapeHtml clips long strings and escapes quotes for attributes', () => {

@@ -129,7 +129,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
       void webhook?.enqueue(findingPayload(f, revision));
     },
     onIssue: (i) => {
-      if (flags.status) err(`coalmine watch: ${formatRef(i)}: ${i.code}: ${inert(i.reason)}\n`);
+      if (flags.status) err(`coalmine watch: ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}\n`);
     },
     onSample: (_stats, visibility) => {
       const text = visibility.join('; ');
@@ -150,7 +150,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     await webhook.flush(10_000);
     const left = await webhook.close();
     if (flags.status)
-      err(`coalmine watch: webhook: ${webhook.stats.delivered} delivered, ${left} left in ${webhook.spool}\n`);
+      err(`coalmine watch: webhook: ${webhook.stats.delivered} delivered, ${left} left in ${inert(webhook.spool)}\n`);
   }
   if (flags.status)
     err(

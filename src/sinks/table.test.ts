@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HOSTILE_CASE, hostileFinding } from '../../test/support/hostile-finding.js';
+import { rawInvisible } from '../../test/support/invisible.js';
+import { table } from './table.js';
+
+test('table: control, bidi and zero-width characters from the input are shown as escapes, never raw', () => {
+  const out = table.render([hostileFinding()], { color: false, version: 't', cases: [HOSTILE_CASE] });
+  assert.deepEqual(rawInvisible(out), []);
+  assert.match(out, /evil\\u202egpj\.exe\\u200d\\u001b\[31mred\\u2028\\ufeff\\u\{e0041\}\\u2066x\\u000aforged/);
+  for (const part of ['Cryptomining by evil', 'command line: /tmp/evil', 'gap evil', 'suppressed by coalmine'])
+    assert.ok(out.includes(part), part);
+});
+
+test('table: with colour on, the only ESC bytes are our own severity colours', () => {
+  const out = table.render([hostileFinding()], { color: true, version: 't' });
+  const escapes = out.match(/\u001b\[[0-9;]*m/g) ?? [];
+  assert.deepEqual(escapes, ['\u001b[1;31m', '\u001b[0m']);
+  assert.deepEqual(rawInvisible(out.replace(/\u001b\[(?:1;31|0)m/g, '')), []);
+});

@@ -26,7 +26,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CoalEvent } from '../src/model/event.js';
 import type { Issue } from '../src/model/issue.js';
 import type { Signal } from '../src/model/signal.js';
-import { loadBundledIntel } from '../src/signals/intel.js';
+import { loadBundledIntel } from '../src/signals/intel/store.js';
 import { stratum } from '../src/signals/stratum.js';
 import { memoryInput, readAll } from '../src/sources/contract.js';
 import { pcap } from '../src/sources/pcap/index.js';

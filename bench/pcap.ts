@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Issue } from '../src/model/issue.js';
 import type { Signal } from '../src/model/signal.js';
 import { expandInputs } from '../src/run/inputs.js';
-import { loadBundledIntel } from '../src/signals/intel.js';
+import { loadBundledIntel } from '../src/signals/intel/store.js';
 import { stratum } from '../src/signals/stratum.js';
 import { pcap } from '../src/sources/pcap/index.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../src/util/lines.js';

@@ -9,7 +9,7 @@ import type { Case, Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { createClassifier } from '../signals/index.js';
-import { loadIntel } from '../signals/intel.js';
+import { loadIntel } from '../signals/intel/store.js';
 import { loadRules } from '../signals/sigma/index.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { groupCases } from '../triage/cases.js';

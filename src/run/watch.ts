@@ -11,7 +11,7 @@ import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
 import { createClassifier } from '../signals/index.js';
-import { loadIntel } from '../signals/intel.js';
+import { loadIntel } from '../signals/intel/store.js';
 import { loadRules } from '../signals/sigma/index.js';
 import { sniffSource } from '../sources/index.js';
 import { Allowlist } from '../triage/allowlist.js';

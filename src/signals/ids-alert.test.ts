@@ -4,7 +4,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { idsAlert } from './ids-alert.js';
 import { classifiers } from './index.js';
-import { loadBundledIntel } from './intel.js';
+import { loadBundledIntel } from './intel/store.js';
 import { evt, signalsOf } from './test-events.js';
 
 const summary = (s: Signal[]) => s.map((x) => `${x.kind}/${x.strength} ${x.by} ${x.subject?.destination ?? ''}`);

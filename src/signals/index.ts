@@ -8,7 +8,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { clip } from '../util/hostile.js';
 import { idsAlert } from './ids-alert.js';
-import type { Intel } from './intel.js';
+import type { Intel } from './intel/types.js';
 import { kill } from './kill.js';
 import { namedDestination } from './named-destination.js';
 import { network } from './network.js';

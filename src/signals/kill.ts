@@ -8,7 +8,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
-import type { Intel } from './intel.js';
+import type { Intel } from './intel/types.js';
 import { signalFor } from './make.js';
 import { simpleCommands } from './persistence.js';
 import { baseName } from './process.js';

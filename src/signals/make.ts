@@ -3,7 +3,7 @@ import { hostKeyOf, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { IntelProvenance, PersistenceDetail, Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
 import { clip, inert } from '../util/hostile.js';
-import type { IntelMatch } from './intel.js';
+import type { IntelMatch } from './intel/types.js';
 
 export interface SignalSpec {
   kind: SignalKind;

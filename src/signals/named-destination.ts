@@ -6,7 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import type { IntelMatch } from './intel.js';
+import type { IntelMatch } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Signal } from '../model/signal.js';
-import { IntelStore } from './intel.js';
+import { IntelStore } from './intel/store.js';
 import { network } from './network.js';
 import { evt, signalsOf } from './test-events.js';
 

@@ -8,7 +8,7 @@
 import { isAddressHost } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import type { Intel, IntelMatch } from './intel.js';
+import type { Intel, IntelMatch } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 

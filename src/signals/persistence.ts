@@ -6,7 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
-import type { Intel } from './intel.js';
+import type { Intel } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
 import { commandLayers } from './powershell.js';
 import { baseName, isWindowsPath, suspiciousLocation, windowsSuspiciousLocation } from './process.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import { IntelStore } from './intel.js';
+import { IntelStore } from './intel/store.js';
 import { processClassifier, suspiciousLocation } from './process.js';
 import { evt, signalsOf } from './test-events.js';
 

@@ -7,7 +7,7 @@
  */
 import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import type { Intel } from './intel.js';
+import type { Intel } from './intel/types.js';
 import { intelName, shortWallet, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
 

@@ -6,7 +6,7 @@ import type { Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { classifiers } from './index.js';
-import { loadBundledIntel } from './intel.js';
+import { loadBundledIntel } from './intel/store.js';
 import { stratum } from './stratum.js';
 import { evt, signalsOf } from './test-events.js';
 

@@ -1,7 +1,7 @@
 /** Minimal events for classifier tests (not a test file itself). */
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import { loadBundledIntel } from './intel.js';
+import { loadBundledIntel } from './intel/store.js';
 import type { Classifier } from './types.js';
 
 export function evt(action: EventAction, fields: Partial<CoalEvent> = {}): CoalEvent {

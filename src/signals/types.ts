@@ -4,7 +4,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import type { Intel } from './intel.js';
+import type { Intel } from './intel/types.js';
 
 export interface ClassifyContext {
   intel: Intel;

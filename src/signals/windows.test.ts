@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { createClassifier } from './index.js';
-import { loadBundledIntel } from './intel.js';
+import { loadBundledIntel } from './intel/store.js';
 import { kill } from './kill.js';
 import { persistence } from './persistence.js';
 import { processClassifier } from './process.js';

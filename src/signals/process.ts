@@ -9,6 +9,7 @@ import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel } from './intel/types.js';
 import { intelName, shortWallet, signalFor } from './make.js';
+import { minerDownloads, minerOptions } from './miner-args.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 /** How much of a command line we read: arguments that matter come early, and scans stay bounded. */
@@ -164,9 +165,6 @@ const DAEMON_NAMES = new Set([
   'top',
   'ps',
 ]);
-/** Options that carry a pool or an account: a wallet beside them is a miner's login. */
-const POOL_ARGS =
-  /(?:^|\s)(?:-o|--url|-u|--user|--pool|--wallet|-w|--rig-id|--coin)(?:\s|=)|stratum[a-z0-9]{0,8}(?:\+[a-z0-9]{1,8})?:\/\//i;
 /**
  * Chain nodes and wallets handle addresses for a living; an address in their arguments is not a
  * miner's login (unless monerod is told to mine).
@@ -477,7 +475,7 @@ function minerArguments(
     const wallet = intel.wallet(command);
     if (wallet) {
       const w = wallet.indicator;
-      const isLogin = POOL_ARGS.test(command);
+      const isLogin = minerOptions(p.args && p.args.length > 0 ? p.args : command, intel)?.login === true;
       out.push(
         signalFor(event, {
           kind: 'miner-process',
@@ -503,6 +501,24 @@ function minerArguments(
         explanation: `${labelOf(p)}: a miner-named process started with the config file ${config} (process.command_line)`,
       }),
     );
+}
+
+/** A download whose output file or URL names a known miner or proxyware program (`curl -o xmrig …`). */
+function namedDownload(event: CoalEvent, p: ProcessFields, intel: Intel, command: string, out: Signal[]): void {
+  if (!/curl|wget|fetch|aria2c|tftp|busybox/.test(command)) return;
+  const hit = minerDownloads(p.args && p.args.length > 0 ? p.args : command, intel)[0];
+  if (!hit) return;
+  const miner = hit.match.kind === 'miner-name';
+  out.push(
+    signalFor(event, {
+      kind: miner ? 'miner-process' : 'proxyware-process',
+      class: 'process',
+      strength: hit.match.strength,
+      by: `process:${miner ? 'miner' : 'proxyware'}-download`,
+      explanation: `${labelOf(p)} downloads ${hit.where}, named as a known ${miner ? 'miner' : 'proxyware client'} (intel ${intelName(hit.match)}: ${hit.match.indicator})`,
+      intel: hit.match,
+    }),
+  );
 }
 
 function masqueradeSignal(
@@ -573,7 +589,10 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   const command = commandOf(p);
   const byName = knownProgram(event, p, intel, command, out);
   const isMiner = byName?.kind === 'miner-name';
-  if (command) minerArguments(event, p, intel, command, isMiner, out);
+  if (command) {
+    minerArguments(event, p, intel, command, isMiner, out);
+    namedDownload(event, p, intel, command, out);
+  }
   masquerade(event, p, command, isMiner, out);
 }
 

@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadBundledIntel } from './intel/store.js';
+import { isPoolAddress, minerOptions } from './miner-args.js';
+
+const intel = loadBundledIntel();
+const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+
+test('pool options say miner whatever the program is called, in a string or an argument vector', () => {
+  const cases: Array<[string | string[], string[]]> = [
+    [`/usr/bin/systemd-helper -o pool.example:443 -u ${XMR}`, ['-o pool.example:443', '-u <Monero address>']],
+    ['/x -o 198.51.100.7:3333 -a rx/0', ['-o 198.51.100.7:3333', '-a rx/0']],
+    ['/x --url=pool.example:14444 --user worker1 -p x', ['--url pool.example:14444', '--user worker1', '-p x']],
+    ['/x -opool.example:443 --pass x', ['-o pool.example:443', '--pass x']],
+    ['/x -o stratum+ssl://pool.example:443', ['-o stratum+ssl://pool.example:443']],
+    ['/x stratum+tcp://10.0.0.5:3333', ['stratum+tcp://10.0.0.5:3333']],
+    ['/x --donate-level=1 --cpu-max-threads-hint 50', ['--donate-level', '--cpu-max-threads-hint']],
+    ['/x --rig-id box1', ['--rig-id']],
+    ['/x --coin monero -o pool.example:443', ['--coin', '-o pool.example:443']],
+    [
+      ['/x', '-o', 'pool.example:443', '-u', XMR],
+      ['-o pool.example:443', '-u <Monero address>'],
+    ],
+    [`/x --algo=rx/0 --wallet ${XMR}`, ['--algo rx/0', '--wallet <Monero address>']],
+  ];
+  for (const [command, shown] of cases) {
+    const found = minerOptions(command, intel);
+    assert.equal(found?.conclusive, true, String(command));
+    assert.equal(found?.login, true, String(command));
+    assert.deepEqual(found?.shown, shown, String(command));
+  }
+});
+
+test('-o, -u, -p and -a are not enough on their own: other tools use them too', () => {
+  for (const command of [
+    'ssh -o StrictHostKeyChecking=no -o ConnectTimeout=5 -p 22 deploy@10.0.0.4',
+    'curl -sS -o out.tar.gz -u user:secret https://example.com/out.tar.gz',
+    'gcc -O2 -o out main.c',
+    'mount -o remount,rw /',
+    'sudo -u app -p x /opt/app/run',
+    'tar -a -cf x.tar.gz dir',
+    'rsync -a -e "ssh -o BatchMode=yes" src/ host:/dst/',
+  ])
+    assert.equal(minerOptions(command, intel), undefined, command);
+  // a pool address alone is a hint (a login beside it counts), never conclusive
+  const bare = minerOptions('/usr/bin/tool -o 203.0.113.9:8080', intel);
+  assert.deepEqual([bare?.conclusive, bare?.login], [false, true]);
+  assert.equal(minerOptions('sudo -u app -p x -a rx/0 /opt/app/run', intel), undefined);
+});
+
+test('a pool address is a host and a port, with an optional scheme', () => {
+  for (const v of [
+    'pool.example:443',
+    '1.2.3.4:3333',
+    'tcp://pool.example:3333',
+    'stratum+ssl://x.y:443/path',
+    'localhost:3333',
+  ])
+    assert.equal(isPoolAddress(v), true, v);
+  for (const v of [
+    'out.json',
+    'StrictHostKeyChecking=no',
+    'x:0',
+    'x:99999',
+    ':443',
+    '-x:1',
+    'a b:1',
+    `${'a'.repeat(400)}:1`,
+    'C:\\x',
+  ])
+    assert.equal(isPoolAddress(v), false, v);
+});
+
+test('hostile input stays bounded', () => {
+  const started = performance.now();
+  const found = minerOptions(`/x ${'-o a:1 '.repeat(50_000)}`, intel);
+  assert.ok(found && found.shown.length <= 8);
+  assert.equal(minerOptions('-'.repeat(100_000), intel), undefined);
+  assert.ok(performance.now() - started < 500);
+});

@@ -8,6 +8,7 @@
 import { isAddressHost } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import { hostOfAuthority } from '../util/ip.js';
 import type { Intel, IntelMatch } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -63,13 +64,9 @@ function classifyDns(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]
   }
 }
 
-/** An HTTP Host header's name: without its `:port` (or the brackets of an IPv6 literal). */
+/** An HTTP Host header's host, whole: a name without its `:port`, an address (IPv6 without brackets) never cut. */
 function hostHeader(host: string | undefined): string | undefined {
-  if (typeof host !== 'string' || host.length > 300) return undefined;
-  const h = host.trim();
-  if (h.startsWith('[')) return undefined;
-  const colon = h.indexOf(':');
-  return colon < 0 ? h : h.slice(0, colon);
+  return hostOfAuthority(host)?.host;
 }
 
 /** `ip:port`, with IPv6 addresses in brackets. */

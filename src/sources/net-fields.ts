@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import type { CoalEvent, Endpoint } from '../model/event.js';
 import { clip } from '../util/hostile.js';
+import { hostOfAuthority } from '../util/ip.js';
 
 const MAX_VALUE_CHARS = 4096;
 export const MAX_NAME_CHARS = 255;
@@ -39,11 +40,58 @@ export function ipOf(v: unknown): string | undefined {
 
 /** A host name from an SNI or Host header: port stripped; undefined for an address (the endpoint has it). */
 export function domainOf(v: unknown): string | undefined {
-  const s = textOf(v, MAX_NAME_CHARS + 8);
-  if (s === undefined || s.startsWith('[') || isIP(s) !== 0) return undefined;
-  const colon = s.lastIndexOf(':');
-  const host = colon > 0 && /^\d{1,5}$/.test(s.slice(colon + 1)) ? s.slice(0, colon) : s;
-  return host.length > 0 && host.length <= MAX_NAME_CHARS && isIP(host) === 0 ? host : undefined;
+  const authority = hostOfAuthority(textOf(v, MAX_NAME_CHARS + 8));
+  if (authority === undefined || authority.address) return undefined;
+  return authority.host.length <= MAX_NAME_CHARS ? authority.host : undefined;
+}
+
+/**
+ * Ports pools listen on (intel/mining-ports.txt; a test keeps the two in step): server ports even
+ * where they fall in the ephemeral range (33333, 45560, 45700).
+ */
+const POOL_PORTS = new Set([
+  1111, 2222, 3333, 3334, 4444, 5555, 6666, 7777, 8888, 9999, 10128, 13333, 14433, 14444, 15555, 17777, 19999, 20535,
+  33333, 45560, 45700,
+]);
+/** Where the ephemeral range starts on Linux (32768); IANA's and Windows' (49152) lies inside it. */
+const EPHEMERAL_FROM = 32768;
+
+/** How surely a port is a server's: 3 well-known or a pool port, 2 registered, 1 ephemeral. */
+export function serverPortRank(port: number): number {
+  if (port < 1024 || POOL_PORTS.has(port)) return 3;
+  return port < EPHEMERAL_FROM ? 2 : 1;
+}
+
+/**
+ * Which end of a flow is the server by its ports alone, when they say: `a`, `b`, or undefined when
+ * both ports rank alike. For flows whose opening was not seen (a capture started mid-flow, one side
+ * only), where the first packet's sender may well be the server.
+ */
+export function serverByPorts(a: number | undefined, b: number | undefined): 'a' | 'b' | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  const ra = serverPortRank(a);
+  const rb = serverPortRank(b);
+  return ra > rb ? 'a' : rb > ra ? 'b' : undefined;
+}
+
+/** A connection event seen the wrong way round: source and destination (with their bytes) swap, and so does direction. */
+export function swapEnds(e: CoalEvent): void {
+  const { source, destination } = e;
+  if (destination) e.source = destination;
+  else delete e.source;
+  if (source) e.destination = source;
+  else delete e.destination;
+  const flow = e.coalmine.flow;
+  if (flow) {
+    const { clientBytes, serverBytes } = flow;
+    delete flow.clientBytes;
+    delete flow.serverBytes;
+    if (serverBytes !== undefined) flow.clientBytes = serverBytes;
+    if (clientBytes !== undefined) flow.serverBytes = clientBytes;
+  }
+  const direction = e.network?.direction;
+  if (e.network && (direction === 'inbound' || direction === 'outbound'))
+    e.network.direction = direction === 'inbound' ? 'outbound' : 'inbound';
 }
 
 export function endpointOf(ip: unknown, port: unknown): Endpoint | undefined {

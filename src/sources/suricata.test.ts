@@ -151,3 +151,41 @@ test('reads the shared Suricata logs with no issues', {
     assert.deepEqual(issues, [], f);
   }
 });
+
+test('a flow Suricata joined without the SYN is turned round when the ports say src was the pool', async () => {
+  const flow = (
+    src: [string, number],
+    dest: [string, number],
+    tcp: Record<string, unknown> | undefined,
+    proto = 'TCP',
+  ) =>
+    JSON.stringify({
+      timestamp: '2026-12-01T10:00:00.000000+0000',
+      event_type: 'flow',
+      src_ip: src[0],
+      src_port: src[1],
+      dest_ip: dest[0],
+      dest_port: dest[1],
+      proto,
+      flow: { pkts_toserver: 3, pkts_toclient: 5, bytes_toserver: 300, bytes_toclient: 50 },
+      ...(tcp ? { tcp } : {}),
+    });
+  const pool: [string, number] = ['198.51.100.23', 14444];
+  const miner: [string, number] = ['10.0.4.19', 51234];
+  const lines = [
+    flow(pool, miner, { tcp_flags_ts: '18', tcp_flags_tc: '18' }), // mid-flow: no SYN either way
+    flow(miner, pool, { tcp_flags_ts: '1b', tcp_flags_tc: '1b' }), // a whole session
+    flow(['10.0.4.19', 53], ['10.0.4.1', 33000], undefined, 'UDP'), // a UDP flow first seen from the server
+  ];
+  const { events, issues } = await readAll(suricata, memoryInput('eve.json', `${lines.join('\n')}\n`));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => `${e.source?.ip}:${e.source?.port} -> ${e.destination?.ip}:${e.destination?.port}`),
+    [
+      '10.0.4.19:51234 -> 198.51.100.23:14444',
+      '10.0.4.19:51234 -> 198.51.100.23:14444',
+      '10.0.4.1:33000 -> 10.0.4.19:53',
+    ],
+  );
+  assert.deepEqual([events[0].coalmine.flow?.clientBytes, events[0].coalmine.flow?.serverBytes], [50, 300]);
+});

@@ -9,7 +9,17 @@ import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
-import { addHttp, addTls, endpointOf, isObject, numberOf, textOf } from './net-fields.js';
+import {
+  addHttp,
+  addTls,
+  endpointOf,
+  isObject,
+  numberOf,
+  portOf,
+  serverByPorts,
+  swapEnds,
+  textOf,
+} from './net-fields.js';
 import type { SourceDescriptor } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -97,7 +107,23 @@ function mapFlow(o: Obj, ts: number, where: Where, type = 'flow'): CoalEvent {
   if (clientBytes !== undefined) flow.clientBytes = clientBytes;
   if (serverBytes !== undefined) flow.serverBytes = serverBytes;
   if (Object.keys(flow).length > 0) e.coalmine.flow = flow;
+  if (type === 'flow' && destIsClient(o)) swapEnds(e);
   return e;
+}
+
+/**
+ * Whether a flow record's dest is really the client. Suricata's src is the SYN's sender when its
+ * to-server flags hold a SYN; without one (joined mid-flow, one side only; and UDP, where src is
+ * simply the first packet's sender) the ports decide.
+ */
+function destIsClient(o: Obj): boolean {
+  const tcp = isObject(o.tcp) ? o.tcp : undefined;
+  const toServer = textOf(tcp?.tcp_flags_ts, 8);
+  const proto = textOf(o.proto, 16)?.toLowerCase();
+  if (proto === 'tcp' && (toServer === undefined || !/^[0-9a-f]{1,4}$/i.test(toServer))) return false;
+  if (proto === 'tcp' && (Number.parseInt(toServer ?? '0', 16) & 0x02) !== 0) return false;
+  if (proto !== 'tcp' && proto !== 'udp') return false;
+  return serverByPorts(portOf(o.src_port), portOf(o.dest_port)) === 'a';
 }
 
 function isAddressType(rrtype: unknown): boolean {

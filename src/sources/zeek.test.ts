@@ -196,3 +196,42 @@ test('reads the shared Zeek logs with no issues', { skip: existsSync(shared) ? f
     assert.deepEqual(issues, [], f);
   }
 });
+
+test('a conn row Zeek saw without the SYN is turned round when history or the ports say the originator was the pool', async () => {
+  const row = (h: string | undefined, orig: [string, number], resp: [string, number], state = 'OTH') =>
+    JSON.stringify({
+      _path: 'conn',
+      ts: 1796119200,
+      'id.orig_h': orig[0],
+      'id.orig_p': orig[1],
+      'id.resp_h': resp[0],
+      'id.resp_p': resp[1],
+      proto: 'tcp',
+      conn_state: state,
+      orig_bytes: 100,
+      resp_bytes: 7,
+      local_orig: false,
+      local_resp: true,
+      ...(h === undefined ? {} : { history: h }),
+    });
+  const pool: [string, number] = ['198.51.100.23', 3333];
+  const miner: [string, number] = ['10.0.4.19', 40001];
+  const lines = [
+    row('Dd', pool, miner), // mid-flow, the pool's packet first: the ports decide
+    row('D', pool, miner), // one side only
+    row('Hd', pool, miner, 'S1'), // the originator sent the SYN-ACK
+    row('^Dd', miner, pool), // Zeek turned it round itself
+    row('ShADadFf', miner, pool, 'SF'), // a whole session
+    row('Dd', ['10.0.4.19', 50000], ['10.0.4.20', 50001]), // ports alike: Zeek's order stands
+  ];
+  const { events, issues } = await readAll(zeek, memoryInput('conn.json', `${lines.join('\n')}\n`));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => `${e.source?.ip}:${e.source?.port} -> ${e.destination?.ip}:${e.destination?.port}`),
+    [...Array(5).fill('10.0.4.19:40001 -> 198.51.100.23:3333'), '10.0.4.19:50000 -> 10.0.4.20:50001'],
+  );
+  // bytes and direction follow the ends
+  assert.deepEqual([events[0].source?.bytes, events[0].destination?.bytes], [7, 100]);
+  assert.deepEqual([events[0].coalmine.flow?.clientBytes, events[0].coalmine.flow?.serverBytes], [7, 100]);
+  assert.equal(events[0].network?.direction, 'outbound');
+});

@@ -9,7 +9,19 @@ import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
-import { addHttp, addTls, domainOf, endpointOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
+import {
+  addHttp,
+  addTls,
+  domainOf,
+  endpointOf,
+  isObject,
+  MAX_NAME_CHARS,
+  numberOf,
+  portOf,
+  serverByPorts,
+  swapEnds,
+  textOf,
+} from './net-fields.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 
 /** A record as parsed: scalars, or lists for Zeek's set/vector columns; unset columns are absent. */
@@ -148,7 +160,26 @@ function mapConn(r: ZeekRecord, ts: number, where: Where): Mapped {
   if (clientBytes !== undefined) flow.clientBytes = clientBytes;
   if (serverBytes !== undefined) flow.serverBytes = serverBytes;
   if (Object.keys(flow).length > 0) e.coalmine.flow = flow;
+  if (respIsClient(r)) swapEnds(e);
   return e;
+}
+
+/**
+ * Whether Zeek's responder is really the client. Zeek's originator is the SYN's sender when it saw
+ * one (history `S`); a responder SYN (`s` without `S`) or an originator SYN-ACK (`H`) means the roles
+ * are reversed. With no handshake seen (a capture joined mid-flow, one side only: conn_state OTH)
+ * the originator is just the first packet's sender, unless Zeek flipped it itself (`^`): then the
+ * ports decide.
+ */
+function respIsClient(r: ZeekRecord): boolean {
+  const history = textOf(r.history, 64);
+  const state = textOf(r.conn_state, 16);
+  if (history === undefined && state === undefined) return false;
+  const h = history ?? '';
+  if (h.includes('S')) return false;
+  if (h.includes('s') || h.includes('H')) return true;
+  if (h.includes('h') || h.includes('^')) return false;
+  return serverByPorts(portOf(r['id.orig_p']), portOf(r['id.resp_p'])) === 'a';
 }
 
 function mapDns(r: ZeekRecord, ts: number, where: Where): Mapped {

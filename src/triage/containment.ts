@@ -41,16 +41,34 @@ function byHand(what: string): string {
   return `# ${what} holds control characters: do this step by hand`;
 }
 
-/** Addresses and names the finding's processes reached, from `facts.destinations` (`name:port (ip)`, `ip:port`). */
-function destinations(f: Finding): { ips: string[]; names: string[] } {
+/** The finding's own addresses: its `ip:` entity and a host named by its address. */
+function ownAddresses(f: Finding): Set<string> {
+  const own = new Set<string>();
+  if (f.entity.startsWith('ip:')) own.add(f.entity.slice(3));
+  if (/^(?:\d{1,3}\.){3}\d{1,3}$/.test(f.host)) own.add(f.host);
+  return own;
+}
+
+/**
+ * Addresses and names the finding's processes reached, from `facts.destinations` (`name:port (ip)`,
+ * `ip:port`). Never the host's own address: a flow read the wrong way round would otherwise make a
+ * rule that cuts the host off from itself (`-s X -d X`); `self` lists what was left out.
+ */
+function destinations(f: Finding): { ips: string[]; names: string[]; self: string[] } {
   const ips = new Set<string>();
   const names = new Set<string>();
+  const own = ownAddresses(f);
+  const self = new Set<string>();
   for (const d of (f.facts.destinations as string[] | undefined) ?? []) {
-    for (const m of d.matchAll(IPV4)) ips.add(m[0]);
+    for (const m of d.matchAll(IPV4)) (own.has(m[0]) ? self : ips).add(m[0]);
     const head = d.split(/[\s:(]/, 1)[0];
     if (head && !/^[\d.]+$/.test(head) && /^[a-z0-9.-]{1,253}$/i.test(head)) names.add(head.toLowerCase());
   }
-  return { ips: [...ips].slice(0, MAX_TARGETS), names: [...names].slice(0, MAX_TARGETS) };
+  return { ips: [...ips].slice(0, MAX_TARGETS), names: [...names].slice(0, MAX_TARGETS), self: [...self] };
+}
+
+function selfNotes(self: string[]): string[] {
+  return self.map((ip) => `# ${ip} is this host's own address, not a destination: not blocked`);
 }
 
 /** Processes the plan stops: the primary and every process carrying miner, proxy or resource evidence. */
@@ -113,11 +131,12 @@ function linuxRemoval(e: Evidence): string[] {
 }
 
 function linuxPlan(f: Finding): PlanStep[] {
-  const { ips, names } = destinations(f);
+  const { ips, names, self } = destinations(f);
   const procs = culprits(f);
   const dir = EVIDENCE_DIR_LINUX;
   const isolate: string[] = [
     ...ips.map((ip) => `iptables -I OUTPUT -d ${ip} -j DROP`),
+    ...selfNotes(self),
     ...names.map((n) => `echo ${shellQuote(`0.0.0.0 ${n}`)} >> /etc/hosts`),
     `mkdir -p ${dir}`,
   ];
@@ -272,7 +291,7 @@ function windowsPlan(f: Finding): PlanStep[] {
 }
 
 function networkPlan(f: Finding): PlanStep[] {
-  const { ips, names } = destinations(f);
+  const { ips, names, self } = destinations(f);
   const address = f.entity.slice(3);
   return [
     {
@@ -280,6 +299,7 @@ function networkPlan(f: Finding): PlanStep[] {
       action: `Block the destinations at the perimeter and find the machine holding ${address} (DHCP leases, ARP tables, cloud network interfaces)`,
       commands: [
         ...ips.map((ip) => `iptables -I FORWARD -s ${shellQuote(address)} -d ${ip} -j DROP   # on the gateway`),
+        ...selfNotes(self),
         ...names.map((n) => `# sinkhole ${n} on your resolvers`),
         `arp -an | grep -F -- ${shellQuote(address)}`,
       ],

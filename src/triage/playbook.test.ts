@@ -194,3 +194,30 @@ test('the allowlist suggestion is valid coalmine.yaml once its placeholders are 
   assert.deepEqual(errors, []);
   assert.match(t.allowlist_suggestion, /expires: 2027-02-28/);
 });
+
+test('a plan never blocks the host from itself: its own address among the destinations is left out and named', () => {
+  const net = triageFinding(
+    finding({
+      entity: 'ip:10.0.0.5',
+      host: '10.0.0.5',
+      processes: [],
+      facts: { destinations: ['10.0.0.5:40000', '198.51.100.7:3333'] },
+    }),
+    defaultPolicy(),
+  );
+  const netCommands = net.containment.steps.flatMap((s) => s.commands);
+  assert.deepEqual(
+    netCommands.filter((c) => c.startsWith('iptables')),
+    [`iptables -I FORWARD -s '10.0.0.5' -d 198.51.100.7 -j DROP   # on the gateway`],
+  );
+  assert.ok(netCommands.includes(`# 10.0.0.5 is this host's own address, not a destination: not blocked`));
+  const linux = triageFinding(
+    finding({ host: '10.0.0.5', facts: { host: '10.0.0.5', destinations: ['10.0.0.5:40000'] } }),
+    defaultPolicy(),
+  );
+  const linuxCommands = linux.containment.steps.flatMap((s) => s.commands);
+  assert.deepEqual(
+    linuxCommands.filter((c) => c.includes('10.0.0.5')),
+    [`# 10.0.0.5 is this host's own address, not a destination: not blocked`],
+  );
+});

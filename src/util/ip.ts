@@ -54,3 +54,27 @@ export function isInternalAddress(ip: string): boolean {
   const family = ip.length <= 64 ? isIP(ip) : 0;
   return family !== 0 && INTERNAL.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }
+
+/**
+ * The host of an HTTP Host header or similar `host[:port]` value, whole: a name without its port,
+ * an IPv4 address without its port, an IPv6 literal without its brackets and port (`[2001:db8::1]:80`
+ * → `2001:db8::1`), a bare IPv6 address as it is. `address` says whether the host is an IP address
+ * (never to be cut into labels). Undefined for an empty or over-long value or a broken literal.
+ */
+export function hostOfAuthority(value: unknown): { host: string; address: boolean } | undefined {
+  if (typeof value !== 'string' || value.length > 300) return undefined;
+  const v = value.trim();
+  if (v.length === 0) return undefined;
+  if (v.startsWith('[')) {
+    const close = v.indexOf(']');
+    const rest = close < 0 ? '' : v.slice(close + 1);
+    const inner = close < 0 ? '' : v.slice(1, close);
+    if (isIP(inner) !== 6 || (rest !== '' && !/^:\d{1,5}$/.test(rest))) return undefined;
+    return { host: inner, address: true };
+  }
+  if (isIP(v) !== 0) return { host: v, address: true };
+  const colon = v.lastIndexOf(':');
+  const host = colon > 0 && v.indexOf(':') === colon && /^\d{1,5}$/.test(v.slice(colon + 1)) ? v.slice(0, colon) : v;
+  if (host.length === 0 || host.includes(':')) return undefined;
+  return { host, address: isIP(host) !== 0 };
+}

@@ -3,8 +3,16 @@
  * reassembled in sequence order for protocol recognition. Bounded: 65,536 open flows (oldest evicted),
  * 16 out-of-order segments per direction, 4 KiB per sample. Flows close on RST, on FIN from both
  * sides, after 2 minutes idle (event time) or at end of input; `onFlow` receives each one once.
+ *
+ * Which end is the client is decided, in this order, by the SYN (its sender opened the connection, a
+ * SYN-ACK's receiver did), by the ports (a well-known or pool port against an ephemeral one), and by
+ * who sent the request (a Stratum login or subscribe, an HTTP request line); only when none of them
+ * says is it the first packet's sender. A capture that starts mid-flow, or holds one side only,
+ * must not make the pool the client.
  */
+import { serverByPorts } from '../net-fields.js';
 import { ACK, type Decoded, FIN, RST, SYN } from './decode.js';
+import { parseHttpRequest } from './http.js';
 
 export const SAMPLE_BYTES = 4096;
 export const MAX_FLOWS = 65_536;
@@ -48,6 +56,8 @@ export interface Flow {
   s: Dir;
   /** Reported early (long flow or full samples): closing reports nothing more. */
   reported: boolean;
+  /** What said which end is the client (see the file comment). */
+  decidedBy: 'syn' | 'ports' | 'payload' | 'first';
 }
 
 export type FlowReason = 'closed' | 'idle' | 'early' | 'end' | 'evicted';
@@ -128,9 +138,30 @@ function flushGaps(d: Dir): void {
   }
 }
 
+/** Stratum requests only a miner sends (JSON-RPC method names in quotes): its sender is the client. */
+const STRATUM_REQUEST = /"method"\s{0,8}:\s{0,8}"(?:mining\.subscribe|mining\.authorize|login|eth_submitLogin)"/;
+const REQUEST_PEEK = 2048;
+
+/** Whether a direction's first bytes are a client's request: a Stratum login/subscribe or an HTTP request line. */
+function isRequest(sample: Buffer): boolean {
+  if (sample.length === 0) return false;
+  if (parseHttpRequest(sample) !== undefined) return true;
+  return STRATUM_REQUEST.test(sample.toString('latin1', 0, Math.min(sample.length, REQUEST_PEEK)));
+}
+
+function swapEnds(f: Flow): void {
+  [f.client, f.server] = [f.server, f.client];
+  [f.c, f.s] = [f.s, f.c];
+}
+
 function report(f: Flow, reason: FlowReason, onFlow: (flow: Flow, reason: FlowReason) => void): void {
   flushGaps(f.c);
   flushGaps(f.s);
+  // neither a SYN nor the ports said: the request's sender is the client
+  if (f.decidedBy === 'first' && isRequest(sampleOf(f.s)) && !isRequest(sampleOf(f.c))) {
+    swapEnds(f);
+    f.decidedBy = 'payload';
+  }
   onFlow(f, reason);
 }
 
@@ -165,8 +196,9 @@ export class FlowTable {
       // a closed flow's trailing ACKs and retransmissions belong to it, not to a new flow
       if (wasClosed !== undefined && !(isSyn && (p.flags & ACK) === 0)) return;
       if (wasClosed !== undefined) this.closed.delete(wasClosed);
-      // a SYN-ACK seen first: its receiver opened the connection
-      const flip = isSyn && (p.flags & ACK) !== 0;
+      // a SYN says who opened the connection (a SYN-ACK: its receiver); without one, the ports may
+      const byPorts = isSyn ? undefined : serverByPorts(p.sport, p.dport);
+      const flip = isSyn ? (p.flags & ACK) !== 0 : byPorts === 'a';
       flow = {
         key: flip ? rev : fwd,
         transport: p.transport,
@@ -180,6 +212,7 @@ export class FlowTable {
         c: newDir(),
         s: newDir(),
         reported: false,
+        decidedBy: isSyn ? 'syn' : byPorts !== undefined ? 'ports' : 'first',
       };
       if (this.flows.size >= MAX_FLOWS) {
         this.firstEvictedAt ??= index;
@@ -187,7 +220,15 @@ export class FlowTable {
       }
       this.flows.set(flow.key, flow);
     }
-    const fromClient = p.src === flow.client.ip && p.sport === flow.client.port;
+    let fromClient = p.src === flow.client.ip && p.sport === flow.client.port;
+    // a SYN arriving after the flow began (the capture caught a retransmission first) still decides
+    if (isSyn && flow.decidedBy !== 'syn') {
+      if (fromClient === ((p.flags & ACK) !== 0)) {
+        swapEnds(flow);
+        fromClient = !fromClient;
+      }
+      flow.decidedBy = 'syn';
+    }
     const d = fromClient ? flow.c : flow.s;
     flow.packets++;
     flow.bytes += wireBytes;

@@ -6,6 +6,7 @@
  */
 import { type CoalEvent, isoFromMs } from '../../model/event.js';
 import { type Issue, issue } from '../../model/issue.js';
+import { domainOf } from '../net-fields.js';
 import type { SourceDescriptor, SourceInput } from '../types.js';
 import { type Decoded, decodeFrame } from './decode.js';
 import { parseDns } from './dns.js';
@@ -198,8 +199,8 @@ class PcapReader {
     const sni = f.transport === 'tcp' ? clientHelloSni(cs) : undefined;
     const http = f.transport === 'tcp' && !looksLikeTls(cs) ? parseHttpRequest(cs) : undefined;
     const protocol = sni !== undefined || looksLikeTls(cs) ? 'tls' : http ? 'http' : undefined;
-    const hostHeader = http?.host?.replace(/:\d+$/, '');
-    const domain = sni ?? hostHeader ?? this.names.get(f.server.ip);
+    // a Host that is an address names no domain (and is never cut at a dot or colon)
+    const domain = sni ?? domainOf(http?.host) ?? this.names.get(f.server.ip);
     const ev: CoalEvent = {
       '@timestamp': isoFromMs(f.startMs),
       event: {

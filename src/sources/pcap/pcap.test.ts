@@ -433,3 +433,91 @@ test('timestamps that jump back and forth (merged captures, a hostile file) stil
     pk.map((p) => p.sport),
   );
 });
+
+/** The ends an event names: client ip:port → server ip:port. */
+const ends = (e: CoalEvent) => `${e.source?.ip}:${e.source?.port} -> ${e.destination?.ip}:${e.destination?.port}`;
+const pooled = `${E.client}:${E.cport} -> ${E.server}:${E.sport}`;
+/** A session's packets after its handshake and first client message: a capture started mid-flow. */
+const midFlow = (e: typeof E, exchanges: Array<{ from: 'client' | 'server'; data: string }>) =>
+  tcpSession(e, T0, exchanges, { fin: false }).slice(3);
+const notify = '{"id":null,"method":"mining.notify","params":["job1"]}\n';
+const submit = '{"id":4,"method":"mining.submit","params":["w.1","job1"]}\n';
+
+test('a capture starting mid-flow with the pool speaking first keeps the miner as the client', async () => {
+  const pk = midFlow(E, [
+    { from: 'server', data: notify },
+    { from: 'client', data: submit },
+  ]);
+  assert.equal(pk[0].src, E.server, 'the first packet is the pool’s');
+  const { events: ev } = await events(writePcap(pk));
+  assert.equal(ev.length, 1);
+  assert.equal(ends(ev[0]), pooled);
+  assert.equal(ev[0].coalmine.flow?.clientPayload, submit);
+  assert.equal(ev[0].coalmine.flow?.serverPayload, notify);
+});
+
+test('a half-flow holding only the pool’s side still names the miner as the client', async () => {
+  const pk = midFlow(E, [
+    { from: 'server', data: notify },
+    { from: 'client', data: submit },
+    { from: 'server', data: notify },
+  ]).filter((p) => p.src === E.server);
+  const { events: ev } = await events(writePcap(pk));
+  assert.equal(ends(ev[0]), pooled);
+  assert.equal(ev[0].coalmine.flow?.clientPayload, '');
+  assert.equal(ev[0].coalmine.flow?.serverPayload, notify + notify);
+});
+
+test('without a SYN the ports decide, both ways round: well-known or pool port against ephemeral', async () => {
+  const cases = [
+    { ...E, sport: 443, cport: 50123 }, // well-known vs ephemeral
+    { ...E, sport: 8443, cport: 61000 }, // registered vs ephemeral
+    { ...E, sport: 45700, cport: 50000 }, // a pool port inside the ephemeral range
+    { ...E, sport: 3333, cport: 8080 }, // a pool port against a registered one
+  ];
+  for (const e of cases)
+    for (const first of ['client', 'server'] as const) {
+      const other = first === 'client' ? 'server' : 'client';
+      const pk = midFlow(e, [
+        { from: first, data: 'x\n' },
+        { from: other, data: 'y\n' },
+      ]);
+      const { events: ev } = await events(writePcap(pk));
+      assert.equal(ends(ev[0]), `${e.client}:${e.cport} -> ${e.server}:${e.sport}`, `${e.sport}/${e.cport} ${first}`);
+    }
+});
+
+test('when the ports rank alike, the side sending the Stratum or HTTP request is the client', async () => {
+  const e = { ...E, sport: 8080, cport: 9000 };
+  const login = '{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"w","agent":"XMRig/6.21"}}\n';
+  const job = '{"id":1,"jsonrpc":"2.0","result":{"id":"a","job":{"blob":"00"}}}\n';
+  for (const exchanges of [
+    [
+      { from: 'server' as const, data: job },
+      { from: 'client' as const, data: login },
+    ],
+    [
+      { from: 'server' as const, data: 'HTTP/1.1 200 OK\r\n\r\n' },
+      { from: 'client' as const, data: 'GET / HTTP/1.1\r\nHost: 203.0.113.5:8080\r\n\r\n' },
+    ],
+  ]) {
+    const { events: ev } = await events(writePcap(midFlow(e, exchanges)));
+    assert.equal(ends(ev[0]), `${e.client}:${e.cport} -> ${e.server}:${e.sport}`, exchanges[1].data);
+  }
+  // a SYN still outranks the ports: a pool port on the client's side is the client's if it sent the SYN
+  const odd = { ...E, cport: 3333, sport: 50000 };
+  const { events: ev } = await events(writePcap(tcpSession(odd, T0, stratum)));
+  assert.equal(ends(ev[0]), `${E.client}:3333 -> ${E.server}:50000`);
+});
+
+test('an HTTP Host that is an address is kept whole and names no domain', async () => {
+  for (const host of ['203.0.113.5:8080', '[2001:db8::1]:80', '203.0.113.5']) {
+    const { events: ev } = await events(
+      writePcap(
+        tcpSession({ ...E, sport: 80 }, T0, [{ from: 'client', data: `GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n` }]),
+      ),
+    );
+    assert.equal(ev[0].http?.request?.host, host);
+    assert.equal(ev[0].destination?.domain, undefined, host);
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * The classifiers, one line each, and the one function the engine calls per event: every code
  * classifier, then every Sigma rule whose logsource fits the event. A command line that hides what
- * it runs (encoded or obfuscated PowerShell, cmd carets) is also classified as decoded: the process
+ * it runs (encoded or obfuscated PowerShell, cmd carets, shell base64/hex/escapes/reversal) is also
+ * classified as decoded, and a decoded shell script command by command: the process
  * and kill classifiers and the rules see each decoded layer, and say so in their explanation.
  */
 import type { CoalEvent } from '../model/event.js';
@@ -12,10 +13,11 @@ import type { Intel } from './intel/types.js';
 import { kill } from './kill.js';
 import { namedDestination } from './named-destination.js';
 import { network } from './network.js';
-import { persistence } from './persistence.js';
+import { persistence, simpleCommands } from './persistence.js';
 import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
 import { processClassifier } from './process.js';
 import { ruleSignals } from './rules.js';
+import { mayHaveShellLayers, shellDecode, shellLayers } from './shell-decode.js';
 import type { RuleSet } from './sigma/index.js';
 import { stratum } from './stratum.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -28,10 +30,14 @@ export const classifiers: Classifier[] = [
   persistence,
   kill,
   powershell,
+  shellDecode,
   windows,
   stratum,
   idsAlert,
 ];
+
+/** Commands of one decoded script judged one by one. */
+const MAX_SCRIPT_COMMANDS = 16;
 
 /** The classifiers that read a command line, run again on its decoded layers. */
 const LAYER_CLASSIFIERS: Classifier[] = [processClassifier, kill];
@@ -44,13 +50,21 @@ function decodedEvents(event: CoalEvent): Array<{ event: CoalEvent; technique: s
   const action = event.event.action;
   const p = event.process;
   if ((action !== 'exec' && action !== 'process-seen') || !p?.command_line) return [];
-  if (!mayHaveLayers(event, p.command_line)) return [];
   const out: Array<{ event: CoalEvent; technique: string }> = [];
-  for (const layer of commandLayers(p.command_line)) {
-    if (layer.technique === undefined) continue;
-    const { executable: _e, hash: _h, args: _a, ...rest } = p;
-    out.push({ event: { ...event, process: { ...rest, command_line: layer.text } }, technique: layer.technique });
-  }
+  const { executable: _e, hash: _h, args: _a, ...rest } = p;
+  const as = (text: string, technique: string) =>
+    out.push({ event: { ...event, process: { ...rest, command_line: text } }, technique });
+  if (mayHaveLayers(event, p.command_line))
+    for (const layer of commandLayers(p.command_line))
+      if (layer.technique !== undefined) as(layer.text, layer.technique);
+  if (mayHaveShellLayers(p.command_line))
+    for (const layer of shellLayers(p.command_line)) {
+      if (layer.technique === undefined) continue;
+      as(layer.text, layer.technique);
+      // a decoded script runs several commands: each is also judged alone, by what it runs (argv[0])
+      for (const words of simpleCommands(layer.text).slice(0, MAX_SCRIPT_COMMANDS))
+        if (words.length > 0) as(words.join(' '), layer.technique);
+    }
   return out;
 }
 

@@ -81,6 +81,76 @@ test('entries naming a miner, a pool or a wallet are strong', () => {
   assert.equal(s[0].strength, 'strong');
 });
 
+test('an entry whose arguments carry pool options is miner persistence, whatever the program is called', () => {
+  const xmr = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+  const cases: Array<[Mechanism, string, string]> = [
+    [
+      'cron',
+      `@reboot /usr/bin/systemd-helper -o pool.example:443 -u ${xmr} >/dev/null 2>&1`,
+      '/usr/bin/systemd-helper',
+    ],
+    ['systemd', '/usr/local/bin/dbus-sync --url=198.51.100.7:3333 --user worker1 -p x', '/usr/local/bin/dbus-sync'],
+    ['rc', 'nohup /usr/sbin/netcheck -o pool.example:14444 -a rx/0 &', '/usr/sbin/netcheck'],
+    ['systemd', '/opt/agent/agent --donate-level 1 --cpu-max-threads-hint 75', '/opt/agent/agent'],
+    [
+      'scheduled-task',
+      'C:Program FilesIntelsvcupd.exe -o stratum+ssl://pool.example:443 -u x',
+      'C:Program FilesIntelsvcupd.exe',
+    ],
+  ];
+  for (const [mechanism, command, target] of cases) {
+    const s = signalsOf(persistence, entry(command, target, mechanism));
+    assert.deepEqual(
+      s.map((x) => x.strength),
+      ['strong'],
+      command,
+    );
+    assert.match(s[0].explanation, /mining pool options \(.*(?:-o|--url|--donate-level).*\): a miner/, command);
+    assert.equal(s[0].subject?.persistenceTarget, target);
+  }
+});
+
+test('-o, -u and -p of other programs do not make an entry a miner', () => {
+  for (const cmd of [
+    '/usr/bin/ssh -o StrictHostKeyChecking=no -o BatchMode=yes backup@10.0.0.4 /usr/local/bin/snap.sh',
+    '/usr/bin/gcc -O2 -o /opt/build/out /opt/build/main.c',
+    '/usr/bin/mysqldump -u backup -p x shop',
+    '/usr/bin/rsync -a -e "ssh -o BatchMode=yes" /srv/ host:/dst/',
+  ])
+    assert.deepEqual(grade(cmd), ['weak'], cmd);
+});
+
+test('a cron line hiding its script by base64, hex, escapes or reversal is read decoded', () => {
+  const b64 = (t: string) => Buffer.from(t).toString('base64');
+  const hex = (t: string) => Buffer.from(t).toString('hex');
+  const cases: Array<[string, RegExp]> = [
+    [
+      `*/5 * * * * echo ${b64('cd /usr/lib/.x; ./sshd-helper -o pool.example:443 -u worker -p x')} | base64 -d | bash`,
+      /mining pool options \(-o pool\.example:443.*once decoded \(base64-decoded shell\)/,
+    ],
+    [
+      `@reboot echo ${b64('/opt/.cache/xmrig -B')} | base64 --decode | sh`,
+      /names xmrig.*once decoded \(base64-decoded shell\)/,
+    ],
+    [
+      `@hourly echo ${hex('/usr/bin/kinsing')} | xxd -r -p | sh`,
+      /names kinsing.*once decoded \(hex-decoded \(xxd\) shell\)/,
+    ],
+    [
+      `@daily base64 -d <<< ${b64(`echo ${b64('/opt/kdevtmpfsi')} | base64 -d | sh`)} | sh`,
+      /names kdevtmpfsi.*once decoded \(base64-decoded shell\)/,
+    ],
+    [`* * * * * $(echo 'girmx/nib/rsu/' | rev) -B`, /names xmrig.*once decoded \(reversed string\)/],
+  ];
+  for (const [line, why] of cases) {
+    const s = signalsOf(persistence, entry(line));
+    assert.equal(s[0].strength, 'strong', line);
+    assert.match(s[0].explanation, why, line);
+  }
+  // escapes spelling an ordinary program still hide what runs
+  assert.deepEqual(grade(`@daily $'\\x2f\\x75\\x73\\x72/bin/updatedb'`), ['strong']);
+});
+
 test('a preload entry is always strong', () => {
   assert.deepEqual(grade(undefined, '/usr/local/lib/libprocesshider.so', 'preload'), ['strong']);
 });

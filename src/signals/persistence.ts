@@ -8,8 +8,10 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
 import type { Intel } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
-import { commandLayers } from './powershell.js';
+import { minerOptions } from './miner-args.js';
+import { type CommandLayer, commandLayers } from './powershell.js';
 import { baseName, isWindowsPath, suspiciousLocation, windowsSuspiciousLocation } from './process.js';
+import { mayHaveShellLayers, type ShellLayer, shellLayers } from './shell-decode.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_SCAN_CHARS = 4096;
@@ -241,6 +243,27 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
   if (event.coalmine.persistence?.mechanism === 'preload')
     return { strength: 'strong', why: 'a library the loader injects into every process' };
   const text = command.slice(0, MAX_SCAN_CHARS);
+  const isTask = event.coalmine.persistence?.mechanism === 'scheduled-task';
+  // what the entry really runs: PowerShell/cmd decoding for tasks, shell decoding (cron's base64 pipes) elsewhere
+  const layers: Array<CommandLayer & Partial<ShellLayer>> = isTask
+    ? commandLayers(text)
+    : mayHaveShellLayers(text)
+      ? shellLayers(text)
+      : [];
+  const hidden = layers.filter((l) => l.technique !== undefined);
+  const decodedNamed = hidden
+    .map((l) => ({ named: intelIn(l.text, intel), technique: l.technique }))
+    .find((n) => n.named);
+  if (decodedNamed && !intelIn(text, intel))
+    return { strength: 'strong', why: `${decodedNamed.named}, once decoded (${decodedNamed.technique})` };
+  for (const layer of [{ text, technique: undefined }, ...hidden]) {
+    const options = minerOptions(layer.text, intel);
+    if (options?.conclusive)
+      return {
+        strength: 'strong',
+        why: `its arguments carry mining pool options (${options.shown.join(', ')})${layer.technique ? `, once decoded (${layer.technique})` : ''}: a miner, whatever the program is called`,
+      };
+  }
   if (DOWNLOAD.test(text)) {
     if (RUNS_FETCHED.test(text) || BARE_IP_URL.test(text) || !DISCARDS_OUTPUT.test(text))
       return { strength: 'strong', why: 'it downloads or decodes code each time it runs' };
@@ -248,7 +271,6 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
   }
   const target = event.coalmine.persistence?.target;
   const launched = launchedPaths(text);
-  const isTask = event.coalmine.persistence?.mechanism === 'scheduled-task';
   // sources that give no command give the target they found; a task's target keeps its spaces
   if (target && (event.process?.command_line === undefined || isTask)) launched.push(target);
   for (const path of launched) {
@@ -257,11 +279,11 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
       : suspiciousLocation(path.startsWith('/~/') ? `/home${path.slice(2)}` : path);
     if (location) return { strength: 'strong', why: `it runs ${shownPath(path)} from ${location}` };
   }
-  const layers = isTask ? commandLayers(text) : [];
-  const hidden = layers.filter((l) => l.technique !== undefined);
-  const named = intelIn(text || (target ?? ''), intel) ?? hidden.map((l) => intelIn(l.text, intel)).find((n) => n);
-  if (named) return { strength: 'strong', why: hidden.length > 0 ? `${named}, once decoded` : named };
-  if (hidden.length > 0) return { strength: 'strong', why: `it runs a command hidden by ${hidden[0].technique}` };
+  const named = intelIn(text || (target ?? ''), intel);
+  if (named) return { strength: 'strong', why: named };
+  // shell text decoded only to be printed or saved (`echo … | base64 -d > f`) hides nothing that runs here
+  const hiding = hidden.find((l) => l.runs === undefined || l.runs || l.inline);
+  if (hiding) return { strength: 'strong', why: `it runs a command hidden by ${hiding.technique}` };
   // a task's command keeps spaces in its path; the target read from the task XML has it whole
   const judged = isTask && target ? [target, ...launched.filter((p) => !isWindowsPath(p))] : launched;
   for (const path of judged) {

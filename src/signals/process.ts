@@ -396,6 +396,12 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
     byName = intel.processName(original);
     field = `process.pe.original_file_name ${original} (renamed to ${baseName(exe) || p.name || '?'})`;
   }
+  const argv0 = !byName && command ? firstWord(p, command) : '';
+  if (argv0) {
+    // what the command line runs, when the program file says nothing (a command decoded from a script)
+    byName = intel.processName(baseName(argv0));
+    field = `argv[0] ${argv0}`;
+  }
   if (byName) {
     const miner = byName.kind === 'miner-name';
     const account = miner ? '' : accountArgs(argsOf(p, command));

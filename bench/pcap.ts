@@ -167,7 +167,7 @@ async function ours(path: string): Promise<{
 }> {
   const intel = loadBundledIntel();
   const issues: Issue[] = [];
-  const [file] = await expandInputs([path], 'bench', issues);
+  const [file] = await expandInputs([path], 'bench', (i) => issues.push(i));
   const counts: Counts = { tcpFlows: 0, dnsQueries: 0, sni: 0, httpHosts: 0 };
   let events = 0;
   let stratumSignals = 0;

@@ -4,7 +4,8 @@ import { InvalidArgumentError } from 'commander';
 import type { Severity } from '../model/finding.js';
 import { parseDurationMs } from '../util/time.js';
 
-export const EXIT = { ok: 0, findings: 1, usage: 2, runtime: 3 } as const;
+/** `noInput`: not one input could be read (all missing, empty, unknown formats…); the reasons go to stderr. */
+export const EXIT = { ok: 0, findings: 1, usage: 2, runtime: 3, noInput: 4 } as const;
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -140,6 +140,8 @@ export interface CoalEvent {
     /** Authenticode signature state of a loaded driver or image (Sysmon 6/7): `Signed`, `Signature`. */
     signed?: boolean;
     signature?: string;
+    /** Where a file read through a symlink points, as the host resolves it (`path` names the link). */
+    target_path?: string;
   };
   /** Windows registry writes (Sysmon 13): full key path with value name, and the data written. */
   registry?: { path?: string; value?: string; data?: string };

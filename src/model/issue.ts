@@ -10,6 +10,8 @@ export interface Issue extends SourceRef {
   code: string;
   reason: string;
   stage: IssueStage;
+  /** The whole input named by `file` was left unread, for this reason (not one bad record of it). */
+  unread?: boolean;
 }
 
 export function issue(ref: SourceRef, code: string, reason: string, stage: IssueStage = 'parsing'): Issue {

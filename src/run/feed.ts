@@ -8,7 +8,7 @@ import type { Issue } from '../model/issue.js';
 import { sniffSource, sourceNamed } from '../sources/index.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from '../sources/types.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
-import { expandInputs } from './inputs.js';
+import { expandInputs, type InputFile, markLinkTarget } from './inputs.js';
 import { mergeByTime } from './merge.js';
 import { countIssue, type RunSummary } from './summary.js';
 
@@ -32,6 +32,7 @@ export interface FeedOptions {
 interface Planned {
   source: SourceDescriptor;
   input: SourceInput;
+  file: InputFile;
 }
 
 /**
@@ -41,28 +42,27 @@ interface Planned {
  */
 export async function feedEngine(engine: Engine, options: FeedOptions, summary: RunSummary): Promise<void> {
   const report = (i: Issue) => countIssue(summary, i);
-  const startIssues: Issue[] = [];
-  const files = await expandInputs(options.paths, options.host, startIssues);
-  startIssues.forEach(report);
+  const files = await expandInputs(options.paths, options.host, report);
   const forced = options.format ? sourceNamed(options.format) : undefined;
   const planned: Planned[] = [];
   const progress: FeedProgress = { bytesRead: 0, totalBytes: 0, events: 0, files: 0 };
   for (const f of files) {
     const source = forced ?? sniffSource(f.input);
     if (!source) {
-      if (f.input.head.length > 0)
-        report({
-          file: f.input.name,
-          line: 1,
-          code: 'SOURCE_UNKNOWN_FORMAT',
-          reason: 'no source recognises this file (use --format to force one)',
-          stage: 'reading',
-        });
+      const broke = f.gzipBreak ? ` (what inflated of it: ${f.gzipBreak.reason})` : '';
+      report({
+        file: f.input.name,
+        line: 1,
+        code: 'SOURCE_UNKNOWN_FORMAT',
+        reason: `no source recognises this file (force one with --input-format NAME; see coalmine formats)${broke}`,
+        stage: 'reading',
+        unread: true,
+      });
       continue;
     }
     summary.filesByFormat[source.name] = (summary.filesByFormat[source.name] ?? 0) + 1;
     progress.totalBytes += f.sizeBytes;
-    planned.push({ source, input: countingInput(f.input, progress) });
+    planned.push({ source, input: countingInput(f.input, progress), file: f });
   }
   summary.files = planned.length;
 
@@ -116,6 +116,7 @@ async function* guarded(p: Planned, context: SourceContext, summary: RunSummary)
   try {
     for await (const batch of p.source.read(p.input, context)) {
       if (batch.unused) summary.unusedRecords += batch.unused;
+      markLinkTarget(p.file, batch.events);
       yield batch;
     }
   } catch (err) {

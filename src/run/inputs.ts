@@ -1,93 +1,132 @@
 /**
  * Turning the user's PATH arguments into inputs: files, directories walked recursively (a directory
  * is treated as a collected filesystem: its `etc/hostname` names the host and a `bodyfile` at its
- * root, in Sleuth Kit format, gives the original mtimes), `-` for stdin. Symlinks are not followed.
+ * root, in Sleuth Kit format, gives the original mtimes), `-` for stdin. Every input that is not read
+ * is reported with why (issue `unread`).
+ *
+ * Symlinks are followed as the collected host would follow them: an absolute target, or `..` above
+ * the top, resolves inside the collection root (chroot-like), never into the collector's own
+ * filesystem; for `watch --root /` that is ordinary resolution. A linked file is read under the link's
+ * path (where the host reads it: `etc/cron.d/x -> /opt/x` is a cron file) and says its target. Real
+ * directories are walked before links, and a directory already walked is not walked again under a
+ * link's name, so loops end and each tree is read once under its own name.
  */
-import { lstat, readdir, readFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import type { SourceInput } from '../sources/types.js';
-import { gunzipHead, HEAD_BYTES, isGzip, openChunks, readHead } from '../util/input.js';
+import { clip } from '../util/hostile.js';
+import { type GzipBreak, gunzipHead, HEAD_BYTES, inflateChunks, isGzip, openChunks, readHead } from '../util/input.js';
 
 export interface InputFile {
   input: SourceInput;
   sizeBytes: number;
+  /** A file read through a symlink: the target as the host resolves it (`/opt/x`); the input is named by the link. */
+  linkTarget?: string;
+  /** The gzip head broke after some bytes inflated (the stream reports it again if the file is read). */
+  gzipBreak?: GzipBreak;
 }
+
+export type ReportIssue = (issue: Issue) => void;
 
 const MAX_FILES = 100_000;
 const MAX_DEPTH = 32;
+/** Links followed in one chain before it counts as a loop (Linux's own limit is 40). */
+const MAX_LINK_HOPS = 40;
 /** Files in a collection that describe it rather than being telemetry. */
 const COLLECTION_META = new Set(['bodyfile', 'bodyfile.txt', 'etc/hostname']);
 
 export async function expandInputs(
   paths: string[],
   hostOverride: string | undefined,
-  issues: Issue[],
+  report: ReportIssue,
 ): Promise<InputFile[]> {
   const out: InputFile[] = [];
   for (const path of paths) {
     if (path === '-') {
-      out.push({ input: await stdinInput(hostOverride), sizeBytes: 0 });
+      const stdin = await stdinInput(hostOverride, report);
+      if (stdin) out.push(stdin);
       continue;
     }
-    let st: Awaited<ReturnType<typeof lstat>>;
+    // a symlink given by name is the user's own choice: followed as the local system does
+    let st: Awaited<ReturnType<typeof stat>>;
     try {
-      st = await lstat(path);
+      st = await stat(path);
     } catch (err) {
-      issues.push({ file: path, code: 'INPUT_UNREADABLE', reason: (err as Error).message, stage: 'reading' });
+      report(unread(path, 'INPUT_UNREADABLE', (err as Error).message));
       continue;
     }
-    if (st.isDirectory()) await walkCollection(path, hostOverride, out, issues);
-    else if (st.isFile()) {
-      const file = await fileInput(path, undefined, st.mtimeMs, hostOverride, st.size, issues);
+    if (st.isDirectory()) {
+      const walk = new CollectionWalk(path, hostOverride, out, report);
+      await walk.all();
+      if (walk.entries === 0) report(unread(path, 'INPUT_NO_FILES', 'the directory holds no files'));
+    } else if (st.isFile()) {
+      const file = await fileInput(path, path, undefined, st.mtimeMs, hostOverride, st.size, report);
       if (file) out.push(file);
-    } else
-      issues.push({
-        file: path,
-        code: 'INPUT_NOT_A_FILE',
-        reason: 'not a regular file or directory',
-        stage: 'reading',
-      });
+    } else report(unread(path, 'INPUT_NOT_A_FILE', 'not a regular file or directory'));
   }
   return out;
 }
 
+function unread(file: string, code: string, reason: string): Issue {
+  return { file, code, reason, stage: 'reading', unread: true };
+}
+
+/** `phys` is opened; `name` names it in every ref (a link's path when read through a link). */
 async function fileInput(
-  path: string,
+  phys: string,
+  name: string,
   relPath: string | undefined,
   mtimeMs: number,
   hostHint: string | undefined,
   sizeBytes: number,
-  issues: Issue[],
+  report: ReportIssue,
 ): Promise<InputFile | undefined> {
-  try {
-    const { head, gzip } = await readHead(path);
-    const rel = relPath && gzip ? relPath.replace(/\.gz$/, '') : relPath;
-    return {
-      input: { name: path, relPath: rel, head, open: () => openChunks(path, gzip), mtimeMs, hostHint },
-      sizeBytes,
-    };
-  } catch (err) {
-    issues.push({ file: path, code: 'INPUT_UNREADABLE', reason: (err as Error).message, stage: 'reading' });
+  if (sizeBytes === 0) {
+    report(unread(name, 'INPUT_EMPTY', 'the file is empty'));
     return undefined;
   }
+  let head: Awaited<ReturnType<typeof readHead>>;
+  try {
+    head = await readHead(phys);
+  } catch (err) {
+    report(unread(name, 'INPUT_UNREADABLE', (err as Error).message));
+    return undefined;
+  }
+  if (head.head.length === 0) {
+    report(
+      head.broke
+        ? unread(name, head.broke.code, head.broke.reason)
+        : unread(name, 'INPUT_EMPTY', 'the gzip file holds no data'),
+    );
+    return undefined;
+  }
+  const { gzip } = head;
+  const rel = relPath && gzip ? relPath.replace(/\.gz$/, '') : relPath;
+  const onBreak = (b: GzipBreak) => report({ file: name, code: b.code, reason: b.reason, stage: 'reading' });
+  const file: InputFile = {
+    input: { name, relPath: rel, head: head.head, open: () => openChunks(phys, gzip, onBreak), mtimeMs, hostHint },
+    sizeBytes,
+  };
+  if (head.broke) file.gzipBreak = head.broke;
+  return file;
 }
 
 /**
  * Only some places of a filesystem root (`var/spool/cron`, `etc/ld.so.preload`), named relative to it
  * as a collection would be, so the persistence sources recognise them: what a live sensor rescans.
+ * Absent places are not reported.
  */
 export async function rootInputs(
   root: string,
   places: readonly string[],
   hostOverride: string | undefined,
-  issues: Issue[],
+  report: ReportIssue,
   walker: PlaceWalker = {},
 ): Promise<InputFile[]> {
   const out: InputFile[] = [];
-  await walkCollection(root, hostOverride, out, issues, places, walker);
+  await new CollectionWalk(root, hostOverride, out, report, walker).places(places);
   return out;
 }
 
@@ -99,20 +138,131 @@ export interface PlaceWalker {
   onDirectory?: (path: string) => void;
 }
 
-async function walkCollection(
-  root: string,
-  hostOverride: string | undefined,
-  out: InputFile[],
-  issues: Issue[],
-  places?: readonly string[],
-  walker: PlaceWalker = {},
-): Promise<void> {
-  const host = hostOverride ?? (await readHostname(join(root, 'etc', 'hostname')));
-  const mtimes = await readBodyfile(root, issues);
-  const walk = async (dir: string, depth: number): Promise<void> => {
+/** A link met during a walk, followed once the real tree is read. */
+interface PendingLink {
+  /** Where it sits, as segments under the root (no link among them). */
+  physical: string[];
+  /** Its path as the host names it (through the links that led here). */
+  rel: string;
+  depth: number;
+  /** A place of a live root: its absence is normal. */
+  place?: boolean;
+}
+
+type Resolution =
+  | { kind: 'found'; segments: string[]; crossed: boolean; climbed: boolean; firstTarget?: string }
+  | { kind: 'loop' | 'missing'; firstTarget?: string };
+
+/**
+ * `segments` under `root` resolved as the host would, one component at a time: a link's absolute target
+ * restarts at the root, `..` stops at it (`climbed` says it tried to go higher).
+ */
+async function resolveInRoot(root: string, segments: readonly string[]): Promise<Resolution> {
+  const pending = [...segments].reverse();
+  const resolved: string[] = [];
+  let hops = 0;
+  let crossed = false;
+  let climbed = false;
+  let firstTarget: string | undefined;
+  while (pending.length > 0) {
+    const segment = pending.pop() as string;
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (resolved.length > 0) resolved.pop();
+      else climbed = true;
+      continue;
+    }
+    resolved.push(segment);
+    const at = join(root, ...resolved);
+    let isLink: boolean;
+    try {
+      isLink = (await lstat(at)).isSymbolicLink();
+    } catch {
+      return { kind: 'missing', firstTarget };
+    }
+    if (!isLink) continue;
+    if (++hops > MAX_LINK_HOPS) return { kind: 'loop', firstTarget };
+    let target: string;
+    try {
+      target = await readlink(at);
+    } catch {
+      return { kind: 'missing', firstTarget };
+    }
+    crossed = true;
+    firstTarget ??= target;
+    resolved.pop();
+    if (target.startsWith('/')) resolved.length = 0;
+    const parts = target.split('/');
+    for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
+  }
+  return { kind: 'found', segments: resolved, crossed, climbed, firstTarget };
+}
+
+class CollectionWalk {
+  /** Directory entries met (files, directories, links, others): 0 for an empty collection. */
+  entries = 0;
+  private host: string | undefined;
+  private mtimes = new Map<string, number>();
+  private readonly walked = new Set<string>();
+  private readonly links: PendingLink[] = [];
+  private full = false;
+
+  constructor(
+    private readonly root: string,
+    private readonly hostOverride: string | undefined,
+    private readonly out: InputFile[],
+    private readonly report: ReportIssue,
+    private readonly walker: PlaceWalker = {},
+  ) {}
+
+  private async start(): Promise<void> {
+    this.host = this.hostOverride ?? (await this.readHostname());
+    this.mtimes = await readBodyfile(this.root, this.report);
+  }
+
+  /** The whole root. */
+  async all(): Promise<void> {
+    await this.start();
+    const st = await stat(this.root).catch(() => undefined);
+    if (st) this.walked.add(`${st.dev}:${st.ino}`);
+    await this.walkDir([], '', 0);
+    await this.followLinks();
+  }
+
+  /** Only these places; a place reached through a link waits until the real ones are read. */
+  async places(places: readonly string[]): Promise<void> {
+    await this.start();
+    for (const place of places) {
+      const segments = place.split('/').filter((s) => s !== '');
+      const resolution = await resolveInRoot(this.root, segments);
+      if (resolution.kind === 'found' && !resolution.crossed) await this.visit(segments, place, 1);
+      else this.links.push({ physical: segments, rel: place, depth: 1, place: true });
+    }
+    await this.followLinks();
+  }
+
+  private display(rel: string): string {
+    return rel === '' ? this.root : join(this.root, rel);
+  }
+
+  private tooMany(at: string): boolean {
+    if (this.out.length + this.links.length < MAX_FILES) return false;
+    if (!this.full)
+      this.report({
+        file: at,
+        code: 'INPUT_TOO_MANY_FILES',
+        reason: `more than ${MAX_FILES} files; the rest are not read`,
+        stage: 'reading',
+      });
+    this.full = true;
+    return true;
+  }
+
+  private async walkDir(physical: string[], rel: string, depth: number): Promise<void> {
+    const dir = join(this.root, ...physical);
     if (depth > MAX_DEPTH) {
-      issues.push({
-        file: dir,
+      this.report({
+        file: this.display(rel),
         code: 'INPUT_TOO_DEEP',
         reason: `directory nesting over ${MAX_DEPTH}`,
         stage: 'reading',
@@ -123,46 +273,118 @@ async function walkCollection(
     try {
       names = (await readdir(dir)).sort();
     } catch (err) {
-      issues.push({ file: dir, code: 'INPUT_UNREADABLE', reason: (err as Error).message, stage: 'reading' });
+      this.report({
+        file: this.display(rel),
+        code: 'INPUT_UNREADABLE',
+        reason: (err as Error).message,
+        stage: 'reading',
+      });
       return;
     }
-    walker.onDirectory?.(dir);
+    this.walker.onDirectory?.(dir);
     for (const name of names) {
-      if (out.length >= MAX_FILES) {
-        issues.push({
-          file: dir,
-          code: 'INPUT_TOO_MANY_FILES',
-          reason: `more than ${MAX_FILES} files; the rest are not read`,
-          stage: 'reading',
-        });
-        return;
-      }
-      await visit(join(dir, name), depth + 1);
+      if (this.tooMany(this.display(rel))) return;
+      await this.visit([...physical, name], rel === '' ? name : `${rel}/${name}`, depth + 1);
     }
-  };
-  const visit = async (path: string, depth: number): Promise<void> => {
+  }
+
+  private async visit(physical: string[], rel: string, depth: number): Promise<void> {
+    const path = join(this.root, ...physical);
+    // gone since the directory was listed, or an absent place: nothing to read
     const st = await lstat(path).catch(() => undefined);
     if (!st) return;
-    if (st.isDirectory()) await walk(path, depth);
-    else if (st.isFile()) {
-      const rel = relative(root, path).split(sep).join('/');
-      if (COLLECTION_META.has(rel)) return;
-      const mtime = mtimes.get(`/${rel}`) ?? st.mtimeMs;
-      if (walker.unchanged?.(path, mtime, st.size)) return;
-      const file = await fileInput(path, rel, mtime, host, st.size, issues);
-      if (file) out.push(file);
-    }
-  };
-  if (!places) await walk(root, 0);
-  else for (const place of places) await visit(join(root, place), 1);
-}
+    this.entries++;
+    if (st.isSymbolicLink()) this.links.push({ physical, rel, depth });
+    else if (st.isDirectory()) {
+      this.walked.add(`${st.dev}:${st.ino}`);
+      await this.walkDir(physical, rel, depth);
+    } else if (st.isFile()) await this.readFile(path, rel, st, physical);
+    else this.report(unread(this.display(rel), 'INPUT_NOT_A_FILE', 'not a regular file or directory'));
+  }
 
-async function readHostname(path: string): Promise<string | undefined> {
-  try {
-    const text = (await readFile(path, 'utf8')).slice(0, 256).trim().split('\n')[0]?.trim();
-    return text && /^[A-Za-z0-9._-]{1,253}$/.test(text) ? text : undefined;
-  } catch {
-    return undefined;
+  private async readFile(
+    phys: string,
+    rel: string,
+    st: { mtimeMs: number; size: number },
+    target: string[],
+    linkTarget?: string,
+  ): Promise<void> {
+    if (COLLECTION_META.has(rel)) return;
+    const name = this.display(rel);
+    const mtime = this.mtimes.get(`/${target.join('/')}`) ?? this.mtimes.get(`/${rel}`) ?? st.mtimeMs;
+    if (this.walker.unchanged?.(name, mtime, st.size)) return;
+    const file = await fileInput(phys, name, rel, mtime, this.host, st.size, this.report);
+    if (!file) return;
+    if (linkTarget !== undefined) file.linkTarget = linkTarget;
+    this.out.push(file);
+  }
+
+  private async followLinks(): Promise<void> {
+    for (let next = this.links.shift(); next; next = this.links.shift()) await this.follow(next);
+  }
+
+  private async follow(link: PendingLink): Promise<void> {
+    const name = this.display(link.rel);
+    const resolution = await resolveInRoot(this.root, link.physical);
+    const shown = clip(resolution.firstTarget ?? '', 300);
+    if (resolution.kind !== 'found') {
+      if (resolution.kind === 'missing' && link.place) return;
+      this.report(
+        resolution.kind === 'loop'
+          ? unread(
+              name,
+              'INPUT_LINK_LOOP',
+              `link to ${shown}: more than ${MAX_LINK_HOPS} links in a chain; not followed`,
+            )
+          : unread(name, 'INPUT_LINK_TARGET_MISSING', `link to ${shown}: the target is not in this filesystem`),
+      );
+      return;
+    }
+    const target = resolution.segments;
+    const hostPath = `/${target.join('/')}`;
+    if (resolution.climbed)
+      this.report({
+        file: name,
+        code: 'INPUT_LINK_OUTSIDE_ROOT',
+        reason: `link to ${shown} climbs above the root; read as ${clip(hostPath, 300)} inside it, as the host resolves it`,
+        stage: 'reading',
+      });
+    const phys = join(this.root, ...target);
+    const st = await stat(phys).catch(() => undefined);
+    if (!st) return;
+    if (st.isDirectory()) {
+      const key = `${st.dev}:${st.ino}`;
+      if (this.walked.has(key)) {
+        // a link to a directory that holds it would walk forever; one elsewhere is read under its own name
+        if (target.length <= link.physical.length && target.every((s, i) => s === link.physical[i]))
+          this.report({
+            file: name,
+            code: 'INPUT_LINK_LOOP',
+            reason: `link to ${shown} points to a directory that contains it; not followed`,
+            stage: 'reading',
+          });
+        return;
+      }
+      this.walked.add(key);
+      await this.walkDir(target, link.rel, link.depth);
+    } else if (st.isFile()) await this.readFile(phys, link.rel, st, target, hostPath);
+    else this.report(unread(name, 'INPUT_NOT_A_FILE', `link to ${shown}: not a regular file or directory`));
+  }
+
+  /** `etc/hostname` inside the root (through its links, as the host reads it). */
+  private async readHostname(): Promise<string | undefined> {
+    const resolution = await resolveInRoot(this.root, ['etc', 'hostname']);
+    if (resolution.kind !== 'found') return undefined;
+    try {
+      const text = (await readFile(join(this.root, ...resolution.segments), 'utf8'))
+        .slice(0, 256)
+        .trim()
+        .split('\n')[0]
+        ?.trim();
+      return text && /^[A-Za-z0-9._-]{1,253}$/.test(text) ? text : undefined;
+    } catch {
+      return undefined;
+    }
   }
 }
 
@@ -170,7 +392,7 @@ async function readHostname(path: string): Promise<string | undefined> {
  * Sleuth Kit bodyfile (`MD5|name|inode|mode|UID|GID|size|atime|mtime|ctime|crtime`), as collectors
  * such as UAC write it: the only faithful source of original mtimes once files are copied or cloned.
  */
-async function readBodyfile(root: string, issues: Issue[]): Promise<Map<string, number>> {
+async function readBodyfile(root: string, report: ReportIssue): Promise<Map<string, number>> {
   const map = new Map<string, number>();
   for (const name of ['bodyfile', 'bodyfile.txt']) {
     const path = join(root, name);
@@ -187,7 +409,7 @@ async function readBodyfile(root: string, issues: Issue[]): Promise<Map<string, 
       const f = line.split('|');
       const mtime = Number(f[8]);
       if (f.length < 11 || !f[1] || !Number.isFinite(mtime)) {
-        issues.push({
+        report({
           file: path,
           line: i + 1,
           code: 'BODYFILE_BAD_LINE',
@@ -202,7 +424,7 @@ async function readBodyfile(root: string, issues: Issue[]): Promise<Map<string, 
   return map;
 }
 
-async function stdinInput(hostHint: string | undefined): Promise<SourceInput> {
+async function stdinInput(hostHint: string | undefined, report: ReportIssue): Promise<InputFile | undefined> {
   const iterator = process.stdin[Symbol.asyncIterator]();
   const pre: Buffer[] = [];
   let size = 0;
@@ -228,11 +450,28 @@ async function stdinInput(hostHint: string | undefined): Promise<SourceInput> {
     }
   }
   const gzip = isGzip(raw);
-  return {
-    name: '-',
-    head: gzip ? gunzipHead(raw) : raw.subarray(0, HEAD_BYTES),
-    hostHint,
-    mtimeMs: Date.now(),
-    open: () => (gzip ? Readable.from(chunks()).pipe(createGunzip()) : chunks()),
+  const { head, broke } = gzip ? await gunzipHead(raw) : { head: raw.subarray(0, HEAD_BYTES), broke: undefined };
+  if (head.length === 0) {
+    report(broke ? unread('-', broke.code, broke.reason) : unread('-', 'INPUT_EMPTY', 'nothing on standard input'));
+    return undefined;
+  }
+  const onBreak = (b: GzipBreak) => report({ file: '-', code: b.code, reason: b.reason, stage: 'reading' });
+  const file: InputFile = {
+    input: {
+      name: '-',
+      head,
+      hostHint,
+      mtimeMs: Date.now(),
+      open: () => (gzip ? inflateChunks(chunks(), onBreak) : chunks()),
+    },
+    sizeBytes: 0,
   };
+  if (broke) file.gzipBreak = broke;
+  return file;
+}
+
+/** Events read from a file reached through a symlink say where the link points (ECS `file.target_path`). */
+export function markLinkTarget(file: InputFile, events: CoalEvent[]): void {
+  if (file.linkTarget === undefined) return;
+  for (const e of events) if (e.file) e.file.target_path = file.linkTarget;
 }

@@ -15,6 +15,10 @@ export interface RunSummary {
   signals: number;
   elapsedMs: number;
   issuesByCode: Record<string, number>;
+  /** Inputs left unread (unknown format, unreadable, empty, corrupt gzip…), each also an issue. */
+  unread: number;
+  /** The first of them in full, to name each one when nothing could be read. */
+  unreadInputs: Issue[];
   /** The first issues in full (file:line and reason); the rest are counted in issuesByCode. */
   issues: Issue[];
   findingsBySeverity: Partial<Record<Severity, number>>;
@@ -41,6 +45,8 @@ export function newSummary(): RunSummary {
     signals: 0,
     elapsedMs: 0,
     issuesByCode: {},
+    unread: 0,
+    unreadInputs: [],
     issues: [],
     findingsBySeverity: {},
     suppressed: 0,
@@ -54,6 +60,28 @@ export function newSummary(): RunSummary {
 export function countIssue(summary: RunSummary, issue: Issue): void {
   summary.issuesByCode[issue.code] = (summary.issuesByCode[issue.code] ?? 0) + 1;
   if (summary.issues.length < MAX_LISTED_ISSUES) summary.issues.push(issue);
+  if (issue.unread) {
+    summary.unread++;
+    if (summary.unreadInputs.length < MAX_LISTED_ISSUES) summary.unreadInputs.push(issue);
+  }
+}
+
+/** No input could be read: the run has nothing to say, so the CLI exits EXIT.noInput with this on stderr. */
+export function noInputRead(s: Pick<RunSummary, 'files'>): boolean {
+  return s.files === 0;
+}
+
+/** Why nothing was read, naming each unread input, printed even with --no-summary. */
+export function renderNoInput(s: Pick<RunSummary, 'unread' | 'unreadInputs'>): string {
+  const lines = ['coalmine: no input could be read'];
+  for (const i of s.unreadInputs)
+    lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
+  if (s.unread > s.unreadInputs.length) lines.push(`  … ${s.unread - s.unreadInputs.length} more`);
+  if (s.unread === 0) lines.push('  (no files were given or found)');
+  lines.push(
+    'hint: a file in a format coalmine does not sniff can be forced with --input-format NAME (see coalmine formats)',
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 export function countFindings(summary: RunSummary, findings: Finding[]): void {
@@ -83,6 +111,8 @@ export function renderSummary(s: RunSummary): string {
   const lines = [
     `coalmine: ${s.files} files (${formats || 'none'}), ${s.events} events + ${s.stateEvents} state records in ${secs.toFixed(2)}s (${rate} events/s)`,
   ];
+  if (s.unread > 0)
+    lines.push(`not read: ${s.unread} input${s.unread === 1 ? '' : 's'} (each a bad-input issue with its reason)`);
   if (s.unusedRecords > 0)
     lines.push(
       `skipped: ${s.unusedRecords} record${s.unusedRecords === 1 ? '' : 's'} of event types no analytic uses (not errors)`,

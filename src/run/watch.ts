@@ -17,7 +17,7 @@ import { sniffSource } from '../sources/index.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { triageFinding } from '../triage/playbook.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
-import { rootInputs } from './inputs.js';
+import { markLinkTarget, rootInputs } from './inputs.js';
 
 /** Where persistence lives under a filesystem root (what AN0742 reads): rescanned, and watched. */
 export const PERSISTENCE_PLACES = [
@@ -165,24 +165,23 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
     }
   };
   const context = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxPendingRecords: 4096 };
+  // absent places and empty files are not problems for a live sensor; the rest is said once, not every rescan
+  const reportPlace = (i: Issue): void => {
+    if ((i.code === 'INPUT_UNREADABLE' && /ENOENT/.test(i.reason)) || i.code === 'INPUT_EMPTY') return;
+    const key = `${i.file}|${i.code}|${i.reason}`;
+    if (placeIssues.has(key) || placeIssues.size >= MAX_PLACE_ISSUES) return;
+    placeIssues.add(key);
+    report(i);
+  };
   const readPersistence = async () => {
     for (const root of options.roots) {
-      const issues: Issue[] = [];
       const stampOf = (mtimeMs: number, size: number) => `${mtimeMs}|${size}`;
       const places = persistencePlaces(root);
       for (const place of places) watchPath(join(root, place));
-      const files = await rootInputs(root, places, sampler.hostName, issues, {
+      const files = await rootInputs(root, places, sampler.hostName, reportPlace, {
         unchanged: (path, mtimeMs, size) => seen.get(path) === stampOf(mtimeMs, size),
         onDirectory: watchPath,
       });
-      // absent places are not problems for a live sensor; an unreadable one is said once, not every rescan
-      for (const i of issues) {
-        if (i.code === 'INPUT_UNREADABLE' && /ENOENT/.test(i.reason)) continue;
-        const key = `${i.file}|${i.code}|${i.reason}`;
-        if (placeIssues.has(key) || placeIssues.size >= MAX_PLACE_ISSUES) continue;
-        placeIssues.add(key);
-        report(i);
-      }
       for (const f of files) {
         seen.set(f.input.name, stampOf(f.input.mtimeMs ?? 0, f.sizeBytes));
         const source = sniffSource(f.input);
@@ -191,6 +190,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         try {
           for await (const batch of source.read(f.input, context)) {
             batch.issues.forEach(report);
+            markLinkTarget(f, batch.events);
             for (const e of batch.events) engine.pushState(e);
           }
         } catch (err) {

@@ -16,7 +16,8 @@ test('hunt: bad input and policy errors name hostile file names with visible esc
   writeFileSync(join(dir, 'report\u202egol.txt'), 'not a log\n');
   writeFileSync(join(dir, 'zero\u200bwidth\u2028.log'), 'still not a log\n');
   const hunt = runCli(['hunt', dir, '--format', 'ndjson', '--policy', '/dev/null']);
-  assert.equal(hunt.code, 0, hunt.stderr);
+  // neither file is a log: nothing could be read
+  assert.equal(hunt.code, 4, hunt.stderr);
   assert.deepEqual(rawInvisible(hunt.stderr), []);
   assert.ok(hunt.stderr.includes('report\\u202egol.txt:1: SOURCE_UNKNOWN_FORMAT'), hunt.stderr);
   assert.ok(hunt.stderr.includes('zero\\u200bwidth\\u2028.log:1:'), hunt.stderr);

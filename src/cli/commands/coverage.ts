@@ -1,10 +1,12 @@
 /**
  * `coalmine coverage PATH...`: per host and analytic, which evidence classes the telemetry gives and
  * the named gaps with their fixes. Reads the same inputs as `hunt`. Exit 0 when every analytic that
- * applies to a seen host is fully covered, 1 when any gap exists (or no host was seen), 2 on usage errors.
+ * applies to a seen host is fully covered, 1 when any gap exists (or no host was seen), 2 on usage errors,
+ * 4 when no input could be read.
  */
 import type { Command } from 'commander';
 import { coverage } from '../../run/coverage.js';
+import { noInputRead, renderNoInput } from '../../run/summary.js';
 import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT, VERSION } from '../common.js';
@@ -37,7 +39,7 @@ export function coverageCommand(program: Command, setCode: (code: number) => voi
     .option('--host <name>', 'host name for inputs that do not carry one')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every analytic that applies to a seen host is fully covered, 1 when any gap exists\n(or no host was seen), 2 on usage errors.',
+      '\nExit status: 0 when every analytic that applies to a seen host is fully covered, 1 when any gap exists\n(or no host was seen), 2 on usage errors, 4 when no input could be read.',
     )
     .action(async (paths: string[], flags: CoverageFlags) => {
       setCode(await runCoverage(paths, flags));
@@ -65,5 +67,10 @@ async function runCoverage(paths: string[], flags: CoverageFlags): Promise<numbe
     host: flags.host,
   });
   process.stdout.write(format === 'json' ? renderCoverageJson(report, VERSION) : renderCoverageTable(report));
+  if (noInputRead(report.input)) {
+    const unreadInputs = report.input.issueList.filter((i) => i.unread);
+    err(renderNoInput({ unread: unreadInputs.length, unreadInputs }));
+    return EXIT.noInput;
+  }
   return report.covered ? EXIT.ok : EXIT.findings;
 }

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { hunt } from '../../run/hunt.js';
+import { noInputRead, renderNoInput } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { explainFinding } from '../../sinks/explain.js';
 import { sourceNamed } from '../../sources/index.js';
@@ -41,7 +42,7 @@ export function explainCommand(program: Command, setCode: (code: number) => void
     .option('--host <name>', 'host name for inputs that do not carry one')
     .addHelpText(
       'after',
-      '\nExit status: 0 when the finding was found, 1 when no finding has that id, 2 on usage errors.',
+      '\nExit status: 0 when the finding was found, 1 when no finding has that id, 2 on usage errors, 4 when no\ninput could be read.',
     )
     .action(async (id: string, paths: string[], flags: ExplainFlags) => {
       setCode(await runExplain(id, paths, flags));
@@ -105,6 +106,10 @@ async function runExplain(id: string, paths: string[], flags: ExplainFlags): Pro
       intelFiles: flags.intel,
       ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
     });
+    if (noInputRead(result.summary)) {
+      err(renderNoInput(result.summary));
+      return EXIT.noInput;
+    }
     findings = result.findings;
   }
   const matches = findings.filter((f) => f.id === id || f.id.startsWith(id));

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SEVERITY_RANK, type Severity } from '../../model/finding.js';
 import { type HuntProgress, hunt } from '../../run/hunt.js';
-import { renderSummary } from '../../run/summary.js';
+import { noInputRead, renderNoInput, renderSummary } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { sinkNamed, sinks } from '../../sinks/index.js';
 import { renderReportHtml } from '../../sinks/report-html.js';
@@ -51,6 +51,10 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
     )
     .option('--no-progress', 'no progress line on stderr')
     .option('--no-summary', 'no run summary on stderr')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 done, 1 findings at or above --fail-on, 2 usage or policy error, 3 runtime error, 4 no input\ncould be read (each unread input and why on stderr, even with --no-summary).',
+    )
     .action(async (paths: string[], flags: HuntFlags) => {
       setCode(await runHunt(paths, flags));
     });
@@ -108,6 +112,10 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     }
   }
   if (flags.summary) err(renderSummary(result.summary));
+  if (noInputRead(result.summary)) {
+    err(renderNoInput(result.summary));
+    return EXIT.noInput;
+  }
   if (reportError) {
     err(reportError);
     return EXIT.runtime;

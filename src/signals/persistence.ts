@@ -6,6 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
+import { clip } from '../util/hostile.js';
 import type { Intel } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
 import { minerOptions } from './miner-args.js';
@@ -16,6 +17,8 @@ import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_SCAN_CHARS = 4096;
 const MAX_WORDS = 128;
+/** Characters of the entry quoted in an explanation; the signal's persistence detail keeps more. */
+const SHOWN_ENTRY_CHARS = 160;
 
 /** Code fetched or decoded when the entry runs. */
 const DOWNLOAD = /\b(?:curl|wget|tftp)\b|\/dev\/(?:tcp|udp)\/|\bbase64\s+(?:-d|--decode)\b/;
@@ -251,19 +254,21 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
       ? shellLayers(text)
       : [];
   const hidden = layers.filter((l) => l.technique !== undefined);
+  for (const layer of [{ text, technique: undefined }, ...hidden]) {
+    const options = minerOptions(layer.text, intel);
+    if (!options?.conclusive) continue;
+    // the wallet is already shown as the login; a known program or pool name is worth adding
+    const named = options.wallet ? undefined : intelIn(layer.text, intel);
+    return {
+      strength: 'strong',
+      why: `its arguments carry mining pool options (${options.shown.join(', ')})${named ? `; ${named}` : ''}${layer.technique ? `, once decoded (${layer.technique})` : ''}: a miner, whatever the program is called`,
+    };
+  }
   const decodedNamed = hidden
     .map((l) => ({ named: intelIn(l.text, intel), technique: l.technique }))
     .find((n) => n.named);
   if (decodedNamed && !intelIn(text, intel))
     return { strength: 'strong', why: `${decodedNamed.named}, once decoded (${decodedNamed.technique})` };
-  for (const layer of [{ text, technique: undefined }, ...hidden]) {
-    const options = minerOptions(layer.text, intel);
-    if (options?.conclusive)
-      return {
-        strength: 'strong',
-        why: `its arguments carry mining pool options (${options.shown.join(', ')})${layer.technique ? `, once decoded (${layer.technique})` : ''}: a miner, whatever the program is called`,
-      };
-  }
   if (DOWNLOAD.test(text)) {
     if (RUNS_FETCHED.test(text) || BARE_IP_URL.test(text) || !DISCARDS_OUTPUT.test(text))
       return { strength: 'strong', why: 'it downloads or decodes code each time it runs' };
@@ -303,7 +308,8 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
     const target = event.coalmine.persistence?.target;
     const mechanism = event.coalmine.persistence?.mechanism ?? 'persistence';
     const { strength, why } = grade(event, command, intel);
-    const shown = command || target || '';
+    // the entry is quoted short so the reason after it survives the explanation's bound (base64 lines are long)
+    const shown = clip(command || target || '', SHOWN_ENTRY_CHARS);
     out.push(
       signalFor(event, {
         kind: 'persistence',

@@ -136,9 +136,16 @@ test('a decoded script handed to a shell is a strong dropper; a spliced command 
   assert.match(spliced[0].explanation, /hidden by reversed string; decoded: curl -o \/tmp\/a/);
   const cron = signalsOf(
     shellDecode,
-    evt('persistence-entry', { process: { command_line: `echo ${b64('/tmp/.x/run')} | base64 -d | sh` } }),
+    evt('persistence-entry', {
+      process: { command_line: `echo ${b64('/tmp/.x/run')} | base64 -d | sh` },
+      coalmine: { ts: 0, format: 'crontab', ref: { file: 'redis', line: 1 }, persistence: { mechanism: 'cron' } },
+    }),
   );
   assert.equal(cron[0]?.by, 'shell:decoded-script');
+  assert.match(
+    cron[0]?.explanation ?? '',
+    /^the cron entry runs a script hidden by base64-decoded shell; decoded: \/tmp\/\.x\/run/,
+  );
 });
 
 test('the decoded script is read by the process and kill classifiers and the rules, command by command', () => {

@@ -132,8 +132,7 @@ const DECODERS: Decoder[] = [
 ];
 
 /** What follows a decoding expression when its output is piped into a shell (not a pipe after its `$( )`: that is the outer command's). */
-const PIPED_TO_SHELL =
-  /^\s{0,8}\|\s{0,8}(?:sudo\s{1,8})?(?:[\w./-]{0,64}\/)?(?:ba|da|z|k|a)?sh\b/;
+const PIPED_TO_SHELL = /^\s{0,8}\|\s{0,8}(?:sudo\s{1,8})?(?:[\w./-]{0,64}\/)?(?:ba|da|z|k|a)?sh\b/;
 /**
  * What precedes a `$(` or backtick whose output is run as a script: eval, `sh -c`, source, process
  * substitution. (At the command position the output is a command word and is put back in place.)
@@ -244,7 +243,11 @@ function classify(event: CoalEvent, _context: unknown, out: Signal[]): void {
   if (!command || !mayHaveShellLayers(command)) return;
   const layers = shellLayers(command);
   const p = event.process;
-  const who = `${p?.name ?? 'process'} (pid ${p?.pid ?? '?'})`;
+  const mechanism = event.coalmine.persistence?.mechanism;
+  const who =
+    action === 'persistence-entry'
+      ? `the ${mechanism ?? 'persistence'} entry`
+      : `${p?.name ?? 'process'} (pid ${p?.pid ?? '?'})`;
   const run = layers.find((l) => l.runs);
   if (run) {
     out.push(

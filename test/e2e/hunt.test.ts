@@ -3,10 +3,11 @@
  * scenario fixtures, including hostile input. Asserts on stdout/stderr/exit code only.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { ndjsonFindings, runCli } from '../support/cli.js';
 
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
@@ -204,4 +205,96 @@ test("an analytic's threshold overrides in coalmine.yaml reach the CPU evidence 
     'a Windows override leaves Linux hosts alone',
   );
   assert.equal(same[0].severity, 'high');
+});
+
+test('symlinks in a collection are followed as the host resolves them, inside the root; loops and escapes are reported', () => {
+  const dir = join(work, 'linked');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  // the miner's cron line moved out of the spool: the spool entry is now a link (absolute, as on the host)
+  const spool = join(dir, 'var', 'spool', 'cron', 'crontabs');
+  mkdirSync(join(dir, 'opt', 'x'), { recursive: true });
+  renameSync(join(spool, 'redis'), join(dir, 'opt', 'x', 'tab'));
+  symlinkSync('/opt/x/tab', join(spool, 'redis'));
+  // on the collector's machine this absolute path holds a cron file; in the collection it does not exist
+  const outside = join(work, 'collector-only');
+  mkdirSync(outside, { recursive: true });
+  writeFileSync(join(outside, 'tab'), '* * * * * root /tmp/collector-only-marker\n');
+  symlinkSync(join(outside, 'tab'), join(dir, 'etc', 'collector-link'));
+  mkdirSync(join(dir, 'etc', 'cron.d'), { recursive: true });
+  symlinkSync('../../../../../../opt/x/tab', join(dir, 'etc', 'cron.d', 'climber'));
+  symlinkSync('..', join(dir, 'etc', 'cron.d', 'up'));
+  symlinkSync('chain-b', join(dir, 'etc', 'cron.d', 'chain-a'));
+  symlinkSync('chain-a', join(dir, 'etc', 'cron.d', 'chain-b'));
+
+  const r = cli(['hunt', dir, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  const high = findings(r.stdout).filter((f) => f.severity === 'high');
+  assert.equal(high.length, 1, r.stdout);
+  assert.ok(
+    high[0].evidence.some((e) => e.kind === 'persistence' && e.source.endsWith('var/spool/cron/crontabs/redis:5')),
+    'the cron line is cited at the link, where the host reads it',
+  );
+  assert.ok(!r.stdout.includes('collector-only-marker'), "the collector's own file is never read");
+  assert.match(r.stderr, /etc\/collector-link: INPUT_LINK_TARGET_MISSING: link to .*collector-only\/tab/);
+  assert.match(r.stderr, /cron\.d\/climber: INPUT_LINK_OUTSIDE_ROOT: .* read as \/opt\/x\/tab inside it/);
+  assert.match(r.stderr, /cron\.d\/up: INPUT_LINK_LOOP/);
+  assert.match(r.stderr, /cron\.d\/chain-a: INPUT_LINK_LOOP: .*more than 40 links/);
+});
+
+test('a symlink given as an argument is read', () => {
+  const link = join(work, 'audit-link.log');
+  symlinkSync(join(EXAMPLE, 'var', 'log', 'audit', 'audit.log'), link);
+  const r = cli(['hunt', link, '--format', 'ndjson', '--host', 'web-01']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /1 files \(auditd 1\)/);
+});
+
+test('when no input can be read, exit 4 names each input and why, and hints --input-format, even with --no-summary', () => {
+  const dir = join(work, 'unreadable-only');
+  mkdirSync(join(dir, 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'notes.txt'), 'meeting notes\n');
+  writeFileSync(join(dir, 'empty.log'), '');
+  writeFileSync(join(dir, 'broken.log.gz'), Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff]));
+  const emptyDir = join(work, 'empty-dir');
+  mkdirSync(emptyDir, { recursive: true });
+  const inputs = [dir, emptyDir, join(work, 'no-such-file')];
+  for (const args of [
+    ['hunt', ...inputs, '--no-summary'],
+    ['coverage', ...inputs],
+    ['explain', 'cm-0', ...inputs],
+  ]) {
+    const r = cli(args);
+    const command = args[0];
+    assert.equal(r.code, 4, `${command}: ${r.stderr}`);
+    assert.match(r.stderr, /no input could be read/);
+    assert.match(r.stderr, /notes\.txt:1: SOURCE_UNKNOWN_FORMAT/);
+    assert.match(r.stderr, /empty\.log: INPUT_EMPTY/);
+    assert.match(r.stderr, /broken\.log\.gz: INPUT_GZIP_CORRUPT: .*at compressed byte \d+/);
+    assert.match(r.stderr, /empty-dir: INPUT_NO_FILES/);
+    assert.match(r.stderr, /no-such-file: INPUT_UNREADABLE/);
+    assert.match(r.stderr, /--input-format NAME \(see coalmine formats\)/);
+  }
+  // one readable input is enough: the rest are reported, and the run is a normal one
+  const some = cli(['hunt', dir, join(EXAMPLE, 'var', 'log', 'audit', 'audit.log'), '--format', 'ndjson']);
+  assert.equal(some.code, 0, some.stderr);
+  assert.match(some.stderr, /not read: 3 inputs/);
+});
+
+test('a .gz with junk after it, or cut short, is read up to the break and the break is reported', () => {
+  const text = readFileSync(join(EXAMPLE, 'var', 'log', 'audit', 'audit.log'));
+  const gz = gzipSync(text);
+  const whole = cli(['hunt', '-', '--format', 'ndjson', '--host', 'web-01'], { input: text.toString('latin1') });
+  const events = /(\d+) events/.exec(whole.stderr)?.[1];
+  const junk = join(work, 'junk.log.gz');
+  writeFileSync(junk, Buffer.concat([gz, Buffer.from('trailing junk')]));
+  const a = cli(['hunt', junk, '--format', 'ndjson', '--host', 'web-01']);
+  assert.equal(a.code, 0, a.stderr);
+  assert.match(a.stderr, new RegExp(`auditd 1\\), ${events} events`), 'every event before the junk is read');
+  assert.match(a.stderr, new RegExp(`junk\\.log\\.gz: INPUT_GZIP_TRAILING_JUNK: .* at compressed byte ${gz.length};`));
+  const cut = join(work, 'cut.log.gz');
+  writeFileSync(cut, gz.subarray(0, Math.floor(gz.length / 2)));
+  const b = cli(['hunt', cut, '--format', 'ndjson', '--host', 'web-01']);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /cut\.log\.gz: INPUT_GZIP_CORRUPT: the gzip data is cut short/);
+  assert.ok(Number(/(\d+) events/.exec(b.stderr)?.[1]) > 0, 'what inflated is read');
 });

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Severity } from '../model/finding.js';
-import { parseDurationMs } from '../util/time.js';
+import { MAX_DURATION_MS, parseDurationMs } from '../util/time.js';
 
 /** `noInput`: not one input could be read (all missing, empty, unknown formats…); the reasons go to stderr. */
 export const EXIT = { ok: 0, findings: 1, usage: 2, runtime: 3, noInput: 4 } as const;
@@ -23,11 +23,11 @@ export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** An option parser for a duration (`90s`, `15m`, or bare seconds) up to `maxMs`. */
+/** An option parser for a duration (`90s`, `15m`, or bare seconds) up to `maxMs` (at most a year). */
 export function durationOption(maxMs: number, hint: string): (value: string) => number {
   return (value) => {
-    const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : parseDurationMs(value);
-    if (ms === undefined || ms <= 0 || ms > maxMs) throw new InvalidArgumentError(hint);
+    const ms = parseDurationMs(/^\d+(\.\d+)?$/.test(value) ? `${value}s` : value);
+    if (ms === undefined || ms <= 0 || ms > Math.min(maxMs, MAX_DURATION_MS)) throw new InvalidArgumentError(hint);
     return ms;
   };
 }

@@ -33,3 +33,18 @@ test('relay fan-out thresholds are tunable: whole counts and a duration; anythin
   );
   assert.match(errors[0].reason, /relay_user_agents must be a whole number/);
 });
+
+test('absurd durations are policy errors naming file:line, never an overflowed threshold', () => {
+  const huge = `1${'0'.repeat(30)}h`;
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    `thresholds:\n  sustain: ${huge}\n  window: 400d\n  relay_window: 10^30h\nanalytics:\n  AN0742:\n    sustain: 9${'9'.repeat(400)}ms\n    window: 0s\n`,
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.file, e.line, e.code]),
+    [2, 3, 4, 7, 8].map((line) => ['coalmine.yaml', line, 'POLICY_BAD_VALUE']),
+  );
+  assert.match(errors[0].reason, /sustain must be a duration like 15m or 1h, from 1ms to 365d/);
+  assert.ok(Number.isFinite(policy.thresholds.sustainMs) && policy.thresholds.sustainMs <= 365 * 86_400_000);
+  assert.deepEqual(policy.analytics.AN0742, {});
+});

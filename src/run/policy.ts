@@ -87,7 +87,8 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
       }
       if (spec.kind === 'duration') {
         const ms = typeof value === 'string' ? parseDurationMs(value) : undefined;
-        if (ms === undefined || ms <= 0) err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a duration like 15m or 1h`);
+        if (ms === undefined || ms <= 0)
+          err(valueNode, 'POLICY_BAD_VALUE', `${key} must be a duration like 15m or 1h, from 1ms to 365d`);
         else into[spec.field] = ms;
       } else if (spec.kind === 'count') {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 100_000)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDurationMs, parseTimestamp } from './time.js';
+import { MAX_DURATION_MS, parseDurationMs, parseTimestamp } from './time.js';
 
 test('ISO with and without a zone, epoch seconds and milliseconds', () => {
   const t = Date.UTC(2025, 2, 14, 2, 10, 0);
@@ -20,4 +20,20 @@ test('durations', () => {
   assert.equal(parseDurationMs('15m'), 900_000);
   assert.equal(parseDurationMs('1.5h'), 5_400_000);
   assert.equal(parseDurationMs('10 minutes'), undefined);
+});
+
+test('absurd durations are refused, not overflowed: over a year, beyond float range, or too long to be one', () => {
+  assert.equal(parseDurationMs('365d'), MAX_DURATION_MS);
+  for (const v of [
+    '366d',
+    '8761h',
+    `1${'0'.repeat(30)}h`,
+    `9${'9'.repeat(400)}ms`,
+    '1e30h',
+    'Infinityh',
+    'NaNs',
+    ' ',
+    `${'1'.repeat(40)}s`,
+  ])
+    assert.equal(parseDurationMs(v), undefined, v);
 });

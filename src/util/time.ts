@@ -26,10 +26,18 @@ function fromEpoch(n: number): number | undefined {
   return isPlausibleMs(ms) ? ms : undefined;
 }
 
-/** Parse a duration like `90s`, `15m`, `1h`, `2d`, `500ms`. */
+/** The longest duration anything accepts (policy windows, --sustain, --duration): one year. */
+export const MAX_DURATION_MS = 365 * 86_400_000;
+
+/**
+ * Parse a duration like `90s`, `15m`, `1h`, `2d`, `500ms`. Undefined for anything else, including
+ * values that overflow or exceed MAX_DURATION_MS (`10^30h` is a typo, not a policy).
+ */
 export function parseDurationMs(text: string): number | undefined {
+  if (text.length > 32) return undefined;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(text.trim());
   if (!m) return undefined;
   const unit = { ms: 1, s: 1000, m: 60000, h: 3600000, d: 86400000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-  return Math.round(Number(m[1]) * unit);
+  const ms = Math.round(Number(m[1]) * unit);
+  return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : undefined;
 }

@@ -3,7 +3,7 @@
  * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { CrontabError } from '../../simulate/crontab.js';
 import { EmitLogsError, emitLogs, prepareDir } from '../../simulate/emit-logs.js';
 import { BEHAVIOURS, type Behaviour, FAKE_WALLET, SandboxError, startSimulation } from '../../simulate/index.js';
@@ -27,7 +27,9 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
       'stage mining and proxyjacking behaviours harmlessly (loopback pool and relay, sandbox cron, decoy rival) to prove watch sees them; cleans up',
     )
     .argument('<behaviours...>', `${BEHAVIOURS.join('|')}|all`)
-    .option('-d, --duration <time>', 'how long to stage (max 10m)', duration, 60_000)
+    .addOption(
+      new Option('-d, --duration <time>', 'how long to stage (max 10m)').argParser(duration).default(60_000, '60s'),
+    )
     .option('--share <n>', 'share of one core the simulated miner burns', share, 0.9)
     .option('--json', 'print what was staged as JSON')
     .option(

@@ -6,7 +6,7 @@
 import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { startWatch } from '../../run/watch.js';
@@ -14,6 +14,7 @@ import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { table } from '../../sinks/table.js';
 import { findingPayload, WebhookDelivery } from '../../sinks/webhook.js';
 import { inert } from '../../util/hostile.js';
+import { MAX_DURATION_MS } from '../../util/time.js';
 import { collect, durationOption, EXIT, VERSION } from '../common.js';
 import { policyOption } from '../policy-option.js';
 
@@ -38,7 +39,7 @@ function seconds(value: string): number {
   return n * 1000;
 }
 
-const duration = durationOption(Number.MAX_SAFE_INTEGER, 'a duration like 90s, 15m or 2h');
+const duration = durationOption(MAX_DURATION_MS, 'a duration like 90s, 15m or 2h, at most 365d');
 
 export function watchCommand(program: Command, setCode: (code: number) => void): void {
   program
@@ -46,8 +47,13 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
     .description(
       'live Linux sensor: sample /proc (CPU, processes, sockets) and persistence files, report findings as they hold',
     )
-    .option('-i, --interval <seconds>', 'sampling interval', seconds, 5000)
-    .option('-d, --duration <time>', 'stop after this long (90s, 15m); default: until interrupted', duration)
+    // the default is shown in the unit users type (seconds); the value is kept in milliseconds
+    .addOption(new Option('-i, --interval <seconds>', 'sampling interval').argParser(seconds).default(5000, '5'))
+    .option(
+      '-d, --duration <time>',
+      'stop after this long (90s, 15m; at most 365d) (default: until interrupted)',
+      duration,
+    )
     .option('--sustain <time>', 'how long CPU must stay high to count (default 15m, or thresholds.sustain)', duration)
     .option('-f, --format <format>', 'stdout: ndjson|table', 'ndjson')
     .option('-o, --output <file>', 'also append every finding (NDJSON with revision) to this file')

@@ -1,8 +1,11 @@
 // Runs every *.test.ts under src/ and test/ through node:test with tsx. Node 20's runner does not
 // expand globs, so we list the files ourselves; a run that finds no test files, or no tests, fails.
+// The last line says how many passed, failed, were skipped and are todo.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 function collect(dir, out) {
   let names;
@@ -27,6 +30,9 @@ if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
+// the counts go to a file of this run's own: several runs in one checkout must not share it
+const countDir = mkdtempSync(join(tmpdir(), 'coalmine-test-count-'));
+const countFile = join(countDir, 'count.json');
 const result = spawnSync(
   process.execPath,
   [
@@ -35,17 +41,28 @@ const result = spawnSync(
     '--test',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
-    '--test-reporter=./scripts/count-reporter.mjs',
-    '--test-reporter-destination=.test-count',
+    `--test-reporter=${fileURLToPath(new URL('./count-reporter.mjs', import.meta.url))}`,
+    `--test-reporter-destination=${countFile}`,
     ...files,
   ],
   { stdio: 'inherit' },
 );
-if (result.status !== 0) process.exit(result.status ?? 1);
 
-const count = Number(readFileSync('.test-count', 'utf8').trim() || '0');
-if (!(count > 0)) {
+let counts;
+try {
+  counts = JSON.parse(readFileSync(countFile, 'utf8'));
+} catch {
+  counts = undefined;
+}
+rmSync(countDir, { recursive: true, force: true });
+if (counts) {
+  const todo = counts.todo > 0 ? `, ${counts.todo} todo` : '';
+  console.log(
+    `run-tests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped${todo} in ${files.length} files`,
+  );
+}
+if (result.status !== 0) process.exit(result.status ?? 1);
+if (!counts || !(counts.passed > 0)) {
   console.error('run-tests: 0 tests ran');
   process.exit(1);
 }
-console.log(`run-tests: ${count} tests passed in ${files.length} files`);

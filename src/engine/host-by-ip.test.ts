@@ -79,3 +79,14 @@ test('learned addresses stay bounded', () => {
     );
   assert.ok(byIp.size <= 65536);
 });
+
+test('a record naming one end only teaches nothing: a bot seen running an SSH client does not take its later sessions', () => {
+  const byIp = new HostByIp({});
+  const software = ev('connect', { source: { ip: '203.0.113.1' }, network: { protocol: 'ssh' } });
+  byIp.resolve(software);
+  byIp.learn(software);
+  assert.equal(byIp.hostOf('203.0.113.1'), undefined);
+  const session = flow('203.0.113.1', '10.0.4.30');
+  byIp.resolve(session);
+  assert.equal(session.host?.name, '10.0.4.30', 'the session belongs to the host it reached');
+});

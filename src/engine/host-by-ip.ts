@@ -65,8 +65,9 @@ export class HostByIp {
     const name = event.host?.name;
     if (!name) return;
     for (const ip of event.host?.ip ?? []) this.remember(ip, name);
-    if (event.event.action !== 'connect') return;
-    const local = event.network?.direction === 'inbound' ? event.destination?.ip : event.source?.ip;
+    // a record naming one end only (Zeek software.log: a client seen at an address) says nothing of which side is local
+    if (event.event.action !== 'connect' || !event.source?.ip || !event.destination?.ip) return;
+    const local = event.network?.direction === 'inbound' ? event.destination.ip : event.source.ip;
     if (local) this.remember(local, name);
   }
 

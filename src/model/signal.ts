@@ -29,6 +29,8 @@ export type SignalKind =
   | 'proxyware-endpoint'
   /** A host fetching many unrelated sites for many different clients: relaying for others (engine state). */
   | 'proxy-relay'
+  /** Inbound remote logins (SSH sessions, tool clients) to a host flagged as a relay: context, never a finding alone. */
+  | 'inbound-access'
   /** Cryptocurrency node traffic (Bitcoin/Monero/Ethereum P2P, node RPC): not mining; no hijacking leg reads it, only the informational crypto-node analytic. */
   | 'crypto-p2p'
   | 'sustained-cpu'

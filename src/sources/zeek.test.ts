@@ -235,3 +235,33 @@ test('a conn row Zeek saw without the SYN is turned round when history or the po
   assert.deepEqual([events[0].coalmine.flow?.clientBytes, events[0].coalmine.flow?.serverBytes], [7, 100]);
   assert.equal(events[0].network?.direction, 'outbound');
 });
+
+test('ssh rows are sessions with the client string and whether they logged in; software rows only for SSH clients', async () => {
+  const ssh = await readAll(zeek, fileInput(`${dir}/relay/ssh.log`));
+  assert.deepEqual(ssh.issues, []);
+  const first = ssh.events[0];
+  assert.equal(first.event.dataset, 'zeek.ssh');
+  assert.deepEqual(
+    [first.source?.ip, first.destination?.ip, first.destination?.port, first.network?.protocol],
+    ['203.0.113.1', '10.0.4.30', 22, 'ssh'],
+  );
+  assert.equal(first.user_agent?.original, 'SSH-2.0-Go');
+  assert.deepEqual(
+    ssh.events.slice(0, 2).map((e) => e.event.outcome),
+    ['success', 'failure'],
+  );
+  const software = await readAll(
+    zeek,
+    memoryInput(
+      'software.json',
+      [
+        '{"_path":"software","ts":1796124600,"host":"203.0.113.2","software_type":"SSH::CLIENT","name":"libssh","unparsed_version":"libssh_0.9.6"}',
+        '{"_path":"software","ts":1796124600,"host":"10.0.4.30","software_type":"HTTP::BROWSER","name":"Firefox"}',
+      ].join('\n'),
+    ),
+  );
+  assert.deepEqual(
+    software.events.map((e) => [e.source?.ip, e.destination, e.user_agent?.original]),
+    [['203.0.113.2', undefined, 'libssh_0.9.6']],
+  );
+});

@@ -1,5 +1,5 @@
 /**
- * Zeek logs (conn, dns, ssl, http, notice, intel), in Zeek's TSV form (`#separator`/`#fields`/`#types`
+ * Zeek logs (conn, dns, ssl, http, ssh, software, notice, intel), in Zeek's TSV form (`#separator`/`#fields`/`#types`
  * headers, repeated when files are concatenated) or its JSON form (one object per line). Network logs
  * know no host: `host` is only the input's hint. Other Zeek logs (files, weird, …) are counted as unused.
  */
@@ -27,14 +27,14 @@ import type { SourceDescriptor, SourceInput } from './types.js';
 /** A record as parsed: scalars, or lists for Zeek's set/vector columns; unset columns are absent. */
 export type ZeekValue = string | number | boolean | Array<string | number>;
 export type ZeekRecord = Record<string, ZeekValue>;
-type Log = 'conn' | 'dns' | 'ssl' | 'http' | 'notice' | 'intel';
+type Log = 'conn' | 'dns' | 'ssl' | 'http' | 'ssh' | 'software' | 'notice' | 'intel';
 
-const LOGS = new Set<string>(['conn', 'dns', 'ssl', 'http', 'notice', 'intel'] satisfies Log[]);
+const LOGS = new Set<string>(['conn', 'dns', 'ssl', 'http', 'ssh', 'software', 'notice', 'intel'] satisfies Log[]);
 const MAX_FIELDS = 256;
 const MAX_LIST = 64;
 const MAX_VALUE_CHARS = 4096;
 /** conn.log, conn.10:00:00-11:00:00.log, dns_20261201.log, …: the log is the file name's first word. */
-const LOG_FILE = /(?:^|\/)(conn|dns|ssl|http|notice|intel)(?:[._-][^/]{0,200})?$/;
+const LOG_FILE = /(?:^|\/)(conn|dns|ssl|http|ssh|software|notice|intel)(?:[._-][^/]{0,200})?$/;
 /** Columns Zeek declares as set/vector, for TSV files that lost their `#types` line. */
 const LIST_COLUMNS = new Set(['answers', 'TTLs', 'tunnel_parents', 'actions', 'sources', 'matched', 'dropped']);
 
@@ -93,6 +93,13 @@ export function logOfFields(r: ZeekRecord): Log | undefined {
     return 'dns';
   if (r.server_name !== undefined || r.ja3 !== undefined || (r.cipher !== undefined && r.version !== undefined))
     return 'ssl';
+  if (r.software_type !== undefined) return 'software';
+  if (
+    r.auth_success !== undefined ||
+    r.auth_attempts !== undefined ||
+    (r.client !== undefined && r.server !== undefined)
+  )
+    return 'ssh';
   if (r.method !== undefined || r.uri !== undefined || r.status_code !== undefined) return 'http';
   if (r.proto !== undefined && (r.conn_state !== undefined || r.history !== undefined || r.duration !== undefined))
     return 'conn';
@@ -229,6 +236,37 @@ function mapDetection(r: ZeekRecord, log: 'notice' | 'intel', ts: number, where:
   return e;
 }
 
+/**
+ * An SSH session: the client string (`SSH-2.0-libssh_0.9.6`) as its user agent, whether it logged
+ * in as the outcome, Zeek's direction when Site::local_nets is set. The relay watch reads inbound
+ * sessions as context.
+ */
+function mapSsh(r: ZeekRecord, ts: number, where: Where): Mapped {
+  const e = baseEvent(r, 'ssh', ts, 'connect', where);
+  setProtocol(e, 'ssh', 'tcp');
+  const success = r.auth_success;
+  e.event.outcome =
+    success === true || success === 'T' ? 'success' : success === false || success === 'F' ? 'failure' : 'unknown';
+  const client = textOf(r.client, 256);
+  if (client !== undefined) e.user_agent = { original: client };
+  const direction = textOf(r.direction, 16)?.toLowerCase();
+  if (direction === 'inbound' || direction === 'outbound') e.network = { ...e.network, direction };
+  return e;
+}
+
+/** Software Zeek saw an address run: only SSH clients are read (the tool a login came from); the rest is unused. */
+function mapSoftware(r: ZeekRecord, ts: number, where: Where): Mapped {
+  if (textOf(r.software_type, 64) !== 'SSH::CLIENT') return 'unused';
+  const address = endpointOf(r.host, undefined);
+  const name = textOf(r.unparsed_version, 256) ?? textOf(r.name, 128);
+  if (address === undefined || name === undefined) return 'unused';
+  const e = baseEvent(r, 'software', ts, 'connect', where);
+  e.source = address;
+  e.network = { transport: 'tcp', protocol: 'ssh' };
+  e.user_agent = { original: name };
+  return e;
+}
+
 /** One record of a known log as an event; a string is why it is not one. */
 export function zeekEvent(r: ZeekRecord, log: string, where: Where): Mapped {
   if (!LOGS.has(log)) return 'unused';
@@ -239,6 +277,10 @@ export function zeekEvent(r: ZeekRecord, log: string, where: Where): Mapped {
       return mapConn(r, ts, where);
     case 'dns':
       return mapDns(r, ts, where);
+    case 'ssh':
+      return mapSsh(r, ts, where);
+    case 'software':
+      return mapSoftware(r, ts, where);
     case 'ssl':
     case 'http': {
       const e = baseEvent(r, log as Log, ts, 'connect', where);
@@ -309,7 +351,7 @@ function parseTsvLine(text: string, h: TsvHeader, fields: string[]): ZeekRecord 
 
 export const zeek: SourceDescriptor = {
   name: 'zeek',
-  summary: 'Zeek conn, dns, ssl, http, notice and intel logs (TSV with #fields headers, or JSON lines)',
+  summary: 'Zeek conn, dns, ssl, http, ssh, software, notice and intel logs (TSV with #fields headers, or JSON lines)',
   platform: 'network',
   delivers: 'events',
   sniff(head, input) {

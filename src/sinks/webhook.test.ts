@@ -33,10 +33,14 @@ interface Arrival {
 class Receiver {
   readonly arrivals: Arrival[] = [];
   readonly accepted = new Map<string, number>();
-  /** Decides the status of each arrival; undefined = never answer (hung). */
-  respond: (key: string, nth: number) => number | undefined = () => 200;
+  /**
+   * Decides the reply to each arrival: a status; undefined = never answer (hung); 'reset' = drop the
+   * connection; 'trickle' = the status line one byte every 200 ms (slow headers, never done in time).
+   */
+  respond: (key: string, nth: number) => number | undefined | 'reset' | 'trickle' = () => 200;
   private server: http.Server | null = null;
   private readonly hung: http.ServerResponse[] = [];
+  private readonly trickles: NodeJS.Timeout[] = [];
   port = 0;
 
   async up(port = 0): Promise<number> {
@@ -47,14 +51,30 @@ class Receiver {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
         const key = String(body.dedupe_key);
         const nth = this.arrivals.filter((a) => a.key === key).length + 1;
-        const status = this.respond(key, nth);
+        const reply = this.respond(key, nth);
         const header = req.headers['idempotency-key'];
+        const status = typeof reply === 'number' ? reply : undefined;
         this.arrivals.push({
           key,
           header: typeof header === 'string' ? header : undefined,
           body,
           status: status ?? 0,
         });
+        if (reply === 'reset') {
+          req.socket.resetAndDestroy();
+          return;
+        }
+        if (reply === 'trickle') {
+          const text = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
+          let at = 0;
+          const t = setInterval(() => {
+            if (at >= text.length || req.socket.destroyed) return clearInterval(t);
+            req.socket.write(text.subarray(at, ++at));
+          }, 200);
+          this.trickles.push(t);
+          this.hung.push(res);
+          return;
+        }
         if (status === undefined) {
           this.hung.push(res);
           return;
@@ -74,6 +94,7 @@ class Receiver {
     const server = this.server;
     if (!server) return;
     this.server = null;
+    for (const t of this.trickles.splice(0)) clearInterval(t);
     for (const r of this.hung.splice(0)) r.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -339,4 +360,61 @@ test('webhook: rejected/ keeps the newest maxRejected items and says it deleted 
   assert.ok(issues.some((t) => /deleted the 1 oldest item\(s\) in .*rejected \(it keeps 2\)/.test(t)));
   await wh.close();
   await rx.down();
+});
+
+for (const misbehaviour of ['hang', 'reset', 'trickle'] as const) {
+  test(`webhook: a receiver that keeps ${misbehaviour === 'hang' ? 'hanging' : misbehaviour === 'reset' ? 'resetting the connection' : 'trickling its headers'} on one item does not hold back the others; that item is kept, not dropped`, async () => {
+    const rx = new Receiver();
+    rx.respond = (key) => (key === item(0).key ? (misbehaviour === 'hang' ? undefined : misbehaviour) : 200);
+    await rx.up();
+    const dir = spoolDir();
+    const issues: string[] = [];
+    const wh = delivery(rx.url(), dir, { timeoutMs: 300 }, issues);
+    try {
+      for (let i = 0; i < 4; i++) await wh.enqueue(item(i));
+      const deadline = Date.now() + 8000;
+      while (rx.accepted.size < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(
+        [...rx.accepted.keys()].sort(),
+        [1, 2, 3].map((i) => item(i).key),
+        JSON.stringify(issues, null, 1),
+      );
+      assert.equal(spooled(dir).length, 1, 'the misbehaving one is still in the spool');
+      assert.ok(issues.some((t) => t.includes(`${item(0).key} moved behind`)));
+    } finally {
+      await wh.close();
+      await rx.down();
+    }
+  });
+}
+
+test('webhook: an item moved behind the others stays behind them after a restart (its spool file carries the new order)', async () => {
+  const rx = new Receiver();
+  rx.respond = (key) => (key === item(0).key ? undefined : 503);
+  await rx.up();
+  const dir = spoolDir();
+  const issues: string[] = [];
+  const first = delivery(rx.url(), dir, { timeoutMs: 200 }, issues);
+  try {
+    for (let i = 0; i < 3; i++) await first.enqueue(item(i));
+    const deadline = Date.now() + 8000;
+    while (!issues.some((t) => t.includes(`${item(0).key} moved behind`)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    await first.close();
+    await rx.down();
+  }
+  const up = new Receiver();
+  await up.up();
+  const second = delivery(up.url(), dir, {}, issues);
+  try {
+    assert.equal(await second.flush(5000), true);
+    assert.deepEqual(
+      up.arrivals.map((a) => a.key),
+      [1, 2, 0].map((i) => item(i).key),
+    );
+  } finally {
+    await second.close();
+    await up.down();
+  }
 });

@@ -4,8 +4,11 @@
  * the background in spool order, one at a time. 2xx deletes the file; 4xx (not 408/429) moves it to
  * `rejected/` (which keeps the newest `maxRejected`); anything else (5xx, 408, 429, network error,
  * timeout) keeps it and retries with exponential backoff and jitter — a bounded number of attempts per
- * round, then rounds until `close()`. An item the receiver answers but keeps refusing goes behind the
- * others after each round, so one bad item does not hold back the rest.
+ * round, then rounds until `close()`. An item the receiver takes but does not accept — it answers 5xx,
+ * 408 or 429, or hangs, resets the connection or trickles its answer past the timeout — goes behind the
+ * others after each round (its spool file is rewritten with the new place, so a restart keeps the order),
+ * and one bad item or a receiver stuck on it does not hold back the rest. When the receiver cannot be
+ * reached at all (refused, unroutable) every item would fail alike, so the order is kept.
  * What is in the spool when a run starts (a crash, or a receiver that was down) is replayed first. A full
  * spool refuses new items with a counted, reported error; nothing is dropped silently.
  */
@@ -30,7 +33,10 @@ export interface WebhookOptions {
   /** http:// or https:// only. Credentials in the URL are sent (Basic auth) but never logged. */
   url: string;
   spoolDir: string;
-  /** Per request: connect + response headers. Default 5000. */
+  /**
+   * Per request: connect + response headers (a slow or trickled answer counts as none). A timeout is a
+   * failure like a 5xx. The body of an answer is read for at most this long again. Default 5000.
+   */
   timeoutMs?: number;
   /** Attempts per round before waiting `backoff.roundMs`. Default 5. */
   maxAttempts?: number;
@@ -98,8 +104,11 @@ interface SpoolRecord {
 type Outcome =
   | { kind: 'ok' }
   | { kind: 'reject'; status: number }
-  /** `answered`: the receiver is up and said no to this item (5xx, 408, 429), as against not reachable. */
-  | { kind: 'retry'; why: string; answered: boolean; retryAfterMs?: number };
+  /**
+   * `reached`: the receiver took the connection and then failed this item (5xx, 408, 429, a timeout, a
+   * reset), as against not reachable at all (refused, unroutable), where every item fails alike.
+   */
+  | { kind: 'retry'; why: string; reached: boolean; retryAfterMs?: number };
 
 const DEFAULTS = { timeoutMs: 5000, maxAttempts: 5, baseMs: 500, capMs: 30_000, maxSpoolBytes: 256 * 1024 * 1024 };
 
@@ -467,15 +476,32 @@ export class WebhookDelivery {
         );
       }
       if (outcome.retryAfterMs !== undefined) wait = Math.max(wait, Math.min(outcome.retryAfterMs, this.capMs));
-      if (failures % this.maxAttempts === 0 && outcome.answered && this.queue.length > 1) {
-        // the receiver is up but keeps refusing this one: it must not hold back the rest for ever
-        this.queue.push(this.queue.shift() as SpoolItem);
+      if (failures % this.maxAttempts === 0 && outcome.reached && this.queue.length > 1) {
+        // the receiver is up but keeps failing this one: it must not hold back the rest for ever
+        await this.moveBehind(item);
         failures = 0;
         this.report(
           `webhook: ${item.key} moved behind ${this.queue.length - 1} other pending item(s); it is retried after them`,
         );
       }
       await this.sleep(wait);
+    }
+  }
+
+  /**
+   * Puts the head item at the end of the queue and gives its spool file the next seq (temp + rename), so
+   * a restart replays it behind the others too instead of blocking on it again first.
+   */
+  private async moveBehind(item: SpoolItem): Promise<void> {
+    this.queue.push(this.queue.shift() as SpoolItem);
+    const seq = this.nextSeq++;
+    try {
+      const record = JSON.parse(readFileSync(join(this.spoolDir, item.file), 'utf8')) as SpoolRecord;
+      await this.writeAtomic(item.file, `${JSON.stringify({ ...record, seq })}\n`);
+      item.seq = seq;
+    } catch (error) {
+      // the item keeps its old place on disk; in memory it still goes behind
+      this.report(`webhook: could not record the new place of ${item.key} in the spool: ${(error as Error).message}`);
     }
   }
 
@@ -495,6 +521,7 @@ export class WebhookDelivery {
     }
     return new Promise<Outcome>((resolve) => {
       let settled = false;
+      let reached = false;
       const settle = (outcome: Outcome) => {
         if (settled) return;
         settled = true;
@@ -514,6 +541,9 @@ export class WebhookDelivery {
         },
         (res) => {
           const status = res.statusCode ?? 0;
+          // the answer is known from the status; a body that trickles must not hold a socket open for ever
+          const drain = setTimeout(() => res.destroy(), this.timeoutMs);
+          res.on('close', () => clearTimeout(drain));
           res.resume();
           res.on('error', () => {});
           if (status >= 200 && status < 300) return settle({ kind: 'ok' });
@@ -524,17 +554,21 @@ export class WebhookDelivery {
           settle({
             kind: 'retry',
             why: `HTTP ${status}`,
-            answered: true,
+            reached: true,
             ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
           });
         },
       );
       const timer = setTimeout(() => {
-        settle({ kind: 'retry', why: `no answer in ${this.timeoutMs} ms`, answered: false });
+        settle({ kind: 'retry', why: `no answer in ${this.timeoutMs} ms`, reached });
         req.destroy(new Error('timeout'));
       }, this.timeoutMs);
+      req.on('socket', (socket) => {
+        if (!socket.connecting) reached = true;
+        else socket.once('connect', () => (reached = true));
+      });
       req.on('error', (error: NodeJS.ErrnoException) => {
-        settle({ kind: 'retry', why: error.code ?? error.message, answered: false });
+        settle({ kind: 'retry', why: error.code ?? error.message, reached });
       });
       this.inflight = req;
       req.end(body);

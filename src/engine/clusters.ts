@@ -66,6 +66,20 @@ const QUOTED_WINDOWS_PATH = /"([A-Za-z]:\\[^"<>|\r\n]{1,255})"/g;
 const BARE_WINDOWS_PATH = /(?:^|[\s'=])([A-Za-z]:\\[^\s'";|&<>]{1,255})/g;
 const DRIVE_PATH = /^(?:[A-Za-z]:\\|\\\\)/;
 
+/** A shell's `-c` string: what cron or a unit ran (`/bin/sh -c curl … | bash` → `curl … | bash`). */
+const SHELL_COMMAND_STRING = /^\S*?\b(?:sh|bash|dash|zsh|ksh|ash)\s+(?:-[a-z]+\s+)*-[a-z]*c\s+(.+)$/is;
+
+/**
+ * How a command is compared with a persistence entry's: whitespace collapsed, outer quotes gone,
+ * marked so it never collides with a path. A cron line that re-runs a dropper (`curl … | bash`) is
+ * the persistence of whatever that dropper's cluster holds.
+ */
+export function commandKey(command: string): string {
+  const text = command.slice(0, 2048).trim().replace(/\s+/g, ' ');
+  const inner = SHELL_COMMAND_STRING.exec(text)?.[1] ?? text;
+  return `cmd:${inner.replace(/^(['"])(.*)\1$/s, '$2')}`;
+}
+
 /** How a path is compared: Windows paths (drive or UNC) case-insensitively, POSIX paths exactly. */
 export function pathKey(path: string): string {
   return DRIVE_PATH.test(path) ? path.toLowerCase() : path;
@@ -75,6 +89,7 @@ export function addProcess(cluster: Cluster, proc: ProcInfo): void {
   if (!cluster.processes.has(proc.key) && cluster.processes.size < MAX_PROCESSES) cluster.processes.set(proc.key, proc);
   if (proc.executable && cluster.paths.size < MAX_PATHS) cluster.paths.add(pathKey(proc.executable));
   if (proc.commandLine) {
+    if (cluster.paths.size < MAX_PATHS) cluster.paths.add(commandKey(proc.commandLine));
     const command = proc.commandLine.slice(0, 4096);
     for (const pattern of [PATH_IN_COMMAND, QUOTED_WINDOWS_PATH, BARE_WINDOWS_PATH])
       for (const m of command.matchAll(pattern)) {

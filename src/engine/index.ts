@@ -5,15 +5,18 @@
  * the window. No I/O, no wall clock: `hunt`, `watch` and `serve` all drive this same class.
  */
 import { processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
-import type { CoalEvent } from '../model/event.js';
+import { type CoalEvent, isoFromMs } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import type { Policy, Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
-import { addEvidence, addProcess, type Cluster, newCluster, pathKey } from './clusters.js';
+import { clip, inert } from '../util/hostile.js';
+import { anchorOf, isWrapper } from './anchor.js';
+import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey } from './clusters.js';
 import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
 import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
+import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePath } from './provenance.js';
 import { RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
@@ -92,6 +95,7 @@ export class Engine {
   private readonly identity = new ProcessIdentity();
   private readonly hostByIp: HostByIp;
   private readonly relay = new RelayWatch();
+  private readonly provenance = new FileProvenance();
   private readonly hosts = new Map<string, HostState>();
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
@@ -206,7 +210,9 @@ export class Engine {
     this.identity.resolve(event);
     const processKey = processKeyOf(event);
     this.procs.enrich(event, processKey, (h, pid) => this.identity.guidOf(h, pid));
+    const isNew = processKey !== undefined && this.procs.get(processKey) === undefined;
     const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event, processKey);
+    this.procs.enrichParent(event);
     this.identity.learn(event);
     switch (action) {
       case 'exec':
@@ -230,6 +236,7 @@ export class Engine {
     const out = this.signals;
     out.length = 0;
     this.options.classify(event, out);
+    if (proc) this.followFiles(event, proc, host, isNew || action === 'exec', out);
     const t = this.thresholdsOf(host);
     if (event.metrics) {
       if (proc) observeProcessResources(event, proc, host, t, out);
@@ -246,6 +253,9 @@ export class Engine {
     if (event.event.action === 'persistence-entry') {
       const target = signal.subject?.persistenceTarget ?? event.coalmine.persistence?.target;
       if (target) host.addPersistence(target, signal);
+      // and by its command, so the process it ran (cron's `sh -c <command>`) claims it even without a path
+      const command = event.process?.command_line;
+      if (command) host.addPersistence(commandKey(command), signal);
       // a persistence entry that is suspicious on its own is also host-level evidence
       if (signal.strength !== 'weak') this.addHostLevel(signal, host);
       return;
@@ -254,44 +264,111 @@ export class Engine {
       this.addHostLevel(signal, host);
       return;
     }
-    const cluster = this.clusterFor(proc, host, signal);
+    const line = this.procs.lineage(proc.key);
+    const cluster = this.clusterFor(proc, line, host, signal);
     addEvidence(cluster, signal);
     if (this.options.onUpdate) this.changed.add(cluster.key);
-    for (const p of this.procs.lineage(proc.key)) addProcess(cluster, p);
+    // the line up to the cluster's anchor: ancestors above it are not part of this story
+    for (const p of line) {
+      addProcess(cluster, p);
+      if (p.key === cluster.key) break;
+    }
     const exe = proc.executable ? pathKey(proc.executable) : undefined;
     if (signal.class === 'process' && exe && !SYSTEM_DIRS.some((d) => exe.startsWith(d)))
       this.flaggedExe.set(`${host.name}|${exe}`, cluster.key);
   }
 
   /**
-   * Where a process's evidence goes: the cluster its executable was flagged in, else its lineage
-   * root's. CPU and memory evidence is the exception: a busy process joins its root's cluster only when
-   * that cluster already holds evidence on its own line (itself or an ancestor, e.g. the dropper that
-   * started it); a sibling's build under the same runner or shell gets a cluster of its own, which
-   * the process's later evidence then joins too.
+   * Where a process's evidence goes: the cluster its executable was flagged in (a miner relaunched by
+   * cron under a new pid), else the nearest cluster on its line that claims it (see anchor.ts).
    */
-  private clusterFor(proc: ProcInfo, host: HostState, signal: Signal): Cluster {
+  private clusterFor(proc: ProcInfo, line: readonly ProcInfo[], host: HostState, signal: Signal): Cluster {
     const flagged = proc.executable ? this.flaggedExe.get(`${host.name}|${pathKey(proc.executable)}`) : undefined;
-    let key = flagged && this.clusters.has(flagged) ? flagged : proc.rootKey;
-    if (key === proc.rootKey && proc.key !== proc.rootKey) {
-      const root = this.clusters.get(proc.rootKey);
-      if (this.clusters.has(proc.key)) key = proc.key;
-      else if (signal.class === 'resource' && !(root && this.holdsLineOf(root, proc))) key = proc.key;
-    }
-    let cluster = this.clusters.get(key);
+    const anchor =
+      flagged && this.clusters.has(flagged)
+        ? { key: flagged, fresh: false }
+        : anchorOf(line, this.clusters, signal.class === 'resource');
+    let cluster = this.clusters.get(anchor.key);
     if (!cluster) {
-      cluster = newCluster(key, host.name, false, signal.ts);
-      this.clusters.set(key, cluster);
+      cluster = newCluster(anchor.key, host.name, false, signal.ts);
+      this.clusters.set(anchor.key, cluster);
     }
     return cluster;
   }
 
-  /** Whether a cluster has non-resource evidence on the process or one of its ancestors. */
-  private holdsLineOf(cluster: Cluster, proc: ProcInfo): boolean {
-    const line = new Set(this.procs.lineage(proc.key).map((p) => p.key));
-    for (const item of cluster.evidence.values())
-      if (item.signal.class !== 'resource' && line.has(item.signal.entity)) return true;
-    return false;
+  /**
+   * Files a process writes (its command line's downloads, redirects, copies and chmods; file-write
+   * events) are remembered with their writer; a process that runs such a file after being re-parented
+   * (double fork, `setsid`, `nohup … &`, a cron or task entry) joins the writer's lineage, and a
+   * `dropper` note says so. Only a process at the top of its own lineage (or under wrappers only) is
+   * adopted: one with a real parent already has its story.
+   */
+  private followFiles(event: CoalEvent, proc: ProcInfo, host: HostState, isStart: boolean, out: Signal[]): void {
+    const action = event.event.action;
+    const ts = event.coalmine.ts;
+    const cwd = event.process?.working_directory;
+    const record = (path: string, how: FileOrigin['how'], url?: string) => {
+      const full = resolvePath(path, cwd);
+      if (!full) return;
+      this.provenance.record(host.name, {
+        path: full,
+        how,
+        url,
+        writer: proc.key,
+        writerPid: proc.pid,
+        writerName: proc.name ?? (proc.executable ? baseNameOf(proc.executable) : undefined),
+        writerRoot: proc.rootKey,
+        ts,
+        ref: event.coalmine.ref,
+      });
+    };
+    if (action === 'file-write' && event.file?.path) record(event.file.path, 'written');
+    if (action !== 'exec' && action !== 'process-seen') return;
+    if (isStart) this.adoptByFile(event, proc, host, out);
+    const command = event.process?.command_line;
+    if (command) for (const f of filesWrittenBy(command)) record(f.path, f.how, f.url);
+  }
+
+  private adoptByFile(event: CoalEvent, proc: ProcInfo, host: HostState, out: Signal[]): void {
+    const ts = event.coalmine.ts;
+    const cwd = event.process?.working_directory;
+    const line = this.procs.lineage(proc.key);
+    const top = line[line.length - 1];
+    if (top.key !== top.rootKey || line.slice(1).some((p) => !isWrapper(p))) return;
+    for (const path of filesRunBy(proc.executable, event.process?.args)) {
+      const full = resolvePath(path, cwd);
+      const origin = full ? this.provenance.originOf(host.name, full, ts) : undefined;
+      if (!origin || origin.writer === proc.key) continue;
+      const writer = this.procs.get(origin.writer);
+      const writerRoot = writer?.rootKey ?? origin.writerRoot;
+      if (writerRoot === proc.rootKey || line.some((p) => p.key === writerRoot)) continue;
+      // a download tool's parent (the script that ran curl) is the launcher the miner belongs with
+      const parentKey =
+        writer?.parentKey && writer.key !== writer.rootKey && isTool(writer) ? writer.parentKey : origin.writer;
+      this.procs.adopt(line, parentKey, writerRoot);
+      const by = `pid ${origin.writerPid ?? '?'}${origin.writerName ? ` (${origin.writerName})` : ''}`;
+      const where =
+        origin.ref.line !== undefined ? ` (${origin.ref.file}:${origin.ref.line})` : ` (${origin.ref.file})`;
+      const parentPid = event.process?.parent?.pid;
+      out.push({
+        kind: 'dropper',
+        class: 'process',
+        strength: 'weak',
+        entity: proc.key,
+        host: host.name,
+        ts,
+        ref: event.coalmine.ref,
+        by: 'engine:provenance',
+        explanation: inert(
+          clip(
+            `${origin.path} was ${origin.how} by ${by} of this lineage at ${isoFromMs(origin.ts)}${origin.url ? ` from ${origin.url}` : ''}${where}; pid ${proc.pid ?? '?'} runs it${parentPid !== undefined ? ` with parent pid ${parentPid}` : ''}, detached from the process that wrote it`,
+            400,
+          ),
+        ),
+        subject: { executable: proc.executable },
+      });
+      return;
+    }
   }
 
   private addHostLevel(signal: Signal, host: HostState): void {
@@ -403,6 +480,33 @@ export class Engine {
     const processes = [...cluster.processes.values()].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
     return { cluster, host, evidence, processes };
   }
+}
+
+/** Tools that fetch, copy or mark a file and exit: what they write belongs to whoever ran them. */
+const FILE_TOOLS = new Set([
+  'curl',
+  'wget',
+  'fetch',
+  'aria2c',
+  'tftp',
+  'chmod',
+  'cp',
+  'mv',
+  'install',
+  'dd',
+  'tee',
+  'busybox',
+  'certutil.exe',
+  'bitsadmin.exe',
+]);
+
+function isTool(p: ProcInfo): boolean {
+  const name = (p.name ?? (p.executable ? baseNameOf(p.executable) : '')).toLowerCase();
+  return FILE_TOOLS.has(name);
+}
+
+function baseNameOf(path: string): string {
+  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
 }
 
 /** `c:\x\y\` of `c:\x\y\z.exe`, `/a/b/` of `/a/b/c`. */

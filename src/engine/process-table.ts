@@ -25,6 +25,21 @@ const SERVICE_ROOTS = new Set([
   'login',
   'agetty',
   'supervisord',
+  // session managers, container inits and CI runners: what each of their children starts is its own story
+  'tmux',
+  'tmux: server',
+  'screen',
+  'tini',
+  'dumb-init',
+  'catatonit',
+  's6-svscan',
+  's6-supervise',
+  'runsvdir',
+  'runsv',
+  'gitlab-runner',
+  'runner.worker',
+  'runner.listener',
+  'buildkite-agent',
   'services.exe',
   'svchost.exe',
   'wininit.exe',
@@ -81,6 +96,8 @@ export interface ProcInfo {
   sha256?: string;
   firstTs: number;
   lastTs: number;
+  /** Set when the process was joined to the lineage of the process that wrote the file it runs. */
+  adoptedBy?: EntityKey;
   /** Table bookkeeping: the touch count when this entry was last moved to the end of the Map. */
   touchedAt: number;
   cpu?: CpuTrack;
@@ -194,6 +211,29 @@ export class ProcessTable {
         target.executable ??= victim.executable;
       }
     }
+  }
+
+  /**
+   * Join a re-parented process (and the wrappers above it up to its old root) to the lineage of
+   * `parentKey`: the old root's parent becomes `parentKey`, and every process on that line takes
+   * the new root. Children seen later inherit it through their parent.
+   */
+  adopt(line: readonly ProcInfo[], parentKey: EntityKey, rootKey: EntityKey): void {
+    const top = line[line.length - 1];
+    top.parentKey = parentKey;
+    top.adoptedBy = parentKey;
+    for (const p of line) p.rootKey = rootKey;
+  }
+
+  /** Fill the parent's name, executable and command line from the table, for classifiers that judge by parent. */
+  enrichParent(event: CoalEvent): void {
+    const parent = event.process?.parent;
+    if (!parent || (parent.name && parent.executable)) return;
+    const known = this.procs.get(parentKeyOf(event) ?? '');
+    if (!known) return;
+    parent.name ??= known.name ?? (known.executable ? basename(known.executable) : undefined);
+    parent.executable ??= known.executable;
+    parent.command_line ??= known.commandLine;
   }
 
   /** Lineage from a process up to its root, for explanations (bounded). */

@@ -32,6 +32,43 @@ const WRITABLE_DIRS = ['/tmp/', '/var/tmp/', '/dev/shm/', '/run/shm/', '/run/use
  * noise there; a kernel-thread name or a known miner name is still caught.
  */
 const TOOLCHAIN_PATHS = ['/tmp/go-build', '/tmp/bazel', '/.cache/bazel/', '/.cache/go-build/'];
+/**
+ * Build tools that run what they just built from a temporary directory (`go test` from $GOTMPDIR,
+ * gcc's cc1plus and collect2, cargo's test binaries): a child of theirs running from /tmp is their
+ * output, so its location alone is weak.
+ */
+const BUILD_TOOLS = new Set([
+  'go',
+  'gcc',
+  'g++',
+  'cc',
+  'c++',
+  'clang',
+  'clang++',
+  'collect2',
+  'make',
+  'gmake',
+  'ninja',
+  'cmake',
+  'cargo',
+  'rustc',
+  'bazel',
+  'javac',
+  'dotnet',
+  'msbuild',
+  'ctest',
+  'meson',
+]);
+
+/** The build tool that started this process, from its parent's name or executable. */
+function buildToolParent(p: ProcessFields): string | undefined {
+  const parent = p.parent;
+  if (!parent) return undefined;
+  const name = (parent.name ?? (parent.executable ? baseName(parent.executable) : '')).toLowerCase();
+  const stem = name.replace(/-\d+(?:\.\d+)*$/, '');
+  return BUILD_TOOLS.has(stem) ? name : undefined;
+}
+
 const TOOLCHAIN_DIRS = new Set([
   '.nvm',
   '.pyenv',
@@ -558,13 +595,14 @@ function masquerade(event: CoalEvent, p: ProcessFields, command: string, isMiner
       `${labelOf(p)}: ${threadName === name ? 'process.name' : 'argv[0]'} ${threadName} is a kernel thread name, but kernel threads have no executable and this one runs ${exe}`,
     );
   const location = exe.startsWith('/memfd:') ? 'an anonymous memory file (memfd), fileless' : suspiciousLocation(exe);
+  const builder = location && !exe.startsWith('/memfd:') ? buildToolParent(p) : undefined;
   if (location)
     masqueradeSignal(
       event,
       out,
       'suspicious-location',
-      'medium',
-      `${labelOf(p)} runs from ${location}: process.executable ${exe}`,
+      builder ? 'weak' : 'medium',
+      `${labelOf(p)} runs from ${location}: process.executable ${exe}${builder ? ` (started by the build tool ${builder}, which runs what it builds from temporary directories)` : ''}`,
     );
   if (p.exe_deleted) {
     // after a package upgrade, long-running daemons keep their old, unlinked binary until restarted

@@ -183,7 +183,7 @@ for (const [name, handoff] of Object.entries(HANDOFFS)) {
     const [f] = findings;
     assert.equal(f.severity, 'high');
     assert.deepEqual([...f.legs].sort(), ['process', 'reach', 'resource']);
-    const kinds = new Set(f.evidence.map((e) => e.kind));
+    const kinds = new Set<string>(f.evidence.map((e) => e.kind));
     for (const k of ['dropper', 'miner-process', 'competitor-kill', 'sustained-cpu', 'persistence'])
       assert.ok(kinds.has(k), `${k} missing: ${[...kinds].join(', ')}`);
     const link = f.evidence.find((e) => e.explanation.includes('of this lineage'));

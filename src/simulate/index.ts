@@ -9,12 +9,13 @@
  * even if we die. `--emit-logs` (emit-logs.ts) writes the same story as log files instead.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startRival } from './competitor.js';
 import { type AddedLine, checkCrontab } from './crontab.js';
 import { minerCommand, type StagedMiner, startMiner } from './miner.js';
+import { currentOwner, MARKER_FILE, ownerMarker, removeLeftoverTempDirs, TEMP_PREFIX } from './owner.js';
 import { addRealCron, loginName, type SandboxCron, writeSandboxCron } from './persistence.js';
 import { type LoopbackServer, startPool, startRelay } from './pool.js';
 import { FAKE_ACCOUNT, PROXYWARE_CLIENT, type StagedProxyware, startProxyware } from './proxyware.js';
@@ -46,6 +47,8 @@ export interface Staged {
   realCron?: { line: string; marker: string };
   rival?: { pid: number; executable: string };
   proxyware?: StagedProxyware;
+  /** What killed earlier runs had left (their temp dirs, their sandbox spool file) and this run removed. */
+  leftovers: string[];
   expect: string[];
 }
 
@@ -71,7 +74,11 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
   const want = new Set(options.behaviours);
   // crontab(1) missing or unusable: say so before anything is staged
   if (options.realCrontab) await checkCrontab();
-  const dir = mkdtempSync(join(tmpdir(), 'coalmine-sim-'));
+  // a run killed before its cleanup (kill -9) left its temp dir: remove those whose owner is gone
+  const leftovers = removeLeftoverTempDirs(tmpdir());
+  const dir = mkdtempSync(join(tmpdir(), TEMP_PREFIX));
+  // marked before anything large is copied in, so a run killed at any point leaves a dir the next one knows
+  writeFileSync(join(dir, MARKER_FILE), ownerMarker(currentOwner()));
   const children: ChildProcess[] = [];
   const cleaned: string[] = [];
   const servers: LoopbackServer[] = [];
@@ -109,7 +116,7 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
     servers.push(pool);
     const port = pool.port;
     const sandboxRoot = options.sandboxRoot !== undefined ? resolve(options.sandboxRoot) : join(dir, 'root');
-    const staged: Staged = { dir, sandboxRoot, pool: { address: '127.0.0.1', port }, expect: [] };
+    const staged: Staged = { dir, sandboxRoot, pool: { address: '127.0.0.1', port }, leftovers, expect: [] };
     const miner = minerCommand(dir, port);
     // what a cron line relaunches: the miner with its own 60 s timer
     const relaunch = `${miner.executable} ${miner.args.join(' ')} --for 60000`;
@@ -117,6 +124,7 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
     if (want.has('persistence')) {
       sandboxCron = writeSandboxCron(sandboxRoot, relaunch);
       staged.cron = { file: sandboxCron.file, line: sandboxCron.line };
+      if (sandboxCron.leftover) leftovers.push(sandboxCron.leftover);
       staged.expect.push(`persistence: the cron entry ${staged.cron.file} relaunching ${miner.executable}`);
       if (options.realCrontab) {
         const real = await addRealCron(relaunch, process.pid);

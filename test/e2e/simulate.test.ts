@@ -228,3 +228,49 @@ test('simulate --sandbox: never the real root, never over an existing spool file
     rmSync(sandbox, { recursive: true, force: true });
   }
 });
+
+test('after a kill -9 of simulate, the next run removes the temp dir and sandbox spool file the dead run left', {
+  skip: process.platform !== 'linux' ? 'stages processes read through /proc (Linux only)' : false,
+  timeout: 90_000,
+}, async (t) => {
+  // a private TMPDIR: the sweep sees only this test's runs
+  const work = mkdtempSync(join(tmpdir(), 'coalmine-kill9-'));
+  const tmp = join(work, 'tmp');
+  const sandbox = join(work, 'sandbox');
+  mkdirSync(tmp);
+  mkdirSync(sandbox);
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const env = { ...process.env, TMPDIR: tmp };
+
+  const first = startCli(['simulate', 'miner', 'persistence', '--sandbox', sandbox, '--duration', '60s', '--json'], {
+    env,
+  });
+  const staged = JSON.parse(await first.firstLine()) as Staged;
+  assert.ok(staged.dir.startsWith(tmp), staged.dir);
+  assert.ok(staged.miner && alive(staged.miner.pid));
+  first.child.kill('SIGKILL');
+  await first.exited;
+  // its miner follows it (stdin closes); no cleanup ran, so the dir and the spool file stay
+  for (let i = 0; i < 50 && staged.miner && alive(staged.miner.pid); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(existsSync(join(staged.dir, 'xmrig')), 'the dead run left its copy of node');
+  assert.ok(existsSync(staged.cron?.file ?? ''), 'and its spool file');
+
+  const second = spawnSync(
+    process.execPath,
+    [BIN, 'simulate', 'persistence', '--sandbox', sandbox, '--duration', '1s', '--json'],
+    { encoding: 'utf8', env },
+  );
+  assert.equal(second.status, 0, second.stderr);
+  const next = JSON.parse(second.stdout.split('\n')[0]) as Staged;
+  assert.equal(existsSync(staged.dir), false, 'the leftover temp dir is gone');
+  assert.equal(next.leftovers.length, 2, next.leftovers.join('\n'));
+  const pid = first.child.pid;
+  assert.match(second.stderr, new RegExp(`removed ${staged.dir}, left by simulate pid ${pid} \\(no longer running\\)`));
+  assert.match(second.stderr, new RegExp(`removed ${staged.cron?.file}, left by simulate pid ${pid}`));
+  assert.deepEqual(
+    readdirSync(tmp).filter((n) => n.startsWith('coalmine-sim-')),
+    [],
+    'and the second run cleaned up after itself',
+  );
+  assert.deepEqual(readdirSync(sandbox), [], 'the sandbox is as it was before either run');
+});

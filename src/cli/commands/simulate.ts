@@ -128,6 +128,7 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
     return EXIT.runtime;
   }
   const s = run.staged;
+  for (const l of s.leftovers) process.stderr.write(`coalmine: simulate: ${inert(l)}\n`);
   if (flags.json) process.stdout.write(`${JSON.stringify(s)}\n`);
   else {
     process.stdout.write(`staged in ${s.dir} for ${flags.duration / 1000}s; pool on 127.0.0.1:${s.pool.port}\n`);

@@ -15,6 +15,7 @@ import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey 
 import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
+import { MiningPortContacts } from './mining-port-contact.js';
 import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
 import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePath } from './provenance.js';
 import { RelayWatch } from './relay.js';
@@ -96,6 +97,7 @@ export class Engine {
   private readonly hostByIp: HostByIp;
   private readonly relay = new RelayWatch();
   private readonly provenance = new FileProvenance();
+  private readonly miningPorts = new MiningPortContacts();
   private readonly hosts = new Map<string, HostState>();
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
@@ -267,6 +269,12 @@ export class Engine {
     const line = this.procs.lineage(proc.key);
     const cluster = this.clusterFor(proc, line, host, signal);
     addEvidence(cluster, signal);
+    if (signal.kind === 'mining-port') {
+      const held = this.miningPorts.observe(signal, proc.key, event.coalmine.flow?.durationMs, () =>
+        hasMinerEvidence(cluster, proc.key),
+      );
+      if (held) addEvidence(cluster, held);
+    }
     if (this.options.onUpdate) this.changed.add(cluster.key);
     // the line up to the cluster's anchor: ancestors above it are not part of this story
     for (const p of line) {
@@ -480,6 +488,16 @@ export class Engine {
     const processes = [...cluster.processes.values()].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
     return { cluster, host, evidence, processes };
   }
+}
+
+/** Whether a cluster holds medium-or-stronger miner evidence about this very process. */
+function hasMinerEvidence(cluster: Cluster, process: string): boolean {
+  for (const item of cluster.evidence.values()) {
+    const s = item.signal;
+    if (s.entity === process && s.strength !== 'weak' && (s.kind === 'miner-process' || s.kind === 'miner-tuning'))
+      return true;
+  }
+  return false;
 }
 
 /** Tools that fetch, copy or mark a file and exit: what they write belongs to whoever ran them. */

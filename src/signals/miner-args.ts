@@ -43,6 +43,21 @@ export interface MinerOptions {
   login: boolean;
   /** The wallet given as the login, when one was. */
   wallet?: IntelMatch;
+  /** The pools the options name, as host and port (`198.51.100.7`, 3333): where the miner will connect. */
+  pools: Array<{ host: string; port: number; written: string }>;
+}
+
+/** Host and port of a pool value (`stratum+tcp://h:443/x`, `h:3333`), lower-cased host. */
+function poolEndpoint(value: string): { host: string; port: number; written: string } | undefined {
+  const scheme = value.indexOf('://');
+  let rest = scheme >= 0 ? value.slice(scheme + 3) : value;
+  const slash = rest.indexOf('/');
+  if (slash >= 0) rest = rest.slice(0, slash);
+  const colon = rest.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  const port = Number(rest.slice(colon + 1));
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) return undefined;
+  return { host: rest.slice(0, colon).toLowerCase(), port, written: value.slice(0, 120) };
 }
 
 /** The words of a command line: whitespace-separated, quotes dropped, bounded. */
@@ -97,10 +112,16 @@ export function minerOptions(command: string | readonly string[], intel: Intel):
   let support = false;
   let wallet: IntelMatch | undefined;
   let loginValue = false;
+  const pools: MinerOptions['pools'] = [];
+  const addPool = (value: string) => {
+    const at = poolEndpoint(value);
+    if (at && pools.length < 8) pools.push(at);
+  };
   for (let i = 1; i < words.length; i++) {
     const w = words[i];
     if (STRATUM.test(w)) {
       stratum = true;
+      addPool(w);
       shown.push(w.slice(0, 120));
       continue;
     }
@@ -110,6 +131,7 @@ export function minerOptions(command: string | readonly string[], intel: Intel):
     if (poolValue && isPoolAddress(poolValue.value)) {
       pool = true;
       if (STRATUM.test(poolValue.value)) stratum = true;
+      addPool(poolValue.value);
       shown.push(`${option.startsWith('-o') && option.length > 2 ? '-o' : option} ${poolValue.value.slice(0, 120)}`);
       i += poolValue.used - 1;
       continue;
@@ -145,7 +167,13 @@ export function minerOptions(command: string | readonly string[], intel: Intel):
   // a password or algorithm alone says nothing (`mkdir -p x`, `tar -a`): only beside a pool, miner option or wallet
   if (!pool && !stratum && !minerOnly && !wallet) return undefined;
   const conclusive = stratum || minerOnly || (pool && (loginValue || support)) || (wallet !== undefined && support);
-  return { shown: shown.slice(0, 8), conclusive, login: pool || stratum || minerOnly || wallet !== undefined, wallet };
+  return {
+    shown: shown.slice(0, 8),
+    conclusive,
+    login: pool || stratum || minerOnly || wallet !== undefined,
+    wallet,
+    pools,
+  };
 }
 
 // ---- downloads -------------------------------------------------------------------------------

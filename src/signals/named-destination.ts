@@ -8,6 +8,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import type { IntelMatch } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
+import { minerOptions } from './miner-args.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_SCAN_CHARS = 4096;
@@ -59,6 +60,31 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
     if (Number(m[3]) !== port || m[2] !== ip) continue;
     const pool = `the Stratum pool ${m[1].toLowerCase()}://${ip}:${port}`;
     out.push(poolContact(event, `${ip}:${port}`, pool, `${ip}:${port}`, '', undefined));
+    return;
+  }
+  // an unlisted pool the process names in its own miner options (`-o 198.51.100.7:3333 -u <wallet>`):
+  // campaigns rotate pool addresses daily, so the miner's own arguments are the intel
+  const options = minerOptions(
+    event.process?.args && event.process.args.length > 0 ? event.process.args : command,
+    context.intel,
+  );
+  if (!options?.conclusive) return;
+  for (const pool of options.pools) {
+    if (pool.port !== port) continue;
+    const isAddress = /^[\d.]+$/.test(pool.host) || pool.host.includes(':');
+    if (isAddress && pool.host !== ip?.toLowerCase()) continue;
+    const to = `${ip ?? '?'}:${port}`;
+    const named = `the pool ${pool.written} named in its own miner options (${options.shown.slice(0, 3).join(' ')})`;
+    out.push(
+      signalFor(event, {
+        kind: 'pool-contact',
+        class: 'network',
+        strength: 'strong',
+        by: 'named-destination:miner-options',
+        explanation: `${event.process?.name ?? 'process'} connected to ${to}, ${named}${isAddress ? '' : ', by that port (the name was not resolved here)'}`,
+        subject: { destination: isAddress ? to : `${pool.host}:${port} (${ip ?? '?'})` },
+      }),
+    );
     return;
   }
 }

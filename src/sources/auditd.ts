@@ -78,17 +78,32 @@ function unhex(value: string, sep = ' '): string | undefined {
   return s;
 }
 
-/** A value as auditd wrote it: quoted, `(null)`, hex-encoded (for EXECVE args, proctitle, comm, exe) or plain. */
+/**
+ * A value as auditd wrote it: quoted, `(null)`, hex-encoded (for EXECVE args, proctitle, comm, exe) or
+ * plain. A hex field that does not decode gives nothing: its raw text is never taken for the value.
+ */
 function auditValue(raw: string | undefined, maybeHex: boolean): string | undefined {
   if (raw === undefined || raw === '(null)') return undefined;
   if (raw.length >= 2 && raw.charCodeAt(0) === 34 && raw.charCodeAt(raw.length - 1) === 34) return raw.slice(1, -1);
-  if (maybeHex) return unhex(raw) ?? raw;
+  if (maybeHex) return unhex(raw);
   return raw;
 }
 
-/** Linear key=value scan. Quoted values may contain spaces; the ENRICHED part after 0x1d is kept apart. */
-export function parseFields(text: string, into: Fields, enriched: Fields): void {
+/** The last field of a text when its value is unquoted and runs to the text's end: nothing shows where it stops. */
+interface OpenEnd {
+  fields: Fields;
+  key: string;
+}
+
+/**
+ * Linear key=value scan. Quoted values may contain spaces; the ENRICHED part after 0x1d is kept apart.
+ * A field the text ends inside (a quote or `msg='` block never closed, `key=` with no value, a key
+ * with no `=`) is not stored: its name goes to `cut`. auditd closes every quote it opens and ends each
+ * record with a newline, so an open one means the record was cut there.
+ */
+export function parseFields(text: string, into: Fields, enriched: Fields, cut: string[] = []): OpenEnd | undefined {
   let i = 0;
+  let openEnd: OpenEnd | undefined;
   const n = text.length;
   let target = into;
   while (i < n) {
@@ -103,27 +118,92 @@ export function parseFields(text: string, into: Fields, enriched: Fields): void 
       continue;
     }
     const eq = text.indexOf('=', i);
-    if (eq < 0) return;
+    if (eq < 0) {
+      cut.push(text.slice(i, i + 64));
+      return undefined;
+    }
     const key = text.slice(i, eq);
     const j = eq + 1;
     let end: number;
-    if (text.charCodeAt(j) === 34) {
-      end = text.indexOf('"', j + 1);
-      end = end < 0 ? n : end + 1;
-    } else if (text.charCodeAt(j) === 39) {
-      // SELinux-style msg='...' blocks: read inside them as more fields
+    if (j === n) {
+      cut.push(key.slice(0, 64));
+      return undefined;
+    }
+    const open = text.charCodeAt(j);
+    if (open === 34 || open === 123) {
+      // "quoted", or ENRICHED's SADDR={ saddr_fam=inet laddr=… }
+      end = text.indexOf(open === 34 ? '"' : '}', j + 1);
+      if (end < 0) {
+        cut.push(key.slice(0, 64));
+        return undefined;
+      }
+      end++;
+    } else if (open === 39) {
+      // SELinux-style msg='...' blocks: read inside them as more fields; one never closed is cut
       end = text.indexOf("'", j + 1);
-      if (end < 0) end = n;
-      parseFields(text.slice(j + 1, end), target, enriched);
+      if (end < 0) {
+        cut.push(key.slice(0, 64));
+        return undefined;
+      }
+      parseFields(text.slice(j + 1, end), target, enriched, cut);
       i = end + 1;
       continue;
     } else {
       end = j;
       while (end < n && text.charCodeAt(end) !== 32 && text.charCodeAt(end) !== 0x1d) end++;
     }
-    if (key.length > 0 && key.length < 64) target[key] = text.slice(j, end).slice(0, MAX_VALUE_CHARS * 2);
+    if (key.length > 0 && key.length < 64) {
+      target[key] = text.slice(j, end).slice(0, MAX_VALUE_CHARS * 2);
+      openEnd = end === n && open !== 34 && open !== 123 ? { fields: target, key } : undefined;
+    }
     i = end;
   }
+  return openEnd;
+}
+
+/** Fields auditd writes quoted or hex-encoded, per record type we read: anything else there is cut or corrupt. */
+const ENCODED_FIELDS: Record<string, RegExp> = {
+  SYSCALL: /^(?:exe|comm)$/,
+  EXECVE: /^a\d{1,3}(?:\[\d{1,4}\])?$/,
+  PATH: /^name$/,
+  CWD: /^cwd$/,
+  PROCTITLE: /^proctitle$/,
+  OBJ_PID: /^ocomm$/,
+  SOCKADDR: /^saddr$/,
+};
+/** Values auditd writes unencoded in those fields when there is nothing to name. */
+const NO_VALUE = new Set(['(null)', '(none)', '?']);
+
+/**
+ * Removes the fields of one record that did not survive whole and says why. Only the broken fields
+ * go: the ones before a cut were written whole, and a process without its `exe` is still a process;
+ * a broken `exe`, `name` or argument is never read as a path or command. `openEnd` is given on the
+ * file's last line when no newline ended it: its last unquoted value may have been cut anywhere, so it goes too.
+ */
+function dropBroken(
+  type: string,
+  fields: Fields,
+  cut: string[],
+  openEnd: OpenEnd | undefined,
+): Array<['AUDITD_TRUNCATED' | 'AUDITD_BAD_HEX', string]> {
+  const reasons: Array<['AUDITD_TRUNCATED' | 'AUDITD_BAD_HEX', string]> = [];
+  if (cut.length > 0)
+    reasons.push(['AUDITD_TRUNCATED', `the record ends inside field ${cut.map((k) => JSON.stringify(k)).join(', ')}`]);
+  const encoded = ENCODED_FIELDS[type];
+  if (encoded)
+    for (const [key, value] of Object.entries(fields)) {
+      if (!encoded.test(key) || value.charCodeAt(0) === 34 || NO_VALUE.has(value) || HEX.test(value)) continue;
+      reasons.push([
+        'AUDITD_BAD_HEX',
+        `${key} is neither quoted nor whole hex (${value.length} chars): cut or corrupt`,
+      ]);
+      delete fields[key];
+    }
+  if (openEnd && openEnd.key in openEnd.fields) {
+    reasons.push(['AUDITD_TRUNCATED', `the file ends without a newline inside ${openEnd.key}=, which may be cut`]);
+    delete openEnd.fields[openEnd.key];
+  }
+  return reasons;
 }
 
 const PREFIX = 'type=';
@@ -188,9 +268,13 @@ function execArgs(execve: Fields | undefined, issues: string[]): string[] | unde
     if (raw === undefined) break;
     if (raw.charCodeAt(0) === 34) args.push(raw.slice(1, -1));
     else {
+      // pieces are checked one by one; joined, they must still decode, or the arguments stop here
       const decoded = unhex(raw);
-      if (decoded === undefined) issues.push(`EXECVE a${i} is neither quoted nor hex`);
-      args.push(decoded ?? raw);
+      if (decoded === undefined) {
+        issues.push(`EXECVE a${i} is neither quoted nor hex`);
+        break;
+      }
+      args.push(decoded);
     }
   }
   return args.map((a) => a.slice(0, MAX_VALUE_CHARS));
@@ -381,7 +465,11 @@ export const auditd: SourceDescriptor = {
         }
         const fields: Fields = {};
         const enriched: Fields = {};
-        parseFields(rec.rest, fields, enriched);
+        const cut: string[] = [];
+        const openEnd = parseFields(rec.rest, fields, enriched, cut);
+        const finalLine = batch.unterminated === true && i === batch.lines.length - 1;
+        const broken = dropBroken(rec.type, fields, cut, finalLine ? openEnd : undefined);
+        for (const [code, reason] of broken) issues.push({ file, line: lineNo, code, reason, stage: 'parsing' });
         g.records.push({ type: rec.type, fields, enriched });
         // groups that have seen no record for a while are complete; so is anything past the table bound
         for (const [, old] of open) {

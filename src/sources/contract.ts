@@ -2,7 +2,8 @@
  * The shared source suite (not a test file itself): every `src/sources/<format>.test.ts` calls
  * `runSourceContract` with its good and bad fixtures, then adds its own cases.
  * It pins: the source sniffs its own good fixture; bad input (truncated, binary, oversized) yields
- * issues with file and line/record and never throws; two runs give identical output.
+ * issues with file and line/record and never throws; a record cut inside a field is reported and
+ * its broken value reaches no event; two runs give identical output.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -44,17 +45,51 @@ export async function readAll(
   return { events, issues };
 }
 
+/** A sample whose record `at` (line, or record number for binary formats) is cut inside a field. */
+export interface CutCase {
+  input: SourceInput;
+  at: number;
+  /**
+   * What the cut left of the field: no event may carry it. Binary formats, whose readers take a
+   * record only whole (its length and checksum say so), leave it out.
+   */
+  broken?: string;
+}
+
+/**
+ * The good fixture (read whole from its head: fixtures are small) with `cutRecord` appended, its last
+ * line with no newline after it: a file copied while the record was written. `broken` is what the cut
+ * left of the field it fell in; write the record with a value found nowhere else in the fixture.
+ */
+export function cutCase(good: SourceInput, cutRecord: string, broken: string): CutCase {
+  let text = good.head.toString('utf8');
+  if (text !== '' && !text.endsWith('\n')) text += '\n';
+  const at = `${text}${cutRecord}`.split('\n').length; // the last line: the cut one
+  const { head: _head, open: _open, name: _name, ...facts } = good;
+  return { input: memoryInput(`cut-${good.name.split('/').pop()}`, `${text}${cutRecord}`, facts), at, broken };
+}
+
+/** `cutCase` with the fixture's own line `lineIndex` (0-based) cut right after `marker`, then `broken` written. */
+export function cutLineCase(good: SourceInput, lineIndex: number, marker: string, broken: string): CutCase {
+  const line = good.head.toString('utf8').split('\n')[lineIndex] ?? '';
+  const at = line.indexOf(marker);
+  assert.ok(at >= 0, `line ${lineIndex + 1} of ${good.name} has no ${marker}`);
+  return cutCase(good, `${line.slice(0, at + marker.length)}${broken}`, broken);
+}
+
 export interface ContractCase {
   source: SourceDescriptor;
   /** A good fixture: must sniff as this source and produce events with no issues. */
   good: SourceInput;
   /** A bad fixture: must produce at least one issue and still some events (good records around bad ones). */
   bad: SourceInput;
+  /** Every source gives one, or says in `skip.cut` why it cannot. */
+  cut?: CutCase;
   /** Cases this source skips, each with the reason. */
-  skip?: Partial<Record<'binary' | 'oversized' | 'truncated', string>>;
+  skip?: Partial<Record<'binary' | 'oversized' | 'truncated' | 'cut', string>>;
 }
 
-export function runSourceContract({ source, good, bad, skip = {} }: ContractCase): void {
+export function runSourceContract({ source, good, bad, cut, skip = {} }: ContractCase): void {
   const head = (i: SourceInput) => i.head.toString('utf8');
 
   test(`${source.name}: sniffs its own good fixture`, () => {
@@ -123,7 +158,22 @@ export function runSourceContract({ source, good, bad, skip = {} }: ContractCase
   if (!skip.truncated)
     test(`${source.name}: a file cut mid-record reports the cut, never throws`, async () => {
       const whole = good.head;
-      const cut = whole.subarray(0, Math.floor(whole.length * 0.6));
-      await readAll(source, memoryInput('cut.log', cut, { relPath: good.relPath }));
+      const prefix = whole.subarray(0, Math.floor(whole.length * 0.6));
+      await readAll(source, memoryInput('cut.log', prefix, { relPath: good.relPath }));
+    });
+
+  if (!skip.cut)
+    test(`${source.name}: a record cut mid-field is reported, not read`, async () => {
+      assert.ok(cut, 'give a cut sample (a record cut inside a field), or skip.cut with the reason');
+      const { events, issues } = await readAll(source, cut.input);
+      assert.ok(
+        issues.some((i) => i.file === cut.input.name && String(i.line ?? i.record) === String(cut.at)),
+        `no issue at ${cut.at}: ${JSON.stringify(issues)}`,
+      );
+      assert.ok(events.length > 0, 'the whole records before the cut are still read');
+      if (cut.broken !== undefined) {
+        const carried = JSON.stringify(events).includes(JSON.stringify(cut.broken).slice(1, -1));
+        assert.ok(!carried, `an event carries the cut value ${JSON.stringify(cut.broken)}`);
+      }
     });
 }

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { evtxJson, renderValue } from './evtx-json.js';
 import { sniffSource } from './index.js';
 
 const good = fileInput('test/fixtures/evtx-json/good.jsonl');
 const bad = fileInput('test/fixtures/evtx-json/bad.jsonl');
-runSourceContract({ source: evtxJson, good, bad });
+runSourceContract({
+  source: evtxJson,
+  good,
+  bad,
+  // the file copied while a record was written: it ends inside a string value
+  cut: cutLineCase(good, 0, '"Image":"', 'cutmin-exe'),
+});
 
 test('evtx_dump JSON lines map through the shared Windows mapping, unused events skipped', async () => {
   const { events, issues } = await readAll(evtxJson, good);

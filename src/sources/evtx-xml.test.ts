@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { evtxXml, parseXmlElement } from './evtx-xml.js';
 import { sniffSource } from './index.js';
 
 const good = fileInput('test/fixtures/evtx-xml/good.xml');
 const bad = fileInput('test/fixtures/evtx-xml/bad.xml');
-runSourceContract({ source: evtxXml, good, bad });
+runSourceContract({
+  source: evtxXml,
+  good,
+  bad,
+  // the export copied while an event was written: it ends inside an element's text
+  cut: cutLineCase(good, 35, '<Data Name="DestinationIp">', '203.0.113.7'),
+});
 
 test('Event Viewer export: mapped events with the line each event starts on, unused ones skipped', async () => {
   const { events, issues } = await readAll(evtxXml, good);

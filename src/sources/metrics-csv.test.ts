@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { metricsCsv } from './metrics-csv.js';
 
 const good = fileInput('test/fixtures/metrics-csv/good.csv');
 const bad = fileInput('test/fixtures/metrics-csv/bad.csv');
-runSourceContract({ source: metricsCsv, good, bad });
+runSourceContract({
+  source: metricsCsv,
+  good,
+  bad,
+  // cut inside the cpu column: 7 of 777.0
+  cut: cutCase(good, '2025-03-14T02:11:00Z,web-01/4242,7', '4242'),
+});
 
 function csv(text: string) {
   return readAll(metricsCsv, memoryInput('m.csv', text));
@@ -150,4 +156,32 @@ test('the bundled example reads with no issues', async () => {
   const { events, issues } = await readAll(metricsCsv, fileInput('examples/kinsing-like/var/log/metrics/cpu.csv'));
   assert.deepEqual(issues, []);
   assert.ok(events.length > 100);
+});
+
+test('a row cut inside a quoted field, anywhere, or the last row cut short is reported and not read', async () => {
+  const header = 'timestamp,entity,cpu_pct,mem_pct\n';
+  const whole = '2025-03-14T02:10:00Z,web-01/4130,391.0,2.9\n';
+  const cases: Array<[string, string, number]> = [
+    ['quote opened, not closed, mid-file', `${header}2025-03-14T02:10:00Z,"web-01/4242,391.0,2.9\n${whole}`, 2],
+    ['quote closed, not opened', `${header}2025-03-14T02:10:00Z,web-01/4242",391.0,2.9\n${whole}`, 2],
+    ['quote opened at the end of the file', `${header}${whole}2025-03-14T02:10:00Z,"web-01/4242`, 3],
+    ['last row short of the header, no newline', `${header}${whole}2025-03-14T02:10:00Z,web-01/4242,39`, 3],
+    ['no header: last row short of the rows before', `${whole}${whole}2025-03-14T02:10:00Z,web-01/4242,39`, 3],
+  ];
+  for (const [name, text, line] of cases) {
+    const { events, issues } = await csv(text);
+    assert.ok(
+      issues.some((i) => i.code === 'METRICS_TRUNCATED' && i.line === line),
+      `${name}: ${JSON.stringify(issues)}`,
+    );
+    assert.ok(!events.some((e) => e.process?.pid === 4242), `${name}: the cut row was read`);
+    assert.ok(
+      events.some((e) => e.process?.pid === 4130),
+      name,
+    );
+  }
+  // a last row without a newline that has every field is whole: many files lack a final newline
+  const { events, issues } = await csv(`${header}${whole}2025-03-14T02:11:00Z,web-01/4242,39,1.0`);
+  assert.deepEqual(issues, []);
+  assert.ok(events.some((e) => e.process?.pid === 4242));
 });

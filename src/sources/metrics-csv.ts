@@ -36,6 +36,14 @@ function field(text: string): string {
   return t.length >= 2 && t.charCodeAt(0) === 34 && t.charCodeAt(t.length - 1) === 34 ? t.slice(1, -1).trim() : t;
 }
 
+/** A field opening a double quote it does not close (or the reverse): what a row cut inside a quoted value leaves. */
+function unbalancedQuote(text: string): boolean {
+  const t = text.trim();
+  const opens = t.charCodeAt(0) === 34;
+  const closes = t.length >= 2 && t.charCodeAt(t.length - 1) === 34;
+  return opens !== closes || (opens && t.length === 1);
+}
+
 function timeOf(text: string): number | undefined {
   if (ZONELESS_ISO.test(text)) return parseTimestamp(`${text.replace(' ', 'T')}Z`);
   return parseTimestamp(text);
@@ -52,6 +60,13 @@ function maxOf(name: MetricColumn, isProcess: boolean): number {
  */
 export function parseMetricsRow(text: string, file: string, line: number, columns: ReadonlyArray<string>): Row {
   const raw = text.split(',');
+  const open = raw.findIndex(unbalancedQuote);
+  if (open >= 0)
+    return {
+      ok: false,
+      code: 'METRICS_TRUNCATED',
+      reason: `column ${open + 1} has a quote that is not closed: the row was cut or is not CSV`,
+    };
   if (raw.length < 3 || raw.length > columns.length)
     return {
       ok: false,
@@ -142,6 +157,8 @@ export const metricsCsv: SourceDescriptor = {
     let issues: Issue[] = [];
     const file = input.name;
     let columns: ReadonlyArray<string> = DEFAULT_COLUMNS;
+    let header = false;
+    let lastFields = 0; // fields of the last good row: a file without a header is measured by its rows
     const lines = sourceLines(input, context, (i) => issues.push(i));
     for await (const batch of lines) {
       const events: CoalEvent[] = [];
@@ -151,14 +168,31 @@ export const metricsCsv: SourceDescriptor = {
         if (text.trim() === '' || text.startsWith('#')) continue;
         // a header may open the file, or reappear where files were concatenated
         if (HEADER.test(text)) {
-          const header = headerColumns(text);
-          columns = header.columns;
-          if (header.problem) issues.push(issue({ file, line }, 'METRICS_BAD_HEADER', header.problem));
+          const declared = headerColumns(text);
+          columns = declared.columns;
+          header = true;
+          if (declared.problem) issues.push(issue({ file, line }, 'METRICS_BAD_HEADER', declared.problem));
+          continue;
+        }
+        // the file's last row with no newline after it and fewer fields than the others: cut while written
+        // (fewer fields mid-file are empty trailing columns left out, which writers do)
+        const fields = text.split(',').length;
+        const expected = header ? columns.length : lastFields;
+        if (batch.unterminated && i === batch.lines.length - 1 && fields < expected) {
+          issues.push(
+            issue(
+              { file, line },
+              'METRICS_TRUNCATED',
+              `the file ends inside this row: ${fields} of ${expected} fields`,
+            ),
+          );
           continue;
         }
         const row = parseMetricsRow(text, file, line, columns);
-        if (row.ok) events.push(row.event);
-        else issues.push(issue({ file, line }, row.code, row.reason));
+        if (row.ok) {
+          events.push(row.event);
+          lastFields = fields;
+        } else issues.push(issue({ file, line }, row.code, row.reason));
       }
       yield { events, issues };
       issues = [];

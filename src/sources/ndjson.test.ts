@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { ndjson } from './ndjson.js';
 
 const good = fileInput('test/fixtures/ndjson/good.ndjson');
 const bad = fileInput('test/fixtures/ndjson/bad.ndjson');
-runSourceContract({ source: ndjson, good, bad });
+runSourceContract({
+  source: ndjson,
+  good,
+  bad,
+  // the file copied while a record was written: it ends inside a string value
+  cut: cutLineCase(good, 0, '"executable":"', '/tmp/cutmin'),
+});
 
 /** Reasons for one line each, in order. */
 async function reasons(...lines: string[]): Promise<string[]> {

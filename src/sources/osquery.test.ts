@@ -1,11 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { osquery, tableOf } from './osquery.js';
 
 const good = fileInput('test/fixtures/osquery/good.log');
 const bad = fileInput('test/fixtures/osquery/bad.log');
-runSourceContract({ source: osquery, good, bad });
+runSourceContract({
+  source: osquery,
+  good,
+  bad,
+  // the file copied while a record was written: it ends inside a string value
+  cut: cutLineCase(good, 0, '"cmdline":"', '/tmp/cutmin'),
+});
 
 /** One differential line as osqueryd writes it. */
 function diffLine(name: string, columns: Record<string, unknown>, extra: Record<string, unknown> = {}): string {

@@ -2,14 +2,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
 import { sniffSource } from './index.js';
 import { suricata } from './suricata.js';
 import type { SourceInput } from './types.js';
 
 const good = fileInput('test/fixtures/suricata/eve.json');
 const bad = fileInput('test/fixtures/suricata/bad.json');
-runSourceContract({ source: suricata, good, bad });
+runSourceContract({
+  source: suricata,
+  good,
+  bad,
+  // the file copied while a record was written: it ends inside a string value
+  cut: cutLineCase(good, 0, '"dest_ip": "', '203.0.113.7'),
+});
 
 async function unusedOf(input: SourceInput): Promise<number> {
   let unused = 0;

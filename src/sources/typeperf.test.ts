@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { sniffSource } from './index.js';
 import { parseCounterPath, pdhTime, splitCsv, typeperf } from './typeperf.js';
 
 const good = fileInput('test/fixtures/typeperf/good.csv');
 const bad = fileInput('test/fixtures/typeperf/bad.csv');
-runSourceContract({ source: typeperf, good, bad });
+runSourceContract({
+  source: typeperf,
+  good,
+  bad,
+  // cut inside the last column's quotes: "20" of "2046"; the column count still matches the header
+  cut: cutCase(good, '"12/02/2026 10:15:02.125","377.0","4120"," "," ","800","0","95.5","20', '95.5'),
+});
 
 function csv(text: string) {
   return readAll(typeperf, memoryInput('t.csv', text));
@@ -124,8 +130,29 @@ test('counter paths, CSV quoting and PDH times', () => {
   });
   assert.equal(parseCounterPath('no path'), undefined);
   assert.deepEqual(splitCsv('"a","b ""c""",d,'), { fields: ['a', 'b "c"', 'd', ''], overflow: false });
+  assert.deepEqual(splitCsv('"a","b ""c'), { fields: ['a', 'b "c'], overflow: false, unclosed: true });
   assert.equal(pdhTime('02/30/2026 10:00:00.000', 0), undefined);
   // a British summer log: (GMT Standard Time)(-60), local time is UTC+1
   assert.equal(pdhTime('10/29/2017 01:59:44.562', -60), Date.UTC(2017, 9, 29, 0, 59, 44, 562));
   assert.equal(pdhTime('12/02/2026 10:00:00.5', -60), Date.UTC(2026, 11, 2, 9, 0, 0, 500));
+});
+
+test('a row ending inside a quoted column is reported and not read, mid-file or at the end', async () => {
+  const head = good.head.toString('utf8').split('\n')[0];
+  const row = (cpu: string) => `"12/02/2026 10:15:02.125","${cpu}","4120"," "," ","800","0","95.5","2046"`;
+  for (const [text, line] of [
+    [`${head}\n${row('377.0')}\n${row('5').slice(0, -3)}`, 3],
+    [`${head}\n${row('5').slice(0, 32)}\n${row('377.0')}\n`, 2],
+  ] as const) {
+    const { events, issues } = await csv(text);
+    assert.ok(
+      issues.some((i) => i.code === 'TYPEPERF_TRUNCATED' && i.line === line),
+      JSON.stringify(issues),
+    );
+    assert.ok(
+      events.some((e) => e.metrics?.cpu_pct === 377),
+      'the whole row is read',
+    );
+    assert.ok(!events.some((e) => e.metrics?.cpu_pct === 5), 'the cut row is not');
+  }
 });

@@ -56,9 +56,9 @@ interface Header {
 
 /**
  * One CSV line as fields: `"a","b ""c""",d`. Bounded by `MAX_COLUMNS`; `overflow` says the line had
- * more. Unquoted fields are taken as written.
+ * more. Unquoted fields are taken as written. `unclosed` says the line ends inside a quoted field: cut.
  */
-export function splitCsv(text: string): { fields: string[]; overflow: boolean } {
+export function splitCsv(text: string): { fields: string[]; overflow: boolean; unclosed?: true } {
   const fields: string[] = [];
   let i = 0;
   const n = text.length;
@@ -70,9 +70,8 @@ export function splitCsv(text: string): { fields: string[]; overflow: boolean } 
       for (;;) {
         const q = text.indexOf('"', j);
         if (q < 0) {
-          value += text.slice(j);
-          j = n;
-          break;
+          fields.push(value + text.slice(j));
+          return { fields, overflow: false, unclosed: true };
         }
         value += text.slice(j, q);
         if (text.charCodeAt(q + 1) === 34) {
@@ -284,7 +283,14 @@ export const typeperf: SourceDescriptor = {
         const text = batch.lines[k].replace(/\r$/, '');
         const line = batch.lineNos[k];
         if (text.trim() === '' || CONSOLE_NOISE.test(text.trim())) continue;
-        const { fields, overflow } = splitCsv(k === 0 && line === 1 ? text.replace(/^\uFEFF/, '') : text);
+        const { fields, overflow, unclosed } = splitCsv(k === 0 && line === 1 ? text.replace(/^\uFEFF/, '') : text);
+        if (unclosed) {
+          // typeperf quotes every field: a row ending inside one was cut (copied while written)
+          issues.push(
+            issue({ file, line }, 'TYPEPERF_TRUNCATED', `the row ends inside quoted column ${fields.length}`),
+          );
+          continue;
+        }
         // a header opens the file, or reappears where exports were concatenated
         if (SIGNATURE.test(text)) {
           const parsed = parseHeader(fields, input.hostHint);

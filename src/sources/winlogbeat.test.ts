@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { sniffSource } from './index.js';
 import { ndjson } from './ndjson.js';
 import { winlogbeat } from './winlogbeat.js';
 
 const good = fileInput('test/fixtures/winlogbeat/good.ndjson');
 const bad = fileInput('test/fixtures/winlogbeat/bad.ndjson');
-runSourceContract({ source: winlogbeat, good, bad });
+runSourceContract({
+  source: winlogbeat,
+  good,
+  bad,
+  // the file copied while a record was written: it ends inside a string value
+  cut: cutLineCase(good, 0, '"Image":"', 'cutmin-exe'),
+});
 
 test('Winlogbeat documents map through the shared Windows mapping, unused events skipped', async () => {
   const { events, issues } = await readAll(winlogbeat, good);

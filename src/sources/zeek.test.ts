@@ -2,13 +2,19 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
+import { cutCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { logOfFields, zeek } from './zeek.js';
 
 const dir = 'test/fixtures/zeek';
 const conn = fileInput(`${dir}/conn.log`);
 const bad = fileInput(`${dir}/bad.log`);
-runSourceContract({ source: zeek, good: conn, bad });
+runSourceContract({
+  source: zeek,
+  good: conn,
+  bad,
+  // the log copied while Zeek wrote a row: it ends inside the responder address (203.0.113.7 of .77)
+  cut: cutCase(conn, '1796119300.000000\tCcut1\t10.0.4.17\t41999\t203.0.113.7', '203.0.113.7'),
+});
 
 test('TSV conn rows are connects with endpoints, transport, service, totals and flow shape', async () => {
   const { events, issues } = await readAll(zeek, conn);
@@ -264,4 +270,27 @@ test('ssh rows are sessions with the client string and whether they logged in; s
     software.events.map((e) => [e.source?.ip, e.destination, e.user_agent?.original]),
     [['203.0.113.2', undefined, 'libssh_0.9.6']],
   );
+});
+
+test('a TSV row the file ends in is reported: short of its columns it is not read, whole its last column is dropped', async () => {
+  const text = conn.head.toString('utf8').replace(/#close[^\n]*\n?$/, '');
+  const row =
+    '1796119300.000000\tCcut1\t10.0.4.17\t41999\t203.0.113.77\t3333\ttcp\t-\t1.0\t10\t10\tSF\tT\tF\t0\tShADadfF\t1\t1\t1\t1\t(emp';
+  const whole = await readAll(zeek, memoryInput('conn.log', `${text}${row}`));
+  assert.ok(
+    whole.issues.some((i) => i.code === 'ZEEK_TRUNCATED' && i.line === text.split('\n').length),
+    JSON.stringify(whole.issues),
+  );
+  const cutRow = whole.events.find((e) => e.destination?.ip === '203.0.113.77');
+  assert.ok(cutRow, 'the columns before the last are whole');
+  assert.ok(!JSON.stringify(cutRow).includes('(emp'), 'the cut last column is not read');
+  const short = await readAll(zeek, memoryInput('conn.log', `${text}${row.slice(0, 40)}`));
+  assert.ok(
+    short.issues.some((i) => i.code === 'ZEEK_TRUNCATED'),
+    JSON.stringify(short.issues),
+  );
+  assert.ok(!short.events.some((e) => e.source?.port === 41999));
+  // with its newline the same row is whole
+  const ended = await readAll(zeek, memoryInput('conn.log', `${text}${row.replace('(emp', '(empty)')}\n`));
+  assert.deepEqual(ended.issues, []);
 });

@@ -416,6 +416,22 @@ export const zeek: SourceDescriptor = {
           continue;
         } else {
           record = parseTsvLine(text, header, header.fields);
+          if (batch.unterminated && i === batch.lines.length - 1) {
+            // Zeek ends every row with a newline: a last row without one was cut, short of its columns
+            // or inside its last value, which is then not read
+            const last = header.fields[header.fields.length - 1];
+            issues.push(
+              issue(
+                where,
+                'ZEEK_TRUNCATED',
+                typeof record === 'string'
+                  ? `the file ends inside this row: ${record}`
+                  : `the file ends without a newline inside ${clip(last, 64)}, which may be cut; that column is not read`,
+              ),
+            );
+            if (typeof record === 'string') continue;
+            delete record[last];
+          }
           if (typeof record !== 'string') log = header.path ?? byName ?? logOfFields(record);
         }
         if (typeof record === 'string') {

@@ -8,6 +8,12 @@ export interface LineBatch {
   lines: string[];
   /** 1-based line number of each entry in `lines`. */
   lineNos: number[];
+  /**
+   * The batch's last line is the input's last and no newline ended it: the typical cut (a log copied
+   * or rotated while written). Not an error by itself (many files lack a final newline); a source
+   * that always ends its records with one, or finds the line's last token open, reports the cut.
+   */
+  unterminated?: boolean;
 }
 
 export interface LineReaderOptions {
@@ -67,7 +73,7 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, options: LineRea
   }
   if (skipping) onOversize(lineNo + 1, pendingBytes);
   else if (pendingBytes > 0) {
-    const batch: LineBatch = { lines: [], lineNos: [] };
+    const batch: LineBatch = { lines: [], lineNos: [], unterminated: true };
     const buf = Buffer.concat(pending, pendingBytes);
     pushLine(batch, buf, 0, buf.length, lineNo + 1);
     yield batch;

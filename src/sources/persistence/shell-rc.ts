@@ -158,18 +158,32 @@ export class ShellLineReader {
     return this.heredocs.length > 0 ? undefined : this.take();
   }
 
-  /** Call at the end of the file: flushes an unterminated construct with an issue. */
+  /**
+   * Call at the end of the file: flushes an unterminated construct with an issue. As bash does, a
+   * here-document or `\` continuation the end of the file closes still runs; a quote or substitution
+   * still open does not (bash: unexpected end of file), and is how a file cut while written ends, so
+   * that entry is reported and not given back as a command.
+   */
   end(issues: Issue[]): ShellLine | undefined {
     if (this.parts.length === 0) return undefined;
+    const cut = this.heredocs.length === 0 && this.quoteOpen();
     issues.push(
       issue(
         { file: this.file, line: this.startLine },
         `${this.code}_UNTERMINATED`,
         this.heredocs.length > 0
-          ? 'file ends inside a here-document'
-          : 'file ends inside a quote, substitution or continuation',
+          ? 'file ends inside a here-document; read as closed there, as bash runs it'
+          : cut
+            ? 'file ends inside a quote or substitution (cut while written?); bash would not run it, so it is not read as a command'
+            : 'file ends inside a continuation; read as closed there, as bash runs it',
       ),
     );
+    if (cut) {
+      this.reset();
+      this.parts = [];
+      this.chars = 0;
+      return undefined;
+    }
     this.finishCommand(this.frames[this.frames.length - 1]);
     if (this.judgeCommands()) this.runs = true; // judged every time: it also clears the finished commands
     return this.take();
@@ -195,9 +209,14 @@ export class ShellLineReader {
     this.continued = false;
   }
 
-  private isOpen(): boolean {
+  /** A quote or `$(`/backtick substitution is still open: sh refuses to run what it holds. */
+  quoteOpen(): boolean {
     const f = this.frames[this.frames.length - 1];
-    return this.continued || this.frames.length > 1 || f.inSingle || f.inDouble;
+    return this.frames.length > 1 || f.inSingle || f.inDouble;
+  }
+
+  private isOpen(): boolean {
+    return this.continued || this.quoteOpen();
   }
 
   private heredocLine(line: string): ShellLine | undefined {
@@ -488,6 +507,13 @@ function isStandardSource(path: string): boolean {
   // the profile.d loop's `. "$i"`, nvm's `"$NVM_DIR/nvm.sh"`: unresolvable here, and stock files do it
   if (path.startsWith('$')) return true;
   return !path.includes('/../') && STANDARD_SOURCE_DIRS.some((dir) => path.startsWith(dir));
+}
+
+/** Whether one command line, read as sh reads it, ends inside a quote or substitution. */
+export function leavesQuoteOpen(command: string): boolean {
+  const reader = new ShellLineReader('', 'SHELL');
+  reader.push(1, command, []);
+  return reader.quoteOpen();
 }
 
 /**

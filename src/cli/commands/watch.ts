@@ -11,8 +11,9 @@ import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
+import { RevisionLedger } from '../../sinks/revisions.js';
 import { table } from '../../sinks/table.js';
-import { findingPayload, WebhookDelivery } from '../../sinks/webhook.js';
+import { spoolFinding, WebhookDelivery } from '../../sinks/webhook.js';
 import { inert } from '../../util/hostile.js';
 import { MAX_DURATION_MS } from '../../util/time.js';
 import { collect, durationOption, EXIT, VERSION } from '../common.js';
@@ -101,21 +102,29 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   }
   const line = (f: Finding, revision: number) => `${JSON.stringify({ ...f, revision })}\n`;
   let webhook: WebhookDelivery | undefined;
+  // with a spool, revisions continue across restarts (id#n is never sent again with another body)
+  let revisions: RevisionLedger | undefined;
   if (flags.webhook) {
     try {
+      const spoolDir = flags.spool ?? 'coalmine-spool';
+      const onIssue = (text: string) => err(`coalmine watch: webhook: ${inert(text)}\n`);
       webhook = new WebhookDelivery({
         url: flags.webhook,
-        spoolDir: flags.spool ?? 'coalmine-spool',
+        spoolDir,
         // a live sensor retries every few seconds, so a receiver that comes back is caught up quickly
         backoff: { baseMs: 250, capMs: 5000, roundMs: 5000 },
-        onIssue: (text) => err(`coalmine watch: webhook: ${inert(text)}\n`),
+        onIssue,
       });
+      revisions = await RevisionLedger.open(spoolDir, { onIssue });
     } catch (e) {
+      await webhook?.close();
       err(`coalmine: --webhook: ${inert((e as Error).message)}\n`);
       return EXIT.usage;
     }
   }
   let warned = '';
+  // a report is printed once its spool file exists: what stdout shows, a crash cannot lose
+  let printed: Promise<unknown> = Promise.resolve();
   const run = await startWatch({
     policy,
     intervalMs: flags.interval,
@@ -124,15 +133,28 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     hostName: hostname(),
     intelFiles: flags.intel,
     ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
-    onFinding: (f, revision) => {
-      process.stdout.write(
-        flags.format === 'table'
-          ? `${revision > 1 ? `(update ${revision}) ` : ''}${table.render([f], { color: process.stdout.isTTY === true, version: VERSION })}\n`
-          : line(f, revision),
-      );
-      if (flags.output) appendFileSync(flags.output, line(f, revision));
-      // spooled before delivery: a receiver that is down gets it later, exactly once per id#revision
-      void webhook?.enqueue(findingPayload(f, revision));
+    onFinding: (f, runRevision) => {
+      let revision = runRevision;
+      let spooled: Promise<unknown> | undefined;
+      if (webhook && revisions) {
+        // spooled before delivery: a receiver that is down gets it later, exactly once per id#revision
+        try {
+          ({ revision, spooled } = spoolFinding(webhook, revisions, f));
+        } catch (e) {
+          // without a recorded revision the key could repeat with another body: not sent, and said so
+          err(`coalmine watch: webhook: ${f.id} not spooled: ${inert((e as Error).message)}\n`);
+        }
+      }
+      printed = Promise.all([printed, spooled])
+        .then(() => {
+          process.stdout.write(
+            flags.format === 'table'
+              ? `${revision > 1 ? `(update ${revision}) ` : ''}${table.render([f], { color: process.stdout.isTTY === true, version: VERSION })}\n`
+              : line(f, revision),
+          );
+          if (flags.output) appendFileSync(flags.output, line(f, revision));
+        })
+        .catch((e) => err(`coalmine watch: --output: ${inert((e as Error).message)}\n`));
     },
     onIssue: (i) => {
       if (flags.status) err(`coalmine watch: ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}\n`);
@@ -149,12 +171,14 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const totals = await run.done;
+  await printed;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
   if (webhook) {
     // give a receiver that is back a moment to take what is pending; the rest stays in the spool
     await webhook.flush(10_000);
     const left = await webhook.close();
+    revisions?.close();
     if (flags.status)
       err(`coalmine watch: webhook: ${webhook.stats.delivered} delivered, ${left} left in ${inert(webhook.spool)}\n`);
   }

@@ -42,6 +42,8 @@ export interface IntelProvenance {
   source: string;
   /** The list's stated version or date, else (user files) the date it was last modified. */
   version?: string;
+  /** Where the list's feed is published, when the list says (bundled lists do). */
+  url?: string;
 }
 
 /** A persistence entry as it stands on disk, so a containment plan can name the exact line to remove. */

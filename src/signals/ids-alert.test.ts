@@ -4,8 +4,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { idsAlert } from './ids-alert.js';
 import { classifiers } from './index.js';
-import { loadBundledIntel } from './intel/store.js';
-import { evt, signalsOf } from './test-events.js';
+import { evt, signalsOf, testIntel } from './test-events.js';
 
 const summary = (s: Signal[]) => s.map((x) => `${x.kind}/${x.strength} ${x.by} ${x.subject?.destination ?? ''}`);
 
@@ -145,7 +144,7 @@ test('a proxyware alert naming a vendor from our proxyware intel is medium proxy
   assert.deepEqual(summary(s), ['proxyware-endpoint/medium ids:suricata ws.honeygain.com']);
   assert.match(
     s[0].explanation,
-    /a proxyware signature naming the client honeygain \(intel proxyware-names: honeygain\)/,
+    /a proxyware signature naming the client honeygain \(intel (?:proxyware-names|test-only-indicators\.csv): honeygain\)/,
   );
   // vendors known only by their domain, written defanged as ET names do, or by the bare vendor word
   for (const [name, indicator] of [
@@ -210,7 +209,7 @@ test('Zeek intel: our own intel match is left to the network classifier; a minin
   known.event.type = ['indicator'];
   known.dns = { question: { name: 'xmr-eu1.nanopool.org' } };
   assert.deepEqual(signalsOf(idsAlert, known), []);
-  const intel = loadBundledIntel();
+  const intel = testIntel();
   const all: Signal[] = [];
   for (const c of classifiers) c.classify(known, { intel }, all);
   assert.deepEqual(summary(all), ['pool-contact/strong network:pool-domain xmr-eu1.nanopool.org']);

@@ -23,6 +23,7 @@ export function provenanceOf(match: IntelMatch): IntelProvenance {
   const out: IntelProvenance = { set: match.set, source: clip(about?.source ?? match.set, 200) };
   const version = about?.version ?? (about?.modified ? `modified ${about.modified}` : undefined);
   if (version) out.version = clip(version, 64);
+  if (about?.url) out.url = clip(about.url, 512);
   return out;
 }
 

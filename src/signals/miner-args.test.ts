@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadBundledIntel } from './intel/store.js';
 import { isPoolAddress, minerOptions } from './miner-args.js';
+import { testIntel } from './test-events.js';
 
-const intel = loadBundledIntel();
+const intel = testIntel();
 const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
 
 test('pool options say miner whatever the program is called, in a string or an argument vector', () => {

@@ -17,10 +17,11 @@ test('a DNS question for a pool is strong pool contact, with the name as destina
   assert.equal(s[0].by, 'network:pool-domain');
   assert.match(s[0].explanation, /kdevtmpfsi \(pid 4130\) looked up dns\.question\.name XMR-EU1\.nanopool\.org\./);
   // the bundled list's version is cited, and its provenance travels with the signal into findings
-  assert.match(s[0].explanation, /intel pool-domains \d{4}-\d{2}-\d{2}: nanopool\.org/);
+  assert.match(s[0].explanation, /intel pool-domains falco@[0-9a-f]+\+sigma@[0-9a-f]+: xmr-eu1\.nanopool\.org/);
   assert.equal(s[0].intel?.set, 'pool-domains');
-  assert.match(s[0].intel?.source ?? '', /coalmine team/);
-  assert.match(s[0].intel?.version ?? '', /^\d{4}-\d{2}-\d{2}$/);
+  assert.match(s[0].intel?.source ?? '', /falcosecurity\/rules/);
+  assert.match(s[0].intel?.version ?? '', /^falco@[0-9a-f]+\+sigma@[0-9a-f]+$/);
+  assert.match(s[0].intel?.url ?? '', /^https:\/\/github\.com\/falcosecurity\/rules\/blob\/[0-9a-f]{40}\//);
 });
 
 test('a connection to a named pool host (SNI, HTTP host, URL) is strong pool contact', () => {

@@ -3,11 +3,10 @@ import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { createClassifier } from './index.js';
-import { loadBundledIntel } from './intel/store.js';
 import { DEFAULT_RULE_DIRS } from './rules.js';
 import { shellDecode, shellLayers } from './shell-decode.js';
 import { loadRules } from './sigma/index.js';
-import { evt, signalsOf } from './test-events.js';
+import { evt, signalsOf, testIntel } from './test-events.js';
 
 const b64 = (t: string) => Buffer.from(t).toString('base64');
 const hex = (t: string) => Buffer.from(t).toString('hex');
@@ -19,7 +18,7 @@ const decoded = (command: string) => shellLayers(command).slice(1);
 const exec = (command_line: string) =>
   evt('exec', { process: { pid: 4100, name: 'bash', executable: '/usr/bin/bash', command_line } });
 
-const classifyAll = createClassifier(loadBundledIntel(), await loadRules(DEFAULT_RULE_DIRS));
+const classifyAll = createClassifier(testIntel(), await loadRules(DEFAULT_RULE_DIRS));
 function all(event: CoalEvent): Signal[] {
   const out: Signal[] = [];
   classifyAll(event, out);

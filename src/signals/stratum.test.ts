@@ -6,9 +6,8 @@ import type { Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { classifiers } from './index.js';
-import { loadBundledIntel } from './intel/store.js';
 import { stratum } from './stratum.js';
-import { evt, signalsOf } from './test-events.js';
+import { evt, signalsOf, testIntel } from './test-events.js';
 
 const summary = (s: Signal[]) => s.map((x) => `${x.kind}/${x.strength} ${x.by} ${x.subject?.destination ?? ''}`);
 const WALLET = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
@@ -268,7 +267,7 @@ test('a long-lived flow of small periodic client messages to an odd or TLS port 
 });
 
 test('a busy node whose only network evidence is P2P is informational only; the same process speaking Stratum is hijacking', () => {
-  const intel = loadBundledIntel();
+  const intel = testIntel();
   const t0 = Date.UTC(2025, 2, 14, 2, 0);
   let n = 0;
   const at = (minute: number, e: CoalEvent): CoalEvent => {

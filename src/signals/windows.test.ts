@@ -4,17 +4,16 @@ import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { createClassifier } from './index.js';
-import { loadBundledIntel } from './intel/store.js';
 import { kill } from './kill.js';
 import { persistence } from './persistence.js';
 import { processClassifier } from './process.js';
 import { DEFAULT_RULE_DIRS } from './rules.js';
 import { loadRules } from './sigma/index.js';
-import { evt, signalsOf } from './test-events.js';
+import { evt, signalsOf, testIntel } from './test-events.js';
 import { windows } from './windows.js';
 
 const HOST = { name: 'ws-07', os: { platform: 'windows' } };
-const classifyAll = createClassifier(loadBundledIntel(), await loadRules(DEFAULT_RULE_DIRS));
+const classifyAll = createClassifier(testIntel(), await loadRules(DEFAULT_RULE_DIRS));
 
 function all(event: CoalEvent): Signal[] {
   const out: Signal[] = [];

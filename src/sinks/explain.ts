@@ -44,7 +44,7 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
         .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
         .map(
           (e) =>
-            `  ${e.time.slice(0, 19).replace('T', ' ')}  ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 300)}\n${' '.repeat(23)}${safe(e.source, 200)}${e.intel ? `  [intel ${safe(e.intel.set, 80)}${e.intel.version ? ` ${safe(e.intel.version, 40)}` : ''}]` : ''}`,
+            `  ${e.time.slice(0, 19).replace('T', ' ')}  ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 300)}\n${' '.repeat(23)}${safe(e.source, 200)}${e.intel ? `  [intel ${safe(e.intel.set, 80)}${e.intel.version ? ` ${safe(e.intel.version, 40)}` : ''}${e.intel.url ? ` ${safe(e.intel.url, 200)}` : ''}]` : ''}`,
         ),
     ),
   );

@@ -174,7 +174,7 @@ function questions(f: Finding): Question[] {
   if (listed.length > 0 || protocol.length > 0) {
     const parts = [...new Map(listed.map((e) => [e.intel?.set, e])).values()].map(
       (e) =>
-        `listed in intel ${e.intel?.set} (${e.intel?.version ? `version ${e.intel.version}; ` : ''}source: ${e.intel?.source})`,
+        `listed in intel ${e.intel?.set} (${e.intel?.version ? `version ${e.intel.version}; ` : ''}source: ${e.intel?.source}${e.intel?.url ? `, ${e.intel.url}` : ''})`,
     );
     if (protocol.length > 0)
       parts.push('the mining protocol itself was seen on the wire, whatever the address reputation');

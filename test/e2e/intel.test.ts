@@ -14,7 +14,7 @@ test('intel check says which set matched each value and why; no match exits 1; h
   assert.equal(r.code, 0, r.stderr);
   assert.match(
     r.stdout,
-    /^xmr-eu1\.nanopool\.org: pool-domain nanopool\.org in set pool-domains \(.+\), strong evidence$/m,
+    /^xmr-eu1\.nanopool\.org: pool-domain xmr-eu1\.nanopool\.org in set pool-domains \(Falco rules.+, https:\/\/github\.com\/falcosecurity\/rules\/blob\/[0-9a-f]{40}\/\S+\), strong evidence$/m,
   );
   assert.match(
     r.stdout,

@@ -63,6 +63,7 @@ export function intelCommand(program: Command, setCode: (code: number) => void):
                 ...m,
                 source: sets.get(m.set)?.source,
                 version: sets.get(m.set)?.version,
+                url: sets.get(m.set)?.url,
               })),
             }),
           );
@@ -72,9 +73,11 @@ export function intelCommand(program: Command, setCode: (code: number) => void):
         if (matches.length === 0) out.push(`${shown}: no match`);
         for (const m of matches) {
           const set = sets.get(m.set);
-          const from = [set?.source, set?.version ? `version ${set.version}` : ''].filter((x) => x).join(', ');
+          const from = [set?.source, set?.version ? `version ${set.version}` : '', set?.url ?? '']
+            .filter((x) => x)
+            .join(', ');
           out.push(
-            `${shown}: ${m.kind} ${inert(m.indicator)} in set ${inert(m.set)}${from ? ` (${inert(clip(from, 200))})` : ''}, ${m.strength} evidence${m.note ? `: ${inert(m.note)}` : ''}`,
+            `${shown}: ${m.kind} ${inert(m.indicator)} in set ${inert(m.set)}${from ? ` (${inert(clip(from, 400))})` : ''}, ${m.strength} evidence${m.note ? `: ${inert(m.note)}` : ''}`,
           );
         }
       }
@@ -83,7 +86,7 @@ export function intelCommand(program: Command, setCode: (code: number) => void):
     });
   intel
     .command('stats')
-    .description('list the loaded indicator sets: name, kind, count, source, version')
+    .description('list the loaded indicator sets: name, kind, count, version, source and where it is published')
     .option('--intel <file>', 'extra indicators, as for hunt (repeatable)', collect, [])
     .option('--json', 'JSON array')
     .action(async (flags: { intel: string[]; json?: boolean }) => {
@@ -96,7 +99,9 @@ export function intelCommand(program: Command, setCode: (code: number) => void):
       if (flags.json) process.stdout.write(`${JSON.stringify(sets)}\n`);
       else {
         const rows = sets.map((s) =>
-          [s.name, s.kind, String(s.count), s.version ?? '-', s.source].map((c) => inert(clip(c, 120))),
+          [s.name, s.kind, String(s.count), s.version ?? '-', s.url ? `${s.source} <${s.url}>` : s.source].map((c) =>
+            inert(clip(c, 400)),
+          ),
         );
         const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), 4));
         const line = (r: string[]) =>

@@ -188,12 +188,13 @@ export function guessIndicator(raw: string): { kind: IndicatorKind; value: strin
 
 // ---- bundled lists ---------------------------------------------------------------------------
 
-const HEADER = /^#\s*(set|kind|strength|source|version):\s*(\S.*)$/;
+const HEADER = /^#\s*(set|kind|strength|source|version|url|license):\s*(\S.*)$/;
 
 /**
  * Our own lists: `# set:`, `# kind:` (an indicator kind, or `mixed` for `<kind> <value>` lines),
- * `# strength:` and `# source:` headers, then one indicator a line with an optional `# note`.
- * A later `# strength:` line changes the strength of the lines after it.
+ * `# strength:`, and the provenance headers `# source:` (the feed's name), `# url:` (where it is
+ * published), `# version:` (its commit or date) and `# license:`, then one indicator a line with an
+ * optional `# note`. A later `# strength:` line changes the strength of the lines after it.
  */
 export function parseBundledList(text: string): ParsedIntel {
   const parsed: ParsedIntel = { format: 'bundled', entries: [], bad: [] };
@@ -208,6 +209,8 @@ export function parseBundledList(text: string): ParsedIntel {
       if (h[1] === 'set') parsed.set = value;
       else if (h[1] === 'source') parsed.source = value;
       else if (h[1] === 'version') parsed.version = value.slice(0, 64);
+      else if (h[1] === 'url') parsed.url = value.slice(0, 512);
+      else if (h[1] === 'license') parsed.license = value.slice(0, 64);
       else if (h[1] === 'kind') {
         if (value === 'mixed' || KIND_SET.has(value)) parsed.kind = value as IndicatorKind | 'mixed';
         else parsed.bad.push({ line: i + 1, reason: `unknown kind "${clipValue(value)}"` });

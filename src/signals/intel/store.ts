@@ -1,5 +1,6 @@
 /**
- * Indicators as data: the bundled lists in `intel/` (written by us) plus the user's own files
+ * Indicators as data: the bundled lists in `intel/` (taken from public feeds, each naming its source,
+ * URL and version) plus the user's own files
  * (`--intel`: plain list, hosts file or CSV), and wallet addresses recognised by shape. Lookups are on
  * the hot path: domains walk label suffixes into a Map, IPs hit a Map and a per-prefix-length table
  * for ranges; nothing loops over all indicators. A later set overrides an earlier one for the same
@@ -403,12 +404,14 @@ function addParsed(
   const kind = parsed.kind ?? (kinds.size === 1 ? [...kinds][0] : 'mixed');
   const info: IntelSetInfo = { name, kind, source: parsed.source ?? file, count: added.length };
   if (parsed.version) info.version = parsed.version;
+  if (parsed.url) info.url = parsed.url;
+  if (parsed.license) info.license = parsed.license;
   if (modified) info.modified = modified;
   store.addSet(info);
 }
 
 /** Our lists in `intel/`. Bad lines there are our bug; they are reported to `issues` like any other. */
-export function loadBundledIntel(issues: Issue[] = []): Intel {
+export function loadBundledIntel(issues: Issue[] = []): IntelStore {
   return loadBundledInto(new IntelStore(), issues);
 }
 

@@ -35,6 +35,10 @@ export interface IntelSetInfo {
   source: string;
   /** The feed's own version or date when it states one (STIX: newest `modified`, a `# version:` header). */
   version?: string;
+  /** Where the feed is published (a bundled list's `# url:` header), so a match can be traced to its origin. */
+  url?: string;
+  /** The feed's licence when the list states one (`# license:`). */
+  license?: string;
   /** When the file was last changed (user files), so "since when" has an answer when no version is stated. */
   modified?: string;
   count: number;
@@ -121,6 +125,9 @@ export interface ParsedIntel {
   source?: string;
   /** What the feed says its version is (a STIX bundle's newest `modified`). */
   version?: string;
+  /** `# url:` and `# license:` headers (bundled lists only): where the feed is published and under what terms. */
+  url?: string;
+  license?: string;
   entries: IntelEntry[];
   bad: BadLine[];
 }

@@ -41,6 +41,21 @@ function byHand(what: string): string {
   return `# ${what} holds control characters: do this step by hand`;
 }
 
+/**
+ * An executable path a command may name: safe, and whole and absolute for its platform. A path that
+ * is not (`"/tmp/kdevtm` from a log cut inside its quotes, hex auditd wrote that did not decode, a
+ * bare name) is never put into a command, whatever the source let through: `rm` of a relative or
+ * cut name would hit another file.
+ */
+function wholePath(value: string | undefined, platform: 'linux' | 'windows'): value is string {
+  if (!safe(value)) return false;
+  return platform === 'linux' ? value.startsWith('/') : /^(?:[a-z]:\\|\\\\)/i.test(value);
+}
+
+function notWholePath(pid: number | undefined): string {
+  return `# the path of pid ${pid} is not a whole absolute path (cut or not decoded in the log): find it by hand`;
+}
+
 /** The finding's own addresses: its `ip:` entity and a host named by its address. */
 function ownAddresses(f: Finding): Set<string> {
   const own = new Set<string>();
@@ -145,16 +160,15 @@ function linuxPlan(f: Finding): PlanStep[] {
     isolate.push(`kill -STOP ${p.pid}`);
     isolate.push(`cp /proc/${p.pid}/exe ${dir}/${p.pid}.exe; cat /proc/${p.pid}/maps > ${dir}/${p.pid}.maps`);
     isolate.push(`gcore -o ${dir}/core ${p.pid}   # gdb's gcore: the process memory`);
-    if (safe(p.executable)) {
+    if (wholePath(p.executable, 'linux')) {
       // the pid may have been reused since the logs were written: kill only if it still runs that file
       remove.push(`[ "$(readlink /proc/${p.pid}/exe)" = ${shellQuote(p.executable)} ] && kill -9 ${p.pid}`);
       if (!SYSTEM_PATH.test(p.executable)) remove.push(`rm -f -- ${shellQuote(p.executable)}`);
-    } else
-      remove.push(
-        p.executable
-          ? byHand(`the path of pid ${p.pid}`)
-          : `kill -9 ${p.pid}   # check first: ps -p ${p.pid} -o pid,args`,
-      );
+    } else if (p.executable && !safe(p.executable)) remove.push(byHand(`the path of pid ${p.pid}`));
+    else {
+      if (p.executable) remove.push(notWholePath(p.pid));
+      remove.push(`kill -9 ${p.pid}   # check first: ps -p ${p.pid} -o pid,args`);
+    }
   }
   for (const e of persistenceEntries(f)) remove.push(...linuxRemoval(e));
   const user = procs[0]?.user;
@@ -186,7 +200,7 @@ function linuxPlan(f: Finding): PlanStep[] {
             ]
           : []),
         'ss -tlnp   # which services listen, and which of them the internet reaches',
-        ...(procs[0]?.executable && safe(procs[0].executable)
+        ...(wholePath(procs[0]?.executable, 'linux')
           ? [
               `find / -xdev -newer ${shellQuote(procs[0].executable)} -type f 2>/dev/null | head -100   # other files dropped since`,
             ]
@@ -239,13 +253,16 @@ function windowsPlan(f: Finding): PlanStep[] {
   const remove: string[] = [];
   for (const p of procs) {
     isolate.push(`procdump.exe -accepteula -ma ${p.pid} ${psQuote(dir)}   # Sysinternals: full memory dump`);
-    if (safe(p.executable)) {
+    if (wholePath(p.executable, 'windows')) {
       isolate.push(`Copy-Item -LiteralPath ${psQuote(p.executable)} -Destination ${psQuote(dir)}`);
       remove.push(
         `if ((Get-Process -Id ${p.pid} -ErrorAction SilentlyContinue).Path -eq ${psQuote(p.executable)}) { Stop-Process -Id ${p.pid} -Force }`,
       );
       if (!SYSTEM_PATH.test(p.executable)) remove.push(`Remove-Item -LiteralPath ${psQuote(p.executable)} -Force`);
-    } else remove.push(`Stop-Process -Id ${p.pid} -Force   # check first: Get-Process -Id ${p.pid}`);
+    } else {
+      if (p.executable) remove.push(safe(p.executable) ? notWholePath(p.pid) : byHand(`the path of pid ${p.pid}`));
+      remove.push(`Stop-Process -Id ${p.pid} -Force   # check first: Get-Process -Id ${p.pid}`);
+    }
   }
   for (const e of persistenceEntries(f)) remove.push(...windowsRemoval(e));
   if (f.evidence.some((e) => e.by === 'windows:defender-exclusion' || /Defender exclusion/i.test(e.explanation)))

@@ -221,3 +221,37 @@ test('a plan never blocks the host from itself: its own address among the destin
     [`# 10.0.0.5 is this host's own address, not a destination: not blocked`],
   );
 });
+
+test('an executable that is not a whole absolute path (cut in its quotes, undecoded hex, a bare name) is never put into a command', () => {
+  for (const executable of ['"/tmp/kdevtm', '2F746D702F6B646576746', 'kdevtmpfsi', "'/tmp/x"]) {
+    const t = triageFinding(
+      finding({
+        facts: { host: 'web-01', pid: 4130, executable },
+        processes: [{ entity: 'process:web-01:4130', pid: 4130, executable, name: 'kdevtmpfsi', user: 'app' }],
+      }),
+      defaultPolicy(),
+    );
+    const commands = t.containment.steps.flatMap((s) => s.commands);
+    const naming = commands.filter((c) => c.includes(executable) || c.includes(shellQuote(executable)));
+    assert.deepEqual(naming, [], executable);
+    const remove = t.containment.steps.find((s) => s.phase === 'remove')?.commands ?? [];
+    assert.ok(
+      remove.some((c) => /not a whole absolute path/.test(c)),
+      executable,
+    );
+    assert.ok(
+      remove.some((c) => c.startsWith('kill -9 4130   # check first')),
+      executable,
+    );
+    const win = triageFinding(
+      finding({
+        analytic: 'AN0741',
+        processes: [{ entity: 'process:ws-07:g', pid: 7100, executable: executable.replace('/tmp/', 'C:\\') }],
+      }),
+      defaultPolicy(),
+    );
+    const winCommands = win.containment.steps.flatMap((s) => s.commands);
+    assert.ok(!winCommands.some((c) => /-LiteralPath|\.Path -eq/.test(c)), executable);
+    assert.ok(winCommands.some((c) => c.startsWith('Stop-Process -Id 7100 -Force   # check first')));
+  }
+});

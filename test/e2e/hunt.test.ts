@@ -298,3 +298,25 @@ test('a .gz with junk after it, or cut short, is read up to the break and the br
   assert.match(b.stderr, /cut\.log\.gz: INPUT_GZIP_CORRUPT: the gzip data is cut short/);
   assert.ok(Number(/(\d+) events/.exec(b.stderr)?.[1]) > 0, 'what inflated is read');
 });
+
+test('an audit log cut inside the miner quoted exe path: reported in the summary, and no plan names the cut path', () => {
+  const dir = join(work, 'cut-exe');
+  cpSync(EXAMPLE, dir, { recursive: true });
+  const audit = join(dir, 'var', 'log', 'audit', 'audit.log');
+  const lines = readFileSync(audit, 'utf8').split('\n');
+  const at = lines.findIndex((l) => l.includes('pid=4130') && l.includes('syscall=59'));
+  const exe = lines[at].indexOf('exe="/tmp/kdevtmpfsi"');
+  assert.ok(at >= 0 && exe > 0, 'the miner exec record');
+  // the file ends inside the path, as when it is copied while auditd writes it
+  writeFileSync(audit, [...lines.slice(0, at), lines[at].slice(0, exe + 'exe="/tmp/kdevtm'.length)].join('\n'));
+  const r = cli(['hunt', dir, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /bad input: \d+ \(.*AUDITD_TRUNCATED 1/);
+  assert.match(r.stderr, new RegExp(`audit\\.log:${at + 1}: AUDITD_TRUNCATED: the record ends inside field "exe"`));
+  const all = findings(r.stdout);
+  assert.ok(
+    all.some((f) => f.severity === 'high'),
+    'the intrusion is still found from the rest',
+  );
+  assert.doesNotMatch(r.stdout, /kdevtm(?!pfsi)/, 'the cut path reaches no finding or containment command');
+});

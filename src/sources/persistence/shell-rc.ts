@@ -9,7 +9,6 @@ import { type Issue, issue } from '../../model/issue.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
-  CONTENT_SCORE,
   entryEvent,
   isBinaryLine,
   locate,

@@ -2,7 +2,9 @@
  * Field helpers shared by the network log sources (zeek, suricata): bounded text and numbers from
  * hostile records, endpoints, and the TLS / HTTP facts placed where the name signals read them.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { CoalEvent, Endpoint } from '../model/event.js';
 import { clip } from '../util/hostile.js';
 import { hostOfAuthority } from '../util/ip.js';
@@ -46,13 +48,25 @@ export function domainOf(v: unknown): string | undefined {
 }
 
 /**
- * Ports pools listen on (intel/mining-ports.txt; a test keeps the two in step): server ports even
- * where they fall in the ephemeral range (33333, 45560, 45700).
+ * Ports pools listen on, read from the bundled intel/mining-ports.txt (sources may not import the
+ * intel code, but the list is data): server ports even where they fall in the ephemeral range (33333,
+ * 45560, 45700). An unreadable list leaves only the well-known range to decide by.
  */
-const POOL_PORTS = new Set([
-  1111, 2222, 3333, 3334, 4444, 5555, 6666, 7777, 8888, 9999, 10128, 13333, 14433, 14444, 15555, 17777, 19999, 20535,
-  33333, 45560, 45700,
-]);
+const POOL_PORTS = bundledPoolPorts();
+
+function bundledPoolPorts(): Set<number> {
+  const ports = new Set<number>();
+  try {
+    const text = readFileSync(fileURLToPath(new URL('../../intel/mining-ports.txt', import.meta.url)), 'utf8');
+    for (const line of text.split('\n', 4096)) {
+      const m = /^\s*(?:port:)?(\d{1,5})\b/.exec(line);
+      if (m && Number(m[1]) <= 65535) ports.add(Number(m[1]));
+    }
+  } catch {
+    // a trimmed install without intel/: direction falls back to SYN, well-known ports and payload
+  }
+  return ports;
+}
 /** Where the ephemeral range starts on Linux (32768); IANA's and Windows' (49152) lies inside it. */
 const EPHEMERAL_FROM = 32768;
 

@@ -50,7 +50,7 @@ test('Kinsing-like: Tier 2 with the mining-address and competitor-kill reasons, 
   for (const q of t.questions)
     assert.ok(q.status === 'needs-analyst' || q.evidence.length > 0, `${q.id} answered without evidence`);
   const byId = Object.fromEntries(t.questions.map((q) => [q.id, q]));
-  assert.match(byId['destination-reputation'].answer, /intel pool-domains \(version \d{4}-\d{2}-\d{2}; source: /);
+  assert.match(byId['destination-reputation'].answer, /intel pool-domains \(version [^;]+; source: /);
   assert.match(byId['recent-changes'].answer, /cron \/var\/spool\/cron\/crontabs\/redis:5/);
   assert.equal(byId['vulnerable-exposure'].status, 'needs-analyst');
   assert.match(byId['vulnerable-exposure'].answer, /pid 812/);

@@ -141,3 +141,14 @@ test('every `coalmine COMMAND … --option` quoted elsewhere in the Usage sectio
   }
   assert.ok(quoted >= 5, `found ${quoted} quoted command lines`);
 });
+
+test('--help states defaults as users type them: no "[]", no milliseconds for a time in seconds', () => {
+  for (const command of COMMANDS)
+    for (const [name, text] of helpOf(command)) {
+      const defaults = defaultsIn(text);
+      assert.ok(!defaults.includes('[]'), `coalmine ${command} ${name}: ${text}`);
+      if (/^\s*<(seconds|time)>/.test(text))
+        for (const d of defaults)
+          assert.ok(!/^\d{4,}$/.test(d), `coalmine ${command} ${name}: default ${d} looks like milliseconds`);
+    }
+});

@@ -2,7 +2,7 @@
  * The command line: one small module per command, listed here. `main` returns the exit code:
  * 0 ok, 1 findings at or above --fail-on (coverage: any gap), 2 usage error, 3 runtime error.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
 import { coverageCommand } from './commands/coverage.js';
 import { explainCommand } from './commands/explain.js';
 import { formatsCommand } from './commands/formats.js';
@@ -18,7 +18,17 @@ export async function main(argv: string[]): Promise<number> {
     .description('Detect and triage compute hijacking (cryptomining, proxyjacking) in logs and live hosts')
     .version(VERSION)
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // inherited by every command: a repeatable option starts as [], and "(default: [])" tells a user nothing
+    .configureHelp({
+      optionDescription(this: Help, option: Option): string {
+        const empty = Array.isArray(option.defaultValue) && option.defaultValue.length === 0;
+        const shown = empty
+          ? Object.assign(Object.create(Object.getPrototypeOf(option)), option, { defaultValue: undefined })
+          : option;
+        return Help.prototype.optionDescription.call(this, shown);
+      },
+    });
   let code: number = EXIT.ok;
   const setCode = (c: number) => {
     code = c;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -484,6 +484,36 @@ test('webhook: restarted watches report the same finding again (their own count 
   } finally {
     ledger.close();
     await wh.close();
+    await rx.down();
+  }
+});
+
+test('webhook: a spool write cut short by a kill (temp file never renamed) is neither sent nor kept; whole files are', async () => {
+  const rx = new Receiver();
+  const port = await rx.up();
+  await rx.down();
+  const dir = spoolDir();
+  const first = delivery(`http://127.0.0.1:${port}/hook`, dir);
+  await first.enqueue(item(1));
+  await first.close();
+  // what SIGKILL between write and rename leaves: a temp file holding half a record
+  const half = JSON.stringify({ v: 1, seq: 9, key: item(2).key, body: { id: 'cm-0002' } }).slice(0, 30);
+  writeFileSync(join(dir, `.${'ab'.repeat(32)}.json.4242.tmp`), half);
+  await rx.up(port);
+  const second = delivery(rx.url(), dir);
+  try {
+    assert.equal(await second.flush(5000), true);
+    assert.deepEqual(
+      rx.arrivals.map((a) => a.key),
+      [item(1).key],
+    );
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+      [],
+    );
+    assert.equal(second.stats.rejected, 0);
+  } finally {
+    await second.close();
     await rx.down();
   }
 });

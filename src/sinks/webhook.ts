@@ -578,8 +578,9 @@ export class WebhookDelivery {
         req.destroy(new Error('timeout'));
       }, this.timeoutMs);
       req.on('socket', (socket) => {
-        if (!socket.connecting) reached = true;
-        else socket.once('connect', () => (reached = true));
+        // over TLS the receiver is reached once the handshake is done (a bad certificate fails every item alike)
+        if (!socket.connecting && url.protocol === 'http:') reached = true;
+        else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => (reached = true));
       });
       req.on('error', (error: NodeJS.ErrnoException) => {
         settle({ kind: 'retry', why: error.code ?? error.message, reached });

@@ -28,6 +28,13 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
 const MODES = ['down', 'flaky', 'hanging'] as const;
 type Mode = (typeof MODES)[number];
+/** What the receiver does with a request, drawn per request: flaky fails half, hanging stalls half. */
+const ANSWERS: Record<Mode | 'healthy', ReadonlyArray<'ok' | '503' | 'reset' | 'hang' | 'trickle'>> = {
+  down: ['ok'],
+  flaky: ['503', 'reset', 'ok', 'ok'],
+  hanging: ['hang', 'trickle', 'ok', 'ok'],
+  healthy: ['ok'],
+};
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -52,7 +59,10 @@ class Receiver {
   /** key → body digests it answered 2xx to, one entry per acceptance. */
   readonly accepted = new Map<string, string[]>();
   readonly contents = new Map<string, Set<string>>();
-  readonly answers = { ok: 0, status503: 0, reset: 0, hung: 0, trickled: 0 };
+  /** Per receiver mode: what it answered. */
+  readonly answers = Object.fromEntries(
+    [...MODES, 'healthy'].map((m) => [m, { ok: 0, status503: 0, reset: 0, hung: 0, trickled: 0 }]),
+  ) as Record<Mode | 'healthy', { ok: number; status503: number; reset: number; hung: number; trickled: number }>;
   inflight = 0;
   private server: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -79,21 +89,21 @@ class Receiver {
       });
       req.on('end', () => {
         const key = String(req.headers['idempotency-key'] ?? '');
-        const roll = this.rng.next();
-        if (this.mode === 'flaky' && roll < 0.3) {
-          this.answers.status503++;
+        const answer = this.rng.pick(ANSWERS[this.mode]);
+        if (answer === '503') {
+          this.answers[this.mode].status503++;
           return res.writeHead(503).end();
         }
-        if (this.mode === 'flaky' && roll < 0.5) {
-          this.answers.reset++;
+        if (answer === 'reset') {
+          this.answers[this.mode].reset++;
           return req.socket.resetAndDestroy();
         }
-        if (this.mode === 'hanging' && roll < 0.3) {
-          this.answers.hung++;
+        if (answer === 'hang') {
+          this.answers[this.mode].hung++;
           return; // never answered: the client's timeout ends it
         }
-        if (this.mode === 'hanging' && roll < 0.5) {
-          this.answers.trickled++;
+        if (answer === 'trickle') {
+          this.answers[this.mode].trickled++;
           const text = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n');
           let at = 0;
           const t = setInterval(() => {
@@ -117,7 +127,7 @@ class Receiver {
         const { body, content } = contentOf(parsed);
         this.accepted.set(key, [...(this.accepted.get(key) ?? []), body]);
         this.contents.set(content, (this.contents.get(content) ?? new Set()).add(key));
-        this.answers.ok++;
+        this.answers[this.mode].ok++;
         res.writeHead(204).end();
       });
     });
@@ -217,7 +227,8 @@ async function main(): Promise<void> {
   try {
     await sim.firstLine();
     for (let i = 0; i < kills; i++) {
-      const mode = MODES[i % MODES.length];
+      // the modes take turns; the last run before the drain has the receiver down, so the drain has work
+      const mode = MODES[(kills - 1 - i) % MODES.length];
       receiver.mode = mode;
       if (mode === 'down') await receiver.close();
       else await receiver.listen();
@@ -334,7 +345,10 @@ async function main(): Promise<void> {
     `| **contents under two keys** | **${contentsUnderTwoKeys}** |`,
     `| **printed but never delivered** | **${printedNotDelivered.length}** |`,
     `| delivered but not printed (killed between spool and print) | ${deliveredNotPrinted.length} |`,
-    `| receiver answers: 2xx, 503, reset, hung, trickled | ${Object.values(receiver.answers).join(', ')} |`,
+    ...Object.entries(receiver.answers).map(
+      ([mode, a]) =>
+        `| receiver ${mode}: 2xx, 503, reset, hung, trickled | ${a.ok}, ${a.status503}, ${a.reset}, ${a.hung}, ${a.trickled} |`,
+    ),
     `| pending before the drain; drain run | ${pendingBeforeDrain}; ${(drainMs / 1000).toFixed(1)} s |`,
     `| **spool left at the end** | **${spoolLeft}** |`,
     `| wall time | ${result.wallSeconds} s |`,

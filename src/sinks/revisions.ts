@@ -24,14 +24,17 @@ import { readLines } from '../util/lines.js';
 export const LEDGER_FILE = 'revisions.log';
 
 /** Digests remembered per finding id: enough for "same content again" after a crash. */
-const DIGESTS_PER_ID = 8;
+const DIGESTS_PER_ID = 4;
 const MAX_LINE_BYTES = 1024;
 const MAX_ISSUES_SHOWN = 5;
 const ID_PATTERN = /^[\w.:-]{1,200}$/;
 const DIGEST_PATTERN = /^[0-9a-f]{16,128}$/;
 
 export interface RevisionLedgerOptions {
-  /** Finding ids remembered; the oldest beyond this are folded into the floor. Default 100000. */
+  /**
+   * Finding ids remembered; the oldest beyond this are folded into the floor (safe, so this only bounds
+   * the file: at most ~120 bytes × 4 digests per id). Default 10000.
+   */
   maxIds?: number;
   onIssue?: (text: string) => void;
 }
@@ -74,7 +77,7 @@ export class RevisionLedger {
 
   private constructor(dir: string, options: RevisionLedgerOptions) {
     this.path = join(dir, LEDGER_FILE);
-    this.maxIds = Math.max(1, options.maxIds ?? 100_000);
+    this.maxIds = Math.max(1, options.maxIds ?? 10_000);
     this.report = options.onIssue ?? (() => {});
   }
 

@@ -75,7 +75,7 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
     .option('--no-status', 'no status lines on stderr')
     .addHelpText(
       'after',
-      '\nEach NDJSON line is a finding plus "revision": 1 when it first holds, higher when it gains severity or a leg\n(same id). Run as root to see every process; unprivileged, it says which telemetry it cannot see.',
+      '\nEach NDJSON line is a finding plus "revision": 1 when it first holds, higher when it gains severity or a leg\n(same id; with --webhook counted on in the spool across restarts). Run as root to see every process; unprivileged, it says which telemetry it cannot see.',
     )
     .action(async (flags: WatchFlags) => {
       setCode(await runWatch(flags));

@@ -55,3 +55,27 @@ test('intel stats prints each set with its source, version and url', () => {
   const json = JSON.parse(runCli(['intel', 'stats', '--json']).stdout) as Array<{ name: string; url?: string }>;
   assert.ok(json.every((s) => typeof s.url === 'string' && s.url.startsWith('https://')));
 });
+
+test('restored indicators are bundled and intel check reports where each came from', () => {
+  // one of each restored kind: a campaign miner, a pool operator's domain (by a stratum host below
+  // it), a proxyware client, a proxyware image; each must name its set's url and a dated from: note
+  const values = ['kdevtmpfsi', 'kinsing', 'gulf.moneroocean.stream', 'bitpingd', 'myst', 'mysteriumnetwork/myst'];
+  const r = runCli(['intel', 'check', ...values]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  for (const value of values) {
+    const line = r.stdout.split('\n').find((l) => l.startsWith(`${value}: `));
+    assert.ok(line, `${value} matched:\n${r.stdout}`);
+    assert.match(line, /in set [a-z-]+ \(.*https:\/\/\S+\)/, `${value} names its set's url`);
+    assert.match(line, /from: \S+.*read \d{4}-\d{2}-\d{2}/, `${value} says where and when it was read`);
+  }
+});
+
+test('a set whose entries come from several pages says so per entry, with the page and the date read', () => {
+  // the class of problem: an entry restored under a header describing another feed. Sets added for
+  // restored entries have their own headers, and every entry in them carries its own dated from:
+  for (const file of ['campaign-miner-names.txt', 'pool-operator-domains.txt', 'proxyware-names.txt']) {
+    const parsed = parseBundledList(readFileSync(join(INTEL_DIR, file), 'utf8'));
+    assert.ok(parsed.entries.length > 0, `${file} is not empty`);
+    for (const e of parsed.entries) assert.match(e.note ?? '', /^from: .+read \d{4}-\d{2}-\d{2}$/, `${file}:${e.line}`);
+  }
+});

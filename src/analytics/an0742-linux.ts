@@ -22,6 +22,8 @@ const PROCESS_KINDS = new Set([
   'competitor-kill',
 ]);
 const NETWORK_KINDS = new Set(['pool-contact', 'mining-port', 'proxyware-endpoint', 'proxy-relay']);
+/** The masquerade verdict that says only where the executable lives. */
+const LOCATION_ONLY = 'process:suspicious-location';
 const LEG_LABEL: Record<string, string> = {
   resource: 'abnormal CPU/memory',
   process: 'unauthorized process',
@@ -34,11 +36,18 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
   const proc = evidence.filter((s) => PROCESS_KINDS.has(s.kind));
   const network = evidence.filter((s) => NETWORK_KINDS.has(s.kind));
   const persistence = evidence.filter((s) => s.class === 'persistence');
-  const processLeg = leg('process', proc);
+  // where a program runs from is not on its own what makes it unauthorized: builds, test binaries and
+  // unpacked tools run from /tmp and hidden caches and burn CPU all day. It holds the process leg only
+  // beside another process sign or reach (pool contact, persistence)
+  const telling = proc.filter((s) => s.by !== LOCATION_ONLY);
+  const network0 = atLeast(network, 'medium').length > 0 || atLeast(persistence, 'medium').length > 0;
+  const processLeg = leg(
+    'process',
+    proc,
+    atLeast(telling, 'medium').length > 0 || (network0 && atLeast(proc, 'medium').length > 0),
+  );
   const reachHolds =
-    atLeast(network, 'medium').length > 0 ||
-    atLeast(persistence, 'medium').length > 0 ||
-    (processLeg.holds && persistence.some((s) => s.subject?.persistenceTarget !== undefined));
+    network0 || (processLeg.holds && persistence.some((s) => s.subject?.persistenceTarget !== undefined));
   const legs = [leg('resource', resource), processLeg, leg('reach', [...network, ...persistence], reachHolds)];
   const severity = gradeSeverity(legs, evidence);
   if (!severity) return undefined;

@@ -186,15 +186,24 @@ test('a proxyware client is strong evidence and its account arguments are shown 
   assert.doesNotMatch(s[0].explanation, /hunter2/);
 });
 
-test('proxyware arguments under an unlisted name are medium evidence', () => {
+test('proxyware terms flags under an unlisted name: strong beside the account they earn for, medium alone', () => {
   const s = run({
     pid: 8,
     name: 'Cli',
     executable: '/app/Cli',
     args: ['/app/Cli', 'start', 'accept', '--token', 'T0KEN'],
   });
-  assert.deepEqual(kinds(s), ['process:proxyware-args/medium']);
+  assert.deepEqual(kinds(s), ['process:proxyware-args/strong']);
   assert.match(s[0].explanation, /Traffmonetizer client arguments \(--token=\(hidden\)\)/);
+  const bare = run({ pid: 10, name: 'Cli', executable: '/app/Cli', command_line: '/app/Cli -accept-tos' });
+  assert.deepEqual(kinds(bare), ['process:proxyware-args/medium']);
+  const vpnNode = run({
+    pid: 11,
+    name: 'node',
+    executable: '/usr/bin/node',
+    command_line: '/usr/bin/node --agreed-terms-and-conditions --token=T service',
+  });
+  assert.ok(kinds(vpnNode).includes('process:proxyware-args/medium'), 'Mysterium is often run on purpose');
   const honeygain = run({
     pid: 9,
     name: 'agent',

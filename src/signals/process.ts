@@ -456,11 +456,14 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
     const proxyFlag = command ? PROXYWARE_FLAGS.find((f) => f.flag.test(command)) : undefined;
     if (proxyFlag) {
       const account = accountArgs(argsOf(p, command));
+      // a client's own terms flag beside the account it earns for is that client signing in to sell
+      // bandwidth, whatever the file is called; the flag alone (or Mysterium, often run on purpose) is medium
+      const strength = account && proxyFlag.client !== 'Mysterium' ? 'strong' : 'medium';
       out.push(
         signalFor(event, {
           kind: 'proxyware-process',
           class: 'process',
-          strength: 'medium',
+          strength,
           by: 'process:proxyware-args',
           explanation: `${labelOf(p)}: process.command_line carries ${proxyFlag.client} client arguments${account ? ` (${account})` : ''} under an unlisted name`,
         }),

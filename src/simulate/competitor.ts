@@ -1,13 +1,13 @@
 /**
  * The competitor behaviour: a decoy rival, a copy of node named like a rival campaign's miner
- * (`kthreaddi`, in intel's miner names) that only sleeps. The miner's child kills it (miner.ts), the
+ * (`kdevtmpfsi`, Kinsing's miner, in intel's campaign miner names) that only sleeps. The miner's child kills it (miner.ts), the
  * way campaigns clear out rivals, aimed by exact name and only among our own children.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const RIVAL_NAME = 'kthreaddi';
+export const RIVAL_NAME = 'kdevtmpfsi';
 
 export function startRival(
   dir: string,

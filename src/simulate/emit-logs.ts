@@ -225,7 +225,7 @@ export function emitLogs(dir: string, options: EmitLogsOptions): EmittedLogs {
   const bodyfile: string[] = [];
   const cpuPct = Math.round(options.share * 1000) / 10;
 
-  if (want.has('competitor')) audit.exec(start, PID.rival, PID.simulate, exe('kthreaddi'), [exe('kthreaddi')]);
+  if (want.has('competitor')) audit.exec(start, PID.rival, PID.simulate, exe('kdevtmpfsi'), [exe('kdevtmpfsi')]);
   if (want.has('persistence')) {
     audit.exec(start + 5_000, PID.crontab, PID.simulate, '/usr/bin/crontab', ['crontab', '-']);
     audit.write(start + 5_100, PID.crontab, PID.simulate, '/usr/bin/crontab', cronFile);
@@ -244,7 +244,7 @@ export function emitLogs(dir: string, options: EmitLogsOptions): EmittedLogs {
   if (want.has('competitor')) {
     // as live: the miner's child waits, then kills the rival by its exact name among our children only
     const parent = want.has('miner') ? PID.miner : PID.simulate;
-    const script = `sleep 5; pkill -9 -P ${PID.simulate} -x kthreaddi`;
+    const script = `sleep 5; pkill -9 -P ${PID.simulate} -x kdevtmpfsi`;
     audit.exec(start + 12_000, PID.sh, parent, '/usr/bin/dash', ['/bin/sh', '-c', script]);
     audit.exec(start + 17_000, PID.pkill, PID.sh, '/usr/bin/pkill', [
       'pkill',
@@ -252,12 +252,12 @@ export function emitLogs(dir: string, options: EmitLogsOptions): EmittedLogs {
       '-P',
       String(PID.simulate),
       '-x',
-      'kthreaddi',
+      'kdevtmpfsi',
     ]);
-    audit.kill(start + 17_050, PID.pkill, PID.sh, '/usr/bin/pkill', PID.rival, 'kthreaddi', 9);
+    audit.kill(start + 17_050, PID.pkill, PID.sh, '/usr/bin/pkill', PID.rival, 'kdevtmpfsi', 9);
     out.rival = {
       pid: PID.rival,
-      executable: exe('kthreaddi'),
+      executable: exe('kdevtmpfsi'),
       killed_by: `pkill (pid ${PID.pkill}), child of ${parent}`,
     };
   }
@@ -335,7 +335,7 @@ function expectFor(out: EmittedLogs, cpuPct: number): string[] {
     if (out.cron) parts.push(`persistence (the cron entry ${out.cron.file}:3, and crontab's write of it in audit.log)`);
     if (out.rival)
       parts.push(
-        `competitor-kill (the sh and pkill command lines and the kill syscall: signal 9 to kthreaddi pid ${out.rival.pid}), and the rival's own miner-process and masquerade`,
+        `competitor-kill (the sh and pkill command lines and the kill syscall: signal 9 to kdevtmpfsi pid ${out.rival.pid}), and the rival's own miner-process and masquerade`,
       );
     e.push(
       `AN0742 ${sustained ? 'high, legs resource+process+reach' : 'medium, legs process+reach'} "Cryptomining" (T1496.001) on ${out.miner.executable} (pid ${out.miner.pid}): ${parts.join('; ')}`,
@@ -343,7 +343,7 @@ function expectFor(out: EmittedLogs, cpuPct: number): string[] {
   } else if (out.rival) {
     // crontab(1) runs under the same parent as the rival, so its write joins the rival's lineage
     e.push(
-      `AN0742 ${out.cron ? 'medium, legs process+reach' : 'low, process leg only'} "Cryptomining" on ${out.rival.executable} (pid ${out.rival.pid}): miner-process (kthreaddi is in intel miner-names), masquerade, competitor-kill (signal 9 from pkill pid 4205)${out.cron ? `, persistence (the cron entry ${out.cron.file}:3 and crontab's write of it)` : ''}`,
+      `AN0742 ${out.cron ? 'medium, legs process+reach' : 'low, process leg only'} "Cryptomining" on ${out.rival.executable} (pid ${out.rival.pid}): miner-process (kdevtmpfsi is in intel miner-names), masquerade, competitor-kill (signal 9 from pkill pid 4205)${out.cron ? `, persistence (the cron entry ${out.cron.file}:3 and crontab's write of it)` : ''}`,
     );
   } else if (out.cron)
     e.push(
@@ -351,7 +351,7 @@ function expectFor(out: EmittedLogs, cpuPct: number): string[] {
     );
   if (out.proxyware)
     e.push(
-      `AN0742 low "Proxyjacking" (T1496.002) on ${out.proxyware.executable} (pid ${out.proxyware.pid}), process leg only: proxyware-process (intel proxyware-names: ${PROXYWARE_CLIENT}; account arguments with the password hidden), masquerade; its relay ${out.proxyware.relay} is loopback, so no reach leg. It runs as a service (parent pid 1) here, so it is a finding of its own`,
+      `AN0742 low "Proxyjacking" (T1496.002) on ${out.proxyware.executable} (pid ${out.proxyware.pid}), process leg only: proxyware-process (Pawns' -accept-tos flag beside the account arguments, password hidden), masquerade; its relay ${out.proxyware.relay} is loopback, so no reach leg. It runs as a service (parent pid 1) here, so it is a finding of its own`,
     );
   e.push('the run summary reports no bad input');
   return e;

@@ -18,7 +18,7 @@ import { minerCommand, type StagedMiner, startMiner } from './miner.js';
 import { currentOwner, MARKER_FILE, ownerMarker, removeLeftoverTempDirs, TEMP_PREFIX } from './owner.js';
 import { addRealCron, loginName, type SandboxCron, writeSandboxCron } from './persistence.js';
 import { type LoopbackServer, startPool, startRelay } from './pool.js';
-import { FAKE_ACCOUNT, PROXYWARE_CLIENT, type StagedProxyware, startProxyware } from './proxyware.js';
+import { FAKE_ACCOUNT, type StagedProxyware, startProxyware } from './proxyware.js';
 
 export { FAKE_WALLET } from './miner.js';
 export { SandboxError } from './persistence.js';
@@ -66,8 +66,8 @@ export interface SimulationRun {
 function proxywareExpect(p: StagedProxyware, withMiner: boolean): string {
   // one parent (us), one lineage: next to the miner its evidence joins the miner's finding
   if (withMiner)
-    return `proxyware-process (strong, intel proxyware-names: ${PROXYWARE_CLIENT}, password hidden) on ${p.executable} (pid ${p.pid}) inside the miner's AN0742 finding, since both are children of this process (run \`simulate proxyware\` alone for its own "Proxyjacking" finding)`;
-  return `AN0742 low "Proxyjacking" (T1496.002) on ${p.executable} (pid ${p.pid}), process leg only: proxyware-process (strong, intel proxyware-names: ${PROXYWARE_CLIENT}; account arguments -email=${FAKE_ACCOUNT.email} -password=(hidden) -device-name=coalmine-simulate) and masquerade (medium) when the temp dir is world-writable like /tmp; the relay connection to 127.0.0.1:${p.relay.port} is loopback, so no reach leg`;
+    return `proxyware-process (strong: Pawns' -accept-tos flag beside its account arguments, password hidden) on ${p.executable} (pid ${p.pid}) inside the miner's AN0742 finding, since both are children of this process (run \`simulate proxyware\` alone for its own "Proxyjacking" finding)`;
+  return `AN0742 low "Proxyjacking" (T1496.002) on ${p.executable} (pid ${p.pid}), process leg only: proxyware-process (strong: Pawns' -accept-tos flag beside the account arguments -email=${FAKE_ACCOUNT.email} -password=(hidden) -device-name=coalmine-simulate) and masquerade (medium) when the temp dir is world-writable like /tmp; the relay connection to 127.0.0.1:${p.relay.port} is loopback, so no reach leg`;
 }
 
 export async function startSimulation(options: SimulateOptions): Promise<SimulationRun> {
@@ -139,7 +139,7 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
       const rival = startRival(dir, options.durationMs);
       track(rival.child, 'the rival');
       staged.rival = rival.staged;
-      staged.expect.push(`competitor-kill: a child of the miner runs pkill -9 -P ${process.pid} -x kthreaddi`);
+      staged.expect.push(`competitor-kill: a child of the miner runs pkill -9 -P ${process.pid} -x kdevtmpfsi`);
     }
     if (want.has('miner')) {
       const rivalParent = want.has('competitor') ? process.pid : undefined;

@@ -28,7 +28,7 @@ if (port) {
 }
 // the shell line holds only constants and a number: nothing from outside reaches it
 const rival = arg('--rival');
-if (rival === 'kthreaddi') setTimeout(() => spawn('/bin/sh', ['-c', 'sleep 5; pkill -9 -P ' + (Number(arg('--rival-parent')) | 0) + ' -x kthreaddi'], { stdio: 'ignore' }).unref(), 2000);
+if (rival === 'kdevtmpfsi') setTimeout(() => spawn('/bin/sh', ['-c', 'sleep 5; pkill -9 -P ' + (Number(arg('--rival-parent')) | 0) + ' -x kdevtmpfsi'], { stdio: 'ignore' }).unref(), 2000);
 process.stdin.on('close', () => process.exit(0));
 process.stdin.resume();
 (function burn() { const t = Date.now(); while (Date.now() - t < 100 * share) {} if (Date.now() < end) setTimeout(burn, 100 * (1 - share)); else process.exit(0); })();

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** In intel/proxyware-names.txt; its flags are the ones the process classifier knows as Pawns'. */
+/** Not in the bundled intel (no citable vendor source): found by Pawns' own `-accept-tos` flag beside its account arguments. */
 export const PROXYWARE_CLIENT = 'pawns-cli';
 /** `.invalid` never resolves (RFC 2606); the password is no one's. */
 export const FAKE_ACCOUNT = { email: 'simulate@coalmine.invalid', password: 'coalmine-simulate-not-a-secret' };

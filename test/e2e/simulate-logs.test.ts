@@ -50,7 +50,7 @@ test('simulate all --emit-logs writes a story hunt reads with no bad record: a h
   assert.ok(
     high.evidence.some(
       (e) =>
-        e.kind === 'competitor-kill' && e.explanation.includes(`sent signal 9 to kthreaddi (pid ${story.rival?.pid})`),
+        e.kind === 'competitor-kill' && e.explanation.includes(`sent signal 9 to kdevtmpfsi (pid ${story.rival?.pid})`),
     ),
     'the kill syscall names its victim',
   );

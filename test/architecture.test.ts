@@ -50,3 +50,31 @@ test('every import points in an allowed direction', () => {
   }
   assert.deepEqual(violations, []);
 });
+
+test('no import cycles between source files (a folder whose parts import each other in a circle has outgrown its walls)', () => {
+  const graph = new Map<string, string[]>();
+  for (const file of files(SRC)) {
+    const text = readFileSync(file, 'utf8');
+    const targets: string[] = [];
+    // type-only imports vanish at run time but still tie the files together: count them too
+    for (const m of text.matchAll(/^(?:import|export)[^'"]*from\s+['"](\.[^'"]+)['"]/gm))
+      targets.push(relative(SRC, resolve(dirname(file), m[1])).replace(/\.js$/, '.ts'));
+    graph.set(relative(SRC, file), targets);
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (node: string) => {
+    state.set(node, 'open');
+    stack.push(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!graph.has(next)) continue;
+      if (state.get(next) === 'open') cycles.push([...stack.slice(stack.indexOf(next)), next].join(' → '));
+      else if (!state.has(next)) visit(next);
+    }
+    stack.pop();
+    state.set(node, 'done');
+  };
+  for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node);
+  assert.deepEqual(cycles, []);
+});

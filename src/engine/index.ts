@@ -242,7 +242,8 @@ export class Engine {
     const t = this.thresholdsOf(host);
     if (event.metrics) {
       if (proc) observeProcessResources(event, proc, host, t, out);
-      else observeHostResources(event, host, t, out);
+      // a container's sample is not the host's: container CPU is judged per container (AN0745), not here
+      else if (!event.container?.id && !event.container?.name) observeHostResources(event, host, t, out);
     }
     if (action === 'connect') this.relay.observe(event, t, out);
     for (const s of out) {

@@ -26,7 +26,11 @@ export type EventKind = 'event' | 'metric' | 'state';
  *   or a persistence mechanism created at a known time (a Windows scheduled task, kind 'event')
  * - driver-load: a kernel driver loaded (file.path, file.hash; Sysmon 6)
  * - registry-set: a registry value written (registry.path, registry.value; Sysmon 12/13/14)
- * - metric: a resource sample for a host or process (metrics.*)
+ * - metric: a resource sample for a host, process or container (metrics.*; container.* for a container)
+ * - workload-change: a Kubernetes API request on a workload, pod, exec or RBAC object (coalmine.workload:
+ *   verb, kind, spec facts; orchestrator.*, user.*, source.ip, user_agent; event.outcome failure = denied)
+ * - container-seen: a container as an inventory (kubectl get -o json, docker inspect: kind 'state') or a
+ *   runtime event (docker events: create/start/die/kill/exec) reports it (container.*, orchestrator.*)
  */
 export type EventAction =
   | 'exec'
@@ -40,7 +44,9 @@ export type EventAction =
   | 'persistence-entry'
   | 'driver-load'
   | 'registry-set'
-  | 'metric';
+  | 'metric'
+  | 'workload-change'
+  | 'container-seen';
 
 export interface ProcessParent {
   pid?: number;
@@ -86,6 +92,47 @@ export interface EventMetrics {
   /** Cumulative user+system CPU time, for sources that report counters rather than rates. */
   cpu_time_ms?: number;
   cores?: number;
+  /** A container's CPU limit in cores (quota ÷ period, or the pod spec's limit), when known. */
+  cpu_limit_cores?: number;
+}
+
+/** One container of a workload as its spec or inventory states it (bounded, as read). */
+export interface WorkloadContainer {
+  name?: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  /** `NAME=value` pairs (values clipped; secrets from valueFrom are not resolved). */
+  env?: string[];
+  privileged?: boolean;
+  cpuLimitCores?: number;
+  cpuRequestCores?: number;
+}
+
+/** What a Kubernetes API request or an inventory record says about a workload. */
+export interface WorkloadFacts {
+  /** create, update, patch, delete, deletecollection, get, list, watch; `scale` and `exec` for those subresources. */
+  verb: string;
+  /** Pod, Deployment, ReplicaSet, DaemonSet, StatefulSet, Job, CronJob, ClusterRoleBinding, RoleBinding, … */
+  kind: string;
+  name?: string;
+  namespace?: string;
+  /** The owner chain's top (Pod → ReplicaSet → Deployment gives Deployment), when known. */
+  owner?: { kind: string; name: string };
+  replicas?: number;
+  containers?: WorkloadContainer[];
+  hostPID?: boolean;
+  hostNetwork?: boolean;
+  hostPaths?: string[];
+  serviceAccount?: string;
+  node?: string;
+  /** The API server's answer (audit `responseStatus.code`). */
+  status?: number;
+  /** For pods/exec: the command run in the container. */
+  execCommand?: string[];
+  labels?: Record<string, string>;
+  /** When the object was created (inventory `metadata.creationTimestamp`), epoch ms. */
+  createdMs?: number;
 }
 
 export interface CoalEvent {
@@ -109,7 +156,7 @@ export interface CoalEvent {
     os?: { platform?: 'linux' | 'windows' | 'macos' | string };
   };
   process?: ProcessFields;
-  user?: { name?: string; id?: string; effective?: { name?: string; id?: string } };
+  user?: { name?: string; id?: string; roles?: string[]; effective?: { name?: string; id?: string } };
   source?: Endpoint;
   destination?: Endpoint;
   network?: {
@@ -145,8 +192,18 @@ export interface CoalEvent {
   };
   /** Windows registry writes (Sysmon 13): full key path with value name, and the data written. */
   registry?: { path?: string; value?: string; data?: string };
-  container?: { id?: string; name?: string; image?: { name?: string } };
-  orchestrator?: { namespace?: string; resource?: { type?: string; name?: string }; cluster?: { name?: string } };
+  container?: {
+    id?: string;
+    name?: string;
+    image?: { name?: string; tag?: string; hash?: { all?: string[] } };
+    runtime?: string;
+    security_context?: { privileged?: boolean };
+  };
+  orchestrator?: {
+    namespace?: string;
+    resource?: { type?: string; name?: string; parent?: { type?: string; name?: string } };
+    cluster?: { name?: string };
+  };
   cloud?: { provider?: string; account?: { id?: string }; instance?: { id?: string }; region?: string };
   metrics?: EventMetrics;
   /** The source record as read, unchanged (parsed fields for text formats). */
@@ -169,6 +226,8 @@ export interface CoalEvent {
       /** Application messages (e.g. newline-delimited JSON lines) seen from the client. */
       clientMessages?: number;
     };
+    /** Kubernetes API requests and inventory records: the workload facts (see WorkloadFacts). */
+    workload?: WorkloadFacts;
     /** Persistence artefacts found on a collected filesystem: what the entry launches. */
     persistence?: {
       mechanism: 'cron' | 'systemd' | 'rc' | 'preload' | 'init' | 'scheduled-task' | 'run-key';

@@ -9,6 +9,7 @@ import { createDetector } from '../analytics/index.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
+import { ContainerResolver } from '../sensor/container-resolve.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
 import { createClassifier } from '../signals/index.js';
 import { loadIntel } from '../signals/intel/store.js';
@@ -119,7 +120,12 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const rules = await loadRules(options.ruleDirs ?? []);
   for (const e of rules.errors)
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
-  const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName });
+  // container names come from the runtimes' state on the host's own filesystem: the first root watched
+  const sampler = new ProcSampler({
+    root: options.procRoot,
+    hostName: options.hostName,
+    containers: new ContainerResolver(options.roots[0] ?? '/'),
+  });
   const allowlist = new Allowlist(options.policy.allowlist);
   const totals: WatchTotals = {
     samples: 0,

@@ -6,11 +6,13 @@
  * Volume: an idle process (no CPU ticks and same RSS since its last event) gets a process-seen only every
  * `idleEvery` samples (default 10); a process that used CPU gets one every sample.
  */
+
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { CoalEvent, EventMetrics, ProcessFields } from '../model/event.js';
 import { clip } from '../util/hostile.js';
+import type { ContainerResolver } from './container-resolve.js';
 import {
   forEachNetLine,
   MAX_CMDLINE_BYTES,
@@ -38,6 +40,8 @@ export interface ProcSamplerOptions {
   /** An unchanged idle process is re-reported every this many samples. */
   idleEvery?: number;
   maxFileBytes?: number;
+  /** Names a cgroup's container id from the runtimes' on-disk state (container name, image, pod). */
+  containers?: ContainerResolver;
 }
 
 export interface SampleStats {
@@ -173,6 +177,21 @@ export class ProcSampler {
     this.maxSockets = options.maxSockets ?? 200000;
     this.idleEvery = Math.max(1, options.idleEvery ?? 10);
     this.maxFileBytes = options.maxFileBytes ?? 65536;
+    this.containers = options.containers;
+  }
+
+  private readonly containers: ContainerResolver | undefined;
+
+  /** container.* (and the pod as orchestrator.*) for an event of a process in a container. */
+  private placeInContainer(ev: CoalEvent, id: string): void {
+    const c = this.containers?.resolve(id);
+    ev.container = { id };
+    if (!c) return;
+    ev.container.runtime = c.runtime;
+    if (c.name) ev.container.name = c.name;
+    if (c.image) ev.container.image = { name: c.image };
+    if (c.pod || c.namespace)
+      ev.orchestrator = { namespace: c.namespace, resource: c.pod ? { type: 'pod', name: c.pod } : undefined };
   }
 
   /** What the sampler holds between samples (for leak checks): it follows the live system, never the past. */
@@ -195,6 +214,11 @@ export class ProcSampler {
     if (s.denied > 0) gaps.push(`${s.denied} /proc reads were refused (EACCES/EPERM)`);
     if (s.processesTruncated) gaps.push(`more than ${this.maxProcesses} processes: the rest were not sampled`);
     if (s.socketsTruncated) gaps.push(`more than ${this.maxSockets} sockets: the rest were not read`);
+    const unresolved = this.containers?.unresolved ?? 0;
+    if (unresolved > 0)
+      gaps.push(
+        `${unresolved} containers not named: no Docker, containerd or CRI-O state for their ids under the root (events carry the id only)`,
+      );
     return gaps;
   }
 
@@ -535,7 +559,7 @@ export class ProcSampler {
       process: this.processFields(p, parent),
     };
     if (p.uid !== undefined) ev.user = { id: String(p.uid) };
-    if (p.containerId !== undefined) ev.container = { id: p.containerId };
+    if (p.containerId !== undefined) this.placeInContainer(ev, p.containerId);
     const metrics: EventMetrics = {
       cpu_time_ms: Math.round((p.cpuTicks * 1000) / this.ticks),
       rss_bytes: p.rssBytes,
@@ -607,7 +631,7 @@ export class ProcSampler {
       if (owner.executable !== undefined) process.executable = owner.executable;
       if (owner.commandLine !== undefined) process.command_line = owner.commandLine;
       ev.process = process;
-      if (owner.containerId !== undefined) ev.container = { id: owner.containerId };
+      if (owner.containerId !== undefined) this.placeInContainer(ev, owner.containerId);
     }
     return ev;
   }

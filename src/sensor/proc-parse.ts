@@ -2,6 +2,7 @@
  * Pure parsers for Linux /proc text: stat, status, cmdline, /proc/stat, /proc/net/{tcp,udp}[6], cgroup,
  * meminfo and the exe link. No I/O here, so every format quirk is unit-tested with hand-written strings.
  */
+import { type CgroupRuntime, containerOfCgroupPath } from '../util/cgroup.js';
 import { ipv6String } from '../util/ip.js';
 
 export const MAX_CMDLINE_BYTES = 8192;
@@ -240,21 +241,11 @@ function digits(buf: Buffer, start: number, end: number): number {
 
 export interface CgroupInfo {
   containerId?: string;
-  runtime?: 'docker' | 'containerd' | 'cri-o' | 'podman' | 'kubepods';
+  runtime?: CgroupRuntime;
   /** The systemd unit (last path element) when no container is found. */
   unit?: string;
   path?: string;
 }
-
-const CGROUP_PATTERNS: Array<[RegExp, NonNullable<CgroupInfo['runtime']>]> = [
-  [/\/docker\/([0-9a-f]{64})(?:\/|$)/, 'docker'],
-  [/docker-([0-9a-f]{64})\.scope/, 'docker'],
-  [/cri-containerd-([0-9a-f]{64})\.scope/, 'containerd'],
-  [/crio-(?:conmon-)?([0-9a-f]{64})\.scope/, 'cri-o'],
-  [/libpod-(?:conmon-)?([0-9a-f]{64})\.scope/, 'podman'],
-  [/\/kubepods[^\n]*\/([0-9a-f]{64})(?:\/|$)/, 'kubepods'],
-  [/\/containerd\/([0-9a-f]{64})(?:\/|$)/, 'containerd'],
-];
 
 /** /proc/PID/cgroup (v1 `N:ctrl:/path` lines or v2 `0::/path`) → container id, else the systemd unit. */
 export function parseCgroup(text: string): CgroupInfo {
@@ -265,11 +256,10 @@ export function parseCgroup(text: string): CgroupInfo {
     if (b < 0) continue;
     paths.push(line.slice(b + 1).trim());
   }
-  for (const p of paths)
-    for (const [re, runtime] of CGROUP_PATTERNS) {
-      const m = re.exec(p);
-      if (m) return { containerId: m[1], runtime, path: p };
-    }
+  for (const p of paths) {
+    const container = containerOfCgroupPath(p);
+    if (container) return { containerId: container.id, runtime: container.runtime, path: p };
+  }
   // prefer the unified (v2) or name=systemd path for the unit
   const p = paths.find((x) => x !== '/' && x !== '') ?? paths[0];
   if (p === undefined) return {};

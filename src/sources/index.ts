@@ -11,6 +11,7 @@ import { crontab } from './persistence/crontab.js';
 import { ldSoPreload } from './persistence/ld-so-preload.js';
 import { shellRc } from './persistence/shell-rc.js';
 import { systemdUnit } from './persistence/systemd-unit.js';
+import { prometheus } from './prometheus.js';
 import { suricata } from './suricata.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
@@ -27,6 +28,7 @@ export const sources: SourceDescriptor[] = [
   winlogbeat,
   zeek,
   suricata,
+  prometheus,
   ndjson,
   typeperf,
   metricsCsv,

@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import { sniffSource } from './index.js';
+import { parseExpositionLine, prometheus } from './prometheus.js';
+import type { SourceInput } from './types.js';
+
+const dump = fileInput('test/fixtures/prometheus/dump.txt');
+const badText = fileInput('test/fixtures/prometheus/bad.txt');
+const range = fileInput('test/fixtures/prometheus/query_range.json');
+const badJson = fileInput('test/fixtures/prometheus/bad.json');
+const MINER_ID = '3f1c9a7b2e4d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8';
+const T0 = Date.UTC(2026, 11, 1, 10, 0);
+
+// the text exposition (promtool tsdb dump): every contract case applies
+runSourceContract({
+  source: prometheus,
+  good: dump,
+  bad: badText,
+  cut: cutLineCase(dump, 0, 'pod="', 'kube-metrics-agent-zz9q'),
+});
+
+// the query_range JSON: one document of any line length, bounded by the file size instead
+runSourceContract({
+  source: prometheus,
+  good: range,
+  bad: badJson,
+  cut: cutLineCase(range, 1, '"pod": "', 'kube-metrics-agent-zz9q'),
+  skip: {
+    oversized:
+      'a query_range answer is one JSON document whose lines may be any length (the file is bounded, 256 MiB); a file that does not open with JSON is read as text, whose line limit the text run pins',
+  },
+});
+
+async function unusedOf(input: SourceInput): Promise<number> {
+  let unused = 0;
+  for await (const batch of prometheus.read(input, TEST_CONTEXT)) unused += batch.unused ?? 0;
+  return unused;
+}
+
+for (const [label, input] of [
+  ['text dump', dump],
+  ['query_range JSON', range],
+] as const) {
+  test(`${label}: the miner container's CPU counter, rate against its limit, container and pod facts`, async () => {
+    const { events } = await readAll(prometheus, input);
+    const miner = events.filter((e) => e.container?.name === 'agent');
+    const cpu = miner.filter((e) => e.event.dataset === 'prometheus.container_cpu_usage_seconds_total');
+    assert.equal(cpu.length, 6);
+    assert.equal(cpu[0]['@timestamp'], new Date(T0).toISOString());
+    assert.deepEqual(cpu[0].metrics, { cpu_time_ms: 5012500, cpu_limit_cores: 2 });
+    // 1.98 CPU-seconds per second: 198% of one core, against a 2-core limit (quota 200000 / period 100000)
+    assert.deepEqual(cpu[1].metrics, { cpu_time_ms: 5131300, cpu_pct: 198, cpu_limit_cores: 2 });
+    assert.deepEqual(cpu[0].container, {
+      id: MINER_ID,
+      runtime: 'containerd',
+      name: 'agent',
+      image: { name: 'docker.io/library/alpine-tools', tag: '3.19' },
+    });
+    assert.deepEqual(cpu[0].orchestrator, {
+      namespace: 'default',
+      resource: { type: 'pod', name: 'kube-metrics-agent-x7k2p' },
+    });
+    assert.deepEqual(cpu[0].host, { name: 'worker-2' });
+    assert.equal(cpu[0].process, undefined, 'a container sample carries no process');
+    const memory = miner.find((e) => e.event.dataset === 'prometheus.container_memory_working_set_bytes');
+    assert.deepEqual(memory?.metrics, { rss_bytes: 2411724800, cpu_limit_cores: 2 });
+  });
+
+  test(`${label}: a kube-state-metrics limit joins its container by namespace/pod/container; node cores once`, async () => {
+    const { events } = await readAll(prometheus, input);
+    const ci = events.filter((e) => e.container?.name === 'build');
+    assert.ok(ci.length > 0);
+    assert.ok(ci.every((e) => e.metrics?.cpu_limit_cores === 1));
+    assert.equal(ci[1].metrics?.cpu_pct, 100);
+    assert.equal(ci[0].host?.name, 'worker-1', 'the node label names the host, not the scrape address');
+    const cores = events.filter((e) => e.metrics?.cores !== undefined);
+    assert.deepEqual(
+      cores.map((e) => [e.host?.name, e.metrics?.cores, e.container]),
+      [['worker-2', 8, undefined]],
+    );
+    // an image pinned by digest keeps it
+    const dns = events.find((e) => e.container?.name === 'coredns');
+    assert.deepEqual(dns?.container?.image?.hash?.all, [
+      'sha256:1eeb4c7316bacb1d4c8ead65571cd92dd21e27359f0d4917f1a5822a73b75db1',
+    ]);
+    assert.equal(dns?.container?.image?.tag, 'v1.11.1');
+  });
+
+  test(`${label}: events are in time order across series; pod aggregates and the pause container are unused`, async () => {
+    const { events } = await readAll(prometheus, input);
+    for (let i = 1; i < events.length; i++) assert.ok(events[i - 1].coalmine.ts <= events[i].coalmine.ts);
+    assert.ok(!events.some((e) => e.container?.name === 'POD' || e.container?.name === ''));
+    assert.equal(await unusedOf(input), 12, 'container="" and container="POD": 6 samples each');
+  });
+}
+
+test('JSON refs name the series and point; text refs the line', async () => {
+  const { events } = await readAll(prometheus, range);
+  assert.deepEqual(events[0].coalmine.ref, { file: range.name, record: 'series 0 point 0' });
+  const text = await readAll(prometheus, dump);
+  assert.deepEqual(text.events[0].coalmine.ref, { file: dump.name, line: 1 });
+});
+
+test('bad text lines: each reported with its line and code, good samples around them read', async () => {
+  const { events, issues } = await readAll(prometheus, badText);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [4, 'PROM_BAD_VALUE'],
+      [5, 'PROM_BAD_VALUE'],
+      [6, 'PROM_BAD_VALUE'],
+      [7, 'PROM_BAD_VALUE'],
+      [8, 'PROM_BAD_TIME'],
+      [9, 'PROM_BAD_TIME'],
+      [10, 'PROM_OUT_OF_ORDER'],
+      [11, 'PROM_BAD_LINE'],
+      [12, 'PROM_BAD_LINE'],
+      [13, 'PROM_BAD_LINE'],
+      [15, 'PROM_BAD_LINE'],
+      [16, 'PROM_TRUNCATED'],
+    ],
+  );
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [3, 14],
+  );
+  assert.equal(events[1].metrics?.cpu_pct, Math.round(((5487.7 - 5012.5) / 360) * 100 * 100) / 100);
+});
+
+test('bad JSON: points by series and point, query errors, stray text and the good documents after them', async () => {
+  const { events, issues } = await readAll(prometheus, badJson);
+  assert.deepEqual(
+    issues.map((i) => [i.line ?? i.record, i.code]),
+    [
+      ['series 0 point 1', 'PROM_BAD_VALUE'],
+      ['series 0 point 2', 'PROM_BAD_VALUE'],
+      ['series 0 point 3', 'PROM_BAD_TIME'],
+      ['series 0 point 5', 'PROM_BAD_VALUE'],
+      ['series 0 point 6', 'PROM_BAD_TIME'],
+      ['series 1', 'PROM_BAD_SERIES'],
+      ['series 2', 'PROM_BAD_SERIES'],
+      [6, 'PROM_QUERY_ERROR'],
+      [7, 'PROM_BAD_JSON'],
+    ],
+  );
+  assert.match(issues[7].reason, /bad_data/);
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.record, e.metrics]),
+    [
+      ['series 0 point 0', { cpu_time_ms: 5012500 }],
+      ['series 0 point 4', { cpu_time_ms: 5369000, cpu_pct: schemaPct(5369 - 5012.5, 240) }],
+      ['series 0 point 7', { cpu_time_ms: 5487700, cpu_pct: schemaPct(5487.7 - 5369, 120) }],
+      ['response 3 series 0 point 0', { rss_bytes: 2411724800 }],
+    ],
+  );
+});
+
+function schemaPct(seconds: number, overSeconds: number): number {
+  return Math.round((seconds / overSeconds) * 100 * 100) / 100;
+}
+
+test('a counter that goes down (container restart) gives no rate across it and no issue', async () => {
+  const text = [1000, 1060, 1120]
+    .map(
+      (s, i) =>
+        `container_cpu_usage_seconds_total{container="c",pod="p",namespace="n"} ${[500, 2, 62][i]} ${(1796119200 + s) * 1000}`,
+    )
+    .join('\n');
+  const { events, issues } = await readAll(prometheus, memoryInput('restart.txt', `${text}\n`));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => e.metrics?.cpu_pct),
+    [undefined, undefined, 100],
+  );
+});
+
+test('docker-only cAdvisor: the id label names the container, name its name, instance the host (port removed)', async () => {
+  const id = 'ab'.repeat(32);
+  const line = `container_cpu_usage_seconds_total{cpu="total",id="/docker/${id}",image="xmrig/xmrig:latest",instance="[2001:db8::7]:8080",name="festive_turing"} 12.5 1796119200000\ncontainer_cpu_usage_seconds_total{cpu="cpu00",id="/docker/${id}",name="festive_turing"} 6 1796119200000\ncontainer_cpu_usage_seconds_total{id="/system.slice/docker.service"} 40 1796119200000\n`;
+  const { events, issues } = await readAll(prometheus, memoryInput('docker.prom', line));
+  assert.deepEqual(issues, []);
+  assert.equal(events.length, 1, 'the per-CPU split and a non-container cgroup are not the container');
+  assert.deepEqual(events[0].container, {
+    id,
+    runtime: 'docker',
+    name: 'festive_turing',
+    image: { name: 'xmrig/xmrig', tag: 'latest' },
+  });
+  assert.equal(events[0].host?.name, '2001:db8::7');
+  assert.equal(events[0].orchestrator, undefined);
+});
+
+test('plain exposition without timestamps takes the file time; without one it is reported', async () => {
+  const text = '# TYPE machine_cpu_cores gauge\nmachine_cpu_cores{node="n1"} 16\n';
+  const mtimeMs = Date.UTC(2026, 11, 1, 11, 0);
+  const withTime = await readAll(prometheus, memoryInput('scrape.prom', text, { mtimeMs }));
+  assert.deepEqual(withTime.issues, []);
+  assert.equal(withTime.events[0].coalmine.ts, mtimeMs);
+  const without = await readAll(prometheus, memoryInput('scrape.prom', text));
+  assert.deepEqual(
+    without.issues.map((i) => [i.line, i.code]),
+    [[2, 'PROM_BAD_TIME']],
+  );
+});
+
+test('label values: escapes decoded, hostile lengths clipped, more than 64 labels refused', () => {
+  const p = parseExpositionLine('m{a="x\\"y\\\\z\\nw", b="ok",} 1 2');
+  assert.ok(p.ok);
+  assert.deepEqual(p.labels, { a: 'x"y\\z\nw', b: 'ok' });
+  const long = parseExpositionLine(`m{a="${'v'.repeat(3000)}"} 1 2`);
+  assert.ok(long.ok && long.labels.a.length < 1100);
+  const many = Array.from({ length: 70 }, (_, i) => `l${i}="v"`).join(',');
+  assert.equal(parseExpositionLine(`m{${many}} 1 2`).ok, false);
+});
+
+test('sniffed from its own fixtures (before the generic JSON), and not from other formats', () => {
+  assert.equal(sniffSource(dump)?.name, 'prometheus');
+  assert.equal(sniffSource(range)?.name, 'prometheus');
+  for (const other of [
+    'test/fixtures/suricata/eve.json',
+    'test/fixtures/metrics-csv/good.csv',
+    'test/fixtures/auditd/good.log',
+  ])
+    assert.equal(prometheus.sniff(fileInput(other).head.toString('utf8'), { name: other }), 0, other);
+});
+
+/** Deterministic mutations of a fixture: cut at a random byte, or a byte replaced, inserted or deleted. */
+function mutations(text: string, count: number, seed: number): string[] {
+  let s = seed;
+  const rnd = (n: number) => {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    return s % n;
+  };
+  const out: string[] = [];
+  const alphabet = '{}[]",:\\ \n0-.eNaIf';
+  for (let k = 0; k < count; k++) {
+    const at = rnd(text.length);
+    const c = alphabet[rnd(alphabet.length)];
+    const kind = rnd(4);
+    out.push(
+      kind === 0
+        ? text.slice(0, at)
+        : kind === 1
+          ? text.slice(0, at) + c + text.slice(at + 1)
+          : kind === 2
+            ? text.slice(0, at) + c + text.slice(at)
+            : text.slice(0, at) + text.slice(at + 1),
+    );
+  }
+  return out;
+}
+
+for (const fixture of [dump, range]) {
+  test(`fuzz ${fixture.name}: mutated and cut copies never throw, events stay well-formed, and what is lost is reported`, async () => {
+    const text = fixture.head.toString('utf8');
+    const whole = (await readAll(prometheus, fixture)).events.length;
+    for (const variant of mutations(text, 150, 7)) {
+      const input = memoryInput('fuzz', variant);
+      const { events, issues } = await readAll(prometheus, input);
+      for (const e of events) {
+        assert.ok(Number.isFinite(e.coalmine.ts));
+        assert.equal(new Date(e.coalmine.ts).toISOString(), e['@timestamp']);
+        for (const v of Object.values(e.metrics ?? {})) assert.ok(Number.isFinite(v) && v >= 0);
+      }
+      for (const i of issues) assert.ok(i.line !== undefined || i.record !== undefined, JSON.stringify(i));
+      // a cut or a broken byte that cost samples says so (a mutation may also make a sample unused, e.g. a renamed metric)
+      // a cut that falls between two lines leaves a whole, shorter file: nothing to report
+      const cleanCut = text.startsWith(variant) && (variant === '' || variant.endsWith('\n'));
+      if (!cleanCut && events.length < whole && (await unusedOf(input)) === (await unusedOf(fixture)))
+        assert.ok(
+          issues.length > 0,
+          `lost ${whole - events.length} events without an issue:\n${variant.slice(0, 300)}`,
+        );
+    }
+  });
+}

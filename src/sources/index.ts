@@ -1,8 +1,10 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
+import { dockerStats } from './docker-stats.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
+import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
 import { osquery } from './osquery.js';
@@ -29,6 +31,8 @@ export const sources: SourceDescriptor[] = [
   zeek,
   suricata,
   prometheus,
+  dockerStats,
+  k8sInventory,
   ndjson,
   typeperf,
   metricsCsv,

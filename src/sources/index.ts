@@ -4,6 +4,7 @@ import { dockerStats } from './docker-stats.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
+import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
 import { osquery } from './osquery.js';
@@ -31,6 +32,7 @@ export const sources: SourceDescriptor[] = [
   suricata,
   prometheus,
   dockerStats,
+  k8sInventory,
   ndjson,
   typeperf,
   metricsCsv,

@@ -178,6 +178,8 @@ test('every registered format is sniffed from its own fixture by the real CLI', 
     'evtx-json': 'test/fixtures/evtx-json/good.jsonl',
     winlogbeat: 'test/fixtures/winlogbeat/good.ndjson',
     typeperf: 'test/fixtures/typeperf/good.csv',
+    prometheus: 'test/fixtures/prometheus/query_range.json',
+    'docker-stats': 'test/fixtures/docker-stats/good.jsonl',
   };
   for (const [format, path] of Object.entries(fixtures)) {
     const r = cli(['hunt', join(import.meta.dirname, '..', '..', path), '--format', 'ndjson', '--host', 'web-01']);

@@ -1,5 +1,6 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
+import { dockerEvents } from './docker-events.js';
 import { dockerStats } from './docker-stats.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
@@ -33,6 +34,7 @@ export const sources: SourceDescriptor[] = [
   prometheus,
   dockerStats,
   k8sInventory,
+  dockerEvents,
   ndjson,
   typeperf,
   metricsCsv,

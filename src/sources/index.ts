@@ -1,10 +1,12 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
 import { dockerEvents } from './docker-events.js';
+import { dockerInspect } from './docker-inspect.js';
 import { dockerStats } from './docker-stats.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
+import { k8sAudit } from './k8s-audit.js';
 import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
@@ -33,8 +35,10 @@ export const sources: SourceDescriptor[] = [
   suricata,
   prometheus,
   dockerStats,
+  k8sAudit,
   k8sInventory,
   dockerEvents,
+  dockerInspect,
   ndjson,
   typeperf,
   metricsCsv,

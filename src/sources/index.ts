@@ -6,6 +6,7 @@ import { dockerStats } from './docker-stats.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
+import { k8sAudit } from './k8s-audit.js';
 import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
@@ -34,6 +35,7 @@ export const sources: SourceDescriptor[] = [
   suricata,
   prometheus,
   dockerStats,
+  k8sAudit,
   k8sInventory,
   dockerEvents,
   dockerInspect,

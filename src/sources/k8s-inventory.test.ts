@@ -88,7 +88,7 @@ test("a miner DaemonSet's pod: container id, runtime, image digest, privileged, 
   assert.equal(w.node, 'worker-2');
   assert.equal(w.containers?.length, 1);
   assert.match(w.containers?.[0].command?.[2] ?? '', /xmrig -o pool\.supportxmr\.com:3333/);
-  assert.deepEqual(w.containers?.[0].env, ['POOL=pool.supportxmr.com:3333', 'TOKEN=<valueFrom>']);
+  assert.deepEqual(w.containers?.[0].env, ['POOL=pool.supportxmr.com:3333', 'TOKEN=(from secret)']);
   assert.equal(w.createdMs, Date.parse('2026-12-01T02:13:07Z'));
 });
 

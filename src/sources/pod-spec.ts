@@ -38,7 +38,15 @@ export function stringsOf(v: unknown, max = MAX_ARGS, chars = MAX_ARG_CHARS): st
   return out;
 }
 
-/** `NAME=value`; a value from a secret or config map is not resolved and shows as `NAME=<valueFrom>`. */
+/** Where an unresolved env value comes from, as shown in `NAME=(from secret)`. */
+function valueFromOf(from: Obj): string {
+  if (isObject(from.secretKeyRef)) return '(from secret)';
+  if (isObject(from.configMapKeyRef)) return '(from configmap)';
+  if (isObject(from.fieldRef)) return '(from field)';
+  return '(from resource)';
+}
+
+/** `NAME=value`; a value from a secret, config map or field is not resolved: `NAME=(from secret)`. */
 function envOf(v: unknown): string[] | undefined {
   if (!Array.isArray(v)) return undefined;
   const out: string[] = [];
@@ -47,7 +55,11 @@ function envOf(v: unknown): string[] | undefined {
     const name = textOf(e.name, 256);
     if (name === undefined) continue;
     const value =
-      typeof e.value === 'string' ? clip(e.value, MAX_ENV_VALUE_CHARS) : isObject(e.valueFrom) ? '<valueFrom>' : '';
+      typeof e.value === 'string'
+        ? clip(e.value, MAX_ENV_VALUE_CHARS)
+        : isObject(e.valueFrom)
+          ? valueFromOf(e.valueFrom)
+          : '';
     out.push(`${name}=${value}`);
   }
   return out;
@@ -59,7 +71,8 @@ export function containerSpecOf(c: unknown): WorkloadContainer | undefined {
   const out: WorkloadContainer = {};
   const name = textOf(c.name, MAX_NAME_CHARS);
   if (name !== undefined) out.name = name;
-  const image = textOf(c.image, 512);
+  // an image reference is a string: a number there is no image a runtime would pull
+  const image = typeof c.image === 'string' ? textOf(c.image, 512) : undefined;
   if (image !== undefined) out.image = image;
   const command = stringsOf(c.command);
   if (command?.length) out.command = command;

@@ -180,6 +180,9 @@ test('every registered format is sniffed from its own fixture by the real CLI', 
     typeperf: 'test/fixtures/typeperf/good.csv',
     prometheus: 'test/fixtures/prometheus/query_range.json',
     'docker-stats': 'test/fixtures/docker-stats/good.jsonl',
+    'k8s-inventory': 'test/fixtures/k8s-inventory/good.json',
+    'docker-inspect': 'test/fixtures/docker-inspect/good.json',
+    'docker-events': 'test/fixtures/docker-events/good.jsonl',
   };
   for (const [format, path] of Object.entries(fixtures)) {
     const r = cli(['hunt', join(import.meta.dirname, '..', '..', path), '--format', 'ndjson', '--host', 'web-01']);

@@ -183,6 +183,7 @@ test('every registered format is sniffed from its own fixture by the real CLI', 
     'k8s-inventory': 'test/fixtures/k8s-inventory/good.json',
     'docker-inspect': 'test/fixtures/docker-inspect/good.json',
     'docker-events': 'test/fixtures/docker-events/good.jsonl',
+    'k8s-audit': 'test/fixtures/k8s-audit/good.log',
   };
   for (const [format, path] of Object.entries(fixtures)) {
     const r = cli(['hunt', join(import.meta.dirname, '..', '..', path), '--format', 'ndjson', '--host', 'web-01']);

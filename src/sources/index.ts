@@ -18,6 +18,7 @@ import { shellRc } from './persistence/shell-rc.js';
 import { systemdUnit } from './persistence/systemd-unit.js';
 import { prometheus } from './prometheus.js';
 import { suricata } from './suricata.js';
+import { tetragon } from './tetragon.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
 import { winlogbeat } from './winlogbeat.js';
@@ -39,6 +40,7 @@ export const sources: SourceDescriptor[] = [
   k8sInventory,
   dockerEvents,
   dockerInspect,
+  tetragon,
   ndjson,
   typeperf,
   metricsCsv,

@@ -256,3 +256,74 @@ test('rules on events of other formats, or events that are no detection, are not
   assert.deepEqual(signalsOf(idsAlert, { ...e, coalmine: { ...e.coalmine, format: 'ndjson' } }), []);
   assert.deepEqual(signalsOf(idsAlert, { ...e, event: { ...e.event, type: ['connection'] } }), []);
 });
+
+/** A Falco alert as the source maps it: rule + priority, the process (and fd endpoints on a connect). */
+function falcoAlert(name: string, action: 'exec' | 'connect' | 'process-seen', fields: Partial<CoalEvent> = {}) {
+  const e = evt(action, {
+    process: { pid: 4120, name: 'xmrig', executable: '/tmp/.x/xmrig' },
+    rule: { name, category: 'Critical' },
+    ...(action === 'connect'
+      ? { source: { ip: '10.244.1.17', port: 41872 }, destination: { ip: '198.51.100.23', port: 3333 } }
+      : {}),
+    ...fields,
+  });
+  e.event = { ...e.event, category: ['process', 'intrusion_detection'], type: ['indicator'], dataset: 'falco.alert' };
+  return { ...e, coalmine: { ...e.coalmine, format: 'falco' } };
+}
+
+test('Falco: a mining rule on a process is miner-process evidence of the process class, quoting rule and priority', () => {
+  for (const name of [
+    'Detect crypto miners using the Stratum protocol',
+    'Cryptomining binary executed',
+    'Miner process started',
+  ]) {
+    const s = signalsOf(idsAlert, falcoAlert(name, 'exec'));
+    assert.deepEqual(summary(s), ['miner-process/medium ids:falco '], name);
+    assert.equal(s[0].class, 'process');
+    assert.equal(s[0].subject?.executable, '/tmp/.x/xmrig');
+    assert.ok(s[0].explanation.includes(`Falco alert "${name}" ("Critical")`), s[0].explanation);
+  }
+});
+
+test('Falco: a mining rule on a connect is pool contact with the remote end', () => {
+  const s = signalsOf(idsAlert, falcoAlert('Detect outbound connections to common miner pool ports', 'connect'));
+  assert.deepEqual(summary(s), ['pool-contact/medium ids:falco 198.51.100.23:3333']);
+  assert.equal(s[0].class, 'network');
+});
+
+test('Falco: drift rules are masquerade-like process evidence; other rules and Falco words alone are nothing', () => {
+  for (const name of [
+    'Drop and execute new binary in container',
+    'Container Drift Detected (chmod)',
+    'Container Drift Detected (open+create)',
+    'Executing binary not part of base image',
+    'Fileless execution via memfd_create',
+    'Execution from /dev/shm',
+  ]) {
+    const s = signalsOf(idsAlert, falcoAlert(name, 'exec'));
+    assert.deepEqual(summary(s), ['masquerade/medium ids:falco '], name);
+    assert.equal(s[0].class, 'process');
+  }
+  for (const name of [
+    'Terminal shell in container',
+    'Read sensitive file untrusted',
+    'Write below etc',
+    'Data mining job',
+  ]) {
+    assert.deepEqual(signalsOf(idsAlert, falcoAlert(name, 'process-seen')), [], name);
+  }
+});
+
+test('Falco: a proxyware rule naming a vendor on a process is proxyware-process evidence', () => {
+  const s = signalsOf(idsAlert, falcoAlert('Honeygain proxyware client started', 'exec'));
+  assert.equal(s[0]?.kind, 'proxyware-process');
+  assert.equal(s[0]?.class, 'process');
+});
+
+test('Falco: a rule with no indicator type, or from another format, is not judged as Falco', () => {
+  const plain = falcoAlert('Detect crypto miners using the Stratum protocol', 'exec');
+  plain.event = { ...plain.event, type: ['start'] };
+  assert.deepEqual(signalsOf(idsAlert, plain), []);
+  const other = falcoAlert('Container Drift Detected (chmod)', 'exec');
+  assert.deepEqual(signalsOf(idsAlert, { ...other, coalmine: { ...other.coalmine, format: 'ndjson' } }), []);
+});

@@ -1,6 +1,6 @@
 /**
- * Another tool's detections as evidence: Suricata alerts (eve `alert`) and Zeek notices and intel hits
- * arrive as events of type `indicator` with `rule: {name, id, category}`. Only words are matched, never
+ * Another tool's detections as evidence: Suricata alerts (eve `alert`), Zeek notices and intel hits, and
+ * Falco alerts arrive as events of type `indicator` with `rule: {name, id, category}`. Only words are matched, never
  * signature ids: a rule name (or, failing that, its category) naming coin mining is `pool-contact`,
  * one naming a proxyware vendor (the vendors our intel lists) `proxyware-endpoint`, both medium (a
  * signature is a good sign, not a protocol we saw ourselves) — except a mining signature that names
@@ -13,6 +13,11 @@
  * network classifier has already judged the event (its dns question, destination) or the process
  * classifier will: nothing is added. Otherwise a feed whose name says mining or proxyware is medium
  * evidence, an indicator that says so itself only weak.
+ *
+ * Falco watches processes: a mining or proxyware rule on an exec or other process alert is
+ * `miner-process` / `proxyware-process` (process class, medium), on a connect the network kinds
+ * above; a container drift rule ("Drop and execute new binary in container", "Container Drift
+ * Detected", fileless or /dev/shm execution) is medium `masquerade`.
  *
  * Names are hostile: at most 512 characters are read, split into at most 64 words by character class
  * (no backtracking patterns), and quoted clipped and escaped.
@@ -107,7 +112,7 @@ const PROXYWARE_WORDS = new Set(['proxyware', 'proxyjacking', 'proxyjack']);
 /** Registrable endings a vendor's word is tried with against our proxyware domains (Honeygain → honeygain.com). */
 const VENDOR_TLDS = ['com', 'io', 'app', 'co', 'network'];
 
-type Producer = 'suricata' | 'zeek';
+type Producer = 'suricata' | 'zeek' | 'falco';
 
 /** Lower-cased words of a text (letters and digits), bounded; `split` on a character class is linear. */
 function wordsOf(text: string): string[] {
@@ -324,18 +329,59 @@ function judgeIntelHit(event: CoalEvent, intel: Intel): { verdict: Verdict; what
   return undefined;
 }
 
+/** Falco rules about container drift: a binary that is not in the image ran (dropped, chmod'ed, fileless, from /dev/shm). */
+function saysDrift(words: string[]): boolean {
+  return (
+    words.includes('drift') ||
+    words.includes('fileless') ||
+    (hasPair(words, 'drop', 'and') && words.includes('execute')) ||
+    (words.includes('not') && hasPair(words, 'base', 'image')) ||
+    hasPair(words, 'dev', 'shm')
+  );
+}
+
+/**
+ * What a Falco rule's name says. Falco watches processes, so a mining or proxyware rule on anything
+ * but a connection is about the process (medium: Falco's Stratum rule reads the command line, not the
+ * wire); on a connection it is about the remote end, as an IDS alert is. A drift rule is
+ * masquerade-like process evidence: something ran that the image did not bring.
+ */
+function judgeFalco(name: string | undefined, event: CoalEvent, intel: Intel): Verdict | undefined {
+  const words = name ? wordsOf(name) : [];
+  const onConnection = event.event.action === 'connect';
+  const verdict = judgeRule(name, undefined, intel);
+  if (verdict && !onConnection && verdict.kind === 'pool-contact')
+    return { kind: 'miner-process', strength: 'medium', why: 'a coin-mining rule on the process' };
+  if (verdict && !onConnection && verdict.kind === 'proxyware-endpoint')
+    return { kind: 'proxyware-process', strength: verdict.strength, why: verdict.why };
+  if (verdict) return verdict;
+  if (saysDrift(words))
+    return {
+      kind: 'masquerade',
+      strength: 'medium',
+      why: 'a container drift rule: a binary the image did not bring ran',
+    };
+  return undefined;
+}
+
+const PROCESS_KINDS: ReadonlySet<SignalKind> = new Set(['miner-process', 'proxyware-process', 'masquerade']);
+
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const rule = event.rule;
   if (!rule || !event.event.type?.includes('indicator')) return;
   const format = event.coalmine.format;
-  if (format !== 'suricata' && format !== 'zeek') return;
+  if (format !== 'suricata' && format !== 'zeek' && format !== 'falco') return;
   const producer: Producer = format;
   const name = text(rule.name);
   const category = text(rule.category);
 
   let verdict: Verdict | undefined;
   let what: string;
-  if (producer === 'zeek' && category === 'intel') {
+  if (producer === 'falco') {
+    verdict = judgeFalco(name, event, intel);
+    if (!verdict) return;
+    what = `Falco alert ${quote(name ?? '(unnamed)')}${category ? ` (${quote(category, 32)})` : ''}`;
+  } else if (producer === 'zeek' && category === 'intel') {
     const hit = judgeIntelHit(event, intel);
     if (!hit) return;
     ({ verdict, what } = hit);
@@ -352,11 +398,12 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
       what = `Zeek notice ${quote(name ?? '(unnamed)')}${msg ? ` (${quote(msg)})` : ''}`;
     }
   }
-  const destination = remoteOf(event);
+  const onProcess = PROCESS_KINDS.has(verdict.kind);
+  const destination = onProcess ? undefined : remoteOf(event);
   out.push(
     signalFor(event, {
       kind: verdict.kind,
-      class: 'network',
+      class: onProcess ? 'process' : 'network',
       strength: verdict.strength,
       by: `ids:${producer}`,
       explanation: `${who(event)}${destination ? ` and ${destination}` : ''}: ${what}, ${verdict.why}`,
@@ -367,6 +414,6 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 
 export const idsAlert: Classifier = {
   name: 'ids',
-  summary: 'Suricata alerts and Zeek notices/intel hits naming mining, proxyware or crypto node traffic',
+  summary: 'Suricata alerts, Zeek notices/intel hits and Falco alerts naming mining, proxyware, node traffic or drift',
   classify,
 };

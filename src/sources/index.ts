@@ -6,6 +6,7 @@ import { dockerStats } from './docker-stats.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
+import { falco } from './falco.js';
 import { k8sAudit } from './k8s-audit.js';
 import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
@@ -41,6 +42,7 @@ export const sources: SourceDescriptor[] = [
   dockerEvents,
   dockerInspect,
   tetragon,
+  falco,
   ndjson,
   typeperf,
   metricsCsv,

@@ -184,6 +184,8 @@ test('every registered format is sniffed from its own fixture by the real CLI', 
     'docker-inspect': 'test/fixtures/docker-inspect/good.json',
     'docker-events': 'test/fixtures/docker-events/good.jsonl',
     'k8s-audit': 'test/fixtures/k8s-audit/good.log',
+    tetragon: 'test/fixtures/tetragon/export.json',
+    falco: 'test/fixtures/falco/events.json',
   };
   for (const [format, path] of Object.entries(fixtures)) {
     const r = cli(['hunt', join(import.meta.dirname, '..', '..', path), '--format', 'ndjson', '--host', 'web-01']);

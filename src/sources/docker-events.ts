@@ -8,13 +8,12 @@
  * counted as unused. Docker names no host in its events: the input's host hint stands in.
  */
 import type { CoalEvent, WorkloadFacts } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { isPlausibleMs, parseTimestamp } from '../util/time.js';
 import { imageOf } from './container-fields.js';
-import { sniffJsonLine, sourceLines } from './lines.js';
+import { readJsonLines, sniffJsonLine } from './lines.js';
 import { isObject, numberOf, textOf } from './net-fields.js';
-import type { SourceBatch, SourceDescriptor } from './types.js';
+import type { SourceDescriptor } from './types.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'docker-events';
@@ -25,7 +24,6 @@ const MAX_ACTION_CHARS = 1024;
 const MAX_ATTRIBUTES = 64;
 const MAX_EXEC_ARGS = 128;
 const MAX_NAME_CHARS = 253;
-const BATCH = 512;
 
 /** Event time from `timeNano` (integer nanoseconds), else `time` (seconds). */
 function timeOf(o: Obj): number | undefined {
@@ -139,39 +137,13 @@ export const dockerEvents: SourceDescriptor = {
       (first) => (first.includes('"Actor"') && first.includes('"Action"') && first.includes('"Type"') ? 60 : 0),
     );
   },
-  async *read(input, context) {
-    const file = input.name;
-    let batch: SourceBatch = { events: [], issues: [], unused: 0 };
-    const report = (i: Issue) => batch.issues.push(i);
-    for await (const lines of sourceLines(input, context, report)) {
-      for (let k = 0; k < lines.lines.length; k++) {
-        const text = lines.lines[k];
-        const line = lines.lineNos[k];
-        const unterminated = k === lines.lines.length - 1 && lines.unterminated === true;
-        if (text.trim() === '') continue;
-        let o: unknown;
-        try {
-          o = JSON.parse(text);
-        } catch {
-          report(
-            issue(
-              { file, line },
-              unterminated ? `${CODE}_TRUNCATED` : `${CODE}_BAD_JSON`,
-              unterminated ? 'the last line ends inside its record' : 'line is not valid JSON',
-            ),
-          );
-          continue;
-        }
-        const mapped = mapLine(o, line, file, input.hostHint);
-        if (mapped === 'unused') batch.unused = (batch.unused ?? 0) + 1;
-        else if (typeof mapped === 'string') report(issue({ file, line }, `${CODE}_BAD_RECORD`, mapped));
-        else batch.events.push(mapped);
-        if (batch.events.length + batch.issues.length >= BATCH) {
-          yield batch;
-          batch = { events: [], issues: [], unused: 0 };
-        }
-      }
-    }
-    if (batch.events.length > 0 || batch.issues.length > 0 || (batch.unused ?? 0) > 0) yield batch;
+  read(input, context) {
+    return readJsonLines(
+      input,
+      context,
+      CODE,
+      (o, line) => mapLine(o, line, input.name, input.hostHint),
+      'line is not valid JSON',
+    );
   },
 };

@@ -8,19 +8,17 @@
  * The host is `hostname`, else the output fields' hostname or k8s node, else the input's hint.
  */
 import type { CoalEvent, EventAction, ProcessFields, ProcessParent } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
 import { splitArgv } from '../util/argv.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { imageOf } from './container-fields.js';
-import { sniffJsonLine, sourceLines } from './lines.js';
+import { readJsonLines, sniffJsonLine } from './lines.js';
 import { endpointOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
-import type { SourceBatch, SourceDescriptor } from './types.js';
+import type { SourceDescriptor } from './types.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'falco';
 const CODE = 'FALCO';
-const BATCH = 512;
 const MAX_PATH_CHARS = 4096;
 const MAX_COMMAND_CHARS = 32 * 1024;
 const MAX_ARGS = 128;
@@ -242,39 +240,11 @@ export const falco: SourceDescriptor = {
       (first) => (first.includes('"rule"') && first.includes('"priority"') && first.includes('"output') ? 60 : 0),
     );
   },
-  async *read(input, context) {
-    const file = input.name;
-    let batch: SourceBatch = { events: [], issues: [], unused: 0 };
-    const report = (i: Issue) => batch.issues.push(i);
-    for await (const lines of sourceLines(input, context, report)) {
-      for (let k = 0; k < lines.lines.length; k++) {
-        const text = lines.lines[k];
-        const line = lines.lineNos[k];
-        if (text.trim() === '') continue;
-        const unterminated = k === lines.lines.length - 1 && lines.unterminated === true;
-        let o: unknown;
-        try {
-          o = JSON.parse(text);
-        } catch (err) {
-          report(
-            unterminated
-              ? issue({ file, line }, `${CODE}_TRUNCATED`, 'the last line ends inside its record')
-              : issue({ file, line }, `${CODE}_BAD_JSON`, clip((err as Error).message, 200)),
-          );
-          continue;
-        }
-        const mapped = isObject(o)
-          ? falcoEvent(o, { file, line, hostHint: input.hostHint })
-          : 'line is JSON but not an object';
-        if (mapped === 'unused') batch.unused = (batch.unused ?? 0) + 1;
-        else if (typeof mapped === 'string') report(issue({ file, line }, `${CODE}_BAD_RECORD`, mapped));
-        else batch.events.push(mapped);
-        if (batch.events.length + batch.issues.length >= BATCH) {
-          yield batch;
-          batch = { events: [], issues: [], unused: 0 };
-        }
-      }
-    }
-    if (batch.events.length > 0 || batch.issues.length > 0 || (batch.unused ?? 0) > 0) yield batch;
+  read(input, context) {
+    return readJsonLines(input, context, CODE, (o, line) =>
+      isObject(o)
+        ? falcoEvent(o, { file: input.name, line, hostHint: input.hostHint })
+        : 'line is JSON but not an object',
+    );
   },
 };

@@ -13,7 +13,7 @@
  */
 import type { Signal, SignalKind } from '../model/signal.js';
 import type { Cluster } from './clusters.js';
-import { basename, type ProcInfo } from './process-table.js';
+import { type ProcInfo, programName } from './process-table.js';
 
 /** Evidence kinds that say a process launches hijacking, so what it starts belongs to its story. */
 const LAUNCHING_KINDS = new Set<SignalKind>([
@@ -56,7 +56,7 @@ const COMMAND_STRING = /(?:^|\s)(?:-[a-z]*c|\/[ck])(?:\s|$)/i;
 
 /** A wrapper (`nohup`, `setsid`) or a shell running a `-c` string: transparent when looking for the launcher. */
 export function isWrapper(p: ProcInfo): boolean {
-  const name = (p.name ?? (p.executable ? basename(p.executable) : '')).toLowerCase();
+  const name = programName(p);
   if (WRAPPERS.has(name)) return true;
   if (!SHELLS.has(name)) return false;
   const command = p.commandLine?.slice(0, 512) ?? '';

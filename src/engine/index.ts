@@ -16,7 +16,7 @@ import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
 import { MiningPortContacts } from './mining-port-contact.js';
-import { hostEntity, ProcessTable, type ProcInfo } from './process-table.js';
+import { basename, hostEntity, ProcessTable, type ProcInfo, programName } from './process-table.js';
 import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePath } from './provenance.js';
 import { RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
@@ -325,7 +325,7 @@ export class Engine {
         url,
         writer: proc.key,
         writerPid: proc.pid,
-        writerName: proc.name ?? (proc.executable ? baseNameOf(proc.executable) : undefined),
+        writerName: proc.name ?? (proc.executable ? basename(proc.executable) : undefined),
         writerRoot: proc.rootKey,
         ts,
         ref: event.coalmine.ref,
@@ -520,12 +520,7 @@ const FILE_TOOLS = new Set([
 ]);
 
 function isTool(p: ProcInfo): boolean {
-  const name = (p.name ?? (p.executable ? baseNameOf(p.executable) : '')).toLowerCase();
-  return FILE_TOOLS.has(name);
-}
-
-function baseNameOf(path: string): string {
-  return path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
+  return FILE_TOOLS.has(programName(p));
 }
 
 /** `c:\x\y\` of `c:\x\y\z.exe`, `/a/b/` of `/a/b/c`. */

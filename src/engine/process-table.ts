@@ -108,12 +108,16 @@ export function basename(path: string): string {
   return i >= 0 ? path.slice(i + 1) : path;
 }
 
+/** The program's name as roots, wrappers and tools are listed: process name, else executable base name, lower-case. */
+export function programName(p: ProcInfo): string {
+  return (p.name ?? (p.executable ? basename(p.executable) : '')).toLowerCase();
+}
+
 function isServiceRoot(p: ProcInfo | undefined, pid: number | undefined): boolean {
   if (pid !== undefined && pid <= 2) return true;
   if (!p) return false;
   if (p.pid !== undefined && p.pid <= 2) return true;
-  const name = (p.name ?? (p.executable ? basename(p.executable) : '')).toLowerCase();
-  return SERVICE_ROOTS.has(name);
+  return SERVICE_ROOTS.has(programName(p));
 }
 
 const MAX_LINEAGE_DEPTH = 16;

@@ -335,7 +335,11 @@ export class Engine {
     if (action !== 'exec' && action !== 'process-seen') return;
     if (isStart) this.adoptByFile(event, proc, host, out);
     const command = event.process?.command_line;
-    if (command) for (const f of filesWrittenBy(command)) record(f.path, f.how, f.url);
+    // a snapshot re-reports a running process every sample: read each command line it runs once
+    if (command && command !== proc.writesReadFrom) {
+      proc.writesReadFrom = command;
+      for (const f of filesWrittenBy(command)) record(f.path, f.how, f.url);
+    }
   }
 
   private adoptByFile(event: CoalEvent, proc: ProcInfo, host: HostState, out: Signal[]): void {

@@ -96,6 +96,8 @@ export interface ProcInfo {
   sha256?: string;
   firstTs: number;
   lastTs: number;
+  /** The command line whose file writes were last recorded (provenance reads each one once). */
+  writesReadFrom?: string;
   /** Set when the process was joined to the lineage of the process that wrote the file it runs. */
   adoptedBy?: EntityKey;
   /** Table bookkeeping: the touch count when this entry was last moved to the end of the Map. */

@@ -82,6 +82,15 @@ export function parentKeyOf(event: CoalEvent): EntityKey | undefined {
   return processKey(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
 }
 
+/**
+ * A workload: what a finding about containers is about, so 50 replicas are one entity. Keyed by
+ * cluster, namespace and the owner's name (not its kind: Prometheus and a pod name say only the name).
+ * Plain Docker: the cluster is the host and the namespace `docker`.
+ */
+export function workloadKey(cluster: string, namespace: string, name: string): EntityKey {
+  return entityKey('workload', cluster, namespace, name);
+}
+
 /** Every entity an event names, and how they relate. */
 export function linksOf(event: CoalEvent): EntityLink[] {
   const links: EntityLink[] = [];

@@ -39,6 +39,27 @@ export interface AllowlistEntry {
   ref: string;
 }
 
+/**
+ * `containers:` in coalmine.yaml: what is approved to run (AN0745). A workload matching any entry is
+ * authorized, except that an anonymous or denied creator is never authorized by it. Globs use `*`.
+ */
+export interface ContainerPolicy {
+  /** The cluster name for inputs that do not carry one (audit logs, kubectl output). Default `cluster`. */
+  cluster?: string;
+  /** Registries (`registry.example.com`, `docker.io/library`): an image under one is approved. */
+  registries: string[];
+  /** Image repositories by glob (`registry.gitlab.com/gitlab-org/*`) or digests (`sha256:…`). */
+  images: string[];
+  /** Namespaces whose workloads are approved (their creators still must not be anonymous). */
+  namespaces: string[];
+  /** Identities allowed to create workloads (users, `system:serviceaccount:NS:NAME`), by glob. */
+  creators: string[];
+  /** Labels that approve a workload (e.g. a change ticket): name → value glob. */
+  labels: Record<string, string>;
+  /** Where the section was defined (`coalmine.yaml:40`), for findings that cite it. */
+  ref: string;
+}
+
 export interface Policy {
   thresholds: Thresholds;
   /** Per analytic overrides of the thresholds. */
@@ -50,6 +71,8 @@ export interface Policy {
   hostIps: Record<string, string>;
   /** What stolen compute costs, for the cost of each finding. */
   prices: Prices;
+  /** Approved containers (AN0745); absent when coalmine.yaml has no `containers:` section. */
+  containers?: ContainerPolicy;
 }
 
 export interface Prices {

@@ -33,6 +33,14 @@ export type SignalKind =
   | 'inbound-access'
   /** Cryptocurrency node traffic (Bitcoin/Monero/Ethereum P2P, node RPC): not mining; no hijacking leg reads it, only the informational crypto-node analytic. */
   | 'crypto-p2p'
+  /** A workload no approval covers and the data does not show as established: anonymous, denied, not approved, first-seen creator (AN0745). */
+  | 'unauthorized-workload'
+  /** A pod spec asking for the host: privileged, hostPID/hostNetwork, a hostPath of `/` (context; AN0745 weighs it by who asked). */
+  | 'privileged-workload'
+  /** A command run inside a running container through the API (`pods/exec`, `docker exec`). */
+  | 'container-exec'
+  /** Creation or scaling far beyond the workload's own history, by an identity that is not a controller. */
+  | 'workload-burst'
   | 'sustained-cpu'
   | 'high-memory'
   | 'hidden-cpu';

@@ -17,7 +17,16 @@ function statLine(pid: number, comm: string, ppid: number, utime: number, startt
 function writeProc(
   root: string,
   pid: number,
-  o: { comm: string; ppid: number; utime: number; starttime: number; exe?: string; cmd?: string; fds?: number[] },
+  o: {
+    comm: string;
+    ppid: number;
+    utime: number;
+    starttime: number;
+    exe?: string;
+    cmd?: string;
+    fds?: number[];
+    cgroup?: string;
+  },
 ): void {
   const dir = join(root, String(pid));
   rmSync(dir, { recursive: true, force: true });
@@ -25,7 +34,7 @@ function writeProc(
   writeFileSync(join(dir, 'stat'), statLine(pid, o.comm, o.ppid, o.utime, o.starttime));
   writeFileSync(join(dir, 'status'), `Name:\t${o.comm}\nUid:\t1000\t1000\t1000\t1000\n`);
   writeFileSync(join(dir, 'cmdline'), o.cmd ?? '');
-  writeFileSync(join(dir, 'cgroup'), `0::/system.slice/docker-${'b'.repeat(64)}.scope\n`);
+  writeFileSync(join(dir, 'cgroup'), o.cgroup ?? `0::/system.slice/docker-${'b'.repeat(64)}.scope\n`);
   if (o.exe) symlinkSync(o.exe, join(dir, 'exe'));
   for (const [i, inode] of (o.fds ?? []).entries()) symlinkSync(`socket:[${inode}]`, join(dir, 'fd', String(i)));
 }
@@ -137,6 +146,56 @@ test('fake /proc: first sample, exec, exit, pid reuse, vanished, sockets', async
     }
   } finally {
     rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("fake /proc: the container the sampler runs in (self/cgroup) is its host: only other containers' processes are placed", async () => {
+  const ownId = 'a'.repeat(64);
+  const otherId = 'c'.repeat(64);
+  // the layouts a container runtime gives: cgroup v1 (several hierarchies) and v2 with a systemd driver
+  const layouts: Array<[string, (id: string) => string]> = [
+    [
+      'v1 cgroupfs',
+      (id) => `12:cpu,cpuacct:/docker/${id}\n11:memory:/docker/${id}\n0::/system.slice/containerd.service\n`,
+    ],
+    ['v2 systemd', (id) => `0::/system.slice/docker-${id}.scope\n`],
+    [
+      'kubepods',
+      (id) => `0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-containerd-${id}.scope\n`,
+    ],
+  ];
+  for (const [layout, cgroupOf] of layouts) {
+    for (const ownKnown of [true, false]) {
+      const root = mkdtempSync(join(tmpdir(), 'coal-proc-self-'));
+      try {
+        writeHost(root, 100, 900);
+        if (ownKnown) {
+          mkdirSync(join(root, 'self'));
+          writeFileSync(join(root, 'self', 'cgroup'), cgroupOf(ownId));
+        }
+        writeProc(root, 1, { comm: 'tini', ppid: 0, utime: 1, starttime: 1, cgroup: cgroupOf(ownId) });
+        writeProc(root, 7, { comm: 'coalmine', ppid: 1, utime: 50, starttime: 5, cgroup: cgroupOf(ownId) });
+        writeProc(root, 40, { comm: 'xmrig', ppid: 1, utime: 90, starttime: 9, cgroup: cgroupOf(otherId) });
+        writeProc(root, 41, {
+          comm: 'sshd',
+          ppid: 1,
+          utime: 2,
+          starttime: 9,
+          cgroup: '0::/system.slice/ssh.service\n',
+        });
+        const s = new ProcSampler({ root, hostName: 'h1', clockTicks: 100 });
+        assert.equal(s.ownContainerId, ownKnown ? ownId : undefined, layout);
+        const seen = by((await s.sample((BTIME + 10) * 1000)).events, 'process-seen');
+        const placed = (pid: number) => seen.find((e) => e.process?.pid === pid)?.container?.id;
+        // without self/cgroup there is nothing to tell our own container from a workload (the old behaviour)
+        assert.equal(placed(1), ownKnown ? undefined : ownId, `${layout}: pid 1 in our own container`);
+        assert.equal(placed(7), ownKnown ? undefined : ownId, `${layout}: the sampler's own process`);
+        assert.equal(placed(40), otherId, `${layout}: a process of another container is still placed`);
+        assert.equal(placed(41), undefined, `${layout}: a host service`);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
   }
 });
 

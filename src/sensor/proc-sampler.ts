@@ -178,9 +178,22 @@ export class ProcSampler {
     this.idleEvery = Math.max(1, options.idleEvery ?? 10);
     this.maxFileBytes = options.maxFileBytes ?? 65536;
     this.containers = options.containers;
+    this.ownContainerId = this.readOwnContainer();
   }
 
   private readonly containers: ContainerResolver | undefined;
+  /**
+   * The container this sampler itself runs in, if any: its host, not a workload. Run inside Docker
+   * (cgroup namespace shared with the host), every process beside us carries that container's cgroup,
+   * and would otherwise look containerised.
+   */
+  readonly ownContainerId: string | undefined;
+
+  /** `<root>/self/cgroup` read once; unreadable or not a container's cgroup: none. */
+  private readOwnContainer(): string | undefined {
+    const own = attempt(() => this.reader.read(join(this.root, 'self', 'cgroup'), this.maxFileBytes));
+    return 'ok' in own ? parseCgroup(own.ok.toString('utf8')).containerId : undefined;
+  }
 
   /** container.* (and the pod as orchestrator.*) for an event of a process in a container. */
   private placeInContainer(ev: CoalEvent, id: string): void {
@@ -497,7 +510,7 @@ export class ProcSampler {
     const cgroup = attempt(() => this.reader.read(join(dir, 'cgroup'), this.maxFileBytes));
     if ('ok' in cgroup) {
       const cg = parseCgroup(cgroup.ok.toString('utf8'));
-      if (cg.containerId) p.containerId = cg.containerId;
+      if (cg.containerId && cg.containerId !== this.ownContainerId) p.containerId = cg.containerId;
     }
     return p;
   }

@@ -52,7 +52,7 @@ export function describe(p: ProcInfo): string {
 }
 
 /** The process the finding is about: the one carrying the most (and strongest) process/resource evidence. */
-export function primaryProcess(view: ClusterView): ProcInfo | undefined {
+export function primaryProcess(view: Pick<ClusterView, 'evidence' | 'processes'>): ProcInfo | undefined {
   const score = new Map<EntityKey, number>();
   for (const s of view.evidence) {
     if (s.class !== 'process' && s.class !== 'resource' && s.class !== 'network') continue;
@@ -126,7 +126,7 @@ export function addressGap(address: string): string {
 const MAX_PROCESSES = 16;
 
 /** Every process of the cluster as the containment plan needs it, primary first. */
-export function processFactsOf(view: ClusterView, primary: ProcInfo | undefined): ProcessFacts[] {
+export function processFactsOf(view: Pick<ClusterView, 'processes'>, primary: ProcInfo | undefined): ProcessFacts[] {
   const ordered = primary ? [primary, ...view.processes.filter((p) => p !== primary)] : view.processes;
   return ordered.slice(0, MAX_PROCESSES).map((p) => {
     const f: ProcessFacts = { entity: p.key };

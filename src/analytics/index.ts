@@ -1,25 +1,30 @@
 /**
  * The analytics, one line each, and the detector that runs them over the engine's closed clusters.
  */
-import { type ClusterView, Engine, type EngineOptions } from '../engine/index.js';
+import { type ClusterView, Engine, type EngineOptions, type WorkloadView } from '../engine/index.js';
 import type { CoalEvent } from '../model/event.js';
 import { type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { an0741Windows } from './an0741-windows.js';
 import { an0742Linux } from './an0742-linux.js';
+import { an0745Containers } from './an0745-containers.js';
 import { cryptoNode } from './crypto-node.js';
 import { toFinding } from './finding.js';
-import type { Analytic } from './types.js';
+import type { Analytic, FindingDraft, WorkloadAnalytic } from './types.js';
 
 export const analytics: Analytic[] = [an0741Windows, an0742Linux, cryptoNode];
+/** Analytics over workloads (container → pod → workload): evidence inside containers is theirs, not a host's. */
+export const workloadAnalytics: WorkloadAnalytic[] = [an0745Containers];
 
-export interface DetectorOptions extends Omit<EngineOptions, 'onClose' | 'onUpdate' | 'classify'> {
+export interface DetectorOptions
+  extends Omit<EngineOptions, 'onClose' | 'onUpdate' | 'onWorkloadClose' | 'onWorkloadUpdate' | 'classify'> {
   policy: Policy;
   classify: (event: CoalEvent, out: Signal[]) => void;
   /** `revision` counts reports of the same finding id: 1 first, higher when a live update raised it. */
   onFinding: (finding: Finding, revision: number) => void;
   analytics?: Analytic[];
+  workloadAnalytics?: WorkloadAnalytic[];
   /**
    * Live clock (`watch`): grade open clusters on every `tick` and report a finding as soon as it
    * holds, then again (same id, next revision) only when its severity rises, a leg is added or a new
@@ -43,6 +48,32 @@ export function createDetector(options: DetectorOptions): Engine {
   const list = options.analytics ?? analytics;
   const hijacking = list.filter((a) => !a.onlyWhenNoOther);
   const reported = new Map<string, Reported>();
+  /** Report a graded finding: at once in hunt; live, only when it says more than its last report. */
+  const report = (draft: FindingDraft, host: string) => {
+    const finding = toFinding(draft, host);
+    if (!options.live) {
+      options.onFinding(finding, 1);
+      return;
+    }
+    const before = reported.get(finding.id);
+    const now = {
+      severity: SEVERITY_RANK[finding.severity],
+      legs: finding.legs.length,
+      kinds: new Set(finding.evidence.map((e) => e.kind)).size,
+    };
+    if (before && now.severity <= before.severity && now.legs <= before.legs && now.kinds <= before.kinds) return;
+    const revision = (before?.revision ?? 0) + 1;
+    if (reported.size >= MAX_REPORTED) reported.delete(reported.keys().next().value as string);
+    reported.set(finding.id, { revision, ...now });
+    options.onFinding(finding, revision);
+  };
+  const workloadList = options.workloadAnalytics ?? workloadAnalytics;
+  const gradeWorkload = (view: WorkloadView) => {
+    for (const analytic of workloadList) {
+      const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
+      if (draft) report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.workload.cluster);
+    }
+  };
   const grade = (view: ClusterView, closing: boolean) => {
     const platform = view.host.platform ?? 'unknown';
     let found = false;
@@ -54,22 +85,7 @@ export function createDetector(options: DetectorOptions): Engine {
       found = true;
       // an informational finding on an open cluster may yet be displaced by a hijacking one: wait for close
       if (!closing && analytic.onlyWhenNoOther) continue;
-      const finding = toFinding(draft, view.host.name);
-      if (!options.live) {
-        options.onFinding(finding, 1);
-        continue;
-      }
-      const before = reported.get(finding.id);
-      const now = {
-        severity: SEVERITY_RANK[finding.severity],
-        legs: finding.legs.length,
-        kinds: new Set(finding.evidence.map((e) => e.kind)).size,
-      };
-      if (before && now.severity <= before.severity && now.legs <= before.legs && now.kinds <= before.kinds) continue;
-      const revision = (before?.revision ?? 0) + 1;
-      if (reported.size >= MAX_REPORTED) reported.delete(reported.keys().next().value as string);
-      reported.set(finding.id, { revision, ...now });
-      options.onFinding(finding, revision);
+      report(draft, view.host.name);
     }
   };
   return new Engine({
@@ -82,5 +98,7 @@ export function createDetector(options: DetectorOptions): Engine {
     },
     onClose: (view) => grade(view, true),
     onUpdate: options.live ? (view) => grade(view, false) : undefined,
+    onWorkloadClose: gradeWorkload,
+    onWorkloadUpdate: options.live ? gradeWorkload : undefined,
   });
 }

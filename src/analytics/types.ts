@@ -2,12 +2,12 @@
  * The analytic contract: a pure function from one closed correlation unit (its evidence, member
  * processes and the host's telemetry coverage) to at most one finding draft. No I/O, no clock.
  */
-import type { ClusterView } from '../engine/index.js';
+import type { ClusterView, WorkloadView } from '../engine/index.js';
 import type { Finding } from '../model/finding.js';
 import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 
-export type { ClusterView } from '../engine/index.js';
+export type { ClusterView, WorkloadView } from '../engine/index.js';
 
 /** What an analytic decides; `toFinding` adds the id, host, times and cites the evidence. */
 export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_seen' | 'evidence' | 'suppressed_by'> & {
@@ -22,4 +22,11 @@ export interface Analytic {
   /** Runs only when no other analytic found anything in the same cluster (informational context, not a second report). */
   onlyWhenNoOther?: boolean;
   evaluate(view: ClusterView, thresholds: Thresholds): FindingDraft | undefined;
+}
+
+/** An analytic over one workload's closed unit (AN0745): its evidence, in-container processes and facts. */
+export interface WorkloadAnalytic {
+  id: string;
+  title: string;
+  evaluate(view: WorkloadView, thresholds: Thresholds): FindingDraft | undefined;
 }

@@ -21,8 +21,10 @@ import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePat
 import { RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
+import { WorkloadTable, type WorkloadView } from './workloads.js';
 
 export type { Cluster } from './clusters.js';
+export type { WorkloadState, WorkloadView } from './workloads.js';
 
 export interface ClusterView {
   cluster: Cluster;
@@ -43,6 +45,10 @@ export interface EngineOptions {
    * tick, so a live sensor can report a finding before its window closes. `hunt` never sets it.
    */
   onUpdate?: (view: ClusterView) => void;
+  /** Called with every workload unit (AN0745: evidence of one workload's containers) when it closes. */
+  onWorkloadClose?: (view: WorkloadView) => void;
+  /** Live clock only: every open workload unit whose evidence changed since the last tick. */
+  onWorkloadUpdate?: (view: WorkloadView) => void;
   /**
    * Thresholds for a host's resource and relay evidence by its platform (`windows`, `linux`,
    * `unknown`), so an analytic's overrides in coalmine.yaml reach the evidence it grades. Default: the
@@ -99,6 +105,7 @@ export class Engine {
   private readonly provenance = new FileProvenance();
   private readonly miningPorts = new MiningPortContacts();
   private readonly hosts = new Map<string, HostState>();
+  private readonly workloads: WorkloadTable;
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
   private readonly flaggedExe = new Map<string, string>();
@@ -112,6 +119,17 @@ export class Engine {
     this.reorder = new ReorderBuffer(options.allowedLatenessMs ?? 5 * 60 * 1000, options.maxBufferedEvents ?? 100_000);
     this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
     this.hostByIp = new HostByIp(options.policy.hostIps ?? {});
+    this.workloads = new WorkloadTable(options.policy.containers, options.policy.hostCores);
+  }
+
+  /** Every workload tracked (coverage), in key order; read-only use. */
+  workloadStates(): ReturnType<WorkloadTable['states']> {
+    return this.workloads.states();
+  }
+
+  /** Every cluster/namespace seen with the container telemetry it had (coverage). */
+  workloadNamespaces(): ReturnType<WorkloadTable['namespaces']> {
+    return this.workloads.namespaces();
   }
 
   /** Drop the least recently seen host that has no open cluster (its coverage is forgotten, and counted). */
@@ -154,7 +172,18 @@ export class Engine {
     this.reorder.drain(this.ready);
     this.runReady();
     this.closeWhere(() => true);
+    this.closeWorkloads(undefined);
     this.stats.processesEvicted = this.procs.evicted;
+  }
+
+  /** Grade and drop the evidence of workload units whose last evidence is before `before` (all: undefined). */
+  private closeWorkloads(before: number | undefined): void {
+    for (const w of this.workloads.closeable(before)) {
+      const view = this.workloads.viewOf(w);
+      this.workloads.close(w);
+      this.stats.clustersClosed++;
+      this.options.onWorkloadClose?.(view);
+    }
   }
 
   get trackedProcesses(): number {
@@ -240,6 +269,8 @@ export class Engine {
     this.options.classify(event, out);
     if (proc) this.followFiles(event, proc, host, isNew || action === 'exec', out);
     const t = this.thresholdsOf(host);
+    // an event inside a container, pod or Kubernetes object: its evidence is its workload's (AN0745)
+    const workload = this.workloads.observe(event, t, out);
     if (event.metrics) {
       if (proc) observeProcessResources(event, proc, host, t, out);
       // a container's sample is not the host's: container CPU is judged per container (AN0745), not here
@@ -248,7 +279,8 @@ export class Engine {
     if (action === 'connect') this.relay.observe(event, t, out);
     for (const s of out) {
       this.stats.signals++;
-      this.attach(s, event, proc, host);
+      if (workload) this.workloads.addEvidence(workload, s, proc, this.options.onWorkloadUpdate !== undefined);
+      else this.attach(s, event, proc, host);
     }
   }
 
@@ -408,6 +440,12 @@ export class Engine {
     this.reorder.drain(this.ready);
     this.runReady();
     this.closeBefore(nowMs);
+    const onWorkloadUpdate = this.options.onWorkloadUpdate;
+    if (onWorkloadUpdate) {
+      const changed = this.workloads.open().filter((w) => this.workloads.changed.has(w.key));
+      this.workloads.changed.clear();
+      for (const w of changed) onWorkloadUpdate(this.workloads.viewOf(w));
+    }
     const onUpdate = this.options.onUpdate;
     if (!onUpdate) return;
     const offered = [...this.clusters.values()].filter((c) => this.changed.has(c.key) || this.changedHosts.has(c.host));
@@ -445,6 +483,7 @@ export class Engine {
   private closeBefore(now: number): void {
     const windowMs = this.options.policy.thresholds.windowMs;
     this.closeWhere((c) => c.lastTs + windowMs < now);
+    this.closeWorkloads(now - windowMs);
     this.procs.evictIdle(now - 2 * windowMs);
     this.stats.processesEvicted = this.procs.evicted;
   }

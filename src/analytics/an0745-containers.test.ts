@@ -356,3 +356,47 @@ test('the in-container evidence is the workload’s only: no AN0742 finding on t
     ['AN0745'],
   );
 });
+
+test("a flow with no process from a pod's own address is its workload's (not for host-network pods)", () => {
+  const pod = (hostNetwork: boolean) =>
+    ev(
+      -DAY,
+      'container-seen',
+      {
+        host: { name: 'worker-1' },
+        orchestrator: { namespace: 'default', resource: { type: 'pod', name: 'helper-x7k2p' } },
+        coalmine: {
+          ts: T0 - DAY,
+          format: 'k8s-inventory',
+          ref: { file: 'pods.json', line: 4 },
+          workload: {
+            verb: 'exists',
+            kind: 'Pod',
+            name: 'helper-x7k2p',
+            namespace: 'default',
+            owner: { kind: 'DaemonSet', name: 'helper' },
+            hostNetwork,
+            podIPs: ['10.244.1.12'],
+            containers: [{ name: 'agent', image: 'docker.io/made-up/helper:1' }],
+          },
+        },
+      },
+      'state',
+    );
+  const flow = ev(0, 'connect', {
+    host: { name: '10.244.1.12' },
+    source: { ip: '10.244.1.12', port: 40000 },
+    destination: { ip: '198.51.100.23', port: 3333 },
+    original: { signal: { kind: 'pool-contact', class: 'network', strength: 'strong' } },
+  });
+  const joined = run([flow], { state: [pod(false)] });
+  assert.deepEqual(
+    joined.map((f) => [f.analytic, f.entity]),
+    [['AN0745', 'workload:cluster:default:helper']],
+  );
+  const hostNet = run([flow], { state: [pod(true)] });
+  assert.deepEqual(
+    hostNet.map((f) => f.analytic),
+    ['AN0742'],
+  );
+});

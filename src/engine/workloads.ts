@@ -233,6 +233,8 @@ export class WorkloadTable {
   /** cluster|namespace|pod → workload key; cluster|container id → workload key. */
   private readonly podOwner = new Map<string, string>();
   private readonly containerOwner = new Map<string, string>();
+  /** pod or container address → workload key (not for host-network pods). */
+  private readonly ipOwner = new Map<string, string>();
   /** cluster|namespace|user → writes before; cluster → first audit time; cluster|repository → first time seen running. */
   private readonly creatorWrites = new Map<string, number>();
   private readonly auditSince = new Map<string, number>();
@@ -283,7 +285,7 @@ export class WorkloadTable {
    */
   observe(event: CoalEvent, t: Thresholds, out: Signal[]): WorkloadState | undefined {
     const ref = workloadRefOf(event);
-    if (!ref) return undefined;
+    if (!ref) return this.byAddress(event);
     const cluster = this.clusterOf(event, ref);
     let key = workloadKey(cluster, ref.namespace, ref.name);
     // a learned owner beats a guess from a pod name or a bare container
@@ -325,6 +327,22 @@ export class WorkloadTable {
       const c = this.cpuOf(w, ref);
       c.limitCores = event.metrics.cpu_limit_cores;
     }
+    w.lastTouched = ++this.touch;
+    return w;
+  }
+
+  /**
+   * A flow with no process (Zeek, Suricata, pcap, flow logs) from a pod's own address is that pod's
+   * workload's traffic. Host-network pods share their node's address and are never learned.
+   */
+  private byAddress(event: CoalEvent): WorkloadState | undefined {
+    const action = event.event.action;
+    if ((action !== 'connect' && action !== 'dns-query') || event.process?.pid !== undefined) return undefined;
+    const ip = event.source?.ip;
+    const key = ip ? this.ipOwner.get(ip) : undefined;
+    const w = key ? this.workloads.get(key) : undefined;
+    if (!w) return undefined;
+    this.noteTelemetry(w, this.telemetrySet(w.cluster, w.namespace), 'network');
     w.lastTouched = ++this.touch;
     return w;
   }
@@ -402,6 +420,7 @@ export class WorkloadTable {
     if (spec.serviceAccount) w.serviceAccount = spec.serviceAccount;
     if (spec.labels && !w.labels) w.labels = spec.labels;
     if (spec.node) add(w.nodes, spec.node);
+    if (!spec.hostNetwork) for (const ip of spec.podIPs ?? []) this.learn(this.ipOwner, ip, w.key);
     if (spec.kind === 'Pod' && spec.name && spec.verb !== 'exec' && spec.verb !== 'attach') add(w.pods, spec.name);
     for (const c of spec.containers ?? []) {
       if (c.image) {

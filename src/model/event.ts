@@ -133,6 +133,8 @@ export interface WorkloadFacts {
   labels?: Record<string, string>;
   /** When the object was created (inventory `metadata.creationTimestamp`), epoch ms. */
   createdMs?: number;
+  /** The pod's or container's own addresses (inventory `status.podIPs`, docker `NetworkSettings`), so flows join it. */
+  podIPs?: string[];
 }
 
 export interface CoalEvent {

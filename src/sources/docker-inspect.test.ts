@@ -110,3 +110,16 @@ test('sniffed from docker inspect output; kubectl output and image inspect are n
   assert.equal(dockerInspect.sniff('{"apiVersion":"v1","items":[{"kind":"Pod","metadata":{}}]}', { name: 'x' }), 0);
   assert.equal(dockerInspect.sniff('[{"Id":"sha256:abc","RepoTags":["alpine:3.19"]}]', { name: 'x' }), 0);
 });
+
+test("a container's own addresses (default bridge and each network) are workload facts; bad ones are not", async () => {
+  const [first] = JSON.parse(goodText) as Array<Record<string, unknown>>;
+  const withNet = {
+    ...first,
+    NetworkSettings: {
+      IPAddress: '172.17.0.5',
+      Networks: { app: { IPAddress: '10.10.0.7' }, junk: { IPAddress: '999.1.1.1' }, other: 'x' },
+    },
+  };
+  const { events } = await readAll(dockerInspect, memoryInput('net.json', JSON.stringify([withNet])));
+  assert.deepEqual(events[0].coalmine.workload?.podIPs, ['172.17.0.5', '10.10.0.7']);
+});

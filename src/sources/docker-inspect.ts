@@ -6,6 +6,7 @@
  * `io.kubernetes.pod.*` labels give orchestrator.*; a running container's State.Pid is process.pid so
  * host process telemetry can join it. Docker names no node in it: the input's host hint stands in.
  */
+import { isIP } from 'node:net';
 import type { CoalEvent, WorkloadContainer, WorkloadFacts } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
@@ -39,6 +40,19 @@ function cpuLimitOf(host: Obj): number | undefined {
   if (quota === undefined || quota <= 0) return undefined;
   const period = numberOf(host.CpuPeriod);
   return quota / (period !== undefined && period > 0 ? period : DEFAULT_CPU_PERIOD_US);
+}
+
+/** A container's own addresses (`NetworkSettings.IPAddress`, each network's `IPAddress`), valid IPs only, at most 4. */
+function addressesOf(settings: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const addOne = (v: unknown) => {
+    const ip = textOf(v, 64);
+    if (ip !== undefined && isIP(ip) !== 0 && !out.includes(ip) && out.length < 4) out.push(ip);
+  };
+  addOne(settings.IPAddress);
+  const networks = isObject(settings.Networks) ? settings.Networks : {};
+  for (const n of Object.values(networks).slice(0, 8)) if (isObject(n)) addOne(n.IPAddress);
+  return out;
 }
 
 /** The host side of `/host/path:/container/path[:opts]` binds (named volumes have no `/`). */
@@ -105,6 +119,8 @@ function mapContainer(o: unknown, line: number, file: string, hostHint: string |
   if (hostPaths.length > 0) facts.hostPaths = hostPaths;
   const labels = labelsOf(config.Labels);
   if (labels !== undefined) facts.labels = labels;
+  const addresses = addressesOf(isObject(o.NetworkSettings) ? o.NetworkSettings : {});
+  if (addresses.length > 0) facts.podIPs = addresses;
 
   const container: NonNullable<CoalEvent['container']> = { id, runtime: 'docker' };
   if (name) container.name = name;

@@ -212,3 +212,23 @@ test('sniffed from kubectl output, a single object too; an audit Event or docker
   assert.equal(k8sInventory.sniff(audit, { name: 'audit.log' }), 0);
   assert.equal(k8sInventory.sniff('[{"Id":"abc","State":{}}]', { name: 'x.json' }), 0);
 });
+
+test("a pod's own addresses are workload facts, so flows from them join it", async () => {
+  const { events } = await readAll(k8sInventory, good);
+  const web = events.find(
+    (e) => e.event.dataset === 'k8s-inventory.pod' && e.coalmine.workload?.name === 'web-7d9f8c6b5-x2k4q',
+  );
+  assert.deepEqual(web?.coalmine.workload?.podIPs, ['10.244.1.12']);
+  const garbage = memoryInput(
+    'ips.json',
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'n', creationTimestamp: '2026-11-01T00:00:00Z' },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+      status: { podIP: '10.0.0.1; rm -rf /', podIPs: [{ ip: 'fd00::7' }, 'nope', { ip: 42 }] },
+    }),
+  );
+  const read = await readAll(k8sInventory, garbage);
+  assert.deepEqual(read.events[0].coalmine.workload?.podIPs, ['fd00::7']);
+});

@@ -9,6 +9,7 @@
  * apiVersion, metadata names, owners) and a container's status, not the whole object: a List of
  * thousands of pods with managedFields would otherwise be held in memory until the end.
  */
+import { isIP } from 'node:net';
 import type { CoalEvent, WorkloadContainer, WorkloadFacts } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
@@ -80,6 +81,18 @@ function replicasOf(o: Obj): number | undefined {
     if (n !== undefined && Number.isInteger(n) && n >= 0 && n <= 1_000_000) return n;
   }
   return undefined;
+}
+
+/** A pod's addresses (`status.podIP`, `status.podIPs[].ip`), valid IPs only, at most 4. */
+function podIPsOf(status: Obj): string[] {
+  const out: string[] = [];
+  const addOne = (v: unknown) => {
+    const ip = textOf(v, 64);
+    if (ip !== undefined && isIP(ip) !== 0 && !out.includes(ip) && out.length < 4) out.push(ip);
+  };
+  addOne(status.podIP);
+  if (Array.isArray(status.podIPs)) for (const p of status.podIPs.slice(0, 8)) if (isObject(p)) addOne(p.ip);
+  return out;
 }
 
 /** The status of the container named `name`, from the pod's container, init and ephemeral statuses. */
@@ -183,6 +196,8 @@ function objectOf(
   const labels = labelsOf(metadata.labels);
   if (labels !== undefined) facts.labels = labels;
   facts.createdMs = ts;
+  const podIPs = podIPsOf(isObject(o.status) ? o.status : {});
+  if (kind === 'Pod' && podIPs.length > 0) facts.podIPs = podIPs;
   const node = facts.node;
   const base: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),

@@ -400,3 +400,27 @@ test("a flow with no process from a pod's own address is its workload's (not for
     ['AN0742'],
   );
 });
+
+test('one identity creating a dozen workloads in minutes is a creation burst (authorization evidence)', () => {
+  const events: CoalEvent[] = [];
+  for (let i = 0; i < 12; i++)
+    events.push(
+      write(i * 20_000, 'eve', {
+        verb: 'create',
+        kind: 'Deployment',
+        name: `w${i}`,
+        namespace: 'sandbox',
+        status: 201,
+        containers: [{ name: 'agent', image: 'registry.example.com/tools/x:1' }],
+      }),
+    );
+  events.push(
+    inPod(5 * MIN, 'w11-7d9f8c6b5-x2k4q', { namespace: 'sandbox', kind: 'Deployment', name: 'w11' }, 'worker-1', MINER),
+  );
+  const findings = run(events);
+  const w11 = findings.find((f) => f.entity === 'workload:cluster:sandbox:w11');
+  assert.ok(
+    w11?.evidence.some((e) => e.kind === 'workload-burst' && /12 workloads created by eve/.test(e.explanation)),
+  );
+  assert.deepEqual(w11?.legs, ['authorization', 'tool']);
+});

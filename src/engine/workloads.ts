@@ -114,6 +114,9 @@ const MAX_SAMPLE_GAP_MS = 10 * 60 * 1000;
 /** Scaling to this many replicas, and this many times the workload's known replicas, by a non-controller is a burst. */
 const BURST_REPLICAS = 10;
 const BURST_FACTOR = 5;
+/** This many workloads created by one identity (not a controller, not routine there) within CREATE_BURST_MS is a burst. */
+const CREATE_BURST = 10;
+const CREATE_BURST_MS = 10 * 60 * 1000;
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'scale']);
 const ANONYMOUS_USERS = new Set(['system:anonymous']);
@@ -238,6 +241,8 @@ export class WorkloadTable {
   /** cluster|namespace|user → writes before; cluster → first audit time; cluster|repository → first time seen running. */
   private readonly creatorWrites = new Map<string, number>();
   private readonly auditSince = new Map<string, number>();
+  /** cluster|user → times of its recent creates (creation bursts). */
+  private readonly recentCreates = new Map<string, number[]>();
   private readonly repoSince = new Map<string, number>();
   /** cluster|namespace → telemetry seen there (coverage, gaps). */
   private readonly namespaceTelemetry = new Map<string, Set<WorkloadTelemetry>>();
@@ -544,6 +549,7 @@ export class WorkloadTable {
       return;
     }
     if (spec.verb !== 'create') return;
+    if (spec.kind !== 'Pod' || !w.kind || w.kind === 'Pod') this.creationBurst(cluster, user, ts, before, emit);
     // baselines: the creator's writes in this namespace before, and whether each image's repository ran here before
     const newRepos = [...w.images].filter((i) => {
       const first = this.repoFirstSeen(cluster, i);
@@ -582,6 +588,28 @@ export class WorkloadTable {
       'first-seen',
     );
     w.authorizationNote = `${novelties.join('; ')} (baseline: ${history} of audit history)`;
+  }
+
+  /** Many workloads created by one identity in minutes, where it has no routine: the playbook's "rapid creation". */
+  private creationBurst(
+    cluster: string,
+    user: string,
+    ts: number,
+    routineWrites: number,
+    emit: (kind: Signal['kind'], strength: Strength, why: string, rule: string) => void,
+  ): void {
+    if (routineWrites >= ROUTINE_WRITES * 10) return;
+    const key = `${cluster}|${user}`;
+    const times = (this.recentCreates.get(key) ?? []).filter((t) => t > ts - CREATE_BURST_MS);
+    times.push(ts);
+    this.learn(this.recentCreates, key, times.slice(-CREATE_BURST * 2));
+    if (times.length >= CREATE_BURST)
+      emit(
+        'workload-burst',
+        'medium',
+        `${times.length} workloads created by ${user} within ${Math.round(CREATE_BURST_MS / 60_000)} minutes`,
+        'create-burst',
+      );
   }
 
   private cpuOf(w: WorkloadState, ref: Pick<WorkloadRef, 'containerName' | 'containerId' | 'pod'>): ContainerCpu {

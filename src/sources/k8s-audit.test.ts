@@ -343,3 +343,67 @@ test('fuzz: mutated and cut copies never throw; every line that does not parse i
     }
   }
 });
+
+test('sniff: an audit Event line without apiVersion (webhook items, Falco k8s_audit traces) is k8s-audit by its audit fields', () => {
+  const item = {
+    annotations: { 'authorization.k8s.io/decision': 'allow' },
+    auditID: 'c5be68f4-80b8-4159-adc4-76ddb195334e',
+    kind: 'Event',
+    level: 'Request',
+    objectRef: { name: 'nginx-deployment', namespace: 'default', resource: 'deployments' },
+    requestReceivedTimestamp: '2018-10-26T13:07:36.905144Z',
+    requestURI: '/apis/extensions/v1beta1/namespaces/default/deployments',
+    stage: 'ResponseComplete',
+    user: { username: 'minikube-user' },
+    verb: 'create',
+  };
+  const line = `${JSON.stringify(item)}\n`;
+  assert.equal(sniffSource(memoryInput('item.log', line))?.name, 'k8s-audit');
+  // the head ends inside a long first record: the key shape still says audit
+  const long = JSON.stringify({ ...item, requestObject: { spec: { x: 'y'.repeat(200) } } });
+  const cut = long.slice(0, long.indexOf('yyy') + 10);
+  assert.ok(k8sAudit.sniff(cut, good) > 0);
+  // without the audit fields a kind Event is the core/v1 Event, not ours
+  assert.equal(k8sAudit.sniff('{"kind":"Event","reason":"Scheduled","involvedObject":{"kind":"Pod"}}\n', good), 0);
+  assert.equal(k8sAudit.sniff('{"kind":"Event","auditID":"x"}\n', good), 0);
+});
+
+test('an object the server names (generateName) takes the name from the response; without a response the prefix stands in', async () => {
+  // every controller-made pod is created this way: the ReplicaSet asks for "web-5cdc-", the API server answers "web-5cdc-rgw6z"
+  const event = (level: string, withResponse: boolean, kind: string, resource: string) =>
+    JSON.stringify({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level,
+      auditID: `id-${level}-${kind}`,
+      stage: 'ResponseComplete',
+      requestURI: `/api/v1/namespaces/default/${resource}`,
+      verb: 'create',
+      user: { username: 'system:serviceaccount:kube-system:replicaset-controller' },
+      objectRef: { resource, namespace: 'default', apiVersion: 'v1' },
+      responseStatus: { code: 201 },
+      requestObject: {
+        kind,
+        metadata: { generateName: 'web-5cdc-' },
+        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      },
+      ...(withResponse
+        ? { responseObject: { kind, metadata: { name: 'web-5cdc-rgw6z', generateName: 'web-5cdc-' } } }
+        : {}),
+      requestReceivedTimestamp: '2018-10-25T14:09:12.572676Z',
+    });
+  const text = [
+    event('RequestResponse', true, 'Pod', 'pods'),
+    event('RequestResponse', true, 'Job', 'jobs'),
+    event('Request', false, 'Pod', 'pods'),
+  ].join('\n');
+  const { events } = await readAll(k8sAudit, memoryInput('generate-name.log', `${text}\n`));
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.workload?.kind, e.coalmine.workload?.name]),
+    [
+      ['Pod', 'web-5cdc-rgw6z'],
+      ['Job', 'web-5cdc-rgw6z'],
+      ['Pod', 'web-5cdc-'],
+    ],
+  );
+});

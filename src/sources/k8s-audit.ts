@@ -139,7 +139,7 @@ function addRequestObject(w: WorkloadFacts, kind: string, body: unknown): void {
   if (!isObject(body)) return;
   const metadata = isObject(body.metadata) ? body.metadata : undefined;
   if (w.name === undefined) {
-    const name = textOf(metadata?.name ?? metadata?.generateName, MAX_NAME_CHARS);
+    const name = textOf(metadata?.name, MAX_NAME_CHARS);
     if (name !== undefined) w.name = name;
   }
   const labels = labelsOf(metadata?.labels);
@@ -257,6 +257,11 @@ export function k8sAuditEvent(o: Obj, where: Where): Mapped | 'unused' | string 
     const created = textOf(o.responseObject.metadata.name, MAX_NAME_CHARS);
     if (created !== undefined) workload.name = created;
   }
+  // a server-named object (generateName): only the prefix is known when the response is not logged
+  if (workload.name === undefined && isObject(o.requestObject) && isObject(o.requestObject.metadata)) {
+    const prefix = textOf(o.requestObject.metadata.generateName, MAX_NAME_CHARS);
+    if (prefix !== undefined) workload.name = prefix;
+  }
   const uri = textOf(o.requestURI, MAX_URI_CHARS) ?? '';
   let execContainer: string | undefined;
   if (action === 'exec' || action === 'attach') {
@@ -367,12 +372,27 @@ function isDocument(head: string): boolean {
 const AUDIT_API = /"apiVersion"\s*:\s*"audit\.k8s\.io\/v1(?:beta1|alpha1)?"/;
 const AUDIT_KIND = /"kind"\s*:\s*"Event(?:List)?"/;
 
+/** An Event without apiVersion (an EventList item written alone, as Falco's k8s_audit traces are) by its audit keys. */
+const AUDIT_ID_KEY = /"auditID"\s*:\s*"/;
+const AUDIT_STAGE_KEY = /"stage"\s*:\s*"/;
+
 function isAuditObject(o: unknown): boolean {
   return (
     isObject(o) &&
     typeof o.apiVersion === 'string' &&
     o.apiVersion.startsWith('audit.k8s.io/') &&
     (o.kind === 'Event' || o.kind === 'EventList')
+  );
+}
+
+function isAuditItem(o: unknown): boolean {
+  return (
+    isObject(o) &&
+    o.apiVersion === undefined &&
+    o.kind === 'Event' &&
+    typeof o.auditID === 'string' &&
+    typeof o.stage === 'string' &&
+    typeof o.verb === 'string'
   );
 }
 
@@ -466,8 +486,13 @@ export const k8sAudit: SourceDescriptor = {
     if (isDocument(head)) return AUDIT_API.test(head.slice(0, 4096)) && AUDIT_KIND.test(head.slice(0, 4096)) ? 90 : 0;
     return sniffJsonLine(
       head,
-      (o) => (isAuditObject(o) ? 95 : 0),
-      (first) => (AUDIT_API.test(first) && AUDIT_KIND.test(first) ? 70 : 0),
+      (o) => (isAuditObject(o) ? 95 : isAuditItem(o) ? 90 : 0),
+      (first) =>
+        AUDIT_KIND.test(first) &&
+        (AUDIT_API.test(first) ||
+          (!/"apiVersion"/.test(first) && AUDIT_ID_KEY.test(first) && AUDIT_STAGE_KEY.test(first)))
+          ? 70
+          : 0,
     );
   },
   async *read(input, context) {

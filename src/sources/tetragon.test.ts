@@ -198,3 +198,41 @@ test('the export sniffs as tetragon, not as generic NDJSON', () => {
   assert.equal(sniffSource(good)?.name, 'tetragon');
   assert.equal(tetragon.sniff('{"@timestamp":"2026-12-01T10:00:00Z","event":{"action":"exec"}}\n', good), 0);
 });
+
+test('a record without a top-level time: an exec takes its process start_time and still sniffs; other types stay bad', async () => {
+  // Tetragon's own testdata/events.json opens with such an exec (the exporter left `time` unset)
+  const process = (binary: string) => ({
+    exec_id: `id-${binary}`,
+    pid: 68790,
+    binary,
+    start_time: '2022-10-18T03:16:18.273546829Z',
+    pod: { namespace: 'default', name: 'tiefighter' },
+  });
+  const exec = JSON.stringify({ process_exec: { process: process('/usr/bin/netserver') }, node_name: 'my-node' });
+  const exit = JSON.stringify({ process_exit: { process: process('/usr/bin/whoami') }, node_name: 'my-node' });
+  const badTime = JSON.stringify({
+    process_exec: { process: process('/bin/sh') },
+    node_name: 'my-node',
+    time: 'yesterday',
+  });
+  const noStart = JSON.stringify({ process_exec: { process: { pid: 7, binary: '/bin/true' } }, node_name: 'my-node' });
+  const text = `${exec}\n${exit}\n${badTime}\n${noStart}\n`;
+  const input = memoryInput('no-time.json', text);
+  assert.equal(sniffSource(input)?.name, 'tetragon');
+  const { events, issues } = await readAll(tetragon, input);
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.line, e.event.action, e['@timestamp']]),
+    [[1, 'exec', '2022-10-18T03:16:18.273Z']],
+  );
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [2, 'TETRAGON_BAD_RECORD'],
+      [3, 'TETRAGON_BAD_RECORD'],
+      [4, 'TETRAGON_BAD_RECORD'],
+    ],
+  );
+  assert.match(issues[0].reason, /time is missing/);
+  assert.match(issues[1].reason, /time "yesterday" is not a time/);
+  assert.match(issues[2].reason, /time is missing/);
+});

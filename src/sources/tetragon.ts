@@ -196,9 +196,12 @@ export function tetragonEvent(o: Obj, where: Where): CoalEvent | 'unused' | stri
   if (!isObject(body)) return `${type} is not an object`;
   const connection = type === 'process_kprobe' || type === 'process_tracepoint' ? connectionOf(body) : undefined;
   if ((type === 'process_kprobe' || type === 'process_tracepoint') && connection === undefined) return 'unused';
-  const ts = parseTimestamp(o.time);
-  if (ts === undefined) return `time ${clip(JSON.stringify(o.time) ?? 'is missing', 60)} is not a time`;
   if (!isObject(body.process)) return `${type} without a process`;
+  // An exec whose exporter left `time` unset (Tetragon's own testdata has one) happened when its process started.
+  const ts =
+    o.time === undefined && type === 'process_exec' ? parseTimestamp(body.process.start_time) : parseTimestamp(o.time);
+  if (ts === undefined)
+    return o.time === undefined ? 'time is missing' : `time ${clip(JSON.stringify(o.time), 60)} is not a time`;
   const process = processOf(body.process);
   if (process.pid === undefined && process.entity_id === undefined)
     return `${type} process has neither pid nor exec_id`;
@@ -242,7 +245,9 @@ export const tetragon: SourceDescriptor = {
     return sniffJsonLine(
       head,
       (o) =>
-        isObject(o) && typeof o.time === 'string' && (PROCESS_TYPES.some((t) => isObject(o[t])) || 'node_name' in o)
+        isObject(o) &&
+        (typeof o.time === 'string' || 'node_name' in o) &&
+        (PROCESS_TYPES.some((t) => isObject(o[t])) || ('node_name' in o && typeof o.time === 'string'))
           ? 93
           : 0,
       (first) => (/^\s*\{\s*"process_(?:exec|exit|kprobe|tracepoint)"\s*:/.test(first) ? 60 : 0),

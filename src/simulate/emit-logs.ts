@@ -4,11 +4,14 @@
  * collected filesystem (like examples/kinsing-like): etc/hostname, a bodyfile with the original mtimes,
  * auditd records for each exec, connect, file write and kill, per-minute CPU samples as metrics CSV
  * and the cron entry in the user's spool. Timestamps end at `now` and span 25 minutes, longer than
- * the default 15-minute sustain window. Output depends only on the options and `now`.
+ * the default 15-minute sustain window. The container behaviour adds a cluster's story under `k8s/`
+ * (container-story.ts: audit log, Tetragon, Prometheus, kubectl inventory; 4 hours of audit history).
+ * Output depends only on the options and `now`.
  */
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { type ContainerStory, containerStory } from './container-story.js';
 import type { Behaviour } from './index.js';
 import { loginName } from './persistence.js';
 import { PROXYWARE_CLIENT, proxywareArgs } from './proxyware.js';
@@ -43,6 +46,8 @@ export interface EmittedLogs {
   cron?: { file: string; line: string };
   rival?: { pid: number; executable: string; killed_by: string };
   proxyware?: { pid: number; executable: string; command_line: string; relay: string };
+  /** The container story's workloads (files under k8s/). */
+  containers?: Omit<ContainerStory, 'files' | 'expect'>;
   expect: string[];
 }
 
@@ -301,6 +306,13 @@ export function emitLogs(dir: string, options: EmitLogsOptions): EmittedLogs {
     }
     files.push(['var/log/metrics/cpu.csv', `${rows.join('\n')}\n`, end]);
   }
+  let story: ContainerStory | undefined;
+  if (want.has('container')) {
+    story = containerStory(end, options.wallet);
+    for (const f of story.files) files.push([f.rel, f.text, f.mtime]);
+    const { files: _files, expect: _expect, ...workloads } = story;
+    out.containers = workloads;
+  }
   for (const [rel, text, mtime] of files) {
     const path = join(dir, rel);
     mkdirSync(dirname(path), { recursive: true });
@@ -315,7 +327,7 @@ export function emitLogs(dir: string, options: EmitLogsOptions): EmittedLogs {
   // the original mtimes, which a copy of DIR would otherwise lose (the cron entry's time comes from here)
   writeFileSync(join(dir, 'bodyfile'), `${bodyfile.join('\n')}\n`, { flag: 'wx', mode: 0o600 });
   out.files.push(join(dir, 'bodyfile'));
-  out.expect = expectFor(out, cpuPct);
+  out.expect = [...expectFor(out, cpuPct), ...(story?.expect ?? []), 'the run summary reports no bad input'];
   return out;
 }
 
@@ -353,6 +365,5 @@ function expectFor(out: EmittedLogs, cpuPct: number): string[] {
     e.push(
       `AN0742 low "Proxyjacking" (T1496.002) on ${out.proxyware.executable} (pid ${out.proxyware.pid}), process leg only: proxyware-process (Pawns' -accept-tos flag beside the account arguments, password hidden), masquerade; its relay ${out.proxyware.relay} is loopback, so no reach leg. It runs as a service (parent pid 1) here, so it is a finding of its own`,
     );
-  e.push('the run summary reports no bad input');
   return e;
 }

@@ -5,6 +5,8 @@
  * bounded share of one core (miner.ts), the cron entry is written into a sandbox root and only with
  * --real-crontab into the real crontab (persistence.ts, crontab.ts), the rival is a decoy we start and
  * the miner's child kills (competitor.ts), the proxyware client relays to our relay (proxyware.ts).
+ * the container behaviour runs the miner's burner in a network-less Docker container when a daemon
+ * answers and is skipped, saying why, when none does (container.ts).
  * This file orchestrates them. Every child gets its own --for timer, so nothing outlives --duration
  * even if we die. `--emit-logs` (emit-logs.ts) writes the same story as log files instead.
  */
@@ -13,6 +15,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startRival } from './competitor.js';
+import {
+  dockerUnavailable,
+  removeLeftoverContainers,
+  type SkippedContainer,
+  type StagedContainer,
+  startBurnerContainer,
+} from './container.js';
 import { type AddedLine, checkCrontab } from './crontab.js';
 import { minerCommand, type StagedMiner, startMiner } from './miner.js';
 import { currentOwner, MARKER_FILE, ownerMarker, removeLeftoverTempDirs, TEMP_PREFIX } from './owner.js';
@@ -23,7 +32,7 @@ import { FAKE_ACCOUNT, type StagedProxyware, startProxyware } from './proxyware.
 export { FAKE_WALLET } from './miner.js';
 export { SandboxError } from './persistence.js';
 
-export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware'] as const;
+export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware', 'container'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 
 export interface SimulateOptions {
@@ -47,6 +56,8 @@ export interface Staged {
   realCron?: { line: string; marker: string };
   rival?: { pid: number; executable: string };
   proxyware?: StagedProxyware;
+  /** The burner in a Docker container, or why it was skipped (no daemon). */
+  container?: StagedContainer | SkippedContainer;
   /** What killed earlier runs had left (their temp dirs, their sandbox spool file) and this run removed. */
   leftovers: string[];
   expect: string[];
@@ -84,12 +95,17 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
   const servers: LoopbackServer[] = [];
   let realCron: AddedLine | undefined;
   let sandboxCron: SandboxCron | undefined;
+  let removeContainer: (() => Promise<void>) | undefined;
   // a child that cannot start (a noexec temp dir, say) is reported, not an uncaught 'error' event
   const track = (c: ChildProcess, what: string) => {
     c.on('error', (e) => cleaned.push(`${what} did not start: ${e.message}`));
     children.push(c);
   };
   const cleanup = async () => {
+    if (removeContainer) {
+      await removeContainer();
+      cleaned.push('removed the container');
+    }
     if (realCron) {
       try {
         await realCron.remove();
@@ -158,12 +174,34 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
       staged.proxyware = p;
       staged.expect.push(proxywareExpect(p, want.has('miner')));
     }
+    if (want.has('container')) {
+      const skipped = await dockerUnavailable();
+      if (skipped !== undefined) staged.container = { skipped };
+      else {
+        leftovers.push(...(await removeLeftoverContainers()));
+        const owner = currentOwner();
+        const c = startBurnerContainer(
+          { dir, script: miner.args[0], args: [...miner.args.slice(1), '--pool-port', String(port)] },
+          owner,
+          options.durationMs,
+          options.share,
+        );
+        track(c.child, 'the container');
+        removeContainer = c.remove;
+        staged.container = c.staged;
+        staged.expect.push(
+          `miner-process on "${c.staged.command_line}" (Stratum URL, wallet and xmrig options in its command line) placed in container ${c.staged.name} (image ${c.staged.image}) by its cgroup id, and its CPU at ${Math.round(options.share * 100)}% of a core; it has no network, so no pool contact`,
+        );
+      }
+    }
     let stopTimer: NodeJS.Timeout | undefined;
     let finish: () => void = () => {};
     const ended = new Promise<void>((resolve) => {
       finish = resolve;
       stopTimer = setTimeout(resolve, options.durationMs);
     });
+    // nothing was started (the container behaviour alone, skipped): nothing to wait for
+    if (children.length === 0 && !want.has('persistence')) finish();
     const done = ended.then(async () => {
       if (stopTimer) clearTimeout(stopTimer);
       await cleanup();

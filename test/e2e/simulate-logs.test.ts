@@ -2,7 +2,11 @@
  * End to end: `coalmine simulate all --emit-logs DIR` writes the simulated story as log files and
  * `coalmine hunt DIR` turns them into the findings watch would give: one high AN0742 finding on the
  * simulated miner naming its pool contact, the cron entry and the kill, one proxyjacking finding on the
- * proxyware client, and not one bad record. A DIR with something in it is refused.
+ * proxyware client, and not one bad record. The container behaviour adds a cluster's story (audit log,
+ * Tetragon, Prometheus, kubectl inventory) that hunt reads with its own readers, also without a bad
+ * record: a high AN0745 finding on the anonymous miner DaemonSet, the proxyware pod found by its tool,
+ * and nothing above informational for the CI pod and the batch Job at their limits. A DIR with
+ * something in it is refused.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -65,8 +69,103 @@ test('simulate all --emit-logs writes a story hunt reads with no bad record: a h
 
   // the summary: every file read by its format, nothing bad
   const s = cli(['hunt', dir, '--format', 'ndjson']);
-  assert.match(s.stderr, /3 files \(auditd 1, crontab 1, metrics-csv 1\)/);
+  assert.match(
+    s.stderr,
+    /7 files \(auditd 1, crontab 1, k8s-audit 1, k8s-inventory 1, metrics-csv 1, prometheus 1, tetragon 1\)/,
+  );
   assert.doesNotMatch(s.stderr, /bad input/);
+});
+
+test('simulate container --emit-logs writes an audit log, Tetragon, Prometheus and kubectl files that parse and that hunt reads without a bad record', () => {
+  const dir = join(work, 'cluster');
+  const sim = cli(['simulate', 'container', '--emit-logs', dir, '--json']);
+  assert.equal(sim.code, 0, sim.stderr);
+  const story = JSON.parse(sim.stdout) as EmittedLogs;
+  const c = story.containers;
+  assert.ok(c, sim.stdout);
+  assert.equal(story.miner, undefined, 'the host story is not written for container alone');
+  const file = (name: string) => {
+    const path = story.files.find((f) => f.endsWith(`/k8s/${name}`));
+    assert.ok(path, `${name} written: ${story.files.join(', ')}`);
+    return readFileSync(path, 'utf8');
+  };
+  const jsonLines = (text: string) =>
+    text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  // the log backend: both stages of every request, every request with its answer, ending by now
+  const audit = jsonLines(file('k8s-audit.log'));
+  const stages = (stage: string) => audit.filter((e) => e.stage === stage).map((e) => e.auditID);
+  assert.ok(audit.every((e) => e.kind === 'Event' && e.apiVersion === 'audit.k8s.io/v1'));
+  assert.deepEqual(stages('RequestReceived'), stages('ResponseComplete'));
+  const created = audit.filter((e) => e.stage === 'ResponseComplete' && e.verb === 'create');
+  const by = (user: string) =>
+    created.filter((e) => (e.user as { username: string }).username === user).map((e) => e.objectRef);
+  assert.deepEqual(by('system:anonymous'), [
+    { resource: 'daemonsets', namespace: 'monitoring', apiGroup: 'apps', apiVersion: 'v1' },
+  ]);
+  assert.equal(by(c.proxyware.creator).length, 1, 'the proxyware creator appears once');
+  assert.equal(by(c.ci.creator).length, c.ci.earlierRuns + 1, 'the runner created earlier CI pods');
+  assert.ok(c.ci.earlierRuns >= 3 && c.batch.earlierRuns >= 3, 'routine creators have history');
+  const last = Date.parse(String(audit.at(-1)?.stageTimestamp));
+  assert.ok(last <= Date.parse(story.to) && Date.parse(story.to) - last < 60 * 60_000, String(last));
+
+  // Tetragon: the miner and the proxyware client run in their pods
+  const tetragon = jsonLines(file('tetragon.json'));
+  const execs = tetragon.flatMap((e) =>
+    e.process_exec ? [e.process_exec as { process: Record<string, unknown> }] : [],
+  );
+  const inPod = (pod: string) => execs.filter((e) => (e.process.pod as { name: string }).name === pod);
+  for (const pod of c.miner.pods) assert.match(String(inPod(pod)[0]?.process.binary), /\/xmrig$/);
+  assert.match(String(inPod(c.proxyware.pods[0])[0]?.process.arguments), /^-tou-accept -email /);
+  assert.ok(
+    tetragon.some((e) => e.process_exit),
+    'a process exit too',
+  );
+
+  // Prometheus: query_range matrices, the miner's counter growing by its limit's worth of CPU seconds a minute
+  const answers = jsonLines(file('prometheus-query_range.json')) as Array<{
+    status: string;
+    data: { resultType: string; result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> };
+  }>;
+  assert.ok(answers.length >= 2 && answers.every((a) => a.status === 'success' && a.data.resultType === 'matrix'));
+  const series = answers.flatMap((a) => a.data.result);
+  const minerCpu = series.find(
+    (s) => s.metric.__name__ === 'container_cpu_usage_seconds_total' && s.metric.pod === c.miner.pods[0],
+  );
+  assert.ok(minerCpu && minerCpu.values.length >= 30, 'at least 30 minutes of samples');
+  const [a, b] = minerCpu.values.slice(-2);
+  assert.equal((Number(b[1]) - Number(a[1])) / (b[0] - a[0]), c.miner.cpuLimitCores);
+  assert.ok(
+    series.some((s) => s.metric.__name__ === 'kube_pod_container_resource_limits' && s.metric.pod === c.ci.pods[0]),
+  );
+
+  // the inventory: a List with every story pod
+  const list = JSON.parse(file('kubectl-pods.json')) as { kind: string; items: Array<{ metadata: { name: string } }> };
+  assert.equal(list.kind, 'List');
+  const names = new Set(list.items.map((i) => i.metadata.name));
+  for (const pod of [...c.miner.pods, ...c.proxyware.pods, ...c.ci.pods, ...c.batch.pods])
+    assert.ok(names.has(pod), pod);
+
+  // hunt reads each file with its own reader and reports no bad record
+  const r = cli(['hunt', dir, '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /4 files \(k8s-audit 1, k8s-inventory 1, prometheus 1, tetragon 1\)/);
+  assert.doesNotMatch(r.stderr, /bad input/);
+  const all = findings(r.stdout);
+  const on = (w: { namespace: string; name: string }) =>
+    all.filter((f) => f.entity === `workload:cluster:${w.namespace}:${w.name}`);
+  const miner = on(c.miner);
+  assert.equal(miner.length, 1, r.stdout);
+  assert.equal(miner[0].analytic, 'AN0745');
+  assert.equal(miner[0].severity, 'high');
+  assert.deepEqual([...miner[0].legs].sort(), ['authorization', 'resource', 'tool']);
+  assert.equal(miner[0].facts.creator, 'system:anonymous');
+  assert.ok(on(c.proxyware)[0]?.legs.includes('tool'), 'the proxyware pod is found by its tool');
+  for (const routine of [c.ci, c.batch])
+    for (const f of on(routine)) assert.equal(f.severity, 'informational', `${routine.name}: ${f.title}`);
 });
 
 test('simulate --emit-logs refuses a directory with something in it, and a file, with the usage exit code', () => {
@@ -94,7 +193,7 @@ test('the same options and end time write the same bytes, ending at that time', 
     const dir = join(work, `same-${name}`);
     prepareDir(dir);
     return emitLogs(dir, {
-      behaviours: ['miner', 'persistence', 'competitor', 'proxyware'],
+      behaviours: ['miner', 'persistence', 'competitor', 'proxyware', 'container'],
       share: 0.9,
       wallet: FAKE_WALLET,
       now,

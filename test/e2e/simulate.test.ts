@@ -274,3 +274,31 @@ test('after a kill -9 of simulate, the next run removes the temp dir and sandbox
   );
   assert.deepEqual(readdirSync(sandbox), [], 'the sandbox is as it was before either run');
 });
+
+test('simulate container without a Docker daemon says it is skipped and why, stages nothing, and exits 0 at once', {
+  skip:
+    existsSync('/var/run/docker.sock') || process.env.DOCKER_HOST
+      ? 'a Docker daemon may answer here (this test is for hosts without one)'
+      : false,
+}, () => {
+  const started = Date.now();
+  const r = spawnSync(process.execPath, [BIN, 'simulate', 'container', '--duration', '60s'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^nothing staged: the container behaviour is skipped \(no Docker daemon: \/var\/run\/docker\.sock does not exist\)$/m,
+  );
+  assert.ok(Date.now() - started < 30_000, 'it does not wait out --duration with nothing staged');
+  const json = spawnSync(process.execPath, [BIN, 'simulate', 'container', '--json'], { encoding: 'utf8' });
+  assert.equal(json.status, 0, json.stderr);
+  const staged = JSON.parse(json.stdout.split('\n')[0]) as Staged;
+  assert.deepEqual(staged.container, { skipped: 'no Docker daemon: /var/run/docker.sock does not exist' });
+  assert.equal(existsSync(staged.dir), false, 'its temp dir is removed');
+  // beside other behaviours it is one skipped line, and they are staged as before
+  const mixed = spawnSync(process.execPath, [BIN, 'simulate', 'proxyware', 'container', '--duration', '2s'], {
+    encoding: 'utf8',
+  });
+  assert.equal(mixed.status, 0, mixed.stderr);
+  assert.match(mixed.stdout, /^ {2}container skipped: no Docker daemon/m);
+  assert.match(mixed.stdout, /^ {2}proxyware pid \d+/m);
+});

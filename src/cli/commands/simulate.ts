@@ -1,5 +1,5 @@
 /**
- * `coalmine simulate miner|persistence|competitor|proxyware|all`: stage the behaviours harmlessly for
+ * `coalmine simulate miner|persistence|competitor|proxyware|container|all`: stage the behaviours harmlessly for
  * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
  */
 import type { Command } from 'commander';
@@ -24,7 +24,7 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
   program
     .command('simulate')
     .description(
-      'stage mining and proxyjacking behaviours harmlessly (loopback pool and relay, sandbox cron, decoy rival) to prove watch sees them; cleans up',
+      'stage mining and proxyjacking behaviours harmlessly (loopback pool and relay, sandbox cron, decoy rival, a network-less container when Docker answers) to prove watch sees them; cleans up',
     )
     .argument('<behaviours...>', `${BEHAVIOURS.join('|')}|all`)
     .addOption(
@@ -129,7 +129,11 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
   }
   const s = run.staged;
   for (const l of s.leftovers) process.stderr.write(`coalmine: simulate: ${inert(l)}\n`);
+  const skipped = s.container && 'skipped' in s.container ? s.container.skipped : undefined;
+  const nothingStaged = !s.miner && !s.cron && !s.rival && !s.proxyware && (!s.container || skipped !== undefined);
   if (flags.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+  else if (nothingStaged && skipped !== undefined)
+    process.stdout.write(`nothing staged: the container behaviour is skipped (${inert(skipped)})\n`);
   else {
     process.stdout.write(`staged in ${s.dir} for ${flags.duration / 1000}s; pool on 127.0.0.1:${s.pool.port}\n`);
     if (s.miner) process.stdout.write(`  miner   pid ${s.miner.pid}: ${s.miner.command_line}\n`);
@@ -142,6 +146,11 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
     if (s.proxyware)
       process.stdout.write(
         `  proxyware pid ${s.proxyware.pid}: ${s.proxyware.command_line} (relaying to 127.0.0.1:${s.proxyware.relay.port})\n`,
+      );
+    if (skipped !== undefined) process.stdout.write(`  container skipped: ${inert(skipped)}\n`);
+    else if (s.container && !('skipped' in s.container))
+      process.stdout.write(
+        `  container ${s.container.name} (${s.container.image}, no network): ${s.container.command_line}\n`,
       );
     process.stdout.write(`watch it with: coalmine watch --interval 1 --sustain 20s --root ${s.sandboxRoot}\nexpect:\n`);
     for (const e of s.expect) process.stdout.write(`  - ${e}\n`);

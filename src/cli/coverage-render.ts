@@ -1,14 +1,19 @@
 /**
  * The coverage report as text: one block per host (its evidence classes, then a line per analytic,
- * "AN0742 web-01: covered" or "partial: missing …", then the gaps with their fixes), or as JSON (the
- * typed report itself). Host names and formats come from the logs: made inert before printing.
+ * "AN0742 web-01: covered" or "partial: missing …", then the gaps with their fixes), then one block
+ * per cluster/namespace for AN0745 ("AN0745 prod/default: partial: missing container CPU"), or as
+ * JSON (the typed report itself). Host, cluster, namespace and workload names come from the logs:
+ * made inert before printing.
  */
 
 import {
   CLASS_LABEL,
   type ClassCoverage,
+  CONTAINER_CLASS_LABEL,
+  type ContainerClassCoverage,
   type CoverageReport,
   type HostCoverage,
+  type NamespaceCoverage,
   REQUIREMENT_LABEL,
 } from '../model/coverage.js';
 import { formatRef } from '../model/issue.js';
@@ -54,6 +59,32 @@ function hostBlock(h: HostCoverage): string[] {
   return lines;
 }
 
+function containerClassLine(c: ContainerClassCoverage): string {
+  const label = CONTAINER_CLASS_LABEL[c.class].padEnd(25);
+  const status = c.status === 'present' ? '' : c.status === 'absent' ? 'none: ' : `${c.status}: `;
+  return `  ${label}${status}${safe(c.detail ?? '')}`;
+}
+
+function namespaceBlock(ns: NamespaceCoverage): string[] {
+  const where = safe(`${ns.cluster}/${ns.namespace}`, 300);
+  const names = ns.workloadNames.map((n) => safe(n, 120)).join(', ');
+  const more = ns.workloads > ns.workloadNames.length ? `, … ${ns.workloads - ns.workloadNames.length} more` : '';
+  const lines = [
+    `${where} (${ns.runtime}; ${ns.workloads} workload${ns.workloads === 1 ? '' : 's'}${names ? `: ${names}${more}` : ''})`,
+    `  ${'telemetry'.padEnd(25)}${ns.telemetry.length > 0 ? safe(ns.telemetry.join(', ')) : 'none'}`,
+  ];
+  for (const c of ns.classes) lines.push(containerClassLine(c));
+  const a = ns.analytic;
+  lines.push(
+    a.status === 'covered'
+      ? `  ${a.analytic} ${where}: covered`
+      : `  ${a.analytic} ${where}: partial: missing ${a.missing.map((c) => CONTAINER_CLASS_LABEL[c]).join(', ')}`,
+  );
+  for (const g of a.gaps) lines.push(`    gap: ${safe(g, 600)}`);
+  for (const n of a.notes) lines.push(`    note: ${safe(n, 600)}`);
+  return lines;
+}
+
 export function renderCoverageTable(report: CoverageReport): string {
   const i = report.input;
   const formats = Object.entries(i.filesByFormat)
@@ -75,13 +106,20 @@ export function renderCoverageTable(report: CoverageReport): string {
   }
   if (i.hostsEvicted > 0) lines.push(`note: ${i.hostsEvicted} hosts were dropped from memory (host cap): not reported`);
   for (const h of report.hosts) lines.push('', ...hostBlock(h));
+  if (report.namespaces.length > 0) {
+    lines.push('', 'containers (AN0745), per cluster/namespace:');
+    for (const ns of report.namespaces) lines.push('', ...namespaceBlock(ns));
+  }
+  const partialNamespaces = report.namespaces.filter((ns) => ns.analytic.status === 'partial').length;
+  const onNamespaces =
+    report.namespaces.length > 0 ? ` and ${partialNamespaces} of ${report.namespaces.length} cluster/namespaces` : '';
   lines.push(
     '',
-    report.hosts.length === 0
+    report.hosts.length === 0 && report.namespaces.length === 0
       ? 'coverage: no host seen: nothing is covered'
       : report.covered
         ? 'coverage: every analytic is fully covered'
-        : `coverage: partial: ${report.gapCount} gap${report.gapCount === 1 ? '' : 's'} on ${report.hosts.filter((h) => h.analytics.some((a) => a.status === 'partial')).length} of ${report.hosts.length} hosts`,
+        : `coverage: partial: ${report.gapCount} gap${report.gapCount === 1 ? '' : 's'} on ${report.hosts.filter((h) => h.analytics.some((a) => a.status === 'partial')).length} of ${report.hosts.length} hosts${onNamespaces}`,
   );
   return `${lines.join('\n')}\n`;
 }

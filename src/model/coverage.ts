@@ -1,6 +1,7 @@
 /**
  * The coverage report's shape: per host and analytic, which evidence classes the telemetry gives and
- * the named gaps. Computed by run/coverage.ts, printed by the CLI, drawn in the HTML report.
+ * the named gaps; and per cluster/namespace the same for AN0745 (containers). Computed by
+ * run/coverage.ts, printed by the CLI, drawn in the HTML report.
  */
 import type { Issue } from './issue.js';
 
@@ -75,12 +76,12 @@ export interface ClassCoverage {
   detail?: string;
 }
 
-export interface AnalyticCoverage {
+export interface AnalyticCoverage<R extends string = Requirement> {
   analytic: string;
   title: string;
   status: 'covered' | 'partial';
-  requires: Requirement[];
-  missing: Requirement[];
+  requires: R[];
+  missing: R[];
   /** One per missing requirement, naming what the data shows and the fix. */
   gaps: string[];
   /** Advice that is not a gap (the requirement holds, but could be better). */
@@ -96,6 +97,43 @@ export interface HostCoverage {
   notes: string[];
 }
 
+/** What AN0745's legs read, judged per cluster/namespace (a container's host rows say nothing of it). */
+export type ContainerEvidenceClass = 'authorization' | 'resource' | 'tool';
+
+export const CONTAINER_CLASSES: readonly ContainerEvidenceClass[] = ['authorization', 'resource', 'tool'];
+
+export const CONTAINER_CLASS_LABEL: Record<ContainerEvidenceClass, string> = {
+  authorization: 'authorization',
+  resource: 'container CPU',
+  tool: 'in-container processes',
+};
+
+export interface ContainerClassCoverage {
+  class: ContainerEvidenceClass;
+  /** `partial`: some of it (container CPU without any limit known). */
+  status: 'present' | 'partial' | 'absent';
+  /** What gave it: `audit log`, `containers: policy (coalmine.yaml:40)`, `cpu`, `limits`, `process`, `network`. */
+  sources: string[];
+  /** How many of the namespace's workloads showed it (the policy counts for all). */
+  workloads: number;
+  /** What backs it or what is missing, for a reader. */
+  detail?: string;
+}
+
+export interface NamespaceCoverage {
+  cluster: string;
+  namespace: string;
+  runtime: 'kubernetes' | 'docker' | 'mixed';
+  /** Workloads the engine tracked there, and the first names of them (sorted). */
+  workloads: number;
+  workloadNames: string[];
+  /** Container telemetry seen there (`audit`, `inventory`, `runtime`, `process`, `cpu`, `limits`, `network`), sorted. */
+  telemetry: string[];
+  classes: ContainerClassCoverage[];
+  /** AN0745 for this cluster/namespace: the gaps are named as its findings name them. */
+  analytic: AnalyticCoverage<ContainerEvidenceClass>;
+}
+
 export interface CoverageInput {
   files: number;
   filesByFormat: Record<string, number>;
@@ -109,9 +147,14 @@ export interface CoverageInput {
 }
 
 export interface CoverageReport {
-  /** True when at least one host was seen and every analytic that applies to a seen host is fully covered. */
+  /**
+   * True when at least one host or cluster/namespace was seen and every analytic that applies to a
+   * seen host (and AN0745 to every cluster/namespace) is fully covered.
+   */
   covered: boolean;
   gapCount: number;
   hosts: HostCoverage[];
+  /** AN0745 per cluster/namespace seen in container telemetry (empty when none was read). */
+  namespaces: NamespaceCoverage[];
   input: CoverageInput;
 }

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from '../analytics/container-gaps.js';
 import { analytics } from '../analytics/index.js';
 import { HostState, type TelemetryClass } from '../engine/host-state.js';
+import type { WorkloadState, WorkloadTelemetry } from '../engine/workloads.js';
+import type { NamespaceCoverage } from '../model/coverage.js';
 import type { CoalEvent } from '../model/event.js';
-import { defaultPolicy, type Policy } from '../model/policy.js';
-import { coverageReport, datasetLabel } from './coverage.js';
+import { type ContainerPolicy, defaultPolicy, type Policy } from '../model/policy.js';
+import { type ContainersSeen, coverageReport, datasetLabel } from './coverage.js';
 
 function ev(host: string, format: string, dataset: string, ts: number, platform?: string): CoalEvent {
   return {
@@ -141,4 +144,196 @@ test('dataset labels', () => {
   assert.equal(datasetLabel('winlogbeat.sysmon.1'), 'Sysmon 1');
   assert.equal(datasetLabel('auditd.execve'), 'auditd execve');
   assert.equal(datasetLabel('osquery.processes'), 'osquery processes');
+});
+
+// ---- AN0745 per cluster/namespace ----
+
+function workload(
+  cluster: string,
+  namespace: string,
+  name: string,
+  telemetry: WorkloadTelemetry[],
+  runtime: 'kubernetes' | 'docker' = 'kubernetes',
+): WorkloadState {
+  return {
+    key: `workload:${cluster}:${namespace}:${name}`,
+    cluster,
+    namespace,
+    name,
+    runtime,
+    existsSinceMs: 0,
+    pods: new Set(),
+    containerIds: new Set(),
+    containerNames: new Set(),
+    nodes: new Set(),
+    images: new Set(),
+    digests: new Set(),
+    writes: [],
+    denied: 0,
+    execCommands: [],
+    telemetry: new Set(telemetry),
+    cpu: new Map(),
+    cluster_: undefined,
+    lastTouched: 0,
+  };
+}
+
+/** What the engine reports: the namespace telemetry is the union of its workloads'. */
+function seen(...workloads: WorkloadState[]): ContainersSeen {
+  const byNs = new Map<string, { cluster: string; namespace: string; telemetry: Set<WorkloadTelemetry> }>();
+  for (const w of workloads) {
+    const k = `${w.cluster}|${w.namespace}`;
+    const ns = byNs.get(k) ?? { cluster: w.cluster, namespace: w.namespace, telemetry: new Set() };
+    for (const t of w.telemetry) ns.telemetry.add(t);
+    byNs.set(k, ns);
+  }
+  return { namespaces: [...byNs.values()], workloads };
+}
+
+function containerPolicy(over: Partial<ContainerPolicy> = {}): Policy {
+  const p = defaultPolicy();
+  p.containers = {
+    registries: [],
+    images: [],
+    namespaces: [],
+    creators: [],
+    labels: {},
+    ref: 'coalmine.yaml:40',
+    ...over,
+  };
+  return p;
+}
+
+const classStatus = (ns: NamespaceCoverage) => Object.fromEntries(ns.classes.map((c) => [c.class, c.status]));
+
+test('AN0745: audit log, container CPU with limits and in-container processes cover a namespace; the report counts it', () => {
+  const r = coverageReport([], {
+    policy: defaultPolicy(),
+    containers: seen(
+      workload('prod', 'default', 'api', ['audit', 'cpu', 'limits', 'process']),
+      workload('prod', 'default', 'web', ['inventory', 'cpu', 'limits']),
+    ),
+  });
+  assert.equal(r.namespaces.length, 1);
+  const [ns] = r.namespaces;
+  assert.deepEqual([ns.cluster, ns.namespace, ns.runtime, ns.workloads], ['prod', 'default', 'kubernetes', 2]);
+  assert.deepEqual(ns.workloadNames, ['api', 'web']);
+  assert.deepEqual(ns.telemetry, ['audit', 'cpu', 'inventory', 'limits', 'process']);
+  assert.deepEqual(classStatus(ns), { authorization: 'present', resource: 'present', tool: 'present' });
+  assert.equal(ns.analytic.analytic, 'AN0745');
+  assert.equal(ns.analytic.status, 'covered');
+  assert.deepEqual(ns.analytic.gaps, []);
+  assert.deepEqual(ns.analytic.notes, []);
+  assert.equal(r.covered, true, 'a cluster/namespace alone is something seen');
+  assert.equal(r.gapCount, 0);
+});
+
+test('AN0745: each missing class is one gap worded as the finding words it, per cluster/namespace', () => {
+  const r = coverageReport([], {
+    policy: defaultPolicy(),
+    policyFile: 'coalmine.yaml',
+    containers: seen(
+      workload('prod', 'batch', 'etl', ['inventory']),
+      workload('dev', 'batch', 'etl', ['audit', 'process']),
+    ),
+  });
+  assert.deepEqual(
+    r.namespaces.map((n) => `${n.cluster}/${n.namespace}`),
+    ['dev/batch', 'prod/batch'],
+    'sorted by cluster, then namespace',
+  );
+  const prod = r.namespaces[1];
+  assert.deepEqual(classStatus(prod), { authorization: 'absent', resource: 'absent', tool: 'absent' });
+  assert.deepEqual(prod.analytic.missing, ['authorization', 'resource', 'tool']);
+  assert.deepEqual(prod.analytic.gaps, [
+    `${noAuditLogGap('prod/batch', 'its workloads')}; and no coalmine.yaml containers: entry (registries, images, namespaces, creators, labels) approves them: "is this authorized?" cannot be answered`,
+    noContainerCpuGap('prod/batch'),
+    noContainerProcessGap('prod/batch'),
+  ]);
+  assert.match(
+    prod.analytic.gaps[1],
+    /^no container CPU metrics for prod\/batch \(Prometheus container_cpu_usage_seconds_total/,
+  );
+  assert.equal(prod.classes[0].detail, 'no audit log and no containers: section in coalmine.yaml');
+  const dev = r.namespaces[0];
+  assert.deepEqual(dev.analytic.missing, ['resource']);
+  assert.deepEqual(dev.analytic.gaps, [noContainerCpuGap('dev/batch')]);
+  assert.equal(r.gapCount, 4);
+  assert.equal(r.covered, false);
+});
+
+test('AN0745: a containers: policy answers authorization without an audit log (noted), and names a namespace it approves', () => {
+  const r = coverageReport([], {
+    policy: containerPolicy({ namespaces: ['kube-system'] }),
+    policyFile: 'site.yaml',
+    containers: seen(
+      workload('prod', 'kube-system', 'coredns', ['inventory', 'cpu', 'limits', 'process']),
+      workload('prod', 'shop', 'api', ['audit', 'cpu', 'limits', 'process']),
+    ),
+  });
+  const [sys, shop] = r.namespaces;
+  assert.deepEqual(classStatus(sys), { authorization: 'present', resource: 'present', tool: 'present' });
+  assert.equal(sys.analytic.status, 'covered');
+  assert.deepEqual(sys.classes[0].sources, ['containers: policy (coalmine.yaml:40)']);
+  assert.equal(sys.classes[0].detail, 'site.yaml containers: (coalmine.yaml:40) approves namespace kube-system');
+  assert.deepEqual(sys.analytic.notes, [
+    `${noAuditLogGap('prod/kube-system', 'its workloads')}; the containers: policy (coalmine.yaml:40) still judges their images, namespace and labels`,
+  ]);
+  assert.deepEqual(shop.classes[0].sources, ['audit log', 'containers: policy (coalmine.yaml:40)']);
+  assert.deepEqual(shop.analytic.notes, [], 'an audit log: nothing to note');
+  assert.equal(r.covered, true);
+});
+
+test('AN0745: CPU without a limit is a partial resource class naming those workloads; workloads without CPU are a note', () => {
+  const names = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7'];
+  const r = coverageReport([], {
+    policy: containerPolicy(),
+    containers: seen(
+      ...names.map((n) => workload('prod', 'ml', n, ['audit', 'cpu', 'process'])),
+      workload('prod', 'ml', 'trainer', ['audit', 'cpu', 'limits']),
+      workload('prod', 'ml', 'old-job', ['audit']),
+    ),
+  });
+  const [ns] = r.namespaces;
+  const resource = ns.classes.find((c) => c.class === 'resource');
+  assert.equal(resource?.status, 'partial');
+  assert.equal(resource?.workloads, 8);
+  assert.equal(resource?.detail, 'CPU of 8 of 9 workloads, a limit for 1');
+  assert.deepEqual(ns.analytic.missing, ['resource']);
+  assert.deepEqual(ns.analytic.gaps, [noCpuLimitGap('a1, a2, a3, a4, a5 and 2 more')]);
+  assert.deepEqual(ns.analytic.notes, [`1 of 9 workloads showed no CPU: ${noContainerCpuGap('old-job')}`]);
+});
+
+test('AN0745: plain Docker needs the containers: policy (no audit log exists); network alone is part of the tool class', () => {
+  const docker = seen(workload('host-7', 'docker', 'pawns', ['runtime', 'cpu', 'limits', 'network'], 'docker'));
+  const r = coverageReport([], { policy: defaultPolicy(), containers: docker });
+  const [ns] = r.namespaces;
+  assert.equal(ns.runtime, 'docker');
+  assert.deepEqual(classStatus(ns), { authorization: 'absent', resource: 'present', tool: 'partial' });
+  assert.equal(
+    ns.classes[0].detail,
+    'Docker records no creator and no policy file read (--policy, or ./coalmine.yaml)',
+  );
+  assert.deepEqual(ns.analytic.gaps, [
+    'no containers: policy for host-7/docker: Docker records no creator, so only coalmine.yaml containers: (registries, images, labels) can say which containers are approved: "is this authorized?" cannot be answered',
+    noContainerProcessGap('host-7/docker'),
+  ]);
+  assert.match(ns.classes[2].detail ?? '', /only network telemetry joined to pod addresses/);
+  const approved = coverageReport([], { policy: containerPolicy({ registries: ['docker.io'] }), containers: docker });
+  assert.equal(approved.namespaces[0].classes[0].status, 'present');
+  assert.deepEqual(approved.namespaces[0].analytic.notes, [], 'no audit-log note for Docker');
+});
+
+test('AN0745 rows leave the host rows as they were; no container telemetry, no rows', () => {
+  const h = hostWith('web-01', 'linux', [['process', 'auditd', 'auditd.execve']]);
+  const without = coverageReport([h], { policy: inventory('web-01') });
+  const withEmpty = coverageReport([h], { policy: inventory('web-01'), containers: { namespaces: [], workloads: [] } });
+  assert.deepEqual(without.namespaces, []);
+  assert.deepEqual(withEmpty, without);
+  const both = coverageReport([h], {
+    policy: inventory('web-01'),
+    containers: seen(workload('prod', 'default', 'api', ['audit'])),
+  });
+  assert.deepEqual(both.hosts, without.hosts);
+  assert.equal(both.gapCount, without.gapCount + 2);
 });

@@ -1,26 +1,35 @@
 /**
  * `coverage` composed: the same inputs as `hunt`, read through the same engine, then, per host the
  * engine saw and per analytic that applies to its platform, which evidence classes the telemetry
- * provides (events, formats, first..last event time) and the named gaps, each with the fix. The
- * computation (`coverageReport`) is pure: host states and the policy in, a typed report out.
+ * provides (events, formats, first..last event time) and the named gaps, each with the fix; and per
+ * cluster/namespace seen in container telemetry, AN0745's classes (authorization, container CPU,
+ * in-container processes) with its gaps worded as its findings word them (`analytics/container-gaps`).
+ * The computation (`coverageReport`) is pure: host and workload states and the policy in, a typed
+ * report out.
  */
+import { an0745Containers } from '../analytics/an0745-containers.js';
+import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from '../analytics/container-gaps.js';
 import { analytics as allAnalytics } from '../analytics/index.js';
 import type { Analytic } from '../analytics/types.js';
 import type { HostState, TelemetryClass } from '../engine/host-state.js';
 import { Engine } from '../engine/index.js';
+import type { WorkloadState, WorkloadTelemetry } from '../engine/workloads.js';
 import {
   type AnalyticCoverage,
   type ClassCoverage,
+  type ContainerClassCoverage,
+  type ContainerEvidenceClass,
   type CoverageInput,
   type CoverageReport,
   EVIDENCE_CLASSES,
   type EvidenceClass,
   type HostCoverage,
+  type NamespaceCoverage,
   type Requirement,
 } from '../model/coverage.js';
 import { isAddressHost, UNKNOWN_HOST } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
-import type { AllowlistEntry, Policy } from '../model/policy.js';
+import type { AllowlistEntry, ContainerPolicy, Policy } from '../model/policy.js';
 import { compileGlob } from '../util/glob.js';
 import { feedEngine } from './feed.js';
 import { newSummary, type RunSummary } from './summary.js';
@@ -40,6 +49,18 @@ export interface CoverageContext {
   policyFile?: string;
   analytics?: readonly Analytic[];
   input?: CoverageInput;
+  /** Container telemetry per cluster/namespace and the workloads seen, for the AN0745 rows (none: no rows). */
+  containers?: ContainersSeen;
+}
+
+/** What the engine saw of containers (`Engine.workloadNamespaces()`, `Engine.workloadStates()`). */
+export interface ContainersSeen {
+  namespaces: ReadonlyArray<{ cluster: string; namespace: string; telemetry: ReadonlySet<WorkloadTelemetry> }>;
+  workloads: readonly WorkloadState[];
+}
+
+export function containersSeen(engine: Engine): ContainersSeen {
+  return { namespaces: engine.workloadNamespaces(), workloads: engine.workloadStates() };
 }
 
 const EMPTY_INPUT: CoverageInput = {
@@ -59,8 +80,161 @@ export function coverageReport(hosts: readonly HostState[], context: CoverageCon
   const out: HostCoverage[] = [];
   for (const host of [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
     out.push(hostCoverage(host, list, auth, context.policyFile));
-  const gapCount = out.reduce((n, h) => n + h.analytics.reduce((m, a) => m + a.gaps.length, 0), 0);
-  return { covered: out.length > 0 && gapCount === 0, gapCount, hosts: out, input: context.input ?? EMPTY_INPUT };
+  const namespaces = namespacesCoverage(context.containers, context.policy.containers, context.policyFile);
+  const gapCount =
+    out.reduce((n, h) => n + h.analytics.reduce((m, a) => m + a.gaps.length, 0), 0) +
+    namespaces.reduce((n, ns) => n + ns.analytic.gaps.length, 0);
+  return {
+    covered: out.length + namespaces.length > 0 && gapCount === 0,
+    gapCount,
+    hosts: out,
+    namespaces,
+    input: context.input ?? EMPTY_INPUT,
+  };
+}
+
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+/** Workload names listed in a gap or note before "and N more". */
+const MAX_NAMED = 5;
+const MAX_WORKLOAD_NAMES = 16;
+
+function named(names: readonly string[]): string {
+  return names.length <= MAX_NAMED
+    ? names.join(', ')
+    : `${names.slice(0, MAX_NAMED).join(', ')} and ${names.length - MAX_NAMED} more`;
+}
+
+/** AN0745 per cluster/namespace, in cluster then namespace order. */
+function namespacesCoverage(
+  seen: ContainersSeen | undefined,
+  policy: ContainerPolicy | undefined,
+  policyFile: string | undefined,
+): NamespaceCoverage[] {
+  if (!seen) return [];
+  const byNamespace = new Map<string, WorkloadState[]>();
+  for (const w of seen.workloads) {
+    const k = `${w.cluster}|${w.namespace}`;
+    const list = byNamespace.get(k);
+    if (list) list.push(w);
+    else byNamespace.set(k, [w]);
+  }
+  return [...seen.namespaces]
+    .sort((a, b) => byText(a.cluster, b.cluster) || byText(a.namespace, b.namespace))
+    .map((ns) => namespaceCoverage(ns, byNamespace.get(`${ns.cluster}|${ns.namespace}`) ?? [], policy, policyFile));
+}
+
+function namespaceCoverage(
+  ns: ContainersSeen['namespaces'][number],
+  workloads: readonly WorkloadState[],
+  policy: ContainerPolicy | undefined,
+  policyFile: string | undefined,
+): NamespaceCoverage {
+  const where = `${ns.cluster}/${ns.namespace}`;
+  const tel = ns.telemetry;
+  const runtimes = new Set(workloads.map((w) => w.runtime));
+  const runtime = runtimes.size > 1 ? 'mixed' : runtimes.has('docker') ? 'docker' : 'kubernetes';
+  const total = workloads.length;
+  const names = (ws: readonly WorkloadState[]) => ws.map((w) => w.name).sort(byText);
+  const having = (kind: WorkloadTelemetry) => workloads.filter((w) => w.telemetry.has(kind));
+  const of = (n: number) => `${n} of ${total} workload${total === 1 ? '' : 's'}`;
+  const missing: ContainerEvidenceClass[] = [];
+  const gaps: string[] = [];
+  const notes: string[] = [];
+  const gap = (c: ContainerEvidenceClass, text: string) => {
+    if (!missing.includes(c)) missing.push(c);
+    gaps.push(text);
+  };
+
+  // authorization: who wrote the workloads (audit log), or what coalmine.yaml approves
+  const audited = having('audit');
+  const audit = tel.has('audit');
+  const authSources: string[] = [];
+  const authDetail: string[] = [];
+  if (audit) {
+    authSources.push('audit log');
+    authDetail.push(`audit log (API writes of ${of(audited.length)})`);
+  }
+  if (policy) {
+    authSources.push(`containers: policy (${policy.ref})`);
+    authDetail.push(
+      `${policyFile ?? 'coalmine.yaml'} containers: (${policy.ref})${policy.namespaces.includes(ns.namespace) ? ` approves namespace ${ns.namespace}` : ''}`,
+    );
+  }
+  const authorization: ContainerClassCoverage = {
+    class: 'authorization',
+    status: authSources.length > 0 ? 'present' : 'absent',
+    sources: authSources,
+    workloads: policy ? total : audited.length,
+    detail:
+      authDetail.length > 0
+        ? authDetail.join('; ')
+        : `${runtime === 'docker' ? 'Docker records no creator' : 'no audit log'} and ${policyFile ? `no containers: section in ${policyFile}` : 'no policy file read (--policy, or ./coalmine.yaml)'}`,
+  };
+  if (authorization.status === 'absent')
+    gap(
+      'authorization',
+      runtime === 'docker'
+        ? `no containers: policy for ${where}: Docker records no creator, so only coalmine.yaml containers: (registries, images, labels) can say which containers are approved: "is this authorized?" cannot be answered`
+        : `${noAuditLogGap(where, 'its workloads')}; and no coalmine.yaml containers: entry (registries, images, namespaces, creators, labels) approves them: "is this authorized?" cannot be answered`,
+    );
+  else if (!audit && runtime !== 'docker')
+    notes.push(
+      `${noAuditLogGap(where, 'its workloads')}; the containers: policy (${policy?.ref}) still judges their images, namespace and labels`,
+    );
+
+  // resource: container CPU against its limit
+  const withCpu = having('cpu');
+  const withLimits = having('limits');
+  const cpuWithoutLimit = withCpu.filter((w) => !w.telemetry.has('limits'));
+  const cpuSeen = withCpu.length > 0 || tel.has('cpu');
+  const resource: ContainerClassCoverage = {
+    class: 'resource',
+    status: !cpuSeen ? 'absent' : cpuWithoutLimit.length > 0 ? 'partial' : 'present',
+    sources: (['cpu', 'limits'] as const).filter((k) => tel.has(k)),
+    workloads: withCpu.length,
+    detail: cpuSeen ? `CPU of ${of(withCpu.length)}, a limit for ${withLimits.length}` : 'no container CPU metrics',
+  };
+  if (!cpuSeen) gap('resource', noContainerCpuGap(where));
+  else {
+    if (cpuWithoutLimit.length > 0) gap('resource', noCpuLimitGap(named(names(cpuWithoutLimit))));
+    const withoutCpu = workloads.filter((w) => !w.telemetry.has('cpu'));
+    if (withoutCpu.length > 0)
+      notes.push(`${of(withoutCpu.length)} showed no CPU: ${noContainerCpuGap(named(names(withoutCpu)))}`);
+  }
+
+  // tool: what runs inside the containers
+  const inside = having('process');
+  const tool: ContainerClassCoverage = {
+    class: 'tool',
+    status: tel.has('process') ? 'present' : tel.has('network') ? 'partial' : 'absent',
+    sources: (['process', 'network'] as const).filter((k) => tel.has(k)),
+    workloads: inside.length,
+    detail: tel.has('process')
+      ? `processes inside ${of(inside.length)}`
+      : tel.has('network')
+        ? 'only network telemetry joined to pod addresses: pool contact, not binaries'
+        : 'no in-container process telemetry',
+  };
+  if (!tel.has('process')) gap('tool', noContainerProcessGap(where));
+
+  return {
+    cluster: ns.cluster,
+    namespace: ns.namespace,
+    runtime,
+    workloads: total,
+    workloadNames: names(workloads).slice(0, MAX_WORKLOAD_NAMES),
+    telemetry: [...tel].sort(byText),
+    classes: [authorization, resource, tool],
+    analytic: {
+      analytic: an0745Containers.id,
+      title: an0745Containers.title,
+      status: gaps.length === 0 ? 'covered' : 'partial',
+      requires: ['authorization', 'resource', 'tool'],
+      missing,
+      gaps,
+      notes,
+    },
+  };
 }
 
 interface AuthIndex {
@@ -363,5 +537,6 @@ export async function coverage(options: CoverageOptions): Promise<CoverageReport
     policy: options.policy,
     policyFile: options.policyFile,
     input: coverageInput(summary, engine),
+    containers: containersSeen(engine),
   });
 }

@@ -238,6 +238,7 @@ test('coverage: per host the analytics with their gaps and the evidence classes;
         notes: [],
       },
     ],
+    namespaces: [],
     input: { files: 1, filesByFormat: {}, events: 3, stateEvents: 0, issuesByCode: {}, issueList: [], hostsEvicted: 0 },
   };
   const html = renderReportHtml([finding()], [CASE], { ...RUN, coverage });
@@ -245,4 +246,125 @@ test('coverage: per host the analytics with their gaps and the evidence classes;
   assert.ok(html.includes('web&#60;script&#62;') && html.includes('no CPU &#60;b&#62;for web&#60;/b&#62;'));
   assert.ok(html.includes('time range (events)</dt><dd>2025-03-14T01:00:00.000Z → 2025-03-14T03:00:00.000Z'));
   assert.ok(!/<script/i.test(html));
+});
+
+function containerFinding(id: string, cluster: string, namespace: string, workload: string): Finding {
+  return finding({
+    id,
+    analytic: 'AN0745',
+    title: `Cryptomining in ${workload}`,
+    entity: `workload:${cluster}:${namespace}:${workload}`,
+    facts: {
+      cluster,
+      namespace,
+      workload: `DaemonSet/${workload}`,
+      replicas: 3,
+      images: ['docker.io/evil/<img src=x onerror=alert(5)>:latest', 'busybox:1.36'],
+      creator: 'system:anonymous<script>alert(6)</script>',
+      creator_source_ips: ['203.0.113.7'],
+      nodes: ['worker-1', 'worker-"2"'],
+    },
+  });
+}
+
+test('AN0745 findings are listed by cluster/namespace with workload, replicas, images, creator and nodes, all escaped', () => {
+  const findings = [
+    containerFinding('cm-b', 'prod', 'zeta<b>', 'miner-b'),
+    finding(),
+    containerFinding('cm-a', 'prod', 'default', 'kube-netmon'),
+    containerFinding('cm-c', 'prod', 'default', 'proxy'),
+  ];
+  const html = renderReportHtml(findings, [], RUN);
+  const section = html.slice(
+    html.indexOf('<h2>Containers by cluster/namespace (AN0745)</h2>'),
+    html.indexOf('<h2>Findings</h2>'),
+  );
+  assert.ok(section.length > 0, 'the section sits before the findings');
+  // one heading per cluster/namespace, in order; both default findings under one heading
+  assert.deepEqual(
+    [...section.matchAll(/<h3 class="namespace">(.*?)<\/h3>/g)].map((m) => m[1]),
+    ['prod/default', 'prod/zeta&#60;b&#62;'],
+  );
+  const defaultGroup = section.slice(0, section.indexOf('prod/zeta'));
+  assert.ok(defaultGroup.includes('href="#f-cm-a"') && defaultGroup.includes('href="#f-cm-c"'));
+  assert.ok(!defaultGroup.includes('href="#f-cm-b"'));
+  assert.ok(!section.includes('f-cm-0123456789abcdef'), 'the AN0742 finding is not a container');
+  for (const s of [
+    'DaemonSet/kube-netmon',
+    '<td class="nw">3</td>',
+    'docker.io/evil/&#60;img src=x onerror=alert(5)&#62;:latest, busybox:1.36',
+    'system:anonymous&#60;script&#62;alert(6)&#60;/script&#62;',
+    'from 203.0.113.7',
+    'worker-1, worker-&#34;2&#34;',
+  ])
+    assert.ok(section.includes(s), s);
+  // the finding itself carries the same workload facts
+  const own = html.slice(html.indexOf('id="f-cm-a"'));
+  assert.ok(own.includes('<dt>namespace</dt><dd>default</dd>') && own.includes('<dt>replicas</dt><dd>3</dd>'));
+  assert.ok(!/<script|<img/i.test(html.replace(/^[\s\S]*?<body>/, '')), 'no element from a fact');
+  assert.ok(
+    !renderReportHtml([finding()], [], RUN).includes('Containers by cluster/namespace'),
+    'no section without AN0745',
+  );
+});
+
+test('coverage: AN0745 per cluster/namespace with each class and the gaps, escaped', () => {
+  const coverage: CoverageReport = {
+    covered: false,
+    gapCount: 1,
+    hosts: [],
+    namespaces: [
+      {
+        cluster: 'prod<i>',
+        namespace: 'default',
+        runtime: 'kubernetes',
+        workloads: 2,
+        workloadNames: ['api', 'miner<svg>'],
+        telemetry: ['audit', 'process'],
+        classes: [
+          {
+            class: 'authorization',
+            status: 'present',
+            sources: ['audit log'],
+            workloads: 2,
+            detail: 'audit log (API writes of 2 of 2 workloads)',
+          },
+          { class: 'resource', status: 'absent', sources: [], workloads: 0, detail: 'no container CPU metrics' },
+          {
+            class: 'tool',
+            status: 'present',
+            sources: ['process'],
+            workloads: 1,
+            detail: 'processes inside 1 of 2 workloads',
+          },
+        ],
+        analytic: {
+          analytic: 'AN0745',
+          title: 'Containers',
+          status: 'partial',
+          requires: ['authorization', 'resource', 'tool'],
+          missing: ['resource'],
+          gaps: [
+            'no container CPU metrics for prod<i>/default (Prometheus container_cpu_usage_seconds_total, docker stats)',
+          ],
+          notes: [],
+        },
+      },
+    ],
+    input: { files: 1, filesByFormat: {}, events: 3, stateEvents: 0, issuesByCode: {}, issueList: [], hostsEvicted: 0 },
+  };
+  const html = renderReportHtml([], [], { ...RUN, coverage });
+  const table = html.slice(html.indexOf('<h3>Containers (AN0745) per cluster/namespace</h3>'));
+  assert.ok(table.includes('<table class="coverage-containers">'));
+  for (const s of [
+    '<td>prod&#60;i&#62;/default</td>',
+    '2: api, miner&#60;svg&#62;',
+    'audit, process',
+    '<span class="answered">present</span>: audit log (API writes of 2 of 2 workloads)',
+    '<span class="needs">absent</span>: no container CPU metrics',
+    '<span class="needs">partial</span>, missing container CPU',
+    '<li>no container CPU metrics for prod&#60;i&#62;/default (Prometheus',
+  ])
+    assert.ok(table.includes(s), s);
+  assert.ok(!/<svg>|<i>/.test(html));
 });

@@ -2,7 +2,9 @@
  * The incident report (`coalmine hunt … --report FILE`): one self-contained HTML page an analyst can
  * mail or attach to a ticket. Run facts, the cases, and per finding the decision, the four questions,
  * the containment plan with its commands, the cost, gaps, allowlist entry, the evidence table and an
- * inline SVG CPU timeline with the evidence marked on it.
+ * inline SVG CPU timeline with the evidence marked on it. Container findings (AN0745) are also listed
+ * grouped by cluster/namespace with their workload, replicas, images, creator and nodes, and the
+ * coverage section has AN0745's row per cluster/namespace beside the host rows.
  *
  * Self-contained and inert: no script, no external resource of any kind (the CSP forbids them all; the
  * one stylesheet is allowed by its hash), and every input-derived string is clipped, stripped of
@@ -13,7 +15,13 @@
  * `renderReportHtml` directly and writes the file beside the normal output.
  */
 import { createHash } from 'node:crypto';
-import { CLASS_LABEL, type CoverageReport, REQUIREMENT_LABEL } from '../model/coverage.js';
+import {
+  CLASS_LABEL,
+  CONTAINER_CLASS_LABEL,
+  type CoverageReport,
+  type NamespaceCoverage,
+  REQUIREMENT_LABEL,
+} from '../model/coverage.js';
 import type { Case, Evidence, Finding, Severity, Usage } from '../model/finding.js';
 import { escapeHtml } from '../util/hostile.js';
 
@@ -86,6 +94,20 @@ function num(n: number | undefined, digits = 2): string {
 
 function money(n: number | null | undefined, currency: string | null | undefined): string {
   return typeof n === 'number' && Number.isFinite(n) ? `${n.toFixed(2)} ${h(currency ?? '', 8)}` : 'not estimated';
+}
+
+/** A finding fact (hostile: from the telemetry) as escaped text; lists joined, at most `items` shown. */
+function fact(value: string | number | string[] | undefined, max = 200, items = 16): string {
+  if (value === undefined) return '';
+  if (typeof value === 'number') return num(value, 2);
+  if (Array.isArray(value))
+    return (
+      value
+        .slice(0, items)
+        .map((v) => h(String(v), max))
+        .join(', ') + (value.length > items ? `, … ${value.length - items} more` : '')
+    );
+  return h(String(value), max);
 }
 
 function facts(rows: Array<[string, string]>): string {
@@ -188,7 +210,93 @@ function casesSection(cases: Case[], findings: Finding[]): string {
   return `<h2>Cases</h2><table><thead><tr><th>case</th><th>title</th><th>tier</th><th>severity</th><th>hosts</th><th>first → last seen</th><th>core-hours</th><th>cost</th><th>findings</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+const CONTAINER_ANALYTIC = 'AN0745';
+/** The workload facts an AN0745 finding carries, as the report labels them. */
+const WORKLOAD_FACTS: Array<[string, string]> = [
+  ['cluster', 'cluster'],
+  ['namespace', 'namespace'],
+  ['workload', 'workload'],
+  ['replicas', 'replicas'],
+  ['images', 'images'],
+  ['creator', 'creator'],
+  ['creator_source_ips', 'creator source IPs'],
+  ['nodes', 'nodes'],
+];
+const MAX_NAMESPACE_GROUPS = 200;
+
+/** AN0745 findings grouped by cluster/namespace: where the containers ran, and who put them there. */
+function containersSection(findings: Finding[]): string {
+  const groups = new Map<string, { cluster: string; namespace: string; findings: Finding[] }>();
+  for (const f of findings) {
+    if (f.analytic !== CONTAINER_ANALYTIC) continue;
+    const cluster = typeof f.facts.cluster === 'string' ? f.facts.cluster : '(cluster not named)';
+    const namespace = typeof f.facts.namespace === 'string' ? f.facts.namespace : '(namespace not named)';
+    const key = `${cluster}\u0000${namespace}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { cluster, namespace, findings: [] };
+      groups.set(key, g);
+    }
+    g.findings.push(f);
+  }
+  if (groups.size === 0) return '';
+  const ordered = [...groups.values()].sort((a, b) =>
+    a.cluster !== b.cluster
+      ? a.cluster < b.cluster
+        ? -1
+        : 1
+      : a.namespace < b.namespace
+        ? -1
+        : a.namespace > b.namespace
+          ? 1
+          : 0,
+  );
+  const out = ['<h2>Containers by cluster/namespace (AN0745)</h2>'];
+  for (const g of ordered.slice(0, MAX_NAMESPACE_GROUPS)) {
+    out.push(`<h3 class="namespace">${h(g.cluster, 200)}/${h(g.namespace, 200)}</h3>`);
+    out.push(
+      `<table class="workloads"><thead><tr><th>finding</th><th>workload</th><th>replicas</th><th>images</th><th>creator</th><th>nodes</th></tr></thead><tbody>${g.findings
+        .slice(0, 500)
+        .map(
+          (f) =>
+            `<tr><td class="nw">${sev(f.severity)} <a href="#${anchor(f.id)}">${h(f.id, 80)}</a>${f.suppressed_by ? ' <span class="note">suppressed</span>' : ''}</td><td>${fact(f.facts.workload) || h(f.entity, 300)}</td><td class="nw">${fact(f.facts.replicas)}</td><td>${fact(f.facts.images, 300)}</td><td>${fact(f.facts.creator)}${f.facts.creator_source_ips !== undefined ? `<br><span class="note">from ${fact(f.facts.creator_source_ips, 60, 8)}</span>` : ''}</td><td>${fact(f.facts.nodes, 120)}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    );
+  }
+  if (ordered.length > MAX_NAMESPACE_GROUPS)
+    out.push(
+      `<p class="note">… ${ordered.length - MAX_NAMESPACE_GROUPS} more cluster/namespaces (see the findings below).</p>`,
+    );
+  return out.join('\n');
+}
+
 const MAX_COVERAGE_HOSTS = 200;
+
+function containerCoverage(namespaces: NamespaceCoverage[]): string {
+  if (namespaces.length === 0) return '';
+  const cell = (ns: NamespaceCoverage, i: number) => {
+    const c = ns.classes[i];
+    if (!c) return '<td></td>';
+    const css = c.status === 'present' ? 'answered' : 'needs';
+    return `<td><span class="${css}">${h(c.status, 20)}</span>${c.detail ? `: ${h(c.detail, 300)}` : ''}</td>`;
+  };
+  const rows = namespaces.slice(0, MAX_COVERAGE_HOSTS).map((ns) => {
+    const a = ns.analytic;
+    const status =
+      a.status === 'covered'
+        ? '<span class="answered">covered</span>'
+        : `<span class="needs">partial</span>, missing ${a.missing.map((m) => h(CONTAINER_CLASS_LABEL[m] ?? m, 60)).join(', ')}`;
+    const gaps = a.gaps.length ? list(a.gaps.slice(0, 20).map((g) => h(g, 600))) : '';
+    const notes = a.notes.length ? list(a.notes.slice(0, 20).map((n) => `<span class="note">${h(n, 600)}</span>`)) : '';
+    return `<tr><td>${h(ns.cluster, 200)}/${h(ns.namespace, 200)}</td><td class="nw">${h(ns.runtime, 20)}</td><td>${num(ns.workloads, 0)}${ns.workloadNames.length ? `: ${ns.workloadNames.map((n) => h(n, 120)).join(', ')}` : ''}</td><td>${ns.telemetry.map((t) => h(t, 40)).join(', ')}</td>${cell(ns, 0)}${cell(ns, 1)}${cell(ns, 2)}<td>${status}${gaps}${notes}</td></tr>`;
+  });
+  const more =
+    namespaces.length > MAX_COVERAGE_HOSTS
+      ? `<p class="note">… ${namespaces.length - MAX_COVERAGE_HOSTS} more cluster/namespaces (see coalmine coverage).</p>`
+      : '';
+  return `<h3>Containers (AN0745) per cluster/namespace</h3><table class="coverage-containers"><thead><tr><th>cluster/namespace</th><th>runtime</th><th>workloads</th><th>telemetry</th><th>${CONTAINER_CLASS_LABEL.authorization}</th><th>${CONTAINER_CLASS_LABEL.resource}</th><th>${CONTAINER_CLASS_LABEL.tool}</th><th>AN0745</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}`;
+}
 
 function coverageSection(coverage: CoverageReport | undefined): string {
   if (!coverage) return '';
@@ -221,6 +329,7 @@ function coverageSection(coverage: CoverageReport | undefined): string {
   }
   if (coverage.hosts.length > MAX_COVERAGE_HOSTS)
     out.push(`<p class="note">… ${coverage.hosts.length - MAX_COVERAGE_HOSTS} more hosts (see coalmine coverage).</p>`);
+  out.push(containerCoverage(coverage.namespaces ?? []));
   return out.join('\n');
 }
 
@@ -368,6 +477,11 @@ function findingSection(f: Finding, incident: Case | undefined): string {
       ['last seen', h(f.last_seen, 40)],
       ['ATT&amp;CK', f.attack.length ? f.attack.map((a) => h(a, 20)).join(', ') : 'none'],
       ['legs', h(f.summary, 400)],
+      ...(f.analytic === CONTAINER_ANALYTIC
+        ? WORKLOAD_FACTS.filter(([k]) => f.facts[k] !== undefined).map(
+            ([k, label]) => [label, fact(f.facts[k], 300)] as [string, string],
+          )
+        : []),
       ...(incident
         ? [['case', `<code>${h(incident.id, 80)}</code> ${h(incident.title, 200)}`] as [string, string]]
         : []),
@@ -461,6 +575,7 @@ export function renderReportHtml(findings: Finding[], cases: Case[], run: Report
   const body = [
     header(findings, cases, run),
     casesSection(cases, findings),
+    containersSection(findings),
     '<h2>Findings</h2>',
     findings.length === 0
       ? '<p class="note">No findings.</p>'

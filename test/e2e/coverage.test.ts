@@ -1,12 +1,20 @@
 /**
  * End to end: `coalmine coverage` on a telemetry set we wrote (test/fixtures/coverage/no-cpu-cmdline:
  * Security 4688 without CommandLine, Sysmon 3/22, no typeperf; the host is in the inventory) and on
- * fully covered sets (the AN0741 miner scenario, examples/kinsing-like), each with its policy.
+ * fully covered sets (the AN0741 miner scenario, examples/kinsing-like), each with its policy; and
+ * AN0745 per cluster/namespace on the Kubernetes audit, Prometheus and Tetragon fixtures.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { CoverageReport } from '../../src/model/coverage.js';
+import {
+  noAuditLogGap,
+  noContainerCpuGap,
+  noContainerProcessGap,
+  noCpuLimitGap,
+} from '../../src/analytics/container-gaps.js';
+import type { CoverageReport, NamespaceCoverage } from '../../src/model/coverage.js';
+import type { Finding } from '../../src/model/finding.js';
 import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -119,4 +127,110 @@ test('usage errors exit 2', () => {
   const help = run(['--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Exit status: 0 when every analytic/);
+});
+
+const K8S = ['k8s-audit', 'prometheus', 'tetragon'].map((d) => join(ROOT, 'test', 'fixtures', d));
+const [AUDIT, PROMETHEUS, TETRAGON] = K8S;
+
+function byNamespace(report: CoverageReport): Record<string, NamespaceCoverage> {
+  return Object.fromEntries(report.namespaces.map((n) => [`${n.cluster}/${n.namespace}`, n]));
+}
+
+const classStatus = (ns: NamespaceCoverage) => Object.fromEntries(ns.classes.map((c) => [c.class, c.status]));
+
+test('AN0745 per cluster/namespace on the audit log, Prometheus and Tetragon fixtures: classes and gaps named', () => {
+  const { code, report } = json(K8S);
+  assert.equal(code, 1);
+  const ns = byNamespace(report);
+  for (const where of ['cluster/default', 'cluster/kube-system', 'cluster/shop', 'cluster/ci'])
+    assert.ok(ns[where], `${where} in ${Object.keys(ns).join(', ')}`);
+  for (const n of report.namespaces) {
+    assert.equal(n.runtime, 'kubernetes');
+    assert.equal(n.analytic.analytic, 'AN0745');
+    assert.equal(
+      classStatus(n).authorization,
+      'present',
+      `${n.namespace}: every namespace was written through the API`,
+    );
+    assert.ok(n.telemetry.includes('audit'));
+  }
+
+  // the miner DaemonSet's namespace: audit log, container CPU with its limit, Tetragon inside
+  const def = ns['cluster/default'];
+  assert.deepEqual(classStatus(def), { authorization: 'present', resource: 'present', tool: 'present' });
+  assert.equal(def.analytic.status, 'covered');
+  assert.deepEqual(def.analytic.gaps, []);
+  assert.ok(def.workloadNames.includes('node-exporter') && def.workloadNames.includes('kube-metrics-agent'));
+  for (const t of ['audit', 'cpu', 'limits', 'process']) assert.ok(def.telemetry.includes(t), t);
+
+  // coredns has cAdvisor CPU but no limit anywhere; nothing inside kube-system's containers was seen
+  const sys = ns['cluster/kube-system'];
+  assert.deepEqual(classStatus(sys), { authorization: 'present', resource: 'partial', tool: 'absent' });
+  assert.deepEqual(sys.analytic.missing, ['resource', 'tool']);
+  assert.deepEqual(sys.analytic.gaps, [noCpuLimitGap('coredns'), noContainerProcessGap('cluster/kube-system')]);
+
+  // shop: Tetragon saw nginx, no CPU metrics for the namespace
+  const shop = ns['cluster/shop'];
+  assert.deepEqual(classStatus(shop), { authorization: 'present', resource: 'absent', tool: 'present' });
+  assert.deepEqual(shop.analytic.gaps, [noContainerCpuGap('cluster/shop')]);
+
+  // the host rows are still there, as before
+  assert.deepEqual(
+    report.hosts.map((h) => h.host),
+    ['k8s-api', 'worker-1', 'worker-2'],
+  );
+  assert.ok(report.hosts.every((h) => h.analytics.every((a) => a.analytic === 'AN0742')));
+  const hostGaps = report.hosts.reduce((n, h) => n + h.analytics.reduce((m, a) => m + a.gaps.length, 0), 0);
+  const nsGaps = report.namespaces.reduce((n, x) => n + x.analytic.gaps.length, 0);
+  assert.equal(report.gapCount, hostGaps + nsGaps);
+  assert.ok(report.input.issueList.length > 0, 'the bad fixtures are reported and reading went on');
+});
+
+test('the table: a block per cluster/namespace with its classes, the AN0745 line and the gaps', () => {
+  const r = run(K8S);
+  assert.equal(r.code, 1, r.stderr);
+  const at = r.stdout.indexOf('containers (AN0745), per cluster/namespace:');
+  assert.ok(at > r.stdout.lastIndexOf('AN0742 worker-2'), 'after the host blocks');
+  const block = r.stdout.slice(r.stdout.indexOf('\ncluster/kube-system ('), r.stdout.indexOf('\ncluster/shop ('));
+  assert.match(block, /^ {2}authorization +audit log \(API writes of \d+ of 2 workloads\)$/m);
+  assert.match(block, /^ {2}container CPU +partial: CPU of 1 of 2 workloads, a limit for 0$/m);
+  assert.match(block, /^ {2}in-container processes +none: no in-container process telemetry$/m);
+  assert.match(block, /^ {2}AN0745 cluster\/kube-system: partial: missing container CPU, in-container processes$/m);
+  assert.deepEqual(
+    block
+      .split('\n')
+      .filter((l) => l.startsWith('    gap: '))
+      .map((l) => l.slice('    gap: '.length)),
+    [noCpuLimitGap('coredns'), noContainerProcessGap('cluster/kube-system')],
+  );
+  assert.match(r.stdout, /^ {2}AN0745 cluster\/default: covered$/m);
+  assert.match(r.stdout, /coverage: partial: \d+ gaps on 3 of 3 hosts and \d+ of \d+ cluster\/namespaces\n$/);
+});
+
+test('without the audit log, authorization is the gap; without Tetragon, the in-container process gap', () => {
+  const noAudit = byNamespace(json([PROMETHEUS, TETRAGON]).report);
+  const def = noAudit['cluster/default'];
+  assert.equal(classStatus(def).authorization, 'absent');
+  assert.equal(
+    def.analytic.gaps[0],
+    `${noAuditLogGap('cluster/default', 'its workloads')}; and no coalmine.yaml containers: entry (registries, images, namespaces, creators, labels) approves them: "is this authorized?" cannot be answered`,
+  );
+  const noTetragon = byNamespace(json([AUDIT, PROMETHEUS]).report)['cluster/default'];
+  assert.deepEqual(classStatus(noTetragon), { authorization: 'present', resource: 'present', tool: 'absent' });
+  assert.deepEqual(noTetragon.analytic.gaps, [noContainerProcessGap('cluster/default')]);
+});
+
+test('hunt and coverage word a missing container class alike (the finding per workload, coverage per namespace)', () => {
+  const hunt = runCli(['hunt', AUDIT, TETRAGON, '--format', 'ndjson'], { cwd: ROOT });
+  const findings = hunt.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Finding)
+    .filter((f) => f.analytic === 'AN0745');
+  const miner = findings.find((f) => f.facts.workload_name === 'node-exporter');
+  assert.ok(miner, hunt.stdout + hunt.stderr);
+  assert.ok(miner.gaps.includes(`partial: ${noContainerCpuGap('node-exporter')}`), miner.gaps.join('\n'));
+  const def = byNamespace(json([AUDIT, TETRAGON]).report)['cluster/default'];
+  assert.deepEqual(def.analytic.gaps, [noContainerCpuGap('cluster/default')]);
 });

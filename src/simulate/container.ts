@@ -8,7 +8,7 @@
  * never a shell. No daemon (no socket, or `docker version` fails): the behaviour is skipped and says why.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { type Owner, ownerAlive, ownerMarker, parseOwner } from './owner.js';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
@@ -21,6 +21,8 @@ const DOCKER_TIMEOUT_MS = 15_000;
 const RUN_TIMEOUT_MS = 120_000;
 const MAX_OUTPUT_BYTES = 1024 * 1024;
 const MAX_LEFTOVERS = 256;
+/** The tail of `docker run`'s stderr kept to say why it failed (a pull refused, no such image). */
+const MAX_STDERR_CHARS = 2048;
 
 export interface StagedContainer {
   name: string;
@@ -95,11 +97,19 @@ export async function removeLeftoverContainers(): Promise<string[]> {
  * does the burner's, like the miner's), removed when it exits (--rm) and by name at cleanup.
  */
 export function startBurnerContainer(
-  burner: { dir: string; script: string; args: string[] },
+  burner: { script: string; args: string[] },
   owner: Owner,
   forMs: number,
   share: number,
-): { child: ChildProcess; staged: StagedContainer; remove: () => Promise<void> } {
+): {
+  child: ChildProcess;
+  staged: StagedContainer;
+  remove: () => Promise<void>;
+  /** Why `docker run` failed (its exit code and last stderr line), once it has; undefined while it runs or after a clean end. */
+  failure: () => string | undefined;
+} {
+  // the container runs as nobody: it must be able to read the script whatever our umask
+  chmodSync(burner.script, 0o644);
   const name = `coalmine-sim-${owner.pid}-${Date.now().toString(36)}`;
   const inner = ['node', '/sim/burn.mjs', ...burner.args, '--for', String(forMs), '--share', String(share)];
   const args = [
@@ -134,14 +144,28 @@ export function startBurnerContainer(
     BURNER_IMAGE,
     ...inner,
   ];
-  const child = spawn('docker', args, { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn('docker', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  let failure: string | undefined;
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-MAX_STDERR_CHARS);
+  });
   // a pull that hangs must not outlive the run
   const guard = setTimeout(() => child.kill('SIGKILL'), forMs + RUN_TIMEOUT_MS);
   guard.unref();
-  child.on('exit', () => clearTimeout(guard));
+  child.on('exit', (code) => {
+    clearTimeout(guard);
+    // 125–127: docker run itself failed; a kill at cleanup has no code
+    if (code !== null && code !== 0) {
+      const last = stderr.trim().split('\n').pop() ?? '';
+      failure = `docker run exited with ${code}${last ? `: ${last.slice(0, 300)}` : ''}`;
+    }
+  });
   return {
     child,
     staged: { name, image: BURNER_IMAGE, command_line: inner.join(' '), pid: child.pid },
+    failure: () => failure,
     remove: async () => {
       try {
         await docker(['rm', '--force', name]);

@@ -95,15 +95,17 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
   const servers: LoopbackServer[] = [];
   let realCron: AddedLine | undefined;
   let sandboxCron: SandboxCron | undefined;
-  let removeContainer: (() => Promise<void>) | undefined;
+  let container: { remove: () => Promise<void>; failure: () => string | undefined } | undefined;
   // a child that cannot start (a noexec temp dir, say) is reported, not an uncaught 'error' event
   const track = (c: ChildProcess, what: string) => {
     c.on('error', (e) => cleaned.push(`${what} did not start: ${e.message}`));
     children.push(c);
   };
   const cleanup = async () => {
-    if (removeContainer) {
-      await removeContainer();
+    if (container) {
+      const failed = container.failure();
+      if (failed !== undefined) cleaned.push(`the container did not run: ${failed}`);
+      await container.remove();
       cleaned.push('removed the container');
     }
     if (realCron) {
@@ -181,13 +183,13 @@ export async function startSimulation(options: SimulateOptions): Promise<Simulat
         leftovers.push(...(await removeLeftoverContainers()));
         const owner = currentOwner();
         const c = startBurnerContainer(
-          { dir, script: miner.args[0], args: [...miner.args.slice(1), '--pool-port', String(port)] },
+          { script: miner.args[0], args: [...miner.args.slice(1), '--pool-port', String(port)] },
           owner,
           options.durationMs,
           options.share,
         );
         track(c.child, 'the container');
-        removeContainer = c.remove;
+        container = c;
         staged.container = c.staged;
         staged.expect.push(
           `miner-process on "${c.staged.command_line}" (Stratum URL, wallet and xmrig options in its command line) placed in container ${c.staged.name} (image ${c.staged.image}) by its cgroup id, and its CPU at ${Math.round(options.share * 100)}% of a core; it has no network, so no pool contact`,

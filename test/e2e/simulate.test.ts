@@ -302,3 +302,101 @@ test('simulate container without a Docker daemon says it is skipped and why, sta
   assert.match(mixed.stdout, /^ {2}container skipped: no Docker daemon/m);
   assert.match(mixed.stdout, /^ {2}proxyware pid \d+/m);
 });
+
+/** A stand-in `docker` CLI: logs its argv, answers version and ps, runs `run`'s command as a local child. */
+const FAKE_DOCKER = `#!${process.execPath}
+const { appendFileSync } = require('node:fs');
+const { spawnSync } = require('node:child_process');
+const args = process.argv.slice(2);
+appendFileSync(process.env.FAKE_DOCKER_LOG, JSON.stringify(args) + '\\n');
+if (args[0] === 'version') { console.log('27.0.0'); process.exit(0); }
+if (args[0] === 'ps') { process.stdout.write(process.env.FAKE_DOCKER_PS || ''); process.exit(0); }
+if (args[0] === 'rm') process.exit(0);
+if (args[0] === 'run') {
+  if (process.env.FAKE_DOCKER_FAIL) { console.error('Unable to find image locally\\ndocker: Error response from daemon: pull access denied.'); process.exit(125); }
+  const image = args.indexOf('node:20-alpine');
+  const volume = args[args.indexOf('--volume') + 1].split(':');
+  const inner = args.slice(image + 2).map((a) => (a === volume[1] ? volume[0] : a));
+  process.exit(spawnSync(process.execPath, inner, { stdio: 'inherit' }).status ?? 1);
+}
+process.exit(1);
+`;
+
+test('simulate container with a Docker daemon: the burner runs network-less, bounded and labelled, and is removed by name; a failed run is reported', {
+  skip: process.platform !== 'linux' ? 'Linux only' : false,
+  timeout: 60_000,
+}, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'coalmine-fakedocker-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const bin = join(work, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'docker'), FAKE_DOCKER, { mode: 0o755 });
+  const log = join(work, 'docker.log');
+  // DOCKER_HOST set: the CLI is trusted to find its daemon, no socket file is needed
+  const env = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    DOCKER_HOST: 'unix:///nonexistent.sock',
+    FAKE_DOCKER_LOG: log,
+  };
+  const calls = () =>
+    readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
+
+  const r = spawnSync(
+    process.execPath,
+    [BIN, 'simulate', 'container', '--duration', '2s', '--share', '0.5', '--json'],
+    {
+      encoding: 'utf8',
+      env,
+    },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const staged = JSON.parse(r.stdout.split('\n')[0]) as Staged;
+  const c = staged.container;
+  assert.ok(c && !('skipped' in c), r.stdout);
+  assert.match(c.name, /^coalmine-sim-\d+-/);
+  assert.match(c.command_line, /^node \/sim\/burn\.mjs -o stratum\+tcp:\/\/127\.0\.0\.1:\d+ -u 4SIMULATED/);
+  const run = calls().find((a) => a[0] === 'run');
+  assert.ok(run);
+  const opt = (name: string) => run[run.indexOf(name) + 1];
+  assert.equal(opt('--network'), 'none');
+  assert.equal(opt('--cpus'), '0.5');
+  assert.equal(opt('--name'), c.name);
+  assert.equal(opt('--user'), '65534:65534');
+  assert.ok(run.includes('--rm') && run.includes('--read-only'));
+  assert.match(opt('--label'), /^io\.coalmine\.simulate\.owner=\{"tool":"coalmine-simulate","pid":\d+,/);
+  assert.deepEqual(calls().at(-1), ['rm', '--force', c.name], 'removed by name at cleanup');
+  assert.match(r.stderr, /removed the container/);
+  assert.doesNotMatch(r.stderr, /did not run/);
+
+  // docker run fails (a pull refused): said at cleanup, exit 0 all the same
+  writeFileSync(log, '');
+  const failed = spawnSync(process.execPath, [BIN, 'simulate', 'container', '--duration', '2s'], {
+    encoding: 'utf8',
+    env: { ...env, FAKE_DOCKER_FAIL: '1' },
+  });
+  assert.equal(failed.status, 0, failed.stderr);
+  assert.match(
+    failed.stderr,
+    /the container did not run: docker run exited with 125: docker: Error response from daemon: pull access denied\./,
+  );
+
+  // a container a killed run left (its owner gone) is removed before staging; a live owner's is not
+  writeFileSync(log, '');
+  const dead = `${'a'.repeat(12)}\t{"tool":"coalmine-simulate","pid":999999999,"start":"1"}\n`;
+  const live = `${'b'.repeat(12)}\t{"tool":"coalmine-simulate","pid":${process.pid},"start":null}\n`;
+  const swept = spawnSync(process.execPath, [BIN, 'simulate', 'container', '--duration', '1s', '--json'], {
+    encoding: 'utf8',
+    env: { ...env, FAKE_DOCKER_PS: dead + live },
+  });
+  assert.equal(swept.status, 0, swept.stderr);
+  const removed = calls()
+    .filter((a) => a[0] === 'rm')
+    .map((a) => a[2]);
+  assert.ok(removed.includes('a'.repeat(12)), removed.join(', '));
+  assert.ok(!removed.includes('b'.repeat(12)), 'a running simulate keeps its container');
+  assert.match(swept.stderr, /removed container a{12}, left by simulate pid 999999999 \(no longer running\)/);
+});

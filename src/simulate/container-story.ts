@@ -4,11 +4,12 @@
  * ResponseComplete line per request), Tetragon's JSON export (process_exec / process_exit with pod,
  * container and image), a Prometheus `query_range` answer per query (cAdvisor CPU counters,
  * kube-state-metrics CPU limits, node cores) and `kubectl get pods,daemonsets,jobs,cronjobs -A -o json`.
- * Four workloads on two made-up nodes, 4 hours of audit history ending at `now`:
+ * Four workloads on two made-up nodes, 26 hours of audit history ending at `now` (a first-seen verdict
+ * needs a day of history behind it):
  * (a) `system:anonymous` creates a DaemonSet whose containers run xmrig against a pool from the bundled
  *     intel with a fake wallet, each pod at its 2-core limit for the last 44 minutes;
  * (b) a user the audit log has never seen creates a Honeygain pod with its account flags (little CPU);
- * (c) the gitlab-runner service account creates a CI pod, as it did every 30 minutes before, at 100%
+ * (c) the gitlab-runner service account creates a CI pod, as it did every hour before, at 100%
  *     of its 2-core limit;
  * (d) the CronJob controller creates the hourly ETL Job, as every hour before, its pod at its 1-core limit.
  * Every name, address and id is made up (documentation IP ranges, `.invalid` mail, ids hashed from
@@ -27,7 +28,7 @@ const NODES = [
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /** How far back the audit log reaches: the routine creators' earlier requests are in it. */
-const HISTORY_MS = 4 * HOUR;
+const HISTORY_MS = 26 * HOUR;
 /** The Prometheus query range: long enough to hold every container's CPU past a 30-minute window. */
 const METRICS_MS = 50 * MINUTE;
 const STEP_S = 60;
@@ -502,7 +503,7 @@ export function containerStory(end: number, wallet: string): ContainerStory {
   }
   inventory.push(daemonSetObject('kube-system', proxyDs, proxyCreated, { 'k8s-app': 'kube-proxy' }, pods.slice(0, 2)));
 
-  // (c) the CI runner: a pod every 30 minutes for 4 hours, each deleted when its job is done
+  // (c) the CI runner: a pod every hour of the history, each deleted when its job is done
   const ciNamespace = 'ci';
   const ciImage = 'registry.gitlab.example.invalid/shop/builder:1.4';
   const ciPod = (at: number, n: number): PodPlan => {
@@ -533,7 +534,7 @@ export function containerStory(end: number, wallet: string): ContainerStory {
   const ciReason =
     'RBAC: allowed by RoleBinding "gitlab-runner" of Role "gitlab-runner" to ServiceAccount "gitlab-runner/ci"';
   let ciRuns = 0;
-  for (let at = end - HISTORY_MS + 10 * MINUTE; at < end - 50 * MINUTE; at += 30 * MINUTE) {
+  for (let at = end - HISTORY_MS + 10 * MINUTE; at < end - 50 * MINUTE; at += HOUR) {
     const p = ciPod(at, ciRuns++);
     audit.request(at, RUNNER, 'create', 'pods', ciNamespace, p.name, podRequest(p), ciReason);
     audit.request(at + 17 * MINUTE, RUNNER, 'delete', 'pods', ciNamespace, p.name, undefined, ciReason);
@@ -599,7 +600,7 @@ export function containerStory(end: number, wallet: string): ContainerStory {
   let etlRuns = 0;
   let etl: ReturnType<typeof etlPlan> | undefined;
   // on the hour of the story's clock, 40 minutes before its end the last time
-  for (let at = end - 40 * MINUTE - 3 * HOUR; at <= end - 40 * MINUTE; at += HOUR) {
+  for (let at = end - 40 * MINUTE - HISTORY_MS + HOUR; at <= end - 40 * MINUTE; at += HOUR) {
     etl = etlPlan(at);
     audit.request(
       at,
@@ -853,8 +854,8 @@ function containerExpect(s: ContainerStory): string[] {
   const m = s.miner;
   return [
     `AN0745 high on ${m.namespace}/${m.kind}/${m.name} (${m.pods.length} pods on ${NODES.map((n) => n.name).join(', ')}): authorization (created by ${m.creator}, never authorized), tool (xmrig with -o stratum+tcp://${m.pool} and a wallet in the container, image ${m.image}), resource (each container at its ${m.cpuLimitCores}-core limit for the last 44 minutes)`,
-    `AN0745 medium on ${s.proxyware.namespace}/Pod/${s.proxyware.name}: tool (Honeygain's -tou-accept beside its account flags, password hidden, image ${s.proxyware.image}) and authorization (${s.proxyware.creator} first seen in 4 hours of audit log); no CPU leg, proxyware needs none`,
-    `nothing above informational for the CI pod ${s.ci.namespace}/${s.ci.name} at 100% of its ${s.ci.cpuLimitCores}-core limit: its creator ${s.ci.creator} created ${s.ci.earlierRuns} pods like it in the 4 hours before`,
+    `AN0745 medium on ${s.proxyware.namespace}/Pod/${s.proxyware.name}: tool (Honeygain's -tou-accept beside its account flags, password hidden, image ${s.proxyware.image}) and authorization (${s.proxyware.creator} first seen in ${HISTORY_MS / HOUR} hours of audit log); no CPU leg, proxyware needs none`,
+    `nothing above informational for the CI pod ${s.ci.namespace}/${s.ci.name} at 100% of its ${s.ci.cpuLimitCores}-core limit: its creator ${s.ci.creator} created ${s.ci.earlierRuns} pods like it in the ${HISTORY_MS / HOUR} hours before`,
     `nothing above informational for the ${s.batch.namespace}/${s.batch.kind}/${s.batch.name} Job pod ${s.batch.pods[0]} at its ${s.batch.cpuLimitCores}-core limit: the CronJob controller created ${s.batch.earlierRuns} Jobs of it in the hours before`,
   ];
 }

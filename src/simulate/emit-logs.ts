@@ -5,7 +5,7 @@
  * auditd records for each exec, connect, file write and kill, per-minute CPU samples as metrics CSV
  * and the cron entry in the user's spool. Timestamps end at `now` and span 25 minutes, longer than
  * the default 15-minute sustain window. The container behaviour adds a cluster's story under `k8s/`
- * (container-story.ts: audit log, Tetragon, Prometheus, kubectl inventory; 4 hours of audit history).
+ * (container-story.ts: audit log, Tetragon, Prometheus, kubectl inventory; 26 hours of audit history).
  * Output depends only on the options and `now`.
  */
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';

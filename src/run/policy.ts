@@ -1,6 +1,7 @@
 /**
- * Loading `coalmine.yaml`: thresholds, per-analytic overrides, host facts and the allowlist. Unknown
- * keys are refused (a typo must not silently change detection); every error names file:line.
+ * Loading `coalmine.yaml`: thresholds, per-analytic overrides, host facts, the allowlist and the approved
+ * containers. Unknown keys are refused (a typo must not silently change detection); every error names
+ * file:line.
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -9,6 +10,7 @@ import type { Issue } from '../model/issue.js';
 import {
   type AllowlistEntry,
   type AllowlistField,
+  type ContainerPolicy,
   defaultPolicy,
   type Policy,
   type Thresholds,
@@ -191,15 +193,124 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
           if (entry) policy.allowlist.push(entry);
         }
         break;
+      case 'containers':
+        policy.containers = readContainers(pair.key as Node, value, file, at, err);
+        break;
       default:
         err(
           pair.key as Node,
           'POLICY_UNKNOWN_KEY',
-          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist)`,
+          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers)`,
         );
     }
   }
   return { policy, errors };
+}
+
+/** Bounds of the `containers:` section: entries per list and characters per entry. */
+const MAX_CONTAINER_ENTRIES = 1000;
+const MAX_CONTAINER_ENTRY_CHARS = 512;
+const CONTAINER_LISTS = ['registries', 'images', 'namespaces', 'creators'] as const;
+const CONTAINER_KEYS = ['cluster', ...CONTAINER_LISTS, 'labels'];
+const DIGEST_ENTRY = /^sha256:[0-9a-f]{64}$/i;
+
+/** One `containers:` string: non-empty, bounded, one line. */
+function containerString(v: unknown): v is string {
+  return (
+    typeof v === 'string' && v.length > 0 && v.length <= MAX_CONTAINER_ENTRY_CHARS && !/[\u0000-\u001f\u007f]/.test(v)
+  );
+}
+
+/**
+ * `containers:` (AN0745): what is approved to run. Each list is bounded; a bad entry is reported with
+ * its line and left out, the rest of the section still applies.
+ */
+function readContainers(
+  keyNode: Node,
+  node: Node,
+  file: string,
+  at: (n: Node | null | undefined) => number | undefined,
+  err: (n: Node | null | undefined, code: string, reason: string) => void,
+): ContainerPolicy | undefined {
+  if (!isMap(node)) {
+    err(node ?? keyNode, 'POLICY_SHAPE', `containers must be a mapping (${CONTAINER_KEYS.join(', ')})`);
+    return undefined;
+  }
+  const out: ContainerPolicy = {
+    registries: [],
+    images: [],
+    namespaces: [],
+    creators: [],
+    labels: {},
+    ref: `${file}:${at(keyNode) ?? 0}`,
+  };
+  const bad = `must be a non-empty string of at most ${MAX_CONTAINER_ENTRY_CHARS} characters on one line`;
+  for (const pair of node.items) {
+    const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    const value = pair.value as Node;
+    if (k === 'cluster') {
+      const v = isScalar(value) ? value.value : undefined;
+      if (containerString(v)) out.cluster = v;
+      else err(value ?? (pair.key as Node), 'POLICY_BAD_VALUE', `containers.cluster ${bad}`);
+    } else if (k === 'labels') {
+      if (!isMap(value)) {
+        err(
+          value ?? (pair.key as Node),
+          'POLICY_SHAPE',
+          'containers.labels must be a mapping of label name to value glob',
+        );
+        continue;
+      }
+      if (value.items.length > MAX_CONTAINER_ENTRIES) {
+        err(value, 'POLICY_BAD_VALUE', `containers.labels has over ${MAX_CONTAINER_ENTRIES} entries`);
+        continue;
+      }
+      for (const label of value.items) {
+        const name = isScalar(label.key) ? label.key.value : undefined;
+        const glob = isScalar(label.value) ? label.value.value : undefined;
+        if (!containerString(name))
+          err(label.key as Node, 'POLICY_BAD_VALUE', `containers.labels: a label name ${bad}`);
+        else if (typeof glob !== 'string' && typeof glob !== 'number')
+          err(
+            (label.value as Node) ?? (label.key as Node),
+            'POLICY_BAD_VALUE',
+            `containers.labels.${name} must be a value glob`,
+          );
+        else if (!containerString(String(glob)))
+          err(label.value as Node, 'POLICY_BAD_VALUE', `containers.labels.${name} ${bad}`);
+        else Object.defineProperty(out.labels, name, { value: String(glob), enumerable: true, writable: true });
+      }
+    } else if ((CONTAINER_LISTS as readonly string[]).includes(k)) {
+      const list = out[k as (typeof CONTAINER_LISTS)[number]];
+      if (!isSeq(value)) {
+        err(value ?? (pair.key as Node), 'POLICY_SHAPE', `containers.${k} must be a list`);
+        continue;
+      }
+      if (value.items.length > MAX_CONTAINER_ENTRIES) {
+        err(value, 'POLICY_BAD_VALUE', `containers.${k} has over ${MAX_CONTAINER_ENTRIES} entries`);
+        continue;
+      }
+      for (const item of value.items) {
+        const v = isScalar(item) ? item.value : undefined;
+        if (!containerString(v)) err(item as Node, 'POLICY_BAD_VALUE', `containers.${k}: an entry ${bad}`);
+        else if (k === 'registries' && (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /[*@\s]/.test(v)))
+          err(
+            item as Node,
+            'POLICY_BAD_VALUE',
+            `containers.registries: "${v}" must be a registry host[/path] (no scheme, glob or digest)`,
+          );
+        else if (k === 'images' && /^sha256:/i.test(v) && !DIGEST_ENTRY.test(v))
+          err(item as Node, 'POLICY_BAD_VALUE', `containers.images: "${v}" is not a sha256: digest of 64 hex digits`);
+        else list.push(v);
+      }
+    } else
+      err(
+        pair.key as Node,
+        'POLICY_UNKNOWN_KEY',
+        `unknown key "containers.${k}" (known: ${CONTAINER_KEYS.join(', ')})`,
+      );
+  }
+  return out;
 }
 
 function readEntry(

@@ -362,8 +362,8 @@ test('coverage: AN0745 per cluster/namespace with each class and the gaps, escap
     'audit, process',
     '<span class="answered">present</span>: audit log (API writes of 2 of 2 workloads)',
     '<span class="needs">absent</span>: no container CPU metrics',
-    '<span class="needs">partial</span>, missing container CPU',
-    '<li>no container CPU metrics for prod&#60;i&#62;/default (Prometheus',
+    '<td class="nw"><span class="needs">partial</span></td>',
+    '<strong>prod&#60;i&#62;/default</strong>: <span class="needs">partial</span>, missing container CPU<ul><li>no container CPU metrics for prod&#60;i&#62;/default (Prometheus',
   ])
     assert.ok(table.includes(s), s);
   assert.ok(!/<svg>|<i>/.test(html));

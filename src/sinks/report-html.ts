@@ -273,29 +273,47 @@ function containersSection(findings: Finding[]): string {
 
 const MAX_COVERAGE_HOSTS = 200;
 
+/** Workload names shown in a coverage row before "and N more". */
+const ROW_NAMES = 5;
+
+/** One row per cluster/namespace (the three classes and AN0745's status), then the gaps of each below it. */
 function containerCoverage(namespaces: NamespaceCoverage[]): string {
   if (namespaces.length === 0) return '';
+  const shown = namespaces.slice(0, MAX_COVERAGE_HOSTS);
+  const where = (ns: NamespaceCoverage) => `${h(ns.cluster, 200)}/${h(ns.namespace, 200)}`;
   const cell = (ns: NamespaceCoverage, i: number) => {
     const c = ns.classes[i];
     if (!c) return '<td></td>';
     const css = c.status === 'present' ? 'answered' : 'needs';
     return `<td><span class="${css}">${h(c.status, 20)}</span>${c.detail ? `: ${h(c.detail, 300)}` : ''}</td>`;
   };
-  const rows = namespaces.slice(0, MAX_COVERAGE_HOSTS).map((ns) => {
-    const a = ns.analytic;
+  const rows = shown.map((ns) => {
+    const names = ns.workloadNames.slice(0, ROW_NAMES).map((n) => h(n, 120));
+    const more =
+      ns.workloads > names.length && names.length > 0 ? ` and ${num(ns.workloads - names.length, 0)} more` : '';
     const status =
-      a.status === 'covered'
-        ? '<span class="answered">covered</span>'
-        : `<span class="needs">partial</span>, missing ${a.missing.map((m) => h(CONTAINER_CLASS_LABEL[m] ?? m, 60)).join(', ')}`;
-    const gaps = a.gaps.length ? list(a.gaps.slice(0, 20).map((g) => h(g, 600))) : '';
-    const notes = a.notes.length ? list(a.notes.slice(0, 20).map((n) => `<span class="note">${h(n, 600)}</span>`)) : '';
-    return `<tr><td>${h(ns.cluster, 200)}/${h(ns.namespace, 200)}</td><td class="nw">${h(ns.runtime, 20)}</td><td>${num(ns.workloads, 0)}${ns.workloadNames.length ? `: ${ns.workloadNames.map((n) => h(n, 120)).join(', ')}` : ''}</td><td>${ns.telemetry.map((t) => h(t, 40)).join(', ')}</td>${cell(ns, 0)}${cell(ns, 1)}${cell(ns, 2)}<td>${status}${gaps}${notes}</td></tr>`;
+      ns.analytic.status === 'covered' ? '<span class="answered">covered</span>' : '<span class="needs">partial</span>';
+    return `<tr><td>${where(ns)}</td><td class="nw">${h(ns.runtime, 20)}</td><td>${num(ns.workloads, 0)}${names.length ? `: ${names.join(', ')}${more}` : ''}</td><td>${ns.telemetry.map((t) => h(t, 40)).join(', ')}</td>${cell(ns, 0)}${cell(ns, 1)}${cell(ns, 2)}<td class="nw">${status}</td></tr>`;
   });
+  const gaps = shown
+    .filter((ns) => ns.analytic.gaps.length > 0 || ns.analytic.notes.length > 0)
+    .map((ns) => {
+      const a = ns.analytic;
+      const head =
+        a.status === 'covered'
+          ? `<strong>${where(ns)}</strong>: <span class="answered">covered</span>`
+          : `<strong>${where(ns)}</strong>: <span class="needs">partial</span>, missing ${a.missing.map((m) => h(CONTAINER_CLASS_LABEL[m] ?? m, 60)).join(', ')}`;
+      const items = [
+        ...a.gaps.slice(0, 20).map((g) => h(g, 600)),
+        ...a.notes.slice(0, 20).map((n) => `<span class="note">${h(n, 600)}</span>`),
+      ];
+      return `${head}${list(items)}`;
+    });
   const more =
     namespaces.length > MAX_COVERAGE_HOSTS
       ? `<p class="note">… ${namespaces.length - MAX_COVERAGE_HOSTS} more cluster/namespaces (see coalmine coverage).</p>`
       : '';
-  return `<h3>Containers (AN0745) per cluster/namespace</h3><table class="coverage-containers"><thead><tr><th>cluster/namespace</th><th>runtime</th><th>workloads</th><th>telemetry</th><th>${CONTAINER_CLASS_LABEL.authorization}</th><th>${CONTAINER_CLASS_LABEL.resource}</th><th>${CONTAINER_CLASS_LABEL.tool}</th><th>AN0745</th></tr></thead><tbody>${rows.join('')}</tbody></table>${more}`;
+  return `<h3>Containers (AN0745) per cluster/namespace</h3><table class="coverage-containers"><thead><tr><th>cluster/namespace</th><th>runtime</th><th>workloads</th><th>telemetry</th><th>${CONTAINER_CLASS_LABEL.authorization}</th><th>${CONTAINER_CLASS_LABEL.resource}</th><th>${CONTAINER_CLASS_LABEL.tool}</th><th>AN0745</th></tr></thead><tbody>${rows.join('')}</tbody></table>${gaps.length ? `<div class="container-gaps">${list(gaps)}</div>` : ''}${more}`;
 }
 
 function coverageSection(coverage: CoverageReport | undefined): string {

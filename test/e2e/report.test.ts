@@ -2,7 +2,9 @@
  * End to end: `coalmine hunt … --report FILE` on the bundled Kinsing-like scenario (CPU telemetry) plus
  * a hostile NDJSON fixture (markup and ANSI in the command line, host and cron line), opened in real
  * headless Chromium (Debian's, driven by playwright-core): no console error, no request but the file,
- * no dialog, the hostile text visible as text and never as an element, the SVG timeline drawn.
+ * no dialog, the hostile text visible as text and never as an element, the SVG timeline drawn. And
+ * the container scenario (a miner DaemonSet: audit log, Tetragon, Prometheus): its AN0745 finding
+ * under its cluster/namespace, its container CPU drawn, AN0745's coverage per cluster/namespace.
  * Skips when /usr/bin/chromium is absent (CI installs it).
  */
 import assert from 'node:assert/strict';
@@ -11,16 +13,41 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
 import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
 const HOSTILE = join(ROOT, 'test', 'fixtures', 'report', 'hostile.ndjson');
+const MINER_DAEMONSET = join(ROOT, 'test', 'fixtures', 'scenarios', 'containers', 'miner-daemonset');
 const CHROMIUM = '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'coalmine-report-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 const run = (args: string[]) => runCli(args, { cwd: work });
+
+/** The report opened in a new page, with every console error, request and dialog collected. */
+async function openReport(
+  browser: Browser,
+  file: string,
+): Promise<{ page: Page; url: string; consoleErrors: string[]; requests: string[]; dialogs: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const consoleErrors: string[] = [];
+  const requests: string[] = [];
+  const dialogs: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  page.on('request', (req) => requests.push(req.url()));
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const url = pathToFileURL(file).href;
+  await page.goto(url, { waitUntil: 'load' });
+  return { page, url, consoleErrors, requests, dialogs };
+}
 
 test('--report writes the HTML report beside the normal output; a write error is exit 3 with the reason', () => {
   const out = join(work, 'plain.html');
@@ -51,21 +78,7 @@ test('the report in real Chromium: inert hostile text, no requests, no console e
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const consoleErrors: string[] = [];
-    const requests: string[] = [];
-    const dialogs: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(String(e)));
-    page.on('request', (req) => requests.push(req.url()));
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    const url = pathToFileURL(out).href;
-    await page.goto(url, { waitUntil: 'load' });
+    const { page, url, consoleErrors, requests, dialogs } = await openReport(browser, out);
 
     assert.deepEqual(consoleErrors, [], 'no console errors (CSP violations are console errors)');
     assert.deepEqual(requests, [url], 'no request but the report itself');
@@ -96,6 +109,66 @@ test('the report in real Chromium: inert hostile text, no requests, no console e
 
     mkdirSync(join(ROOT, 'test-output'), { recursive: true });
     await page.screenshot({ path: join(ROOT, 'test-output', 'report.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the container report in real Chromium: the AN0745 finding by cluster/namespace, its CPU, coverage per namespace', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the browser check needs it`);
+    return;
+  }
+  const out = join(work, 'containers.html');
+  const r = run(['hunt', MINER_DAEMONSET, '--format', 'ndjson', '--report', out]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /"analytic":"AN0745"/);
+
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const { page, url, consoleErrors, requests, dialogs } = await openReport(browser, out);
+    assert.deepEqual(consoleErrors, [], 'no console errors (CSP violations are console errors)');
+    assert.deepEqual(requests, [url], 'no request but the report itself');
+    assert.deepEqual(dialogs, []);
+
+    // the finding listed under its cluster/namespace with the workload facts, linked to its section
+    assert.deepEqual(await page.locator('h3.namespace').allTextContents(), ['cluster/kube-system']);
+    const rows = page.locator('table.workloads tbody tr');
+    assert.equal(await rows.count(), 1);
+    const cells = await rows.first().locator('td').allTextContents();
+    assert.match(cells[0], /^high cm-/);
+    assert.equal(cells[1], 'DaemonSet/kube-netmon');
+    assert.equal(cells[2], '3', 'replicas');
+    assert.match(cells[3], /alpine:3\.19/, 'the image');
+    assert.match(cells[4], /^system:anonymousfrom 203\.0\.113\.45$/, 'the creator and where from');
+    assert.equal(cells[5], 'worker-1, worker-2, worker-3', 'the nodes');
+    const href = (await rows.first().locator('a').getAttribute('href')) ?? '';
+    const section = page.locator(`section.finding${href}`);
+    assert.equal(await section.count(), 1, 'the link reaches the finding');
+    const own = (await section.locator('dl.facts').first().textContent()) ?? '';
+    assert.ok(own.includes('namespacekube-system') && own.includes('workloadDaemonSet/kube-netmon'), own);
+    assert.ok((await section.locator('svg.timeline polyline').count()) >= 1, 'container CPU drawn');
+
+    // AN0745 coverage: the scenario's namespaces, each with the three classes
+    const nsRows = page.locator('table.coverage-containers tbody tr');
+    const texts = await nsRows.allTextContents();
+    const sys = texts.find((x) => x.startsWith('cluster/kube-system'));
+    assert.ok(sys, texts.join('\n'));
+    assert.equal(
+      await nsRows.first().locator('td').count(),
+      8,
+      'namespace, runtime, workloads, telemetry, 3 classes, AN0745',
+    );
+    const sysCells = await nsRows.filter({ hasText: 'cluster/kube-system' }).locator('td').allTextContents();
+    assert.match(sysCells[4], /^present: audit log/, 'authorization from the audit log');
+    assert.match(sysCells[5], /^present: CPU of 2 of 2 workloads, a limit for 2/);
+    assert.match(sysCells[6], /^present: processes inside/);
+    assert.equal(sysCells[7], 'covered', 'audit log, Prometheus and Tetragon cover kube-system');
+    const gaps = (await page.locator('.container-gaps').textContent()) ?? '';
+    assert.ok(gaps.includes('cluster/ci: partial, missing container CPU, in-container processes'), gaps);
+    assert.ok(gaps.includes('no container CPU metrics for cluster/ci'), gaps);
+    assert.ok(!gaps.includes('cluster/kube-system'), 'a covered namespace without notes has no gap entry');
   } finally {
     await browser.close();
   }

@@ -154,6 +154,9 @@ test('an anonymous DaemonSet whose containers run a miner at their CPU limit: on
   assert.deepEqual(f.facts.creator_source_ips, ['203.0.113.45']);
   assert.deepEqual(f.facts.images, ['docker.io/made-up/kube-metrics:latest']);
   assert.equal(f.facts.cpu_limit_cores, 2);
+  assert.equal(f.facts.cpu_high_minutes, 40);
+  assert.deepEqual(f.facts.nodes, ['worker-1', 'worker-2', 'worker-3']);
+  assert.match(String(f.usage?.basis), /container CPU of 1 container /);
   assert.ok(f.usage && f.usage.core_hours > 1.2, JSON.stringify(f.usage));
   assert.ok(f.evidence.some((e) => e.kind === 'unauthorized-workload' && e.strength === 'strong'));
   assert.ok(f.evidence.some((e) => e.kind === 'sustained-cpu' && /2-core limit/.test(e.explanation)));

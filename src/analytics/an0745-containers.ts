@@ -142,6 +142,7 @@ export function evaluateContainers(view: WorkloadView): FindingDraft | undefined
   if (w.execCommands.length) facts.exec_commands = w.execCommands;
   if (cpu.limitCores !== undefined) facts.cpu_limit_cores = cpu.limitCores;
   if (cpu.peakCores > 0) facts.cpu_cores_peak = Math.round(cpu.peakCores * 100) / 100;
+  if (cpu.highMs > 0) facts.cpu_high_minutes = Math.round(cpu.highMs / 60_000);
   facts.authorization = authorizationLine(view, established, policyGap);
 
   const related: EntityKey[] = [];
@@ -216,7 +217,7 @@ function usageOf(view: WorkloadView, cpu: ReturnType<typeof WorkloadTable.cpuFac
   if (cpu.coreMs > 0)
     return {
       core_hours: Math.round((cpu.coreMs / 3_600_000) * 100) / 100,
-      basis: `container CPU of ${w.cpu.size} container${w.cpu.size === 1 ? '' : 's'} (cAdvisor/docker counters)`,
+      basis: `container CPU of ${cpu.sampled} container${cpu.sampled === 1 ? '' : 's'} (cAdvisor/docker counters)`,
       series,
     };
   let coreMs = 0;

@@ -45,6 +45,8 @@ interface ContainerCpu {
   emitted: boolean;
   peakCores: number;
   coreMs: number;
+  /** Time sampled at or above the bar, in ms (intervals ending in a high sample). */
+  highMs: number;
   series?: CpuSeries;
 }
 
@@ -311,7 +313,9 @@ export class WorkloadTable {
     add(w.containerNames, ref.containerName);
     const node = event.host?.name;
     const spec = event.coalmine.workload;
-    if (node && event.coalmine.format !== 'k8s-audit') add(w.nodes, node);
+    // the audit log's host is the control plane and an inventory object's may be the collector: nodes come from the spec there
+    const format = event.coalmine.format;
+    if (node && format !== 'k8s-audit' && format !== 'k8s-inventory') add(w.nodes, node);
     if (spec?.node) add(w.nodes, spec.node);
     const image = event.container?.image;
     // a spec names its images as written; other events only through container.image
@@ -618,7 +622,7 @@ export class WorkloadTable {
     if (!c) {
       // a limit read from the spec is keyed by container name alone: carry it to the pod's container
       const bySpec = ref.containerName ? w.cpu.get(ref.containerName) : undefined;
-      c = { label, emitted: false, peakCores: 0, coreMs: 0, limitCores: bySpec?.limitCores };
+      c = { label, emitted: false, peakCores: 0, coreMs: 0, highMs: 0, limitCores: bySpec?.limitCores };
       if (w.cpu.size < MAX_SET) w.cpu.set(label, c);
     }
     return c;
@@ -667,6 +671,7 @@ export class WorkloadTable {
           ? `node ${node}'s ${nodeCores} cores (no limit known)`
           : `one core (no limit or node core count known)`;
     const high = cores >= bar;
+    if (high && prev !== undefined && ts > prev && ts - prev <= MAX_SAMPLE_GAP_MS) c.highMs += ts - prev;
     if (high || c.series) {
       c.series ??= new CpuSeries();
       c.series.push(ts, cores * 100);
@@ -691,7 +696,7 @@ export class WorkloadTable {
       by: 'engine:container-cpu',
       explanation: inert(
         clip(
-          `container ${c.label} used ${Math.round(cores * 100) / 100} cores, at or above ${Math.round(LIMIT_SHARE * 100)}% of ${against}, for ${hours(ts - c.highSince)} since ${isoFromMs(c.highSince)}`,
+          `container ${c.label} used ${Math.round(cores * 100) / 100} cores, at or above ${Math.round(LIMIT_SHARE * 100)}% of ${against}, without a break from ${isoFromMs(c.highSince)} to ${isoFromMs(ts)} (the sustain time; the finding's CPU facts say how long it went on)`,
           400,
         ),
       ),
@@ -762,6 +767,9 @@ export class WorkloadTable {
 
   /** CPU of every container: core-ms, peak, limit, series (for usage and facts). */
   static cpuFacts(w: WorkloadState): {
+    /** Containers with CPU samples (spec entries that only carry a limit are not counted). */
+    sampled: number;
+    highMs: number;
     coreMs: number;
     peakCores: number;
     limitCores?: number;
@@ -769,15 +777,19 @@ export class WorkloadTable {
   } {
     let coreMs = 0;
     let peakCores = 0;
+    let sampled = 0;
+    let highMs = 0;
     let limitCores: number | undefined;
     const series: Array<{ label: string; points: Array<[number, number]> }> = [];
     for (const c of w.cpu.values()) {
+      if (c.lastTs !== undefined) sampled++;
+      if (c.highMs > highMs) highMs = c.highMs;
       coreMs += c.coreMs;
       if (c.peakCores > peakCores) peakCores = c.peakCores;
       if (c.limitCores !== undefined) limitCores = Math.max(limitCores ?? 0, c.limitCores);
       if (c.series && series.length < 8) series.push({ label: c.label, points: c.series.points() });
     }
-    return { coreMs, peakCores, limitCores, series };
+    return { sampled, highMs, coreMs, peakCores, limitCores, series };
   }
 }
 

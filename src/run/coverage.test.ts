@@ -275,7 +275,7 @@ test('AN0745: a containers: policy answers authorization without an audit log (n
   assert.deepEqual(classStatus(sys), { authorization: 'present', resource: 'present', tool: 'present' });
   assert.equal(sys.analytic.status, 'covered');
   assert.deepEqual(sys.classes[0].sources, ['containers: policy (coalmine.yaml:40)']);
-  assert.equal(sys.classes[0].detail, 'site.yaml containers: (coalmine.yaml:40) approves namespace kube-system');
+  assert.equal(sys.classes[0].detail, 'containers: policy (coalmine.yaml:40) approves namespace kube-system');
   assert.deepEqual(sys.analytic.notes, [
     `${noAuditLogGap('prod/kube-system', 'its workloads')}; the containers: policy (coalmine.yaml:40) still judges their images, namespace and labels`,
   ]);

@@ -157,7 +157,7 @@ function namespaceCoverage(
   if (policy) {
     authSources.push(`containers: policy (${policy.ref})`);
     authDetail.push(
-      `${policyFile ?? 'coalmine.yaml'} containers: (${policy.ref})${policy.namespaces.includes(ns.namespace) ? ` approves namespace ${ns.namespace}` : ''}`,
+      `containers: policy (${policy.ref})${policy.namespaces.includes(ns.namespace) ? ` approves namespace ${ns.namespace}` : ''}`,
     );
   }
   const authorization: ContainerClassCoverage = {

@@ -234,3 +234,23 @@ test('hunt and coverage word a missing container class alike (the finding per wo
   const def = byNamespace(json([AUDIT, TETRAGON]).report)['cluster/default'];
   assert.deepEqual(def.analytic.gaps, [noContainerCpuGap('cluster/default')]);
 });
+
+test('a containers: policy in coalmine.yaml answers authorization where no audit log was read; the audit gap becomes a note', () => {
+  const policy = join(FIX, 'containers.yaml');
+  const withPolicy = byNamespace(json([PROMETHEUS, TETRAGON, '--policy', policy]).report);
+  const sys = withPolicy['cluster/kube-system'];
+  assert.equal(classStatus(sys).authorization, 'present');
+  assert.deepEqual(sys.classes[0].sources, [`containers: policy (${policy}:2)`]);
+  assert.equal(sys.classes[0].detail, `containers: policy (${policy}:2) approves namespace kube-system`);
+  assert.deepEqual(sys.analytic.missing, ['resource', 'tool'], 'authorization is not missing');
+  assert.ok(
+    sys.analytic.notes.includes(
+      `${noAuditLogGap('cluster/kube-system', 'its workloads')}; the containers: policy (${policy}:2) still judges their images, namespace and labels`,
+    ),
+    sys.analytic.notes.join('\n'),
+  );
+  const def = withPolicy['cluster/default'];
+  assert.equal(def.analytic.status, 'covered', 'policy, container CPU with limits and Tetragon');
+  const without = byNamespace(json([PROMETHEUS, TETRAGON]).report)['cluster/default'];
+  assert.deepEqual(without.analytic.missing, ['authorization']);
+});

@@ -3,9 +3,11 @@
  * classifier, then every Sigma rule whose logsource fits the event. A command line that hides what
  * it runs (encoded or obfuscated PowerShell, cmd carets, shell base64/hex/escapes/reversal) is also
  * classified as decoded, and a decoded shell script command by command: the process
- * and kill classifiers and the rules see each decoded layer, and say so in their explanation.
+ * and kill classifiers and the rules see each decoded layer, and say so in their explanation. The
+ * commands a workload's spec says will run (container command + args, an exec'ed command) are judged
+ * the same way, as the workload's evidence.
  */
-import type { CoalEvent } from '../model/event.js';
+import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { clip } from '../util/hostile.js';
 import { idsAlert } from './ids-alert.js';
@@ -15,13 +17,14 @@ import { namedDestination } from './named-destination.js';
 import { network } from './network.js';
 import { persistence, simpleCommands } from './persistence.js';
 import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
-import { processClassifier } from './process.js';
+import { baseName, isWindowsPath, processClassifier } from './process.js';
 import { ruleSignals } from './rules.js';
 import { mayHaveShellLayers, shellDecode, shellLayers } from './shell-decode.js';
 import type { RuleSet } from './sigma/index.js';
 import { stratum } from './stratum.js';
 import type { Classifier, ClassifyContext } from './types.js';
 import { windows } from './windows.js';
+import { ENTRYPOINT_WORD, specCommands, workloadClassifier, workloadTarget } from './workload.js';
 
 export const classifiers: Classifier[] = [
   processClassifier,
@@ -34,10 +37,13 @@ export const classifiers: Classifier[] = [
   windows,
   stratum,
   idsAlert,
+  workloadClassifier,
 ];
 
 /** Commands of one decoded script judged one by one. */
 const MAX_SCRIPT_COMMANDS = 16;
+/** Characters of a spec's command judged as a command line (the process classifier reads 4 KiB). */
+const MAX_COMMAND_CHARS = 4096;
 
 /** The classifiers that read a command line, run again on its decoded layers. */
 const LAYER_CLASSIFIERS: Classifier[] = [processClassifier, kill];
@@ -68,6 +74,52 @@ function decodedEvents(event: CoalEvent): Array<{ event: CoalEvent; technique: s
   return out;
 }
 
+/**
+ * An event standing for a command a spec says will run (a pod spec's container, an exec'ed command):
+ * an exec of those words by no known process, with no executable or hash, so only the command line
+ * is judged. It keeps the event's time, host and record, so its signals cite the spec's line.
+ */
+function commandEvent(event: CoalEvent, words: string[]): CoalEvent {
+  const first = words[0] ?? '';
+  const process: ProcessFields = {
+    command_line: words.join(' ').slice(0, MAX_COMMAND_CHARS),
+    args: words,
+  };
+  if (first !== '' && first !== ENTRYPOINT_WORD) process.name = baseName(first);
+  // containers run Linux unless the event or a Windows path says otherwise, so rules of the other platform stay out
+  const platform = event.host?.os?.platform ?? (isWindowsPath(first) ? 'windows' : 'linux');
+  // the spec's image is judged by the workload classifier, once, not again as this process's container
+  const { container: _c, ...rest } = event;
+  return {
+    ...rest,
+    event: { ...event.event, action: 'exec' },
+    host: { ...event.host, os: { ...event.host?.os, platform } },
+    process,
+  };
+}
+
+/**
+ * Judge one event as a command line: the layer classifiers and the rules; a signal whose classifier or
+ * rule already spoke for this event is left out (`seen`), the others pushed as `say` words them.
+ */
+function judgeCommand(
+  command: CoalEvent,
+  context: ClassifyContext,
+  rules: RuleSet,
+  seen: Set<string>,
+  say: (s: Signal) => Signal,
+  out: Signal[],
+): void {
+  const found: Signal[] = [];
+  for (const c of LAYER_CLASSIFIERS) c.classify(command, context, found);
+  ruleSignals(rules, command, found);
+  for (const s of found) {
+    if (seen.has(s.by)) continue;
+    seen.add(s.by);
+    out.push(say(s));
+  }
+}
+
 export function createClassifier(intel: Intel, rules: RuleSet): (event: CoalEvent, out: Signal[]) => void {
   const context: ClassifyContext = { intel };
   return (event, out) => {
@@ -75,20 +127,42 @@ export function createClassifier(intel: Intel, rules: RuleSet): (event: CoalEven
     ruleSignals(rules, event, out);
     // a layer repeats what the logged line already showed: one signal per classifier or rule
     const seen = new Set(out.map((s) => s.by));
-    for (const { event: decoded, technique } of decodedEvents(event)) {
-      const found: Signal[] = [];
-      for (const c of LAYER_CLASSIFIERS) c.classify(decoded, context, found);
-      ruleSignals(rules, decoded, found);
-      const executable = event.process?.executable;
-      for (const s of found) {
-        if (seen.has(s.by)) continue;
-        seen.add(s.by);
-        out.push({
+    const executable = event.process?.executable;
+    for (const { event: decoded, technique } of decodedEvents(event))
+      judgeCommand(
+        decoded,
+        context,
+        rules,
+        seen,
+        (s) => ({
           ...s,
           explanation: clip(`in the command decoded from ${technique}: ${s.explanation}`, 400),
           subject: executable && !s.subject?.executable ? { executable, ...s.subject } : s.subject,
+        }),
+        out,
+      );
+    const commands = specCommands(event);
+    const target = commands.length > 0 ? workloadTarget(event) : undefined;
+    if (!target) return;
+    for (const { where, words } of commands) {
+      const say =
+        (prefix: string) =>
+        (s: Signal): Signal => ({
+          ...s,
+          entity: target.entity,
+          host: target.host,
+          explanation: clip(`${where}: ${prefix}${s.explanation}`, 400),
         });
-      }
+      const line = commandEvent(event, words);
+      // a shell's script (`sh -c "curl … | sh; /tmp/x -o pool -u <wallet>"`): each command alone first, by
+      // what it runs (argv[0]) and with its own options, then the whole line for what spans commands (pipes)
+      const script = simpleCommands(line.process?.command_line ?? '');
+      if (script.length > 1 || (script[0] !== undefined && script[0][0] !== words[0]))
+        for (const part of script.slice(0, MAX_SCRIPT_COMMANDS))
+          if (part.length > 0) judgeCommand(commandEvent(event, part), context, rules, seen, say(''), out);
+      judgeCommand(line, context, rules, seen, say(''), out);
+      for (const { event: decoded, technique } of decodedEvents(line))
+        judgeCommand(decoded, context, rules, seen, say(`in the command decoded from ${technique}: `), out);
     }
   };
 }

@@ -47,6 +47,11 @@ export interface MinerOptions {
   pools: Array<{ host: string; port: number; written: string }>;
 }
 
+/** `stratum+tcp://…`, `stratum2+ssl://…`: a URL in the mining protocol, which only miners and mining proxies speak. */
+export function isStratumUrl(word: string): boolean {
+  return STRATUM.test(word);
+}
+
 /** Host and port of a pool value (`stratum+tcp://h:443/x`, `h:3333`), lower-cased host. */
 function poolEndpoint(value: string): { host: string; port: number; written: string } | undefined {
   const scheme = value.indexOf('://');

@@ -7,7 +7,7 @@
  */
 import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import type { Intel } from './intel/types.js';
+import type { Intel, IntelMatch } from './intel/types.js';
 import { intelName, shortWallet, signalFor } from './make.js';
 import { minerDownloads, minerOptions } from './miner-args.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -418,6 +418,20 @@ function firstWord(p: ProcessFields, command: string): string {
   return space < 0 ? command : command.slice(0, space);
 }
 
+/**
+ * A container image intel lists as a miner or proxyware image, with the signal kind it makes: the one
+ * image lookup, for a running container's process here and for a pod spec's containers (workload).
+ */
+export function knownImage(
+  intel: Intel,
+  image: string,
+): { match: IntelMatch; kind: 'miner-process' | 'proxyware-process'; what: 'miner' | 'proxyware' } | undefined {
+  const match = intel.image(image);
+  if (!match) return undefined;
+  const miner = match.kind === 'miner-image';
+  return { match, kind: miner ? 'miner-process' : 'proxyware-process', what: miner ? 'miner' : 'proxyware' };
+}
+
 /** Known programs by name, account arguments, hash and container image. Returns the name match. */
 function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command: string, out: Signal[]) {
   const exe = p.executable ?? '';
@@ -489,17 +503,16 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
     }
   }
   const image = event.container?.image?.name;
-  const byImage = image ? intel.image(image) : undefined;
+  const byImage = image ? knownImage(intel, image) : undefined;
   if (byImage) {
-    const miner = byImage.kind === 'miner-image';
     out.push(
       signalFor(event, {
-        kind: miner ? 'miner-process' : 'proxyware-process',
+        kind: byImage.kind,
         class: 'process',
-        strength: byImage.strength,
-        by: `process:${miner ? 'miner' : 'proxyware'}-image`,
-        explanation: `${labelOf(p)} runs in a container of container.image.name ${image}, a known ${miner ? 'miner' : 'proxyware'} image (intel ${intelName(byImage)}: ${byImage.indicator})`,
-        intel: byImage,
+        strength: byImage.match.strength,
+        by: `process:${byImage.what}-image`,
+        explanation: `${labelOf(p)} runs in a container of container.image.name ${image}, a known ${byImage.what} image (intel ${intelName(byImage.match)}: ${byImage.match.indicator})`,
+        intel: byImage.match,
       }),
     );
   }

@@ -19,6 +19,7 @@ import { type EntityKey, entityKey } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { Severity, Usage } from '../model/finding.js';
 import type { Signal } from '../model/signal.js';
+import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from './container-gaps.js';
 import { attackOf, factsOf, legSummary, primaryProcess, processFactsOf } from './explain.js';
 import { atLeast, confidenceOf, type Leg, leg } from './grade.js';
 import type { FindingDraft, WorkloadAnalytic, WorkloadView } from './types.js';
@@ -90,21 +91,11 @@ export function evaluateContainers(view: WorkloadView): FindingDraft | undefined
   const gaps: string[] = [];
   const ns = view.namespaceTelemetry;
   if (!auth.holds && !w.telemetry.has('audit') && !ns.has('audit'))
-    gaps.push(
-      `partial: no Kubernetes audit log for ${where}: who created ${w.name}, from where and with which credentials is unknown (add the API server's audit log)`,
-    );
+    gaps.push(`partial: ${noAuditLogGap(where, w.name)}`);
   if (!tl.holds && !w.telemetry.has('process') && !ns.has('process'))
-    gaps.push(
-      `partial: no process telemetry from inside the containers of ${where} (Tetragon or Falco JSON, auditd with container ids): miner or proxyware binaries could not be seen`,
-    );
-  if (!res.holds && !w.telemetry.has('cpu'))
-    gaps.push(
-      `partial: no container CPU metrics for ${w.name} (Prometheus container_cpu_usage_seconds_total, docker stats): CPU against the limit could not be assessed`,
-    );
-  else if (w.telemetry.has('cpu') && !w.telemetry.has('limits'))
-    gaps.push(
-      `partial: no CPU limit known for ${w.name} (kube_pod_container_resource_limits, container_spec_cpu_quota, the pod spec): CPU was judged against the node or one core`,
-    );
+    gaps.push(`partial: ${noContainerProcessGap(where)}`);
+  if (!res.holds && !w.telemetry.has('cpu')) gaps.push(`partial: ${noContainerCpuGap(w.name)}`);
+  else if (w.telemetry.has('cpu') && !w.telemetry.has('limits')) gaps.push(`partial: ${noCpuLimitGap(w.name)}`);
 
   const primary = primaryProcess(view);
   const { attack, what } = attackOf(all);

@@ -12,12 +12,13 @@
  *  - every signal of an event inside a workload is the workload's evidence (one finding for 50 replicas).
  * No I/O, no clock: event time only. All maps are bounded.
  */
+
+import { approvalOf, normalisedRepository } from '../model/container-policy.js';
 import { type EntityKey, workloadKey } from '../model/entity.js';
 import { type CoalEvent, isoFromMs, type SourceRef } from '../model/event.js';
 import type { ContainerPolicy, Thresholds } from '../model/policy.js';
 import type { Signal, Strength } from '../model/signal.js';
 import { type WorkloadRef, workloadRefOf } from '../model/workload-ref.js';
-import { compileGlob, type GlobMatcher } from '../util/glob.js';
 import { clip, inert } from '../util/hostile.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
 import { CpuSeries } from './cpu-series.js';
@@ -143,19 +144,18 @@ export function isAnonymous(user: string, groups: readonly string[]): boolean {
   return ANONYMOUS_USERS.has(user) || groups.some((g) => ANONYMOUS_GROUPS.has(g));
 }
 
-/** `docker.io/library/nginx` from `nginx:1.25`, `docker.io/u/x` from `u/x@sha256:…`; registry hosts lowercased. */
-export function imageRepository(image: string): string {
-  let ref = image.trim();
-  const at = ref.indexOf('@');
-  if (at >= 0) ref = ref.slice(0, at);
-  const slash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  if (colon > slash) ref = ref.slice(0, colon);
-  const parts = ref.split('/');
-  const first = parts[0];
-  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  if (!hasRegistry) return parts.length === 1 ? `docker.io/library/${ref}` : `docker.io/${ref}`;
-  return `${first.toLowerCase()}/${parts.slice(1).join('/')}`;
+/** The repository an image names (`nginx:1.25` → `docker.io/library/nginx`); a reference that is not plain stands for itself. */
+function repositoryOf(image: string): string {
+  return normalisedRepository(image) ?? image;
+}
+
+/** What the `containers:` matcher needs of a workload; `creator` the identity whose write is judged. */
+function forApproval(w: WorkloadState, creator: string | undefined): Parameters<typeof approvalOf>[1] {
+  const creators =
+    creator !== undefined
+      ? [creator]
+      : [...new Set(w.writes.filter((x) => (x.status ?? 200) < 400).map((x) => x.user))];
+  return { namespace: w.namespace, images: [...w.images], digests: [...w.digests], creators, labels: w.labels ?? {} };
 }
 
 /** Images are kept as written, once per repository and tag (`nginx:1.25` and `docker.io/library/nginx:1.25` are one). */
@@ -171,7 +171,7 @@ function imageKey(image: string): string {
   const slash = ref.lastIndexOf('/');
   const colon = ref.lastIndexOf(':');
   const tag = colon > slash ? ref.slice(colon + 1) : 'latest';
-  return `${imageRepository(image)}:${tag}`;
+  return `${repositoryOf(image)}:${tag}`;
 }
 
 function digestOf(image: string): string | undefined {
@@ -179,59 +179,10 @@ function digestOf(image: string): string | undefined {
   return m ? m[1].toLowerCase() : undefined;
 }
 
-interface CompiledPolicy {
-  policy: ContainerPolicy;
-  images: Array<{ pattern: string; match: GlobMatcher }>;
-  creators: Array<{ pattern: string; match: GlobMatcher }>;
-  labels: Array<{ name: string; pattern: string; match: GlobMatcher }>;
-}
-
-function compilePolicy(policy: ContainerPolicy | undefined): CompiledPolicy | undefined {
-  if (!policy) return undefined;
-  return {
-    policy,
-    images: policy.images.map((pattern) => ({ pattern, match: compileGlob(pattern) })),
-    creators: policy.creators.map((pattern) => ({ pattern, match: compileGlob(pattern) })),
-    labels: Object.entries(policy.labels).map(([name, pattern]) => ({ name, pattern, match: compileGlob(pattern) })),
-  };
-}
-
-/** The `containers:` entry that approves a workload, as one line, or undefined. */
-function approvalOf(c: CompiledPolicy | undefined, w: WorkloadState, creator: string | undefined): string | undefined {
-  if (!c) return undefined;
-  const at = ` (${c.policy.ref})`;
-  if (c.policy.namespaces.includes(w.namespace)) return `containers.namespaces "${w.namespace}"${at}`;
-  if (creator) for (const e of c.creators) if (e.match(creator)) return `containers.creators "${e.pattern}"${at}`;
-  if (w.labels)
-    for (const e of c.labels) {
-      const v = w.labels[e.name];
-      if (v !== undefined && e.match(v)) return `containers.labels ${e.name}="${e.pattern}"${at}`;
-    }
-  if (w.images.size === 0) return undefined;
-  // every image must be approved, by registry, repository glob or digest
-  let why: string | undefined;
-  for (const image of w.images) {
-    const repo = imageRepository(image);
-    const digest = digestOf(image);
-    const registry = c.policy.registries.find((r) => {
-      const reg = imageRepository(`${r.replace(/\/+$/, '')}/x`).slice(0, -2);
-      return repo === reg || repo.startsWith(`${reg}/`);
-    });
-    const byImage = c.images.find(
-      (e) => e.match(repo) || e.match(image) || (digest !== undefined && e.pattern === digest),
-    );
-    if (!registry && !byImage) return undefined;
-    why ??= registry ? `containers.registries "${registry}"${at}` : `containers.images "${byImage?.pattern}"${at}`;
-  }
-  return why;
-}
-
 function hours(ms: number): string {
   const h = ms / 3_600_000;
   return h >= 48 ? `${Math.round(h / 24)} days` : `${Math.round(h * 10) / 10} h`;
 }
-
-const COMPILED = new WeakMap<ContainerPolicy, CompiledPolicy>();
 
 export class WorkloadTable {
   private readonly workloads = new Map<string, WorkloadState>();
@@ -248,7 +199,6 @@ export class WorkloadTable {
   private readonly repoSince = new Map<string, number>();
   /** cluster|namespace → telemetry seen there (coverage, gaps). */
   private readonly namespaceTelemetry = new Map<string, Set<WorkloadTelemetry>>();
-  private readonly compiled: CompiledPolicy | undefined;
   private readonly defaultCluster: string;
   private touch = 0;
   /** Keys of workloads whose open evidence changed since the last live tick. */
@@ -258,7 +208,6 @@ export class WorkloadTable {
     private readonly policy: ContainerPolicy | undefined,
     private readonly hostCores: Record<string, number>,
   ) {
-    this.compiled = compilePolicy(policy);
     this.defaultCluster = policy?.cluster ?? 'cluster';
   }
 
@@ -437,7 +386,7 @@ export class WorkloadTable {
         const d = digestOf(c.image);
         if (d) add(w.digests, d);
         // an image is established in the cluster from when it was first seen running or written
-        const repoKey = `${cluster}|${imageRepository(c.image)}`;
+        const repoKey = `${cluster}|${repositoryOf(c.image)}`;
         const since = state ? (spec.createdMs ?? ts) : ts;
         const before = this.repoSince.get(repoKey);
         if (before === undefined || since < before) this.learn(this.repoSince, repoKey, since);
@@ -451,7 +400,7 @@ export class WorkloadTable {
   }
 
   private repoFirstSeen(cluster: string, image: string): number | undefined {
-    return this.repoSince.get(`${cluster}|${imageRepository(image)}`);
+    return this.repoSince.get(`${cluster}|${repositoryOf(image)}`);
   }
 
   /** An API write: who, from where, allowed or not, and whether anything authorizes it. */
@@ -525,7 +474,7 @@ export class WorkloadTable {
       return;
     }
     if (isExec) {
-      const approvedExec = approvalOf(this.compiled, w, user);
+      const approvedExec = approvalOf(this.policy, forApproval(w, user));
       emit(
         'container-exec',
         approvedExec || before >= ROUTINE_WRITES ? 'weak' : 'medium',
@@ -546,7 +495,7 @@ export class WorkloadTable {
         );
       w.replicas = spec.replicas;
     }
-    const approval = approvalOf(this.compiled, w, user);
+    const approval = approvalOf(this.policy, forApproval(w, user));
     if (approval) {
       w.authorizedBy = approval;
       w.authorizationNote = `approved by ${approval}`;
@@ -567,14 +516,14 @@ export class WorkloadTable {
       w.authorizationNote = `created by ${w.authorizedBy}`;
       return;
     }
-    if (this.compiled) {
+    if (this.policy) {
       emit(
         'unauthorized-workload',
         'medium',
-        `no containers: entry (${this.compiled.policy.ref}) approves its images (${[...w.images].slice(0, 3).join(', ') || 'none named'}), namespace, creator or labels`,
+        `no containers: entry (${this.policy.ref}) approves its images (${[...w.images].slice(0, 3).join(', ') || 'none named'}), namespace, creator or labels`,
         'policy',
       );
-      w.authorizationNote = `not approved by the containers: policy (${this.compiled.policy.ref})`;
+      w.authorizationNote = `not approved by the containers: policy (${this.policy.ref})`;
       return;
     }
     const novelties: string[] = [];
@@ -752,12 +701,7 @@ export class WorkloadTable {
 
   /** The `containers:` entry that approves the workload as it stands (no creator judged), or undefined. */
   static approval(policy: ContainerPolicy, w: WorkloadState): string | undefined {
-    let compiled = COMPILED.get(policy);
-    if (!compiled) {
-      compiled = compilePolicy(policy)!;
-      COMPILED.set(policy, compiled);
-    }
-    return approvalOf(compiled, w, undefined);
+    return approvalOf(policy, forApproval(w, undefined));
   }
 
   /** Whether the workload existed long enough before its first evidence to count as established. */

@@ -98,6 +98,8 @@ test('an anonymous identity deploying a miner DaemonSet at its CPU limit is one 
     list(f, 'images').some((i) => /(^|\/)alpine:3\.19$/.test(i)),
     JSON.stringify(f.facts.images),
   );
+  // one image, one digest: Tetragon's and the inventory's name the same image
+  assert.equal(list(f, 'image_digests').length, 1, JSON.stringify(f.facts.image_digests));
   // the three pods the daemon-set-controller made, and only those (a generateName is no pod)
   assert.deepEqual([...list(f, 'pods')].sort(), inventoryPods('miner-daemonset', 'kube-netmon'));
   assert.deepEqual([...list(f, 'nodes')].sort(), ['worker-1', 'worker-2', 'worker-3']);

@@ -427,3 +427,19 @@ test('one identity creating a dozen workloads in minutes is a creation burst (au
   );
   assert.deepEqual(w11?.legs, ['authorization', 'tool']);
 });
+
+test('a plain Docker container: no audit-log gap (Docker has none); without a containers: policy the gap says so', () => {
+  const docker = ev(0, 'exec', {
+    host: { name: 'build-07', os: { platform: 'linux' } },
+    process: { pid: 900, name: 'kworker', executable: '/tmp/kworker' },
+    container: { id: 'ef'.repeat(32), name: 'festive_turing', image: { name: 'docker.io/made-up/tools', tag: '1' } },
+    original: { signal: MINER },
+  });
+  const [f] = run([docker]);
+  assert.equal(f.entity, 'workload:build-07:docker:festive_turing');
+  assert.ok(
+    f.gaps.some((g) => /no containers: policy for build-07\/docker: Docker records no creator/.test(g)),
+    f.gaps.join('\n'),
+  );
+  assert.ok(!f.gaps.some((g) => /audit log/.test(g)));
+});

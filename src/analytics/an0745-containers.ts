@@ -19,7 +19,13 @@ import { type EntityKey, entityKey } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { Severity, Usage } from '../model/finding.js';
 import type { Signal } from '../model/signal.js';
-import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from './container-gaps.js';
+import {
+  noAuditLogGap,
+  noContainerCpuGap,
+  noContainerProcessGap,
+  noCpuLimitGap,
+  noDockerPolicyGap,
+} from './container-gaps.js';
 import { attackOf, factsOf, legSummary, primaryProcess, processFactsOf } from './explain.js';
 import { atLeast, confidenceOf, type Leg, leg } from './grade.js';
 import type { FindingDraft, WorkloadAnalytic, WorkloadView } from './types.js';
@@ -90,7 +96,8 @@ export function evaluateContainers(view: WorkloadView): FindingDraft | undefined
   const where = `${w.cluster}/${w.namespace}`;
   const gaps: string[] = [];
   const ns = view.namespaceTelemetry;
-  if (!auth.holds && !w.telemetry.has('audit') && !ns.has('audit'))
+  if (!auth.holds && w.runtime === 'docker' && !view.policy) gaps.push(`partial: ${noDockerPolicyGap(where)}`);
+  else if (!auth.holds && w.runtime !== 'docker' && !w.telemetry.has('audit') && !ns.has('audit'))
     gaps.push(`partial: ${noAuditLogGap(where, w.name)}`);
   if (!tl.holds && !w.telemetry.has('process') && !ns.has('process'))
     gaps.push(`partial: ${noContainerProcessGap(where)}`);

@@ -24,3 +24,8 @@ export function noContainerCpuGap(subject: string): string {
 export function noCpuLimitGap(subject: string): string {
   return `no CPU limit known for ${subject} (kube_pod_container_resource_limits, container_spec_cpu_quota, the pod spec): CPU was judged against the node or one core`;
 }
+
+/** Plain Docker with no `containers:` policy: Docker records no creator, so nothing can say what is approved. */
+export function noDockerPolicyGap(where: string): string {
+  return `no containers: policy for ${where}: Docker records no creator, so only coalmine.yaml containers: (registries, images, labels) can say which containers are approved: "is this authorized?" cannot be answered`;
+}

@@ -227,7 +227,17 @@ export class WorkloadTable {
         const i = k.indexOf('|');
         return { cluster: k.slice(0, i), namespace: k.slice(i + 1), telemetry };
       })
-      .sort((a, b) => (a.cluster + a.namespace < b.cluster + b.namespace ? -1 : 1));
+      .sort((a, b) =>
+        a.cluster !== b.cluster
+          ? a.cluster < b.cluster
+            ? -1
+            : 1
+          : a.namespace < b.namespace
+            ? -1
+            : a.namespace > b.namespace
+              ? 1
+              : 0,
+      );
   }
 
   private clusterOf(event: CoalEvent, ref: WorkloadRef): string {

@@ -8,7 +8,13 @@
  * report out.
  */
 import { an0745Containers } from '../analytics/an0745-containers.js';
-import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from '../analytics/container-gaps.js';
+import {
+  noAuditLogGap,
+  noContainerCpuGap,
+  noContainerProcessGap,
+  noCpuLimitGap,
+  noDockerPolicyGap,
+} from '../analytics/container-gaps.js';
 import { analytics as allAnalytics } from '../analytics/index.js';
 import type { Analytic } from '../analytics/types.js';
 import type { HostState, TelemetryClass } from '../engine/host-state.js';
@@ -174,7 +180,7 @@ function namespaceCoverage(
     gap(
       'authorization',
       runtime === 'docker'
-        ? `no containers: policy for ${where}: Docker records no creator, so only coalmine.yaml containers: (registries, images, labels) can say which containers are approved: "is this authorized?" cannot be answered`
+        ? noDockerPolicyGap(where)
         : `${noAuditLogGap(where, 'its workloads')}; and no coalmine.yaml containers: entry (registries, images, namespaces, creators, labels) approves them: "is this authorized?" cannot be answered`,
     );
   else if (!audit && runtime !== 'docker')

@@ -443,3 +443,30 @@ test('a plain Docker container: no audit-log gap (Docker has none); without a co
   );
   assert.ok(!f.gaps.some((g) => /audit log/.test(g)));
 });
+
+test('live (watch): a workload finding is reported as soon as it holds, and again when CPU raises it', () => {
+  const reports: Array<{ f: Finding; revision: number }> = [];
+  const engine = createDetector({
+    policy: defaultPolicy(),
+    classify,
+    live: true,
+    onFinding: (f, revision) => reports.push({ f, revision }),
+  });
+  const [create, ...pods] = anonymousMinerStory(false);
+  engine.push(create);
+  for (const e of pods) engine.push(e);
+  engine.tick(T0 + 3 * MIN);
+  assert.deepEqual(
+    reports.map((r) => [r.f.analytic, r.f.severity, r.revision]),
+    [['AN0745', 'medium', 1]],
+  );
+  for (const e of cpu(3 * MIN, 40, 'kube-system', 'kube-netmon-x7k2p', 1.98, 2)) engine.push(e);
+  engine.tick(T0 + 44 * MIN);
+  assert.deepEqual(
+    reports.map((r) => [r.f.severity, r.revision, r.f.id === reports[0].f.id]),
+    [
+      ['medium', 1, true],
+      ['high', 2, true],
+    ],
+  );
+});

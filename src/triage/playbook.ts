@@ -6,8 +6,11 @@
  * add if this is legitimate. Pure: the finding and the policy in, the triage out. Commands are
  * printed for a human; coalmine never runs them.
  */
+
+import { normalisedRepository } from '../model/container-policy.js';
 import type { Evidence, Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
+import { clip, inert } from '../util/hostile.js';
 import { containmentPlan, platformOf } from './containment.js';
 
 /** Network services whose children are how droppers usually arrive (an exposed, exploitable service). */
@@ -64,7 +67,9 @@ function escalation(f: Finding): Triage['escalation'] {
       next_steps: ['Confirm with the host owner that the node or service is expected; close as benign if so.'],
     };
   }
-  const unauthorized = f.legs.includes('process') || f.legs.includes('command');
+  const container = f.analytic === 'AN0745';
+  if (container) reasons.push(...containerReasons(f));
+  const unauthorized = !container && (f.legs.includes('process') || f.legs.includes('command'));
   const resource = f.evidence.filter((e) => e.class === 'resource' && strong(e));
   if (f.legs.includes('resource') && unauthorized)
     reasons.push(
@@ -78,7 +83,8 @@ function escalation(f: Finding): Triage['escalation'] {
   const proxy = f.evidence.filter((e) => (e.kind === 'proxyware-endpoint' || e.kind === 'proxy-relay') && strong(e));
   if (proxy.length > 0) reasons.push(`proxyjacking: ${proxy[0].explanation}`);
   const deployments = f.evidence.filter((e) => e.class === 'cloud' || e.by.endsWith('-image'));
-  if (deployments.length > 0) reasons.push(`unauthorized container or VM deployment: ${deployments[0].explanation}`);
+  if (deployments.length > 0 && !container)
+    reasons.push(`unauthorized container or VM deployment: ${deployments[0].explanation}`);
   const kills = f.evidence.filter((e) => e.kind === 'competitor-kill' && strong(e));
   if (kills.length > 0) {
     const victims = (f.facts.killed as string[] | undefined)?.join(', ') ?? 'rival processes';
@@ -95,6 +101,7 @@ function escalation(f: Finding): Triage['escalation'] {
     };
   }
   const destinations = (f.facts.destinations as string[] | undefined) ?? [];
+  if (reasons.length > 0 && container) return { tier: 'Tier 2', reasons, next_steps: containerNextSteps(f) };
   if (reasons.length > 0)
     return {
       tier: 'Tier 2',
@@ -123,6 +130,7 @@ function question(id: Question['id'], text: string, answer: string, evidence: Ev
 }
 
 function questions(f: Finding): Question[] {
+  if (f.analytic === 'AN0745') return containerQuestions(f);
   const primary = f.processes[0];
   const out: Question[] = [];
 
@@ -285,6 +293,7 @@ function yamlString(value: string): string {
 }
 
 function allowlistSuggestion(f: Finding): string {
+  if (f.analytic === 'AN0745') return containersSuggestion(f);
   const primary = f.processes[0];
   const match: string[] = [];
   if (typeof f.facts.sha256 === 'string') match.push(`hash: ${yamlString(f.facts.sha256)}`);
@@ -311,4 +320,273 @@ export function triageFinding(f: Finding, policy: Policy): Triage {
     cost: cost(f, policy),
     allowlist_suggestion: allowlistSuggestion(f),
   };
+}
+
+// ——— containers (AN0745): the playbook's questions asked of a workload ———
+
+const ANONYMOUS_USER = 'system:anonymous';
+const ANONYMOUS_GROUP = 'system:unauthenticated';
+const TOOL_EVIDENCE = new Set([
+  'miner-process',
+  'proxyware-process',
+  'pool-contact',
+  'proxyware-endpoint',
+  'miner-tuning',
+]);
+
+function text(f: Finding, key: string): string | undefined {
+  const v = f.facts[key];
+  return typeof v === 'string' ? clip(v, 200) : undefined;
+}
+
+function texts(f: Finding, key: string, max = 4): string[] {
+  const v = f.facts[key];
+  return Array.isArray(v) ? v.slice(0, max).map((x) => clip(String(x), 200)) : [];
+}
+
+function shown(values: string[], max = 4): string {
+  return values.slice(0, max).join(', ');
+}
+
+/** `DaemonSet kube-system/kube-netmon`, or the Docker container by its name. */
+function workloadLabel(f: Finding): string {
+  const kind = text(f, 'workload_kind') ?? 'workload';
+  const name = text(f, 'workload_name') ?? f.entity;
+  const ns = text(f, 'namespace');
+  return f.facts.runtime === 'docker' ? `container ${name} on ${f.host}` : `${kind} ${ns ? `${ns}/` : ''}${name}`;
+}
+
+function anonymousCreator(f: Finding): boolean {
+  return text(f, 'creator') === ANONYMOUS_USER || texts(f, 'creator_groups', 64).includes(ANONYMOUS_GROUP);
+}
+
+/** Who wrote it, as one phrase: creator, groups, source addresses, user agent, time. */
+function creatorPhrase(f: Finding): string | undefined {
+  const creator = text(f, 'creator');
+  if (!creator) return undefined;
+  const groups = texts(f, 'creator_groups');
+  const ips = texts(f, 'creator_source_ips');
+  const agent = text(f, 'creator_user_agent');
+  const created = text(f, 'created');
+  return `${creator}${groups.length ? ` (groups ${shown(groups)})` : ''}${ips.length ? ` from ${shown(ips)}` : ''}${agent ? ` with ${agent}` : ''}${created ? ` at ${created}` : ''}`;
+}
+
+function containerReasons(f: Finding): string[] {
+  const reasons: string[] = [];
+  if (f.legs.includes('authorization')) {
+    const by = creatorPhrase(f);
+    reasons.push(
+      `unauthorized container deployment: ${workloadLabel(f)}${by ? ` created by ${by}` : ' (creator unknown)'}; ${text(f, 'authorization') ?? 'no approval found'}`,
+    );
+    const resource = f.evidence.find((e) => e.class === 'resource' && strong(e));
+    if (f.legs.includes('resource'))
+      reasons.push(
+        `unauthorized high CPU with no valid explanation: ${resource?.explanation ?? `${workloadLabel(f)} ran at its CPU limit`}`,
+      );
+  }
+  return reasons;
+}
+
+function containerNextSteps(f: Finding): string[] {
+  const creator = text(f, 'creator');
+  const digests = texts(f, 'image_digests', 2);
+  const images = texts(f, 'images', 2);
+  const nodes = texts(f, 'nodes');
+  const ips = texts(f, 'creator_source_ips');
+  return [
+    `Scope: other workloads ${creator ? `created by ${creator}` : 'created in the same window'} and any pod running ${shown(digests.length ? digests : images, 2) || 'the same image'}, in every cluster.`,
+    anonymousCreator(f)
+      ? `Find what anonymous requests${ips.length ? ` from ${shown(ips)}` : ''} did besides this (the audit log, user system:anonymous) and which bindings grant them rights, before turning anonymous access off (see the plan's revoke step).`
+      : `Find how ${creator ?? 'the creator'} got in (leaked kubeconfig or token, an exposed dashboard or CI job) before revoking it (see the plan's revoke step).`,
+    `Inspect ${nodes.length ? `the nodes ${shown(nodes)}` : f.host} for escapes from the containers (privileged pods, host mounts, new host processes) before they go back into service.`,
+  ];
+}
+
+function containerQuestions(f: Finding): Question[] {
+  const out: Question[] = [];
+  const label = workloadLabel(f);
+  const docker = f.facts.runtime === 'docker';
+  const ns = text(f, 'namespace');
+  const kind = text(f, 'workload_kind') ?? 'Workload';
+  const name = text(f, 'workload_name') ?? '';
+  const authorization = text(f, 'authorization');
+  const authEvidence = f.evidence.filter((e) => e.class === 'authorization');
+  const auditGap = f.gaps.some((g) => /audit log/.test(g));
+
+  const q1 = 'Who created it, from where and with which credentials, and is it authorized?';
+  const by = creatorPhrase(f);
+  const sa = text(f, 'service_account');
+  const denied = typeof f.facts.denied_requests === 'number' ? f.facts.denied_requests : 0;
+  if (f.suppressed_by)
+    out.push(
+      question(
+        'legitimate-process',
+        q1,
+        `Approved per allowlist ${f.suppressed_by.list}: ${f.suppressed_by.reason} (owner ${f.suppressed_by.owner}, expires ${f.suppressed_by.expires}).`,
+        [],
+      ),
+    );
+  else if (by)
+    out.push(
+      question(
+        'legitimate-process',
+        q1,
+        `${label} was created by ${by}${sa ? `; its pods run as service account ${sa}` : ''}${denied > 0 ? `; ${denied} of its API requests were denied` : ''}. Authorization: ${authorization ?? 'not judged'}.`,
+        authEvidence,
+      ),
+    );
+  else if (docker)
+    out.push(
+      question(
+        'legitimate-process',
+        q1,
+        `Docker records no creator (${authorization ?? 'not judged'}): find who can reach the Docker socket or API on ${f.host} (ls -l /var/run/docker.sock; getent group docker; ss -tlnp | grep 2375) and who started ${name || 'it'}.`,
+        undefined,
+      ),
+    );
+  else
+    out.push(
+      question(
+        'legitimate-process',
+        q1,
+        `no audit record of its creation was read${auditGap ? ' (no audit log: see gaps)' : ''}; authorization: ${authorization ?? 'not judged'}. Search the API server audit log for the create of ${kind} ${name}${ns ? ` in ${ns}` : ''} (user, sourceIPs, userAgent), or its metadata.managedFields.`,
+        undefined,
+      ),
+    );
+
+  const q2 = 'What is the reputation of its image (registry, digest, intel) and of the destinations it reached?';
+  const images = texts(f, 'images');
+  const repositories = [...new Set(images.map((i) => normalisedRepository(i) ?? i))];
+  const digests = texts(f, 'image_digests', 2);
+  const intel = [
+    ...new Set(
+      f.evidence.flatMap((e) => (e.intel ? [`${e.intel.set}${e.intel.version ? ` ${e.intel.version}` : ''}`] : [])),
+    ),
+  ].slice(0, 4);
+  const destinations = texts(f, 'destinations');
+  const tools = f.evidence.filter((e) => (TOOL_EVIDENCE.has(e.kind) || e.intel) && strong(e));
+  const imageSaid = images.length
+    ? `image ${shown(images)} (repository ${shown(repositories)}${digests.length ? `; digest ${shown(digests, 2)}` : ''})`
+    : 'no image was named';
+  if (tools.length > 0 || intel.length > 0)
+    out.push(
+      question(
+        'destination-reputation',
+        q2,
+        `Known bad: ${tools[0]?.explanation ?? 'listed in intel'}.${destinations.length ? ` It reached ${shown(destinations)}.` : ''} The ${imageSaid}: look it up in your registry's scanner too, the tool may have been fetched at run time.${intel.length ? ` Intel sets: ${intel.join('; ')} (see the evidence for sources).` : ''}`,
+        tools.length > 0 ? tools : f.evidence.filter((e) => e.intel),
+      ),
+    );
+  else
+    out.push(
+      question(
+        'destination-reputation',
+        q2,
+        `${imageSaid}${destinations.length ? `, reaching ${shown(destinations)},` : ''} matched none of the loaded intel sets: look the digest and repository up in your registry's scanner and threat intelligence.`,
+        undefined,
+      ),
+    );
+
+  const q3 = 'What was deployed recently in that namespace (creates, scales, execs)?';
+  const created = text(f, 'created');
+  const replicas = typeof f.facts.replicas === 'number' ? f.facts.replicas : undefined;
+  const execs = texts(f, 'exec_commands', 3);
+  const said: string[] = [];
+  if (created) said.push(`${label} created ${created}${by ? ` by ${text(f, 'creator')}` : ''}`);
+  for (const e of authEvidence.filter((x) => x.kind === 'workload-burst').slice(0, 2)) said.push(e.explanation);
+  if (execs.length) said.push(`commands run inside it through the API: ${execs.join('; ')}`);
+  if (denied > 0) said.push(`${denied} denied requests`);
+  // the replica count may come from inventory alone: it says nothing of recent changes by itself
+  if (said.length > 0 && replicas !== undefined) said.splice(1, 0, `${replicas} replica${replicas === 1 ? '' : 's'}`);
+  const listCmd = docker
+    ? `docker ps -a --format '{{.CreatedAt}} {{.Names}} {{.Image}}' on ${f.host}`
+    : `kubectl -n ${ns ?? 'NS'} get deploy,ds,sts,job,cronjob,pod --sort-by=.metadata.creationTimestamp`;
+  if (said.length > 0)
+    out.push(
+      question(
+        'recent-changes',
+        q3,
+        `The audit log shows: ${said.join('; ')}. Check your change records for it, and the rest of ${ns ?? 'the namespace'} for ${f.first_seen} to ${f.last_seen} (${listCmd}).`,
+        authEvidence,
+      ),
+    );
+  else
+    out.push(
+      question(
+        'recent-changes',
+        q3,
+        `no API write of ${label} was read${auditGap ? ' (no audit log: see gaps)' : ''}; list what was deployed in ${f.first_seen} to ${f.last_seen}: ${listCmd}.`,
+        undefined,
+      ),
+    );
+
+  const q4 =
+    'Is there an exposure that let it in (anonymous API access, privileged pods or host mounts, an exposed Docker API)?';
+  const anonymous = authEvidence.filter((e) => e.by === 'engine:workload-anonymous');
+  const hostAccess = authEvidence.filter(
+    (e) => e.kind === 'privileged-workload' || /asks for the host/.test(e.explanation),
+  );
+  const parts: string[] = [];
+  if (anonymousCreator(f))
+    parts.push(
+      `anonymous access to the API server is enabled: ${text(f, 'creator')} wrote ${label}${texts(f, 'creator_source_ips').length ? ` from ${shown(texts(f, 'creator_source_ips'))}` : ''} and was allowed to`,
+    );
+  if (hostAccess.length > 0) parts.push(`${hostAccess[0].explanation}: a way out of the container onto the nodes`);
+  if (execs.length > 0) parts.push('commands were run inside it through the API (pods/exec rights)');
+  if (parts.length > 0)
+    out.push(question('vulnerable-exposure', q4, `Yes: ${parts.join('; ')}.`, [...anonymous, ...hostAccess]));
+  else
+    out.push(
+      question(
+        'vulnerable-exposure',
+        q4,
+        docker
+          ? `no exposure was seen in the telemetry: check whether the Docker API listens on TCP on ${f.host} (2375/2376, without TLS it is open to anyone who reaches it), who is in the docker group, and the container's privileges (docker inspect: Privileged, Binds).`
+          : `no exposure was seen in the telemetry: check ${kind} ${ns ?? ''}/${name} for privileged, hostPID/hostNetwork and hostPath mounts, whether the API server or kubelets (10250) accept anonymous requests, and where the creator's credentials could have leaked.`,
+        undefined,
+      ),
+    );
+  return out;
+}
+
+/** A `containers:` entry approving this workload, for the analyst who decides it is legitimate. */
+function containersSuggestion(f: Finding): string {
+  const digests = texts(f, 'image_digests', 8).filter((d) => /^sha256:[0-9a-f]{64}$/.test(d));
+  const images = texts(f, 'images', 8);
+  const repositories = [...new Set(images.map((i) => normalisedRepository(i)).filter((r) => r !== undefined))];
+  const creator = text(f, 'creator');
+  const review = new Date(Date.parse(f.last_seen) + SUGGESTED_EXPIRY_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const comment = (value: string) => JSON.stringify(inert(value));
+  const lines = [
+    `# AN0745: only if ${comment(workloadLabel(f))} is approved. containers: entries carry no owner or expiry, so keep these:`,
+    `# owner: <team or person accountable>; reason: <why it is approved, with a ticket>; review by ${review}`,
+    'containers:',
+  ];
+  let entries = 0;
+  if (digests.length > 0) {
+    lines.push(`  images:   # the digests it ran, of ${comment(shown(images, 2) || 'unnamed images')}`);
+    lines.push(...digests.map((d) => `    - ${yamlString(d)}`));
+    entries++;
+  } else if (repositories.length > 0) {
+    lines.push('  images:   # every tag of these repositories: pin a sha256: digest instead once you know it');
+    lines.push(...repositories.map((r) => `    - ${yamlString(r)}`));
+    entries++;
+  }
+  if (creator && anonymousCreator(f))
+    lines.push(
+      `  # the creator ${comment(creator)} is anonymous: no containers: entry approves it; turn anonymous access off`,
+    );
+  else if (creator && entries > 0)
+    lines.push(
+      `  # or approve what this identity deploys (in every namespace, not only ${comment(text(f, 'namespace') ?? '?')}):`,
+      `  # creators: [${yamlString(creator)}]`,
+    );
+  else if (creator) {
+    lines.push(`  creators: [${yamlString(creator)}]   # in every namespace: narrow it if you can`);
+    entries++;
+  }
+  // a section of comments only would be `containers: null`, which the policy refuses
+  if (entries === 0)
+    lines.push('  labels: { change-ticket: "CHG-*" }   # nothing else identifies it: approve it by a label you set');
+  return lines.join('\n');
 }

@@ -29,6 +29,9 @@ export type EventKind = 'event' | 'metric' | 'state';
  * - metric: a resource sample for a host, process or container (metrics.*; container.* for a container)
  * - workload-change: a Kubernetes API request on a workload, pod, exec or RBAC object (coalmine.workload:
  *   verb, kind, spec facts; orchestrator.*, user.*, source.ip, user_agent; event.outcome failure = denied)
+ * - cloud-change: a cloud control-plane call (CloudTrail, GCP Cloud Audit Logs, Azure Activity Log) on compute,
+ *   identity, quotas or regions (coalmine.cloud: provider, operation, principal, instances, userData; cloud.*,
+ *   user.*, source.ip, user_agent; event.outcome failure = denied or failed)
  * - container-seen: a container as an inventory (kubectl get -o json, docker inspect: kind 'state') or a
  *   runtime event (docker events: create/start/die/kill/exec) reports it (container.*, orchestrator.*)
  */
@@ -46,7 +49,8 @@ export type EventAction =
   | 'registry-set'
   | 'metric'
   | 'workload-change'
-  | 'container-seen';
+  | 'container-seen'
+  | 'cloud-change';
 
 export interface ProcessParent {
   pid?: number;
@@ -137,6 +141,63 @@ export interface WorkloadFacts {
   podIPs?: string[];
 }
 
+/** One instance a cloud call names or returns (bounded, as read). */
+export interface CloudInstanceFacts {
+  /** `i-0abc…` (AWS), the numeric id or name (GCP), the VM resource id (Azure). */
+  id?: string;
+  name?: string;
+  type?: string;
+  image?: string;
+  zone?: string;
+  privateIps?: string[];
+  publicIps?: string[];
+  /** Network interfaces (AWS ENI ids), so flow records naming only an interface join. */
+  interfaces?: string[];
+  tags?: Record<string, string>;
+  state?: string;
+}
+
+/** What a cloud control-plane call says (CloudTrail, GCP audit, Azure activity). */
+export interface CloudFacts {
+  provider: 'aws' | 'gcp' | 'azure';
+  /** As the provider names it: `RunInstances`, `v1.compute.instances.insert`, `Microsoft.Compute/virtualMachines/write`. */
+  operation: string;
+  /** `ec2.amazonaws.com`, `compute.googleapis.com`, `Microsoft.Compute`. */
+  service?: string;
+  /** AWS account, GCP project, Azure subscription. */
+  account?: string;
+  region?: string;
+  principal?: {
+    /** ARN, email or object id: who it was. */
+    id?: string;
+    /** IAMUser, AssumedRole, Root, AWSService, serviceAccount, user, ServicePrincipal, … */
+    type?: string;
+    accessKeyId?: string;
+    /** The role session's issuer (the role an assumed-role session came from). */
+    sessionIssuer?: string;
+    /** An AWS service acting for the account (`autoscaling.amazonaws.com`), or a GCP/Azure delegate. */
+    invokedBy?: string;
+    mfa?: boolean;
+  };
+  /** Instances the request names or the response returns. */
+  instances?: CloudInstanceFacts[];
+  /** Instances asked for (MaxCount, targetSize, capacity), when the request says. */
+  count?: number;
+  instanceType?: string;
+  image?: string;
+  /** Startup script / userData, decoded from base64 when it was, clipped. */
+  userData?: string;
+  /** The provider's error (`Client.UnauthorizedOperation`, `PERMISSION_DENIED`, `AuthorizationFailed`). */
+  errorCode?: string;
+  errorMessage?: string;
+  /** Other things the call names: autoscaling group, fleet, launch template, task definition, key pair, security group, quota, region. */
+  resources?: Array<{ type: string; name: string }>;
+  /** Tags or labels the request sets on what it creates. */
+  tags?: Record<string, string>;
+  /** Container definitions (ECS task definitions, GCP container VMs): image, command, CPU. */
+  containers?: WorkloadContainer[];
+}
+
 export interface CoalEvent {
   '@timestamp': string;
   event: {
@@ -206,7 +267,16 @@ export interface CoalEvent {
     resource?: { type?: string; name?: string; parent?: { type?: string; name?: string } };
     cluster?: { name?: string };
   };
-  cloud?: { provider?: string; account?: { id?: string }; instance?: { id?: string }; region?: string };
+  cloud?: {
+    provider?: string;
+    account?: { id?: string };
+    instance?: { id?: string; name?: string };
+    region?: string;
+    availability_zone?: string;
+    machine?: { type?: string };
+    /** The network interface a flow record names (AWS ENI id, Azure NIC), when no instance is named. */
+    network_interface?: string;
+  };
   metrics?: EventMetrics;
   /** The source record as read, unchanged (parsed fields for text formats). */
   original: Record<string, unknown>;
@@ -230,6 +300,8 @@ export interface CoalEvent {
     };
     /** Kubernetes API requests and inventory records: the workload facts (see WorkloadFacts). */
     workload?: WorkloadFacts;
+    /** Cloud control-plane calls: the cloud facts (see CloudFacts). */
+    cloud?: CloudFacts;
     /** Persistence artefacts found on a collected filesystem: what the entry launches. */
     persistence?: {
       mechanism: 'cron' | 'systemd' | 'rc' | 'preload' | 'init' | 'scheduled-task' | 'run-key';

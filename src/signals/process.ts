@@ -408,7 +408,9 @@ function accountArgs(args: string[]): string {
 }
 
 function labelOf(p: ProcessFields): string {
-  return `${p.name || (p.executable ? baseName(p.executable) : '') || 'process'} (pid ${p.pid ?? '?'})`;
+  const name = p.name || (p.executable ? baseName(p.executable) : '') || 'process';
+  // a command read from a pod spec or an exec request has no process yet: no pid to ask about
+  return p.pid === undefined ? name : `${name} (pid ${p.pid})`;
 }
 
 /** argv[0]: the first argument, or the command line up to its first space. */

@@ -18,3 +18,29 @@ test('table: with colour on, the only ESC bytes are our own severity colours', (
   assert.deepEqual(escapes, ['\u001b[1;31m', '\u001b[0m']);
   assert.deepEqual(rawInvisible(out.replace(/\u001b\[(?:1;31|0)m/g, '')), []);
 });
+
+test('table: a container finding leads with its workload, images, creator and authorization, escaped', () => {
+  const f = hostileFinding();
+  f.analytic = 'AN0745';
+  f.facts = {
+    ...f.facts,
+    cluster: 'prod',
+    namespace: 'kube-system',
+    workload: 'DaemonSet/kube-netmon\u202e',
+    replicas: 3,
+    nodes: ['worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5'],
+    images: ['docker.io/x/y:1\u001b[31m'],
+    creator: 'system:anonymous',
+    creator_source_ips: ['203.0.113.45'],
+    authorization: 'written by an unauthenticated identity',
+  };
+  const out = table.render([f], { color: false, version: 't' });
+  assert.deepEqual(rawInvisible(out), []);
+  assert.match(
+    out,
+    /workload: prod\/kube-system DaemonSet\/kube-netmon\\u202e, 3 replica\(s\) on worker-1, worker-2, worker-3, worker-4, …/,
+  );
+  assert.match(out, /images: docker\.io\/x\/y:1\\u001b\[31m/);
+  assert.match(out, /created by: system:anonymous from 203\.0\.113\.45/);
+  assert.match(out, /authorization: written by an unauthenticated identity/);
+});

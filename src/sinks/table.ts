@@ -43,6 +43,20 @@ function block(f: Finding, ctx: RenderContext, incident: Case | undefined): stri
     `       ${safe(f.summary, 300)}`,
     ...triageLines(f, incident),
   ];
+  // a container finding is about a workload: where it runs, who made it and from which image first
+  if (f.facts.workload) {
+    const list = (v: unknown) =>
+      Array.isArray(v) ? v.slice(0, 4).join(', ') + (v.length > 4 ? ', …' : '') : String(v ?? '');
+    lines.push(
+      `       workload: ${safe(`${f.facts.cluster}/${f.facts.namespace} ${f.facts.workload}${f.facts.replicas ? `, ${f.facts.replicas} replica(s)` : ''}${f.facts.nodes ? ` on ${list(f.facts.nodes)}` : ''}`, 300)}`,
+    );
+    if (f.facts.images) lines.push(`       images: ${safe(list(f.facts.images), 300)}`);
+    if (f.facts.creator)
+      lines.push(
+        `       created by: ${safe(`${f.facts.creator}${f.facts.creator_source_ips ? ` from ${list(f.facts.creator_source_ips)}` : ''}${f.facts.created ? ` at ${f.facts.created}` : ''}`, 300)}`,
+      );
+    if (f.facts.authorization) lines.push(`       authorization: ${safe(String(f.facts.authorization), 300)}`);
+  }
   if (f.facts.command_line) lines.push(`       command line: ${safe(String(f.facts.command_line), 300)}`);
   lines.push('       evidence:');
   for (const e of f.evidence) {

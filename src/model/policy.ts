@@ -60,6 +60,28 @@ export interface ContainerPolicy {
   ref: string;
 }
 
+/**
+ * `cloud:` in coalmine.yaml: the approved path for creating compute (AN0744). A launch is approved when
+ * an approved identity made it (a principal, a pipeline's user agent, or an AWS service acting for a
+ * group) and it stays inside the listed regions and instance families and carries the required tags.
+ * Empty lists do not restrict. Globs use `*`.
+ */
+export interface CloudPolicy {
+  /** Principals (ARNs, role patterns such as `arn:aws:iam::*:role/terraform-*`, emails, object ids). */
+  principals: string[];
+  /** Pipelines by user agent (`Terraform/*`, `aws-sdk-go*`…) when their principal is shared. */
+  pipelines: string[];
+  /** Services launching for the account (`autoscaling.amazonaws.com`, `spot.amazonaws.com`). */
+  services: string[];
+  regions: string[];
+  /** Instance types by glob (`m5.*`, `n2-standard-*`, `Standard_D*`). */
+  instanceFamilies: string[];
+  /** Tags every approved launch carries: name → value glob (e.g. a change ticket). */
+  tags: Record<string, string>;
+  /** Where the section was defined (`coalmine.yaml:60`). */
+  ref: string;
+}
+
 export interface Policy {
   thresholds: Thresholds;
   /** Per analytic overrides of the thresholds. */
@@ -73,6 +95,8 @@ export interface Policy {
   prices: Prices;
   /** Approved containers (AN0745); absent when coalmine.yaml has no `containers:` section. */
   containers?: ContainerPolicy;
+  /** The approved path for cloud compute (AN0744); absent when coalmine.yaml has no `cloud:` section. */
+  cloud?: CloudPolicy;
 }
 
 export interface Prices {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { memoryInput } from './contract.js';
-import { type JsonDocumentItem, jsonDocumentRecords } from './json-document.js';
+import { type JsonDocumentItem, type JsonDocumentLimits, jsonDocumentRecords } from './json-document.js';
 
-const LIMITS = { maxRecordBytes: 60, maxDocumentBytes: 10_000, maxRecords: 3, code: 'X' };
+const LIMITS: JsonDocumentLimits = { maxRecordBytes: 60, maxDocumentBytes: 10_000, maxRecords: 3, code: 'X' };
 
 async function itemsOf(text: string, limits = LIMITS): Promise<JsonDocumentItem[]> {
   const out: JsonDocumentItem[] = [];
@@ -31,6 +31,18 @@ test('a top-level array: records past the cap are counted, an oversized one is r
   const items = await itemsOf(`[${big},\n{"b":2}, 3, "x", {"d":4}]`);
   assert.deepEqual(values(items), [{ b: 2 }, 3]);
   assert.deepEqual(codes(items), ['X_RECORD_TOO_LARGE@1', 'X_TOO_MANY_RECORDS@2']);
+});
+
+test('recordKeys name the records array (CloudTrail Records); other keys stay the envelope', async () => {
+  const text = '{"Records":[\n{"eventName":"A"},\n{"eventName":"B"}],"items":[1]}';
+  assert.deepEqual(await itemsOf(text, { ...LIMITS, recordKeys: ['Records'] }), [
+    { line: 2, value: { eventName: 'A' } },
+    { line: 3, value: { eventName: 'B' } },
+  ]);
+  // a Records that is no array leaves the envelope as the one record, for the reader to reject
+  assert.deepEqual(values(await itemsOf('{"Records":{"eventName":"A"}}', { ...LIMITS, recordKeys: ['Records'] })), [
+    { Records: { eventName: 'A' } },
+  ]);
 });
 
 test('a single object is the one record', async () => {

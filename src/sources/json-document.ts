@@ -1,7 +1,8 @@
 /**
  * Whole-document JSON read one record at a time, bounded: a top-level array (`docker inspect`), a
  * Kubernetes `List`/`EventList` object whose records sit in its top-level `items` array (`kubectl get
- * -o json`), or a single object, which is then the one record. The scanner only tracks strings and
+ * -o json`) or an envelope whose records array has another top-level key (CloudTrail's `Records`, see
+ * `recordKeys`), or a single object, which is then the one record. The scanner only tracks strings and
  * nesting on the raw bytes (JSON's structural characters are ASCII and never occur inside a UTF-8
  * sequence), so memory holds one record, never the document; each record is then `JSON.parse`d alone.
  * A record that does not parse, or is over the size bound, is reported with its first line and the next
@@ -19,6 +20,8 @@ export interface JsonDocumentLimits {
   maxRecords: number;
   /** Issue code prefix, e.g. `K8S_INVENTORY`. */
   code: string;
+  /** Top-level keys whose arrays hold the records; `['items']` when not given. */
+  recordKeys?: readonly string[];
 }
 
 /** One record (parsed, with the line its value starts on), or an issue to report. */
@@ -52,6 +55,7 @@ export async function* jsonDocumentRecords(
 ): AsyncGenerator<JsonDocumentItem> {
   const file = input.name;
   const { code } = limits;
+  const recordKeys = limits.recordKeys ?? ['items'];
   let line = 1;
   let total = 0;
   /** Nesting of the containers open around the scan position, innermost last. */
@@ -200,7 +204,13 @@ export async function* jsonDocumentRecords(
           return;
         }
         stack.push(b);
-        if (b === OPEN_ARRAY && depth === 1 && recordDepth === 0 && envelope !== undefined && lastTopKey === 'items') {
+        if (
+          b === OPEN_ARRAY &&
+          depth === 1 &&
+          recordDepth === 0 &&
+          envelope !== undefined &&
+          recordKeys.includes(lastTopKey)
+        ) {
           // the envelope keeps `"items": [` and `]`, never the records in between
           keep(i + 1);
           recordDepth = 2;

@@ -1,5 +1,6 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
+import { cloudwatchMetrics } from './cloudwatch-metrics.js';
 import { dockerEvents } from './docker-events.js';
 import { dockerInspect } from './docker-inspect.js';
 import { dockerStats } from './docker-stats.js';
@@ -36,6 +37,7 @@ export const sources: SourceDescriptor[] = [
   zeek,
   suricata,
   prometheus,
+  cloudwatchMetrics,
   dockerStats,
   k8sAudit,
   k8sInventory,

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parsePolicy } from './policy.js';
 
@@ -116,7 +118,7 @@ test('containers: unknown keys, wrong shapes and bad entries are errors with fil
   );
   assert.match(errors[1].reason, /no scheme, glob or digest/);
   assert.match(errors[3].reason, /not a sha256: digest of 64 hex digits/);
-  assert.match(errors[10].reason, /known: thresholds, analytics, hosts, prices, allowlist, containers\)/);
+  assert.match(errors[10].reason, /known: thresholds, analytics, hosts, prices, allowlist, containers, cloud\)/);
   assert.deepEqual(policy.containers?.registries, ['ok.example.com']);
   assert.deepEqual(policy.containers?.images, ['nginx']);
   assert.equal(policy.containers?.ref, 'site.yaml:1');
@@ -142,4 +144,157 @@ test('containers: every list is bounded (1000 entries of 512 characters) and a l
   assert.deepEqual(policy.containers?.registries, ['fine.example.com']);
   assert.deepEqual(Object.entries(policy.containers?.labels ?? {}), [['__proto__', 'CHG-*']]);
   assert.equal(Object.getPrototypeOf(policy.containers?.labels), Object.prototype);
+});
+
+test('cloud: reads principals, pipelines, services, regions, instance_families and tags, with ref = file:line of the section', () => {
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    [
+      'prices:',
+      '  core_hour: 0.04',
+      'cloud:',
+      '  principals: ["arn:aws:iam::*:role/terraform-*", ml-team@example.iam.gserviceaccount.com]',
+      '  pipelines: ["*terraform-provider-aws/*"]',
+      '  services: [autoscaling.amazonaws.com]',
+      '  regions: [eu-west-1, europe-west4, westeurope]',
+      '  instance_families: ["m5.*", "p4d.*", "n2-standard-*", "Standard_D*"]',
+      '  tags: { change-ticket: "CHG-*", cost-centre: 4711 }',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(errors, []);
+  assert.deepEqual(policy.cloud, {
+    principals: ['arn:aws:iam::*:role/terraform-*', 'ml-team@example.iam.gserviceaccount.com'],
+    pipelines: ['*terraform-provider-aws/*'],
+    services: ['autoscaling.amazonaws.com'],
+    regions: ['eu-west-1', 'europe-west4', 'westeurope'],
+    instanceFamilies: ['m5.*', 'p4d.*', 'n2-standard-*', 'Standard_D*'],
+    tags: { 'change-ticket': 'CHG-*', 'cost-centre': '4711' },
+    ref: 'coalmine.yaml:3',
+  });
+  assert.equal(parsePolicy('coalmine.yaml', 'prices:\n  currency: EUR\n').policy.cloud, undefined);
+  assert.deepEqual(parsePolicy('coalmine.yaml', 'cloud: {}\n').policy.cloud, {
+    principals: [],
+    pipelines: [],
+    services: [],
+    regions: [],
+    instanceFamilies: [],
+    tags: {},
+    ref: 'coalmine.yaml:1',
+  });
+});
+
+test('cloud: unknown keys, wrong shapes, globs where names belong and bad entries are errors with file:line; good entries still apply', () => {
+  const { policy, errors } = parsePolicy(
+    'site.yaml',
+    [
+      'cloud:',
+      '  principal: [typo]',
+      '  regions: ["eu-*", eu-west-1, ""]',
+      '  services: ["*.amazonaws.com", spot.amazonaws.com]',
+      '  instance_families: m5.*',
+      '  pipelines: [[nested], "Terraform/*\\u001b"]',
+      '  tags: [ticket]',
+      '  instanceFamilies: ["m5.*"]',
+      'clouds: {}',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.file, e.line, e.code]),
+    [
+      ['site.yaml', 2, 'POLICY_UNKNOWN_KEY'],
+      ['site.yaml', 3, 'POLICY_BAD_VALUE'],
+      ['site.yaml', 3, 'POLICY_BAD_VALUE'],
+      ['site.yaml', 4, 'POLICY_BAD_VALUE'],
+      ['site.yaml', 5, 'POLICY_SHAPE'],
+      ['site.yaml', 6, 'POLICY_BAD_VALUE'],
+      ['site.yaml', 6, 'POLICY_BAD_VALUE'],
+      ['site.yaml', 7, 'POLICY_SHAPE'],
+      ['site.yaml', 8, 'POLICY_UNKNOWN_KEY'],
+      ['site.yaml', 9, 'POLICY_UNKNOWN_KEY'],
+    ],
+  );
+  assert.match(
+    errors[0].reason,
+    /unknown key "cloud\.principal" \(known: principals, pipelines, services, regions, instance_families, tags\)/,
+  );
+  assert.match(errors[1].reason, /cloud\.regions: "eu-\*" must be a name such as eu-west-1.*\(no glob\)/);
+  assert.match(errors[2].reason, /cloud\.regions: an entry must be a non-empty string of at most 512 characters/);
+  assert.match(
+    errors[3].reason,
+    /cloud\.services: "\*\.amazonaws\.com" must be a name such as autoscaling\.amazonaws\.com/,
+  );
+  assert.match(errors[4].reason, /cloud\.instance_families must be a list/);
+  assert.match(errors[7].reason, /cloud\.tags must be a mapping of tag name to value glob/);
+  assert.match(errors[9].reason, /unknown key "clouds" \(known: .*containers, cloud\)/);
+  assert.deepEqual(policy.cloud?.regions, ['eu-west-1']);
+  assert.deepEqual(policy.cloud?.services, ['spot.amazonaws.com']);
+  assert.deepEqual(policy.cloud?.pipelines, []);
+  assert.deepEqual(policy.cloud?.instanceFamilies, []);
+  assert.equal(policy.cloud?.ref, 'site.yaml:1');
+  for (const shape of ['cloud: [x]\n', 'cloud:\n', 'cloud: eu-west-1\n']) {
+    const loaded = parsePolicy('a.yaml', shape);
+    assert.deepEqual(
+      loaded.errors.map((e) => [e.line, e.code]),
+      [[1, 'POLICY_SHAPE']],
+      shape,
+    );
+    assert.equal(loaded.policy.cloud, undefined);
+  }
+});
+
+test('cloud: every list and the tags are bounded (1000 entries of 512 characters) and a tag named __proto__ stays a tag', () => {
+  const many = Array.from({ length: 1001 }, (_, i) => `"arn:aws:iam::1:role/r${i}"`).join(', ');
+  const manyTags = Array.from({ length: 1001 }, (_, i) => `t${i}: x`).join(', ');
+  const long = 'm'.repeat(513);
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    [
+      'cloud:',
+      `  principals: [${many}]`,
+      `  instance_families: [${long}, "c6i.*"]`,
+      `  tags: { __proto__: "CHG-*", constructor: "*", ticket: ${long} }`,
+      `  pipelines: [ok/*]`,
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code]),
+    [
+      [2, 'POLICY_BAD_VALUE'],
+      [3, 'POLICY_BAD_VALUE'],
+      [4, 'POLICY_BAD_VALUE'],
+    ],
+  );
+  assert.match(errors[0].reason, /cloud\.principals has over 1000 entries/);
+  assert.deepEqual(policy.cloud?.principals, []);
+  assert.deepEqual(policy.cloud?.instanceFamilies, ['c6i.*']);
+  assert.deepEqual(policy.cloud?.pipelines, ['ok/*']);
+  assert.deepEqual(Object.entries(policy.cloud?.tags ?? {}), [
+    ['__proto__', 'CHG-*'],
+    ['constructor', '*'],
+  ]);
+  assert.equal(Object.getPrototypeOf(policy.cloud?.tags), Object.prototype);
+  const tooManyTags = parsePolicy('coalmine.yaml', `cloud:\n  tags: { ${manyTags} }\n`);
+  assert.deepEqual(
+    tooManyTags.errors.map((e) => [e.line, e.code]),
+    [[2, 'POLICY_BAD_VALUE']],
+  );
+  assert.deepEqual(tooManyTags.policy.cloud?.tags, {});
+});
+
+test("the README's cloud: example is a policy coalmine accepts as written", () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('**Cloud policy (`cloud:`).**');
+  assert.ok(start >= 0, 'README has the Cloud policy paragraph');
+  const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(start));
+  assert.ok(block, 'the paragraph has a yaml example');
+  const { policy, errors } = parsePolicy('README.md', block[1]);
+  assert.deepEqual(errors, []);
+  const cloud = policy.cloud;
+  assert.ok(cloud);
+  for (const list of [cloud.principals, cloud.pipelines, cloud.services, cloud.regions, cloud.instanceFamilies])
+    assert.ok(list.length > 0);
+  assert.ok(Object.keys(cloud.tags).length > 0);
 });

@@ -1,6 +1,6 @@
 /**
- * Loading `coalmine.yaml`: thresholds, per-analytic overrides, host facts, the allowlist and the approved
- * containers. Unknown keys are refused (a typo must not silently change detection); every error names
+ * Loading `coalmine.yaml`: thresholds, per-analytic overrides, host facts, the allowlist, the approved
+ * containers and the approved path for cloud compute. Unknown keys are refused (a typo must not silently change detection); every error names
  * file:line.
  */
 import { readFile } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import type { Issue } from '../model/issue.js';
 import {
   type AllowlistEntry,
   type AllowlistField,
+  type CloudPolicy,
   type ContainerPolicy,
   defaultPolicy,
   type Policy,
@@ -196,29 +197,103 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
       case 'containers':
         policy.containers = readContainers(pair.key as Node, value, file, at, err);
         break;
+      case 'cloud':
+        policy.cloud = readCloud(pair.key as Node, value, file, at, err);
+        break;
       default:
         err(
           pair.key as Node,
           'POLICY_UNKNOWN_KEY',
-          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers)`,
+          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers, cloud)`,
         );
     }
   }
   return { policy, errors };
 }
 
-/** Bounds of the `containers:` section: entries per list and characters per entry. */
-const MAX_CONTAINER_ENTRIES = 1000;
-const MAX_CONTAINER_ENTRY_CHARS = 512;
+/** Bounds of the `containers:` and `cloud:` sections: entries per list or mapping, characters per entry. */
+const MAX_SECTION_ENTRIES = 1000;
+const MAX_ENTRY_CHARS = 512;
+const BAD_ENTRY = `must be a non-empty string of at most ${MAX_ENTRY_CHARS} characters on one line`;
 const CONTAINER_LISTS = ['registries', 'images', 'namespaces', 'creators'] as const;
 const CONTAINER_KEYS = ['cluster', ...CONTAINER_LISTS, 'labels'];
 const DIGEST_ENTRY = /^sha256:[0-9a-f]{64}$/i;
+/** `cloud:` YAML keys and the CloudPolicy lists they fill. */
+const CLOUD_LISTS = {
+  principals: 'principals',
+  pipelines: 'pipelines',
+  services: 'services',
+  regions: 'regions',
+  instance_families: 'instanceFamilies',
+} as const satisfies Record<string, keyof CloudPolicy>;
+const CLOUD_KEYS = [...Object.keys(CLOUD_LISTS), 'tags'];
 
-/** One `containers:` string: non-empty, bounded, one line. */
-function containerString(v: unknown): v is string {
-  return (
-    typeof v === 'string' && v.length > 0 && v.length <= MAX_CONTAINER_ENTRY_CHARS && !/[\u0000-\u001f\u007f]/.test(v)
-  );
+type PolicyError = (n: Node | null | undefined, code: string, reason: string) => void;
+
+/** One section string: non-empty, bounded, one line. */
+function entryString(v: unknown): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ENTRY_CHARS && !/[\u0000-\u001f\u007f]/.test(v);
+}
+
+/**
+ * A bounded list of section strings (`containers.creators`, `cloud.regions`). A bad entry is reported with
+ * its line and left out; `refuse` says why an otherwise good entry is not allowed. A list over the bound is
+ * refused whole.
+ */
+function readEntryList(
+  name: string,
+  keyNode: Node,
+  value: Node | null,
+  err: PolicyError,
+  refuse: (entry: string) => string | undefined = () => undefined,
+): string[] {
+  const out: string[] = [];
+  if (!isSeq(value)) {
+    err(value ?? keyNode, 'POLICY_SHAPE', `${name} must be a list`);
+    return out;
+  }
+  if (value.items.length > MAX_SECTION_ENTRIES) {
+    err(value, 'POLICY_BAD_VALUE', `${name} has over ${MAX_SECTION_ENTRIES} entries`);
+    return out;
+  }
+  for (const item of value.items) {
+    const v = isScalar(item) ? item.value : undefined;
+    const refused = entryString(v) ? refuse(v) : `${name}: an entry ${BAD_ENTRY}`;
+    if (refused !== undefined) err(item as Node, 'POLICY_BAD_VALUE', refused);
+    else out.push(v as string);
+  }
+  return out;
+}
+
+/**
+ * A bounded mapping of name → value glob (`containers.labels`, `cloud.tags`) into `into`; a name such as
+ * `__proto__` is an ordinary own key. Numbers are taken as their text (`tier: 2`).
+ */
+function readGlobMap(
+  name: string,
+  noun: string,
+  keyNode: Node,
+  value: Node | null,
+  into: Record<string, string>,
+  err: PolicyError,
+): void {
+  if (!isMap(value)) {
+    err(value ?? keyNode, 'POLICY_SHAPE', `${name} must be a mapping of ${noun} name to value glob`);
+    return;
+  }
+  if (value.items.length > MAX_SECTION_ENTRIES) {
+    err(value, 'POLICY_BAD_VALUE', `${name} has over ${MAX_SECTION_ENTRIES} entries`);
+    return;
+  }
+  for (const pair of value.items) {
+    const key = isScalar(pair.key) ? pair.key.value : undefined;
+    const glob = isScalar(pair.value) ? pair.value.value : undefined;
+    if (!entryString(key)) err(pair.key as Node, 'POLICY_BAD_VALUE', `${name}: a ${noun} name ${BAD_ENTRY}`);
+    else if (typeof glob !== 'string' && typeof glob !== 'number')
+      err((pair.value as Node) ?? (pair.key as Node), 'POLICY_BAD_VALUE', `${name}.${key} must be a value glob`);
+    else if (!entryString(String(glob))) err(pair.value as Node, 'POLICY_BAD_VALUE', `${name}.${key} ${BAD_ENTRY}`);
+    else Object.defineProperty(into, key, { value: String(glob), enumerable: true, writable: true });
+  }
 }
 
 /**
@@ -230,7 +305,7 @@ function readContainers(
   node: Node,
   file: string,
   at: (n: Node | null | undefined) => number | undefined,
-  err: (n: Node | null | undefined, code: string, reason: string) => void,
+  err: PolicyError,
 ): ContainerPolicy | undefined {
   if (!isMap(node)) {
     err(node ?? keyNode, 'POLICY_SHAPE', `containers must be a mapping (${CONTAINER_KEYS.join(', ')})`);
@@ -244,71 +319,78 @@ function readContainers(
     labels: {},
     ref: `${file}:${at(keyNode) ?? 0}`,
   };
-  const bad = `must be a non-empty string of at most ${MAX_CONTAINER_ENTRY_CHARS} characters on one line`;
   for (const pair of node.items) {
     const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const value = pair.value as Node;
     if (k === 'cluster') {
       const v = isScalar(value) ? value.value : undefined;
-      if (containerString(v)) out.cluster = v;
-      else err(value ?? (pair.key as Node), 'POLICY_BAD_VALUE', `containers.cluster ${bad}`);
-    } else if (k === 'labels') {
-      if (!isMap(value)) {
-        err(
-          value ?? (pair.key as Node),
-          'POLICY_SHAPE',
-          'containers.labels must be a mapping of label name to value glob',
-        );
-        continue;
-      }
-      if (value.items.length > MAX_CONTAINER_ENTRIES) {
-        err(value, 'POLICY_BAD_VALUE', `containers.labels has over ${MAX_CONTAINER_ENTRIES} entries`);
-        continue;
-      }
-      for (const label of value.items) {
-        const name = isScalar(label.key) ? label.key.value : undefined;
-        const glob = isScalar(label.value) ? label.value.value : undefined;
-        if (!containerString(name))
-          err(label.key as Node, 'POLICY_BAD_VALUE', `containers.labels: a label name ${bad}`);
-        else if (typeof glob !== 'string' && typeof glob !== 'number')
-          err(
-            (label.value as Node) ?? (label.key as Node),
-            'POLICY_BAD_VALUE',
-            `containers.labels.${name} must be a value glob`,
-          );
-        else if (!containerString(String(glob)))
-          err(label.value as Node, 'POLICY_BAD_VALUE', `containers.labels.${name} ${bad}`);
-        else Object.defineProperty(out.labels, name, { value: String(glob), enumerable: true, writable: true });
-      }
-    } else if ((CONTAINER_LISTS as readonly string[]).includes(k)) {
-      const list = out[k as (typeof CONTAINER_LISTS)[number]];
-      if (!isSeq(value)) {
-        err(value ?? (pair.key as Node), 'POLICY_SHAPE', `containers.${k} must be a list`);
-        continue;
-      }
-      if (value.items.length > MAX_CONTAINER_ENTRIES) {
-        err(value, 'POLICY_BAD_VALUE', `containers.${k} has over ${MAX_CONTAINER_ENTRIES} entries`);
-        continue;
-      }
-      for (const item of value.items) {
-        const v = isScalar(item) ? item.value : undefined;
-        if (!containerString(v)) err(item as Node, 'POLICY_BAD_VALUE', `containers.${k}: an entry ${bad}`);
-        else if (k === 'registries' && (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /[*@\s]/.test(v)))
-          err(
-            item as Node,
-            'POLICY_BAD_VALUE',
-            `containers.registries: "${v}" must be a registry host[/path] (no scheme, glob or digest)`,
-          );
-        else if (k === 'images' && /^sha256:/i.test(v) && !DIGEST_ENTRY.test(v))
-          err(item as Node, 'POLICY_BAD_VALUE', `containers.images: "${v}" is not a sha256: digest of 64 hex digits`);
-        else list.push(v);
-      }
-    } else
+      if (entryString(v)) out.cluster = v;
+      else err(value ?? (pair.key as Node), 'POLICY_BAD_VALUE', `containers.cluster ${BAD_ENTRY}`);
+    } else if (k === 'labels') readGlobMap('containers.labels', 'label', pair.key as Node, value, out.labels, err);
+    else if (k === 'registries')
+      out.registries = readEntryList('containers.registries', pair.key as Node, value, err, (v) =>
+        /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /[*@\s]/.test(v)
+          ? `containers.registries: "${v}" must be a registry host[/path] (no scheme, glob or digest)`
+          : undefined,
+      );
+    else if (k === 'images')
+      out.images = readEntryList('containers.images', pair.key as Node, value, err, (v) =>
+        /^sha256:/i.test(v) && !DIGEST_ENTRY.test(v)
+          ? `containers.images: "${v}" is not a sha256: digest of 64 hex digits`
+          : undefined,
+      );
+    else if (k === 'namespaces' || k === 'creators')
+      out[k] = readEntryList(`containers.${k}`, pair.key as Node, value, err);
+    else
       err(
         pair.key as Node,
         'POLICY_UNKNOWN_KEY',
         `unknown key "containers.${k}" (known: ${CONTAINER_KEYS.join(', ')})`,
       );
+  }
+  return out;
+}
+
+/**
+ * `cloud:` (AN0744): the approved path for creating compute. Bounded like `containers:`; regions and
+ * services are names compared whole, so a `*` in them is refused rather than taken literally.
+ */
+function readCloud(
+  keyNode: Node,
+  node: Node,
+  file: string,
+  at: (n: Node | null | undefined) => number | undefined,
+  err: PolicyError,
+): CloudPolicy | undefined {
+  if (!isMap(node)) {
+    err(node ?? keyNode, 'POLICY_SHAPE', `cloud must be a mapping (${CLOUD_KEYS.join(', ')})`);
+    return undefined;
+  }
+  const out: CloudPolicy = {
+    principals: [],
+    pipelines: [],
+    services: [],
+    regions: [],
+    instanceFamilies: [],
+    tags: {},
+    ref: `${file}:${at(keyNode) ?? 0}`,
+  };
+  const noGlob = (k: string, example: string) => (v: string) =>
+    v.includes('*') ? `cloud.${k}: "${v}" must be a name such as ${example} (no glob)` : undefined;
+  for (const pair of node.items) {
+    const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    const value = pair.value as Node;
+    if (k === 'tags') readGlobMap('cloud.tags', 'tag', pair.key as Node, value, out.tags, err);
+    else if (Object.hasOwn(CLOUD_LISTS, k)) {
+      const field = CLOUD_LISTS[k as keyof typeof CLOUD_LISTS];
+      const refuse =
+        k === 'regions'
+          ? noGlob(k, 'eu-west-1, europe-west4 or westeurope')
+          : k === 'services'
+            ? noGlob(k, 'autoscaling.amazonaws.com')
+            : undefined;
+      out[field] = readEntryList(`cloud.${k}`, pair.key as Node, value, err, refuse);
+    } else err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown key "cloud.${k}" (known: ${CLOUD_KEYS.join(', ')})`);
   }
   return out;
 }

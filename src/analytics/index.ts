@@ -1,24 +1,30 @@
 /**
  * The analytics, one line each, and the detector that runs them over the engine's closed clusters.
  */
-import { type ClusterView, Engine, type EngineOptions, type WorkloadView } from '../engine/index.js';
+import { type ClusterView, Engine, type EngineOptions, type LaunchView, type WorkloadView } from '../engine/index.js';
 import type { CoalEvent } from '../model/event.js';
 import { type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { an0741Windows } from './an0741-windows.js';
 import { an0742Linux } from './an0742-linux.js';
+import { an0744Cloud } from './an0744-cloud.js';
 import { an0745Containers } from './an0745-containers.js';
 import { cryptoNode } from './crypto-node.js';
 import { toFinding } from './finding.js';
-import type { Analytic, FindingDraft, WorkloadAnalytic } from './types.js';
+import type { Analytic, FindingDraft, LaunchAnalytic, WorkloadAnalytic } from './types.js';
 
 export const analytics: Analytic[] = [an0741Windows, an0742Linux, cryptoNode];
 /** Analytics over workloads (container → pod → workload): evidence inside containers is theirs, not a host's. */
 export const workloadAnalytics: WorkloadAnalytic[] = [an0745Containers];
+/** Analytics over cloud launches (account → region → instance): evidence of an instance is its launch's. */
+export const launchAnalytics: LaunchAnalytic[] = [an0744Cloud];
 
 export interface DetectorOptions
-  extends Omit<EngineOptions, 'onClose' | 'onUpdate' | 'onWorkloadClose' | 'onWorkloadUpdate' | 'classify'> {
+  extends Omit<
+    EngineOptions,
+    'onClose' | 'onUpdate' | 'onWorkloadClose' | 'onWorkloadUpdate' | 'onLaunchClose' | 'classify'
+  > {
   policy: Policy;
   classify: (event: CoalEvent, out: Signal[]) => void;
   /** `revision` counts reports of the same finding id: 1 first, higher when a live update raised it. */
@@ -74,6 +80,12 @@ export function createDetector(options: DetectorOptions): Engine {
       if (draft) report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.workload.cluster);
     }
   };
+  const gradeLaunch = (view: LaunchView) => {
+    for (const analytic of launchAnalytics) {
+      const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
+      if (draft) report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.launch.provider);
+    }
+  };
   const grade = (view: ClusterView, closing: boolean) => {
     const platform = view.host.platform ?? 'unknown';
     let found = false;
@@ -100,5 +112,6 @@ export function createDetector(options: DetectorOptions): Engine {
     onUpdate: options.live ? (view) => grade(view, false) : undefined,
     onWorkloadClose: gradeWorkload,
     onWorkloadUpdate: options.live ? gradeWorkload : undefined,
+    onLaunchClose: gradeLaunch,
   });
 }

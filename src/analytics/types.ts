@@ -2,12 +2,12 @@
  * The analytic contract: a pure function from one closed correlation unit (its evidence, member
  * processes and the host's telemetry coverage) to at most one finding draft. No I/O, no clock.
  */
-import type { ClusterView, WorkloadView } from '../engine/index.js';
+import type { ClusterView, LaunchView, WorkloadView } from '../engine/index.js';
 import type { Finding } from '../model/finding.js';
 import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 
-export type { ClusterView, WorkloadView } from '../engine/index.js';
+export type { ClusterView, LaunchView, WorkloadView } from '../engine/index.js';
 
 /** What an analytic decides; `toFinding` adds the id, host, times and cites the evidence. */
 export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_seen' | 'evidence' | 'suppressed_by'> & {
@@ -29,4 +29,11 @@ export interface WorkloadAnalytic {
   id: string;
   title: string;
   evaluate(view: WorkloadView, thresholds: Thresholds): FindingDraft | undefined;
+}
+
+/** An analytic over one cloud launch's closed unit (AN0744): its instances, origin and evidence. */
+export interface LaunchAnalytic {
+  id: string;
+  title: string;
+  evaluate(view: LaunchView, thresholds: Thresholds): FindingDraft | undefined;
 }

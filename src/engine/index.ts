@@ -15,6 +15,7 @@ import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey 
 import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
+import { InstanceTable, type LaunchView } from './instances.js';
 import { MiningPortContacts } from './mining-port-contact.js';
 import { basename, hostEntity, ProcessTable, type ProcInfo, programName } from './process-table.js';
 import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePath } from './provenance.js';
@@ -24,6 +25,7 @@ import { observeHostResources, observeProcessResources } from './resource.js';
 import { WorkloadTable, type WorkloadView } from './workloads.js';
 
 export type { Cluster } from './clusters.js';
+export type { InstanceState, LaunchState, LaunchView } from './instances.js';
 export type { WorkloadState, WorkloadView } from './workloads.js';
 
 export interface ClusterView {
@@ -49,6 +51,8 @@ export interface EngineOptions {
   onWorkloadClose?: (view: WorkloadView) => void;
   /** Live clock only: every open workload unit whose evidence changed since the last tick. */
   onWorkloadUpdate?: (view: WorkloadView) => void;
+  /** Called with every cloud launch unit (AN0744: evidence of one launch's instances) when it closes. */
+  onLaunchClose?: (view: LaunchView) => void;
   /**
    * Thresholds for a host's resource and relay evidence by its platform (`windows`, `linux`,
    * `unknown`), so an analytic's overrides in coalmine.yaml reach the evidence it grades. Default: the
@@ -106,6 +110,7 @@ export class Engine {
   private readonly miningPorts = new MiningPortContacts();
   private readonly hosts = new Map<string, HostState>();
   private readonly workloads: WorkloadTable;
+  private readonly instances: InstanceTable;
   private readonly clusters = new Map<string, Cluster>();
   /** host|executable → cluster key, for flagged programs relaunched under new pids. */
   private readonly flaggedExe = new Map<string, string>();
@@ -120,6 +125,12 @@ export class Engine {
     this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
     this.hostByIp = new HostByIp(options.policy.hostIps ?? {});
     this.workloads = new WorkloadTable(options.policy.containers, options.policy.hostCores);
+    this.instances = new InstanceTable(options.policy.cloud);
+  }
+
+  /** Every cloud account/region seen with the telemetry it had (coverage). */
+  cloudRegions(): ReturnType<InstanceTable['regions']> {
+    return this.instances.regions();
   }
 
   /** Every workload tracked (coverage), in key order; read-only use. */
@@ -183,6 +194,12 @@ export class Engine {
       this.workloads.close(w);
       this.stats.clustersClosed++;
       this.options.onWorkloadClose?.(view);
+    }
+    for (const l of this.instances.closeable(before)) {
+      const view = this.instances.viewOf(l);
+      this.instances.close(l);
+      this.stats.clustersClosed++;
+      this.options.onLaunchClose?.(view);
     }
   }
 
@@ -271,6 +288,8 @@ export class Engine {
     const t = this.thresholdsOf(host);
     // an event inside a container, pod or Kubernetes object: its evidence is its workload's (AN0745)
     const workload = this.workloads.observe(event, t, out);
+    // else an event of a cloud instance or launch: its evidence is the launch's (AN0744)
+    const launch = workload ? undefined : this.instances.observe(event, t, out);
     if (event.metrics) {
       if (proc) observeProcessResources(event, proc, host, t, out);
       // a container's sample is not the host's: container CPU is judged per container (AN0745), not here
@@ -280,6 +299,7 @@ export class Engine {
     for (const s of out) {
       this.stats.signals++;
       if (workload) this.workloads.addEvidence(workload, s, proc, this.options.onWorkloadUpdate !== undefined);
+      else if (launch) this.instances.addEvidence(launch, s, proc, false);
       else this.attach(s, event, proc, host);
     }
   }

@@ -64,7 +64,7 @@ export interface ContainerPolicy {
  * `cloud:` in coalmine.yaml: the approved path for creating compute (AN0744). A launch is approved when
  * an approved identity made it (a principal, a pipeline's user agent, or an AWS service acting for a
  * group) and it stays inside the listed regions and instance families and carries the required tags.
- * Empty lists do not restrict. Globs use `*`.
+ * Empty region, family and tag lists do not restrict; with no identity entry nothing is approved. Globs use `*`.
  */
 export interface CloudPolicy {
   /** Principals (ARNs, role patterns such as `arn:aws:iam::*:role/terraform-*`, emails, object ids). */

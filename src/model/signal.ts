@@ -41,6 +41,8 @@ export type SignalKind =
   | 'container-exec'
   /** Creation or scaling far beyond the workload's own history, by an identity that is not a controller. */
   | 'workload-burst'
+  /** Cloud compute created off the approved path (policy) or by a first-seen principal, region, family or count; a denied attempt (AN0744). */
+  | 'unauthorized-launch'
   | 'sustained-cpu'
   | 'high-memory'
   | 'hidden-cpu';

@@ -10,6 +10,7 @@
 import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { clip } from '../util/hostile.js';
+import { cloudClassifier, cloudCommands, cloudTarget } from './cloud.js';
 import { idsAlert } from './ids-alert.js';
 import type { Intel } from './intel/types.js';
 import { kill } from './kill.js';
@@ -38,6 +39,7 @@ export const classifiers: Classifier[] = [
   stratum,
   idsAlert,
   workloadClassifier,
+  cloudClassifier,
 ];
 
 /** Commands of one decoded script judged one by one. */
@@ -141,8 +143,8 @@ export function createClassifier(intel: Intel, rules: RuleSet): (event: CoalEven
         }),
         out,
       );
-    const commands = specCommands(event);
-    const target = commands.length > 0 ? workloadTarget(event) : undefined;
+    const commands = [...specCommands(event), ...cloudCommands(event)];
+    const target = commands.length > 0 ? (workloadTarget(event) ?? cloudTarget(event)) : undefined;
     if (!target) return;
     for (const { where, words } of commands) {
       const say =

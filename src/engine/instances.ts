@@ -1,0 +1,728 @@
+/**
+ * Cloud instances (AN0744): account → region → instance, and the launch that made them. A control-plane
+ * call (`cloud-change`) that creates compute opens a launch: its instances (ids, addresses with the time
+ * they held them, interfaces, type, image, tags), who made it (principal, access key, source IP, user
+ * agent, the service acting for it) and whether that was authorized — the `cloud:` policy, else the
+ * data's own history: the principal's earlier launches, the regions, instance families and source IPs
+ * it used, how many it launched before, an `EnableRegion`, quota or key-pair call just before; the
+ * history length is said. A denied call is an attempt. Flow, DNS and metric records join an instance by
+ * its id, its interface, or the address it held at that time (addresses are reused), and their evidence
+ * is the launch's: 20 instances of one call are one finding. Instance CPU is judged against the
+ * instance's own history: a sudden rise, or pinned from launch, held for the sustain time.
+ * No I/O, no clock: event time only. Every map is bounded.
+ */
+import { cloudApprovalOf } from '../model/cloud-policy.js';
+import { type EntityKey, entityKey } from '../model/entity.js';
+import { type CloudFacts, type CoalEvent, isoFromMs, type SourceRef } from '../model/event.js';
+import type { CloudPolicy, Thresholds } from '../model/policy.js';
+import type { Signal, Strength } from '../model/signal.js';
+import { clip, inert } from '../util/hostile.js';
+import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
+import { CpuSeries } from './cpu-series.js';
+import type { ProcInfo } from './process-table.js';
+
+/** Who made a launch, and how. */
+export interface LaunchOrigin {
+  operation: string;
+  principal?: string;
+  principalType?: string;
+  accessKeyId?: string;
+  sourceIp?: string;
+  userAgent?: string;
+  invokedBy?: string;
+  /** The role an assumed-role session came from (the policy matches roles with a path by it). */
+  sessionIssuer?: string;
+  ts: number;
+  ref: SourceRef;
+  instanceTypes: string[];
+  image?: string;
+  count?: number;
+  userData?: string;
+  tags: Record<string, string>;
+}
+
+/** What telemetry covered an instance or account/region, for gaps and coverage. */
+export type CloudTelemetry = 'audit' | 'network' | 'dns' | 'cpu' | 'detector';
+
+interface InstanceCpu {
+  lastTs?: number;
+  /** Mean of samples before the current high run, and how many fed it. */
+  baselineSum: number;
+  baselineN: number;
+  runBaseline?: number;
+  runBaselineN: number;
+  highSince?: number;
+  emitted: boolean;
+  peakPct: number;
+  highMs: number;
+  series?: CpuSeries;
+}
+
+export interface InstanceState {
+  key: EntityKey;
+  provider: string;
+  account?: string;
+  region?: string;
+  id: string;
+  type?: string;
+  image?: string;
+  launchKey: string;
+  launchedMs?: number;
+  endedMs?: number;
+  firstSeenMs: number;
+  lastSeenMs: number;
+  interfaces: Set<string>;
+  addresses: Set<string>;
+  cpu: InstanceCpu;
+  telemetry: Set<CloudTelemetry>;
+}
+
+export interface LaunchState {
+  /** The finding's entity: the instance when one, else the launch (its first instance's key with the count). */
+  key: string;
+  provider: string;
+  account?: string;
+  region?: string;
+  origin?: LaunchOrigin;
+  instances: Set<string>;
+  /** Denied attempts of this principal folded into this launch. */
+  denied: number;
+  authorizedBy?: string;
+  authorizationNote?: string;
+  telemetry: Set<CloudTelemetry>;
+  unit: Cluster | undefined;
+  lastTouched: number;
+}
+
+export interface LaunchView {
+  launch: LaunchState;
+  instances: InstanceState[];
+  evidence: Signal[];
+  processes: ProcInfo[];
+  /** Telemetry seen for the launch's account/region (any instance), for gaps. */
+  regionTelemetry: ReadonlySet<CloudTelemetry>;
+  policy: CloudPolicy | undefined;
+}
+
+const MAX_INSTANCES = 200_000;
+const MAX_LAUNCHES = 100_000;
+const MAX_HISTORY = 200_000;
+const MAX_SET = 64;
+/** A principal that launched this many times before is routine. */
+const ROUTINE_LAUNCHES = 3;
+/** History shorter than this cannot call anything first-seen. */
+const MIN_HISTORY_MS = 24 * 60 * 60 * 1000;
+/** Launching this many times the principal's largest earlier launch (and at least this many) is far above its history. */
+const COUNT_FACTOR = 3;
+const COUNT_MIN = 5;
+/** Account-level calls this long before a launch are part of its story (EnableRegion, quotas, key pairs, ingress). */
+const PRELUDE_MS = 6 * 60 * 60 * 1000;
+/** A high run counts as sudden when the instance's earlier mean was under this percent. */
+const SUDDEN_BASELINE_PCT = 50;
+/** A run starting this soon after launch is "pinned from launch". */
+const FROM_LAUNCH_MS = 60 * 60 * 1000;
+const MAX_SAMPLE_GAP_MS = 20 * 60 * 1000;
+const BASELINE_MIN_SAMPLES = 3;
+
+/** Operations that create or start compute, per provider's naming (lowercased, suffix match for GCP/Azure). */
+const LAUNCH_OPERATIONS = [
+  'runinstances',
+  'startinstances',
+  'createfleet',
+  'requestspotfleet',
+  'requestspotinstances',
+  'runtask',
+  'createservice',
+  'compute.instances.insert',
+  'compute.instances.start',
+  'compute.instancegroupmanagers.insert',
+  'compute.instancegroupmanagers.resize',
+  'microsoft.compute/virtualmachines/write',
+  'microsoft.compute/virtualmachinescalesets/write',
+  'microsoft.compute/virtualmachinescalesets/scale/action',
+  'microsoft.compute/virtualmachines/start/action',
+];
+const END_OPERATIONS = ['terminateinstances', 'compute.instances.delete', 'microsoft.compute/virtualmachines/delete'];
+/** Calls that prepare abuse of an account: new regions, quotas, keys, open ingress. */
+const PRELUDE_OPERATIONS = [
+  'enableregion',
+  'requestservicequotaincrease',
+  'getservicequota',
+  'listservicequotas',
+  'importkeypair',
+  'createkeypair',
+  'authorizesecuritygroupingress',
+  'createaccesskey',
+  'serviceusage',
+  'microsoft.resources/subscriptions/providers',
+];
+/** Instance families of GPUs and very large machines: what a miner with a stolen key asks for. */
+const GPU_OR_LARGE =
+  /^(?:p[2-5]|g[3-6]|g4dn|g5g|inf[12]|trn1|dl1|x[12]|u-|z1d)\w*\.|^(?:a2|a3|g2)-|-(?:gpu|highgpu|megagpu)|^standard_n[cdv]|\.(?:metal|\d{2,}xlarge)$/i;
+/** User agents of scripts and tools, not consoles or infrastructure-as-code. */
+const TOOL_AGENT = /^(?:python-requests|curl|wget|go-http-client|boto3|botocore|aws-cli|python|java|okhttp)\b/i;
+
+function matchesOperation(op: string, list: readonly string[]): boolean {
+  const lower = op.toLowerCase();
+  return list.some((o) => lower === o || lower.endsWith(`.${o}`) || lower.endsWith(o));
+}
+
+function add(set: Set<string>, value: string | undefined): void {
+  if (value && set.size < MAX_SET) set.add(value);
+}
+
+function hours(ms: number): string {
+  const h = ms / 3_600_000;
+  return h >= 48 ? `${Math.round(h / 24)} days` : `${Math.round(h * 10) / 10} h`;
+}
+
+/** `g4dn.xlarge` → `g4dn`, `n1-standard-8` → `n1-standard`, `Standard_NC24` → `Standard_NC`. */
+export function instanceFamily(type: string): string {
+  const dot = type.indexOf('.');
+  if (dot > 0) return type.slice(0, dot);
+  const dash = type.lastIndexOf('-');
+  if (dash > 0 && /^\d+$/.test(type.slice(dash + 1))) return type.slice(0, dash);
+  return type.replace(/\d+[a-z_]*$/i, '');
+}
+
+export class InstanceTable {
+  private readonly instances = new Map<string, InstanceState>();
+  private readonly launches = new Map<string, LaunchState>();
+  /** provider|instance id, interface id, address → instance key (address: the latest holder, with its time). */
+  private readonly byId = new Map<string, string>();
+  private readonly byInterface = new Map<string, string>();
+  private readonly byAddress = new Map<string, Array<{ key: string; from: number; to?: number }>>();
+  /** Baselines: provider|account|principal → launches, largest count, regions, families, source IPs; account → first audit time. */
+  private readonly principals = new Map<
+    string,
+    { launches: number; maxCount: number; regions: Set<string>; families: Set<string>; ips: Set<string> }
+  >();
+  private readonly auditSince = new Map<string, number>();
+  private readonly regionsSeen = new Map<string, number>();
+  /** provider|account|principal → recent prelude calls (EnableRegion, quotas, key pairs, ingress). */
+  private readonly preludes = new Map<string, Array<{ ts: number; what: string }>>();
+  private readonly regionTelemetry = new Map<string, Set<CloudTelemetry>>();
+  private touch = 0;
+  readonly changed = new Set<string>();
+
+  constructor(private readonly policy: CloudPolicy | undefined) {}
+
+  /** Account/region pairs seen, with their telemetry (coverage). */
+  regions(): Array<{ provider: string; account: string; region: string; telemetry: ReadonlySet<CloudTelemetry> }> {
+    return [...this.regionTelemetry.entries()]
+      .map(([k, telemetry]) => {
+        const [provider, account, region] = k.split('|');
+        return { provider, account, region, telemetry };
+      })
+      .sort((a, b) =>
+        a.provider !== b.provider
+          ? a.provider < b.provider
+            ? -1
+            : 1
+          : a.account !== b.account
+            ? a.account < b.account
+              ? -1
+              : 1
+            : a.region < b.region
+              ? -1
+              : a.region > b.region
+                ? 1
+                : 0,
+      );
+  }
+
+  private learn<V>(map: Map<string, V>, k: string, v: V): void {
+    if (map.size >= MAX_HISTORY && !map.has(k)) map.delete(map.keys().next().value as string);
+    map.set(k, v);
+  }
+
+  private regionSet(provider: string, account: string | undefined, region: string | undefined): Set<CloudTelemetry> {
+    const k = `${provider}|${account ?? '?'}|${region ?? '?'}`;
+    let s = this.regionTelemetry.get(k);
+    if (!s) {
+      s = new Set();
+      if (this.regionTelemetry.size < MAX_LAUNCHES) this.regionTelemetry.set(k, s);
+    }
+    return s;
+  }
+
+  private note(i: InstanceState | undefined, l: LaunchState, what: CloudTelemetry): void {
+    i?.telemetry.add(what);
+    l.telemetry.add(what);
+    this.regionSet(l.provider, l.account, l.region).add(what);
+  }
+
+  /**
+   * The launch an event belongs to (a cloud call, or a flow/DNS/metric/detector record joined to an
+   * instance), with authorization or resource evidence pushed to `out`. Undefined: no instance or launch.
+   */
+  observe(event: CoalEvent, t: Thresholds, out: Signal[]): LaunchState | undefined {
+    const cloud = event.coalmine.cloud;
+    if (event.event.action === 'cloud-change' && cloud) return this.observeCall(event, cloud, out);
+    const instance = this.instanceOf(event);
+    if (!instance) return undefined;
+    const launch = this.launches.get(instance.launchKey);
+    if (!launch) return undefined;
+    const ts = event.coalmine.ts;
+    if (ts > instance.lastSeenMs) instance.lastSeenMs = ts;
+    if (ts < instance.firstSeenMs) instance.firstSeenMs = ts;
+    const action = event.event.action;
+    if (event.event.type?.includes('indicator')) this.note(instance, launch, 'detector');
+    else if (action === 'connect') this.note(instance, launch, 'network');
+    else if (action === 'dns-query') this.note(instance, launch, 'dns');
+    if (action === 'metric' && event.metrics?.cpu_pct !== undefined) {
+      this.note(instance, launch, 'cpu');
+      this.observeCpu(event, instance, t, out);
+    }
+    launch.lastTouched = ++this.touch;
+    return launch;
+  }
+
+  /** By instance id (cloud.instance.id, or a host named like one), interface, or the address held at that time. */
+  private instanceOf(event: CoalEvent): InstanceState | undefined {
+    const provider = event.cloud?.provider;
+    const id = event.cloud?.instance?.id;
+    if (id) {
+      const known = this.byId.get(`${provider ?? ''}|${id}`) ?? this.byId.get(`|${id}`);
+      if (known) return this.instances.get(known);
+      // an instance we never saw launched: it is its own launch, with no origin
+      if (provider)
+        return this.instanceState(provider, event.cloud?.account?.id, event.cloud?.region, id, event.coalmine.ts);
+    }
+    const nic = event.cloud?.network_interface;
+    if (nic) {
+      const k = this.byInterface.get(nic);
+      if (k) return this.instances.get(k);
+    }
+    const action = event.event.action;
+    if ((action === 'connect' || action === 'dns-query') && event.process?.pid === undefined && event.source?.ip) {
+      const held = this.byAddress.get(event.source.ip);
+      const ts = event.coalmine.ts;
+      const match = held?.find((h) => h.from <= ts && (h.to === undefined || ts <= h.to));
+      if (match) return this.instances.get(match.key);
+    }
+    return undefined;
+  }
+
+  private instanceState(
+    provider: string,
+    account: string | undefined,
+    region: string | undefined,
+    id: string,
+    ts: number,
+    launchKey?: string,
+  ): InstanceState {
+    const key = entityKey('instance', provider, id);
+    let i = this.instances.get(key);
+    if (i) {
+      if (launchKey && !i.launchedMs) i.launchKey = launchKey;
+      return i;
+    }
+    if (this.instances.size >= MAX_INSTANCES) this.evictInstance();
+    i = {
+      key,
+      provider,
+      account,
+      region,
+      id,
+      launchKey: launchKey ?? key,
+      firstSeenMs: ts,
+      lastSeenMs: ts,
+      interfaces: new Set(),
+      addresses: new Set(),
+      cpu: { baselineSum: 0, baselineN: 0, runBaselineN: 0, emitted: false, peakPct: 0, highMs: 0 },
+      telemetry: new Set(),
+    };
+    this.instances.set(key, i);
+    this.learn(this.byId, `${provider}|${id}`, key);
+    this.learn(this.byId, `|${id}`, key);
+    if (!launchKey) {
+      const l = this.launchState(key, provider, account, region);
+      add(l.instances, key);
+    }
+    return i;
+  }
+
+  private evictInstance(): void {
+    for (const [k, i] of this.instances) {
+      const l = this.launches.get(i.launchKey);
+      if (l?.unit) continue;
+      this.instances.delete(k);
+      return;
+    }
+  }
+
+  private launchState(
+    key: string,
+    provider: string,
+    account: string | undefined,
+    region: string | undefined,
+  ): LaunchState {
+    let l = this.launches.get(key);
+    if (l) return l;
+    if (this.launches.size >= MAX_LAUNCHES)
+      for (const [k, v] of this.launches)
+        if (!v.unit) {
+          this.launches.delete(k);
+          break;
+        }
+    l = {
+      key,
+      provider,
+      account,
+      region,
+      instances: new Set(),
+      denied: 0,
+      telemetry: new Set(),
+      unit: undefined,
+      lastTouched: ++this.touch,
+    };
+    this.launches.set(key, l);
+    return l;
+  }
+
+  /** A control-plane call: a launch (or an attempt), an end, or a prelude to remember. */
+  private observeCall(event: CoalEvent, cloud: CloudFacts, out: Signal[]): LaunchState | undefined {
+    const ts = event.coalmine.ts;
+    const account = cloud.account ?? event.cloud?.account?.id;
+    const region = cloud.region ?? event.cloud?.region;
+    const provider = cloud.provider;
+    const auditKey = `${provider}|${account ?? '?'}`;
+    if (!this.auditSince.has(auditKey)) this.learn(this.auditSince, auditKey, ts);
+    this.regionSet(provider, account, region).add('audit');
+    const principal = cloud.principal?.id ?? event.user?.name;
+    const principalKey = `${provider}|${account ?? '?'}|${principal ?? '?'}`;
+    const op = cloud.operation;
+    const denied = event.event.outcome === 'failure' || cloud.errorCode !== undefined;
+    if (matchesOperation(op, END_OPERATIONS) && !denied) {
+      for (const inst of cloud.instances ?? []) {
+        const k = inst.id ? this.byId.get(`${provider}|${inst.id}`) : undefined;
+        const i = k ? this.instances.get(k) : undefined;
+        if (!i) continue;
+        i.endedMs = ts;
+        for (const ip of i.addresses)
+          for (const h of this.byAddress.get(ip) ?? []) if (h.key === i.key && h.to === undefined) h.to = ts;
+      }
+      return undefined;
+    }
+    if (matchesOperation(op, PRELUDE_OPERATIONS)) {
+      const list = (this.preludes.get(principalKey) ?? []).filter((p) => p.ts > ts - PRELUDE_MS);
+      const what = `${op}${cloud.resources?.length ? ` ${cloud.resources.map((r) => `${r.type} ${r.name}`).join(', ')}` : ''}${denied ? ' (denied)' : ''}`;
+      list.push({ ts, what: clip(what, 160) });
+      this.learn(this.preludes, principalKey, list.slice(-16));
+      return undefined;
+    }
+    if (!matchesOperation(op, LAUNCH_OPERATIONS)) return undefined;
+
+    const types = [
+      ...new Set([cloud.instanceType, ...(cloud.instances ?? []).map((i) => i.type)].filter((x): x is string => !!x)),
+    ];
+    const origin: LaunchOrigin = {
+      operation: op,
+      principal,
+      principalType: cloud.principal?.type,
+      accessKeyId: cloud.principal?.accessKeyId,
+      sourceIp: event.source?.ip,
+      userAgent: event.user_agent?.original,
+      invokedBy: cloud.principal?.invokedBy,
+      sessionIssuer: cloud.principal?.sessionIssuer,
+      ts,
+      ref: event.coalmine.ref,
+      instanceTypes: types.slice(0, 8),
+      image: cloud.image ?? cloud.instances?.[0]?.image,
+      count: cloud.count ?? (cloud.instances?.length || undefined),
+      userData: cloud.userData,
+      tags: { ...cloud.tags, ...cloud.instances?.[0]?.tags },
+    };
+    const first = cloud.instances?.find((i) => i.id)?.id;
+    const group =
+      origin.tags['aws:autoscaling:groupName'] ??
+      origin.tags['aws:ec2spot:fleet-request-id'] ??
+      origin.tags['aws:ec2:fleet-id'];
+    const launchKey = group
+      ? entityKey('instance', provider, account ?? '?', `group:${group}`)
+      : first
+        ? entityKey('instance', provider, first)
+        : entityKey('instance', provider, account ?? '?', `attempt:${event.event.id ?? ts}`);
+    const l = this.launchState(launchKey, provider, account, region);
+    l.origin ??= origin;
+    l.lastTouched = ++this.touch;
+    this.note(undefined, l, 'audit');
+    for (const inst of cloud.instances ?? []) {
+      if (!inst.id) continue;
+      const i = this.instanceState(provider, account, region, inst.id, ts, launchKey);
+      i.launchKey = launchKey;
+      i.launchedMs ??= ts;
+      i.type ??= inst.type ?? cloud.instanceType;
+      i.image ??= inst.image ?? cloud.image;
+      add(l.instances, i.key);
+      for (const nic of inst.interfaces ?? []) {
+        add(i.interfaces, nic);
+        this.learn(this.byInterface, nic, i.key);
+      }
+      for (const ip of [...(inst.privateIps ?? []), ...(inst.publicIps ?? [])]) {
+        add(i.addresses, ip);
+        const held = (this.byAddress.get(ip) ?? []).filter((h) => h.to === undefined || h.to > ts - PRELUDE_MS * 4);
+        for (const h of held) if (h.to === undefined && h.key !== i.key) h.to = ts;
+        held.push({ key: i.key, from: ts });
+        this.learn(this.byAddress, ip, held.slice(-8));
+      }
+    }
+    this.judgeLaunch(event, l, origin, principalKey, auditKey, denied, out);
+    return l;
+  }
+
+  /** Is this launch on an approved path, or established in the data's history? Evidence when not. */
+  private judgeLaunch(
+    event: CoalEvent,
+    l: LaunchState,
+    o: LaunchOrigin,
+    principalKey: string,
+    auditKey: string,
+    denied: boolean,
+    out: Signal[],
+  ): void {
+    const ts = o.ts;
+    const history = ts - (this.auditSince.get(auditKey) ?? ts);
+    const past = this.principals.get(principalKey);
+    const what = `${o.operation}${o.count ? ` of ${o.count}` : ''}${o.instanceTypes.length ? ` ${o.instanceTypes.join(', ')}` : ''}${l.region ? ` in ${l.region}` : ''}`;
+    const who = `${o.principal ?? 'an unknown principal'}${o.accessKeyId ? ` (key ${o.accessKeyId})` : ''}${o.sourceIp ? ` from ${o.sourceIp}` : ''}${o.userAgent ? ` (${clip(o.userAgent, 60)})` : o.invokedBy ? ` via ${o.invokedBy}` : ''}`;
+    const emit = (strength: Strength, why: string, rule: string) =>
+      out.push({
+        kind: 'unauthorized-launch',
+        class: 'authorization',
+        strength,
+        entity: l.key,
+        host: l.account ? `${l.provider}:${l.account}` : l.provider,
+        ts,
+        ref: o.ref,
+        by: `engine:launch-${rule}`,
+        explanation: inert(clip(`${what} by ${who}: ${why}`, 400)),
+      });
+    const big = o.instanceTypes.some((x) => GPU_OR_LARGE.test(x));
+    if (denied) {
+      l.denied++;
+      emit(
+        big || (o.count ?? 1) >= COUNT_MIN ? 'medium' : 'weak',
+        `denied (${clip(String(event.coalmine.cloud?.errorCode ?? 'failure'), 60)}): an attempt to create compute this identity may not${big ? ', of GPU or very large instances' : ''}`,
+        'denied',
+      );
+      l.authorizationNote ??= `an attempt denied by the provider (${event.coalmine.cloud?.errorCode ?? 'failure'})`;
+      return;
+    }
+    // the baselines learn from every accepted launch, judged or approved
+    const families = o.instanceTypes.map(instanceFamily);
+    const record = () => {
+      const p = past ?? {
+        launches: 0,
+        maxCount: 0,
+        regions: new Set<string>(),
+        families: new Set<string>(),
+        ips: new Set<string>(),
+      };
+      p.launches++;
+      p.maxCount = Math.max(p.maxCount, o.count ?? 1);
+      add(p.regions, l.region);
+      for (const f of families) add(p.families, f);
+      add(p.ips, o.sourceIp);
+      this.learn(this.principals, principalKey, p);
+      if (l.region)
+        this.learn(this.regionsSeen, `${auditKey}|${l.region}`, this.regionsSeen.get(`${auditKey}|${l.region}`) ?? ts);
+    };
+    const approval = cloudApprovalOf(this.policy, {
+      principal: o.principal,
+      sessionIssuer: o.sessionIssuer,
+      userAgent: o.userAgent,
+      invokedBy: o.invokedBy,
+      region: l.region,
+      instanceTypes: o.instanceTypes,
+      tags: o.tags,
+    });
+    if (approval?.approved) {
+      l.authorizedBy = approval.reason;
+      l.authorizationNote = `approved by ${approval.reason}`;
+      record();
+      return;
+    }
+    if (approval && !approval.approved) {
+      emit('medium', `not on the approved path: ${approval.reason}`, 'policy');
+      l.authorizationNote = `not approved: ${approval.reason}`;
+      record();
+      return;
+    }
+    // an AWS service acting for a group (autoscaling, spot) launches what someone configured earlier
+    if (o.invokedBy && /\.amazonaws\.com$|^compute\.googleapis\.com$/.test(o.invokedBy) && !big) {
+      l.authorizedBy = `${o.invokedBy} launching for the account`;
+      l.authorizationNote = `launched by ${o.invokedBy} for a group configured earlier`;
+      record();
+      return;
+    }
+    if (
+      past &&
+      past.launches >= ROUTINE_LAUNCHES &&
+      families.every((f) => past.families.has(f)) &&
+      (!l.region || past.regions.has(l.region)) &&
+      (o.count ?? 1) <= Math.max(COUNT_MIN, past.maxCount * COUNT_FACTOR)
+    ) {
+      l.authorizedBy = `routine launcher ${o.principal} (${past.launches} earlier launches of these families in this region over ${hours(history)} of audit history)`;
+      l.authorizationNote = `launched by ${l.authorizedBy}`;
+      record();
+      return;
+    }
+    const novelties: string[] = [];
+    if (!past) novelties.push(`first launch by ${o.principal ?? 'this principal'}`);
+    else {
+      const newFamilies = families.filter((f) => !past.families.has(f));
+      if (newFamilies.length) novelties.push(`instance family first used by this principal: ${newFamilies.join(', ')}`);
+      if (l.region && !past.regions.has(l.region)) novelties.push(`region first used by this principal: ${l.region}`);
+      if (o.sourceIp && !past.ips.has(o.sourceIp))
+        novelties.push(`source IP ${o.sourceIp} first used by this principal`);
+      if ((o.count ?? 1) > Math.max(COUNT_MIN, past.maxCount * COUNT_FACTOR))
+        novelties.push(`${o.count} instances, over ${COUNT_FACTOR}× its largest earlier launch (${past.maxCount})`);
+    }
+    if (l.region && !this.regionsSeen.has(`${auditKey}|${l.region}`))
+      novelties.push(`region ${l.region} first used in the account`);
+    if (big)
+      novelties.push(`GPU or very large instances (${o.instanceTypes.filter((x) => GPU_OR_LARGE.test(x)).join(', ')})`);
+    if (o.userAgent && TOOL_AGENT.test(o.userAgent)) novelties.push(`a script's user agent (${clip(o.userAgent, 40)})`);
+    const prelude = (this.preludes.get(principalKey) ?? []).filter((p) => p.ts > ts - PRELUDE_MS && p.ts <= ts);
+    if (prelude.length)
+      novelties.push(
+        `just before: ${prelude
+          .slice(-3)
+          .map((p) => p.what)
+          .join('; ')}`,
+      );
+    record();
+    if (novelties.length === 0) return;
+    const enough = history >= MIN_HISTORY_MS;
+    // "new" alone never alerts: two independent novelties after a day of history
+    const strength: Strength = enough && novelties.length >= 2 ? (novelties.length >= 4 ? 'strong' : 'medium') : 'weak';
+    emit(
+      strength,
+      `${novelties.join('; ')} (baseline: ${hours(history)} of audit history${enough ? '' : `, under the ${hours(MIN_HISTORY_MS)} a first-seen verdict needs`})`,
+      'first-seen',
+    );
+    l.authorizationNote = `${novelties.join('; ')} (baseline: ${hours(history)} of audit history)`;
+  }
+
+  /** Instance CPU (percent of the whole instance): a sudden rise against its own history, or pinned from launch. */
+  private observeCpu(event: CoalEvent, i: InstanceState, t: Thresholds, out: Signal[]): void {
+    const pct = event.metrics?.cpu_pct;
+    if (pct === undefined || !Number.isFinite(pct) || pct < 0) return;
+    const ts = event.coalmine.ts;
+    const c = i.cpu;
+    const prev = c.lastTs;
+    if (prev !== undefined && ts <= prev) return;
+    c.lastTs = ts;
+    if (pct > c.peakPct) c.peakPct = pct;
+    const high = pct >= t.hostCpuPct;
+    const gap = prev !== undefined && ts - prev > MAX_SAMPLE_GAP_MS;
+    if (high && prev !== undefined && !gap) c.highMs += ts - prev;
+    if (high || c.series) {
+      c.series ??= new CpuSeries();
+      c.series.push(ts, pct);
+    }
+    if (!high || gap) {
+      if (c.highSince !== undefined && !high) c.emitted = false;
+      c.highSince = high ? ts : undefined;
+      if (!high) {
+        c.baselineSum += pct;
+        c.baselineN++;
+      }
+      if (high) {
+        c.runBaseline = c.baselineN ? c.baselineSum / c.baselineN : undefined;
+        c.runBaselineN = c.baselineN;
+      }
+      return;
+    }
+    if (c.highSince === undefined) {
+      c.highSince = prev ?? ts;
+      c.runBaseline = c.baselineN ? c.baselineSum / c.baselineN : undefined;
+      c.runBaselineN = c.baselineN;
+    }
+    if (c.emitted || ts - c.highSince < t.sustainMs) return;
+    c.emitted = true;
+    const since = isoFromMs(c.highSince);
+    let strength: Strength;
+    let why: string;
+    if (c.runBaselineN >= BASELINE_MIN_SAMPLES && c.runBaseline !== undefined) {
+      const sudden = c.runBaseline < SUDDEN_BASELINE_PCT;
+      strength = sudden ? 'medium' : 'weak';
+      why = sudden
+        ? `a sudden rise: its earlier mean was ${Math.round(c.runBaseline)}% over ${c.runBaselineN} samples`
+        : `its own normal: its earlier mean was ${Math.round(c.runBaseline)}% (weak: busy machines stay busy)`;
+    } else if (i.launchedMs !== undefined && c.highSince - i.launchedMs <= FROM_LAUNCH_MS) {
+      strength = 'medium';
+      why = `pinned from launch (${Math.round((c.highSince - i.launchedMs) / 60_000)} min after it started)`;
+    } else {
+      strength = 'weak';
+      why = 'no earlier samples or launch time to compare with (weak)';
+    }
+    out.push({
+      kind: 'sustained-cpu',
+      class: 'resource',
+      strength,
+      entity: i.key,
+      host: i.id,
+      ts,
+      ref: event.coalmine.ref,
+      by: 'engine:instance-cpu',
+      explanation: inert(
+        clip(
+          `instance ${i.id} at ${Math.round(pct)}% CPU (bar ${t.hostCpuPct}%) without a break since ${since}: ${why}`,
+          400,
+        ),
+      ),
+    });
+  }
+
+  addEvidence(l: LaunchState, signal: Signal, proc: ProcInfo | undefined, live: boolean): void {
+    if (!l.unit) l.unit = newCluster(l.key, l.account ? `${l.provider}:${l.account}` : l.provider, false, signal.ts);
+    addEvidence(
+      l.unit,
+      signal.entity === l.key || proc
+        ? signal
+        : { ...signal, entity: signal.entity.startsWith('instance:') ? signal.entity : l.key },
+    );
+    if (proc) addProcess(l.unit, proc);
+    if (live) this.changed.add(l.key);
+  }
+
+  closeable(before: number | undefined): LaunchState[] {
+    const out: LaunchState[] = [];
+    for (const l of this.launches.values()) if (l.unit && (before === undefined || l.unit.lastTs < before)) out.push(l);
+    return out.sort((a, b) => a.unit!.firstTs - b.unit!.firstTs || (a.key < b.key ? -1 : 1));
+  }
+
+  open(): LaunchState[] {
+    return [...this.launches.values()].filter((l) => l.unit !== undefined);
+  }
+
+  viewOf(l: LaunchState): LaunchView {
+    const unit = l.unit!;
+    const evidence = [...unit.evidence.values()].map((e) => e.signal);
+    evidence.sort(
+      (a, b) =>
+        a.ts - b.ts ||
+        (a.ref.file < b.ref.file ? -1 : a.ref.file > b.ref.file ? 1 : 0) ||
+        (a.ref.line ?? 0) - (b.ref.line ?? 0),
+    );
+    const instances = [...l.instances]
+      .map((k) => this.instances.get(k))
+      .filter((i): i is InstanceState => i !== undefined);
+    return {
+      launch: l,
+      instances,
+      evidence,
+      processes: [...unit.processes.values()],
+      regionTelemetry: this.regionSet(l.provider, l.account, l.region),
+      policy: this.policy,
+    };
+  }
+
+  close(l: LaunchState): void {
+    l.unit = undefined;
+    this.changed.delete(l.key);
+  }
+}

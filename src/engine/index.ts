@@ -292,8 +292,9 @@ export class Engine {
     const launch = workload ? undefined : this.instances.observe(event, t, out);
     if (event.metrics) {
       if (proc) observeProcessResources(event, proc, host, t, out);
-      // a container's sample is not the host's: container CPU is judged per container (AN0745), not here
-      else if (!event.container?.id && !event.container?.name) observeHostResources(event, host, t, out);
+      // a container's sample is not the host's: container CPU is judged per container (AN0745), not here;
+      // a cloud instance's against its own history by the launch (AN0744)
+      else if (!event.container?.id && !event.container?.name && !launch) observeHostResources(event, host, t, out);
     }
     if (action === 'connect') this.relay.observe(event, t, out);
     for (const s of out) {

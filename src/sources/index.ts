@@ -9,6 +9,7 @@ import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
 import { falco } from './falco.js';
 import { k8sAudit } from './k8s-audit.js';
+import { guardduty } from './guardduty.js';
 import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
@@ -47,6 +48,7 @@ export const sources: SourceDescriptor[] = [
   falco,
   ndjson,
   typeperf,
+  guardduty,
   metricsCsv,
   crontab,
   systemdUnit,

@@ -327,3 +327,85 @@ test('Falco: a rule with no indicator type, or from another format, is not judge
   const other = falcoAlert('Container Drift Detected (chmod)', 'exec');
   assert.deepEqual(signalsOf(idsAlert, { ...other, coalmine: { ...other.coalmine, format: 'ndjson' } }), []);
 });
+
+/** A GuardDuty finding as the guardduty source maps it: the finding type as the rule, severity band as category. */
+function guardDuty(type: string, action: 'dns-query' | 'connect' | 'exec', fields: Partial<CoalEvent> = {}): CoalEvent {
+  const at: Partial<CoalEvent> =
+    action === 'dns-query'
+      ? { dns: { question: { name: 'pool.supportxmr.com' } }, source: { ip: '10.0.1.23' } }
+      : action === 'connect'
+        ? {
+            source: { ip: '10.0.1.23', port: 41872 },
+            destination: { ip: '203.0.113.45', port: 3333 },
+            network: { transport: 'tcp', direction: 'outbound' },
+          }
+        : { process: { pid: 4120, name: 'xmrig', executable: '/tmp/.x/xmrig' } };
+  const e = evt(action, {
+    host: { name: 'i-0a1b2c3d4e5f60718', ip: ['10.0.1.23'] },
+    cloud: { provider: 'aws', instance: { id: 'i-0a1b2c3d4e5f60718' } },
+    rule: { name: type, id: 'a2c4e6f8a0b2c4d6e8f0a2b4c6d8e0f1', category: 'High' },
+    original: { Type: type, Count: 57 },
+    ...at,
+    ...fields,
+  });
+  e.event = {
+    ...e.event,
+    category: action === 'exec' ? ['process'] : ['network'],
+    type: ['indicator'],
+    dataset: 'guardduty.finding',
+  };
+  return { ...e, coalmine: { ...e.coalmine, format: 'guardduty' } };
+}
+
+test('GuardDuty: crypto DNS and network finding types are pool contact on the domain or address the finding names', () => {
+  const cases: Array<[string, 'dns-query' | 'connect', string]> = [
+    ['CryptoCurrency:EC2/BitcoinTool.B!DNS', 'dns-query', 'pool.supportxmr.com'],
+    ['CryptoCurrency:EC2/BitcoinTool.B', 'connect', '203.0.113.45:3333'],
+    ['Impact:EC2/BitcoinDomainRequest.Reputation', 'dns-query', 'pool.supportxmr.com'],
+    ['Impact:Runtime/BitcoinDomainRequest.Reputation', 'dns-query', 'pool.supportxmr.com'],
+    ['CryptoCurrency:Runtime/BitcoinTool.B!DNS', 'dns-query', 'pool.supportxmr.com'],
+    ['CryptoCurrency:Runtime/BitcoinTool.B', 'connect', '203.0.113.45:3333'],
+    ['CryptoCurrency:Lambda/BitcoinTool.B', 'connect', '203.0.113.45:3333'],
+  ];
+  for (const [type, action, remote] of cases) {
+    const s = signalsOf(idsAlert, guardDuty(type, action));
+    assert.deepEqual(summary(s), [`pool-contact/medium ids:guardduty ${remote}`], type);
+    assert.equal(s[0].class, 'network');
+    assert.ok(s[0].explanation.includes(`GuardDuty finding "${type}" ("High", seen 57 times)`), s[0].explanation);
+  }
+});
+
+test('GuardDuty: a Runtime CryptoMinerExecuted finding is miner-process evidence about the process it names', () => {
+  const s = signalsOf(idsAlert, guardDuty('Execution:Runtime/CryptoMinerExecuted', 'exec'));
+  assert.deepEqual(summary(s), ['miner-process/medium ids:guardduty ']);
+  assert.equal(s[0].class, 'process');
+  assert.equal(s[0].subject?.executable, '/tmp/.x/xmrig');
+  assert.match(s[0].explanation, /^xmrig \(pid 4120\): GuardDuty finding "Execution:Runtime\/CryptoMinerExecuted"/);
+});
+
+test('GuardDuty: other finding types are no mining evidence, even on a pool-looking domain or with mining words', () => {
+  for (const [type, action] of [
+    ['UnauthorizedAccess:EC2/SSHBruteForce', 'connect'],
+    ['Recon:EC2/PortProbeUnprotectedPort', 'connect'],
+    ['Backdoor:EC2/C&CActivity.B!DNS', 'dns-query'],
+    ['Trojan:EC2/DNSDataExfiltration', 'dns-query'],
+    ['Impact:EC2/AbusedDomainRequest.Reputation', 'dns-query'],
+    ['Impact:EC2/MaliciousDomainRequest.Reputation', 'dns-query'],
+    ['Execution:Runtime/NewBinaryExecuted', 'exec'],
+    ['Execution:Runtime/ReverseShell', 'exec'],
+    // a type GuardDuty does not write: words alone decide nothing
+    ['Miner XMRig Stratum CryptoCurrency', 'connect'],
+    ['Trojan:EC2/CryptoMiner', 'connect'],
+  ] as const)
+    assert.deepEqual(signalsOf(idsAlert, guardDuty(type, action)), [], type);
+  // the Suricata judge would call this a mining signature; from GuardDuty only the type counts
+  assert.deepEqual(
+    signalsOf(
+      idsAlert,
+      guardDuty('Backdoor:EC2/C&CActivity.B', 'connect', {
+        rule: { name: 'Backdoor:EC2/C&CActivity.B', category: 'ET COINMINER' },
+      }),
+    ),
+    [],
+  );
+});

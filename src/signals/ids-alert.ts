@@ -19,6 +19,14 @@
  * above; a container drift rule ("Drop and execute new binary in container", "Container Drift
  * Detected", fileless or /dev/shm execution) is medium `masquerade`.
  *
+ * Amazon GuardDuty findings are judged by their type alone, never by title words (GuardDuty names
+ * them `ThreatPurpose:ResourceType/ThreatFamilyName.DetectionMechanism!Artifact`): the cryptocurrency
+ * purpose (`CryptoCurrency:EC2/BitcoinTool.B!DNS`, `CryptoCurrency:Runtime/BitcoinTool.B`, …) and the
+ * `BitcoinDomainRequest` family (`Impact:EC2/BitcoinDomainRequest.Reputation`) are medium `pool-contact`
+ * on the domain or address the finding names; the `CryptoMinerExecuted` family
+ * (`Execution:Runtime/CryptoMinerExecuted`) is medium `miner-process`. Every other type (brute force,
+ * port probes, C&C, credential findings) is not coin-mining evidence here.
+ *
  * Names are hostile: at most 512 characters are read, split into at most 64 words by character class
  * (no backtracking patterns), and quoted clipped and escaped.
  */
@@ -112,7 +120,7 @@ const PROXYWARE_WORDS = new Set(['proxyware', 'proxyjacking', 'proxyjack']);
 /** Registrable endings a vendor's word is tried with against our proxyware domains (Honeygain → honeygain.com). */
 const VENDOR_TLDS = ['com', 'io', 'app', 'co', 'network'];
 
-type Producer = 'suricata' | 'zeek' | 'falco';
+type Producer = 'suricata' | 'zeek' | 'falco' | 'guardduty';
 
 /** Lower-cased words of a text (letters and digits), bounded; `split` on a character class is linear. */
 function wordsOf(text: string): string[] {
@@ -364,20 +372,50 @@ function judgeFalco(name: string | undefined, event: CoalEvent, intel: Intel): V
   return undefined;
 }
 
+/** GuardDuty's families of coin-mining findings, lower-cased. */
+const GUARDDUTY_POOL_FAMILIES = new Set(['bitcoindomainrequest']);
+const GUARDDUTY_MINER_FAMILIES = new Set(['cryptominerexecuted']);
+
+/** What a GuardDuty finding type says: its threat purpose and family decide, nothing else in it. */
+function judgeGuardDuty(type: string | undefined): Verdict | undefined {
+  if (type === undefined) return undefined;
+  const text = type.slice(0, MAX_TEXT_CHARS).toLowerCase();
+  const colon = text.indexOf(':');
+  const slash = text.indexOf('/', colon + 1);
+  if (colon <= 0 || slash < 0) return undefined;
+  const purpose = text.slice(0, colon);
+  const family = text.slice(slash + 1).split(/[.!]/, 1)[0];
+  if (GUARDDUTY_MINER_FAMILIES.has(family))
+    return { kind: 'miner-process', strength: 'medium', why: 'GuardDuty Runtime Monitoring saw a coin miner run' };
+  if (purpose === 'cryptocurrency' || GUARDDUTY_POOL_FAMILIES.has(family))
+    return {
+      kind: 'pool-contact',
+      strength: 'medium',
+      why: 'a GuardDuty cryptocurrency finding: the instance reached a domain or address tied to coin mining',
+    };
+  return undefined;
+}
+
 const PROCESS_KINDS: ReadonlySet<SignalKind> = new Set(['miner-process', 'proxyware-process', 'masquerade']);
 
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const rule = event.rule;
   if (!rule || !event.event.type?.includes('indicator')) return;
   const format = event.coalmine.format;
-  if (format !== 'suricata' && format !== 'zeek' && format !== 'falco') return;
+  if (format !== 'suricata' && format !== 'zeek' && format !== 'falco' && format !== 'guardduty') return;
   const producer: Producer = format;
   const name = text(rule.name);
   const category = text(rule.category);
 
   let verdict: Verdict | undefined;
   let what: string;
-  if (producer === 'falco') {
+  if (producer === 'guardduty') {
+    verdict = judgeGuardDuty(name);
+    if (!verdict) return;
+    const count = event.original.Count;
+    const seen = typeof count === 'number' && Number.isInteger(count) && count > 1 ? `, seen ${count} times` : '';
+    what = `GuardDuty finding ${quote(name ?? '(unnamed)')}${category ? ` (${quote(category, 32)}${seen})` : seen ? ` (${seen.slice(2)})` : ''}`;
+  } else if (producer === 'falco') {
     verdict = judgeFalco(name, event, intel);
     if (!verdict) return;
     what = `Falco alert ${quote(name ?? '(unnamed)')}${category ? ` (${quote(category, 32)})` : ''}`;
@@ -414,6 +452,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 
 export const idsAlert: Classifier = {
   name: 'ids',
-  summary: 'Suricata alerts, Zeek notices/intel hits and Falco alerts naming mining, proxyware, node traffic or drift',
+  summary:
+    'Suricata alerts, Zeek notices/intel hits and Falco alerts naming mining, proxyware, node traffic or drift; GuardDuty crypto finding types',
   classify,
 };

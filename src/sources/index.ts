@@ -8,6 +8,7 @@ import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
 import { falco } from './falco.js';
+import { gcpAudit } from './gcp-audit.js';
 import { k8sAudit } from './k8s-audit.js';
 import { guardduty } from './guardduty.js';
 import { k8sInventory } from './k8s-inventory.js';
@@ -42,6 +43,7 @@ export const sources: SourceDescriptor[] = [
   dockerStats,
   k8sAudit,
   k8sInventory,
+  gcpAudit,
   dockerEvents,
   dockerInspect,
   tetragon,

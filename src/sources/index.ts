@@ -9,6 +9,7 @@ import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
 import { falco } from './falco.js';
 import { gcpAudit } from './gcp-audit.js';
+import { gcpFlow } from './gcp-flow.js';
 import { k8sAudit } from './k8s-audit.js';
 import { guardduty } from './guardduty.js';
 import { k8sInventory } from './k8s-inventory.js';
@@ -44,6 +45,7 @@ export const sources: SourceDescriptor[] = [
   k8sAudit,
   k8sInventory,
   gcpAudit,
+  gcpFlow,
   dockerEvents,
   dockerInspect,
   tetragon,

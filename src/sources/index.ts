@@ -10,6 +10,7 @@ import { evtxXml } from './evtx-xml.js';
 import { falco } from './falco.js';
 import { gcpAudit } from './gcp-audit.js';
 import { gcpFlow } from './gcp-flow.js';
+import { gcpMonitoring } from './gcp-monitoring.js';
 import { k8sAudit } from './k8s-audit.js';
 import { guardduty } from './guardduty.js';
 import { k8sInventory } from './k8s-inventory.js';
@@ -46,6 +47,7 @@ export const sources: SourceDescriptor[] = [
   k8sInventory,
   gcpAudit,
   gcpFlow,
+  gcpMonitoring,
   dockerEvents,
   dockerInspect,
   tetragon,

@@ -1,5 +1,6 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
+import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
 import { dockerEvents } from './docker-events.js';
 import { dockerInspect } from './docker-inspect.js';
@@ -11,8 +12,8 @@ import { falco } from './falco.js';
 import { gcpAudit } from './gcp-audit.js';
 import { gcpFlow } from './gcp-flow.js';
 import { gcpMonitoring } from './gcp-monitoring.js';
-import { k8sAudit } from './k8s-audit.js';
 import { guardduty } from './guardduty.js';
+import { k8sAudit } from './k8s-audit.js';
 import { k8sInventory } from './k8s-inventory.js';
 import { metricsCsv } from './metrics-csv.js';
 import { ndjson } from './ndjson.js';
@@ -43,6 +44,7 @@ export const sources: SourceDescriptor[] = [
   prometheus,
   cloudwatchMetrics,
   dockerStats,
+  cloudtrail,
   k8sAudit,
   k8sInventory,
   gcpAudit,
@@ -52,9 +54,9 @@ export const sources: SourceDescriptor[] = [
   dockerInspect,
   tetragon,
   falco,
+  guardduty,
   ndjson,
   typeperf,
-  guardduty,
   metricsCsv,
   crontab,
   systemdUnit,

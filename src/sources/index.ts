@@ -1,5 +1,6 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
+import { azureActivity } from './azure-activity.js';
 import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
 import { dockerEvents } from './docker-events.js';
@@ -50,6 +51,7 @@ export const sources: SourceDescriptor[] = [
   gcpAudit,
   gcpFlow,
   gcpMonitoring,
+  azureActivity,
   dockerEvents,
   dockerInspect,
   tetragon,

@@ -1,6 +1,7 @@
 /** The sources, one line each. Order breaks sniff ties: more specific formats first. */
 import { auditd } from './auditd.js';
 import { azureActivity } from './azure-activity.js';
+import { azureFlow } from './azure-flow.js';
 import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
 import { dockerEvents } from './docker-events.js';
@@ -52,6 +53,7 @@ export const sources: SourceDescriptor[] = [
   gcpFlow,
   gcpMonitoring,
   azureActivity,
+  azureFlow,
   dockerEvents,
   dockerInspect,
   tetragon,

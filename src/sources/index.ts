@@ -2,6 +2,7 @@
 import { auditd } from './auditd.js';
 import { azureActivity } from './azure-activity.js';
 import { azureFlow } from './azure-flow.js';
+import { azureMetrics } from './azure-metrics.js';
 import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
 import { dockerEvents } from './docker-events.js';
@@ -54,6 +55,7 @@ export const sources: SourceDescriptor[] = [
   gcpMonitoring,
   azureActivity,
   azureFlow,
+  azureMetrics,
   dockerEvents,
   dockerInspect,
   tetragon,

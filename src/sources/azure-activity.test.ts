@@ -31,18 +31,19 @@ async function unusedOf(input: SourceInput): Promise<number> {
 test('one cloud-change per operation: Start, Accept and Success of one correlationId are one event at the Start', async () => {
   const { events, issues } = await readAll(azureActivity, good);
   assert.deepEqual(issues, []);
+  // in time order: an operation is dated by its Start, though its end is read later (ENGINE_LATE_EVENT otherwise)
   assert.deepEqual(
     events.map((e) => [e['@timestamp'], e.coalmine.cloud?.operation, e.event.outcome]),
     [
-      ['2026-11-02T03:20:04.118Z', 'Microsoft.Compute/virtualMachines/write', 'success'], // lines 1-3
-      ['2026-11-02T03:24:00.500Z', 'Microsoft.Compute/virtualMachines/write', 'success'], // lines 5-6
-      ['2026-11-02T03:27:30.250Z', 'Microsoft.Compute/virtualMachines/write', 'failure'],
+      ['2026-11-02T03:10:00.000Z', 'Microsoft.Compute/register/action', 'success'],
       [
         '2026-11-02T03:12:00.000Z',
         'Microsoft.Capacity/resourceProviders/locations/serviceLimitsRequests/write',
         'success',
       ],
-      ['2026-11-02T03:10:00.000Z', 'Microsoft.Compute/register/action', 'success'],
+      ['2026-11-02T03:20:04.118Z', 'Microsoft.Compute/virtualMachines/write', 'success'], // lines 1-3
+      ['2026-11-02T03:24:00.500Z', 'Microsoft.Compute/virtualMachines/write', 'success'], // lines 5-6
+      ['2026-11-02T03:27:30.250Z', 'Microsoft.Compute/virtualMachines/write', 'failure'],
     ],
   );
   assert.ok(events.every((e) => e.event.action === 'cloud-change' && e.host?.name === `azure:${SUB}`));
@@ -51,7 +52,7 @@ test('one cloud-change per operation: Start, Accept and Success of one correlati
 
 test('a service principal creating a GPU VM: principal, app id as the key, region, size, image, NIC and decoded customData', async () => {
   const { events } = await readAll(azureActivity, good);
-  const vm = events[0];
+  const vm = events[2];
   const c = vm.coalmine.cloud;
   assert.equal(c?.provider, 'azure');
   assert.equal(c?.service, 'Microsoft.Compute');
@@ -97,7 +98,7 @@ test('a service principal creating a GPU VM: principal, app id as the key, regio
 
 test('AuthorizationFailed is a failure with the error code and message, still naming the VM asked for', async () => {
   const { events } = await readAll(azureActivity, good);
-  const denied = events[2];
+  const denied = events[4];
   assert.equal(denied.event.outcome, 'failure');
   assert.deepEqual(denied.event.type, ['change', 'denied']);
   assert.equal(denied.coalmine.cloud?.errorCode, 'AuthorizationFailed');
@@ -107,11 +108,11 @@ test('AuthorizationFailed is a failure with the error code and message, still na
 
 test('quota requests and provider registration are kept with what they name', async () => {
   const { events } = await readAll(azureActivity, good);
-  const quota = events[3].coalmine.cloud;
+  const quota = events[1].coalmine.cloud;
   assert.equal(quota?.region, 'brazilsouth');
   assert.equal(quota?.count, 480);
   assert.deepEqual(quota?.resources, [{ type: 'quota', name: 'standardNCFamily' }]);
-  assert.deepEqual(events[4].coalmine.cloud?.resources, [{ type: 'provider', name: 'Microsoft.Compute' }]);
+  assert.deepEqual(events[0].coalmine.cloud?.resources, [{ type: 'provider', name: 'Microsoft.Compute' }]);
 });
 
 test('az monitor activity-log list: scale set with capacity and ticket tag, autoscale, NSG ingress, role assignment', async () => {
@@ -173,6 +174,20 @@ test('an operation whose end is not in the file is emitted from its Start with o
   assert.equal(events.length, 1);
   assert.equal(events[0].event.outcome, 'unknown');
   assert.equal(events[0].coalmine.cloud?.instanceType, 'Standard_NC24');
+});
+
+test('a long operation ending after a later call began still comes out before it: a file is given in time order', async () => {
+  const lines = good.head.toString('utf8').split('\n');
+  // miner-01's Start, miner-02's Start and Success, then miner-01's Success: the first operation ends last
+  const text = [lines[0], lines[4], lines[5], lines[2]].join('\n');
+  const { events } = await readAll(azureActivity, memoryInput('interleaved.jsonl', `${text}\n`));
+  assert.deepEqual(
+    events.map((e) => [e['@timestamp'], e.cloud?.instance?.name]),
+    [
+      ['2026-11-02T03:20:04.118Z', 'miner-01'],
+      ['2026-11-02T03:24:00.500Z', 'miner-02'],
+    ],
+  );
 });
 
 test('records without a correlationId are not joined: each is its own event', async () => {

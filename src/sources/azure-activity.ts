@@ -26,6 +26,7 @@ import {
   regionOf,
   scaleSetOf,
   subscriptionOf,
+  TimeOrder,
   vmOf,
 } from './azure-fields.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
@@ -652,6 +653,7 @@ export const azureActivity: SourceDescriptor = {
     return OPERATION_KEY.test(text) && ACTIVITY_KEY.test(text) && SUBSCRIPTION_ID.test(text) ? 80 : 0;
   },
   async *read(input, context) {
+    const order = new TimeOrder();
     const joiner = new OperationJoiner();
     let out: SourceBatch = { events: [], issues: [], unused: 0 };
     const hostHint = input.hostHint;
@@ -667,14 +669,29 @@ export const azureActivity: SourceDescriptor = {
         if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
         else if (typeof mapped === 'string')
           issues(issue({ file: input.name, line: item.line }, `${CODE}_BAD_RECORD`, mapped));
-        else out.events.push(...joiner.take(mapped));
+        else out.events.push(...order.push(joiner.take(mapped)));
       }
       if (out.events.length >= BATCH_EVENTS) {
         yield out;
         out = { events: [], issues: [], unused: 0 };
       }
     }
-    out.events.push(...joiner.flush());
+    order.push(joiner.flush());
+    if (order.overflowed)
+      out.issues.push(
+        issue(
+          { file: input.name, line: 1 },
+          `${CODE}_OUT_OF_ORDER`,
+          'more events than are held to sort a file: given in runs, each in time order',
+          'reading',
+        ),
+      );
+    const rest = order.drain();
+    for (let i = 0; i < rest.length; i += BATCH_EVENTS) {
+      out.events.push(...rest.slice(i, i + BATCH_EVENTS));
+      yield out;
+      out = { events: [], issues: [], unused: 0 };
+    }
     if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
   },
 };

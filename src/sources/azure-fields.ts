@@ -206,3 +206,31 @@ export function fieldOf(o: unknown, name: string): unknown {
   }
   return undefined;
 }
+
+/** Events a reader holds to put them in time order (a joined operation or flow is dated by its start). */
+const MAX_HELD_EVENTS = 200_000;
+
+/**
+ * Holds a file's events and gives them back in time order (input order on ties): an operation or flow
+ * is emitted when its end is read, dated by its start, so a file's events come out of order. Bounded:
+ * a file with more is given back in runs, each in order, and `overflowed` says so.
+ */
+export class TimeOrder {
+  private held: CoalEvent[] = [];
+  overflowed = false;
+
+  /** Adds events; returns the run to emit now when the bound is reached (else an empty list). */
+  push(events: CoalEvent[]): CoalEvent[] {
+    for (const e of events) this.held.push(e);
+    if (this.held.length < MAX_HELD_EVENTS) return [];
+    this.overflowed = true;
+    return this.drain();
+  }
+
+  /** Everything held, in time order. */
+  drain(): CoalEvent[] {
+    const out = this.held;
+    this.held = [];
+    return out.sort((a, b) => a.coalmine.ts - b.coalmine.ts);
+  }
+}

@@ -56,6 +56,17 @@ test('NSG v2: Begin, Continuing and End of one flow across records are one conne
   assert.equal(flow.coalmine.ref.line, 2); // the record its Begin came in
 });
 
+test('flows joined at their End come out in time order of their start, before flows that began later', async () => {
+  const { events } = await readAll(azureFlow, nsg);
+  const times = events.map((e) => e.coalmine.ts);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+  // the pool flow began first and ended last
+  assert.equal(events[0].destination?.ip, POOL);
+});
+
 test('NSG v2: inbound SSH keeps the remote end as the client; a denied call out is a failure; denied scans are counted', async () => {
   const { events } = await readAll(azureFlow, nsg);
   assert.equal(events.length, 5);

@@ -19,7 +19,7 @@ import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
-import { azureCloudOf, azureRecords, azureResourceOf, fieldOf, regionOf } from './azure-fields.js';
+import { azureCloudOf, azureRecords, azureResourceOf, fieldOf, regionOf, TimeOrder } from './azure-fields.js';
 import { ipOf, isObject, numberOf, portOf, textOf } from './net-fields.js';
 import type { SourceBatch, SourceDescriptor } from './types.js';
 
@@ -277,6 +277,7 @@ export const azureFlow: SourceDescriptor = {
     return FLOW_KEYS.test(text) && /"\/subscriptions\//i.test(text) ? 70 : 0;
   },
   async *read(input, context) {
+    const order = new TimeOrder();
     const joiner = new FlowJoiner();
     let out: SourceBatch = { events: [], issues: [], unused: 0 };
     const report = (i: Issue) => out.issues.push(i);
@@ -307,7 +308,7 @@ export const azureFlow: SourceDescriptor = {
             if (part === 'unused') out.unused = (out.unused ?? 0) + 1;
             else if (typeof part === 'string') {
               if (bad++ === 0) firstBad = part;
-            } else out.events.push(...joiner.take(part));
+            } else out.events.push(...order.push(joiner.take(part)));
           }
         }
         if (bad > 0)
@@ -324,7 +325,22 @@ export const azureFlow: SourceDescriptor = {
         }
       }
     }
-    out.events.push(...joiner.flush());
+    order.push(joiner.flush());
+    if (order.overflowed)
+      out.issues.push(
+        issue(
+          { file: input.name, line: 1 },
+          `${CODE}_OUT_OF_ORDER`,
+          'more events than are held to sort a file: given in runs, each in time order',
+          'reading',
+        ),
+      );
+    const rest = order.drain();
+    for (let i = 0; i < rest.length; i += BATCH_EVENTS) {
+      out.events.push(...rest.slice(i, i + BATCH_EVENTS));
+      yield out;
+      out = { events: [], issues: [], unused: 0 };
+    }
     if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
   },
 };

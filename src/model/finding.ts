@@ -59,12 +59,25 @@ export interface PlanStep {
   commands: string[];
 }
 
+/**
+ * What hijacked compute cost: CPU core-hours × a core-hour price (processes, hosts, containers), or for
+ * cloud launches (AN0744) whole instance-hours × the on-demand price of their type in their region
+ * (then `core_hours` and `price_per_core_hour` are 0 and the instance fields are set).
+ */
 export interface Cost {
   core_hours: number;
   price_per_core_hour: number;
+  instance_hours?: number;
+  instance_type?: string;
+  price_per_instance_hour?: number;
   currency: string;
   amount: number;
   basis: string;
+}
+
+/** What a cost counted, as sinks print it: `12.5 core-hours` or `64 instance-hours`. */
+export function costQuantity(c: Cost): string {
+  return c.instance_hours !== undefined ? `${c.instance_hours} instance-hours` : `${c.core_hours} core-hours`;
 }
 
 /** The SOC playbook applied to one finding (PRODUCT.md §6). */
@@ -73,6 +86,8 @@ export interface Triage {
   questions: Question[];
   containment: { platform: string; steps: PlanStep[] };
   cost: Cost | null;
+  /** Why a finding whose kind is priced has no cost (an instance type the price table lacks). */
+  cost_note?: string;
   /** A `coalmine.yaml` allowlist entry for the analyst who decides this is legitimate. */
   allowlist_suggestion: string;
 }
@@ -129,6 +144,8 @@ export interface Case {
   first_seen: string;
   last_seen: string;
   core_hours: number;
+  /** Cloud instance-hours of its AN0744 members, when any was priced. */
+  instance_hours?: number;
   cost: number | null;
   currency: string | null;
 }

@@ -103,6 +103,11 @@ export interface Prices {
   currency: string;
   /** Price of one core (vCPU) for one hour. */
   coreHour: number;
+  /**
+   * Price of one instance-hour by instance type (lowercase), in `currency`: overrides the bundled
+   * on-demand table (`intel/cloud-prices.csv`) for AN0744 launches, in every region.
+   */
+  instanceHour?: Record<string, number>;
 }
 
 /**

@@ -298,3 +298,43 @@ test("the README's cloud: example is a policy coalmine accepts as written", () =
     assert.ok(list.length > 0);
   assert.ok(Object.keys(cloud.tags).length > 0);
 });
+
+test('prices.instance_hour overrides instance types (kept lowercase); bad types and prices are errors with lines', () => {
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    [
+      'prices:',
+      '  currency: EUR',
+      '  instance_hour:',
+      '    g4dn.xlarge: 0.48',
+      '    Standard_NC6s_v3: 2.9',
+      '    "g5.xlarge; rm -rf /": 1',
+      '    p3.2xlarge: lots',
+      '    m5.large: -1',
+      '    __proto__: 0.1',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code]),
+    [
+      [6, 'POLICY_BAD_VALUE'],
+      [7, 'POLICY_BAD_VALUE'],
+      [8, 'POLICY_BAD_VALUE'],
+      [9, 'POLICY_BAD_VALUE'],
+    ],
+  );
+  assert.match(errors[0].reason, /a key must be an instance type/);
+  assert.match(errors[1].reason, /prices\.instance_hour\.p3\.2xlarge must be a price from 0 to 10000/);
+  assert.deepEqual(Object.entries(policy.prices.instanceHour ?? {}), [
+    ['g4dn.xlarge', 0.48],
+    ['standard_nc6s_v3', 2.9],
+  ]);
+  assert.equal(Object.getPrototypeOf(policy.prices.instanceHour), Object.prototype);
+  assert.equal(policy.prices.currency, 'EUR');
+  const shape = parsePolicy('coalmine.yaml', 'prices:\n  instance_hour: [g4dn.xlarge]\n');
+  assert.deepEqual(
+    shape.errors.map((e) => [e.line, e.code]),
+    [[2, 'POLICY_SHAPE']],
+  );
+});

@@ -159,7 +159,7 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         break;
       case 'prices':
         if (!isMap(value)) {
-          err(value, 'POLICY_SHAPE', 'prices must be a mapping (currency, core_hour)');
+          err(value, 'POLICY_SHAPE', 'prices must be a mapping (currency, core_hour, instance_hour)');
           break;
         }
         for (const item of value.items) {
@@ -176,11 +176,13 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
           } else if (priceKey === 'core_hour') {
             if (typeof v === 'number' && v >= 0 && v <= 1000) policy.prices.coreHour = v;
             else err(item.value as Node, 'POLICY_BAD_VALUE', 'prices.core_hour must be a price from 0 to 1000');
-          } else
+          } else if (priceKey === 'instance_hour')
+            policy.prices.instanceHour = readInstanceHourPrices(item.key as Node, item.value as Node | null, err);
+          else
             err(
               item.key as Node,
               'POLICY_UNKNOWN_KEY',
-              `unknown key "prices.${priceKey}" (known: currency, core_hour)`,
+              `unknown key "prices.${priceKey}" (known: currency, core_hour, instance_hour)`,
             );
         }
         break;
@@ -294,6 +296,45 @@ function readGlobMap(
     else if (!entryString(String(glob))) err(pair.value as Node, 'POLICY_BAD_VALUE', `${name}.${key} ${BAD_ENTRY}`);
     else Object.defineProperty(into, key, { value: String(glob), enumerable: true, writable: true });
   }
+}
+
+/** An instance type as the providers spell them (`g4dn.xlarge`, `n2-standard-8`, `Standard_NC6s_v3`). */
+const INSTANCE_TYPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MAX_INSTANCE_HOUR = 10_000;
+
+/**
+ * `prices.instance_hour`: instance type → price of one instance-hour, in `prices.currency`, overriding
+ * the bundled on-demand table for AN0744. Types are kept lowercase (the providers' names match without
+ * case); a bad entry is reported with its line and left out.
+ */
+function readInstanceHourPrices(keyNode: Node, value: Node | null, err: PolicyError): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!isMap(value)) {
+    err(value ?? keyNode, 'POLICY_SHAPE', 'prices.instance_hour must be a mapping of instance type to price');
+    return out;
+  }
+  if (value.items.length > MAX_SECTION_ENTRIES) {
+    err(value, 'POLICY_BAD_VALUE', `prices.instance_hour has over ${MAX_SECTION_ENTRIES} entries`);
+    return out;
+  }
+  for (const pair of value.items) {
+    const type = isScalar(pair.key) ? pair.key.value : undefined;
+    const price = isScalar(pair.value) ? pair.value.value : undefined;
+    if (typeof type !== 'string' || !INSTANCE_TYPE.test(type))
+      err(
+        pair.key as Node,
+        'POLICY_BAD_VALUE',
+        'prices.instance_hour: a key must be an instance type (letters, digits, ".", "_", "-"; at most 64)',
+      );
+    else if (typeof price !== 'number' || !(price >= 0 && price <= MAX_INSTANCE_HOUR))
+      err(
+        (pair.value as Node) ?? (pair.key as Node),
+        'POLICY_BAD_VALUE',
+        `prices.instance_hour.${type} must be a price from 0 to ${MAX_INSTANCE_HOUR}`,
+      );
+    else Object.defineProperty(out, type.toLowerCase(), { value: price, enumerable: true, writable: true });
+  }
+  return out;
 }
 
 /**

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { an0744Finding } from '../../test/support/an0744-finding.js';
 import { HOSTILE_TEXT, rawInvisible } from '../../test/support/invisible.js';
-import { countIssue, newSummary, renderSummary } from './summary.js';
+import type { Cost, Finding, Triage } from '../model/finding.js';
+import { countFindings, countIssue, newSummary, renderSummary } from './summary.js';
 
 test('run summary: file names and reasons with bidi, zero-width or control characters are shown as escapes', () => {
   const s = newSummary();
@@ -17,3 +19,52 @@ test('run summary: file names and reasons with bidi, zero-width or control chara
   assert.ok(out.includes('/logs/evil\\u202egpj.exe\\u200d\\u001b[31mred'), out);
   assert.ok(out.includes('\\u2066x\\u000aforged.log:3: AUDITD_BAD_LINE: bad evil\\u202e'), out);
 });
+
+test('run summary: hijacked compute totals core-hours and cloud instance-hours, and their cost', () => {
+  const s = newSummary();
+  const coreCost = { core_hours: 2.5, price_per_core_hour: 0.05, currency: 'USD', amount: 0.13, basis: 'per-process' };
+  const cloudCost = {
+    core_hours: 0,
+    price_per_core_hour: 0,
+    instance_hours: 64,
+    instance_type: 'g4dn.xlarge',
+    price_per_instance_hour: 0.526,
+    currency: 'USD',
+    amount: 33.66,
+    basis: '20 × g4dn.xlarge, 64 instance-hours × 0.526 USD (cloud-prices 2026-12, us-east-1)',
+  };
+  const linux = hostFinding();
+  linux.triage = triageWith(coreCost);
+  const launch = an0744Finding();
+  launch.triage = triageWith(cloudCost);
+  const suppressed = an0744Finding({
+    id: 'cm-745b',
+    suppressed_by: { list: 'a', match: 'b', owner: 'c', reason: 'd', expires: 'e' },
+  });
+  suppressed.triage = triageWith(cloudCost);
+  countFindings(s, [linux, launch, suppressed]);
+  assert.equal(s.coreHours, 2.5);
+  assert.equal(s.instanceHours, 64);
+  assert.equal(s.cost, 33.79);
+  assert.match(
+    renderSummary(s),
+    /hijacked compute: 2\.5 core-hours \+ 64 cloud instance-hours ≈ 33\.79 USD at the policy's prices and the cloud price table\n/,
+  );
+  const cloudOnly = newSummary();
+  countFindings(cloudOnly, [launch]);
+  assert.match(renderSummary(cloudOnly), /hijacked compute: 64 cloud instance-hours ≈ 33\.66 USD/);
+});
+
+function triageWith(cost: Cost): Triage {
+  return {
+    escalation: { tier: 'Tier 2', reasons: [], next_steps: [] },
+    questions: [],
+    containment: { platform: 'aws', steps: [] },
+    cost,
+    allowlist_suggestion: '',
+  };
+}
+
+function hostFinding(): Finding {
+  return { ...an0744Finding({ id: 'cm-742', analytic: 'AN0742', entity: 'process:web-01:1', host: 'web-01' }) };
+}

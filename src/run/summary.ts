@@ -27,6 +27,8 @@ export interface RunSummary {
   escalated: number;
   /** Hijacked compute of the unsuppressed findings, and what it cost at the policy's prices. */
   coreHours: number;
+  /** Cloud instance-hours of AN0744 launches, priced by the cloud price table or `prices.instance_hour`. */
+  instanceHours: number;
   cost: number;
   currency: string;
 }
@@ -52,6 +54,7 @@ export function newSummary(): RunSummary {
     suppressed: 0,
     escalated: 0,
     coreHours: 0,
+    instanceHours: 0,
     cost: 0,
     currency: '',
   };
@@ -94,7 +97,9 @@ export function countFindings(summary: RunSummary, findings: Finding[]): void {
     if (f.triage?.escalation.tier === 'Tier 2') summary.escalated++;
     const cost = f.triage?.cost;
     if (cost) {
-      summary.coreHours = Math.round((summary.coreHours + cost.core_hours) * 100) / 100;
+      if (cost.instance_hours !== undefined)
+        summary.instanceHours = Math.round((summary.instanceHours + cost.instance_hours) * 100) / 100;
+      else summary.coreHours = Math.round((summary.coreHours + cost.core_hours) * 100) / 100;
       summary.cost = Math.round((summary.cost + cost.amount) * 100) / 100;
       summary.currency = cost.currency;
     }
@@ -135,9 +140,13 @@ export function renderSummary(s: RunSummary): string {
   lines.push(
     `findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}${s.escalated ? `; Tier 2: ${s.escalated}` : ''}`,
   );
-  if (s.coreHours > 0)
+  const compute = [
+    s.coreHours > 0 ? `${s.coreHours} core-hours` : '',
+    s.instanceHours > 0 ? `${s.instanceHours} cloud instance-hours` : '',
+  ].filter(Boolean);
+  if (compute.length > 0)
     lines.push(
-      `hijacked compute: ${s.coreHours} core-hours ≈ ${s.cost.toFixed(2)} ${s.currency} at the policy's prices`,
+      `hijacked compute: ${compute.join(' + ')} ≈ ${s.cost.toFixed(2)} ${s.currency} at the policy's prices${s.instanceHours > 0 ? ' and the cloud price table' : ''}`,
     );
   return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,7 @@
  * cost, the gaps and the allowlist entry to add if it is legitimate. Every input-derived string is
  * clipped and made inert for the terminal.
  */
-import type { Finding } from '../model/finding.js';
+import { costQuantity, type Finding } from '../model/finding.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
 
@@ -79,8 +79,8 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
     out.push(
       ...section(bold('Cost'), [
         t.cost
-          ? `  ${t.cost.core_hours} core-hours × ${t.cost.price_per_core_hour} ${t.cost.currency} = ${t.cost.amount.toFixed(2)} ${t.cost.currency} (${safe(t.cost.basis)})`
-          : '  not estimated: no CPU telemetry for these processes',
+          ? `  ${costQuantity(t.cost)} × ${t.cost.price_per_instance_hour ?? t.cost.price_per_core_hour} ${safe(t.cost.currency, 8)} = ${t.cost.amount.toFixed(2)} ${safe(t.cost.currency, 8)} (${safe(t.cost.basis)})`
+          : `  ${t.cost_note ? safe(t.cost_note, 300) : 'not estimated: no CPU telemetry for these processes'}`,
       ]),
     );
   }

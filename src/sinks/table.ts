@@ -2,7 +2,7 @@
  * Terminal table for analysts: one block per finding, ranked, with its evidence timeline, gaps and
  * suppression. Every field from the input is made inert (no ANSI or control characters pass through).
  */
-import type { Case, Finding, Severity } from '../model/finding.js';
+import { type Case, costQuantity, type Finding, type Severity } from '../model/finding.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
 
@@ -25,7 +25,7 @@ function triageLines(f: Finding, incident: Case | undefined): string[] {
   if (!t) return [];
   const more = t.escalation.reasons.length > 1 ? ` (+${t.escalation.reasons.length - 1} more)` : '';
   const parts = [`${t.escalation.tier}: ${safe(t.escalation.reasons[0] ?? '', 160)}${more}`];
-  if (t.cost) parts.push(`cost ${t.cost.core_hours} core-hours ≈ ${t.cost.amount} ${safe(t.cost.currency, 8)}`);
+  if (t.cost) parts.push(`cost ${costQuantity(t.cost)} ≈ ${t.cost.amount} ${safe(t.cost.currency, 8)}`);
   if (incident && incident.findings.length > 1)
     parts.push(`case ${incident.id} (${incident.findings.length} findings on ${incident.hosts.length} host(s))`);
   return [

@@ -104,6 +104,8 @@ export function groupCases(findings: Finding[]): Case[] {
       cost: costs.length > 0 ? Math.round(costs.reduce((s, c) => s + c.amount, 0) * 100) / 100 : null,
       currency: costs[0]?.currency ?? null,
     });
+    const instanceHours = costs.reduce((s, c) => s + (c.instance_hours ?? 0), 0);
+    if (instanceHours > 0) cases[cases.length - 1].instance_hours = Math.round(instanceHours * 100) / 100;
   }
   return cases.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.first_seen < b.first_seen ? -1 : 1),

@@ -5,43 +5,30 @@
  * inert argument; a value holding control characters gets no command, only a note to do it by hand.
  * Volatile state (the running binary, its memory) is captured in the isolate step, because removal
  * destroys it. Containers (AN0745, `kubernetes` or `docker`) preserve first: the object, its pods,
- * logs and image digests are gone once the workload is removed. Printed for the analyst; never executed.
+ * logs and image digests are gone once the workload is removed; so do cloud launches (AN0744, `aws`,
+ * `gcp` or `azure`, in cloud-containment.ts). Printed for the analyst; never executed.
  */
 import type { Evidence, Finding, PlanStep, ProcessFacts } from '../model/finding.js';
 import { clip, inert } from '../util/hostile.js';
+import { cloudPlan, cloudPlatformOf } from './cloud-containment.js';
+import { byHand, psQuote, safe, shellQuote } from './shell.js';
+
+export { psQuote, shellQuote };
 
 const EVIDENCE_DIR_LINUX = '/root/coalmine-evidence';
 const EVIDENCE_DIR_WINDOWS = 'C:\\coalmine-evidence';
 /** Programs that are the system's own: never deleted by a plan, whatever ran them. */
 const SYSTEM_PATH = /^(?:\/(?:usr\/)?s?bin\/|\/usr\/lib|\/lib|[a-z]:\\windows\\)/i;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
 const MAX_TARGETS = 8;
 
-export type Platform = 'linux' | 'windows' | 'network' | 'kubernetes' | 'docker';
+export type Platform = 'linux' | 'windows' | 'network' | 'kubernetes' | 'docker' | 'aws' | 'gcp' | 'azure' | 'cloud';
 
 export function platformOf(f: Finding): Platform {
+  if (f.analytic === 'AN0744') return cloudPlatformOf(f);
   if (f.entity.startsWith('ip:')) return 'network';
   if (f.analytic === 'AN0745') return f.facts.runtime === 'docker' ? 'docker' : 'kubernetes';
   return f.analytic === 'AN0741' ? 'windows' : 'linux';
-}
-
-/** POSIX shell single quotes: nothing inside is expanded. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** PowerShell single quotes: only a doubled quote is special. */
-export function psQuote(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
-
-function safe(value: string | undefined): value is string {
-  return value !== undefined && value.length > 0 && value.length <= 4096 && !CONTROL.test(value);
-}
-
-function byHand(what: string): string {
-  return `# ${what} holds control characters: do this step by hand`;
 }
 
 /**
@@ -346,6 +333,7 @@ function networkPlan(f: Finding): PlanStep[] {
 }
 
 export function containmentPlan(f: Finding): PlanStep[] {
+  if (f.analytic === 'AN0744') return cloudPlan(f);
   switch (platformOf(f)) {
     case 'windows':
       return windowsPlan(f);

@@ -8,9 +8,11 @@
  */
 
 import { normalisedRepository } from '../model/container-policy.js';
-import type { Evidence, Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
+import type { Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { clip, inert } from '../util/hostile.js';
+import { question, SUGGESTED_EXPIRY_DAYS, strong, yamlString } from './answer.js';
+import { cloudCost, cloudNextSteps, cloudQuestions, cloudReasons, cloudSuggestion } from './cloud-playbook.js';
 import { containmentPlan, platformOf } from './containment.js';
 
 /** Network services whose children are how droppers usually arrive (an exposed, exploitable service). */
@@ -39,16 +41,6 @@ const EXPOSED_SERVICES = new Set([
 ]);
 const TEMP_DIR =
   /^(?:\/tmp\/|\/var\/tmp\/|\/dev\/shm\/|\/run\/user\/|[a-z]:\\(?:users\\[^\\]+\\appdata\\local\\temp|windows\\temp|users\\public|programdata)\\)/i;
-/** Days an allowlist suggestion is valid for: long enough to matter, short enough to be re-reviewed. */
-const SUGGESTED_EXPIRY_DAYS = 90;
-
-function sources(evidence: Evidence[], max = 6): string[] {
-  return [...new Set(evidence.map((e) => e.source))].slice(0, max);
-}
-
-function strong(e: Evidence): boolean {
-  return e.strength !== 'weak';
-}
 
 function label(p: ProcessFacts | undefined): string {
   if (!p) return 'the process';
@@ -68,8 +60,10 @@ function escalation(f: Finding): Triage['escalation'] {
     };
   }
   const container = f.analytic === 'AN0745';
+  const cloud = f.analytic === 'AN0744';
   if (container) reasons.push(...containerReasons(f));
-  const unauthorized = !container && (f.legs.includes('process') || f.legs.includes('command'));
+  if (cloud) reasons.push(...cloudReasons(f));
+  const unauthorized = !container && !cloud && (f.legs.includes('process') || f.legs.includes('command'));
   const resource = f.evidence.filter((e) => e.class === 'resource' && strong(e));
   if (f.legs.includes('resource') && unauthorized)
     reasons.push(
@@ -83,7 +77,7 @@ function escalation(f: Finding): Triage['escalation'] {
   const proxy = f.evidence.filter((e) => (e.kind === 'proxyware-endpoint' || e.kind === 'proxy-relay') && strong(e));
   if (proxy.length > 0) reasons.push(`proxyjacking: ${proxy[0].explanation}`);
   const deployments = f.evidence.filter((e) => e.class === 'cloud' || e.by.endsWith('-image'));
-  if (deployments.length > 0 && !container)
+  if (deployments.length > 0 && !container && !cloud)
     reasons.push(`unauthorized container or VM deployment: ${deployments[0].explanation}`);
   const kills = f.evidence.filter((e) => e.kind === 'competitor-kill' && strong(e));
   if (kills.length > 0) {
@@ -102,6 +96,7 @@ function escalation(f: Finding): Triage['escalation'] {
   }
   const destinations = (f.facts.destinations as string[] | undefined) ?? [];
   if (reasons.length > 0 && container) return { tier: 'Tier 2', reasons, next_steps: containerNextSteps(f) };
+  if (reasons.length > 0 && cloud) return { tier: 'Tier 2', reasons, next_steps: cloudNextSteps(f) };
   if (reasons.length > 0)
     return {
       tier: 'Tier 2',
@@ -123,14 +118,9 @@ function escalation(f: Finding): Triage['escalation'] {
   };
 }
 
-function question(id: Question['id'], text: string, answer: string, evidence: Evidence[] | undefined): Question {
-  return evidence
-    ? { id, question: text, status: 'answered', answer, evidence: sources(evidence) }
-    : { id, question: text, status: 'needs-analyst', answer, evidence: [] };
-}
-
 function questions(f: Finding): Question[] {
   if (f.analytic === 'AN0745') return containerQuestions(f);
+  if (f.analytic === 'AN0744') return cloudQuestions(f);
   const primary = f.processes[0];
   const out: Question[] = [];
 
@@ -287,13 +277,9 @@ function cost(f: Finding, policy: Policy): Triage['cost'] {
   };
 }
 
-/** YAML scalars as JSON strings: always valid YAML, whatever the value holds. */
-function yamlString(value: string): string {
-  return JSON.stringify(value);
-}
-
 function allowlistSuggestion(f: Finding): string {
   if (f.analytic === 'AN0745') return containersSuggestion(f);
+  if (f.analytic === 'AN0744') return cloudSuggestion(f);
   const primary = f.processes[0];
   const match: string[] = [];
   if (typeof f.facts.sha256 === 'string') match.push(`hash: ${yamlString(f.facts.sha256)}`);
@@ -313,13 +299,16 @@ function allowlistSuggestion(f: Finding): string {
 
 export function triageFinding(f: Finding, policy: Policy): Triage {
   const steps: PlanStep[] = containmentPlan(f);
-  return {
+  const priced = f.analytic === 'AN0744' ? cloudCost(f, policy) : { cost: cost(f, policy) };
+  const triage: Triage = {
     escalation: escalation(f),
     questions: questions(f),
     containment: { platform: platformOf(f), steps },
-    cost: cost(f, policy),
+    cost: priced.cost,
     allowlist_suggestion: allowlistSuggestion(f),
   };
+  if (priced.note) triage.cost_note = priced.note;
+  return triage;
 }
 
 // ——— containers (AN0745): the playbook's questions asked of a workload ———

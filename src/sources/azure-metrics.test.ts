@@ -132,3 +132,23 @@ test('each Azure metrics fixture sniffs as azure-metrics, and no other format fi
     }
   }
 });
+
+test('fuzz: a damaged metrics answer never throws; every issue has a line and every event is a well-formed metric', async () => {
+  let seed = 29;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const bytes = cli.head;
+  for (let round = 0; round < 80; round++) {
+    const copy = Buffer.from(bytes.subarray(0, round % 3 === 0 ? rand(bytes.length) : bytes.length));
+    for (let flips = 0; flips < 1 + rand(8); flips++)
+      copy[rand(copy.length)] = [0x22, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x00, 0x0a, 0x39, 0x2d, 0x5c][rand(12)];
+    const { events, issues } = await readAll(azureMetrics, memoryInput(`fuzz-${round}.json`, copy));
+    for (const i of issues) assert.ok(i.line !== undefined && i.line >= 1, `${i.code} without a line`);
+    for (const e of events) {
+      assert.equal(e.event.action, 'metric');
+      assert.equal(new Date(e.coalmine.ts).toISOString(), e['@timestamp']);
+    }
+  }
+});

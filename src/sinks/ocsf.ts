@@ -110,6 +110,7 @@ export function toOcsfIncident(
       hosts: c.hosts,
       campaign: c.campaign,
       core_hours: c.core_hours,
+      instance_hours: c.instance_hours,
       cost: c.cost,
       currency: c.currency,
       escalation: members.flatMap((f) => f.triage?.escalation.reasons ?? []),

@@ -669,9 +669,12 @@ export const azureActivity: SourceDescriptor = {
         if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
         else if (typeof mapped === 'string')
           issues(issue({ file: input.name, line: item.line }, `${CODE}_BAD_RECORD`, mapped));
-        else out.events.push(...order.push(joiner.take(mapped)));
+        else order.push(joiner.take(mapped));
       }
-      if (out.events.length >= BATCH_EVENTS) {
+      if (order.full) {
+        for (const events of order.drain(BATCH_EVENTS)) yield { events, issues: [] };
+      }
+      if (out.issues.length >= BATCH_EVENTS) {
         yield out;
         out = { events: [], issues: [], unused: 0 };
       }
@@ -686,9 +689,8 @@ export const azureActivity: SourceDescriptor = {
           'reading',
         ),
       );
-    const rest = order.drain();
-    for (let i = 0; i < rest.length; i += BATCH_EVENTS) {
-      out.events.push(...rest.slice(i, i + BATCH_EVENTS));
+    for (const events of order.drain(BATCH_EVENTS)) {
+      out.events.push(...events);
       yield out;
       out = { events: [], issues: [], unused: 0 };
     }

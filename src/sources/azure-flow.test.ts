@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { MAX_HELD_EVENTS } from './azure-fields.js';
 import { azureFlow } from './azure-flow.js';
 import { fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
 import { sniffSource } from './index.js';
@@ -194,4 +195,35 @@ test('fuzz: a damaged flow log never throws; every issue has a line and every ev
       assert.equal(new Date(e.coalmine.ts).toISOString(), e['@timestamp']);
     }
   }
+});
+
+test('a file with more flows than are held to sort is given in bounded batches of ordered runs, reported, none lost', async () => {
+  const total = MAX_HELD_EVENTS + 500;
+  const tuples: string[] = [];
+  // version 1 tuples, newest first: each is a flow of its own, so every one is held until the run is sorted
+  for (let i = total - 1; i >= 0; i--)
+    tuples.push(`${1793590000 + i},10.0.1.4,198.51.100.23,${1024 + (i % 60000)},3333,T,O,A`);
+  // one record a minute, as Network Watcher appends them
+  const records = [];
+  for (let i = 0; i < tuples.length; i += 1000)
+    records.push({
+      time: '2026-11-02T03:27:10Z',
+      category: 'NetworkSecurityGroupFlowEvent',
+      resourceId: `/SUBSCRIPTIONS/${SUB}/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/NSG1`,
+      properties: {
+        Version: 1,
+        flows: [{ rule: 'r', flows: [{ mac: '000D3A1B2C3D', flowTuples: tuples.slice(i, i + 1000) }] }],
+      },
+    });
+  let events = 0;
+  let largest = 0;
+  const codes: string[] = [];
+  for await (const batch of azureFlow.read(memoryInput('many.json', JSON.stringify({ records })), TEST_CONTEXT)) {
+    events += batch.events.length;
+    largest = Math.max(largest, batch.events.length);
+    codes.push(...batch.issues.map((i) => i.code));
+  }
+  assert.equal(events, total);
+  assert.ok(largest <= 1000, `a batch of ${largest} events`);
+  assert.deepEqual(codes, ['AZURE_FLOW_OUT_OF_ORDER']);
 });

@@ -308,7 +308,11 @@ export const azureFlow: SourceDescriptor = {
             if (part === 'unused') out.unused = (out.unused ?? 0) + 1;
             else if (typeof part === 'string') {
               if (bad++ === 0) firstBad = part;
-            } else out.events.push(...order.push(joiner.take(part)));
+            } else {
+              order.push(joiner.take(part));
+              // a record may hold many thousand tuples: the bound is kept inside it
+              if (order.full) for (const events of order.drain(BATCH_EVENTS)) yield { events, issues: [] };
+            }
           }
         }
         if (bad > 0)
@@ -319,7 +323,7 @@ export const azureFlow: SourceDescriptor = {
           report(
             issue(where, `${CODE}_TOO_MANY_TUPLES`, `tuples after the first ${MAX_TUPLES} are not read`, 'reading'),
           );
-        if (out.events.length >= BATCH_EVENTS) {
+        if (out.issues.length >= BATCH_EVENTS) {
           yield out;
           out = { events: [], issues: [], unused: 0 };
         }
@@ -335,9 +339,8 @@ export const azureFlow: SourceDescriptor = {
           'reading',
         ),
       );
-    const rest = order.drain();
-    for (let i = 0; i < rest.length; i += BATCH_EVENTS) {
-      out.events.push(...rest.slice(i, i + BATCH_EVENTS));
+    for (const events of order.drain(BATCH_EVENTS)) {
+      out.events.push(...events);
       yield out;
       out = { events: [], issues: [], unused: 0 };
     }

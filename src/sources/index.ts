@@ -27,10 +27,12 @@ import { ldSoPreload } from './persistence/ld-so-preload.js';
 import { shellRc } from './persistence/shell-rc.js';
 import { systemdUnit } from './persistence/systemd-unit.js';
 import { prometheus } from './prometheus.js';
+import { route53Resolver } from './route53-resolver.js';
 import { suricata } from './suricata.js';
 import { tetragon } from './tetragon.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
+import { vpcFlow } from './vpc-flow.js';
 import { winlogbeat } from './winlogbeat.js';
 import { zeek } from './zeek.js';
 
@@ -48,6 +50,8 @@ export const sources: SourceDescriptor[] = [
   cloudwatchMetrics,
   dockerStats,
   cloudtrail,
+  vpcFlow,
+  route53Resolver,
   k8sAudit,
   k8sInventory,
   gcpAudit,

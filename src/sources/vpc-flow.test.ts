@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import { sniffSource } from './index.js';
+import type { SourceInput } from './types.js';
+import { DEFAULT_FIELDS, vpcFlow } from './vpc-flow.js';
+
+const DIR = 'test/fixtures/vpc-flow';
+const V5 = `${DIR}/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f6a7b8_20260302T0100Z_3f2a9c1e.log`;
+const V2 = `${DIR}/123456789012_vpcflowlogs_us-west-2_fl-0123456789abcdef0_20260302T0100Z_5d41402a.log`;
+const GZ = `${DIR}/123456789012_vpcflowlogs_eu-west-1_fl-0fedcba9876543210_20260302T0110Z_c0ffee12.log.gz`;
+const MINER = 'i-0a1b2c3d4e5f60718';
+const WEB = 'i-0fedcba9876543210';
+
+const good = fileInput(V5);
+const bad = fileInput(`${DIR}/bad-custom.log`);
+runSourceContract({
+  source: vpcFlow,
+  good,
+  bad,
+  // the object copied while the NAT gateway's record was written: it ends inside its vpc-id
+  cut: cutLineCase(good, 10, '10.0.1.31 10.0.0.9 41002 3333 6 20 2900 1772413260 1772413320 ACCEPT OK ', 'vpc-0f9e8d7'),
+});
+
+async function counts(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
+  const out = { events: 0, issues: 0, unused: 0 };
+  for await (const batch of vpcFlow.read(input, TEST_CONTEXT)) {
+    out.events += batch.events.length;
+    out.issues += batch.issues.length;
+    out.unused += batch.unused ?? 0;
+  }
+  return out;
+}
+
+test('v5 header form: each record is a connect turned client → server, its bytes on the side that sent them', async () => {
+  const { events } = await readAll(vpcFlow, good);
+  const rows = events.map((e) => [
+    e.coalmine.ref.line,
+    `${e.source?.ip}:${e.source?.port}`,
+    `${e.destination?.ip}:${e.destination?.port}`,
+    e.network?.transport,
+    e.network?.direction,
+    e.event.outcome,
+    e.coalmine.flow?.clientBytes,
+    e.coalmine.flow?.serverBytes,
+  ]);
+  assert.deepEqual(rows, [
+    // the miner's SYN out and the pool's SYN-ACK back are one connection seen from both ends
+    [2, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 5820, undefined],
+    [3, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', undefined, 11310],
+    // the next window: no SYN, the pool port says which end serves
+    [4, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 5120, undefined],
+    [5, '10.0.1.25:40998', '198.51.100.20:443', 'tcp', 'outbound', 'success', 4410, undefined],
+    // a visitor on the web server is inbound, and so is the server's answer to it
+    [6, '192.0.2.77:51544', '10.0.2.40:443', 'tcp', 'inbound', 'success', 1830, undefined],
+    [7, '192.0.2.77:51544', '10.0.2.40:443', 'tcp', 'inbound', 'success', undefined, 22011],
+    [8, '10.0.2.40:53311', '10.0.0.2:53', 'udp', 'outbound', 'success', 74, undefined],
+    // rejected by the security group: kept, as a failure
+    [9, '198.51.100.99:60022', '10.0.2.40:22', 'tcp', 'inbound', 'failure', 60, undefined],
+    // line 10 is NODATA; line 11 the NAT gateway relaying a private instance to the pool (pkt-dstaddr)
+    [11, '10.0.1.31:41002', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 2900, undefined],
+  ]);
+  assert.equal((await counts(good)).unused, 1, 'the NODATA record is counted, not an error');
+  assert.deepEqual(events[8].original['pkt-dstaddr'], '203.0.113.10');
+  assert.equal(events[8].original.dstaddr, '10.0.0.9');
+});
+
+test('a record naming its instance is that instance; one naming only an interface is the interface, with no host', async () => {
+  const { events } = await readAll(vpcFlow, good);
+  const miner = events[0];
+  assert.deepEqual(miner.host, { name: MINER });
+  assert.deepEqual(miner.cloud, {
+    provider: 'aws',
+    account: { id: '123456789012' },
+    region: 'us-east-1',
+    instance: { id: MINER },
+  });
+  assert.equal(events[4].host?.name, WEB);
+  const nat = events[8];
+  assert.equal(nat.host, undefined);
+  assert.equal(nat.cloud?.network_interface, 'eni-0d1e2f3a4b5c6d7e8');
+  assert.equal(nat.cloud?.instance, undefined);
+  assert.equal(miner['@timestamp'], '2026-03-02T01:00:00.000Z');
+  assert.equal(miner.coalmine.flow?.durationMs, 60_000);
+  assert.equal(miner.network?.packets, 42);
+  assert.equal(miner.network?.bytes, 5820);
+  assert.deepEqual(miner.event.type, ['connection', 'allowed']);
+  assert.equal(miner.event.dataset, 'vpc-flow.flow');
+  assert.deepEqual(events[7].event.type, ['connection', 'denied']);
+});
+
+test('v2 default format with its S3 header: the region comes from the object name, SKIPDATA is unused', async () => {
+  const input = fileInput(V2);
+  assert.equal(sniffSource(input)?.name, 'vpc-flow');
+  const { events, issues } = await readAll(vpcFlow, input);
+  assert.deepEqual(issues, []);
+  assert.equal(events.length, 4);
+  for (const e of events) {
+    assert.equal(e.cloud?.region, 'us-west-2');
+    assert.equal(e.cloud?.network_interface, 'eni-0e1f2a3b4c5d6e7f8');
+    assert.equal(e.host, undefined);
+    assert.equal(e.coalmine.flow?.durationMs, 600_000);
+  }
+  assert.deepEqual(
+    events.map((e) => [e.destination?.ip, e.destination?.port, e.network?.direction]),
+    [
+      ['203.0.113.10', 3333, 'outbound'],
+      ['203.0.113.10', 3333, 'outbound'],
+      ['192.0.2.10', 123, 'outbound'],
+      ['10.1.4.17', 3389, 'inbound'],
+    ],
+  );
+  assert.equal((await counts(input)).unused, 1);
+});
+
+test('the gzip object S3 delivers reads like its text (gzip is opened before the source)', async () => {
+  const text = gunzipSync(readFileSync(GZ));
+  const input = memoryInput(GZ, text);
+  assert.equal(sniffSource(input)?.name, 'vpc-flow');
+  const { events, issues } = await readAll(vpcFlow, input);
+  assert.deepEqual(issues, []);
+  assert.equal(events.length, 3);
+  assert.ok(events.every((e) => e.cloud?.region === 'eu-west-1'));
+});
+
+test('CloudWatch Logs forms (export lines, filter-log-events document, events per line) give the same events', async () => {
+  const shapes = ['cloudwatch-export.log', 'filter-log-events.json', 'log-events.jsonl'];
+  const seen: string[] = [];
+  for (const name of shapes) {
+    const input = fileInput(`${DIR}/${name}`);
+    assert.equal(sniffSource(input)?.name, 'vpc-flow', name);
+    const { events, issues } = await readAll(vpcFlow, input);
+    assert.deepEqual(issues, [], name);
+    seen.push(JSON.stringify(events.map((e) => [e['@timestamp'], e.source, e.destination, e.network, e.cloud])));
+  }
+  assert.equal(new Set(seen).size, 1, 'every form gives the same flows');
+  const { events } = await readAll(vpcFlow, fileInput(`${DIR}/filter-log-events.json`));
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [3, 10, 17],
+    'each event names the line its log event starts on',
+  );
+});
+
+test('bad custom file: the unknown header field is reported once and read past; each broken row is named', async () => {
+  const { events, issues } = await readAll(vpcFlow, bad);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [1, 'VPC_FLOW_BAD_HEADER'],
+      [3, 'VPC_FLOW_BAD_RECORD'],
+      [4, 'VPC_FLOW_BAD_RECORD'],
+      [5, 'VPC_FLOW_BAD_RECORD'],
+      [6, 'VPC_FLOW_BAD_RECORD'],
+      [7, 'VPC_FLOW_BAD_RECORD'],
+      [8, 'VPC_FLOW_BAD_RECORD'],
+      [9, 'VPC_FLOW_BAD_RECORD'],
+    ],
+  );
+  assert.match(issues[0].reason, /unknown fields my-team-tag/);
+  assert.match(issues[1].reason, /13 fields for the 18 the header on line 1 names/);
+  assert.match(issues[2].reason, /srcport "http"/);
+  assert.match(issues[3].reason, /dstport "70000"/);
+  assert.match(issues[4].reason, /start "yesterday" is not a time/);
+  assert.match(issues[5].reason, /dstaddr "pool.example" is not an IP address/);
+  assert.match(issues[6].reason, /action "MAYBE"/);
+  assert.match(issues[7].reason, /instance-id "i-xyz"/);
+  // the known fields around the unknown one still map: instance, flags, direction
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.line, e.host?.name, e.destination?.port, e.network?.direction]),
+    [
+      [2, MINER, 3333, 'outbound'],
+      [10, MINER, 3333, 'outbound'],
+    ],
+  );
+  assert.equal(events[0].original['my-team-tag'], 'mining');
+});
+
+test('bad default file: a custom row without its header, a bad status, protocol or time are reported; good rows read', async () => {
+  const { events, issues } = await readAll(vpcFlow, fileInput(`${DIR}/bad-default.log`));
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [2, 'VPC_FLOW_BAD_RECORD'],
+      [3, 'VPC_FLOW_BAD_RECORD'],
+      [4, 'VPC_FLOW_BAD_RECORD'],
+      [5, 'VPC_FLOW_BAD_RECORD'],
+    ],
+  );
+  assert.match(issues[0].reason, /custom format needs its header line/);
+  assert.match(issues[1].reason, /log-status "PARTIAL"/);
+  assert.match(issues[2].reason, /protocol "tcp"/);
+  assert.match(issues[3].reason, /start "1772413200000000" is not a time/);
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [1, 6],
+  );
+});
+
+test('a header naming no addresses is reported once and its records are counted unused, not guessed at', async () => {
+  const text = 'version interface-id packets bytes start end\n5 eni-0b1c2d3e4f5061728 4 400 1772413200 1772413260\n';
+  const input = memoryInput('no-addr.log', text);
+  const { events, issues } = await readAll(vpcFlow, input);
+  assert.equal(events.length, 0);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [[1, 'VPC_FLOW_BAD_HEADER']],
+  );
+  assert.match(issues[0].reason, /no source and destination address/);
+  assert.equal((await counts(input)).unused, 1);
+});
+
+test('concatenated objects: each header starts a new format', async () => {
+  const v5 = readFileSync(V5, 'utf8').split('\n').slice(0, 3).join('\n');
+  const v2 = readFileSync(V2, 'utf8').split('\n').slice(0, 2).join('\n');
+  const { events, issues } = await readAll(vpcFlow, memoryInput('joined.log', `${v5}\n${v2}\n`));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.line, e.host?.name, e.cloud?.network_interface]),
+    [
+      [2, MINER, undefined],
+      [3, MINER, undefined],
+      [5, undefined, 'eni-0e1f2a3b4c5d6e7f8'],
+    ],
+  );
+});
+
+test('direction without flow-direction or SYN: the pool port and the private side decide, whichever record comes', async () => {
+  const row = (src: string, dst: string, sp: number, dp: number) =>
+    `2 123456789012 eni-0e1f2a3b4c5d6e7f8 ${src} ${dst} ${sp} ${dp} 6 5 500 1772413200 1772413260 ACCEPT OK`;
+  const text = [
+    row('10.1.4.17', '203.0.113.10', 45001, 14444),
+    row('203.0.113.10', '10.1.4.17', 14444, 45001),
+    row('192.0.2.5', '10.1.4.17', 50000, 22),
+    row('10.1.4.17', '192.0.2.5', 22, 50000),
+  ].join('\n');
+  const { events } = await readAll(vpcFlow, memoryInput('dir.log', `${text}\n`));
+  assert.deepEqual(
+    events.map((e) => [e.source?.ip, e.destination?.port, e.network?.direction]),
+    [
+      ['10.1.4.17', 14444, 'outbound'],
+      ['10.1.4.17', 14444, 'outbound'],
+      ['192.0.2.5', 22, 'inbound'],
+      ['192.0.2.5', 22, 'inbound'],
+    ],
+  );
+});
+
+test('fuzz: damaged records never throw; every issue names its line; every event is well formed', async () => {
+  const base = readFileSync(V5, 'utf8');
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ' -.:0123456789abcdefxyzACEPTRJOKND\t{}"\n';
+  for (let round = 0; round < 200; round++) {
+    const chars = [...base];
+    const edits = 1 + rand(12);
+    for (let k = 0; k < edits; k++) {
+      const at = rand(chars.length);
+      const op = rand(3);
+      if (op === 0) chars[at] = alphabet[rand(alphabet.length)];
+      else if (op === 1) chars.splice(at, 1 + rand(20));
+      else chars.splice(at, 0, alphabet[rand(alphabet.length)].repeat(1 + rand(5)));
+    }
+    const input = memoryInput(`fuzz-${round}.log`, chars.join(''));
+    const { events, issues } = await readAll(vpcFlow, input);
+    for (const i of issues) assert.ok(i.line !== undefined && i.line > 0, JSON.stringify(i));
+    for (const e of events) {
+      assert.equal(e.event.action, 'connect');
+      assert.ok(Number.isFinite(e.coalmine.ts));
+      for (const end of [e.source, e.destination])
+        if (end?.port !== undefined) assert.ok(Number.isInteger(end.port) && end.port >= 0 && end.port <= 65535);
+    }
+  }
+});
+
+test('the default format has the 14 version 2 fields in order', () => {
+  assert.equal(DEFAULT_FIELDS.length, 14);
+  assert.equal(readFileSync(V2, 'utf8').split('\n')[0], DEFAULT_FIELDS.join(' '));
+});
+
+/** Every fixture file of the other sources (the head is what sniffing sees). */
+function otherFixtures(): string[] {
+  const out: string[] = [];
+  for (const dir of readdirSync('test/fixtures')) {
+    if (dir === 'vpc-flow') continue;
+    const path = `test/fixtures/${dir}`;
+    if (!statSync(path).isDirectory()) continue;
+    for (const name of readdirSync(path)) if (statSync(`${path}/${name}`).isFile()) out.push(`${path}/${name}`);
+  }
+  return out;
+}
+
+test('sniffing: every vpc-flow fixture is ours, and no other fixture is taken for a flow log', () => {
+  for (const name of readdirSync(DIR).filter((n) => !n.endsWith('.gz')))
+    assert.equal(sniffSource(fileInput(`${DIR}/${name}`))?.name, 'vpc-flow', name);
+  for (const path of otherFixtures()) assert.notEqual(sniffSource(fileInput(path))?.name, 'vpc-flow', path);
+});

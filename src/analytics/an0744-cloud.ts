@@ -12,6 +12,7 @@
 import { entityKey } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { Severity } from '../model/finding.js';
+import { cloudWhere, noCloudAuditGap, noFlowOrDnsGap, noInstanceCpuGap } from './cloud-gaps.js';
 import { attackOf, factsOf, legSummary } from './explain.js';
 import { confidenceOf, type Leg, leg } from './grade.js';
 import type { FindingDraft, LaunchAnalytic, LaunchView } from './types.js';
@@ -46,21 +47,13 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
   // a busy machine that is its own normal, with nothing else, is never a finding
   if (held === 1 && res.holds && !rch.holds && !auth.holds) return undefined;
 
-  const where = `${l.provider}${l.account ? ` account ${l.account}` : ''}${l.region ? ` ${l.region}` : ''}`;
+  const where = cloudWhere(l.provider, l.account, l.region);
   const rt = view.regionTelemetry;
   const gaps: string[] = [];
-  if (!auth.holds && !rt.has('audit'))
-    gaps.push(
-      `partial: no control-plane audit log for ${where} (CloudTrail, Cloud Audit Logs, Activity Log): who created the instance(s) and whether that was approved is unknown`,
-    );
+  if (!auth.holds && !rt.has('audit')) gaps.push(`partial: ${noCloudAuditGap(where)}`);
   if (!rch.holds && !rt.has('network') && !rt.has('dns') && !l.telemetry.has('network'))
-    gaps.push(
-      `partial: no flow or DNS logs for ${where} (VPC/NSG flow logs, Route 53 Resolver query logs): pool traffic could not be seen`,
-    );
-  if (!res.holds && !l.telemetry.has('cpu'))
-    gaps.push(
-      `partial: no instance CPU metrics for ${where} (CloudWatch CPUUtilization, Cloud Monitoring, Azure Monitor): a CPU spike could not be seen`,
-    );
+    gaps.push(`partial: ${noFlowOrDnsGap(where)}`);
+  if (!res.holds && !l.telemetry.has('cpu')) gaps.push(`partial: ${noInstanceCpuGap(where)}`);
 
   const o = l.origin;
   const ids = instances.map((i) => i.id);

@@ -1,14 +1,17 @@
 /**
  * The coverage report as text: one block per host (its evidence classes, then a line per analytic,
  * "AN0742 web-01: covered" or "partial: missing …", then the gaps with their fixes), then one block
- * per cluster/namespace for AN0745 ("AN0745 prod/default: partial: missing container CPU"), or as
- * JSON (the typed report itself). Host, cluster, namespace and workload names come from the logs:
- * made inert before printing.
+ * per cluster/namespace for AN0745 ("AN0745 prod/default: partial: missing container CPU"), then one
+ * per provider/account/region for AN0744 ("AN0744 aws/123456789012/us-east-1: partial: missing instance
+ * CPU"), or as JSON (the typed report itself). Host, cluster, namespace, workload, account and region
+ * names come from the logs: made inert before printing.
  */
 
 import {
   CLASS_LABEL,
+  CLOUD_CLASS_LABEL,
   type ClassCoverage,
+  type CloudRegionCoverage,
   CONTAINER_CLASS_LABEL,
   type ContainerClassCoverage,
   type CoverageReport,
@@ -85,6 +88,27 @@ function namespaceBlock(ns: NamespaceCoverage): string[] {
   return lines;
 }
 
+/** `aws/123456789012/us-east-1`; `?` where the telemetry named no account or region. */
+export function cloudRegionLabel(r: CloudRegionCoverage): string {
+  return `${r.provider}/${r.account ?? '?'}/${r.region ?? '?'}`;
+}
+
+function cloudRegionBlock(r: CloudRegionCoverage): string[] {
+  const where = safe(cloudRegionLabel(r), 300);
+  const lines = [where, `  ${'telemetry'.padEnd(25)}${r.telemetry.length > 0 ? safe(r.telemetry.join(', ')) : 'none'}`];
+  for (const c of r.classes)
+    lines.push(`  ${CLOUD_CLASS_LABEL[c.class].padEnd(25)}${c.status === 'present' ? '' : 'none: '}${safe(c.detail)}`);
+  const a = r.analytic;
+  lines.push(
+    a.status === 'covered'
+      ? `  ${a.analytic} ${where}: covered`
+      : `  ${a.analytic} ${where}: partial: missing ${a.missing.map((c) => CLOUD_CLASS_LABEL[c]).join(', ')}`,
+  );
+  for (const g of a.gaps) lines.push(`    gap: ${safe(g, 600)}`);
+  for (const n of a.notes) lines.push(`    note: ${safe(n, 600)}`);
+  return lines;
+}
+
 export function renderCoverageTable(report: CoverageReport): string {
   const i = report.input;
   const formats = Object.entries(i.filesByFormat)
@@ -110,12 +134,20 @@ export function renderCoverageTable(report: CoverageReport): string {
     lines.push('', 'containers (AN0745), per cluster/namespace:');
     for (const ns of report.namespaces) lines.push('', ...namespaceBlock(ns));
   }
+  const regions = report.cloudRegions ?? [];
+  if (regions.length > 0) {
+    lines.push('', 'cloud (AN0744), per provider/account/region (? = not named in the telemetry):');
+    for (const r of regions) lines.push('', ...cloudRegionBlock(r));
+  }
   const partialNamespaces = report.namespaces.filter((ns) => ns.analytic.status === 'partial').length;
+  const partialRegions = regions.filter((r) => r.analytic.status === 'partial').length;
   const onNamespaces =
-    report.namespaces.length > 0 ? ` and ${partialNamespaces} of ${report.namespaces.length} cluster/namespaces` : '';
+    (report.namespaces.length > 0
+      ? ` and ${partialNamespaces} of ${report.namespaces.length} cluster/namespaces`
+      : '') + (regions.length > 0 ? ` and ${partialRegions} of ${regions.length} cloud account/regions` : '');
   lines.push(
     '',
-    report.hosts.length === 0 && report.namespaces.length === 0
+    report.hosts.length === 0 && report.namespaces.length === 0 && regions.length === 0
       ? 'coverage: no host seen: nothing is covered'
       : report.covered
         ? 'coverage: every analytic is fully covered'

@@ -1,7 +1,7 @@
 /**
  * The coverage report's shape: per host and analytic, which evidence classes the telemetry gives and
- * the named gaps; and per cluster/namespace the same for AN0745 (containers). Computed by
- * run/coverage.ts, printed by the CLI, drawn in the HTML report.
+ * the named gaps; per cluster/namespace the same for AN0745 (containers), and per provider/account/
+ * region for AN0744 (cloud). Computed by run/coverage.ts, printed by the CLI, drawn in the HTML report.
  */
 import type { Issue } from './issue.js';
 
@@ -134,6 +134,38 @@ export interface NamespaceCoverage {
   analytic: AnalyticCoverage<ContainerEvidenceClass>;
 }
 
+/** What AN0744's legs read, judged per provider/account/region. */
+export type CloudEvidenceClass = 'authorization' | 'reach' | 'resource';
+
+export const CLOUD_CLASSES: readonly CloudEvidenceClass[] = ['authorization', 'reach', 'resource'];
+
+export const CLOUD_CLASS_LABEL: Record<CloudEvidenceClass, string> = {
+  authorization: 'authorization',
+  reach: 'flows, DNS or detector',
+  resource: 'instance CPU',
+};
+
+export interface CloudClassCoverage {
+  class: CloudEvidenceClass;
+  status: 'present' | 'absent';
+  /** What gave it: `audit`, `cloud: policy (coalmine.yaml:60)`, `network`, `dns`, `detector`, `cpu`. */
+  sources: string[];
+  /** What backs it or what is missing, for a reader. */
+  detail: string;
+}
+
+export interface CloudRegionCoverage {
+  provider: string;
+  /** Absent when the telemetry named no account (project, subscription) or region. */
+  account?: string;
+  region?: string;
+  /** Cloud telemetry seen there (`audit`, `cpu`, `detector`, `dns`, `network`), sorted. */
+  telemetry: string[];
+  classes: CloudClassCoverage[];
+  /** AN0744 for this account/region: the gaps are named as its findings name them. */
+  analytic: AnalyticCoverage<CloudEvidenceClass>;
+}
+
 export interface CoverageInput {
   files: number;
   filesByFormat: Record<string, number>;
@@ -148,13 +180,16 @@ export interface CoverageInput {
 
 export interface CoverageReport {
   /**
-   * True when at least one host or cluster/namespace was seen and every analytic that applies to a
-   * seen host (and AN0745 to every cluster/namespace) is fully covered.
+   * True when at least one host, cluster/namespace or cloud account/region was seen and every analytic
+   * that applies to a seen host (AN0745 to every cluster/namespace, AN0744 to every account/region)
+   * is fully covered.
    */
   covered: boolean;
   gapCount: number;
   hosts: HostCoverage[];
   /** AN0745 per cluster/namespace seen in container telemetry (empty when none was read). */
   namespaces: NamespaceCoverage[];
+  /** AN0744 per provider/account/region seen in cloud telemetry (empty when none was read). */
+  cloudRegions: CloudRegionCoverage[];
   input: CoverageInput;
 }

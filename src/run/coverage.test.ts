@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { cloudWhere, noCloudAuditGap, noFlowOrDnsGap, noInstanceCpuGap } from '../analytics/cloud-gaps.js';
 import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from '../analytics/container-gaps.js';
 import { analytics } from '../analytics/index.js';
 import { HostState, type TelemetryClass } from '../engine/host-state.js';
+import type { CloudTelemetry } from '../engine/instances.js';
 import type { WorkloadState, WorkloadTelemetry } from '../engine/workloads.js';
-import type { NamespaceCoverage } from '../model/coverage.js';
+import type { CloudRegionCoverage, NamespaceCoverage } from '../model/coverage.js';
 import type { CoalEvent } from '../model/event.js';
-import { type ContainerPolicy, defaultPolicy, type Policy } from '../model/policy.js';
-import { type ContainersSeen, coverageReport, datasetLabel } from './coverage.js';
+import { type CloudPolicy, type ContainerPolicy, defaultPolicy, type Policy } from '../model/policy.js';
+import { type CloudSeen, type ContainersSeen, coverageReport, datasetLabel } from './coverage.js';
 
 function ev(host: string, format: string, dataset: string, ts: number, platform?: string): CoalEvent {
   return {
@@ -336,4 +338,156 @@ test('AN0745 rows leave the host rows as they were; no container telemetry, no r
   });
   assert.deepEqual(both.hosts, without.hosts);
   assert.equal(both.gapCount, without.gapCount + 2);
+});
+
+// ---- AN0744 per provider/account/region ----
+
+/** What `Engine.cloudRegions()` reports: `?` for an account or region the telemetry did not name. */
+function region(provider: string, account: string, name: string, telemetry: CloudTelemetry[]): CloudSeen[number] {
+  return { provider, account, region: name, telemetry: new Set(telemetry) };
+}
+
+function cloudPolicy(over: Partial<CloudPolicy> = {}): Policy {
+  const p = defaultPolicy();
+  p.cloud = {
+    principals: ['arn:aws:iam::*:role/terraform-*'],
+    pipelines: [],
+    services: [],
+    regions: [],
+    instanceFamilies: [],
+    tags: {},
+    ref: 'coalmine.yaml:60',
+    ...over,
+  };
+  return p;
+}
+
+const cloudStatus = (r: CloudRegionCoverage) => Object.fromEntries(r.classes.map((c) => [c.class, c.status]));
+
+test('AN0744: an audit log judged by the cloud: policy, flow logs and instance CPU cover an account/region', () => {
+  const r = coverageReport([], {
+    policy: cloudPolicy(),
+    policyFile: 'coalmine.yaml',
+    cloud: [region('aws', '123456789012', 'us-east-1', ['audit', 'network', 'cpu'])],
+  });
+  assert.equal(r.cloudRegions.length, 1);
+  const [row] = r.cloudRegions;
+  assert.deepEqual([row.provider, row.account, row.region], ['aws', '123456789012', 'us-east-1']);
+  assert.deepEqual(row.telemetry, ['audit', 'cpu', 'network']);
+  assert.deepEqual(cloudStatus(row), { authorization: 'present', reach: 'present', resource: 'present' });
+  assert.deepEqual(row.classes[0].sources, ['audit', 'cloud: policy (coalmine.yaml:60)']);
+  assert.match(row.classes[0].detail, /judged by the cloud: policy \(coalmine\.yaml:60\)/);
+  assert.equal(row.analytic.analytic, 'AN0744');
+  assert.equal(row.analytic.status, 'covered');
+  assert.deepEqual(row.analytic.gaps, []);
+  assert.deepEqual(row.analytic.notes, []);
+  assert.equal(r.covered, true, 'an account/region alone is something seen');
+  assert.equal(r.gapCount, 0);
+});
+
+test('AN0744: each missing class is one gap worded as the finding words it, per provider/account/region', () => {
+  const r = coverageReport([], {
+    policy: cloudPolicy(),
+    cloud: [
+      region('gcp', 'proj-1', 'us-central1', ['cpu']),
+      region('aws', '123456789012', 'us-east-1', ['audit']),
+      region('aws', '123456789012', 'ap-southeast-3', []),
+      region('azure', '?', '?', ['network']),
+    ],
+  });
+  assert.deepEqual(
+    r.cloudRegions.map((x) => [x.provider, x.account, x.region]),
+    [
+      ['aws', '123456789012', 'ap-southeast-3'],
+      ['aws', '123456789012', 'us-east-1'],
+      ['azure', undefined, undefined],
+      ['gcp', 'proj-1', 'us-central1'],
+    ],
+    'sorted by provider, account, region; an account or region not named is left out',
+  );
+  const [apse, east, azure, gcp] = r.cloudRegions;
+  const apseWhere = cloudWhere('aws', '123456789012', 'ap-southeast-3');
+  assert.equal(apseWhere, 'aws account 123456789012 ap-southeast-3');
+  assert.deepEqual(cloudStatus(apse), { authorization: 'absent', reach: 'absent', resource: 'absent' });
+  assert.deepEqual(apse.analytic.missing, ['authorization', 'reach', 'resource']);
+  assert.deepEqual(apse.analytic.gaps, [
+    noCloudAuditGap(apseWhere),
+    noFlowOrDnsGap(apseWhere),
+    noInstanceCpuGap(apseWhere),
+  ]);
+  assert.deepEqual(east.analytic.missing, ['reach', 'resource']);
+  assert.deepEqual(east.analytic.gaps, [
+    noFlowOrDnsGap('aws account 123456789012 us-east-1'),
+    noInstanceCpuGap('aws account 123456789012 us-east-1'),
+  ]);
+  assert.deepEqual(azure.analytic.gaps, [noCloudAuditGap('azure'), noInstanceCpuGap('azure')]);
+  assert.deepEqual(gcp.analytic.missing, ['authorization', 'reach']);
+  assert.equal(r.gapCount, 3 + 2 + 2 + 2);
+  assert.equal(r.covered, false);
+  assert.match(
+    apse.classes[0].detail,
+    /the cloud: policy \(coalmine\.yaml:60\) has no launch to judge/,
+    'a cloud: policy judges launches the audit log records: alone it answers nothing',
+  );
+});
+
+test('AN0744: an audit log with no cloud: policy is judged against its own history (a note, not a gap)', () => {
+  const r = coverageReport([], {
+    policy: defaultPolicy(),
+    policyFile: 'coalmine.yaml',
+    cloud: [region('aws', '123456789012', 'us-east-1', ['audit', 'network', 'cpu'])],
+  });
+  const [row] = r.cloudRegions;
+  assert.equal(row.analytic.status, 'covered');
+  assert.deepEqual(row.classes[0].sources, ['audit']);
+  assert.equal(row.analytic.notes.length, 1);
+  assert.match(
+    row.analytic.notes[0],
+    /^no cloud: section in coalmine\.yaml: launches in aws account 123456789012 us-east-1 are judged only against the audit log's own history/,
+  );
+  const none = coverageReport([], { policy: defaultPolicy(), cloud: [region('aws', '1', 'r', ['audit'])] });
+  assert.match(none.cloudRegions[0].analytic.notes[0], /^no policy file read \(--policy, or \.\/coalmine\.yaml\)/);
+});
+
+test('AN0744: DNS query logs or a detector answer reach; without flow logs each is noted', () => {
+  const r = coverageReport([], {
+    policy: cloudPolicy(),
+    cloud: [
+      region('aws', '1', 'dns-only', ['audit', 'dns', 'cpu']),
+      region('aws', '1', 'gd-only', ['audit', 'detector', 'cpu']),
+    ],
+  });
+  const [dns, gd] = r.cloudRegions;
+  for (const row of [dns, gd]) {
+    assert.equal(row.classes[1].status, 'present');
+    assert.equal(row.analytic.status, 'covered');
+    assert.equal(row.analytic.notes.length, 1);
+  }
+  assert.deepEqual(dns.classes[1].sources, ['dns']);
+  assert.match(dns.analytic.notes[0], /only DNS query logs for aws account 1 dns-only, no flow logs/);
+  assert.deepEqual(gd.classes[1].sources, ['detector']);
+  assert.ok(gd.analytic.notes[0].includes(noFlowOrDnsGap('aws account 1 gd-only')), gd.analytic.notes[0]);
+});
+
+test("AN0744: an account's control-plane host (no telemetry of its own) is no host row; other hosts stay", () => {
+  const account = new HostState('aws:123456789012', undefined);
+  const instance = hostWith('i-0123456789abcdef0', undefined, [['network', 'vpc-flow', 'vpc-flow.flow']]);
+  const sameNameWithTelemetry = hostWith('aws:999999999999', 'linux', [['process', 'auditd', 'auditd.execve']]);
+  const cloud: CloudSeen = [
+    region('aws', '123456789012', 'us-east-1', ['audit']),
+    region('aws', '999999999999', 'eu-west-1', ['audit']),
+  ];
+  const r = coverageReport([account, instance, sameNameWithTelemetry], { policy: defaultPolicy(), cloud });
+  assert.deepEqual(
+    r.hosts.map((h) => h.host),
+    ['aws:999999999999', 'i-0123456789abcdef0'],
+  );
+  const noCloud = coverageReport([account], { policy: defaultPolicy() });
+  assert.deepEqual(
+    noCloud.hosts.map((h) => h.host),
+    ['aws:123456789012'],
+    'without cloud rows nothing else says it was seen: the host row stays',
+  );
+  const withEmpty = coverageReport([instance], { policy: defaultPolicy(), cloud: [] });
+  assert.deepEqual(withEmpty, coverageReport([instance], { policy: defaultPolicy() }));
 });

@@ -3,11 +3,15 @@
  * engine saw and per analytic that applies to its platform, which evidence classes the telemetry
  * provides (events, formats, first..last event time) and the named gaps, each with the fix; and per
  * cluster/namespace seen in container telemetry, AN0745's classes (authorization, container CPU,
- * in-container processes) with its gaps worded as its findings word them (`analytics/container-gaps`).
- * The computation (`coverageReport`) is pure: host and workload states and the policy in, a typed
- * report out.
+ * in-container processes) with its gaps worded as its findings word them (`analytics/container-gaps`);
+ * and per provider/account/region seen in cloud telemetry, AN0744's classes (authorization, flows/DNS/
+ * detector, instance CPU) with its gaps worded as its findings word them (`analytics/cloud-gaps`).
+ * The computation (`coverageReport`) is pure: host, workload and region states and the policy in, a
+ * typed report out.
  */
+import { an0744Cloud } from '../analytics/an0744-cloud.js';
 import { an0745Containers } from '../analytics/an0745-containers.js';
+import { cloudWhere, noCloudAuditGap, noFlowOrDnsGap, noInstanceCpuGap } from '../analytics/cloud-gaps.js';
 import {
   noAuditLogGap,
   noContainerCpuGap,
@@ -19,10 +23,14 @@ import { analytics as allAnalytics } from '../analytics/index.js';
 import type { Analytic } from '../analytics/types.js';
 import type { HostState, TelemetryClass } from '../engine/host-state.js';
 import { Engine } from '../engine/index.js';
+import type { CloudTelemetry } from '../engine/instances.js';
 import type { WorkloadState, WorkloadTelemetry } from '../engine/workloads.js';
 import {
   type AnalyticCoverage,
   type ClassCoverage,
+  type CloudClassCoverage,
+  type CloudEvidenceClass,
+  type CloudRegionCoverage,
   type ContainerClassCoverage,
   type ContainerEvidenceClass,
   type CoverageInput,
@@ -35,7 +43,7 @@ import {
 } from '../model/coverage.js';
 import { isAddressHost, UNKNOWN_HOST } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
-import type { AllowlistEntry, ContainerPolicy, Policy } from '../model/policy.js';
+import type { AllowlistEntry, CloudPolicy, ContainerPolicy, Policy } from '../model/policy.js';
 import { compileGlob } from '../util/glob.js';
 import { feedEngine } from './feed.js';
 import { newSummary, type RunSummary } from './summary.js';
@@ -57,6 +65,8 @@ export interface CoverageContext {
   input?: CoverageInput;
   /** Container telemetry per cluster/namespace and the workloads seen, for the AN0745 rows (none: no rows). */
   containers?: ContainersSeen;
+  /** Cloud telemetry per provider/account/region, for the AN0744 rows (none: no rows). */
+  cloud?: CloudSeen;
 }
 
 /** What the engine saw of containers (`Engine.workloadNamespaces()`, `Engine.workloadStates()`). */
@@ -67,6 +77,18 @@ export interface ContainersSeen {
 
 export function containersSeen(engine: Engine): ContainersSeen {
   return { namespaces: engine.workloadNamespaces(), workloads: engine.workloadStates() };
+}
+
+/** What the engine saw of clouds (`Engine.cloudRegions()`): `?` stands for an account or region not named. */
+export type CloudSeen = ReadonlyArray<{
+  provider: string;
+  account: string;
+  region: string;
+  telemetry: ReadonlySet<CloudTelemetry>;
+}>;
+
+export function cloudSeen(engine: Engine): CloudSeen {
+  return engine.cloudRegions();
 }
 
 const EMPTY_INPUT: CoverageInput = {
@@ -83,18 +105,26 @@ const EMPTY_INPUT: CoverageInput = {
 export function coverageReport(hosts: readonly HostState[], context: CoverageContext): CoverageReport {
   const list = (context.analytics ?? allAnalytics).filter((a) => !SKIPPED_ANALYTICS.has(a.id));
   const auth = authorizationIndex(context.policy);
+  const cloudRegions = cloudRegionsCoverage(context.cloud, context.policy.cloud, context.policyFile);
+  const accounts = new Set(cloudRegions.map((r) => `${r.provider}:${r.account ?? UNNAMED}`));
   const out: HostCoverage[] = [];
-  for (const host of [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
+  for (const host of [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    // an account's control-plane calls name it as their host (`aws:123456789012`): it is no machine,
+    // and the AN0744 rows say what its audit log covers
+    if (host.coverage.size === 0 && accounts.has(host.name)) continue;
     out.push(hostCoverage(host, list, auth, context.policyFile));
+  }
   const namespaces = namespacesCoverage(context.containers, context.policy.containers, context.policyFile);
   const gapCount =
     out.reduce((n, h) => n + h.analytics.reduce((m, a) => m + a.gaps.length, 0), 0) +
-    namespaces.reduce((n, ns) => n + ns.analytic.gaps.length, 0);
+    namespaces.reduce((n, ns) => n + ns.analytic.gaps.length, 0) +
+    cloudRegions.reduce((n, r) => n + r.analytic.gaps.length, 0);
   return {
-    covered: out.length + namespaces.length > 0 && gapCount === 0,
+    covered: out.length + namespaces.length + cloudRegions.length > 0 && gapCount === 0,
     gapCount,
     hosts: out,
     namespaces,
+    cloudRegions,
     input: context.input ?? EMPTY_INPUT,
   };
 }
@@ -243,6 +273,108 @@ function namespaceCoverage(
   };
 }
 
+/** How the engine keys an account or region the telemetry did not name. */
+const UNNAMED = '?';
+
+/** AN0744 per provider/account/region, in provider, account, region order. */
+function cloudRegionsCoverage(
+  seen: CloudSeen | undefined,
+  policy: CloudPolicy | undefined,
+  policyFile: string | undefined,
+): CloudRegionCoverage[] {
+  if (!seen) return [];
+  return [...seen]
+    .sort((a, b) => byText(a.provider, b.provider) || byText(a.account, b.account) || byText(a.region, b.region))
+    .map((r) => cloudRegionCoverage(r, policy, policyFile));
+}
+
+function cloudRegionCoverage(
+  seen: CloudSeen[number],
+  policy: CloudPolicy | undefined,
+  policyFile: string | undefined,
+): CloudRegionCoverage {
+  const account = seen.account === UNNAMED ? undefined : seen.account;
+  const region = seen.region === UNNAMED ? undefined : seen.region;
+  const where = cloudWhere(seen.provider, account, region);
+  const tel = seen.telemetry;
+  const missing: CloudEvidenceClass[] = [];
+  const gaps: string[] = [];
+  const notes: string[] = [];
+  const gap = (c: CloudEvidenceClass, text: string) => {
+    missing.push(c);
+    gaps.push(text);
+  };
+  const policyName = policy ? `cloud: policy (${policy.ref})` : undefined;
+  const noPolicy = policyFile
+    ? `no cloud: section in ${policyFile}`
+    : 'no policy file read (--policy, or ./coalmine.yaml)';
+
+  // authorization: who launched (the control-plane audit log), judged by the cloud: policy or the log's own history.
+  // The policy judges launches as the audit log records them: without the log it has nothing to judge.
+  const audit = tel.has('audit');
+  const authorization: CloudClassCoverage = {
+    class: 'authorization',
+    status: audit ? 'present' : 'absent',
+    sources: [...(audit ? ['audit'] : []), ...(policyName ? [policyName] : [])],
+    detail: audit
+      ? `control-plane audit log, launches judged ${policyName ? `by the ${policyName}` : 'against its own history (no cloud: policy)'}`
+      : `no control-plane audit log${policyName ? `: the ${policyName} has no launch to judge` : ''}`,
+  };
+  if (!audit) gap('authorization', noCloudAuditGap(where));
+  else if (!policy)
+    notes.push(
+      `${noPolicy}: launches in ${where} are judged only against the audit log's own history (a principal, region, instance family or source IP first seen after a day of history): list the approved principals, pipelines, regions and instance families under cloud:`,
+    );
+
+  // reach: pool traffic from the instances (flow logs, DNS query logs, a provider detector's findings)
+  const reachSources = (['network', 'dns', 'detector'] as const).filter((k) => tel.has(k));
+  const reachLabel: Record<(typeof reachSources)[number], string> = {
+    network: 'flow logs',
+    dns: 'DNS query logs',
+    detector: "a provider detector's findings",
+  };
+  const reach: CloudClassCoverage = {
+    class: 'reach',
+    status: reachSources.length > 0 ? 'present' : 'absent',
+    sources: [...reachSources],
+    detail: reachSources.length > 0 ? reachSources.map((k) => reachLabel[k]).join(', ') : 'no flow or DNS logs',
+  };
+  if (reachSources.length === 0) gap('reach', noFlowOrDnsGap(where));
+  else if (!tel.has('network'))
+    notes.push(
+      tel.has('dns')
+        ? `only DNS query logs for ${where}, no flow logs: contact with a pool by address (no lookup) cannot be seen: add VPC/NSG flow logs`
+        : `only a provider detector's findings (GuardDuty) for ${where}: ${noFlowOrDnsGap(where)} beyond what the detector names`,
+    );
+
+  // resource: instance CPU (a sudden rise against the instance's own history, or pinned from launch)
+  const cpu = tel.has('cpu');
+  const resource: CloudClassCoverage = {
+    class: 'resource',
+    status: cpu ? 'present' : 'absent',
+    sources: cpu ? ['cpu'] : [],
+    detail: cpu ? 'instance CPU metrics' : 'no instance CPU metrics',
+  };
+  if (!cpu) gap('resource', noInstanceCpuGap(where));
+
+  return {
+    provider: seen.provider,
+    ...(account !== undefined ? { account } : {}),
+    ...(region !== undefined ? { region } : {}),
+    telemetry: [...tel].sort(byText),
+    classes: [authorization, reach, resource],
+    analytic: {
+      analytic: an0744Cloud.id,
+      title: an0744Cloud.title,
+      status: gaps.length === 0 ? 'covered' : 'partial',
+      requires: ['authorization', 'reach', 'resource'],
+      missing,
+      gaps,
+      notes,
+    },
+  };
+}
+
 interface AuthIndex {
   inventory: Set<string>;
   allowlist: Array<{ entry: AllowlistEntry; host: ((name: string) => boolean) | undefined; expiresMs: number }>;
@@ -300,7 +432,8 @@ function classCoverage(
       status: 'not-applicable',
       events: 0,
       formats: [],
-      detail: 'not applicable: no cloud audit source (CloudTrail, Azure Activity, GCP audit logs are not read yet)',
+      detail:
+        'not applicable per host: control-plane audit logs (CloudTrail, Cloud Audit Logs, Activity Log) are judged per provider/account/region (AN0744)',
     };
   if (cls === 'authorization') {
     const backs = authorizationOf(host.name, auth, policyFile, lastTs);
@@ -544,5 +677,6 @@ export async function coverage(options: CoverageOptions): Promise<CoverageReport
     policyFile: options.policyFile,
     input: coverageInput(summary, engine),
     containers: containersSeen(engine),
+    cloud: cloudSeen(engine),
   });
 }

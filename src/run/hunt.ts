@@ -14,7 +14,7 @@ import { loadRules } from '../signals/sigma/index.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { groupCases } from '../triage/cases.js';
 import { triageFinding } from '../triage/playbook.js';
-import { containersSeen, coverageInput, coverageReport } from './coverage.js';
+import { cloudSeen, containersSeen, coverageInput, coverageReport } from './coverage.js';
 import { type FeedOptions, type FeedProgress, feedEngine } from './feed.js';
 import { countFindings, countIssue, newSummary, type RunSummary } from './summary.js';
 
@@ -71,6 +71,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
     policyFile: options.policyFile,
     input: coverageInput(summary, engine),
     containers: containersSeen(engine),
+    cloud: cloudSeen(engine),
   });
   summary.elapsedMs = now() - started;
   return { findings, cases: groupCases(findings), coverage, summary };

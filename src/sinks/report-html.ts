@@ -3,8 +3,10 @@
  * mail or attach to a ticket. Run facts, the cases, and per finding the decision, the four questions,
  * the containment plan with its commands, the cost, gaps, allowlist entry, the evidence table and an
  * inline SVG CPU timeline with the evidence marked on it. Container findings (AN0745) are also listed
- * grouped by cluster/namespace with their workload, replicas, images, creator and nodes, and the
- * coverage section has AN0745's row per cluster/namespace beside the host rows.
+ * grouped by cluster/namespace with their workload, replicas, images, creator and nodes, cloud launch
+ * findings (AN0744) grouped by provider/account/region with their instances, count, types, principal,
+ * access key and source IP, and the coverage section has AN0745's row per cluster/namespace and
+ * AN0744's per provider/account/region beside the host rows.
  *
  * Self-contained and inert: no script, no external resource of any kind (the CSP forbids them all; the
  * one stylesheet is allowed by its hash), and every input-derived string is clipped, stripped of
@@ -17,6 +19,8 @@
 import { createHash } from 'node:crypto';
 import {
   CLASS_LABEL,
+  CLOUD_CLASS_LABEL,
+  type CloudRegionCoverage,
   CONTAINER_CLASS_LABEL,
   type CoverageReport,
   type NamespaceCoverage,
@@ -272,6 +276,73 @@ function containersSection(findings: Finding[]): string {
   return out.join('\n');
 }
 
+const CLOUD_ANALYTIC = 'AN0744';
+/** The launch facts an AN0744 finding carries, as the report labels them. */
+const LAUNCH_FACTS: Array<[string, string]> = [
+  ['provider', 'provider'],
+  ['account', 'account'],
+  ['region', 'region'],
+  ['instances', 'instances'],
+  ['instance_count', 'instance count'],
+  ['instance_types', 'instance types'],
+  ['image', 'image'],
+  ['principal', 'principal'],
+  ['principal_type', 'principal type'],
+  ['access_key_id', 'access key'],
+  ['source_ip', 'source IP'],
+  ['user_agent', 'user agent'],
+  ['invoked_by', 'invoked by'],
+  ['launched', 'launched'],
+  ['launch_operation', 'launch operation'],
+  ['authorization', 'authorization'],
+  ['denied_requests', 'denied requests'],
+  ['cpu_pct_peak', 'peak CPU %'],
+  ['instance_hours', 'instance-hours'],
+  ['user_data', 'user data'],
+];
+const MAX_REGION_GROUPS = 200;
+
+/** `aws/123456789012/us-east-1` from a finding's facts or a coverage row, escaped; `?` where not named. */
+function regionLabel(provider: unknown, account: unknown, region: unknown): string {
+  const part = (v: unknown) => (typeof v === 'string' && v !== '' ? h(v, 120) : '?');
+  return `${part(provider)}/${part(account)}/${part(region)}`;
+}
+
+/** AN0744 findings grouped by provider/account/region: what was launched there, by whom, with which key. */
+function cloudSection(findings: Finding[]): string {
+  const groups = new Map<string, { label: string; findings: Finding[] }>();
+  for (const f of findings) {
+    if (f.analytic !== CLOUD_ANALYTIC) continue;
+    const label = regionLabel(f.facts.provider, f.facts.account, f.facts.region);
+    let g = groups.get(label);
+    if (!g) {
+      g = { label, findings: [] };
+      groups.set(label, g);
+    }
+    g.findings.push(f);
+  }
+  if (groups.size === 0) return '';
+  const ordered = [...groups.values()].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  const out = ['<h2>Cloud launches by provider/account/region (AN0744)</h2>'];
+  for (const g of ordered.slice(0, MAX_REGION_GROUPS)) {
+    out.push(`<h3 class="region">${g.label}</h3>`);
+    out.push(
+      `<table class="launches"><thead><tr><th>finding</th><th>instances</th><th>count</th><th>types</th><th>principal</th><th>access key</th><th>source IP</th><th>launched</th></tr></thead><tbody>${g.findings
+        .slice(0, 500)
+        .map(
+          (f) =>
+            `<tr><td class="nw">${sev(f.severity)} <a href="#${anchor(f.id)}">${h(f.id, 80)}</a>${f.suppressed_by ? ' <span class="note">suppressed</span>' : ''}</td><td>${fact(f.facts.instances, 60, 8) || '<span class="note">none seen</span>'}</td><td class="nw">${fact(f.facts.instance_count)}</td><td>${fact(f.facts.instance_types, 60)}</td><td>${fact(f.facts.principal, 300)}${f.facts.principal_type !== undefined ? `<br><span class="note">${fact(f.facts.principal_type, 60)}</span>` : ''}</td><td class="nw">${fact(f.facts.access_key_id, 128)}</td><td class="nw">${fact(f.facts.source_ip, 64)}</td><td>${fact(f.facts.launched, 40)}${f.facts.launch_operation !== undefined ? `<br><span class="note">${fact(f.facts.launch_operation, 80)}</span>` : ''}</td></tr>`,
+        )
+        .join('')}</tbody></table>`,
+    );
+  }
+  if (ordered.length > MAX_REGION_GROUPS)
+    out.push(
+      `<p class="note">… ${ordered.length - MAX_REGION_GROUPS} more provider/account/regions (see the findings below).</p>`,
+    );
+  return out.join('\n');
+}
+
 const MAX_COVERAGE_HOSTS = 200;
 
 /** Workload names shown in a coverage row before "and N more". */
@@ -317,6 +388,43 @@ function containerCoverage(namespaces: NamespaceCoverage[]): string {
   return `<h3>Containers (AN0745) per cluster/namespace</h3><table class="coverage-containers"><thead><tr><th>cluster/namespace</th><th>runtime</th><th>workloads</th><th>telemetry</th><th>${CONTAINER_CLASS_LABEL.authorization}</th><th>${CONTAINER_CLASS_LABEL.resource}</th><th>${CONTAINER_CLASS_LABEL.tool}</th><th>AN0745</th></tr></thead><tbody>${rows.join('')}</tbody></table>${gaps.length ? `<div class="container-gaps">${list(gaps)}</div>` : ''}${more}`;
 }
 
+/** One row per provider/account/region (the three classes and AN0744's status), then the gaps of each below it. */
+function cloudCoverage(regions: CloudRegionCoverage[]): string {
+  if (regions.length === 0) return '';
+  const shown = regions.slice(0, MAX_COVERAGE_HOSTS);
+  const where = (r: CloudRegionCoverage) => regionLabel(r.provider, r.account, r.region);
+  const cell = (r: CloudRegionCoverage, i: number) => {
+    const c = r.classes[i];
+    if (!c) return '<td></td>';
+    const css = c.status === 'present' ? 'answered' : 'needs';
+    return `<td><span class="${css}">${h(c.status, 20)}</span>${c.detail ? `: ${h(c.detail, 300)}` : ''}</td>`;
+  };
+  const rows = shown.map((r) => {
+    const status =
+      r.analytic.status === 'covered' ? '<span class="answered">covered</span>' : '<span class="needs">partial</span>';
+    return `<tr><td>${where(r)}</td><td>${r.telemetry.map((t) => h(t, 40)).join(', ')}</td>${cell(r, 0)}${cell(r, 1)}${cell(r, 2)}<td class="nw">${status}</td></tr>`;
+  });
+  const gaps = shown
+    .filter((r) => r.analytic.gaps.length > 0 || r.analytic.notes.length > 0)
+    .map((r) => {
+      const a = r.analytic;
+      const head =
+        a.status === 'covered'
+          ? `<strong>${where(r)}</strong>: <span class="answered">covered</span>`
+          : `<strong>${where(r)}</strong>: <span class="needs">partial</span>, missing ${a.missing.map((m) => h(CLOUD_CLASS_LABEL[m] ?? m, 60)).join(', ')}`;
+      const items = [
+        ...a.gaps.slice(0, 20).map((g) => h(g, 600)),
+        ...a.notes.slice(0, 20).map((n) => `<span class="note">${h(n, 600)}</span>`),
+      ];
+      return `${head}${list(items)}`;
+    });
+  const more =
+    regions.length > MAX_COVERAGE_HOSTS
+      ? `<p class="note">… ${regions.length - MAX_COVERAGE_HOSTS} more provider/account/regions (see coalmine coverage).</p>`
+      : '';
+  return `<h3>Cloud (AN0744) per provider/account/region</h3><table class="coverage-cloud"><thead><tr><th>provider/account/region</th><th>telemetry</th><th>${CLOUD_CLASS_LABEL.authorization}</th><th>${CLOUD_CLASS_LABEL.reach}</th><th>${CLOUD_CLASS_LABEL.resource}</th><th>AN0744</th></tr></thead><tbody>${rows.join('')}</tbody></table>${gaps.length ? `<div class="cloud-gaps">${list(gaps)}</div>` : ''}${more}`;
+}
+
 function coverageSection(coverage: CoverageReport | undefined): string {
   if (!coverage) return '';
   const out = [
@@ -349,6 +457,7 @@ function coverageSection(coverage: CoverageReport | undefined): string {
   if (coverage.hosts.length > MAX_COVERAGE_HOSTS)
     out.push(`<p class="note">… ${coverage.hosts.length - MAX_COVERAGE_HOSTS} more hosts (see coalmine coverage).</p>`);
   out.push(containerCoverage(coverage.namespaces ?? []));
+  out.push(cloudCoverage(coverage.cloudRegions ?? []));
   return out.join('\n');
 }
 
@@ -501,6 +610,11 @@ function findingSection(f: Finding, incident: Case | undefined): string {
             ([k, label]) => [label, fact(f.facts[k], 300)] as [string, string],
           )
         : []),
+      ...(f.analytic === CLOUD_ANALYTIC
+        ? LAUNCH_FACTS.filter(([k]) => f.facts[k] !== undefined).map(
+            ([k, label]) => [label, fact(f.facts[k], 400)] as [string, string],
+          )
+        : []),
       ...(incident
         ? [['case', `<code>${h(incident.id, 80)}</code> ${h(incident.title, 200)}`] as [string, string]]
         : []),
@@ -595,6 +709,7 @@ export function renderReportHtml(findings: Finding[], cases: Case[], run: Report
     header(findings, cases, run),
     casesSection(cases, findings),
     containersSection(findings),
+    cloudSection(findings),
     '<h2>Findings</h2>',
     findings.length === 0
       ? '<p class="note">No findings.</p>'

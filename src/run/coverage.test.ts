@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cloudWhere, noCloudAuditGap, noFlowOrDnsGap, noInstanceCpuGap } from '../analytics/cloud-gaps.js';
 import { noAuditLogGap, noContainerCpuGap, noContainerProcessGap, noCpuLimitGap } from '../analytics/container-gaps.js';
-import { analytics } from '../analytics/index.js';
+import { analytics, createDetector } from '../analytics/index.js';
 import { HostState, type TelemetryClass } from '../engine/host-state.js';
 import type { CloudTelemetry } from '../engine/instances.js';
 import type { WorkloadState, WorkloadTelemetry } from '../engine/workloads.js';
 import type { CloudRegionCoverage, NamespaceCoverage } from '../model/coverage.js';
 import type { CoalEvent } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
 import { type CloudPolicy, type ContainerPolicy, defaultPolicy, type Policy } from '../model/policy.js';
 import { type CloudSeen, type ContainersSeen, coverageReport, datasetLabel } from './coverage.js';
 
@@ -490,4 +491,83 @@ test("AN0744: an account's control-plane host (no telemetry of its own) is no ho
   );
   const withEmpty = coverageReport([instance], { policy: defaultPolicy(), cloud: [] });
   assert.deepEqual(withEmpty, coverageReport([instance], { policy: defaultPolicy() }));
+});
+
+test("AN0744: a finding's gaps and its account/region's coverage gaps are the same texts", () => {
+  // a denied GPU launch in one region, a launch with flows but no CPU in another: each finding's gaps
+  // are its region's coverage gaps (with the finding's `partial:` prefix), from the same engine
+  const ts0 = Date.parse('2026-11-02T03:00:00Z');
+  let line = 0;
+  const call = (ms: number, region: string, extra: Partial<CoalEvent['coalmine']['cloud']> & object): CoalEvent => ({
+    '@timestamp': new Date(ts0 + ms).toISOString(),
+    event: {
+      kind: 'event',
+      category: ['configuration'],
+      action: 'cloud-change',
+      dataset: 'cloudtrail.test',
+      outcome: extra.errorCode ? 'failure' : 'success',
+      id: `e${++line}`,
+    },
+    host: { name: 'aws:123456789012' },
+    cloud: { provider: 'aws', account: { id: '123456789012' }, region },
+    original: {},
+    coalmine: {
+      ts: ts0 + ms,
+      format: 'cloudtrail',
+      ref: { file: 'trail.json', line },
+      cloud: {
+        provider: 'aws',
+        account: '123456789012',
+        region,
+        operation: 'RunInstances',
+        principal: { id: 'arn:aws:iam::123456789012:user/ci', type: 'IAMUser' },
+        ...extra,
+      },
+    },
+  });
+  const flow: CoalEvent = {
+    '@timestamp': new Date(ts0 + 120_000).toISOString(),
+    event: { kind: 'event', category: ['network'], action: 'connect', dataset: 'vpc-flow.test' },
+    host: { name: 'i-0aaaaaaaaaaaaaaa1' },
+    cloud: {
+      provider: 'aws',
+      account: { id: '123456789012' },
+      region: 'us-east-1',
+      instance: { id: 'i-0aaaaaaaaaaaaaaa1' },
+    },
+    source: { ip: '10.0.0.5', port: 40000 },
+    destination: { ip: '198.51.100.1', port: 443 },
+    original: {},
+    coalmine: { ts: ts0 + 120_000, format: 'vpc-flow', ref: { file: 'flow.log', line: 1 } },
+  };
+  const events = [
+    call(0, 'ap-southeast-3', { instanceType: 'p3.16xlarge', count: 8, errorCode: 'Client.UnauthorizedOperation' }),
+    call(60_000, 'us-east-1', {
+      instanceType: 'p3.16xlarge',
+      count: 1,
+      instances: [{ id: 'i-0aaaaaaaaaaaaaaa1', type: 'p3.16xlarge' }],
+      errorCode: 'Client.UnauthorizedOperation',
+    }),
+    flow,
+  ];
+  const findings: Finding[] = [];
+  const engine = createDetector({ policy: defaultPolicy(), classify: () => {}, onFinding: (f) => findings.push(f) });
+  for (const e of events) engine.push(e);
+  engine.end();
+  const report = coverageReport([], { policy: defaultPolicy(), cloud: engine.cloudRegions() });
+  const an0744 = findings.filter((f) => f.analytic === 'AN0744');
+  assert.ok(an0744.length >= 1, 'the denied GPU launch is a finding');
+  let compared = 0;
+  for (const f of an0744) {
+    const row = report.cloudRegions.find((r) => r.account === f.facts.account && r.region === f.facts.region);
+    assert.ok(row, `a coverage row for ${f.facts.region}`);
+    for (const g of f.gaps) {
+      assert.ok(
+        row.analytic.gaps.map((x) => `partial: ${x}`).includes(g),
+        `${g} is one of ${row.analytic.gaps.join(' | ')}`,
+      );
+      compared++;
+    }
+  }
+  assert.ok(compared >= 2, 'the denied launch names the missing flows and CPU');
 });

@@ -571,3 +571,24 @@ test("AN0744: a finding's gaps and its account/region's coverage gaps are the sa
   }
   assert.ok(compared >= 2, 'the denied launch names the missing flows and CPU');
 });
+
+test('AN0744: an audit-only row with no region (account-wide calls) is folded into its account once a region of it is audited', () => {
+  const r = coverageReport([], {
+    policy: cloudPolicy(),
+    cloud: [
+      region('gcp', 'proj-1', '?', ['audit']),
+      region('gcp', 'proj-1', 'us-central1', ['audit', 'network', 'cpu']),
+      region('gcp', 'proj-2', '?', ['audit']),
+      region('gcp', 'proj-3', '?', ['audit', 'cpu']),
+      region('gcp', 'proj-3', 'europe-west4', ['audit']),
+      region('gcp', 'proj-4', '?', ['audit']),
+      region('gcp', 'proj-4', 'us-east1', ['network']),
+    ],
+  });
+  assert.deepEqual(
+    r.cloudRegions.map((x) => `${x.account}/${x.region ?? '?'}`),
+    ['proj-1/us-central1', 'proj-2/?', 'proj-3/?', 'proj-3/europe-west4', 'proj-4/?', 'proj-4/us-east1'],
+    'kept: the only row of an account, a row with more than audit, and one whose account has no audited region',
+  );
+  assert.equal(r.covered, false);
+});

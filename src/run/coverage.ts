@@ -283,7 +283,15 @@ function cloudRegionsCoverage(
   policyFile: string | undefined,
 ): CloudRegionCoverage[] {
   if (!seen) return [];
-  return [...seen]
+  // account-wide calls (IAM, quotas, firewalls, services) name no region: once the account's audit log
+  // is seen in a region, such a row says nothing more, and its flow and CPU gaps would be about no instance
+  const audited = new Set(
+    seen.filter((r) => r.region !== UNNAMED && r.telemetry.has('audit')).map((r) => `${r.provider}|${r.account}`),
+  );
+  const accountWide = (r: CloudSeen[number]) =>
+    r.region === UNNAMED && [...r.telemetry].every((t) => t === 'audit') && audited.has(`${r.provider}|${r.account}`);
+  return seen
+    .filter((r) => !accountWide(r))
     .sort((a, b) => byText(a.provider, b.provider) || byText(a.account, b.account) || byText(a.region, b.region))
     .map((r) => cloudRegionCoverage(r, policy, policyFile));
 }

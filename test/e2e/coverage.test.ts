@@ -1,19 +1,21 @@
 /**
  * End to end: `coalmine coverage` on a telemetry set we wrote (test/fixtures/coverage/no-cpu-cmdline:
  * Security 4688 without CommandLine, Sysmon 3/22, no typeperf; the host is in the inventory) and on
- * fully covered sets (the AN0741 miner scenario, examples/kinsing-like), each with its policy; and
- * AN0745 per cluster/namespace on the Kubernetes audit, Prometheus and Tetragon fixtures.
+ * fully covered sets (the AN0741 miner scenario, examples/kinsing-like), each with its policy; AN0745
+ * per cluster/namespace on the Kubernetes audit, Prometheus and Tetragon fixtures; and AN0744 per
+ * provider/account/region on the CloudTrail, GuardDuty, CloudWatch and Google Cloud fixtures.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { cloudWhere, noCloudAuditGap, noFlowOrDnsGap, noInstanceCpuGap } from '../../src/analytics/cloud-gaps.js';
 import {
   noAuditLogGap,
   noContainerCpuGap,
   noContainerProcessGap,
   noCpuLimitGap,
 } from '../../src/analytics/container-gaps.js';
-import type { CoverageReport, NamespaceCoverage } from '../../src/model/coverage.js';
+import type { CloudRegionCoverage, CoverageReport, NamespaceCoverage } from '../../src/model/coverage.js';
 import type { Finding } from '../../src/model/finding.js';
 import { runCli } from '../support/cli.js';
 
@@ -85,7 +87,10 @@ test('the table names the same gaps under a per-analytic line', () => {
     gaps.map((l) => l.slice('    gap: '.length)),
     GAPS,
   );
-  assert.match(r.stdout, /cloud audit +not applicable: no cloud audit source/);
+  assert.match(
+    r.stdout,
+    /cloud audit +not applicable per host: control-plane audit logs .* are judged per provider\/account\/region \(AN0744\)/,
+  );
   assert.match(r.stdout, /coverage: partial: 2 gaps on 1 of 1 hosts/);
 });
 
@@ -253,4 +258,124 @@ test('a containers: policy in coalmine.yaml answers authorization where no audit
   assert.equal(def.analytic.status, 'covered', 'policy, container CPU with limits and Tetragon');
   const without = byNamespace(json([PROMETHEUS, TETRAGON]).report)['cluster/default'];
   assert.deepEqual(without.analytic.missing, ['authorization']);
+});
+
+// ---- AN0744 per provider/account/region ----
+
+const CLOUD = join(ROOT, 'test', 'fixtures');
+const TRAIL = join(CLOUD, 'cloudtrail', 'trail.json');
+const GUARDDUTY = join(CLOUD, 'guardduty', 'get-findings.json');
+const CW_STREAM = join(CLOUD, 'cloudwatch-metrics', 'stream.json');
+const CW_GET = join(CLOUD, 'cloudwatch-metrics', 'get-metric-data.json');
+const GCP = ['gcp-audit/good.log', 'gcp-flow', 'gcp-monitoring'].map((p) => join(CLOUD, p));
+
+function byRegion(report: CoverageReport): Record<string, CloudRegionCoverage> {
+  return Object.fromEntries(
+    report.cloudRegions.map((r) => [`${r.provider}/${r.account ?? '?'}/${r.region ?? '?'}`, r]),
+  );
+}
+
+const cloudStatus = (r: CloudRegionCoverage) => Object.fromEntries(r.classes.map((c) => [c.class, c.status]));
+
+test('AN0744 per account/region on CloudTrail, GuardDuty and CloudWatch: which of audit, flows/DNS/detector and CPU were seen', () => {
+  const { code, report } = json([TRAIL, GUARDDUTY, CW_STREAM]);
+  assert.equal(code, 1, 'a region has gaps');
+  const rows = byRegion(report);
+  assert.deepEqual(Object.keys(rows), ['aws/123456789012/ap-southeast-3', 'aws/123456789012/us-east-1']);
+  const east = rows['aws/123456789012/us-east-1'];
+  assert.deepEqual(east.telemetry, ['audit', 'cpu', 'detector']);
+  assert.deepEqual(cloudStatus(east), { authorization: 'present', reach: 'present', resource: 'present' });
+  assert.equal(east.analytic.analytic, 'AN0744');
+  assert.equal(east.analytic.status, 'covered');
+  assert.ok(
+    east.analytic.notes.some((n) => n.startsWith("only a provider detector's findings (GuardDuty)")),
+    east.analytic.notes.join('\n'),
+  );
+  const apse = rows['aws/123456789012/ap-southeast-3'];
+  const where = cloudWhere('aws', '123456789012', 'ap-southeast-3');
+  assert.deepEqual(cloudStatus(apse), { authorization: 'present', reach: 'absent', resource: 'absent' });
+  assert.deepEqual(apse.analytic.gaps, [noFlowOrDnsGap(where), noInstanceCpuGap(where)]);
+  assert.equal(
+    report.gapCount,
+    2 + report.hosts.reduce((n, h) => n + h.analytics.reduce((m, a) => m + a.gaps.length, 0), 0),
+  );
+  assert.ok(
+    !report.hosts.some((h) => h.host === 'aws:123456789012'),
+    "the account's control-plane calls are its AN0744 rows, not an AN0742 host",
+  );
+});
+
+test('AN0744: metrics that name no account or region are their own row; without the audit log, authorization is the gap', () => {
+  const { report } = json([CW_GET]);
+  const rows = byRegion(report);
+  assert.deepEqual(Object.keys(rows), ['aws/?/?']);
+  assert.deepEqual(rows['aws/?/?'].analytic.gaps, [noCloudAuditGap('aws'), noFlowOrDnsGap('aws')]);
+});
+
+test('AN0744 on the Google Cloud fixtures: audited regions with flows and CPU are covered; account-wide calls add no row', () => {
+  const { report } = json(GCP);
+  const rows = byRegion(report);
+  for (const k of ['gcp/example-prod-123456/us-central1', 'gcp/example-prod-123456/asia-southeast1']) {
+    assert.ok(rows[k], Object.keys(rows).join(', '));
+    assert.deepEqual(rows[k].telemetry, ['audit', 'cpu', 'network']);
+    assert.equal(rows[k].analytic.status, 'covered', k);
+  }
+  assert.equal(rows['gcp/example-prod-123456/?'], undefined, 'folded into the audited regions of its project');
+  const shared = rows['gcp/example-shared-789012/asia-southeast1'];
+  const where = cloudWhere('gcp', 'example-shared-789012', 'asia-southeast1');
+  assert.deepEqual(shared.analytic.gaps, [noFlowOrDnsGap(where), noInstanceCpuGap(where)]);
+});
+
+test('the table: a block per provider/account/region with its classes, the AN0744 line and the gaps', () => {
+  const r = run([TRAIL, GUARDDUTY, CW_STREAM]);
+  assert.equal(r.code, 1, r.stderr);
+  const cloud = r.stdout.slice(r.stdout.indexOf('cloud (AN0744), per provider/account/region'));
+  assert.match(cloud, /^aws\/123456789012\/us-east-1\n {2}telemetry +audit, cpu, detector$/m);
+  assert.match(cloud, /^ {2}AN0744 aws\/123456789012\/us-east-1: covered$/m);
+  assert.match(
+    cloud,
+    /^ {2}AN0744 aws\/123456789012\/ap-southeast-3: partial: missing flows, DNS or detector, instance CPU$/m,
+  );
+  assert.ok(cloud.includes(`    gap: ${noInstanceCpuGap(cloudWhere('aws', '123456789012', 'ap-southeast-3'))}`));
+  assert.match(r.stdout, /and 1 of 2 cloud account\/regions$/m);
+});
+
+test('hunt and coverage word a missing cloud class alike (the finding per launch, coverage per account/region)', () => {
+  const hunt = runCli(['hunt', TRAIL, '--format', 'ndjson'], { cwd: ROOT });
+  const findings = hunt.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Finding)
+    .filter((f) => f.analytic === 'AN0744');
+  assert.ok(findings.length >= 1, hunt.stdout + hunt.stderr);
+  const rows = byRegion(json([TRAIL]).report);
+  let compared = 0;
+  for (const f of findings) {
+    const row = rows[`${f.facts.provider}/${f.facts.account}/${f.facts.region}`];
+    assert.ok(row, `a row for ${f.facts.region}`);
+    for (const g of f.gaps) {
+      assert.ok(
+        row.analytic.gaps.map((x) => `partial: ${x}`).includes(g),
+        `${g}\nnot in\n${row.analytic.gaps.join('\n')}`,
+      );
+      compared++;
+    }
+  }
+  assert.ok(compared >= 2, 'the launches name missing flows and CPU');
+});
+
+test('a cloud: policy names what judges launches where the audit log is read; alone it answers nothing', () => {
+  const policy = join(FIX, 'cloud.yaml');
+  const rows = byRegion(json([TRAIL, CW_GET, '--policy', policy]).report);
+  const east = rows['aws/123456789012/us-east-1'];
+  assert.deepEqual(east.classes[0].sources, ['audit', `cloud: policy (${policy}:2)`]);
+  assert.equal(east.classes[0].detail, `control-plane audit log, launches judged by the cloud: policy (${policy}:2)`);
+  assert.ok(!east.analytic.notes.some((n) => n.includes('own history')), 'no history-only note with a policy');
+  const unnamed = rows['aws/?/?'];
+  assert.equal(cloudStatus(unnamed).authorization, 'absent');
+  assert.equal(
+    unnamed.classes[0].detail,
+    `no control-plane audit log: the cloud: policy (${policy}:2) has no launch to judge`,
+  );
 });

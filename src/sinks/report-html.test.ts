@@ -437,7 +437,7 @@ test('AN0744 findings are grouped by provider/account/region with instances, cou
   assert.ok(!section.includes('f-cm-0123456789abcdef'), 'the AN0742 finding is not a launch');
   for (const s of [
     'i-0a003b4c5d6e7f809, i-0a013b4c5d6e7f809',
-    ', … 2 more</td>',
+    'i-0a073b4c5d6e7f809, … 12 more</td>',
     '<td class="nw">20</td>',
     '<td>g4dn.xlarge</td>',
     'arn:aws:iam::123456789012:user/&#60;script&#62;alert(7)&#60;/script&#62;<br><span class="note">IAMUser</span>',

@@ -308,6 +308,19 @@ function regionLabel(provider: unknown, account: unknown, region: unknown): stri
   return `${part(provider)}/${part(account)}/${part(region)}`;
 }
 
+/** Instance ids shown per launch in the grouped table (the finding lists more). */
+const ROW_INSTANCES = 8;
+
+/** The first instance ids, then how many more the launch made (its count, not only the ids listed). */
+function instancesCell(f: Finding): string {
+  const ids = Array.isArray(f.facts.instances) ? f.facts.instances : [];
+  if (ids.length === 0) return '<span class="note">none seen</span>';
+  const count = typeof f.facts.instance_count === 'number' ? f.facts.instance_count : 0;
+  const more = Math.max(ids.length, count) - Math.min(ids.length, ROW_INSTANCES);
+  const shown = ids.slice(0, ROW_INSTANCES).map((id) => h(String(id), 60));
+  return `${shown.join(', ')}${more > 0 ? `, … ${num(more, 0)} more` : ''}`;
+}
+
 /** AN0744 findings grouped by provider/account/region: what was launched there, by whom, with which key. */
 function cloudSection(findings: Finding[]): string {
   const groups = new Map<string, { label: string; findings: Finding[] }>();
@@ -331,7 +344,7 @@ function cloudSection(findings: Finding[]): string {
         .slice(0, 500)
         .map(
           (f) =>
-            `<tr><td class="nw">${sev(f.severity)} <a href="#${anchor(f.id)}">${h(f.id, 80)}</a>${f.suppressed_by ? ' <span class="note">suppressed</span>' : ''}</td><td>${fact(f.facts.instances, 60, 8) || '<span class="note">none seen</span>'}</td><td class="nw">${fact(f.facts.instance_count)}</td><td>${fact(f.facts.instance_types, 60)}</td><td>${fact(f.facts.principal, 300)}${f.facts.principal_type !== undefined ? `<br><span class="note">${fact(f.facts.principal_type, 60)}</span>` : ''}</td><td class="nw">${fact(f.facts.access_key_id, 128)}</td><td class="nw">${fact(f.facts.source_ip, 64)}</td><td>${fact(f.facts.launched, 40)}${f.facts.launch_operation !== undefined ? `<br><span class="note">${fact(f.facts.launch_operation, 80)}</span>` : ''}</td></tr>`,
+            `<tr><td class="nw">${sev(f.severity)} <a href="#${anchor(f.id)}">${h(f.id, 80)}</a>${f.suppressed_by ? ' <span class="note">suppressed</span>' : ''}</td><td>${instancesCell(f)}</td><td class="nw">${fact(f.facts.instance_count)}</td><td>${fact(f.facts.instance_types, 60)}</td><td>${fact(f.facts.principal, 300)}${f.facts.principal_type !== undefined ? `<br><span class="note">${fact(f.facts.principal_type, 60)}</span>` : ''}</td><td class="nw">${fact(f.facts.access_key_id, 128)}</td><td class="nw">${fact(f.facts.source_ip, 64)}</td><td>${fact(f.facts.launched, 40)}${f.facts.launch_operation !== undefined ? `<br><span class="note">${fact(f.facts.launch_operation, 80)}</span>` : ''}</td></tr>`,
         )
         .join('')}</tbody></table>`,
     );

@@ -4,7 +4,9 @@
  * headless Chromium (Debian's, driven by playwright-core): no console error, no request but the file,
  * no dialog, the hostile text visible as text and never as an element, the SVG timeline drawn. And
  * the container scenario (a miner DaemonSet: audit log, Tetragon, Prometheus): its AN0745 finding
- * under its cluster/namespace, its container CPU drawn, AN0745's coverage per cluster/namespace.
+ * under its cluster/namespace, its container CPU drawn, AN0745's coverage per cluster/namespace. And
+ * the CloudTrail fixture with GuardDuty and CloudWatch: its AN0744 launches under their provider/
+ * account/region with instances, count, types, principal, key and source IP; AN0744's coverage rows.
  * Skips when /usr/bin/chromium is absent (CI installs it).
  */
 import assert from 'node:assert/strict';
@@ -20,6 +22,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
 const HOSTILE = join(ROOT, 'test', 'fixtures', 'report', 'hostile.ndjson');
 const MINER_DAEMONSET = join(ROOT, 'test', 'fixtures', 'scenarios', 'containers', 'miner-daemonset');
+const CLOUD = ['cloudtrail/trail.json', 'guardduty/get-findings.json', 'cloudwatch-metrics/stream.json'].map((p) =>
+  join(ROOT, 'test', 'fixtures', p),
+);
 const CHROMIUM = '/usr/bin/chromium';
 const work = mkdtempSync(join(tmpdir(), 'coalmine-report-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -169,6 +174,76 @@ test('the container report in real Chromium: the AN0745 finding by cluster/names
     assert.ok(gaps.includes('cluster/ci: partial, missing container CPU, in-container processes'), gaps);
     assert.ok(gaps.includes('no container CPU metrics for cluster/ci'), gaps);
     assert.ok(!gaps.includes('cluster/kube-system'), 'a covered namespace without notes has no gap entry');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the cloud report in real Chromium: AN0744 launches by provider/account/region, coverage per account/region', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the browser check needs it`);
+    return;
+  }
+  const out = join(work, 'cloud.html');
+  const r = run(['hunt', ...CLOUD, '--format', 'ndjson', '--report', out]);
+  assert.ok(r.code === 0 || r.code === 1, r.stderr);
+  assert.match(r.stdout, /"analytic":"AN0744"/);
+
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const { page, url, consoleErrors, requests, dialogs } = await openReport(browser, out);
+    assert.deepEqual(consoleErrors, [], 'no console errors (CSP violations are console errors)');
+    assert.deepEqual(requests, [url], 'no request but the report itself');
+    assert.deepEqual(dialogs, []);
+
+    // the leaked-key launches of the trail under the region they were launched in; the GuardDuty
+    // instance (no launch read) under its own
+    assert.deepEqual(await page.locator('h3.region').allTextContents(), [
+      'aws/123456789012/ap-southeast-3',
+      'aws/123456789012/us-east-1',
+    ]);
+    const rows = page.locator('table.launches tbody tr');
+    const all = await Promise.all(
+      Array.from({ length: await rows.count() }, (_, i) => rows.nth(i).locator('td').allTextContents()),
+    );
+    const fleet = all.find((c) => c[2] === '20');
+    assert.ok(fleet, JSON.stringify(all));
+    assert.match(fleet[1], /^i-0a003b4c5d6e7f8091, .*, … 12 more$/, 'the instances, then how many more');
+    assert.equal(fleet[3], 'g4dn.xlarge');
+    assert.equal(fleet[4], 'arn:aws:iam::123456789012:user/build-botIAMUser', 'the principal and its type');
+    assert.equal(fleet[5], 'AKIAI44QH8DHBEXAMPLE', 'the access key');
+    assert.equal(fleet[6], '203.0.113.77', 'the source IP');
+    const attempt = all.find((c) => c[2] === '8');
+    assert.ok(attempt, JSON.stringify(all));
+    assert.equal(attempt[1], 'none seen', 'a denied attempt launched nothing');
+    const seen = all.find((c) => c[1] === 'i-0a1b2c3d4e5f60718');
+    assert.ok(seen, JSON.stringify(all));
+    assert.equal(seen[2], '1');
+    const section = page.locator(`section.finding${(await rows.first().locator('a').getAttribute('href')) ?? ''}`);
+    assert.equal(await section.count(), 1, 'the link reaches the finding');
+    const own = (await section.locator('dl.facts').first().textContent()) ?? '';
+    assert.ok(own.includes('regionap-southeast-3') && own.includes('access keyAKIAI44QH8DHBEXAMPLE'), own);
+
+    // AN0744 coverage: a row per account/region with the three classes
+    const cov = page.locator('table.coverage-cloud tbody tr');
+    assert.deepEqual(
+      (await cov.allTextContents()).map((x) => x.split(/audit/)[0]),
+      ['aws/123456789012/ap-southeast-3', 'aws/123456789012/us-east-1'],
+    );
+    const east = await cov.filter({ hasText: 'us-east-1' }).locator('td').allTextContents();
+    assert.equal(east.length, 6, 'account/region, telemetry, 3 classes, AN0744');
+    assert.equal(east[1], 'audit, cpu, detector');
+    assert.match(east[2], /^present: control-plane audit log/);
+    assert.match(east[3], /^present: a provider detector's findings/);
+    assert.match(east[4], /^present: instance CPU metrics/);
+    assert.equal(east[5], 'covered');
+    const gaps = (await page.locator('.cloud-gaps').textContent()) ?? '';
+    assert.ok(
+      gaps.includes('aws/123456789012/ap-southeast-3: partial, missing flows, DNS or detector, instance CPU'),
+      gaps,
+    );
+    assert.ok(gaps.includes('no flow or DNS logs for aws account 123456789012 ap-southeast-3'), gaps);
   } finally {
     await browser.close();
   }

@@ -1,6 +1,7 @@
 /**
- * `coalmine coverage PATH...`: per host and analytic, and for AN0745 per cluster/namespace, which
- * evidence classes the telemetry gives and the named gaps with their fixes. Reads the same inputs as
+ * `coalmine coverage PATH...`: per host and analytic, for AN0745 per cluster/namespace and for AN0744
+ * per provider/account/region, which evidence classes the telemetry gives and the named gaps with
+ * their fixes. Reads the same inputs as
  * `hunt`. Exit 0 when everything seen is fully covered, 1 when any gap exists (or nothing was seen),
  * 2 on usage errors, 4 when no input could be read.
  */
@@ -24,7 +25,7 @@ export function coverageCommand(program: Command, setCode: (code: number) => voi
   program
     .command('coverage')
     .description(
-      'which evidence each analytic can see in this telemetry (CPU, per-process CPU, command lines, network, DNS, persistence, authorization inventory, cloud audit), per host, and for AN0745 per cluster/namespace (authorization, container CPU, in-container processes), with the gaps and how to close them',
+      'which evidence each analytic can see in this telemetry (CPU, per-process CPU, command lines, network, DNS, persistence, authorization inventory, cloud audit), per host, for AN0745 per cluster/namespace (authorization, container CPU, in-container processes) and for AN0744 per provider/account/region (control-plane audit log, flows/DNS/detector, instance CPU), with the gaps and how to close them',
     )
     .argument('<paths...>', 'the same inputs as hunt: files, directories (collected filesystems) or -')
     .option('-f, --format <format>', `output: ${COVERAGE_FORMATS.join('|')}`, 'table')
@@ -34,12 +35,12 @@ export function coverageCommand(program: Command, setCode: (code: number) => voi
     )
     .option(
       '-p, --policy <file>',
-      'policy file: its hosts inventory, allowlist and containers: section answer "is this authorized?" (default: ./coalmine.yaml when present)',
+      'policy file: its hosts inventory, allowlist, containers: and cloud: sections answer "is this authorized?" (default: ./coalmine.yaml when present)',
     )
     .option('--host <name>', 'host name for inputs that do not carry one')
     .addHelpText(
       'after',
-      '\nExit status: 0 when every analytic that applies to a seen host (and AN0745 in every cluster/namespace seen)\nis fully covered, 1 when any gap exists (or nothing was seen), 2 on usage errors, 4 when no input could be read.',
+      '\nExit status: 0 when every analytic that applies to a seen host (AN0745 in every cluster/namespace and AN0744 in every\naccount/region seen) is fully covered, 1 when any gap exists (or nothing was seen), 2 on usage errors, 4 when no input could be read.',
     )
     .action(async (paths: string[], flags: CoverageFlags) => {
       setCode(await runCoverage(paths, flags));

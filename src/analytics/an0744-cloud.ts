@@ -102,11 +102,16 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
     ...(o?.principal ? [entityKey('principal', o.principal)] : []),
     ...(l.account ? [entityKey('account', l.provider, l.account)] : []),
   ].filter((k) => k !== l.key);
+  // an Azure id is a resource path: its last segment names the VM
+  const shown = (id: string) => id.slice(id.lastIndexOf('/') + 1) || id;
+  const typeList = types.join(', ');
   const subject = attempt
-    ? `an attempt to launch ${o?.count ?? ''} ${types.join(', ')}`.replace(/\s+/g, ' ')
-    : count > 1
-      ? `${count} instances (${types.join(', ') || 'type unknown'})`
-      : `instance ${ids[0] ?? '?'}${types.length ? ` (${types.join(', ')})` : ''}`;
+    ? `an attempt to launch ${o?.count ?? ''} ${typeList}`.replace(/\s+/g, ' ').trim()
+    : ids.length === 0
+      ? `a launch of ${count > 0 ? `${count} ` : ''}${typeList || 'instances of unknown type'}`
+      : count > 1
+        ? `${count} instances (${typeList || 'type unknown'})`
+        : `instance ${shown(ids[0])}${types.length ? ` (${typeList})` : ''}`;
   return {
     analytic: 'AN0744',
     title: `${attempt ? 'Denied cloud launch' : what}: ${subject} in ${where}${o?.principal ? ` by ${o.principal}` : ''}`,

@@ -134,6 +134,7 @@ const LAUNCH_OPERATIONS = [
   'runtask',
   'createservice',
   'compute.instances.insert',
+  'compute.instances.bulkinsert',
   'compute.instances.start',
   'compute.instancegroupmanagers.insert',
   'compute.instancegroupmanagers.resize',
@@ -141,6 +142,7 @@ const LAUNCH_OPERATIONS = [
   'microsoft.compute/virtualmachinescalesets/write',
   'microsoft.compute/virtualmachinescalesets/scale/action',
   'microsoft.compute/virtualmachines/start/action',
+  'microsoft.containerinstance/containergroups/write',
 ];
 const END_OPERATIONS = ['terminateinstances', 'compute.instances.delete', 'microsoft.compute/virtualmachines/delete'];
 /** Calls that prepare abuse of an account: new regions, quotas, keys, open ingress. */
@@ -153,8 +155,16 @@ const PRELUDE_OPERATIONS = [
   'createkeypair',
   'authorizesecuritygroupingress',
   'createaccesskey',
-  'serviceusage',
-  'microsoft.resources/subscriptions/providers',
+  'createserviceaccountkey',
+  'cloudquotas',
+  'serviceusage.enableservice',
+  'compute.firewalls.insert',
+  'microsoft.capacity/',
+  'microsoft.quota/',
+  '/register/action',
+  'securityrules/write',
+  'sshpublickeys/write',
+  'roleassignments/write',
 ];
 /** Instance families of GPUs and very large machines: what a miner with a stolen key asks for. */
 const GPU_OR_LARGE =
@@ -405,7 +415,7 @@ export class InstanceTable {
       }
       return undefined;
     }
-    if (matchesOperation(op, PRELUDE_OPERATIONS)) {
+    if (PRELUDE_OPERATIONS.some((p) => op.toLowerCase().includes(p))) {
       const list = (this.preludes.get(principalKey) ?? []).filter((p) => p.ts > ts - PRELUDE_MS);
       const what = `${op}${cloud.resources?.length ? ` ${cloud.resources.map((r) => `${r.type} ${r.name}`).join(', ')}` : ''}${denied ? ' (denied)' : ''}`;
       list.push({ ts, what: clip(what, 160) });

@@ -275,3 +275,40 @@ test('the cloud: policy decides: off the approved path is evidence; the approved
   );
   assert.deepEqual(run([training, ...cpu('i-0train01', 2 * MIN, 10, 99)], policy), []);
 });
+
+test("GCP and Azure calls that prepare a launch are part of its story ('just before')", () => {
+  const prep = (operation: string) =>
+    call(-MIN, { operation, region: 'eu-west-1', principal: { id: LEAKED, type: 'IAMUser' } }, { ip: '203.0.113.77' });
+  for (const operation of [
+    'google.iam.admin.v1.CreateServiceAccountKey',
+    'Microsoft.Capacity/resourceProviders/locations/serviceLimitsRequests/write',
+    'Microsoft.Network/networkSecurityGroups/securityRules/write',
+  ]) {
+    const launch = call(
+      0,
+      {
+        operation: 'RunInstances',
+        region: 'eu-west-1',
+        principal: { id: LEAKED, type: 'IAMUser' },
+        instanceType: 'm5.large',
+        instances: [{ id: 'i-0prep01', type: 'm5.large' }],
+      },
+      { ip: '203.0.113.77' },
+    );
+    const findings = run([
+      ...routine(),
+      prep(operation),
+      launch,
+      ...poolFlows().map((e) => ({
+        ...e,
+        source: { ip: '10.0.0.1' },
+        cloud: { provider: 'aws', instance: { id: 'i-0prep01' } },
+      })),
+    ]);
+    assert.match(
+      String(findings[0]?.facts.authorization),
+      new RegExp(`just before: ${operation.replace(/[/.]/g, '\\$&')}`),
+      operation,
+    );
+  }
+});

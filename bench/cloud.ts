@@ -1,0 +1,564 @@
+/**
+ * `npm run bench:cloud`: the AWS, Google Cloud and Azure readers against the cost of merely parsing the
+ * same input, and peak RSS, measured in one run:
+ * `node --import tsx bench/cloud.ts [--records 50000] [--seed 1] [--runs 2] [--results DIR]`.
+ * Inputs are made from the records of our own fixtures (`test/fixtures/<reader>/`), copied until
+ * ~`--records` records: copy k of a fixture has every timestamp moved on by k × 10 min plus a seeded
+ * jitter and the last 8 hex digits of its ids replaced by k's, the same way in every record, so pairs a
+ * reader joins (Azure Start/Success, CloudTrail sessions) still join within a copy and no two copies
+ * share an id. Written to results/.work/, reused while the meta sidecar matches. The baseline is what a
+ * reader cannot do less than: JSON lines are read in 1 MiB chunks and JSON.parse-d per line; a whole
+ * document (CloudTrail's S3 `Records`, Azure flow `records`) is read and JSON.parse-d at once; VPC flow
+ * logs are text, so their baseline splits lines and each line's fields on spaces, no JSON.parse. The
+ * reader is the registered source's `read()` on the file as `hunt` opens it (expandInputs), events
+ * built, no engine. Each measurement is its own child process (`--child parse|read LINE FILE`), parse
+ * and read alternate `--runs` times, the best of each counts. Timings are reported, never asserted.
+ * Results: results/cloud.json and cloud.md.
+ */
+import { spawn } from 'node:child_process';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from './fuzz-rng.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const ROOT = join(HERE, '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures');
+const DEFAULT_RESULTS = join(HERE, 'results');
+const MIB = 1024 * 1024;
+const GENERATOR_VERSION = 1;
+/** How far each copy of a fixture is moved on in time. */
+const COPY_STEP_MS = 10 * 60 * 1000;
+
+/** How an input is laid out, which decides the baseline. */
+type Layout = 'json-lines' | 'document' | 'text';
+
+interface Spec {
+  /** The bench line's name. */
+  line: string;
+  /** The registered source that reads it. */
+  source: string;
+  file: string;
+  layout: Layout;
+  /** Fixture files (under test/fixtures/) whose records are the templates. */
+  fixtures: string[];
+  /** A record, when it is not a line or document element: the samples a line holds. */
+  recordsOf?: (value: unknown) => number;
+}
+
+const SPECS: readonly Spec[] = [
+  {
+    line: 'cloudtrail (S3 Records document)',
+    source: 'cloudtrail',
+    file: '123456789012_CloudTrail_us-east-1_20261202T0000Z_bench.json',
+    layout: 'document',
+    fixtures: ['cloudtrail/trail.json', 'cloudtrail/calls.jsonl'],
+  },
+  {
+    line: 'cloudtrail (record per line)',
+    source: 'cloudtrail',
+    file: 'cloudtrail-bench.jsonl',
+    layout: 'json-lines',
+    fixtures: ['cloudtrail/trail.json', 'cloudtrail/calls.jsonl'],
+  },
+  {
+    line: 'vpc-flow (text)',
+    source: 'vpc-flow',
+    file: '123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f6a7b8_20261202T0000Z_bench.log',
+    layout: 'text',
+    fixtures: ['vpc-flow/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f6a7b8_20260302T0100Z_3f2a9c1e.log'],
+  },
+  {
+    line: 'route53-resolver',
+    source: 'route53-resolver',
+    file: 'route53-resolver.log',
+    layout: 'json-lines',
+    fixtures: ['route53-resolver/queries.log'],
+  },
+  {
+    line: 'cloudwatch-metrics (metric stream)',
+    source: 'cloudwatch-metrics',
+    file: 'cloudwatch-metric-stream.json',
+    layout: 'json-lines',
+    fixtures: ['cloudwatch-metrics/stream.json'],
+  },
+  {
+    line: 'guardduty',
+    source: 'guardduty',
+    file: 'guardduty-export.jsonl',
+    layout: 'json-lines',
+    fixtures: ['guardduty/export.jsonl'],
+  },
+  {
+    line: 'gcp-audit',
+    source: 'gcp-audit',
+    file: 'gcp-audit.log',
+    layout: 'json-lines',
+    fixtures: ['gcp-audit/good.log'],
+  },
+  { line: 'gcp-flow', source: 'gcp-flow', file: 'gcp-flow.log', layout: 'json-lines', fixtures: ['gcp-flow/good.log'] },
+  {
+    line: 'gcp-monitoring (points)',
+    source: 'gcp-monitoring',
+    file: 'gcp-monitoring.jsonl',
+    layout: 'json-lines',
+    fixtures: ['gcp-monitoring/good.jsonl'],
+    recordsOf: (v) => {
+      let n = 0;
+      const series = (v as { timeSeries?: Array<{ points?: unknown[] }> }).timeSeries ?? [];
+      for (const s of series) n += s.points?.length ?? 0;
+      return n;
+    },
+  },
+  {
+    line: 'azure-activity',
+    source: 'azure-activity',
+    file: 'azure-activity.jsonl',
+    layout: 'json-lines',
+    fixtures: ['azure-activity/good.jsonl'],
+  },
+  {
+    line: 'azure-flow (records document)',
+    source: 'azure-flow',
+    file: 'azure-flow.json',
+    layout: 'document',
+    fixtures: ['azure-flow/nsg.json', 'azure-flow/vnet.json'],
+  },
+  {
+    line: 'azure-metrics',
+    source: 'azure-metrics',
+    file: 'azure-metrics.jsonl',
+    layout: 'json-lines',
+    fixtures: ['azure-metrics/export.jsonl'],
+  },
+];
+
+type Mode = 'parse' | 'read';
+
+interface ChildResult {
+  mode: Mode;
+  line: string;
+  /** Records parsed (baseline) or events + unused + issues (reader). */
+  records: number;
+  events: number;
+  issues: number;
+  bytes: number;
+  seconds: number;
+  maxRssBytes: number;
+}
+
+interface Meta {
+  line: string;
+  records: number;
+  lines: number;
+  bytes: number;
+  seed: number;
+  generatorVersion: number;
+}
+
+// ---------------------------------------------------------------- generator
+
+/** A fixture's records: a document's `Records`/`records` elements, else its JSON lines, else text lines. */
+function templates(spec: Spec): { header?: string; records: unknown[] | string[] } {
+  if (spec.layout === 'text') {
+    const [header, ...rest] = readFileSync(join(FIXTURES, spec.fixtures[0]), 'utf8').split('\n');
+    return { header, records: rest.filter((l) => l.trim() !== '') };
+  }
+  const records: unknown[] = [];
+  for (const f of spec.fixtures) {
+    const text = readFileSync(join(FIXTURES, f), 'utf8');
+    let whole: unknown;
+    try {
+      whole = JSON.parse(text);
+    } catch {
+      whole = undefined; // JSON lines
+    }
+    const list =
+      whole && typeof whole === 'object'
+        ? ((whole as Record<string, unknown>).Records ?? (whole as Record<string, unknown>).records)
+        : undefined;
+    if (Array.isArray(list)) {
+      records.push(...list);
+      continue;
+    }
+    for (const l of text.split('\n')) {
+      if (l.trim() === '') continue;
+      const v = JSON.parse(l) as Record<string, unknown>;
+      // a one-line document (an Azure NSG blob) gives its records
+      if (spec.layout === 'document' && Array.isArray(v.records)) records.push(...v.records);
+      else records.push(v);
+    }
+  }
+  return { records };
+}
+
+const ISO_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** Keys of a record's own id (not an account, VPC or instance: those stay, so copies share the entities). */
+const ID_KEY = /^(id|insertid|eventid|correlationid|requestid|operationid|systemid|flowlogguid|uuid|sharedeventid)$/i;
+const HEX_TAIL = /[0-9a-fA-F]{8}$/;
+/** Epoch seconds at the start of a string (Azure flow tuples, VPC flow start/end fields). */
+const EPOCH_SECONDS = /^1[5-9]\d{8}$/;
+const EPOCH_MS = /^1[5-9]\d{11}$/;
+
+function shiftIso(s: string, shiftMs: number): string {
+  const m = ISO_TIME.exec(s);
+  if (!m) return s;
+  const t = Date.parse(`${m[1]}${m[2] ? m[2].slice(0, 4) : ''}${m[3]}`);
+  if (Number.isNaN(t)) return s;
+  const moved = new Date(t + shiftMs).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const frac = m[2] ? `.${moved.slice(20, 23)}${'0'.repeat(Math.max(0, m[2].length - 4))}`.slice(0, m[2].length) : '';
+  // a non-Z offset is written back as Z: the same instant, which every reader accepts
+  return `${moved.slice(0, 19)}${frac}${m[3] === 'Z' ? 'Z' : '+00:00'}`;
+}
+
+/** Copy k of a record: times moved on, ids given k's hex tail, epoch numbers moved on. */
+function variant(v: unknown, key: string, k: number, shiftMs: number): unknown {
+  if (typeof v === 'string') {
+    if (ISO_TIME.test(v)) return shiftIso(v, shiftMs);
+    if (ID_KEY.test(key) && HEX_TAIL.test(v)) {
+      const tail = k.toString(16).padStart(8, '0');
+      return v.slice(0, -8) + (v.slice(-8) === v.slice(-8).toUpperCase() ? tail.toUpperCase() : tail);
+    }
+    const comma = v.indexOf(',');
+    if (comma === 10 && EPOCH_SECONDS.test(v.slice(0, 10)))
+      return `${Number(v.slice(0, 10)) + Math.round(shiftMs / 1000)}${v.slice(10)}`;
+    return v;
+  }
+  if (typeof v === 'number' && Number.isInteger(v)) {
+    if (EPOCH_MS.test(String(v))) return v + shiftMs;
+    if (EPOCH_SECONDS.test(String(v))) return v + Math.round(shiftMs / 1000);
+    return v;
+  }
+  if (Array.isArray(v)) return v.map((x) => variant(x, key, k, shiftMs));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [name, x] of Object.entries(v)) out[name] = variant(x, name, k, shiftMs);
+    return out;
+  }
+  return v;
+}
+
+function textVariant(line: string, shiftMs: number): string {
+  return line
+    .split(' ')
+    .map((f) => (EPOCH_SECONDS.test(f) ? String(Number(f) + Math.round(shiftMs / 1000)) : f))
+    .join(' ');
+}
+
+async function generate(spec: Spec, path: string, records: number, seed: number): Promise<Meta> {
+  const rng = new Rng(seed ^ (SPECS.indexOf(spec) + 1));
+  const { header, records: base } = templates(spec);
+  const out = createWriteStream(path);
+  let lines = 0;
+  let made = 0;
+  let bytes = 0;
+  const write = async (text: string) => {
+    bytes += Buffer.byteLength(text) + 1;
+    lines++;
+    if (!out.write(`${text}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  };
+  if (header !== undefined) await write(header);
+  const key = spec.source === 'cloudtrail' ? 'Records' : 'records';
+  if (spec.layout === 'document') await write(`{"${key}":[`);
+  for (let k = 0; made < records; k++) {
+    const shiftMs = k * COPY_STEP_MS + rng.int(60) * 1000;
+    for (const t of base) {
+      let text: string;
+      if (spec.layout === 'text') text = textVariant(t as string, shiftMs);
+      else {
+        const v = variant(t, '', k + 1, shiftMs);
+        text = JSON.stringify(v);
+        made += spec.recordsOf ? spec.recordsOf(v) - 1 : 0;
+      }
+      made++;
+      // a document: one record per line, commas between, as CloudTrail's and Azure's exports are read
+      if (spec.layout === 'document') text = made === 1 ? text : `,${text}`;
+      await write(text);
+    }
+  }
+  if (spec.layout === 'document') await write(']}');
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return { line: spec.line, records: made, lines, bytes, seed, generatorVersion: GENERATOR_VERSION };
+}
+
+async function ensureInput(
+  work: string,
+  spec: Spec,
+  records: number,
+  seed: number,
+): Promise<{ path: string; meta: Meta }> {
+  const path = join(work, spec.file);
+  const metaPath = `${path}.meta.json`;
+  if (existsSync(path) && existsSync(metaPath)) {
+    try {
+      const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
+      if (
+        meta.seed === seed &&
+        meta.generatorVersion === GENERATOR_VERSION &&
+        meta.bytes === statSync(path).size &&
+        Math.abs(meta.records - records) < Math.max(200, records * 0.02)
+      )
+        return { path, meta };
+    } catch {
+      // regenerate below
+    }
+  }
+  process.stderr.write(
+    `bench: generating ${spec.line} (~${records.toLocaleString('en')} records) → ${relative(process.cwd(), path)}\n`,
+  );
+  const meta = await generate(spec, path, records, seed);
+  writeFileSync(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
+  return { path, meta };
+}
+
+// ---------------------------------------------------------------- children
+
+/** The baseline: per line JSON.parse (or a space split for text), or the whole document JSON.parse-d. */
+async function parseChild(spec: Spec, file: string): Promise<ChildResult> {
+  const started = performance.now();
+  let records = 0;
+  let bytes = 0;
+  if (spec.layout === 'document') {
+    const text = readFileSync(file, 'utf8');
+    bytes = Buffer.byteLength(text);
+    const doc = JSON.parse(text) as Record<string, unknown[]>;
+    records = (doc.Records ?? doc.records ?? []).length;
+  } else {
+    let header = spec.layout === 'text';
+    const take = (buf: Buffer, start: number, end: number) => {
+      if (end <= start) return;
+      const text = buf.toString('utf8', start, end);
+      if (spec.layout === 'text') {
+        const fields = text.split(' ');
+        if (header) header = false;
+        else if (fields.length > 1) records++;
+        return;
+      }
+      const v = JSON.parse(text) as unknown;
+      records += spec.recordsOf ? spec.recordsOf(v) : 1;
+    };
+    let pending: Buffer | undefined;
+    for await (const chunk of createReadStream(file, { highWaterMark: MIB }) as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      let start = 0;
+      if (pending) {
+        const nl = chunk.indexOf(10);
+        if (nl === -1) {
+          pending = Buffer.concat([pending, chunk]);
+          continue;
+        }
+        const joined = Buffer.concat([pending, chunk.subarray(0, nl)]);
+        take(joined, 0, joined.length);
+        pending = undefined;
+        start = nl + 1;
+      }
+      for (;;) {
+        const nl = chunk.indexOf(10, start);
+        if (nl === -1) break;
+        take(chunk, start, nl);
+        start = nl + 1;
+      }
+      if (start < chunk.length) pending = Buffer.from(chunk.subarray(start));
+    }
+    if (pending) take(pending, 0, pending.length);
+  }
+  return {
+    mode: 'parse',
+    line: spec.line,
+    records,
+    events: 0,
+    issues: 0,
+    bytes,
+    seconds: (performance.now() - started) / 1000,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+/** The registered reader on the file as hunt opens it; events built and counted, nothing else. */
+async function readChild(spec: Spec, file: string): Promise<ChildResult> {
+  const { expandInputs } = await import('../src/run/inputs.js');
+  const { sources } = await import('../src/sources/index.js');
+  const { DEFAULT_MAX_LINE_BYTES } = await import('../src/util/lines.js');
+  const source = sources.find((s) => s.name === spec.source);
+  if (!source) throw new Error(`no source ${spec.source}`);
+  const started = performance.now();
+  let issues = 0;
+  const [input] = await expandInputs([file], 'bench', () => issues++);
+  let events = 0;
+  let unused = 0;
+  for await (const batch of source.read(input.input, {
+    maxLineBytes: DEFAULT_MAX_LINE_BYTES,
+    maxPendingRecords: 4096,
+  })) {
+    events += batch.events.length;
+    issues += batch.issues.length;
+    unused += batch.unused ?? 0;
+  }
+  return {
+    mode: 'read',
+    line: spec.line,
+    records: events + unused + issues,
+    events,
+    issues,
+    bytes: input.sizeBytes,
+    seconds: (performance.now() - started) / 1000,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+function runChild(mode: Mode, spec: Spec, file: string): Promise<ChildResult> {
+  const args = [
+    ...process.execArgv,
+    fileURLToPath(import.meta.url),
+    '--child',
+    mode,
+    String(SPECS.indexOf(spec)),
+    file,
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => {
+      out += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{'))
+        reject(new Error(`child ${mode} ${spec.line} exited with ${code}: ${out.slice(-2000)}`));
+      else resolve(JSON.parse(last) as ChildResult);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- parent
+
+interface Line {
+  line: string;
+  source: string;
+  layout: Layout;
+  records: number;
+  bytes: number;
+  lines: number;
+  parse: { recordsPerSecond: number; seconds: number; peakRssMiB: number; records: number };
+  read: { recordsPerSecond: number; seconds: number; peakRssMiB: number; events: number; issues: number };
+  ratio: number;
+}
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const childMode = flag(args, '--child');
+  if (childMode !== undefined) {
+    const spec = SPECS[Number(args[args.indexOf('--child') + 2])];
+    const file = args[args.indexOf('--child') + 3];
+    if ((childMode !== 'parse' && childMode !== 'read') || !spec || !file) {
+      console.error('usage: bench/cloud.ts --child parse|read INDEX FILE');
+      process.exit(2);
+    }
+    const r = childMode === 'parse' ? await parseChild(spec, file) : await readChild(spec, file);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+    return;
+  }
+  const records = Number(flag(args, '--records') ?? 50_000);
+  const seed = Number(flag(args, '--seed') ?? 1);
+  const runs = Math.max(1, Number(flag(args, '--runs') ?? 2));
+  const results = flag(args, '--results') ?? DEFAULT_RESULTS;
+  const work = join(results, '.work');
+  mkdirSync(work, { recursive: true });
+  const started = performance.now();
+  const lines: Line[] = [];
+  for (const spec of SPECS) {
+    const { path, meta } = await ensureInput(work, spec, records, seed);
+    const parse: ChildResult[] = [];
+    const read: ChildResult[] = [];
+    for (let r = 0; r < runs; r++) {
+      parse.push(await runChild('parse', spec, path));
+      read.push(await runChild('read', spec, path));
+    }
+    const best = (xs: ChildResult[]) => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    const p = best(parse);
+    const q = best(read);
+    const rss = (xs: ChildResult[]) => Math.round(Math.max(...xs.map((x) => x.maxRssBytes)) / MIB);
+    // both rates over the generator's record count, so the ratio compares the same work
+    const line: Line = {
+      line: spec.line,
+      source: spec.source,
+      layout: spec.layout,
+      records: meta.records,
+      bytes: meta.bytes,
+      lines: meta.lines,
+      parse: {
+        recordsPerSecond: Math.round(meta.records / p.seconds),
+        seconds: round(p.seconds),
+        peakRssMiB: rss(parse),
+        records: p.records,
+      },
+      read: {
+        recordsPerSecond: Math.round(meta.records / q.seconds),
+        seconds: round(q.seconds),
+        peakRssMiB: rss(read),
+        events: q.events,
+        issues: q.issues,
+      },
+      ratio: round(p.seconds / q.seconds),
+    };
+    lines.push(line);
+    process.stderr.write(
+      `bench: ${spec.line}: ${line.records.toLocaleString('en')} records, read ${line.read.recordsPerSecond.toLocaleString('en')}/s vs ${spec.layout === 'text' ? 'line split' : 'JSON.parse'} ${line.parse.recordsPerSecond.toLocaleString('en')}/s (ratio ${line.ratio}), peak RSS ${line.read.peakRssMiB} MiB vs ${line.parse.peakRssMiB} MiB; ${line.read.events.toLocaleString('en')} events, ${line.read.issues} issues\n`,
+    );
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  const machine = {
+    cpus: os.cpus().length,
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    memGiB: round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} (${os.arch()})`,
+    loadAverage1m: round(os.loadavg()[0]),
+  };
+  const wallSeconds = round((performance.now() - started) / 1000);
+  writeFileSync(
+    join(results, 'cloud.json'),
+    `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, wallSeconds, machine, lines }, null, 2)}\n`,
+  );
+  const md = [
+    '# cloud readers: records/s against JSON.parse (VPC flow logs: against splitting lines)',
+    '',
+    `Seeded inputs made from our fixtures (seed ${seed}, ~${records.toLocaleString('en')} records each), best of ${runs} runs of each side, every run in its own process. Produced by \`npm run bench:cloud\` on ${date} in ${wallSeconds} s. The baseline JSON.parse-s each line, or a whole document at once (layout \`document\`); VPC flow logs are text, so theirs splits each line into its fields on spaces. A gcp-monitoring record is one point.`,
+    '',
+    '| reader | layout | records | MiB | baseline records/s | reader records/s | reader / baseline | peak RSS baseline MiB | peak RSS reader MiB | events | issues |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...lines.map(
+      (l) =>
+        `| ${l.line} | ${l.layout} | ${l.records.toLocaleString('en')} | ${(l.bytes / MIB).toFixed(1)} | ${l.parse.recordsPerSecond.toLocaleString('en')} | ${l.read.recordsPerSecond.toLocaleString('en')} | ${l.ratio} | ${l.parse.peakRssMiB} | ${l.read.peakRssMiB} | ${l.read.events.toLocaleString('en')} | ${l.read.issues} |`,
+    ),
+    '',
+    `Machine: ${machine.cpu}, ${machine.cpus} cores, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.platform}; 1-minute load average ${machine.loadAverage1m} at the end of the run.`,
+    '',
+  ].join('\n');
+  writeFileSync(join(results, 'cloud.md'), md);
+  process.stderr.write(
+    `results: ${relative(process.cwd(), join(results, 'cloud.json'))}, ${relative(process.cwd(), join(results, 'cloud.md'))}\n`,
+  );
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+await main();

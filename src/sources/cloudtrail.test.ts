@@ -245,16 +245,17 @@ test('one record per line: instance lifecycle, fleets, spot, groups, templates, 
 test('lookup-events output: each record is read from its CloudTrailEvent string, on the line of its item', async () => {
   const { events, issues } = await readAll(cloudtrail, lookup);
   assert.deepEqual(issues, []);
+  // lookup-events prints the newest event first; the reader gives them in time order
   assert.deepEqual(
     events.map((e) => [e.coalmine.ref.line, e.coalmine.cloud?.operation, e.event.outcome]),
     [
-      [3, 'RunInstances', 'success'],
-      [19, 'RunInstances', 'failure'],
       [35, 'EnableRegion', 'success'],
+      [19, 'RunInstances', 'failure'],
+      [3, 'RunInstances', 'success'],
     ],
   );
-  assert.equal(events[0].coalmine.cloud?.instances?.length, 20);
-  assert.equal(events[0].event.id, 'e1f2a3b4-0008-4c5d-8e9f-0a1b2c3d4e5f');
+  assert.equal(events[2].coalmine.cloud?.instances?.length, 20);
+  assert.equal(events[2].event.id, 'e1f2a3b4-0008-4c5d-8e9f-0a1b2c3d4e5f');
 });
 
 test('an S3 object as delivered (one line, gzip) reads like the pretty-printed file', async () => {
@@ -300,15 +301,16 @@ test('bad records are reported with their line and reason; the good ones and the
     assert.ok(reasons.includes(why), why);
   assert.deepEqual(
     events.map((e) => [e.coalmine.ref.line, e.coalmine.cloud?.operation]),
+    // in time order: line 1's StartInstances is later than the launches
     [
-      [1, 'StartInstances'],
       [6, 'RunInstances'],
       [7, 'RunInstances'],
+      [1, 'StartInstances'],
       [11, 'TerminateInstances'],
     ],
   );
   // the oversized userData is kept, decoded from its start and clipped
-  const big = events[1].coalmine.cloud?.userData ?? '';
+  const big = events.find((e) => e.coalmine.ref.line === 6)?.coalmine.cloud?.userData ?? '';
   assert.ok(big.startsWith('echo mine\n'));
   assert.ok(big.length <= 4096 + 16, `${big.length}`);
 });
@@ -388,4 +390,27 @@ test('sniffed in every form; other JSON with Records or events is not CloudTrail
     sniff('{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","stage":"ResponseComplete","verb":"create"}\n'),
     'cloudtrail',
   );
+});
+
+test('a newest-first file (lookup-events prints the newest event first) is read in time order, no event lost', async () => {
+  const lines = readFileSync(`${DIR}/calls.jsonl`, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+  const lookupDoc = JSON.parse(readFileSync(`${DIR}/lookup-events.json`, 'utf8')) as { Events: unknown[] };
+  const cases: [SourceInput, SourceInput][] = [
+    [calls, memoryInput('newest-first.jsonl', `${[...lines].reverse().join('\n')}\n`)],
+    [lookup, memoryInput('newest-first.json', JSON.stringify({ Events: [...lookupDoc.Events].reverse() }, null, 2))],
+  ];
+  for (const [asWritten, newestFirst] of cases) {
+    const { events, issues } = await readAll(cloudtrail, newestFirst);
+    assert.deepEqual(issues, [], newestFirst.name);
+    assert.ok(events.length >= 2, newestFirst.name);
+    assert.equal(events.length, (await readAll(cloudtrail, asWritten)).events.length, newestFirst.name);
+    const times = events.map((e) => e.coalmine.ts);
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      `${newestFirst.name} is not in time order`,
+    );
+  }
 });

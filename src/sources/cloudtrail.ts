@@ -17,6 +17,7 @@ import { parseTimestamp } from '../util/time.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
+import { outOfOrderIssue, TimeOrder } from './time-order.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -823,9 +824,20 @@ export const cloudtrail: SourceDescriptor = {
     const batches = isDocument(input.head.toString('utf8'))
       ? readDocument(input, host)
       : readLines(input, context, host);
+    // lookup-events prints the newest event first; an S3 object is only roughly in time order
+    const order = new TimeOrder();
     for await (const out of batches) {
-      if (out.events.length === 0 && out.issues.length === 0 && out.unused === 0) continue;
-      yield out.unused > 0 ? out : { events: out.events, issues: out.issues };
+      order.push(out.events);
+      if (order.full) {
+        for (const events of order.drain(BATCH_EVENTS)) yield { events, issues: [] };
+      }
+      if (out.issues.length === 0 && out.unused === 0) continue;
+      yield out.unused > 0
+        ? { events: [], issues: out.issues, unused: out.unused }
+        : { events: [], issues: out.issues };
     }
+    const issues = order.overflowed ? [outOfOrderIssue(input.name, CODE)] : [];
+    for (const events of order.drain(BATCH_EVENTS)) yield { events, issues: issues.splice(0) };
+    if (issues.length > 0) yield { events: [], issues };
   },
 };

@@ -284,3 +284,28 @@ test('fuzz: a damaged export never throws; every issue has a line and every even
     for (const e of events) assert.equal(e.event.action, 'cloud-change');
   }
 });
+
+test('a newest-first file (gcloud logging read prints the newest entry first) is read in time order, no event lost', async () => {
+  const inOrder = await readAll(gcpAudit, good);
+  const lines = goodText.split('\n').filter((l) => l.trim() !== '');
+  const documentEntries = JSON.parse(readFileSync('test/fixtures/gcp-audit/gcloud-read.json', 'utf8')) as unknown[];
+  const newestFirst = [
+    memoryInput('newest-first.log', `${lines.reverse().join('\n')}\n`),
+    memoryInput('newest-first.json', JSON.stringify(documentEntries.reverse(), null, 2)),
+  ];
+  for (const input of newestFirst) {
+    const { events, issues } = await readAll(gcpAudit, input);
+    assert.deepEqual(issues, [], input.name);
+    assert.ok(events.length >= 2, input.name);
+    const times = events.map((e) => e.coalmine.ts);
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      `${input.name} is not in time order`,
+    );
+  }
+  assert.equal(
+    (await readAll(gcpAudit, memoryInput('n.log', `${lines.join('\n')}\n`))).events.length,
+    inOrder.events.length,
+  );
+});

@@ -31,6 +31,7 @@ import {
 } from './gcp-log.js';
 import { sniffJsonLine } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
+import { outOfOrderIssue, TimeOrder } from './time-order.js';
 import type { SourceBatch, SourceDescriptor } from './types.js';
 
 type Obj = Record<string, unknown>;
@@ -685,6 +686,8 @@ export const gcpAudit: SourceDescriptor = {
   },
   async *read(input, context) {
     const join = new OperationJoin();
+    // `gcloud logging read` prints the newest entry first
+    const order = new TimeOrder();
     let out: SourceBatch = { events: [], issues: [], unused: 0 };
     for await (const record of gcpRecords(input, context, CODE)) {
       if ('issue' in record) out.issues.push(record.issue);
@@ -695,14 +698,23 @@ export const gcpAudit: SourceDescriptor = {
         if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
         else if (typeof mapped === 'string')
           out.issues.push(issue({ file: input.name, line: record.line }, `${CODE}_BAD_RECORD`, mapped));
-        else out.events.push(...join.take(mapped));
+        else order.push(join.take(mapped));
       }
-      if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+      if (order.full) {
+        for (const events of order.drain(BATCH_EVENTS)) yield { events, issues: [] };
+      }
+      if (out.issues.length >= BATCH_EVENTS) {
         yield out;
         out = { events: [], issues: [], unused: 0 };
       }
     }
-    out.events.push(...join.flush());
+    order.push(join.flush());
+    if (order.overflowed) out.issues.push(outOfOrderIssue(input.name, CODE));
+    for (const events of order.drain(BATCH_EVENTS)) {
+      out.events.push(...events);
+      yield out;
+      out = { events: [], issues: [], unused: 0 };
+    }
     if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
   },
 };

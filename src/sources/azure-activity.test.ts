@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import type { CoalEvent } from '../model/event.js';
 import { azureActivity } from './azure-activity.js';
 import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
 import { sniffSource } from './index.js';
@@ -265,4 +266,27 @@ test('fuzz: a damaged activity export never throws; every issue has a line and e
       assert.equal(new Date(e.coalmine.ts).toISOString(), e['@timestamp']);
     }
   }
+});
+
+test('the Python SDK form (EventData.as_dict(): snake_case names) is sniffed and read as the CLI form is', async () => {
+  const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const snakeKeys = (o: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [snake(k), v]));
+  const cliRecords = JSON.parse(readFileSync(`${DIR}/cli.json`, 'utf8')) as Record<string, unknown>[];
+  const sdkLines = cliRecords.map((r) => {
+    const o = snakeKeys(r);
+    if (typeof o.http_request === 'object' && o.http_request !== null)
+      o.http_request = snakeKeys(o.http_request as Record<string, unknown>);
+    return JSON.stringify(o);
+  });
+  assert.ok(sdkLines.every((l) => l.includes('"operation_name"') && !l.includes('"operationName"')));
+  const sdk = memoryInput('sdk.jsonl', `${sdkLines.join('\n')}\n`);
+  assert.equal(sniffSource(sdk)?.name, 'azure-activity');
+  const comparable = (events: CoalEvent[]) =>
+    events.map((e) => ({ ts: e.coalmine.ts, event: e.event, source: e.source, host: e.host, cloud: e.coalmine.cloud }));
+  const fromCli = await readAll(azureActivity, cli);
+  const fromSdk = await readAll(azureActivity, sdk);
+  assert.deepEqual(fromSdk.issues, []);
+  assert.ok(fromCli.events.length >= 2);
+  assert.deepEqual(comparable(fromSdk.events), comparable(fromCli.events));
 });

@@ -2,7 +2,8 @@
  * Azure Activity Log, as exported to a storage account (`insights-activity-logs/…/PT1H.json`: one
  * record per line since Nov 2018, a `{"records": […]}` document before, and through Event Hubs) and as
  * `az monitor activity-log list` prints it (an array of camelCase EventData: `operationName.value`,
- * `status.value`, `eventTimestamp`, `httpRequest.clientIpAddress`). The calls compute hijacking uses
+ * `status.value`, `eventTimestamp`, `httpRequest.clientIpAddress`), or the Python SDK's snake_case of it
+ * (`EventData.as_dict()`, one per line, as plaso's Azure collector writes). The calls compute hijacking uses
  * become `cloud-change` events with what they say in `coalmine.cloud`: virtual machine and scale set
  * writes (size, image, zone, NICs, tags, customData/userData decoded, capacity), their start, stop and
  * delete, run commands and extensions, container groups, autoscale actions, role assignments, SSH keys,
@@ -328,7 +329,40 @@ interface Where {
 }
 
 /** One Activity Log record as a cloud-change, `'unused'` for an operation no analytic reads, or why it is not one. */
-export function azureActivityEvent(o: Obj, where: Where): Mapped | 'unused' | string {
+const SNAKE_LETTER = /_([a-z0-9])/g;
+
+/** A snake_case name in camelCase: `operation_name` → `operationName`. */
+function camelName(key: string): string {
+  return key.replace(SNAKE_LETTER, (_, c: string) => c.toUpperCase());
+}
+
+/** An object's own keys (at most 256) in camelCase; a `__proto__` key is dropped, never a prototype. */
+function camelKeys(o: Obj): Obj {
+  const out: Obj = {};
+  let seen = 0;
+  for (const key of Object.keys(o)) {
+    if (++seen > 256) break;
+    const name = camelName(key);
+    if (name === '__proto__' || Object.hasOwn(out, name)) continue;
+    out[name] = o[key];
+  }
+  return out;
+}
+
+/**
+ * The Python SDK's `EventData.as_dict()` (azure-mgmt-monitor; plaso's Azure collector writes it) names
+ * each field in snake_case (`operation_name`, `event_timestamp`, `resource_id`, `http_request.client_ip_address`):
+ * read as the CLI's camelCase record. Nested bodies keep their names (claims are URLs, properties camelCase).
+ */
+function asCliRecord(o: Obj): Obj {
+  if (o.operationName !== undefined || o.operation_name === undefined) return o;
+  const out = camelKeys(o);
+  if (isObject(out.httpRequest)) out.httpRequest = camelKeys(out.httpRequest);
+  return out;
+}
+
+export function azureActivityEvent(record: Obj, where: Where): Mapped | 'unused' | string {
+  const o = asCliRecord(record);
   const rawOperation = namedValue(o.operationName, 256);
   if (rawOperation === undefined) return 'no operationName';
   const op = operationOf(rawOperation);
@@ -635,9 +669,11 @@ class OperationJoiner {
 }
 
 /** The first record's text: an Activity Log record names an ARM operation on a subscription's resource. */
-const OPERATION_KEY = /"operationName"\s*:/;
-const ACTIVITY_KEY = /"(?:resultType|resultSignature|correlationId|eventDataId|callerIpAddress)"\s*:/;
-const SUBSCRIPTION_ID = /"resourceId"\s*:\s*"\/subscriptions\//i;
+// the CLI's and exports' camelCase, or the Python SDK's snake_case
+const OPERATION_KEY = /"operation_?[Nn]ame"\s*:/;
+const ACTIVITY_KEY =
+  /"(?:resultType|resultSignature|correlationId|eventDataId|callerIpAddress|correlation_id|event_data_id)"\s*:/;
+const SUBSCRIPTION_ID = /"resource_?[Ii]d"\s*:\s*"\/subscriptions\//i;
 const OTHER_AZURE =
   /"(?:flowTuples|flowRecords|metricName|timeseries)"|"category"\s*:\s*"(?:NetworkSecurityGroupFlowEvent|FlowLogFlowEvent)"/;
 

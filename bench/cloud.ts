@@ -531,7 +531,7 @@ async function main(): Promise<void> {
     platform: `${os.platform()} ${os.release()} (${os.arch()})`,
     loadAverage1m: round(os.loadavg()[0]),
   };
-  const wallSeconds = round((performance.now() - started) / 1000);
+  const wallSeconds = Math.round((performance.now() - started) / 1000);
   writeFileSync(
     join(results, 'cloud.json'),
     `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, wallSeconds, machine, lines }, null, 2)}\n`,

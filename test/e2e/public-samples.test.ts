@@ -1,5 +1,5 @@
 /**
- * Real public container telemetry (test/fixtures/public/, sources and licences in its README): the real
+ * Real public container and cloud telemetry (test/fixtures/public/, sources and licences in its README): the real
  * CLI sniffs each file as its format, reads every record (mapped or counted unused, none bad), and
  * raises nothing above informational — none of these samples is mining or proxyware.
  */
@@ -33,6 +33,14 @@ const SAMPLES: Sample[] = [
   { path: 'tetragon/book-privileged-pod-nsenter.json', format: 'tetragon', events: 2, unused: 0 },
   // Falco's own regression output: eight open_from_cat alerts
   { path: 'falco/single-rule-cat-write.json', format: 'falco', events: 8, unused: 0 },
+  // lookup-events items, newest first, CRLF line ends, no final newline: RunInstances and TerminateInstances
+  // are read; DescribeInstances, StopInstances, SharedSnapshotVolumeCreated and CreateSecurityGroup are unused
+  { path: 'cloudtrail/plaso-lookup-events.jsonl', format: 'cloudtrail', events: 2, unused: 4 },
+  // newest first: two instance inserts and a firewall insert (first and last entries joined) and a service
+  // account create are read; the network insert's two entries and two non-audit test entries are unused
+  { path: 'gcp-audit/plaso-gcp-logging.jsonl', format: 'gcp-audit', events: 4, unused: 4 },
+  // the Python SDK's snake_case EventData: the VM write and delete are read, the disk calls unused
+  { path: 'azure-activity/plaso-activity-log.jsonl', format: 'azure-activity', events: 2, unused: 2 },
 ];
 
 function aboveInformational(stdout: string): string[] {
@@ -61,7 +69,13 @@ test('all public samples in one run: each format counted, nothing above informat
   const r = runCli(['hunt', ...SAMPLES.map((s) => join(PUBLIC, s.path)), '--format', 'ndjson', '--no-progress']);
   assert.equal(r.code, 0, r.stderr);
   const events = SAMPLES.reduce((n, s) => n + s.events, 0);
-  assert.match(r.stderr, new RegExp(`6 files \\(falco 1, k8s-audit 2, tetragon 3\\), ${events} events \\+`), r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `9 files \\(azure-activity 1, cloudtrail 1, falco 1, gcp-audit 1, k8s-audit 2, tetragon 3\\), ${events} events \\+`,
+    ),
+    r.stderr,
+  );
   assert.doesNotMatch(r.stderr, /bad input/, r.stderr);
   assert.deepEqual(aboveInformational(r.stdout), []);
 });

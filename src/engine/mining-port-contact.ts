@@ -36,6 +36,8 @@ export class MiningPortContacts {
     process: EntityKey,
     durationMs: number | undefined,
     isMiner: () => boolean,
+    /** How the explanation names the holder and its miner evidence (a cloud instance is not a process). */
+    say: { who: string; miner: string } = { who: 'the process', miner: 'carries miner evidence' },
   ): Signal | undefined {
     const destination = weak.subject?.destination;
     if (!destination) return undefined;
@@ -67,7 +69,7 @@ export class MiningPortContacts {
       class: 'network',
       strength: 'medium',
       by: 'engine:held-mining-port',
-      explanation: `${weak.explanation.replace(/ \(weak on its own\)$/, '')}; the process ${shape} to it and carries miner evidence: an unlisted pool (pool addresses rotate faster than any list)`,
+      explanation: `${weak.explanation.replace(/ \(weak on its own\)$/, '')}; ${say.who} ${shape} to it and ${say.miner}: an unlisted pool (pool addresses rotate faster than any list)`,
     };
   }
 }

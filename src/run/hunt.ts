@@ -57,6 +57,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const engine = createDetector({
     policy: options.policy,
     classify,
+    intel,
     onFinding: (f) => {
       const checked = allowlist.apply(f);
       checked.triage = triageFinding(checked, options.policy);

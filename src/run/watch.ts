@@ -139,6 +139,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const engine = createDetector({
     policy: options.policy,
     classify: createClassifier(intel, rules),
+    intel,
     // events come from one sampler in time order: nothing to wait for
     allowedLatenessMs: 0,
     live: true,

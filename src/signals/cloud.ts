@@ -9,8 +9,12 @@ import { type EntityKey, entityKey } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { clip, inert } from '../util/hostile.js';
+import type { Intel } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
+import { type NamedPool, namedPools } from './named-destination.js';
+import { simpleCommands } from './persistence.js';
 import { knownImage } from './process.js';
+import { mayHaveShellLayers, shellLayers } from './shell-decode.js';
 import type { Classifier } from './types.js';
 import type { SpecCommand } from './workload.js';
 
@@ -49,6 +53,34 @@ export function cloudCommands(event: CoalEvent): SpecCommand[] {
     if (command.length > 0)
       out.push({ where: `in the task definition's container ${clip(c.name ?? String(i + 1), 64)}`, words: command });
   });
+  return out;
+}
+
+const MAX_LAUNCH_POOLS = 8;
+const MAX_SCRIPT_COMMANDS = 64;
+
+/**
+ * The pools a launch's startup script or task commands name (`xmrig -o pool.example:3333 -u <wallet>`,
+ * a Stratum URL), each simple command and each decoded layer read alone: a flow from one of its instances
+ * to that port (and address, when written as one) is its pool contact, whatever the pool's address today.
+ */
+export function launchPools(event: CoalEvent, intel: Intel): NamedPool[] {
+  const out: NamedPool[] = [];
+  const add = (words: string[]) => {
+    for (const p of namedPools(words.join(' '), words, intel)) {
+      if (out.length >= MAX_LAUNCH_POOLS) return;
+      if (!out.some((q) => q.host === p.host && q.port === p.port)) out.push(p);
+    }
+  };
+  for (const { words } of cloudCommands(event)) {
+    const script = words[0] === '/bin/sh' && words[1] === '-c' ? (words[2] ?? '') : words.join(' ');
+    const texts = [script];
+    if (mayHaveShellLayers(script))
+      for (const layer of shellLayers(script)) if (layer.technique) texts.push(layer.text);
+    for (const text of texts)
+      for (const command of simpleCommands(text).slice(0, MAX_SCRIPT_COMMANDS)) if (command.length > 0) add(command);
+    if (words[0] !== '/bin/sh') add(words);
+  }
   return out;
 }
 

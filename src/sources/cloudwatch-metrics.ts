@@ -34,6 +34,8 @@ const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
 /** Datapoints held from one document before emitting them in time order (about 60 bytes each). */
 const MAX_POINTS = 2_000_000;
 const MAX_RESULTS = 10_000;
+/** Documents appended in one file (each a query's answer); their datapoints are bounded by MAX_POINTS. */
+const MAX_DOCUMENTS = 100_000;
 const MAX_ACCOUNT_CHARS = 32;
 const MAX_REGION_CHARS = 32;
 const MAX_LABEL_CHARS = 256;
@@ -51,6 +53,8 @@ interface Point {
   region?: string;
   ref: { file: string; line?: number; record?: string };
   original: Record<string, unknown>;
+  /** The output it was read from, when a file appends get-metric-data and get-metric-statistics answers. */
+  shape?: Shape;
 }
 
 function round2(v: number): number {
@@ -139,6 +143,9 @@ interface DocumentScope {
   issues: Issue[];
   unused: number;
   full?: boolean;
+  /** Names records of a document appended after the first (`document 2 result 0`); '' in the first. */
+  prefix: string;
+  shape: Shape;
 }
 
 function addPoint(scope: DocumentScope, p: Point): void {
@@ -150,6 +157,7 @@ function addPoint(scope: DocumentScope, p: Point): void {
     scope.full = true;
     return;
   }
+  p.shape = scope.shape;
   scope.points.push(p);
 }
 
@@ -161,7 +169,7 @@ function readMetricData(scope: DocumentScope, doc: Record<string, unknown>, line
   }
   const fallback = fileInstance(scope.input);
   for (let i = 0; i < results.length && i < MAX_RESULTS && !scope.full; i++) {
-    const where = { file: scope.file, record: `result ${i}` };
+    const where = { file: scope.file, record: `${scope.prefix}result ${i}` };
     const r = results[i];
     if (!isObject(r)) {
       scope.issues.push(issue(where, `${CODE}_BAD_RESULT`, 'not an object'));
@@ -219,7 +227,7 @@ function readMetricData(scope: DocumentScope, doc: Record<string, unknown>, line
       );
     const n = Math.min(times.length, values.length);
     for (let j = 0; j < n && !scope.full; j++) {
-      const ref = { file: scope.file, record: `result ${i} point ${j}` };
+      const ref = { file: scope.file, record: `${scope.prefix}result ${i} point ${j}` };
       const ts = parseTimestamp(times[j]);
       if (ts === undefined) {
         scope.issues.push(
@@ -276,7 +284,7 @@ function readStatistics(scope: DocumentScope, doc: Record<string, unknown>, line
     return;
   }
   for (let j = 0; j < datapoints.length && !scope.full; j++) {
-    const ref = { file: scope.file, record: `datapoint ${j}` };
+    const ref = { file: scope.file, record: `${scope.prefix}datapoint ${j}` };
     const d = datapoints[j];
     if (!isObject(d)) {
       scope.issues.push(issue(ref, `${CODE}_BAD_VALUE`, 'not an object'));
@@ -312,25 +320,38 @@ function readStatistics(scope: DocumentScope, doc: Record<string, unknown>, line
   }
 }
 
-/** A whole get-metric-data or get-metric-statistics document: every datapoint, then events in time order. */
+/**
+ * Whole get-metric-data or get-metric-statistics documents (one, or several appended, `>> file`, as a
+ * paginated query is saved): every datapoint, then events in time order.
+ */
 async function* readDocument(input: SourceInput): AsyncGenerator<SourceBatch> {
-  const scope: DocumentScope = { input, file: input.name, points: [], issues: [], unused: 0 };
+  const scope: DocumentScope = {
+    input,
+    file: input.name,
+    points: [],
+    issues: [],
+    unused: 0,
+    prefix: '',
+    shape: 'get-metric-data',
+  };
   const limits = {
     maxRecordBytes: MAX_DOCUMENT_BYTES,
     maxDocumentBytes: MAX_DOCUMENT_BYTES,
-    maxRecords: 1,
+    maxRecords: MAX_DOCUMENTS,
     code: CODE,
   };
-  let shape: Shape = 'get-metric-data';
   for await (const item of jsonDocumentRecords(input, limits)) {
     if ('issue' in item) {
       scope.issues.push(item.issue);
       continue;
     }
     const doc = item.value;
-    if (isObject(doc) && 'MetricDataResults' in doc) readMetricData(scope, doc, item.line);
-    else if (isObject(doc) && 'Datapoints' in doc) {
-      shape = 'get-metric-statistics';
+    scope.prefix = item.document > 1 ? `document ${item.document} ` : '';
+    if (isObject(doc) && 'MetricDataResults' in doc) {
+      scope.shape = 'get-metric-data';
+      readMetricData(scope, doc, item.line);
+    } else if (isObject(doc) && 'Datapoints' in doc) {
+      scope.shape = 'get-metric-statistics';
       readStatistics(scope, doc, item.line);
     } else
       scope.issues.push(
@@ -345,7 +366,7 @@ async function* readDocument(input: SourceInput): AsyncGenerator<SourceBatch> {
   scope.points.sort((a, b) => a.ts - b.ts);
   let first = true;
   for (let k = 0; k < scope.points.length || first; k += BATCH_EVENTS) {
-    const events = scope.points.slice(k, k + BATCH_EVENTS).map((p) => eventOf(p, shape));
+    const events = scope.points.slice(k, k + BATCH_EVENTS).map((p) => eventOf(p, p.shape ?? scope.shape));
     yield first ? { events, issues: scope.issues, unused: scope.unused } : { events, issues: [] };
     first = false;
   }

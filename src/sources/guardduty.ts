@@ -315,8 +315,15 @@ function mapOne(f: unknown, envelope: Envelope, where: Where, scope: Scope, out:
 function mapList(list: unknown[], key: string, envelope: Envelope, where: Where, scope: Scope, out: Output): void {
   const n = Math.min(list.length, MAX_FINDINGS);
   for (let i = 0; i < n; i++) {
-    // a finding of a whole document is named by its index; one on a line by the line and index
-    const itemWhere: Where = 'line' in where ? where : { file: where.file, record: `${key}[${i}]` };
+    // a finding of a whole document is named by its index (after its appended document's name, if
+    // any); one on a line by the line and index
+    const itemWhere: Where =
+      'line' in where
+        ? where
+        : {
+            file: where.file,
+            record: where.record.startsWith('document ') ? `${where.record} ${key}[${i}]` : `${key}[${i}]`,
+          };
     mapOne(list[i], envelope, itemWhere, scope, out, 'line' in where ? `${key}[${i}]` : '');
   }
   if (list.length > MAX_FINDINGS)
@@ -406,17 +413,24 @@ async function* readDocumentMode(input: SourceInput, scope: Scope): AsyncGenerat
   };
   let out: Output = { events: [], issues: [], unused: 0 };
   let index = 0;
+  let document = 1;
   let topArray: boolean | undefined;
   for await (const item of jsonDocumentRecords(input, limits)) {
     if ('issue' in item) {
       out.issues.push(item.issue);
       continue;
     }
-    // a top-level array's values are findings (or events) named by index; an object is the one record
+    // a top-level array's values are findings (or events) named by index; an object is the one record;
+    // a document appended after the first (`>> file`) names its own: `document 2 [0]`, `document 2`
     topArray ??= input.head.toString('utf8', 0, 256).trimStart().startsWith('[');
-    const where: Where = topArray
-      ? { file: input.name, record: `[${index}]` }
-      : { file: input.name, record: 'document' };
+    if (item.document !== document) {
+      document = item.document;
+      index = 0;
+    }
+    const where: Where =
+      document === 1
+        ? { file: input.name, record: topArray ? `[${index}]` : 'document' }
+        : { file: input.name, record: `document ${document} [${index}]` };
     index++;
     mapRecord(item.value, where, scope, out);
     if (out.events.length >= BATCH_EVENTS) {

@@ -20,9 +20,9 @@ test("a List's items are the records, with their first line; nested items and br
     '{"apiVersion":"v1","items":[\n{"a":1,"items":[1]},\n{"b":"]}"},{"c":[{}]}\n],"kind":"List"}',
   );
   assert.deepEqual(items, [
-    { line: 2, value: { a: 1, items: [1] } },
-    { line: 3, value: { b: ']}' } },
-    { line: 3, value: { c: [{}] } },
+    { line: 2, document: 1, value: { a: 1, items: [1] } },
+    { line: 3, document: 1, value: { b: ']}' } },
+    { line: 3, document: 1, value: { c: [{}] } },
   ]);
 });
 
@@ -36,8 +36,8 @@ test('a top-level array: records past the cap are counted, an oversized one is r
 test('recordKeys name the records array (CloudTrail Records); other keys stay the envelope', async () => {
   const text = '{"Records":[\n{"eventName":"A"},\n{"eventName":"B"}],"items":[1]}';
   assert.deepEqual(await itemsOf(text, { ...LIMITS, recordKeys: ['Records'] }), [
-    { line: 2, value: { eventName: 'A' } },
-    { line: 3, value: { eventName: 'B' } },
+    { line: 2, document: 1, value: { eventName: 'A' } },
+    { line: 3, document: 1, value: { eventName: 'B' } },
   ]);
   // a Records that is no array leaves the envelope as the one record, for the reader to reject
   assert.deepEqual(values(await itemsOf('{"Records":{"eventName":"A"}}', { ...LIMITS, recordKeys: ['Records'] })), [
@@ -47,7 +47,7 @@ test('recordKeys name the records array (CloudTrail Records); other keys stay th
 
 test('a single object is the one record', async () => {
   assert.deepEqual(await itemsOf('{"kind":"Pod",\n"metadata":{"name":"p"}}'), [
-    { line: 1, value: { kind: 'Pod', metadata: { name: 'p' } } },
+    { line: 1, document: 1, value: { kind: 'Pod', metadata: { name: 'p' } } },
   ]);
 });
 
@@ -86,4 +86,35 @@ test('records split across chunks at every offset read the same', async () => {
     for await (const item of jsonDocumentRecords(input, LIMITS)) if ('value' in item) out.push(item.value);
     assert.deepEqual(out, want, `chunk size ${size}`);
   }
+});
+
+test('documents back to back (`>> file`) are all read, in every shape; what follows a document is reported', async () => {
+  const limits = { ...LIMITS, maxRecords: 100, recordKeys: ['Records'] };
+  // arrays, envelopes and lone objects, glued or on their own lines, each record with its own line
+  assert.deepEqual(await itemsOf('[{"a":1}][{"a":2}]\n[\n{"a":3}\n]', limits), [
+    { line: 1, document: 1, value: { a: 1 } },
+    { line: 1, document: 2, value: { a: 2 } },
+    { line: 3, document: 3, value: { a: 3 } },
+  ]);
+  assert.deepEqual(await itemsOf('{"Records":[{"a":1}]}{"Records":[\n{"a":2}]}\n{"Records":[]}', limits), [
+    { line: 1, document: 1, value: { a: 1 } },
+    { line: 2, document: 2, value: { a: 2 } },
+  ]);
+  assert.deepEqual(await itemsOf('{\n"k":1\n}\n{\n"k":2\n}\n[3]', limits), [
+    { line: 1, document: 1, value: { k: 1 } },
+    { line: 4, document: 2, value: { k: 2 } },
+    { line: 7, document: 3, value: 3 },
+  ]);
+  // anything that opens no document after one is an issue on its line, never silently dropped
+  const trailing = await itemsOf('[{"a":1}]\n\n,[{"a":2}]', limits);
+  assert.deepEqual(values(trailing), [{ a: 1 }]);
+  assert.deepEqual(codes(trailing), ['X_BAD_DOCUMENT@3']);
+  // a second document cut short is reported like a first one
+  const cut = await itemsOf('{"Records":[{"a":1}]}\n{"Records":[{"a":2},{"a"', limits);
+  assert.deepEqual(values(cut), [{ a: 1 }, { a: 2 }]);
+  assert.deepEqual(codes(cut), ['X_TRUNCATED@2']);
+  // the record cap holds over the whole file, not per document
+  const capped = await itemsOf('[1,2][3,4]', { ...LIMITS, maxRecords: 3 });
+  assert.deepEqual(values(capped), [1, 2, 3]);
+  assert.deepEqual(codes(capped), ['X_TOO_MANY_RECORDS@1']);
 });

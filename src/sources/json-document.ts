@@ -7,6 +7,10 @@
  * sequence), so memory holds one record, never the document; each record is then `JSON.parse`d alone.
  * A record that does not parse, or is over the size bound, is reported with its first line and the next
  * record is read; a document cut short is reported on the line it ends on.
+ *
+ * A file may hold several documents back to back (`{…}{…}`, `[…]\n[…]`: what `aws … >> file` or
+ * `gcloud … --format=json >> file` leave): each is read the same way in turn, so no record after the
+ * first document is dropped. Anything else after a document is reported with its line, never ignored.
  */
 import { type Issue, issue } from '../model/issue.js';
 import type { SourceInput } from './types.js';
@@ -24,8 +28,11 @@ export interface JsonDocumentLimits {
   recordKeys?: readonly string[];
 }
 
-/** One record (parsed, with the line its value starts on), or an issue to report. */
-export type JsonDocumentItem = { line: number; value: unknown } | { issue: Issue };
+/**
+ * One record (parsed, with the line its value starts on and which document of the input holds it,
+ * 1 for the first), or an issue to report.
+ */
+export type JsonDocumentItem = { line: number; document: number; value: unknown } | { issue: Issue };
 
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
@@ -46,7 +53,7 @@ function isSpace(b: number): boolean {
 }
 
 /**
- * The records of a JSON document. Records are the values of the top-level array, or of the
+ * The records of the JSON documents of an input. Records are the values of a top-level array, or of a
  * top-level object's `items` array; a top-level object with no `items` is itself the record.
  */
 export async function* jsonDocumentRecords(
@@ -62,13 +69,16 @@ export async function* jsonDocumentRecords(
   const stack: number[] = [];
   let inString = false;
   let escaped = false;
+  /** Whether the current document has opened; `documents` counts the ones that closed. */
   let started = false;
+  let documents = 0;
   /** The depth of the array whose values are records (1: top-level array, 2: a List's items), or 0. */
   let recordDepth = 0;
   /** The top-level object's own text without its items' values: the record when there is no `items`. */
   let envelope: Buffer[] | undefined;
   let envelopeBytes = 0;
   let envelopeTooLarge = false;
+  let envelopeLine = 1;
   /** The last top-level key (bytes between quotes at depth 1), to find `items`. */
   let key: number[] = [];
   let keyAtTop = false;
@@ -115,14 +125,32 @@ export async function* jsonDocumentRecords(
       };
       return;
     }
-    yield { line: recordLine, value };
+    yield { line: recordLine, document: documents + 1, value };
   }
 
   function syntax(reason: string): JsonDocumentItem {
     return { issue: issue({ file, line }, `${code}_BAD_DOCUMENT`, reason) };
   }
 
-  read: for await (const chunk of input.open()) {
+  /** A top-level object with no records array was itself the record: give it, then forget the document. */
+  function* closeDocument(): Generator<JsonDocumentItem> {
+    if (envelope !== undefined && !sawItems) {
+      record = envelope;
+      recordLine = envelopeLine;
+      recordSkipped = envelopeTooLarge;
+      yield* finishRecord();
+    }
+    documents++;
+    started = false;
+    recordDepth = 0;
+    lastTopKey = '';
+    envelope = undefined;
+    envelopeBytes = 0;
+    envelopeTooLarge = false;
+    sawItems = false;
+  }
+
+  for await (const chunk of input.open()) {
     if (total + chunk.length > limits.maxDocumentBytes) {
       yield {
         issue: issue(
@@ -172,9 +200,14 @@ export async function* jsonDocumentRecords(
         if (b === OPEN_ARRAY) recordDepth = 1;
         else if (b === OPEN_OBJECT) {
           envelope = [];
+          envelopeLine = line;
           from = i;
         } else {
-          yield syntax('not a JSON document: it does not open with { or [');
+          yield syntax(
+            documents === 0
+              ? 'not a JSON document: it does not open with { or ['
+              : `unexpected ${JSON.stringify(String.fromCharCode(b))} after document ${documents}: no { or [ opens another; the rest is not read`,
+          );
           return;
         }
       }
@@ -233,8 +266,9 @@ export async function* jsonDocumentRecords(
           recordDepth = recordDepth === 1 ? -1 : 0;
         }
         if (stack.length === 0) {
+          // the document closed; another may follow it
           keep(i + 1);
-          break read;
+          yield* closeDocument();
         }
       } else if (record !== undefined && stack.length === recordDepth && (b === COMMA || b === COLON)) {
         // a scalar record (a string, number, true/false/null) ends before the comma
@@ -245,7 +279,7 @@ export async function* jsonDocumentRecords(
     keep(chunk.length);
   }
 
-  if (!started) {
+  if (!started && documents === 0) {
     yield syntax('empty document');
     return;
   }
@@ -270,10 +304,4 @@ export async function* jsonDocumentRecords(
         'reading',
       ),
     };
-  if (envelope !== undefined && !sawItems) {
-    record = envelope;
-    recordLine = 1;
-    recordSkipped = envelopeTooLarge;
-    yield* finishRecord();
-  }
 }

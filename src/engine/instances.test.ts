@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CoalEvent } from '../model/event.js';
+import type { CloudFacts, CoalEvent } from '../model/event.js';
 import { DEFAULT_THRESHOLDS } from '../model/policy.js';
 import { InstanceTable } from './instances.js';
 
@@ -40,4 +40,119 @@ test('an instance first named without account or region learns them from a later
   assert.ok(
     table.regions().some((r) => r.account === '123456789012' && r.region === 'eu-west-1' && r.telemetry.has('cpu')),
   );
+});
+
+function launchCall(ts: number, cloud: CloudFacts): CoalEvent {
+  return {
+    '@timestamp': new Date(ts).toISOString(),
+    event: { kind: 'event', category: ['configuration'], action: 'cloud-change', dataset: 'test', outcome: 'success' },
+    cloud: { provider: cloud.provider, account: { id: cloud.account ?? '' }, region: cloud.region },
+    original: {},
+    coalmine: { ts, format: 'test', ref: { file: 't', line: ts }, cloud },
+  };
+}
+
+test('a GCP VM joins its insert whether a record names it by number or by name', () => {
+  const table = new InstanceTable(undefined);
+  const insert = table.observe(
+    launchCall(1000, {
+      provider: 'gcp',
+      account: 'proj-a',
+      region: 'us-central1',
+      operation: 'v1.compute.instances.insert',
+      instances: [{ id: '4417220383512334', name: 'miner-7', type: 'a2-highgpu-1g' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.ok(insert);
+  // a flow record names the VM only by its name (as gcp-flow gives it: the name stands for the id)
+  const byName = table.observe(
+    metric(2000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: 'miner-7', name: 'miner-7' } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const byNumber = table.observe(
+    metric(3000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: '4417220383512334' } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.equal(byName?.key, insert.key);
+  assert.equal(byNumber?.key, insert.key);
+  assert.equal(insert.instances.size, 1);
+  // the same name in another project is another VM
+  const other = table.observe(
+    metric(4000, { provider: 'gcp', account: { id: 'proj-b' }, instance: { id: 'miner-7', name: 'miner-7' } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.notEqual(other?.key, insert.key);
+});
+
+test('an insert naming its VM without an id still makes the instance its flows and metrics join', () => {
+  const table = new InstanceTable(undefined);
+  const insert = table.observe(
+    launchCall(1000, {
+      provider: 'gcp',
+      account: 'proj-a',
+      region: 'us-central1',
+      operation: 'v1.compute.instances.insert',
+      instances: [{ name: 'gpu-1' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const later = table.observe(
+    metric(2000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: '99', name: 'gpu-1' } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.equal(later?.key, insert?.key);
+});
+
+test("a scale set's or managed group's VM, first seen in its metrics, joins the group's launch", () => {
+  const table = new InstanceTable(undefined);
+  const set = '/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/virtualmachinescalesets/miners';
+  const azure = table.observe(
+    launchCall(1000, {
+      provider: 'azure',
+      account: 's1',
+      region: 'eastus',
+      operation: 'Microsoft.Compute/virtualMachineScaleSets/write',
+      count: 20,
+      resources: [{ type: 'scale-set', name: 'miners' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const vm = table.observe(
+    metric(2000, { provider: 'azure', account: { id: 's1' }, instance: { id: `${set}/virtualmachines/3` } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.equal(vm?.key, azure?.key);
+  const gcp = table.observe(
+    launchCall(1000, {
+      provider: 'gcp',
+      account: 'proj-a',
+      region: 'us-central1',
+      operation: 'v1.compute.instanceGroupManagers.insert',
+      count: 8,
+      resources: [{ type: 'instanceGroupManager', name: 'render-farm' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const member = table.observe(
+    metric(2000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: '77', name: 'render-farm-x7k2' } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.equal(member?.key, gcp?.key);
+  const stranger = table.observe(
+    metric(2000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: '78', name: 'web-frontend' } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.notEqual(stranger?.key, gcp?.key);
 });

@@ -222,11 +222,40 @@ function launchRunsMiner(l: LaunchState): boolean {
   );
 }
 
+/** Resource types a launch call names for a group of alike instances (Azure scale set, GCP managed group). */
+const GROUP_RESOURCES = new Set(['scale-set', 'instanceGroupManager']);
+
+function nameKey(provider: string, account: string | undefined, name: string | undefined): string {
+  return `${provider}|${account ?? ''}|${(name ?? '').toLowerCase()}`;
+}
+
+/**
+ * The groups an instance's id or name may belong to: an Azure scale set's VM (`…/virtualMachineScaleSets/
+ * <set>/virtualMachines/<n>`, or a flexible set's `<set>_<8 hex>`), a GCP managed group's VM
+ * (`<base name>-<4 characters>`, the base name being the group's by default).
+ */
+function groupsOf(provider: string, id: string, name: string | undefined): string[] {
+  const out: string[] = [];
+  const lower = id.toLowerCase();
+  if (provider === 'azure') {
+    const at = lower.indexOf('/virtualmachinescalesets/');
+    if (at >= 0) out.push(lower.slice(at + 25).split('/', 1)[0]);
+    const flexible = /^(.{1,64})_[0-9a-f]{8}$/.exec((name ?? '').toLowerCase());
+    if (flexible) out.push(flexible[1]);
+  } else if (provider === 'gcp') {
+    const managed = /^([a-z][a-z0-9-]{0,56})-[a-z0-9]{4}$/.exec((name ?? id).toLowerCase());
+    if (managed) out.push(managed[1]);
+  }
+  return out.filter((g) => g !== '');
+}
+
 export class InstanceTable {
   private readonly instances = new Map<string, InstanceState>();
   private readonly launches = new Map<string, LaunchState>();
   /** provider|instance id, interface id, address → instance key (address: the latest holder, with its time). */
   private readonly byId = new Map<string, string>();
+  /** provider|account|name (and provider||name) → instance key: GCP and Azure records name VMs. */
+  private readonly byName = new Map<string, string>();
   private readonly byInterface = new Map<string, string>();
   private readonly byAddress = new Map<string, Array<{ key: string; from: number; to?: number }>>();
   /** Baselines: provider|account|principal → launches, largest count, regions, families, source IPs; account → first audit time. */
@@ -376,16 +405,24 @@ export class InstanceTable {
     }
   }
 
-  /** By instance id (cloud.instance.id, or a host named like one), interface, or the address held at that time. */
+  /**
+   * By instance id (cloud.instance.id, or a host named like one) or name (GCP flow and monitoring
+   * records name VMs, the insert may give only a number), interface, or the address held at that time.
+   * An instance never seen launched joins its scale set's or managed group's launch when it names one.
+   */
   private instanceOf(event: CoalEvent): InstanceState | undefined {
     const provider = event.cloud?.provider;
+    const account = event.cloud?.account?.id;
     const id = event.cloud?.instance?.id;
-    if (id) {
-      const known = this.byId.get(`${provider ?? ''}|${id}`) ?? this.byId.get(`|${id}`);
-      if (known) return this.instances.get(known);
-      // an instance we never saw launched: it is its own launch, with no origin
-      if (provider)
-        return this.instanceState(provider, event.cloud?.account?.id, event.cloud?.region, id, event.coalmine.ts);
+    const name = event.cloud?.instance?.name;
+    if (id || name) {
+      const known = this.knownInstance(provider ?? '', account, id, name);
+      if (known) return known;
+      // an instance we never saw launched: its group's launch, else its own launch with no origin
+      if (provider && id) {
+        const group = this.groupLaunchOf(provider, account, id, name);
+        return this.instanceState(provider, account, event.cloud?.region, id, event.coalmine.ts, group, name);
+      }
     }
     const nic = event.cloud?.network_interface;
     if (nic) {
@@ -402,6 +439,33 @@ export class InstanceTable {
     return undefined;
   }
 
+  private knownInstance(
+    provider: string,
+    account: string | undefined,
+    id: string | undefined,
+    name: string | undefined,
+  ): InstanceState | undefined {
+    const key =
+      (id ? (this.byId.get(`${provider}|${id}`) ?? this.byId.get(`|${id}`)) : undefined) ??
+      this.byName.get(nameKey(provider, account, name ?? id)) ??
+      (account ? undefined : this.byName.get(nameKey(provider, undefined, name ?? id)));
+    return key ? this.instances.get(key) : undefined;
+  }
+
+  /** The launch of the scale set or managed group an instance's id or name says it belongs to, when we saw it. */
+  private groupLaunchOf(
+    provider: string,
+    account: string | undefined,
+    id: string,
+    name: string | undefined,
+  ): string | undefined {
+    for (const group of groupsOf(provider, id, name)) {
+      const k = entityKey('instance', provider, account ?? '?', `group:${group}`);
+      if (this.launches.has(k)) return k;
+    }
+    return undefined;
+  }
+
   private instanceState(
     provider: string,
     account: string | undefined,
@@ -409,6 +473,7 @@ export class InstanceTable {
     id: string,
     ts: number,
     launchKey?: string,
+    name?: string,
   ): InstanceState {
     const key = entityKey('instance', provider, id);
     let i = this.instances.get(key);
@@ -434,10 +499,12 @@ export class InstanceTable {
     this.instances.set(key, i);
     this.learn(this.byId, `${provider}|${id}`, key);
     this.learn(this.byId, `|${id}`, key);
-    if (!launchKey) {
-      const l = this.launchState(key, provider, account, region);
-      add(l.instances, key);
+    if (name) {
+      this.learn(this.byName, nameKey(provider, account, name), key);
+      this.learn(this.byName, nameKey(provider, undefined, name), key);
     }
+    const l = this.launchState(launchKey ?? key, provider, account, region);
+    add(l.instances, key);
     return i;
   }
 
@@ -534,11 +601,12 @@ export class InstanceTable {
       userData: cloud.userData,
       tags: { ...cloud.tags, ...cloud.instances?.[0]?.tags },
     };
-    const first = cloud.instances?.find((i) => i.id)?.id;
+    const first = cloud.instances?.map((i) => i.id ?? i.name).find((x) => x);
     const group =
       origin.tags['aws:autoscaling:groupName'] ??
       origin.tags['aws:ec2spot:fleet-request-id'] ??
-      origin.tags['aws:ec2:fleet-id'];
+      origin.tags['aws:ec2:fleet-id'] ??
+      cloud.resources?.find((r) => GROUP_RESOURCES.has(r.type))?.name?.toLowerCase();
     const launchKey = group
       ? entityKey('instance', provider, account ?? '?', `group:${group}`)
       : first
@@ -550,8 +618,17 @@ export class InstanceTable {
     l.lastTouched = ++this.touch;
     this.note(undefined, l, 'audit');
     for (const inst of cloud.instances ?? []) {
-      if (!inst.id) continue;
-      const i = this.instanceState(provider, account, region, inst.id, ts, launchKey);
+      const id = inst.id ?? inst.name;
+      if (!id) continue;
+      const i =
+        this.knownInstance(provider, account, inst.id, inst.name) ??
+        this.instanceState(provider, account, region, id, ts, launchKey, inst.name);
+      if (inst.name) {
+        this.learn(this.byName, nameKey(provider, account, inst.name), i.key);
+        this.learn(this.byName, nameKey(provider, undefined, inst.name), i.key);
+      }
+      if (inst.id && inst.id !== i.id) this.learn(this.byId, `${provider}|${inst.id}`, i.key);
+      if (i.launchKey !== launchKey) this.launches.get(i.launchKey)?.instances.delete(i.key);
       i.launchKey = launchKey;
       i.launchedMs ??= ts;
       i.type ??= inst.type ?? cloud.instanceType;

@@ -1,7 +1,9 @@
 /**
- * End to end, issue 14 acceptance 2 and 3 on AWS: the AN0744 scenarios in test/fixtures/scenarios/cloud/
- * (CloudTrail with 3 days of routine history, VPC flow logs, Route 53 Resolver query logs, CloudWatch
- * get-metric-data; see its README) through the real CLI, `hunt DIR --format ndjson`, one run per scenario.
+ * End to end, issue 14 acceptance 2 and 3: the AN0744 scenarios in test/fixtures/scenarios/cloud/ (AWS:
+ * CloudTrail with 3 days of routine history, VPC flow logs, Route 53 Resolver query logs, CloudWatch
+ * get-metric-data; Google Cloud: audit LogEntries, VPC flow LogEntries, Monitoring timeSeries; Azure: Activity
+ * Log, VNet flow logs, Azure Monitor metrics; see its README) through the real CLI, `hunt DIR --format
+ * ndjson`, one run per scenario.
  * Positives: the leaked key's 20 GPU miners are one high finding with the launch facts, cost and AWS plan;
  * without network logs medium with the gap named; the denied GPU launch alone low, named as an attempt.
  * Negatives: legitimate launches under load raise nothing above informational; each negative's own files
@@ -26,6 +28,12 @@ function formatOf(file: string): string {
   if (file === 'vpc-flow.log') return 'vpc-flow';
   if (file === 'resolver-queries.log') return 'route53-resolver';
   if (file === 'cloudwatch-cpu.json') return 'cloudwatch-metrics';
+  if (file.startsWith('cloudaudit-')) return 'gcp-audit';
+  if (file === 'vpc_flows.json') return 'gcp-flow';
+  if (file === 'cpu-utilization.json') return 'gcp-monitoring';
+  if (file.startsWith('activity-log')) return 'azure-activity';
+  if (file === 'vnet-flow.json') return 'azure-flow';
+  if (file.startsWith('cpu-metrics.json')) return 'azure-metrics';
   throw new Error(`unexpected file ${file} in a cloud scenario`);
 }
 
@@ -250,4 +258,111 @@ test('control: without its cloud: policy the Terraform GPU launch is reported, s
   assert.deepEqual([...f.legs].sort(), ['authorization', 'resource']);
   assert.deepEqual(list(f, 'instance_types'), ['p4d.24xlarge']);
   assert.match(String(f.facts.authorization), /GPU or very large instances \(p4d\.24xlarge\)/);
+});
+
+// ---- Google Cloud and Azure negatives -------------------------------------------------------------------
+
+function jsonLines<T>(file: string): T[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
+/** The longest run of consecutive points at or above 85%, in minutes. */
+function pinnedMinutes(points: Array<readonly [number, number]>): number {
+  let best = 0;
+  let since: number | undefined;
+  for (const [t, v] of [...points].sort((a, b) => a[0] - b[0])) {
+    if (v < 85) since = undefined;
+    else {
+      since ??= t;
+      best = Math.max(best, (t - since) / 60_000);
+    }
+  }
+  return best;
+}
+
+type GcpEntry = {
+  operation?: { first?: boolean };
+  protoPayload: {
+    methodName: string;
+    request?: { name?: string; count?: string; namePattern?: string };
+  };
+};
+
+/** Names of the VMs a GCP scenario's incident-hour inserts and bulkInserts asked for (a namePattern's run of # is 1..count, zero-padded). */
+function gcpLaunched(name: string): string[] {
+  const entries = jsonLines<GcpEntry>(join(SCENARIOS, name, 'cloudaudit-activity.json'));
+  return entries
+    .filter((e) => e.operation?.first && /compute\.instances\.(?:insert|bulkInsert)$/.test(e.protoPayload.methodName))
+    .flatMap((e) => {
+      const r = e.protoPayload.request ?? {};
+      if (r.namePattern === undefined) return r.name ? [r.name] : [];
+      const hashes = /#+/.exec(r.namePattern)?.[0] ?? '';
+      return Array.from({ length: Number(r.count) }, (_, k) =>
+        (r.namePattern as string).replace(hashes, String(k + 1).padStart(hashes.length, '0')),
+      );
+    });
+}
+
+/** VMs whose Cloud Monitoring CPU stays at 85% or more for at least `minutes`, by instance name. */
+function gcpPinned(name: string, minutes: number): string[] {
+  const doc = JSON.parse(readFileSync(join(SCENARIOS, name, 'cpu-utilization.json'), 'utf8')) as {
+    timeSeries: Array<{
+      metric: { labels: { instance_name: string } };
+      points: Array<{ interval: { endTime: string }; value: { doubleValue: number } }>;
+    }>;
+  };
+  return doc.timeSeries
+    .filter(
+      (s) =>
+        pinnedMinutes(s.points.map((p) => [Date.parse(p.interval.endTime), p.value.doubleValue * 100] as const)) >=
+        minutes,
+    )
+    .map((s) => s.metric.labels.instance_name);
+}
+
+function assertQuiet(name: string): void {
+  const raised = hunt(name).findings.filter((f) => f.severity !== 'informational');
+  assert.deepEqual(
+    raised.map((f) => `${f.severity} ${f.analytic} ${f.entity}: ${f.title}`),
+    [],
+    JSON.stringify(raised, null, 1),
+  );
+}
+
+for (const name of ['gcp-mig-scale-out', 'gcp-batch-nightly']) {
+  test(`negative ${name}: legitimate compute under load raises nothing above informational`, () => {
+    const launched = gcpLaunched(name);
+    const hot = gcpPinned(name, 30);
+    assert.ok(launched.length >= 6, `${name}: the scenario launches what it is about: ${JSON.stringify(launched)}`);
+    assert.ok(
+      launched.every((vm) => hot.includes(vm)),
+      `${name}: each VM it launches is pinned for 30 minutes: ${JSON.stringify({ launched, hot })}`,
+    );
+    assertQuiet(name);
+  });
+}
+
+test('negative azure-vmss-autoscale: autoscale growing a scale set under load raises nothing above informational', () => {
+  type Record = { operationName: string; resultType: string; properties: { requestbody?: string } };
+  const writes = jsonLines<Record>(join(SCENARIOS, 'azure-vmss-autoscale', 'activity-log.json')).filter(
+    (r) => r.operationName === 'MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE' && r.resultType === 'Start',
+  );
+  assert.equal(writes.length, 1);
+  const capacity = (JSON.parse(writes[0].properties.requestbody ?? '{}') as { sku: { capacity: number } }).sku.capacity;
+  const doc = JSON.parse(readFileSync(join(SCENARIOS, 'azure-vmss-autoscale', 'cpu-metrics.json'), 'utf8')) as {
+    value: Array<{
+      timeseries: Array<{ data: Array<{ timeStamp: string; average?: number }>; metadatavalues: unknown[] }>;
+    }>;
+  };
+  const pinned = doc.value[0].timeseries.filter(
+    (s) =>
+      pinnedMinutes(
+        s.data.flatMap((d) => (d.average === undefined ? [] : [[Date.parse(d.timeStamp), d.average] as const])),
+      ) >= 30,
+  );
+  assert.equal(pinned.length, capacity, 'every VM of the grown scale set is pinned for 30 minutes');
+  assertQuiet('azure-vmss-autoscale');
 });

@@ -156,3 +156,54 @@ test("a scale set's or managed group's VM, first seen in its metrics, joins the 
   );
   assert.notEqual(stranger?.key, gcp?.key);
 });
+
+test('an Azure VM takes the addresses and MAC its NIC write named, so NSG flows (address or MAC only) join it', () => {
+  const table = new InstanceTable(undefined);
+  const nic = '/subscriptions/s1/resourcegroups/rg/providers/microsoft.network/networkinterfaces/vm1-nic';
+  const vmId = '/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1';
+  table.observe(
+    launchCall(1000, {
+      provider: 'azure',
+      account: 's1',
+      operation: 'Microsoft.Network/networkInterfaces/write',
+      interfaces: [{ id: nic, mac: '00-0D-3A-7B-11-22', privateIps: ['10.8.0.4'] }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const vm = table.observe(
+    launchCall(2000, {
+      provider: 'azure',
+      account: 's1',
+      region: 'brazilsouth',
+      operation: 'Microsoft.Compute/virtualMachines/write',
+      instances: [{ id: vmId, name: 'vm1', type: 'Standard_NC6s_v3', interfaces: [nic] }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const flow = (ts: number, fields: Partial<CoalEvent>): CoalEvent => ({
+    '@timestamp': new Date(ts).toISOString(),
+    event: { kind: 'event', category: ['network'], action: 'connect', dataset: 'azure-flow' },
+    original: {},
+    coalmine: { ts, format: 'azure-flow', ref: { file: 'f', line: 1 } },
+    ...fields,
+  });
+  const byAddress = table.observe(
+    flow(3000, { source: { ip: '10.8.0.4', port: 50000 }, destination: { ip: '198.51.100.7', port: 3333 } }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const byMac = table.observe(
+    flow(4000, {
+      source: { ip: '10.99.0.1', port: 50001 },
+      destination: { ip: '198.51.100.7', port: 3333 },
+      cloud: { provider: 'azure', network_interface: '00-0D-3A-7B-11-22' },
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  assert.ok(vm);
+  assert.equal(byAddress?.key, vm.key);
+  assert.equal(byMac?.key, vm.key);
+});

@@ -257,6 +257,8 @@ export class InstanceTable {
   /** provider|account|name (and provider||name) → instance key: GCP and Azure records name VMs. */
   private readonly byName = new Map<string, string>();
   private readonly byInterface = new Map<string, string>();
+  /** Interface id → its MAC and addresses, as a NIC write said (the VM using it may come later). */
+  private readonly interfaceFacts = new Map<string, { mac?: string; ips: string[] }>();
   private readonly byAddress = new Map<string, Array<{ key: string; from: number; to?: number }>>();
   /** Baselines: provider|account|principal → launches, largest count, regions, families, source IPs; account → first audit time. */
   private readonly principals = new Map<
@@ -548,6 +550,45 @@ export class InstanceTable {
     return l;
   }
 
+  /** `ip` is the instance's from `ts` on (addresses are reused: the one who held it before lets go). */
+  private holdAddress(i: InstanceState, ip: string, ts: number): void {
+    add(i.addresses, ip);
+    const held = (this.byAddress.get(ip) ?? []).filter((h) => h.to === undefined || h.to > ts - PRELUDE_MS * 4);
+    if (held.some((h) => h.key === i.key && h.to === undefined)) return;
+    for (const h of held) if (h.to === undefined) h.to = ts;
+    held.push({ key: i.key, from: ts });
+    this.learn(this.byAddress, ip, held.slice(-8));
+  }
+
+  /** The instance uses interface `nic`: flows naming it, its MAC or the addresses it holds join the instance. */
+  private attachInterface(i: InstanceState, nic: string, ts: number): void {
+    add(i.interfaces, nic);
+    this.learn(this.byInterface, nic, i.key);
+    const known = this.interfaceFacts.get(nic);
+    if (!known) return;
+    if (known.mac) {
+      add(i.interfaces, known.mac);
+      this.learn(this.byInterface, known.mac, i.key);
+    }
+    for (const ip of known.ips) this.holdAddress(i, ip, ts);
+  }
+
+  /** What a NIC write says the interface holds; the instance using it (now or later) takes it on. */
+  private learnInterfaces(list: NonNullable<CloudFacts['interfaces']>, ts: number): void {
+    for (const nic of list.slice(0, MAX_SET)) {
+      if (!nic.id) continue;
+      const ips = [...(nic.privateIps ?? []), ...(nic.publicIps ?? [])].slice(0, 8);
+      const before = this.interfaceFacts.get(nic.id);
+      this.learn(this.interfaceFacts, nic.id, {
+        mac: nic.mac ?? before?.mac,
+        ips: ips.length ? ips : (before?.ips ?? []),
+      });
+      const owner = this.byInterface.get(nic.id);
+      const i = owner ? this.instances.get(owner) : undefined;
+      if (i) this.attachInterface(i, nic.id, ts);
+    }
+  }
+
   /** A control-plane call: a launch (or an attempt), an end, or a prelude to remember. */
   private observeCall(event: CoalEvent, cloud: CloudFacts, out: Signal[]): LaunchState | undefined {
     const ts = event.coalmine.ts;
@@ -572,6 +613,7 @@ export class InstanceTable {
       }
       return undefined;
     }
+    if (cloud.interfaces?.length && !denied) this.learnInterfaces(cloud.interfaces, ts);
     if (PRELUDE_OPERATIONS.some((p) => op.toLowerCase().includes(p))) {
       const list = (this.preludes.get(principalKey) ?? []).filter((p) => p.ts > ts - PRELUDE_MS);
       const what = `${op}${cloud.resources?.length ? ` ${cloud.resources.map((r) => `${r.type} ${r.name}`).join(', ')}` : ''}${denied ? ' (denied)' : ''}`;
@@ -634,17 +676,8 @@ export class InstanceTable {
       i.type ??= inst.type ?? cloud.instanceType;
       i.image ??= inst.image ?? cloud.image;
       add(l.instances, i.key);
-      for (const nic of inst.interfaces ?? []) {
-        add(i.interfaces, nic);
-        this.learn(this.byInterface, nic, i.key);
-      }
-      for (const ip of [...(inst.privateIps ?? []), ...(inst.publicIps ?? [])]) {
-        add(i.addresses, ip);
-        const held = (this.byAddress.get(ip) ?? []).filter((h) => h.to === undefined || h.to > ts - PRELUDE_MS * 4);
-        for (const h of held) if (h.to === undefined && h.key !== i.key) h.to = ts;
-        held.push({ key: i.key, from: ts });
-        this.learn(this.byAddress, ip, held.slice(-8));
-      }
+      for (const nic of inst.interfaces ?? []) this.attachInterface(i, nic, ts);
+      for (const ip of [...(inst.privateIps ?? []), ...(inst.publicIps ?? [])]) this.holdAddress(i, ip, ts);
     }
     this.judgeLaunch(event, l, origin, principalKey, auditKey, denied, out);
     return l;

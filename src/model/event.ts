@@ -181,6 +181,8 @@ export interface CloudFacts {
   };
   /** Instances the request names or the response returns. */
   instances?: CloudInstanceFacts[];
+  /** Network interfaces a call makes or changes, with the addresses they hold (Azure NIC writes): flows name them so. */
+  interfaces?: Array<{ id: string; mac?: string; privateIps?: string[]; publicIps?: string[] }>;
   /** Instances asked for (MaxCount, targetSize, capacity), when the request says. */
   count?: number;
   instanceType?: string;

@@ -290,3 +290,32 @@ test('the Python SDK form (EventData.as_dict(): snake_case names) is sniffed and
   assert.ok(fromCli.events.length >= 2);
   assert.deepEqual(comparable(fromSdk.events), comparable(fromCli.events));
 });
+
+test('a NIC write names the interface with the private addresses and MAC it holds (NSG flow logs name VMs only so)', async () => {
+  const nic = `/SUBSCRIPTIONS/${SUB}/RESOURCEGROUPS/RG-GPU-BR/PROVIDERS/MICROSOFT.NETWORK/NETWORKINTERFACES/MINER-01-NIC`;
+  const body = {
+    location: 'brazilsouth',
+    properties: {
+      macAddress: '00-0D-3A-7B-11-22',
+      ipConfigurations: [
+        { name: 'ipconfig1', properties: { privateIPAddress: '10.8.0.4', privateIPAllocationMethod: 'Dynamic' } },
+      ],
+    },
+  };
+  const record = {
+    time: '2026-11-02T03:19:30.0000000Z',
+    resourceId: nic,
+    operationName: 'MICROSOFT.NETWORK/NETWORKINTERFACES/WRITE',
+    category: 'Administrative',
+    resultType: 'Success',
+    callerIpAddress: '203.0.113.77',
+    correlationId: '0b6c2d1e-3f4a-4b5c-8d9e-0f1a2b3c4d5e',
+    identity: { claims: { appid: '6a1e8d2b-0c4f-4b7e-a9d3-5f2c8e1b0a47', idtyp: 'app' } },
+    properties: { responseBody: JSON.stringify(body) },
+  };
+  const { events, issues } = await readAll(azureActivity, memoryInput('nic.jsonl', `${JSON.stringify(record)}\n`));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(events[0]?.coalmine.cloud?.interfaces, [
+    { id: nic.toLowerCase(), mac: '00-0D-3A-7B-11-22', privateIps: ['10.8.0.4'] },
+  ]);
+});

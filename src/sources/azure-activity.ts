@@ -21,6 +21,7 @@ import { parseTimestamp } from '../util/time.js';
 import {
   type AzureResource,
   azureCloudOf,
+  azureMacOf,
   azureRecords,
   azureResourceOf,
   fieldOf,
@@ -64,7 +65,8 @@ type Kind =
   | 'ssh-key'
   | 'security-rule'
   | 'quota'
-  | 'registration';
+  | 'registration'
+  | 'nic-write';
 
 /** Operations kept, lower-cased → how the provider spells it and what it is. */
 const OPERATIONS = new Map<string, { name: string; kind: Kind; state?: string }>(
@@ -93,6 +95,7 @@ const OPERATIONS = new Map<string, { name: string; kind: Kind; state?: string }>
       ['Microsoft.Authorization/roleAssignments/write', 'role'],
       ['Microsoft.Authorization/roleAssignments/delete', 'role'],
       ['Microsoft.Compute/sshPublicKeys/write', 'ssh-key'],
+      ['Microsoft.Network/networkInterfaces/write', 'nic-write'],
       ['Microsoft.Network/networkSecurityGroups/write', 'security-rule'],
       ['Microsoft.Network/networkSecurityGroups/securityRules/write', 'security-rule'],
       ['Microsoft.Capacity/resourceProviders/locations/serviceLimitsRequests/write', 'quota'],
@@ -463,6 +466,23 @@ export function azureActivityEvent(record: Obj, where: Where): Mapped | 'unused'
     if (limit !== undefined) facts.count = limit;
     const location = resource?.path.find(([type]) => type === 'locations')?.[1];
     if (facts.region === undefined && regionOf(location) !== undefined) facts.region = regionOf(location);
+  } else if (op.kind === 'nic-write') {
+    // the addresses a VM's NIC holds: NSG flow logs name VMs only by them (and by MAC, once the VM runs)
+    const nic = resource?.path[0]?.[0] === 'networkinterfaces' ? resource.id : undefined;
+    if (nic !== undefined) {
+      const entry: NonNullable<CloudFacts['interfaces']>[number] = { id: nic };
+      const mac = azureMacOf(fieldOf(bodyProps, 'macAddress'));
+      if (mac !== undefined) entry.mac = mac;
+      const configs = fieldOf(bodyProps, 'ipConfigurations');
+      const ips = Array.isArray(configs)
+        ? configs.slice(0, MAX_NICS).flatMap((c) => {
+            const ip = ipOf(fieldOf(fieldOf(c, 'properties'), 'privateIPAddress'));
+            return ip === undefined ? [] : [ip];
+          })
+        : [];
+      if (ips.length > 0) entry.privateIps = ips;
+      facts.interfaces = [entry];
+    }
   } else if (op.kind === 'registration') {
     resources.push({ type: 'provider', name: op.name.slice(0, op.name.length - '/register/action'.length) });
   }
@@ -640,32 +660,55 @@ function mergeInto(later: CoalEvent, earlier: CoalEvent): CoalEvent {
   return later;
 }
 
-/** Joins the records of one operation (bounded): see the file comment. */
+/**
+ * Joins the records of one operation (bounded): see the file comment. A file may list an operation's
+ * end before its start (`az monitor activity-log list` prints the newest first), so an end whose start
+ * was not seen is held too, and a start read after it is merged into it.
+ */
 class OperationJoiner {
+  /** Operations whose start was seen, waiting for their end. */
   private readonly pending = new Map<string, CoalEvent>();
+  /** Operations whose end was seen first, waiting for their start further down a newest-first file. */
+  private readonly ended = new Map<string, CoalEvent>();
 
   take(m: Mapped): CoalEvent[] {
     if (m.key === undefined) return [m.event];
-    const earlier = this.pending.get(m.key);
-    const event = earlier !== undefined ? mergeInto(m.event, earlier) : m.event;
-    if (m.stage === 'success' || m.stage === 'failure' || m.stage === 'unknown') {
-      this.pending.delete(m.key);
-      return [event];
+    const final = m.stage === 'success' || m.stage === 'failure' || m.stage === 'unknown';
+    const ended = this.ended.get(m.key);
+    if (ended !== undefined && !final) {
+      // an earlier stage of an operation whose end came first: what it asked for fills the end's gaps
+      mergeInto(ended, m.event);
+      return [];
     }
+    const earlier = this.pending.get(m.key);
     this.pending.delete(m.key);
-    this.pending.set(m.key, event);
-    if (this.pending.size <= MAX_PENDING) return [];
-    const [oldestKey, oldest] = this.pending.entries().next().value as [string, CoalEvent];
-    this.pending.delete(oldestKey);
-    return [oldest];
+    if (final) {
+      if (earlier !== undefined) return [mergeInto(m.event, earlier)];
+      return held(this.ended, m.key, m.event);
+    }
+    return held(this.pending, m.key, earlier !== undefined ? mergeInto(m.event, earlier) : m.event);
   }
 
-  /** Operations whose end the file does not hold: what they asked for is all there is. */
+  /** Operations whose other end the file does not hold: what they said is all there is. */
   flush(): CoalEvent[] {
-    const left = [...this.pending.values()];
+    const left = [...this.pending.values(), ...this.ended.values()];
     this.pending.clear();
+    this.ended.clear();
     return left;
   }
+}
+
+/** Holds an operation under its key (latest last); when over the bound, gives back the oldest held. */
+function held(map: Map<string, CoalEvent>, key: string, event: CoalEvent): CoalEvent[] {
+  const before = map.get(key);
+  map.delete(key);
+  map.set(key, event);
+  // a second end of one key (a retried call): the first is given, not lost
+  if (before !== undefined && before !== event) return [before];
+  if (map.size <= MAX_PENDING) return [];
+  const [oldestKey, oldest] = map.entries().next().value as [string, CoalEvent];
+  map.delete(oldestKey);
+  return [oldest];
 }
 
 /** The first record's text: an Activity Log record names an ARM operation on a subscription's resource. */

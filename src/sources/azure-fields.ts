@@ -80,6 +80,12 @@ export function scaleSetOf(r: AzureResource | undefined): { id: string; name: st
   return { id: `${prefix}/providers/microsoft.compute/virtualmachinescalesets/${first[1]}`, name: first[1] };
 }
 
+/** A MAC as Azure's NIC properties write it (`00-0D-3A-…`), from any spelling (`000D3A…`, colons). */
+export function azureMacOf(v: unknown): string | undefined {
+  const s = textOf(v, 32)?.replace(/[-:]/g, '').toUpperCase();
+  return s !== undefined && /^[0-9A-F]{12}$/.test(s) ? (s.match(/../g) ?? []).join('-') : undefined;
+}
+
 /** An Azure region as ARM names it (`eastus`): display names (`East US`) folded; `global` is no region. */
 export function regionOf(v: unknown): string | undefined {
   const s = textOf(v, 64)

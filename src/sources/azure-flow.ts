@@ -19,7 +19,15 @@ import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
-import { azureCloudOf, azureRecords, azureResourceOf, fieldOf, regionOf, TimeOrder } from './azure-fields.js';
+import {
+  azureCloudOf,
+  azureMacOf,
+  azureRecords,
+  azureResourceOf,
+  fieldOf,
+  regionOf,
+  TimeOrder,
+} from './azure-fields.js';
 import { ipOf, isObject, numberOf, portOf, textOf } from './net-fields.js';
 import type { SourceBatch, SourceDescriptor } from './types.js';
 
@@ -209,12 +217,6 @@ class FlowJoiner {
   }
 }
 
-/** A MAC as Azure's NIC properties write it (`00-0D-3A-…`). */
-function macOf(v: unknown): string | undefined {
-  const s = textOf(v, 32)?.replace(/[-:]/g, '').toUpperCase();
-  return s !== undefined && /^[0-9A-F]{12}$/.test(s) ? (s.match(/../g) ?? []).join('-') : undefined;
-}
-
 /** The region a Network Watcher's name carries (`NETWORKWATCHER_EASTUS`), as the default watchers are named. */
 function watcherRegionOf(id: unknown): string | undefined {
   const watcher = azureResourceOf(id)?.path.find(([type]) => type === 'networkwatchers')?.[1];
@@ -253,7 +255,7 @@ function groupsOf(o: Obj, file: string, line: number): TupleGroup[] | 'unused' |
     for (const group of inner.slice(0, MAX_GROUPS)) {
       const tuples = fieldOf(group, 'flowTuples');
       if (!Array.isArray(tuples)) continue;
-      const nic = nicId ?? macOf(vnet ? o.macAddress : fieldOf(group, 'mac'));
+      const nic = nicId ?? azureMacOf(vnet ? o.macAddress : fieldOf(group, 'mac'));
       groups.push({ ctx: nic !== undefined ? { ...ctx, nic } : ctx, tuples });
     }
   }

@@ -58,7 +58,8 @@ export interface ContainerStory {
   expect: string[];
 }
 
-function hash(...parts: string[]): string {
+/** The story's ids and jitter: a hash of names, so a rerun writes the same bytes (cloud-story.ts too). */
+export function hash(...parts: string[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex');
 }
 
@@ -71,12 +72,12 @@ function suffix(seed: string, length = 5): string {
   return out;
 }
 
-function uuid(seed: string): string {
+export function uuid(seed: string): string {
   const h = hash('uuid', seed);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-function iso(ms: number): string {
+export function iso(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 

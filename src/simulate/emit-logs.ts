@@ -72,6 +72,15 @@ export function prepareDir(dir: string): void {
   }
 }
 
+/** Write one story file under `dir` (which prepareDir made ready), its directories made; the path written. */
+export function writeNewFile(dir: string, rel: string, data: string | Buffer): string {
+  const path = join(dir, rel);
+  mkdirSync(dirname(path), { recursive: true });
+  // wx: never follow or overwrite anything that appeared in DIR meanwhile
+  writeFileSync(path, data, { flag: 'wx', mode: 0o600 });
+  return path;
+}
+
 /** Names as the story uses them: our own machine's, but only if they look like names. */
 function safeHost(): string {
   const h = hostname();
@@ -314,10 +323,7 @@ export function emitLogs(dir: string, options: EmitLogsOptions): EmittedLogs {
     out.containers = workloads;
   }
   for (const [rel, text, mtime] of files) {
-    const path = join(dir, rel);
-    mkdirSync(dirname(path), { recursive: true });
-    // wx: never follow or overwrite anything that appeared in DIR meanwhile
-    writeFileSync(path, text, { flag: 'wx', mode: 0o600 });
+    const path = writeNewFile(dir, rel, text);
     out.files.push(path);
     const sec = Math.floor(mtime / 1000);
     bodyfile.push(

@@ -8,7 +8,8 @@
  * the container behaviour runs the miner's burner in a network-less Docker container when a daemon
  * answers and is skipped, saying why, when none does (container.ts).
  * This file orchestrates them. Every child gets its own --for timer, so nothing outlives --duration
- * even if we die. `--emit-logs` (emit-logs.ts) writes the same story as log files instead.
+ * even if we die. `--emit-logs` (emit-logs.ts) writes the same story as log files instead; `cloud` is a
+ * story that exists only as logs (cloud-story.ts: an AWS account's CloudTrail, flow, DNS and CPU metrics).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,11 @@ export { SandboxError } from './persistence.js';
 
 export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware', 'container'] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
+/**
+ * Stories only ever written as logs (`--emit-logs DIR`), alone and not part of `all`: `cloud` is an AWS
+ * account's S3 delivery (cloud-story.ts), judged by `hunt DIR/aws --policy DIR/coalmine.yaml`.
+ */
+export const LOG_STORIES = ['cloud'] as const;
 
 export interface SimulateOptions {
   behaviours: Behaviour[];

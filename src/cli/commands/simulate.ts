@@ -1,13 +1,23 @@
 /**
  * `coalmine simulate miner|persistence|competitor|proxyware|container|all`: stage the behaviours harmlessly for
  * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
+ * `simulate cloud --emit-logs DIR` writes the AWS story (cloud-story.ts); it has no live form.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
+import { CLOUD_DIR, type EmittedCloud, emitCloudLogs } from '../../simulate/cloud-story.js';
 import { CrontabError } from '../../simulate/crontab.js';
 import { EmitLogsError, emitLogs, prepareDir } from '../../simulate/emit-logs.js';
-import { BEHAVIOURS, type Behaviour, FAKE_WALLET, SandboxError, startSimulation } from '../../simulate/index.js';
+import {
+  BEHAVIOURS,
+  type Behaviour,
+  FAKE_WALLET,
+  LOG_STORIES,
+  SandboxError,
+  startSimulation,
+} from '../../simulate/index.js';
 import { inert } from '../../util/hostile.js';
+import { parseTimestamp } from '../../util/time.js';
 import { durationOption, EXIT } from '../common.js';
 
 const MAX_DURATION_MS = 10 * 60_000;
@@ -20,13 +30,19 @@ function share(value: string): number {
   return n;
 }
 
+function storyEnd(value: string): number {
+  const ms = parseTimestamp(value);
+  if (ms === undefined) throw new InvalidArgumentError('a time such as 2026-12-01T03:00:00Z or epoch seconds');
+  return ms;
+}
+
 export function simulateCommand(program: Command, setCode: (code: number) => void): void {
   program
     .command('simulate')
     .description(
       'stage mining and proxyjacking behaviours harmlessly (loopback pool and relay, sandbox cron, decoy rival, a network-less container when Docker answers) to prove watch sees them; cleans up',
     )
-    .argument('<behaviours...>', `${BEHAVIOURS.join('|')}|all`)
+    .argument('<behaviours...>', `${BEHAVIOURS.join('|')}|all, or ${LOG_STORIES.join('|')} (with --emit-logs only)`)
     .addOption(
       new Option('-d, --duration <time>', 'how long to stage (max 10m)').argParser(duration).default(60_000, '60s'),
     )
@@ -34,8 +50,9 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
     .option('--json', 'print what was staged as JSON')
     .option(
       '--emit-logs <dir>',
-      'stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty',
+      "stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty; cloud writes an AWS account's S3 logs under <dir>/aws and the cloud: policy in <dir>/coalmine.yaml",
     )
+    .option('--at <time>', 'with --emit-logs: the time the story ends (default: now)', storyEnd)
     .option(
       '--sandbox <dir>',
       'write the sandbox cron entry under <dir> (so `watch --root <dir>` can run first); only the files it adds are removed',
@@ -54,6 +71,7 @@ interface SimulateFlags {
   share: number;
   json?: boolean;
   emitLogs?: string;
+  at?: number;
   realCrontab?: boolean;
   sandbox?: string;
 }
@@ -62,7 +80,7 @@ function runEmitLogs(dir: string, behaviours: Behaviour[], flags: SimulateFlags)
   let out: ReturnType<typeof emitLogs>;
   try {
     prepareDir(dir);
-    out = emitLogs(dir, { behaviours, share: flags.share, wallet: FAKE_WALLET });
+    out = emitLogs(dir, { behaviours, share: flags.share, wallet: FAKE_WALLET, now: flags.at });
   } catch (err) {
     if (!(err instanceof EmitLogsError) && !(err as NodeJS.ErrnoException).code) throw err;
     process.stderr.write(`coalmine: simulate --emit-logs: ${inert((err as Error).message)}\n`);
@@ -81,15 +99,62 @@ function runEmitLogs(dir: string, behaviours: Behaviour[], flags: SimulateFlags)
   return EXIT.ok;
 }
 
+function runEmitCloud(dir: string, flags: SimulateFlags): number {
+  let out: EmittedCloud;
+  try {
+    prepareDir(dir);
+    out = emitCloudLogs(dir, { wallet: FAKE_WALLET, now: flags.at });
+  } catch (err) {
+    if (!(err instanceof EmitLogsError) && !(err as NodeJS.ErrnoException).code) throw err;
+    process.stderr.write(`coalmine: simulate cloud --emit-logs: ${inert((err as Error).message)}\n`);
+    return err instanceof EmitLogsError ? EXIT.usage : EXIT.runtime;
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return EXIT.ok;
+  }
+  // hundreds of delivery objects: say how many of each went where, not every name (--json lists them)
+  const kinds = new Map<string, number>();
+  for (const f of out.files) {
+    const rel = f.slice(out.dir.length).replace(/^[\\/]+/, '');
+    const kind = rel.replace(/\/\d{4}\/\d{2}\/\d{2}\/.*$/, '/YYYY/MM/DD/…');
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  process.stdout.write(
+    `wrote ${out.files.length} files to ${inert(out.dir)} (AWS account ${out.account}, ${out.from} to ${out.to}); nothing was started\n`,
+  );
+  for (const [kind, n] of kinds) process.stdout.write(`  ${n} × ${inert(kind)}\n`);
+  process.stdout.write(`hunt it with: ${inert(out.hunt.join(' '))}\nexpect:\n`);
+  for (const e of out.expect) process.stdout.write(`  - ${e}\n`);
+  return EXIT.ok;
+}
+
 async function runSimulate(names: string[], flags: SimulateFlags): Promise<number> {
   const chosen = new Set<Behaviour>();
+  const stories = new Set<string>();
   for (const n of names) {
     if (n === 'all') for (const b of BEHAVIOURS) chosen.add(b);
     else if ((BEHAVIOURS as readonly string[]).includes(n)) chosen.add(n as Behaviour);
+    else if ((LOG_STORIES as readonly string[]).includes(n)) stories.add(n);
     else {
-      process.stderr.write(`coalmine: unknown behaviour "${inert(n)}" (use ${BEHAVIOURS.join(', ')}, all)\n`);
+      process.stderr.write(
+        `coalmine: unknown behaviour "${inert(n)}" (use ${BEHAVIOURS.join(', ')}, all, or ${LOG_STORIES.join(', ')} with --emit-logs)\n`,
+      );
       return EXIT.usage;
     }
+  }
+  if (flags.at !== undefined && flags.emitLogs === undefined) {
+    process.stderr.write('coalmine: --at needs --emit-logs (a live run happens now)\n');
+    return EXIT.usage;
+  }
+  if (stories.size > 0) {
+    if (flags.emitLogs === undefined || chosen.size > 0 || flags.realCrontab || flags.sandbox !== undefined) {
+      process.stderr.write(
+        `coalmine: ${[...stories].join(', ')} only writes logs, alone: coalmine simulate ${[...stories][0]} --emit-logs DIR (then hunt DIR/${CLOUD_DIR})\n`,
+      );
+      return EXIT.usage;
+    }
+    return runEmitCloud(flags.emitLogs, flags);
   }
   if (flags.realCrontab && (flags.emitLogs !== undefined || !chosen.has('persistence'))) {
     process.stderr.write(`coalmine: --real-crontab needs the persistence behaviour and a live run (not --emit-logs)\n`);

@@ -15,7 +15,8 @@
  *   Average, Maximum, Unit}]}`): the file does not say the instance, so it is the `i-…` the file name
  *   holds, else the input's host hint (`--host`), else every datapoint is reported.
  * One `metric` event per datapoint at its time, `host.name` and `cloud.instance.id` = the instance.
- * Whole documents are read bounded and emitted in time order (the CLI lists newest first by default).
+ * Whole documents are read bounded and emitted in time order (the CLI lists newest first by default);
+ * stream lines too (bounded, `time-order.ts`), since Firehose delivers an instance's datapoints late.
  */
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
@@ -25,6 +26,7 @@ import { instanceIdIn, instanceIdOf } from './aws-ids.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { readJsonLines, sniffJsonLine } from './lines.js';
 import { isObject, numberOf, textOf } from './net-fields.js';
+import { timeOrdered } from './time-order.js';
 import type { SourceBatch, SourceDescriptor, SourceInput } from './types.js';
 
 const FORMAT = 'cloudwatch-metrics';
@@ -410,6 +412,8 @@ export const cloudwatchMetrics: SourceDescriptor = {
       yield* readDocument(input);
       return;
     }
-    yield* readJsonLines(input, context, CODE, (o, line) => streamRecord(o, input.name, line));
+    // a stream's records reach S3 as Firehose buffers them: an instance's datapoints may come late
+    const lines = readJsonLines(input, context, CODE, (o, line) => streamRecord(o, input.name, line));
+    yield* timeOrdered(lines, input.name, CODE, BATCH_EVENTS);
   },
 };

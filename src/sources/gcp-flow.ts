@@ -8,6 +8,8 @@
  * client is the source and the bytes are the server's. The host is the reporting VM
  * (`cloud.instance` = its `vm_name`: the records carry no numeric id), else the VM on either end; a
  * record naming no VM has no host (the engine joins it by address). Other log entries are counted unused.
+ * A file's events are given in time order (bounded, `time-order.ts`): `gcloud logging read` prints the
+ * newest entry first.
  */
 import type { CoalEvent } from '../model/event.js';
 import { issue } from '../model/issue.js';
@@ -25,7 +27,8 @@ import {
 } from './gcp-log.js';
 import { sniffJsonLine } from './lines.js';
 import { endpointOf, isObject, numberOf, serverByPorts, swapEnds, textOf } from './net-fields.js';
-import type { SourceBatch, SourceDescriptor } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -214,24 +217,29 @@ export const gcpFlow: SourceDescriptor = {
       (first) => (FLOW_TEXT.test(first) || (/"jsonPayload"\s*:/.test(first) && /"dest_ip"\s*:/.test(first)) ? 70 : 0),
     );
   },
-  async *read(input, context) {
-    let out: SourceBatch = { events: [], issues: [], unused: 0 };
-    for await (const record of gcpRecords(input, context, CODE)) {
-      if ('issue' in record) out.issues.push(record.issue);
-      else {
-        const mapped = isObject(record.value)
-          ? gcpFlowEvent(record.value, input.name, record.line, input.hostHint)
-          : 'JSON but not an object';
-        if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
-        else if (typeof mapped === 'string')
-          out.issues.push(issue({ file: input.name, line: record.line }, `${CODE}_BAD_RECORD`, mapped));
-        else out.events.push(mapped);
-      }
-      if (out.events.length + out.issues.length >= BATCH_EVENTS) {
-        yield out;
-        out = { events: [], issues: [], unused: 0 };
-      }
-    }
-    if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
+  read(input, context) {
+    // `gcloud logging read` prints the newest entry first
+    return timeOrdered(readInFileOrder(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  let out: SourceBatch = { events: [], issues: [], unused: 0 };
+  for await (const record of gcpRecords(input, context, CODE)) {
+    if ('issue' in record) out.issues.push(record.issue);
+    else {
+      const mapped = isObject(record.value)
+        ? gcpFlowEvent(record.value, input.name, record.line, input.hostHint)
+        : 'JSON but not an object';
+      if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
+      else if (typeof mapped === 'string')
+        out.issues.push(issue({ file: input.name, line: record.line }, `${CODE}_BAD_RECORD`, mapped));
+      else out.events.push(mapped);
+    }
+    if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+      yield out;
+      out = { events: [], issues: [], unused: 0 };
+    }
+  }
+  if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
+}

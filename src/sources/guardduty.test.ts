@@ -70,6 +70,8 @@ test('get-findings output: DNS and network findings on the instance, an SSH brut
 
 test('EventBridge events (camelCase detail): a reputation DNS finding, a Runtime miner process with its parent, a port probe; sample findings are counted', async () => {
   const { events, issues } = await readAll(guardduty, good);
+  // the reader gives them in time order; the mapping is checked record by record
+  events.sort((a, b) => (a.coalmine.ref.line ?? 0) - (b.coalmine.ref.line ?? 0));
   assert.deepEqual(issues, []);
   assert.deepEqual(summary(events), [
     ['dns-query', 'Impact:EC2/BitcoinDomainRequest.Reputation', 'High', MINER],

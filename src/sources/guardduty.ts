@@ -12,7 +12,8 @@
  * finding type, its id and its severity (Low/Medium/High/Critical); host and `cloud.instance.id` the
  * instance, `host.ip` its private addresses. Findings about other resources (access keys, buckets,
  * Kubernetes API calls, Lambda), sample findings and a finding's later updates in the same file are
- * counted unused.
+ * counted unused. A file's events are given in time order (bounded, `time-order.ts`): findings are listed
+ * by id or by when they were written, not by when their activity was first seen.
  */
 import type { CoalEvent, Endpoint, ProcessFields } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
@@ -23,7 +24,8 @@ import { imageOf } from './container-fields.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, portOf, textOf } from './net-fields.js';
-import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 const FORMAT = 'guardduty';
 const CODE = 'GUARDDUTY';
@@ -481,17 +483,13 @@ export const guardduty: SourceDescriptor = {
       (first) => (GUARDDUTY_HEAD.test(first) && /"(?:[Ss]chemaVersion|detail)"/.test(first) ? 70 : 0),
     );
   },
-  async *read(input, context) {
+  read(input, context) {
     const scope: Scope = { file: input.name, seen: new Set() };
     if (input.hostHint !== undefined) scope.hostHint = input.hostHint;
     const batches = isDocument(input.head.toString('utf8', 0, Math.min(input.head.length, 4096)))
       ? readDocumentMode(input, scope)
       : readLinesMode(input, context, scope);
-    for await (const out of batches) {
-      if (out.events.length === 0 && out.issues.length === 0 && out.unused === 0) continue;
-      const batch: SourceBatch = { events: out.events, issues: out.issues };
-      if (out.unused > 0) batch.unused = out.unused;
-      yield batch;
-    }
+    // a finding is dated by when its activity was first seen, not when it was written or updated
+    return timeOrdered(batches, input.name, CODE, BATCH_EVENTS);
   },
 };

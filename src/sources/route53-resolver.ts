@@ -6,7 +6,9 @@
  * or in their CloudWatch Logs forms (see cloudwatch-logs.ts). One `dns-query` per record: the name
  * asked (without the root's trailing dot), the addresses answered, the asking address; a query from
  * an instance is that instance's (host.name, cloud.instance.id). A query the DNS Firewall blocked is a
- * failure (kept: the attempt is evidence).
+ * failure (kept: the attempt is evidence). A file's events are given in time order (bounded,
+ * `time-order.ts`): an S3 object's records are only roughly in order and a Logs Insights export lists
+ * the newest first.
  */
 import { isIP } from 'node:net';
 import type { CoalEvent } from '../model/event.js';
@@ -16,7 +18,8 @@ import { parseTimestamp } from '../util/time.js';
 import { instanceIdOf } from './aws-ids.js';
 import { firstLogMessage, type LogMessage, logMessages } from './cloudwatch-logs.js';
 import { endpointOf, isObject, MAX_NAME_CHARS, textOf } from './net-fields.js';
-import type { SourceBatch, SourceDescriptor } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 const FORMAT = 'route53-resolver';
 const CODE = 'ROUTE53';
@@ -152,23 +155,27 @@ export const route53Resolver: SourceDescriptor = {
     const text = first.text ?? '';
     return text.startsWith('{') && text.includes('"query_name"') && text.includes('"query_timestamp"') ? 60 : 0;
   },
-  async *read(input, context) {
-    const file = input.name;
-    let out: SourceBatch = { events: [], issues: [], unused: 0 };
-    for await (const batch of logMessages(input, context, CODE)) {
-      out.issues.push(...batch.issues);
-      for (const m of batch.messages) {
-        const record = recordOf(m);
-        const mapped = 'why' in record ? record.why : resolverEvent(record.value, file, m.line);
-        const code = 'why' in record && m.cut ? `${CODE}_TRUNCATED` : `${CODE}_BAD_RECORD`;
-        if (typeof mapped === 'string') out.issues.push(issue({ file, line: m.line }, code, mapped));
-        else out.events.push(mapped);
-        if (out.events.length + out.issues.length >= BATCH_EVENTS) {
-          yield out;
-          out = { events: [], issues: [], unused: 0 };
-        }
-      }
-    }
-    if (out.events.length > 0 || out.issues.length > 0) yield out;
+  read(input, context) {
+    return timeOrdered(readInFileOrder(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  const file = input.name;
+  let out: SourceBatch = { events: [], issues: [], unused: 0 };
+  for await (const batch of logMessages(input, context, CODE)) {
+    out.issues.push(...batch.issues);
+    for (const m of batch.messages) {
+      const record = recordOf(m);
+      const mapped = 'why' in record ? record.why : resolverEvent(record.value, file, m.line);
+      const code = 'why' in record && m.cut ? `${CODE}_TRUNCATED` : `${CODE}_BAD_RECORD`;
+      if (typeof mapped === 'string') out.issues.push(issue({ file, line: m.line }, code, mapped));
+      else out.events.push(mapped);
+      if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+        yield out;
+        out = { events: [], issues: [], unused: 0 };
+      }
+    }
+  }
+  if (out.events.length > 0 || out.issues.length > 0) yield out;
+}

@@ -6,6 +6,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
+import type { SourceBatch } from './types.js';
 
 /** Events a reader holds to put them in time order. */
 export const MAX_HELD_EVENTS = 100_000;
@@ -46,4 +47,28 @@ export function outOfOrderIssue(file: string, code: string): Issue {
     'more events than are held to sort a file: given in runs, each in time order',
     'reading',
   );
+}
+
+/**
+ * A reader's batches with their events in time order, bounded as `TimeOrder` is: issues and unused
+ * counts pass on as they come, events are held and given sorted at the end (or in runs when full).
+ */
+export async function* timeOrdered(
+  batches: AsyncIterable<SourceBatch>,
+  file: string,
+  code: string,
+  batchEvents: number,
+  limit = MAX_HELD_EVENTS,
+): AsyncGenerator<SourceBatch> {
+  const order = new TimeOrder(limit);
+  for await (const batch of batches) {
+    order.push(batch.events);
+    if (order.full) for (const events of order.drain(batchEvents)) yield { events, issues: [] };
+    const unused = batch.unused ?? 0;
+    if (batch.issues.length > 0 || unused > 0)
+      yield unused > 0 ? { events: [], issues: batch.issues, unused } : { events: [], issues: batch.issues };
+  }
+  const issues = order.overflowed ? [outOfOrderIssue(file, code)] : [];
+  for (const events of order.drain(batchEvents)) yield { events, issues: issues.splice(0) };
+  if (issues.length > 0) yield { events: [], issues };
 }

@@ -36,6 +36,8 @@ async function counts(input: SourceInput): Promise<{ events: number; issues: num
 
 test('v5 header form: each record is a connect turned client → server, its bytes on the side that sent them', async () => {
   const { events } = await readAll(vpcFlow, good);
+  // the reader gives them in time order; the mapping is checked record by record
+  events.sort((a, b) => (a.coalmine.ref.line ?? 0) - (b.coalmine.ref.line ?? 0));
   const rows = events.map((e) => [
     e.coalmine.ref.line,
     `${e.source?.ip}:${e.source?.port}`,
@@ -69,6 +71,8 @@ test('v5 header form: each record is a connect turned client → server, its byt
 
 test('a record naming its instance is that instance; one naming only an interface is the interface, with no host', async () => {
   const { events } = await readAll(vpcFlow, good);
+  // the reader gives them in time order; the mapping is checked record by record
+  events.sort((a, b) => (a.coalmine.ref.line ?? 0) - (b.coalmine.ref.line ?? 0));
   const miner = events[0];
   assert.deepEqual(miner.host, { name: MINER });
   assert.deepEqual(miner.cloud, {

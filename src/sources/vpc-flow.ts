@@ -9,7 +9,8 @@
  * tcp-flags, else the ports), its bytes on the side that sent them; ACCEPT/REJECT as the outcome.
  * NODATA and SKIPDATA records carry no flow and are counted unused. A record naming its instance is
  * that instance's (host.name, cloud.instance.id); else it names its network interface and the engine
- * joins it by address.
+ * joins it by address. A file's events are given in time order (bounded, `time-order.ts`): an S3 object
+ * holds each interface's records of a window together, not the windows in order.
  */
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
@@ -19,7 +20,8 @@ import { parseTimestamp } from '../util/time.js';
 import { instanceIdOf } from './aws-ids.js';
 import { firstLogMessage, type LogMessage, logMessages } from './cloudwatch-logs.js';
 import { ipOf, portOf, serverByPorts } from './net-fields.js';
-import type { SourceBatch, SourceDescriptor, SourceInput } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 const FORMAT = 'vpc-flow';
 const CODE = 'VPC_FLOW';
@@ -345,29 +347,33 @@ export const vpcFlow: SourceDescriptor = {
     if (first.raw && isHeaderLine(first.text)) return 95;
     return isDefaultRecord(first.text) ? 85 : 0;
   },
-  async *read(input, context) {
-    const file = input.name;
-    const region = regionOfPath(input);
-    let header: Header | undefined;
-    let out: SourceBatch = { events: [], issues: [], unused: 0 };
-    for await (const batch of logMessages(input, context, CODE)) {
-      out.issues.push(...batch.issues);
-      for (const m of batch.messages) {
-        const where: Where = { file, line: m.line, ...(region !== undefined && { region }) };
-        const verdict = readMessage(m, header, where);
-        if (verdict.header !== undefined) header = verdict.header;
-        if (verdict.event === 'unused') out.unused = (out.unused ?? 0) + 1;
-        else if (verdict.event !== undefined) out.events.push(verdict.event);
-        if (verdict.issue) out.issues.push(verdict.issue);
-        if (out.events.length + out.issues.length >= BATCH_EVENTS) {
-          yield out;
-          out = { events: [], issues: [], unused: 0 };
-        }
-      }
-    }
-    if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
+  read(input, context) {
+    return timeOrdered(readInFileOrder(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  const file = input.name;
+  const region = regionOfPath(input);
+  let header: Header | undefined;
+  let out: SourceBatch = { events: [], issues: [], unused: 0 };
+  for await (const batch of logMessages(input, context, CODE)) {
+    out.issues.push(...batch.issues);
+    for (const m of batch.messages) {
+      const where: Where = { file, line: m.line, ...(region !== undefined && { region }) };
+      const verdict = readMessage(m, header, where);
+      if (verdict.header !== undefined) header = verdict.header;
+      if (verdict.event === 'unused') out.unused = (out.unused ?? 0) + 1;
+      else if (verdict.event !== undefined) out.events.push(verdict.event);
+      if (verdict.issue) out.issues.push(verdict.issue);
+      if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+        yield out;
+        out = { events: [], issues: [], unused: 0 };
+      }
+    }
+  }
+  if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
+}
 
 /** What one message is: a new header (with an issue for its unknown or missing fields), an event, unused, or an issue. */
 function readMessage(

@@ -207,3 +207,58 @@ test('an Azure VM takes the addresses and MAC its NIC write named, so NSG flows 
   assert.equal(byAddress?.key, vm.key);
   assert.equal(byMac?.key, vm.key);
 });
+
+test('VMs created one call at a time by one identity, source and region are one launch; a later call is another', () => {
+  const table = new InstanceTable(undefined);
+  const vmCall = (ts: number, n: number, ip = '203.0.113.77') => {
+    const e = launchCall(ts, {
+      provider: 'azure',
+      account: 's1',
+      region: 'koreacentral',
+      operation: 'Microsoft.Compute/virtualMachines/write',
+      principal: { id: 'c3b2a1f0-e9d8-4c7b-a6f5-e4d3c2b1a0f9', type: 'ServicePrincipal' },
+      instanceType: 'Standard_NC4as_T4_v3',
+      count: 1,
+      instances: [
+        { id: `/subscriptions/s1/resourcegroups/rg/providers/microsoft.compute/virtualmachines/w${n}`, name: `w${n}` },
+      ],
+    });
+    e.source = { ip };
+    return table.observe(e, DEFAULT_THRESHOLDS, []);
+  };
+  const first = vmCall(0, 1);
+  const second = vmCall(2 * 60_000, 2);
+  const third = vmCall(4 * 60_000, 3);
+  assert.equal(second?.key, first?.key);
+  assert.equal(third?.key, first?.key);
+  assert.equal(first?.instances.size, 3);
+  assert.equal(first?.origin?.count, 3);
+  assert.notEqual(vmCall(40 * 60_000, 4)?.key, first?.key, 'half an hour later: another launch');
+  assert.notEqual(vmCall(41 * 60_000, 5, '198.51.100.1')?.key, first?.key, 'from another address: another launch');
+});
+
+test("a bulk insert's name pattern claims the VMs named so, with the call as their launch time", () => {
+  const table = new InstanceTable(undefined);
+  const bulk = table.observe(
+    launchCall(1000, {
+      provider: 'gcp',
+      account: 'proj-a',
+      region: 'asia-northeast3',
+      operation: 'v1.compute.instances.bulkInsert',
+      count: 20,
+      resources: [{ type: 'namePattern', name: 'worker-####' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const named = (n: string) =>
+    table.observe(
+      metric(5000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: n, name: n } }),
+      DEFAULT_THRESHOLDS,
+      [],
+    );
+  assert.equal(named('worker-0007')?.key, bulk?.key);
+  assert.notEqual(named('worker-07')?.key, bulk?.key, 'four digits, as the pattern says');
+  assert.notEqual(named('worker-abcd')?.key, bulk?.key);
+  assert.equal(bulk?.instances.size, 1);
+});

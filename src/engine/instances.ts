@@ -119,6 +119,9 @@ const MAX_HISTORY = 200_000;
 const MAX_SET = 64;
 /** A principal that launched this many times before is routine. */
 const ROUTINE_LAUNCHES = 3;
+/** Calls of one identity, source, region and types this close together are one launch. */
+const BURST_MS = 10 * 60 * 1000;
+const MAX_NAME_PATTERNS = 1024;
 /** History shorter than this cannot call anything first-seen. */
 const MIN_HISTORY_MS = 24 * 60 * 60 * 1000;
 /** Launching this many times the principal's largest earlier launch (and at least this many) is far above its history. */
@@ -257,6 +260,17 @@ export class InstanceTable {
   /** provider|account|name (and provider||name) → instance key: GCP and Azure records name VMs. */
   private readonly byName = new Map<string, string>();
   private readonly byInterface = new Map<string, string>();
+  /** JSON [principal, region, source IP, types] → the launch its last call made, for calls made one VM at a time. */
+  private readonly bursts = new Map<string, { key: string; lastTs: number }>();
+  /** Bulk inserts' name patterns (GCP `namePattern`): prefix, digit count, suffix → launch. */
+  private readonly namePatterns: Array<{
+    provider: string;
+    account: string | undefined;
+    prefix: string;
+    digits: number;
+    suffix: string;
+    launchKey: string;
+  }> = [];
   /** Interface id → its MAC and addresses, as a NIC write said (the VM using it may come later). */
   private readonly interfaceFacts = new Map<string, { mac?: string; ips: string[] }>();
   private readonly byAddress = new Map<string, Array<{ key: string; from: number; to?: number }>>();
@@ -423,7 +437,9 @@ export class InstanceTable {
       // an instance we never saw launched: its group's launch, else its own launch with no origin
       if (provider && id) {
         const group = this.groupLaunchOf(provider, account, id, name);
-        return this.instanceState(provider, account, event.cloud?.region, id, event.coalmine.ts, group, name);
+        const i = this.instanceState(provider, account, event.cloud?.region, id, event.coalmine.ts, group?.key, name);
+        i.launchedMs ??= group?.launchedMs;
+        return i;
       }
     }
     const nic = event.cloud?.network_interface;
@@ -460,10 +476,22 @@ export class InstanceTable {
     account: string | undefined,
     id: string,
     name: string | undefined,
-  ): string | undefined {
+  ): { key: string; launchedMs?: number } | undefined {
     for (const group of groupsOf(provider, id, name)) {
       const k = entityKey('instance', provider, account ?? '?', `group:${group}`);
-      if (this.launches.has(k)) return k;
+      // a group's members are launched as it scales, at times its calls do not say
+      if (this.launches.has(k)) return { key: k };
+    }
+    const n = (name ?? id).toLowerCase();
+    for (let j = this.namePatterns.length - 1; j >= 0; j--) {
+      const p = this.namePatterns[j];
+      if (p.provider !== provider || (p.account && account && p.account !== account)) continue;
+      if (n.length !== p.prefix.length + p.digits + p.suffix.length || !n.startsWith(p.prefix) || !n.endsWith(p.suffix))
+        continue;
+      if (!/^\d+$/.test(n.slice(p.prefix.length, n.length - p.suffix.length))) continue;
+      // a bulk insert makes its VMs at the call
+      const l = this.launches.get(p.launchKey);
+      if (l) return { key: p.launchKey, launchedMs: l.origin?.ts };
     }
     return undefined;
   }
@@ -589,6 +617,16 @@ export class InstanceTable {
     }
   }
 
+  /** A bulk insert's `namePattern` (`worker-####`): the VMs it names so, first seen in flows or metrics, are its. */
+  private learnNamePattern(provider: string, account: string | undefined, cloud: CloudFacts, launchKey: string): void {
+    const pattern = cloud.resources?.find((r) => r.type === 'namePattern')?.name?.toLowerCase();
+    if (!pattern) return;
+    const m = /^([a-z0-9-]{0,62}?)(#{1,10})([a-z0-9-]{0,62})$/.exec(pattern);
+    if (!m) return;
+    if (this.namePatterns.length >= MAX_NAME_PATTERNS) this.namePatterns.shift();
+    this.namePatterns.push({ provider, account, prefix: m[1], digits: m[2].length, suffix: m[3], launchKey });
+  }
+
   /** A control-plane call: a launch (or an attempt), an end, or a prelude to remember. */
   private observeCall(event: CoalEvent, cloud: CloudFacts, out: Signal[]): LaunchState | undefined {
     const ts = event.coalmine.ts;
@@ -649,13 +687,23 @@ export class InstanceTable {
       origin.tags['aws:ec2spot:fleet-request-id'] ??
       origin.tags['aws:ec2:fleet-id'] ??
       cloud.resources?.find((r) => GROUP_RESOURCES.has(r.type))?.name?.toLowerCase();
-    const launchKey = group
-      ? entityKey('instance', provider, account ?? '?', `group:${group}`)
-      : first
-        ? entityKey('instance', provider, first)
-        : entityKey('instance', provider, account ?? '?', `attempt:${event.event.id ?? ts}`);
+    // one script creating VMs one call at a time (`az vm create` in a loop) is one launch: same identity,
+    // source, region and types, each call within BURST_MS of the last
+    const burstKey = JSON.stringify([principalKey, region ?? '', origin.sourceIp ?? '', [...types].sort()]);
+    const burst = !group && !denied ? this.bursts.get(burstKey) : undefined;
+    const folded = burst !== undefined && ts - burst.lastTs <= BURST_MS && this.launches.has(burst.key);
+    const launchKey = folded
+      ? burst.key
+      : group
+        ? entityKey('instance', provider, account ?? '?', `group:${group}`)
+        : first
+          ? entityKey('instance', provider, first)
+          : entityKey('instance', provider, account ?? '?', `attempt:${event.event.id ?? ts}`);
+    if (!group && !denied) this.learn(this.bursts, burstKey, { key: launchKey, lastTs: ts });
     const l = this.launchState(launchKey, provider, account, region);
+    if (folded && l.origin) l.origin.count = (l.origin.count ?? 1) + (origin.count ?? 1);
     l.origin ??= origin;
+    this.learnNamePattern(provider, account, cloud, launchKey);
     if (this.intel && l.pools.length === 0 && !denied) l.pools = launchPools(event, this.intel);
     l.lastTouched = ++this.touch;
     this.note(undefined, l, 'audit');
@@ -679,7 +727,8 @@ export class InstanceTable {
       for (const nic of inst.interfaces ?? []) this.attachInterface(i, nic, ts);
       for (const ip of [...(inst.privateIps ?? []), ...(inst.publicIps ?? [])]) this.holdAddress(i, ip, ts);
     }
-    this.judgeLaunch(event, l, origin, principalKey, auditKey, denied, out);
+    // a call folded into a burst was judged with its first call: it is not more history of its own
+    if (!folded) this.judgeLaunch(event, l, origin, principalKey, auditKey, denied, out);
     return l;
   }
 

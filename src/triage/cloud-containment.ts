@@ -501,9 +501,12 @@ function azurePlan(f: Finding): PlanStep[] {
   const region = checked(f, 'region', 'region', AZURE_REGION, 'an Azure region (eastus)', notes);
   const vms = checkedList(list(f, 'instances'), 'VM', AZURE_VM, 'a virtual machine resource id', notes);
   const principal = text(f, 'principal');
-  const appId = principal && safe(principal) && GUID.test(principal) ? principal : undefined;
-  const upn = !appId && principal && safe(principal) && EMAIL.test(principal) ? principal : undefined;
-  if (principal !== undefined && !appId && !upn)
+  const principalId = principal && safe(principal) && GUID.test(principal) ? principal : undefined;
+  // a service principal signs in with its application id (the reader's access key): its credentials hang on that
+  const key = text(f, 'access_key_id');
+  const appId = key && safe(key) && GUID.test(key) ? key : principalId;
+  const upn = !principalId && principal && safe(principal) && EMAIL.test(principal) ? principal : undefined;
+  if (principal !== undefined && !principalId && !upn)
     notes.push(refused('principal', principal, 'an object or app id (GUID) or a user principal name'));
   const s = subscription ? ` --subscription ${subscription}` : '';
   const quoted = vms.map(shellQuote).join(' ');

@@ -366,3 +366,68 @@ test('negative azure-vmss-autoscale: autoscale growing a scale set under load ra
   assert.equal(pinned.length, capacity, 'every VM of the grown scale set is pinned for 30 minutes');
   assertQuiet('azure-vmss-autoscale');
 });
+
+// ---- Google Cloud and Azure positives (issue 14 acceptance 2: "same story on GCP and Azure → high") ------
+
+/** The three legs, Tier 2, the launch facts, a cost and the provider's own containment commands. */
+function assertHighLaunch(
+  name: string,
+  want: { provider: string; account: string; region: string; principal: string; type: string; commands: RegExp[] },
+): Finding {
+  const f = an0744(hunt(name), name);
+  assert.equal(f.severity, 'high');
+  assert.deepEqual([...f.legs].sort(), ['authorization', 'reach', 'resource']);
+  assert.equal(f.facts.provider, want.provider);
+  assert.equal(f.facts.account, want.account);
+  assert.equal(f.facts.region, want.region);
+  assert.equal(f.facts.principal, want.principal);
+  assert.equal(f.facts.source_ip, '203.0.113.77');
+  assert.deepEqual(list(f, 'instance_types'), [want.type]);
+  assert.equal(f.facts.instance_count, 20);
+  assert.match(String(f.facts.authorization), /3 days of audit history/);
+  assert.match(String(f.facts.authorization), new RegExp(`region ${want.region} first used in the account`));
+  assert.ok(list(f, 'destinations').includes('203.0.113.10:3333'), JSON.stringify(f.facts.destinations));
+  assert.equal(f.triage?.escalation.tier, 'Tier 2');
+  const cost = f.triage?.cost;
+  assert.ok(cost && (cost.instance_hours ?? 0) > 15 && cost.amount > 0, JSON.stringify(cost));
+  const commands = containmentCommands(f);
+  for (const wanted of want.commands)
+    assert.ok(
+      commands.some((c) => wanted.test(c)),
+      `${wanted} in the plan:\n${commands.join('\n')}`,
+    );
+  return f;
+}
+
+test('GCP: a leaked service-account key bulk-creating 20 GPU miners in a new region, with pool flows and CPU pinned: one high AN0744 finding', () => {
+  const f = assertHighLaunch('gcp-leaked-key', {
+    provider: 'gcp',
+    account: 'acme-prod-421337',
+    region: 'asia-northeast3',
+    principal: 'ci-backup@acme-prod-421337.iam.gserviceaccount.com',
+    type: 'a2-highgpu-1g',
+    commands: [
+      /gcloud iam service-accounts keys disable \w+ --iam-account/,
+      /gcloud compute disks snapshot/,
+      /gcloud compute instances stop/,
+    ],
+  });
+  assert.equal(f.facts.launch_operation, 'v1.compute.instances.bulkInsert');
+  assert.match(String(f.facts.access_key_id), /^[0-9a-f]{40}$/);
+});
+
+test('Azure: a leaked service principal creating 20 GPU VMs in a new region, with pool flows and CPU pinned: one high AN0744 finding', () => {
+  const f = assertHighLaunch('azure-leaked-key', {
+    provider: 'azure',
+    account: '6d4f2a1c-3b5e-4c7d-9e8f-1a2b3c4d5e6f',
+    region: 'koreacentral',
+    principal: 'c3b2a1f0-e9d8-4c7b-a6f5-e4d3c2b1a0f9',
+    type: 'Standard_NC4as_T4_v3',
+    commands: [
+      /az ad sp credential reset --id 8e1d2c3b-4a5f-4b6e-9d7c-0a1b2c3d4e5f/,
+      /az snapshot create/,
+      /az vm deallocate --ids/,
+    ],
+  });
+  assert.equal(f.facts.access_key_id, '8e1d2c3b-4a5f-4b6e-9d7c-0a1b2c3d4e5f');
+});

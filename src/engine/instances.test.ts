@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CloudFacts, CoalEvent } from '../model/event.js';
 import { DEFAULT_THRESHOLDS } from '../model/policy.js';
-import { InstanceTable } from './instances.js';
+import { InstanceTable, identityOf } from './instances.js';
 
 function metric(ts: number, cloud: CoalEvent['cloud']): CoalEvent {
   return {
@@ -261,4 +261,44 @@ test("a bulk insert's name pattern claims the VMs named so, with the call as the
   assert.notEqual(named('worker-07')?.key, bulk?.key, 'four digits, as the pattern says');
   assert.notEqual(named('worker-abcd')?.key, bulk?.key);
   assert.equal(bulk?.instances.size, 1);
+});
+
+test("an assumed role's history is the role's, whatever each session is called", () => {
+  assert.equal(
+    identityOf('arn:aws:sts::123456789012:assumed-role/terraform-deploy/tf-1733', undefined),
+    'role/terraform-deploy',
+  );
+  assert.equal(
+    identityOf(
+      'arn:aws:sts::123456789012:assumed-role/terraform-deploy/x',
+      'arn:aws:iam::123456789012:role/ci/terraform-deploy',
+    ),
+    'role/terraform-deploy',
+  );
+  assert.equal(
+    identityOf('arn:aws:iam::123456789012:user/ci-backup', undefined),
+    'arn:aws:iam::123456789012:user/ci-backup',
+  );
+  assert.equal(identityOf('ci@proj.iam.gserviceaccount.com', undefined), 'ci@proj.iam.gserviceaccount.com');
+
+  const table = new InstanceTable(undefined);
+  const run = (ts: number, session: string) =>
+    table.observe(
+      launchCall(ts, {
+        provider: 'aws',
+        account: '123456789012',
+        region: 'eu-west-1',
+        operation: 'RunInstances',
+        principal: { id: `arn:aws:sts::123456789012:assumed-role/terraform-deploy/${session}`, type: 'AssumedRole' },
+        instanceType: 'm5.large',
+        count: 2,
+        instances: [{ id: `i-0${session}`, type: 'm5.large' }],
+      }),
+      DEFAULT_THRESHOLDS,
+      [],
+    );
+  const day = 24 * 3600_000;
+  for (let n = 0; n < 4; n++) run(n * 12 * 3600_000, `tf${n}`);
+  const today = run(2 * day + 3600_000, 'tf9');
+  assert.match(today?.authorizedBy ?? '', /routine launcher/);
 });

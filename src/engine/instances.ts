@@ -225,6 +225,23 @@ function launchRunsMiner(l: LaunchState): boolean {
   );
 }
 
+/**
+ * The identity a principal's history is kept under: an AWS assumed-role session's role by name (from its
+ * issuer `arn:aws:iam::1:role/path/name`, else its ARN `arn:aws:sts::1:assumed-role/name/session`), since
+ * each Terraform run or instance-profile session has a name of its own; any other principal as itself.
+ */
+export function identityOf(principal: string | undefined, sessionIssuer: string | undefined): string | undefined {
+  const issuer = sessionIssuer
+    ? /^arn:aws[a-z-]{0,16}:iam::\d{1,16}:role\/(?:[^/]{1,128}\/){0,16}([^/]{1,128})$/.exec(sessionIssuer)
+    : null;
+  if (issuer) return `role/${issuer[1]}`;
+  const session = principal
+    ? /^arn:aws[a-z-]{0,16}:sts::\d{1,16}:assumed-role\/([^/]{1,128})\/[^/]{1,256}$/.exec(principal)
+    : null;
+  if (session) return `role/${session[1]}`;
+  return principal ?? sessionIssuer;
+}
+
 /** Resource types a launch call names for a group of alike instances (Azure scale set, GCP managed group). */
 const GROUP_RESOURCES = new Set(['scale-set', 'instanceGroupManager']);
 
@@ -637,7 +654,8 @@ export class InstanceTable {
     if (!this.auditSince.has(auditKey)) this.learn(this.auditSince, auditKey, ts);
     this.regionSet(provider, account, region).add('audit');
     const principal = cloud.principal?.id ?? event.user?.name;
-    const principalKey = `${provider}|${account ?? '?'}|${principal ?? '?'}`;
+    // history is the role's, not one session's: each Terraform run or instance profile session has its own name
+    const principalKey = `${provider}|${account ?? '?'}|${identityOf(principal, cloud.principal?.sessionIssuer) ?? '?'}`;
     const op = cloud.operation;
     const denied = event.event.outcome === 'failure' || cloud.errorCode !== undefined;
     if (matchesOperation(op, END_OPERATIONS) && !denied) {

@@ -52,7 +52,12 @@ const CASES: Case[] = [
   { source: azureFlow, fixture: 'azure-flow/nsg.json' },
   { source: azureMetrics, fixture: 'azure-metrics/cli.json' },
   { source: azureMetrics, fixture: 'azure-metrics/vmss.json' },
-  { source: vpcFlow, fixture: 'vpc-flow/filter-log-events.json' },
+  // one connection's records are one event: the appended page holds another interface's
+  {
+    source: vpcFlow,
+    fixture: 'vpc-flow/filter-log-events.json',
+    second: (t) => t.replaceAll('eni-0e1f2a3b4c5d6e7f8', 'eni-0a0b0c0d0e0f01020'),
+  },
   // one event per audit ID over its stages: the appended EventList holds other requests
   {
     source: k8sAudit,

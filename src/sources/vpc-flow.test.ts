@@ -34,7 +34,7 @@ async function counts(input: SourceInput): Promise<{ events: number; issues: num
   return out;
 }
 
-test('v5 header form: each record is a connect turned client → server, its bytes on the side that sent them', async () => {
+test('v5 header form: each connection is a connect turned client → server, its bytes on the side that sent them', async () => {
   const { events } = await readAll(vpcFlow, good);
   // the reader gives them in time order; the mapping is checked record by record
   events.sort((a, b) => (a.coalmine.ref.line ?? 0) - (b.coalmine.ref.line ?? 0));
@@ -49,15 +49,12 @@ test('v5 header form: each record is a connect turned client → server, its byt
     e.coalmine.flow?.serverBytes,
   ]);
   assert.deepEqual(rows, [
-    // the miner's SYN out and the pool's SYN-ACK back are one connection seen from both ends
-    [2, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 5820, undefined],
-    [3, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', undefined, 11310],
-    // the next window: no SYN, the pool port says which end serves
-    [4, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 5120, undefined],
+    // the miner's SYN out (line 2), the pool's SYN-ACK back (3) and the next window's record (4) are one
+    // connection: each side's bytes summed
+    [2, '10.0.1.25:40112', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 5820 + 5120, 11310],
     [5, '10.0.1.25:40998', '198.51.100.20:443', 'tcp', 'outbound', 'success', 4410, undefined],
-    // a visitor on the web server is inbound, and so is the server's answer to it
-    [6, '192.0.2.77:51544', '10.0.2.40:443', 'tcp', 'inbound', 'success', 1830, undefined],
-    [7, '192.0.2.77:51544', '10.0.2.40:443', 'tcp', 'inbound', 'success', undefined, 22011],
+    // a visitor on the web server is inbound: its request (6) and the server's answer (7) are one
+    [6, '192.0.2.77:51544', '10.0.2.40:443', 'tcp', 'inbound', 'success', 1830, 22011],
     [8, '10.0.2.40:53311', '10.0.0.2:53', 'udp', 'outbound', 'success', 74, undefined],
     // rejected by the security group: kept, as a failure
     [9, '198.51.100.99:60022', '10.0.2.40:22', 'tcp', 'inbound', 'failure', 60, undefined],
@@ -65,8 +62,8 @@ test('v5 header form: each record is a connect turned client → server, its byt
     [11, '10.0.1.31:41002', '203.0.113.10:3333', 'tcp', 'outbound', 'success', 2900, undefined],
   ]);
   assert.equal((await counts(good)).unused, 1, 'the NODATA record is counted, not an error');
-  assert.deepEqual(events[8].original['pkt-dstaddr'], '203.0.113.10');
-  assert.equal(events[8].original.dstaddr, '10.0.0.9');
+  assert.deepEqual(events[5].original['pkt-dstaddr'], '203.0.113.10');
+  assert.equal(events[5].original.dstaddr, '10.0.0.9');
 });
 
 test('a record naming its instance is that instance; one naming only an interface is the interface, with no host', async () => {
@@ -81,18 +78,19 @@ test('a record naming its instance is that instance; one naming only an interfac
     region: 'us-east-1',
     instance: { id: MINER },
   });
-  assert.equal(events[4].host?.name, WEB);
-  const nat = events[8];
+  assert.equal(events[2].host?.name, WEB);
+  const nat = events[5];
   assert.equal(nat.host, undefined);
   assert.equal(nat.cloud?.network_interface, 'eni-0d1e2f3a4b5c6d7e8');
   assert.equal(nat.cloud?.instance, undefined);
   assert.equal(miner['@timestamp'], '2026-03-02T01:00:00.000Z');
-  assert.equal(miner.coalmine.flow?.durationMs, 60_000);
-  assert.equal(miner.network?.packets, 42);
-  assert.equal(miner.network?.bytes, 5820);
+  // two capture windows of one connection: its span, and the packets and bytes of both sides
+  assert.equal(miner.coalmine.flow?.durationMs, 120_000);
+  assert.equal(miner.network?.packets, 42 + 40 + 38);
+  assert.equal(miner.network?.bytes, 5820 + 11310 + 5120);
   assert.deepEqual(miner.event.type, ['connection', 'allowed']);
   assert.equal(miner.event.dataset, 'vpc-flow.flow');
-  assert.deepEqual(events[7].event.type, ['connection', 'denied']);
+  assert.deepEqual(events[4].event.type, ['connection', 'denied']);
 });
 
 test('v2 default format with its S3 header: the region comes from the object name, SKIPDATA is unused', async () => {
@@ -100,7 +98,7 @@ test('v2 default format with its S3 header: the region comes from the object nam
   assert.equal(sniffSource(input)?.name, 'vpc-flow');
   const { events, issues } = await readAll(vpcFlow, input);
   assert.deepEqual(issues, []);
-  assert.equal(events.length, 4);
+  assert.equal(events.length, 3);
   for (const e of events) {
     assert.equal(e.cloud?.region, 'us-west-2');
     assert.equal(e.cloud?.network_interface, 'eni-0e1f2a3b4c5d6e7f8');
@@ -110,7 +108,6 @@ test('v2 default format with its S3 header: the region comes from the object nam
   assert.deepEqual(
     events.map((e) => [e.destination?.ip, e.destination?.port, e.network?.direction]),
     [
-      ['203.0.113.10', 3333, 'outbound'],
       ['203.0.113.10', 3333, 'outbound'],
       ['192.0.2.10', 123, 'outbound'],
       ['10.1.4.17', 3389, 'inbound'],
@@ -125,7 +122,8 @@ test('the gzip object S3 delivers reads like its text (gzip is opened before the
   assert.equal(sniffSource(input)?.name, 'vpc-flow');
   const { events, issues } = await readAll(vpcFlow, input);
   assert.deepEqual(issues, []);
-  assert.equal(events.length, 3);
+  // the miner's record and the pool's answer are one connection
+  assert.equal(events.length, 2);
   assert.ok(events.every((e) => e.cloud?.region === 'eu-west-1'));
 });
 
@@ -143,8 +141,8 @@ test('CloudWatch Logs forms (export lines, filter-log-events document, events pe
   const { events } = await readAll(vpcFlow, fileInput(`${DIR}/filter-log-events.json`));
   assert.deepEqual(
     events.map((e) => e.coalmine.ref.line),
-    [3, 10, 17],
-    'each event names the line its log event starts on',
+    [3, 17],
+    'each event names the line its (first) log event starts on',
   );
 });
 
@@ -171,13 +169,10 @@ test('bad custom file: the unknown header field is reported once and read past; 
   assert.match(issues[5].reason, /dstaddr "pool.example" is not an IP address/);
   assert.match(issues[6].reason, /action "MAYBE"/);
   assert.match(issues[7].reason, /instance-id "i-xyz"/);
-  // the known fields around the unknown one still map: instance, flags, direction
+  // the known fields around the unknown one still map: instance, flags, direction (lines 2 and 10 are one connection)
   assert.deepEqual(
     events.map((e) => [e.coalmine.ref.line, e.host?.name, e.destination?.port, e.network?.direction]),
-    [
-      [2, MINER, 3333, 'outbound'],
-      [10, MINER, 3333, 'outbound'],
-    ],
+    [[2, MINER, 3333, 'outbound']],
   );
   assert.equal(events[0].original['my-team-tag'], 'mining');
 });
@@ -225,31 +220,129 @@ test('concatenated objects: each header starts a new format', async () => {
     events.map((e) => [e.coalmine.ref.line, e.host?.name, e.cloud?.network_interface]),
     [
       [2, MINER, undefined],
-      [3, MINER, undefined],
       [5, undefined, 'eni-0e1f2a3b4c5d6e7f8'],
     ],
   );
 });
 
-test('direction without flow-direction or SYN: the pool port and the private side decide, whichever record comes', async () => {
-  const row = (src: string, dst: string, sp: number, dp: number) =>
-    `2 123456789012 eni-0e1f2a3b4c5d6e7f8 ${src} ${dst} ${sp} ${dp} 6 5 500 1772413200 1772413260 ACCEPT OK`;
-  const text = [
-    row('10.1.4.17', '203.0.113.10', 45001, 14444),
-    row('203.0.113.10', '10.1.4.17', 14444, 45001),
-    row('192.0.2.5', '10.1.4.17', 50000, 22),
-    row('10.1.4.17', '192.0.2.5', 22, 50000),
-  ].join('\n');
-  const { events } = await readAll(vpcFlow, memoryInput('dir.log', `${text}\n`));
-  assert.deepEqual(
-    events.map((e) => [e.source?.ip, e.destination?.port, e.network?.direction]),
-    [
-      ['10.1.4.17', 14444, 'outbound'],
-      ['10.1.4.17', 14444, 'outbound'],
-      ['192.0.2.5', 22, 'inbound'],
-      ['192.0.2.5', 22, 'inbound'],
-    ],
-  );
+const PAIR_HEADER =
+  'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags flow-direction';
+const T0 = 1772413200;
+
+/** One record of the pairing tests; `-` where a field is absent. */
+function flowRow(
+  sender: [string, number],
+  receiver: [string, number],
+  o: {
+    bytes: number;
+    packets?: number;
+    start?: number;
+    flags?: number;
+    direction?: string;
+    eni?: string;
+    action?: string;
+  },
+): string {
+  const start = o.start ?? T0;
+  return [
+    5,
+    '123456789012',
+    o.eni ?? 'eni-0e1f2a3b4c5d6e7f8',
+    sender[0],
+    receiver[0],
+    sender[1],
+    receiver[1],
+    6,
+    o.packets ?? 5,
+    o.bytes,
+    start,
+    start + 60,
+    o.action ?? 'ACCEPT',
+    'OK',
+    o.flags ?? '-',
+    o.direction ?? '-',
+  ].join(' ');
+}
+
+async function flowsOf(rows: string[]) {
+  const { events, issues } = await readAll(vpcFlow, memoryInput('pairs.log', `${[PAIR_HEADER, ...rows].join('\n')}\n`));
+  assert.deepEqual(issues, []);
+  return events.map((e) => ({
+    client: `${e.source?.ip}:${e.source?.port}`,
+    server: `${e.destination?.ip}:${e.destination?.port}`,
+    direction: e.network?.direction,
+    bytes: [e.coalmine.flow?.clientBytes, e.coalmine.flow?.serverBytes],
+    packets: e.network?.packets,
+    durationMs: e.coalmine.flow?.durationMs,
+    at: e['@timestamp'],
+  }));
+}
+
+test('one connection is one event: the egress record and the reply, in either order, whatever says who opened it', async () => {
+  const local = '10.1.4.17';
+  // [who opened, who answered, which is local, what says who opened]
+  const cases: Array<[[string, number], [string, number], 'client' | 'server', string]> = [
+    // the instance opens to a pool port (14444): SYN flags, flow-direction only, or the ports alone
+    [[local, 45001], ['203.0.113.10', 14444], 'client', 'flags'],
+    [[local, 45001], ['203.0.113.10', 14444], 'client', 'flow-direction'],
+    [[local, 45001], ['203.0.113.10', 14444], 'client', 'ports'],
+    // a visitor opens to the instance's SSH: inbound
+    [['192.0.2.5', 50000], [local, 22], 'server', 'flags'],
+    [['192.0.2.5', 50000], [local, 22], 'server', 'flow-direction'],
+    [['192.0.2.5', 50000], [local, 22], 'server', 'ports'],
+    // two ports that rank alike: only the SYN says who opened (here the higher port's side)
+    [['203.0.113.10', 40000], [local, 30000], 'server', 'flags'],
+  ];
+  for (const [client, server, localIs, says] of cases) {
+    const flags = (f: number) => (says === 'flags' ? { flags: f } : {});
+    const dir = (sender: 'client' | 'server') =>
+      says === 'flow-direction' ? { direction: sender === localIs ? 'egress' : 'ingress' } : {};
+    const opening = flowRow(client, server, { bytes: 700, packets: 7, ...flags(2), ...dir('client') });
+    const reply = flowRow(server, client, { bytes: 9000, packets: 9, ...flags(18), ...dir('server') });
+    const want = [
+      {
+        client: client.join(':'),
+        server: server.join(':'),
+        direction: localIs === 'client' ? 'outbound' : 'inbound',
+        bytes: [700, 9000],
+        packets: 16,
+        durationMs: 60_000,
+        at: '2026-03-02T01:00:00.000Z',
+      },
+    ];
+    const label = `${client.join(':')} → ${server.join(':')} by ${says}`;
+    assert.deepEqual(await flowsOf([opening, reply]), want, `${label}, opening first`);
+    assert.deepEqual(await flowsOf([reply, opening]), want, `${label}, reply first`);
+  }
+});
+
+test("a connection's successive capture windows are one flow with its span; other connections stay apart", async () => {
+  const miner: [string, number] = ['10.1.4.17', 45001];
+  const pool: [string, number] = ['203.0.113.10', 14444];
+  const windows = [0, 60, 120].flatMap((k) => [
+    flowRow(miner, pool, { bytes: 100, packets: 2, start: T0 + k }),
+    flowRow(pool, miner, { bytes: 300, packets: 3, start: T0 + k }),
+  ]);
+  assert.deepEqual(await flowsOf(windows), [
+    {
+      client: '10.1.4.17:45001',
+      server: '203.0.113.10:14444',
+      direction: 'outbound',
+      bytes: [300, 900],
+      packets: 15,
+      durationMs: 180_000,
+      at: '2026-03-02T01:00:00.000Z',
+    },
+  ]);
+  // another source port, another interface, a rejected attempt, or the same ends after a long silence
+  const apart = [
+    flowRow(miner, pool, { bytes: 100 }),
+    flowRow(['10.1.4.17', 45002], pool, { bytes: 100 }),
+    flowRow(miner, pool, { bytes: 100, eni: 'eni-0a0b0c0d0e0f01020' }),
+    flowRow(miner, pool, { bytes: 100, action: 'REJECT' }),
+    flowRow(miner, pool, { bytes: 100, start: T0 + 3600 }),
+  ];
+  assert.equal((await flowsOf(apart)).length, 5);
 });
 
 test('fuzz: damaged records never throw; every issue names its line; every event is well formed', async () => {

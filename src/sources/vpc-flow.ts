@@ -5,8 +5,10 @@
  * each header when objects are concatenated). Without a header a record must be in the default format:
  * CloudWatch Logs holds no header, so its forms (export lines with a time before the record,
  * filter-log-events output, `{"message": …}` lines; see cloudwatch-logs.ts) are read as default records.
- * `-` is an absent field. One `connect` per record, turned to run client → server (SYN / SYN-ACK in
- * tcp-flags, else the ports), its bytes on the side that sent them; ACCEPT/REJECT as the outcome.
+ * `-` is an absent field. One `connect` per connection (`ConnectionJoin`): a connection's egress and
+ * ingress records, and those of its successive capture windows, are joined within the file (bounded),
+ * turned to run client → server (SYN / SYN-ACK in tcp-flags, else the ports), each side's bytes on the
+ * side that sent them; ACCEPT/REJECT as the outcome.
  * NODATA and SKIPDATA records carry no flow and are counted unused. A record naming its instance is
  * that instance's (host.name, cloud.instance.id); else it names its network interface and the engine
  * joins it by address. A file's events are given in time order (bounded, `time-order.ts`): an S3 object
@@ -19,7 +21,7 @@ import { isInternalAddress } from '../util/ip.js';
 import { parseTimestamp } from '../util/time.js';
 import { instanceIdOf } from './aws-ids.js';
 import { firstLogMessage, type LogMessage, logMessages } from './cloudwatch-logs.js';
-import { ipOf, portOf, serverByPorts } from './net-fields.js';
+import { ipOf, portOf, serverByPorts, swapEnds } from './net-fields.js';
 import { timeOrdered } from './time-order.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
@@ -103,6 +105,13 @@ const SYN = 0x02;
 /** AWS reports ACK only together with SYN: 18 is SYN-ACK, the server's answer. */
 const SYN_ACK = 0x12;
 const BATCH_EVENTS = 1000;
+/** Connections a file holds open to join their records (the oldest is given when over). */
+const MAX_OPEN_CONNECTIONS = 65_536;
+/**
+ * Records of one connection at most this far apart are one flow: a capture window is at most 10
+ * minutes, and a window in which the connection sent nothing writes no record.
+ */
+const MAX_WINDOW_GAP_MS = 10 * 60_000;
 
 /** The fields of one record by name, `-` (absent) left out. */
 type FlowRecord = Map<string, string>;
@@ -212,8 +221,32 @@ interface Where {
   region?: string;
 }
 
-/** One record as an event, `unused` (no flow: NODATA, SKIPDATA, no addresses), or why it is bad. */
-export function flowEvent(r: FlowRecord, where: Where, logTs?: number): CoalEvent | 'unused' | string {
+/** What one record says of its connection, to join it with the connection's other records. */
+export interface FlowSide {
+  /** The connection: interface, protocol, action and both ends (in either order). */
+  key: string;
+  sender: string;
+  receiver: string;
+  senderPort?: number;
+  receiverPort?: number;
+  /** tcp-flags say who opened: SYN, the sender; SYN-ACK, the receiver. */
+  openedBy?: 'sender' | 'receiver';
+  start: number;
+  end: number;
+  bytes: number;
+  packets: number;
+}
+
+/**
+ * One record as an event, `unused` (no flow: NODATA, SKIPDATA, no addresses), or why it is bad;
+ * `side` receives what the record says of its connection when it is an event.
+ */
+export function flowEvent(
+  r: FlowRecord,
+  where: Where,
+  logTs?: number,
+  side?: (s: FlowSide) => void,
+): CoalEvent | 'unused' | string {
   const status = r.get('log-status');
   if (status === 'NODATA' || status === 'SKIPDATA') return 'unused';
   if (status !== undefined && status !== 'OK')
@@ -320,6 +353,136 @@ export function flowEvent(r: FlowRecord, where: Where, logTs?: number): CoalEven
     if (eni !== undefined) cloud.network_interface = eni;
   }
   e.cloud = cloud;
+  if (side !== undefined) {
+    const flags = protocol === 6 ? numbers['tcp-flags'] : undefined;
+    const sender = `${senderIp ?? ''}:${srcPort ?? ''}`;
+    const receiver = `${receiverIp ?? ''}:${dstPort ?? ''}`;
+    const ends = sender < receiver ? `${sender}|${receiver}` : `${receiver}|${sender}`;
+    const s: FlowSide = {
+      key: `${r.get('interface-id') ?? instance ?? ''}|${protocol ?? ''}|${action ?? ''}|${ends}`,
+      sender,
+      receiver,
+      start: start ?? ts,
+      end: end ?? start ?? ts,
+      bytes: bytes ?? 0,
+      packets: numbers.packets ?? 0,
+    };
+    if (srcPort !== undefined) s.senderPort = srcPort;
+    if (dstPort !== undefined) s.receiverPort = dstPort;
+    if (flags !== undefined && (flags & SYN_ACK) === SYN_ACK) s.openedBy = 'receiver';
+    else if (flags !== undefined && (flags & SYN) !== 0) s.openedBy = 'sender';
+    side(s);
+  }
+  return e;
+}
+
+/** One connection's records joined so far. */
+interface OpenConnection {
+  event: CoalEvent;
+  /** The event's client end as first turned, `ip:port`. */
+  client: string;
+  ends: Map<string, { port?: number; bytes: number; packets: number; sent: boolean }>;
+  openedBy?: string;
+  start: number;
+  end: number;
+  records: number;
+}
+
+/**
+ * One connection, one event: the records of one connection on one interface (the instance's egress
+ * record and the reply's ingress one, and those of the capture windows after) are joined within the
+ * file, bounded, into one `connect` at its first start with each side's bytes and packets and the
+ * duration they span. Who opened it: a SYN or SYN-ACK in any record, else the ports' rank (a pool's
+ * port serves), else the first record's sender.
+ */
+export class ConnectionJoin {
+  private readonly open = new Map<string, OpenConnection>();
+
+  constructor(private readonly limit = MAX_OPEN_CONNECTIONS) {}
+
+  /** Takes a record's event; gives back the connections it closed (another of the same ends later, or over the bound). */
+  take(e: CoalEvent, s: FlowSide): CoalEvent[] {
+    const held = this.open.get(s.key);
+    if (held !== undefined && s.start <= held.end + MAX_WINDOW_GAP_MS && s.end >= held.start - MAX_WINDOW_GAP_MS) {
+      add(held, s);
+      return [];
+    }
+    const out: CoalEvent[] = [];
+    if (held !== undefined) {
+      this.open.delete(s.key);
+      out.push(finish(held));
+    }
+    const client = `${e.source?.ip ?? ''}:${e.source?.port ?? ''}`;
+    const conn: OpenConnection = { event: e, client, ends: new Map(), start: s.start, end: s.end, records: 0 };
+    add(conn, s);
+    this.open.set(s.key, conn);
+    if (this.open.size > this.limit) {
+      const [oldestKey, oldest] = this.open.entries().next().value as [string, OpenConnection];
+      this.open.delete(oldestKey);
+      out.push(finish(oldest));
+    }
+    return out;
+  }
+
+  /** Every connection still open at the end of the file. */
+  flush(): CoalEvent[] {
+    const out = [...this.open.values()].map(finish);
+    this.open.clear();
+    return out;
+  }
+}
+
+function add(conn: OpenConnection, s: FlowSide): void {
+  conn.records++;
+  conn.start = Math.min(conn.start, s.start);
+  conn.end = Math.max(conn.end, s.end);
+  const sender = conn.ends.get(s.sender) ?? { bytes: 0, packets: 0, sent: false };
+  if (s.senderPort !== undefined) sender.port = s.senderPort;
+  sender.bytes += s.bytes;
+  sender.packets += s.packets;
+  sender.sent = true;
+  conn.ends.set(s.sender, sender);
+  if (!conn.ends.has(s.receiver))
+    conn.ends.set(s.receiver, {
+      bytes: 0,
+      packets: 0,
+      sent: false,
+      ...(s.receiverPort !== undefined && { port: s.receiverPort }),
+    });
+  if (conn.openedBy === undefined && s.openedBy !== undefined)
+    conn.openedBy = s.openedBy === 'sender' ? s.sender : s.receiver;
+}
+
+/** The joined event: turned client → server as the records say, with both sides' bytes and the span. */
+function finish(conn: OpenConnection): CoalEvent {
+  const e = conn.event;
+  if (conn.records === 1 || conn.ends.size !== 2) return e;
+  const [[a, endA], [b, endB]] = [...conn.ends.entries()];
+  const byPorts = serverByPorts(endA.port, endB.port);
+  const client = conn.openedBy ?? (byPorts === 'a' ? b : byPorts === 'b' ? a : conn.client);
+  if (client !== conn.client) swapEnds(e);
+  const server = client === a ? b : a;
+  const fromClient = conn.ends.get(client);
+  const fromServer = conn.ends.get(server);
+  const flow: NonNullable<CoalEvent['coalmine']['flow']> = { durationMs: conn.end - conn.start };
+  if (fromClient?.sent) flow.clientBytes = fromClient.bytes;
+  if (fromServer?.sent) flow.serverBytes = fromServer.bytes;
+  // each end's bytes are what it sent over every record
+  for (const [end, sent] of [
+    [e.source, flow.clientBytes],
+    [e.destination, flow.serverBytes],
+  ] as const) {
+    if (end === undefined) continue;
+    if (sent !== undefined) end.bytes = sent;
+    else delete end.bytes;
+  }
+  e.coalmine.flow = flow;
+  e.coalmine.ts = conn.start;
+  e['@timestamp'] = new Date(conn.start).toISOString();
+  const network = e.network ?? {};
+  network.bytes = endA.bytes + endB.bytes;
+  network.packets = endA.packets + endB.packets;
+  e.network = network;
   return e;
 }
 
@@ -356,6 +519,7 @@ async function* readInFileOrder(input: SourceInput, context: SourceContext): Asy
   const file = input.name;
   const region = regionOfPath(input);
   let header: Header | undefined;
+  const join = new ConnectionJoin();
   let out: SourceBatch = { events: [], issues: [], unused: 0 };
   for await (const batch of logMessages(input, context, CODE)) {
     out.issues.push(...batch.issues);
@@ -364,7 +528,8 @@ async function* readInFileOrder(input: SourceInput, context: SourceContext): Asy
       const verdict = readMessage(m, header, where);
       if (verdict.header !== undefined) header = verdict.header;
       if (verdict.event === 'unused') out.unused = (out.unused ?? 0) + 1;
-      else if (verdict.event !== undefined) out.events.push(verdict.event);
+      else if (verdict.event !== undefined && verdict.side !== undefined)
+        for (const e of join.take(verdict.event, verdict.side)) out.events.push(e);
       if (verdict.issue) out.issues.push(verdict.issue);
       if (out.events.length + out.issues.length >= BATCH_EVENTS) {
         yield out;
@@ -372,6 +537,7 @@ async function* readInFileOrder(input: SourceInput, context: SourceContext): Asy
       }
     }
   }
+  for (const e of join.flush()) out.events.push(e);
   if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
 }
 
@@ -380,7 +546,7 @@ function readMessage(
   m: LogMessage,
   header: Header | undefined,
   where: Where,
-): { header?: Header; event?: CoalEvent | 'unused'; issue?: Issue } {
+): { header?: Header; event?: CoalEvent | 'unused'; side?: FlowSide; issue?: Issue } {
   const at = { file: where.file, line: where.line };
   if (m.text === undefined) return { issue: issue(at, `${CODE}_BAD_RECORD`, 'a JSON record, not a flow log record') };
   if (isHeaderLine(m.text)) {
@@ -398,7 +564,10 @@ function readMessage(
   if (header?.unusable !== undefined) return { event: 'unused' };
   const r = recordOf(m.text, header?.fields ?? DEFAULT_FIELDS, header?.line);
   if (typeof r === 'string') return { issue: issue(at, `${CODE}_BAD_RECORD`, r) };
-  const e = flowEvent(r, where, m.ts);
+  let side: FlowSide | undefined;
+  const e = flowEvent(r, where, m.ts, (s) => {
+    side = s;
+  });
   if (typeof e === 'string' && e !== 'unused') return { issue: issue(at, `${CODE}_BAD_RECORD`, e) };
-  return { event: e };
+  return side !== undefined ? { event: e, side } : { event: e };
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { memoryInput } from './contract.js';
 import { type JsonDocumentItem, type JsonDocumentLimits, jsonDocumentRecords } from './json-document.js';
 
@@ -117,4 +119,47 @@ test('documents back to back (`>> file`) are all read, in every shape; what foll
   const capped = await itemsOf('[1,2][3,4]', { ...LIMITS, maxRecords: 3 });
   assert.deepEqual(values(capped), [1, 2, 3]);
   assert.deepEqual(codes(capped), ['X_TOO_MANY_RECORDS@1']);
+});
+
+test('memory holds the record being read, not the chunks read before it (a Records document is no whole file in memory)', async () => {
+  // the collector, to see which chunks are still held while the document is read
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const records = 400;
+  const text = `{"Records":[\n${Array.from({ length: records }, (_, k) => `{"k":${k},"pad":"${'x'.repeat(200)}"}`).join(',\n')}\n],"next":null}`;
+  const whole = Buffer.from(text);
+  const chunkBytes = 1024;
+  const chunks: WeakRef<ArrayBuffer>[] = [];
+  const input = {
+    name: 'trail.json',
+    head: whole.subarray(0, 1024),
+    async *open() {
+      for (let i = 0; i < whole.length; i += chunkBytes) {
+        // each chunk in its own ArrayBuffer, as a file stream gives them
+        const chunk = Buffer.from(new Uint8Array(whole.subarray(i, i + chunkBytes)).buffer);
+        chunks.push(new WeakRef(chunk.buffer));
+        yield chunk;
+      }
+    },
+  };
+  let read = 0;
+  let heldAtEnd = -1;
+  for await (const item of jsonDocumentRecords(input, {
+    ...LIMITS,
+    maxRecordBytes: 1024,
+    maxDocumentBytes: 1 << 20,
+    maxRecords: 1000,
+    recordKeys: ['Records'],
+  })) {
+    assert.ok('value' in item, JSON.stringify(item));
+    if (++read !== records - 1) continue;
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    heldAtEnd = chunks.filter((c) => c.deref() !== undefined).length;
+  }
+  assert.equal(read, records);
+  assert.ok(chunks.length > 80, `${chunks.length} chunks`);
+  // the chunk being scanned and the one the current record started in, no more
+  assert.ok(heldAtEnd >= 0 && heldAtEnd <= 3, `${heldAtEnd} of ${chunks.length} chunks still held near the end`);
 });

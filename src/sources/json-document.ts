@@ -172,7 +172,9 @@ export async function* jsonDocumentRecords(
         recordBytes += part.length;
         if (recordBytes > limits.maxRecordBytes) recordSkipped = true;
         else record.push(part);
-      } else if (record === undefined && envelope !== undefined && !envelopeTooLarge) {
+      } else if (record === undefined && envelope !== undefined && !envelopeTooLarge && !sawItems) {
+        // once the records array is found the envelope is never a record: keeping the bytes between
+        // records would pin every chunk they were cut from, the whole file in the end
         envelopeBytes += part.length;
         if (envelopeBytes > limits.maxRecordBytes) envelopeTooLarge = true;
         else envelope.push(part);

@@ -429,3 +429,43 @@ test('a held or reopened mining-port flow is medium pool contact only when the l
   assert.ok(!plain.flatMap((f) => f.evidence).some((e) => e.kind === 'pool-contact'));
   assert.ok(!plain.some((f) => f.legs.includes('reach')));
 });
+
+test('a policy that forgets a routine launcher leaves it quiet; off the path and new says both', () => {
+  const policy = defaultPolicy();
+  policy.cloud = {
+    principals: ['arn:aws:iam::*:role/someone-else'],
+    pipelines: [],
+    services: [],
+    regions: [],
+    instanceFamilies: [],
+    tags: {},
+    ref: 'coalmine.yaml:3',
+  };
+  // Terraform has launched m5 in eu-west-1 four times over three days: established, though not in the policy
+  const again = call(
+    0,
+    {
+      operation: 'RunInstances',
+      region: 'eu-west-1',
+      principal: { id: TERRAFORM, type: 'AssumedRole' },
+      instanceType: 'm5.large',
+      count: 2,
+      instances: [{ id: 'i-0again01', type: 'm5.large' }],
+    },
+    { ip: '198.51.100.10', ua: 'Terraform/1.7.5' },
+  );
+  const quiet = run([...routine(), again, ...cpu('i-0again01', 2 * MIN, 10, 99)], policy);
+  assert.deepEqual(
+    quiet.map((f) => [f.severity, f.title]),
+    [],
+  );
+  // the leaked key off the path: the policy's reason and the history's novelties, one strong verdict
+  const [f] = run([...routine(), ...leakedKeyLaunch(), ...poolFlows()], policy);
+  const verdict = f.evidence.find((e) => e.by === 'engine:launch-policy');
+  assert.equal(verdict?.strength, 'strong');
+  assert.match(verdict?.explanation ?? '', /not on the approved path: .*coalmine\.yaml:3.*first launch by/);
+  assert.match(
+    String(f.facts.authorization),
+    /not approved: .*coalmine\.yaml:3.*region ap-southeast-3 first used in the account.*just before: EnableRegion/,
+  );
+});

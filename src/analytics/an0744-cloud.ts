@@ -9,6 +9,8 @@
  * 3 legs → high, 2 → medium; an unauthorized GPU or fleet launch, or a denied attempt, with no instance
  * telemetry → low with the gaps that would decide it; one strong pool contact alone → low.
  */
+
+import { isBigLaunch } from '../engine/instances.js';
 import { entityKey } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { Severity } from '../model/finding.js';
@@ -41,7 +43,17 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
   let severity: Severity | undefined;
   if (held === 3) severity = 'high';
   else if (held === 2) severity = 'medium';
-  else if (auth.holds && (l.denied > 0 || noTelemetry)) severity = 'low';
+  // off the path with nothing to judge it by: low for a denied attempt, or a GPU, very large or fleet launch
+  else if (
+    auth.holds &&
+    (l.denied > 0 ||
+      (noTelemetry &&
+        isBigLaunch(
+          [...(l.origin?.instanceTypes ?? []), ...instances.flatMap((i) => (i.type ? [i.type] : []))],
+          Math.max(instances.length, l.origin?.count ?? 0),
+        )))
+  )
+    severity = 'low';
   else if (reach.some((s) => s.strength === 'strong' && s.kind === 'pool-contact')) severity = 'low';
   if (!severity) return undefined;
   // a busy machine that is its own normal, with nothing else, is never a finding

@@ -181,6 +181,11 @@ const PRELUDE_OPERATIONS = [
 /** Instance families of GPUs and very large machines: what a miner with a stolen key asks for. */
 const GPU_OR_LARGE =
   /^(?:p[2-5]|g[3-6]|g4dn|g5g|inf[12]|trn1|dl1|x[12]|u-|z1d)\w*\.|^(?:a2|a3|g2)-|-(?:gpu|highgpu|megagpu)|^standard_n[cdv]|\.(?:metal|\d{2,}xlarge)$/i;
+
+/** A launch of GPU or very large instances, or a fleet (many at once): worth a low finding on its own when off the path. */
+export function isBigLaunch(types: readonly string[], count: number | undefined): boolean {
+  return types.some((x) => GPU_OR_LARGE.test(x)) || (count ?? 1) >= COUNT_MIN;
+}
 /** User agents of scripts and tools, not consoles or infrastructure-as-code. */
 const TOOL_AGENT = /^(?:python-requests|curl|wget|go-http-client|boto3|botocore|aws-cli|python|java|okhttp)\b/i;
 
@@ -480,8 +485,9 @@ export class InstanceTable {
     id: string | undefined,
     name: string | undefined,
   ): InstanceState | undefined {
+    // a name standing for the id (GCP flow records) is unique only within its project: look it up by name
     const key =
-      (id ? (this.byId.get(`${provider}|${id}`) ?? this.byId.get(`|${id}`)) : undefined) ??
+      (id && id !== name ? (this.byId.get(`${provider}|${id}`) ?? this.byId.get(`|${id}`)) : undefined) ??
       this.byName.get(nameKey(provider, account, name ?? id)) ??
       (account ? undefined : this.byName.get(nameKey(provider, undefined, name ?? id)));
     return key ? this.instances.get(key) : undefined;
@@ -522,7 +528,8 @@ export class InstanceTable {
     launchKey?: string,
     name?: string,
   ): InstanceState {
-    const key = entityKey('instance', provider, id);
+    const named = name !== undefined && id === name;
+    const key = named ? entityKey('instance', provider, account ?? '?', id) : entityKey('instance', provider, id);
     let i = this.instances.get(key);
     if (i) {
       if (launchKey && !i.launchedMs) i.launchKey = launchKey;
@@ -544,8 +551,10 @@ export class InstanceTable {
       telemetry: new Set(),
     };
     this.instances.set(key, i);
-    this.learn(this.byId, `${provider}|${id}`, key);
-    this.learn(this.byId, `|${id}`, key);
+    if (!named) {
+      this.learn(this.byId, `${provider}|${id}`, key);
+      this.learn(this.byId, `|${id}`, key);
+    }
     if (name) {
       this.learn(this.byName, nameKey(provider, account, name), key);
       this.learn(this.byName, nameKey(provider, undefined, name), key);
@@ -660,8 +669,7 @@ export class InstanceTable {
     const denied = event.event.outcome === 'failure' || cloud.errorCode !== undefined;
     if (matchesOperation(op, END_OPERATIONS) && !denied) {
       for (const inst of cloud.instances ?? []) {
-        const k = inst.id ? this.byId.get(`${provider}|${inst.id}`) : undefined;
-        const i = k ? this.instances.get(k) : undefined;
+        const i = this.knownInstance(provider, account, inst.id, inst.name);
         if (!i) continue;
         i.endedMs = ts;
         for (const ip of i.addresses)
@@ -807,6 +815,38 @@ export class InstanceTable {
       if (l.region)
         this.learn(this.regionsSeen, `${auditKey}|${l.region}`, this.regionsSeen.get(`${auditKey}|${l.region}`) ?? ts);
     };
+    /** What is new about this launch against the principal's, account's and region's history. */
+    const noveltiesOf = (): string[] => {
+      const novelties: string[] = [];
+      if (!past) novelties.push(`first launch by ${o.principal ?? 'this principal'}`);
+      else {
+        const newFamilies = families.filter((f) => !past.families.has(f));
+        if (newFamilies.length)
+          novelties.push(`instance family first used by this principal: ${newFamilies.join(', ')}`);
+        if (l.region && !past.regions.has(l.region)) novelties.push(`region first used by this principal: ${l.region}`);
+        if (o.sourceIp && !past.ips.has(o.sourceIp))
+          novelties.push(`source IP ${o.sourceIp} first used by this principal`);
+        if ((o.count ?? 1) > Math.max(COUNT_MIN, past.maxCount * COUNT_FACTOR))
+          novelties.push(`${o.count} instances, over ${COUNT_FACTOR}× its largest earlier launch (${past.maxCount})`);
+      }
+      if (l.region && !this.regionsSeen.has(`${auditKey}|${l.region}`))
+        novelties.push(`region ${l.region} first used in the account`);
+      if (big)
+        novelties.push(
+          `GPU or very large instances (${o.instanceTypes.filter((x) => GPU_OR_LARGE.test(x)).join(', ')})`,
+        );
+      if (o.userAgent && TOOL_AGENT.test(o.userAgent))
+        novelties.push(`a script's user agent (${clip(o.userAgent, 40)})`);
+      const prelude = (this.preludes.get(principalKey) ?? []).filter((p) => p.ts > ts - PRELUDE_MS && p.ts <= ts);
+      if (prelude.length)
+        novelties.push(
+          `just before: ${prelude
+            .slice(-3)
+            .map((p) => p.what)
+            .join('; ')}`,
+        );
+      return novelties;
+    };
     const approval = cloudApprovalOf(this.policy, {
       principal: o.principal,
       sessionIssuer: o.sessionIssuer,
@@ -822,9 +862,31 @@ export class InstanceTable {
       record();
       return;
     }
+    // established in the data's own history: this principal's launches of these families in this region
+    const routine =
+      past !== undefined &&
+      past.launches >= ROUTINE_LAUNCHES &&
+      families.every((f) => past.families.has(f)) &&
+      (!l.region || past.regions.has(l.region)) &&
+      (o.count ?? 1) <= Math.max(COUNT_MIN, past.maxCount * COUNT_FACTOR);
+    if (approval && !approval.approved && routine) {
+      // unauthorized is off the approved path *and* not established: a routine launcher the policy forgot is shown, weak
+      emit(
+        'weak',
+        `not on the approved path (${approval.reason}), but routine for this principal: ${past.launches} earlier launches of these families in this region over ${hours(history)} of audit history`,
+        'policy',
+      );
+      l.authorizationNote = `not in the cloud: policy (${approval.reason}), but established: ${past.launches} earlier launches over ${hours(history)}`;
+      record();
+      return;
+    }
     if (approval && !approval.approved) {
-      emit('medium', `not on the approved path: ${approval.reason}`, 'policy');
-      l.authorizationNote = `not approved: ${approval.reason}`;
+      // the policy's verdict, and what the history adds to it (a first-seen region, a prelude just before)
+      const novelties = noveltiesOf();
+      const also = novelties.length ? `; ${novelties.join('; ')} (baseline: ${hours(history)} of audit history)` : '';
+      const strong = history >= MIN_HISTORY_MS && novelties.length >= 3;
+      emit(strong ? 'strong' : 'medium', `not on the approved path: ${approval.reason}${also}`, 'policy');
+      l.authorizationNote = `not approved: ${approval.reason}${also}`;
       record();
       return;
     }
@@ -835,42 +897,13 @@ export class InstanceTable {
       record();
       return;
     }
-    if (
-      past &&
-      past.launches >= ROUTINE_LAUNCHES &&
-      families.every((f) => past.families.has(f)) &&
-      (!l.region || past.regions.has(l.region)) &&
-      (o.count ?? 1) <= Math.max(COUNT_MIN, past.maxCount * COUNT_FACTOR)
-    ) {
+    if (routine) {
       l.authorizedBy = `routine launcher ${o.principal} (${past.launches} earlier launches of these families in this region over ${hours(history)} of audit history)`;
       l.authorizationNote = `launched by ${l.authorizedBy}`;
       record();
       return;
     }
-    const novelties: string[] = [];
-    if (!past) novelties.push(`first launch by ${o.principal ?? 'this principal'}`);
-    else {
-      const newFamilies = families.filter((f) => !past.families.has(f));
-      if (newFamilies.length) novelties.push(`instance family first used by this principal: ${newFamilies.join(', ')}`);
-      if (l.region && !past.regions.has(l.region)) novelties.push(`region first used by this principal: ${l.region}`);
-      if (o.sourceIp && !past.ips.has(o.sourceIp))
-        novelties.push(`source IP ${o.sourceIp} first used by this principal`);
-      if ((o.count ?? 1) > Math.max(COUNT_MIN, past.maxCount * COUNT_FACTOR))
-        novelties.push(`${o.count} instances, over ${COUNT_FACTOR}× its largest earlier launch (${past.maxCount})`);
-    }
-    if (l.region && !this.regionsSeen.has(`${auditKey}|${l.region}`))
-      novelties.push(`region ${l.region} first used in the account`);
-    if (big)
-      novelties.push(`GPU or very large instances (${o.instanceTypes.filter((x) => GPU_OR_LARGE.test(x)).join(', ')})`);
-    if (o.userAgent && TOOL_AGENT.test(o.userAgent)) novelties.push(`a script's user agent (${clip(o.userAgent, 40)})`);
-    const prelude = (this.preludes.get(principalKey) ?? []).filter((p) => p.ts > ts - PRELUDE_MS && p.ts <= ts);
-    if (prelude.length)
-      novelties.push(
-        `just before: ${prelude
-          .slice(-3)
-          .map((p) => p.what)
-          .join('; ')}`,
-      );
+    const novelties = noveltiesOf();
     record();
     if (novelties.length === 0) return;
     const enough = history >= MIN_HISTORY_MS;

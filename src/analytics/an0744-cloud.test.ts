@@ -469,3 +469,57 @@ test('a policy that forgets a routine launcher leaves it quiet; off the path and
     /not approved: .*coalmine\.yaml:3.*region ap-southeast-3 first used in the account.*just before: EnableRegion/,
   );
 });
+
+// ---- host telemetry on a launched instance: the host's findings and the launch's name each other ----------
+
+test("a host's own telemetry stays its own (AN0742) and is tied to the instance it runs on, both ways", async () => {
+  const onHost = (ms: number, action: EventAction, fields: Partial<CoalEvent>): CoalEvent =>
+    ev(ms, action, {
+      host: { name: 'ip-10-20-0-10.ap-southeast-3.compute.internal', os: { platform: 'linux' } },
+      // an agent stamps the instance on every event: that must not hand the host's processes to the launch
+      cloud: { provider: 'aws', account: { id: ACCOUNT }, region: 'ap-southeast-3', instance: { id: 'i-0script01' } },
+      ...fields,
+    });
+  const miner = {
+    pid: 4242,
+    name: 'xmrig',
+    executable: '/tmp/.x/xmrig',
+    command_line: `/tmp/.x/xmrig -o 198.51.100.7:3333 -u ${WALLET}`,
+  };
+  const findings = await runReal([
+    ...routine(),
+    scriptedLaunch('#!/bin/sh\napt-get update'),
+    onHost(9 * MIN, 'exec', { process: { ...miner, parent: { pid: 1 } } }),
+    onHost(10 * MIN, 'connect', { process: miner, destination: { ip: '198.51.100.7', port: 3333 } }),
+    ...cpu('i-0script01', 7 * MIN, 8, 99),
+  ]);
+  const host = findings.find((f) => f.analytic === 'AN0742');
+  assert.ok(host, findings.map((f) => `${f.analytic} ${f.severity} ${f.title}`).join('\n'));
+  assert.equal(host.facts.cloud_instance, `aws ${ACCOUNT} ap-southeast-3 i-0script01`);
+  assert.match(String(host.facts.instance_launched_by), /ci-backup \(key AKIAEXAMPLELEAKED01\)/);
+  const launch = findings.find((f) => f.analytic === 'AN0744');
+  assert.deepEqual(launch?.facts.hosts, ['ip-10-20-0-10.ap-southeast-3.compute.internal']);
+});
+
+test('an EC2 host name ties the host to the instance holding that address at the time, and only then', async () => {
+  const onHost = (ms: number, name: string): CoalEvent =>
+    ev(ms, 'exec', {
+      host: { name, os: { platform: 'linux' } },
+      process: {
+        pid: 77,
+        name: 'xmrig',
+        executable: '/tmp/xmrig',
+        command_line: `/tmp/xmrig -o 198.51.100.7:3333 -u ${WALLET}`,
+      },
+    });
+  const findings = await runReal([
+    ...routine(),
+    scriptedLaunch('#!/bin/sh\napt-get update'),
+    onHost(9 * MIN, 'ip-10-20-0-10'),
+    onHost(9 * MIN, 'ip-10-20-0-11'),
+  ]);
+  const byHost = new Map(findings.filter((f) => f.analytic === 'AN0742').map((f) => [f.facts.host, f]));
+  assert.equal(byHost.get('ip-10-20-0-10')?.facts.cloud_instance, `aws ${ACCOUNT} ap-southeast-3 i-0script01`);
+  assert.ok(byHost.has('ip-10-20-0-11'));
+  assert.equal(byHost.get('ip-10-20-0-11')?.facts.cloud_instance, undefined);
+});

@@ -89,6 +89,8 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
   if (o?.sourceIp) facts.source_ip = o.sourceIp;
   if (o?.userAgent) facts.user_agent = o.userAgent;
   if (o?.invokedBy) facts.invoked_by = o.invokedBy;
+  // hosts whose own telemetry runs on these instances: their AN0742/AN0741 findings are the inside view
+  if (view.hosts.length) facts.hosts = view.hosts.slice(0, MAX_LIST);
   if (o) {
     facts.launched = isoFromMs(o.ts);
     facts.launch_operation = o.operation;

@@ -211,6 +211,19 @@ export function findingSubject(view: ClusterView): {
   };
 }
 
+/** The cloud instance a host runs on and its launch (AN0744's side of the same machine), as facts. */
+function cloudFactsOf(view: ClusterView): Record<string, string> {
+  const c = view.cloud;
+  if (!c) return {};
+  const facts: Record<string, string> = {
+    cloud_instance: `${c.provider}${c.account ? ` ${c.account}` : ''}${c.region ? ` ${c.region}` : ''} ${c.instance}`,
+  };
+  if (c.launchedAt) facts.instance_launched = c.launchedAt;
+  if (c.launchedBy) facts.instance_launched_by = `${c.launchedBy}${c.accessKeyId ? ` (key ${c.accessKeyId})` : ''}`;
+  if (c.authorization) facts.instance_authorization = c.authorization;
+  return facts;
+}
+
 /** The finding every analytic returns once it has graded its legs and named its gaps. */
 export function draftFinding(
   analytic: string,
@@ -237,7 +250,7 @@ export function draftFinding(
     summary: legSummary(legs, labels),
     evidence,
     gaps,
-    facts: factsOf(primary, evidence, host.name),
+    facts: { ...factsOf(primary, evidence, host.name), ...cloudFactsOf(view) },
     processes: processFactsOf(view, primary),
     usage: usageOf(view),
   };

@@ -16,7 +16,7 @@ import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey 
 import { HostByIp } from './host-by-ip.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
-import { InstanceTable, type LaunchView } from './instances.js';
+import { type HostCloudLink, InstanceTable, type LaunchView } from './instances.js';
 import { MiningPortContacts } from './mining-port-contact.js';
 import { basename, hostEntity, ProcessTable, type ProcInfo, programName } from './process-table.js';
 import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePath } from './provenance.js';
@@ -26,7 +26,7 @@ import { observeHostResources, observeProcessResources } from './resource.js';
 import { WorkloadTable, type WorkloadView } from './workloads.js';
 
 export type { Cluster } from './clusters.js';
-export type { InstanceState, LaunchState, LaunchView } from './instances.js';
+export type { HostCloudLink, InstanceState, LaunchState, LaunchView } from './instances.js';
 export type { WorkloadState, WorkloadView } from './workloads.js';
 
 export interface ClusterView {
@@ -35,6 +35,8 @@ export interface ClusterView {
   /** Cluster evidence plus standing facts tied to it (persistence that launches its paths), in time order. */
   evidence: Signal[];
   processes: ProcInfo[];
+  /** The cloud instance the host runs on and who launched it, when its telemetry was tied to one. */
+  cloud?: HostCloudLink;
 }
 
 export interface EngineOptions {
@@ -554,7 +556,8 @@ export class Engine {
     }
     evidence.sort((a, b) => a.ts - b.ts || refOrder(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
     const processes = [...cluster.processes.values()].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
-    return { cluster, host, evidence, processes };
+    const cloud = this.instances.hostLink(host.name);
+    return cloud ? { cluster, host, evidence, processes, cloud } : { cluster, host, evidence, processes };
   }
 }
 

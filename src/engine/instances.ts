@@ -99,8 +99,22 @@ export interface LaunchState {
   pools: NamedPool[];
   /** Destinations already reported as pool contact (once per launch and destination). */
   poolContacts: Set<string>;
+  /** Hosts whose own telemetry runs on its instances. */
+  hosts: Set<string>;
   unit: Cluster | undefined;
   lastTouched: number;
+}
+
+/** The instance a host runs on, for a host finding's facts. */
+export interface HostCloudLink {
+  provider: string;
+  account?: string;
+  region?: string;
+  instance: string;
+  launchedAt?: string;
+  launchedBy?: string;
+  accessKeyId?: string;
+  authorization?: string;
 }
 
 export interface LaunchView {
@@ -108,6 +122,8 @@ export interface LaunchView {
   instances: InstanceState[];
   evidence: Signal[];
   processes: ProcInfo[];
+  /** Hosts whose own telemetry (auditd, watch, an agent) was tied to one of its instances. */
+  hosts: string[];
   /** Telemetry seen for the launch's account/region (any instance), for gaps. */
   regionTelemetry: ReadonlySet<CloudTelemetry>;
   policy: CloudPolicy | undefined;
@@ -247,6 +263,9 @@ export function identityOf(principal: string | undefined, sessionIssuer: string 
   return principal ?? sessionIssuer;
 }
 
+/** An EC2 instance's default host name: `ip-10-20-0-7`, optionally with its DNS suffix. */
+const EC2_HOST_NAME = /^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:\.[a-z0-9.-]{1,200})?$/i;
+
 /** Resource types a launch call names for a group of alike instances (Azure scale set, GCP managed group). */
 const GROUP_RESOURCES = new Set(['scale-set', 'instanceGroupManager']);
 
@@ -282,6 +301,9 @@ export class InstanceTable {
   /** provider|account|name (and provider||name) → instance key: GCP and Azure records name VMs. */
   private readonly byName = new Map<string, string>();
   private readonly byInterface = new Map<string, string>();
+  /** Host name → the instance its own telemetry runs on; host name → instance count when last found none. */
+  private readonly hostLinks = new Map<string, string>();
+  private readonly linkChecked = new Map<string, number>();
   /** JSON [principal, region, source IP, types] → the launch its last call made, for calls made one VM at a time. */
   private readonly bursts = new Map<string, { key: string; lastTs: number }>();
   /** Bulk inserts' name patterns (GCP `namePattern`): prefix, digit count, suffix → launch. */
@@ -371,8 +393,17 @@ export class InstanceTable {
   observe(event: CoalEvent, t: Thresholds, out: Signal[]): LaunchState | undefined {
     const cloud = event.coalmine.cloud;
     if (event.event.action === 'cloud-change' && cloud) return this.observeCall(event, cloud, out);
+    // host telemetry (a process's exec, connection or CPU; an agent stamping cloud.instance.id on every event)
+    // stays the host's (AN0742/AN0741): the host is linked to its instance instead
+    if (event.process?.pid !== undefined || event.process?.command_line !== undefined) {
+      this.linkHost(event);
+      return undefined;
+    }
     const instance = this.instanceOf(event);
-    if (!instance) return undefined;
+    if (!instance) {
+      this.linkHost(event);
+      return undefined;
+    }
     const launch = this.launches.get(instance.launchKey);
     if (!launch) return undefined;
     // an instance first named by a record without account or region (get-metric-data) learns them from later ones
@@ -597,6 +628,7 @@ export class InstanceTable {
       telemetry: new Set(),
       pools: [],
       poolContacts: new Set(),
+      hosts: new Set(),
       unit: undefined,
       lastTouched: ++this.touch,
     };
@@ -1000,6 +1032,58 @@ export class InstanceTable {
     if (live) this.changed.add(l.key);
   }
 
+  /**
+   * Tie a host's own telemetry to the cloud instance it runs on: by the instance id the event carries
+   * (agents stamp `cloud.instance.id`), an EC2 host name (`ip-10-20-0-7…` → the instance holding
+   * 10.20.0.7 then), or a GCP/Azure VM's name. Checked again only when instances were added since.
+   */
+  linkHost(event: CoalEvent): void {
+    const host = event.host?.name;
+    if (!host || this.hostLinks.has(host)) return;
+    if (this.linkChecked.get(host) === this.instances.size) return;
+    let i: InstanceState | undefined;
+    const id = event.cloud?.instance?.id;
+    if (id)
+      i = this.knownInstance(event.cloud?.provider ?? '', event.cloud?.account?.id, id, event.cloud?.instance?.name);
+    const ec2 = i ? null : EC2_HOST_NAME.exec(host);
+    if (ec2) {
+      const ip = `${Number(ec2[1])}.${Number(ec2[2])}.${Number(ec2[3])}.${Number(ec2[4])}`;
+      const ts = event.coalmine.ts;
+      const held = this.byAddress.get(ip)?.find((h) => h.from <= ts && (h.to === undefined || ts <= h.to));
+      if (held) i = this.instances.get(held.key);
+    }
+    i ??=
+      this.knownInstance('gcp', event.cloud?.account?.id, undefined, host) ??
+      this.knownInstance('azure', event.cloud?.account?.id, undefined, host);
+    if (!i) {
+      this.learn(this.linkChecked, host, this.instances.size);
+      return;
+    }
+    this.learn(this.hostLinks, host, i.key);
+    this.linkChecked.delete(host);
+    const l = this.launches.get(i.launchKey);
+    if (l && l.hosts.size < MAX_SET) l.hosts.add(host);
+  }
+
+  /** The instance a host runs on and who launched it, when its telemetry was tied to one (for AN0741/AN0742's facts). */
+  hostLink(host: string): HostCloudLink | undefined {
+    const key = this.hostLinks.get(host);
+    const i = key ? this.instances.get(key) : undefined;
+    if (!i) return undefined;
+    const l = this.launches.get(i.launchKey);
+    const o = l?.origin;
+    return {
+      provider: i.provider,
+      account: i.account ?? l?.account,
+      region: i.region ?? l?.region,
+      instance: i.id,
+      launchedAt: i.launchedMs !== undefined ? isoFromMs(i.launchedMs) : undefined,
+      launchedBy: o?.principal,
+      accessKeyId: o?.accessKeyId,
+      authorization: l?.authorizationNote ?? (l?.authorizedBy ? `authorized: ${l.authorizedBy}` : undefined),
+    };
+  }
+
   closeable(before: number | undefined): LaunchState[] {
     const out: LaunchState[] = [];
     for (const l of this.launches.values()) if (l.unit && (before === undefined || l.unit.lastTs < before)) out.push(l);
@@ -1027,6 +1111,7 @@ export class InstanceTable {
       instances,
       evidence,
       processes: [...unit.processes.values()],
+      hosts: [...l.hosts].sort(),
       regionTelemetry: this.regionSet(l.provider, l.account, l.region),
       policy: this.policy,
     };

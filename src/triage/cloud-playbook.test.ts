@@ -148,13 +148,13 @@ test('AN0744 cost: instance-hours × the bundled on-demand price of the type in 
       price_per_instance_hour: 0.526,
       currency: 'USD',
       amount: 33.66,
-      basis: '20 × g4dn.xlarge, 64 instance-hours × 0.526 USD (cloud-prices 2026-12, us-east-1)',
+      basis: '20 × g4dn.xlarge, 64 instance-hours × 0.526 USD (cloud-prices 2026-12-05, us-east-1)',
     },
     note: undefined,
   });
   assert.equal(
     cost({ region: 'ap-southeast-3', instance_hours: 3.2 }).cost?.basis,
-    '20 × g4dn.xlarge, 3.2 instance-hours × 0.526 USD (cloud-prices 2026-12, us-east-1 price, no row for ap-southeast-3)',
+    '20 × g4dn.xlarge, 3.2 instance-hours × 0.526 USD (cloud-prices 2026-12-05, us-east-1 price, no row for ap-southeast-3)',
   );
   assert.equal(cost({ region: 'eu-west-1' }).cost?.amount, 37.57);
   const azure = cost({ provider: 'azure', region: 'eastus', instance_types: ['Standard_NC6s_v3'], instance_hours: 2 });
@@ -178,7 +178,7 @@ test('AN0744 cost: instance-hours × the bundled on-demand price of the type in 
   // no cost, and why
   assert.match(
     cost({ instance_types: ['x9.mega'] }).note ?? '',
-    /^no cost: aws x9\.mega is not in the price table \(cloud-prices 2026-12\); set prices\.instance_hour for it/,
+    /^no cost: aws x9\.mega is not in the price table \(cloud-prices 2026-12-05\); set prices\.instance_hour for it/,
   );
   assert.match(
     cost({}, { ...defaultPolicy(), prices: { currency: 'EUR', coreHour: 0.05 } }).note ?? '',

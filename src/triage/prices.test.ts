@@ -5,7 +5,7 @@ import { bundledPriceTable, instancePrice, parsePriceTable } from './prices.js';
 test('the bundled cloud price table parses whole: versioned, sourced, common and GPU types on every provider', () => {
   const table = bundledPriceTable();
   assert.deepEqual(table.bad, []);
-  assert.equal(table.name, 'cloud-prices 2026-12');
+  assert.equal(table.name, 'cloud-prices 2026-12-05');
   assert.deepEqual(table.defaultRegions, { aws: 'us-east-1', gcp: 'us-central1', azure: 'eastus' });
   for (const provider of ['aws', 'gcp', 'azure']) {
     const rows = [...table.rows.keys()].filter((k) => k.startsWith(`${provider}|`));
@@ -22,6 +22,76 @@ test('the bundled cloud price table parses whole: versioned, sourced, common and
   ])
     assert.ok(instancePrice(table, provider, undefined, type), `${provider} ${type}`);
   assert.equal(bundledPriceTable(), table, 'read once');
+});
+
+test('every bundled row says where its price was checked: a page and the date it shows, or unverified', () => {
+  const table = bundledPriceTable();
+  assert.deepEqual([...table.sources.keys()], [...table.rows.keys()], 'a source for each row, none without a row');
+  const verified = [...table.sources.values()].filter((s) => s.verified);
+  assert.ok(verified.length >= 1, 'at least one row checked against a dated public page');
+  for (const source of verified) {
+    assert.ok(source.verified);
+    assert.match(source.url, /^https:\/\//);
+    assert.ok(source.checked <= '2026-12-05', `${source.url}: the page's date is not after the check`);
+  }
+  assert.deepEqual(table.sources.get('aws|*|g5.xlarge'), {
+    verified: true,
+    url: 'https://www.factualminds.com/blog/amazon-ec2-on-demand-pricing-instance-families-2026/',
+    checked: '2026-06-17',
+  });
+  assert.deepEqual(table.sources.get('azure|*|standard_nc6s_v3'), { verified: false });
+});
+
+test('a table without source and checked columns (an older copy a user keeps) reads the same, with no sources', () => {
+  const text = ['# version: old', 'provider,region,instance_type,usd_per_hour', 'aws,*,m5.large,0.096', ''].join('\n');
+  const table = parsePriceTable(text);
+  assert.deepEqual(table.bad, []);
+  assert.deepEqual([...table.rows.entries()], [['aws|*|m5.large', 0.096]]);
+  assert.equal(table.sources.size, 0);
+  // a row with the new columns in an old-header table is a bad row, not a silently dropped column
+  const mixed = parsePriceTable(`${text}aws,*,m5.xlarge,0.192,unverified,\n`);
+  assert.deepEqual(mixed.bad, [{ line: 4, reason: 'expected 4 fields' }]);
+});
+
+test('hostile source and checked fields: each bad one is reported with its line and the row left out', () => {
+  const table = parsePriceTable(
+    [
+      'provider,region,instance_type,usd_per_hour,source,checked',
+      'aws,*,m5.large,0.096,https://example.org/prices,2026-06-17',
+      'aws,*,m5.xlarge,0.192,unverified,',
+      'aws,*,m5.2xlarge,0.384,http://example.org/prices,2026-06-17',
+      'aws,*,m5.4xlarge,0.768,https://example.org/a b,2026-06-17',
+      'aws,*,m5.8xlarge,1.536,https://example.org/prices,',
+      'aws,*,m5.12xlarge,2.304,https://example.org/prices,2026-02-30',
+      'aws,*,m5.16xlarge,3.072,unverified,2026-06-17',
+      "aws,*,m5.24xlarge,4.608,javascript:alert('x'),2026-06-17",
+      'aws,*,c5.large,0.085,https://example.org/prices',
+      `aws,*,c5.xlarge,0.17,https://${'a'.repeat(300)}.org/,2026-06-17`,
+      'gcp,*,e2-micro,0.0084,UNVERIFIED,',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    table.bad.map((b) => b.line),
+    [4, 5, 6, 7, 8, 9, 10, 11],
+  );
+  assert.match(table.bad[0].reason, /https URL or "unverified"/);
+  assert.match(table.bad[2].reason, /checked must be the date/);
+  assert.match(table.bad[3].reason, /checked must be the date/);
+  assert.match(table.bad[4].reason, /an unverified row has no checked date/);
+  assert.match(table.bad[6].reason, /expected 6 fields/);
+  assert.deepEqual(
+    [...table.sources.entries()],
+    [
+      ['aws|*|m5.large', { verified: true, url: 'https://example.org/prices', checked: '2026-06-17' }],
+      ['aws|*|m5.xlarge', { verified: false }],
+      ['gcp|*|e2-micro', { verified: false }],
+    ],
+  );
+  assert.deepEqual([...table.rows.keys()], [...table.sources.keys()]);
+  const unknownColumn = parsePriceTable('provider,region,instance_type,usd_per_hour,note\naws,*,m5.large,0.096,x\n');
+  assert.equal(unknownColumn.rows.size, 0);
+  assert.match(unknownColumn.bad[0].reason, /expected the header/);
 });
 
 test("a region's own row wins; else the reference region's price stands in and says so", () => {

@@ -2,7 +2,9 @@
  * The bundled on-demand price table (`intel/cloud-prices.csv`): USD per instance-hour by provider,
  * region (or `*`, the provider's reference region) and instance type, for the cost of AN0744 launches.
  * Read once, on first use. The parser is bounded like any input: a bad row is reported with its line
- * and left out (in the bundled file that is our bug, and a test keeps it at none).
+ * and left out (in the bundled file that is our bug, and a test keeps it at none). The bundled table
+ * also says where each row was checked (`source`, `checked`); a table without those columns, such as
+ * an older copy a user keeps, reads the same.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +18,12 @@ const PROVIDERS = new Set(['aws', 'gcp', 'azure']);
 const REGION = /^(?:\*|[a-z][a-z0-9-]{1,39})$/;
 const INSTANCE_TYPE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const HEADER = 'provider,region,instance_type,usd_per_hour';
+/** Columns a table may add after the four it needs: where the row was checked. */
+const SOURCE_COLUMNS = 'source,checked';
+const UNVERIFIED = 'unverified';
+/** A source is a plain https URL: no spaces, quotes or commas (the CSV has no quoting). */
+const SOURCE_URL = /^https:\/\/[A-Za-z0-9.-]{1,253}(?:\/[A-Za-z0-9._~%!$&'()*+;=:@/?#-]{0,300})?$/;
+const CHECKED_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** A GCP zone (`us-central1-a`): its region is the zone without the letter. */
 const GCP_ZONE = /^([a-z]+-[a-z]+\d+)-[a-z]$/;
 
@@ -26,8 +34,13 @@ export interface PriceTable {
   defaultRegions: Record<string, string>;
   /** `provider|region|type` (lowercase) → USD per hour. */
   rows: Map<string, number>;
+  /** The same keys → where the row's price was checked, for tables that have a `source` column. */
+  sources: Map<string, PriceSource>;
   bad: Array<{ line: number; reason: string }>;
 }
+
+/** Where a row's price came from: a page and the date it showed, or not checked against any. */
+export type PriceSource = { verified: true; url: string; checked: string } | { verified: false };
 
 export interface InstancePrice {
   usdPerHour: number;
@@ -38,10 +51,10 @@ export interface InstancePrice {
 }
 
 export function parsePriceTable(text: string): PriceTable {
-  const table: PriceTable = { name: 'cloud-prices', defaultRegions: {}, rows: new Map(), bad: [] };
+  const table: PriceTable = { name: 'cloud-prices', defaultRegions: {}, rows: new Map(), sources: new Map(), bad: [] };
   let set = 'cloud-prices';
   let version = '';
-  let header = false;
+  let columns: string[] | undefined;
   const lines = text.slice(0, MAX_TABLE_BYTES).split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/\r$/, '').trim();
@@ -62,9 +75,10 @@ export function parsePriceTable(text: string): PriceTable {
         }
       continue;
     }
-    if (!header) {
-      if (line.toLowerCase() === HEADER) header = true;
-      else table.bad.push({ line: n, reason: `expected the header "${HEADER}"` });
+    if (!columns) {
+      columns = headerColumns(line);
+      if (!columns)
+        table.bad.push({ line: n, reason: `expected the header "${HEADER}" (optionally ",${SOURCE_COLUMNS}")` });
       continue;
     }
     if (table.rows.size >= MAX_ROWS) {
@@ -74,20 +88,48 @@ export function parsePriceTable(text: string): PriceTable {
     const fields = line.split(',').map((f) => f.trim());
     const [provider, region, type, price] = [fields[0], fields[1]?.toLowerCase(), fields[2]?.toLowerCase(), fields[3]];
     const usd = Number(price);
-    if (fields.length !== 4) table.bad.push({ line: n, reason: 'expected 4 fields' });
+    const provenance = columns.length > 4 ? priceSource(fields[4] ?? '', fields[5] ?? '') : undefined;
+    if (fields.length !== columns.length) table.bad.push({ line: n, reason: `expected ${columns.length} fields` });
     else if (!PROVIDERS.has(provider)) table.bad.push({ line: n, reason: 'provider must be aws, gcp or azure' });
     else if (!REGION.test(region)) table.bad.push({ line: n, reason: 'region must be * or a region name' });
     else if (!INSTANCE_TYPE.test(type)) table.bad.push({ line: n, reason: 'not an instance type' });
     else if (!/^\d+(?:\.\d+)?$/.test(price) || !(usd > 0 && usd <= MAX_PRICE))
       table.bad.push({ line: n, reason: `price must be a number above 0 and at most ${MAX_PRICE}` });
+    else if (typeof provenance === 'string') table.bad.push({ line: n, reason: provenance });
     else {
       const key = `${provider}|${region}|${type}`;
       if (table.rows.has(key)) table.bad.push({ line: n, reason: `a second row for ${provider} ${region} ${type}` });
-      else table.rows.set(key, usd);
+      else {
+        table.rows.set(key, usd);
+        if (provenance) table.sources.set(key, provenance);
+      }
     }
   }
   table.name = version ? `${set} ${version}` : set;
   return table;
+}
+
+/** The header's columns: the four the table needs, optionally followed by `source,checked`; else undefined. */
+function headerColumns(line: string): string[] | undefined {
+  const columns = line.split(',').map((c) => c.trim().toLowerCase());
+  const header = columns.join(',');
+  return header === HEADER || header === `${HEADER},${SOURCE_COLUMNS}` ? columns : undefined;
+}
+
+function validDate(text: string): boolean {
+  const m = CHECKED_DATE.exec(text);
+  if (!m) return false;
+  const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return date.toISOString().slice(0, 10) === text;
+}
+
+/** A row's source and date, or why they are not one: a URL needs the date its page showed, `unverified` none. */
+function priceSource(source: string, checked: string): PriceSource | string {
+  if (source.toLowerCase() === UNVERIFIED)
+    return checked === '' ? { verified: false } : 'an unverified row has no checked date';
+  if (!SOURCE_URL.test(source)) return `source must be an https URL or "${UNVERIFIED}"`;
+  if (!validDate(checked)) return 'checked must be the date the source showed (YYYY-MM-DD)';
+  return { verified: true, url: source, checked };
 }
 
 let bundled: PriceTable | undefined;
@@ -98,7 +140,7 @@ export function bundledPriceTable(): PriceTable {
     try {
       bundled = parsePriceTable(readFileSync(BUNDLED, 'utf8'));
     } catch (err) {
-      bundled = { name: 'cloud-prices', defaultRegions: {}, rows: new Map(), bad: [] };
+      bundled = { name: 'cloud-prices', defaultRegions: {}, rows: new Map(), sources: new Map(), bad: [] };
       bundled.bad.push({ line: 0, reason: `unreadable: ${(err as Error).message}` });
     }
   }

@@ -29,7 +29,7 @@ test('explain and table: a cloud launch is priced in instance-hours, and an unpr
   const out = explain.render([priced], { color: false, version: 't' });
   assert.ok(
     out.includes(
-      '64 instance-hours × 0.526 USD = 33.66 USD (20 × g4dn.xlarge, 64 instance-hours × 0.526 USD (cloud-prices 2026-12, us-east-1))',
+      '64 instance-hours × 0.526 USD = 33.66 USD (20 × g4dn.xlarge, 64 instance-hours × 0.526 USD (cloud-prices 2026-12-05, us-east-1))',
     ),
     out,
   );

@@ -195,3 +195,13 @@ test('a flow Suricata joined without the SYN is turned round when the ports say 
   );
   assert.deepEqual([events[0].coalmine.flow?.clientBytes, events[0].coalmine.flow?.serverBytes], [50, 300]);
 });
+
+test("a dns answer is the asker's lookup: the resolver that sent it is not the one who asked", async () => {
+  const { events } = await readAll(suricata, good);
+  const answers = events.filter(
+    (e) => e.event.action === 'dns-query' && e.source?.port !== undefined && e.destination?.port === 53,
+  );
+  assert.ok(answers.length >= 3, 'query and answers alike go from the asker to port 53');
+  for (const e of events.filter((x) => x.event.action === 'dns-query'))
+    assert.notEqual(e.source?.ip, '192.0.2.53', `${e.dns?.question?.name}: the resolver asked nothing`);
+});

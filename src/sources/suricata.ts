@@ -156,6 +156,8 @@ function mapDns(o: Obj, d: Obj, ts: number, where: Where, type = 'dns'): CoalEve
   e.dns = { question: { name } };
   const ips = resolvedOf(d);
   if (ips.length > 0) e.dns.resolved_ip = ips;
+  // an answer travels from the resolver back to the asker: the asker is the one who looked the name up
+  if (textOf(d.type, 16) === 'answer' || d.qr === true) swapEnds(e);
   return e;
 }
 

@@ -35,7 +35,7 @@ const ROOT = join(HERE, '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const DEFAULT_RESULTS = join(HERE, 'results');
 const MIB = 1024 * 1024;
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 /** How far each copy of a fixture is moved on in time. */
 const COPY_STEP_MS = 10 * 60 * 1000;
 
@@ -247,10 +247,25 @@ function variant(v: unknown, key: string, k: number, shiftMs: number): unknown {
   return v;
 }
 
-function textVariant(line: string, shiftMs: number): string {
+/** The first port of the ephemeral range Linux and most clients draw from (32768–60999). */
+const EPHEMERAL_FIRST = 32768;
+const EPHEMERAL_SPAN = 61000 - EPHEMERAL_FIRST;
+
+/**
+ * Copy k of a flow log line: times moved on, and each ephemeral port (the client's side of a connection)
+ * moved on by k within the range, both ways round alike: copies are 10 min apart, which the reader joins
+ * as one connection's next capture window when ends and ports repeat, so every copy needs its own port.
+ */
+function textVariant(line: string, shiftMs: number, k: number, portColumns: readonly number[]): string {
   return line
     .split(' ')
-    .map((f) => (EPOCH_SECONDS.test(f) ? String(Number(f) + Math.round(shiftMs / 1000)) : f))
+    .map((f, column) => {
+      if (EPOCH_SECONDS.test(f)) return String(Number(f) + Math.round(shiftMs / 1000));
+      const port = portColumns.includes(column) ? Number(f) : Number.NaN;
+      if (Number.isInteger(port) && port >= EPHEMERAL_FIRST && port < EPHEMERAL_FIRST + EPHEMERAL_SPAN)
+        return String(EPHEMERAL_FIRST + ((port - EPHEMERAL_FIRST + k) % EPHEMERAL_SPAN));
+      return f;
+    })
     .join(' ');
 }
 
@@ -267,13 +282,16 @@ async function generate(spec: Spec, path: string, records: number, seed: number)
     if (!out.write(`${text}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
   };
   if (header !== undefined) await write(header);
+  const portColumns = (header ?? '')
+    .split(' ')
+    .flatMap((name, i) => (name === 'srcport' || name === 'dstport' ? [i] : []));
   const key = spec.source === 'cloudtrail' ? 'Records' : 'records';
   if (spec.layout === 'document') await write(`{"${key}":[`);
   for (let k = 0; made < records; k++) {
     const shiftMs = k * COPY_STEP_MS + rng.int(60) * 1000;
     for (const t of base) {
       let text: string;
-      if (spec.layout === 'text') text = textVariant(t as string, shiftMs);
+      if (spec.layout === 'text') text = textVariant(t as string, shiftMs, k, portColumns);
       else {
         const v = variant(t, '', k + 1, shiftMs);
         text = JSON.stringify(v);

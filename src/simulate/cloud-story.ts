@@ -1,5 +1,8 @@
 /**
- * The AWS story `simulate cloud --emit-logs DIR` writes for `hunt DIR/aws --policy DIR/coalmine.yaml`, as
+ * The cloud story `simulate cloud --emit-logs DIR` writes: the same plot on AWS here, on Google Cloud in
+ * cloud-story-gcp.ts (`DIR/gcp/`) and on Azure in cloud-story-azure.ts (`DIR/azure/`), each judged by
+ * `hunt DIR/<provider> --policy DIR/coalmine.yaml`, the one `cloud:` policy approving all three's paths.
+ * The AWS story for `hunt DIR/aws --policy DIR/coalmine.yaml`, as
  * an account's own S3 delivery would have left it (the formats of scripts/fixtures/cloud.py, laid out as
  * synced from the buckets):
  * - CloudTrail delivery files, `aws/AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/*.json.gz`
@@ -26,6 +29,8 @@
  */
 
 import { join } from 'node:path';
+import { AZURE_APPROVED, AZURE_DIR, type AzureStory, azureStory } from './cloud-story-azure.js';
+import { GCP_APPROVED, GCP_DIR, type GcpStory, gcpStory } from './cloud-story-gcp.js';
 import {
   ATTACKER_IP,
   BATCH_RUN_MS,
@@ -91,18 +96,28 @@ const FLOW_HEADER =
   'log-status vpc-id subnet-id instance-id tcp-flags type pkt-srcaddr pkt-dstaddr region az-id ' +
   'sublocation-type sublocation-id pkt-src-aws-service pkt-dst-aws-service flow-direction traffic-path';
 
-/** The `cloud:` policy the story is judged by: the approved paths for the account's compute. */
-const POLICY = `# coalmine simulate cloud: the approved ways compute is created in account ${ACCOUNT}.
-# Terraform (with a change ticket) and the render scheduler launch in ${HOME}; autoscaling launches for
-# its groups there. Anything else creating compute is not on the approved path.
+/** A YAML flow list of quoted strings (every entry here is our own constant; JSON strings are YAML). */
+const yamlList = (items: readonly string[]) => `[${items.map((x) => JSON.stringify(x)).join(', ')}]`;
+
+/**
+ * The `cloud:` policy the story is judged by: the approved paths for compute on all three providers. Ticket
+ * tags are lowercase everywhere since GCP labels allow no capitals and tag globs match as written.
+ */
+const POLICY = `# coalmine simulate cloud: the approved ways compute is created in AWS account ${ACCOUNT}, GCP project
+# acme-prod-421337 and Azure subscription 6d4f2a1c-3b5e-4c7d-9e8f-1a2b3c4d5e6f.
+# Terraform (with a change ticket) and the render schedulers launch in each home region (${HOME},
+# ${GCP_APPROVED.regions.join(', ')}, ${AZURE_APPROVED.regions.join(', ')}); autoscaling, the managed instance group and
+# autoscale launch for their groups there. Anything else creating compute is not on the approved path.
 cloud:
   principals:
     - "arn:aws:iam::*:role/terraform-*"
     - "${BATCH_ROLE}"
-  services: [${AUTOSCALING}]
-  regions: [${HOME}]
-  instance_families: ["m5.*", "c5.*", "p4d.*"]
-  tags: { change-ticket: "CHG-*" }
+${GCP_APPROVED.principals.map((p) => `    - ${JSON.stringify(p)}`).join('\n')}
+${AZURE_APPROVED.principals.map((p) => `    - ${JSON.stringify(p)}  # ${AZURE_APPROVED.names[p]} (Azure object id)`).join('\n')}
+  services: ${yamlList([AUTOSCALING, ...GCP_APPROVED.services, ...AZURE_APPROVED.services])}
+  regions: ${yamlList([HOME, ...GCP_APPROVED.regions, ...AZURE_APPROVED.regions])}
+  instance_families: ${yamlList(['m5.*', 'c5.*', 'p4d.*', ...GCP_APPROVED.instanceFamilies, ...AZURE_APPROVED.instanceFamilies])}
+  tags: { change-ticket: "chg-*" }
 `;
 
 type Json = Record<string, unknown>;
@@ -142,6 +157,9 @@ export interface CloudStory {
     earlierLaunches: number;
   };
   batch: { role: string; region: string; instanceType: string; instances: string[]; earlierNights: number };
+  /** The same plot on Google Cloud (`DIR/gcp/`) and Azure (`DIR/azure/`). */
+  gcp: Omit<GcpStory, 'expect'>;
+  azure: Omit<AzureStory, 'expect'>;
   expect: string[];
 }
 
@@ -515,7 +533,6 @@ function filesOf(a: Account, end: number): CloudStoryFile[] {
       data: gz(`${points.map((p) => JSON.stringify(p.record)).join('\n')}\n`),
     });
   }
-  files.push({ rel: CLOUD_POLICY_FILE, data: POLICY });
   return files;
 }
 
@@ -555,7 +572,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
       {
         Name: `app-${type.split('.')[0]}`,
         team: 'platform',
-        'change-ticket': `CHG-${3900 + terraformRuns}`,
+        'change-ticket': `chg-${3900 + terraformRuns}`,
       },
     );
     terraformRuns++;
@@ -566,7 +583,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
     const ids = Array.from({ length: 1 + (asgRuns % 2) }, (_, k) => instanceId('asg', String(t), String(k)));
     const launch = a.runInstances(t, who, HOME, AUTOSCALING, AUTOSCALING, 'c5.2xlarge', ids, {
       'aws:autoscaling:groupName': ASG,
-      'change-ticket': 'CHG-3920',
+      'change-ticket': 'chg-3920',
     });
     // the load passes: the group scales back in
     if (t + 4 * HOUR < incident) a.terminate(t + 4 * HOUR, who, launch, AUTOSCALING, AUTOSCALING);
@@ -596,7 +613,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
       BATCH_UA,
       BATCH_TYPE,
       Array.from({ length: BATCH_SIZE }, (_, k) => instanceId('batch', String(t), String(k))),
-      { job: 'nightly-render', 'change-ticket': 'CHG-3311' },
+      { job: 'nightly-render', 'change-ticket': 'chg-3311' },
     );
   for (let night = HISTORY_DAYS; night >= 1; night--) {
     const t = incident + 2 * MINUTE - night * DAY + Math.floor(jitter(0, 120, 'night', String(night))) * SECOND;
@@ -692,7 +709,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
     TERRAFORM_UA,
     TRAINING_TYPE,
     [0, 1].map((k) => instanceId('training', String(k))),
-    { Name: 'train-llm', team: 'platform', 'change-ticket': 'CHG-4812' },
+    { Name: 'train-llm', team: 'platform', 'change-ticket': 'chg-4812' },
   );
   a.pinned(training, training.at, end, 98, 99.9);
   const scaleOut: Launch[] = [];
@@ -706,7 +723,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
       AUTOSCALING,
       'c5.2xlarge',
       [0, 1].map((k) => instanceId('scale-out', String(step), String(k))),
-      { 'aws:autoscaling:groupName': ASG, 'change-ticket': 'CHG-3920' },
+      { 'aws:autoscaling:groupName': ASG, 'change-ticket': 'chg-3920' },
     );
     a.pinned(group, t, end, 85, 97);
     scaleOut.push(group);
@@ -719,8 +736,12 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
       a.connection(HOME, id, ARTIFACTS, at + 2 * SECOND, at + 20 * MINUTE, 'artifacts');
     }
 
+  const gcp = gcpStory(end, wallet);
+  const azure = azureStory(end, wallet);
+  const { expect: gcpExpect, ...gcpFacts } = gcp.story;
+  const { expect: azureExpect, ...azureFacts } = azure.story;
   const story: CloudStory = {
-    files: filesOf(a, end),
+    files: [...filesOf(a, end), ...gcp.files, ...azure.files, { rel: CLOUD_POLICY_FILE, data: POLICY }],
     account: ACCOUNT,
     from: iso(historyStart),
     to: iso(end),
@@ -750,7 +771,7 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
       region: HOME,
       instanceType: TRAINING_TYPE,
       instances: training.ids,
-      ticket: 'CHG-4812',
+      ticket: 'chg-4812',
       earlierLaunches: terraformRuns,
     },
     batch: {
@@ -760,9 +781,11 @@ export function cloudStory(endMs: number, wallet: string): CloudStory {
       instances: batch.ids,
       earlierNights: HISTORY_DAYS,
     },
+    gcp: gcpFacts,
+    azure: azureFacts,
     expect: [],
   };
-  story.expect = cloudExpect(story);
+  story.expect = [...cloudExpect(story), ...gcpExpect, ...azureExpect];
   return story;
 }
 
@@ -774,7 +797,7 @@ function cloudExpect(s: CloudStory): string[] {
     `nothing above informational for ${s.autoscaling.service} scaling ${s.autoscaling.group} out by ${s.autoscaling.instances.length} ${s.autoscaling.instanceType} under load (cloud.services approves it; ${s.autoscaling.earlierLaunches} earlier launches in the history)`,
     `nothing above informational for ${s.terraform.role} launching ${s.terraform.instances.length} ${s.terraform.instanceType} tagged change-ticket ${s.terraform.ticket} (cloud.principals approves it)`,
     `nothing above informational for ${s.batch.role}'s ${s.batch.instances.length} ${s.batch.instanceType} render fleet pinned at 98-100%, as on the ${s.batch.earlierNights} nights before (cloud.principals approves it)`,
-    'the run summary reports no bad input',
+    'each run summary reports no bad input',
   ];
 }
 
@@ -783,8 +806,10 @@ export interface EmittedCloud extends Omit<CloudStory, 'files' | 'expect'> {
   /** Every file written, the policy last. */
   files: string[];
   policy: string;
-  /** The command that judges the story: `coalmine hunt DIR/aws --policy DIR/coalmine.yaml`. */
+  /** The command that judges the AWS part: `coalmine hunt DIR/aws --policy DIR/coalmine.yaml`. */
   hunt: string[];
+  /** The command for each provider's part, AWS first: `coalmine hunt DIR/<provider> --policy DIR/coalmine.yaml`. */
+  hunts: string[][];
   expect: string[];
 }
 
@@ -799,5 +824,6 @@ export function emitCloudLogs(dir: string, options: { wallet: string; now?: numb
     files: written,
     policy,
     hunt: ['coalmine', 'hunt', join(dir, CLOUD_DIR), '--policy', policy],
+    hunts: [CLOUD_DIR, GCP_DIR, AZURE_DIR].map((sub) => ['coalmine', 'hunt', join(dir, sub), '--policy', policy]),
   };
 }

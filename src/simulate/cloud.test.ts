@@ -44,6 +44,32 @@ const LAYOUT: Array<{ path: RegExp; format: string }> = [
   },
 ];
 
+/** The format each GCP sink object and Azure export blob is in, by its path, as the providers write them. */
+const OTHER_LAYOUT: Array<{ path: RegExp; format: string }> = [
+  {
+    path: /^gcp\/cloudaudit\.googleapis\.com\/(?:activity|data_access)\/\d{4}\/\d{2}\/\d{2}\/(\d{2}):00:00_\1:59:59_S0\.json$/,
+    format: 'gcp-audit',
+  },
+  {
+    path: /^gcp\/compute\.googleapis\.com\/vpc_flows\/\d{4}\/\d{2}\/\d{2}\/(\d{2}):00:00_\1:59:59_S0\.json$/,
+    format: 'gcp-flow',
+  },
+  { path: /^gcp\/monitoring\/cpu-utilization\/\d{4}-\d{2}-\d{2}\.json$/, format: 'gcp-monitoring' },
+  {
+    path: /^azure\/insights-activity-logs\/resourceId=\/SUBSCRIPTIONS\/[0-9A-F-]{36}\/y=\d{4}\/m=\d{2}\/d=\d{2}\/h=\d{2}\/m=00\/PT1H\.json$/,
+    format: 'azure-activity',
+  },
+  {
+    path: /^azure\/insights-logs-flowlogflowevent\/flowLogResourceID=\/[0-9A-F-]{36}\/NETWORKWATCHERRG\/NETWORKWATCHER_[A-Z]+\/POLICY-FLOWLOG-[A-Z0-9-]+\/y=\d{4}\/m=\d{2}\/d=\d{2}\/h=\d{2}\/m=00\/macAddress=[0-9A-F]{12}\/PT1H\.json$/,
+    format: 'azure-flow',
+  },
+  {
+    path: /^azure\/insights-metrics-pt1m\/resourceId=\/SUBSCRIPTIONS\/[0-9A-F-]{36}\/RESOURCEGROUPS\/[A-Z0-9-]+\/PROVIDERS\/MICROSOFT\.COMPUTE\/VIRTUALMACHINES\/[A-Z0-9-]+\/y=\d{4}\/m=\d{2}\/d=\d{2}\/h=\d{2}\/m=00\/PT1H\.json$/,
+    format: 'azure-metrics',
+  },
+  { path: /^azure\/monitor\/vmss-web-percentage-cpu\.json$/, format: 'azure-metrics' },
+];
+
 interface ReadStory {
   story: CloudStory;
   /** Every event the readers gave, by format. */
@@ -56,10 +82,12 @@ async function readStory(end: number): Promise<ReadStory> {
   const events = new Map<string, CoalEvent[]>();
   for (const f of story.files) {
     if (f.rel === CLOUD_POLICY_FILE) continue;
-    const layout = LAYOUT.find((l) => l.path.test(f.rel));
-    assert.ok(layout, `${f.rel} is laid out as S3 delivery writes it`);
-    assert.ok(Buffer.isBuffer(f.data) && f.data[0] === 0x1f && f.data[1] === 0x8b, `${f.rel} is gzip`);
-    const text = gunzipSync(f.data);
+    const aws = f.rel.startsWith('aws/');
+    const layout = (aws ? LAYOUT : OTHER_LAYOUT).find((l) => l.path.test(f.rel));
+    assert.ok(layout, `${f.rel} is laid out as its provider writes it`);
+    // S3 delivery is gzipped; a Cloud Storage sink and an Azure storage export write plain JSON
+    if (aws) assert.ok(Buffer.isBuffer(f.data) && f.data[0] === 0x1f && f.data[1] === 0x8b, `${f.rel} is gzip`);
+    const text = aws ? gunzipSync(f.data) : Buffer.from(f.data);
     const input = memoryInput(f.rel, text, { relPath: f.rel });
     const source = sniffSource(input);
     assert.equal(source?.name, layout.format, `${f.rel} is sniffed as ${layout.format}`);
@@ -68,6 +96,9 @@ async function readStory(end: number): Promise<ReadStory> {
     // a trail file may hold only calls no analytic reads (Terraform's DescribeInstances): counted unused, not events
     if (layout.format === 'cloudtrail')
       assert.ok((JSON.parse(text.toString('utf8')) as { Records: unknown[] }).Records.length > 0, f.rel);
+    // likewise a GCP or Azure hour of only reads (bucket listings, storage keys) is counted unused
+    else if (layout.format === 'gcp-audit' || layout.format === 'azure-activity')
+      assert.ok(text.toString('utf8').trim().split('\n').length > 0 && text.length > 100, f.rel);
     else assert.ok(read.length > 0, `${f.rel} holds records`);
     events.set(layout.format, [...(events.get(layout.format) ?? []), ...read]);
   }
@@ -94,8 +125,14 @@ const read = await readStory(END);
 
 test('every file is sniffed as the format its S3 path says and read without a bad record; every format is there', () => {
   assert.deepEqual([...read.events.keys()].sort(), [
+    'azure-activity',
+    'azure-flow',
+    'azure-metrics',
     'cloudtrail',
     'cloudwatch-metrics',
+    'gcp-audit',
+    'gcp-flow',
+    'gcp-monitoring',
     'route53-resolver',
     'vpc-flow',
   ]);
@@ -103,15 +140,24 @@ test('every file is sniffed as the format its S3 path says and read without a ba
   assert.equal(new Set(rels).size, rels.length, 'no file written twice');
 });
 
-test('the cloud: policy parses and approves the Terraform role, the render scheduler and autoscaling, requiring the ticket tag', () => {
+test('the cloud: policy parses and approves Terraform, the render scheduler and autoscaling on each provider, requiring the ticket tag', () => {
   const text = read.story.files.find((f) => f.rel === CLOUD_POLICY_FILE)?.data;
   assert.equal(typeof text, 'string');
   const { policy, errors } = parsePolicy(CLOUD_POLICY_FILE, String(text));
   assert.deepEqual(errors, []);
-  assert.deepEqual(policy.cloud?.principals, ['arn:aws:iam::*:role/terraform-*', read.story.batch.role]);
-  assert.deepEqual(policy.cloud?.services, ['autoscaling.amazonaws.com']);
-  assert.deepEqual(policy.cloud?.regions, ['eu-west-1']);
-  assert.deepEqual(policy.cloud?.tags, { 'change-ticket': 'CHG-*' });
+  const { gcp, azure } = read.story;
+  assert.deepEqual(policy.cloud?.principals, [
+    'arn:aws:iam::*:role/terraform-*',
+    read.story.batch.role,
+    'terraform@*.iam.gserviceaccount.com',
+    gcp.batch.principal,
+    azure.terraform.principal,
+    azure.batch.principal,
+  ]);
+  assert.deepEqual(policy.cloud?.services, ['autoscaling.amazonaws.com', gcp.group.service, azure.group.service]);
+  assert.deepEqual(policy.cloud?.regions, ['eu-west-1', 'europe-west1', 'westeurope']);
+  // lowercase: GCP labels allow no capitals, and tag globs match as written
+  assert.deepEqual(policy.cloud?.tags, { 'change-ticket': 'chg-*' });
 });
 
 test('the leaked key: read-only history from its usual address, then EnableRegion and 20 GPU instances running a miner in the new region', () => {
@@ -212,4 +258,41 @@ test('the same end writes the same bytes', () => {
     again.files.map((f) => [f.rel, f.data]),
     read.story.files.map((f) => [f.rel, f.data]),
   );
+});
+
+test('GCP and Azure: the leaked credential launches 20 GPU VMs with the miner in a first-seen region; their flows reach the pool and their CPU is pinned', () => {
+  for (const [provider, audit, flowFormat, metricFormat] of [
+    ['gcp', 'gcp-audit', 'gcp-flow', 'gcp-monitoring'],
+    ['azure', 'azure-activity', 'azure-flow', 'azure-metrics'],
+  ] as const) {
+    const k = read.story[provider].leakedKey;
+    const launches = (read.events.get(audit) ?? []).filter(
+      (e) =>
+        e.coalmine.cloud?.principal?.id === k.principal &&
+        /insert|virtualmachines\/write/i.test(e.coalmine.cloud?.operation ?? '') &&
+        e.coalmine.cloud?.userData !== undefined,
+    );
+    assert.ok(launches.length > 0, `${provider}: the leaked credential's launches`);
+    for (const e of launches) {
+      assert.equal(e.cloud?.region, k.region, provider);
+      assert.equal(e.source?.ip, k.sourceIp, provider);
+      assert.ok(String(e.coalmine.cloud?.userData).includes(`xmrig -o ${k.pool} -u ${FAKE_WALLET}`), provider);
+    }
+    assert.equal(k.instances.length, 20);
+    // the region is new: nothing launched there before tonight, and the credential made no launch before
+    const earlier = (read.events.get(audit) ?? []).filter((e) => at(e) < END - 3_600_000);
+    assert.ok(earlier.length > 0 && earlier.every((e) => e.cloud?.region !== k.region), provider);
+    const flows = read.events.get(flowFormat) ?? [];
+    assert.ok(
+      flows.some((e) => e.destination?.port === 3333 || e.source?.port === 3333),
+      `${provider}: flows to the pool`,
+    );
+    const cpu = (read.events.get(metricFormat) ?? []).filter(
+      (e) => e.cloud?.region === k.region || at(e) > END - 3_600_000,
+    );
+    assert.ok(cpu.length >= 20 * 10, `${provider}: ${cpu.length} CPU points in the incident hour`);
+    // the history reaches back 14 days on every provider
+    const first = Math.min(...(read.events.get(audit) ?? []).map(at));
+    assert.ok(END - first > 13.9 * DAY, `${provider}: history reaches back ${(END - first) / DAY} days`);
+  }
 });

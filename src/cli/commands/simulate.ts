@@ -1,7 +1,7 @@
 /**
  * `coalmine simulate miner|persistence|competitor|proxyware|container|all`: stage the behaviours harmlessly for
  * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
- * `simulate cloud --emit-logs DIR` writes the AWS story (cloud-story.ts); it has no live form.
+ * `simulate cloud --emit-logs DIR` writes the cloud story on AWS, GCP and Azure (cloud-story.ts); it has no live form.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
@@ -50,7 +50,7 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
     .option('--json', 'print what was staged as JSON')
     .option(
       '--emit-logs <dir>',
-      "stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty; cloud writes an AWS account's S3 logs under <dir>/aws and the cloud: policy in <dir>/coalmine.yaml",
+      "stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty; cloud writes an AWS account's S3 logs under <dir>/aws, a GCP project's under <dir>/gcp, an Azure subscription's under <dir>/azure and the cloud: policy in <dir>/coalmine.yaml",
     )
     .option('--at <time>', 'with --emit-logs: the time the story ends (default: now)', storyEnd)
     .option(
@@ -117,14 +117,20 @@ function runEmitCloud(dir: string, flags: SimulateFlags): number {
   const kinds = new Map<string, number>();
   for (const f of out.files) {
     const rel = f.slice(out.dir.length).replace(/^[\\/]+/, '');
-    const kind = rel.replace(/\/\d{4}\/\d{2}\/\d{2}\/.*$/, '/YYYY/MM/DD/…');
+    // S3 and Cloud Storage date paths, Azure's y=/m=/d= blobs (one per VM or NIC), a daily Monitoring answer
+    const kind = rel
+      .replace(/\/\d{4}\/\d{2}\/\d{2}\/.*$/, '/YYYY/MM/DD/…')
+      .replace(/\/VIRTUALMACHINES\/[^/]+\//, '/VIRTUALMACHINES/*/')
+      .replace(/\/y=\d{4}\/.*$/, '/y=YYYY/…/PT1H.json')
+      .replace(/\/\d{4}-\d{2}-\d{2}\.json$/, '/YYYY-MM-DD.json');
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   process.stdout.write(
-    `wrote ${out.files.length} files to ${inert(out.dir)} (AWS account ${out.account}, ${out.from} to ${out.to}); nothing was started\n`,
+    `wrote ${out.files.length} files to ${inert(out.dir)} (AWS account ${out.account}, GCP project ${out.gcp.project}, Azure subscription ${out.azure.subscription}, ${out.from} to ${out.to}); nothing was started\n`,
   );
   for (const [kind, n] of kinds) process.stdout.write(`  ${n} × ${inert(kind)}\n`);
-  process.stdout.write(`hunt it with: ${inert(out.hunt.join(' '))}\nexpect:\n`);
+  for (const hunt of out.hunts) process.stdout.write(`hunt it with: ${inert(hunt.join(' '))}\n`);
+  process.stdout.write('expect:\n');
   for (const e of out.expect) process.stdout.write(`  - ${e}\n`);
   return EXIT.ok;
 }

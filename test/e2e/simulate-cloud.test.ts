@@ -144,3 +144,95 @@ test('cloud is only written as logs, and alone: without --emit-logs, beside live
     [],
   );
 });
+
+// ---- the same plot on GCP and Azure, judged by the same policy ----------------------------------------
+
+const providers = join(work, 'providers');
+const providersRun = runCli(['simulate', 'cloud', '--emit-logs', providers, '--at', AT, '--json']);
+const emitted = JSON.parse(providersRun.stdout) as EmittedCloud;
+
+const hunted = new Map<string, ReturnType<typeof ndjsonFindings>>();
+
+/** The provider's hunt under the story's policy (run once): no bad record, and the findings. */
+function huntProvider(sub: 'gcp' | 'azure') {
+  const done = hunted.get(sub);
+  if (done) return done;
+  assert.equal(providersRun.code, 0, providersRun.stderr);
+  const line = emitted.hunts.find((h) => h[2] === join(providers, sub));
+  assert.deepEqual(line, ['coalmine', 'hunt', join(providers, sub), '--policy', join(providers, 'coalmine.yaml')]);
+  const r = runCli(['hunt', ...(line ?? []).slice(2), '--format', 'ndjson']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /bad input|not read/, r.stderr);
+  hunted.set(sub, ndjsonFindings(r.stdout));
+  return ndjsonFindings(r.stdout);
+}
+
+/** The leaked credential's launch: high AN0744, all three legs, 20 instances, the principal, the new region, Tier 2, a cost, the provider's plan. */
+function assertLeakedLaunch(
+  f: ReturnType<typeof ndjsonFindings>[number],
+  want: { provider: string; account: string; principal: string; region: string; type: string; commands: RegExp[] },
+): void {
+  assert.equal(f.analytic, 'AN0744');
+  assert.equal(f.severity, 'high');
+  assert.deepEqual([...f.legs].sort(), ['authorization', 'reach', 'resource']);
+  assert.equal(f.facts.provider, want.provider);
+  assert.equal(f.facts.account, want.account);
+  assert.equal(f.facts.region, want.region);
+  assert.equal(f.facts.principal, want.principal);
+  assert.equal(f.facts.source_ip, '203.0.113.77');
+  assert.equal(f.facts.instance_count, 20);
+  assert.deepEqual(f.facts.instance_types, [want.type]);
+  assert.match(String(f.facts.authorization), /^not approved: principal /);
+  assert.match(String(f.facts.authorization), new RegExp(`region ${want.region} first used in the account`));
+  assert.equal(f.triage?.escalation.tier, 'Tier 2');
+  const cost = f.triage?.cost;
+  assert.ok(cost && (cost.instance_hours ?? 0) > 15 && cost.amount > 0, JSON.stringify(cost));
+  const commands = f.triage?.containment.steps.flatMap((s) => s.commands) ?? [];
+  for (const wanted of want.commands)
+    assert.ok(
+      commands.some((c) => wanted.test(c)),
+      `${wanted}:\n${commands.join('\n')}`,
+    );
+}
+
+test('GCP: hunt DIR/gcp --policy DIR/coalmine.yaml gives exactly one finding above informational, high on the leaked key', () => {
+  const findings = huntProvider('gcp');
+  const raised = findings.filter((f) => f.severity !== 'informational');
+  assert.equal(raised.length, 1, JSON.stringify(raised, null, 1));
+  const g = emitted.gcp;
+  assertLeakedLaunch(raised[0], {
+    provider: 'gcp',
+    account: g.project,
+    principal: g.leakedKey.principal,
+    region: g.leakedKey.region,
+    type: g.leakedKey.instanceType,
+    commands: [/gcloud iam service-accounts keys disable \w+ --iam-account/, /gcloud compute instances stop/],
+  });
+  assert.equal(raised[0].facts.access_key_id, g.leakedKey.keyId);
+});
+
+test('Azure: hunt DIR/azure --policy DIR/coalmine.yaml gives a high finding on the leaked service principal', () => {
+  const raised = huntProvider('azure').filter((f) => f.severity !== 'informational');
+  const a = emitted.azure;
+  const leaked = raised.filter((f) => f.facts.principal === a.leakedKey.principal);
+  assert.equal(leaked.length, 1, JSON.stringify(raised, null, 1));
+  assertLeakedLaunch(leaked[0], {
+    provider: 'azure',
+    account: a.subscription,
+    principal: a.leakedKey.principal,
+    region: a.leakedKey.region,
+    type: a.leakedKey.instanceType,
+    commands: [new RegExp(`az ad sp credential reset --id ${a.leakedKey.appId}`), /az vm deallocate --ids/],
+  });
+  // nothing about the Terraform training VMs or the render fleet
+  for (const f of raised)
+    for (const o of [...a.terraform.instances, ...a.batch.instances, a.terraform.principal, a.batch.principal])
+      assert.ok(!JSON.stringify(f).includes(o), `${o} in ${f.title}`);
+});
+
+test('Azure: exactly one finding above informational (the scale set autoscale writes are the approved service)', {
+  todo: "azure-activity names autoscale only by a top-level `caller`; the storage export has none, only the spn claim, so autoscale's scale set writes have no principal and the first is reported low",
+}, () => {
+  const raised = huntProvider('azure').filter((f) => f.severity !== 'informational');
+  assert.equal(raised.length, 1, JSON.stringify(raised, null, 1));
+});

@@ -50,7 +50,9 @@ export type EventAction =
   | 'metric'
   | 'workload-change'
   | 'container-seen'
-  | 'cloud-change';
+  | 'cloud-change'
+  /** A source record no analytic reads (a Windows event id with no mapping): the engine ignores it, Sigma rules read it. */
+  | 'log-record';
 
 export interface ProcessParent {
   pid?: number;

@@ -60,8 +60,9 @@ function decodedEvents(event: CoalEvent): Array<{ event: CoalEvent; technique: s
   if ((action !== 'exec' && action !== 'process-seen') || !p?.command_line) return [];
   const out: Array<{ event: CoalEvent; technique: string }> = [];
   const { executable: _e, hash: _h, args: _a, ...rest } = p;
+  // the source record says what was logged, not the decoded text: rules read a layer by its ECS fields
   const as = (text: string, technique: string) =>
-    out.push({ event: { ...event, process: { ...rest, command_line: text } }, technique });
+    out.push({ event: { ...event, original: {}, process: { ...rest, command_line: text } }, technique });
   if (mayHaveLayers(event, p.command_line))
     for (const layer of commandLayers(p.command_line))
       if (layer.technique !== undefined) as(layer.text, layer.technique);
@@ -94,6 +95,8 @@ function commandEvent(event: CoalEvent, words: string[]): CoalEvent {
   const { container: _c, ...rest } = event;
   return {
     ...rest,
+    // the spec's record says what was logged, not this command: rules read it by its ECS fields
+    original: {},
     event: { ...event.event, action: 'exec' },
     host: { ...event.host, os: { ...event.host?.os, platform } },
     process,

@@ -41,7 +41,7 @@ for (const rule of set.rules) {
       ruleSignals(set, e, out);
       const mine = out.find((s) => s.by === `rule:${rule.id}`);
       assert.ok(mine, `no hit on ${e.process?.command_line ?? e.file?.path}`);
-      assert.equal(mine.kind, rule.kind);
+      assert.equal(mine.kind, rule.signal?.kind);
       assert.ok(mine.explanation.length > 0);
     }
     for (const e of events(`${base}.miss.ndjson`)) {

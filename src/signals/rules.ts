@@ -1,24 +1,71 @@
-/** Matched Sigma rules become signals, one per rule, through the same `signalFor` as every classifier. */
+/**
+ * Matched Sigma rules, per event: `matchRules` is the API for every match (rule id, level, title),
+ * whether or not the rule is about compute hijacking; `ruleSignals` turns the matches of rules that
+ * raise a signal into signals, through the same `signalFor` as every classifier.
+ */
 import { fileURLToPath } from 'node:url';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { signalFor } from './make.js';
-import type { RuleSet } from './sigma/index.js';
+import type { CompiledRule, RuleSet } from './sigma/index.js';
+import { windowsRecord } from './sigma/logsources.js';
 
 /** The rules `hunt` loads by default: the stable set shipped in the repository. */
 export const DEFAULT_RULE_DIRS: string[] = [fileURLToPath(new URL('../../rules/stable', import.meta.url))];
 
-export function ruleSignals(ruleSet: RuleSet, event: CoalEvent, out: Signal[]): void {
-  const rules = ruleSet.byAction.get(event.event.action);
-  if (!rules) return;
+/** One rule matching one event: what the scope-of-compromise context reports. */
+export interface RuleMatch {
+  id: string;
+  level: string;
+  title: string;
+  rule: CompiledRule;
+}
+
+const NONE: CompiledRule[] = [];
+
+/**
+ * The rules that may read `event`: a Windows record's by its EventID (and channel-wide rules), any
+ * other event's by its action. A rule indexed under both keys is run once.
+ */
+function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
+  const win = windowsRecord(event);
+  const a = (win ? ruleSet.byKey.get(`w:${win.eventId}`) : ruleSet.byKey.get(`a:${event.event.action}`)) ?? NONE;
+  const b = ruleSet.byKey.get(win ? 'w:*' : 'a:*') ?? NONE;
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return [...new Set([...a, ...b])];
+}
+
+/** Every rule of `ruleSet` matching `event`, in load order, appended to `out`. */
+export function matchRules(ruleSet: RuleSet, event: CoalEvent, out: RuleMatch[]): void {
+  const rules = candidates(ruleSet, event);
+  if (rules.length === 0) return;
   const cache = new Map<string, string[]>();
-  for (const rule of rules) {
-    if (!rule.matches(event, cache)) continue;
+  for (const rule of rules)
+    if (rule.matches(event, cache)) out.push({ id: rule.id, level: rule.level, title: rule.title, rule });
+}
+
+/**
+ * Signals of the matching rules that raise one; `onMatch` (when given) receives every match of the
+ * event, signal or not, for context.
+ */
+export function ruleSignals(
+  ruleSet: RuleSet,
+  event: CoalEvent,
+  out: Signal[],
+  onMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
+): void {
+  const matches: RuleMatch[] = [];
+  matchRules(ruleSet, event, matches);
+  if (matches.length === 0) return;
+  if (onMatch) onMatch(event, matches);
+  for (const { rule } of matches) {
+    if (!rule.signal) continue;
     out.push(
       signalFor(event, {
-        kind: rule.kind,
-        class: rule.class,
-        strength: rule.strength,
+        kind: rule.signal.kind,
+        class: rule.signal.class,
+        strength: rule.signal.strength,
         by: `rule:${rule.id}`,
         explanation: rule.explain(event),
       }),

@@ -44,6 +44,15 @@ const MAX_NAME_CHARS = 256;
 const MAX_TASK_XML_CHARS = 64 * 1024;
 /** At most this many Exec actions are looked at in one task. */
 const MAX_TASK_ACTIONS = 32;
+/** EventData values Sigma rules search whole (command lines, scripts, task XML): kept up to MAX_COMMAND_CHARS. */
+const LONG_VALUES = new Set([
+  'CommandLine',
+  'ParentCommandLine',
+  'ScriptBlockText',
+  'Payload',
+  'TaskContent',
+  'Details',
+]);
 const DECIMAL = /^\d{1,10}$/;
 const HEX = /^0x[0-9a-fA-F]{1,8}$/;
 const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
@@ -231,7 +240,18 @@ function sysmonProcess(d: Record<string, string>): ProcessFields | undefined {
 
 type Head = Pick<CoalEvent['event'], 'kind' | 'category' | 'type' | 'action'> & { dataset: string };
 
-/** Windows events into CoalEvents: Sysmon 1/3/5/6/12-14/22, Security 4688/4689/4698/4702/5156; others undefined. */
+/** `sysmon.7`, `security.4624`, `microsoft-windows-powershell.4104`: the dataset of a record read as it is. */
+function datasetOf(ev: WinEvent): string {
+  const provider =
+    ev.provider === SYSMON ? 'sysmon' : ev.provider === SECURITY ? 'security' : ev.provider.toLowerCase();
+  return `${clip(provider.replace(/[^a-z0-9-]/g, '-'), 64)}.${ev.eventId}`;
+}
+
+/**
+ * Windows events into CoalEvents: Sysmon 1/3/5/6/12-14/22 and Security 4688/4689/4698/4702/5156 as what
+ * they mean; every other record (and a Sysmon 12 key delete) as a `log-record` for the Sigma rules.
+ * Undefined only for a record with no readable time.
+ */
 export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): CoalEvent | undefined {
   const d = ev.data;
   let head: Head | undefined;
@@ -314,7 +334,7 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
       case 13:
       case 14: {
         // 12 creates/deletes a key, 14 renames: only 13 writes data, but all three name the path
-        if (ev.eventId === 12 && !/^(CreateKey|SetValue)$/i.test(val(d, 'EventType', 32) ?? '')) return undefined;
+        if (ev.eventId === 12 && !/^(CreateKey|SetValue)$/i.test(val(d, 'EventType', 32) ?? '')) break;
         head = { kind: 'event', category: ['configuration'], type: ['change'], action: 'registry-set', dataset: ds };
         const registry: NonNullable<CoalEvent['registry']> = {};
         const target = val(d, ev.eventId === 14 ? 'NewName' : 'TargetObject');
@@ -342,8 +362,6 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         if (p) body.process = p;
         break;
       }
-      default:
-        return undefined;
     }
   } else if (ev.provider === SECURITY) {
     const ds = `${format}.security.${ev.eventId}`;
@@ -442,10 +460,11 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
         body.network = network;
         break;
       }
-      default:
-        return undefined;
     }
-  } else return undefined;
+  }
+  // every other record reaches the Sigma rules as it is (its fields in `original`), which the engine ignores
+  if (head === undefined)
+    head = { kind: 'event', category: [], type: ['info'], action: 'log-record', dataset: `${format}.${datasetOf(ev)}` };
   const ts = timeOf(ev);
   if (ts === undefined) return undefined;
   const event: CoalEvent = {
@@ -473,7 +492,7 @@ function originalOf(ev: WinEvent): Record<string, unknown> {
   for (const k of Object.keys(ev.data)) {
     if (n++ >= 64) break;
     const v = ev.data[k];
-    data[clip(k, 64)] = typeof v === 'string' ? clip(v, k === 'TaskContent' ? 4096 : 2048) : String(v);
+    data[clip(k, 64)] = typeof v === 'string' ? clip(v, LONG_VALUES.has(k) ? MAX_COMMAND_CHARS : 2048) : String(v);
   }
   const o: Record<string, unknown> = {
     Provider: clip(ev.provider, MAX_NAME_CHARS),

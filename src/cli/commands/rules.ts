@@ -1,22 +1,44 @@
-/** `coalmine rules check [DIR...]`: load rules as `hunt` would and report every error and warning with file:line. */
+/**
+ * `coalmine rules check [DIR...]`: load rules as `hunt` would and report every error, unsupported
+ * feature and warning with file:line, then the counts: loaded, unsupported, errors and warnings, each
+ * by reason code.
+ */
 import type { Command } from 'commander';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
-import { loadRules } from '../../signals/sigma/index.js';
+import { loadRules, type RuleLoadIssue } from '../../signals/sigma/index.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT } from '../common.js';
+
+function byCode(issues: RuleLoadIssue[]): string {
+  const counts = new Map<string, number>();
+  for (const i of issues) counts.set(i.code, (counts.get(i.code) ?? 0) + 1);
+  return [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ');
+}
 
 export function rulesCommand(program: Command, setCode: (code: number) => void): void {
   const rules = program.command('rules').description('work with detection rules');
   rules
     .command('check')
-    .description('load rules (default: the bundled stable set) and report errors and warnings')
+    .description('load rules (default: the bundled stable set) and report errors, unsupported rules and warnings')
     .argument('[paths...]', 'rule files or directories')
     .action(async (paths: string[]) => {
       const set = await loadRules(paths.length > 0 ? paths : DEFAULT_RULE_DIRS);
       const out: string[] = [];
-      for (const e of set.errors) out.push(`error ${inert(e.file)}:${e.line ?? 0}: ${e.code}: ${inert(e.reason)}`);
-      for (const w of set.warnings) out.push(`warning ${inert(w.file)}:${w.line ?? 0}: ${w.code}: ${inert(w.reason)}`);
-      out.push(`${set.rules.length} rules loaded, ${set.errors.length} errors, ${set.warnings.length} warnings`);
+      const line = (kind: string, i: RuleLoadIssue) =>
+        out.push(`${kind} ${inert(i.file)}:${i.line ?? 0}: ${i.code}: ${inert(i.reason)}`);
+      for (const e of set.errors) line('error', e);
+      for (const u of set.unsupported) line('unsupported', u);
+      for (const w of set.warnings) line('warning', w);
+      const signalling = set.rules.filter((r) => r.signal !== undefined).length;
+      out.push(
+        `${set.rules.length} rules loaded (${signalling} raise compute-hijacking evidence, ${set.rules.length - signalling} context only), ${set.unsupported.length} unsupported, ${set.errors.length} errors, ${set.warnings.length} warnings`,
+      );
+      if (set.unsupported.length > 0) out.push(`unsupported by reason: ${byCode(set.unsupported)}`);
+      if (set.errors.length > 0) out.push(`errors by reason: ${byCode(set.errors)}`);
+      if (set.warnings.length > 0) out.push(`warnings by reason: ${byCode(set.warnings)}`);
       process.stdout.write(`${out.join('\n')}\n`);
       setCode(set.errors.length > 0 ? EXIT.findings : EXIT.ok);
     });

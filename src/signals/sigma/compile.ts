@@ -1,51 +1,127 @@
 /**
- * Our Sigma "backend": a rule's detection becomes a predicate over CoalEvent, compiled once. Field
- * names go through the pipeline mapping (data in rules/sigma/pipeline-ecs.yml); matching is
- * case-insensitive unless `|cased`; plain values support `*` wildcards.
+ * Our Sigma "backend": a rule's detection becomes a predicate over CoalEvent, compiled once. A rule's
+ * field names are the log's own: on a Windows record they are read from its EventData and System
+ * fields first (`Image`, `EventID`, `Channel`, `Provider_Name`), then through the pipeline mapping
+ * (data in rules/sigma/pipeline-ecs.yml) to our ECS fields, which is also how sources whose names are
+ * not Sigma's (our Linux process events) are read; last, the source record in `original`. Each field is
+ * read (and lower-cased) once per event, shared by every rule run on it.
  */
 import type { CoalEvent } from '../../model/event.js';
-import { compileGlob } from '../../util/glob.js';
 import { type ConditionNode, expandPattern } from './condition.js';
-import { isModifier, type Matcher, modifiers, unsafeRegexReason } from './modifiers.js';
+import {
+  base64Offsets,
+  type Comparison,
+  cidrMatcher,
+  encodeText,
+  isModifier,
+  literalPieces,
+  type Matcher,
+  numberMatcher,
+  type Piece,
+  parseSigmaString,
+  piecesText,
+  stringMatcher,
+} from './modifiers.js';
+import { compileRuleRegex, MAX_RE_INPUT } from './regex.js';
 
 export class CompileError extends Error {
   constructor(
     message: string,
     readonly code: string,
+    /** The rule is valid Sigma that coalmine cannot run (yet), as opposed to a broken rule. */
+    readonly unsupported = false,
   ) {
     super(message);
   }
 }
 
 export type FieldMap = Record<string, string>;
-export type Predicate = (event: CoalEvent, cache: Map<string, string[]>) => boolean;
+export type FieldCache = Map<string, string[]>;
+export type Predicate = (event: CoalEvent, cache: FieldCache) => boolean;
+
+export interface CompileContext {
+  map: FieldMap;
+  /** Values for `|expand` placeholders (`%name%` → values). */
+  placeholders: Record<string, string[]>;
+  /** Fields a rule names that the pipeline does not map (reported when its sources use ECS names). */
+  unmapped: Set<string>;
+}
 
 const MAX_VALUE_CHARS = 65536;
+const MAX_KEYWORD_VALUES = 256;
+const MAX_EXPANSIONS = 256;
+/** Sigma's System field names → the names win-event.ts keeps them under in `original`. */
+const SYSTEM_ALIASES: Record<string, string> = {
+  Provider_Name: 'Provider',
+  Security_UserID: 'UserID',
+  ProcessID: 'ProcessID',
+  ThreadID: 'ThreadID',
+};
 
-/** Reads a field's values as strings (arrays flattened); compiled once per field, cached once per event. */
-type FieldReader = (event: CoalEvent, cache: Map<string, string[]>) => string[];
+function walk(root: unknown, parts: string[]): unknown {
+  let cur = root;
+  for (let i = 0; i < parts.length && cur !== undefined; i++)
+    cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[parts[i]] : undefined;
+  return cur;
+}
 
-function fieldReader(path: string, lower: boolean): FieldReader {
-  const parts = path.split('.');
-  const key = lower ? `l:${path}` : path;
+/** A rule field's raw value on `event`, by the precedence in the header. */
+export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown {
+  const original = event.original as Record<string, unknown> | undefined;
+  const data = original?.EventData;
+  if (data && typeof data === 'object' && typeof original?.EventID === 'number') {
+    if (Object.hasOwn(data, name)) return (data as Record<string, unknown>)[name];
+    const sys = Object.hasOwn(SYSTEM_ALIASES, name) ? SYSTEM_ALIASES[name] : name;
+    if (sys !== 'EventData' && Object.hasOwn(original, sys)) return original[sys];
+  }
+  const mapped = Object.hasOwn(map, name) ? map[name] : undefined;
+  if (mapped) {
+    const v = walk(event, mapped.split('.'));
+    if (v !== undefined && v !== null) return v;
+  }
+  if (!original) return undefined;
+  return Object.hasOwn(original, name) ? original[name] : walk(original, name.split('.'));
+}
+
+function pushText(v: unknown, lower: boolean, out: string[]): void {
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+    const s = String(v);
+    const t = s.length > MAX_VALUE_CHARS ? s.slice(0, MAX_VALUE_CHARS) : s;
+    out.push(lower ? t.toLowerCase() : t);
+  }
+}
+
+/** A field's values as text (arrays flattened), read once per event and case. */
+function fieldReader(name: string, map: FieldMap, lower: boolean): (e: CoalEvent, c: FieldCache) => string[] {
+  const key = lower ? `l:${name}` : `c:${name}`;
   return (event, cache) => {
     const hit = cache.get(key);
     if (hit) return hit;
-    let cur: unknown = event;
-    for (let i = 0; i < parts.length && cur !== undefined; i++) {
-      cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[parts[i]] : undefined;
-    }
+    const raw = rawField(event, name, map);
     const out: string[] = [];
-    if (cur !== undefined && cur !== null) {
-      const list = Array.isArray(cur) ? cur : [cur];
-      for (let i = 0; i < list.length; i++) {
-        const v = list[i];
-        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-          const s = String(v).slice(0, MAX_VALUE_CHARS);
-          out.push(lower ? s.toLowerCase() : s);
-        }
-      }
-    }
+    if (Array.isArray(raw)) for (let i = 0; i < raw.length && i < MAX_KEYWORD_VALUES; i++) pushText(raw[i], lower, out);
+    else if (raw !== undefined && raw !== null) pushText(raw, lower, out);
+    cache.set(key, out);
+    return out;
+  };
+}
+
+/** Every value of the record (for keyword searches): the source record's leaves and the command line. */
+function allValues(lower: boolean): (e: CoalEvent, c: FieldCache) => string[] {
+  const key = lower ? 'l:*' : 'c:*';
+  return (event, cache) => {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const out: string[] = [];
+    const visit = (v: unknown, depth: number) => {
+      if (out.length >= MAX_KEYWORD_VALUES) return;
+      if (v && typeof v === 'object') {
+        if (depth >= 4) return;
+        for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
+      } else pushText(v, lower, out);
+    };
+    visit(event.original, 0);
+    if (event.process?.command_line) pushText(event.process.command_line, lower, out);
     cache.set(key, out);
     return out;
   };
@@ -56,67 +132,146 @@ function anyMatches(vals: string[], m: Matcher): boolean {
   return false;
 }
 
-export function fieldPath(name: string, map: FieldMap): { path: string; mapped: boolean } {
-  const mapped = map[name];
-  return mapped ? { path: mapped, mapped: true } : { path: `original.${name}`, mapped: false };
+/** `%name%` placeholders replaced by their configured values (every combination, bounded). */
+function expandPlaceholders(value: string, ctx: CompileContext): string[] {
+  let out = [value];
+  for (const m of value.matchAll(/%([A-Za-z0-9_.-]{1,64})%/g)) {
+    const name = m[1];
+    const values = Object.hasOwn(ctx.placeholders, name) ? ctx.placeholders[name] : undefined;
+    if (!values || values.length === 0)
+      throw new CompileError(`placeholder %${name}% has no configured value`, 'RULE_PLACEHOLDER', true);
+    out = out.flatMap((v) => values.map((x) => v.replace(m[0], x)));
+    if (out.length > MAX_EXPANSIONS)
+      throw new CompileError(
+        `placeholder %${name}% expands to over ${MAX_EXPANSIONS} values`,
+        'RULE_PLACEHOLDER',
+        true,
+      );
+  }
+  return out;
 }
 
-function plainMatcher(value: string): Matcher {
-  if (!value.includes('*')) return (s) => s === value;
-  return compileGlob(value);
+const ENCODINGS = new Set(['utf16le', 'utf16be', 'utf16', 'wide']);
+
+/** One rule value through the transforming modifiers, to alternative Sigma strings. */
+function transformValue(value: string, mods: string[], field: string): Piece[][] {
+  let pieces: Piece[][] = [parseSigmaString(value, mods.includes('windash'))];
+  let bytes: Buffer[] | undefined;
+  for (const m of mods) {
+    if (ENCODINGS.has(m) || m === 'base64' || m === 'base64offset') {
+      const texts = bytes ?? pieces.map((p) => piecesText(p));
+      if (texts.some((t) => t === undefined))
+        throw new CompileError(`${field}: |${m} on a value with wildcards`, 'RULE_BAD_DETECTION');
+      const buffers = bytes ?? (texts as string[]).map((t) => Buffer.from(t, 'utf8'));
+      if (ENCODINGS.has(m)) {
+        const enc = m === 'wide' ? 'utf16le' : (m as 'utf16le' | 'utf16be' | 'utf16');
+        bytes = (texts as Array<string | Buffer>).map((t) =>
+          typeof t === 'string' ? encodeText(t, enc) : encodeText(t.toString('utf8'), enc),
+        );
+        continue;
+      }
+      const encoded =
+        m === 'base64' ? buffers.map((b) => b.toString('base64')) : buffers.flatMap((b) => base64Offsets(b));
+      pieces = encoded.map(literalPieces);
+      bytes = undefined;
+    }
+  }
+  if (bytes) pieces = bytes.map((b) => literalPieces(b.toString('latin1')));
+  return pieces;
 }
 
-function compileItem(key: string, raw: unknown, map: FieldMap, unmapped: Set<string>): Predicate {
+function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate {
   const [field, ...mods] = key.split('|');
   for (const m of mods)
     if (!isModifier(m)) throw new CompileError(`unknown modifier "${m}" on ${field}`, 'RULE_UNKNOWN_MODIFIER');
-  const { path, mapped } = fieldPath(field, map);
-  if (!mapped) unmapped.add(field);
-  if (mods.includes('exists')) {
-    const want = raw === true || raw === 'true';
-    const read = fieldReader(path, false);
+  const has = (m: string) => mods.includes(m);
+  if (field !== '' && !Object.hasOwn(ctx.map, field)) ctx.unmapped.add(field);
+  if (has('exists')) {
+    const want = raw === true || raw === 'true' || raw === 'yes';
+    const read = fieldReader(field, ctx.map, false);
     return (e, c) => read(e, c).length > 0 === want;
   }
   const rawValues = Array.isArray(raw) ? raw : [raw];
   if (rawValues.length === 0) throw new CompileError(`${field} has an empty value list`, 'RULE_BAD_DETECTION');
-  const isRe = mods.includes('re');
-  const lower = !mods.includes('cased') && !isRe;
-  const matchers: Array<Matcher | 'null'> = [];
+  const isRe = has('re');
+  const fold = !has('cased') && !isRe;
+  const how: Comparison = has('contains')
+    ? 'contains'
+    : has('startswith')
+      ? 'startswith'
+      : has('endswith')
+        ? 'endswith'
+        : 'equals';
+  const read = field === '' ? allValues(fold) : fieldReader(field, ctx.map, fold);
+  const matchers: Array<Matcher | 'null' | ((e: CoalEvent, c: FieldCache, vals: string[]) => boolean)> = [];
   for (const v of rawValues) {
-    if (v === null) {
-      matchers.push('null');
+    if (v === null || v === '' || (v === undefined && rawValues.length === 1)) {
+      // null: the field is absent or empty; '' is equality with the empty string, kept as null's sibling
+      matchers.push(v === '' ? (s: string) => s === '' : 'null');
       continue;
     }
     if (typeof v === 'object') throw new CompileError(`${field} has a nested value`, 'RULE_BAD_DETECTION');
-    let values = [String(v)];
-    for (const m of mods) {
-      const mod = modifiers[m as keyof typeof modifiers];
-      if (mod.role === 'transform')
-        values = values.flatMap((x) => (mod as { transform: (s: string) => string[] }).transform(x));
-    }
-    const compareName = [...mods].reverse().find((m) => modifiers[m as keyof typeof modifiers].role === 'compare');
-    const alternatives: Matcher[] = values.map((x) => {
-      const folded = lower ? x.toLowerCase() : x;
-      if (compareName === 're') {
-        const why = unsafeRegexReason(x);
-        if (why) throw new CompileError(`unsafe regular expression for ${field}: ${why}`, 'RULE_UNSAFE_REGEX');
+    const texts = has('expand') ? expandPlaceholders(String(v), ctx) : [String(v)];
+    const alternatives: Matcher[] = [];
+    for (const text of texts) {
+      if (has('fieldref')) {
+        const other = fieldReader(text, ctx.map, fold);
+        const cmp = (a: string, b: string) =>
+          how === 'contains'
+            ? a.includes(b)
+            : how === 'startswith'
+              ? a.startsWith(b)
+              : how === 'endswith'
+                ? a.endsWith(b)
+                : a === b;
+        matchers.push((e, c, vals) => {
+          const refs = other(e, c);
+          for (const a of vals) for (const b of refs) if (cmp(a, b)) return true;
+          return false;
+        });
+        continue;
       }
-      if (compareName)
-        return (modifiers[compareName as keyof typeof modifiers] as { compare: (s: string) => Matcher }).compare(
-          folded,
-        );
-      // base64 transforms without a comparison mean "contains" in practice; otherwise equality with wildcards
-      return mods.some((m) => m.startsWith('base64')) ? (s: string) => s.includes(folded) : plainMatcher(folded);
-    });
-    matchers.push(alternatives.length === 1 ? alternatives[0] : (s) => alternatives.some((a) => a(s)));
+      if (isRe) {
+        const r = compileRuleRegex(text, {
+          i: has('i') || has('ignorecase'),
+          m: has('m') || has('multiline'),
+          s: has('s') || has('dotall'),
+        });
+        if ('unsupported' in r)
+          throw new CompileError(`regular expression for ${field}: ${r.unsupported}`, 'RULE_UNSUPPORTED_REGEX', true);
+        const re = r.regex;
+        alternatives.push((s) => re.test(s.length > MAX_RE_INPUT ? s.slice(0, MAX_RE_INPUT) : s));
+        continue;
+      }
+      if (has('cidr')) {
+        const m = cidrMatcher(text);
+        if (!m) throw new CompileError(`${field}: "${text.slice(0, 64)}" is not a CIDR range`, 'RULE_BAD_DETECTION');
+        alternatives.push(m);
+        continue;
+      }
+      const op = (['lt', 'lte', 'gt', 'gte'] as const).find((o) => has(o));
+      if (op) {
+        const n = Number(text);
+        if (!Number.isFinite(n)) throw new CompileError(`${field}|${op} needs a number`, 'RULE_BAD_DETECTION');
+        alternatives.push(numberMatcher(op, n));
+        continue;
+      }
+      for (const pieces of transformValue(text, mods, field)) alternatives.push(stringMatcher(pieces, how, fold));
+    }
+    if (alternatives.length === 1) matchers.push(alternatives[0]);
+    else if (alternatives.length > 1) matchers.push((s: string) => alternatives.some((a) => a(s)));
   }
-  const all = mods.includes('all');
-  const read = fieldReader(path, lower);
+  const all = has('all');
   return (e, c) => {
     const vals = read(e, c);
     for (let i = 0; i < matchers.length; i++) {
       const m = matchers[i];
-      const hit = m === 'null' ? vals.length === 0 : anyMatches(vals, m);
+      const hit =
+        m === 'null'
+          ? vals.length === 0 || vals.every((x) => x === '')
+          : m.length === 3
+            ? (m as (e: CoalEvent, c: FieldCache, vals: string[]) => boolean)(e, c, vals)
+            : anyMatches(vals, m as Matcher);
       if (all && !hit) return false;
       if (!all && hit) return true;
     }
@@ -124,34 +279,35 @@ function compileItem(key: string, raw: unknown, map: FieldMap, unmapped: Set<str
   };
 }
 
-/** A named detection item: a map (AND of fields), a list of maps (OR), or a list of keywords. */
-export function compileSelection(name: string, body: unknown, map: FieldMap, unmapped: Set<string>): Predicate {
+function keywordPredicate(words: unknown[], ctx: CompileContext): Predicate {
+  return compileItem('|contains', words.map(String), ctx);
+}
+
+/** A named detection item: a map (AND of fields), a list of maps (OR), or keywords (searched in every field). */
+export function compileSelection(name: string, body: unknown, ctx: CompileContext): Predicate {
+  if (typeof body === 'string' || typeof body === 'number') return keywordPredicate([body], ctx);
   if (Array.isArray(body)) {
-    if (body.every((x) => typeof x === 'string' || typeof x === 'number')) {
-      // keywords: searched in the command line, the field an analyst would grep
-      const words = body.map((x) => String(x).toLowerCase());
-      const read = fieldReader('process.command_line', true);
-      return (e, c) => {
-        const vals = read(e, c);
-        for (const s of vals) for (const w of words) if (s.includes(w)) return true;
-        return false;
-      };
-    }
-    const parts = body.map((x, i) => compileSelection(`${name}[${i}]`, x, map, unmapped));
+    if (body.length === 0) throw new CompileError(`selection ${name} is empty`, 'RULE_BAD_DETECTION');
+    const words = body.filter((x) => typeof x === 'string' || typeof x === 'number');
+    const parts: Predicate[] = body
+      .filter((x) => !(typeof x === 'string' || typeof x === 'number'))
+      .map((x, i) => compileSelection(`${name}[${i}]`, x, ctx));
+    if (words.length > 0) parts.unshift(keywordPredicate(words, ctx));
+    if (parts.length === 1) return parts[0];
     return (e, c) => {
       for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
       return false;
     };
   }
   if (body && typeof body === 'object') {
-    const items = Object.entries(body as Record<string, unknown>).map(([k, v]) => compileItem(k, v, map, unmapped));
+    const items = Object.entries(body as Record<string, unknown>).map(([k, v]) => compileItem(k, v, ctx));
     if (items.length === 0) throw new CompileError(`selection ${name} is empty`, 'RULE_BAD_DETECTION');
     return (e, c) => {
       for (let i = 0; i < items.length; i++) if (!items[i](e, c)) return false;
       return true;
     };
   }
-  throw new CompileError(`selection ${name} must be a map or a list`, 'RULE_BAD_DETECTION');
+  throw new CompileError(`selection ${name} must be a map, a list or a keyword`, 'RULE_BAD_DETECTION');
 }
 
 export function compileCondition(node: ConditionNode, selections: Map<string, Predicate>): Predicate {
@@ -182,7 +338,7 @@ export function compileCondition(node: ConditionNode, selections: Map<string, Pr
     case 'of': {
       const names = expandPattern(node.pattern, [...selections.keys()]);
       if (names.length === 0) throw new CompileError(`"${node.pattern}" matches no selection`, 'RULE_BAD_CONDITION');
-      const parts = names.map((n) => selections.get(n)!);
+      const parts = names.map((n) => selections.get(n) as Predicate);
       return node.quantifier === 'all' ? (e, c) => parts.every((p) => p(e, c)) : (e, c) => parts.some((p) => p(e, c));
     }
   }
@@ -192,7 +348,7 @@ export function compileCondition(node: ConditionNode, selections: Map<string, Pr
 export function explainTemplate(template: string, map: FieldMap): (event: CoalEvent) => string {
   return (event) =>
     template.replace(/\{([A-Za-z0-9_.]{1,64})\}/g, (_, name: string) => {
-      const vals = fieldReader(fieldPath(name, map).path, false)(event, new Map());
+      const vals = fieldReader(name, map, false)(event, new Map());
       const v = vals.join(' ');
       return v.length > 200 ? `${v.slice(0, 200)}…` : v;
     });

@@ -1,23 +1,34 @@
 /**
  * Loading Sigma rules: read YAML (multi-document files too), collect, compile. Loading never stops
- * at a bad rule: every problem is an error or warning with file:line and a stable code, and the good
- * rules load. Rules are indexed by the event actions their logsource covers.
+ * at a bad rule: every problem is an error, an unsupported feature or a warning with file:line and a
+ * stable code, and the good rules load. A rule's logsource resolves through rules/sigma/logsources.yml;
+ * rules are indexed by the Windows EventIDs and event actions it covers. A rule needs no coalmine
+ * field: see inferSignal.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { CoalEvent, EventAction } from '../../model/event.js';
+import type { CoalEvent } from '../../model/event.js';
 import type { SignalClass, SignalKind, Strength } from '../../model/signal.js';
 import {
+  type CompileContext,
   CompileError,
   compileCondition,
   compileSelection,
   explainTemplate,
+  type FieldCache,
   type FieldMap,
   type Predicate,
 } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
+import {
+  type LogsourceEntry,
+  logsourceMatches,
+  parseLogsources,
+  resolveLogsource,
+  windowsRecord,
+} from './logsources.js';
 
 export interface RuleLoadIssue {
   file: string;
@@ -26,43 +37,48 @@ export interface RuleLoadIssue {
   reason: string;
 }
 
+/** What a rule says about compute hijacking: the signal its matches raise. */
+export interface RuleSignal {
+  kind: SignalKind;
+  class: SignalClass;
+  strength: Strength;
+}
+
 export interface CompiledRule {
   id: string;
   title: string;
   level: string;
+  status: string;
   tags: string[];
-  kind: SignalKind;
-  class: SignalClass;
-  strength: Strength;
-  actions: EventAction[];
+  /** The signal a match raises; undefined for rules that are context only (not about compute hijacking). */
+  signal?: RuleSignal;
+  /** Index keys (see logsources.ts): `w:<EventID>`, `w:*`, `a:<action>`, `a:*`. */
+  keys: string[];
   /** `cache` holds field values already read for this event, shared by all rules run on it. */
-  matches(event: CoalEvent, cache?: Map<string, string[]>): boolean;
+  matches(event: CoalEvent, cache?: FieldCache): boolean;
   explain(event: CoalEvent): string;
 }
 
 export interface RuleSet {
   rules: CompiledRule[];
-  byAction: Map<EventAction, CompiledRule[]>;
+  /** Rules by index key (see CompiledRule.keys). */
+  byKey: Map<string, CompiledRule[]>;
   errors: RuleLoadIssue[];
+  /** Valid Sigma coalmine cannot run yet (regex shapes, placeholders without values, correlations). */
+  unsupported: RuleLoadIssue[];
   warnings: RuleLoadIssue[];
 }
 
+export interface LoadOptions {
+  /** Values for `|expand` placeholders; a rule using one without a value is reported and not loaded. */
+  placeholders?: Record<string, string[]>;
+}
+
 const PIPELINE = fileURLToPath(new URL('../../../rules/sigma/pipeline-ecs.yml', import.meta.url));
+const LOGSOURCES = fileURLToPath(new URL('../../../rules/sigma/logsources.yml', import.meta.url));
 const MAX_RULE_FILE_BYTES = 1024 * 1024;
 const MAX_FILES = 20_000;
 
-const CATEGORY_ACTIONS: Record<string, EventAction[]> = {
-  process_creation: ['exec', 'process-seen'],
-  network_connection: ['connect'],
-  dns_query: ['dns-query'],
-  dns: ['dns-query'],
-  file_event: ['file-write'],
-  file_change: ['file-write'],
-  process_termination: ['exit'],
-  driver_load: ['driver-load'],
-  registry_set: ['registry-set'],
-  registry_event: ['registry-set'],
-};
 const KINDS = new Set<string>([
   'miner-process',
   'proxyware-process',
@@ -97,6 +113,37 @@ const LEVEL_STRENGTH: Record<string, Strength> = {
   low: 'weak',
   informational: 'weak',
 };
+const WEAKER: Record<Strength, Strength> = { strong: 'medium', medium: 'weak', weak: 'weak' };
+/** Titles of the mining rule families that carry no T1496 tag (SigmaHQ: XMRig, pools, coin miners, …). */
+const MINING_TITLE =
+  /crypto ?-?(?:currency )?min(?:er|ing)|coin ?-?min(?:er|ing)|\bxmrig\b|monero|\bminer\b|mining pool|stratum/i;
+const NETWORK_CATEGORIES = new Set(['network_connection', 'dns_query', 'dns', 'firewall', 'proxy']);
+const PERSISTENCE_CATEGORIES = new Set(['registry_set', 'registry_add', 'registry_event', 'file_event', 'file_change']);
+
+/**
+ * The signal a rule without a `coalmine:` block raises: a rule tagged T1496 (or of a known mining
+ * family) is evidence of the leg its logsource implies, strength from level, one step weaker while
+ * the rule is experimental or test. Other rules raise nothing (their matches are context).
+ */
+export function inferSignal(
+  tags: string[],
+  title: string,
+  level: string,
+  status: string,
+  logsource: { category?: string; service?: string; product?: string },
+): RuleSignal | undefined {
+  const mining = tags.some((t) => t.toLowerCase().startsWith('attack.t1496')) || MINING_TITLE.test(title);
+  if (!mining) return undefined;
+  const category = logsource.category?.toLowerCase() ?? '';
+  const service = logsource.service?.toLowerCase() ?? '';
+  let strength = LEVEL_STRENGTH[level] ?? 'weak';
+  if (status === 'experimental' || status === 'test') strength = WEAKER[strength];
+  if (NETWORK_CATEGORIES.has(category) || service === 'dns' || service === 'conn' || service === 'firewall')
+    return { kind: 'pool-contact', class: 'network', strength };
+  if (PERSISTENCE_CATEGORIES.has(category) || tags.some((t) => t.toLowerCase() === 'attack.persistence'))
+    return { kind: 'persistence', class: 'persistence', strength };
+  return { kind: 'miner-process', class: 'process', strength };
+}
 
 let pipelineCache: FieldMap | undefined;
 async function fieldMap(): Promise<FieldMap> {
@@ -106,6 +153,18 @@ async function fieldMap(): Promise<FieldMap> {
     pipelineCache = js.fields ?? {};
   }
   return pipelineCache;
+}
+
+let logsourceCache: LogsourceEntry[] | undefined;
+async function logsourceEntries(): Promise<LogsourceEntry[]> {
+  if (!logsourceCache) {
+    const doc = parseAllDocuments(await readFile(LOGSOURCES, 'utf8'))[0];
+    const parsed = parseLogsources(doc && 'toJS' in doc ? doc.toJS() : undefined);
+    // the file ships with coalmine: a malformed entry is a bug, caught by the unit test
+    if (parsed.problems.length > 0) throw new Error(`${LOGSOURCES}: ${parsed.problems.join('; ')}`);
+    logsourceCache = parsed.entries;
+  }
+  return logsourceCache;
 }
 
 async function collectFiles(path: string, out: string[], errors: RuleLoadIssue[]): Promise<void> {
@@ -133,103 +192,146 @@ async function collectFiles(path: string, out: string[], errors: RuleLoadIssue[]
 
 type Doc = Record<string, unknown>;
 
-function compileRule(doc: Doc, file: string, line: number, map: FieldMap, set: RuleSet): CompiledRule | undefined {
+interface LoadState {
+  set: RuleSet;
+  map: FieldMap;
+  entries: LogsourceEntry[];
+  options: LoadOptions;
+}
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function compileRule(doc: Doc, file: string, line: number, state: LoadState): CompiledRule | undefined {
+  const { set, map } = state;
   const err = (code: string, reason: string) => {
     set.errors.push({ file, line, code, reason });
     return undefined;
   };
-  const id = typeof doc.id === 'string' ? doc.id : undefined;
-  const title = typeof doc.title === 'string' ? doc.title : undefined;
+  const unsupported = (code: string, reason: string) => {
+    set.unsupported.push({ file, line, code, reason });
+    return undefined;
+  };
+  const id = text(doc.id);
+  const title = text(doc.title);
+  if (doc.correlation !== undefined)
+    return unsupported('RULE_CORRELATION', `rule ${id ?? title ?? '?'}: correlation rules are not supported yet`);
+  if (doc.filter !== undefined)
+    return unsupported('RULE_FILTER', `rule ${id ?? title ?? '?'}: Sigma filter rules are not supported yet`);
   if (!id || !title) return err('RULE_MISSING_FIELD', 'a rule needs a string id and title');
-  const logsource = (doc.logsource ?? {}) as Record<string, unknown>;
-  const category = String(logsource.category ?? '');
-  const actions = CATEGORY_ACTIONS[category];
-  if (!actions) {
+  const logsourceRaw = (doc.logsource ?? {}) as Record<string, unknown>;
+  const logsource = {
+    product: text(logsourceRaw.product),
+    category: text(logsourceRaw.category),
+    service: text(logsourceRaw.service),
+  };
+  const resolved = resolveLogsource(logsource, state.entries);
+  if (!resolved) {
+    const named = Object.entries(logsource)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(', ');
     set.warnings.push({
       file,
       line,
       code: 'RULE_UNKNOWN_LOGSOURCE',
-      reason: `rule ${id}: logsource category "${category}" is not one coalmine has events for; rule not loaded`,
+      reason: `rule ${id}: logsource {${named}} is not one coalmine has events for; rule not loaded`,
     });
     return undefined;
   }
-  const product = typeof logsource.product === 'string' ? logsource.product.toLowerCase() : undefined;
-  const block = (doc.coalmine ?? {}) as Record<string, unknown>;
-  const kind = String(block.kind ?? '');
-  if (!KINDS.has(kind))
-    return err('RULE_NO_SIGNAL', `rule ${id}: coalmine.kind must be a signal kind (${[...KINDS].join(', ')})`);
-  const cls = String(block.class ?? 'process');
-  if (!CLASSES.has(cls)) return err('RULE_NO_SIGNAL', `rule ${id}: coalmine.class "${cls}" is not a signal class`);
-  const level = String(doc.level ?? 'medium');
-  const strength = (block.strength ?? LEVEL_STRENGTH[level] ?? 'medium') as Strength;
-  if (!['weak', 'medium', 'strong'].includes(strength))
-    return err('RULE_NO_SIGNAL', `rule ${id}: strength must be weak, medium or strong`);
+  const level = String(doc.level ?? 'medium').toLowerCase();
+  const status = String(doc.status ?? 'stable').toLowerCase();
+  const tags = Array.isArray(doc.tags) ? doc.tags.map(String) : [];
+  const block =
+    doc.coalmine && typeof doc.coalmine === 'object' ? (doc.coalmine as Record<string, unknown>) : undefined;
+  let signal: RuleSignal | undefined;
+  if (block && block.kind !== undefined) {
+    const kind = String(block.kind);
+    if (!KINDS.has(kind))
+      return err('RULE_NO_SIGNAL', `rule ${id}: coalmine.kind must be a signal kind (${[...KINDS].join(', ')})`);
+    const cls = String(block.class ?? 'process');
+    if (!CLASSES.has(cls)) return err('RULE_NO_SIGNAL', `rule ${id}: coalmine.class "${cls}" is not a signal class`);
+    const strength = (block.strength ?? LEVEL_STRENGTH[level] ?? 'medium') as Strength;
+    if (!['weak', 'medium', 'strong'].includes(strength))
+      return err('RULE_NO_SIGNAL', `rule ${id}: strength must be weak, medium or strong`);
+    signal = { kind: kind as SignalKind, class: cls as SignalClass, strength };
+  } else signal = inferSignal(tags, title, level, status, logsource);
   const detection = doc.detection as Record<string, unknown> | undefined;
   if (!detection || typeof detection !== 'object') return err('RULE_BAD_DETECTION', `rule ${id}: no detection`);
-  const conditionText = detection.condition;
-  if (typeof conditionText !== 'string')
-    return err('RULE_BAD_CONDITION', `rule ${id}: detection.condition must be one string`);
-  const unmapped = new Set<string>();
+  const conditionRaw = detection.condition;
+  const conditionTexts =
+    typeof conditionRaw === 'string'
+      ? [conditionRaw]
+      : Array.isArray(conditionRaw) && conditionRaw.length > 0 && conditionRaw.every((c) => typeof c === 'string')
+        ? (conditionRaw as string[])
+        : undefined;
+  if (!conditionTexts) return err('RULE_BAD_CONDITION', `rule ${id}: detection.condition must be a string`);
+  const ctx: CompileContext = { map, placeholders: state.options.placeholders ?? {}, unmapped: new Set() };
   let predicate: Predicate;
   try {
     const selections = new Map<string, Predicate>();
     for (const [name, body] of Object.entries(detection)) {
       if (name === 'condition' || name === 'timeframe') continue;
-      selections.set(name, compileSelection(name, body, map, unmapped));
+      selections.set(name, compileSelection(name, body, ctx));
     }
-    predicate = compileCondition(parseCondition(conditionText), selections);
+    const parts = conditionTexts.map((c) => compileCondition(parseCondition(c), selections));
+    predicate = parts.length === 1 ? parts[0] : (e, c) => parts.some((p) => p(e, c));
   } catch (e) {
     if (e instanceof ConditionError) return err('RULE_BAD_CONDITION', `rule ${id}: ${e.message}`);
-    if (e instanceof CompileError) return err(e.code, `rule ${id}: ${e.message}`);
+    if (e instanceof CompileError)
+      return e.unsupported ? unsupported(e.code, `rule ${id}: ${e.message}`) : err(e.code, `rule ${id}: ${e.message}`);
     throw e;
   }
-  for (const f of unmapped)
-    set.warnings.push({
-      file,
-      line,
-      code: 'RULE_UNMAPPED_FIELD',
-      reason: `rule ${id}: field "${f}" is not in the field mapping; it is read from the source record (original.${f})`,
-    });
-  const explain = explainTemplate(typeof block.explain === 'string' ? block.explain : title, map);
+  if (resolved.ecsOnly)
+    for (const f of ctx.unmapped)
+      set.warnings.push({
+        file,
+        line,
+        code: 'RULE_UNMAPPED_FIELD',
+        reason: `rule ${id}: field "${f}" is not in the field mapping; it is read from the source record (original.${f})`,
+      });
+  const explain = explainTemplate(block && typeof block.explain === 'string' ? block.explain : title, map);
+  const conditions = resolved.conditions;
   return {
     id,
     title,
     level,
-    tags: Array.isArray(doc.tags) ? doc.tags.map(String) : [],
-    kind: kind as SignalKind,
-    class: cls as SignalClass,
-    strength,
-    actions,
+    status,
+    tags,
+    signal,
+    keys: resolved.keys,
     matches: (event, cache = new Map()) => {
-      const platform = event.host?.os?.platform;
-      if (product && platform && platform !== product) return false;
+      if (!logsourceMatches(conditions, event, windowsRecord(event))) return false;
       return predicate(event, cache);
     },
     explain,
   };
 }
 
-export async function loadRules(paths: string[]): Promise<RuleSet> {
-  const set: RuleSet = { rules: [], byAction: new Map(), errors: [], warnings: [] };
+export async function loadRules(paths: string[], options: LoadOptions = {}): Promise<RuleSet> {
+  const set: RuleSet = { rules: [], byKey: new Map(), errors: [], unsupported: [], warnings: [] };
   const files: string[] = [];
   for (const p of paths) await collectFiles(p, files, set.errors);
-  const map = await fieldMap();
+  const state: LoadState = { set, map: await fieldMap(), entries: await logsourceEntries(), options };
   const ids = new Map<string, string>();
   for (const file of files) {
-    let text: string;
+    let source: string;
     try {
       const buf = await readFile(file);
       if (buf.length > MAX_RULE_FILE_BYTES) {
         set.errors.push({ file, code: 'RULE_TOO_LARGE', reason: `over ${MAX_RULE_FILE_BYTES} bytes` });
         continue;
       }
-      text = buf.toString('utf8');
+      source = buf.toString('utf8');
     } catch (e) {
       set.errors.push({ file, code: 'RULE_UNREADABLE', reason: (e as Error).message });
       continue;
     }
     const lines = new LineCounter();
-    for (const doc of parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true })) {
+    // a multi-document file whose first document is `action: global` is Sigma v1's shared part: merged into the rest
+    let global: Doc | undefined;
+    for (const doc of parseAllDocuments(source, { lineCounter: lines, uniqueKeys: true })) {
       const start = doc.contents?.range?.[0] ?? doc.range?.[0];
       const line = start !== undefined ? lines.linePos(start).line : 1;
       if (doc.errors.length > 0) {
@@ -249,26 +351,41 @@ export async function loadRules(paths: string[]): Promise<RuleSet> {
         set.errors.push({ file, line, code: 'RULE_YAML', reason: 'a rule must be a mapping' });
         continue;
       }
-      const rule = compileRule(js as Doc, file, line, map, set);
-      if (!rule) continue;
-      const prior = ids.get(rule.id);
+      let rule = js as Doc;
+      if (rule.action === 'global') {
+        global = rule;
+        continue;
+      }
+      if (global) rule = mergeGlobal(global, rule);
+      const compiled = compileRule(rule, file, line, state);
+      if (!compiled) continue;
+      const prior = ids.get(compiled.id);
       if (prior) {
         set.errors.push({
           file,
           line,
           code: 'RULE_DUPLICATE_ID',
-          reason: `rule id ${rule.id} is already defined in ${prior}`,
+          reason: `rule id ${compiled.id} is already defined in ${prior}`,
         });
         continue;
       }
-      ids.set(rule.id, `${file}:${line}`);
-      set.rules.push(rule);
-      for (const a of rule.actions) {
-        const list = set.byAction.get(a) ?? [];
-        list.push(rule);
-        set.byAction.set(a, list);
+      ids.set(compiled.id, `${file}:${line}`);
+      set.rules.push(compiled);
+      for (const k of compiled.keys) {
+        const list = set.byKey.get(k) ?? [];
+        list.push(compiled);
+        set.byKey.set(k, list);
       }
     }
   }
   return set;
+}
+
+function mergeGlobal(global: Doc, rule: Doc): Doc {
+  const out: Doc = { ...global, ...rule };
+  delete out.action;
+  for (const key of ['logsource', 'detection'])
+    if (global[key] && typeof global[key] === 'object' && rule[key] && typeof rule[key] === 'object')
+      out[key] = { ...(global[key] as Doc), ...(rule[key] as Doc) };
+  return out;
 }

@@ -1,44 +1,211 @@
 /**
- * Sigma value modifiers. Each turns the rule's value(s) into a matcher over the event's (already
- * lower-cased, when the match is case-insensitive) field value. Chains like `contains|all` or
- * `base64offset|contains` are resolved by the compiler: transforming modifiers rewrite the values,
- * the last matching modifier compares. Unknown tokens are load errors.
+ * Sigma value modifiers and values. A value is a Sigma string: `*` and `?` are wildcards, `\*`, `\?`
+ * and `\\` escape them (any other backslash is literal). Transforming modifiers (`base64`,
+ * `base64offset`, `utf16le`/`utf16be`/`utf16`/`wide`, `windash`) rewrite the value; one comparing
+ * modifier (`contains`, `startswith`, `endswith`, `re`, `cidr`, `lt`/`lte`/`gt`/`gte`, else equality)
+ * turns it into a matcher; flags (`all`, `cased`, `exists`, `fieldref`, `expand`, and `i`/`m`/`s` for
+ * `re`) change how the compiler uses it. Matching is case-insensitive (both sides lower-cased) unless
+ * `cased` or `re`. Every matcher is linear in the field's length.
  */
 
 export type Matcher = (value: string) => boolean;
 
-export interface Modifier {
-  /** `transform` modifiers rewrite the rule values; `compare` modifiers decide how to match. */
-  role: 'transform' | 'compare' | 'flag';
-  /** For transforms: each rule value → one or more values. */
-  transform?: (value: string) => string[];
-  /** For comparisons: a case-folded rule value → matcher on a case-folded field value. */
-  compare?: (value: string) => Matcher;
+export const MODIFIERS = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  'cased',
+  'exists',
+  're',
+  'i',
+  'm',
+  's',
+  'ignorecase',
+  'multiline',
+  'dotall',
+  'cidr',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'base64',
+  'base64offset',
+  'utf16le',
+  'utf16be',
+  'utf16',
+  'wide',
+  'windash',
+  'fieldref',
+  'expand',
+]);
+
+export function isModifier(token: string): boolean {
+  return MODIFIERS.has(token);
 }
 
-const MAX_RE_INPUT = 4096;
+const STAR = 0;
+const ONE = 1;
+/** A parsed Sigma string: literal text, `*`, `?`, or one of a set of alternatives (windash). */
+export type Piece = string | typeof STAR | typeof ONE | { oneOf: string[] };
 
-/** Regexes users write must not be able to hang us: refuse the classic catastrophic shapes. */
-export function unsafeRegexReason(pattern: string): string | undefined {
-  if (pattern.length > 1024) return 'pattern over 1024 characters';
-  if (/\\[1-9]/.test(pattern)) return 'backreferences are not allowed';
-  if (/\((?:[^()\\]|\\.)*[+*}](?:[^()\\]|\\.)*\)\s*[+*{]/.test(pattern))
-    return 'nested quantifiers (e.g. (a+)+) can take exponential time';
-  if (/\(\?<[=!]/.test(pattern)) return 'lookbehind is not allowed';
-  try {
-    new RegExp(pattern);
-  } catch (err) {
-    return (err as Error).message;
+const DASHES = ['-', '/', '\u2013', '\u2014', '\u2015'];
+const WORD = /[A-Za-z0-9_]/;
+
+/** A Sigma string value into pieces; with `windash`, a `-` or `/` that starts an option is any dash. */
+export function parseSigmaString(value: string, windash: boolean): Piece[] {
+  const out: Piece[] = [];
+  let acc = '';
+  const flush = () => {
+    if (acc !== '') out.push(acc);
+    acc = '';
+  };
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i];
+    if (c === '\\') {
+      const next = value[i + 1];
+      if (next === '*' || next === '?' || next === '\\') {
+        acc += next;
+        i++;
+      } else acc += c;
+      continue;
+    }
+    if (c === '*' || c === '?') {
+      flush();
+      out.push(c === '*' ? STAR : ONE);
+      continue;
+    }
+    // pySigma's `\B[-/]\b`: a dash after a non-word character (or at the start) and before a word character
+    if (windash && (c === '-' || c === '/') && (i === 0 || !WORD.test(value[i - 1])) && WORD.test(value[i + 1] ?? '')) {
+      flush();
+      out.push({ oneOf: DASHES });
+      continue;
+    }
+    acc += c;
   }
-  return undefined;
+  flush();
+  return out;
+}
+
+export function literalPieces(text: string): Piece[] {
+  return text === '' ? [] : [text];
+}
+
+function lowerPieces(pieces: Piece[]): Piece[] {
+  return pieces.map((p) =>
+    typeof p === 'string'
+      ? p.toLowerCase()
+      : typeof p === 'number'
+        ? p
+        : { oneOf: p.oneOf.map((x) => x.toLowerCase()) },
+  );
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+export type Comparison = 'equals' | 'contains' | 'startswith' | 'endswith';
+
+/**
+ * A matcher for a Sigma string: plain text by equality/includes/startsWith/endsWith, `*` alone by
+ * successive indexOf, `?` and windash alternatives by an anchored regex of classes and `[\s\S]*`
+ * (no nested quantifiers: linear).
+ */
+export function stringMatcher(input: Piece[], how: Comparison, fold: boolean): Matcher {
+  let pieces = fold ? lowerPieces(input) : input;
+  if (how === 'contains' || how === 'endswith') pieces = [STAR, ...pieces];
+  if (how === 'contains' || how === 'startswith') pieces = [...pieces, STAR];
+  // merge runs of stars; an all-literal pattern is a plain comparison
+  const merged: Piece[] = [];
+  for (const p of pieces) {
+    const last = merged[merged.length - 1];
+    if (p === STAR && last === STAR) continue;
+    if (typeof p === 'string' && typeof last === 'string') merged[merged.length - 1] = last + p;
+    else merged.push(p);
+  }
+  const simple = merged.every((p) => typeof p === 'string' || p === STAR);
+  if (simple) {
+    const parts = merged.filter((p): p is string => typeof p === 'string');
+    const lead = merged[0] === STAR;
+    const trail = merged.length > 0 && merged[merged.length - 1] === STAR;
+    if (merged.length === 0) return (s) => s === '';
+    if (merged.length === 1 && !lead)
+      return (
+        (v) => (s: string) =>
+          s === v
+      )(parts[0]);
+    if (merged.length === 1) return () => true;
+    if (merged.length === 2 && lead && !trail)
+      return (
+        (v) => (s: string) =>
+          s.endsWith(v)
+      )(parts[0]);
+    if (merged.length === 2 && trail && !lead)
+      return (
+        (v) => (s: string) =>
+          s.startsWith(v)
+      )(parts[0]);
+    if (merged.length === 3 && lead && trail)
+      return (
+        (v) => (s: string) =>
+          s.includes(v)
+      )(parts[0]);
+    const first = lead ? '' : parts[0];
+    const last = trail ? '' : parts[parts.length - 1];
+    const middle = parts.slice(lead ? 0 : 1, trail ? parts.length : parts.length - 1);
+    return (s) => {
+      if (s.length < first.length + last.length || !s.startsWith(first) || !s.endsWith(last)) return false;
+      let pos = first.length;
+      const end = s.length - last.length;
+      for (const part of middle) {
+        const at = s.indexOf(part, pos);
+        if (at < 0 || at + part.length > end) return false;
+        pos = at + part.length;
+      }
+      return true;
+    };
+  }
+  let src = '^';
+  for (const p of merged) {
+    if (typeof p === 'string') src += escapeRegex(p);
+    else if (p === STAR) src += '[\\s\\S]*';
+    else if (p === ONE) src += '[\\s\\S]';
+    else src += `(?:${p.oneOf.map(escapeRegex).join('|')})`;
+  }
+  const re = new RegExp(`${src}$`);
+  return (s) => re.test(s);
+}
+
+/** The pieces as literal text (for transforms that need bytes): wildcards are refused by the caller. */
+export function piecesText(pieces: Piece[]): string | undefined {
+  let s = '';
+  for (const p of pieces) {
+    if (typeof p !== 'string') return undefined;
+    s += p;
+  }
+  return s;
+}
+
+/** Text → bytes for the encoding modifiers; `utf16` is little-endian with a byte-order mark, as pySigma. */
+export function encodeText(text: string, encoding: 'utf8' | 'utf16le' | 'utf16be' | 'utf16'): Buffer {
+  if (encoding === 'utf8') return Buffer.from(text, 'utf8');
+  const le = Buffer.from(text, 'utf16le');
+  if (encoding === 'utf16le') return le;
+  if (encoding === 'utf16') return Buffer.concat([Buffer.from([0xff, 0xfe]), le]);
+  const be = Buffer.alloc(le.length);
+  for (let i = 0; i + 1 < le.length; i += 2) {
+    be[i] = le[i + 1];
+    be[i + 1] = le[i];
+  }
+  return be;
 }
 
 /**
- * The three encodings of `value` at byte offsets 0, 1 and 2 inside a longer base64 text, trimmed to
- * the characters that do not depend on the bytes around it.
+ * The three encodings of `bytes` at offsets 0, 1 and 2 inside a longer base64 text, trimmed to the
+ * characters that do not depend on the bytes around it (pySigma's base64offset).
  */
-function base64Offsets(value: string): string[] {
-  const bytes = Buffer.from(value);
+export function base64Offsets(bytes: Buffer): string[] {
   const out: string[] = [];
   for (let i = 0; i < 3; i++) {
     const enc = Buffer.concat([Buffer.alloc(i), bytes]).toString('base64');
@@ -50,51 +217,76 @@ function base64Offsets(value: string): string[] {
   return out;
 }
 
-function ipv4ToInt(ip: string): number | undefined {
-  const p = ip.split('.');
-  if (p.length !== 4 || !p.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255)) return undefined;
-  return ((Number(p[0]) * 256 + Number(p[1])) * 256 + Number(p[2])) * 256 + Number(p[3]);
+/** An IPv4 or IPv6 address as 16 bytes (IPv4 as ::ffff:a.b.c.d), or undefined. */
+export function ipBytes(text: string): Uint8Array | undefined {
+  const s = text.trim();
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (v4) {
+    const b = new Uint8Array(16);
+    b[10] = 0xff;
+    b[11] = 0xff;
+    for (let i = 0; i < 4; i++) {
+      const n = Number(v4[i + 1]);
+      if (n > 255) return undefined;
+      b[12 + i] = n;
+    }
+    return b;
+  }
+  if (!/^[0-9a-fA-F:.]{2,45}$/.test(s)) return undefined;
+  let head = s;
+  let tail4: Uint8Array | undefined;
+  const lastColon = s.lastIndexOf(':');
+  if (s.slice(lastColon + 1).includes('.')) {
+    tail4 = ipBytes(s.slice(lastColon + 1))?.slice(12);
+    if (!tail4) return undefined;
+    head = `${s.slice(0, lastColon + 1)}0:0`;
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (h: string) => (h === '' ? [] : h.split(':'));
+  const left = parse(halves[0]);
+  const right = halves.length === 2 ? parse(halves[1]) : [];
+  const missing = 8 - left.length - right.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return undefined;
+  const groups = [...left, ...Array(missing).fill('0'), ...right];
+  const b = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(groups[i])) return undefined;
+    const n = Number.parseInt(groups[i], 16);
+    b[2 * i] = n >> 8;
+    b[2 * i + 1] = n & 0xff;
+  }
+  if (tail4) b.set(tail4, 12);
+  return b;
 }
 
-export const modifiers = {
-  contains: { role: 'compare', compare: (v) => (s) => s.includes(v) },
-  startswith: { role: 'compare', compare: (v) => (s) => s.startsWith(v) },
-  endswith: { role: 'compare', compare: (v) => (s) => s.endsWith(v) },
-  all: { role: 'flag' },
-  cased: { role: 'flag' },
-  exists: { role: 'flag' },
-  re: {
-    role: 'compare',
-    compare: (v) => {
-      const re = new RegExp(v);
-      return (s) => re.test(s.length > MAX_RE_INPUT ? s.slice(0, MAX_RE_INPUT) : s);
-    },
-  },
-  cidr: {
-    role: 'compare',
-    compare: (v) => {
-      const [base, bits] = v.split('/');
-      const b = ipv4ToInt(base);
-      const n = Number(bits);
-      if (b === undefined || !Number.isInteger(n) || n < 0 || n > 32) return () => false;
-      const size = 2 ** (32 - n);
-      return (s) => {
-        const x = ipv4ToInt(s);
-        return x !== undefined && Math.floor(x / size) === Math.floor(b / size);
-      };
-    },
-  },
-  base64: { role: 'transform', transform: (v) => [Buffer.from(v).toString('base64')] },
-  base64offset: { role: 'transform', transform: base64Offsets },
-  // Windows option prefixes: "-x" also matches "/x", "–x", "—x", "―x"
-  windash: {
-    role: 'transform',
-    transform: (v) => (v.startsWith('-') ? ['-', '/', '\u2013', '\u2014', '\u2015'].map((d) => d + v.slice(1)) : [v]),
-  },
-} satisfies Record<string, Modifier>;
+/** `10.0.0.0/8`, `fe80::/10` → matcher of addresses inside; undefined when the value is not a CIDR. */
+export function cidrMatcher(value: string): Matcher | undefined {
+  const [base, bitsText] = value.split('/');
+  const addr = ipBytes(base ?? '');
+  if (!addr) return undefined;
+  const isV4 = base.includes('.') && !base.includes(':');
+  const bits = bitsText === undefined ? (isV4 ? 32 : 128) : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > (isV4 ? 32 : 128)) return undefined;
+  const prefix = isV4 ? bits + 96 : bits;
+  return (s) => {
+    const x = ipBytes(s);
+    if (!x) return false;
+    for (let i = 0; i < prefix; i++) {
+      const byte = i >> 3;
+      const mask = 0x80 >> (i & 7);
+      if ((x[byte] & mask) !== (addr[byte] & mask)) return false;
+    }
+    return true;
+  };
+}
 
-export type ModifierName = keyof typeof modifiers;
-
-export function isModifier(token: string): token is ModifierName {
-  return Object.hasOwn(modifiers, token);
+/** `lt`/`lte`/`gt`/`gte`: numeric comparison; a field that is not a number never matches. */
+export function numberMatcher(op: 'lt' | 'lte' | 'gt' | 'gte', value: number): Matcher {
+  return (s) => {
+    const t = s.trim();
+    if (!/^-?\d{1,20}(?:\.\d{1,20})?$/.test(t)) return false;
+    const x = Number(t);
+    return op === 'lt' ? x < value : op === 'lte' ? x <= value : op === 'gt' ? x > value : x >= value;
+  };
 }

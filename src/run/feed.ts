@@ -26,6 +26,8 @@ export interface FeedOptions {
   /** Host name for inputs that do not say. */
   host?: string;
   maxLineBytes?: number;
+  /** See SourceContext.keepWindowsRecord: the loaded rules' answer (signals/rules.ts windowsRecordFilter). */
+  keepWindowsRecord?: (provider: string, channel: string, eventId: number) => boolean;
   onProgress?: (p: FeedProgress) => void;
 }
 
@@ -69,6 +71,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
   const context: SourceContext = {
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     maxPendingRecords: 4096,
+    keepWindowsRecord: options.keepWindowsRecord,
   };
   // Standing facts (cron files, units) first: they are true for the whole timeline.
   for (const p of planned.filter((x) => x.source.delivers === 'state')) {

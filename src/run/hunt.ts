@@ -10,6 +10,7 @@ import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { createClassifier } from '../signals/index.js';
 import { loadIntel } from '../signals/intel/store.js';
+import { windowsRecordFilter } from '../signals/rules.js';
 import { loadRules } from '../signals/sigma/index.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { groupCases } from '../triage/cases.js';
@@ -64,7 +65,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
       findings.push(checked);
     },
   });
-  await feedEngine(engine, options, summary);
+  await feedEngine(engine, { ...options, keepWindowsRecord: windowsRecordFilter(rules) }, summary);
   findings.sort(compareFindings);
   countFindings(summary, findings);
   const coverage = coverageReport(engine.hostStates(), {

@@ -8,7 +8,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { signalFor } from './make.js';
 import type { CompiledRule, RuleSet } from './sigma/index.js';
-import { windowsRecord } from './sigma/logsources.js';
+import { conditionReadsRecord, windowsRecord } from './sigma/logsources.js';
 
 /** The rules `hunt` loads by default: the stable set shipped in the repository. */
 export const DEFAULT_RULE_DIRS: string[] = [fileURLToPath(new URL('../../rules/stable', import.meta.url))];
@@ -34,6 +34,25 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   if (b.length === 0) return a;
   if (a.length === 0) return b;
   return [...new Set([...a, ...b])];
+}
+
+/**
+ * Whether some rule of `ruleSet` could read a Windows record with this EventID (by the rules' index):
+ * the sources keep records no analytic reads only for such rules (SourceContext.keepWindowsRecord).
+ */
+export function windowsRecordFilter(ruleSet: RuleSet): (provider: string, channel: string, eventId: number) => boolean {
+  const wide = ruleSet.byKey.get('w:*') ?? NONE;
+  const known = new Map<string, boolean>();
+  return (provider, channel, eventId) => {
+    const key = `${provider}|${channel}|${eventId}`;
+    let keep = known.get(key);
+    if (keep === undefined) {
+      const rules = [...(ruleSet.byKey.get(`w:${eventId}`) ?? NONE), ...wide];
+      keep = rules.some((r) => r.logsource.some((c) => conditionReadsRecord(c, provider, channel, eventId)));
+      if (known.size < 4096) known.set(key, keep);
+    }
+    return keep;
+  };
 }
 
 /** Every rule of `ruleSet` matching `event`, in load order, appended to `out`. */

@@ -168,7 +168,7 @@ export async function* readWinJsonLines(
         issues.push(issue({ file, line }, `${code}_BAD_EVENT`, ev, 'normalising'));
         continue;
       }
-      const out = winEventToCoal(ev, { file, line }, format);
+      const out = winEventToCoal(ev, { file, line }, format, context.keepWindowsRecord);
       if (out) events.push(out);
       else unused++;
     }

@@ -270,7 +270,7 @@ export const evtxXml: SourceDescriptor = {
         issues.push(issue({ file, line: at }, 'EVTX_XML_BAD_EVENT', ev, 'normalising'));
         return;
       }
-      const out = winEventToCoal(ev, { file, line: at }, 'evtx-xml');
+      const out = winEventToCoal(ev, { file, line: at }, 'evtx-xml', context.keepWindowsRecord);
       if (out) events.push(out);
       else unused++;
     };

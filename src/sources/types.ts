@@ -25,6 +25,11 @@ export interface SourceContext {
   maxLineBytes: number;
   /** Upper bound on events buffered inside a source before it must yield (auditd serial groups, etc.). */
   maxPendingRecords: number;
+  /**
+   * Whether a loaded Sigma rule could read a Windows record no analytic reads (by its provider, channel
+   * and EventID): such a record is kept as a `log-record` event when this says yes, else counted unused.
+   */
+  keepWindowsRecord?: (provider: string, channel: string, eventId: number) => boolean;
 }
 
 export interface SourceBatch {

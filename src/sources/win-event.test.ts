@@ -333,7 +333,32 @@ test('hostile values are bounded', () => {
   );
   assert.ok((e?.process?.command_line?.length ?? 0) < 9000);
   assert.ok((e?.process?.executable?.length ?? 0) < 5000);
-  assert.ok(JSON.stringify(e?.original).length < 10_000);
+  // the command line is kept whole in the record too (up to 8192 characters), for Sigma rules that search it
+  assert.ok(JSON.stringify(e?.original).length < 12_000);
+});
+
+test('a record no analytic reads is a log-record when a rule could read it, else unused', () => {
+  const keepAll = () => true;
+  for (const ev of [
+    sysmon(7, { ...PROC, ImageLoaded: 'C:\\x\\dbghelp.dll' }),
+    sysmon(17, { PipeName: '\\PSEXESVC' }),
+    sysmon(12, { EventType: 'DeleteKey', TargetObject: 'HKLM\\x' }),
+    security(4624, { TargetUserName: 'admin', LogonType: '3' }),
+  ]) {
+    assert.equal(winEventToCoal(ev, REF, 'evtx'), undefined);
+    const e = winEventToCoal(ev, REF, 'evtx', keepAll);
+    assert.equal(e?.event.action, 'log-record');
+    // the engine reads nothing of it: no process, file or registry fields, only the record itself
+    assert.equal(e?.process, undefined);
+    assert.equal((e?.original as { EventID: number }).EventID, ev.eventId);
+    assert.deepEqual((e?.original as { EventData: unknown }).EventData, ev.data);
+  }
+  const asked: Array<[string, number]> = [];
+  winEventToCoal(security(4624, {}), REF, 'evtx', (provider, _channel, id) => {
+    asked.push([provider, id]);
+    return false;
+  });
+  assert.deepEqual(asked, [['Microsoft-Windows-Security-Auditing', 4624]]);
 });
 
 test('a non-string value from a careless decoder never throws', () => {

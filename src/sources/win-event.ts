@@ -249,10 +249,15 @@ function datasetOf(ev: WinEvent): string {
 
 /**
  * Windows events into CoalEvents: Sysmon 1/3/5/6/12-14/22 and Security 4688/4689/4698/4702/5156 as what
- * they mean; every other record (and a Sysmon 12 key delete) as a `log-record` for the Sigma rules.
- * Undefined only for a record with no readable time.
+ * they mean; every other record (and a Sysmon 12 key delete) as a `log-record` for the Sigma rules when
+ * `keepRecord` says a rule could read it. Undefined for the rest and for a record with no readable time.
  */
-export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): CoalEvent | undefined {
+export function winEventToCoal(
+  ev: WinEvent,
+  ref: SourceRef,
+  format: string,
+  keepRecord?: (provider: string, channel: string, eventId: number) => boolean,
+): CoalEvent | undefined {
   const d = ev.data;
   let head: Head | undefined;
   const body: Partial<CoalEvent> = {};
@@ -462,9 +467,12 @@ export function winEventToCoal(ev: WinEvent, ref: SourceRef, format: string): Co
       }
     }
   }
-  // every other record reaches the Sigma rules as it is (its fields in `original`), which the engine ignores
-  if (head === undefined)
+  // every other record reaches the Sigma rules that could read it as it is (its fields in `original`);
+  // the engine ignores it; with no such rule it is unused
+  if (head === undefined) {
+    if (!keepRecord?.(ev.provider, ev.channel, ev.eventId)) return undefined;
     head = { kind: 'event', category: [], type: ['info'], action: 'log-record', dataset: `${format}.${datasetOf(ev)}` };
+  }
   const ts = timeOf(ev);
   if (ts === undefined) return undefined;
   const event: CoalEvent = {

@@ -49,7 +49,11 @@ async function evtxEvents(path: string): Promise<CoalEvent[]> {
     },
   };
   const events: CoalEvent[] = [];
-  for await (const batch of evtx.read(input, { maxLineBytes: 1 << 20, maxPendingRecords: 100_000 }))
+  for await (const batch of evtx.read(input, {
+    maxLineBytes: 1 << 20,
+    maxPendingRecords: 100_000,
+    keepWindowsRecord: () => true,
+  }))
     events.push(...batch.events);
   return events;
 }

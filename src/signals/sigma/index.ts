@@ -23,6 +23,7 @@ import {
 } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
 import {
+  type EventCondition,
   type LogsourceEntry,
   logsourceMatches,
   parseLogsources,
@@ -54,6 +55,8 @@ export interface CompiledRule {
   signal?: RuleSignal;
   /** Index keys (see logsources.ts): `w:<EventID>`, `w:*`, `a:<action>`, `a:*`. */
   keys: string[];
+  /** The events its logsource reads (rules/sigma/logsources.yml). */
+  logsource: EventCondition[];
   /** `cache` holds field values already read for this event, shared by all rules run on it. */
   matches(event: CoalEvent, cache?: FieldCache): boolean;
   explain(event: CoalEvent): string;
@@ -301,6 +304,7 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
     tags,
     signal,
     keys: resolved.keys,
+    logsource: conditions,
     matches: (event, cache = new Map()) => {
       if (!logsourceMatches(conditions, event, windowsRecord(event))) return false;
       return predicate(event, cache);

@@ -149,6 +149,14 @@ export function resolveLogsource(ls: RuleLogsource, entries: LogsourceEntry[]): 
   return { conditions, keys: [...keys], ecsOnly: matched.every((e) => e.fields === 'ecs') };
 }
 
+/** True when a Windows record of this provider, channel and EventID is one the condition reads. */
+export function conditionReadsRecord(c: EventCondition, provider: string, channel: string, eventId: number): boolean {
+  if (!isWindowsCondition(c)) return false;
+  if (c.provider !== undefined && c.provider !== '*' && c.provider !== provider.toLowerCase()) return false;
+  if (c.channel !== undefined && c.channel !== channel.toLowerCase()) return false;
+  return c.eventid === undefined || c.eventid.includes(eventId);
+}
+
 /** True when `event` (with its Windows record `win`, if any) meets one of the conditions. */
 export function logsourceMatches(
   conditions: EventCondition[],
@@ -158,10 +166,8 @@ export function logsourceMatches(
   const platform = event.host?.os?.platform?.toLowerCase();
   for (const c of conditions) {
     if (win && isWindowsCondition(c)) {
-      if (c.provider !== undefined && c.provider !== '*' && c.provider !== win.provider.toLowerCase()) continue;
-      if (c.channel !== undefined && c.channel !== win.channel.toLowerCase()) continue;
-      if (c.eventid !== undefined && !c.eventid.includes(win.eventId)) continue;
-      return true;
+      if (conditionReadsRecord(c, win.provider, win.channel, win.eventId)) return true;
+      continue;
     }
     if (win && !isWindowsCondition(c) && c.format === undefined) {
       // an ECS-only condition (Linux process events) never reads a Windows record

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { CoalEvent } from '../../model/event.js';
-import { matchRules, type RuleMatch } from '../rules.js';
+import type { Signal } from '../../model/signal.js';
+import { evtxJson } from '../../sources/evtx-json.js';
+import { matchRules, type RuleMatch, ruleSignals } from '../rules.js';
 import { type CompileContext, CompileError, compileSelection } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
 import { inferSignal, loadRules } from './index.js';
@@ -318,4 +320,37 @@ test('the loader collects every error with file:line and still loads the good ru
     [[72, 'RULE_UNKNOWN_LOGSOURCE']],
   );
   for (const e of set.errors) assert.equal(e.file, 'test/fixtures/sigma/bad/rules.yml');
+});
+
+test('matchRules lists every match (id, level, title); only the T1496 rule raises a signal', async () => {
+  const set = await loadRules(['test/fixtures/sigma-native/rules']);
+  assert.deepEqual([set.errors, set.unsupported, set.warnings], [[], [], []]);
+  const text = readFileSync('test/fixtures/sigma-native/records.jsonl');
+  const input = {
+    name: 'records.jsonl',
+    head: text,
+    async *open() {
+      yield text;
+    },
+  };
+  const seen: string[] = [];
+  const signals: Signal[] = [];
+  const context = { maxLineBytes: 1 << 20, maxPendingRecords: 100, keepWindowsRecord: () => true };
+  for await (const batch of evtxJson.read(input, context))
+    for (const e of batch.events) {
+      const m: RuleMatch[] = [];
+      matchRules(set, e, m);
+      for (const x of m)
+        seen.push(`${(e.original as { EventID: number }).EventID} ${x.id.slice(-1)} ${x.level} ${x.title}`);
+      ruleSignals(set, e, signals);
+    }
+  assert.deepEqual(seen, [
+    '4624 3 medium Network logon from a Kali workstation (fixture)',
+    '10 2 high LSASS access with read rights (fixture)',
+    '1 1 high Miner options on a renamed binary (fixture)',
+  ]);
+  assert.deepEqual(
+    signals.map((x) => [x.by, x.kind, x.strength]),
+    [['rule:7f1c0a2e-0000-4000-8000-000000000001', 'miner-process', 'strong']],
+  );
 });

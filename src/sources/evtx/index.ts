@@ -91,7 +91,7 @@ export const evtx: SourceDescriptor = {
   sniff(head) {
     return head.startsWith('ElfFile\u0000') ? 100 : 0;
   },
-  async *read(input) {
+  async *read(input, context) {
     const file = input.name;
     const toIssue = (p: EvtxProblem): Issue =>
       issue(
@@ -121,7 +121,7 @@ export const evtx: SourceDescriptor = {
         for (const r of guarded(() => parseChunk(block, index, offset, opts), offset)) {
           if (isEvtxProblem(r)) issues.push(toIssue(r));
           else {
-            const ev = winEventToCoal(r.event, { file, record: String(r.recordId) }, 'evtx');
+            const ev = winEventToCoal(r.event, { file, record: String(r.recordId) }, 'evtx', context.keepWindowsRecord);
             if (ev) events.push(ev);
             else unused++; // an event id no analytic reads: counted in the summary, not an error
           }

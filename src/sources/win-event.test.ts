@@ -347,11 +347,12 @@ test('a record no analytic reads is a log-record when a rule could read it, else
   ]) {
     assert.equal(winEventToCoal(ev, REF, 'evtx'), undefined);
     const e = winEventToCoal(ev, REF, 'evtx', keepAll);
-    assert.equal(e?.event.action, 'log-record');
+    assert.ok(e);
+    assert.equal(e.event.action, 'log-record');
     // the engine reads nothing of it: no process, file or registry fields, only the record itself
-    assert.equal(e?.process, undefined);
-    assert.equal((e?.original as { EventID: number }).EventID, ev.eventId);
-    assert.deepEqual((e?.original as { EventData: unknown }).EventData, ev.data);
+    assert.equal(e.process, undefined);
+    assert.equal((e.original as { EventID: number }).EventID, ev.eventId);
+    assert.deepEqual((e.original as { EventData: unknown }).EventData, ev.data);
   }
   const asked: Array<[string, number]> = [];
   winEventToCoal(security(4624, {}), REF, 'evtx', (provider, _channel, id) => {

@@ -26,8 +26,14 @@ const RULE_DIRS = [
 ];
 /** What this session reached; raise them as the engine grows, never lower them. */
 const MIN_PARSE_RATE = 0.995;
-const MIN_LOADED = 3050;
-const MIN_REGRESSION_PASS = 190;
+const MIN_LOADED = 3054;
+/**
+ * 196 of 202 at this writing. The 6 others match more events than info.yml's match_count, and each of
+ * those events was checked by hand to satisfy its rule (AnyDesk user.conf.new twice and user.conf~RF….TMP,
+ * two dtrace `lkd(0)` starts, a runner's Listener and Worker, three ZoneMap\Domains writes, AutoShareWks and
+ * AutoShareServer, three dropped credential-dump files): the count in the data is low, not the match.
+ */
+const MIN_REGRESSION_PASS = 196;
 
 function files(dir: string, name: (f: string) => boolean, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
@@ -118,7 +124,10 @@ test('SigmaHQ regression data: each rule matches its .evtx as often as info.yml 
         got += m.length;
       }
       if (got === expected) pass++;
-      else failures.push(`${where}: matched ${got}, expected ${expected}`);
+      else
+        failures.push(
+          `${where}: matched ${got}, expected ${expected}${got > expected ? ' (more events satisfy the rule than match_count counts)' : ''}`,
+        );
     }
   }
   const report = [`SigmaHQ regression: ${pass} pass, ${failures.length} fail`, ...failures.map((f) => `  FAIL ${f}`)];

@@ -71,6 +71,9 @@ export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown
   const data = original?.EventData;
   if (data && typeof data === 'object' && typeof original?.EventID === 'number') {
     if (Object.hasOwn(data, name)) return (data as Record<string, unknown>)[name];
+    // Defender and some other providers name EventData with spaces (`Threat Name`); Sigma writes `ThreatName`
+    for (const key in data)
+      if (key.includes(' ') && key.replaceAll(' ', '') === name) return (data as Record<string, unknown>)[key];
     const sys = Object.hasOwn(SYSTEM_ALIASES, name) ? SYSTEM_ALIASES[name] : name;
     if (sys !== 'EventData' && Object.hasOwn(original, sys)) return original[sys];
   }

@@ -204,6 +204,13 @@ test('a Windows record is read by its own field names first: EventData, then Sys
   assert.ok(matches({ 'Image|endswith': '\\xmrig.exe' }, e));
   assert.ok(matches({ EventID: 1, Channel: 'microsoft-windows-sysmon/operational' }, e));
   assert.ok(matches({ Provider_Name: 'Microsoft-Windows-Sysmon', Security_UserID: 'S-1-5-18' }, e));
+  // EventData names with spaces (Defender's `Threat Name`) answer Sigma's names without them
+  const defender = winRecord(
+    1119,
+    { 'Threat Name': 'Virus:DOS/EICAR_Test_File' },
+    'Microsoft-Windows-Windows Defender',
+  );
+  assert.ok(matches({ 'ThreatName|endswith': 'EICAR_Test_File' }, defender));
   // a field the record lacks falls back to the ECS mapping (Security 4688 has NewProcessName, not Image)
   const sec = winRecord(4688, { NewProcessName: 'C:\\x\\miner.exe' }, 'Microsoft-Windows-Security-Auditing');
   sec.process = { executable: 'C:\\x\\miner.exe' };

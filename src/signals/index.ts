@@ -19,7 +19,7 @@ import { network } from './network.js';
 import { persistence, simpleCommands } from './persistence.js';
 import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
 import { baseName, isWindowsPath, processClassifier } from './process.js';
-import { ruleSignals } from './rules.js';
+import { type RuleMatch, ruleSignals } from './rules.js';
 import { mayHaveShellLayers, shellDecode, shellLayers } from './shell-decode.js';
 import type { RuleSet } from './sigma/index.js';
 import { stratum } from './stratum.js';
@@ -125,11 +125,19 @@ function judgeCommand(
   }
 }
 
-export function createClassifier(intel: Intel, rules: RuleSet): (event: CoalEvent, out: Signal[]) => void {
+/**
+ * `onRuleMatch` receives every Sigma rule match of a logged event (id, level, title), the rules that raise
+ * no signal included: the context of a compromise beyond its mining.
+ */
+export function createClassifier(
+  intel: Intel,
+  rules: RuleSet,
+  onRuleMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
+): (event: CoalEvent, out: Signal[]) => void {
   const context: ClassifyContext = { intel };
   return (event, out) => {
     for (const c of classifiers) c.classify(event, context, out);
-    ruleSignals(rules, event, out);
+    ruleSignals(rules, event, out, onRuleMatch);
     // a layer repeats what the logged line already showed: one signal per classifier or rule
     const seen = new Set(out.map((s) => s.by));
     const executable = event.process?.executable;

@@ -5,7 +5,9 @@ import { parse } from 'yaml';
 import type { CoalEvent } from '../../model/event.js';
 import type { Signal } from '../../model/signal.js';
 import { evtxJson } from '../../sources/evtx-json.js';
+import { createClassifier } from '../index.js';
 import { matchRules, type RuleMatch, ruleSignals } from '../rules.js';
+import { testIntel } from '../test-events.js';
 import { type CompileContext, CompileError, compileSelection } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
 import { inferSignal, loadRules } from './index.js';
@@ -359,5 +361,21 @@ test('matchRules lists every match (id, level, title); only the T1496 rule raise
   assert.deepEqual(
     signals.map((x) => [x.by, x.kind, x.strength]),
     [['rule:7f1c0a2e-0000-4000-8000-000000000001', 'miner-process', 'strong']],
+  );
+});
+
+test('the classifier hands every rule match of a logged event to onRuleMatch, context rules included', async () => {
+  const set = await loadRules(['test/fixtures/sigma-native/rules']);
+  const got: string[] = [];
+  const classify = createClassifier(testIntel(), set, (event, m) =>
+    got.push(`${event.event.action}: ${m.map((x) => `${x.level} ${x.title}`).join(', ')}`),
+  );
+  const access = winRecord(10, { TargetImage: 'C:\\Windows\\system32\\lsass.exe', GrantedAccess: '0x1010' });
+  const out: Signal[] = [];
+  classify(access, out);
+  assert.deepEqual(got, ['log-record: high LSASS access with read rights (fixture)']);
+  assert.deepEqual(
+    out.filter((x) => x.by.startsWith('rule:')),
+    [],
   );
 });

@@ -6,6 +6,7 @@
  */
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
+import { auditValue, HEX, unhex } from '../util/audit-value.js';
 import { ipv6String } from '../util/ip.js';
 import { sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
@@ -67,28 +68,6 @@ const SYSCALLS: Record<string, Record<number, string>> = {
   },
 };
 const WRITE_FLAGS = 0x1 | 0x2 | 0x40 | 0x200 | 0x400; // O_WRONLY|O_RDWR|O_CREAT|O_TRUNC|O_APPEND
-const HEX = /^(?:[0-9A-Fa-f]{2})+$/;
-
-/** Decode a hex-encoded auditd value; NULs (argv separators in PROCTITLE) become `sep`. */
-function unhex(value: string, sep = ' '): string | undefined {
-  if (!HEX.test(value)) return undefined;
-  const buf = Buffer.from(value, 'hex');
-  let s = buf.toString('utf8');
-  if (s.includes('\u0000')) s = s.replace(/\u0000+$/, '').replace(/\u0000/g, sep);
-  return s;
-}
-
-/**
- * A value as auditd wrote it: quoted, `(null)`, hex-encoded (for EXECVE args, proctitle, comm, exe) or
- * plain. A hex field that does not decode gives nothing: its raw text is never taken for the value.
- */
-function auditValue(raw: string | undefined, maybeHex: boolean): string | undefined {
-  if (raw === undefined || raw === '(null)') return undefined;
-  if (raw.length >= 2 && raw.charCodeAt(0) === 34 && raw.charCodeAt(raw.length - 1) === 34) return raw.slice(1, -1);
-  if (maybeHex) return unhex(raw);
-  return raw;
-}
-
 /** The last field of a text when its value is unquoted and runs to the text's end: nothing shows where it stops. */
 interface OpenEnd {
   fields: Fields;

@@ -3,10 +3,12 @@
  * field names are the log's own: on a Windows record they are read from its EventData and System
  * fields first (`Image`, `EventID`, `Channel`, `Provider_Name`), then through the pipeline mapping
  * (data in rules/sigma/pipeline-ecs.yml) to our ECS fields, which is also how sources whose names are
- * not Sigma's (our Linux process events) are read; last, the source record in `original`. Each field is
+ * not Sigma's (our Linux process events) are read; an auditd event by its records' own fields (decoded)
+ * before the mapping; last, the source record in `original`. Each field is
  * read (and lower-cased) once per event, shared by every rule run on it.
  */
 import type { CoalEvent } from '../../model/event.js';
+import { auditValue } from '../../util/audit-value.js';
 import { type ConditionNode, expandPattern } from './condition.js';
 import {
   base64Offsets,
@@ -65,6 +67,28 @@ function walk(root: unknown, parts: string[]): unknown {
   return cur;
 }
 
+/** auditd fields written quoted or hex-encoded (the rest are plain). */
+const AUDIT_ENCODED = /^(?:a\d{1,3}|exe|comm|name|cwd|proctitle|ocomm)$/;
+
+/**
+ * An auditd event keeps its records by type (`original.SYSCALL`, `original.EXECVE`, …): `type` is the
+ * record types, any other name the decoded values of that field in every record that has it. Sigma
+ * reads auditd record by record; a grouped event answers for all of its records.
+ */
+function auditdField(original: Record<string, unknown>, name: string): unknown {
+  if (name === 'type') return Object.keys(original);
+  const out: string[] = [];
+  for (const records of Object.values(original))
+    for (const r of Array.isArray(records) ? records : [records]) {
+      if (!r || typeof r !== 'object' || !Object.hasOwn(r, name)) continue;
+      const raw = (r as Record<string, unknown>)[name];
+      if (typeof raw !== 'string') continue;
+      const v = auditValue(raw, AUDIT_ENCODED.test(name));
+      if (v !== undefined) out.push(v);
+    }
+  return out.length > 0 ? out : undefined;
+}
+
 /** A rule field's raw value on `event`, by the precedence in the header. */
 export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown {
   const original = event.original as Record<string, unknown> | undefined;
@@ -76,6 +100,10 @@ export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown
       if (key.includes(' ') && key.replaceAll(' ', '') === name) return (data as Record<string, unknown>)[key];
     const sys = Object.hasOwn(SYSTEM_ALIASES, name) ? SYSTEM_ALIASES[name] : name;
     if (sys !== 'EventData' && Object.hasOwn(original, sys)) return original[sys];
+  }
+  if (original && event.coalmine.format === 'auditd') {
+    const v = auditdField(original, name);
+    if (v !== undefined) return v;
   }
   const mapped = Object.hasOwn(map, name) ? map[name] : undefined;
   if (mapped) {

@@ -219,6 +219,22 @@ test('a Windows record is read by its own field names first: EventData, then Sys
   assert.ok(matches({ 'Image|endswith': '\\miner.exe' }, sec));
 });
 
+test('an auditd event is read by the fields of its records, quoted and hex values decoded', () => {
+  const e = exec('', {
+    original: {
+      SYSCALL: { syscall: '59', a1: '55b7e0c1a4b0', exe: '"/dev/shm/.x/kd"' },
+      EXECVE: { argc: '3', a0: '"/dev/shm/.x/kd"', a1: Buffer.from('--cpu-priority 4').toString('hex').toUpperCase() },
+      PATH: [{ name: '"/dev/shm/.x/kd"' }, { name: '(null)' }],
+    },
+    coalmine: { ts: 0, format: 'auditd', ref: { file: 'audit.log', line: 1 } },
+  });
+  assert.ok(matches({ type: 'EXECVE', 'a1|startswith': '--cpu-priority' }, e));
+  assert.ok(matches({ type: 'SYSCALL', exe: '/dev/shm/.x/kd', name: '/dev/shm/.x/kd' }, e));
+  assert.ok(!matches({ type: 'PROCTITLE' }, e));
+  // the same field of another format is not decoded
+  assert.ok(!matches({ 'a1|startswith': '--cpu' }, { ...e, coalmine: { ...e.coalmine, format: 'ndjson' } }));
+});
+
 test('unmapped fields read the source record and are collected', () => {
   const c = ctx();
   assert.ok(compileSelection('s', { Extra: 'value' }, c)(exec(''), new Map()));

@@ -79,6 +79,7 @@ export interface LoadOptions {
 
 const PIPELINE = fileURLToPath(new URL('../../../rules/sigma/pipeline-ecs.yml', import.meta.url));
 const LOGSOURCES = fileURLToPath(new URL('../../../rules/sigma/logsources.yml', import.meta.url));
+const FAMILIES = fileURLToPath(new URL('../../../rules/sigma/mining-families.yml', import.meta.url));
 const MAX_RULE_FILE_BYTES = 1024 * 1024;
 const MAX_FILES = 20_000;
 
@@ -134,8 +135,9 @@ export function inferSignal(
   level: string,
   status: string,
   logsource: { category?: string; service?: string; product?: string },
+  family = false,
 ): RuleSignal | undefined {
-  const mining = tags.some((t) => t.toLowerCase().startsWith('attack.t1496')) || MINING_TITLE.test(title);
+  const mining = family || tags.some((t) => t.toLowerCase().startsWith('attack.t1496')) || MINING_TITLE.test(title);
   if (!mining) return undefined;
   const category = logsource.category?.toLowerCase() ?? '';
   const service = logsource.service?.toLowerCase() ?? '';
@@ -143,6 +145,7 @@ export function inferSignal(
   if (status === 'experimental' || status === 'test') strength = WEAKER[strength];
   if (NETWORK_CATEGORIES.has(category) || service === 'dns' || service === 'conn' || service === 'firewall')
     return { kind: 'pool-contact', class: 'network', strength };
+  if (category === 'driver_load') return { kind: 'miner-tuning', class: 'process', strength };
   if (PERSISTENCE_CATEGORIES.has(category) || tags.some((t) => t.toLowerCase() === 'attack.persistence'))
     return { kind: 'persistence', class: 'persistence', strength };
   return { kind: 'miner-process', class: 'process', strength };
@@ -156,6 +159,16 @@ async function fieldMap(): Promise<FieldMap> {
     pipelineCache = js.fields ?? {};
   }
   return pipelineCache;
+}
+
+let familyCache: Set<string> | undefined;
+async function miningFamilies(): Promise<Set<string>> {
+  if (!familyCache) {
+    const doc = parseAllDocuments(await readFile(FAMILIES, 'utf8'))[0];
+    const js = (doc && 'toJS' in doc ? doc.toJS() : {}) as { rules?: Record<string, unknown> };
+    familyCache = new Set(Object.keys(js.rules ?? {}));
+  }
+  return familyCache;
 }
 
 let logsourceCache: LogsourceEntry[] | undefined;
@@ -199,6 +212,8 @@ interface LoadState {
   set: RuleSet;
   map: FieldMap;
   entries: LogsourceEntry[];
+  /** Rule ids of mining families without a T1496 tag (rules/sigma/mining-families.yml). */
+  families: Set<string>;
   options: LoadOptions;
 }
 
@@ -259,7 +274,7 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
     if (!['weak', 'medium', 'strong'].includes(strength))
       return err('RULE_NO_SIGNAL', `rule ${id}: strength must be weak, medium or strong`);
     signal = { kind: kind as SignalKind, class: cls as SignalClass, strength };
-  } else signal = inferSignal(tags, title, level, status, logsource);
+  } else signal = inferSignal(tags, title, level, status, logsource, state.families.has(id));
   const detection = doc.detection as Record<string, unknown> | undefined;
   if (!detection || typeof detection !== 'object') return err('RULE_BAD_DETECTION', `rule ${id}: no detection`);
   const conditionRaw = detection.condition;
@@ -317,7 +332,13 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
   const set: RuleSet = { rules: [], byKey: new Map(), errors: [], unsupported: [], warnings: [] };
   const files: string[] = [];
   for (const p of paths) await collectFiles(p, files, set.errors);
-  const state: LoadState = { set, map: await fieldMap(), entries: await logsourceEntries(), options };
+  const state: LoadState = {
+    set,
+    map: await fieldMap(),
+    entries: await logsourceEntries(),
+    families: await miningFamilies(),
+    options,
+  };
   const ids = new Map<string, string>();
   for (const file of files) {
     let source: string;

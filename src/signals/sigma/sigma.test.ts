@@ -313,6 +313,19 @@ test('a rule needs no coalmine field: T1496 or mining family → evidence by log
   assert.equal(inferSignal(t1496, 'x', 'medium', 'test', { category: 'process_creation' })?.strength, 'weak');
   assert.equal(inferSignal(t1496, 'x', 'low', 'stable', { category: 'registry_set' })?.kind, 'persistence');
   assert.equal(inferSignal(['attack.credential-access'], 'Mimikatz', 'high', 'stable', {}), undefined);
+  // a listed family (rules/sigma/mining-families.yml) with neither tag nor telling title
+  assert.deepEqual(
+    inferSignal([], 'Vulnerable WinRing0 Driver Load', 'high', 'test', { category: 'driver_load' }, true),
+    {
+      kind: 'miner-tuning',
+      class: 'process',
+      strength: 'medium',
+    },
+  );
+  assert.equal(
+    inferSignal([], 'Vulnerable WinRing0 Driver Load', 'high', 'test', { category: 'driver_load' }),
+    undefined,
+  );
 });
 
 test('the loader collects every error with file:line and still loads the good rules', async () => {

@@ -29,12 +29,25 @@ const NONE: CompiledRule[] = [];
  */
 function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   const win = windowsRecord(event);
-  const a = (win ? ruleSet.byKey.get(`w:${win.eventId}`) : ruleSet.byKey.get(`a:${event.event.action}`)) ?? NONE;
-  const b = ruleSet.byKey.get(win ? 'w:*' : 'a:*') ?? NONE;
-  if (b.length === 0) return a;
-  if (a.length === 0) return b;
-  return [...new Set([...a, ...b])];
+  const key = win ? `w:${win.eventId}` : `a:${event.event.action}`;
+  let merged = MERGED.get(ruleSet);
+  if (!merged) {
+    merged = new Map();
+    MERGED.set(ruleSet, merged);
+  }
+  let list = merged.get(key);
+  if (!list) {
+    const a = ruleSet.byKey.get(key) ?? NONE;
+    const b = ruleSet.byKey.get(win ? 'w:*' : 'a:*') ?? NONE;
+    list = b.length === 0 ? a : a.length === 0 ? b : [...new Set([...a, ...b])];
+    // keys are EventIDs and actions: few; a hostile file of random EventIDs is not kept past the bound
+    if (merged.size < 4096) merged.set(key, list);
+  }
+  return list;
 }
+
+/** Per rule set, the merged candidate list of each key, built on first use. */
+const MERGED = new WeakMap<RuleSet, Map<string, CompiledRule[]>>();
 
 /**
  * Whether some rule of `ruleSet` could read a Windows record with this EventID (by the rules' index):

@@ -37,8 +37,20 @@ export interface WindowsRecord {
   system: Record<string, unknown>;
 }
 
+/** Read once per event, shared by every rule that looks (an event is immutable once classified). */
+const RECORDS = new WeakMap<CoalEvent, WindowsRecord | null>();
+
 /** The event's Windows record, when it carries one (every EVTX/XML/JSON/Winlogbeat event does). */
 export function windowsRecord(event: CoalEvent): WindowsRecord | undefined {
+  let r = RECORDS.get(event);
+  if (r === undefined) {
+    r = readWindowsRecord(event) ?? null;
+    RECORDS.set(event, r);
+  }
+  return r ?? undefined;
+}
+
+function readWindowsRecord(event: CoalEvent): WindowsRecord | undefined {
   const o = event.original;
   if (!o || typeof o !== 'object') return undefined;
   const data = (o as Record<string, unknown>).EventData;

@@ -234,11 +234,13 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
         ? 'endswith'
         : 'equals';
   const read = field === '' ? allValues(fold) : fieldReader(field, ctx.map, fold);
-  const matchers: Array<Matcher | 'null' | ((e: CoalEvent, c: FieldCache, vals: string[]) => boolean)> = [];
+  /** One rule value against the field's values (and, for fieldref, the event's other field). */
+  type ValueTest = (vals: string[], e: CoalEvent, c: FieldCache) => boolean;
+  const tests: ValueTest[] = [];
   for (const v of rawValues) {
-    if (v === null || v === '' || (v === undefined && rawValues.length === 1)) {
-      // null: the field is absent or empty; '' is equality with the empty string, kept as null's sibling
-      matchers.push(v === '' ? (s: string) => s === '' : 'null');
+    if (v === null || v === undefined) {
+      // null: the field is absent or empty
+      tests.push((vals) => vals.length === 0 || vals.every((x) => x === ''));
       continue;
     }
     if (typeof v === 'object') throw new CompileError(`${field} has a nested value`, 'RULE_BAD_DETECTION');
@@ -255,7 +257,7 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
               : how === 'endswith'
                 ? a.endsWith(b)
                 : a === b;
-        matchers.push((e, c, vals) => {
+        tests.push((vals, e, c) => {
           const refs = other(e, c);
           for (const a of vals) for (const b of refs) if (cmp(a, b)) return true;
           return false;
@@ -289,20 +291,16 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
       }
       for (const pieces of transformValue(text, mods, field)) alternatives.push(stringMatcher(pieces, how, fold));
     }
-    if (alternatives.length === 1) matchers.push(alternatives[0]);
-    else if (alternatives.length > 1) matchers.push((s: string) => alternatives.some((a) => a(s)));
+    if (alternatives.length === 1) {
+      const m = alternatives[0];
+      tests.push((vals) => anyMatches(vals, m));
+    } else if (alternatives.length > 1) tests.push((vals) => vals.some((s) => alternatives.some((a) => a(s))));
   }
   const all = has('all');
   return (e, c) => {
     const vals = read(e, c);
-    for (let i = 0; i < matchers.length; i++) {
-      const m = matchers[i];
-      const hit =
-        m === 'null'
-          ? vals.length === 0 || vals.every((x) => x === '')
-          : m.length === 3
-            ? (m as (e: CoalEvent, c: FieldCache, vals: string[]) => boolean)(e, c, vals)
-            : anyMatches(vals, m as Matcher);
+    for (let i = 0; i < tests.length; i++) {
+      const hit = tests[i](vals, e, c);
       if (all && !hit) return false;
       if (!all && hit) return true;
     }

@@ -408,3 +408,26 @@ test('the classifier hands every rule match of a logged event to onRuleMatch, co
     [],
   );
 });
+
+test('the generic dns category reads `query` from any sensor through the pipeline (Suricata has no such field)', async () => {
+  const set = await loadRules(['test/fixtures/sigma/dns-query.yml']);
+  const lookup = (format: string, original: Record<string, unknown>): CoalEvent => ({
+    '@timestamp': '2025-01-01T00:00:00.000Z',
+    event: { kind: 'event', category: ['network'], action: 'dns-query', dataset: format },
+    dns: { question: { name: 'pool.supportxmr.com' } },
+    original,
+    coalmine: { ts: 0, format, ref: { file: 'f', line: 1 } },
+  });
+  for (const e of [
+    lookup('suricata', { dns: { rrname: 'pool.supportxmr.com' } }),
+    lookup('zeek', { query: 'pool.supportxmr.com' }),
+  ]) {
+    const signals: Signal[] = [];
+    ruleSignals(set, e, signals);
+    assert.deepEqual(
+      signals.map((x) => [x.kind, x.strength]),
+      [['pool-contact', 'strong']],
+      e.coalmine.format,
+    );
+  }
+});

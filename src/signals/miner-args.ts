@@ -27,6 +27,13 @@ const MINER_ONLY = new Set([
   '--rig-id',
   '--nicehash',
   '--coin',
+  '--cpu-priority',
+  '--cpu-no-yield',
+  '--cpu-memory-pool',
+  '--randomx-init',
+  '--randomx-wrmsr',
+  '--randomx-cache-qos',
+  '--huge-pages-jit',
 ]);
 /** Mining algorithms as `-a`/`--algo` values (RandomX, CryptoNight and the GPU/CPU coins' hashes). */
 const ALGORITHM =

@@ -387,3 +387,18 @@ test('hostile field values never throw and are bounded in explanations', () => {
     assert.doesNotMatch(x.explanation, /\u001b/);
   }
 });
+
+test('options only a miner takes say miner by any name, without a pool or wallet in sight', () => {
+  for (const command of [
+    '/dev/shm/.x/systemd-logind -c /dev/shm/.x/config.json --cpu-priority=4 --threads=3',
+    '/var/tmp/kworker --donate-level 1 --randomx-init=4',
+  ]) {
+    const out = run({ pid: 9, command_line: command, executable: command.split(' ')[0] });
+    const hit = out.find((s) => s.by === 'process:miner-options');
+    assert.equal(hit?.strength, 'strong', command);
+  }
+  for (const command of ['nice -n 19 make -j4 --quiet', 'ssh -o ServerAliveInterval=30 -p 2222 build@10.0.0.9']) {
+    const out = run({ pid: 9, command_line: command, executable: command.split(' ')[0] });
+    assert.ok(!out.some((s) => s.by === 'process:miner-options'), command);
+  }
+});

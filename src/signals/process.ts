@@ -532,22 +532,33 @@ function minerArguments(
 ) {
   const exeName = p.executable ? baseName(p.executable) : '';
   const tool = (exeName || p.name || '').toLowerCase();
-  if (!WALLET_TOOLS.has(tool) || command.includes('--start-mining')) {
-    const wallet = intel.wallet(command);
-    if (wallet) {
-      const w = wallet.indicator;
-      const isLogin = minerOptions(p.args && p.args.length > 0 ? p.args : command, intel)?.login === true;
-      out.push(
-        signalFor(event, {
-          kind: 'miner-process',
-          class: 'process',
-          strength: isLogin ? 'strong' : 'medium',
-          by: 'process:wallet',
-          explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${shortWallet(w)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${intelName(wallet)})` : ''}`,
-          intel: wallet.set !== 'wallet-shapes' ? wallet : undefined,
-        }),
-      );
-    }
+  // options only a miner takes (`--cpu-priority`, `--donate-level`) or a pool beside a login: a miner by any
+  // name (a wallet among them says so itself, below)
+  const options = minerOptions(p.args && p.args.length > 0 ? p.args : command, intel);
+  const wallet = !WALLET_TOOLS.has(tool) || command.includes('--start-mining') ? intel.wallet(command) : undefined;
+  if (options?.conclusive && !WALLET_TOOLS.has(tool) && !wallet)
+    out.push(
+      signalFor(event, {
+        kind: 'miner-process',
+        class: 'process',
+        strength: 'strong',
+        by: 'process:miner-options',
+        explanation: `${labelOf(p)}: miner options in its arguments (${options.shown.slice(0, 4).join(' ')})`,
+      }),
+    );
+  if (wallet) {
+    const w = wallet.indicator;
+    const isLogin = options?.login === true;
+    out.push(
+      signalFor(event, {
+        kind: 'miner-process',
+        class: 'process',
+        strength: isLogin ? 'strong' : 'medium',
+        by: 'process:wallet',
+        explanation: `${labelOf(p)}: process.command_line holds a ${wallet.note ?? 'wallet address'} ${shortWallet(w)}${isLogin ? ' beside pool/login options' : ''}${wallet.set !== 'wallet-shapes' ? ` (listed in intel ${intelName(wallet)})` : ''}`,
+        intel: wallet.set !== 'wallet-shapes' ? wallet : undefined,
+      }),
+    );
   }
   if (!command.includes('-c') && !command.includes('--config')) return;
   if (!isMiner && !MINER_STEM.test(exeName) && !MINER_STEM.test(p.name ?? '')) return;

@@ -319,3 +319,21 @@ test('a NIC write names the interface with the private addresses and MAC it hold
     { id: nic.toLowerCase(), mac: '00-0D-3A-7B-11-22', privateIps: ['10.8.0.4'] },
   ]);
 });
+
+test("autoscale's own writes in the storage export (no caller, only the spn claim) name the service acting", async () => {
+  const record = {
+    time: '2026-11-17T03:59:58.0000000Z',
+    resourceId: `/SUBSCRIPTIONS/${SUB}/RESOURCEGROUPS/RG-WEB/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WEB-VMSS`,
+    operationName: 'MICROSOFT.COMPUTE/VIRTUALMACHINESCALESETS/WRITE',
+    category: 'Administrative',
+    resultType: 'Success',
+    correlationId: '1b2c3d4e-5f60-4a1b-8c2d-3e4f5a6b7c8d',
+    identity: {
+      claims: { 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/spn': 'Microsoft.Insights/autoscaleSettings' },
+    },
+    properties: { requestbody: JSON.stringify({ sku: { name: 'Standard_D4s_v5', capacity: 5 } }) },
+  };
+  const { events, issues } = await readAll(azureActivity, memoryInput('scale.jsonl', `${JSON.stringify(record)}\n`));
+  assert.deepEqual(issues, []);
+  assert.equal(events[0]?.coalmine.cloud?.principal?.invokedBy, 'Microsoft.Insights/autoscaleSettings');
+});

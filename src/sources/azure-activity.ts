@@ -52,6 +52,7 @@ const MAX_COUNT = 100_000;
 const BATCH_EVENTS = 1000;
 /** The caller Azure names when autoscale itself acts. */
 const AUTOSCALE_CALLER = 'microsoft.insights/autoscalesettings';
+const CLAIM_SPN = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/spn';
 
 type Kind =
   | 'vm-write'
@@ -306,12 +307,15 @@ function principalOf(caller: string | undefined, claims: Obj | undefined): Princ
   const upn = textOf(claims?.[CLAIM_UPN], MAX_NAME_CHARS) ?? textOf(claims?.upn, MAX_NAME_CHARS);
   const appId = textOf(claims?.appid, 64) ?? textOf(claims?.azp, 64);
   const idType = textOf(claims?.idtyp, 16)?.toLowerCase();
-  p.id = caller ?? upn ?? oid ?? appId;
+  // the storage export has no `caller`: an Azure service acting (autoscale) is named by its token's spn claim
+  const spn = textOf(claims?.[CLAIM_SPN], MAX_NAME_CHARS);
+  const service = [caller, spn].find((x) => x !== undefined && x.toLowerCase() === AUTOSCALE_CALLER);
+  p.id = caller ?? service ?? upn ?? oid ?? appId;
   if (oid !== undefined) p.objectId = oid;
   if (appId !== undefined) p.appId = appId;
-  if (caller !== undefined && caller.toLowerCase() === AUTOSCALE_CALLER) {
+  if (service !== undefined) {
     p.type = 'AzureService';
-    p.invokedBy = caller;
+    p.invokedBy = service;
   } else if (idType === 'app' || (upn === undefined && appId !== undefined && claims !== undefined)) {
     p.type = 'ServicePrincipal';
   } else if (upn !== undefined || idType === 'user') p.type = 'User';

@@ -20,8 +20,17 @@ import {
   type FieldCache,
   type FieldMap,
   type Predicate,
+  rawField,
 } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
+import {
+  type CompiledCorrelation,
+  type CorrelationDefinition,
+  type CorrelationInput,
+  CorrelationParseError,
+  parseCorrelation,
+} from './correlation.js';
+import { applyFilter, type FilterDefinition, FilterParseError, parseFilter } from './filters.js';
 import {
   type EventCondition,
   type LogsourceEntry,
@@ -47,12 +56,19 @@ export interface RuleSignal {
 
 export interface CompiledRule {
   id: string;
+  /** Sigma's `name`: how correlations and filters may name the rule besides its id. */
+  name?: string;
   title: string;
   level: string;
   status: string;
   tags: string[];
   /** The signal a match raises; undefined for rules that are context only (not about compute hijacking). */
   signal?: RuleSignal;
+  /**
+   * Named by a correlation with `generate: false` (Sigma's default): its matches only feed correlations
+   * and are not reported, nor raise a signal, of their own.
+   */
+  silent?: boolean;
   /** Index keys (see logsources.ts): `w:<EventID>`, `w:*`, `a:<action>`, `a:*`. */
   keys: string[];
   /** The events its logsource reads (rules/sigma/logsources.yml). */
@@ -62,12 +78,28 @@ export interface CompiledRule {
   explain(event: CoalEvent): string;
 }
 
+/** A loaded correlation: what it evaluates, and the rule-shaped face its matches are reported under. */
+export interface LoadedCorrelation extends CompiledCorrelation {
+  /** id, title, level, tags and signal as a RuleMatch carries them; it is in no index and matches no event alone. */
+  rule: CompiledRule;
+}
+
+/** A loaded filter: which rules it tunes (ids, resolved). */
+export interface LoadedFilter {
+  id: string;
+  title: string;
+  rules: string[];
+}
+
 export interface RuleSet {
   rules: CompiledRule[];
+  /** Correlation rules, each after the correlations it reads. */
+  correlations: LoadedCorrelation[];
+  filters: LoadedFilter[];
   /** Rules by index key (see CompiledRule.keys). */
   byKey: Map<string, CompiledRule[]>;
   errors: RuleLoadIssue[];
-  /** Valid Sigma coalmine cannot run yet (regex shapes, placeholders without values, correlations). */
+  /** Valid Sigma coalmine cannot run (regex shapes, placeholders without values, correlations over unloaded rules). */
   unsupported: RuleLoadIssue[];
   warnings: RuleLoadIssue[];
 }
@@ -221,6 +253,28 @@ function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
+/**
+ * A rule's (or filter's) detection → one predicate: its selections, then its condition (several
+ * conditions: any). Throws ConditionError or CompileError.
+ */
+function compileDetection(detection: Record<string, unknown>, ctx: CompileContext): Predicate {
+  const conditionRaw = detection.condition;
+  const conditionTexts =
+    typeof conditionRaw === 'string'
+      ? [conditionRaw]
+      : Array.isArray(conditionRaw) && conditionRaw.length > 0 && conditionRaw.every((c) => typeof c === 'string')
+        ? (conditionRaw as string[])
+        : undefined;
+  if (!conditionTexts) throw new CompileError('detection.condition must be a string', 'RULE_BAD_CONDITION');
+  const selections = new Map<string, Predicate>();
+  for (const [name, body] of Object.entries(detection)) {
+    if (name === 'condition' || name === 'timeframe') continue;
+    selections.set(name, compileSelection(name, body, ctx));
+  }
+  const parts = conditionTexts.map((c) => compileCondition(parseCondition(c), selections));
+  return parts.length === 1 ? parts[0] : (e, c) => parts.some((p) => p(e, c));
+}
+
 function compileRule(doc: Doc, file: string, line: number, state: LoadState): CompiledRule | undefined {
   const { set, map } = state;
   const err = (code: string, reason: string) => {
@@ -233,10 +287,6 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
   };
   const id = text(doc.id);
   const title = text(doc.title);
-  if (doc.correlation !== undefined)
-    return unsupported('RULE_CORRELATION', `rule ${id ?? title ?? '?'}: correlation rules are not supported yet`);
-  if (doc.filter !== undefined)
-    return unsupported('RULE_FILTER', `rule ${id ?? title ?? '?'}: Sigma filter rules are not supported yet`);
   if (!id || !title) return err('RULE_MISSING_FIELD', 'a rule needs a string id and title');
   const logsourceRaw = (doc.logsource ?? {}) as Record<string, unknown>;
   const logsource = {
@@ -277,24 +327,10 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
   } else signal = inferSignal(tags, title, level, status, logsource, state.families.has(id));
   const detection = doc.detection as Record<string, unknown> | undefined;
   if (!detection || typeof detection !== 'object') return err('RULE_BAD_DETECTION', `rule ${id}: no detection`);
-  const conditionRaw = detection.condition;
-  const conditionTexts =
-    typeof conditionRaw === 'string'
-      ? [conditionRaw]
-      : Array.isArray(conditionRaw) && conditionRaw.length > 0 && conditionRaw.every((c) => typeof c === 'string')
-        ? (conditionRaw as string[])
-        : undefined;
-  if (!conditionTexts) return err('RULE_BAD_CONDITION', `rule ${id}: detection.condition must be a string`);
   const ctx: CompileContext = { map, placeholders: state.options.placeholders ?? {}, unmapped: new Set() };
   let predicate: Predicate;
   try {
-    const selections = new Map<string, Predicate>();
-    for (const [name, body] of Object.entries(detection)) {
-      if (name === 'condition' || name === 'timeframe') continue;
-      selections.set(name, compileSelection(name, body, ctx));
-    }
-    const parts = conditionTexts.map((c) => compileCondition(parseCondition(c), selections));
-    predicate = parts.length === 1 ? parts[0] : (e, c) => parts.some((p) => p(e, c));
+    predicate = compileDetection(detection, ctx);
   } catch (e) {
     if (e instanceof ConditionError) return err('RULE_BAD_CONDITION', `rule ${id}: ${e.message}`);
     if (e instanceof CompileError)
@@ -311,8 +347,10 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
       });
   const explain = explainTemplate(block && typeof block.explain === 'string' ? block.explain : title, map);
   const conditions = resolved.conditions;
+  const ruleName = text(doc.name);
   return {
     id,
+    ...(ruleName !== undefined && ruleName.length <= 256 ? { name: ruleName } : {}),
     title,
     level,
     status,
@@ -329,7 +367,15 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
 }
 
 export async function loadRules(paths: string[], options: LoadOptions = {}): Promise<RuleSet> {
-  const set: RuleSet = { rules: [], byKey: new Map(), errors: [], unsupported: [], warnings: [] };
+  const set: RuleSet = {
+    rules: [],
+    correlations: [],
+    filters: [],
+    byKey: new Map(),
+    errors: [],
+    unsupported: [],
+    warnings: [],
+  };
   const files: string[] = [];
   for (const p of paths) await collectFiles(p, files, set.errors);
   const state: LoadState = {
@@ -340,6 +386,9 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
     options,
   };
   const ids = new Map<string, string>();
+  /** Ids and names of every rule document read, loaded or not: a reference to one not loaded is not unknown. */
+  const declared = new Set<string>();
+  const metaRules: MetaDoc[] = [];
   for (const file of files) {
     let source: string;
     try {
@@ -381,7 +430,13 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
         global = rule;
         continue;
       }
+      // correlations and filters name rules that may come later (in this file or another): read after all rules
+      if (rule.correlation !== undefined || rule.filter !== undefined) {
+        metaRules.push({ doc: rule, file, line });
+        continue;
+      }
       if (global) rule = mergeGlobal(global, rule);
+      for (const key of [rule.id, rule.name]) if (typeof key === 'string') declared.add(key);
       const compiled = compileRule(rule, file, line, state);
       if (!compiled) continue;
       const prior = ids.get(compiled.id);
@@ -403,7 +458,225 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
       }
     }
   }
+  loadCorrelations(
+    metaRules.filter((m) => m.doc.correlation !== undefined),
+    state,
+    ids,
+    declared,
+  );
+  loadFilters(
+    metaRules.filter((m) => m.doc.correlation === undefined),
+    state,
+    declared,
+  );
   return set;
+}
+
+interface MetaDoc {
+  doc: Doc;
+  file: string;
+  line: number;
+}
+
+/** A field's values on an event as text, by the same precedence as a rule's fields (compile.ts rawField). */
+function fieldText(map: FieldMap): (event: CoalEvent, field: string) => string[] {
+  return (event, field) => {
+    const raw = rawField(event, field, map);
+    const out: string[] = [];
+    for (const v of Array.isArray(raw) ? raw.slice(0, 64) : [raw])
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out.push(String(v));
+    return out;
+  };
+}
+
+/**
+ * Correlations after all rules: each names rules or other correlations by id or name; one naming a rule
+ * that was read but not loaded is unsupported (it could never fire as written), one naming nothing known
+ * is an error, and so is a cycle. The rules a correlation names are silent unless one naming them says
+ * `generate: true`.
+ */
+function loadCorrelations(docs: MetaDoc[], state: LoadState, ids: Map<string, string>, declared: Set<string>): void {
+  const { set } = state;
+  const defs = new Map<string, { def: CorrelationDefinition; file: string; line: number }>();
+  const byName = new Map<string, string>();
+  for (const { doc, file, line } of docs) {
+    let def: CorrelationDefinition;
+    try {
+      def = parseCorrelation(doc);
+    } catch (e) {
+      if (!(e instanceof CorrelationParseError)) throw e;
+      (e.unsupported ? set.unsupported : set.errors).push({ file, line, code: e.code, reason: e.message });
+      for (const key of [doc.id, doc.name]) if (typeof key === 'string') declared.add(key);
+      continue;
+    }
+    const prior = ids.get(def.id);
+    if (prior) {
+      set.errors.push({
+        file,
+        line,
+        code: 'RULE_DUPLICATE_ID',
+        reason: `rule id ${def.id} is already defined in ${prior}`,
+      });
+      continue;
+    }
+    ids.set(def.id, `${file}:${line}`);
+    defs.set(def.id, { def, file, line });
+    if (def.name !== undefined && !byName.has(def.name)) byName.set(def.name, def.id);
+  }
+  const rulesByRef = new Map<string, CompiledRule>();
+  for (const r of set.rules) rulesByRef.set(r.id, r);
+  for (const r of set.rules) if (r.name !== undefined && !rulesByRef.has(r.name)) rulesByRef.set(r.name, r);
+  const done = new Map<string, LoadedCorrelation | null>();
+  const visiting = new Set<string>();
+  const read = fieldText(state.map);
+  const resolve = (id: string): LoadedCorrelation | null => {
+    const have = done.get(id);
+    if (have !== undefined) return have;
+    const entry = defs.get(id) as { def: CorrelationDefinition; file: string; line: number };
+    const { def, file, line } = entry;
+    const fail = (list: RuleLoadIssue[], code: string, reason: string) => {
+      list.push({ file, line, code, reason: `correlation ${def.id}: ${reason}` });
+      done.set(id, null);
+      return null;
+    };
+    if (visiting.has(id)) return fail(set.errors, 'CORRELATION_CYCLE', 'names itself through the rules it reads');
+    visiting.add(id);
+    const inputs: CorrelationInput[] = [];
+    const signals: RuleSignal[] = [];
+    for (const ref of def.refs) {
+      const rule = rulesByRef.get(ref);
+      const corrId = defs.has(ref) ? ref : byName.get(ref);
+      if (rule) {
+        inputs.push({ id: rule.id, name: rule.name });
+        if (rule.signal) signals.push(rule.signal);
+      } else if (corrId !== undefined) {
+        const inner = resolve(corrId);
+        if (!inner) {
+          visiting.delete(id);
+          return fail(set.unsupported, 'CORRELATION_RULE_NOT_LOADED', `correlation ${ref} it reads is not loaded`);
+        }
+        inputs.push({ id: inner.def.id, name: inner.def.name });
+        if (inner.rule.signal) signals.push(inner.rule.signal);
+      } else if (declared.has(ref)) {
+        visiting.delete(id);
+        return fail(
+          set.unsupported,
+          'CORRELATION_RULE_NOT_LOADED',
+          `rule ${ref} it reads is not loaded (see its own report)`,
+        );
+      } else {
+        visiting.delete(id);
+        return fail(set.errors, 'CORRELATION_UNKNOWN_RULE', `names rule "${ref}", which no loaded file defines`);
+      }
+    }
+    visiting.delete(id);
+    // a correlation is mining by its own tags, title or family; else by the mining rules it reads
+    const own = inferSignal(def.tags, def.title, def.level, def.status, {}, state.families.has(def.id));
+    const leg = signals[0];
+    const strength = (own ?? inferSignal(['attack.t1496'], def.title, def.level, def.status, {}))?.strength;
+    const signal: RuleSignal | undefined =
+      own && leg
+        ? { kind: leg.kind, class: leg.class, strength: own.strength }
+        : (own ?? (leg && strength ? { kind: leg.kind, class: leg.class, strength } : undefined));
+    const loaded: LoadedCorrelation = {
+      def,
+      inputs,
+      read,
+      rule: {
+        id: def.id,
+        ...(def.name !== undefined ? { name: def.name } : {}),
+        title: def.title,
+        level: def.level,
+        status: def.status,
+        tags: def.tags,
+        signal,
+        keys: [],
+        logsource: [],
+        matches: () => false,
+        explain: () => def.title,
+      },
+    };
+    done.set(id, loaded);
+    set.correlations.push(loaded);
+    return loaded;
+  };
+  for (const id of defs.keys()) resolve(id);
+  // silent: named by some correlation, and by none that says generate: true
+  const loud = new Set<string>();
+  const named = new Set<string>();
+  for (const c of set.correlations)
+    for (const input of c.inputs) {
+      named.add(input.id);
+      if (c.def.generate) loud.add(input.id);
+    }
+  for (const r of set.rules) if (named.has(r.id) && !loud.has(r.id)) r.silent = true;
+  for (const c of set.correlations) if (named.has(c.def.id) && !loud.has(c.def.id)) c.rule.silent = true;
+}
+
+/** Filters after all rules: each wraps the rules it names (unknown names are warned: that rule set may not be loaded). */
+function loadFilters(docs: MetaDoc[], state: LoadState, declared: Set<string>): void {
+  const { set } = state;
+  const byRef = new Map<string, CompiledRule>();
+  for (const r of set.rules) byRef.set(r.id, r);
+  for (const r of set.rules) if (r.name !== undefined && !byRef.has(r.name)) byRef.set(r.name, r);
+  for (const { doc, file, line } of docs) {
+    let def: FilterDefinition;
+    try {
+      def = parseFilter(doc);
+    } catch (e) {
+      if (!(e instanceof FilterParseError)) throw e;
+      set.errors.push({ file, line, code: e.code, reason: e.message });
+      continue;
+    }
+    const resolved = resolveLogsource(def.logsource, state.entries);
+    if (!resolved) {
+      set.warnings.push({
+        file,
+        line,
+        code: 'FILTER_UNKNOWN_LOGSOURCE',
+        reason: `filter ${def.id}: its logsource is not one coalmine has events for; filter not loaded`,
+      });
+      continue;
+    }
+    const ctx: CompileContext = { map: state.map, placeholders: state.options.placeholders ?? {}, unmapped: new Set() };
+    let predicate: Predicate;
+    try {
+      predicate = compileDetection(def.detection, ctx);
+    } catch (e) {
+      if (e instanceof ConditionError) {
+        set.errors.push({ file, line, code: 'RULE_BAD_CONDITION', reason: `filter ${def.id}: ${e.message}` });
+        continue;
+      }
+      if (e instanceof CompileError) {
+        (e.unsupported ? set.unsupported : set.errors).push({
+          file,
+          line,
+          code: e.code,
+          reason: `filter ${def.id}: ${e.message}`,
+        });
+        continue;
+      }
+      throw e;
+    }
+    const conditions = resolved.conditions;
+    const applies = (event: CoalEvent) => logsourceMatches(conditions, event, windowsRecord(event));
+    const tuned: string[] = [];
+    for (const ref of def.refs) {
+      const rule = byRef.get(ref);
+      if (!rule) {
+        set.warnings.push({
+          file,
+          line,
+          code: 'FILTER_UNKNOWN_RULE',
+          reason: `filter ${def.id}: rule "${ref}" is ${declared.has(ref) ? 'not loaded' : 'not in the rules loaded'}; nothing to filter`,
+        });
+        continue;
+      }
+      applyFilter(rule, applies, predicate);
+      tuned.push(rule.id);
+    }
+    set.filters.push({ id: def.id, title: def.title, rules: tuned });
+  }
 }
 
 function mergeGlobal(global: Doc, rule: Doc): Doc {

@@ -348,11 +348,14 @@ test('the loader collects every error with file:line and still loads the good ru
   );
   assert.deepEqual(
     set.unsupported.map((e) => [e.line, e.code]),
-    [
-      [28, 'RULE_UNSUPPORTED_REGEX'],
-      [63, 'RULE_CORRELATION'],
-    ],
+    [[28, 'RULE_UNSUPPORTED_REGEX']],
   );
+  // the correlation (known by its name) loads and silences the rule it counts
+  assert.deepEqual(
+    set.correlations.map((c) => [c.def.id, c.inputs.map((i) => i.id)]),
+    [['many-failures', ['good-one']]],
+  );
+  assert.equal(set.rules.find((r) => r.id === 'good-one')?.silent, true);
   assert.deepEqual(
     set.warnings.map((w) => [w.line, w.code]),
     [[72, 'RULE_UNKNOWN_LOGSOURCE']],

@@ -45,7 +45,9 @@ const result = spawnSync(
     `--test-reporter-destination=${countFile}`,
     ...files,
   ],
-  { stdio: 'inherit' },
+  // the CLI the tests spawn runs src/ through tsx: they test what src/ says, never a stale dist/
+  // (test/e2e/built-bin.test.ts runs the build itself)
+  { stdio: 'inherit', env: { ...process.env, COALMINE_FROM_SOURCE: '1' } },
 );
 
 let counts;

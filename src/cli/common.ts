@@ -2,14 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import type { Severity } from '../model/finding.js';
+import { packagePath } from '../util/package-root.js';
 import { MAX_DURATION_MS, parseDurationMs } from '../util/time.js';
 
 /** `noInput`: not one input could be read (all missing, empty, unknown formats…); the reasons go to stderr. */
 export const EXIT = { ok: 0, findings: 1, usage: 2, runtime: 3, noInput: 4 } as const;
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const VERSION: string = (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string })
+  .version;
 
 export const SEVERITIES: Severity[] = ['informational', 'low', 'medium', 'high', 'critical'];
 

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { CoalEvent, Endpoint } from '../model/event.js';
 import { clip } from '../util/hostile.js';
 import { hostOfAuthority } from '../util/ip.js';
+import { packagePath } from '../util/package-root.js';
 
 const MAX_VALUE_CHARS = 4096;
 export const MAX_NAME_CHARS = 255;
@@ -57,7 +57,7 @@ const POOL_PORTS = bundledPoolPorts();
 function bundledPoolPorts(): Set<number> {
   const ports = new Set<number>();
   try {
-    const text = readFileSync(fileURLToPath(new URL('../../intel/mining-ports.txt', import.meta.url)), 'utf8');
+    const text = readFileSync(packagePath('intel', 'mining-ports.txt'), 'utf8');
     for (const line of text.split('\n', 4096)) {
       const m = /^\s*(?:port:)?(\d{1,5})\b/.exec(line);
       if (m && Number(m[1]) <= 65535) ports.add(Number(m[1]));

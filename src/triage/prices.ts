@@ -7,9 +7,9 @@
  * an older copy a user keeps, reads the same.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../util/package-root.js';
 
-const BUNDLED = fileURLToPath(new URL('../../intel/cloud-prices.csv', import.meta.url));
+const BUNDLED = packagePath('intel', 'cloud-prices.csv');
 const MAX_TABLE_BYTES = 1024 * 1024;
 const MAX_ROWS = 20_000;
 const MAX_LINE = 512;

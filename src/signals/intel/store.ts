@@ -9,10 +9,10 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
 import type { Issue } from '../../model/issue.js';
 import type { Strength } from '../../model/signal.js';
+import { packagePath } from '../../util/package-root.js';
 import {
   isHash,
   normaliseDomain,
@@ -28,7 +28,7 @@ import { looksLikeStixBundle, parseStixBundle } from './stix.js';
 import type { IndicatorKind, Intel, IntelEntry, IntelMatch, IntelSetInfo, ParsedIntel } from './types.js';
 import { looksLikeZeekIntel, parseZeekIntel } from './zeek.js';
 
-const INTEL_DIR = fileURLToPath(new URL('../../../intel/', import.meta.url));
+const INTEL_DIR = packagePath('intel');
 const MAX_INTEL_FILE_BYTES = 64 * 1024 * 1024;
 /** Bad lines listed one by one per file; the rest are counted in one closing issue. */
 const MAX_BAD_LINES_LISTED = 50;
@@ -425,7 +425,7 @@ function loadBundledInto(store: IntelStore, issues: Issue[]): IntelStore {
   }
   for (const name of names) {
     if (!name.endsWith('.txt')) continue;
-    const path = `${INTEL_DIR}${name}`;
+    const path = join(INTEL_DIR, name);
     const parsed = parseBundledList(readFileSync(path, 'utf8'));
     addParsed(store, path, parsed.set ?? name.slice(0, -4), parsed, issues);
   }

@@ -7,10 +7,10 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { CoalEvent } from '../../model/event.js';
 import type { SignalClass, SignalKind, Strength } from '../../model/signal.js';
+import { packagePath } from '../../util/package-root.js';
 import {
   type CompileContext,
   CompileError,
@@ -109,9 +109,9 @@ export interface LoadOptions {
   placeholders?: Record<string, string[]>;
 }
 
-const PIPELINE = fileURLToPath(new URL('../../../rules/sigma/pipeline-ecs.yml', import.meta.url));
-const LOGSOURCES = fileURLToPath(new URL('../../../rules/sigma/logsources.yml', import.meta.url));
-const FAMILIES = fileURLToPath(new URL('../../../rules/sigma/mining-families.yml', import.meta.url));
+const PIPELINE = packagePath('rules', 'sigma', 'pipeline-ecs.yml');
+const LOGSOURCES = packagePath('rules', 'sigma', 'logsources.yml');
+const FAMILIES = packagePath('rules', 'sigma', 'mining-families.yml');
 const MAX_RULE_FILE_BYTES = 1024 * 1024;
 const MAX_FILES = 20_000;
 

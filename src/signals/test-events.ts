@@ -1,10 +1,10 @@
 /** Minimal events for classifier tests (not a test file itself). */
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import type { Signal } from '../model/signal.js';
+import { packagePath } from '../util/package-root.js';
 import { addUserIntel, loadBundledIntel } from './intel/store.js';
 import type { Intel } from './intel/types.js';
 import type { Classifier } from './types.js';
@@ -21,7 +21,7 @@ export function evt(action: EventAction, fields: Partial<CoalEvent> = {}): CoalE
   };
 }
 
-const TEST_ONLY_INTEL = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'intel', 'test-only-indicators.csv');
+const TEST_ONLY_INTEL = packagePath('test', 'fixtures', 'intel', 'test-only-indicators.csv');
 
 /**
  * The bundled lists plus the test-only indicators (campaign names, proxyware vendors, capture

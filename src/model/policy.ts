@@ -97,6 +97,13 @@ export interface Policy {
   containers?: ContainerPolicy;
   /** The approved path for cloud compute (AN0744); absent when coalmine.yaml has no `cloud:` section. */
   cloud?: CloudPolicy;
+  /** `sigma:` in coalmine.yaml: values for Sigma rules' `%name%` placeholders (`|expand`); absent without one. */
+  sigma?: SigmaPolicy;
+}
+
+export interface SigmaPolicy {
+  /** Placeholder name (without `%`) → its values. */
+  placeholders: Record<string, string[]>;
 }
 
 export interface Prices {

@@ -48,8 +48,9 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
 
   const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
   intelIssues.forEach(report);
-  const rules = await loadRules(options.ruleDirs ?? []);
-  for (const e of rules.errors)
+  const rules = await loadRules(options.ruleDirs ?? [], { placeholders: options.policy.sigma?.placeholders });
+  // a rule coalmine cannot run as written (a placeholder without values, a correlation over it) is skipped, counted
+  for (const e of [...rules.errors, ...rules.unsupported])
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
   const classify = createClassifier(intel, rules);
 

@@ -118,7 +118,7 @@ test('containers: unknown keys, wrong shapes and bad entries are errors with fil
   );
   assert.match(errors[1].reason, /no scheme, glob or digest/);
   assert.match(errors[3].reason, /not a sha256: digest of 64 hex digits/);
-  assert.match(errors[10].reason, /known: thresholds, analytics, hosts, prices, allowlist, containers, cloud\)/);
+  assert.match(errors[10].reason, /known: thresholds, analytics, hosts, prices, allowlist, containers, cloud, sigma\)/);
   assert.deepEqual(policy.containers?.registries, ['ok.example.com']);
   assert.deepEqual(policy.containers?.images, ['nginx']);
   assert.equal(policy.containers?.ref, 'site.yaml:1');
@@ -227,7 +227,7 @@ test('cloud: unknown keys, wrong shapes, globs where names belong and bad entrie
   );
   assert.match(errors[4].reason, /cloud\.instance_families must be a list/);
   assert.match(errors[7].reason, /cloud\.tags must be a mapping of tag name to value glob/);
-  assert.match(errors[9].reason, /unknown key "clouds" \(known: .*containers, cloud\)/);
+  assert.match(errors[9].reason, /unknown key "clouds" \(known: .*containers, cloud, sigma\)/);
   assert.deepEqual(policy.cloud?.regions, ['eu-west-1']);
   assert.deepEqual(policy.cloud?.services, ['spot.amazonaws.com']);
   assert.deepEqual(policy.cloud?.pipelines, []);
@@ -337,4 +337,34 @@ test('prices.instance_hour overrides instance types (kept lowercase); bad types 
     shape.errors.map((e) => [e.line, e.code]),
     [[2, 'POLICY_SHAPE']],
   );
+});
+
+test('coalmine.yaml sigma.placeholders: values per placeholder name (numbers as text); bad names, values and keys are errors with lines', () => {
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    [
+      'sigma:',
+      '  placeholders:',
+      '    pool_ports: [3333, 14444]',
+      '    Admins_Workstations: ws-01',
+      '    "bad name%": [x]',
+      '    domains: ["ok.example", "two\\nlines"]',
+      '  rules: x',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(policy.sigma?.placeholders, {
+    pool_ports: ['3333', '14444'],
+    Admins_Workstations: ['ws-01'],
+    domains: ['ok.example'],
+  });
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code]),
+    [
+      [5, 'POLICY_BAD_VALUE'],
+      [6, 'POLICY_BAD_VALUE'],
+      [7, 'POLICY_UNKNOWN_KEY'],
+    ],
+  );
+  assert.equal(parsePolicy('c.yaml', 'sigma: [x]\n').errors[0].code, 'POLICY_SHAPE');
 });

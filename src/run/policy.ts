@@ -14,6 +14,7 @@ import {
   type ContainerPolicy,
   defaultPolicy,
   type Policy,
+  type SigmaPolicy,
   type Thresholds,
 } from '../model/policy.js';
 import { parseDurationMs } from '../util/time.js';
@@ -202,11 +203,14 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
       case 'cloud':
         policy.cloud = readCloud(pair.key as Node, value, file, at, err);
         break;
+      case 'sigma':
+        policy.sigma = readSigma(pair.key as Node, value, err);
+        break;
       default:
         err(
           pair.key as Node,
           'POLICY_UNKNOWN_KEY',
-          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers, cloud)`,
+          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers, cloud, sigma)`,
         );
     }
   }
@@ -231,6 +235,64 @@ const CLOUD_LISTS = {
 const CLOUD_KEYS = [...Object.keys(CLOUD_LISTS), 'tags'];
 
 type PolicyError = (n: Node | null | undefined, code: string, reason: string) => void;
+
+/** Sigma placeholder names as rules write them between `%`s (compile.ts reads the same shape). */
+const PLACEHOLDER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** `sigma: placeholders: {name: [values]}`: each name a placeholder, each value a bounded one-line string. */
+function readSigma(keyNode: Node, value: Node | null, err: PolicyError): SigmaPolicy {
+  const out: SigmaPolicy = { placeholders: {} };
+  if (!isMap(value)) {
+    err(value ?? keyNode, 'POLICY_SHAPE', 'sigma must be a mapping (placeholders)');
+    return out;
+  }
+  for (const pair of value.items) {
+    const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
+    if (k !== 'placeholders') {
+      err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown key "sigma.${k}" (known: placeholders)`);
+      continue;
+    }
+    const map = pair.value as Node | null;
+    if (!isMap(map)) {
+      err(
+        map ?? (pair.key as Node),
+        'POLICY_SHAPE',
+        'sigma.placeholders must map placeholder names to lists of values',
+      );
+      continue;
+    }
+    for (const item of map.items.slice(0, MAX_SECTION_ENTRIES)) {
+      const name = String(isScalar(item.key) ? item.key.value : item.key);
+      if (!PLACEHOLDER_NAME.test(name)) {
+        err(
+          item.key as Node,
+          'POLICY_BAD_VALUE',
+          `sigma.placeholders: "${name.slice(0, 64)}" is not a placeholder name`,
+        );
+        continue;
+      }
+      // one value may stand alone; numbers (ports) are written as YAML numbers
+      const node = item.value as Node | null;
+      const scalars = isSeq(node) ? node.items : [node];
+      const values: string[] = [];
+      for (const v of scalars) {
+        const raw = isScalar(v) ? v.value : undefined;
+        const text = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
+        if (entryString(text)) values.push(text);
+        else
+          err(
+            (v as Node | null) ?? (item.key as Node),
+            'POLICY_BAD_VALUE',
+            `sigma.placeholders.${name}: each value ${BAD_ENTRY}`,
+          );
+      }
+      if (values.length > MAX_SECTION_ENTRIES)
+        err(node, 'POLICY_BAD_VALUE', `sigma.placeholders.${name} has over ${MAX_SECTION_ENTRIES} values`);
+      else out.placeholders[name] = values;
+    }
+  }
+  return out;
+}
 
 /** One section string: non-empty, bounded, one line. */
 function entryString(v: unknown): v is string {

@@ -117,8 +117,9 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const report = (i: Issue) => options.onIssue?.(i);
   const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
   intelIssues.forEach(report);
-  const rules = await loadRules(options.ruleDirs ?? []);
-  for (const e of rules.errors)
+  const rules = await loadRules(options.ruleDirs ?? [], { placeholders: options.policy.sigma?.placeholders });
+  // a rule coalmine cannot run as written (a placeholder without values, a correlation over it) is skipped, counted
+  for (const e of [...rules.errors, ...rules.unsupported])
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
   // container names come from the runtimes' state on the host's own filesystem: the first root watched
   const sampler = new ProcSampler({

@@ -19,7 +19,7 @@ import { network } from './network.js';
 import { persistence, simpleCommands } from './persistence.js';
 import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
 import { baseName, isWindowsPath, processClassifier } from './process.js';
-import { type RuleMatch, ruleSignals } from './rules.js';
+import { newCorrelator, type RuleMatch, ruleSignals } from './rules.js';
 import { mayHaveShellLayers, shellDecode, shellLayers } from './shell-decode.js';
 import type { RuleSet } from './sigma/index.js';
 import { stratum } from './stratum.js';
@@ -127,7 +127,8 @@ function judgeCommand(
 
 /**
  * `onRuleMatch` receives every Sigma rule match of a logged event (id, level, title), the rules that raise
- * no signal included: the context of a compromise beyond its mining.
+ * no signal included: the context of a compromise beyond its mining. The classifier holds the run's
+ * correlation state: logged events' rule matches feed the Sigma correlations (decoded layers do not).
  */
 export function createClassifier(
   intel: Intel,
@@ -135,9 +136,10 @@ export function createClassifier(
   onRuleMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
 ): (event: CoalEvent, out: Signal[]) => void {
   const context: ClassifyContext = { intel };
+  const correlator = newCorrelator(rules);
   return (event, out) => {
     for (const c of classifiers) c.classify(event, context, out);
-    ruleSignals(rules, event, out, onRuleMatch);
+    ruleSignals(rules, event, out, onRuleMatch, correlator);
     // a layer repeats what the logged line already showed: one signal per classifier or rule
     const seen = new Set(out.map((s) => s.by));
     const executable = event.process?.executable;

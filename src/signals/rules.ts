@@ -1,17 +1,21 @@
 /**
  * Matched Sigma rules, per event: `matchRules` is the API for every match (rule id, level, title),
  * whether or not the rule is about compute hijacking; `ruleSignals` turns the matches of rules that
- * raise a signal into signals, through the same `signalFor` as every classifier.
+ * raise a signal into signals, through the same `signalFor` as every classifier. Correlation rules are
+ * evaluated over those matches by a run's `Correlator` (`newCorrelator`): a completed correlation is
+ * reported like any rule's match (RuleMatch with `correlation` set) on the event that completed it, and a
+ * mining one is a signal there; rules a correlation reads with `generate: false` report nothing alone.
  */
-import { fileURLToPath } from 'node:url';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import { packagePath } from '../util/package-root.js';
 import { signalFor } from './make.js';
-import type { CompiledRule, RuleSet } from './sigma/index.js';
+import { type CorrelationHit, type CorrelationType, Correlator } from './sigma/correlation.js';
+import type { CompiledRule, LoadedCorrelation, RuleSet } from './sigma/index.js';
 import { conditionReadsRecord, windowsRecord } from './sigma/logsources.js';
 
 /** The rules `hunt` loads by default: the stable set shipped in the repository. */
-export const DEFAULT_RULE_DIRS: string[] = [fileURLToPath(new URL('../../rules/stable', import.meta.url))];
+export const DEFAULT_RULE_DIRS: string[] = [packagePath('rules', 'stable')];
 
 /** One rule matching one event: what the scope-of-compromise context reports. */
 export interface RuleMatch {
@@ -19,6 +23,20 @@ export interface RuleMatch {
   level: string;
   title: string;
   rule: CompiledRule;
+  /** Set when the rule is a correlation: what it counted, over which group, since when. */
+  correlation?: CorrelationMatch;
+}
+
+export interface CorrelationMatch {
+  type: CorrelationType;
+  /** Events, distinct values or rules seen, by type. */
+  count: number;
+  /** The group's values, by group-by name. */
+  group: Array<[string, string]>;
+  /** Event time (epoch ms) of the first match counted. */
+  firstTs: number;
+  /** What was seen, in words (`5 matches of failed_logon within 5m, TargetUserName=bob`). */
+  explanation: string;
 }
 
 const NONE: CompiledRule[] = [];
@@ -77,30 +95,81 @@ export function matchRules(ruleSet: RuleSet, event: CoalEvent, out: RuleMatch[])
     if (rule.matches(event, cache)) out.push({ id: rule.id, level: rule.level, title: rule.title, rule });
 }
 
+/** One run's correlation state over `ruleSet`'s correlations; undefined when it has none. */
+export function newCorrelator(ruleSet: RuleSet): Correlator | undefined {
+  return ruleSet.correlations.length > 0 ? new Correlator(ruleSet.correlations) : undefined;
+}
+
+function spanText(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const)
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${Math.round(ms / 1000)}s`;
+}
+
+function correlationMatch(hit: CorrelationHit): RuleMatch {
+  const c = hit.correlation as LoadedCorrelation;
+  const { def, inputs } = c;
+  const names = inputs.map((i) => i.name ?? i.id).join(', ');
+  const what =
+    def.type === 'event_count'
+      ? `${hit.count} matches of ${names}`
+      : def.type === 'value_count'
+        ? `${hit.count} distinct ${def.field} values in matches of ${names}`
+        : `${hit.count} of ${inputs.length} rules (${names})${def.type === 'temporal_ordered' ? ' in order' : ''}`;
+  const group = hit.group.map(([k, v]) => `${k}=${v === '' ? '(none)' : v}`).join(', ');
+  const explanation = `${def.title}: ${what} within ${spanText(def.timespanMs)}${group ? `, ${group}` : ''}`;
+  return {
+    id: c.rule.id,
+    level: c.rule.level,
+    title: c.rule.title,
+    rule: c.rule,
+    correlation: { type: def.type, count: hit.count, group: hit.group, firstTs: hit.firstTs, explanation },
+  };
+}
+
+function pushSignal(event: CoalEvent, rule: CompiledRule, explanation: string, out: Signal[]): void {
+  if (!rule.signal) return;
+  out.push(
+    signalFor(event, {
+      kind: rule.signal.kind,
+      class: rule.signal.class,
+      strength: rule.signal.strength,
+      by: `rule:${rule.id}`,
+      explanation,
+    }),
+  );
+}
+
 /**
- * Signals of the matching rules that raise one; `onMatch` (when given) receives every match of the
- * event, signal or not, for context.
+ * Signals of the matching rules that raise one; `onMatch` (when given) receives every reported match of
+ * the event, signal or not, for context. With a `correlator`, the matches also feed the run's
+ * correlations, and each correlation they complete is reported and signalled on the event that
+ * completed it (a window judged at its close completes on its last match, an earlier event).
  */
 export function ruleSignals(
   ruleSet: RuleSet,
   event: CoalEvent,
   out: Signal[],
   onMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
+  correlator?: Correlator,
 ): void {
-  const matches: RuleMatch[] = [];
-  matchRules(ruleSet, event, matches);
-  if (matches.length === 0) return;
-  if (onMatch) onMatch(event, matches);
-  for (const { rule } of matches) {
-    if (!rule.signal) continue;
-    out.push(
-      signalFor(event, {
-        kind: rule.signal.kind,
-        class: rule.signal.class,
-        strength: rule.signal.strength,
-        by: `rule:${rule.id}`,
-        explanation: rule.explain(event),
-      }),
-    );
+  const found: RuleMatch[] = [];
+  matchRules(ruleSet, event, found);
+  if (found.length === 0) return;
+  const matches = found.some((m) => m.rule.silent) ? found.filter((m) => !m.rule.silent) : found;
+  if (onMatch && matches.length > 0) onMatch(event, matches);
+  for (const { rule } of matches) pushSignal(event, rule, rule.explain(event), out);
+  if (!correlator) return;
+  const read = found.filter((m) => correlator.reads(m.id)).map((m) => m.id);
+  if (read.length === 0) return;
+  for (const hit of correlator.observe(event, read)) {
+    const match = correlationMatch(hit);
+    if (match.rule.silent) continue;
+    if (onMatch) onMatch(hit.event, [match]);
+    pushSignal(hit.event, match.rule, (match.correlation as CorrelationMatch).explanation, out);
   }
 }

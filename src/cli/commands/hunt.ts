@@ -10,7 +10,7 @@ import { renderReportHtml } from '../../sinks/report-html.js';
 import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
-import { policyOption } from '../policy-option.js';
+import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';
 
 interface HuntFlags {
   format?: string;
@@ -18,6 +18,7 @@ interface HuntFlags {
   policy?: string;
   intel: string[];
   rules: string[];
+  sigmaPlaceholder?: Record<string, string[]>;
   host?: string;
   failOn?: Severity;
   progress: boolean;
@@ -43,6 +44,11 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
     .option('-p, --policy <file>', 'policy file: thresholds and allowlists (default: ./coalmine.yaml when present)')
     .option('--intel <file>', 'extra indicators: plain list, hosts file or CSV (repeatable)', collect, [])
     .option('--rules <path>', 'extra Sigma rule files or directories (repeatable)', collect, [])
+    .option(
+      '--sigma-placeholder <name=values>',
+      'values of a Sigma rule placeholder (%name%), comma-separated (repeatable; over coalmine.yaml sigma.placeholders)',
+      collectPlaceholder,
+    )
     .option('--host <name>', 'host name for inputs that do not carry one')
     .option('--fail-on <severity>', 'exit 1 when an unsuppressed finding is at or above this severity', parseSeverity)
     .option(
@@ -74,7 +80,7 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
   }
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
-  const policy = chosen.policy;
+  const policy = withPlaceholders(chosen.policy, flags.sigmaPlaceholder);
   const showProgress = flags.progress && process.stderr.isTTY === true;
   const onProgress = showProgress
     ? (p: HuntProgress) => {

@@ -17,7 +17,7 @@ import { spoolFinding, WebhookDelivery } from '../../sinks/webhook.js';
 import { inert } from '../../util/hostile.js';
 import { MAX_DURATION_MS } from '../../util/time.js';
 import { collect, durationOption, EXIT, VERSION } from '../common.js';
-import { policyOption } from '../policy-option.js';
+import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';
 
 interface WatchFlags {
   interval: number;
@@ -31,6 +31,7 @@ interface WatchFlags {
   root: string[];
   intel: string[];
   rules: string[];
+  sigmaPlaceholder?: Record<string, string[]>;
   status: boolean;
 }
 
@@ -72,6 +73,11 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
     )
     .option('--intel <file>', 'extra indicators (repeatable)', collect, [])
     .option('--rules <path>', 'extra Sigma rules (repeatable)', collect, [])
+    .option(
+      '--sigma-placeholder <name=values>',
+      'values of a Sigma rule placeholder (%name%), comma-separated (repeatable; over coalmine.yaml sigma.placeholders)',
+      collectPlaceholder,
+    )
     .option('--no-status', 'no status lines on stderr')
     .addHelpText(
       'after',
@@ -94,7 +100,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   }
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
-  const policy = chosen.policy;
+  const policy = withPlaceholders(chosen.policy, flags.sigmaPlaceholder);
   if (flags.sustain !== undefined) {
     // the flag is the operator's last word: it beats the file's global and per-analytic values
     policy.thresholds.sustainMs = flags.sustain;

@@ -42,18 +42,14 @@ test('a mining correlation is evidence on the host that completed it; its base r
 
 test('without the filter the lab machine is found too', () => {
   const r = hunt(
-    ['logons.yml', 'download-exec.yml', 'mining.yml'].flatMap((f) => ['--rules', join(RULES, f)]).concat([
-      '--sigma-placeholder',
-      'pool_ports=3333',
-    ]),
+    ['logons.yml', 'download-exec.yml', 'mining.yml']
+      .flatMap((f) => ['--rules', join(RULES, f)])
+      .concat(['--sigma-placeholder', 'pool_ports=3333']),
   );
-  assert.deepEqual(
-    r.byHost.sort(),
-    [
-      ['lab-01.corp.example', [MINING]],
-      ['ws-07.corp.example', [MINING]],
-    ],
-  );
+  assert.deepEqual(r.byHost.sort(), [
+    ['lab-01.corp.example', [MINING]],
+    ['ws-07.corp.example', [MINING]],
+  ]);
 });
 
 test('placeholder values come from coalmine.yaml; without any the rule and its correlation are skipped, each reported', () => {

@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { distState } from '../bin/dist-state.js';
 import { DEFAULT_EVENTS, DEFAULT_SEED, GENERATOR_VERSION, type GenerateResult, generateEvents } from './generate.js';
 import { selfTime } from './profile.js';
 
@@ -21,6 +22,8 @@ const TARGET_RATIO = 0.5;
 const MIB = 1024 * 1024;
 
 type Mode = 'parse' | 'hunt';
+/** Which code the hunt child runs: the build in dist/ (what bin/coalmine.js runs), or src/ through tsx. */
+type Code = 'dist' | 'src';
 
 interface ChildResult {
   mode: Mode;
@@ -89,10 +92,12 @@ async function parseChild(file: string): Promise<ChildResult> {
 }
 
 /** The real thing: `hunt` as the CLI calls it, default policy and rules, no progress callback. */
-async function huntChild(file: string): Promise<ChildResult> {
-  const { hunt } = await import('../src/run/hunt.js');
-  const { defaultPolicy } = await import('../src/model/policy.js');
-  const { DEFAULT_RULE_DIRS } = await import('../src/signals/rules.js');
+async function huntChild(file: string, code: Code): Promise<ChildResult> {
+  // dist/ mirrors src/ module for module, so the same paths name the built modules
+  const module = (path: string) => `../${code}/${path}.${code === 'dist' ? 'js' : 'ts'}`;
+  const { hunt } = (await import(module('run/hunt'))) as typeof import('../src/run/hunt.js');
+  const { defaultPolicy } = (await import(module('model/policy'))) as typeof import('../src/model/policy.js');
+  const { DEFAULT_RULE_DIRS } = (await import(module('signals/rules'))) as typeof import('../src/signals/rules.js');
   const started = performance.now();
   const { findings, summary } = await hunt({ paths: [file], policy: defaultPolicy(), ruleDirs: DEFAULT_RULE_DIRS });
   const seconds = (performance.now() - started) / 1000;
@@ -146,9 +151,21 @@ async function ensureEvents(path: string, events: number, seed: number): Promise
   return meta;
 }
 
+/** dist/ when it is current (as bin/coalmine.js decides), unless `--from-source`; set by the parent. */
+let measuredCode: Code = 'src';
+
 function runChild(mode: Mode, file: string, extraNodeArgs: string[] = []): Promise<Run> {
   const started = performance.now();
-  const args = [...process.execArgv, ...extraNodeArgs, fileURLToPath(import.meta.url), '--child', mode, file];
+  const args = [
+    ...process.execArgv,
+    ...extraNodeArgs,
+    fileURLToPath(import.meta.url),
+    '--child',
+    mode,
+    file,
+    '--code',
+    measuredCode,
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -207,7 +224,8 @@ function markdown(report: ReturnType<typeof buildReport>): string {
     '',
     `${input.events.toLocaleString('en')} generated events (${mib(input.bytes)} MiB of coalmine NDJSON, seed ${input.seed}, ` +
       `${input.hosts} hosts, ${input.spanMinutes} minutes of event time), best of ${report.runsPerMode} runs each, ` +
-      `every run in its own process. Produced by \`npm run bench\` on ${report.date.slice(0, 10)}.`,
+      `every run in its own process, hunt running ${report.code === 'dist' ? 'the build in dist/' : 'src/ through tsx'}. ` +
+      `Produced by \`npm run bench\` on ${report.date.slice(0, 10)}.`,
     '',
     '| run | events/s | MiB/s | seconds |',
     '|---|---:|---:|---:|',
@@ -248,6 +266,8 @@ function buildReport(meta: Meta, halfMeta: Meta, parses: Run[], hunts: Run[], ha
   return {
     date: new Date().toISOString(),
     machine: machine(),
+    /** dist: the build bin/coalmine.js runs; src: the TypeScript through tsx. */
+    code: measuredCode,
     input: {
       file: relative(process.cwd(), join(WORK, 'events.ndjson')),
       events: meta.events,
@@ -316,9 +336,13 @@ async function parent(args: string[]): Promise<void> {
   const seed = Number(flag(args, '--seed') ?? DEFAULT_SEED);
   const runs = Number(flag(args, '--runs') ?? 2);
   if (![events, seed, runs].every(Number.isInteger) || events < 2 || runs < 1) {
-    console.error('usage: npm run bench -- [--events N] [--seed S] [--runs R] [--profile]');
+    console.error('usage: npm run bench -- [--events N] [--seed S] [--runs R] [--profile] [--from-source]');
     process.exit(2);
   }
+  const dist = distState();
+  if (args.includes('--from-source')) measuredCode = 'src';
+  else if (dist.current) measuredCode = 'dist';
+  else process.stderr.write(`bench: ${dist.reason}: measuring src/ through tsx (npm run build to measure the build)\n`);
   const file = join(WORK, 'events.ndjson');
   const halfFile = join(WORK, 'events-half.ndjson');
   const meta = await ensureEvents(file, events, seed);
@@ -371,7 +395,8 @@ async function main(): Promise<void> {
     console.error('usage: bench/hunt.ts --child parse|hunt FILE');
     process.exit(2);
   }
-  const result = mode === 'parse' ? await parseChild(file) : await huntChild(file);
+  const result =
+    mode === 'parse' ? await parseChild(file) : await huntChild(file, flag(args, '--code') === 'dist' ? 'dist' : 'src');
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -74,6 +74,10 @@ export interface EngineStats {
   events: number;
   stateEvents: number;
   lateEvents: number;
+  /** Events within the allowed lateness that came behind an event already processed (see reorder.ts). */
+  unsortedEvents: number;
+  /** Events processed before their time because the reorder buffer was full. */
+  earlyReleased: number;
   signals: number;
   clustersClosed: number;
   processesEvicted: number;
@@ -100,6 +104,8 @@ export class Engine {
     events: 0,
     stateEvents: 0,
     lateEvents: 0,
+    unsortedEvents: 0,
+    earlyReleased: 0,
     signals: 0,
     clustersClosed: 0,
     processesEvicted: 0,
@@ -180,6 +186,8 @@ export class Engine {
         );
     }
     this.reorder.push(event, this.ready);
+    this.stats.unsortedEvents = this.reorder.unsorted;
+    this.stats.earlyReleased = this.reorder.earlyReleased;
     this.runReady();
   }
 

@@ -1,7 +1,12 @@
 /**
- * Event-time ordering: a min-heap that holds events until the watermark (the newest event time
- * seen minus the allowed lateness) passes them, so sources that are slightly out of order are
- * processed in time order. Ties break on arrival sequence, so order is deterministic.
+ * Event-time ordering that holds only as much as the stream needs. Events are released in time order
+ * (ties by arrival) once they are older than the newest event time seen minus the *hold*: the
+ * lateness this stream has actually shown (twice the largest seen), never more than the allowed
+ * lateness. A stream in time order holds nothing, so its events pass straight through and die young
+ * instead of waiting minutes of event time (and being promoted to the old generation) for nothing.
+ * An event that arrives behind one already released (its lateness was larger than any seen before)
+ * is released at once, counted in `unsorted`, and the hold grows to cover it. Bounded: past
+ * `maxBuffered` the earliest held event is released early, counted in `earlyReleased`.
  */
 import type { CoalEvent } from '../model/event.js';
 
@@ -10,17 +15,30 @@ interface Slot {
   seq: number;
 }
 
+/** The hold covers twice the largest lateness seen, so a stream's next, somewhat later event is still sorted. */
+const HOLD_MARGIN = 2;
+/** Released FIFO entries are dropped from the front once there are this many and they are most of it. */
+const COMPACT_AFTER = 4096;
+
 export class ReorderBuffer {
-  /** Events that arrived in time order wait in a FIFO (cheap); only out-of-order ones go to the heap. */
-  private fifo: Slot[] = [];
+  /** Events that arrived in time order wait in a FIFO (parallel arrays: no object per event); late ones in the heap. */
+  private fifo: CoalEvent[] = [];
+  private fifoSeq: number[] = [];
   private fifoHead = 0;
   private heap: Slot[] = [];
   private seq = 0;
   private maxTs = Number.NEGATIVE_INFINITY;
+  /** Time of the newest event released: nothing earlier can be put before it any more. */
+  private releasedTs = Number.NEGATIVE_INFINITY;
+  private holdMs = 0;
+  /** Events within the allowed lateness that arrived behind an already released event: processed on arrival. */
+  unsorted = 0;
+  /** Events released before their time because the buffer was full. */
+  earlyReleased = 0;
 
   constructor(
     private readonly allowedLatenessMs: number,
-    /** Hard bound on buffered events; beyond it the oldest is released early (counted by the caller). */
+    /** Hard bound on buffered events; beyond it the earliest is released early (counted). */
     private readonly maxBuffered: number,
   ) {}
 
@@ -28,51 +46,92 @@ export class ReorderBuffer {
     return this.heap.length + this.fifo.length - this.fifoHead;
   }
 
+  /** The newest event time seen minus the allowed lateness: an event before it is late by policy. */
   get watermark(): number {
     return this.maxTs - this.allowedLatenessMs;
   }
 
-  /** Add an event; returns the events now safe to process, in time order. */
+  /** How long (event time) events are held now: the lateness the stream has shown, within the allowed. */
+  get hold(): number {
+    return this.holdMs;
+  }
+
+  /** Add an event; appends the events now safe to process to `out`, in time order. */
   push(event: CoalEvent, out: CoalEvent[]): void {
     const ts = event.coalmine.ts;
-    const slot = { event, seq: this.seq++ };
+    const seq = this.seq++;
     if (ts >= this.maxTs) {
       this.maxTs = ts;
-      this.fifo.push(slot);
-    } else this.insert(slot);
-    const wm = this.watermark;
-    for (;;) {
-      const next = this.peek();
-      if (!next || (next.event.coalmine.ts > wm && this.size <= this.maxBuffered)) break;
-      out.push(this.take().event);
-    }
-  }
-
-  /** Release everything (end of input). */
-  drain(out: CoalEvent[]): void {
-    while (this.size > 0) out.push(this.take().event);
-  }
-
-  private peek(): Slot | undefined {
-    const f = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead] : undefined;
-    const h = this.heap[0];
-    if (!f) return h;
-    if (!h) return f;
-    return this.less(h, f) ? h : f;
-  }
-
-  private take(): Slot {
-    const f = this.fifoHead < this.fifo.length ? this.fifo[this.fifoHead] : undefined;
-    const h = this.heap[0];
-    if (f && (!h || !this.less(h, f))) {
-      this.fifoHead++;
-      if (this.fifoHead > 4096 && this.fifoHead * 2 > this.fifo.length) {
-        this.fifo = this.fifo.slice(this.fifoHead);
-        this.fifoHead = 0;
+      // in order with nothing held and no lateness seen: straight through
+      if (this.holdMs === 0 && this.size === 0) {
+        this.releasedTs = ts;
+        out.push(event);
+        return;
       }
-      return f;
+      this.fifo.push(event);
+      this.fifoSeq.push(seq);
+    } else {
+      const lateBy = this.maxTs - ts;
+      if (lateBy * HOLD_MARGIN > this.holdMs) this.holdMs = Math.min(this.allowedLatenessMs, lateBy * HOLD_MARGIN);
+      if (ts < this.releasedTs) {
+        // too late to sort: everything held is later still, so releasing it first keeps their order
+        if (ts >= this.watermark) this.unsorted++;
+        out.push(event);
+        return;
+      }
+      this.insert({ event, seq });
     }
-    return this.pop();
+    const releaseUpTo = this.maxTs - this.holdMs;
+    for (;;) {
+      const nextTs = this.peekTs();
+      if (nextTs === undefined) break;
+      if (nextTs > releaseUpTo) {
+        if (this.size <= this.maxBuffered) break;
+        this.earlyReleased++;
+      }
+      this.releasedTs = nextTs;
+      out.push(this.take());
+    }
+  }
+
+  /** Release everything (end of input, or a live clock's tick). */
+  drain(out: CoalEvent[]): void {
+    while (this.size > 0) {
+      const ts = this.peekTs();
+      if (ts !== undefined) this.releasedTs = ts;
+      out.push(this.take());
+    }
+  }
+
+  private peekTs(): number | undefined {
+    const hasFifo = this.fifoHead < this.fifo.length;
+    const h = this.heap[0];
+    if (!hasFifo) return h?.event.coalmine.ts;
+    const f = this.fifo[this.fifoHead].coalmine.ts;
+    return h && h.event.coalmine.ts < f ? h.event.coalmine.ts : f;
+  }
+
+  /** The earliest held event (ties: the earlier arrival). */
+  private take(): CoalEvent {
+    const h = this.heap[0];
+    if (this.fifoHead < this.fifo.length) {
+      const f = this.fifo[this.fifoHead];
+      const d = h ? h.event.coalmine.ts - f.coalmine.ts : 1;
+      if (d > 0 || (d === 0 && h.seq > this.fifoSeq[this.fifoHead])) {
+        this.fifoHead++;
+        if (this.fifoHead === this.fifo.length) {
+          this.fifo.length = 0;
+          this.fifoSeq.length = 0;
+          this.fifoHead = 0;
+        } else if (this.fifoHead > COMPACT_AFTER && this.fifoHead * 2 > this.fifo.length) {
+          this.fifo = this.fifo.slice(this.fifoHead);
+          this.fifoSeq = this.fifoSeq.slice(this.fifoHead);
+          this.fifoHead = 0;
+        }
+        return f;
+      }
+    }
+    return this.pop().event;
   }
 
   private less(a: Slot, b: Slot): boolean {
@@ -87,7 +146,9 @@ export class ReorderBuffer {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(h[i], h[p])) break;
-      [h[i], h[p]] = [h[p], h[i]];
+      const t = h[i];
+      h[i] = h[p];
+      h[p] = t;
       i = p;
     }
   }
@@ -106,7 +167,9 @@ export class ReorderBuffer {
         if (l < h.length && this.less(h[l], h[m])) m = l;
         if (r < h.length && this.less(h[r], h[m])) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m], h[i]];
+        const t = h[i];
+        h[i] = h[m];
+        h[m] = t;
         i = m;
       }
     }

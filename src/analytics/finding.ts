@@ -1,7 +1,8 @@
 /** Turning an analytic's draft into the Finding every sink and the store share: stable id, ISO times, cited evidence. */
 import { createHash } from 'node:crypto';
+import { type ContextStore, reasonsOf } from '../engine/context.js';
 import { isoFromMs } from '../model/event.js';
-import { type Evidence, type Finding, SEVERITY_RANK } from '../model/finding.js';
+import { type ContextMatch, type Evidence, type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { formatRef } from '../model/issue.js';
 import { type Signal, STRENGTH_RANK } from '../model/signal.js';
 import type { FindingDraft } from './types.js';
@@ -78,4 +79,88 @@ export function compareFindings(a: Finding, b: Finding): number {
     (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : 0) ||
     (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
   );
+}
+
+/**
+ * A finding's context window: 24 h before its first evidence, because the way in (an exploited service,
+ * stolen credentials) usually comes hours before a miner is dropped and a day covers an attacker's usual
+ * dwell before monetising without pulling in last week's unrelated noise; to 1 h after its last evidence,
+ * for what the intruder did from the host next (lateral movement, clean-up).
+ */
+export const CONTEXT_BEFORE_MS = 24 * 3_600_000;
+export const CONTEXT_AFTER_MS = 3_600_000;
+/** Context entries per finding, and per rule within them: the rest are counted in `context_omitted`. */
+const MAX_CONTEXT = 32;
+const MAX_CONTEXT_PER_RULE = 4;
+const MAX_CONTEXT_HOSTS = 16;
+const LEVEL_RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1, informational: 0 };
+
+/** The finding's host, and for launches and workloads the account host and the hosts or nodes they ran on. */
+function contextHosts(f: Finding): string[] {
+  const hosts = [f.host];
+  for (const key of ['host', 'hosts', 'nodes']) {
+    const v = f.facts[key];
+    if (typeof v === 'string') hosts.push(v);
+    else if (Array.isArray(v)) hosts.push(...v);
+  }
+  return [...new Set(hosts)].slice(0, MAX_CONTEXT_HOSTS);
+}
+
+function span(ms: number): string {
+  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
+  const min = Math.round(ms / 60_000);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  const rest = min % 60;
+  return rest === 0 || h >= 10 ? `${h} h` : `${h} h ${rest} min`;
+}
+
+/** Where a match sits against the finding's evidence, in words. */
+export function relativeTime(ts: number, firstMs: number, lastMs: number): string {
+  if (ts < firstMs) return `${span(firstMs - ts)} before the first evidence`;
+  if (ts > lastMs) return `${span(ts - lastMs)} after the last evidence`;
+  return ts === firstMs ? 'at the first evidence' : `during, ${span(ts - firstMs)} after the first evidence`;
+}
+
+function contextKey(c: { rule_id: string; source: string; time: string }): string {
+  return `${c.rule_id}|${c.source}|${c.time}`;
+}
+
+/**
+ * Attach the context matches of `store` in the finding's window to `f.context` (kept with what it already
+ * holds: a run attaches when the finding is graded and again at its end, for matches after it). The id
+ * and grade are untouched. Returns whether the context changed.
+ */
+export function attachContext(f: Finding, store: ContextStore): boolean {
+  const first = Date.parse(f.first_seen);
+  const last = Date.parse(f.last_seen);
+  const found = new Map<string, ContextMatch>();
+  for (const c of f.context ?? []) found.set(contextKey(c), c);
+  const before = found.size;
+  for (const { ts, record } of store.around(contextHosts(f), first - CONTEXT_BEFORE_MS, last + CONTEXT_AFTER_MS)) {
+    const key = contextKey(record);
+    if (!found.has(key))
+      found.set(key, { ...record, relative: relativeTime(ts, first, last), reasons: reasonsOf(record.tags) });
+  }
+  if (found.size === before) return false;
+  // the ones that answer a question first, then by level, then nearest the first evidence
+  const ranked = [...found.values()].sort(
+    (a, b) =>
+      (b.reasons.length > 0 ? 1 : 0) - (a.reasons.length > 0 ? 1 : 0) ||
+      (LEVEL_RANK[b.level] ?? 0) - (LEVEL_RANK[a.level] ?? 0) ||
+      Math.abs(Date.parse(a.time) - first) - Math.abs(Date.parse(b.time) - first),
+  );
+  const perRule = new Map<string, number>();
+  const kept: ContextMatch[] = [];
+  for (const c of ranked) {
+    const n = perRule.get(c.rule_id) ?? 0;
+    if (kept.length >= MAX_CONTEXT || n >= MAX_CONTEXT_PER_RULE) continue;
+    perRule.set(c.rule_id, n + 1);
+    kept.push(c);
+  }
+  kept.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0) || (a.rule_id < b.rule_id ? -1 : 1));
+  f.context = kept;
+  const omitted = Math.max(found.size - kept.length, f.context_omitted ?? 0);
+  if (omitted > 0) f.context_omitted = omitted;
+  return true;
 }

@@ -92,6 +92,42 @@ export interface Triage {
   allowlist_suggestion: string;
 }
 
+/**
+ * One Sigma rule match as the timeline (`hunt --format sigma-matches`) and a finding's context show it:
+ * when, where, which rule, and the event's key facts (each clipped where it is read).
+ */
+export interface RuleMatchRecord {
+  time: string;
+  host: string;
+  rule_id: string;
+  title: string;
+  /** The rule's `level` as written (critical, high, medium, low, informational). */
+  level: string;
+  /** The rule's ATT&CK and CVE tags (`attack.t1003.001`, `cve.2021-44228`), at most a few. */
+  tags: string[];
+  /** `file:line` or `file#record` of the event that matched. */
+  source: string;
+  /** The event's key facts: event_id, process, command_line, parent, user, target, destination, … */
+  facts: Record<string, string>;
+  /** Set when the rule is a Sigma correlation: what it counted. */
+  correlation?: string;
+  /** true when the rule raises compute-hijacking evidence (then it is evidence, never context). */
+  mining: boolean;
+}
+
+/** The question a context match helps answer, from the rule's ATT&CK tags. */
+export type ContextReason = 'exploitation' | 'credential-access' | 'lateral-movement' | 'defense-evasion';
+
+/**
+ * A detection on the finding's host (or its account, its instances' hosts, its nodes) that is not compute
+ * hijacking, near the finding in event time: the scope of the compromise. It never raises or grades the finding.
+ */
+export interface ContextMatch extends RuleMatchRecord {
+  /** Where it sits against the evidence: "2 h before the first evidence", "during", "40 min after the last evidence". */
+  relative: string;
+  reasons: ContextReason[];
+}
+
 export interface Suppression {
   list: string;
   match: string;
@@ -124,6 +160,13 @@ export interface Finding {
   /** Every process of the finding, primary first. */
   processes: ProcessFacts[];
   usage: Usage | null;
+  /**
+   * Other Sigma detections on the same host or entity from 24 h before the first evidence to 1 h after the
+   * last (the scope of the compromise), in time order; absent when there are none. Never part of the grade.
+   */
+  context?: ContextMatch[];
+  /** Context matches in the window left out of `context` (beyond its cap), when any were. */
+  context_omitted?: number;
   /** The playbook's answer, added by the triage step (absent only before it runs). */
   triage?: Triage;
 }

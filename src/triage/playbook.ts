@@ -8,10 +8,10 @@
  */
 
 import { normalisedRepository } from '../model/container-policy.js';
-import type { Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
+import type { ContextMatch, Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { clip, inert } from '../util/hostile.js';
-import { question, SUGGESTED_EXPIRY_DAYS, strong, yamlString } from './answer.js';
+import { exploitationContext, question, SUGGESTED_EXPIRY_DAYS, strong, yamlString } from './answer.js';
 import { cloudCost, cloudNextSteps, cloudQuestions, cloudReasons, cloudSuggestion } from './cloud-playbook.js';
 import { containmentPlan, platformOf } from './containment.js';
 
@@ -238,7 +238,9 @@ function questions(f: Finding): Question[] {
     return EXPOSED_SERVICES.has(name);
   });
   const droppers = f.evidence.filter((e) => e.kind === 'dropper');
-  if (service)
+  const exploited = exploitationContext(f);
+  if (exploited) out.push(question('vulnerable-exposure', q4, exploited.answer, exploited.cited));
+  else if (service)
     out.push(
       question(
         'vulnerable-exposure',
@@ -297,11 +299,41 @@ function allowlistSuggestion(f: Finding): string {
   ].join('\n');
 }
 
+/**
+ * The T2 step "scope the compromise" from the finding's context: what else the host shows besides the
+ * mining (stolen credentials, movement to other hosts, tampering with defences). A step, never a reason:
+ * context does not grade the finding.
+ */
+function contextSteps(f: Finding): string[] {
+  const context = f.context ?? [];
+  const steps: string[] = [];
+  const first = (reason: ContextMatch['reasons'][number]) => context.find((c) => c.reasons.includes(reason));
+  const said = (c: ContextMatch) => `${clip(c.title, 160)} (${c.relative}, rule ${clip(c.rule_id, 64)})`;
+  const creds = first('credential-access');
+  if (creds)
+    steps.push(
+      `Credential access on ${f.host}: ${said(creds)}. Treat every account used on ${f.host} in the window as stolen: reset them and review where they logged on since.`,
+    );
+  const moved = first('lateral-movement');
+  if (moved)
+    steps.push(
+      `Lateral movement on ${f.host}: ${said(moved)}. Hunt the hosts it reached for the same miner and persistence.`,
+    );
+  const evaded = first('defense-evasion');
+  if (evaded)
+    steps.push(
+      `Defences tampered with on ${f.host}: ${said(evaded)}. Do not trust the host's own logs alone for the window.`,
+    );
+  return steps;
+}
+
 export function triageFinding(f: Finding, policy: Policy): Triage {
   const steps: PlanStep[] = containmentPlan(f);
   const priced = f.analytic === 'AN0744' ? cloudCost(f, policy) : { cost: cost(f, policy) };
+  const decided = escalation(f);
+  if (!f.suppressed_by) decided.next_steps.push(...contextSteps(f));
   const triage: Triage = {
-    escalation: escalation(f),
+    escalation: decided,
     questions: questions(f),
     containment: { platform: platformOf(f), steps },
     cost: priced.cost,
@@ -522,8 +554,16 @@ function containerQuestions(f: Finding): Question[] {
     );
   if (hostAccess.length > 0) parts.push(`${hostAccess[0].explanation}: a way out of the container onto the nodes`);
   if (execs.length > 0) parts.push('commands were run inside it through the API (pods/exec rights)');
+  const exploited = exploitationContext(f);
+  if (exploited) parts.push(exploited.answer.replace(/^Yes, a/, 'a').replace(/\.$/, ''));
   if (parts.length > 0)
-    out.push(question('vulnerable-exposure', q4, `Yes: ${parts.join('; ')}.`, [...anonymous, ...hostAccess]));
+    out.push(
+      question('vulnerable-exposure', q4, `Yes: ${parts.join('; ')}.`, [
+        ...anonymous,
+        ...hostAccess,
+        ...(exploited?.cited ?? []),
+      ]),
+    );
   else
     out.push(
       question(

@@ -28,6 +28,8 @@ export interface FeedOptions {
   maxLineBytes?: number;
   /** See SourceContext.keepWindowsRecord: the loaded rules' answer (signals/rules.ts windowsRecordFilter). */
   keepWindowsRecord?: (provider: string, channel: string, eventId: number) => boolean;
+  /** See SourceContext.keepRecord: the loaded rules' answer (signals/rules.ts formatRecordFilter). */
+  keepRecord?: (format: string) => boolean;
   onProgress?: (p: FeedProgress) => void;
 }
 
@@ -72,6 +74,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
     maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     maxPendingRecords: 4096,
     keepWindowsRecord: options.keepWindowsRecord,
+    keepRecord: options.keepRecord,
   };
   // Standing facts (cron files, units) first: they are true for the whole timeline.
   for (const p of planned.filter((x) => x.source.delivers === 'state')) {

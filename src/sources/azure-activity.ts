@@ -7,7 +7,8 @@
  * become `cloud-change` events with what they say in `coalmine.cloud`: virtual machine and scale set
  * writes (size, image, zone, NICs, tags, customData/userData decoded, capacity), their start, stop and
  * delete, run commands and extensions, container groups, autoscale actions, role assignments, SSH keys,
- * NSG rules, quota requests and provider registration. Every other operation is counted unused.
+ * NSG rules, quota requests and provider registration. Every other operation is counted unused, or kept as a
+ * `log-record` when a loaded Sigma rule reads the Activity Log (its own fields).
  * One event per operation: its Start/Accept/Success (or Failure) records share a correlationId, and are
  * joined (bounded) into one at the time it started, with the request body the Start carried and the
  * answer of the last; an operation whose end is not in the file is emitted with outcome unknown.
@@ -31,6 +32,7 @@ import {
   TimeOrder,
   vmOf,
 } from './azure-fields.js';
+import { keepsRecords, logRecordEvent } from './log-record.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import type { SourceBatch, SourceDescriptor } from './types.js';
 
@@ -333,6 +335,8 @@ interface Where {
   file: string;
   line: number;
   hostHint?: string;
+  /** An operation no analytic reads becomes a `log-record` for the Sigma rules (SourceContext.keepRecord). */
+  keep?: boolean;
 }
 
 /** One Activity Log record as a cloud-change, `'unused'` for an operation no analytic reads, or why it is not one. */
@@ -373,7 +377,7 @@ export function azureActivityEvent(record: Obj, where: Where): Mapped | 'unused'
   const rawOperation = namedValue(o.operationName, 256);
   if (rawOperation === undefined) return 'no operationName';
   const op = operationOf(rawOperation);
-  if (op === undefined) return 'unused';
+  if (op === undefined && !where.keep) return 'unused';
   const timeField = o.time !== undefined ? o.time : o.eventTimestamp;
   if (timeField === undefined) return 'no time or eventTimestamp';
   const ts = parseTimestamp(timeField);
@@ -381,6 +385,12 @@ export function azureActivityEvent(record: Obj, where: Where): Mapped | 'unused'
 
   const resource: AzureResource | undefined = azureResourceOf(o.resourceId);
   const subscription = resource?.subscription ?? subscriptionOf(o.subscriptionId);
+  if (op === undefined) {
+    const host = subscription !== undefined ? `azure:${subscription}` : where.hostHint;
+    const ref = { file: where.file, line: where.line };
+    const event = logRecordEvent(FORMAT, rawOperation, ts, host && clip(host, MAX_NAME_CHARS), originalOf(o), ref);
+    return { event, stage: 'unknown' };
+  }
   const stage = stageOf(o.resultType !== undefined ? o.resultType : namedValue(o.status, 32));
   const props = isObject(o.properties) ? o.properties : undefined;
   const request = bodyOf(fieldOf(props, 'requestbody'));
@@ -740,6 +750,7 @@ export const azureActivity: SourceDescriptor = {
     const joiner = new OperationJoiner();
     let out: SourceBatch = { events: [], issues: [], unused: 0 };
     const hostHint = input.hostHint;
+    const keep = keepsRecords(context, FORMAT);
     const issues = (i: Issue) => out.issues.push(i);
     for await (const items of azureRecords(input, context, CODE)) {
       for (const item of items) {
@@ -747,7 +758,7 @@ export const azureActivity: SourceDescriptor = {
           issues(item.issue);
           continue;
         }
-        const where: Where = { file: input.name, line: item.line, hostHint };
+        const where: Where = { file: input.name, line: item.line, hostHint, keep };
         const mapped = isObject(item.value) ? azureActivityEvent(item.value, where) : 'JSON but not an object';
         if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
         else if (typeof mapped === 'string')

@@ -6,7 +6,7 @@
  * compute become `cloud-change` events with what the request and response say in `coalmine.cloud`
  * (instances with their ids, types, images, addresses, interfaces and tags; count; userData decoded;
  * fleets, groups, templates, task definitions, key pairs, ingress, quotas, regions); every other call is
- * counted unused. A failed call (any `errorCode`) is kept as a failure: a denied attempt is evidence.
+ * counted unused, or kept as a `log-record` when a loaded Sigma rule reads CloudTrail (its own fields). A failed call (any `errorCode`) is kept as a failure: a denied attempt is evidence.
  * The host is `aws:<account>`.
  */
 import type { CloudFacts, CloudInstanceFacts, CoalEvent, WorkloadContainer } from '../model/event.js';
@@ -16,6 +16,7 @@ import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
+import { keepsRecords, logRecordEvent } from './log-record.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import { outOfOrderIssue, TimeOrder } from './time-order.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
@@ -69,12 +70,16 @@ const ORIGINAL_KEYS = [
   'vpcEndpointId',
   'userIdentity',
   'requestParameters',
+  'responseElements',
+  'additionalEventData',
 ];
 
 interface Where {
   file: string;
   line: number;
   host?: string;
+  /** A call no analytic reads becomes a `log-record` for the Sigma rules (SourceContext.keepRecord). */
+  keep?: boolean;
 }
 
 /** What one call becomes: the service it must come from, its ECS type and category, and its facts. */
@@ -572,11 +577,15 @@ export function cloudTrailEvent(o: Obj, where: Where, notes: string[] = []): Coa
   if (o.eventTime === undefined) return 'no eventTime';
   const ts = parseTimestamp(o.eventTime);
   if (ts === undefined) return `eventTime ${clip(JSON.stringify(o.eventTime) ?? '', 60)} is not a time`;
-  if (!HAS_OPERATION.has(name)) return 'unused';
-  const op = OPERATIONS[name];
+  const op = HAS_OPERATION.has(name) ? OPERATIONS[name] : undefined;
   const source = textOf(o.eventSource, MAX_NAME_CHARS);
   // the same call name on another service (AppStream's CreateFleet) is not this call
-  if (source !== undefined && source !== op.service) return 'unused';
+  if (op === undefined || (source !== undefined && source !== op.service)) {
+    if (!where.keep) return 'unused';
+    const account = textOf(o.recipientAccountId, 64) ?? textAt(objectOf(o.userIdentity), 64, 'accountId');
+    const host = account !== undefined ? `aws:${account}` : (where.host ?? DEFAULT_HOST);
+    return logRecordEvent(FORMAT, name, ts, host, originalOf(o), { file: where.file, line: where.line });
+  }
 
   const identity = objectOf(o.userIdentity);
   const account = textOf(o.recipientAccountId, 64) ?? textAt(identity, 64, 'accountId');
@@ -719,7 +728,7 @@ function isDocument(head: string): boolean {
   return first !== undefined && /^\s*[[{]\s*$/.test(first);
 }
 
-async function* readDocument(input: SourceInput, host: string | undefined): AsyncGenerator<Output> {
+async function* readDocument(input: SourceInput, host: string | undefined, keep: boolean): AsyncGenerator<Output> {
   let out: Output = { events: [], issues: [], unused: 0 };
   const limits = {
     maxRecordBytes: MAX_RECORD_BYTES,
@@ -730,7 +739,7 @@ async function* readDocument(input: SourceInput, host: string | undefined): Asyn
   };
   for await (const item of jsonDocumentRecords(input, limits)) {
     if ('issue' in item) out.issues.push(item.issue);
-    else mapValue(item.value, { file: input.name, line: item.line, host }, out);
+    else mapValue(item.value, { file: input.name, line: item.line, host, keep }, out);
     if (out.events.length >= BATCH_EVENTS) {
       yield out;
       out = { events: [], issues: [], unused: 0 };
@@ -739,7 +748,7 @@ async function* readDocument(input: SourceInput, host: string | undefined): Asyn
   yield out;
 }
 
-async function* readLines(input: SourceInput, context: SourceContext, host: string | undefined) {
+async function* readLines(input: SourceInput, context: SourceContext, host: string | undefined, keep: boolean) {
   const file = input.name;
   let pending: Issue[] = [];
   for await (const batch of sourceLines(input, context, (i) => pending.push(i))) {
@@ -761,7 +770,7 @@ async function* readLines(input: SourceInput, context: SourceContext, host: stri
         );
         continue;
       }
-      mapValue(value, { file, line, host }, out);
+      mapValue(value, { file, line, host, keep }, out);
     }
     yield out;
   }
@@ -821,9 +830,10 @@ export const cloudtrail: SourceDescriptor = {
   },
   async *read(input, context) {
     const host = input.hostHint !== undefined ? clip(input.hostHint, MAX_NAME_CHARS) : undefined;
+    const keep = keepsRecords(context, FORMAT);
     const batches = isDocument(input.head.toString('utf8'))
-      ? readDocument(input, host)
-      : readLines(input, context, host);
+      ? readDocument(input, host, keep)
+      : readLines(input, context, host, keep);
     // lookup-events prints the newest event first; an S3 object is only roughly in time order
     const order = new TimeOrder();
     for await (const out of batches) {

@@ -7,8 +7,8 @@
  * starts, machine-type and metadata changes (a startup-script, decoded from base64 when it is, clipped
  * to 4 KiB), deletes, managed instance groups (insert, resize, patch: the size asked for), instance
  * templates, firewall rules, quota reads and overrides, service enables, and identity calls (service
- * account keys, service accounts, project IAM policy). Every other method, and entries that are not
- * audit records, are counted unused. One event per long-running operation: its `first` entry (the
+ * account keys, service accounts, project IAM policy). Every other method (kept as a `log-record` when
+ * a loaded Sigma rule reads GCP audit), and entries that are not audit records, are counted unused. One event per long-running operation: its `first` entry (the
  * request) joined with its `last` (the outcome: a failed operation's status is the event's error),
  * whichever order they come in; an entry alone is its own event. A status code other than 0 is a
  * failure (7 PERMISSION_DENIED: a denied attempt is evidence too). host.name = `gcp:<project>`.
@@ -30,6 +30,7 @@ import {
   resourceLabels,
 } from './gcp-log.js';
 import { sniffJsonLine } from './lines.js';
+import { keepsRecords, logRecordEvent } from './log-record.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import { outOfOrderIssue, TimeOrder } from './time-order.js';
 import type { SourceBatch, SourceDescriptor } from './types.js';
@@ -388,7 +389,14 @@ interface Mapped {
 }
 
 /** One LogEntry as a cloud-change, `'unused'` for a call no analytic reads, or why it is not an event. */
-export function gcpAuditEvent(o: Obj, file: string, line: number, hostHint?: string): Mapped | 'unused' | string {
+export function gcpAuditEvent(
+  o: Obj,
+  file: string,
+  line: number,
+  hostHint?: string,
+  /** A call no analytic reads becomes a `log-record` for the Sigma rules (SourceContext.keepRecord). */
+  keep = false,
+): Mapped | 'unused' | string {
   const payload = payloadOf(o);
   if (payload === undefined) {
     // another log's entry (jsonPayload, textPayload) in the same export
@@ -402,9 +410,18 @@ export function gcpAuditEvent(o: Obj, file: string, line: number, hostHint?: str
   if (method === undefined) return 'protoPayload has no methodName';
   const service = textOf(payload.serviceName, 128);
   const kind = kindOfMethod(method, service);
-  if (kind === undefined) return 'unused';
+  if (kind === undefined && !keep) return 'unused';
   const ts = entryTime(o);
   if (typeof ts === 'string') return ts;
+  if (kind === undefined) {
+    const project =
+      gcpNameOf(resourceLabels(o).project_id) ??
+      gcpNameOf(pathPart(textOf(payload.resourceName, 2048), 'projects')) ??
+      projectOfLogName(o.logName);
+    const host =
+      project !== undefined ? `gcp:${project}` : hostHint !== undefined ? clip(hostHint, MAX_NAME_CHARS) : undefined;
+    return { event: logRecordEvent(FORMAT, method, ts, host, originalOf(o, payload), { file, line }) };
+  }
 
   const labels = resourceLabels(o);
   const resourceName = textOf(payload.resourceName, 2048);
@@ -685,6 +702,7 @@ export const gcpAudit: SourceDescriptor = {
     );
   },
   async *read(input, context) {
+    const keep = keepsRecords(context, FORMAT);
     const join = new OperationJoin();
     // `gcloud logging read` prints the newest entry first
     const order = new TimeOrder();
@@ -693,7 +711,7 @@ export const gcpAudit: SourceDescriptor = {
       if ('issue' in record) out.issues.push(record.issue);
       else {
         const mapped = isObject(record.value)
-          ? gcpAuditEvent(record.value, input.name, record.line, input.hostHint)
+          ? gcpAuditEvent(record.value, input.name, record.line, input.hostHint, keep)
           : 'JSON but not an object';
         if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
         else if (typeof mapped === 'string')

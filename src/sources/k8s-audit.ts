@@ -5,7 +5,7 @@
  * RBAC objects and `serviceaccounts/token` become `workload-change` events with what the request
  * carried (images, command, env, privilege, host namespaces, hostPath mounts, CPU) in
  * `coalmine.workload`. Reads (get/list/watch), status writes and every other resource are counted
- * unused. One event per request (auditID): the first stage with an answer (ResponseStarted for a
+ * unused, or kept as `log-record`s when a loaded Sigma rule reads the audit log (its own fields). One event per request (auditID): the first stage with an answer (ResponseStarted for a
  * long-running exec, else ResponseComplete or Panic); a RequestReceived stage is kept only when no
  * later stage of its request follows. The host is the control plane (`--host`, else `k8s-api`).
  */
@@ -16,6 +16,7 @@ import { parseTimestamp } from '../util/time.js';
 import { imageOf } from './container-fields.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
+import { keepsRecords, logRecordEvent } from './log-record.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import { containerSpecOf, labelsOf, MAX_CONTAINERS, podSpecFacts, podSpecOf } from './pod-spec.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
@@ -86,6 +87,8 @@ interface Where {
   file: string;
   line: number;
   host: string;
+  /** A request no analytic reads becomes a `log-record` for the Sigma rules (SourceContext.keepRecord). */
+  keep?: boolean;
 }
 
 /** The file:line an issue names (the host is the event's, not the issue's). */
@@ -211,6 +214,29 @@ interface Mapped {
   auditId?: string;
 }
 
+/** When a request no analytic reads is kept, the time a record was received, else why not. */
+function timeOf(o: Obj): number | string {
+  // a present but unreadable time is an error, not a reason to take the other one
+  const received = o.requestReceivedTimestamp;
+  const stageTime = o.stageTimestamp;
+  const ts = received !== undefined ? parseTimestamp(received) : parseTimestamp(stageTime);
+  if (ts !== undefined) return ts;
+  const bad = received !== undefined ? received : stageTime;
+  return bad === undefined
+    ? 'no requestReceivedTimestamp or stageTimestamp'
+    : `timestamp ${clip(JSON.stringify(bad) ?? '', 60)} is not a time`;
+}
+
+/** A request no analytic reads: `'unused'`, or its `log-record` (one per request, as the stages are) when kept. */
+function unusedOf(o: Obj, where: Where): Mapped | 'unused' | string {
+  if (!where.keep) return 'unused';
+  const ts = timeOf(o);
+  if (typeof ts === 'string') return ts;
+  const ref = { file: where.file, line: where.line };
+  const event = logRecordEvent(FORMAT, 'event', ts, where.host, originalOf(o, ''), ref);
+  return { event, stage: o.stage === 'RequestReceived' ? 'received' : 'answered', auditId: textOf(o.auditID, 64) };
+}
+
 /** One audit Event as a workload-change, `'unused'` for a request no analytic reads, or why it is not an event. */
 export function k8sAuditEvent(o: Obj, where: Where): Mapped | 'unused' | string {
   if (o.kind !== undefined && o.kind !== 'Event') return `kind ${clip(JSON.stringify(o.kind) ?? '', 40)} is not Event`;
@@ -218,30 +244,22 @@ export function k8sAuditEvent(o: Obj, where: Where): Mapped | 'unused' | string 
   if (rawVerb === undefined) return 'no verb';
   const verb = rawVerb.toLowerCase();
   const ref = isObject(o.objectRef) ? o.objectRef : undefined;
-  if (ref === undefined) return 'unused'; // a non-resource request (/healthz, /version, …)
+  if (ref === undefined) return unusedOf(o, where); // a non-resource request (/healthz, /version, …)
   const resource = textOf(ref.resource, 64);
   const subresource = textOf(ref.subresource, 64);
   const kind = resource !== undefined ? KINDS[resource] : undefined;
-  if (kind === undefined) return 'unused';
+  if (kind === undefined) return unusedOf(o, where);
   let action = verb;
   if (subresource !== undefined) {
     if (!ACTION_SUBRESOURCES.has(subresource) && !(resource === 'pods' && subresource === 'ephemeralcontainers'))
-      return 'unused'; // status writes, bindings, evictions, logs
-    if (subresource === 'token' && resource !== 'serviceaccounts') return 'unused';
-    if (subresource === 'scale' && READ_VERBS.has(verb)) return 'unused';
+      return unusedOf(o, where); // status writes, bindings, evictions, logs
+    if (subresource === 'token' && resource !== 'serviceaccounts') return unusedOf(o, where);
+    if (subresource === 'scale' && READ_VERBS.has(verb)) return unusedOf(o, where);
     if (ACTION_SUBRESOURCES.has(subresource)) action = subresource;
-  } else if (READ_VERBS.has(verb)) return 'unused';
+  } else if (READ_VERBS.has(verb)) return unusedOf(o, where);
 
-  // a present but unreadable time is an error, not a reason to take the other one
-  const received = o.requestReceivedTimestamp;
-  const stageTime = o.stageTimestamp;
-  const ts = received !== undefined ? parseTimestamp(received) : parseTimestamp(stageTime);
-  if (ts === undefined) {
-    const bad = received !== undefined ? received : stageTime;
-    return bad === undefined
-      ? 'no requestReceivedTimestamp or stageTimestamp'
-      : `timestamp ${clip(JSON.stringify(bad) ?? '', 60)} is not a time`;
-  }
+  const ts = timeOf(o);
+  if (typeof ts === 'string') return ts;
 
   const workload: WorkloadFacts = { verb: action, kind };
   const name = textOf(ref.name, MAX_NAME_CHARS);
@@ -432,7 +450,12 @@ function mapRecord(value: unknown, where: Where, filter: StageFilter, out: Outpu
   map(value, where, '');
 }
 
-async function* readLinesMode(input: SourceInput, context: Parameters<SourceDescriptor['read']>[1], host: string) {
+async function* readLinesMode(
+  input: SourceInput,
+  context: Parameters<SourceDescriptor['read']>[1],
+  host: string,
+  keep: boolean,
+) {
   const filter = new StageFilter();
   let pendingIssues: Issue[] = [];
   for await (const batch of sourceLines(input, context, (i) => pendingIssues.push(i))) {
@@ -441,7 +464,7 @@ async function* readLinesMode(input: SourceInput, context: Parameters<SourceDesc
     for (let i = 0; i < batch.lines.length; i++) {
       const text = batch.lines[i];
       if (text.trim() === '') continue;
-      const where: Where = { file: input.name, line: batch.lineNos[i], host };
+      const where: Where = { file: input.name, line: batch.lineNos[i], host, keep };
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -456,7 +479,7 @@ async function* readLinesMode(input: SourceInput, context: Parameters<SourceDesc
   yield { events: filter.flush(), issues: pendingIssues, unused: 0 };
 }
 
-async function* readDocumentMode(input: SourceInput, host: string) {
+async function* readDocumentMode(input: SourceInput, host: string, keep: boolean) {
   const filter = new StageFilter();
   let out: Output = { events: [], issues: [], unused: 0 };
   const limits = {
@@ -467,7 +490,7 @@ async function* readDocumentMode(input: SourceInput, host: string) {
   };
   for await (const item of jsonDocumentRecords(input, limits)) {
     if ('issue' in item) out.issues.push(item.issue);
-    else mapRecord(item.value, { file: input.name, line: item.line, host }, filter, out);
+    else mapRecord(item.value, { file: input.name, line: item.line, host, keep }, filter, out);
     if (out.events.length >= BATCH_EVENTS) {
       yield out;
       out = { events: [], issues: [], unused: 0 };
@@ -497,9 +520,10 @@ export const k8sAudit: SourceDescriptor = {
   },
   async *read(input, context) {
     const host = clip(input.hostHint ?? DEFAULT_HOST, MAX_NAME_CHARS);
+    const keep = keepsRecords(context, FORMAT);
     const batches = isDocument(input.head.toString('utf8'))
-      ? readDocumentMode(input, host)
-      : readLinesMode(input, context, host);
+      ? readDocumentMode(input, host, keep)
+      : readLinesMode(input, context, host, keep);
     for await (const out of batches) {
       if (out.events.length === 0 && out.issues.length === 0 && out.unused === 0) continue;
       yield out.unused > 0 ? out : { events: out.events, issues: out.issues };

@@ -30,6 +30,12 @@ export interface SourceContext {
    * and EventID): such a record is kept as a `log-record` event when this says yes, else counted unused.
    */
   keepWindowsRecord?: (provider: string, channel: string, eventId: number) => boolean;
+  /**
+   * The same for the other formats whose records Sigma rules read by their own names (CloudTrail, Azure
+   * Activity, GCP audit, Kubernetes audit): a call no analytic reads becomes a `log-record` when a loaded
+   * rule reads its format (sources/log-record.ts), else it is counted unused.
+   */
+  keepRecord?: (format: string) => boolean;
 }
 
 export interface SourceBatch {

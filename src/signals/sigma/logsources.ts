@@ -161,6 +161,17 @@ export function resolveLogsource(ls: RuleLogsource, entries: LogsourceEntry[]): 
   return { conditions, keys: [...keys], ecsOnly: matched.every((e) => e.fields === 'ecs') };
 }
 
+/**
+ * Whether some rule reads every record of a format (a cloud or Kubernetes logsource, `action: any`):
+ * those sources keep the records no analytic reads for it (SourceContext.keepRecord).
+ */
+export function formatRecordFilter(rules: Iterable<{ logsource: EventCondition[] }>): (format: string) => boolean {
+  const formats = new Set<string>();
+  for (const rule of rules)
+    for (const c of rule.logsource) if (c.action === 'any') for (const f of c.format ?? []) formats.add(f);
+  return (format) => formats.has(format.toLowerCase());
+}
+
 /** True when a Windows record of this provider, channel and EventID is one the condition reads. */
 export function conditionReadsRecord(c: EventCondition, provider: string, channel: string, eventId: number): boolean {
   if (!isWindowsCondition(c)) return false;

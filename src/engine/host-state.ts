@@ -108,7 +108,13 @@ export class HostState {
   }
 
   noteProcessCpu(key: EntityKey, pct: number, ts: number): void {
-    this.recentProcessCpu.delete(key);
+    // updated in place: age is read from `ts` (processCpuSum drops the old), not from Map order
+    const known = this.recentProcessCpu.get(key);
+    if (known) {
+      known.pct = pct;
+      known.ts = ts;
+      return;
+    }
     this.recentProcessCpu.set(key, { pct, ts });
     if (this.recentProcessCpu.size > MAX_RECENT_PROCESS_CPU) {
       const first = this.recentProcessCpu.keys().next();

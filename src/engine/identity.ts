@@ -3,7 +3,8 @@
  * (the stable key: pids are reused), while Security 4688/5156 events carry only a pid and `typeperf`
  * only an instance name (`xmrig`, `xmrig#1`), sometimes with its pid. Before an event is keyed, a
  * missing entity_id is filled from the latest process seen with that pid, and a metric that names
- * only an instance gets the pid and entity_id of the latest process started with that name. Bounded;
+ * only an instance gets the pid and entity_id of the latest process started with that name. Kept per
+ * host by number and name (no key string per event), updated in place. Bounded;
  * an exit forgets the pid so its reuse starts a new process.
  */
 import { UNKNOWN_HOST } from '../model/entity.js';
@@ -25,70 +26,111 @@ interface NamedProcess {
   entityId?: string;
 }
 
-/** Insert as the newest entry of a bounded Map, dropping the oldest past the bound. */
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MAX_ALIASES) {
-    const oldest = map.keys().next();
-    if (!oldest.done) map.delete(oldest.value);
-  }
+/** One host's aliases, by pid and by instance name: no `host|pid` string per event. */
+interface HostAliases {
+  guidByPid: Map<number, string>;
+  byName: Map<string, NamedProcess>;
 }
 
 export class ProcessIdentity {
-  private readonly guidByPid = new Map<string, string>();
-  private readonly byName = new Map<string, NamedProcess>();
+  private readonly hosts = new Map<string, HostAliases>();
+  private pids = 0;
+  private names = 0;
 
   get size(): number {
-    return this.guidByPid.size + this.byName.size;
+    return this.pids + this.names;
   }
 
   /** Fill the event's missing process and parent identity from what earlier events said. Mutates the event. */
   resolve(event: CoalEvent): void {
     const p = event.process;
     if (!p) return;
-    const host = event.host?.name ?? UNKNOWN_HOST;
+    const h = this.hosts.get(event.host?.name ?? UNKNOWN_HOST);
+    if (!h) return;
     if (p.pid === undefined && p.entity_id === undefined && p.name && event.event.kind === 'metric') {
-      const known = this.byName.get(`${host}|${instanceName(p.name)}`);
+      const known = h.byName.get(instanceName(p.name));
       if (known) {
         if (known.pid !== undefined) p.pid = known.pid;
         if (known.entityId !== undefined) p.entity_id = known.entityId;
       }
     }
-    this.fill(host, p);
-    if (p.parent) this.fill(host, p.parent);
+    fill(h, p);
+    if (p.parent) fill(h, p.parent);
   }
 
   /** Learn from an event already resolved: its pid → entity_id, its name → this process. */
   learn(event: CoalEvent): void {
     const p = event.process;
     if (!p || (p.pid === undefined && p.entity_id === undefined)) return;
-    const host = event.host?.name ?? UNKNOWN_HOST;
     const action = event.event.action;
-    if (p.entity_id !== undefined && p.pid !== undefined) {
-      const pidKey = `${host}|${p.pid}`;
+    const isStart = action === 'exec' || action === 'process-seen';
+    const hasGuid = p.entity_id !== undefined && p.pid !== undefined;
+    const hasParentGuid = p.parent?.entity_id !== undefined && p.parent.pid !== undefined;
+    if (!isStart && !hasGuid && !hasParentGuid) return;
+    const h = this.hostAliases(event.host?.name ?? UNKNOWN_HOST);
+    if (hasGuid) {
+      const pid = p.pid!;
       if (action === 'exit') {
-        if (this.guidByPid.get(pidKey) === p.entity_id) this.guidByPid.delete(pidKey);
-      } else if (action === 'exec' || !this.guidByPid.has(pidKey)) remember(this.guidByPid, pidKey, p.entity_id);
+        if (h.guidByPid.get(pid) === p.entity_id) {
+          h.guidByPid.delete(pid);
+          this.pids--;
+        }
+      } else if (action === 'exec' || !h.guidByPid.has(pid)) this.rememberGuid(h, pid, p.entity_id!);
     }
-    if (p.parent?.entity_id !== undefined && p.parent.pid !== undefined) {
-      const parentKey = `${host}|${p.parent.pid}`;
-      if (!this.guidByPid.has(parentKey)) remember(this.guidByPid, parentKey, p.parent.entity_id);
-    }
-    if (action === 'exec' || action === 'process-seen') {
+    if (hasParentGuid && !h.guidByPid.has(p.parent!.pid!)) this.rememberGuid(h, p.parent!.pid!, p.parent!.entity_id!);
+    if (isStart) {
       const name = p.name ?? (p.executable ? basename(p.executable) : undefined);
-      if (name) remember(this.byName, `${host}|${instanceName(name)}`, { pid: p.pid, entityId: p.entity_id });
+      if (!name) return;
+      const key = instanceName(name);
+      const known = h.byName.get(key);
+      if (known) {
+        // the latest process started with the name, updated in place
+        known.pid = p.pid;
+        known.entityId = p.entity_id;
+      } else {
+        h.byName.set(key, { pid: p.pid, entityId: p.entity_id });
+        if (++this.names > MAX_ALIASES) this.dropOldest('byName');
+      }
     }
   }
 
   /** The entity_id of the latest process seen with this pid on this host. */
   guidOf(host: string, pid: number): string | undefined {
-    return this.guidByPid.get(`${host}|${pid}`);
+    return this.hosts.get(host)?.guidByPid.get(pid);
   }
 
-  private fill(host: string, p: Pick<ProcessFields, 'pid' | 'entity_id'>): void {
-    if (p.entity_id !== undefined || p.pid === undefined) return;
-    const guid = this.guidByPid.get(`${host}|${p.pid}`);
-    if (guid !== undefined) p.entity_id = guid;
+  private hostAliases(host: string): HostAliases {
+    let h = this.hosts.get(host);
+    if (!h) {
+      h = { guidByPid: new Map(), byName: new Map() };
+      this.hosts.set(host, h);
+    }
+    return h;
   }
+
+  private rememberGuid(h: HostAliases, pid: number, guid: string): void {
+    const had = h.guidByPid.has(pid);
+    h.guidByPid.set(pid, guid);
+    if (!had && ++this.pids > MAX_ALIASES) this.dropOldest('guidByPid');
+  }
+
+  /** The bound: the first-learned alias of the first-seen host that holds one goes. */
+  private dropOldest(kind: keyof HostAliases): void {
+    for (const [name, h] of this.hosts) {
+      const map = h[kind];
+      const oldest = map.keys().next();
+      if (oldest.done) continue;
+      map.delete(oldest.value as never);
+      if (kind === 'byName') this.names--;
+      else this.pids--;
+      if (h.guidByPid.size === 0 && h.byName.size === 0) this.hosts.delete(name);
+      return;
+    }
+  }
+}
+
+function fill(h: HostAliases, p: Pick<ProcessFields, 'pid' | 'entity_id'>): void {
+  if (p.entity_id !== undefined || p.pid === undefined) return;
+  const guid = h.guidByPid.get(p.pid);
+  if (guid !== undefined) p.entity_id = guid;
 }

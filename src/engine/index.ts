@@ -4,7 +4,7 @@
  * clusters, and a cluster is handed to `onClose` once the watermark passes its last evidence plus
  * the window. No I/O, no wall clock: `hunt`, `watch` and `serve` all drive this same class.
  */
-import { processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
+import { UNKNOWN_HOST } from '../model/entity.js';
 import { type CoalEvent, isoFromMs } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import type { Policy, Thresholds } from '../model/policy.js';
@@ -128,6 +128,8 @@ export class Engine {
   private readonly ready: CoalEvent[] = [];
   private readonly signals: Signal[] = [];
   private lastProcessedTs = Number.NEGATIVE_INFINITY;
+  /** A kill's victim by pid → its id, bound once (not a closure per event). */
+  private readonly guidOf = (host: string, pid: number) => this.identity.guidOf(host, pid);
   private touchSeq = 0;
   private sinceSweep = 0;
 
@@ -269,10 +271,12 @@ export class Engine {
     const host = this.hostOf(event);
     const action = event.event.action;
     this.identity.resolve(event);
-    const processKey = processKeyOf(event);
-    this.procs.enrich(event, processKey, (h, pid) => this.identity.guidOf(h, pid));
-    const isNew = processKey !== undefined && this.procs.get(processKey) === undefined;
-    const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event, processKey);
+    // looked up once, by host and pid (or id): no key string per event
+    const known = this.procs.find(event);
+    this.procs.enrich(event, known, this.guidOf);
+    const named = !!event.process?.entity_id || event.process?.pid !== undefined;
+    const isNew = named && known === undefined;
+    const proc = action === 'persistence-entry' ? undefined : this.procs.observe(event, known);
     this.procs.enrichParent(event);
     this.identity.learn(event);
     switch (action) {

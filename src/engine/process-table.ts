@@ -1,9 +1,10 @@
 /**
  * What the engine remembers about processes, per host: identity, lineage root, executable and
  * command line, so later events that only carry a pid (a socket, a metric, a kill's victim) can be
- * explained. Bounded: least-recently-touched entries are evicted first (a Map keeps touch order).
+ * explained. Looked up per host by pid (or id) with no key string built per event; bounded: idle
+ * processes are evicted by minute of last touch, and past the bound the least recently touched first.
  */
-import { type EntityKey, entityKey, parentKeyOf, processKey, processKeyOf, UNKNOWN_HOST } from '../model/entity.js';
+import { type EntityKey, entityKey, parentKeyOf, processKey, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 
 /** Processes whose children start new lineages: a miner launched by cron is not "part of" cron. */
@@ -100,8 +101,10 @@ export interface ProcInfo {
   writesReadFrom?: string;
   /** Set when the process was joined to the lineage of the process that wrote the file it runs. */
   adoptedBy?: EntityKey;
-  /** Table bookkeeping: the touch count when this entry was last moved to the end of the Map. */
-  touchedAt: number;
+  /** The id the table knows it by, when its source names processes by id (Sysmon's ProcessGuid). */
+  entityId?: string;
+  /** Table bookkeeping: the minute of event time (of `lastTs`) whose eviction list holds this entry. */
+  bucket: number;
   cpu?: CpuTrack;
 }
 
@@ -123,11 +126,31 @@ function isServiceRoot(p: ProcInfo | undefined, pid: number | undefined): boolea
 }
 
 const MAX_LINEAGE_DEPTH = 16;
-const REINSERT_AFTER_TOUCHES = 4096;
+/** Recency is kept per minute of event time: touching a process moves it at most once a minute. */
+const BUCKET_MS = 60_000;
+/** Past the bound, this share of the table (the least recently touched) is evicted at once. */
+const EVICT_SHARE = 0.01;
+
+/** Minute of event time; a time that is not a number (hostile input) counts as the oldest. */
+function bucketOf(ts: number): number {
+  return Number.isFinite(ts) ? Math.floor(ts / BUCKET_MS) : Number.MIN_SAFE_INTEGER;
+}
+
+/** One host's processes, by the number or id its events name them with: no key string per event. */
+interface HostProcs {
+  byPid: Map<number, ProcInfo>;
+  byGuid: Map<string, ProcInfo>;
+}
 
 export class ProcessTable {
+  /** Every process by its entity key (set once when created): lineage and evidence name processes by key. */
   private readonly procs = new Map<EntityKey, ProcInfo>();
-  private touches = 0;
+  private readonly hosts = new Map<string, HostProcs>();
+  /**
+   * Minute of last touch → the processes touched in it. A process moved to a newer minute leaves a
+   * stale reference behind (its `bucket` no longer matches), skipped when the old minute is evicted.
+   */
+  private readonly buckets = new Map<number, ProcInfo[]>();
   evicted = 0;
 
   constructor(private readonly maxEntries: number) {}
@@ -140,70 +163,86 @@ export class ProcessTable {
     return this.procs.get(key);
   }
 
-  /** Create or update the process an event is about; returns it (undefined when the event names no process). */
-  /** `key` is the event's process key when the caller already computed it (one per event on the hot path). */
-  observe(event: CoalEvent, key: EntityKey | undefined = processKeyOf(event)): ProcInfo | undefined {
-    if (!key) return undefined;
-    const p = event.process!;
+  /** The process with this id (when given) or pid on this host. */
+  lookup(host: string, pid: number | undefined, entityId: string | undefined): ProcInfo | undefined {
+    const h = this.hosts.get(host);
+    if (!h) return undefined;
+    if (entityId) return h.byGuid.get(entityId);
+    return pid === undefined ? undefined : h.byPid.get(pid);
+  }
+
+  /** The process an event is about, if known. */
+  find(event: CoalEvent): ProcInfo | undefined {
+    const p = event.process;
+    return p ? this.lookup(event.host?.name ?? UNKNOWN_HOST, p.pid, p.entity_id) : undefined;
+  }
+
+  /**
+   * Create or update the process an event is about; returns it (undefined when the event names no
+   * process). `known` is what `find(event)` answered when the caller already asked (once per event).
+   */
+  observe(event: CoalEvent, known: ProcInfo | undefined = this.find(event)): ProcInfo | undefined {
+    const p = event.process;
+    if (!p) return undefined;
     const ts = event.coalmine.ts;
-    const host = event.host?.name ?? UNKNOWN_HOST;
-    let info = this.procs.get(key);
+    let info = known;
     if (info) {
-      // re-insert now and then, so Map order stays close to touch order without a delete/set per event
-      if (this.touches - info.touchedAt > REINSERT_AFTER_TOUCHES) {
-        this.procs.delete(key);
-        this.procs.set(key, info);
-        info.touchedAt = this.touches;
-      }
       if (ts > info.lastTs) info.lastTs = ts;
       if (ts < info.firstTs) info.firstTs = ts;
+      this.touch(info);
     } else {
-      info = { key, host, pid: p.pid, rootKey: key, firstTs: ts, lastTs: ts, touchedAt: this.touches };
-      this.procs.set(key, info);
+      const host = event.host?.name ?? UNKNOWN_HOST;
+      const key = processKey(host, p.pid, p.entity_id);
+      if (!key) return undefined;
+      info = { key, host, pid: p.pid, rootKey: key, firstTs: ts, lastTs: ts, bucket: 0 };
+      this.add(info, p.entity_id);
     }
-    this.touches++;
     // exec replaces the image in the same pid, so the newest exec wins
-    if (p.executable && (event.event.action === 'exec' || !info.executable)) info.executable = p.executable;
-    if (p.name && (event.event.action === 'exec' || !info.name)) info.name = p.name;
-    if (p.command_line && (event.event.action === 'exec' || !info.commandLine)) info.commandLine = p.command_line;
+    const isExec = event.event.action === 'exec';
+    if (p.executable && (isExec || !info.executable)) info.executable = p.executable;
+    if (p.name && (isExec || !info.name)) info.name = p.name;
+    if (p.command_line && (isExec || !info.commandLine)) info.commandLine = p.command_line;
     if (p.hash?.sha256) info.sha256 = p.hash.sha256.toLowerCase();
-    const user = p.user?.name ?? event.user?.name ?? p.user?.id ?? event.user?.id;
-    if (user && !info.user) info.user = user;
-    const parentKey = parentKeyOf(event);
-    if (parentKey && parentKey !== key && !info.parentKey) {
-      info.parentKey = parentKey;
-      let parent = this.procs.get(parentKey);
-      if (!parent && p.parent) {
-        parent = {
-          key: parentKey,
-          host,
-          pid: p.parent.pid,
-          rootKey: parentKey,
-          executable: p.parent.executable,
-          name: p.parent.name,
-          commandLine: p.parent.command_line,
-          firstTs: ts,
-          lastTs: ts,
-          touchedAt: this.touches,
-        };
-        this.procs.set(parentKey, parent);
-      }
-      info.rootKey = isServiceRoot(parent, p.parent?.pid) ? key : (parent?.rootKey ?? parentKey);
+    if (!info.user) {
+      const user = p.user?.name ?? event.user?.name ?? p.user?.id ?? event.user?.id;
+      if (user) info.user = user;
     }
-    if (this.procs.size > this.maxEntries) this.evictOne();
+    const pp = p.parent;
+    if (pp && !info.parentKey) {
+      const parentKey = parentKeyOf(event);
+      if (parentKey && parentKey !== info.key) {
+        info.parentKey = parentKey;
+        let parent = this.lookup(info.host, pp.pid, pp.entity_id);
+        if (!parent) {
+          parent = {
+            key: parentKey,
+            host: info.host,
+            pid: pp.pid,
+            rootKey: parentKey,
+            executable: pp.executable,
+            name: pp.name,
+            commandLine: pp.command_line,
+            firstTs: ts,
+            lastTs: ts,
+            bucket: 0,
+          };
+          this.add(parent, pp.entity_id);
+        }
+        info.rootKey = isServiceRoot(parent, pp.pid) ? info.key : parent.rootKey;
+      }
+    }
+    if (this.procs.size > this.maxEntries) this.evictOldest(Math.max(1, Math.floor(this.maxEntries * EVICT_SHARE)));
     return info;
   }
 
   /** Fill what an event lacks from what we know: executable/name/command line of a pid, a kill victim's name. */
   enrich(
     event: CoalEvent,
-    key: EntityKey | undefined = processKeyOf(event),
+    known: ProcInfo | undefined = this.find(event),
     guidOf: (host: string, pid: number) => string | undefined = () => undefined,
   ): void {
     const p = event.process;
     if (!p) return;
-    const host = event.host?.name ?? UNKNOWN_HOST;
-    const known = key ? this.procs.get(key) : undefined;
     if (known) {
       if (!p.executable && known.executable) p.executable = known.executable;
       if (!p.name && known.name) p.name = known.name;
@@ -211,7 +250,8 @@ export class ProcessTable {
     }
     const target = p.target;
     if (target && target.pid !== undefined && (!target.name || !target.executable)) {
-      const victim = this.procs.get(processKey(host, target.pid, guidOf(host, target.pid)) ?? '');
+      const host = event.host?.name ?? UNKNOWN_HOST;
+      const victim = this.lookup(host, target.pid, guidOf(host, target.pid));
       if (victim) {
         target.name ??= victim.name ?? (victim.executable ? basename(victim.executable) : undefined);
         target.executable ??= victim.executable;
@@ -235,7 +275,7 @@ export class ProcessTable {
   enrichParent(event: CoalEvent): void {
     const parent = event.process?.parent;
     if (!parent || (parent.name && parent.executable)) return;
-    const known = this.procs.get(parentKeyOf(event) ?? '');
+    const known = this.lookup(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
     if (!known) return;
     parent.name ??= known.name ?? (known.executable ? basename(known.executable) : undefined);
     parent.executable ??= known.executable;
@@ -254,28 +294,76 @@ export class ProcessTable {
     return out;
   }
 
-  /**
-   * Drop processes not touched since `cutoffTs`. The Map is roughly in touch order, so the scan stops
-   * after a run of recent entries instead of walking the whole table.
-   */
+  /** Drop processes not touched since `cutoffTs`: whole minutes at a time, never a scan of the table. */
   evictIdle(cutoffTs: number): void {
-    let recentInARow = 0;
-    for (const [key, info] of this.procs) {
-      if (info.lastTs >= cutoffTs) {
-        if (++recentInARow > REINSERT_AFTER_TOUCHES) break;
-        continue;
-      }
-      recentInARow = 0;
-      this.procs.delete(key);
-      this.evicted++;
+    const cutoff = Math.floor(cutoffTs / BUCKET_MS);
+    for (const [bucket, members] of this.buckets) {
+      if (bucket >= cutoff) continue;
+      this.buckets.delete(bucket);
+      // a member still on this minute was last touched before it (lastTs only grows, and moves it)
+      for (const info of members) if (info.bucket === bucket) this.remove(info);
     }
   }
 
-  private evictOne(): void {
-    const first = this.procs.keys().next();
-    if (!first.done) {
-      this.procs.delete(first.value);
-      this.evicted++;
+  private add(info: ProcInfo, entityId: string | undefined): void {
+    this.procs.set(info.key, info);
+    let h = this.hosts.get(info.host);
+    if (!h) {
+      h = { byPid: new Map(), byGuid: new Map() };
+      this.hosts.set(info.host, h);
+    }
+    if (entityId) {
+      info.entityId = entityId;
+      h.byGuid.set(entityId, info);
+    } else if (info.pid !== undefined) h.byPid.set(info.pid, info);
+    this.place(info);
+  }
+
+  /** Move a process to the minute of its last touch, when that is a newer minute. */
+  private touch(info: ProcInfo): void {
+    if (bucketOf(info.lastTs) > info.bucket) this.place(info);
+  }
+
+  private place(info: ProcInfo): void {
+    const bucket = bucketOf(info.lastTs);
+    info.bucket = bucket;
+    let members = this.buckets.get(bucket);
+    if (!members) {
+      members = [];
+      this.buckets.set(bucket, members);
+    }
+    members.push(info);
+  }
+
+  private remove(info: ProcInfo): void {
+    if (this.procs.get(info.key) !== info) return;
+    this.procs.delete(info.key);
+    const h = this.hosts.get(info.host);
+    if (h) {
+      if (info.entityId !== undefined) {
+        if (h.byGuid.get(info.entityId) === info) h.byGuid.delete(info.entityId);
+      } else if (info.pid !== undefined && h.byPid.get(info.pid) === info) h.byPid.delete(info.pid);
+      if (h.byPid.size === 0 && h.byGuid.size === 0) this.hosts.delete(info.host);
+    }
+    this.evicted++;
+  }
+
+  /** The bound: the `n` least recently touched processes go, oldest minute first. */
+  private evictOldest(n: number): void {
+    const order = [...this.buckets.keys()].sort((a, b) => a - b);
+    let left = n;
+    for (const bucket of order) {
+      const members = this.buckets.get(bucket)!;
+      let i = 0;
+      for (; i < members.length && left > 0; i++) {
+        const info = members[i];
+        if (info.bucket !== bucket || this.procs.get(info.key) !== info) continue;
+        this.remove(info);
+        left--;
+      }
+      if (i >= members.length) this.buckets.delete(bucket);
+      else members.splice(0, i);
+      if (left === 0) return;
     }
   }
 }

@@ -28,7 +28,7 @@ const proc = (pid: number): ProcInfo => ({
   name: 'x',
   firstTs: T0,
   lastTs: T0,
-  touchedAt: 0,
+  bucket: 0,
 });
 
 test('host CPU far above the sum of its processes, sustained, is hidden CPU', () => {

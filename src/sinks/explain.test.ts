@@ -19,6 +19,9 @@ test('explain: every input-derived line shows control, bidi and zero-width chara
     'a evil\\u202e',
     'kill evil\\u202e',
     'match: "evil\\u202e',
+    'context title evil\\u202e',
+    'ctxcmd evil\\u202e',
+    '2 h before evil\\u202e',
   ])
     assert.ok(out.includes(part), part);
 });

@@ -16,6 +16,29 @@ function section(title: string, lines: string[]): string[] {
   return lines.length === 0 ? [] : ['', `${title}`, ...lines];
 }
 
+/** The key facts of a match in one line, in a fixed order (the timeline shows them the same way). */
+export function factsLine(facts: Record<string, string>, max = 600): string {
+  return clip(
+    Object.entries(facts)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join(' ¦ '),
+    max,
+  );
+}
+
+/** Other Sigma detections near the finding on its host: the scope of the compromise, never its grade. */
+function contextSection(f: Finding, bold: (s: string) => string): string[] {
+  const context = f.context ?? [];
+  if (context.length === 0) return [];
+  return section(bold('Context: other detections on the host (scope of the compromise; not part of the grade)'), [
+    ...context.map(
+      (c) =>
+        `  ${c.time.slice(0, 19).replace('T', ' ')}  ${safe(c.level, 16).padEnd(6)} ${safe(c.title, 200)}  (${safe(c.relative, 80)}${c.reasons.length ? `; ${c.reasons.join(', ')}` : ''})\n${' '.repeat(23)}rule ${safe(c.rule_id, 80)}${c.tags.length ? ` [${safe(c.tags.join(', '), 200)}]` : ''} on ${safe(c.host, 120)}  ${safe(c.source, 200)}${c.correlation ? `\n${' '.repeat(23)}${safe(c.correlation, 300)}` : ''}${Object.keys(c.facts).length ? `\n${' '.repeat(23)}${safe(factsLine(c.facts), 600)}` : ''}`,
+    ),
+    ...(f.context_omitted ? [`  … and ${f.context_omitted} more in the window, not shown`] : []),
+  ]);
+}
+
 export function explainFinding(f: Finding, ctx: RenderContext): string {
   const bold = (s: string) => (ctx.color ? `\u001b[1m${s}\u001b[0m` : s);
   const t = f.triage;
@@ -48,6 +71,7 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
         ),
     ),
   );
+  out.push(...contextSection(f, bold));
   out.push(
     ...section(
       bold('Processes'),

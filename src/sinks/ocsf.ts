@@ -11,7 +11,26 @@ const TECHNIQUE_NAME: Record<string, string> = {
   'T1496.002': 'Resource Hijacking: Bandwidth Hijacking',
 };
 
+/** ATT&CK technique ids of a rule's tags (`attack.t1003.001` → `T1003.001`). */
+function techniques(tags: string[]): string[] {
+  return tags.filter((t) => /^attack\.t\d{4}(?:\.\d{3})?$/.test(t)).map((t) => t.slice(7).toUpperCase());
+}
+
+/**
+ * The finding's context as OCSF 1.3 Related Events (uid: the rule and the record it matched); the full
+ * match (facts, relative time, reasons) is in `unmapped.context`.
+ */
+function relatedEvents(f: Finding): Array<Record<string, unknown>> {
+  return (f.context ?? []).map((c) => ({
+    uid: `${c.rule_id}@${c.source}`,
+    type: `Sigma rule match: ${c.title}`,
+    product_uid: c.rule_id,
+    attacks: techniques(c.tags).map((t) => ({ technique: { uid: t }, version: '17' })),
+  }));
+}
+
 function findingInfo(f: Finding): Record<string, unknown> {
+  const related = relatedEvents(f);
   return {
     uid: f.id,
     title: f.title,
@@ -25,6 +44,7 @@ function findingInfo(f: Finding): Record<string, unknown> {
       tactic: { uid: 'TA0040', name: 'Impact' },
       version: '17',
     })),
+    ...(related.length ? { related_events: related } : {}),
   };
 }
 
@@ -64,7 +84,14 @@ export function toOcsf(f: Finding, ctx: Pick<RenderContext, 'version'>): Record<
         by: e.by,
       },
     })),
-    unmapped: { legs: f.legs, gaps: f.gaps, suppressed_by: f.suppressed_by, facts: f.facts, triage: f.triage },
+    unmapped: {
+      legs: f.legs,
+      gaps: f.gaps,
+      suppressed_by: f.suppressed_by,
+      facts: f.facts,
+      ...(f.context ? { context: f.context, context_omitted: f.context_omitted } : {}),
+      triage: f.triage,
+    },
   };
 }
 

@@ -126,6 +126,13 @@ test('zero-width, bidi and other format characters are visible and inert in the 
   const html = renderReportHtml([hostileFinding()], [HOSTILE_CASE], { ...RUN, inputs: ['/logs/evil\u202egpj.exe'] });
   assert.deepEqual(rawInvisible(html), []);
   assert.ok(html.includes('evil\\u202egpj.exe\\u200d\\u001b[31mred\\u2028\\ufeff\\u{e0041}\\u2066x\\u000aforged'));
+  // the context table: markup in a rule title or command line is text, the facts' keys too
+  assert.ok(html.includes('<h3>Context: other detections on the host</h3>'));
+  assert.ok(html.includes('context title evil\\u202e'));
+  assert.ok(html.includes('&#60;script&#62;</td>') || html.includes('&#60;script&#62;<br>'));
+  assert.ok(html.includes('ctxcmd evil\\u202e') && html.includes('forged&#60;b&#62;'));
+  assert.ok(!/<script|<b>/i.test(html));
+  assert.ok(html.includes('3 more in the window, not shown.'));
 });
 
 test('escapeHtml clips long strings and escapes quotes for attributes', () => {

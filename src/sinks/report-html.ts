@@ -594,6 +594,34 @@ function list(items: string[], ordered = false): string {
   return `<${tag}>${items.map((i) => `<li>${i}</li>`).join('')}</${tag}>`;
 }
 
+/** Other Sigma detections near the finding on its host (the scope of the compromise), when there are any. */
+function contextTable(f: Finding): string {
+  const context = f.context ?? [];
+  if (context.length === 0) return '';
+  const rows = context.slice(0, 64).map(
+    (c) =>
+      `<tr><td class="nw">${h(c.time, 40)}<br><span class="note">${h(c.relative, 80)}</span></td><td class="nw">${h(c.level, 20)}</td><td>${h(c.title, 300)}<br><span class="note">rule <code>${h(c.rule_id, 80)}</code>${
+        c.tags.length
+          ? ` ${c.tags
+              .slice(0, 8)
+              .map((t) => h(t, 64))
+              .join(', ')}`
+          : ''
+      }</span>${c.correlation ? `<br>${h(c.correlation, 400)}` : ''}</td><td class="nw">${c.reasons.map((r) => h(r, 40)).join('<br>')}</td><td>${Object.entries(
+        c.facts,
+      )
+        .slice(0, 16)
+        .map(([k, v]) => `${h(k, 40)}: <code>${h(v, 600)}</code>`)
+        .join('<br>')}</td><td><code>${h(c.host, 200)}</code><br><code>${h(c.source, 300)}</code></td></tr>`,
+  );
+  return [
+    '<h3>Context: other detections on the host</h3>',
+    '<p class="note">Sigma matches on this host or entity from 24 h before the first evidence to 1 h after the last: the scope of the compromise. They do not raise or grade the finding.</p>',
+    `<table class="context"><thead><tr><th>time</th><th>level</th><th>detection</th><th>answers</th><th>key facts</th><th>host, source</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
+    f.context_omitted ? `<p class="note">${f.context_omitted} more in the window, not shown.</p>` : '',
+  ].join('\n');
+}
+
 function findingSection(f: Finding, incident: Case | undefined): string {
   const t = f.triage;
   const out: string[] = [
@@ -678,6 +706,7 @@ function findingSection(f: Finding, incident: Case | undefined): string {
         : `<p class="note">${t.cost_note ? h(t.cost_note, 300) : 'Not estimated: no CPU telemetry for these processes.'}</p>`,
     );
   } else out.push('<p class="note">Not triaged: this finding carries no playbook answer.</p>');
+  out.push(contextTable(f));
   out.push('<h3>CPU timeline</h3>', timeline(f.usage, f.evidence));
   out.push(
     '<h3>Processes</h3>',

@@ -8,7 +8,14 @@ test('table: control, bidi and zero-width characters from the input are shown as
   const out = table.render([hostileFinding()], { color: false, version: 't', cases: [HOSTILE_CASE] });
   assert.deepEqual(rawInvisible(out), []);
   assert.match(out, /evil\\u202egpj\.exe\\u200d\\u001b\[31mred\\u2028\\ufeff\\u\{e0041\}\\u2066x\\u000aforged/);
-  for (const part of ['Cryptomining by evil', 'command line: /tmp/evil', 'gap evil', 'suppressed by coalmine'])
+  for (const part of [
+    'Cryptomining by evil',
+    'command line: /tmp/evil',
+    'gap evil',
+    'suppressed by coalmine',
+    'context: 2 h before evil\\u202e',
+    'and 3 more detection(s) on the host',
+  ])
     assert.ok(out.includes(part), part);
 });
 

@@ -64,6 +64,15 @@ function block(f: Finding, ctx: RenderContext, incident: Case | undefined): stri
       `         ${e.time.slice(11, 19)} ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 180)}  (${safe(e.source, 120)})`,
     );
   }
+  const context = f.context ?? [];
+  if (context.length > 0) {
+    // the first that answers a question (else the first): the rest are in explain and the report
+    const lead = context.find((c) => c.reasons.length > 0) ?? context[0];
+    const more = context.length - 1 + (f.context_omitted ?? 0);
+    lines.push(
+      `       context: ${safe(`${lead.relative}: ${lead.title} (${lead.level}${lead.reasons.length ? `, ${lead.reasons.join(', ')}` : ''})`, 240)}${more > 0 ? ` and ${more} more detection(s) on the host` : ''}`,
+    );
+  }
   for (const g of f.gaps) lines.push(`       gap: ${safe(g, 300)}`);
   if (f.suppressed_by) {
     const s = f.suppressed_by;

@@ -45,6 +45,23 @@ export function hostileFinding(): Finding {
       series: [{ entity: 'process:web:1', label: `xmrig ${H}`, points: [['2025-03-14T02:10:00.000Z', 390]] }],
     },
     processes: [{ entity: 'process:web:1', pid: 1, executable: `/tmp/${H}`, user: `u${H}`, command_line: `cmd ${H}` }],
+    context: [
+      {
+        time: '2025-03-14T00:10:00.000Z',
+        host: `web${H}`,
+        rule_id: `rule${H}`,
+        title: `context title ${H}<script>`,
+        level: `high${H}`,
+        tags: [`attack.t1003${H}`],
+        source: `sysmon${H}.json:3`,
+        facts: { command_line: `ctxcmd ${H}<b>`, [`key${H}`]: `value${H}` },
+        correlation: `counted ${H}`,
+        mining: false,
+        relative: `2 h before ${H}`,
+        reasons: ['credential-access'],
+      },
+    ],
+    context_omitted: 3,
     triage: {
       escalation: { tier: 'Tier 2', reasons: [`reason ${H}`], next_steps: [`step ${H}`] },
       questions: [

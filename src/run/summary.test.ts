@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { an0744Finding } from '../../test/support/an0744-finding.js';
 import { HOSTILE_TEXT, rawInvisible } from '../../test/support/invisible.js';
 import type { Cost, Finding, Triage } from '../model/finding.js';
-import { countFindings, countIssue, newSummary, renderSummary } from './summary.js';
+import {
+  countFindings,
+  countIssue,
+  countRuleWarnings,
+  MAX_LISTED_RULE_WARNINGS,
+  newSummary,
+  renderSummary,
+} from './summary.js';
 
 test('run summary: file names and reasons with bidi, zero-width or control characters are shown as escapes', () => {
   const s = newSummary();
@@ -68,3 +75,22 @@ function triageWith(cost: Cost): Triage {
 function hostFinding(): Finding {
   return { ...an0744Finding({ id: 'cm-742', analytic: 'AN0742', entity: 'process:web-01:1', host: 'web-01' }) };
 }
+
+test('run summary: rule-load warnings are counted by code, the first few named with file:line, hostile text escaped', () => {
+  const s = newSummary();
+  assert.ok(!renderSummary(s).includes('rule warnings'), 'no line when no rule warned');
+  const warnings = Array.from({ length: MAX_LISTED_RULE_WARNINGS + 2 }, (_, i) => ({
+    file: `/rules/r${i}.yml`,
+    line: i + 1,
+    code: i === 0 ? 'RULE_UNMAPPED_FIELD' : 'RULE_UNKNOWN_LOGSOURCE',
+    reason: i === 0 ? `field ${HOSTILE_TEXT}` : `rule r${i}: logsource {category: webserver} … rule not loaded`,
+  }));
+  countRuleWarnings(s, { rules: [{}, {}, {}], warnings });
+  const out = renderSummary(s);
+  assert.deepEqual(rawInvisible(out), []);
+  assert.ok(out.includes('rule warnings: 7 (RULE_UNKNOWN_LOGSOURCE 6, RULE_UNMAPPED_FIELD 1); 3 rules loaded'), out);
+  assert.ok(out.includes('  /rules/r1.yml:2: RULE_UNKNOWN_LOGSOURCE: rule r1: logsource'), out);
+  assert.ok(!out.includes(`/rules/r${MAX_LISTED_RULE_WARNINGS}.yml`), out);
+  assert.ok(out.includes('  … 2 more (coalmine rules check PATH lists every one)'), out);
+  assert.equal(s.issues.length, 0, 'warnings are not bad input');
+});

@@ -31,9 +31,17 @@ export interface RunSummary {
   instanceHours: number;
   cost: number;
   currency: string;
+  /**
+   * Rule-load warnings (errors and unsupported rules are bad input, counted as issues): a rule whose
+   * logsource coalmine has no events for (not loaded), a field outside the mapping; by code, the first
+   * few in full with file:line.
+   */
+  ruleWarnings: { loaded: number; count: number; byCode: Record<string, number>; first: Issue[] };
 }
 
 export const MAX_LISTED_ISSUES = 50;
+/** Rule-load warnings named in full in the summary; `coalmine rules check` lists every one. */
+export const MAX_LISTED_RULE_WARNINGS = 5;
 
 export function newSummary(): RunSummary {
   return {
@@ -57,7 +65,29 @@ export function newSummary(): RunSummary {
     instanceHours: 0,
     cost: 0,
     currency: '',
+    ruleWarnings: { loaded: 0, count: 0, byCode: {}, first: [] },
   };
+}
+
+/** A loaded rule set's warnings into the summary (its errors and unsupported rules the caller counts as issues). */
+export function countRuleWarnings(
+  summary: RunSummary,
+  set: { rules: unknown[]; warnings: Array<{ file: string; line?: number; code: string; reason: string }> },
+): void {
+  const w = summary.ruleWarnings;
+  w.loaded += set.rules.length;
+  w.count += set.warnings.length;
+  for (const { file, line, code, reason } of set.warnings) {
+    w.byCode[code] = (w.byCode[code] ?? 0) + 1;
+    if (w.first.length < MAX_LISTED_RULE_WARNINGS) w.first.push({ file, line, code, reason, stage: 'loading' });
+  }
+}
+
+function byCount(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 }
 
 export function countIssue(summary: RunSummary, issue: Issue): void {
@@ -124,15 +154,18 @@ export function renderSummary(s: RunSummary): string {
     );
   const issueTotal = Object.values(s.issuesByCode).reduce((a, b) => a + b, 0);
   if (issueTotal > 0) {
-    lines.push(
-      `bad input: ${issueTotal} (${Object.entries(s.issuesByCode)
-        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-        .map(([k, v]) => `${k} ${v}`)
-        .join(', ')})`,
-    );
+    lines.push(`bad input: ${issueTotal} (${byCount(s.issuesByCode)})`);
     for (const i of s.issues)
       lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
     if (issueTotal > s.issues.length) lines.push(`  … ${issueTotal - s.issues.length} more (counted above)`);
+  }
+  const r = s.ruleWarnings;
+  if (r.count > 0) {
+    lines.push(`rule warnings: ${r.count} (${byCount(r.byCode)}); ${r.loaded} rules loaded`);
+    for (const i of r.first)
+      lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
+    if (r.count > r.first.length)
+      lines.push(`  … ${r.count - r.first.length} more (coalmine rules check PATH lists every one)`);
   }
   if (s.lateEvents > 0) lines.push(`late events (beyond allowed lateness, processed out of order): ${s.lateEvents}`);
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];

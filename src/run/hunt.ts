@@ -2,8 +2,11 @@
  * `hunt` composed: inputs → sniffed sources → (state first, then events merged by time) → engine and
  * analytics → allowlist → ranked findings, with a run summary. No printing here: the CLI renders.
  */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { compareFindings } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
+import type { Engine } from '../engine/index.js';
 import type { CoverageReport } from '../model/coverage.js';
 import type { Case, Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
@@ -17,6 +20,8 @@ import { groupCases } from '../triage/cases.js';
 import { triageFinding } from '../triage/playbook.js';
 import { cloudSeen, containersSeen, coverageInput, coverageReport } from './coverage.js';
 import { type FeedOptions, type FeedProgress, feedEngine } from './feed.js';
+import { expandInputs } from './inputs.js';
+import { type HuntPart, mergeHuntParts } from './merge.js';
 import { countFindings, countIssue, newSummary, type RunSummary } from './summary.js';
 
 export type HuntProgress = FeedProgress;
@@ -29,6 +34,11 @@ export interface HuntOptions extends FeedOptions {
   ruleDirs?: string[];
   /** Clock for the summary's elapsed time; injected so tests can pin it. */
   now?: () => number;
+  /**
+   * Worker threads to split the run across by host (engine/partition.ts); 1 runs it here. Default:
+   * every core when the input is at least AUTO_WORKERS_MIN_BYTES, else 1.
+   */
+  workers?: number;
 }
 
 export interface HuntResult {
@@ -38,12 +48,45 @@ export interface HuntResult {
   /** What the telemetry could show, per host and analytic: the gaps the report names. */
   coverage: CoverageReport;
   summary: RunSummary;
+  /** How many threads ran the engine, and why a split run was not split when it was asked for. */
+  threads: { workers: number; note?: string };
 }
 
 export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
   const summary = newSummary();
+  const threads = await threadsFor(options);
+  if (threads.workers > 1) {
+    const split = await huntOnWorkers(options, threads.workers);
+    if (split.result) {
+      split.result.summary.elapsedMs = now() - started;
+      return split.result;
+    }
+    threads.workers = 1;
+    threads.note = split.note;
+  }
+  const { engine, rawFindings, feed } = await prepareHunt(options, summary);
+  await feed(options.onProgress);
+  const findings = triaged(rawFindings, options.policy);
+  countFindings(summary, findings);
+  const coverage = coverageReport(engine.hostStates(), {
+    policy: options.policy,
+    policyFile: options.policyFile,
+    input: coverageInput(summary, engine),
+    containers: containersSeen(engine),
+    cloud: cloudSeen(engine),
+  });
+  summary.elapsedMs = now() - started;
+  return { findings, cases: groupCases(findings), coverage, summary, threads };
+}
+
+/**
+ * What a hunt runs its input through, here or in a worker thread: intel and rules loaded (their issues
+ * counted in `summary`), the detector, the findings it grades (before allowlist and triage) and the
+ * feed of the inputs into it.
+ */
+export async function prepareHunt(options: HuntWorkerOptions, summary: RunSummary) {
   const report = (i: Issue) => countIssue(summary, i);
 
   const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
@@ -54,28 +97,134 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
   const classify = createClassifier(intel, rules);
 
-  const findings: Finding[] = [];
-  const allowlist = new Allowlist(options.policy.allowlist);
+  const rawFindings: Finding[] = [];
   const engine = createDetector({
     policy: options.policy,
     classify,
     intel,
     onFinding: (f) => {
-      const checked = allowlist.apply(f);
-      checked.triage = triageFinding(checked, options.policy);
-      findings.push(checked);
+      rawFindings.push(f);
     },
   });
-  await feedEngine(engine, { ...options, keepWindowsRecord: windowsRecordFilter(rules) }, summary);
-  findings.sort(compareFindings);
+  const keep = { keepWindowsRecord: windowsRecordFilter(rules) };
+  const feed = (onProgress?: (p: HuntProgress) => void) =>
+    feedEngine(engine, { ...options, ...keep, onProgress }, summary);
+  return { engine, rawFindings, feed, correlations: rules.correlations.length };
+}
+
+/** Allowlist and playbook on graded findings, ranked: the same for a run on one thread or many. */
+function triaged(raw: Finding[], policy: Policy): Finding[] {
+  const allowlist = new Allowlist(policy.allowlist);
+  const findings = raw.map((f) => {
+    const checked = allowlist.apply(f);
+    checked.triage = triageFinding(checked, policy);
+    return checked;
+  });
+  return findings.sort(compareFindings);
+}
+
+/** What a worker thread is given of the hunt's options: plain data only (no callbacks, no clock). */
+export type HuntWorkerOptions = Omit<HuntOptions, 'onProgress' | 'now' | 'workers'>;
+
+export interface HuntWorkerInput {
+  kind: 'coalmine-hunt';
+  index: number;
+  workers: number;
+  options: HuntWorkerOptions;
+  /** Whether this worker reports read progress (the first one does, when the caller shows it). */
+  progress: boolean;
+}
+
+export type HuntWorkerMessage =
+  | { type: 'progress'; progress: HuntProgress }
+  | { type: 'apart'; reason: string }
+  | { type: 'failed'; reason: string }
+  | { type: 'done'; part: HuntPart };
+
+/**
+ * Below this much input a split does not pay: each worker starts a thread, loads rules and intel and
+ * reads the whole input (bench/results/hunt-workers.md measures where two workers start to win).
+ */
+export const AUTO_WORKERS_MIN_BYTES = 32 * 1024 * 1024;
+/** However many are asked for: each worker reads the whole input, so more than the cores only costs. */
+const MAX_WORKERS = 16;
+
+async function threadsFor(options: HuntOptions): Promise<HuntResult['threads']> {
+  const asked = options.workers;
+  if (asked !== undefined && asked <= 1) return { workers: 1 };
+  if (options.paths.includes('-'))
+    return { workers: 1, note: asked === undefined ? undefined : 'not split: standard input is read once' };
+  if (asked !== undefined) return { workers: Math.min(Math.floor(asked), MAX_WORKERS) };
+  const cores = availableParallelism();
+  if (cores <= 1) return { workers: 1 };
+  // sizes only: the workers report whatever is wrong with the inputs when they read them
+  const files = await expandInputs(options.paths, options.host, () => {});
+  const bytes = files.reduce((n, f) => n + f.sizeBytes, 0);
+  return { workers: bytes >= AUTO_WORKERS_MIN_BYTES ? Math.min(cores, MAX_WORKERS) : 1 };
+}
+
+/**
+ * The worker script beside this module: hunt-worker.js in the build, hunt-worker.ts when this runs
+ * from src/ through tsx, where the thread registers tsx first (its loader is not inherited when the
+ * CLI registered it through tsx's API).
+ */
+function startWorker(input: HuntWorkerInput): Worker {
+  const self = import.meta.url;
+  if (!self.endsWith('.ts')) return new Worker(new URL('./hunt-worker.js', self), { workerData: input });
+  const script = new URL('./hunt-worker.ts', self).href;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
+  return new Worker(boot, { eval: true, workerData: input });
+}
+
+/**
+ * The run split by host across `workers` threads (run/hunt-worker.ts), merged into what one thread
+ * gives; or, when any worker finds the input cannot be split (or fails), a note saying why.
+ */
+async function huntOnWorkers(options: HuntOptions, workers: number): Promise<{ result?: HuntResult; note?: string }> {
+  const { onProgress, now: _now, workers: _workers, ...plain } = options;
+  const threads = Array.from({ length: workers }, (_, index) =>
+    startWorker({ kind: 'coalmine-hunt', index, workers, options: plain, progress: index === 0 && !!onProgress }),
+  );
+  const outcome = await new Promise<{ parts?: HuntPart[]; note?: string }>((resolve) => {
+    const parts: HuntPart[] = [];
+    let done = 0;
+    let settled = false;
+    const finish = (v: { parts?: HuntPart[]; note?: string }) => {
+      if (settled) return;
+      settled = true;
+      for (const t of threads) void t.terminate();
+      resolve(v);
+    };
+    threads.forEach((thread, i) => {
+      thread.on('message', (m: HuntWorkerMessage) => {
+        if (m.type === 'progress') onProgress?.(m.progress);
+        else if (m.type === 'apart') finish({ note: `not split: ${m.reason}` });
+        else if (m.type === 'failed') finish({ note: `not split: worker ${i} failed: ${m.reason}` });
+        else {
+          parts[i] = m.part;
+          if (++done === workers) finish({ parts });
+        }
+      });
+      thread.on('error', (err) => finish({ note: `not split: worker ${i} failed: ${err.message}` }));
+      thread.on('exit', (code) => {
+        if (!parts[i]) finish({ note: `not split: worker ${i} exited with code ${code}` });
+      });
+    });
+  });
+  if (!outcome.parts) return { note: outcome.note };
+  const merged = mergeHuntParts(outcome.parts);
+  const summary = merged.summary;
+  const findings = triaged(merged.findings, options.policy);
   countFindings(summary, findings);
-  const coverage = coverageReport(engine.hostStates(), {
+  // coverageInput reads only the engine's count of evicted hosts, summed over the workers here
+  const evicted = { stats: { hostsEvicted: merged.hostsEvicted } } as unknown as Engine;
+  const coverage = coverageReport(merged.hosts, {
     policy: options.policy,
     policyFile: options.policyFile,
-    input: coverageInput(summary, engine),
-    containers: containersSeen(engine),
-    cloud: cloudSeen(engine),
+    input: coverageInput(summary, evicted),
+    containers: { namespaces: [], workloads: [] },
+    cloud: [],
   });
-  summary.elapsedMs = now() - started;
-  return { findings, cases: groupCases(findings), coverage, summary };
+  return { result: { findings, cases: groupCases(findings), coverage, summary, threads: { workers } } };
 }

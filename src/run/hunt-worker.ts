@@ -1,0 +1,103 @@
+/**
+ * One thread of `hunt --workers N`. Every worker reads the whole input through the same sources and
+ * time merge as a single-threaded hunt (a parse is cheaper than handing parsed events between threads,
+ * see bench/results/hunt-workers.md), and pushes into its engine only the events whose partition
+ * (engine/partition.ts) it owns; events it skips still count in its sequence, so its engine issues
+ * can be put back in input order. The first event that is not host-scoped, or a Sigma correlation
+ * (which counts across hosts), ends the worker with `apart`: the run cannot be split, and `hunt`
+ * runs it on one thread. Results go back whole (findings before allowlist and triage, which `hunt`
+ * applies once); merging is run/merge.ts's.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { partitionRouteOf, workerOf } from '../engine/partition.js';
+import type { CoalEvent } from '../model/event.js';
+import { type HuntWorkerInput, type HuntWorkerMessage, prepareHunt } from './hunt.js';
+import type { TaggedIssue } from './merge.js';
+import { newSummary } from './summary.js';
+
+/** Thrown from inside the feed to stop reading at the first event no partition can hold alone. */
+class CannotSplit extends Error {}
+
+export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorkerMessage) => void): Promise<void> {
+  const summary = newSummary();
+  const prepared = await prepareHunt(input.options, summary);
+  const { engine, rawFindings } = prepared;
+  if (prepared.correlations > 0) {
+    post({ type: 'apart', reason: `${prepared.correlations} Sigma correlation rules count events across hosts` });
+    return;
+  }
+  let seq = 0;
+  const tagged: TaggedIssue[] = [];
+  const tagNew = (at: number) => {
+    while (tagged.length < engine.issues.length) tagged.push({ seq: at, issue: engine.issues[tagged.length] });
+  };
+  const mine = (event: CoalEvent): boolean => {
+    const route = partitionRouteOf(event);
+    if (route.scope !== 'host')
+      throw new CannotSplit(
+        `an event of ${event.coalmine.ref.file} is ${route.scope}-scoped (${route.key.slice(0, 80)})`,
+      );
+    return workerOf(route.key, input.workers) === input.index;
+  };
+  const push = engine.push.bind(engine);
+  const pushState = engine.pushState.bind(engine);
+  engine.push = (event: CoalEvent) => {
+    seq++;
+    if (!mine(event)) return;
+    push(event);
+    tagNew(seq);
+  };
+  engine.pushState = (event: CoalEvent) => {
+    seq++;
+    if (!mine(event)) return;
+    pushState(event);
+    tagNew(seq);
+  };
+  try {
+    await prepared.feed(
+      input.index === 0 && input.progress ? (p) => post({ type: 'progress', progress: { ...p } }) : undefined,
+    );
+  } catch (err) {
+    if (err instanceof CannotSplit) {
+      post({ type: 'apart', reason: err.message });
+      return;
+    }
+    throw err;
+  }
+  // issues raised at the end of input (draining the reorder buffer) come after every pushed event's
+  tagNew(Number.MAX_SAFE_INTEGER);
+  if (engine.workloadStates().length > 0 || engine.cloudRegions().length > 0) {
+    post({ type: 'apart', reason: 'workload or cloud state was built from host-scoped events' });
+    return;
+  }
+  post({
+    type: 'done',
+    part: {
+      summary,
+      engineIssues: tagged,
+      stats: {
+        events: engine.stats.events,
+        stateEvents: engine.stats.stateEvents,
+        lateEvents: engine.stats.lateEvents,
+        signals: engine.stats.signals,
+        hostsEvicted: engine.stats.hostsEvicted,
+      },
+      findings: rawFindings,
+      hosts: engine.hostStates().map((h) => ({
+        name: h.name,
+        cores: h.cores,
+        platform: h.platform,
+        coverage: h.coverage,
+        noCommandLine: h.noCommandLine,
+      })),
+    },
+  });
+}
+
+if (parentPort && (workerData as { kind?: string } | undefined)?.kind === 'coalmine-hunt') {
+  const port = parentPort;
+  const post = (m: HuntWorkerMessage) => port.postMessage(m);
+  runHuntWorker(workerData as HuntWorkerInput, post).catch((err: unknown) => {
+    post({ type: 'failed', reason: err instanceof Error ? err.message : String(err) });
+  });
+}

@@ -5,7 +5,9 @@
  */
 import { type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { attachContext } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
+import { ContextStore } from '../engine/context.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
@@ -137,14 +139,17 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
     visibility: [],
   };
   let sampleMsSum = 0;
+  // other Sigma detections per host, shown as each finding's context; they never make a revision by themselves
+  const sigmaContext = new ContextStore();
   const engine = createDetector({
     policy: options.policy,
-    classify: createClassifier(intel, rules),
+    classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches)),
     intel,
     // events come from one sampler in time order: nothing to wait for
     allowedLatenessMs: 0,
     live: true,
     onFinding: (f, revision) => {
+      attachContext(f, sigmaContext);
       const checked = allowlist.apply(f);
       checked.triage = triageFinding(checked, options.policy);
       totals.findings++;

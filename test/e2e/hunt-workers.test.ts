@@ -1,0 +1,151 @@
+/**
+ * `hunt --workers 2` prints what `hunt --workers 1` prints: the same NDJSON bytes and the same run
+ * summary (but its timing and thread lines), on the bundled example and on our fixtures of every
+ * platform. Host-scoped input is split (the thread line says so); input whose records join across
+ * hosts (cloud, containers, host-less flows) runs on one thread and says why. The generated fleet
+ * (bench/generate.ts, 200 hosts, planted miners) makes findings on both workers. Also from a built
+ * package (dist/), where the worker script is hunt-worker.js instead of hunt-worker.ts through tsx.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { generateEvents } from '../../bench/generate.js';
+import { workerOf } from '../../src/engine/partition.js';
+import { runCli } from '../support/cli.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures');
+const work = mkdtempSync(join(tmpdir(), 'coalmine-workers-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** The run summary without what differs between runs of the same input: its timing and the thread line. */
+function stable(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => !l.startsWith('threads: ') && !l.includes('running src/ through tsx'))
+    .join('\n')
+    .replace(/ in \d+(\.\d+)?s \(\d+ events\/s\)/g, ' in (time)');
+}
+
+function threadLine(stderr: string): string {
+  return stderr.split('\n').find((l) => l.startsWith('threads: ')) ?? '';
+}
+
+function both(paths: string[], run = runCli) {
+  const one = run(['hunt', ...paths, '--format', 'ndjson', '--workers', '1']);
+  const two = run(['hunt', ...paths, '--format', 'ndjson', '--workers', '2']);
+  assert.equal(two.code, one.code, two.stderr);
+  assert.equal(two.stdout, one.stdout, `${paths.join(' ')}: the same NDJSON on two workers`);
+  assert.equal(stable(two.stderr), stable(one.stderr), `${paths.join(' ')}: the same run summary`);
+  assert.equal(threadLine(one.stderr), '', 'one worker asked for: nothing to say');
+  return { one, two, threads: threadLine(two.stderr) };
+}
+
+const SPLIT = [
+  ['linux: the bundled example', join(ROOT, 'examples', 'kinsing-like')],
+  ['windows: EVTX (damaged files included)', join(FIXTURES, 'evtx')],
+  ['windows: event XML, JSON and winlogbeat', join(FIXTURES, 'windows')],
+  ['linux: osquery', join(FIXTURES, 'osquery')],
+  ['windows: typeperf', join(FIXTURES, 'typeperf')],
+  ['persistence: crontab with no host name', join(FIXTURES, 'crontab')],
+] as const;
+
+for (const [what, path] of SPLIT)
+  test(`split by host, the same output: ${what}`, { timeout: 120_000 }, () => {
+    const { threads, one } = both([path]);
+    assert.equal(threads, 'threads: 2 workers, split by host', one.stderr);
+  });
+
+test('several inputs of several hosts in one run: split, the same output', { timeout: 120_000 }, () => {
+  const { threads, one } = both([
+    join(ROOT, 'examples', 'kinsing-like'),
+    join(FIXTURES, 'evtx'),
+    join(FIXTURES, 'osquery'),
+    join(FIXTURES, 'rules'),
+    join(FIXTURES, 'metrics-csv'),
+  ]);
+  assert.equal(threads, 'threads: 2 workers, split by host');
+  assert.ok(one.stdout.split('\n').filter(Boolean).length >= 3, 'findings from several hosts');
+});
+
+const JOINED = [
+  ['cloud: CloudTrail', join(FIXTURES, 'cloudtrail'), 'cloud-scoped'],
+  ['containers: Tetragon', join(FIXTURES, 'tetragon'), 'k8s-scoped'],
+  ['containers: Kubernetes audit', join(FIXTURES, 'k8s-audit'), 'k8s-scoped'],
+  ['network: host-less Suricata flows', join(FIXTURES, 'suricata'), 'addr-scoped'],
+  ['network: Zeek (relay fan-out, judged against every host)', join(FIXTURES, 'zeek'), '-scoped'],
+] as const;
+
+for (const [what, path, scope] of JOINED)
+  test(`joined across hosts, one thread and why, the same output: ${what}`, { timeout: 120_000 }, () => {
+    const { threads } = both([path]);
+    assert.match(threads, /^threads: one, not split: an event of .+ is \w+-scoped/);
+    assert.ok(threads.includes(scope), threads);
+  });
+
+test('a generated fleet of 200 hosts with planted miners: findings on both workers, the same bytes', {
+  timeout: 300_000,
+}, async () => {
+  const file = join(work, 'fleet.ndjson');
+  await generateEvents({ events: 20_000, seed: 0x0c0a1, path: file });
+  const { one, threads } = both([file]);
+  assert.equal(threads, 'threads: 2 workers, split by host');
+  const hosts = new Set(
+    one.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { host: string }).host),
+  );
+  const owners = new Set([...hosts].map((h) => workerOf(`host:${h}`, 2)));
+  assert.deepEqual([...owners].sort(), [0, 1], `findings on both workers' hosts (${[...hosts].join(', ')})`);
+});
+
+test('standard input is read once: one thread, and it says so', { timeout: 120_000 }, () => {
+  const r = runCli(['hunt', '-', '--format', 'ndjson', '--workers', '2', '--host', 'h1'], { input: '' });
+  assert.equal(threadLine(r.stderr), 'threads: one, not split: standard input is read once');
+});
+
+test('--workers takes a whole number of threads, 1 or more', () => {
+  for (const bad of ['0', '-1', 'two', '1.5']) {
+    const r = runCli(['hunt', join(ROOT, 'examples', 'kinsing-like'), '--workers', bad]);
+    assert.equal(r.code, 2, `--workers ${bad}: ${r.stderr}`);
+    assert.match(r.stderr, /whole number of threads/);
+  }
+});
+
+/** An installed package: the build of src/ in dist/, the bin copied, data linked (as built-bin.test.ts lays it out). */
+function buildPackage(): string {
+  const pkg = join(work, 'package');
+  mkdirSync(join(pkg, 'bin'), { recursive: true });
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const built = spawnSync(
+    process.execPath,
+    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--noCheck'],
+    { encoding: 'utf8' },
+  );
+  assert.equal(built.status, 0, `${built.stdout}${built.stderr}`);
+  for (const name of ['coalmine.js', 'dist-state.js']) copyFileSync(join(ROOT, 'bin', name), join(pkg, 'bin', name));
+  copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
+  for (const name of ['rules', 'intel', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
+  return pkg;
+}
+
+test('from the build in dist/: the worker is hunt-worker.js, the same output', { timeout: 300_000 }, () => {
+  const bin = join(buildPackage(), 'bin', 'coalmine.js');
+  const env = { ...process.env };
+  delete env.COALMINE_FROM_SOURCE;
+  const built = (args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env, maxBuffer: 64 * 1024 * 1024 });
+    assert.doesNotMatch(r.stderr, /through tsx/, 'the build runs, not src/');
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const { threads, two } = both([join(ROOT, 'examples', 'kinsing-like'), join(FIXTURES, 'evtx')], built);
+  assert.equal(threads, 'threads: 2 workers, split by host');
+  assert.equal(
+    two.stdout,
+    runCli(['hunt', join(ROOT, 'examples', 'kinsing-like'), join(FIXTURES, 'evtx'), '--format', 'ndjson']).stdout,
+  );
+});

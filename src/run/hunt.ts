@@ -15,6 +15,7 @@ import { createClassifier } from '../signals/index.js';
 import { loadIntel } from '../signals/intel/store.js';
 import { windowsRecordFilter } from '../signals/rules.js';
 import { loadRules } from '../signals/sigma/index.js';
+import { formatRecordFilter } from '../signals/sigma/logsources.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { groupCases } from '../triage/cases.js';
 import { triageFinding } from '../triage/playbook.js';
@@ -22,7 +23,7 @@ import { cloudSeen, containersSeen, coverageInput, coverageReport } from './cove
 import { type FeedOptions, type FeedProgress, feedEngine } from './feed.js';
 import { expandInputs } from './inputs.js';
 import { type HuntPart, mergeHuntParts } from './merge.js';
-import { countFindings, countIssue, newSummary, type RunSummary } from './summary.js';
+import { countFindings, countIssue, countRuleWarnings, newSummary, type RunSummary } from './summary.js';
 
 export type HuntProgress = FeedProgress;
 
@@ -95,6 +96,7 @@ export async function prepareHunt(options: HuntWorkerOptions, summary: RunSummar
   // a rule coalmine cannot run as written (a placeholder without values, a correlation over it) is skipped, counted
   for (const e of [...rules.errors, ...rules.unsupported])
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
+  countRuleWarnings(summary, rules);
   const classify = createClassifier(intel, rules);
 
   const rawFindings: Finding[] = [];
@@ -106,7 +108,7 @@ export async function prepareHunt(options: HuntWorkerOptions, summary: RunSummar
       rawFindings.push(f);
     },
   });
-  const keep = { keepWindowsRecord: windowsRecordFilter(rules) };
+  const keep = { keepWindowsRecord: windowsRecordFilter(rules), keepRecord: formatRecordFilter(rules.rules) };
   const feed = (onProgress?: (p: HuntProgress) => void) =>
     feedEngine(engine, { ...options, ...keep, onProgress }, summary);
   return { engine, rawFindings, feed, correlations: rules.correlations.length };

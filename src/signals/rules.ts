@@ -10,9 +10,11 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { packagePath } from '../util/package-root.js';
 import { signalFor } from './make.js';
+import { FieldCache } from './sigma/compile.js';
 import { type CorrelationHit, type CorrelationType, Correlator } from './sigma/correlation.js';
 import type { CompiledRule, LoadedCorrelation, RuleSet } from './sigma/index.js';
-import { conditionReadsRecord, windowsRecord } from './sigma/logsources.js';
+import { conditionReadsRecord, logsourceMatches, windowsRecord } from './sigma/logsources.js';
+import { RulePrefilter } from './sigma/prefilter.js';
 
 /** The rules `hunt` loads by default: the stable set shipped in the repository. */
 export const DEFAULT_RULE_DIRS: string[] = [packagePath('rules', 'stable')];
@@ -43,29 +45,39 @@ const NONE: CompiledRule[] = [];
 
 /**
  * The rules that may read `event`: a Windows record's by its EventID (and channel-wide rules), any
- * other event's by its action. A rule indexed under both keys is run once.
+ * other event's by its action, then only those whose logsource reads it. What a logsource reads is
+ * decided by the record's EventID, provider and channel and the event's action, platform and format
+ * (logsources.ts logsourceMatches), so the list is built once per such kind of event. A rule indexed
+ * under both keys is run once.
  */
 function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   const win = windowsRecord(event);
-  const key = win ? `w:${win.eventId}` : `a:${event.event.action}`;
-  let merged = MERGED.get(ruleSet);
-  if (!merged) {
-    merged = new Map();
-    MERGED.set(ruleSet, merged);
+  const kind = `${win ? `${win.eventId}|${win.provider}|${win.channel}` : ''}|${event.event.action}|${event.host?.os?.platform ?? ''}|${event.coalmine.format}`;
+  let lists = MERGED.get(ruleSet);
+  if (!lists) {
+    lists = { byKind: new Map(), byKey: new Map() };
+    MERGED.set(ruleSet, lists);
   }
-  let list = merged.get(key);
+  const known = lists.byKind.get(kind);
+  if (known) return known;
+  const key = win ? `w:${win.eventId}` : `a:${event.event.action}`;
+  let list = lists.byKey.get(key);
   if (!list) {
     const a = ruleSet.byKey.get(key) ?? NONE;
     const b = ruleSet.byKey.get(win ? 'w:*' : 'a:*') ?? NONE;
     list = b.length === 0 ? a : a.length === 0 ? b : [...new Set([...a, ...b])];
-    // keys are EventIDs and actions: few; a hostile file of random EventIDs is not kept past the bound
-    if (merged.size < 4096) merged.set(key, list);
+    // only keys some rule is indexed under are kept (bounded by the rules); the others' list is b itself
+    if (a.length > 0) lists.byKey.set(key, list);
   }
-  return list;
+  // kinds of events are few; past the bound (a hostile file of random EventIDs) the key's list, unnarrowed
+  if (lists.byKind.size >= 4096) return list;
+  const narrowed = list.filter((r) => logsourceMatches(r.logsource, event, win));
+  lists.byKind.set(kind, narrowed);
+  return narrowed;
 }
 
-/** Per rule set, the merged candidate list of each key, built on first use. */
-const MERGED = new WeakMap<RuleSet, Map<string, CompiledRule[]>>();
+/** Per rule set, the candidate lists by kind of event and by index key, built on first use. */
+const MERGED = new WeakMap<RuleSet, { byKind: Map<string, CompiledRule[]>; byKey: Map<string, CompiledRule[]> }>();
 
 /**
  * Whether some rule of `ruleSet` could read a Windows record with this EventID (by the rules' index):
@@ -86,13 +98,30 @@ export function windowsRecordFilter(ruleSet: RuleSet): (provider: string, channe
   };
 }
 
-/** Every rule of `ruleSet` matching `event`, in load order, appended to `out`. */
+/** Per candidate list, the literal prefilter over its rules (sigma/prefilter.ts), built on first use. */
+const PREFILTERS = new WeakMap<CompiledRule[], RulePrefilter>();
+/** The field values of the event being matched, reused event after event (matching is synchronous). */
+const FIELDS = new FieldCache();
+
+/**
+ * Every rule of `ruleSet` matching `event`, in load order, appended to `out`: of the candidates, only
+ * those whose literal prerequisites the event meets run their condition.
+ */
 export function matchRules(ruleSet: RuleSet, event: CoalEvent, out: RuleMatch[]): void {
   const rules = candidates(ruleSet, event);
   if (rules.length === 0) return;
-  const cache = new Map<string, string[]>();
-  for (const rule of rules)
-    if (rule.matches(event, cache)) out.push({ id: rule.id, level: rule.level, title: rule.title, rule });
+  let prefilter = PREFILTERS.get(rules);
+  if (!prefilter) {
+    prefilter = new RulePrefilter(rules.map((r) => r.requires));
+    PREFILTERS.set(rules, prefilter);
+  }
+  FIELDS.reset();
+  const count = prefilter.select(event, FIELDS);
+  const selected = prefilter.selected;
+  for (let k = 0; k < count; k++) {
+    const rule = rules[selected[k]];
+    if (rule.matches(event, FIELDS)) out.push({ id: rule.id, level: rule.level, title: rule.title, rule });
+  }
 }
 
 /** One run's correlation state over `ruleSet`'s correlations; undefined when it has none. */

@@ -5,7 +5,9 @@
  * (data in rules/sigma/pipeline-ecs.yml) to our ECS fields, which is also how sources whose names are
  * not Sigma's (our Linux process events) are read; an auditd event by its records' own fields (decoded)
  * before the mapping; last, the source record in `original`. Each field is
- * read (and lower-cased) once per event, shared by every rule run on it.
+ * read (and lower-cased) once per event into a `FieldCache` slot, shared by every rule run on it.
+ * Alongside each predicate the compiler records its `Requirement` (prefilter.ts): the literal tests any
+ * event it matches must pass, and only those it can vouch for.
  */
 import type { CoalEvent } from '../../model/event.js';
 import { auditValue } from '../../util/audit-value.js';
@@ -18,12 +20,14 @@ import {
   isModifier,
   literalPieces,
   type Matcher,
+  necessaryText,
   numberMatcher,
   type Piece,
   parseSigmaString,
   piecesText,
   stringMatcher,
 } from './modifiers.js';
+import { allOf, anyOf, type LiteralTest, type Requirement } from './prefilter.js';
 import { compileRuleRegex, MAX_RE_INPUT } from './regex.js';
 
 export class CompileError extends Error {
@@ -38,8 +42,73 @@ export class CompileError extends Error {
 }
 
 export type FieldMap = Record<string, string>;
-export type FieldCache = Map<string, string[]>;
 export type Predicate = (event: CoalEvent, cache: FieldCache) => boolean;
+
+/**
+ * Slot numbers of the fields rules read, one per field name and case (`l:Image`, `c:Image`), given once
+ * at compile time for the process: an event's values then sit in an array, not a Map of names.
+ */
+const SLOTS = new Map<string, number>();
+
+function fieldSlot(key: string): number {
+  let slot = SLOTS.get(key);
+  if (slot === undefined) {
+    slot = SLOTS.size;
+    SLOTS.set(key, slot);
+  }
+  return slot;
+}
+
+/**
+ * The field values read from one event, by slot. `matchRules` keeps one and calls `reset()` between
+ * events (a stamp, so nothing is cleared or allocated per event); anyone else makes a new one per event.
+ */
+export class FieldCache {
+  private stamps = new Uint32Array(64);
+  private values: Array<string[] | undefined> = new Array<string[] | undefined>(64).fill(undefined);
+  private stamp = 1;
+
+  /** Forget the values read so far: the next event starts empty. */
+  reset(): void {
+    this.stamp = (this.stamp + 1) >>> 0;
+    if (this.stamp === 0) {
+      this.stamps.fill(0);
+      this.stamp = 1;
+    }
+  }
+
+  get(slot: number): string[] | undefined {
+    return slot < this.stamps.length && this.stamps[slot] === this.stamp ? this.values[slot] : undefined;
+  }
+
+  set(slot: number, values: string[]): void {
+    if (slot >= this.stamps.length) {
+      let size = this.stamps.length * 2;
+      while (size <= slot) size *= 2;
+      const stamps = new Uint32Array(size);
+      stamps.set(this.stamps);
+      this.stamps = stamps;
+      const grown = new Array<string[] | undefined>(size).fill(undefined);
+      for (let i = 0; i < this.values.length; i++) grown[i] = this.values[i];
+      this.values = grown;
+    }
+    this.stamps[slot] = this.stamp;
+    this.values[slot] = values;
+  }
+}
+
+/** What each compiled predicate requires of an event's literal values (prefilter.ts); absent: nothing known. */
+const REQUIREMENTS = new WeakMap<Predicate, Requirement>();
+
+function requiring(predicate: Predicate, requirement: Requirement): Predicate {
+  if (requirement.length > 0) REQUIREMENTS.set(predicate, requirement);
+  return predicate;
+}
+
+/** The literal tests every event `predicate` holds on must pass; empty when it cannot say (always run it). */
+export function requirementOf(predicate: Predicate): Requirement {
+  return REQUIREMENTS.get(predicate) ?? [];
+}
 
 export interface CompileContext {
   map: FieldMap;
@@ -89,29 +158,71 @@ function auditdField(original: Record<string, unknown>, name: string): unknown {
   return out.length > 0 ? out : undefined;
 }
 
-/** A rule field's raw value on `event`, by the precedence in the header. */
-export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown {
+/** Per EventData object, its names written with spaces, by the name without them (null: none has one). */
+const SPACED = new WeakMap<object, Map<string, string> | null>();
+
+function spacedNames(data: object): Map<string, string> | null {
+  let names = SPACED.get(data);
+  if (names === undefined) {
+    names = null;
+    for (const key in data)
+      if (key.includes(' ')) {
+        names ??= new Map();
+        const bare = key.replaceAll(' ', '');
+        if (!names.has(bare)) names.set(bare, key);
+      }
+    SPACED.set(data, names);
+  }
+  return names;
+}
+
+/** Where a rule field is looked for, worked out once per field rather than per event. */
+interface FieldPath {
+  name: string;
+  /** The name among a Windows record's System fields (`Provider_Name` → `Provider`). */
+  system: string;
+  /** The ECS path the pipeline maps it to. */
+  mapped?: string[];
+  /** The name as a dotted path into `original`. */
+  dotted: string[];
+}
+
+function fieldPath(name: string, map: FieldMap): FieldPath {
+  const mapped = Object.hasOwn(map, name) ? map[name] : undefined;
+  return {
+    name,
+    system: Object.hasOwn(SYSTEM_ALIASES, name) ? SYSTEM_ALIASES[name] : name,
+    ...(mapped ? { mapped: mapped.split('.') } : {}),
+    dotted: name.split('.'),
+  };
+}
+
+function readField(event: CoalEvent, f: FieldPath): unknown {
   const original = event.original as Record<string, unknown> | undefined;
   const data = original?.EventData;
+  const name = f.name;
   if (data && typeof data === 'object' && typeof original?.EventID === 'number') {
     if (Object.hasOwn(data, name)) return (data as Record<string, unknown>)[name];
     // Defender and some other providers name EventData with spaces (`Threat Name`); Sigma writes `ThreatName`
-    for (const key in data)
-      if (key.includes(' ') && key.replaceAll(' ', '') === name) return (data as Record<string, unknown>)[key];
-    const sys = Object.hasOwn(SYSTEM_ALIASES, name) ? SYSTEM_ALIASES[name] : name;
-    if (sys !== 'EventData' && Object.hasOwn(original, sys)) return original[sys];
+    const spaced = spacedNames(data)?.get(name);
+    if (spaced !== undefined) return (data as Record<string, unknown>)[spaced];
+    if (f.system !== 'EventData' && Object.hasOwn(original, f.system)) return original[f.system];
   }
   if (original && event.coalmine.format === 'auditd') {
     const v = auditdField(original, name);
     if (v !== undefined) return v;
   }
-  const mapped = Object.hasOwn(map, name) ? map[name] : undefined;
-  if (mapped) {
-    const v = walk(event, mapped.split('.'));
+  if (f.mapped) {
+    const v = walk(event, f.mapped);
     if (v !== undefined && v !== null) return v;
   }
   if (!original) return undefined;
-  return Object.hasOwn(original, name) ? original[name] : walk(original, name.split('.'));
+  return Object.hasOwn(original, name) ? original[name] : walk(original, f.dotted);
+}
+
+/** A rule field's raw value on `event`, by the precedence in the header. */
+export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown {
+  return readField(event, fieldPath(name, map));
 }
 
 function pushText(v: unknown, lower: boolean, out: string[]): void {
@@ -122,26 +233,31 @@ function pushText(v: unknown, lower: boolean, out: string[]): void {
   }
 }
 
-/** A field's values as text (arrays flattened), read once per event and case. */
-function fieldReader(name: string, map: FieldMap, lower: boolean): (e: CoalEvent, c: FieldCache) => string[] {
-  const key = lower ? `l:${name}` : `c:${name}`;
-  return (event, cache) => {
-    const hit = cache.get(key);
+type FieldReader = (e: CoalEvent, c: FieldCache) => string[];
+
+/** A field's values as text (arrays flattened), read once per event and case into its slot. */
+function fieldReader(name: string, map: FieldMap, lower: boolean): { slot: number; read: FieldReader } {
+  const slot = fieldSlot(lower ? `l:${name}` : `c:${name}`);
+  const path = fieldPath(name, map);
+  const read: FieldReader = (event, cache) => {
+    const hit = cache.get(slot);
     if (hit) return hit;
-    const raw = rawField(event, name, map);
+    const raw = readField(event, path);
     const out: string[] = [];
     if (Array.isArray(raw)) for (let i = 0; i < raw.length && i < MAX_KEYWORD_VALUES; i++) pushText(raw[i], lower, out);
     else if (raw !== undefined && raw !== null) pushText(raw, lower, out);
-    cache.set(key, out);
+    cache.set(slot, out);
     return out;
   };
+  return { slot, read };
 }
 
 /** Every value of the record (for keyword searches): the source record's leaves and the command line. */
-function allValues(lower: boolean): (e: CoalEvent, c: FieldCache) => string[] {
-  const key = lower ? 'l:*' : 'c:*';
-  return (event, cache) => {
-    const hit = cache.get(key);
+function allValues(lower: boolean): { slot: number; read: FieldReader } {
+  // field slots are `l:`/`c:` + name, so this one is no field's
+  const slot = fieldSlot(lower ? 'k:lower' : 'k:cased');
+  const read: FieldReader = (event, cache) => {
+    const hit = cache.get(slot);
     if (hit) return hit;
     const out: string[] = [];
     const visit = (v: unknown, depth: number) => {
@@ -153,9 +269,10 @@ function allValues(lower: boolean): (e: CoalEvent, c: FieldCache) => string[] {
     };
     visit(event.original, 0);
     if (event.process?.command_line) pushText(event.process.command_line, lower, out);
-    cache.set(key, out);
+    cache.set(slot, out);
     return out;
   };
+  return { slot, read };
 }
 
 function anyMatches(vals: string[], m: Matcher): boolean {
@@ -219,7 +336,7 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
   if (field !== '' && !Object.hasOwn(ctx.map, field)) ctx.unmapped.add(field);
   if (has('exists')) {
     const want = raw === true || raw === 'true' || raw === 'yes';
-    const read = fieldReader(field, ctx.map, false);
+    const { read } = fieldReader(field, ctx.map, false);
     return (e, c) => read(e, c).length > 0 === want;
   }
   const rawValues = Array.isArray(raw) ? raw : [raw];
@@ -233,22 +350,31 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
       : has('endswith')
         ? 'endswith'
         : 'equals';
-  const read = field === '' ? allValues(fold) : fieldReader(field, ctx.map, fold);
+  const { slot, read } = field === '' ? allValues(fold) : fieldReader(field, ctx.map, fold);
   /** One rule value against the field's values (and, for fieldref, the event's other field). */
   type ValueTest = (vals: string[], e: CoalEvent, c: FieldCache) => boolean;
   const tests: ValueTest[] = [];
+  /**
+   * Per value, the literal tests one of which a field value passes whenever that value matches; undefined
+   * when the value's matcher is not a plain string comparison (null, fieldref, re, cidr, numbers, a
+   * pattern without text), so the prefilter knows nothing from it.
+   */
+  const literals: Array<LiteralTest[] | undefined> = [];
   for (const v of rawValues) {
     if (v === null || v === undefined) {
       // null: the field is absent or empty
       tests.push((vals) => vals.length === 0 || vals.every((x) => x === ''));
+      literals.push(undefined);
       continue;
     }
     if (typeof v === 'object') throw new CompileError(`${field} has a nested value`, 'RULE_BAD_DETECTION');
     const texts = has('expand') ? expandPlaceholders(String(v), ctx) : [String(v)];
     const alternatives: Matcher[] = [];
+    let valueLiterals: LiteralTest[] | undefined = [];
     for (const text of texts) {
       if (has('fieldref')) {
-        const other = fieldReader(text, ctx.map, fold);
+        valueLiterals = undefined;
+        const other = fieldReader(text, ctx.map, fold).read;
         const cmp = (a: string, b: string) =>
           how === 'contains'
             ? a.includes(b)
@@ -274,12 +400,14 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
           throw new CompileError(`regular expression for ${field}: ${r.unsupported}`, 'RULE_UNSUPPORTED_REGEX', true);
         const re = r.regex;
         alternatives.push((s) => re.test(s.length > MAX_RE_INPUT ? s.slice(0, MAX_RE_INPUT) : s));
+        valueLiterals = undefined;
         continue;
       }
       if (has('cidr')) {
         const m = cidrMatcher(text);
         if (!m) throw new CompileError(`${field}: "${text.slice(0, 64)}" is not a CIDR range`, 'RULE_BAD_DETECTION');
         alternatives.push(m);
+        valueLiterals = undefined;
         continue;
       }
       const op = (['lt', 'lte', 'gt', 'gte'] as const).find((o) => has(o));
@@ -287,25 +415,39 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
         const n = Number(text);
         if (!Number.isFinite(n)) throw new CompileError(`${field}|${op} needs a number`, 'RULE_BAD_DETECTION');
         alternatives.push(numberMatcher(op, n));
+        valueLiterals = undefined;
         continue;
       }
-      for (const pieces of transformValue(text, mods, field)) alternatives.push(stringMatcher(pieces, how, fold));
+      for (const pieces of transformValue(text, mods, field)) {
+        alternatives.push(stringMatcher(pieces, how, fold));
+        const need = necessaryText(pieces, how, fold);
+        if (!need) valueLiterals = undefined;
+        else valueLiterals?.push({ slot, read, how: need.how, text: need.text });
+      }
     }
+    // a value without alternatives tests nothing (vacuous under |all): it vouches for nothing either
+    literals.push(alternatives.length > 0 ? valueLiterals : undefined);
     if (alternatives.length === 1) {
       const m = alternatives[0];
       tests.push((vals) => anyMatches(vals, m));
     } else if (alternatives.length > 1) tests.push((vals) => vals.some((s) => alternatives.some((a) => a(s))));
   }
   const all = has('all');
-  return (e, c) => {
-    const vals = read(e, c);
-    for (let i = 0; i < tests.length; i++) {
-      const hit = tests[i](vals, e, c);
-      if (all && !hit) return false;
-      if (!all && hit) return true;
-    }
-    return all;
-  };
+  // |all: each value's tests are required; else one value's, so all of them are one clause (when all are known)
+  const known = literals.filter((l): l is LiteralTest[] => l !== undefined && l.length > 0);
+  const requirement: Requirement = all ? known : known.length === literals.length ? [known.flat()] : [];
+  return requiring(
+    (e, c) => {
+      const vals = read(e, c);
+      for (let i = 0; i < tests.length; i++) {
+        const hit = tests[i](vals, e, c);
+        if (all && !hit) return false;
+        if (!all && hit) return true;
+      }
+      return all;
+    },
+    allOf([requirement]),
+  );
 }
 
 function keywordPredicate(words: unknown[], ctx: CompileContext): Predicate {
@@ -323,18 +465,24 @@ export function compileSelection(name: string, body: unknown, ctx: CompileContex
       .map((x, i) => compileSelection(`${name}[${i}]`, x, ctx));
     if (words.length > 0) parts.unshift(keywordPredicate(words, ctx));
     if (parts.length === 1) return parts[0];
-    return (e, c) => {
-      for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
-      return false;
-    };
+    return requiring(
+      (e, c) => {
+        for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
+        return false;
+      },
+      anyOf(parts.map(requirementOf)),
+    );
   }
   if (body && typeof body === 'object') {
     const items = Object.entries(body as Record<string, unknown>).map(([k, v]) => compileItem(k, v, ctx));
     if (items.length === 0) throw new CompileError(`selection ${name} is empty`, 'RULE_BAD_DETECTION');
-    return (e, c) => {
-      for (let i = 0; i < items.length; i++) if (!items[i](e, c)) return false;
-      return true;
-    };
+    return requiring(
+      (e, c) => {
+        for (let i = 0; i < items.length; i++) if (!items[i](e, c)) return false;
+        return true;
+      },
+      allOf(items.map(requirementOf)),
+    );
   }
   throw new CompileError(`selection ${name} must be a map, a list or a keyword`, 'RULE_BAD_DETECTION');
 }
@@ -347,28 +495,38 @@ export function compileCondition(node: ConditionNode, selections: Map<string, Pr
       return p;
     }
     case 'not': {
+      // requires nothing: `not x` holds on events without any of x's literals
       const inner = compileCondition(node.node, selections);
       return (e, c) => !inner(e, c);
     }
     case 'and': {
       const parts = node.nodes.map((n) => compileCondition(n, selections));
-      return (e, c) => {
-        for (let i = 0; i < parts.length; i++) if (!parts[i](e, c)) return false;
-        return true;
-      };
+      return requiring(
+        (e, c) => {
+          for (let i = 0; i < parts.length; i++) if (!parts[i](e, c)) return false;
+          return true;
+        },
+        allOf(parts.map(requirementOf)),
+      );
     }
     case 'or': {
       const parts = node.nodes.map((n) => compileCondition(n, selections));
-      return (e, c) => {
-        for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
-        return false;
-      };
+      return requiring(
+        (e, c) => {
+          for (let i = 0; i < parts.length; i++) if (parts[i](e, c)) return true;
+          return false;
+        },
+        anyOf(parts.map(requirementOf)),
+      );
     }
     case 'of': {
       const names = expandPattern(node.pattern, [...selections.keys()]);
       if (names.length === 0) throw new CompileError(`"${node.pattern}" matches no selection`, 'RULE_BAD_CONDITION');
       const parts = names.map((n) => selections.get(n) as Predicate);
-      return node.quantifier === 'all' ? (e, c) => parts.every((p) => p(e, c)) : (e, c) => parts.some((p) => p(e, c));
+      const requirements = parts.map(requirementOf);
+      return node.quantifier === 'all'
+        ? requiring((e, c) => parts.every((p) => p(e, c)), allOf(requirements))
+        : requiring((e, c) => parts.some((p) => p(e, c)), anyOf(requirements));
     }
   }
 }
@@ -377,7 +535,7 @@ export function compileCondition(node: ConditionNode, selections: Map<string, Pr
 export function explainTemplate(template: string, map: FieldMap): (event: CoalEvent) => string {
   return (event) =>
     template.replace(/\{([A-Za-z0-9_.]{1,64})\}/g, (_, name: string) => {
-      const vals = fieldReader(name, map, false)(event, new Map());
+      const vals = fieldReader(name, map, false).read(event, new FieldCache());
       const v = vals.join(' ');
       return v.length > 200 ? `${v.slice(0, 200)}…` : v;
     });

@@ -6,7 +6,7 @@
  * compiles its detection like a rule's, and `applyFilter` wraps each named rule once all are loaded.
  */
 import type { CoalEvent } from '../../model/event.js';
-import type { FieldCache, Predicate } from './compile.js';
+import { FieldCache, type Predicate } from './compile.js';
 
 export interface FilterDefinition {
   id: string;
@@ -75,5 +75,5 @@ export interface Filterable {
  */
 export function applyFilter(rule: Filterable, applies: (event: CoalEvent) => boolean, excluded: Predicate): void {
   const base = rule.matches;
-  rule.matches = (event, cache = new Map()) => base(event, cache) && !(applies(event) && excluded(event, cache));
+  rule.matches = (event, cache = new FieldCache()) => base(event, cache) && !(applies(event) && excluded(event, cache));
 }

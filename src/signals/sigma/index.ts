@@ -17,10 +17,11 @@ import {
   compileCondition,
   compileSelection,
   explainTemplate,
-  type FieldCache,
+  FieldCache,
   type FieldMap,
   type Predicate,
   rawField,
+  requirementOf,
 } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
 import {
@@ -39,6 +40,7 @@ import {
   resolveLogsource,
   windowsRecord,
 } from './logsources.js';
+import type { Requirement } from './prefilter.js';
 
 export interface RuleLoadIssue {
   file: string;
@@ -73,6 +75,8 @@ export interface CompiledRule {
   keys: string[];
   /** The events its logsource reads (rules/sigma/logsources.yml). */
   logsource: EventCondition[];
+  /** The literal tests every event it matches passes (prefilter.ts); absent or empty: always run it. */
+  requires?: Requirement;
   /** `cache` holds field values already read for this event, shared by all rules run on it. */
   matches(event: CoalEvent, cache?: FieldCache): boolean;
   explain(event: CoalEvent): string;
@@ -358,7 +362,8 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
     signal,
     keys: resolved.keys,
     logsource: conditions,
-    matches: (event, cache = new Map()) => {
+    requires: requirementOf(predicate),
+    matches: (event, cache = new FieldCache()) => {
       if (!logsourceMatches(conditions, event, windowsRecord(event))) return false;
       return predicate(event, cache);
     },

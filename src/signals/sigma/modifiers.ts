@@ -108,15 +108,13 @@ function escapeRegex(s: string): string {
 export type Comparison = 'equals' | 'contains' | 'startswith' | 'endswith';
 
 /**
- * A matcher for a Sigma string: plain text by equality/includes/startsWith/endsWith, `*` alone by
- * successive indexOf, `?` and windash alternatives by an anchored regex of classes and `[\s\S]*`
- * (no nested quantifiers: linear).
+ * The pattern a value must match as a whole: lower-cased when folding, `contains`/`startswith`/
+ * `endswith` as stars around it, runs of stars merged and adjacent text joined.
  */
-export function stringMatcher(input: Piece[], how: Comparison, fold: boolean): Matcher {
+function wholePattern(input: Piece[], how: Comparison, fold: boolean): Piece[] {
   let pieces = fold ? lowerPieces(input) : input;
   if (how === 'contains' || how === 'endswith') pieces = [STAR, ...pieces];
   if (how === 'contains' || how === 'startswith') pieces = [...pieces, STAR];
-  // merge runs of stars; an all-literal pattern is a plain comparison
   const merged: Piece[] = [];
   for (const p of pieces) {
     const last = merged[merged.length - 1];
@@ -124,6 +122,39 @@ export function stringMatcher(input: Piece[], how: Comparison, fold: boolean): M
     if (typeof p === 'string' && typeof last === 'string') merged[merged.length - 1] = last + p;
     else merged.push(p);
   }
+  return merged;
+}
+
+/** Text every value matching a Sigma string must hold, and where: the literal prerequisite of a matcher. */
+export interface NecessaryText {
+  how: Comparison;
+  text: string;
+}
+
+/**
+ * What `stringMatcher(input, how, fold)` needs of a value: the whole value (`equals`), its start or end
+ * when the pattern is that one text and a star, else its longest text piece anywhere (`contains`);
+ * undefined when the pattern has no text at all (`*`, `?`, the empty string), so nothing is known.
+ */
+export function necessaryText(input: Piece[], how: Comparison, fold: boolean): NecessaryText | undefined {
+  const merged = wholePattern(input, how, fold);
+  const lead = merged[0] === STAR;
+  const trail = merged.length > 1 && merged[merged.length - 1] === STAR;
+  const only = merged.length - (lead ? 1 : 0) - (trail ? 1 : 0) === 1 ? merged[lead ? 1 : 0] : undefined;
+  if (typeof only === 'string')
+    return { how: lead && trail ? 'contains' : lead ? 'endswith' : trail ? 'startswith' : 'equals', text: only };
+  let longest = '';
+  for (const p of merged) if (typeof p === 'string' && p.length > longest.length) longest = p;
+  return longest === '' ? undefined : { how: 'contains', text: longest };
+}
+
+/**
+ * A matcher for a Sigma string: plain text by equality/includes/startsWith/endsWith, `*` alone by
+ * successive indexOf, `?` and windash alternatives by an anchored regex of classes and `[\s\S]*`
+ * (no nested quantifiers: linear).
+ */
+export function stringMatcher(input: Piece[], how: Comparison, fold: boolean): Matcher {
+  const merged = wholePattern(input, how, fold);
   const simple = merged.every((p) => typeof p === 'string' || p === STAR);
   if (simple) {
     const parts = merged.filter((p): p is string => typeof p === 'string');

@@ -8,7 +8,7 @@ import { evtxJson } from '../../sources/evtx-json.js';
 import { createClassifier } from '../index.js';
 import { matchRules, type RuleMatch, ruleSignals } from '../rules.js';
 import { testIntel } from '../test-events.js';
-import { type CompileContext, CompileError, compileSelection } from './compile.js';
+import { type CompileContext, CompileError, compileSelection, FieldCache } from './compile.js';
 import { ConditionError, parseCondition } from './condition.js';
 import { inferSignal, loadRules } from './index.js';
 import { parseLogsources, resolveLogsource } from './logsources.js';
@@ -50,7 +50,7 @@ function winRecord(eventId: number, data: Record<string, string>, provider = 'Mi
 }
 
 function matches(selection: unknown, event: CoalEvent, c = ctx()): boolean {
-  return compileSelection('s', selection, c)(event, new Map());
+  return compileSelection('s', selection, c)(event, new FieldCache());
 }
 
 test('contains, startswith, endswith and equality are case-insensitive by default; cased is not', () => {
@@ -237,7 +237,7 @@ test('an auditd event is read by the fields of its records, quoted and hex value
 
 test('unmapped fields read the source record and are collected', () => {
   const c = ctx();
-  assert.ok(compileSelection('s', { Extra: 'value' }, c)(exec(''), new Map()));
+  assert.ok(compileSelection('s', { Extra: 'value' }, c)(exec(''), new FieldCache()));
   assert.deepEqual([...c.unmapped], ['Extra']);
 });
 

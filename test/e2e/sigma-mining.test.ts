@@ -270,3 +270,34 @@ describe('SigmaHQ mining rules on our fixtures', {
     }
   });
 });
+
+describe('rule loading is reported, never silent', () => {
+  test('rules check: every error, unsupported rule and warning with file:line, and the counts by reason', () => {
+    const r = runCli(['rules', 'check', join(ROOT, 'test', 'fixtures', 'sigma', 'bad')]);
+    const listed = r.stdout.split('\n').filter((l) => /^(?:error|unsupported|warning) (?!by reason)/.test(l));
+    assert.ok(listed.some((l) => l.startsWith('error ')) && listed.some((l) => l.startsWith('warning ')), r.stdout);
+    for (const l of listed) assert.match(l, /^(?:error|unsupported|warning) \S+\.yml:[1-9]\d*: RULE_[A-Z_]+: /);
+    assert.match(r.stdout, /errors by reason: RULE_BAD_CONDITION 1, RULE_DUPLICATE_ID 1, RULE_UNKNOWN_MODIFIER 1/);
+    assert.match(r.stdout, /warnings by reason: RULE_UNKNOWN_LOGSOURCE 1/);
+  });
+
+  test('hunt --rules: rule-load warnings are counted on stderr with the first ones by file:line', () => {
+    const r = hunt(join(FIXTURES, 'benign', 'zeek-dns.log'), []);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stderr.includes('rule warnings'), r.stderr);
+    const bad = runCli(
+      [
+        'hunt',
+        join(FIXTURES, 'benign', 'zeek-dns.log'),
+        '--rules',
+        join(ROOT, 'test', 'fixtures', 'sigma', 'bad'),
+        '--format',
+        'ndjson',
+        '--no-progress',
+      ],
+      { cwd: mkdtempSync(join(work, 'run-')) },
+    );
+    assert.match(bad.stderr, /rule warnings: 1 \(RULE_UNKNOWN_LOGSOURCE 1\); \d+ rules loaded/);
+    assert.match(bad.stderr, /\n {2}\S+rules\.yml:72: RULE_UNKNOWN_LOGSOURCE: rule unknown-product/);
+  });
+});

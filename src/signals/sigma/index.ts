@@ -197,12 +197,27 @@ async function fieldMap(): Promise<FieldMap> {
   return pipelineCache;
 }
 
-let familyCache: Set<string> | undefined;
-async function miningFamilies(): Promise<Set<string>> {
+/** Mining families by rule id: the kind and class their content implies when it is not their logsource's. */
+type Families = Map<string, Pick<RuleSignal, 'kind' | 'class'> | undefined>;
+let familyCache: Families | undefined;
+async function miningFamilies(): Promise<Families> {
   if (!familyCache) {
     const doc = parseAllDocuments(await readFile(FAMILIES, 'utf8'))[0];
     const js = (doc && 'toJS' in doc ? doc.toJS() : {}) as { rules?: Record<string, unknown> };
-    familyCache = new Set(Object.keys(js.rules ?? {}));
+    familyCache = new Map();
+    for (const [id, v] of Object.entries(js.rules ?? {})) {
+      const o = v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+      if (o.kind === undefined) {
+        familyCache.set(id, undefined);
+        continue;
+      }
+      const kind = String(o.kind);
+      const cls = String(o.class ?? '');
+      // the file ships with coalmine: a wrong kind is a bug, and every rule load (and test) says so
+      if (!KINDS.has(kind) || !CLASSES.has(cls))
+        throw new Error(`${FAMILIES}: ${id}: no such kind/class ${kind}/${cls}`);
+      familyCache.set(id, { kind: kind as SignalKind, class: cls as SignalClass });
+    }
   }
   return familyCache;
 }
@@ -249,7 +264,7 @@ interface LoadState {
   map: FieldMap;
   entries: LogsourceEntry[];
   /** Rule ids of mining families without a T1496 tag (rules/sigma/mining-families.yml). */
-  families: Set<string>;
+  families: Families;
   options: LoadOptions;
 }
 
@@ -328,7 +343,11 @@ function compileRule(doc: Doc, file: string, line: number, state: LoadState): Co
     if (!['weak', 'medium', 'strong'].includes(strength))
       return err('RULE_NO_SIGNAL', `rule ${id}: strength must be weak, medium or strong`);
     signal = { kind: kind as SignalKind, class: cls as SignalClass, strength };
-  } else signal = inferSignal(tags, title, level, status, logsource, state.families.has(id));
+  } else {
+    signal = inferSignal(tags, title, level, status, logsource, state.families.has(id));
+    const family = state.families.get(id);
+    if (signal && family) signal = { ...signal, ...family };
+  }
   const detection = doc.detection as Record<string, unknown> | undefined;
   if (!detection || typeof detection !== 'object') return err('RULE_BAD_DETECTION', `rule ${id}: no detection`);
   const ctx: CompileContext = { map, placeholders: state.options.placeholders ?? {}, unmapped: new Set() };

@@ -384,44 +384,54 @@ export class Engine {
    */
   private followFiles(event: CoalEvent, proc: ProcInfo, host: HostState, isStart: boolean, out: Signal[]): void {
     const action = event.event.action;
-    const ts = event.coalmine.ts;
-    const cwd = event.process?.working_directory;
-    const record = (path: string, how: FileOrigin['how'], url?: string) => {
-      const full = resolvePath(path, cwd);
-      if (!full) return;
-      this.provenance.record(host.name, {
-        path: full,
-        how,
-        url,
-        writer: proc.key,
-        writerPid: proc.pid,
-        writerName: proc.name ?? (proc.executable ? basename(proc.executable) : undefined),
-        writerRoot: proc.rootKey,
-        ts,
-        ref: event.coalmine.ref,
-      });
-    };
-    if (action === 'file-write' && event.file?.path) record(event.file.path, 'written');
+    if (action === 'file-write' && event.file?.path) this.recordWrite(event, proc, host, event.file.path, 'written');
     if (action !== 'exec' && action !== 'process-seen') return;
     if (isStart) this.adoptByFile(event, proc, host, out);
     const command = event.process?.command_line;
     // a snapshot re-reports a running process every sample: read each command line it runs once
     if (command && command !== proc.writesReadFrom) {
       proc.writesReadFrom = command;
-      for (const f of filesWrittenBy(command)) record(f.path, f.how, f.url);
+      for (const f of filesWrittenBy(command)) this.recordWrite(event, proc, host, f.path, f.how, f.url);
     }
+  }
+
+  private recordWrite(
+    event: CoalEvent,
+    proc: ProcInfo,
+    host: HostState,
+    path: string,
+    how: FileOrigin['how'],
+    url?: string,
+  ): void {
+    const full = resolvePath(path, event.process?.working_directory);
+    if (!full) return;
+    this.provenance.record(host.name, {
+      path: full,
+      how,
+      url,
+      writer: proc.key,
+      writerPid: proc.pid,
+      writerName: proc.name ?? (proc.executable ? basename(proc.executable) : undefined),
+      writerRoot: proc.rootKey,
+      ts: event.coalmine.ts,
+      ref: event.coalmine.ref,
+    });
   }
 
   private adoptByFile(event: CoalEvent, proc: ProcInfo, host: HostState, out: Signal[]): void {
     const ts = event.coalmine.ts;
     const cwd = event.process?.working_directory;
-    const line = this.procs.lineage(proc.key);
-    const top = line[line.length - 1];
-    if (top.key !== top.rootKey || line.slice(1).some((p) => !isWrapper(p))) return;
+    let line: ProcInfo[] | undefined;
     for (const path of filesRunBy(proc.executable, event.process?.args)) {
       const full = resolvePath(path, cwd);
       const origin = full ? this.provenance.originOf(host.name, full, ts) : undefined;
       if (!origin || origin.writer === proc.key) continue;
+      // the lineage only once a file it runs has a writer: most execs run nothing anyone wrote
+      if (!line) {
+        line = this.procs.lineage(proc.key);
+        const top = line[line.length - 1];
+        if (top.key !== top.rootKey || line.slice(1).some((p) => !isWrapper(p))) return;
+      }
       const writer = this.procs.get(origin.writer);
       const writerRoot = writer?.rootKey ?? origin.writerRoot;
       if (writerRoot === proc.rootKey || line.some((p) => p.key === writerRoot)) continue;

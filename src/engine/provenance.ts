@@ -43,6 +43,12 @@ const MAX_PATH_CHARS = 1024;
 /** A fetch outranks a plain write, which outranks a copy and a chmod: the first is the best story. */
 const HOW_RANK: Record<FileHow, number> = { fetched: 4, written: 3, copied: 2, 'made executable': 1 };
 
+/**
+ * What any command that writes must contain: a redirect, a writing tool's name, or quoting and escapes
+ * that could spell one in pieces (`c"u"rl`, `c\url`, `c^url`). A superset, only a shortcut.
+ */
+const WRITE_HINT =
+  /[>'"\\^`]|curl|wget|fetch|aria2c|tftp|certutil|bitsadmin|iwr|invoke-webrequest|chmod|cp|mv|install|copy|move|dd|tee/i;
 const URL_WORD = /^(?:https?|ftp|tftp):\/\/[^\s]{1,2000}$/i;
 const SHELL_NAMES = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
 
@@ -180,6 +186,8 @@ export function filesWrittenBy(command: string): WrittenFile[] {
     for (const m of text.matchAll(DOWNLOAD_FILE)) out.push({ path: m[2], how: 'fetched', url: m[1] });
     for (const m of text.matchAll(OUT_FILE)) out.push({ path: m[1], how: 'fetched' });
   }
+  // most command lines write nothing: skip splitting them into commands when no writer could be named
+  if (!WRITE_HINT.test(text)) return out;
   for (const words of simpleCommands(text)) {
     if (words.length === 0) continue;
     const tool = baseName(words[0])

@@ -50,23 +50,33 @@ const MAX_COMMAND_CHARS = 4096;
 /** The classifiers that read a command line, run again on its decoded layers. */
 const LAYER_CLASSIFIERS: Classifier[] = [processClassifier, kill];
 
+interface DecodedEvent {
+  event: CoalEvent;
+  technique: string;
+}
+const NONE: readonly DecodedEvent[] = [];
+
 /**
  * The event as each decoded layer: the same process (pid, name, parent) running the decoded text, with
  * no executable or hash, so only the command line is judged again.
  */
-function decodedEvents(event: CoalEvent): Array<{ event: CoalEvent; technique: string }> {
+function decodedEvents(event: CoalEvent): readonly DecodedEvent[] {
   const action = event.event.action;
   const p = event.process;
-  if ((action !== 'exec' && action !== 'process-seen') || !p?.command_line) return [];
-  const out: Array<{ event: CoalEvent; technique: string }> = [];
+  if ((action !== 'exec' && action !== 'process-seen') || !p?.command_line) return NONE;
+  const maybePowershell = mayHaveLayers(event, p.command_line);
+  const maybeShell = mayHaveShellLayers(p.command_line);
+  // most command lines hide nothing: no array, no closure, no copy for them
+  if (!maybePowershell && !maybeShell) return NONE;
+  const out: DecodedEvent[] = [];
   const { executable: _e, hash: _h, args: _a, ...rest } = p;
   // the source record says what was logged, not the decoded text: rules read a layer by its ECS fields
   const as = (text: string, technique: string) =>
     out.push({ event: { ...event, original: {}, process: { ...rest, command_line: text } }, technique });
-  if (mayHaveLayers(event, p.command_line))
+  if (maybePowershell)
     for (const layer of commandLayers(p.command_line))
       if (layer.technique !== undefined) as(layer.text, layer.technique);
-  if (mayHaveShellLayers(p.command_line))
+  if (maybeShell)
     for (const layer of shellLayers(p.command_line)) {
       if (layer.technique === undefined) continue;
       as(layer.text, layer.technique);
@@ -140,12 +150,17 @@ export function createClassifier(
   return (event, out) => {
     for (const c of classifiers) c.classify(event, context, out);
     ruleSignals(rules, event, out, onRuleMatch, correlator);
+    const decoded = decodedEvents(event);
+    const specs = specCommands(event);
+    const clouds = cloudCommands(event);
+    // the common case: nothing decoded, no spec or launch commands; nothing more to judge or allocate
+    if (decoded.length === 0 && specs.length === 0 && clouds.length === 0) return;
     // a layer repeats what the logged line already showed: one signal per classifier or rule
     const seen = new Set(out.map((s) => s.by));
     const executable = event.process?.executable;
-    for (const { event: decoded, technique } of decodedEvents(event))
+    for (const { event: layer, technique } of decoded)
       judgeCommand(
-        decoded,
+        layer,
         context,
         rules,
         seen,
@@ -156,7 +171,7 @@ export function createClassifier(
         }),
         out,
       );
-    const commands = [...specCommands(event), ...cloudCommands(event)];
+    const commands = clouds.length === 0 ? specs : specs.length === 0 ? clouds : [...specs, ...clouds];
     const target = commands.length > 0 ? (workloadTarget(event) ?? cloudTarget(event)) : undefined;
     if (!target) return;
     for (const { where, words } of commands) {

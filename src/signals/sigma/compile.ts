@@ -20,7 +20,7 @@ import {
   isModifier,
   literalPieces,
   type Matcher,
-  necessaryText,
+  necessaryTexts,
   numberMatcher,
   type Piece,
   parseSigmaString,
@@ -28,7 +28,7 @@ import {
   stringMatcher,
 } from './modifiers.js';
 import { allOf, anyOf, type LiteralTest, type Requirement } from './prefilter.js';
-import { compileRuleRegex, MAX_RE_INPUT } from './regex.js';
+import { compileRuleRegex, MAX_RE_INPUT, regexNecessaryText } from './regex.js';
 
 export class CompileError extends Error {
   constructor(
@@ -360,6 +360,7 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
    * pattern without text), so the prefilter knows nothing from it.
    */
   const literals: Array<LiteralTest[] | undefined> = [];
+  let folded: { slot: number; read: FieldReader } | undefined;
   for (const v of rawValues) {
     if (v === null || v === undefined) {
       // null: the field is absent or empty
@@ -400,7 +401,12 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
           throw new CompileError(`regular expression for ${field}: ${r.unsupported}`, 'RULE_UNSUPPORTED_REGEX', true);
         const re = r.regex;
         alternatives.push((s) => re.test(s.length > MAX_RE_INPUT ? s.slice(0, MAX_RE_INPUT) : s));
-        valueLiterals = undefined;
+        // a text every match holds, looked for in the lower-cased values (regexNecessaryText says why that is sound)
+        const need = regexNecessaryText(text);
+        if (need) {
+          folded ??= field === '' ? allValues(true) : fieldReader(field, ctx.map, true);
+          valueLiterals?.push({ slot: folded.slot, read: folded.read, how: 'contains', text: need });
+        } else valueLiterals = undefined;
         continue;
       }
       if (has('cidr')) {
@@ -420,9 +426,9 @@ function compileItem(key: string, raw: unknown, ctx: CompileContext): Predicate 
       }
       for (const pieces of transformValue(text, mods, field)) {
         alternatives.push(stringMatcher(pieces, how, fold));
-        const need = necessaryText(pieces, how, fold);
-        if (!need) valueLiterals = undefined;
-        else valueLiterals?.push({ slot, read, how: need.how, text: need.text });
+        const needs = necessaryTexts(pieces, how, fold);
+        if (!needs) valueLiterals = undefined;
+        else for (const need of needs) valueLiterals?.push({ slot, read, how: need.how, text: need.text });
       }
     }
     // a value without alternatives tests nothing (vacuous under |all): it vouches for nothing either

@@ -131,13 +131,22 @@ export interface NecessaryText {
   text: string;
 }
 
-/**
- * What `stringMatcher(input, how, fold)` needs of a value: the whole value (`equals`), its start or end
- * when the pattern is that one text and a star, else its longest text piece anywhere (`contains`);
- * undefined when the pattern has no text at all (`*`, `?`, the empty string), so nothing is known.
- */
-export function necessaryText(input: Piece[], how: Comparison, fold: boolean): NecessaryText | undefined {
-  const merged = wholePattern(input, how, fold);
+/** Windash alternatives written out, when few: each spelling of the value as plain pieces. */
+const MAX_SPELLINGS = 32;
+
+function spellings(pieces: Piece[]): Piece[][] | undefined {
+  let out: Piece[][] = [[]];
+  for (const p of pieces) {
+    if (typeof p === 'object') {
+      out = out.flatMap((prefix) => p.oneOf.map((x) => [...prefix, x]));
+      if (out.length > MAX_SPELLINGS) return undefined;
+    } else for (const o of out) o.push(p);
+  }
+  return out;
+}
+
+/** The necessary text of a pattern without alternatives (see necessaryTexts). */
+function necessaryOf(merged: Piece[]): NecessaryText | undefined {
   const lead = merged[0] === STAR;
   const trail = merged.length > 1 && merged[merged.length - 1] === STAR;
   const only = merged.length - (lead ? 1 : 0) - (trail ? 1 : 0) === 1 ? merged[lead ? 1 : 0] : undefined;
@@ -146,6 +155,27 @@ export function necessaryText(input: Piece[], how: Comparison, fold: boolean): N
   let longest = '';
   for (const p of merged) if (typeof p === 'string' && p.length > longest.length) longest = p;
   return longest === '' ? undefined : { how: 'contains', text: longest };
+}
+
+/**
+ * What `stringMatcher(input, how, fold)` needs of a value, as alternatives one of which holds: the
+ * whole value (`equals`), its start or end when the pattern is that one text and a star, else its
+ * longest text piece anywhere (`contains`); a windash value once per spelling of its dashes (when
+ * few). Undefined when the pattern has no text at all (`*`, `?`, the empty string): nothing is known.
+ */
+export function necessaryTexts(input: Piece[], how: Comparison, fold: boolean): NecessaryText[] | undefined {
+  const spelled = input.some((p) => typeof p === 'object') ? spellings(input) : [input];
+  if (!spelled) {
+    const one = necessaryOf(wholePattern(input, how, fold));
+    return one ? [one] : undefined;
+  }
+  const out: NecessaryText[] = [];
+  for (const pieces of spelled) {
+    const one = necessaryOf(wholePattern(pieces, how, fold));
+    if (!one) return undefined;
+    out.push(one);
+  }
+  return out;
 }
 
 /**

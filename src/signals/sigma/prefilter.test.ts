@@ -19,6 +19,7 @@ import {
 } from './compile.js';
 import { parseCondition } from './condition.js';
 import { RulePrefilter } from './prefilter.js';
+import { regexNecessaryText } from './regex.js';
 
 const map = { CommandLine: 'process.command_line', Image: 'process.executable' };
 
@@ -61,7 +62,8 @@ const EVENTS: CoalEvent[] = [
 /** Detections whose condition can hold on an event without any literal of theirs: always selected. */
 const ALWAYS: Array<[string, Record<string, unknown>]> = [
   ['not alone', { filter: { 'Image|endswith': '\\cmd.exe' }, condition: 'not filter' }],
-  ['re', { selection: { 'CommandLine|re': 'Invoke-[A-Z]' }, condition: 'selection' }],
+  ['re without text', { selection: { 'CommandLine|re': '[a-z]{3}' }, condition: 'selection' }],
+  ['re of alternatives', { selection: { 'CommandLine|re': '^(?:cmd|b)\\.' }, condition: 'selection' }],
   ['exists: false', { selection: { 'ParentImage|exists': false }, condition: 'selection' }],
   ['exists: true', { selection: { 'ParentImage|exists': true }, condition: 'selection' }],
   ['null', { selection: { CommandLine: null }, condition: 'selection' }],
@@ -73,7 +75,7 @@ const ALWAYS: Array<[string, Record<string, unknown>]> = [
   ['cidr', { selection: { 'DestinationIp|cidr': '10.0.0.0/8' }, condition: 'selection' }],
   [
     '1 of with a non-literal branch',
-    { sel_a: { 'Image|endswith': '\\nothere.exe' }, sel_b: { 'CommandLine|re': '^d\\.exe' }, condition: '1 of sel_*' },
+    { sel_a: { 'Image|endswith': '\\nothere.exe' }, sel_b: { 'CommandLine|re': '^.{3,}\\s' }, condition: '1 of sel_*' },
   ],
   [
     'or with a not branch',
@@ -81,7 +83,7 @@ const ALWAYS: Array<[string, Record<string, unknown>]> = [
   ],
   [
     'a list with a regex map',
-    { sel: [{ 'CommandLine|contains': 'nothere' }, { 'CommandLine|re': 'whoami' }], condition: 'sel' },
+    { sel: [{ 'CommandLine|contains': 'nothere' }, { 'CommandLine|re': 'w.o.m' }], condition: 'sel' },
   ],
 ];
 
@@ -89,6 +91,11 @@ const ALWAYS: Array<[string, Record<string, unknown>]> = [
 const LITERAL: Array<[string, Record<string, unknown>]> = [
   ['endswith', { sel: { 'Image|endswith': '\\cmd.exe' }, condition: 'sel' }],
   ['and not', { sel: { 'CommandLine|contains': 'whoami' }, filter: { Image: 'x' }, condition: 'sel and not filter' }],
+  ['re', { sel: { 'CommandLine|re': 'Invoke-[A-Z]' }, condition: 'sel' }],
+  [
+    're with (?i), a group and optional parts',
+    { sel: { 'CommandLine|re': '(?i)(new-object) ?net\\.web(client)?' }, condition: 'sel' },
+  ],
   ['and with re', { sel: { 'Image|endswith': '\\b.exe', 'CommandLine|re': 'Invoke' }, condition: 'sel' }],
   ['and with exists', { sel: { 'Image|endswith': '\\b.exe', 'ParentImage|exists': true }, condition: 'sel' }],
   ['and with fieldref', { sel: { 'ParentImage|fieldref': 'Image', 'Image|endswith': '\\b.exe' }, condition: 'sel' }],
@@ -177,4 +184,44 @@ test('a field value is lower-cased once per event and shared by every rule, not 
   assert.equal(n, 2);
   for (const p of predicates) assert.ok(p(counting, cache));
   assert.equal(reads, 1);
+});
+
+test('a regex needs the longest text outside classes, alternations and optional parts; lower-cased', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['Invoke-[A-Z]', 'invoke-'],
+    ['(?i)IEX\\s*\\(', 'iex'],
+    ['ab+cd', 'ab'],
+    ['ab?cdef', 'cdef'],
+    ['x(?:yz|q)w', undefined],
+    ['foo(bar)+baz', 'foo'],
+    ['(?<name>word)s{0,3}', 'word'],
+    ['\\x41\\x42', undefined],
+    ['c:\\\\windows\\\\', 'c:\\windows\\'],
+    ['one|two', undefined],
+    ['[a-z]+\\.exe', '.exe'],
+    ['\\u0041bc', 'bc'],
+  ];
+  for (const [pattern, want] of cases) assert.equal(regexNecessaryText(pattern), want, pattern);
+  // and it is necessary: every string a pattern matches holds it, lower-cased
+  const samples = [
+    'Invoke-Expression',
+    'IEX (x)',
+    'iex(',
+    'abbbcd',
+    'acdef',
+    'abcdef',
+    'foobarbarbaz',
+    'wordsss',
+    'AB',
+    'C:\\Windows\\x',
+    'one',
+    'two',
+    'x.EXE',
+    'Abc',
+  ];
+  for (const [pattern, want] of cases) {
+    if (!want) continue;
+    const re = new RegExp(pattern.replace(/^\(\?i\)/, ''), pattern.startsWith('(?i)') ? 'i' : '');
+    for (const s of samples) if (re.test(s)) assert.ok(s.toLowerCase().includes(want), `${pattern} on ${s}`);
+  }
 });

@@ -217,3 +217,100 @@ export function compileRuleRegex(pattern: string, flags: { i?: boolean; m?: bool
     return { unsupported: 'a quantified group holding a quantifier or alternation, with counted repetition over 16' };
   return { regex, linear: false };
 }
+
+/** Escapes that stand for a class, an assertion or a coded character, with how many characters follow. */
+const CLASS_ESCAPES = /[dDwWsSbBAZzGnrtfv0-9]/;
+
+/**
+ * A text every match of `pattern` contains (lower-cased, ASCII only, the longest found), for the
+ * prefilter: literal characters in sequence outside classes, optional or repeated atoms, and
+ * alternations; a group without alternation counts as its contents. Undefined when there is none.
+ * Lower-casing keeps it necessary either way: ASCII letters fold alone, whatever the flags.
+ */
+export function regexNecessaryText(pattern: string): string | undefined {
+  const body = pattern.replace(/^\(\?[imsx]{1,4}\)/, '');
+  const runs: string[] = [];
+  if (!sequenceRuns(body, 0, body.length, runs)) return undefined;
+  let best = '';
+  for (const r of runs) if (r.length > best.length) best = r;
+  return best.length >= 2 ? best.toLowerCase() : undefined;
+}
+
+/** Index just past the `)` closing the group opened at `open`, or -1. */
+function groupEnd(p: string, open: number, end: number): number {
+  let depth = 0;
+  for (let i = open; i < end; i++) {
+    const c = p[i];
+    if (c === '\\') i++;
+    else if (c === '[') {
+      i++;
+      while (i < end && p[i] !== ']') i += p[i] === '\\' ? 2 : 1;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+/** The quantifier at `i`: its length and whether it allows zero repetitions. */
+function quantifierAt(p: string, i: number): { length: number; optional: boolean } | undefined {
+  const c = p[i];
+  let length = 0;
+  let optional = false;
+  if (c === '*' || c === '?') [length, optional] = [1, true];
+  else if (c === '+') length = 1;
+  else if (c === '{') {
+    const m = /^\{(\d{1,6})(,\d{0,6})?\}/.exec(p.slice(i, i + 16));
+    if (!m) return undefined;
+    [length, optional] = [m[0].length, Number(m[1]) === 0];
+  } else return undefined;
+  if (p[i + length] === '?' || p[i + length] === '+') length++;
+  return { length, optional };
+}
+
+/** Appends the literal runs of `p[start..end)` to `runs`; false when it is an alternation at this level. */
+function sequenceRuns(p: string, start: number, end: number, runs: string[]): boolean {
+  let run = '';
+  const flush = () => {
+    if (run !== '') runs.push(run);
+    run = '';
+  };
+  let i = start;
+  while (i < end) {
+    const c = p[i];
+    if (c === '|') return false;
+    let atom: string | undefined; // a literal character, else a non-literal atom
+    let next = i + 1;
+    if (c === '(') {
+      next = groupEnd(p, i, end);
+      if (next < 0) return false;
+      const q = quantifierAt(p, next);
+      flush();
+      const inner: string[] = [];
+      let from = i + 1;
+      if (p[from] === '?') from = p[from + 1] === ':' ? from + 2 : p.indexOf('>', from) + 1;
+      if (!q?.optional && from > i && sequenceRuns(p, from, next - 1, inner)) runs.push(...inner);
+      i = next + (q?.length ?? 0);
+      continue;
+    }
+    if (c === '[') {
+      next = i + 1;
+      while (next < end && p[next] !== ']') next += p[next] === '\\' ? 2 : 1;
+      next++;
+    } else if (c === '\\') {
+      const e = p[i + 1] ?? '';
+      next = i + 2;
+      if (e === 'x') next += 2;
+      else if (e === 'u') next += p[next] === '{' ? p.indexOf('}', next) - next + 1 : 4;
+      else if (e === 'c') next += 1;
+      else if (e === 'p' || e === 'P' || e === 'k') next = p.indexOf(e === 'k' ? '>' : '}', next) + 1;
+      else if (!CLASS_ESCAPES.test(e) && e.charCodeAt(0) < 128) atom = e;
+      if (next <= i) return false;
+    } else if (c !== '.' && c !== '^' && c !== '$' && c.charCodeAt(0) < 128) atom = c;
+    const q = quantifierAt(p, next);
+    if (atom !== undefined && !q?.optional) run += atom;
+    if (atom === undefined || q) flush();
+    i = next + (q?.length ?? 0);
+  }
+  flush();
+  return true;
+}

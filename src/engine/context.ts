@@ -28,6 +28,7 @@ const MAX_COMMAND_CHARS = 600;
 const MAX_TAGS = 8;
 /** Windows EventData names worth showing when the ECS fields do not already say them (Sysmon 10, 11, 13, 4624…). */
 const WINDOWS_FACTS: Array<[string, string]> = [
+  ['SourceImage', 'process'],
   ['TargetImage', 'target'],
   ['GrantedAccess', 'granted_access'],
   ['CallTrace', 'call_trace'],

@@ -4,11 +4,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { compareFindings } from '../analytics/finding.js';
+import { attachContext, compareFindings } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
+import { ContextStore, ruleMatchRecord } from '../engine/context.js';
 import type { Engine } from '../engine/index.js';
 import type { CoverageReport } from '../model/coverage.js';
-import type { Case, Finding } from '../model/finding.js';
+import type { Case, Finding, RuleMatchRecord } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { createClassifier } from '../signals/index.js';
@@ -40,6 +41,11 @@ export interface HuntOptions extends FeedOptions {
    * every core when the input is at least AUTO_WORKERS_MIN_BYTES, else 1.
    */
   workers?: number;
+  /**
+   * Every Sigma match as it is found, in event time (`--format sigma-matches`): the run then stays on
+   * this thread, so the timeline is written in one order.
+   */
+  onRuleMatch?: (record: RuleMatchRecord) => void;
 }
 
 export interface HuntResult {
@@ -57,7 +63,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
   const summary = newSummary();
-  const threads = await threadsFor(options);
+  const threads: HuntResult['threads'] = options.onRuleMatch ? { workers: 1 } : await threadsFor(options);
   if (threads.workers > 1) {
     const split = await huntOnWorkers(options, threads.workers);
     if (split.result) {
@@ -67,7 +73,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
     threads.workers = 1;
     threads.note = split.note;
   }
-  const { engine, rawFindings, feed } = await prepareHunt(options, summary);
+  const { engine, rawFindings, feed } = await prepareHunt(options, summary, options.onRuleMatch);
   await feed(options.onProgress);
   const findings = triaged(rawFindings, options.policy);
   countFindings(summary, findings);
@@ -87,7 +93,11 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
  * counted in `summary`), the detector, the findings it grades (before allowlist and triage) and the
  * feed of the inputs into it.
  */
-export async function prepareHunt(options: HuntWorkerOptions, summary: RunSummary) {
+export async function prepareHunt(
+  options: HuntWorkerOptions,
+  summary: RunSummary,
+  onRuleMatch?: (record: RuleMatchRecord) => void,
+) {
   const report = (i: Issue) => countIssue(summary, i);
 
   const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
@@ -97,7 +107,12 @@ export async function prepareHunt(options: HuntWorkerOptions, summary: RunSummar
   for (const e of [...rules.errors, ...rules.unsupported])
     report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
   countRuleWarnings(summary, rules);
-  const classify = createClassifier(intel, rules);
+  // other Sigma detections per host, kept for each finding's context (the scope of the compromise)
+  const sigmaContext = new ContextStore();
+  const classify = createClassifier(intel, rules, (event, matches) => {
+    sigmaContext.add(event, matches);
+    if (onRuleMatch) for (const m of matches) onRuleMatch(ruleMatchRecord(event, m));
+  });
 
   const rawFindings: Finding[] = [];
   const engine = createDetector({
@@ -105,12 +120,23 @@ export async function prepareHunt(options: HuntWorkerOptions, summary: RunSummar
     classify,
     intel,
     onFinding: (f) => {
+      attachContext(f, sigmaContext);
       rawFindings.push(f);
     },
   });
   const keep = { keepWindowsRecord: windowsRecordFilter(rules), keepRecord: formatRecordFilter(rules.rules) };
-  const feed = (onProgress?: (p: HuntProgress) => void) =>
-    feedEngine(engine, { ...options, ...keep, onProgress }, summary);
+  const feed = async (onProgress?: (p: HuntProgress) => void) => {
+    await feedEngine(engine, { ...options, ...keep, onProgress }, summary);
+    // what matched after a finding was graded, within its window (up to 1 h after its last evidence)
+    for (const f of rawFindings) attachContext(f, sigmaContext);
+    if (sigmaContext.dropped > 0)
+      report({
+        file: '(sigma context)',
+        code: 'CONTEXT_DROPPED',
+        reason: `${sigmaContext.dropped} Sigma context matches were let go to stay in bounds (per host, per rule, in all), the oldest first; the timeline (--format sigma-matches) has every match`,
+        stage: 'processing',
+      });
+  };
   return { engine, rawFindings, feed, correlations: rules.correlations.length };
 }
 
@@ -126,7 +152,7 @@ function triaged(raw: Finding[], policy: Policy): Finding[] {
 }
 
 /** What a worker thread is given of the hunt's options: plain data only (no callbacks, no clock). */
-export type HuntWorkerOptions = Omit<HuntOptions, 'onProgress' | 'now' | 'workers'>;
+export type HuntWorkerOptions = Omit<HuntOptions, 'onProgress' | 'now' | 'workers' | 'onRuleMatch'>;
 
 export interface HuntWorkerInput {
   kind: 'coalmine-hunt';

@@ -1,12 +1,13 @@
 /** `coalmine hunt PATH...`: findings from collected telemetry, ranked, with a run summary on stderr. */
 import { writeFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
-import { SEVERITY_RANK, type Severity } from '../../model/finding.js';
+import { type RuleMatchRecord, SEVERITY_RANK, type Severity } from '../../model/finding.js';
 import { type HuntProgress, hunt } from '../../run/hunt.js';
 import { noInputRead, renderNoInput, renderSummary } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { sinkNamed, sinks } from '../../sinks/index.js';
 import { renderReportHtml } from '../../sinks/report-html.js';
+import { matchFormatNamed, matchFormats } from '../../sinks/sigma-matches.js';
 import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
@@ -36,7 +37,7 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
     .argument('<paths...>', 'files, directories (walked; a directory is treated as a collected filesystem) or -')
     .option(
       '-f, --format <format>',
-      `output: ${sinks.map((s) => s.name).join('|')} (default: table on a terminal, else ndjson)`,
+      `output: ${[...sinks, ...matchFormats].map((s) => s.name).join('|')} (default: table on a terminal, else ndjson; sigma-matches: every Sigma match as a timeline)`,
     )
     .option(
       '--input-format <name>',
@@ -82,8 +83,12 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
   const err = (text: string) => process.stderr.write(text);
   const formatName = flags.format ?? (process.stdout.isTTY ? 'table' : 'ndjson');
   const sink = sinkNamed(formatName);
-  if (!sink) {
-    err(`coalmine: unknown --format "${inert(formatName)}" (use ${sinks.map((s) => s.name).join(', ')})\n`);
+  // a Sigma match timeline instead of findings: every match written as it is found
+  const timeline = sink ? undefined : matchFormatNamed(formatName);
+  if (!sink && !timeline) {
+    err(
+      `coalmine: unknown --format "${inert(formatName)}" (use ${[...sinks, ...matchFormats].map((s) => s.name).join(', ')})\n`,
+    );
     return EXIT.usage;
   }
   if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
@@ -93,7 +98,16 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
   const policy = withPlaceholders(chosen.policy, flags.sigmaPlaceholder);
-  const showProgress = flags.progress && process.stderr.isTTY === true;
+  const color = process.stdout.isTTY === true;
+  // a progress line would break the timeline's lines on a shared terminal
+  const showProgress = flags.progress && process.stderr.isTTY === true && !(timeline && color);
+  let matches = 0;
+  const onRuleMatch = timeline
+    ? (r: RuleMatchRecord) => {
+        matches++;
+        process.stdout.write(timeline.line(r, color));
+      }
+    : undefined;
   const onProgress = showProgress
     ? (p: HuntProgress) => {
         const pct = p.totalBytes > 0 ? Math.min(100, (p.bytesRead / p.totalBytes) * 100) : 0;
@@ -111,11 +125,10 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
     onProgress,
     workers: flags.workers,
+    onRuleMatch,
   });
   if (showProgress) err('\r\u001b[K');
-  process.stdout.write(
-    sink.render(result.findings, { color: process.stdout.isTTY === true, version: VERSION, cases: result.cases }),
-  );
+  if (sink) process.stdout.write(sink.render(result.findings, { color, version: VERSION, cases: result.cases }));
   let reportError = '';
   if (flags.report) {
     const html = renderReportHtml(result.findings, result.cases, {
@@ -131,6 +144,8 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     }
   }
   if (flags.summary) err(renderSummary(result.summary));
+  if (flags.summary && timeline)
+    err(`sigma matches: ${matches} (findings: ${result.findings.length}; --format ndjson or explain shows them)\n`);
   // a split run says so; a run asked to split that could not says why (e.g. cloud records join hosts)
   if (flags.summary && result.threads.workers > 1) err(`threads: ${result.threads.workers} workers, split by host\n`);
   if (result.threads.note) err(`threads: one, ${inert(result.threads.note)}\n`);

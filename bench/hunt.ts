@@ -21,7 +21,7 @@ const WORK = join(RESULTS, '.work');
 const TARGET_RATIO = 0.5;
 const MIB = 1024 * 1024;
 
-type Mode = 'parse' | 'hunt';
+type Mode = 'parse' | 'hunt' | 'idle';
 /** Which code the hunt child runs: the build in dist/ (what bin/coalmine.js runs), or src/ through tsx. */
 type Code = 'dist' | 'src';
 
@@ -121,6 +121,81 @@ async function huntChild(file: string, code: Code): Promise<ChildResult> {
   };
 }
 
+/** Idle processes the memory step creates, over this many hosts. */
+const IDLE_PROCESSES = 200_000;
+const IDLE_HOSTS = 200;
+
+/**
+ * Memory per idle tracked process: the engine (default policy, intel and rules, as hunt builds it) is
+ * shown one exec per process, `IDLE_PROCESSES` over `IDLE_HOSTS` hosts within one minute, with
+ * realistic names and command lines and nothing after; heapUsed after a full GC, less the same before,
+ * divided by the processes. Needs `--expose-gc` (the parent passes it).
+ */
+async function idleChild(code: Code): Promise<ChildResult & { idle: IdleMemory }> {
+  const module = (path: string) => `../${code}/${path}.${code === 'dist' ? 'js' : 'ts'}`;
+  const { createDetector } = (await import(module('analytics/index'))) as typeof import('../src/analytics/index.js');
+  const { createClassifier } = (await import(module('signals/index'))) as typeof import('../src/signals/index.js');
+  const { loadIntel } = (await import(module('signals/intel/store'))) as typeof import('../src/signals/intel/store.js');
+  const { loadRules } = (await import(module('signals/sigma/index'))) as typeof import('../src/signals/sigma/index.js');
+  const { DEFAULT_RULE_DIRS } = (await import(module('signals/rules'))) as typeof import('../src/signals/rules.js');
+  const { defaultPolicy } = (await import(module('model/policy'))) as typeof import('../src/model/policy.js');
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the idle step needs --expose-gc');
+  const { intel } = await loadIntel([]);
+  const classify = createClassifier(intel, await loadRules(DEFAULT_RULE_DIRS));
+  const engine = createDetector({ policy: defaultPolicy(), classify, intel, onFinding: () => undefined });
+  const t0 = Date.UTC(2026, 2, 2, 6, 0, 0);
+  const started = performance.now();
+  const exec = (i: number) => {
+    const host = `host-${String(i % IDLE_HOSTS).padStart(3, '0')}`;
+    const pid = 1000 + Math.floor(i / IDLE_HOSTS);
+    const ts = t0 + Math.floor((i * 60_000) / IDLE_PROCESSES);
+    engine.push({
+      '@timestamp': new Date(ts).toISOString(),
+      event: { kind: 'event', category: ['process'], type: ['start'], action: 'exec', dataset: 'bench.idle' },
+      host: { name: host, os: { platform: 'linux' } },
+      process: {
+        pid,
+        name: `worker-${i % 50}`,
+        executable: `/opt/app/bin/worker-${i % 50}`,
+        command_line: `/opt/app/bin/worker-${i % 50} --queue jobs-${i % 7} --id ${pid}`,
+        parent: { pid: 1 },
+        user: { name: 'app' },
+      },
+      original: {},
+      coalmine: { ts, format: 'bench', ref: { file: 'idle', line: i + 1 } },
+    });
+  };
+  exec(0); // the first host and the hot path exist before the baseline
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 1; i <= IDLE_PROCESSES; i++) exec(i);
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const tracked = engine.trackedProcesses;
+  return {
+    mode: 'idle',
+    events: IDLE_PROCESSES,
+    bytes: 0,
+    seconds: (performance.now() - started) / 1000,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    idle: {
+      processes: IDLE_PROCESSES,
+      hosts: IDLE_HOSTS,
+      tracked,
+      bytesPerProcess: Math.round((after - before) / IDLE_PROCESSES),
+    },
+  };
+}
+
+interface IdleMemory {
+  processes: number;
+  hosts: number;
+  /** Processes the engine held at the end (each exec also makes its parent, pid 1, once per host). */
+  tracked: number;
+  bytesPerProcess: number;
+}
+
 // ---------------------------------------------------------------- parent
 
 interface Meta extends GenerateResult {
@@ -190,6 +265,12 @@ function best(runs: Run[]): Run {
   return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
 }
 
+/** The middle run by time (the lower middle of an even count). */
+function median(runs: Run[]): Run {
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 const rate = (r: Run) => r.events / r.seconds;
 const mbps = (r: Run) => r.bytes / MIB / r.seconds;
 const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
@@ -216,29 +297,38 @@ function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
 }
 
 function markdown(report: ReturnType<typeof buildReport>): string {
-  const { machine: m, input, best: b, peakRss, findings } = report;
+  const { machine: m, input, best: b, median: md, peakRss, findings, idle } = report;
   const row = (name: string, r: { eventsPerSec: number; mbPerSec: number; seconds: number }) =>
     `| ${name} | ${r.eventsPerSec.toLocaleString('en')} | ${r.mbPerSec.toFixed(1)} | ${r.seconds.toFixed(2)} |`;
   return [
     '# hunt throughput',
     '',
     `${input.events.toLocaleString('en')} generated events (${mib(input.bytes)} MiB of coalmine NDJSON, seed ${input.seed}, ` +
-      `${input.hosts} hosts, ${input.spanMinutes} minutes of event time), best of ${report.runsPerMode} runs each, ` +
+      `${input.hosts} hosts, ${input.spanMinutes} minutes of event time), ${report.runsPerMode} runs each (min and median), ` +
       `every run in its own process, hunt running ${report.code === 'dist' ? 'the build in dist/' : 'src/ through tsx'}. ` +
       `Produced by \`npm run bench\` on ${report.date.slice(0, 10)}.`,
     '',
     '| run | events/s | MiB/s | seconds |',
     '|---|---:|---:|---:|',
-    row('`JSON.parse` only (baseline)', b.parse),
-    row('`hunt` (default policy and rules)', b.hunt),
+    row('`JSON.parse` only (baseline), min', b.parse),
+    row('`JSON.parse` only (baseline), median', md.parse),
+    row('`hunt` (default policy and rules, one thread), min', b.hunt),
+    row('`hunt` (default policy and rules, one thread), median', md.hunt),
     '',
-    `**hunt / parse throughput: ${report.ratio}** (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'not met'}).`,
+    `**hunt / parse throughput: ${report.ratio}** from the fastest runs, ${report.medianRatio} from the medians ` +
+      `(target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'not met'}).`,
     '',
     '| peak RSS | MiB |',
     '|---|---:|',
     `| parse, ${input.events.toLocaleString('en')} events | ${peakRss.parseMiB} |`,
     `| hunt, ${input.events.toLocaleString('en')} events | ${peakRss.huntMiB} |`,
-    `| hunt, ${peakRss.halfEvents.toLocaleString('en')} events | ${peakRss.huntHalfMiB} |`,
+    ...(peakRss.largeEvents > 0
+      ? [`| hunt, ${peakRss.largeEvents.toLocaleString('en')} events | ${peakRss.huntLargeMiB} |`]
+      : []),
+    '',
+    `Memory per idle tracked process: **${idle.bytesPerProcess.toLocaleString('en')} bytes** (target ≤ 1,024): ` +
+      `heapUsed after a full GC, before and after the engine is shown one exec each of ${idle.processes.toLocaleString('en')} ` +
+      `processes on ${idle.hosts} hosts, divided by the processes (process table, identity, host state: what hunt keeps per process).`,
     '',
     `Findings: ${findings.total} (${
       Object.entries(findings.bySeverity)
@@ -252,9 +342,18 @@ function markdown(report: ReturnType<typeof buildReport>): string {
   ].join('\n');
 }
 
-function buildReport(meta: Meta, halfMeta: Meta, parses: Run[], hunts: Run[], halves: Run[]) {
+function buildReport(
+  meta: Meta,
+  largeMeta: Meta | undefined,
+  parses: Run[],
+  hunts: Run[],
+  larges: Run[],
+  idle: IdleMemory,
+) {
   const bp = best(parses);
   const bh = best(hunts);
+  const mp = median(parses);
+  const mh = median(hunts);
   const findings = bh.findings ?? [];
   const plantedFound = meta.miners.filter((p) => findings.some((f) => f.host === p.host)).length;
   const summarise = (r: Run) => ({
@@ -263,6 +362,7 @@ function buildReport(meta: Meta, halfMeta: Meta, parses: Run[], hunts: Run[], ha
     seconds: round(r.seconds, 2),
   });
   const ratio = round(rate(bh) / rate(bp), 3);
+  const medianRatio = round(rate(mh) / rate(mp), 3);
   return {
     date: new Date().toISOString(),
     machine: machine(),
@@ -284,18 +384,21 @@ function buildReport(meta: Meta, halfMeta: Meta, parses: Run[], hunts: Run[], ha
     runs: {
       parse: parses.map(({ findings: _f, ...r }) => r),
       hunt: hunts.map(({ findings: _f, ...r }) => r),
-      huntHalf: halves.map(({ findings: _f, ...r }) => r),
+      huntLarge: larges.map(({ findings: _f, ...r }) => r),
     },
     best: { parse: summarise(bp), hunt: summarise(bh) },
+    median: { parse: summarise(mp), hunt: summarise(mh) },
     ratio,
+    medianRatio,
     targetRatio: TARGET_RATIO,
     meetsTarget: ratio >= TARGET_RATIO,
     peakRss: {
       parseMiB: mib(Math.max(...parses.map((r) => r.maxRssBytes))),
       huntMiB: mib(Math.max(...hunts.map((r) => r.maxRssBytes))),
-      halfEvents: halfMeta.events,
-      huntHalfMiB: mib(Math.max(...halves.map((r) => r.maxRssBytes))),
+      largeEvents: largeMeta?.events ?? 0,
+      huntLargeMiB: larges.length > 0 ? mib(Math.max(...larges.map((r) => r.maxRssBytes))) : 0,
     },
+    idle,
     findings: {
       total: findings.length,
       bySeverity: countBy(findings, (f) => f.severity),
@@ -334,9 +437,13 @@ function flag(args: string[], name: string): string | undefined {
 async function parent(args: string[]): Promise<void> {
   const events = Number(flag(args, '--events') ?? DEFAULT_EVENTS);
   const seed = Number(flag(args, '--seed') ?? DEFAULT_SEED);
-  const runs = Number(flag(args, '--runs') ?? 2);
-  if (![events, seed, runs].every(Number.isInteger) || events < 2 || runs < 1) {
-    console.error('usage: npm run bench -- [--events N] [--seed S] [--runs R] [--profile] [--from-source]');
+  const runs = Number(flag(args, '--runs') ?? 3);
+  // peak RSS on a larger input too (0: skip), so memory that grows with input shows
+  const largeEvents = Number(flag(args, '--large-events') ?? 4 * events);
+  if (![events, seed, runs, largeEvents].every(Number.isInteger) || events < 2 || runs < 1) {
+    console.error(
+      'usage: npm run bench -- [--events N] [--seed S] [--runs R] [--large-events N] [--profile] [--from-source]',
+    );
     process.exit(2);
   }
   const dist = distState();
@@ -344,9 +451,9 @@ async function parent(args: string[]): Promise<void> {
   else if (dist.current) measuredCode = 'dist';
   else process.stderr.write(`bench: ${dist.reason}: measuring src/ through tsx (npm run build to measure the build)\n`);
   const file = join(WORK, 'events.ndjson');
-  const halfFile = join(WORK, 'events-half.ndjson');
+  const largeFile = join(WORK, 'events-large.ndjson');
   const meta = await ensureEvents(file, events, seed);
-  const halfMeta = await ensureEvents(halfFile, Math.floor(events / 2), seed);
+  const largeMeta = largeEvents > 0 ? await ensureEvents(largeFile, largeEvents, seed) : undefined;
   const rel = relative(process.cwd(), file);
   if (args.includes('--profile')) {
     await profileHunt(rel); // a profiled run is slower: it only explains, it does not count as a result
@@ -363,10 +470,15 @@ async function parent(args: string[]): Promise<void> {
     hunts.push(await runChild('hunt', rel));
     process.stderr.write(`${hunts[i].seconds.toFixed(2)}s\n`);
   }
-  process.stderr.write(`bench: hunt on ${halfMeta.events.toLocaleString('en')} events for peak RSS…\n`);
-  const halves = [await runChild('hunt', relative(process.cwd(), halfFile))];
+  const larges: Run[] = [];
+  if (largeMeta) {
+    process.stderr.write(`bench: hunt on ${largeMeta.events.toLocaleString('en')} events for peak RSS…\n`);
+    larges.push(await runChild('hunt', relative(process.cwd(), largeFile)));
+  }
+  process.stderr.write('bench: memory per idle process…\n');
+  const idle = ((await runChild('idle', rel, ['--expose-gc'])) as Run & { idle: IdleMemory }).idle;
 
-  const report = buildReport(meta, halfMeta, parses, hunts, halves);
+  const report = buildReport(meta, largeMeta, parses, hunts, larges, idle);
   await mkdir(RESULTS, { recursive: true });
   await writeFile(join(RESULTS, 'hunt.json'), `${JSON.stringify(report, null, 2)}\n`);
   const md = markdown(report);
@@ -376,9 +488,10 @@ async function parent(args: string[]): Promise<void> {
     [
       `events:        ${meta.events.toLocaleString('en')} (${mib(meta.bytes)} MiB)`,
       `parse:         ${report.best.parse.eventsPerSec.toLocaleString('en')} events/s, ${report.best.parse.mbPerSec} MiB/s`,
-      `hunt:          ${report.best.hunt.eventsPerSec.toLocaleString('en')} events/s, ${report.best.hunt.mbPerSec} MiB/s`,
-      `hunt / parse:  ${report.ratio} (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'NOT met'})`,
-      `peak RSS:      parse ${report.peakRss.parseMiB} MiB; hunt ${report.peakRss.huntMiB} MiB; hunt on ${report.peakRss.halfEvents.toLocaleString('en')} events ${report.peakRss.huntHalfMiB} MiB`,
+      `hunt:          ${report.best.hunt.eventsPerSec.toLocaleString('en')} events/s, ${report.best.hunt.mbPerSec} MiB/s (median ${report.median.hunt.eventsPerSec.toLocaleString('en')} events/s)`,
+      `hunt / parse:  ${report.ratio} min, ${report.medianRatio} median (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'NOT met'})`,
+      `peak RSS:      parse ${report.peakRss.parseMiB} MiB; hunt ${report.peakRss.huntMiB} MiB; hunt on ${report.peakRss.largeEvents.toLocaleString('en')} events ${report.peakRss.huntLargeMiB} MiB`,
+      `idle process:  ${report.idle.bytesPerProcess} bytes each (${report.idle.processes.toLocaleString('en')} on ${report.idle.hosts} hosts)`,
       `findings:      ${findingsTotal} (planted miners found: ${report.findings.plantedFound} of ${report.findings.planted})`,
       `results:       ${relative(process.cwd(), join(RESULTS, 'hunt.json'))}, ${relative(process.cwd(), join(RESULTS, 'hunt.md'))}`,
       '',
@@ -391,12 +504,13 @@ async function main(): Promise<void> {
   const mode = flag(args, '--child');
   if (mode === undefined) return parent(args);
   const file = args[args.indexOf('--child') + 2];
-  if ((mode !== 'parse' && mode !== 'hunt') || !file) {
-    console.error('usage: bench/hunt.ts --child parse|hunt FILE');
+  if ((mode !== 'parse' && mode !== 'hunt' && mode !== 'idle') || !file) {
+    console.error('usage: bench/hunt.ts --child parse|hunt|idle FILE');
     process.exit(2);
   }
+  const code = flag(args, '--code') === 'dist' ? 'dist' : 'src';
   const result =
-    mode === 'parse' ? await parseChild(file) : await huntChild(file, flag(args, '--code') === 'dist' ? 'dist' : 'src');
+    mode === 'parse' ? await parseChild(file) : mode === 'idle' ? await idleChild(code) : await huntChild(file, code);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -152,13 +152,38 @@ class GramTable {
   }
 
   scan(value: string, pass: (id: number) => void): void {
-    const { g, start, mask, entryText, entryId, entryOffset } = this;
-    for (let i = 0; i + g <= value.length; i++) {
-      const h = gramHash(value, i, g) & mask;
-      for (let k = start[h]; k < start[h + 1]; k++) {
-        const from = i - entryOffset[k];
-        if (from >= 0 && value.startsWith(entryText[k], from)) pass(entryId[k]);
+    const { g, start, mask } = this;
+    const n = value.length - g + 1;
+    if (n <= 0) return;
+    // gramHash written out, rolling over the code units: this loop is most of the prefilter's time
+    let a = value.charCodeAt(0);
+    let b = g > 1 ? value.charCodeAt(1) : 0;
+    for (let i = 0; i < n; i++) {
+      let h: number;
+      if (g === 3) {
+        const c = value.charCodeAt(i + 2);
+        h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b) ^ Math.imul(c, 0xc2b2ae35);
+        a = b;
+        b = c;
+      } else if (g === 2) {
+        h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b);
+        a = b;
+        b = value.charCodeAt(i + 2);
+      } else {
+        h = Math.imul(a, 0x9e3779b1);
+        a = value.charCodeAt(i + 1);
       }
+      h = (h ^ (h >>> 15)) & mask;
+      const from = start[h];
+      const to = start[h + 1];
+      if (from !== to) this.compare(value, i, from, to, pass);
+    }
+  }
+
+  private compare(value: string, i: number, from: number, to: number, pass: (id: number) => void): void {
+    for (let k = from; k < to; k++) {
+      const at = i - this.entryOffset[k];
+      if (at >= 0 && value.startsWith(this.entryText[k], at)) pass(this.entryId[k]);
     }
   }
 }

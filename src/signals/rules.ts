@@ -69,12 +69,16 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
     // only keys some rule is indexed under are kept (bounded by the rules); the others' list is b itself
     if (a.length > 0) lists.byKey.set(key, list);
   }
-  // kinds of events are few; past the bound (a hostile file of random EventIDs) the key's list, unnarrowed
-  if (lists.byKind.size >= 4096) return list;
+  // kinds of events are few; past the bound (a hostile file of random EventIDs or channels, or names
+  // too long to keep as keys) the key's list, unnarrowed: each rule still checks its logsource itself
+  if (lists.byKind.size >= 4096 || kind.length > MAX_KIND_CHARS) return list;
   const narrowed = list.filter((r) => logsourceMatches(r.logsource, event, win));
   lists.byKind.set(kind, narrowed);
   return narrowed;
 }
+
+/** Longest kind-of-event key kept (provider and channel names are the record's, up to 64 KiB each). */
+const MAX_KIND_CHARS = 512;
 
 /** Per rule set, the candidate lists by kind of event and by index key, built on first use. */
 const MERGED = new WeakMap<RuleSet, { byKind: Map<string, CompiledRule[]>; byKey: Map<string, CompiledRule[]> }>();

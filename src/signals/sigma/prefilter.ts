@@ -13,7 +13,7 @@
  * and a rule with no clause at all is always evaluated.
  */
 import type { CoalEvent } from '../../model/event.js';
-import type { FieldCache } from './compile.js';
+import type { FieldCache } from './field-cache.js';
 import type { Comparison } from './modifiers.js';
 
 /** One literal test on one field's values (already lower-cased when the rule compares without case). */

@@ -38,8 +38,14 @@ test('Windows records no analytic reads are unused without a rule for them, read
   assert.doesNotMatch(ruled.stderr, /issues?:|SOURCE_|ENGINE_/);
   // the context-only records raise no finding of their own: one finding, the miner's
   assert.equal(ruled.findings.length, 1);
-  const evidence = JSON.stringify(ruled.findings[0]);
+  const evidence = JSON.stringify(ruled.findings[0].evidence);
   assert.match(evidence, /rule:7f1c0a2e-0000-4000-8000-000000000001/);
   assert.doesNotMatch(evidence, /7f1c0a2e-0000-4000-8000-00000000000[23]/);
+  // they are the finding's context instead (scope of compromise), never its evidence
+  const context = (ruled.findings[0] as { context?: { rule_id: string }[] }).context ?? [];
+  assert.deepEqual(context.map((c) => c.rule_id).sort(), [
+    '7f1c0a2e-0000-4000-8000-000000000002',
+    '7f1c0a2e-0000-4000-8000-000000000003',
+  ]);
   assert.doesNotMatch(JSON.stringify(bare.findings), /rule:7f1c0a2e/);
 });

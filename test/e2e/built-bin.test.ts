@@ -22,30 +22,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { distState } from '../../bin/dist-state.js';
+import { buildPackage } from '../support/built-package.js';
 import { BIN } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
 const work = mkdtempSync(join(tmpdir(), 'coalmine-built-'));
 after(() => rmSync(work, { recursive: true, force: true }));
-
-/** An installed package in `work`: the build of src/, the bin copied (it finds dist/ beside itself), data linked. */
-function buildPackage(): string {
-  const pkg = join(work, 'package');
-  mkdirSync(join(pkg, 'bin'), { recursive: true });
-  // type checking is `npm run typecheck`'s job; the emitted JavaScript is the same
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const built = spawnSync(
-    process.execPath,
-    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--noCheck'],
-    { encoding: 'utf8' },
-  );
-  assert.equal(built.status, 0, `${built.stdout}${built.stderr}`);
-  for (const name of ['coalmine.js', 'dist-state.js']) copyFileSync(join(ROOT, 'bin', name), join(pkg, 'bin', name));
-  copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
-  for (const name of ['rules', 'intel', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
-  return pkg;
-}
 
 function run(bin: string, args: string[], fromSource: boolean) {
   const env = { ...process.env };
@@ -58,7 +41,7 @@ function run(bin: string, args: string[], fromSource: boolean) {
 }
 
 test('the built bin prints what the source prints on the bundled example', { timeout: 300_000 }, () => {
-  const pkg = buildPackage();
+  const pkg = buildPackage(work);
   assert.equal(distState(pkg).current, true, 'a package without src/ runs its dist/');
   const builtBin = join(pkg, 'bin', 'coalmine.js');
   const report = (name: string) => join(work, `${name}.html`);

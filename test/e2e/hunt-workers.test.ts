@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generateEvents } from '../../bench/generate.js';
 import { workerOf } from '../../src/engine/partition.js';
+import { buildPackage } from '../support/built-package.js';
 import { runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -116,25 +117,8 @@ test('--workers takes a whole number of threads, 1 or more', () => {
   }
 });
 
-/** An installed package: the build of src/ in dist/, the bin copied, data linked (as built-bin.test.ts lays it out). */
-function buildPackage(): string {
-  const pkg = join(work, 'package');
-  mkdirSync(join(pkg, 'bin'), { recursive: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const built = spawnSync(
-    process.execPath,
-    [tsc, '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist'), '--noCheck'],
-    { encoding: 'utf8' },
-  );
-  assert.equal(built.status, 0, `${built.stdout}${built.stderr}`);
-  for (const name of ['coalmine.js', 'dist-state.js']) copyFileSync(join(ROOT, 'bin', name), join(pkg, 'bin', name));
-  copyFileSync(join(ROOT, 'package.json'), join(pkg, 'package.json'));
-  for (const name of ['rules', 'intel', 'node_modules']) symlinkSync(join(ROOT, name), join(pkg, name));
-  return pkg;
-}
-
 test('from the build in dist/: the worker is hunt-worker.js, the same output', { timeout: 300_000 }, () => {
-  const bin = join(buildPackage(), 'bin', 'coalmine.js');
+  const bin = join(buildPackage(work), 'bin', 'coalmine.js');
   const env = { ...process.env };
   delete env.COALMINE_FROM_SOURCE;
   const built = (args: string[]) => {

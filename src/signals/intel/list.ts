@@ -5,11 +5,9 @@
  */
 import type { Strength } from '../../model/signal.js';
 import {
-  type BadLine,
   DEFAULT_STRENGTH,
   INDICATOR_KINDS,
   type IndicatorKind,
-  type IntelEntry,
   MAX_INTEL_LINE_CHARS,
   type ParsedIntel,
 } from './types.js';

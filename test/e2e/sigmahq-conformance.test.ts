@@ -26,7 +26,7 @@ const RULE_DIRS = [
 ];
 /** What this session reached; raise them as the engine grows, never lower them. */
 const MIN_PARSE_RATE = 0.995;
-const MIN_LOADED = 3079;
+const MIN_LOADED = 3259;
 /**
  * 196 of 202 at this writing. The 6 others match more events than info.yml's match_count, and each of
  * those events was checked by hand to satisfy its rule (AnyDesk user.conf.new twice and user.conf~RF….TMP,

@@ -100,6 +100,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
   summary.events = engine.stats.events;
   summary.stateEvents = engine.stats.stateEvents;
   summary.lateEvents = engine.stats.lateEvents;
+  summary.unsortedEvents = engine.stats.unsortedEvents;
   summary.signals = engine.stats.signals;
   summary.bytes = progress.bytesRead;
 }

@@ -79,6 +79,7 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
         events: engine.stats.events,
         stateEvents: engine.stats.stateEvents,
         lateEvents: engine.stats.lateEvents,
+        unsortedEvents: engine.stats.unsortedEvents,
         signals: engine.stats.signals,
         hostsEvicted: engine.stats.hostsEvicted,
       },

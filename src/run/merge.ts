@@ -98,7 +98,14 @@ export interface HuntPart {
   summary: RunSummary;
   /** Its engine's issues, also counted at the end of `summary`. */
   engineIssues: TaggedIssue[];
-  stats: { events: number; stateEvents: number; lateEvents: number; signals: number; hostsEvicted: number };
+  stats: {
+    events: number;
+    stateEvents: number;
+    lateEvents: number;
+    unsortedEvents: number;
+    signals: number;
+    hostsEvicted: number;
+  };
   /** Findings as graded, before allowlist and triage. */
   findings: Finding[];
   hosts: HostSnapshot[];
@@ -132,6 +139,7 @@ export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
   summary.events = 0;
   summary.stateEvents = 0;
   summary.lateEvents = 0;
+  summary.unsortedEvents = 0;
   summary.signals = 0;
   let hostsEvicted = 0;
   const tagged: Array<TaggedIssue & { part: number; at: number }> = [];
@@ -141,6 +149,7 @@ export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
     summary.events += p.stats.events;
     summary.stateEvents += p.stats.stateEvents;
     summary.lateEvents += p.stats.lateEvents;
+    summary.unsortedEvents += p.stats.unsortedEvents;
     summary.signals += p.stats.signals;
     hostsEvicted += p.stats.hostsEvicted;
     p.engineIssues.forEach((t, at) => {

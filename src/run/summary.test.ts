@@ -94,3 +94,13 @@ test('run summary: rule-load warnings are counted by code, the first few named w
   assert.ok(out.includes('  … 2 more (coalmine rules check PATH lists every one)'), out);
   assert.equal(s.issues.length, 0, 'warnings are not bad input');
 });
+
+test('run summary: events processed out of order on arrival are counted and shown, never silent', () => {
+  const s = newSummary();
+  assert.ok(!renderSummary(s).includes('out of order'), 'no line when every event was in order');
+  s.unsortedEvents = 35;
+  assert.match(
+    renderSummary(s),
+    /events later than the stream had been so far \(processed on arrival, out of order\): 35/,
+  );
+});

@@ -12,6 +12,8 @@ export interface RunSummary {
   /** Records of types no analytic uses (see SourceBatch.unused). */
   unusedRecords: number;
   lateEvents: number;
+  /** Events processed on arrival because they were later than the stream had been so far (engine/reorder.ts). */
+  unsortedEvents: number;
   signals: number;
   elapsedMs: number;
   issuesByCode: Record<string, number>;
@@ -52,6 +54,7 @@ export function newSummary(): RunSummary {
     stateEvents: 0,
     unusedRecords: 0,
     lateEvents: 0,
+    unsortedEvents: 0,
     signals: 0,
     elapsedMs: 0,
     issuesByCode: {},
@@ -167,6 +170,10 @@ export function renderSummary(s: RunSummary): string {
     if (r.count > r.first.length)
       lines.push(`  … ${r.count - r.first.length} more (coalmine rules check PATH lists every one)`);
   }
+  if (s.unsortedEvents > 0)
+    lines.push(
+      `events later than the stream had been so far (processed on arrival, out of order): ${s.unsortedEvents}`,
+    );
   if (s.lateEvents > 0) lines.push(`late events (beyond allowed lateness, processed out of order): ${s.lateEvents}`);
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
   const found = order.filter((k) => s.findingsBySeverity[k]).map((k) => `${k} ${s.findingsBySeverity[k]}`);

@@ -7,11 +7,11 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distState } from '../bin/dist-state.js';
 import { DEFAULT_EVENTS, DEFAULT_SEED, GENERATOR_VERSION, type GenerateResult, generateEvents } from './generate.js';
+import { machine } from './machine.js';
 import { selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -275,20 +275,6 @@ const rate = (r: Run) => r.events / r.seconds;
 const mbps = (r: Run) => r.bytes / MIB / r.seconds;
 const mib = (bytes: number) => Math.round((bytes / MIB) * 10) / 10;
 const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits;
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    arch: os.arch(),
-    totalMemGiB: round(os.totalmem() / 1024 ** 3, 1),
-    /** 1-minute load average when the report was built: other work on the machine skews every number. */
-    loadAverage: round(os.loadavg()[0], 2),
-  };
-}
 
 function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
   const out: Record<string, number> = {};

@@ -14,7 +14,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +21,7 @@ import type { CoalEvent } from '../src/model/event.js';
 import { matchRules, type RuleMatch } from '../src/signals/rules.js';
 import { loadRules, type RuleSet } from '../src/signals/sigma/index.js';
 import { evtx } from '../src/sources/evtx/index.js';
+import { machine } from './machine.js';
 import { type SelfTime, selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -51,20 +51,6 @@ function arg(name: string): string | undefined {
 function round(n: number, digits = 0): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
-}
-
-function machine() {
-  const cpus = os.cpus();
-  return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown',
-    cores: cpus.length,
-    node: process.version,
-    platform: `${os.platform()} ${os.release()}`,
-    arch: os.arch(),
-    totalMemGiB: round(os.totalmem() / 1024 ** 3, 1),
-    /** 1-minute load average when the report was built: other work on the machine skews every number. */
-    loadAverage: round(os.loadavg()[0], 2),
-  };
 }
 
 async function readEvents(dir: string): Promise<{ files: number; events: CoalEvent[] }> {

@@ -7,10 +7,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distState } from '../bin/dist-state.js';
+import { machine as describeMachine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -70,12 +70,7 @@ function main(): void {
       });
     }
   }
-  const machine = {
-    cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
-    cores: os.cpus().length,
-    node: process.version,
-    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
-  };
+  const machine = describeMachine();
   const report = { date: new Date().toISOString(), runs, machine, rows };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'startup.json'), `${JSON.stringify(report, null, 2)}\n`);

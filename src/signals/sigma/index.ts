@@ -468,17 +468,7 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
       for (const key of [rule.id, rule.name]) if (typeof key === 'string') declared.add(key);
       const compiled = compileRule(rule, file, line, state);
       if (!compiled) continue;
-      const prior = ids.get(compiled.id);
-      if (prior) {
-        set.errors.push({
-          file,
-          line,
-          code: 'RULE_DUPLICATE_ID',
-          reason: `rule id ${compiled.id} is already defined in ${prior}`,
-        });
-        continue;
-      }
-      ids.set(compiled.id, `${file}:${line}`);
+      if (!claimId(set, ids, compiled.id, file, line)) continue;
       set.rules.push(compiled);
       for (const k of compiled.keys) {
         const list = set.byKey.get(k) ?? [];
@@ -499,6 +489,17 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
     declared,
   );
   return set;
+}
+
+/** Rules and correlations share one id space: the first to use an id keeps it, a later one is an error. */
+function claimId(set: RuleSet, ids: Map<string, string>, id: string, file: string, line: number): boolean {
+  const prior = ids.get(id);
+  if (prior) {
+    set.errors.push({ file, line, code: 'RULE_DUPLICATE_ID', reason: `rule id ${id} is already defined in ${prior}` });
+    return false;
+  }
+  ids.set(id, `${file}:${line}`);
+  return true;
 }
 
 interface MetaDoc {
@@ -538,17 +539,7 @@ function loadCorrelations(docs: MetaDoc[], state: LoadState, ids: Map<string, st
       for (const key of [doc.id, doc.name]) if (typeof key === 'string') declared.add(key);
       continue;
     }
-    const prior = ids.get(def.id);
-    if (prior) {
-      set.errors.push({
-        file,
-        line,
-        code: 'RULE_DUPLICATE_ID',
-        reason: `rule id ${def.id} is already defined in ${prior}`,
-      });
-      continue;
-    }
-    ids.set(def.id, `${file}:${line}`);
+    if (!claimId(set, ids, def.id, file, line)) continue;
     defs.set(def.id, { def, file, line });
     if (def.name !== undefined && !byName.has(def.name)) byName.set(def.name, def.id);
   }

@@ -21,6 +21,7 @@ import type { CoalEvent } from '../src/model/event.js';
 import { matchRules, type RuleMatch } from '../src/signals/rules.js';
 import { loadRules, type RuleSet } from '../src/signals/sigma/index.js';
 import { evtx } from '../src/sources/evtx/index.js';
+import { SIGMAHQ_RULE_DIRS as RULE_DIRS } from '../test/support/sigmahq.js';
 import { machine } from './machine.js';
 import { type SelfTime, selfTime } from './profile.js';
 
@@ -30,14 +31,6 @@ const RESULTS = join(HERE, 'results');
 const SHARED = join(REPO, '..', 'shared', 'data');
 const SIGMAHQ = join(SHARED, 'sigmahq');
 const EVTX_DIR = join(SHARED, 'evtx');
-const RULE_DIRS = [
-  'rules',
-  'rules-compliance',
-  'rules-dfir',
-  'rules-emerging-threats',
-  'rules-placeholder',
-  'rules-threat-hunting',
-];
 /** Zircolite 3.7 on this machine kind with 1,539 rules, as issue 15 quotes it; not measured here. */
 const ZIRCOLITE_EVENTS_PER_SECOND = 1776;
 const ZIRCOLITE_RULES = 1539;

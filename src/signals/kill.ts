@@ -296,13 +296,17 @@ function classifyKillEvent(event: CoalEvent, intel: Intel, killer: string, out: 
   );
 }
 
+/** The process that kills, as evidence names it (built only when there is evidence). */
+function killerOf(p: NonNullable<CoalEvent['process']>): string {
+  return `${p.name ?? (p.executable ? baseName(p.executable) : 'process')} (pid ${p.pid ?? '?'})`;
+}
+
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const p = event.process;
   if (!p) return;
-  const killer = `${p.name ?? (p.executable ? baseName(p.executable) : 'process')} (pid ${p.pid ?? '?'})`;
   const action = event.event.action;
   if (action === 'kill') {
-    classifyKillEvent(event, intel, killer, out);
+    classifyKillEvent(event, intel, killerOf(p), out);
     return;
   }
   if (action !== 'exec' && action !== 'process-seen') return;
@@ -337,7 +341,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
       class: 'kill',
       strength,
       by: 'kill:command',
-      explanation: `${killer} ${what}: ${text}`,
+      explanation: `${killerOf(p)} ${what}: ${text}`,
       subject: victim !== undefined ? { victim } : undefined,
     }),
   );

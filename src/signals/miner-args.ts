@@ -110,12 +110,48 @@ function optionAt(words: string[], i: number, names: Set<string>): { value: stri
   return undefined;
 }
 
+/** `stratum` in any case: where a Stratum URL may start. */
+const STRATUM_WORD = /stratum/i;
+/** Every option `minerOptions` reads by name, as written: `-o`, `-u`, `--url`, `--donate-level`. */
+const OPTION_NAMES = [...POOL_OPTIONS, ...LOGIN_OPTIONS, ...MINER_ONLY];
+/** The code units that follow the dash of those names (`o` of `-o`, `-` of `--url`). */
+const OPTION_SECOND = new Set(OPTION_NAMES.map((o) => o.charCodeAt(1)));
+
+/**
+ * Whether a word or unquoted text holds one of those option names where a word starts (a Stratum URL
+ * aside): `ps aux --sort=-%cpu` holds none. A dash after a printable ASCII character is inside a word;
+ * after anything else (whitespace, which splits words) it may start one.
+ */
+function holdsOptionName(text: string): boolean {
+  for (let at = text.indexOf('-'); at >= 0; at = text.indexOf('-', at + 1)) {
+    const before = at > 0 ? text.charCodeAt(at - 1) : 32;
+    if ((before > 32 && before < 127) || !OPTION_SECOND.has(text.charCodeAt(at + 1))) continue;
+    for (const name of OPTION_NAMES) if (text.startsWith(name, at)) return true;
+  }
+  return STRATUM_WORD.test(text);
+}
+
+/**
+ * Whether `minerOptions` may find anything: a pool, login or miner-only option (each a word starting
+ * with its name) or a Stratum URL. Most command lines hold none and skip the word split. Quotes are
+ * dropped from words (`-"-url"` is `--url`), so a quoted line is always read.
+ */
+function mayHoldMinerOptions(command: string | readonly string[]): boolean {
+  if (typeof command !== 'string') {
+    const n = Math.min(command.length, MAX_WORDS);
+    for (let i = 1; i < n; i++) if (holdsOptionName(command[i])) return true;
+    return false;
+  }
+  return command.includes('"') || command.includes("'") || holdsOptionName(command);
+}
+
 /**
  * The pool and miner options in a command line or argument vector, or undefined when there are none.
  * `-o` alone is not a pool (`ssh -o`, `curl -o`, `gcc -o`): its value must be a host:port or a Stratum
  * URL. A login (`-u`) counts when its value is a wallet or beside a pool address.
  */
 export function minerOptions(command: string | readonly string[], intel: Intel): MinerOptions | undefined {
+  if (!mayHoldMinerOptions(command)) return undefined;
   const words = wordsOf(command);
   const shown: string[] = [];
   let pool = false;

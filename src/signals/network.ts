@@ -82,46 +82,52 @@ export function endpoint(host: string, port: number | undefined): string {
  * is the engine's job, not this classifier's.
  */
 function checker(event: CoalEvent, intel: Intel, out: Signal[]): void {
-  for (const [field, name] of [
-    ['http.request.host', hostHeader(event.http?.request?.host)],
-    ['tls.client.server_name', event.tls?.client?.server_name],
-  ] as const) {
-    const hit = typeof name === 'string' ? intel.proxyChecker(name) : undefined;
-    if (!name || !hit) continue;
-    const agent = event.user_agent?.original;
-    const shownAgent = typeof agent === 'string' ? `, user agent ${agent.slice(0, 80)}` : '';
-    out.push(
-      signalFor(event, {
-        kind: 'proxyware-endpoint',
-        class: 'network',
-        strength: hit.strength,
-        by: 'network:proxy-checker',
-        explanation: `${who(event)} asked ${field} ${name}, a site that echoes the caller's address (intel ${intelName(hit)}: ${hit.indicator}), as proxy resellers do to test a relay${shownAgent} (weak on its own)`,
-        subject: { destination: hostName(name) },
-        intel: hit,
-      }),
-    );
-    return;
-  }
+  const host = event.http?.request?.host;
+  if (!checkerAsked(event, intel, 'http.request.host', host === undefined ? undefined : hostHeader(host), out))
+    checkerAsked(event, intel, 'tls.client.server_name', event.tls?.client?.server_name, out);
+}
+
+/** Whether the name one field asked for is a proxy checker's (then said, in `out`). */
+function checkerAsked(event: CoalEvent, intel: Intel, field: string, name: unknown, out: Signal[]): boolean {
+  const hit = typeof name === 'string' ? intel.proxyChecker(name) : undefined;
+  if (typeof name !== 'string' || !name || !hit) return false;
+  const agent = event.user_agent?.original;
+  const shownAgent = typeof agent === 'string' ? `, user agent ${agent.slice(0, 80)}` : '';
+  out.push(
+    signalFor(event, {
+      kind: 'proxyware-endpoint',
+      class: 'network',
+      strength: hit.strength,
+      by: 'network:proxy-checker',
+      explanation: `${who(event)} asked ${field} ${name}, a site that echoes the caller's address (intel ${intelName(hit)}: ${hit.indicator}), as proxy resellers do to test a relay${shownAgent} (weak on its own)`,
+      subject: { destination: hostName(name) },
+      intel: hit,
+    }),
+  );
+  return true;
+}
+
+/** Whether the name one field of a connection carries is a known pool's or proxyware's (then said, in `out`). */
+function namedContact(event: CoalEvent, intel: Intel, field: string, name: unknown, out: Signal[]): boolean {
+  if (typeof name !== 'string' || !name) return false;
+  const byName = intel.domain(name);
+  if (!byName) return false;
+  const port = event.destination?.port !== undefined ? `:${event.destination.port}` : '';
+  contact(event, byName, `connected to ${field} ${name}${port}`, hostName(name), out);
+  return true;
 }
 
 function classifyConnect(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const dst = event.destination;
-  const port = dst?.port !== undefined ? `:${dst.port}` : '';
   // the names a connection carries (TLS SNI, HTTP Host) are matched exactly like a DNS question
-  for (const [field, name] of [
-    ['destination.domain', dst?.domain],
-    ['tls.client.server_name', event.tls?.client?.server_name],
-    ['http.request.host', hostHeader(event.http?.request?.host)],
-    ['url.domain', event.url?.domain],
-  ] as const) {
-    if (typeof name !== 'string') continue;
-    const byName = name ? intel.domain(name) : undefined;
-    if (name && byName) {
-      contact(event, byName, `connected to ${field} ${name}${port}`, hostName(name), out);
-      return;
-    }
-  }
+  const host = event.http?.request?.host;
+  if (
+    namedContact(event, intel, 'destination.domain', dst?.domain, out) ||
+    namedContact(event, intel, 'tls.client.server_name', event.tls?.client?.server_name, out) ||
+    namedContact(event, intel, 'http.request.host', host === undefined ? undefined : hostHeader(host), out) ||
+    namedContact(event, intel, 'url.domain', event.url?.domain, out)
+  )
+    return;
   checker(event, intel, out);
   const ip = dst?.ip;
   const byIp = ip ? intel.ip(ip) : undefined;

@@ -206,13 +206,19 @@ export function commandLayers(command: string): CommandLayer[] {
  * their own ends, so they are left alone.
  */
 export function mayHaveLayers(event: CoalEvent, command: string): boolean {
+  const windows = event.host?.os?.platform === 'windows';
+  // asked twice per event (this classifier, then signals/index.ts for the decoded layers): the last answer is kept
+  if (command === lastAsked.command && windows === lastAsked.windows) return lastAsked.answer;
   const text = command.length > MAX_LAYER_CHARS ? command.slice(0, MAX_LAYER_CHARS) : command;
-  if (!/[\^`+]|base64|\[char|-join\b|\s-f\s|[\s"'][-/\u2013\u2014\u2015]e/i.test(text)) return false;
-  return (
-    event.host?.os?.platform === 'windows' ||
-    /p\^?o\^?w\^?e\^?r\^?s\^?h\^?e\^?l\^?l|pwsh|\bcmd(?:\.exe)?\b|\.exe\b/i.test(text)
-  );
+  const answer =
+    /[\^`+]|base64|\[char|-join\b|\s-f\s|[\s"'][-/\u2013\u2014\u2015]e/i.test(text) &&
+    (windows || /p\^?o\^?w\^?e\^?r\^?s\^?h\^?e\^?l\^?l|pwsh|\bcmd(?:\.exe)?\b|\.exe\b/i.test(text));
+  lastAsked.command = command;
+  lastAsked.windows = windows;
+  lastAsked.answer = answer;
+  return answer;
 }
+const lastAsked = { command: '', windows: false, answer: false };
 
 // ---- what the layers do ----------------------------------------------------------------------
 
@@ -277,16 +283,28 @@ function defenderOf(text: string): { strength: Strength; what: string } | undefi
   return undefined;
 }
 
+/**
+ * A word every cradle (FETCH, CERTUTIL, BITSADMIN) or Defender change (DISABLE_DEFENDER, EXCLUSION)
+ * holds: a line with none is neither, and one test replaces five.
+ */
+const MAY_FETCH_OR_TAMPER =
+  /download|invoke-|iwr|irm|webclient|bitstransfer|xmlhttp|winhttp|certutil|bitsadmin|mppreference/i;
+
 function classify(event: CoalEvent, _context: unknown, out: Signal[]): void {
   const action = event.event.action;
   if (action !== 'exec' && action !== 'process-seen' && action !== 'persistence-entry') return;
   const command = event.process?.command_line;
   if (!command) return;
   const p = event.process;
+  let layers: CommandLayer[];
+  if (mayHaveLayers(event, command)) layers = commandLayers(command);
+  else {
+    // nothing hidden: the logged line is the one layer, and most lines neither fetch nor touch Defender
+    const text = command.slice(0, MAX_LAYER_CHARS);
+    if (!MAY_FETCH_OR_TAMPER.test(text)) return;
+    layers = [{ text, depth: 0 }];
+  }
   const who = `${p?.name ?? 'process'} (pid ${p?.pid ?? '?'})`;
-  const layers = mayHaveLayers(event, command)
-    ? commandLayers(command)
-    : [{ text: command.slice(0, MAX_LAYER_CHARS), depth: 0 }];
   const hidden = layers.filter((l) => l.technique !== undefined);
   if (hidden.length > 0) {
     const deepest = Math.max(...hidden.map((l) => l.depth));

@@ -355,6 +355,8 @@ function stem(name: string): string {
  * versioned names and the usual symlinks) nor explained by an interpreter or multi-call binary.
  */
 function isForeignName(name: string, exe: string): boolean {
+  // the usual case, a process called as its file is
+  if (name === baseName(exe)) return false;
   const n = name.toLowerCase();
   const e = baseName(exe).toLowerCase();
   if (n === '' || e === '' || n === e || n === 'exe') return false;
@@ -434,28 +436,51 @@ export function knownImage(
   return { match, kind: miner ? 'miner-process' : 'proxyware-process', what: miner ? 'miner' : 'proxyware' };
 }
 
-/** Known programs by name, account arguments, hash and container image. Returns the name match. */
-function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command: string, out: Signal[]) {
-  const exe = p.executable ?? '';
-  let byName = exe ? intel.processName(baseName(exe)) : undefined;
-  let field = `process.executable ${exe}`;
-  if (!byName && p.name) {
-    byName = intel.processName(p.name);
-    field = `process.name ${p.name}`;
+/** Which name of the process intel knows it by, for the explanation. */
+type NamedBy = 'executable' | 'name' | 'original' | 'argv0';
+
+function namedByText(p: ProcessFields, exeName: string, by: NamedBy, argv0: string): string {
+  if (by === 'executable') return `process.executable ${p.executable ?? ''}`;
+  if (by === 'name') return `process.name ${p.name}`;
+  if (by === 'original')
+    return `process.pe.original_file_name ${p.pe?.original_file_name} (renamed to ${exeName || p.name || '?'})`;
+  return `argv[0] ${argv0}`;
+}
+
+/**
+ * Known programs by name, account arguments, hash and container image. Returns the name match. A name
+ * already looked up (the process name is usually its executable's) is not looked up again.
+ */
+function knownProgram(
+  event: CoalEvent,
+  p: ProcessFields,
+  exeName: string,
+  argv0: string,
+  intel: Intel,
+  command: string,
+  out: Signal[],
+) {
+  let byName = exeName ? intel.processName(exeName) : undefined;
+  let by: NamedBy = 'executable';
+  const name = p.name;
+  if (!byName && name && name !== exeName) {
+    byName = intel.processName(name);
+    by = 'name';
   }
   const original = p.pe?.original_file_name;
   if (!byName && original) {
     // a renamed miner keeps the name it was built with
     byName = intel.processName(original);
-    field = `process.pe.original_file_name ${original} (renamed to ${baseName(exe) || p.name || '?'})`;
+    by = 'original';
   }
-  const argv0 = !byName && command ? firstWord(p, command) : '';
-  if (argv0) {
+  if (!byName && argv0) {
     // what the command line runs, when the program file says nothing (a command decoded from a script)
-    byName = intel.processName(baseName(argv0));
-    field = `argv[0] ${argv0}`;
+    const argv0Name = baseName(argv0);
+    if (argv0Name !== exeName && argv0Name !== name && argv0Name !== original) byName = intel.processName(argv0Name);
+    by = 'argv0';
   }
   if (byName) {
+    const field = namedByText(p, exeName, by, argv0);
     const miner = byName.kind === 'miner-name';
     const account = miner ? '' : accountArgs(argsOf(p, command));
     out.push(
@@ -469,7 +494,8 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
       }),
     );
   } else {
-    const proxyFlag = command ? PROXYWARE_FLAGS.find((f) => f.flag.test(command)) : undefined;
+    // every client flag holds "-t": most command lines hold none
+    const proxyFlag = command.includes('-t') ? PROXYWARE_FLAGS.find((f) => f.flag.test(command)) : undefined;
     if (proxyFlag) {
       const account = accountArgs(argsOf(p, command));
       // a client's own terms flag beside the account it earns for is that client signing in to sell
@@ -525,12 +551,12 @@ function knownProgram(event: CoalEvent, p: ProcessFields, intel: Intel, command:
 function minerArguments(
   event: CoalEvent,
   p: ProcessFields,
+  exeName: string,
   intel: Intel,
   command: string,
   isMiner: boolean,
   out: Signal[],
 ) {
-  const exeName = p.executable ? baseName(p.executable) : '';
   const tool = (exeName || p.name || '').toLowerCase();
   // options only a miner takes (`--cpu-priority`, `--donate-level`) or a pool beside a login: a miner by any
   // name (a wallet among them says so itself, below)
@@ -604,7 +630,7 @@ function masqueradeSignal(
 }
 
 /** Kernel-thread names, suspicious locations, deleted executables and foreign names. */
-function masquerade(event: CoalEvent, p: ProcessFields, command: string, isMiner: boolean, out: Signal[]): void {
+function masquerade(event: CoalEvent, p: ProcessFields, argv0: string, isMiner: boolean, out: Signal[]): void {
   const exe = p.executable ?? '';
   if (isWindowsPath(exe)) {
     windowsMasquerade(event, p, exe, isMiner, out);
@@ -613,7 +639,6 @@ function masquerade(event: CoalEvent, p: ProcessFields, command: string, isMiner
   // only processes that really have an executable file can masquerade; runc re-executes from a memfd copy
   if (exe === '' || exe.startsWith('/proc/') || exe.startsWith('/memfd:runc_cloned')) return;
   const name = p.name ?? '';
-  const argv0 = command ? firstWord(p, command) : '';
   const threadName = KERNEL_THREAD.test(name) ? name : KERNEL_THREAD.test(argv0) ? argv0 : undefined;
   if (threadName !== undefined && !isMiner)
     masqueradeSignal(
@@ -660,13 +685,15 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   const p = event.process;
   if (!p) return;
   const command = commandOf(p);
-  const byName = knownProgram(event, p, intel, command, out);
+  const exeName = p.executable ? baseName(p.executable) : '';
+  const argv0 = command ? firstWord(p, command) : '';
+  const byName = knownProgram(event, p, exeName, argv0, intel, command, out);
   const isMiner = byName?.kind === 'miner-name';
   if (command) {
-    minerArguments(event, p, intel, command, isMiner, out);
+    minerArguments(event, p, exeName, intel, command, isMiner, out);
     namedDownload(event, p, intel, command, out);
   }
-  masquerade(event, p, command, isMiner, out);
+  masquerade(event, p, argv0, isMiner, out);
 }
 
 export const processClassifier: Classifier = {

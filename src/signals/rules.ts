@@ -51,16 +51,16 @@ const NONE: CompiledRule[] = [];
  * under both keys is run once.
  */
 function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
+  const lists = candidateListsOf(ruleSet);
   const win = windowsRecord(event);
-  const kind = `${win ? `${win.eventId}|${win.provider}|${win.channel}` : ''}|${event.event.action}|${event.host?.os?.platform ?? ''}|${event.coalmine.format}`;
-  let lists = MERGED.get(ruleSet);
-  if (!lists) {
-    lists = { byKind: new Map(), byKey: new Map() };
-    MERGED.set(ruleSet, lists);
-  }
-  const known = lists.byKind.get(kind);
+  const action = event.event.action;
+  const platform = event.host?.os?.platform ?? '';
+  const format = event.coalmine.format;
+  // a non-Windows event's kind is looked up part by part: no key string is built per event
+  const kind = win ? `${win.eventId}|${win.provider}|${win.channel}|${action}|${platform}|${format}` : undefined;
+  const known = kind === undefined ? lists.byAction.get(action)?.get(platform)?.get(format) : lists.byKind.get(kind);
   if (known) return known;
-  const key = win ? `w:${win.eventId}` : `a:${event.event.action}`;
+  const key = win ? `w:${win.eventId}` : `a:${action}`;
   let list = lists.byKey.get(key);
   if (!list) {
     const a = ruleSet.byKey.get(key) ?? NONE;
@@ -69,11 +69,26 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
     // only keys some rule is indexed under are kept (bounded by the rules); the others' list is b itself
     if (a.length > 0) lists.byKey.set(key, list);
   }
-  // kinds of events are few; past the bound (a hostile file of random EventIDs or channels, or names
-  // too long to keep as keys) the key's list, unnarrowed: each rule still checks its logsource itself
-  if (lists.byKind.size >= 4096 || kind.length > MAX_KIND_CHARS) return list;
+  // kinds of events are few; past the bound (a hostile file of random EventIDs, channels or actions, or
+  // names too long to keep as keys) the key's list, unnarrowed: each rule still checks its logsource itself
+  const kindChars = kind?.length ?? action.length + platform.length + format.length + 3;
+  if (lists.kinds >= 4096 || kindChars > MAX_KIND_CHARS) return list;
   const narrowed = list.filter((r) => logsourceMatches(r.logsource, event, win));
-  lists.byKind.set(kind, narrowed);
+  lists.kinds++;
+  if (kind !== undefined) lists.byKind.set(kind, narrowed);
+  else {
+    let byPlatform = lists.byAction.get(action);
+    if (!byPlatform) {
+      byPlatform = new Map();
+      lists.byAction.set(action, byPlatform);
+    }
+    let byFormat = byPlatform.get(platform);
+    if (!byFormat) {
+      byFormat = new Map();
+      byPlatform.set(platform, byFormat);
+    }
+    byFormat.set(format, narrowed);
+  }
   return narrowed;
 }
 
@@ -81,7 +96,31 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
 const MAX_KIND_CHARS = 512;
 
 /** Per rule set, the candidate lists by kind of event and by index key, built on first use. */
-const MERGED = new WeakMap<RuleSet, { byKind: Map<string, CompiledRule[]>; byKey: Map<string, CompiledRule[]> }>();
+interface CandidateLists {
+  /** Windows records' kinds, by EventID, provider, channel, action, platform and format. */
+  byKind: Map<string, CompiledRule[]>;
+  /** Other events' kinds, by action, then platform, then format. */
+  byAction: Map<string, Map<string, Map<string, CompiledRule[]>>>;
+  /** Kinds kept in both. */
+  kinds: number;
+  byKey: Map<string, CompiledRule[]>;
+}
+const MERGED = new WeakMap<RuleSet, CandidateLists>();
+/** The rule set of the event before and its lists: a run matches one rule set, event after event. */
+let lastRuleSet: RuleSet | undefined;
+let lastLists: CandidateLists | undefined;
+
+function candidateListsOf(ruleSet: RuleSet): CandidateLists {
+  if (ruleSet === lastRuleSet && lastLists) return lastLists;
+  let lists = MERGED.get(ruleSet);
+  if (!lists) {
+    lists = { byKind: new Map(), byAction: new Map(), kinds: 0, byKey: new Map() };
+    MERGED.set(ruleSet, lists);
+  }
+  lastRuleSet = ruleSet;
+  lastLists = lists;
+  return lists;
+}
 
 /**
  * Whether some rule of `ruleSet` could read a Windows record with this EventID (by the rules' index):
@@ -177,6 +216,9 @@ function pushSignal(event: CoalEvent, rule: CompiledRule, explanation: string, o
   );
 }
 
+/** The matches of the event being judged, before they are copied (matching is synchronous). */
+const MATCHED: RuleMatch[] = [];
+
 /**
  * Signals of the matching rules that raise one; `onMatch` (when given) receives every reported match of
  * the event, signal or not, for context. With a `correlator`, the matches also feed the run's
@@ -190,9 +232,11 @@ export function ruleSignals(
   onMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
   correlator?: Correlator,
 ): void {
-  const found: RuleMatch[] = [];
-  matchRules(ruleSet, event, found);
-  if (found.length === 0) return;
+  // most events match nothing: one array serves them all, and a match's list is its own copy
+  MATCHED.length = 0;
+  matchRules(ruleSet, event, MATCHED);
+  if (MATCHED.length === 0) return;
+  const found = MATCHED.slice();
   const matches = found.some((m) => m.rule.silent) ? found.filter((m) => !m.rule.silent) : found;
   if (onMatch && matches.length > 0) onMatch(event, matches);
   for (const { rule } of matches) pushSignal(event, rule, rule.explain(event), out);

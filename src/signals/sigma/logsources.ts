@@ -42,6 +42,9 @@ const RECORDS = new WeakMap<CoalEvent, WindowsRecord | null>();
 
 /** The event's Windows record, when it carries one (every EVTX/XML/JSON/Winlogbeat event does). */
 export function windowsRecord(event: CoalEvent): WindowsRecord | undefined {
+  // most events are not Windows records: an EventID decides it without touching the cache
+  const o = event.original;
+  if (!o || typeof o !== 'object' || typeof o.EventID !== 'number') return undefined;
   let r = RECORDS.get(event);
   if (r === undefined) {
     r = readWindowsRecord(event) ?? null;

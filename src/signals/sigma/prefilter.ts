@@ -188,6 +188,15 @@ class GramTable {
   }
 }
 
+/** Heads (or tails) of `value` cut at each length the texts have, looked up. */
+function scanEnds(texts: TextsByLength, head: boolean, value: string, pass: (id: number) => void): void {
+  for (const len of texts.lengths) {
+    if (len > value.length) continue;
+    const hit = texts.byText.get(head ? value.slice(0, len) : value.slice(value.length - len));
+    if (hit) for (const id of hit) pass(id);
+  }
+}
+
 /**
  * One field's tests over a candidate list. Equality: one Map lookup per value; startswith/endswith: the
  * value's head or tail cut at each length the texts have, looked up in a Map; contains: `GramTable`s.
@@ -224,15 +233,8 @@ class FieldTexts {
   scan(value: string, pass: (id: number) => void): void {
     const exact = this.exact.size > 0 ? this.exact.get(value) : undefined;
     if (exact) for (const id of exact) pass(id);
-    for (const [texts, head] of [
-      [this.prefixes, true],
-      [this.suffixes, false],
-    ] as const)
-      for (const len of texts.lengths) {
-        if (len > value.length) continue;
-        const hit = texts.byText.get(head ? value.slice(0, len) : value.slice(value.length - len));
-        if (hit) for (const id of hit) pass(id);
-      }
+    if (this.prefixes.lengths.length > 0) scanEnds(this.prefixes, true, value, pass);
+    if (this.suffixes.lengths.length > 0) scanEnds(this.suffixes, false, value, pass);
     for (const table of this.gramTables) table.scan(value, pass);
   }
 }

@@ -1,8 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../../bench/fuzz-rng.js';
 import { UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent, EventAction } from '../model/event.js';
-import { PARTITIONS, partitionOf, partitionRouteOf, workerOf } from './partition.js';
+import {
+  PARTITIONS,
+  type PartitionRoute,
+  partitionOf,
+  partitionRouteOf,
+  partitionRouteOfLine,
+  workerOf,
+} from './partition.js';
 
 function ev(action: EventAction, fields: Partial<CoalEvent>): CoalEvent {
   return {
@@ -100,4 +108,120 @@ test('a key has one partition, whatever the number of workers, spread over all o
   }
   assert.ok(seen.size > PARTITIONS / 2, `200 hosts fill most of the ${PARTITIONS} partitions (${seen.size})`);
   assert.ok(Math.min(...perWorker) >= 70, `two workers share 200 hosts roughly evenly (${perWorker})`);
+});
+
+/** What partitionRouteOf says of a line as the NDJSON reader hands it on (its `coalmine` rebuilt). */
+function parsedRoute(line: string): PartitionRoute | 'not an event' {
+  let o: unknown;
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return 'not an event';
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'not an event';
+  const e = o as CoalEvent;
+  if (typeof e.event !== 'object' || e.event === null) return 'not an event';
+  e.coalmine = { ts: 0, format: 'ndjson', ref: { file: 'f', line: 1 } };
+  return partitionRouteOf(e);
+}
+
+const ROUTED_LINES = [
+  '{"@timestamp":"2026-03-02T06:00:00.017Z","event":{"kind":"event","action":"exec","dataset":"auditd.execve"},"host":{"name":"web-001","os":{"platform":"linux"}},"process":{"pid":775,"command_line":"ls -la \\"/var/www\\" C:\\\\x"}}',
+  '{"event":{"action":"metric","dataset":"m"},"process":{"pid":1},"host":{"os":{"platform":"linux"},"name":"db-7"},"@timestamp":"2026-03-02T06:00:00Z"}',
+  '{ "@timestamp" : "2026-03-02T06:00:00Z" , "event" : { "action" : "connect" , "dataset" : "d" } , "host" : { "ip" : [ "10.0.0.1" ] , "name" : "spaced host" } }',
+  '{"@timestamp":"2026-03-02T06:00:00Z","event":{"action":"exec","dataset":"d"},"host":{"name":"ünïcode-höst"},"process":{"command_line":"echo {\\"a\\":[1,{\\"b\\":2}]}"}}',
+];
+
+test('a line of our NDJSON is routed from its text as its parsed event is', () => {
+  for (const line of ROUTED_LINES) {
+    const route = partitionRouteOfLine(line);
+    assert.ok(route, line);
+    assert.deepEqual(route, parsedRoute(line), line);
+  }
+});
+
+test('a line whose route the text cannot settle is left to a parse', () => {
+  const base = '"@timestamp":"2026-03-02T06:00:00Z","event":{"action":"exec","dataset":"d"}';
+  const unsettled: Array<[string, string]> = [
+    ['no host', `{${base}}`],
+    ['a nested host only', `{${base},"url":{"host":{"name":"a"}}}`],
+    ['a nested host beside the real one', `{${base},"host":{"name":"a"},"original":{"host":{"name":"b"}}}`],
+    ['a repeated host key (JSON.parse keeps the last)', `{${base},"host":{"name":"a"},"host":{"name":"b"}}`],
+    ['a host key spelled with \\u escapes', `{${base},"ho\\u0073t":{"name":"b"},"url":{"host":{"name":"a"}}}`],
+    ['a key that ends in an escaped quote and host', `{${base},"x\\"host":{"name":"a"}}`],
+    ['"host" as a value', `{${base},"tag":"host","x":{"name":"a"}}`],
+    ['a host that is no object', `{${base},"host":"a"}`],
+    ['a name that is no string', `{${base},"host":{"name":7}}`],
+    ['a repeated name', `{${base},"host":{"name":"a","name":"b"}}`],
+    ['an escaped name', `{${base},"host":{"name":"a\\tb"}}`],
+    ['an empty name', `{${base},"host":{"name":""}}`],
+    ['an array line', `[{"host":{"name":"a"}}]`],
+  ];
+  for (const [what, line] of unsettled) assert.equal(partitionRouteOfLine(line), undefined, what);
+});
+
+test('a line of a named host that joins across hosts goes to its host: the owner parses it and finds out', () => {
+  // the owner's parse sees the cloud, k8s or fleet route and the run goes back to one thread (hunt-worker.ts)
+  const base = '"@timestamp":"2026-03-02T06:00:00Z","event":{"action":"connect","dataset":"d"},"host":{"name":"a"}';
+  for (const extra of [
+    '"cloud":{"instance":{"id":"i-1"}}',
+    '"container":{"id":"c1"}',
+    '"orchestrator":{"namespace":"n"}',
+    '"user_agent":{"original":"x"}',
+    '"network":{"protocol":"ssh"}',
+  ]) {
+    const line = `{${base},${extra}}`;
+    assert.deepEqual(partitionRouteOfLine(line), { scope: 'host', key: 'host:a' }, extra);
+    const parsed = parsedRoute(line);
+    assert.ok(
+      parsed !== 'not an event' && parsed.scope !== 'host',
+      `${extra}: the parse says ${JSON.stringify(parsed)}`,
+    );
+  }
+});
+
+test('whatever a line holds, a route told from its text is the route of the event it parses into', () => {
+  // mutate routed lines with the tokens that could fool a scan; every route it gives must hold
+  const tokens = [
+    '"host"',
+    '"name"',
+    '"category":["host"]',
+    '\\u0068',
+    '{',
+    '}',
+    '[',
+    ']',
+    '"',
+    '\\',
+    '\\"',
+    ':',
+    ',',
+    ' ',
+    '"host":{"name":"z"}',
+    'x',
+  ];
+  const rng = new Rng(0x51ce);
+  let routed = 0;
+  let parsedAsEvents = 0;
+  for (let i = 0; i < 20_000; i++) {
+    let line = rng.pick(ROUTED_LINES);
+    const edits = 1 + rng.int(3);
+    for (let k = 0; k < edits; k++) {
+      const at = rng.int(line.length + 1);
+      line = rng.chance(0.8)
+        ? line.slice(0, at) + rng.pick(tokens) + line.slice(at)
+        : line.slice(0, at) + line.slice(at + 1 + rng.int(4));
+    }
+    const route = partitionRouteOfLine(line);
+    const parsed = parsedRoute(line);
+    if (parsed !== 'not an event') parsedAsEvents++;
+    if (route === undefined) continue;
+    routed++;
+    // a host-scoped event must be routed to its host; any other is found out by the owner's parse
+    if (parsed !== 'not an event' && parsed.scope === 'host') assert.deepEqual(route, parsed, line);
+  }
+  assert.ok(
+    routed > 1000 && parsedAsEvents > 1000,
+    `${routed} routed, ${parsedAsEvents} parsed: the mutations reach both`,
+  );
 });

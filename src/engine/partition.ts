@@ -79,3 +79,128 @@ export function partitionOf(key: string, partitions: number = PARTITIONS): numbe
 export function workerOf(key: string, workers: number): number {
   return partitionOf(key) % workers;
 }
+
+/**
+ * The route partitionRouteOf gives the event a line of coalmine's own NDJSON parses into, told from the
+ * text alone, or undefined when it cannot be told that way (then the line is parsed). Only a line whose
+ * top-level `host` object has a plain string `name` is routed: the walk goes member by member up to the
+ * `host` key and across its object, a fraction of a parse. What else may take the event out of its
+ * host's partition (cloud, k8s, fleet) needs no look here: the owning thread parses the line, finds
+ * it, and the run goes back to one thread (run/hunt-worker.ts). A line that is not valid JSON may get a
+ * route: it then goes to one thread, which reports it as one thread would.
+ */
+export function partitionRouteOfLine(text: string): PartitionRoute | undefined {
+  // a key spelled with \u escapes (`ho\u0073t`) would be a host the walk does not see
+  if (text.charCodeAt(0) !== 123 || text.includes('\\u')) return undefined;
+  let j = 1;
+  for (;;) {
+    j = skipSpace(text, j);
+    if (text.charCodeAt(j) !== 34) return undefined; // the object ended (no host) or is no JSON
+    const keyEnd = stringEnd(text, j);
+    if (keyEnd < 0) return undefined;
+    const isHost = keyEnd === j + 5 && text.startsWith('host', j + 1);
+    j = skipSpace(text, keyEnd + 1);
+    if (text.charCodeAt(j) !== 58) return undefined;
+    j = skipSpace(text, j + 1);
+    if (isHost) break;
+    j = skipValue(text, j);
+    if (j < 0) return undefined;
+    j = skipSpace(text, j);
+    if (text.charCodeAt(j) !== 44) return undefined;
+    j++;
+  }
+  const host = hostObjectName(text, j);
+  // a `host` key further on may be another top-level one, which JSON.parse would keep instead
+  if (host === undefined || hostKeyAfter(text, host.end)) return undefined;
+  return { scope: 'host', key: `host:${part(host.name)}` };
+}
+
+/** The plain string `name` of the object at `i` (one `name`, no escapes), and the index past the object. */
+function hostObjectName(text: string, i: number): { name: string; end: number } | undefined {
+  if (text.charCodeAt(i) !== 123) return undefined;
+  let name: string | undefined;
+  let j = i + 1;
+  for (;;) {
+    j = skipSpace(text, j);
+    const c = text.charCodeAt(j);
+    if (c === 125) break;
+    if (c === 44) {
+      j++;
+      continue;
+    }
+    if (c !== 34) return undefined;
+    const keyEnd = stringEnd(text, j);
+    if (keyEnd < 0) return undefined;
+    const isName = keyEnd === j + 5 && text.startsWith('name', j + 1);
+    j = skipSpace(text, keyEnd + 1);
+    if (text.charCodeAt(j) !== 58) return undefined;
+    j = skipSpace(text, j + 1);
+    if (isName) {
+      if (name !== undefined || text.charCodeAt(j) !== 34) return undefined;
+      const end = stringEnd(text, j);
+      if (end < 0) return undefined;
+      name = text.slice(j + 1, end);
+      if (name.includes('\\')) return undefined;
+      j = end + 1;
+    } else {
+      j = skipValue(text, j);
+      if (j < 0) return undefined;
+    }
+  }
+  return name ? { name, end: j + 1 } : undefined;
+}
+
+/** Whether `"host"` followed by a colon (a key) appears from `from` on. Searched as `host"`: far rarer than `"`. */
+function hostKeyAfter(text: string, from: number): boolean {
+  for (let i = text.indexOf('host"', from); i >= 0; i = text.indexOf('host"', i + 5)) {
+    if (text.charCodeAt(i - 1) === 34 && text.charCodeAt(skipSpace(text, i + 5)) === 58) return true;
+  }
+  return false;
+}
+
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return i;
+    i++;
+  }
+}
+
+/** The index of the quote closing the string opened at `open`, or -1 when the line ends first. */
+function stringEnd(text: string, open: number): number {
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) i++;
+    else if (c === 34) return i;
+  }
+  return -1;
+}
+
+/** The index just past the JSON value starting at `i`, or -1 when the line ends inside it. */
+function skipValue(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 34) {
+    const end = stringEnd(text, i);
+    return end < 0 ? -1 : end + 1;
+  }
+  if (c !== 123 && c !== 91) {
+    while (i < text.length) {
+      const d = text.charCodeAt(i);
+      if (d === 44 || d === 125 || d === 93 || d === 32 || d === 9 || d === 10 || d === 13) return i;
+      i++;
+    }
+    return -1;
+  }
+  let depth = 0;
+  for (; i < text.length; i++) {
+    const d = text.charCodeAt(i);
+    if (d === 34) {
+      i = stringEnd(text, i);
+      if (i < 0) return -1;
+    } else if (d === 123 || d === 91) depth++;
+    else if (d === 125 || d === 93) {
+      if (--depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}

@@ -10,7 +10,7 @@ import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from '
 import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
 import { expandInputs, type InputFile, markLinkTarget } from './inputs.js';
 import { mergeByTime } from './merge.js';
-import { countIssue, type RunSummary } from './summary.js';
+import { countUnread, IssueList, type RunSummary } from './summary.js';
 
 export interface FeedProgress {
   bytesRead: number;
@@ -30,7 +30,30 @@ export interface FeedOptions {
   keepWindowsRecord?: (provider: string, channel: string, eventId: number) => boolean;
   /** See SourceContext.keepRecord: the loaded rules' answer (signals/rules.ts formatRecordFilter). */
   keepRecord?: (format: string) => boolean;
+  /** See SourceContext.lineOwner: set by a thread of a split hunt (run/hunt-worker.ts). */
+  lineOwner?: (text: string) => 'mine' | 'other' | undefined;
+  /** This thread's place in a split run (0 alone): orders issues of one line raised by two threads. */
+  part?: number;
+  /** Leave the issues of the input and the engine to the caller (a split hunt merges them) instead of counting them. */
+  keepIssues?: boolean;
   onProgress?: (p: FeedProgress) => void;
+}
+
+/**
+ * The issues of a feed, each list in input order (run/summary.ts IssueList): of the input every
+ * thread reads, of lines only this thread read (SourceContext.lineOwner), and of the engine.
+ */
+export interface FeedIssues {
+  input: IssueList;
+  routed: IssueList;
+  engine: IssueList;
+}
+
+/** A feed's issues into the summary: the input's (every thread's lines, in input order), then the engine's. */
+export function flushFeedIssues(summary: RunSummary, issues: FeedIssues): void {
+  issues.input.absorb(issues.routed.data());
+  issues.input.flushInto(summary);
+  issues.engine.flushInto(summary);
 }
 
 interface Planned {
@@ -42,11 +65,18 @@ interface Planned {
 /**
  * Every input of `options.paths` through `engine`, ending it. Fills the summary's files,
  * filesByFormat, bytes, events, stateEvents, lateEvents, signals and issues (input and engine
- * issues, after any already counted); findings and elapsed time are the caller's.
+ * issues, after any already counted, unless `keepIssues`); findings and elapsed time are the caller's.
  */
-export async function feedEngine(engine: Engine, options: FeedOptions, summary: RunSummary): Promise<void> {
-  const report = (i: Issue) => countIssue(summary, i);
+export async function feedEngine(engine: Engine, options: FeedOptions, summary: RunSummary): Promise<FeedIssues> {
+  const part = options.part ?? 0;
+  const issues: FeedIssues = { input: new IssueList(part), routed: new IssueList(part), engine: new IssueList(part) };
+  const report = (i: Issue) => {
+    countUnread(summary, i);
+    issues.input.add(i);
+  };
   const files = await expandInputs(options.paths, options.host, report);
+  const names = files.map((f) => f.input.name);
+  for (const list of [issues.input, issues.routed, issues.engine]) list.setFiles(names);
   const forced = options.format ? sourceNamed(options.format) : undefined;
   const planned: Planned[] = [];
   const progress: FeedProgress = { bytesRead: 0, totalBytes: 0, events: 0, files: 0 };
@@ -75,6 +105,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
     maxPendingRecords: 4096,
     keepWindowsRecord: options.keepWindowsRecord,
     keepRecord: options.keepRecord,
+    lineOwner: options.lineOwner,
   };
   // Standing facts (cron files, units) first: they are true for the whole timeline.
   for (const p of planned.filter((x) => x.source.delivers === 'state')) {
@@ -86,7 +117,11 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
   }
   const streams = planned.filter((x) => x.source.delivers === 'events').map((p) => guarded(p, context, summary));
   let lastProgress = 0;
-  for await (const events of mergeByTime(streams, (issues) => issues.forEach(report))) {
+  const onIssues = (shared: Issue[], routed?: Issue[]) => {
+    shared.forEach(report);
+    if (routed) for (const i of routed) issues.routed.add(i);
+  };
+  for await (const events of mergeByTime(streams, onIssues)) {
     for (let i = 0; i < events.length; i++) engine.push(events[i]);
     progress.events += events.length;
     if (options.onProgress && progress.events - lastProgress >= 50_000) {
@@ -95,7 +130,8 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
     }
   }
   engine.end();
-  engine.issues.forEach(report);
+  for (const i of engine.issues) issues.engine.add(i);
+  if (!options.keepIssues) flushFeedIssues(summary, issues);
 
   summary.events = engine.stats.events;
   summary.stateEvents = engine.stats.stateEvents;
@@ -103,6 +139,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
   summary.unsortedEvents = engine.stats.unsortedEvents;
   summary.signals = engine.stats.signals;
   summary.bytes = progress.bytesRead;
+  return issues;
 }
 
 /** Counts bytes as the source consumes them, for progress. */

@@ -2,17 +2,19 @@
  * One thread of `hunt --workers N`. Every worker reads the whole input through the same sources and
  * time merge as a single-threaded hunt (a parse is cheaper than handing parsed events between threads,
  * see bench/results/hunt-workers.md), and pushes into its engine only the events whose partition
- * (engine/partition.ts) it owns; events it skips still count in its sequence, so its engine issues
- * can be put back in input order. The first event that is not host-scoped, or a Sigma correlation
+ * (engine/partition.ts) it owns. A line of coalmine's NDJSON whose host the text tells
+ * (partitionRouteOfLine) is not even parsed by the workers that do not own it, and the issues of such a
+ * line are reported by its owner alone; run/merge.ts puts every part's issues back in input order.
+ * The first event that is not host-scoped, or a Sigma correlation
  * (which counts across hosts), ends the worker with `apart`: the run cannot be split, and `hunt`
  * runs it on one thread. Results go back whole (findings before allowlist and triage, which `hunt`
  * applies once); merging is run/merge.ts's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { partitionRouteOf, workerOf } from '../engine/partition.js';
+import { partitionRouteOf, partitionRouteOfLine, workerOf } from '../engine/partition.js';
 import type { CoalEvent } from '../model/event.js';
+import type { FeedIssues } from './feed.js';
 import { type HuntWorkerInput, type HuntWorkerMessage, prepareHunt } from './hunt.js';
-import type { TaggedIssue } from './merge.js';
 import { newSummary } from './summary.js';
 
 /** Thrown from inside the feed to stop reading at the first event no partition can hold alone. */
@@ -26,11 +28,6 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
     post({ type: 'apart', reason: `${prepared.correlations} Sigma correlation rules count events across hosts` });
     return;
   }
-  let seq = 0;
-  const tagged: TaggedIssue[] = [];
-  const tagNew = (at: number) => {
-    while (tagged.length < engine.issues.length) tagged.push({ seq: at, issue: engine.issues[tagged.length] });
-  };
   const mine = (event: CoalEvent): boolean => {
     const route = partitionRouteOf(event);
     if (route.scope !== 'host')
@@ -42,20 +39,21 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
   const push = engine.push.bind(engine);
   const pushState = engine.pushState.bind(engine);
   engine.push = (event: CoalEvent) => {
-    seq++;
-    if (!mine(event)) return;
-    push(event);
-    tagNew(seq);
+    if (mine(event)) push(event);
   };
   engine.pushState = (event: CoalEvent) => {
-    seq++;
-    if (!mine(event)) return;
-    pushState(event);
-    tagNew(seq);
+    if (mine(event)) pushState(event);
   };
+  const lineOwner = (text: string): 'mine' | 'other' | undefined => {
+    const route = partitionRouteOfLine(text);
+    if (route === undefined) return undefined;
+    return workerOf(route.key, input.workers) === input.index ? 'mine' : 'other';
+  };
+  let issues: FeedIssues;
   try {
-    await prepared.feed(
+    issues = await prepared.feed(
       input.index === 0 && input.progress ? (p) => post({ type: 'progress', progress: { ...p } }) : undefined,
+      { lineOwner, part: input.index },
     );
   } catch (err) {
     if (err instanceof CannotSplit) {
@@ -64,8 +62,6 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
     }
     throw err;
   }
-  // issues raised at the end of input (draining the reorder buffer) come after every pushed event's
-  tagNew(Number.MAX_SAFE_INTEGER);
   if (engine.workloadStates().length > 0 || engine.cloudRegions().length > 0) {
     post({ type: 'apart', reason: 'workload or cloud state was built from host-scoped events' });
     return;
@@ -74,7 +70,7 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
     type: 'done',
     part: {
       summary,
-      engineIssues: tagged,
+      issues: { input: issues.input.data(), routed: issues.routed.data(), engine: issues.engine.data() },
       stats: {
         events: engine.stats.events,
         stateEvents: engine.stats.stateEvents,

@@ -21,7 +21,7 @@ import { Allowlist } from '../triage/allowlist.js';
 import { groupCases } from '../triage/cases.js';
 import { triageFinding } from '../triage/playbook.js';
 import { cloudSeen, containersSeen, coverageInput, coverageReport } from './coverage.js';
-import { type FeedOptions, type FeedProgress, feedEngine } from './feed.js';
+import { type FeedIssues, type FeedOptions, type FeedProgress, feedEngine, flushFeedIssues } from './feed.js';
 import { expandInputs } from './inputs.js';
 import { type HuntPart, mergeHuntParts } from './merge.js';
 import { countFindings, countIssue, countRuleWarnings, newSummary, type RunSummary } from './summary.js';
@@ -74,7 +74,7 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
     threads.note = split.note;
   }
   const { engine, rawFindings, feed } = await prepareHunt(options, summary, options.onRuleMatch);
-  await feed(options.onProgress);
+  flushFeedIssues(summary, await feed(options.onProgress));
   const findings = triaged(rawFindings, options.policy);
   countFindings(summary, findings);
   const coverage = coverageReport(engine.hostStates(), {
@@ -125,17 +125,22 @@ export async function prepareHunt(
     },
   });
   const keep = { keepWindowsRecord: windowsRecordFilter(rules), keepRecord: formatRecordFilter(rules.rules) };
-  const feed = async (onProgress?: (p: HuntProgress) => void) => {
-    await feedEngine(engine, { ...options, ...keep, onProgress }, summary);
+  /** The input through the engine; its issues are the caller's to count (a split run merges its threads' first). */
+  const feed = async (
+    onProgress?: (p: HuntProgress) => void,
+    split?: Pick<FeedOptions, 'lineOwner' | 'part'>,
+  ): Promise<FeedIssues> => {
+    const issues = await feedEngine(engine, { ...options, ...keep, ...split, onProgress, keepIssues: true }, summary);
     // what matched after a finding was graded, within its window (up to 1 h after its last evidence)
     for (const f of rawFindings) attachContext(f, sigmaContext);
     if (sigmaContext.dropped > 0)
-      report({
+      issues.engine.add({
         file: '(sigma context)',
         code: 'CONTEXT_DROPPED',
         reason: `${sigmaContext.dropped} Sigma context matches were let go to stay in bounds (per host, per rule, in all), the oldest first; the timeline (--format sigma-matches) has every match`,
         stage: 'processing',
       });
+    return issues;
   };
   return { engine, rawFindings, feed, correlations: rules.correlations.length };
 }

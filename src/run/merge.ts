@@ -10,7 +10,7 @@ import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { SourceBatch } from '../sources/types.js';
-import { countIssue, MAX_LISTED_ISSUES, type RunSummary } from './summary.js';
+import { IssueList, type IssueListData, type RunSummary } from './summary.js';
 
 interface Lane {
   iterator: AsyncIterator<SourceBatch>;
@@ -19,7 +19,10 @@ interface Lane {
   done: boolean;
 }
 
-async function refill(lane: Lane, onIssues: (issues: Issue[]) => void): Promise<void> {
+/** A batch's issues: those of lines every thread reads, and those of lines only this one read (SourceBatch.routed). */
+export type OnIssues = (issues: Issue[], routed?: Issue[]) => void;
+
+async function refill(lane: Lane, onIssues: OnIssues): Promise<void> {
   while (!lane.done && lane.pos >= lane.events.length) {
     const r = await lane.iterator.next();
     if (r.done) {
@@ -28,7 +31,7 @@ async function refill(lane: Lane, onIssues: (issues: Issue[]) => void): Promise<
       lane.pos = 0;
       return;
     }
-    if (r.value.issues.length > 0) onIssues(r.value.issues);
+    if (r.value.issues.length > 0 || r.value.routed?.length) onIssues(r.value.issues, r.value.routed);
     lane.events = r.value.events;
     lane.pos = 0;
   }
@@ -36,7 +39,7 @@ async function refill(lane: Lane, onIssues: (issues: Issue[]) => void): Promise<
 
 export async function* mergeByTime(
   sources: AsyncIterable<SourceBatch>[],
-  onIssues: (issues: Issue[]) => void,
+  onIssues: OnIssues,
 ): AsyncGenerator<CoalEvent[]> {
   const lanes: Lane[] = sources.map((s) => ({ iterator: s[Symbol.asyncIterator](), events: [], pos: 0, done: false }));
   for (const lane of lanes) await refill(lane, onIssues);
@@ -77,12 +80,6 @@ function hasEarlierTie(lanes: Lane[], best: number, ts: number): boolean {
   return false;
 }
 
-/** An engine issue with the position (events read so far, all partitions) at which it was raised. */
-export interface TaggedIssue {
-  seq: number;
-  issue: Issue;
-}
-
 /** What a host's coverage needs of its state (run/coverage.ts reads only these). */
 export interface HostSnapshot {
   name: string;
@@ -94,10 +91,10 @@ export interface HostSnapshot {
 
 /** What one `hunt --workers` thread hands back (run/hunt-worker.ts). */
 export interface HuntPart {
-  /** Its run summary: the input side (files, bytes, input issues) is the same in every part. */
+  /** Its run summary but for the feed's issues: the input side (files, bytes, unread inputs) is the same in every part. */
   summary: RunSummary;
-  /** Its engine's issues, also counted at the end of `summary`. */
-  engineIssues: TaggedIssue[];
+  /** The feed's issues (run/feed.ts FeedIssues): of lines every part read, of its own lines, of its engine. */
+  issues: { input: IssueListData; routed: IssueListData; engine: IssueListData };
   stats: {
     events: number;
     stateEvents: number;
@@ -120,46 +117,38 @@ export interface MergedHunt {
 
 /**
  * The parts of a split hunt as one run: the input side from the first part (every part read the same
- * input), engine counts summed, engine issues in the order the events that raised them were read
- * (as one engine would have raised them), findings and hosts of every part. Findings are ranked by the
- * caller, as a single-threaded hunt ranks them.
+ * input), engine counts summed, the issues of lines every part read from the first part and those of
+ * each part's own lines and engine from every part, listed in input order as one thread lists them
+ * (run/summary.ts IssueList); findings and hosts of every part. Findings are ranked by the caller, as a
+ * single-threaded hunt ranks them.
  */
 export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
-  const first = parts[0];
-  const summary: RunSummary = structuredClone(first.summary);
-  // take the first part's own engine issues back out: feedEngine counted them last
-  for (const t of first.engineIssues) {
-    const left = (summary.issuesByCode[t.issue.code] ?? 0) - 1;
-    if (left > 0) summary.issuesByCode[t.issue.code] = left;
-    else delete summary.issuesByCode[t.issue.code];
-  }
-  const total = Object.values(summary.issuesByCode).reduce((a, b) => a + b, 0);
-  // input issues were counted first, so the listed ones lead the list
-  summary.issues = summary.issues.slice(0, Math.min(MAX_LISTED_ISSUES, total));
+  const summary: RunSummary = structuredClone(parts[0].summary);
   summary.events = 0;
   summary.stateEvents = 0;
   summary.lateEvents = 0;
   summary.unsortedEvents = 0;
   summary.signals = 0;
   let hostsEvicted = 0;
-  const tagged: Array<TaggedIssue & { part: number; at: number }> = [];
   const findings: Finding[] = [];
   const hosts: HostState[] = [];
-  parts.forEach((p, part) => {
+  const input = new IssueList();
+  const engine = new IssueList();
+  input.absorb(parts[0].issues.input);
+  for (const p of parts) {
     summary.events += p.stats.events;
     summary.stateEvents += p.stats.stateEvents;
     summary.lateEvents += p.stats.lateEvents;
     summary.unsortedEvents += p.stats.unsortedEvents;
     summary.signals += p.stats.signals;
     hostsEvicted += p.stats.hostsEvicted;
-    p.engineIssues.forEach((t, at) => {
-      tagged.push({ ...t, part, at });
-    });
+    input.absorb(p.issues.routed);
+    engine.absorb(p.issues.engine);
     findings.push(...p.findings);
     for (const h of p.hosts) hosts.push(hostFromSnapshot(h));
-  });
-  tagged.sort((a, b) => a.seq - b.seq || a.part - b.part || a.at - b.at);
-  for (const t of tagged) countIssue(summary, t.issue);
+  }
+  input.flushInto(summary);
+  engine.flushInto(summary);
   return { summary, findings, hosts, hostsEvicted };
 }
 

@@ -96,10 +96,97 @@ function byCount(counts: Record<string, number>): string {
 export function countIssue(summary: RunSummary, issue: Issue): void {
   summary.issuesByCode[issue.code] = (summary.issuesByCode[issue.code] ?? 0) + 1;
   if (summary.issues.length < MAX_LISTED_ISSUES) summary.issues.push(issue);
-  if (issue.unread) {
-    summary.unread++;
-    if (summary.unreadInputs.length < MAX_LISTED_ISSUES) summary.unreadInputs.push(issue);
+  countUnread(summary, issue);
+}
+
+/** An input left unread is also named on its own (renderNoInput), whatever the issue list holds. */
+export function countUnread(summary: RunSummary, issue: Issue): void {
+  if (!issue.unread) return;
+  summary.unread++;
+  if (summary.unreadInputs.length < MAX_LISTED_ISSUES) summary.unreadInputs.push(issue);
+}
+
+/** An issue with its place in the input, as IssueList orders it (plain data: it crosses threads). */
+export interface PlacedIssue {
+  issue: Issue;
+  /** The file's place among the run's inputs; -1 for a path that never became an input. */
+  file: number;
+  /** Line or record number; 0 for the whole file. */
+  at: number;
+  /** Which thread raised it, then in what order: ties between issues of one line keep the order raised. */
+  part: number;
+  seq: number;
+}
+
+/** What an IssueList hands to another thread: its counts and the issues it still lists. */
+export interface IssueListData {
+  byCode: Record<string, number>;
+  listed: PlacedIssue[];
+}
+
+/** Held before a compaction sorts and trims to the listed ones: bounds memory on a run of bad input. */
+const MAX_HELD_ISSUES = 2000;
+
+/**
+ * Issues of a run's input in input order (the file's place among the inputs, then its line or record),
+ * counted by code, the first MAX_LISTED_ISSUES kept in full. The order does not depend on when each was
+ * raised, so a run split across threads (which read lines in a different interleaving, and each reads
+ * only its own hosts' lines) lists exactly what one thread lists (run/merge.ts).
+ */
+export class IssueList {
+  private readonly byCode: Record<string, number> = {};
+  private held: PlacedIssue[] = [];
+  private files = new Map<string, number>();
+  private seq = 0;
+
+  constructor(private readonly part = 0) {}
+
+  /** The run's inputs, in order: until they are known, issues (of paths that did not expand) rank first. */
+  setFiles(names: readonly string[]): void {
+    this.files = new Map(names.map((n, i) => [n, i]));
   }
+
+  add(issue: Issue): void {
+    this.byCode[issue.code] = (this.byCode[issue.code] ?? 0) + 1;
+    this.held.push({
+      issue,
+      file: this.files.get(issue.file) ?? -1,
+      at: issue.line ?? placeOfRecord(issue.record),
+      part: this.part,
+      seq: this.seq++,
+    });
+    if (this.held.length > MAX_HELD_ISSUES) this.held = sortPlaced(this.held).slice(0, MAX_LISTED_ISSUES);
+  }
+
+  /** Another list's issues (another thread's part of the same input) as if they had been added here. */
+  absorb(data: IssueListData): void {
+    for (const [code, n] of Object.entries(data.byCode)) this.byCode[code] = (this.byCode[code] ?? 0) + n;
+    this.held = sortPlaced([...this.held, ...data.listed]).slice(0, MAX_LISTED_ISSUES);
+  }
+
+  data(): IssueListData {
+    return { byCode: { ...this.byCode }, listed: sortPlaced(this.held).slice(0, MAX_LISTED_ISSUES) };
+  }
+
+  /** Into the summary, after what it already lists: counted by code, listed in input order while room is left. */
+  flushInto(summary: RunSummary): void {
+    for (const [code, n] of Object.entries(this.byCode))
+      summary.issuesByCode[code] = (summary.issuesByCode[code] ?? 0) + n;
+    for (const p of sortPlaced(this.held)) {
+      if (summary.issues.length >= MAX_LISTED_ISSUES) break;
+      summary.issues.push(p.issue);
+    }
+  }
+}
+
+/** A record id (an EVTX record number) as a place in its file; one that is no number ranks with the file's own. */
+function placeOfRecord(record: string | undefined): number {
+  const n = record === undefined ? 0 : Number(record);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function sortPlaced(list: PlacedIssue[]): PlacedIssue[] {
+  return list.sort((a, b) => a.file - b.file || a.at - b.at || a.part - b.part || a.seq - b.seq);
 }
 
 /** No input could be read: the run has nothing to say, so the CLI exits EXIT.noInput with this on stderr. */

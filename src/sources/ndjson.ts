@@ -190,7 +190,9 @@ export const ndjson: SourceDescriptor = {
   },
   async *read(input, context) {
     let issues: Issue[] = [];
+    let routed: Issue[] = [];
     const file = input.name;
+    const owner = context.lineOwner;
     const lines = sourceLines(input, context, (i) => issues.push(i));
     for await (const batch of lines) {
       const events: CoalEvent[] = [];
@@ -198,16 +200,23 @@ export const ndjson: SourceDescriptor = {
       for (let i = 0; i < texts.length; i++) {
         const text = texts[i];
         if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
+        // a split run: another thread's line is left unread; a line of ours reports its own issues
+        let out = issues;
+        if (owner !== undefined) {
+          const whose = owner(text);
+          if (whose === 'other') continue;
+          if (whose === 'mine') out = routed;
+        }
         const line = lineNos[i];
         let o: unknown;
         try {
           o = JSON.parse(text);
         } catch (err) {
-          issues.push(issue({ file, line }, 'NDJSON_BAD_JSON', clip((err as Error).message, 200)));
+          out.push(issue({ file, line }, 'NDJSON_BAD_JSON', clip((err as Error).message, 200)));
           continue;
         }
         if (!isObject(o)) {
-          issues.push(issue({ file, line }, 'NDJSON_BAD_EVENT', `line is JSON but ${describe(o)}, not an object`));
+          out.push(issue({ file, line }, 'NDJSON_BAD_EVENT', `line is JSON but ${describe(o)}, not an object`));
           continue;
         }
         let why = problem(o);
@@ -218,7 +227,7 @@ export const ndjson: SourceDescriptor = {
           if (!isPlausibleMs(ts)) why = `@timestamp ${clip(JSON.stringify(stamp), 60)} is not a plausible time`;
         }
         if (why !== undefined) {
-          issues.push(issue({ file, line }, 'NDJSON_BAD_EVENT', why));
+          out.push(issue({ file, line }, 'NDJSON_BAD_EVENT', why));
           continue;
         }
         const ev = o.event as Record<string, unknown>;
@@ -233,8 +242,9 @@ export const ndjson: SourceDescriptor = {
         if (!isCanonicalIso(o['@timestamp'] as string)) o['@timestamp'] = new Date(ts).toISOString();
         events.push(o as unknown as CoalEvent);
       }
-      yield { events, issues };
+      yield routed.length > 0 ? { events, issues, routed } : { events, issues };
       issues = [];
+      routed = [];
     }
     if (issues.length > 0) yield { events: [], issues };
   },

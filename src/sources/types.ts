@@ -36,6 +36,13 @@ export interface SourceContext {
    * rule reads its format (sources/log-record.ts), else it is counted unused.
    */
   keepRecord?: (format: string) => boolean;
+  /**
+   * A run split across threads by partition (hunt --workers): whose a line of coalmine's own NDJSON is,
+   * told from its text without parsing it (engine/partition.ts partitionRouteOfLine). A line another
+   * thread owns may be skipped unread; issues of a line this thread owns go in SourceBatch.routed.
+   * `undefined`: the line cannot be routed unparsed, so every thread reads it.
+   */
+  lineOwner?: (text: string) => 'mine' | 'other' | undefined;
 }
 
 export interface SourceBatch {
@@ -43,6 +50,8 @@ export interface SourceBatch {
   issues: Issue[];
   /** Records read whole but of a type no analytic uses (Windows event ids we do not map): counted, not errors. */
   unused?: number;
+  /** Issues of lines only this thread read (SourceContext.lineOwner said `mine`): each thread reports its own. */
+  routed?: Issue[];
 }
 
 export interface SourceDescriptor {

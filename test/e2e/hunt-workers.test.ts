@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -102,6 +102,46 @@ test('a generated fleet of 200 hosts with planted miners: findings on both worke
   );
   const owners = new Set([...hosts].map((h) => workerOf(`host:${h}`, 2)));
   assert.deepEqual([...owners].sort(), [0, 1], `findings on both workers' hosts (${[...hosts].join(', ')})`);
+});
+
+test('bad lines of many hosts in two NDJSON files: each reported once, in input order, as on one thread', {
+  timeout: 300_000,
+}, async () => {
+  const fleet = join(work, 'fleet-bad.ndjson');
+  await generateEvents({ events: 6_000, seed: 0x0bad1, path: fleet });
+  const lines = readFileSync(fleet, 'utf8').split('\n').filter(Boolean);
+  const stamp = '"@timestamp":"2026-03-02T06:10:00Z"';
+  // lines the text routes to one worker (a named host) and lines every worker parses (no host, nested host)
+  const bad = (i: number): string =>
+    [
+      `{${stamp},"event":{"action":"explode","dataset":"d"},"host":{"name":"worker-${i % 40}"}}`,
+      `{${stamp},"event":{"action":"exec","dataset":"d"},"host":{"name":"web-${String(i % 30).padStart(3, '0')}"},"process":{"pid":"seven"}}`,
+      `{"@timestamp":"not a time","event":{"action":"exec","dataset":"d"},"host":{"name":"db-${i % 9}"}}`,
+      `{${stamp},"event":{"action":"exec","dataset":"d"},"host":{"name":"worker-${i % 7}"},"broken"`,
+      `{${stamp},"event":{"action":"nope","dataset":"d"}}`,
+      `{${stamp},"event":{"action":"nope","dataset":"d"},"url":{"host":{"name":"x"}}}`,
+    ][i % 6];
+  const withBad = (part: string[], every: number) =>
+    `${part.flatMap((l, i) => (i % every === 0 ? [bad(i / every), l] : [l])).join('\n')}\n`;
+  const a = join(work, 'a.ndjson');
+  const b = join(work, 'b.ndjson');
+  writeFileSync(a, withBad(lines.slice(0, 3_000), 37));
+  writeFileSync(b, withBad(lines.slice(3_000), 23));
+  const { one, threads } = both([a, b]);
+  assert.equal(threads, 'threads: 2 workers, split by host');
+  const total = Number(/bad input: (\d+)/.exec(one.stderr)?.[1]);
+  assert.equal(total, Math.ceil(3_000 / 37) + Math.ceil(3_000 / 23), one.stderr);
+  const listed = one.stderr.split('\n').filter((l) => /^ {2}\S+\.ndjson:\d+: NDJSON_/.test(l));
+  assert.equal(listed.length, 50, 'the first 50 listed');
+  const places = listed.map((l) => {
+    const m = /([ab])\.ndjson:(\d+):/.exec(l);
+    return [m?.[1], Number(m?.[2])] as const;
+  });
+  assert.deepEqual(
+    places,
+    [...places].sort((x, y) => (x[0] === y[0] ? x[1] - y[1] : x[0] === 'a' ? -1 : 1)),
+    'in input order: the first file, then by line',
+  );
 });
 
 test('standard input is read once: one thread, and it says so', { timeout: 120_000 }, () => {

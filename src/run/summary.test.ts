@@ -3,10 +3,13 @@ import { test } from 'node:test';
 import { an0744Finding } from '../../test/support/an0744-finding.js';
 import { HOSTILE_TEXT, rawInvisible } from '../../test/support/invisible.js';
 import type { Cost, Finding, Triage } from '../model/finding.js';
+import type { Issue } from '../model/issue.js';
 import {
   countFindings,
   countIssue,
   countRuleWarnings,
+  IssueList,
+  MAX_LISTED_ISSUES,
   MAX_LISTED_RULE_WARNINGS,
   newSummary,
   renderSummary,
@@ -102,5 +105,52 @@ test('run summary: events processed out of order on arrival are counted and show
   assert.match(
     renderSummary(s),
     /events later than the stream had been so far \(processed on arrival, out of order\): 35/,
+  );
+});
+
+test('issue list: the same counts and listing in input order, whatever order and threads raised them', () => {
+  const files = ['a.log', 'b.log', 'c.log'];
+  const all: Issue[] = [];
+  for (let i = 0; i < 3000; i++)
+    all.push({
+      file: files[(i * 7) % 3],
+      line: 1 + ((i * 131) % 997),
+      code: `C${i % 4}`,
+      reason: `r${i}`,
+      stage: 'parsing',
+    });
+  all.push({ file: 'missing/', code: 'INPUT_UNREADABLE', reason: 'gone', stage: 'reading', unread: true });
+  const inOrder = (list: IssueList) => {
+    const s = newSummary();
+    list.flushInto(s);
+    return s;
+  };
+  const one = new IssueList();
+  one.setFiles(files);
+  for (const i of all) one.add(i);
+  const expected = inOrder(one);
+  assert.equal(expected.issues.length, MAX_LISTED_ISSUES);
+  assert.equal(expected.issues[0].file, 'missing/', 'a path that never became an input first');
+  for (let k = 2; k < expected.issues.length; k++) {
+    const [p, q] = [expected.issues[k - 1], expected.issues[k]];
+    assert.ok(files.indexOf(p.file) < files.indexOf(q.file) || (p.file === q.file && (p.line ?? 0) <= (q.line ?? 0)));
+  }
+  assert.equal(
+    Object.values(expected.issuesByCode).reduce((a, b) => a + b, 0),
+    all.length,
+  );
+  // the same issues raised in reverse, split over two threads and merged
+  const parts = [new IssueList(0), new IssueList(1)];
+  for (const p of parts) p.setFiles(files);
+  [...all].reverse().forEach((i, k) => {
+    parts[k % 2].add(i);
+  });
+  const merged = new IssueList();
+  for (const p of parts) merged.absorb(p.data());
+  const got = inOrder(merged);
+  assert.deepEqual(got.issuesByCode, expected.issuesByCode);
+  assert.deepEqual(
+    got.issues.map((i) => `${i.file}:${i.line}`),
+    expected.issues.map((i) => `${i.file}:${i.line}`),
   );
 });

@@ -21,7 +21,8 @@ const WORK = join(RESULTS, '.work');
 const TARGET_RATIO = 0.5;
 const MIB = 1024 * 1024;
 
-type Mode = 'parse' | 'hunt' | 'idle';
+/** `hunt`: as the CLI runs it (worker threads on a large input); `hunt1`: `--workers 1`. */
+type Mode = 'parse' | 'hunt' | 'hunt1' | 'idle';
 /** Which code the hunt child runs: the build in dist/ (what bin/coalmine.js runs), or src/ through tsx. */
 type Code = 'dist' | 'src';
 
@@ -38,6 +39,8 @@ interface ChildResult {
   lateEvents?: number;
   issuesByCode?: Record<string, number>;
   filesByFormat?: Record<string, number>;
+  /** How many threads hunt ran on, and why one when it could not split. */
+  threads?: { workers: number; note?: string };
 }
 
 interface FindingBrief {
@@ -92,17 +95,23 @@ async function parseChild(file: string): Promise<ChildResult> {
 }
 
 /** The real thing: `hunt` as the CLI calls it, default policy and rules, no progress callback. */
-async function huntChild(file: string, code: Code): Promise<ChildResult> {
+async function huntChild(file: string, code: Code, workers?: number): Promise<ChildResult> {
   // dist/ mirrors src/ module for module, so the same paths name the built modules
   const module = (path: string) => `../${code}/${path}.${code === 'dist' ? 'js' : 'ts'}`;
   const { hunt } = (await import(module('run/hunt'))) as typeof import('../src/run/hunt.js');
   const { defaultPolicy } = (await import(module('model/policy'))) as typeof import('../src/model/policy.js');
   const { DEFAULT_RULE_DIRS } = (await import(module('signals/rules'))) as typeof import('../src/signals/rules.js');
   const started = performance.now();
-  const { findings, summary } = await hunt({ paths: [file], policy: defaultPolicy(), ruleDirs: DEFAULT_RULE_DIRS });
+  const { findings, summary, threads } = await hunt({
+    paths: [file],
+    policy: defaultPolicy(),
+    ruleDirs: DEFAULT_RULE_DIRS,
+    workers,
+  });
   const seconds = (performance.now() - started) / 1000;
   return {
-    mode: 'hunt',
+    mode: workers === 1 ? 'hunt1' : 'hunt',
+    threads,
     events: summary.events,
     bytes: summary.bytes,
     seconds,
@@ -282,6 +291,12 @@ function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
   return out;
 }
 
+function threadsText(t: { workers: number; note?: string }): string {
+  return t.workers > 1
+    ? `${t.workers} worker threads, as the CLI chooses`
+    : `one thread${t.note ? ` (${t.note})` : ''}`;
+}
+
 function markdown(report: ReturnType<typeof buildReport>): string {
   const { machine: m, input, best: b, median: md, peakRss, findings, idle } = report;
   const row = (name: string, r: { eventsPerSec: number; mbPerSec: number; seconds: number }) =>
@@ -298,11 +313,14 @@ function markdown(report: ReturnType<typeof buildReport>): string {
     '|---|---:|---:|---:|',
     row('`JSON.parse` only (baseline), min', b.parse),
     row('`JSON.parse` only (baseline), median', md.parse),
-    row('`hunt` (default policy and rules, one thread), min', b.hunt),
-    row('`hunt` (default policy and rules, one thread), median', md.hunt),
+    row(`\`hunt\` (default policy and rules, ${threadsText(report.threads)}), min`, b.hunt),
+    row(`\`hunt\` (default policy and rules, ${threadsText(report.threads)}), median`, md.hunt),
+    row('`hunt --workers 1` (one thread), min', b.huntOneThread),
+    row('`hunt --workers 1` (one thread), median', md.huntOneThread),
     '',
     `**hunt / parse throughput: ${report.ratio}** from the fastest runs, ${report.medianRatio} from the medians ` +
-      `(target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'not met'}).`,
+      `(target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'not met'}); on one thread ${report.oneThreadRatio} ` +
+      `and ${report.oneThreadMedianRatio}.`,
     '',
     '| peak RSS | MiB |',
     '|---|---:|',
@@ -333,6 +351,7 @@ function buildReport(
   largeMeta: Meta | undefined,
   parses: Run[],
   hunts: Run[],
+  oneThread: Run[],
   larges: Run[],
   idle: IdleMemory,
 ) {
@@ -340,6 +359,8 @@ function buildReport(
   const bh = best(hunts);
   const mp = median(parses);
   const mh = median(hunts);
+  const b1 = best(oneThread);
+  const m1 = median(oneThread);
   const findings = bh.findings ?? [];
   const plantedFound = meta.miners.filter((p) => findings.some((f) => f.host === p.host)).length;
   const summarise = (r: Run) => ({
@@ -370,12 +391,17 @@ function buildReport(
     runs: {
       parse: parses.map(({ findings: _f, ...r }) => r),
       hunt: hunts.map(({ findings: _f, ...r }) => r),
+      huntOneThread: oneThread.map(({ findings: _f, ...r }) => r),
       huntLarge: larges.map(({ findings: _f, ...r }) => r),
     },
-    best: { parse: summarise(bp), hunt: summarise(bh) },
-    median: { parse: summarise(mp), hunt: summarise(mh) },
+    best: { parse: summarise(bp), hunt: summarise(bh), huntOneThread: summarise(b1) },
+    median: { parse: summarise(mp), hunt: summarise(mh), huntOneThread: summarise(m1) },
+    /** The threads hunt chose for this input (the CLI's default), and why one when it did not split. */
+    threads: bh.threads ?? { workers: 1 },
     ratio,
     medianRatio,
+    oneThreadRatio: round(rate(b1) / rate(bp), 3),
+    oneThreadMedianRatio: round(rate(m1) / rate(mp), 3),
     targetRatio: TARGET_RATIO,
     meetsTarget: ratio >= TARGET_RATIO,
     peakRss: {
@@ -407,7 +433,8 @@ async function profileHunt(file: string): Promise<void> {
   const dir = join(WORK, 'profile');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  await runChild('hunt', file, ['--cpu-prof', '--cpu-prof-dir', dir]);
+  // one thread: with workers the main thread only waits, and each worker writes a profile of its own
+  await runChild('hunt1', file, ['--cpu-prof', '--cpu-prof-dir', dir]);
   const name = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   if (!name) throw new Error('no .cpuprofile written');
   const text = summariseProfile(JSON.parse(await readFile(join(dir, name), 'utf8')));
@@ -449,12 +476,15 @@ async function parent(args: string[]): Promise<void> {
   // Alternate the two so drift in machine load (other jobs, thermal) hits both alike.
   const parses: Run[] = [];
   const hunts: Run[] = [];
+  const oneThread: Run[] = [];
   for (let i = 0; i < runs; i++) {
     process.stderr.write(`bench: run ${i + 1}/${runs}: parse… `);
     parses.push(await runChild('parse', rel));
     process.stderr.write(`${parses[i].seconds.toFixed(2)}s; hunt… `);
     hunts.push(await runChild('hunt', rel));
-    process.stderr.write(`${hunts[i].seconds.toFixed(2)}s\n`);
+    process.stderr.write(`${hunts[i].seconds.toFixed(2)}s; hunt --workers 1… `);
+    oneThread.push(await runChild('hunt1', rel));
+    process.stderr.write(`${oneThread[i].seconds.toFixed(2)}s\n`);
   }
   const larges: Run[] = [];
   if (largeMeta) {
@@ -464,7 +494,7 @@ async function parent(args: string[]): Promise<void> {
   process.stderr.write('bench: memory per idle process…\n');
   const idle = ((await runChild('idle', rel, ['--expose-gc'])) as Run & { idle: IdleMemory }).idle;
 
-  const report = buildReport(meta, largeMeta, parses, hunts, larges, idle);
+  const report = buildReport(meta, largeMeta, parses, hunts, oneThread, larges, idle);
   await mkdir(RESULTS, { recursive: true });
   await writeFile(join(RESULTS, 'hunt.json'), `${JSON.stringify(report, null, 2)}\n`);
   const md = markdown(report);
@@ -475,7 +505,8 @@ async function parent(args: string[]): Promise<void> {
       `events:        ${meta.events.toLocaleString('en')} (${mib(meta.bytes)} MiB)`,
       `parse:         ${report.best.parse.eventsPerSec.toLocaleString('en')} events/s, ${report.best.parse.mbPerSec} MiB/s`,
       `hunt:          ${report.best.hunt.eventsPerSec.toLocaleString('en')} events/s, ${report.best.hunt.mbPerSec} MiB/s (median ${report.median.hunt.eventsPerSec.toLocaleString('en')} events/s)`,
-      `hunt / parse:  ${report.ratio} min, ${report.medianRatio} median (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'NOT met'})`,
+      `hunt / parse:  ${report.ratio} min, ${report.medianRatio} median (target ≥ ${TARGET_RATIO}: ${report.meetsTarget ? 'met' : 'NOT met'}); ${threadsText(report.threads)}`,
+      `one thread:    ${report.oneThreadRatio} min, ${report.oneThreadMedianRatio} median`,
       `peak RSS:      parse ${report.peakRss.parseMiB} MiB; hunt ${report.peakRss.huntMiB} MiB; hunt on ${report.peakRss.largeEvents.toLocaleString('en')} events ${report.peakRss.huntLargeMiB} MiB`,
       `idle process:  ${report.idle.bytesPerProcess} bytes each (${report.idle.processes.toLocaleString('en')} on ${report.idle.hosts} hosts)`,
       `findings:      ${findingsTotal} (planted miners found: ${report.findings.plantedFound} of ${report.findings.planted})`,
@@ -490,13 +521,17 @@ async function main(): Promise<void> {
   const mode = flag(args, '--child');
   if (mode === undefined) return parent(args);
   const file = args[args.indexOf('--child') + 2];
-  if ((mode !== 'parse' && mode !== 'hunt' && mode !== 'idle') || !file) {
-    console.error('usage: bench/hunt.ts --child parse|hunt|idle FILE');
+  if ((mode !== 'parse' && mode !== 'hunt' && mode !== 'hunt1' && mode !== 'idle') || !file) {
+    console.error('usage: bench/hunt.ts --child parse|hunt|hunt1|idle FILE');
     process.exit(2);
   }
   const code = flag(args, '--code') === 'dist' ? 'dist' : 'src';
   const result =
-    mode === 'parse' ? await parseChild(file) : mode === 'idle' ? await idleChild(code) : await huntChild(file, code);
+    mode === 'parse'
+      ? await parseChild(file)
+      : mode === 'idle'
+        ? await idleChild(code)
+        : await huntChild(file, code, mode === 'hunt1' ? 1 : undefined);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -82,7 +82,8 @@ export function commandKey(command: string): string {
 
 /** How a path is compared: Windows paths (drive or UNC) case-insensitively, POSIX paths exactly. */
 export function pathKey(path: string): string {
-  return DRIVE_PATH.test(path) ? path.toLowerCase() : path;
+  // a POSIX path (the usual one) is its own key: no pattern run for it
+  return path.charCodeAt(0) !== 47 && DRIVE_PATH.test(path) ? path.toLowerCase() : path;
 }
 
 export function addProcess(cluster: Cluster, proc: ProcInfo): void {

@@ -34,6 +34,9 @@ interface HostAliases {
 
 export class ProcessIdentity {
   private readonly hosts = new Map<string, HostAliases>();
+  /** The host last looked up: `resolve` and `learn` of one event find it once. */
+  private lastHostName: string | undefined;
+  private lastHost: HostAliases | undefined;
   private pids = 0;
   private names = 0;
 
@@ -45,7 +48,7 @@ export class ProcessIdentity {
   resolve(event: CoalEvent): void {
     const p = event.process;
     if (!p) return;
-    const h = this.hosts.get(event.host?.name ?? UNKNOWN_HOST);
+    const h = this.aliasesOf(event.host?.name ?? UNKNOWN_HOST);
     if (!h) return;
     if (p.pid === undefined && p.entity_id === undefined && p.name && event.event.kind === 'metric') {
       const known = h.byName.get(instanceName(p.name));
@@ -96,11 +99,21 @@ export class ProcessIdentity {
 
   /** The entity_id of the latest process seen with this pid on this host. */
   guidOf(host: string, pid: number): string | undefined {
-    return this.hosts.get(host)?.guidByPid.get(pid);
+    return this.aliasesOf(host)?.guidByPid.get(pid);
+  }
+
+  private aliasesOf(host: string): HostAliases | undefined {
+    if (host === this.lastHostName) return this.lastHost;
+    const h = this.hosts.get(host);
+    if (h) {
+      this.lastHostName = host;
+      this.lastHost = h;
+    }
+    return h;
   }
 
   private hostAliases(host: string): HostAliases {
-    let h = this.hosts.get(host);
+    let h = this.aliasesOf(host);
     if (!h) {
       h = { guidByPid: new Map(), byName: new Map() };
       this.hosts.set(host, h);
@@ -123,7 +136,10 @@ export class ProcessIdentity {
       map.delete(oldest.value as never);
       if (kind === 'byName') this.names--;
       else this.pids--;
-      if (h.guidByPid.size === 0 && h.byName.size === 0) this.hosts.delete(name);
+      if (h.guidByPid.size === 0 && h.byName.size === 0) {
+        this.hosts.delete(name);
+        if (this.lastHost === h) this.lastHostName = this.lastHost = undefined;
+      }
       return;
     }
   }

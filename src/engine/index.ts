@@ -19,7 +19,7 @@ import { ProcessIdentity } from './identity.js';
 import { type HostCloudLink, InstanceTable, type LaunchView } from './instances.js';
 import { MiningPortContacts } from './mining-port-contact.js';
 import { basename, hostEntity, ProcessTable, type ProcInfo, programName } from './process-table.js';
-import { type FileOrigin, FileProvenance, filesRunBy, filesWrittenBy, resolvePath } from './provenance.js';
+import { type FileOrigin, FileProvenance, filesWrittenBy, resolvePath, scriptRunBy } from './provenance.js';
 import { RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
@@ -238,7 +238,8 @@ export class Engine {
   private runReady(): void {
     const ready = this.ready;
     for (let i = 0; i < ready.length; i++) this.process(ready[i]);
-    ready.length = 0;
+    // emptied by pop, not `length = 0`: truncating to 0 drops the backing store, a new one per event
+    while (ready.length > 0) ready.pop();
     if (++this.sinceSweep >= SWEEP_EVERY_EVENTS) {
       this.sinceSweep = 0;
       this.sweep();
@@ -299,7 +300,7 @@ export class Engine {
         break;
     }
     const out = this.signals;
-    out.length = 0;
+    while (out.length > 0) out.pop();
     this.options.classify(event, out);
     if (proc) this.followFiles(event, proc, host, isNew || action === 'exec', out);
     const t = this.thresholdsOf(host);
@@ -419,10 +420,17 @@ export class Engine {
   }
 
   private adoptByFile(event: CoalEvent, proc: ProcInfo, host: HostState, out: Signal[]): void {
+    // nothing written on this host is remembered: nothing it runs can have a writer (most hosts, most execs)
+    if (!this.provenance.hasWrites(host.name)) return;
     const ts = event.coalmine.ts;
     const cwd = event.process?.working_directory;
     let line: ProcInfo[] | undefined;
-    for (const path of filesRunBy(proc.executable, event.process?.args)) {
+    // what the exec runs (provenance.ts filesRunBy), without an array per exec: its executable, then a script
+    const executable = proc.executable;
+    const script = scriptRunBy(executable, event.process?.args);
+    for (let i = 0; i < 2; i++) {
+      const path = i === 0 ? executable : script;
+      if (!path) continue;
       const full = resolvePath(path, cwd);
       const origin = full ? this.provenance.originOf(host.name, full, ts) : undefined;
       if (!origin || origin.writer === proc.key) continue;

@@ -75,3 +75,25 @@ test('past the bound, the least recently touched processes go first, ids include
   assert.equal(t.lookup('h', 0, undefined), undefined, 'the oldest went');
   assert.equal(t.lookup('h', 1, '{1}'), undefined);
 });
+
+test('a process is found by its key while the table holds it, whatever its host and id hold', () => {
+  const t = new ProcessTable(1000);
+  const keys: string[] = [];
+  for (const host of ['h', 'a:b', '100%', 'x%3Ay']) {
+    const byPid = t.observe(ev(host, 0, { pid: 7, name: 'sh' }))!;
+    const byId = t.observe(ev(host, 0, { pid: 8, entity_id: '{7}' }))!;
+    const odd = t.observe(ev(host, 0, { pid: 9, entity_id: '{a:%3A}', parent: { pid: 7 } }))!;
+    for (const p of [byPid, byId, odd]) assert.equal(t.get(p.key), p, p.key);
+    assert.deepEqual(
+      t.lineage(odd.key).map((p) => p.pid),
+      [9, 7],
+    );
+    keys.push(byPid.key, byId.key, odd.key);
+  }
+  assert.equal(t.size, 12);
+  assert.equal(t.get('process:other:7'), undefined);
+  assert.equal(t.get('host:h'), undefined);
+  t.evictIdle(10 * MINUTE);
+  assert.equal(t.size, 0);
+  for (const key of keys) assert.equal(t.get(key), undefined, key);
+});

@@ -4,7 +4,7 @@
  * explained. Looked up per host by pid (or id) with no key string built per event; bounded: idle
  * processes are evicted by minute of last touch, and past the bound the least recently touched first.
  */
-import { type EntityKey, entityKey, parentKeyOf, processKey, UNKNOWN_HOST } from '../model/entity.js';
+import { type EntityKey, entityKey, processKey, processKeyParts, UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
 
 /** Processes whose children start new lineages: a miner launched by cron is not "part of" cron. */
@@ -143,9 +143,15 @@ interface HostProcs {
 }
 
 export class ProcessTable {
-  /** Every process by its entity key (set once when created): lineage and evidence name processes by key. */
-  private readonly procs = new Map<EntityKey, ProcInfo>();
+  /**
+   * Per host, by pid or id: the only index. A key (`process:HOST:ID`, as lineage and evidence name a
+   * process) says its host and id, so `get` needs no second map of every process by key string.
+   */
   private readonly hosts = new Map<string, HostProcs>();
+  /** The host last looked up: an event's lookups (its process, its parent, a victim) find it once. */
+  private lastHostName: string | undefined;
+  private lastHost: HostProcs | undefined;
+  private count = 0;
   /**
    * Minute of last touch → the processes touched in it. A process moved to a newer minute leaves a
    * stale reference behind (its `bucket` no longer matches), skipped when the old minute is evicted.
@@ -156,16 +162,33 @@ export class ProcessTable {
   constructor(private readonly maxEntries: number) {}
 
   get size(): number {
-    return this.procs.size;
+    return this.count;
   }
 
+  /** The process with this key, while the table holds it. */
   get(key: EntityKey): ProcInfo | undefined {
-    return this.procs.get(key);
+    const parts = processKeyParts(key);
+    const h = parts ? this.hostProcs(parts.host) : undefined;
+    if (!parts || !h) return undefined;
+    const byGuid = h.byGuid.get(parts.id);
+    if (byGuid?.key === key) return byGuid;
+    const byPid = h.byPid.get(Number(parts.id));
+    return byPid?.key === key ? byPid : undefined;
+  }
+
+  private hostProcs(host: string): HostProcs | undefined {
+    if (host === this.lastHostName) return this.lastHost;
+    const h = this.hosts.get(host);
+    if (h) {
+      this.lastHostName = host;
+      this.lastHost = h;
+    }
+    return h;
   }
 
   /** The process with this id (when given) or pid on this host. */
   lookup(host: string, pid: number | undefined, entityId: string | undefined): ProcInfo | undefined {
-    const h = this.hosts.get(host);
+    const h = this.hostProcs(host);
     if (!h) return undefined;
     if (entityId) return h.byGuid.get(entityId);
     return pid === undefined ? undefined : h.byPid.get(pid);
@@ -209,7 +232,7 @@ export class ProcessTable {
     }
     const pp = p.parent;
     if (pp && !info.parentKey) {
-      const parentKey = parentKeyOf(event);
+      const parentKey = processKey(info.host, pp.pid, pp.entity_id);
       if (parentKey && parentKey !== info.key) {
         info.parentKey = parentKey;
         let parent = this.lookup(info.host, pp.pid, pp.entity_id);
@@ -231,7 +254,7 @@ export class ProcessTable {
         info.rootKey = isServiceRoot(parent, pp.pid) ? info.key : parent.rootKey;
       }
     }
-    if (this.procs.size > this.maxEntries) this.evictOldest(Math.max(1, Math.floor(this.maxEntries * EVICT_SHARE)));
+    if (this.count > this.maxEntries) this.evictOldest(Math.max(1, Math.floor(this.maxEntries * EVICT_SHARE)));
     return info;
   }
 
@@ -285,11 +308,11 @@ export class ProcessTable {
   /** Lineage from a process up to its root, for explanations (bounded). */
   lineage(key: EntityKey): ProcInfo[] {
     const out: ProcInfo[] = [];
-    let cur = this.procs.get(key);
+    let cur = this.get(key);
     while (cur && out.length < MAX_LINEAGE_DEPTH) {
       out.push(cur);
       if (cur.key === cur.rootKey || !cur.parentKey) break;
-      cur = this.procs.get(cur.parentKey);
+      cur = this.get(cur.parentKey);
     }
     return out;
   }
@@ -305,9 +328,9 @@ export class ProcessTable {
     }
   }
 
+  /** Called only when `lookup` found no process under this id or pid (a key is one slot of one host). */
   private add(info: ProcInfo, entityId: string | undefined): void {
-    this.procs.set(info.key, info);
-    let h = this.hosts.get(info.host);
+    let h = this.hostProcs(info.host);
     if (!h) {
       h = { byPid: new Map(), byGuid: new Map() };
       this.hosts.set(info.host, h);
@@ -316,7 +339,16 @@ export class ProcessTable {
       info.entityId = entityId;
       h.byGuid.set(entityId, info);
     } else if (info.pid !== undefined) h.byPid.set(info.pid, info);
+    else return;
+    this.count++;
     this.place(info);
+  }
+
+  /** Whether `info` is still the table's process in its slot (not evicted, not replaced). */
+  private holds(info: ProcInfo): boolean {
+    const h = this.hostProcs(info.host);
+    if (!h) return false;
+    return info.entityId !== undefined ? h.byGuid.get(info.entityId) === info : h.byPid.get(info.pid!) === info;
   }
 
   /** Move a process to the minute of its last touch, when that is a newer minute. */
@@ -336,14 +368,22 @@ export class ProcessTable {
   }
 
   private remove(info: ProcInfo): void {
-    if (this.procs.get(info.key) !== info) return;
-    this.procs.delete(info.key);
-    const h = this.hosts.get(info.host);
-    if (h) {
-      if (info.entityId !== undefined) {
-        if (h.byGuid.get(info.entityId) === info) h.byGuid.delete(info.entityId);
-      } else if (info.pid !== undefined && h.byPid.get(info.pid) === info) h.byPid.delete(info.pid);
-      if (h.byPid.size === 0 && h.byGuid.size === 0) this.hosts.delete(info.host);
+    const h = this.hostProcs(info.host);
+    if (!h) return;
+    if (info.entityId !== undefined) {
+      if (h.byGuid.get(info.entityId) !== info) return;
+      h.byGuid.delete(info.entityId);
+    } else {
+      if (h.byPid.get(info.pid!) !== info) return;
+      h.byPid.delete(info.pid!);
+    }
+    this.count--;
+    if (h.byPid.size === 0 && h.byGuid.size === 0) {
+      this.hosts.delete(info.host);
+      if (this.lastHost === h) {
+        this.lastHostName = undefined;
+        this.lastHost = undefined;
+      }
     }
     this.evicted++;
   }
@@ -357,7 +397,7 @@ export class ProcessTable {
       let i = 0;
       for (; i < members.length && left > 0; i++) {
         const info = members[i];
-        if (info.bucket !== bucket || this.procs.get(info.key) !== info) continue;
+        if (info.bucket !== bucket || !this.holds(info)) continue;
         this.remove(info);
         left--;
       }

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Signal } from '../model/signal.js';
 import { MiningPortContacts } from './mining-port-contact.js';
-import { FileProvenance, filesRunBy, filesWrittenBy, MAX_ORIGIN_AGE_MS, resolvePath } from './provenance.js';
+import {
+  FileProvenance,
+  filesRunBy,
+  filesWrittenBy,
+  MAX_ORIGIN_AGE_MS,
+  MAX_ORIGINS,
+  resolvePath,
+  scriptRunBy,
+} from './provenance.js';
 
 const written = (command: string) => filesWrittenBy(command).map((f) => `${f.how} ${f.path}`);
 
@@ -52,10 +60,58 @@ test('relative paths resolve against the working directory, or not at all', () =
   assert.equal(resolvePath('/tmp/x', undefined), '/tmp/x');
 });
 
+test('absolute paths: the ones with nothing to resolve come back as written, the others resolved', () => {
+  const cases: Array<[string, string]> = [
+    ['/usr/bin/ls', '/usr/bin/ls'],
+    ['/tmp/.x/m', '/tmp/.x/m'],
+    ['/tmp/./x', '/tmp/x'],
+    ['/tmp//x', '/tmp/x'],
+    ['/tmp/x/', '/tmp/x'],
+    ['/tmp/a/../x', '/tmp/x'],
+    ['/tmp/x/.', '/tmp/x'],
+    ['/tmp/x/..', '/tmp'],
+    ['/', '/'],
+    ['/..', '/'],
+  ];
+  for (const [path, resolved] of cases) {
+    assert.equal(resolvePath(path, undefined), resolved, path);
+    assert.equal(resolvePath(path, '/elsewhere'), resolved, path);
+  }
+});
+
 test('what an exec runs: the executable, or the script a shell or interpreter is given', () => {
   assert.deepEqual(filesRunBy('/bin/bash', ['bash', '/tmp/x.sh']), ['/bin/bash', '/tmp/x.sh']);
   assert.deepEqual(filesRunBy('/usr/bin/python3.11', ['python3', '-u', 'm.py']), ['/usr/bin/python3.11', 'm.py']);
   assert.deepEqual(filesRunBy('/bin/sh', ['sh', '-c', 'echo hi']), ['/bin/sh']);
+  assert.equal(scriptRunBy('/usr/bin/node', ['node', '--max-old-space-size=64', '/tmp/.m/x.js']), '/tmp/.m/x.js');
+  assert.equal(scriptRunBy('/usr/bin/perl', ['perl', '-e', 'print 1']), undefined);
+  assert.equal(scriptRunBy('/usr/bin/curl', ['curl', 'http://h/x']), undefined);
+  assert.equal(scriptRunBy(undefined, ['sh', '/tmp/x.sh']), undefined);
+  assert.equal(scriptRunBy('/bin/sh', undefined), undefined);
+});
+
+test('origins are kept per host within one bound: the least recently recorded goes first', () => {
+  const prov = new FileProvenance();
+  const origin = (path: string, how: 'fetched' | 'written' = 'written') => ({
+    path,
+    how,
+    writer: 'process:h:1',
+    writerRoot: 'process:h:1',
+    ts: 0,
+    ref: { file: 'x', line: 1 },
+  });
+  assert.equal(prov.hasWrites('a'), false);
+  prov.record('a', origin('/tmp/first'));
+  prov.record('b', origin('/tmp/second'));
+  assert.ok(prov.hasWrites('a') && prov.hasWrites('b') && !prov.hasWrites('c'));
+  // a better origin of the first path is a new recording of it: it is no longer the least recent
+  prov.record('a', origin('/tmp/first', 'fetched'));
+  for (let i = 0; i < MAX_ORIGINS - 1; i++) prov.record('c', origin(`/tmp/${i}`));
+  assert.equal(prov.size, MAX_ORIGINS);
+  assert.equal(prov.originOf('b', '/tmp/second', 0), undefined, 'the least recently recorded went');
+  assert.equal(prov.hasWrites('b'), false, 'and with it the host that had no other');
+  assert.equal(prov.originOf('a', '/tmp/first', 0)?.how, 'fetched');
+  assert.ok(prov.originOf('c', '/tmp/0', 0));
 });
 
 test('origins: time order and the age bound hold; a fetch outranks a later chmod; windows paths ignore case', () => {

@@ -35,7 +35,7 @@ export interface WrittenFile {
   url?: string;
 }
 
-const MAX_ORIGINS = 65_536;
+export const MAX_ORIGINS = 65_536;
 /** A file fetched more than this long before it runs is not joined to its fetcher by time order alone. */
 export const MAX_ORIGIN_AGE_MS = 24 * 60 * 60 * 1000;
 const MAX_COMMAND_CHARS = 8192;
@@ -52,30 +52,66 @@ const WRITE_HINT =
 const URL_WORD = /^(?:https?|ftp|tftp):\/\/[^\s]{1,2000}$/i;
 const SHELL_NAMES = new Set(['sh', 'bash', 'dash', 'zsh', 'ksh', 'ash']);
 
+/** One recorded path: its host and key, so the bound can find it in its host's map. */
+interface OriginSlot {
+  host: string;
+  key: string;
+  origin: FileOrigin;
+}
+
 export class FileProvenance {
-  private readonly origins = new Map<string, FileOrigin>();
+  /** Per host, by path key: what every exec asks, with no key string built for it. */
+  private readonly byHost = new Map<string, Map<string, OriginSlot>>();
+  /** Every slot, least recently recorded first: the bound lets the first go. */
+  private readonly order = new Set<OriginSlot>();
 
   get size(): number {
-    return this.origins.size;
+    return this.order.size;
+  }
+
+  /** Whether any write on `host` is remembered: most hosts' execs need ask nothing more. */
+  hasWrites(host: string): boolean {
+    return this.byHost.has(host);
   }
 
   /** Remember a write; an earlier, better-ranked origin of the same path within the age bound is kept. */
   record(host: string, origin: FileOrigin): void {
     if (origin.path.length === 0 || origin.path.length > MAX_PATH_CHARS) return;
-    const key = `${host}|${pathKey(origin.path)}`;
-    const known = this.origins.get(key);
-    if (known && origin.ts - known.ts <= MAX_ORIGIN_AGE_MS && HOW_RANK[known.how] >= HOW_RANK[origin.how]) return;
-    this.origins.delete(key);
-    this.origins.set(key, origin);
-    if (this.origins.size > MAX_ORIGINS) {
-      const oldest = this.origins.keys().next();
-      if (!oldest.done) this.origins.delete(oldest.value);
+    const key = pathKey(origin.path);
+    let paths = this.byHost.get(host);
+    const known = paths?.get(key);
+    if (known) {
+      const k = known.origin;
+      if (origin.ts - k.ts <= MAX_ORIGIN_AGE_MS && HOW_RANK[k.how] >= HOW_RANK[origin.how]) return;
+      known.origin = origin;
+      this.order.delete(known);
+      this.order.add(known);
+      return;
     }
+    if (!paths) {
+      paths = new Map();
+      this.byHost.set(host, paths);
+    }
+    const slot = { host, key, origin };
+    paths.set(key, slot);
+    this.order.add(slot);
+    if (this.order.size > MAX_ORIGINS) {
+      const oldest = this.order.values().next();
+      if (!oldest.done) this.forget(oldest.value);
+    }
+  }
+
+  private forget(slot: OriginSlot): void {
+    this.order.delete(slot);
+    const paths = this.byHost.get(slot.host);
+    if (!paths) return;
+    paths.delete(slot.key);
+    if (paths.size === 0) this.byHost.delete(slot.host);
   }
 
   /** Who wrote `path` on `host` at or before `ts`, within the age bound. */
   originOf(host: string, path: string, ts: number): FileOrigin | undefined {
-    const origin = this.origins.get(`${host}|${pathKey(path)}`);
+    const origin = this.byHost.get(host)?.get(pathKey(path))?.origin;
     if (!origin || origin.ts > ts || ts - origin.ts > MAX_ORIGIN_AGE_MS) return undefined;
     return origin;
   }
@@ -83,6 +119,8 @@ export class FileProvenance {
 
 /** `dir/name` with `.` and `..` resolved; undefined for a relative path without a directory to resolve it in. */
 export function resolvePath(path: string, cwd: string | undefined): string | undefined {
+  // the usual exec: an absolute path with nothing to resolve (no `.`/`..` part, no empty part, no trailing `/`)
+  if (path.charCodeAt(0) === 47 && !path.endsWith('/') && !path.includes('//') && !path.includes('/.')) return path;
   if (/^[A-Za-z]:\\/.test(path) || path.startsWith('\\\\')) return path;
   let full: string;
   if (path.startsWith('/')) full = path;
@@ -237,10 +275,18 @@ export function filesWrittenBy(command: string): WrittenFile[] {
 export function filesRunBy(executable: string | undefined, args: readonly string[] | undefined): string[] {
   const out: string[] = [];
   if (executable) out.push(executable);
-  const interpreter = executable ? baseName(executable).replace(/[\d.]+$/, '') : '';
-  if (args && (SHELL_NAMES.has(interpreter) || ['python', 'perl', 'ruby', 'php', 'node'].includes(interpreter))) {
-    const script = args.slice(1).find((a) => !a.startsWith('-'));
-    if (script && !args.includes('-c') && !args.includes('-e')) out.push(script);
-  }
+  const script = scriptRunBy(executable, args);
+  if (script) out.push(script);
   return out;
+}
+
+const INTERPRETERS = new Set([...SHELL_NAMES, 'python', 'perl', 'ruby', 'php', 'node']);
+
+/** The script a shell or interpreter is given (`sh /tmp/x.sh`), if any: the second of `filesRunBy`. */
+export function scriptRunBy(executable: string | undefined, args: readonly string[] | undefined): string | undefined {
+  if (!args || !executable) return undefined;
+  if (!INTERPRETERS.has(baseName(executable).replace(/[\d.]+$/, ''))) return undefined;
+  if (args.includes('-c') || args.includes('-e')) return undefined;
+  for (let i = 1; i < args.length; i++) if (!args[i].startsWith('-')) return args[i];
+  return undefined;
 }

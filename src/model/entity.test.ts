@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { entityKey, linksOf } from './entity.js';
+import { entityKey, linksOf, processKey, processKeyParts } from './entity.js';
 import type { CoalEvent } from './event.js';
 
 const base = {
@@ -47,4 +47,19 @@ test('hostile ids cannot forge a nested key', () => {
   assert.equal(entityKey('host', 'a:b'), 'host:a%3Ab');
   assert.equal(entityKey('process', 'h', '50%'), 'process:h:50%25');
   assert.notEqual(entityKey('process', 'h:1', 2), entityKey('process', 'h', '1:2'));
+});
+
+test("a process key is entityKey's form and says its host and id back, whatever separators they hold", () => {
+  for (const host of ['web-1', 'a:b', '100%', 'x%3Ay', '%25:%3A', '']) {
+    assert.equal(processKey(host, 7), entityKey('process', host, 7));
+    assert.deepEqual(processKeyParts(processKey(host, 7)!), { host, id: '7' });
+    for (const id of ['{5e1f}', '7', 'a:b%3A']) {
+      assert.equal(processKey(host, 7, id), entityKey('process', host, id));
+      assert.deepEqual(processKeyParts(processKey(host, 7, id)!), { host, id });
+    }
+  }
+  assert.equal(processKey('h', undefined), undefined);
+  assert.equal(processKeyParts('host:h'), undefined);
+  assert.equal(processKeyParts('process:h'), undefined);
+  assert.equal(processKeyParts('process:h:1:2'), undefined);
 });

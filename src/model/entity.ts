@@ -65,9 +65,26 @@ export function hostKeyOf(event: CoalEvent): EntityKey {
 
 /** A process is identified by its entity_id when the source has one (Windows ProcessGuid), else host+pid. */
 export function processKey(hostName: string, pid: number | undefined, entityId?: string): EntityKey | undefined {
-  if (entityId) return entityKey('process', hostName, entityId);
+  // entityKey's form, written out: built for every new process, so no argument array per call
+  if (entityId) return `process:${part(hostName)}:${part(entityId)}`;
   if (pid === undefined) return undefined;
-  return entityKey('process', hostName, pid);
+  return `process:${part(hostName)}:${pid}`;
+}
+
+/** `%25` and `%3A` back to `%` and `:` (what `part` escaped). */
+function unescapePart(s: string): string {
+  return s.indexOf('%') < 0 ? s : s.replace(/%(25|3A)/g, (_, code: string) => (code === '25' ? '%' : ':'));
+}
+
+/**
+ * The host and the id (a pid as written, or the entity_id) a process key names; undefined for any
+ * other key. The id alone does not say which of the two it is: a caller checks the key it finds.
+ */
+export function processKeyParts(key: EntityKey): { host: string; id: string } | undefined {
+  if (!key.startsWith('process:')) return undefined;
+  const sep = key.indexOf(':', 8);
+  if (sep < 0 || key.indexOf(':', sep + 1) >= 0) return undefined;
+  return { host: unescapePart(key.slice(8, sep)), id: unescapePart(key.slice(sep + 1)) };
 }
 
 export function processKeyOf(event: CoalEvent): EntityKey | undefined {

@@ -11,7 +11,7 @@
  * (with why); a family joins FAMILIES once its case passes.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -276,6 +276,14 @@ describe('rule loading is reported, never silent', () => {
     for (const l of listed) assert.match(l, /^(?:error|unsupported|warning) \S+\.yml:[1-9]\d*: RULE_[A-Z_]+: /);
     assert.match(r.stdout, /errors by reason: RULE_BAD_CONDITION 1, RULE_DUPLICATE_ID 1, RULE_UNKNOWN_MODIFIER 1/);
     assert.match(r.stdout, /warnings by reason: RULE_UNKNOWN_LOGSOURCE 1/);
+  });
+
+  test('rules check: an error of a whole file names the file alone, with no made-up line', () => {
+    const dir = mkdtempSync(join(work, 'whole-file-'));
+    writeFileSync(join(dir, 'huge.yml'), `title: x\n${'#'.repeat(1_100_000)}\n`);
+    const r = runCli(['rules', 'check', dir]);
+    assert.match(r.stdout, /^error \S+huge\.yml: RULE_TOO_LARGE: /m, r.stdout);
+    assert.doesNotMatch(r.stdout, /:0:/, r.stdout);
   });
 
   test('hunt --rules: rule-load warnings are counted on stderr with the first ones by file:line', () => {

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { loadRules, type RuleLoadIssue } from '../../signals/sigma/index.js';
+import { formatRef } from '../../model/issue.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT } from '../common.js';
 import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';
@@ -41,7 +42,7 @@ export function rulesCommand(program: Command, setCode: (code: number) => void):
       const set = await loadRules(paths.length > 0 ? paths : DEFAULT_RULE_DIRS, { placeholders });
       const out: string[] = [];
       const line = (kind: string, i: RuleLoadIssue) =>
-        out.push(`${kind} ${inert(i.file)}:${i.line ?? 0}: ${i.code}: ${inert(i.reason)}`);
+        out.push(`${kind} ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}`);
       for (const e of set.errors) line('error', e);
       for (const u of set.unsupported) line('unsupported', u);
       for (const w of set.warnings) line('warning', w);

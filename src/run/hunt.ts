@@ -63,7 +63,12 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
   const summary = newSummary();
-  const threads: HuntResult['threads'] = options.onRuleMatch ? { workers: 1 } : await threadsFor(options);
+  let threads: HuntResult['threads'] = await threadsFor(options);
+  if (options.onRuleMatch && threads.workers > 1)
+    threads = {
+      workers: 1,
+      note: 'not split: the Sigma timeline (--format sigma-matches) is written in input order by one thread',
+    };
   if (threads.workers > 1) {
     const split = await huntOnWorkers(options, threads.workers);
     if (split.result) {

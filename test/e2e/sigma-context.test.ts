@@ -236,6 +236,18 @@ test('--format sigma-matches: every match as a timeline line, with no mining fin
   assert.match(runCli(['formats']).stdout, /sigma-matches-ndjson/);
 });
 
+test('--format sigma-matches with --workers 2: one thread, and the thread line says why', () => {
+  const r = runCli(['hunt', WINDOWS, '--rules', RULES, '--format', 'sigma-matches', '--workers', '2', '--no-progress']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /^threads: one, not split: the Sigma timeline \(--format sigma-matches\) is written in input order by one thread$/m,
+  );
+  const plain = runCli(['hunt', WINDOWS, '--rules', RULES, '--format', 'sigma-matches', '--no-progress']);
+  assert.equal(r.stdout, plain.stdout);
+  assert.doesNotMatch(plain.stderr, /^threads: /m, 'a small input, no --workers: nothing to say');
+});
+
 test('all of SigmaHQ: its credential-dumping and Java-children rules are context on the miners (skips without ../shared)', (t) => {
   if (!existsSync(SIGMAHQ)) {
     t.skip(`${SIGMAHQ} is absent: the SigmaHQ run needs ../shared/data/sigmahq`);

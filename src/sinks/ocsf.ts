@@ -141,6 +141,10 @@ export function toOcsfIncident(
       cost: c.cost,
       currency: c.currency,
       escalation: members.flatMap((f) => f.triage?.escalation.reasons ?? []),
+      // each finding's context in full (facts, relative time, reasons), as the detection class carries it
+      ...(members.some((f) => f.context?.length)
+        ? { context: Object.fromEntries(members.filter((f) => f.context?.length).map((f) => [f.id, f.context])) }
+        : {}),
     },
   };
 }

@@ -116,6 +116,21 @@ test('OCSF carries the context as related events and in full in unmapped', () =>
   assert.match(related[0].uid, new RegExp(`^${ID('101')}@.*sysmon\\.jsonl:2$`));
   assert.equal(related[0].attacks[0].technique.uid, 'T1003.001');
   assert.equal(ocsf.unmapped.context[0].relative, '2 h before the first evidence');
+
+  // the incident class: in each member finding's related events, and in full by finding id
+  const incident = JSON.parse(
+    hunt([WINDOWS, '--rules', RULES, '--format', 'ocsf-incident']).stdout.trim().split('\n')[0],
+  ) as {
+    finding_info_list: Array<{ uid: string; related_events?: Array<{ uid: string }> }>;
+    unmapped: { context?: Record<string, Array<{ relative: string }>> };
+  };
+  const member = incident.finding_info_list.find((f) => f.related_events?.length);
+  assert.ok(member, 'a member finding with its context as related events');
+  assert.deepEqual(
+    member.related_events?.map((e) => e.uid),
+    related.map((e) => e.uid),
+  );
+  assert.equal(incident.unmapped.context?.[member.uid]?.[0].relative, '2 h before the first evidence');
 });
 
 test('explain (hunting again, and from a findings file) and the table show the context', () => {

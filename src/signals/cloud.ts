@@ -16,7 +16,7 @@ import { simpleCommands } from './persistence.js';
 import { knownImage } from './process.js';
 import { mayHaveShellLayers, shellLayers } from './shell-decode.js';
 import type { Classifier } from './types.js';
-import type { SpecCommand } from './workload.js';
+import { NO_COMMANDS, type SpecCommand } from './workload.js';
 
 const MAX_CONTAINERS = 16;
 const MAX_WORDS = 64;
@@ -41,9 +41,9 @@ function words(list: readonly string[] | undefined): string[] {
 }
 
 /** The startup script and each task container's command, as commands to judge. */
-export function cloudCommands(event: CoalEvent): SpecCommand[] {
+export function cloudCommands(event: CoalEvent): readonly SpecCommand[] {
   const cloud = event.coalmine.cloud;
-  if (event.event.action !== 'cloud-change' || !cloud) return [];
+  if (event.event.action !== 'cloud-change' || !cloud) return NO_COMMANDS;
   const out: SpecCommand[] = [];
   const script = typeof cloud.userData === 'string' ? cloud.userData.slice(0, MAX_SCRIPT_CHARS).trim() : '';
   if (script !== '')
@@ -87,6 +87,7 @@ export function launchPools(event: CoalEvent, intel: Intel): NamedPool[] {
 /** A task definition's container image that the intel knows as a miner's or proxyware's. */
 export const cloudClassifier: Classifier = {
   name: 'cloud',
+  actions: ['cloud-change'],
   summary: "a cloud launch's task containers running a known miner or proxyware image",
   classify(event, context, out: Signal[]) {
     const target = cloudTarget(event);

@@ -42,6 +42,22 @@ export const classifiers: Classifier[] = [
   cloudClassifier,
 ];
 
+/** Distinct actions whose classifier lists are kept (actions are the input's: hostile files have many). */
+const MAX_ACTIONS_KEPT = 256;
+
+/**
+ * The classifiers that read events of `action`, in registry order: each one's `actions`, or every
+ * action when it names none. Kept per action, so an event runs only its own (a metric sample none).
+ */
+function classifiersFor(action: string, byAction: Map<string, Classifier[]>): Classifier[] {
+  let list = byAction.get(action);
+  if (!list) {
+    list = classifiers.filter((c) => c.actions === undefined || c.actions.includes(action));
+    if (byAction.size < MAX_ACTIONS_KEPT) byAction.set(action, list);
+  }
+  return list;
+}
+
 /** Commands of one decoded script judged one by one. */
 const MAX_SCRIPT_COMMANDS = 16;
 /** Characters of a spec's command judged as a command line (the process classifier reads 4 KiB). */
@@ -147,8 +163,10 @@ export function createClassifier(
 ): (event: CoalEvent, out: Signal[]) => void {
   const context: ClassifyContext = { intel };
   const correlator = newCorrelator(rules);
+  const byAction = new Map<string, Classifier[]>();
   return (event, out) => {
-    for (const c of classifiers) c.classify(event, context, out);
+    const own = classifiersFor(event.event.action, byAction);
+    for (let i = 0; i < own.length; i++) own[i].classify(event, context, out);
     ruleSignals(rules, event, out, onRuleMatch, correlator);
     const decoded = decodedEvents(event);
     const specs = specCommands(event);

@@ -349,6 +349,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 
 export const kill: Classifier = {
   name: 'kill',
+  actions: ['kill', 'exec', 'process-seen'],
   summary: 'kills aimed at rival miners (by name, pool port or container), with the victims named',
   classify,
 };

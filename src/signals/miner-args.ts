@@ -133,8 +133,9 @@ function holdsOptionName(text: string): boolean {
 
 /**
  * Whether `minerOptions` may find anything: a pool, login or miner-only option (each a word starting
- * with its name) or a Stratum URL. Most command lines hold none and skip the word split. Quotes are
- * dropped from words (`-"-url"` is `--url`), so a quoted line is always read.
+ * with its name) or a Stratum URL. Most command lines hold none and skip the word split. Words drop
+ * their quotes (`-"-url"` is `--url`); a quote is never whitespace, so dropping them from the whole
+ * line first leaves the same words.
  */
 function mayHoldMinerOptions(command: string | readonly string[]): boolean {
   if (typeof command !== 'string') {
@@ -142,8 +143,9 @@ function mayHoldMinerOptions(command: string | readonly string[]): boolean {
     for (let i = 1; i < n; i++) if (holdsOptionName(command[i])) return true;
     return false;
   }
-  return command.includes('"') || command.includes("'") || holdsOptionName(command);
+  return holdsOptionName(command.includes('"') || command.includes("'") ? command.replace(QUOTES, '') : command);
 }
+const QUOTES = /['"]/g;
 
 /**
  * The pool and miner options in a command line or argument vector, or undefined when there are none.

@@ -134,6 +134,7 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
 
 export const namedDestination: Classifier = {
   name: 'named-destination',
+  actions: ['connect'],
   summary: 'connection to the pool host:port a process names in its own arguments',
   classify,
 };

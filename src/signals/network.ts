@@ -158,6 +158,7 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
 
 export const network: Classifier = {
   name: 'network',
+  actions: ['dns-query', 'connect'],
   summary: 'pool and proxyware contact by name or address; mining ports (weak)',
   classify,
 };

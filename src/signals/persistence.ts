@@ -348,6 +348,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 
 export const persistence: Classifier = {
   name: 'persistence',
+  actions: ['persistence-entry', 'file-write'],
   summary: 'cron, systemd, rc and preload entries tied to what they launch; writes to persistence locations',
   classify,
 };

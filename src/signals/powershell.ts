@@ -353,6 +353,7 @@ function classify(event: CoalEvent, _context: unknown, out: Signal[]): void {
 
 export const powershell: Classifier = {
   name: 'powershell',
+  actions: ['exec', 'process-seen', 'persistence-entry'],
   summary: 'encoded and obfuscated command lines (decoded for every classifier), download cradles, Defender tampering',
   classify,
 };

@@ -242,9 +242,9 @@ export function baseName(path: string): string {
  * that is not a known toolchain directory. Shared with the persistence classifier.
  */
 export function suspiciousLocation(path: string): string | undefined {
-  if (!path.startsWith('/') || TOOLCHAIN_PATHS.some((p) => path.includes(p))) return undefined;
-  const writable = WRITABLE_DIRS.find((d) => path.startsWith(d));
-  if (writable) return `world-writable ${writable}`;
+  if (!path.startsWith('/')) return undefined;
+  for (const p of TOOLCHAIN_PATHS) if (path.includes(p)) return undefined;
+  for (const d of WRITABLE_DIRS) if (path.startsWith(d)) return `world-writable ${d}`;
   if (!path.includes('/.')) return undefined;
   const parts = path.split('/');
   for (let i = 1; i < parts.length - 1; i++) {
@@ -698,6 +698,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 
 export const processClassifier: Classifier = {
   name: 'process',
+  actions: ['exec', 'process-seen'],
   summary: 'known miner/proxyware programs (name, hash, image, wallet, config, account arguments), masquerading',
   classify,
 };

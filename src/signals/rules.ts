@@ -58,7 +58,10 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   const format = event.coalmine.format;
   // a non-Windows event's kind is looked up part by part: no key string is built per event
   const kind = win ? `${win.eventId}|${win.provider}|${win.channel}|${action}|${platform}|${format}` : undefined;
-  const known = kind === undefined ? lists.byAction.get(action)?.get(platform)?.get(format) : lists.byKind.get(kind);
+  const platforms = kind === undefined ? lists.byAction.get(action) : undefined;
+  // an action no rule is indexed under (a metric sample, a connection with no network rule loaded)
+  if (platforms === null) return NONE;
+  const known = kind === undefined ? platforms?.get(platform)?.get(format) : lists.byKind.get(kind);
   if (known) return known;
   const key = win ? `w:${win.eventId}` : `a:${action}`;
   let list = lists.byKey.get(key);
@@ -73,8 +76,12 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   // names too long to keep as keys) the key's list, unnarrowed: each rule still checks its logsource itself
   const kindChars = kind?.length ?? action.length + platform.length + format.length + 3;
   if (lists.kinds >= 4096 || kindChars > MAX_KIND_CHARS) return list;
-  const narrowed = list.filter((r) => logsourceMatches(r.logsource, event, win));
   lists.kinds++;
+  if (kind === undefined && list.length === 0) {
+    lists.byAction.set(action, null);
+    return NONE;
+  }
+  const narrowed = list.filter((r) => logsourceMatches(r.logsource, event, win));
   if (kind !== undefined) lists.byKind.set(kind, narrowed);
   else {
     let byPlatform = lists.byAction.get(action);
@@ -99,8 +106,8 @@ const MAX_KIND_CHARS = 512;
 interface CandidateLists {
   /** Windows records' kinds, by EventID, provider, channel, action, platform and format. */
   byKind: Map<string, CompiledRule[]>;
-  /** Other events' kinds, by action, then platform, then format. */
-  byAction: Map<string, Map<string, Map<string, CompiledRule[]>>>;
+  /** Other events' kinds, by action, then platform, then format; null for an action no rule reads. */
+  byAction: Map<string, Map<string, Map<string, CompiledRule[]>> | null>;
   /** Kinds kept in both. */
   kinds: number;
   byKey: Map<string, CompiledRule[]>;

@@ -277,6 +277,7 @@ function classify(event: CoalEvent, _context: unknown, out: Signal[]): void {
 
 export const shellDecode: Classifier = {
   name: 'shell-decode',
+  actions: ['exec', 'process-seen', 'persistence-entry'],
   summary:
     'base64, hex, escaped and reversed shell text (decoded for every classifier), decoded scripts run by a shell',
   classify,

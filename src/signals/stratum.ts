@@ -335,6 +335,7 @@ function periodic(event: CoalEvent, port: number | undefined, destination: strin
 
 export const stratum: Classifier = {
   name: 'stratum',
+  actions: ['connect'],
   summary: 'Stratum / getwork mining protocols in flow payloads (any port); crypto node traffic as informational',
   classify,
 };

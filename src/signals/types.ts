@@ -14,6 +14,11 @@ export interface Classifier {
   /** Registry key; also the `by` prefix of the signals it makes (`process`, `network`, …). */
   name: string;
   summary: string;
+  /**
+   * The event actions `classify` reads (it returns at once for any other); absent when it decides by
+   * other fields. The dispatch (signals/index.ts) runs a classifier only on those.
+   */
+  actions?: readonly string[];
   /** Append signals for `event` to `out`. Must not throw on any event. */
   classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void;
 }

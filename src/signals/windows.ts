@@ -154,6 +154,7 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
 
 export const windows: Classifier = {
   name: 'windows',
+  actions: ['driver-load', 'registry-set'],
   summary: 'miner drivers (WinRing0) loaded, Defender exclusions and protection turned off via the registry, Run keys',
   classify,
 };

@@ -119,13 +119,16 @@ export interface SpecCommand {
   words: string[];
 }
 
+/** What an event that is no spec (most events) says will run: one shared empty list. */
+export const NO_COMMANDS: readonly SpecCommand[] = [];
+
 /**
  * The commands a spec event says run: each container's command + args (options alone follow the
  * image's entrypoint) and a `pods/exec` or `docker exec` command. None for a removal.
  */
-export function specCommands(event: CoalEvent): SpecCommand[] {
+export function specCommands(event: CoalEvent): readonly SpecCommand[] {
   const spec = specOf(event);
-  if (!spec || REMOVAL_VERBS.has(verbOf(spec))) return [];
+  if (!spec || REMOVAL_VERBS.has(verbOf(spec))) return NO_COMMANDS;
   const out: SpecCommand[] = [];
   const docker = workloadRefOf(event)?.runtime === 'docker';
   containersOf(spec).forEach((c, i) => {
@@ -422,6 +425,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 
 export const workloadClassifier: Classifier = {
   name: 'workload',
+  actions: ['workload-change', 'container-seen'],
   summary:
     "pod specs and container records: miner/proxyware images, pools and wallets in env, host access, rival miners' removal",
   classify,

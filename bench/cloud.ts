@@ -25,10 +25,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from './fuzz-rng.js';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const ROOT = join(HERE, '..');
@@ -541,18 +541,12 @@ async function main(): Promise<void> {
     );
   }
   const date = new Date().toISOString().slice(0, 10);
-  const machine = {
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    memGiB: round(os.totalmem() / 1024 ** 3),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} (${os.arch()})`,
-    loadAverage1m: round(os.loadavg()[0]),
-  };
+  const host = machine();
+
   const wallSeconds = Math.round((performance.now() - started) / 1000);
   writeFileSync(
     join(results, 'cloud.json'),
-    `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, wallSeconds, machine, lines }, null, 2)}\n`,
+    `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, wallSeconds, machine: host, lines }, null, 2)}\n`,
   );
   const md = [
     '# cloud readers: records/s against JSON.parse (VPC flow logs: against splitting lines)',
@@ -566,7 +560,7 @@ async function main(): Promise<void> {
         `| ${l.line} | ${l.layout} | ${l.records.toLocaleString('en')} | ${(l.bytes / MIB).toFixed(1)} | ${l.parse.recordsPerSecond.toLocaleString('en')} | ${l.read.recordsPerSecond.toLocaleString('en')} | ${l.ratio} | ${l.parse.peakRssMiB} | ${l.read.peakRssMiB} | ${l.read.events.toLocaleString('en')} | ${l.read.issues} |`,
     ),
     '',
-    `Machine: ${machine.cpu}, ${machine.cpus} cores, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.platform}; 1-minute load average ${machine.loadAverage1m} at the end of the run.`,
+    describeMachine(host),
     '',
   ].join('\n');
   writeFileSync(join(results, 'cloud.md'), md);

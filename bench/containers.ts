@@ -22,10 +22,10 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from './fuzz-rng.js';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DEFAULT_RESULTS = join(HERE, 'results');
@@ -585,17 +585,11 @@ async function main(): Promise<void> {
     );
   }
   const date = new Date().toISOString().slice(0, 10);
-  const machine = {
-    cpus: os.cpus().length,
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    memGiB: round(os.totalmem() / 1024 ** 3),
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} (${os.arch()})`,
-    loadAverage1m: round(os.loadavg()[0]),
-  };
+  const host = machine();
+
   writeFileSync(
     join(results, 'containers.json'),
-    `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, machine, lines }, null, 2)}\n`,
+    `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, machine: host, lines }, null, 2)}\n`,
   );
   const md = [
     '# container readers: records/s against JSON.parse',
@@ -609,7 +603,7 @@ async function main(): Promise<void> {
         `| ${l.format} | ${l.records.toLocaleString('en')} | ${(l.bytes / MIB).toFixed(1)} | ${l.parse.recordsPerSecond.toLocaleString('en')} | ${l.read.recordsPerSecond.toLocaleString('en')} | ${l.ratio} | ${l.parse.peakRssMiB} | ${l.read.peakRssMiB} | ${l.read.events.toLocaleString('en')} | ${l.read.issues} |`,
     ),
     '',
-    `Machine: ${machine.cpu}, ${machine.cpus} cores, ${machine.memGiB} GiB, Node ${machine.node}, ${machine.platform}; 1-minute load average ${machine.loadAverage1m} at the end of the run.`,
+    describeMachine(host),
     '',
   ].join('\n');
   writeFileSync(join(results, 'containers.md'), md);

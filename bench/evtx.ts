@@ -12,7 +12,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
@@ -22,6 +21,7 @@ import { isEvtxProblem, readEvtxBuffer } from '../src/sources/evtx/index.js';
 import { winEventFromXml } from '../src/sources/evtx-xml.js';
 import { winEventToCoal } from '../src/sources/win-event.js';
 import { writeEvtx } from '../test/support/evtx-writer.js';
+import { describeMachine, machine } from './machine.js';
 import { selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -334,9 +334,7 @@ async function main(args: string[]): Promise<void> {
   const result = {
     generatedAt: new Date().toISOString(),
     machine: {
-      cpu: os.cpus()[0]?.model ?? 'unknown',
-      cores: os.cpus().length,
-      node: process.version,
+      ...machine(),
       python: existsSync(ORACLE)
         ? spawnSync('/usr/bin/python3', ['--version'], { encoding: 'utf8' }).stdout.trim()
         : undefined,
@@ -383,7 +381,7 @@ async function main(args: string[]): Promise<void> {
   const md = [
     '# EVTX reader bench',
     '',
-    `\`node --import tsx bench/evtx.ts\` on ${result.machine.cpu} (${result.machine.node}, ${result.machine.python ?? 'no python-evtx'}), ${result.generatedAt}. One core, files in memory, best of ${runs}.`,
+    `\`node --import tsx bench/evtx.ts\`, ${result.machine.python ?? 'no python-evtx'}, ${result.generatedAt}. One core, files in memory, best of ${runs}. ${describeMachine(result.machine)}`,
     `Corpus: ${result.corpus.files} files, ${(result.corpus.bytes / MB).toFixed(2)} MB from \`${corpus.dir}\`; largest \`${largest.name}\`.`,
     '',
     '| what | records | MB | seconds | records/s | MB/s |',

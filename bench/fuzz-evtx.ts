@@ -11,12 +11,12 @@
  * and .md: cases, failures, slowest case, peak RSS. Case I's mutations depend only on (seed, I).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { type EvtxProblem, type EvtxRecord, isEvtxProblem, readEvtxBuffer } from '../src/sources/evtx/index.js';
 import { caseSeed, Rng } from './fuzz-rng.js';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -369,7 +369,7 @@ function main(argv: string[]): void {
   const summary = {
     generatedAt: new Date().toISOString(),
     command: `node --import tsx bench/fuzz-evtx.ts --cases ${cases} --seed ${seed}`,
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version },
+    machine: machine(),
     corpus: { dir: corpusDir, files: corpus.length, bytes: corpus.reduce((n, f) => n + f.buf.length, 0) },
     cases,
     seed,
@@ -391,7 +391,7 @@ function main(argv: string[]): void {
   const md = [
     '# EVTX reader fuzz',
     '',
-    `\`${summary.command}\` on ${summary.machine.cpu} (${summary.machine.node}), ${summary.generatedAt}.`,
+    `\`${summary.command}\`, ${summary.generatedAt}. ${describeMachine(summary.machine)}`,
     `Corpus: ${corpus.length} files (${(summary.corpus.bytes / 1048576).toFixed(1)} MiB) from \`${corpusDir}\`.`,
     '',
     '| measure | value |',

@@ -20,7 +20,6 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CoalEvent } from '../src/model/event.js';
@@ -39,6 +38,7 @@ import {
   writePcapng,
 } from '../test/support/pcap-writer.js';
 import { caseSeed, Rng } from './fuzz-rng.js';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -1322,7 +1322,7 @@ async function main(argv: string[]): Promise<void> {
   const summary = {
     generatedAt: new Date().toISOString(),
     command: `node --import tsx bench/fuzz-pcap.ts --cases ${cases} --seed ${seed}`,
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version },
+    machine: machine(),
     corpus: {
       dirs: shared > 0 ? [FIXTURE_DIR, SHARED] : [FIXTURE_DIR],
       files: corpus.length,
@@ -1352,7 +1352,7 @@ async function main(argv: string[]): Promise<void> {
   const md = [
     '# pcap reader fuzz',
     '',
-    `\`${summary.command}\` on ${summary.machine.cpu} (${summary.machine.node}), ${summary.generatedAt}.`,
+    `\`${summary.command}\`, ${summary.generatedAt}. ${describeMachine(summary.machine)}`,
     `Corpus: ${corpus.length} files (${shared} from ../shared/data/pcap), ${(summary.corpus.bytes / 1024).toFixed(0)} KiB after cutting each to ≤ ${MAX_INPUT / 1024} KiB of whole records.`,
     '',
     '| measure | value |',

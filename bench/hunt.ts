@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distState } from '../bin/dist-state.js';
 import { DEFAULT_EVENTS, DEFAULT_SEED, GENERATOR_VERSION, type GenerateResult, generateEvents } from './generate.js';
-import { machine } from './machine.js';
+import { describeMachine, machine } from './machine.js';
 import { selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -340,8 +340,7 @@ function markdown(report: ReturnType<typeof buildReport>): string {
         .join(', ') || 'none'
     }); planted miners found: ${findings.plantedFound} of ${findings.planted}.`,
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemGiB} GiB, Node ${m.node}, ${m.platform} (${m.arch}); ` +
-      `1-minute load average ${m.loadAverage} at the end of the run (the bench itself keeps one core busy).`,
+    `${describeMachine(m)} The bench itself keeps a core busy.`,
     '',
   ].join('\n');
 }

@@ -16,3 +16,11 @@ export function machine() {
     loadAverage: round(os.loadavg()[0], 2),
   };
 }
+
+/** The machine as the one sentence every bench's Markdown ends with. */
+export function describeMachine(m: ReturnType<typeof machine>): string {
+  return (
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemGiB} GiB, Node ${m.node}, ${m.platform} (${m.arch}); ` +
+    `1-minute load average ${m.loadAverage} at the end of the run.`
+  );
+}

@@ -11,7 +11,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Issue } from '../src/model/issue.js';
@@ -23,6 +22,7 @@ import { pcap } from '../src/sources/pcap/index.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../src/util/lines.js';
 import { clientHello, dnsExchange, type PacketSpec, tcpSession, writePcap } from '../test/support/pcap-writer.js';
 import { Rng } from './fuzz-rng.js';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const DEFAULT_RESULTS = join(HERE, 'results');
@@ -314,7 +314,7 @@ async function main(args: string[]): Promise<void> {
   const agree = agreement.every((x) => x.ours === x.generated && (b === undefined || x.ours === x.tshark));
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+    machine: machine(),
     capture: meta,
     ours: {
       seconds: Number(a.seconds.toFixed(2)),
@@ -343,7 +343,7 @@ async function main(args: string[]): Promise<void> {
   const md = [
     '# pcap reader vs tshark',
     '',
-    `${result.date}, ${result.machine.cpus} × ${result.machine.cpu}, Node ${result.machine.node}, ${b ? b.version.replace(/\.$/, '') : 'tshark not installed'}.`,
+    `${result.date}, ${b ? b.version.replace(/\.$/, '') : 'tshark not installed'}. ${describeMachine(result.machine)}`,
     `Synthetic capture (${reused}): ${mb.toFixed(0)} MB, ${meta.packets} packets, ${meta.tcpFlows} TCP flows (HTTP, TLS, Stratum, opaque; 10% VLAN-tagged), ${meta.dnsQueries} DNS exchanges; seed ${seed}.`,
     '',
     '| | seconds | MB/s | peak RSS MiB |',

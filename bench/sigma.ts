@@ -22,7 +22,7 @@ import { matchRules, type RuleMatch } from '../src/signals/rules.js';
 import { loadRules, type RuleSet } from '../src/signals/sigma/index.js';
 import { evtx } from '../src/sources/evtx/index.js';
 import { SIGMAHQ_RULE_DIRS as RULE_DIRS } from '../test/support/sigmahq.js';
-import { machine } from './machine.js';
+import { describeMachine, machine } from './machine.js';
 import { type SelfTime, selfTime } from './profile.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -255,7 +255,7 @@ core (matching only: no reading, no engine), ${r.matching.passes} passes over fr
 Zircolite's figure is the one issue 15 quotes for this machine kind; it is a reference, not measured
 here, and it ran half as many rules.
 ${profileTable('Loading', r.loadProfile)}${profileTable('Matching', r.matchProfile)}
-Machine: ${m.cpu}, ${m.cores} cores, ${m.totalMemGiB} GiB, Node ${m.node}, ${m.platform} (${m.arch}); 1-minute load average ${m.loadAverage} at the end of the run.
+${describeMachine(m)}
 `;
 }
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distState } from '../bin/dist-state.js';
-import { machine as describeMachine } from './machine.js';
+import { describeMachine, machine as thisMachine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -70,7 +70,7 @@ function main(): void {
       });
     }
   }
-  const machine = describeMachine();
+  const machine = thisMachine();
   const report = { date: new Date().toISOString(), runs, machine, rows };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'startup.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -87,7 +87,7 @@ function main(): void {
         `| \`${r.command}\` | ${r.way === 'built' ? 'built (dist/)' : 'src/ through tsx'} | ${r.minMs} | ${r.medianMs} | ${r.medianRssMiB ?? 'n/a'} |`,
     ),
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; 1-minute load average ${machine.loadAverage} at the end.`,
+    describeMachine(machine),
     '',
   ].join('\n');
   writeFileSync(join(RESULTS, 'startup.md'), md);

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCli } from '../test/support/cli.js';
 import { Rng } from './fuzz-rng.js';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -301,7 +302,7 @@ async function main(): Promise<void> {
 
   const result = {
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '', node: process.version, load: os.loadavg() },
+    machine: machine(),
     seed,
     kills,
     modes: Object.fromEntries(MODES.map((m) => [m, cycles.filter((c) => c.mode === m).length])),
@@ -331,7 +332,7 @@ async function main(): Promise<void> {
   const md = [
     '# watch --webhook under SIGKILL',
     '',
-    `${result.date}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, load ${result.machine.load.map((l) => l.toFixed(1)).join(' ')}. Seed ${seed}. \`npm run bench:watch-kill\`.`,
+    `${result.date}. Seed ${seed}. \`npm run bench:watch-kill\`. ${describeMachine(result.machine)}`,
     '',
     `${kills} runs of \`coalmine watch --webhook … --spool …\` on one spool, each SIGKILLed 0.1–6.1 s after its first report (receiver ${MODES.map((m) => `${m} ×${result.modes[m]}`).join(', ')}), then one run with a healthy receiver drains the spool.`,
     '',

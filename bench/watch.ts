@@ -13,9 +13,9 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const RESULTS = join(HERE, 'results');
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     const sampleMs = /([\d.]+) ms each on average, slowest ([\d.]+) ms/.exec(status);
     const result = {
       date: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, kernel: os.release() },
+      machine: machine(),
       load: { processes: load.processes, sockets: load.sockets },
       watch: {
         interval_s: intervalS,
@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     const md = [
       '# watch overhead',
       '',
-      `${result.date.slice(0, 10)}, ${result.machine.cpus} × ${result.machine.model}, Node ${result.machine.node}, Linux ${result.machine.kernel}.`,
+      `${result.date.slice(0, 10)}. ${describeMachine(result.machine)}`,
       `Load: ${result.load.processes} processes, ${result.load.sockets} sockets in /proc/net. \`coalmine watch --interval ${w.interval_s} --duration ${w.duration_s}s\` (exit ${w.exit_code}, ${w.samples} samples of ${w.sample_ms_mean} ms on average, slowest ${w.sample_ms_max} ms, ${w.findings} finding lines).`,
       '',
       '| | CPU share of one core | peak RSS |',

@@ -168,10 +168,11 @@ function skipSpace(text: string, i: number): number {
 
 /** The index of the quote closing the string opened at `open`, or -1 when the line ends first. */
 function stringEnd(text: string, open: number): number {
-  for (let i = open + 1; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 92) i++;
-    else if (c === 34) return i;
+  // jump quote to quote (a native search); a quote after an odd run of backslashes is escaped
+  for (let i = text.indexOf('"', open + 1); i >= 0; i = text.indexOf('"', i + 1)) {
+    let b = i - 1;
+    while (text.charCodeAt(b) === 92) b--;
+    if ((i - 1 - b) % 2 === 0) return i;
   }
   return -1;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isPoolAddress, minerOptions } from './miner-args.js';
+import { isPoolAddress, mayHoldMinerOptions, minerOptions, readMinerOptions } from './miner-args.js';
 import { testIntel } from './test-events.js';
 
 const intel = testIntel();
@@ -77,4 +77,51 @@ test('hostile input stays bounded', () => {
   assert.ok(found && found.shown.length <= 8);
   assert.equal(minerOptions('-'.repeat(100_000), intel), undefined);
   assert.ok(performance.now() - started < 500);
+});
+
+test('the gate before the word split never hides a miner option: quoted, any whitespace, any case, argv or line', () => {
+  // a seeded generator of lines from option names, values, quotes inside words and every kind of space
+  let seed = 15;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const words = [
+    ...['-o', '-P', '-u', '-pool', '-wal', '--url', '--pool', '--server', '--user', '--wallet'],
+    ...['--donate-level', '--cpu-priority', '--randomx-mode', '--coin', '--nicehash', '--rig-id'],
+    ...['-opool.example:443', '--url=pool.example:3333', '--user=w1', '-u=w1'],
+    ...['stratum+tcp://198.51.100.7:3333', 'STRATUM+SSL://pool.example:443', 'Stratum2+tcp://p.example:1'],
+    ...['pool.example:3333', XMR, 'rx/0', 'x', '-p', '--pass', '-a', '--algo', 'w1'],
+    ...['ls', '-la', '--sort=-%cpu', 'a-o', '-', '--', '--ff-only', '-only', '/usr/bin/x'],
+  ];
+  const spaces = [' ', '  ', '\t', '\n', '\u00a0', '\u2003', '\u3000', '\ufeff'];
+  const quoted = (w: string) => {
+    if (next(4) !== 0) return w;
+    const at = next(w.length + 1);
+    return `${w.slice(0, at)}${next(2) === 0 ? '"' : "'"}${w.slice(at)}`;
+  };
+  let found = 0;
+  for (let i = 0; i < 4000; i++) {
+    const argv = Array.from({ length: 1 + next(7) }, () => quoted(words[next(words.length)]));
+    let line = argv[0];
+    for (const w of argv.slice(1)) line += spaces[next(spaces.length)] + w;
+    for (const command of [line, argv]) {
+      const read = readMinerOptions(command, intel);
+      if (read) found++;
+      assert.deepEqual(minerOptions(command, intel), read, JSON.stringify(command));
+    }
+  }
+  assert.ok(found > 1000, `the generator makes miner options (${found})`);
+});
+
+test('routine command lines skip the miner-option reading', () => {
+  for (const line of [
+    'ls -la /var/www/alpha',
+    'ps aux --sort=-%cpu',
+    'git pull --ff-only',
+    'find /var/cache/orders -name "*.tmp" -delete',
+    'sh -c "test -x /usr/sbin/anacron || run-parts /etc/cron.daily"',
+    'nvidia-smi --query-gpu=utilization.gpu --format=csv',
+  ])
+    assert.equal(mayHoldMinerOptions(line), false, line);
 });

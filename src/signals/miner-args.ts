@@ -137,7 +137,7 @@ function holdsOptionName(text: string): boolean {
  * their quotes (`-"-url"` is `--url`); a quote is never whitespace, so dropping them from the whole
  * line first leaves the same words.
  */
-function mayHoldMinerOptions(command: string | readonly string[]): boolean {
+export function mayHoldMinerOptions(command: string | readonly string[]): boolean {
   if (typeof command !== 'string') {
     const n = Math.min(command.length, MAX_WORDS);
     for (let i = 1; i < n; i++) if (holdsOptionName(command[i])) return true;
@@ -153,7 +153,11 @@ const QUOTES = /['"]/g;
  * URL. A login (`-u`) counts when its value is a wallet or beside a pool address.
  */
 export function minerOptions(command: string | readonly string[], intel: Intel): MinerOptions | undefined {
-  if (!mayHoldMinerOptions(command)) return undefined;
+  return mayHoldMinerOptions(command) ? readMinerOptions(command, intel) : undefined;
+}
+
+/** `minerOptions` without its gate: every line split and read (the gate's test compares the two). */
+export function readMinerOptions(command: string | readonly string[], intel: Intel): MinerOptions | undefined {
   const words = wordsOf(command);
   const shown: string[] = [];
   let pool = false;

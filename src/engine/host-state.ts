@@ -47,7 +47,8 @@ const MAX_RECENT_PROCESS_CPU = 65536;
 
 export class HostState {
   readonly coverage = new Map<TelemetryClass, CoverageEntry>();
-  readonly recentProcessCpu = new Map<EntityKey, { pct: number; ts: number }>();
+  /** The latest CPU sample per process, with its key so a sum reads values only (no entry pair per process). */
+  readonly recentProcessCpu = new Map<EntityKey, { key: EntityKey; pct: number; ts: number }>();
   readonly persistence = new Map<string, Signal[]>();
   /** Process events with no command line, counted by dataset (`auditd.execve`, `evtx-xml.security.4688`). */
   readonly noCommandLine = new Map<string, number>();
@@ -115,7 +116,7 @@ export class HostState {
       known.ts = ts;
       return;
     }
-    this.recentProcessCpu.set(key, { pct, ts });
+    this.recentProcessCpu.set(key, { key, pct, ts });
     if (this.recentProcessCpu.size > MAX_RECENT_PROCESS_CPU) {
       const first = this.recentProcessCpu.keys().next();
       if (!first.done) this.recentProcessCpu.delete(first.value);
@@ -126,9 +127,9 @@ export class HostState {
   processCpuSum(ts: number, maxAgeMs: number): { sum: number; count: number } {
     let sum = 0;
     let count = 0;
-    for (const [key, v] of this.recentProcessCpu) {
+    for (const v of this.recentProcessCpu.values()) {
       if (ts - v.ts > maxAgeMs) {
-        this.recentProcessCpu.delete(key);
+        this.recentProcessCpu.delete(v.key);
         continue;
       }
       if (Math.abs(ts - v.ts) <= maxAgeMs) {

@@ -19,7 +19,7 @@ import { ProcessIdentity } from './identity.js';
 import { type HostCloudLink, InstanceTable, type LaunchView } from './instances.js';
 import { MiningPortContacts } from './mining-port-contact.js';
 import { basename, hostEntity, ProcessTable, type ProcInfo, programName } from './process-table.js';
-import { type FileOrigin, FileProvenance, filesWrittenBy, resolvePath, scriptRunBy } from './provenance.js';
+import { type FileOrigin, FileProvenance, resolvePath, scriptRunBy, WrittenFiles } from './provenance.js';
 import { RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
@@ -118,6 +118,7 @@ export class Engine {
   private readonly hostByIp: HostByIp;
   private readonly relay = new RelayWatch();
   private readonly provenance = new FileProvenance();
+  private readonly writtenFiles = new WrittenFiles();
   private readonly miningPorts = new MiningPortContacts();
   private readonly hosts = new Map<string, HostState>();
   private readonly workloads: WorkloadTable;
@@ -392,7 +393,7 @@ export class Engine {
     // a snapshot re-reports a running process every sample: read each command line it runs once
     if (command && command !== proc.writesReadFrom) {
       proc.writesReadFrom = command;
-      for (const f of filesWrittenBy(command)) this.recordWrite(event, proc, host, f.path, f.how, f.url);
+      for (const f of this.writtenFiles.of(command)) this.recordWrite(event, proc, host, f.path, f.how, f.url);
     }
   }
 

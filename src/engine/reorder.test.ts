@@ -140,3 +140,27 @@ test('jittered streams: output is sorted but for counted unsorted events, nothin
     assert.ok(maxSize <= (2 * jitterMs) / 100 + 2, `seed ${seed}: held ${maxSize}`);
   }
 });
+
+test('holding thousands of events (past the FIFO ring growing and wrapping), ties and late ones still come out by time, then arrival', () => {
+  const buf = new ReorderBuffer(Number.MAX_SAFE_INTEGER, 100_000);
+  const out: CoalEvent[] = [];
+  buf.push(at(1000, 0), out);
+  buf.push(at(0, 1), out); // 1000 ms late: the hold becomes 2000 ms, some 6,000 events at three per ms
+  const pushed: CoalEvent[] = [];
+  let maxSize = 0;
+  for (let i = 2; i < 20_000; i++) {
+    const inOrder = 1000 + Math.floor(i / 3);
+    // every seventh event is 500 ms late, often tied with one held in order
+    const e = at(i % 7 === 0 ? inOrder - 500 : inOrder, i);
+    pushed.push(e);
+    buf.push(e, out);
+    maxSize = Math.max(maxSize, buf.size);
+  }
+  buf.drain(out);
+  assert.ok(maxSize > 4096, `held ${maxSize}`);
+  const expected = [...pushed].sort(
+    (a, b) => a.coalmine.ts - b.coalmine.ts || a.coalmine.ref.line! - b.coalmine.ref.line!,
+  );
+  assert.deepEqual(lines(out.slice(2)), lines(expected));
+  assert.equal(buf.size, 0);
+});

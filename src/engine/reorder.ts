@@ -17,14 +17,20 @@ interface Slot {
 
 /** The hold covers twice the largest lateness seen, so a stream's next, somewhat later event is still sorted. */
 const HOLD_MARGIN = 2;
-/** Released FIFO entries are dropped from the front once there are this many and they are most of it. */
-const COMPACT_AFTER = 4096;
+/** The FIFO ring's first capacity (a power of two); it doubles when full, up to what `maxBuffered` holds. */
+const FIRST_RING = 1024;
 
 export class ReorderBuffer {
-  /** Events that arrived in time order wait in a FIFO (parallel arrays: no object per event); late ones in the heap. */
-  private fifo: CoalEvent[] = [];
-  private fifoSeq: number[] = [];
-  private fifoHead = 0;
+  /**
+   * Events that arrived in time order wait in a FIFO ring, with their times and arrival numbers in
+   * parallel typed arrays (nothing allocated per event, no copy to drop the released front); late
+   * ones in the heap.
+   */
+  private ring: Array<CoalEvent | undefined> = new Array<CoalEvent | undefined>(FIRST_RING).fill(undefined);
+  private ringTs = new Float64Array(FIRST_RING);
+  private ringSeq = new Float64Array(FIRST_RING);
+  private ringHead = 0;
+  private ringCount = 0;
   private heap: Slot[] = [];
   private seq = 0;
   private maxTs = Number.NEGATIVE_INFINITY;
@@ -43,7 +49,7 @@ export class ReorderBuffer {
   ) {}
 
   get size(): number {
-    return this.heap.length + this.fifo.length - this.fifoHead;
+    return this.heap.length + this.ringCount;
   }
 
   /** The newest event time seen minus the allowed lateness: an event before it is late by policy. */
@@ -68,8 +74,7 @@ export class ReorderBuffer {
         out.push(event);
         return;
       }
-      this.fifo.push(event);
-      this.fifoSeq.push(seq);
+      this.append(event, ts, seq);
     } else {
       const lateBy = this.maxTs - ts;
       if (lateBy * HOLD_MARGIN > this.holdMs) this.holdMs = Math.min(this.allowedLatenessMs, lateBy * HOLD_MARGIN);
@@ -103,31 +108,51 @@ export class ReorderBuffer {
     }
   }
 
+  private append(event: CoalEvent, ts: number, seq: number): void {
+    if (this.ringCount === this.ring.length) this.growRing();
+    const i = (this.ringHead + this.ringCount) & (this.ring.length - 1);
+    this.ring[i] = event;
+    this.ringTs[i] = ts;
+    this.ringSeq[i] = seq;
+    this.ringCount++;
+  }
+
+  /** Twice the capacity, the held events first in order. */
+  private growRing(): void {
+    const n = this.ring.length;
+    const ring = new Array<CoalEvent | undefined>(n * 2).fill(undefined);
+    const ringTs = new Float64Array(n * 2);
+    const ringSeq = new Float64Array(n * 2);
+    for (let k = 0; k < this.ringCount; k++) {
+      const i = (this.ringHead + k) & (n - 1);
+      ring[k] = this.ring[i];
+      ringTs[k] = this.ringTs[i];
+      ringSeq[k] = this.ringSeq[i];
+    }
+    this.ring = ring;
+    this.ringTs = ringTs;
+    this.ringSeq = ringSeq;
+    this.ringHead = 0;
+  }
+
   private peekTs(): number | undefined {
-    const hasFifo = this.fifoHead < this.fifo.length;
     const h = this.heap[0];
-    if (!hasFifo) return h?.event.coalmine.ts;
-    const f = this.fifo[this.fifoHead].coalmine.ts;
+    if (this.ringCount === 0) return h?.event.coalmine.ts;
+    const f = this.ringTs[this.ringHead];
     return h && h.event.coalmine.ts < f ? h.event.coalmine.ts : f;
   }
 
   /** The earliest held event (ties: the earlier arrival). */
   private take(): CoalEvent {
     const h = this.heap[0];
-    if (this.fifoHead < this.fifo.length) {
-      const f = this.fifo[this.fifoHead];
-      const d = h ? h.event.coalmine.ts - f.coalmine.ts : 1;
-      if (d > 0 || (d === 0 && h.seq > this.fifoSeq[this.fifoHead])) {
-        this.fifoHead++;
-        if (this.fifoHead === this.fifo.length) {
-          this.fifo.length = 0;
-          this.fifoSeq.length = 0;
-          this.fifoHead = 0;
-        } else if (this.fifoHead > COMPACT_AFTER && this.fifoHead * 2 > this.fifo.length) {
-          this.fifo = this.fifo.slice(this.fifoHead);
-          this.fifoSeq = this.fifoSeq.slice(this.fifoHead);
-          this.fifoHead = 0;
-        }
+    if (this.ringCount > 0) {
+      const head = this.ringHead;
+      const d = h ? h.event.coalmine.ts - this.ringTs[head] : 1;
+      if (d > 0 || (d === 0 && h.seq > this.ringSeq[head])) {
+        const f = this.ring[head] as CoalEvent;
+        this.ring[head] = undefined;
+        this.ringHead = (head + 1) & (this.ring.length - 1);
+        this.ringCount--;
         return f;
       }
     }

@@ -243,9 +243,16 @@ export function baseName(path: string): string {
  */
 export function suspiciousLocation(path: string): string | undefined {
   if (!path.startsWith('/')) return undefined;
+  let writable: string | undefined;
+  for (const d of WRITABLE_DIRS)
+    if (path.startsWith(d)) {
+      writable = d;
+      break;
+    }
+  // most programs run from neither: nothing to excuse as a toolchain's
+  if (writable === undefined && !path.includes('/.')) return undefined;
   for (const p of TOOLCHAIN_PATHS) if (path.includes(p)) return undefined;
-  for (const d of WRITABLE_DIRS) if (path.startsWith(d)) return `world-writable ${d}`;
-  if (!path.includes('/.')) return undefined;
+  if (writable) return `world-writable ${writable}`;
   const parts = path.split('/');
   for (let i = 1; i < parts.length - 1; i++) {
     const part = parts[i];
@@ -354,11 +361,11 @@ function stem(name: string): string {
  * A process name that is neither its executable's name (allowing the kernel's 15-character cut,
  * versioned names and the usual symlinks) nor explained by an interpreter or multi-call binary.
  */
-function isForeignName(name: string, exe: string): boolean {
+function isForeignName(name: string, exe: string, exeName: string): boolean {
   // the usual case, a process called as its file is
-  if (name === baseName(exe)) return false;
+  if (name === exeName) return false;
   const n = name.toLowerCase();
-  const e = baseName(exe).toLowerCase();
+  const e = exeName.toLowerCase();
   if (n === '' || e === '' || n === e || n === 'exe') return false;
   // the kernel keeps 15 characters of comm; version suffixes and gawk/awk-style prefixes are one family
   if (e.startsWith(n) || n.startsWith(e) || e.endsWith(n) || stem(n) === stem(e)) return false;
@@ -630,7 +637,14 @@ function masqueradeSignal(
 }
 
 /** Kernel-thread names, suspicious locations, deleted executables and foreign names. */
-function masquerade(event: CoalEvent, p: ProcessFields, argv0: string, isMiner: boolean, out: Signal[]): void {
+function masquerade(
+  event: CoalEvent,
+  p: ProcessFields,
+  exeName: string,
+  argv0: string,
+  isMiner: boolean,
+  out: Signal[],
+): void {
   const exe = p.executable ?? '';
   if (isWindowsPath(exe)) {
     windowsMasquerade(event, p, exe, isMiner, out);
@@ -669,7 +683,7 @@ function masquerade(event: CoalEvent, p: ProcessFields, argv0: string, isMiner: 
       `${labelOf(p)} is running from a deleted executable: ${exe}${isUpgrade ? ' (a system path: often just a package upgrade awaiting restart)' : ''}`,
     );
   }
-  if (name && threadName === undefined && isForeignName(name, exe))
+  if (name && threadName === undefined && isForeignName(name, exe, exeName))
     masqueradeSignal(
       event,
       out,
@@ -693,7 +707,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
     minerArguments(event, p, exeName, intel, command, isMiner, out);
     namedDownload(event, p, intel, command, out);
   }
-  masquerade(event, p, argv0, isMiner, out);
+  masquerade(event, p, exeName, argv0, isMiner, out);
 }
 
 export const processClassifier: Classifier = {

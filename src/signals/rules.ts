@@ -54,14 +54,18 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   const lists = candidateListsOf(ruleSet);
   const win = windowsRecord(event);
   const action = event.event.action;
+  if (!win) {
+    // a non-Windows event's kind is looked up part by part: no key string is built per event
+    const platforms = lists.byAction.get(action);
+    // an action no rule is indexed under (a metric sample, a connection with no network rule loaded)
+    if (platforms === null) return NONE;
+    const known = platforms?.get(event.host?.os?.platform ?? '')?.get(event.coalmine.format);
+    if (known) return known;
+  }
   const platform = event.host?.os?.platform ?? '';
   const format = event.coalmine.format;
-  // a non-Windows event's kind is looked up part by part: no key string is built per event
   const kind = win ? `${win.eventId}|${win.provider}|${win.channel}|${action}|${platform}|${format}` : undefined;
-  const platforms = kind === undefined ? lists.byAction.get(action) : undefined;
-  // an action no rule is indexed under (a metric sample, a connection with no network rule loaded)
-  if (platforms === null) return NONE;
-  const known = kind === undefined ? platforms?.get(platform)?.get(format) : lists.byKind.get(kind);
+  const known = kind === undefined ? undefined : lists.byKind.get(kind);
   if (known) return known;
   const key = win ? `w:${win.eventId}` : `a:${action}`;
   let list = lists.byKey.get(key);

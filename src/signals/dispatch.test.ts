@@ -5,10 +5,14 @@
  * actions must then say nothing.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { classifiers, createClassifier } from './index.js';
+import { matchRules, type RuleMatch } from './rules.js';
 import { loadRules } from './sigma/index.js';
 import { evt, signalsOf, testIntel } from './test-events.js';
 
@@ -133,4 +137,40 @@ test('the dispatch keeps a bounded list per action: a file of endless made-up ac
   assert.equal(out.length, 0);
   classify(DONORS.process, out);
   assert.ok(out.some((s) => s.by === 'process:miner-name'));
+});
+
+test('rules reading every action of a format still see actions no rule is indexed under, whatever came first', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coalmine-dispatch-'));
+  try {
+    writeFileSync(
+      join(dir, 'trail.yml'),
+      'title: trail stopped\nid: test-trail-stopped\nstatus: test\nlogsource: { product: aws, service: cloudtrail }\ndetection:\n  selection: { eventName: StopLogging }\n  condition: selection\nlevel: high\n',
+    );
+    writeFileSync(
+      join(dir, 'exec.yml'),
+      'title: xmrig run\nid: test-xmrig-run\nstatus: test\nlogsource: { product: linux, category: process_creation }\ndetection:\n  selection: { CommandLine|contains: xmrig }\n  condition: selection\nlevel: high\n',
+    );
+    const rules = await loadRules([dir]);
+    assert.deepEqual(rules.errors, []);
+    const ids = (e: CoalEvent) => {
+      const found: RuleMatch[] = [];
+      matchRules(rules, e, found);
+      return found.map((m) => m.id);
+    };
+    const record = (action: EventAction, format: string) => {
+      const e = evt(action, { original: { eventName: 'StopLogging' } });
+      return { ...e, coalmine: { ...e.coalmine, format } };
+    };
+    assert.deepEqual(ids(record('metric', 'ndjson')), []);
+    assert.deepEqual(ids(record('log-record', 'ndjson')), []);
+    assert.deepEqual(ids(record('log-record', 'cloudtrail')), ['test-trail-stopped']);
+    assert.deepEqual(ids(record('metric', 'cloudtrail')), ['test-trail-stopped']);
+    assert.deepEqual(ids(record('metric', 'ndjson')), []);
+    const exec = evt('exec', { process: { pid: 1, command_line: '/tmp/xmrig -o x' } });
+    assert.deepEqual(ids(exec), ['test-xmrig-run']);
+    assert.deepEqual(ids({ ...exec, host: { name: 'ws', os: { platform: 'windows' } } }), []);
+    assert.deepEqual(ids(exec), ['test-xmrig-run']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

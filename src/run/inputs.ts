@@ -424,8 +424,30 @@ async function readBodyfile(root: string, report: ReportIssue): Promise<Map<stri
   return map;
 }
 
-async function stdinInput(hostHint: string | undefined, report: ReportIssue): Promise<InputFile | undefined> {
-  const iterator = process.stdin[Symbol.asyncIterator]();
+function stdinInput(hostHint: string | undefined, report: ReportIssue): Promise<InputFile | undefined> {
+  return streamInput('-', process.stdin, { hostHint, mtimeMs: Date.now() }, report, 'nothing on standard input');
+}
+
+/** What a stream does not say about itself: whose it is, when it was written, where it sits on its host. */
+export interface StreamMeta {
+  hostHint?: string;
+  mtimeMs: number;
+  relPath?: string;
+}
+
+/**
+ * One stream read as an input (stdin, a request body): its first HEAD_BYTES held for sniffing, gzip
+ * told by its magic bytes and inflated (the head bounded whatever the ratio), the rest read on `open`.
+ * Empty (or a gzip head that inflates to nothing): reported unread with `emptyReason`, undefined.
+ */
+export async function streamInput(
+  name: string,
+  stream: AsyncIterable<Uint8Array | string>,
+  meta: StreamMeta,
+  report: ReportIssue,
+  emptyReason: string,
+): Promise<InputFile | undefined> {
+  const iterator = stream[Symbol.asyncIterator]();
   const pre: Buffer[] = [];
   let size = 0;
   let done = false;
@@ -435,7 +457,7 @@ async function stdinInput(hostHint: string | undefined, report: ReportIssue): Pr
       done = true;
       break;
     }
-    const chunk = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as string);
+    const chunk = asBuffer(r.value);
     pre.push(chunk);
     size += chunk.length;
   }
@@ -446,28 +468,33 @@ async function stdinInput(hostHint: string | undefined, report: ReportIssue): Pr
     for (;;) {
       const r = await iterator.next();
       if (r.done) return;
-      yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as string);
+      yield asBuffer(r.value);
     }
   }
   const gzip = isGzip(raw);
   const { head, broke } = gzip ? await gunzipHead(raw) : { head: raw.subarray(0, HEAD_BYTES), broke: undefined };
   if (head.length === 0) {
-    report(broke ? unread('-', broke.code, broke.reason) : unread('-', 'INPUT_EMPTY', 'nothing on standard input'));
+    report(broke ? unread(name, broke.code, broke.reason) : unread(name, 'INPUT_EMPTY', emptyReason));
     return undefined;
   }
-  const onBreak = (b: GzipBreak) => report({ file: '-', code: b.code, reason: b.reason, stage: 'reading' });
-  const file: InputFile = {
-    input: {
-      name: '-',
-      head,
-      hostHint,
-      mtimeMs: Date.now(),
-      open: () => (gzip ? inflateChunks(chunks(), onBreak) : chunks()),
-    },
-    sizeBytes: 0,
+  const onBreak = (b: GzipBreak) => report({ file: name, code: b.code, reason: b.reason, stage: 'reading' });
+  const input: SourceInput = {
+    name,
+    head,
+    hostHint: meta.hostHint,
+    mtimeMs: meta.mtimeMs,
+    open: () => (gzip ? inflateChunks(chunks(), onBreak) : chunks()),
   };
+  if (meta.relPath !== undefined) input.relPath = meta.relPath;
+  const file: InputFile = { input, sizeBytes: 0 };
   if (broke) file.gzipBreak = broke;
   return file;
+}
+
+/** A chunk as a Buffer without copying its bytes (a string, as a stream with an encoding set gives, as UTF-8). */
+function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === 'string') return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 /** Events read from a file reached through a symlink say where the link points (ECS `file.target_path`). */

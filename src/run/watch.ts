@@ -1,26 +1,17 @@
 /**
  * `watch` composed: the /proc sampler and the persistence places of each filesystem root feed the
- * same detector as `hunt`, on the live clock (`Engine.tick`). Findings go out as soon as they hold,
+ * same detector as `hunt`, on the live clock (run/live.ts `LiveDetector`). Findings go out as soon as they hold,
  * then again (same id, next revision) when they say more. No printing here: the CLI renders.
  */
 import { type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { attachContext } from '../analytics/finding.js';
-import { createDetector } from '../analytics/index.js';
-import { ContextStore } from '../engine/context.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { ContainerResolver } from '../sensor/container-resolve.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
-import { createClassifier } from '../signals/index.js';
-import { loadIntel } from '../signals/intel/store.js';
-import { loadRules } from '../signals/sigma/index.js';
-import { sniffSource } from '../sources/index.js';
-import { Allowlist } from '../triage/allowlist.js';
-import { triageFinding } from '../triage/playbook.js';
-import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
-import { markLinkTarget, rootInputs } from './inputs.js';
+import { rootInputs } from './inputs.js';
+import { LiveDetector } from './live.js';
 
 /** Where persistence lives under a filesystem root (what AN0742 reads): rescanned, and watched. */
 export const PERSISTENCE_PLACES = [
@@ -117,19 +108,6 @@ export interface WatchTotals {
 export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const now = options.now ?? (() => Date.now());
   const report = (i: Issue) => options.onIssue?.(i);
-  const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
-  intelIssues.forEach(report);
-  const rules = await loadRules(options.ruleDirs ?? [], { placeholders: options.policy.sigma?.placeholders });
-  // a rule coalmine cannot run as written (a placeholder without values, a correlation over it) is skipped, counted
-  for (const e of [...rules.errors, ...rules.unsupported])
-    report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
-  // container names come from the runtimes' state on the host's own filesystem: the first root watched
-  const sampler = new ProcSampler({
-    root: options.procRoot,
-    hostName: options.hostName,
-    containers: new ContainerResolver(options.roots[0] ?? '/'),
-  });
-  const allowlist = new Allowlist(options.policy.allowlist);
   const totals: WatchTotals = {
     samples: 0,
     events: 0,
@@ -139,22 +117,24 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
     visibility: [],
   };
   let sampleMsSum = 0;
-  // other Sigma detections per host, shown as each finding's context; they never make a revision by themselves
-  const sigmaContext = new ContextStore();
-  const engine = createDetector({
+  const detector = await LiveDetector.create({
     policy: options.policy,
-    classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches)),
-    intel,
+    intelFiles: options.intelFiles,
+    ruleDirs: options.ruleDirs,
     // events come from one sampler in time order: nothing to wait for
     allowedLatenessMs: 0,
-    live: true,
+    now,
     onFinding: (f, revision) => {
-      attachContext(f, sigmaContext);
-      const checked = allowlist.apply(f);
-      checked.triage = triageFinding(checked, options.policy);
       totals.findings++;
-      options.onFinding(checked, revision);
+      options.onFinding(f, revision);
     },
+    onIssue: report,
+  });
+  // container names come from the runtimes' state on the host's own filesystem: the first root watched
+  const sampler = new ProcSampler({
+    root: options.procRoot,
+    hostName: options.hostName,
+    containers: new ContainerResolver(options.roots[0] ?? '/'),
   });
 
   // persistence: a file is (re)read when its mtime or size changed since it was last read
@@ -177,7 +157,6 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       // absent places are normal; the rescan finds them if they appear
     }
   };
-  const context = { maxLineBytes: DEFAULT_MAX_LINE_BYTES, maxPendingRecords: 4096 };
   // absent places and empty files are not problems for a live sensor; the rest is said once, not every rescan
   const reportPlace = (i: Issue): void => {
     if ((i.code === 'INPUT_UNREADABLE' && /ENOENT/.test(i.reason)) || i.code === 'INPUT_EMPTY') return;
@@ -197,18 +176,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       });
       for (const f of files) {
         seen.set(f.input.name, stampOf(f.input.mtimeMs ?? 0, f.sizeBytes));
-        const source = sniffSource(f.input);
-        if (source?.delivers !== 'state') continue;
-        totals.persistenceFiles++;
-        try {
-          for await (const batch of source.read(f.input, context)) {
-            batch.issues.forEach(report);
-            markLinkTarget(f, batch.events);
-            for (const e of batch.events) engine.pushState(e);
-          }
-        } catch (err) {
-          report({ file: f.input.name, code: 'SOURCE_READ_FAILED', reason: (err as Error).message, stage: 'reading' });
-        }
+        if (await detector.readState(f, report)) totals.persistenceFiles++;
       }
     }
   };
@@ -245,8 +213,8 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         sampleMsSum += stats.durationMs;
         totals.sampleMs.max = Math.max(totals.sampleMs.max, stats.durationMs);
         totals.events += events.length;
-        for (const e of events) engine.push(e);
-        engine.tick(t);
+        for (const e of events) detector.push(e);
+        detector.tick(t);
         totals.visibility = sampler.visibility();
         options.onSample?.(stats, totals.visibility);
         if (options.durationMs !== undefined && now() - started >= options.durationMs) break;
@@ -255,8 +223,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
           await sleep(options.durationMs === undefined ? wait : Math.min(wait, started + options.durationMs - now()));
       }
       // closing every window reports what only holds at close (informational node traffic)
-      engine.end();
-      engine.issues.forEach(report);
+      detector.end();
       if (totals.samples > 0) totals.sampleMs.mean = Math.round((sampleMsSum / totals.samples) * 10) / 10;
       return totals;
     } finally {

@@ -1,0 +1,356 @@
+/**
+ * The one place telemetry meets the detector on the live clock (`watch` now, `serve` next): intel and
+ * rules loaded once, one engine for every host, findings reported as soon as they hold and again (same
+ * id, next revision) when they say more, each after Sigma context, allowlist and playbook triage, as
+ * `hunt` gives them. Events come from a sensor (`push`, `pushState`), from files a sensor reads
+ * (`readState`), or from request bodies (`ingest`) read through the same sources `hunt` uses.
+ */
+import { attachContext } from '../analytics/finding.js';
+import { createDetector } from '../analytics/index.js';
+import { ContextStore } from '../engine/context.js';
+import type { Engine, EngineStats } from '../engine/index.js';
+import type { CoalEvent } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
+import type { Issue } from '../model/issue.js';
+import type { Policy } from '../model/policy.js';
+import { createClassifier } from '../signals/index.js';
+import { loadIntel } from '../signals/intel/store.js';
+import { windowsRecordFilter } from '../signals/rules.js';
+import { loadRules } from '../signals/sigma/index.js';
+import { formatRecordFilter } from '../signals/sigma/logsources.js';
+import { sniffSource, sourceNamed } from '../sources/index.js';
+import type { SourceContext, SourceDescriptor } from '../sources/types.js';
+import { Allowlist } from '../triage/allowlist.js';
+import { triageFinding } from '../triage/playbook.js';
+import { clip, inert } from '../util/hostile.js';
+import { isGzip } from '../util/input.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
+import { type InputFile, markLinkTarget, streamInput } from './inputs.js';
+
+/** A request body as sent (compressed or not); larger ones are cut here, and an issue says so. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** What a gzip body may inflate to: a bomb's output is cut here, whatever its ratio. */
+export const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+/** A request's name and path are the caller's words: bounded before they reach any issue or event. */
+const MAX_NAME_CHARS = 256;
+const MAX_PATH_CHARS = 4096;
+
+export interface LiveDetectorOptions {
+  policy: Policy;
+  intelFiles?: string[];
+  ruleDirs?: string[];
+  /**
+   * How far behind the newest event time an event may arrive and still be put in order (the
+   * engine's reorder buffer); default the engine's, as `hunt` runs. An event later than that is
+   * counted late (`stats.lateEvents`, an ENGINE_LATE_EVENT issue at `end`) and processed on arrival,
+   * as `hunt` does. Each `tick` processes everything pushed so far, so the order is only repaired
+   * among events pushed between two ticks; a later one is processed on arrival (`stats.unsortedEvents`).
+   */
+  allowedLatenessMs?: number;
+  /** Request bodies are cut at this many bytes as sent (default DEFAULT_MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
+  /** A gzip body's content is cut at this many bytes once inflated (default DEFAULT_MAX_INFLATED_BYTES). */
+  maxInflatedBytes?: number;
+  maxLineBytes?: number;
+  /** The live clock: `tick()` without a time, and the time of a state body that gives none. */
+  now?: () => number;
+  onFinding: (finding: Finding, revision: number) => void;
+  /** Problems of loading (intel, rules) at `create`, of files read by `readState`, and of the engine at `end`. */
+  onIssue?: (issue: Issue) => void;
+}
+
+/** What a request says about its body beyond the bytes. */
+export interface IngestMeta {
+  /** Names the body in every issue and evidence ref (`sensor-7/audit.log`). */
+  name: string;
+  /** Force a source (`coalmine formats`) instead of sniffing the head. */
+  format?: string;
+  /** Host of records that name none. */
+  host?: string;
+  /**
+   * Where the file sits on its host (`/etc/crontab`), for formats told by their place (cron,
+   * systemd units, rc files): read as a collected filesystem's path, as `hunt` reads a directory.
+   */
+  path?: string;
+  /** The file's modification time (ms), which places a state file's entries in time; default now. */
+  mtimeMs?: number;
+}
+
+export interface IngestResult {
+  /** Events pushed in event time (event sources). */
+  events: number;
+  /** Standing facts applied (state sources: cron, units). */
+  stateEvents: number;
+  /** Records read whole that no analytic uses (counted, not errors). */
+  unused: number;
+  /** Bytes of the body as sent that were read. */
+  bytes: number;
+  /** Every problem, each naming the request (`name`) and, for a bad record, its line or record. */
+  issues: Issue[];
+  /** The source that read the body; undefined when none did (nothing was pushed). */
+  format?: string;
+}
+
+export class LiveDetector {
+  private readonly allowlist: Allowlist;
+  private readonly now: () => number;
+  private ended = false;
+
+  private constructor(
+    private readonly options: LiveDetectorOptions,
+    private readonly engine: Engine,
+    private readonly sigmaContext: ContextStore,
+    private readonly context: SourceContext,
+  ) {
+    this.allowlist = new Allowlist(options.policy.allowlist);
+    this.now = options.now ?? (() => Date.now());
+  }
+
+  static async create(options: LiveDetectorOptions): Promise<LiveDetector> {
+    const report = (i: Issue) => options.onIssue?.(i);
+    const { intel, issues: intelIssues } = await loadIntel(options.intelFiles ?? []);
+    intelIssues.forEach(report);
+    const rules = await loadRules(options.ruleDirs ?? [], { placeholders: options.policy.sigma?.placeholders });
+    // a rule coalmine cannot run as written (a placeholder without values, a correlation over it) is skipped, counted
+    for (const e of [...rules.errors, ...rules.unsupported])
+      report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
+    // other Sigma detections per host, shown as each finding's context; they never make a revision by themselves
+    const sigmaContext = new ContextStore();
+    let self: LiveDetector | undefined;
+    const engine = createDetector({
+      policy: options.policy,
+      classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches)),
+      intel,
+      allowedLatenessMs: options.allowedLatenessMs,
+      live: true,
+      onFinding: (f, revision) => self?.report(f, revision),
+    });
+    const context: SourceContext = {
+      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
+      maxPendingRecords: 4096,
+      keepWindowsRecord: windowsRecordFilter(rules),
+      keepRecord: formatRecordFilter(rules.rules),
+    };
+    self = new LiveDetector(options, engine, sigmaContext, context);
+    return self;
+  }
+
+  private report(finding: Finding, revision: number): void {
+    attachContext(finding, this.sigmaContext);
+    const checked = this.allowlist.apply(finding);
+    checked.triage = triageFinding(checked, this.options.policy);
+    this.options.onFinding(checked, revision);
+  }
+
+  get stats(): Readonly<EngineStats> {
+    return this.engine.stats;
+  }
+
+  /** An event of a sensor, in event time. */
+  push(event: CoalEvent): void {
+    this.engine.push(event);
+  }
+
+  /** A standing fact (a cron line on disk): true for the whole timeline, moving no clock. */
+  pushState(event: CoalEvent): void {
+    this.engine.pushState(event);
+  }
+
+  /**
+   * A file a sensor found (a persistence place) applied as standing facts when a state source
+   * (cron, units) reads it; false, untouched, when none does. Its problems go to `report`.
+   */
+  async readState(file: InputFile, report: (i: Issue) => void): Promise<boolean> {
+    const source = sniffSource(file.input);
+    if (source?.delivers !== 'state') return false;
+    try {
+      for await (const batch of source.read(file.input, this.context)) {
+        batch.issues.forEach(report);
+        markLinkTarget(file, batch.events);
+        for (const e of batch.events) this.engine.pushState(e);
+      }
+    } catch (err) {
+      report({ file: file.input.name, code: 'SOURCE_READ_FAILED', reason: (err as Error).message, stage: 'reading' });
+    }
+    return true;
+  }
+
+  /**
+   * One request's body through the source that sniffs it (or `meta.format`): gzip inflated, state
+   * sources applied as standing facts, event sources pushed in their order. Never throws: every
+   * problem (an unknown format, bad lines, a body over the bounds, a broken gzip, a failing read of
+   * the body) is an issue of the result, and what could be read is pushed.
+   */
+  async ingest(body: Uint8Array | AsyncIterable<Uint8Array>, meta: IngestMeta): Promise<IngestResult> {
+    const name = clip(inert(String(meta.name ?? '')), MAX_NAME_CHARS) || '(request)';
+    const result: IngestResult = { events: 0, stateEvents: 0, unused: 0, bytes: 0, issues: [] };
+    const report = (i: Issue) => result.issues.push(i);
+    if (this.ended) {
+      report({ file: name, code: 'INGEST_ENDED', reason: 'the detector has ended; nothing read', stage: 'reading' });
+      return result;
+    }
+    try {
+      let forced: SourceDescriptor | undefined;
+      if (meta.format !== undefined) {
+        forced = sourceNamed(meta.format);
+        if (!forced) {
+          report({
+            file: name,
+            code: 'INGEST_UNKNOWN_FORMAT',
+            reason: `no input format is named "${clip(inert(String(meta.format)), 64)}" (see coalmine formats); nothing read`,
+            stage: 'reading',
+            unread: true,
+          });
+          return result;
+        }
+      }
+      const maxBody = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      // its first bytes say whether it is gzip (streamInput inflates it then), so whether to bound what inflates
+      let opening: Buffer = Buffer.alloc(0);
+      const raw = capped(
+        chunksOf(body),
+        maxBody,
+        (chunk, bytes) => {
+          result.bytes = bytes;
+          if (opening.length < 2) opening = Buffer.concat([opening, chunk.subarray(0, 2)]);
+        },
+        () =>
+          report({
+            file: name,
+            code: 'INGEST_BODY_TOO_LARGE',
+            reason: `the body is over the ${maxBody}-byte limit; what came before it was read, the rest was not`,
+            stage: 'reading',
+          }),
+      );
+      const file = await streamInput(
+        name,
+        raw,
+        {
+          hostHint: meta.host === undefined ? undefined : clip(String(meta.host), MAX_NAME_CHARS),
+          mtimeMs: meta.mtimeMs ?? this.now(),
+          relPath: relPathOf(meta.path),
+        },
+        report,
+        'the request body is empty',
+      );
+      if (!file) return result;
+      const source = forced ?? sniffSource(file.input);
+      if (!source) {
+        const broke = file.gzipBreak ? ` (what inflated of it: ${file.gzipBreak.reason})` : '';
+        report({
+          file: name,
+          line: 1,
+          code: 'SOURCE_UNKNOWN_FORMAT',
+          reason: `no source recognises this body (name one with format; see coalmine formats); nothing read${broke}`,
+          stage: 'reading',
+          unread: true,
+        });
+        return result;
+      }
+      result.format = source.name;
+      const input = { ...file.input };
+      if (isGzip(opening)) {
+        const maxInflated = this.options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+        const open = file.input.open;
+        input.open = () =>
+          capped(open(), maxInflated, undefined, () =>
+            report({
+              file: name,
+              code: 'INGEST_INFLATED_TOO_LARGE',
+              reason: `the gzip body inflates past the ${maxInflated}-byte limit; what came before it was read, the rest was not`,
+              stage: 'reading',
+            }),
+          );
+      }
+      try {
+        for await (const batch of source.read(input, this.context)) {
+          batch.issues.forEach(report);
+          if (batch.routed) batch.routed.forEach(report);
+          result.unused += batch.unused ?? 0;
+          if (source.delivers === 'state') {
+            for (const e of batch.events) this.engine.pushState(e);
+            result.stateEvents += batch.events.length;
+          } else {
+            for (const e of batch.events) this.engine.push(e);
+            result.events += batch.events.length;
+          }
+        }
+      } catch (err) {
+        report({
+          file: name,
+          code: 'SOURCE_READ_FAILED',
+          reason: `reading stopped: ${clip(inert((err as Error).message), 512)}`,
+          stage: 'reading',
+        });
+      }
+    } catch (err) {
+      // not a source's failure (those are caught above): the body's own stream, or a bug, said as an issue
+      report({
+        file: name,
+        code: 'INGEST_FAILED',
+        reason: `reading stopped: ${clip(inert((err as Error)?.message ?? String(err)), 512)}`,
+        stage: 'reading',
+      });
+    }
+    return result;
+  }
+
+  /** The live clock: what is pushed is processed, clusters the clock has passed close, changed ones are offered. */
+  tick(nowMs: number = this.now()): void {
+    if (!this.ended) this.engine.tick(nowMs);
+  }
+
+  /** Every window closed (what only holds at close is reported) and the engine's issues to `onIssue`; once. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.engine.end();
+    const report = (i: Issue) => this.options.onIssue?.(i);
+    this.engine.issues.forEach(report);
+  }
+}
+
+/** The body as chunks, whichever way it came. */
+async function* chunksOf(body: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (body instanceof Uint8Array) {
+    yield body;
+    return;
+  }
+  yield* body;
+}
+
+/**
+ * Chunks up to `max` bytes in all: the chunk that crosses it is cut, `onOver` called once, and the
+ * stream left unread from there. `onChunk` hears each chunk passed on and the running total.
+ */
+async function* capped<T extends Uint8Array>(
+  chunks: AsyncIterable<T>,
+  max: number,
+  onChunk: ((chunk: Uint8Array, bytes: number) => void) | undefined,
+  onOver: () => void,
+): AsyncGenerator<T> {
+  let total = 0;
+  for await (const chunk of chunks) {
+    if (total + chunk.length > max) {
+      // a Buffer's subarray is a Buffer
+      const kept = chunk.subarray(0, max - total) as T;
+      total = max;
+      if (kept.length > 0) {
+        onChunk?.(kept, total);
+        yield kept;
+      }
+      onOver();
+      return;
+    }
+    total += chunk.length;
+    onChunk?.(chunk, total);
+    yield chunk;
+  }
+}
+
+/** A host path (`/etc/crontab`) as a collection's relative path (`etc/crontab`), bounded; none when empty. */
+function relPathOf(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const rel = clip(String(path), MAX_PATH_CHARS).replaceAll('\\', '/').replace(/^\/+/, '');
+  return rel === '' ? undefined : rel;
+}

@@ -1,0 +1,368 @@
+/**
+ * Cases: findings grouped into an incident (the grouping is triage's; the store takes the case as data),
+ * worked through New → Acknowledged → In progress → Resolved (true-positive, false-positive or
+ * benign-authorized) with an assignee, notes and the playbook's checklist. A resolved case opens again
+ * only through `reopen(reason)`. Every change writes its audit row in the same transaction, and is a
+ * compare-and-set on the case's version, so two analysts changing one case cannot both win.
+ */
+import { type Case, SEVERITY_RANK, type Severity } from '../model/finding.js';
+import { appendAudit } from './audit.js';
+import { makeCursor, type Page, pageLimit, readCursor } from './cursor.js';
+import {
+  boundedJson,
+  boundedText,
+  type Db,
+  newId,
+  requiredText,
+  StoreConflictError,
+  StoreInputError,
+  StoreNotFoundError,
+} from './db.js';
+
+export const CASE_STATES = ['new', 'acknowledged', 'in_progress', 'resolved'] as const;
+export type CaseState = (typeof CASE_STATES)[number];
+export const RESOLUTIONS = ['true-positive', 'false-positive', 'benign-authorized'] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+/**
+ * Where each state may go. Work moves forward; an open case may be resolved at once (a plain false
+ * positive needs no acknowledging first); nothing moves back, and leaving `resolved` is `reopen`'s alone.
+ */
+const NEXT: Record<CaseState, readonly CaseState[]> = {
+  new: ['acknowledged', 'in_progress', 'resolved'],
+  acknowledged: ['in_progress', 'resolved'],
+  in_progress: ['resolved'],
+  resolved: [],
+};
+
+const MAX_CASE_CHARS = 1024 * 1024;
+const MAX_FINDINGS = 10_000;
+const MAX_STEPS = 200;
+const MAX_NOTE = 16 * 1024;
+
+export interface ChecklistStep {
+  id: string;
+  label: string;
+}
+
+export interface CaseStep extends ChecklistStep {
+  done_by: string | null;
+  done_at: number | null;
+}
+
+export interface CaseNote {
+  id: string;
+  author: string;
+  text: string;
+  created_at: number;
+}
+
+export interface StoredCase {
+  id: string;
+  title: string;
+  severity: Severity;
+  tier: string;
+  state: CaseState;
+  resolution: Resolution | null;
+  assignee: string | null;
+  /** Times reopened. */
+  reopened: number;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  resolved_at: number | null;
+  /** The case as grouped when it was created. */
+  grouped: Case;
+  findings: string[];
+  checklist: CaseStep[];
+  notes: CaseNote[];
+}
+
+export interface Actor {
+  actor: string;
+  /** When given, the change applies only if the case is still at this version (the client's ETag). */
+  expectedVersion?: number;
+}
+
+export interface CaseStore {
+  /** Creates the case from a grouped `Case`, with its checklist; the same case id again changes nothing (`created: false`). */
+  create(
+    grouped: Case,
+    options: { actor: string; checklist?: ChecklistStep[] },
+  ): Promise<{ created: boolean; case: StoredCase }>;
+  get(id: string): Promise<StoredCase | undefined>;
+  list(
+    filter?: { state?: CaseState; assignee?: string },
+    page?: { limit?: number; cursor?: string },
+  ): Promise<Page<StoredCase>>;
+  /** Moves the case on; `resolution` is required for (and only for) `resolved`. An illegal move is refused, nothing written. */
+  transition(id: string, to: CaseState, options: Actor & { resolution?: Resolution }): Promise<StoredCase>;
+  /** A resolved case back to New, with the reason (a finding rose or recurred after closure). */
+  reopen(id: string, options: Actor & { reason: string }): Promise<StoredCase>;
+  assign(id: string, assignee: string | null, options: Actor): Promise<StoredCase>;
+  addNote(id: string, text: string, options: Actor): Promise<StoredCase>;
+  /** Ticks (or unticks) a checklist step, recording who and when. */
+  tickStep(id: string, stepId: string, done: boolean, options: Actor): Promise<StoredCase>;
+}
+
+interface CaseRow {
+  id: string;
+  title: string;
+  severity: Severity;
+  tier: string;
+  state: CaseState;
+  resolution: Resolution | null;
+  assignee: string | null;
+  body: string;
+  version: number;
+  reopened: number;
+  created_at: number;
+  updated_at: number;
+  resolved_at: number | null;
+  severity_rank: number;
+}
+
+const CASE_COLUMNS =
+  'id, title, severity, tier, state, resolution, assignee, body, version, reopened, created_at, updated_at, resolved_at, severity_rank';
+
+function validateCase(c: unknown): Case {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new StoreInputError('case must be an object');
+  const o = c as Record<string, unknown>;
+  requiredText('case id', o.id, 128);
+  requiredText('case title', o.title, 4096);
+  if (typeof o.severity !== 'string' || !Object.hasOwn(SEVERITY_RANK, o.severity))
+    throw new StoreInputError('case severity is not a severity');
+  requiredText('case tier', o.tier, 32);
+  if (!Array.isArray(o.findings) || o.findings.length === 0 || o.findings.length > MAX_FINDINGS)
+    throw new StoreInputError(`case findings must list 1 to ${MAX_FINDINGS} finding ids`);
+  for (const f of o.findings) requiredText('case finding id', f, 256);
+  return c as Case;
+}
+
+function validateSteps(steps: unknown): ChecklistStep[] {
+  if (steps === undefined) return [];
+  if (!Array.isArray(steps) || steps.length > MAX_STEPS)
+    throw new StoreInputError(`checklist must list at most ${MAX_STEPS} steps`);
+  const seen = new Set<string>();
+  return steps.map((s: unknown) => {
+    const o = (typeof s === 'object' && s !== null ? s : {}) as Record<string, unknown>;
+    const id = requiredText('checklist step id', o.id, 128);
+    if (seen.has(id)) throw new StoreInputError(`checklist step id "${id}" is listed twice`);
+    seen.add(id);
+    return { id, label: boundedText('checklist step label', o.label, 2048) };
+  });
+}
+
+export function caseStore(db: Db, now: () => number, cursorSecret: string): CaseStore {
+  const load = async (q: Db, id: string): Promise<StoredCase | undefined> => {
+    const row = await q.get<CaseRow>(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = ?`, [id]);
+    return row && hydrate(q, row);
+  };
+  const hydrate = async (q: Db, row: CaseRow): Promise<StoredCase> => {
+    const [findings, steps, notes] = await Promise.all([
+      q.all<{ finding_id: string }>('SELECT finding_id FROM case_findings WHERE case_id = ? ORDER BY finding_id', [
+        row.id,
+      ]),
+      q.all<CaseStep>(
+        'SELECT step_id AS id, label, done_by, done_at FROM case_steps WHERE case_id = ? ORDER BY position',
+        [row.id],
+      ),
+      q.all<CaseNote>('SELECT id, author, text, created_at FROM case_notes WHERE case_id = ? ORDER BY id', [row.id]),
+    ]);
+    return {
+      id: row.id,
+      title: row.title,
+      severity: row.severity,
+      tier: row.tier,
+      state: row.state,
+      resolution: row.resolution,
+      assignee: row.assignee,
+      reopened: Number(row.reopened),
+      version: Number(row.version),
+      created_at: Number(row.created_at),
+      updated_at: Number(row.updated_at),
+      resolved_at: row.resolved_at === null ? null : Number(row.resolved_at),
+      grouped: JSON.parse(row.body) as Case,
+      findings: findings.map((f) => f.finding_id),
+      checklist: steps.map((s) => ({ ...s, done_at: s.done_at === null ? null : Number(s.done_at) })),
+      notes: notes.map((n) => ({ ...n, created_at: Number(n.created_at) })),
+    };
+  };
+
+  /**
+   * One change: read the case, let `change` check it and write its rows, bump the version only if
+   * nobody else did meanwhile, and record the audit row, all in one transaction.
+   */
+  const mutate = (
+    id: string,
+    options: Actor,
+    change: (
+      tx: Db,
+      current: StoredCase,
+      at: number,
+    ) => Promise<{ action: string; detail: Record<string, unknown>; set?: [string, (string | number | null)[]] }>,
+  ): Promise<StoredCase> =>
+    db.transaction(async (tx) => {
+      const actor = requiredText('actor', options.actor, 256);
+      const current = await load(tx, requiredText('case id', id, 128));
+      if (!current) throw new StoreNotFoundError(`no case ${id.slice(0, 128)}`);
+      if (options.expectedVersion !== undefined && options.expectedVersion !== current.version)
+        throw new StoreConflictError(
+          `case ${current.id} is at version ${current.version}, not ${options.expectedVersion}`,
+        );
+      const at = now();
+      const { action, detail, set } = await change(tx, current, at);
+      const [assignments, values] = set ?? ['', []];
+      const updated = await tx.run(
+        `UPDATE cases SET ${assignments}version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
+        [...values, at, current.id, current.version],
+      );
+      if (updated.changes !== 1) throw new StoreConflictError(`case ${current.id} changed meanwhile; reload and retry`);
+      await appendAudit(tx, at, { actor, subject_type: 'case', subject_id: current.id, action, detail });
+      return (await load(tx, current.id))!;
+    });
+
+  return {
+    async create(grouped, options) {
+      const c = validateCase(grouped);
+      const steps = validateSteps(options.checklist);
+      const body = boundedJson('case', c, MAX_CASE_CHARS);
+      return db.transaction(async (tx) => {
+        const actor = requiredText('actor', options.actor, 256);
+        const at = now();
+        const inserted = await tx.run(
+          `INSERT INTO cases (id, title, severity, severity_rank, tier, state, resolution, assignee, body, version, reopened, created_at, updated_at, resolved_at)
+           VALUES (?, ?, ?, ?, ?, 'new', NULL, NULL, ?, 1, 0, ?, ?, NULL) ON CONFLICT (id) DO NOTHING`,
+          [c.id, boundedText('case title', c.title, 1024), c.severity, SEVERITY_RANK[c.severity], c.tier, body, at, at],
+        );
+        if (inserted.changes === 0) return { created: false, case: (await load(tx, c.id))! };
+        for (const f of new Set(c.findings))
+          await tx.run('INSERT INTO case_findings (case_id, finding_id) VALUES (?, ?)', [c.id, f]);
+        let position = 0;
+        for (const s of steps)
+          await tx.run(
+            'INSERT INTO case_steps (case_id, step_id, position, label, done_by, done_at) VALUES (?, ?, ?, ?, NULL, NULL)',
+            [c.id, s.id, position++, s.label],
+          );
+        await appendAudit(tx, at, {
+          actor,
+          subject_type: 'case',
+          subject_id: c.id,
+          action: 'create',
+          detail: { findings: c.findings.length, steps: steps.length },
+        });
+        return { created: true, case: (await load(tx, c.id))! };
+      });
+    },
+
+    get: (id) => load(db, id),
+
+    async list(filter = {}, page = {}) {
+      const limit = pageLimit(page.limit);
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (filter.state !== undefined) {
+        if (!CASE_STATES.includes(filter.state))
+          throw new StoreInputError(`unknown state (known: ${CASE_STATES.join(', ')})`);
+        where.push('state = ?');
+        params.push(filter.state);
+      }
+      if (filter.assignee !== undefined) {
+        where.push('assignee = ?');
+        params.push(requiredText('assignee filter', filter.assignee, 256));
+      }
+      const scope = JSON.stringify(['cases', filter.state ?? null, filter.assignee ?? null]);
+      if (page.cursor !== undefined) {
+        const [rank, created, id] = readCursor(cursorSecret, scope, page.cursor, ['number', 'number', 'string']);
+        where.push('(severity_rank < ? OR (severity_rank = ? AND (created_at < ? OR (created_at = ? AND id > ?))))');
+        params.push(rank, rank, created, created, id);
+      }
+      const rows = await db.all<CaseRow>(
+        `SELECT ${CASE_COLUMNS} FROM cases ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY severity_rank DESC, created_at DESC, id ASC LIMIT ?`,
+        [...params, limit + 1],
+      );
+      const items = await Promise.all(rows.slice(0, limit).map((r) => hydrate(db, r)));
+      const last = rows[Math.min(limit, rows.length) - 1];
+      return rows.length > limit && last
+        ? {
+            items,
+            next: makeCursor(cursorSecret, scope, [Number(last.severity_rank), Number(last.created_at), last.id]),
+          }
+        : { items };
+    },
+
+    transition: (id, to, options) =>
+      mutate(id, options, async (_tx, current, at) => {
+        if (!CASE_STATES.includes(to))
+          throw new StoreInputError(`unknown state "${String(to).slice(0, 32)}" (known: ${CASE_STATES.join(', ')})`);
+        if (current.state === 'resolved')
+          throw new StoreInputError(`case ${current.id} is resolved: only reopen (with a reason) moves it`);
+        if (!NEXT[current.state].includes(to))
+          throw new StoreInputError(
+            `case ${current.id} cannot go from ${current.state} to ${to} (from ${current.state}: ${NEXT[current.state].join(', ')})`,
+          );
+        if (to === 'resolved') {
+          if (!options.resolution || !RESOLUTIONS.includes(options.resolution))
+            throw new StoreInputError(`resolving needs a resolution: ${RESOLUTIONS.join(', ')}`);
+          return {
+            action: 'resolve',
+            detail: { from: current.state, to, resolution: options.resolution },
+            set: ['state = ?, resolution = ?, resolved_at = ?, ', [to, options.resolution, at]],
+          };
+        }
+        if (options.resolution !== undefined) throw new StoreInputError('a resolution is given only when resolving');
+        return { action: 'transition', detail: { from: current.state, to }, set: ['state = ?, ', [to]] };
+      }),
+
+    reopen: (id, options) =>
+      mutate(id, options, async (_tx, current) => {
+        const reason = requiredText('reopen reason', options.reason, 2048);
+        if (current.state !== 'resolved')
+          throw new StoreInputError(`case ${current.id} is ${current.state}, not resolved: nothing to reopen`);
+        return {
+          action: 'reopen',
+          detail: { reason, previous_resolution: current.resolution },
+          set: ["state = 'new', resolution = NULL, resolved_at = NULL, reopened = reopened + 1, ", []],
+        };
+      }),
+
+    assign: (id, assignee, options) =>
+      mutate(id, options, async (_tx, current) => {
+        const who = assignee === null ? null : requiredText('assignee', assignee, 256);
+        if (who === current.assignee)
+          throw new StoreInputError(`case ${current.id} is already assigned to ${who ?? 'nobody'}`);
+        return { action: 'assign', detail: { from: current.assignee, to: who }, set: ['assignee = ?, ', [who]] };
+      }),
+
+    addNote: (id, text, options) =>
+      mutate(id, options, async (tx, current, at) => {
+        if (typeof text !== 'string' || text.trim().length === 0) throw new StoreInputError('a note needs text');
+        const noteId = newId('note', at);
+        await tx.run('INSERT INTO case_notes (id, case_id, author, text, created_at) VALUES (?, ?, ?, ?, ?)', [
+          noteId,
+          current.id,
+          requiredText('actor', options.actor, 256),
+          boundedText('note', text, MAX_NOTE, 1024 * 1024),
+          at,
+        ]);
+        return { action: 'note', detail: { note_id: noteId } };
+      }),
+
+    tickStep: (id, stepId, done, options) =>
+      mutate(id, options, async (tx, current, at) => {
+        const step = current.checklist.find((s) => s.id === stepId);
+        if (!step)
+          throw new StoreInputError(`case ${current.id} has no checklist step "${String(stepId).slice(0, 128)}"`);
+        if ((step.done_at !== null) === done)
+          throw new StoreInputError(`step "${step.id}" is already ${done ? 'ticked' : 'unticked'}`);
+        await tx.run('UPDATE case_steps SET done_by = ?, done_at = ? WHERE case_id = ? AND step_id = ?', [
+          done ? options.actor : null,
+          done ? at : null,
+          current.id,
+          step.id,
+        ]);
+        return { action: done ? 'tick' : 'untick', detail: { step: step.id } };
+      }),
+  };
+}

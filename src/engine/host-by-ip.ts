@@ -64,7 +64,8 @@ export class HostByIp {
   learn(event: CoalEvent): void {
     const name = event.host?.name;
     if (!name) return;
-    for (const ip of event.host?.ip ?? []) this.remember(ip, name);
+    const ips = event.host?.ip;
+    if (ips) for (const ip of ips) this.remember(ip, name);
     // a record naming one end only (Zeek software.log: a client seen at an address) says nothing of which side is local
     if (event.event.action !== 'connect' || !event.source?.ip || !event.destination?.ip) return;
     const local = event.network?.direction === 'inbound' ? event.destination.ip : event.source.ip;

@@ -5,6 +5,7 @@
  */
 import type { EntityKey } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
+import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { pathKey } from './clusters.js';
 import type { CpuSeries } from './cpu-series.js';
@@ -68,6 +69,9 @@ export class HostState {
   highCoreMs = 0;
   /** Engine bookkeeping for least-recently-used eviction. */
   lastTouchedSeq = 0;
+  /** Engine bookkeeping: the thresholds its platform was given, and that platform. */
+  thresholds?: Thresholds;
+  thresholdsPlatform?: string;
 
   constructor(
     readonly name: string,

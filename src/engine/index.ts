@@ -522,12 +522,16 @@ export class Engine {
     const pick = this.options.thresholdsForPlatform;
     if (!pick) return this.options.policy.thresholds;
     const platform = host.platform ?? 'unknown';
+    // a host's platform is set once: its answer is kept on it, with no map lookup per event
+    if (host.thresholds !== undefined && host.thresholdsPlatform === platform) return host.thresholds;
     let t = this.platformThresholds.get(platform);
     if (!t) {
       t = pick(platform);
       // host platforms come from the logs: keep the cache small whatever they say
       if (this.platformThresholds.size < 16) this.platformThresholds.set(platform, t);
     }
+    host.thresholds = t;
+    host.thresholdsPlatform = platform;
     return t;
   }
 

@@ -26,6 +26,7 @@ import { clip, inert } from '../util/hostile.js';
 import { isGzip } from '../util/input.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
 import { type InputFile, markLinkTarget, streamInput } from './inputs.js';
+import { IssueList } from './summary.js';
 
 /** A request body as sent (compressed or not); larger ones are cut here, and an issue says so. */
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -85,8 +86,13 @@ export interface IngestResult {
   unused: number;
   /** Bytes of the body as sent that were read. */
   bytes: number;
-  /** Every problem, each naming the request (`name`) and, for a bad record, its line or record. */
+  /**
+   * The problems in input order, each naming the request (`name`) and, for a bad record, its line or
+   * record: the first MAX_LISTED_ISSUES, as a run summary lists them (a body of garbage has one per line).
+   */
   issues: Issue[];
+  /** Every problem counted by code, listed or not. */
+  issuesByCode: Record<string, number>;
   /** The source that read the body; undefined when none did (nothing was pushed). */
   format?: string;
 }
@@ -183,11 +189,19 @@ export class LiveDetector {
    */
   async ingest(body: Uint8Array | AsyncIterable<Uint8Array>, meta: IngestMeta): Promise<IngestResult> {
     const name = clip(inert(String(meta.name ?? '')), MAX_NAME_CHARS) || '(request)';
-    const result: IngestResult = { events: 0, stateEvents: 0, unused: 0, bytes: 0, issues: [] };
-    const report = (i: Issue) => result.issues.push(i);
+    const result: IngestResult = { events: 0, stateEvents: 0, unused: 0, bytes: 0, issues: [], issuesByCode: {} };
+    const issues = new IssueList();
+    issues.setFiles([name]);
+    const report = (i: Issue) => issues.add(i);
+    const done = (): IngestResult => {
+      const { byCode, listed } = issues.data();
+      result.issuesByCode = byCode;
+      result.issues = listed.map((p) => p.issue);
+      return result;
+    };
     if (this.ended) {
       report({ file: name, code: 'INGEST_ENDED', reason: 'the detector has ended; nothing read', stage: 'reading' });
-      return result;
+      return done();
     }
     try {
       let forced: SourceDescriptor | undefined;
@@ -201,7 +215,7 @@ export class LiveDetector {
             stage: 'reading',
             unread: true,
           });
-          return result;
+          return done();
         }
       }
       const maxBody = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -233,7 +247,7 @@ export class LiveDetector {
         report,
         'the request body is empty',
       );
-      if (!file) return result;
+      if (!file) return done();
       const source = forced ?? sniffSource(file.input);
       if (!source) {
         const broke = file.gzipBreak ? ` (what inflated of it: ${file.gzipBreak.reason})` : '';
@@ -245,7 +259,7 @@ export class LiveDetector {
           stage: 'reading',
           unread: true,
         });
-        return result;
+        return done();
       }
       result.format = source.name;
       const input = { ...file.input };
@@ -292,7 +306,7 @@ export class LiveDetector {
         stage: 'reading',
       });
     }
-    return result;
+    return done();
   }
 
   /** The live clock: what is pushed is processed, clusters the clock has passed close, changed ones are offered. */

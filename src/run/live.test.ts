@@ -248,10 +248,10 @@ test('live: hostile bodies and names never throw out of ingest; each problem is 
   const { live } = await detector({ maxLineBytes: 1024 });
   const cpu = readFileSync(join(KINSING, 'var/log/metrics/cpu.csv'));
   /** A body whose client goes away after `bytes`: before the head is whole, or while it is read. */
-  async function* failing(bytes: number): AsyncGenerator<Uint8Array> {
+  async function* failing(bytes: number, thrown: unknown = new Error('client went away')): AsyncGenerator<Uint8Array> {
     const text = Buffer.from(`${cpu.toString().trimEnd()}\n`.repeat(Math.ceil(bytes / cpu.length)));
     yield text.subarray(0, bytes);
-    throw new Error('client went away');
+    throw thrown;
   }
   const cases: Array<{ body: Uint8Array | AsyncIterable<Uint8Array>; meta: IngestMeta; codes: string[] }> = [
     { body: cpu, meta: { name: 'cpu.csv', format: 'no-such-format' }, codes: ['INGEST_UNKNOWN_FORMAT'] },
@@ -262,6 +262,9 @@ test('live: hostile bodies and names never throw out of ingest; each problem is 
     { body: Buffer.concat([gzipSync(cpu).subarray(0, 200)]), meta: { name: 'cut.gz' }, codes: ['INPUT_GZIP_CORRUPT'] },
     { body: failing(300), meta: { name: '\u001b[2Jevil\nname' }, codes: ['INGEST_FAILED'] },
     { body: failing(200_000), meta: { name: 'gone' }, codes: ['SOURCE_READ_FAILED'] },
+    // a stream may throw what is no Error: said all the same
+    { body: failing(200_000, 'ECONNRESET'), meta: { name: 'reset' }, codes: ['SOURCE_READ_FAILED'] },
+    { body: failing(10, { code: 42 }), meta: { name: 'odd' }, codes: ['INGEST_FAILED'] },
   ];
   for (const { body, meta, codes } of cases) {
     const before = live.stats.events;

@@ -293,7 +293,7 @@ export class LiveDetector {
         report({
           file: name,
           code: 'SOURCE_READ_FAILED',
-          reason: `reading stopped: ${clip(inert((err as Error).message), 512)}`,
+          reason: `reading stopped: ${whyFailed(err)}`,
           stage: 'reading',
         });
       }
@@ -302,7 +302,7 @@ export class LiveDetector {
       report({
         file: name,
         code: 'INGEST_FAILED',
-        reason: `reading stopped: ${clip(inert((err as Error)?.message ?? String(err)), 512)}`,
+        reason: `reading stopped: ${whyFailed(err)}`,
         stage: 'reading',
       });
     }
@@ -322,6 +322,11 @@ export class LiveDetector {
     const report = (i: Issue) => this.options.onIssue?.(i);
     this.engine.issues.forEach(report);
   }
+}
+
+/** What a thrown value says, bounded and inert (a body's stream may throw anything). */
+function whyFailed(err: unknown): string {
+  return clip(inert(err instanceof Error ? err.message : String(err)), 512);
 }
 
 /** The body as chunks, whichever way it came. */

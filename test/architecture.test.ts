@@ -22,8 +22,8 @@ const ALLOWED: Record<string, string[]> = {
   sensor: ['model', 'util', 'sources'],
   simulate: ['util'],
   run: ['model', 'util', 'sources', 'signals', 'engine', 'analytics', 'triage', 'sinks', 'store', 'sensor'],
-  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate'],
-  server: ['model', 'util', 'run'],
+  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate', 'server'],
+  server: ['model', 'util', 'run', 'store', 'sinks'],
 };
 
 function files(dir: string, out: string[] = []): string[] {

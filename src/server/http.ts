@@ -1,0 +1,69 @@
+/**
+ * The seam of the server: what a route is, what its handler is given and answers, and what a module
+ * (ingest.ts) hands `createServer` to add its routes and their OpenAPI paths. Types only.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Policy } from '../model/policy.js';
+import type { Store } from '../store/index.js';
+import type { Role } from '../store/tokens.js';
+import type { Principal, SessionTable } from './auth.js';
+import type { OpenApiPaths, Schema } from './openapi.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a handler answers: JSON (`json`), or text with its content type; `headers` add to the security ones. */
+export interface Reply {
+  status: number;
+  json?: unknown;
+  text?: string;
+  contentType?: string;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface RouteContext {
+  req: IncomingMessage;
+  /** Path parameters by the template's `{name}`, percent-decoded. */
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Who is calling; undefined only on `roles: 'public'` routes. */
+  principal: Principal | undefined;
+  /** The parsed JSON body, already checked against the route's requestBody schema (`body: 'json'` routes). */
+  body: unknown;
+  deps: ServerDeps;
+}
+
+export interface Route {
+  method: Method;
+  /** An OpenAPI path template: `/api/v1/cases/{id}`; `{name}` matches one non-empty segment. */
+  path: string;
+  /** The roles that may call it; `'public'` only for routes that authenticate themselves (login). */
+  roles: readonly Role[] | 'public';
+  /**
+   * How the body is read: `'none'` (a body is refused), `'json'` (bounded, parsed, checked against the
+   * OpenAPI requestBody schema before the handler runs) or `'stream'` (the handler reads `req` itself and
+   * bounds it: ingest).
+   */
+  body: 'none' | 'json' | 'stream';
+  handler(ctx: RouteContext): Promise<Reply>;
+}
+
+/** What every module is given. */
+export interface ServerDeps {
+  store: Store;
+  policy: Policy;
+  /** Epoch ms; tests pin it. */
+  now: () => number;
+  /** One line to the operator (stderr under `serve`); never sent to clients. */
+  log: (line: string) => void;
+  sessions: SessionTable;
+  /** True when served over TLS (cookies get `Secure`). */
+  tls: boolean;
+}
+
+/** A piece of the API another room builds (ingest): its routes and the OpenAPI paths describing them. */
+export interface ServerModule {
+  routes: Route[];
+  openapi?: { paths: OpenApiPaths; schemas?: Record<string, Schema> };
+  /** Called once when the server closes (flush, end a detector). */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,48 @@
+/** GET /api/v1/findings (queue order, filters, cursor pages) and GET /api/v1/findings/{id} with every revision. */
+import type { Severity } from '../../model/finding.js';
+import type { CaseState } from '../../store/cases.js';
+import type { FindingFilter } from '../../store/findings.js';
+import { HttpError } from '../errors.js';
+import { withEtag } from '../etag.js';
+import type { Route } from '../http.js';
+import { READ } from '../roles.js';
+import { pageOf, queryLimit, queryValue } from './query.js';
+
+export function findingRoutes(): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/api/v1/findings',
+      roles: READ,
+      body: 'none',
+      async handler({ query, deps }) {
+        const filter: FindingFilter = {};
+        const severity = queryValue(query, 'severity');
+        if (severity !== undefined) filter.severity = severity.split(',').map((s) => s.trim()) as Severity[];
+        const analytic = queryValue(query, 'analytic');
+        if (analytic !== undefined) filter.analytic = analytic;
+        const host = queryValue(query, 'host');
+        if (host !== undefined) filter.host = host;
+        const state = queryValue(query, 'state');
+        if (state !== undefined) filter.state = state as CaseState;
+        const page = await deps.store.findings.list(filter, {
+          limit: queryLimit(query),
+          cursor: queryValue(query, 'cursor'),
+        });
+        return { status: 200, json: pageOf(page, (f) => f) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/findings/{id}',
+      roles: READ,
+      body: 'none',
+      async handler({ params, deps }) {
+        const newest = await deps.store.findings.get(params.id);
+        if (!newest) throw new HttpError(404, 'not_found', 'no such finding');
+        const revisions = await deps.store.findings.revisions(params.id);
+        return withEtag({ ...newest, revisions });
+      },
+    },
+  ];
+}

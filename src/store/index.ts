@@ -9,6 +9,7 @@ import { type AuditLog, auditLog } from './audit.js';
 import { type CaseStore, caseStore } from './cases.js';
 import type { Db, Dialect } from './db.js';
 import { type FindingStore, findingStore } from './findings.js';
+import { type IngestLog, ingestLog } from './ingest.js';
 import { migrate } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import { type SensorStore, sensorStore } from './sensors.js';
@@ -25,6 +26,8 @@ export interface Store {
   tokens: TokenStore;
   allowlist: AllowlistStore;
   sensors: SensorStore;
+  /** Accepted ingest request bodies, replayed at start. */
+  ingest: IngestLog;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ export async function openStore(location: string, options: StoreOptions = {}): P
       tokens: tokenStore(db, now),
       allowlist: allowlistStore(db, now),
       sensors: sensorStore(db, now),
+      ingest: ingestLog(db, now),
       close: () => db.close(),
     };
   } catch (err) {

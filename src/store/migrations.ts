@@ -159,6 +159,36 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'ingest log',
+    statements: [
+      // each accepted request body as received (base64: both backends hold it as text), replayed at start
+      {
+        sqlite: `CREATE TABLE ingest_log (
+          seq INTEGER PRIMARY KEY AUTOINCREMENT,
+          received_at BIGINT NOT NULL,
+          sensor TEXT NOT NULL,
+          name TEXT NOT NULL,
+          format TEXT,
+          host TEXT,
+          bytes INTEGER NOT NULL,
+          body TEXT NOT NULL
+        )`,
+        postgres: `CREATE TABLE ingest_log (
+          seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          received_at BIGINT NOT NULL,
+          sensor TEXT NOT NULL,
+          name TEXT NOT NULL,
+          format TEXT,
+          host TEXT,
+          bytes INTEGER NOT NULL,
+          body TEXT NOT NULL
+        )`,
+      },
+      'CREATE INDEX ingest_log_by_time ON ingest_log (received_at)',
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

@@ -89,18 +89,18 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
 
     test('migrations apply once: a reopen applies nothing; a store newer than the code refuses to open', async () => {
       const { store, raw, location } = await fresh();
-      assert.deepEqual(store.migrated, [1]);
+      assert.deepEqual(store.migrated, [1, 2]);
       const again = await open(location);
       assert.deepEqual(again.migrated, []);
       await again.close();
-      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 1);
+      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
 
       await raw.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         99,
         'from the future',
         T0,
       ]);
-      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(1\)/);
+      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(2\)/);
       await raw.run('DELETE FROM schema_migrations WHERE version = ?', [99]);
       const current = await open(location);
       assert.deepEqual(current.migrated, []);

@@ -1,0 +1,166 @@
+/**
+ * The ingest log against both backends, as store.test.ts runs its suite: SQLite on a real temp file and
+ * PostgreSQL on a real server (only COALMINE_SKIP_PG=1 skips it). Every test opens an empty store.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { pgSkipReason, startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { openStore, type Store, StoreInputError } from './index.js';
+
+const T0 = Date.parse('2026-03-01T00:00:00Z');
+
+function suite(
+  name: string,
+  setup: () => Promise<() => Promise<string>>,
+  teardown: () => Promise<void>,
+  skip?: string,
+) {
+  describe(`ingest log on ${name}`, { skip }, () => {
+    let fresh: () => Promise<string>;
+    let clock = T0;
+    const stores: Store[] = [];
+    const open = async (location?: string) => {
+      const store = await openStore(location ?? (await fresh()), { now: () => clock });
+      stores.push(store);
+      return store;
+    };
+    before(async () => {
+      fresh = await setup();
+    });
+    after(async () => {
+      for (const s of stores) await s.close();
+      await teardown();
+    });
+
+    test('a body is kept byte for byte (binary, gzip, NUL, invalid UTF-8) with its request facts, in sequence order', async () => {
+      const store = await open();
+      const bodies = [
+        Buffer.from('{"a":1}\n{"b":2}\n'),
+        gzipSync(Buffer.from('hello\n')),
+        Buffer.from([0, 0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]),
+        randomBytes(70_000),
+        Buffer.alloc(0),
+      ];
+      const seqs: number[] = [];
+      for (const [i, body] of bodies.entries()) {
+        clock = T0 + i * 1000;
+        const { seq, received_at } = await store.ingest.append({
+          body,
+          sensor: `sensor-${i}`,
+          name: `req-${i}`,
+          format: i === 0 ? 'ndjson' : undefined,
+          host: i === 1 ? 'web-1' : undefined,
+        });
+        assert.equal(received_at, clock);
+        seqs.push(seq);
+      }
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+      );
+      assert.equal(new Set(seqs).size, bodies.length);
+      const all = await store.ingest.since(0);
+      assert.deepEqual(
+        all.map((e) => [e.seq, e.received_at, e.sensor, e.name, e.format, e.host]),
+        bodies.map((_, i) => [
+          seqs[i],
+          T0 + i * 1000,
+          `sensor-${i}`,
+          `req-${i}`,
+          i === 0 ? 'ndjson' : null,
+          i === 1 ? 'web-1' : null,
+        ]),
+      );
+      for (const [i, e] of all.entries()) assert.ok(e.body.equals(bodies[i]), `body ${i}`);
+      // a subarray of a larger buffer is only its own bytes
+      const whole = Buffer.from('xxxxBODYyyyy');
+      const { seq } = await store.ingest.append({ body: whole.subarray(4, 8), sensor: 's', name: 'sub' });
+      assert.equal((await store.ingest.since(seq - 1))[0].body.toString(), 'BODY');
+    });
+
+    test('since and newerThan page in sequence order; prune drops what is older than the window; a reopen keeps the rest', async () => {
+      const location = await fresh();
+      const store = await open(location);
+      const seqs: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        clock = T0 + i * 60_000;
+        seqs.push((await store.ingest.append({ body: Buffer.from(`b${i}`), sensor: 's', name: `r${i}` })).seq);
+      }
+      assert.deepEqual(
+        (await store.ingest.since(seqs[1], 3)).map((e) => e.name),
+        ['r2', 'r3', 'r4'],
+      );
+      assert.deepEqual(
+        (await store.ingest.newerThan(T0 + 3 * 60_000)).map((e) => e.name),
+        ['r3', 'r4', 'r5', 'r6'],
+      );
+      const first = await store.ingest.newerThan(T0 + 60_000, { limit: 2 });
+      const next = await store.ingest.newerThan(T0 + 60_000, { afterSeq: first[first.length - 1].seq, limit: 2 });
+      assert.deepEqual(
+        [...first, ...next].map((e) => e.name),
+        ['r1', 'r2', 'r3', 'r4'],
+      );
+      assert.equal(await store.ingest.prune(T0 + 4 * 60_000), 4);
+      assert.equal(await store.ingest.prune(T0 + 4 * 60_000), 0);
+      const again = await open(location);
+      assert.deepEqual(
+        (await again.ingest.since(0)).map((e) => e.name),
+        ['r4', 'r5', 'r6'],
+      );
+      // a sequence is never reused after a prune
+      const after = await again.ingest.append({ body: Buffer.from('b7'), sensor: 's', name: 'r7' });
+      assert.ok(after.seq > seqs[6]);
+    });
+
+    test('hostile request facts are bounded or refused; nothing is written for a refused one', async () => {
+      const store = await open();
+      const refused = [
+        { body: Buffer.from('x'), sensor: '', name: 'n' },
+        { body: Buffer.from('x'), sensor: 's'.repeat(300), name: 'n' },
+        { body: Buffer.from('x'), sensor: 's', name: 'n', format: '' },
+        { body: 'not bytes' as unknown as Uint8Array, sensor: 's', name: 'n' },
+      ];
+      for (const entry of refused)
+        await assert.rejects(store.ingest.append(entry), (err: unknown) => err instanceof StoreInputError);
+      await assert.rejects(store.ingest.since(-1), StoreInputError);
+      await assert.rejects(store.ingest.since(0, 5000), StoreInputError);
+      assert.deepEqual(await store.ingest.since(0), []);
+      const { seq } = await store.ingest.append({
+        body: Buffer.from('x'),
+        sensor: 's',
+        name: `\u0000${'n'.repeat(1000)}`,
+        host: 'h'.repeat(2000),
+      });
+      const [entry] = await store.ingest.since(seq - 1);
+      assert.ok(!entry.name.includes('\u0000') && entry.name.length < 300, entry.name);
+      assert.ok(entry.host !== null && entry.host.length < 600);
+    });
+  });
+}
+
+let dir: string;
+suite(
+  'SQLite (a real file)',
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), 'coalmine-ingest-log-'));
+    let n = 0;
+    return async () => join(dir, `store-${n++}.db`);
+  },
+  async () => rmSync(dir, { recursive: true, force: true }),
+);
+
+let server: TestPostgres | undefined;
+suite(
+  'PostgreSQL (a real server)',
+  async () => {
+    server = await startPostgres();
+    return () => server!.database();
+  },
+  async () => server?.stop(),
+  pgSkipReason,
+);

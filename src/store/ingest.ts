@@ -1,0 +1,125 @@
+/**
+ * The ingest log of `coalmine serve`: each accepted request body exactly as received (bytes, kept as
+ * base64 text since both backends hold text alike), with its sequence, received time, sensor (the
+ * token's name), request name, forced format and host. An ingest request is answered only after its
+ * `append` committed, so a crash after the answer loses nothing: at start the server replays what is
+ * newer than its replay window through a fresh detector, in sequence order. Older entries are pruned.
+ */
+import { boundedText, type Db, requiredText, StoreInputError } from './db.js';
+
+/** A body larger than this is refused (the server's own bound is lower; this one holds any caller to it). */
+export const MAX_LOGGED_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_PAGE = 1000;
+
+export interface IngestEntryInput {
+  body: Uint8Array;
+  /** Who sent it: the token's name. */
+  sensor: string;
+  /** The request's name (issues and evidence refs say it). */
+  name: string;
+  /** A source forced by the request (`?format=`), else sniffed. */
+  format?: string;
+  /** Host of records that name none. */
+  host?: string;
+  /** When it was received (epoch ms); default the store's clock. The detector read it as of this time. */
+  receivedAt?: number;
+}
+
+export interface IngestEntry {
+  seq: number;
+  received_at: number;
+  sensor: string;
+  name: string;
+  format: string | null;
+  host: string | null;
+  body: Buffer;
+}
+
+export interface IngestLog {
+  /** Appends one body in its own transaction, committed when this resolves; its sequence and time. */
+  append(entry: IngestEntryInput): Promise<{ seq: number; received_at: number }>;
+  /** Entries after `seq`, in sequence order, at most `limit` (≤ 1000). */
+  since(seq: number, limit?: number): Promise<IngestEntry[]>;
+  /** Entries received at or after `ms`, in sequence order, at most `limit`; `afterSeq` pages on. */
+  newerThan(ms: number, options?: { afterSeq?: number; limit?: number }): Promise<IngestEntry[]>;
+  /** Deletes entries received before `ms` (older than the replay window); how many. */
+  prune(ms: number): Promise<number>;
+}
+
+interface EntryRow {
+  seq: number;
+  received_at: number;
+  sensor: string;
+  name: string;
+  format: string | null;
+  host: string | null;
+  body: string;
+}
+
+const COLUMNS = 'seq, received_at, sensor, name, format, host, body';
+
+const toEntry = (r: EntryRow): IngestEntry => ({
+  seq: Number(r.seq),
+  received_at: Number(r.received_at),
+  sensor: r.sensor,
+  name: r.name,
+  format: r.format,
+  host: r.host,
+  body: Buffer.from(r.body, 'base64'),
+});
+
+function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return MAX_PAGE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
+    throw new StoreInputError(`limit must be an integer from 1 to ${MAX_PAGE}`);
+  return limit;
+}
+
+function position(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw new StoreInputError(`${field} must be a non-negative integer`);
+  return value;
+}
+
+export function ingestLog(db: Db, now: () => number): IngestLog {
+  return {
+    async append(entry) {
+      if (!(entry.body instanceof Uint8Array)) throw new StoreInputError('body must be bytes');
+      if (entry.body.length > MAX_LOGGED_BODY_BYTES)
+        throw new StoreInputError(`body is ${entry.body.length} bytes (at most ${MAX_LOGGED_BODY_BYTES})`);
+      const sensor = requiredText('sensor', entry.sensor, 256);
+      const name = boundedText('request name', entry.name, 256);
+      const format = entry.format === undefined ? null : requiredText('format', entry.format, 64);
+      const host = entry.host === undefined ? null : boundedText('host', entry.host, 512);
+      const at = entry.receivedAt === undefined ? now() : position('receivedAt', entry.receivedAt);
+      const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.length).toString('base64');
+      return db.transaction(async (tx) => {
+        const row = await tx.get<{ seq: number }>(
+          'INSERT INTO ingest_log (received_at, sensor, name, format, host, bytes, body) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq',
+          [at, sensor, name, format, host, entry.body.length, body],
+        );
+        return { seq: Number(row!.seq), received_at: at };
+      });
+    },
+
+    async since(seq, limit) {
+      const rows = await db.all<EntryRow>(`SELECT ${COLUMNS} FROM ingest_log WHERE seq > ? ORDER BY seq LIMIT ?`, [
+        position('seq', seq),
+        pageSize(limit),
+      ]);
+      return rows.map(toEntry);
+    },
+
+    async newerThan(ms, options = {}) {
+      const rows = await db.all<EntryRow>(
+        `SELECT ${COLUMNS} FROM ingest_log WHERE received_at >= ? AND seq > ? ORDER BY seq LIMIT ?`,
+        [position('ms', ms), position('afterSeq', options.afterSeq ?? 0), pageSize(options.limit)],
+      );
+      return rows.map(toEntry);
+    },
+
+    async prune(ms) {
+      return (await db.run('DELETE FROM ingest_log WHERE received_at < ?', [position('ms', ms)])).changes;
+    },
+  };
+}

@@ -28,7 +28,7 @@ export type Resolution = (typeof RESOLUTIONS)[number];
  * Where each state may go. Work moves forward; an open case may be resolved at once (a plain false
  * positive needs no acknowledging first); nothing moves back, and leaving `resolved` is `reopen`'s alone.
  */
-const NEXT: Record<CaseState, readonly CaseState[]> = {
+export const NEXT: Record<CaseState, readonly CaseState[]> = {
   new: ['acknowledged', 'in_progress', 'resolved'],
   acknowledged: ['in_progress', 'resolved'],
   in_progress: ['resolved'],
@@ -91,6 +91,10 @@ export interface CaseStore {
     options: { actor: string; checklist?: ChecklistStep[] },
   ): Promise<{ created: boolean; case: StoredCase }>;
   get(id: string): Promise<StoredCase | undefined>;
+  /** The cases a finding belongs to, oldest first (one, unless cases were grouped apart and later linked). */
+  ofFinding(findingId: string): Promise<StoredCase[]>;
+  /** Findings join the case as they come (ids already in it are skipped); refused for a resolved case (reopen it first). */
+  addFindings(id: string, findingIds: string[], options: Actor): Promise<StoredCase>;
   list(
     filter?: { state?: CaseState; assignee?: string },
     page?: { limit?: number; cursor?: string },
@@ -256,6 +260,31 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
     },
 
     get: (id) => load(db, id),
+
+    async ofFinding(findingId) {
+      const rows = await db.all<CaseRow>(
+        `SELECT ${CASE_COLUMNS} FROM cases WHERE id IN (SELECT case_id FROM case_findings WHERE finding_id = ?) ORDER BY created_at, id`,
+        [requiredText('finding id', findingId, 256)],
+      );
+      return Promise.all(rows.map((r) => hydrate(db, r)));
+    },
+
+    addFindings: (id, findingIds, options) =>
+      mutate(id, options, async (tx, current) => {
+        if (current.state === 'resolved')
+          throw new StoreInputError(`case ${current.id} is resolved: reopen it before findings join`);
+        if (!Array.isArray(findingIds)) throw new StoreInputError('finding ids must be a list');
+        const held = new Set(current.findings);
+        const joining = [...new Set(findingIds.map((f) => requiredText('finding id', f, 256)))].filter(
+          (f) => !held.has(f),
+        );
+        if (joining.length === 0) throw new StoreInputError(`case ${current.id} already holds these findings`);
+        if (held.size + joining.length > MAX_FINDINGS)
+          throw new StoreInputError(`case ${current.id} would hold more than ${MAX_FINDINGS} findings`);
+        for (const f of joining)
+          await tx.run('INSERT INTO case_findings (case_id, finding_id) VALUES (?, ?)', [current.id, f]);
+        return { action: 'join', detail: { findings: joining } };
+      }),
 
     async list(filter = {}, page = {}) {
       const limit = pageLimit(page.limit);

@@ -4,7 +4,8 @@
  * store with the token's name as the actor. A change may carry the `version` the client last read; the
  * store then refuses it (409) when someone else changed the case since.
  */
-import type { CaseState, Resolution, StoredCase } from '../../store/cases.js';
+import { NEXT as CASE_MOVES, type CaseState, type Resolution, type StoredCase } from '../../store/cases.js';
+import { StoreInputError } from '../../store/index.js';
 import { HttpError } from '../errors.js';
 import { withEtag } from '../etag.js';
 import type { Route, RouteContext } from '../http.js';
@@ -96,7 +97,17 @@ export function caseRoutes(): Route[] {
       async handler(ctx) {
         const body = ctx.body as { to: CaseState; resolution?: Resolution };
         const options = body.resolution === undefined ? actorOf(ctx) : { ...actorOf(ctx), resolution: body.resolution };
-        return changed(await ctx.deps.store.cases.transition(ctx.params.id, body.to, options));
+        try {
+          return changed(await ctx.deps.store.cases.transition(ctx.params.id, body.to, options));
+        } catch (err) {
+          // a move the case's state does not allow is a conflict with that state (409), not a malformed request
+          if (err instanceof StoreInputError) {
+            const now = await ctx.deps.store.cases.get(ctx.params.id);
+            if (now && !CASE_MOVES[now.state].includes(body.to))
+              throw new HttpError(409, 'illegal_transition', err.message);
+          }
+          throw err;
+        }
       },
     },
     {

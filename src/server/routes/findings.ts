@@ -1,6 +1,6 @@
 /** GET /api/v1/findings (queue order, filters, cursor pages) and GET /api/v1/findings/{id} with every revision. */
 import type { Severity } from '../../model/finding.js';
-import type { CaseState } from '../../store/cases.js';
+import { CASE_STATES, type CaseState } from '../../store/cases.js';
 import type { FindingFilter } from '../../store/findings.js';
 import { HttpError } from '../errors.js';
 import { withEtag } from '../etag.js';
@@ -24,7 +24,11 @@ export function findingRoutes(): Route[] {
         const host = queryValue(query, 'host');
         if (host !== undefined) filter.host = host;
         const state = queryValue(query, 'state');
-        if (state !== undefined) filter.state = state as CaseState;
+        if (state !== undefined) {
+          if (!CASE_STATES.includes(state as CaseState))
+            throw new HttpError(400, 'bad_request', `state must be one of ${CASE_STATES.join(', ')}`);
+          filter.state = state;
+        }
         const page = await deps.store.findings.list(filter, {
           limit: queryLimit(query),
           cursor: queryValue(query, 'cursor'),

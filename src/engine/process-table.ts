@@ -331,7 +331,9 @@ export class ProcessTable {
     this.parentFields = undefined;
     if (!parent || (parent.name && parent.executable)) return;
     // `observe` of this event found (or made) the parent already: no second lookup
-    const known = asked ? this.parentFound : this.lookup(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
+    const known = asked
+      ? this.parentFound
+      : this.lookup(event.host?.name ?? UNKNOWN_HOST, parent.pid, parent.entity_id);
     if (!known) return;
     parent.name ??= known.name ?? (known.executable ? basename(known.executable) : undefined);
     parent.executable ??= known.executable;

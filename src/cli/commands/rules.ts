@@ -4,9 +4,9 @@
  * counts: loaded rules, correlations and filters, unsupported, errors and warnings, each by reason code.
  */
 import type { Command } from 'commander';
+import { formatRef } from '../../model/issue.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { loadRules, type RuleLoadIssue } from '../../signals/sigma/index.js';
-import { formatRef } from '../../model/issue.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT } from '../common.js';
 import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';

@@ -9,6 +9,7 @@ import { formatsCommand } from './commands/formats.js';
 import { huntCommand } from './commands/hunt.js';
 import { intelCommand } from './commands/intel.js';
 import { rulesCommand } from './commands/rules.js';
+import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
 import { watchCommand } from './commands/watch.js';
 import { EXIT, VERSION } from './common.js';
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   explainCommand(program, setCode);
   watchCommand(program, setCode);
   simulateCommand(program, setCode);
+  serveCommand(program, setCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -1,0 +1,129 @@
+/**
+ * `coalmine serve`: the REST API over the store (SQLite file by default, PostgreSQL by URL), on
+ * loopback unless told; prints its URL on stdout and closes cleanly on SIGINT/SIGTERM.
+ * `coalmine serve token create`: a token for the API or the console, its secret alone on stdout.
+ */
+import { userInfo } from 'node:os';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  createTokenAt,
+  DEFAULT_LISTEN,
+  DEFAULT_STORE,
+  parseListen,
+  shownLocation,
+  startServe,
+} from '../../server/start.js';
+import { inert } from '../../util/hostile.js';
+import { EXIT } from '../common.js';
+import { policyOption } from '../policy-option.js';
+
+const ROLE_NAMES = ['viewer', 'analyst', 'admin', 'sensor'] as const;
+
+interface ServeFlags {
+  listen: string;
+  store: string;
+  policy?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+function listenOption(value: string): string {
+  if (!parseListen(value))
+    throw new InvalidArgumentError('must be HOST:PORT (127.0.0.1:8477, [::1]:8477, 0.0.0.0:8477)');
+  return value;
+}
+
+/** Who made a token from the command line, for the audit trail. */
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+export function serveCommand(program: Command, setCode: (code: number) => void): void {
+  const serve = program
+    .command('serve')
+    .description('serve the REST API (findings, cases, allowlist, sensors, tokens) over a SQLite or PostgreSQL store')
+    .option(
+      '--listen <host:port>',
+      'address to listen on (loopback unless told otherwise)',
+      listenOption,
+      DEFAULT_LISTEN,
+    )
+    .option('--store <path|url>', 'SQLite file, or postgres://user@host/db', DEFAULT_STORE)
+    .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .addHelpText(
+      'after',
+      '\nEvery /api/v1 route needs a token: make one with `coalmine serve token create --name NAME --role admin`.\nThe URL is printed on stdout; SIGINT or SIGTERM stops the server cleanly.',
+    )
+    .action(async (flags: ServeFlags) => {
+      setCode(await runServe(flags));
+    });
+  serve
+    .command('token')
+    .description('manage API tokens')
+    .command('create')
+    .description('make a token; its secret is printed once, alone on stdout (only its hash is stored)')
+    .requiredOption('--name <name>', "the token's name (the actor in the audit trail)")
+    .addOption(new Option('--role <role>', 'what it may do').choices(ROLE_NAMES).makeOptionMandatory())
+    .option('--store <path|url>', `SQLite file, or postgres://user@host/db (default: ${DEFAULT_STORE})`)
+    .action(async (flags: { name: string; role: (typeof ROLE_NAMES)[number]; store?: string }, command: Command) => {
+      // --store may come before `token` (serve's option) or after `create`
+      const store = flags.store ?? (command.optsWithGlobals() as { store?: string }).store ?? DEFAULT_STORE;
+      try {
+        const { token, secret } = await createTokenAt(store, { name: flags.name, role: flags.role, actor: cliActor() });
+        process.stdout.write(`${secret}\n`);
+        process.stderr.write(
+          `coalmine serve: token ${token.id} "${inert(token.name)}" (${token.role}) made in ${inert(shownLocation(store))}; the secret above is shown once\n`,
+        );
+        setCode(EXIT.ok);
+      } catch (err) {
+        process.stderr.write(`coalmine serve token create: ${inert((err as Error).message)}\n`);
+        setCode(EXIT.runtime);
+      }
+    });
+}
+
+async function runServe(flags: ServeFlags): Promise<number> {
+  const err = (text: string) => process.stderr.write(`${text}\n`);
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    err('coalmine serve: --tls-cert and --tls-key go together');
+    return EXIT.usage;
+  }
+  const chosen = await policyOption(flags.policy);
+  if (!chosen) return EXIT.usage;
+  const listen = parseListen(flags.listen)!;
+  let running: Awaited<ReturnType<typeof startServe>>;
+  try {
+    running = await startServe({
+      store: flags.store,
+      policy: chosen.policy,
+      host: listen.host,
+      port: listen.port,
+      tls: flags.tlsCert && flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
+      log: (line) => err(line),
+    });
+  } catch (e) {
+    err(`coalmine serve: ${inert((e as Error).message)}`);
+    return EXIT.runtime;
+  }
+  const tokens = await running.store.tokens.list();
+  process.stdout.write(`${running.url.toString()}\n`);
+  err(
+    `coalmine serve: ${running.store.dialect} store ${inert(shownLocation(flags.store))}${running.store.migrated.length > 0 ? ` (schema ${running.store.migrated.join(', ')} applied)` : ''}; API at ${running.url}api/v1 (OpenAPI: ${running.url}api/v1/openapi.json)`,
+  );
+  if (!tokens.some((t) => t.revoked_at === null))
+    err('coalmine serve: no tokens yet: make one with `coalmine serve token create --name NAME --role admin`');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.close();
+  err('coalmine serve: stopped');
+  return EXIT.ok;
+}

@@ -1,0 +1,96 @@
+/**
+ * What `coalmine serve` runs, apart from its flags: open (create, migrate) the store, start the server
+ * on the address given (loopback by default), and close both on request; and `serve token create`.
+ */
+import { readFileSync } from 'node:fs';
+import type { Policy } from '../model/policy.js';
+import { isPostgresLocation, openStore, type Store } from '../store/index.js';
+import type { Role, TokenInfo } from '../store/tokens.js';
+import { type CoalmineServer, createServer } from './app.js';
+import type { ServerModule } from './http.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:8477';
+export const DEFAULT_STORE = './coalmine.db';
+
+/** `host:port`, `[v6]:port` or `:port` (loopback); undefined when it is not one. */
+export function parseListen(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]{2,45})\]|([A-Za-z0-9.-]{0,253})):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+/** A store location as it may be shown: a PostgreSQL URL without its password. */
+export function shownLocation(location: string): string {
+  if (!isPostgresLocation(location)) return location;
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+export interface ServeOptions {
+  store: string;
+  policy: Policy;
+  host: string;
+  port: number;
+  tls?: { certFile: string; keyFile: string };
+  log: (line: string) => void;
+  /** Modules that need the store (ingest), made once it is open. */
+  modules?: ((deps: {
+    store: Store;
+    policy: Policy;
+    log: (line: string) => void;
+  }) => Promise<ServerModule> | ServerModule)[];
+}
+
+export interface RunningServer {
+  url: URL;
+  store: Store;
+  app: CoalmineServer;
+  /** Closes the server, then the store; once. */
+  close(): Promise<void>;
+}
+
+export async function startServe(options: ServeOptions): Promise<RunningServer> {
+  const tls = options.tls && { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) };
+  const store = await openStore(options.store);
+  let app: CoalmineServer;
+  try {
+    const modules: ServerModule[] = [];
+    for (const make of options.modules ?? [])
+      modules.push(await make({ store, policy: options.policy, log: options.log }));
+    app = createServer({ store, policy: options.policy, modules, tls, log: options.log });
+    const url = await app.listen(options.port, options.host);
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      store,
+      app,
+      close: () => {
+        closing ??= app.close().finally(() => store.close());
+        return closing;
+      },
+    };
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+}
+
+/** Makes a token in the store at `location`; the secret is in the answer and nowhere else. */
+export async function createTokenAt(
+  location: string,
+  options: { name: string; role: Role; actor: string },
+): Promise<{ token: TokenInfo; secret: string }> {
+  const store = await openStore(location);
+  try {
+    return await store.tokens.create(options);
+  } finally {
+    await store.close();
+  }
+}

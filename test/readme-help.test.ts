@@ -20,6 +20,8 @@ const COMMANDS = [
   'intel stats',
   'watch',
   'simulate',
+  'serve',
+  'serve token create',
 ];
 const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
 

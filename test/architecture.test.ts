@@ -23,7 +23,7 @@ const ALLOWED: Record<string, string[]> = {
   simulate: ['util'],
   run: ['model', 'util', 'sources', 'signals', 'engine', 'analytics', 'triage', 'sinks', 'store', 'sensor'],
   cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate', 'server'],
-  server: ['model', 'util', 'run', 'store', 'sinks'],
+  server: ['model', 'util', 'run', 'store', 'sinks', 'triage'],
 };
 
 function files(dir: string, out: string[] = []): string[] {

@@ -1,0 +1,305 @@
+/**
+ * The ingest pipeline on a real store (SQLite file, and a real PostgreSQL unless COALMINE_SKIP_PG=1)
+ * with the real LiveDetector: the bundled example's files as requests, duplicates, restarts (replay),
+ * case reopening, bad bodies and shippers' body shapes.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { pgSkipReason, startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { defaultPolicy } from '../model/policy.js';
+import { openStore, type Store } from '../store/index.js';
+import { fileable, IngestPipeline, riseOf } from './ingest.js';
+
+const KINSING = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
+const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures');
+const AUDIT = readFileSync(join(KINSING, 'var/log/audit/audit.log'), 'utf8');
+const LAST_AUDIT_MS = Math.max(...[...AUDIT.matchAll(/audit\((\d+)\.\d+:/g)].map((m) => Number(m[1]) * 1000));
+const HOUR = 3600_000;
+
+/** The example's files as a sensor sends them: state files, then the audit log, then CPU. */
+function exampleRequests(): Array<{ rel: string; body: Buffer }> {
+  return ['etc/crontab', 'var/spool/cron/crontabs/redis', 'var/log/audit/audit.log', 'var/log/metrics/cpu.csv'].map(
+    (rel) => ({ rel, body: readFileSync(join(KINSING, rel)) }),
+  );
+}
+
+/** The audit log as if it happened again `ms` later with new pids (a relaunch after closure). */
+function relaunched(ms: number): string {
+  return AUDIT.replace(/audit\((\d+)\.(\d{3}):/g, (_, s: string, frac: string) => {
+    const t = Number(s) * 1000 + Number(frac) + ms;
+    return `audit(${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}:`;
+  }).replace(/\b(p?pid)=(\d+)/g, (_, k: string, pid: string) => `${k}=${Number(pid) + 1000}`);
+}
+
+async function counts(store: Store) {
+  const findings = (await store.findings.list()).items;
+  const revisions = (await Promise.all(findings.map((f) => store.findings.revisions(f.finding.id)))).flat();
+  const cases = (await store.cases.list()).items;
+  return {
+    findings: findings.length,
+    revisions: revisions.length,
+    cases: cases.length,
+    log: (await store.ingest.since(0)).length,
+  };
+}
+
+function suite(
+  name: string,
+  setup: () => Promise<() => Promise<string>>,
+  teardown: () => Promise<void>,
+  skip?: string,
+) {
+  describe(`ingest pipeline on ${name}`, { skip }, () => {
+    let fresh: () => Promise<string>;
+    let clock = LAST_AUDIT_MS;
+    const now = () => clock;
+    const open: Array<{ close(): Promise<void> }> = [];
+    const start = async (location: string) => {
+      const store = await openStore(location, { now });
+      const pipeline = await IngestPipeline.start({ store, policy: defaultPolicy(), now, tickMs: 0 });
+      open.push(pipeline, store);
+      return { store, pipeline };
+    };
+    before(async () => {
+      fresh = await setup();
+    });
+    after(async () => {
+      for (const o of open) await o.close().catch(() => {});
+      await teardown();
+    });
+
+    test('the example as requests becomes its finding and one case; the same requests again, and a restart, change nothing', async () => {
+      clock = LAST_AUDIT_MS;
+      const location = await fresh();
+      const { store, pipeline } = await start(location);
+      for (const { rel, body } of exampleRequests()) {
+        const r = await pipeline.accept(body, { sensor: 'sensor-1', name: rel, host: 'web-01', version: 'watch/1' });
+        assert.equal(r.accepted, true, rel);
+        assert.deepEqual(r.issues, [], rel);
+      }
+      clock += HOUR;
+      pipeline.tick();
+      await pipeline.flush();
+      const [stored] = (await store.findings.list()).items;
+      assert.equal(stored.finding.severity, 'high');
+      assert.deepEqual([...stored.finding.legs].sort(), ['process', 'reach', 'resource']);
+      const [c] = (await store.cases.list()).items;
+      assert.deepEqual(c.findings, [stored.finding.id]);
+      assert.ok(
+        c.checklist.some((s) => s.id.startsWith('question:')) && c.checklist.some((s) => s.id.startsWith('contain:')),
+      );
+      const first = await counts(store);
+      assert.deepEqual({ ...first, revisions: 0 }, { findings: 1, revisions: 0, cases: 1, log: 4 });
+      const sensor = await store.sensors.get('sensor-1');
+      assert.equal(sensor?.version, 'watch/1');
+      assert.equal(sensor?.host, 'web-01');
+
+      // a restart replays the log: what it reproduces is a duplicate
+      await pipeline.close();
+      const again = await start(location);
+      assert.equal(again.pipeline.stats.replayed, 4);
+      assert.equal(again.pipeline.stats.findingsStored, 0);
+      assert.ok(again.pipeline.stats.findingsDuplicate >= 1);
+      assert.deepEqual(await counts(store), first);
+      // the same requests once more (a shipper's retry): the log grows, the findings and cases do not
+      for (const { rel, body } of exampleRequests())
+        assert.equal(
+          (await again.pipeline.accept(body, { sensor: 'sensor-1', name: rel, host: 'web-01' })).accepted,
+          true,
+        );
+      clock += HOUR;
+      again.pipeline.tick();
+      await again.pipeline.flush();
+      const after = await counts(again.store);
+      assert.deepEqual({ ...after, log: 0 }, { ...first, log: 0 });
+      assert.equal(after.log, 8);
+      assert.equal(again.pipeline.stats.casesCreated + again.pipeline.stats.casesReopened, 0);
+    });
+
+    test('a resolved case reopens when its finding rises and when the miner recurs after closure, never on the evidence it was closed on', async () => {
+      clock = LAST_AUDIT_MS + 1000;
+      const location = await fresh();
+      const { store, pipeline } = await start(location);
+      const [, redis, audit, cpu] = exampleRequests();
+      await pipeline.accept(redis.body, { sensor: 's', name: redis.rel, host: 'web-01' });
+      await pipeline.accept(audit.body, { sensor: 's', name: audit.rel, host: 'web-01' });
+      pipeline.tick();
+      await pipeline.flush();
+      const [c] = (await store.cases.list()).items;
+      const [f] = c.findings;
+      assert.equal((await store.findings.get(f))?.finding.severity, 'medium');
+      await store.cases.transition(c.id, 'resolved', { actor: 'ana', resolution: 'true-positive' });
+
+      // a restart replays the same evidence: the case stays resolved
+      await pipeline.close();
+      const second = await start(location);
+      assert.equal((await store.cases.get(c.id))?.state, 'resolved');
+      assert.equal(second.pipeline.stats.casesReopened, 0);
+
+      // the CPU samples raise it: a higher severity and a new leg reopen the case
+      clock += 1000;
+      await second.pipeline.accept(cpu.body, { sensor: 's', name: cpu.rel, host: 'web-01' });
+      clock += HOUR;
+      second.pipeline.tick();
+      await second.pipeline.flush();
+      let now1 = await store.cases.get(c.id);
+      assert.equal(now1?.state, 'new');
+      assert.equal(now1?.reopened, 1);
+      const reasons = (await store.audit.list('case', c.id)).items
+        .filter((a) => a.action === 'reopen')
+        .map((a) => String(a.detail.reason));
+      assert.match(reasons[0], /rose after the case was resolved: severity medium → high; new leg resource/);
+
+      // resolved again; the same CPU samples once more are no news
+      await store.cases.transition(c.id, 'resolved', { actor: 'ana', resolution: 'true-positive' });
+      clock += 1000;
+      await second.pipeline.accept(cpu.body, { sensor: 's', name: cpu.rel, host: 'web-01' });
+      clock += HOUR;
+      second.pipeline.tick();
+      await second.pipeline.flush();
+      assert.equal((await store.cases.get(c.id))?.state, 'resolved');
+
+      // the same executable relaunched hours later (new pids, new finding id): a recurrence reopens it
+      clock += 1000;
+      await second.pipeline.accept(Buffer.from(relaunched(6 * HOUR)), {
+        sensor: 's',
+        name: 'audit-later',
+        host: 'web-01',
+      });
+      clock = LAST_AUDIT_MS + 8 * HOUR;
+      second.pipeline.tick();
+      await second.pipeline.flush();
+      now1 = await store.cases.get(c.id);
+      assert.equal(now1?.state, 'new');
+      assert.equal(now1?.reopened, 2);
+      assert.equal(now1?.findings.length, 2, 'the recurrence joined the case');
+      assert.equal((await store.cases.list()).items.length, 1);
+    });
+
+    test('a body nothing can be read from is refused with its reasons and nothing is stored; shippers’ JSON bodies are read', async () => {
+      clock = Date.parse('2025-03-14T03:00:00Z');
+      const { store, pipeline } = await start(await fresh());
+      const bad: Array<[Buffer, string | undefined, string]> = [
+        [Buffer.alloc(0), undefined, 'INPUT_EMPTY'],
+        [Buffer.from('\u0000\u0001 not telemetry \u001b[31m\n'.repeat(50)), undefined, 'SOURCE_UNKNOWN_FORMAT'],
+        [Buffer.from('{"@timestamp": "broken\n{also broken\n'), 'ndjson', 'NDJSON_BAD_JSON'],
+        [Buffer.from('x'), 'no-such-format', 'INGEST_UNKNOWN_FORMAT'],
+        // a cut gzip: what inflated of it is said with the reason
+        [gzipSync(Buffer.from('garbage')).subarray(0, 12), undefined, 'SOURCE_UNKNOWN_FORMAT'],
+      ];
+      for (const [body, format, code] of bad) {
+        const r = await pipeline.accept(body, { sensor: 's', name: 'bad', format });
+        assert.equal(r.accepted, false, code);
+        assert.ok(
+          r.issues.some((i) => i.code === code && i.reason.length > 0 && i.ref.startsWith('bad')),
+          `${code}: ${JSON.stringify(r.issues)}`,
+        );
+        for (const i of r.issues) assert.ok(!/[\u0000-\u001f]/.test(i.reason + i.ref));
+      }
+      assert.equal((await store.ingest.since(0)).length, 0);
+
+      // our NDJSON events as Vector (json codec, newline framing, its own fields added) and Fluent Bit
+      // (json_lines with a date key; json as one array) send them, plain and gzip
+      const events = readFileSync(join(FIXTURES, 'ndjson', 'good.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const plain = await pipeline.accept(Buffer.from(`${events.map((e) => JSON.stringify(e)).join('\n')}\n`), {
+        sensor: 's',
+      });
+      assert.ok(plain.accepted && plain.events > 0);
+      const vector = events.map((e) =>
+        JSON.stringify({ ...e, source_type: 'file', timestamp: '2025-03-14T03:00:00Z' }),
+      );
+      const fbLines = events.map((e, i) => JSON.stringify({ date: 1741921200.5 + i, ...e }));
+      const fbArray = JSON.stringify(
+        events.map((e, i) => ({ date: 1741921200.5 + i, ...e })),
+        null,
+        2,
+      );
+      const bodies: Array<[string, Buffer]> = [
+        ['vector ndjson', Buffer.from(`${vector.join('\n')}\n`)],
+        ['vector ndjson gzip', gzipSync(`${vector.join('\n')}\n`)],
+        ['vector json array', Buffer.from(`[${vector.join(',')}]`)],
+        ['fluent-bit json_lines', Buffer.from(`${fbLines.join('\n')}\n`)],
+        ['fluent-bit json', Buffer.from(fbArray)],
+        ['fluent-bit json gzip', gzipSync(fbArray)],
+      ];
+      for (const [label, body] of bodies) {
+        const r = await pipeline.accept(body, { sensor: 'shipper', name: label });
+        assert.equal(r.accepted, true, label);
+        assert.equal(r.format, 'ndjson', label);
+        assert.equal(r.events, plain.events, label);
+        assert.deepEqual(r.issues, [], label);
+      }
+      // a bad record of an array is named by its place
+      const mixed = await pipeline.accept(Buffer.from(JSON.stringify([events[0], 'not an event', events[1]])), {
+        sensor: 's',
+        name: 'mixed',
+      });
+      assert.equal(mixed.accepted, true);
+      assert.deepEqual(
+        mixed.issues.map((i) => i.ref),
+        ['mixed:2'],
+      );
+      // replayed after a restart, the log reads the same
+      const logged = await store.ingest.since(0);
+      assert.equal(logged.length, bodies.length + 2);
+      assert.ok(logged[2].body.equals(bodies[1][1]), 'the body is kept as received (gzip)');
+    });
+  });
+}
+
+test('riseOf: a higher severity or a new leg, nothing for the same or less', () => {
+  const base = fileable({ id: 'f', severity: 'medium', legs: ['process', 'reach'] });
+  assert.equal(riseOf(base, { ...base }), undefined);
+  assert.equal(riseOf(base, { ...base, severity: 'low', legs: ['process'] }), undefined);
+  assert.equal(riseOf(base, { ...base, severity: 'high' }), 'severity medium → high');
+  assert.equal(riseOf(base, { ...base, legs: ['reach', 'process', 'resource'] }), 'new leg resource');
+});
+
+test('fileable: a hostile delivery is shaped so grouping and the checklist cannot throw on it', () => {
+  const f = fileable({
+    id: 'x',
+    severity: 'high',
+    legs: ['a', 3, null],
+    facts: { destinations: [1, 'pool:3333'], sha256: 5 },
+    processes: [null, 'x'],
+    triage: { escalation: {}, questions: 'no' },
+    entity: 7,
+    revision: 2,
+    dedupe_key: 'x#2',
+  });
+  assert.deepEqual(f.legs, ['a']);
+  assert.deepEqual(f.facts, { destinations: ['pool:3333'] });
+  assert.deepEqual(f.processes, []);
+  assert.equal(f.triage, undefined);
+  assert.equal(f.entity, 'finding:x');
+  assert.ok(!('revision' in f) && !('dedupe_key' in f));
+});
+
+let dir: string;
+suite(
+  'SQLite (a real file)',
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), 'coalmine-ingest-'));
+    let n = 0;
+    return async () => join(dir, `store-${n++}.db`);
+  },
+  async () => rmSync(dir, { recursive: true, force: true }),
+);
+
+let server: TestPostgres | undefined;
+suite(
+  'PostgreSQL (a real server)',
+  async () => {
+    server = await startPostgres();
+    return () => server!.database();
+  },
+  async () => server?.stop(),
+  pgSkipReason,
+);

@@ -1,0 +1,843 @@
+/**
+ * Ingest for `coalmine serve`: request bodies from sensors and shippers (`POST /api/v1/events`) and
+ * `watch --webhook` deliveries (`POST /api/v1/findings`) become stored findings and cases.
+ *
+ * `IngestPipeline.accept`: the body is read by the LiveDetector (every format `hunt` reads, gzip,
+ * bounded); a body of which nothing could be read is refused and not stored; otherwise it is appended
+ * to the ingest log and COMMITTED before the answer, so an acknowledged body survives a crash. The
+ * findings the detector reports are stored only after the body they came from is committed. At start
+ * the log newer than the replay window is replayed through the fresh detector in sequence order.
+ *
+ * Revisions: the detector numbers its reports from 1 again after every start, so the store's revision
+ * of a detector finding is chosen here by content: a body already stored under the finding is a
+ * duplicate (a replay reproduces what was stored, and changes nothing), a new one the next revision.
+ * During replay only each finding's last report is stored, so a replay never stores an older state
+ * of a finding above a newer one.
+ *
+ * Cases: findings grouped as `hunt` groups them (triage/cases.ts). A new finding joins the open case
+ * its group already has, else starts a case with its group's findings no case holds. A resolved case
+ * is reopened only when one of its findings rises (higher severity, or a leg it was not closed with)
+ * or a new finding recurs after it was resolved (on an entity of the case, or the same executable on the
+ * same host); a revision that repeats the
+ * evidence it was closed on changes nothing. A new finding linked only to resolved cases, on another
+ * entity, starts a case of its own.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { gunzipSync } from 'node:zlib';
+import type { Finding } from '../model/finding.js';
+import { SEVERITY_RANK } from '../model/finding.js';
+import type { Issue } from '../model/issue.js';
+import type { Policy } from '../model/policy.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLATED_BYTES, type IngestResult, LiveDetector } from '../run/live.js';
+import type { ChecklistStep, StoredCase } from '../store/cases.js';
+import type { Store } from '../store/index.js';
+import { groupCases } from '../triage/cases.js';
+import { clip, inert } from '../util/hostile.js';
+import { isGzip } from '../util/input.js';
+import { readJson } from './app.js';
+import { HttpError } from './errors.js';
+import type { Route, ServerModule } from './http.js';
+import type { OpenApiPaths, Schema } from './openapi.js';
+import { SENSOR } from './roles.js';
+
+export const DEFAULT_REPLAY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_TICK_MS = 5000;
+/** A `watch --webhook` delivery: one finding (the store refuses one over 4 MiB of JSON). */
+const MAX_FINDING_BODY_BYTES = 8 * 1024 * 1024;
+/** Findings kept in memory for grouping new ones (least recently reported forgotten first). */
+const MAX_KNOWN_FINDINGS = 20_000;
+/** Issues listed in an answer (every one is counted in the detector's result). */
+const MAX_ANSWER_ISSUES = 50;
+/** Members of a resolved case whose entities are read to tell a recurrence. */
+const MAX_ENTITY_LOOKUPS = 64;
+const ACTOR = 'coalmine-ingest';
+
+export interface IngestPipelineOptions {
+  store: Store;
+  policy: Policy;
+  intelFiles?: string[];
+  ruleDirs?: string[];
+  /** Epoch ms; tests pin it. */
+  now?: () => number;
+  /** How far back the log is replayed at start, and kept (default 24 h). */
+  replayWindowMs?: number;
+  /** The live clock's period; 0: no timer (the caller ticks). Default 5 s. */
+  tickMs?: number;
+  /** A request body over this many bytes (as sent) is refused: 413. */
+  maxBodyBytes?: number;
+  /** A gzip body's content is cut here once inflated. */
+  maxInflatedBytes?: number;
+  /** Operator lines (stderr under serve). */
+  log?: (line: string) => void;
+}
+
+export interface AcceptMeta {
+  /** The sender: the token's name. */
+  sensor: string;
+  /** Names the body in issues and evidence (`?name=`); default `SENSOR@TIME`. */
+  name?: string;
+  /** Force a source (`?format=`). */
+  format?: string;
+  /** Host of records that name none (`?host=`). */
+  host?: string;
+  /** The sender's version, kept on its sensor row. */
+  version?: string;
+}
+
+export interface AnswerIssue {
+  /** `request-name:line`, or the request name. */
+  ref: string;
+  code: string;
+  reason: string;
+}
+
+export interface AcceptResult {
+  /** The body was committed to the ingest log. */
+  accepted: boolean;
+  seq?: number;
+  /** Events and standing facts read. */
+  events: number;
+  format?: string;
+  issues: AnswerIssue[];
+  /** Every problem counted by code. */
+  issuesByCode: Record<string, number>;
+}
+
+export interface PipelineStats {
+  accepted: number;
+  refused: number;
+  replayed: number;
+  findingsStored: number;
+  findingsDuplicate: number;
+  casesCreated: number;
+  casesJoined: number;
+  casesReopened: number;
+  /** Findings whose storing failed (logged). */
+  failures: number;
+}
+
+/** A FIFO lock over awaits: one accept at a time, so the log's order is the detector's order. */
+class Serial {
+  private tail: Promise<void> = Promise.resolve();
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+const digestOf = (finding: unknown): string => createHash('sha256').update(JSON.stringify(finding)).digest('hex');
+
+/** What a later revision says that the earlier one did not: a higher severity or a new leg; undefined when nothing. */
+export function riseOf(before: Finding, after: Finding): string | undefined {
+  const reasons: string[] = [];
+  if (SEVERITY_RANK[after.severity] > SEVERITY_RANK[before.severity])
+    reasons.push(`severity ${before.severity} → ${after.severity}`);
+  const legs = after.legs.filter((l) => !before.legs.includes(l));
+  if (legs.length > 0) reasons.push(`new ${legs.length === 1 ? 'leg' : 'legs'} ${legs.join(', ')}`);
+  return reasons.length > 0 ? reasons.join('; ') : undefined;
+}
+
+/** The playbook's checklist for a case: the worst finding's four questions, then its containment steps. */
+export function checklistOf(worst: Finding | undefined): ChecklistStep[] {
+  const triage = worst?.triage;
+  if (!triage) return [];
+  const steps: ChecklistStep[] = triage.questions.map((q) => ({ id: `question:${q.id}`, label: q.question }));
+  triage.containment.steps.forEach((s, i) => {
+    steps.push({ id: `contain:${i + 1}`, label: `${s.phase}: ${s.action}` });
+  });
+  return steps.slice(0, 200);
+}
+
+function answerIssues(issues: Issue[]): AnswerIssue[] {
+  return issues.slice(0, MAX_ANSWER_ISSUES).map((i) => ({
+    ref: clip(inert(i.line === undefined ? i.file : `${i.file}:${i.line}`), 300),
+    code: i.code,
+    reason: clip(inert(i.reason), 1024),
+  }));
+}
+
+/**
+ * A body that is one JSON array of records (Fluent Bit's `format json`, Vector's `json` codec without
+ * newline framing) as JSON lines, record N on line N, so the NDJSON reader reads it; undefined for any
+ * other body. Gzip is inflated here, bounded, only when the body is such an array.
+ */
+export function arrayAsLines(body: Buffer, maxInflatedBytes: number): Buffer | undefined {
+  let text: Buffer = body;
+  if (isGzip(body)) {
+    try {
+      text = gunzipSync(body, { maxOutputLength: maxInflatedBytes });
+    } catch {
+      return undefined; // the detector reads it and says what is wrong
+    }
+  }
+  let i = 0;
+  while (i < text.length && (text[i] === 0x20 || text[i] === 0x0a || text[i] === 0x0d || text[i] === 0x09)) i++;
+  if (text[i] !== 0x5b) return undefined; // '['
+  let records: unknown;
+  try {
+    records = JSON.parse(text.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(records)) return undefined;
+  return Buffer.from(records.map((r) => `${JSON.stringify(r) ?? 'null'}\n`).join(''));
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * A delivered finding (its indexed fields already checked by the store) in the shape grouping and the
+ * checklist read: lists are lists of the right things, and a triage that is not whole is left out, so a
+ * hostile delivery cannot break the grouping of the findings after it.
+ */
+export function fileable(o: Record<string, unknown>): Finding {
+  const { revision: _revision, dedupe_key: _key, ...rest } = o;
+  const facts: Finding['facts'] = {};
+  if (isObject(o.facts)) {
+    const destinations = strings(o.facts.destinations);
+    if (destinations.length > 0) facts.destinations = destinations.slice(0, 256);
+    if (typeof o.facts.sha256 === 'string') facts.sha256 = o.facts.sha256;
+  }
+  const processes = (Array.isArray(o.processes) ? o.processes : [])
+    .filter(isObject)
+    .slice(0, 1)
+    .map((p) => (typeof p.executable === 'string' ? { executable: p.executable } : {}));
+  const t = o.triage;
+  const triageWhole =
+    isObject(t) &&
+    isObject(t.escalation) &&
+    typeof t.escalation.tier === 'string' &&
+    Array.isArray(t.questions) &&
+    t.questions.every((q) => isObject(q) && typeof q.id === 'string' && typeof q.question === 'string') &&
+    isObject(t.containment) &&
+    Array.isArray(t.containment.steps) &&
+    t.containment.steps.every((s) => isObject(s) && typeof s.phase === 'string' && typeof s.action === 'string') &&
+    (t.cost === null ||
+      t.cost === undefined ||
+      (isObject(t.cost) && typeof t.cost.core_hours === 'number' && typeof t.cost.amount === 'number'));
+  return {
+    ...(rest as unknown as Finding),
+    entity: typeof o.entity === 'string' ? o.entity : `finding:${String(o.id)}`,
+    legs: strings(o.legs),
+    facts,
+    processes: processes as Finding['processes'],
+    triage: triageWhole ? (t as unknown as Finding['triage']) : undefined,
+  };
+}
+
+interface Known {
+  max: number;
+  /** content digest → revision */
+  digests: Map<string, number>;
+}
+
+export class IngestPipeline {
+  readonly stats: PipelineStats = {
+    accepted: 0,
+    refused: 0,
+    replayed: 0,
+    findingsStored: 0,
+    findingsDuplicate: 0,
+    casesCreated: 0,
+    casesJoined: 0,
+    casesReopened: 0,
+    failures: 0,
+  };
+  private readonly serial = new Serial();
+  /** Stores findings and files them into cases, one at a time, in report order. */
+  private work: Promise<void> = Promise.resolve();
+  /** Reports held while a body is read, released once it is committed. */
+  private held: Finding[] | undefined;
+  /** Replay: each finding's last report. */
+  private replaying: Map<string, Finding> | undefined;
+  /** Recent findings (newest revision), for grouping new ones; insertion order = least recent first. */
+  private readonly known = new Map<string, Finding>();
+  private readonly revisionsKnown = new Map<string, Known>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  private readonly maxBodyBytes: number;
+  private readonly maxInflatedBytes: number;
+  private readonly replayWindowMs: number;
+  private lastPrune = 0;
+  private detector!: LiveDetector;
+  private closed = false;
+
+  private constructor(private readonly options: IngestPipelineOptions) {
+    this.now = options.now ?? Date.now;
+    this.log = options.log ?? (() => {});
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+    this.replayWindowMs = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+  }
+
+  /** A pipeline with the log newer than the replay window replayed, its findings stored, its timer running. */
+  static async start(options: IngestPipelineOptions): Promise<IngestPipeline> {
+    const self = new IngestPipeline(options);
+    self.detector = await LiveDetector.create({
+      policy: options.policy,
+      intelFiles: options.intelFiles,
+      ruleDirs: options.ruleDirs,
+      now: self.now,
+      maxBodyBytes: self.maxBodyBytes,
+      maxInflatedBytes: self.maxInflatedBytes,
+      onFinding: (finding) => self.reported(finding),
+      onIssue: (i) => self.log(`coalmine serve: ${i.code} ${clip(inert(i.file), 200)}: ${clip(inert(i.reason), 500)}`),
+    });
+    await self.replay();
+    const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+    if (tickMs > 0) {
+      self.timer = setInterval(() => self.tick(), tickMs);
+      self.timer.unref();
+    }
+    return self;
+  }
+
+  get maxBody(): number {
+    return this.maxBodyBytes;
+  }
+
+  private reported(finding: Finding): void {
+    // a snapshot: the report is stored later, and what the engine holds may change meanwhile
+    const copy = JSON.parse(JSON.stringify(finding)) as Finding;
+    if (this.replaying) this.replaying.set(copy.id, copy);
+    else if (this.held) this.held.push(copy);
+    else this.enqueue(copy);
+  }
+
+  private enqueue(finding: Finding): Promise<void> {
+    const job = this.work.then(() => this.record(finding));
+    this.work = job.catch((err) => {
+      this.stats.failures++;
+      this.log(
+        `coalmine serve: storing finding ${clip(inert(finding.id), 200)} failed: ${clip(inert(String(err)), 500)}`,
+      );
+    });
+    return job;
+  }
+
+  private async replay(): Promise<void> {
+    const from = Math.max(0, this.now() - this.replayWindowMs);
+    this.replaying = new Map();
+    let afterSeq = 0;
+    try {
+      for (;;) {
+        const page = await this.options.store.ingest.newerThan(from, { afterSeq, limit: 100 });
+        if (page.length === 0) break;
+        for (const entry of page) {
+          await this.read(entry.body, {
+            name: entry.name,
+            format: entry.format ?? undefined,
+            host: entry.host ?? undefined,
+            receivedAt: entry.received_at,
+          });
+          this.detector.tick(entry.received_at);
+          this.stats.replayed++;
+          afterSeq = entry.seq;
+        }
+      }
+      this.detector.tick(this.now());
+    } finally {
+      const last = [...this.replaying.values()];
+      this.replaying = undefined;
+      for (const f of last) void this.enqueue(f).catch(() => {});
+    }
+    await this.flush();
+  }
+
+  /** The detector reads one body (a JSON array as its records' lines). */
+  private read(
+    body: Buffer,
+    meta: { name: string; format?: string; host?: string; receivedAt: number },
+  ): Promise<IngestResult> {
+    const forced = meta.format;
+    const lines = forced === undefined || forced === 'ndjson' ? arrayAsLines(body, this.maxInflatedBytes) : undefined;
+    return this.detector.ingest(lines ?? body, {
+      name: meta.name,
+      format: lines ? 'ndjson' : forced,
+      host: meta.host,
+      mtimeMs: meta.receivedAt,
+    });
+  }
+
+  /**
+   * One request body: read; refused (nothing stored) when nothing in it could be read; else committed
+   * to the log, and only then answered and its findings stored. Throws only when the store fails.
+   */
+  accept(body: Buffer, meta: AcceptMeta): Promise<AcceptResult> {
+    return this.serial.run(async () => {
+      if (this.closed) throw new HttpError(503, 'closing', 'the server is closing');
+      const receivedAt = this.now();
+      const sensor = clip(inert(meta.sensor), 256) || 'unknown';
+      const name = clip(inert(meta.name ?? `${sensor}@${new Date(receivedAt).toISOString()}`), 256) || 'request';
+      const format = meta.format === undefined ? undefined : clip(meta.format, 64);
+      const host = meta.host === undefined ? undefined : clip(meta.host, 512);
+      this.held = [];
+      let result: IngestResult;
+      try {
+        result = await this.read(body, { name, format, host, receivedAt });
+      } catch (err) {
+        this.releaseHeld();
+        throw err;
+      }
+      const answer: AcceptResult = {
+        accepted: false,
+        events: result.events + result.stateEvents,
+        format: result.format,
+        issues: answerIssues(result.issues),
+        issuesByCode: result.issuesByCode,
+      };
+      if (result.events + result.stateEvents + result.unused === 0) {
+        this.releaseHeld();
+        this.stats.refused++;
+        if (answer.issues.length === 0)
+          answer.issues.push({ ref: name, code: 'INGEST_NOTHING_READ', reason: 'no event or record could be read' });
+        return answer;
+      }
+      try {
+        const { seq } = await this.options.store.ingest.append({ body, sensor, name, format, host, receivedAt });
+        answer.accepted = true;
+        answer.seq = seq;
+        this.stats.accepted++;
+      } finally {
+        this.releaseHeld();
+      }
+      try {
+        const known = await this.options.store.sensors.get(sensor);
+        await this.options.store.sensors.seen({
+          id: sensor,
+          host: host ?? known?.host ?? '',
+          version: meta.version === undefined ? (known?.version ?? '') : clip(inert(meta.version), 64),
+          cannot_see: known?.cannot_see,
+        });
+      } catch (err) {
+        this.log(`coalmine serve: sensor ${sensor}: ${clip(inert(String(err)), 300)}`);
+      }
+      return answer;
+    });
+  }
+
+  private releaseHeld(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const f of held) void this.enqueue(f).catch(() => {});
+  }
+
+  /**
+   * A `watch --webhook` delivery: stored under its own revision (idempotent by `id#revision`) and
+   * filed into cases as detector findings are.
+   */
+  async acceptFinding(delivery: unknown, dedupeKey: string | undefined): Promise<'stored' | 'duplicate'> {
+    if (typeof delivery !== 'object' || delivery === null || Array.isArray(delivery))
+      throw new HttpError(400, 'bad_request', 'the body must be a finding (a JSON object)');
+    const o = delivery as Record<string, unknown>;
+    const key = dedupeKey ?? (typeof o.dedupe_key === 'string' ? o.dedupe_key : undefined);
+    const result = await this.options.store.findings.ingest({
+      finding: delivery,
+      revision: o.revision,
+      dedupeKey: key,
+    });
+    if (result.outcome === 'conflict')
+      throw new HttpError(409, 'conflict', `another body is stored under ${clip(inert(result.dedupe_key), 300)}`);
+    if (result.outcome === 'stored') this.stats.findingsStored++;
+    else this.stats.findingsDuplicate++;
+    await this.enqueueFiled(fileable(o), result.outcome);
+    return result.outcome;
+  }
+
+  private enqueueFiled(finding: Finding, outcome: 'stored' | 'duplicate'): Promise<void> {
+    const job = this.work.then(() => this.file(finding, outcome));
+    this.work = job.catch((err) => {
+      this.stats.failures++;
+      this.log(
+        `coalmine serve: filing finding ${clip(inert(finding.id), 200)} failed: ${clip(inert(String(err)), 500)}`,
+      );
+    });
+    return job;
+  }
+
+  /** The live clock: what was pushed is processed, clusters the clock passed close; the log is pruned hourly. */
+  tick(nowMs: number = this.now()): void {
+    if (this.closed) return;
+    this.detector.tick(nowMs);
+    if (nowMs - this.lastPrune >= 60 * 60 * 1000) {
+      this.lastPrune = nowMs;
+      this.options.store.ingest
+        .prune(Math.max(0, nowMs - this.replayWindowMs))
+        .catch((err) => this.log(`coalmine serve: pruning the ingest log failed: ${clip(inert(String(err)), 300)}`));
+    }
+  }
+
+  /** Resolves when every finding reported so far is stored and filed. */
+  async flush(): Promise<void> {
+    let seen: Promise<void> | undefined;
+    while (seen !== this.work) {
+      seen = this.work;
+      await seen;
+    }
+  }
+
+  /** Stops the timer and waits for what is being stored; the detector is not ended (the log replays it). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.serial.run(async () => {});
+    await this.flush();
+  }
+
+  private async revisionsOf(id: string, reload = false): Promise<Known> {
+    let known = this.revisionsKnown.get(id);
+    if (!known || reload) {
+      const stored = await this.options.store.findings.revisions(id);
+      known = { max: 0, digests: new Map() };
+      for (const s of stored) {
+        known.max = Math.max(known.max, s.revision);
+        known.digests.set(digestOf(s.finding), s.revision);
+      }
+      if (this.revisionsKnown.size >= MAX_KNOWN_FINDINGS)
+        this.revisionsKnown.delete(this.revisionsKnown.keys().next().value as string);
+    }
+    this.revisionsKnown.delete(id);
+    this.revisionsKnown.set(id, known);
+    return known;
+  }
+
+  /** A detector report stored under the revision its content earns, then filed into cases. */
+  private async record(finding: Finding): Promise<void> {
+    const digest = digestOf(finding);
+    let known = await this.revisionsOf(finding.id);
+    let outcome: 'stored' | 'duplicate' | undefined = known.digests.has(digest) ? 'duplicate' : undefined;
+    // another writer (a delivery of the same finding) may take a revision between our read and write
+    for (let attempt = 0; outcome === undefined && attempt < 3; attempt++) {
+      const revision = known.max + 1;
+      const result = await this.options.store.findings.ingest({ finding, revision });
+      if (result.outcome === 'conflict') {
+        known = await this.revisionsOf(finding.id, true);
+        if (known.digests.has(digest)) outcome = 'duplicate';
+        continue;
+      }
+      outcome = result.outcome;
+      known.max = Math.max(known.max, revision);
+      known.digests.set(digest, revision);
+    }
+    if (outcome === undefined) throw new Error(`no free revision for ${finding.id} after 3 tries`);
+    if (outcome === 'stored') this.stats.findingsStored++;
+    else this.stats.findingsDuplicate++;
+    await this.file(finding, outcome);
+  }
+
+  private remember(finding: Finding): void {
+    this.known.delete(finding.id);
+    this.known.set(finding.id, finding);
+    if (this.known.size > MAX_KNOWN_FINDINGS) this.known.delete(this.known.keys().next().value as string);
+  }
+
+  /** Files one finding (stored, or a duplicate whose filing a crash may have cut short) into its case. */
+  private async file(finding: Finding, outcome: 'stored' | 'duplicate'): Promise<void> {
+    const { store } = this.options;
+    this.remember(finding);
+    const holding = await store.cases.ofFinding(finding.id);
+    if (holding.length > 0) {
+      if (outcome !== 'stored') return;
+      for (const c of holding) {
+        if (c.state !== 'resolved') continue;
+        const before = await this.closedOn(finding.id, c);
+        const rise = before ? riseOf(before, finding) : undefined;
+        if (rise) {
+          await store.cases.reopen(c.id, {
+            actor: ACTOR,
+            reason: clip(`finding ${finding.id} rose after the case was resolved: ${rise}`, 2000),
+          });
+          this.stats.casesReopened++;
+        }
+      }
+      return;
+    }
+    const group = groupCases([...this.known.values()]).find((g) => g.findings.includes(finding.id));
+    const partners = (group?.findings ?? []).filter((id) => id !== finding.id);
+    const linked = new Map<string, StoredCase>();
+    const orphans: Finding[] = [];
+    for (const id of partners) {
+      const cases = await store.cases.ofFinding(id);
+      if (cases.length === 0) {
+        const f = this.known.get(id);
+        if (f) orphans.push(f);
+      }
+      for (const c of cases) linked.set(c.id, c);
+    }
+    const byAge = [...linked.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
+    for (const c of byAge) {
+      if (c.state !== 'resolved' || !(await this.holdsSubject(c, finding))) continue;
+      await store.cases.reopen(c.id, {
+        actor: ACTOR,
+        reason: clip(
+          `finding ${finding.id} recurred on ${finding.entity}${finding.processes[0]?.executable ? ` (${finding.processes[0].executable})` : ''} after the case was resolved`,
+          2000,
+        ),
+      });
+      await store.cases.addFindings(c.id, [finding.id], { actor: ACTOR });
+      this.stats.casesReopened++;
+      this.stats.casesJoined++;
+      return;
+    }
+    const open = byAge.find((c) => c.state !== 'resolved');
+    if (open) {
+      await store.cases.addFindings(open.id, [finding.id], { actor: ACTOR });
+      this.stats.casesJoined++;
+      return;
+    }
+    const grouped = groupCases([finding, ...orphans]).find((g) => g.findings.includes(finding.id))!;
+    const members = [finding, ...orphans].filter((f) => grouped.findings.includes(f.id));
+    const worst = members.reduce((a, b) => (SEVERITY_RANK[b.severity] > SEVERITY_RANK[a.severity] ? b : a));
+    const made = await store.cases.create(grouped, { actor: ACTOR, checklist: checklistOf(worst) });
+    if (made.created) this.stats.casesCreated++;
+  }
+
+  /** The revision of a finding the case was resolved on: its newest received by then. */
+  private async closedOn(id: string, c: StoredCase): Promise<Finding | undefined> {
+    const revisions = await this.options.store.findings.revisions(id);
+    const resolvedAt = c.resolved_at ?? Number.POSITIVE_INFINITY;
+    let before: Finding | undefined;
+    for (const r of revisions) if (r.received_at <= resolvedAt) before = r.finding;
+    // a revision received in the same instant as the resolution is read as before it
+    return before ?? revisions[0]?.finding;
+  }
+
+  /**
+   * Whether the case has seen this finding's subject before: its entity, or the same executable on the
+   * same host (a process entity is keyed by pid, and a relaunched miner has a new one).
+   */
+  private async holdsSubject(c: StoredCase, finding: Finding): Promise<boolean> {
+    if (c.grouped.entities.includes(finding.entity)) return true;
+    const exe = finding.processes[0]?.executable;
+    for (const id of c.findings.slice(0, MAX_ENTITY_LOOKUPS)) {
+      const f = this.known.get(id) ?? (await this.options.store.findings.get(id))?.finding;
+      if (!f) continue;
+      if (f.entity === finding.entity) return true;
+      if (exe && f.host === finding.host && f.processes?.[0]?.executable === exe) return true;
+    }
+    return false;
+  }
+}
+
+/** A request's body as sent, bounded: 413 past `max` (by its declared length, or as it streams). */
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    req.resume();
+    throw new HttpError(413, 'body_too_large', `the body is ${declared} bytes (at most ${max}); nothing stored`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > max) {
+      req.resume();
+      throw new HttpError(413, 'body_too_large', `the body is over ${max} bytes; nothing stored`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+function queryText(query: URLSearchParams, name: string, max: number): string | undefined {
+  const values = query.getAll(name);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw new HttpError(400, 'bad_request', `${name} is given more than once`);
+  const v = values[0];
+  if (v === '' || v.length > max) throw new HttpError(400, 'bad_request', `${name} must be 1 to ${max} characters`);
+  return v;
+}
+
+function headerText(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+const ISSUE: Schema = {
+  type: 'object',
+  required: ['ref', 'code', 'reason'],
+  additionalProperties: false,
+  properties: { ref: { type: 'string' }, code: { type: 'string' }, reason: { type: 'string' } },
+};
+
+const ERROR = {
+  description: 'refused',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+};
+
+const PATHS: OpenApiPaths = {
+  '/api/v1/events': {
+    post: {
+      summary:
+        'Telemetry in any format hunt reads (sniffed, or ?format=), plain or gzip (Content-Encoding: gzip or the gzip magic); JSON lines or one JSON array of records (Vector, Fluent Bit). Answered after the body is committed.',
+      operationId: 'ingestEvents',
+      tags: ['ingest'],
+      'x-roles': SENSOR,
+      parameters: [
+        {
+          name: 'format',
+          in: 'query',
+          description: 'force a source (coalmine formats)',
+          schema: { type: 'string', maxLength: 64 },
+        },
+        {
+          name: 'name',
+          in: 'query',
+          description: 'names the body in issues and evidence',
+          schema: { type: 'string', maxLength: 256 },
+        },
+        {
+          name: 'host',
+          in: 'query',
+          description: 'host of records that name none',
+          schema: { type: 'string', maxLength: 512 },
+        },
+      ],
+      requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string' } } } },
+      responses: {
+        202: {
+          description: 'committed; its problems listed',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestAnswer' } } },
+        },
+        400: {
+          description: 'nothing in it could be read; nothing stored',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestAnswer' } } },
+        },
+        401: ERROR,
+        403: ERROR,
+        413: ERROR,
+        415: ERROR,
+      },
+    },
+  },
+  '/api/v1/findings': {
+    post: {
+      summary:
+        'A watch --webhook delivery: one finding with revision and dedupe_key (or the Idempotency-Key header); the same delivery again is a duplicate',
+      operationId: 'ingestFinding',
+      tags: ['ingest'],
+      'x-roles': SENSOR,
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/FindingDelivery' } } },
+      },
+      responses: {
+        200: {
+          description: 'already stored (a duplicate)',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/FindingReceipt' } } },
+        },
+        201: {
+          description: 'stored',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/FindingReceipt' } } },
+        },
+        400: ERROR,
+        401: ERROR,
+        403: ERROR,
+        409: ERROR,
+        413: ERROR,
+        415: ERROR,
+      },
+    },
+  },
+};
+
+const SCHEMAS: Record<string, Schema> = {
+  IngestAnswer: {
+    type: 'object',
+    required: ['accepted', 'events', 'issues'],
+    additionalProperties: false,
+    properties: {
+      accepted: { type: 'boolean' },
+      seq: { type: 'integer' },
+      events: { type: 'integer' },
+      format: { type: 'string' },
+      issues: { type: 'array', items: ISSUE },
+      issues_by_code: { type: 'object' },
+    },
+  },
+  FindingDelivery: {
+    type: 'object',
+    required: ['id', 'revision'],
+    properties: { id: { type: 'string' }, revision: { type: 'integer', minimum: 1 }, dedupe_key: { type: 'string' } },
+  },
+  FindingReceipt: {
+    type: 'object',
+    required: ['outcome', 'dedupe_key'],
+    additionalProperties: false,
+    properties: { outcome: { type: 'string', enum: ['stored', 'duplicate'] }, dedupe_key: { type: 'string' } },
+  },
+};
+
+/** The ingest routes over a started pipeline, as a module for `createServer({ modules })`. */
+export function ingestModule(pipeline: IngestPipeline): ServerModule {
+  const routes: Route[] = [
+    {
+      method: 'POST',
+      path: '/api/v1/events',
+      roles: SENSOR,
+      body: 'stream',
+      async handler({ req, query, principal }) {
+        const encoding = String(req.headers['content-encoding'] ?? 'identity')
+          .trim()
+          .toLowerCase();
+        if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== 'x-gzip') {
+          req.resume();
+          throw new HttpError(415, 'unsupported_encoding', 'Content-Encoding must be gzip or none');
+        }
+        const format = queryText(query, 'format', 64);
+        const name = queryText(query, 'name', 256);
+        const host = queryText(query, 'host', 512);
+        const body = await readBody(req, pipeline.maxBody);
+        if (encoding !== 'identity' && !isGzip(body))
+          throw new HttpError(
+            400,
+            'bad_request',
+            'Content-Encoding says gzip but the body is not gzip; nothing stored',
+          );
+        const result = await pipeline.accept(body, {
+          sensor: principal!.name,
+          name,
+          format,
+          host,
+          version: headerText(req, 'user-agent'),
+        });
+        const json = {
+          accepted: result.accepted,
+          ...(result.seq === undefined ? {} : { seq: result.seq }),
+          events: result.events,
+          ...(result.format === undefined ? {} : { format: result.format }),
+          issues: result.issues,
+          issues_by_code: result.issuesByCode,
+        };
+        return { status: result.accepted ? 202 : 400, json };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/api/v1/findings',
+      roles: SENSOR,
+      body: 'stream',
+      async handler({ req }) {
+        const delivery = await readJson(req, MAX_FINDING_BODY_BYTES);
+        const header = headerText(req, 'idempotency-key');
+        const outcome = await pipeline.acceptFinding(delivery, header);
+        const o = delivery as Record<string, unknown>;
+        return {
+          status: outcome === 'stored' ? 201 : 200,
+          json: {
+            outcome,
+            dedupe_key: header ?? (typeof o.dedupe_key === 'string' ? o.dedupe_key : `${o.id}#${o.revision}`),
+          },
+        };
+      },
+    },
+  ];
+  return { routes, openapi: { paths: PATHS, schemas: SCHEMAS }, close: () => pipeline.close() };
+}

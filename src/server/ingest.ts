@@ -265,6 +265,7 @@ export class IngestPipeline {
   private readonly maxBodyBytes: number;
   private readonly maxInflatedBytes: number;
   private readonly replayWindowMs: number;
+  private readonly tickMs: number;
   private lastPrune = 0;
   private detector!: LiveDetector;
   private closed = false;
@@ -275,6 +276,7 @@ export class IngestPipeline {
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.maxInflatedBytes = options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
     this.replayWindowMs = options.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS;
+    this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
   }
 
   /** A pipeline with the log newer than the replay window replayed, its findings stored, its timer running. */
@@ -291,9 +293,8 @@ export class IngestPipeline {
       onIssue: (i) => self.log(`coalmine serve: ${i.code} ${clip(inert(i.file), 200)}: ${clip(inert(i.reason), 500)}`),
     });
     await self.replay();
-    const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
-    if (tickMs > 0) {
-      self.timer = setInterval(() => self.tick(), tickMs);
+    if (self.tickMs > 0) {
+      self.timer = setInterval(() => self.tick(), self.tickMs);
       self.timer.unref();
     }
     return self;
@@ -326,18 +327,24 @@ export class IngestPipeline {
     const from = Math.max(0, this.now() - this.replayWindowMs);
     this.replaying = new Map();
     let afterSeq = 0;
+    let prevAt: number | undefined;
     try {
       for (;;) {
         const page = await this.options.store.ingest.newerThan(from, { afterSeq, limit: 100 });
         if (page.length === 0) break;
         for (const entry of page) {
+          // the live timer fired between two bodies only when they came a period or more apart: the
+          // engine closes what the clock passed, so ticking after every body would close clusters the
+          // live run kept open for the next body
+          if (this.tickMs > 0 && prevAt !== undefined && entry.received_at - prevAt >= this.tickMs)
+            this.detector.tick(prevAt + this.tickMs);
+          prevAt = entry.received_at;
           await this.read(entry.body, {
             name: entry.name,
             format: entry.format ?? undefined,
             host: entry.host ?? undefined,
             receivedAt: entry.received_at,
           });
-          this.detector.tick(entry.received_at);
           this.stats.replayed++;
           afterSeq = entry.seq;
         }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { defaultPolicy } from '../model/policy.js';
 import { openStore, type Store } from '../store/index.js';
 import { ROLES, type Role } from '../store/tokens.js';
 import { type CoalmineServer, createServer, SECURITY_HEADERS } from './app.js';
+import { IngestPipeline, ingestModule } from './ingest.js';
 import { validateSchema } from './schema.js';
 
 interface Answer {
@@ -196,7 +197,9 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       await store.findings.ingest({ finding: { ...finding(0, 'critical', 'web-1'), summary: 'it rose' }, revision: 2 });
       for (let n = 0; n < 5; n++)
         await store.cases.create(grouped(`case-${n}`, [`cm-test-000${n}`]), { actor: 'test', checklist: CHECKLIST });
-      app = createServer({ store, policy: defaultPolicy() });
+      // with ingest registered, as serve runs: the matrix and the document checks cover its routes too
+      const pipeline = await IngestPipeline.start({ store, policy: defaultPolicy(), tickMs: 0 });
+      app = createServer({ store, policy: defaultPolicy(), modules: [ingestModule(pipeline)] });
       base = await app.listen(0);
     });
 
@@ -576,9 +579,12 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
     });
 
     test('405 with Allow for a known path and another method; 404 for an unknown path', async () => {
-      const r = await api('PUT', '/api/v1/findings', as('admin'));
+      const r = await api('PUT', '/api/v1/sensors', as('admin'));
       assert.equal(r.status, 405);
       assert.equal(r.headers.allow, 'GET');
+      const both = await api('DELETE', '/api/v1/findings', as('admin'));
+      assert.equal(both.status, 405);
+      assert.equal(both.headers.allow, 'GET, POST');
       assert.equal((await api('GET', '/api/v1/nothing', as('admin'))).status, 404);
       assert.equal((await api('GET', '/api/v1/cases/%E0%A4%A', as('admin'))).status, 400);
     });
@@ -759,6 +765,25 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       );
       const routed = app.router.routes.map((route) => `${route.method} ${route.path}`);
       assert.deepEqual(documented.sort(), routed.sort(), 'and nothing the router lacks');
+    });
+
+    test('ingest answers as its part of the document says (a finding delivery, then telemetry)', async () => {
+      const delivery = { ...finding(50, 'high', 'web-9'), revision: 1, dedupe_key: 'cm-test-0050#1' };
+      const stored = await api('POST', '/api/v1/findings', { ...as('sensor'), body: delivery });
+      assert.equal(stored.status, 201, stored.text);
+      assert.equal(
+        (await api('POST', '/api/v1/findings', { ...as('sensor'), body: delivery })).status,
+        200,
+        'idempotent',
+      );
+      const audit = readFileSync(join(import.meta.dirname, '../../examples/kinsing-like/var/log/audit/audit.log'));
+      const events = await api('POST', '/api/v1/events?host=web-1&name=audit.log', {
+        ...as('sensor'),
+        body: audit,
+        headers: { 'content-type': 'text/plain' },
+      });
+      assert.equal(events.status, 202, events.text);
+      assert.ok((events.json as { events: number }).events > 0);
     });
 
     test('every response so far conformed to the document, and every route answered a success', () => {

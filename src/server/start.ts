@@ -1,6 +1,7 @@
 /**
- * What `coalmine serve` runs, apart from its flags: open (create, migrate) the store, start the server
- * on the address given (loopback by default), and close both on request; and `serve token create`.
+ * What `coalmine serve` runs, apart from its flags: open (create, migrate) the store, start ingest
+ * (replaying its log) and the server on the address given (loopback by default), and close them on
+ * request; and `serve token create`.
  */
 import { readFileSync } from 'node:fs';
 import type { Policy } from '../model/policy.js';
@@ -8,6 +9,7 @@ import { isPostgresLocation, openStore, type Store } from '../store/index.js';
 import type { Role, TokenInfo } from '../store/tokens.js';
 import { type CoalmineServer, createServer } from './app.js';
 import type { ServerModule } from './http.js';
+import { IngestPipeline, ingestModule } from './ingest.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:8477';
 export const DEFAULT_STORE = './coalmine.db';
@@ -40,7 +42,7 @@ export interface ServeOptions {
   port: number;
   tls?: { certFile: string; keyFile: string };
   log: (line: string) => void;
-  /** Modules that need the store (ingest), made once it is open. */
+  /** More modules beside ingest (always there), made once the store is open. */
   modules?: ((deps: {
     store: Store;
     policy: Policy;
@@ -59,9 +61,11 @@ export interface RunningServer {
 export async function startServe(options: ServeOptions): Promise<RunningServer> {
   const tls = options.tls && { cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) };
   const store = await openStore(options.store);
+  const modules: ServerModule[] = [];
   let app: CoalmineServer;
   try {
-    const modules: ServerModule[] = [];
+    // ingest (POST /api/v1/events, /api/v1/findings): its log is replayed before the server listens
+    modules.push(ingestModule(await IngestPipeline.start({ store, policy: options.policy, log: options.log })));
     for (const make of options.modules ?? [])
       modules.push(await make({ store, policy: options.policy, log: options.log }));
     app = createServer({ store, policy: options.policy, modules, tls, log: options.log });
@@ -77,6 +81,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
       },
     };
   } catch (err) {
+    for (const m of modules) await m.close?.().catch(() => {});
     await store.close().catch(() => {});
     throw err;
   }

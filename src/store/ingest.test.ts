@@ -117,6 +117,53 @@ function suite(
       assert.ok(after.seq > seqs[6]);
     });
 
+    test('cases: the case of a finding; findings join an open case once, audited; a resolved case takes none until reopened', async () => {
+      const store = await open();
+      const finding = (id: string) => ({ id, severity: 'high' as const });
+      const grouped = {
+        id: 'case-a',
+        title: 'Miner',
+        severity: 'high' as const,
+        tier: 'L1' as const,
+        status: 'new' as const,
+        hosts: ['web-1'],
+        entities: [],
+        campaign: { destinations: [], executables: [], hashes: [] },
+        findings: [finding('f1').id],
+        first_seen: '2026-03-01T00:00:00Z',
+        last_seen: '2026-03-01T00:00:00Z',
+        core_hours: 0,
+        cost: null,
+        currency: null,
+      };
+      await store.cases.create(grouped, { actor: 'a' });
+      assert.deepEqual(
+        (await store.cases.ofFinding('f1')).map((c) => c.id),
+        ['case-a'],
+      );
+      assert.deepEqual(await store.cases.ofFinding('f2'), []);
+      const joined = await store.cases.addFindings('case-a', ['f2', 'f2', 'f1'], { actor: 'ingest' });
+      assert.deepEqual(joined.findings, ['f1', 'f2']);
+      assert.deepEqual(
+        (await store.cases.ofFinding('f2')).map((c) => c.id),
+        ['case-a'],
+      );
+      await assert.rejects(store.cases.addFindings('case-a', ['f1'], { actor: 'ingest' }), /already holds/);
+      const audit = (await store.audit.list('case', 'case-a')).items.map((e) => [e.action, e.actor]);
+      assert.deepEqual(audit, [
+        ['create', 'a'],
+        ['join', 'ingest'],
+      ]);
+      await store.cases.transition('case-a', 'resolved', { actor: 'a', resolution: 'true-positive' });
+      await assert.rejects(store.cases.addFindings('case-a', ['f3'], { actor: 'ingest' }), /resolved/);
+      await store.cases.reopen('case-a', { actor: 'ingest', reason: 'recurred' });
+      assert.deepEqual((await store.cases.addFindings('case-a', ['f3'], { actor: 'ingest' })).findings, [
+        'f1',
+        'f2',
+        'f3',
+      ]);
+    });
+
     test('hostile request facts are bounded or refused; nothing is written for a refused one', async () => {
       const store = await open();
       const refused = [

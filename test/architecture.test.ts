@@ -78,3 +78,24 @@ test('no import cycles between source files (a folder whose parts import each ot
   for (const node of [...graph.keys()].sort()) if (!state.has(node)) visit(node);
   assert.deepEqual(cycles, []);
 });
+
+test("the CLI loads the store's database drivers only for serve: no static import path from cli/index.ts reaches them", () => {
+  // every command would otherwise pay for better-sqlite3's native addon and pg at start-up (serve imports them lazily)
+  const seen = new Set<string>();
+  const reached: string[] = [];
+  const visit = (file: string, path: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    // value imports only: `import type` vanishes at run time
+    for (const m of text.matchAll(/^(?:import|export)(?!\s+type\b)[^'"]*from\s+['"]([^'"]+)['"]/gm)) {
+      const spec = m[1];
+      if (spec === 'better-sqlite3' || spec === 'pg') reached.push([...path, relative(SRC, file), spec].join(' → '));
+      else if (spec.startsWith('.'))
+        visit(resolve(dirname(file), spec).replace(/\.js$/, '.ts'), [...path, relative(SRC, file)]);
+    }
+  };
+  visit(join(SRC, 'cli', 'index.ts'), []);
+  assert.ok(seen.has(join(SRC, 'cli', 'commands', 'serve.ts')), 'the walk reaches the serve command');
+  assert.deepEqual(reached, []);
+});

@@ -10,11 +10,14 @@ import { type CaseStore, caseStore } from './cases.js';
 import type { Db, Dialect } from './db.js';
 import { type FindingStore, findingStore } from './findings.js';
 import { type IngestLog, ingestLog } from './ingest.js';
+import { isPostgresLocation } from './location.js';
 import { migrate } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import { type SensorStore, sensorStore } from './sensors.js';
 import { openSqlite } from './sqlite.js';
 import { type TokenStore, tokenStore } from './tokens.js';
+
+export { isPostgresLocation };
 
 export interface Store {
   readonly dialect: Dialect;
@@ -34,10 +37,6 @@ export interface Store {
 export interface StoreOptions {
   /** The clock (epoch ms); tests pin it. */
   now?: () => number;
-}
-
-export function isPostgresLocation(location: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(location);
 }
 
 /** Opens (creating and migrating as needed) the store at a file path or a `postgres://` URL. */

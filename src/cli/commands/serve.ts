@@ -5,14 +5,7 @@
  */
 import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import {
-  createTokenAt,
-  DEFAULT_LISTEN,
-  DEFAULT_STORE,
-  parseListen,
-  shownLocation,
-  startServe,
-} from '../../server/start.js';
+import { DEFAULT_LISTEN, DEFAULT_STORE, parseListen, shownLocation } from '../../server/listen.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT } from '../common.js';
 import { policyOption } from '../policy-option.js';
@@ -75,6 +68,8 @@ export function serveCommand(program: Command, setCode: (code: number) => void):
       // --store may come before `token` (serve's option) or after `create`
       const store = flags.store ?? (command.optsWithGlobals() as { store?: string }).store ?? DEFAULT_STORE;
       try {
+        // the store's drivers load only for serve's own commands, not for every coalmine command
+        const { createTokenAt } = await import('../../server/start.js');
         const { token, secret } = await createTokenAt(store, { name: flags.name, role: flags.role, actor: cliActor() });
         process.stdout.write(`${secret}\n`);
         process.stderr.write(
@@ -97,6 +92,7 @@ async function runServe(flags: ServeFlags): Promise<number> {
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
   const listen = parseListen(flags.listen)!;
+  const { startServe } = await import('../../server/start.js');
   let running: Awaited<ReturnType<typeof startServe>>;
   try {
     running = await startServe({

@@ -163,16 +163,19 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
     return row && hydrate(q, row);
   };
   const hydrate = async (q: Db, row: CaseRow): Promise<StoredCase> => {
-    const [findings, steps, notes] = await Promise.all([
-      q.all<{ finding_id: string }>('SELECT finding_id FROM case_findings WHERE case_id = ? ORDER BY finding_id', [
-        row.id,
-      ]),
-      q.all<CaseStep>(
-        'SELECT step_id AS id, label, done_by, done_at FROM case_steps WHERE case_id = ? ORDER BY position',
-        [row.id],
-      ),
-      q.all<CaseNote>('SELECT id, author, text, created_at FROM case_notes WHERE case_id = ? ORDER BY id', [row.id]),
-    ]);
+    // one after another: inside a transaction `q` is one PostgreSQL client, which takes one query at a time
+    const findings = await q.all<{ finding_id: string }>(
+      'SELECT finding_id FROM case_findings WHERE case_id = ? ORDER BY finding_id',
+      [row.id],
+    );
+    const steps = await q.all<CaseStep>(
+      'SELECT step_id AS id, label, done_by, done_at FROM case_steps WHERE case_id = ? ORDER BY position',
+      [row.id],
+    );
+    const notes = await q.all<CaseNote>(
+      'SELECT id, author, text, created_at FROM case_notes WHERE case_id = ? ORDER BY id',
+      [row.id],
+    );
     return {
       id: row.id,
       title: row.title,

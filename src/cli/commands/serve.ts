@@ -18,6 +18,7 @@ interface ServeFlags {
   policy?: string;
   tlsCert?: string;
   tlsKey?: string;
+  demo?: boolean;
 }
 
 function listenOption(value: string): string {
@@ -49,12 +50,20 @@ export function serveCommand(program: Command, setCode: (code: number) => void):
     .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option(
+      '--demo',
+      'a fresh temporary store (or --store), an admin token, and the bundled examples/ ingested; prints the URL and the token',
+    )
     .addHelpText(
       'after',
-      '\nEvery /api/v1 route needs a token: make one with `coalmine serve token create --name NAME --role admin`.\nThe URL is printed on stdout; SIGINT or SIGTERM stops the server cleanly.',
+      '\nEvery /api/v1 route needs a token: make one with `coalmine serve token create --name NAME --role admin`.\nThe URL is printed on stdout; SIGINT or SIGTERM stops the server cleanly.\nWith --demo, stdout is the URL and a `token: cm_…` line (an admin token); the temporary store is removed on stop.',
     )
-    .action(async (flags: ServeFlags) => {
-      setCode(await runServe(flags));
+    .action(async (flags: ServeFlags, command: Command) => {
+      setCode(
+        flags.demo
+          ? await runDemo(flags, command.getOptionValueSource('store') === 'default' ? undefined : flags.store)
+          : await runServe(flags),
+      );
     });
   serve
     .command('token')
@@ -114,12 +123,59 @@ async function runServe(flags: ServeFlags): Promise<number> {
   );
   if (!tokens.some((t) => t.revoked_at === null))
     err('coalmine serve: no tokens yet: make one with `coalmine serve token create --name NAME --role admin`');
-  await new Promise<void>((resolve) => {
+  await untilStopped();
+  await running.close();
+  err('coalmine serve: stopped');
+  return EXIT.ok;
+}
+
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await running.close();
+}
+
+/** `serve --demo`: `store` is the one given with --store, else a temporary one. */
+async function runDemo(flags: ServeFlags, store: string | undefined): Promise<number> {
+  const err = (text: string) => process.stderr.write(`${text}\n`);
+  if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) {
+    // the demo sends the examples to itself over plain HTTP on the address it listens on
+    err('coalmine serve: --demo serves plain HTTP; leave out --tls-cert and --tls-key');
+    return EXIT.usage;
+  }
+  const chosen = await policyOption(flags.policy);
+  if (!chosen) return EXIT.usage;
+  const listen = parseListen(flags.listen)!;
+  const { startDemo, DEMO_SETTLE_MS } = await import('../../server/demo.js');
+  let demo: Awaited<ReturnType<typeof startDemo>>;
+  try {
+    demo = await startDemo({ store, policy: chosen.policy, host: listen.host, port: listen.port, log: err });
+  } catch (e) {
+    err(`coalmine serve --demo: ${inert((e as Error).message)}`);
+    return EXIT.runtime;
+  }
+  const { running } = demo;
+  const accepted = demo.sent.filter((s) => s.status === 202).length;
+  err(
+    `coalmine serve --demo: ${running.store.dialect} store ${inert(shownLocation(demo.store))}${demo.temporary ? ' (temporary: removed on stop)' : ''}; ${accepted} of ${demo.sent.length} example files ingested; API at ${running.url}api/v1 (OpenAPI: ${running.url}api/v1/openapi.json)`,
+  );
+  process.stdout.write(`${running.url.toString()}\ntoken: ${demo.secret}\n`);
+  err(
+    `coalmine serve --demo: the token above is an admin's, shown once; try: curl -H 'Authorization: Bearer <token>' ${running.url}api/v1/cases`,
+  );
+  // the examples' findings are stored at the pipeline's next tick: say what they became
+  const settled = new Promise<boolean>((resolve) => setTimeout(() => resolve(true), DEMO_SETTLE_MS).unref());
+  const stopped = untilStopped().then(() => false);
+  if (await Promise.race([settled, stopped])) {
+    const cases = (await running.store.cases.list()).items;
+    err(
+      `coalmine serve --demo: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'}${cases.length > 0 ? `: ${cases.map((c) => `${c.severity} ${inert(c.title)}`).join('; ')}` : ''}`,
+    );
+    await stopped;
+  }
+  await demo.close();
   err('coalmine serve: stopped');
   return EXIT.ok;
 }

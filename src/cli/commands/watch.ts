@@ -26,6 +26,8 @@ interface WatchFlags {
   format: string;
   output?: string;
   webhook?: string;
+  server?: string;
+  token?: string;
   spool?: string;
   policy?: string;
   root: string[];
@@ -63,7 +65,16 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
       '--webhook <url>',
       'also POST every finding report as JSON (idempotency-key: ID#REVISION), spooled on disk until delivered',
     )
-    .option('--spool <dir>', 'where undelivered webhook reports wait (default ./coalmine-spool)')
+    .option(
+      '--server <url>',
+      'also send every finding report to a coalmine serve at URL (its /api/v1/findings, with --token), spooled as for --webhook',
+    )
+    .addOption(
+      new Option('--token <token>', "a sensor token of --server's (coalmine serve token create --role sensor)").env(
+        'COALMINE_TOKEN',
+      ),
+    )
+    .option('--spool <dir>', 'where undelivered webhook or server reports wait (default ./coalmine-spool)')
     .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
     .option(
       '--root <dir>',
@@ -88,6 +99,51 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
     });
 }
 
+/** Where finding reports are delivered besides stdout. */
+interface Delivery {
+  /** The flag it came from, as it is named in messages. */
+  label: 'webhook' | 'server';
+  url: string;
+  /** Never logged (the token). */
+  headers?: Record<string, string>;
+}
+
+/** A bearer token as a header value may carry it: visible ASCII, bounded. */
+const TOKEN_SHAPE = /^[\x21-\x7e]{1,1024}$/;
+
+/**
+ * --webhook URL, or --server URL with --token (findings to serve's `/api/v1/findings`, which stores
+ * each `id#revision` once); undefined for neither; a usage error's reason (never echoing the token).
+ */
+function deliveryOf(flags: Pick<WatchFlags, 'webhook' | 'server' | 'token'>): Delivery | undefined | string {
+  if (flags.server !== undefined && flags.webhook !== undefined)
+    return '--server and --webhook go to one receiver each; give one (--server is a coalmine serve, --webhook any other)';
+  if (flags.server === undefined) {
+    // COALMINE_TOKEN in the environment without --server is someone else's business
+    if (flags.token !== undefined && flags.token !== process.env.COALMINE_TOKEN) return '--token is for --server';
+    return flags.webhook === undefined ? undefined : { label: 'webhook', url: flags.webhook };
+  }
+  if (flags.token === undefined) return '--server needs --token (or COALMINE_TOKEN): a sensor token of that server';
+  if (!TOKEN_SHAPE.test(flags.token))
+    return '--token must be printable ASCII without spaces (as serve token create prints it)';
+  // the URL is not echoed: it may hold a password
+  let base: URL;
+  try {
+    base = new URL(flags.server);
+  } catch {
+    return "--server must be the server's URL as serve prints it (http://127.0.0.1:8477/)";
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') return '--server must be an http:// or https:// URL';
+  if (base.search !== '' || base.hash !== '') return '--server must be the base URL, without query or fragment';
+  if (base.username !== '' || base.password !== '') return '--server takes no credentials in the URL; give --token';
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return {
+    label: 'server',
+    url: new URL('api/v1/findings', base).toString(),
+    headers: { authorization: `Bearer ${flags.token}` },
+  };
+}
+
 async function runWatch(flags: WatchFlags): Promise<number> {
   const err = (text: string) => process.stderr.write(text);
   if (process.platform !== 'linux') {
@@ -96,6 +152,11 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   }
   if (flags.format !== 'ndjson' && flags.format !== 'table') {
     err(`coalmine: unknown --format "${inert(flags.format)}" (use ndjson, table)\n`);
+    return EXIT.usage;
+  }
+  const delivery = deliveryOf(flags);
+  if (typeof delivery === 'string') {
+    err(`coalmine: ${delivery}\n`);
     return EXIT.usage;
   }
   const chosen = await policyOption(flags.policy);
@@ -110,12 +171,13 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   let webhook: WebhookDelivery | undefined;
   // with a spool, revisions continue across restarts (id#n is never sent again with another body)
   let revisions: RevisionLedger | undefined;
-  if (flags.webhook) {
+  if (delivery) {
     try {
       const spoolDir = flags.spool ?? 'coalmine-spool';
-      const onIssue = (text: string) => err(`coalmine watch: webhook: ${inert(text)}\n`);
+      const onIssue = (text: string) => err(`coalmine watch: ${delivery.label}: ${inert(text)}\n`);
       webhook = new WebhookDelivery({
-        url: flags.webhook,
+        url: delivery.url,
+        headers: delivery.headers,
         spoolDir,
         // a live sensor retries every few seconds, so a receiver that comes back is caught up quickly
         backoff: { baseMs: 250, capMs: 5000, roundMs: 5000 },
@@ -124,7 +186,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
       revisions = await RevisionLedger.open(spoolDir, { onIssue });
     } catch (e) {
       await webhook?.close();
-      err(`coalmine: --webhook: ${inert((e as Error).message)}\n`);
+      err(`coalmine: --${delivery.label}: ${inert((e as Error).message)}\n`);
       return EXIT.usage;
     }
   }
@@ -148,7 +210,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
           ({ revision, spooled } = spoolFinding(webhook, revisions, f));
         } catch (e) {
           // without a recorded revision the key could repeat with another body: not sent, and said so
-          err(`coalmine watch: webhook: ${f.id} not spooled: ${inert((e as Error).message)}\n`);
+          err(`coalmine watch: ${delivery?.label}: ${f.id} not spooled: ${inert((e as Error).message)}\n`);
         }
       }
       printed = Promise.all([printed, spooled])
@@ -186,7 +248,9 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     const left = await webhook.close();
     revisions?.close();
     if (flags.status)
-      err(`coalmine watch: webhook: ${webhook.stats.delivered} delivered, ${left} left in ${inert(webhook.spool)}\n`);
+      err(
+        `coalmine watch: ${delivery?.label}: ${webhook.stats.delivered} delivered, ${left} left in ${inert(webhook.spool)}\n`,
+      );
   }
   if (flags.status)
     err(

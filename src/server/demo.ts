@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { expandInputs } from '../run/inputs.js';
+import { DEFAULT_MAX_BODY_BYTES } from '../run/live.js';
 import { clip, inert } from '../util/hostile.js';
 import { packagePath } from '../util/package-root.js';
 import { DEFAULT_TICK_MS } from './ingest.js';
@@ -65,11 +66,20 @@ export function bundledExamples(): string[] {
 
 const exampleName = (dir: string) => dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
 
-/** A file's bytes as its collection holds them (gzip inflated: the server reads either), whole. */
+/**
+ * A file's bytes as its collection holds them (gzip inflated: the server reads either), whole; a
+ * file larger than a body the server takes is not read past that and not sent.
+ */
 async function bytesOf(open: () => AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
-  for await (const chunk of open()) chunks.push(chunk);
-  return Buffer.concat(chunks);
+  let total = 0;
+  for await (const chunk of open()) {
+    total += chunk.length;
+    if (total > DEFAULT_MAX_BODY_BYTES)
+      throw new Error(`over ${DEFAULT_MAX_BODY_BYTES} bytes, more than one request takes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /**

@@ -33,6 +33,7 @@ import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLATED_BYTES, type IngestResult, 
 import type { ChecklistStep, StoredCase } from '../store/cases.js';
 import type { Store } from '../store/index.js';
 import { groupCases } from '../triage/cases.js';
+import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
 import { isGzip } from '../util/input.js';
 import { readJson } from './app.js';
@@ -115,19 +116,6 @@ export interface PipelineStats {
   casesReopened: number;
   /** Findings whose storing failed (logged). */
   failures: number;
-}
-
-/** A FIFO lock over awaits: one accept at a time, so the log's order is the detector's order. */
-class Serial {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
 }
 
 const digestOf = (finding: unknown): string => createHash('sha256').update(JSON.stringify(finding)).digest('hex');
@@ -249,7 +237,8 @@ export class IngestPipeline {
     casesReopened: 0,
     failures: 0,
   };
-  private readonly serial = new Serial();
+  /** One accept at a time, so the log's order is the detector's order. */
+  private readonly serial = new AsyncLock();
   /** Stores findings and files them into cases, one at a time, in report order. */
   private work: Promise<void> = Promise.resolve();
   /** Reports held while a body is read, released once it is committed. */

@@ -8,24 +8,12 @@
  * processes on one file wait on the busy timeout instead of failing at their first write).
  */
 import Database from 'better-sqlite3';
+import { AsyncLock } from '../util/async-lock.js';
 import type { Db, SqlValue } from './db.js';
 
 const BUSY_TIMEOUT_MS = 5000;
 /** Prepared statements kept; the store's SQL is a fixed set of texts, so this bounds nothing real. */
 const MAX_STATEMENTS = 512;
-
-/** A FIFO lock over awaits: `run(fn)` waits for every earlier holder to finish. */
-class AsyncLock {
-  private tail: Promise<void> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(fn);
-    this.tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-}
 
 export function openSqlite(path: string): Db {
   const conn = new Database(path, { timeout: BUSY_TIMEOUT_MS });

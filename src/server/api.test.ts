@@ -326,6 +326,10 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         'host=a&host=b',
       ])
         assert.equal((await api('GET', `/api/v1/findings?${bad}`, as('viewer'))).status, 400, bad);
+      // every route's query values are checked against the document, not only where a handler thought to
+      const badState = await api('GET', '/api/v1/cases?state=closed', as('viewer'));
+      assert.equal(badState.status, 400);
+      assert.match((badState.json as { error: { reason: string } }).error.reason, /query state: .*must be one of/);
     });
 
     test('one finding has every revision and an ETag; If-None-Match answers 304', async () => {

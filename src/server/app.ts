@@ -242,8 +242,10 @@ async function dispatch(
   }
   const operation = document.operation(route.method, route.path);
   if (operation) {
-    // the document lists each operation's query parameters; anything else is a client's mistake, said
-    const known = new Set((operation.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name));
+    // the document lists each operation's query parameters and their schemas; anything else is a client's
+    // mistake, said (as a JSON body is checked against its schema below)
+    const inQuery = (operation.parameters ?? []).filter((p) => p.in === 'query');
+    const known = new Set(inQuery.map((p) => p.name));
     for (const name of url.searchParams.keys())
       if (!known.has(name))
         throw new HttpError(
@@ -251,6 +253,12 @@ async function dispatch(
           'bad_request',
           `unknown query parameter "${clip(name, 64)}"${known.size > 0 ? ` (known: ${[...known].join(', ')})` : ''}`,
         );
+    for (const param of inQuery)
+      for (const value of url.searchParams.getAll(param.name)) {
+        const problems = validateSchema(param.schema, value, document.schemas);
+        if (problems.length > 0)
+          throw new HttpError(400, 'bad_request', `query ${param.name}: ${problems.slice(0, 5).join('; ')}`);
+      }
   }
   let body: unknown;
   if (route.body === 'json') {

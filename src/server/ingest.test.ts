@@ -4,12 +4,11 @@
  * case reopening, bad bodies and shippers' body shapes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { pgSkipReason, startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { storeBackends } from '../../test/support/store-backends.js';
 import { defaultPolicy } from '../model/policy.js';
 import { openStore, type Store } from '../store/index.js';
 import { fileable, IngestPipeline, riseOf } from './ingest.js';
@@ -282,24 +281,4 @@ test('fileable: a hostile delivery is shaped so grouping and the checklist canno
   assert.ok(!('revision' in f) && !('dedupe_key' in f));
 });
 
-let dir: string;
-suite(
-  'SQLite (a real file)',
-  async () => {
-    dir = mkdtempSync(join(tmpdir(), 'coalmine-ingest-'));
-    let n = 0;
-    return async () => join(dir, `store-${n++}.db`);
-  },
-  async () => rmSync(dir, { recursive: true, force: true }),
-);
-
-let server: TestPostgres | undefined;
-suite(
-  'PostgreSQL (a real server)',
-  async () => {
-    server = await startPostgres();
-    return () => server!.database();
-  },
-  async () => server?.stop(),
-  pgSkipReason,
-);
+for (const b of storeBackends('coalmine-ingest-')) suite(b.name, b.setup, b.teardown, b.skip);

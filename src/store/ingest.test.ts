@@ -4,12 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { pgSkipReason, startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { storeBackends } from '../../test/support/store-backends.js';
 import { openStore, type Store, StoreInputError } from './index.js';
 
 const T0 = Date.parse('2026-03-01T00:00:00Z');
@@ -190,24 +187,4 @@ function suite(
   });
 }
 
-let dir: string;
-suite(
-  'SQLite (a real file)',
-  async () => {
-    dir = mkdtempSync(join(tmpdir(), 'coalmine-ingest-log-'));
-    let n = 0;
-    return async () => join(dir, `store-${n++}.db`);
-  },
-  async () => rmSync(dir, { recursive: true, force: true }),
-);
-
-let server: TestPostgres | undefined;
-suite(
-  'PostgreSQL (a real server)',
-  async () => {
-    server = await startPostgres();
-    return () => server!.database();
-  },
-  async () => server?.stop(),
-  pgSkipReason,
-);
+for (const b of storeBackends('coalmine-ingest-log-')) suite(b.name, b.setup, b.teardown, b.skip);

@@ -4,11 +4,8 @@
  * COALMINE_SKIP_PG=1 skips it). Every test opens an empty store of its own.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { pgSkipReason, startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import { storeBackends } from '../../test/support/store-backends.js';
 import type { Finding, Severity } from '../model/finding.js';
 import { parsePolicy } from '../run/policy.js';
 import { groupCases } from '../triage/cases.js';
@@ -587,24 +584,13 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
   });
 }
 
-let dir: string;
-suite(
-  'SQLite (a real file)',
-  async () => {
-    dir = mkdtempSync(join(tmpdir(), 'coalmine-store-'));
-    let n = 0;
-    return { fresh: async () => join(dir, `store-${n++}.db`), raw: openSqlite };
-  },
-  async () => rmSync(dir, { recursive: true, force: true }),
-);
-
-let server: TestPostgres | undefined;
-suite(
-  'PostgreSQL (a real server)',
-  async () => {
-    server = await startPostgres();
-    return { fresh: () => server!.database(), raw: (url) => openPostgres(url, { max: 2 }) };
-  },
-  async () => server?.stop(),
-  pgSkipReason,
-);
+for (const b of storeBackends('coalmine-store-'))
+  suite(
+    b.name,
+    async () => ({
+      fresh: await b.setup(),
+      raw: b.dialect === 'sqlite' ? openSqlite : (url: string) => openPostgres(url, { max: 2 }),
+    }),
+    b.teardown,
+    b.skip,
+  );

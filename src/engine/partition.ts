@@ -95,13 +95,9 @@ export function partitionRouteOfLine(text: string): PartitionRoute | undefined {
   let j = 1;
   for (;;) {
     j = skipSpace(text, j);
-    if (text.charCodeAt(j) !== 34) return undefined; // the object ended (no host) or is no JSON
-    const keyEnd = stringEnd(text, j);
-    if (keyEnd < 0) return undefined;
-    const isHost = keyEnd === j + 5 && text.startsWith('host', j + 1);
-    j = skipSpace(text, keyEnd + 1);
-    if (text.charCodeAt(j) !== 58) return undefined;
-    j = skipSpace(text, j + 1);
+    const isHost = text.startsWith('"host"', j);
+    j = memberValueAt(text, j); // -1 also when the object ended with no host
+    if (j < 0) return undefined;
     if (isHost) break;
     j = skipValue(text, j);
     if (j < 0) return undefined;
@@ -128,13 +124,9 @@ function hostObjectName(text: string, i: number): { name: string; end: number } 
       j++;
       continue;
     }
-    if (c !== 34) return undefined;
-    const keyEnd = stringEnd(text, j);
-    if (keyEnd < 0) return undefined;
-    const isName = keyEnd === j + 5 && text.startsWith('name', j + 1);
-    j = skipSpace(text, keyEnd + 1);
-    if (text.charCodeAt(j) !== 58) return undefined;
-    j = skipSpace(text, j + 1);
+    const isName = text.startsWith('"name"', j);
+    j = memberValueAt(text, j);
+    if (j < 0) return undefined;
     if (isName) {
       if (name !== undefined || text.charCodeAt(j) !== 34) return undefined;
       const end = stringEnd(text, j);
@@ -148,6 +140,15 @@ function hostObjectName(text: string, i: number): { name: string; end: number } 
     }
   }
   return name ? { name, end: j + 1 } : undefined;
+}
+
+/** Where the value of the object member whose key starts at `i` begins (`"key" : value`), or -1 when that is no member. */
+function memberValueAt(text: string, i: number): number {
+  if (text.charCodeAt(i) !== 34) return -1;
+  const keyEnd = stringEnd(text, i);
+  if (keyEnd < 0) return -1;
+  const colon = skipSpace(text, keyEnd + 1);
+  return text.charCodeAt(colon) === 58 ? skipSpace(text, colon + 1) : -1;
 }
 
 /** Whether `"host"` followed by a colon (a key) appears from `from` on. Searched as `host"`: far rarer than `"`. */

@@ -15,6 +15,7 @@ import type { Policy } from '../model/policy.js';
 import { type Store, StoreConflictError, StoreInputError, StoreNotFoundError } from '../store/index.js';
 import { clip, inert } from '../util/hostile.js';
 import { authenticate, type Principal, SessionTable } from './auth.js';
+import { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
 import { matchesEtag } from './etag.js';
 import type { Method, Reply, Route, ServerDeps, ServerModule } from './http.js';
@@ -28,6 +29,7 @@ import { sessionRoutes } from './routes/session.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { validateSchema } from './schema.js';
 
+export { type Change, ChangeFeed, type ChangeInput, type ChangeKind } from './changes.js';
 export { HttpError } from './errors.js';
 export { withEtag } from './etag.js';
 export type { Method, Reply, Route, RouteContext, ServerDeps, ServerModule } from './http.js';
@@ -124,6 +126,8 @@ export interface ServerOptions {
   maxJsonBytes?: number;
   /** How long a console session lives (ms). */
   sessionTtlMs?: number;
+  /** The change feed to publish to (a module made before the server may hold it); else a new one. */
+  changes?: ChangeFeed;
 }
 
 export interface CoalmineServer {
@@ -149,6 +153,7 @@ export function createServer(options: ServerOptions): CoalmineServer {
     log,
     sessions: new SessionTable({ now, ttlMs: options.sessionTtlMs }),
     tls,
+    changes: options.changes ?? new ChangeFeed({ now, log }),
   };
   const modules: ServerModule[] = [
     { routes: findingRoutes() },

@@ -7,6 +7,7 @@ import type { Policy } from '../model/policy.js';
 import type { Store } from '../store/index.js';
 import type { Role } from '../store/tokens.js';
 import type { Principal, SessionTable } from './auth.js';
+import type { ChangeFeed } from './changes.js';
 import type { OpenApiPaths, Schema } from './openapi.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -58,6 +59,8 @@ export interface ServerDeps {
   sessions: SessionTable;
   /** True when served over TLS (cookies get `Secure`). */
   tls: boolean;
+  /** What changed, for the event streams: every route or module that changes the store publishes here. */
+  changes: ChangeFeed;
 }
 
 /** A piece of the API another room builds (ingest): its routes and the OpenAPI paths describing them. */

@@ -27,6 +27,7 @@ export function allowlistRoutes(): Route[] {
       body: 'json',
       async handler({ body, principal, deps }) {
         const entry = await deps.store.allowlist.create(body as AllowlistInput, { actor: principal!.name });
+        deps.changes.publish({ kind: 'allowlist', id: entry.id, revision: entry.version, state: 'active' });
         return { status: 201, json: entry, headers: { location: `/api/v1/allowlist/${encodeURIComponent(entry.id)}` } };
       },
     },
@@ -62,7 +63,9 @@ export function allowlistRoutes(): Route[] {
       roles: ADMIN,
       body: 'none',
       async handler({ params, principal, deps }) {
-        return { status: 200, json: await deps.store.allowlist.retire(params.id, { actor: principal!.name }) };
+        const entry = await deps.store.allowlist.retire(params.id, { actor: principal!.name });
+        deps.changes.publish({ kind: 'allowlist', id: entry.id, revision: entry.version, state: 'retired' });
+        return { status: 200, json: entry };
       },
     },
   ];

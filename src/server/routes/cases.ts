@@ -8,7 +8,7 @@ import { NEXT as CASE_MOVES, type CaseState, type Resolution, type StoredCase } 
 import { StoreInputError } from '../../store/index.js';
 import { HttpError } from '../errors.js';
 import { withEtag } from '../etag.js';
-import type { Route, RouteContext } from '../http.js';
+import type { Reply, Route, RouteContext } from '../http.js';
 import { READ, WORK } from '../roles.js';
 import { pageOf, queryLimit, queryValue } from './query.js';
 
@@ -24,7 +24,11 @@ function actorOf(ctx: RouteContext): { actor: string; expectedVersion?: number }
     : { actor: ctx.principal!.name, expectedVersion: body.version };
 }
 
-const changed = (c: StoredCase) => ({ status: 200, json: c });
+/** Answers the changed case and tells the change feed (the console's open pages refresh from it). */
+function changed(ctx: RouteContext, c: StoredCase): Reply {
+  ctx.deps.changes.publish({ kind: 'case', id: c.id, revision: c.version, state: c.state });
+  return { status: 200, json: c };
+}
 
 export function caseRoutes(): Route[] {
   return [
@@ -98,7 +102,7 @@ export function caseRoutes(): Route[] {
         const body = ctx.body as { to: CaseState; resolution?: Resolution };
         const options = body.resolution === undefined ? actorOf(ctx) : { ...actorOf(ctx), resolution: body.resolution };
         try {
-          return changed(await ctx.deps.store.cases.transition(ctx.params.id, body.to, options));
+          return changed(ctx, await ctx.deps.store.cases.transition(ctx.params.id, body.to, options));
         } catch (err) {
           // a move the case's state does not allow is a conflict with that state (409), not a malformed request
           if (err instanceof StoreInputError) {
@@ -117,7 +121,7 @@ export function caseRoutes(): Route[] {
       body: 'json',
       async handler(ctx) {
         const body = ctx.body as { assignee: string | null };
-        return changed(await ctx.deps.store.cases.assign(ctx.params.id, body.assignee, actorOf(ctx)));
+        return changed(ctx, await ctx.deps.store.cases.assign(ctx.params.id, body.assignee, actorOf(ctx)));
       },
     },
     {
@@ -127,7 +131,7 @@ export function caseRoutes(): Route[] {
       body: 'json',
       async handler(ctx) {
         const body = ctx.body as { text: string };
-        return changed(await ctx.deps.store.cases.addNote(ctx.params.id, body.text, actorOf(ctx)));
+        return changed(ctx, await ctx.deps.store.cases.addNote(ctx.params.id, body.text, actorOf(ctx)));
       },
     },
     {
@@ -137,7 +141,10 @@ export function caseRoutes(): Route[] {
       body: 'json',
       async handler(ctx) {
         const body = ctx.body as { done: boolean };
-        return changed(await ctx.deps.store.cases.tickStep(ctx.params.id, ctx.params.step, body.done, actorOf(ctx)));
+        return changed(
+          ctx,
+          await ctx.deps.store.cases.tickStep(ctx.params.id, ctx.params.step, body.done, actorOf(ctx)),
+        );
       },
     },
   ];

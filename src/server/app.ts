@@ -22,6 +22,7 @@ import type { Method, Reply, Route, ServerDeps, ServerModule } from './http.js';
 import { apiDocument, type OpenApiDocument } from './openapi.js';
 import { allowlistRoutes } from './routes/allowlist.js';
 import { caseRoutes } from './routes/cases.js';
+import { consoleRoute } from './routes/console.js';
 import { findingRoutes } from './routes/findings.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { sensorRoutes } from './routes/sensors.js';
@@ -56,6 +57,11 @@ interface Compiled {
 /** Method + path template → route. Templates are matched segment by segment: no regexes built from paths. */
 export class Router {
   private readonly compiled: Compiled[] = [];
+  /**
+   * What answers a GET outside `/api/` that no template matches (the console's files and pages). Never
+   * under `/api/`: a mistyped API path stays a JSON 404 rather than becoming the console's page.
+   */
+  fallback: Route | undefined;
 
   register(route: Route): void {
     if (!route.path.startsWith('/')) throw new Error(`route path must start with /: ${route.path}`);
@@ -111,7 +117,12 @@ export class Router {
       }
       return { route: best.route, params: decoded };
     }
-    return allowed.length > 0 ? { methods: allowed } : undefined;
+    if (allowed.length > 0) return { methods: allowed };
+    if (this.fallback && path !== '/api' && !path.startsWith('/api/'))
+      return method === this.fallback.method
+        ? { route: this.fallback, params: {} }
+        : { methods: [this.fallback.method] };
+    return undefined;
   }
 }
 
@@ -128,6 +139,8 @@ export interface ServerOptions {
   sessionTtlMs?: number;
   /** The change feed to publish to (a module made before the server may hold it); else a new one. */
   changes?: ChangeFeed;
+  /** The console's build directory (tests); `dist/console/` of the package by default. */
+  consoleDir?: string;
 }
 
 export interface CoalmineServer {
@@ -168,6 +181,7 @@ export function createServer(options: ServerOptions): CoalmineServer {
   modules.push({ routes: openapiRoutes(document) });
   const router = new Router();
   for (const m of modules) for (const r of m.routes) router.register(r);
+  router.fallback = consoleRoute({ dir: options.consoleDir });
   const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -230,13 +244,16 @@ async function dispatch(
   if (rawUrl.length > MAX_URL_CHARS)
     throw new HttpError(414, 'uri_too_long', `the URL is over ${MAX_URL_CHARS} characters`);
   const url = new URL(rawUrl, 'http://coalmine.invalid');
-  const method = req.method ?? 'GET';
+  // HEAD is the GET without its body (send() leaves the body out)
+  const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
   const found = router.match(method, url.pathname);
   if (!found) throw new HttpError(404, 'not_found', 'no such route');
-  if (!found.route)
-    throw new HttpError(405, 'method_not_allowed', `${clip(inert(method), 16)} is not allowed here`, {
-      allow: found.methods!.join(', '),
+  if (!found.route) {
+    const allow = found.methods!.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
+    throw new HttpError(405, 'method_not_allowed', `${clip(inert(String(req.method)), 16)} is not allowed here`, {
+      allow: allow.join(', '),
     });
+  }
   const route = found.route;
   let principal: Principal | undefined;
   if (route.roles !== 'public') {
@@ -344,17 +361,21 @@ function errorReply(err: unknown, log: (line: string) => void, req: IncomingMess
 
 function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
   const headers: Record<string, string | string[]> = { ...SECURITY_HEADERS, 'cache-control': 'private, no-cache' };
-  let payload: string | undefined;
+  let payload: string | Buffer | undefined;
   if (reply.json !== undefined) {
     payload = JSON.stringify(reply.json);
     headers['content-type'] = 'application/json; charset=utf-8';
+  } else if (reply.body !== undefined) {
+    payload = reply.body;
+    headers['content-type'] = reply.contentType ?? 'application/octet-stream';
   } else if (reply.text !== undefined) {
     payload = reply.text;
     headers['content-type'] = reply.contentType ?? 'text/plain; charset=utf-8';
   }
   Object.assign(headers, reply.headers);
   let status = reply.status;
-  if (req.method === 'GET' && status === 200 && payload !== undefined && headers.etag !== undefined) {
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (read && status === 200 && payload !== undefined && headers.etag !== undefined) {
     if (matchesEtag(req.headers['if-none-match'], String(headers.etag))) {
       status = 304;
       payload = undefined;
@@ -363,5 +384,6 @@ function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {
   }
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   res.writeHead(status, headers);
-  res.end(payload);
+  // HEAD: the GET's status and headers (its content-length too), no body
+  res.end(req.method === 'HEAD' ? undefined : payload);
 }

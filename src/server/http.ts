@@ -12,11 +12,15 @@ import type { OpenApiPaths, Schema } from './openapi.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** What a handler answers: JSON (`json`), or text with its content type; `headers` add to the security ones. */
+/**
+ * What a handler answers: JSON (`json`), text or bytes (`body`: a console file) with its content type;
+ * `headers` add to the security ones (and may replace the CSP and cache-control).
+ */
 export interface Reply {
   status: number;
   json?: unknown;
   text?: string;
+  body?: Buffer;
   contentType?: string;
   headers?: Record<string, string | string[]>;
 }

@@ -4,6 +4,8 @@ import { Rng } from '../../bench/fuzz-rng.js';
 import { UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent, EventAction } from '../model/event.js';
 import {
+  balancedOwners,
+  dealtOwners,
   PARTITIONS,
   type PartitionRoute,
   partitionOf,
@@ -102,12 +104,40 @@ test('a key has one partition, whatever the number of workers, spread over all o
     const p = partitionOf(key);
     assert.ok(p >= 0 && p < PARTITIONS && Number.isInteger(p));
     seen.add(p);
-    assert.equal(workerOf(key, 2), p % 2);
-    assert.equal(workerOf(key, 1), 0);
-    perWorker[workerOf(key, 2)]++;
+    assert.equal(workerOf(key, dealtOwners(2)), p % 2);
+    assert.equal(workerOf(key, dealtOwners(1)), 0);
+    perWorker[workerOf(key, dealtOwners(2))]++;
   }
   assert.ok(seen.size > PARTITIONS / 2, `200 hosts fill most of the ${PARTITIONS} partitions (${seen.size})`);
   assert.ok(Math.min(...perWorker) >= 70, `two workers share 200 hosts roughly evenly (${perWorker})`);
+});
+
+test('balancedOwners: the heaviest partitions first to the least-loaded worker; unweighed ones keep the deal', () => {
+  const weights = new Array<number>(PARTITIONS).fill(0);
+  // the bench fleet's shape: a few heavy partitions, many light, the plain deal 60/40
+  for (let p = 0; p < 20; p++) weights[p] = p % 2 === 0 ? 30 : 10;
+  weights[40] = 25;
+  const dealt = dealtOwners(2);
+  const load = (owners: readonly number[]) =>
+    owners.reduce(
+      (acc, w, p) => {
+        acc[w] += weights[p];
+        return acc;
+      },
+      [0, 0],
+    );
+  assert.deepEqual(load(dealt), [325, 100]);
+  const owners = balancedOwners(weights, 2);
+  assert.deepEqual(load(owners), [215, 210]);
+  for (let p = 20; p < PARTITIONS; p++) if (p !== 40) assert.equal(owners[p], dealt[p], `partition ${p} kept`);
+  assert.deepEqual(balancedOwners(weights, 2), owners, 'deterministic');
+  assert.deepEqual(balancedOwners(new Array(PARTITIONS).fill(0), 3), dealtOwners(3), 'nothing weighed: the deal');
+  const three = balancedOwners(weights, 3);
+  const loads3 = [0, 0, 0];
+  three.forEach((w, p) => {
+    loads3[w] += weights[p];
+  });
+  assert.ok(Math.max(...loads3) - Math.min(...loads3) <= 30, `three workers within one heavy partition (${loads3})`);
 });
 
 /** What partitionRouteOf says of a line as the NDJSON reader hands it on (its `coalmine` rebuilt). */

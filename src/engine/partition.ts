@@ -75,9 +75,37 @@ export function partitionOf(key: string, partitions: number = PARTITIONS): numbe
   return (h >>> 0) % partitions;
 }
 
-/** Which of `workers` owns a key's partition. */
-export function workerOf(key: string, workers: number): number {
-  return partitionOf(key) % workers;
+/** Which worker owns each partition: `owners[partition]`, one entry per partition. */
+export type PartitionOwners = readonly number[];
+
+/** The plain deal: partition mod workers (what a run with nothing to weigh partitions by uses). */
+export function dealtOwners(workers: number): number[] {
+  return Array.from({ length: PARTITIONS }, (_, p) => p % workers);
+}
+
+/**
+ * Partitions dealt so the workers' loads come out even: the heaviest partition first, each to the
+ * worker with the least so far (ties to the lower index), by `weights[partition]` (e.g. lines seen in a
+ * sample of the input). Partitions with no weight keep the plain deal. Deterministic for its inputs;
+ * which worker owns what never changes what a run finds, only how long the slowest thread takes.
+ */
+export function balancedOwners(weights: readonly number[], workers: number): number[] {
+  const owners = dealtOwners(workers);
+  const load = new Array<number>(workers).fill(0);
+  const order = [...owners.keys()].filter((p) => (weights[p] ?? 0) > 0);
+  order.sort((a, b) => weights[b] - weights[a] || a - b);
+  for (const p of order) {
+    let least = 0;
+    for (let w = 1; w < workers; w++) if (load[w] < load[least]) least = w;
+    owners[p] = least;
+    load[least] += weights[p];
+  }
+  return owners;
+}
+
+/** Which worker owns a key's partition. */
+export function workerOf(key: string, owners: PartitionOwners): number {
+  return owners[partitionOf(key)];
 }
 
 /**

@@ -34,7 +34,7 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
       throw new CannotSplit(
         `an event of ${event.coalmine.ref.file} is ${route.scope}-scoped (${route.key.slice(0, 80)})`,
       );
-    return workerOf(route.key, input.workers) === input.index;
+    return workerOf(route.key, input.owners) === input.index;
   };
   const push = engine.push.bind(engine);
   const pushState = engine.pushState.bind(engine);
@@ -47,7 +47,7 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
   const lineOwner = (text: string): 'mine' | 'other' | undefined => {
     const route = partitionRouteOfLine(text);
     if (route === undefined) return undefined;
-    return workerOf(route.key, input.workers) === input.index ? 'mine' : 'other';
+    return workerOf(route.key, input.owners) === input.index ? 'mine' : 'other';
   };
   let issues: FeedIssues;
   try {

@@ -22,8 +22,9 @@ import { groupCases } from '../triage/cases.js';
 import { triageFinding } from '../triage/playbook.js';
 import { cloudSeen, containersSeen, coverageInput, coverageReport } from './coverage.js';
 import { type FeedIssues, type FeedOptions, type FeedProgress, feedEngine, flushFeedIssues } from './feed.js';
-import { expandInputs } from './inputs.js';
+import { expandInputs, type InputFile } from './inputs.js';
 import { type HuntPart, mergeHuntParts } from './merge.js';
+import { sampledOwners } from './partition-sample.js';
 import { countFindings, countIssue, countRuleWarnings, newSummary, type RunSummary } from './summary.js';
 
 export type HuntProgress = FeedProgress;
@@ -63,14 +64,15 @@ export async function hunt(options: HuntOptions): Promise<HuntResult> {
   const now = options.now ?? (() => performance.now());
   const started = now();
   const summary = newSummary();
-  let threads: HuntResult['threads'] = await threadsFor(options);
+  const { files, ...asked } = await threadsFor(options);
+  let threads: HuntResult['threads'] = asked;
   if (options.onRuleMatch && threads.workers > 1)
     threads = {
       workers: 1,
       note: 'not split: the Sigma timeline (--format sigma-matches) is written in input order by one thread',
     };
   if (threads.workers > 1) {
-    const split = await huntOnWorkers(options, threads.workers);
+    const split = await huntOnWorkers(options, threads.workers, files);
     if (split.result) {
       split.result.summary.elapsedMs = now() - started;
       return split.result;
@@ -168,6 +170,8 @@ export interface HuntWorkerInput {
   kind: 'coalmine-hunt';
   index: number;
   workers: number;
+  /** Which worker owns each partition (engine/partition.ts `PartitionOwners`). */
+  owners: number[];
   options: HuntWorkerOptions;
   /** Whether this worker reports read progress (the first one does, when the caller shows it). */
   progress: boolean;
@@ -187,7 +191,8 @@ export const AUTO_WORKERS_MIN_BYTES = 32 * 1024 * 1024;
 /** However many are asked for: each worker reads the whole input, so more than the cores only costs. */
 const MAX_WORKERS = 16;
 
-async function threadsFor(options: HuntOptions): Promise<HuntResult['threads']> {
+/** How many threads, and the inputs when choosing needed them expanded (the split samples them). */
+async function threadsFor(options: HuntOptions): Promise<HuntResult['threads'] & { files?: InputFile[] }> {
   const asked = options.workers;
   if (asked !== undefined && asked <= 1) return { workers: 1 };
   if (options.paths.includes('-'))
@@ -198,7 +203,7 @@ async function threadsFor(options: HuntOptions): Promise<HuntResult['threads']> 
   // sizes only: the workers report whatever is wrong with the inputs when they read them
   const files = await expandInputs(options.paths, options.host, () => {});
   const bytes = files.reduce((n, f) => n + f.sizeBytes, 0);
-  return { workers: bytes >= AUTO_WORKERS_MIN_BYTES ? Math.min(cores, MAX_WORKERS) : 1 };
+  return { workers: bytes >= AUTO_WORKERS_MIN_BYTES ? Math.min(cores, MAX_WORKERS) : 1, files };
 }
 
 /**
@@ -219,10 +224,22 @@ function startWorker(input: HuntWorkerInput): Worker {
  * The run split by host across `workers` threads (run/hunt-worker.ts), merged into what one thread
  * gives; or, when any worker finds the input cannot be split (or fails), a note saying why.
  */
-async function huntOnWorkers(options: HuntOptions, workers: number): Promise<{ result?: HuntResult; note?: string }> {
+async function huntOnWorkers(
+  options: HuntOptions,
+  workers: number,
+  expanded: InputFile[] | undefined,
+): Promise<{ result?: HuntResult; note?: string }> {
   const { onProgress, now: _now, workers: _workers, ...plain } = options;
+  const owners = await sampledOwners(expanded ?? (await expandInputs(options.paths, options.host, () => {})), workers);
   const threads = Array.from({ length: workers }, (_, index) =>
-    startWorker({ kind: 'coalmine-hunt', index, workers, options: plain, progress: index === 0 && !!onProgress }),
+    startWorker({
+      kind: 'coalmine-hunt',
+      index,
+      workers,
+      owners,
+      options: plain,
+      progress: index === 0 && !!onProgress,
+    }),
   );
   const outcome = await new Promise<{ parts?: HuntPart[]; note?: string }>((resolve) => {
     const parts: HuntPart[] = [];

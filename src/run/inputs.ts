@@ -26,6 +26,8 @@ export interface InputFile {
   linkTarget?: string;
   /** The gzip head broke after some bytes inflated (the stream reports it again if the file is read). */
   gzipBreak?: GzipBreak;
+  /** The file on disk when it is read as it is (not gzip): a sampler may read windows of it (partition-sample.ts). */
+  plainPath?: string;
 }
 
 export type ReportIssue = (issue: Issue) => void;
@@ -110,6 +112,7 @@ async function fileInput(
     sizeBytes,
   };
   if (head.broke) file.gzipBreak = head.broke;
+  if (!gzip) file.plainPath = phys;
   return file;
 }
 

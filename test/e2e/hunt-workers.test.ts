@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generateEvents } from '../../bench/generate.js';
 import { workerOf } from '../../src/engine/partition.js';
+import { expandInputs } from '../../src/run/inputs.js';
+import { sampledOwners } from '../../src/run/partition-sample.js';
 import { buildPackage } from '../support/built-package.js';
 import { runCli } from '../support/cli.js';
 
@@ -100,7 +102,9 @@ test('a generated fleet of 200 hosts with planted miners: findings on both worke
       .filter(Boolean)
       .map((l) => (JSON.parse(l) as { host: string }).host),
   );
-  const owners = new Set([...hosts].map((h) => workerOf(`host:${h}`, 2)));
+  // the owners the run dealt: from the same sample of the file
+  const dealt = await sampledOwners(await expandInputs([file], undefined, () => {}), 2);
+  const owners = new Set([...hosts].map((h) => workerOf(`host:${h}`, dealt)));
   assert.deepEqual([...owners].sort(), [0, 1], `findings on both workers' hosts (${[...hosts].join(', ')})`);
 });
 

@@ -1,0 +1,86 @@
+/**
+ * The console's one way to the server: same-origin fetches under /api/v1 with the session cookie, the
+ * CSRF token echoed on every change, and every non-2xx answer an ApiError carrying the server's reason.
+ */
+import type { Session } from './api-types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+let csrfToken: string | null = null;
+
+/** The CSRF token of the cookie session, kept in memory only (never in storage a script could read later). */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+/** The server's error body's reason, or a plain one when the body is not ours (a proxy's page). */
+async function errorOf(res: Response): Promise<ApiError> {
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown; reason?: unknown } };
+    const code = typeof body.error?.code === 'string' ? body.error.code : 'error';
+    const reason = typeof body.error?.reason === 'string' ? body.error.reason : `HTTP ${res.status}`;
+    return new ApiError(res.status, code, reason);
+  } catch {
+    return new ApiError(res.status, 'error', `HTTP ${res.status} ${res.statusText}`);
+  }
+}
+
+export async function apiGet<T>(path: string, query?: URLSearchParams, signal?: AbortSignal): Promise<T> {
+  const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : '';
+  const res = await fetch(`/api/v1${path}${qs}`, {
+    credentials: 'same-origin',
+    headers: { accept: 'application/json' },
+    ...(signal ? { signal } : {}),
+  });
+  if (!res.ok) throw await errorOf(res);
+  return (await res.json()) as T;
+}
+
+export async function apiSend<T>(method: 'POST' | 'DELETE', path: string, body?: unknown): Promise<T | undefined> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (csrfToken) headers['x-csrf-token'] = csrfToken;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api/v1${path}`, {
+    method,
+    credentials: 'same-origin',
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (!res.ok) throw await errorOf(res);
+  if (res.status === 204) return undefined;
+  return (await res.json()) as T;
+}
+
+export async function login(token: string): Promise<Session> {
+  const session = (await apiSend<Session>('POST', '/session', { token }))!;
+  setCsrfToken(session.csrf_token);
+  return session;
+}
+
+/** Who is logged in, or null when nobody is (401). */
+export async function currentSession(): Promise<Session | null> {
+  try {
+    const session = await apiGet<Session>('/session');
+    setCsrfToken(session.csrf_token);
+    return session;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return null;
+    throw err;
+  }
+}
+
+export async function logout(): Promise<void> {
+  await apiSend('DELETE', '/session');
+  setCsrfToken(null);
+}
+
+/** The path segment for an id, encoded: ids come from the server but are still data. */
+export const seg = (id: string): string => encodeURIComponent(id);

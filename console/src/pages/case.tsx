@@ -1,0 +1,362 @@
+/**
+ * One case: its findings, the playbook checklist (tick steps), notes, the audit trail and the state
+ * changes New → Acknowledged → In progress → Resolved (true positive, false positive, benign-authorized).
+ * Resolving as benign-authorized offers the allowlist entry its finding suggests (owner, reason and
+ * expiry required). Every change sends the case's version, so a change over someone else's is a 409
+ * shown as such, and the page reloads. A viewer sees no change controls.
+ */
+import { type FormEvent, useState } from 'react';
+import { ApiError, apiGet, apiSend, seg } from '../api';
+import {
+  type AllowlistInput,
+  type CaseDetail,
+  type CaseState,
+  type FindingDetail,
+  NEXT_STATES,
+  RESOLUTIONS,
+  type Resolution,
+  type StoredCase,
+} from '../api-types';
+import { useLive } from '../live';
+import { Link } from '../router';
+import { canWork, useSession } from '../session';
+import { Text, visible, when } from '../text';
+import { useApi } from '../use-api';
+
+const STATE_LABEL: Record<CaseState, string> = {
+  new: 'New',
+  acknowledged: 'Acknowledged',
+  in_progress: 'In progress',
+  resolved: 'Resolved',
+};
+const RESOLUTION_LABEL: Record<Resolution, string> = {
+  'true-positive': 'true positive',
+  'false-positive': 'false positive',
+  'benign-authorized': 'benign (authorized)',
+};
+
+export function CasePage(props: { id: string }) {
+  const session = useSession();
+  const work = canWork(session);
+  const detail = useApi<CaseDetail>(`/cases/${seg(props.id)}`);
+  const [problem, setProblem] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  useLive((c) => {
+    if (c.kind === 'reset' || (c.kind === 'case' && c.id === props.id)) detail.reload();
+  });
+
+  if (detail.error)
+    return (
+      <main>
+        <p className="error" role="alert">
+          <Text value={detail.error.message} />
+        </p>
+        <Link to="/cases">Back to cases</Link>
+      </main>
+    );
+  if (!detail.data) return <main className="loading">Loading…</main>;
+  const c = detail.data.case;
+
+  /** One change: the case as answered (then the trail is read again), or the server's reason. */
+  const change = async (path: string, body: Record<string, unknown>): Promise<StoredCase | undefined> => {
+    setBusy(true);
+    setProblem(undefined);
+    try {
+      const after = await apiSend<StoredCase>('POST', `/cases/${seg(c.id)}${path}`, { ...body, version: c.version });
+      detail.reload();
+      return after;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        setProblem(`Someone changed this case meanwhile; it is shown as it is now. (${err.message})`);
+        detail.reload();
+      } else setProblem(err instanceof Error ? err.message : String(err));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <main className="case">
+      <p className="crumbs">
+        <Link to="/cases">Cases</Link> › <Text value={c.id} />
+      </p>
+      <h1>
+        <span className={`sev sev-${c.severity}`}>{c.severity}</span> <Text value={c.title} max={300} />
+      </h1>
+      <p className="state-line">
+        <span className={`state state-${c.state}`} data-testid="case-state">
+          {STATE_LABEL[c.state] ?? visible(c.state)}
+        </span>
+        {c.resolution && <span data-testid="case-resolution"> — {RESOLUTION_LABEL[c.resolution]}</span>}
+        {c.reopened > 0 && <span className="badge">reopened ×{c.reopened}</span>}
+        <span className="muted">
+          {' '}
+          {visible(c.tier)} · assignee {c.assignee ? <Text value={c.assignee} max={60} /> : 'nobody'} · updated{' '}
+          {when(c.updated_at)}
+        </span>
+        {work && c.assignee !== session.name && (
+          <button
+            type="button"
+            className="link"
+            disabled={busy}
+            onClick={() => change('/assign', { assignee: session.name })}
+          >
+            assign to me
+          </button>
+        )}
+      </p>
+      {problem && (
+        <p className="error" role="alert">
+          <Text value={problem} />
+        </p>
+      )}
+      {work && <Transitions c={c} busy={busy} change={change} findingId={detail.data.findings[0]?.id} />}
+      <section>
+        <h2>Findings</h2>
+        <ul>
+          {detail.data.findings.map((f) => (
+            <li key={f.id}>
+              <span className={`sev sev-${f.severity}`}>{f.severity}</span>{' '}
+              <Link to={`/findings/${seg(f.id)}`}>{visible(f.title).slice(0, 200)}</Link>{' '}
+              <span className="muted">
+                {visible(f.analytic)} on <Text value={f.host} max={60} />, last seen {when(f.last_seen)}, rev{' '}
+                {f.revision}
+              </span>
+            </li>
+          ))}
+        </ul>
+        {c.findings.length > detail.data.findings.length && (
+          <p className="muted">and {c.findings.length - detail.data.findings.length} more</p>
+        )}
+      </section>
+      <section>
+        <h2>Checklist</h2>
+        <ul className="checklist">
+          {c.checklist.map((s) => (
+            <li key={s.id}>
+              <label>
+                <input
+                  type="checkbox"
+                  checked={s.done_at !== null}
+                  disabled={!work || busy}
+                  data-step={s.id}
+                  onChange={(e) => change(`/checklist/${seg(s.id)}`, { done: e.target.checked })}
+                />{' '}
+                <Text value={s.label} max={300} />
+              </label>
+              {s.done_by && (
+                <span className="muted">
+                  {' '}
+                  — <Text value={s.done_by} max={60} />, {when(s.done_at)}
+                </span>
+              )}
+            </li>
+          ))}
+        </ul>
+      </section>
+      <section>
+        <h2>Notes</h2>
+        {c.notes.length === 0 && <p className="muted">No notes yet.</p>}
+        <ul className="notes">
+          {c.notes.map((n) => (
+            <li key={n.id}>
+              <div className="muted">
+                <Text value={n.author} max={60} />, {when(n.created_at)}
+              </div>
+              <div className="note-text">
+                <Text value={n.text} max={2000} />
+              </div>
+            </li>
+          ))}
+        </ul>
+        {work && <NoteForm busy={busy} add={(text) => change('/notes', { text })} />}
+      </section>
+      <section>
+        <h2>Audit trail</h2>
+        <table className="audit">
+          <tbody>
+            {detail.data.audit.map((a) => (
+              <tr key={a.id}>
+                <td className="nowrap">{when(a.at)}</td>
+                <td>
+                  <Text value={a.actor} max={60} />
+                </td>
+                <td>
+                  <Text value={a.action} max={60} />
+                </td>
+                <td className="muted">
+                  <Text value={JSON.stringify(a.detail)} max={200} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </main>
+  );
+}
+
+function NoteForm(props: { busy: boolean; add: (text: string) => Promise<StoredCase | undefined> }) {
+  const [text, setText] = useState('');
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void props.add(text.trim()).then((after) => {
+      if (after) setText('');
+    });
+  };
+  return (
+    <form className="note-form" onSubmit={submit}>
+      <textarea
+        name="note"
+        aria-label="New note"
+        value={text}
+        maxLength={16384}
+        rows={3}
+        onChange={(e) => setText(e.target.value)}
+      />
+      <button type="submit" disabled={props.busy || text.trim() === ''}>
+        Add note
+      </button>
+    </form>
+  );
+}
+
+/** The suggestion's expiry date (`expires: 2027-03-06`), for the form's default. */
+function suggestedExpiry(suggestion: string | undefined): string {
+  const m = /expires: (\d{4}-\d{2}-\d{2})/.exec(suggestion?.slice(0, 4096) ?? '');
+  if (m) return m[1];
+  return new Date(Date.now() + 90 * 86400e3).toISOString().slice(0, 10);
+}
+
+function Transitions(props: {
+  c: StoredCase;
+  busy: boolean;
+  findingId: string | undefined;
+  change: (path: string, body: Record<string, unknown>) => Promise<StoredCase | undefined>;
+}) {
+  const { c } = props;
+  const [resolution, setResolution] = useState<Resolution>('true-positive');
+  const [owner, setOwner] = useState('');
+  const [reason, setReason] = useState('');
+  const [expires, setExpires] = useState('');
+  const [allowlist, setAllowlist] = useState(true);
+  const [allowlistNote, setAllowlistNote] = useState<string>();
+  const next = NEXT_STATES[c.state] ?? [];
+  const moves = next.filter((s) => s !== 'resolved');
+  const benign = resolution === 'benign-authorized';
+
+  const resolve = async (e: FormEvent) => {
+    e.preventDefault();
+    setAllowlistNote(undefined);
+    if (benign && allowlist) {
+      // the entry first: a case resolved as authorized without its entry would come back with the next run
+      if (!props.findingId) {
+        setAllowlistNote('The case has no finding to build an entry from.');
+        return;
+      }
+      try {
+        const d = await apiGet<FindingDetail>(`/findings/${seg(props.findingId)}`);
+        const facts = d.finding.facts ?? {};
+        const match: AllowlistInput['match'] = {};
+        if (typeof facts.executable === 'string') match.executable = facts.executable.slice(0, 1024);
+        match.host = d.finding.host.slice(0, 1024);
+        const entry: AllowlistInput = {
+          match,
+          analytics: [d.finding.analytic.slice(0, 32)],
+          owner: owner.trim(),
+          reason: reason.trim(),
+          expires: expires || suggestedExpiry(d.finding.triage?.allowlist_suggestion),
+        };
+        await apiSend('POST', '/allowlist', entry);
+        setAllowlistNote('Allowlist entry created.');
+      } catch (err) {
+        setAllowlistNote(`The allowlist entry was not created: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+    }
+    await props.change('/transitions', { to: 'resolved', resolution });
+  };
+
+  if (c.state === 'resolved')
+    return (
+      <p className="muted">
+        Resolved {when(c.resolved_at)}. A rise or a recurrence of its finding reopens it.
+        {allowlistNote && <> {allowlistNote}</>}
+      </p>
+    );
+  return (
+    <section className="transitions">
+      <h2>State</h2>
+      <div className="moves">
+        {moves.map((s) => (
+          <button key={s} type="button" disabled={props.busy} onClick={() => props.change('/transitions', { to: s })}>
+            {STATE_LABEL[s]}
+          </button>
+        ))}
+      </div>
+      {next.includes('resolved') && (
+        <form className="resolve" onSubmit={resolve}>
+          <label>
+            Resolution{' '}
+            <select name="resolution" value={resolution} onChange={(e) => setResolution(e.target.value as Resolution)}>
+              {RESOLUTIONS.map((r) => (
+                <option key={r} value={r}>
+                  {RESOLUTION_LABEL[r]}
+                </option>
+              ))}
+            </select>
+          </label>
+          {benign && (
+            <fieldset>
+              <legend>
+                <label>
+                  <input type="checkbox" checked={allowlist} onChange={(e) => setAllowlist(e.target.checked)} /> Create
+                  the suggested allowlist entry
+                </label>
+              </legend>
+              {allowlist && (
+                <>
+                  <label>
+                    Owner{' '}
+                    <input
+                      name="owner"
+                      required
+                      maxLength={256}
+                      value={owner}
+                      onChange={(e) => setOwner(e.target.value)}
+                    />
+                  </label>
+                  <label>
+                    Reason{' '}
+                    <input
+                      name="reason"
+                      required
+                      maxLength={2048}
+                      value={reason}
+                      onChange={(e) => setReason(e.target.value)}
+                    />
+                  </label>
+                  <label>
+                    Expires{' '}
+                    <input
+                      name="expires"
+                      type="date"
+                      required
+                      value={expires}
+                      onChange={(e) => setExpires(e.target.value)}
+                    />
+                  </label>
+                </>
+              )}
+            </fieldset>
+          )}
+          <button type="submit" disabled={props.busy}>
+            Resolve
+          </button>
+          {allowlistNote && <p className="muted">{allowlistNote}</p>}
+        </form>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,40 @@
+/** One GET as React state: the data, the error (as the server said it), and a reload for live changes. */
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError, apiGet } from './api';
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: ApiError | undefined;
+  loading: boolean;
+  reload: () => void;
+  /** Replace the data with a change's answer (a case after a transition) without another GET. */
+  set: (data: T) => void;
+}
+
+export function useApi<T>(path: string | null, query?: string): Loaded<T> {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<ApiError>();
+  const [loading, setLoading] = useState(true);
+  const [round, setRound] = useState(0);
+  const reload = useCallback(() => setRound((r) => r + 1), []);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: round is the reload trigger
+  useEffect(() => {
+    if (path === null) return;
+    const abort = new AbortController();
+    setLoading(true);
+    apiGet<T>(path, query ? new URLSearchParams(query) : undefined, abort.signal)
+      .then((d) => {
+        setData(d);
+        setError(undefined);
+      })
+      .catch((err: unknown) => {
+        if (abort.signal.aborted) return;
+        setError(err instanceof ApiError ? err : new ApiError(0, 'network', String(err)));
+      })
+      .finally(() => {
+        if (!abort.signal.aborted) setLoading(false);
+      });
+    return () => abort.abort();
+  }, [path, query, round]);
+  return { data, error, loading, reload, set: setData };
+}

@@ -10,7 +10,11 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { storeBackends } from '../../test/support/store-backends.js';
 import { defaultPolicy } from '../model/policy.js';
+import type { Db } from '../store/db.js';
 import { openStore, type Store } from '../store/index.js';
+import { openPostgres } from '../store/postgres.js';
+import { openSqlite } from '../store/sqlite.js';
+import { type Change, ChangeFeed } from './changes.js';
 import { fileable, IngestPipeline, riseOf } from './ingest.js';
 
 const KINSING = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
@@ -46,8 +50,36 @@ async function counts(store: Store) {
   };
 }
 
+/** A raw connection to the store's database, for making it fail as a full disk would. */
+function rawDb(location: string, dialect: 'sqlite' | 'postgres'): Db {
+  return dialect === 'sqlite' ? openSqlite(location) : openPostgres(location, { max: 1 });
+}
+
+/** The database refuses every append to the ingest log (a real failure of the commit), until `lift`. */
+async function failAppends(raw: Db): Promise<{ lift: () => Promise<void> }> {
+  if (raw.dialect === 'sqlite') {
+    await raw.run(
+      "CREATE TRIGGER ingest_log_full BEFORE INSERT ON ingest_log BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
+    return { lift: async () => void (await raw.run('DROP TRIGGER ingest_log_full')) };
+  }
+  await raw.run(
+    "CREATE FUNCTION ingest_log_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+  );
+  await raw.run(
+    'CREATE TRIGGER ingest_log_full BEFORE INSERT ON ingest_log FOR EACH ROW EXECUTE FUNCTION ingest_log_full()',
+  );
+  return {
+    lift: async () => {
+      await raw.run('DROP TRIGGER ingest_log_full ON ingest_log');
+      await raw.run('DROP FUNCTION ingest_log_full()');
+    },
+  };
+}
+
 function suite(
   name: string,
+  dialect: 'sqlite' | 'postgres',
   setup: () => Promise<() => Promise<string>>,
   teardown: () => Promise<void>,
   skip?: string,
@@ -57,9 +89,9 @@ function suite(
     let clock = LAST_AUDIT_MS;
     const now = () => clock;
     const open: Array<{ close(): Promise<void> }> = [];
-    const start = async (location: string) => {
+    const start = async (location: string, changes?: ChangeFeed) => {
       const store = await openStore(location, { now });
-      const pipeline = await IngestPipeline.start({ store, policy: defaultPolicy(), now, tickMs: 0 });
+      const pipeline = await IngestPipeline.start({ store, policy: defaultPolicy(), now, tickMs: 0, changes });
       open.push(pipeline, store);
       return { store, pipeline };
     };
@@ -179,6 +211,120 @@ function suite(
       assert.equal((await store.cases.list()).items.length, 1);
     });
 
+    test('a body whose commit fails changes no detection: the same evidence later is read once', async () => {
+      clock = LAST_AUDIT_MS + 1000;
+      const location = await fresh();
+      const { store, pipeline } = await start(location);
+      const raw = rawDb(location, dialect);
+      open.push(raw);
+      const full = await failAppends(raw);
+      const [, redis, audit] = exampleRequests();
+      for (const r of [redis, audit])
+        await assert.rejects(pipeline.accept(r.body, { sensor: 's', name: r.rel, host: 'web-01' }), /disk full/);
+      await full.lift();
+      clock += HOUR;
+      pipeline.tick();
+      await pipeline.flush();
+      assert.deepEqual(await counts(store), { findings: 0, revisions: 0, cases: 0, log: 0 });
+      // committed this time: the same bodies are detected as before
+      for (const r of [redis, audit])
+        assert.equal((await pipeline.accept(r.body, { sensor: 's', name: r.rel, host: 'web-01' })).accepted, true);
+      clock += HOUR;
+      pipeline.tick();
+      await pipeline.flush();
+      const after = await counts(store);
+      assert.deepEqual({ ...after, revisions: 0 }, { findings: 1, revisions: 0, cases: 1, log: 2 });
+    });
+
+    test('after a restart past the replay window a new finding on the host of an open case joins it, and the case is named again', async () => {
+      clock = LAST_AUDIT_MS + 1000;
+      const location = await fresh();
+      const feed = new ChangeFeed({ now });
+      const seen: Change[] = [];
+      feed.subscribe((c) => seen.push(c));
+      const first = await start(location, feed);
+      const [, redis, audit] = exampleRequests();
+      await first.pipeline.accept(redis.body, { sensor: 's', name: redis.rel, host: 'web-01' });
+      await first.pipeline.accept(audit.body, { sensor: 's', name: audit.rel, host: 'web-01' });
+      first.pipeline.tick();
+      await first.pipeline.flush();
+      const [c] = (await first.store.cases.list()).items;
+      const [f1] = c.findings;
+      assert.deepEqual(
+        seen.map((x) => [x.kind, x.id, x.revision ?? x.state]),
+        [
+          ['finding', f1, 1],
+          ['case', c.id, 'new'],
+        ],
+      );
+      await first.pipeline.close();
+
+      // two days on, nothing is replayed: the server holds no finding in memory
+      clock += 48 * HOUR;
+      const second = await start(location, feed);
+      assert.equal(second.pipeline.stats.replayed, 0);
+      await second.pipeline.accept(Buffer.from(relaunched(48 * HOUR)), {
+        sensor: 's',
+        name: 'audit-later',
+        host: 'web-01',
+      });
+      clock += HOUR;
+      second.pipeline.tick();
+      await second.pipeline.flush();
+      const cases = (await second.store.cases.list()).items;
+      assert.equal(cases.length, 1, 'no second case');
+      const joined = cases[0];
+      assert.equal(joined.id, c.id);
+      assert.equal(joined.findings.length, 2);
+      const f2 = joined.findings.find((id) => id !== f1)!;
+      // the worst finding names it, as hunt would name the two together
+      assert.match(joined.title, /\(\+1 more on web-01\)$/);
+      const headline = (await second.store.audit.list('case', c.id)).items.filter((a) => a.action === 'headline');
+      assert.equal(headline.length, 1);
+      assert.equal((headline[0].detail.from as { title: string }).title, c.title);
+      assert.deepEqual(
+        seen.slice(2).map((x) => [x.kind, x.id, x.revision ?? x.state]),
+        [
+          ['finding', f2, 1],
+          ['case', c.id, 'new'],
+          ['case', c.id, 'new'],
+        ],
+      );
+    });
+
+    test('a finding that rises in an open case raises the case: severity and title follow the worst finding, audited', async () => {
+      clock = LAST_AUDIT_MS + 1000;
+      const { store, pipeline } = await start(await fresh());
+      const [, redis, audit, cpu] = exampleRequests();
+      await pipeline.accept(redis.body, { sensor: 's', name: redis.rel, host: 'web-01' });
+      await pipeline.accept(audit.body, { sensor: 's', name: audit.rel, host: 'web-01' });
+      pipeline.tick();
+      await pipeline.flush();
+      const [before] = (await store.cases.list()).items;
+      assert.equal(before.severity, 'medium');
+      clock += 1000;
+      await pipeline.accept(cpu.body, { sensor: 's', name: cpu.rel, host: 'web-01' });
+      clock += HOUR;
+      pipeline.tick();
+      await pipeline.flush();
+      const risen = (await store.findings.get(before.findings[0]))!;
+      assert.equal(risen.finding.severity, 'high');
+      const after = (await store.cases.get(before.id))!;
+      assert.equal(after.state, 'new', 'an open case stays open');
+      assert.equal(after.severity, 'high');
+      assert.equal(after.title, risen.finding.title);
+      assert.equal((await store.cases.list({}, { limit: 1 })).items[0].severity, 'high', 'the queue orders by it');
+      const audits = (await store.audit.list('case', before.id)).items.filter((a) => a.action === 'headline');
+      assert.equal(audits.length, 1);
+      assert.deepEqual(
+        [
+          (audits[0].detail.from as { severity: string }).severity,
+          (audits[0].detail.to as { severity: string }).severity,
+        ],
+        ['medium', 'high'],
+      );
+    });
+
     test('a body nothing can be read from is refused with its reasons and nothing is stored; shippers’ JSON bodies are read', async () => {
       clock = Date.parse('2025-03-14T03:00:00Z');
       const { store, pipeline } = await start(await fresh());
@@ -281,4 +427,4 @@ test('fileable: a hostile delivery is shaped so grouping and the checklist canno
   assert.ok(!('revision' in f) && !('dedupe_key' in f));
 });
 
-for (const b of storeBackends('coalmine-ingest-')) suite(b.name, b.setup, b.teardown, b.skip);
+for (const b of storeBackends('coalmine-ingest-')) suite(b.name, b.dialect, b.setup, b.teardown, b.skip);

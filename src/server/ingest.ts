@@ -2,11 +2,12 @@
  * Ingest for `coalmine serve`: request bodies from sensors and shippers (`POST /api/v1/events`) and
  * `watch --webhook` deliveries (`POST /api/v1/findings`) become stored findings and cases.
  *
- * `IngestPipeline.accept`: the body is read by the LiveDetector (every format `hunt` reads, gzip,
- * bounded); a body of which nothing could be read is refused and not stored; otherwise it is appended
- * to the ingest log and COMMITTED before the answer, so an acknowledged body survives a crash. The
- * findings the detector reports are stored only after the body they came from is committed. At start
- * the log newer than the replay window is replayed through the fresh detector in sequence order.
+ * `IngestPipeline.accept`: the body is appended to the ingest log and COMMITTED, then read by the
+ * LiveDetector (every format `hunt` reads, gzip, bounded), so only a committed body ever affects
+ * detection and an acknowledged one survives a crash; a body of which nothing could be read is taken
+ * out of the log again and refused. The findings the detector reports are stored only after the body
+ * they came from is committed. At start the log newer than the replay window is replayed through the
+ * fresh detector in sequence order.
  *
  * Revisions: the detector numbers its reports from 1 again after every start, so the store's revision
  * of a detector finding is chosen here by content: a body already stored under the finding is a
@@ -14,13 +15,17 @@
  * During replay only each finding's last report is stored, so a replay never stores an older state
  * of a finding above a newer one.
  *
- * Cases: findings grouped as `hunt` groups them (triage/cases.ts). A new finding joins the open case
- * its group already has, else starts a case with its group's findings no case holds. A resolved case
+ * Cases: findings grouped as `hunt` groups them (triage/cases.ts), against the store: each finding's
+ * link keys are recorded, so a new finding finds the cases of the findings it shares a host, pool, hash
+ * or path with even after a restart. A new finding joins the open case its group already has, else
+ * starts a case with its group's findings no case holds. When a finding joins or rises, the case is
+ * named by its worst finding again (title, severity; tier raised to Tier 2), audited. A resolved case
  * is reopened only when one of its findings rises (higher severity, or a leg it was not closed with)
  * or a new finding recurs after it was resolved (on an entity of the case, or the same executable on the
  * same host); a revision that repeats the
  * evidence it was closed on changes nothing. A new finding linked only to resolved cases, on another
- * entity, starts a case of its own.
+ * entity, starts a case of its own. Every stored revision and every case created, joined, renamed or
+ * reopened is published to the change feed after its commit.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -31,12 +36,14 @@ import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLATED_BYTES, type IngestResult, LiveDetector } from '../run/live.js';
 import type { ChecklistStep, StoredCase } from '../store/cases.js';
+import { MAX_FINDING_LINKS } from '../store/findings.js';
 import type { Store } from '../store/index.js';
-import { groupCases } from '../triage/cases.js';
+import { caseTitle, groupCases, linksOf } from '../triage/cases.js';
 import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
 import { isGzip } from '../util/input.js';
 import { readJson } from './app.js';
+import type { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
 import type { Route, ServerModule } from './http.js';
 import type { OpenApiPaths, Schema } from './openapi.js';
@@ -71,6 +78,8 @@ export interface IngestPipelineOptions {
   maxInflatedBytes?: number;
   /** Operator lines (stderr under serve). */
   log?: (line: string) => void;
+  /** Where stored finding revisions and case changes are published once committed (the server's feed). */
+  changes?: Pick<ChangeFeed, 'publish'>;
 }
 
 export interface AcceptMeta {
@@ -114,6 +123,8 @@ export interface PipelineStats {
   casesCreated: number;
   casesJoined: number;
   casesReopened: number;
+  /** Case headlines (title, severity, tier) changed by a finding joining or rising. */
+  casesRetitled: number;
   /** Findings whose storing failed (logged). */
   failures: number;
 }
@@ -235,14 +246,13 @@ export class IngestPipeline {
     casesCreated: 0,
     casesJoined: 0,
     casesReopened: 0,
+    casesRetitled: 0,
     failures: 0,
   };
   /** One accept at a time, so the log's order is the detector's order. */
   private readonly serial = new AsyncLock();
   /** Stores findings and files them into cases, one at a time, in report order. */
   private work: Promise<void> = Promise.resolve();
-  /** Reports held while a body is read, released once it is committed. */
-  private held: Finding[] | undefined;
   /** Replay: each finding's last report. */
   private replaying: Map<string, Finding> | undefined;
   /** Recent findings (newest revision), for grouping new ones; insertion order = least recent first. */
@@ -297,8 +307,7 @@ export class IngestPipeline {
     // a snapshot: the report is stored later, and what the engine holds may change meanwhile
     const copy = JSON.parse(JSON.stringify(finding)) as Finding;
     if (this.replaying) this.replaying.set(copy.id, copy);
-    else if (this.held) this.held.push(copy);
-    else this.enqueue(copy);
+    else void this.enqueue(copy).catch(() => {});
   }
 
   private enqueue(finding: Finding): Promise<void> {
@@ -363,8 +372,11 @@ export class IngestPipeline {
   }
 
   /**
-   * One request body: read; refused (nothing stored) when nothing in it could be read; else committed
-   * to the log, and only then answered and its findings stored. Throws only when the store fails.
+   * One request body: committed to the log, then read; when nothing in it could be read it is taken out
+   * of the log again and refused. Committing first, not reading first: the engine cannot take events
+   * back, so a body read before a commit that then fails would steer detection without being in the
+   * log a restart replays. A crash between the commit and the removal leaves a body that reads as
+   * nothing again on replay: it changes nothing. Throws only when the store fails.
    */
   accept(body: Buffer, meta: AcceptMeta): Promise<AcceptResult> {
     return this.serial.run(async () => {
@@ -374,14 +386,8 @@ export class IngestPipeline {
       const name = clip(inert(meta.name ?? `${sensor}@${new Date(receivedAt).toISOString()}`), 256) || 'request';
       const format = meta.format === undefined ? undefined : clip(meta.format, 64);
       const host = meta.host === undefined ? undefined : clip(meta.host, 512);
-      this.held = [];
-      let result: IngestResult;
-      try {
-        result = await this.read(body, { name, format, host, receivedAt });
-      } catch (err) {
-        this.releaseHeld();
-        throw err;
-      }
+      const { seq } = await this.options.store.ingest.append({ body, sensor, name, format, host, receivedAt });
+      const result = await this.read(body, { name, format, host, receivedAt });
       const answer: AcceptResult = {
         accepted: false,
         events: result.events + result.stateEvents,
@@ -390,20 +396,15 @@ export class IngestPipeline {
         issuesByCode: result.issuesByCode,
       };
       if (result.events + result.stateEvents + result.unused === 0) {
-        this.releaseHeld();
+        await this.options.store.ingest.remove(seq);
         this.stats.refused++;
         if (answer.issues.length === 0)
           answer.issues.push({ ref: name, code: 'INGEST_NOTHING_READ', reason: 'no event or record could be read' });
         return answer;
       }
-      try {
-        const { seq } = await this.options.store.ingest.append({ body, sensor, name, format, host, receivedAt });
-        answer.accepted = true;
-        answer.seq = seq;
-        this.stats.accepted++;
-      } finally {
-        this.releaseHeld();
-      }
+      answer.accepted = true;
+      answer.seq = seq;
+      this.stats.accepted++;
       try {
         const known = await this.options.store.sensors.get(sensor);
         await this.options.store.sensors.seen({
@@ -417,12 +418,6 @@ export class IngestPipeline {
       }
       return answer;
     });
-  }
-
-  private releaseHeld(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const f of held) void this.enqueue(f).catch(() => {});
   }
 
   /**
@@ -441,8 +436,10 @@ export class IngestPipeline {
     });
     if (result.outcome === 'conflict')
       throw new HttpError(409, 'conflict', `another body is stored under ${clip(inert(result.dedupe_key), 300)}`);
-    if (result.outcome === 'stored') this.stats.findingsStored++;
-    else this.stats.findingsDuplicate++;
+    if (result.outcome === 'stored') {
+      this.stats.findingsStored++;
+      this.options.changes?.publish({ kind: 'finding', id: String(o.id), revision: Number(o.revision) });
+    } else this.stats.findingsDuplicate++;
     await this.enqueueFiled(fileable(o), result.outcome);
     return result.outcome;
   }
@@ -509,9 +506,10 @@ export class IngestPipeline {
     const digest = digestOf(finding);
     let known = await this.revisionsOf(finding.id);
     let outcome: 'stored' | 'duplicate' | undefined = known.digests.has(digest) ? 'duplicate' : undefined;
+    let revision = 0;
     // another writer (a delivery of the same finding) may take a revision between our read and write
     for (let attempt = 0; outcome === undefined && attempt < 3; attempt++) {
-      const revision = known.max + 1;
+      revision = known.max + 1;
       const result = await this.options.store.findings.ingest({ finding, revision });
       if (result.outcome === 'conflict') {
         known = await this.revisionsOf(finding.id, true);
@@ -523,8 +521,10 @@ export class IngestPipeline {
       known.digests.set(digest, revision);
     }
     if (outcome === undefined) throw new Error(`no free revision for ${finding.id} after 3 tries`);
-    if (outcome === 'stored') this.stats.findingsStored++;
-    else this.stats.findingsDuplicate++;
+    if (outcome === 'stored') {
+      this.stats.findingsStored++;
+      this.options.changes?.publish({ kind: 'finding', id: finding.id, revision });
+    } else this.stats.findingsDuplicate++;
     await this.file(finding, outcome);
   }
 
@@ -538,20 +538,24 @@ export class IngestPipeline {
   private async file(finding: Finding, outcome: 'stored' | 'duplicate'): Promise<void> {
     const { store } = this.options;
     this.remember(finding);
+    const links = linksOf(finding).slice(0, MAX_FINDING_LINKS);
+    await store.findings.addLinks(finding.id, links);
     const holding = await store.cases.ofFinding(finding.id);
     if (holding.length > 0) {
       if (outcome !== 'stored') return;
       for (const c of holding) {
-        if (c.state !== 'resolved') continue;
-        const before = await this.closedOn(finding.id, c);
-        const rise = before ? riseOf(before, finding) : undefined;
-        if (rise) {
-          await store.cases.reopen(c.id, {
+        if (c.state === 'resolved') {
+          const before = await this.closedOn(finding.id, c);
+          const rise = before ? riseOf(before, finding) : undefined;
+          if (!rise) continue;
+          const reopened = await store.cases.reopen(c.id, {
             actor: ACTOR,
             reason: clip(`finding ${finding.id} rose after the case was resolved: ${rise}`, 2000),
           });
           this.stats.casesReopened++;
+          this.publishCase(reopened);
         }
+        await this.refreshHeadline(c.id, finding);
       }
       return;
     }
@@ -567,6 +571,8 @@ export class IngestPipeline {
       }
       for (const c of cases) linked.set(c.id, c);
     }
+    // the store's cases too: memory holds only recent findings, and nothing from before a restart
+    for (const c of await store.cases.linkedTo(links)) linked.set(c.id, c);
     const byAge = [...linked.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
     for (const c of byAge) {
       if (c.state !== 'resolved' || !(await this.holdsSubject(c, finding))) continue;
@@ -577,22 +583,56 @@ export class IngestPipeline {
           2000,
         ),
       });
-      await store.cases.addFindings(c.id, [finding.id], { actor: ACTOR });
+      const joined = await store.cases.addFindings(c.id, [finding.id], { actor: ACTOR });
       this.stats.casesReopened++;
       this.stats.casesJoined++;
+      this.publishCase(joined);
+      await this.refreshHeadline(c.id, finding);
       return;
     }
     const open = byAge.find((c) => c.state !== 'resolved');
     if (open) {
-      await store.cases.addFindings(open.id, [finding.id], { actor: ACTOR });
+      const joined = await store.cases.addFindings(open.id, [finding.id], { actor: ACTOR });
       this.stats.casesJoined++;
+      this.publishCase(joined);
+      await this.refreshHeadline(open.id, finding);
       return;
     }
     const grouped = groupCases([finding, ...orphans]).find((g) => g.findings.includes(finding.id))!;
     const members = [finding, ...orphans].filter((f) => grouped.findings.includes(f.id));
     const worst = members.reduce((a, b) => (SEVERITY_RANK[b.severity] > SEVERITY_RANK[a.severity] ? b : a));
     const made = await store.cases.create(grouped, { actor: ACTOR, checklist: checklistOf(worst) });
-    if (made.created) this.stats.casesCreated++;
+    if (made.created) {
+      this.stats.casesCreated++;
+      this.publishCase(made.case);
+    }
+  }
+
+  /**
+   * The case named by its worst finding again (title and severity as `hunt` would group them now), and
+   * its tier raised when this finding escalates to Tier 2; the store audits the change. Nothing when
+   * the headline is already right.
+   */
+  private async refreshHeadline(caseId: string, finding: Finding): Promise<void> {
+    const { store } = this.options;
+    const current = await store.cases.get(caseId);
+    const members = await store.cases.members(caseId);
+    const worst = members[0];
+    if (!current || !worst) return;
+    const hosts = [...new Set(members.map((m) => m.host))].slice(0, 16);
+    const title = caseTitle(worst, members.length, hosts);
+    const tier =
+      current.tier === 'Tier 2' || (!finding.suppressed_by && finding.triage?.escalation.tier === 'Tier 2')
+        ? 'Tier 2'
+        : current.tier;
+    if (title === current.title && worst.severity === current.severity && tier === current.tier) return;
+    const updated = await store.cases.setHeadline(caseId, { title, severity: worst.severity, tier }, { actor: ACTOR });
+    this.stats.casesRetitled++;
+    this.publishCase(updated);
+  }
+
+  private publishCase(c: StoredCase): void {
+    this.options.changes?.publish({ kind: 'case', id: c.id, state: c.state });
   }
 
   /** The revision of a finding the case was resolved on: its newest received by then. */

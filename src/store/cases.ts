@@ -107,7 +107,35 @@ export interface CaseStore {
   addNote(id: string, text: string, options: Actor): Promise<StoredCase>;
   /** Ticks (or unticks) a checklist step, recording who and when. */
   tickStep(id: string, stepId: string, done: boolean, options: Actor): Promise<StoredCase>;
+  /**
+   * The cases holding a finding that shares one of these links (`FindingStore.addLinks`), oldest
+   * first, at most `limit` (default and most 64).
+   */
+  linkedTo(links: string[], limit?: number): Promise<StoredCase[]>;
+  /** The case's findings as the queue holds them (newest revision), worst first, then first seen, id. */
+  members(id: string): Promise<CaseMember[]>;
+  /** The cases holding any finding of this host, newest first, at most `limit` (default and most 100). */
+  ofHost(host: string, limit?: number): Promise<StoredCase[]>;
+  /** A new title, severity and tier (its findings joined or rose), audited with what it was. */
+  setHeadline(id: string, headline: CaseHeadline, options: Actor): Promise<StoredCase>;
 }
+
+export interface CaseMember {
+  id: string;
+  title: string;
+  severity: Severity;
+  host: string;
+  suppressed: boolean;
+}
+
+export interface CaseHeadline {
+  title: string;
+  severity: Severity;
+  tier: string;
+}
+
+const MAX_LINKED = 64;
+const MAX_OF_HOST = 100;
 
 interface CaseRow {
   id: string;
@@ -395,6 +423,65 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
           step.id,
         ]);
         return { action: done ? 'tick' : 'untick', detail: { step: step.id } };
+      }),
+
+    async linkedTo(links, limit = MAX_LINKED) {
+      if (!Array.isArray(links) || links.length > MAX_LINKED)
+        throw new StoreInputError(`at most ${MAX_LINKED} links are looked up at once`);
+      const keys = [...new Set(links.map((l) => requiredText('finding link', l, 1024)))];
+      if (keys.length === 0) return [];
+      const rows = await db.all<CaseRow>(
+        `SELECT ${CASE_COLUMNS} FROM cases WHERE id IN (
+           SELECT cf.case_id FROM finding_links fl JOIN case_findings cf ON cf.finding_id = fl.finding_id
+           WHERE fl.link IN (${keys.map(() => '?').join(', ')}))
+         ORDER BY created_at, id LIMIT ?`,
+        [...keys, Math.min(Math.max(1, Math.trunc(limit)), MAX_LINKED)],
+      );
+      const out: StoredCase[] = [];
+      for (const r of rows) out.push(await hydrate(db, r));
+      return out;
+    },
+
+    async members(id) {
+      const rows = await db.all<{ id: string; title: string; severity: Severity; host: string; suppressed: number }>(
+        `SELECT f.id, f.title, f.severity, f.host, f.suppressed FROM case_findings cf JOIN findings f ON f.id = cf.finding_id
+         WHERE cf.case_id = ? ORDER BY f.severity_rank DESC, f.first_seen, f.id`,
+        [requiredText('case id', id, 128)],
+      );
+      return rows.map((r) => ({ ...r, suppressed: Number(r.suppressed) === 1 }));
+    },
+
+    async ofHost(host, limit = MAX_OF_HOST) {
+      const rows = await db.all<CaseRow>(
+        `SELECT ${CASE_COLUMNS} FROM cases WHERE id IN (
+           SELECT cf.case_id FROM findings f JOIN case_findings cf ON cf.finding_id = f.id WHERE f.host = ?)
+         ORDER BY created_at DESC, id LIMIT ?`,
+        [boundedText('host', host, 512), Math.min(Math.max(1, Math.trunc(limit)), MAX_OF_HOST)],
+      );
+      const out: StoredCase[] = [];
+      for (const r of rows) out.push(await hydrate(db, r));
+      return out;
+    },
+
+    setHeadline: (id, headline, options) =>
+      mutate(id, options, async (_tx, current) => {
+        const title = boundedText('case title', headline.title, 1024);
+        if (typeof headline.severity !== 'string' || !Object.hasOwn(SEVERITY_RANK, headline.severity))
+          throw new StoreInputError('case severity is not a severity');
+        const tier = requiredText('case tier', headline.tier, 32);
+        if (title === current.title && headline.severity === current.severity && tier === current.tier)
+          throw new StoreInputError(`case ${current.id} already has this headline`);
+        return {
+          action: 'headline',
+          detail: {
+            from: { title: current.title, severity: current.severity, tier: current.tier },
+            to: { title, severity: headline.severity, tier },
+          },
+          set: [
+            'title = ?, severity = ?, severity_rank = ?, tier = ?, ',
+            [title, headline.severity, SEVERITY_RANK[headline.severity], tier],
+          ],
+        };
       }),
   };
 }

@@ -47,7 +47,19 @@ export interface FindingStore {
   /** Every revision, oldest first. */
   revisions(id: string): Promise<StoredFinding[]>;
   list(filter?: FindingFilter, page?: { limit?: number; cursor?: string }): Promise<Page<StoredFinding>>;
+  /**
+   * Records what links the finding to others (triage's keys: host, pool, hash, path); keys already held
+   * are kept. The cases a new finding joins are found through them (`CaseStore.linkedTo`).
+   */
+  addLinks(id: string, links: string[]): Promise<void>;
+  /** Per host (at most MAX_HOST_COUNTS), its findings and the open cases holding any of them. */
+  hostCounts(hosts: string[]): Promise<Map<string, { findings: number; openCases: number }>>;
 }
+
+/** Link keys one finding may record. */
+export const MAX_FINDING_LINKS = 64;
+const MAX_LINK_CHARS = 1024;
+export const MAX_HOST_COUNTS = 500;
 
 interface Validated {
   id: string;
@@ -236,6 +248,44 @@ export function findingStore(db: Db, now: () => number, cursorSecret: string): F
       if (rows.length > limit && last)
         result.next = makeCursor(cursorSecret, scope, [Number(last.severity_rank), Number(last.last_seen_ms), last.id]);
       return result;
+    },
+
+    async addLinks(id, links) {
+      const findingId = requiredText('finding id', id, 256);
+      if (!Array.isArray(links) || links.length > MAX_FINDING_LINKS)
+        throw new StoreInputError(`a finding records at most ${MAX_FINDING_LINKS} links`);
+      const keys = [...new Set(links.map((l) => requiredText('finding link', l, MAX_LINK_CHARS)))];
+      if (keys.length === 0) return;
+      await db.transaction(async (tx) => {
+        for (const link of keys)
+          await tx.run(
+            'INSERT INTO finding_links (link, finding_id) VALUES (?, ?) ON CONFLICT (link, finding_id) DO NOTHING',
+            [link, findingId],
+          );
+      });
+    },
+
+    async hostCounts(hosts) {
+      if (!Array.isArray(hosts) || hosts.length > MAX_HOST_COUNTS)
+        throw new StoreInputError(`at most ${MAX_HOST_COUNTS} hosts are counted at once`);
+      const names = [...new Set(hosts.map((h) => boundedText('host', h, 512)))];
+      const counts = new Map(names.map((h) => [h, { findings: 0, openCases: 0 }]));
+      if (names.length === 0) return counts;
+      const marks = names.map(() => '?').join(', ');
+      // one after another (inside or outside a transaction, one query at a time on a PostgreSQL client)
+      const found = await db.all<{ host: string; n: number }>(
+        `SELECT host, COUNT(*) AS n FROM findings WHERE host IN (${marks}) GROUP BY host`,
+        names,
+      );
+      for (const r of found) counts.get(r.host)!.findings = Number(r.n);
+      const open = await db.all<{ host: string; n: number }>(
+        `SELECT f.host, COUNT(DISTINCT c.id) AS n FROM findings f
+         JOIN case_findings cf ON cf.finding_id = f.id JOIN cases c ON c.id = cf.case_id
+         WHERE f.host IN (${marks}) AND c.state <> 'resolved' GROUP BY f.host`,
+        names,
+      );
+      for (const r of open) counts.get(r.host)!.openCases = Number(r.n);
+      return counts;
     },
   };
 }

@@ -112,6 +112,14 @@ function suite(
       // a sequence is never reused after a prune
       const after = await again.ingest.append({ body: Buffer.from('b7'), sensor: 's', name: 'r7' });
       assert.ok(after.seq > seqs[6]);
+      // one entry taken out (a committed body that held nothing readable), once
+      assert.equal(await again.ingest.remove(seqs[5]), true);
+      assert.equal(await again.ingest.remove(seqs[5]), false);
+      assert.deepEqual(
+        (await again.ingest.since(0)).map((e) => e.name),
+        ['r4', 'r6', 'r7'],
+      );
+      await assert.rejects(again.ingest.remove(-1), /seq must be a non-negative integer/);
     });
 
     test('cases: the case of a finding; findings join an open case once, audited; a resolved case takes none until reopened', async () => {

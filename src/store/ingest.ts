@@ -44,6 +44,8 @@ export interface IngestLog {
   newerThan(ms: number, options?: { afterSeq?: number; limit?: number }): Promise<IngestEntry[]>;
   /** Deletes entries received before `ms` (older than the replay window); how many. */
   prune(ms: number): Promise<number>;
+  /** Deletes one entry (a body committed, then found to hold nothing readable); whether it was there. */
+  remove(seq: number): Promise<boolean>;
 }
 
 interface EntryRow {
@@ -120,6 +122,10 @@ export function ingestLog(db: Db, now: () => number): IngestLog {
 
     async prune(ms) {
       return (await db.run('DELETE FROM ingest_log WHERE received_at < ?', [position('ms', ms)])).changes;
+    },
+
+    async remove(seq) {
+      return (await db.run('DELETE FROM ingest_log WHERE seq = ?', [position('seq', seq)])).changes > 0;
     },
   };
 }

@@ -189,6 +189,20 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX ingest_log_by_time ON ingest_log (received_at)',
     ],
   },
+  {
+    version: 3,
+    name: 'finding links',
+    statements: [
+      // what links a finding to others (host, pool, hash, dropped path: triage's keys), so a new finding
+      // finds the cases it belongs to in the store, not only among the findings a server holds in memory
+      `CREATE TABLE finding_links (
+        link TEXT NOT NULL,
+        finding_id TEXT NOT NULL,
+        PRIMARY KEY (link, finding_id)
+      )`,
+      'CREATE INDEX finding_links_by_finding ON finding_links (finding_id)',
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

@@ -96,18 +96,18 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
 
     test('migrations apply once: a reopen applies nothing; a store newer than the code refuses to open', async () => {
       const { store, raw, location } = await fresh();
-      assert.deepEqual(store.migrated, [1, 2]);
+      assert.deepEqual(store.migrated, [1, 2, 3]);
       const again = await open(location);
       assert.deepEqual(again.migrated, []);
       await again.close();
-      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 2);
+      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 3);
 
       await raw.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         99,
         'from the future',
         T0,
       ]);
-      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(2\)/);
+      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(3\)/);
       await raw.run('DELETE FROM schema_migrations WHERE version = ?', [99]);
       const current = await open(location);
       assert.deepEqual(current.migrated, []);
@@ -565,6 +565,91 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         (await store.sensors.list()).map((x) => x.id),
         ['s1', 's2'],
       );
+    });
+
+    test('links find the cases of findings sharing a key; members list worst first; a new headline is audited; hosts are counted', async () => {
+      const { store } = await fresh();
+      const a = finding('l1', { severity: 'medium', title: 'Miner on web-1' });
+      const b = finding('l2', { host: 'web-2', severity: 'low', title: 'Miner on web-2' });
+      for (const f of [a, b]) await store.findings.ingest({ finding: f, revision: 1 });
+      const [caseA] = groupCases([a]);
+      const [caseB] = groupCases([b]);
+      await store.cases.create(caseA, { actor: 'ingest' });
+      await store.cases.create(caseB, { actor: 'ingest' });
+      await store.findings.addLinks('l1', ['case|host|web-1', 'case|dest|pool.example:3333']);
+      await store.findings.addLinks('l1', ['case|host|web-1']);
+      await store.findings.addLinks('l2', ['case|host|web-2', 'case|dest|pool.example:3333']);
+      assert.deepEqual(
+        (await store.cases.linkedTo(['case|host|web-1'])).map((c) => c.id),
+        [caseA.id],
+      );
+      assert.deepEqual(
+        (await store.cases.linkedTo(['case|dest|pool.example:3333', 'case|host|nowhere'])).map((c) => c.id).sort(),
+        [caseA.id, caseB.id].sort(),
+      );
+      assert.deepEqual(await store.cases.linkedTo(['case|host|nowhere']), []);
+      assert.deepEqual(await store.cases.linkedTo([]), []);
+      await rejects(store.findings.addLinks('l1', Array(65).fill('k')), StoreInputError, /at most 64 links/);
+      await rejects(store.findings.addLinks('l1', ['']), StoreInputError, /finding link is required/);
+
+      // a worse finding joins: members list it first, and the headline follows with its audit row
+      const c = finding('l3', { severity: 'critical', title: 'Miner and rootkit on web-1' });
+      await store.findings.ingest({ finding: c, revision: 1 });
+      await store.cases.addFindings(caseA.id, ['l3'], { actor: 'ingest' });
+      assert.deepEqual(
+        (await store.cases.members(caseA.id)).map((m) => [m.id, m.severity, m.host, m.suppressed]),
+        [
+          ['l3', 'critical', 'web-1', false],
+          ['l1', 'medium', 'web-1', false],
+        ],
+      );
+      const renamed = await store.cases.setHeadline(
+        caseA.id,
+        { title: 'Miner and rootkit on web-1 (+1 more on web-1)', severity: 'critical', tier: 'Tier 2' },
+        { actor: 'ingest' },
+      );
+      assert.deepEqual(
+        [renamed.title, renamed.severity, renamed.tier],
+        ['Miner and rootkit on web-1 (+1 more on web-1)', 'critical', 'Tier 2'],
+      );
+      assert.equal(
+        (await store.cases.list({}, { limit: 1 })).items[0].id,
+        caseA.id,
+        'the queue orders by the new severity',
+      );
+      const [row] = (await store.audit.list('case', caseA.id)).items.filter((e) => e.action === 'headline');
+      assert.deepEqual(row.detail, {
+        from: { title: caseA.title, severity: 'medium', tier: caseA.tier },
+        to: { title: renamed.title, severity: 'critical', tier: 'Tier 2' },
+      });
+      await rejects(
+        store.cases.setHeadline(
+          caseA.id,
+          { title: renamed.title, severity: 'critical', tier: 'Tier 2' },
+          { actor: 'i' },
+        ),
+        StoreInputError,
+        /already has this headline/,
+      );
+      await rejects(
+        store.cases.setHeadline(caseA.id, { title: 't', severity: 'dire' as Severity, tier: 'L1' }, { actor: 'i' }),
+        StoreInputError,
+        /not a severity/,
+      );
+
+      // per host: its findings and the open cases holding them; a resolved case is not counted
+      await store.cases.transition(caseB.id, 'resolved', { actor: 'a', resolution: 'false-positive' });
+      const counts = await store.findings.hostCounts(['web-1', 'web-2', 'web-3']);
+      assert.deepEqual(Object.fromEntries(counts), {
+        'web-1': { findings: 2, openCases: 1 },
+        'web-2': { findings: 1, openCases: 0 },
+        'web-3': { findings: 0, openCases: 0 },
+      });
+      assert.deepEqual(
+        (await store.cases.ofHost('web-2')).map((x) => [x.id, x.state]),
+        [[caseB.id, 'resolved']],
+      );
+      assert.deepEqual(await store.cases.ofHost('web-3'), []);
     });
 
     test('text bounds: long notes are clipped, absurd ones refused', async () => {

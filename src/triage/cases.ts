@@ -34,7 +34,8 @@ class UnionFind {
   }
 }
 
-function linksOf(f: Finding): string[] {
+/** The keys that link a finding to others (serve records them, so grouping reaches stored cases). */
+export function linksOf(f: Finding): string[] {
   const scope = f.severity === 'informational' ? 'info' : 'case';
   const keys = [`host|${f.host}`];
   // "pool.x:3333 (198.51.100.7)": the name links hosts even when it resolved differently for each.
@@ -50,7 +51,7 @@ function uniq(values: string[]): string[] {
 }
 
 /** The worst finding's title, said as a campaign when the case spans hosts. */
-function caseTitle(worst: Finding, count: number, hosts: string[]): string {
+export function caseTitle(worst: Pick<Finding, 'title' | 'host'>, count: number, hosts: string[]): string {
   if (hosts.length > 1) {
     const named = hosts.slice(0, 3).join(', ') + (hosts.length > 3 ? ', …' : '');
     return `Campaign on ${hosts.length} hosts (${named}), ${count} findings; worst: ${worst.title}`;

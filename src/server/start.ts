@@ -8,6 +8,7 @@ import type { Policy } from '../model/policy.js';
 import { openStore, type Store } from '../store/index.js';
 import type { Role, TokenInfo } from '../store/tokens.js';
 import { type CoalmineServer, createServer } from './app.js';
+import { ChangeFeed } from './changes.js';
 import type { ServerModule } from './http.js';
 import { IngestPipeline, ingestModule } from './ingest.js';
 
@@ -41,10 +42,14 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   let app: CoalmineServer;
   try {
     // ingest (POST /api/v1/events, /api/v1/findings): its log is replayed before the server listens
-    modules.push(ingestModule(await IngestPipeline.start({ store, policy: options.policy, log: options.log })));
+    // one feed: ingest publishes to it from before the server exists, the routes and streams after
+    const changes = new ChangeFeed({ now: Date.now, log: options.log });
+    modules.push(
+      ingestModule(await IngestPipeline.start({ store, policy: options.policy, log: options.log, changes })),
+    );
     for (const make of options.modules ?? [])
       modules.push(await make({ store, policy: options.policy, log: options.log }));
-    app = createServer({ store, policy: options.policy, modules, tls, log: options.log });
+    app = createServer({ store, policy: options.policy, modules, tls, log: options.log, changes });
     const url = await app.listen(options.port, options.host);
     let closing: Promise<void> | undefined;
     return {

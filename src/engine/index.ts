@@ -236,6 +236,16 @@ export class Engine {
     return this.clusters.size;
   }
 
+  /** The open clusters of one host, at most `limit`, in the order they opened; read-only use (serve's hosts view). */
+  openClustersOf(host: string, limit: number): Cluster[] {
+    const out: Cluster[] = [];
+    for (const c of this.clusters.values()) {
+      if (out.length >= limit) break;
+      if (c.host === host) out.push(c);
+    }
+    return out;
+  }
+
   private runReady(): void {
     const ready = this.ready;
     for (let i = 0; i < ready.length; i++) this.process(ready[i]);

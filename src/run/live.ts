@@ -97,6 +97,12 @@ export interface IngestResult {
   format?: string;
 }
 
+/** What serve's live views (coverage, hosts) read of the engine: its state, never a way to push to it. */
+export type LiveState = Pick<
+  Engine,
+  'hostStates' | 'workloadNamespaces' | 'workloadStates' | 'cloudRegions' | 'openClustersOf' | 'stats'
+>;
+
 export class LiveDetector {
   private readonly allowlist: Allowlist;
   private readonly now: () => number;
@@ -150,6 +156,11 @@ export class LiveDetector {
 
   get stats(): Readonly<EngineStats> {
     return this.engine.stats;
+  }
+
+  /** The engine's state as it is now, for read-only views. */
+  get state(): LiveState {
+    return this.engine;
   }
 
   /** An event of a sensor, in event time. */

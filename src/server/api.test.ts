@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { type ClientRequest, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -57,7 +57,7 @@ function call(base: URL, method: string, path: string, options: CallOptions = {}
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         let json: unknown;
-        if (String(res.headers['content-type']).startsWith('application/json')) json = JSON.parse(text);
+        if (text !== '' && String(res.headers['content-type']).startsWith('application/json')) json = JSON.parse(text);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
       });
     });
@@ -753,6 +753,73 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       assert.equal((await api('GET', '/api/v1/cases', { cookie })).status, 200);
       await api('DELETE', `/api/v1/tokens/${made.token.id}`, as('admin'));
       assert.equal((await api('GET', '/api/v1/cases', { cookie })).status, 401);
+    });
+
+    test('the event stream answers as the document says and carries a case moved through the API', async () => {
+      const operation = app.document.operation('GET', '/api/v1/stream')!;
+      const [type] = Object.keys(operation.responses['200'].content ?? {});
+      const opened = await new Promise<{ res: IncomingMessage; req: ClientRequest }>((resolve, reject) => {
+        const req = httpRequest(
+          new URL('/api/v1/stream', base),
+          { headers: { authorization: `Bearer ${tokens.viewer}` } },
+          (res) => resolve({ res, req }),
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      try {
+        assert.equal(opened.res.statusCode, 200);
+        assert.ok(String(opened.res.headers['content-type']).startsWith(type), `documented ${type}`);
+        for (const [name, value] of Object.entries(SECURITY_HEADERS))
+          assert.equal(opened.res.headers[name], value, `stream header ${name}`);
+        answered.add('GET /api/v1/stream 200');
+        let text = '';
+        opened.res.setEncoding('utf8');
+        const arrived = new Promise<void>((resolve) =>
+          opened.res.on('data', (chunk: string) => {
+            text += chunk;
+            if (text.includes('event: case\n')) resolve();
+          }),
+        );
+        // the stream is subscribed once its opening lines arrive; then the move is published to it
+        await new Promise<void>((resolve) => opened.res.once('data', () => resolve()));
+        assert.equal(
+          (await api('POST', '/api/v1/cases/case-4/transitions', { ...as('analyst'), body: { to: 'acknowledged' } }))
+            .status,
+          200,
+        );
+        await arrived;
+        const event = text.split('\n\n').find((block) => block.includes('event: case\n'))!;
+        const data = JSON.parse(
+          event
+            .split('\n')
+            .find((line) => line.startsWith('data: '))!
+            .slice(6),
+        ) as Record<string, unknown>;
+        assert.equal(data.id, 'case-4');
+        assert.equal(data.state, 'acknowledged');
+      } finally {
+        opened.req.destroy();
+      }
+    });
+
+    test('HEAD on every GET route answers the status and headers of the GET, with no body', async () => {
+      for (const route of app.router.routes.filter((r) => r.method === 'GET')) {
+        const path = fillPath(route.path.replace('/cases/{id}', '/cases/case-1'));
+        const head = await call(base, 'HEAD', path, as('admin'));
+        assert.equal(head.text, '', `HEAD ${path} has no body`);
+        if (route.path === '/api/v1/stream') {
+          // its GET never ends: HEAD is its headers, then the end
+          assert.equal(head.status, 200);
+          assert.match(String(head.headers['content-type']), /^text\/event-stream/);
+          continue;
+        }
+        const got = await call(base, 'GET', path, as('admin'));
+        assert.equal(head.status, got.status, `HEAD ${path}`);
+        for (const name of ['content-type', 'content-length', 'etag', 'cache-control', 'content-security-policy'])
+          assert.equal(head.headers[name], got.headers[name], `HEAD ${path} ${name}`);
+      }
+      assert.equal((await call(base, 'HEAD', '/api/v1/findings')).status, 401, 'HEAD is authenticated as GET is');
     });
 
     test('the OpenAPI document describes every route with the roles the router enforces', async () => {

@@ -18,7 +18,7 @@ import { authenticate, type Principal, SessionTable } from './auth.js';
 import { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
 import { matchesEtag } from './etag.js';
-import type { Method, Reply, Route, ServerDeps, ServerModule } from './http.js';
+import type { Method, Reply, ResponseStream, Route, ServerDeps, ServerModule } from './http.js';
 import { apiDocument, type OpenApiDocument } from './openapi.js';
 import { allowlistRoutes } from './routes/allowlist.js';
 import { caseRoutes } from './routes/cases.js';
@@ -27,13 +27,14 @@ import { findingRoutes } from './routes/findings.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { sensorRoutes } from './routes/sensors.js';
 import { sessionRoutes } from './routes/session.js';
+import { type StreamOptions, streamRoutes } from './routes/stream.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { validateSchema } from './schema.js';
 
 export { type Change, ChangeFeed, type ChangeInput, type ChangeKind } from './changes.js';
 export { HttpError } from './errors.js';
 export { withEtag } from './etag.js';
-export type { Method, Reply, Route, RouteContext, ServerDeps, ServerModule } from './http.js';
+export type { Method, Reply, ResponseStream, Route, RouteContext, ServerDeps, ServerModule } from './http.js';
 export { ADMIN, READ, SENSOR, WORK } from './roles.js';
 
 /** JSON bodies beyond this are refused with 413 (ingest streams its own, larger bound). */
@@ -141,6 +142,8 @@ export interface ServerOptions {
   changes?: ChangeFeed;
   /** The console's build directory (tests); `dist/console/` of the package by default. */
   consoleDir?: string;
+  /** The event stream's keep-alive period and cap on open streams (tests shorten them). */
+  stream?: StreamOptions;
 }
 
 export interface CoalmineServer {
@@ -166,9 +169,11 @@ export function createServer(options: ServerOptions): CoalmineServer {
     log,
     sessions: new SessionTable({ now, ttlMs: options.sessionTtlMs }),
     tls,
-    changes: options.changes ?? new ChangeFeed({ now, log }),
+    // sequence numbers start at the start time, so a Last-Event-ID from before a restart reads as too old
+    changes: options.changes ?? new ChangeFeed({ now, log, firstSeq: now() }),
   };
   const modules: ServerModule[] = [
+    { routes: streamRoutes(options.stream) },
     { routes: findingRoutes() },
     { routes: caseRoutes() },
     { routes: allowlistRoutes() },
@@ -184,6 +189,8 @@ export function createServer(options: ServerOptions): CoalmineServer {
   router.fallback = consoleRoute({ dir: options.consoleDir });
   const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
 
+  /** Streams open now: the server ends them when it closes (they would hold `close()` open forever). */
+  const streams = new Set<OpenStream>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     let reply: Reply;
     try {
@@ -191,7 +198,8 @@ export function createServer(options: ServerOptions): CoalmineServer {
     } catch (err) {
       reply = errorReply(err, log, req);
     }
-    send(res, req, reply);
+    if (reply.stream) startStream(res, req, reply, reply.stream, streams);
+    else send(res, req, reply);
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err) => {
@@ -226,6 +234,8 @@ export function createServer(options: ServerOptions): CoalmineServer {
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
+        // a stream's response carries `connection: close`, so its socket ends with it
+        for (const s of [...streams]) s.end();
         server.closeIdleConnections();
       });
       for (const m of modules) await m.close?.();
@@ -357,6 +367,77 @@ function errorReply(err: unknown, log: (line: string) => void, req: IncomingMess
     `coalmine serve: ${clip(inert(String(req.method)), 16)} ${clip(inert(String(req.url)), 200)} failed: ${clip(inert((err as Error)?.stack ?? String(err)), 4000)}`,
   );
   return answer(500, 'internal', 'internal error (the server log says more)');
+}
+
+/** A client this far behind on a stream is dropped (a stream's events are small; this is hundreds). */
+const MAX_STREAM_BUFFER_BYTES = 256 * 1024;
+
+class OpenStream implements ResponseStream {
+  private done = false;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly streams: Set<OpenStream>,
+  ) {
+    streams.add(this);
+    res.on('close', () => this.finish());
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
+  write(text: string): boolean {
+    if (this.done) return false;
+    this.res.write(text);
+    if (this.res.writableLength > MAX_STREAM_BUFFER_BYTES) {
+      // the client stopped reading: drop it rather than hold what it will not take
+      this.res.destroy();
+      this.finish();
+      return false;
+    }
+    return true;
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.res.end();
+    this.finish();
+  }
+
+  onEnd(listener: () => void): void {
+    if (this.done) listener();
+    else this.listeners.push(listener);
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.streams.delete(this);
+    for (const listener of this.listeners.splice(0)) listener();
+  }
+}
+
+function startStream(
+  res: ServerResponse,
+  req: IncomingMessage,
+  reply: Reply,
+  writer: (out: ResponseStream) => void,
+  streams: Set<OpenStream>,
+): void {
+  const headers: Record<string, string | string[]> = {
+    ...SECURITY_HEADERS,
+    'cache-control': 'no-cache',
+    'content-type': reply.contentType ?? 'application/octet-stream',
+    ...reply.headers,
+    // one long response per connection: its socket ends with it (and with the server's close)
+    connection: 'close',
+  };
+  res.writeHead(reply.status, headers);
+  const out = new OpenStream(res, streams);
+  writer(out);
+  if (req.method === 'HEAD') out.end();
 }
 
 function send(res: ServerResponse, req: IncomingMessage, reply: Reply): void {

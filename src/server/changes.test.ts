@@ -66,3 +66,11 @@ test('subscribers are bounded and ids are clipped', () => {
   const long = feed.publish({ kind: 'finding', id: 'x'.repeat(10_000) });
   assert.ok(long.id.length < 300, 'clipped to about 256 characters with the cut marked');
 });
+
+test('a feed started at firstSeq counts on from it, and an id below it reads as a gap', () => {
+  const feed = new ChangeFeed({ now: () => 0, firstSeq: 1_700_000_000_000 });
+  assert.equal(feed.lastSeq, 1_700_000_000_000);
+  assert.deepEqual(feed.since(1_700_000_000_000), { changes: [] });
+  assert.equal(feed.publish({ kind: 'case', id: 'c' }).seq, 1_700_000_000_001);
+  assert.deepEqual(feed.since(57), { gap: true }, 'an id from a run before a restart');
+});

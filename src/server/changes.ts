@@ -43,13 +43,16 @@ export class ChangeFeed {
   private readonly log: (line: string) => void;
   private readonly capacity: number;
 
-  constructor(options: { now: () => number; log?: (line: string) => void; capacity?: number }) {
+  /** `firstSeq`: the first change's sequence number is one above it (0 by default). */
+  constructor(options: { now: () => number; log?: (line: string) => void; capacity?: number; firstSeq?: number }) {
     this.now = options.now;
+    const first = Math.floor(options.firstSeq ?? 0);
+    this.seq = Number.isSafeInteger(first) && first > 0 ? first : 0;
     this.log = options.log ?? (() => {});
     this.capacity = Math.max(1, options.capacity ?? CHANGE_RING_SIZE);
   }
 
-  /** The sequence number of the newest change (0 before any). */
+  /** The sequence number of the newest change (`firstSeq` before any). */
   get lastSeq(): number {
     return this.seq;
   }

@@ -13,8 +13,9 @@ import type { OpenApiPaths, Schema } from './openapi.js';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
- * What a handler answers: JSON (`json`), text or bytes (`body`: a console file) with its content type;
- * `headers` add to the security ones (and may replace the CSP and cache-control).
+ * What a handler answers: JSON (`json`), text or bytes (`body`: a console file) with its content type,
+ * or a long-lived stream (`stream`: server-sent events); `headers` add to the security ones (and may
+ * replace the CSP and cache-control).
  */
 export interface Reply {
   status: number;
@@ -23,6 +24,25 @@ export interface Reply {
   body?: Buffer;
   contentType?: string;
   headers?: Record<string, string | string[]>;
+  /**
+   * A streamed answer: the status and headers are sent, then this is called with the open stream, which
+   * it writes to until it or the client ends it. The server ends every open stream when it closes. On a
+   * HEAD request the stream is ended as soon as it starts.
+   */
+  stream?: (out: ResponseStream) => void;
+}
+
+/** An open streamed response, as a `Reply.stream` writer sees it. */
+export interface ResponseStream {
+  /**
+   * Sends text. False once the stream has ended, and when the client reads so slowly that its unsent
+   * bytes passed the bound: the stream is then dropped (ended) rather than buffered without limit.
+   */
+  write(text: string): boolean;
+  end(): void;
+  /** Called once when the stream ends, whoever ends it (the writer, the client, a drop, the server closing). */
+  onEnd(listener: () => void): void;
+  readonly ended: boolean;
 }
 
 export interface RouteContext {

@@ -343,6 +343,7 @@ const ERROR_TEXT: Record<number, string> = {
   409: 'the thing changed meanwhile (reload and retry)',
   413: 'the body is too large',
   415: 'the body must be application/json',
+  503: 'too busy for this now (retry-after says when to retry)',
 };
 const READ_ERRORS = errors(400, 401, 403);
 const ONE_ERRORS = errors(400, 401, 403, 404);
@@ -640,6 +641,22 @@ const PATHS: OpenApiPaths = {
       READ,
       { 204: { description: 'logged out' } },
       READ_ERRORS,
+    ),
+  },
+  '/api/v1/stream': {
+    get: op(
+      'streamChanges',
+      'meta',
+      'What changes, as server-sent events (the console listens to refresh its pages)',
+      READ,
+      {
+        200: {
+          description:
+            'A text/event-stream that stays open: `retry: 3000` first, then one event per change, `id: <seq>`, `event: finding | case | allowlist | sensor`, `data: {"kind","id","revision"?,"state"?,"seq","at"}`, and a `: keep-alive` comment every 15 s. Send the last id seen as the Last-Event-ID header to resume; when the changes since are no longer held (the last 1,000 are, and none from before a restart), an `event: reset` says to reload.',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        },
+      },
+      errors(400, 401, 403, 503),
     ),
   },
   '/api/v1/openapi.json': {

@@ -43,7 +43,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
   try {
     // ingest (POST /api/v1/events, /api/v1/findings): its log is replayed before the server listens
     // one feed: ingest publishes to it from before the server exists, the routes and streams after
-    const changes = new ChangeFeed({ now: Date.now, log: options.log });
+    // its sequence starts at the start time, so an event id from before a restart reads as too old (a reset)
+    const changes = new ChangeFeed({ now: Date.now, log: options.log, firstSeq: Date.now() });
     modules.push(
       ingestModule(await IngestPipeline.start({ store, policy: options.policy, log: options.log, changes })),
     );

@@ -228,6 +228,32 @@ test('Last-Event-ID resumes with what was missed; an id the ring no longer holds
   }
 });
 
+test('a stream ends once its token is revoked or its session logged out', async () => {
+  const made = await store.tokens.create({ name: 'viewer-short', role: 'viewer', actor: 't' });
+  const byToken = await stream(base, bearer(made.secret));
+  const login = await fetch(new URL('/api/v1/session', base), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token: viewer }),
+  });
+  const session = (await login.json()) as { csrf_token: string };
+  const cookie = String(login.headers.get('set-cookie')).split(';')[0];
+  const bySession = await stream(base, { cookie });
+  try {
+    await store.tokens.revoke(made.token.id, { actor: 't' });
+    await byToken.until(() => byToken.ended, "the end of the revoked token's stream");
+    const logout = await fetch(new URL('/api/v1/session', base), {
+      method: 'DELETE',
+      headers: { cookie, 'x-csrf-token': session.csrf_token },
+    });
+    assert.equal(logout.status, 204);
+    await bySession.until(() => bySession.ended, "the end of the logged-out session's stream");
+  } finally {
+    byToken.close();
+    bySession.close();
+  }
+});
+
 test('no credentials 401, a sensor 403, and HEAD answers the headers and ends', async () => {
   const none = (await open(base, {})) as IncomingMessage;
   assert.equal(none.statusCode, 401);

@@ -6,9 +6,10 @@
  * holds all of it (or the id is from before a restart), one `reset` event telling it to reload its
  * lists. Bounded: a cap on open streams (then 503), and a client that stops reading is dropped (app.ts).
  */
-import type { Change, ChangeFeed } from '../changes.js';
+import { authenticate } from '../auth.js';
+import type { Change } from '../changes.js';
 import { HttpError } from '../errors.js';
-import type { ResponseStream, Route } from '../http.js';
+import type { ResponseStream, Route, RouteContext } from '../http.js';
 import { READ } from '../roles.js';
 
 export interface StreamOptions {
@@ -38,8 +39,13 @@ function lastEventId(header: string | string[] | undefined): number | undefined 
   return Number(value);
 }
 
-/** Replays what a resumed client missed (or a reset), then sends every change as it is published. */
-function follow(out: ResponseStream, feed: ChangeFeed, resumeFrom: number | undefined | 'bad', keepAliveMs: number) {
+/**
+ * Replays what a resumed client missed (or a reset), then sends every change as it is published. At
+ * each keep-alive the caller is authenticated again: a stream outlives no revoked token, ended session
+ * or changed role.
+ */
+function follow(out: ResponseStream, ctx: RouteContext, resumeFrom: number | undefined | 'bad', keepAliveMs: number) {
+  const feed = ctx.deps.changes;
   const reset = (reason: string) =>
     out.write(`id: ${feed.lastSeq}\nevent: reset\ndata: ${JSON.stringify({ seq: feed.lastSeq, reason })}\n\n`);
   // `id:` with the feed's position, so a client that reconnects before any change resumes from here
@@ -56,7 +62,21 @@ function follow(out: ResponseStream, feed: ChangeFeed, resumeFrom: number | unde
     out.end();
     return;
   }
-  const keepAlive = setInterval(() => out.write(': keep-alive\n\n'), keepAliveMs);
+  let checking = false;
+  const keepAlive = setInterval(() => {
+    if (!out.write(': keep-alive\n\n') || checking) return;
+    checking = true;
+    authenticate(ctx.req, ctx.deps)
+      .then(
+        (principal) => {
+          if (!READ.includes(principal.role)) out.end();
+        },
+        () => out.end(),
+      )
+      .finally(() => {
+        checking = false;
+      });
+  }, keepAliveMs);
   keepAlive.unref();
   out.onEnd(() => {
     clearInterval(keepAlive);
@@ -74,14 +94,14 @@ export function streamRoutes(options: StreamOptions = {}): Route[] {
       path: '/api/v1/stream',
       roles: READ,
       body: 'none',
-      async handler({ req, deps }) {
+      async handler(ctx) {
         if (open >= maxStreams)
           throw new HttpError(503, 'too_many_streams', `${maxStreams} event streams are open; retry later`, {
             'retry-after': '10',
           });
         // the slot is taken now, not when the stream starts, so two requests cannot both take the last one
         open++;
-        const resumeFrom = lastEventId(req.headers['last-event-id']);
+        const resumeFrom = lastEventId(ctx.req.headers['last-event-id']);
         return {
           status: 200,
           contentType: 'text/event-stream; charset=utf-8',
@@ -90,7 +110,7 @@ export function streamRoutes(options: StreamOptions = {}): Route[] {
             out.onEnd(() => {
               open--;
             });
-            follow(out, deps.changes, resumeFrom, keepAliveMs);
+            follow(out, ctx, resumeFrom, keepAliveMs);
           },
         };
       },

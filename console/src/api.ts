@@ -59,25 +59,54 @@ export async function apiSend<T>(method: 'POST' | 'DELETE', path: string, body?:
   return (await res.json()) as T;
 }
 
+/**
+ * Whether this browser logged in before: the cookie is HttpOnly, so the page cannot see it, and asking
+ * the server when nobody logged in is a 401 every browser logs as an error. Holds no secret.
+ */
+const SESSION_HINT = 'coalmine.session';
+
+function hint(on: boolean): void {
+  try {
+    if (on) window.localStorage.setItem(SESSION_HINT, '1');
+    else window.localStorage.removeItem(SESSION_HINT);
+  } catch {
+    // storage refused (private mode): the page asks the server every time instead
+  }
+}
+
+function hinted(): boolean {
+  try {
+    return window.localStorage.getItem(SESSION_HINT) !== null;
+  } catch {
+    return true;
+  }
+}
+
 export async function login(token: string): Promise<Session> {
   const session = (await apiSend<Session>('POST', '/session', { token }))!;
   setCsrfToken(session.csrf_token);
+  hint(true);
   return session;
 }
 
-/** Who is logged in, or null when nobody is (401). */
+/** Who is logged in, or null when nobody is (never logged in here, or the session ended: 401). */
 export async function currentSession(): Promise<Session | null> {
+  if (!hinted()) return null;
   try {
     const session = await apiGet<Session>('/session');
     setCsrfToken(session.csrf_token);
     return session;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return null;
+    if (err instanceof ApiError && err.status === 401) {
+      hint(false);
+      return null;
+    }
     throw err;
   }
 }
 
 export async function logout(): Promise<void> {
+  hint(false);
   await apiSend('DELETE', '/session');
   setCsrfToken(null);
 }

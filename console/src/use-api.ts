@@ -12,7 +12,11 @@ export interface Loaded<T> {
 }
 
 export function useApi<T>(path: string | null, query?: string): Loaded<T> {
-  const [data, setData] = useState<T>();
+  // the data with the request it answers: after a path or query change the old answer is not shown as the new one
+  const key = `${path ?? ''}?${query ?? ''}`;
+  const [answer, setAnswer] = useState<{ key: string; data: T }>();
+  const data = answer?.key === key ? answer.data : undefined;
+  const setData = useCallback((d: T) => setAnswer({ key, data: d }), [key]);
   const [error, setError] = useState<ApiError>();
   const [loading, setLoading] = useState(true);
   const [round, setRound] = useState(0);
@@ -24,7 +28,7 @@ export function useApi<T>(path: string | null, query?: string): Loaded<T> {
     setLoading(true);
     apiGet<T>(path, query ? new URLSearchParams(query) : undefined, abort.signal)
       .then((d) => {
-        setData(d);
+        setAnswer({ key: `${path}?${query ?? ''}`, data: d });
         setError(undefined);
       })
       .catch((err: unknown) => {

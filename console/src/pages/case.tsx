@@ -135,16 +135,24 @@ export function CasePage(props: { id: string }) {
         <ul className="checklist">
           {c.checklist.map((s) => (
             <li key={s.id}>
-              <label>
-                <input
-                  type="checkbox"
-                  checked={s.done_at !== null}
-                  disabled={!work || busy}
-                  data-step={s.id}
-                  onChange={(e) => change(`/checklist/${seg(s.id)}`, { done: e.target.checked })}
-                />{' '}
-                <Text value={s.label} max={300} />
-              </label>
+              {work ? (
+                <label>
+                  <input
+                    type="checkbox"
+                    checked={s.done_at !== null}
+                    disabled={busy}
+                    data-step={s.id}
+                    onChange={(e) => change(`/checklist/${seg(s.id)}`, { done: e.target.checked })}
+                  />{' '}
+                  <Text value={s.label} max={300} />
+                </label>
+              ) : (
+                // a viewer sees the state of each step, not a control
+                <span>
+                  <span className={s.done_at !== null ? 'done' : 'todo'}>{s.done_at !== null ? '✓' : '○'}</span>{' '}
+                  <Text value={s.label} max={300} />
+                </span>
+              )}
               {s.done_by && (
                 <span className="muted">
                   {' '}

@@ -1,0 +1,254 @@
+/**
+ * The web console end to end (issue 16, acceptance 2) in real headless Chromium (Debian's, driven by
+ * playwright-core) against a real server on a temporary SQLite store with the bundled kinsing-like
+ * example sent in as a sensor sends it (`serve --demo`'s startDemo): an analyst logs in, finds the case
+ * in the queue, opens its finding by keyboard, ticks a checklist step, adds a note and resolves it as a
+ * true positive; the same executable relaunched after closure (POST /api/v1/events) reopens it; a
+ * finding whose command line holds markup and ANSI escapes renders as inert text; a viewer sees no
+ * change controls and the API refuses its changes. No console error on any page. Skips when
+ * /usr/bin/chromium is absent (CI installs it).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { defaultPolicy } from '../../src/model/policy.js';
+import { type RunningDemo, startDemo } from '../../src/server/demo.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
+const HOSTILE = join(ROOT, 'test', 'fixtures', 'report', 'hostile.ndjson');
+const CHROMIUM = '/usr/bin/chromium';
+const BUILT = join(ROOT, 'dist', 'console', 'index.html');
+
+/** Newest modification time under `dir` (the console's sources). */
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
+  return t;
+}
+
+/** The console's build, made again when its sources are newer (the server serves dist/console/). */
+function ensureConsoleBuild(): void {
+  if (existsSync(BUILT) && statSync(BUILT).mtimeMs >= newest(join(ROOT, 'console'))) return;
+  const r = spawnSync('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `npm run build:console failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+/** The kinsing-like audit log relaunched `ms` later with new pids: the same executable, a new process. */
+function relaunched(ms: number): string {
+  const audit = readFileSync(join(EXAMPLE, 'var/log/audit/audit.log'), 'utf8');
+  return audit
+    .replace(/audit\((\d+)\.(\d{3}):/g, (_, s: string, frac: string) => {
+      const t = Number(s) * 1000 + Number(frac) + ms;
+      return `audit(${Math.floor(t / 1000)}.${String(t % 1000).padStart(3, '0')}:`;
+    })
+    .replace(/\b(p?pid)=(\d+)/g, (_, k: string, pid: string) => `${k}=${Number(pid) + 1000}`);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** A locator's text as the DOM holds it (markup in telemetry must arrive here as text). */
+const textOf = async (l: Locator): Promise<string> => (await l.textContent()) ?? '';
+
+let demo: RunningDemo | undefined;
+let browser: Browser | undefined;
+after(async () => {
+  await browser?.close();
+  await demo?.close();
+});
+
+/** Every console error, page error and dialog of the pages opened, by page. */
+const problems: string[] = [];
+const dialogs: string[] = [];
+
+async function newPage(context: BrowserContext, who: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${who} ${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${who} ${page.url()}: ${String(e)}`));
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  return page;
+}
+
+async function logIn(page: Page, url: URL, token: string): Promise<void> {
+  await page.goto(url.href);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Cases' }).waitFor();
+}
+
+test('the console in real Chromium: queue, finding, case work, reopen on recurrence, inert hostile text, viewer', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the console test needs it`);
+    return;
+  }
+  ensureConsoleBuild();
+  demo = await startDemo({ examples: [EXAMPLE], policy: defaultPolicy(), host: '127.0.0.1', port: 0, log: () => {} });
+  const { store, url } = demo.running;
+  const caseOf = await until('the kinsing-like case', async () => (await store.cases.list()).items[0]);
+  const analyst = (await store.tokens.create({ name: 'ana', role: 'analyst', actor: 'test' })).secret;
+  const viewer = (await store.tokens.create({ name: 'vic', role: 'viewer', actor: 'test' })).secret;
+  const sensor = (await store.tokens.create({ name: 'sensor-2', role: 'sensor', actor: 'test' })).secret;
+  const ingest = (name: string, body: string) =>
+    fetch(new URL(`/api/v1/events?name=${name}&host=web-01`, url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sensor}`, 'content-type': 'application/octet-stream' },
+      body,
+    });
+
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  const analystContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await newPage(analystContext, 'analyst');
+
+  // log in; the case is in the queue
+  await logIn(page, url, analyst);
+  const caseRow = page.locator(`tr[data-id="${caseOf.id}"]`);
+  await caseRow.waitFor();
+  assert.match(await textOf(caseRow), /kdevtmpfsi/);
+  assert.match(await textOf(caseRow), /high/);
+
+  // keys: g f to the findings queue, j/k, Enter opens the selected finding
+  await page.keyboard.press('g');
+  await page.keyboard.press('f');
+  await page.getByRole('heading', { name: 'Findings' }).waitFor();
+  await page.keyboard.press('j');
+  await page.keyboard.press('k');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/findings\/cm-/);
+  await page.getByRole('heading', { name: 'Decision' }).waitFor();
+  const findingText = await textOf(page.locator('main'));
+  for (const part of ['Tier 2', 'The four questions', 'Process tree', 'Containment (linux)', 'Cost', 'Gaps'])
+    assert.ok(findingText.includes(part), `the finding page shows ${part}`);
+  assert.match(findingText, /kill -STOP 4130/, 'containment commands');
+  assert.match(findingText, /executable: "\/tmp\/kdevtmpfsi"/, 'the suggested allowlist entry');
+  await page.locator('.cpu-chart canvas').first().waitFor();
+  assert.ok((await page.getByRole('button', { name: 'Copy' }).count()) >= 1, 'copy buttons');
+  // filters live in the URL: a severity filter that excludes the finding shows nothing
+  await page.goto(new URL('/findings?severity=low', url).href);
+  await page.getByText('Nothing here with these filters.').waitFor();
+
+  // the case: tick a step, add a note, resolve as true positive
+  await page.goto(new URL(`/cases/${caseOf.id}`, url).href);
+  await page.getByRole('heading', { name: 'Checklist' }).waitFor();
+  const step = page.locator('input[type="checkbox"][data-step="question:legitimate-process"]');
+  await step.click();
+  await page.locator('.checklist li', { hasText: 'legitimate business process' }).getByText('— ana').waitFor();
+  await page.getByLabel('New note').fill('pool contact confirmed at the firewall <b>not bold</b>');
+  await page.getByRole('button', { name: 'Add note' }).click();
+  await page.locator('.note-text', { hasText: 'pool contact confirmed' }).waitFor();
+  assert.equal(await page.locator('.notes b').count(), 0, 'a note is text');
+  await page.getByRole('button', { name: 'Acknowledged' }).click();
+  await until('acknowledged', async () =>
+    (await textOf(page.getByTestId('case-state'))) === 'Acknowledged' ? true : undefined,
+  );
+  await page.getByLabel('Resolution').selectOption('true-positive');
+  await page.getByRole('button', { name: 'Resolve' }).click();
+  await until('resolved', async () =>
+    (await textOf(page.getByTestId('case-state'))) === 'Resolved' ? true : undefined,
+  );
+  assert.match(await textOf(page.getByTestId('case-resolution')), /true positive/);
+  const stored = await store.cases.get(caseOf.id);
+  assert.equal(stored?.state, 'resolved');
+  assert.equal(stored?.resolution, 'true-positive');
+  assert.equal(stored?.notes.length, 1);
+  assert.ok(stored?.checklist.some((s) => s.id === 'question:legitimate-process' && s.done_by === 'ana'));
+  const trail = await textOf(page.locator('table.audit'));
+  for (const action of ['tick', 'note', 'transition']) assert.match(trail, new RegExp(action), `audit shows ${action}`);
+
+  // the same executable relaunched after closure reopens the case (live, or after a reload)
+  assert.equal((await ingest('audit-later', relaunched(6 * 3600_000))).status, 202);
+  await until(
+    'the case reopened on the page',
+    async () => {
+      if ((await textOf(page.getByTestId('case-state'))) === 'New') return true;
+      await page.reload();
+      await page.getByTestId('case-state').waitFor();
+      return undefined;
+    },
+    30_000,
+  );
+  assert.match(await textOf(page.locator('.state-line')), /reopened ×1/);
+
+  // a hostile command line is inert text
+  assert.equal((await ingest('hostile.ndjson', readFileSync(HOSTILE, 'utf8'))).status, 202);
+  const hostile = await until('the hostile finding', async () =>
+    (await store.findings.list()).items.find((f) => f.finding.host.includes('<b>')),
+  );
+  await page.goto(new URL(`/findings/${hostile.finding.id}`, url).href);
+  await page.getByRole('heading', { name: 'Process tree' }).waitFor();
+  const text = await textOf(page.locator('main'));
+  assert.ok(text.includes("--pass '<script>alert(1)</script>' \\x1b[31mRED\\x1b[0m"), 'markup and ESC shown as text');
+  assert.ok(text.includes('web-<b>02</b>'), 'the host as text');
+  assert.ok(!text.includes('\u001b'), 'no raw ESC');
+  const elements = {
+    scripts: await page.locator('script').count(),
+    images: await page.locator('img').count(),
+    bold: await page.locator('main b').count(),
+  };
+  assert.deepEqual(elements, { scripts: 1, images: 0, bold: 0 });
+
+  // a viewer: the pages without change controls; the API refuses its changes (cookie + CSRF, and Bearer)
+  const viewerContext = await browser.newContext();
+  const vpage = await newPage(viewerContext, 'viewer');
+  await logIn(vpage, url, viewer);
+  await vpage.goto(new URL(`/cases/${caseOf.id}`, url).href);
+  await vpage.getByRole('heading', { name: 'Checklist' }).waitFor();
+  await vpage.getByRole('heading', { name: 'Audit trail' }).waitFor();
+  const controls = {
+    inputs: await vpage.locator('main input, main textarea, main select').count(),
+    buttons: (await vpage.locator('main button').allInnerTexts()).filter((b) => b !== 'show all'),
+  };
+  assert.deepEqual(controls, { inputs: 0, buttons: [] });
+  const csrf = (
+    (await (await viewerContext.request.get(new URL('/api/v1/session', url).href)).json()) as {
+      csrf_token: string;
+    }
+  ).csrf_token;
+  const changes: Array<[string, unknown]> = [
+    [`/api/v1/cases/${caseOf.id}/notes`, { text: 'viewer note' }],
+    [`/api/v1/cases/${caseOf.id}/checklist/contain:1`, { done: true }],
+    [`/api/v1/cases/${caseOf.id}/transitions`, { to: 'acknowledged' }],
+    ['/api/v1/allowlist', { match: { host: 'web-01' }, owner: 'v', reason: 'v', expires: '2099-01-01' }],
+  ];
+  for (const [path, body] of changes) {
+    const viaCookie = await viewerContext.request.post(new URL(path, url).href, {
+      data: body,
+      headers: { 'x-csrf-token': csrf, origin: url.origin },
+    });
+    assert.equal(viaCookie.status(), 403, `cookie ${path}`);
+    const viaBearer = await fetch(new URL(path, url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(viaBearer.status, 403, `bearer ${path}`);
+  }
+  assert.equal((await store.cases.get(caseOf.id))?.notes.length, 1, 'nothing the viewer sent was stored');
+
+  // the other pages open without errors
+  for (const path of ['/coverage', '/sensors', '/cases?state=resolved']) {
+    await page.goto(new URL(path, url).href);
+    await page.locator('main h1').waitFor();
+  }
+  await page.getByRole('heading', { name: 'Sensors' }).count();
+
+  assert.deepEqual(dialogs, [], 'no dialog opened');
+  assert.deepEqual(problems, [], 'no console errors');
+});

@@ -857,6 +857,14 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       assert.ok((events.json as { events: number }).events > 0);
     });
 
+    test('the live views answer a viewer as the document says (coverage, hosts, one host)', async () => {
+      assert.equal((await api('GET', '/api/v1/coverage', as('viewer'))).status, 200);
+      const hosts = await api('GET', '/api/v1/hosts', as('viewer'));
+      assert.equal(hosts.status, 200);
+      assert.ok((hosts.json as { items: { name: string }[] }).items.some((h) => h.name === 'web-1'));
+      assert.equal((await api('GET', '/api/v1/hosts/web-1', as('viewer'))).status, 200);
+    });
+
     test('every response so far conformed to the document, and every route answered a success', () => {
       assert.deepEqual(problems, []);
       for (const route of app.router.routes) {

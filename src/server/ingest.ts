@@ -34,7 +34,13 @@ import type { Finding } from '../model/finding.js';
 import { SEVERITY_RANK } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
-import { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLATED_BYTES, type IngestResult, LiveDetector } from '../run/live.js';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_INFLATED_BYTES,
+  type IngestResult,
+  LiveDetector,
+  type LiveState,
+} from '../run/live.js';
 import type { ChecklistStep, StoredCase } from '../store/cases.js';
 import { MAX_FINDING_LINKS } from '../store/findings.js';
 import type { Store } from '../store/index.js';
@@ -46,6 +52,7 @@ import { readJson } from './app.js';
 import type { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
 import type { Route, ServerModule } from './http.js';
+import { LIVE_VIEW_PATHS, LIVE_VIEW_SCHEMAS, liveViewRoutes, type ReadCounts } from './live-views.js';
 import type { OpenApiPaths, Schema } from './openapi.js';
 import { SENSOR } from './roles.js';
 
@@ -60,6 +67,8 @@ const MAX_ANSWER_ISSUES = 50;
 /** Members of a resolved case whose entities are read to tell a recurrence. */
 const MAX_ENTITY_LOOKUPS = 64;
 const ACTOR = 'coalmine-ingest';
+/** Formats and issue codes counted for the live coverage view (both are small vocabularies; a bound anyway). */
+const MAX_COUNTED_KEYS = 256;
 
 export interface IngestPipelineOptions {
   store: Store;
@@ -268,6 +277,7 @@ export class IngestPipeline {
   private lastPrune = 0;
   private detector!: LiveDetector;
   private closed = false;
+  private readonly readCounts: ReadCounts = { bodies: 0, byFormat: {}, issuesByCode: {} };
 
   private constructor(private readonly options: IngestPipelineOptions) {
     this.now = options.now ?? Date.now;
@@ -299,8 +309,33 @@ export class IngestPipeline {
     return self;
   }
 
+  get store(): Store {
+    return this.options.store;
+  }
+
   get maxBody(): number {
     return this.maxBodyBytes;
+  }
+
+  /** The engine's state now (hosts, workloads, clouds, open clusters), for the live views; read only. */
+  get live(): LiveState {
+    return this.detector.state;
+  }
+
+  /** What the engine was given since start (replay included): bodies read, by format, and problems by code. */
+  get readSoFar(): Readonly<ReadCounts> {
+    return this.readCounts;
+  }
+
+  private noteRead(result: IngestResult): void {
+    const c = this.readCounts;
+    c.bodies++;
+    const bump = (m: Record<string, number>, k: string, n: number) => {
+      if (Object.hasOwn(m, k)) m[k] += n;
+      else if (Object.keys(m).length < MAX_COUNTED_KEYS) m[k] = n;
+    };
+    if (result.format) bump(c.byFormat, result.format, 1);
+    for (const [code, n] of Object.entries(result.issuesByCode)) bump(c.issuesByCode, code, n);
   }
 
   private reported(finding: Finding): void {
@@ -337,12 +372,14 @@ export class IngestPipeline {
           if (this.tickMs > 0 && prevAt !== undefined && entry.received_at - prevAt >= this.tickMs)
             this.detector.tick(prevAt + this.tickMs);
           prevAt = entry.received_at;
-          await this.read(entry.body, {
-            name: entry.name,
-            format: entry.format ?? undefined,
-            host: entry.host ?? undefined,
-            receivedAt: entry.received_at,
-          });
+          this.noteRead(
+            await this.read(entry.body, {
+              name: entry.name,
+              format: entry.format ?? undefined,
+              host: entry.host ?? undefined,
+              receivedAt: entry.received_at,
+            }),
+          );
           this.stats.replayed++;
           afterSeq = entry.seq;
         }
@@ -405,6 +442,7 @@ export class IngestPipeline {
       answer.accepted = true;
       answer.seq = seq;
       this.stats.accepted++;
+      this.noteRead(result);
       try {
         const known = await this.options.store.sensors.get(sensor);
         await this.options.store.sensors.seen({
@@ -811,7 +849,7 @@ const SCHEMAS: Record<string, Schema> = {
   },
 };
 
-/** The ingest routes over a started pipeline, as a module for `createServer({ modules })`. */
+/** The ingest routes and the live views over a started pipeline, as a module for `createServer({ modules })`. */
 export function ingestModule(pipeline: IngestPipeline): ServerModule {
   const routes: Route[] = [
     {
@@ -875,5 +913,11 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
       },
     },
   ];
-  return { routes, openapi: { paths: PATHS, schemas: SCHEMAS }, close: () => pipeline.close() };
+  // the live views read the engine this pipeline holds
+  routes.push(...liveViewRoutes(pipeline, pipeline.store));
+  return {
+    routes,
+    openapi: { paths: { ...PATHS, ...LIVE_VIEW_PATHS }, schemas: { ...SCHEMAS, ...LIVE_VIEW_SCHEMAS } },
+    close: () => pipeline.close(),
+  };
 }

@@ -172,26 +172,23 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   const trail = await textOf(page.locator('table.audit'));
   for (const action of ['tick', 'note', 'transition']) assert.match(trail, new RegExp(action), `audit shows ${action}`);
 
-  // the same executable relaunched after closure reopens the case (live, or after a reload)
+  // the same executable relaunched after closure reopens the case: the open page shows it live (SSE)
   assert.equal((await ingest('audit-later', relaunched(6 * 3600_000))).status, 202);
   await until(
-    'the case reopened on the page',
-    async () => {
-      if ((await textOf(page.getByTestId('case-state'))) === 'New') return true;
-      await page.reload();
-      await page.getByTestId('case-state').waitFor();
-      return undefined;
-    },
+    'the case reopened on the open page, without a reload',
+    async () => ((await textOf(page.getByTestId('case-state'))) === 'New' ? true : undefined),
     30_000,
   );
   assert.match(await textOf(page.locator('.state-line')), /reopened ×1/);
 
-  // a hostile command line is inert text
+  // a new finding appears in the open queue live, marked new; its hostile command line is inert text
+  await page.getByRole('link', { name: 'Findings', exact: true }).click();
+  await page.getByRole('heading', { name: 'Findings' }).waitFor();
   assert.equal((await ingest('hostile.ndjson', readFileSync(HOSTILE, 'utf8'))).status, 202);
-  const hostile = await until('the hostile finding', async () =>
-    (await store.findings.list()).items.find((f) => f.finding.host.includes('<b>')),
-  );
-  await page.goto(new URL(`/findings/${hostile.finding.id}`, url).href);
+  const hostileRow = page.locator('tr.fresh', { hasText: 'web-<b>02</b>' });
+  await hostileRow.waitFor({ timeout: 30_000 });
+  assert.equal(await hostileRow.locator('.badge').count(), 1);
+  await hostileRow.click();
   await page.getByRole('heading', { name: 'Process tree' }).waitFor();
   const text = await textOf(page.locator('main'));
   assert.ok(text.includes("--pass '<script>alert(1)</script>' \\x1b[31mRED\\x1b[0m"), 'markup and ESC shown as text');

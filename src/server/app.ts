@@ -369,8 +369,12 @@ function errorReply(err: unknown, log: (line: string) => void, req: IncomingMess
   return answer(500, 'internal', 'internal error (the server log says more)');
 }
 
-/** A client this far behind on a stream is dropped (a stream's events are small; this is hundreds). */
-const MAX_STREAM_BUFFER_BYTES = 256 * 1024;
+/**
+ * A client this far behind on a stream is dropped. Above what a full replay of the change ring needs
+ * (1,000 events of at most ~700 bytes), so a reconnecting client is never dropped by its own catch-up;
+ * 64 streams at most hold 64 MiB.
+ */
+const MAX_STREAM_BUFFER_BYTES = 1024 * 1024;
 
 class OpenStream implements ResponseStream {
   private done = false;

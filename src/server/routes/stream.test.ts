@@ -320,6 +320,24 @@ test('a client that stops reading is dropped, not buffered without bound', async
   client.close();
 });
 
+test('a resumed client catching up on the whole ring of the largest changes is not dropped', async () => {
+  const from = app.deps.changes.lastSeq;
+  for (let i = 0; i < 1000; i++)
+    app.deps.changes.publish({
+      kind: 'allowlist',
+      id: `${i}-${'i'.repeat(400)}`,
+      revision: Number.MAX_SAFE_INTEGER,
+      state: 's'.repeat(400),
+    });
+  const client = await stream(base, { ...bearer(viewer), 'last-event-id': String(from) });
+  try {
+    await client.until(() => client.events.filter((e) => e.event === 'allowlist').length >= 1000, 'the whole ring');
+    assert.ok(!client.events.some((e) => e.event === 'reset'));
+  } finally {
+    client.close();
+  }
+});
+
 // the timeout is what fails a close() that waits on its streams (they never end by themselves)
 test('close() ends open streams instead of waiting on them', { timeout: 20_000 }, async () => {
   const other = createServer({ store, policy: defaultPolicy() });

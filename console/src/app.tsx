@@ -9,6 +9,7 @@ import { closeLive } from './live';
 import { CasePage } from './pages/case';
 import { CoveragePage } from './pages/coverage';
 import { FindingPage } from './pages/finding';
+import { HostPage } from './pages/host';
 import { LoginPage } from './pages/login';
 import { QueuePage } from './pages/queue';
 import { SensorsPage } from './pages/sensors';
@@ -40,6 +41,8 @@ function Page() {
   if (finding) return <FindingPage id={finding.id} />;
   const theCase = matchPath('/cases/:id', path);
   if (theCase) return <CasePage id={theCase.id} />;
+  const host = matchPath('/hosts/:name', path);
+  if (host) return <HostPage name={host.name} />;
   if (path === '/coverage') return <CoveragePage />;
   if (path === '/sensors') return <SensorsPage />;
   return (

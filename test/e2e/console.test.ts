@@ -239,12 +239,16 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   }
   assert.equal((await store.cases.get(caseOf.id))?.notes.length, 1, 'nothing the viewer sent was stored');
 
-  // the other pages open without errors
-  for (const path of ['/coverage', '/sensors', '/cases?state=resolved']) {
-    await page.goto(new URL(path, url).href);
-    await page.locator('main h1').waitFor();
-  }
-  await page.getByRole('heading', { name: 'Sensors' }).count();
+  // coverage per host with its analytics, the host's page from there, the sensors that sent telemetry
+  await page.goto(new URL('/coverage', url).href);
+  await page.getByRole('heading', { name: 'Hosts' }).waitFor();
+  assert.match(await textOf(page.locator('main')), /AN0742/);
+  await page.getByRole('link', { name: 'web-01', exact: true }).click();
+  await page.getByRole('heading', { name: 'Processes under watch' }).waitFor();
+  assert.match(await textOf(page.locator('main')), /kdevtmpfsi/);
+  await page.goto(new URL('/sensors', url).href);
+  await page.locator('table.rows').waitFor();
+  assert.match(await textOf(page.locator('table.rows')), /web-01/);
 
   assert.deepEqual(dialogs, [], 'no dialog opened');
   assert.deepEqual(problems, [], 'no console errors');

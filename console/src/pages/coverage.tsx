@@ -4,7 +4,9 @@
  * report `coalmine coverage --format json` prints). Fields absent from the answer are left out.
  */
 import type { ReactNode } from 'react';
+import { seg } from '../api';
 import { useLive } from '../live';
+import { Link } from '../router';
 import { Text, visible } from '../text';
 import { useApi } from '../use-api';
 
@@ -45,7 +47,10 @@ interface CoverageReport {
 
 const asList = <T,>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]).slice(0, 1000) : []);
 
-function ScopeCard(props: { title: ReactNode; scope: Scope }) {
+/** A host's coverage row, as GET /api/v1/hosts/{name} gives it too. */
+export type HostCoverageRow = Scope;
+
+export function ScopeCard(props: { title: ReactNode; scope: Scope }) {
   const analytics = [
     ...asList<AnalyticRow>(props.scope.analytics),
     ...(props.scope.analytic ? [props.scope.analytic] : []),
@@ -141,7 +146,8 @@ export function CoveragePage() {
           scope={s}
           title={
             <>
-              <Text value={s.host} max={80} /> <span className="muted">{visible(s.platform ?? '')}</span>
+              <Link to={`/hosts/${seg(s.host ?? '')}`}>{visible(s.host).slice(0, 80)}</Link>{' '}
+              <span className="muted">{visible(s.platform ?? '')}</span>
             </>
           }
         />

@@ -55,7 +55,7 @@ export function FindingPage(props: { id: string }) {
         </dd>
         <dt>host</dt>
         <dd>
-          <Text value={f.host} />
+          <Link to={`/hosts/${seg(f.host)}`}>{visible(f.host).slice(0, 120)}</Link>
         </dd>
         {f.confidence !== undefined && (
           <>

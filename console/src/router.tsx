@@ -5,6 +5,8 @@
  */
 import { type MouseEvent, type ReactNode, useEffect, useState } from 'react';
 
+export { matchPath } from './view-model';
+
 export interface Location {
   path: string;
   query: URLSearchParams;
@@ -37,24 +39,6 @@ export function useLocation(): Location {
     };
   }, []);
   return loc;
-}
-
-/** `/findings/:id` against `/findings/cm-1` → { id: 'cm-1' }, or null. Segments are decoded. */
-export function matchPath(pattern: string, path: string): Record<string, string> | null {
-  const want = pattern.split('/');
-  const got = path.split('/');
-  if (want.length !== got.length) return null;
-  const params: Record<string, string> = {};
-  for (let i = 0; i < want.length; i++) {
-    if (want[i].startsWith(':')) {
-      try {
-        params[want[i].slice(1)] = decodeURIComponent(got[i]);
-      } catch {
-        return null;
-      }
-    } else if (want[i] !== got[i]) return null;
-  }
-  return params;
 }
 
 export function Link(props: { to: string; children: ReactNode; className?: string; title?: string }) {

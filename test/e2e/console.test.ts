@@ -6,7 +6,7 @@
  * true positive; the same executable relaunched after closure (POST /api/v1/events) reopens it; a
  * finding whose command line holds markup and ANSI escapes renders as inert text; a viewer sees no
  * change controls and the API refuses its changes. No console error on any page. Skips when
- * /usr/bin/chromium is absent (CI installs it).
+ * /usr/bin/chromium is absent (CI installs it). First, the console's pure functions (view-model.ts) in Node.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { age, matchPath, processForest, suggestedExpiry, visible, when } from '../../console/src/view-model.js';
 import { defaultPolicy } from '../../src/model/policy.js';
 import { type RunningDemo, startDemo } from '../../src/server/demo.js';
 
@@ -92,6 +93,65 @@ async function logIn(page: Page, url: URL, token: string): Promise<void> {
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Cases' }).waitFor();
 }
+
+test('telemetry is made visible: ESC, C1, bidi overrides, zero-width and lone surrogates as escapes; markup stays text', () => {
+  assert.equal(visible('a\u001b[31mred\u001b[0m'), 'a\\x1b[31mred\\x1b[0m');
+  assert.equal(visible('x\u009by\u202ez\u200b\ud800'), 'x\\x9by\\u202ez\\u200b\\ud800');
+  assert.equal(visible('<script>alert(1)</script>'), '<script>alert(1)</script>');
+  assert.equal(visible(undefined), '');
+  assert.equal(visible(42), '42');
+});
+
+test('times: UTC to the second, coarse ages, and what is not a time shown as text', () => {
+  assert.equal(when('2025-03-14T02:10:02.429Z'), '2025-03-14 02:10:02Z');
+  assert.equal(when(0), '1970-01-01 00:00:00Z');
+  assert.equal(when('not a time\u001b'), 'not a time\\x1b');
+  assert.equal(when(null), '');
+  const now = Date.parse('2025-03-14T12:00:00Z');
+  assert.equal(age(now - 30_000, now), '30s');
+  assert.equal(age(now - 20 * 60_000, now), '20m');
+  assert.equal(age(now - 5 * 3600_000, now), '5h');
+  assert.equal(age(now - 3 * 86400_000, now), '3d');
+  assert.equal(age('garbage', now), '');
+});
+
+test("paths: a pattern's parameters decoded; another shape, an empty id or a bad escape is no match", () => {
+  assert.deepEqual(matchPath('/findings/:id', '/findings/cm-1'), { id: 'cm-1' });
+  assert.deepEqual(matchPath('/hosts/:name', '/hosts/web-%3Cb%3E02'), { name: 'web-<b>02' });
+  assert.equal(matchPath('/findings/:id', '/findings/cm-1/x'), null);
+  assert.equal(matchPath('/findings/:id', '/findings/'), null);
+  assert.equal(matchPath('/findings/:id', '/findings/%E0%A4%A'), null);
+  assert.equal(matchPath('/cases/:id', '/findings/cm-1'), null);
+});
+
+test('process forest: children under their parent, an outside parent a root, a cycle shown flat', () => {
+  const forest = processForest([
+    { entity: 'p:2', parent: 'p:1' },
+    { entity: 'p:1', parent: 'p:0' },
+    { entity: 'p:3', parent: 'p:1' },
+    { entity: 'p:9' },
+  ]);
+  assert.deepEqual(
+    forest.map((n) => [n.p.entity, n.children.map((c) => c.p.entity)]),
+    [
+      ['p:1', ['p:2', 'p:3']],
+      ['p:9', []],
+    ],
+  );
+  const cycle = processForest([
+    { entity: 'a', parent: 'b' },
+    { entity: 'b', parent: 'a' },
+  ]);
+  assert.deepEqual(
+    cycle.map((n) => n.p.entity),
+    ['a', 'b'],
+  );
+});
+
+test("an allowlist suggestion's expiry is the form's default, else 90 days on", () => {
+  assert.equal(suggestedExpiry('allowlist:\n  - match: {}\n    expires: 2027-03-06'), '2027-03-06');
+  assert.equal(suggestedExpiry(undefined, Date.parse('2025-01-01T00:00:00Z')), '2025-04-01');
+});
 
 test('the console in real Chromium: queue, finding, case work, reopen on recurrence, inert hostile text, viewer', async (t) => {
   if (!existsSync(CHROMIUM)) {

@@ -22,6 +22,7 @@ import { Link } from '../router';
 import { canWork, useSession } from '../session';
 import { Text, visible, when } from '../text';
 import { useApi } from '../use-api';
+import { suggestedExpiry } from '../view-model';
 
 const STATE_LABEL: Record<CaseState, string> = {
   new: 'New',
@@ -228,13 +229,6 @@ function NoteForm(props: { busy: boolean; add: (text: string) => Promise<StoredC
       </button>
     </form>
   );
-}
-
-/** The suggestion's expiry date (`expires: 2027-03-06`), for the form's default. */
-function suggestedExpiry(suggestion: string | undefined): string {
-  const m = /expires: (\d{4}-\d{2}-\d{2})/.exec(suggestion?.slice(0, 4096) ?? '');
-  if (m) return m[1];
-  return new Date(Date.now() + 90 * 86400e3).toISOString().slice(0, 10);
 }
 
 function Transitions(props: {

@@ -11,6 +11,7 @@ import { useLive } from '../live';
 import { Link } from '../router';
 import { Text, visible, when } from '../text';
 import { useApi } from '../use-api';
+import { type ProcessNode, processForest } from '../view-model';
 
 export function FindingPage(props: { id: string }) {
   const detail = useApi<FindingDetail>(`/findings/${seg(props.id)}`);
@@ -218,24 +219,7 @@ function Evidence(props: { finding: Finding }) {
   );
 }
 
-interface TreeNode {
-  p: ProcessFacts;
-  children: TreeNode[];
-}
-
-/** The finding's processes as a forest by parent (a parent outside the finding makes a root); bounded by the list. */
-function processForest(processes: ProcessFacts[]): TreeNode[] {
-  const nodes = new Map(processes.map((p) => [p.entity, { p, children: [] as TreeNode[] }]));
-  const roots: TreeNode[] = [];
-  for (const n of nodes.values()) {
-    const parent = n.p.parent !== undefined && n.p.parent !== n.p.entity ? nodes.get(n.p.parent) : undefined;
-    if (parent) parent.children.push(n);
-    else roots.push(n);
-  }
-  // a cycle in hostile input leaves no root: show those flat rather than not at all
-  if (roots.length === 0) return [...nodes.values()].map((n) => ({ p: n.p, children: [] }));
-  return roots;
-}
+type TreeNode = ProcessNode<ProcessFacts>;
 
 function TreeItem(props: { node: TreeNode; primary: string | undefined; depth: number }) {
   const { p } = props.node;

@@ -1,0 +1,84 @@
+/**
+ * The console's pure functions over what the API gives (no DOM, no React), so the tests run them in
+ * Node: telemetry made visible as text, times, the router's path match, a finding's process forest.
+ */
+
+/** Control, format, separator characters and lone surrogates: what drives a terminal or hides text. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+function escapeOf(c: string): string {
+  const cp = c.codePointAt(0) ?? 0;
+  if (cp <= 0xff) return `\\x${cp.toString(16).padStart(2, '0')}`;
+  return cp > 0xffff ? `\\u{${cp.toString(16)}}` : `\\u${cp.toString(16).padStart(4, '0')}`;
+}
+
+/** The value as a string with every invisible or terminal-driving character as a visible escape (ESC → `\x1b`). */
+export function visible(value: unknown): string {
+  return String(value ?? '').replace(INVISIBLE, escapeOf);
+}
+
+/** Epoch ms or an ISO string as a short UTC time; what is not a time is shown as (visible) text. */
+export function when(t: number | string | null | undefined): string {
+  if (t === null || t === undefined) return '';
+  const d = new Date(t);
+  return Number.isNaN(d.getTime()) ? visible(t) : `${d.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+/** How long ago, coarse: 45s, 5m, 3h, 2d ('' for what is not a time). */
+export function age(t: number | string, now = Date.now()): string {
+  const ms = now - new Date(t).getTime();
+  if (!Number.isFinite(ms)) return '';
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)}m`;
+  if (s < 36 * 3600) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86400)}d`;
+}
+
+/** `/findings/:id` against `/findings/cm-1` → { id: 'cm-1' }, or null. Segments are decoded; a bad escape is no match. */
+export function matchPath(pattern: string, path: string): Record<string, string> | null {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    if (want[i].startsWith(':')) {
+      if (got[i] === '') return null;
+      try {
+        params[want[i].slice(1)] = decodeURIComponent(got[i]);
+      } catch {
+        return null;
+      }
+    } else if (want[i] !== got[i]) return null;
+  }
+  return params;
+}
+
+export interface ProcessNode<P extends { entity: string; parent?: string }> {
+  p: P;
+  children: ProcessNode<P>[];
+}
+
+/**
+ * A finding's processes as a forest by parent: a parent outside the list makes a root. Hostile input
+ * can make a cycle, which leaves no root: then every process is shown flat rather than none.
+ */
+export function processForest<P extends { entity: string; parent?: string }>(processes: P[]): ProcessNode<P>[] {
+  const nodes = new Map<string, ProcessNode<P>>();
+  for (const p of processes) if (!nodes.has(p.entity)) nodes.set(p.entity, { p, children: [] });
+  const roots: ProcessNode<P>[] = [];
+  for (const n of nodes.values()) {
+    const parent = n.p.parent !== undefined && n.p.parent !== n.p.entity ? nodes.get(n.p.parent) : undefined;
+    if (parent) parent.children.push(n);
+    else roots.push(n);
+  }
+  if (roots.length === 0) return [...nodes.values()].map((n) => ({ p: n.p, children: [] }));
+  return roots;
+}
+
+/** The expiry date a `coalmine.yaml` allowlist suggestion names (`expires: 2027-03-06`), else 90 days on. */
+export function suggestedExpiry(suggestion: string | undefined, now = Date.now()): string {
+  const m = /expires: (\d{4}-\d{2}-\d{2})/.exec(suggestion?.slice(0, 4096) ?? '');
+  if (m) return m[1];
+  return new Date(now + 90 * 86400e3).toISOString().slice(0, 10);
+}

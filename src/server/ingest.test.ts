@@ -325,6 +325,57 @@ function suite(
       );
     });
 
+    test('a finding that links two open cases merges them: the older survives with every finding, the other points to it', async () => {
+      clock = Date.parse('2026-03-01T02:00:00Z');
+      const feed = new ChangeFeed({ now });
+      const seen: Change[] = [];
+      feed.subscribe((c) => seen.push(c));
+      const { store, pipeline } = await start(await fresh(), feed);
+      const delivery = (id: string, host: string, pools: string[], severity = 'high') => ({
+        id,
+        revision: 1,
+        analytic: 'AN0742',
+        severity,
+        host,
+        title: `Miner on ${host}`,
+        entity: `process:${host}:${id}`,
+        first_seen: '2026-03-01T00:00:00Z',
+        last_seen: '2026-03-01T01:00:00Z',
+        legs: ['process', 'reach'],
+        facts: { destinations: pools },
+        processes: [{ executable: '/usr/bin/python3' }],
+      });
+      await pipeline.acceptFinding(delivery('d1', 'web-1', ['pool-a.example:3333']), undefined);
+      await pipeline.flush();
+      clock += 1000;
+      await pipeline.acceptFinding(delivery('d2', 'web-2', ['pool-b.example:4444'], 'critical'), undefined);
+      await pipeline.flush();
+      const before = (await store.cases.list()).items;
+      assert.equal(before.length, 2, 'grouped apart: nothing links them yet');
+      const older = before.find((c) => c.findings.includes('d1'))!;
+      const newer = before.find((c) => c.findings.includes('d2'))!;
+
+      // web-1 reaching pool-b links them
+      clock += 1000;
+      await pipeline.acceptFinding(delivery('d3', 'web-1', ['pool-b.example:4444'], 'medium'), undefined);
+      await pipeline.flush();
+      const after = (await store.cases.list()).items;
+      assert.deepEqual(
+        after.map((c) => c.id),
+        [older.id],
+      );
+      assert.deepEqual(after[0].findings, ['d1', 'd2', 'd3']);
+      // named by the worst (critical, on web-2, whose host comes first) as a campaign on two hosts
+      assert.equal(after[0].severity, 'critical');
+      assert.match(after[0].title, /^Campaign on 2 hosts \(web-2, web-1\), 3 findings; worst: Miner on web-2$/);
+      assert.equal((await store.cases.get(newer.id))?.merged_into, older.id);
+      assert.equal(pipeline.stats.casesMerged, 1);
+      assert.ok(
+        seen.some((c) => c.kind === 'case' && c.id === newer.id && c.state === 'merged'),
+        JSON.stringify(seen),
+      );
+    });
+
     test('a body nothing can be read from is refused with its reasons and nothing is stored; shippers’ JSON bodies are read', async () => {
       clock = Date.parse('2025-03-14T03:00:00Z');
       const { store, pipeline } = await start(await fresh());

@@ -19,13 +19,15 @@
  * link keys are recorded, so a new finding finds the cases of the findings it shares a host, pool, hash
  * or path with even after a restart. A new finding joins the open case its group already has, else
  * starts a case with its group's findings no case holds. When a finding joins or rises, the case is
- * named by its worst finding again (title, severity; tier raised to Tier 2), audited. A resolved case
+ * named by its worst finding again (title, severity; tier raised to Tier 2), audited. A new finding that
+ * links open cases grouped apart joins the oldest, and the others are merged into it (findings moved,
+ * each marked merged with a pointer, audited). A resolved case
  * is reopened only when one of its findings rises (higher severity, or a leg it was not closed with)
  * or a new finding recurs after it was resolved (on an entity of the case, or the same executable on the
  * same host); a revision that repeats the
  * evidence it was closed on changes nothing. A new finding linked only to resolved cases, on another
- * entity, starts a case of its own. Every stored revision and every case created, joined, renamed or
- * reopened is published to the change feed after its commit.
+ * entity, starts a case of its own. Every stored revision and every case created, joined, renamed,
+ * merged or reopened is published to the change feed after its commit.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -67,6 +69,8 @@ const MAX_ANSWER_ISSUES = 50;
 /** Members of a resolved case whose entities are read to tell a recurrence. */
 const MAX_ENTITY_LOOKUPS = 64;
 const ACTOR = 'coalmine-ingest';
+/** Open cases one new finding merges (the rest wait for the next finding that links them). */
+const MAX_MERGES_PER_FINDING = 16;
 /** Formats and issue codes counted for the live coverage view (both are small vocabularies; a bound anyway). */
 const MAX_COUNTED_KEYS = 256;
 
@@ -134,6 +138,8 @@ export interface PipelineStats {
   casesReopened: number;
   /** Case headlines (title, severity, tier) changed by a finding joining or rising. */
   casesRetitled: number;
+  /** Open cases merged into an older one because a new finding linked them. */
+  casesMerged: number;
   /** Findings whose storing failed (logged). */
   failures: number;
 }
@@ -256,6 +262,7 @@ export class IngestPipeline {
     casesJoined: 0,
     casesReopened: 0,
     casesRetitled: 0,
+    casesMerged: 0,
     failures: 0,
   };
   /** One accept at a time, so the log's order is the detector's order. */
@@ -628,11 +635,21 @@ export class IngestPipeline {
       await this.refreshHeadline(c.id, finding);
       return;
     }
-    const open = byAge.find((c) => c.state !== 'resolved');
+    const [open, ...alsoOpen] = byAge.filter((c) => c.state !== 'resolved' && c.merged_into === null);
     if (open) {
       const joined = await store.cases.addFindings(open.id, [finding.id], { actor: ACTOR });
       this.stats.casesJoined++;
       this.publishCase(joined);
+      // the finding links open cases grouped apart: as hunt would group them now, one case (the oldest)
+      for (const other of alsoOpen.slice(0, MAX_MERGES_PER_FINDING)) {
+        const merged = await store.cases.merge(open.id, other.id, {
+          actor: ACTOR,
+          reason: clip(`finding ${finding.id} links it to case ${open.id}`, 2000),
+        });
+        this.stats.casesMerged++;
+        this.publishCase(merged);
+        this.options.changes?.publish({ kind: 'case', id: other.id, state: 'merged' });
+      }
       await this.refreshHeadline(open.id, finding);
       return;
     }

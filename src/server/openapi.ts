@@ -163,6 +163,7 @@ const SCHEMAS: Record<string, Schema> = {
       'created_at',
       'updated_at',
       'resolved_at',
+      'merged_into',
       'grouped',
       'findings',
       'checklist',
@@ -182,6 +183,10 @@ const SCHEMAS: Record<string, Schema> = {
       created_at: epochMs,
       updated_at: epochMs,
       resolved_at: nullable('integer'),
+      merged_into: {
+        type: ['string', 'null'],
+        description: 'the case it was merged into (a finding linked them; its findings moved there), else null',
+      },
       grouped: { type: 'object', description: 'the case as grouped when it was created (hunt --format ocsf-incident)' },
       findings: { type: 'array', items: str() },
       checklist: { type: 'array', items: ref('CaseStep') },

@@ -71,6 +71,8 @@ export interface StoredCase {
   created_at: number;
   updated_at: number;
   resolved_at: number | null;
+  /** The case this one was merged into (its findings moved there); null while it stands on its own. */
+  merged_into: string | null;
   /** The case as grouped when it was created. */
   grouped: Case;
   findings: string[];
@@ -118,6 +120,12 @@ export interface CaseStore {
   ofHost(host: string, limit?: number): Promise<StoredCase[]>;
   /** A new title, severity and tier (its findings joined or rose), audited with what it was. */
   setHeadline(id: string, headline: CaseHeadline, options: Actor): Promise<StoredCase>;
+  /**
+   * Merges the open case `mergedId` into the open case `survivorId` (a finding linked them): its
+   * findings move to the survivor, it is marked merged with a pointer to it and leaves the queue, and
+   * both cases audit it, all in one transaction. The survivor's headline is the caller's to refresh.
+   */
+  merge(survivorId: string, mergedId: string, options: { actor: string; reason: string }): Promise<StoredCase>;
 }
 
 export interface CaseMember {
@@ -152,10 +160,11 @@ interface CaseRow {
   updated_at: number;
   resolved_at: number | null;
   severity_rank: number;
+  merged_into: string | null;
 }
 
 const CASE_COLUMNS =
-  'id, title, severity, tier, state, resolution, assignee, body, version, reopened, created_at, updated_at, resolved_at, severity_rank';
+  'id, title, severity, tier, state, resolution, assignee, body, version, reopened, created_at, updated_at, resolved_at, severity_rank, merged_into';
 
 function validateCase(c: unknown): Case {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new StoreInputError('case must be an object');
@@ -217,6 +226,7 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
       created_at: Number(row.created_at),
       updated_at: Number(row.updated_at),
       resolved_at: row.resolved_at === null ? null : Number(row.resolved_at),
+      merged_into: row.merged_into,
       grouped: JSON.parse(row.body) as Case,
       findings: findings.map((f) => f.finding_id),
       checklist: steps.map((s) => ({ ...s, done_at: s.done_at === null ? null : Number(s.done_at) })),
@@ -241,6 +251,8 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
       const actor = requiredText('actor', options.actor, 256);
       const current = await load(tx, requiredText('case id', id, 128));
       if (!current) throw new StoreNotFoundError(`no case ${id.slice(0, 128)}`);
+      if (current.merged_into !== null)
+        throw new StoreInputError(`case ${current.id} was merged into ${current.merged_into}: work on that case`);
       if (options.expectedVersion !== undefined && options.expectedVersion !== current.version)
         throw new StoreConflictError(
           `case ${current.id} is at version ${current.version}, not ${options.expectedVersion}`,
@@ -319,7 +331,8 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
 
     async list(filter = {}, page = {}) {
       const limit = pageLimit(page.limit);
-      const where: string[] = [];
+      // a merged case is history: its survivor is what the queue lists
+      const where: string[] = ['merged_into IS NULL'];
       const params: (string | number)[] = [];
       if (filter.state !== undefined) {
         if (!CASE_STATES.includes(filter.state))
@@ -338,7 +351,7 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
         params.push(rank, rank, created, created, id);
       }
       const rows = await db.all<CaseRow>(
-        `SELECT ${CASE_COLUMNS} FROM cases ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        `SELECT ${CASE_COLUMNS} FROM cases WHERE ${where.join(' AND ')}
          ORDER BY severity_rank DESC, created_at DESC, id ASC LIMIT ?`,
         [...params, limit + 1],
       );
@@ -462,6 +475,56 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
       for (const r of rows) out.push(await hydrate(db, r));
       return out;
     },
+
+    merge: (survivorId, mergedId, options) =>
+      db.transaction(async (tx) => {
+        const actor = requiredText('actor', options.actor, 256);
+        const reason = requiredText('merge reason', options.reason, 2048);
+        const survivor = await load(tx, requiredText('case id', survivorId, 128));
+        const merged = await load(tx, requiredText('case id', mergedId, 128));
+        if (!survivor) throw new StoreNotFoundError(`no case ${survivorId.slice(0, 128)}`);
+        if (!merged) throw new StoreNotFoundError(`no case ${mergedId.slice(0, 128)}`);
+        if (survivor.id === merged.id) throw new StoreInputError(`case ${survivor.id} cannot be merged into itself`);
+        for (const c of [survivor, merged]) {
+          if (c.merged_into !== null)
+            throw new StoreInputError(`case ${c.id} was already merged into ${c.merged_into}`);
+          if (c.state === 'resolved') throw new StoreInputError(`case ${c.id} is resolved: only open cases merge`);
+        }
+        const held = new Set(survivor.findings);
+        const moving = merged.findings.filter((f) => !held.has(f));
+        if (held.size + moving.length > MAX_FINDINGS)
+          throw new StoreInputError(`case ${survivor.id} would hold more than ${MAX_FINDINGS} findings`);
+        const at = now();
+        for (const f of moving)
+          await tx.run('INSERT INTO case_findings (case_id, finding_id) VALUES (?, ?)', [survivor.id, f]);
+        await tx.run('DELETE FROM case_findings WHERE case_id = ?', [merged.id]);
+        // compare-and-set on both: an analyst's change to either meanwhile makes this a conflict
+        for (const [c, set, values] of [
+          [survivor, '', []],
+          [merged, 'merged_into = ?, ', [survivor.id]],
+        ] as const) {
+          const updated = await tx.run(
+            `UPDATE cases SET ${set}version = version + 1, updated_at = ? WHERE id = ? AND version = ?`,
+            [...values, at, c.id, c.version],
+          );
+          if (updated.changes !== 1) throw new StoreConflictError(`case ${c.id} changed meanwhile; reload and retry`);
+        }
+        await appendAudit(tx, at, {
+          actor,
+          subject_type: 'case',
+          subject_id: survivor.id,
+          action: 'merge',
+          detail: { merged: merged.id, findings: moving, reason },
+        });
+        await appendAudit(tx, at, {
+          actor,
+          subject_type: 'case',
+          subject_id: merged.id,
+          action: 'merged',
+          detail: { into: survivor.id, findings: merged.findings, reason },
+        });
+        return (await load(tx, survivor.id))!;
+      }),
 
     setHeadline: (id, headline, options) =>
       mutate(id, options, async (_tx, current) => {

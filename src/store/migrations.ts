@@ -203,6 +203,12 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX finding_links_by_finding ON finding_links (finding_id)',
     ],
   },
+  {
+    version: 4,
+    name: 'merged cases',
+    // a case merged into another (a finding linked them): it keeps its history and points to the survivor
+    statements: ['ALTER TABLE cases ADD COLUMN merged_into TEXT'],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

@@ -10,7 +10,14 @@ import type { Finding, Severity } from '../model/finding.js';
 import { parsePolicy } from '../run/policy.js';
 import { groupCases } from '../triage/cases.js';
 import type { Db } from './db.js';
-import { openStore, type Store, StoreConflictError, StoreInputError, StoreSchemaError } from './index.js';
+import {
+  openStore,
+  type Store,
+  StoreConflictError,
+  StoreInputError,
+  StoreNotFoundError,
+  StoreSchemaError,
+} from './index.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 
@@ -96,18 +103,18 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
 
     test('migrations apply once: a reopen applies nothing; a store newer than the code refuses to open', async () => {
       const { store, raw, location } = await fresh();
-      assert.deepEqual(store.migrated, [1, 2, 3]);
+      assert.deepEqual(store.migrated, [1, 2, 3, 4]);
       const again = await open(location);
       assert.deepEqual(again.migrated, []);
       await again.close();
-      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 3);
+      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 4);
 
       await raw.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         99,
         'from the future',
         T0,
       ]);
-      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(3\)/);
+      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(4\)/);
       await raw.run('DELETE FROM schema_migrations WHERE version = ?', [99]);
       const current = await open(location);
       assert.deepEqual(current.migrated, []);
@@ -650,6 +657,65 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         [[caseB.id, 'resolved']],
       );
       assert.deepEqual(await store.cases.ofHost('web-3'), []);
+    });
+
+    test('merging: the findings move to the survivor, the merged case points to it and leaves the queue, both audit it', async () => {
+      const { store } = await fresh();
+      const members = [
+        finding('m1'),
+        finding('m2', { host: 'web-2', severity: 'critical' }),
+        finding('m3', { host: 'web-3' }),
+      ];
+      for (const f of members) await store.findings.ingest({ finding: f, revision: 1 });
+      const [older, newer, third] = members.map((f) => groupCases([f])[0]);
+      await store.cases.create(older, { actor: 'ingest' });
+      clock += 1000;
+      await store.cases.create(newer, { actor: 'ingest', checklist: [{ id: 'isolate', label: 'Isolate web-2' }] });
+      await store.cases.addNote(newer.id, 'seen by ana', { actor: 'ana' });
+      clock += 1000;
+      await store.cases.create(third, { actor: 'ingest' });
+      await store.cases.transition(third.id, 'resolved', { actor: 'ana', resolution: 'false-positive' });
+
+      const survivor = await store.cases.merge(older.id, newer.id, {
+        actor: 'ingest',
+        reason: 'finding m4 links them',
+      });
+      assert.deepEqual(survivor.findings, ['m1', 'm2']);
+      assert.equal(survivor.merged_into, null);
+      const merged = (await store.cases.get(newer.id))!;
+      assert.equal(merged.merged_into, older.id);
+      assert.deepEqual(merged.findings, []);
+      assert.equal(merged.notes.length, 1, 'its history stays with it');
+      assert.deepEqual(
+        (await store.cases.ofFinding('m2')).map((c) => c.id),
+        [older.id],
+      );
+      assert.deepEqual((await store.cases.list()).items.map((c) => c.id).sort(), [older.id, third.id].sort());
+      const [toSurvivor] = (await store.audit.list('case', older.id)).items.filter((e) => e.action === 'merge');
+      assert.deepEqual(toSurvivor.detail, { merged: newer.id, findings: ['m2'], reason: 'finding m4 links them' });
+      const [toMerged] = (await store.audit.list('case', newer.id)).items.filter((e) => e.action === 'merged');
+      assert.deepEqual(toMerged.detail, { into: older.id, findings: ['m2'], reason: 'finding m4 links them' });
+
+      // a merged case takes no more work; a resolved one, itself, or a merged one again do not merge
+      await rejects(
+        store.cases.transition(newer.id, 'acknowledged', { actor: 'ana' }),
+        StoreInputError,
+        new RegExp(`merged into ${older.id}`),
+      );
+      await rejects(store.cases.addFindings(newer.id, ['m9'], { actor: 'ingest' }), StoreInputError, /merged into/);
+      await rejects(
+        store.cases.merge(older.id, newer.id, { actor: 'i', reason: 'r' }),
+        StoreInputError,
+        /already merged/,
+      );
+      await rejects(store.cases.merge(older.id, third.id, { actor: 'i', reason: 'r' }), StoreInputError, /is resolved/);
+      await rejects(store.cases.merge(older.id, older.id, { actor: 'i', reason: 'r' }), StoreInputError, /into itself/);
+      await rejects(
+        store.cases.merge(older.id, 'case-none', { actor: 'i', reason: 'r' }),
+        StoreNotFoundError,
+        /no case/,
+      );
+      assert.deepEqual((await store.cases.get(older.id))!.findings, ['m1', 'm2'], 'a refused merge writes nothing');
     });
 
     test('text bounds: long notes are clipped, absurd ones refused', async () => {

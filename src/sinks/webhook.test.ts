@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -291,6 +291,34 @@ test('webhook: 400 moves the item to rejected/ and reports it; later items still
   await wh.close();
   await rx.down();
 });
+
+for (const status of [401, 403]) {
+  test(`webhook: ${status} stops delivery once, said once; the items stay in the spool (the token never in it) and go with a good token`, async () => {
+    const rx = new Receiver();
+    rx.respond = () => status;
+    await rx.up();
+    const dir = spoolDir();
+    const issues: string[] = [];
+    const secret = 'cm_sensor_secret_token_value';
+    const wh = delivery(rx.url(), dir, { headers: { authorization: `Bearer ${secret}` } }, issues);
+    for (let i = 0; i < 3; i++) await wh.enqueue(item(i));
+    assert.equal(await wh.flush(3000), false, 'flush returns once delivery stopped, the items undelivered');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(rx.arrivals.length, 1, 'one attempt, not retried');
+    assert.equal(wh.refused, status);
+    assert.equal(issues.filter((t) => t.includes(`HTTP ${status}`)).length, 1, issues.join('\n'));
+    assert.ok(!issues.join('\n').includes(secret), 'the token is never reported');
+    assert.equal(spooled(dir).length, 3);
+    for (const name of spooled(dir)) assert.ok(!readFileSync(join(dir, name), 'utf8').includes(secret));
+    await wh.close();
+    rx.respond = () => 200;
+    const again = delivery(rx.url(), dir, { headers: { authorization: 'Bearer good' } });
+    assert.equal(await again.flush(5000), true);
+    assert.equal(rx.accepted.size, 3);
+    await again.close();
+    await rx.down();
+  });
+}
 
 test('webhook: a hung receiver hits the timeout and the item is retried', async () => {
   const rx = new Receiver();

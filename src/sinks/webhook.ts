@@ -1,7 +1,8 @@
 /**
  * Webhook delivery for live findings: every item is first written to a spool directory (one file per
  * item, named by a hash of its dedupe key, written to a temp name and renamed), then POSTed as JSON in
- * the background in spool order, one at a time. 2xx deletes the file; 4xx (not 408/429) moves it to
+ * the background in spool order, one at a time. 2xx deletes the file; 401/403 stops delivery for the run
+ * (said once; the items wait for a start with a valid token); another 4xx (not 408/429) moves it to
  * `rejected/` (which keeps the newest `maxRejected`); anything else (5xx, 408, 429, network error,
  * timeout) keeps it and retries with exponential backoff and jitter — a bounded number of attempts per
  * round, then rounds until `close()`. An item the receiver takes but does not accept — it answers 5xx,
@@ -115,8 +116,10 @@ interface SpoolRecord {
   body: unknown;
 }
 
-type Outcome =
+export type Outcome =
   | { kind: 'ok' }
+  /** 401/403: the receiver refuses who we are; every item would be refused alike until the token is fixed. */
+  | { kind: 'unauthorized'; status: number }
   | { kind: 'reject'; status: number }
   /**
    * `reached`: the receiver took the connection and then failed this item (5xx, 408, 429, a timeout, a
@@ -166,6 +169,8 @@ export class WebhookDelivery {
   private inflight: http.ClientRequest | null = null;
   private waiters: Array<() => void> = [];
   private down = false;
+  /** The 401/403 that stopped delivery this run, if one did. */
+  private refusedStatus: number | undefined;
   private counts = { delivered: 0, retried: 0, rejected: 0, refused: 0, duplicates: 0 };
   private spoolBytes = 0;
 
@@ -200,6 +205,11 @@ export class WebhookDelivery {
 
   get stats(): WebhookStats {
     return { ...this.counts, pending: this.queue.length, spoolBytes: this.spoolBytes };
+  }
+
+  /** The HTTP status (401/403) with which the receiver refused our credentials this run; delivery stopped then. */
+  get refused(): number | undefined {
+    return this.refusedStatus;
   }
 
   /** Where undelivered items wait. */
@@ -257,7 +267,7 @@ export class WebhookDelivery {
     await this.writes;
     while (this.queue.length > 0) {
       const left = deadline - Date.now();
-      if (left <= 0 || this.closed) return this.queue.length === 0;
+      if (left <= 0 || this.closed || this.refusedStatus !== undefined) return this.queue.length === 0;
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, left);
         function done() {
@@ -404,7 +414,7 @@ export class WebhookDelivery {
   // --- the worker ----------------------------------------------------------------------------------
 
   private kick(): void {
-    if (this.worker || this.closed || this.queue.length === 0) return;
+    if (this.worker || this.closed || this.refusedStatus !== undefined || this.queue.length === 0) return;
     this.worker = this.run().finally(() => {
       this.worker = null;
       this.kick();
@@ -467,6 +477,15 @@ export class WebhookDelivery {
         this.finish(item, 'delivered');
         continue;
       }
+      if (outcome.kind === 'unauthorized') {
+        // said once, and not retried: every item would be refused alike; they wait in the spool for a good token
+        this.refusedStatus = outcome.status;
+        this.report(
+          `webhook: ${this.shownUrl} refuses our credentials (HTTP ${outcome.status}: ${outcome.status === 401 ? 'the token is missing, unknown or revoked' : 'the token may not send here; a sensor token is needed'}); delivery stopped, ${this.queue.length} item(s) kept in ${this.spoolDir} for a start with a valid token`,
+        );
+        this.notify();
+        return;
+      }
       if (outcome.kind === 'reject') {
         failures = 0;
         this.report(
@@ -520,73 +539,94 @@ export class WebhookDelivery {
   }
 
   private post(key: string, body: Buffer): Promise<Outcome> {
-    const url = this.url;
-    const client = url.protocol === 'https:' ? https : http;
-    const headers: Record<string, string | number> = {
-      ...this.headers,
-      'content-type': 'application/json',
-      'content-length': body.length,
-      'idempotency-key': key,
-    };
-    if (url.username || url.password) {
-      const user = decodeURIComponent(url.username);
-      const pass = decodeURIComponent(url.password);
-      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    }
-    return new Promise<Outcome>((resolve) => {
-      let settled = false;
-      let reached = false;
-      const settle = (outcome: Outcome) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.inflight = null;
-        resolve(outcome);
-      };
-      const req = client.request(
-        {
-          protocol: url.protocol,
-          hostname: url.hostname.replace(/^\[|\]$/g, ''),
-          port: url.port || undefined,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers,
-          agent: false,
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          // the answer is known from the status; a body that trickles must not hold a socket open for ever
-          const drain = setTimeout(() => res.destroy(), this.timeoutMs);
-          res.on('close', () => clearTimeout(drain));
-          res.resume();
-          res.on('error', () => {});
-          if (status >= 200 && status < 300) return settle({ kind: 'ok' });
-          if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
-            return settle({ kind: 'reject', status });
-          }
-          const retryAfter = Number(res.headers['retry-after']);
-          settle({
-            kind: 'retry',
-            why: `HTTP ${status}`,
-            reached: true,
-            ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-          });
-        },
-      );
-      const timer = setTimeout(() => {
-        settle({ kind: 'retry', why: `no answer in ${this.timeoutMs} ms`, reached });
-        req.destroy(new Error('timeout'));
-      }, this.timeoutMs);
-      req.on('socket', (socket) => {
-        // over TLS the receiver is reached once the handshake is done (a bad certificate fails every item alike)
-        if (!socket.connecting && url.protocol === 'http:') reached = true;
-        else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => (reached = true));
-      });
-      req.on('error', (error: NodeJS.ErrnoException) => {
-        settle({ kind: 'retry', why: error.code ?? error.message, reached });
-      });
-      this.inflight = req;
-      req.end(body);
+    const sent = postOnce({
+      url: this.url,
+      headers: { ...this.headers, 'content-type': 'application/json', 'idempotency-key': key },
+      body,
+      timeoutMs: this.timeoutMs,
+    });
+    this.inflight = sent.request;
+    return sent.outcome.finally(() => {
+      this.inflight = null;
     });
   }
+}
+
+export interface PostRequest {
+  url: URL;
+  /** Sent as given (with content-length added); URL credentials become Basic auth. Never logged. */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Connect + response headers; the answer's body is drained for at most this long again. */
+  timeoutMs: number;
+}
+
+/**
+ * One POST and what its answer means for a spooled item: ok (2xx), unauthorized (401/403: the
+ * credentials, not the item, are refused), reject (another 4xx but 408/429), or retry. Shared by the
+ * findings delivery here and the telemetry forwarder (`run/forward.ts`).
+ */
+export function postOnce(request: PostRequest): { outcome: Promise<Outcome>; request: http.ClientRequest } {
+  const { url, body, timeoutMs } = request;
+  const client = url.protocol === 'https:' ? https : http;
+  const headers: Record<string, string | number> = { ...request.headers, 'content-length': body.length };
+  if (url.username || url.password) {
+    const user = decodeURIComponent(url.username);
+    const pass = decodeURIComponent(url.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  }
+  let settle: (outcome: Outcome) => void = () => {};
+  const outcome = new Promise<Outcome>((resolve) => {
+    let settled = false;
+    settle = (o: Outcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(o);
+    };
+  });
+  let reached = false;
+  const req = client.request(
+    {
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port || undefined,
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      headers,
+      agent: false,
+    },
+    (res) => {
+      const status = res.statusCode ?? 0;
+      // the answer is known from the status; a body that trickles must not hold a socket open for ever
+      const drain = setTimeout(() => res.destroy(), timeoutMs);
+      res.on('close', () => clearTimeout(drain));
+      res.resume();
+      res.on('error', () => {});
+      if (status >= 200 && status < 300) return settle({ kind: 'ok' });
+      if (status === 401 || status === 403) return settle({ kind: 'unauthorized', status });
+      if (status >= 400 && status < 500 && status !== 408 && status !== 429) return settle({ kind: 'reject', status });
+      const retryAfter = Number(res.headers['retry-after']);
+      settle({
+        kind: 'retry',
+        why: `HTTP ${status}`,
+        reached: true,
+        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      });
+    },
+  );
+  const timer = setTimeout(() => {
+    settle({ kind: 'retry', why: `no answer in ${timeoutMs} ms`, reached });
+    req.destroy(new Error('timeout'));
+  }, timeoutMs);
+  req.on('socket', (socket) => {
+    // over TLS the receiver is reached once the handshake is done (a bad certificate fails every item alike)
+    if (!socket.connecting && url.protocol === 'http:') reached = true;
+    else socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => (reached = true));
+  });
+  req.on('error', (error: NodeJS.ErrnoException) => {
+    settle({ kind: 'retry', why: error.code ?? error.message, reached });
+  });
+  req.end(body);
+  return { outcome, request: req };
 }

@@ -175,16 +175,21 @@ export class LiveDetector {
 
   /**
    * A file a sensor found (a persistence place) applied as standing facts when a state source
-   * (cron, units) reads it; false, untouched, when none does. Its problems go to `report`.
+   * (cron, units) reads it; false, untouched, when none does. Its problems go to `report`, each
+   * fact applied also to `onEvent` (what `watch --server` forwards).
    */
-  async readState(file: InputFile, report: (i: Issue) => void): Promise<boolean> {
+  async readState(file: InputFile, report: (i: Issue) => void, onEvent?: (e: CoalEvent) => void): Promise<boolean> {
     const source = sniffSource(file.input);
     if (source?.delivers !== 'state') return false;
     try {
       for await (const batch of source.read(file.input, this.context)) {
         batch.issues.forEach(report);
         markLinkTarget(file, batch.events);
-        for (const e of batch.events) this.engine.pushState(e);
+        for (const e of batch.events) {
+          // before the engine sees it: what is forwarded is the fact as read
+          onEvent?.(e);
+          this.engine.pushState(e);
+        }
       }
     } catch (err) {
       report({ file: file.input.name, code: 'SOURCE_READ_FAILED', reason: (err as Error).message, stage: 'reading' });

@@ -1,10 +1,12 @@
 /**
  * `watch` composed: the /proc sampler and the persistence places of each filesystem root feed the
  * same detector as `hunt`, on the live clock (run/live.ts `LiveDetector`). Findings go out as soon as they hold,
- * then again (same id, next revision) when they say more. No printing here: the CLI renders.
+ * then again (same id, next revision) when they say more; every event read is also offered to
+ * `onEvent` (`watch --server` forwards them, run/forward.ts). No printing here: the CLI renders.
  */
 import { type FSWatcher, watch as fsWatch, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
@@ -82,6 +84,11 @@ export interface WatchOptions {
   intelFiles?: string[];
   ruleDirs?: string[];
   onFinding: (finding: Finding, revision: number) => void;
+  /**
+   * Every event the detector is given (samples, and the persistence entries of files read), as read,
+   * before the detector sees it: what `watch --server` forwards to serve.
+   */
+  onEvent?: (event: CoalEvent) => void;
   onIssue?: (issue: Issue) => void;
   /** Called after every sample, for status lines. */
   onSample?: (stats: SampleStats, visibility: string[]) => void;
@@ -176,7 +183,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       });
       for (const f of files) {
         seen.set(f.input.name, stampOf(f.input.mtimeMs ?? 0, f.sizeBytes));
-        if (await detector.readState(f, report)) totals.persistenceFiles++;
+        if (await detector.readState(f, report, options.onEvent)) totals.persistenceFiles++;
       }
     }
   };
@@ -213,7 +220,10 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         sampleMsSum += stats.durationMs;
         totals.sampleMs.max = Math.max(totals.sampleMs.max, stats.durationMs);
         totals.events += events.length;
-        for (const e of events) detector.push(e);
+        for (const e of events) {
+          options.onEvent?.(e);
+          detector.push(e);
+        }
         detector.tick(t);
         totals.visibility = sampler.visibility();
         options.onSample?.(stats, totals.visibility);

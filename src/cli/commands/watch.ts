@@ -5,10 +5,12 @@
  */
 import { appendFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
+import { TelemetryForwarder } from '../../run/forward.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { RevisionLedger } from '../../sinks/revisions.js';
@@ -26,6 +28,7 @@ interface WatchFlags {
   format: string;
   output?: string;
   webhook?: string;
+  webhookToken?: string;
   server?: string;
   token?: string;
   spool?: string;
@@ -66,8 +69,12 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
       'also POST every finding report as JSON (idempotency-key: ID#REVISION), spooled on disk until delivered',
     )
     .option(
+      '--webhook-token <token>',
+      'sent as Authorization: Bearer to --webhook (default COALMINE_TOKEN when --webhook is a coalmine serve /api/v1/findings)',
+    )
+    .option(
       '--server <url>',
-      'also send every finding report to a coalmine serve at URL (its /api/v1/findings, with --token), spooled as for --webhook',
+      "also send the sampled telemetry to a coalmine serve at URL (its /api/v1/events, with --token; the server detects from it), gzip NDJSON batches spooled under --spool's telemetry/ until acknowledged",
     )
     .addOption(
       new Option('--token <token>', "a sensor token of --server's (coalmine serve token create --role sensor)").env(
@@ -101,47 +108,78 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
 
 /** Where finding reports are delivered besides stdout. */
 interface Delivery {
-  /** The flag it came from, as it is named in messages. */
-  label: 'webhook' | 'server';
   url: string;
   /** Never logged (the token). */
-  headers?: Record<string, string>;
+  headers: Record<string, string>;
+}
+
+/** Where the sensor's telemetry goes (`--server`): serve's events route. */
+interface Telemetry {
+  url: string;
+  /** Never logged (the token). */
+  headers: Record<string, string>;
 }
 
 /** A bearer token as a header value may carry it: visible ASCII, bounded. */
 const TOKEN_SHAPE = /^[\x21-\x7e]{1,1024}$/;
+/** A coalmine serve's findings route: where COALMINE_TOKEN may go without --webhook-token. */
+const SERVE_FINDINGS_PATH = /\/api\/v1\/findings\/?$/;
+const USER_AGENT = `coalmine-watch/${VERSION}`;
+
+/** An http(s) URL checked for where a token goes; a usage error's reason otherwise (never echoing it). */
+function receiverUrl(flag: string, text: string): URL | string {
+  // the URL is not echoed: it may hold a password
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `--${flag} must be a URL (http://127.0.0.1:8477/)`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--${flag} must be an http:// or https:// URL`;
+  return url;
+}
 
 /**
- * --webhook URL, or --server URL with --token (findings to serve's `/api/v1/findings`, which stores
- * each `id#revision` once); undefined for neither; a usage error's reason (never echoing the token).
+ * --webhook URL (findings, with --webhook-token, or COALMINE_TOKEN when the URL is a coalmine serve's
+ * /api/v1/findings) and --server URL with --token (telemetry to serve's /api/v1/events, which detects
+ * from it); a usage error's reason (never echoing a token).
  */
-function deliveryOf(flags: Pick<WatchFlags, 'webhook' | 'server' | 'token'>): Delivery | undefined | string {
-  if (flags.server !== undefined && flags.webhook !== undefined)
-    return '--server and --webhook go to one receiver each; give one (--server is a coalmine serve, --webhook any other)';
-  if (flags.server === undefined) {
-    // COALMINE_TOKEN in the environment without --server is someone else's business
-    if (flags.token !== undefined && flags.token !== process.env.COALMINE_TOKEN) return '--token is for --server';
-    return flags.webhook === undefined ? undefined : { label: 'webhook', url: flags.webhook };
+export function receiversOf(
+  flags: Pick<WatchFlags, 'webhook' | 'webhookToken' | 'server' | 'token'>,
+  envToken: string | undefined = process.env.COALMINE_TOKEN,
+): { findings?: Delivery; telemetry?: Telemetry } | string {
+  // COALMINE_TOKEN in the environment is not a flag: it is only used where it fits
+  if (flags.server === undefined && flags.token !== undefined && flags.token !== envToken)
+    return '--token is for --server (a --webhook takes --webhook-token)';
+  if (flags.webhook === undefined && flags.webhookToken !== undefined) return '--webhook-token is for --webhook';
+  const out: { findings?: Delivery; telemetry?: Telemetry } = {};
+  if (flags.webhook !== undefined) {
+    const url = receiverUrl('webhook', flags.webhook);
+    if (typeof url === 'string') return url;
+    // the environment's token goes only to a coalmine serve, never to any receiver named on the line
+    const token = flags.webhookToken ?? (SERVE_FINDINGS_PATH.test(url.pathname) ? envToken : undefined);
+    if (token !== undefined && !TOKEN_SHAPE.test(token))
+      return '--webhook-token must be printable ASCII without spaces (as serve token create prints it)';
+    out.findings = {
+      url: url.toString(),
+      headers: { 'user-agent': USER_AGENT, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+    };
   }
-  if (flags.token === undefined) return '--server needs --token (or COALMINE_TOKEN): a sensor token of that server';
-  if (!TOKEN_SHAPE.test(flags.token))
-    return '--token must be printable ASCII without spaces (as serve token create prints it)';
-  // the URL is not echoed: it may hold a password
-  let base: URL;
-  try {
-    base = new URL(flags.server);
-  } catch {
-    return "--server must be the server's URL as serve prints it (http://127.0.0.1:8477/)";
+  if (flags.server !== undefined) {
+    if (flags.token === undefined) return '--server needs --token (or COALMINE_TOKEN): a sensor token of that server';
+    if (!TOKEN_SHAPE.test(flags.token))
+      return '--token must be printable ASCII without spaces (as serve token create prints it)';
+    const base = receiverUrl('server', flags.server);
+    if (typeof base === 'string') return base;
+    if (base.search !== '' || base.hash !== '') return '--server must be the base URL, without query or fragment';
+    if (base.username !== '' || base.password !== '') return '--server takes no credentials in the URL; give --token';
+    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    out.telemetry = {
+      url: new URL('api/v1/events', base).toString(),
+      headers: { 'user-agent': USER_AGENT, authorization: `Bearer ${flags.token}` },
+    };
   }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') return '--server must be an http:// or https:// URL';
-  if (base.search !== '' || base.hash !== '') return '--server must be the base URL, without query or fragment';
-  if (base.username !== '' || base.password !== '') return '--server takes no credentials in the URL; give --token';
-  if (!base.pathname.endsWith('/')) base.pathname += '/';
-  return {
-    label: 'server',
-    url: new URL('api/v1/findings', base).toString(),
-    headers: { authorization: `Bearer ${flags.token}` },
-  };
+  return out;
 }
 
 async function runWatch(flags: WatchFlags): Promise<number> {
@@ -154,11 +192,13 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     err(`coalmine: unknown --format "${inert(flags.format)}" (use ndjson, table)\n`);
     return EXIT.usage;
   }
-  const delivery = deliveryOf(flags);
-  if (typeof delivery === 'string') {
-    err(`coalmine: ${delivery}\n`);
+  const receivers = receiversOf(flags);
+  if (typeof receivers === 'string') {
+    err(`coalmine: ${receivers}\n`);
     return EXIT.usage;
   }
+  const { findings: delivery, telemetry } = receivers;
+  const spoolDir = flags.spool ?? 'coalmine-spool';
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
   const policy = withPlaceholders(chosen.policy, flags.sigmaPlaceholder);
@@ -171,10 +211,10 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   let webhook: WebhookDelivery | undefined;
   // with a spool, revisions continue across restarts (id#n is never sent again with another body)
   let revisions: RevisionLedger | undefined;
+  let forwarder: TelemetryForwarder | undefined;
   if (delivery) {
     try {
-      const spoolDir = flags.spool ?? 'coalmine-spool';
-      const onIssue = (text: string) => err(`coalmine watch: ${delivery.label}: ${inert(text)}\n`);
+      const onIssue = (text: string) => err(`coalmine watch: ${inert(text)}\n`);
       webhook = new WebhookDelivery({
         url: delivery.url,
         headers: delivery.headers,
@@ -186,7 +226,27 @@ async function runWatch(flags: WatchFlags): Promise<number> {
       revisions = await RevisionLedger.open(spoolDir, { onIssue });
     } catch (e) {
       await webhook?.close();
-      err(`coalmine: --${delivery.label}: ${inert((e as Error).message)}\n`);
+      err(`coalmine: --webhook: ${inert((e as Error).message)}\n`);
+      return EXIT.usage;
+    }
+  }
+  if (telemetry) {
+    try {
+      forwarder = new TelemetryForwarder({
+        url: telemetry.url,
+        headers: telemetry.headers,
+        // beside the findings' spool, never mixed with it
+        spoolDir: join(spoolDir, 'telemetry'),
+        sensorName: hostname(),
+        // a batch per sample or so, at least every 5 s: the server sees what the sensor sees soon
+        batchIntervalMs: Math.min(flags.interval, 5000),
+        backoff: { baseMs: 250, capMs: 5000 },
+        onIssue: (text) => err(`coalmine watch: ${inert(text)}\n`),
+      });
+    } catch (e) {
+      await webhook?.close();
+      revisions?.close();
+      err(`coalmine: --server: ${inert((e as Error).message)}\n`);
       return EXIT.usage;
     }
   }
@@ -201,6 +261,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     hostName: hostname(),
     intelFiles: flags.intel,
     ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
+    onEvent: forwarder ? (e) => forwarder.push(e) : undefined,
     onFinding: (f, runRevision) => {
       let revision = runRevision;
       let spooled: Promise<unknown> | undefined;
@@ -210,7 +271,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
           ({ revision, spooled } = spoolFinding(webhook, revisions, f));
         } catch (e) {
           // without a recorded revision the key could repeat with another body: not sent, and said so
-          err(`coalmine watch: ${delivery?.label}: ${f.id} not spooled: ${inert((e as Error).message)}\n`);
+          err(`coalmine watch: webhook: ${f.id} not spooled: ${inert((e as Error).message)}\n`);
         }
       }
       printed = Promise.all([printed, spooled])
@@ -242,14 +303,20 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   await printed;
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+  // give a receiver that is back a moment to take what is pending; the rest stays in the spool
+  await Promise.all([webhook?.flush(10_000), forwarder?.flush(10_000)]);
   if (webhook) {
-    // give a receiver that is back a moment to take what is pending; the rest stays in the spool
-    await webhook.flush(10_000);
     const left = await webhook.close();
     revisions?.close();
     if (flags.status)
+      err(`coalmine watch: webhook: ${webhook.stats.delivered} delivered, ${left} left in ${inert(webhook.spool)}\n`);
+  }
+  if (forwarder) {
+    const left = await forwarder.close();
+    const s = forwarder.stats;
+    if (flags.status)
       err(
-        `coalmine watch: ${delivery?.label}: ${webhook.stats.delivered} delivered, ${left} left in ${inert(webhook.spool)}\n`,
+        `coalmine watch: server: ${s.eventsSent} events sent in ${s.batchesSent} batches, ${left} batches (${s.eventsPending} events) left in ${inert(forwarder.spool)}${s.batchesDropped > 0 ? `, ${s.batchesDropped} batches (${s.eventsDropped} events) dropped from the full spool` : ''}${s.batchesRejected > 0 ? `, ${s.batchesRejected} batches refused by the server` : ''}\n`,
       );
   }
   if (flags.status)

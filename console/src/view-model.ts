@@ -82,3 +82,40 @@ export function suggestedExpiry(suggestion: string | undefined, now = Date.now()
   if (m) return m[1];
   return new Date(now + 90 * 86400e3).toISOString().slice(0, 10);
 }
+
+/** What one allowlist entry would match, from the findings it would authorize. */
+export interface EntryCandidate {
+  key: string;
+  match: { executable?: string; host: string };
+  analytics: string[];
+  /** The newest expiry the findings' suggestions name. */
+  expires: string | undefined;
+}
+
+/**
+ * The entries that authorize a case's findings, one per (executable, host) as each finding's own
+ * suggestion matches (`triage/playbook.ts`), the analytics of each gathered; bounded to the API's sizes.
+ */
+export function entryCandidates(
+  findings: Array<{
+    host: string;
+    analytic: string;
+    facts?: Record<string, unknown>;
+    triage?: { allowlist_suggestion?: string };
+  }>,
+): EntryCandidate[] {
+  const byKey = new Map<string, EntryCandidate>();
+  for (const f of findings) {
+    const exe = typeof f.facts?.executable === 'string' ? f.facts.executable.slice(0, 1024) : undefined;
+    const match =
+      exe === undefined ? { host: f.host.slice(0, 1024) } : { executable: exe, host: f.host.slice(0, 1024) };
+    const key = JSON.stringify(match);
+    const had = byKey.get(key) ?? { key, match, analytics: [], expires: undefined };
+    const analytic = f.analytic.slice(0, 32);
+    if (!had.analytics.includes(analytic) && had.analytics.length < 32) had.analytics.push(analytic);
+    const m = /expires: (\d{4}-\d{2}-\d{2})/.exec(f.triage?.allowlist_suggestion?.slice(0, 4096) ?? '');
+    if (m && (had.expires === undefined || m[1] > had.expires)) had.expires = m[1];
+    byKey.set(key, had);
+  }
+  return [...byKey.values()];
+}

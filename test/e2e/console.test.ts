@@ -14,7 +14,15 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { age, matchPath, processForest, suggestedExpiry, visible, when } from '../../console/src/view-model.js';
+import {
+  age,
+  entryCandidates,
+  matchPath,
+  processForest,
+  suggestedExpiry,
+  visible,
+  when,
+} from '../../console/src/view-model.js';
 import { defaultPolicy } from '../../src/model/policy.js';
 import { type RunningDemo, startDemo } from '../../src/server/demo.js';
 
@@ -153,6 +161,24 @@ test("an allowlist suggestion's expiry is the form's default, else 90 days on", 
   assert.equal(suggestedExpiry(undefined, Date.parse('2025-01-01T00:00:00Z')), '2025-04-01');
 });
 
+test('allowlist entries a case suggests: one per executable and host, analytics gathered, the latest expiry', () => {
+  const suggestion = (d: string) => ({ allowlist_suggestion: `allowlist:\n    expires: ${d}` });
+  const got = entryCandidates([
+    { host: 'web-01', analytic: 'AN0742', facts: { executable: '/tmp/x' }, triage: suggestion('2027-01-01') },
+    { host: 'web-01', analytic: 'AN0745', facts: { executable: '/tmp/x' }, triage: suggestion('2027-02-01') },
+    { host: 'web-02', analytic: 'AN0742', facts: { executable: '/tmp/x' } },
+    { host: 'acct', analytic: 'AN0744', facts: {} },
+  ]);
+  assert.deepEqual(
+    got.map((c) => [c.match, c.analytics, c.expires]),
+    [
+      [{ executable: '/tmp/x', host: 'web-01' }, ['AN0742', 'AN0745'], '2027-02-01'],
+      [{ executable: '/tmp/x', host: 'web-02' }, ['AN0742'], undefined],
+      [{ host: 'acct' }, ['AN0744'], undefined],
+    ],
+  );
+});
+
 test('the console in real Chromium: queue, finding, case work, reopen on recurrence, inert hostile text, viewer', async (t) => {
   if (!existsSync(CHROMIUM)) {
     t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the console test needs it`);
@@ -260,6 +286,30 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
     bold: await page.locator('main b').count(),
   };
   assert.deepEqual(elements, { scripts: 1, images: 0, bold: 0 });
+
+  // its case resolved as benign-authorized creates the allowlist entry it suggests (owner, reason, expiry)
+  const hostileId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+  const hostileCase = await until("the hostile finding's case", async () =>
+    (await store.cases.list()).items.find((c) => c.findings.includes(hostileId)),
+  );
+  await page.goto(new URL(`/cases/${encodeURIComponent(hostileCase.id)}`, url).href);
+  await page.getByLabel('Resolution').selectOption('benign-authorized');
+  await page.getByLabel('Owner', { exact: true }).fill('research team');
+  await page.getByLabel('Reason', { exact: true }).fill('sanctioned benchmark, ticket OPS-1');
+  await page.getByLabel('Expires', { exact: true }).fill('2099-01-31');
+  await page.getByRole('button', { name: 'Resolve' }).click();
+  await until('resolved as benign', async () =>
+    (await textOf(page.getByTestId('case-resolution'))).includes('benign') ? true : undefined,
+  );
+  // the case holds the kinsing-like findings too (the same pool): one entry per executable and host
+  const entries = (await store.allowlist.current())
+    .map((e) => ({ ...e.match, owner: e.owner, expires: e.expires, analytics: e.analytics }))
+    .sort((a, b) => String(a.executable).localeCompare(String(b.executable)));
+  const common = { owner: 'research team', expires: '2099-01-31', analytics: ['AN0742'] };
+  assert.deepEqual(entries, [
+    { executable: '/tmp/.x/xmrig', host: 'web-<b>02</b>', ...common },
+    { executable: '/tmp/kdevtmpfsi', host: 'web-01', ...common },
+  ]);
 
   // a viewer: the pages without change controls; the API refuses its changes (cookie + CSRF, and Bearer)
   const viewerContext = await browser.newContext();

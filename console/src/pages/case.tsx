@@ -1,11 +1,11 @@
 /**
  * One case: its findings, the playbook checklist (tick steps), notes, the audit trail and the state
  * changes New → Acknowledged → In progress → Resolved (true positive, false positive, benign-authorized).
- * Resolving as benign-authorized offers the allowlist entry its finding suggests (owner, reason and
- * expiry required). Every change sends the case's version, so a change over someone else's is a 409
+ * Resolving as benign-authorized offers the allowlist entries its findings suggest, one per executable
+ * and host, each to keep or drop (owner, reason and expiry required). Every change sends the case's version, so a change over someone else's is a 409
  * shown as such, and the page reloads. A viewer sees no change controls.
  */
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useState } from 'react';
 import { ApiError, apiGet, apiSend, seg } from '../api';
 import {
   type AllowlistInput,
@@ -22,7 +22,7 @@ import { Link } from '../router';
 import { canWork, useSession } from '../session';
 import { Text, visible, when } from '../text';
 import { useApi } from '../use-api';
-import { suggestedExpiry } from '../view-model';
+import { type EntryCandidate, entryCandidates, suggestedExpiry } from '../view-model';
 
 const STATE_LABEL: Record<CaseState, string> = {
   new: 'New',
@@ -112,7 +112,7 @@ export function CasePage(props: { id: string }) {
           <Text value={problem} />
         </p>
       )}
-      {work && <Transitions c={c} busy={busy} change={change} findingId={detail.data.findings[0]?.id} />}
+      {work && <Transitions c={c} busy={busy} change={change} findingIds={detail.data.findings.map((f) => f.id)} />}
       <section>
         <h2>Findings</h2>
         <ul>
@@ -231,10 +231,13 @@ function NoteForm(props: { busy: boolean; add: (text: string) => Promise<StoredC
   );
 }
 
+/** Findings read to suggest allowlist entries from (a case page lists at most 500; entries are per executable). */
+const MAX_SUGGESTING = 20;
+
 function Transitions(props: {
   c: StoredCase;
   busy: boolean;
-  findingId: string | undefined;
+  findingIds: string[];
   change: (path: string, body: Record<string, unknown>) => Promise<StoredCase | undefined>;
 }) {
   const { c } = props;
@@ -242,41 +245,58 @@ function Transitions(props: {
   const [owner, setOwner] = useState('');
   const [reason, setReason] = useState('');
   const [expires, setExpires] = useState('');
-  const [allowlist, setAllowlist] = useState(true);
+  const [candidates, setCandidates] = useState<EntryCandidate[]>();
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [allowlistNote, setAllowlistNote] = useState<string>();
   const next = NEXT_STATES[c.state] ?? [];
   const moves = next.filter((s) => s !== 'resolved');
   const benign = resolution === 'benign-authorized';
+  const ids = props.findingIds.slice(0, MAX_SUGGESTING).join('\n');
+
+  // benign-authorized: the entries the case's findings suggest, read once the analyst picks it
+  useEffect(() => {
+    if (!benign) return;
+    const abort = new AbortController();
+    Promise.all(
+      ids
+        .split('\n')
+        .filter((id) => id !== '')
+        .map((id) => apiGet<FindingDetail>(`/findings/${seg(id)}`, undefined, abort.signal).then((d) => d.finding)),
+    )
+      .then((findings) => {
+        const found = entryCandidates(findings);
+        setCandidates(found);
+        setChosen(new Set(found.map((e) => e.key)));
+        setExpires((e) => e || found.find((x) => x.expires)?.expires || suggestedExpiry(undefined));
+      })
+      .catch((err: unknown) => {
+        if (!abort.signal.aborted) setAllowlistNote(`The findings could not be read: ${String(err)}`);
+      });
+    return () => abort.abort();
+  }, [benign, ids]);
 
   const resolve = async (e: FormEvent) => {
     e.preventDefault();
     setAllowlistNote(undefined);
-    if (benign && allowlist) {
-      // the entry first: a case resolved as authorized without its entry would come back with the next run
-      if (!props.findingId) {
-        setAllowlistNote('The case has no finding to build an entry from.');
-        return;
-      }
-      try {
-        const d = await apiGet<FindingDetail>(`/findings/${seg(props.findingId)}`);
-        const facts = d.finding.facts ?? {};
-        const match: AllowlistInput['match'] = {};
-        if (typeof facts.executable === 'string') match.executable = facts.executable.slice(0, 1024);
-        match.host = d.finding.host.slice(0, 1024);
+    // the entries first: a case resolved as authorized without them would come back with the next data
+    const entries = benign ? (candidates ?? []).filter((x) => chosen.has(x.key)) : [];
+    try {
+      for (const x of entries) {
         const entry: AllowlistInput = {
-          match,
-          analytics: [d.finding.analytic.slice(0, 32)],
+          match: x.match,
+          analytics: x.analytics,
           owner: owner.trim(),
           reason: reason.trim(),
-          expires: expires || suggestedExpiry(d.finding.triage?.allowlist_suggestion),
+          expires,
         };
         await apiSend('POST', '/allowlist', entry);
-        setAllowlistNote('Allowlist entry created.');
-      } catch (err) {
-        setAllowlistNote(`The allowlist entry was not created: ${err instanceof Error ? err.message : String(err)}`);
-        return;
       }
+    } catch (err) {
+      setAllowlistNote(`An allowlist entry was not created: ${err instanceof Error ? err.message : String(err)}`);
+      return;
     }
+    if (entries.length > 0)
+      setAllowlistNote(`${entries.length} allowlist entr${entries.length === 1 ? 'y' : 'ies'} created.`);
     await props.change('/transitions', { to: 'resolved', resolution });
   };
 
@@ -311,13 +331,34 @@ function Transitions(props: {
           </label>
           {benign && (
             <fieldset>
-              <legend>
-                <label>
-                  <input type="checkbox" checked={allowlist} onChange={(e) => setAllowlist(e.target.checked)} /> Create
-                  the suggested allowlist entry
+              <legend>Allowlist entries it suggests</legend>
+              {candidates === undefined && <span className="muted">Reading the findings…</span>}
+              {candidates?.length === 0 && <span className="muted">The findings suggest no entry.</span>}
+              {candidates?.map((x) => (
+                <label key={x.key} className="candidate">
+                  <input
+                    type="checkbox"
+                    checked={chosen.has(x.key)}
+                    onChange={(e) =>
+                      setChosen((was) => {
+                        const now = new Set(was);
+                        if (e.target.checked) now.add(x.key);
+                        else now.delete(x.key);
+                        return now;
+                      })
+                    }
+                  />{' '}
+                  {x.match.executable !== undefined ? (
+                    <>
+                      executable <Text value={x.match.executable} max={120} /> on{' '}
+                    </>
+                  ) : (
+                    'anything on '
+                  )}
+                  host <Text value={x.match.host} max={80} /> ({visible(x.analytics.join(', '))})
                 </label>
-              </legend>
-              {allowlist && (
+              ))}
+              {chosen.size > 0 && (
                 <>
                   <label>
                     Owner{' '}

@@ -440,7 +440,14 @@ export class IngestPipeline {
         issuesByCode: result.issuesByCode,
       };
       if (result.events + result.stateEvents + result.unused === 0) {
-        await this.options.store.ingest.remove(seq);
+        // a failed removal leaves a body that reads as nothing on replay: logged, still refused
+        await this.options.store.ingest
+          .remove(seq)
+          .catch((err) =>
+            this.log(
+              `coalmine serve: removing refused body ${seq} from the log failed: ${clip(inert(String(err)), 300)}`,
+            ),
+          );
         this.stats.refused++;
         if (answer.issues.length === 0)
           answer.issues.push({ ref: name, code: 'INGEST_NOTHING_READ', reason: 'no event or record could be read' });

@@ -30,7 +30,8 @@ const MAX_HOST_CLUSTERS = 64;
 const MAX_HOST_ENTITIES = 256;
 const MAX_HOST_FINDINGS = 100;
 const MAX_HOST_CASES = 100;
-const MAX_COMMAND_LINE_CHARS = 4096;
+/** A process's telemetry text (command line, path, name) as listed. */
+const MAX_PROCESS_TEXT_CHARS = 4096;
 const MAX_HOST_NAME_CHARS = 512;
 
 /** A host as the engine holds it (its type through run/, which the server may import). */
@@ -137,6 +138,8 @@ function afterOf(cursor: string | undefined): string | undefined {
   return value[1];
 }
 
+const textOrNull = (v: string | undefined) => (v === undefined ? null : clip(v, MAX_PROCESS_TEXT_CHARS));
+
 function entitiesOf(state: LiveState, host: string): { entities: HostEntity[]; truncated: boolean } {
   const entities: HostEntity[] = [];
   const seen = new Set<string>();
@@ -153,10 +156,10 @@ function entitiesOf(state: LiveState, host: string): { entities: HostEntity[]; t
       entities.push({
         key: p.key,
         pid: p.pid ?? null,
-        name: p.name ?? null,
-        command_line: p.commandLine === undefined ? null : clip(p.commandLine, MAX_COMMAND_LINE_CHARS),
-        executable: p.executable ?? null,
-        user: p.user ?? null,
+        name: textOrNull(p.name),
+        command_line: textOrNull(p.commandLine),
+        executable: textOrNull(p.executable),
+        user: textOrNull(p.user),
         first_seen: isoFromMs(p.firstTs),
         last_seen: isoFromMs(p.lastTs),
       });

@@ -15,6 +15,12 @@ export class ApiError extends Error {
 }
 
 let csrfToken: string | null = null;
+let onSessionEnded: () => void = () => {};
+
+/** What to do when the server says the session is gone (expired, revoked, logged out elsewhere): show the login. */
+export function whenSessionEnds(handler: () => void): void {
+  onSessionEnded = handler;
+}
 
 /** The CSRF token of the cookie session, kept in memory only (never in storage a script could read later). */
 export function setCsrfToken(token: string | null): void {
@@ -33,6 +39,16 @@ async function errorOf(res: Response): Promise<ApiError> {
   }
 }
 
+/** The error of a failed answer; a 401 outside logging in means the session ended. */
+async function failed(res: Response, loggingIn = false): Promise<ApiError> {
+  const err = await errorOf(res);
+  if (res.status === 401 && !loggingIn) {
+    hint(false);
+    onSessionEnded();
+  }
+  return err;
+}
+
 export async function apiGet<T>(path: string, query?: URLSearchParams, signal?: AbortSignal): Promise<T> {
   const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : '';
   const res = await fetch(`/api/v1${path}${qs}`, {
@@ -40,7 +56,7 @@ export async function apiGet<T>(path: string, query?: URLSearchParams, signal?: 
     headers: { accept: 'application/json' },
     ...(signal ? { signal } : {}),
   });
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) throw await failed(res);
   return (await res.json()) as T;
 }
 
@@ -54,7 +70,7 @@ export async function apiSend<T>(method: 'POST' | 'DELETE', path: string, body?:
     headers,
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  if (!res.ok) throw await errorOf(res);
+  if (!res.ok) throw await failed(res, path === '/session' && method === 'POST');
   if (res.status === 204) return undefined;
   return (await res.json()) as T;
 }

@@ -3,7 +3,7 @@
  * and the global keys (`g c` cases, `g f` findings, `?` the key list).
  */
 import { useCallback, useEffect, useState } from 'react';
-import { currentSession, logout } from './api';
+import { currentSession, logout, whenSessionEnds } from './api';
 import type { Session } from './api-types';
 import { closeLive } from './live';
 import { CasePage } from './pages/case';
@@ -84,6 +84,10 @@ export function App() {
   const [showKeys, setShowKeys] = useState(false);
 
   useEffect(() => {
+    whenSessionEnds(() => {
+      closeLive();
+      setSession(null);
+    });
     currentSession()
       .then(setSession)
       .catch((err: unknown) => setProblem(String(err instanceof Error ? err.message : err)));

@@ -9,10 +9,20 @@ import { visible } from './view-model';
 export { age, visible, when } from './view-model';
 
 /** A value as inert text, clipped to `max` characters with a "show all" toggle. */
-export function Text(props: { value: unknown; max?: number; className?: string }) {
+export function Text(props: { value: unknown; max?: number; className?: string; toggle?: boolean }) {
   const [whole, setWhole] = useState(false);
   const text = visible(props.value);
   const max = props.max ?? 240;
+  // inside a link or a clickable row a button would be nested in a control: clip only, the whole is in the title
+  if (props.toggle === false && text.length > max) {
+    const end = /[\ud800-\udbff]/.test(text[max - 1] ?? '') ? max - 1 : max;
+    return (
+      <span className={props.className} title={text.slice(0, 4096)}>
+        {text.slice(0, end)}
+        <span className="clip">…[+{text.length - end}]</span>
+      </span>
+    );
+  }
   if (text.length <= max || whole)
     return (
       <span className={props.className}>

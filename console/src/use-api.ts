@@ -1,6 +1,9 @@
 /** One GET as React state: the data, the error (as the server said it), and a reload for live changes. */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, apiGet } from './api';
+
+/** Live changes within this window after the first cause one reload. */
+const RELOAD_COALESCE_MS = 250;
 
 export interface Loaded<T> {
   data: T | undefined;
@@ -20,7 +23,16 @@ export function useApi<T>(path: string | null, query?: string): Loaded<T> {
   const [error, setError] = useState<ApiError>();
   const [loading, setLoading] = useState(true);
   const [round, setRound] = useState(0);
-  const reload = useCallback(() => setRound((r) => r + 1), []);
+  // a burst of live changes reloads once: the first schedules, the rest within the window join it
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const reload = useCallback(() => {
+    if (pending.current !== undefined) return;
+    pending.current = setTimeout(() => {
+      pending.current = undefined;
+      setRound((r) => r + 1);
+    }, RELOAD_COALESCE_MS);
+  }, []);
+  useEffect(() => () => clearTimeout(pending.current), []);
   // biome-ignore lint/correctness/useExhaustiveDependencies: round is the reload trigger
   useEffect(() => {
     if (path === null) return;

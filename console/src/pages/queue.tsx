@@ -160,8 +160,11 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
       }
       if (e.key === 'j') setSelected((s) => Math.min(s + 1, Math.max(rows.length - 1, 0)));
       else if (e.key === 'k') setSelected((s) => Math.max(s - 1, 0));
-      else if (e.key === 'Enter' && rows[selected]) navigate(rows[selected].href);
-      else if (e.key === '/') {
+      else if (e.key === 'Enter' && rows[selected]) {
+        // Enter on a focused link or button is that control's
+        if (e.target instanceof HTMLElement && e.target.closest('a, button')) return;
+        navigate(rows[selected].href);
+      } else if (e.key === '/') {
         e.preventDefault();
         textFilter.current?.focus();
       } else return;
@@ -281,7 +284,7 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
                 <td>{r.tier}</td>
                 <td>{props.kind === 'cases' ? r.state.replace('_', ' ') : r.analytic}</td>
                 <td>
-                  <Text value={r.host} max={40} />
+                  <Text value={r.host} max={40} toggle={false} />
                 </td>
                 <td>
                   <a
@@ -290,7 +293,7 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
                       e.preventDefault();
                     }}
                   >
-                    <Text value={r.title} max={140} />
+                    <Text value={r.title} max={140} toggle={false} />
                   </a>
                   {fresh.has(r.id) && <span className="badge">new</span>}
                 </td>

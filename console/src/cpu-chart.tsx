@@ -33,6 +33,23 @@ export function alignSeries(series: NonNullable<Finding['usage']>['series']): uP
   return [xs, ...ys];
 }
 
+/** Evidence this far outside the series still widens the axis so its mark is seen; farther is left out. */
+const MARK_REACH_S = 3600;
+
+/** The series' span widened to the evidence near it (the dropper, the pool contact just before the CPU rises). */
+export function timeRange(xs: ArrayLike<number>, evidence: Evidence[]): [number, number] {
+  let lo = xs[0];
+  let hi = xs[xs.length - 1];
+  const [first, last] = [lo, hi];
+  for (const e of evidence) {
+    const t = Date.parse(e.time) / 1000;
+    if (!Number.isFinite(t)) continue;
+    if (t < lo && t >= first - MARK_REACH_S) lo = t;
+    if (t > hi && t <= last + MARK_REACH_S) hi = t;
+  }
+  return lo === hi ? [lo - 60, hi + 60] : [lo, hi];
+}
+
 function marksPlugin(evidence: Evidence[]): uPlot.Plugin {
   const marks = evidence
     .map((e) => ({ t: Date.parse(e.time) / 1000, colour: STRENGTH[e.strength] ?? '#7f8c8d' }))
@@ -70,10 +87,12 @@ export function CpuChart(props: { finding: Finding }) {
     if (!el || !usage || usage.series.length === 0) return;
     const data = alignSeries(usage.series);
     if (data[0].length === 0) return;
+    const range = timeRange(data[0], props.finding.evidence ?? []);
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth || 800),
       height: 220,
-      scales: { x: { time: true } },
+      // from zero: a miner's plateau at 390% is the point, not its ±2% ripple
+      scales: { x: { time: true, range: () => range }, y: { range: (_u, _min, max) => [0, Math.max(100, max * 1.1)] } },
       axes: [{}, { label: '% of a core', size: 60 }],
       series: [
         {},

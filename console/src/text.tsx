@@ -4,14 +4,14 @@
  * what text nodes alone do not: a terminal escape or a bidi override made visible.
  */
 import { useState } from 'react';
-import { visible } from './view-model';
+import { visible, visibleLines } from './view-model';
 
-export { age, visible, when } from './view-model';
+export { age, visible, visibleLines, when } from './view-model';
 
 /** A value as inert text, clipped to `max` characters with a "show all" toggle. */
-export function Text(props: { value: unknown; max?: number; className?: string; toggle?: boolean }) {
+export function Text(props: { value: unknown; max?: number; className?: string; toggle?: boolean; lines?: boolean }) {
   const [whole, setWhole] = useState(false);
-  const text = visible(props.value);
+  const text = props.lines ? visibleLines(props.value) : visible(props.value);
   const max = props.max ?? 240;
   // inside a link or a clickable row a button would be nested in a control: clip only, the whole is in the title
   if (props.toggle === false && text.length > max) {

@@ -17,6 +17,14 @@ export function visible(value: unknown): string {
   return String(value ?? '').replace(INVISIBLE, escapeOf);
 }
 
+/** Like `visible`, but line feeds stay line breaks (a plan's commands, a YAML suggestion, a note). */
+export function visibleLines(value: unknown): string {
+  return String(value ?? '')
+    .split('\n')
+    .map(visible)
+    .join('\n');
+}
+
 /** Epoch ms or an ISO string as a short UTC time; what is not a time is shown as (visible) text. */
 export function when(t: number | string | null | undefined): string {
   if (t === null || t === undefined) return '';

@@ -174,7 +174,7 @@ export function CasePage(props: { id: string }) {
                 <Text value={n.author} max={60} />, {when(n.created_at)}
               </div>
               <div className="note-text">
-                <Text value={n.text} max={2000} />
+                <Text value={n.text} max={2000} lines />
               </div>
             </li>
           ))}

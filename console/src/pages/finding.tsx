@@ -9,7 +9,7 @@ import type { Finding, FindingDetail, Page, ProcessFacts, StoredCase } from '../
 import { CpuChart } from '../cpu-chart';
 import { useLive } from '../live';
 import { Link } from '../router';
-import { Text, visible, when } from '../text';
+import { Text, visible, visibleLines, when } from '../text';
 import { useApi } from '../use-api';
 import { type ProcessNode, processForest } from '../view-model';
 
@@ -117,7 +117,7 @@ export function FindingPage(props: { id: string }) {
         <p className="muted">
           For an analyst who decides this use is approved (resolve its case as benign-authorized).
         </p>
-        <pre className="code">{visible(f.triage?.allowlist_suggestion ?? '')}</pre>
+        <pre className="code">{visibleLines(f.triage?.allowlist_suggestion ?? '')}</pre>
       </section>
     </main>
   );
@@ -195,11 +195,11 @@ function Evidence(props: { finding: Finding }) {
           // biome-ignore lint/suspicious/noArrayIndexKey: evidence is a fixed list
           <tr key={i}>
             <td className="nowrap">{when(e.time)}</td>
-            <td>
+            <td className="nowrap">
               <span className={`strength strength-${e.strength}`}>{visible(e.strength)}</span>
             </td>
-            <td>
-              <Text value={e.kind} />
+            <td className="nowrap">
+              <Text value={e.kind} max={40} />
             </td>
             <td>
               <Text value={e.explanation} max={300} />
@@ -364,7 +364,7 @@ function Containment(props: { finding: Finding }) {
               <strong>{visible(s.phase)}</strong>: <Text value={s.action} max={400} />
               {s.commands.length > 0 && (
                 <div className="commands">
-                  <pre className="code">{visible(text)}</pre>
+                  <pre className="code">{visibleLines(text)}</pre>
                   <CopyButton text={text} />
                 </div>
               )}

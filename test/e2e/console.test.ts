@@ -214,6 +214,18 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   await page.keyboard.press('g');
   await page.keyboard.press('f');
   await page.getByRole('heading', { name: 'Findings' }).waitFor();
+  await page.keyboard.press('?');
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+  await page.keyboard.press('?');
+  await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor({ state: 'detached' });
+  await page.keyboard.press('/');
+  assert.equal(
+    await page.evaluate('document.activeElement && document.activeElement.name'),
+    'q',
+    '/ focuses the filter',
+  );
+  await page.keyboard.press('Escape');
+  await page.locator('tr[data-id]').first().waitFor();
   await page.keyboard.press('j');
   await page.keyboard.press('k');
   await page.keyboard.press('Enter');

@@ -865,6 +865,49 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       assert.equal((await api('GET', '/api/v1/hosts/web-1', as('viewer'))).status, 200);
     });
 
+    test('the exports answer as the document says: findings as lines in queue order, a case as its OCSF incident', async () => {
+      const idsOf = (text: string) =>
+        text
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = await api('GET', '/api/v1/findings/export?format=ndjson', as('viewer'));
+      assert.equal(lines.status, 200);
+      assert.match(String(lines.headers['content-disposition']), /^attachment; filename="coalmine-findings\.ndjson"$/);
+      const listed = (await api('GET', '/api/v1/findings?limit=500', as('viewer'))).json as {
+        items: { finding: Finding }[];
+      };
+      assert.deepEqual(
+        idsOf(lines.text).map((f) => f.id),
+        listed.items.map((i) => i.finding.id),
+      );
+      const critical = await api('GET', '/api/v1/findings/export?format=ocsf&severity=critical', as('analyst'));
+      assert.equal(critical.status, 200);
+      const detections = idsOf(critical.text);
+      assert.ok(detections.length > 0);
+      assert.ok(detections.every((d) => d.class_uid === 2004 && d.severity === 'Critical'));
+      const incident = await api('GET', '/api/v1/cases/case-2/export?format=ocsf-incident', as('viewer'));
+      assert.equal(incident.status, 200, incident.text);
+      const [only] = idsOf(incident.text);
+      assert.equal(only.class_uid, 2005);
+      assert.deepEqual(only.metadata, {
+        version: '1.3.0',
+        profiles: ['incident'],
+        product: (only.metadata as { product: unknown }).product,
+        uid: 'case-2',
+      });
+      const members = await api('GET', '/api/v1/cases/case-2/export?format=ocsf', as('admin'));
+      assert.deepEqual(
+        idsOf(members.text).map((d) => (d.finding_info as { uid: string }).uid),
+        ['cm-test-0002'],
+      );
+      const bad = await api('GET', '/api/v1/findings/export?format=yaml', as('viewer'));
+      assert.equal(bad.status, 400);
+      assert.match((bad.json as { error: { reason: string } }).error.reason, /"ndjson", "ocsf"/);
+      assert.equal((await api('GET', '/api/v1/cases/case-2/export?format=table', as('viewer'))).status, 400);
+      assert.equal((await api('GET', '/api/v1/cases/none/export?format=ndjson', as('viewer'))).status, 404);
+    });
+
     test('every response so far conformed to the document, and every route answered a success', () => {
       assert.deepEqual(problems, []);
       for (const route of app.router.routes) {

@@ -410,6 +410,25 @@ class OpenStream implements ResponseStream {
     this.finish();
   }
 
+  drained(): Promise<void> {
+    if (this.done || !this.res.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const settle = () => {
+        this.res.off('drain', settle);
+        this.res.off('close', settle);
+        resolve();
+      };
+      this.res.on('drain', settle);
+      this.res.on('close', settle);
+    });
+  }
+
+  abort(): void {
+    if (this.done) return;
+    this.res.destroy();
+    this.finish();
+  }
+
   onEnd(listener: () => void): void {
     if (this.done) listener();
     else this.listeners.push(listener);

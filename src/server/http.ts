@@ -40,6 +40,13 @@ export interface ResponseStream {
    */
   write(text: string): boolean;
   end(): void;
+  /**
+   * Resolves once the client has taken what was written (at once when little waits), or the stream
+   * ended: a long answer (an export) waits on it between writes, so it never nears the drop bound.
+   */
+  drained(): Promise<void>;
+  /** Cuts the connection: a writer that fails part way, so the client sees an incomplete answer, not a short one. */
+  abort(): void;
   /** Called once when the stream ends, whoever ends it (the writer, the client, a drop, the server closing). */
   onEnd(listener: () => void): void;
   readonly ended: boolean;

@@ -69,6 +69,7 @@ const list = (item: string): Schema => ({
 const SEVERITY: Schema = { type: 'string', enum: ['informational', 'low', 'medium', 'high', 'critical'] };
 const CASE_STATE: Schema = { type: 'string', enum: ['new', 'acknowledged', 'in_progress', 'resolved'] };
 const RESOLUTION: Schema = { type: 'string', enum: ['true-positive', 'false-positive', 'benign-authorized'] };
+const EXPORT_FORMAT: Schema = { type: 'string', enum: ['ndjson', 'ocsf'] };
 const ROLE: Schema = { type: 'string', enum: ['viewer', 'analyst', 'admin', 'sensor'] };
 const VERSION: Schema = {
   type: 'integer',
@@ -420,6 +421,38 @@ const PATHS: OpenApiPaths = {
       },
     ),
   },
+  '/api/v1/findings/export': {
+    get: op(
+      'exportFindings',
+      'findings',
+      'Every finding the filters match (newest revision of each, queue order) as `hunt --format ndjson|ocsf` prints it, streamed',
+      READ,
+      {
+        200: {
+          description:
+            'one finding a line, the bytes `hunt --format <format>` prints for it (ocsf: OCSF 1.3 Detection Finding 2004); a download (content-disposition: attachment). Pages are read from the store as the body streams: a finding that changes meanwhile may be listed at its old and its new place; a body cut short (the connection reset) is a failed export',
+          content: { 'application/x-ndjson': { schema: str() } },
+        },
+      },
+      READ_ERRORS,
+      {
+        parameters: [
+          {
+            ...q(
+              'format',
+              'ndjson (findings as coalmine reports them) or ocsf (Detection Finding 2004)',
+              EXPORT_FORMAT,
+            ),
+            required: true,
+          },
+          q('severity', 'comma-separated severities'),
+          q('analytic', 'analytic id (AN0742)'),
+          q('host', 'host name'),
+          q('state', 'state of a case the finding belongs to', CASE_STATE),
+        ],
+      },
+    ),
+  },
   '/api/v1/findings/{id}': {
     get: op(
       'getFinding',
@@ -462,6 +495,34 @@ const PATHS: OpenApiPaths = {
       { 200: { description: 'a page', content: json(ref('AuditPage')) } },
       ONE_ERRORS,
       { parameters: [CASE_ID, CURSOR, q('limit', 'page size, 1–1000 (default 100)')] },
+    ),
+  },
+  '/api/v1/cases/{id}/export': {
+    get: op(
+      'exportCase',
+      'cases',
+      "A case as `hunt --format ocsf-incident` renders it, with the analyst's state; or its findings as lines",
+      READ,
+      {
+        200: {
+          description:
+            "ocsf-incident: one line, the case's OCSF 1.3 Incident Finding (2005) over its findings now, with status_id (New, In Progress, Resolved; Closed once merged), activity_id (Create, Update, Close), assignee.name and verdict_id (False Positive, True Positive, Benign) from the case, and unmapped.state, resolution, resolved_at, reopened and merged_into when they say something; a case as hunt opens it is hunt's bytes. ndjson or ocsf: its findings, one a line in hunt's order, as `hunt --format` prints them. A download (content-disposition: attachment)",
+          content: { 'application/x-ndjson': { schema: str() } },
+        },
+      },
+      ONE_ERRORS,
+      {
+        parameters: [
+          CASE_ID,
+          {
+            ...q('format', 'ocsf-incident, ndjson or ocsf', {
+              type: 'string',
+              enum: ['ocsf-incident', 'ndjson', 'ocsf'],
+            }),
+            required: true,
+          },
+        ],
+      },
     ),
   },
   '/api/v1/cases/{id}/transitions': {

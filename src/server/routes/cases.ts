@@ -1,7 +1,8 @@
 /**
  * Cases: the list (state, assignee, cursor pages), one case with its findings, notes, checklist and
- * audit trail, and the case work (transitions, assignment, notes, checklist ticks), each audited in the
- * store with the token's name as the actor. A change may carry the `version` the client last read; the
+ * audit trail, its export (its OCSF Incident Finding with the analyst's state, or its findings' lines),
+ * and the case work (transitions, assignment, notes, checklist ticks), each audited in the store with
+ * the token's name as the actor. A change may carry the `version` the client last read; the
  * store then refuses it (409) when someone else changed the case since.
  */
 import { NEXT as CASE_MOVES, type CaseState, type Resolution, type StoredCase } from '../../store/cases.js';
@@ -10,6 +11,7 @@ import { HttpError } from '../errors.js';
 import { withEtag } from '../etag.js';
 import type { Reply, Route, RouteContext } from '../http.js';
 import { READ, WORK } from '../roles.js';
+import { CASE_EXPORT_FORMATS, exportCase, exportFormat } from './export.js';
 import { pageOf, queryLimit, queryValue } from './query.js';
 
 /** A case page's findings are summarized up to here; the case's own `findings` lists every id. */
@@ -91,6 +93,15 @@ export function caseRoutes(): Route[] {
           cursor: queryValue(query, 'cursor'),
         });
         return { status: 200, json: pageOf(page, (e) => e) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/cases/{id}/export',
+      roles: READ,
+      body: 'none',
+      async handler({ params, query, deps }) {
+        return exportCase(deps, params.id, exportFormat(queryValue(query, 'format'), CASE_EXPORT_FORMATS));
       },
     },
     {

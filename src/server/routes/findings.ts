@@ -1,4 +1,7 @@
-/** GET /api/v1/findings (queue order, filters, cursor pages) and GET /api/v1/findings/{id} with every revision. */
+/**
+ * GET /api/v1/findings (queue order, filters, cursor pages), GET /api/v1/findings/export (the same
+ * filters, every match as `hunt --format ndjson|ocsf` lines) and GET /api/v1/findings/{id} with every revision.
+ */
 import type { Severity } from '../../model/finding.js';
 import type { CaseState } from '../../store/cases.js';
 import type { FindingFilter } from '../../store/findings.js';
@@ -6,7 +9,23 @@ import { HttpError } from '../errors.js';
 import { withEtag } from '../etag.js';
 import type { Route } from '../http.js';
 import { READ } from '../roles.js';
+import { exportFindings, exportFormat, FINDING_EXPORT_FORMATS } from './export.js';
 import { pageOf, queryLimit, queryValue } from './query.js';
+
+/** The list's filters from the query (the list and the export take the same). */
+function filterOf(query: URLSearchParams): FindingFilter {
+  const filter: FindingFilter = {};
+  const severity = queryValue(query, 'severity');
+  if (severity !== undefined) filter.severity = severity.split(',').map((s) => s.trim()) as Severity[];
+  const analytic = queryValue(query, 'analytic');
+  if (analytic !== undefined) filter.analytic = analytic;
+  const host = queryValue(query, 'host');
+  if (host !== undefined) filter.host = host;
+  // its value is one of the document's case states (checked with every query parameter, app.ts)
+  const state = queryValue(query, 'state') as CaseState | undefined;
+  if (state !== undefined) filter.state = state;
+  return filter;
+}
 
 export function findingRoutes(): Route[] {
   return [
@@ -16,21 +35,21 @@ export function findingRoutes(): Route[] {
       roles: READ,
       body: 'none',
       async handler({ query, deps }) {
-        const filter: FindingFilter = {};
-        const severity = queryValue(query, 'severity');
-        if (severity !== undefined) filter.severity = severity.split(',').map((s) => s.trim()) as Severity[];
-        const analytic = queryValue(query, 'analytic');
-        if (analytic !== undefined) filter.analytic = analytic;
-        const host = queryValue(query, 'host');
-        if (host !== undefined) filter.host = host;
-        // its value is one of the document's case states (checked with every query parameter, app.ts)
-        const state = queryValue(query, 'state') as CaseState | undefined;
-        if (state !== undefined) filter.state = state;
-        const page = await deps.store.findings.list(filter, {
+        const page = await deps.store.findings.list(filterOf(query), {
           limit: queryLimit(query),
           cursor: queryValue(query, 'cursor'),
         });
         return { status: 200, json: pageOf(page, (f) => f) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/v1/findings/export',
+      roles: READ,
+      body: 'none',
+      async handler({ query, deps }) {
+        const format = exportFormat(queryValue(query, 'format'), FINDING_EXPORT_FORMATS);
+        return exportFindings(deps, filterOf(query), format);
       },
     },
     {

@@ -209,8 +209,8 @@ function Evidence(props: { finding: Finding }) {
                 </div>
               )}
             </td>
-            <td className="nowrap">
-              <Text value={e.source} max={60} />
+            <td className="source">
+              <Text value={e.source} max={80} />
             </td>
           </tr>
         ))}

@@ -15,7 +15,10 @@ import { storeBackends } from '../../../test/support/store-backends.js';
 import type { Finding, Severity } from '../../model/finding.js';
 import { defaultPolicy } from '../../model/policy.js';
 import { ndjson } from '../../sinks/ndjson.js';
+import type { Db } from '../../store/db.js';
 import { openStore, type Store } from '../../store/index.js';
+import { openPostgres } from '../../store/postgres.js';
+import { openSqlite } from '../../store/sqlite.js';
 import { groupCases } from '../../triage/cases.js';
 import { type CoalmineServer, createServer } from '../app.js';
 
@@ -83,7 +86,8 @@ for (const backend of storeBackends('coalmine-export-')) {
 
     /** A server on an empty store, with a viewer's, an analyst's and a sensor's token. */
     const serve = async () => {
-      const store = await openStore(await fresh());
+      const location = await fresh();
+      const store = await openStore(location);
       const app: CoalmineServer = createServer({ store, policy: defaultPolicy(), log: (l) => logged.push(l) });
       open.push(store);
       open.unshift(app);
@@ -91,6 +95,7 @@ for (const backend of storeBackends('coalmine-export-')) {
       const token = async (role: 'viewer' | 'analyst' | 'sensor') =>
         (await store.tokens.create({ name: `${role}-1`, role, actor: 'test' })).secret;
       return {
+        location,
         store,
         base,
         viewer: await token('viewer'),
@@ -286,6 +291,54 @@ for (const backend of storeBackends('coalmine-export-')) {
       assert.equal(r.text, ndjson.render([big, synthetic(2, 'low', 'web-1')], { color: false, version: 'x' }));
       const viaOcsf = linesOf((await get(base, '/api/v1/findings/export?format=ocsf', viewer, 300)).text);
       assert.equal(JSON.parse(viaOcsf[0]).finding_info.desc, big.summary);
+    });
+
+    test('a store failure part way cuts the connection: the client sees a failed download, not a short one', async () => {
+      const { location, store, base, viewer } = await serve();
+      // more than one page (100), each finding large enough that the first page waits on the client
+      for (let n = 0; n < 130; n++)
+        await store.findings.ingest({
+          finding: { ...synthetic(n, 'high', 'web-1'), summary: `s${n} ${'y'.repeat(60_000)}` },
+          revision: 1,
+        });
+      const raw: Db = backend.dialect === 'sqlite' ? openSqlite(location) : openPostgres(location, { max: 1 });
+      open.push(raw);
+      const outcome = await new Promise<{ ended: boolean; bytes: number }>((resolve, reject) => {
+        const req = httpRequest(
+          new URL('/api/v1/findings/export?format=ndjson', base),
+          { headers: { authorization: `Bearer ${viewer}` } },
+          (res) => {
+            let bytes = 0;
+            let first = true;
+            let ended = false;
+            res.on('data', (c: Buffer) => {
+              bytes += c.length;
+              if (!first) return;
+              first = false;
+              // the store breaks while the client is not reading: the next page's read fails
+              res.pause();
+              raw.run('ALTER TABLE findings RENAME TO findings_away').then(() => res.resume(), reject);
+            });
+            res.on('end', () => {
+              ended = true;
+            });
+            res.on('close', () => resolve({ ended: ended && res.complete, bytes }));
+          },
+        );
+        req.on('error', () => {});
+        req.end();
+      });
+      await raw.run('ALTER TABLE findings_away RENAME TO findings');
+      assert.equal(outcome.ended, false, 'the response did not end as a whole one');
+      assert.ok(outcome.bytes > 100 * 60_000, `the first page arrived (${outcome.bytes} bytes)`);
+      assert.ok(outcome.bytes < 130 * 60_000);
+      assert.ok(
+        logged.some((l) => l.includes('a findings export failed part way')),
+        logged.join('\n'),
+      );
+      logged.length = 0;
+      // the server goes on answering
+      assert.equal((await get(base, '/api/v1/findings/export?format=ndjson&host=none', viewer)).status, 200);
     });
 
     test('a finding delivered without the lists a detector fills is exported, not a failed export', async () => {

@@ -209,6 +209,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // a case merged into another (a finding linked them): it keeps its history and points to the survivor
     statements: ['ALTER TABLE cases ADD COLUMN merged_into TEXT'],
   },
+  {
+    version: 6,
+    name: 'sensor heartbeats',
+    // the latest heartbeat a sensor sent of itself (JSON) and when it came; null until it sends one
+    statements: ['ALTER TABLE sensors ADD COLUMN heartbeat TEXT', 'ALTER TABLE sensors ADD COLUMN heartbeat_at BIGINT'],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

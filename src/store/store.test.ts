@@ -18,6 +18,7 @@ import {
   StoreNotFoundError,
   StoreSchemaError,
 } from './index.js';
+import { MIGRATIONS } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 
@@ -103,18 +104,24 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
 
     test('migrations apply once: a reopen applies nothing; a store newer than the code refuses to open', async () => {
       const { store, raw, location } = await fresh();
-      assert.deepEqual(store.migrated, [1, 2, 3, 4]);
+      const versions = MIGRATIONS.map((m) => m.version);
+      const newest = Math.max(...versions);
+      assert.deepEqual(store.migrated, versions);
       const again = await open(location);
       assert.deepEqual(again.migrated, []);
       await again.close();
-      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), 4);
+      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM schema_migrations'), versions.length);
 
       await raw.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
         99,
         'from the future',
         T0,
       ]);
-      await rejects(open(location), StoreSchemaError, /version 99, newer than this coalmine knows \(4\)/);
+      await rejects(
+        open(location),
+        StoreSchemaError,
+        new RegExp(`version 99, newer than this coalmine knows \\(${newest}\\)`),
+      );
       await raw.run('DELETE FROM schema_migrations WHERE version = ?', [99]);
       const current = await open(location);
       assert.deepEqual(current.migrated, []);
@@ -553,6 +560,8 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         cannot_see: [],
         first_seen: clock - 60_000,
         last_seen: clock,
+        heartbeat: null,
+        stale: false,
       });
       const long = await store.sensors.seen({
         id: 's2',
@@ -572,6 +581,85 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         (await store.sensors.list()).map((x) => x.id),
         ['s1', 's2'],
       );
+    });
+
+    test('sensors: the latest heartbeat replaces the one before, keeps its list against a contact, and goes stale after three intervals', async () => {
+      const { store } = await fresh();
+      const beat = {
+        version: '0.3.0',
+        hostname: 'web-1',
+        platform: 'linux',
+        kernel: '6.1.0-18-amd64',
+        root: false,
+        interval_s: 60,
+        gaps: [{ kind: 'fd_unreadable', count: 12 }],
+        cannot_see: ["not running as root: other users' fd tables and exe links are unreadable"],
+      };
+      await store.sensors.heartbeat('s1', { ...beat, gaps: [{ kind: 'exe_unreadable', count: 3 }] });
+      const first = await store.sensors.get('s1');
+      assert.equal(first?.first_seen, clock);
+      clock += 30_000;
+      const s = await store.sensors.heartbeat('s1', beat);
+      assert.deepEqual(s, {
+        id: 's1',
+        host: 'web-1',
+        version: '0.3.0',
+        cannot_see: beat.cannot_see,
+        first_seen: clock - 30_000,
+        last_seen: clock,
+        heartbeat: { ...beat, received_at: clock },
+        stale: false,
+      });
+      // an ingest contact (what ingest.ts writes: the list it read) moves last seen, never the heartbeat's list
+      clock += 10_000;
+      const contact = await store.sensors.seen({
+        id: 's1',
+        host: 'web-1',
+        version: 'coalmine-watch/0.3.0',
+        cannot_see: [],
+      });
+      assert.deepEqual(contact.cannot_see, beat.cannot_see);
+      assert.equal(contact.last_seen, clock);
+      assert.equal(contact.heartbeat?.received_at, clock - 10_000);
+      clock += 3 * 60_000;
+      assert.equal((await store.sensors.get('s1'))?.stale, false, 'three intervals exactly is not yet stale');
+      clock += 1;
+      assert.equal((await store.sensors.get('s1'))?.stale, true);
+      // its own interval decides: a sensor beating every 10 minutes is fresh after 20
+      await store.sensors.heartbeat('s2', { ...beat, interval_s: 600 });
+      clock += 20 * 60_000;
+      assert.deepEqual(
+        (await store.sensors.list()).map((x) => [x.id, x.stale]),
+        [
+          ['s1', true],
+          ['s2', false],
+        ],
+      );
+      // hostile fields are clipped, NUL replaced; shapes out of bounds are refused with the field named
+      const clipped = await store.sensors.heartbeat('s3', {
+        ...beat,
+        hostname: `h\u0000${'x'.repeat(600)}`,
+        kernel: 'k'.repeat(300),
+        gaps: [{ kind: `\u001b[31m${'g'.repeat(70)}`, count: 1 }],
+        cannot_see: ['y'.repeat(600)],
+      });
+      assert.match(clipped.host, /^h\ufffdx+…\[\+90\]$/);
+      assert.match(clipped.heartbeat!.kernel, /…\[\+44\]$/);
+      assert.match(clipped.heartbeat!.gaps[0].kind, /^\u001b\[31mg+…/);
+      assert.match(clipped.cannot_see[0], /…\[\+88\]$/);
+      for (const [bad, reason] of [
+        [{ ...beat, interval_s: 1 }, /interval_s/],
+        [{ ...beat, interval_s: 60.5 }, /interval_s/],
+        [{ ...beat, root: 'yes' }, /root must be true or false/],
+        [{ ...beat, gaps: Array(65).fill({ kind: 'k', count: 1 }) }, /at most 64 kinds/],
+        [{ ...beat, gaps: [{ kind: 'k', count: -1 }] }, /gaps\[0\]\.count/],
+        [{ ...beat, gaps: [{ kind: 7, count: 1 }] }, /gaps\[0\]\.kind must be a string/],
+        [{ ...beat, cannot_see: Array(65).fill('c') }, /cannot_see must list at most 64/],
+        [{ ...beat, version: 'v'.repeat(64 * 64 + 1) }, /heartbeat version is 4097 characters/],
+      ] as const)
+        await rejects(store.sensors.heartbeat('s4', bad as never), StoreInputError, reason);
+      await rejects(store.sensors.heartbeat('', beat), StoreInputError, /sensor id is required/);
+      assert.equal(await store.sensors.get('s4'), undefined);
     });
 
     test('links find the cases of findings sharing a key; members list worst first; a new headline is audited; hosts are counted', async () => {

@@ -660,6 +660,55 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       );
     });
 
+    test('a sensor heartbeat: only the sensor puts its own, people read it; bad bodies refused with the field named', async () => {
+      const beat = {
+        version: '0.4.0',
+        hostname: 'web-9',
+        platform: 'linux',
+        kernel: '6.1.0',
+        root: false,
+        interval_s: 60,
+        gaps: [{ kind: 'fd_unreadable', count: 7 }],
+        cannot_see: ["not running as root: other users' fd tables and exe links are unreadable"],
+      };
+      for (const role of ['viewer', 'analyst'] as const)
+        assert.equal((await api('PUT', '/api/v1/sensors/self', { ...as(role), body: beat })).status, 403, role);
+      const put = await api('PUT', '/api/v1/sensors/self', { ...as('sensor'), body: beat });
+      assert.equal(put.status, 200);
+      const mine = put.json as { id: string; host: string; stale: boolean; heartbeat: { gaps: unknown[] } };
+      // named by its token, never by the body: a sensor speaks only for itself
+      assert.equal(mine.id, 'sensor-alice');
+      assert.equal(mine.host, 'web-9');
+      assert.equal(mine.stale, false);
+      assert.deepEqual(mine.heartbeat.gaps, beat.gaps);
+      for (const [bad, field] of [
+        [{ ...beat, id: 'someone-else' }, /id/],
+        [{ ...beat, root: 'no' }, /root/],
+        [{ ...beat, interval_s: 0 }, /interval_s/],
+        [{ ...beat, gaps: [{ kind: 'x', count: -2 }] }, /gaps.*count/],
+        [{ ...beat, cannot_see: Array(65).fill('x') }, /cannot_see/],
+        [{ ...beat, hostname: 'h'.repeat(5000) }, /hostname/],
+      ] as const) {
+        const r = await api('PUT', '/api/v1/sensors/self', { ...as('sensor'), body: bad });
+        assert.equal(r.status, 400, JSON.stringify(bad).slice(0, 80));
+        assert.match((r.json as { error: { reason: string } }).error.reason, field);
+      }
+      const listed = await api('GET', '/api/v1/sensors', as('viewer'));
+      const row = (listed.json as { items: { id: string; cannot_see: string[]; heartbeat: unknown }[] }).items.find(
+        (x) => x.id === 'sensor-alice',
+      );
+      assert.ok(row);
+      assert.deepEqual(row.cannot_see, beat.cannot_see);
+      const { received_at, ...said } = row.heartbeat as { received_at: number };
+      assert.deepEqual(said, beat);
+      assert.ok(Number.isInteger(received_at));
+      assert.equal(
+        (await api('GET', '/api/v1/sensors', as('sensor'))).status,
+        403,
+        'a sensor reads no one, itself included',
+      );
+    });
+
     test('tokens: an admin lists (no secrets), creates (the secret once, uncached), and revokes', async () => {
       const listed = await api('GET', '/api/v1/tokens', as('admin'));
       assert.ok(!listed.text.includes('cm_'), 'no secret or hash in the list');

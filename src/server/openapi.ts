@@ -6,7 +6,7 @@
  * response against it. Modules (ingest) add their own paths and schemas.
  */
 import type { Role } from '../store/tokens.js';
-import { ADMIN, READ, WORK } from './roles.js';
+import { ADMIN, READ, SENSOR, WORK } from './roles.js';
 import type { Schema } from './schema.js';
 
 export type { Schema } from './schema.js';
@@ -75,6 +75,28 @@ const VERSION: Schema = {
   type: 'integer',
   minimum: 1,
   description: "the case's version as last read: the change applies only if nobody changed it since (else 409)",
+};
+
+/** What a sensor's heartbeat says; the bounds refuse the absurd, the store clips the merely long. */
+const HEARTBEAT_FIELDS: Record<string, Schema> = {
+  version: str(4096),
+  hostname: str(4096),
+  platform: str(4096),
+  kernel: str(4096),
+  root: { type: 'boolean', description: 'runs as root (uid 0)' },
+  interval_s: { type: 'integer', minimum: 5, maximum: 86400, description: 'seconds between its heartbeats' },
+  gaps: {
+    type: 'array',
+    maxItems: 64,
+    description: "what its sampler could not read in the last sample, by kind ('fd_unreadable', 'exe_unreadable', …)",
+    items: {
+      type: 'object',
+      required: ['kind', 'count'],
+      additionalProperties: false,
+      properties: { kind: str(4096), count: { type: 'integer', minimum: 0, maximum: 2147483647 } },
+    },
+  },
+  cannot_see: { type: 'array', maxItems: 64, items: str(32768) },
 };
 
 const SCHEMAS: Record<string, Schema> = {
@@ -289,16 +311,45 @@ const SCHEMAS: Record<string, Schema> = {
   },
   Sensor: {
     type: 'object',
-    required: ['id', 'host', 'version', 'cannot_see', 'first_seen', 'last_seen'],
+    required: ['id', 'host', 'version', 'cannot_see', 'first_seen', 'last_seen', 'heartbeat', 'stale'],
     additionalProperties: false,
     properties: {
-      id: str(),
+      id: { type: 'string', description: "the sensor's token name" },
       host: str(),
-      version: str(),
-      cannot_see: { type: 'array', items: str() },
+      version: {
+        type: 'string',
+        description: 'as its last contact said (a heartbeat, or the user agent of an events body)',
+      },
+      cannot_see: {
+        type: 'array',
+        description: "what it cannot see, in plain words: its latest heartbeat's, when it sent one",
+        items: str(),
+      },
       first_seen: epochMs,
-      last_seen: epochMs,
+      last_seen: { type: 'integer', description: 'epoch milliseconds of the last contact of any kind' },
+      heartbeat: {
+        oneOf: [ref('StoredSensorHeartbeat'), { type: 'null' }],
+        description: 'the latest heartbeat; null when the sensor never sent one',
+      },
+      stale: {
+        type: 'boolean',
+        description: 'not heard from for 3 heartbeat intervals (its own interval, else 60 s)',
+      },
     },
+  },
+  SensorHeartbeat: {
+    type: 'object',
+    description:
+      'what a sensor says of itself; texts longer than stored are clipped (version 64, hostname 512, platform 64, kernel 256, gap kind 64, cannot-see entry 512 characters)',
+    required: ['version', 'hostname', 'platform', 'kernel', 'root', 'interval_s', 'gaps', 'cannot_see'],
+    additionalProperties: false,
+    properties: HEARTBEAT_FIELDS,
+  },
+  StoredSensorHeartbeat: {
+    type: 'object',
+    required: ['version', 'hostname', 'platform', 'kernel', 'root', 'interval_s', 'gaps', 'cannot_see', 'received_at'],
+    additionalProperties: false,
+    properties: { ...HEARTBEAT_FIELDS, received_at: epochMs },
   },
   SensorList: list('Sensor'),
   Token: {
@@ -640,6 +691,17 @@ const PATHS: OpenApiPaths = {
       READ,
       { 200: { description: 'the sensors', content: json(ref('SensorList')) } },
       READ_ERRORS,
+    ),
+  },
+  '/api/v1/sensors/self': {
+    put: op(
+      'sensorHeartbeat',
+      'sensors',
+      "A sensor's heartbeat (watch --server sends one at start, every interval and when its gaps change): what it is and what it cannot see; the latest replaces the one before",
+      SENSOR,
+      { 200: { description: 'the sensor as stored', content: json(ref('Sensor')) } },
+      errors(400, 401, 403, 413, 415),
+      body(ref('SensorHeartbeat')),
     ),
   },
   '/api/v1/tokens': {

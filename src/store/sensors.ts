@@ -8,6 +8,8 @@
 import { boundedJson, boundedText, type Db, requiredText, StoreInputError } from './db.js';
 
 const MAX_GAPS = 64;
+/** A sensor id is its token's name made inert and clipped to 256 (ingest's rule), so up to 256 plus the clip mark. */
+const MAX_ID_CHARS = 300;
 /** A sensor not heard from for this many heartbeat intervals is stale. */
 export const STALE_INTERVALS = 3;
 /** The interval assumed for a sensor that never said its own (watch --server's default). */
@@ -138,7 +140,7 @@ export function sensorStore(db: Db, now: () => number): SensorStore {
   };
   return {
     async seen(report) {
-      const id = requiredText('sensor id', report.id, 128);
+      const id = requiredText('sensor id', report.id, MAX_ID_CHARS);
       const gaps = textList('cannot_see', report.cannot_see ?? [], 512);
       const at = now();
       await db.run(
@@ -157,7 +159,7 @@ export function sensorStore(db: Db, now: () => number): SensorStore {
       return (await get(id))!;
     },
     async heartbeat(sensorId, report) {
-      const id = requiredText('sensor id', sensorId, 128);
+      const id = requiredText('sensor id', sensorId, MAX_ID_CHARS);
       const beat = checkedHeartbeat(report);
       const at = now();
       const body = boundedJson('heartbeat', beat, 128 * 1024);

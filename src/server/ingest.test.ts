@@ -14,8 +14,9 @@ import type { Db } from '../store/db.js';
 import { openStore, type Store } from '../store/index.js';
 import { openPostgres } from '../store/postgres.js';
 import { openSqlite } from '../store/sqlite.js';
+import { createServer } from './app.js';
 import { type Change, ChangeFeed } from './changes.js';
-import { fileable, IngestPipeline, riseOf } from './ingest.js';
+import { fileable, IngestPipeline, ingestModule, riseOf } from './ingest.js';
 
 const KINSING = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures');
@@ -101,6 +102,89 @@ function suite(
     after(async () => {
       for (const o of open) await o.close().catch(() => {});
       await teardown();
+    });
+
+    test('Idempotency-Key: a batch sent again is answered with its entry, neither read nor logged twice, across a restart too; a key not of 32 hex digits is a 400', async () => {
+      clock = LAST_AUDIT_MS;
+      const location = await fresh();
+      const serve = async () => {
+        const { store, pipeline } = await start(location);
+        const app = createServer({ store, policy: defaultPolicy(), modules: [ingestModule(pipeline)], now });
+        open.push(app);
+        return { store, pipeline, app, base: await app.listen(0) };
+      };
+      const first = await serve();
+      const tokens = first.store.tokens;
+      const sensor = (await tokens.create({ name: 'sensor-1', role: 'sensor', actor: 'test' })).secret;
+      const other = (await tokens.create({ name: 'sensor-2', role: 'sensor', actor: 'test' })).secret;
+      const audit = gzipSync(AUDIT);
+      const post = (base: URL, token: string, key: string | undefined, body: Buffer = audit) =>
+        fetch(new URL('/api/v1/events?name=audit&host=web-01', base), {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-encoding': 'gzip',
+            ...(key === undefined ? {} : { 'idempotency-key': key }),
+          },
+          body,
+        }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, unknown> }));
+      const key = '0123456789abcdef0123456789abcdef';
+
+      const sent = await post(first.base, sensor, key);
+      assert.equal(sent.status, 202);
+      assert.ok(Number(sent.json.events) > 0 && sent.json.repeat === undefined, JSON.stringify(sent.json));
+      const bodiesRead = first.pipeline.readSoFar.bodies;
+      // the answer was lost: sent again (in any case), it is the same entry, and the engine reads nothing
+      for (const k of [key, key.toUpperCase()]) {
+        const again = await post(first.base, sensor, k);
+        assert.equal(again.status, 202);
+        assert.deepEqual(again.json, {
+          accepted: true,
+          seq: sent.json.seq,
+          events: 0,
+          issues: [],
+          issues_by_code: {},
+          repeat: true,
+        });
+      }
+      // two requests of one batch at once (the first's answer slow, a retry sent): one entry
+      const racing = '11111111111111111111111111111111';
+      const both = await Promise.all([post(first.base, sensor, racing), post(first.base, sensor, racing)]);
+      assert.deepEqual(
+        both.map((r) => r.status),
+        [202, 202],
+      );
+      assert.equal(both[0].json.seq, both[1].json.seq);
+      assert.equal(both.filter((r) => r.json.repeat === true).length, 1);
+      assert.equal(first.pipeline.readSoFar.bodies, bodiesRead + 1);
+      assert.equal(first.pipeline.stats.repeats, 3);
+      // keys are a token's own: another sensor's batch under the same key is its own entry
+      const theirs = await post(first.base, other, key);
+      assert.equal(theirs.status, 202);
+      assert.notEqual(theirs.json.seq, sent.json.seq);
+      // a key of another shape: refused before the body is read, nothing logged
+      const logged = (await first.store.ingest.since(0)).length;
+      for (const bad of ['', 'abc', `${key}0`, key.replace('0', 'g'), `${key}, ${key}`, ' '.repeat(32)]) {
+        const r = await post(first.base, sensor, bad);
+        assert.equal(r.status, 400, bad);
+        assert.match(String(r.json.message ?? JSON.stringify(r.json)), /Idempotency-Key/, bad);
+      }
+      assert.equal((await first.store.ingest.since(0)).length, logged);
+      assert.equal(logged, 3);
+      // without a key a body is logged each time it is sent (shippers that send none)
+      assert.equal((await post(first.base, sensor, undefined)).status, 202);
+      assert.equal((await post(first.base, sensor, undefined)).status, 202);
+      assert.equal((await first.store.ingest.since(0)).length, logged + 2);
+      await first.app.close();
+      await first.store.close();
+
+      // after a restart (the log replayed) the key is still the entry's
+      const second = await serve();
+      const afterRestart = await post(second.base, sensor, key);
+      assert.equal(afterRestart.status, 202);
+      assert.equal(afterRestart.json.seq, sent.json.seq);
+      assert.equal(afterRestart.json.repeat, true);
+      assert.equal((await second.store.ingest.since(0)).length, logged + 2);
     });
 
     test('the example as requests becomes its finding and one case; the same requests again, and a restart, change nothing', async () => {

@@ -46,6 +46,7 @@ import {
 import type { ChecklistStep, StoredCase } from '../store/cases.js';
 import { MAX_FINDING_LINKS } from '../store/findings.js';
 import type { Store } from '../store/index.js';
+import { isIdempotencyKey } from '../store/ingest.js';
 import { caseTitle, groupCases, linksOf } from '../triage/cases.js';
 import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
@@ -106,6 +107,9 @@ export interface AcceptMeta {
   host?: string;
   /** The sender's version, kept on its sensor row. */
   version?: string;
+  /** The sending token's id and the body's Idempotency-Key (32 lower-case hex digits): both or neither. */
+  tokenId?: string;
+  idempotencyKey?: string;
 }
 
 export interface AnswerIssue {
@@ -125,11 +129,15 @@ export interface AcceptResult {
   issues: AnswerIssue[];
   /** Every problem counted by code. */
   issuesByCode: Record<string, number>;
+  /** The body's Idempotency-Key was already logged (entry `seq`): nothing read or logged again. */
+  repeat?: boolean;
 }
 
 export interface PipelineStats {
   accepted: number;
   refused: number;
+  /** Bodies sent again under an Idempotency-Key the log holds: answered, neither read nor logged. */
+  repeats: number;
   replayed: number;
   findingsStored: number;
   findingsDuplicate: number;
@@ -255,6 +263,7 @@ export class IngestPipeline {
   readonly stats: PipelineStats = {
     accepted: 0,
     refused: 0,
+    repeats: 0,
     replayed: 0,
     findingsStored: 0,
     findingsDuplicate: 0,
@@ -430,7 +439,18 @@ export class IngestPipeline {
       const name = clip(inert(meta.name ?? `${sensor}@${new Date(receivedAt).toISOString()}`), 256) || 'request';
       const format = meta.format === undefined ? undefined : clip(meta.format, 64);
       const host = meta.host === undefined ? undefined : clip(meta.host, 512);
-      const { seq } = await this.options.store.ingest.append({ body, sensor, name, format, host, receivedAt });
+      const { seq, repeat } = await this.options.store.ingest.append({
+        body,
+        sensor,
+        name,
+        format,
+        host,
+        receivedAt,
+        tokenId: meta.tokenId,
+        idempotencyKey: meta.idempotencyKey,
+      });
+      // two requests of one batch raced past the check before the body: the first one logged it
+      if (repeat) return this.repeatAnswer(seq);
       const result = await this.read(body, { name, format, host, receivedAt });
       const answer: AcceptResult = {
         accepted: false,
@@ -470,6 +490,25 @@ export class IngestPipeline {
       }
       return answer;
     });
+  }
+
+  /**
+   * The answer to a body sent again under an Idempotency-Key its token already logged, looked up before
+   * its body is read; undefined when the log holds no such key (any more). Taken in turn with accepts, so
+   * the entry it names has been read and kept, not refused while this answered for it.
+   */
+  repeatOf(tokenId: string, idempotencyKey: string): Promise<AcceptResult | undefined> {
+    return this.serial.run(async () => {
+      if (this.closed) throw new HttpError(503, 'closing', 'the server is closing');
+      const held = await this.options.store.ingest.byKey(tokenId, idempotencyKey);
+      return held ? this.repeatAnswer(held.seq) : undefined;
+    });
+  }
+
+  /** What a repeated body is answered: accepted as entry `seq`, and nothing read by this request. */
+  private repeatAnswer(seq: number): AcceptResult {
+    this.stats.repeats++;
+    return { accepted: true, seq, events: 0, issues: [], issuesByCode: {}, repeat: true };
   }
 
   /**
@@ -753,6 +792,31 @@ function queryText(query: URLSearchParams, name: string, max: number): string | 
   return v;
 }
 
+/** The answer's JSON (the IngestAnswer schema). */
+function ingestAnswer(result: AcceptResult): Record<string, unknown> {
+  return {
+    accepted: result.accepted,
+    ...(result.seq === undefined ? {} : { seq: result.seq }),
+    events: result.events,
+    ...(result.format === undefined ? {} : { format: result.format }),
+    issues: result.issues,
+    issues_by_code: result.issuesByCode,
+    ...(result.repeat ? { repeat: true } : {}),
+  };
+}
+
+/** The request's Idempotency-Key, lower-cased; 400 unless 32 hex digits (given twice, Node joins them: refused). */
+function idempotencyKeyOf(req: IncomingMessage): string | undefined {
+  const raw = req.headers['idempotency-key'];
+  if (raw === undefined) return undefined;
+  const key = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+  if (!isIdempotencyKey(key)) {
+    req.resume();
+    throw new HttpError(400, 'bad_request', 'Idempotency-Key must be 32 hex digits; nothing stored');
+  }
+  return key;
+}
+
 function headerText(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -774,7 +838,7 @@ const PATHS: OpenApiPaths = {
   '/api/v1/events': {
     post: {
       summary:
-        'Telemetry in any format hunt reads (sniffed, or ?format=), plain or gzip (Content-Encoding: gzip or the gzip magic); JSON lines or one JSON array of records (Vector, Fluent Bit). Answered after the body is committed.',
+        "Telemetry in any format hunt reads (sniffed, or ?format=), plain or gzip (Content-Encoding: gzip or the gzip magic); JSON lines or one JSON array of records (Vector, Fluent Bit). Answered after the body is committed. An Idempotency-Key header (32 hex digits, one per batch; watch --server sends one) makes a resend safe: a key its token already logged (within the replay window) is answered 202 with that entry's seq and repeat: true, the body neither read nor logged again.",
       operationId: 'ingestEvents',
       tags: ['ingest'],
       'x-roles': SENSOR,
@@ -805,7 +869,7 @@ const PATHS: OpenApiPaths = {
           content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestAnswer' } } },
         },
         400: {
-          description: 'nothing in it could be read; nothing stored',
+          description: 'nothing in it could be read, or the Idempotency-Key is not 32 hex digits; nothing stored',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/IngestAnswer' } } },
         },
         401: ERROR,
@@ -858,6 +922,7 @@ const SCHEMAS: Record<string, Schema> = {
       format: { type: 'string' },
       issues: { type: 'array', items: ISSUE },
       issues_by_code: { type: 'object' },
+      repeat: { type: 'boolean' },
     },
   },
   FindingDelivery: {
@@ -892,6 +957,13 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
         const format = queryText(query, 'format', 64);
         const name = queryText(query, 'name', 256);
         const host = queryText(query, 'host', 512);
+        const idempotencyKey = idempotencyKeyOf(req);
+        // a batch sent again after its answer was lost: answered from the log, its body never read
+        const repeated = idempotencyKey && (await pipeline.repeatOf(principal!.tokenId, idempotencyKey));
+        if (repeated) {
+          req.resume();
+          return { status: 202, json: ingestAnswer(repeated) };
+        }
         const body = await readBody(req, pipeline.maxBody);
         if (encoding !== 'identity' && !isGzip(body))
           throw new HttpError(
@@ -905,16 +977,9 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
           format,
           host,
           version: headerText(req, 'user-agent'),
+          ...(idempotencyKey ? { tokenId: principal!.tokenId, idempotencyKey } : {}),
         });
-        const json = {
-          accepted: result.accepted,
-          ...(result.seq === undefined ? {} : { seq: result.seq }),
-          events: result.events,
-          ...(result.format === undefined ? {} : { format: result.format }),
-          issues: result.issues,
-          issues_by_code: result.issuesByCode,
-        };
-        return { status: result.accepted ? 202 : 400, json };
+        return { status: result.accepted ? 202 : 400, json: ingestAnswer(result) };
       },
     },
     {

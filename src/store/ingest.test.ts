@@ -169,6 +169,80 @@ function suite(
       ]);
     });
 
+    test('an idempotency key is logged once per token: a body appended again under it is not logged, the holding entry answers; pruned with its entry', async () => {
+      const store = await open();
+      clock = T0;
+      const key = 'a'.repeat(32);
+      const first = await store.ingest.append({
+        body: Buffer.from('one'),
+        sensor: 's',
+        name: 'b1',
+        tokenId: 'tok_1',
+        idempotencyKey: key,
+      });
+      assert.equal(first.repeat, false);
+      assert.deepEqual(await store.ingest.byKey('tok_1', key), { seq: first.seq, received_at: T0 });
+      clock = T0 + 1000;
+      const again = await store.ingest.append({
+        body: Buffer.from('one, sent again'),
+        sensor: 's',
+        name: 'b1-again',
+        tokenId: 'tok_1',
+        idempotencyKey: key,
+      });
+      assert.deepEqual(again, { seq: first.seq, received_at: T0, repeat: true });
+      // another token's key of the same text, and bodies without a key, are entries of their own
+      const other = await store.ingest.append({
+        body: Buffer.from('two'),
+        sensor: 's2',
+        name: 'b2',
+        tokenId: 'tok_2',
+        idempotencyKey: key,
+      });
+      assert.equal(other.repeat, false);
+      const plain1 = await store.ingest.append({ body: Buffer.from('p'), sensor: 's', name: 'p1' });
+      const plain2 = await store.ingest.append({ body: Buffer.from('p'), sensor: 's', name: 'p2' });
+      assert.equal(plain1.repeat || plain2.repeat, false);
+      assert.deepEqual(
+        (await store.ingest.since(0)).map((e) => [e.name, e.body.toString()]),
+        [
+          ['b1', 'one'],
+          ['b2', 'two'],
+          ['p1', 'p'],
+          ['p2', 'p'],
+        ],
+      );
+      assert.equal(await store.ingest.byKey('tok_3', key), undefined);
+      // keys of the wrong shape, or a key without its token, are refused and write nothing
+      for (const bad of [
+        { tokenId: 'tok_1', idempotencyKey: 'A'.repeat(32) },
+        { tokenId: 'tok_1', idempotencyKey: 'a'.repeat(31) },
+        { tokenId: 'tok_1', idempotencyKey: `${'a'.repeat(31)}g` },
+        { tokenId: 'tok_1', idempotencyKey: 7 as unknown as string },
+        { idempotencyKey: 'b'.repeat(32) },
+        { tokenId: 'tok_1' },
+      ])
+        await assert.rejects(
+          store.ingest.append({ body: Buffer.from('x'), sensor: 's', name: 'bad', ...bad }),
+          StoreInputError,
+          JSON.stringify(bad),
+        );
+      await assert.rejects(store.ingest.byKey('tok_1', 'nope'), StoreInputError);
+      assert.equal((await store.ingest.since(0)).length, 4);
+      // pruned with its entry: the key is free again past the replay window
+      assert.equal(await store.ingest.prune(T0 + 1), 1);
+      assert.equal(await store.ingest.byKey('tok_1', key), undefined);
+      const later = await store.ingest.append({
+        body: Buffer.from('one'),
+        sensor: 's',
+        name: 'b1-late',
+        tokenId: 'tok_1',
+        idempotencyKey: key,
+      });
+      assert.equal(later.repeat, false);
+      assert.ok(later.seq > other.seq);
+    });
+
     test('hostile request facts are bounded or refused; nothing is written for a refused one', async () => {
       const store = await open();
       const refused = [

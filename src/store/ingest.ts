@@ -4,12 +4,22 @@
  * token's name), request name, forced format and host. An ingest request is answered only after its
  * `append` committed, so a crash after the answer loses nothing: at start the server replays what is
  * newer than its replay window through a fresh detector, in sequence order. Older entries are pruned.
+ *
+ * A sender may name each body with an idempotency key (32 hex digits, unique per sending token): the
+ * key is stored with the entry in the append's own transaction, and a body appended again under a key
+ * the log holds is not logged twice; the append answers the entry that holds it. Keys go with their
+ * entries when those are pruned, so a key is remembered for the replay window.
  */
 import { boundedText, type Db, requiredText, StoreInputError } from './db.js';
 
 /** A body larger than this is refused (the server's own bound is lower; this one holds any caller to it). */
 export const MAX_LOGGED_BODY_BYTES = 64 * 1024 * 1024;
 const MAX_PAGE = 1000;
+/** An idempotency key as stored: 32 lower-case hex digits (`watch --server` sends a UUID's). */
+const IDEMPOTENCY_KEY = /^[0-9a-f]{32}$/;
+
+/** Whether `key` is an idempotency key as the log stores it (callers lower-case a header first). */
+export const isIdempotencyKey = (key: unknown): key is string => typeof key === 'string' && IDEMPOTENCY_KEY.test(key);
 
 export interface IngestEntryInput {
   body: Uint8Array;
@@ -23,6 +33,17 @@ export interface IngestEntryInput {
   host?: string;
   /** When it was received (epoch ms); default the store's clock. The detector read it as of this time. */
   receivedAt?: number;
+  /** The sender's key for this body (32 lower-case hex digits), unique per `tokenId`; both or neither. */
+  idempotencyKey?: string;
+  /** The sending token's id: the scope of its idempotency keys. */
+  tokenId?: string;
+}
+
+/** Where a body is in the log: its sequence and time; `repeat` when an entry already held its key. */
+export interface Appended {
+  seq: number;
+  received_at: number;
+  repeat: boolean;
 }
 
 export interface IngestEntry {
@@ -36,8 +57,13 @@ export interface IngestEntry {
 }
 
 export interface IngestLog {
-  /** Appends one body in its own transaction, committed when this resolves; its sequence and time. */
-  append(entry: IngestEntryInput): Promise<{ seq: number; received_at: number }>;
+  /**
+   * Appends one body in its own transaction, committed when this resolves; its sequence and time. A
+   * body whose idempotency key an entry of the same token holds is not appended: that entry answers.
+   */
+  append(entry: IngestEntryInput): Promise<Appended>;
+  /** The entry holding a token's idempotency key, if the log still has it. */
+  byKey(tokenId: string, idempotencyKey: string): Promise<{ seq: number; received_at: number } | undefined>;
   /** Entries after `seq`, in sequence order, at most `limit` (≤ 1000). */
   since(seq: number, limit?: number): Promise<IngestEntry[]>;
   /** Entries received at or after `ms`, in sequence order, at most `limit`; `afterSeq` pages on. */
@@ -83,6 +109,25 @@ function position(field: string, value: unknown): number {
   return value;
 }
 
+/** A token id and idempotency key checked as stored: both or neither. */
+function keyOf(tokenId: unknown, key: unknown): { tokenId: string; key: string } | undefined {
+  if (tokenId === undefined && key === undefined) return undefined;
+  if (!isIdempotencyKey(key)) throw new StoreInputError('idempotency key must be 32 lower-case hex digits');
+  return { tokenId: requiredText('token id', tokenId, 128), key };
+}
+
+async function findKey(
+  db: Db,
+  tokenId: string,
+  key: string,
+): Promise<{ seq: number; received_at: number } | undefined> {
+  const row = await db.get<{ seq: number; received_at: number }>(
+    'SELECT seq, received_at FROM ingest_log WHERE token_id = ? AND idempotency_key = ?',
+    [tokenId, key],
+  );
+  return row ? { seq: Number(row.seq), received_at: Number(row.received_at) } : undefined;
+}
+
 export function ingestLog(db: Db, now: () => number): IngestLog {
   return {
     async append(entry) {
@@ -94,14 +139,25 @@ export function ingestLog(db: Db, now: () => number): IngestLog {
       const format = entry.format === undefined ? null : requiredText('format', entry.format, 64);
       const host = entry.host === undefined ? null : boundedText('host', entry.host, 512);
       const at = entry.receivedAt === undefined ? now() : position('receivedAt', entry.receivedAt);
+      const keyed = keyOf(entry.tokenId, entry.idempotencyKey);
       const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.length).toString('base64');
       return db.transaction(async (tx) => {
+        // a key already held is no conflict to fail on (two requests of one batch may race): nothing is
+        // inserted, and the entry holding it answers
         const row = await tx.get<{ seq: number }>(
-          'INSERT INTO ingest_log (received_at, sensor, name, format, host, bytes, body) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq',
-          [at, sensor, name, format, host, entry.body.length, body],
+          'INSERT INTO ingest_log (received_at, sensor, name, format, host, bytes, body, token_id, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, idempotency_key) DO NOTHING RETURNING seq',
+          [at, sensor, name, format, host, entry.body.length, body, keyed?.tokenId ?? null, keyed?.key ?? null],
         );
-        return { seq: Number(row!.seq), received_at: at };
+        if (row) return { seq: Number(row.seq), received_at: at, repeat: false };
+        const held = keyed ? await findKey(tx, keyed.tokenId, keyed.key) : undefined;
+        if (!held) throw new Error('the ingest log neither took the body nor holds its key');
+        return { ...held, repeat: true };
       });
+    },
+
+    async byKey(tokenId, idempotencyKey) {
+      const keyed = keyOf(tokenId, idempotencyKey)!;
+      return findKey(db, keyed.tokenId, keyed.key);
     },
 
     async since(seq, limit) {

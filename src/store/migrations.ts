@@ -210,6 +210,17 @@ export const MIGRATIONS: readonly Migration[] = [
     statements: ['ALTER TABLE cases ADD COLUMN merged_into TEXT'],
   },
   {
+    version: 5,
+    name: 'ingest idempotency keys',
+    // a batch sent again after its answer was lost names the entry it already is: its Idempotency-Key,
+    // unique per sending token (NULLs, bodies sent without a key, never collide); pruned with the entry
+    statements: [
+      'ALTER TABLE ingest_log ADD COLUMN token_id TEXT',
+      'ALTER TABLE ingest_log ADD COLUMN idempotency_key TEXT',
+      'CREATE UNIQUE INDEX ingest_log_by_key ON ingest_log (token_id, idempotency_key)',
+    ],
+  },
+  {
     version: 6,
     name: 'sensor heartbeats',
     // the latest heartbeat a sensor sent of itself (JSON) and when it came; null until it sends one

@@ -187,6 +187,96 @@ function suite(
       assert.equal((await second.store.ingest.since(0)).length, logged + 2);
     });
 
+    test('a restart replays each logged batch once and files its findings in a bounded number of store round trips each, however many share the case', async () => {
+      // each batch its own host with a miner's exec, all to one pool: every finding joins one case, the
+      // shape that once cost a restart a case load per finding per finding (653 batches: 142 s)
+      const batch = (n: number, at: number) =>
+        gzipSync(
+          `${JSON.stringify({
+            '@timestamp': new Date(at).toISOString(),
+            event: { action: 'exec', dataset: 'test', category: ['process'] },
+            host: { name: `replay-${n}` },
+            process: {
+              pid: 4242,
+              name: 'xmrig',
+              executable: '/tmp/.x/xmrig',
+              command_line:
+                '/tmp/.x/xmrig -o stratum+tcp://pool.minexmr.com:4444 -u 44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A',
+              parent: { pid: 1, name: 'systemd' },
+            },
+          })}\n`,
+        );
+      const replayOf = async (batches: number) => {
+        clock = Date.parse('2026-03-01T00:00:00Z');
+        const location = await fresh();
+        const before = await start(location);
+        for (let n = 1; n <= batches; n++) {
+          clock += 1000;
+          assert.equal((await before.pipeline.accept(batch(n, clock), { sensor: 's', name: `b${n}` })).accepted, true);
+        }
+        // killed before the clock ticked: no finding stored yet, every one is the replay's to store and file
+        assert.equal((await before.store.findings.list()).items.length, 0);
+        await before.pipeline.close();
+        await before.store.close();
+        clock += 60_000;
+        const store = await openStore(location, { now });
+        open.push(store);
+        const calls = new Map<string, number>();
+        // every repository call counted on the real store (each is one or a few statements)
+        const counted = Object.fromEntries(
+          Object.entries(store).map(([repo, methods]) =>
+            typeof methods !== 'object' || methods === null
+              ? [repo, methods]
+              : [
+                  repo,
+                  Object.fromEntries(
+                    Object.entries(methods).map(([name, fn]) => [
+                      name,
+                      (...args: unknown[]) => {
+                        calls.set(`${repo}.${name}`, (calls.get(`${repo}.${name}`) ?? 0) + 1);
+                        return (fn as (...a: unknown[]) => unknown).apply(methods, args);
+                      },
+                    ]),
+                  ),
+                ],
+          ),
+        ) as unknown as Store;
+        const pipeline = await IngestPipeline.start({ store: counted, policy: defaultPolicy(), now, tickMs: 0 });
+        open.push(pipeline);
+        assert.equal(pipeline.stats.replayed, batches);
+        assert.equal(pipeline.readSoFar.bodies, batches, 'the detector reads each logged body once');
+        assert.equal(pipeline.stats.findingsStored, batches);
+        const cases = (await store.cases.list()).items;
+        assert.equal(cases.length, 1);
+        assert.equal(cases[0].findings.length, batches);
+        assert.match(
+          cases[0].title,
+          new RegExp(`^Campaign on \\d+ hosts .*, ${batches} findings`),
+          'named once, after all joined',
+        );
+        const total = [...calls.values()].reduce((a, b) => a + b, 0);
+        return { total, calls };
+      };
+      const small = await replayOf(10);
+      const large = await replayOf(40);
+      for (const r of [small, large]) {
+        // the case is named once for the whole replay, not once per finding
+        assert.ok((r.calls.get('cases.setHeadline') ?? 0) <= 1, JSON.stringify([...r.calls]));
+        assert.ok((r.calls.get('cases.members') ?? 0) <= 1, JSON.stringify([...r.calls]));
+      }
+      // round trips grow with the batches replayed, not with their square: the same handful per finding
+      const perFindingSmall = small.total / 10;
+      const perFindingLarge = large.total / 40;
+      assert.ok(
+        perFindingLarge <= 8,
+        `${perFindingLarge} store calls per replayed finding: ${JSON.stringify([...large.calls])}`,
+      );
+      assert.ok(
+        perFindingLarge <= perFindingSmall + 0.5,
+        `per finding ${perFindingSmall} at 10 batches, ${perFindingLarge} at 40: ${JSON.stringify([...large.calls])}`,
+      );
+    });
+
     test('the example as requests becomes its finding and one case; the same requests again, and a restart, change nothing', async () => {
       clock = LAST_AUDIT_MS;
       const location = await fresh();

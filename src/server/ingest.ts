@@ -280,6 +280,10 @@ export class IngestPipeline {
   private work: Promise<void> = Promise.resolve();
   /** Replay: each finding's last report. */
   private replaying: Map<string, Finding> | undefined;
+  /** While a replay's findings are filed: the cases whose headline is due, and whether one escalates. */
+  private headlinesDue: Map<string, boolean> | undefined;
+  /** The known findings by link key (`linksOf`), so a finding's group is found without regrouping all. */
+  private readonly knownByLink = new Map<string, Set<string>>();
   /** Recent findings (newest revision), for grouping new ones; insertion order = least recent first. */
   private readonly known = new Map<string, Finding>();
   private readonly revisionsKnown = new Map<string, Known>();
@@ -404,9 +408,17 @@ export class IngestPipeline {
     } finally {
       const last = [...this.replaying.values()];
       this.replaying = undefined;
+      this.headlinesDue = new Map();
       for (const f of last) void this.enqueue(f).catch(() => {});
     }
     await this.flush();
+    const due = this.headlinesDue;
+    this.headlinesDue = undefined;
+    for (const [caseId, escalates] of due)
+      await this.refreshHeadline(caseId, escalates).catch((err) => {
+        this.stats.failures++;
+        this.log(`coalmine serve: naming case ${clip(inert(caseId), 200)} failed: ${clip(inert(String(err)), 500)}`);
+      });
   }
 
   /** The detector reads one body (a JSON array as its records' lines). */
@@ -595,13 +607,14 @@ export class IngestPipeline {
   /** A detector report stored under the revision its content earns, then filed into cases. */
   private async record(finding: Finding): Promise<void> {
     const digest = digestOf(finding);
+    const links = linksOf(finding).slice(0, MAX_FINDING_LINKS);
     let known = await this.revisionsOf(finding.id);
     let outcome: 'stored' | 'duplicate' | undefined = known.digests.has(digest) ? 'duplicate' : undefined;
     let revision = 0;
     // another writer (a delivery of the same finding) may take a revision between our read and write
     for (let attempt = 0; outcome === undefined && attempt < 3; attempt++) {
       revision = known.max + 1;
-      const result = await this.options.store.findings.ingest({ finding, revision });
+      const result = await this.options.store.findings.ingest({ finding, revision, links });
       if (result.outcome === 'conflict') {
         known = await this.revisionsOf(finding.id, true);
         if (known.digests.has(digest)) outcome = 'duplicate';
@@ -616,25 +629,76 @@ export class IngestPipeline {
       this.stats.findingsStored++;
       this.options.changes?.publish({ kind: 'finding', id: finding.id, revision });
     } else this.stats.findingsDuplicate++;
-    await this.file(finding, outcome);
+    // its links went in with its revision (a duplicate's with the revision it repeats)
+    await this.file(finding, outcome, true);
   }
 
   private remember(finding: Finding): void {
-    this.known.delete(finding.id);
+    this.forget(finding.id);
     this.known.set(finding.id, finding);
-    if (this.known.size > MAX_KNOWN_FINDINGS) this.known.delete(this.known.keys().next().value as string);
+    for (const link of linksOf(finding)) {
+      const ids = this.knownByLink.get(link) ?? new Set<string>();
+      ids.add(finding.id);
+      this.knownByLink.set(link, ids);
+    }
+    if (this.known.size > MAX_KNOWN_FINDINGS) this.forget(this.known.keys().next().value as string);
   }
 
-  /** Files one finding (stored, or a duplicate whose filing a crash may have cut short) into its case. */
-  private async file(finding: Finding, outcome: 'stored' | 'duplicate'): Promise<void> {
+  private forget(id: string): void {
+    const was = this.known.get(id);
+    if (!was) return;
+    this.known.delete(id);
+    for (const link of linksOf(was)) {
+      const ids = this.knownByLink.get(link);
+      ids?.delete(id);
+      if (ids?.size === 0) this.knownByLink.delete(link);
+    }
+  }
+
+  /**
+   * The known findings grouped with this one, as `groupCases` over every known finding would group them
+   * (findings sharing a link, transitively), found through the link index: the group's size, not all
+   * that is known, per finding.
+   */
+  private groupOf(finding: Finding): Finding[] {
+    const seen = new Set<string>([finding.id]);
+    const links = new Set<string>();
+    const queue = [finding];
+    const group: Finding[] = [];
+    for (let f = queue.pop(); f; f = queue.pop()) {
+      for (const link of linksOf(f)) {
+        if (links.has(link)) continue;
+        links.add(link);
+        for (const id of this.knownByLink.get(link) ?? []) {
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const partner = this.known.get(id);
+          if (partner) {
+            group.push(partner);
+            queue.push(partner);
+          }
+        }
+      }
+    }
+    return group;
+  }
+
+  /**
+   * Files one finding (stored, or a duplicate whose filing a crash may have cut short) into its case.
+   * `linksRecorded`: its links were stored with its revision (a detector finding's are), so only a
+   * delivery's are recorded here. The store round trips are a handful per finding whatever the size of
+   * its case or group (a test counts them): the cases holding the finding and its group are looked up
+   * at once, by id, without loading the cases.
+   */
+  private async file(finding: Finding, outcome: 'stored' | 'duplicate', linksRecorded = false): Promise<void> {
     const { store } = this.options;
     this.remember(finding);
     const links = linksOf(finding).slice(0, MAX_FINDING_LINKS);
-    await store.findings.addLinks(finding.id, links);
-    const holding = await store.cases.ofFinding(finding.id);
-    if (holding.length > 0) {
+    if (!linksRecorded) await store.findings.addLinks(finding.id, links);
+    const held = (await store.cases.heldBy([finding.id])).has(finding.id);
+    if (held) {
       if (outcome !== 'stored') return;
-      for (const c of holding) {
+      for (const c of await store.cases.ofFinding(finding.id)) {
         if (c.state === 'resolved') {
           const before = await this.closedOn(finding.id, c);
           const rise = before ? riseOf(before, finding) : undefined;
@@ -646,24 +710,22 @@ export class IngestPipeline {
           this.stats.casesReopened++;
           this.publishCase(reopened);
         }
-        await this.refreshHeadline(c.id, finding);
+        await this.headline(c.id, finding);
       }
       return;
     }
-    const group = groupCases([...this.known.values()]).find((g) => g.findings.includes(finding.id));
-    const partners = (group?.findings ?? []).filter((id) => id !== finding.id);
+    const partners = this.groupOf(finding);
     const linked = new Map<string, StoredCase>();
-    const orphans: Finding[] = [];
-    for (const id of partners) {
-      const cases = await store.cases.ofFinding(id);
-      if (cases.length === 0) {
-        const f = this.known.get(id);
-        if (f) orphans.push(f);
-      }
-      for (const c of cases) linked.set(c.id, c);
-    }
-    // the store's cases too: memory holds only recent findings, and nothing from before a restart
+    // the store's cases: memory holds only recent findings, and nothing from before a restart
     for (const c of await store.cases.linkedTo(links)) linked.set(c.id, c);
+    // and the cases of its group's findings (linked through others), each loaded once
+    const partnerCases = await store.cases.heldBy(partners.map((f) => f.id));
+    const orphans = partners.filter((f) => !partnerCases.has(f.id));
+    for (const id of new Set([...partnerCases.values()].flat())) {
+      if (linked.has(id)) continue;
+      const c = await store.cases.get(id);
+      if (c) linked.set(c.id, c);
+    }
     const byAge = [...linked.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
     for (const c of byAge) {
       if (c.state !== 'resolved' || !(await this.holdsSubject(c, finding))) continue;
@@ -678,7 +740,7 @@ export class IngestPipeline {
       this.stats.casesReopened++;
       this.stats.casesJoined++;
       this.publishCase(joined);
-      await this.refreshHeadline(c.id, finding);
+      await this.headline(c.id, finding);
       return;
     }
     const [open, ...alsoOpen] = byAge.filter((c) => c.state !== 'resolved' && c.merged_into === null);
@@ -696,7 +758,7 @@ export class IngestPipeline {
         this.publishCase(merged);
         this.options.changes?.publish({ kind: 'case', id: other.id, state: 'merged' });
       }
-      await this.refreshHeadline(open.id, finding);
+      await this.headline(open.id, finding);
       return;
     }
     const grouped = groupCases([finding, ...orphans]).find((g) => g.findings.includes(finding.id))!;
@@ -710,11 +772,22 @@ export class IngestPipeline {
   }
 
   /**
-   * The case named by its worst finding again (title and severity as `hunt` would group them now), and
-   * its tier raised when this finding escalates to Tier 2; the store audits the change. Nothing when
-   * the headline is already right.
+   * A finding joined or rose in the case: its headline is refreshed now, or, while a replay's findings
+   * are filed, once per case when they all are (a case a replay's thousand findings join is read and
+   * renamed once, not a thousand times).
    */
-  private async refreshHeadline(caseId: string, finding: Finding): Promise<void> {
+  private async headline(caseId: string, finding: Finding): Promise<void> {
+    const escalates = !finding.suppressed_by && finding.triage?.escalation.tier === 'Tier 2';
+    if (this.headlinesDue) this.headlinesDue.set(caseId, (this.headlinesDue.get(caseId) ?? false) || escalates);
+    else await this.refreshHeadline(caseId, escalates);
+  }
+
+  /**
+   * The case named by its worst finding again (title and severity as `hunt` would group them now), and
+   * its tier raised when a finding that joined escalates to Tier 2; the store audits the change. Nothing
+   * when the headline is already right.
+   */
+  private async refreshHeadline(caseId: string, escalates: boolean): Promise<void> {
     const { store } = this.options;
     const current = await store.cases.get(caseId);
     const members = await store.cases.members(caseId);
@@ -722,10 +795,7 @@ export class IngestPipeline {
     if (!current || !worst) return;
     const hosts = [...new Set(members.map((m) => m.host))].slice(0, 16);
     const title = caseTitle(worst, members.length, hosts);
-    const tier =
-      current.tier === 'Tier 2' || (!finding.suppressed_by && finding.triage?.escalation.tier === 'Tier 2')
-        ? 'Tier 2'
-        : current.tier;
+    const tier = current.tier === 'Tier 2' || escalates ? 'Tier 2' : current.tier;
     if (title === current.title && worst.severity === current.severity && tier === current.tier) return;
     const updated = await store.cases.setHeadline(caseId, { title, severity: worst.severity, tier }, { actor: ACTOR });
     this.stats.casesRetitled++;

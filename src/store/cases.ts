@@ -95,6 +95,11 @@ export interface CaseStore {
   get(id: string): Promise<StoredCase | undefined>;
   /** The cases a finding belongs to, oldest first (one, unless cases were grouped apart and later linked). */
   ofFinding(findingId: string): Promise<StoredCase[]>;
+  /**
+   * Which of these findings (at most MAX_HELD_LOOKUP) a case holds, and the ids of those cases, read
+   * without loading the cases: one query per 500 findings however large their cases are.
+   */
+  heldBy(findingIds: string[]): Promise<Map<string, string[]>>;
   /** Findings join the case as they come (ids already in it are skipped); refused for a resolved case (reopen it first). */
   addFindings(id: string, findingIds: string[], options: Actor): Promise<StoredCase>;
   list(
@@ -144,6 +149,9 @@ export interface CaseHeadline {
 
 const MAX_LINKED = 64;
 const MAX_OF_HOST = 100;
+/** Findings `heldBy` looks up at once (the findings a pipeline keeps in memory), and per query. */
+export const MAX_HELD_LOOKUP = 20_000;
+const HELD_CHUNK = 500;
 
 interface CaseRow {
   id: string;
@@ -310,6 +318,26 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
         [requiredText('finding id', findingId, 256)],
       );
       return Promise.all(rows.map((r) => hydrate(db, r)));
+    },
+
+    async heldBy(findingIds) {
+      if (!Array.isArray(findingIds) || findingIds.length > MAX_HELD_LOOKUP)
+        throw new StoreInputError(`at most ${MAX_HELD_LOOKUP} findings are looked up at once`);
+      const ids = [...new Set(findingIds.map((f) => requiredText('finding id', f, 256)))];
+      const held = new Map<string, string[]>();
+      for (let i = 0; i < ids.length; i += HELD_CHUNK) {
+        const chunk = ids.slice(i, i + HELD_CHUNK);
+        const rows = await db.all<{ case_id: string; finding_id: string }>(
+          `SELECT case_id, finding_id FROM case_findings WHERE finding_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY finding_id, case_id`,
+          chunk,
+        );
+        for (const r of rows) {
+          const cases = held.get(r.finding_id) ?? [];
+          cases.push(r.case_id);
+          held.set(r.finding_id, cases);
+        }
+      }
+      return held;
     },
 
     addFindings: (id, findingIds, options) =>

@@ -40,8 +40,10 @@ export interface FindingStore {
   /**
    * Stores one revision. `dedupeKey`, when the sender gave one, must be `id#revision`. Idempotent: the
    * same key again is `duplicate` (nothing written); another body under it is `conflict` (nothing written).
+   * `links` (as `addLinks` takes them) are recorded in the same transaction when the revision is stored,
+   * so a stored revision never lacks its links and a caller needs no second commit for them.
    */
-  ingest(input: { finding: unknown; revision: unknown; dedupeKey?: unknown }): Promise<IngestResult>;
+  ingest(input: { finding: unknown; revision: unknown; dedupeKey?: unknown; links?: string[] }): Promise<IngestResult>;
   /** The newest revision. */
   get(id: string): Promise<StoredFinding | undefined>;
   /** Every revision, oldest first. */
@@ -116,6 +118,21 @@ const toStored = (r: RevisionRow): StoredFinding => ({
 
 const SEVERITIES = Object.keys(SEVERITY_RANK) as Severity[];
 
+/** A finding's link keys checked as stored: at most MAX_FINDING_LINKS, each a bounded text, once each. */
+function linkKeys(links: unknown): string[] {
+  if (!Array.isArray(links) || links.length > MAX_FINDING_LINKS)
+    throw new StoreInputError(`a finding records at most ${MAX_FINDING_LINKS} links`);
+  return [...new Set(links.map((l) => requiredText('finding link', l, MAX_LINK_CHARS)))];
+}
+
+async function insertLinks(tx: Db, findingId: string, keys: string[]): Promise<void> {
+  for (const link of keys)
+    await tx.run(
+      'INSERT INTO finding_links (link, finding_id) VALUES (?, ?) ON CONFLICT (link, finding_id) DO NOTHING',
+      [link, findingId],
+    );
+}
+
 export function findingStore(db: Db, now: () => number, cursorSecret: string): FindingStore {
   return {
     async ingest(input) {
@@ -130,6 +147,7 @@ export function findingStore(db: Db, now: () => number, cursorSecret: string): F
       const { revision: _sentRevision, dedupe_key: _sentKey, ...finding } = input.finding as Record<string, unknown>;
       const body = boundedJson('finding', finding, MAX_FINDING_CHARS);
       const digest = createHash('sha256').update(body).digest('hex');
+      const links = input.links === undefined ? [] : linkKeys(input.links);
       const at = now();
       return db.transaction(async (tx) => {
         const inserted = await tx.run(
@@ -170,6 +188,7 @@ export function findingStore(db: Db, now: () => number, cursorSecret: string): F
             at,
           ],
         );
+        await insertLinks(tx, v.id, links);
         return { outcome: 'stored', dedupe_key: key, newest: head.changes > 0 };
       });
     },
@@ -252,17 +271,9 @@ export function findingStore(db: Db, now: () => number, cursorSecret: string): F
 
     async addLinks(id, links) {
       const findingId = requiredText('finding id', id, 256);
-      if (!Array.isArray(links) || links.length > MAX_FINDING_LINKS)
-        throw new StoreInputError(`a finding records at most ${MAX_FINDING_LINKS} links`);
-      const keys = [...new Set(links.map((l) => requiredText('finding link', l, MAX_LINK_CHARS)))];
+      const keys = linkKeys(links);
       if (keys.length === 0) return;
-      await db.transaction(async (tx) => {
-        for (const link of keys)
-          await tx.run(
-            'INSERT INTO finding_links (link, finding_id) VALUES (?, ?) ON CONFLICT (link, finding_id) DO NOTHING',
-            [link, findingId],
-          );
-      });
+      await db.transaction((tx) => insertLinks(tx, findingId, keys));
     },
 
     async hostCounts(hosts) {

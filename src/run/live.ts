@@ -4,6 +4,10 @@
  * id, next revision) when they say more, each after Sigma context, allowlist and playbook triage, as
  * `hunt` gives them. Events come from a sensor (`push`, `pushState`), from files a sensor reads
  * (`readState`), or from request bodies (`ingest`) read through the same sources `hunt` uses.
+ *
+ * Request bodies that arrive together (`settleMs`) are one batch, read as `hunt` reads the files of a
+ * run: every standing fact first, then the events of all bodies merged by event time, so a collection
+ * sent one file per request, in any order, is the timeline `hunt` sees of it.
  */
 import { attachContext } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
@@ -32,6 +36,12 @@ import { IssueList } from './summary.js';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** What a gzip body may inflate to: a bomb's output is cut here, whatever its ratio. */
 export const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+/** How close together bodies must arrive to be read as one batch, where a caller batches (serve). */
+export const DEFAULT_SETTLE_MS = 2000;
+/** A batch that keeps growing (a shipper that never pauses) is read once its first body is this old. */
+export const MAX_BATCH_SPAN_MS = 30_000;
+/** Events held in a batch at most (the engine's reorder buffer holds as many); past it the batch is read. */
+const MAX_BATCHED_EVENTS = 100_000;
 /** A request's name and path are the caller's words: bounded before they reach any issue or event. */
 const MAX_NAME_CHARS = 256;
 const MAX_PATH_CHARS = 4096;
@@ -48,6 +58,15 @@ export interface LiveDetectorOptions {
    * among events pushed between two ticks; a later one is processed on arrival (`stats.unsortedEvents`).
    */
   allowedLatenessMs?: number;
+  /**
+   * Bodies (`ingest`) arriving less than this apart (by `IngestMeta.receivedAtMs`) are one batch: held
+   * until the next body comes this long after the last (or a `tick` finds the batch this quiet, or its
+   * first body MAX_BATCH_SPAN_MS old, or it holds MAX_BATCHED_EVENTS), then read as `hunt` reads a run:
+   * every body's standing facts first, then all their events merged by event time (ties to the body
+   * whose name sorts first, as `hunt` lists a directory). Only arrival times decide where a batch ends,
+   * so a replay given the same times batches the same. 0 (default): each body is processed as it is read.
+   */
+  settleMs?: number;
   /** Request bodies are cut at this many bytes as sent (default DEFAULT_MAX_BODY_BYTES). */
   maxBodyBytes?: number;
   /** A gzip body's content is cut at this many bytes once inflated (default DEFAULT_MAX_INFLATED_BYTES). */
@@ -75,6 +94,8 @@ export interface IngestMeta {
   path?: string;
   /** The file's modification time (ms), which places a state file's entries in time; default now. */
   mtimeMs?: number;
+  /** When the body arrived (ms, the live clock); what batches bodies (`settleMs`); default now. */
+  receivedAtMs?: number;
 }
 
 export interface IngestResult {
@@ -103,10 +124,27 @@ export type LiveState = Pick<
   'hostStates' | 'workloadNamespaces' | 'workloadStates' | 'cloudRegions' | 'openClustersOf' | 'stats'
 >;
 
+/** One body's share of a batch: its events as read, and its standing facts. */
+interface BatchedBody {
+  name: string;
+  events: CoalEvent[];
+  state: CoalEvent[];
+}
+
 export class LiveDetector {
   private readonly allowlist: Allowlist;
   private readonly now: () => number;
   private ended = false;
+  /** The batch being gathered (`settleMs`), in arrival order. */
+  private batch: BatchedBody[] = [];
+  private batchedEvents = 0;
+  /** Arrival of the batch's first body and of its last (undefined: no batch). */
+  private batchStartMs: number | undefined;
+  private lastArrivalMs = Number.NEGATIVE_INFINITY;
+  /** Counts batches read, so a body being read knows its lane's batch is gone. */
+  private batchNo = 0;
+  /** Bodies being read now (a tick does not read a batch part way through one). */
+  private reading = 0;
 
   private constructor(
     private readonly options: LiveDetectorOptions,
@@ -163,13 +201,15 @@ export class LiveDetector {
     return this.engine;
   }
 
-  /** An event of a sensor, in event time. */
+  /** An event of a sensor, in event time (after any batch of bodies gathered before it). */
   push(event: CoalEvent): void {
+    if (this.batchStartMs !== undefined) this.readBatch();
     this.engine.push(event);
   }
 
   /** A standing fact (a cron line on disk): true for the whole timeline, moving no clock. */
   pushState(event: CoalEvent): void {
+    if (this.batchStartMs !== undefined) this.readBatch();
     this.engine.pushState(event);
   }
 
@@ -219,6 +259,24 @@ export class LiveDetector {
       report({ file: name, code: 'INGEST_ENDED', reason: 'the detector has ended; nothing read', stage: 'reading' });
       return done();
     }
+    const settle = this.options.settleMs ?? 0;
+    const arrival = meta.receivedAtMs ?? this.now();
+    // a body that comes after a pause (or to a batch already old) starts a new batch: the last one is read first
+    if (this.batchStartMs !== undefined && this.batchDue(arrival)) this.readBatch();
+    this.reading++;
+    let lane: BatchedBody | undefined;
+    let laneBatch = this.batchNo;
+    const laneOf = (): BatchedBody | undefined => {
+      if (settle <= 0) return undefined;
+      // a new lane once the batch it was in has been read (its size bound, or a sensor's push meanwhile)
+      if (!lane || laneBatch !== this.batchNo) {
+        laneBatch = this.batchNo;
+        lane = { name, events: [], state: [] };
+        this.batch.push(lane);
+        this.batchStartMs ??= arrival;
+      }
+      return lane;
+    };
     try {
       let forced: SourceDescriptor | undefined;
       if (meta.format !== undefined) {
@@ -298,10 +356,21 @@ export class LiveDetector {
           if (batch.routed) batch.routed.forEach(report);
           result.unused += batch.unused ?? 0;
           if (source.delivers === 'state') {
-            for (const e of batch.events) this.engine.pushState(e);
+            const held = laneOf();
+            if (held) held.state.push(...batch.events);
+            else for (const e of batch.events) this.engine.pushState(e);
             result.stateEvents += batch.events.length;
           } else {
-            for (const e of batch.events) this.engine.push(e);
+            for (const e of batch.events) {
+              const held = laneOf();
+              if (!held) {
+                this.engine.push(e);
+                continue;
+              }
+              held.events.push(e);
+              // bounded: a batch this large is read now, and the rest of the body starts the next one
+              if (++this.batchedEvents >= MAX_BATCHED_EVENTS) this.readBatch();
+            }
             result.events += batch.events.length;
           }
         }
@@ -321,22 +390,108 @@ export class LiveDetector {
         reason: `reading stopped: ${whyFailed(err)}`,
         stage: 'reading',
       });
+    } finally {
+      this.reading--;
+      // a body of which nothing was read is no part of the timeline (serve refuses it, and a replay never sees it)
+      if (settle > 0 && result.events + result.stateEvents + result.unused > 0) this.lastArrivalMs = arrival;
+      const empty = lane && laneBatch === this.batchNo && lane.events.length === 0 && lane.state.length === 0;
+      if (empty) {
+        this.batch.splice(this.batch.indexOf(lane as BatchedBody), 1);
+        if (this.batch.length === 0) this.batchStartMs = undefined;
+      }
     }
     return done();
   }
 
-  /** The live clock: what is pushed is processed, clusters the clock has passed close, changed ones are offered. */
-  tick(nowMs: number = this.now()): void {
-    if (!this.ended) this.engine.tick(nowMs);
+  /** Whether the batch is to be read at `nowMs`: quiet for `settleMs`, or its first body MAX_BATCH_SPAN_MS old. */
+  private batchDue(nowMs: number): boolean {
+    const start = this.batchStartMs;
+    if (start === undefined) return false;
+    return nowMs - this.lastArrivalMs >= (this.options.settleMs ?? 0) || nowMs - start >= MAX_BATCH_SPAN_MS;
   }
 
-  /** Every window closed (what only holds at close is reported) and the engine's issues to `onIssue`; once. */
+  /**
+   * The batch into the engine as `hunt` feeds a run (run/feed.ts): every body's standing facts, then
+   * their events merged by event time as run/merge.ts merges files (the body with the earliest next
+   * event goes first; ties to the body listed first), bodies listed by name, then arrival.
+   */
+  private readBatch(): void {
+    const bodies = this.batch
+      .map((body, arrived) => ({ body, arrived }))
+      .sort((a, b) => (a.body.name < b.body.name ? -1 : a.body.name > b.body.name ? 1 : a.arrived - b.arrived))
+      .map((x) => x.body);
+    this.batch = [];
+    this.batchNo++;
+    this.batchedEvents = 0;
+    this.batchStartMs = undefined;
+    for (const body of bodies) for (const e of body.state) this.engine.pushState(e);
+    mergeLanes(
+      bodies.map((b) => b.events),
+      (e) => this.engine.push(e),
+    );
+  }
+
+  /**
+   * The live clock: a batch gathered long enough is read, what is pushed is processed, clusters the clock
+   * has passed close, changed ones are offered.
+   */
+  tick(nowMs: number = this.now()): void {
+    if (this.ended) return;
+    // never part way through a body: a replay reads each body whole between its ticks
+    if (this.reading === 0 && this.batchDue(nowMs)) this.readBatch();
+    this.engine.tick(nowMs);
+  }
+
+  /** Any batch read, every window closed (what only holds at close is reported) and the engine's issues to `onIssue`; once. */
   end(): void {
     if (this.ended) return;
+    if (this.batchStartMs !== undefined) this.readBatch();
     this.ended = true;
     this.engine.end();
     const report = (i: Issue) => this.options.onIssue?.(i);
     this.engine.issues.forEach(report);
+  }
+}
+
+/**
+ * Lanes of events merged by event time into `emit`, as run/merge.ts `mergeByTime` merges sources:
+ * always the lane whose next event is earliest, ties to the lane listed first, each lane's own order
+ * kept (a lane out of order is left to the engine's reorder buffer, as in `hunt`). A heap of lane
+ * heads: a batch may hold many small bodies.
+ */
+export function mergeLanes(lanes: CoalEvent[][], emit: (event: CoalEvent) => void): void {
+  const pos = lanes.map(() => 0);
+  const heap: number[] = [];
+  const before = (a: number, b: number): boolean => {
+    const d = lanes[a][pos[a]].coalmine.ts - lanes[b][pos[b]].coalmine.ts;
+    return d < 0 || (d === 0 && a < b);
+  };
+  const down = (start: number): void => {
+    let i = start;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && before(heap[l], heap[m])) m = l;
+      if (r < heap.length && before(heap[r], heap[m])) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  lanes.forEach((lane, i) => {
+    if (lane.length > 0) heap.push(i);
+  });
+  for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+  while (heap.length > 0) {
+    const lane = heap[0];
+    emit(lanes[lane][pos[lane]++]);
+    if (pos[lane] >= lanes[lane].length) {
+      const last = heap.pop() as number;
+      if (heap.length === 0) break;
+      heap[0] = last;
+    }
+    down(0);
   }
 }
 

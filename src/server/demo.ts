@@ -5,7 +5,12 @@
  * cases come from the same route, pipeline and store as a real sensor's.
  *
  * An example directory is walked as `hunt` walks it (`run/inputs.ts`): its `etc/hostname` names the
- * host, its bodyfile and hostname are read as the collection's own facts, not sent.
+ * host, its bodyfile and hostname are read as the collection's own facts, not sent. Each body is named
+ * `EXAMPLE/PATH` (`kinsing-like/var/log/audit/audit.log`), as `coalmine hunt kinsing-like` names the
+ * file from `examples/`, and the files of a collection are sent one after another, so serve reads them
+ * as one batch (run/live.ts `settleMs`): the findings, ids and evidence are `hunt`'s of the directory
+ * (but for the times of the cron files' entries: the API takes no modification time, so serve dates
+ * a state file by its arrival; see the README's Serve section).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +18,7 @@ import { join } from 'node:path';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { expandInputs } from '../run/inputs.js';
-import { DEFAULT_MAX_BODY_BYTES } from '../run/live.js';
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_SETTLE_MS } from '../run/live.js';
 import { clip, inert } from '../util/hostile.js';
 import { packagePath } from '../util/package-root.js';
 import { DEFAULT_TICK_MS } from './ingest.js';
@@ -30,6 +35,8 @@ export interface DemoOptions {
   log: (line: string) => void;
   /** Example directories (default: every directory under the bundled `examples/`). */
   examples?: string[];
+  /** Sigma rule directories the server's detector runs (the CLI gives the bundled ones, as hunt runs). */
+  ruleDirs?: string[];
 }
 
 export interface SentFile {
@@ -101,7 +108,8 @@ export async function sendExamples(
     for (const i of issues) log(`coalmine serve --demo: ${inert(i.file)}: ${i.code} ${clip(inert(i.reason), 300)}`);
     for (const file of files) {
       const name = file.input.relPath ?? exampleName(file.input.name);
-      const query = new URLSearchParams({ name });
+      // named as hunt names the file when run on the example from examples/, so evidence reads the same
+      const query = new URLSearchParams({ name: `${example}/${name}` });
       if (file.input.hostHint) query.set('host', file.input.hostHint);
       const entry: SentFile = { example, name, status: 0, events: 0, issues: [] };
       try {
@@ -154,6 +162,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       host: options.host,
       port: options.port,
       log: options.log,
+      ruleDirs: options.ruleDirs,
     });
   } catch (err) {
     removeDir();
@@ -175,5 +184,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   }
 }
 
-/** How long after the examples are sent their findings are stored: the pipeline's clock period, and a margin. */
-export const DEMO_SETTLE_MS = DEFAULT_TICK_MS + 1500;
+/**
+ * How long after the examples are sent their findings are stored: the batch's quiet time, the
+ * pipeline's clock period (the first tick after it reads the batch), and a margin.
+ */
+export const DEMO_SETTLE_MS = DEFAULT_SETTLE_MS + DEFAULT_TICK_MS + 1500;

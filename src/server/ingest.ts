@@ -39,6 +39,7 @@ import type { Policy } from '../model/policy.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   DEFAULT_MAX_INFLATED_BYTES,
+  DEFAULT_SETTLE_MS,
   type IngestResult,
   LiveDetector,
   type LiveState,
@@ -318,6 +319,8 @@ export class IngestPipeline {
       now: self.now,
       maxBodyBytes: self.maxBodyBytes,
       maxInflatedBytes: self.maxInflatedBytes,
+      // with a clock running, bodies arriving together are read as hunt reads a run's files
+      settleMs: self.tickMs > 0 ? DEFAULT_SETTLE_MS : 0,
       onFinding: (finding) => self.reported(finding),
       onIssue: (i) => self.log(`coalmine serve: ${i.code} ${clip(inert(i.file), 200)}: ${clip(inert(i.reason), 500)}`),
     });
@@ -433,6 +436,7 @@ export class IngestPipeline {
       format: lines ? 'ndjson' : forced,
       host: meta.host,
       mtimeMs: meta.receivedAt,
+      receivedAtMs: meta.receivedAt,
     });
   }
 

@@ -19,6 +19,8 @@ export interface ServeOptions {
   port: number;
   tls?: { certFile: string; keyFile: string };
   log: (line: string) => void;
+  /** Sigma rule directories the detector runs (the CLI gives the bundled ones, as for hunt). */
+  ruleDirs?: string[];
   /** More modules beside ingest (always there), made once the store is open. */
   modules?: ((deps: {
     store: Store;
@@ -46,7 +48,15 @@ export async function startServe(options: ServeOptions): Promise<RunningServer> 
     // its sequence starts at the start time, so an event id from before a restart reads as too old (a reset)
     const changes = new ChangeFeed({ now: Date.now, log: options.log, firstSeq: Date.now() });
     modules.push(
-      ingestModule(await IngestPipeline.start({ store, policy: options.policy, log: options.log, changes })),
+      ingestModule(
+        await IngestPipeline.start({
+          store,
+          policy: options.policy,
+          log: options.log,
+          changes,
+          ruleDirs: options.ruleDirs,
+        }),
+      ),
     );
     for (const make of options.modules ?? [])
       modules.push(await make({ store, policy: options.policy, log: options.log }));

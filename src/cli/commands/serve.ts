@@ -6,6 +6,7 @@
 import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LISTEN, DEFAULT_STORE, parseListen, shownLocation } from '../../server/listen.js';
+import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT } from '../common.js';
 import { policyOption } from '../policy-option.js';
@@ -111,6 +112,8 @@ async function runServe(flags: ServeFlags): Promise<number> {
       port: listen.port,
       tls: flags.tlsCert && flags.tlsKey ? { certFile: flags.tlsCert, keyFile: flags.tlsKey } : undefined,
       log: (line) => err(line),
+      // the rules hunt and watch run, so serve finds what they find
+      ruleDirs: DEFAULT_RULE_DIRS,
     });
   } catch (e) {
     err(`coalmine serve: ${inert((e as Error).message)}`);
@@ -151,7 +154,14 @@ async function runDemo(flags: ServeFlags, store: string | undefined): Promise<nu
   const { startDemo, DEMO_SETTLE_MS } = await import('../../server/demo.js');
   let demo: Awaited<ReturnType<typeof startDemo>>;
   try {
-    demo = await startDemo({ store, policy: chosen.policy, host: listen.host, port: listen.port, log: err });
+    demo = await startDemo({
+      store,
+      policy: chosen.policy,
+      host: listen.host,
+      port: listen.port,
+      log: err,
+      ruleDirs: DEFAULT_RULE_DIRS,
+    });
   } catch (e) {
     err(`coalmine serve --demo: ${inert((e as Error).message)}`);
     return EXIT.runtime;

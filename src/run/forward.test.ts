@@ -138,6 +138,8 @@ test('forward: events go as gzip NDJSON batches of at most maxBatchEvents, with 
     batchesRejected: 0,
     retried: 0,
     unserializable: 0,
+    heartbeatsSent: 0,
+    heartbeatsFailed: 0,
   });
   await fw.close();
   await rx.down();
@@ -269,4 +271,128 @@ test('forward: a batch file cut short by a kill (temp never renamed) is removed,
   assert.deepEqual(readdirSync(dir), []);
   await again.close();
   await rx.down();
+});
+
+/** A real coalmine serve on a SQLite file, with a sensor token and a viewer token. */
+async function realServe() {
+  const { openStore } = await import('../store/index.js');
+  const { createServer } = await import('../server/app.js');
+  const { defaultPolicy } = await import('../model/policy.js');
+  const dir = mkdtempSync(join(tmpdir(), 'coalmine-forward-serve-'));
+  dirs.push(dir);
+  const store = await openStore(join(dir, 'store.db'));
+  const app = createServer({ store, policy: defaultPolicy() });
+  const base = await app.listen(0);
+  const sensor = (await store.tokens.create({ name: 'web-7-sensor', role: 'sensor', actor: 'test' })).secret;
+  const viewer = (await store.tokens.create({ name: 'ana', role: 'viewer', actor: 'test' })).secret;
+  return {
+    store,
+    events: new URL('/api/v1/events', base).href,
+    sensor,
+    viewer,
+    close: async () => {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+const IDENTITY = {
+  version: '9.9.9',
+  hostname: 'web-7',
+  platform: 'linux',
+  kernel: '6.1.0-test',
+  root: false,
+  hidepid: 'invisible',
+};
+
+test('forward: heartbeats reach a real serve at start, when a kind of gap comes or goes (not when only counts move), and every interval', async () => {
+  const serve = await realServe();
+  const issues: string[] = [];
+  const fw = forwarder(
+    serve.events,
+    spoolDir(),
+    { headers: { authorization: `Bearer ${serve.sensor}` }, heartbeat: { identity: IDENTITY, intervalMs: 60_000 } },
+    issues,
+  );
+  assert.equal(await fw.heartbeatsSettled(5000), true);
+  const first = await serve.store.sensors.get('web-7-sensor');
+  assert.equal(first?.heartbeat?.version, '9.9.9');
+  assert.equal(first?.host, 'web-7');
+  assert.equal(first?.heartbeat?.interval_s, 60);
+  assert.deepEqual(first?.heartbeat?.gaps, []);
+  assert.equal(first?.cannot_see.length, 2, 'not root, and hidepid');
+  assert.match(first!.cannot_see[1], /hidepid=invisible/);
+
+  fw.noteGaps([
+    { kind: 'fd_unreadable', count: 12 },
+    { kind: 'containers_unnamed', count: 2 },
+  ]);
+  assert.equal(await fw.heartbeatsSettled(5000), true);
+  const changed = await serve.store.sensors.get('web-7-sensor');
+  assert.deepEqual(changed?.heartbeat?.gaps, [
+    { kind: 'fd_unreadable', count: 12 },
+    { kind: 'containers_unnamed', count: 2 },
+  ]);
+  assert.ok(changed?.cannot_see.some((s) => /container id only/.test(s)));
+  assert.equal(fw.stats.heartbeatsSent, 2);
+
+  // the same kinds with other counts: nothing new to say until the interval
+  fw.noteGaps([
+    { kind: 'fd_unreadable', count: 13 },
+    { kind: 'containers_unnamed', count: 2 },
+  ]);
+  assert.equal(await fw.heartbeatsSettled(5000), true);
+  assert.equal(fw.stats.heartbeatsSent, 2);
+  assert.deepEqual(issues, []);
+  await fw.close();
+
+  // a short interval: heartbeats keep coming with the newest counts
+  const quick = forwarder(serve.events, spoolDir(), {
+    headers: { authorization: `Bearer ${serve.sensor}` },
+    heartbeat: { identity: { ...IDENTITY, root: true, hidepid: undefined }, intervalMs: 100 },
+  });
+  quick.noteGaps([{ kind: 'vanished', count: 4 }]);
+  const deadline = Date.now() + 5000;
+  while (quick.stats.heartbeatsSent < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(quick.stats.heartbeatsSent >= 4, `${quick.stats.heartbeatsSent} heartbeats`);
+  await quick.close();
+  const latest = await serve.store.sensors.get('web-7-sensor');
+  assert.equal(latest?.heartbeat?.root, true);
+  assert.deepEqual(latest?.heartbeat?.gaps, [{ kind: 'vanished', count: 4 }]);
+  assert.deepEqual(latest?.cannot_see, [], 'root, and races hide nothing');
+  await serve.close();
+});
+
+test('forward: a token the server refuses heartbeats from (a viewer) stops them, said once; nothing is stored', async () => {
+  const serve = await realServe();
+  const issues: string[] = [];
+  const fw = forwarder(
+    serve.events,
+    spoolDir(),
+    { headers: { authorization: `Bearer ${serve.viewer}` }, heartbeat: { identity: IDENTITY, intervalMs: 50 } },
+    issues,
+  );
+  assert.equal(await fw.heartbeatsSettled(5000), true);
+  fw.noteGaps([{ kind: 'fd_unreadable', count: 1 }]);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(fw.stats.heartbeatsSent, 0);
+  assert.equal(fw.stats.heartbeatsFailed, 1);
+  assert.deepEqual(
+    issues.filter((i) => /heartbeat/.test(i)),
+    [`telemetry: ${serve.events} refuses our heartbeat (HTTP 403); heartbeats stopped for this run`],
+  );
+  assert.deepEqual(await serve.store.sensors.list(), []);
+  await fw.close();
+  await serve.close();
+});
+
+test('forward: heartbeats need the events URL they sit beside', () => {
+  assert.throws(
+    () =>
+      forwarder('http://127.0.0.1:9/somewhere', spoolDir(), {
+        heartbeat: { identity: IDENTITY },
+      }),
+    /heartbeats need serve's events URL/,
+  );
 });

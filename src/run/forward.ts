@@ -9,6 +9,10 @@
  * batch would be refused alike); another 4xx (a batch the server cannot read, too large) is moved to
  * `rejected/`. Each batch carries an `Idempotency-Key` (its own random id, kept in its file name) so a
  * server can tell a batch sent again after a lost answer.
+ *
+ * With `heartbeat`, the sensor also says what it is and what it cannot see (`PUT /api/v1/sensors/self`
+ * beside the events route): at start, every `intervalMs`, and as soon as a kind of gap appears or goes.
+ * A heartbeat is never spooled: the next one says the same, newer.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -28,6 +32,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { CoalEvent } from '../model/event.js';
 import { postOnce, redactUrl } from '../sinks/webhook.js';
+import { cannotSee, heartbeatBody, type SensorGap, type SensorIdentity } from './sensor-report.js';
 
 export interface ForwardOptions {
   /** serve's events route (`http://host:8477/api/v1/events`); http:// or https:// only. */
@@ -52,6 +57,12 @@ export interface ForwardOptions {
   backoff?: { baseMs?: number; capMs?: number };
   /** Operator-facing reports (server down/back, drops, rejections, refused token). */
   onIssue?: (text: string) => void;
+  /** Send heartbeats as this sensor (the events URL must end in /events: they go to its sibling sensors/self). */
+  heartbeat?: {
+    identity: SensorIdentity;
+    /** Default 60000. */
+    intervalMs?: number;
+  };
 }
 
 export interface ForwardStats {
@@ -70,6 +81,9 @@ export interface ForwardStats {
   retried: number;
   /** Events that could not be written as JSON (counted, not sent). */
   unserializable: number;
+  /** Heartbeats the server took (2xx), and those it did not (down, refused). */
+  heartbeatsSent: number;
+  heartbeatsFailed: number;
 }
 
 interface BatchFile {
@@ -91,6 +105,7 @@ const DEFAULTS = {
   timeoutMs: 15_000,
   baseMs: 500,
   capMs: 10_000,
+  heartbeatIntervalMs: 60_000,
 };
 /** Drops are said at most this often (with the totals), not once per batch. */
 const DROP_REPORT_MS = 60_000;
@@ -118,6 +133,8 @@ export class TelemetryForwarder {
     batchesRejected: 0,
     retried: 0,
     unserializable: 0,
+    heartbeatsSent: 0,
+    heartbeatsFailed: 0,
   };
 
   /** The open batch: NDJSON lines not yet sealed. */
@@ -137,6 +154,23 @@ export class TelemetryForwarder {
   private down = false;
   private refusedStatus: number | undefined;
   private lastDropReport = Number.NEGATIVE_INFINITY;
+  private readonly beat:
+    | {
+        url: URL;
+        identity: SensorIdentity;
+        intervalMs: number;
+        timer: NodeJS.Timeout;
+        gaps: SensorGap[];
+        /** The cannot-see statements last sent, joined: a change sends a heartbeat early. */
+        said: string | undefined;
+        inflight: http.ClientRequest | null;
+        /** A heartbeat asked for while one was in flight: sent when it settles, with what is newest then. */
+        again: boolean;
+        /** Statuses already said, so a server that refuses every heartbeat is said once. */
+        reported: Set<string>;
+        stopped: boolean;
+      }
+    | undefined;
 
   constructor(options: ForwardOptions) {
     let url: URL;
@@ -165,6 +199,28 @@ export class TelemetryForwarder {
     this.replay();
     this.timer = setInterval(() => this.seal(), options.batchIntervalMs ?? DEFAULTS.batchIntervalMs);
     this.timer.unref();
+    if (options.heartbeat) {
+      if (!/\/events\/?$/.test(url.pathname))
+        throw new Error("telemetry: heartbeats need serve's events URL (…/api/v1/events)");
+      const intervalMs = Math.max(1, options.heartbeat.intervalMs ?? DEFAULTS.heartbeatIntervalMs);
+      const beatUrl = new URL(url);
+      beatUrl.pathname = url.pathname.replace(/\/events\/?$/, '/sensors/self');
+      beatUrl.search = '';
+      this.beat = {
+        url: beatUrl,
+        identity: options.heartbeat.identity,
+        intervalMs,
+        timer: setInterval(() => this.sendHeartbeat(), intervalMs),
+        gaps: [],
+        said: undefined,
+        inflight: null,
+        again: false,
+        reported: new Set(),
+        stopped: false,
+      };
+      this.beat.timer.unref();
+      this.sendHeartbeat();
+    }
     this.kick();
   }
 
@@ -181,6 +237,27 @@ export class TelemetryForwarder {
   /** The 401/403 with which the server refused our token this run; sending stopped then. */
   get refused(): number | undefined {
     return this.refusedStatus;
+  }
+
+  /**
+   * The gaps of the last sample: kept for the next heartbeat, and one sent now when the kinds of gap
+   * (what the sensor cannot see) changed since the last one sent.
+   */
+  noteGaps(gaps: readonly SensorGap[]): void {
+    const beat = this.beat;
+    if (!beat || beat.stopped) return;
+    beat.gaps = gaps.slice(0, 64);
+    if (cannotSee(beat.identity, beat.gaps).join('\n') !== beat.said) this.sendHeartbeat();
+  }
+
+  /** Resolves once no heartbeat is in flight or asked for (tests, and a clean end). */
+  async heartbeatsSettled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.beat && (this.beat.inflight || (this.beat.again && !this.beat.stopped))) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return true;
   }
 
   /** One sampled event into the open batch; the batch is sealed when it is full. Never throws. */
@@ -257,6 +334,11 @@ export class TelemetryForwarder {
       this.seal();
       this.closed = true;
       clearInterval(this.timer);
+      if (this.beat) {
+        this.beat.stopped = true;
+        clearInterval(this.beat.timer);
+        this.beat.inflight?.destroy(new Error('closed'));
+      }
       this.sleeping?.wake();
       this.inflight?.destroy(new Error('closed'));
       await this.worker;
@@ -353,6 +435,56 @@ export class TelemetryForwarder {
     if (at >= 0) this.queue.splice(at, 1);
     this.spoolBytes -= batch.bytes;
     this.notify();
+  }
+
+  // --- heartbeats ----------------------------------------------------------------------------------
+
+  /** Sends the heartbeat now with the newest gaps (or once the one in flight settles). Never throws. */
+  private sendHeartbeat(): void {
+    const beat = this.beat;
+    if (!beat || beat.stopped || this.closed) return;
+    if (beat.inflight) {
+      beat.again = true;
+      return;
+    }
+    beat.again = false;
+    const heartbeat = heartbeatBody(beat.identity, beat.gaps, beat.intervalMs);
+    const said = heartbeat.cannot_see.join('\n');
+    const sent = postOnce({
+      url: beat.url,
+      method: 'PUT',
+      headers: { ...this.headers, 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify(heartbeat)),
+      timeoutMs: this.timeoutMs,
+    });
+    beat.inflight = sent.request;
+    // what it says counts as said at once, so a sample arriving meanwhile does not send the same again
+    beat.said = said;
+    void sent.outcome.then((outcome) => {
+      beat.inflight = null;
+      if (outcome.kind === 'ok') {
+        this.counts.heartbeatsSent++;
+        beat.reported.clear();
+      } else {
+        this.counts.heartbeatsFailed++;
+        // not taken: the next interval says it again (not every sample: a server that is down is not hammered)
+        const status = 'status' in outcome ? outcome.status : undefined;
+        if (outcome.kind === 'unauthorized') {
+          beat.stopped = true;
+          clearInterval(beat.timer);
+          this.report(
+            `telemetry: ${this.shownUrl} refuses our heartbeat (HTTP ${status}); heartbeats stopped for this run`,
+          );
+        } else if (outcome.kind === 'reject' && !beat.reported.has(String(status))) {
+          beat.reported.add(String(status));
+          this.report(
+            `telemetry: ${this.shownUrl} refused a heartbeat with HTTP ${status}${status === 404 ? ' (a coalmine serve without sensor heartbeats?)' : ''}; telemetry still goes, heartbeats are tried again every ${Math.round(beat.intervalMs / 1000)} s`,
+          );
+        }
+        // a server that is down is said by the batches' sender; the heartbeat waits for its interval
+      }
+      if (beat.again && !beat.stopped) this.sendHeartbeat();
+    });
   }
 
   // --- the sender ----------------------------------------------------------------------------------

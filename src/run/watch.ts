@@ -14,6 +14,7 @@ import { ContainerResolver } from '../sensor/container-resolve.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
 import { rootInputs } from './inputs.js';
 import { LiveDetector } from './live.js';
+import { type SensorGap, sampleGaps } from './sensor-report.js';
 
 /** Where persistence lives under a filesystem root (what AN0742 reads): rescanned, and watched. */
 export const PERSISTENCE_PLACES = [
@@ -92,6 +93,8 @@ export interface WatchOptions {
   onIssue?: (issue: Issue) => void;
   /** Called after every sample, for status lines. */
   onSample?: (stats: SampleStats, visibility: string[]) => void;
+  /** Called after every sample with the kinds of gap it met, counted (`watch --server`'s heartbeat). */
+  onGaps?: (gaps: SensorGap[]) => void;
   now?: () => number;
 }
 
@@ -138,11 +141,8 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
     onIssue: report,
   });
   // container names come from the runtimes' state on the host's own filesystem: the first root watched
-  const sampler = new ProcSampler({
-    root: options.procRoot,
-    hostName: options.hostName,
-    containers: new ContainerResolver(options.roots[0] ?? '/'),
-  });
+  const containers = new ContainerResolver(options.roots[0] ?? '/');
+  const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName, containers });
 
   // persistence: a file is (re)read when its mtime or size changed since it was last read
   const seen = new Map<string, string>();
@@ -227,6 +227,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         detector.tick(t);
         totals.visibility = sampler.visibility();
         options.onSample?.(stats, totals.visibility);
+        options.onGaps?.(sampleGaps(stats, containers.unresolved));
         if (options.durationMs !== undefined && now() - started >= options.durationMs) break;
         const wait = options.intervalMs - (now() - t);
         if (wait > 0)

@@ -559,6 +559,8 @@ export interface PostRequest {
   body: Buffer;
   /** Connect + response headers; the answer's body is drained for at most this long again. */
   timeoutMs: number;
+  /** Default POST; PUT for a sensor's heartbeat (run/forward.ts). */
+  method?: 'POST' | 'PUT';
 }
 
 /**
@@ -592,7 +594,7 @@ export function postOnce(request: PostRequest): { outcome: Promise<Outcome>; req
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port || undefined,
       path: `${url.pathname}${url.search}`,
-      method: 'POST',
+      method: request.method ?? 'POST',
       headers,
       agent: false,
     },

@@ -11,6 +11,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { TelemetryForwarder } from '../../run/forward.js';
+import { sensorIdentity } from '../../run/sensor-report.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { RevisionLedger } from '../../sinks/revisions.js';
@@ -242,6 +243,8 @@ async function runWatch(flags: WatchFlags): Promise<number> {
         batchIntervalMs: Math.min(flags.interval, 5000),
         backoff: { baseMs: 250, capMs: 5000 },
         onIssue: (text) => err(`coalmine watch: ${inert(text)}\n`),
+        // what this sensor is and cannot see, at start, every minute and when a kind of gap comes or goes
+        heartbeat: { identity: sensorIdentity(VERSION) },
       });
     } catch (e) {
       await webhook?.close();
@@ -262,6 +265,7 @@ async function runWatch(flags: WatchFlags): Promise<number> {
     intelFiles: flags.intel,
     ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
     onEvent: forwarder ? (e) => forwarder.push(e) : undefined,
+    onGaps: forwarder ? (gaps) => forwarder.noteGaps(gaps) : undefined,
     onFinding: (f, runRevision) => {
       let revision = runRevision;
       let spooled: Promise<unknown> | undefined;

@@ -207,11 +207,35 @@ export interface AllowlistInput {
   expires: string;
 }
 
+export interface SensorGap {
+  kind: string;
+  count: number;
+}
+
+/** What a sensor said of itself in its latest heartbeat (PUT /api/v1/sensors/self). */
+export interface SensorHeartbeat {
+  version: string;
+  hostname: string;
+  platform: string;
+  kernel: string;
+  root: boolean;
+  interval_s: number;
+  gaps: SensorGap[];
+  cannot_see: string[];
+  received_at: number;
+}
+
 export interface Sensor {
   id: string;
   host: string;
   version: string;
+  /** Its latest heartbeat's statements when it sent one. */
   cannot_see: string[];
   first_seen: number;
+  /** The last contact of any kind. */
   last_seen: number;
+  /** Null: it never sent a heartbeat (a shipper that only posts events). */
+  heartbeat: SensorHeartbeat | null;
+  /** Not heard from for 3 heartbeat intervals. */
+  stale: boolean;
 }

@@ -368,9 +368,31 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   await page.getByRole('link', { name: 'web-01', exact: true }).click();
   await page.getByRole('heading', { name: 'Processes under watch' }).waitFor();
   assert.match(await textOf(page.locator('main')), /kdevtmpfsi/);
+  // a sensor's heartbeat with hostile strings: shown as inert text beside its gaps
+  const beat = await fetch(new URL('/api/v1/sensors/self', url), {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${sensor}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      version: '0.9.0',
+      hostname: 'web-02\u202e',
+      platform: 'linux',
+      kernel: '6.1.0',
+      root: false,
+      interval_s: 60,
+      gaps: [{ kind: 'fd_unreadable', count: 12 }],
+      cannot_see: ['<img src=x onerror=alert(1)> \u001b[31mno root'],
+    }),
+  });
+  assert.equal(beat.status, 200);
   await page.goto(new URL('/sensors', url).href);
   await page.locator('table.rows').waitFor();
-  assert.match(await textOf(page.locator('table.rows')), /web-01/);
+  const sensors = await textOf(page.locator('table.rows'));
+  assert.match(sensors, /web-01/);
+  assert.ok(sensors.includes('web-02\\u202e'), 'the bidi override shown as an escape');
+  assert.ok(sensors.includes('<img src=x onerror=alert(1)> \\x1b[31mno root'), 'markup and ESC shown as text');
+  assert.match(sensors, /fd_unreadable × 12/);
+  assert.match(sensors, /not root/);
+  assert.equal(await page.locator('table.rows img').count(), 0, 'no element from a sensor string');
 
   assert.deepEqual(dialogs, [], 'no dialog opened');
   assert.deepEqual(problems, [], 'no console errors');

@@ -44,7 +44,7 @@ import {
   LiveDetector,
   type LiveState,
 } from '../run/live.js';
-import type { ChecklistStep, StoredCase } from '../store/cases.js';
+import type { CaseHead, ChecklistStep } from '../store/cases.js';
 import { MAX_FINDING_LINKS } from '../store/findings.js';
 import type { Store } from '../store/index.js';
 import { isIdempotencyKey } from '../store/ingest.js';
@@ -71,6 +71,8 @@ const MAX_ANSWER_ISSUES = 50;
 /** Members of a resolved case whose entities are read to tell a recurrence. */
 const MAX_ENTITY_LOOKUPS = 64;
 const ACTOR = 'coalmine-ingest';
+/** The most cases `CaseStore.linkedTo` lists (its default). */
+const MAX_LINKED_CASES = 64;
 /** Open cases one new finding merges (the rest wait for the next finding that links them). */
 const MAX_MERGES_PER_FINDING = 16;
 /** Formats and issue codes counted for the live coverage view (both are small vocabularies; a bound anyway). */
@@ -283,6 +285,8 @@ export class IngestPipeline {
   private replaying: Map<string, Finding> | undefined;
   /** While a replay's findings are filed: the cases whose headline is due, and whether one escalates. */
   private headlinesDue: Map<string, boolean> | undefined;
+  /** Known findings a case holds (set once filed: a finding never leaves every case). */
+  private readonly heldKnown = new Set<string>();
   /** The known findings by link key (`linksOf`), so a finding's group is found without regrouping all. */
   private readonly knownByLink = new Map<string, Set<string>>();
   /** Recent findings (newest revision), for grouping new ones; insertion order = least recent first. */
@@ -652,6 +656,7 @@ export class IngestPipeline {
     const was = this.known.get(id);
     if (!was) return;
     this.known.delete(id);
+    this.heldKnown.delete(id);
     for (const link of linksOf(was)) {
       const ids = this.knownByLink.get(link);
       ids?.delete(id);
@@ -695,6 +700,12 @@ export class IngestPipeline {
    * at once, by id, without loading the cases.
    */
   private async file(finding: Finding, outcome: 'stored' | 'duplicate', linksRecorded = false): Promise<void> {
+    await this.fileOnce(finding, outcome, linksRecorded);
+    // every way through leaves it in a case (a failure throws, and its next report files it again)
+    this.heldKnown.add(finding.id);
+  }
+
+  private async fileOnce(finding: Finding, outcome: 'stored' | 'duplicate', linksRecorded: boolean): Promise<void> {
     const { store } = this.options;
     this.remember(finding);
     const links = linksOf(finding).slice(0, MAX_FINDING_LINKS);
@@ -719,12 +730,27 @@ export class IngestPipeline {
       return;
     }
     const partners = this.groupOf(finding);
-    const linked = new Map<string, StoredCase>();
+    const linked = new Map<string, CaseHead>();
     // the store's cases: memory holds only recent findings, and nothing from before a restart
-    for (const c of await store.cases.linkedTo(links)) linked.set(c.id, c);
-    // and the cases of its group's findings (linked through others), each loaded once
-    const partnerCases = await store.cases.heldBy(partners.map((f) => f.id));
-    const orphans = partners.filter((f) => !partnerCases.has(f.id));
+    const direct = await store.cases.linkedTo(links);
+    for (const c of direct) linked.set(c.id, c);
+    // and the cases of its group's findings, each loaded once; a partner sharing a stored link with this
+    // finding and known to be in a case needs no look-up (its case is among those; a finding once in a
+    // case stays in one), unless so many cases were linked that the list was cut
+    const own = new Set(links);
+    const lookup =
+      direct.length >= MAX_LINKED_CASES
+        ? partners
+        : partners.filter(
+            (f) =>
+              !this.heldKnown.has(f.id) ||
+              !linksOf(f)
+                .slice(0, MAX_FINDING_LINKS)
+                .some((l) => own.has(l)),
+          );
+    const partnerCases = await store.cases.heldBy(lookup.map((f) => f.id));
+    for (const id of partnerCases.keys()) this.heldKnown.add(id);
+    const orphans = lookup.filter((f) => !partnerCases.has(f.id));
     for (const id of new Set([...partnerCases.values()].flat())) {
       if (linked.has(id)) continue;
       const c = await store.cases.get(id);
@@ -806,12 +832,12 @@ export class IngestPipeline {
     this.publishCase(updated);
   }
 
-  private publishCase(c: StoredCase): void {
+  private publishCase(c: Pick<CaseHead, 'id' | 'state'>): void {
     this.options.changes?.publish({ kind: 'case', id: c.id, state: c.state });
   }
 
   /** The revision of a finding the case was resolved on: its newest received by then. */
-  private async closedOn(id: string, c: StoredCase): Promise<Finding | undefined> {
+  private async closedOn(id: string, c: CaseHead): Promise<Finding | undefined> {
     const revisions = await this.options.store.findings.revisions(id);
     const resolvedAt = c.resolved_at ?? Number.POSITIVE_INFINITY;
     let before: Finding | undefined;
@@ -824,10 +850,11 @@ export class IngestPipeline {
    * Whether the case has seen this finding's subject before: its entity, or the same executable on the
    * same host (a process entity is keyed by pid, and a relaunched miner has a new one).
    */
-  private async holdsSubject(c: StoredCase, finding: Finding): Promise<boolean> {
+  private async holdsSubject(c: CaseHead, finding: Finding): Promise<boolean> {
     if (c.grouped.entities.includes(finding.entity)) return true;
     const exe = finding.processes[0]?.executable;
-    for (const id of c.findings.slice(0, MAX_ENTITY_LOOKUPS)) {
+    const members = (await this.options.store.cases.get(c.id))?.findings ?? [];
+    for (const id of members.slice(0, MAX_ENTITY_LOOKUPS)) {
       const f = this.known.get(id) ?? (await this.options.store.findings.get(id))?.finding;
       if (!f) continue;
       if (f.entity === finding.entity) return true;

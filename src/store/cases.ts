@@ -80,6 +80,9 @@ export interface StoredCase {
   notes: CaseNote[];
 }
 
+/** A case without its member list, checklist and notes: what filing a new finding reads, one row a case. */
+export type CaseHead = Omit<StoredCase, 'findings' | 'checklist' | 'notes'>;
+
 export interface Actor {
   actor: string;
   /** When given, the change applies only if the case is still at this version (the client's ETag). */
@@ -116,9 +119,9 @@ export interface CaseStore {
   tickStep(id: string, stepId: string, done: boolean, options: Actor): Promise<StoredCase>;
   /**
    * The cases holding a finding that shares one of these links (`FindingStore.addLinks`), oldest
-   * first, at most `limit` (default and most 64).
+   * first, at most `limit` (default and most 64); heads only, so a large case costs one row.
    */
-  linkedTo(links: string[], limit?: number): Promise<StoredCase[]>;
+  linkedTo(links: string[], limit?: number): Promise<CaseHead[]>;
   /** The case's findings as the queue holds them (newest revision), worst first, then first seen, id. */
   members(id: string): Promise<CaseMember[]>;
   /** The cases holding any finding of this host, newest first, at most `limit` (default and most 100). */
@@ -207,6 +210,22 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
     const row = await q.get<CaseRow>(`SELECT ${CASE_COLUMNS} FROM cases WHERE id = ?`, [id]);
     return row && hydrate(q, row);
   };
+  const headOf = (row: CaseRow): CaseHead => ({
+    id: row.id,
+    title: row.title,
+    severity: row.severity,
+    tier: row.tier,
+    state: row.state,
+    resolution: row.resolution,
+    assignee: row.assignee,
+    reopened: Number(row.reopened),
+    version: Number(row.version),
+    created_at: Number(row.created_at),
+    updated_at: Number(row.updated_at),
+    resolved_at: row.resolved_at === null ? null : Number(row.resolved_at),
+    merged_into: row.merged_into,
+    grouped: JSON.parse(row.body) as Case,
+  });
   const hydrate = async (q: Db, row: CaseRow): Promise<StoredCase> => {
     // one after another: inside a transaction `q` is one PostgreSQL client, which takes one query at a time
     const findings = await q.all<{ finding_id: string }>(
@@ -222,20 +241,7 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
       [row.id],
     );
     return {
-      id: row.id,
-      title: row.title,
-      severity: row.severity,
-      tier: row.tier,
-      state: row.state,
-      resolution: row.resolution,
-      assignee: row.assignee,
-      reopened: Number(row.reopened),
-      version: Number(row.version),
-      created_at: Number(row.created_at),
-      updated_at: Number(row.updated_at),
-      resolved_at: row.resolved_at === null ? null : Number(row.resolved_at),
-      merged_into: row.merged_into,
-      grouped: JSON.parse(row.body) as Case,
+      ...headOf(row),
       findings: findings.map((f) => f.finding_id),
       checklist: steps.map((s) => ({ ...s, done_at: s.done_at === null ? null : Number(s.done_at) })),
       notes: notes.map((n) => ({ ...n, created_at: Number(n.created_at) })),
@@ -478,9 +484,7 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
          ORDER BY created_at, id LIMIT ?`,
         [...keys, Math.min(Math.max(1, Math.trunc(limit)), MAX_LINKED)],
       );
-      const out: StoredCase[] = [];
-      for (const r of rows) out.push(await hydrate(db, r));
-      return out;
+      return rows.map(headOf);
     },
 
     async members(id) {

@@ -169,6 +169,8 @@ export class TelemetryForwarder {
         /** Statuses already said, so a server that refuses every heartbeat is said once. */
         reported: Set<string>;
         stopped: boolean;
+        /** The 401/403 that stopped heartbeats. */
+        refusedStatus: number | undefined;
       }
     | undefined;
 
@@ -217,6 +219,7 @@ export class TelemetryForwarder {
         again: false,
         reported: new Set(),
         stopped: false,
+        refusedStatus: undefined,
       };
       this.beat.timer.unref();
       this.sendHeartbeat();
@@ -338,6 +341,10 @@ export class TelemetryForwarder {
         this.beat.stopped = true;
         clearInterval(this.beat.timer);
         this.beat.inflight?.destroy(new Error('closed'));
+        if (this.beat.refusedStatus !== undefined && this.refusedStatus === undefined)
+          this.report(
+            `telemetry: ${this.shownUrl} refused our heartbeats (HTTP ${this.beat.refusedStatus}: ${this.beat.refusedStatus === 401 ? 'missing, unknown or revoked' : 'not a sensor token'}); none were sent after that`,
+          );
       }
       this.sleeping?.wake();
       this.inflight?.destroy(new Error('closed'));
@@ -470,11 +477,10 @@ export class TelemetryForwarder {
         // not taken: the next interval says it again (not every sample: a server that is down is not hammered)
         const status = 'status' in outcome ? outcome.status : undefined;
         if (outcome.kind === 'unauthorized') {
+          // the batches use the same token and say its refusal once for both; said at close if none went
           beat.stopped = true;
+          beat.refusedStatus = status;
           clearInterval(beat.timer);
-          this.report(
-            `telemetry: ${this.shownUrl} refuses our heartbeat (HTTP ${status}); heartbeats stopped for this run`,
-          );
         } else if (outcome.kind === 'reject' && !beat.reported.has(String(status))) {
           beat.reported.add(String(status));
           this.report(

@@ -1,19 +1,25 @@
 /**
  * Crash trials for `coalmine serve`'s ingest (issue 16, acceptance 5):
- * `node --import tsx bench/serve-kill.ts [--trials 20] [--seed 1]` (`npm run bench:serve-kill`).
+ * `node --import tsx bench/serve-kill.ts [--trials 20] [--seed 1] [--keep DIR]` (`npm run bench:serve-kill`;
+ * `--keep` leaves each trial's store as the kill left it in DIR, to profile a restart on).
  * Each trial starts the real CLI, `coalmine serve --store FILE`, on a fresh SQLite store; a client here
  * streams gzip NDJSON batches to `POST /api/v1/events` (two requests at a time) and records which were
  * acknowledged (202); at a random point the bench SIGKILLs serve, restarts it on the same store, and
  * checks through the API and then the store itself:
- * - every acknowledged batch is in the ingest log exactly once (a batch whose answer the kill cut off
- *   may be there once or not at all; never twice);
+ * - every batch carries its own `Idempotency-Key` (as `watch --server` sends them); after the restart the
+ *   client sends again, as the forwarder would, every batch whose answer the kill cut off and a sample
+ *   of acknowledged ones (their 202 lost): each must be answered 202, an acknowledged one with the seq it
+ *   was first given;
+ * - every batch is then in the ingest log exactly once: a batch logged twice is a failure;
  * - every acknowledged batch's effect is there: each batch is one host with a miner's exec among
  *   benign processes, so each acked batch must have its AN0742 finding after the restart (found by the
  *   replay when the kill came before the findings were stored);
  * - nothing is duplicated: one finding per batch host, one revision per finding.
  * Results: bench/results/serve-kill.json and .md.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +35,8 @@ const EVENTS_PER_BATCH = 50;
 const SENDERS = 2;
 /** How long after the restart the findings of every acked batch may take to be stored and listed. */
 const FINDINGS_WAIT_MS = 30_000;
+/** Acknowledged batches sent again after the restart (as if their 202 had been lost), per trial. */
+const ACKED_RESENT = 20;
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -79,6 +87,11 @@ function batchBody(t: number, n: number, nowMs: number): { host: string; body: B
 interface Sent {
   name: string;
   host: string;
+  /** Its Idempotency-Key: 32 hex digits, its own. */
+  key: string;
+  body: Buffer;
+  /** The log entry its 202 named. */
+  seq?: number;
   /** 202 received. */
   acked: boolean;
   /** No answer: the kill cut it off (or it was never answered). */
@@ -96,6 +109,12 @@ interface Trial {
   ackedMissingFromLog: number;
   /** Unanswered batches that were committed anyway (allowed). */
   unansweredInLog: number;
+  /** Batches sent again after the restart (every unanswered one, a sample of acked ones). */
+  resent: number;
+  /** Of those, answered other than 202, or (acked ones) with another seq than their first answer. */
+  resentWrongAnswer: number;
+  /** Batches (acked, or unanswered and sent again) not in the log after the resend. */
+  resentMissingFromLog: number;
   /** Ingest log names present more than once. */
   duplicateLogEntries: number;
   /** Acked batches without their finding after the restart. */
@@ -119,6 +138,32 @@ interface ListedFinding {
   revision: number;
 }
 
+/** Up to `n` distinct items of `xs`, in their order. */
+function sampleOf<T>(rng: Rng, xs: readonly T[], n: number): T[] {
+  const picked = new Set<number>();
+  while (picked.size < Math.min(n, xs.length)) picked.add(rng.int(xs.length));
+  return [...picked].sort((a, b) => a - b).map((i) => xs[i]);
+}
+
+/** One batch to serve's ingest, gzip NDJSON under its Idempotency-Key: the status and the seq answered. */
+async function post(url: string, token: string, item: Sent): Promise<{ status: number; seq?: number }> {
+  const u = new URL('/api/v1/events', url);
+  u.searchParams.set('name', item.name);
+  u.searchParams.set('format', 'ndjson');
+  const r = await fetch(u, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-encoding': 'gzip',
+      'content-type': 'application/x-ndjson',
+      'idempotency-key': item.key,
+    },
+    body: item.body,
+  });
+  const answer = (await r.json().catch(() => ({}))) as { seq?: number };
+  return { status: r.status, seq: answer.seq };
+}
+
 async function allFindings(url: string, token: string): Promise<ListedFinding[]> {
   const out: ListedFinding[] = [];
   let cursor: string | undefined;
@@ -135,7 +180,7 @@ async function allFindings(url: string, token: string): Promise<ListedFinding[]>
   return out;
 }
 
-async function runTrial(t: number, rng: Rng, work: string): Promise<Trial> {
+async function runTrial(t: number, rng: Rng, work: string, keep: string | undefined): Promise<Trial> {
   const storePath = join(work, `trial-${t}.db`);
   const store = await openStore(storePath);
   const sensor = (await store.tokens.create({ name: 'bench-sensor', role: 'sensor', actor: 'bench' })).secret;
@@ -151,23 +196,19 @@ async function runTrial(t: number, rng: Rng, work: string): Promise<Trial> {
     while (!stop) {
       const n = next++;
       const { host, body } = batchBody(t, n, Date.now());
-      const item: Sent = { name: `batch-${t}-${n}`, host, acked: false, unanswered: false };
+      const item: Sent = {
+        name: `batch-${t}-${n}`,
+        host,
+        key: randomBytes(16).toString('hex'),
+        body,
+        acked: false,
+        unanswered: false,
+      };
       sent.push(item);
-      const u = new URL('/api/v1/events', first.url);
-      u.searchParams.set('name', item.name);
-      u.searchParams.set('format', 'ndjson');
       try {
-        const r = await fetch(u, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${sensor}`,
-            'content-encoding': 'gzip',
-            'content-type': 'application/x-ndjson',
-          },
-          body,
-        });
-        await r.arrayBuffer();
+        const r = await post(first.url, sensor, item);
         if (r.status === 202) {
+          item.seq = r.seq;
           item.acked = true;
           firstAck ??= Date.now();
         } else throw new Error(`answered ${r.status}`);
@@ -186,9 +227,21 @@ async function runTrial(t: number, rng: Rng, work: string): Promise<Trial> {
   stop = true;
   await first.live.exited;
   await Promise.all(senders);
+  // the store as the kill left it, for profiling a restart (`--keep DIR`)
+  if (keep)
+    for (const suffix of ['', '-wal', '-shm'])
+      if (existsSync(storePath + suffix)) copyFileSync(storePath + suffix, join(keep, `trial-${t}.db${suffix}`));
 
   const second = await startServe(storePath);
   const acked = sent.filter((s) => s.acked);
+  // sent again as the forwarder sends a batch whose answer it never had: every unanswered one, and
+  // acked ones as if their 202 had been lost on the way
+  const resend = [...sent.filter((s) => s.unanswered), ...sampleOf(rng, acked, ACKED_RESENT)];
+  let resentWrongAnswer = 0;
+  for (const item of resend) {
+    const r = await post(second.url, sensor, item).catch(() => ({ status: 0, seq: undefined }));
+    if (r.status !== 202 || (item.acked && r.seq !== item.seq)) resentWrongAnswer++;
+  }
   const waitStarted = Date.now();
   let findings: ListedFinding[] = [];
   const hostsFound = () => new Set(findings.map((f) => f.finding.host));
@@ -233,6 +286,9 @@ async function runTrial(t: number, rng: Rng, work: string): Promise<Trial> {
     restartMs: second.ms,
     ackedMissingFromLog: acked.filter((s) => !names.has(s.name)).length,
     unansweredInLog: sent.filter((s) => s.unanswered && names.has(s.name)).length,
+    resent: resend.length,
+    resentWrongAnswer,
+    resentMissingFromLog: resend.filter((s) => !names.has(s.name)).length,
     duplicateLogEntries: [...names.values()].filter((n) => n > 1).length,
     ackedWithoutFinding: acked.filter((s) => !found.has(s.host)).length,
     hostsWithTwoFindings: [...perHost.values()].filter((n) => n > 1).length,
@@ -246,22 +302,26 @@ async function main(): Promise<void> {
   const trials = flag(args, '--trials', 20);
   const seed = flag(args, '--seed', 1);
   const rng = new Rng(seed);
+  const keepAt = args.indexOf('--keep');
+  const keep = keepAt >= 0 ? args[keepAt + 1] : undefined;
+  if (keep) mkdirSync(keep, { recursive: true });
   const started = Date.now();
   const work = mkdtempSync(join(os.tmpdir(), 'coalmine-serve-kill-'));
   const results: Trial[] = [];
   try {
     for (let t = 1; t <= trials; t++) {
-      const r = await runTrial(t, rng, work);
+      const r = await runTrial(t, rng, work, keep);
       results.push(r);
       process.stderr.write(
-        `trial ${t}/${trials}: killed ${r.killedAfterMs} ms after the first ack; ${r.batchesAcked} acked, ${r.batchesUnanswered} unanswered (${r.unansweredInLog} of them committed); missing ${r.ackedMissingFromLog}, duplicated ${r.duplicateLogEntries}; findings missing ${r.ackedWithoutFinding}, doubled ${r.hostsWithTwoFindings}/${r.findingsWithTwoRevisions}; restart ${r.restartMs} ms\n`,
+        `trial ${t}/${trials}: killed ${r.killedAfterMs} ms after the first ack; ${r.batchesAcked} acked, ${r.batchesUnanswered} unanswered (${r.unansweredInLog} of them committed); resent ${r.resent} (wrong answer ${r.resentWrongAnswer}, missing ${r.resentMissingFromLog}); missing ${r.ackedMissingFromLog}, duplicated ${r.duplicateLogEntries}; findings missing ${r.ackedWithoutFinding}, doubled ${r.hostsWithTwoFindings}/${r.findingsWithTwoRevisions}; restart ${r.restartMs} ms\n`,
       );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   const sum = (k: keyof Trial) => results.reduce((n, r) => n + (r[k] as number), 0);
-  const lost = sum('ackedMissingFromLog') + sum('ackedWithoutFinding');
+  const lost =
+    sum('ackedMissingFromLog') + sum('ackedWithoutFinding') + sum('resentMissingFromLog') + sum('resentWrongAnswer');
   const duplicated = sum('duplicateLogEntries') + sum('hostsWithTwoFindings') + sum('findingsWithTwoRevisions');
   const ok = trials > 0 && lost === 0 && duplicated === 0 && sum('batchesAcked') > 0;
   const restarts = results.map((r) => r.restartMs).sort((a, b) => a - b);
@@ -276,6 +336,9 @@ async function main(): Promise<void> {
     eventsAcked: sum('eventsAcked'),
     batchesUnanswered: sum('batchesUnanswered'),
     unansweredCommitted: sum('unansweredInLog'),
+    resent: sum('resent'),
+    resentWrongAnswer: sum('resentWrongAnswer'),
+    resentMissingFromLog: sum('resentMissingFromLog'),
     ackedMissingFromLog: sum('ackedMissingFromLog'),
     duplicateLogEntries: sum('duplicateLogEntries'),
     ackedWithoutFinding: sum('ackedWithoutFinding'),
@@ -293,21 +356,24 @@ async function main(): Promise<void> {
     '',
     `${result.date}. Seed ${seed}. \`npm run bench:serve-kill\`. ${describeMachine(result.machine)}`,
     '',
-    `${trials} trials: \`coalmine serve\` on a fresh SQLite store, a client streaming gzip NDJSON batches of ${EVENTS_PER_BATCH} events (${SENDERS} requests at a time) to \`POST /api/v1/events\`, serve SIGKILLed 0.2–4.2 s after the first acknowledgement, restarted on the same store, then checked through the API and the store. Each batch is one host with a miner's exec, so each has one AN0742 finding of its own.`,
+    `${trials} trials: \`coalmine serve\` on a fresh SQLite store, a client streaming gzip NDJSON batches of ${EVENTS_PER_BATCH} events (${SENDERS} requests at a time) to \`POST /api/v1/events\`, serve SIGKILLed 0.2–4.2 s after the first acknowledgement, restarted on the same store, then every unanswered batch and ${ACKED_RESENT} acknowledged ones per trial sent again under their keys, then checked through the API and the store. Each batch is one host with a miner's exec, so each has one AN0742 finding of its own.`,
     '',
     '| | |',
     '|---|---|',
     `| batches acknowledged (events) | ${result.batchesAcked} (${result.eventsAcked}) |`,
     `| batches whose answer the kill cut off; of them committed anyway | ${result.batchesUnanswered}; ${result.unansweredCommitted} |`,
+    `| batches sent again after the restart under their Idempotency-Key (every unanswered one, ${ACKED_RESENT} acked per trial) | ${result.resent} |`,
+    `| **of them answered other than 202, or an acked one with another seq** | **${result.resentWrongAnswer}** |`,
+    `| **of them not in the ingest log** | **${result.resentMissingFromLog}** |`,
     `| **acked batches missing from the ingest log** | **${result.ackedMissingFromLog}** |`,
     `| **acked batches without their finding after the restart** | **${result.ackedWithoutFinding}** |`,
-    `| **ingest log entries stored twice** | **${result.duplicateLogEntries}** |`,
+    `| **batches in the ingest log twice** | **${result.duplicateLogEntries}** |`,
     `| **hosts with two findings; findings with two revisions** | **${result.hostsWithTwoFindings}; ${result.findingsWithTwoRevisions}** |`,
     `| restart to listening (replay included), median / max | ${result.restartMs.median} / ${result.restartMs.max} ms |`,
     `| wall time | ${result.wallSeconds} s |`,
     '',
     ok
-      ? 'Every acknowledged batch and its finding present after the restart, nothing stored twice: **pass**.'
+      ? 'Every batch sent again answered with its entry, every acknowledged batch and its finding present after the restart, nothing stored twice: **pass**.'
       : '**FAIL** — see serve-kill.json.',
     '',
   ].join('\n');

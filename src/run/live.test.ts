@@ -4,10 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import { defaultPolicy } from '../model/policy.js';
+import { sniffSource } from '../sources/index.js';
 import { hunt } from './hunt.js';
+import { streamInput } from './inputs.js';
 import {
   type IngestMeta,
   type IngestResult,
@@ -434,6 +437,66 @@ test('live: a collection sent one file per request in any order, within the sett
     live.tick();
     assert.equal(live.stats.events, expected.summary.events, `${order}: the batch is read once quiet`);
     assert.equal(live.stats.lateEvents, 0, `${order}`);
+    assert.equal(live.stats.unsortedEvents, expected.summary.unsortedEvents, `${order}`);
+    assert.deepEqual(
+      latest(reports).map((f) => shape(f)),
+      [...expected.findings].sort((a, b) => (a.id < b.id ? -1 : 1)).map((f) => shape(f)),
+      `order ${order}`,
+    );
+  }
+});
+
+/** A request's events as a source reads them (what an ingest node publishes to the bus), and their kind. */
+async function readEvents(req: {
+  body: Uint8Array;
+  meta: IngestMeta;
+}): Promise<{ events: CoalEvent[]; state: boolean }> {
+  const file = await streamInput(
+    req.meta.name,
+    inChunks(req.body, 1 << 20),
+    { hostHint: req.meta.host, mtimeMs: req.meta.mtimeMs ?? 0, relPath: req.meta.path?.replace(/^\/+/, '') },
+    () => {},
+    'empty',
+  );
+  assert.ok(file);
+  const source = sniffSource(file.input);
+  assert.ok(source);
+  const events: CoalEvent[] = [];
+  for await (const batch of source.read(file.input, { maxLineBytes: 1 << 20, maxPendingRecords: 4096 }))
+    events.push(...batch.events);
+  return { events, state: source.delivers === 'state' };
+}
+
+test('live: bodies read elsewhere (ingestRead), each split into messages, in any order within the settle time, give what hunt gives', async () => {
+  const rules = [join(import.meta.dirname, '..', '..', 'rules', 'stable')];
+  const expected = await hunt({ paths: [KINSING], policy: defaultPolicy(), workers: 1, ruleDirs: rules });
+  const bodies = await Promise.all(collectionRequests(KINSING).map(readEvents));
+  for (const order of [
+    [0, 1, 2, 3],
+    [3, 2, 1, 0],
+    [2, 0, 3, 1],
+  ]) {
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    let clock = t0;
+    const { live, reports } = await detector({ ruleDirs: rules, settleMs: 2000, now: () => clock });
+    for (const i of order) {
+      const { events, state } = bodies[i];
+      const name = collectionRequests(KINSING)[i].meta.name;
+      // a body's messages: 100 events each, one lane of the batch however many there are
+      for (let at = 0; at < events.length; at += 100) {
+        const part = events.slice(at, at + 100);
+        live.ingestRead(state ? { events: [], state: part } : { events: part, state: [] }, {
+          name,
+          body: i,
+          receivedAtMs: clock,
+        });
+      }
+      clock += 300;
+    }
+    assert.equal(live.stats.events, 0, `${order}: nothing read while the batch is arriving`);
+    clock += 2000;
+    live.tick();
+    assert.equal(live.stats.events, expected.summary.events, `${order}`);
     assert.equal(live.stats.unsortedEvents, expected.summary.unsortedEvents, `${order}`);
     assert.deepEqual(
       latest(reports).map((f) => shape(f)),

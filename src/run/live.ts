@@ -118,6 +118,16 @@ export interface IngestResult {
   format?: string;
 }
 
+/** What says which body read events (`LiveDetector.ingestRead`) are of, and when it arrived. */
+export interface ReadBodyMeta {
+  /** The body as issues and evidence name it. */
+  name: string;
+  /** Tells one body from another (an ingest-log seq): a body's messages are one lane of a batch. */
+  body: string | number;
+  /** When the body arrived (ms): what batches bodies (`settleMs`). */
+  receivedAtMs: number;
+}
+
 /** What serve's live views (coverage, hosts) read of the engine: its state, never a way to push to it. */
 export type LiveState = Pick<
   Engine,
@@ -145,6 +155,8 @@ export class LiveDetector {
   private batchNo = 0;
   /** Bodies being read now (a tick does not read a batch part way through one). */
   private reading = 0;
+  /** The lanes of the batch that `ingestRead` fills, by body. */
+  private readonly readLanes = new Map<string | number, BatchedBody>();
 
   private constructor(
     private readonly options: LiveDetectorOptions,
@@ -403,6 +415,41 @@ export class LiveDetector {
     return done();
   }
 
+  /**
+   * Events of a body already read elsewhere (`coalmine worker`: a bus message is one body's events or
+   * standing facts of one partition, decoded), batched by `meta.receivedAtMs` as `ingest` batches bodies:
+   * a body's messages (same `meta.body`) share one lane of the batch, in the order given.
+   */
+  ingestRead(read: { events: readonly CoalEvent[]; state: readonly CoalEvent[] }, meta: ReadBodyMeta): void {
+    if (this.ended || read.events.length + read.state.length === 0) return;
+    const arrival = meta.receivedAtMs;
+    if (this.batchStartMs !== undefined && this.batchDue(arrival)) this.readBatch();
+    if ((this.options.settleMs ?? 0) <= 0) {
+      for (const e of read.state) this.engine.pushState(e);
+      for (const e of read.events) this.engine.push(e);
+      return;
+    }
+    this.lastArrivalMs = arrival;
+    let lane = this.readLanes.get(meta.body);
+    const open = (): BatchedBody => {
+      const made: BatchedBody = { name: meta.name, events: [], state: [] };
+      this.batch.push(made);
+      this.readLanes.set(meta.body, made);
+      this.batchStartMs ??= arrival;
+      return made;
+    };
+    lane ??= open();
+    lane.state.push(...read.state);
+    for (const e of read.events) {
+      lane.events.push(e);
+      // bounded as `ingest` is: a batch this large is read now, and the rest starts the next one
+      if (++this.batchedEvents >= MAX_BATCHED_EVENTS) {
+        this.readBatch();
+        lane = open();
+      }
+    }
+  }
+
   /** Whether the batch is to be read at `nowMs`: quiet for `settleMs`, or its first body MAX_BATCH_SPAN_MS old. */
   private batchDue(nowMs: number): boolean {
     const start = this.batchStartMs;
@@ -421,6 +468,7 @@ export class LiveDetector {
       .sort((a, b) => (a.body.name < b.body.name ? -1 : a.body.name > b.body.name ? 1 : a.arrived - b.arrived))
       .map((x) => x.body);
     this.batch = [];
+    this.readLanes.clear();
     this.batchNo++;
     this.batchedEvents = 0;
     this.batchStartMs = undefined;

@@ -22,8 +22,9 @@ const ALLOWED: Record<string, string[]> = {
   sensor: ['model', 'util', 'sources'],
   simulate: ['util'],
   run: ['model', 'util', 'sources', 'signals', 'engine', 'analytics', 'triage', 'sinks', 'store', 'sensor'],
-  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate', 'server'],
-  server: ['model', 'util', 'run', 'store', 'sinks', 'triage'],
+  bus: ['model', 'util', 'engine', 'run', 'store'],
+  cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate', 'server', 'bus'],
+  server: ['model', 'util', 'run', 'store', 'sinks', 'triage', 'bus'],
 };
 
 function files(dir: string, out: string[] = []): string[] {

@@ -84,6 +84,7 @@ async function demo(args: string[]) {
 test('serve --demo: URL and admin token on stdout, the kinsing-like example a high AN0742 case, SIGTERM exits 0 and removes the temporary store', async () => {
   const { stderr } = await demo([]);
   assert.match(stderr, /4 of 4 example files ingested/);
+  assert.match(stderr, /; console and API at http:\/\/127\.0\.0\.1:\d+\/ \(API http:\/\/127\.0\.0\.1:\d+\/api\/v1,/);
   assert.match(stderr, /temporary: removed on stop/);
   assert.deepEqual(
     readdirSync(dir).filter((n) => n.startsWith('coalmine-demo-')),

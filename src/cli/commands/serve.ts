@@ -1,6 +1,6 @@
 /**
- * `coalmine serve`: the REST API over the store (SQLite file by default, PostgreSQL by URL), on
- * loopback unless told; prints its URL on stdout and closes cleanly on SIGINT/SIGTERM.
+ * `coalmine serve`: the web console and the REST API over the store (SQLite file by default, PostgreSQL
+ * by URL), on loopback unless told; prints its URL on stdout and closes cleanly on SIGINT/SIGTERM.
  * `coalmine serve token create`: a token for the API or the console, its secret alone on stdout.
  */
 import { userInfo } from 'node:os';
@@ -40,7 +40,9 @@ function cliActor(): string {
 export function serveCommand(program: Command, setCode: (code: number) => void): void {
   const serve = program
     .command('serve')
-    .description('serve the REST API (findings, cases, allowlist, sensors, tokens) over a SQLite or PostgreSQL store')
+    .description(
+      'serve the web console and the REST API (findings, cases, allowlist, sensors, tokens) over a SQLite or PostgreSQL store',
+    )
     .option(
       '--listen <host:port>',
       'address to listen on (loopback unless told otherwise)',
@@ -122,7 +124,7 @@ async function runServe(flags: ServeFlags): Promise<number> {
   const tokens = await running.store.tokens.list();
   process.stdout.write(`${running.url.toString()}\n`);
   err(
-    `coalmine serve: ${running.store.dialect} store ${inert(shownLocation(flags.store))}${running.store.migrated.length > 0 ? ` (schema ${running.store.migrated.join(', ')} applied)` : ''}; API at ${running.url}api/v1 (OpenAPI: ${running.url}api/v1/openapi.json)`,
+    `coalmine serve: ${running.store.dialect} store ${inert(shownLocation(flags.store))}${running.store.migrated.length > 0 ? ` (schema ${running.store.migrated.join(', ')} applied)` : ''}; console and API at ${running.url} (API ${running.url}api/v1, OpenAPI ${running.url}api/v1/openapi.json)`,
   );
   if (!tokens.some((t) => t.revoked_at === null))
     err('coalmine serve: no tokens yet: make one with `coalmine serve token create --name NAME --role admin`');
@@ -169,7 +171,7 @@ async function runDemo(flags: ServeFlags, store: string | undefined): Promise<nu
   const { running } = demo;
   const accepted = demo.sent.filter((s) => s.status === 202).length;
   err(
-    `coalmine serve --demo: ${running.store.dialect} store ${inert(shownLocation(demo.store))}${demo.temporary ? ' (temporary: removed on stop)' : ''}; ${accepted} of ${demo.sent.length} example files ingested; API at ${running.url}api/v1 (OpenAPI: ${running.url}api/v1/openapi.json)`,
+    `coalmine serve --demo: ${running.store.dialect} store ${inert(shownLocation(demo.store))}${demo.temporary ? ' (temporary: removed on stop)' : ''}; ${accepted} of ${demo.sent.length} example files ingested; console and API at ${running.url} (API ${running.url}api/v1, OpenAPI ${running.url}api/v1/openapi.json)`,
   );
   process.stdout.write(`${running.url.toString()}\ntoken: ${demo.secret}\n`);
   err(

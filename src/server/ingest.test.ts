@@ -4,10 +4,12 @@
  * case reopening, bad bodies and shippers' body shapes.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { an0744Finding } from '../../test/support/an0744-finding.js';
 import { storeBackends } from '../../test/support/store-backends.js';
 import { defaultPolicy } from '../model/policy.js';
 import type { Db } from '../store/db.js';
@@ -623,6 +625,44 @@ function suite(
     });
   });
 }
+
+test('filer: a report is stored under the revision its content earns and filed into a case; the same again is a duplicate; a store failure rejects and the same report given again is stored', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'coalmine-filer-'));
+  const location = join(dir, 'store.db');
+  const store = await openStore(location);
+  const raw = rawDb(location, 'sqlite');
+  try {
+    const filer = IngestPipeline.filer({ store, policy: defaultPolicy() });
+    const first = an0744Finding();
+    await filer.fileReport(first);
+    await filer.fileReport(first);
+    assert.deepEqual(
+      (await store.findings.revisions(first.id)).map((r) => r.revision),
+      [1],
+    );
+    assert.equal((await store.cases.list()).items.length, 1, 'filed into a case');
+    assert.deepEqual([filer.stats.findingsStored, filer.stats.findingsDuplicate], [1, 1]);
+    await raw.run(
+      "CREATE TRIGGER revisions_full BEFORE INSERT ON finding_revisions BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    );
+    const risen = an0744Finding({ severity: 'critical' });
+    await assert.rejects(filer.fileReport(risen), /disk full/);
+    await raw.run('DROP TRIGGER revisions_full');
+    await filer.fileReport(risen);
+    assert.deepEqual(
+      (await store.findings.revisions(first.id)).map((r) => [r.revision, r.finding.severity]),
+      [
+        [1, first.severity],
+        [2, 'critical'],
+      ],
+    );
+    await assert.rejects(filer.accept(Buffer.from('x'), { sensor: 's' }), /reads no bodies/);
+  } finally {
+    await raw.close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('riseOf: a higher severity or a new leg, nothing for the same or less', () => {
   const base = fileable({ id: 'f', severity: 'medium', legs: ['process', 'reach'] });

@@ -336,6 +336,23 @@ export class IngestPipeline {
     return self;
   }
 
+  /**
+   * The filing half alone, for `coalmine worker`: no detector, no log replay, no timer. `fileReport`
+   * stores what the worker's detectors report as serve stores its own detector's reports.
+   */
+  static filer(options: Pick<IngestPipelineOptions, 'store' | 'policy' | 'log' | 'changes'>): IngestPipeline {
+    return new IngestPipeline({ ...options, tickMs: 0 });
+  }
+
+  /**
+   * One detector report (a snapshot is taken) stored under the revision its content earns (a report
+   * already stored is a duplicate) and filed into cases. Resolves once both are done; rejects when the
+   * store failed, and the same report may then be given again (what was stored reads as a duplicate).
+   */
+  fileReport(finding: Finding): Promise<void> {
+    return this.enqueue(JSON.parse(JSON.stringify(finding)) as Finding);
+  }
+
   get store(): Store {
     return this.options.store;
   }
@@ -452,6 +469,7 @@ export class IngestPipeline {
    * nothing again on replay: it changes nothing. Throws only when the store fails.
    */
   accept(body: Buffer, meta: AcceptMeta): Promise<AcceptResult> {
+    if (!this.detector) return Promise.reject(new Error('a filer (IngestPipeline.filer) reads no bodies'));
     return this.serial.run(async () => {
       if (this.closed) throw new HttpError(503, 'closing', 'the server is closing');
       const receivedAt = this.now();

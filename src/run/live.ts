@@ -19,32 +19,32 @@ import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { createClassifier } from '../signals/index.js';
 import { loadIntel } from '../signals/intel/store.js';
-import { windowsRecordFilter } from '../signals/rules.js';
 import { loadRules } from '../signals/sigma/index.js';
-import { formatRecordFilter } from '../signals/sigma/logsources.js';
-import { sniffSource, sourceNamed } from '../sources/index.js';
-import type { SourceContext, SourceDescriptor } from '../sources/types.js';
+import { sniffSource } from '../sources/index.js';
+import type { SourceContext } from '../sources/types.js';
 import { Allowlist } from '../triage/allowlist.js';
 import { triageFinding } from '../triage/playbook.js';
-import { clip, inert } from '../util/hostile.js';
-import { isGzip } from '../util/input.js';
-import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
-import { type InputFile, markLinkTarget, streamInput } from './inputs.js';
-import { IssueList } from './summary.js';
+import {
+  type BodyLimits,
+  bodyContext,
+  bodyName,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_INFLATED_BYTES,
+  type IngestMeta,
+  type IngestResult,
+  issueResult,
+  readBody,
+} from './body.js';
+import { type InputFile, markLinkTarget } from './inputs.js';
 
-/** A request body as sent (compressed or not); larger ones are cut here, and an issue says so. */
-export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** What a gzip body may inflate to: a bomb's output is cut here, whatever its ratio. */
-export const DEFAULT_MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+export { DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_INFLATED_BYTES, type IngestMeta, type IngestResult };
+
 /** How close together bodies must arrive to be read as one batch, where a caller batches (serve). */
 export const DEFAULT_SETTLE_MS = 2000;
 /** A batch that keeps growing (a shipper that never pauses) is read once its first body is this old. */
 export const MAX_BATCH_SPAN_MS = 30_000;
 /** Events held in a batch at most (the engine's reorder buffer holds as many); past it the batch is read. */
 const MAX_BATCHED_EVENTS = 100_000;
-/** A request's name and path are the caller's words: bounded before they reach any issue or event. */
-const MAX_NAME_CHARS = 256;
-const MAX_PATH_CHARS = 4096;
 
 export interface LiveDetectorOptions {
   policy: Policy;
@@ -79,45 +79,6 @@ export interface LiveDetectorOptions {
   onIssue?: (issue: Issue) => void;
 }
 
-/** What a request says about its body beyond the bytes. */
-export interface IngestMeta {
-  /** Names the body in every issue and evidence ref (`sensor-7/audit.log`). */
-  name: string;
-  /** Force a source (`coalmine formats`) instead of sniffing the head. */
-  format?: string;
-  /** Host of records that name none. */
-  host?: string;
-  /**
-   * Where the file sits on its host (`/etc/crontab`), for formats told by their place (cron,
-   * systemd units, rc files): read as a collected filesystem's path, as `hunt` reads a directory.
-   */
-  path?: string;
-  /** The file's modification time (ms), which places a state file's entries in time; default now. */
-  mtimeMs?: number;
-  /** When the body arrived (ms, the live clock); what batches bodies (`settleMs`); default now. */
-  receivedAtMs?: number;
-}
-
-export interface IngestResult {
-  /** Events pushed in event time (event sources). */
-  events: number;
-  /** Standing facts applied (state sources: cron, units). */
-  stateEvents: number;
-  /** Records read whole that no analytic uses (counted, not errors). */
-  unused: number;
-  /** Bytes of the body as sent that were read. */
-  bytes: number;
-  /**
-   * The problems in input order, each naming the request (`name`) and, for a bad record, its line or
-   * record: the first MAX_LISTED_ISSUES, as a run summary lists them (a body of garbage has one per line).
-   */
-  issues: Issue[];
-  /** Every problem counted by code, listed or not. */
-  issuesByCode: Record<string, number>;
-  /** The source that read the body; undefined when none did (nothing was pushed). */
-  format?: string;
-}
-
 /** What says which body read events (`LiveDetector.ingestRead`) are of, and when it arrived. */
 export interface ReadBodyMeta {
   /** The body as issues and evidence name it. */
@@ -144,6 +105,7 @@ interface BatchedBody {
 export class LiveDetector {
   private readonly allowlist: Allowlist;
   private readonly now: () => number;
+  private readonly limits: BodyLimits;
   private ended = false;
   /** The batch being gathered (`settleMs`), in arrival order. */
   private batch: BatchedBody[] = [];
@@ -166,6 +128,7 @@ export class LiveDetector {
   ) {
     this.allowlist = new Allowlist(options.policy.allowlist);
     this.now = options.now ?? (() => Date.now());
+    this.limits = { maxBodyBytes: options.maxBodyBytes, maxInflatedBytes: options.maxInflatedBytes, now: this.now };
   }
 
   static async create(options: LiveDetectorOptions): Promise<LiveDetector> {
@@ -187,13 +150,7 @@ export class LiveDetector {
       live: true,
       onFinding: (f, revision) => self?.report(f, revision),
     });
-    const context: SourceContext = {
-      maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
-      maxPendingRecords: 4096,
-      keepWindowsRecord: windowsRecordFilter(rules),
-      keepRecord: formatRecordFilter(rules.rules),
-    };
-    self = new LiveDetector(options, engine, sigmaContext, context);
+    self = new LiveDetector(options, engine, sigmaContext, bodyContext(rules, options.maxLineBytes));
     return self;
   }
 
@@ -251,26 +208,19 @@ export class LiveDetector {
 
   /**
    * One request's body through the source that sniffs it (or `meta.format`): gzip inflated, state
-   * sources applied as standing facts, event sources pushed in their order. Never throws: every
-   * problem (an unknown format, bad lines, a body over the bounds, a broken gzip, a failing read of
-   * the body) is an issue of the result, and what could be read is pushed.
+   * sources applied as standing facts, event sources pushed in their order (run/body.ts reads it).
+   * Never throws: every problem (an unknown format, bad lines, a body over the bounds, a broken gzip, a
+   * failing read of the body) is an issue of the result, and what could be read is pushed.
    */
   async ingest(body: Uint8Array | AsyncIterable<Uint8Array>, meta: IngestMeta): Promise<IngestResult> {
-    const name = clip(inert(String(meta.name ?? '')), MAX_NAME_CHARS) || '(request)';
-    const result: IngestResult = { events: 0, stateEvents: 0, unused: 0, bytes: 0, issues: [], issuesByCode: {} };
-    const issues = new IssueList();
-    issues.setFiles([name]);
-    const report = (i: Issue) => issues.add(i);
-    const done = (): IngestResult => {
-      const { byCode, listed } = issues.data();
-      result.issuesByCode = byCode;
-      result.issues = listed.map((p) => p.issue);
-      return result;
-    };
-    if (this.ended) {
-      report({ file: name, code: 'INGEST_ENDED', reason: 'the detector has ended; nothing read', stage: 'reading' });
-      return done();
-    }
+    const name = bodyName(meta.name);
+    if (this.ended)
+      return issueResult({
+        file: name,
+        code: 'INGEST_ENDED',
+        reason: 'the detector has ended; nothing read',
+        stage: 'reading',
+      });
     const settle = this.options.settleMs ?? 0;
     const arrival = meta.receivedAtMs ?? this.now();
     // a body that comes after a pause (or to a batch already old) starts a new batch: the last one is read first
@@ -289,130 +239,38 @@ export class LiveDetector {
       }
       return lane;
     };
+    let result: IngestResult | undefined;
     try {
-      let forced: SourceDescriptor | undefined;
-      if (meta.format !== undefined) {
-        forced = sourceNamed(meta.format);
-        if (!forced) {
-          report({
-            file: name,
-            code: 'INGEST_UNKNOWN_FORMAT',
-            reason: `no input format is named "${clip(inert(String(meta.format)), 64)}" (see coalmine formats); nothing read`,
-            stage: 'reading',
-            unread: true,
-          });
-          return done();
-        }
-      }
-      const maxBody = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-      // its first bytes say whether it is gzip (streamInput inflates it then), so whether to bound what inflates
-      let opening: Buffer = Buffer.alloc(0);
-      const raw = capped(
-        chunksOf(body),
-        maxBody,
-        (chunk, bytes) => {
-          result.bytes = bytes;
-          if (opening.length < 2) opening = Buffer.concat([opening, chunk.subarray(0, 2)]);
+      result = await readBody(body, { ...meta, name }, this.context, this.limits, {
+        state: (events) => {
+          const held = laneOf();
+          if (held) held.state.push(...events);
+          else for (const e of events) this.engine.pushState(e);
         },
-        () =>
-          report({
-            file: name,
-            code: 'INGEST_BODY_TOO_LARGE',
-            reason: `the body is over the ${maxBody}-byte limit; what came before it was read, the rest was not`,
-            stage: 'reading',
-          }),
-      );
-      const file = await streamInput(
-        name,
-        raw,
-        {
-          hostHint: meta.host === undefined ? undefined : clip(String(meta.host), MAX_NAME_CHARS),
-          mtimeMs: meta.mtimeMs ?? this.now(),
-          relPath: relPathOf(meta.path),
-        },
-        report,
-        'the request body is empty',
-      );
-      if (!file) return done();
-      const source = forced ?? sniffSource(file.input);
-      if (!source) {
-        const broke = file.gzipBreak ? ` (what inflated of it: ${file.gzipBreak.reason})` : '';
-        report({
-          file: name,
-          line: 1,
-          code: 'SOURCE_UNKNOWN_FORMAT',
-          reason: `no source recognises this body (name one with format; see coalmine formats); nothing read${broke}`,
-          stage: 'reading',
-          unread: true,
-        });
-        return done();
-      }
-      result.format = source.name;
-      const input = { ...file.input };
-      if (isGzip(opening)) {
-        const maxInflated = this.options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
-        const open = file.input.open;
-        input.open = () =>
-          capped(open(), maxInflated, undefined, () =>
-            report({
-              file: name,
-              code: 'INGEST_INFLATED_TOO_LARGE',
-              reason: `the gzip body inflates past the ${maxInflated}-byte limit; what came before it was read, the rest was not`,
-              stage: 'reading',
-            }),
-          );
-      }
-      try {
-        for await (const batch of source.read(input, this.context)) {
-          batch.issues.forEach(report);
-          if (batch.routed) batch.routed.forEach(report);
-          result.unused += batch.unused ?? 0;
-          if (source.delivers === 'state') {
+        events: (events) => {
+          for (const e of events) {
             const held = laneOf();
-            if (held) held.state.push(...batch.events);
-            else for (const e of batch.events) this.engine.pushState(e);
-            result.stateEvents += batch.events.length;
-          } else {
-            for (const e of batch.events) {
-              const held = laneOf();
-              if (!held) {
-                this.engine.push(e);
-                continue;
-              }
-              held.events.push(e);
-              // bounded: a batch this large is read now, and the rest of the body starts the next one
-              if (++this.batchedEvents >= MAX_BATCHED_EVENTS) this.readBatch();
+            if (!held) {
+              this.engine.push(e);
+              continue;
             }
-            result.events += batch.events.length;
+            held.events.push(e);
+            // bounded: a batch this large is read now, and the rest of the body starts the next one
+            if (++this.batchedEvents >= MAX_BATCHED_EVENTS) this.readBatch();
           }
-        }
-      } catch (err) {
-        report({
-          file: name,
-          code: 'SOURCE_READ_FAILED',
-          reason: `reading stopped: ${whyFailed(err)}`,
-          stage: 'reading',
-        });
-      }
-    } catch (err) {
-      // not a source's failure (those are caught above): the body's own stream, or a bug, said as an issue
-      report({
-        file: name,
-        code: 'INGEST_FAILED',
-        reason: `reading stopped: ${whyFailed(err)}`,
-        stage: 'reading',
+        },
       });
+      return result;
     } finally {
       this.reading--;
       // a body of which nothing was read is no part of the timeline (serve refuses it, and a replay never sees it)
-      if (settle > 0 && result.events + result.stateEvents + result.unused > 0) this.lastArrivalMs = arrival;
+      if (settle > 0 && result && result.events + result.stateEvents + result.unused > 0) this.lastArrivalMs = arrival;
       const empty = lane && laneBatch === this.batchNo && lane.events.length === 0 && lane.state.length === 0;
       if (empty) {
         this.batch.splice(this.batch.indexOf(lane as BatchedBody), 1);
         if (this.batch.length === 0) this.batchStartMs = undefined;
       }
     }
-    return done();
   }
 
   /**
@@ -541,54 +399,4 @@ export function mergeLanes(lanes: CoalEvent[][], emit: (event: CoalEvent) => voi
     }
     down(0);
   }
-}
-
-/** What a thrown value says, bounded and inert (a body's stream may throw anything). */
-function whyFailed(err: unknown): string {
-  return clip(inert(err instanceof Error ? err.message : String(err)), 512);
-}
-
-/** The body as chunks, whichever way it came. */
-async function* chunksOf(body: Uint8Array | AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  if (body instanceof Uint8Array) {
-    yield body;
-    return;
-  }
-  yield* body;
-}
-
-/**
- * Chunks up to `max` bytes in all: the chunk that crosses it is cut, `onOver` called once, and the
- * stream left unread from there. `onChunk` hears each chunk passed on and the running total.
- */
-async function* capped<T extends Uint8Array>(
-  chunks: AsyncIterable<T>,
-  max: number,
-  onChunk: ((chunk: Uint8Array, bytes: number) => void) | undefined,
-  onOver: () => void,
-): AsyncGenerator<T> {
-  let total = 0;
-  for await (const chunk of chunks) {
-    if (total + chunk.length > max) {
-      // a Buffer's subarray is a Buffer
-      const kept = chunk.subarray(0, max - total) as T;
-      total = max;
-      if (kept.length > 0) {
-        onChunk?.(kept, total);
-        yield kept;
-      }
-      onOver();
-      return;
-    }
-    total += chunk.length;
-    onChunk?.(chunk, total);
-    yield chunk;
-  }
-}
-
-/** A host path (`/etc/crontab`) as a collection's relative path (`etc/crontab`), bounded; none when empty. */
-function relPathOf(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  const rel = clip(String(path), MAX_PATH_CHARS).replaceAll('\\', '/').replace(/^\/+/, '');
-  return rel === '' ? undefined : rel;
 }

@@ -479,6 +479,29 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       assert.equal((await api('GET', '/api/v1/cases/none', as('viewer'))).status, 404);
     });
 
+    test("a finding's case: the one holding it (an open one first, then the newest) with an ETag, null before one does; 404 for no such finding", async () => {
+      const caseOf = async (id: string) =>
+        ((await api('GET', `/api/v1/findings/${id}/case`, as('viewer'))).json as { case: { id: string } | null }).case;
+      const held = await api('GET', '/api/v1/findings/cm-test-0001/case', as('viewer'));
+      assert.equal(held.status, 200);
+      assert.equal((held.json as { case: { id: string } }).case.id, 'case-1');
+      const again = await api('GET', '/api/v1/findings/cm-test-0001/case', {
+        ...as('viewer'),
+        headers: { 'if-none-match': String(held.headers.etag) },
+      });
+      assert.equal(again.status, 304);
+      assert.equal(await caseOf('cm-test-0006'), null, 'a finding no case holds yet');
+      const none = await api('GET', '/api/v1/findings/nope/case', as('viewer'));
+      assert.equal(none.status, 404);
+      assert.match((none.json as { error: { reason: string } }).error.reason, /no such finding/);
+      // held by two cases (grouped apart, later linked): the newest while both are open, else the open one
+      await store.cases.create(grouped('case-f1', ['cm-test-0006']), { actor: 'test' });
+      await store.cases.create(grouped('case-f2', ['cm-test-0006']), { actor: 'test' });
+      assert.equal((await caseOf('cm-test-0006'))?.id, 'case-f2');
+      await store.cases.transition('case-f2', 'resolved', { actor: 'test', resolution: 'false-positive' });
+      assert.equal((await caseOf('cm-test-0006'))?.id, 'case-f1');
+    });
+
     test('a viewer cannot change anything: every change is 403 and the store is as it was', async () => {
       const caseBefore = await store.cases.get('case-2');
       const tokensBefore = (await store.tokens.list()).length;

@@ -217,6 +217,17 @@ const SCHEMAS: Record<string, Schema> = {
     },
   },
   CasePage: page('Case'),
+  FindingCase: {
+    type: 'object',
+    required: ['case'],
+    additionalProperties: false,
+    properties: {
+      case: {
+        oneOf: [ref('Case'), { type: 'null' }],
+        description: "null while no case holds the finding (ingest files a finding's case as it stores the finding)",
+      },
+    },
+  },
   AuditEntry: {
     type: 'object',
     required: ['id', 'at', 'actor', 'subject_type', 'subject_id', 'action', 'detail'],
@@ -511,6 +522,20 @@ const PATHS: OpenApiPaths = {
       'One finding (newest revision) with every revision; ETag',
       READ,
       { 200: { description: 'the finding', content: json(ref('FindingDetail')) }, 304: { description: 'unchanged' } },
+      ONE_ERRORS,
+      { parameters: [p('id', 'the finding id')] },
+    ),
+  },
+  '/api/v1/findings/{id}/case': {
+    get: op(
+      'getFindingCase',
+      'findings',
+      'The case that holds a finding (an open one first if it is in more than one, then the newest); ETag',
+      READ,
+      {
+        200: { description: 'the case, or null', content: json(ref('FindingCase')) },
+        304: { description: 'unchanged' },
+      },
       ONE_ERRORS,
       { parameters: [p('id', 'the finding id')] },
     ),

@@ -231,6 +231,12 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/findings\/cm-/);
   await page.getByRole('heading', { name: 'Decision' }).waitFor();
+  const kinsingFinding = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+  // its case, named in the crumbs (GET /api/v1/findings/{id}/case)
+  assert.equal(
+    await page.locator('.crumbs a[href^="/cases/"]').getAttribute('href'),
+    `/cases/${encodeURIComponent(caseOf.id)}`,
+  );
   const findingText = await textOf(page.locator('main'));
   for (const part of ['Tier 2', 'The four questions', 'Process tree', 'Containment (linux)', 'Cost', 'Gaps'])
     assert.ok(findingText.includes(part), `the finding page shows ${part}`);
@@ -393,6 +399,38 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   assert.match(sensors, /fd_unreadable × 12/);
   assert.match(sensors, /not root/);
   assert.equal(await page.locator('table.rows img').count(), 0, 'no element from a sensor string');
+
+  // a finding's case is found however many cases the store holds: 501 worse ones listed before it
+  const holding = (await store.cases.ofFinding(kinsingFinding)).map((c) => c.id);
+  assert.equal(holding.length, 1);
+  for (let n = 0; n < 501; n++)
+    await store.cases.create(
+      {
+        id: `case-filler-${n}`,
+        title: `filler ${n}`,
+        severity: 'critical',
+        tier: 'Tier 2',
+        status: 'new',
+        hosts: ['filler'],
+        entities: [],
+        campaign: { destinations: [], executables: [], hashes: [] },
+        findings: [`cm-filler-${n}`],
+        first_seen: '2025-03-14T02:00:00.000Z',
+        last_seen: '2025-03-14T02:00:00.000Z',
+        core_hours: 0,
+        cost: null,
+        currency: null,
+      },
+      { actor: 'test' },
+    );
+  await page.goto(new URL(`/findings/${encodeURIComponent(kinsingFinding)}`, url).href);
+  await page.getByRole('heading', { name: 'Decision' }).waitFor();
+  await page.locator('.crumbs a[href^="/cases/"]').waitFor();
+  assert.equal(
+    await page.locator('.crumbs a[href^="/cases/"]').getAttribute('href'),
+    `/cases/${encodeURIComponent(holding[0])}`,
+    'the case past the first 500 of the list',
+  );
 
   assert.deepEqual(dialogs, [], 'no dialog opened');
   assert.deepEqual(problems, [], 'no console errors');

@@ -5,7 +5,7 @@
  */
 import { useMemo, useState } from 'react';
 import { seg } from '../api';
-import type { Finding, FindingDetail, Page, ProcessFacts, StoredCase } from '../api-types';
+import type { Finding, FindingDetail, ProcessFacts, StoredCase } from '../api-types';
 import { CpuChart } from '../cpu-chart';
 import { useLive } from '../live';
 import { Link } from '../router';
@@ -15,13 +15,13 @@ import { type ProcessNode, processForest } from '../view-model';
 
 export function FindingPage(props: { id: string }) {
   const detail = useApi<FindingDetail>(`/findings/${seg(props.id)}`);
-  // the case holding it: the newest page of cases, searched here (the API has no finding → case route)
-  const cases = useApi<Page<StoredCase>>('/cases', 'limit=500');
+  // the case holding it (null until ingest files one: a case change then says so)
+  const held = useApi<{ case: StoredCase | null }>(`/findings/${seg(props.id)}/case`);
   useLive((c) => {
     if (c.kind === 'reset' || (c.kind === 'finding' && c.id === props.id)) detail.reload();
-    if (c.kind === 'reset' || c.kind === 'case') cases.reload();
+    if (c.kind === 'reset' || c.kind === 'case') held.reload();
   });
-  const theCase = cases.data?.items.find((c) => c.findings.includes(props.id));
+  const theCase = held.data?.case ?? undefined;
 
   if (detail.error)
     return (

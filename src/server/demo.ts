@@ -111,6 +111,8 @@ export async function sendExamples(
       // named as hunt names the file when run on the example from examples/, so evidence reads the same
       const query = new URLSearchParams({ name: `${example}/${name}` });
       if (file.input.hostHint) query.set('host', file.input.hostHint);
+      // the file's mtime as hunt takes it (the collection's bodyfile, else the file's own): what dates a cron file
+      if (file.input.mtimeMs !== undefined) query.set('mtime', new Date(file.input.mtimeMs).toISOString());
       const entry: SentFile = { example, name, status: 0, events: 0, issues: [] };
       try {
         const body = await bytesOf(file.input.open);

@@ -327,6 +327,39 @@ function suite(
       assert.equal(again.pipeline.stats.casesCreated + again.pipeline.stats.casesReopened, 0);
     });
 
+    test('a cron file sent with its mtime is dated by it, as hunt dates it, across a restart too; without one, by arrival', async () => {
+      clock = LAST_AUDIT_MS;
+      const location = await fresh();
+      const { store, pipeline } = await start(location);
+      // the redis crontab as the collection's bodyfile dates it, one second before the dropper ran crontab(1)
+      const CRON_MTIME = Date.parse('2025-03-14T02:10:05.000Z');
+      for (const { rel, body } of exampleRequests()) {
+        const mtime = rel.includes('crontabs/redis') ? CRON_MTIME : undefined;
+        const r = await pipeline.accept(body, { sensor: 's', name: rel, host: 'web-01', mtime });
+        assert.equal(r.accepted, true, rel);
+      }
+      clock += HOUR;
+      pipeline.tick();
+      await pipeline.flush();
+      const cronTimes = async (st: Store) => {
+        const [f] = (await st.findings.list()).items;
+        return f.finding.evidence
+          .filter((e) => e.source.startsWith('var/spool/cron/crontabs/redis'))
+          .map((e) => e.time);
+      };
+      assert.deepEqual(await cronTimes(store), ['2025-03-14T02:10:05.000Z']);
+      assert.deepEqual(
+        (await store.ingest.since(0)).map((e) => e.mtime),
+        [null, CRON_MTIME, null, null],
+      );
+      await pipeline.close();
+      // the replay reads the logged mtime: the same finding, nothing new
+      const again = await start(location);
+      assert.equal(again.pipeline.stats.findingsStored, 0);
+      assert.deepEqual(await cronTimes(again.store), ['2025-03-14T02:10:05.000Z']);
+      await again.pipeline.close();
+    });
+
     test('a resolved case reopens when its finding rises and when the miner recurs after closure, never on the evidence it was closed on', async () => {
       clock = LAST_AUDIT_MS + 1000;
       const location = await fresh();

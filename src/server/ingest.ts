@@ -52,6 +52,7 @@ import { caseTitle, groupCases, linksOf } from '../triage/cases.js';
 import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
 import { isGzip } from '../util/input.js';
+import { parseTimestamp } from '../util/time.js';
 import { readJson } from './app.js';
 import type { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
@@ -108,6 +109,8 @@ export interface AcceptMeta {
   format?: string;
   /** Host of records that name none (`?host=`). */
   host?: string;
+  /** The sender's mtime of the file the body holds (`?mtime=`, epoch ms): what dates a cron file's entries. */
+  mtime?: number;
   /** The sender's version, kept on its sensor row. */
   version?: string;
   /** The sending token's id and the body's Idempotency-Key (32 lower-case hex digits): both or neither. */
@@ -422,6 +425,7 @@ export class IngestPipeline {
               format: entry.format ?? undefined,
               host: entry.host ?? undefined,
               receivedAt: entry.received_at,
+              mtime: entry.mtime ?? undefined,
             }),
           );
           this.stats.replayed++;
@@ -448,7 +452,7 @@ export class IngestPipeline {
   /** The detector reads one body (a JSON array as its records' lines). */
   private read(
     body: Buffer,
-    meta: { name: string; format?: string; host?: string; receivedAt: number },
+    meta: { name: string; format?: string; host?: string; receivedAt: number; mtime?: number },
   ): Promise<IngestResult> {
     const forced = meta.format;
     const lines = forced === undefined || forced === 'ndjson' ? arrayAsLines(body, this.maxInflatedBytes) : undefined;
@@ -456,7 +460,8 @@ export class IngestPipeline {
       name: meta.name,
       format: lines ? 'ndjson' : forced,
       host: meta.host,
-      mtimeMs: meta.receivedAt,
+      // a file the sender said the mtime of is dated as hunt dates it; else it is as old as its arrival
+      mtimeMs: meta.mtime ?? meta.receivedAt,
       receivedAtMs: meta.receivedAt,
     });
   }
@@ -477,6 +482,7 @@ export class IngestPipeline {
       const name = clip(inert(meta.name ?? `${sensor}@${new Date(receivedAt).toISOString()}`), 256) || 'request';
       const format = meta.format === undefined ? undefined : clip(meta.format, 64);
       const host = meta.host === undefined ? undefined : clip(meta.host, 512);
+      const mtime = meta.mtime;
       const { seq, repeat } = await this.options.store.ingest.append({
         body,
         sensor,
@@ -484,12 +490,13 @@ export class IngestPipeline {
         format,
         host,
         receivedAt,
+        mtime,
         tokenId: meta.tokenId,
         idempotencyKey: meta.idempotencyKey,
       });
       // two requests of one batch raced past the check before the body: the first one logged it
       if (repeat) return this.repeatAnswer(seq);
-      const result = await this.read(body, { name, format, host, receivedAt });
+      const result = await this.read(body, { name, format, host, receivedAt, mtime });
       const answer: AcceptResult = {
         accepted: false,
         events: result.events + result.stateEvents,
@@ -936,6 +943,23 @@ function idempotencyKeyOf(req: IncomingMessage): string | undefined {
   return key;
 }
 
+/**
+ * `?mtime=`: when the file a body holds was last modified at its sender (RFC 3339, or epoch seconds or
+ * milliseconds), at most a day ahead of this server's clock; a cron file's entries are dated by it.
+ */
+function queryMtime(query: URLSearchParams): number | undefined {
+  const text = queryText(query, 'mtime', 64);
+  if (text === undefined) return undefined;
+  const ms = parseTimestamp(text);
+  if (ms === undefined || ms > Date.now() + 86_400_000)
+    throw new HttpError(
+      400,
+      'bad_request',
+      'mtime must be an RFC 3339 time or epoch seconds/milliseconds from 1990 to a day from now',
+    );
+  return ms;
+}
+
 function headerText(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
@@ -979,6 +1003,13 @@ const PATHS: OpenApiPaths = {
           in: 'query',
           description: 'host of records that name none',
           schema: { type: 'string', maxLength: 512 },
+        },
+        {
+          name: 'mtime',
+          in: 'query',
+          description:
+            "when the body's file was last modified at the sender (RFC 3339, or epoch seconds or ms): a cron file's entries are dated by it, as hunt dates them; else by arrival",
+          schema: { type: 'string', maxLength: 64 },
         },
       ],
       requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string' } } } },
@@ -1076,6 +1107,7 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
         const format = queryText(query, 'format', 64);
         const name = queryText(query, 'name', 256);
         const host = queryText(query, 'host', 512);
+        const mtime = queryMtime(query);
         const idempotencyKey = idempotencyKeyOf(req);
         // a batch sent again after its answer was lost: answered from the log, its body never read
         const repeated = idempotencyKey && (await pipeline.repeatOf(principal!.tokenId, idempotencyKey));
@@ -1095,6 +1127,7 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
           name,
           format,
           host,
+          mtime,
           version: headerText(req, 'user-agent'),
           ...(idempotencyKey ? { tokenId: principal!.tokenId, idempotencyKey } : {}),
         });

@@ -75,6 +75,15 @@ function suite(
       );
       for (const [i, e] of all.entries()) assert.ok(e.body.equals(bodies[i]), `body ${i}`);
       // a subarray of a larger buffer is only its own bytes
+      // the sender's mtime of the body's file is kept; none is null; a negative one is refused
+      const dated = await store.ingest.append({ body: Buffer.from('x'), sensor: 's', name: 'cron', mtime: T0 - 5000 });
+      const [withMtime] = await store.ingest.since(dated.seq - 1);
+      assert.equal(withMtime.mtime, T0 - 5000);
+      assert.ok(all.every((e) => e.mtime === null));
+      await assert.rejects(
+        store.ingest.append({ body: Buffer.from('x'), sensor: 's', name: 'bad', mtime: -1 }),
+        /mtime must be a non-negative integer/,
+      );
       const whole = Buffer.from('xxxxBODYyyyy');
       const { seq } = await store.ingest.append({ body: whole.subarray(4, 8), sensor: 's', name: 'sub' });
       assert.equal((await store.ingest.since(seq - 1))[0].body.toString(), 'BODY');

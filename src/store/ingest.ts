@@ -1,7 +1,7 @@
 /**
  * The ingest log of `coalmine serve`: each accepted request body exactly as received (bytes, kept as
  * base64 text since both backends hold text alike), with its sequence, received time, sensor (the
- * token's name), request name, forced format and host. An ingest request is answered only after its
+ * token's name), request name, forced format, host and the sender's mtime of the file it holds. An ingest request is answered only after its
  * `append` committed, so a crash after the answer loses nothing: at start the server replays what is
  * newer than its replay window through a fresh detector, in sequence order. Older entries are pruned.
  *
@@ -33,6 +33,8 @@ export interface IngestEntryInput {
   host?: string;
   /** When it was received (epoch ms); default the store's clock. The detector read it as of this time. */
   receivedAt?: number;
+  /** The sender's modification time of the file the body holds (epoch ms), when it said one. */
+  mtime?: number;
   /** The sender's key for this body (32 lower-case hex digits), unique per `tokenId`; both or neither. */
   idempotencyKey?: string;
   /** The sending token's id: the scope of its idempotency keys. */
@@ -53,6 +55,8 @@ export interface IngestEntry {
   name: string;
   format: string | null;
   host: string | null;
+  /** The sender's mtime of the body's file (epoch ms), or null: read as of `received_at`. */
+  mtime: number | null;
   body: Buffer;
 }
 
@@ -81,10 +85,11 @@ interface EntryRow {
   name: string;
   format: string | null;
   host: string | null;
+  mtime: number | string | null;
   body: string;
 }
 
-const COLUMNS = 'seq, received_at, sensor, name, format, host, body';
+const COLUMNS = 'seq, received_at, sensor, name, format, host, mtime, body';
 
 const toEntry = (r: EntryRow): IngestEntry => ({
   seq: Number(r.seq),
@@ -93,6 +98,7 @@ const toEntry = (r: EntryRow): IngestEntry => ({
   name: r.name,
   format: r.format,
   host: r.host,
+  mtime: r.mtime === null ? null : Number(r.mtime),
   body: Buffer.from(r.body, 'base64'),
 });
 
@@ -139,14 +145,15 @@ export function ingestLog(db: Db, now: () => number): IngestLog {
       const format = entry.format === undefined ? null : requiredText('format', entry.format, 64);
       const host = entry.host === undefined ? null : boundedText('host', entry.host, 512);
       const at = entry.receivedAt === undefined ? now() : position('receivedAt', entry.receivedAt);
+      const mtime = entry.mtime === undefined ? null : position('mtime', entry.mtime);
       const keyed = keyOf(entry.tokenId, entry.idempotencyKey);
       const body = Buffer.from(entry.body.buffer, entry.body.byteOffset, entry.body.length).toString('base64');
       return db.transaction(async (tx) => {
         // a key already held is no conflict to fail on (two requests of one batch may race): nothing is
         // inserted, and the entry holding it answers
         const row = await tx.get<{ seq: number }>(
-          'INSERT INTO ingest_log (received_at, sensor, name, format, host, bytes, body, token_id, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, idempotency_key) DO NOTHING RETURNING seq',
-          [at, sensor, name, format, host, entry.body.length, body, keyed?.tokenId ?? null, keyed?.key ?? null],
+          'INSERT INTO ingest_log (received_at, sensor, name, format, host, mtime, bytes, body, token_id, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (token_id, idempotency_key) DO NOTHING RETURNING seq',
+          [at, sensor, name, format, host, mtime, entry.body.length, body, keyed?.tokenId ?? null, keyed?.key ?? null],
         );
         if (row) return { seq: Number(row.seq), received_at: at, repeat: false };
         const held = keyed ? await findKey(tx, keyed.tokenId, keyed.key) : undefined;

@@ -226,6 +226,13 @@ export const MIGRATIONS: readonly Migration[] = [
     // the latest heartbeat a sensor sent of itself (JSON) and when it came; null until it sends one
     statements: ['ALTER TABLE sensors ADD COLUMN heartbeat TEXT', 'ALTER TABLE sensors ADD COLUMN heartbeat_at BIGINT'],
   },
+  {
+    version: 7,
+    name: 'ingest body mtimes',
+    // the sender's modification time of the file a body holds (`?mtime=`): a cron file's entries are dated
+    // by it, as hunt dates them by the file's mtime; null when the sender gave none (dated on arrival)
+    statements: ['ALTER TABLE ingest_log ADD COLUMN mtime BIGINT'],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

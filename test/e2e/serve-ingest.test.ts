@@ -97,6 +97,9 @@ if (process.env.COALMINE_INGEST_CHILD) {
       [audit, { 'content-encoding': 'gzip' }, '', 400, /not gzip/],
       [audit, { 'content-encoding': 'br' }, '', 415, /gzip or none/],
       [Buffer.alloc(300 * 1024, 0x41), {}, '', 413, /at most 262144|over 262144/],
+      [audit, {}, '?mtime=yesterday', 400, /mtime must be/],
+      [audit, {}, '?mtime=2199-01-01T00:00:00Z', 400, /mtime must be/],
+      [audit, {}, '?mtime=1&mtime=2', 400, /more than once/],
     ];
     for (const [body, headers, query, status, reason] of refused) {
       const r = await post(url, `/api/v1/events${query}`, sensor, body, headers);

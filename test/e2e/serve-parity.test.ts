@@ -3,9 +3,9 @@
  * directory and a real `coalmine serve` fed the directory's files through `POST /api/v1/events` end
  * with the same findings: ids, analytic, severity, legs, processes and evidence (kind, time, source).
  * Fed two ways: as `serve --demo` feeds it (its own sender), and as a shipper would, one file per
- * request in another order (the events first, the cron files last), some gzipped. One limit, said in
- * the README: the API takes no modification time, so the entries of a state file (crontab) carry their
- * arrival time in serve, not the bodyfile's; they are compared without their time.
+ * request in another order (the events first, the cron files last), some gzipped. Each file is sent
+ * with its mtime as hunt takes it (`?mtime=`: the collection's bodyfile, else the file's own), so a
+ * cron file's entries carry the same time in both and every time is compared.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +36,7 @@ interface ExampleFile {
   name: string;
   host?: string;
   state: boolean;
+  mtimeMs?: number;
   body: Buffer;
 }
 
@@ -49,14 +50,15 @@ async function filesOf(example: string): Promise<ExampleFile[]> {
       name: `${exampleName(example)}/${f.input.relPath ?? exampleName(f.input.name)}`,
       host: f.input.hostHint,
       state: sniffSource(f.input)?.delivers === 'state',
+      mtimeMs: f.input.mtimeMs,
       body: Buffer.concat(chunks),
     });
   }
   return out;
 }
 
-/** What must agree, the state files' entry times left out (see the header). */
-function shape(f: Finding, stateFiles: Set<string>) {
+/** What must agree. */
+function shape(f: Finding) {
   return {
     id: f.id,
     analytic: f.analytic,
@@ -64,13 +66,13 @@ function shape(f: Finding, stateFiles: Set<string>) {
     legs: f.legs,
     host: f.host,
     entity: f.entity,
+    first_seen: f.first_seen,
+    last_seen: f.last_seen,
     suppressed: f.suppressed_by ?? null,
     tier: f.triage?.escalation.tier,
     processes: f.processes.map((p) => `${p.pid} ${p.executable}`),
     // sorted: a state entry's place in the timeline is its time
-    evidence: f.evidence
-      .map((e) => `${e.kind} ${stateFiles.has(e.source.replace(/:\d+$/, '')) ? '(arrival)' : e.time} ${e.source}`)
-      .sort(),
+    evidence: f.evidence.map((e) => `${e.kind} ${e.time} ${e.source}`).sort(),
   };
 }
 
@@ -120,8 +122,7 @@ test('serve fed every bundled example, as serve --demo and as a shipper in anoth
   const expected = huntAll(examples);
   assert.ok(expected.length > 0, 'hunt finds something in the examples');
   const files = (await Promise.all(examples.map(filesOf))).flat();
-  const stateFiles = new Set(files.filter((f) => f.state).map((f) => f.name));
-  const want = expected.map((f) => shape(f, stateFiles));
+  const want = expected.map(shape);
 
   const demo = startCli(['serve', '--demo', '--listen', '127.0.0.1:0'], {
     cwd: dir,
@@ -144,6 +145,7 @@ test('serve fed every bundled example, as serve --demo and as a shipper in anoth
     for (const [i, f] of order.entries()) {
       const query = new URLSearchParams({ name: f.name });
       if (f.host) query.set('host', f.host);
+      if (f.mtimeMs !== undefined) query.set('mtime', String(f.mtimeMs));
       const r = await fetch(new URL(`/api/v1/events?${query}`, shipperUrl), {
         method: 'POST',
         headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/octet-stream' },
@@ -156,16 +158,8 @@ test('serve fed every bundled example, as serve --demo and as a shipper in anoth
       serveFindings(demoUrl, demoToken, expected.length),
       serveFindings(shipperUrl, secret, expected.length),
     ]);
-    assert.deepEqual(
-      fromDemo.map((f) => shape(f, stateFiles)),
-      want,
-      `serve --demo: ${demo.err()}`,
-    );
-    assert.deepEqual(
-      fromShipper.map((f) => shape(f, stateFiles)),
-      want,
-      `the shipper's order: ${shipper.err()}`,
-    );
+    assert.deepEqual(fromDemo.map(shape), want, `serve --demo: ${demo.err()}`);
+    assert.deepEqual(fromShipper.map(shape), want, `the shipper's order: ${shipper.err()}`);
   } finally {
     for (const cli of [demo, shipper]) if (cli.child.exitCode === null) cli.child.kill('SIGTERM');
     await Promise.all([demo.exited, shipper.exited]);

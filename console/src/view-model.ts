@@ -1,7 +1,9 @@
 /**
  * The console's pure functions over what the API gives (no DOM, no React), so the tests run them in
- * Node: telemetry made visible as text, times, the router's path match, a finding's process forest.
+ * Node: telemetry made visible as text, times, the router's path match, a finding's process forest,
+ * the export links.
  */
+import { CASE_STATES, type CaseState } from './api-types.js';
 
 /** Control, format, separator characters and lone surrogates: what drives a terminal or hides text. */
 const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
@@ -126,4 +128,32 @@ export function entryCandidates(
     byKey.set(key, had);
   }
   return [...byKey.values()];
+}
+
+/**
+ * The queue's filters GET /api/v1/findings and its export apply (severity, a case state, host,
+ * analytic), as query parameters; a state that is none of the API's is left out, as the queue leaves it.
+ */
+export function findingFilterQuery(filters: Readonly<Record<string, string | undefined>>): URLSearchParams {
+  const q = new URLSearchParams();
+  if (filters.severity) q.set('severity', filters.severity);
+  if (filters.state && CASE_STATES.includes(filters.state as CaseState)) q.set('state', filters.state);
+  if (filters.host) q.set('host', filters.host);
+  if (filters.analytic) q.set('analytic', filters.analytic);
+  return q;
+}
+
+/** The findings export (`GET /api/v1/findings/export`) of what these filters select, in a line format. */
+export function findingsExportHref(
+  filters: Readonly<Record<string, string | undefined>>,
+  format: 'ndjson' | 'ocsf',
+): string {
+  const q = findingFilterQuery(filters);
+  q.set('format', format);
+  return `/api/v1/findings/export?${q.toString()}`;
+}
+
+/** One case's export (`GET /api/v1/cases/{id}/export`): its OCSF incident, or its findings' lines. */
+export function caseExportHref(id: string, format: 'ocsf-incident' | 'ndjson' | 'ocsf'): string {
+  return `/api/v1/cases/${encodeURIComponent(id)}/export?format=${format}`;
 }

@@ -16,7 +16,10 @@ import { after, test } from 'node:test';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import {
   age,
+  caseExportHref,
   entryCandidates,
+  findingFilterQuery,
+  findingsExportHref,
   matchPath,
   processForest,
   suggestedExpiry,
@@ -70,6 +73,17 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 
 /** A locator's text as the DOM holds it (markup in telemetry must arrive here as text). */
 const textOf = async (l: Locator): Promise<string> => (await l.textContent()) ?? '';
+
+/** What clicking a download link saved (the browser's download, made with the page's session cookie). */
+async function download(page: Page, link: Locator): Promise<{ name: string; lines: Record<string, unknown>[] }> {
+  const [got] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const text = readFileSync(await got.path(), 'utf8');
+  const lines = text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { name: got.suggestedFilename(), lines };
+}
 
 let demo: RunningDemo | undefined;
 let browser: Browser | undefined;
@@ -130,6 +144,26 @@ test("paths: a pattern's parameters decoded; another shape, an empty id or a bad
   assert.equal(matchPath('/findings/:id', '/findings/'), null);
   assert.equal(matchPath('/findings/:id', '/findings/%E0%A4%A'), null);
   assert.equal(matchPath('/cases/:id', '/findings/cm-1'), null);
+});
+
+test("export links: the filters the API applies (an unknown state left out, as the queue leaves it), the format, the case's id encoded", () => {
+  const filters = {
+    severity: 'high,critical',
+    state: 'resolved',
+    host: 'web-<b>01</b>&x=1',
+    analytic: 'AN0742',
+    q: 'x',
+  };
+  assert.equal(
+    findingsExportHref(filters, 'ocsf'),
+    '/api/v1/findings/export?severity=high%2Ccritical&state=resolved&host=web-%3Cb%3E01%3C%2Fb%3E%26x%3D1&analytic=AN0742&format=ocsf',
+  );
+  assert.equal(findingsExportHref({ state: 'closed', tier: 'L1' }, 'ndjson'), '/api/v1/findings/export?format=ndjson');
+  assert.equal(findingFilterQuery({ severity: '', state: 'in_progress' }).toString(), 'state=in_progress');
+  assert.equal(
+    caseExportHref('case/../1?x', 'ocsf-incident'),
+    '/api/v1/cases/case%2F..%2F1%3Fx/export?format=ocsf-incident',
+  );
 });
 
 test('process forest: children under their parent, an outside parent a root, a cycle shown flat', () => {
@@ -247,6 +281,23 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   // filters live in the URL: a severity filter that excludes the finding shows nothing
   await page.goto(new URL('/findings?severity=low', url).href);
   await page.getByText('Nothing here with these filters.').waitFor();
+  // the queue's export takes its filters (the server's: severity here; a tier narrows only the page, and it says so)
+  await page.goto(new URL('/findings?severity=high&tier=Tier+2', url).href);
+  await page.locator('tr[data-id]').first().waitFor();
+  assert.match(await textOf(page.locator('.exports')), /not by tier/);
+  const highLines = await download(page, page.locator('.exports').getByRole('link', { name: 'NDJSON' }));
+  assert.equal(highLines.name, 'coalmine-findings.ndjson');
+  assert.ok(
+    highLines.lines.some((f) => f.id === kinsingFinding),
+    'the kinsing-like finding is exported',
+  );
+  assert.ok(
+    highLines.lines.every((f) => f.severity === 'high'),
+    'only what the severity filter selects',
+  );
+  const detections = await download(page, page.locator('.exports').getByRole('link', { name: 'OCSF' }));
+  assert.equal(detections.lines.length, highLines.lines.length);
+  assert.ok(detections.lines.every((d) => d.class_uid === 2004));
 
   // the case: tick a step, add a note, resolve as true positive
   await page.goto(new URL(`/cases/${caseOf.id}`, url).href);
@@ -268,6 +319,17 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
     (await textOf(page.getByTestId('case-state'))) === 'Resolved' ? true : undefined,
   );
   assert.match(await textOf(page.getByTestId('case-resolution')), /true positive/);
+  // its exports: the OCSF incident with the analyst's state, and its findings' lines
+  const [incident] = (await download(page, page.getByRole('link', { name: 'OCSF incident' }))).lines;
+  assert.equal(incident.class_uid, 2005);
+  assert.equal(incident.status, 'Resolved');
+  assert.equal(incident.verdict, 'True Positive');
+  const members = await download(page, page.locator('.exports').getByRole('link', { name: 'NDJSON' }));
+  assert.equal(members.name, `${caseOf.id}.ndjson.ndjson`);
+  assert.deepEqual(
+    members.lines.map((f) => f.id),
+    [kinsingFinding],
+  );
   const stored = await store.cases.get(caseOf.id);
   assert.equal(stored?.state, 'resolved');
   assert.equal(stored?.resolution, 'true-positive');

@@ -1,5 +1,5 @@
 /**
- * One case: its findings, the playbook checklist (tick steps), notes, the audit trail and the state
+ * One case: its findings and exports, the playbook checklist (tick steps), notes, the audit trail and the state
  * changes New → Acknowledged → In progress → Resolved (true positive, false positive, benign-authorized).
  * Resolving as benign-authorized offers the allowlist entries its findings suggest, one per executable
  * and host, each to keep or drop (owner, reason and expiry required). Every change sends the case's version, so a change over someone else's is a 409
@@ -22,7 +22,7 @@ import { Link } from '../router';
 import { canWork, useSession } from '../session';
 import { Text, visible, when } from '../text';
 import { useApi } from '../use-api';
-import { type EntryCandidate, entryCandidates, suggestedExpiry } from '../view-model';
+import { caseExportHref, type EntryCandidate, entryCandidates, suggestedExpiry } from '../view-model';
 
 const STATE_LABEL: Record<CaseState, string> = {
   new: 'New',
@@ -130,6 +130,20 @@ export function CasePage(props: { id: string }) {
         {c.findings.length > detail.data.findings.length && (
           <p className="muted">and {c.findings.length - detail.data.findings.length} more</p>
         )}
+        <p className="exports">
+          Export:{' '}
+          <a href={caseExportHref(c.id, 'ocsf-incident')} download>
+            OCSF incident
+          </a>{' '}
+          (the case with its state, assignee and verdict) · its findings as{' '}
+          <a href={caseExportHref(c.id, 'ndjson')} download>
+            NDJSON
+          </a>{' '}
+          or{' '}
+          <a href={caseExportHref(c.id, 'ocsf')} download>
+            OCSF
+          </a>
+        </p>
       </section>
       <section>
         <h2>Checklist</h2>

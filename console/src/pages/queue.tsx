@@ -4,20 +4,13 @@
  * / focuses the text filter. Live changes reload the list without a page reload.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import {
-  CASE_STATES,
-  type CaseState,
-  type Page,
-  SEVERITIES,
-  SEVERITY_RANK,
-  type StoredCase,
-  type StoredFinding,
-} from '../api-types';
+import { CASE_STATES, type Page, SEVERITIES, SEVERITY_RANK, type StoredCase, type StoredFinding } from '../api-types';
 import { typingIn } from '../app';
 import { useLive } from '../live';
 import { navigate, useLocation } from '../router';
 import { age, Text, visible } from '../text';
 import { useApi } from '../use-api';
+import { findingFilterQuery, findingsExportHref } from '../view-model';
 
 const PAGE = '200';
 const AGES: Array<[string, number]> = [
@@ -83,15 +76,8 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
   const filter = (name: FilterName) => filters[name];
   // the server filters what it can; the rest is filtered here on the page it sent
   const serverQuery = useMemo(() => {
-    const filter = (name: FilterName) => filters[name];
-    const q = new URLSearchParams({ limit: PAGE });
-    const state = filter('state');
-    if (CASE_STATES.includes(state as CaseState)) q.set('state', state);
-    if (props.kind === 'findings') {
-      if (filter('severity')) q.set('severity', filter('severity'));
-      if (filter('host')) q.set('host', filter('host'));
-      if (filter('analytic')) q.set('analytic', filter('analytic'));
-    }
+    const q = props.kind === 'findings' ? findingFilterQuery(filters) : findingFilterQuery({ state: filters.state }); // the cases list filters by state only
+    q.set('limit', PAGE);
     return q.toString();
   }, [filters, props.kind]);
   const loaded = useApi<Page<StoredCase | StoredFinding>>(`/${props.kind}`, serverQuery);
@@ -251,6 +237,7 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
           ))}
         </select>
       </form>
+      <Exports filters={filters} />
       {loaded.error && (
         <p className="error" role="alert">
           <Text value={loaded.error.message} />
@@ -306,5 +293,30 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
       )}
       {loaded.data?.next && <p className="muted">More than {PAGE} match; narrow the filters to see the rest.</p>}
     </main>
+  );
+}
+
+/**
+ * The findings export of what the filters select, as `hunt --format ndjson|ocsf` lines: a plain link,
+ * so the browser downloads it with the session cookie. The server applies severity, state, host and
+ * analytic; tier, age and the text filter narrow only this page, and the line says so when one is set.
+ */
+function Exports(props: { filters: Record<FilterName, string> }) {
+  const { filters } = props;
+  const pageOnly = (['tier', 'age', 'q'] as const).filter((n) => filters[n] !== '');
+  return (
+    <p className="exports">
+      Export the findings these filters select:{' '}
+      <a href={findingsExportHref(filters, 'ndjson')} download>
+        NDJSON
+      </a>{' '}
+      ·{' '}
+      <a href={findingsExportHref(filters, 'ocsf')} download>
+        OCSF
+      </a>
+      {pageOnly.length > 0 && (
+        <span className="muted"> (by severity, state, host and analytic; not by {pageOnly.join(', ')})</span>
+      )}
+    </p>
   );
 }

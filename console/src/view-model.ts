@@ -1,7 +1,7 @@
 /**
  * The console's pure functions over what the API gives (no DOM, no React), so the tests run them in
  * Node: telemetry made visible as text, times, the router's path match, a finding's process forest,
- * the export links.
+ * the export links, what a finding's host names.
  */
 import { CASE_STATES, type CaseState } from './api-types.js';
 
@@ -156,4 +156,37 @@ export function findingsExportHref(
 /** One case's export (`GET /api/v1/cases/{id}/export`): its OCSF incident, or its findings' lines. */
 export function caseExportHref(id: string, format: 'ocsf-incident' | 'ndjson' | 'ocsf'): string {
   return `/api/v1/cases/${encodeURIComponent(id)}/export?format=${format}`;
+}
+
+/** What a finding's `host` names: a host (it has a host page), a Kubernetes cluster, or a cloud account. */
+export type HostScope =
+  | { kind: 'host'; name: string }
+  | { kind: 'cluster'; name: string; nodes: string[] }
+  | { kind: 'cloud'; name: string; provider: string; account: string | undefined; hosts: string[] };
+
+/** Hosts a scope lists as links, at most. */
+const MAX_SCOPE_HOSTS = 16;
+
+/** The distinct non-empty strings of a fact's list, at most MAX_SCOPE_HOSTS. */
+const textList = (v: unknown): string[] =>
+  Array.isArray(v)
+    ? [...new Set(v.filter((x): x is string => typeof x === 'string' && x !== ''))].slice(0, MAX_SCOPE_HOSTS)
+    : [];
+
+/**
+ * An AN0744 finding's host is its launch's account (`aws:123456789012`, or the provider alone), and an
+ * AN0745 workload's is its cluster unless one node holds it (a Docker container's is its host): the
+ * facts say which, since such a name is no host and has no host page. What is on the hosts a cloud or
+ * cluster finding names (its nodes, the hosts whose own telemetry runs on its instances) are hosts.
+ */
+export function hostScope(f: { host: string; facts?: Record<string, unknown> }): HostScope {
+  const facts = f.facts ?? {};
+  const provider = typeof facts.provider === 'string' ? facts.provider : undefined;
+  const account = typeof facts.account === 'string' ? facts.account : undefined;
+  if (provider && (f.host === provider || f.host === `${provider}:${account}`))
+    return { kind: 'cloud', name: f.host, provider, account, hosts: textList(facts.hosts) };
+  const nodes = textList(facts.nodes);
+  if (facts.cluster === f.host && facts.runtime !== 'docker' && !nodes.includes(f.host))
+    return { kind: 'cluster', name: f.host, nodes };
+  return { kind: 'host', name: f.host };
 }

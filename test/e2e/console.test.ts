@@ -20,6 +20,7 @@ import {
   entryCandidates,
   findingFilterQuery,
   findingsExportHref,
+  hostScope,
   matchPath,
   processForest,
   suggestedExpiry,
@@ -28,6 +29,8 @@ import {
 } from '../../console/src/view-model.js';
 import { defaultPolicy } from '../../src/model/policy.js';
 import { type RunningDemo, startDemo } from '../../src/server/demo.js';
+import { an0744Finding } from '../support/an0744-finding.js';
+import { an0745Finding } from '../support/an0745-finding.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
@@ -164,6 +167,32 @@ test("export links: the filters the API applies (an unknown state left out, as t
     caseExportHref('case/../1?x', 'ocsf-incident'),
     '/api/v1/cases/case%2F..%2F1%3Fx/export?format=ocsf-incident',
   );
+});
+
+test("a finding's host: a cloud account or a cluster is no host (its hosts and nodes are); a node's or a Docker host's is", () => {
+  const cloud = hostScope({
+    host: 'aws:123456789012',
+    facts: { provider: 'aws', account: '123456789012', hosts: ['web-01', 'web-01', 7, ''] as never },
+  });
+  assert.deepEqual(cloud, {
+    kind: 'cloud',
+    name: 'aws:123456789012',
+    provider: 'aws',
+    account: '123456789012',
+    hosts: ['web-01'],
+  });
+  assert.equal(hostScope({ host: 'gcp', facts: { provider: 'gcp' } }).kind, 'cloud', 'a launch with no account');
+  assert.deepEqual(
+    hostScope({ host: 'prod', facts: { cluster: 'prod', runtime: 'kubernetes', nodes: ['worker-1', 'worker-2'] } }),
+    { kind: 'cluster', name: 'prod', nodes: ['worker-1', 'worker-2'] },
+  );
+  // one node holds the workload: the finding's host is that node
+  assert.equal(hostScope({ host: 'worker-2', facts: { cluster: 'prod', nodes: ['worker-2'] } }).kind, 'host');
+  assert.equal(hostScope({ host: 'prod', facts: { cluster: 'prod', nodes: ['prod'] } }).kind, 'host');
+  // a Docker workload's cluster is its host's name
+  assert.equal(hostScope({ host: 'web-01', facts: { cluster: 'web-01', runtime: 'docker' } }).kind, 'host');
+  assert.deepEqual(hostScope({ host: 'web-01', facts: { executable: '/tmp/x' } }), { kind: 'host', name: 'web-01' });
+  assert.equal(hostScope({ host: 'aws:1', facts: { provider: 'aws', account: '2' } }).kind, 'host', 'another account');
 });
 
 test('process forest: children under their parent, an outside parent a root, a cycle shown flat', () => {
@@ -461,6 +490,32 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   assert.match(sensors, /fd_unreadable × 12/);
   assert.match(sensors, /not root/);
   assert.equal(await page.locator('table.rows img').count(), 0, 'no element from a sensor string');
+
+  // a cloud account's or a cluster's finding: named as text, no link to a host page; its hosts and nodes linked
+  const cloudFinding = an0744Finding({ id: 'cm-744-console' }, { hosts: ['web-01'] });
+  const clusterFinding = an0745Finding({ id: 'cm-745-console' }, { nodes: ['web-01'] });
+  for (const f of [cloudFinding, clusterFinding]) {
+    const delivered = await fetch(new URL('/api/v1/findings', url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sensor}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...f, revision: 1 }),
+    });
+    assert.equal(delivered.status, 201, await delivered.text());
+  }
+  for (const [f, label, name] of [
+    [cloudFinding, 'cloud account', 'aws 123456789012'],
+    [clusterFinding, 'cluster', 'prod'],
+  ] as const) {
+    await page.goto(new URL(`/findings/${f.id}`, url).href);
+    await page.getByRole('heading', { name: 'Decision' }).waitFor();
+    const facts = page.locator('dl.facts-line');
+    assert.equal((await facts.locator('dt').allInnerTexts())[1], label);
+    assert.ok((await textOf(page.getByTestId('finding-scope'))).startsWith(name), `${f.id} names its ${label}`);
+    const links = await facts.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.deepEqual(links, ['/hosts/web-01'], `${f.id}: only the host on it is a link`);
+  }
+  await page.locator('dl.facts-line').getByRole('link', { name: 'web-01' }).click();
+  await page.getByRole('heading', { name: 'Processes under watch' }).waitFor();
 
   // a finding's case is found however many cases the store holds: 501 worse ones listed before it
   const holding = (await store.cases.ofFinding(kinsingFinding)).map((c) => c.id);

@@ -11,7 +11,7 @@ import { useLive } from '../live';
 import { Link } from '../router';
 import { Text, visible, visibleLines, when } from '../text';
 import { useApi } from '../use-api';
-import { type ProcessNode, processForest } from '../view-model';
+import { hostScope, type ProcessNode, processForest } from '../view-model';
 
 export function FindingPage(props: { id: string }) {
   const detail = useApi<FindingDetail>(`/findings/${seg(props.id)}`);
@@ -54,10 +54,7 @@ export function FindingPage(props: { id: string }) {
         <dd>
           <Text value={f.analytic} /> {f.attack && f.attack.length > 0 && <Text value={f.attack.join(', ')} />}
         </dd>
-        <dt>host</dt>
-        <dd>
-          <Link to={`/hosts/${seg(f.host)}`}>{visible(f.host).slice(0, 120)}</Link>
-        </dd>
+        <HostFacts finding={f} />
         {f.confidence !== undefined && (
           <>
             <dt>confidence</dt>
@@ -120,6 +117,66 @@ export function FindingPage(props: { id: string }) {
         <pre className="code">{visibleLines(f.triage?.allowlist_suggestion ?? '')}</pre>
       </section>
     </main>
+  );
+}
+
+/** Links to host pages, comma-separated: each name as text. */
+function HostLinks(props: { names: string[] }) {
+  return (
+    <>
+      {props.names.map((h, i) => (
+        <span key={h}>
+          {i > 0 && ', '}
+          <Link to={`/hosts/${seg(h)}`}>{visible(h).slice(0, 120)}</Link>
+        </span>
+      ))}
+    </>
+  );
+}
+
+/**
+ * Where the finding is: a host links to its page; a cluster or a cloud account is no host (the host
+ * page would show it as one with nothing seen), so it is named as text and what runs on hosts is linked.
+ */
+function HostFacts(props: { finding: Finding }) {
+  const scope = hostScope(props.finding);
+  if (scope.kind === 'host')
+    return (
+      <>
+        <dt>host</dt>
+        <dd>
+          <HostLinks names={[scope.name]} />
+        </dd>
+      </>
+    );
+  if (scope.kind === 'cluster')
+    return (
+      <>
+        <dt>cluster</dt>
+        <dd data-testid="finding-scope">
+          <Text value={scope.name} max={120} />
+          {scope.nodes.length > 0 && (
+            <>
+              {' '}
+              (nodes <HostLinks names={scope.nodes} />)
+            </>
+          )}
+        </dd>
+      </>
+    );
+  return (
+    <>
+      <dt>cloud account</dt>
+      <dd data-testid="finding-scope">
+        <Text value={`${scope.provider} ${scope.account ?? ''}`.trim()} max={120} />
+        {scope.hosts.length > 0 && (
+          <>
+            {' '}
+            (hosts on its instances <HostLinks names={scope.hosts} />)
+          </>
+        )}
+      </dd>
+    </>
   );
 }
 

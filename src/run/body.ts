@@ -3,12 +3,13 @@
  * `LiveDetector.ingest`) and a bus ingest node (`serve --bus`, bus/publisher.ts) share. The source that
  * sniffs it (or the one named), gzip inflated, the body and what it inflates to bounded; standing facts
  * (state sources) and events handed to the sink in the order read, batch by batch, each batch awaited
- * (a sink that publishes holds the reading back). Never throws: every problem is an issue of the result.
+ * (a sink that publishes holds the reading back). Throws only what the sink throws: every problem of
+ * the body is an issue of the result.
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import { windowsRecordFilter } from '../signals/rules.js';
-import type { RuleSet } from '../signals/sigma/index.js';
+import { type LoadOptions, loadRules, type RuleSet } from '../signals/sigma/index.js';
 import { formatRecordFilter } from '../signals/sigma/logsources.js';
 import { sniffSource, sourceNamed } from '../sources/index.js';
 import type { SourceContext, SourceDescriptor } from '../sources/types.js';
@@ -96,6 +97,21 @@ export function bodyContext(rules: RuleSet, maxLineBytes: number = DEFAULT_MAX_L
   };
 }
 
+/** The sources' context a reader of bodies passes on (bus/ holds one without reaching into sources/). */
+export type BodyContext = SourceContext;
+
+/**
+ * The context for reading bodies as a detector with `ruleDirs` loaded reads them, for a reader that runs
+ * no detector (a bus ingest node); `skipped` counts the rules that could not be loaded.
+ */
+export async function loadBodyContext(
+  ruleDirs: string[],
+  options: Pick<LoadOptions, 'placeholders'> = {},
+): Promise<{ context: BodyContext; skipped: number }> {
+  const rules = await loadRules(ruleDirs, options);
+  return { context: bodyContext(rules), skipped: rules.errors.length + rules.unsupported.length };
+}
+
 /** A request's name as issues and evidence show it: bounded, inert, never empty. */
 export function bodyName(name: unknown): string {
   return clip(inert(String(name ?? '')), MAX_NAME_CHARS) || '(request)';
@@ -119,6 +135,16 @@ export async function readBody(
   const issues = new IssueList();
   issues.setFiles([name]);
   const report = (i: Issue) => issues.add(i);
+  // what the sink throws is the caller's (the bus refusing), never an issue of the body
+  let sinkFailed: { error: unknown } | undefined;
+  const give = async (deliver: () => void | Promise<void>): Promise<void> => {
+    try {
+      await deliver();
+    } catch (error) {
+      sinkFailed = { error };
+      throw error;
+    }
+  };
   const done = (): IngestResult => {
     const { byCode, listed } = issues.data();
     result.issuesByCode = byCode;
@@ -204,14 +230,15 @@ export async function readBody(
         if (batch.routed) batch.routed.forEach(report);
         result.unused += batch.unused ?? 0;
         if (source.delivers === 'state') {
-          await sink.state(batch.events);
+          await give(() => sink.state(batch.events));
           result.stateEvents += batch.events.length;
         } else {
-          await sink.events(batch.events);
+          await give(() => sink.events(batch.events));
           result.events += batch.events.length;
         }
       }
     } catch (err) {
+      if (sinkFailed) throw sinkFailed.error;
       report({
         file: name,
         code: 'SOURCE_READ_FAILED',
@@ -220,6 +247,7 @@ export async function readBody(
       });
     }
   } catch (err) {
+    if (sinkFailed) throw sinkFailed.error;
     // not a source's failure (those are caught above): the body's own stream, or a bug, said as an issue
     report({
       file: name,

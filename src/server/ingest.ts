@@ -32,6 +32,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { type BusAccepted, type BusIngest, BusUnavailable } from '../bus/ingest-node.js';
 import type { Finding } from '../model/finding.js';
 import { SEVERITY_RANK } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
@@ -214,6 +215,16 @@ export function arrayAsLines(body: Buffer, maxInflatedBytes: number): Buffer | u
   }
   if (!Array.isArray(records)) return undefined;
   return Buffer.from(records.map((r) => `${JSON.stringify(r) ?? 'null'}\n`).join(''));
+}
+
+/** What a body is read as: a JSON array of records (`arrayAsLines`) as NDJSON, else as sent. */
+export function readAs(
+  body: Buffer,
+  format: string | undefined,
+  maxInflatedBytes: number,
+): { body: Buffer; format?: string } {
+  const lines = format === undefined || format === 'ndjson' ? arrayAsLines(body, maxInflatedBytes) : undefined;
+  return lines ? { body: lines, format: 'ndjson' } : { body, format };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -454,11 +465,10 @@ export class IngestPipeline {
     body: Buffer,
     meta: { name: string; format?: string; host?: string; receivedAt: number; mtime?: number },
   ): Promise<IngestResult> {
-    const forced = meta.format;
-    const lines = forced === undefined || forced === 'ndjson' ? arrayAsLines(body, this.maxInflatedBytes) : undefined;
-    return this.detector.ingest(lines ?? body, {
+    const read = readAs(body, meta.format, this.maxInflatedBytes);
+    return this.detector.ingest(read.body, {
       name: meta.name,
-      format: lines ? 'ndjson' : forced,
+      format: read.format,
       host: meta.host,
       // a file the sender said the mtime of is dated as hunt dates it; else it is as old as its arrival
       mtimeMs: meta.mtime ?? meta.receivedAt,
@@ -1026,6 +1036,11 @@ const PATHS: OpenApiPaths = {
         403: ERROR,
         413: ERROR,
         415: ERROR,
+        503: {
+          description:
+            'serve --bus: the bus is unreachable or this node has no room for more now; send again after Retry-After seconds (with the same Idempotency-Key, nothing is published twice)',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     },
   },
@@ -1088,8 +1103,60 @@ const SCHEMAS: Record<string, Schema> = {
   },
 };
 
+/** Who takes `POST /api/v1/events` bodies: serve's own pipeline, or (`serve --bus`) the bus. */
+interface EventsTaker {
+  readonly maxBody: number;
+  repeatOf(tokenId: string, idempotencyKey: string): Promise<AcceptResult | undefined>;
+  accept(body: Buffer, meta: AcceptMeta): Promise<AcceptResult>;
+}
+
+/**
+ * `serve --bus`: bodies read as serve reads them (a JSON array as its records' lines) and published
+ * instead of detected on here; a bus that cannot take them now is a 503 with its Retry-After.
+ */
+function busTaker(bus: BusIngest, maxBody: number): EventsTaker {
+  const answer = (a: BusAccepted): AcceptResult => ({
+    accepted: a.accepted,
+    ...(a.seq === undefined ? {} : { seq: a.seq }),
+    events: a.read ? a.read.events + a.read.stateEvents : 0,
+    format: a.read?.format,
+    issues: answerIssues(a.read?.issues ?? []),
+    issuesByCode: a.read?.issuesByCode ?? {},
+    ...(a.repeat ? { repeat: true } : {}),
+  });
+  const refusing = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof BusUnavailable)) throw err;
+      throw new HttpError(503, 'bus_unavailable', `${err.message}; nothing published twice if sent again`, {
+        'retry-after': String(err.retryAfterSec),
+      });
+    }
+  };
+  return {
+    maxBody,
+    repeatOf: (tokenId, key) =>
+      refusing(async () => {
+        const held = await bus.repeatOf(tokenId, key);
+        return held && answer(held);
+      }),
+    accept: (body, meta) => refusing(async () => answer(await bus.accept(body, meta))),
+  };
+}
+
+export interface IngestModuleOptions {
+  /**
+   * `serve --bus`: an ingest node. Event bodies go to the bus (the workers detect); the pipeline only
+   * files `watch --webhook` deliveries (`IngestPipeline.filer`), and the live views, which read an
+   * engine this node does not run, are not served.
+   */
+  bus?: BusIngest;
+}
+
 /** The ingest routes and the live views over a started pipeline, as a module for `createServer({ modules })`. */
-export function ingestModule(pipeline: IngestPipeline): ServerModule {
+export function ingestModule(pipeline: IngestPipeline, options: IngestModuleOptions = {}): ServerModule {
+  const events: EventsTaker = options.bus ? busTaker(options.bus, pipeline.maxBody) : pipeline;
   const routes: Route[] = [
     {
       method: 'POST',
@@ -1110,19 +1177,19 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
         const mtime = queryMtime(query);
         const idempotencyKey = idempotencyKeyOf(req);
         // a batch sent again after its answer was lost: answered from the log, its body never read
-        const repeated = idempotencyKey && (await pipeline.repeatOf(principal!.tokenId, idempotencyKey));
+        const repeated = idempotencyKey && (await events.repeatOf(principal!.tokenId, idempotencyKey));
         if (repeated) {
           req.resume();
           return { status: 202, json: ingestAnswer(repeated) };
         }
-        const body = await readBody(req, pipeline.maxBody);
+        const body = await readBody(req, events.maxBody);
         if (encoding !== 'identity' && !isGzip(body))
           throw new HttpError(
             400,
             'bad_request',
             'Content-Encoding says gzip but the body is not gzip; nothing stored',
           );
-        const result = await pipeline.accept(body, {
+        const result = await events.accept(body, {
           sensor: principal!.name,
           name,
           format,
@@ -1154,11 +1221,17 @@ export function ingestModule(pipeline: IngestPipeline): ServerModule {
       },
     },
   ];
-  // the live views read the engine this pipeline holds
-  routes.push(...liveViewRoutes(pipeline, pipeline.store));
+  // the live views read the engine this pipeline holds (an ingest node holds none)
+  if (!options.bus) routes.push(...liveViewRoutes(pipeline, pipeline.store));
+  const bus = options.bus;
   return {
     routes,
-    openapi: { paths: { ...PATHS, ...LIVE_VIEW_PATHS }, schemas: { ...SCHEMAS, ...LIVE_VIEW_SCHEMAS } },
-    close: () => pipeline.close(),
+    openapi: bus
+      ? { paths: PATHS, schemas: SCHEMAS }
+      : { paths: { ...PATHS, ...LIVE_VIEW_PATHS }, schemas: { ...SCHEMAS, ...LIVE_VIEW_SCHEMAS } },
+    close: async () => {
+      await pipeline.close();
+      await bus?.close();
+    },
   };
 }

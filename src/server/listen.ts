@@ -5,6 +5,9 @@
  */
 import { isPostgresLocation } from '../store/location.js';
 
+/** Whether a store location is PostgreSQL (serve --bus needs one), for the CLI's flag checks. */
+export { isPostgresLocation };
+
 export const DEFAULT_LISTEN = '127.0.0.1:8477';
 export const DEFAULT_STORE = './coalmine.db';
 

@@ -20,8 +20,10 @@ export interface TestNats {
   kill(i: number): Promise<void>;
   /** Starts node `i` again on its ports and store and waits until it sees the meta leader. */
   restart(i: number): Promise<void>;
-  /** SIGKILLs every node (for a test of a dead cluster); `restart` brings each back. */
+  /** SIGKILLs every node (for a test of a dead cluster); `restartAll` brings them back. */
   killAll(): Promise<void>;
+  /** Starts every node that is down and waits for the meta leader (one node alone has no quorum). */
+  restartAll(): Promise<void>;
   /** Kills every node and removes the stores; once. */
   stop(): Promise<void>;
 }
@@ -184,6 +186,10 @@ export async function startNats(n = 3): Promise<TestNats> {
     },
     killAll: async () => {
       for (const node of nodes) await kill(node);
+    },
+    restartAll: async () => {
+      for (const node of nodes) if (!node.proc) launch(node);
+      await settled(nodes);
     },
     stop: async () => {
       for (const node of nodes) await kill(node);

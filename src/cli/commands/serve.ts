@@ -5,7 +5,7 @@
  */
 import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { DEFAULT_LISTEN, DEFAULT_STORE, parseListen, shownLocation } from '../../server/listen.js';
+import { DEFAULT_LISTEN, DEFAULT_STORE, isPostgresLocation, parseListen, shownLocation } from '../../server/listen.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT } from '../common.js';
@@ -20,6 +20,13 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   demo?: boolean;
+  bus?: string;
+  busReplicas?: number;
+}
+
+function replicasOption(value: string): number {
+  if (!/^[1-5]$/.test(value)) throw new InvalidArgumentError('must be 1 to 5');
+  return Number(value);
 }
 
 function listenOption(value: string): string {
@@ -53,6 +60,15 @@ export function serveCommand(program: Command, setCode: (code: number) => void):
     .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM; with --tls-key)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option(
+      '--bus <urls>',
+      'an ingest node: publish event bodies to this NATS JetStream cluster (nats://HOST:PORT,…) for coalmine worker instead of detecting here; needs --store postgres://…',
+    )
+    .option(
+      '--bus-replicas <n>',
+      "the events stream's replicas when this node makes it (default: 3 with three or more --bus servers, else 1)",
+      replicasOption,
+    )
     .option(
       '--demo',
       'a fresh temporary store (or --store), an admin token, and the bundled examples/ ingested; prints the URL and the token',
@@ -95,12 +111,45 @@ export function serveCommand(program: Command, setCode: (code: number) => void):
     });
 }
 
+/** `--bus` and `--bus-replicas` checked (the NATS client loads only when --bus is given); 'usage' when wrong, said on stderr. */
+async function busFlags(flags: ServeFlags): Promise<{ urls: string[]; replicas: number } | undefined | 'usage'> {
+  const err = (text: string) => process.stderr.write(`${text}\n`);
+  if (flags.bus === undefined) {
+    if (flags.busReplicas !== undefined) {
+      err('coalmine serve: --bus-replicas goes with --bus');
+      return 'usage';
+    }
+    return undefined;
+  }
+  if (flags.demo) {
+    err('coalmine serve: --demo runs its own detector; it does not take --bus');
+    return 'usage';
+  }
+  if (!isPostgresLocation(flags.store)) {
+    err(
+      'coalmine serve: --bus needs --store postgres://… (every ingest node and worker shares one store: its ingest-log sequence numbers name the messages on the bus)',
+    );
+    return 'usage';
+  }
+  const { parseBusUrls, shownBusUrl } = await import('../../bus/contract.js');
+  const urls = parseBusUrls(flags.bus);
+  if (!Array.isArray(urls)) {
+    err(`coalmine serve: ${inert(urls.error)}`);
+    return 'usage';
+  }
+  const replicas = flags.busReplicas ?? (urls.length >= 3 ? 3 : 1);
+  err(`coalmine serve: ingest node on the bus ${urls.map((u) => inert(shownBusUrl(u))).join(', ')}`);
+  return { urls, replicas };
+}
+
 async function runServe(flags: ServeFlags): Promise<number> {
   const err = (text: string) => process.stderr.write(`${text}\n`);
   if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
     err('coalmine serve: --tls-cert and --tls-key go together');
     return EXIT.usage;
   }
+  const bus = await busFlags(flags);
+  if (bus === 'usage') return EXIT.usage;
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
   const listen = parseListen(flags.listen)!;
@@ -116,6 +165,7 @@ async function runServe(flags: ServeFlags): Promise<number> {
       log: (line) => err(line),
       // the rules hunt and watch run, so serve finds what they find
       ruleDirs: DEFAULT_RULE_DIRS,
+      bus,
     });
   } catch (e) {
     err(`coalmine serve: ${inert((e as Error).message)}`);

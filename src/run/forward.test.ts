@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { Loopback } from '../../test/support/loopback.js';
 import type { CoalEvent } from '../model/event.js';
 import { type ForwardOptions, TelemetryForwarder } from './forward.js';
 
@@ -32,44 +32,25 @@ interface Arrival {
 }
 
 /** A loopback events route: records each batch (gunzipped, parsed); answers what `status` says. */
-class Receiver {
+class Receiver extends Loopback {
   readonly arrivals: Arrival[] = [];
   status: () => number = () => 202;
-  private server: http.Server | null = null;
-  port = 0;
 
-  async up(port = 0): Promise<void> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = gunzipSync(Buffer.concat(chunks)).toString('utf8');
-        const pids = text
-          .split('\n')
-          .filter((l) => l !== '')
-          .map((l) => (JSON.parse(l) as CoalEvent).process?.pid ?? -1);
-        this.arrivals.push({
-          key: String(req.headers['idempotency-key']),
-          encoding: req.headers['content-encoding'],
-          authorization: req.headers.authorization,
-          query: new URL(req.url ?? '/', 'http://x').searchParams,
-          pids,
-        });
-        res.writeHead(this.status(), { 'content-type': 'application/json' });
-        res.end('{}');
-      });
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
+    const text = gunzipSync(body).toString('utf8');
+    const pids = text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => (JSON.parse(l) as CoalEvent).process?.pid ?? -1);
+    this.arrivals.push({
+      key: String(req.headers['idempotency-key']),
+      encoding: req.headers['content-encoding'],
+      authorization: req.headers.authorization,
+      query: new URL(req.url ?? '/', 'http://x').searchParams,
+      pids,
     });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    res.writeHead(this.status(), { 'content-type': 'application/json' });
+    res.end('{}');
   }
 
   url(): string {
@@ -273,7 +254,10 @@ test('forward: a batch file cut short by a kill (temp never renamed) is removed,
   await rx.down();
 });
 
-/** A real coalmine serve on a SQLite file, with a sensor token and a viewer token. */
+/**
+ * A real coalmine serve on a SQLite file, with a sensor token and a viewer token; `down()` stops it and
+ * `up()` starts it again on the same port and store.
+ */
 async function realServe() {
   const { openStore } = await import('../store/index.js');
   const { createServer } = await import('../server/app.js');
@@ -281,17 +265,26 @@ async function realServe() {
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-forward-serve-'));
   dirs.push(dir);
   const store = await openStore(join(dir, 'store.db'));
-  const app = createServer({ store, policy: defaultPolicy() });
+  let app: ReturnType<typeof createServer> | undefined = createServer({ store, policy: defaultPolicy() });
   const base = await app.listen(0);
   const sensor = (await store.tokens.create({ name: 'web-7-sensor', role: 'sensor', actor: 'test' })).secret;
   const viewer = (await store.tokens.create({ name: 'ana', role: 'viewer', actor: 'test' })).secret;
+  const down = async () => {
+    await app?.close();
+    app = undefined;
+  };
   return {
     store,
     events: new URL('/api/v1/events', base).href,
     sensor,
     viewer,
+    down,
+    up: async () => {
+      app = createServer({ store, policy: defaultPolicy() });
+      await app.listen(Number(base.port));
+    },
     close: async () => {
-      await app.close();
+      await down();
       await store.close();
     },
   };
@@ -396,4 +389,46 @@ test('forward: heartbeats need the events URL they sit beside', () => {
       }),
     /heartbeats need serve's events URL/,
   );
+});
+
+test('forward: a heartbeat serve did not take while down is tried again with the backoff, and once serve is up it says the newest gaps, once', async () => {
+  const serve = await realServe();
+  await serve.down();
+  const issues: string[] = [];
+  const fw = forwarder(
+    serve.events,
+    spoolDir(),
+    {
+      headers: { authorization: `Bearer ${serve.sensor}` },
+      // an hour between heartbeats: only the retry can bring one while this test runs
+      heartbeat: { identity: IDENTITY, intervalMs: 3_600_000 },
+      backoff: { baseMs: 20, capMs: 60 },
+    },
+    issues,
+  );
+  try {
+    const until = async (what: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!what() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(what(), JSON.stringify(fw.stats));
+    };
+    await until(() => fw.stats.heartbeatsFailed >= 3);
+    // kinds of gap come and go while serve is down: each would send one now, but a retry is due
+    fw.noteGaps([{ kind: 'fd_unreadable', count: 3 }]);
+    fw.noteGaps([{ kind: 'containers_unnamed', count: 5 }]);
+    assert.equal(fw.stats.heartbeatsSent, 0);
+    await serve.up();
+    await until(() => fw.stats.heartbeatsSent >= 1);
+    const stored = await serve.store.sensors.get('web-7-sensor');
+    assert.deepEqual(stored?.heartbeat?.gaps, [{ kind: 'containers_unnamed', count: 5 }], 'the newest, not the first');
+    assert.ok(stored?.cannot_see.some((s) => /container id only/.test(s)));
+    // nothing older was queued behind it: the next heartbeat is the interval's
+    assert.equal(await fw.heartbeatsSettled(5000), true);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(fw.stats.heartbeatsSent, 1);
+    assert.deepEqual(issues, [], 'a down serve is said by the batches, none were sent here');
+  } finally {
+    await fw.close();
+    await serve.close();
+  }
 });

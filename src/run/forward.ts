@@ -1,37 +1,32 @@
 /**
  * `watch --server`: the sensor's telemetry sent to a `coalmine serve` (`POST /api/v1/events`), so the
- * server detects from the events themselves. Events are taken as they are sampled, gathered into
- * batches (bounded by events, bytes and time), each batch gzip NDJSON written to the spool directory
- * (temp name, fsync, rename) before it is sent, then POSTed oldest first, one at a time, and deleted
- * only on a 2xx. A server that is down or restarting is retried with backoff; what it missed waits in
- * the spool, across a restart of the sensor too. The spool is bounded: when a new batch does not fit,
- * the oldest batches are dropped, counted and said. 401/403 stops sending for the run (said once: every
- * batch would be refused alike); another 4xx (a batch the server cannot read, too large) is moved to
- * `rejected/`. Each batch carries an `Idempotency-Key` (its own random id, kept in its file name) so a
- * server can tell a batch sent again after a lost answer.
+ * server detects from the events themselves. Events are taken as they are sampled and gathered into
+ * batches (bounded by events, bytes and time); each batch, gzip NDJSON, goes through the one spooled sender
+ * (`sinks/spooled-sender.ts`: spooled before it is sent, oldest first, deleted only on a 2xx, retried with
+ * backoff while serve is down or restarting, replayed after a restart of the sensor, 401/403 said once,
+ * another 4xx moved to `rejected/`). What is the forwarder's own: a batch's file (its seq, event count and
+ * `Idempotency-Key`, a random id, in its name, so serve can tell a batch sent again after a lost answer),
+ * its URL (`?format=ndjson&name=HOST/batch-SEQ`) and headers, and a spool that drops the oldest batches
+ * past its budget, counted and said: a sensor's newest telemetry matters most.
  *
  * With `heartbeat`, the sensor also says what it is and what it cannot see (`PUT /api/v1/sensors/self`
  * beside the events route): at start, every `intervalMs`, and as soon as a kind of gap appears or goes.
- * A heartbeat is never spooled: the next one says the same, newer.
+ * A heartbeat is never spooled: one serve did not take while down is tried again with the sender's
+ * backoff, saying what is newest when it goes (the latest wins; a stale one is never queued).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
 import type http from 'node:http';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { CoalEvent } from '../model/event.js';
-import { postOnce, redactUrl } from '../sinks/webhook.js';
+import {
+  type BackoffOptions,
+  httpUrl,
+  postOnce,
+  redactUrl,
+  retryDelay,
+  SpooledSender,
+  type SpoolItem,
+} from '../sinks/spooled-sender.js';
 import { cannotSee, heartbeatBody, type SensorGap, type SensorIdentity } from './sensor-report.js';
 
 export interface ForwardOptions {
@@ -86,13 +81,9 @@ export interface ForwardStats {
   heartbeatsFailed: number;
 }
 
-interface BatchFile {
-  seq: number;
-  events: number;
+interface BatchFile extends SpoolItem {
   /** The batch's Idempotency-Key. */
   id: string;
-  file: string;
-  bytes: number;
 }
 
 const BATCH_NAME = /^(\d{12})-(\d{1,9})-([0-9a-f]{32})\.ndjson\.gz$/;
@@ -107,53 +98,28 @@ const DEFAULTS = {
   capMs: 10_000,
   heartbeatIntervalMs: 60_000,
 };
-/** Drops are said at most this often (with the totals), not once per batch. */
-const DROP_REPORT_MS = 60_000;
+
+/** Why serve refuses our token, for the operator. */
+function refusal(status: number): string {
+  return status === 401 ? 'missing, unknown or revoked' : 'not a sensor token';
+}
 
 export class TelemetryForwarder {
-  private readonly url: URL;
   private readonly shownUrl: string;
   private readonly headers: Record<string, string>;
-  private readonly spoolDir: string;
-  private readonly rejectedDir: string;
-  private readonly sensorName: string;
   private readonly maxBatchEvents: number;
   private readonly maxBatchBytes: number;
-  private readonly maxSpoolBytes: number;
-  private readonly maxRejected: number;
   private readonly timeoutMs: number;
-  private readonly baseMs: number;
-  private readonly capMs: number;
+  private readonly backoff: BackoffOptions;
   private readonly report: (text: string) => void;
-  private readonly counts: Omit<ForwardStats, 'batchesPending' | 'eventsPending'> = {
-    batchesSent: 0,
-    eventsSent: 0,
-    batchesDropped: 0,
-    eventsDropped: 0,
-    batchesRejected: 0,
-    retried: 0,
-    unserializable: 0,
-    heartbeatsSent: 0,
-    heartbeatsFailed: 0,
-  };
+  private readonly sender: SpooledSender<BatchFile>;
+  private readonly counts = { unserializable: 0, heartbeatsSent: 0, heartbeatsFailed: 0 };
 
   /** The open batch: NDJSON lines not yet sealed. */
   private lines: string[] = [];
   private lineBytes = 0;
-  /** Sealed batches in spool order (seq ascending). */
-  private readonly queue: BatchFile[] = [];
-  private spoolBytes = 0;
-  private nextSeq = 1;
   private readonly timer: NodeJS.Timeout;
-  private worker: Promise<void> | null = null;
-  private inflight: http.ClientRequest | null = null;
-  private inflightSeq: number | undefined;
-  private sleeping: { timer: NodeJS.Timeout; wake: () => void } | null = null;
-  private waiters: Array<() => void> = [];
   private closed = false;
-  private down = false;
-  private refusedStatus: number | undefined;
-  private lastDropReport = Number.NEGATIVE_INFINITY;
   private readonly beat:
     | {
         url: URL;
@@ -166,6 +132,10 @@ export class TelemetryForwarder {
         inflight: http.ClientRequest | null;
         /** A heartbeat asked for while one was in flight: sent when it settles, with what is newest then. */
         again: boolean;
+        /** Heartbeats in a row serve did not take (down, restarting): the next waits the backoff for that many. */
+        failures: number;
+        /** The try after a failure, due after the backoff; it sends what is newest when it fires. */
+        retry: NodeJS.Timeout | null;
         /** Statuses already said, so a server that refuses every heartbeat is said once. */
         reported: Set<string>;
         stopped: boolean;
@@ -175,39 +145,69 @@ export class TelemetryForwarder {
     | undefined;
 
   constructor(options: ForwardOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.url);
-    } catch {
-      throw new Error('telemetry: not a valid URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new Error(`telemetry: only http:// and https:// URLs are supported, not ${url.protocol}`);
-    this.url = url;
+    const url = httpUrl(options.url, 'telemetry');
     this.shownUrl = redactUrl(url);
     this.headers = { ...(options.headers ?? {}) };
-    this.spoolDir = options.spoolDir;
-    this.rejectedDir = join(options.spoolDir, 'rejected');
-    this.sensorName = options.sensorName.slice(0, 200) || 'sensor';
+    const sensorName = options.sensorName.slice(0, 200) || 'sensor';
     this.maxBatchEvents = Math.max(1, options.maxBatchEvents ?? DEFAULTS.maxBatchEvents);
     this.maxBatchBytes = Math.max(1024, options.maxBatchBytes ?? DEFAULTS.maxBatchBytes);
-    this.maxSpoolBytes = Math.max(1024, options.maxSpoolBytes ?? DEFAULTS.maxSpoolBytes);
-    this.maxRejected = Math.max(0, options.maxRejected ?? DEFAULTS.maxRejected);
     this.timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
-    this.baseMs = options.backoff?.baseMs ?? DEFAULTS.baseMs;
-    this.capMs = options.backoff?.capMs ?? DEFAULTS.capMs;
+    this.backoff = {
+      baseMs: options.backoff?.baseMs ?? DEFAULTS.baseMs,
+      capMs: options.backoff?.capMs ?? DEFAULTS.capMs,
+    };
     this.report = options.onIssue ?? (() => {});
-    mkdirSync(this.spoolDir, { recursive: true });
-    this.replay();
-    this.timer = setInterval(() => this.seal(), options.batchIntervalMs ?? DEFAULTS.batchIntervalMs);
-    this.timer.unref();
+    let beatUrl: URL | undefined;
     if (options.heartbeat) {
       if (!/\/events\/?$/.test(url.pathname))
         throw new Error("telemetry: heartbeats need serve's events URL (…/api/v1/events)");
-      const intervalMs = Math.max(1, options.heartbeat.intervalMs ?? DEFAULTS.heartbeatIntervalMs);
-      const beatUrl = new URL(url);
+      beatUrl = new URL(url);
       beatUrl.pathname = url.pathname.replace(/\/events\/?$/, '/sensors/self');
       beatUrl.search = '';
+    }
+    this.sender = new SpooledSender<BatchFile>({
+      url,
+      spoolDir: options.spoolDir,
+      timeoutMs: this.timeoutMs,
+      backoff: this.backoff,
+      maxSpoolBytes: Math.max(1024, options.maxSpoolBytes ?? DEFAULTS.maxSpoolBytes),
+      whenFull: 'drop-oldest',
+      maxRejected: Math.max(0, options.maxRejected ?? DEFAULTS.maxRejected),
+      words: {
+        name: 'telemetry',
+        counted: 'batch(es)',
+        plural: 'batches',
+        units: 'events',
+        one: (batch) => `batch ${batch.seq}`,
+        refusal,
+      },
+      hooks: {
+        recover: (name, bytes) => {
+          const m = BATCH_NAME.exec(name);
+          return m ? { seq: Number(m[1]), units: Number(m[2]), id: m[3], file: name, bytes } : undefined;
+        },
+        request: (batch, data) => {
+          const batchUrl = new URL(url);
+          batchUrl.searchParams.set('format', 'ndjson');
+          batchUrl.searchParams.set('name', `${sensorName}/batch-${batch.seq}`);
+          return {
+            url: batchUrl,
+            headers: {
+              ...this.headers,
+              'content-type': 'application/x-ndjson',
+              'content-encoding': 'gzip',
+              'idempotency-key': batch.id,
+            },
+            body: data,
+          };
+        },
+      },
+      onIssue: this.report,
+    });
+    this.timer = setInterval(() => this.seal(), options.batchIntervalMs ?? DEFAULTS.batchIntervalMs);
+    this.timer.unref();
+    if (options.heartbeat && beatUrl) {
+      const intervalMs = Math.max(1, options.heartbeat.intervalMs ?? DEFAULTS.heartbeatIntervalMs);
       this.beat = {
         url: beatUrl,
         identity: options.heartbeat.identity,
@@ -217,6 +217,8 @@ export class TelemetryForwarder {
         said: undefined,
         inflight: null,
         again: false,
+        failures: 0,
+        retry: null,
         reported: new Set(),
         stopped: false,
         refusedStatus: undefined,
@@ -224,22 +226,31 @@ export class TelemetryForwarder {
       this.beat.timer.unref();
       this.sendHeartbeat();
     }
-    this.kick();
   }
 
   get stats(): ForwardStats {
-    let eventsPending = 0;
-    for (const b of this.queue) eventsPending += b.events;
-    return { ...this.counts, batchesPending: this.queue.length, eventsPending };
+    const s = this.sender.stats;
+    return {
+      batchesSent: s.sent,
+      eventsSent: s.sentUnits,
+      batchesPending: s.pending,
+      eventsPending: s.pendingUnits,
+      // a batch whose spool write failed is lost as a dropped one is
+      batchesDropped: s.dropped + s.refused,
+      eventsDropped: s.droppedUnits + s.refusedUnits,
+      batchesRejected: s.rejected,
+      retried: s.retried,
+      ...this.counts,
+    };
   }
 
   get spool(): string {
-    return this.spoolDir;
+    return this.sender.spool;
   }
 
   /** The 401/403 with which the server refused our token this run; sending stopped then. */
   get refused(): number | undefined {
-    return this.refusedStatus;
+    return this.sender.refused;
   }
 
   /**
@@ -253,7 +264,10 @@ export class TelemetryForwarder {
     if (cannotSee(beat.identity, beat.gaps).join('\n') !== beat.said) this.sendHeartbeat();
   }
 
-  /** Resolves once no heartbeat is in flight or asked for (tests, and a clean end). */
+  /**
+   * Resolves once no heartbeat is in flight or asked for (tests, and a clean end); one waiting out the
+   * backoff after serve did not take it is neither.
+   */
   async heartbeatsSettled(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (this.beat && (this.beat.inflight || (this.beat.again && !this.beat.stopped))) {
@@ -285,163 +299,45 @@ export class TelemetryForwarder {
   seal(): void {
     if (this.lines.length === 0) return;
     const events = this.lines.length;
-    const body = gzipSync(`${this.lines.join('\n')}\n`);
+    const data = gzipSync(`${this.lines.join('\n')}\n`);
     this.lines = [];
     this.lineBytes = 0;
-    const batch: BatchFile = {
-      seq: this.nextSeq++,
-      events,
-      id: randomUUID().replaceAll('-', ''),
-      file: '',
-      bytes: body.length,
-    };
-    batch.file = `${String(batch.seq).padStart(12, '0')}-${events}-${batch.id}.ndjson.gz`;
-    this.makeRoom(body.length);
-    try {
-      writeDurably(join(this.spoolDir, batch.file), body);
-    } catch (error) {
-      this.counts.batchesDropped++;
-      this.counts.eventsDropped += events;
-      this.report(
-        `telemetry: could not write a batch of ${events} event(s) to the spool ${this.spoolDir}: ${(error as Error).message}; dropped`,
-      );
-      return;
-    }
-    this.queue.push(batch);
-    this.spoolBytes += batch.bytes;
-    this.kick();
+    const id = randomUUID().replaceAll('-', '');
+    this.sender.add((seq) => ({
+      item: { seq, units: events, id, file: `${String(seq).padStart(12, '0')}-${events}-${id}.ndjson.gz` },
+      data,
+    }));
   }
 
   /** Seals the open batch and resolves true once the spool is empty; false at the timeout or when refused. */
-  async flush(timeoutMs: number): Promise<boolean> {
+  flush(timeoutMs: number): Promise<boolean> {
     this.seal();
-    const deadline = Date.now() + timeoutMs;
-    while (this.queue.length > 0) {
-      const left = deadline - Date.now();
-      if (left <= 0 || this.closed || this.refusedStatus !== undefined) return false;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(done, left);
-        function done() {
-          clearTimeout(t);
-          resolve();
-        }
-        this.waiters.push(done);
-      });
-    }
-    return true;
+    return this.sender.flush(timeoutMs);
   }
 
   /** Seals the open batch, stops sending; what is unsent stays in the spool for the next start. Batches left. */
   async close(): Promise<number> {
-    if (!this.closed) {
-      this.seal();
-      this.closed = true;
-      clearInterval(this.timer);
-      if (this.beat) {
-        this.beat.stopped = true;
-        clearInterval(this.beat.timer);
-        this.beat.inflight?.destroy(new Error('closed'));
-        if (this.beat.refusedStatus !== undefined && this.refusedStatus === undefined)
-          this.report(
-            `telemetry: ${this.shownUrl} refused our heartbeats (HTTP ${this.beat.refusedStatus}: ${this.beat.refusedStatus === 401 ? 'missing, unknown or revoked' : 'not a sensor token'}); none were sent after that`,
-          );
-      }
-      this.sleeping?.wake();
-      this.inflight?.destroy(new Error('closed'));
-      await this.worker;
-      this.notify();
-      if (this.queue.length > 0)
+    if (this.closed) return this.sender.stats.pending;
+    this.seal();
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.beat) {
+      this.beat.stopped = true;
+      clearInterval(this.beat.timer);
+      if (this.beat.retry) clearTimeout(this.beat.retry);
+      this.beat.retry = null;
+      this.beat.inflight?.destroy(new Error('closed'));
+      if (this.beat.refusedStatus !== undefined && this.sender.refused === undefined)
         this.report(
-          `telemetry: ${this.queue.length} unsent batch(es) (${this.stats.eventsPending} events) left in ${this.spoolDir}; they are sent when watch --server starts again on that spool`,
+          `telemetry: ${this.shownUrl} refused our heartbeats (HTTP ${this.beat.refusedStatus}: ${refusal(this.beat.refusedStatus)}); none were sent after that`,
         );
     }
-    return this.queue.length;
-  }
-
-  // --- spool -------------------------------------------------------------------------------------
-
-  private replay(): void {
-    const found: BatchFile[] = [];
-    for (const name of readdirSync(this.spoolDir)) {
-      if (name.endsWith('.tmp')) {
-        // a write a kill cut short before its rename: never queued, so never promised
-        try {
-          unlinkSync(join(this.spoolDir, name));
-        } catch {}
-        continue;
-      }
-      const m = BATCH_NAME.exec(name);
-      if (!m) continue;
-      let bytes: number;
-      try {
-        bytes = statSync(join(this.spoolDir, name)).size;
-      } catch {
-        continue;
-      }
-      found.push({ seq: Number(m[1]), events: Number(m[2]), id: m[3], file: name, bytes });
-    }
-    found.sort((a, b) => a.seq - b.seq);
-    for (const b of found) {
-      this.queue.push(b);
-      this.spoolBytes += b.bytes;
-      this.nextSeq = Math.max(this.nextSeq, b.seq + 1);
-    }
-    if (found.length > 0)
-      this.report(`telemetry: sending ${found.length} batch(es) left in ${this.spoolDir} by an earlier run first`);
-  }
-
-  /** Drops the oldest batches not in flight until `bytes` more fit the budget; counted, said now and then. */
-  private makeRoom(bytes: number): void {
-    let dropped = 0;
-    while (this.spoolBytes + bytes > this.maxSpoolBytes) {
-      const at = this.queue.findIndex((b) => b.seq !== this.inflightSeq);
-      if (at < 0) break;
-      const [old] = this.queue.splice(at, 1);
-      try {
-        unlinkSync(join(this.spoolDir, old.file));
-      } catch {}
-      this.spoolBytes -= old.bytes;
-      this.counts.batchesDropped++;
-      this.counts.eventsDropped += old.events;
-      dropped++;
-    }
-    const now = Date.now();
-    if (dropped > 0 && now - this.lastDropReport >= DROP_REPORT_MS) {
-      this.lastDropReport = now;
+    const left = await this.sender.close();
+    if (left > 0)
       this.report(
-        `telemetry: the spool ${this.spoolDir} is full (${this.maxSpoolBytes} bytes); dropped the oldest batches, ${this.counts.batchesDropped} (${this.counts.eventsDropped} events) so far — ${this.shownUrl} has not taken them for a while`,
+        `telemetry: ${left} unsent batch(es) (${this.stats.eventsPending} events) left in ${this.sender.spool}; they are sent when watch --server starts again on that spool`,
       );
-    }
-  }
-
-  private moveToRejected(batch: BatchFile): void {
-    try {
-      mkdirSync(this.rejectedDir, { recursive: true });
-      renameSync(join(this.spoolDir, batch.file), join(this.rejectedDir, batch.file));
-      const kept = readdirSync(this.rejectedDir)
-        .filter((n) => BATCH_NAME.test(n))
-        .sort();
-      for (const n of kept.slice(0, Math.max(0, kept.length - this.maxRejected))) unlinkSync(join(this.rejectedDir, n));
-    } catch (error) {
-      this.report(`telemetry: could not move ${batch.file} to ${this.rejectedDir}: ${(error as Error).message}`);
-    }
-  }
-
-  private finish(batch: BatchFile, how: 'sent' | 'rejected'): void {
-    if (how === 'sent') {
-      try {
-        unlinkSync(join(this.spoolDir, batch.file));
-      } catch {}
-      this.counts.batchesSent++;
-      this.counts.eventsSent += batch.events;
-    } else {
-      this.moveToRejected(batch);
-      this.counts.batchesRejected++;
-    }
-    const at = this.queue.indexOf(batch);
-    if (at >= 0) this.queue.splice(at, 1);
-    this.spoolBytes -= batch.bytes;
-    this.notify();
+    return left;
   }
 
   // --- heartbeats ----------------------------------------------------------------------------------
@@ -454,6 +350,8 @@ export class TelemetryForwarder {
       beat.again = true;
       return;
     }
+    // serve did not take the last one: the retry due after the backoff says what is newest then
+    if (beat.retry) return;
     beat.again = false;
     const heartbeat = heartbeatBody(beat.identity, beat.gaps, beat.intervalMs);
     const said = heartbeat.cannot_see.join('\n');
@@ -471,144 +369,41 @@ export class TelemetryForwarder {
       beat.inflight = null;
       if (outcome.kind === 'ok') {
         this.counts.heartbeatsSent++;
+        beat.failures = 0;
         beat.reported.clear();
       } else {
         this.counts.heartbeatsFailed++;
-        // not taken: the next interval says it again (not every sample: a server that is down is not hammered)
         const status = 'status' in outcome ? outcome.status : undefined;
         if (outcome.kind === 'unauthorized') {
           // the batches use the same token and say its refusal once for both; said at close if none went
           beat.stopped = true;
           beat.refusedStatus = status;
           clearInterval(beat.timer);
-        } else if (outcome.kind === 'reject' && !beat.reported.has(String(status))) {
-          beat.reported.add(String(status));
-          this.report(
-            `telemetry: ${this.shownUrl} refused a heartbeat with HTTP ${status}${status === 404 ? ' (a coalmine serve without sensor heartbeats?)' : ''}; telemetry still goes, heartbeats are tried again every ${Math.round(beat.intervalMs / 1000)} s`,
+        } else if (outcome.kind === 'reject') {
+          // serve is up and says no to this (a serve without heartbeats): the next interval tries again
+          beat.failures = 0;
+          if (!beat.reported.has(String(status))) {
+            beat.reported.add(String(status));
+            this.report(
+              `telemetry: ${this.shownUrl} refused a heartbeat with HTTP ${status}${status === 404 ? ' (a coalmine serve without sensor heartbeats?)' : ''}; telemetry still goes, heartbeats are tried again every ${Math.round(beat.intervalMs / 1000)} s`,
+            );
+          }
+        } else if (!beat.stopped) {
+          // down or restarting (said by the batches' sender): tried again after the backoff, not every
+          // sample, with what is newest when it goes
+          beat.failures++;
+          beat.again = false;
+          beat.retry = setTimeout(
+            () => {
+              beat.retry = null;
+              this.sendHeartbeat();
+            },
+            retryDelay(beat.failures, outcome, this.backoff),
           );
+          beat.retry.unref();
         }
-        // a server that is down is said by the batches' sender; the heartbeat waits for its interval
       }
       if (beat.again && !beat.stopped) this.sendHeartbeat();
     });
   }
-
-  // --- the sender ----------------------------------------------------------------------------------
-
-  private kick(): void {
-    if (this.worker || this.closed || this.refusedStatus !== undefined || this.queue.length === 0) return;
-    this.worker = this.run().finally(() => {
-      this.worker = null;
-      this.kick();
-    });
-  }
-
-  private notify(): void {
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.closed) return resolve();
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleeping = null;
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleeping = { timer, wake };
-    });
-  }
-
-  private delay(failures: number): number {
-    const full = Math.min(this.capMs, this.baseMs * 2 ** Math.max(0, failures - 1));
-    return Math.round(full / 2 + (Math.random() * full) / 2);
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (!this.closed && this.queue.length > 0) {
-      const batch = this.queue[0];
-      let body: Buffer;
-      try {
-        body = readFileSync(join(this.spoolDir, batch.file));
-      } catch (error) {
-        // gone from under us (an operator cleaned the spool): nothing to send
-        this.report(`telemetry: spool file ${batch.file} is unreadable, skipped: ${(error as Error).message}`);
-        const at = this.queue.indexOf(batch);
-        if (at >= 0) this.queue.splice(at, 1);
-        this.spoolBytes -= batch.bytes;
-        continue;
-      }
-      if (failures > 0) this.counts.retried++;
-      const url = new URL(this.url);
-      url.searchParams.set('format', 'ndjson');
-      url.searchParams.set('name', `${this.sensorName}/batch-${batch.seq}`);
-      const sent = postOnce({
-        url,
-        headers: {
-          ...this.headers,
-          'content-type': 'application/x-ndjson',
-          'content-encoding': 'gzip',
-          'idempotency-key': batch.id,
-        },
-        body,
-        timeoutMs: this.timeoutMs,
-      });
-      this.inflight = sent.request;
-      this.inflightSeq = batch.seq;
-      const outcome = await sent.outcome;
-      this.inflight = null;
-      this.inflightSeq = undefined;
-      if (this.closed && outcome.kind === 'retry') return;
-      if (outcome.kind === 'ok') {
-        if (this.down) this.report(`telemetry: ${this.shownUrl} takes batches again`);
-        this.down = false;
-        failures = 0;
-        this.finish(batch, 'sent');
-        continue;
-      }
-      if (outcome.kind === 'unauthorized') {
-        this.refusedStatus = outcome.status;
-        this.report(
-          `telemetry: ${this.shownUrl} refuses our token (HTTP ${outcome.status}: ${outcome.status === 401 ? 'missing, unknown or revoked' : 'not a sensor token'}); sending stopped, ${this.queue.length} batch(es) kept in ${this.spoolDir} for a start with a valid token`,
-        );
-        this.notify();
-        return;
-      }
-      if (outcome.kind === 'reject') {
-        failures = 0;
-        this.report(
-          `telemetry: ${this.shownUrl} refused batch ${batch.seq} (${batch.events} events) with HTTP ${outcome.status}; kept in ${this.rejectedDir}, not sent again`,
-        );
-        this.finish(batch, 'rejected');
-        continue;
-      }
-      failures++;
-      if (!this.down) {
-        this.down = true;
-        this.report(
-          `telemetry: ${this.shownUrl} did not take batch ${batch.seq} (${outcome.why}); ${this.queue.length} batch(es) kept in ${this.spoolDir}, retrying`,
-        );
-      }
-      let wait = this.delay(failures);
-      if (outcome.retryAfterMs !== undefined) wait = Math.max(wait, Math.min(outcome.retryAfterMs, this.capMs));
-      await this.sleep(wait);
-    }
-  }
-}
-
-/** Bytes to a temp name, fsynced, renamed into place: a kill leaves a whole file or a .tmp, never a torn batch. */
-function writeDurably(path: string, bytes: Buffer): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeFileSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { Loopback } from '../../test/support/loopback.js';
 import type { Finding } from '../model/finding.js';
 import { RevisionLedger } from './revisions.js';
 import { findingKey, spoolFinding, WebhookDelivery, type WebhookOptions } from './webhook.js';
@@ -32,7 +33,7 @@ interface Arrival {
 }
 
 /** A loopback receiver that dedupes by key and also records raw arrivals. */
-class Receiver {
+class Receiver extends Loopback {
   readonly arrivals: Arrival[] = [];
   readonly accepted = new Map<string, number>();
   /**
@@ -40,66 +41,50 @@ class Receiver {
    * connection; 'trickle' = the status line one byte every 200 ms (slow headers, never done in time).
    */
   respond: (key: string, nth: number) => number | undefined | 'reset' | 'trickle' = () => 200;
-  private server: http.Server | null = null;
   private readonly hung: http.ServerResponse[] = [];
   private readonly trickles: NodeJS.Timeout[] = [];
-  port = 0;
 
-  async up(port = 0): Promise<number> {
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        const key = String(body.dedupe_key);
-        const nth = this.arrivals.filter((a) => a.key === key).length + 1;
-        const reply = this.respond(key, nth);
-        const header = req.headers['idempotency-key'];
-        const status = typeof reply === 'number' ? reply : undefined;
-        this.arrivals.push({
-          key,
-          header: typeof header === 'string' ? header : undefined,
-          body,
-          status: status ?? 0,
-        });
-        if (reply === 'reset') {
-          req.socket.resetAndDestroy();
-          return;
-        }
-        if (reply === 'trickle') {
-          const text = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
-          let at = 0;
-          const t = setInterval(() => {
-            if (at >= text.length || req.socket.destroyed) return clearInterval(t);
-            req.socket.write(text.subarray(at, ++at));
-          }, 200);
-          this.trickles.push(t);
-          this.hung.push(res);
-          return;
-        }
-        if (status === undefined) {
-          this.hung.push(res);
-          return;
-        }
-        if (status >= 200 && status < 300) this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end('{}');
-      });
+  protected handle(req: http.IncomingMessage, res: http.ServerResponse, data: Buffer): void {
+    const body = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+    const key = String(body.dedupe_key);
+    const nth = this.arrivals.filter((a) => a.key === key).length + 1;
+    const reply = this.respond(key, nth);
+    const header = req.headers['idempotency-key'];
+    const status = typeof reply === 'number' ? reply : undefined;
+    this.arrivals.push({
+      key,
+      header: typeof header === 'string' ? header : undefined,
+      body,
+      status: status ?? 0,
     });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this.port;
+    if (reply === 'reset') {
+      req.socket.resetAndDestroy();
+      return;
+    }
+    if (reply === 'trickle') {
+      const text = Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}');
+      let at = 0;
+      const t = setInterval(() => {
+        if (at >= text.length || req.socket.destroyed) return clearInterval(t);
+        req.socket.write(text.subarray(at, ++at));
+      }, 200);
+      this.trickles.push(t);
+      this.hung.push(res);
+      return;
+    }
+    if (status === undefined) {
+      this.hung.push(res);
+      return;
+    }
+    if (status >= 200 && status < 300) this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end('{}');
   }
 
-  async down(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = null;
+  override async down(): Promise<void> {
     for (const t of this.trickles.splice(0)) clearInterval(t);
     for (const r of this.hung.splice(0)) r.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await super.down();
   }
 
   url(): string {
@@ -209,8 +194,8 @@ test('webhook: receiver down while 20 items are enqueued, then up on the same po
   );
   assert.deepEqual(spooled(dir), []);
   assert.equal(wh.stats.spoolBytes, 0);
-  assert.ok(issues.some((t) => /did not accept/.test(t)));
-  assert.ok(issues.some((t) => /accepts again/.test(t)));
+  assert.ok(issues.some((t) => /did not take cm-0000#1 \(ECONNREFUSED\); \d+ item\(s\) kept in .*, retrying/.test(t)));
+  assert.ok(issues.some((t) => /takes items again/.test(t)));
   await wh.close();
   await rx.down();
 });

@@ -57,15 +57,21 @@ export interface BusIngestOptions {
   log?: (line: string) => void;
 }
 
+/** What a request says of its body (serve's `AcceptMeta` is this). */
 export interface BusAcceptMeta {
   /** The sender: the token's name. */
   sensor: string;
+  /** Names the body in issues and evidence (`?name=`); default `SENSOR@TIME`. */
   name?: string;
+  /** Force a source (`?format=`). */
   format?: string;
+  /** Host of records that name none (`?host=`). */
   host?: string;
-  /** The sender's mtime of the body's file (epoch ms): dates a state file's entries, as serve dates them. */
+  /** The sender's mtime of the file the body holds (`?mtime=`, epoch ms): what dates a cron file's entries. */
   mtime?: number;
+  /** The sender's version, kept on its sensor row. */
   version?: string;
+  /** The sending token's id and the body's Idempotency-Key (32 lower-case hex digits): both or neither. */
   tokenId?: string;
   idempotencyKey?: string;
 }

@@ -54,12 +54,17 @@ export interface PublisherOptions {
   maxInFlightBytes?: number;
   /** How long a body waits for room before it is refused as busy (default 2 s). */
   slotWaitMs?: number;
-  /** One publish attempt's wait for its ack (default 5 s). */
+  /** One publish attempt's wait for its ack (default 4 s). */
   timeoutMs?: number;
-  /** Attempts after the first (default 3). */
+  /** Attempts after the first (default 2: a hung cluster is a 503 within ~13 s). */
   retries?: number;
   /** The first retry's wait; each next one ×4 (default 100 ms). */
   backoffMs?: number;
+  /**
+   * Events per message, 1 to MAX_EVENTS_PER_MESSAGE (the default). Part of what names a body's
+   * messages: every node must publish with the same value (it is here for measuring the encoding).
+   */
+  maxEventsPerMessage?: number;
 }
 
 export interface PublisherStats {
@@ -120,6 +125,7 @@ export class BusPublisher {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly backoffMs: number;
+  private readonly maxEvents: number;
   /** Bodies waiting for room, in arrival order (each waits for one message's room at a time). */
   private readonly waiting: { bytes: number; go: () => void }[] = [];
 
@@ -127,9 +133,13 @@ export class BusPublisher {
     this.js = jetstream(options.bus.nc);
     this.maxInFlightBytes = options.maxInFlightBytes ?? 16 * 1024 * 1024;
     this.slotWaitMs = options.slotWaitMs ?? 2000;
-    this.timeoutMs = options.timeoutMs ?? 5000;
-    this.retries = options.retries ?? 3;
+    this.timeoutMs = options.timeoutMs ?? 4000;
+    this.retries = options.retries ?? 2;
     this.backoffMs = options.backoffMs ?? 100;
+    this.maxEvents = Math.max(
+      1,
+      Math.min(MAX_EVENTS_PER_MESSAGE, options.maxEventsPerMessage ?? MAX_EVENTS_PER_MESSAGE),
+    );
   }
 
   /**
@@ -179,7 +189,7 @@ export class BusPublisher {
         }
         const key = `${kind}:${routeOf(event).partition}`;
         let msg = open.get(key);
-        if (msg && (msg.lines.length >= MAX_EVENTS_PER_MESSAGE || msg.bytes + bytes > MAX_MESSAGE_BYTES)) {
+        if (msg && (msg.lines.length >= this.maxEvents || msg.bytes + bytes > MAX_MESSAGE_BYTES)) {
           await send(key);
           msg = undefined;
         }

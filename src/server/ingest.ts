@@ -32,7 +32,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { type BusAccepted, type BusIngest, BusUnavailable } from '../bus/ingest-node.js';
+import { type BusAccepted, type BusAcceptMeta, type BusIngest, BusUnavailable } from '../bus/ingest-node.js';
 import type { Finding } from '../model/finding.js';
 import { SEVERITY_RANK } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
@@ -101,23 +101,8 @@ export interface IngestPipelineOptions {
   changes?: Pick<ChangeFeed, 'publish'>;
 }
 
-export interface AcceptMeta {
-  /** The sender: the token's name. */
-  sensor: string;
-  /** Names the body in issues and evidence (`?name=`); default `SENSOR@TIME`. */
-  name?: string;
-  /** Force a source (`?format=`). */
-  format?: string;
-  /** Host of records that name none (`?host=`). */
-  host?: string;
-  /** The sender's mtime of the file the body holds (`?mtime=`, epoch ms): what dates a cron file's entries. */
-  mtime?: number;
-  /** The sender's version, kept on its sensor row. */
-  version?: string;
-  /** The sending token's id and the body's Idempotency-Key (32 lower-case hex digits): both or neither. */
-  tokenId?: string;
-  idempotencyKey?: string;
-}
+/** What a request says of its body: the same for serve's detector and for an ingest node. */
+export type AcceptMeta = BusAcceptMeta;
 
 export interface AnswerIssue {
   /** `request-name:line`, or the request name. */

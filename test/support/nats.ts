@@ -24,6 +24,10 @@ export interface TestNats {
   killAll(): Promise<void>;
   /** Starts every node that is down and waits for the meta leader (one node alone has no quorum). */
   restartAll(): Promise<void>;
+  /** SIGSTOPs node `i`: its connections stay open and nothing is answered (a hung server). */
+  pause(i: number): void;
+  /** SIGCONTs node `i`. */
+  resume(i: number): void;
   /** Kills every node and removes the stores; once. */
   stop(): Promise<void>;
 }
@@ -186,6 +190,12 @@ export async function startNats(n = 3): Promise<TestNats> {
     },
     killAll: async () => {
       for (const node of nodes) await kill(node);
+    },
+    pause: (i) => {
+      at(i).proc?.kill('SIGSTOP');
+    },
+    resume: (i) => {
+      at(i).proc?.kill('SIGCONT');
     },
     restartAll: async () => {
       for (const node of nodes) if (!node.proc) launch(node);

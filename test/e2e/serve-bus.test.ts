@@ -19,7 +19,7 @@ import { bodyContext, readBody } from '../../src/run/body.js';
 import { readAs } from '../../src/server/ingest.js';
 import { type RunningServer, startServe } from '../../src/server/start.js';
 import { loadRules } from '../../src/signals/sigma/index.js';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { startNats, type TestNats } from '../support/nats.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -206,6 +206,25 @@ test('with the whole cluster dead an ingest node answers 503 with Retry-After, a
     await new Promise((r) => setTimeout(r, 250));
   }
   assert.equal(status, 202);
+});
+
+test('the CLI: serve --bus starts an ingest node that says so, takes a body onto the bus and stops on SIGTERM', async () => {
+  const live = startCli(['serve', '--bus', nats.bus, '--store', pg.url, '--listen', '127.0.0.1:0']);
+  try {
+    const url = await live.firstLine();
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/, live.err());
+    assert.match(live.err(), /ingest node on the bus nats:\/\/127\.0\.0\.1:\d+/);
+    const res = await fetch(new URL('/api/v1/events?name=cli.log', url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: readFileSync(join(ROOT, BODIES[0])),
+    });
+    assert.equal(res.status, 202, await res.clone().text());
+    assert.ok(((await res.json()) as Answer).events > 0);
+  } finally {
+    live.child.kill('SIGTERM');
+    assert.equal(await live.exited, 0);
+  }
 });
 
 test('the CLI: serve --bus refuses a SQLite store and a malformed --bus, saying why', () => {

@@ -9,11 +9,10 @@
  * /usr/bin/chromium is absent (CI installs it). First, the console's pure functions (view-model.ts) in Node.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import {
   age,
   caseExportHref,
@@ -31,27 +30,20 @@ import { defaultPolicy } from '../../src/model/policy.js';
 import { type RunningDemo, startDemo } from '../../src/server/demo.js';
 import { an0744Finding } from '../support/an0744-finding.js';
 import { an0745Finding } from '../support/an0745-finding.js';
+import {
+  chromiumSkipReason,
+  ensureConsoleBuild,
+  launchChromium,
+  logIn,
+  newPage,
+  type PageProblems,
+  textOf,
+  until,
+} from '../support/console-browser.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const EXAMPLE = join(ROOT, 'examples', 'kinsing-like');
 const HOSTILE = join(ROOT, 'test', 'fixtures', 'report', 'hostile.ndjson');
-const CHROMIUM = '/usr/bin/chromium';
-const BUILT = join(ROOT, 'dist', 'console', 'index.html');
-
-/** Newest modification time under `dir` (the console's sources). */
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
-    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs);
-  return t;
-}
-
-/** The console's build, made again when its sources are newer (the server serves dist/console/). */
-function ensureConsoleBuild(): void {
-  if (existsSync(BUILT) && statSync(BUILT).mtimeMs >= newest(join(ROOT, 'console'))) return;
-  const r = spawnSync('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 0, `npm run build:console failed:\n${r.stdout}\n${r.stderr}`);
-}
 
 /** The kinsing-like audit log relaunched `ms` later with new pids: the same executable, a new process. */
 function relaunched(ms: number): string {
@@ -63,19 +55,6 @@ function relaunched(ms: number): string {
     })
     .replace(/\b(p?pid)=(\d+)/g, (_, k: string, pid: string) => `${k}=${Number(pid) + 1000}`);
 }
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got !== undefined) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** A locator's text as the DOM holds it (markup in telemetry must arrive here as text). */
-const textOf = async (l: Locator): Promise<string> => (await l.textContent()) ?? '';
 
 /** What clicking a download link saved (the browser's download, made with the page's session cookie). */
 async function download(page: Page, link: Locator): Promise<{ name: string; lines: Record<string, unknown>[] }> {
@@ -96,28 +75,8 @@ after(async () => {
 });
 
 /** Every console error, page error and dialog of the pages opened, by page. */
-const problems: string[] = [];
-const dialogs: string[] = [];
-
-async function newPage(context: BrowserContext, who: string): Promise<Page> {
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${who} ${page.url()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`${who} ${page.url()}: ${String(e)}`));
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  return page;
-}
-
-async function logIn(page: Page, url: URL, token: string): Promise<void> {
-  await page.goto(url.href);
-  await page.getByLabel('Token').fill(token);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Cases' }).waitFor();
-}
+const seen: PageProblems = { problems: [], dialogs: [] };
+const { problems, dialogs } = seen;
 
 test('telemetry is made visible: ESC, C1, bidi overrides, zero-width and lone surrogates as escapes; markup stays text', () => {
   assert.equal(visible('a\u001b[31mred\u001b[0m'), 'a\\x1b[31mred\\x1b[0m');
@@ -243,8 +202,8 @@ test('allowlist entries a case suggests: one per executable and host, analytics 
 });
 
 test('the console in real Chromium: queue, finding, case work, reopen on recurrence, inert hostile text, viewer', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is not installed (apt-get install chromium); the console test needs it`);
+  if (chromiumSkipReason) {
+    t.skip(chromiumSkipReason);
     return;
   }
   ensureConsoleBuild();
@@ -261,10 +220,9 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
       body,
     });
 
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
   const analystContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await newPage(analystContext, 'analyst');
+  const page = await newPage(analystContext, 'analyst', seen);
 
   // log in; the case is in the queue
   await logIn(page, url, analyst);
@@ -422,7 +380,7 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
 
   // a viewer: the pages without change controls; the API refuses its changes (cookie + CSRF, and Bearer)
   const viewerContext = await browser.newContext();
-  const vpage = await newPage(viewerContext, 'viewer');
+  const vpage = await newPage(viewerContext, 'viewer', seen);
   await logIn(vpage, url, viewer);
   await vpage.goto(new URL(`/cases/${caseOf.id}`, url).href);
   await vpage.getByRole('heading', { name: 'Checklist' }).waitFor();

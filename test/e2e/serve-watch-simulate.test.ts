@@ -7,17 +7,28 @@
  * - `watch --webhook URL/api/v1/findings --webhook-token T` delivers the sensor's own findings.
  * Each server must hold a case whose finding is the simulated miner with its pool contact, the cron
  * entry that relaunches it and the kill of its rival (the proxyware client, a child of the same
- * process, joins the miner's finding). Asserted through the API with an analyst token; no token is printed.
+ * process, joins the miner's finding). Asserted through the API with an analyst token, then in the
+ * console: one headless Chromium page logs in to each server, finds the case in the queue, opens it
+ * and its finding and reads that evidence there. No token is printed.
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import type { Finding } from '../../src/model/finding.js';
 import type { Staged } from '../../src/simulate/index.js';
 import { runCli, startCli } from '../support/cli.js';
+import {
+  chromiumSkipReason,
+  ensureConsoleBuild,
+  launchChromium,
+  logIn,
+  newPage,
+  type PageProblems,
+  textOf,
+} from '../support/console-browser.js';
 
 const work = mkdtempSync(join(tmpdir(), 'coalmine-serve-watch-sim-'));
 const children: ChildProcess[] = [];
@@ -83,10 +94,19 @@ const told = (f: Finding | undefined) => {
   return STORY.every((k) => kinds.has(k));
 };
 
+const LINUX_ONLY = process.platform !== 'linux' ? 'watch reads /proc (Linux only)' : undefined;
+
+/** The servers, kept running from the first test to the last (which stops them), and the cases the first found. */
+const servers: Server[] = [];
+let found: { how: string; server: Server; c: CaseSummary; finding: Finding }[] | undefined;
+let simulated: Staged | undefined;
+
 test('simulate all on this host becomes a case in serve: through watch --server (serve detects from the telemetry) and through watch --webhook (the sensor’s findings)', {
-  skip: process.platform !== 'linux' ? 'watch reads /proc (Linux only)' : false,
+  skip: LINUX_ONLY ?? false,
   timeout: CASE_WAIT_MS + 45_000,
 }, async () => {
+  // the servers list the console's files when they start: build it first for the console test
+  if (!chromiumSkipReason) ensureConsoleBuild();
   // two cores, a burner and two sensors: the bar is what a starved burner still clears
   const policy = join(work, 'policy.yaml');
   writeFileSync(policy, 'thresholds:\n  process_cpu_pct: 50\n  sustain: 20s\n');
@@ -94,6 +114,7 @@ test('simulate all on this host becomes a case in serve: through watch --server 
     startServe('telemetry', policy),
     startServe('findings', policy),
   ]);
+  servers.push(telemetryServer, findingsServer);
 
   // simulate writes its cron entry into a sandbox both sensors watch, never this machine's /
   const sandbox = join(work, 'sandbox');
@@ -145,10 +166,7 @@ test('simulate all on this host becomes a case in serve: through watch --server 
   await Promise.all([viaServer.exited, viaWebhook.exited]);
   sim.child.kill('SIGTERM');
   await sim.exited;
-  for (const s of [telemetryServer, findingsServer]) s.live.child.kill('SIGTERM');
-  const codes = await Promise.all([telemetryServer.live.exited, findingsServer.live.exited]);
   const logs = `watch --server stderr:\n${viaServer.err()}\nwatch --webhook stderr:\n${viaWebhook.err()}\nserve (telemetry):\n${telemetryServer.live.err()}\nserve (findings):\n${findingsServer.live.err()}`;
-  assert.deepEqual(codes, [0, 0], logs);
 
   for (const [how, got] of [
     ['watch --server', fromTelemetry],
@@ -175,6 +193,81 @@ test('simulate all on this host becomes a case in serve: through watch --server 
   assert.match(viaServer.err(), /server: [1-9]\d* events sent in [1-9]\d* batches, 0 batches \(0 events\) left/, logs);
   assert.match(viaWebhook.err(), /webhook: [1-9]\d* delivered, 0 left/, logs);
   for (const s of [telemetryServer, findingsServer])
-    for (const text of [viaServer.out(), viaServer.err(), viaWebhook.out(), viaWebhook.err(), s.live.err()])
+    for (const text of [viaServer.out(), viaServer.err(), viaWebhook.out(), viaWebhook.err()])
       assert.ok(!text.includes(s.sensor) && !text.includes(s.analyst), 'no token is printed');
+  simulated = staged;
+  found = [
+    { how: 'watch --server', server: telemetryServer, ...fromTelemetry! },
+    { how: 'watch --webhook', server: findingsServer, ...fromFindings! },
+  ];
+});
+
+test('and in the console: an analyst logs in to each server in Chromium, finds the case in the queue, opens it and its finding, and reads the miner, its pool, the cron entry, the rival killed and the proxyware there', {
+  skip: LINUX_ONLY ?? chromiumSkipReason ?? false,
+  timeout: 60_000,
+}, async () => {
+  assert.ok(found && simulated, 'the cases the test before found through the API');
+  const miner = simulated.miner!.executable;
+  const seen: PageProblems = { problems: [], dialogs: [] };
+  const browser = await launchChromium();
+  try {
+    const page = await newPage(await browser.newContext({ viewport: { width: 1280, height: 900 } }), 'analyst', seen);
+    for (const { how, server, finding } of found) {
+      const url = new URL(server.url);
+      // the case holding the finding now (a later finding may have merged its case into another)
+      const held = await fetch(new URL(`/api/v1/findings/${encodeURIComponent(finding.id)}/case`, url), {
+        headers: { authorization: `Bearer ${server.analyst}` },
+      });
+      assert.equal(held.status, 200, how);
+      const c = ((await held.json()) as { case: CaseSummary | null }).case;
+      assert.ok(c, `${how}: a case holds ${finding.id}`);
+      await logIn(page, url, server.analyst);
+      // the queue lists it, a new case named by the miner; a click opens it
+      const row = page.locator(`tr[data-id="${c.id}"]`);
+      await row.waitFor();
+      const [, , state, , title] = await row.locator('td').allInnerTexts();
+      assert.equal(state, 'new', how);
+      assert.ok(title.includes(basename(miner)), `${how}: the case is the miner's: ${JSON.stringify(title)}`);
+      await row.click();
+      await page.waitForURL(new URL(`/cases/${encodeURIComponent(c.id)}`, url).href);
+      await page.getByRole('heading', { name: 'Checklist' }).waitFor();
+      // its finding, from the case page
+      await page.locator(`a[href="/findings/${encodeURIComponent(finding.id)}"]`).click();
+      await page.getByRole('heading', { name: 'Evidence timeline' }).waitFor();
+      assert.equal(
+        await page.locator('.crumbs a[href^="/cases/"]').getAttribute('href'),
+        `/cases/${encodeURIComponent(c.id)}`,
+        `${how}: the finding names its case`,
+      );
+      const kinds = (await page.locator('table.evidence tbody tr td:nth-child(3)').allInnerTexts()).map((k) =>
+        k.trim(),
+      );
+      for (const k of STORY)
+        assert.ok(kinds.includes(k), `${how}: the console lists ${k} evidence (${kinds.join(', ')})`);
+      const shown = await textOf(page.locator('main'));
+      for (const [what, text] of [
+        ['the miner', miner],
+        ['its pool', `127.0.0.1:${simulated.pool.port}`],
+        ['the cron entry', '/var/spool/cron/crontabs/root'],
+        ['the proxyware', simulated.proxyware!.executable],
+      ])
+        assert.ok(shown.includes(text), `${how}: the finding page shows ${what} (${text})`);
+    }
+    assert.deepEqual(seen.dialogs, [], 'no dialog opened');
+    assert.deepEqual(seen.problems, [], 'no console errors');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('both servers stop cleanly on SIGTERM and print no token', { skip: LINUX_ONLY ?? false }, async () => {
+  assert.equal(servers.length, 2, 'the servers the first test started');
+  for (const s of servers) s.live.child.kill('SIGTERM');
+  const codes = await Promise.all(servers.map((s) => s.live.exited));
+  assert.deepEqual(codes, [0, 0], servers.map((s) => s.live.err()).join('\n'));
+  for (const s of servers) {
+    const printed = [s.live.out(), s.live.err()].join('\n');
+    for (const token of servers.flatMap((t) => [t.sensor, t.analyst]))
+      assert.ok(!printed.includes(token), 'no token is printed');
+  }
 });

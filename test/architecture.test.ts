@@ -22,7 +22,7 @@ const ALLOWED: Record<string, string[]> = {
   sensor: ['model', 'util', 'sources'],
   simulate: ['util'],
   run: ['model', 'util', 'sources', 'signals', 'engine', 'analytics', 'triage', 'sinks', 'store', 'sensor'],
-  bus: ['model', 'util', 'engine', 'run', 'store'],
+  bus: ['model', 'util', 'engine', 'run', 'store', 'server'],
   cli: ['model', 'util', 'run', 'sinks', 'sources', 'signals', 'simulate', 'server', 'bus'],
   server: ['model', 'util', 'run', 'store', 'sinks', 'triage', 'bus'],
 };

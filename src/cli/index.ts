@@ -12,6 +12,7 @@ import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
 import { watchCommand } from './commands/watch.js';
+import { workerCommand } from './commands/worker.js';
 import { EXIT, VERSION } from './common.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -43,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
   watchCommand(program, setCode);
   simulateCommand(program, setCode);
   serveCommand(program, setCode);
+  workerCommand(program, setCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

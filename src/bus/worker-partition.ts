@@ -1,0 +1,423 @@
+/**
+ * One partition of `coalmine worker`: its detector (the one LiveDetector, as serve runs it), fed the
+ * partition's messages in stream order, its findings filed through serve's filing (IngestPipeline.filer).
+ *
+ * Takeover rebuilds rather than restores: the new owner replays the partition from its first message in
+ * the stream up to the last one there when it claimed it (an ordered consumer: no acks), holding each
+ * finding's last report, then files those (a report already stored is a duplicate) and goes on live from
+ * the next sequence with the partition's durable pull consumer. This is sound because the engine is a
+ * function of the message sequence alone: events and standing facts in stream order, bodies batched by
+ * the arrival time each message carries (`receivedAt`), and the clock ticked on a grid of those arrival
+ * times (TICK_MS, serve's period) before the first message past each grid point, or when the partition
+ * has been quiet past one; nothing reads the worker's own clock but that quiet tick, which a replay
+ * makes before the next message. So the replay reaches the state the dead owner had, and what it reports
+ * the dead owner reported (stored: duplicates) or would have (stored now). A replay from anywhere later
+ * would not be: Sigma context reaches 24 h back, baselines and first-seen history have no horizon, and the
+ * engine's sweeps fall every 4,096 events counted from its start. The cost is a replay of the partition's
+ * retained history (the stream's max age) on each takeover.
+ *
+ * Live, a message is acked (AckAll: it and every one before it) once the detector has read it (the
+ * first tick after it: its batch is read by then) and every report made up to that tick is stored. What
+ * its events go on to cause later is rebuilt by the next owner's replay, not by the ack. A store that fails is retried with backoff, the partition stops fetching while its reports
+ * wait, and the consumer's max_ack_pending stops the server delivering more, so nothing is lost or
+ * buffered without bound.
+ */
+import {
+  AckPolicy,
+  type Consumer,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { Finding } from '../model/finding.js';
+import type { LiveDetector } from '../run/live.js';
+import type { IngestPipeline } from '../server/ingest.js';
+import { clip, inert } from '../util/hostile.js';
+import { decodeEvents, EVENTS_STREAM, metaOf, PARTITIONS, subjectOf } from './contract.js';
+
+/** The clock's grid (ms of arrival time): serve ticks its detector this often. */
+export const TICK_MS = 5000;
+/** A quiet tick waits this long past its grid point, so a message published before it is not overtaken. */
+const QUIET_GRACE_MS = 1000;
+/** Messages one fetch asks for. */
+const FETCH_BATCH = 256;
+/** Unacked messages the server lets one partition's consumer have (then it stops delivering). */
+export const MAX_ACK_PENDING = 2048;
+/** How long the server waits for an ack before delivering a message again (a redelivery is skipped). */
+const ACK_WAIT_MS = 5 * 60_000;
+/** Reports waiting to be stored before the partition stops fetching. */
+const MAX_OUTBOX = 512;
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 10_000;
+
+const nanos = (ms: number) => ms * 1_000_000;
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export interface PartitionCounts {
+  messages: number;
+  events: number;
+  /** Messages whose headers were not the contract's, and event lines that were not events (each dropped). */
+  badMessages: number;
+  badLines: number;
+  /** Messages of the replay at takeover. */
+  replayed: number;
+  reportsFiled: number;
+  /** Store failures retried. */
+  storeRetries: number;
+}
+
+export interface PartitionDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  filer: IngestPipeline;
+  /** A fresh detector reporting to `onFinding` (made when the partition's first message comes). */
+  detector: (onFinding: (finding: Finding) => void) => Promise<LiveDetector>;
+  /** Whether the lease is still ours (checked before each filing and fetch). */
+  holds: () => boolean;
+  /** Messages fetched and not yet acked or processed, across the worker; `take` waits for room. */
+  budget: InFlightBudget;
+  counts: PartitionCounts;
+  log: (line: string) => void;
+  /** The wall clock, for the quiet tick only. */
+  now: () => number;
+}
+
+/** The worker's bound on messages in flight (fetched, not yet acked), shared by its partitions. */
+export class InFlightBudget {
+  private used = 0;
+  private waiters: Array<() => void> = [];
+  constructor(readonly max: number) {}
+
+  get inFlight(): number {
+    return this.used;
+  }
+
+  /** Up to `want` slots (at least one), waiting while none is free. */
+  async take(want: number): Promise<number> {
+    while (this.used >= this.max) await new Promise<void>((r) => this.waiters.push(r));
+    const n = Math.max(1, Math.min(want, this.max - this.used));
+    this.used += n;
+    return n;
+  }
+
+  give(n: number): void {
+    this.used = Math.max(0, this.used - n);
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const w of waiting) w();
+  }
+}
+
+/** The partition's durable consumer's name. */
+export const consumerNameOf = (p: number): string => `coalmine-worker-p${String(p).padStart(2, '0')}`;
+
+export class PartitionRunner {
+  private detector: LiveDetector | undefined;
+  private stopping = false;
+  /** Gave up without draining (lease lost): report nothing more. */
+  private abandoned = false;
+  /** Replaying the partition at takeover: each finding's last report held, filed at its end. */
+  private held: Map<string, Finding> | undefined = new Map();
+  private readonly outbox: Finding[] = [];
+  private reported = 0;
+  /** Events and standing facts given to the detector (what its stats count once its batch is read). */
+  private given = 0;
+  private filed = 0;
+  /**
+   * Live messages given to the detector, not yet acked; `through`: the reports made up to the first tick
+   * after it (when its batch has been read), unset until that tick.
+   */
+  private readonly unacked: Array<{ msg: JsMsg; through?: number }> = [];
+  private readonly wakers = new Set<() => void>();
+  private lastSeq = 0;
+  private prevAt: number | undefined;
+  private lastTick = Number.NEGATIVE_INFINITY;
+  private running: Promise<void> | undefined;
+  private filing: Promise<void> | undefined;
+
+  constructor(
+    readonly partition: number,
+    private readonly deps: PartitionDeps,
+  ) {}
+
+  /** Starts replay then live consumption; resolves when stopped. */
+  start(): Promise<void> {
+    this.filing = this.fileLoop();
+    this.running = this.run().catch((err) => {
+      if (!this.abandoned) this.say(`stopped: ${why(err)}`);
+    });
+    return this.running;
+  }
+
+  /** Stops fetching; with `drain`, waits (at most `maxWaitMs`) until what was read is stored and acked. */
+  async stop(drain: boolean, maxWaitMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (!drain) this.abandoned = true;
+    this.poke();
+    await Promise.race([this.running, delay(maxWaitMs)]);
+    if (drain) {
+      const deadline = this.deps.now() + maxWaitMs;
+      while (this.outbox.length > 0 && this.deps.now() < deadline && this.deps.holds()) await delay(50);
+      this.ackFiled();
+    }
+    this.abandoned = true;
+    this.poke();
+    await Promise.race([this.filing, delay(1000)]);
+    this.deps.budget.give(this.unacked.length);
+    this.unacked.length = 0;
+  }
+
+  private say(text: string): void {
+    this.deps.log(`partition ${this.partition}: ${text}`);
+  }
+
+  private poke(): void {
+    const waiting = [...this.wakers];
+    this.wakers.clear();
+    for (const w of waiting) w();
+  }
+
+  private get live(): boolean {
+    return !this.stopping && this.deps.holds();
+  }
+
+  private async run(): Promise<void> {
+    const subject = subjectOf(this.partition);
+    // the replay's end: the partition's last message when we claimed it
+    let target = 0;
+    try {
+      target = (await this.deps.jsm.streams.getMessage(EVENTS_STREAM, { last_by_subj: subject }))?.seq ?? 0;
+    } catch (err) {
+      if (!/no message found|not found/i.test(String((err as Error).message))) throw err;
+    }
+    if (target > 0) await this.replay(subject, target);
+    if (!this.live) return;
+    await this.endReplay();
+    const consumer = await this.liveConsumer(subject, target + 1);
+    let retry = RETRY_FIRST_MS;
+    while (this.live) {
+      // back-pressure: reports waiting to be stored stop the fetching
+      while (this.outbox.length >= MAX_OUTBOX && this.live) await this.sleep(100);
+      if (!this.live) break;
+      // a fetch waiting on a quiet partition holds its slots: each partition asks for its share at most
+      const slots = await this.deps.budget.take(Math.min(FETCH_BATCH, Math.floor(this.deps.budget.max / PARTITIONS)));
+      let got = 0;
+      try {
+        const msgs = await consumer.fetch({ max_messages: slots, expires: 1000 });
+        for await (const m of msgs) {
+          got++;
+          // a redelivery of what was read (its ack is covered by a later AckAll), or a stop: its slot back
+          if (!this.live || m.seq <= this.lastSeq) {
+            this.deps.budget.give(1);
+            if (!this.live) break;
+            continue;
+          }
+          await this.process(m);
+          this.unacked.push({ msg: m });
+        }
+        retry = RETRY_FIRST_MS;
+      } catch (err) {
+        if (!this.live) break;
+        this.say(`fetching failed, retrying in ${retry} ms: ${why(err)}`);
+        await this.sleep(retry);
+        retry = Math.min(retry * 2, RETRY_MAX_MS);
+      } finally {
+        // slots asked for and not delivered
+        this.deps.budget.give(Math.max(0, slots - got));
+      }
+      if (got === 0) this.quietTick();
+      this.ackFiled();
+    }
+  }
+
+  /** The partition from its first retained message up to `target`, through an ordered consumer. */
+  private async replay(subject: string, target: number): Promise<void> {
+    const started = this.deps.now();
+    const oc = await this.deps.js.consumers.get(EVENTS_STREAM, {
+      filter_subjects: subject,
+      deliver_policy: DeliverPolicy.All,
+    });
+    let done = false;
+    while (!done && this.live) {
+      const msgs = await oc.fetch({ max_messages: FETCH_BATCH, expires: 2000 });
+      let got = 0;
+      for await (const m of msgs) {
+        got++;
+        if (m.seq > target) {
+          done = true;
+          break;
+        }
+        await this.process(m);
+        this.deps.counts.replayed++;
+        if (m.seq >= target || m.info.pending === 0) {
+          done = true;
+          break;
+        }
+      }
+      // nothing more to read: the rest aged out of the stream meanwhile
+      if (got === 0) done = true;
+    }
+    if (this.live)
+      this.say(
+        `replayed ${this.deps.counts.replayed} messages to sequence ${target} in ${this.deps.now() - started} ms`,
+      );
+  }
+
+  /** The replay's last reports into the outbox (a quiet tick first, as the dead owner's clock made one). */
+  private async endReplay(): Promise<void> {
+    this.quietTick();
+    const held = this.held;
+    this.held = undefined;
+    for (const f of held?.values() ?? []) this.enqueue(f);
+  }
+
+  /** The durable consumer from `startSeq`, made anew: the last owner's (and its acks) are of no use to us. */
+  private async liveConsumer(subject: string, startSeq: number): Promise<Consumer> {
+    const name = consumerNameOf(this.partition);
+    await this.deps.jsm.consumers.delete(EVENTS_STREAM, name).catch(() => false);
+    await this.deps.jsm.consumers.add(EVENTS_STREAM, {
+      durable_name: name,
+      filter_subject: subject,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: startSeq,
+      ack_policy: AckPolicy.All,
+      ack_wait: nanos(ACK_WAIT_MS),
+      max_ack_pending: MAX_ACK_PENDING,
+    });
+    return this.deps.js.consumers.get(EVENTS_STREAM, name);
+  }
+
+  /** One message into the detector, its clock ticked first when its arrival passed a grid point. */
+  private async process(m: JsMsg): Promise<void> {
+    this.lastSeq = m.seq;
+    const counts = this.deps.counts;
+    counts.messages++;
+    const meta = metaOf(m.headers);
+    if ('error' in meta) {
+      counts.badMessages++;
+      if (counts.badMessages <= 20) this.say(`message ${m.seq} dropped: ${meta.error}`);
+      return;
+    }
+    const { events, bad } = decodeEvents(m.data);
+    counts.badLines += bad.length;
+    for (const b of bad.slice(0, counts.badLines <= 20 ? 3 : 0))
+      this.say(
+        `message ${m.seq} (${clip(inert(meta.name), 200)}) line ${b.line} dropped: ${clip(inert(b.reason), 300)}`,
+      );
+    if (events.length === 0) return;
+    counts.events += events.length;
+    this.detector ??= await this.deps.detector((f) => this.reportOf(f));
+    this.tickBefore(meta.receivedAt);
+    this.given += events.length;
+    this.detector.ingestRead(meta.kind === 'state' ? { events: [], state: events } : { events, state: [] }, {
+      name: meta.name,
+      body: meta.seq,
+      receivedAtMs: meta.receivedAt,
+    });
+  }
+
+  /** The last grid point at or before `at`, ticked when the clock has not yet passed it. */
+  private tickBefore(at: number): void {
+    const grid = Math.floor(at / TICK_MS) * TICK_MS;
+    if (this.prevAt !== undefined && grid > this.lastTick && grid > this.prevAt) this.tick(grid);
+    this.prevAt = Math.max(this.prevAt ?? at, at);
+  }
+
+  /** Caught up: the clock ticks at the last grid point the wall clock passed (with grace), once per point. */
+  private quietTick(): void {
+    if (this.prevAt === undefined) return;
+    const grid = Math.floor((this.deps.now() - QUIET_GRACE_MS) / TICK_MS) * TICK_MS;
+    if (grid > this.lastTick && grid > this.prevAt) this.tick(grid);
+  }
+
+  private tick(at: number): void {
+    this.lastTick = at;
+    this.detector?.tick(at);
+    // once the detector holds no batch, what came before this tick has been read: acked once the reports
+    // made so far are stored
+    const read = this.detector ? this.detector.stats.events + this.detector.stats.stateEvents : 0;
+    if (read >= this.given) for (const u of this.unacked) u.through ??= this.reported;
+  }
+
+  private reportOf(finding: Finding): void {
+    if (this.abandoned) return;
+    // a snapshot: the engine goes on changing what it reported
+    const copy = JSON.parse(JSON.stringify(finding)) as Finding;
+    if (this.held) {
+      this.held.delete(copy.id);
+      this.held.set(copy.id, copy);
+    } else this.enqueue(copy);
+  }
+
+  private enqueue(finding: Finding): void {
+    this.outbox.push(finding);
+    this.reported++;
+    this.poke();
+  }
+
+  /** Stores the outbox in order; a failure is retried (same report) with backoff until the store answers. */
+  private async fileLoop(): Promise<void> {
+    let retry = RETRY_FIRST_MS;
+    let failing = false;
+    while (!this.abandoned) {
+      const next = this.outbox[0];
+      if (!next) {
+        await this.sleep(1000);
+        continue;
+      }
+      if (!this.deps.holds()) {
+        await this.sleep(100);
+        continue;
+      }
+      try {
+        await this.deps.filer.fileReport(next);
+        this.outbox.shift();
+        this.filed++;
+        this.deps.counts.reportsFiled++;
+        if (failing) this.say('the store answers again');
+        failing = false;
+        retry = RETRY_FIRST_MS;
+        this.ackFiled();
+      } catch (err) {
+        this.deps.counts.storeRetries++;
+        if (!failing)
+          this.say(`storing a finding failed, retrying with backoff (nothing acked meanwhile): ${why(err)}`);
+        failing = true;
+        await this.sleep(retry);
+        retry = Math.min(retry * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  /** Acks (AckAll) the last message whose reports are all stored, and frees its slots. */
+  private ackFiled(): void {
+    let last: JsMsg | undefined;
+    let n = 0;
+    for (;;) {
+      const through = this.unacked[0]?.through;
+      if (through === undefined || through > this.filed) break;
+      last = (this.unacked.shift() as { msg: JsMsg }).msg;
+      n++;
+    }
+    if (last && !this.abandoned) last.ack();
+    this.deps.budget.give(n);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(t);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const t = setTimeout(wake, ms);
+      t.unref();
+      this.wakers.add(wake);
+    });
+  }
+}
+
+function why(err: unknown): string {
+  return clip(inert(err instanceof Error ? err.message : String(err)), 500);
+}

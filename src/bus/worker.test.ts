@@ -1,0 +1,227 @@
+/**
+ * `Worker` on a real single-node JetStream and a real PostgreSQL: the bundled example published as ingest
+ * nodes publish it (contract.ts: a body's events per partition, in messages), consumed, its findings
+ * stored as `hunt` finds them; a second worker taking the partitions over replays and stores nothing new;
+ * a store that fails is retried and nothing is acked until it answers.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startNats, type TestNats } from '../../test/support/nats.js';
+import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
+import type { CoalEvent } from '../model/event.js';
+import type { Finding } from '../model/finding.js';
+import { defaultPolicy } from '../model/policy.js';
+import { hunt } from '../run/hunt.js';
+import { streamInput } from '../run/inputs.js';
+import { sniffSource } from '../sources/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { openPostgres } from '../store/postgres.js';
+import {
+  EVENTS_STREAM,
+  encodeEvents,
+  ensureEventsStream,
+  eventLine,
+  headersOf,
+  MAX_EVENTS_PER_MESSAGE,
+  msgIdOf,
+  routeOf,
+  subjectOf,
+} from './contract.js';
+import { Worker } from './worker.js';
+import { consumerNameOf } from './worker-partition.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const KINSING = join(ROOT, 'examples', 'kinsing-like');
+const RULES = [join(ROOT, 'rules', 'stable')];
+
+let nats: TestNats;
+let pg: TestPostgres;
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+
+before(async () => {
+  [nats, pg] = await Promise.all([startNats(1), startPostgres()]);
+  nc = await connect({ servers: nats.urls });
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+  await ensureEventsStream(jsm, { replicas: 1 });
+});
+
+after(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), pg?.stop()]);
+});
+
+/** The example's files as hunt names them, each with its events as its source reads them. */
+async function exampleBodies(): Promise<Array<{ name: string; kind: 'events' | 'state'; events: CoalEvent[] }>> {
+  const host = readFileSync(join(KINSING, 'etc', 'hostname'), 'utf8').trim();
+  const times = new Map<string, number>();
+  for (const line of readFileSync(join(KINSING, 'bodyfile'), 'utf8').split('\n')) {
+    const f = line.split('|');
+    if (f.length >= 11) times.set(f[1], Number(f[8]) * 1000);
+  }
+  const out = [];
+  for (const rel of [
+    'etc/crontab',
+    'var/spool/cron/crontabs/redis',
+    'var/log/audit/audit.log',
+    'var/log/metrics/cpu.csv',
+  ]) {
+    const name = join(KINSING, rel);
+    const state = rel.startsWith('etc') || rel.startsWith('var/spool');
+    async function* body() {
+      yield readFileSync(name);
+    }
+    const file = await streamInput(
+      name,
+      body(),
+      { hostHint: host, mtimeMs: times.get(`/${rel}`) ?? 0, relPath: state ? rel : undefined },
+      () => {},
+      'empty',
+    );
+    assert.ok(file);
+    const source = sniffSource(file.input);
+    assert.ok(source);
+    const events: CoalEvent[] = [];
+    for await (const batch of source.read(file.input, { maxLineBytes: 1 << 20, maxPendingRecords: 4096 }))
+      events.push(...batch.events);
+    out.push({ name, kind: source.delivers === 'state' ? ('state' as const) : ('events' as const), events });
+  }
+  return out;
+}
+
+let nextSeq = 1;
+
+/** Publishes bodies as an ingest node does: per partition, in messages of at most MAX_EVENTS_PER_MESSAGE. */
+async function publish(bodies: Awaited<ReturnType<typeof exampleBodies>>, receivedAt: number): Promise<number> {
+  let messages = 0;
+  for (const body of bodies) {
+    const seq = nextSeq++;
+    const byPartition = new Map<number, string[]>();
+    for (const e of body.events) {
+      const p = routeOf(e).partition;
+      const lines = byPartition.get(p) ?? [];
+      lines.push(eventLine(e));
+      byPartition.set(p, lines);
+    }
+    let index = 0;
+    for (const [p, lines] of byPartition)
+      for (let at = 0; at < lines.length; at += MAX_EVENTS_PER_MESSAGE) {
+        const part = lines.slice(at, at + MAX_EVENTS_PER_MESSAGE);
+        const meta = { seq, index, kind: body.kind, sensor: 'test', name: body.name, format: 'test', receivedAt };
+        await js.publish(subjectOf(p), encodeEvents(part), {
+          headers: headersOf(meta, part.length),
+          msgID: msgIdOf(seq, index),
+        });
+        index++;
+        messages++;
+      }
+  }
+  return messages;
+}
+
+const shape = (f: Finding) => ({ id: f.id, analytic: f.analytic, severity: f.severity, legs: f.legs, host: f.host });
+
+async function storedShapes(store: Store) {
+  const items = (await store.findings.list(undefined, { limit: 500 })).items;
+  return items.map((s) => shape(s.finding)).sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+async function until(what: string, check: () => Promise<boolean>, ms = 30_000, say = () => ''): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} ${say()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a worker files what hunt finds; a second one taking the partitions over replays them and stores nothing new; a failing store is retried and nothing acked until it answers', async () => {
+  const expected = (await hunt({ paths: [KINSING], policy: defaultPolicy(), workers: 1, ruleDirs: RULES })).findings
+    .map(shape)
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  assert.ok(expected.length > 0);
+  const location = await pg.database();
+  const store = await openStore(location);
+  const logs: string[] = [];
+  const options = {
+    bus: nats.urls,
+    store,
+    policy: defaultPolicy(),
+    ruleDirs: RULES,
+    leaseTtlMs: 1500,
+    log: (l: string) => logs.push(l),
+  };
+  try {
+    // the bodies arrived together (a past arrival time: the clock's quiet tick reads them and closes nothing early)
+    const bodies = await exampleBodies();
+    const published = await publish(bodies, Date.now() - 60_000);
+    const first = await Worker.start({ ...options, name: 'first' });
+    assert.equal(first.partitions().length, 64);
+    await until('the findings stored', async () => (await storedShapes(store)).length >= expected.length);
+    await until('every message read', async () => first.stats.messages + first.stats.replayed >= published);
+    assert.deepEqual(await storedShapes(store), expected);
+    const revisions = async () =>
+      (await Promise.all(expected.map((f) => store.findings.revisions(f.id)))).map((rs) => rs.length);
+    const before = await revisions();
+    await first.close();
+    assert.equal((await store.cases.list()).items.length, 1, 'one case, as hunt groups them');
+
+    // a clean stop gave the partitions up: the next worker replays every partition and stores nothing new
+    const second = await Worker.start({ ...options, name: 'second' });
+    await until('the replay', async () => second.stats.replayed >= published);
+    await until(
+      'the replay filed',
+      async () => second.stats.reportsFiled >= expected.length,
+      30_000,
+      () => `${JSON.stringify(second.stats)}\n${logs.join('\n')}`,
+    );
+    assert.deepEqual(await revisions(), before, 'no revision added by a replay');
+    assert.deepEqual(await storedShapes(store), expected);
+
+    // the store fails (a trigger refuses every revision): the worker retries, acks nothing, stops fetching
+    const raw = openPostgres(location, { max: 1 });
+    await raw.run(
+      "CREATE FUNCTION revisions_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+    );
+    await raw.run(
+      'CREATE TRIGGER revisions_full BEFORE INSERT ON finding_revisions FOR EACH ROW EXECUTE FUNCTION revisions_full()',
+    );
+    // the same story an hour later: new findings
+    const later = bodies.map((b) => ({
+      ...b,
+      events: b.events.map((e) => {
+        const ts = e.coalmine.ts + 3 * 3600_000;
+        return { ...e, '@timestamp': new Date(ts).toISOString(), coalmine: { ...e.coalmine, ts } };
+      }),
+    }));
+    const retriesBefore = second.stats.storeRetries;
+    await publish(later, Date.now());
+    await until('a store retry', async () => second.stats.storeRetries > retriesBefore + 2, 60_000).catch((e) => {
+      throw new Error(`${e.message}: ${JSON.stringify(second.stats)}\n${logs.join('\n')}`);
+    });
+    const hostPartition = routeOf(bodies[2].events[0]).partition;
+    const info = await jsm.consumers.info(EVENTS_STREAM, consumerNameOf(hostPartition));
+    assert.ok(info.num_ack_pending > 0, 'what was read while the store fails is not acked');
+    assert.equal((await storedShapes(store)).length, expected.length, 'nothing stored meanwhile');
+    await raw.run('DROP TRIGGER revisions_full ON finding_revisions');
+    await raw.close();
+    await until('the later findings stored', async () => (await storedShapes(store)).length > expected.length, 60_000);
+    await until('everything acked', async () => {
+      const i = await jsm.consumers.info(EVENTS_STREAM, consumerNameOf(hostPartition));
+      return i.num_ack_pending === 0;
+    });
+    assert.ok(
+      logs.some((l) => /storing a finding failed, retrying/.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(logs.some((l) => /the store answers again/.test(l)));
+    await second.close();
+  } finally {
+    await store.close();
+  }
+});

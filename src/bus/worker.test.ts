@@ -5,32 +5,19 @@
  * a store that fails is retried and nothing is acked until it answers.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { collectionBodies, publishBodies } from '../../test/support/bus-events.js';
 import { startNats, type TestNats } from '../../test/support/nats.js';
 import { startPostgres, type TestPostgres } from '../../test/support/postgres.js';
-import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import { hunt } from '../run/hunt.js';
-import { streamInput } from '../run/inputs.js';
-import { sniffSource } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { openPostgres } from '../store/postgres.js';
-import {
-  EVENTS_STREAM,
-  encodeEvents,
-  ensureEventsStream,
-  eventLine,
-  headersOf,
-  MAX_EVENTS_PER_MESSAGE,
-  msgIdOf,
-  routeOf,
-  subjectOf,
-} from './contract.js';
+import { EVENTS_STREAM, ensureEventsStream, routeOf } from './contract.js';
 import { Worker } from './worker.js';
 import { consumerNameOf } from './worker-partition.js';
 
@@ -57,73 +44,7 @@ after(async () => {
   await Promise.all([nats?.stop(), pg?.stop()]);
 });
 
-/** The example's files as hunt names them, each with its events as its source reads them. */
-async function exampleBodies(): Promise<Array<{ name: string; kind: 'events' | 'state'; events: CoalEvent[] }>> {
-  const host = readFileSync(join(KINSING, 'etc', 'hostname'), 'utf8').trim();
-  const times = new Map<string, number>();
-  for (const line of readFileSync(join(KINSING, 'bodyfile'), 'utf8').split('\n')) {
-    const f = line.split('|');
-    if (f.length >= 11) times.set(f[1], Number(f[8]) * 1000);
-  }
-  const out = [];
-  for (const rel of [
-    'etc/crontab',
-    'var/spool/cron/crontabs/redis',
-    'var/log/audit/audit.log',
-    'var/log/metrics/cpu.csv',
-  ]) {
-    const name = join(KINSING, rel);
-    const state = rel.startsWith('etc') || rel.startsWith('var/spool');
-    async function* body() {
-      yield readFileSync(name);
-    }
-    const file = await streamInput(
-      name,
-      body(),
-      { hostHint: host, mtimeMs: times.get(`/${rel}`) ?? 0, relPath: state ? rel : undefined },
-      () => {},
-      'empty',
-    );
-    assert.ok(file);
-    const source = sniffSource(file.input);
-    assert.ok(source);
-    const events: CoalEvent[] = [];
-    for await (const batch of source.read(file.input, { maxLineBytes: 1 << 20, maxPendingRecords: 4096 }))
-      events.push(...batch.events);
-    out.push({ name, kind: source.delivers === 'state' ? ('state' as const) : ('events' as const), events });
-  }
-  return out;
-}
-
-let nextSeq = 1;
-
-/** Publishes bodies as an ingest node does: per partition, in messages of at most MAX_EVENTS_PER_MESSAGE. */
-async function publish(bodies: Awaited<ReturnType<typeof exampleBodies>>, receivedAt: number): Promise<number> {
-  let messages = 0;
-  for (const body of bodies) {
-    const seq = nextSeq++;
-    const byPartition = new Map<number, string[]>();
-    for (const e of body.events) {
-      const p = routeOf(e).partition;
-      const lines = byPartition.get(p) ?? [];
-      lines.push(eventLine(e));
-      byPartition.set(p, lines);
-    }
-    let index = 0;
-    for (const [p, lines] of byPartition)
-      for (let at = 0; at < lines.length; at += MAX_EVENTS_PER_MESSAGE) {
-        const part = lines.slice(at, at + MAX_EVENTS_PER_MESSAGE);
-        const meta = { seq, index, kind: body.kind, sensor: 'test', name: body.name, format: 'test', receivedAt };
-        await js.publish(subjectOf(p), encodeEvents(part), {
-          headers: headersOf(meta, part.length),
-          msgID: msgIdOf(seq, index),
-        });
-        index++;
-        messages++;
-      }
-  }
-  return messages;
-}
+const seqs = { next: 1 };
 
 const shape = (f: Finding) => ({ id: f.id, analytic: f.analytic, severity: f.severity, legs: f.legs, host: f.host });
 
@@ -158,8 +79,8 @@ test('a worker files what hunt finds; a second one taking the partitions over re
   };
   try {
     // the bodies arrived together (a past arrival time: the clock's quiet tick reads them and closes nothing early)
-    const bodies = await exampleBodies();
-    const published = await publish(bodies, Date.now() - 60_000);
+    const bodies = await collectionBodies(KINSING);
+    const published = await publishBodies(js, bodies, Date.now() - 60_000, seqs);
     const first = await Worker.start({ ...options, name: 'first' });
     assert.equal(first.partitions().length, 64);
     await until('the findings stored', async () => (await storedShapes(store)).length >= expected.length);
@@ -200,7 +121,7 @@ test('a worker files what hunt finds; a second one taking the partitions over re
       }),
     }));
     const retriesBefore = second.stats.storeRetries;
-    await publish(later, Date.now());
+    await publishBodies(js, later, Date.now(), seqs);
     await until('a store retry', async () => second.stats.storeRetries > retriesBefore + 2, 60_000).catch((e) => {
       throw new Error(`${e.message}: ${JSON.stringify(second.stats)}\n${logs.join('\n')}`);
     });

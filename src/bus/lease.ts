@@ -69,7 +69,7 @@ const encode = (v: LeaseValue): Uint8Array => Buffer.from(JSON.stringify(v));
 
 /** A lease value read from the bucket (anyone may write it): undefined when it is not one. */
 export function leaseValueOf(entry: KvEntry | null): LeaseValue | undefined {
-  if (!entry || entry.operation !== 'PUT' || entry.length > 1024) return undefined;
+  if (entry?.operation !== 'PUT' || entry.length > 1024) return undefined;
   try {
     const v = JSON.parse(Buffer.from(entry.value).toString('utf8')) as Record<string, unknown>;
     if (typeof v.owner !== 'string' || typeof v.ttlMs !== 'number' || typeof v.at !== 'number') return undefined;
@@ -148,8 +148,7 @@ export class PartitionLeases {
    */
   async round(): Promise<LeaseRound> {
     const result: LeaseRound = { gained: [], lost: [], excess: [], live: 1, share: PARTITIONS };
-    await this.beat();
-    // renew ours
+    // renew ours first: the TTL runs from the last renewal sent, so nothing goes before it
     await Promise.all(
       this.owned().map(async (p) => {
         const h = this.held.get(p) as Held;
@@ -171,6 +170,7 @@ export class PartitionLeases {
         this.held.delete(p);
         result.lost.push(p);
       }
+    await this.beat();
     result.live = await this.liveWorkers();
     result.share = Math.ceil(PARTITIONS / result.live);
     const owned = this.owned();
@@ -191,7 +191,7 @@ export class PartitionLeases {
       if (this.held.has(p)) continue;
       const entry = entries[p];
       const value = leaseValueOf(entry);
-      if (!entry || entry.operation !== 'PUT') {
+      if (entry?.operation !== 'PUT') {
         this.seen.delete(leaseKeyOf(p));
         candidates.push({ p, entry });
         continue;
@@ -246,7 +246,7 @@ export class PartitionLeases {
     for await (const k of keys) if (k !== heartbeatKey(this.worker) && names.length < 10_000) names.push(k);
     const entries = await Promise.all(names.map((k) => this.kv.get(k)));
     entries.forEach((entry, i) => {
-      if (!entry || entry.operation !== 'PUT') {
+      if (entry?.operation !== 'PUT') {
         this.seen.delete(names[i]);
         return;
       }

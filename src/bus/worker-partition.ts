@@ -33,6 +33,7 @@ import {
 import type { Finding } from '../model/finding.js';
 import type { LiveDetector } from '../run/live.js';
 import type { IngestPipeline } from '../server/ingest.js';
+import type { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
 import { decodeEvents, EVENTS_STREAM, metaOf, PARTITIONS, subjectOf } from './contract.js';
 
@@ -40,8 +41,10 @@ import { decodeEvents, EVENTS_STREAM, metaOf, PARTITIONS, subjectOf } from './co
 export const TICK_MS = 5000;
 /** A quiet tick waits this long past its grid point, so a message published before it is not overtaken. */
 const QUIET_GRACE_MS = 1000;
-/** Messages one fetch asks for. */
-const FETCH_BATCH = 256;
+/** Messages one fetch asks for (held until processed: 64 partitions × 32 × a message's ≤ 256 KiB, bounded). */
+const FETCH_BATCH = 32;
+/** The same for a replay, of which only a few run at once (bus/worker.ts REPLAYS_AT_ONCE). */
+const REPLAY_FETCH_BATCH = 128;
 /** Unacked messages the server lets one partition's consumer have (then it stops delivering). */
 export const MAX_ACK_PENDING = 2048;
 /** How long the server waits for an ack before delivering a message again (a redelivery is skipped). */
@@ -73,10 +76,14 @@ export interface PartitionDeps {
   filer: IngestPipeline;
   /** A fresh detector reporting to `onFinding` (made when the partition's first message comes). */
   detector: (onFinding: (finding: Finding) => void) => Promise<LiveDetector>;
+  /** The worker's one turn at detecting: partitions take it a message at a time. */
+  turn: AsyncLock;
   /** Whether the lease is still ours (checked before each filing and fetch). */
   holds: () => boolean;
   /** Messages fetched and not yet acked or processed, across the worker; `take` waits for room. */
   budget: InFlightBudget;
+  /** Replays running at once across the worker. */
+  replays: InFlightBudget;
   counts: PartitionCounts;
   log: (line: string) => void;
   /** The wall clock, for the quiet tick only. */
@@ -141,6 +148,11 @@ export class PartitionRunner {
     private readonly deps: PartitionDeps,
   ) {}
 
+  /** Whether `stop` was called (else a run that ended stopped by itself: the bus failed under it). */
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
   /** Starts replay then live consumption; resolves when stopped. */
   start(): Promise<void> {
     this.filing = this.fileLoop();
@@ -191,7 +203,15 @@ export class PartitionRunner {
     } catch (err) {
       if (!/no message found|not found/i.test(String((err as Error).message))) throw err;
     }
-    if (target > 0) await this.replay(subject, target);
+    if (target > 0) {
+      // a few replays at a time: 64 at once would have the server push more than a client may hold
+      await this.deps.replays.take(1);
+      try {
+        await this.replay(subject, target);
+      } finally {
+        this.deps.replays.give(1);
+      }
+    }
     if (!this.live) return;
     await this.endReplay();
     const consumer = await this.liveConsumer(subject, target + 1);
@@ -204,8 +224,9 @@ export class PartitionRunner {
       const slots = await this.deps.budget.take(Math.min(FETCH_BATCH, Math.floor(this.deps.budget.max / PARTITIONS)));
       let got = 0;
       try {
-        const msgs = await consumer.fetch({ max_messages: slots, expires: 1000 });
-        for await (const m of msgs) {
+        const msgs: JsMsg[] = [];
+        for await (const m of await consumer.fetch({ max_messages: slots, expires: 1000 })) msgs.push(m);
+        for (const m of msgs) {
           got++;
           // a redelivery of what was read (its ack is covered by a later AckAll), or a stop: its slot back
           if (!this.live || m.seq <= this.lastSeq) {
@@ -239,29 +260,48 @@ export class PartitionRunner {
       deliver_policy: DeliverPolicy.All,
     });
     let done = false;
+    // how many are left to deliver: a fetch asking for more than are there waits out its expiry
+    const info = await this.deps.jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
+    let left = info.state.subjects?.[subject] ?? REPLAY_FETCH_BATCH;
     while (!done && this.live) {
-      const msgs = await oc.fetch({ max_messages: FETCH_BATCH, expires: 2000 });
-      let got = 0;
-      for await (const m of msgs) {
-        got++;
+      // taken off the wire whole, then processed in the worker's turn: a fetch left open while other
+      // partitions detect would miss the server's heartbeats
+      const msgs: JsMsg[] = [];
+      const ask = Math.min(REPLAY_FETCH_BATCH, Math.max(1, left));
+      for await (const m of await oc.fetch({ max_messages: ask, expires: 2000 })) msgs.push(m);
+      const got = msgs.length;
+      if (got > 0) left = msgs[got - 1].info.pending;
+      for (const m of msgs) {
         if (m.seq > target) {
           done = true;
           break;
         }
         await this.process(m);
         this.deps.counts.replayed++;
-        if (m.seq >= target || m.info.pending === 0) {
+        if (m.seq >= target) {
           done = true;
           break;
         }
       }
-      // nothing more to read: the rest aged out of the stream meanwhile
-      if (got === 0) done = true;
+      // an empty fetch ends the replay only when `target` has aged out of the stream (and all before it,
+      // oldest first); else the consumer is behind (or was reset) and the next fetch goes on
+      if (got === 0 && !done) done = await this.agedOut(target);
     }
     if (this.live)
       this.say(
         `replayed ${this.deps.counts.replayed} messages to sequence ${target} in ${this.deps.now() - started} ms`,
       );
+  }
+
+  /** Whether stream message `seq` is gone (aged out or removed). */
+  private async agedOut(seq: number): Promise<boolean> {
+    try {
+      await this.deps.jsm.streams.getMessage(EVENTS_STREAM, { seq });
+      return false;
+    } catch (err) {
+      if (/no message found|not found/i.test(String((err as Error).message))) return true;
+      throw err;
+    }
   }
 
   /** The replay's last reports into the outbox (a quiet tick first, as the dead owner's clock made one). */
@@ -288,8 +328,18 @@ export class PartitionRunner {
     return this.deps.js.consumers.get(EVENTS_STREAM, name);
   }
 
-  /** One message into the detector, its clock ticked first when its arrival passed a grid point. */
-  private async process(m: JsMsg): Promise<void> {
+  /**
+   * One message into the detector, in the worker's turn (one partition's detector works at a time) and
+   * yielding after it, so the lease renewals are never kept waiting behind more than one message's work.
+   */
+  private process(m: JsMsg): Promise<void> {
+    return this.deps.turn.run(async () => {
+      await this.processNow(m);
+      await new Promise<void>((r) => setImmediate(r));
+    });
+  }
+
+  private async processNow(m: JsMsg): Promise<void> {
     this.lastSeq = m.seq;
     const counts = this.deps.counts;
     counts.messages++;

@@ -12,6 +12,7 @@ import type { Policy } from '../model/policy.js';
 import { DEFAULT_SETTLE_MS, LiveDetector } from '../run/live.js';
 import { IngestPipeline } from '../server/ingest.js';
 import { openStore, type Store } from '../store/index.js';
+import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
 import { type BusConnection, connectBus } from './connect.js';
 import { EVENTS_STREAM } from './contract.js';
@@ -19,7 +20,9 @@ import { DEFAULT_LEASE_TTL_MS, openLeaseBucket, PartitionLeases, WORKER_NAME } f
 import { InFlightBudget, type PartitionCounts, PartitionRunner } from './worker-partition.js';
 
 /** Messages fetched and not yet acked across a worker's partitions. */
-export const DEFAULT_MAX_IN_FLIGHT = 8192;
+export const DEFAULT_MAX_IN_FLIGHT = 512;
+/** Partitions replaying at once (each fetches 32 messages at a time). */
+const REPLAYS_AT_ONCE = 4;
 /** How long a stopping partition may take to store and ack what it read. */
 const DRAIN_MS = 10_000;
 
@@ -70,6 +73,8 @@ export class Worker {
   };
   private readonly moves = { claimed: 0, lost: 0, released: 0 };
   private readonly runners = new Map<number, PartitionRunner>();
+  private readonly turn = new AsyncLock();
+  private readonly replays = new InFlightBudget(REPLAYS_AT_ONCE);
   private timer: NodeJS.Timeout | undefined;
   private rounding: Promise<void> = Promise.resolve();
   private closing: Promise<void> | undefined;
@@ -221,14 +226,27 @@ export class Worker {
           onIssue: (i) =>
             this.say(`partition ${p}: ${i.code} ${clip(inert(i.file), 200)}: ${clip(inert(i.reason), 300)}`),
         }),
+      turn: this.turn,
       holds: () => this.leases.holds(p),
       budget: this.budget,
+      replays: this.replays,
       counts: this.counts,
       log: (line) => this.say(line),
       now: Date.now,
     });
     this.runners.set(p, runner);
-    void runner.start();
+    void runner.start().then(() => {
+      // it stopped by itself (the bus failed under it): started again from a replay while the lease is ours
+      if (runner.isStopping || this.runners.get(p) !== runner || this.closing) return;
+      this.runners.delete(p);
+      void runner.stop(false);
+      setTimeout(() => {
+        if (!this.closing && !this.runners.has(p) && this.leases.holds(p)) {
+          this.moves.claimed--;
+          this.startPartition(p);
+        }
+      }, 1000).unref();
+    });
   }
 
   /** A clean stop: every partition stores and acks what it read, the leases and heartbeat are given up. */

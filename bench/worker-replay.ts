@@ -1,3 +1,8 @@
+/**
+ * What a takeover costs: the seeded fleet (bench/generate.ts, N events, default 100,000) published to a real
+ * single-node JetStream as ingest nodes publish it, then one `Worker` claims all 64 partitions and replays
+ * them into a real PostgreSQL store: wall time, events/s, CPU and RSS (`node --import tsx bench/worker-replay.ts N`).
+ */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

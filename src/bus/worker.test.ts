@@ -17,7 +17,15 @@ import { defaultPolicy } from '../model/policy.js';
 import { hunt } from '../run/hunt.js';
 import { openStore, type Store } from '../store/index.js';
 import { openPostgres } from '../store/postgres.js';
-import { EVENTS_STREAM, ensureEventsStream, routeOf } from './contract.js';
+import {
+  EVENTS_STREAM,
+  encodeEvents,
+  ensureEventsStream,
+  eventLine,
+  headersOf,
+  routeOf,
+  subjectOf,
+} from './contract.js';
 import { Worker } from './worker.js';
 import { consumerNameOf } from './worker-partition.js';
 
@@ -143,6 +151,50 @@ test('a worker files what hunt finds; a second one taking the partitions over re
     assert.ok(logs.some((l) => /the store answers again/.test(l)));
     await second.close();
   } finally {
+    await store.close();
+  }
+});
+
+test('hostile messages: one without the contract’s headers and lines that are no events are dropped, counted and said with their place; the rest is read', async () => {
+  const location = await pg.database();
+  const store = await openStore(location);
+  const logs: string[] = [];
+  const p = 5;
+  await js.publish(subjectOf(p), Buffer.from('{"x":1}\n'));
+  const good = (await collectionBodies(KINSING))[3].events.slice(0, 2);
+  const meta = {
+    seq: 999_999,
+    index: 0,
+    kind: 'events' as const,
+    sensor: 's',
+    name: 'evil\u001b[31m',
+    format: 'f',
+    receivedAt: Date.now(),
+  };
+  const lines = ['not json', '{"event":{}}', ...good.map(eventLine), '\u0000'.repeat(10)];
+  await js.publish(subjectOf(p), encodeEvents(lines), { headers: headersOf(meta, lines.length) });
+  const w = await Worker.start({
+    bus: nats.urls,
+    store,
+    policy: defaultPolicy(),
+    name: 'hostile',
+    leaseTtlMs: 1500,
+    log: (l) => logs.push(l),
+  });
+  try {
+    await until('both messages read', async () => w.stats.badMessages >= 1 && w.stats.badLines >= 3);
+    assert.equal(w.stats.events >= good.length, true, 'the good lines were read');
+    assert.ok(
+      logs.some((l) => /partition 5: message \d+ dropped: /.test(l)),
+      logs.join('\n'),
+    );
+    assert.ok(
+      logs.some((l) => /line 1 dropped: not JSON/.test(l)),
+      logs.join('\n'),
+    );
+    for (const l of logs) assert.ok(!/[\u0000-\u0008\u001b]/.test(l), `inert: ${JSON.stringify(l)}`);
+  } finally {
+    await w.close();
     await store.close();
   }
 });

@@ -42,7 +42,12 @@ async function freeAll(): Promise<void> {
 /** A clock the test moves. */
 function clock(start = 1000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 async function owners(): Promise<Map<number, string>> {

@@ -22,6 +22,7 @@ const COMMANDS = [
   'simulate',
   'serve',
   'serve token create',
+  'worker',
 ];
 const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
 

@@ -14,7 +14,7 @@ interface WorkerFlags {
   store: string;
   name?: string;
   policy?: string;
-  leaseTtl: number;
+  leaseTtl?: number;
 }
 
 function nameOption(value: string): string {
@@ -38,9 +38,9 @@ export function workerCommand(program: Command, setCode: (code: number) => void)
     .option('-p, --policy <file>', 'policy file (default: ./coalmine.yaml when present)')
     .option(
       '--lease-ttl <seconds>',
-      "how long a dead worker's partitions wait before another takes them",
+      // the default is bus/lease.ts DEFAULT_LEASE_TTL_MS, said here without loading the bus client
+      "how long a dead worker's partitions wait before another takes them (default: 10)",
       ttlOption,
-      10_000,
     )
     .addHelpText(
       'after',

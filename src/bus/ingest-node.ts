@@ -14,6 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { type BodyContext, type IngestResult, loadBodyContext } from '../run/body.js';
+import { noteSensorContact, requestFacts, withdrawUnread } from '../server/ingest-request.js';
 import type { Store } from '../store/index.js';
 import { clip, inert } from '../util/hostile.js';
 import { type BusConnection, connectBus } from './connect.js';
@@ -159,10 +160,7 @@ export class BusIngest {
   async accept(body: Buffer, meta: BusAcceptMeta): Promise<BusAccepted> {
     return this.holding(async () => {
       const receivedAt = this.now();
-      const sensor = clip(inert(meta.sensor), 256) || 'unknown';
-      const name = clip(inert(meta.name ?? `${sensor}@${new Date(receivedAt).toISOString()}`), 256) || 'request';
-      const format = meta.format === undefined ? undefined : clip(meta.format, 64);
-      const host = meta.host === undefined ? undefined : clip(meta.host, 512);
+      const { sensor, name, format, host } = requestFacts(meta, receivedAt);
       const { seq, repeat } = await this.options.store.ingest.append({
         body,
         sensor,
@@ -179,19 +177,13 @@ export class BusIngest {
       const published = await this.publish(body, { seq, sensor, name, format, host, receivedAt, mtime: meta.mtime });
       const read = published.read;
       if (read.events + read.stateEvents + read.unused === 0) {
-        await this.options.store.ingest
-          .remove(seq)
-          .catch((err) =>
-            this.log(
-              `coalmine serve: removing refused body ${seq} from the log failed: ${clip(inert(String(err)), 300)}`,
-            ),
-          );
+        await withdrawUnread(this.options.store, seq, this.log);
         this.stats.refused++;
         if (read.issues.length === 0) read.issues.push(nothingRead(name));
         return { accepted: false, read, messages: 0, duplicates: 0 };
       }
       this.stats.accepted++;
-      await this.seen(sensor, host, meta.version);
+      await noteSensorContact(this.options.store, sensor, host, meta.version, this.log);
       return { accepted: true, seq, read, messages: published.messages, duplicates: published.duplicates };
     });
   }
@@ -248,20 +240,6 @@ export class BusIngest {
       throw err;
     } finally {
       this.bodies--;
-    }
-  }
-
-  private async seen(sensor: string, host: string | undefined, version: string | undefined): Promise<void> {
-    try {
-      const known = await this.options.store.sensors.get(sensor);
-      await this.options.store.sensors.seen({
-        id: sensor,
-        host: host ?? known?.host ?? '',
-        version: version === undefined ? (known?.version ?? '') : clip(inert(version), 64),
-        cannot_see: known?.cannot_see,
-      });
-    } catch (err) {
-      this.log(`coalmine serve: sensor ${sensor}: ${clip(inert(String(err)), 300)}`);
     }
   }
 

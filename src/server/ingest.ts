@@ -58,6 +58,7 @@ import { readJson } from './app.js';
 import type { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
 import type { Route, ServerModule } from './http.js';
+import { noteSensorContact, requestFacts, withdrawUnread } from './ingest-request.js';
 import { LIVE_VIEW_PATHS, LIVE_VIEW_SCHEMAS, liveViewRoutes, type ReadCounts } from './live-views.js';
 import type { OpenApiPaths, Schema } from './openapi.js';
 import { SENSOR } from './roles.js';
@@ -473,10 +474,7 @@ export class IngestPipeline {
     return this.serial.run(async () => {
       if (this.closed) throw new HttpError(503, 'closing', 'the server is closing');
       const receivedAt = this.now();
-      const sensor = clip(inert(meta.sensor), 256) || 'unknown';
-      const name = clip(inert(meta.name ?? `${sensor}@${new Date(receivedAt).toISOString()}`), 256) || 'request';
-      const format = meta.format === undefined ? undefined : clip(meta.format, 64);
-      const host = meta.host === undefined ? undefined : clip(meta.host, 512);
+      const { sensor, name, format, host } = requestFacts(meta, receivedAt);
       const mtime = meta.mtime;
       const { seq, repeat } = await this.options.store.ingest.append({
         body,
@@ -500,14 +498,7 @@ export class IngestPipeline {
         issuesByCode: result.issuesByCode,
       };
       if (result.events + result.stateEvents + result.unused === 0) {
-        // a failed removal leaves a body that reads as nothing on replay: logged, still refused
-        await this.options.store.ingest
-          .remove(seq)
-          .catch((err) =>
-            this.log(
-              `coalmine serve: removing refused body ${seq} from the log failed: ${clip(inert(String(err)), 300)}`,
-            ),
-          );
+        await withdrawUnread(this.options.store, seq, this.log);
         this.stats.refused++;
         if (answer.issues.length === 0)
           answer.issues.push({ ref: name, code: 'INGEST_NOTHING_READ', reason: 'no event or record could be read' });
@@ -517,17 +508,7 @@ export class IngestPipeline {
       answer.seq = seq;
       this.stats.accepted++;
       this.noteRead(result);
-      try {
-        const known = await this.options.store.sensors.get(sensor);
-        await this.options.store.sensors.seen({
-          id: sensor,
-          host: host ?? known?.host ?? '',
-          version: meta.version === undefined ? (known?.version ?? '') : clip(inert(meta.version), 64),
-          cannot_see: known?.cannot_see,
-        });
-      } catch (err) {
-        this.log(`coalmine serve: sensor ${sensor}: ${clip(inert(String(err)), 300)}`);
-      }
+      await noteSensorContact(this.options.store, sensor, host, meta.version, this.log);
       return answer;
     });
   }

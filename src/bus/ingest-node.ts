@@ -14,7 +14,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { type BodyContext, type IngestResult, loadBodyContext } from '../run/body.js';
-import { noteSensorContact, requestFacts, withdrawUnread } from '../server/ingest-request.js';
+import { logBody, noteSensorContact, type RequestMeta, withdrawUnread } from '../server/ingest-request.js';
 import type { Store } from '../store/index.js';
 import { clip, inert } from '../util/hostile.js';
 import { type BusConnection, connectBus } from './connect.js';
@@ -56,25 +56,6 @@ export interface BusIngestOptions {
   name?: string;
   now?: () => number;
   log?: (line: string) => void;
-}
-
-/** What a request says of its body (serve's `AcceptMeta` is this). */
-export interface BusAcceptMeta {
-  /** The sender: the token's name. */
-  sensor: string;
-  /** Names the body in issues and evidence (`?name=`); default `SENSOR@TIME`. */
-  name?: string;
-  /** Force a source (`?format=`). */
-  format?: string;
-  /** Host of records that name none (`?host=`). */
-  host?: string;
-  /** The sender's mtime of the file the body holds (`?mtime=`, epoch ms): what dates a cron file's entries. */
-  mtime?: number;
-  /** The sender's version, kept on its sensor row. */
-  version?: string;
-  /** The sending token's id and the body's Idempotency-Key (32 lower-case hex digits): both or neither. */
-  tokenId?: string;
-  idempotencyKey?: string;
 }
 
 export interface BusAccepted {
@@ -157,21 +138,10 @@ export class BusIngest {
   }
 
   /** One request body: logged, read, published, acked; or refused (nothing readable), or BusUnavailable. */
-  async accept(body: Buffer, meta: BusAcceptMeta): Promise<BusAccepted> {
+  async accept(body: Buffer, meta: RequestMeta): Promise<BusAccepted> {
     return this.holding(async () => {
       const receivedAt = this.now();
-      const { sensor, name, format, host } = requestFacts(meta, receivedAt);
-      const { seq, repeat } = await this.options.store.ingest.append({
-        body,
-        sensor,
-        name,
-        format,
-        host,
-        receivedAt,
-        mtime: meta.mtime,
-        tokenId: meta.tokenId,
-        idempotencyKey: meta.idempotencyKey,
-      });
+      const { seq, repeat, sensor, name, format, host } = await logBody(this.options.store, body, meta, receivedAt);
       // two requests of one batch raced past the key check: the log holds it once, published from there
       if (repeat) return this.republish(seq);
       const published = await this.publish(body, { seq, sensor, name, format, host, receivedAt, mtime: meta.mtime });

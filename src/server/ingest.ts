@@ -32,7 +32,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { type BusAccepted, type BusAcceptMeta, type BusIngest, BusUnavailable } from '../bus/ingest-node.js';
+import { type BusAccepted, type BusIngest, BusUnavailable } from '../bus/ingest-node.js';
 import type { Finding } from '../model/finding.js';
 import { SEVERITY_RANK } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
@@ -58,7 +58,7 @@ import { readJson } from './app.js';
 import type { ChangeFeed } from './changes.js';
 import { HttpError } from './errors.js';
 import type { Route, ServerModule } from './http.js';
-import { noteSensorContact, requestFacts, withdrawUnread } from './ingest-request.js';
+import { logBody, noteSensorContact, type RequestMeta, withdrawUnread } from './ingest-request.js';
 import { LIVE_VIEW_PATHS, LIVE_VIEW_SCHEMAS, liveViewRoutes, type ReadCounts } from './live-views.js';
 import type { OpenApiPaths, Schema } from './openapi.js';
 import { SENSOR } from './roles.js';
@@ -101,9 +101,6 @@ export interface IngestPipelineOptions {
   /** Where stored finding revisions and case changes are published once committed (the server's feed). */
   changes?: Pick<ChangeFeed, 'publish'>;
 }
-
-/** What a request says of its body: the same for serve's detector and for an ingest node. */
-export type AcceptMeta = BusAcceptMeta;
 
 export interface AnswerIssue {
   /** `request-name:line`, or the request name. */
@@ -469,24 +466,13 @@ export class IngestPipeline {
    * log a restart replays. A crash between the commit and the removal leaves a body that reads as
    * nothing again on replay: it changes nothing. Throws only when the store fails.
    */
-  accept(body: Buffer, meta: AcceptMeta): Promise<AcceptResult> {
+  accept(body: Buffer, meta: RequestMeta): Promise<AcceptResult> {
     if (!this.detector) return Promise.reject(new Error('a filer (IngestPipeline.filer) reads no bodies'));
     return this.serial.run(async () => {
       if (this.closed) throw new HttpError(503, 'closing', 'the server is closing');
       const receivedAt = this.now();
-      const { sensor, name, format, host } = requestFacts(meta, receivedAt);
+      const { seq, repeat, sensor, name, format, host } = await logBody(this.options.store, body, meta, receivedAt);
       const mtime = meta.mtime;
-      const { seq, repeat } = await this.options.store.ingest.append({
-        body,
-        sensor,
-        name,
-        format,
-        host,
-        receivedAt,
-        mtime,
-        tokenId: meta.tokenId,
-        idempotencyKey: meta.idempotencyKey,
-      });
       // two requests of one batch raced past the check before the body: the first one logged it
       if (repeat) return this.repeatAnswer(seq);
       const result = await this.read(body, { name, format, host, receivedAt, mtime });
@@ -1073,7 +1059,7 @@ const SCHEMAS: Record<string, Schema> = {
 interface EventsTaker {
   readonly maxBody: number;
   repeatOf(tokenId: string, idempotencyKey: string): Promise<AcceptResult | undefined>;
-  accept(body: Buffer, meta: AcceptMeta): Promise<AcceptResult>;
+  accept(body: Buffer, meta: RequestMeta): Promise<AcceptResult>;
 }
 
 /**

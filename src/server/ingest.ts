@@ -472,10 +472,9 @@ export class IngestPipeline {
       if (this.closed) throw new HttpError(503, 'closing', 'the server is closing');
       const receivedAt = this.now();
       const { seq, repeat, sensor, name, format, host } = await logBody(this.options.store, body, meta, receivedAt);
-      const mtime = meta.mtime;
       // two requests of one batch raced past the check before the body: the first one logged it
       if (repeat) return this.repeatAnswer(seq);
-      const result = await this.read(body, { name, format, host, receivedAt, mtime });
+      const result = await this.read(body, { name, format, host, receivedAt, mtime: meta.mtime });
       const answer: AcceptResult = {
         accepted: false,
         events: result.events + result.stateEvents,

@@ -242,8 +242,11 @@ export class PartitionLeases {
   private async liveWorkers(): Promise<number> {
     let live = 1;
     const keys = await this.kv.keys('w.*');
-    const names: string[] = [];
-    for await (const k of keys) if (k !== heartbeatKey(this.worker) && names.length < 10_000) names.push(k);
+    // a set: the listing is a consumer over the bucket, and a heartbeat written while it runs is listed again
+    // (each listing would count as one more live worker, and every share would shrink)
+    const listed = new Set<string>();
+    for await (const k of keys) if (k !== heartbeatKey(this.worker) && listed.size < 10_000) listed.add(k);
+    const names = [...listed];
     const entries = await Promise.all(names.map((k) => this.kv.get(k)));
     entries.forEach((entry, i) => {
       if (entry?.operation !== 'PUT') {

@@ -18,6 +18,7 @@ import {
 
 let nats: TestNats;
 let nc: NatsConnection;
+// requests wait 30 s, not the client's 5 s: a loaded CI machine can take longer on a just-restarted cluster
 
 before(async () => {
   nats = await startNats(3);
@@ -30,13 +31,13 @@ after(async () => {
 });
 
 test('the events stream is made once with 3 replicas, a re-publish under the same message id is dropped, and it goes on when a node is killed', async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc, { timeout: 30_000 });
   const made = await ensureEventsStream(jsm, { replicas: 3 });
   assert.equal(made.config.num_replicas, 3);
   // a second node's ensure finds it and keeps it
   const again = await ensureEventsStream(jsm, { replicas: 1 });
   assert.equal(again.config.num_replicas, 3);
-  const js = jetstream(nc);
+  const js = jetstream(nc, { timeout: 30_000 });
   const meta = {
     seq: 41,
     index: 0,
@@ -65,7 +66,7 @@ test('the events stream is made once with 3 replicas, a re-publish under the sam
 });
 
 test('a stream on our subjects that is not ours is refused with what is there', async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc, { timeout: 30_000 });
   await jsm.streams.delete(EVENTS_STREAM);
   await jsm.streams.add({ ...eventsStreamConfig({ replicas: 1 }), subjects: ['coalmine.events.1'] });
   await assert.rejects(ensureEventsStream(jsm, { replicas: 1 }), /coalmine\.events\.1/);
@@ -73,7 +74,7 @@ test('a stream on our subjects that is not ours is refused with what is there', 
 });
 
 test('the lease bucket takes one owner per partition key (create fails for the second)', async () => {
-  const kv = await new Kvm(nc).create(LEASE_BUCKET, { ttl: 5000, replicas: 3 });
+  const kv = await new Kvm(jetstream(nc, { timeout: 30_000 })).create(LEASE_BUCKET, { ttl: 5000, replicas: 3 });
   await kv.create(leaseKeyOf(9), 'worker-a');
   await assert.rejects(kv.create(leaseKeyOf(9), 'worker-b'));
   assert.equal((await kv.get(leaseKeyOf(9)))?.string(), 'worker-a');

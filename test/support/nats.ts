@@ -85,6 +85,16 @@ async function metaLeaderSeenBy(node: Node): Promise<string | undefined> {
   }
 }
 
+/** Whether node `node` says it is healthy: up, and (with JetStream) its meta group, streams and consumers current. */
+async function healthy(node: Node): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Starts an `n`-node JetStream cluster (1 or 3 are what tests use) and waits for its meta leader. */
@@ -137,7 +147,11 @@ export async function startNats(n = 3): Promise<TestNats> {
     proc.kill('SIGKILL');
     await exited;
   };
-  /** Until every running node sees one leader (and the same one). */
+  /**
+   * Until every running node sees one leader (and the same one) and says it is healthy: a node restarted
+   * into a cluster answers before its streams have caught up, and a request then can time out on a loaded
+   * machine.
+   */
   const settled = async (which: Node[]): Promise<void> => {
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
@@ -147,7 +161,12 @@ export async function startNats(n = 3): Promise<TestNats> {
             `nats-server ${node.name} exited (${node.proc.exitCode ?? node.proc.signalCode}): ${logTail(node)}`,
           );
       const leaders = await Promise.all(which.map(metaLeaderSeenBy));
-      if (leaders.every((l) => l !== undefined) && new Set(leaders).size === 1) return;
+      if (
+        leaders.every((l) => l !== undefined) &&
+        new Set(leaders).size === 1 &&
+        (await Promise.all(which.map(healthy))).every(Boolean)
+      )
+        return;
       if (Date.now() > deadline)
         throw new Error(
           `the JetStream cluster had no meta leader within ${START_TIMEOUT_MS} ms (seen: ${leaders.join(', ')}): ${logTail(which[0])}`,

@@ -1,3 +1,4 @@
+// run-tests: alone (lease TTLs of 1.5 s on the wall clock)
 /**
  * `Worker` on a real single-node JetStream and a real PostgreSQL: the bundled example published as ingest
  * nodes publish it (contract.ts: a body's events per partition, in messages), consumed, its findings

@@ -1,3 +1,4 @@
+// run-tests: alone (three NATS nodes, PostgreSQL, two ingest nodes and three workers: the machine's whole CPU)
 /**
  * The distributed mode as deployed (issue 17, acceptance 1): a 3-node JetStream cluster (the events stream
  * at replicas 3) and PostgreSQL on loopback, two ingest nodes (`coalmine serve --bus`) and three workers

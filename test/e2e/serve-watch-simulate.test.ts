@@ -1,3 +1,4 @@
+// run-tests: alone (simulate's miner must be seen as sustained CPU by a live watch)
 /**
  * Issue 16, acceptance 4: `coalmine simulate all` on this host becomes a case in `coalmine serve`, both
  * ways a sensor feeds it, at the same time against two real servers (temp SQLite stores, tokens made

@@ -1,3 +1,4 @@
+// run-tests: alone (a live watch samples /proc: CPU another test burns is seen)
 /**
  * `watch --server` / `watch --webhook` into a real `coalmine serve`, what is not the happy path (that is
  * serve-watch-simulate.test.ts): a token serve refuses is said once and what is held stays spooled; the

@@ -1,3 +1,4 @@
+// run-tests: alone (simulate burns a share of a core that watch must see as sustained)
 /**
  * End to end: `coalmine simulate all` stages the miner (a temp-dir binary with pool options, burning
  * CPU, logged in to a loopback pool), a sandbox cron entry and a decoy rival that the miner's child

@@ -1,3 +1,4 @@
+// run-tests: alone (a live watch samples /proc: CPU another test burns is seen)
 /**
  * End to end: `coalmine watch` on this machine's real /proc, against what `coalmine simulate` stages
  * (a temp-dir xmrig with pool options and a Stratum login to a loopback pool, a sandbox cron entry

@@ -1,3 +1,4 @@
+// run-tests: alone (lease TTLs of 2 s on the wall clock)
 /**
  * `coalmine worker` as run: two real workers on a real JetStream and PostgreSQL share the partitions;
  * one is SIGKILLed while the stream is still coming, the other takes its partitions after the lease TTL
@@ -60,9 +61,7 @@ async function until(
 }
 
 function worker(name: string, store: string): LiveCli {
-  const w = startCli(['worker', '--bus', nats.bus, '--store', store, '--name', name, '--lease-ttl', '2'], {
-    env: { ...process.env, COALMINE_FROM_SOURCE: '1' },
-  });
+  const w = startCli(['worker', '--bus', nats.bus, '--store', store, '--name', name, '--lease-ttl', '2']);
   workers.push(w);
   return w;
 }

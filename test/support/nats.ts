@@ -28,6 +28,8 @@ export interface TestNats {
   pause(i: number): void;
   /** SIGCONTs node `i`. */
   resume(i: number): void;
+  /** Each running node's process id (a bench reads their CPU from /proc). */
+  pids(): number[];
   /** Kills every node and removes the stores; once. */
   stop(): Promise<void>;
 }
@@ -220,6 +222,7 @@ export async function startNats(n = 3): Promise<TestNats> {
       for (const node of nodes) if (!node.proc) launch(node);
       await settled(nodes);
     },
+    pids: () => nodes.flatMap((node) => (node.proc?.pid !== undefined ? [node.proc.pid] : [])),
     stop: async () => {
       for (const node of nodes) await kill(node);
       process.removeListener('exit', stopNow);

@@ -64,6 +64,8 @@ const SAMPLE_MS = 250;
 const FLEET_HOSTS = 10_000;
 /** Workers are sized to run at most this share of their core at the fleet's mean rate (bursts, replays). */
 const TARGET_UTILISATION = 0.5;
+/** watch's first seconds send the host's whole inventory; the steady rate is read after them. */
+const WATCH_STARTUP_S = 15;
 
 function flag(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
@@ -329,11 +331,18 @@ async function runWorkers(count: number, bodies: FleetBody[], pgUrl: string): Pr
 }
 
 /** What one host's `watch --server` sends at the default interval: event lines per second, measured. */
-async function watchRate(
-  seconds: number,
-): Promise<{ seconds: number; events: number; batches: number; processes: number }> {
+async function watchRate(seconds: number): Promise<{
+  seconds: number;
+  events: number;
+  batches: number;
+  processes: number;
+  startupEvents: number;
+  steadyEventsPerSecond: number;
+}> {
   let events = 0;
   let batches = 0;
+  const arrivals: Array<{ at: number; events: number }> = [];
+  const started = performance.now();
   const server = createServer((req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -347,6 +356,7 @@ async function watchRate(
           .filter((l) => l.trim() !== '').length;
         events += n;
         batches++;
+        arrivals.push({ at: performance.now() - started, events: n });
         res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify({ events: n }));
       } else res.writeHead(202, { 'content-type': 'application/json' }).end('{}');
     });
@@ -383,7 +393,20 @@ async function watchRate(
     if (code !== 0 && code !== 1) throw new Error(`watch exited ${code}: ${err}`);
     // what was sampled last is flushed at the end of the duration
     await sleep(1000);
-    return { seconds, events, batches, processes };
+    // the first WATCH_STARTUP_S is the host's inventory (every process, every persistence entry), once
+    const steady = arrivals.filter((a) => a.at >= WATCH_STARTUP_S * 1000);
+    const steadyEvents = steady.reduce((sum, a) => sum + a.events, 0);
+    const span = steady.length > 1 ? (steady[steady.length - 1].at - steady[0].at) / 1000 : 0;
+    // each batch carries what was sampled since the one before: the first steady batch's share is before the span
+    const steadyRate = span > 0 ? (steadyEvents - steady[0].events) / span : 0;
+    return {
+      seconds,
+      events,
+      batches,
+      processes,
+      startupEvents: events - steadyEvents,
+      steadyEventsPerSecond: steadyRate,
+    };
   } finally {
     server.close();
     rmSync(spool, { recursive: true, force: true });
@@ -423,7 +446,7 @@ console.error(`bench: watch ${JSON.stringify(watch)}`);
 // the model, from the one-worker run (a worker is one thread of detection: its CPU is one core's)
 const one = runs.find((r) => r.workers === 1) ?? runs[0];
 const perCore = one.events / one.workerCpuSeconds[0];
-const perHost = watch.events / watch.seconds;
+const perHost = watch.steadyEventsPerSecond;
 const fleetRate = perHost * FLEET_HOSTS;
 const workersNeeded = Math.max(1, Math.ceil(fleetRate / (perCore * TARGET_UTILISATION)));
 const idle = one.workerIdleRssMiB[0];
@@ -476,13 +499,13 @@ Scaling against one worker (first column): ${scaling}. This machine has ${m.core
 
 ## What one host sends
 
-\`coalmine watch --server\` at its default interval for ${watch.seconds} s on this machine (${watch.processes} processes): ${n(watch.events)} events in ${watch.batches} batches, **${model.watchEventsPerSecondPerHost} events/s**. A host with more processes starting and exiting sends more: scale the model by your hosts' rate (the sensors page of the console shows each sensor's).
+\`coalmine watch --server\` at its default interval for ${watch.seconds} s on this machine (${watch.processes} processes): ${n(watch.events)} events in ${watch.batches} batches. The first ${WATCH_STARTUP_S} s carry the host's inventory, once (${n(watch.startupEvents)} events: every process and every cron, systemd and shell-rc entry); after that it sends **${model.watchEventsPerSecondPerHost} events/s** (processes starting and exiting, sockets opened, CPU samples of busy processes). A host with more churn sends more: scale the model by your hosts' rate. A fleet restarting its sensors at once sends its inventory at once: ${n(watch.startupEvents * FLEET_HOSTS)} events for ${n(FLEET_HOSTS)} hosts, ${n(Math.round((watch.startupEvents * FLEET_HOSTS) / (model.eventsPerSecondPerWorkerCore * model.workersNeeded)))} s of work for the workers below.
 
 ## Capacity model
 
 - One worker detects **${n(model.eventsPerSecondPerWorkerCore)} events per CPU-second** (the one-worker row: events ÷ its CPU seconds). A worker runs detection on one thread, so it is one core's worth.
 - The bus costs ${model.busCpuMicrosPerEvent} µs of CPU per event here (nats-server ${one.natsCpuMicrosPerEvent} µs + publishing ${one.publisherCpuMicrosPerEvent} µs), at replicas 1; replicas 3 roughly triples the server's share (bench/results/bus-publish.md).
-- ${n(FLEET_HOSTS)} hosts × ${model.watchEventsPerSecondPerHost} events/s = **${n(model.fleetEventsPerSecond)} events/s**. At ${TARGET_UTILISATION * 100}% of a core per worker (headroom for bursts and for a takeover's replay), that is **${model.workersNeeded} worker${model.workersNeeded === 1 ? '' : 's'}** (one core each), well inside the ${PARTITIONS} partitions (the most workers that can share the stream).
+- ${n(FLEET_HOSTS)} hosts × ${model.watchEventsPerSecondPerHost} events/s = **${n(model.fleetEventsPerSecond)} events/s**. At ${TARGET_UTILISATION * 100}% of a core per worker (headroom for bursts and for a takeover's replay), that is **${model.workersNeeded} worker${model.workersNeeded === 1 ? '' : 's'}** (one core each), ${model.workersNeeded <= PARTITIONS ? `within the ${PARTITIONS} partitions (the most workers that can share the stream)` : `more than the ${PARTITIONS} partitions let share the stream: past ${PARTITIONS} workers the partition count has to grow`}.
 - Memory: a worker holding its partitions and no events uses ${model.workerIdleRssMiB} MiB (rules and intel per partition detector); the fleet's state adds about ${model.memoryPerTrackedHostMiB} MiB per tracked host (peak RSS of the one-worker run less its idle RSS, over ${n(data.hosts)} hosts), so a worker of ${model.workersNeeded} carrying ${n(Math.ceil(FLEET_HOSTS / model.workersNeeded))} hosts needs about ${n(model.memoryPerWorkerForFleetMiB)} MiB.
 - A takeover replays the partition's retained history (the stream's max age): the heir's catch-up at the rate above is what bounds how long a dead worker's hosts wait.
 

@@ -139,6 +139,24 @@ test('an owner that cannot renew stops holding its leases after TTL − TTL/5 by
   await b.close();
 });
 
+test('a lease its owner’s clock let go is lost, not renewed by a late round, even when nobody took it meanwhile', async () => {
+  await freeAll();
+  const c = clock();
+  const a = new PartitionLeases({ kv, worker: 'la', ttlMs: 5000, monotonic: c.now });
+  assert.equal((await a.round()).gained.length, PARTITIONS);
+  // a round held up past TTL − TTL/5 (the worker has stopped every partition by its own clock by then):
+  // renewing now would leave them leased with nobody consuming them
+  c.advance(4100);
+  assert.equal(a.holds(0), false);
+  const late = await a.round();
+  assert.equal(late.lost.length, PARTITIONS, 'every lease the clock let go is lost');
+  assert.deepEqual(a.owned(), [], 'none renewed');
+  // still ours in the bucket at its old revision: claimed again, by anyone, once seen still past the TTL
+  c.advance(5100);
+  assert.equal((await a.round()).gained.length, PARTITIONS);
+  await a.close();
+});
+
 test('a SIGKILLed owner’s partitions are taken over after its TTL, and not before', async () => {
   await freeAll();
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-lease-'));

@@ -152,6 +152,13 @@ export class PartitionLeases {
     await Promise.all(
       this.owned().map(async (p) => {
         const h = this.held.get(p) as Held;
+        // given up by our own clock already (a round held up past it): the caller has stopped the
+        // partition, so renewing it would leave it leased to us with nothing consuming it
+        if (!this.holds(p)) {
+          this.held.delete(p);
+          result.lost.push(p);
+          return;
+        }
         const sentAt = this.monotonic();
         try {
           const revision = await this.kv.update(leaseKeyOf(p), this.value(), h.revision);

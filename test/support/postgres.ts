@@ -6,7 +6,7 @@
  * cluster it started). When PostgreSQL cannot be found or started this throws with the reason, so the
  * suite fails rather than skipping; only `COALMINE_SKIP_PG=1` skips it, on purpose (`pgSkipReason`).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -19,6 +19,11 @@ export interface TestPostgres {
   url: string;
   /** Another fresh database on the same server (for a test that needs an empty store); dropped by `stop`. */
   database: () => Promise<string>;
+  /**
+   * Restarts the server (`pg_ctl restart -m fast -w`: every connection is cut, the same port after), for
+   * a test of what survives it; only a cluster this file started (a COALMINE_TEST_PG_URL server is not ours).
+   */
+  restart: () => Promise<void>;
   /** Drops every database made and stops the cluster if we started it. */
   stop: () => Promise<void>;
 }
@@ -58,6 +63,7 @@ export function freePort(): Promise<number> {
 
 interface Cluster {
   adminUrl: string;
+  restart: () => Promise<void>;
   stop: () => void;
 }
 
@@ -103,9 +109,25 @@ async function startCluster(): Promise<Cluster> {
         spawnSync(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'immediate', '-w'], { cwd: dir, ...user });
         rmSync(dir, { recursive: true, force: true });
       };
+      // not spawnSync: the test's own clients go on (and see the outage) while the server restarts
+      const restart = () =>
+        new Promise<void>((resolve, reject) => {
+          const args = ['restart', '-D', data, '-l', log, '-m', 'fast', '-w', '-t', '60'];
+          const child = spawn(join(bin, 'pg_ctl'), args, { cwd: dir, ...user, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (d) => {
+            stderr += d;
+          });
+          child.once('error', reject);
+          child.once('exit', (code) => {
+            if (code === 0) return resolve();
+            const serverLog = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
+            reject(new Error(`PostgreSQL pg_ctl restart failed (exit ${code}): ${stderr.slice(-2000)}${serverLog}`));
+          });
+        });
       // a test process that dies without its after() hook must not leave a server behind
       process.once('exit', stop);
-      return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+      return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`, restart, stop };
     } catch (err) {
       lastError = err;
     }
@@ -117,7 +139,16 @@ async function startCluster(): Promise<Cluster> {
 /** A fresh database on `COALMINE_TEST_PG_URL`'s server or on a cluster of our own; throws with the reason when impossible. */
 export async function startPostgres(): Promise<TestPostgres> {
   const given = process.env.COALMINE_TEST_PG_URL;
-  const cluster: Cluster = given ? { adminUrl: given, stop: () => {} } : await startCluster();
+  const cluster: Cluster = given
+    ? {
+        adminUrl: given,
+        restart: () =>
+          Promise.reject(
+            new Error('COALMINE_TEST_PG_URL names a server this test did not start: it cannot restart it'),
+          ),
+        stop: () => {},
+      }
+    : await startCluster();
   const made: string[] = [];
   const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: cluster.adminUrl });
@@ -151,6 +182,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     url,
     database,
+    restart: cluster.restart,
     stop: async () => {
       try {
         await admin(async (c) => {

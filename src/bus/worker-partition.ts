@@ -90,29 +90,39 @@ export interface PartitionDeps {
   now: () => number;
 }
 
-/** The worker's bound on messages in flight (fetched, not yet acked), shared by its partitions. */
+/**
+ * The worker's bound on messages in flight (fetched, not yet acked), shared by its partitions. First come,
+ * first served: a partition that gives slots back and at once asks again queues behind those waiting, or
+ * one holding unacked messages (acked only at its next tick, after its next fetch) could wait for ever
+ * while the others pass slots among themselves.
+ */
 export class InFlightBudget {
   private used = 0;
-  private waiters: Array<() => void> = [];
+  private readonly waiting: Array<{ want: number; resolve: (n: number) => void }> = [];
   constructor(readonly max: number) {}
 
   get inFlight(): number {
     return this.used;
   }
 
-  /** Up to `want` slots (at least one), waiting while none is free. */
-  async take(want: number): Promise<number> {
-    while (this.used >= this.max) await new Promise<void>((r) => this.waiters.push(r));
-    const n = Math.max(1, Math.min(want, this.max - this.used));
-    this.used += n;
-    return n;
+  /** Up to `want` slots (at least one), waiting in turn while none is free. */
+  take(want: number): Promise<number> {
+    if (this.waiting.length === 0 && this.used < this.max) return Promise.resolve(this.grant(want));
+    return new Promise<number>((resolve) => this.waiting.push({ want, resolve }));
   }
 
   give(n: number): void {
     this.used = Math.max(0, this.used - n);
-    const waiting = this.waiters;
-    this.waiters = [];
-    for (const w of waiting) w();
+    while (this.waiting.length > 0 && this.used < this.max) {
+      const next = this.waiting.shift() as { want: number; resolve: (n: number) => void };
+      next.resolve(this.grant(next.want));
+    }
+  }
+
+  private grant(want: number): number {
+    const n = Math.max(1, Math.min(want, this.max - this.used));
+    this.used += n;
+    return n;
   }
 }
 
@@ -214,7 +224,9 @@ export class PartitionRunner {
     }
     if (!this.live) return;
     await this.endReplay();
-    const consumer = await this.liveConsumer(subject, target + 1);
+    let consumer = await this.liveConsumer(subject, target + 1);
+    /** The consumer's delivery sequence of the last message that reached us (1, 2, … on a new consumer). */
+    let delivered = 0;
     let retry = RETRY_FIRST_MS;
     while (this.live) {
       // back-pressure: reports waiting to be stored stop the fetching
@@ -223,33 +235,62 @@ export class PartitionRunner {
       // a fetch waiting on a quiet partition holds its slots: each partition asks for its share at most
       const slots = await this.deps.budget.take(Math.min(FETCH_BATCH, Math.floor(this.deps.budget.max / PARTITIONS)));
       let got = 0;
+      // what a fetch delivered before it failed (missed heartbeats on a loaded machine) is read all the same
+      const msgs: JsMsg[] = [];
+      let failure: unknown;
       try {
-        const msgs: JsMsg[] = [];
         for await (const m of await consumer.fetch({ max_messages: slots, expires: 1000 })) msgs.push(m);
-        for (const m of msgs) {
-          got++;
-          // a redelivery of what was read (its ack is covered by a later AckAll), or a stop: its slot back
-          if (!this.live || m.seq <= this.lastSeq) {
-            this.deps.budget.give(1);
-            if (!this.live) break;
-            continue;
-          }
-          await this.process(m);
-          this.unacked.push({ msg: m });
-        }
-        retry = RETRY_FIRST_MS;
       } catch (err) {
-        if (!this.live) break;
-        this.say(`fetching failed, retrying in ${retry} ms: ${why(err)}`);
-        await this.sleep(retry);
-        retry = Math.min(retry * 2, RETRY_MAX_MS);
-      } finally {
-        // slots asked for and not delivered
-        this.deps.budget.give(Math.max(0, slots - got));
+        failure = err;
       }
+      let gap = false;
+      for (const m of msgs) {
+        got++;
+        // a delivery that never reached us (on the wire when a fetch failed or expired): the server counts it
+        // delivered, and an AckAll past it would ack it unread. From there on nothing is read; the consumer
+        // is made again from the message after the last one read, which delivers it again
+        gap ||= m.info.deliverySequence !== delivered + 1;
+        delivered = m.info.deliverySequence;
+        // a redelivery of what was read (its ack is covered by a later AckAll), past a gap, or a stop: its slot back
+        if (gap || !this.live || m.seq <= this.lastSeq) {
+          this.deps.budget.give(1);
+          if (!this.live) break;
+          continue;
+        }
+        await this.process(m);
+        this.unacked.push({ msg: m });
+      }
+      // slots asked for and not delivered
+      this.deps.budget.give(Math.max(0, slots - got));
+      if (!this.live) break;
+      if (failure !== undefined || gap) {
+        this.say(
+          failure !== undefined
+            ? `fetching failed, reading on from sequence ${this.lastSeq + 1} in ${retry} ms: ${why(failure)}`
+            : `a delivery did not reach us, reading on from sequence ${this.lastSeq + 1}`,
+        );
+        if (failure !== undefined) await this.sleep(retry);
+        retry = Math.min(retry * 2, RETRY_MAX_MS);
+        if (!this.live) break;
+        consumer = await this.freshConsumer(subject);
+        delivered = 0;
+        continue;
+      }
+      retry = RETRY_FIRST_MS;
       if (got === 0) this.quietTick();
       this.ackFiled();
     }
+  }
+
+  /**
+   * The live consumer made again from the message after the last one read: what the old one delivered
+   * and we did not read comes again. The old one's unacked messages need no ack (it is gone); their slots
+   * are given back. What they caused is stored by the file loop as before.
+   */
+  private async freshConsumer(subject: string): Promise<Consumer> {
+    this.deps.budget.give(this.unacked.length);
+    this.unacked.length = 0;
+    return this.liveConsumer(subject, this.lastSeq + 1);
   }
 
   /** The partition from its first retained message up to `target`, through an ordered consumer. */

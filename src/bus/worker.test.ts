@@ -199,3 +199,65 @@ test('hostile messages: one without the contract’s headers and lines that are 
     await store.close();
   }
 });
+
+test('a delivery that never reaches the worker (another client took it off the consumer) is read all the same: the consumer is made again from the last message read', async () => {
+  const location = await pg.database();
+  const store = await openStore(location);
+  const logs: string[] = [];
+  const p = 11;
+  const MESSAGES = 80;
+  // the earlier tests' messages out of the stream: the worker's event count is this test's alone
+  await jsm.streams.purge(EVENTS_STREAM);
+  const good = (await collectionBodies(KINSING))[3].events.slice(0, 6);
+  const publish = async (k: number) => {
+    const meta = {
+      seq: 800_000 + k,
+      index: 0,
+      kind: 'events' as const,
+      sensor: 's',
+      name: `b${k}`,
+      format: 'f',
+      receivedAt: Date.now(),
+    };
+    await js.publish(subjectOf(p), encodeEvents([eventLine(good[k % good.length])]), { headers: headersOf(meta, 1) });
+  };
+  await publish(0);
+  const w = await Worker.start({
+    bus: nats.urls,
+    store,
+    policy: defaultPolicy(),
+    name: 'robbed',
+    leaseTtlMs: 1500,
+    log: (l) => logs.push(l),
+  });
+  try {
+    await until('the partition live on its consumer', async () =>
+      Boolean(await jsm.consumers.info(EVENTS_STREAM, consumerNameOf(p)).catch(() => null)),
+    );
+    // a second client's pull waits on the partition's durable consumer behind the worker's own: of a burst,
+    // the worker's pull takes the first messages, this one the next, which it never acks (as a fetch that
+    // failed with a message on the wire leaves it), and the worker's next pull goes on after it
+    const thief = await js.consumers.get(EVENTS_STREAM, consumerNameOf(p));
+    const stolen = thief.fetch({ max_messages: 1, expires: 20_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    for (let k = 1; k < MESSAGES; k++) await publish(k);
+    let took = 0;
+    for await (const _ of await stolen) took++;
+    assert.equal(took, 1, 'the other client took a message');
+    await until(
+      'every event read',
+      async () => w.stats.events >= MESSAGES,
+      30_000,
+      () => logs.join('\n'),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(w.stats.events, MESSAGES, 'each event read once');
+    assert.ok(
+      logs.some((l) => /partition 11: a delivery did not reach us, reading on from sequence \d+/.test(l)),
+      logs.join('\n'),
+    );
+  } finally {
+    await w.close();
+    await store.close();
+  }
+});

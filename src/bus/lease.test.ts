@@ -1,3 +1,4 @@
+// run-tests: alone (lease TTLs of 1.5 s on the wall clock)
 /**
  * Partition leases against a real single-node JetStream (test/support/nats.ts): fair shares, compare-and-
  * swap races, a clean release, fencing by the owner's own clock, and takeover of a SIGKILLed owner's

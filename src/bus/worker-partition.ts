@@ -301,6 +301,7 @@ export class PartitionRunner {
       deliver_policy: DeliverPolicy.All,
     });
     let done = false;
+    let replayed = 0;
     // how many are left to deliver: a fetch asking for more than are there waits out its expiry
     const info = await this.deps.jsm.streams.info(EVENTS_STREAM, { subjects_filter: subject });
     let left = info.state.subjects?.[subject] ?? REPLAY_FETCH_BATCH;
@@ -318,6 +319,7 @@ export class PartitionRunner {
           break;
         }
         await this.process(m);
+        replayed++;
         this.deps.counts.replayed++;
         if (m.seq >= target) {
           done = true;
@@ -328,10 +330,7 @@ export class PartitionRunner {
       // oldest first); else the consumer is behind (or was reset) and the next fetch goes on
       if (got === 0 && !done) done = await this.agedOut(target);
     }
-    if (this.live)
-      this.say(
-        `replayed ${this.deps.counts.replayed} messages to sequence ${target} in ${this.deps.now() - started} ms`,
-      );
+    if (this.live) this.say(`replayed ${replayed} messages to sequence ${target} in ${this.deps.now() - started} ms`);
   }
 
   /** Whether stream message `seq` is gone (aged out or removed). */

@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { jetstream } from '@nats-io/jetstream';
-import type { KV } from '@nats-io/kv';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type TestNats } from '../../test/support/nats.js';
 import { LEASE_BUCKET, leaseKeyOf, PARTITIONS } from './contract.js';
@@ -218,4 +218,46 @@ for (;;) {
 
 test('the lease bucket is the contract’s', async () => {
   assert.equal((await kv.status()).bucket, LEASE_BUCKET);
+});
+
+test('leases are read from the bucket stream’s leader, never by a direct get a replica may answer with its own revision, also on a bucket made allowing them', async () => {
+  // what nats-server 2.9.10 did after a node was killed: a replica's direct get answered revisions the
+  // leader did not hold, so a dead worker's heartbeat and leases never stood still and claims failed
+  const bucketStream = `KV_${LEASE_BUCKET}`;
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(bucketStream);
+  await new Kvm(jetstream(nc)).create(LEASE_BUCKET, { history: 1, allow_direct: true });
+  assert.equal((await jsm.streams.info(bucketStream)).config.allow_direct, true);
+  const direct: string[] = [];
+  const leader: string[] = [];
+  const subs = [
+    nc.subscribe(`$JS.API.DIRECT.GET.${bucketStream}.>`, {
+      callback: (_err, m) => {
+        direct.push(m.subject);
+      },
+    }),
+    nc.subscribe(`$JS.API.DIRECT.GET.${bucketStream}`, {
+      callback: (_err, m) => {
+        direct.push(m.subject);
+      },
+    }),
+    nc.subscribe(`$JS.API.STREAM.MSG.GET.${bucketStream}`, {
+      callback: (_err, m) => {
+        leader.push(m.subject);
+      },
+    }),
+  ];
+  try {
+    await nc.flush();
+    const opened = await openLeaseBucket(jetstream(nc), 1);
+    const a = new PartitionLeases({ kv: opened, worker: 'reader', ttlMs: 3000, monotonic: clock().now });
+    assert.equal((await a.round()).gained.length, PARTITIONS);
+    assert.ok(leaseValueOf(await opened.get(leaseKeyOf(0))));
+    await a.close();
+    await nc.flush();
+    assert.deepEqual(direct, [], 'no direct get');
+    assert.ok(leader.length >= PARTITIONS, `${leader.length} reads from the leader`);
+  } finally {
+    for (const s of subs) s.unsubscribe();
+  }
 });

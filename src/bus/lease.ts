@@ -293,7 +293,14 @@ function isCasFailure(err: unknown): boolean {
   return /wrong last sequence|key exists|already exists/i.test(text);
 }
 
-/** The lease bucket, made when missing (one value per key: a lease's history is of no use). */
+/**
+ * The lease bucket, made when missing (one value per key: a lease's history is of no use). Read from its
+ * stream's leader, never by direct get (which any replica answers, also one behind or holding writes the
+ * leader lost after a node failure, seen on nats-server 2.9.10): expiry is judged by a revision standing
+ * still, so reads that alternate between replicas' revisions keep a dead worker's leases and heartbeat
+ * looking alive, and a claim at a replica's revision fails. Set on the client, so a bucket made with
+ * direct gets allowed is read the same way.
+ */
 export async function openLeaseBucket(js: JetStreamClient, replicas: number): Promise<KV> {
-  return new Kvm(js).create(LEASE_BUCKET, { history: 1, replicas });
+  return new Kvm(js).create(LEASE_BUCKET, { history: 1, replicas, allow_direct: false });
 }

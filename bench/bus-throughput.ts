@@ -170,6 +170,10 @@ interface WorkerRun {
 async function runWorkers(count: number, bodies: FleetBody[], pgUrl: string): Promise<WorkerRun> {
   const nats = await startNats(1);
   const children: ChildProcess[] = [];
+  const killChildren = () => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', killChildren);
   const nc = await connect({ servers: nats.urls });
   try {
     const jsm = await jetstreamManager(nc, { timeout: 30_000 });
@@ -324,7 +328,8 @@ async function runWorkers(count: number, bodies: FleetBody[], pgUrl: string): Pr
       findings: 0,
     };
   } finally {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    killChildren();
+    process.removeListener('exit', killChildren);
     await nc.close().catch(() => {});
     await nats.stop();
   }
@@ -412,6 +417,9 @@ async function watchRate(seconds: number): Promise<{
     rmSync(spool, { recursive: true, force: true });
   }
 }
+
+// stopped by a signal: exit, so the test clusters' exit handlers stop nats-server and PostgreSQL
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 const args = process.argv.slice(2);
 const eventsWanted = Number(flag(args, '--events', '200000'));

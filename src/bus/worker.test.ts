@@ -261,3 +261,39 @@ test('a delivery that never reaches the worker (another client took it off the c
     await store.close();
   }
 });
+
+test('a worker giving partitions up to a newcomer keeps renewing the rest: the excess drains meanwhile, every other partition stays its own', async () => {
+  const location = await pg.database();
+  const store = await openStore(location);
+  const logs: string[] = [];
+  const options = {
+    bus: nats.urls,
+    store,
+    policy: defaultPolicy(),
+    leaseTtlMs: 3000,
+    log: (l: string) => logs.push(l),
+  };
+  const keeper = await Worker.start({ ...options, name: 'keeper' });
+  let joiner: Worker | undefined;
+  try {
+    assert.equal(keeper.partitions().length, 64);
+    joiner = await Worker.start({ ...options, name: 'joiner' });
+    // each stop waits out its partition's fetch: 32 of them one after another took the round past the
+    // renewal fence (TTL − TTL/5) and the keeper lost every partition it kept
+    await until(
+      'half each',
+      async () => keeper.partitions().length === 32 && joiner?.partitions().length === 32,
+      30_000,
+      () => logs.join('\n'),
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(keeper.stats.lost, 0, logs.join('\n'));
+    assert.equal(keeper.stats.released, 32);
+    assert.equal(keeper.partitions().length, 32);
+    assert.ok(!logs.some((l) => /not renewed within its TTL/.test(l)), logs.join('\n'));
+  } finally {
+    await joiner?.close();
+    await keeper.close();
+    await store.close();
+  }
+});

@@ -73,6 +73,8 @@ export class Worker {
   };
   private readonly moves = { claimed: 0, lost: 0, released: 0 };
   private readonly runners = new Map<number, PartitionRunner>();
+  /** Partitions given up over our share, storing and acking what they read before their lease is released. */
+  private readonly draining = new Map<number, Promise<void>>();
   private readonly turn = new AsyncLock();
   private readonly replays = new InFlightBudget(REPLAYS_AT_ONCE);
   private timer: NodeJS.Timeout | undefined;
@@ -178,20 +180,19 @@ export class Worker {
       const r = await this.leases.round();
       if (this.roundFailing) this.say('leases renewed again');
       this.roundFailing = false;
+      // nothing here waits for a partition to stop: the next round's renewals must not wait behind stops
+      // (a second or more each, as a fetch expires) or every other lease runs out by our own clock
       for (const p of r.lost) {
         this.moves.lost++;
-        await this.runners.get(p)?.stop(false);
+        void this.runners.get(p)?.stop(false);
         this.runners.delete(p);
       }
       if (r.lost.length > 0) this.say(`lost partitions ${ranges(r.lost)} (another worker holds them now)`);
-      for (const p of r.excess) {
-        await this.runners.get(p)?.stop(true, DRAIN_MS);
-        this.runners.delete(p);
-        await this.leases.release(p);
-        this.moves.released++;
-      }
-      if (r.excess.length > 0)
-        this.say(`gave up partitions ${ranges(r.excess)} (${r.live} workers live: ${r.share} each at most)`);
+      // the excess drains meanwhile, its leases still ours (renewed) until each is released
+      const giving = r.excess.filter((p) => !this.draining.has(p));
+      for (const p of giving) this.drain(p);
+      if (giving.length > 0)
+        this.say(`gave up partitions ${ranges(giving)} (${r.live} workers live: ${r.share} each at most)`);
       for (const p of r.gained) this.startPartition(p);
       if (r.gained.length > 0)
         this.say(`took partitions ${ranges(r.gained)} (${r.live} workers live: ${r.share} each at most)`);
@@ -208,6 +209,20 @@ export class Worker {
         void runner.stop(false);
         this.say(`partition ${p}: lease not renewed within its TTL; stopped`);
       }
+  }
+
+  /** Partition `p` stops, stores and acks what it read (DRAIN_MS at most), then its lease is released. */
+  private drain(p: number): void {
+    const runner = this.runners.get(p);
+    this.runners.delete(p);
+    const done = (async () => {
+      await runner?.stop(true, DRAIN_MS);
+      await this.leases.release(p);
+      this.moves.released++;
+    })()
+      .catch((err) => this.say(`partition ${p}: giving it up failed (its lease runs out instead): ${why(err)}`))
+      .finally(() => this.draining.delete(p));
+    this.draining.set(p, done);
   }
 
   private startPartition(p: number): void {
@@ -254,6 +269,7 @@ export class Worker {
     this.closing ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       await this.rounding.catch(() => {});
+      await Promise.all([...this.draining.values()]);
       await Promise.all([...this.runners.values()].map((r) => r.stop(true, DRAIN_MS)));
       this.runners.clear();
       await this.leases.close().catch(() => {});

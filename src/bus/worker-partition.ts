@@ -18,9 +18,10 @@
  *
  * Live, a message is acked (AckAll: it and every one before it) once the detector has read it (the
  * first tick after it: its batch is read by then) and every report made up to that tick is stored. What
- * its events go on to cause later is rebuilt by the next owner's replay, not by the ack. A store that fails is retried with backoff, the partition stops fetching while its reports
- * wait, and the consumer's max_ack_pending stops the server delivering more, so nothing is lost or
- * buffered without bound.
+ * its events go on to cause later is rebuilt by the next owner's replay, not by the ack. A store that
+ * fails is retried with backoff, the partition stops fetching while its reports wait, and the consumer's
+ * max_ack_pending stops the server delivering more, so nothing is lost or buffered without bound; the
+ * worker's InFlightBudget bounds the messages fetched and not yet read.
  */
 import {
   AckPolicy,
@@ -80,7 +81,11 @@ export interface PartitionDeps {
   turn: AsyncLock;
   /** Whether the lease is still ours (checked before each filing and fetch). */
   holds: () => boolean;
-  /** Messages fetched and not yet acked or processed, across the worker; `take` waits for room. */
+  /**
+   * Messages fetched and not yet read by the detector, across the worker; `take` waits for room. A read
+   * message gives its slot back at once: its ack waits for a tick, and a tick for a fetch, so slots held
+   * until the ack would let every partition wait on slots that only its own next fetch could free.
+   */
   budget: InFlightBudget;
   /** Replays running at once across the worker. */
   replays: InFlightBudget;
@@ -186,7 +191,6 @@ export class PartitionRunner {
     this.abandoned = true;
     this.poke();
     await Promise.race([this.filing, delay(1000)]);
-    this.deps.budget.give(this.unacked.length);
     this.unacked.length = 0;
   }
 
@@ -258,6 +262,7 @@ export class PartitionRunner {
           continue;
         }
         await this.process(m);
+        this.deps.budget.give(1);
         this.unacked.push({ msg: m });
       }
       // slots asked for and not delivered
@@ -284,11 +289,10 @@ export class PartitionRunner {
 
   /**
    * The live consumer made again from the message after the last one read: what the old one delivered
-   * and we did not read comes again. The old one's unacked messages need no ack (it is gone); their slots
-   * are given back. What they caused is stored by the file loop as before.
+   * and we did not read comes again. The old one's unacked messages need no ack (it is gone). What they
+   * caused is stored by the file loop as before.
    */
   private async freshConsumer(subject: string): Promise<Consumer> {
-    this.deps.budget.give(this.unacked.length);
     this.unacked.length = 0;
     return this.liveConsumer(subject, this.lastSeq + 1);
   }
@@ -480,18 +484,15 @@ export class PartitionRunner {
     }
   }
 
-  /** Acks (AckAll) the last message whose reports are all stored, and frees its slots. */
+  /** Acks (AckAll) the last message whose reports are all stored. */
   private ackFiled(): void {
     let last: JsMsg | undefined;
-    let n = 0;
     for (;;) {
       const through = this.unacked[0]?.through;
       if (through === undefined || through > this.filed) break;
       last = (this.unacked.shift() as { msg: JsMsg }).msg;
-      n++;
     }
     if (last && !this.abandoned) last.ack();
-    this.deps.budget.give(n);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -31,6 +31,7 @@ import { Kvm } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { distState } from '../bin/dist-state.js';
 import {
+  DEFAULT_MAX_AGE_MS,
   EVENTS_STREAM,
   encodeEvents,
   ensureEventsStream,
@@ -458,7 +459,12 @@ const perHost = watch.steadyEventsPerSecond;
 const fleetRate = perHost * FLEET_HOSTS;
 const workersNeeded = Math.max(1, Math.ceil(fleetRate / (perCore * TARGET_UTILISATION)));
 const idle = one.workerIdleRssMiB[0];
-const perHostMiB = (one.workerPeakRssMiB[0] - idle) / data.hosts;
+// an upper bound: the peak holds the burst's messages and garbage as well as the state they left
+const perProcessKiB = ((one.workerPeakRssMiB[0] - idle) * 1024) / data.processes;
+const fleetStateMiB = (perProcessKiB * watch.processes * FLEET_HOSTS) / 1024;
+// a takeover replays a partition's retained history at one worker's rate
+const retainedPerPartition = (fleetRate * (DEFAULT_MAX_AGE_MS / 1000)) / PARTITIONS;
+const takeoverHours = retainedPerPartition / perCore / 3600;
 const model = {
   eventsPerSecondPerWorkerCore: round(perCore),
   watchEventsPerSecondPerHost: round(perHost, 3),
@@ -469,8 +475,10 @@ const model = {
   partitions: PARTITIONS,
   maxUsefulWorkers: PARTITIONS,
   workerIdleRssMiB: idle,
-  memoryPerTrackedHostMiB: round(perHostMiB, 2),
-  memoryPerWorkerForFleetMiB: round(idle + (perHostMiB * FLEET_HOSTS) / workersNeeded),
+  memoryPerTrackedProcessKiB: round(perProcessKiB, 1),
+  memoryPerWorkerForFleetMiB: round(idle + fleetStateMiB / workersNeeded),
+  retainedEventsPerPartition: round(retainedPerPartition),
+  takeoverReplayHours: round(takeoverHours, 1),
   busCpuMicrosPerEvent: round(one.natsCpuMicrosPerEvent + one.publisherCpuMicrosPerEvent, 1),
 };
 const m = machine();
@@ -514,8 +522,8 @@ Scaling against one worker (first column): ${scaling}. This machine has ${m.core
 - One worker detects **${n(model.eventsPerSecondPerWorkerCore)} events per CPU-second** (the one-worker row: events ÷ its CPU seconds). A worker runs detection on one thread, so it is one core's worth.
 - The bus costs ${model.busCpuMicrosPerEvent} µs of CPU per event here (nats-server ${one.natsCpuMicrosPerEvent} µs + publishing ${one.publisherCpuMicrosPerEvent} µs), at replicas 1; replicas 3 roughly triples the server's share (bench/results/bus-publish.md).
 - ${n(FLEET_HOSTS)} hosts × ${model.watchEventsPerSecondPerHost} events/s = **${n(model.fleetEventsPerSecond)} events/s**. At ${TARGET_UTILISATION * 100}% of a core per worker (headroom for bursts and for a takeover's replay), that is **${model.workersNeeded} worker${model.workersNeeded === 1 ? '' : 's'}** (one core each), ${model.workersNeeded <= PARTITIONS ? `within the ${PARTITIONS} partitions (the most workers that can share the stream)` : `more than the ${PARTITIONS} partitions let share the stream: past ${PARTITIONS} workers the partition count has to grow`}.
-- Memory: a worker holding its partitions and no events uses ${model.workerIdleRssMiB} MiB (rules and intel per partition detector); the fleet's state adds about ${model.memoryPerTrackedHostMiB} MiB per tracked host (peak RSS of the one-worker run less its idle RSS, over ${n(data.hosts)} hosts), so a worker of ${model.workersNeeded} carrying ${n(Math.ceil(FLEET_HOSTS / model.workersNeeded))} hosts needs about ${n(model.memoryPerWorkerForFleetMiB)} MiB.
-- A takeover replays the partition's retained history (the stream's max age): the heir's catch-up at the rate above is what bounds how long a dead worker's hosts wait.
+- Memory: a worker with a detector on each of its partitions and no events uses ${model.workerIdleRssMiB} MiB. The one-worker run's peak RSS less that is ${n(Math.round(one.workerPeakRssMiB[0] - idle))} MiB for ${n(data.processes)} processes tracked (${n(data.hosts)} hosts): at most ${model.memoryPerTrackedProcessKiB} KiB per tracked process (an upper bound: the peak also holds the burst's messages and garbage). ${n(FLEET_HOSTS)} hosts of ${watch.processes} processes each, over ${model.workersNeeded} workers: about ${n(model.memoryPerWorkerForFleetMiB)} MiB per worker.
+- **A takeover is the weak point.** The heir replays the partition's retained history (the stream keeps ${DEFAULT_MAX_AGE_MS / 86_400_000} days): at the fleet's rate a partition holds ${n(model.retainedEventsPerPartition)} events after a week, **${model.takeoverReplayHours} hours** of one worker's time, during which that partition's hosts wait. Checkpointing each partition's engine state (issue 17's design) is what bounds it; until then, a smaller \`max_age\` on the stream shortens it at the cost of the engine's look-back (Sigma context reaches 24 h back; baselines learn from what is retained).
 
 ${describeMachine(m)}
 `;

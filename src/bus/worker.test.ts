@@ -297,3 +297,58 @@ test('a worker giving partitions up to a newcomer keeps renewing the rest: the e
     await store.close();
   }
 });
+
+test('a burst on every partition at once, more messages than the worker holds in flight, is read to the end', async () => {
+  await jsm.streams.purge(EVENTS_STREAM);
+  const location = await pg.database();
+  const store = await openStore(location);
+  const logs: string[] = [];
+  const PER_PARTITION = 12; // 64 × 12 = 768 messages, past the worker's 512 in flight
+  const template = (await collectionBodies(KINSING))[3].events[0];
+  const w = await Worker.start({
+    bus: nats.urls,
+    store,
+    policy: defaultPolicy(),
+    name: 'burst',
+    leaseTtlMs: 1500,
+    log: (l) => logs.push(l),
+  });
+  try {
+    await until('every partition live', async () => {
+      for (let p = 0; p < 64; p++)
+        if (!(await jsm.consumers.info(EVENTS_STREAM, consumerNameOf(p)).catch(() => null))) return false;
+      return true;
+    });
+    // one host per partition: every partition's messages are read and wait for a tick to be acked
+    const hosts = new Map<number, string>();
+    for (let k = 0; hosts.size < 64; k++) {
+      const name = `burst-${k}`;
+      const p = routeOf({ ...template, host: { ...template.host, name } }).partition;
+      if (!hosts.has(p)) hosts.set(p, name);
+    }
+    let seq = 900_000;
+    for (let round = 0; round < PER_PARTITION; round++)
+      for (const [p, name] of hosts) {
+        const meta = {
+          seq: seq++,
+          index: 0,
+          kind: 'events' as const,
+          sensor: 's',
+          name: 'burst',
+          format: 'f',
+          receivedAt: Date.now(),
+        };
+        const line = eventLine({ ...template, host: { ...template.host, name } });
+        await js.publish(subjectOf(p), encodeEvents([line]), { headers: headersOf(meta, 1) });
+      }
+    await until(
+      'every event read',
+      async () => w.stats.events >= 64 * PER_PARTITION,
+      60_000,
+      () => `${w.stats.events} read\n${logs.join('\n')}`,
+    );
+  } finally {
+    await w.close();
+    await store.close();
+  }
+});

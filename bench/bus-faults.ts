@@ -11,7 +11,8 @@
  * after 60 s: never acked). At a seeded point mid-stream one fault is applied:
  * - `worker`: a worker SIGKILLed (another takes its partitions after the lease TTL, replaying them); a new
  *   one of the same name started after the trial's checks;
- * - `ingest`: an ingest node SIGKILLed (the senders go on at the other); restarted on its port after;
+ * - `ingest`: an ingest node SIGKILLed 0–30 ms into a request to it (its sender sends that batch again to
+ *   the other node, which answers it from the ingest log); restarted on its port after;
  * - `nats`: a NATS node SIGKILLed, started again 2–6 s later;
  * - `postgres`: PostgreSQL restarted (`pg_ctl restart -m fast`: every connection cut).
  * Then each trial checks, each a counted failure with its reason: (1) every acked batch's events are in
@@ -153,6 +154,8 @@ interface Batch {
   /** The 202's `events` (a repeat answer, for a batch logged by an earlier request, says 0: nothing read). */
   answeredEvents?: number;
   repeat?: boolean;
+  /** How long the request answered 202 took (ms). */
+  ackMs?: number;
   /** Answered 4xx (not retried): why. */
   refused?: string;
   neverAcked: boolean;
@@ -175,6 +178,8 @@ interface Deployment {
   kv: KV;
   sensor: string;
   ingest: IngestNode[];
+  /** Requests in flight to each ingest node now. */
+  inFlight: number[];
   workers: Array<LiveCli | undefined>;
   /** Every CLI child started, for the end. */
   children: Array<{ label: string; live: LiveCli }>;
@@ -271,7 +276,7 @@ async function deploy(): Promise<Deployment> {
       await sleep(500);
     }
   }
-  return { ...base, bus, jsm, kv, sensor, ingest, workers };
+  return { ...base, bus, jsm, kv, sensor, ingest, inFlight: ingest.map(() => 0), workers };
 }
 
 /** Until every partition is leased and the three workers hold a fair share each; the reason when not within SETTLE_MS. */
@@ -327,10 +332,14 @@ async function ship(d: Deployment, b: Batch): Promise<void> {
   let backoff = BACKOFF_FIRST_MS;
   for (;;) {
     b.attempts++;
+    const to = node;
+    const sent = Date.now();
+    d.inFlight[to]++;
     try {
-      const r = await post(d.ingest[node].url, d.sensor, b);
+      const r = await post(d.ingest[to].url, d.sensor, b).finally(() => d.inFlight[to]--);
       if (r.status === 202) {
         b.acked = true;
+        b.ackMs = Date.now() - sent;
         b.seq = r.answer.seq;
         b.answeredEvents = r.answer.events;
         b.repeat = r.answer.repeat === true;
@@ -406,12 +415,19 @@ async function applyFault(d: Deployment, fault: Fault, rng: Rng, note: (text: st
     }
     case 'ingest': {
       const i = rng.int(d.ingest.length);
+      const lagMs = rng.int(30);
+      // while a request to it is in flight (a 202 takes ~20-40 ms here: being logged, published or answered):
+      // its sender sends it again under its key to the other node, which answers from the log and publishes
+      // again what is missing
+      for (const until = Date.now() + 5000; d.inFlight[i] === 0 && Date.now() < until; ) await sleep(1);
+      await sleep(lagMs);
+      const killedAt = Date.now();
       const { live, port } = d.ingest[i];
       live.child.kill('SIGKILL');
       await live.exited;
       return {
-        at,
-        victim: `ingest-${i + 1}`,
+        at: killedAt,
+        victim: `ingest-${i + 1} (${lagMs} ms into a request)`,
         during: Promise.resolve(),
         after: async () => {
           d.ingest[i] = await startIngest(d, i, port);
@@ -615,6 +631,8 @@ interface TrialResult extends Counts {
   /** Acked batches when the fault was applied. */
   faultAfterAcks: number;
   batchesSent: number;
+  /** Median time of a request answered 202. */
+  ackMs: number;
   streamMessages: number;
   /** From the fault to the last acked host's finding first stored. */
   faultToLastFindingMs?: number;
@@ -725,6 +743,7 @@ async function runTrial(d: Deployment, fault: Fault, t: number, batchCount: numb
     victim: applied?.victim ?? '(not applied)',
     faultAfterAcks: ackedAtFault,
     batchesSent: batches.length,
+    ackMs: median(ackedBatches.map((b) => b.ackMs ?? 0)) ?? 0,
     batchesAcked: ackedBatches.length,
     batchesNeverAcked: batches.filter((b) => b.neverAcked).length,
     batchesRefused: batches.filter((b) => b.refused).length,
@@ -802,6 +821,10 @@ async function main(): Promise<void> {
     for (const c of d.children) c.live.child.kill('SIGKILL');
   };
   process.once('exit', killChildren);
+  // stopped by a signal: exiting runs the exit hooks, which stop the children, nats-server and PostgreSQL
+  const onSignal = () => process.exit(130);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const results: TrialResult[] = [];
   let aborted: string | undefined;
   try {
@@ -820,12 +843,14 @@ async function main(): Promise<void> {
         }
         results.push(r);
         process.stderr.write(
-          `${fault} ${t}/${trials} (${k + 1}/${faults.length}): ${r.victim} after ${r.faultAfterAcks} acks; ${r.batchesAcked} acked, ${r.batchesNeverAcked} never, ${r.retries} retries (${r.repeatAnswers} repeats); lost ${r.ackedEventsLost}, twice ${r.eventsCountedTwice}; findings missing ${r.findingsMissing}, extra ${r.extraFindings}, revisions doubled ${r.duplicateRevisions}; fault→last finding ${r.faultToLastFindingMs ?? '-'} ms; settle ${r.settleMs} ms${r.ok ? '' : `; FAIL: ${r.failures.slice(0, 3).join(' | ')}`}\n`,
+          `${fault} ${t}/${trials} (${k + 1}/${faults.length}): ${r.victim} after ${r.faultAfterAcks} acks; ${r.batchesAcked} acked (202 in ${r.ackMs} ms), ${r.batchesNeverAcked} never, ${r.retries} retries (${r.repeatAnswers} repeats); lost ${r.ackedEventsLost}, twice ${r.eventsCountedTwice}; findings missing ${r.findingsMissing}, extra ${r.extraFindings}, revisions doubled ${r.duplicateRevisions}; fault→last finding ${r.faultToLastFindingMs ?? '-'} ms; settle ${r.settleMs} ms${r.ok ? '' : `; FAIL: ${r.failures.slice(0, 3).join(' | ')}`}\n`,
         );
       }
   } finally {
     await stopAll(d).catch((err) => process.stderr.write(`stopping the deployment: ${why(err)}\n`));
     process.removeListener('exit', killChildren);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
   }
 
   const kinds = Object.fromEntries(faults.map((f) => [f, summarise(results.filter((r) => r.fault === f))])) as Record<

@@ -10,7 +10,6 @@
  * either ingest node's API serves them.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -23,6 +22,7 @@ import { leaseValueOf } from '../../src/bus/lease.js';
 import type { Finding } from '../../src/model/finding.js';
 import { expandInputs } from '../../src/run/inputs.js';
 import { openStore } from '../../src/store/index.js';
+import { assertRevisionsOnce } from '../support/bus-events.js';
 import { type LiveCli, ndjsonFindings, runCli, startCli } from '../support/cli.js';
 import { startNats, type TestNats } from '../support/nats.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -195,16 +195,10 @@ test('2 ingest nodes and 3 workers on a 3-node JetStream cluster store exactly w
     // held past the workers' next ticks: nothing more is filed
     await new Promise((r) => setTimeout(r, 6000));
     assert.deepEqual(await stored(), expected);
-    for (const f of expected) {
-      const revisions = await store.findings.revisions(f.id);
-      assert.deepEqual(
-        revisions.map((r) => r.revision),
-        revisions.map((_, k) => k + 1),
-        `${f.id}: revisions 1..n`,
-      );
-      const digests = revisions.map((r) => createHash('sha256').update(JSON.stringify(r.finding)).digest('hex'));
-      assert.equal(new Set(digests).size, digests.length, `${f.id}: no revision stored twice`);
-    }
+    await assertRevisionsOnce(
+      store,
+      expected.map((f) => f.id),
+    );
   } finally {
     await store.close();
   }

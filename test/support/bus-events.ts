@@ -4,6 +4,7 @@
  * most MAX_EVENTS_PER_MESSAGE, each with the contract's headers and message id.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -19,6 +20,7 @@ import {
 import type { CoalEvent } from '../../src/model/event.js';
 import { streamInput } from '../../src/run/inputs.js';
 import { sniffSource } from '../../src/sources/index.js';
+import type { Store } from '../../src/store/index.js';
 
 export interface ReadBody {
   name: string;
@@ -110,4 +112,21 @@ export async function publishBodies(
       }
   }
   return messages;
+}
+
+/**
+ * What every bus test asks of the store after workers filed: each finding's revisions numbered 1..n and
+ * no two of them the same finding (a replay or redelivery stored nothing twice).
+ */
+export async function assertRevisionsOnce(store: Store, ids: readonly string[]): Promise<void> {
+  for (const id of ids) {
+    const revisions = await store.findings.revisions(id);
+    assert.deepEqual(
+      revisions.map((r) => r.revision),
+      revisions.map((_, k) => k + 1),
+      `${id}: revisions 1..n`,
+    );
+    const digests = revisions.map((r) => createHash('sha256').update(JSON.stringify(r.finding)).digest('hex'));
+    assert.equal(new Set(digests).size, digests.length, `${id}: no revision stored twice`);
+  }
 }

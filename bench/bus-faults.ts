@@ -13,7 +13,8 @@
  *   one of the same name started after the trial's checks;
  * - `ingest`: an ingest node SIGKILLed 0–30 ms into a request to it (its sender sends that batch again to
  *   the other node, which answers it from the ingest log); restarted on its port after;
- * - `nats`: a NATS node SIGKILLed, started again 2–6 s later;
+ * - `nats`: a NATS node SIGKILLed, started again 2–6 s later (until every node says it is healthy again is
+ *   measured, and waited for before the next trial);
  * - `postgres`: PostgreSQL restarted (`pg_ctl restart -m fast`: every connection cut).
  * Then each trial checks, each a counted failure with its reason: (1) every acked batch's events are in
  * the stream exactly once (the trial's messages read by sequence: no (seq, index) twice, none under
@@ -371,28 +372,46 @@ interface Applied {
   during: Promise<void>;
   /** After the checks: what was killed is started again. */
   after: () => Promise<void>;
+  /** A restarted NATS node: ms until every node said it is healthy (undefined: never). */
+  healthyMs?: Promise<number | undefined>;
 }
 
+/** How many more times (test/support/nats.ts waits 30 s each) a restarted NATS node's health is waited for. */
+const HEALTH_WAITS = 8;
+
 /**
- * NATS node `i` started again. A restarted node is healthy once its streams and consumers (64 workers'
- * and the lease bucket's) caught up, which on a loaded machine can take longer than test/support/nats.ts
- * waits: that is said (`note`) and waited for again, a failure only when it never comes.
+ * NATS node `i` started again. `started`: it runs (and every node said it is healthy within
+ * test/support/nats.ts's wait, or that was said). `healthyMs`: ms from the restart until every node says
+ * it is healthy (its replicas of the streams and consumers caught up: 64 workers' durable consumers, and
+ * the lease rounds' listings, each a consumer of the bucket), which on this loaded machine took minutes
+ * at times; waited for after the trial's checks, said and counted, not a failed check (the checks are of
+ * what the deployment did meanwhile); undefined when it never came.
  */
-async function restartNats(d: Deployment, i: number, note: (text: string) => void): Promise<void> {
-  try {
-    await d.nats.restart(i);
-    return;
-  } catch (err) {
-    note(`nats-${i + 1} restarted but not healthy within the helper's wait: ${why(err).slice(0, 200)}`);
-  }
-  // every node runs now: restartAll starts none and waits for the cluster's health again
-  for (let k = 1; ; k++)
-    try {
-      await d.nats.restartAll();
-      return;
-    } catch (err) {
-      if (k >= 4) throw err;
-    }
+function restartNats(
+  d: Deployment,
+  i: number,
+  note: (text: string) => void,
+): { started: Promise<void>; healthyMs: Promise<number | undefined> } {
+  const from = Date.now();
+  const first = d.nats.restart(i).then(
+    () => true,
+    (err) => {
+      note(`nats-${i + 1} restarted, not healthy within 30 s: ${why(err).slice(0, 300)}`);
+      return false;
+    },
+  );
+  const healthyMs = first.then(async (healthy) => {
+    // every node runs now: restartAll starts none and waits for the cluster's health again
+    for (let k = 0; !healthy && k < HEALTH_WAITS; k++)
+      healthy = await d.nats.restartAll().then(
+        () => true,
+        () => false,
+      );
+    if (healthy) return Date.now() - from;
+    note(`nats-${i + 1} not healthy ${Math.round((Date.now() - from) / 1000)} s after its restart`);
+    return undefined;
+  });
+  return { started: first.then(() => {}), healthyMs };
 }
 
 async function applyFault(d: Deployment, fault: Fault, rng: Rng, note: (text: string) => void): Promise<Applied> {
@@ -438,11 +457,16 @@ async function applyFault(d: Deployment, fault: Fault, rng: Rng, note: (text: st
       const i = rng.int(d.nats.urls.length);
       const downMs = 2000 + rng.int(4000);
       await d.nats.kill(i);
+      const restarted = sleep(downMs).then(() => restartNats(d, i, note));
+      const healthyMs = restarted.then((r) => r.healthyMs);
       return {
         at,
         victim: `nats-${i + 1} (down ${downMs} ms)`,
-        during: sleep(downMs).then(() => restartNats(d, i, note)),
-        after: async () => {},
+        during: restarted.then((r) => r.started),
+        after: async () => {
+          await healthyMs;
+        },
+        healthyMs,
       };
     }
     case 'postgres':
@@ -640,6 +664,8 @@ interface TrialResult extends Counts {
   findingsWaitMs: number;
   /** Re-leasing every partition before the next trial. */
   settleMs: number;
+  /** `nats`: from the node's restart until every node said it is healthy (absent: never, within the waits). */
+  natsHealthyMs?: number;
   /** Why the trial failed: each check that did not hold, with its batch, message or finding. */
   failures: string[];
   /** What is said but no failure (batches never acked). */
@@ -760,6 +786,7 @@ async function runTrial(d: Deployment, fault: Fault, t: number, batchCount: numb
     faultToLastFindingMs:
       applied && findings.lastStoredAt !== undefined ? findings.lastStoredAt - applied.at : undefined,
     findingsWaitMs: findings.waitedMs,
+    natsHealthyMs: await applied?.healthyMs,
     settleMs: Date.now() - settleStarted,
     failures: failures.slice(0, 40),
     notes: notes.slice(0, 10),
@@ -783,16 +810,28 @@ interface KindSummary extends Counts {
   trials: number;
   failedTrials: number;
   faultToLastFindingMs: { median?: number; max?: number };
+  /** `nats`: the restarted node until every node said it is healthy; `never`: trials where that never came. */
+  natsHealthyMs?: { median?: number; max?: number; never: number };
 }
 
 function summarise(results: TrialResult[]): KindSummary {
   const times = results.map((r) => r.faultToLastFindingMs).filter((x): x is number => x !== undefined);
+  const healthy = results.map((r) => r.natsHealthyMs).filter((x): x is number => x !== undefined);
   const sums = Object.fromEntries(COUNTED.map((k) => [k, results.reduce((n, r) => n + r[k], 0)])) as unknown as Counts;
   return {
     trials: results.length,
     failedTrials: results.filter((r) => !r.ok).length,
     ...sums,
     faultToLastFindingMs: { median: median(times), max: times.length ? Math.max(...times) : undefined },
+    ...(results.some((r) => r.fault === 'nats')
+      ? {
+          natsHealthyMs: {
+            median: median(healthy),
+            max: healthy.length ? Math.max(...healthy) : undefined,
+            never: results.length - healthy.length,
+          },
+        }
+      : {}),
   };
 }
 
@@ -843,7 +882,7 @@ async function main(): Promise<void> {
         }
         results.push(r);
         process.stderr.write(
-          `${fault} ${t}/${trials} (${k + 1}/${faults.length}): ${r.victim} after ${r.faultAfterAcks} acks; ${r.batchesAcked} acked (202 in ${r.ackMs} ms), ${r.batchesNeverAcked} never, ${r.retries} retries (${r.repeatAnswers} repeats); lost ${r.ackedEventsLost}, twice ${r.eventsCountedTwice}; findings missing ${r.findingsMissing}, extra ${r.extraFindings}, revisions doubled ${r.duplicateRevisions}; fault→last finding ${r.faultToLastFindingMs ?? '-'} ms; settle ${r.settleMs} ms${r.ok ? '' : `; FAIL: ${r.failures.slice(0, 3).join(' | ')}`}\n`,
+          `${fault} ${t}/${trials} (${k + 1}/${faults.length}): ${r.victim} after ${r.faultAfterAcks} acks; ${r.batchesAcked} acked (202 in ${r.ackMs} ms), ${r.batchesNeverAcked} never, ${r.retries} retries (${r.repeatAnswers} repeats); lost ${r.ackedEventsLost}, twice ${r.eventsCountedTwice}; findings missing ${r.findingsMissing}, extra ${r.extraFindings}, revisions doubled ${r.duplicateRevisions}; fault→last finding ${r.faultToLastFindingMs ?? '-'} ms; settle ${r.settleMs} ms${r.fault === 'nats' ? `; NATS healthy after ${r.natsHealthyMs ?? 'never'} ms` : ''}${r.ok ? '' : `; FAIL: ${r.failures.slice(0, 3).join(' | ')}`}\n`,
         );
       }
   } finally {
@@ -888,7 +927,7 @@ async function main(): Promise<void> {
     '',
     `${result.date}. Seed ${seed}. \`npm run bench:bus-faults\`. ${describeMachine(result.machine)}`,
     '',
-    `One deployment, all real processes on this machine: a 3-node JetStream cluster (the events stream at replicas 3), one PostgreSQL, two ingest nodes (\`coalmine serve --bus\`) and three workers (\`coalmine worker --lease-ttl ${LEASE_TTL_S}\`). ${trials} trials per fault; each ships ${batchCount} gzip NDJSON batches of ${EVENTS_PER_BATCH} events (each its own host with a miner's exec: one AN0742 finding) from ${SENDERS} concurrent senders under their own Idempotency-Keys, alternating ingest nodes; a network error, 503 or other 5xx is retried at the other node with backoff (${BACKOFF_FIRST_MS} ms doubling to ${BACKOFF_MAX_MS} ms), given up after ${GIVE_UP_MS / 1000} s. The fault lands after a seeded number of acks: **worker** a worker SIGKILLed (restarted under its name after the checks), **ingest** an ingest node SIGKILLed (restarted on its port after), **nats** a NATS node SIGKILLed and restarted 2–6 s later, **postgres** PostgreSQL restarted (\`pg_ctl restart -m fast\`). Checks: the trial's stream messages read back by sequence (every acked event once, under its acked seq); each acked host's finding in the store within ${FINDINGS_WAIT_MS / 1000} s, exactly one; its revisions numbered 1..n, none alike (sha256).`,
+    `One deployment, all real processes on this machine: a 3-node JetStream cluster (the events stream at replicas 3), one PostgreSQL, two ingest nodes (\`coalmine serve --bus\`) and three workers (\`coalmine worker --lease-ttl ${LEASE_TTL_S}\`). ${trials} trials per fault; each ships ${batchCount} gzip NDJSON batches of ${EVENTS_PER_BATCH} events (each its own host with a miner's exec: one AN0742 finding) from ${SENDERS} concurrent senders under their own Idempotency-Keys, alternating ingest nodes; a network error, 503 or other 5xx is retried at the other node with backoff (${BACKOFF_FIRST_MS} ms doubling to ${BACKOFF_MAX_MS} ms), given up after ${GIVE_UP_MS / 1000} s. The fault lands after a seeded number of acks: **worker** a worker SIGKILLed (restarted under its name after the checks), **ingest** an ingest node SIGKILLed 0–30 ms into a request to it (restarted on its port after), **nats** a NATS node SIGKILLed and restarted 2–6 s later (the time until every node says it is healthy again measured, and waited for before the next trial), **postgres** PostgreSQL restarted (\`pg_ctl restart -m fast\`). Checks: the trial's stream messages read back by sequence (every acked event once, under its acked seq); each acked host's finding in the store within ${FINDINGS_WAIT_MS / 1000} s, exactly one; its revisions numbered 1..n, none alike (sha256).`,
     '',
     `| | ${faults.join(' | ')} |`,
     `|---|${faults.map(() => '---:').join('|')}|`,
@@ -902,6 +941,11 @@ async function main(): Promise<void> {
     bold('findings missing', (s) => s.findingsMissing),
     bold('hosts with more than one finding (extra findings)', (s) => s.extraFindings),
     bold('duplicate revisions; findings not numbered 1..n', (s) => s.duplicateRevisions + s.misnumberedRevisions),
+    row('restarted NATS node until every node is healthy, median / max (ms); never', (s) =>
+      s.natsHealthyMs
+        ? `${s.natsHealthyMs.median ?? '-'} / ${s.natsHealthyMs.max ?? '-'}; ${s.natsHealthyMs.never}`
+        : '-',
+    ),
     row('fault → last finding stored, median / max (ms)', (s) =>
       s.faultToLastFindingMs.median === undefined
         ? '-'

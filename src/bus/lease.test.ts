@@ -158,6 +158,76 @@ test('a lease its owner’s clock let go is lost, not renewed by a late round, e
   await a.close();
 });
 
+/** `kv` with `method` replaced: `(real, ...args)` does what the test says around the real call. */
+function withKv(
+  method: 'update' | 'create',
+  wrap: (real: (...args: never[]) => Promise<number>, ...args: never[]) => Promise<number>,
+): KV {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop);
+      if (typeof value !== 'function') return value;
+      const real = value.bind(target);
+      return prop === method ? (...args: never[]) => wrap(real, ...args) : real;
+    },
+  });
+}
+
+test('a partition released while its renewal is on its way is not taken back by that renewal', async () => {
+  await freeAll();
+  const c = clock();
+  const key = leaseKeyOf(3);
+  let holding = false;
+  let landed: () => void = () => {};
+  const landedAt = new Promise<void>((r) => {
+    landed = r;
+  });
+  let answer: () => void = () => {};
+  const answered = new Promise<void>((r) => {
+    answer = r;
+  });
+  // the renewal of partition 3 reaches the server; its answer is held back until the test says
+  const slow = withKv('update', async (real, ...args) => {
+    const revision = await real(...args);
+    if (holding && (args as unknown[])[0] === key) {
+      landed();
+      await answered;
+    }
+    return revision;
+  });
+  const a = new PartitionLeases({ kv: slow, worker: 'giver', ttlMs: 5000, monotonic: c.now });
+  assert.equal((await a.round()).gained.length, PARTITIONS);
+  holding = true;
+  const renewing = a.round();
+  await landedAt;
+  // the worker gives partition 3 up meanwhile (it drained it): the delete at the revision it knew is refused
+  await a.release(3);
+  answer();
+  await renewing;
+  assert.ok(!a.owned().includes(3), 'not ours again: it would be renewed with nothing consuming it');
+  await a.close();
+});
+
+test('a bus error while claiming stops the claiming, and what was claimed before it is returned to be started', async () => {
+  await freeAll();
+  const c = clock();
+  let creates = 0;
+  const flaky = withKv('create', async (real, ...args) => {
+    if (++creates === 3) throw new Error('TIMEOUT');
+    return real(...args);
+  });
+  const a = new PartitionLeases({ kv: flaky, worker: 'claimer', ttlMs: 5000, monotonic: c.now });
+  const first = await a.round();
+  assert.equal(first.gained.length, 2, 'the two claimed before the error');
+  assert.deepEqual(
+    a.owned(),
+    [...first.gained].sort((x, y) => x - y),
+    'held is what the caller was told',
+  );
+  assert.equal((await a.round()).gained.length, PARTITIONS - 2, 'the next round claims the rest');
+  await a.close();
+});
+
 test('a SIGKILLed owner’s partitions are taken over after its TTL, and not before', async () => {
   await freeAll();
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-lease-'));

@@ -144,7 +144,8 @@ export class PartitionLeases {
   /**
    * One round: the heartbeat written, our leases renewed (those refused, or unrenewed past the TTL, are
    * lost), the live workers counted, what we hold over our share named, and free or expired partitions
-   * claimed up to the share. Errors of the bus are thrown after what could be done (the caller retries).
+   * claimed up to the share. Errors of the bus are thrown after what could be done (the caller retries),
+   * except while claiming: that stops, and what was claimed is returned.
    */
   async round(): Promise<LeaseRound> {
     const result: LeaseRound = { gained: [], lost: [], excess: [], live: 1, share: PARTITIONS };
@@ -162,10 +163,12 @@ export class PartitionLeases {
         const sentAt = this.monotonic();
         try {
           const revision = await this.kv.update(leaseKeyOf(p), this.value(), h.revision);
-          this.held.set(p, { revision, sentAt });
+          // released while the renewal was on its way (the caller gave it up meanwhile): not ours again,
+          // or it would be renewed with nothing consuming it (its value stands still: others take it)
+          if (this.held.get(p) === h) this.held.set(p, { revision, sentAt });
         } catch (err) {
           // refused: someone else's now; a bus error: ours until the TTL says otherwise
-          if (isCasFailure(err) || !this.holds(p)) {
+          if (this.held.get(p) === h && (isCasFailure(err) || !this.holds(p))) {
             this.held.delete(p);
             result.lost.push(p);
           }
@@ -220,7 +223,9 @@ export class PartitionLeases {
         this.seen.delete(leaseKeyOf(p));
         result.gained.push(p);
       } catch (err) {
-        if (!isCasFailure(err)) throw err;
+        // a bus error ends the claiming, not the round: what was claimed must reach the caller, which
+        // starts it (thrown, the claims would stay ours and be renewed with nothing consuming them)
+        if (!isCasFailure(err)) break;
       }
     }
     return result;

@@ -22,7 +22,8 @@ let nc: NatsConnection;
 
 before(async () => {
   nats = await startNats(3);
-  nc = await connect({ servers: nats.urls, name: 'coalmine-stream-test' });
+  // the servers in order: the client is on node 0, so killing node 2 tests the cluster, not a reconnect
+  nc = await connect({ servers: nats.urls, name: 'coalmine-stream-test', noRandomize: true });
 });
 
 after(async () => {
@@ -58,7 +59,16 @@ test('the events stream is made once with 3 replicas, a re-publish under the sam
   assert.deepEqual(metaOf(stored.header), meta);
 
   await nats.kill(2);
-  const during = await js.publish(subjectOf(6), '{}\n', { msgID: msgIdOf(41, 1), headers: headersOf(meta, 1) });
+  // the stream's leader may have been node 2: a publish waits for the new one, as a publisher retries
+  let during: Awaited<ReturnType<typeof js.publish>> | undefined;
+  for (let attempt = 0; !during; attempt++) {
+    try {
+      during = await js.publish(subjectOf(6), '{}\n', { msgID: msgIdOf(41, 1), headers: headersOf(meta, 1) });
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
   assert.equal(during.duplicate, false);
   await nats.restart(2);
   const info = await jsm.streams.info(EVENTS_STREAM);

@@ -257,7 +257,11 @@ test('a delivery that never reaches the worker (another client took it off the c
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(w.stats.events, sent, 'each event read once');
     assert.ok(
-      logs.some((l) => /partition 11: a delivery did not reach us, reading on from sequence \d+/.test(l)),
+      // the jump in delivery sequences, or (on a loaded machine) a fetch that failed first: either makes the
+      // consumer again from the last message read
+      logs.some((l) =>
+        /partition 11: (a delivery did not reach us|fetching failed), reading on from sequence \d+/.test(l),
+      ),
       logs.join('\n'),
     );
   } finally {

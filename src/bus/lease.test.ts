@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startNats, type TestNats } from '../../test/support/nats.js';
@@ -20,11 +20,13 @@ import { leaseValueOf, openLeaseBucket, PartitionLeases } from './lease.js';
 let nats: TestNats;
 let nc: NatsConnection;
 let kv: KV;
+let jsm: JetStreamManager;
 
 before(async () => {
   nats = await startNats(1);
   nc = await connect({ servers: nats.urls });
   kv = await openLeaseBucket(jetstream(nc), 1);
+  jsm = await jetstreamManager(nc);
 });
 
 after(async () => {
@@ -63,8 +65,8 @@ async function owners(): Promise<Map<number, string>> {
 test('a lone worker claims every partition; a second one joining gets half: the first gives up its excess, the second claims what was freed', async () => {
   await freeAll();
   const c = clock();
-  const a = new PartitionLeases({ kv, worker: 'wa', ttlMs: 3000, monotonic: c.now });
-  const b = new PartitionLeases({ kv, worker: 'wb', ttlMs: 3000, monotonic: c.now });
+  const a = new PartitionLeases({ kv, jsm, worker: 'wa', ttlMs: 3000, monotonic: c.now });
+  const b = new PartitionLeases({ kv, jsm, worker: 'wb', ttlMs: 3000, monotonic: c.now });
   const first = await a.round();
   assert.equal(first.gained.length, PARTITIONS);
   assert.equal(first.live, 1);
@@ -86,7 +88,7 @@ test('a lone worker claims every partition; a second one joining gets half: the 
     b.owned(),
   );
   // a third: shares of 22; the others give up to it, and nobody holds more than its share
-  const w3 = new PartitionLeases({ kv, worker: 'wc', ttlMs: 3000, monotonic: c.now });
+  const w3 = new PartitionLeases({ kv, jsm, worker: 'wc', ttlMs: 3000, monotonic: c.now });
   await w3.round();
   for (const w of [a, b]) {
     const r = await w.round();
@@ -107,7 +109,7 @@ test('workers racing for the same free partitions: compare-and-swap lets exactly
   await freeAll();
   const c = clock();
   const workers = ['r1', 'r2', 'r3'].map(
-    (worker) => new PartitionLeases({ kv, worker, ttlMs: 3000, monotonic: c.now }),
+    (worker) => new PartitionLeases({ kv, jsm, worker, ttlMs: 3000, monotonic: c.now }),
   );
   // each counts only itself at first, so each tries to claim all 64 at once
   const rounds = await Promise.all(workers.map((w) => w.round()));
@@ -123,8 +125,8 @@ test('workers racing for the same free partitions: compare-and-swap lets exactly
 test('an owner that cannot renew stops holding its leases after TTL − TTL/5 by its own clock, before anyone may take them', async () => {
   await freeAll();
   const c = clock();
-  const a = new PartitionLeases({ kv, worker: 'fa', ttlMs: 5000, monotonic: c.now });
-  const b = new PartitionLeases({ kv, worker: 'fb', ttlMs: 5000, monotonic: c.now });
+  const a = new PartitionLeases({ kv, jsm, worker: 'fa', ttlMs: 5000, monotonic: c.now });
+  const b = new PartitionLeases({ kv, jsm, worker: 'fb', ttlMs: 5000, monotonic: c.now });
   await a.round();
   await b.round(); // b's first sighting of a's leases
   c.advance(4100);
@@ -143,7 +145,7 @@ test('an owner that cannot renew stops holding its leases after TTL − TTL/5 by
 test('a lease its owner’s clock let go is lost, not renewed by a late round, even when nobody took it meanwhile', async () => {
   await freeAll();
   const c = clock();
-  const a = new PartitionLeases({ kv, worker: 'la', ttlMs: 5000, monotonic: c.now });
+  const a = new PartitionLeases({ kv, jsm, worker: 'la', ttlMs: 5000, monotonic: c.now });
   assert.equal((await a.round()).gained.length, PARTITIONS);
   // a round held up past TTL − TTL/5 (the worker has stopped every partition by its own clock by then):
   // renewing now would leave them leased with nobody consuming them
@@ -195,7 +197,7 @@ test('a partition released while its renewal is on its way is not taken back by 
     }
     return revision;
   });
-  const a = new PartitionLeases({ kv: slow, worker: 'giver', ttlMs: 5000, monotonic: c.now });
+  const a = new PartitionLeases({ kv: slow, jsm, worker: 'giver', ttlMs: 5000, monotonic: c.now });
   assert.equal((await a.round()).gained.length, PARTITIONS);
   holding = true;
   const renewing = a.round();
@@ -216,7 +218,7 @@ test('a bus error while claiming stops the claiming, and what was claimed before
     if (++creates === 3) throw new Error('TIMEOUT');
     return real(...args);
   });
-  const a = new PartitionLeases({ kv: flaky, worker: 'claimer', ttlMs: 5000, monotonic: c.now });
+  const a = new PartitionLeases({ kv: flaky, jsm, worker: 'claimer', ttlMs: 5000, monotonic: c.now });
   const first = await a.round();
   assert.equal(first.gained.length, 2, 'the two claimed before the error');
   assert.deepEqual(
@@ -228,6 +230,56 @@ test('a bus error while claiming stops the claiming, and what was claimed before
   await a.close();
 });
 
+test('claims that take long stop after a third of the TTL, so the next round’s renewals are not held up; that round claims on', async () => {
+  await freeAll();
+  const c = clock();
+  // each claim takes 400 ms of the worker's clock: a round may go on claiming for renewEveryMs = 1666 ms
+  const slow = withKv('create', async (real, ...args) => {
+    c.advance(400);
+    return real(...args);
+  });
+  const a = new PartitionLeases({ kv: slow, jsm, worker: 'slowclaims', ttlMs: 5000, monotonic: c.now });
+  const first = await a.round();
+  assert.equal(first.gained.length, 5, 'claims sent at 0, 400, 800, 1200, 1600 ms; none after 1666 ms');
+  assert.ok(
+    first.gained.every((p) => a.holds(p)),
+    'what was claimed is held',
+  );
+  const second = await a.round();
+  assert.equal(second.lost.length, 0, 'every claim renewed');
+  assert.equal(second.gained.length, 5);
+  await a.close();
+});
+
+test('a round lists the live workers without making a consumer on the lease bucket (a listing by consumer never ended on a cluster catching up)', async () => {
+  await freeAll();
+  const c = clock();
+  const consumerRequests: string[] = [];
+  const sub = nc.subscribe('$JS.API.CONSUMER.>', {
+    callback: (_err, m) => {
+      if (m.subject.includes(`KV_${LEASE_BUCKET}`)) consumerRequests.push(m.subject);
+    },
+  });
+  try {
+    await nc.flush();
+    const a = new PartitionLeases({ kv, jsm, worker: 'lister-a', ttlMs: 3000, monotonic: c.now });
+    const b = new PartitionLeases({ kv, jsm, worker: 'lister-b', ttlMs: 3000, monotonic: c.now });
+    await a.round();
+    const joined = await b.round();
+    assert.equal(joined.live, 2, 'the other worker’s heartbeat counted');
+    assert.equal((await a.round()).live, 2);
+    await b.close();
+    // a closed worker's heartbeat is a delete marker: listed by subject, not counted
+    c.advance(1);
+    assert.equal((await a.round()).live, 1);
+    await a.close();
+    await nc.flush();
+    assert.deepEqual(consumerRequests, []);
+  } finally {
+    sub.unsubscribe();
+  }
+});
+
 test('a SIGKILLed owner’s partitions are taken over after its TTL, and not before', async () => {
   await freeAll();
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-lease-'));
@@ -236,11 +288,11 @@ test('a SIGKILLed owner’s partitions are taken over after its TTL, and not bef
   writeFileSync(
     script,
     // the packages by their resolved place: the script sits outside the checkout
-    `import { jetstream } from ${JSON.stringify(import.meta.resolve('@nats-io/jetstream'))};
+    `import { jetstream, jetstreamManager } from ${JSON.stringify(import.meta.resolve('@nats-io/jetstream'))};
 import { connect } from ${JSON.stringify(import.meta.resolve('@nats-io/transport-node'))};
 import { openLeaseBucket, PartitionLeases } from ${JSON.stringify(lease)};
 const nc = await connect({ servers: ${JSON.stringify(nats.urls)} });
-const leases = new PartitionLeases({ kv: await openLeaseBucket(jetstream(nc), 1), worker: 'doomed', ttlMs: 1500 });
+const leases = new PartitionLeases({ kv: await openLeaseBucket(jetstream(nc), 1), jsm: await jetstreamManager(nc), worker: 'doomed', ttlMs: 1500 });
 for (;;) {
   await leases.round();
   process.stdout.write(\`held \${leases.owned().length}\\n\`);
@@ -259,7 +311,7 @@ for (;;) {
       });
       child.once('exit', (code) => reject(new Error(`the owner exited ${code}`)));
     });
-    const b = new PartitionLeases({ kv, worker: 'heir', ttlMs: 1500 });
+    const b = new PartitionLeases({ kv, jsm, worker: 'heir', ttlMs: 1500 });
     // while the owner lives and renews, nothing is taken, however long we watch
     for (let i = 0; i < 4; i++) {
       assert.equal((await b.round()).gained.length, 0, 'the owner renews');
@@ -294,7 +346,6 @@ test('leases are read from the bucket stream’s leader, never by a direct get a
   // what nats-server 2.9.10 did after a node was killed: a replica's direct get answered revisions the
   // leader did not hold, so a dead worker's heartbeat and leases never stood still and claims failed
   const bucketStream = `KV_${LEASE_BUCKET}`;
-  const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(bucketStream);
   await new Kvm(jetstream(nc)).create(LEASE_BUCKET, { history: 1, allow_direct: true });
   assert.equal((await jsm.streams.info(bucketStream)).config.allow_direct, true);
@@ -320,7 +371,7 @@ test('leases are read from the bucket stream’s leader, never by a direct get a
   try {
     await nc.flush();
     const opened = await openLeaseBucket(jetstream(nc), 1);
-    const a = new PartitionLeases({ kv: opened, worker: 'reader', ttlMs: 3000, monotonic: clock().now });
+    const a = new PartitionLeases({ kv: opened, jsm, worker: 'reader', ttlMs: 3000, monotonic: clock().now });
     assert.equal((await a.round()).gained.length, PARTITIONS);
     assert.ok(leaseValueOf(await opened.get(leaseKeyOf(0))));
     await a.close();

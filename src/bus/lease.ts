@@ -11,7 +11,7 @@
  * workers), live workers being the heartbeats whose revision moved within the TTL, and gives up what it
  * holds over its share.
  */
-import type { JetStreamClient } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import { clip } from '../util/hostile.js';
 import { LEASE_BUCKET, leaseKeyOf, PARTITIONS } from './contract.js';
@@ -31,6 +31,8 @@ export interface LeaseValue {
 
 export interface LeaseOptions {
   kv: KV;
+  /** Lists the heartbeat keys (one stream-info request, bounded by its timeout). */
+  jsm: JetStreamManager;
   /** This worker's name (WORKER_NAME). */
   worker: string;
   ttlMs?: number;
@@ -65,6 +67,9 @@ interface Held {
 }
 
 const heartbeatKey = (worker: string) => `w.${worker}`;
+/** The lease bucket's stream, and the subject prefix of its keys (how JetStream KV stores a bucket). */
+const LEASE_STREAM = `KV_${LEASE_BUCKET}`;
+const LEASE_SUBJECT_PREFIX = `$KV.${LEASE_BUCKET}.`;
 const encode = (v: LeaseValue): Uint8Array => Buffer.from(JSON.stringify(v));
 
 /** A lease value read from the bucket (anyone may write it): undefined when it is not one. */
@@ -88,6 +93,7 @@ function boundedTtl(ms: number): number {
 export class PartitionLeases {
   readonly ttlMs: number;
   private readonly kv: KV;
+  private readonly jsm: JetStreamManager;
   private readonly worker: string;
   private readonly monotonic: () => number;
   private readonly wall: () => number;
@@ -101,6 +107,7 @@ export class PartitionLeases {
   constructor(options: LeaseOptions) {
     if (!WORKER_NAME.test(options.worker)) throw new Error('a worker name is 1 to 64 of A-Z a-z 0-9 _ -');
     this.kv = options.kv;
+    this.jsm = options.jsm;
     this.worker = options.worker;
     this.ttlMs = boundedTtl(options.ttlMs ?? DEFAULT_LEASE_TTL_MS);
     this.monotonic = options.monotonic ?? (() => performance.now());
@@ -149,6 +156,7 @@ export class PartitionLeases {
    */
   async round(): Promise<LeaseRound> {
     const result: LeaseRound = { gained: [], lost: [], excess: [], live: 1, share: PARTITIONS };
+    const startedAt = this.monotonic();
     // renew ours first: the TTL runs from the last renewal sent, so nothing goes before it
     await Promise.all(
       this.owned().map(async (p) => {
@@ -213,6 +221,8 @@ export class PartitionLeases {
     candidates.sort((a, b) => this.rank(a.p) - this.rank(b.p));
     for (const { p, entry } of candidates) {
       if (this.held.size >= result.share) break;
+      // claims one by one on a slow bus must not hold up the next round's renewals: the rest wait for it
+      if (this.monotonic() - startedAt > this.renewEveryMs) break;
       const sentAt = this.monotonic();
       try {
         const revision =
@@ -253,12 +263,17 @@ export class PartitionLeases {
   /** Workers whose heartbeat moved within the TTL as we observed it (a first sighting counts), us included. */
   private async liveWorkers(): Promise<number> {
     let live = 1;
-    const keys = await this.kv.keys('w.*');
-    // a set: the listing is a consumer over the bucket, and a heartbeat written while it runs is listed again
-    // (each listing would count as one more live worker, and every share would shrink)
-    const listed = new Set<string>();
-    for await (const k of keys) if (k !== heartbeatKey(this.worker) && listed.size < 10_000) listed.add(k);
-    const names = [...listed];
+    // the heartbeat keys from the bucket stream's subjects: one request with a timeout. Not `kv.keys()`,
+    // which reads them through a push consumer made for the listing and ends on its heartbeat: on a
+    // cluster whose restarted node was catching up, that listing never ended, and the worker's rounds
+    // (chained one after another) stopped for good, its heartbeat with them (bench/bus-faults.ts)
+    const info = await this.jsm.streams.info(LEASE_STREAM, { subjects_filter: `${LEASE_SUBJECT_PREFIX}w.>` });
+    const names: string[] = [];
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      if (names.length >= 10_000) break;
+      const key = subject.slice(LEASE_SUBJECT_PREFIX.length);
+      if (key !== heartbeatKey(this.worker)) names.push(key);
+    }
     const entries = await Promise.all(names.map((k) => this.kv.get(k)));
     entries.forEach((entry, i) => {
       if (entry?.operation !== 'PUT') {

@@ -126,7 +126,7 @@ export class Worker {
       }
       const js = jetstream(bus.nc);
       const kv = await openLeaseBucket(js, replicas);
-      const leases = new PartitionLeases({ kv, worker: name, ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
+      const leases = new PartitionLeases({ kv, jsm, worker: name, ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
       const filer = IngestPipeline.filer({
         store,
         policy: options.policy,

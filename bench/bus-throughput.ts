@@ -227,7 +227,7 @@ async function runWorkers(count: number, bodies: FleetBody[], pgUrl: string): Pr
       };
       await jsWarm.publish(subjectOf(p), encodeEvents([eventLine(e)]), {
         headers: headersOf(meta, 1),
-        msgID: msgIdOf(meta.seq, 0),
+        msgID: msgIdOf(meta.seq, 'events', p, [0]),
       });
     }
     const warmDeadline = Date.now() + 120_000;
@@ -275,7 +275,7 @@ async function runWorkers(count: number, bodies: FleetBody[], pgUrl: string): Pr
           };
           const sent = js.publish(subjectOf(p), encodeEvents(part), {
             headers: headersOf(meta, part.length),
-            msgID: msgIdOf(seq + 1, index),
+            msgID: msgIdOf(seq + 1, 'events', p, [index]),
           });
           inFlight.add(sent);
           void sent.finally(() => inFlight.delete(sent));

@@ -66,3 +66,31 @@ export async function connectBus(urls: string[], options: ConnectOptions): Promi
     },
   };
 }
+
+/** What JetStream answers while a cluster is still forming or electing (worth asking again). */
+const NOT_READY =
+  /timeout|timed out|no responders|not ready|no suitable peers|insufficient resources|unavailable|no leader|leader not/i;
+
+/**
+ * A start-up request to JetStream (making the stream or a KV bucket) asked again while the cluster is
+ * not ready (on a cluster that has just formed, making a replicated bucket can time out until its meta
+ * leader settles) for up to `withinMs`; any other error, or the last one, is thrown.
+ */
+export async function whileStarting<T>(
+  what: string,
+  work: () => Promise<T>,
+  log: (line: string) => void,
+  withinMs = 60_000,
+): Promise<T> {
+  const deadline = performance.now() + withinMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const text = String((err as Error)?.message ?? err);
+      if (!NOT_READY.test(text) || performance.now() > deadline) throw err;
+      if (attempt % 5 === 0) log(`coalmine bus: ${what}: ${clip(inert(text), 200)}; asking again`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}

@@ -110,8 +110,31 @@ test("a message's meta goes through its headers, hostile text and all, and reads
   const h = headersOf(meta, 17);
   for (const [, values] of h) for (const v of values) assert.ok(!/[\r\n]/.test(v) && /^[\x20-\x7e]*$/.test(v), v);
   assert.deepEqual(metaOf(h), meta);
-  assert.equal(msgIdOf(912, 3), 'coalmine-912-3');
-  assert.notEqual(msgIdOf(91, 23), msgIdOf(912, 3));
+  // a message is named by its body, kind, partition and which of the body's events it holds
+  assert.match(msgIdOf(912, 'events', 3, [0, 4, 9]), /^coalmine-912-e3-[\w-]{22}$/);
+  assert.equal(msgIdOf(912, 'events', 3, [0, 4, 9]), msgIdOf(912, 'events', 3, [0, 4, 9]));
+  const ids = [
+    msgIdOf(912, 'events', 3, [0, 4, 9]),
+    msgIdOf(912, 'events', 3, [0, 4, 9, 10]),
+    msgIdOf(912, 'events', 3, [0, 4]),
+    msgIdOf(912, 'state', 3, [0, 4, 9]),
+    msgIdOf(912, 'events', 31, [0, 4, 9]),
+    msgIdOf(91, 'events', 23, [0, 4, 9]),
+    msgIdOf(912, 'events', 3, [1, 4, 9]),
+    msgIdOf(
+      912,
+      'events',
+      3,
+      Array.from({ length: 600 }, (_, i) => i),
+    ),
+    msgIdOf(
+      912,
+      'events',
+      3,
+      Array.from({ length: 600 }, (_, i) => (i === 599 ? 600 : i)),
+    ),
+  ];
+  assert.equal(new Set(ids).size, ids.length, 'other events, kind, partition or body: another id');
   const long = headersOf({ ...meta, name: 'x'.repeat(10_000) }, 1);
   const read = metaOf(long);
   assert.ok(!('error' in read) && read.name.length < 300);

@@ -4,11 +4,13 @@
  * `coalmine.events.<p>`, p = engine/partition.ts's partition of the event's correlation key (FNV-1a mod
  * 64); a message is a small batch of normalised CoalEvents of one partition, one request body and one
  * kind (events in event time, or standing facts), as NDJSON; its headers say which body (the ingest
- * log's seq, the sensor, the body's name, source and arrival) and `Nats-Msg-Id` = seq + the message's
- * index in that body, so a body published again (a retry, a client's resend under its Idempotency-Key,
- * which the log answers with the same seq) is dropped by the stream's duplicate window. Partition
- * leases live in the KV bucket `coalmine-leases`, one key per partition.
+ * log's seq, the sensor, the body's name, source and arrival) and `Nats-Msg-Id` = seq + which of the
+ * body's events it holds (`msgIdOf`), so a body published again (a retry, a client's resend under its
+ * Idempotency-Key, which the log answers with the same seq) is dropped by the stream's duplicate window.
+ * Partition leases live in the KV bucket `coalmine-leases`, one key per partition; the host-by-address
+ * map the ingest nodes route by in `coalmine-addresses`.
  */
+import { createHash } from 'node:crypto';
 import {
   DiscardPolicy,
   type JetStreamManager,
@@ -18,7 +20,8 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
-import { PARTITIONS, type PartitionRoute, partitionOf, partitionRouteOf } from '../engine/partition.js';
+import { hostOfAddresses } from '../engine/host-by-ip.js';
+import { hostRouteOf, PARTITIONS, type PartitionRoute, partitionOf, partitionRouteOf } from '../engine/partition.js';
 import type { CoalEvent } from '../model/event.js';
 import { clip } from '../util/hostile.js';
 
@@ -29,6 +32,9 @@ export const EVENTS_STREAM = 'COALMINE_EVENTS';
 export const SUBJECT_PREFIX = 'coalmine.events';
 /** Every partition's subject (the stream's filter). */
 export const EVENTS_SUBJECTS = `${SUBJECT_PREFIX}.*`;
+
+/** The KV bucket of the host-by-address map the ingest nodes share (bus/address-book.ts). */
+export const ADDRESS_BUCKET = 'coalmine-addresses';
 
 /** The KV bucket of partition leases (the worker's: key `partitionKey(p)`, value the owner, TTL-expired). */
 export const LEASE_BUCKET = 'coalmine-leases';
@@ -66,9 +72,20 @@ export function leaseKeyOf(partition: number): string {
   return `p${String(partition).padStart(2, '0')}`;
 }
 
-/** Where an event goes: its correlation route (engine/partition.ts) and that route's partition. */
-export function routeOf(event: CoalEvent): PartitionRoute & { partition: number } {
-  const route = partitionRouteOf(event);
+/**
+ * Where an event goes: its correlation route (engine/partition.ts) and that route's partition. An event
+ * routed by its address (it names no host) goes to the partition of the host owning that address when
+ * `hostOfAddress` knows it (bus/address-book.ts), where that host's events are.
+ */
+export function routeOf(
+  event: CoalEvent,
+  hostOfAddress?: (ip: string) => string | undefined,
+): PartitionRoute & { partition: number } {
+  let route = partitionRouteOf(event);
+  if (route.scope === 'addr' && hostOfAddress) {
+    const host = hostOfAddresses(event, hostOfAddress);
+    if (host) route = hostRouteOf(host);
+  }
   return { ...route, partition: partitionOf(route.key) };
 }
 
@@ -160,9 +177,23 @@ export const HEADER = {
   events: 'Coalmine-Events',
 } as const;
 
-/** The `Nats-Msg-Id` of a body's message: the same for the same body and index on every node and retry. */
-export function msgIdOf(seq: number, index: number): string {
-  return `coalmine-${seq}-${index}`;
+/**
+ * The `Nats-Msg-Id` of a body's message: the body's seq, the message's kind and partition, and a digest
+ * of which of the body's events it holds (their indices in the body, in order). The same body read again
+ * gives the same messages under the same ids, on every node and retry. Were a message named by its place
+ * among the body's messages, a resend routed differently (an address's host learned meanwhile) would
+ * send other events under an id the stream already holds, and they would be dropped as its duplicates;
+ * named by its events, such a message is new (at least once), and a duplicate is only ever the same events.
+ */
+export function msgIdOf(seq: number, kind: MessageKind, partition: number, eventIndices: readonly number[]): string {
+  const digest = createHash('sha256');
+  const chunk = new Uint32Array(256);
+  for (let i = 0; i < eventIndices.length; i += chunk.length) {
+    const n = Math.min(chunk.length, eventIndices.length - i);
+    for (let j = 0; j < n; j++) chunk[j] = eventIndices[i + j];
+    digest.update(new Uint8Array(chunk.buffer, 0, n * 4));
+  }
+  return `coalmine-${seq}-${kind === 'state' ? 's' : 'e'}${partition}-${digest.digest('base64url').slice(0, 22)}`;
 }
 
 /** Header values are percent-encoded (no CR/LF or non-ASCII can reach the protocol) and bounded. */

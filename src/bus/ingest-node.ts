@@ -10,14 +10,15 @@
  * BusUnavailable, which the server answers 503 + Retry-After: nothing is buffered beyond the bounds.
  * No detector runs here: the workers (`coalmine worker`) detect on the partitions they lease.
  */
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { type BodyContext, type IngestResult, loadBodyContext } from '../run/body.js';
 import { logBody, noteSensorContact, type RequestMeta, withdrawUnread } from '../server/ingest-request.js';
 import type { Store } from '../store/index.js';
 import { clip, inert } from '../util/hostile.js';
-import { type BusConnection, connectBus } from './connect.js';
+import { AddressBook } from './address-book.js';
+import { type BusConnection, connectBus, whileStarting } from './connect.js';
 import { ensureEventsStream } from './contract.js';
 import {
   type BodyToPublish,
@@ -92,6 +93,7 @@ export class BusIngest {
     private readonly options: BusIngestOptions,
     private readonly bus: BusConnection,
     private readonly context: BodyContext,
+    private readonly addresses: AddressBook,
   ) {
     this.publisher = new BusPublisher({ bus, ...options.publish });
     this.now = options.now ?? Date.now;
@@ -109,13 +111,32 @@ export class BusIngest {
     });
     if (skipped > 0) log(`coalmine serve --bus: ${skipped} Sigma rules not loaded (the workers say which and why)`);
     const bus = await connectBus(options.urls, { name: options.name ?? 'coalmine-serve', log });
+    let replicas: number;
     try {
-      await ensureEventsStream(await jetstreamManager(bus.nc), { replicas: options.replicas });
+      const jsm = await jetstreamManager(bus.nc);
+      replicas = (
+        await whileStarting(
+          'making the events stream',
+          () => ensureEventsStream(jsm, { replicas: options.replicas }),
+          log,
+        )
+      ).config.num_replicas;
     } catch (err) {
       await bus.close();
       throw new Error(`the bus's events stream: ${clip(inert(String((err as Error).message)), 300)}`);
     }
-    return new BusIngest(options, bus, context);
+    let addresses: AddressBook;
+    try {
+      addresses = await whileStarting(
+        'opening the host-by-address map',
+        () => AddressBook.open(jetstream(bus.nc), { replicas, inventory: options.policy.hostIps, log }),
+        log,
+      );
+    } catch (err) {
+      await bus.close();
+      throw new Error(`the bus's host-by-address map: ${clip(inert(String((err as Error).message)), 300)}`);
+    }
+    return new BusIngest(options, bus, context, addresses);
   }
 
   get publisherStats(): Readonly<BusPublisher['stats']> {
@@ -163,6 +184,7 @@ export class BusIngest {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    this.addresses.close();
     await this.bus.close();
   }
 
@@ -186,9 +208,17 @@ export class BusIngest {
     });
   }
 
-  private publish(body: Buffer, meta: BodyToPublish): Promise<PublishedBody> {
+  /** The body published; the addresses its events showed are shared before it is answered. */
+  private async publish(body: Buffer, meta: BodyToPublish): Promise<PublishedBody> {
     const prepared = this.options.prepare?.(body, meta.format) ?? { body, format: meta.format };
-    return this.publisher.publishBody(prepared.body, { ...meta, format: prepared.format }, this.context);
+    const published = await this.publisher.publishBody(
+      prepared.body,
+      { ...meta, format: prepared.format },
+      this.context,
+      this.addresses,
+    );
+    await this.addresses.flush();
+    return published;
   }
 
   /** Runs `work` as one of at most `maxBodies`; BusUnavailable at once past it, or while the bus is down. */

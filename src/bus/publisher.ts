@@ -2,9 +2,11 @@
  * An ingest node's side of the bus: a request body read (run/body.ts, as serve's detector reads it),
  * each event routed by its correlation key (contract.ts `routeOf`, engine/partition.ts) and gathered per
  * partition and kind into messages (contract.ts: ≤ MAX_EVENTS_PER_MESSAGE events, ≤ MAX_MESSAGE_BYTES),
- * published to `coalmine.events.<p>` with `Nats-Msg-Id` = the body's seq + the message's index.
- * Messages are cut only by what the body holds (counts and sizes), never by timing, so the same body
- * read again gives the same messages under the same ids and the stream drops them as duplicates.
+ * published to `coalmine.events.<p>` with `Nats-Msg-Id` = the body's seq + which of its events the
+ * message holds (contract.ts msgIdOf). Messages are cut only by what the body holds (counts and sizes),
+ * never by timing, so the same body read again gives the same messages under the same ids and the stream
+ * drops them as duplicates. An event naming only an address goes to the partition of the host owning it
+ * when the node's host-by-address map knows that host (`AddressRouting`, bus/address-book.ts).
  *
  * Bounds: a node has at most `maxInFlightBytes` of messages published and not yet acked; a body that
  * finds no room within `slotWaitMs` fails with BusUnavailable (busy), as does a publish that still
@@ -104,7 +106,18 @@ export interface BodyToPublish {
 
 interface OpenMessage {
   lines: string[];
+  /** Each line's event's index among the body's events (what names the message: contract.ts msgIdOf). */
+  indices: number[];
   bytes: number;
+}
+
+/**
+ * The host-by-address map an ingest node routes by (bus/address-book.ts): what a host-named event shows
+ * of its host's addresses is learned, and a host-less event goes to its address's host's partition.
+ */
+export interface AddressRouting {
+  learn(event: CoalEvent): void;
+  hostOf(ip: string): string | undefined;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -147,7 +160,12 @@ export class BusPublisher {
    * BusUnavailable when the bus is down, the node busy past slotWaitMs, or a publish failed after its
    * retries (what was published stays: publishing the body again adds only what is missing).
    */
-  async publishBody(body: Uint8Array, meta: BodyToPublish, context: BodyContext): Promise<PublishedBody> {
+  async publishBody(
+    body: Uint8Array,
+    meta: BodyToPublish,
+    context: BodyContext,
+    addresses?: AddressRouting,
+  ): Promise<PublishedBody> {
     if (!this.options.bus.connected) throw new BusUnavailable('the bus is unreachable', 5);
     const open = new Map<string, OpenMessage>();
     const acks: Promise<PubAck>[] = [];
@@ -155,6 +173,9 @@ export class BusPublisher {
     const overs: Issue[] = [];
     let pending = 0;
     let index = 0;
+    /** Events of the body seen so far (over both kinds): each one's index names its message. */
+    let eventIndex = 0;
+    const hostOf = addresses ? (ip: string) => addresses.hostOf(ip) : undefined;
     const base: Omit<MessageMeta, 'index' | 'kind'> = {
       seq: meta.seq,
       sensor: meta.sensor,
@@ -170,11 +191,12 @@ export class BusPublisher {
       const [kind, p] = key.split(':') as [MessageKind, string];
       const partition = Number(p);
       const m: MessageMeta = { ...base, index: index++, kind };
-      acks.push((await this.send(partition, m, msg.lines)).ack);
+      acks.push((await this.send(partition, m, msg.lines, msgIdOf(meta.seq, kind, partition, msg.indices))).ack);
       partitions[partition] = (partitions[partition] ?? 0) + msg.lines.length;
     };
     const add = async (kind: MessageKind, events: CoalEvent[]): Promise<void> => {
       for (const event of events) {
+        const at = eventIndex++;
         const line = eventLine(event);
         const bytes = Buffer.byteLength(line) + 1;
         if (bytes > MAX_MESSAGE_BYTES) {
@@ -187,17 +209,19 @@ export class BusPublisher {
           });
           continue;
         }
-        const key = `${kind}:${routeOf(event).partition}`;
+        addresses?.learn(event);
+        const key = `${kind}:${routeOf(event, hostOf).partition}`;
         let msg = open.get(key);
         if (msg && (msg.lines.length >= this.maxEvents || msg.bytes + bytes > MAX_MESSAGE_BYTES)) {
           await send(key);
           msg = undefined;
         }
         if (!msg) {
-          msg = { lines: [], bytes: 0 };
+          msg = { lines: [], indices: [], bytes: 0 };
           open.set(key, msg);
         }
         msg.lines.push(line);
+        msg.indices.push(at);
         msg.bytes += bytes;
         pending += bytes;
         // the body's open messages are bounded: the fullest goes out (ties: the first opened)
@@ -257,10 +281,15 @@ export class BusPublisher {
   }
 
   /** Waits for room for one message, then publishes it; the returned promise is its ack (after retries). */
-  private async send(partition: number, meta: MessageMeta, lines: string[]): Promise<{ ack: Promise<PubAck> }> {
+  private async send(
+    partition: number,
+    meta: MessageMeta,
+    lines: string[],
+    msgID: string,
+  ): Promise<{ ack: Promise<PubAck> }> {
     const data = encodeEvents(lines);
     await this.room(data.length);
-    const ack = this.publish(partition, meta, data, lines.length).finally(() => {
+    const ack = this.publish(partition, meta, data, lines.length, msgID).finally(() => {
       this.stats.bytesInFlight -= data.length;
       this.wake();
     });
@@ -269,8 +298,13 @@ export class BusPublisher {
     return { ack };
   }
 
-  private async publish(partition: number, meta: MessageMeta, data: Uint8Array, events: number): Promise<PubAck> {
-    const msgID = msgIdOf(meta.seq, meta.index);
+  private async publish(
+    partition: number,
+    meta: MessageMeta,
+    data: Uint8Array,
+    events: number,
+    msgID: string,
+  ): Promise<PubAck> {
     let lastError: unknown;
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       if (attempt > 0) {

@@ -48,8 +48,14 @@ test('the events stream is made once with 3 replicas, a re-publish under the sam
     format: 'ndjson',
     receivedAt: 1,
   };
-  const first = await js.publish(subjectOf(5), '{}\n', { msgID: msgIdOf(41, 0), headers: headersOf(meta, 1) });
-  const second = await js.publish(subjectOf(5), '{}\n', { msgID: msgIdOf(41, 0), headers: headersOf(meta, 1) });
+  const first = await js.publish(subjectOf(5), '{}\n', {
+    msgID: msgIdOf(41, 'events', 5, [0]),
+    headers: headersOf(meta, 1),
+  });
+  const second = await js.publish(subjectOf(5), '{}\n', {
+    msgID: msgIdOf(41, 'events', 5, [0]),
+    headers: headersOf(meta, 1),
+  });
   assert.equal(first.duplicate, false);
   assert.equal(second.duplicate, true);
   assert.equal(second.seq, first.seq);
@@ -63,7 +69,10 @@ test('the events stream is made once with 3 replicas, a re-publish under the sam
   let during: Awaited<ReturnType<typeof js.publish>> | undefined;
   for (let attempt = 0; !during; attempt++) {
     try {
-      during = await js.publish(subjectOf(6), '{}\n', { msgID: msgIdOf(41, 1), headers: headersOf(meta, 1) });
+      during = await js.publish(subjectOf(6), '{}\n', {
+        msgID: msgIdOf(41, 'events', 6, [1]),
+        headers: headersOf(meta, 1),
+      });
     } catch (err) {
       if (attempt >= 30) throw err;
       await new Promise((r) => setTimeout(r, 1000));

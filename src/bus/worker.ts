@@ -14,7 +14,7 @@ import { IngestPipeline } from '../server/ingest.js';
 import { openStore, type Store } from '../store/index.js';
 import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
-import { type BusConnection, connectBus } from './connect.js';
+import { type BusConnection, connectBus, whileStarting } from './connect.js';
 import { EVENTS_STREAM } from './contract.js';
 import { DEFAULT_LEASE_TTL_MS, openLeaseBucket, PartitionLeases, WORKER_NAME } from './lease.js';
 import { InFlightBudget, type PartitionCounts, PartitionRunner } from './worker-partition.js';
@@ -119,13 +119,15 @@ export class Worker {
         try {
           replicas = (await jsm.streams.info(EVENTS_STREAM)).config.num_replicas;
         } catch (err) {
-          if (!/not found/i.test(String((err as Error).message))) throw err;
+          const text = String((err as Error).message);
+          // not made yet, or a cluster still electing its leaders: asked again
+          if (!/not found|timeout|no responders/i.test(text)) throw err;
           if (waited % 20 === 0) log(`coalmine worker: waiting for the stream ${EVENTS_STREAM} (start an ingest node)`);
           await new Promise((r) => setTimeout(r, 500));
         }
       }
       const js = jetstream(bus.nc);
-      const kv = await openLeaseBucket(js, replicas);
+      const kv = await whileStarting('opening the lease bucket', () => openLeaseBucket(js, replicas), log);
       const leases = new PartitionLeases({ kv, jsm, worker: name, ttlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS });
       const filer = IngestPipeline.filer({
         store,

@@ -34,8 +34,45 @@ export function localAddress(event: CoalEvent): string | undefined {
   return src ?? dst;
 }
 
+/**
+ * The host of a host-less event by its addresses: its source's host, else its destination's (`hostOf`
+ * answers an address's host when one is known). The one rule, for the engine and for the bus's ingest
+ * nodes routing such an event to its host's partition.
+ */
+export function hostOfAddresses(event: CoalEvent, hostOf: (ip: string) => string | undefined): string | undefined {
+  const src = event.source?.ip;
+  const dst = event.destination?.ip;
+  return (src ? hostOf(src) : undefined) ?? (dst ? hostOf(dst) : undefined);
+}
+
+/**
+ * The addresses a host-named event shows to be its host's: its own `host.ip`, and the local side of a
+ * connection it logged. Calls `found(ip, host)` for each usable one (bounded, not loopback or link-local).
+ */
+export function addressesShown(event: CoalEvent, found: (ip: string, host: string) => void): void {
+  const name = event.host?.name;
+  if (!name) return;
+  const ips = event.host?.ip;
+  if (ips) for (const ip of ips) if (typeof ip === 'string' && learnable(ip)) found(ip.toLowerCase(), name);
+  // a record naming one end only (Zeek software.log: a client seen at an address) says nothing of which side is local
+  if (event.event.action !== 'connect' || !event.source?.ip || !event.destination?.ip) return;
+  const local = event.network?.direction === 'inbound' ? event.destination.ip : event.source.ip;
+  if (local && learnable(local)) found(local.toLowerCase(), name);
+}
+
+const learnable = (ip: string): boolean => ip.length <= 64 && !NOT_A_HOST.test(ip);
+
 export class HostByIp {
   private readonly learned = new Map<string, string>();
+  private readonly remember = (key: string, name: string): void => {
+    if (this.learned.get(key) === name) return;
+    this.learned.delete(key);
+    this.learned.set(key, name);
+    if (this.learned.size > MAX_LEARNED) {
+      const oldest = this.learned.keys().next();
+      if (!oldest.done) this.learned.delete(oldest.value);
+    }
+  };
 
   constructor(private readonly inventory: Readonly<Record<string, string>>) {}
 
@@ -55,32 +92,11 @@ export class HostByIp {
    */
   resolve(event: CoalEvent): void {
     if (event.host?.name) return;
-    const src = event.source?.ip;
-    const dst = event.destination?.ip;
-    const name = (src ? this.hostOf(src) : undefined) ?? (dst ? this.hostOf(dst) : undefined) ?? localAddress(event);
+    const name = hostOfAddresses(event, (ip) => this.hostOf(ip)) ?? localAddress(event);
     if (name) event.host = { ...event.host, name };
   }
 
   learn(event: CoalEvent): void {
-    const name = event.host?.name;
-    if (!name) return;
-    const ips = event.host?.ip;
-    if (ips) for (const ip of ips) this.remember(ip, name);
-    // a record naming one end only (Zeek software.log: a client seen at an address) says nothing of which side is local
-    if (event.event.action !== 'connect' || !event.source?.ip || !event.destination?.ip) return;
-    const local = event.network?.direction === 'inbound' ? event.destination.ip : event.source.ip;
-    if (local) this.remember(local, name);
-  }
-
-  private remember(ip: string, name: string): void {
-    if (ip.length > 64 || NOT_A_HOST.test(ip)) return;
-    const key = ip.toLowerCase();
-    if (this.learned.get(key) === name) return;
-    this.learned.delete(key);
-    this.learned.set(key, name);
-    if (this.learned.size > MAX_LEARNED) {
-      const oldest = this.learned.keys().next();
-      if (!oldest.done) this.learned.delete(oldest.value);
-    }
+    addressesShown(event, this.remember);
   }
 }

@@ -41,6 +41,11 @@ function part(value: string | undefined): string {
   return value.length > MAX_KEY_PART ? value.slice(0, MAX_KEY_PART) : value;
 }
 
+/** The route of a named host's events. */
+export function hostRouteOf(host: string): PartitionRoute {
+  return { scope: 'host', key: `host:${part(host)}` };
+}
+
 /** The correlation unit an event belongs to. Pure; reads only fields, never mutates the event. */
 export function partitionRouteOf(event: CoalEvent): PartitionRoute {
   const cloud = event.cloud;
@@ -53,10 +58,10 @@ export function partitionRouteOf(event: CoalEvent): PartitionRoute {
     return { scope: 'k8s', key: `k8s:${part(event.orchestrator?.cluster?.name)}` };
   if (event.event.action === 'connect' && joinsTheFleet(event)) return { scope: 'fleet', key: 'fleet' };
   const host = event.host?.name;
-  if (host) return { scope: 'host', key: `host:${part(host)}` };
+  if (host) return hostRouteOf(host);
   // host-by-ip.ts names a host-less event's host from its addresses; with none it stays the unknown host's
   const address = event.source?.ip ?? event.destination?.ip;
-  return address ? { scope: 'addr', key: `addr:${part(address)}` } : { scope: 'host', key: `host:${UNKNOWN_HOST}` };
+  return address ? { scope: 'addr', key: `addr:${part(address)}` } : hostRouteOf(UNKNOWN_HOST);
 }
 
 /** A connection relay.ts reads: an SSH session, or an outbound request with a client fingerprint. */
@@ -136,7 +141,7 @@ export function partitionRouteOfLine(text: string): PartitionRoute | undefined {
   const host = hostObjectName(text, j);
   // a `host` key further on may be another top-level one, which JSON.parse would keep instead
   if (host === undefined || hostKeyAfter(text, host.end)) return undefined;
-  return { scope: 'host', key: `host:${part(host.name)}` };
+  return hostRouteOf(host.name);
 }
 
 /** The plain string `name` of the object at `i` (one `name`, no escapes), and the index past the object. */

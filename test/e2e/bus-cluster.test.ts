@@ -4,7 +4,7 @@
  * at replicas 3) and PostgreSQL on loopback, two ingest nodes (`coalmine serve --bus`) and three workers
  * (`coalmine worker`), all the real CLI. The bundled example and the stories `simulate --emit-logs` writes
  * (a Linux host with a container cluster, and three cloud accounts) are shipped a file per request,
- * the collections interleaved and the requests alternating between the two ingest nodes, as shippers
+ * the collections interleaved and each collection's files alternating between the two ingest nodes, as shippers
  * would. The store ends holding exactly what `coalmine hunt` finds in the same files in one run (ids,
  * analytics, severities, legs, hosts), each finding's revisions numbered 1..n with none stored twice, and
  * either ingest node's API serves them.
@@ -64,6 +64,8 @@ function start(args: string[]): LiveCli {
 
 interface ShippedFile {
   name: string;
+  /** Which file of its collection it is: a collection's files alternate between the ingest nodes. */
+  nth: number;
   host?: string;
   mtimeMs?: number;
   body: Buffer;
@@ -79,6 +81,7 @@ async function filesOf(collection: string, base: string): Promise<ShippedFile[]>
     for await (const c of f.input.open()) chunks.push(Buffer.from(c));
     out.push({
       name: relative(base, f.input.name),
+      nth: out.length,
       host: f.input.hostHint,
       mtimeMs: f.input.mtimeMs,
       body: Buffer.concat(chunks),
@@ -107,7 +110,13 @@ test('2 ingest nodes and 3 workers on a 3-node JetStream cluster store exactly w
     assert.equal(r.code, 0, r.stderr);
   }
   const policy = join(stories, 'cloud', 'coalmine.yaml');
-  const collections = [join(ROOT, 'examples', 'kinsing-like'), join(stories, 'linux'), join(stories, 'cloud')];
+  // a host's events (showing its address) then a Zeek log naming only that address, through the other node
+  const collections = [
+    join(ROOT, 'examples', 'kinsing-like'),
+    join(stories, 'linux'),
+    join(stories, 'cloud'),
+    join(ROOT, 'test', 'fixtures', 'bus-address'),
+  ];
 
   const hunted = runCli(['hunt', ...collections, '--policy', policy, '--format', 'ndjson', '--no-summary']);
   assert.ok(hunted.code === 0 || hunted.code === 1, hunted.stderr);
@@ -118,6 +127,12 @@ test('2 ingest nodes and 3 workers on a 3-node JetStream cluster store exactly w
       expected.some((f) => f.analytic === analytic),
       `hunt finds ${analytic}: ${JSON.stringify(expected)}`,
     );
+
+  // the pool query joined to web-7 by its address, as only a map shared by the ingest nodes can route it
+  assert.ok(
+    expected.some((f) => f.host === 'web-7' && f.legs.includes('process') && f.legs.includes('reach')),
+    `hunt joins the query to web-7: ${JSON.stringify(expected)}`,
+  );
 
   const tokenOf = (role: string) => {
     const made = runCli(['serve', 'token', 'create', '--name', `e2e-${role}`, '--role', role, '--store', pg.url]);
@@ -167,7 +182,7 @@ test('2 ingest nodes and 3 workers on a 3-node JetStream cluster store exactly w
     const query = new URLSearchParams({ name: file.name });
     if (file.host) query.set('host', file.host);
     if (file.mtimeMs !== undefined) query.set('mtime', String(Math.trunc(file.mtimeMs)));
-    const res = await fetch(new URL(`/api/v1/events?${query}`, urls[i % 2]), {
+    const res = await fetch(new URL(`/api/v1/events?${query}`, urls[(i + file.nth) % 2]), {
       method: 'POST',
       headers: { authorization: `Bearer ${sensor}` },
       body: file.body,

@@ -105,7 +105,7 @@ export async function publishBodies(
         const meta = { seq, index, kind: body.kind, sensor: 'test', name: body.name, format: 'test', receivedAt };
         await js.publish(subjectOf(p), encodeEvents(part), {
           headers: headersOf(meta, part.length),
-          msgID: msgIdOf(seq, index),
+          msgID: msgIdOf(seq, body.kind, p, [at]),
         });
         index++;
         messages++;

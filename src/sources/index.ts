@@ -3,6 +3,7 @@ import { auditd } from './auditd.js';
 import { azureActivity } from './azure-activity.js';
 import { azureFlow } from './azure-flow.js';
 import { azureMetrics } from './azure-metrics.js';
+import { carbonBlack } from './carbon-black.js';
 import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
 import { dockerEvents } from './docker-events.js';
@@ -64,6 +65,7 @@ export const sources: SourceDescriptor[] = [
   dockerInspect,
   tetragon,
   falco,
+  carbonBlack,
   guardduty,
   ndjson,
   typeperf,

@@ -29,6 +29,7 @@ import { shellRc } from './persistence/shell-rc.js';
 import { systemdUnit } from './persistence/systemd-unit.js';
 import { prometheus } from './prometheus.js';
 import { route53Resolver } from './route53-resolver.js';
+import { sentinelone } from './sentinelone.js';
 import { suricata } from './suricata.js';
 import { tetragon } from './tetragon.js';
 import { typeperf } from './typeperf.js';
@@ -63,6 +64,7 @@ export const sources: SourceDescriptor[] = [
   azureMetrics,
   dockerEvents,
   dockerInspect,
+  sentinelone,
   tetragon,
   falco,
   carbonBlack,

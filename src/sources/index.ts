@@ -6,6 +6,7 @@ import { azureMetrics } from './azure-metrics.js';
 import { carbonBlack } from './carbon-black.js';
 import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
+import { defender } from './defender.js';
 import { dockerEvents } from './docker-events.js';
 import { dockerInspect } from './docker-inspect.js';
 import { dockerStats } from './docker-stats.js';
@@ -65,6 +66,7 @@ export const sources: SourceDescriptor[] = [
   dockerEvents,
   dockerInspect,
   sentinelone,
+  defender,
   tetragon,
   falco,
   carbonBlack,

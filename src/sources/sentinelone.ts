@@ -581,8 +581,9 @@ function sniffText(head: string): number {
 /** An API answer or array, pretty-printed or on one line, rather than JSON lines. */
 function isDocument(head: string): boolean {
   if (isJsonDocument(head)) return true;
+  // an answer on one line: its records array opens among its first keys (`{"status":"success","matches":[`)
   const first = head.split('\n', 8).find((l) => l.trim() !== '') ?? '';
-  return /^\s*\{\s*"(?:data|matches)"\s*:\s*\[/.test(first);
+  return first.trimStart().startsWith('{') && /"(?:data|matches)"\s*:\s*\[/.test(first.slice(0, 256));
 }
 
 // ---- reading ----

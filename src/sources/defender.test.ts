@@ -457,6 +457,8 @@ test('every shape of ours and the public samples sniff as defender and read with
     apiGood,
     unionCsv,
     eventHub,
+    fileInput(`${DIR}/linux-miner/union.json`),
+    fileInput(`${DIR}/linux-benign/hunting-results.json`),
     ...['m365d-api', 'mde-api', 'graph'].map((n) =>
       fileInput(`test/fixtures/public/defender/DeviceProcessEvents-${n}.json`),
     ),

@@ -1,8 +1,9 @@
 /**
  * End to end on Defender for Endpoint advanced hunting exports: the real CLI on the AN0741 story and its
  * benign twin as Defender records them (test/fixtures/defender: portal CSV, API answer, streaming
- * records), against the same story as Sysmon + Security XML (test/fixtures/scenarios). Defender has no
- * CPU: typeperf beside it gives the resource leg, and without it the finding names the CPU gap.
+ * records), against the same story as Sysmon + Security XML (test/fixtures/scenarios), and the Linux story
+ * (examples/kinsing-like, auditd) as Defender for Endpoint on Linux rows. Defender has no
+ * CPU: typeperf (or metrics CSV) beside it gives the resource leg, and without it the finding names the CPU gap.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -91,6 +92,55 @@ test('the benign twin (MSBuild, a Defender scan, 7-Zip, a game, IIS, pool.ntp.or
   const r = hunt([BENIGN]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /3 files \(defender 2, typeperf 1\)/);
+  assert.doesNotMatch(r.stderr, /bad input/);
+  assert.deepEqual(r.findings, []);
+});
+
+const LINUX = join(FIXTURES, 'defender', 'linux-miner');
+const AUDITD_MINER = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
+
+test('the Linux story as Defender for Endpoint on Linux rows with metrics CSV is the AN0742 the auditd version is', () => {
+  const r = hunt([LINUX]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /2 files \(defender 1, metrics-csv 1\)/);
+  assert.doesNotMatch(r.stderr, /bad input/);
+  assert.equal(r.findings.length, 1, JSON.stringify(r.findings));
+  const auditd = hunt([AUDITD_MINER]).findings.filter((x) => x.analytic === 'AN0742');
+  assert.equal(auditd.length, 1);
+  const [f, a] = [r.findings[0], auditd[0]];
+  assert.deepEqual([f.analytic, f.severity, f.legs], ['AN0742', 'high', ['resource', 'process', 'reach']]);
+  assert.deepEqual([f.analytic, f.severity, f.legs], [a.analytic, a.severity, a.legs]);
+  assert.deepEqual([f.host, f.facts.pid, f.facts.executable], [a.host, a.facts.pid, a.facts.executable]);
+  const kinds = new Set(f.evidence.map((e) => e.kind));
+  for (const k of [
+    'dropper',
+    'competitor-kill',
+    'persistence',
+    'miner-process',
+    'masquerade',
+    'pool-contact',
+    'sustained-cpu',
+  ])
+    assert.ok(kinds.has(k as never), `evidence lacks ${k}: ${[...kinds].join(', ')}`);
+  assert.ok(
+    f.evidence.some(
+      (e) => e.kind === 'sustained-cpu' && e.source.includes('cpu.csv') && e.explanation.includes('pid 4130'),
+    ),
+    'the metrics row web-01/4130 is the Defender process 4130',
+  );
+});
+
+test('the Linux story without CPU names the per-process CPU gap', () => {
+  const r = hunt([join(LINUX, 'union.json')]);
+  assert.equal(r.findings.length, 1, JSON.stringify(r.findings));
+  assert.deepEqual([r.findings[0].severity, r.findings[0].legs], ['medium', ['process', 'reach']]);
+  assert.match(r.findings[0].gaps.join('\n'), /per-process CPU telemetry missing for web-01/);
+});
+
+test('the Linux benign twin (a full-core reindex, a parallel build, a transcode, apt, NTP) raises nothing', () => {
+  const r = hunt([join(FIXTURES, 'defender', 'linux-benign')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /2 files \(defender 1, metrics-csv 1\)/);
   assert.doesNotMatch(r.stderr, /bad input/);
   assert.deepEqual(r.findings, []);
 });

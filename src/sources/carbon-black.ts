@@ -375,6 +375,14 @@ const DATASET_PREFIX: Record<Family, string> = {
   process: 'process',
 };
 
+/** A written or loaded file: its path, name and hashes (a `*_hash` list, or md5 and sha256 fields). */
+function fileOf(o: Obj, path: string, list: string, hashKeys: [string, string]): NonNullable<CoalEvent['file']> {
+  const file: NonNullable<CoalEvent['file']> = { path, name: clip(winBasename(path), MAX_NAME_CHARS) };
+  const hash = hashesOf(o, list, hashKeys[0], hashKeys[1]);
+  if (hash !== undefined) file.hash = hash;
+  return file;
+}
+
 const HEADS: Partial<Record<EventAction, { category: string; type: string }>> = {
   exec: { category: 'process', type: 'start' },
   exit: { category: 'process', type: 'end' },
@@ -440,15 +448,12 @@ export function carbonBlackEvent(o: Obj, where: Where): CoalEvent | 'unused' | s
     const writing = writes(family === 'ingress' ? (o.action ?? o.action_type) : o.filemod_action, 'filemod');
     if (writing === false) return 'unused';
     action = 'file-write';
-    const file: NonNullable<CoalEvent['file']> = { path, name: clip(winBasename(path), MAX_NAME_CHARS) };
-    const hash = hashesOf(
+    body.file = fileOf(
       o,
+      path,
       'filemod_hash',
-      family === 'ingress' ? 'file_md5' : 'filemod_md5',
-      family === 'ingress' ? 'file_sha256' : 'filemod_sha256',
+      family === 'ingress' ? ['file_md5', 'file_sha256'] : ['filemod_md5', 'filemod_sha256'],
     );
-    if (hash !== undefined) file.hash = hash;
-    body.file = file;
   } else if (type === 'regmod') {
     const raw = text(o, family === 'ingress' ? 'path' : 'regmod_name', MAX_PATH_CHARS);
     if (raw === undefined) return 'regmod without the key (path, regmod_name)';
@@ -465,14 +470,12 @@ export function carbonBlackEvent(o: Obj, where: Where): CoalEvent | 'unused' | s
     // a module that is a kernel driver image is a driver load; other modules (DLLs) nothing reads
     if (!/\.sys$/i.test(path)) return 'unused';
     action = 'driver-load';
-    const file: NonNullable<CoalEvent['file']> = { path, name: clip(winBasename(path), MAX_NAME_CHARS) };
-    const hash = hashesOf(
+    const file = fileOf(
       o,
+      path,
       'modload_hash',
-      family === 'ingress' ? 'md5' : 'modload_md5',
-      family === 'ingress' ? 'sha256' : 'modload_sha256',
+      family === 'ingress' ? ['md5', 'sha256'] : ['modload_md5', 'modload_sha256'],
     );
-    if (hash !== undefined) file.hash = hash;
     const signer = text(o, 'modload_publisher', MAX_NAME_CHARS);
     if (signer !== undefined) file.signature = signer;
     body.file = file;

@@ -5,14 +5,12 @@
  * the Sysmon version's (test/e2e/windows.test.ts): the reader is a mapping, not a detector.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Finding } from '../../src/model/finding.js';
+import { ndjsonFindings, runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'carbon-black');
 const MINER = join(FIXTURES, 'an0741-miner');
 const BENIGN = join(FIXTURES, 'an0741-benign');
@@ -20,15 +18,8 @@ const CLOUD = join(FIXTURES, 'an0741-miner-cloud');
 const SYSMON_MINER = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-miner');
 
 function hunt(paths: string[]) {
-  const r = spawnSync(process.execPath, [BIN, 'hunt', ...paths, '--format', 'ndjson'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const findings = r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding);
-  return { code: r.status, stderr: r.stderr, findings };
+  const r = runCli(['hunt', ...paths, '--format', 'ndjson']);
+  return { code: r.code, stderr: r.stderr, findings: ndjsonFindings(r.stdout) };
 }
 
 /** The process guid a story's line gives the process it starts (EDR `process_guid`, Cloud `childproc_guid`). */

@@ -119,11 +119,17 @@ function namesOf(role: Role, attr: Attr, legacy: boolean): string[] {
   return out;
 }
 
-/** Every role × attribute's names, built once. */
-const NAMES = new Map<string, string[]>();
-for (const role of Object.keys(ROLE_PREFIXES) as Role[])
-  for (const attr of Object.keys(ATTRS) as Attr[])
-    for (const legacy of [false, true]) NAMES.set(`${role}|${attr}|${legacy}`, namesOf(role, attr, legacy));
+/** Every role's attribute names, without and with the legacy columns, built once. */
+type RoleNames = Record<Attr, string[]>;
+const NAMES = {} as Record<Role, [RoleNames, RoleNames]>;
+for (const role of Object.keys(ROLE_PREFIXES) as Role[]) {
+  const [plain, legacy] = [{} as RoleNames, {} as RoleNames];
+  for (const attr of Object.keys(ATTRS) as Attr[]) {
+    plain[attr] = namesOf(role, attr, false);
+    legacy[attr] = namesOf(role, attr, true);
+  }
+  NAMES[role] = [plain, legacy];
+}
 
 const F = {
   type: ['event.type', 'eventtype'],
@@ -154,27 +160,39 @@ const F = {
   url: ['url.address', 'url', 'networkurl'],
 } as const satisfies Record<string, readonly string[]>;
 
-/** A record's leaves by their dotted path, lower-cased: flat keys, nested objects and any mix look alike. */
-type Leaves = Map<string, { key: string; value: unknown }>;
+/**
+ * A record's leaves by their dotted path, lower-cased: flat keys, nested objects and any mix look alike.
+ * Null and empty values are left out (the v2.1 API writes `null` for every column a record lacks); the
+ * record's own spelling of a path is kept only where it differs from the lower-cased one.
+ */
+interface Leaves {
+  values: Map<string, unknown>;
+  spelled: Map<string, string>;
+}
 
 function leavesOf(o: Obj): Leaves {
-  const out: Leaves = new Map();
+  const values = new Map<string, unknown>();
+  const spelled = new Map<string, string>();
+  let seen = 0;
   const walk = (obj: Obj, prefix: string, depth: number): void => {
     for (const key in obj) {
-      if (out.size >= MAX_LEAVES) return;
+      if (++seen > MAX_LEAVES) return;
       if (key.length > MAX_KEY_CHARS) continue;
       const v = obj[key];
+      if (v === null || v === '') continue;
       const path = prefix === '' ? key : `${prefix}.${key}`;
       if (isObject(v)) {
         if (depth < MAX_DEPTH) walk(v, path, depth + 1);
         continue;
       }
       const lower = path.toLowerCase();
-      if (!out.has(lower)) out.set(lower, { key: path, value: v });
+      if (values.has(lower)) continue;
+      values.set(lower, v);
+      if (lower !== path) spelled.set(lower, path);
     }
   };
   walk(o, '', 0);
-  return out;
+  return { values, spelled };
 }
 
 /** One record's values, each read once by its first present name; what was read is kept as `original`. */
@@ -185,20 +203,21 @@ class Fields {
   constructor(readonly leaves: Leaves) {}
 
   raw(names: readonly string[]): unknown {
+    const values = this.leaves.values;
     for (const name of names) {
-      const hit = this.leaves.get(name);
-      if (hit === undefined || hit.value === null || hit.value === '') continue;
-      if (this.kept < MAX_ORIGINAL_KEYS && !Object.hasOwn(this.original, hit.key)) {
+      const v = values.get(name);
+      if (v === undefined) continue;
+      const key = clip(this.leaves.spelled.get(name) ?? name, MAX_KEY_CHARS);
+      if (this.kept < MAX_ORIGINAL_KEYS && !Object.hasOwn(this.original, key)) {
         this.kept++;
-        const v = hit.value;
-        this.original[clip(hit.key, MAX_KEY_CHARS)] =
+        this.original[key] =
           typeof v === 'string'
             ? clip(v, MAX_ORIGINAL_CHARS)
             : typeof v === 'number' || typeof v === 'boolean'
               ? v
               : '…';
       }
-      return hit.value;
+      return v;
     }
     return undefined;
   }
@@ -208,14 +227,11 @@ class Fields {
   }
 
   has(names: readonly string[]): boolean {
-    return names.some((n) => {
-      const v = this.leaves.get(n)?.value;
-      return v !== undefined && v !== null && v !== '';
-    });
+    return names.some((n) => this.leaves.values.has(n));
   }
 
   proc(role: Role, attr: Attr, legacy: boolean): unknown {
-    return this.raw(NAMES.get(`${role}|${attr}|${legacy}`) ?? []);
+    return this.raw(NAMES[role][legacy ? 1 : 0][attr]);
   }
 }
 
@@ -420,7 +436,7 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
         event.process = tgt;
         return undefined;
       }
-      if (f.has(NAMES.get('src|pid|false') ?? []) || f.has(NAMES.get('src|uid|false') ?? []))
+      if (f.has(NAMES.src[0].pid) || f.has(NAMES.src[0].uid))
         return 'Process Creation without tgt.process.pid or tgt.process.uid';
       const p = actorOf(f);
       if (p?.pid === undefined && p?.entity_id === undefined)
@@ -548,8 +564,8 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
 
 /** Names only SentinelOne writes: the actor and target process families and the storyline. */
 function namesSentinelOne(leaves: Leaves): boolean {
-  if (textOf(leaves.get('datasource.name')?.value)?.toLowerCase() === 'sentinelone') return true;
-  for (const key of leaves.keys())
+  if (textOf(leaves.values.get('datasource.name'))?.toLowerCase() === 'sentinelone') return true;
+  for (const key of leaves.values.keys())
     if (
       key.startsWith('src.process.') ||
       key.startsWith('tgt.process.') ||
@@ -565,7 +581,7 @@ function namesSentinelOne(leaves: Leaves): boolean {
 function sniffRecord(o: unknown): number {
   if (!isObject(o)) return 0;
   const leaves = leavesOf(unwrap(o).record);
-  const type = leaves.get('event.type')?.value ?? leaves.get('eventtype')?.value;
+  const type = leaves.values.get('event.type') ?? leaves.values.get('eventtype');
   return typeof type === 'string' && namesSentinelOne(leaves) ? 95 : 0;
 }
 

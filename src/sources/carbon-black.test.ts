@@ -402,6 +402,7 @@ test('sniffing: our own stories claim carbon-black; no other fixture in test/fix
     `${DIR}/an0741-miner/events.json`,
     `${DIR}/an0741-benign/events.json`,
     `${DIR}/an0741-miner-cloud/endpoint-events.json`,
+    `${DIR}/an0742-miner-linux/events.json`,
   ])
     assert.equal(sniffSource(fileInput(f))?.name, 'carbon-black', f);
   const others = filesUnder('test/fixtures').filter((f) => !f.startsWith(DIR) && !f.startsWith(PUBLIC));

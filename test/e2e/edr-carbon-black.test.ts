@@ -1,8 +1,9 @@
 /**
  * End to end on Carbon Black exports (issue 18): the real CLI on the AN0741 miner story and its benign
  * twin as the EDR event forwarder writes them, the same story as the Cloud data forwarder writes it,
- * with and without the typeperf CSV that gives the CPU Carbon Black does not export. The verdicts must be
- * the Sysmon version's (test/e2e/windows.test.ts): the reader is a mapping, not a detector.
+ * with and without the typeperf CSV that gives the CPU Carbon Black does not export, and the Linux
+ * story of examples/kinsing-like from a Linux sensor. The verdicts must be the Sysmon and auditd
+ * versions' (test/e2e/windows.test.ts, hunt.test.ts): the reader is a mapping, not a detector.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,7 +16,9 @@ const FIXTURES = join(ROOT, 'test', 'fixtures', 'carbon-black');
 const MINER = join(FIXTURES, 'an0741-miner');
 const BENIGN = join(FIXTURES, 'an0741-benign');
 const CLOUD = join(FIXTURES, 'an0741-miner-cloud');
+const LINUX = join(FIXTURES, 'an0742-miner-linux');
 const SYSMON_MINER = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-miner');
+const AUDITD_MINER = join(ROOT, 'examples', 'kinsing-like');
 
 function hunt(paths: string[]) {
   const r = runCli(['hunt', ...paths, '--format', 'ndjson']);
@@ -121,4 +124,43 @@ test('the story as Cloud data forwarder records: the same verdict, the device na
     without.map((x) => [x.severity, x.legs]),
     [['medium', ['command', 'network']]],
   );
+});
+
+test('the Linux story (examples/kinsing-like) from a Linux sensor with its metrics CSV is the auditd version’s AN0742', () => {
+  const r = hunt([LINUX]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /carbon-black 1, metrics-csv 1/);
+  assert.equal(r.findings.length, 1, JSON.stringify(r.findings));
+  const auditd = hunt([AUDITD_MINER]).findings.filter((x) => x.severity === 'high');
+  assert.equal(auditd.length, 1);
+  const [f, a] = [r.findings[0], auditd[0]];
+  assert.deepEqual(
+    [f.analytic, f.severity, f.legs, f.gaps, f.host, f.facts.pid, f.facts.executable],
+    [a.analytic, a.severity, a.legs, a.gaps, a.host, a.facts.pid, a.facts.executable],
+  );
+  assert.deepEqual([f.analytic, f.severity, f.legs], ['AN0742', 'high', ['resource', 'process', 'reach']]);
+  const kinds = new Set(f.evidence.map((e) => e.kind));
+  for (const k of [
+    'dropper',
+    'competitor-kill',
+    'persistence',
+    'miner-process',
+    'masquerade',
+    'pool-contact',
+    'sustained-cpu',
+  ])
+    assert.ok(kinds.has(k as never), `evidence lacks ${k}: ${[...kinds].join(', ')}`);
+  // the full-core reindex job on the same host is not a finding
+  assert.ok(!r.findings.some((x) => String(x.facts.command_line ?? '').includes('reindex.py')));
+  const cpu = f.evidence.find((e) => e.kind === 'sustained-cpu' && e.explanation.includes('pid 4130'));
+  assert.equal(cpu?.entity, f.entity, 'the metrics row web-01/4130 is the Carbon Black process');
+});
+
+test('the Linux story without its metrics names the CPU gap', () => {
+  const f = hunt([join(LINUX, 'events.json')]).findings;
+  assert.deepEqual(
+    f.map((x) => [x.analytic, x.severity, x.legs]),
+    [['AN0742', 'medium', ['process', 'reach']]],
+  );
+  assert.match(f[0].gaps.join('\n'), /CPU telemetry .*web-01/);
 });

@@ -26,7 +26,7 @@ import { parseTimestamp } from '../util/time.js';
 import { azureRecords } from './azure-fields.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { sourceLines } from './lines.js';
-import { domainOf, ipOf, isObject, numberOf, textOf } from './net-fields.js';
+import { domainOf, endpointOf, ipOf, isObject, numberOf, portOf, textOf } from './net-fields.js';
 import { splitCsv } from './typeperf.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 import { taskExecActions, winBasename } from './win-event.js';
@@ -76,6 +76,13 @@ const TABLE_COLUMNS = ['$table', 'Table', 'TableName', 'SourceTable', 'Type'];
 const TABLE_IN_FILE_NAME =
   /(DeviceProcessEvents|DeviceNetworkEvents|DeviceRegistryEvents|DeviceFileEvents|DeviceImageLoadEvents|DeviceLogonEvents|DeviceNetworkInfo|DeviceFileCertificateInfo|DeviceInfo|DeviceEvents)[^/\\]*$/;
 const CATEGORY_PREFIX = 'AdvancedHunting-';
+/** Columns kept whole in `original` up to MAX_COMMAND_CHARS (Sigma rules search them); others to 2 KiB. */
+const LONG_COLUMNS = new Set([
+  'ProcessCommandLine',
+  'InitiatingProcessCommandLine',
+  'AdditionalFields',
+  'RegistryValueData',
+]);
 const OUTBOUND = new Set(['ConnectionSuccess', 'ConnectionAttempt', 'ConnectionRequest', 'ConnectionFound']);
 const FILE_WRITES: Record<string, string> = {
   FileCreated: 'creation',
@@ -377,7 +384,7 @@ function originalOf(row: Row, table: string | undefined): Record<string, unknown
     if (n++ >= MAX_COLUMNS) break;
     const v = row[key];
     const k = clip(key, 128);
-    if (typeof v === 'string') out[k] = clip(v, /CommandLine$|^AdditionalFields$/.test(key) ? MAX_COMMAND_CHARS : 2048);
+    if (typeof v === 'string') out[k] = clip(v, LONG_COLUMNS.has(key) ? MAX_COMMAND_CHARS : 2048);
     else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
     else if (v !== null && v !== undefined) out[k] = clip(JSON.stringify(v) ?? '', MAX_COMMAND_CHARS);
   }
@@ -421,21 +428,20 @@ export function defenderEvent(row: Row, where: Where, category?: string): Mapped
     actionType === 'ConnectionFailed' ||
     actionType === 'InboundConnectionAccepted'
   ) {
-    const remote = { ip: ipOf(row.RemoteIP), port: portOf(row.RemotePort) };
-    if (remote.ip === undefined) return `${actionType} row has no RemoteIP address`;
-    const local = { ip: ipOf(row.LocalIP), port: portOf(row.LocalPort) };
+    const remote = endpointOf(row.RemoteIP, row.RemotePort);
+    if (remote?.ip === undefined) return `${actionType} row has no RemoteIP address`;
+    const local = endpointOf(row.LocalIP, row.LocalPort);
     const domain = remoteDomainOf(row.RemoteUrl);
     head = { category: ['network'], type: ['connection'], action: 'connect' };
     const inbound = actionType === 'InboundConnectionAccepted';
     // as Sysmon 3 has it: the source is whoever opened the connection
-    const remoteEnd = compact({ ...remote, ...(domain !== undefined && { domain }) });
-    const localEnd = compact(local);
+    const remoteEnd = domain !== undefined ? { ...remote, domain } : remote;
     if (inbound) {
-      if (remoteEnd) body.source = remoteEnd;
-      if (localEnd) body.destination = localEnd;
+      body.source = remoteEnd;
+      if (local) body.destination = local;
     } else {
-      if (localEnd) body.source = localEnd;
-      if (remoteEnd) body.destination = remoteEnd;
+      if (local) body.source = local;
+      body.destination = remoteEnd;
     }
     const transport = transportOf(row);
     body.network = { direction: inbound ? 'inbound' : 'outbound', ...(transport !== undefined && { transport }) };
@@ -464,8 +470,8 @@ export function defenderEvent(row: Row, where: Where, category?: string): Mapped
     body.dns = dns;
     // the inspected packet belongs to no process (Defender writes pid 0): only the query's own ends
     if (inspected) {
-      const local = compact({ ip: ipOf(row.LocalIP), port: portOf(row.LocalPort) });
-      const server = compact({ ip: ipOf(row.RemoteIP), port: portOf(row.RemotePort) });
+      const local = endpointOf(row.LocalIP, row.LocalPort);
+      const server = endpointOf(row.RemoteIP, row.RemotePort);
       if (local) body.source = local;
       if (server) body.destination = server;
     } else {
@@ -567,23 +573,12 @@ export function defenderEvent(row: Row, where: Where, category?: string): Mapped
   return event;
 }
 
-function portOf(v: unknown): number | undefined {
-  const n = numberOf(v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
-}
-
 /** The program a task command names: the command without its surrounding quotes. */
 function unquoted(command: string): string {
   const s = command.trim();
   if (!s.startsWith('"')) return s;
   const end = s.indexOf('"', 1);
   return end > 0 ? s.slice(1, end) : s.slice(1);
-}
-
-function compact<T extends Record<string, unknown>>(o: T): T | undefined {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) if (o[k] !== undefined) out[k] = o[k];
-  return Object.keys(out).length > 0 ? (out as T) : undefined;
 }
 
 /** A streaming API record (`{category, properties}`) unwrapped to its row, or the row itself. */

@@ -504,6 +504,8 @@ test('our fixtures and the public samples sniff as sentinelone, in every shape',
   for (const path of [
     `${DIR}/an0741-miner/deep-visibility.json`,
     `${DIR}/an0741-benign/deep-visibility.json`,
+    `${DIR}/an0742-miner/deep-visibility.json`,
+    `${DIR}/an0742-benign/deep-visibility.json`,
     `${DIR}/shapes/miner-nested-array.json`,
     `${DIR}/shapes/miner-dv-api.json`,
     `${DIR}/bad.json`,

@@ -1,7 +1,8 @@
 /**
  * End to end on SentinelOne Deep Visibility / SDL exports: the real CLI on the AN0741 story and its benign
  * twin as SentinelOne records them (test/fixtures/sentinelone), against the same story from Sysmon
- * (test/fixtures/scenarios/an0741-*), with and without typeperf for the CPU SentinelOne does not record.
+ * (test/fixtures/scenarios/an0741-*), with and without typeperf for the CPU SentinelOne does not record;
+ * and the Linux story of examples/kinsing-like (auditd) as SentinelOne's Linux agent records it, with its metrics CSV.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,7 @@ const BIN = join(ROOT, 'bin', 'coalmine.js');
 const S1 = join(ROOT, 'test', 'fixtures', 'sentinelone');
 const PUBLIC = join(ROOT, 'test', 'fixtures', 'public', 'sentinelone');
 const SYSMON_MINER = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-miner');
+const AUDITD_MINER = join(ROOT, 'examples', 'kinsing-like');
 
 function hunt(paths: string[]) {
   const r = spawnSync(process.execPath, [BIN, 'hunt', ...paths, '--format', 'ndjson'], {
@@ -113,4 +115,40 @@ test('the public samples read with no bad input and raise nothing', () => {
   assert.match(r.stderr, /3 files \(sentinelone 3\), 4 events/);
   assert.doesNotMatch(r.stderr, /bad input/);
   assert.deepEqual(r.findings, []);
+});
+
+test('the Linux story as a SentinelOne export with its metrics CSV is the AN0742 the auditd version is', () => {
+  const r = hunt([join(S1, 'an0742-miner')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /metrics-csv 1, sentinelone 1/);
+  assert.equal(r.findings.length, 1, JSON.stringify(r.findings));
+  const auditd = hunt([AUDITD_MINER]).findings;
+  assert.equal(auditd.length, 1);
+  const [f, a] = [r.findings[0], auditd[0]];
+  assert.deepEqual(
+    [f.analytic, f.severity, f.legs, f.gaps, f.host, f.facts.pid, f.facts.executable, f.facts.command_line],
+    [a.analytic, a.severity, a.legs, a.gaps, a.host, a.facts.pid, a.facts.executable, a.facts.command_line],
+  );
+  assert.deepEqual([f.analytic, f.severity, f.legs], ['AN0742', 'high', ['resource', 'process', 'reach']]);
+  const kinds = new Set(f.evidence.map((e) => e.kind));
+  for (const e of a.evidence) assert.ok(kinds.has(e.kind), `evidence lacks ${e.kind}: ${[...kinds].join(', ')}`);
+  // the metrics row web-01/4130 is the SentinelOne process: its CPU is on the finding's own entity
+  const cpu = f.evidence.find((e) => e.kind === 'sustained-cpu' && e.explanation.includes('pid 4130'));
+  assert.equal(cpu?.entity, 'process:web-01:9a0000000004130a');
+  assert.equal(f.entity, cpu?.entity);
+  // the full-core reindex job beside it is not a finding
+  assert.ok(!r.findings.some((x) => String(x.facts.command_line ?? '').includes('reindex.py')));
+});
+
+test('the Linux story without its metrics names the CPU gap; its benign twin with them raises nothing', () => {
+  const f = hunt([join(S1, 'an0742-miner', 'deep-visibility.json')]).findings;
+  assert.deepEqual(
+    f.map((x) => [x.analytic, x.severity, x.legs]),
+    [['AN0742', 'medium', ['process', 'reach']]],
+  );
+  assert.match(f[0].gaps.join('\n'), /CPU telemetry .*web-01/);
+  const benign = hunt([join(S1, 'an0742-benign')]);
+  assert.equal(benign.code, 0, benign.stderr);
+  assert.match(benign.stderr, /metrics-csv 1, sentinelone 1/);
+  assert.deepEqual(benign.findings, []);
 });

@@ -62,7 +62,7 @@ interface Where {
   hostHint?: string;
 }
 
-/** Which of the shapes a record is, and its event type as that shape names it. */
+/** Which of the shapes a record is: EDR forwarder, Cloud data forwarder, event search, process search. */
 type Family = 'ingress' | 'endpoint' | 'events' | 'process';
 
 /** A string field, bounded; an empty one is absent. Lists (process search) give their first value. */
@@ -140,7 +140,7 @@ function platformOf(o: Obj, path: string | undefined): 'windows' | 'linux' | 'ma
   return undefined;
 }
 
-/** A process as a record names it under `prefix` (`process`, `parent`, `childproc`, `target`). */
+/** The fields a shape names a process by (the actor, its parent, the child it started): the first present wins. */
 interface Names {
   guid: string[];
   pid: string[];

@@ -498,3 +498,13 @@ test('no other format’s fixture is claimed: every file under test/fixtures out
   walk(root);
   assert.deepEqual(claimed, []);
 });
+
+test('a CSV header naming __proto__ or constructor columns is read as columns, nothing more', async () => {
+  const text =
+    'Timestamp,DeviceName,ActionType,__proto__,constructor,FileName,ProcessId\n2026-11-30T09:00:00Z,ws-1,ProcessCreated,x,y,a.exe,7\n';
+  const { events, issues } = await readAll(defender, memoryInput('proto.csv', text));
+  assert.deepEqual(issues, []);
+  assert.equal(events[0].process?.name, 'a.exe');
+  assert.equal(events[0].original.constructor, 'y');
+  assert.equal(Object.getPrototypeOf(events[0].original), Object.prototype);
+});

@@ -382,6 +382,8 @@ function originalOf(row: Row, table: string | undefined): Record<string, unknown
   let n = 0;
   for (const key in row) {
     if (n++ >= MAX_COLUMNS) break;
+    // an own `__proto__` key (JSON.parse makes one) would be the prototype, not a column, if set here
+    if (key === '__proto__') continue;
     const v = row[key];
     const k = clip(key, 128);
     if (typeof v === 'string') out[k] = clip(v, LONG_COLUMNS.has(key) ? MAX_COMMAND_CHARS : 2048);
@@ -395,7 +397,7 @@ type Mapped = CoalEvent | 'unused' | string;
 type Head = Pick<CoalEvent['event'], 'category' | 'type'> & { action: EventAction };
 
 /** One advanced hunting row as an event, `'unused'` for a row no analytic reads, or why it is bad. */
-export function defenderEvent(row: Row, where: Where, category?: string): Mapped {
+function defenderEvent(row: Row, where: Where, category?: string): Mapped {
   const table = tableOf(row, category, where);
   if (table === 'DeviceInfo') {
     learnPlatform(row, where);
@@ -737,7 +739,8 @@ async function* readCsv(input: SourceInput, context: SourceContext, where: Where
         );
         continue;
       }
-      const row: Row = {};
+      // no prototype: a header may name any column, `__proto__` and `constructor` included
+      const row = Object.create(null) as Row;
       for (let i = 0; i < header.length; i++) if (split.fields[i] !== '') row[header[i]] = split.fields[i];
       where.line = line;
       out.add(defenderEvent(row, where), line);

@@ -516,6 +516,20 @@ test('our fixtures and the public samples sniff as sentinelone, in every shape',
     assert.equal(sniffSource(fileInput(path))?.name, 'sentinelone', path);
 });
 
+test('a first record that names no process (a Login) sniffs by the names only SentinelOne writes', () => {
+  const login = {
+    'event.type': 'Login',
+    'event.time': 1796029200000,
+    'meta.event.name': 'LOGIN',
+    'endpoint.name': 'WS-1',
+  };
+  assert.equal(sniffSource(memoryInput('login.json', line(login)))?.name, 'sentinelone');
+  const api = { data: [{ eventType: 'Login', eventTime: '2026-11-30T09:00:00Z', metaEventName: 'LOGIN' }] };
+  assert.equal(sniffSource(memoryInput('login-api.json', JSON.stringify(api, null, 2)))?.name, 'sentinelone');
+  // an event type alone is not enough: ECS and other tools write `event.type` too
+  assert.equal(sentinelone.sniff(line({ 'event.type': 'Login', 'event.time': 1 }), { name: 'x.json' }), 0);
+});
+
 /** Every file under a directory, recursively, but the ones under a directory named `skip`. */
 function filesUnder(dir: string, skip: string): string[] {
   const out: string[] = [];

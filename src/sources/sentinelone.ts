@@ -6,7 +6,7 @@
  * Deep Visibility columns (`srcProcUid`, `tgtProcCmdLine`, `processName`, `agentName`), matched without case.
  * A mapping only: the Windows and Linux classifiers read what it gives as they read Sysmon and auditd.
  */
-import type { CoalEvent, EventAction, ProcessFields, ProcessParent } from '../model/event.js';
+import type { CoalEvent, ProcessFields, ProcessParent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { hostOfAuthority } from '../util/ip.js';
@@ -424,7 +424,7 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
   const head = HEADS[kind];
   event.event.category = head.category;
   event.event.type = kind === 'task' && typeKey === 'taskupdate' ? ['change'] : head.type;
-  event.event.action = head.action as EventAction;
+  event.event.action = head.action;
   switch (kind) {
     case 'exec': {
       // Process Creation: the actor (src) created the target (tgt); Deep Visibility 1.0 records name the new
@@ -562,7 +562,7 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
 
 // ---- sniffing ----
 
-/** Names only SentinelOne writes: the actor and target process families and the storyline. */
+/** Names only SentinelOne writes: the actor and target process families, the storyline, its meta event names. */
 function namesSentinelOne(leaves: Leaves): boolean {
   if (textOf(leaves.values.get('datasource.name'))?.toLowerCase() === 'sentinelone') return true;
   for (const key of leaves.values.keys())
@@ -572,7 +572,10 @@ function namesSentinelOne(leaves: Leaves): boolean {
       key.startsWith('srcproc') ||
       key.startsWith('tgtproc') ||
       key === 'processuniquekey' ||
-      key === 'storyline'
+      key === 'storyline' ||
+      key === 'truecontext' ||
+      key === 'meta.event.name' ||
+      key === 'metaeventname'
     )
       return true;
   return false;
@@ -588,7 +591,7 @@ function sniffRecord(o: unknown): number {
 /** A head whose first record cannot be parsed alone (a document, or a long line cut): its text. */
 const TYPE_TEXT = /"(?:event\.type|eventType)"\s*:\s*"|"event"\s*:\s*\{[^{}]{0,4096}?"type"\s*:\s*"/;
 const ACTOR_TEXT =
-  /"(?:src|tgt)\.process\.[A-Za-z.]{1,48}"\s*:|"(?:src|tgt)Proc[A-Z][A-Za-z]{0,48}"\s*:|"processUniqueKey"\s*:|"(?:src|tgt)"\s*:\s*\{\s*"process"\s*:/;
+  /"(?:src|tgt)\.process\.[A-Za-z.]{1,48}"\s*:|"(?:src|tgt)Proc[A-Z][A-Za-z]{0,48}"\s*:|"(?:processUniqueKey|trueContext|meta\.event\.name|metaEventName)"\s*:|"(?:src|tgt)"\s*:\s*\{\s*"process"\s*:/;
 
 function sniffText(head: string): number {
   return TYPE_TEXT.test(head) && ACTOR_TEXT.test(head) ? 90 : 0;
@@ -652,7 +655,8 @@ export const sentinelone: SourceDescriptor = {
   },
   read(input, context) {
     const batches = isDocument(input.head.toString('utf8')) ? documentBatches(input) : lineBatches(input, context);
-    // exports come newest first as often as oldest first (the console's default sort is by time, descending)
+    // the Deep Visibility API answers newest first (its cursors say `"sort_order": "desc"`) and a console
+    // export keeps the grid's sort: in file order the engine would take each older record as a late one
     return timeOrdered(batches, input.name, CODE, BATCH);
   },
 };

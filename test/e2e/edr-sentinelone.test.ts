@@ -5,28 +5,19 @@
  * and the Linux story of examples/kinsing-like (auditd) as SentinelOne's Linux agent records it, with its metrics CSV.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Finding } from '../../src/model/finding.js';
+import { ndjsonFindings, runCli } from '../support/cli.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'coalmine.js');
 const S1 = join(ROOT, 'test', 'fixtures', 'sentinelone');
 const PUBLIC = join(ROOT, 'test', 'fixtures', 'public', 'sentinelone');
 const SYSMON_MINER = join(ROOT, 'test', 'fixtures', 'scenarios', 'an0741-miner');
 const AUDITD_MINER = join(ROOT, 'examples', 'kinsing-like');
 
 function hunt(paths: string[]) {
-  const r = spawnSync(process.execPath, [BIN, 'hunt', ...paths, '--format', 'ndjson'], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const findings = r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Finding);
-  return { code: r.status, stderr: r.stderr, findings };
+  const r = runCli(['hunt', ...paths, '--format', 'ndjson']);
+  return { code: r.code, stderr: r.stderr, findings: ndjsonFindings(r.stdout) };
 }
 
 test('the miner story as a SentinelOne export with typeperf CPU is the one high AN0741 the Sysmon story is', () => {

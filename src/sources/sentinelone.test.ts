@@ -426,10 +426,11 @@ test('hostile records: every field bounded, wrong types not taken, deep and wide
     'tgt.process.name': { not: 'a name' },
     'tgt.process.image.sha256': 'not-a-hash',
     'tgt.process.user': 42,
-    __proto__: { polluted: true },
     nested: deep,
   };
-  const text = `${JSON.stringify(hostile)}\n${JSON.stringify(wide)}\n`;
+  // own `__proto__` and `constructor` keys, as JSON.parse makes them from a hostile record's text
+  const poisoned = JSON.stringify(hostile).replace('{', '{"__proto__":{"polluted":true},"constructor":{"x":1},');
+  const text = `${poisoned}\n${JSON.stringify(wide)}\n`;
   const { events, issues } = await readAll(sentinelone, memoryInput('h.json', text, { hostHint: 'hint' }), {
     ...TEST_CONTEXT,
     maxLineBytes: 1024 * 1024,
@@ -446,6 +447,8 @@ test('hostile records: every field bounded, wrong types not taken, deep and wide
   assert.ok(Object.keys(e.original).length <= 64);
   assert.ok(JSON.stringify(e.original).length < 64 * 2100);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(Object.getPrototypeOf(e.original), Object.prototype);
+  assert.ok(!Object.hasOwn(e.original, '__proto__'));
   // the wide record is read up to the bound: its type and time come first
   assert.deepEqual(
     issues.map((i) => [i.line, i.reason]),

@@ -503,3 +503,26 @@ test('the public sample (ECS RFC 0030, a real Elastic Endpoint exec hit) reads w
   assert.equal(e.process?.start, '2022-02-16T23:27:52.810Z');
   assert.equal(e.original._id, 'BuvxBH8BU45FNSRmRWIK');
 });
+
+test('hostile documents stay bounded: thousands of arguments, a __proto__ key, deep nesting, a thousand keys', async () => {
+  const doc = JSON.parse(readFileSync(WINDOWS, 'utf8').split('\n')[0])._source;
+  doc.process.args = Array.from({ length: 5000 }, (_, i) => `--arg${i}=${'x'.repeat(50)}`);
+  delete doc.process.command_line;
+  let deep: Record<string, unknown> = { leaf: 'bottom' };
+  for (let i = 0; i < 500; i++) deep = { d: deep };
+  doc.deep = deep;
+  for (let i = 0; i < 1000; i++) doc[`k${i}`] = i;
+  const text = JSON.stringify(doc).replace('{', '{"__proto__":{"polluted":["yes"]},');
+  const { events, issues } = await readAll(elasticEndpoint, memoryInput('hostile.ndjson', `${text}\n`), {
+    ...TEST_CONTEXT,
+    maxLineBytes: 1024 * 1024,
+  });
+  assert.deepEqual(issues, []);
+  const e = events[0];
+  assert.ok((e.process?.args?.length ?? 0) < 1000, `${e.process?.args?.length} args kept`);
+  assert.ok((e.process?.args ?? []).join('').length <= 33 * 1024);
+  assert.ok((e.process?.command_line?.length ?? 0) <= 40 * 1024);
+  assert.ok(Object.keys(e.original).length <= 64);
+  assert.equal(Object.getPrototypeOf(e.original), Object.prototype);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});

@@ -40,8 +40,8 @@ const MAX_RECORDS = 50_000_000;
 const MAX_HITS = 100_000;
 const BATCH_EVENTS = 512;
 /** `original`: the document's leaves, flattened to dotted keys, bounded. */
-const MAX_ORIGINAL_KEYS = 128;
-const MAX_ORIGINAL_DEPTH = 6;
+const MAX_ORIGINAL_KEYS = 64;
+const MAX_ORIGINAL_DEPTH = 4;
 const MAX_ORIGINAL_LIST = 32;
 const LONG_LEAVES = /(?:command_line|args|title)$/;
 /** Percent of one core: 1024 cores fully busy is past any real machine (as in metrics-csv). */
@@ -87,12 +87,25 @@ interface Where {
 
 /**
  * A field by its ECS path, nested (`{"process":{"pid":1}}`), flattened (`{"process.pid":1}`, as some
- * exports write `_source`) or a mix of both. An array standing for one value (`"action":["exec"]`) gives
- * its first element.
+ * exports write `_source`) or a mix of both. The nested walk is the common case; dotted keys are looked
+ * for only in an object that has some (`DOTTED`, decided once per object).
  */
 function field(o: Obj, path: readonly string[], from = 0): unknown {
-  for (let to = from + 1; to <= path.length; to++) {
-    const key = to === from + 1 ? path[from] : path.slice(from, to).join('.');
+  let cur: Obj = o;
+  for (let i = from; i < path.length; i++) {
+    const v = Object.hasOwn(cur, path[i]) ? cur[path[i]] : undefined;
+    if (v === undefined) return hasDottedKeys(cur) ? dottedField(cur, path, i) : undefined;
+    if (i === path.length - 1) return v;
+    if (!isObject(v)) return hasDottedKeys(cur) ? dottedField(cur, path, i) : undefined;
+    cur = v;
+  }
+  return undefined;
+}
+
+/** `path[from…]` in `o` by keys that join two or more of its names with dots (`"parent.pid"`). */
+function dottedField(o: Obj, path: readonly string[], from: number): unknown {
+  for (let to = from + 2; to <= path.length; to++) {
+    const key = path.slice(from, to).join('.');
     if (!Object.hasOwn(o, key)) continue;
     const v = o[key];
     if (to === path.length) return v;
@@ -102,6 +115,21 @@ function field(o: Obj, path: readonly string[], from = 0): unknown {
     }
   }
   return undefined;
+}
+
+const DOTTED = new WeakMap<Obj, boolean>();
+function hasDottedKeys(o: Obj): boolean {
+  let known = DOTTED.get(o);
+  if (known === undefined) {
+    known = false;
+    for (const key in o)
+      if (key.includes('.')) {
+        known = true;
+        break;
+      }
+    DOTTED.set(o, known);
+  }
+  return known;
 }
 
 const PATHS = new Map<string, readonly string[]>();
@@ -126,12 +154,21 @@ function idText(o: Obj, name: string, max = 128): string | undefined {
   return textOf(at(o, name), max);
 }
 
-/** A list of strings (a lone string is a list of one), bounded in count and length. */
-function strings(v: unknown, maxItems: number, maxChars: number): string[] | undefined {
+/**
+ * A list of strings (a lone string is a list of one), bounded in count, in each item's length and in all:
+ * past `maxTotal` characters the list ends with the item that crossed it, clipped.
+ */
+function strings(v: unknown, maxItems: number, maxChars: number, maxTotal = maxItems * maxChars): string[] | undefined {
   const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
   const out: string[] = [];
-  for (let i = 0; i < list.length && out.length < maxItems; i++)
-    if (typeof list[i] === 'string') out.push(clip(list[i] as string, maxChars));
+  let total = 0;
+  for (let i = 0; i < list.length && out.length < maxItems && total < maxTotal; i++) {
+    const item = list[i];
+    if (typeof item !== 'string') continue;
+    const kept = clip(item, Math.min(maxChars, maxTotal - total));
+    out.push(kept);
+    total += kept.length;
+  }
   return out.length > 0 ? out : undefined;
 }
 
@@ -183,7 +220,7 @@ function processOf(doc: Obj, windows: boolean): ProcessFields {
   const id = text(doc, 'process.entity_id', MAX_ID_CHARS);
   if (id !== undefined) p.entity_id = id;
   Object.assign(p, named(doc, 'process'));
-  const args = strings(field(doc, ['process', 'args']), MAX_ARGS, MAX_COMMAND_CHARS);
+  const args = strings(field(doc, ['process', 'args']), MAX_ARGS, MAX_COMMAND_CHARS, MAX_COMMAND_CHARS);
   const command = commandOf(doc, 'process', args);
   if (command !== undefined) p.command_line = command;
   if (args !== undefined) p.args = args;
@@ -206,7 +243,7 @@ function processOf(doc: Obj, windows: boolean): ProcessFields {
   const pcmd = commandOf(
     doc,
     'process.parent',
-    strings(field(doc, ['process', 'parent', 'args']), MAX_ARGS, MAX_COMMAND_CHARS),
+    strings(field(doc, ['process', 'parent', 'args']), MAX_ARGS, MAX_COMMAND_CHARS, MAX_COMMAND_CHARS),
   );
   if (pcmd !== undefined) parent.command_line = pcmd;
   if (Object.keys(parent).length > 0) p.parent = parent;
@@ -269,31 +306,57 @@ function addPlacement(event: CoalEvent, doc: Obj): void {
   if (Object.keys(orchestrator).length > 0) event.orchestrator = orchestrator;
 }
 
+/**
+ * Subtrees left out of `original`: Elastic's `Ext` blobs (ancestry, call stacks, token privileges), the
+ * agent's own bookkeeping and the Linux session leaders (the process's own fields and its parent's are kept).
+ */
+const NOT_ORIGINAL = new Set([
+  'Ext',
+  'ecs',
+  'elastic',
+  'agent',
+  'entry_leader',
+  'session_leader',
+  'group_leader',
+  'previous',
+  'tty',
+]);
+
 /** The document's leaves as dotted keys, bounded, for Sigma rules that read a field by its own name. */
 function originalOf(doc: Obj, index: string | undefined, id: string | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (index !== undefined) out._index = index;
-  if (id !== undefined) out._id = id;
-  let keys = Object.keys(out).length;
+  let keys = 0;
+  if (index !== undefined) {
+    out._index = index;
+    keys++;
+  }
+  if (id !== undefined) {
+    out._id = id;
+    keys++;
+  }
+  const leaf = (v: string, name: string) => (v.length <= 1024 ? v : clip(v, LONG_LEAVES.test(name) ? 8192 : 1024));
   const walk = (o: Obj, prefix: string, depth: number): void => {
     for (const key in o) {
       if (keys >= MAX_ORIGINAL_KEYS) return;
+      // a `__proto__` key set on a plain object would change its prototype, not add a field
+      if (key === '__proto__') continue;
       const v = o[key];
       const name = prefix === '' ? clip(key, 128) : `${prefix}.${clip(key, 128)}`;
-      const max = LONG_LEAVES.test(name) ? 8192 : 1024;
-      if (typeof v === 'string') out[name] = clip(v, max);
+      if (typeof v === 'string') out[name] = leaf(v, name);
       else if (typeof v === 'number' || typeof v === 'boolean') out[name] = v;
       else if (Array.isArray(v)) {
-        const leaves = v
-          .slice(0, MAX_ORIGINAL_LIST)
-          .filter((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')
-          .map((x) => (typeof x === 'string' ? clip(x, max) : x));
-        if (leaves.length > 0) out[name] = leaves;
-        else continue;
-      } else if (isObject(v)) {
-        if (depth < MAX_ORIGINAL_DEPTH) walk(v, name, depth + 1);
+        const leaves: unknown[] = [];
+        for (let i = 0; i < v.length && leaves.length < MAX_ORIGINAL_LIST; i++) {
+          const x = v[i];
+          if (typeof x === 'string') leaves.push(leaf(x, name));
+          else if (typeof x === 'number' || typeof x === 'boolean') leaves.push(x);
+        }
+        if (leaves.length === 0) continue;
+        out[name] = leaves;
+      } else {
+        if (isObject(v) && depth < MAX_ORIGINAL_DEPTH && !NOT_ORIGINAL.has(key)) walk(v, name, depth + 1);
         continue;
-      } else continue;
+      }
       keys++;
     }
   };
@@ -309,6 +372,9 @@ function kindOf(doc: Obj, dataset: string | undefined): Kind {
   const metricset = text(doc, 'metricset.name', 64);
   if (dataset === 'system.process' || (module === 'system' && metricset === 'process')) return { metric: 'process' };
   if (dataset === 'system.cpu' || (module === 'system' && metricset === 'cpu')) return { metric: 'host' };
+  // an alert (Elastic Defend's, or a detection rule's copy of the event it fired on) repeats its event's fields
+  const kind = text(doc, 'event.kind', 32);
+  if (kind === 'alert' || kind === 'signal') return 'unused';
   const categories = strings(field(doc, ['event', 'category']), 16, 64) ?? [];
   const types = strings(field(doc, ['event', 'type']), 16, 64) ?? [];
   const action = text(doc, 'event.action', 128) ?? '';
@@ -372,7 +438,7 @@ function metricOf(doc: Obj, which: 'process' | 'host', windows: boolean): Partia
   const mem = percentOf(at(doc, 'system.process.memory.rss.pct'), 100.5);
   if (mem !== undefined) metrics.mem_pct = mem;
   const process: ProcessFields = { pid, ...named(doc, 'process') };
-  const args = strings(field(doc, ['process', 'args']), MAX_ARGS, MAX_COMMAND_CHARS);
+  const args = strings(field(doc, ['process', 'args']), MAX_ARGS, MAX_COMMAND_CHARS, MAX_COMMAND_CHARS);
   const command = commandOf(doc, 'process', args) ?? text(doc, 'system.process.cmdline', MAX_COMMAND_CHARS);
   if (command !== undefined) process.command_line = command;
   const user = userOf(doc, windows);
@@ -435,7 +501,7 @@ function bodyOf(doc: Obj, action: EventAction, windows: boolean): Partial<CoalEv
       const registry: NonNullable<CoalEvent['registry']> = { path };
       const value = text(doc, 'registry.value', MAX_PATH_CHARS);
       if (value !== undefined) registry.value = value;
-      const data = strings(field(doc, ['registry', 'data', 'strings']), 64, MAX_PATH_CHARS);
+      const data = strings(field(doc, ['registry', 'data', 'strings']), 64, MAX_PATH_CHARS, MAX_COMMAND_CHARS);
       if (data !== undefined) registry.data = clip(data.join(' '), MAX_COMMAND_CHARS);
       return { ...(hasProcess ? { process } : {}), registry };
     }

@@ -526,3 +526,55 @@ test('hostile documents stay bounded: thousands of arguments, a __proto__ key, d
   assert.equal(Object.getPrototypeOf(e.original), Object.prototype);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+test('the other actions: already_running, end, accepted and UDP flows, renames; alerts and deletions are unused', async () => {
+  const base = {
+    '@timestamp': '2026-12-01T10:00:00Z',
+    agent: { type: 'endpoint' },
+    host: { name: 'ws-3', os: { type: 'windows' } },
+    process: { pid: 4400, entity_id: 'ZW50LTQ0MDA=', executable: 'C:\\Tools\\agent.exe' },
+  };
+  const docs = [
+    { event: { category: ['process'], type: ['info'], action: 'already_running' } },
+    { event: { category: ['process'], type: ['end'], action: 'end' } },
+    {
+      event: { category: ['network'], type: ['start'], action: 'connection_accepted' },
+      source: { ip: '198.51.100.30', port: 50000 },
+      destination: { ip: '10.1.1.3', port: 3389 },
+      network: { transport: 'tcp' },
+    },
+    {
+      event: { category: ['network'], type: ['start'], action: 'udp_flow_outbound' },
+      destination: { ip: '192.0.2.53', port: 53 },
+      network: { direction: 'egress', transport: 'udp' },
+    },
+    {
+      event: { category: ['file'], type: ['change'], action: 'rename' },
+      file: { path: 'C:\\Tools\\new.exe', Ext: { original: { path: 'C:\\Tools\\old.tmp' } } },
+    },
+    { event: { category: ['file'], type: ['deletion'], action: 'deletion' }, file: { path: 'C:\\Tools\\old.exe' } },
+    {
+      event: {
+        kind: 'alert',
+        category: ['malware', 'intrusion_detection', 'process'],
+        type: ['start'],
+        action: 'start',
+      },
+    },
+    { event: { kind: 'signal', category: ['process'], type: ['start'], action: 'start' } },
+  ].map((d) => JSON.stringify({ ...base, ...d }));
+  const input = memoryInput('actions.ndjson', `${docs.join('\n')}\n`);
+  const { events, issues } = await readAll(elasticEndpoint, input);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.line, e.event.action, e.network?.direction, e.network?.transport, e.file?.path]),
+    [
+      [1, 'process-seen', undefined, undefined, undefined],
+      [2, 'exit', undefined, undefined, undefined],
+      [3, 'connect', 'inbound', 'tcp', undefined],
+      [4, 'connect', 'outbound', 'udp', undefined],
+      [5, 'file-write', undefined, undefined, 'C:\\Tools\\new.exe'],
+    ],
+  );
+  assert.equal((await countsOf(input)).unused, 3);
+});

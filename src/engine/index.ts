@@ -14,6 +14,7 @@ import { clip, inert } from '../util/hostile.js';
 import { anchorOf, isWrapper } from './anchor.js';
 import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey } from './clusters.js';
 import { HostByIp } from './host-by-ip.js';
+import { HostNames } from './host-names.js';
 import { HostState } from './host-state.js';
 import { ProcessIdentity } from './identity.js';
 import { type HostCloudLink, InstanceTable, type LaunchView } from './instances.js';
@@ -116,6 +117,10 @@ export class Engine {
   private readonly procs: ProcessTable;
   private readonly identity = new ProcessIdentity();
   private readonly hostByIp: HostByIp;
+  /** Every spelling of a host → its display name (host-names.ts), seeded with the policy's names. */
+  private readonly hostNames: HostNames;
+  /** The policy's core counts by display name, so they apply to every spelling of a policy host. */
+  private readonly hostCores: Record<string, number>;
   private readonly relay = new RelayWatch();
   private readonly provenance = new FileProvenance();
   private readonly writtenFiles = new WrittenFiles();
@@ -137,8 +142,14 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.reorder = new ReorderBuffer(options.allowedLatenessMs ?? 5 * 60 * 1000, options.maxBufferedEvents ?? 100_000);
     this.procs = new ProcessTable(options.maxProcesses ?? 500_000);
-    this.hostByIp = new HostByIp(options.policy.hostIps ?? {});
-    this.workloads = new WorkloadTable(options.policy.containers, options.policy.hostCores);
+    const policy = options.policy;
+    this.hostNames = HostNames.ofPolicy(policy, options.maxHosts);
+    this.hostCores = Object.create(null) as Record<string, number>;
+    for (const [name, cores] of Object.entries(policy.hostCores)) this.hostCores[this.hostNames.seed(name)] ??= cores;
+    const inventory = Object.create(null) as Record<string, string>;
+    for (const [ip, name] of Object.entries(policy.hostIps ?? {})) inventory[ip] = this.hostNames.seed(name);
+    this.hostByIp = new HostByIp(inventory);
+    this.workloads = new WorkloadTable(policy.containers, this.hostCores);
     this.instances = new InstanceTable(options.policy.cloud, options.intel);
   }
 
@@ -261,7 +272,7 @@ export class Engine {
     const name = event.host?.name ?? UNKNOWN_HOST;
     let host = this.hosts.get(name);
     if (!host) {
-      host = new HostState(name, this.options.policy.hostCores[name]);
+      host = new HostState(name, this.hostCores[name]);
       this.hosts.set(name, host);
       if (this.hosts.size > (this.options.maxHosts ?? 100_000)) this.evictHost();
     } else if (this.hosts.size > 1 && host.lastTouchedSeq < this.touchSeq - 1024) {
@@ -278,6 +289,12 @@ export class Engine {
   private process(event: CoalEvent): void {
     const ts = event.coalmine.ts;
     if (event.event.kind !== 'state' && ts > this.lastProcessedTs) this.lastProcessedTs = ts;
+    // one spelling per host from here on: every structure, finding and report below names the display name
+    const raw = event.host?.name;
+    if (typeof raw === 'string' && raw !== '') {
+      const display = this.hostNames.displayOf(raw);
+      if (display !== raw) event.host = { ...event.host, name: display };
+    }
     this.hostByIp.resolve(event);
     this.hostByIp.learn(event);
     const host = this.hostOf(event);

@@ -93,6 +93,24 @@ test('keys are bounded whatever the logs say', () => {
   assert.equal(route.key, partitionRouteOf(ev('exec', { host: { name: `${long}x` } })).key, 'clipped, then keyed');
 });
 
+test('every spelling of a host has one route: case, its FQDN, a root dot; an address is never cut at a dot', () => {
+  const route = (name: string) => partitionRouteOf(ev('exec', { host: { name }, process: { pid: 1 } }));
+  for (const name of ['WS-FIN-07', 'ws-fin-07', 'ws-fin-07.corp.example.com', 'WS-FIN-07.CORP.EXAMPLE.COM.'])
+    assert.deepEqual(route(name), { scope: 'host', key: 'host:ws-fin-07' }, name);
+  assert.deepEqual(
+    route('ws-fin-07.lab.example.com'),
+    route('ws-fin-07.corp.example.com'),
+    'machines sharing a first label share a partition (harmless: the engine keeps them apart)',
+  );
+  assert.deepEqual(route('10.0.0.5'), { scope: 'host', key: 'host:10.0.0.5' });
+  assert.deepEqual(route('FE80::1'), { scope: 'host', key: 'host:fe80::1' });
+  assert.notEqual(route('10.0.0.5').key, route('10.0.0.6').key);
+  assert.deepEqual(partitionRouteOfLine('{"host":{"name":"WS-FIN-07.corp.example.com"}}'), {
+    scope: 'host',
+    key: 'host:ws-fin-07',
+  });
+});
+
 test('a key has one partition, whatever the number of workers, spread over all of them', () => {
   // FNV-1a of "host:web-01" and "" pinned: the rule must not drift, since scale-out workers share it
   assert.equal(partitionOf(''), 0x811c9dc5 % PARTITIONS);
@@ -160,6 +178,8 @@ const ROUTED_LINES = [
   '{"event":{"action":"metric","dataset":"m"},"process":{"pid":1},"host":{"os":{"platform":"linux"},"name":"db-7"},"@timestamp":"2026-03-02T06:00:00Z"}',
   '{ "@timestamp" : "2026-03-02T06:00:00Z" , "event" : { "action" : "connect" , "dataset" : "d" } , "host" : { "ip" : [ "10.0.0.1" ] , "name" : "spaced host" } }',
   '{"@timestamp":"2026-03-02T06:00:00Z","event":{"action":"exec","dataset":"d"},"host":{"name":"ünïcode-höst"},"process":{"command_line":"echo {\\"a\\":[1,{\\"b\\":2}]}"}}',
+  '{"@timestamp":"2026-03-02T06:00:00Z","event":{"action":"exec","dataset":"d"},"host":{"name":"WS-FIN-07.Corp.Example.com."},"process":{"pid":6120}}',
+  '{"@timestamp":"2026-03-02T06:00:00Z","event":{"action":"connect","dataset":"d"},"host":{"name":"10.0.0.5"},"source":{"ip":"10.0.0.5"}}',
 ];
 
 test('a line of our NDJSON is routed from its text as its parsed event is', () => {

@@ -2,7 +2,8 @@
  * The partitioning rule: which correlation unit an event's state belongs to, written once for every
  * way the engine is split (`hunt --workers`, and the scale-out workers of issue 17). The engine's
  * state is per host except where it joins across hosts, so an event's key is
- *   `host:NAME`               an event of one named host that touches nothing shared (the common case);
+ *   `host:NAME`               an event of one named host that touches nothing shared (the common case;
+ *                             NAME is the host's key, one for all its spellings: host-names.ts);
  *   `cloud:PROVIDER:ACCOUNT`  a cloud record or an event stamped with a cloud instance: launches,
  *                             instances and the principal's history join within an account (AN0744);
  *   `k8s:CLUSTER`             an event naming a container, pod or Kubernetes object: workloads span
@@ -21,6 +22,7 @@
  */
 import { UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
+import { hostNameKey } from './host-names.js';
 
 /** Fixed, so a key's partition never depends on how many workers there are. */
 export const PARTITIONS = 64;
@@ -41,9 +43,12 @@ function part(value: string | undefined): string {
   return value.length > MAX_KEY_PART ? value.slice(0, MAX_KEY_PART) : value;
 }
 
-/** The route of a named host's events. */
+/**
+ * The route of a named host's events, by its key (host-names.ts `hostNameKey`): every spelling of a
+ * host (`WS-FIN-07`, `ws-fin-07.corp.example.com`) lands on the partition where the engine joins them.
+ */
 export function hostRouteOf(host: string): PartitionRoute {
-  return { scope: 'host', key: `host:${part(host)}` };
+  return { scope: 'host', key: `host:${part(hostNameKey(host))}` };
 }
 
 /** The correlation unit an event belongs to. Pure; reads only fields, never mutates the event. */

@@ -2,8 +2,13 @@
  * Suppression by the policy's allowlist. A suppressed finding is still reported, with the entry
  * that suppressed it; nothing is dropped. Expiry is judged against the finding's last_seen (event
  * time), so re-running the same logs gives the same answer; an expired entry does not suppress and
- * the finding says so.
+ * the finding says so. A host entry names its host however the logs spell it: the engine names a
+ * finding's host by its display name (engine/host-names.ts), and an entry's plain host name is compared
+ * with the display name the engine gives it (the policy's allowlist hosts seed the engine's names
+ * first, in this order, so the allowlist alone tells which); a glob is matched ignoring case.
  */
+
+import { allowlistHostSpellings, HostNames } from '../engine/host-names.js';
 import type { Finding } from '../model/finding.js';
 import type { AllowlistEntry, AllowlistField } from '../model/policy.js';
 import { compileGlob, type GlobMatcher } from '../util/glob.js';
@@ -26,11 +31,17 @@ export class Allowlist {
   private readonly entries: CompiledEntry[];
 
   constructor(entries: AllowlistEntry[]) {
+    const names = new HostNames();
+    const displayOf = new Map<string, string>();
+    for (const host of allowlistHostSpellings(entries)) displayOf.set(host, names.seed(host));
     this.entries = entries.map((entry) => ({
       entry,
       matchers: (Object.entries(entry.match) as Array<[AllowlistField, string]>).map(([field, pattern]) => [
         field,
-        compileGlob(pattern, field === 'hash' || field === 'host'),
+        compileGlob(
+          field === 'host' ? (displayOf.get(pattern) ?? pattern) : pattern,
+          field === 'hash' || field === 'host',
+        ),
       ]),
       // an expiry date means "through that day"
       expiresMs: Date.parse(entry.expires) + (entry.expires.length <= 10 ? 86_400_000 - 1 : 0),

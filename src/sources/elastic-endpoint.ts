@@ -55,7 +55,7 @@ const SEARCH_RESPONSE =
 /** Backing indices and data streams of what this reads: `.ds-logs-endpoint.events.process-default-…`. */
 const ELASTIC_INDEX = /(?:^|[.-])(?:logs|metrics)-(?:endpoint\.|auditd_manager\.|system\.(?:process|cpu)-)/;
 /** Datasets whose documents are read (event.dataset or data_stream.dataset). */
-const DATASETS = new Set(['auditd_manager.auditd', 'auditd.log', 'system.process', 'system.cpu']);
+const DATASETS = new Set(['auditd_manager.auditd', 'system.process', 'system.cpu']);
 /** The same marks in text, for a head cut inside its first record or a pretty-printed document. */
 const TEXT_MARKS = [
   /"agent"\s*:\s*\{[^{}]{0,512}"type"\s*:\s*"endpoint"/,
@@ -132,7 +132,10 @@ function hasDottedKeys(o: Obj): boolean {
   return known;
 }
 
+/** Field names split once (the names are this file's constants: a bounded set). */
 const PATHS = new Map<string, readonly string[]>();
+
+/** A field by its dotted name; an array standing for one value (`"action":["exec"]`) gives its first element. */
 function at(o: Obj, name: string): unknown {
   let path = PATHS.get(name);
   if (path === undefined) {
@@ -582,6 +585,8 @@ export function elasticEvent(doc: Obj, where: Where, index?: string, id?: string
 function isElasticDocument(doc: Obj, index: unknown): boolean {
   if (text(doc, 'agent.type', 64) === 'endpoint' || text(doc, 'event.module', 64) === 'endpoint') return true;
   if (isObject(doc.Endpoint)) return true;
+  // Auditbeat's auditd module, outside Elastic Agent, writes no dataset
+  if (text(doc, 'event.module', 64) === 'auditd' && text(doc, 'agent.type', 64) === 'auditbeat') return true;
   const dataset = text(doc, 'data_stream.dataset', 128) ?? text(doc, 'event.dataset', 128);
   if (dataset !== undefined && (dataset.startsWith('endpoint.') || DATASETS.has(dataset))) return true;
   return typeof index === 'string' && ELASTIC_INDEX.test(index.slice(0, 256));

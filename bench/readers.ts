@@ -1,19 +1,21 @@
 /**
- * `npm run bench:cloud`: the AWS, Google Cloud and Azure readers against the cost of merely parsing the
- * same input, and peak RSS, measured in one run:
- * `node --import tsx bench/cloud.ts [--records 50000] [--seed 1] [--runs 2] [--results DIR]`.
+ * Readers against the cost of merely parsing the same input, and peak RSS, measured in one run, by set:
+ * `cloud` (`npm run bench:cloud`: the AWS, Google Cloud and Azure readers) and `edr` (`npm run bench:edr`:
+ * Defender, CrowdStrike FDR, SentinelOne, Elastic Endpoint and Carbon Black exports):
+ * `node --import tsx bench/readers.ts [--set cloud|edr] [--records 50000] [--seed 1] [--runs 2] [--results DIR]`.
  * Inputs are made from the records of our own fixtures (`test/fixtures/<reader>/`), copied until
  * ~`--records` records: copy k of a fixture has every timestamp moved on by k × 10 min plus a seeded
  * jitter and the last 8 hex digits of its ids replaced by k's, the same way in every record, so pairs a
  * reader joins (Azure Start/Success, CloudTrail sessions) still join within a copy and no two copies
- * share an id. Written to results/.work/, reused while the meta sidecar matches. The baseline is what a
- * reader cannot do less than: JSON lines are read in 1 MiB chunks and JSON.parse-d per line; a whole
- * document (CloudTrail's S3 `Records`, Azure flow `records`) is read and JSON.parse-d at once; VPC flow
+ * share an id (epoch times written as digit strings, as CrowdStrike's, move on too). Written to
+ * results/.work/, reused while the meta sidecar matches. The baseline is what a reader cannot do less than:
+ * JSON lines are read in 1 MiB chunks and JSON.parse-d per line; a whole document (CloudTrail's S3
+ * `Records`, Azure flow `records`, an API answer's `Results`/`data`) or array is read and JSON.parse-d at once; VPC flow
  * logs are text, so their baseline splits lines and each line's fields on spaces, no JSON.parse. The
  * reader is the registered source's `read()` on the file as `hunt` opens it (expandInputs), events
  * built, no engine. Each measurement is its own child process (`--child parse|read LINE FILE`), parse
  * and read alternate `--runs` times, the best of each counts. Timings are reported, never asserted.
- * Results: results/cloud.json and cloud.md.
+ * Results: results/<set>.json and <set>.md.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -40,7 +42,7 @@ const GENERATOR_VERSION = 2;
 const COPY_STEP_MS = 10 * 60 * 1000;
 
 /** How an input is laid out, which decides the baseline. */
-type Layout = 'json-lines' | 'document' | 'text';
+type Layout = 'json-lines' | 'document' | 'array' | 'text';
 
 interface Spec {
   /** The bench line's name. */
@@ -53,9 +55,11 @@ interface Spec {
   fixtures: string[];
   /** A record, when it is not a line or document element: the samples a line holds. */
   recordsOf?: (value: unknown) => number;
+  /** A document's key holding its records (default `Records` for CloudTrail, else `records`). */
+  documentKey?: string;
 }
 
-const SPECS: readonly Spec[] = [
+const CLOUD: readonly Spec[] = [
   {
     line: 'cloudtrail (S3 Records document)',
     source: 'cloudtrail',
@@ -142,6 +146,98 @@ const SPECS: readonly Spec[] = [
   },
 ];
 
+/** The EDR exports (issue 18), each from its miner stories and benign twins, Windows and Linux. */
+const EDR: readonly Spec[] = [
+  {
+    line: 'defender (streaming API records)',
+    source: 'defender',
+    file: 'defender-streaming.json',
+    layout: 'json-lines',
+    fixtures: ['defender/an0741-miner/streaming.json'],
+  },
+  {
+    line: 'defender (rows array)',
+    source: 'defender',
+    file: 'defender-rows.json',
+    layout: 'array',
+    fixtures: ['defender/linux-miner/union.json'],
+  },
+  {
+    line: 'crowdstrike-fdr',
+    source: 'crowdstrike-fdr',
+    file: 'crowdstrike-fdr.json',
+    layout: 'json-lines',
+    fixtures: [
+      'crowdstrike-fdr/windows-miner/fdr.json',
+      'crowdstrike-fdr/windows-benign/fdr.json',
+      'crowdstrike-fdr/linux-miner/fdr.json',
+    ],
+  },
+  {
+    line: 'sentinelone (Deep Visibility lines)',
+    source: 'sentinelone',
+    file: 'sentinelone.json',
+    layout: 'json-lines',
+    fixtures: [
+      'sentinelone/an0741-miner/deep-visibility.json',
+      'sentinelone/an0741-benign/deep-visibility.json',
+      'sentinelone/an0742-miner/deep-visibility.json',
+    ],
+  },
+  {
+    line: 'sentinelone (DV API data document)',
+    source: 'sentinelone',
+    file: 'sentinelone-dv-api.json',
+    layout: 'document',
+    documentKey: 'data',
+    fixtures: ['sentinelone/shapes/miner-dv-api.json'],
+  },
+  {
+    line: 'elastic-endpoint (hits as lines)',
+    source: 'elastic-endpoint',
+    file: 'elastic-endpoint.ndjson',
+    layout: 'json-lines',
+    fixtures: [
+      'elastic-endpoint/windows-miner/endpoint.ndjson',
+      'elastic-endpoint/windows-benign/endpoint.ndjson',
+      'elastic-endpoint/linux-miner/endpoint.ndjson',
+    ],
+  },
+  {
+    line: 'carbon-black (EDR forwarder lines)',
+    source: 'carbon-black',
+    file: 'carbon-black.json',
+    layout: 'json-lines',
+    fixtures: [
+      'carbon-black/an0741-miner/events.json',
+      'carbon-black/an0741-benign/events.json',
+      'carbon-black/an0742-miner-linux/events.json',
+    ],
+  },
+];
+
+interface ReaderSet {
+  specs: readonly Spec[];
+  /** The results' heading and what the run is. */
+  title: string;
+  about: string;
+}
+
+const SETS: Record<string, ReaderSet> = {
+  cloud: {
+    specs: CLOUD,
+    title: '# cloud readers: records/s against JSON.parse (VPC flow logs: against splitting lines)',
+    about:
+      'The baseline JSON.parse-s each line, or a whole document at once (layout `document`); VPC flow logs are text, so theirs splits each line into its fields on spaces. A gcp-monitoring record is one point.',
+  },
+  edr: {
+    specs: EDR,
+    title: '# EDR readers: records/s against JSON.parse',
+    about:
+      'The baseline JSON.parse-s each line, or a whole document or array at once (layouts `document`, `array`). Every reader keeps a record’s fields in `original` and some hold a file’s events to give them in time order (SentinelOne and Elastic exports come newest first), which their peak RSS carries.',
+  },
+};
+
 type Mode = 'parse' | 'read';
 
 interface ChildResult {
@@ -182,9 +278,11 @@ function templates(spec: Spec): { header?: string; records: unknown[] | string[]
     } catch {
       whole = undefined; // JSON lines
     }
-    const list =
-      whole && typeof whole === 'object'
-        ? ((whole as Record<string, unknown>).Records ?? (whole as Record<string, unknown>).records)
+    const list = Array.isArray(whole)
+      ? whole
+      : whole && typeof whole === 'object'
+        ? ((whole as Record<string, unknown>)[spec.documentKey ?? 'Records'] ??
+          (whole as Record<string, unknown>).records)
         : undefined;
     if (Array.isArray(list)) {
       records.push(...list);
@@ -231,6 +329,9 @@ function variant(v: unknown, key: string, k: number, shiftMs: number): unknown {
     const comma = v.indexOf(',');
     if (comma === 10 && EPOCH_SECONDS.test(v.slice(0, 10)))
       return `${Number(v.slice(0, 10)) + Math.round(shiftMs / 1000)}${v.slice(10)}`;
+    // an epoch time written as digits (CrowdStrike's `timestamp`, `ProcessStartTime`)
+    if (EPOCH_MS.test(v)) return String(Number(v) + shiftMs);
+    if (EPOCH_SECONDS.test(v)) return String(Number(v) + Math.round(shiftMs / 1000));
     return v;
   }
   if (typeof v === 'number' && Number.isInteger(v)) {
@@ -269,8 +370,14 @@ function textVariant(line: string, shiftMs: number, k: number, portColumns: read
     .join(' ');
 }
 
-async function generate(spec: Spec, path: string, records: number, seed: number): Promise<Meta> {
-  const rng = new Rng(seed ^ (SPECS.indexOf(spec) + 1));
+async function generate(
+  specs: readonly Spec[],
+  spec: Spec,
+  path: string,
+  records: number,
+  seed: number,
+): Promise<Meta> {
+  const rng = new Rng(seed ^ (specs.indexOf(spec) + 1));
   const { header, records: base } = templates(spec);
   const out = createWriteStream(path);
   let lines = 0;
@@ -285,8 +392,9 @@ async function generate(spec: Spec, path: string, records: number, seed: number)
   const portColumns = (header ?? '')
     .split(' ')
     .flatMap((name, i) => (name === 'srcport' || name === 'dstport' ? [i] : []));
-  const key = spec.source === 'cloudtrail' ? 'Records' : 'records';
+  const key = spec.documentKey ?? (spec.source === 'cloudtrail' ? 'Records' : 'records');
   if (spec.layout === 'document') await write(`{"${key}":[`);
+  if (spec.layout === 'array') await write('[');
   for (let k = 0; made < records; k++) {
     const shiftMs = k * COPY_STEP_MS + rng.int(60) * 1000;
     for (const t of base) {
@@ -298,18 +406,20 @@ async function generate(spec: Spec, path: string, records: number, seed: number)
         made += spec.recordsOf ? spec.recordsOf(v) - 1 : 0;
       }
       made++;
-      // a document: one record per line, commas between, as CloudTrail's and Azure's exports are read
-      if (spec.layout === 'document') text = made === 1 ? text : `,${text}`;
+      // a document or array: one record per line, commas between, as CloudTrail's and Azure's exports are read
+      if (spec.layout === 'document' || spec.layout === 'array') text = made === 1 ? text : `,${text}`;
       await write(text);
     }
   }
   if (spec.layout === 'document') await write(']}');
+  if (spec.layout === 'array') await write(']');
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   return { line: spec.line, records: made, lines, bytes, seed, generatorVersion: GENERATOR_VERSION };
 }
 
 async function ensureInput(
   work: string,
+  specs: readonly Spec[],
   spec: Spec,
   records: number,
   seed: number,
@@ -333,7 +443,7 @@ async function ensureInput(
   process.stderr.write(
     `bench: generating ${spec.line} (~${records.toLocaleString('en')} records) → ${relative(process.cwd(), path)}\n`,
   );
-  const meta = await generate(spec, path, records, seed);
+  const meta = await generate(specs, spec, path, records, seed);
   writeFileSync(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
   return { path, meta };
 }
@@ -345,11 +455,11 @@ async function parseChild(spec: Spec, file: string): Promise<ChildResult> {
   const started = performance.now();
   let records = 0;
   let bytes = 0;
-  if (spec.layout === 'document') {
+  if (spec.layout === 'document' || spec.layout === 'array') {
     const text = readFileSync(file, 'utf8');
     bytes = Buffer.byteLength(text);
-    const doc = JSON.parse(text) as Record<string, unknown[]>;
-    records = (doc.Records ?? doc.records ?? []).length;
+    const doc = JSON.parse(text) as unknown[] | Record<string, unknown[]>;
+    records = Array.isArray(doc) ? doc.length : (doc[spec.documentKey ?? 'Records'] ?? doc.records ?? []).length;
   } else {
     let header = spec.layout === 'text';
     const take = (buf: Buffer, start: number, end: number) => {
@@ -433,13 +543,15 @@ async function readChild(spec: Spec, file: string): Promise<ChildResult> {
   };
 }
 
-function runChild(mode: Mode, spec: Spec, file: string): Promise<ChildResult> {
+function runChild(set: string, mode: Mode, spec: Spec, file: string): Promise<ChildResult> {
   const args = [
     ...process.execArgv,
     fileURLToPath(import.meta.url),
+    '--set',
+    set,
     '--child',
     mode,
-    String(SPECS.indexOf(spec)),
+    String(SETS[set].specs.indexOf(spec)),
     file,
   ];
   return new Promise((resolve, reject) => {
@@ -480,12 +592,18 @@ function flag(args: string[], name: string): string | undefined {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
+  const set = flag(args, '--set') ?? 'cloud';
+  if (!Object.hasOwn(SETS, set)) {
+    console.error(`--set: one of ${Object.keys(SETS).join(', ')}`);
+    process.exit(2);
+  }
+  const { specs, title, about } = SETS[set];
   const childMode = flag(args, '--child');
   if (childMode !== undefined) {
-    const spec = SPECS[Number(args[args.indexOf('--child') + 2])];
+    const spec = specs[Number(args[args.indexOf('--child') + 2])];
     const file = args[args.indexOf('--child') + 3];
     if ((childMode !== 'parse' && childMode !== 'read') || !spec || !file) {
-      console.error('usage: bench/cloud.ts --child parse|read INDEX FILE');
+      console.error('usage: bench/readers.ts --set SET --child parse|read INDEX FILE');
       process.exit(2);
     }
     const r = childMode === 'parse' ? await parseChild(spec, file) : await readChild(spec, file);
@@ -500,13 +618,13 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const started = performance.now();
   const lines: Line[] = [];
-  for (const spec of SPECS) {
-    const { path, meta } = await ensureInput(work, spec, records, seed);
+  for (const spec of specs) {
+    const { path, meta } = await ensureInput(work, specs, spec, records, seed);
     const parse: ChildResult[] = [];
     const read: ChildResult[] = [];
     for (let r = 0; r < runs; r++) {
-      parse.push(await runChild('parse', spec, path));
-      read.push(await runChild('read', spec, path));
+      parse.push(await runChild(set, 'parse', spec, path));
+      read.push(await runChild(set, 'read', spec, path));
     }
     const best = (xs: ChildResult[]) => xs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
     const p = best(parse);
@@ -545,13 +663,13 @@ async function main(): Promise<void> {
 
   const wallSeconds = Math.round((performance.now() - started) / 1000);
   writeFileSync(
-    join(results, 'cloud.json'),
+    join(results, `${set}.json`),
     `${JSON.stringify({ date, seed, runs, generatorVersion: GENERATOR_VERSION, wallSeconds, machine: host, lines }, null, 2)}\n`,
   );
   const md = [
-    '# cloud readers: records/s against JSON.parse (VPC flow logs: against splitting lines)',
+    title,
     '',
-    `Seeded inputs made from our fixtures (seed ${seed}, ~${records.toLocaleString('en')} records each), best of ${runs} runs of each side, every run in its own process. Produced by \`npm run bench:cloud\` on ${date} in ${wallSeconds} s. The baseline JSON.parse-s each line, or a whole document at once (layout \`document\`); VPC flow logs are text, so theirs splits each line into its fields on spaces. A gcp-monitoring record is one point.`,
+    `Seeded inputs made from our fixtures (seed ${seed}, ~${records.toLocaleString('en')} records each), best of ${runs} runs of each side, every run in its own process. Produced by \`npm run bench:${set}\` on ${date} in ${wallSeconds} s. ${about}`,
     '',
     '| reader | layout | records | MiB | baseline records/s | reader records/s | reader / baseline | peak RSS baseline MiB | peak RSS reader MiB | events | issues |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -563,9 +681,9 @@ async function main(): Promise<void> {
     describeMachine(host),
     '',
   ].join('\n');
-  writeFileSync(join(results, 'cloud.md'), md);
+  writeFileSync(join(results, `${set}.md`), md);
   process.stderr.write(
-    `results: ${relative(process.cwd(), join(results, 'cloud.json'))}, ${relative(process.cwd(), join(results, 'cloud.md'))}\n`,
+    `results: ${relative(process.cwd(), join(results, `${set}.json`))}, ${relative(process.cwd(), join(results, `${set}.md`))}\n`,
   );
 }
 

@@ -10,6 +10,7 @@
  * about the run, not how it survives reboots. Gaps name the Windows setting or tool that would close
  * them, since "enable command-line auditing" is what the analyst actually has to ask for.
  */
+import { exportsWithoutCpuNote } from '../model/coverage.js';
 import type { SignalKind } from '../model/signal.js';
 import { draftFinding } from './explain.js';
 import { gradeSeverity, leg } from './grade.js';
@@ -55,8 +56,8 @@ export function evaluateWindows(analytic: string, view: ClusterView): FindingDra
   if (!legs[0].holds && !host.has('process-cpu'))
     gaps.push(
       host.has('host-cpu')
-        ? `partial: per-process CPU telemetry missing for ${h} (only total CPU was given; collect typeperf "\\Process(*)\\% Processor Time" and "\\Process(*)\\ID Process"): sustained CPU could not be tied to a process`
-        : `partial: no CPU telemetry for ${h} (collect typeperf "\\Process(*)\\% Processor Time", "\\Process(*)\\ID Process" and "\\Processor(_Total)\\% Processor Time"): persistent high CPU could not be assessed`,
+        ? `partial: per-process CPU telemetry missing for ${h} (only total CPU was given; collect typeperf "\\Process(*)\\% Processor Time" and "\\Process(*)\\ID Process"): sustained CPU could not be tied to a process${exportsWithoutCpuNote(host.coverage.get('process')?.formats)}`
+        : `partial: no CPU telemetry for ${h} (collect typeperf "\\Process(*)\\% Processor Time", "\\Process(*)\\ID Process" and "\\Processor(_Total)\\% Processor Time"): persistent high CPU could not be assessed${exportsWithoutCpuNote(host.coverage.get('process')?.formats)}`,
     );
   if (!legs[1].holds) {
     if (!host.has('process'))

@@ -9,6 +9,7 @@
  *              it launches a process the process leg already flagged)
  */
 
+import { exportsWithoutCpuNote } from '../model/coverage.js';
 import { draftFinding } from './explain.js';
 import { atLeast, gradeSeverity, leg } from './grade.js';
 import type { Analytic, ClusterView, FindingDraft } from './types.js';
@@ -57,7 +58,7 @@ export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft
   if (!legs[0].holds) {
     if (!host.has('process-cpu'))
       gaps.push(
-        `partial: per-process CPU telemetry missing for ${h} (add metrics CSV with host/pid rows or osquery processes snapshots): sustained CPU could not be assessed`,
+        `partial: per-process CPU telemetry missing for ${h} (add metrics CSV with host/pid rows or osquery processes snapshots): sustained CPU could not be assessed${exportsWithoutCpuNote(host.coverage.get('process')?.formats)}`,
       );
   }
   if (!legs[1].holds && !host.has('process'))

@@ -193,3 +193,24 @@ export interface CoverageReport {
   cloudRegions: CloudRegionCoverage[];
   input: CoverageInput;
 }
+
+/**
+ * EDR exports whose process events carry no CPU of a running process, by the name a CPU gap says: the
+ * analyst learns that the EDR will not fill the gap and another source must (typeperf, a metrics CSV).
+ */
+export const EXPORTS_WITHOUT_CPU: Readonly<Record<string, string>> = {
+  defender: 'Defender for Endpoint',
+  'crowdstrike-fdr': 'CrowdStrike Falcon Data Replicator',
+  sentinelone: 'SentinelOne',
+  'elastic-endpoint': 'Elastic Defend',
+  'carbon-black': 'Carbon Black',
+};
+
+/** `; Defender for Endpoint exports carry no CPU` when such exports gave a host's processes, else ''. */
+export function exportsWithoutCpuNote(processFormats: Iterable<string> | undefined): string {
+  const names: string[] = [];
+  for (const f of processFormats ?? [])
+    if (Object.hasOwn(EXPORTS_WITHOUT_CPU, f) && !names.includes(EXPORTS_WITHOUT_CPU[f]))
+      names.push(EXPORTS_WITHOUT_CPU[f]);
+  return names.length === 0 ? '' : `; ${names.sort().join(' and ')} exports carry no CPU`;
+}

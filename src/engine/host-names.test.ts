@@ -216,6 +216,33 @@ test('the last name resolved is answered again without a lookup, and forgetting 
   assert.equal(r.displayOf('A'), 'A');
 });
 
+test('a raw name cached for a spelling that was let go is resolved again, never answered stale', () => {
+  const r = new HostNames(2);
+  assert.equal(r.displayOf('A'), 'A');
+  r.displayOf('B');
+  assert.equal(r.displayOf('a'), 'A', 'a second raw spelling of A, cached');
+  r.displayOf('C'); // A's spelling and label are let go; the raw name `a` is still cached
+  assert.equal(r.displayOf('a'), 'a', 'a new host now: A was forgotten');
+  assert.equal(r.displayOf('A'), 'a');
+});
+
+test('hostNameKey is what folding (ASCII case, root dots) and cutting at the first dot give, for any name', () => {
+  const reference = (name: string): string => {
+    let f = name.slice(0, 256).replace(/[A-Z]/g, (c) => c.toLowerCase());
+    while (f.endsWith('.')) f = f.slice(0, -1);
+    if (f.includes(':') || /^[0-9.]*$/.test(f)) return f;
+    return f.split('.')[0];
+  };
+  const alphabet = ['a', 'Z', 'ü', 'Ü', '\u212a', '0', '9', '.', '.', ':', '-', '_', ' ', '\u0000'];
+  const rng = new Rng(0x6e4d);
+  for (let i = 0; i < 20_000; i++) {
+    let name = '';
+    const length = rng.chance(0.01) ? 250 + rng.int(20) : rng.int(12);
+    for (let k = 0; k < length; k++) name += rng.pick(alphabet);
+    assert.equal(hostNameKey(name), reference(name), JSON.stringify(name));
+  }
+});
+
 test('hostNameKey: every two spellings the registry joins have one key (so one partition)', () => {
   const labels = ['ws-fin-07', 'WEB-01', 'db', '10', 'a'];
   const domains = ['', '.corp.example.com', '.CORP.example.com', '.lab.example.com', '.', '.corp'];

@@ -4,7 +4,7 @@
  * spelling seen (the policy's first), so the engine keys all of a host's state by one name; and
  * `hostNameKey` is the pure key a host is routed by, the same for every spelling the registry may join.
  * Rules: names equal ignoring ASCII case are one host (DNS, RFC 4343, and NetBIOS names are
- * case-insensitive; a trailing root dot is dropped); an FQDN and a bare name equal to its first label
+ * case-insensitive; trailing root dots are dropped); an FQDN and a bare name equal to its first label
  * are one host, unless two different FQDNs share that label (then the later FQDN is its own host, and
  * a bare name first seen after that is its own too); address names are never split on dots.
  */
@@ -20,19 +20,36 @@ const MAX_KEY_CHARS = 256;
 const REFRESH_AFTER = 1024;
 
 /**
- * The key a host is routed by (engine/partition.ts): its name lower-cased (ASCII) without a trailing
- * dot and, unless it is an address, cut at its first dot. Every pair of spellings `HostNames` joins has
+ * The key a host is routed by (engine/partition.ts): its name lower-cased (ASCII) without trailing
+ * dots and, unless it is an address, cut at its first dot. Every pair of spellings `HostNames` joins has
  * one key; two machines sharing a first label in different domains share one too, which only puts
  * them on the same partition. Pure, bounded (reads at most 256 characters).
  */
 export function hostNameKey(name: string): string {
-  const f = fold(name.length > MAX_KEY_CHARS ? name.slice(0, MAX_KEY_CHARS) : name);
-  if (isAddressLike(f)) return f;
-  const dot = f.indexOf('.');
-  return dot < 0 ? f : f.slice(0, dot);
+  // one pass and no copy for the common name (lower case, no dot); the same answer as folding, then cutting
+  const n = Math.min(name.length, MAX_KEY_CHARS);
+  let dot = -1;
+  let addressLike = true;
+  let folded = true;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 46) {
+      if (dot < 0) dot = i;
+    } else if (c === 58) return fold(name.slice(0, n));
+    else {
+      if (c < 48 || c > 57) addressLike = false;
+      if (dot < 0 && ((c >= 65 && c <= 90) || c > 0x7f)) folded = false;
+    }
+  }
+  if (addressLike) return fold(name.slice(0, n));
+  const label = dot < 0 && n === name.length ? name : name.slice(0, dot < 0 ? n : dot);
+  return folded ? label : fold(label);
 }
 
-/** Lower-cased in ASCII only (non-ASCII letters are kept: DNS compares ASCII case-insensitively), one trailing dot dropped. */
+/**
+ * Lower-cased in ASCII only (non-ASCII letters are kept: DNS compares ASCII case-insensitively), trailing
+ * root dots dropped. Idempotent: a folded name folds to itself.
+ */
 function fold(name: string): string {
   let ascii = true;
   for (let i = 0; i < name.length; i++)
@@ -40,9 +57,10 @@ function fold(name: string): string {
       ascii = false;
       break;
     }
-  let f = ascii ? name.toLowerCase() : name.replace(/[A-Z]/g, (c) => c.toLowerCase());
-  if (f.length > 1 && f.charCodeAt(f.length - 1) === 46) f = f.slice(0, -1);
-  return f;
+  const f = ascii ? name.toLowerCase() : name.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  let end = f.length;
+  while (end > 0 && f.charCodeAt(end - 1) === 46) end--;
+  return end === f.length ? f : f.slice(0, end);
 }
 
 /**
@@ -73,9 +91,13 @@ interface Label {
 }
 
 interface Spelling {
+  /** The folded name it is held under. */
+  fold: string;
   display: string;
   label: Label | undefined;
   seq: number;
+  /** False once let go: a raw-name cache entry pointing here is stale. */
+  alive: boolean;
 }
 
 export class HostNames {
@@ -85,6 +107,8 @@ export class HostNames {
   /** Names learned from events, folded → spelling; insertion order ≈ least recently touched first. */
   private readonly spellings = new Map<string, Spelling>();
   private readonly labels = new Map<string, Label>();
+  /** Raw name as the logs write it → its spelling: one lookup, no folding, for a name seen before. */
+  private readonly byRaw = new Map<string, Spelling>();
   private seq = 0;
   /** The raw name last resolved and its display name: an event's host is usually the last one's. */
   private lastRaw: string | undefined;
@@ -92,7 +116,7 @@ export class HostNames {
   /** Learned spellings and labels let go to stay in bounds, oldest first. */
   forgotten = 0;
 
-  /** @param maxNames learned spellings (and labels) kept, each; default 100,000 like the engine's hosts. */
+  /** @param maxNames learned spellings (and labels, and raw names) kept, each; default 100,000 like the engine's hosts. */
   constructor(private readonly maxNames = 100_000) {}
 
   /** The registry a policy seeds (see `policyHostSpellings`). */
@@ -109,30 +133,40 @@ export class HostNames {
 
   /** Register a policy name, never forgotten; returns its display name. */
   seed(name: string): string {
-    return this.resolve(name, true);
+    return this.resolve(name, true)?.display ?? name;
   }
 
   /** The display name of the host `name` spells (learning it when new): `name` itself for a new host. */
   displayOf(name: string): string {
     if (name === this.lastRaw) return this.lastDisplay;
-    const display = this.resolve(name, false);
+    let s = this.byRaw.get(name);
+    if (s?.alive) this.touch(s);
+    else {
+      s = this.resolve(name, false);
+      if (s) {
+        this.byRaw.set(name, s);
+        // a pure cache: the oldest raw name goes, and is folded again when it comes back
+        if (this.byRaw.size > this.maxNames) this.byRaw.delete(this.byRaw.keys().next().value as string);
+      }
+    }
+    const display = s?.display ?? name;
     this.lastRaw = name;
     this.lastDisplay = display;
     return display;
   }
 
-  private resolve(name: string, pinned: boolean): string {
-    if (name.length === 0 || name.length > MAX_NAME_CHARS + 1 || name === UNKNOWN_HOST) return name;
+  /** The spelling `name` folds to, learned when new; undefined for a name left as it is. */
+  private resolve(name: string, pinned: boolean): Spelling | undefined {
+    if (name.length === 0 || name.length > MAX_NAME_CHARS + 1 || name === UNKNOWN_HOST) return undefined;
     const f = fold(name);
-    if (f.length === 0 || f.length > MAX_NAME_CHARS) return name;
+    if (f.length === 0 || f.length > MAX_NAME_CHARS) return undefined;
     const known = this.spellings.get(f) ?? this.seededSpellings.get(f);
     if (known) {
-      if (!pinned) this.touch(f, known);
-      return known.display;
+      if (!pinned) this.touch(known);
+      return known;
     }
     const labelName = labelOf(f);
     const label = labelName === undefined ? undefined : this.labelFor(labelName);
-    let display = name;
     let joined: Label | undefined;
     if (labelName === undefined) {
       // an address, or a name no DNS label could be: one host per spelling ignoring case
@@ -151,14 +185,18 @@ export class HostNames {
       label.bare = true;
       joined = label;
     }
-    if (joined) display = joined.host;
-    const spelling: Spelling = { display, label: joined, seq: ++this.seq };
+    const spelling: Spelling = { fold: f, display: joined?.host ?? name, label: joined, seq: ++this.seq, alive: true };
     if (pinned) this.seededSpellings.set(f, spelling);
     else {
       this.spellings.set(f, spelling);
-      if (this.spellings.size > this.maxNames) this.forgetOldest(this.spellings);
+      if (this.spellings.size > this.maxNames) {
+        const oldest = this.spellings.values().next().value as Spelling;
+        this.spellings.delete(oldest.fold);
+        oldest.alive = false;
+        this.forget();
+      }
     }
-    return display;
+    return spelling;
   }
 
   private labelFor(name: string): Label | undefined {
@@ -170,20 +208,23 @@ export class HostNames {
     if (pinned) this.seededLabels.set(name, label);
     else {
       this.labels.set(name, label);
-      if (this.labels.size > this.maxNames) this.forgetOldest(this.labels);
+      if (this.labels.size > this.maxNames) {
+        this.labels.delete(this.labels.keys().next().value as string);
+        this.forget();
+      }
     }
     return label;
   }
 
   /** Keep Map order close to touch order without a delete/set per event (as Engine.hostOf does). */
-  private touch(f: string, s: Spelling): void {
+  private touch(s: Spelling): void {
     const seq = ++this.seq;
-    if (s.seq < seq - REFRESH_AFTER && this.spellings.get(f) === s) {
-      this.spellings.delete(f);
-      this.spellings.set(f, s);
+    if (s.seq < seq - REFRESH_AFTER && this.spellings.get(s.fold) === s) {
+      this.spellings.delete(s.fold);
+      this.spellings.set(s.fold, s);
       const label = s.label;
       if (label && label.seq < seq - REFRESH_AFTER) {
-        const name = labelOf(f);
+        const name = labelOf(s.fold);
         if (name !== undefined && this.labels.get(name) === label) {
           this.labels.delete(name);
           this.labels.set(name, label);
@@ -194,10 +235,7 @@ export class HostNames {
     s.seq = seq;
   }
 
-  private forgetOldest(map: Map<string, unknown>): void {
-    const oldest = map.keys().next();
-    if (oldest.done) return;
-    map.delete(oldest.value);
+  private forget(): void {
     this.forgotten++;
     // the last-name cache may hold what was let go: resolve it again next time
     this.lastRaw = undefined;

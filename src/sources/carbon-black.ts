@@ -11,16 +11,16 @@
  * script, child-process notices (the child's own procstart says more), deletes and vendor alerts or
  * watchlist hits are counted unused. No CPU: Carbon Black exports carry none.
  */
-import type { CoalEvent, Endpoint, EventAction, ProcessFields, ProcessParent } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
+import type { CoalEvent, Endpoint, ProcessFields } from '../model/event.js';
+import { issue } from '../model/issue.js';
 import { splitArgv } from '../util/argv.js';
 import { clip } from '../util/hostile.js';
 import { ipv4String, ipv6String } from '../util/ip.js';
 import { parseTimestamp } from '../util/time.js';
-import { gcpRecords } from './gcp-log.js';
-import { jsonDocumentRecords } from './json-document.js';
+import { type EndpointAction, headOf, type OriginalBounds, originalOf, parentOf, pidOf } from './edr-fields.js';
+import { isJsonDocument, type JsonRecord, jsonRecords } from './json-document.js';
 import { sniffJsonLine } from './lines.js';
-import { ipOf, isObject, MAX_NAME_CHARS, numberOf, portOf } from './net-fields.js';
+import { ipOf, isObject, MAX_NAME_CHARS, portOf } from './net-fields.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 import { winBasename } from './win-event.js';
 
@@ -31,13 +31,20 @@ const MAX_PATH_CHARS = 4096;
 const MAX_COMMAND_CHARS = 32 * 1024;
 const MAX_ARGS = 128;
 const MAX_GUID_CHARS = 128;
-const MAX_ORIGINAL_KEYS = 64;
 /** Records one line's `results` array may hold; the rest are reported. */
 const MAX_LINE_RECORDS = 100_000;
-const MAX_RECORD_BYTES = 4 * 1024 * 1024;
-const MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024;
-const MAX_RECORDS = 50_000_000;
 const BATCH_EVENTS = 512;
+/** An API answer on one line: `{"results": [` first (the search APIs write results first). */
+const API_ANSWER = /^\{\s*"results"\s*:\s*\[/;
+/** The top-level scalars as read, bounded (command lines longer than the rest); a list of one is its value. */
+const ORIGINAL: OriginalBounds = {
+  maxKeys: 64,
+  maxKeyChars: 64,
+  maxChars: 1024,
+  maxLongChars: 8192,
+  isLong: (key) => /cmdline|command_line/.test(key),
+  unwrapSingle: true,
+};
 /** EDR guids `00000001-0000-07b4-01d1-209a100bc217`, Cloud guids `ORGKEY-0034d5f2-00001f78-00000000-1d68709f411ee43`. */
 const GUID = /^[A-Za-z0-9][A-Za-z0-9-]{7,127}$/;
 /** The EDR forwarder gives the parent's guid only in its console link (`…#analyze/<guid>/<segment>`). */
@@ -72,9 +79,9 @@ function text(o: Obj, key: string, max: number): string | undefined {
   return typeof v === 'string' && v.length > 0 ? clip(v, max) : undefined;
 }
 
-function pidOf(v: unknown): number | undefined {
-  const n = numberOf(Array.isArray(v) ? v[0] : v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined;
+/** A field that process search writes as a list: its first value. */
+function firstOf(v: unknown): unknown {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 function guidOf(v: unknown): string | undefined {
@@ -154,9 +161,9 @@ interface Names {
 
 function processOf(o: Obj, names: Names): ProcessFields {
   const p: ProcessFields = {};
-  const guid = first(...names.guid.map((k) => guidOf(Array.isArray(o[k]) ? (o[k] as unknown[])[0] : o[k])));
+  const guid = first(...names.guid.map((k) => guidOf(firstOf(o[k]))));
   if (guid !== undefined) p.entity_id = guid;
-  const pid = first(...names.pid.map((k) => pidOf(o[k])));
+  const pid = first(...names.pid.map((k) => pidOf(firstOf(o[k]))));
   if (pid !== undefined) p.pid = pid;
   const path = first(...names.path.map((k) => text(o, k, MAX_PATH_CHARS)));
   if (path !== undefined) {
@@ -170,16 +177,6 @@ function processOf(o: Obj, names: Names): ProcessFields {
   const hash = hashesOf(o, names.hashList, names.md5, names.sha256);
   if (hash !== undefined) p.hash = hash;
   return p;
-}
-
-function parentOf(p: ProcessFields): ProcessParent | undefined {
-  const out: ProcessParent = {};
-  if (p.entity_id !== undefined) out.entity_id = p.entity_id;
-  if (p.pid !== undefined) out.pid = p.pid;
-  if (p.name !== undefined) out.name = p.name;
-  if (p.executable !== undefined) out.executable = p.executable;
-  if (p.command_line !== undefined) out.command_line = p.command_line;
-  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 const ACTOR: Record<Family, Names> = {
@@ -350,23 +347,6 @@ function connectionOf(o: Obj, family: Family): Pick<CoalEvent, 'source' | 'desti
   return out;
 }
 
-/** The top-level scalars as read, bounded (command lines longer than the rest). */
-function originalOf(o: Obj): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let n = 0;
-  for (const key in o) {
-    if (n >= MAX_ORIGINAL_KEYS) break;
-    let v = o[key];
-    if (Array.isArray(v) && v.length === 1) v = v[0];
-    const k = clip(key, 64);
-    if (typeof v === 'string') out[k] = clip(v, /cmdline|command_line/.test(key) ? 8192 : 1024);
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else continue;
-    n++;
-  }
-  return out;
-}
-
 /** `carbon-black.ingress.event.procstart`, `carbon-black.endpoint.event.netconn`, `carbon-black.events.childproc`, `carbon-black.process`. */
 const DATASET_PREFIX: Record<Family, string> = {
   ingress: 'ingress.event',
@@ -383,15 +363,6 @@ function fileOf(o: Obj, path: string, list: string, hashKeys: [string, string]):
   return file;
 }
 
-const HEADS: Partial<Record<EventAction, { category: string; type: string }>> = {
-  exec: { category: 'process', type: 'start' },
-  exit: { category: 'process', type: 'end' },
-  connect: { category: 'network', type: 'connection' },
-  'file-write': { category: 'file', type: 'change' },
-  'registry-set': { category: 'configuration', type: 'change' },
-  'driver-load': { category: 'driver', type: 'start' },
-};
-
 /** One record as an event, `'unused'` for a type nothing maps, or why it is not a Carbon Black record. */
 export function carbonBlackEvent(o: Obj, where: Where): CoalEvent | 'unused' | string {
   const kind = kindOf(o);
@@ -399,7 +370,7 @@ export function carbonBlackEvent(o: Obj, where: Where): CoalEvent | 'unused' | s
   const { family, type } = kind;
   const actor = processOf(o, ACTOR[family]);
   const body: Partial<CoalEvent> = {};
-  let action: EventAction;
+  let action: EndpointAction;
   let process: ProcessFields | undefined = actor;
   if (family === 'ingress' && type === 'procstart') {
     action = 'exec';
@@ -492,19 +463,16 @@ export function carbonBlackEvent(o: Obj, where: Where): CoalEvent | 'unused' | s
   const platform = platformOf(o, process?.executable ?? actor.executable ?? body.file?.path);
   if (process?.command_line !== undefined && platform !== undefined && platform !== 'windows')
     process.args = splitArgv(process.command_line, { maxChars: MAX_COMMAND_CHARS, maxArgs: MAX_ARGS }).args;
-  const head = HEADS[action] ?? { category: 'process', type: 'info' };
   const event: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),
     event: {
       kind: 'event',
-      category: [head.category],
-      type: [head.type],
-      action,
+      ...headOf(action),
       dataset: `${NAME}.${DATASET_PREFIX[family]}${family === 'process' ? '' : `.${type}`}`,
     },
     ...(process !== undefined ? { process } : {}),
     ...body,
-    original: originalOf(o),
+    original: originalOf(o, ORIGINAL),
     coalmine: { ts, format: NAME, ref: { file: where.file, line: where.line } },
   };
   const host =
@@ -519,30 +487,9 @@ export function carbonBlackEvent(o: Obj, where: Where): CoalEvent | 'unused' | s
   return event;
 }
 
-/** A document (an array, a pretty-printed object, an API answer `{"results": [`) rather than JSON lines. */
-function isDocument(head: string): boolean {
-  const line = head.split('\n', 8).find((l) => l.trim() !== '');
-  if (line === undefined) return false;
-  const t = line.trim();
-  return t.startsWith('[') || t === '{' || /^\{\s*"results"\s*:\s*\[/.test(t);
-}
-
-type Item = { value: unknown; line: number } | { issue: Issue };
-
 /** The records of an input in either shape; a line holding an API answer gives each of its results. */
-async function* records(input: SourceInput, context: SourceContext): AsyncGenerator<Item> {
-  if (isDocument(input.head.toString('utf8'))) {
-    const limits = {
-      maxRecordBytes: MAX_RECORD_BYTES,
-      maxDocumentBytes: MAX_DOCUMENT_BYTES,
-      maxRecords: MAX_RECORDS,
-      code: CODE,
-      recordKeys: ['results'],
-    };
-    yield* jsonDocumentRecords(input, limits);
-    return;
-  }
-  for await (const item of gcpRecords(input, context, CODE)) {
+async function* records(input: SourceInput, context: SourceContext): AsyncGenerator<JsonRecord> {
+  for await (const item of jsonRecords(input, context, CODE, ['results'], API_ANSWER)) {
     if ('issue' in item || !isObject(item.value) || !Array.isArray(item.value.results)) {
       yield item;
       continue;
@@ -592,7 +539,7 @@ export const carbonBlack: SourceDescriptor = {
   delivers: 'events',
   sniff(head) {
     // a document's first record may start on a later line (pretty-printed): read its text
-    if (isDocument(head)) return scoreText(head.slice(0, 16 * 1024));
+    if (isJsonDocument(head, API_ANSWER)) return scoreText(head.slice(0, 16 * 1024));
     return sniffJsonLine(head, scoreRecord, scoreText);
   },
   async *read(input, context): AsyncGenerator<SourceBatch> {

@@ -5,14 +5,15 @@
  * scheduled-task `persistence-entry`; every other event type is counted unused. A mapping only: the
  * Windows and Linux classifiers judge these events as they judge Sysmon's and auditd's.
  */
-import type { CoalEvent, EventAction, ProcessFields, ProcessParent } from '../model/event.js';
+import type { CoalEvent, ProcessFields, ProcessParent } from '../model/event.js';
 import { splitArgv } from '../util/argv.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
+import { type EndpointAction, headOf, type OriginalBounds, originalOf, pidOf } from './edr-fields.js';
 import { readJsonLines, sniffJsonLine } from './lines.js';
-import { ipOf, isObject, MAX_NAME_CHARS, numberOf, portOf, textOf } from './net-fields.js';
+import { ipOf, isObject, MAX_NAME_CHARS, portOf, textOf } from './net-fields.js';
 import type { SourceDescriptor } from './types.js';
-import { taskExecActions, winBasename } from './win-event.js';
+import { taskExecActions, taskTarget, winBasename } from './win-event.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'crowdstrike-fdr';
@@ -21,10 +22,16 @@ const MAX_PATH_CHARS = 4096;
 const MAX_COMMAND_CHARS = 32 * 1024;
 const MAX_ARGS = 128;
 const MAX_TASK_XML_CHARS = 64 * 1024;
-const MAX_ORIGINAL_KEYS = 96;
-const MAX_ORIGINAL_CHARS = 1024;
 /** Values Sigma rules and analysts read whole are kept longer in `original`. */
 const LONG_ORIGINAL = new Set(['CommandLine', 'TaskExecArguments', 'TaskExecCommand', 'TaskXml']);
+/** The record's scalar fields as read, bounded: what Sigma rules and `explain` see of it. */
+const ORIGINAL: OriginalBounds = {
+  maxKeys: 96,
+  maxKeyChars: 64,
+  maxChars: 1024,
+  maxLongChars: MAX_COMMAND_CHARS,
+  isLong: (key) => LONG_ORIGINAL.has(key),
+};
 /** Hosts (aid → ComputerName) and volumes (aid → `\Device\HarddiskVolumeN` → `C:`) one input remembers. */
 const MAX_HOSTS = 16_384;
 const MAX_VOLUMES_PER_HOST = 32;
@@ -62,11 +69,6 @@ interface ReadState {
 function stringOf(o: Obj, key: string, max: number): string | undefined {
   const v = o[key];
   return typeof v === 'string' && v !== '' ? clip(v, max) : undefined;
-}
-
-function pidOf(v: unknown): number | undefined {
-  const n = numberOf(v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined;
 }
 
 function processIdOf(v: unknown): string | undefined {
@@ -107,13 +109,10 @@ function hostOf(o: Obj, state: ReadState): NonNullable<CoalEvent['host']> {
   return host;
 }
 
-/** argv[0] of a Windows command line: the quoted program, or the text up to the first space. */
+/** argv[0] of a Windows command line: the quoted program (as a task's), or the text up to the first space. */
 function programOf(commandLine: string): string {
   const s = commandLine.trimStart();
-  if (s.startsWith('"')) {
-    const end = s.indexOf('"', 1);
-    return end > 0 ? s.slice(1, end) : s.slice(1);
-  }
+  if (s.startsWith('"')) return taskTarget(s);
   const space = s.indexOf(' ');
   return space >= 0 ? s.slice(0, space) : s;
 }
@@ -227,42 +226,12 @@ function resolvedOf(o: Obj): string[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
-/** The program a task command starts: the command without surrounding quotes. */
-function taskProgram(command: string): string {
-  const s = command.trim();
-  return s.startsWith('"') ? programOf(s) : s;
-}
-
-/** The record's scalar fields as read, bounded: what Sigma rules and `explain` see of it. */
-function originalOf(o: Obj): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  let n = 0;
-  for (const key in o) {
-    if (n++ >= MAX_ORIGINAL_KEYS) break;
-    const v = o[key];
-    const k = clip(key, 64);
-    if (typeof v === 'string') out[k] = clip(v, LONG_ORIGINAL.has(key) ? MAX_COMMAND_CHARS : MAX_ORIGINAL_CHARS);
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-  }
-  return out;
-}
-
-type Head = Pick<CoalEvent['event'], 'category' | 'type' | 'action'>;
-
-const HEADS: Record<string, Head> = {
-  exec: { category: ['process'], type: ['start'], action: 'exec' },
-  exit: { category: ['process'], type: ['end'], action: 'exit' },
-  connect: { category: ['network'], type: ['connection'], action: 'connect' },
-  dns: { category: ['network'], type: ['protocol'], action: 'dns-query' },
-  task: { category: ['configuration'], type: ['creation'], action: 'persistence-entry' },
-};
-
-function kindOf(simpleName: string): keyof typeof HEADS | undefined {
+function kindOf(simpleName: string): EndpointAction | undefined {
   if (EXEC.has(simpleName)) return 'exec';
   if (simpleName === 'EndOfProcess') return 'exit';
   if (CONNECT.has(simpleName)) return 'connect';
-  if (simpleName === 'DnsRequest') return 'dns';
-  if (simpleName === 'ScheduledTaskRegistered') return 'task';
+  if (simpleName === 'DnsRequest') return 'dns-query';
+  if (simpleName === 'ScheduledTaskRegistered') return 'persistence-entry';
   return undefined;
 }
 
@@ -330,7 +299,7 @@ function crowdstrikeFdrEvent(o: Obj, line: number, state: ReadState): CoalEvent 
       body.network = { direction, ...(transport !== undefined && { transport }) };
       break;
     }
-    case 'dns': {
+    case 'dns-query': {
       const name = stringOf(o, 'DomainName', MAX_NAME_CHARS);
       if (name === undefined) return 'DnsRequest without a DomainName';
       const dns: NonNullable<CoalEvent['dns']> = { question: { name } };
@@ -339,7 +308,7 @@ function crowdstrikeFdrEvent(o: Obj, line: number, state: ReadState): CoalEvent 
       body.dns = dns;
       break;
     }
-    case 'task': {
+    case 'persistence-entry': {
       // the task's program as FDR splits it, else the first Exec action of its XML (what 4698 carries)
       const command = stringOf(o, 'TaskExecCommand', MAX_COMMAND_CHARS);
       const actions = command === undefined ? taskExecActions(stringOf(o, 'TaskXml', MAX_TASK_XML_CHARS) ?? '') : [];
@@ -364,27 +333,20 @@ function crowdstrikeFdrEvent(o: Obj, line: number, state: ReadState): CoalEvent 
       if (Object.keys(p).length > 0) body.process = p;
       persistence =
         exec !== undefined
-          ? { mechanism: 'scheduled-task', target: taskProgram(exec.command) }
+          ? { mechanism: 'scheduled-task', target: taskTarget(exec.command) }
           : { mechanism: 'scheduled-task' };
       break;
     }
   }
   // network, DNS and task events name their process by ContextProcessId, the TargetProcessId of its rollup
   const context = processIdOf(o.ContextProcessId);
-  if ((kind === 'connect' || kind === 'dns') && context !== undefined) body.process = { entity_id: context };
-  const head = HEADS[kind];
+  if ((kind === 'connect' || kind === 'dns-query') && context !== undefined) body.process = { entity_id: context };
   const event: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),
-    event: {
-      kind: 'event',
-      category: head.category,
-      type: head.type,
-      action: head.action as EventAction,
-      dataset: `${NAME}.${simpleName}`,
-    },
+    event: { kind: 'event', ...headOf(kind), dataset: `${NAME}.${simpleName}` },
     host,
     ...body,
-    original: originalOf(o),
+    original: originalOf(o, ORIGINAL),
     coalmine: { ts, format: NAME, ref: { file: state.file, line } },
   };
   const id = stringOf(o, 'id', 64);

@@ -19,17 +19,18 @@
  * DeviceFileEvents creations, changes and renames `file-write`. DeviceInfo rows say a device's platform;
  * every other row is counted unused. Defender records no CPU: that is the analytics' named gap.
  */
-import type { CoalEvent, EventAction, ProcessFields, ProcessParent } from '../model/event.js';
+import type { CoalEvent, ProcessFields, ProcessParent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { azureRecords } from './azure-fields.js';
-import { jsonDocumentRecords } from './json-document.js';
+import { type EventHead, headOf, type OriginalBounds, originalOf, parentOf } from './edr-fields.js';
+import { DOCUMENT_BOUNDS, isJsonDocument, jsonDocumentRecords } from './json-document.js';
 import { sourceLines } from './lines.js';
 import { domainOf, endpointOf, ipOf, isObject, numberOf, portOf, textOf } from './net-fields.js';
 import { splitCsv } from './typeperf.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
-import { taskExecActions, winBasename } from './win-event.js';
+import { taskExecActions, taskTarget, winBasename } from './win-event.js';
 
 type Row = Record<string, unknown>;
 const NAME = 'defender';
@@ -51,13 +52,9 @@ const MAX_LINE_ROWS = 100_000;
 /** Devices whose DeviceInfo platform is remembered. */
 const MAX_DEVICES = 4096;
 const BATCH = 512;
-const DOCUMENT_LIMITS = {
-  maxRecordBytes: 4 * 1024 * 1024,
-  maxDocumentBytes: 1024 * 1024 * 1024,
-  maxRecords: 50_000_000,
-  code: CODE,
-  recordKeys: ['Results', 'results', 'records'],
-};
+const DOCUMENT_LIMITS = { ...DOCUMENT_BOUNDS, code: CODE, recordKeys: ['Results', 'results', 'records'] };
+/** An API answer or Event Hub batch on one line: its first key leads to the rows (Stats and Schema come before Results). */
+const API_ANSWER = /^\{\s*"(?:records|Results|results|Schema|schema|Stats|@odata\.context)"\s*:/;
 
 const TABLES = new Set([
   'DeviceProcessEvents',
@@ -83,6 +80,15 @@ const LONG_COLUMNS = new Set([
   'AdditionalFields',
   'RegistryValueData',
 ]);
+/** The row as read, bounded: its scalar columns (long ones clipped), nested values as clipped JSON. */
+const ORIGINAL: OriginalBounds = {
+  maxKeys: MAX_COLUMNS,
+  maxKeyChars: 128,
+  maxChars: 2048,
+  maxLongChars: MAX_COMMAND_CHARS,
+  isLong: (column) => LONG_COLUMNS.has(column),
+  nestedAsJson: true,
+};
 const OUTBOUND = new Set(['ConnectionSuccess', 'ConnectionAttempt', 'ConnectionRequest', 'ConnectionFound']);
 const FILE_WRITES: Record<string, string> = {
   FileCreated: 'creation',
@@ -218,14 +224,8 @@ function actorOf(row: Row, windows: boolean): ProcessFields | undefined {
 
 function createdProcessOf(row: Row, windows: boolean): ProcessFields {
   const p = processOf(row, '', windows);
-  const initiating = processOf(row, 'InitiatingProcess', windows);
-  const parent: ProcessParent = {};
-  if (initiating.entity_id !== undefined) parent.entity_id = initiating.entity_id;
-  if (initiating.pid !== undefined) parent.pid = initiating.pid;
-  if (initiating.name !== undefined) parent.name = initiating.name;
-  if (initiating.executable !== undefined) parent.executable = initiating.executable;
-  if (initiating.command_line !== undefined) parent.command_line = initiating.command_line;
-  if (Object.keys(parent).length > 0) p.parent = parent;
+  const parent = parentOf(processOf(row, 'InitiatingProcess', windows));
+  if (parent !== undefined) p.parent = parent;
   return p;
 }
 
@@ -375,26 +375,7 @@ function learnPlatform(row: Row, where: Where): void {
   }
 }
 
-/** The row as read, bounded: its scalar columns (long ones clipped), nested values as clipped JSON. */
-function originalOf(row: Row, table: string | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (table !== undefined) out.Table = table;
-  let n = 0;
-  for (const key in row) {
-    if (n++ >= MAX_COLUMNS) break;
-    // an own `__proto__` key (JSON.parse makes one) would be the prototype, not a column, if set here
-    if (key === '__proto__') continue;
-    const v = row[key];
-    const k = clip(key, 128);
-    if (typeof v === 'string') out[k] = clip(v, LONG_COLUMNS.has(key) ? MAX_COMMAND_CHARS : 2048);
-    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = v;
-    else if (v !== null && v !== undefined) out[k] = clip(JSON.stringify(v) ?? '', MAX_COMMAND_CHARS);
-  }
-  return out;
-}
-
 type Mapped = CoalEvent | 'unused' | string;
-type Head = Pick<CoalEvent['event'], 'category' | 'type'> & { action: EventAction };
 
 /** One advanced hunting row as an event, `'unused'` for a row no analytic reads, or why it is bad. */
 function defenderEvent(row: Row, where: Where, category?: string): Mapped {
@@ -414,13 +395,13 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
   const platform = platformOf(row, where);
   const windows = platform === 'windows';
   const body: Partial<CoalEvent> = {};
-  let head: Head | undefined;
+  let head: EventHead | undefined;
   let persistence: CoalEvent['coalmine']['persistence'];
   let outcome: CoalEvent['event']['outcome'];
   const additional = (): Row => nestedObject(row.AdditionalFields) ?? {};
 
   if (actionType === 'ProcessCreated') {
-    head = { category: ['process'], type: ['start'], action: 'exec' };
+    head = headOf('exec');
     const p = createdProcessOf(row, windows);
     if (p.pid === undefined && p.entity_id === undefined && p.executable === undefined && p.name === undefined)
       return 'ProcessCreated row names no process (ProcessId, ProcessUniqueId, FileName or FolderPath)';
@@ -434,7 +415,7 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     if (remote?.ip === undefined) return `${actionType} row has no RemoteIP address`;
     const local = endpointOf(row.LocalIP, row.LocalPort);
     const domain = remoteDomainOf(row.RemoteUrl);
-    head = { category: ['network'], type: ['connection'], action: 'connect' };
+    head = headOf('connect');
     const inbound = actionType === 'InboundConnectionAccepted';
     // as Sysmon 3 has it: the source is whoever opened the connection
     const remoteEnd = domain !== undefined ? { ...remote, domain } : remote;
@@ -453,7 +434,7 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
   } else if (actionType === 'ListeningConnectionCreated') {
     const port = portOf(row.LocalPort);
     if (port === undefined || port === 0) return 'ListeningConnectionCreated row has no LocalPort';
-    head = { category: ['network'], type: ['start'], action: 'listen' };
+    head = headOf('listen');
     const ip = ipOf(row.LocalIP);
     body.source = ip !== undefined ? { ip, port } : { port };
     const transport = transportOf(row);
@@ -465,7 +446,7 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     const inspected = actionType === 'DnsConnectionInspected';
     const name = textOf(inspected ? fields.query : (fields.DnsQueryString ?? fields.QueryName), MAX_NAME_CHARS);
     if (name === undefined) return `${actionType} row has no query name in AdditionalFields`;
-    head = { category: ['network'], type: ['protocol'], action: 'dns-query' };
+    head = headOf('dns-query');
     const dns: NonNullable<CoalEvent['dns']> = { question: { name } };
     const ips = answersOf(inspected ? fields.answers : (fields.DnsQueryResult ?? fields.DnsQueryResults));
     if (ips) dns.resolved_ip = ips;
@@ -484,7 +465,7 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     const name = text(row, 'FileName', MAX_NAME_CHARS);
     const path = pathOf(text(row, 'FolderPath'), name);
     if (path === undefined && name === undefined) return 'DriverLoad row names no driver (FileName or FolderPath)';
-    head = { category: ['driver'], type: ['start'], action: 'driver-load' };
+    head = headOf('driver-load');
     const file: NonNullable<CoalEvent['file']> = {};
     if (path !== undefined) file.path = path;
     file.name = clip(name ?? winBasename(path ?? ''), MAX_NAME_CHARS);
@@ -497,11 +478,7 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     const taskName = textOf(fields.TaskName, MAX_NAME_CHARS);
     if (taskName === undefined && fields.TaskContent === undefined)
       return `${actionType} row has no TaskName or TaskContent in AdditionalFields`;
-    head = {
-      category: ['configuration'],
-      type: [actionType === 'ScheduledTaskCreated' ? 'creation' : 'change'],
-      action: 'persistence-entry',
-    };
+    head = headOf('persistence-entry', actionType === 'ScheduledTaskCreated' ? 'creation' : 'change');
     const first = taskActionsOf(fields.TaskContent ?? fields.TaskContentNew)[0];
     const file: NonNullable<CoalEvent['file']> = {};
     if (taskName !== undefined) file.path = taskName;
@@ -518,12 +495,12 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     body.file = file;
     if (Object.keys(p).length > 0) body.process = p;
     persistence = first
-      ? { mechanism: 'scheduled-task', target: unquoted(first.command) }
+      ? { mechanism: 'scheduled-task', target: taskTarget(first.command) }
       : { mechanism: 'scheduled-task' };
   } else if (actionType === 'RegistryValueSet' || actionType === 'RegistryKeyCreated') {
     const key = text(row, 'RegistryKey');
     if (key === undefined) return `${actionType} row has no RegistryKey`;
-    head = { category: ['configuration'], type: ['change'], action: 'registry-set' };
+    head = headOf('registry-set');
     const registry: NonNullable<CoalEvent['registry']> = {};
     const valueName = actionType === 'RegistryValueSet' ? text(row, 'RegistryValueName', MAX_PATH_CHARS) : undefined;
     const keyPath = registryPathOf(key);
@@ -538,7 +515,7 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     const name = text(row, 'FileName', MAX_NAME_CHARS);
     const path = pathOf(text(row, 'FolderPath'), name);
     if (path === undefined) return `${actionType} row has no FolderPath`;
-    head = { category: ['file'], type: [FILE_WRITES[actionType]], action: 'file-write' };
+    head = headOf('file-write', FILE_WRITES[actionType]);
     const file: NonNullable<CoalEvent['file']> = { path, name: clip(name ?? winBasename(path), MAX_NAME_CHARS) };
     const hash = hashesOf(row, '');
     if (hash !== undefined) file.hash = hash;
@@ -566,21 +543,13 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     },
     ...(Object.keys(hostFields).length > 0 && { host: hostFields }),
     ...body,
-    original: originalOf(row, table),
+    original: originalOf(row, ORIGINAL, table !== undefined ? { Table: table } : {}),
     coalmine: { ts, format: NAME, ref: { file: where.file, line: where.line } },
   };
   const reportId = text(row, 'ReportId', 64);
   if (reportId !== undefined) event.event.id = reportId;
   if (persistence) event.coalmine.persistence = persistence;
   return event;
-}
-
-/** The program a task command names: the command without its surrounding quotes. */
-function unquoted(command: string): string {
-  const s = command.trim();
-  if (!s.startsWith('"')) return s;
-  const end = s.indexOf('"', 1);
-  return end > 0 ? s.slice(1, end) : s.slice(1);
 }
 
 /** A streaming API record (`{category, properties}`) unwrapped to its row, or the row itself. */
@@ -607,24 +576,6 @@ function headerOf(line: string): string[] | string {
 function isJsonHead(head: string): boolean {
   const first = head.replace(/^\uFEFF/, '').trimStart();
   return first.startsWith('{') || first.startsWith('[');
-}
-
-/**
- * Whether a JSON input is one document (read row by row): an array, a pretty-printed object (a lone
- * `{` first), or an API answer or Event Hub batch whose first key leads to the rows.
- */
-function isJsonDocument(head: string): boolean {
-  const first = head
-    .replace(/^\uFEFF/, '')
-    .split('\n', 8)
-    .find((l) => l.trim() !== '');
-  if (first === undefined) return false;
-  const t = first.trim();
-  return (
-    t.startsWith('[') ||
-    t === '{' ||
-    /^\{\s*"(?:records|Results|results|Schema|schema|Stats|@odata\.context)"\s*:/.test(t)
-  );
 }
 
 class Batcher {
@@ -657,7 +608,7 @@ function rowsOf(value: unknown): unknown[] | undefined {
 
 async function* readJson(input: SourceInput, context: SourceContext, where: Where): AsyncGenerator<SourceBatch> {
   const out = new Batcher(input.name);
-  const items = isJsonDocument(input.head.toString('utf8'))
+  const items = isJsonDocument(input.head.toString('utf8'), API_ANSWER)
     ? jsonDocumentRecords(input, DOCUMENT_LIMITS)
     : (async function* () {
         for await (const batch of azureRecords(input, context, CODE)) yield* batch;

@@ -2,7 +2,7 @@
  * Elastic Defend (Elastic Endpoint) and Elastic Agent documents as exported from Elasticsearch: ECS
  * documents bare or as `_search` hits (`{"_index","_id","_source"}`), one per line (elasticdump,
  * `jq -c '.hits.hits[]'`), in a JSON array, or whole `_search` responses (`{"took",…,"hits":{"hits":[…]}}`,
- * compact or pretty-printed, several back to back). A mapping only, by ECS meaning: process start/exec,
+ * compact or pretty-printed, several back to back, each hit read alone from `hits.hits`). A mapping only, by ECS meaning: process start/exec,
  * end and already_running are exec, exit and process-seen (lineage by process.entity_id and
  * process.parent.entity_id); connections and DNS lookups are connect and dns-query; file creation,
  * modification, overwrite and rename are file-write; registry modifications registry-set; driver loads
@@ -12,11 +12,19 @@
  * Exports are often newest first: events are given in time order (time-order.ts).
  */
 import type { CoalEvent, EventAction, EventMetrics, ProcessFields, ProcessParent } from '../model/event.js';
-import { type Issue, issue } from '../model/issue.js';
+import { issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
-import { gcpRecords, isJsonDocument } from './gcp-log.js';
-import { jsonDocumentRecords } from './json-document.js';
+import { type EventHead, headOf, pidOf } from './edr-fields.js';
+import {
+  DOCUMENT_BOUNDS,
+  isJsonDocument,
+  type JsonDocumentEnvelope,
+  type JsonDocumentItem,
+  type JsonRecord,
+  jsonDocumentRecords,
+  jsonRecords,
+} from './json-document.js';
 import { sniffJsonLine } from './lines.js';
 import { endpointOf, ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
 import { timeOrdered } from './time-order.js';
@@ -32,10 +40,8 @@ const MAX_COMMAND_CHARS = 32 * 1024;
 const MAX_ARGS = 256;
 const MAX_ID_CHARS = 256;
 const MAX_IPS = 64;
-/** A `_search` response is one JSON record here (its hits sit under `hits.hits`, not a top-level array). */
-const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** A file of `_search` responses or hits; each hit is one record (DOCUMENT_BOUNDS), read from `hits.hits`. */
 const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024 * 1024;
-const MAX_RECORDS = 50_000_000;
 /** Elasticsearch's max_result_window is 10,000 by default; a scroll page is no bigger. */
 const MAX_HITS = 100_000;
 const BATCH_EVENTS = 512;
@@ -173,11 +179,6 @@ function strings(v: unknown, maxItems: number, maxChars: number, maxTotal = maxI
     total += kept.length;
   }
   return out.length > 0 ? out : undefined;
-}
-
-function pidOf(v: unknown): number | undefined {
-  const n = numberOf(v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined;
 }
 
 function hashOf(o: Obj, prefix: string): ProcessFields['hash'] {
@@ -367,7 +368,7 @@ function originalOf(doc: Obj, index: string | undefined, id: string | undefined)
   return out;
 }
 
-type Kind = { action: EventAction; category: string; type: string } | { metric: 'process' | 'host' } | 'unused';
+type Kind = EventHead | { metric: 'process' | 'host' } | 'unused';
 
 /** What a document is, by its ECS category, type and action (and, for metrics, its dataset). */
 function kindOf(doc: Obj, dataset: string | undefined): Kind {
@@ -384,25 +385,20 @@ function kindOf(doc: Obj, dataset: string | undefined): Kind {
   if (categories.includes('process')) {
     // a Linux fork names the parent's program: the exec that follows names the child's
     if (action === 'fork') return 'unused';
-    if (EXEC_ACTIONS.has(action) || (action === '' && types.includes('start')))
-      return { action: 'exec', category: 'process', type: 'start' };
-    if (EXIT_ACTIONS.has(action) || (action === '' && types.includes('end')))
-      return { action: 'exit', category: 'process', type: 'end' };
-    if (SEEN_ACTIONS.has(action)) return { action: 'process-seen', category: 'process', type: 'info' };
+    if (EXEC_ACTIONS.has(action) || (action === '' && types.includes('start'))) return headOf('exec');
+    if (EXIT_ACTIONS.has(action) || (action === '' && types.includes('end'))) return headOf('exit');
+    if (SEEN_ACTIONS.has(action)) return headOf('process-seen');
     return 'unused';
   }
-  if (categories.includes('driver') && (action === 'load' || types.includes('start')))
-    return { action: 'driver-load', category: 'driver', type: 'start' };
+  if (categories.includes('driver') && (action === 'load' || types.includes('start'))) return headOf('driver-load');
   if (categories.includes('network') || categories.includes('dns')) {
-    if (action.startsWith('lookup_') || at(doc, 'dns.question.name') !== undefined)
-      return { action: 'dns-query', category: 'network', type: 'protocol' };
-    if (CONNECT_ACTIONS.has(action)) return { action: 'connect', category: 'network', type: 'connection' };
+    if (action.startsWith('lookup_') || at(doc, 'dns.question.name') !== undefined) return headOf('dns-query');
+    if (CONNECT_ACTIONS.has(action)) return headOf('connect');
     return 'unused';
   }
   if (categories.includes('file') && FILE_WRITE_ACTIONS.has(action))
-    return { action: 'file-write', category: 'file', type: action === 'creation' ? 'creation' : 'change' };
-  if (categories.includes('registry') && action === 'modification')
-    return { action: 'registry-set', category: 'configuration', type: 'change' };
+    return headOf('file-write', action === 'creation' ? 'creation' : 'change');
+  if (categories.includes('registry') && action === 'modification') return headOf('registry-set');
   return 'unused';
 }
 
@@ -554,13 +550,7 @@ export function elasticEvent(doc: Obj, where: Where, index?: string, id?: string
   const head: CoalEvent['event'] =
     'metric' in kind
       ? { kind: 'metric', category: [kind.metric], action: 'metric', dataset: `${NAME}.${dataset ?? 'system'}` }
-      : {
-          kind: 'event',
-          category: [kind.category],
-          type: [kind.type],
-          action: kind.action,
-          dataset: `${NAME}.${dataset ?? kind.category}`,
-        };
+      : { kind: 'event', ...kind, dataset: `${NAME}.${dataset ?? kind.category[0]}` };
   const body = 'metric' in kind ? metricOf(doc, kind.metric, windows) : bodyOf(doc, kind.action, windows);
   if (typeof body === 'string') return body;
   const eventId = idText(doc, 'event.id');
@@ -638,21 +628,26 @@ export const elasticEndpoint: SourceDescriptor = {
   },
 };
 
-type JsonRecord = { value: unknown; line: number } | { issue: Issue };
+/** Whether a record is a whole `_search` response (one line of NDJSON can hold one). */
+function isResponse(v: unknown): v is Obj & { hits: { hits: unknown[] } } {
+  return isObject(v) && isObject(v.hits) && Array.isArray(v.hits.hits);
+}
 
-/** A file of `_search` responses, compact or pretty, back to back: each response is one record. */
-async function* responses(input: SourceInput): AsyncGenerator<JsonRecord> {
-  const limits = {
-    maxRecordBytes: MAX_RESPONSE_BYTES,
+/** A file of documents or hits: one whole document (`_search` responses back to back, an array), else lines. */
+function recordsOf(
+  input: SourceInput,
+  context: SourceContext,
+): AsyncGenerator<JsonRecord | JsonDocumentItem | JsonDocumentEnvelope> {
+  const head = input.head.toString('utf8');
+  if (!SEARCH_RESPONSE.test(head) && !isJsonDocument(head)) return jsonRecords(input, context, CODE, []);
+  // a response's hits are its records, each read alone and citing its own line; its envelope says whether it is whole
+  return jsonDocumentRecords(input, {
+    ...DOCUMENT_BOUNDS,
     maxDocumentBytes: MAX_DOCUMENT_BYTES,
-    maxRecords: MAX_RECORDS,
     code: CODE,
-    recordKeys: [],
-  };
-  for await (const item of jsonDocumentRecords(input, limits)) {
-    if ('issue' in item) yield item;
-    else yield { value: item.value, line: item.line };
-  }
+    recordKeys: [['hits', 'hits']],
+    envelopes: true,
+  });
 }
 
 async function* batches(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
@@ -663,6 +658,7 @@ async function* batches(input: SourceInput, context: SourceContext): AsyncGenera
     keepWindowsRecord: context.keepWindowsRecord,
   };
   let out: SourceBatch = { events: [], issues: [], unused: 0 };
+  const full = () => out.events.length + out.issues.length >= BATCH_EVENTS;
   const bad = (line: number, reason: string) =>
     out.issues.push(issue({ file: input.name, line }, `${CODE}_BAD_RECORD`, reason, 'normalising'));
   /** One document, bare or a hit; `label` names it inside a response. */
@@ -688,45 +684,74 @@ async function* batches(input: SourceInput, context: SourceContext): AsyncGenera
     else if (typeof mapped === 'string') bad(line, `${label}${mapped}`);
     else out.events.push(mapped);
   };
-  const records = SEARCH_RESPONSE.test(input.head.toString('utf8'))
-    ? responses(input)
-    : gcpRecords(input, context, CODE, []);
-  for await (const record of records) {
+  /** The response whose hits are being read: where it starts, which document of the file, hits so far. */
+  let response: { line: number; document: number; hits: number } | undefined;
+  const startResponse = (envelope: unknown, line: number, document: number) => {
+    response = { line, document, hits: 0 };
+    if (
+      isObject(envelope) &&
+      (envelope.timed_out === true || (numberOf(field(envelope, ['_shards', 'failed'])) ?? 0) > 0)
+    )
+      out.issues.push(
+        issue(
+          { file: input.name, line },
+          `${CODE}_PARTIAL_RESPONSE`,
+          'the search timed out or shards failed: the response may lack hits',
+          'reading',
+        ),
+      );
+  };
+  const takeHit = (value: unknown, line: number) => {
+    if (response === undefined) return;
+    const i = response.hits++;
+    if (i < MAX_HITS) take(value, line, `hits.hits[${i}]: `);
+  };
+  /** The response read: none of its hits is unused, more than MAX_HITS (`total`, where known) reported. */
+  const endResponse = (total?: number) => {
+    if (response === undefined) return;
+    const { line } = response;
+    const hits = total ?? response.hits;
+    response = undefined;
+    if (hits === 0) out.unused = (out.unused ?? 0) + 1;
+    if (hits > MAX_HITS)
+      out.issues.push(
+        issue(
+          { file: input.name, line },
+          `${CODE}_TOO_MANY_HITS`,
+          `${hits - MAX_HITS} hits after the first ${MAX_HITS} of this response are not read`,
+          'reading',
+        ),
+      );
+  };
+  for await (const record of recordsOf(input, context)) {
     if ('issue' in record) out.issues.push(record.issue);
-    else if (isObject(record.value) && isObject(record.value.hits) && Array.isArray(record.value.hits.hits)) {
+    else if ('envelope' in record) {
+      endResponse();
+      startResponse(record.envelope, record.line, record.document);
+    } else if (response !== undefined && 'document' in record && record.document === response.document)
+      takeHit(record.value, record.line);
+    else {
+      endResponse();
       const { line, value } = record;
-      const hits = record.value.hits.hits as unknown[];
-      if (value.timed_out === true || (numberOf(field(value, ['_shards', 'failed'])) ?? 0) > 0)
-        out.issues.push(
-          issue(
-            { file: input.name, line },
-            `${CODE}_PARTIAL_RESPONSE`,
-            'the search timed out or shards failed: the response may lack hits',
-            'reading',
-          ),
-        );
-      if (hits.length === 0) out.unused = (out.unused ?? 0) + 1;
-      for (let i = 0; i < hits.length && i < MAX_HITS; i++) {
-        take(hits[i], line, `hits.hits[${i}]: `);
-        if (out.events.length + out.issues.length >= BATCH_EVENTS) {
-          yield out;
-          out = { events: [], issues: [], unused: 0 };
+      if (isResponse(value)) {
+        // a whole response on one line of NDJSON: its hits all cite that line
+        startResponse(value, line, 0);
+        const hits = value.hits.hits;
+        for (let i = 0; i < hits.length && i < MAX_HITS; i++) {
+          takeHit(hits[i], line);
+          if (full()) {
+            yield out;
+            out = { events: [], issues: [], unused: 0 };
+          }
         }
-      }
-      if (hits.length > MAX_HITS)
-        out.issues.push(
-          issue(
-            { file: input.name, line },
-            `${CODE}_TOO_MANY_HITS`,
-            `${hits.length - MAX_HITS} hits after the first ${MAX_HITS} of this response are not read`,
-            'reading',
-          ),
-        );
-    } else take(record.value, record.line, '');
-    if (out.events.length + out.issues.length >= BATCH_EVENTS) {
+        endResponse(hits.length);
+      } else take(value, line, '');
+    }
+    if (full()) {
       yield out;
       out = { events: [], issues: [], unused: 0 };
     }
   }
+  endResponse();
   if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
 }

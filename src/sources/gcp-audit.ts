@@ -20,8 +20,6 @@ import { clip } from '../util/hostile.js';
 import {
   entryTime,
   gcpNameOf,
-  gcpRecords,
-  isJsonDocument,
   isZone,
   lastSegment,
   pathPart,
@@ -29,6 +27,7 @@ import {
   regionOfZone,
   resourceLabels,
 } from './gcp-log.js';
+import { isJsonDocument, jsonRecords } from './json-document.js';
 import { sniffJsonLine } from './lines.js';
 import { keepsRecords, logRecordEvent } from './log-record.js';
 import { ipOf, isObject, MAX_NAME_CHARS, numberOf, textOf } from './net-fields.js';
@@ -707,7 +706,7 @@ export const gcpAudit: SourceDescriptor = {
     // `gcloud logging read` prints the newest entry first
     const order = new TimeOrder();
     let out: SourceBatch = { events: [], issues: [], unused: 0 };
-    for await (const record of gcpRecords(input, context, CODE)) {
+    for await (const record of jsonRecords(input, context, CODE, ['entries'])) {
       if ('issue' in record) out.issues.push(record.issue);
       else {
         const mapped = isObject(record.value)

@@ -16,15 +16,8 @@ import { issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { isInternalAddress } from '../util/ip.js';
 import { parseTimestamp } from '../util/time.js';
-import {
-  entryTime,
-  gcpNameOf,
-  gcpRecords,
-  isJsonDocument,
-  projectOfLogName,
-  regionOfZone,
-  resourceLabels,
-} from './gcp-log.js';
+import { entryTime, gcpNameOf, projectOfLogName, regionOfZone, resourceLabels } from './gcp-log.js';
+import { isJsonDocument, jsonRecords } from './json-document.js';
 import { sniffJsonLine } from './lines.js';
 import { endpointOf, isObject, numberOf, serverByPorts, swapEnds, textOf } from './net-fields.js';
 import { timeOrdered } from './time-order.js';
@@ -225,7 +218,7 @@ export const gcpFlow: SourceDescriptor = {
 
 async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
   let out: SourceBatch = { events: [], issues: [], unused: 0 };
-  for await (const record of gcpRecords(input, context, CODE)) {
+  for await (const record of jsonRecords(input, context, CODE, ['entries'])) {
     if ('issue' in record) out.issues.push(record.issue);
     else {
       const mapped = isObject(record.value)

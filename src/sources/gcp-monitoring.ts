@@ -12,7 +12,8 @@ import type { CoalEvent, SourceRef } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
-import { gcpNameOf, gcpRecords, isJsonDocument, regionOfZone } from './gcp-log.js';
+import { gcpNameOf, regionOfZone } from './gcp-log.js';
+import { isJsonDocument, jsonRecords } from './json-document.js';
 import { sniffJsonLine } from './lines.js';
 import { isObject, numberOf, textOf } from './net-fields.js';
 import type { SourceBatch, SourceDescriptor } from './types.js';
@@ -230,7 +231,7 @@ export const gcpMonitoring: SourceDescriptor = {
   },
   async *read(input, context) {
     const scope: Scope = { file: input.name, points: [], issues: [], unused: 0, capped: false };
-    for await (const record of gcpRecords(input, context, CODE, ['timeSeries'])) {
+    for await (const record of jsonRecords(input, context, CODE, ['timeSeries'])) {
       if ('issue' in record) scope.issues.push(record.issue);
       else addRecord(scope, record.value, record.line);
     }

@@ -47,6 +47,46 @@ test('recordKeys name the records array (CloudTrail Records); other keys stay th
   ]);
 });
 
+test('a path of recordKeys reads the records of nested objects (hits.hits), each with its line; envelopes come first', async () => {
+  const limits: JsonDocumentLimits = { ...LIMITS, maxRecordBytes: 200, maxRecords: 10, recordKeys: [['hits', 'hits']] };
+  const text = [
+    '{"took":1,"timed_out":true,"hits":{"total":{"value":2},"max_score":null,"hits":[',
+    '{"a":{"hits":{"hits":[1]}}},',
+    '{"b":"]}"}',
+    '],"x":1},"aggregations":{"hits":{"hits":[9]}}}',
+    '{"hits":{"hits":[]}}',
+    '{"other":{"hits":[1]},"hits":[2]}',
+  ].join('\n');
+  const items: unknown[] = [];
+  for await (const item of jsonDocumentRecords(memoryInput('r.json', text), { ...limits, envelopes: true }))
+    items.push(item);
+  assert.deepEqual(items, [
+    {
+      envelope: { took: 1, timed_out: true, hits: { total: { value: 2 }, max_score: null, hits: [] } },
+      line: 1,
+      document: 1,
+    },
+    // a record's own `hits.hits` and the aggregations' are no records
+    { line: 2, document: 1, value: { a: { hits: { hits: [1] } } } },
+    { line: 3, document: 1, value: { b: ']}' } },
+    { envelope: { hits: { hits: [] } }, line: 5, document: 2 },
+    // no `hits` object here: the document is the one record, as it is without a records array
+    { line: 6, document: 3, value: { other: { hits: [1] }, hits: [2] } },
+  ]);
+  // without envelopes only the records; a top-level key and a path may be named together
+  const both = await itemsOf(`${text}\n{"Records":[{"r":1}]}`, {
+    ...limits,
+    recordKeys: [['hits', 'hits'], 'Records'],
+  });
+  assert.deepEqual(values(both), [
+    { a: { hits: { hits: [1] } } },
+    { b: ']}' },
+    { other: { hits: [1] }, hits: [2] },
+    { r: 1 },
+  ]);
+  assert.deepEqual(codes(both), []);
+});
+
 test('a single object is the one record', async () => {
   assert.deepEqual(await itemsOf('{"kind":"Pod",\n"metadata":{"name":"p"}}'), [
     { line: 1, document: 1, value: { kind: 'Pod', metadata: { name: 'p' } } },

@@ -11,9 +11,14 @@
  * A file may hold several documents back to back (`{…}{…}`, `[…]\n[…]`: what `aws … >> file` or
  * `gcloud … --format=json >> file` leave): each is read the same way in turn, so no record after the
  * first document is dropped. Anything else after a document is reported with its line, never ignored.
+ *
+ * `jsonRecords` is the reader of a file that is either JSON lines or such a document, decided by its
+ * first line (`isJsonDocument`): the shape exports of cloud logs and EDR events come in.
  */
 import { type Issue, issue } from '../model/issue.js';
-import type { SourceInput } from './types.js';
+import { clip } from '../util/hostile.js';
+import { sourceLines } from './lines.js';
+import type { SourceContext, SourceInput } from './types.js';
 
 export interface JsonDocumentLimits {
   /** Bytes of one record; a larger one is skipped and reported. */
@@ -24,15 +29,40 @@ export interface JsonDocumentLimits {
   maxRecords: number;
   /** Issue code prefix, e.g. `K8S_INVENTORY`. */
   code: string;
-  /** Top-level keys whose arrays hold the records; `['items']` when not given. */
-  recordKeys?: readonly string[];
+  /**
+   * Where the records array is: a top-level key (`'Records'`), or a path of keys through nested objects
+   * (`['hits', 'hits']`, an Elasticsearch `_search` response); `['items']` when not given.
+   */
+  recordKeys?: readonly (string | readonly string[])[];
+  /**
+   * Also give each document's envelope when its records array opens (`JsonDocumentEnvelope`): the keys
+   * before the array, which say what the records are (a response's `timed_out`, its `_shards`).
+   */
+  envelopes?: boolean;
 }
+
+/** The bounds of an exported log as most readers take it: 4 MiB a record, 1 GiB a document, 50 million records. */
+export const DOCUMENT_BOUNDS = {
+  maxRecordBytes: 4 * 1024 * 1024,
+  maxDocumentBytes: 1024 * 1024 * 1024,
+  maxRecords: 50_000_000,
+} as const;
 
 /**
  * One record (parsed, with the line its value starts on and which document of the input holds it,
  * 1 for the first), or an issue to report.
  */
 export type JsonDocumentItem = { line: number; document: number; value: unknown } | { issue: Issue };
+
+/**
+ * A document's envelope, given (with `envelopes: true`) when its records array opens, before its records:
+ * the document's text up to the array's `[`, closed and parsed, its records array empty.
+ */
+export interface JsonDocumentEnvelope {
+  envelope: unknown;
+  line: number;
+  document: number;
+}
 
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
@@ -53,16 +83,23 @@ function isSpace(b: number): boolean {
 }
 
 /**
- * The records of the JSON documents of an input. Records are the values of a top-level array, or of a
- * top-level object's `items` array; a top-level object with no `items` is itself the record.
+ * The records of the JSON documents of an input. Records are the values of a top-level array, or of the
+ * array `recordKeys` names in a top-level object (`items` when not given); a top-level object with no
+ * such array is itself the record.
  */
+export function jsonDocumentRecords(
+  input: SourceInput,
+  limits: JsonDocumentLimits & { envelopes: true },
+): AsyncGenerator<JsonDocumentItem | JsonDocumentEnvelope>;
+export function jsonDocumentRecords(input: SourceInput, limits: JsonDocumentLimits): AsyncGenerator<JsonDocumentItem>;
 export async function* jsonDocumentRecords(
   input: SourceInput,
   limits: JsonDocumentLimits,
-): AsyncGenerator<JsonDocumentItem> {
+): AsyncGenerator<JsonDocumentItem | JsonDocumentEnvelope> {
   const file = input.name;
   const { code } = limits;
-  const recordKeys = limits.recordKeys ?? ['items'];
+  /** Each place a records array may be, as a path of keys from the top-level object. */
+  const paths = (limits.recordKeys ?? ['items']).map((k) => (typeof k === 'string' ? [k] : k));
   let line = 1;
   let total = 0;
   /** Nesting of the containers open around the scan position, innermost last. */
@@ -79,7 +116,11 @@ export async function* jsonDocumentRecords(
   let envelopeBytes = 0;
   let envelopeTooLarge = false;
   let envelopeLine = 1;
-  /** The last top-level key (bytes between quotes at depth 1), to find `items`. */
+  /**
+   * The keys of the objects around the scan position that lead along a path of `recordKeys` (empty at
+   * the top level); the last key seen in the innermost of them (bytes between quotes), to find the array.
+   */
+  const prefix: string[] = [];
   let key: number[] = [];
   let keyAtTop = false;
   let lastTopKey = '';
@@ -128,6 +169,40 @@ export async function* jsonDocumentRecords(
     yield { line: recordLine, document: documents + 1, value };
   }
 
+  /** Whether `prefix` then `next` is a whole path of `recordKeys` (`whole`), or leads along a longer one. */
+  function onPath(next: string, whole: boolean): boolean {
+    const n = prefix.length + 1;
+    return paths.some(
+      (p) => (whole ? p.length === n : p.length > n) && p[n - 1] === next && prefix.every((k, i) => p[i] === k),
+    );
+  }
+
+  /** The envelope so far (up to its records array's `[`), closed and parsed; an issue when it is too large. */
+  function envelopeItem(): JsonDocumentEnvelope | { issue: Issue } {
+    const closing = `]${'}'.repeat(prefix.length + 1)}`;
+    if (envelopeTooLarge || envelope === undefined)
+      return {
+        issue: issue(
+          { file, line: envelopeLine },
+          `${code}_RECORD_TOO_LARGE`,
+          `the document's keys before its records are over ${limits.maxRecordBytes} bytes; not read`,
+          'reading',
+        ),
+      };
+    try {
+      const text = `${Buffer.concat(envelope).toString('utf8')}${closing}`;
+      return { envelope: JSON.parse(text), line: envelopeLine, document: documents + 1 };
+    } catch (err) {
+      return {
+        issue: issue(
+          { file, line: envelopeLine },
+          `${code}_BAD_JSON`,
+          `the document's keys before its records do not parse: ${(err as Error).message.slice(0, 120)}`,
+        ),
+      };
+    }
+  }
+
   function syntax(reason: string): JsonDocumentItem {
     return { issue: issue({ file, line }, `${code}_BAD_DOCUMENT`, reason) };
   }
@@ -143,6 +218,7 @@ export async function* jsonDocumentRecords(
     documents++;
     started = false;
     recordDepth = 0;
+    prefix.length = 0;
     lastTopKey = '';
     envelope = undefined;
     envelopeBytes = 0;
@@ -229,7 +305,7 @@ export async function* jsonDocumentRecords(
       }
       if (b === QUOTE) {
         inString = true;
-        if (depth === 1 && recordDepth !== 1 && record === undefined) {
+        if (depth === prefix.length + 1 && recordDepth !== 1 && record === undefined) {
           keyAtTop = true;
           key = [];
         }
@@ -239,23 +315,28 @@ export async function* jsonDocumentRecords(
           return;
         }
         stack.push(b);
-        if (
-          b === OPEN_ARRAY &&
-          depth === 1 &&
-          recordDepth === 0 &&
-          envelope !== undefined &&
-          recordKeys.includes(lastTopKey)
-        ) {
+        const onTheWay = depth === prefix.length + 1 && recordDepth === 0 && envelope !== undefined;
+        if (b === OPEN_ARRAY && onTheWay && onPath(lastTopKey, true)) {
           // the envelope keeps `"items": [` and `]`, never the records in between
           keep(i + 1);
-          recordDepth = 2;
+          recordDepth = depth + 1;
+          if (limits.envelopes === true && !sawItems) yield envelopeItem();
           sawItems = true;
+        } else if (b === OPEN_OBJECT && onTheWay && onPath(lastTopKey, false)) {
+          // an object on the way to the records (`"hits": {` of `hits.hits`): its keys are read next
+          prefix.push(lastTopKey);
+          lastTopKey = '';
         }
       } else if (b === CLOSE_OBJECT || b === CLOSE_ARRAY) {
         const open = stack.pop();
         if (open === undefined || (open === OPEN_OBJECT) !== (b === CLOSE_OBJECT)) {
           yield syntax(`unbalanced ${JSON.stringify(String.fromCharCode(b))}; the rest is not read`);
           return;
+        }
+        if (stack.length > 0 && stack.length === prefix.length) {
+          // an object on the way to the records closed: its parent's keys are read again
+          prefix.pop();
+          lastTopKey = '';
         }
         if (record !== undefined && stack.length === recordDepth) {
           // a container record closed: it ends with this byte
@@ -306,4 +387,68 @@ export async function* jsonDocumentRecords(
         'reading',
       ),
     };
+}
+
+/** One record of a file in either shape, with the line it starts on, or an issue to report. */
+export type JsonRecord = { value: unknown; line: number } | { issue: Issue };
+
+/**
+ * Whether a file is one whole document rather than JSON lines, by its first line: a `[` (an array, pretty
+ * or on one line) or a lone `{` (an object pretty-printed). JSON lines open with a whole `{…}` instead,
+ * unless `answer` says the line is an API answer on one line: a format whose answers hold their records
+ * under a key (`{"results": [`) passes a pattern of how they open, tested on the line's first 256 characters.
+ */
+export function isJsonDocument(head: string, answer?: RegExp): boolean {
+  const first = head.split('\n', 8).find((l) => l.trim() !== '');
+  if (first === undefined) return false;
+  // trim() takes a byte order mark too
+  const t = first.trim();
+  return t.startsWith('[') || t === '{' || (answer?.test(t.slice(0, 256)) ?? false);
+}
+
+/**
+ * The records of a file that is JSON lines (a Storage or S3 export, `jq -c`, a SIEM export: one record per
+ * line) or one whole document (`gcloud … --format=json`, an API answer whose records sit under
+ * `recordKeys`), decided by `isJsonDocument`. Lines: blank lines skipped, a line that does not parse is
+ * `<code>_TRUNCATED` when it is the unterminated last one, else `<code>_BAD_JSON`. Document: as
+ * `jsonDocumentRecords` reads it, within DOCUMENT_BOUNDS.
+ */
+export async function* jsonRecords(
+  input: SourceInput,
+  context: SourceContext,
+  code: string,
+  recordKeys: JsonDocumentLimits['recordKeys'],
+  answer?: RegExp,
+): AsyncGenerator<JsonRecord> {
+  if (isJsonDocument(input.head.toString('utf8'), answer)) {
+    for await (const item of jsonDocumentRecords(input, { ...DOCUMENT_BOUNDS, code, recordKeys })) {
+      if ('issue' in item) yield item;
+      else yield { value: item.value, line: item.line };
+    }
+    return;
+  }
+  const file = input.name;
+  const pending: Issue[] = [];
+  for await (const batch of sourceLines(input, context, (i) => pending.push(i))) {
+    while (pending.length > 0) yield { issue: pending.shift() as Issue };
+    for (let k = 0; k < batch.lines.length; k++) {
+      const text = batch.lines[k];
+      if (text.trim() === '') continue;
+      const line = batch.lineNos[k];
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        const unterminated = k === batch.lines.length - 1 && batch.unterminated === true;
+        yield {
+          issue: unterminated
+            ? issue({ file, line }, `${code}_TRUNCATED`, 'the last line ends inside its record')
+            : issue({ file, line }, `${code}_BAD_JSON`, clip((err as Error).message, 200)),
+        };
+        continue;
+      }
+      yield { value, line };
+    }
+  }
+  while (pending.length > 0) yield { issue: pending.shift() as Issue };
 }

@@ -6,18 +6,18 @@
  * Deep Visibility columns (`srcProcUid`, `tgtProcCmdLine`, `processName`, `agentName`), matched without case.
  * A mapping only: the Windows and Linux classifiers read what it gives as they read Sysmon and auditd.
  */
-import type { CoalEvent, ProcessFields, ProcessParent } from '../model/event.js';
+import type { CoalEvent, ProcessFields } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { hostOfAuthority } from '../util/ip.js';
 import { parseTimestamp } from '../util/time.js';
-import { isJsonDocument } from './gcp-log.js';
-import { jsonDocumentRecords } from './json-document.js';
+import { type EndpointAction, headOf, parentOf, pidOf } from './edr-fields.js';
+import { DOCUMENT_BOUNDS, isJsonDocument, jsonDocumentRecords } from './json-document.js';
 import { type JsonLineResult, readJsonLines, sniffJsonLine } from './lines.js';
-import { endpointOf, isObject, numberOf, textOf } from './net-fields.js';
+import { endpointOf, isObject, textOf } from './net-fields.js';
 import { timeOrdered } from './time-order.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
-import { parseQueryResults, winBasename } from './win-event.js';
+import { parseQueryResults, taskTarget, winBasename } from './win-event.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'sentinelone';
@@ -35,13 +35,12 @@ const MAX_ORIGINAL_KEYS = 64;
 const MAX_ORIGINAL_CHARS = 2048;
 const BATCH = 512;
 /** Whole documents (an API answer, a JSON array): bounded as the other document readers are. */
-const DOCUMENT_LIMITS = {
-  maxRecordBytes: 4 * 1024 * 1024,
-  maxDocumentBytes: 1024 * 1024 * 1024,
-  maxRecords: 50_000_000,
-  code: CODE,
-  recordKeys: ['data', 'matches'],
-} as const;
+const DOCUMENT_LIMITS = { ...DOCUMENT_BOUNDS, code: CODE, recordKeys: ['data', 'matches'] };
+/**
+ * An answer on one line: its records array opens among its first keys (`{"status":"success","matches":[`),
+ * not necessarily the first as Defender's and Carbon Black's do.
+ */
+const API_ANSWER = /^\{.*?"(?:data|matches)"\s*:\s*\[/;
 
 /** What each event type is, keyed by the type lower-cased without spaces (Cloud Funnel writes `IPConnect`, the console `IP Connect`). */
 type Kind = 'exec' | 'exit' | 'kill' | 'connect' | 'listen' | 'dns' | 'task' | 'file' | 'registry' | 'url';
@@ -64,6 +63,18 @@ const KINDS: Record<string, Kind> = {
 };
 /** HTTP request events are named by their method. */
 const HTTP_METHODS = new Set(['get', 'post', 'put', 'delete', 'head', 'options', 'connect', 'patch']);
+const ACTIONS: Record<Kind, EndpointAction> = {
+  exec: 'exec',
+  exit: 'exit',
+  kill: 'kill',
+  connect: 'connect',
+  listen: 'listen',
+  dns: 'dns-query',
+  task: 'persistence-entry',
+  file: 'file-write',
+  registry: 'registry-set',
+  url: 'connect',
+};
 
 /** The processes a record names: the actor (`src`), its parent, and the process it acted on (`tgt`). */
 type Role = 'src' | 'parent' | 'tgt';
@@ -235,11 +246,6 @@ class Fields {
   }
 }
 
-function pidOf(v: unknown): number | undefined {
-  const n = numberOf(v);
-  return n !== undefined && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : undefined;
-}
-
 /** Epoch ms, s, µs or ns (the SDL query API's match timestamps are nanoseconds), or ISO 8601. */
 function timeOf(v: unknown): number | undefined {
   const n = typeof v === 'string' && /^\d{15,20}$/.test(v) ? Number(v) : typeof v === 'number' ? v : undefined;
@@ -300,17 +306,6 @@ function processOf(f: Fields, role: Role, legacy: boolean): ProcessFields | unde
   return Object.keys(p).length > 0 ? p : undefined;
 }
 
-function parentOf(p: ProcessFields | undefined): ProcessParent | undefined {
-  if (p === undefined) return undefined;
-  const out: ProcessParent = {};
-  if (p.pid !== undefined) out.pid = p.pid;
-  if (p.entity_id !== undefined) out.entity_id = p.entity_id;
-  if (p.name !== undefined) out.name = p.name;
-  if (p.executable !== undefined) out.executable = p.executable;
-  if (p.command_line !== undefined) out.command_line = p.command_line;
-  return Object.keys(out).length > 0 ? out : undefined;
-}
-
 /** The actor with its parent: srcProc* names first, then the Deep Visibility 1.0 columns. */
 function actorOf(f: Fields): ProcessFields | undefined {
   const p = processOf(f, 'src', true);
@@ -343,11 +338,6 @@ function urlDomainOf(url: string): string | undefined {
   const authority = (end < 0 ? rest : rest.slice(0, end)).replace(/^[^@]{0,256}@/, '');
   const host = hostOfAuthority(authority);
   return host && !host.address && host.host.length <= MAX_NAME_CHARS ? host.host.toLowerCase() : undefined;
-}
-
-function withoutQuotes(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1) : t;
 }
 
 interface Where {
@@ -405,25 +395,15 @@ export function sentinelOneEvent(o: unknown, where: Where): JsonLineResult {
   return event;
 }
 
-type Head = Pick<CoalEvent['event'], 'category' | 'type' | 'action'>;
-const HEADS: Record<Kind, Head> = {
-  exec: { category: ['process'], type: ['start'], action: 'exec' },
-  exit: { category: ['process'], type: ['end'], action: 'exit' },
-  kill: { category: ['process'], type: ['end'], action: 'kill' },
-  connect: { category: ['network'], type: ['connection'], action: 'connect' },
-  listen: { category: ['network'], type: ['start'], action: 'listen' },
-  dns: { category: ['network'], type: ['protocol'], action: 'dns-query' },
-  task: { category: ['configuration'], type: ['creation'], action: 'persistence-entry' },
-  file: { category: ['file'], type: ['creation'], action: 'file-write' },
-  registry: { category: ['configuration'], type: ['change'], action: 'registry-set' },
-  url: { category: ['network'], type: ['connection'], action: 'connect' },
-};
-
 /** The event's body by kind; a reason when the record lacks what its kind needs. */
 function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string | undefined {
-  const head = HEADS[kind];
+  // a file event is a creation whichever it is (Deep Visibility's modifications and renames too), a task update a change
+  const head = headOf(
+    ACTIONS[kind],
+    kind === 'file' ? 'creation' : kind === 'task' && typeKey === 'taskupdate' ? 'change' : undefined,
+  );
   event.event.category = head.category;
-  event.event.type = kind === 'task' && typeKey === 'taskupdate' ? ['change'] : head.type;
+  event.event.type = head.type;
   event.event.action = head.action;
   switch (kind) {
     case 'exec': {
@@ -528,7 +508,7 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
       processOf(f, 'src', true);
       event.coalmine.persistence =
         path !== undefined
-          ? { mechanism: 'scheduled-task', target: withoutQuotes(path) }
+          ? { mechanism: 'scheduled-task', target: taskTarget(path) }
           : { mechanism: 'scheduled-task' };
       return undefined;
     }
@@ -597,14 +577,6 @@ function sniffText(head: string): number {
   return TYPE_TEXT.test(head) && ACTOR_TEXT.test(head) ? 90 : 0;
 }
 
-/** An API answer or array, pretty-printed or on one line, rather than JSON lines. */
-function isDocument(head: string): boolean {
-  if (isJsonDocument(head)) return true;
-  // an answer on one line: its records array opens among its first keys (`{"status":"success","matches":[`)
-  const first = head.split('\n', 8).find((l) => l.trim() !== '') ?? '';
-  return first.trimStart().startsWith('{') && /"(?:data|matches)"\s*:\s*\[/.test(first.slice(0, 256));
-}
-
 // ---- reading ----
 
 function add(batch: SourceBatch, result: JsonLineResult, file: string, line: number, out: Issue[]): void {
@@ -650,11 +622,13 @@ export const sentinelone: SourceDescriptor = {
   platform: 'generic',
   delivers: 'events',
   sniff(head) {
-    if (isDocument(head)) return sniffText(head);
+    if (isJsonDocument(head, API_ANSWER)) return sniffText(head);
     return sniffJsonLine(head, sniffRecord, sniffText);
   },
   read(input, context) {
-    const batches = isDocument(input.head.toString('utf8')) ? documentBatches(input) : lineBatches(input, context);
+    const batches = isJsonDocument(input.head.toString('utf8'), API_ANSWER)
+      ? documentBatches(input)
+      : lineBatches(input, context);
     // the Deep Visibility API answers newest first (its cursors say `"sort_order": "desc"`) and a console
     // export keeps the grid's sort: in file order the engine would take each older record as a late one
     return timeOrdered(batches, input.name, CODE, BATCH);

@@ -202,8 +202,12 @@ export function taskExecActions(taskXml: string): Array<{ command: string; argum
   return out;
 }
 
-/** The program a task command starts: the command without surrounding quotes, environment variables kept. */
-function taskTarget(command: string): string {
+/**
+ * The program a task command starts: the command without surrounding quotes, environment variables kept
+ * (`"C:\Program Files\x.exe" /a` → `C:\Program Files\x.exe`). Every reader of scheduled tasks names the
+ * persistence target by it, so one task is one target whichever sensor saw it.
+ */
+export function taskTarget(command: string): string {
   const s = command.trim();
   if (s.startsWith('"')) {
     const end = s.indexOf('"', 1);

@@ -1,11 +1,20 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { carbonBlack } from './carbon-black.js';
-import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import {
+  countsOf,
+  cutLineCase,
+  fileInput,
+  fixturesClaimedBy,
+  memoryInput,
+  readAll,
+  runDocumentFuzz,
+  runLineFuzz,
+  runSourceContract,
+  TEST_CONTEXT,
+} from './contract.js';
 import { sniffSource } from './index.js';
-import type { SourceInput } from './types.js';
 
 const DIR = 'test/fixtures/carbon-black';
 const PUBLIC = 'test/fixtures/public/carbon-black';
@@ -18,16 +27,6 @@ runSourceContract({
   // the forwarder's file copied while the Cloud procstart was written: it ends inside the child's command line
   cut: cutLineCase(good, 5, '"childproc_cmdline": "', '\\"C:\\\\Windows\\\\system32\\\\cutoff-notep'),
 });
-
-async function countsOf(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
-  const out = { events: 0, issues: 0, unused: 0 };
-  for await (const batch of carbonBlack.read(input, TEST_CONTEXT)) {
-    out.events += batch.events.length;
-    out.issues += batch.issues.length;
-    out.unused += batch.unused ?? 0;
-  }
-  return out;
-}
 
 const line = (o: unknown) => `${JSON.stringify(o)}\n`;
 
@@ -48,7 +47,7 @@ test('every shape maps to the shared verbs; deletes, child-process notices and a
     ],
   );
   // line 3 deletes a file, 5 is a childproc notice, 9 deletes a key, 13 is a watchlist alert
-  assert.deepEqual(await countsOf(good), { events: 9, issues: 0, unused: 4 });
+  assert.deepEqual(await countsOf(carbonBlack, good), { events: 9, issues: 0, unused: 4 });
 });
 
 test('an EDR procstart: guid, pid, path, command line, user, hashes; the parent guid from its console link', async () => {
@@ -214,7 +213,7 @@ test('API answers as documents: an array, a pretty-printed or one-line {"results
       name,
     );
     assert.deepEqual(events[1].destination, { ip: '2001:db8::1', port: 443 }, name);
-    assert.equal((await countsOf(input)).unused, 1, `${name}: a DLL load is unused`);
+    assert.equal((await countsOf(carbonBlack, input)).unused, 1, `${name}: a DLL load is unused`);
   }
 });
 
@@ -272,7 +271,7 @@ test('a kernel driver image load is a driver load with its own hashes; other mod
   });
   assert.equal(events[0].process?.hash, undefined, "the module's md5 is not the process's");
   assert.equal(events[0].process?.pid, 6120);
-  assert.equal((await countsOf(input)).unused, 1);
+  assert.equal((await countsOf(carbonBlack, input)).unused, 1);
 });
 
 test('hostile fields are bounded and mistyped ones are dropped, never thrown on', async () => {
@@ -311,58 +310,31 @@ test('hostile fields are bounded and mistyped ones are dropped, never thrown on'
   assert.ok(JSON.stringify(events[1].original).length < 80_000);
 });
 
-test('fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue', async () => {
-  const lines = good.head
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l !== '');
-  let seed = 1337;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const junk = [
-    '',
-    'null',
-    '"',
-    '{',
-    '}',
-    '[]',
-    '-1',
-    '1e999',
-    '"\\u0000"',
-    '{"a":1}',
-    'true',
-    '[1,2]',
-    '"ingress.event.netconn"',
-  ];
-  const fields =
-    /"(type|timestamp|device_timestamp|event_timestamp|process_guid|pid|process_pid|path|command_line|childproc_name|remote_ip|netconn_remote_ipv4|event_type)":/g;
-  for (let round = 0; round < 200; round++) {
-    // the first line stays whole: a file whose first line opens a document is read as one (its own test)
-    const out: string[] = [lines[0]];
-    for (const l of lines.slice(1)) {
-      const r = rand(4);
-      if (r === 0) out.push(l.slice(0, rand(l.length)));
-      else if (r === 1) {
-        const at = rand(l.length);
-        out.push(`${l.slice(0, at)}${junk[rand(junk.length)]}${l.slice(at + rand(20))}`);
-      } else if (r === 2) out.push(l.replace(fields, `"$1":${junk[rand(junk.length)]},"_":`));
-      else out.push(l);
-    }
-    const records = out.filter((l) => l.trim() !== '').length;
-    const counts = await countsOf(memoryInput(`fuzz-${round}.json`, `${out.join('\n')}\n`));
-    assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
-  }
-  // a mangled document is reported, never thrown on
-  const doc = JSON.stringify({ results: lines.map((l) => JSON.parse(l)) }, null, 1);
-  for (let round = 0; round < 50; round++) {
-    const at = rand(doc.length);
-    const mangled = `${doc.slice(0, at)}${junk[rand(junk.length)]}${doc.slice(at + rand(40))}`;
-    const counts = await countsOf(memoryInput(`doc-${round}.json`, mangled));
-    assert.ok(counts.events + counts.issues + counts.unused > 0, `doc round ${round}`);
-  }
+runLineFuzz(carbonBlack, {
+  from: [good],
+  seed: 1337,
+  keys: /"(type|timestamp|device_timestamp|event_timestamp|process_guid|pid|process_pid|path|command_line|childproc_name|remote_ip|netconn_remote_ipv4|event_type)":/g,
+  junk: ['[1,2]', '"ingress.event.netconn"'],
+  // a file whose first line opens a document is read as one (its own test)
+  keepFirstLine: true,
 });
+// the good records as an API answer, pretty-printed
+runDocumentFuzz(
+  carbonBlack,
+  JSON.stringify(
+    {
+      results: good.head
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l)),
+    },
+    null,
+    1,
+  ),
+  1337,
+  50,
+);
 
 test('the public samples read without issues and sniff as carbon-black', async () => {
   const expected: Record<string, string[]> = {
@@ -387,17 +359,7 @@ test('the public samples read without issues and sniff as carbon-black', async (
   assert.deepEqual(events[0].destination, { ip: '10.126.6.201', port: 135 });
 });
 
-/** Every file under a directory, recursively. */
-function filesUnder(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) filesUnder(path, out);
-    else out.push(path);
-  }
-  return out;
-}
-
-test('sniffing: our own stories claim carbon-black; no other fixture in test/fixtures does', () => {
+test('sniffing: our own stories claim carbon-black; no other fixture in test/fixtures or examples does', () => {
   for (const f of [
     `${DIR}/an0741-miner/events.json`,
     `${DIR}/an0741-benign/events.json`,
@@ -405,11 +367,5 @@ test('sniffing: our own stories claim carbon-black; no other fixture in test/fix
     `${DIR}/an0742-miner-linux/events.json`,
   ])
     assert.equal(sniffSource(fileInput(f))?.name, 'carbon-black', f);
-  const others = filesUnder('test/fixtures').filter((f) => !f.startsWith(DIR) && !f.startsWith(PUBLIC));
-  assert.ok(others.length > 100, `only ${others.length} fixtures found`);
-  const claimed = others.filter((f) => {
-    const input = fileInput(f);
-    return carbonBlack.sniff(input.head.toString('utf8'), input) > 0;
-  });
-  assert.deepEqual(claimed, []);
+  assert.deepEqual(fixturesClaimedBy(carbonBlack), []);
 });

@@ -3,11 +3,14 @@
  * `runSourceContract` with its good and bad fixtures, then adds its own cases.
  * It pins: the source sniffs its own good fixture; bad input (truncated, binary, oversized) yields
  * issues with file and line/record and never throws; a record cut inside a field is reported and
- * its broken value reaches no event; two runs give identical output.
+ * its broken value reaches no event; two runs give identical output. The helpers the formats' own
+ * cases share are here too: in-memory inputs, counts, the JSON fuzz loops, the other formats' fixtures.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { test } from 'node:test';
+import { constants, gunzipSync } from 'node:zlib';
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from './types.js';
@@ -43,6 +46,21 @@ export async function readAll(
     issues.push(...batch.issues);
   }
   return { events, issues };
+}
+
+/** What a source makes of an input, counted: events, issues, and records read whole but of no use (`unused`). */
+export async function countsOf(
+  source: SourceDescriptor,
+  input: SourceInput,
+  context: SourceContext = TEST_CONTEXT,
+): Promise<{ events: number; issues: number; unused: number }> {
+  const out = { events: 0, issues: 0, unused: 0 };
+  for await (const batch of source.read(input, context)) {
+    out.events += batch.events.length;
+    out.issues += batch.issues.length;
+    out.unused += batch.unused ?? 0;
+  }
+  return out;
 }
 
 /** A sample whose record `at` (line, or record number for binary formats) is cut inside a field. */
@@ -176,4 +194,142 @@ export function runSourceContract({ source, good, bad, cut, skip = {} }: Contrac
         assert.ok(!carried, `an event carries the cut value ${JSON.stringify(cut.broken)}`);
       }
     });
+}
+
+/** The same pseudo-random numbers on every run (a linear congruential generator): `rand(n)` is in 0..n-1. */
+export function seeded(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state % n;
+  };
+}
+
+/** JSON that a mutation writes where a value or part of a line was: every type, broken syntax, extremes. */
+const JUNK = ['', 'null', '"', '{', '}', '[]', '-1', '1e999', '"\\u0000"', '{"a":1}', 'true'];
+
+/** A JSON-lines fuzz of one format: its records, and what to damage in them. */
+export interface LineFuzz {
+  /** Inputs whose lines are the records (fixtures are small: their head is all of them). */
+  from: readonly SourceInput[];
+  seed: number;
+  /** The keys whose values are replaced by junk: a global pattern, the key its first group (`/"(pid|time)":/g`). */
+  keys: RegExp;
+  /** Junk beyond the shared kinds: a value this format's reader might take for one of its own. */
+  junk?: readonly string[];
+  /** The junk goes under one of these keys instead of the matched one (a field moved where another belongs). */
+  renameTo?: readonly string[];
+  /** The first line stays whole: it says whether the file is JSON lines or one document. */
+  keepFirstLine?: boolean;
+  rounds?: number;
+}
+
+/**
+ * Registers the fuzz test of a JSON-lines format: each round cuts lines short, splices junk into them and
+ * puts junk where named keys' values were; whatever is read never throws, and every non-blank line is
+ * accounted for as an event, an unused record or an issue (none vanishes unreported).
+ */
+export function runLineFuzz(source: SourceDescriptor, fuzz: LineFuzz): void {
+  test(`${source.name}: fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue`, async () => {
+    const lines = fuzz.from.flatMap((i) => i.head.toString('utf8').split('\n')).filter((l) => l !== '');
+    const rand = seeded(fuzz.seed);
+    const junk = [...JUNK, ...(fuzz.junk ?? [])];
+    const renameTo = fuzz.renameTo;
+    for (let round = 0; round < (fuzz.rounds ?? 200); round++) {
+      const out: string[] = fuzz.keepFirstLine === true ? [lines[0]] : [];
+      for (const line of fuzz.keepFirstLine === true ? lines.slice(1) : lines) {
+        const r = rand(4);
+        if (r === 0) out.push(line.slice(0, rand(line.length)));
+        else if (r === 1) {
+          const at = rand(line.length);
+          out.push(`${line.slice(0, at)}${junk[rand(junk.length)]}${line.slice(at + rand(20))}`);
+        } else if (r === 2)
+          out.push(
+            line.replace(
+              fuzz.keys,
+              (_, key: string) =>
+                `"${renameTo ? renameTo[rand(renameTo.length)] : key}":${junk[rand(junk.length)]},"_":`,
+            ),
+          );
+        else out.push(line);
+      }
+      const records = out.filter((l) => l.trim() !== '').length;
+      const counts = await countsOf(source, memoryInput(`fuzz-${round}.json`, `${out.join('\n')}\n`));
+      assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
+    }
+  });
+}
+
+/**
+ * Registers the fuzz test of a format's whole documents: `text` cut anywhere, or with junk spliced in;
+ * whatever is read never throws, every issue names the file and its line, and a document that is not
+ * blank is never passed over in silence.
+ */
+export function runDocumentFuzz(source: SourceDescriptor, text: string, seed: number, rounds = 100): void {
+  test(`${source.name}: fuzz: a document cut or spliced anywhere never throws, and every issue names its line`, async () => {
+    const rand = seeded(seed);
+    for (let round = 0; round < rounds; round++) {
+      const at = rand(text.length);
+      const damaged =
+        round % 2 === 0
+          ? text.slice(0, at)
+          : `${text.slice(0, at)}${JUNK[rand(JUNK.length)]}${text.slice(at + rand(40))}`;
+      const name = `doc-${round}.json`;
+      const { events, issues } = await readAll(source, memoryInput(name, damaged));
+      for (const i of issues) assert.ok(i.line !== undefined && i.file === name, JSON.stringify(i));
+      if (damaged.trim() !== '')
+        assert.ok(events.length + issues.length > 0, `round ${round}: nothing read, nothing said`);
+    }
+  });
+}
+
+/**
+ * Every file under `dir` (in name order, but the paths in `skip` and what is under them) as sniffing sees
+ * it: the first 64 KiB, gzip inflated as `hunt` inflates it; `relPath` from `dir`.
+ */
+export function fixtureHeads(dir: string, skip: ReadonlySet<string> = new Set()): SourceInput[] {
+  const out: SourceInput[] = [];
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(at, entry.name);
+      if (skip.has(path)) continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile())
+        out.push({ name: path, relPath: relative(dir, path), head: headOf(path), open: async function* () {} });
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Every fixture (`test/fixtures`, `examples`) outside the format's own: `<root>/<format>/`, `test/fixtures/public/<format>/`. */
+export function otherFixtures(format: string, roots: readonly string[] = ['test/fixtures', 'examples']): SourceInput[] {
+  const own = new Set([...roots.map((r) => join(r, format)), join('test/fixtures', 'public', format)]);
+  return roots.flatMap((root) => fixtureHeads(root, own));
+}
+
+function headOf(path: string): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const head = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0));
+    if (!path.endsWith('.gz')) return head;
+    try {
+      return gunzipSync(head, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, 64 * 1024);
+    } catch {
+      return head;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The other formats' fixtures (`otherFixtures`) that `source` sniffs above 0: none, for a sniffer that knows
+ * its own format. Fails when fewer than `atLeast` were looked at (the walk found the fixtures).
+ */
+export function fixturesClaimedBy(source: SourceDescriptor, atLeast = 300): string[] {
+  const others = otherFixtures(source.name);
+  assert.ok(others.length >= atLeast, `only ${others.length} other fixtures found`);
+  return others.filter((input) => source.sniff(input.head.toString('utf8'), input) > 0).map((input) => input.name);
 }

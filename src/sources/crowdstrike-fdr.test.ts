@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { gunzipSync } from 'node:zlib';
-import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import {
+  countsOf,
+  cutLineCase,
+  fileInput,
+  fixturesClaimedBy,
+  memoryInput,
+  readAll,
+  runLineFuzz,
+  runSourceContract,
+} from './contract.js';
 import { crowdstrikeFdr } from './crowdstrike-fdr.js';
 import { sniffSource } from './index.js';
-import type { SourceInput } from './types.js';
 
 const DIR = 'test/fixtures/crowdstrike-fdr';
 const good = fileInput(`${DIR}/good.json`);
@@ -18,16 +23,6 @@ runSourceContract({
   // the feed's object copied while the PsExec rollup was written: it ends inside the command line
   cut: cutLineCase(good, 3, '"CommandLine":"\\\\\\\\fs01\\\\tools\\\\PsExec64.exe -accept', 'eula -s cmd.cutoff'),
 });
-
-async function countsOf(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
-  const out = { events: 0, issues: 0, unused: 0 };
-  for await (const batch of crowdstrikeFdr.read(input, TEST_CONTEXT)) {
-    out.events += batch.events.length;
-    out.issues += batch.issues.length;
-    out.unused += batch.unused ?? 0;
-  }
-  return out;
-}
 
 test('each event type maps to its verb; an aidmaster line and a DriverLoad are counted unused', async () => {
   const { events } = await readAll(crowdstrikeFdr, good);
@@ -47,7 +42,7 @@ test('each event type maps to its verb; an aidmaster line and a DriverLoad are c
       [13, 'crowdstrike-fdr.ProcessRollup2', 'exec'],
     ],
   );
-  assert.deepEqual(await countsOf(good), { events: 11, issues: 0, unused: 2 });
+  assert.deepEqual(await countsOf(crowdstrikeFdr, good), { events: 11, issues: 0, unused: 2 });
 });
 
 test('a rollup is the process: TargetProcessId its id, RawProcessId its pid, ParentProcessId its parent; times from epoch seconds', async () => {
@@ -196,7 +191,7 @@ test('bad records are issues naming file, line and reason; the good records arou
       [bad.name, 12, 'CROWDSTRIKE_FDR_TRUNCATED', 'the last line ends inside its record'],
     ],
   );
-  assert.deepEqual(await countsOf(bad), { events: 2, issues: 10, unused: 0 });
+  assert.deepEqual(await countsOf(crowdstrikeFdr, bad), { events: 2, issues: 10, unused: 0 });
 });
 
 test('hostile values are bounded: a 40,000-character command line is clipped, an oversized line is skipped and reported', async () => {
@@ -226,33 +221,11 @@ test('hostile values are bounded: a 40,000-character command line is clipped, an
   );
 });
 
-test('fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue', async () => {
-  const lines = [good, fileInput(`${DIR}/windows-miner/fdr.json`)]
-    .flatMap((i) => i.head.toString('utf8').split('\n'))
-    .filter((l) => l !== '');
-  let seed = 4242;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const junk = ['', 'null', '"', '{', '}', '[]', '-1', '1e999', '"\\u0000"', '{"a":1}', 'true', '"\\\\Device\\\\"'];
-  const fields =
-    /"(event_simpleName|aid|ComputerName|TargetProcessId|RawProcessId|ParentProcessId|ProcessStartTime|ContextTimeStamp|timestamp|ImageFileName|CommandLine|RemoteAddressIP[46]|RemotePort|DomainName|IP4Records|TaskExecCommand|TaskXml|event_platform)":/g;
-  for (let round = 0; round < 200; round++) {
-    const out: string[] = [];
-    for (const line of lines) {
-      const r = rand(4);
-      if (r === 0) out.push(line.slice(0, rand(line.length)));
-      else if (r === 1) {
-        const at = rand(line.length);
-        out.push(`${line.slice(0, at)}${junk[rand(junk.length)]}${line.slice(at + rand(20))}`);
-      } else if (r === 2) out.push(line.replace(fields, `"$1":${junk[rand(junk.length)]},"_":`));
-      else out.push(line);
-    }
-    const records = out.filter((l) => l.trim() !== '').length;
-    const counts = await countsOf(memoryInput(`fuzz-${round}.json`, `${out.join('\n')}\n`));
-    assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
-  }
+runLineFuzz(crowdstrikeFdr, {
+  from: [good, fileInput(`${DIR}/windows-miner/fdr.json`)],
+  seed: 4242,
+  keys: /"(event_simpleName|aid|ComputerName|TargetProcessId|RawProcessId|ParentProcessId|ProcessStartTime|ContextTimeStamp|timestamp|ImageFileName|CommandLine|RemoteAddressIP[46]|RemotePort|DomainName|IP4Records|TaskExecCommand|TaskXml|event_platform)":/g,
+  junk: ['"\\\\Device\\\\"'],
 });
 
 test('sniffs every shape the feed has: an event line, an aidmaster line, a first line the head cut short', () => {
@@ -264,39 +237,8 @@ test('sniffs every shape the feed has: an event line, an aidmaster line, a first
   assert.equal(crowdstrikeFdr.sniff('{"aid":"x","ComputerName":"y"}\n', good), 0, 'not every object with a name');
 });
 
-/** Every fixture file but ours, with its first 64 KiB (gzip files inflated, as `hunt` reads them). */
-function otherFixtures(dir: string, out: string[] = []): string[] {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (path === DIR || path === join('test/fixtures/public', 'crowdstrike-fdr')) continue;
-    if (entry.isDirectory()) otherFixtures(path, out);
-    else if (entry.isFile()) out.push(path);
-  }
-  return out;
-}
-
-function headOf(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    const head = buf.subarray(0, n);
-    if (!path.endsWith('.gz')) return head;
-    try {
-      return gunzipSync(head, { finishFlush: 2 }).subarray(0, 64 * 1024);
-    } catch {
-      return head;
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 test("claims none of the other formats' fixtures", () => {
-  const files = [...otherFixtures('test/fixtures'), ...otherFixtures('examples')];
-  assert.ok(files.length > 300, `fixtures found: ${files.length}`);
-  const claimed = files.filter((path) => crowdstrikeFdr.sniff(headOf(path).toString('utf8'), { name: path }) > 0);
-  assert.deepEqual(claimed, []);
+  assert.deepEqual(fixturesClaimedBy(crowdstrikeFdr), []);
 });
 
 test('every one of our story files reads whole, with no issue', async () => {

@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
-import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
-import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
-import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import {
+  countsOf,
+  cutLineCase,
+  fileInput,
+  fixturesClaimedBy,
+  memoryInput,
+  readAll,
+  runLineFuzz,
+  runSourceContract,
+  seeded,
+  TEST_CONTEXT,
+} from './contract.js';
 import { defender } from './defender.js';
 import { sniffSource } from './index.js';
-import type { SourceInput } from './types.js';
 
 const DIR = 'test/fixtures/defender';
 const csvGood = fileInput(`${DIR}/an0741-miner/DeviceProcessEvents.csv`);
@@ -33,16 +41,6 @@ runSourceContract({
       'the shape (CSV, JSON lines, one JSON document) is told from the head: a first line longer than the head reads as CSV, reported as LINE_TOO_LONG then a bad header',
   },
 });
-
-async function countsOf(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
-  const out = { events: 0, issues: 0, unused: 0 };
-  for await (const batch of defender.read(input, TEST_CONTEXT)) {
-    out.events += batch.events.length;
-    out.issues += batch.issues.length;
-    out.unused += batch.unused ?? 0;
-  }
-  return out;
-}
 
 function byLine(events: CoalEvent[], line: number): CoalEvent {
   const e = events.find((x) => x.coalmine.ref.line === line);
@@ -108,7 +106,7 @@ test('API answer rows: connections with both ends, the pool domain, and the acto
 test('streaming records: DeviceInfo is unused, registry hives as Sysmon spells them, a driver load of its own, DNS, a task', async () => {
   const { events, issues } = await readAll(defender, linesGood);
   assert.deepEqual(issues, []);
-  assert.equal((await countsOf(linesGood)).unused, 1);
+  assert.equal((await countsOf(defender, linesGood)).unused, 1);
   assert.deepEqual(
     events.map((e) => [e.coalmine.ref.line, e.event.action, e.event.dataset]),
     [
@@ -168,7 +166,7 @@ test('the table is named by a $table column, an Event Hub category, the file nam
     hub.events.map((e) => [e.coalmine.ref.line, e.event.dataset, e.event.action]),
     [[2, 'defender.DeviceEvents', 'persistence-entry']],
   );
-  assert.deepEqual(await countsOf(eventHub), { events: 1, issues: 0, unused: 2 });
+  assert.deepEqual(await countsOf(defender, eventHub), { events: 1, issues: 0, unused: 2 });
   // a plain JSON array of rows with no table anywhere: ActionType says what each is
   const rows = [
     {
@@ -242,7 +240,7 @@ test('Graph answers, Event Hub batches and pretty-printed batches are read row b
   }
   // a record of another Azure category in the same capture is not ours: unused
   const other = JSON.stringify({ time: 'x', category: 'AuditEvent', properties: { Timestamp: 'y' } });
-  assert.deepEqual(await countsOf(memoryInput('mixed.json', `${JSON.stringify(record(1))}\n${other}\n`)), {
+  assert.deepEqual(await countsOf(defender, memoryInput('mixed.json', `${JSON.stringify(record(1))}\n${other}\n`)), {
     events: 1,
     issues: 0,
     unused: 1,
@@ -324,7 +322,7 @@ test('connections inbound and failed, listeners, inspected DNS, file writes and 
     [['change'], '"C:\\ProgramData\\svc.exe" -B', { mechanism: 'scheduled-task', target: 'C:\\ProgramData\\svc.exe' }],
   );
   assert.equal(registry.registry?.path, 'HKCU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run');
-  assert.equal((await countsOf(input)).unused, 1, 'PowerShellCommand is read whole and unused');
+  assert.equal((await countsOf(defender, input)).unused, 1, 'PowerShellCommand is read whole and unused');
 });
 
 test('a Linux device: paths say the platform, and the user is the bare account name', async () => {
@@ -394,48 +392,17 @@ test('hostile values stay bounded: long command lines are clipped, oversized Add
   );
 });
 
-test('fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue', async () => {
-  const lines = linesGood.head
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l !== '');
-  let seed = 1807;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const junk = ['', 'null', '"', '{', '}', '[]', '-1', '1e999', '"\\u0000"', '{"a":1}', 'true', '"x"'];
-  for (let round = 0; round < 200; round++) {
-    // the first line stays whole: it is what tells JSON lines from one document
-    const out: string[] = [lines[0]];
-    for (const line of lines.slice(1)) {
-      const r = rand(4);
-      if (r === 0) out.push(line.slice(0, rand(line.length)));
-      else if (r === 1) {
-        const at = rand(line.length);
-        out.push(`${line.slice(0, at)}${junk[rand(junk.length)]}${line.slice(at + rand(20))}`);
-      } else if (r === 2)
-        out.push(
-          line.replace(
-            /"(Timestamp|DeviceName|ActionType|category|properties|AdditionalFields|InitiatingProcessId|FolderPath|RegistryKey)":/g,
-            `"$1":${junk[rand(junk.length)]},"_":`,
-          ),
-        );
-      else out.push(line);
-    }
-    const records = out.filter((l) => l.trim() !== '').length;
-    const counts = await countsOf(memoryInput(`fuzz-${round}.json`, `${out.join('\n')}\n`));
-    assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
-  }
+runLineFuzz(defender, {
+  from: [linesGood],
+  seed: 1807,
+  keys: /"(Timestamp|DeviceName|ActionType|category|properties|AdditionalFields|InitiatingProcessId|FolderPath|RegistryKey)":/g,
+  junk: ['"x"'],
+  keepFirstLine: true,
 });
 
 test('fuzz: mutated CSV rows never throw, and every issue names its line', async () => {
   const lines = csvGood.head.toString('utf8').split('\n');
-  let seed = 4242;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const rand = seeded(4242);
   const junk = ['', '"', '""', ',', '\n', 'x', '"a,b"', '-1', '\u0000'];
   for (let round = 0; round < 200; round++) {
     const out = [lines[0]];
@@ -476,27 +443,8 @@ test('every shape of ours and the public samples sniff as defender and read with
   }
 });
 
-test('no other format’s fixture is claimed: every file under test/fixtures outside defender sniffs 0', () => {
-  const root = 'test/fixtures';
-  const claimed: string[] = [];
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      const rel = relative(root, path);
-      if (rel === 'defender' || rel === join('public', 'defender')) continue;
-      if (entry.isDirectory()) walk(path);
-      else if (entry.isFile()) {
-        const fd = openSync(path, 'r');
-        const head = Buffer.alloc(64 * 1024);
-        const n = readSync(fd, head, 0, head.length, 0);
-        closeSync(fd);
-        const input = { name: path, head: head.subarray(0, n) };
-        if (defender.sniff(input.head.toString('utf8'), input) > 0) claimed.push(rel);
-      }
-    }
-  };
-  walk(root);
-  assert.deepEqual(claimed, []);
+test('no other format’s fixture is claimed: every file under test/fixtures and examples outside defender sniffs 0', () => {
+  assert.deepEqual(fixturesClaimedBy(defender), []);
 });
 
 test('a CSV header naming __proto__ or constructor columns is read as columns, nothing more', async () => {

@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
-import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import {
+  countsOf,
+  cutLineCase,
+  fileInput,
+  fixtureHeads,
+  fixturesClaimedBy,
+  memoryInput,
+  readAll,
+  runLineFuzz,
+  runSourceContract,
+  TEST_CONTEXT,
+} from './contract.js';
 import { elasticEndpoint } from './elastic-endpoint.js';
 import { sniffSource } from './index.js';
 import { ndjson } from './ndjson.js';
-import type { SourceInput } from './types.js';
 import { winlogbeat } from './winlogbeat.js';
 
 const DIR = 'test/fixtures/elastic-endpoint';
@@ -29,16 +38,6 @@ runSourceContract({
     'stratum+tcp://pool.cutoff-example.net:3',
   ),
 });
-
-async function countsOf(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
-  const out = { events: 0, issues: 0, unused: 0 };
-  for await (const batch of elasticEndpoint.read(input, TEST_CONTEXT)) {
-    out.events += batch.events.length;
-    out.issues += batch.issues.length;
-    out.unused += batch.unused ?? 0;
-  }
-  return out;
-}
 
 /** What an event says, without where it was read from: the same story in another shape says the same. */
 function meaning(e: CoalEvent): string {
@@ -67,7 +66,7 @@ test('the Windows story: process starts, connections, DNS, file, registry and dr
     ],
   );
   // a DLL load (line 8) and a disconnect (line 15) are read whole and used by nothing
-  assert.equal((await countsOf(good)).unused, 2);
+  assert.equal((await countsOf(elasticEndpoint, good)).unused, 2);
 });
 
 test('a Windows process start: entity ids for lineage, command line, args, hash, PE name, user as DOMAIN\\name', async () => {
@@ -138,7 +137,7 @@ test('the Linux story: exec with args joined, entity lineage, numeric ids; a for
   const input = fileInput(LINUX);
   const { events, issues } = await readAll(elasticEndpoint, input);
   assert.deepEqual(issues, []);
-  assert.equal((await countsOf(input)).unused, 1);
+  assert.equal((await countsOf(elasticEndpoint, input)).unused, 1);
   const miner = events.find((e) => e.process?.pid === 4130);
   assert.equal(miner?.host?.name, 'web-01');
   assert.equal(miner?.host?.os?.platform, 'linux');
@@ -204,6 +203,7 @@ test('a _search response newest first is given oldest first; a response cut shor
     ['ELASTIC_ENDPOINT_TRUNCATED'],
   );
   const empty = await countsOf(
+    elasticEndpoint,
     memoryInput('empty.json', '{"took":1,"timed_out":false,"hits":{"total":{"value":0},"hits":[]}}\n'),
   );
   assert.deepEqual(empty, { events: 0, issues: 0, unused: 1 });
@@ -241,84 +241,31 @@ test('every bad record is an issue naming its line and why, and reading goes on'
   assert.ok(hostile?.command_line?.includes('\u001b[2J\u202e'));
 });
 
-test('fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue', async () => {
-  const lines = [...good.head.toString('utf8').split('\n'), ...readFileSync(LINUX, 'utf8').split('\n')].filter(
-    (l) => l !== '',
-  );
-  let seed = 4242;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const junk = ['', 'null', '"', '{', '}', '[]', '-1', '1e999', '"\\u0000"', '{"a":1}', 'true', '["x"]'];
-  for (let round = 0; round < 150; round++) {
-    const out: string[] = [];
-    for (const line of lines) {
-      const r = rand(4);
-      // the first line keeps its opening brace: a file's shape is decided there
-      if (r === 0) out.push(line.slice(0, 1 + rand(line.length)));
-      else if (r === 1) {
-        const at = 1 + rand(line.length - 1);
-        out.push(`${line.slice(0, at)}${junk[rand(junk.length)]}${line.slice(at + rand(20))}`);
-      } else if (r === 2)
-        out.push(
-          line.replace(
-            /"(pid|@timestamp|entity_id|executable|args|action|category|process|destination|dns|file|registry|dll|_source|host)":/g,
-            () => `"${['pid', 'action', 'process', '_source', 'event'][rand(5)]}":${junk[rand(junk.length)]},"_":`,
-          ),
-        );
-      else out.push(line);
-    }
-    const records = out.filter((l) => l.trim() !== '').length;
-    const counts = await countsOf(memoryInput(`fuzz-${round}.ndjson`, `${out.join('\n')}\n`));
-    assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
-  }
+runLineFuzz(elasticEndpoint, {
+  from: [good, fileInput(LINUX)],
+  seed: 4242,
+  keys: /"(pid|@timestamp|entity_id|executable|args|action|category|process|destination|dns|file|registry|dll|_source|host)":/g,
+  // a value moved under another field's name: an action where a process belongs, a hit's _source that is no object
+  renameTo: ['pid', 'action', 'process', '_source', 'event'],
+  junk: ['["x"]'],
+  keepFirstLine: true,
+  rounds: 150,
 });
 
-/** Every file under test/fixtures, with its path. */
-function fixtureFiles(dir: string, out: string[] = []): string[] {
-  for (const name of readdirSync(dir).sort()) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) fixtureFiles(path, out);
-    else out.push(path);
-  }
-  return out;
-}
-
-function headOf(path: string): SourceInput {
-  const buf = readFileSync(path);
-  return {
-    name: path,
-    relPath: relative('test/fixtures', path),
-    head: buf.subarray(0, 64 * 1024),
-    open: async function* () {},
-  };
-}
-
 test("no other format's fixture sniffs as elastic-endpoint, and every one of ours does", () => {
-  const ours = (p: string) => p.startsWith(`${DIR}/`) || p.startsWith(`${PUBLIC}/`);
-  const claimed: string[] = [];
-  let others = 0;
-  for (const path of fixtureFiles('test/fixtures')) {
-    if (ours(path)) continue;
-    others++;
-    const input = headOf(path);
-    if (elasticEndpoint.sniff(input.head.toString('utf8'), input) > 0) claimed.push(path);
-  }
-  assert.ok(others > 200, `only ${others} other fixtures found`);
-  assert.deepEqual(claimed, []);
-  for (const path of fixtureFiles(DIR).concat(fixtureFiles(PUBLIC))) {
-    if (path.endsWith('.csv') || path.endsWith('.md')) continue;
-    assert.equal(sniffSource(headOf(path))?.name, 'elastic-endpoint', path);
+  assert.deepEqual(fixturesClaimedBy(elasticEndpoint), []);
+  for (const input of [...fixtureHeads(DIR), ...fixtureHeads(PUBLIC)]) {
+    if (input.name.endsWith('.csv') || input.name.endsWith('.md')) continue;
+    assert.equal(sniffSource(input)?.name, 'elastic-endpoint', input.name);
   }
 });
 
 test('ECS neighbours keep their files: coalmine NDJSON and Winlogbeat lines are theirs, bare Elastic documents ours', () => {
-  const ndjsonFixture = headOf('test/fixtures/ndjson/good.ndjson');
-  const winlogFixture = headOf('test/fixtures/winlogbeat/good.ndjson');
+  const ndjsonFixture = fileInput('test/fixtures/ndjson/good.ndjson');
+  const winlogFixture = fileInput('test/fixtures/winlogbeat/good.ndjson');
   assert.equal(sniffSource(ndjsonFixture)?.name, 'ndjson');
   assert.equal(sniffSource(winlogFixture)?.name, 'winlogbeat');
-  const bare = headOf(LINUX);
+  const bare = fileInput(LINUX);
   const text = bare.head.toString('utf8');
   // coalmine's own reader would take an ECS line with an action: the endpoint's marks outbid it
   assert.ok(ndjson.sniff(text, bare) > 0);
@@ -581,5 +528,5 @@ test('the other actions: already_running, end, accepted and UDP flows, renames; 
       [5, 'file-write', undefined, undefined, 'C:\\Tools\\new.exe'],
     ],
   );
-  assert.equal((await countsOf(input)).unused, 3);
+  assert.equal((await countsOf(elasticEndpoint, input)).unused, 3);
 });

@@ -1,12 +1,21 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
-import { cutLineCase, fileInput, memoryInput, readAll, runSourceContract, TEST_CONTEXT } from './contract.js';
+import {
+  countsOf,
+  cutLineCase,
+  fileInput,
+  fixturesClaimedBy,
+  memoryInput,
+  readAll,
+  runDocumentFuzz,
+  runLineFuzz,
+  runSourceContract,
+  TEST_CONTEXT,
+} from './contract.js';
 import { sniffSource } from './index.js';
 import { sentinelone } from './sentinelone.js';
-import type { SourceInput } from './types.js';
 
 const DIR = 'test/fixtures/sentinelone';
 const PUBLIC = 'test/fixtures/public/sentinelone';
@@ -19,16 +28,6 @@ runSourceContract({
   // the export copied while the miner's Process Creation was written: it ends inside its command line
   cut: cutLineCase(good, 6, '"tgt.process.cmdline":"', 'pool.cutoff-example.net:3'),
 });
-
-async function countsOf(input: SourceInput): Promise<{ events: number; issues: number; unused: number }> {
-  const out = { events: 0, issues: 0, unused: 0 };
-  for await (const batch of sentinelone.read(input, TEST_CONTEXT)) {
-    out.events += batch.events.length;
-    out.issues += batch.issues.length;
-    out.unused += batch.unused ?? 0;
-  }
-  return out;
-}
 
 function line(o: Record<string, unknown>): string {
   return `${JSON.stringify(o)}\n`;
@@ -362,7 +361,7 @@ test('event types nothing reads are counted unused, not reported', async () => {
   ]
     .map((type, i) => line({ 'event.type': type, 'event.time': t + i, ...HOST, ...ACTOR }))
     .join('');
-  assert.deepEqual(await countsOf(memoryInput('u.json', text)), { events: 0, issues: 0, unused: 6 });
+  assert.deepEqual(await countsOf(sentinelone, memoryInput('u.json', text)), { events: 0, issues: 0, unused: 6 });
 });
 
 test('bad records are reported by line with a reason, the good ones are read', async () => {
@@ -385,7 +384,7 @@ test('bad records are reported by line with a reason, the good ones are read', a
     events.map((e) => e.coalmine.ref.line),
     [1, 12],
   );
-  assert.equal((await countsOf(bad)).unused, 1);
+  assert.equal((await countsOf(sentinelone, bad)).unused, 1);
 });
 
 test('a document cut short or broken between records is reported on its line, the records before it read', async () => {
@@ -456,52 +455,15 @@ test('hostile records: every field bounded, wrong types not taken, deep and wide
   );
 });
 
-test('fuzz: mutated and truncated records never throw, and every line is an event, unused or an issue', async () => {
-  const lines = good.head
-    .toString('utf8')
-    .split('\n')
-    .filter((l) => l !== '');
-  let seed = 4242;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const junk = ['', 'null', '"', '{', '}', '[]', '-1', '1e999', '"\\u0000"', '{"a":1}', 'true', '{"data":[]}'];
-  const keys =
-    /"(event\.type|event\.time|tgt\.process\.pid|tgt\.process\.uid|src\.process\.pid|dst\.ip\.address|event\.dns\.request|task\.path|registry\.keyPath|endpoint\.name)":/g;
-  for (let round = 0; round < 200; round++) {
-    // the first line stays whole: it says whether the file is JSON lines or one document
-    const out: string[] = [lines[0]];
-    for (const l of lines.slice(1)) {
-      const r = rand(4);
-      if (r === 0) out.push(l.slice(0, rand(l.length)));
-      else if (r === 1) {
-        const at = rand(l.length);
-        out.push(`${l.slice(0, at)}${junk[rand(junk.length)]}${l.slice(at + rand(20))}`);
-      } else if (r === 2) out.push(l.replace(keys, `"$1":${junk[rand(junk.length)]},"_":`));
-      else out.push(l);
-    }
-    const records = out.filter((l) => l.trim() !== '').length;
-    const counts = await countsOf(memoryInput(`fuzz-${round}.json`, `${out.join('\n')}\n`));
-    assert.equal(counts.events + counts.issues + counts.unused, records, `round ${round}`);
-  }
+runLineFuzz(sentinelone, {
+  from: [good],
+  seed: 4242,
+  keys: /"(event\.type|event\.time|tgt\.process\.pid|tgt\.process\.uid|src\.process\.pid|dst\.ip\.address|event\.dns\.request|task\.path|registry\.keyPath|endpoint\.name)":/g,
+  junk: ['{"data":[]}'],
+  keepFirstLine: true,
 });
 
-test('fuzz: documents cut and spliced anywhere never throw, and every issue names its line', async () => {
-  const whole = readFileSync(`${DIR}/shapes/miner-dv-api.json`, 'utf8');
-  let seed = 99;
-  const rand = (n: number) => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  for (let round = 0; round < 100; round++) {
-    const at = rand(whole.length);
-    const text =
-      round % 2 === 0 ? whole.slice(0, at) : `${whole.slice(0, at)}${'}]{",:'[rand(7)]}${whole.slice(at + rand(40))}`;
-    const { issues } = await readAll(sentinelone, memoryInput(`doc-${round}.json`, text));
-    for (const i of issues) assert.ok(i.line !== undefined && i.file === `doc-${round}.json`, JSON.stringify(i));
-  }
-});
+runDocumentFuzz(sentinelone, readFileSync(`${DIR}/shapes/miner-dv-api.json`, 'utf8'), 99);
 
 test('our fixtures and the public samples sniff as sentinelone, in every shape', () => {
   for (const path of [
@@ -533,27 +495,8 @@ test('a first record that names no process (a Login) sniffs by the names only Se
   assert.equal(sentinelone.sniff(line({ 'event.type': 'Login', 'event.time': 1 }), { name: 'x.json' }), 0);
 });
 
-/** Every file under a directory, recursively, but the ones under a directory named `skip`. */
-function filesUnder(dir: string, skip: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) {
-      if (name !== skip) out.push(...filesUnder(path, skip));
-    } else out.push(path);
-  }
-  return out;
-}
-
 test('no other format is claimed: every other fixture sniffs 0 as sentinelone', () => {
-  const files = filesUnder('test/fixtures', 'sentinelone');
-  assert.ok(files.length > 300, `only ${files.length} fixture files found`);
-  const claimed: string[] = [];
-  for (const path of files) {
-    const head = readFileSync(path).subarray(0, 64 * 1024);
-    if (sentinelone.sniff(head.toString('utf8'), { name: path }) > 0) claimed.push(path);
-  }
-  assert.deepEqual(claimed, []);
+  assert.deepEqual(fixturesClaimedBy(sentinelone), []);
 });
 
 test('the public samples read without an issue: API answers in the older columns and one inbound RDP connection', async () => {
@@ -567,7 +510,7 @@ test('the public samples read without an issue: API answers in the older columns
       ['persistence-entry', ['change'], 'ExampleName1', 'Example Name'],
     ],
   );
-  assert.deepEqual(await countsOf(fileInput(`${PUBLIC}/rapid7-help-task-start.json`)), {
+  assert.deepEqual(await countsOf(sentinelone, fileInput(`${PUBLIC}/rapid7-help-task-start.json`)), {
     events: 0,
     issues: 0,
     unused: 1,

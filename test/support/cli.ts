@@ -1,6 +1,6 @@
 /**
- * Running the real CLI from end-to-end tests: once to completion (`runCli`), or as a live child whose
- * output is collected while it runs (`startCli`: watch, simulate). One place for the spawn plumbing.
+ * Running the real CLI from end-to-end tests: once to completion (`runCli`, `huntNdjson`), or as a live
+ * child whose output is collected while it runs (`startCli`: watch, simulate). One place for the spawn plumbing.
  */
 import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -55,4 +55,13 @@ export function ndjsonFindings(stdout: string): Array<Finding & { revision?: num
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as Finding & { revision?: number });
+}
+
+/** `hunt PATHS… --format ndjson --no-progress` (and `args`) run to completion, with its findings parsed. */
+export function huntNdjson(
+  paths: string[],
+  args: string[] = [],
+): { code: number | null; stdout: string; stderr: string; findings: Finding[] } {
+  const r = runCli(['hunt', ...paths, '--format', 'ndjson', '--no-progress', ...args]);
+  return { ...r, findings: ndjsonFindings(r.stdout) };
 }

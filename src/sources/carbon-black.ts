@@ -179,6 +179,17 @@ function processOf(o: Obj, names: Names): ProcessFields {
   return p;
 }
 
+/** Event search and process search results name the process alike. */
+const SEARCH_ACTOR: Names = {
+  guid: ['process_guid'],
+  pid: ['process_pid'],
+  path: ['process_name', 'process_path'],
+  command: ['process_cmdline'],
+  user: ['process_username'],
+  hashList: 'process_hash',
+  md5: 'process_md5',
+  sha256: 'process_sha256',
+};
 const ACTOR: Record<Family, Names> = {
   ingress: {
     guid: ['process_guid'],
@@ -200,26 +211,8 @@ const ACTOR: Record<Family, Names> = {
     md5: 'process_md5',
     sha256: 'process_sha256',
   },
-  events: {
-    guid: ['process_guid'],
-    pid: ['process_pid'],
-    path: ['process_name', 'process_path'],
-    command: ['process_cmdline'],
-    user: ['process_username'],
-    hashList: 'process_hash',
-    md5: 'process_md5',
-    sha256: 'process_sha256',
-  },
-  process: {
-    guid: ['process_guid'],
-    pid: ['process_pid'],
-    path: ['process_name', 'process_path'],
-    command: ['process_cmdline'],
-    user: ['process_username'],
-    hashList: 'process_hash',
-    md5: 'process_md5',
-    sha256: 'process_sha256',
-  },
+  events: SEARCH_ACTOR,
+  process: SEARCH_ACTOR,
 };
 const PARENT: Names = {
   guid: ['parent_guid', 'parent_process_guid'],

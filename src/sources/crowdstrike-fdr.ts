@@ -13,7 +13,7 @@ import { type EndpointAction, headOf, type OriginalBounds, originalOf, pidOf } f
 import { readJsonLines, sniffJsonLine } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, portOf, textOf } from './net-fields.js';
 import type { SourceDescriptor } from './types.js';
-import { taskExecActions, taskTarget, winBasename } from './win-event.js';
+import { scheduledTask, taskExecActions, taskTarget, winBasename } from './win-event.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'crowdstrike-fdr';
@@ -316,25 +316,16 @@ function crowdstrikeFdrEvent(o: Obj, line: number, state: ReadState): CoalEvent 
         command !== undefined
           ? { command, arguments: stringOf(o, 'TaskExecArguments', MAX_COMMAND_CHARS) }
           : actions[0];
-      const file: NonNullable<CoalEvent['file']> = {};
-      const taskName = stringOf(o, 'TaskName', MAX_NAME_CHARS);
-      if (taskName !== undefined) file.path = taskName;
-      // like Security 4698: the task's command and its registrant's name, no process identity (the
-      // registrant is the Task Scheduler's RPC client, not the program the task runs)
-      const p: ProcessFields = {};
-      if (exec !== undefined) {
-        const text = clip(exec.arguments ? `${exec.command} ${exec.arguments}` : exec.command, MAX_COMMAND_CHARS);
-        file.line = text;
-        p.command_line = text;
-      }
-      const user = stringOf(o, 'UserName', MAX_NAME_CHARS);
-      if (user !== undefined) p.user = { name: user };
-      body.file = file;
-      if (Object.keys(p).length > 0) body.process = p;
-      persistence =
-        exec !== undefined
-          ? { mechanism: 'scheduled-task', target: taskTarget(exec.command) }
-          : { mechanism: 'scheduled-task' };
+      // like Security 4698: the task's command and its registrant's name
+      const task = scheduledTask(
+        stringOf(o, 'TaskName', MAX_NAME_CHARS),
+        exec,
+        stringOf(o, 'UserName', MAX_NAME_CHARS),
+        MAX_COMMAND_CHARS,
+      );
+      body.file = task.file;
+      if (task.process) body.process = task.process;
+      persistence = task.persistence;
       break;
     }
   }

@@ -30,7 +30,7 @@ import { sourceLines } from './lines.js';
 import { domainOf, endpointOf, ipOf, isObject, numberOf, portOf, textOf } from './net-fields.js';
 import { splitCsv } from './typeperf.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
-import { taskExecActions, taskTarget, winBasename } from './win-event.js';
+import { scheduledTask, taskExecActions, winBasename } from './win-event.js';
 
 type Row = Record<string, unknown>;
 const NAME = 'defender';
@@ -479,24 +479,15 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     if (taskName === undefined && fields.TaskContent === undefined)
       return `${actionType} row has no TaskName or TaskContent in AdditionalFields`;
     head = headOf('persistence-entry', actionType === 'ScheduledTaskCreated' ? 'creation' : 'change');
-    const first = taskActionsOf(fields.TaskContent ?? fields.TaskContentNew)[0];
-    const file: NonNullable<CoalEvent['file']> = {};
-    if (taskName !== undefined) file.path = taskName;
-    // as Security 4698: the task's action stands as the command (the registering process is the
-    // Schedule service's, not the task's)
-    const p: ProcessFields = {};
-    if (first) {
-      const line = clip(first.arguments ? `${first.command} ${first.arguments}` : first.command, MAX_COMMAND_CHARS);
-      file.line = line;
-      p.command_line = line;
-    }
-    const user = textOf(fields.SubjectUserName, MAX_NAME_CHARS);
-    if (user !== undefined) p.user = { name: user };
-    body.file = file;
-    if (Object.keys(p).length > 0) body.process = p;
-    persistence = first
-      ? { mechanism: 'scheduled-task', target: taskTarget(first.command) }
-      : { mechanism: 'scheduled-task' };
+    // as Security 4698: the task's action stands as the command
+    const task = scheduledTask(
+      taskName,
+      taskActionsOf(fields.TaskContent ?? fields.TaskContentNew)[0],
+      textOf(fields.SubjectUserName, MAX_NAME_CHARS),
+    );
+    body.file = task.file;
+    if (task.process) body.process = task.process;
+    persistence = task.persistence;
   } else if (actionType === 'RegistryValueSet' || actionType === 'RegistryKeyCreated') {
     const key = text(row, 'RegistryKey');
     if (key === undefined) return `${actionType} row has no RegistryKey`;

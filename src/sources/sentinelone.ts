@@ -17,7 +17,7 @@ import { type JsonLineResult, readJsonLines, sniffJsonLine } from './lines.js';
 import { endpointOf, isObject, textOf } from './net-fields.js';
 import { timeOrdered } from './time-order.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
-import { parseQueryResults, taskTarget, winBasename } from './win-event.js';
+import { parseQueryResults, scheduledTask, winBasename } from './win-event.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'sentinelone';
@@ -494,22 +494,12 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
       const name = f.text(F.taskName, MAX_PATH_CHARS);
       const path = f.text(F.taskPath, MAX_COMMAND_CHARS);
       if (name === undefined && path === undefined) return 'task event without task.name or task.path';
-      const file: NonNullable<CoalEvent['file']> = {};
-      if (name !== undefined) file.path = name;
-      const p: ProcessFields = {};
-      if (path !== undefined) {
-        file.line = path;
-        p.command_line = path;
-      }
       const user = textOf(f.proc('src', 'user', true), MAX_NAME_CHARS);
-      if (user !== undefined) p.user = { name: user };
-      event.file = file;
-      if (Object.keys(p).length > 0) event.process = p;
+      const task = scheduledTask(name, path !== undefined ? { command: path } : undefined, user, MAX_COMMAND_CHARS);
+      event.file = task.file;
+      if (task.process) event.process = task.process;
       processOf(f, 'src', true);
-      event.coalmine.persistence =
-        path !== undefined
-          ? { mechanism: 'scheduled-task', target: taskTarget(path) }
-          : { mechanism: 'scheduled-task' };
+      event.coalmine.persistence = task.persistence;
       return undefined;
     }
     case 'file': {

@@ -216,6 +216,44 @@ export function taskTarget(command: string): string {
   return s;
 }
 
+/** What a scheduled task registered (or changed) is as an event: its file, process and persistence fields. */
+export interface ScheduledTask {
+  file: NonNullable<CoalEvent['file']>;
+  process?: ProcessFields;
+  persistence: NonNullable<CoalEvent['coalmine']['persistence']>;
+}
+
+/**
+ * A scheduled task as Security 4698 maps it, whichever sensor recorded the registration: the task's name
+ * is the file, its first Exec action (command and arguments, clipped to `maxChars`) the line and the
+ * command line, the registrant's name the user, and the action's program the persistence target. No process
+ * identity: the registering process is the Task Scheduler's (its RPC client's), not the program the task runs.
+ */
+export function scheduledTask(
+  name: string | undefined,
+  exec: { command: string; arguments?: string } | undefined,
+  user: string | undefined,
+  maxChars = MAX_COMMAND_CHARS,
+): ScheduledTask {
+  const file: NonNullable<CoalEvent['file']> = {};
+  if (name !== undefined) file.path = name;
+  const p: ProcessFields = {};
+  if (exec !== undefined) {
+    const line = clip(exec.arguments ? `${exec.command} ${exec.arguments}` : exec.command, maxChars);
+    file.line = line;
+    p.command_line = line;
+  }
+  if (user !== undefined) p.user = { name: user };
+  return {
+    file,
+    ...(Object.keys(p).length > 0 && { process: p }),
+    persistence:
+      exec !== undefined
+        ? { mechanism: 'scheduled-task', target: taskTarget(exec.command) }
+        : { mechanism: 'scheduled-task' },
+  };
+}
+
 function timeOf(ev: WinEvent): number | undefined {
   const utc = ev.data.UtcTime;
   if (ev.provider === SYSMON && typeof utc === 'string') {
@@ -427,24 +465,14 @@ export function winEventToCoal(
           dataset: ds,
         };
         const xml = val(d, 'TaskContent', MAX_TASK_XML_CHARS) ?? val(d, 'TaskContentNew', MAX_TASK_XML_CHARS) ?? '';
-        const actions = taskExecActions(xml);
-        const file: NonNullable<CoalEvent['file']> = {};
-        const name = val(d, 'TaskName', MAX_NAME_CHARS);
-        if (name !== undefined) file.path = name;
-        const first = actions[0];
-        const p: ProcessFields = {};
-        if (first) {
-          const line = clip(first.arguments ? `${first.command} ${first.arguments}` : first.command, MAX_COMMAND_CHARS);
-          file.line = line;
-          p.command_line = line;
-        }
-        const user = val(d, 'SubjectUserName', MAX_NAME_CHARS);
-        if (user !== undefined) p.user = { name: user };
-        body.file = file;
-        if (Object.keys(p).length > 0) body.process = p;
-        persistence = first
-          ? { mechanism: 'scheduled-task', target: taskTarget(first.command) }
-          : { mechanism: 'scheduled-task' };
+        const task = scheduledTask(
+          val(d, 'TaskName', MAX_NAME_CHARS),
+          taskExecActions(xml)[0],
+          val(d, 'SubjectUserName', MAX_NAME_CHARS),
+        );
+        body.file = task.file;
+        if (task.process) body.process = task.process;
+        persistence = task.persistence;
         break;
       }
       case 5156: {

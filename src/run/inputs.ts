@@ -11,13 +11,14 @@
  * directories are walked before links, and a directory already walked is not walked again under a
  * link's name, so loops end and each tree is read once under its own name.
  */
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import type { SourceInput } from '../sources/types.js';
 import { clip } from '../util/hostile.js';
 import { type GzipBreak, gunzipHead, HEAD_BYTES, inflateChunks, isGzip, openChunks, readHead } from '../util/input.js';
+import { MAX_LINK_HOPS, resolveInRoot } from '../util/root-path.js';
 
 export interface InputFile {
   input: SourceInput;
@@ -34,8 +35,6 @@ export type ReportIssue = (issue: Issue) => void;
 
 const MAX_FILES = 100_000;
 const MAX_DEPTH = 32;
-/** Links followed in one chain before it counts as a loop (Linux's own limit is 40). */
-const MAX_LINK_HOPS = 40;
 /** Files in a collection that describe it rather than being telemetry. */
 const COLLECTION_META = new Set(['bodyfile', 'bodyfile.txt', 'etc/hostname']);
 
@@ -150,55 +149,6 @@ interface PendingLink {
   depth: number;
   /** A place of a live root: its absence is normal. */
   place?: boolean;
-}
-
-type Resolution =
-  | { kind: 'found'; segments: string[]; crossed: boolean; climbed: boolean; firstTarget?: string }
-  | { kind: 'loop' | 'missing'; firstTarget?: string };
-
-/**
- * `segments` under `root` resolved as the host would, one component at a time: a link's absolute target
- * restarts at the root, `..` stops at it (`climbed` says it tried to go higher).
- */
-async function resolveInRoot(root: string, segments: readonly string[]): Promise<Resolution> {
-  const pending = [...segments].reverse();
-  const resolved: string[] = [];
-  let hops = 0;
-  let crossed = false;
-  let climbed = false;
-  let firstTarget: string | undefined;
-  while (pending.length > 0) {
-    const segment = pending.pop() as string;
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') {
-      if (resolved.length > 0) resolved.pop();
-      else climbed = true;
-      continue;
-    }
-    resolved.push(segment);
-    const at = join(root, ...resolved);
-    let isLink: boolean;
-    try {
-      isLink = (await lstat(at)).isSymbolicLink();
-    } catch {
-      return { kind: 'missing', firstTarget };
-    }
-    if (!isLink) continue;
-    if (++hops > MAX_LINK_HOPS) return { kind: 'loop', firstTarget };
-    let target: string;
-    try {
-      target = await readlink(at);
-    } catch {
-      return { kind: 'missing', firstTarget };
-    }
-    crossed = true;
-    firstTarget ??= target;
-    resolved.pop();
-    if (target.startsWith('/')) resolved.length = 0;
-    const parts = target.split('/');
-    for (let i = parts.length - 1; i >= 0; i--) pending.push(parts[i]);
-  }
-  return { kind: 'found', segments: resolved, crossed, climbed, firstTarget };
 }
 
 class CollectionWalk {

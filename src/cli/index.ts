@@ -11,6 +11,7 @@ import { intelCommand } from './commands/intel.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
+import { verifyCommand } from './commands/verify.js';
 import { watchCommand } from './commands/watch.js';
 import { workerCommand } from './commands/worker.js';
 import { EXIT, VERSION } from './common.js';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
   simulateCommand(program, setCode);
   serveCommand(program, setCode);
   workerCommand(program, setCode);
+  verifyCommand(program, setCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -24,7 +24,7 @@ export interface PackageFile {
 }
 
 export interface PackageDb {
-  kind: 'dpkg';
+  kind: 'dpkg' | 'rpm';
   /** Installed packages read. */
   packages: number;
   /** The package owning an absolute path (as the root's host names it), if any. */
@@ -188,14 +188,51 @@ export function parseRpmVerify(text: string): RpmChange[] {
   return out;
 }
 
-/** `rpm -Va` (with `--root` for a collected root), when rpm exists; undefined without it. No shell. */
-export function rpmVerify(root: string, timeoutMs = 600_000): Promise<RpmChange[] | undefined> {
-  const args = root === '/' ? ['-Va', '--nodeps', '--noscripts'] : ['--root', root, '-Va', '--nodeps', '--noscripts'];
+/** rpm with fixed arguments (`--root` for a collected root), no shell; undefined when rpm is not installed. */
+function rpm(root: string, args: string[], timeoutMs: number): Promise<string | undefined> {
+  const all = root === '/' ? args : ['--root', root, ...args];
   return new Promise((resolve) => {
-    execFile('rpm', args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => {
+    execFile('rpm', all, { timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 }, (err, stdout) => {
       // rpm -V exits 1 when something differs; ENOENT: no rpm here
       if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') resolve(undefined);
-      else resolve(parseRpmVerify(String(stdout)));
+      else resolve(String(stdout));
     });
   });
+}
+
+/**
+ * The RPM database of a root, through rpm itself (only it reads its database safely): the files every
+ * package owns (`rpm -qa --qf '[%{FILENAMES}\n]'`) and what `rpm -Va` finds changed. Undefined
+ * without rpm or without a database under the root.
+ */
+export async function readRpm(
+  root: string,
+  timeoutMs = 600_000,
+): Promise<{ db: PackageDb; changes: RpmChange[] } | undefined> {
+  const hasDb = await lstat(join(root, 'var', 'lib', 'rpm')).catch(() => undefined);
+  if (!hasDb) return undefined;
+  const owned = await rpm(root, ['-qa', '--qf', '[%{FILENAMES}\\t%{NAME}\\n]'], timeoutMs);
+  if (owned === undefined) return undefined;
+  const merged = await isUsrMerged(root);
+  const owners = new Map<string, string>();
+  const packages = new Set<string>();
+  for (const line of owned.split('\n')) {
+    if (owners.size >= MAX_PATHS) break;
+    const tab = line.indexOf('\t');
+    if (tab <= 0 || !line.startsWith('/')) continue;
+    const pkg = line.slice(tab + 1);
+    packages.add(pkg);
+    owners.set(usrForm(line.slice(0, tab), merged), pkg);
+  }
+  const changes = parseRpmVerify((await rpm(root, ['-Va', '--nodeps', '--noscripts'], timeoutMs)) ?? '');
+  return {
+    db: {
+      kind: 'rpm',
+      packages: packages.size,
+      owner: (path) => owners.get(usrForm(path, merged)),
+      files: [],
+      truncated: owners.size >= MAX_PATHS,
+    },
+    changes,
+  };
 }

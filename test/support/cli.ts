@@ -10,12 +10,13 @@ export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'coalmine.js');
 
 export function runCli(
   args: string[],
-  options: { input?: string; cwd?: string } = {},
+  options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], {
     encoding: 'utf8',
     input: options.input,
     cwd: options.cwd,
+    env: options.env,
     maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

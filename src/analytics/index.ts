@@ -37,10 +37,15 @@ export interface DetectorOptions
    * kind of evidence joins it (pool contact, a kill).
    */
   live?: boolean;
+  /**
+   * What was last reported per finding id (live): the detector's only state outside its engine, made by a
+   * caller that checkpoints the detector (run/live.ts) and kept with the engine's.
+   */
+  reports?: Map<string, ReportedFinding>;
 }
 
 /** What was last reported for a finding id, so a live update is reported only when it says more. */
-interface Reported {
+export interface ReportedFinding {
   revision: number;
   severity: number;
   legs: number;
@@ -53,7 +58,7 @@ const MAX_REPORTED = 100_000;
 export function createDetector(options: DetectorOptions): Engine {
   const list = options.analytics ?? analytics;
   const hijacking = list.filter((a) => !a.onlyWhenNoOther);
-  const reported = new Map<string, Reported>();
+  const reported = options.reports ?? new Map<string, ReportedFinding>();
   /** Report a graded finding: at once in hunt; live, only when it says more than its last report. */
   const report = (draft: FindingDraft, host: string) => {
     const finding = toFinding(draft, host);

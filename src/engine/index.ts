@@ -13,6 +13,7 @@ import type { Intel } from '../signals/intel/types.js';
 import { clip, inert } from '../util/hostile.js';
 import { anchorOf, isWrapper } from './anchor.js';
 import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey } from './clusters.js';
+import { CpuSeries } from './cpu-series.js';
 import { HostByIp } from './host-by-ip.js';
 import { HostNames } from './host-names.js';
 import { HostState } from './host-state.js';
@@ -21,9 +22,10 @@ import { type HostCloudLink, InstanceTable, type LaunchView } from './instances.
 import { MiningPortContacts } from './mining-port-contact.js';
 import { basename, hostEntity, ProcessTable, type ProcInfo, programName } from './process-table.js';
 import { type FileOrigin, FileProvenance, resolvePath, scriptRunBy, WrittenFiles } from './provenance.js';
-import { RelayWatch } from './relay.js';
+import { Population, RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
+import type { SnapshotClass } from './snapshot.js';
 import { WorkloadTable, type WorkloadView } from './workloads.js';
 
 export type { Cluster } from './clusters.js';
@@ -684,3 +686,26 @@ function refOrder(a: Signal, b: Signal): number {
 function recordNo(s: Signal): number {
   return Number(s.ref.record) || 0;
 }
+
+/**
+ * Every class an engine's state holds, for checkpoints (snapshot.ts). What the policy and intel give it
+ * (and the options' callbacks) is configuration: a restore keeps the fresh engine's.
+ */
+export const ENGINE_SNAPSHOT_CLASSES: readonly SnapshotClass[] = [
+  { name: 'Engine', ctor: Engine, transient: ['options', 'guidOf', 'hostCores'] },
+  { name: 'ReorderBuffer', ctor: ReorderBuffer },
+  { name: 'ProcessTable', ctor: ProcessTable },
+  { name: 'ProcessIdentity', ctor: ProcessIdentity },
+  { name: 'HostByIp', ctor: HostByIp, transient: ['inventory', 'remember'] },
+  { name: 'HostNames', ctor: HostNames },
+  { name: 'HostState', ctor: HostState },
+  { name: 'CpuSeries', ctor: CpuSeries },
+  { name: 'RelayWatch', ctor: RelayWatch },
+  { name: 'RelayPopulation', ctor: Population },
+  { name: 'FileProvenance', ctor: FileProvenance },
+  // a memo of command lines' writes: rebuilt as lines come
+  { name: 'WrittenFiles', ctor: WrittenFiles, transient: ['recent'] },
+  { name: 'MiningPortContacts', ctor: MiningPortContacts },
+  { name: 'WorkloadTable', ctor: WorkloadTable, transient: ['policy', 'hostCores'] },
+  { name: 'InstanceTable', ctor: InstanceTable, transient: ['policy', 'intel'] },
+];

@@ -77,7 +77,7 @@ interface RelayTrack {
 }
 
 /** Completed windows of one size across all keys: counts per value (capped), for the population's median. */
-class Population {
+export class Population {
   readonly sites: number[];
   readonly clients: number[];
   total = 0;

@@ -10,15 +10,18 @@
  * sent one file per request, in any order, is the timeline `hunt` sees of it.
  */
 import { attachContext } from '../analytics/finding.js';
-import { createDetector } from '../analytics/index.js';
+import { createDetector, type ReportedFinding } from '../analytics/index.js';
 import { ContextStore } from '../engine/context.js';
-import type { Engine, EngineStats } from '../engine/index.js';
+import { ENGINE_SNAPSHOT_CLASSES, type Engine, type EngineStats } from '../engine/index.js';
+import { Snapshotter } from '../engine/snapshot.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { createClassifier } from '../signals/index.js';
 import { loadIntel } from '../signals/intel/store.js';
+import { newCorrelator } from '../signals/rules.js';
+import { Correlator, RuleState } from '../signals/sigma/correlation.js';
 import { loadRules } from '../signals/sigma/index.js';
 import { sniffSource } from '../sources/index.js';
 import type { SourceContext } from '../sources/types.js';
@@ -107,6 +110,8 @@ export class LiveDetector {
   private readonly now: () => number;
   private readonly limits: BodyLimits;
   private ended = false;
+  /** Anything pushed, read or ticked: a checkpoint restores only into a detector that has done none. */
+  private used = false;
   /** The batch being gathered (`settleMs`), in arrival order. */
   private batch: BatchedBody[] = [];
   private batchedEvents = 0;
@@ -125,6 +130,11 @@ export class LiveDetector {
     private readonly engine: Engine,
     private readonly sigmaContext: ContextStore,
     private readonly context: SourceContext,
+    /** The detector's state outside its engine (analytics' last reports, Sigma correlations): kept for checkpoints. */
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by checkpoints (snapshot.ts walks every field)
+    private readonly reports: Map<string, ReportedFinding>,
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: read by checkpoints (snapshot.ts walks every field)
+    private readonly correlator: Correlator | undefined,
   ) {
     this.allowlist = new Allowlist(options.policy.allowlist);
     this.now = options.now ?? (() => Date.now());
@@ -141,17 +151,46 @@ export class LiveDetector {
       report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
     // other Sigma detections per host, shown as each finding's context; they never make a revision by themselves
     const sigmaContext = new ContextStore();
+    const reports = new Map<string, ReportedFinding>();
+    const correlator = newCorrelator(rules);
     let self: LiveDetector | undefined;
     const engine = createDetector({
       policy: options.policy,
-      classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches)),
+      classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches), correlator),
       intel,
       allowedLatenessMs: options.allowedLatenessMs,
       live: true,
       onFinding: (f, revision) => self?.report(f, revision),
+      reports,
     });
-    self = new LiveDetector(options, engine, sigmaContext, bodyContext(rules, options.maxLineBytes));
+    self = new LiveDetector(
+      options,
+      engine,
+      sigmaContext,
+      bodyContext(rules, options.maxLineBytes),
+      reports,
+      correlator,
+    );
     return self;
+  }
+
+  /**
+   * The detector's whole state as bytes (engine/snapshot.ts): the engine, the Sigma context and
+   * correlations, the analytics' last reports and any batch gathered. Taken between reads (never while a
+   * body is being read); what a worker stores per partition with the stream sequence it covers.
+   */
+  checkpoint(): Buffer {
+    if (this.reading > 0) throw new Error('a checkpoint is taken between reads, not while a body is read');
+    return CHECKPOINTS.take(this);
+  }
+
+  /**
+   * Put a checkpoint's state into this detector, which must be new (nothing pushed) and made with the
+   * same policy, intel and rules as the one that took it: from here on it goes on as that one would have.
+   */
+  restore(checkpoint: Buffer): void {
+    if (this.used) throw new Error('a checkpoint is restored into a new detector, before anything is pushed to it');
+    CHECKPOINTS.restoreInto(this, checkpoint);
   }
 
   private report(finding: Finding, revision: number): void {
@@ -172,12 +211,14 @@ export class LiveDetector {
 
   /** An event of a sensor, in event time (after any batch of bodies gathered before it). */
   push(event: CoalEvent): void {
+    this.used = true;
     if (this.batchStartMs !== undefined) this.readBatch();
     this.engine.push(event);
   }
 
   /** A standing fact (a cron line on disk): true for the whole timeline, moving no clock. */
   pushState(event: CoalEvent): void {
+    this.used = true;
     if (this.batchStartMs !== undefined) this.readBatch();
     this.engine.pushState(event);
   }
@@ -188,6 +229,7 @@ export class LiveDetector {
    * fact applied also to `onEvent` (what `watch --server` forwards).
    */
   async readState(file: InputFile, report: (i: Issue) => void, onEvent?: (e: CoalEvent) => void): Promise<boolean> {
+    this.used = true;
     const source = sniffSource(file.input);
     if (source?.delivers !== 'state') return false;
     try {
@@ -213,6 +255,7 @@ export class LiveDetector {
    * failing read of the body) is an issue of the result, and what could be read is pushed.
    */
   async ingest(body: Uint8Array | AsyncIterable<Uint8Array>, meta: IngestMeta): Promise<IngestResult> {
+    this.used = true;
     const name = bodyName(meta.name);
     if (this.ended)
       return issueResult({
@@ -279,6 +322,7 @@ export class LiveDetector {
    * a body's messages (same `meta.body`) share one lane of the batch, in the order given.
    */
   ingestRead(read: { events: readonly CoalEvent[]; state: readonly CoalEvent[] }, meta: ReadBodyMeta): void {
+    this.used = true;
     if (this.ended || read.events.length + read.state.length === 0) return;
     const arrival = meta.receivedAtMs;
     if (this.batchStartMs !== undefined && this.batchDue(arrival)) this.readBatch();
@@ -342,6 +386,7 @@ export class LiveDetector {
    * has passed close, changed ones are offered.
    */
   tick(nowMs: number = this.now()): void {
+    this.used = true;
     if (this.ended) return;
     // never part way through a body: a replay reads each body whole between its ticks
     if (this.reading === 0 && this.batchDue(nowMs)) this.readBatch();
@@ -358,6 +403,18 @@ export class LiveDetector {
     this.engine.issues.forEach(report);
   }
 }
+
+/**
+ * Every class a live detector's state holds. Configuration (options, clocks, rules, allowlist, compiled
+ * correlations) is transient: a restore keeps the fresh detector's.
+ */
+const CHECKPOINTS = new Snapshotter([
+  ...ENGINE_SNAPSHOT_CLASSES,
+  { name: 'ContextStore', ctor: ContextStore },
+  { name: 'Correlator', ctor: Correlator, transient: ['byInput', 'limits'] },
+  { name: 'CorrelationRule', ctor: RuleState, transient: ['c', 'closing', 'keep'] },
+  { name: 'LiveDetector', ctor: LiveDetector, transient: ['options', 'context', 'allowlist', 'now', 'limits'] },
+]);
 
 /**
  * Lanes of events merged by event time into `emit`, as run/merge.ts `mergeByTime` merges sources:

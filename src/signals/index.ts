@@ -21,6 +21,7 @@ import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
 import { baseName, isWindowsPath, processClassifier } from './process.js';
 import { newCorrelator, type RuleMatch, ruleSignals } from './rules.js';
 import { mayHaveShellLayers, shellDecode, shellLayers } from './shell-decode.js';
+import type { Correlator } from './sigma/correlation.js';
 import type { RuleSet } from './sigma/index.js';
 import { stratum } from './stratum.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -154,15 +155,16 @@ function judgeCommand(
 /**
  * `onRuleMatch` receives every Sigma rule match of a logged event (id, level, title), the rules that raise
  * no signal included: the context of a compromise beyond its mining. The classifier holds the run's
- * correlation state: logged events' rule matches feed the Sigma correlations (decoded layers do not).
+ * correlation state: logged events' rule matches feed the Sigma correlations (decoded layers do not). A
+ * caller that checkpoints its detector (run/live.ts) makes that state itself (`newCorrelator`) and keeps it.
  */
 export function createClassifier(
   intel: Intel,
   rules: RuleSet,
   onRuleMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
+  correlator: Correlator | undefined = newCorrelator(rules),
 ): (event: CoalEvent, out: Signal[]) => void {
   const context: ClassifyContext = { intel };
-  const correlator = newCorrelator(rules);
   const byAction = new Map<string, Classifier[]>();
   return (event, out) => {
     const own = classifiersFor(event.event.action, byAction);

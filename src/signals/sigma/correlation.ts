@@ -305,13 +305,16 @@ interface Group {
   marks: number[];
 }
 
-interface RuleState {
-  c: CompiledCorrelation;
-  groups: Map<string, Group>;
-  /** Whether the condition has an upper bound: judged when the window closes. */
-  closing: boolean;
-  /** How many times or values a group needs to keep to judge its condition. */
-  keep: number;
+/** One correlation's open groups, beside what its definition fixes (a class: checkpoints keep `groups` only). */
+export class RuleState {
+  readonly groups = new Map<string, Group>();
+  constructor(
+    readonly c: CompiledCorrelation,
+    /** Whether the condition has an upper bound: judged when the window closes. */
+    readonly closing: boolean,
+    /** How many times or values a group needs to keep to judge its condition. */
+    readonly keep: number,
+  ) {}
 }
 
 /**
@@ -331,7 +334,7 @@ export class Correlator {
       const { min, max } = c.def.condition;
       const closing = max !== undefined;
       const keep = Math.max(min ?? 1, closing ? (max as number) + 1 : 1);
-      const state: RuleState = { c, groups: new Map(), closing, keep };
+      const state = new RuleState(c, closing, keep);
       this.states.push(state);
       c.inputs.forEach((input, index) => {
         const list = this.byInput.get(input.id) ?? [];

@@ -7,6 +7,7 @@ import { coverageCommand } from './commands/coverage.js';
 import { explainCommand } from './commands/explain.js';
 import { formatsCommand } from './commands/formats.js';
 import { huntCommand } from './commands/hunt.js';
+import { inspectCommand } from './commands/inspect.js';
 import { intelCommand } from './commands/intel.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   serveCommand(program, setCode);
   workerCommand(program, setCode);
   verifyCommand(program, setCode);
+  inspectCommand(program, setCode);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -12,7 +12,9 @@ import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { ContainerResolver } from '../sensor/container-resolve.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
+import type { YaraRules } from '../sensor/yara.js';
 import { rootInputs } from './inputs.js';
+import { type HotOptions, HotProcesses, inspectionEvents, inspectProcess, type ProcessInspection } from './inspect.js';
 import { LiveDetector } from './live.js';
 import { type SensorGap, sampleGaps } from './sensor-report.js';
 
@@ -96,6 +98,11 @@ export interface WatchOptions {
   /** Called after every sample with the kinds of gap it met, counted (`watch --server`'s heartbeat). */
   onGaps?: (gaps: SensorGap[]) => void;
   now?: () => number;
+  /**
+   * `watch --inspect`: a process holding sustained CPU has its memory scanned (run/inspect.ts, rate
+   * limited by HotProcesses) and the matches go to the detector as process evidence.
+   */
+  inspect?: HotOptions & { rules?: YaraRules; onInspection?: (p: ProcessInspection) => void };
 }
 
 export interface WatchRun {
@@ -143,6 +150,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   // container names come from the runtimes' state on the host's own filesystem: the first root watched
   const containers = new ContainerResolver(options.roots[0] ?? '/');
   const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName, containers });
+  const hot = options.inspect ? new HotProcesses(options.inspect) : undefined;
 
   // persistence: a file is (re)read when its mtime or size changed since it was last read
   const seen = new Map<string, string>();
@@ -223,6 +231,16 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         for (const e of events) {
           options.onEvent?.(e);
           detector.push(e);
+        }
+        const due = hot?.observe(events, t);
+        if (due && options.inspect) {
+          const inspection = inspectProcess(due.pid, { procRoot: options.procRoot, rules: options.inspect.rules });
+          options.inspect.onInspection?.(inspection);
+          if (inspection.entityId === due.entityId)
+            for (const e of inspectionEvents(inspection, sampler.hostName, t)) {
+              options.onEvent?.(e);
+              detector.push(e);
+            }
         }
         detector.tick(t);
         totals.visibility = sampler.visibility();

@@ -409,3 +409,41 @@ test('GuardDuty: other finding types are no mining evidence, even on a pool-look
     [],
   );
 });
+
+/** A memory-scan match as `coalmine inspect` gives it: the rule's kind as category, its strength in original. */
+function memoryMatch(name: string, kind: string | undefined, original: Record<string, unknown> = {}): CoalEvent {
+  const e = evt('process-seen', {
+    process: { pid: 4242, entity_id: '4242@100', name: 'dbus-helper', executable: '/tmp/x/dbus-helper' },
+    rule: { name, ...(kind ? { category: kind } : {}) },
+    original: { region: '[heap]@55d0c0', text: '"mining.subscribe"', ...original },
+  });
+  e.event = { ...e.event, category: ['process', 'intrusion_detection'], type: ['indicator'], dataset: 'inspect.yara' };
+  return { ...e, coalmine: { ...e.coalmine, format: 'inspect' } };
+}
+
+test('a memory match of our miner rules is process evidence of the strength the rule says, naming rule and region', () => {
+  const s = signalsOf(idsAlert, memoryMatch('coalmine_stratum_session', 'miner', { strength: 'strong' }));
+  assert.deepEqual(summary(s), ['miner-process/strong ids:inspect ']);
+  assert.equal(s[0].class, 'process');
+  assert.match(
+    s[0].explanation,
+    /YARA rule "coalmine_stratum_session" matched its memory \("\[heap\]@55d0c0", ""mining\.subscribe""\)/,
+  );
+  assert.deepEqual(summary(signalsOf(idsAlert, memoryMatch('coalmine_proxyware_client', 'proxyware'))), [
+    'proxyware-process/medium ids:inspect ',
+  ]);
+  assert.deepEqual(summary(signalsOf(idsAlert, memoryMatch('RandomX memory shape', 'shape'))), [
+    'miner-tuning/medium ids:inspect ',
+  ]);
+});
+
+test("a user's memory rule without a kind is judged by its name; one naming nothing is no evidence", () => {
+  assert.deepEqual(summary(signalsOf(idsAlert, memoryMatch('acme_xmrig_fork', undefined))), [
+    'miner-process/medium ids:inspect ',
+  ]);
+  assert.deepEqual(signalsOf(idsAlert, memoryMatch('acme_password_in_memory', undefined)), []);
+  assert.deepEqual(
+    signalsOf(idsAlert, memoryMatch('x', 'miner', { strength: 'enormous' })).map((x) => x.strength),
+    ['medium'],
+  );
+});

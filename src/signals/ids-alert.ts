@@ -27,6 +27,13 @@
  * (`Execution:Runtime/CryptoMinerExecuted`) is medium `miner-process`. Every other type (brute force,
  * port probes, C&C, credential findings) is not coin-mining evidence here.
  *
+ * `coalmine inspect` scans a running process's memory with YARA rules: a match is an event of format
+ * `inspect` whose rule category is the rule's `kind` meta. Our own rules (rules/yara) say it and their
+ * strength: a miner's configuration or Stratum session in its heap is `miner-process` (strong: a
+ * renamed, packed xmrig still holds them), a proxyware client's state `proxyware-process`; the RandomX
+ * memory shape (huge pages, a 2 GiB dataset, MSR access) is medium `miner-tuning`. A user's rule without
+ * a kind is judged by its name as Falco's are (medium).
+ *
  * Names are hostile: at most 512 characters are read, split into at most 64 words by character class
  * (no backtracking patterns), and quoted clipped and escaped.
  */
@@ -120,7 +127,7 @@ const PROXYWARE_WORDS = new Set(['proxyware', 'proxyjacking', 'proxyjack']);
 /** Registrable endings a vendor's word is tried with against our proxyware domains (Honeygain → honeygain.com). */
 const VENDOR_TLDS = ['com', 'io', 'app', 'co', 'network'];
 
-type Producer = 'suricata' | 'zeek' | 'falco' | 'guardduty';
+type Producer = 'suricata' | 'zeek' | 'falco' | 'guardduty' | 'inspect';
 
 /** Lower-cased words of a text (letters and digits), bounded; `split` on a character class is linear. */
 function wordsOf(text: string): string[] {
@@ -396,13 +403,43 @@ function judgeGuardDuty(type: string | undefined): Verdict | undefined {
   return undefined;
 }
 
-const PROCESS_KINDS: ReadonlySet<SignalKind> = new Set(['miner-process', 'proxyware-process', 'masquerade']);
+/** What a memory scan's match is evidence of: its rule's kind and strength (meta), else its name. */
+function judgeMemory(name: string | undefined, event: CoalEvent, intel: Intel): Verdict | undefined {
+  const kind = text(event.rule?.category);
+  const said = event.original.strength;
+  const strength: Strength | undefined = said === 'weak' || said === 'medium' || said === 'strong' ? said : undefined;
+  if (kind === 'miner')
+    return { kind: 'miner-process', strength: strength ?? 'medium', why: "a miner's marks in its own memory" };
+  if (kind === 'proxyware')
+    return {
+      kind: 'proxyware-process',
+      strength: strength ?? 'medium',
+      why: "a proxyware client's marks in its own memory",
+    };
+  if (kind === 'shape') return { kind: 'miner-tuning', strength: 'medium', why: "a RandomX miner's memory shape" };
+  const verdict = judgeFalco(name, event, intel);
+  return verdict && PROCESS_KINDS.has(verdict.kind) ? verdict : undefined;
+}
+
+const PROCESS_KINDS: ReadonlySet<SignalKind> = new Set([
+  'miner-process',
+  'proxyware-process',
+  'masquerade',
+  'miner-tuning',
+]);
 
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const rule = event.rule;
   if (!rule || !event.event.type?.includes('indicator')) return;
   const format = event.coalmine.format;
-  if (format !== 'suricata' && format !== 'zeek' && format !== 'falco' && format !== 'guardduty') return;
+  if (
+    format !== 'suricata' &&
+    format !== 'zeek' &&
+    format !== 'falco' &&
+    format !== 'guardduty' &&
+    format !== 'inspect'
+  )
+    return;
   const producer: Producer = format;
   const name = text(rule.name);
   const category = text(rule.category);
@@ -415,6 +452,12 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
     const count = event.original.Count;
     const seen = typeof count === 'number' && Number.isInteger(count) && count > 1 ? `, seen ${count} times` : '';
     what = `GuardDuty finding ${quote(name ?? '(unnamed)')}${category ? ` (${quote(category, 32)}${seen})` : seen ? ` (${seen.slice(2)})` : ''}`;
+  } else if (producer === 'inspect') {
+    verdict = judgeMemory(name, event, intel);
+    if (!verdict) return;
+    const region = text(event.original.region);
+    const found = text(event.original.text);
+    what = `YARA rule ${quote(name ?? '(unnamed)', 64)} matched its memory${region ? ` (${quote(region, 80)}` : ''}${found ? `${region ? ', ' : ' ('}${quote(found, 80)})` : region ? ')' : ''}`;
   } else if (producer === 'falco') {
     verdict = judgeFalco(name, event, intel);
     if (!verdict) return;
@@ -453,6 +496,6 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
 export const idsAlert: Classifier = {
   name: 'ids',
   summary:
-    'Suricata alerts, Zeek notices/intel hits and Falco alerts naming mining, proxyware, node traffic or drift; GuardDuty crypto finding types',
+    'Suricata alerts, Zeek notices/intel hits and Falco alerts naming mining, proxyware, node traffic or drift; GuardDuty crypto finding types; YARA matches in process memory (inspect)',
   classify,
 };

@@ -76,3 +76,74 @@ struct dirent64 *readdir64(DIR *dir) {
 }
 `;
 }
+
+/** A C string literal of `bytes` XORed with `key` (so the file never holds the text itself). */
+function xorLiteral(text: string, key: number): string {
+  return `"${[...Buffer.from(text, 'utf8')].map((b) => `\\x${(b ^ key).toString(16).padStart(2, '0')}`).join('')}"`;
+}
+
+/** A Monero-shaped address (95 base58 characters after 4A), made up, never a real wallet. */
+export const FAKE_WALLET = `4A${'1234567891ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz'.repeat(2).slice(0, 93)}`;
+
+/**
+ * A program that holds a miner's marks only in heap memory: XMRig-like configuration keys, a Stratum
+ * login and job, a pool URL and a wallet, each XOR-encoded in the file and decoded into malloc'd
+ * buffers at run time. `busy` as its first argument spins one core; otherwise it sleeps. Written for
+ * these tests; it mines nothing and opens no connection.
+ */
+export function minerMarkerSource(): string {
+  const config = `{"autosave":true,"donate-level":1,"cpu":{"huge-pages":true,"max-threads-hint":100},"randomx":{"1gb-pages":false},"pools":[{"url":"stratum+tcp://pool.invalid:3333","user":"${FAKE_WALLET}","pass":"x","rig-id":"w1","nicehash":false}]}`;
+  const login = `{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"${FAKE_WALLET}","pass":"x","agent":"XMRig/6.21.0 (Linux x86_64) libuv/1.44.2 gcc/12.2.0","algo":["rx/0","cn/r"]}}`;
+  const job =
+    '{"jsonrpc":"2.0","method":"job","params":{"blob":"0707e6b1b9a0","job_id":"a1","target":"b88d0600","seed_hash":"00ff"}}';
+  const texts = [config, login, job];
+  const strings = texts.map((s) => xorLiteral(s, 0x5a));
+  const lengths = texts.map((s) => Buffer.byteLength(s));
+  return `#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static const char *ENCODED[] = { ${strings.join(', ')} };
+static const size_t LENGTHS[] = { ${lengths.join(', ')} };
+int main(int argc, char **argv) {
+  char *keep[3];
+  for (int i = 0; i < 3; i++) {
+    size_t n = LENGTHS[i]; /* not strlen: an encoded 'Z' is a NUL */
+    keep[i] = malloc(n + 1);
+    for (size_t j = 0; j < n; j++) keep[i][j] = ENCODED[i][j] ^ 0x5a;
+    keep[i][n] = 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "busy") == 0) {
+    volatile unsigned long spin = 0;
+    for (;;) spin += (unsigned long)keep[spin % 3][0];
+  }
+  for (;;) pause();
+  return 0;
+}
+`;
+}
+
+/**
+ * A packer's loader: the program `elf` deflated into the loader's data, inflated at run time into a
+ * memfd and executed from it (fileless, as packed droppers do). Needs zlib (`-lz`).
+ */
+export function packedLoaderSource(deflated: Buffer, size: number): string {
+  const bytes = [...deflated].map((b) => `0x${b.toString(16)}`).join(',');
+  return `#define _GNU_SOURCE
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+extern char **environ;
+static const unsigned char PACKED[] = { ${bytes} };
+int main(int argc, char **argv) {
+  uLongf size = ${size};
+  unsigned char *elf = malloc(size);
+  if (uncompress(elf, &size, PACKED, sizeof PACKED) != Z_OK) return 2;
+  int fd = memfd_create("payload", MFD_CLOEXEC);
+  if (fd < 0 || write(fd, elf, size) != (ssize_t)size) return 3;
+  (void)argc;
+  fexecve(fd, argv, environ);
+  return 4;
+}
+`;
+}

@@ -11,6 +11,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { TelemetryForwarder } from '../../run/forward.js';
+import { loadYaraRules, type ProcessInspection } from '../../run/inspect.js';
 import { sensorIdentity } from '../../run/sensor-report.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
@@ -39,6 +40,10 @@ interface WatchFlags {
   rules: string[];
   sigmaPlaceholder?: Record<string, string[]>;
   status: boolean;
+  inspect: boolean;
+  yara: string[];
+  inspectInterval: number;
+  inspectCpu: number;
 }
 
 function seconds(value: string): number {
@@ -98,6 +103,29 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
       collectPlaceholder,
     )
     .option('--no-status', 'no status lines on stderr')
+    .option(
+      '--inspect',
+      'scan the memory of a process holding sustained CPU with YARA rules (one process a minute at most); matches are process evidence',
+      false,
+    )
+    .option('--yara <path>', 'with --inspect: your own YARA rules, a file or directory (repeatable)', collect, [])
+    .addOption(
+      new Option('--inspect-interval <seconds>', 'with --inspect: at most one memory scan this often')
+        .argParser(seconds)
+        .default(60_000, '60'),
+    )
+    .addOption(
+      new Option(
+        '--inspect-cpu <pct>',
+        'with --inspect: mean CPU (percent of one core) over 3 samples that gets a process scanned',
+      )
+        .argParser((v) => {
+          const n = Number(v);
+          if (!Number.isFinite(n) || n <= 0 || n > 100000) throw new InvalidArgumentError('a percentage above 0');
+          return n;
+        })
+        .default(50),
+    )
     .addHelpText(
       'after',
       '\nEach NDJSON line is a finding plus "revision": 1 when it first holds, higher when it gains severity or a leg\n(same id; with --webhook counted on in the spool across restarts). Run as root to see every process; unprivileged, it says which telemetry it cannot see.',
@@ -256,7 +284,23 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   let warned = '';
   // a report is printed once its spool file exists: what stdout shows, a crash cannot lose
   let printed: Promise<unknown> = Promise.resolve();
+  const inspect = flags.inspect
+    ? {
+        rules: await loadYaraRules(flags.yara, (i) =>
+          err(`coalmine watch: ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}\n`),
+        ),
+        minIntervalMs: flags.inspectInterval,
+        cpuPct: flags.inspectCpu,
+        onInspection: (p: ProcessInspection) => {
+          if (flags.status)
+            err(
+              `coalmine watch: inspected pid ${p.pid} (${inert(p.name ?? '?')}): ${p.matches.length} YARA matches${p.shapeSays ? ', a miner memory shape' : ''}${p.gap ? `; ${inert(p.gap)}` : ''}\n`,
+            );
+        },
+      }
+    : undefined;
   const run = await startWatch({
+    inspect,
     policy,
     intervalMs: flags.interval,
     durationMs: flags.duration,

@@ -1,0 +1,387 @@
+/**
+ * `inspect` composed: a live process's private writable/executable memory (sensor/memory.ts) scanned
+ * with YARA rules (sensor/yara.ts) and its RandomX shape read, each finding kept with rule, region,
+ * address and a clipped inert string; the matches become events of format `inspect` that the detector
+ * reads as process evidence (signals/ids-alert.ts), so `watch --inspect` and `hunt` of the events
+ * judge them as any other. `--dump DIR` preserves the matching regions with a manifest of sha256s.
+ * Read-only: /proc files only, never ptrace; a process that cannot be read is a named gap.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CoalEvent } from '../model/event.js';
+import type { Signal } from '../model/signal.js';
+import {
+  type MemoryShape,
+  memoryShape,
+  readMaps,
+  readRegions,
+  readStartTime,
+  regionName,
+  shapeVerdict,
+} from '../sensor/memory.js';
+import { ProcSampler } from '../sensor/proc-sampler.js';
+import type { RuleHit, YaraRules } from '../sensor/yara.js';
+
+/** The CLI reaches the rules through run/ (cli imports no sensor module). */
+export { loadYaraRules } from '../sensor/yara.js';
+
+import { loadIntel } from '../signals/intel/store.js';
+import { processClassifier } from '../signals/process.js';
+import { clip } from '../util/hostile.js';
+
+export interface InspectHit {
+  pattern: string;
+  /** Address in the process (hex). */
+  address: string;
+  /** Offset in its region. */
+  offset: number;
+  text: string;
+}
+
+export interface InspectMatch {
+  rule: string;
+  kind?: string;
+  strength?: 'weak' | 'medium' | 'strong';
+  description?: string;
+  bundled: boolean;
+  /** `[heap]@55d0…`, `anon@7f…`, `libfoo.so@7f…`. */
+  region: string;
+  regionPerms: string;
+  regionPath: string;
+  hits: InspectHit[];
+}
+
+export interface ProcessInspection {
+  pid: number;
+  name?: string;
+  entityId?: string;
+  executable?: string;
+  exeDeleted?: boolean;
+  matches: InspectMatch[];
+  shape?: MemoryShape;
+  /** What the shape says when it is a miner's. */
+  shapeSays?: string;
+  regions: number;
+  bytes: number;
+  failedReads: number;
+  truncated?: 'bytes' | 'time';
+  /** Why the memory was not (wholly) read: permission, gone, not Linux. */
+  gap?: string;
+  /** No user memory at all (a kernel thread): nothing to read, not a gap. */
+  noUserMemory?: boolean;
+  /** Regions preserved by --dump. */
+  dumped?: DumpedRegion[];
+  durationMs: number;
+}
+
+export interface DumpedRegion {
+  file: string;
+  region: string;
+  start: string;
+  end: string;
+  perms: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  rules: string[];
+}
+
+export interface InspectOptions {
+  procRoot?: string;
+  rules?: YaraRules;
+  /** Default 64 MiB. */
+  maxRegionBytes?: number;
+  /** Default 256 MiB. */
+  maxProcessBytes?: number;
+  /** Default 10 s. */
+  processBudgetMs?: number;
+  /** Write matching regions here (created; files never overwritten). */
+  dumpDir?: string;
+}
+
+export const INSPECT_DEFAULTS = {
+  maxRegionBytes: 64 * 1024 ** 2,
+  maxProcessBytes: 256 * 1024 ** 2,
+  processBudgetMs: 10_000,
+};
+const MAX_MATCHES = 64;
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+function gapOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM')
+    return `memory not readable (${code}): run as root or as the process's owner (ptrace_scope permitting)`;
+  if (code === 'ENOENT' || code === 'ESRCH') return 'the process is gone';
+  return `memory not readable: ${clip((err as Error).message, 120)}`;
+}
+
+/** One process's memory scanned and its shape read; never throws. */
+export function inspectProcess(pid: number, options: InspectOptions = {}): ProcessInspection {
+  const started = performance.now();
+  const procRoot = options.procRoot ?? '/proc';
+  const o = { ...INSPECT_DEFAULTS, ...options };
+  const result: ProcessInspection = { pid, matches: [], regions: 0, bytes: 0, failedReads: 0, durationMs: 0 };
+  const st = readStartTime(procRoot, pid);
+  if (st) {
+    result.name = clip(st.comm, 64);
+    result.entityId = `${pid}@${st.starttime}`;
+  }
+  try {
+    const link = readlinkSync(join(procRoot, String(pid), 'exe'));
+    result.exeDeleted = link.endsWith(' (deleted)');
+    result.executable = clip(result.exeDeleted ? link.slice(0, -10) : link, 4096);
+  } catch {
+    // kernel thread, or not ours: the memory read below says which
+  }
+  let maps: ReturnType<typeof readMaps>;
+  try {
+    maps = readMaps(procRoot, pid);
+  } catch (err) {
+    result.gap = gapOf(err);
+    result.durationMs = Math.round(performance.now() - started);
+    return result;
+  }
+  if (maps.length === 0) {
+    result.noUserMemory = true;
+    result.durationMs = Math.round(performance.now() - started);
+    return result;
+  }
+  result.shape = memoryShape(procRoot, pid, maps);
+  result.shapeSays = shapeVerdict(result.shape);
+  if (o.rules) {
+    const rules = o.rules;
+    let dumpIndex = 0;
+    try {
+      const read = readRegions(
+        procRoot,
+        pid,
+        maps,
+        { maxRegionBytes: o.maxRegionBytes, maxProcessBytes: o.maxProcessBytes, deadline: started + o.processBudgetMs },
+        ({ region, data }) => {
+          const found: RuleHit[] = rules.scan(data);
+          if (found.length === 0) return;
+          const name = regionName(region);
+          for (const f of found) {
+            if (result.matches.length >= MAX_MATCHES) break;
+            result.matches.push({
+              rule: f.rule,
+              kind: f.kind,
+              strength: f.strength,
+              description: f.description,
+              bundled: f.bundled,
+              region: name,
+              regionPerms: region.perms,
+              regionPath: region.path,
+              hits: f.hits.map((h) => ({
+                pattern: h.pattern,
+                address: hex(region.start + h.offset),
+                offset: h.offset,
+                text: h.text,
+              })),
+            });
+          }
+          if (o.dumpDir) {
+            const dir = join(o.dumpDir, `pid-${pid}`);
+            mkdirSync(dir, { recursive: true, mode: 0o700 });
+            const file = `pid-${pid}/${String(++dumpIndex).padStart(3, '0')}-${hex(region.start)}.bin`;
+            writeFileSync(join(o.dumpDir, file), data, { flag: 'wx', mode: 0o600 });
+            result.dumped ??= [];
+            result.dumped.push({
+              file,
+              region: name,
+              start: hex(region.start),
+              end: hex(region.end),
+              perms: region.perms,
+              path: region.path,
+              bytes: data.length,
+              sha256: createHash('sha256').update(data).digest('hex'),
+              rules: found.map((f) => f.rule),
+            });
+          }
+        },
+      );
+      result.regions = read.regions;
+      result.bytes = read.bytes;
+      result.failedReads = read.failedReads;
+      if (read.truncated) result.truncated = read.truncated;
+    } catch (err) {
+      result.gap = gapOf(err);
+    }
+  }
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}
+
+/** The manifest of a --dump directory: what was preserved, from which process, with hashes. */
+export function writeDumpManifest(dir: string, inspections: ProcessInspection[], host: string, nowMs: number): string {
+  const path = join(dir, 'manifest.json');
+  const processes = inspections
+    .filter((p) => p.dumped && p.dumped.length > 0)
+    .map((p) => ({ pid: p.pid, name: p.name, entity_id: p.entityId, executable: p.executable, regions: p.dumped }));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(
+    path,
+    `${JSON.stringify({ coalmine: 'inspect-dump', version: 1, host, created: new Date(nowMs).toISOString(), processes }, null, 1)}\n`,
+    { flag: 'wx', mode: 0o600 },
+  );
+  return path;
+}
+
+/** The inspection as events the detector reads (ids-alert's `inspect` producer): one per rule matched, one for a miner's shape. */
+export function inspectionEvents(p: ProcessInspection, hostName: string, nowMs: number): CoalEvent[] {
+  const base = (rule: string, category: string, record: string, original: Record<string, unknown>): CoalEvent => ({
+    '@timestamp': new Date(nowMs).toISOString(),
+    event: {
+      kind: 'event',
+      category: ['process', 'intrusion_detection'],
+      type: ['indicator'],
+      action: 'process-seen',
+      dataset: 'inspect.yara',
+    },
+    host: { name: hostName, os: { platform: 'linux' } },
+    process: {
+      pid: p.pid,
+      ...(p.entityId ? { entity_id: p.entityId } : {}),
+      ...(p.name ? { name: p.name } : {}),
+      ...(p.executable ? { executable: p.executable, exe_deleted: p.exeDeleted === true } : {}),
+    },
+    rule: { name: rule, category },
+    original: { pid: p.pid, rule, ...original },
+    coalmine: { ts: nowMs, format: 'inspect', ref: { file: `/proc/${p.pid}/mem`, record } },
+  });
+  const out: CoalEvent[] = [];
+  const seen = new Set<string>();
+  for (const m of p.matches) {
+    if (seen.has(m.rule)) continue;
+    seen.add(m.rule);
+    const first = m.hits[0];
+    out.push(
+      base(m.rule, m.kind ?? '', m.region, {
+        region: m.region,
+        address: first?.address,
+        text: first?.text,
+        strength: m.strength,
+        bundled: m.bundled,
+      }),
+    );
+  }
+  if (p.shapeSays) out.push(base('RandomX memory shape', 'shape', 'smaps', { text: p.shapeSays }));
+  return out;
+}
+
+export interface Suspect {
+  pid: number;
+  why: string;
+}
+
+/**
+ * The processes worth a memory scan now: those the process classifier flags (miner names, pool
+ * arguments, masquerades) and those holding at least `cpuPct` of a core over `windowMs` (two /proc
+ * samples). Without root, what cannot be read is a gap of the inspection, not of this list.
+ */
+export async function findSuspects(o: {
+  procRoot?: string;
+  windowMs: number;
+  cpuPct: number;
+  intelFiles?: string[];
+}): Promise<Suspect[]> {
+  const sampler = new ProcSampler({ root: o.procRoot, idleEvery: 1 });
+  const { intel } = await loadIntel(o.intelFiles ?? []);
+  const first = await sampler.sample(Date.now());
+  const cpu = new Map<string, number>();
+  const why = new Map<number, string[]>();
+  const note = (pid: number, text: string) => {
+    const list = why.get(pid) ?? [];
+    if (!list.includes(text)) list.push(text);
+    why.set(pid, list);
+  };
+  const classify = (e: CoalEvent) => {
+    const out: Signal[] = [];
+    processClassifier.classify(e, { intel }, out);
+    const pid = e.process?.pid;
+    if (pid !== undefined) for (const s of out) note(pid, `${s.kind}: ${clip(s.explanation, 120)}`);
+  };
+  for (const e of first.events) {
+    if (e.event.category[0] !== 'process' || e.process?.entity_id === undefined) continue;
+    if (e.metrics?.cpu_time_ms !== undefined) cpu.set(e.process.entity_id, e.metrics.cpu_time_ms);
+    classify(e);
+  }
+  await new Promise((r) => setTimeout(r, o.windowMs));
+  const t1 = Date.now();
+  const second = await sampler.sample(t1);
+  for (const e of second.events) {
+    const id = e.process?.entity_id;
+    const pid = e.process?.pid;
+    if (id === undefined || pid === undefined || e.metrics?.cpu_time_ms === undefined) continue;
+    if (e.event.action === 'exec') classify(e);
+    const before = cpu.get(id);
+    if (before === undefined) continue;
+    const pct = ((e.metrics.cpu_time_ms - before) / o.windowMs) * 100;
+    if (pct >= o.cpuPct) note(pid, `${Math.round(pct)}% of a core over ${Math.round(o.windowMs / 1000)} s`);
+  }
+  why.delete(process.pid); // not ourselves: our own heap holds the rules
+  return [...why].sort((a, b) => a[0] - b[0]).map(([pid, w]) => ({ pid, why: w.join('; ') }));
+}
+
+export interface HotOptions {
+  /** CPU (percent of one core) between two samples that counts as hot. Default 50. */
+  cpuPct?: number;
+  /** Consecutive hot samples before a process is inspected. Default 3. */
+  sustainSamples?: number;
+  /** At most one inspection per this long. Default 60 s. */
+  minIntervalMs?: number;
+}
+
+/**
+ * `watch --inspect`'s choice of whom to inspect: a process whose CPU over its last `sustainSamples`
+ * samples averages ≥ cpuPct of a core (a mean, so a loaded host's scheduling dips do not reset it),
+ * each process once, at most one every `minIntervalMs`, so a host full of busy builds costs one
+ * bounded scan a minute. Follows the sampler's events; forgets processes not seen for 32 samples.
+ */
+export class HotProcesses {
+  private readonly cpuPct: number;
+  private readonly sustain: number;
+  private readonly minIntervalMs: number;
+  /** Per process: its last sustain+1 (cpu ms, time) points, and the sample it was last seen in. */
+  private readonly history = new Map<string, { points: { cpuMs: number; ts: number }[]; seen: number }>();
+  private readonly inspected = new Set<string>();
+  private lastInspection = Number.NEGATIVE_INFINITY;
+  private sample = 0;
+
+  constructor(o: HotOptions = {}) {
+    this.cpuPct = o.cpuPct ?? 50;
+    this.sustain = Math.max(1, o.sustainSamples ?? 3);
+    this.minIntervalMs = o.minIntervalMs ?? 60_000;
+  }
+
+  /** The sample's process events in; the pid due for inspection now, if any (the hottest waiting). */
+  observe(events: readonly CoalEvent[], nowMs: number): { pid: number; entityId: string } | undefined {
+    this.sample++;
+    let due: { pid: number; entityId: string; pct: number } | undefined;
+    for (const e of events) {
+      const id = e.process?.entity_id;
+      const pid = e.process?.pid;
+      const cpuMs = e.metrics?.cpu_time_ms;
+      if (id === undefined || pid === undefined || cpuMs === undefined || e.event.category[0] !== 'process') continue;
+      const h = this.history.get(id) ?? { points: [], seen: 0 };
+      h.points.push({ cpuMs, ts: nowMs });
+      if (h.points.length > this.sustain + 1) h.points.shift();
+      h.seen = this.sample;
+      this.history.set(id, h);
+      if (h.points.length <= this.sustain || this.inspected.has(id) || pid === process.pid) continue;
+      const first = h.points[0];
+      const pct = nowMs > first.ts ? ((cpuMs - first.cpuMs) / (nowMs - first.ts)) * 100 : 0;
+      if (pct >= this.cpuPct && (!due || pct > due.pct)) due = { pid, entityId: id, pct };
+    }
+    if (this.sample % 16 === 0)
+      for (const [id, v] of this.history) if (this.sample - v.seen > 32) this.history.delete(id);
+    if (!due || nowMs - this.lastInspection < this.minIntervalMs) return undefined;
+    this.lastInspection = nowMs;
+    this.inspected.add(due.entityId);
+    return { pid: due.pid, entityId: due.entityId };
+  }
+}

@@ -1,0 +1,207 @@
+// run-tests: alone (a live watch samples /proc, and inspect reads every test program's memory)
+/**
+ * `coalmine inspect` end to end, on programs built here: one holding XMRig-like configuration, a
+ * Stratum login and job, a pool URL and a wallet only in its heap (XOR-encoded in its file), run under
+ * a harmless name from a temp dir; a packed copy (deflated inside a loader that inflates it into a
+ * memfd and runs it); benign busy node and python. Then `watch --inspect` turns the busy marker
+ * program, which shows nothing else, into a finding.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import type { ProcessInspection } from '../../src/run/inspect.js';
+import { ndjsonFindings, runCli, startCli } from '../support/cli.js';
+import { compileC, gccSkip, minerMarkerSource, packedLoaderSource } from '../support/native.js';
+
+const skip = gccSkip || (process.platform !== 'linux' && 'inspect reads /proc (Linux only)');
+
+function processes(stdout: string): ProcessInspection[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((r) => r.type === 'inspect-process');
+}
+
+describe('coalmine inspect', { skip }, () => {
+  let dir: string;
+  const children: ChildProcess[] = [];
+  let marker: ChildProcess;
+  let packed: ChildProcess;
+  let benignNode: ChildProcess;
+  let benignPython: ChildProcess | undefined;
+  let markerPath: string;
+
+  const started = (c: ChildProcess) => {
+    children.push(c);
+    return c;
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'coalmine-inspect-'));
+    const build = join(dir, 'build');
+    mkdirSync(build);
+    const elf = compileC(build, 'marker', minerMarkerSource());
+    markerPath = join(dir, 'dbus-helper');
+    copyFileSync(elf, markerPath);
+    const bytes = readFileSync(elf);
+    const loader = compileC(build, 'loader', packedLoaderSource(deflateSync(bytes), bytes.length), { args: ['-lz'] });
+    copyFileSync(loader, join(dir, 'update-notifier'));
+    marker = started(spawn(markerPath, [], { stdio: 'ignore' }));
+    packed = started(spawn(join(dir, 'update-notifier'), [], { stdio: 'ignore' }));
+    benignNode = started(
+      spawn(
+        process.execPath,
+        ['-e', 'let x = 0; const end = Date.now() + 120000; while (Date.now() < end) x += Math.sqrt(x + 1);'],
+        {
+          stdio: 'ignore',
+        },
+      ),
+    );
+    const python = spawn(
+      'python3',
+      ['-c', 'import time\nend = time.time() + 120\nx = 0\nwhile time.time() < end: x += 1'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    python.on('error', () => {}); // no python here: that benign case is left out
+    if (python.pid !== undefined) benignPython = started(python);
+    await new Promise((r) => setTimeout(r, 800)); // the programs decode their strings and the loader execs
+  });
+  after(() => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the marker strings are not in the files on disk', () => {
+    for (const f of [markerPath, join(dir, 'update-notifier')]) {
+      const text = readFileSync(f).toString('latin1');
+      for (const s of ['donate-level', 'mining.', 'stratum+tcp', '"method"'])
+        assert.equal(text.includes(s), false, `${f} holds ${s}`);
+    }
+  });
+
+  it('matches the marker program and its packed copy with rule and region named, and not benign busy node or python', () => {
+    const pids = [marker.pid, packed.pid, benignNode.pid, benignPython?.pid].filter((p) => p !== undefined);
+    const r = runCli(['inspect', ...pids.map(String), '--format', 'ndjson']);
+    assert.equal(r.code, 1, r.stderr);
+    const byPid = new Map(processes(r.stdout).map((p) => [p.pid, p]));
+    for (const pid of [marker.pid, packed.pid]) {
+      const p = byPid.get(pid as number);
+      assert.ok(p, `pid ${pid} inspected`);
+      assert.equal(p.gap, undefined);
+      const rules = p.matches.map((m) => m.rule).sort();
+      assert.deepEqual(
+        rules,
+        ['coalmine_monero_wallet', 'coalmine_pool_url', 'coalmine_stratum_session', 'coalmine_xmrig_config'],
+        `pid ${pid}`,
+      );
+      const stratum = p.matches.find((m) => m.rule === 'coalmine_stratum_session');
+      assert.ok(stratum);
+      assert.match(stratum.region, /^\[heap\]@[0-9a-f]+$/);
+      assert.equal(stratum.kind, 'miner');
+      assert.equal(stratum.strength, 'strong');
+      assert.ok(stratum.hits.some((h) => /"method":"login"/.test(h.text) && /^0x[0-9a-f]+$/.test(h.address)));
+    }
+    assert.equal(byPid.get(marker.pid as number)?.executable, markerPath);
+    assert.match(
+      byPid.get(packed.pid as number)?.executable ?? '',
+      /^\/memfd:payload/,
+      'the packed copy runs from a memfd',
+    );
+    for (const c of [benignNode, benignPython]) {
+      if (!c) continue;
+      const p = byPid.get(c.pid as number);
+      assert.ok(p && p.bytes > 0, 'the benign program was read');
+      assert.deepEqual(p.matches, [], `pid ${c.pid} matched nothing`);
+      assert.equal(p.shapeSays, undefined);
+    }
+  });
+
+  it('says which text matched where, inertly, in text output', () => {
+    const r = runCli(['inspect', String(marker.pid)]);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /MATCH coalmine_stratum_session \[miner, strong\] in \[heap\]@[0-9a-f]+ \(rw-p\)/);
+    assert.match(r.stdout, new RegExp(`pid ${marker.pid} dbus-helper `));
+  });
+
+  it('--dump preserves the matching regions with a manifest of sha256s', () => {
+    const out = join(dir, 'dump');
+    const r = runCli(['inspect', String(marker.pid), '--dump', out, '--format', 'ndjson']);
+    assert.equal(r.code, 1, r.stderr);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.coalmine, 'inspect-dump');
+    const regions = manifest.processes[0].regions;
+    assert.ok(regions.length >= 1);
+    for (const reg of regions) {
+      const bytes = readFileSync(join(out, reg.file));
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), reg.sha256);
+      assert.equal(bytes.length, reg.bytes);
+    }
+    assert.ok(regions.some((reg: { rules: string[] }) => reg.rules.includes('coalmine_stratum_session')));
+  });
+
+  it("takes the user's rules and names a broken rule file by line", () => {
+    const good = join(dir, 'mine.yar');
+    writeFileSync(good, 'rule acme_seed_hash { strings: $a = "seed_hash" condition: $a }\n');
+    const r = runCli(['inspect', String(marker.pid), '--yara', good, '--format', 'ndjson']);
+    const p = processes(r.stdout)[0];
+    const mine = p.matches.find((m) => m.rule === 'acme_seed_hash');
+    assert.ok(mine, r.stderr);
+    assert.equal(mine.bundled, false);
+    const bad = join(dir, 'bad.yar');
+    writeFileSync(bad, 'rule ok { condition: true }\n\nrule broken { condition: $nope }\n');
+    const b = runCli(['inspect', String(marker.pid), '--yara', bad]);
+    assert.equal(b.code, 2);
+    assert.match(b.stderr, /bad\.yar:3: YARA_RULE_ERROR/);
+  });
+
+  it('reports a process that is gone as a gap, and refuses a bad pid', () => {
+    const r = runCli(['inspect', '999999999', '--format', 'ndjson']);
+    assert.equal(r.code, 3);
+    assert.equal(processes(r.stdout)[0].gap, 'the process is gone');
+    assert.equal(runCli(['inspect', '12x']).code, 2);
+  });
+
+  it('watch --inspect turns the busy marker program, which shows nothing else, into a finding', async () => {
+    const busy = started(spawn(markerPath, ['busy'], { stdio: 'ignore' }));
+    const emptyRoot = join(dir, 'root');
+    mkdirSync(emptyRoot);
+    const watch = startCli([
+      'watch',
+      '--interval',
+      '0.5',
+      '--sustain',
+      '3s',
+      '--duration',
+      '25s',
+      '--inspect',
+      '--inspect-interval',
+      '0.5',
+      '--inspect-cpu',
+      '5',
+      '--root',
+      emptyRoot,
+    ]);
+    await watch.exited;
+    busy.kill('SIGKILL');
+    const findings = ndjsonFindings(watch.out()).filter((f) => f.facts?.pid === busy.pid);
+    assert.ok(findings.length > 0, `a finding on pid ${busy.pid}\n${watch.err()}`);
+    const last = findings.at(-1);
+    assert.ok(last);
+    assert.equal(last.analytic, 'AN0742');
+    const memory = last.evidence.filter((e) => e.by === 'ids:inspect');
+    assert.ok(
+      memory.some((e) => e.kind === 'miner-process' && e.strength === 'strong'),
+      JSON.stringify(last.evidence),
+    );
+    assert.ok(last.legs.includes('process'));
+    assert.match(watch.err(), new RegExp(`inspected pid ${busy.pid} \\(dbus-helper\\): [1-9]\\d* YARA matches`));
+  });
+});

@@ -7,12 +7,12 @@
  * over its first bytes and says so), the size of a baseline read back.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { resolveInRoot } from '../util/root-path.js';
+import { hashFile } from './integrity.js';
 
 export interface BaselineFile {
   /** The path as the root's host names it (`/etc/cron.d/x`). */
@@ -46,23 +46,6 @@ const MAX_DEPTH = 8;
 const MAX_HASHED_BYTES = 64 * 1024 * 1024;
 const MAX_BASELINE_BYTES = 256 * 1024 * 1024;
 const READ_BYTES = 1024 * 1024;
-
-function sha256OfFile(path: string, buf: Buffer): { sha256: string; partial: boolean } {
-  const hash = createHash('sha256');
-  const fd = openSync(path, 'r');
-  let total = 0;
-  try {
-    while (total < MAX_HASHED_BYTES) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, MAX_HASHED_BYTES - total), null);
-      if (n === 0) return { sha256: hash.digest('hex'), partial: false };
-      hash.update(buf.subarray(0, n));
-      total += n;
-    }
-    return { sha256: hash.digest('hex'), partial: readSync(fd, buf, 0, 1, null) > 0 };
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Every file under the places (relative to the root, e.g. `etc/cron.d`), as found now. */
 export async function snapshot(
@@ -102,10 +85,10 @@ export async function snapshot(
     }
     if (!st.isFile()) return;
     try {
-      const h = sha256OfFile(real, buf);
+      const h = hashFile(real, 'sha256', buf, MAX_HASHED_BYTES);
       files.set(hostPath, {
         path: hostPath,
-        sha256: h.sha256,
+        sha256: h.digest,
         sizeBytes: st.size,
         ...(h.partial ? { partial: true } : {}),
       });

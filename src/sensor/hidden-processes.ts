@@ -76,7 +76,12 @@ export function listPids(procRoot: string): Set<number> {
   return pids;
 }
 
-function readSmall(path: string, max: number): Buffer | undefined {
+/** Up to `max` bytes of a file (procfs files answer from memory), undefined when it cannot be read. */
+export function readBounded(
+  path: string,
+  max: number,
+  onError?: (code: string | undefined) => void,
+): Buffer | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
@@ -88,7 +93,8 @@ function readSmall(path: string, max: number): Buffer | undefined {
       total += n;
     }
     return buf.subarray(0, total);
-  } catch {
+  } catch (err) {
+    onError?.((err as NodeJS.ErrnoException).code);
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
@@ -97,7 +103,7 @@ function readSmall(path: string, max: number): Buffer | undefined {
 
 /** `Tgid:` of /proc/PID/status: the thread group a task id belongs to. */
 function tgidOf(procRoot: string, pid: number): number | undefined {
-  const status = readSmall(join(procRoot, String(pid), 'status'), MAX_STATUS_BYTES)?.toString('latin1');
+  const status = readBounded(join(procRoot, String(pid), 'status'), MAX_STATUS_BYTES)?.toString('latin1');
   const m = status ? /^Tgid:\s*(\d+)$/m.exec(status) : null;
   return m ? Number(m[1]) : undefined;
 }
@@ -118,7 +124,7 @@ function answersKill(pid: number): boolean {
 /** What /proc says about a hidden pid, read by name (stat, status, exe, cmdline); undefined once it is gone. */
 function describe(procRoot: string, pid: number, live: boolean): HiddenProcess | undefined {
   const dir = join(procRoot, String(pid));
-  const stat = readSmall(join(dir, 'stat'), 4096);
+  const stat = readBounded(join(dir, 'stat'), 4096);
   const st = stat ? parsePidStat(stat.toString('utf8')) : undefined;
   if (!st) return undefined;
   const p: HiddenProcess = {
@@ -128,7 +134,7 @@ function describe(procRoot: string, pid: number, live: boolean): HiddenProcess |
     cpuTicks: st.utime + st.stime,
     threads: 1,
   };
-  const status = readSmall(join(dir, 'status'), MAX_STATUS_BYTES)?.toString('latin1');
+  const status = readBounded(join(dir, 'status'), MAX_STATUS_BYTES)?.toString('latin1');
   const uid = status ? /^Uid:\s*(\d+)/m.exec(status) : null;
   if (uid) p.uid = Number(uid[1]);
   try {
@@ -138,7 +144,7 @@ function describe(procRoot: string, pid: number, live: boolean): HiddenProcess |
   } catch {
     // kernel threads and other users' processes (unprivileged) have no readable exe
   }
-  const cmd = readSmall(join(dir, 'cmdline'), MAX_CMDLINE_BYTES);
+  const cmd = readBounded(join(dir, 'cmdline'), MAX_CMDLINE_BYTES);
   const c = cmd ? parseCmdline(cmd) : undefined;
   if (c) p.commandLine = clip(c.commandLine, 1024);
   if (live) p.answersKill = answersKill(pid);
@@ -146,7 +152,7 @@ function describe(procRoot: string, pid: number, live: boolean): HiddenProcess |
 }
 
 export function readPidMax(procRoot: string): number | undefined {
-  const text = readSmall(join(procRoot, 'sys', 'kernel', 'pid_max'), 64)
+  const text = readBounded(join(procRoot, 'sys', 'kernel', 'pid_max'), 64)
     ?.toString('latin1')
     .trim();
   const n = text && /^\d{1,8}$/.test(text) ? Number(text) : undefined;

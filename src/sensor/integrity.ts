@@ -87,20 +87,30 @@ function isSystemPath(path: string): boolean {
   return SYSTEM_PREFIXES.some((p) => path.startsWith(p));
 }
 
-/** md5 of a file, read in 1 MiB steps (never whole into memory). */
-export function md5OfFile(path: string, buf: Buffer = Buffer.allocUnsafe(READ_BYTES)): string {
-  const hash = createHash('md5');
+/**
+ * A file's digest, read in 1 MiB steps (never whole into memory): over its first `maxBytes` at most,
+ * `partial` when there was more. Shared by the package check (md5, dpkg's) and the baseline (sha256).
+ */
+export function hashFile(
+  path: string,
+  algorithm: 'md5' | 'sha256',
+  buf: Buffer = Buffer.allocUnsafe(READ_BYTES),
+  maxBytes = Number.POSITIVE_INFINITY,
+): { digest: string; partial: boolean } {
+  const hash = createHash(algorithm);
   const fd = openSync(path, 'r');
+  let total = 0;
   try {
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
+    while (total < maxBytes) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, maxBytes - total), null);
+      if (n === 0) return { digest: hash.digest('hex'), partial: false };
       hash.update(buf.subarray(0, n));
+      total += n;
     }
+    return { digest: hash.digest('hex'), partial: readSync(fd, buf, 0, 1, null) > 0 };
   } finally {
     closeSync(fd);
   }
-  return hash.digest('hex');
 }
 
 /** A host path resolved under the root: the real path on disk, or undefined when it is not there. */
@@ -140,7 +150,7 @@ export async function verifyPackages(options: IntegrityOptions): Promise<Integri
     }
     let actual: string;
     try {
-      actual = md5OfFile(real, buf);
+      actual = hashFile(real, 'md5', buf).digest;
     } catch {
       continue; // unreadable: counted by the caller as not verified
     }

@@ -5,11 +5,12 @@
  * package records: one no package owns is evidence, an owned one (jemalloc, a profiler) is not.
  * Read-only; an environment that cannot be read (another user's, unprivileged) is counted.
  */
-import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { clip } from '../util/hostile.js';
 import { resolveInRoot } from '../util/root-path.js';
+import { readBounded } from './hidden-processes.js';
 
 export interface PreloadEntry {
   /** The library as written (clipped). */
@@ -58,22 +59,6 @@ export function ldPreloadOf(environ: Buffer): string | undefined {
     at = end + 1;
   }
   return undefined;
-}
-
-function readEnviron(path: string): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(MAX_ENVIRON_BYTES);
-    let total = 0;
-    while (total < buf.length) {
-      const n = readSync(fd, buf, total, buf.length - total, null);
-      if (n === 0) break;
-      total += n;
-    }
-    return buf.subarray(0, total);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export interface PreloadScanOptions {
@@ -126,14 +111,10 @@ export async function scanPreload(options: PreloadScanOptions): Promise<PreloadS
   if (options.procRoot !== undefined) {
     const byLibrary = new Map<string, number[]>();
     for (const pid of options.pids ?? []) {
-      let environ: Buffer;
-      try {
-        environ = readEnviron(join(options.procRoot, String(pid), 'environ'));
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
+      const environ = readBounded(join(options.procRoot, String(pid), 'environ'), MAX_ENVIRON_BYTES, (code) => {
         if (code === 'EACCES' || code === 'EPERM') environmentsDenied++;
-        continue;
-      }
+      });
+      if (environ === undefined) continue;
       environments++;
       const value = ldPreloadOf(environ);
       if (value === undefined) continue;

@@ -447,3 +447,11 @@ test("a user's memory rule without a kind is judged by its name; one naming noth
     ['medium'],
   );
 });
+
+test('a memory match saved as events and hunted (our NDJSON) is the same evidence', () => {
+  const e = memoryMatch('coalmine_xmrig_config', 'miner', { strength: 'strong' });
+  const read = { ...e, coalmine: { ...e.coalmine, format: 'ndjson' } };
+  assert.deepEqual(summary(signalsOf(idsAlert, read)), ['miner-process/strong ids:inspect ']);
+  const other = { ...read, event: { ...read.event, dataset: 'falco.alert' } };
+  assert.deepEqual(signalsOf(idsAlert, other), [], 'only inspect events are read back so');
+});

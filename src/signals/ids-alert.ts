@@ -431,7 +431,9 @@ const PROCESS_KINDS: ReadonlySet<SignalKind> = new Set([
 function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const rule = event.rule;
   if (!rule || !event.event.type?.includes('indicator')) return;
-  const format = event.coalmine.format;
+  // `inspect --format events` saved and hunted arrives as our NDJSON: its dataset still says what it is
+  const format =
+    event.coalmine.format === 'ndjson' && event.event.dataset === 'inspect.yara' ? 'inspect' : event.coalmine.format;
   if (
     format !== 'suricata' &&
     format !== 'zeek' &&

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -160,6 +160,84 @@ describe('coalmine inspect', { skip }, () => {
     const b = runCli(['inspect', String(marker.pid), '--yara', bad]);
     assert.equal(b.code, 2);
     assert.match(b.stderr, /bad\.yar:3: YARA_RULE_ERROR/);
+  });
+
+  it('leaves the process as it was: not stopped, not traced, still running', () => {
+    const status = readFileSync(`/proc/${marker.pid}/status`, 'utf8');
+    assert.match(status, /^TracerPid:\s+0$/m);
+    assert.match(status, /^State:\s+S/m);
+    assert.equal(marker.exitCode, null);
+  });
+
+  it('--format events is what hunt reads back into a finding on the process', () => {
+    const r = runCli(['inspect', String(marker.pid), '--format', 'events']);
+    assert.equal(r.code, 1, r.stderr);
+    const file = join(dir, 'inspect-events.ndjson');
+    writeFileSync(file, r.stdout);
+    const h = runCli(['hunt', file, '--format', 'ndjson', '--no-summary']);
+    const findings = ndjsonFindings(h.stdout);
+    assert.equal(findings.length, 1, h.stderr);
+    assert.equal(findings[0].facts?.pid, marker.pid);
+    assert.ok(findings[0].evidence.some((e) => e.by === 'ids:inspect' && e.kind === 'miner-process'));
+  });
+
+  it('names the permission gap when it may not read the memory (unprivileged)', {
+    skip: process.getuid?.() === 0 ? false : 'needs root to run the CLI as nobody',
+  }, async () => {
+    const cli = startCli(['inspect', String(marker.pid), '--format', 'ndjson'], { uid: 65534, gid: 65534 });
+    const code = await cli.exited;
+    assert.equal(code, 3, cli.err());
+    const p = processes(cli.out())[0];
+    assert.match(p.gap ?? '', /memory not readable \((EACCES|EPERM)\)/);
+    assert.deepEqual(p.matches, []);
+  });
+
+  it('--suspects finds a busy process by its CPU and scans it', async () => {
+    const busy = started(spawn(markerPath, ['busy'], { stdio: 'ignore' }));
+    const r = runCli([
+      'inspect',
+      '--suspects',
+      '--window',
+      '2',
+      '--cpu-pct',
+      '5',
+      '--format',
+      'ndjson',
+      '--process-seconds',
+      '2',
+    ]);
+    busy.kill('SIGKILL');
+    const p = processes(r.stdout).find((x) => x.pid === busy.pid) as (ProcessInspection & { why?: string }) | undefined;
+    assert.ok(p, `the busy marker is a suspect\n${r.stderr}`);
+    assert.match(p.why ?? '', /% of a core over 2 s/);
+    assert.ok(p.matches.some((m) => m.rule === 'coalmine_stratum_session'));
+  });
+
+  it('a compiler at work is not matched', async () => {
+    const src = join(dir, 'big.c');
+    writeFileSync(
+      src,
+      Array.from({ length: 6000 }, (_, i) => `int f${i}(int x) { return x * ${i} + (x >> 3); }`).join('\n'),
+    );
+    const gcc = started(spawn('gcc', ['-O2', '-c', src, '-o', join(dir, 'big.o')], { stdio: 'ignore' }));
+    // cc1 does the work under gcc: find it by parent
+    let cc1: number | undefined;
+    for (let i = 0; i < 50 && cc1 === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+        try {
+          const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+          if (stat.includes('(cc1)') && stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] === String(gcc.pid))
+            cc1 = Number(name);
+        } catch {
+          // gone
+        }
+      }
+    }
+    assert.ok(cc1, 'cc1 started');
+    const r = runCli(['inspect', String(cc1), '--format', 'ndjson']);
+    const p = processes(r.stdout)[0];
+    assert.deepEqual(p.matches, [], JSON.stringify(p.matches).slice(0, 500));
   });
 
   it('reports a process that is gone as a gap, and refuses a bad pid', () => {

@@ -6,6 +6,7 @@ import { basename, type ProcInfo } from '../engine/process-table.js';
 import { type EntityKey, entityKey, isAddressHost } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { ProcessFacts, Severity, Usage } from '../model/finding.js';
+import type { ShareSessionFacts } from '../model/shares.js';
 import { type Signal, type SignalKind, STRENGTH_RANK } from '../model/signal.js';
 import { confidenceOf, type Leg } from './grade.js';
 import type { ClusterView, FindingDraft } from './types.js';
@@ -17,6 +18,7 @@ const MINING_KINDS = new Set<SignalKind>([
   'competitor-kill',
   'miner-tuning',
   'hidden-cpu',
+  'mining-shares',
 ]);
 const PROXY_KINDS = new Set<SignalKind>(['proxyware-process', 'proxyware-endpoint', 'proxy-relay']);
 
@@ -253,5 +255,16 @@ export function draftFinding(
     facts: { ...factsOf(primary, evidence, host.name), ...cloudFactsOf(view) },
     processes: processFactsOf(view, primary),
     usage: usageOf(view),
+    ...sharesOf(evidence),
   };
+}
+
+/** Sessions per finding: more would be one host mining to many pools at once, listed by their evidence. */
+const MAX_SHARE_SESSIONS = 8;
+
+/** The mining sessions the evidence measured (`mining-shares` with a rate), the finding's `shares`. */
+export function sharesOf(evidence: Signal[]): { shares?: ShareSessionFacts[] } {
+  const shares: ShareSessionFacts[] = [];
+  for (const s of evidence) if (s.shares && shares.length < MAX_SHARE_SESSIONS) shares.push(s.shares);
+  return shares.length > 0 ? { shares } : {};
 }

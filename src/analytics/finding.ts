@@ -68,6 +68,7 @@ export function toFinding(draft: FindingDraft, host: string): Finding {
     facts: draft.facts,
     processes: draft.processes,
     usage: draft.usage,
+    ...(draft.shares ? { shares: draft.shares } : {}),
   };
 }
 

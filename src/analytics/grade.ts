@@ -34,6 +34,7 @@ const SINGLE_SIGNAL_KINDS = new Set<SignalKind>([
   'proxyware-endpoint',
   'proxy-relay',
   'competitor-kill',
+  'mining-shares',
 ]);
 
 export function gradeSeverity(legs: Leg[], evidence: Signal[]): Severity | undefined {

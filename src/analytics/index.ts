@@ -54,6 +54,12 @@ export interface ReportedFinding {
 
 const MAX_REPORTED = 100_000;
 
+/** A host-level view without the `mining-shares` evidence a process's finding already reported. */
+function withoutClaimedShares(view: ClusterView, claimed: WeakSet<Signal>): ClusterView {
+  if (!view.evidence.some((s) => claimed.has(s))) return view;
+  return { ...view, evidence: view.evidence.filter((s) => !claimed.has(s)) };
+}
+
 /** An engine whose clusters are graded by every analytic that applies to the host's platform. */
 export function createDetector(options: DetectorOptions): Engine {
   const list = options.analytics ?? analytics;
@@ -91,7 +97,11 @@ export function createDetector(options: DetectorOptions): Engine {
       if (draft) report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.launch.provider);
     }
   };
-  const grade = (view: ClusterView, closing: boolean) => {
+  // shares a process's finding already carries (its host's capture joined it) are not the host-level
+  // cluster's to report again: the hashing would be counted, and priced, twice
+  const claimedShares = new WeakSet<Signal>();
+  const grade = (clusterView: ClusterView, closing: boolean) => {
+    const view = clusterView.cluster.isHostLevel ? withoutClaimedShares(clusterView, claimedShares) : clusterView;
     const platform = view.host.platform ?? 'unknown';
     let found = false;
     for (const analytic of list) {
@@ -102,6 +112,8 @@ export function createDetector(options: DetectorOptions): Engine {
       found = true;
       // an informational finding on an open cluster may yet be displaced by a hijacking one: wait for close
       if (!closing && analytic.onlyWhenNoOther) continue;
+      if (!view.cluster.isHostLevel)
+        for (const s of draft.evidence) if (s.kind === 'mining-shares') claimedShares.add(s);
       report(draft, view.host.name);
     }
   };

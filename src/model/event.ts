@@ -2,6 +2,7 @@
  * The normalised event: an ECS-shaped subset every source produces and every signal reads.
  * `original` keeps the untouched source record; `coalmine` holds only fields we computed.
  */
+import type { StratumSession } from './shares.js';
 
 /** Where an event or issue came from: a file and a 1-based line, or a record id for binary formats. */
 export interface SourceRef {
@@ -301,6 +302,8 @@ export interface CoalEvent {
       serverBytes?: number;
       /** Application messages (e.g. newline-delimited JSON lines) seen from the client. */
       clientMessages?: number;
+      /** A Stratum session read whole (pcap): its shares and difficulty, bounded (model/shares.ts). */
+      stratum?: StratumSession;
     };
     /** Kubernetes API requests and inventory records: the workload facts (see WorkloadFacts). */
     workload?: WorkloadFacts;

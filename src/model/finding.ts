@@ -1,5 +1,6 @@
 /** The finding: what an analytic concluded, with its evidence, gaps and suppression, ready for triage. */
 import type { EntityKey } from './entity.js';
+import type { ShareSessionFacts } from './shares.js';
 import type { IntelProvenance, PersistenceDetail, SignalClass, SignalKind, Strength } from './signal.js';
 
 export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
@@ -160,6 +161,11 @@ export interface Finding {
   /** Every process of the finding, primary first. */
   processes: ProcessFacts[];
   usage: Usage | null;
+  /**
+   * Mining sessions whose accepted shares measured the hashing (Stratum read whole from a capture):
+   * rate, interval and timeline each; absent when none. Triage prices them when no CPU was sampled.
+   */
+  shares?: ShareSessionFacts[];
   /**
    * Other Sigma detections on the same host or entity from 24 h before the first evidence to 1 h after the
    * last (the scope of the compromise), in time order; absent when there are none. Never part of the grade.

@@ -99,6 +99,19 @@ export interface Policy {
   cloud?: CloudPolicy;
   /** `sigma:` in coalmine.yaml: values for Sigma rules' `%name%` placeholders (`|expand`); absent without one. */
   sigma?: SigmaPolicy;
+  /**
+   * `hashrates:` in coalmine.yaml: typical rates per algorithm family (`randomx`, `equihash`…) replacing
+   * the bundled `intel/hashrates.csv` figures when a hashrate from Stratum shares is turned into cores.
+   */
+  hashrates?: Record<string, HashrateOverride>;
+}
+
+/** One family's rates in `hashrates:` (H/s; Sol/s for Equihash); what it leaves out stays the bundled figure. */
+export interface HashrateOverride {
+  perCore?: number;
+  perGpu?: number;
+  /** Where it was defined (`coalmine.yaml:12`), for the cost basis that uses it. */
+  ref: string;
 }
 
 export interface SigmaPolicy {

@@ -4,6 +4,7 @@
  */
 import type { EntityKey } from './entity.js';
 import type { SourceRef } from './event.js';
+import type { ShareSessionFacts } from './shares.js';
 
 export type Strength = 'weak' | 'medium' | 'strong';
 
@@ -44,6 +45,8 @@ export type SignalKind =
   /** Cloud compute created off the approved path (policy) or by a first-seen principal, region, family or count; a denied attempt (AN0744). */
   | 'unauthorized-launch'
   | 'sustained-cpu'
+  /** Shares a mining pool accepted: hashing proven from the Stratum session itself, with its rate (resource). */
+  | 'mining-shares'
   | 'high-memory'
   | 'hidden-cpu';
 
@@ -86,6 +89,8 @@ export interface Signal {
   intel?: IntelProvenance;
   /** For persistence entries: the entry itself. */
   persistence?: PersistenceDetail;
+  /** For `mining-shares`: the session's rate and timeline, which the finding carries for triage's cost. */
+  shares?: ShareSessionFacts;
   /** What the evidence is about, for correlation: the executable it concerns, a destination, a victim. */
   subject?: {
     executable?: string;

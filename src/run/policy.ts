@@ -17,6 +17,7 @@ import {
   type SigmaPolicy,
   type Thresholds,
 } from '../model/policy.js';
+import { readHashrates } from '../signals/hashrate.js';
 import { parseDurationMs } from '../util/time.js';
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
@@ -205,6 +206,9 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         break;
       case 'sigma':
         policy.sigma = readSigma(pair.key as Node, value, err);
+        break;
+      case 'hashrates':
+        policy.hashrates = readHashrates(value, err, (n) => `${file}:${at(n) ?? '?'}`);
         break;
       default:
         err(

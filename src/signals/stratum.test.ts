@@ -115,6 +115,14 @@ test('Ethereum Stratum (EthProxy) eth_submitLogin and eth_getWork', () => {
   );
 });
 
+test('getwork POSTs back to back, a body with no newline before the next request, are read by Content-Length', () => {
+  const body = JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'eth_getWork' });
+  const post = `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  const s = signalsOf(stratum, flow('192.0.2.80', 80, { clientPayload: post + post }));
+  assert.deepEqual(summary(s), ['pool-contact/strong stratum:getwork 192.0.2.80:80']);
+  assert.match(s[0].explanation, /getwork over HTTP POST eth_getWork on 192\.0\.2\.80:80/);
+});
+
 test('getwork over HTTP POST is pool contact with the HTTP User-Agent as agent', () => {
   const body = JSON.stringify({ method: 'getwork', params: [], id: 0 });
   const s = signalsOf(

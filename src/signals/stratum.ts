@@ -4,9 +4,12 @@
  * getwork over HTTP POST. Crypto node traffic (Bitcoin and Monero P2P, devp2p, node RPC) is named as
  * such ('crypto-p2p', weak; only the informational crypto-node analytic reads it): a node is not a
  * miner. A long-lived flow of small periodic messages is a weak hint on its own. Parsing is bounded: ≤ 32 messages of ≤ 2 KiB each.
+ * A session read whole (`coalmine.flow.stratum`, the pcap reader's reports) is judged by `hashrate.ts`:
+ * its accepted shares are resource evidence.
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import { hashrateSignal } from './hashrate.js';
 import { shortWallet, signalFor } from './make.js';
 import { endpoint, who } from './network.js';
 import type { Classifier, ClassifyContext } from './types.js';
@@ -201,10 +204,15 @@ function httpPost(text: string): { body: string; agent?: string } | undefined {
   }
   if (headEnd < 0) return undefined;
   let agent: string | undefined;
+  let length = MAX_MESSAGE_CHARS + 2;
   for (const line of text.slice(0, Math.min(headEnd, 8192)).split('\n', 64)) {
-    if (line.slice(0, 11).toLowerCase() === 'user-agent:') agent = line.slice(11).trim();
+    const name = line.slice(0, 15).toLowerCase();
+    if (name.startsWith('user-agent:')) agent = line.slice(11).trim();
+    // the body ends where its length says: the next request may follow with no newline between
+    else if (name === 'content-length:' && /^\s*\d{1,6}\s*$/.test(line.slice(15)))
+      length = Math.min(length, Number(line.slice(15)));
   }
-  return { body: text.slice(headEnd + sep, headEnd + sep + MAX_MESSAGE_CHARS + 2), agent };
+  return { body: text.slice(headEnd + sep, headEnd + sep + length), agent };
 }
 
 function addSeen(all: Map<Dialect, Seen>, hit: NonNullable<ReturnType<typeof recognise>>, fromClient: boolean) {
@@ -242,6 +250,10 @@ function crypto(event: CoalEvent, by: string, what: string, out: Signal[]): void
 function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): void {
   const flow = event.coalmine.flow;
   if (event.event.action !== 'connect' || !flow) return;
+  if (flow.stratum !== undefined) {
+    hashrateSignal(event, out);
+    return;
+  }
   const client = typeof flow.clientPayload === 'string' ? decode(flow.clientPayload) : '';
   const server = typeof flow.serverPayload === 'string' ? decode(flow.serverPayload) : '';
   const port = event.destination?.port;

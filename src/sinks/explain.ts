@@ -5,6 +5,7 @@
  * clipped and made inert for the terminal.
  */
 import { costQuantity, type Finding } from '../model/finding.js';
+import { formatRange, formatRate } from '../model/shares.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
 
@@ -23,6 +24,36 @@ export function factsLine(facts: Record<string, string>, max = 600): string {
       .map(([k, v]) => `${k}: ${v}`)
       .join(' ¦ '),
     max,
+  );
+}
+
+/** A finite number ≥ 0 from a finding field (findings can come from files: hostile). */
+function finite(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}
+
+/** The hashrate the pool's accepted shares measured, each session with its timeline (a line per bucket). */
+function sharesSection(f: Finding, bold: (s: string) => string): string[] {
+  const sessions = Array.isArray(f.shares) ? f.shares.slice(0, 8) : [];
+  return section(
+    bold('Hashrate (measured from Stratum shares)'),
+    sessions.flatMap((s) => {
+      const unit = s.unit === 'Sol/s' ? 'Sol/s' : 'H/s';
+      const buckets = Array.isArray(s.timeline) ? s.timeline.slice(0, 64) : [];
+      return [
+        `  ~${formatRate(finite(s.hashrate), unit)} ${safe(String(s.family), 40)} (90%: ${formatRange(finite(s.hashrate_low), finite(s.hashrate_high), unit)}) to ${safe(String(s.destination), 200)}: ${finite(s.accepted)} accepted, ${finite(s.rejected)} rejected over ${finite(s.mining_minutes)} min${s.worker ? `, worker ${safe(String(s.worker), 80)}` : ''}`,
+        `    algorithm: ${safe(String(s.family_basis), 160)}; ${safe(String(s.source), 200)}`,
+        ...buckets.map(
+          (b) =>
+            `    ${safe(String(b?.[0] ?? '?'), 40)
+              .slice(0, 19)
+              .replace(
+                'T',
+                ' ',
+              )}  +${finite(b?.[1])} min  ${String(finite(b?.[2])).padStart(4)} shares  ${formatRate(finite(b?.[3]), unit)}`,
+        ),
+      ];
+    }),
   );
 }
 
@@ -71,6 +102,7 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
         ),
     ),
   );
+  out.push(...sharesSection(f, bold));
   out.push(...contextSection(f, bold));
   out.push(
     ...section(

@@ -6,7 +6,8 @@
  * grouped by cluster/namespace with their workload, replicas, images, creator and nodes, cloud launch
  * findings (AN0744) grouped by provider/account/region with their instances, count, types, principal,
  * access key and source IP, and the coverage section has AN0745's row per cluster/namespace and
- * AN0744's per provider/account/region beside the host rows.
+ * AN0744's per provider/account/region beside the host rows. A finding whose mining was measured from
+ * Stratum shares shows each session's hashrate with its interval and its timeline (bars per bucket).
  *
  * Self-contained and inert: no script, no external resource of any kind (the CSP forbids them all; the
  * one stylesheet is allowed by its hash), and every input-derived string is clipped, stripped of
@@ -27,6 +28,7 @@ import {
   REQUIREMENT_LABEL,
 } from '../model/coverage.js';
 import type { Case, Evidence, Finding, Severity, Usage } from '../model/finding.js';
+import { formatRange, formatRate, type ShareSessionFacts } from '../model/shares.js';
 import { escapeHtml } from '../util/hostile.js';
 
 /** Run facts for the header; the fields are named as in the run summary so the CLI can pass it in. */
@@ -76,6 +78,8 @@ section.finding{border:1px solid #d0d7de;border-radius:6px;padding:4px 16px 12px
 .needs{color:#9a6700;font-weight:600}.answered{color:#1a7f37;font-weight:600}
 svg.timeline{width:100%;height:auto;max-width:760px;border:1px solid #d0d7de;background:#fff}
 svg.timeline text{font-size:11px;fill:#57606a;font-family:inherit}
+svg.hashrate{width:100%;height:auto;max-width:760px;border:1px solid #d0d7de;background:#fff}
+svg.hashrate text{font-size:11px;fill:#57606a;font-family:inherit}
 footer{margin-top:40px;color:#57606a;font-size:.85em}
 `;
 
@@ -497,7 +501,7 @@ function niceMax(v: number): number {
 }
 
 /** Numbers only reach the SVG's attributes, never input text; labels go through `h`. */
-function timeline(usage: Usage | null, evidence: Evidence[]): string {
+function timeline(usage: Usage | null, evidence: Evidence[], measured = false): string {
   const series = (usage?.series ?? [])
     .slice(0, MAX_SERIES)
     .map((s) => {
@@ -511,7 +515,9 @@ function timeline(usage: Usage | null, evidence: Evidence[]): string {
     })
     .filter((s) => s.pts.length > 0);
   if (series.length === 0)
-    return '<p class="note no-cpu">No CPU telemetry for this finding: no timeline can be drawn and no cost estimated (add per-process CPU: metrics CSV, osquery processes, typeperf).</p>';
+    return measured
+      ? '<p class="note no-cpu">No CPU telemetry for this finding: the hashrate timeline above is what the pool\'s accepted shares measured (add per-process CPU to see which process did it: metrics CSV, osquery processes, typeperf).</p>'
+      : '<p class="note no-cpu">No CPU telemetry for this finding: no timeline can be drawn and no cost estimated (add per-process CPU: metrics CSV, osquery processes, typeperf).</p>';
   const marks = evidence
     .map((e) => ({ e, t: Date.parse(e.time) }))
     .filter((m) => Number.isFinite(m.t))
@@ -584,6 +590,79 @@ function timeline(usage: Usage | null, evidence: Evidence[]): string {
     )
     .join('');
   return `<svg class="timeline" viewBox="0 0 ${W} ${HGT}" role="img" aria-label="CPU timeline">${parts.join('')}</svg><ul class="legend">${legend}</ul><p class="note">CPU in percent: for a process, 100 = one core busy; a host series is in percent of all its cores. Dots on the time axis are the evidence (hover for what it is).</p>`;
+}
+
+const MAX_SHARE_SESSIONS = 8;
+const MAX_SHARE_BUCKETS = 64;
+
+/** A finite number ≥ 0 from a finding field (findings can come from files and the API: hostile). */
+function finite(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}
+
+/** One session's buckets as bars (height: the bucket's rate); numbers only reach the SVG. */
+function shareBars(s: ShareSessionFacts): string {
+  const rows = (Array.isArray(s.timeline) ? s.timeline : [])
+    .slice(0, MAX_SHARE_BUCKETS)
+    .map((b) => ({
+      t: Date.parse(String(b?.[0])),
+      minutes: finite(b?.[1]),
+      shares: finite(b?.[2]),
+      rate: finite(b?.[3]),
+    }))
+    .filter((b) => Number.isFinite(b.t));
+  if (rows.length === 0) return '';
+  const t0 = rows[0].t;
+  const t1 = Math.max(...rows.map((b) => b.t + Math.max(1, b.minutes) * 60_000));
+  const ymax = niceMax(Math.max(...rows.map((b) => b.rate)));
+  const pw = W - M.left - M.right;
+  const ph = HGT - M.top - M.bottom;
+  const x = (t: number) => M.left + ((t - t0) / Math.max(1, t1 - t0)) * pw;
+  const y = (v: number) => M.top + ph - (Math.min(v, ymax) / ymax) * ph;
+  const unit = s.unit === 'Sol/s' ? 'Sol/s' : 'H/s';
+  const parts: string[] = [];
+  for (let i = 0; i <= 4; i++) {
+    const v = (ymax / 4) * i;
+    parts.push(
+      `<line x1="${M.left}" x2="${W - M.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#eaeef2"/>`,
+      `<text x="${M.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${h(formatRate(v, '').trim(), 12)}</text>`,
+    );
+  }
+  for (const b of rows) {
+    const left = x(b.t);
+    const width = Math.max(1, x(b.t + Math.max(1, b.minutes) * 60_000) - left - 1);
+    const tip = `${new Date(b.t).toISOString().slice(11, 16)} +${num(b.minutes, 1)} min: ${b.shares} shares, ${formatRate(b.rate, unit)}`;
+    parts.push(
+      `<rect x="${left.toFixed(1)}" y="${y(b.rate).toFixed(1)}" width="${width.toFixed(1)}" height="${(M.top + ph - y(b.rate)).toFixed(1)}" fill="#1a7f37" fill-opacity="0.7"><title>${h(tip, 120)}</title></rect>`,
+    );
+  }
+  const multiDay = new Date(t0).toISOString().slice(0, 10) !== new Date(t1).toISOString().slice(0, 10);
+  parts.push(
+    `<line x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + ph}" stroke="#57606a"/>`,
+    `<line x1="${M.left}" x2="${W - M.right}" y1="${M.top + ph}" y2="${M.top + ph}" stroke="#57606a"/>`,
+    `<text x="${M.left}" y="${M.top + ph + 16}" text-anchor="start">${hhmm(t0, true)}</text>`,
+    `<text x="${W - M.right}" y="${M.top + ph + 16}" text-anchor="end">${hhmm(t1, multiDay)}</text>`,
+    `<text x="14" y="${M.top + ph / 2}" text-anchor="middle" transform="rotate(-90 14 ${M.top + ph / 2})">${unit}</text>`,
+  );
+  return `<svg class="hashrate" viewBox="0 0 ${W} ${HGT}" role="img" aria-label="hashrate timeline">${parts.join('')}</svg>`;
+}
+
+/** The hashrate the pool's accepted shares measured, per session (text escaped, numbers checked). */
+function sharesSection(shares: ShareSessionFacts[] | undefined): string {
+  const sessions = Array.isArray(shares) ? shares.slice(0, MAX_SHARE_SESSIONS) : [];
+  if (sessions.length === 0) return '';
+  const out = ['<h3>Hashrate timeline (measured from Stratum shares)</h3>'];
+  for (const s of sessions) {
+    const unit = s.unit === 'Sol/s' ? 'Sol/s' : 'H/s';
+    out.push(
+      `<p><strong>~${h(formatRate(finite(s.hashrate), unit), 40)}</strong> ${h(String(s.family), 40)} (90%: ${h(formatRange(finite(s.hashrate_low), finite(s.hashrate_high), unit), 60)}) to <code>${h(String(s.destination), 200)}</code>: ${finite(s.accepted)} accepted shares, ${finite(s.rejected)} rejected, over ${num(finite(s.mining_minutes), 1)} min of mining time${finite(s.connections) > 1 ? ` on ${finite(s.connections)} connections` : ''}${s.worker ? `; worker <code>${h(String(s.worker), 80)}</code>` : ''}. Algorithm: ${h(String(s.family_basis), 160)}. Source <code>${h(String(s.source), 200)}</code>.</p>`,
+      shareBars(s),
+    );
+  }
+  out.push(
+    '<p class="note">Each bar is a slice of the session: its accepted shares ÷ the hashes its difficulty asked for in that time. Few shares make a bar noisy; the session\'s 90% interval is above.</p>',
+  );
+  return out.join('');
 }
 
 // ---- one finding ----
@@ -702,12 +781,13 @@ function findingSection(f: Finding, incident: Case | undefined): string {
       ),
       '<h3>Cost</h3>',
       t.cost
-        ? `<p>${num(t.cost.instance_hours ?? t.cost.core_hours)} ${t.cost.instance_hours !== undefined ? 'instance' : 'core'}-hours × ${num(t.cost.price_per_instance_hour ?? t.cost.price_per_core_hour, 4)} ${h(t.cost.currency, 8)} = <strong>${money(t.cost.amount, t.cost.currency)}</strong> (${h(t.cost.basis, 300)})</p>`
+        ? `<p>${num(t.cost.instance_hours ?? t.cost.core_hours)} ${t.cost.instance_hours !== undefined ? 'instance' : 'core'}-hours × ${num(t.cost.price_per_instance_hour ?? t.cost.price_per_core_hour, 4)} ${h(t.cost.currency, 8)} = <strong>${money(t.cost.amount, t.cost.currency)}</strong> (${h(t.cost.basis, 600)})</p>`
         : `<p class="note">${t.cost_note ? h(t.cost_note, 300) : 'Not estimated: no CPU telemetry for these processes.'}</p>`,
     );
   } else out.push('<p class="note">Not triaged: this finding carries no playbook answer.</p>');
   out.push(contextTable(f));
-  out.push('<h3>CPU timeline</h3>', timeline(f.usage, f.evidence));
+  out.push(sharesSection(f.shares));
+  out.push('<h3>CPU timeline</h3>', timeline(f.usage, f.evidence, (f.shares?.length ?? 0) > 0));
   out.push(
     '<h3>Processes</h3>',
     f.processes.length === 0

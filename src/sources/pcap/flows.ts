@@ -2,7 +2,9 @@
  * The flow table: packets → flows keyed by 5-tuple, with the first 4 KiB of each direction's payload
  * reassembled in sequence order for protocol recognition. Bounded: 65,536 open flows (oldest evicted),
  * 16 out-of-order segments per direction, 4 KiB per sample. Flows close on RST, on FIN from both
- * sides, after 2 minutes idle (event time) or at end of input; `onFlow` receives each one once.
+ * sides, after 2 minutes idle (event time) or at end of input; `onFlow` receives each one once. A TCP
+ * flow whose first payload may be Stratum (a `{`, an HTTP POST) is also read whole, every in-order
+ * byte, by a session reader (`stratum-session.ts`), and its gaps are held up to 64 KiB ahead.
  *
  * Which end is the client is decided, in this order, by the SYN (its sender opened the connection, a
  * SYN-ACK's receiver did), by the ports (a well-known or pool port against an ephemeral one), and by
@@ -13,6 +15,7 @@
 import { serverByPorts } from '../net-fields.js';
 import { ACK, type Decoded, FIN, RST, SYN } from './decode.js';
 import { parseHttpRequest } from './http.js';
+import type { ShareSessions, StratumStream } from './stratum-session.js';
 
 export const SAMPLE_BYTES = 4096;
 export const MAX_FLOWS = 65_536;
@@ -24,6 +27,8 @@ const MAX_OOO = 16;
 const MAX_CLOSED = 65_536;
 const SWEEP_MS = 10_000;
 const BACKWARD_SWEEP_PACKETS = 4096;
+/** How far ahead of the stream a held segment of a Stratum session may be. */
+const SESSION_HOLD_BYTES = 64 * 1024;
 
 export interface Dir {
   /** Sequence number of the first stream byte (TCP); undefined until seen. */
@@ -39,6 +44,8 @@ export interface Dir {
   /** Newlines in the in-order stream: newline-delimited messages (Stratum, JSON-RPC). */
   newlines: number;
   fin: boolean;
+  /** A Stratum session reader fed every in-order byte (stratum-session.ts), when the flow may be one. */
+  stream: ((data: Buffer) => void) | undefined;
 }
 
 export interface Flow {
@@ -58,6 +65,8 @@ export interface Flow {
   reported: boolean;
   /** What said which end is the client (see the file comment). */
   decidedBy: 'syn' | 'ports' | 'payload' | 'first';
+  /** The flow's Stratum session reader, decided on its first payload (null: not one). */
+  shares: StratumStream | null | undefined;
 }
 
 export type FlowReason = 'closed' | 'idle' | 'early' | 'end' | 'evicted';
@@ -73,6 +82,7 @@ function newDir(): Dir {
     packets: 0,
     newlines: 0,
     fin: false,
+    stream: undefined,
   };
 }
 
@@ -90,6 +100,7 @@ function countNewlines(b: Buffer): number {
 function append(d: Dir, data: Buffer): void {
   d.next += data.length;
   d.newlines += countNewlines(data);
+  if (d.stream !== undefined) d.stream(data);
   if (d.sampleLen >= SAMPLE_BYTES) return;
   d.sample ??= Buffer.alloc(SAMPLE_BYTES);
   d.sampleLen += data.copy(d.sample, d.sampleLen, 0, Math.min(data.length, SAMPLE_BYTES - d.sampleLen));
@@ -117,8 +128,10 @@ function tcpData(d: Dir, seq: number, data: Buffer): void {
     }
     return;
   }
-  // a gap: hold the segment while the sample still needs bytes, else give the gap up
-  if (d.sampleLen < SAMPLE_BYTES && d.ooo.length < MAX_OOO && rel < SAMPLE_BYTES * 4) {
+  // a gap: hold the segment while the sample still needs bytes (or a Stratum session is read), else give the gap up
+  const holds =
+    d.stream !== undefined ? rel - d.next < SESSION_HOLD_BYTES : d.sampleLen < SAMPLE_BYTES && rel < SAMPLE_BYTES * 4;
+  if (holds && d.ooo.length < MAX_OOO) {
     d.ooo.push({ rel, data });
     return;
   }
@@ -175,7 +188,10 @@ export class FlowTable {
   /** The packet (1-based record number) at which the first eviction happened. */
   firstEvictedAt: number | undefined;
 
-  constructor(private readonly onFlow: (flow: Flow, reason: FlowReason) => void) {}
+  constructor(
+    private readonly onFlow: (flow: Flow, reason: FlowReason) => void,
+    private readonly sessions?: ShareSessions,
+  ) {}
 
   get size(): number {
     return this.flows.size;
@@ -213,6 +229,7 @@ export class FlowTable {
         s: newDir(),
         reported: false,
         decidedBy: isSyn ? 'syn' : byPorts !== undefined ? 'ports' : 'first',
+        shares: undefined,
       };
       if (this.flows.size >= MAX_FLOWS) {
         this.firstEvictedAt ??= index;
@@ -238,6 +255,7 @@ export class FlowTable {
     if (p.transport === 'udp') {
       if (p.payload.length > 0) append(d, p.payload);
     } else {
+      if (p.payload.length > 0 && flow.shares !== null) this.sessionData(flow, p.payload, tsMs, index);
       if (isSyn) d.base = (p.seq + 1) >>> 0;
       if (p.payload.length > 0) tcpData(d, isSyn ? (p.seq + 1) >>> 0 : p.seq, p.payload);
       if (p.flags & FIN) d.fin = true;
@@ -252,6 +270,35 @@ export class FlowTable {
     }
   }
 
+  /** The first payload decides whether the flow is read as a Stratum session; the reader learns each packet's time. */
+  private sessionData(flow: Flow, payload: Buffer, tsMs: number, index: number): void {
+    let stream = flow.shares;
+    if (stream === undefined) {
+      stream = this.sessions?.open(flow, payload, tsMs, index) ?? null;
+      flow.shares = stream;
+      if (stream === null) return;
+      const reader = stream;
+      // bound to the direction object, which stays with its bytes if the ends are swapped
+      flow.c.stream = (data) => reader.data(0, data);
+      flow.s.stream = (data) => reader.data(1, data);
+    }
+    if (stream === null) return;
+    if (!stream.isActive) {
+      flow.shares = null;
+      flow.c.stream = undefined;
+      flow.s.stream = undefined;
+      return;
+    }
+    stream.at(tsMs, index);
+  }
+
+  private endSession(flow: Flow): void {
+    if (!flow.shares) return;
+    flow.shares.end(flow.lastMs);
+    flow.c.stream = undefined;
+    flow.s.stream = undefined;
+  }
+
   private close(flow: Flow, reason: FlowReason): void {
     this.flows.delete(flow.key);
     if (flow.transport === 'tcp') {
@@ -262,6 +309,7 @@ export class FlowTable {
       this.closed.set(flow.key, flow.lastMs);
     }
     if (!flow.reported) report(flow, reason, this.onFlow);
+    this.endSession(flow);
   }
 
   private evictOldest(): void {
@@ -272,6 +320,7 @@ export class FlowTable {
     this.flows.delete(f.key);
     // a flow that carried data is still evidence; a half-open one (a SYN flood) is only counted
     if (!f.reported && (f.c.bytes > 0 || f.s.bytes > 0)) report(f, 'evicted', this.onFlow);
+    this.endSession(f);
   }
 
   /** Idle flows close; long ones are reported early. Runs every 10 s of event time, not per packet. */

@@ -2,7 +2,9 @@
  * Packet captures (pcap, nanosecond pcap, pcapng): our own reader. Streamed chunk by chunk through
  * the framer (`file.ts`) and the flow table (`flows.ts`): one `connect` event per TCP/UDP flow with
  * payload samples, TLS SNI and the HTTP request, and one `dns-query` event per DNS answer (or
- * unanswered query). Network captures know no host: `host` is only the input's host hint.
+ * unanswered query). A Stratum session read whole (`stratum-session.ts`) is reported as `connect`
+ * events of type `info` carrying `coalmine.flow.stratum`: progress every 10 minutes while shares come,
+ * and a final one. Network captures know no host: `host` is only the input's host hint.
  */
 import { type CoalEvent, isoFromMs } from '../../model/event.js';
 import { type Issue, issue } from '../../model/issue.js';
@@ -13,6 +15,7 @@ import { parseDns } from './dns.js';
 import { type FrameProblem, Framer, type RawPacket, sniffKind } from './file.js';
 import { type Flow, FlowTable, IDLE_MS, sampleOf } from './flows.js';
 import { parseHttpRequest } from './http.js';
+import { type SessionReport, ShareSessions } from './stratum-session.js';
 import { clientHelloSni, looksLikeTls } from './tls.js';
 
 /** Per-file issues reported one by one; the rest are counted in one closing issue. */
@@ -21,6 +24,8 @@ const MAX_ISSUES = 100;
 const MAX_PENDING_DNS = 4096;
 /** Addresses remembered from DNS answers, to name a later connection's destination. */
 const MAX_NAMES = 4096;
+/** How often (capture time) Stratum sessions are asked for the reports due. */
+const SESSION_CHECK_MS = 10_000;
 
 /** Printable ASCII and tab/CR/LF kept (Stratum is newline-delimited); other bytes and `\` as \xNN. */
 export function payloadText(b: Buffer): string {
@@ -47,7 +52,9 @@ class PcapReader {
   private pending = new Map<string, PendingQuery>();
   private names = new Map<string, string>();
   private lastTsMs = 0;
-  readonly flows = new FlowTable((f) => this.flowEvent(f));
+  private readonly sessions = new ShareSessions();
+  private lastSessionCheck = Number.NEGATIVE_INFINITY;
+  readonly flows = new FlowTable((f) => this.flowEvent(f), this.sessions);
   private readonly host: CoalEvent['host'];
 
   constructor(
@@ -66,6 +73,7 @@ class PcapReader {
 
   finish(framer: Framer): void {
     this.flows.finish();
+    for (const r of this.sessions.finish()) this.sessionEvent(r);
     for (const q of this.pending.values()) this.dnsEvent(q, undefined, undefined);
     this.pending.clear();
     if (framer.cutPackets > 0 && framer.firstCut)
@@ -127,6 +135,36 @@ class PcapReader {
       return;
     }
     this.flows.packet(d, tsMs, pkt.index, pkt.origLen);
+    // capture time going back (merged captures) restarts the clock of the checks
+    if (tsMs - this.lastSessionCheck >= SESSION_CHECK_MS || tsMs < this.lastSessionCheck) {
+      this.lastSessionCheck = tsMs;
+      for (const r of this.sessions.due(tsMs)) this.sessionEvent(r);
+    }
+  }
+
+  /** A Stratum session's report: the flow's addresses, the session summary, cited at its last answered share. */
+  private sessionEvent(r: SessionReport): void {
+    this.events.push({
+      '@timestamp': isoFromMs(r.tsMs),
+      event: {
+        kind: 'event',
+        category: ['network'],
+        type: ['connection', 'info'],
+        action: 'connect',
+        dataset: 'pcap.stratum',
+      },
+      host: this.host,
+      source: { ip: r.client.ip, port: r.client.port },
+      destination: { ip: r.server.ip, port: r.server.port, ...(r.domain ? { domain: r.domain } : {}) },
+      network: { transport: 'tcp' },
+      original: { packet: r.packet, transport: 'tcp', stratum: r.session.final ? 'final' : 'progress' },
+      coalmine: {
+        ts: r.tsMs,
+        format: 'pcap',
+        ref: { file: this.file, record: String(r.packet) },
+        flow: { stratum: r.session },
+      },
+    });
   }
 
   private udpDns(d: Decoded, tsMs: number, index: number): void {
@@ -201,6 +239,8 @@ class PcapReader {
     const protocol = sni !== undefined || looksLikeTls(cs) ? 'tls' : http ? 'http' : undefined;
     // a Host that is an address names no domain (and is never cut at a dot or colon)
     const domain = sni ?? domainOf(http?.host) ?? this.names.get(f.server.ip);
+    const session = f.shares?.ledgerOf;
+    if (session && domain) session.domain ??= domain;
     const ev: CoalEvent = {
       '@timestamp': isoFromMs(f.startMs),
       event: {

@@ -34,9 +34,20 @@ runSourceContract({
   cut: { input: memoryInput('cut.pcap', readFileSync(fx('stratum-3333.pcap')).subarray(0, -10)), at: 10 },
 });
 
-async function events(buf: Buffer, name = 'mem.pcap'): Promise<{ events: CoalEvent[]; issues: string[] }> {
+/** A Stratum session's reports (stratum-session.test.ts tests them): not flows. */
+const isReport = (e: CoalEvent) => e.event.dataset === 'pcap.stratum';
+const flowsOf = (events: CoalEvent[]) => events.filter((e) => !isReport(e));
+
+async function events(
+  buf: Buffer,
+  name = 'mem.pcap',
+): Promise<{ events: CoalEvent[]; reports: CoalEvent[]; issues: string[] }> {
   const r = await readAll(pcap, memoryInput(name, buf));
-  return { events: r.events, issues: r.issues.map((i) => `${i.code} #${i.record}: ${i.reason}`) };
+  return {
+    events: flowsOf(r.events),
+    reports: r.events.filter(isReport),
+    issues: r.issues.map((i) => `${i.code} #${i.record}: ${i.reason}`),
+  };
 }
 
 const stratum = [
@@ -55,10 +66,14 @@ test('the registry sniffs pcap, nanosecond pcap and pcapng by their magic', () =
   assert.equal(sniffSource({ head: ns.subarray(0, 64), name: 'x' })?.name, 'pcap');
 });
 
-test('a Stratum session becomes one connect event with both payloads and the client message count', async () => {
-  const { events: ev, issues } = await events(writePcap(tcpSession(E, T0, stratum)));
+test('a Stratum session becomes one connect event with both payloads and the client message count, and one session report', async () => {
+  const { events: ev, reports, issues } = await events(writePcap(tcpSession(E, T0, stratum)));
   assert.deepEqual(issues, []);
   assert.equal(ev.length, 1);
+  assert.deepEqual(
+    reports.map((r) => [r.event.type, r.coalmine.flow?.stratum?.dialect, r.coalmine.flow?.stratum?.worker]),
+    [[['connection', 'info'], 'v1', 'w.1']],
+  );
   const e = ev[0];
   assert.equal(e.event.action, 'connect');
   assert.deepEqual(
@@ -197,7 +212,7 @@ test('a flood of half-open flows is bounded and summarised in one issue', async 
 test('broken files: truncation, snaplen cuts and bogus lengths are reported with offsets, reading goes on', async () => {
   const trunc = await readAll(pcap, fileInput(fx('broken-truncated.pcap')));
   assert.ok(trunc.issues.some((i) => i.code === 'PCAP_TRUNCATED' && /offset 0x/.test(i.reason)));
-  assert.equal(trunc.events.length, 1);
+  assert.equal(flowsOf(trunc.events).length, 1);
   const snap = await readAll(pcap, fileInput(fx('broken-snaplen.pcap')));
   assert.deepEqual(
     snap.issues.map((i) => i.code),
@@ -205,7 +220,7 @@ test('broken files: truncation, snaplen cuts and bogus lengths are reported with
   );
   const bogus = await readAll(pcap, fileInput(fx('broken-lengths.pcap')));
   assert.ok(bogus.issues.some((i) => i.code === 'PCAP_BAD_RECORD' && i.record === '4' && /offset 0x/.test(i.reason)));
-  assert.equal(bogus.events.length, 1);
+  assert.equal(flowsOf(bogus.events).length, 1);
 });
 
 /** The same bytes arriving in the chunks given by the cut offsets. */
@@ -251,7 +266,7 @@ test('after a broken pcapng block, the next block is kept when it arrives split 
     split.issues.map((i) => `${i.code} #${i.record}: ${i.reason}`),
     whole.issues,
   );
-  assert.equal(JSON.stringify(split.events), JSON.stringify(whole.events));
+  assert.equal(JSON.stringify(split.events), JSON.stringify([...whole.events, ...whole.reports]));
 });
 
 test('more than 100 issues: the summary names the record where the unlisted ones start (bench/fuzz-pcap.ts)', async () => {
@@ -403,7 +418,7 @@ test('records and blocks arriving in tiny chunks (held back until complete) read
     const cuts: number[] = [];
     for (let at = 7; at < buf.length; at += 7) cuts.push(at);
     const split = await readAll(pcap, chunkedInput('mem.pcap', buf, cuts));
-    assert.equal(JSON.stringify(split.events), JSON.stringify(whole.events));
+    assert.equal(JSON.stringify(split.events), JSON.stringify([...whole.events, ...whole.reports]));
     assert.deepEqual(
       split.issues.map((i) => `${i.code} #${i.record}: ${i.reason}`),
       whole.issues,

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Finding } from '../model/finding.js';
+import { defaultPolicy } from '../model/policy.js';
+import type { ShareSessionFacts } from '../model/shares.js';
+import { triageFinding } from './playbook.js';
+import { shareCost } from './share-cost.js';
+
+const session = (s: Partial<ShareSessionFacts>): ShareSessionFacts => ({
+  destination: '198.51.100.7:3333',
+  dialect: 'monero',
+  family: 'randomx',
+  family_basis: 'job algo rx/0',
+  first_seen: '2026-11-02T09:00:00.000Z',
+  last_seen: '2026-11-02T09:35:00.000Z',
+  mining_minutes: 60,
+  connections: 1,
+  submitted: 60,
+  accepted: 60,
+  rejected: 0,
+  hashrate: 3000,
+  hashrate_low: 2400,
+  hashrate_high: 3700,
+  unit: 'H/s',
+  difficulty: [],
+  timeline: [],
+  source: 'gen.pcap#12',
+  ...s,
+});
+
+function finding(shares: ShareSessionFacts[] | undefined, usage: Finding['usage'] = null): Finding {
+  return {
+    id: 'cm-1',
+    analytic: 'AN0742',
+    title: 'Cryptomining from address 10.0.0.5',
+    attack: ['T1496.001'],
+    severity: 'medium',
+    confidence: 0.6,
+    entity: 'ip:10.0.0.5',
+    related: [],
+    host: '10.0.0.5',
+    first_seen: '2026-11-02T09:00:00.000Z',
+    last_seen: '2026-11-02T10:00:00.000Z',
+    legs: ['resource', 'reach'],
+    summary: '2 of 3 legs',
+    evidence: [],
+    gaps: [],
+    suppressed_by: null,
+    facts: { host: '10.0.0.5' },
+    processes: [],
+    usage,
+    ...(shares ? { shares } : {}),
+  };
+}
+
+test('shares with no CPU sampled: hashrate ÷ the typical rate of a core × mining time = core-hours, priced per core-hour', () => {
+  const { cost } = shareCost(finding([session({})]), defaultPolicy());
+  // 3,000 H/s ÷ 500 H/s a core = 6 cores for 1 h
+  assert.deepEqual([cost?.core_hours, cost?.amount, cost?.currency], [6, 0.3, 'USD']);
+  assert.match(
+    cost?.basis ?? '',
+    /^from Stratum shares, no CPU sampled: 3 kH\/s RandomX to 198\.51\.100\.7:3333 ÷ 500 H\/s a core \(hashrates \d{4}-\d{2}-\d{2}\) ≈ 6 cores × 60 min = 6 core-hours$/,
+  );
+});
+
+test('a GPU family says so beside its core-equivalents; the coalmine.yaml figure replaces the bundled one and is named', () => {
+  const policy = defaultPolicy();
+  policy.hashrates = { equihash: { perCore: 10, ref: 'coalmine.yaml:3' } };
+  const { cost } = shareCost(
+    finding([session({ family: 'equihash', hashrate: 300, unit: 'Sol/s', mining_minutes: 30 })]),
+    policy,
+  );
+  assert.equal(cost?.core_hours, 15);
+  assert.match(
+    cost?.basis ?? '',
+    /÷ 10 Sol\/s a core \(coalmine\.yaml:3\) ≈ 30 cores × 30 min = 15 core-hours; usually GPU-mined: ≈ 0\.8 GPUs at 400 Sol\/s$/,
+  );
+});
+
+test('a family with no per-core rate gets no cost and a note saying how to give one', () => {
+  const r = shareCost(finding([session({ family: 'unknown' })]), defaultPolicy());
+  assert.equal(r.cost, null);
+  assert.match(r.note ?? '', /no typical per-core rate for an unnamed algorithm: set hashrates\.<family>\.per_core/);
+});
+
+test('triage prices shares only when no CPU was sampled: CPU usage, when there is some, stays the basis', () => {
+  const policy = defaultPolicy();
+  assert.match(triageFinding(finding([session({})]), policy).cost?.basis ?? '', /^from Stratum shares/);
+  const cpu = { core_hours: 2, basis: 'per-process CPU of 1 process', series: [] };
+  assert.equal(triageFinding(finding([session({})], cpu), policy).cost?.basis, 'per-process CPU of 1 process');
+  assert.equal(triageFinding(finding(undefined), policy).cost, null);
+});

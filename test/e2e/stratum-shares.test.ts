@@ -1,0 +1,160 @@
+/**
+ * End to end, shares prove the work (issue 20): the real CLI hunts captures our generator wrote
+ * (test/support/stratum-captures.ts) of Monero, Bitcoin-style and Ethereum getwork sessions with a
+ * known hashrate, and finds each rate within its 90% interval, with core-hours and cost; a login alone
+ * holds no resource leg; the same capture beside an auditd miner process is high; explain and the HTML
+ * report show the hashrate timeline. The real pool captures in ../shared/data/pcap are read when
+ * present (skipped, saying so, when not).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { Finding } from '../../src/model/finding.js';
+import { huntNdjson, runCli } from '../support/cli.js';
+import {
+  bitcoinSession,
+  ethereumGetworkSession,
+  type GeneratedCapture,
+  moneroSession,
+  START_MS,
+} from '../support/stratum-captures.js';
+
+const work = mkdtempSync(join(tmpdir(), 'coalmine-shares-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const POLICY = join(work, 'coalmine.yaml');
+writeFileSync(POLICY, 'hosts:\n  web-01:\n    ips: [10.0.0.5]\n');
+const SHARED = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'pcap');
+
+function write(name: string, g: GeneratedCapture): string {
+  const path = join(work, name);
+  writeFileSync(path, g.pcap);
+  return path;
+}
+
+function hunt(paths: string[], args: string[] = []) {
+  const r = huntNdjson(paths, ['--policy', POLICY, ...args]);
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
+const XMR_WALLET = '48edfHu7V9Z84YzzMa6fUueoELZ9ZRXq9VetWzYGzKt52XU5xvqgzYnDK9URnRoJMk1j8nLwEVsaSWJ4fhdUyZijBGUicoD';
+
+/** XMRig started on web-01 five seconds before the capture's session, as auditd logs an execve. */
+function auditdMiner(): string {
+  const sec = ((START_MS - 5000) / 1000).toFixed(3);
+  const path = join(work, 'audit.log');
+  writeFileSync(
+    path,
+    [
+      `node=web-01 type=SYSCALL msg=audit(${sec}:901): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=1 ppid=1 pid=4242 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=(none) ses=4294967295 comm="xmrig" exe="/tmp/.cache/xmrig" subj=unconfined key="exec"`,
+      `node=web-01 type=EXECVE msg=audit(${sec}:901): argc=5 a0="/tmp/.cache/xmrig" a1="-o" a2="198.51.100.7:3333" a3="-u" a4="${XMR_WALLET}"`,
+      `node=web-01 type=CWD msg=audit(${sec}:901): cwd="/tmp/.cache"`,
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
+for (const [name, make, family] of [
+  ['Monero (XMRig login/job/submit)', () => moneroSession(), 'randomx'],
+  ['Bitcoin-style (subscribe/set_difficulty/notify/submit)', () => bitcoinSession(), 'sha256d'],
+  ['Ethereum getwork over HTTP', () => ethereumGetworkSession(), 'ethash'],
+] as const)
+  test(`hunt on a ${name} capture: medium AN0742 (resource + reach), the true rate in the interval, core-hours and cost`, () => {
+    const g = make();
+    const r = hunt([write(`${family}.pcap`, g)]);
+    const f = r.findings.find((x) => x.legs.includes('resource'));
+    assert.ok(f, JSON.stringify(r.findings.map((x) => [x.analytic, x.severity, x.legs])));
+    assert.deepEqual([f.analytic, f.severity, f.legs], ['AN0742', 'medium', ['resource', 'reach']]);
+    const s = f.shares?.[0];
+    assert.ok(s);
+    assert.equal(s.family, family);
+    assert.equal(s.accepted, g.truth.accepted);
+    assert.ok(s.hashrate_low <= g.truth.hashrate && g.truth.hashrate <= s.hashrate_high, JSON.stringify(s));
+    const shares = f.evidence.find((e) => e.kind === 'mining-shares');
+    assert.ok(shares && shares.class === 'resource' && shares.strength === 'strong', JSON.stringify(f.evidence));
+    const cost = f.triage?.cost;
+    assert.ok(cost && cost.core_hours > 0 && cost.amount > 0, JSON.stringify(f.triage?.cost));
+    assert.match(cost.basis, /^from Stratum shares, no CPU sampled: /);
+    // core-hours = the estimate ÷ the bundled per-core rate × the mining time
+    assert.match(r.stderr, new RegExp(`hijacked compute: ${cost.core_hours} core-hours`));
+  });
+
+test('a capture with only a login (jobs, no share) holds no resource leg: low, reach only', () => {
+  const r = hunt([write('login.pcap', moneroSession({ loginOnly: true }))]);
+  assert.deepEqual(
+    r.findings.map((f) => [f.analytic, f.severity, f.legs, f.host]),
+    [['AN0742', 'low', ['reach'], 'web-01']],
+  );
+  assert.equal(r.findings[0].shares, undefined);
+  assert.equal(r.findings[0].triage?.cost, null);
+});
+
+test('the capture plus the miner process in auditd is high, and its shares are counted once', () => {
+  const r = hunt([write('xmr.pcap', moneroSession()), auditdMiner()]);
+  const high = r.findings.filter((f) => f.severity === 'high');
+  assert.deepEqual(
+    high.map((f) => [f.analytic, f.legs, f.entity]),
+    [['AN0742', ['resource', 'process', 'reach'], 'process:web-01:4242']],
+  );
+  assert.equal(high[0].shares?.length, 1);
+  // the host-level pool contact is not the process's shares again
+  const others = r.findings.filter((f) => f !== high[0]);
+  assert.ok(
+    others.every((f) => !f.shares && !f.legs.includes('resource')),
+    JSON.stringify(others.map((f) => f.legs)),
+  );
+  assert.match(r.stderr, new RegExp(`hijacked compute: ${high[0].triage?.cost?.core_hours} core-hours`));
+});
+
+test('explain and the HTML report show the hashrate timeline, hostile worker names inert', () => {
+  const hostile = '<img src=x onerror=alert(1)>\u001b[31mred';
+  const pcap = write('xmr-report.pcap', moneroSession({ login: hostile }));
+  const report = join(work, 'report.html');
+  const r = hunt([pcap], ['--report', report]);
+  const f = r.findings.find((x) => x.shares) as Finding;
+  const e = runCli(['explain', f.id, pcap, '--policy', POLICY]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.match(
+    e.stdout,
+    /Hashrate \(measured from Stratum shares\)\n {2}~3\.26 kH\/s randomx \(90%: 2\.58–4\.06 kH\/s\) to 198\.51\.100\.7:3333: 57 accepted, 1 rejected over 35 min/,
+  );
+  assert.match(e.stdout, /\n {4}2026-11-02 09:00:00 {2}\+1 min +\d+ shares {2}[\d.]+ k?H\/s/);
+  const html = readFileSync(report, 'utf8');
+  assert.match(html, /<h3>Hashrate timeline \(measured from Stratum shares\)<\/h3>/);
+  assert.match(html, /<svg class="hashrate"[^>]*>(?:<line|<text|<rect)/);
+  assert.ok((html.match(/<rect x=/g) ?? []).length >= 30);
+  assert.ok(!/<script|<img/i.test(html));
+  assert.match(html, /&#60;img src=x onerror=alert\(1\)&#62;\\u001b\[31mred/);
+  assert.ok(!e.stdout.includes('\u001b'), 'no raw escape reaches the terminal');
+  assert.match(e.stdout, /worker <img src=x onerror=alert\(1\)>\\u001b\[31mred/);
+});
+
+test('the real pool captures in ../shared/data/pcap give plausible hashrates, and Bitcoin P2P none', {
+  skip: existsSync(SHARED) ? false : `no ${SHARED} (the shared samples are not on this machine)`,
+}, () => {
+  const one = (file: string) => huntNdjson([join(SHARED, file)]);
+  // suprnova Zcash: 11 accepted shares at 2^256/target ≈ 1,088 then 3,956 solutions a share over 90 s
+  const zec = one('zec-eu.suprnova.cc.pcapng');
+  const zf = zec.findings.find((f) => f.shares);
+  assert.ok(zf, zec.stderr);
+  assert.deepEqual([zf.analytic, zf.severity, zf.legs], ['AN0742', 'medium', ['resource', 'reach']]);
+  const z = zf.shares?.[0];
+  assert.deepEqual(
+    [z?.family, z?.unit, z?.accepted, z?.hashrate, z?.hashrate_low, z?.hashrate_high],
+    ['equihash', 'Sol/s', 11, 309, 174, 512],
+  );
+  // nanopool Monero (login and jobs, no share in 2.6 min) and pool.eth.pp.ua (getwork polls, no submit): contact only
+  for (const file of ['xmr-eu1.nanopool.org.pcapng', 'pool.eth.pp.ua.pcapng']) {
+    const r = one(file);
+    assert.ok(r.findings.length > 0, file);
+    assert.ok(
+      r.findings.every((f) => !f.shares && !f.legs.includes('resource')),
+      file,
+    );
+  }
+  const btc = one('bitcoin.pcap');
+  assert.ok(btc.findings.every((f) => !f.shares && f.evidence.every((e) => e.kind !== 'mining-shares')));
+});

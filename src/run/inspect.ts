@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import {
+  type MemoryRegion,
   type MemoryShape,
   memoryShape,
   readMaps,
@@ -72,6 +73,8 @@ export interface ProcessInspection {
   noUserMemory?: boolean;
   /** Regions preserved by --dump. */
   dumped?: DumpedRegion[];
+  /** Why --dump stopped preserving this process's regions. */
+  dumpError?: string;
   durationMs: number;
 }
 
@@ -117,6 +120,33 @@ function gapOf(err: unknown): string {
     return `memory not readable (${code}): run as root or as the process's owner (ptrace_scope permitting)`;
   if (code === 'ENOENT' || code === 'ESRCH') return 'the process is gone';
   return `memory not readable: ${clip((err as Error).message, 120)}`;
+}
+
+function dumpRegion(
+  dumpDir: string,
+  pid: number,
+  index: number,
+  region: MemoryRegion,
+  name: string,
+  data: Buffer,
+  found: RuleHit[],
+  result: ProcessInspection,
+): void {
+  mkdirSync(join(dumpDir, `pid-${pid}`), { recursive: true, mode: 0o700 });
+  const file = `pid-${pid}/${String(index).padStart(3, '0')}-${hex(region.start)}.bin`;
+  writeFileSync(join(dumpDir, file), data, { flag: 'wx', mode: 0o600 });
+  result.dumped ??= [];
+  result.dumped.push({
+    file,
+    region: name,
+    start: hex(region.start),
+    end: hex(region.end),
+    perms: region.perms,
+    path: region.path,
+    bytes: data.length,
+    sha256: createHash('sha256').update(data).digest('hex'),
+    rules: found.map((f) => f.rule),
+  });
 }
 
 /** One process's memory scanned and its shape read; never throws. */
@@ -184,23 +214,13 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
               })),
             });
           }
-          if (o.dumpDir) {
-            const dir = join(o.dumpDir, `pid-${pid}`);
-            mkdirSync(dir, { recursive: true, mode: 0o700 });
-            const file = `pid-${pid}/${String(++dumpIndex).padStart(3, '0')}-${hex(region.start)}.bin`;
-            writeFileSync(join(o.dumpDir, file), data, { flag: 'wx', mode: 0o600 });
-            result.dumped ??= [];
-            result.dumped.push({
-              file,
-              region: name,
-              start: hex(region.start),
-              end: hex(region.end),
-              perms: region.perms,
-              path: region.path,
-              bytes: data.length,
-              sha256: createHash('sha256').update(data).digest('hex'),
-              rules: found.map((f) => f.rule),
-            });
+          if (o.dumpDir && result.dumpError === undefined) {
+            try {
+              dumpRegion(o.dumpDir, pid, ++dumpIndex, region, name, data, found, result);
+            } catch (err) {
+              // the scan goes on; what could not be preserved is said (a file already there is never overwritten)
+              result.dumpError = clip((err as Error).message, 200);
+            }
           }
         },
       );
@@ -327,6 +347,8 @@ export async function findSuspects(o: {
   return [...why].sort((a, b) => a[0] - b[0]).map(([pid, w]) => ({ pid, why: w.join('; ') }));
 }
 
+const MAX_REMEMBERED = 10_000;
+
 export interface HotOptions {
   /** CPU (percent of one core) between two samples that counts as hot. Default 50. */
   cpuPct?: number;
@@ -348,6 +370,7 @@ export class HotProcesses {
   private readonly minIntervalMs: number;
   /** Per process: its last sustain+1 (cpu ms, time) points, and the sample it was last seen in. */
   private readonly history = new Map<string, { points: { cpuMs: number; ts: number }[]; seen: number }>();
+  /** Processes already inspected, oldest first (bounded: a long watch forgets the oldest). */
   private readonly inspected = new Set<string>();
   private lastInspection = Number.NEGATIVE_INFINITY;
   private sample = 0;
@@ -382,6 +405,7 @@ export class HotProcesses {
     if (!due || nowMs - this.lastInspection < this.minIntervalMs) return undefined;
     this.lastInspection = nowMs;
     this.inspected.add(due.entityId);
+    if (this.inspected.size > MAX_REMEMBERED) this.inspected.delete(this.inspected.values().next().value as string);
     return { pid: due.pid, entityId: due.entityId };
   }
 }

@@ -145,6 +145,9 @@ describe('coalmine inspect', { skip }, () => {
       assert.equal(bytes.length, reg.bytes);
     }
     assert.ok(regions.some((reg: { rules: string[] }) => reg.rules.includes('coalmine_stratum_session')));
+    const again = runCli(['inspect', String(marker.pid), '--dump', out]);
+    assert.equal(again.code, 2, 'a directory holding a dump is never written over');
+    assert.match(again.stderr, /already holds a dump/);
   });
 
   it("takes the user's rules and names a broken rule file by line", () => {

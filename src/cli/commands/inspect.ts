@@ -6,7 +6,9 @@
  * preserves the matching regions with a manifest of sha256s. Exit 0 nothing matched, 1 something
  * did, 2 usage errors, 3 when no process could be read.
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { formatRef, type Issue } from '../../model/issue.js';
@@ -105,6 +107,12 @@ async function inspect(args: string[], flags: InspectFlags): Promise<number> {
     err('coalmine: name process ids or --suspects\n');
     return EXIT.usage;
   }
+  if (flags.dump !== undefined && existsSync(join(flags.dump, 'manifest.json'))) {
+    err(
+      `coalmine: ${inert(clip(flags.dump, 300))} already holds a dump (manifest.json): name a new directory, nothing is overwritten\n`,
+    );
+    return EXIT.usage;
+  }
   if (process.platform !== 'linux') {
     err('coalmine: inspect reads /proc: live Linux only\n');
     return EXIT.runtime;
@@ -194,6 +202,7 @@ function renderText(results: (ProcessInspection & { why?: string })[], yara: boo
     out.push('', who);
     if (r.why) out.push(`  suspect: ${inert(clip(r.why, 300))}`);
     if (r.gap) out.push(`  gap: ${inert(r.gap)}`);
+    if (r.dumpError) out.push(`  not preserved: ${inert(r.dumpError)}`);
     if (r.noUserMemory) out.push('  no user memory (a kernel thread)');
     for (const m of r.matches) {
       out.push(

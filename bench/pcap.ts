@@ -190,6 +190,13 @@ async function ours(path: string): Promise<{
         continue;
       }
       if (e.event.action !== 'connect') continue;
+      // a Stratum session's report (stratum-session.ts) is not a flow: tshark has no row for it
+      if (e.event.dataset === 'pcap.stratum') {
+        out.length = 0;
+        stratum.classify(e, { intel }, out);
+        stratumSignals += out.length;
+        continue;
+      }
       if (e.network?.transport === 'tcp') counts.tcpFlows++;
       if (e.tls?.client?.server_name) counts.sni++;
       if (e.http?.request?.host) counts.httpHosts++;

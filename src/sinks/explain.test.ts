@@ -43,3 +43,41 @@ test('explain and table: a cloud launch is priced in instance-hours, and an unpr
   assert.match(said, /no cost: aws x9\.mega\\u202e is not in the price table/);
   assert.deepEqual(rawInvisible(said), []);
 });
+
+test('explain: a session measured from shares is listed with its rate, interval and a line per bucket, escaped', () => {
+  const f = hostileFinding();
+  f.shares = [
+    {
+      destination: '198.51.100.7:3333',
+      dialect: 'v1',
+      family: 'equihash',
+      family_basis: 'mining.set_target evil\u202e',
+      worker: 'w evil\u202e\u001b[31m',
+      first_seen: '2025-03-14T02:10:00.000Z',
+      last_seen: '2025-03-14T02:12:00.000Z',
+      mining_minutes: 1.5,
+      connections: 1,
+      submitted: 11,
+      accepted: 11,
+      rejected: 0,
+      hashrate: 309,
+      hashrate_low: 174,
+      hashrate_high: 512,
+      unit: 'Sol/s',
+      difficulty: [],
+      timeline: [
+        ['2025-03-14T02:10:00.000Z', 1, 8, 287],
+        ['2025-03-14T02:11:00.000Z', 1, 3, 389],
+      ],
+      source: 'zec.pcapng#70',
+    },
+  ];
+  const out = explain.render([f], { color: false, version: 't' });
+  assert.deepEqual(rawInvisible(out), []);
+  assert.ok(
+    out.includes(
+      'Hashrate (measured from Stratum shares)\n  ~309 Sol/s equihash (90%: 174–512 Sol/s) to 198.51.100.7:3333: 11 accepted, 0 rejected over 1.5 min, worker w evil\\u202e\\u001b[31m\n    algorithm: mining.set_target evil\\u202e; zec.pcapng#70\n    2025-03-14 02:10:00  +1 min     8 shares  287 Sol/s\n    2025-03-14 02:11:00  +1 min     3 shares  389 Sol/s',
+    ),
+    out,
+  );
+});

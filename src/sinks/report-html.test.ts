@@ -530,3 +530,46 @@ test('coverage: AN0744 per provider/account/region with each class and the gaps,
   assert.ok(!table.includes('<strong>azure/?/?</strong>'), 'a covered region with nothing to say lists no gaps');
   assert.ok(!/<svg>|<i>/.test(html));
 });
+
+test('a finding measured from Stratum shares shows each session: rate, interval, bars; hostile fields inert, bad numbers harmless', () => {
+  const shares = [
+    {
+      destination: `pool"><svg onload=alert(1)>:3333`,
+      dialect: 'monero' as const,
+      family: 'randomx' as const,
+      family_basis: `job algo ${HOSTILE}`,
+      worker: HOSTILE,
+      first_seen: '2025-03-14T02:10:00.000Z',
+      last_seen: '2025-03-14T02:40:00.000Z',
+      mining_minutes: 30,
+      connections: 2,
+      submitted: 60,
+      accepted: 58,
+      rejected: 2,
+      hashrate: 3120,
+      hashrate_low: 2500,
+      hashrate_high: 3900,
+      unit: 'H/s' as const,
+      difficulty: [['2025-03-14T02:10:00.000Z', 120000]] as Array<[string, number]>,
+      timeline: [
+        ['2025-03-14T02:10:00.000Z', 1, 2, 4000],
+        ['2025-03-14T02:11:00.000Z', 1, 0, 0],
+        ['not a time', 1, 5, 9],
+        ['2025-03-14T02:12:00.000Z', Number.NaN, -3, Number.POSITIVE_INFINITY],
+      ] as Array<[string, number, number, number]>,
+      source: 'cap.pcap#12',
+    },
+  ];
+  const html = renderReportHtml([finding({ shares, usage: null })], [], { version: 't' });
+  assert.match(
+    html,
+    /<h3>Hashrate timeline \(measured from Stratum shares\)<\/h3><p><strong>~3\.12 kH\/s<\/strong> randomx \(90%: 2\.5–3\.9 kH\/s\)/,
+  );
+  assert.match(html, /58 accepted shares, 2 rejected, over 30 min of mining time on 2 connections/);
+  // three bars: the bucket with no time is left out, the one with bad numbers drawn as zero
+  assert.equal((html.match(/<rect x=/g) ?? []).length, 3);
+  assert.ok(!/NaN|Infinity/.test(html));
+  assert.ok(!html.includes('<svg onload') && !html.includes('<script>'));
+  assert.deepEqual(rawInvisible(html), []);
+  assert.match(html, /No CPU telemetry for this finding: the hashrate timeline above is what the pool/);
+});

@@ -4,7 +4,9 @@
  * one. Three dialects (XMRig's Monero login/job/submit, Bitcoin-style subscribe/set_difficulty/notify/
  * submit, Ethereum getwork over HTTP) and a login-only session, written as pcap through pcap-writer.ts.
  * Each session says what it is: the true hashrate, the hashes one share stands for, shares sent.
+ * Seeded with the bench generator's mulberry32, so a capture is the same bytes on every run.
  */
+import { mulberry32 as seeded } from '../../bench/generate.js';
 import { type PacketSpec, writePcap } from './pcap-writer.js';
 
 export interface Truth {
@@ -22,18 +24,6 @@ export interface GeneratedCapture {
   client: string;
   server: string;
   serverPort: number;
-}
-
-/** mulberry32: a small seeded generator, so a capture is the same bytes on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** One TCP conversation, each message one segment at its own time; handshake and FINs around them. */

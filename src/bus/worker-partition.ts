@@ -2,19 +2,23 @@
  * One partition of `coalmine worker`: its detector (the one LiveDetector, as serve runs it), fed the
  * partition's messages in stream order, its findings filed through serve's filing (IngestPipeline.filer).
  *
- * Takeover rebuilds rather than restores: the new owner replays the partition from its first message in
- * the stream up to the last one there when it claimed it (an ordered consumer: no acks), holding each
- * finding's last report, then files those (a report already stored is a duplicate) and goes on live from
- * the next sequence with the partition's durable pull consumer. This is sound because the engine is a
+ * Takeover restores, then replays: the new owner restores the partition's last checkpoint (its detector's
+ * whole state and this runner's clock as of a stream sequence: run/live.ts `checkpoint`, stored by
+ * store/checkpoints.ts) and replays the partition from the message after it up to the last one there when
+ * it claimed it (an ordered consumer: no acks), holding each finding's last report, then files those (a
+ * report already stored is a duplicate) and goes on live from the next sequence with the partition's
+ * durable pull consumer. Without a checkpoint of this configuration that still continues into the stream,
+ * the replay starts at the partition's first retained message. This is sound because the engine is a
  * function of the message sequence alone: events and standing facts in stream order, bodies batched by
  * the arrival time each message carries (`receivedAt`), and the clock ticked on a grid of those arrival
  * times (TICK_MS, serve's period) before the first message past each grid point, or when the partition
  * has been quiet past one; nothing reads the worker's own clock but that quiet tick, which a replay
  * makes before the next message. So the replay reaches the state the dead owner had, and what it reports
- * the dead owner reported (stored: duplicates) or would have (stored now). A replay from anywhere later
- * would not be: Sigma context reaches 24 h back, baselines and first-seen history have no horizon, and the
- * engine's sweeps fall every 4,096 events counted from its start. The cost is a replay of the partition's
- * retained history (the stream's max age) on each takeover.
+ * the dead owner reported (stored: duplicates) or would have (stored now). A checkpoint is the whole state
+ * (Sigma context 24 h back, baselines, the engine's sweep counter: everything), taken only when every
+ * report made so far is stored, so restoring it and replaying what follows is the same as replaying from
+ * the start (src/run/live-checkpoint.test.ts shows it after every body of its scenarios). Checkpoints are
+ * taken at most every CHECKPOINT_EVERY_MS while reading and at a clean hand-over (`stop` with drain).
  *
  * Live, a message is acked (AckAll: it and every one before it) once the detector has read it (the
  * first tick after it: its batch is read by then) and every report made up to that tick is stored. What
@@ -23,6 +27,8 @@
  * max_ack_pending stops the server delivering more, so nothing is lost or buffered without bound; the
  * worker's InFlightBudget bounds the messages fetched and not yet read.
  */
+
+import { deserialize, serialize } from 'node:v8';
 import {
   AckPolicy,
   type Consumer,
@@ -34,6 +40,7 @@ import {
 import type { Finding } from '../model/finding.js';
 import type { LiveDetector } from '../run/live.js';
 import type { IngestPipeline } from '../server/ingest.js';
+import type { CheckpointStore } from '../store/checkpoints.js';
 import type { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
 import { decodeEvents, EVENTS_STREAM, metaOf, PARTITIONS, subjectOf } from './contract.js';
@@ -69,6 +76,9 @@ export interface PartitionCounts {
   reportsFiled: number;
   /** Store failures retried. */
   storeRetries: number;
+  /** Checkpoints stored, and restored at a takeover (whose replay then starts after them). */
+  checkpointsSaved: number;
+  checkpointsRestored: number;
 }
 
 export interface PartitionDeps {
@@ -91,8 +101,21 @@ export interface PartitionDeps {
   replays: InFlightBudget;
   counts: PartitionCounts;
   log: (line: string) => void;
-  /** The wall clock, for the quiet tick only. */
+  /** The wall clock, for the quiet tick and the checkpoints' spacing only. */
   now: () => number;
+  /**
+   * Where the partition's detector is checkpointed (the store), under which configuration (a checkpoint
+   * of another is not restored), and how often at most (wall ms). Without it every takeover replays whole.
+   */
+  checkpoints?: { store: CheckpointStore; config: string; everyMs: number };
+}
+
+/** What a checkpoint holds beside the detector: the runner's own clock and counts as of its sequence. */
+interface RunnerState {
+  lastSeq: number;
+  prevAt: number | undefined;
+  lastTick: number;
+  given: number;
 }
 
 /**
@@ -157,6 +180,9 @@ export class PartitionRunner {
   private lastTick = Number.NEGATIVE_INFINITY;
   private running: Promise<void> | undefined;
   private filing: Promise<void> | undefined;
+  /** The sequence of the last checkpoint stored (or restored), and when one was last taken (wall ms). */
+  private checkpointedSeq = 0;
+  private lastCheckpointAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly partition: number,
@@ -187,6 +213,9 @@ export class PartitionRunner {
       const deadline = this.deps.now() + maxWaitMs;
       while (this.outbox.length > 0 && this.deps.now() < deadline && this.deps.holds()) await delay(50);
       this.ackFiled();
+      // handed over cleanly: the next owner restores this and replays nothing (a checkpoint is sound whoever
+      // holds the lease by now: it is the state as of its sequence, and a save never goes back)
+      await this.checkpoint(true);
     }
     this.abandoned = true;
     this.poke();
@@ -217,11 +246,12 @@ export class PartitionRunner {
     } catch (err) {
       if (!/no message found|not found/i.test(String((err as Error).message))) throw err;
     }
-    if (target > 0) {
+    const from = target > 0 ? await this.restore(target) : 0;
+    if (target > from) {
       // a few replays at a time: 64 at once would have the server push more than a client may hold
       await this.deps.replays.take(1);
       try {
-        await this.replay(subject, target);
+        await this.replay(subject, target, from);
       } finally {
         this.deps.replays.give(1);
       }
@@ -284,6 +314,78 @@ export class PartitionRunner {
       retry = RETRY_FIRST_MS;
       if (got === 0) this.quietTick();
       this.ackFiled();
+      await this.checkpoint(false);
+    }
+  }
+
+  /**
+   * The partition's stored checkpoint into a new detector, when there is one of this configuration and
+   * every message after it is still in the stream; the sequence it covers (0: none, replay whole).
+   */
+  private async restore(target: number): Promise<number> {
+    const c = this.deps.checkpoints;
+    if (!c) return 0;
+    try {
+      const cp = await c.store.load(this.partition);
+      if (!cp) return 0;
+      if (cp.config !== c.config) {
+        this.say(`the checkpoint at sequence ${cp.seq} was made under another configuration: replaying whole`);
+        return 0;
+      }
+      // a stream made again since (its sequences start over) or messages after the checkpoint aged out
+      const first = (await this.deps.jsm.streams.info(EVENTS_STREAM)).state.first_seq;
+      if (cp.seq > target || cp.seq + 1 < first) {
+        this.say(
+          `the checkpoint at sequence ${cp.seq} does not continue into the stream (${first}–${target}): replaying whole`,
+        );
+        return 0;
+      }
+      const { runner, detector } = deserialize(cp.state) as { runner: RunnerState; detector: Buffer };
+      const restored = await this.deps.detector((f) => this.reportOf(f));
+      restored.restore(detector);
+      this.detector = restored;
+      this.lastSeq = runner.lastSeq;
+      this.prevAt = runner.prevAt;
+      this.lastTick = runner.lastTick;
+      this.given = runner.given;
+      this.checkpointedSeq = cp.seq;
+      this.deps.counts.checkpointsRestored++;
+      this.say(`restored the checkpoint at sequence ${cp.seq} (${cp.state.length} bytes)`);
+      return cp.seq;
+    } catch (err) {
+      this.detector = undefined;
+      this.say(`restoring the checkpoint failed, replaying whole: ${why(err)}`);
+      return 0;
+    }
+  }
+
+  /**
+   * The detector and this runner's clock stored as of the last message read, when every report made so
+   * far is stored (a restored detector never reports them again) and the last checkpoint is `everyMs` old
+   * (or `force`). Taken in the worker's turn, between messages; a failure is said and the next one tried.
+   */
+  private async checkpoint(force: boolean): Promise<void> {
+    const c = this.deps.checkpoints;
+    const detector = this.detector;
+    if (!c || !detector || this.held || this.outbox.length > 0 || this.lastSeq <= this.checkpointedSeq) return;
+    if (!force && this.deps.now() - this.lastCheckpointAt < c.everyMs) return;
+    this.lastCheckpointAt = this.deps.now();
+    try {
+      const { seq, state } = await this.deps.turn.run(async () => {
+        const runner: RunnerState = {
+          lastSeq: this.lastSeq,
+          prevAt: this.prevAt,
+          lastTick: this.lastTick,
+          given: this.given,
+        };
+        return { seq: this.lastSeq, state: serialize({ runner, detector: detector.checkpoint() }) };
+      });
+      if (await c.store.save(this.partition, seq, c.config, state)) {
+        this.checkpointedSeq = seq;
+        this.deps.counts.checkpointsSaved++;
+      }
+    } catch (err) {
+      this.say(`storing a checkpoint failed (the next one is tried later): ${why(err)}`);
     }
   }
 
@@ -297,13 +399,15 @@ export class PartitionRunner {
     return this.liveConsumer(subject, this.lastSeq + 1);
   }
 
-  /** The partition from its first retained message up to `target`, through an ordered consumer. */
-  private async replay(subject: string, target: number): Promise<void> {
+  /** The partition after `after` (0: from its first retained message) up to `target`, through an ordered consumer. */
+  private async replay(subject: string, target: number, after: number): Promise<void> {
     const started = this.deps.now();
-    const oc = await this.deps.js.consumers.get(EVENTS_STREAM, {
-      filter_subjects: subject,
-      deliver_policy: DeliverPolicy.All,
-    });
+    const oc = await this.deps.js.consumers.get(
+      EVENTS_STREAM,
+      after > 0
+        ? { filter_subjects: subject, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 }
+        : { filter_subjects: subject, deliver_policy: DeliverPolicy.All },
+    );
     let done = false;
     let replayed = 0;
     // how many are left to deliver: a fetch asking for more than are there waits out its expiry

@@ -2,7 +2,8 @@
 /**
  * `Worker` on a real single-node JetStream and a real PostgreSQL: the bundled example published as ingest
  * nodes publish it (contract.ts: a body's events per partition, in messages), consumed, its findings
- * stored as `hunt` finds them; a second worker taking the partitions over replays and stores nothing new;
+ * stored as `hunt` finds them; a second worker taking the partitions over restores their checkpoints
+ * and stores nothing new; a worker that dies replays only what came after its last checkpoint;
  * a store that fails is retried and nothing is acked until it answers.
  */
 import assert from 'node:assert/strict';
@@ -70,7 +71,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 30_000, s
   }
 }
 
-test('a worker files what hunt finds; a second one taking the partitions over replays them and stores nothing new; a failing store is retried and nothing acked until it answers', async () => {
+test('a worker files what hunt finds; a second one taking the partitions over restores their checkpoints and stores nothing new; a failing store is retried and nothing acked until it answers', async () => {
   const expected = (await hunt({ paths: [KINSING], policy: defaultPolicy(), workers: 1, ruleDirs: RULES })).findings
     .map(shape)
     .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -101,16 +102,19 @@ test('a worker files what hunt finds; a second one taking the partitions over re
     await first.close();
     assert.equal((await store.cases.list()).items.length, 1, 'one case, as hunt groups them');
 
-    // a clean stop gave the partitions up: the next worker replays every partition and stores nothing new
+    // a clean stop checkpointed every partition it read and gave them up: the next worker restores those
+    // checkpoints, replays nothing and stores nothing new
+    const saved = first.stats.checkpointsSaved;
+    assert.ok(saved > 0, JSON.stringify(first.stats));
     const second = await Worker.start({ ...options, name: 'second' });
-    await until('the replay', async () => second.stats.replayed >= published);
     await until(
-      'the replay filed',
-      async () => second.stats.reportsFiled >= expected.length,
+      'the checkpoints restored',
+      async () => second.stats.checkpointsRestored >= saved,
       30_000,
       () => `${JSON.stringify(second.stats)}\n${logs.join('\n')}`,
     );
-    assert.deepEqual(await revisions(), before, 'no revision added by a replay');
+    assert.equal(second.stats.replayed, 0, 'nothing came after the checkpoints: nothing replayed');
+    assert.deepEqual(await revisions(), before, 'no revision added by a takeover');
     assert.deepEqual(await storedShapes(store), expected);
 
     // the store fails (a trigger refuses every revision): the worker retries, acks nothing, stops fetching
@@ -151,6 +155,30 @@ test('a worker files what hunt finds; a second one taking the partitions over re
     );
     assert.ok(logs.some((l) => /the store answers again/.test(l)));
     await second.close();
+
+    // more came while no worker ran: the next one restores the checkpoints and replays only what came after
+    const latest = bodies.map((b) => ({
+      ...b,
+      events: b.events.map((e) => {
+        const ts = e.coalmine.ts + 6 * 3600_000;
+        return { ...e, '@timestamp': new Date(ts).toISOString(), coalmine: { ...e.coalmine, ts } };
+      }),
+    }));
+    const more = await publishBodies(js, latest, Date.now() - 60_000, seqs);
+    const third = await Worker.start({ ...options, name: 'third' });
+    try {
+      await until(
+        'the replay after the checkpoints',
+        async () => third.stats.replayed >= more,
+        60_000,
+        () => `${JSON.stringify(third.stats)}\n${logs.slice(-40).join('\n')}`,
+      );
+      assert.ok(third.stats.checkpointsRestored > 0, JSON.stringify(third.stats));
+      assert.equal(third.stats.replayed, more, 'only the messages after the checkpoints are replayed');
+      assert.equal(third.stats.messages, more, 'and nothing before them is read again');
+    } finally {
+      await third.close();
+    }
   } finally {
     await store.close();
   }

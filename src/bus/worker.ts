@@ -2,11 +2,15 @@
  * `coalmine worker`: owns partitions of the events stream through leases (bus/lease.ts), runs one
  * detector per owned partition (bus/worker-partition.ts: replay at takeover, then live consumption) and
  * files their findings into the shared store through serve's filing (IngestPipeline.filer), so a finding
- * is stored once by id and content whichever worker, or how many replays, reported it. Messages in
- * flight are bounded per worker; a clean stop stores and acks what was read, then gives the leases up so
- * other workers take the partitions at once.
+ * is stored once by id and content whichever worker, or how many replays, reported it. Each partition's
+ * detector is checkpointed into the store (at most every CHECKPOINT_EVERY_MS, and at a clean hand-over),
+ * so a takeover replays only what came after. Messages in flight are bounded per worker; a clean stop
+ * stores and acks what was read, then gives the leases up so other workers take the partitions at once.
  */
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Policy } from '../model/policy.js';
 import { DEFAULT_SETTLE_MS, LiveDetector } from '../run/live.js';
@@ -14,6 +18,7 @@ import { IngestPipeline } from '../server/ingest.js';
 import { openStore, type Store } from '../store/index.js';
 import { AsyncLock } from '../util/async-lock.js';
 import { clip, inert } from '../util/hostile.js';
+import { packagePath } from '../util/package-root.js';
 import { type BusConnection, connectBus, whileStarting } from './connect.js';
 import { EVENTS_STREAM } from './contract.js';
 import { DEFAULT_LEASE_TTL_MS, openLeaseBucket, PartitionLeases, WORKER_NAME } from './lease.js';
@@ -25,6 +30,10 @@ export const DEFAULT_MAX_IN_FLIGHT = 512;
 const REPLAYS_AT_ONCE = 4;
 /** How long a stopping partition may take to store and ack what it read. */
 const DRAIN_MS = 10_000;
+/** A partition's detector is checkpointed at most this often (wall ms) while it reads. */
+export const CHECKPOINT_EVERY_MS = 60_000;
+/** Rule and intel bytes read to name the configuration checkpoints are made under, at most. */
+const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
 
 export interface WorkerOptions {
   /** The bus's server URLs (contract.ts parseBusUrls). */
@@ -38,6 +47,8 @@ export interface WorkerOptions {
   name?: string;
   leaseTtlMs?: number;
   maxInFlight?: number;
+  /** How often a partition's detector is checkpointed at most (default CHECKPOINT_EVERY_MS). */
+  checkpointEveryMs?: number;
   log?: (line: string) => void;
 }
 
@@ -70,6 +81,8 @@ export class Worker {
     replayed: 0,
     reportsFiled: 0,
     storeRetries: 0,
+    checkpointsSaved: 0,
+    checkpointsRestored: 0,
   };
   private readonly moves = { claimed: 0, lost: 0, released: 0 };
   private readonly runners = new Map<number, PartitionRunner>();
@@ -93,6 +106,9 @@ export class Worker {
     private readonly filer: IngestPipeline,
     private readonly budget: InFlightBudget,
     private readonly log: (line: string) => void,
+    private readonly store: Store,
+    /** What checkpoints are made under: a checkpoint of another configuration is not restored. */
+    private readonly checkpointConfig: string,
   ) {
     this.name = options.name ?? defaultWorkerName();
   }
@@ -144,6 +160,8 @@ export class Worker {
         filer,
         new InFlightBudget(options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT),
         log,
+        store,
+        await checkpointConfig(options),
       );
       await self.round();
       self.timer = setInterval(() => {
@@ -250,6 +268,11 @@ export class Worker {
       counts: this.counts,
       log: (line) => this.say(line),
       now: Date.now,
+      checkpoints: {
+        store: this.store.checkpoints,
+        config: this.checkpointConfig,
+        everyMs: this.options.checkpointEveryMs ?? CHECKPOINT_EVERY_MS,
+      },
     });
     this.runners.set(p, runner);
     void runner.start().then(() => {
@@ -298,4 +321,37 @@ function ranges(ps: number[]): string {
 
 function why(err: unknown): string {
   return clip(inert(err instanceof Error ? err.message : String(err)), 500);
+}
+
+/**
+ * The configuration a detector's state depends on, as a short digest: coalmine's version, the policy,
+ * and every rule and intel file's bytes (a directory's files in name order). Two workers run alike, and
+ * may restore each other's checkpoints, exactly when their digests are equal.
+ */
+export async function checkpointConfig(
+  options: Pick<WorkerOptions, 'policy' | 'ruleDirs' | 'intelFiles'>,
+): Promise<string> {
+  const h = createHash('sha256');
+  const version = (JSON.parse(await readFile(packagePath('package.json'), 'utf8')) as { version: string }).version;
+  h.update(`coalmine ${version}\0${JSON.stringify(options.policy)}\0`);
+  let budget = MAX_CONFIG_BYTES;
+  const add = async (path: string, depth: number): Promise<void> => {
+    const st = await stat(path).catch(() => undefined);
+    if (!st) {
+      h.update(`missing ${path}\0`);
+      return;
+    }
+    if (st.isDirectory()) {
+      if (depth > 8) return;
+      for (const name of (await readdir(path)).sort()) await add(join(path, name), depth + 1);
+      return;
+    }
+    h.update(`${path}\0${st.size}\0`);
+    if (st.size <= budget) {
+      budget -= st.size;
+      h.update(await readFile(path));
+    } else h.update(`${st.mtimeMs}\0`);
+  };
+  for (const path of [...(options.ruleDirs ?? []), ...(options.intelFiles ?? [])]) await add(path, 0);
+  return `sha256:${h.digest('hex').slice(0, 32)}`;
 }

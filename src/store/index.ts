@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { type AllowlistStore, allowlistStore } from './allowlist.js';
 import { type AuditLog, auditLog } from './audit.js';
 import { type CaseStore, caseStore } from './cases.js';
+import { type CheckpointStore, checkpointStore } from './checkpoints.js';
 import type { Db, Dialect } from './db.js';
 import { type FindingStore, findingStore } from './findings.js';
 import { type IngestLog, ingestLog } from './ingest.js';
@@ -31,6 +32,8 @@ export interface Store {
   sensors: SensorStore;
   /** Accepted ingest request bodies, replayed at start. */
   ingest: IngestLog;
+  /** `coalmine worker`'s partition checkpoints. */
+  checkpoints: CheckpointStore;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function openStore(location: string, options: StoreOptions = {}): P
       allowlist: allowlistStore(db, now),
       sensors: sensorStore(db, now),
       ingest: ingestLog(db, now),
+      checkpoints: checkpointStore(db, now),
       close: () => db.close(),
     };
   } catch (err) {

@@ -233,6 +233,20 @@ export const MIGRATIONS: readonly Migration[] = [
     // by it, as hunt dates them by the file's mtime; null when the sender gave none (dated on arrival)
     statements: ['ALTER TABLE ingest_log ADD COLUMN mtime BIGINT'],
   },
+  {
+    version: 8,
+    name: 'partition checkpoints',
+    // coalmine worker's detector state per bus partition as of a stream sequence (deflated, base64)
+    statements: [
+      `CREATE TABLE partition_checkpoints (
+        partition_no INTEGER PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        config TEXT NOT NULL,
+        saved_at BIGINT NOT NULL,
+        state TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

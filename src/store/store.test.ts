@@ -820,6 +820,26 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
       );
       await rejects(store.cases.addNote(grouped.id, 'ok', { actor: 'a'.repeat(300) }), StoreInputError, /actor is 300/);
     });
+
+    test('partition checkpoints: the latest per partition, never an older sequence over a newer', async () => {
+      const { store } = await fresh();
+      assert.equal(await store.checkpoints.load(3), undefined);
+      const state = Buffer.from(Array.from({ length: 5000 }, (_, i) => i % 251));
+      assert.equal(await store.checkpoints.save(3, 120, 'sha256:a', state), true);
+      assert.equal(await store.checkpoints.save(3, 90, 'sha256:a', Buffer.from('older')), false, 'a slower owner');
+      assert.equal(await store.checkpoints.save(4, 7, 'sha256:a', Buffer.from('four')), true);
+      const got = await store.checkpoints.load(3);
+      assert.deepEqual(got && { seq: got.seq, config: got.config, same: got.state.equals(state) }, {
+        seq: 120,
+        config: 'sha256:a',
+        same: true,
+      });
+      assert.equal(await store.checkpoints.save(3, 121, 'sha256:b', Buffer.from('newer')), true);
+      assert.equal((await store.checkpoints.load(3))?.state.toString(), 'newer');
+      assert.equal((await store.checkpoints.load(4))?.seq, 7);
+      await rejects(store.checkpoints.save(-1, 1, 'x', state), StoreInputError, /partition/);
+      await rejects(store.checkpoints.save(1, 1, '', state), StoreInputError, /config/);
+    });
   });
 }
 

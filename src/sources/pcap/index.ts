@@ -97,6 +97,15 @@ class PcapReader {
           'processing',
         ),
       );
+    if (this.sessions.untracked > 0)
+      this.issues.push(
+        issue(
+          { file: this.file, record: String(this.sessions.firstUntracked) },
+          'PCAP_STRATUM_UNREAD',
+          `${this.sessions.untracked} flows that may be Stratum were not read whole (4,096 were being read at once), the first at record ${this.sessions.firstUntracked}; their shares are not counted`,
+          'processing',
+        ),
+      );
     if (this.issueCount > MAX_ISSUES)
       this.issues.push(
         // every issue names a record: this one the first it leaves out

@@ -253,3 +253,30 @@ test('a session of 24 hours keeps at most 64 buckets, each wider, with every sha
   const exposure = r.session.buckets.reduce((n, b) => n + b.exposure, 0);
   assert.ok(Math.abs(exposure / r.session.exposure - 1) < 1e-9);
 });
+
+test('at most 4,096 flows are read at once: the rest are counted in one issue, and a finished one frees its slot', async () => {
+  const sessions = new ShareSessions();
+  const flow = (port: number) => ({ client: { ip: '10.0.0.5', port }, server: { ip: '192.0.2.1', port: 3333 } });
+  const open = Array.from({ length: 4096 }, (_, i) => sessions.open(flow(i), Buffer.from('{'), 0, i));
+  assert.ok(open.every((s) => s !== undefined));
+  assert.equal(sessions.open(flow(5000), Buffer.from('{'), 0, 5000), undefined);
+  assert.deepEqual([sessions.untracked, sessions.firstUntracked], [1, 5000]);
+  open[0]?.end(1);
+  assert.ok(sessions.open(flow(5001), Buffer.from('{'), 0, 5001));
+  // through the reader: 4,100 JSON flows open at once
+  const packets: PacketSpec[] = Array.from({ length: 4100 }, (_, i) => ({
+    tsMs: START_MS + i,
+    src: '10.0.0.5',
+    dst: '192.0.2.1',
+    sport: 10_000 + i,
+    dport: 3333,
+    transport: 'tcp',
+    seq: 1,
+    flags: 'PA',
+    payload: '{"id":1,"method":"mining.subscribe","params":["x"]}\n',
+  }));
+  const { issues } = await reports(writePcap(packets));
+  assert.deepEqual(issues, [
+    'PCAP_STRATUM_UNREAD: 4 flows that may be Stratum were not read whole (4,096 were being read at once), the first at record 4097; their shares are not counted',
+  ]);
+});

@@ -7,8 +7,8 @@
  *
  * A flow is read only when its first payload looks like JSON-RPC (a `{`) or an HTTP POST, and given up
  * after 64 KiB or 32 messages with nothing of mining in them. Bounds: lines and HTTP bodies ≤ 16 KiB
- * (longer ones skipped), 256 unanswered request ids per flow, 4,096 sessions (the oldest is reported
- * and dropped), strings clipped to 64 characters. Reports: every 10 minutes of capture time while
+ * (longer ones skipped), 256 unanswered request ids per flow, 4,096 flows read at once (more are
+ * counted, not read), 4,096 sessions (the oldest is reported and dropped), strings clipped to 64 characters. Reports: every 10 minutes of capture time while
  * shares arrive (progress), and once when the session's last connection has been closed for a
  * minute or the input ends (final).
  */
@@ -33,6 +33,11 @@ const GIVE_UP_MESSAGES = 32;
 const MAX_PENDING = 256;
 const MAX_HTTP_PENDING = 64;
 const MAX_SESSIONS = 4096;
+/**
+ * Flows read at once: each may hold up to 48 KiB of unfinished lines and bodies, so 4,096 bound that
+ * to 192 MiB however many flows a hostile capture opens.
+ */
+const MAX_STREAMS = 4096;
 const MAX_TEXT = 64;
 const MAX_HEADER_LINES = 64;
 /** A reconnect this soon after the last connection closed continues the session. */
@@ -380,7 +385,7 @@ export class StratumStream {
     if (!this.active) return;
     this.bytes += bytes.length;
     if (this.ledger === undefined && (this.bytes > GIVE_UP_BYTES || this.messages > GIVE_UP_MESSAGES)) {
-      this.active = false;
+      this.stop();
       return;
     }
     const d = this.dirs[dir];
@@ -649,9 +654,20 @@ export class StratumStream {
     this.ledger.answer(this.nowMs, accepts(m));
   }
 
+  /** Reading ends: buffers let go, and the slot is free for another flow. */
+  private stop(): void {
+    if (!this.active) return;
+    this.active = false;
+    for (const d of this.dirs) {
+      d.partial = [];
+      d.body = [];
+    }
+    this.sessions.release();
+  }
+
   /** The flow closed (or the input ended) at `ms`. */
   end(ms: number): void {
-    this.active = false;
+    this.stop();
     if (this.ledger) {
       this.ledger.client = this.flow.client;
       this.ledger.server = this.flow.server;
@@ -670,15 +686,32 @@ export class StratumStream {
 export class ShareSessions {
   private readonly ledgers = new Map<string, ShareLedger>();
   private readonly out: SessionReport[] = [];
+  private reading = 0;
+  /** Flows that may have been Stratum but were not read: MAX_STREAMS were being read already. */
+  untracked = 0;
+  /** The packet of the first of them, for the issue that counts them. */
+  firstUntracked: number | undefined;
 
-  /** A reader for a new flow, when its first payload may be Stratum; undefined otherwise. */
+  /** A reader for a new flow, when its first payload may be Stratum; undefined otherwise (or when too many are read). */
   open(
     flow: { client: Endpoint; server: Endpoint },
     payload: Buffer,
     ms: number,
     packet: number,
   ): StratumStream | undefined {
-    return mayBeStratum(payload) ? new StratumStream(this, flow, ms, packet) : undefined;
+    if (!mayBeStratum(payload)) return undefined;
+    if (this.reading >= MAX_STREAMS) {
+      this.untracked++;
+      this.firstUntracked ??= packet;
+      return undefined;
+    }
+    this.reading++;
+    return new StratumStream(this, flow, ms, packet);
+  }
+
+  /** A reader stopped (its flow ended, or it gave up). */
+  release(): void {
+    this.reading = Math.max(0, this.reading - 1);
   }
 
   ledgerFor(client: Endpoint, server: Endpoint, ms: number, packet: number): ShareLedger {

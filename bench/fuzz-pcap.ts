@@ -996,6 +996,8 @@ export function badEvent(e: CoalEvent, file: string): string | undefined {
     return undefined;
   }
   const f = c.flow;
+  // a Stratum session's report (stratum-session.ts): the summary's counts and bounds, no payloads
+  if (e.event.dataset === 'pcap.stratum') return badSession(f?.stratum);
   if (!f || typeof f.clientPayload !== 'string' || typeof f.serverPayload !== 'string')
     return 'connect without payloads';
   // 4 KiB per direction, each byte at most 4 characters once escaped
@@ -1007,6 +1009,20 @@ export function badEvent(e: CoalEvent, file: string): string | undefined {
   if (e.tls?.client?.server_name !== undefined && typeof e.tls.client.server_name !== 'string') return 'bad SNI';
   if (e.http?.request !== undefined && (!text(e.http.request.method) || typeof e.http.request.path !== 'string'))
     return 'bad HTTP request';
+  return undefined;
+}
+
+/** Why a Stratum session report's summary is not well-formed (counts, times, the bounds it promises), or undefined. */
+function badSession(s: NonNullable<CoalEvent['coalmine']['flow']>['stratum']): string | undefined {
+  if (!s) return 'session report without a session';
+  for (const n of [s.submitted, s.accepted, s.rejected, s.connections])
+    if (!count(n)) return `session number ${String(n)} is not a count`;
+  if (s.accepted + s.rejected > s.submitted) return 'more answers than submits';
+  for (const n of [s.exposure, s.miningMs, s.startMs, s.endMs])
+    if (!finite(n) || (n as number) < 0) return `session time or exposure ${String(n)}`;
+  if (s.buckets.length > 64 || s.difficulties.length > 16) return 'session over its bounds';
+  for (const t of [s.agent, s.worker, s.algorithm])
+    if (t !== undefined && t.length > 65) return 'session string not clipped';
   return undefined;
 }
 

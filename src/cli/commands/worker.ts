@@ -89,7 +89,7 @@ async function runWorker(flags: WorkerFlags): Promise<number> {
   await worker.close();
   const s = worker.stats;
   err(
-    `coalmine worker ${worker.name}: stopped; ${s.messages} messages (${s.events} events, ${s.replayed} replayed), ${s.reportsFiled} reports filed, ${s.storeRetries} store retries`,
+    `coalmine worker ${worker.name}: stopped; ${s.messages} messages (${s.events} events, ${s.replayed} replayed), ${s.reportsFiled} reports filed, ${s.storeRetries} store retries, ${s.checkpointsSaved} checkpoints stored, ${s.checkpointsRestored} restored`,
   );
   return EXIT.ok;
 }

@@ -23,6 +23,8 @@ const COMMANDS = [
   'serve',
   'serve token create',
   'worker',
+  'verify',
+  'inspect',
 ];
 const README = readFileSync(join(import.meta.dirname, '..', 'README.md'), 'utf8');
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { CoalEvent } from '../model/event.js';
 import { carbonBlack } from './carbon-black.js';
 import {
   countsOf,
@@ -29,9 +31,12 @@ runSourceContract({
 });
 
 const line = (o: unknown) => `${JSON.stringify(o)}\n`;
+/** Events as the file lists them (the reader gives them in time order): what these tests pick by place. */
+const inFileOrder = (events: readonly CoalEvent[]) =>
+  [...events].sort((a, b) => (a.coalmine.ref.line ?? 0) - (b.coalmine.ref.line ?? 0));
 
 test('every shape maps to the shared verbs; deletes, child-process notices and alerts are unused', async () => {
-  const { events } = await readAll(carbonBlack, good);
+  const events = inFileOrder((await readAll(carbonBlack, good)).events);
   assert.deepEqual(
     events.map((e) => [e.coalmine.ref.line, e.event.dataset, e.event.action]),
     [
@@ -51,7 +56,7 @@ test('every shape maps to the shared verbs; deletes, child-process notices and a
 });
 
 test('an EDR procstart: guid, pid, path, command line, user, hashes; the parent guid from its console link', async () => {
-  const { events } = await readAll(carbonBlack, good);
+  const events = inFileOrder((await readAll(carbonBlack, good)).events);
   const e = events[0];
   assert.equal(e['@timestamp'], '2026-11-30T09:00:00.250Z');
   assert.deepEqual(e.host, { name: 'web-3', os: { platform: 'linux' } });
@@ -75,7 +80,7 @@ test('an EDR procstart: guid, pid, path, command line, user, hashes; the parent 
 });
 
 test('netconns: an inbound EDR one has the peer as source; a Cloud one keeps the name it resolved', async () => {
-  const { events } = await readAll(carbonBlack, good);
+  const events = inFileOrder((await readAll(carbonBlack, good)).events);
   assert.deepEqual(events[1].source, { ip: '198.51.100.77', port: 52311 });
   assert.deepEqual(events[1].destination, { ip: '10.0.0.5', port: 22 });
   assert.deepEqual(events[1].network, { direction: 'inbound', transport: 'tcp' });
@@ -89,7 +94,7 @@ test('netconns: an inbound EDR one has the peer as source; a Cloud one keeps the
 });
 
 test('a Cloud procstart is written by the parent: the childproc is the process, the writer its parent', async () => {
-  const { events } = await readAll(carbonBlack, good);
+  const events = inFileOrder((await readAll(carbonBlack, good)).events);
   const e = events[3];
   assert.equal(e['@timestamp'], '2026-11-30T09:00:30.125Z');
   // the device name's domain is not part of the host name typeperf and Sysmon know
@@ -115,7 +120,7 @@ test('a Cloud procstart is written by the parent: the childproc is the process, 
 });
 
 test('registry keys get the hive names; event and process search results map their lists', async () => {
-  const { events } = await readAll(carbonBlack, good);
+  const events = inFileOrder((await readAll(carbonBlack, good)).events);
   assert.deepEqual(events[5].registry, {
     path: 'HKU\\S-1-5-21-1-2-3-1104\\Software\\Microsoft\\Notepad\\fWrap',
     value: 'fWrap',
@@ -202,7 +207,9 @@ test('API answers as documents: an array, a pretty-printed or one-line {"results
   for (const [name, text] of shapes) {
     const input = memoryInput(name, text);
     assert.equal(sniffSource(input)?.name, 'carbon-black', name);
-    const { events, issues } = await readAll(carbonBlack, input);
+    const read = await readAll(carbonBlack, input);
+    const events = inFileOrder(read.events);
+    const issues = read.issues;
     assert.deepEqual(issues, [], name);
     assert.deepEqual(
       events.map((e) => [e.event.action, e.process?.pid]),
@@ -354,7 +361,8 @@ test('the public samples read without issues and sniff as carbon-black', async (
     );
   }
   // the SDK's legacy enriched netconn: an inbound RPC connection, the integer addresses decoded
-  const { events } = await readAll(carbonBlack, fileInput(join(PUBLIC, 'cbc-sdk-enriched-events-netconn.json')));
+  const sample = await readAll(carbonBlack, fileInput(join(PUBLIC, 'cbc-sdk-enriched-events-netconn.json')));
+  const events = inFileOrder(sample.events);
   assert.deepEqual(events[0].source, { ip: '10.169.255.100', port: 38240 });
   assert.deepEqual(events[0].destination, { ip: '10.126.6.201', port: 135 });
 });
@@ -368,4 +376,16 @@ test('sniffing: our own stories claim carbon-black; no other fixture in test/fix
   ])
     assert.equal(sniffSource(fileInput(f))?.name, 'carbon-black', f);
   assert.deepEqual(fixturesClaimedBy(carbonBlack), []);
+});
+
+test('a file listed newest first (as a search result sorts by default) is given in time order', async () => {
+  const text = readFileSync(`${DIR}/good.json`, 'utf8').trim().split('\n').reverse().join('\n');
+  const { events, issues } = await readAll(carbonBlack, memoryInput('newest-first.json', text));
+  assert.deepEqual(issues, []);
+  assert.ok(events.length > 5);
+  const times = events.map((e) => e.coalmine.ts);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
 });

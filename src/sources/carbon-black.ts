@@ -21,6 +21,7 @@ import { type EndpointAction, headOf, type OriginalBounds, originalOf, parentOf,
 import { isJsonDocument, type JsonRecord, jsonRecords } from './json-document.js';
 import { sniffJsonLine } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, portOf } from './net-fields.js';
+import { timeOrdered } from './time-order.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 import { winBasename } from './win-event.js';
 
@@ -535,24 +536,30 @@ export const carbonBlack: SourceDescriptor = {
     if (isJsonDocument(head, API_ANSWER)) return scoreText(head.slice(0, 16 * 1024));
     return sniffJsonLine(head, scoreRecord, scoreText);
   },
-  async *read(input, context): AsyncGenerator<SourceBatch> {
-    let batch: SourceBatch = { events: [], issues: [], unused: 0 };
-    for await (const item of records(input, context)) {
-      if ('issue' in item) batch.issues.push(item.issue);
-      else {
-        const mapped = isObject(item.value)
-          ? carbonBlackEvent(item.value, { file: input.name, line: item.line, hostHint: input.hostHint })
-          : 'record is JSON but not an object';
-        if (mapped === 'unused') batch.unused = (batch.unused ?? 0) + 1;
-        else if (typeof mapped === 'string')
-          batch.issues.push(issue({ file: input.name, line: item.line }, `${CODE}_BAD_RECORD`, mapped));
-        else batch.events.push(mapped);
-      }
-      if (batch.events.length + batch.issues.length >= BATCH_EVENTS) {
-        yield batch;
-        batch = { events: [], issues: [], unused: 0 };
-      }
-    }
-    if (batch.events.length > 0 || batch.issues.length > 0 || (batch.unused ?? 0) > 0) yield batch;
+  read(input, context) {
+    // search results come in the query's sort (newest first by default) and forwarder files by arrival: in
+    // file order the engine would take each older record as a late one
+    return timeOrdered(batches(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+async function* batches(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  let batch: SourceBatch = { events: [], issues: [], unused: 0 };
+  for await (const item of records(input, context)) {
+    if ('issue' in item) batch.issues.push(item.issue);
+    else {
+      const mapped = isObject(item.value)
+        ? carbonBlackEvent(item.value, { file: input.name, line: item.line, hostHint: input.hostHint })
+        : 'record is JSON but not an object';
+      if (mapped === 'unused') batch.unused = (batch.unused ?? 0) + 1;
+      else if (typeof mapped === 'string')
+        batch.issues.push(issue({ file: input.name, line: item.line }, `${CODE}_BAD_RECORD`, mapped));
+      else batch.events.push(mapped);
+    }
+    if (batch.events.length + batch.issues.length >= BATCH_EVENTS) {
+      yield batch;
+      batch = { events: [], issues: [], unused: 0 };
+    }
+  }
+  if (batch.events.length > 0 || batch.issues.length > 0 || (batch.unused ?? 0) > 0) yield batch;
+}

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
 import {
@@ -455,4 +456,20 @@ test('a CSV header naming __proto__ or constructor columns is read as columns, n
   assert.equal(events[0].process?.name, 'a.exe');
   assert.equal(events[0].original.constructor, 'y');
   assert.equal(Object.getPrototypeOf(events[0].original), Object.prototype);
+});
+
+test('an export sorted newest first (`sort by Timestamp desc`) is given in time order', async () => {
+  const [header, ...rows] = readFileSync(`${DIR}/an0741-miner/DeviceProcessEvents.csv`, 'utf8').trim().split('\n');
+  const { events, issues } = await readAll(
+    defender,
+    memoryInput('DeviceProcessEvents.csv', [header, ...rows.reverse()].join('\n')),
+  );
+  assert.deepEqual(issues, []);
+  assert.ok(events.length >= 3, `${events.length} events`);
+  const times = events.map((e) => e.coalmine.ts);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+  assert.ok(times[0] < times[times.length - 1], 'the rows span some time');
 });

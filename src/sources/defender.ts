@@ -28,6 +28,7 @@ import { type EventHead, headOf, type OriginalBounds, originalOf, parentOf } fro
 import { DOCUMENT_BOUNDS, isJsonDocument, jsonDocumentRecords } from './json-document.js';
 import { sourceLines } from './lines.js';
 import { domainOf, endpointOf, ipOf, isObject, numberOf, portOf, textOf } from './net-fields.js';
+import { timeOrdered } from './time-order.js';
 import { splitCsv } from './typeperf.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 import { scheduledTask, taskExecActions, winBasename } from './win-event.js';
@@ -743,6 +744,11 @@ export const defender: SourceDescriptor = {
       fileTable: TABLE_IN_FILE_NAME.exec(base)?.[1],
       platforms: new Map(),
     };
-    return isJsonHead(input.head.toString('utf8')) ? readJson(input, context, where) : readCsv(input, context, where);
+    const batches = isJsonHead(input.head.toString('utf8'))
+      ? readJson(input, context, where)
+      : readCsv(input, context, where);
+    // advanced hunting answers in the query's order (often `sort by Timestamp desc`) and the portal exports
+    // the grid as sorted: in file order the engine would take each older row as a late one
+    return timeOrdered(batches, input.name, CODE, BATCH);
   },
 };

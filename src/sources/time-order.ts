@@ -13,16 +13,22 @@ export const MAX_HELD_EVENTS = 100_000;
 
 /**
  * Holds a file's events and gives them back in time order (input order on ties). Bounded: once `full`,
- * the reader drains a run (in order) and goes on; `overflowed` says a file needed runs.
+ * the reader drains a run (in order) and goes on; `overflowed` says an event came after a run holding a
+ * later one was given (a file in order never sets it, however long: only one whose runs overlap).
  */
 export class TimeOrder {
   private held: CoalEvent[] = [];
+  /** The latest time given so far: an event before it comes too late for its run. */
+  private givenTs = Number.NEGATIVE_INFINITY;
   overflowed = false;
 
   constructor(private readonly limit = MAX_HELD_EVENTS) {}
 
   push(events: readonly CoalEvent[]): void {
-    for (const e of events) this.held.push(e);
+    for (const e of events) {
+      if (e.coalmine.ts < this.givenTs) this.overflowed = true;
+      this.held.push(e);
+    }
   }
 
   get full(): boolean {
@@ -31,10 +37,11 @@ export class TimeOrder {
 
   /** Everything held, in time order, in batches of at most `batch` (never one huge array to spread). */
   *drain(batch: number): Generator<CoalEvent[]> {
-    if (this.full) this.overflowed = true;
     const out = this.held;
     this.held = [];
     out.sort((a, b) => a.coalmine.ts - b.coalmine.ts);
+    const last = out[out.length - 1]?.coalmine.ts;
+    if (last !== undefined && last > this.givenTs) this.givenTs = last;
     for (let i = 0; i < out.length; i += batch) yield out.slice(i, i + batch);
   }
 }
@@ -44,7 +51,7 @@ export function outOfOrderIssue(file: string, code: string): Issue {
   return issue(
     { file, line: 1 },
     `${code}_OUT_OF_ORDER`,
-    'more events than are held to sort a file: given in runs, each in time order',
+    'more events than are held to sort a file, and out of order across them: given in runs, each in time order',
     'reading',
   );
 }

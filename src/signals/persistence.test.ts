@@ -230,3 +230,28 @@ test('hostile entries never throw and stay bounded', () => {
   assert.ok(s[0].explanation.length < 600);
   assert.deepEqual(grade(''), ['weak']);
 });
+
+test('Windows: a task file (a task registered through COM shows only as it) and the Startup folders are persistence places', () => {
+  const write = (path: string, name: string) =>
+    signalsOf(persistence, evt('file-write', { process: { pid: 4410, name }, file: { path } })).map((x) => x.strength);
+  // a script dropping a shortcut in a user's Startup folder, or writing a task file itself
+  assert.deepEqual(
+    write(
+      'C:\\Users\\ana\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\upd.lnk',
+      'powershell.exe',
+    ),
+    ['medium'],
+  );
+  assert.deepEqual(
+    write('C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\StartUp\\svc.vbs', 'wscript.exe'),
+    ['medium'],
+  );
+  assert.deepEqual(write('c:\\windows\\system32\\Tasks\\Microsoft\\Windows\\Update\\Sync', 'rundll32.exe'), ['medium']);
+  // the Schedule service writes every task's file, whoever registered it; installers write shortcuts
+  assert.deepEqual(write('C:\\Windows\\System32\\Tasks\\GoogleUpdateTaskMachineUA', 'svchost.exe'), ['weak']);
+  assert.deepEqual(write('C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\a.lnk', 'MsiExec.exe'), [
+    'weak',
+  ]);
+  for (const path of ['C:\\Windows\\Temp\\tasks.txt', 'C:\\Users\\ana\\Documents\\Startup\\notes.txt'])
+    assert.deepEqual(write(path, 'powershell.exe'), [], path);
+});

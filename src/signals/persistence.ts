@@ -126,6 +126,16 @@ const PERSISTENCE_PARTS = [
   '/.config/systemd/user/',
   '/.config/autostart/',
 ];
+/**
+ * Windows places, lower-case: the Task Scheduler's task files (a task registered through COM or the
+ * API, not schtasks, may show only as its file) and the Startup folders (per user and for all users).
+ */
+const WINDOWS_PERSISTENCE_PARTS = [
+  '\\windows\\system32\\tasks\\',
+  '\\windows\\syswow64\\tasks\\',
+  '\\windows\\tasks\\',
+  '\\start menu\\programs\\startup\\',
+];
 /** Package managers write units and cron files on every upgrade: weak evidence, shown, never alone. */
 const PACKAGE_MANAGERS = new Set([
   'dpkg',
@@ -140,9 +150,18 @@ const PACKAGE_MANAGERS = new Set([
   'snapd',
   'packagekitd',
   'unattended-upgr',
+  // Windows: installers, servicing, and the Schedule service (it writes every task's file, whoever asked)
+  'msiexec.exe',
+  'trustedinstaller.exe',
+  'tiworker.exe',
+  'svchost.exe',
 ]);
 
 export function isPersistencePath(path: string): boolean {
+  if (path.includes('\\')) {
+    const lower = path.toLowerCase();
+    return WINDOWS_PERSISTENCE_PARTS.some((s) => lower.includes(s));
+  }
   return PERSISTENCE_PREFIXES.some((p) => path.startsWith(p)) || PERSISTENCE_PARTS.some((s) => path.includes(s));
 }
 
@@ -334,7 +353,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   if (!path || !isPersistencePath(path)) return;
   const p = event.process;
   const writer = p?.name ?? (p?.executable ? baseName(p.executable) : undefined);
-  const isPackageManager = writer !== undefined && PACKAGE_MANAGERS.has(writer);
+  const isPackageManager = writer !== undefined && PACKAGE_MANAGERS.has(writer.toLowerCase());
   out.push(
     signalFor(event, {
       kind: 'persistence',

@@ -262,8 +262,14 @@ export function suspiciousLocation(path: string): string | undefined {
   return undefined;
 }
 
-/** A Windows path: drive letter, UNC or NT namespace. */
-const WINDOWS_PATH = /^(?:[a-z]:\\|\\\\|\\systemroot\\|%[a-z]{1,20}%\\)/i;
+/**
+ * A drive, UNC, %VAR% or SystemRoot path, or the NT forms EDRs write: `\Device\HarddiskVolume3\…` (Falcon's
+ * ImageFileName when no command line names the volume's letter), `\Device\Mup\…` (UNC) and `\??\C:\…`.
+ */
+const WINDOWS_PATH =
+  /^(?:[a-z]:\\|\\\\|\\systemroot\\|%[a-z]{1,20}%\\|\\device\\(?:harddiskvolume\d{1,4}|mup)\\|\\\?\?\\[a-z]:\\)/i;
+/** The volume part of an NT path (`\Device\HarddiskVolume3`, `\??\C:`): it stands where a drive letter would. */
+const NT_VOLUME = /^(?:\\device\\harddiskvolume\d{1,4}|\\\?\?\\[a-z]:)(?=\\)/i;
 /** Windows' own processes, and where the real ones live (lower case, drive letter removed). */
 const WINDOWS_SYSTEM_DIRS = ['\\windows\\system32\\', '\\windows\\syswow64\\', '\\windows\\winsxs\\'];
 const WINDOWS_SYSTEM_NAMES = new Set([
@@ -296,7 +302,7 @@ const WINDOWS_ODD_DIRS =
   /\\(?:\$recycle\.bin|users\\public|windows\\tasks|windows\\fonts|windows\\debug|windows\\help|perflogs|system volume information)\\/i;
 /** User-writable places: where a scheduled task or a miner-named program from there is suspicious. */
 const WINDOWS_WRITABLE_DIRS =
-  /\\(?:appdata|temp|tmp|windows\\temp)\\|^[a-z]:\\programdata\\|^%(?:appdata|localappdata|temp|tmp|programdata|public|userprofile)%\\/i;
+  /\\(?:appdata|temp|tmp|windows\\temp)\\|^(?:[a-z]:|\\device\\harddiskvolume\d{1,4})\\programdata\\|^%(?:appdata|localappdata|temp|tmp|programdata|public|userprofile)%\\/i;
 
 export function isWindowsPath(path: string): boolean {
   return WINDOWS_PATH.test(path);
@@ -308,6 +314,7 @@ function windowsDirForm(path: string): string {
     .toLowerCase()
     .replace(/^\\\\\?\\/, '')
     .replace(/^(?:%systemroot%|\\systemroot)\\/, '\\windows\\')
+    .replace(NT_VOLUME, '')
     .replace(/^[a-z]:/, '');
 }
 

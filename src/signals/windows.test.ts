@@ -134,6 +134,22 @@ test('a Windows system process name outside System32 is a strong masquerade, any
   );
 });
 
+test('NT device paths (Falcon ImageFileName with no known drive letter) are judged as Windows paths', () => {
+  const fake = '\\Device\\HarddiskVolume3\\Users\\bob\\AppData\\Roaming\\svchost.exe';
+  assert.deepEqual(
+    signalsOf(processClassifier, exec(fake, 'svchost.exe')).map((s) => [s.kind, s.strength, s.by]),
+    [['masquerade', 'strong', 'process:windows-system-name']],
+  );
+  const miner = '\\Device\\HarddiskVolume2\\ProgramData\\x\\xmrig.exe';
+  assert.ok(signalsOf(processClassifier, exec(miner, miner)).some((s) => s.by === 'process:suspicious-location'));
+  for (const real of [
+    '\\Device\\HarddiskVolume3\\Windows\\System32\\svchost.exe',
+    '\\??\\C:\\Windows\\system32\\conhost.exe',
+    '\\Device\\HarddiskVolume12\\Windows\\explorer.exe',
+  ])
+    assert.deepEqual(signalsOf(processClassifier, exec(real, real)), [], real);
+});
+
 test('taskkill, wmic and Stop-Process aimed at miners are competitor kills naming the victim', () => {
   const cases = [
     'taskkill /f /im xmrig.exe',

@@ -24,7 +24,7 @@ runSourceContract({
   cut: cutLineCase(good, 3, '"CommandLine":"\\\\\\\\fs01\\\\tools\\\\PsExec64.exe -accept', 'eula -s cmd.cutoff'),
 });
 
-test('each event type maps to its verb; an aidmaster line and a DriverLoad are counted unused', async () => {
+test('each event type maps to its verb; an aidmaster line is counted unused', async () => {
   const { events } = await readAll(crowdstrikeFdr, good);
   assert.deepEqual(
     events.map((e) => [e.coalmine.ref.line, e.event.dataset, e.event.action]),
@@ -36,13 +36,14 @@ test('each event type maps to its verb; an aidmaster line and a DriverLoad are c
       [6, 'crowdstrike-fdr.NetworkConnectIP6', 'connect'],
       [7, 'crowdstrike-fdr.DnsRequest', 'dns-query'],
       [8, 'crowdstrike-fdr.ScheduledTaskRegistered', 'persistence-entry'],
+      [9, 'crowdstrike-fdr.DriverLoad', 'driver-load'],
       [10, 'crowdstrike-fdr.ProcessRollup2', 'exec'],
       [11, 'crowdstrike-fdr.ProcessRollup2', 'exec'],
       [12, 'crowdstrike-fdr.NetworkConnectIP4', 'connect'],
       [13, 'crowdstrike-fdr.ProcessRollup2', 'exec'],
     ],
   );
-  assert.deepEqual(await countsOf(crowdstrikeFdr, good), { events: 11, issues: 0, unused: 2 });
+  assert.deepEqual(await countsOf(crowdstrikeFdr, good), { events: 12, issues: 0, unused: 1 });
 });
 
 test('a rollup is the process: TargetProcessId its id, RawProcessId its pid, ParentProcessId its parent; times from epoch seconds', async () => {
@@ -74,6 +75,18 @@ test('a rollup is the process: TargetProcessId its id, RawProcessId its pid, Par
   // the synthetic rollup of a process running since an hour before is dated when the sensor reported it
   assert.equal(events[0]['@timestamp'], '2026-12-02T08:00:00.450Z');
   assert.equal(events[0].process?.start, '2026-12-02T07:00:00.000Z');
+});
+
+test("a DriverLoad is the driver loaded: its path (the volume's letter when the host told it), name and hashes, no process", async () => {
+  const { events } = await readAll(crowdstrikeFdr, good);
+  const load = events.find((e) => e.event.action === 'driver-load');
+  assert.deepEqual(load?.file, {
+    path: 'C:\\Windows\\System32\\drivers\\null.sys',
+    name: 'null.sys',
+    hash: { sha256: '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0' },
+  });
+  assert.equal(load?.process, undefined);
+  assert.deepEqual(load?.event.category, ['driver']);
 });
 
 test('Windows device paths become the drive paths Sysmon and tasks use, only when the record or host says the letter', async () => {
@@ -110,7 +123,10 @@ test('the host is ComputerName, else the name an earlier line gave the aid, else
   assert.equal(hinted.events.find((e) => e.coalmine.ref.line === 3)?.host?.name, 'WIN-LAB-3');
   assert.deepEqual(
     events.map((e) => e.host?.os?.platform),
-    ['windows', 'windows', 'windows', 'windows', 'windows', 'windows', 'windows', 'windows', 'linux', 'linux', 'macos'],
+    [
+      ...['windows', 'windows', 'windows', 'windows', 'windows', 'windows', 'windows', 'windows', 'windows'],
+      ...['linux', 'linux', 'macos'],
+    ],
   );
 });
 
@@ -160,9 +176,10 @@ test('EndOfProcess is the exit; its lifetime CPU totals stay in original and are
 
 test('a Linux rollup in a container carries its container id', async () => {
   const { events } = await readAll(crowdstrikeFdr, good);
-  assert.deepEqual(events[8].container, { id: '3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100' });
-  assert.equal(events[8].user, undefined);
-  assert.deepEqual(events[8].process?.user, { name: 'postgres', id: '70' });
+  const rollup = events.find((e) => e.coalmine.ref.line === 11);
+  assert.deepEqual(rollup?.container, { id: '3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100' });
+  assert.equal(rollup?.user, undefined);
+  assert.deepEqual(rollup?.process?.user, { name: 'postgres', id: '70' });
 });
 
 test('bad records are issues naming file, line and reason; the good records around them are read', async () => {

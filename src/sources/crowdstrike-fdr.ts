@@ -2,7 +2,7 @@
  * CrowdStrike Falcon Data Replicator events, one JSON object per line as the FDR S3 feed delivers them
  * (gzip or not), each named by `event_simpleName`: ProcessRollup2 / SyntheticProcessRollup2 are `exec`,
  * EndOfProcess `exit`, NetworkConnectIP4/IP6 `connect`, DnsRequest `dns-query`, ScheduledTaskRegistered a
- * scheduled-task `persistence-entry`; every other event type is counted unused. A mapping only: the
+ * scheduled-task `persistence-entry`, DriverLoad `driver-load`; every other event type is counted unused. A mapping only: the
  * Windows and Linux classifiers judge these events as they judge Sysmon's and auditd's.
  */
 import type { CoalEvent, ProcessFields, ProcessParent } from '../model/event.js';
@@ -232,6 +232,7 @@ function kindOf(simpleName: string): EndpointAction | undefined {
   if (CONNECT.has(simpleName)) return 'connect';
   if (simpleName === 'DnsRequest') return 'dns-query';
   if (simpleName === 'ScheduledTaskRegistered') return 'persistence-entry';
+  if (simpleName === 'DriverLoad') return 'driver-load';
   return undefined;
 }
 
@@ -326,6 +327,21 @@ function crowdstrikeFdrEvent(o: Obj, line: number, state: ReadState): CoalEvent 
       body.file = task.file;
       if (task.process) body.process = task.process;
       persistence = task.persistence;
+      break;
+    }
+    case 'driver-load': {
+      const image = stringOf(o, 'ImageFileName', MAX_PATH_CHARS);
+      if (image === undefined) return 'DriverLoad without an ImageFileName';
+      // as Sysmon 6: the load is the driver's alone (the loader is the kernel); the volume's letter when known
+      const path = dosPathOf(image, undefined, aid, state);
+      const file: NonNullable<CoalEvent['file']> = { path, name: clip(winBasename(path), MAX_NAME_CHARS) };
+      const sha256 = hashOf(o.SHA256HashData, 64);
+      const md5 = hashOf(o.MD5HashData, 32);
+      if (sha256 !== undefined || md5 !== undefined)
+        file.hash = { ...(sha256 !== undefined && { sha256 }), ...(md5 !== undefined && { md5 }) };
+      const publisher = stringOf(o, 'CertificatePublisher', MAX_NAME_CHARS);
+      if (publisher !== undefined) file.signature = publisher;
+      body.file = file;
       break;
     }
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   difficultyHashesPerShare,
+  familyOfAgent,
   familyOfAlgorithm,
   formatRange,
   formatRate,
@@ -61,6 +62,37 @@ test("algorithm names map to their family; a Monero session naming none is its e
   );
   assert.equal(moneroFamilyAt(Date.UTC(2017, 0, 16)).family, 'cryptonight');
   assert.equal(moneroFamilyAt(Date.UTC(2024, 0, 1)).family, 'randomx');
+});
+
+test('a single-algorithm miner names its family by its agent; a miner of many algorithms names none', () => {
+  assert.deepEqual(
+    [
+      'kawpowminer/1.2.4',
+      'ethminer-0.19.0',
+      'PhoenixMiner/6.2c',
+      'nheqminer/0.5c',
+      'equihashminer',
+      'cgminer/4.12.1',
+      'bmminer/2.0.0',
+      'XMRig/6.21.0',
+      'cpuminer-opt/3.8',
+      'SRBMiner-MULTI/2.4',
+      '',
+    ].map(familyOfAgent),
+    [
+      'kawpow',
+      'ethash',
+      'ethash',
+      'equihash',
+      'equihash',
+      'sha256d',
+      'sha256d',
+      'unknown',
+      'unknown',
+      'unknown',
+      'unknown',
+    ],
+  );
 });
 
 test('rates print with SI prefixes and three figures at most', () => {

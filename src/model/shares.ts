@@ -146,6 +146,20 @@ export function familyOfAlgorithm(name: string): AlgorithmFamily {
   return 'unknown';
 }
 
+/**
+ * The family a single-algorithm miner mines, by the agent it names itself with (`mining.subscribe`'s
+ * first parameter, a login's `agent`, an HTTP User-Agent); `unknown` for miners of many algorithms
+ * (XMRig, SRBMiner, cpuminer: their job or login says) and for anything else.
+ */
+export function familyOfAgent(agent: string): AlgorithmFamily {
+  const a = agent.slice(0, 64).toLowerCase();
+  if (a.includes('kawpowminer')) return 'kawpow';
+  if (/ethminer|nsfminer|phoenixminer|ethdcrminer|claymore|genoil/.test(a)) return 'ethash';
+  if (/nheqminer|equihash|ewbf|zecminer/.test(a)) return 'equihash';
+  if (/cgminer|bfgminer|bmminer|bosminer|braiins/.test(a)) return 'sha256d';
+  return 'unknown';
+}
+
 /** Monero switched from the CryptoNight family to RandomX at block 1,978,433 (2019-11-30). */
 export const RANDOMX_SINCE_MS = Date.UTC(2019, 10, 30);
 

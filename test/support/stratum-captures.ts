@@ -2,7 +2,8 @@
  * Test-only Stratum sessions with a known truth: a miner hashing at `hashrate` finds shares as a Poisson
  * process of rate hashrate ÷ hashes-per-share, drawn from a seeded generator, and the pool answers each
  * one. Three dialects (XMRig's Monero login/job/submit, Bitcoin-style subscribe/set_difficulty/notify/
- * submit, Ethereum getwork over HTTP) and a login-only session, written as pcap through pcap-writer.ts.
+ * submit, Ethereum getwork over HTTP, kept alive or a connection per request) and a login-only session,
+ * written as pcap through pcap-writer.ts; `mergeCaptures` lays sessions side by side in one capture.
  * Each session says what it is: the true hashrate, the hashes one share stands for, shares sent.
  * Seeded with the bench generator's mulberry32, so a capture is the same bytes on every run.
  */
@@ -20,6 +21,8 @@ export interface Truth {
 
 export interface GeneratedCapture {
   pcap: Buffer;
+  /** The packets the pcap holds, in time order (to merge sessions into one capture). */
+  packets: PacketSpec[];
   truth: Truth;
   client: string;
   server: string;
@@ -119,15 +122,23 @@ export function moneroSession(
     loginOnly?: boolean;
     /** The login (wallet or worker) the miner sends; default a Monero address. */
     login?: string;
+    /**
+     * Seconds between the pool's jobs (default 60). Over 2 minutes, the connection may fall silent
+     * longer than a plain flow's idle time between shares, as a slow miner's does between blocks.
+     */
+    jobEveryS?: number;
+    /** The miner's address and source port (default 10.0.0.5:50412): two miners behind one NAT share the address. */
+    client?: string;
+    clientPort?: number;
   } = {},
 ): GeneratedCapture {
   const hashrate = opts.hashrate ?? 3000;
   const difficulty = opts.difficulty ?? 120_000;
   const seconds = (opts.minutes ?? 35) * 60;
   const random = seeded(opts.seed ?? 7);
-  const client = '10.0.0.5';
+  const client = opts.client ?? '10.0.0.5';
   const server = '198.51.100.7';
-  const c = new Conversation(client, server, 50_412, 3333, START_MS);
+  const c = new Conversation(client, server, opts.clientPort ?? 50_412, 3333, START_MS);
   let id = 1;
   c.send(
     START_MS + 30,
@@ -148,7 +159,8 @@ export function moneroSession(
   );
   const end = first + seconds * 1000;
   const jobs: number[] = [];
-  for (let t = first + 60_000; t < end; t += 60_000) jobs.push(t);
+  const jobEveryMs = (opts.jobEveryS ?? 60) * 1000;
+  for (let t = first + jobEveryMs; t < end; t += jobEveryMs) jobs.push(t);
   const shares = opts.loginOnly ? [] : shareTimes(random, hashrate / difficulty, seconds).map((t) => first + t);
   let accepted = 0;
   let rejected = 0;
@@ -181,8 +193,10 @@ export function moneroSession(
   for (; j < jobs.length; j++)
     c.answer(jobs[j], `${JSON.stringify({ jsonrpc: '2.0', method: 'job', params: job(j + 1) })}\n`);
   c.close(end);
+  const packets = c.sorted();
   return {
-    pcap: writePcap(c.sorted()),
+    pcap: writePcap(packets),
+    packets,
     truth: { hashrate, accepted, rejected, seconds },
     client,
     server,
@@ -242,8 +256,10 @@ export function bitcoinSession(opts: { hashrate?: number; minutes?: number; seed
     }
   }
   c.close(end);
+  const packets = c.sorted();
   return {
-    pcap: writePcap(c.sorted()),
+    pcap: writePcap(packets),
+    packets,
     truth: { hashrate, accepted, rejected: 0, seconds },
     client,
     server,
@@ -268,10 +284,18 @@ function httpChunked(body: string): string {
 /**
  * An Ethereum miner polling getwork over HTTP on one keep-alive connection (as pool.eth.pp.ua's
  * capture does): `eth_getWork` every 10 s answered with [header, seed, boundary], `eth_submitWork` per
- * share answered `true` (the pool's ids do not echo the request's: answers pair by order).
+ * share answered `true` (the pool's ids do not echo the request's: answers pair by order). With
+ * `connectionPerRequest`, each request and its answer are a TCP connection of their own (a client
+ * without keep-alive), the miner hashing on between them.
  */
 export function ethereumGetworkSession(
-  opts: { hashrate?: number; hashesPerShare?: number; minutes?: number; seed?: number } = {},
+  opts: {
+    hashrate?: number;
+    hashesPerShare?: number;
+    minutes?: number;
+    seed?: number;
+    connectionPerRequest?: boolean;
+  } = {},
 ): GeneratedCapture {
   const hashrate = opts.hashrate ?? 1e8;
   const perShare = opts.hashesPerShare ?? 4e9;
@@ -279,7 +303,25 @@ export function ethereumGetworkSession(
   const random = seeded(opts.seed ?? 23);
   const client = '10.0.0.7';
   const server = '192.0.2.80';
-  const c = new Conversation(client, server, 49_417, 80, START_MS);
+  const conversations: Conversation[] = [];
+  let port = 49_417;
+  let kept: Conversation | undefined;
+  // the connection a request at `at` goes on: the kept-alive one, or a new one opened just before it
+  const on = (at: number): Conversation => {
+    if (!opts.connectionPerRequest) {
+      kept ??= new Conversation(client, server, port, 80, START_MS);
+      return kept;
+    }
+    const conv = new Conversation(client, server, port++, 80, at - 25);
+    conversations.push(conv);
+    return conv;
+  };
+  const exchange = (at: number, request: string, answerAt: number, answer: string): void => {
+    const conv = on(at);
+    conv.send(at, request);
+    conv.answer(answerAt, answer);
+    if (opts.connectionPerRequest) conv.close(answerAt + 1);
+  };
   const boundary = ethBoundary(perShare);
   const work = (n: number) =>
     httpChunked(
@@ -290,8 +332,7 @@ export function ethereumGetworkSession(
       }),
     );
   const first = START_MS + 50;
-  c.send(START_MS + 30, httpPost(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'eth_getWork' })));
-  c.answer(first, work(0));
+  exchange(START_MS + 30, httpPost(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'eth_getWork' })), first, work(0));
   const end = first + seconds * 1000;
   const events: Array<{ at: number; share: boolean }> = shareTimes(random, hashrate / perShare, seconds).map((t) => ({
     at: first + t,
@@ -303,7 +344,7 @@ export function ethereumGetworkSession(
   let n = 1;
   for (const e of events) {
     if (e.share) {
-      c.send(
+      exchange(
         e.at,
         httpPost(
           JSON.stringify({
@@ -313,20 +354,29 @@ export function ethereumGetworkSession(
             params: ['0x0000000000000a3f', `0x${'5a'.repeat(32)}`, `0x${'0c'.repeat(32)}`],
           }),
         ),
+        e.at + 40,
+        httpChunked(JSON.stringify({ id: 73, jsonrpc: '2.0', result: true })),
       );
-      c.answer(e.at + 40, httpChunked(JSON.stringify({ id: 73, jsonrpc: '2.0', result: true })));
       accepted++;
-    } else {
-      c.send(e.at, httpPost(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'eth_getWork' })));
-      c.answer(e.at + 40, work(n++));
-    }
+    } else
+      exchange(e.at, httpPost(JSON.stringify({ id: 1, jsonrpc: '2.0', method: 'eth_getWork' })), e.at + 40, work(n++));
   }
-  c.close(end);
+  if (kept) {
+    kept.close(end);
+    conversations.push(kept);
+  }
+  const packets = conversations.flatMap((conv) => conv.packets).sort((a, b) => a.tsMs - b.tsMs);
   return {
-    pcap: writePcap(c.sorted()),
+    pcap: writePcap(packets),
+    packets,
     truth: { hashrate, accepted, rejected: 0, seconds },
     client,
     server,
     serverPort: 80,
   };
+}
+
+/** Sessions side by side in one capture (their packets in time order), each keeping its own truth. */
+export function mergeCaptures(parts: GeneratedCapture[]): Buffer {
+  return writePcap(parts.flatMap((p) => p.packets).sort((a, b) => a.tsMs - b.tsMs));
 }

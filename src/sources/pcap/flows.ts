@@ -4,7 +4,9 @@
  * 16 out-of-order segments per direction, 4 KiB per sample. Flows close on RST, on FIN from both
  * sides, after 2 minutes idle (event time) or at end of input; `onFlow` receives each one once. A TCP
  * flow whose first payload may be Stratum (a `{`, an HTTP POST) is also read whole, every in-order
- * byte, by a session reader (`stratum-session.ts`), and its gaps are held up to 64 KiB ahead.
+ * byte, by a session reader (`stratum-session.ts`), and its gaps are held up to 64 KiB ahead; once it
+ * speaks mining it idles out after 15 minutes instead (a slow miner's connection is silent for
+ * minutes between a block's job and its next share, and the silence is mining time).
  *
  * Which end is the client is decided, in this order, by the SYN (its sender opened the connection, a
  * SYN-ACK's receiver did), by the ports (a well-known or pool port against an ephemeral one), and by
@@ -20,6 +22,12 @@ import type { ShareSessions, StratumStream } from './stratum-session.js';
 export const SAMPLE_BYTES = 4096;
 export const MAX_FLOWS = 65_536;
 export const IDLE_MS = 120_000;
+/**
+ * Idle time of a flow read as a mining session. Pools drop a miner silent for about 10 minutes; until
+ * then a quiet connection is still hashing, and closing it at 2 minutes lost that time from the
+ * session's exposure (a miner sharing every minute with jobs every 5 read 1.5x its rate).
+ */
+export const SESSION_IDLE_MS = 15 * 60_000;
 /** A long flow is reported this long after its start: the engine accepts events 5 minutes late. */
 export const EARLY_MS = 240_000;
 const MAX_OOO = 16;
@@ -328,7 +336,7 @@ export class FlowTable {
     this.lastSweep = nowMs;
     this.sinceSweep = 0;
     for (const f of [...this.flows.values()]) {
-      if (nowMs - f.lastMs >= IDLE_MS) this.close(f, 'idle');
+      if (nowMs - f.lastMs >= (f.shares?.ledgerOf ? SESSION_IDLE_MS : IDLE_MS)) this.close(f, 'idle');
       else if (!f.reported && nowMs - f.startMs >= EARLY_MS) {
         f.reported = true;
         report(f, 'early', this.onFlow);

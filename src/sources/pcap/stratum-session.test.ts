@@ -4,14 +4,23 @@ import { type PacketSpec, tcpSession, writePcap } from '../../../test/support/pc
 import {
   bitcoinSession,
   ethereumGetworkSession,
+  mergeCaptures,
   moneroSession,
   START_MS,
 } from '../../../test/support/stratum-captures.js';
 import type { CoalEvent } from '../../model/event.js';
 import type { StratumSession } from '../../model/shares.js';
 import { memoryInput, readAll } from '../contract.js';
+import { SESSION_IDLE_MS } from './flows.js';
 import { pcap } from './index.js';
-import { mayBeStratum, REPORT_EVERY_MS, ShareSessions, type StratumStream } from './stratum-session.js';
+import {
+  basicUser,
+  mayBeStratum,
+  REPORT_EVERY_MS,
+  ShareSessions,
+  type StratumStream,
+  workerInPath,
+} from './stratum-session.js';
 
 const E = { client: '10.0.0.5', server: '198.51.100.7', cport: 40000, sport: 3333 };
 
@@ -81,7 +90,8 @@ test('Bitcoin-style set_difficulty weighs the time each difficulty was in force;
   const last = sessions[sessions.length - 1];
   assert.equal(last.dialect, 'v1');
   assert.equal(last.family, 'sha256d');
-  assert.match(last.familyBasis, /^assumed: Bitcoin-style SHA-256d/);
+  // cgminer mines SHA-256d only: its agent says the family
+  assert.equal(last.familyBasis, 'agent cgminer/4.12.1');
   assert.equal(last.accepted, g.truth.accepted);
   assert.deepEqual(
     last.difficulties.map((d) => d.hashesPerShare),
@@ -132,46 +142,119 @@ test('a miner reconnecting within a minute continues its session; the next day i
       sport: x.sport === 50_412 ? port : x.sport,
       dport: x.dport === 50_412 ? port : x.dport,
     }));
-  const packets = (g: typeof a) => readPackets(g.pcap);
-  const firstEnd = Math.max(...packets(a).map((p) => p.tsMs));
+  const firstEnd = Math.max(...a.packets.map((p) => p.tsMs));
   const gap = firstEnd - START_MS + 30_000;
-  const joined = writePcap([...packets(a), ...shift(packets(b), gap, 50_999)]);
+  const joined = writePcap([...a.packets, ...shift(b.packets, gap, 50_999)]);
   const { sessions } = await reports(joined);
   const finals = sessions.filter((s) => s.final);
   assert.equal(finals.length, 1);
   assert.equal(finals[0].connections, 2);
   assert.equal(finals[0].accepted, a.truth.accepted + b.truth.accepted);
-  const apart = writePcap([...packets(a), ...shift(packets(b), 86_400_000, 50_999)]);
+  const apart = writePcap([...a.packets, ...shift(b.packets, 86_400_000, 50_999)]);
   assert.equal((await reports(apart)).sessions.filter((s) => s.final).length, 2);
 });
 
-/** The packets of a capture pcap-writer wrote (ethernet, IPv4, TCP), back as specs. */
-function readPackets(buf: Buffer): PacketSpec[] {
-  const out: PacketSpec[] = [];
-  for (let o = 24; o + 16 <= buf.length; ) {
-    const sec = buf.readUInt32LE(o);
-    const usec = buf.readUInt32LE(o + 4);
-    const len = buf.readUInt32LE(o + 8);
-    const f = buf.subarray(o + 16, o + 16 + len);
-    o += 16 + len;
-    const ip = f.subarray(14);
-    const tcp = ip.subarray(20);
-    const flags = tcp[13];
-    out.push({
-      tsMs: sec * 1000 + usec / 1000,
-      src: [...ip.subarray(12, 16)].join('.'),
-      dst: [...ip.subarray(16, 20)].join('.'),
-      sport: tcp.readUInt16BE(0),
-      dport: tcp.readUInt16BE(2),
-      transport: 'tcp',
-      seq: tcp.readUInt32BE(4),
-      ack: tcp.readUInt32BE(8),
-      flags: `${flags & 2 ? 'S' : ''}${flags & 16 ? 'A' : ''}${flags & 1 ? 'F' : ''}${flags & 8 ? 'P' : ''}`,
-      payload: Buffer.from(tcp.subarray(20)),
-    });
+test("a slow miner's connection, silent for minutes between jobs and shares, is one session whose silence is mining time", async () => {
+  // a share every ~50 s, a job every 5 minutes: gaps past a plain flow's 2-minute idle time
+  const g = moneroSession({ minutes: 60, hashrate: 400, difficulty: 20_000, jobEveryS: 300, seed: 5 });
+  const finals = (await reports(g.pcap)).sessions.filter((s) => s.final);
+  assert.equal(finals.length, 1);
+  const [s] = finals;
+  assert.deepEqual([s.connections, s.accepted, s.rejected], [1, g.truth.accepted, g.truth.rejected]);
+  assert.ok(Math.abs(s.miningMs / 1000 - g.truth.seconds) < 1, String(s.miningMs));
+  assert.ok(Math.abs(s.exposure / (g.truth.seconds / 20_000) - 1) < 0.001, String(s.exposure));
+  assert.ok(SESSION_IDLE_MS >= 10 * 60_000);
+});
+
+test('two miners behind one address at one pool are two sessions, each weighed by its own difficulty', async () => {
+  const a = moneroSession({ clientPort: 50_001, difficulty: 10_000, hashrate: 1000, seed: 3 });
+  const b = moneroSession({ clientPort: 50_002, difficulty: 200_000, hashrate: 6000, seed: 4 });
+  const finals = (await reports(mergeCaptures([a, b]))).sessions.filter((s) => s.final);
+  const byDifficulty = (d: number) => finals.find((s) => Math.abs(s.difficulties[0].hashesPerShare / d - 1) < 0.001);
+  for (const [g, d] of [
+    [a, 10_000],
+    [b, 200_000],
+  ] as const) {
+    const s = byDifficulty(d);
+    assert.ok(s, JSON.stringify(finals.map((x) => x.difficulties)));
+    assert.deepEqual([s.connections, s.accepted, s.difficulties.length], [1, g.truth.accepted, 1]);
+    // the whole session at its own difficulty, not the other miner's
+    assert.ok(Math.abs(s.exposure / (g.truth.seconds / d) - 1) < 0.001, `${s.exposure} at ${d}`);
   }
-  return out;
-}
+  assert.equal(finals.length, 2);
+});
+
+test('getwork without keep-alive: a connection per request is one session, the miner hashing between them', async () => {
+  const g = ethereumGetworkSession({ connectionPerRequest: true });
+  const finals = (await reports(g.pcap)).sessions.filter((s) => s.final);
+  assert.equal(finals.length, 1);
+  const [s] = finals;
+  assert.equal(s.dialect, 'getwork');
+  assert.equal(s.accepted, g.truth.accepted);
+  assert.ok(s.connections > 100, String(s.connections));
+  // mining time is the session's, first work to the last connection's end, not the few milliseconds each lasts
+  const seconds = (Math.max(...g.packets.map((p) => p.tsMs)) - (START_MS + 50)) / 1000;
+  assert.ok(seconds > g.truth.seconds - 60, String(seconds));
+  assert.ok(Math.abs(s.miningMs / 1000 - seconds) < 0.1, `${s.miningMs} vs ${seconds}`);
+  assert.ok(Math.abs(s.exposure / (seconds / 4e9) - 1) < 0.001, String(s.exposure));
+  assert.equal(s.worker, '10@0x7a250d5630b4cf539739df2c5dacb4c659f2488d@rig1');
+});
+
+test('the family: the job names it, else the login, else a single-algorithm miner, else the shape of the work', () => {
+  const family = (lines: Array<[0 | 1, object]>) => {
+    const { sessions, s, at } = stream();
+    at(1);
+    for (const [dir, m] of lines) s.data(dir, Buffer.from(`${JSON.stringify(m)}\n`));
+    s.end(2);
+    const [r] = sessions.finish();
+    return [r.session.family, r.session.familyBasis];
+  };
+  const target = { id: null, method: 'mining.set_target', params: [`0000${'f'.repeat(60)}`] };
+  // kawpowminer sets its share target with mining.set_target as Zcash pools do: its agent decides
+  assert.deepEqual(
+    family([
+      [0, { id: 1, method: 'mining.subscribe', params: ['kawpowminer/1.2.4'] }],
+      [1, target],
+    ]),
+    ['kawpow', 'agent kawpowminer/1.2.4'],
+  );
+  assert.deepEqual(
+    family([
+      [0, { id: 1, method: 'mining.subscribe', params: ['miner/1.0'] }],
+      [1, target],
+    ]),
+    ['equihash', 'mining.set_target (Zcash Stratum, ZIP 301)'],
+  );
+  // an unknown agent with set_difficulty: Bitcoin-style, said to be assumed
+  const [v1, basis] = family([
+    [0, { id: 1, method: 'mining.subscribe', params: ['minerd/2.5'] }],
+    [1, { id: null, method: 'mining.set_difficulty', params: [8] }],
+  ]);
+  assert.equal(v1, 'sha256d');
+  assert.match(String(basis), /^assumed: /);
+  // XMRig mines many algorithms: its login's one algo, then the job's, decide
+  const login = { id: 1, method: 'login', params: { login: 'w', agent: 'XMRig/6.21.0', algo: ['cn/r'] } };
+  assert.deepEqual(family([[0, login]]), ['cryptonight', 'login algo cn/r']);
+  assert.deepEqual(
+    family([
+      [0, login],
+      [1, { id: 1, result: { job: { blob: 'ab', job_id: '1', target: 'ffff0000', algo: 'rx/0' } } }],
+    ]),
+    ['randomx', 'job algo rx/0'],
+  );
+});
+
+test("HTTP getwork's worker: the URL's miner= or wallet path, the Basic user (never its password), clipped", () => {
+  assert.equal(workerInPath('/?miner=30@0x4b99@Rig HTTP/1.1'), '30@0x4b99@Rig');
+  const wallet = `0x${'ab'.repeat(20)}`;
+  assert.equal(workerInPath(`/${wallet}/rig7 HTTP/1.1`), `${wallet}/rig7`);
+  assert.equal(workerInPath(`/api/${wallet} HTTP/1.1`), wallet);
+  assert.equal(workerInPath('/ HTTP/1.1'), undefined);
+  assert.equal((workerInPath(`/?miner=${'x'.repeat(5000)}`) ?? '').length, 65);
+  assert.equal(basicUser(`Basic ${Buffer.from('worker.1:secret').toString('base64')}`), 'worker.1');
+  assert.equal(basicUser('Bearer abc'), undefined);
+  assert.equal(basicUser(`Basic ${'A'.repeat(100_000)}`), undefined);
+});
 
 test('a message cut across packets is joined, wherever the cut falls', () => {
   const text = `${JSON.stringify({ id: 7, method: 'mining.submit', params: ['w', 'j', '0', '0', '0'] })}\n${JSON.stringify({ id: 7, result: true, error: null })}\n`;

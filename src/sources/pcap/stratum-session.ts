@@ -1,8 +1,12 @@
 /**
  * Stratum sessions read whole while their flows are reassembled: every JSON-RPC message of a mining
  * session (not only the first 4 KiB a flow keeps), summed into a bounded `StratumSession` per session
- * (client address → pool address:port; a miner reconnecting within a minute continues its session):
- * dialect, algorithm, worker and agent (clipped), the difficulty in force over time, shares submitted
+ * (client address → pool address:port; a miner reconnecting within a minute continues its session,
+ * and a Stratum connection opened while another of the same address to the same pool is open is
+ * another miner behind that address, its own session, ≤ 256 of them; getwork's HTTP connections are
+ * one miner's, its work in hand between them): dialect, algorithm (named by the job or login, else by
+ * a single-algorithm miner's agent, else by the shape of the work), worker and agent (clipped; over
+ * HTTP the wallet in the URL or the Basic user), the difficulty in force over time, shares submitted
  * and answered (matched to their request by JSON-RPC id, or by order over HTTP), in ≤ 64 buckets.
  *
  * A flow is read only when its first payload looks like JSON-RPC (a `{`) or an HTTP POST, and given up
@@ -16,6 +20,7 @@ import {
   type AlgorithmFamily,
   type DifficultyChange,
   difficultyHashesPerShare,
+  familyOfAgent,
   familyOfAlgorithm,
   MAX_BUCKETS,
   MAX_DIFFICULTY_CHANGES,
@@ -33,6 +38,8 @@ const GIVE_UP_MESSAGES = 32;
 const MAX_PENDING = 256;
 const MAX_HTTP_PENDING = 64;
 const MAX_SESSIONS = 4096;
+/** Miners behind one address mining at one pool at once, each its own session; more join the last. */
+const MAX_CONCURRENT = 256;
 /**
  * Flows read at once: each may hold up to 48 KiB of unfinished lines and bodies, so 4,096 bound that
  * to 192 MiB however many flows a hostile capture opens.
@@ -81,6 +88,32 @@ function idKey(id: unknown): string | undefined {
   return undefined;
 }
 
+/** How much of an HTTP request line is read for the worker. */
+const MAX_PATH = 2048;
+
+/**
+ * The worker an HTTP getwork request's URL names: a `miner=` query value (`10@0xWALLET@rig`) or an
+ * Ethereum address as a path segment with the rig after it (`/0xWALLET/rig`).
+ */
+export function workerInPath(requestLine: string): string | undefined {
+  const space = requestLine.indexOf(' ');
+  const target = space < 0 ? requestLine : requestLine.slice(0, space);
+  const query = /[?&]miner=([^&#\s]{1,256})/.exec(target);
+  if (query) return clipText(query[1]);
+  const path = /\/(0x[0-9a-fA-F]{40})(?:\/([^/?#\s]{1,64}))?/.exec(target);
+  if (path) return clipText(path[2] ? `${path[1]}/${path[2]}` : path[1]);
+  return undefined;
+}
+
+/** The user of an HTTP Basic `Authorization` value (Bitcoin getwork's worker); the password is never kept. */
+export function basicUser(value: string): string | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/]{1,512}={0,2})$/i.exec(value);
+  if (!m) return undefined;
+  const text = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  return clipText(colon < 0 ? text : text.slice(0, colon));
+}
+
 /** Whether a pool's answer to a share accepts it: no error and a result that is not false or a non-OK status. */
 function accepts(m: Record<string, unknown>): boolean {
   if (m.error !== null && m.error !== undefined && m.error !== false) return false;
@@ -91,12 +124,21 @@ function accepts(m: Record<string, unknown>): boolean {
   return r !== false && r !== null && r !== undefined;
 }
 
+/**
+ * How sure a family is, weakest first: the shape of the work (a `set_target`, an Ethereum work
+ * package), a single-algorithm miner's agent, an algorithm the session named (login `algo`, the
+ * EthereumStratum protocol), the job's own `algo`. A stronger one replaces a weaker; of equal ones the
+ * first stands.
+ */
+export type FamilyRank = 'shape' | 'agent' | 'named' | 'job';
+const RANK: Record<FamilyRank, number> = { shape: 1, agent: 2, named: 3, job: 4 };
+
 /** One session: the sums every report carries, and the difficulty in force. */
 export class ShareLedger {
   dialect: StratumDialect | undefined;
   family: AlgorithmFamily = 'unknown';
   familyBasis = '';
-  private familyFixed = false;
+  private familyRank = 0;
   algorithm: string | undefined;
   agent: string | undefined;
   worker: string | undefined;
@@ -143,12 +185,19 @@ export class ShareLedger {
     this.dialect ??= d;
   }
 
-  /** The family from the session's own words; the first definite one stands. */
-  setFamily(family: AlgorithmFamily, basis: string, definite = true): void {
-    if (this.familyFixed || family === 'unknown') return;
+  /** The family from the session's own words, when surer than the one it has (see FamilyRank). */
+  setFamily(family: AlgorithmFamily, basis: string, rank: FamilyRank): void {
+    if (family === 'unknown' || RANK[rank] <= this.familyRank) return;
     this.family = family;
     this.familyBasis = basis;
-    this.familyFixed = definite;
+    this.familyRank = RANK[rank];
+  }
+
+  /** The agent the miner names itself by (the first stands), and the family a single-algorithm miner's implies. */
+  setAgent(agent: unknown): void {
+    if (this.agent !== undefined) return;
+    this.agent = clipText(agent);
+    if (this.agent !== undefined) this.setFamily(familyOfAgent(this.agent), `agent ${this.agent}`, 'agent');
   }
 
   /** Activity at `ms`: the session's end moves, and exposure is counted up to it. */
@@ -217,11 +266,25 @@ export class ShareLedger {
     this.count(ms);
     this.openConnections = Math.max(0, this.openConnections - 1);
     if (this.openConnections === 0) {
-      this.countedTo = undefined;
       this.closedAt = ms;
-      // a reconnect starts on the pool's new job: the old difficulty is not known to hold
+      // getwork's miner hashes on its work between HTTP connections (one per request without
+      // keep-alive): the time until the next one, within the grace, is mining time at that boundary
+      if (this.dialect === 'getwork') return;
+      // a Stratum reconnect starts on the pool's new job: the old difficulty is not known to hold
+      this.countedTo = undefined;
       this.hashesPerShare = undefined;
     }
+  }
+
+  /** Whether a connection opening at `ms` may continue this session: none open, or getwork's, and within the grace. */
+  continuesAt(ms: number, dialect: StratumDialect): boolean {
+    if (this.closedAt !== undefined && ms - this.closedAt >= SESSION_GRACE_MS) return false;
+    return this.openConnections === 0 || (dialect === 'getwork' && this.dialect === 'getwork');
+  }
+
+  /** Closed longer ago than the grace at `ms`: no reconnect continues it. */
+  isOverAt(ms: number): boolean {
+    return this.openConnections === 0 && this.closedAt !== undefined && ms - this.closedAt >= SESSION_GRACE_MS;
   }
 
   private bucketAt(at: number): ShareBucket {
@@ -358,6 +421,9 @@ export class StratumStream {
   private readonly pending = new Map<string, number>();
   /** Over HTTP, answers come in request order: the methods asked, oldest first. */
   private readonly httpAsked: string[] = [];
+  /** Over HTTP: who the request names (the wallet in its URL, the Basic user) and its User-Agent. */
+  private httpWorker: string | undefined;
+  private httpAgent: string | undefined;
   private nowMs: number;
   private packet: number;
 
@@ -455,12 +521,15 @@ export class StratumStream {
       const value = line.slice(colon + 1).trim();
       if (name === 'content-length' && /^\d{1,9}$/.test(value)) d.contentLength = Number(value);
       else if (name === 'transfer-encoding' && /chunked/i.test(value)) d.chunked = true;
+      else if (name === 'user-agent') this.httpAgent ??= clipText(value);
+      else if (name === 'authorization') this.httpWorker ??= basicUser(value);
       return;
     }
     if (line.startsWith('POST ') || line.startsWith('HTTP/1.')) {
       d.headers = 0;
       d.contentLength = 0;
       d.chunked = false;
+      if (line.startsWith('POST ')) this.httpWorker ??= workerInPath(line.slice(5, 5 + MAX_PATH));
       return;
     }
     const text = line.trim();
@@ -491,10 +560,12 @@ export class StratumStream {
   /** The session once the flow speaks mining: the session of its addresses, created or continued. */
   private session(dialect: StratumDialect): ShareLedger {
     if (!this.ledger) {
-      this.ledger = this.sessions.ledgerFor(this.flow.client, this.flow.server, this.nowMs, this.packet);
+      this.ledger = this.sessions.ledgerFor(this.flow.client, this.flow.server, dialect, this.nowMs, this.packet);
       this.ledger.open(this.nowMs);
     }
     this.ledger.setDialect(dialect);
+    if (this.httpWorker !== undefined) this.ledger.worker ??= this.httpWorker;
+    if (this.httpAgent !== undefined) this.ledger.setAgent(this.httpAgent);
     this.ledger.touch(this.nowMs, this.packet);
     return this.ledger;
   }
@@ -509,9 +580,9 @@ export class StratumStream {
     switch (method) {
       case 'mining.subscribe': {
         s = this.session('v1');
-        s.agent ??= clipText(list[0]);
+        s.setAgent(list[0]);
         if (typeof list[1] === 'string' && /^EthereumStratum\//i.test(list[1]))
-          s.setFamily('ethash', `subscribe protocol ${clipText(list[1])}`);
+          s.setFamily('ethash', `subscribe protocol ${clipText(list[1])}`, 'named');
         break;
       }
       case 'mining.authorize':
@@ -524,7 +595,7 @@ export class StratumStream {
         break;
       case 'mining.set_target':
         s = this.session('v1');
-        s.setFamily('equihash', 'mining.set_target (Zcash Stratum, ZIP 301)', false);
+        s.setFamily('equihash', 'mining.set_target (Zcash Stratum, ZIP 301)', 'shape');
         s.setDifficulty(this.nowMs, typeof list[0] === 'string' ? targetHashesPerShare(list[0]) : undefined);
         break;
       case 'mining.notify':
@@ -536,9 +607,9 @@ export class StratumStream {
         if (!named || typeof named.login !== 'string') return;
         s = this.session('monero');
         s.worker ??= clipText(named.login);
-        s.agent ??= clipText(named.agent);
+        s.setAgent(named.agent);
         if (Array.isArray(named.algo) && named.algo.length === 1 && typeof named.algo[0] === 'string')
-          this.algorithm(s, named.algo[0], 'login algo', false);
+          this.algorithm(s, named.algo[0], 'login algo', 'named');
         break;
       case 'job':
         if (!named || (typeof named.blob !== 'string' && typeof named.job_id !== 'string')) return;
@@ -548,17 +619,17 @@ export class StratumStream {
       case 'eth_submitLogin':
         s = this.session(httpish ? 'getwork' : 'ethereum');
         s.worker ??= clipText(list[0]);
-        s.setFamily('ethash', 'Ethereum work protocol (EthProxy/getwork)', false);
+        s.setFamily('ethash', 'Ethereum work protocol (EthProxy/getwork)', 'shape');
         break;
       case 'eth_getWork':
       case 'eth_submitHashrate':
         s = this.session(httpish ? 'getwork' : 'ethereum');
-        s.setFamily('ethash', 'Ethereum work protocol (EthProxy/getwork)', false);
+        s.setFamily('ethash', 'Ethereum work protocol (EthProxy/getwork)', 'shape');
         break;
       case 'getwork':
         if (!httpish) return;
         s = this.session('getwork');
-        s.setFamily('sha256d', "Bitcoin's getwork", false);
+        s.setFamily('sha256d', "Bitcoin's getwork", 'shape');
         if (list.length > 0) this.submitted(s, m, via); // getwork with data is a solution
         return;
       case 'mining.submit':
@@ -596,11 +667,11 @@ export class StratumStream {
   }
 
   private moneroJob(s: ShareLedger, job: Record<string, unknown>): void {
-    if (typeof job.algo === 'string') this.algorithm(s, job.algo, 'job algo', true);
+    if (typeof job.algo === 'string') this.algorithm(s, job.algo, 'job algo', 'job');
     if (typeof job.target === 'string') s.setDifficulty(this.nowMs, moneroHashesPerShare(job.target));
   }
 
-  private algorithm(s: ShareLedger, name: string, where: string, definite: boolean): void {
+  private algorithm(s: ShareLedger, name: string, where: string, rank: FamilyRank): void {
     const shown = clipText(name);
     if (shown === undefined) return;
     const family = familyOfAlgorithm(name.slice(0, MAX_TEXT));
@@ -608,8 +679,8 @@ export class StratumStream {
       s.algorithm ??= shown;
       return;
     }
-    if (definite || s.algorithm === undefined) s.algorithm = shown;
-    s.setFamily(family, `${where} ${shown}`, definite);
+    if (rank === 'job' || s.algorithm === undefined) s.algorithm = shown;
+    s.setFamily(family, `${where} ${shown}`, rank);
   }
 
   private response(m: Record<string, unknown>, via: 'line' | 'http'): void {
@@ -628,7 +699,7 @@ export class StratumStream {
       /^0x[0-9a-fA-F]{8,64}$/.test(result[2])
     ) {
       const s = this.session(via === 'http' ? 'getwork' : 'ethereum');
-      s.setFamily('ethash', 'Ethereum work protocol (EthProxy/getwork)', false);
+      s.setFamily('ethash', 'Ethereum work protocol (EthProxy/getwork)', 'shape');
       s.setDifficulty(this.nowMs, targetHashesPerShare(result[2]));
     }
     // Bitcoin getwork: { data, target (little-endian, 32 bytes) }
@@ -714,10 +785,27 @@ export class ShareSessions {
     this.reading = Math.max(0, this.reading - 1);
   }
 
-  ledgerFor(client: Endpoint, server: Endpoint, ms: number, packet: number): ShareLedger {
-    const key = `${client.ip} ${server.ip} ${server.port}`;
-    const found = this.ledgers.get(key);
-    if (found) return found;
+  /**
+   * The session a connection speaking `dialect` from `client` to `server` at `ms` feeds: one of that
+   * address and pool it continues (a reconnect within the grace; getwork's other connections), else a
+   * new one beside those still open (another miner behind the address).
+   */
+  ledgerFor(client: Endpoint, server: Endpoint, dialect: StratumDialect, ms: number, packet: number): ShareLedger {
+    const base = `${client.ip} ${server.ip} ${server.port}`;
+    let key = base;
+    for (let n = 1; n <= MAX_CONCURRENT; n++) {
+      key = n === 1 ? base : `${base} #${n}`;
+      const found = this.ledgers.get(key);
+      if (found === undefined) break;
+      if (found.continuesAt(ms, dialect)) return found;
+      // over: reported now, its place taken by the new session
+      if (found.isOverAt(ms)) {
+        this.retire(found);
+        break;
+      }
+      // the last place taken by a miner still connected: the rest join it
+      if (n === MAX_CONCURRENT) return found;
+    }
     if (this.ledgers.size >= MAX_SESSIONS) {
       const oldest = this.ledgers.values().next();
       if (!oldest.done) this.retire(oldest.value);
@@ -752,7 +840,7 @@ export class ShareSessions {
    */
   due(nowMs: number): SessionReport[] {
     for (const l of [...this.ledgers.values()]) {
-      if (l.openConnections === 0 && l.closedAt !== undefined && nowMs - l.closedAt >= SESSION_GRACE_MS) {
+      if (l.isOverAt(nowMs)) {
         this.ledgers.delete(l.key);
         this.report(l, true, l.endMs);
       } else if (nowMs - l.lastReportMs >= REPORT_EVERY_MS && l.accepted + l.rejected > l.reportedAnswers)

@@ -37,6 +37,12 @@ import {
   writePcap,
   writePcapng,
 } from '../test/support/pcap-writer.js';
+import {
+  bitcoinSession,
+  ethereumGetworkSession,
+  mergeCaptures,
+  moneroSession,
+} from '../test/support/stratum-captures.js';
 import { caseSeed, Rng } from './fuzz-rng.js';
 import { describeMachine, machine } from './machine.js';
 
@@ -1125,7 +1131,10 @@ export function wholeRecordPrefix(buf: Buffer, max: number): Buffer {
 
 /**
  * Seeds the files lack, written with the test writer: DNS over UDP and TCP on IPv6 with several answers,
- * a TLS ClientHello over IPv6 behind QinQ tags, Stratum and DNS on Linux cooked capture in big-endian pcap.
+ * a TLS ClientHello over IPv6 behind QinQ tags, Stratum and DNS on Linux cooked capture in big-endian pcap,
+ * and whole Stratum sessions for the session reader (stratum-captures.ts): two Monero miners behind one
+ * address at their own difficulties, Bitcoin-style with a difficulty change, getwork with a connection
+ * per request.
  */
 export function syntheticSeeds(): Corpus[] {
   const t0 = Date.UTC(2026, 0, 5, 10, 0, 0);
@@ -1163,8 +1172,18 @@ export function syntheticSeeds(): Corpus[] {
       { from: 'client', data: '{"id":2,"method":"mining.submit","params":["w.1","job","00","5f","abcd"]}\n' },
     ]),
   ];
+  const nat = mergeCaptures([
+    moneroSession({ minutes: 4, clientPort: 50_001, difficulty: 10_000, hashrate: 1000, seed: 3 }),
+    moneroSession({ minutes: 4, clientPort: 50_002, difficulty: 50_000, hashrate: 3000, seed: 4 }),
+  ]);
   return [
     { name: 'synthetic/dns-v6.pcapng', buf: writePcapng(dns, { tsresol: 9 }) },
+    { name: 'synthetic/stratum-nat.pcap', buf: wholeRecordPrefix(nat, MAX_INPUT) },
+    { name: 'synthetic/stratum-v1.pcap', buf: wholeRecordPrefix(bitcoinSession({ minutes: 4 }).pcap, MAX_INPUT) },
+    {
+      name: 'synthetic/getwork-per-request.pcap',
+      buf: wholeRecordPrefix(ethereumGetworkSession({ minutes: 2, connectionPerRequest: true }).pcap, MAX_INPUT),
+    },
     { name: 'synthetic/tls-v6-qinq.pcap', buf: writePcap(tls) },
     { name: 'synthetic/sll-be.pcap', buf: writePcap(sll, { link: 'sll', bigEndian: true }) },
   ];

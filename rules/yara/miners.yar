@@ -85,7 +85,7 @@ rule coalmine_monero_wallet
 rule coalmine_pow_algorithms
 {
   meta:
-    description = "Proof-of-work algorithms miners carry: RandomX's key salt and the family names (RandomX, CryptoNight, KawPow, Ethash) in the forms miners name them"
+    description = "Proof-of-work algorithm names as miners spell them (RandomX rx/*, CryptoNight cn/*, KawPow, Ethash, Argon2, GhostRider), with RandomX's Argon2 key salt or four names together"
     kind = "miner"
     strength = "strong"
   strings:
@@ -103,4 +103,20 @@ rule coalmine_pow_algorithms
     $a11 = "ghostrider" nocase
   condition:
     ($rx_salt and 1 of ($a*)) or 4 of ($a*)
+}
+
+rule coalmine_pow_constants
+{
+  meta:
+    description = "Proof-of-work constants: RandomX's AES generator key and hash state (Blake2b outputs), KawPow's RAVENCOINKAWPOW padding words, the start of Ethash's dataset and cache size tables. A miner's, and also a coin node's or wallet's, which verify blocks with the same code: medium. Read where a process made or unpacked them (a packed or fileless miner's constants, a Go miner's data), not from a file mapped read-only"
+    kind = "miner"
+    strength = "medium"
+  strings:
+    $rx_aes_gen_key0 = { 53 a5 ac 6d 09 66 71 62 2b 55 b5 db 17 49 f4 b4 }
+    $rx_aes_hash_state0 = { 0d 2c b5 92 de 56 a8 9f 47 db 82 cc ad 3a 98 d7 }
+    $kawpow_padding = { 72 00 00 00 41 00 00 00 56 00 00 00 45 00 00 00 4e 00 00 00 43 00 00 00 4f 00 00 00 49 00 00 00 4e 00 00 00 4b 00 00 00 41 00 00 00 57 00 00 00 50 00 00 00 4f 00 00 00 57 00 00 00 }
+    $ethash_dag_sizes = { 80 f8 ff 3f 00 00 00 00 80 ff 7f 40 00 00 00 00 80 ef ff 40 00 00 00 00 }
+    $ethash_cache_sizes = { c0 fe ff 00 00 00 00 00 c0 fc 01 01 00 00 00 00 c0 ff 03 01 00 00 00 00 }
+  condition:
+    any of them
 }

@@ -3,7 +3,8 @@
  * with YARA rules (sensor/yara.ts) and its RandomX shape read, each finding kept with rule, region,
  * address and a clipped inert string; the matches become events of format `inspect` that the detector
  * reads as process evidence (signals/ids-alert.ts), so `watch --inspect` and `hunt` of the events
- * judge them as any other. `--dump DIR` preserves the matching regions with a manifest of sha256s.
+ * judge them as any other. `--dump DIR` preserves the matching regions with a manifest of sha256s
+ * (`dumpAll`: every readable region, the whole address space within the bounds, when asked).
  * Read-only: /proc files only, never ptrace; a process that cannot be read is a named gap.
  */
 import { createHash } from 'node:crypto';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import {
+  isReadable,
   type MemoryRegion,
   type MemoryShape,
   memoryShape,
@@ -24,11 +26,15 @@ import {
 import { ProcSampler } from '../sensor/proc-sampler.js';
 import type { RuleHit, YaraRules } from '../sensor/yara.js';
 
-/** The CLI reaches the rules through run/ (cli imports no sensor module). */
+/** The CLI reaches these through run/ (cli imports no sensor module). */
+export { msrDriver } from '../sensor/memory.js';
 export { loadYaraRules } from '../sensor/yara.js';
 
+import type { Issue } from '../model/issue.js';
+import { createClassifier } from '../signals/index.js';
 import { loadIntel } from '../signals/intel/store.js';
-import { processClassifier } from '../signals/process.js';
+import { DEFAULT_RULE_DIRS } from '../signals/rules.js';
+import { loadRules } from '../signals/sigma/index.js';
 import { clip } from '../util/hostile.js';
 
 export interface InspectHit {
@@ -101,6 +107,12 @@ export interface InspectOptions {
   processBudgetMs?: number;
   /** Write matching regions here (created; files never overwritten). */
   dumpDir?: string;
+  /**
+   * Read, scan and (with dumpDir) preserve every readable region, file-backed ones too: the whole
+   * address space within the bounds, for an analyst who asks for it. Default: only what the process
+   * made or unpacked (sensor/memory.ts isScanned), and only matching regions preserved.
+   */
+  dumpAll?: boolean;
 }
 
 export const INSPECT_DEFAULTS = {
@@ -182,7 +194,9 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
   }
   result.shape = memoryShape(procRoot, pid, maps);
   result.shapeSays = shapeVerdict(result.shape);
-  if (o.rules) {
+  const preserveAll = o.dumpAll === true && o.dumpDir !== undefined;
+  // without a YARA engine there is nothing to scan, but a whole-address-space dump is still taken
+  if (o.rules || preserveAll) {
     const rules = o.rules;
     let dumpIndex = 0;
     try {
@@ -190,10 +204,15 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
         procRoot,
         pid,
         maps,
-        { maxRegionBytes: o.maxRegionBytes, maxProcessBytes: o.maxProcessBytes, deadline: started + o.processBudgetMs },
+        {
+          select: o.dumpAll ? isReadable : undefined,
+          maxRegionBytes: o.maxRegionBytes,
+          maxProcessBytes: o.maxProcessBytes,
+          deadline: started + o.processBudgetMs,
+        },
         ({ region, data }) => {
-          const found: RuleHit[] = rules.scan(data);
-          if (found.length === 0) return;
+          const found: RuleHit[] = rules ? rules.scan(data) : [];
+          if (found.length === 0 && !preserveAll) return;
           const name = regionName(region);
           for (const f of found) {
             if (result.matches.length >= MAX_MATCHES) break;
@@ -299,45 +318,59 @@ export interface Suspect {
 }
 
 /**
- * The processes worth a memory scan now: those the process classifier flags (miner names, pool
- * arguments, masquerades) and those holding at least `cpuPct` of a core over `windowMs` (two /proc
- * samples). Without root, what cannot be read is a gap of the inspection, not of this list.
+ * The processes worth a memory scan now: those the detector's classifiers and Sigma rules flag in what
+ * the sampler sees (miner names and arguments, masquerades, fileless executables, contact with a pool
+ * or a mining port, every rule `watch` runs) and those holding at least `cpuPct` of a core over
+ * `windowMs` (two /proc samples). Without root, what cannot be read is a gap of the inspection, not of
+ * this list. Loading problems of the intel and rules go to `onIssue`.
  */
 export async function findSuspects(o: {
   procRoot?: string;
   windowMs: number;
   cpuPct: number;
   intelFiles?: string[];
+  /** Sigma rules beside the bundled rules/stable (as `watch --rules` takes them). */
+  extraRuleDirs?: string[];
+  onIssue?: (i: Issue) => void;
 }): Promise<Suspect[]> {
+  const report = (i: Issue) => o.onIssue?.(i);
   const sampler = new ProcSampler({ root: o.procRoot, idleEvery: 1 });
-  const { intel } = await loadIntel(o.intelFiles ?? []);
+  const { intel, issues } = await loadIntel(o.intelFiles ?? []);
+  issues.forEach(report);
+  const rules = await loadRules([...DEFAULT_RULE_DIRS, ...(o.extraRuleDirs ?? [])]);
+  for (const e of [...rules.errors, ...rules.unsupported])
+    report({ file: e.file, line: e.line, code: e.code, reason: e.reason, stage: 'loading' });
+  const classifier = createClassifier(intel, rules);
   const first = await sampler.sample(Date.now());
   const cpu = new Map<string, number>();
+  const judged = new Set<string>();
   const why = new Map<number, string[]>();
   const note = (pid: number, text: string) => {
     const list = why.get(pid) ?? [];
-    if (!list.includes(text)) list.push(text);
+    if (!list.includes(text) && list.length < 8) list.push(text);
     why.set(pid, list);
   };
   const classify = (e: CoalEvent) => {
     const out: Signal[] = [];
-    processClassifier.classify(e, { intel }, out);
+    classifier(e, out);
     const pid = e.process?.pid;
     if (pid !== undefined) for (const s of out) note(pid, `${s.kind}: ${clip(s.explanation, 120)}`);
   };
   for (const e of first.events) {
-    if (e.event.category[0] !== 'process' || e.process?.entity_id === undefined) continue;
-    if (e.metrics?.cpu_time_ms !== undefined) cpu.set(e.process.entity_id, e.metrics.cpu_time_ms);
+    const id = e.process?.entity_id;
+    if (id !== undefined && e.metrics?.cpu_time_ms !== undefined) cpu.set(id, e.metrics.cpu_time_ms);
+    if (id !== undefined) judged.add(id);
     classify(e);
   }
   await new Promise((r) => setTimeout(r, o.windowMs));
   const t1 = Date.now();
   const second = await sampler.sample(t1);
   for (const e of second.events) {
+    // what is new since the first sample (execs, connections) is judged; a process seen again was already
     const id = e.process?.entity_id;
+    if (e.event.action !== 'process-seen' || (id !== undefined && !judged.has(id))) classify(e);
     const pid = e.process?.pid;
     if (id === undefined || pid === undefined || e.metrics?.cpu_time_ms === undefined) continue;
-    if (e.event.action === 'exec') classify(e);
     const before = cpu.get(id);
     if (before === undefined) continue;
     const pct = ((e.metrics.cpu_time_ms - before) / o.windowMs) * 100;

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { isScanned, parseMaps, regionName, shapeVerdict } from './memory.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { isReadable, isScanned, msrDriver, parseMaps, regionName, shapeVerdict } from './memory.js';
 import { printable } from './yara.js';
 
 const MAPS = `55d0c0000000-55d0c0021000 rw-p 00000000 00:00 0                          [heap]
@@ -8,6 +11,11 @@ const MAPS = `55d0c0000000-55d0c0021000 rw-p 00000000 00:00 0                   
 7f12a0000000-7f12a0010000 r-xp 00001000 08:01 131 /usr/lib/x86_64-linux-gnu/libc.so.6
 7f12a0010000-7f12a0020000 r--p 00011000 08:01 131 /usr/lib/x86_64-linux-gnu/libc.so.6
 7f12a0020000-7f12a0030000 rw-s 00000000 00:05 9 /dev/zero (deleted)
+7f12b0000000-7f12b0004000 r--p 00000000 00:00 0 
+7f12b0004000-7f12b0008000 r--p 00000000 00:01 77 /memfd:payload (deleted)
+7f12b0008000-7f12b000c000 r--p 00002000 08:01 99 /tmp/.x/kworker (deleted)
+7f12b000c000-7f12b0010000 r--s 00000000 08:01 98 /tmp/shared (deleted)
+7f12b0010000-7f12b0014000 ---p 00000000 00:00 0 
 7ffd1000-7ffd2000 r--p 00000000 00:00 0                          [vvar]
 ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]
 garbage line
@@ -24,17 +32,38 @@ describe('process memory maps', () => {
         ['r-xp', '/usr/lib/x86_64-linux-gnu/libc.so.6'],
         ['r--p', '/usr/lib/x86_64-linux-gnu/libc.so.6'],
         ['rw-s', '/dev/zero (deleted)'],
+        ['r--p', ''],
+        ['r--p', '/memfd:payload (deleted)'],
+        ['r--p', '/tmp/.x/kworker (deleted)'],
+        ['r--s', '/tmp/shared (deleted)'],
+        ['---p', ''],
         ['r--p', '[vvar]'],
       ],
     );
     assert.equal(r[0].start, 0x55d0c0000000);
   });
 
-  it('scans private writable or executable regions only', () => {
+  it('scans private writable or executable regions, and read-only ones no file on disk holds (unpacked, fileless)', () => {
     assert.deepEqual(parseMaps(MAPS).filter(isScanned).map(regionName), [
       '[heap]@55d0c0000000',
       'anon@7f1200000000',
       'libc.so.6@7f12a0000000',
+      'anon@7f12b0000000',
+      'memfd:payload (deleted)@7f12b0004000',
+      'kworker (deleted)@7f12b0008000',
+    ]);
+  });
+
+  it('reads every readable region but the kernel pages and devices when the whole address space is asked for', () => {
+    assert.deepEqual(parseMaps(MAPS).filter(isReadable).map(regionName), [
+      '[heap]@55d0c0000000',
+      'anon@7f1200000000',
+      'libc.so.6@7f12a0000000',
+      'libc.so.6@7f12a0010000',
+      'anon@7f12b0000000',
+      'memfd:payload (deleted)@7f12b0004000',
+      'kworker (deleted)@7f12b0008000',
+      'shared (deleted)@7f12b000c000',
     ]);
   });
 
@@ -58,5 +87,31 @@ describe('process memory maps', () => {
   it('shows matched bytes as printable text, escaping the rest and backslashes, clipped', () => {
     assert.equal(printable(Buffer.from('ok"\x1b[31m\\\0')), 'ok"\\x1b[31m\\x5c\\x00');
     assert.equal(printable('a'.repeat(130)), `${'a'.repeat(120)}…[+10]`);
+  });
+});
+
+describe('the msr driver', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const host = (files: Record<string, string>) => {
+    const root = mkdtempSync(join(tmpdir(), 'coalmine-msr-'));
+    dirs.push(root);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    return msrDriver(join(root, 'proc'), join(root, 'sys'), join(root, 'dev'));
+  };
+
+  it('is a module when /proc/modules lists it, or sysfs does when /proc/modules is hidden', () => {
+    assert.equal(host({ 'proc/modules': 'ext4 1 2 - Live 0x0\nmsr 16384 0 - Live 0x0\n' }), 'module');
+    assert.equal(host({ 'sys/module/msr/initstate': 'live\n', 'dev/cpu/0/msr': '' }), 'module');
+  });
+
+  it('is built in when the device exists without a module, and absent otherwise', () => {
+    assert.equal(host({ 'proc/modules': 'ext4 1 2 - Live 0x0\n', 'dev/cpu/0/msr': '' }), 'built-in');
+    assert.equal(host({ 'proc/modules': 'msrx 1 0 - Live 0x0\n', 'dev/cpu/0/cpuid': '' }), undefined);
   });
 });

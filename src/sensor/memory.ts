@@ -1,16 +1,21 @@
 /**
  * A live process's memory, read-only: `/proc/PID/maps` says which regions exist, `/proc/PID/mem` is
  * read at their addresses (root, or the process's owner where ptrace_scope allows; reading does not
- * stop or change the process, unlike ptrace attach). Only private writable or executable regions are
- * read (heap, anonymous mappings, stacks, the code a packer unpacked), at most `maxRegionBytes` of one
- * region and `maxProcessBytes` of a process, in 1 MiB reads; a page that cannot be read (guard pages,
- * a region unmapped meanwhile) skips that read, counted.
+ * stop or change the process, unlike ptrace attach). Only what the process made or unpacked is read:
+ * private writable or executable regions (heap, anonymous mappings, stacks, unpacked code) and the
+ * private read-only ones no file on disk holds (anonymous: where UPX's stub puts a packed program's
+ * constants and strings; a memfd or deleted executable's: a fileless program's), at most
+ * `maxRegionBytes` of one region and `maxProcessBytes` of a process, in 1 MiB reads; a page that cannot
+ * be read (guard pages, a region unmapped meanwhile) skips that read, counted. `isReadable` is every
+ * readable region, for `inspect --dump-all` (the whole address space, when asked).
  *
  * The shape of a RandomX miner, from the same files: a dataset of ~2 GiB in large anonymous
  * mappings, huge pages in use (`AnonHugePages` in smaps, hugetlb mappings), and `/dev/cpu/N/msr` open
- * (xmrig's MSR mod writes the prefetcher registers).
+ * (xmrig's MSR mod writes the prefetcher registers). It closes the device once written, so the host's
+ * lasting mark is the `msr` driver it loaded (`msrDriver`): context, since turbostat and tuning tools
+ * load it too.
  */
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { clip } from '../util/hostile.js';
 import { parsePidStat } from './proc-parse.js';
@@ -62,11 +67,24 @@ export function parseMaps(text: string): MemoryRegion[] {
   return out;
 }
 
-/** Private regions that are writable or executable: where a running program keeps what it made or unpacked. */
+/** Every readable region but the kernel's own pages and device mappings (reading those can have effects). */
+export function isReadable(r: MemoryRegion): boolean {
+  if (r.perms[0] !== 'r') return false;
+  return !(r.path === '[vvar]' || r.path === '[vvar_vclock]' || r.path === '[vsyscall]' || r.path.startsWith('/dev/'));
+}
+
+/** A mapping no file on disk holds: anonymous, or a memfd's or deleted file's (fileless code runs from these). */
+export function isFileless(r: MemoryRegion): boolean {
+  return r.path === '' || r.path.startsWith('[anon') || r.path.startsWith('/memfd:') || r.path.endsWith(' (deleted)');
+}
+
+/**
+ * Private regions that are writable or executable, or read-only and fileless: where a running program
+ * keeps what it made or unpacked. A read-only mapping of a file on disk is that file, which a file scan reads.
+ */
 export function isScanned(r: MemoryRegion): boolean {
-  if (r.perms[0] !== 'r' || r.perms[3] !== 'p') return false;
-  if (r.path === '[vvar]' || r.path === '[vsyscall]' || r.path.startsWith('/dev/')) return false;
-  return r.perms[1] === 'w' || r.perms[2] === 'x';
+  if (r.perms[3] !== 'p' || !isReadable(r)) return false;
+  return r.perms[1] === 'w' || r.perms[2] === 'x' || isFileless(r);
 }
 
 /** A short name for a region: `[heap]`, `anon@7f12…`, or the file's base name. */
@@ -86,6 +104,8 @@ export function readMaps(procRoot: string, pid: number): MemoryRegion[] {
 }
 
 export interface ReadRegionsOptions {
+  /** Which regions are read (default `isScanned`; `isReadable` for the whole address space). */
+  select?: (r: MemoryRegion) => boolean;
   maxRegionBytes: number;
   maxProcessBytes: number;
   /** performance.now() past which reading stops. */
@@ -115,7 +135,7 @@ export function readRegions(
 ): ReadRegionsResult {
   const rank = (r: MemoryRegion) =>
     r.path === '[heap]' ? 0 : r.path === '' || r.path.startsWith('[anon') ? 1 : r.path === '[stack]' ? 2 : 3;
-  const wanted = regions.filter(isScanned).sort((a, b) => rank(a) - rank(b) || a.start - b.start);
+  const wanted = regions.filter(o.select ?? isScanned).sort((a, b) => rank(a) - rank(b) || a.start - b.start);
   const out: ReadRegionsResult = { regions: 0, bytes: 0, failedReads: 0 };
   const fd = openSync(join(procRoot, String(pid), 'mem'), 'r');
   try {
@@ -205,4 +225,22 @@ export function readStartTime(procRoot: string, pid: number): { starttime: numbe
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Whether the host's `msr` driver is loaded as a module (`/proc/modules`, or sysfs's initstate when
+ * that is hidden) or built in (`/dev/cpu/0/msr` with no module), or absent: xmrig's MSR mod loads the
+ * module (`modprobe msr`) to write the prefetcher registers, and the module stays after it exits.
+ */
+export function msrDriver(procRoot = '/proc', sysRoot = '/sys', devRoot = '/dev'): 'module' | 'built-in' | undefined {
+  try {
+    const modules = readFileSync(join(procRoot, 'modules'))
+      .subarray(0, 4 * 1024 * 1024)
+      .toString('latin1');
+    if (/^msr /m.test(modules)) return 'module';
+  } catch {
+    // no /proc/modules (a kernel without modules, a sandbox): sysfs may still say
+  }
+  if (existsSync(join(sysRoot, 'module', 'msr', 'initstate'))) return 'module';
+  return existsSync(join(devRoot, 'cpu', '0', 'msr')) ? 'built-in' : undefined;
 }

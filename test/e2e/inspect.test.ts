@@ -2,21 +2,24 @@
 /**
  * `coalmine inspect` end to end, on programs built here: one holding XMRig-like configuration, a
  * Stratum login and job, a pool URL and a wallet only in its heap (XOR-encoded in its file), run under
- * a harmless name from a temp dir; a packed copy (deflated inside a loader that inflates it into a
- * memfd and runs it); benign busy node and python. Then `watch --inspect` turns the busy marker
- * program, which shows nothing else, into a finding.
+ * a harmless name from a private directory (not /tmp: nothing but its memory and CPU may give it
+ * away); a packed copy (deflated inside a loader that inflates it into a memfd and runs it); a packed
+ * program whose proof-of-work constants are in its read-only data; benign busy node and python. Then
+ * `watch --inspect` turns the busy marker program, which shows nothing but CPU, into a finding, and
+ * leaves the busy node, which it inspects too, without one.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import type { ProcessInspection } from '../../src/run/inspect.js';
 import { ndjsonFindings, runCli, startCli } from '../support/cli.js';
-import { compileC, gccSkip, minerMarkerSource, packedLoaderSource } from '../support/native.js';
+import { compileC, gccSkip, minerMarkerSource, packedLoaderSource, powConstantsSource } from '../support/native.js';
 
 const skip = gccSkip || (process.platform !== 'linux' && 'inspect reads /proc (Linux only)');
 
@@ -33,6 +36,7 @@ describe('coalmine inspect', { skip }, () => {
   const children: ChildProcess[] = [];
   let marker: ChildProcess;
   let packed: ChildProcess;
+  let constants: ChildProcess;
   let benignNode: ChildProcess;
   let benignPython: ChildProcess | undefined;
   let markerPath: string;
@@ -43,7 +47,9 @@ describe('coalmine inspect', { skip }, () => {
   };
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'coalmine-inspect-'));
+    // a private directory, not /tmp: the watch test's miner must show nothing but CPU (a program run from a
+    // world-writable place is evidence of its own)
+    dir = mkdtempSync(join(homedir(), 'coalmine-inspect-'));
     const build = join(dir, 'build');
     mkdirSync(build);
     const elf = compileC(build, 'marker', minerMarkerSource());
@@ -52,12 +58,18 @@ describe('coalmine inspect', { skip }, () => {
     const bytes = readFileSync(elf);
     const loader = compileC(build, 'loader', packedLoaderSource(deflateSync(bytes), bytes.length), { args: ['-lz'] });
     copyFileSync(loader, join(dir, 'update-notifier'));
+    const pow = readFileSync(compileC(build, 'pow', powConstantsSource()));
+    const powLoader = compileC(build, 'pow-loader', packedLoaderSource(deflateSync(pow), pow.length), {
+      args: ['-lz'],
+    });
+    copyFileSync(powLoader, join(dir, 'gvfsd-metadata'));
     marker = started(spawn(markerPath, [], { stdio: 'ignore' }));
     packed = started(spawn(join(dir, 'update-notifier'), [], { stdio: 'ignore' }));
+    constants = started(spawn(join(dir, 'gvfsd-metadata'), [], { stdio: 'ignore' }));
     benignNode = started(
       spawn(
         process.execPath,
-        ['-e', 'let x = 0; const end = Date.now() + 120000; while (Date.now() < end) x += Math.sqrt(x + 1);'],
+        ['-e', 'let x = 0; const end = Date.now() + 180000; while (Date.now() < end) x += Math.sqrt(x + 1);'],
         {
           stdio: 'ignore',
         },
@@ -85,6 +97,27 @@ describe('coalmine inspect', { skip }, () => {
       for (const s of ['donate-level', 'mining.', 'stratum+tcp', '"method"'])
         assert.equal(text.includes(s), false, `${f} holds ${s}`);
     }
+    const kawpow = Buffer.from('r\0\0\0A\0\0\0V\0\0\0E\0\0\0N\0\0\0', 'latin1');
+    assert.equal(readFileSync(join(dir, 'build', 'pow')).includes(kawpow), true, 'the program holds its constants');
+    assert.equal(readFileSync(join(dir, 'gvfsd-metadata')).includes(kawpow), false, 'its packed file does not');
+  });
+
+  it("reads a fileless program's read-only data: the packed program's proof-of-work constants match in its memfd", () => {
+    const r = runCli(['inspect', String(constants.pid), '--format', 'ndjson']);
+    assert.equal(r.code, 1, r.stderr);
+    const p = processes(r.stdout)[0];
+    assert.match(p.executable ?? '', /^\/memfd:payload/);
+    const m = p.matches.find((x) => x.rule === 'coalmine_pow_constants');
+    assert.ok(m, JSON.stringify(p.matches).slice(0, 500));
+    assert.equal(m.regionPerms, 'r--p');
+    assert.match(m.region, /^memfd:payload \(deleted\)@[0-9a-f]+$/);
+    assert.equal(m.strength, 'medium');
+    assert.deepEqual(m.hits.map((h) => h.pattern).sort(), ['$ethash_dag_sizes', '$kawpow_padding', '$rx_aes_gen_key0']);
+    assert.deepEqual(
+      [...new Set(p.matches.map((x) => x.rule))],
+      ['coalmine_pow_constants'],
+      'constants alone are no configuration, session or wallet',
+    );
   });
 
   it('matches the marker program and its packed copy with rule and region named, and not benign busy node or python', () => {
@@ -145,9 +178,39 @@ describe('coalmine inspect', { skip }, () => {
       assert.equal(bytes.length, reg.bytes);
     }
     assert.ok(regions.some((reg: { rules: string[] }) => reg.rules.includes('coalmine_stratum_session')));
+    // only what matched: never the whole address space unless asked
+    for (const reg of regions) assert.ok(reg.rules.length > 0, `${reg.region} was preserved without a match`);
+    assert.equal(readdirSync(join(out, `pid-${marker.pid}`)).length, regions.length);
     const again = runCli(['inspect', String(marker.pid), '--dump', out]);
     assert.equal(again.code, 2, 'a directory holding a dump is never written over');
     assert.match(again.stderr, /already holds a dump/);
+  });
+
+  it('--dump-all preserves the whole address space when asked: every readable region, file mappings too', () => {
+    const out = join(dir, 'dump-all');
+    assert.equal(runCli(['inspect', String(marker.pid), '--dump-all']).code, 2, '--dump-all needs --dump');
+    const r = runCli(['inspect', String(marker.pid), '--dump', out, '--dump-all']);
+    assert.equal(r.code, 1, r.stderr);
+    // every readable mapping but the kernel's pages ([vvar], [vsyscall]), as /proc says now
+    const readable = readFileSync(`/proc/${marker.pid}/maps`, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((l) => / r[-w][-x][ps] /.test(l) && !/\[(vvar|vvar_vclock|vsyscall)\]$/.test(l));
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    const regions: { file: string; path: string; perms: string; rules: string[]; sha256: string }[] =
+      manifest.processes[0].regions;
+    assert.equal(regions.length, readable.length, readable.join('\n'));
+    for (const reg of regions)
+      assert.equal(
+        createHash('sha256')
+          .update(readFileSync(join(out, reg.file)))
+          .digest('hex'),
+        reg.sha256,
+      );
+    assert.ok(regions.some((reg) => reg.path === markerPath && reg.perms === 'r--p' && reg.rules.length === 0));
+    assert.ok(regions.some((reg) => /libc\.so/.test(reg.path) && reg.perms === 'r--p'));
+    assert.ok(regions.some((reg) => reg.rules.includes('coalmine_stratum_session')));
+    assert.match(r.stdout, new RegExp(`preserved ${regions.length} regions \\(\\d+ KiB\\) in pid-${marker.pid}/`));
   });
 
   it("takes the user's rules and names a broken rule file by line", () => {
@@ -216,6 +279,46 @@ describe('coalmine inspect', { skip }, () => {
     assert.ok(p.matches.some((m) => m.rule === 'coalmine_stratum_session'));
   });
 
+  it('--suspects takes whom the detector flags, beyond process names: an idle process holding a mining-port connection', async () => {
+    // a listener on a port mining pools use (intel/mining-ports.txt), on loopback; the first one free here
+    let server: Server | undefined;
+    let port = 0;
+    for (const p of [14444, 14433, 45560, 45700, 5730, 9332]) {
+      const s = createServer((socket) => socket.on('error', () => {}));
+      const ok = await new Promise<boolean>((res) => {
+        s.once('error', () => res(false));
+        s.listen(p, '127.0.0.1', () => res(true));
+      });
+      if (ok) {
+        server = s;
+        port = p;
+        break;
+      }
+    }
+    assert.ok(server, 'a mining port free on loopback');
+    const client = started(
+      spawn(
+        process.execPath,
+        ['-e', `require('net').connect(${port}, '127.0.0.1').on('error', () => {}); setInterval(() => {}, 60000);`],
+        { stdio: 'ignore' },
+      ),
+    );
+    try {
+      await new Promise((res) => setTimeout(res, 500));
+      const r = runCli(['inspect', '--suspects', '--window', '1', '--cpu-pct', '90', '--format', 'ndjson']);
+      const p = processes(r.stdout).find((x) => x.pid === client.pid) as
+        | (ProcessInspection & { why?: string })
+        | undefined;
+      assert.ok(p, `the connected process is a suspect\n${r.stderr}`);
+      assert.match(p.why ?? '', new RegExp(`mining-port: .*127\\.0\\.0\\.1:${port}`));
+      assert.doesNotMatch(p.why ?? '', /% of a core/);
+      assert.deepEqual(p.matches, [], 'and its memory holds nothing of a miner');
+    } finally {
+      client.kill('SIGKILL');
+      server.close();
+    }
+  });
+
   it('a compiler at work is not matched', async () => {
     const src = join(dir, 'big.c');
     writeFileSync(
@@ -250,7 +353,7 @@ describe('coalmine inspect', { skip }, () => {
     assert.equal(runCli(['inspect', '12x']).code, 2);
   });
 
-  it('watch --inspect turns the busy marker program, which shows nothing else, into a finding', async () => {
+  it('watch --inspect turns the busy marker program, which shows nothing but CPU, into a finding, and not busy node', async () => {
     const busy = started(spawn(markerPath, ['busy'], { stdio: 'ignore' }));
     const emptyRoot = join(dir, 'root');
     mkdirSync(emptyRoot);
@@ -261,7 +364,7 @@ describe('coalmine inspect', { skip }, () => {
       '--sustain',
       '3s',
       '--duration',
-      '25s',
+      '120s',
       '--inspect',
       '--inspect-interval',
       '0.5',
@@ -270,6 +373,15 @@ describe('coalmine inspect', { skip }, () => {
       '--root',
       emptyRoot,
     ]);
+    // stopped (SIGINT: it reports and exits) once it has inspected both busy programs and reported the miner;
+    // --duration bounds a loaded host, where other busy processes take their turns first
+    const done = () =>
+      watch.err().includes(`inspected pid ${busy.pid} `) &&
+      watch.err().includes(`inspected pid ${benignNode.pid} `) &&
+      ndjsonFindings(watch.out().slice(0, watch.out().lastIndexOf('\n') + 1)).some((f) => f.facts?.pid === busy.pid);
+    while (watch.child.exitCode === null && !done()) await new Promise((r) => setTimeout(r, 250));
+    await new Promise((r) => setTimeout(r, 1500)); // a sample more: a revision the next tick holds
+    watch.child.kill('SIGINT');
     await watch.exited;
     busy.kill('SIGKILL');
     const findings = ndjsonFindings(watch.out()).filter((f) => f.facts?.pid === busy.pid);
@@ -283,6 +395,18 @@ describe('coalmine inspect', { skip }, () => {
       JSON.stringify(last.evidence),
     );
     assert.ok(last.legs.includes('process'));
+    // the memory is what made it a miner: every other piece of evidence is its CPU
+    assert.deepEqual(
+      last.evidence.filter((e) => e.by !== 'ids:inspect' && e.class !== 'resource').map((e) => e.by),
+      [],
+      'nothing but its memory and its CPU',
+    );
     assert.match(watch.err(), new RegExp(`inspected pid ${busy.pid} \\(dbus-helper\\): [1-9]\\d* YARA matches`));
+    // the same CPU without a miner's memory: inspected too, and no finding
+    assert.match(watch.err(), new RegExp(`inspected pid ${benignNode.pid} \\(node\\): 0 YARA matches`));
+    assert.deepEqual(
+      ndjsonFindings(watch.out()).filter((f) => f.facts?.pid === benignNode.pid),
+      [],
+    );
   });
 });

@@ -123,6 +123,24 @@ int main(int argc, char **argv) {
 }
 
 /**
+ * A program whose proof-of-work constants sit in its read-only data, as a miner's do: RandomX's
+ * AesGenerator1R key0, KawPow's RAVENCOINKAWPOW padding words and the start of Ethash's dataset size
+ * table (the values rules/yara's coalmine_pow_constants looks for). It sleeps. Run from disk, those
+ * pages are the file's; run from a memfd by `packedLoaderSource`, they are a fileless program's.
+ */
+export function powConstantsSource(): string {
+  return `#include <unistd.h>
+__attribute__((used)) static const unsigned int RX_AES_GEN_KEY0[4] = { 0x6daca553, 0x62716609, 0xdbb5552b, 0xb4f44917 };
+__attribute__((used)) static const unsigned int KAWPOW_PADDING[15] = { 'r','A','V','E','N','C','O','I','N','K','A','W','P','O','W' };
+__attribute__((used)) static const unsigned long long ETHASH_DAG_SIZES[3] = { 1073739904ULL, 1082130304ULL, 1090514816ULL };
+int main(void) {
+  for (;;) pause();
+  return 0;
+}
+`;
+}
+
+/**
  * A packer's loader: the program `elf` deflated into the loader's data, inflated at run time into a
  * memfd and executed from it (fileless, as packed droppers do). Needs zlib (`-lz`).
  */

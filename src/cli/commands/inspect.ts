@@ -1,10 +1,11 @@
 /**
  * `coalmine inspect PID…` / `inspect --suspects`: a live Linux process's private writable and
  * executable memory scanned with YARA rules (ours in rules/yara plus `--yara PATH`), and its RandomX
- * shape (huge pages, a 2 GiB dataset, /dev/cpu/N/msr open). Read-only. Text, NDJSON (one line per
- * process, then a summary), or `events` (the CoalEvents `hunt` and the detector read). `--dump DIR`
- * preserves the matching regions with a manifest of sha256s. Exit 0 nothing matched, 1 something
- * did, 2 usage errors, 3 when no process could be read.
+ * shape (huge pages, a 2 GiB dataset, /dev/cpu/N/msr open; the host's msr driver as context).
+ * Read-only. Text, NDJSON (one line per process, then a summary), or `events` (the CoalEvents `hunt`
+ * and the detector read). `--dump DIR` preserves the matching regions with a manifest of sha256s
+ * (`--dump-all`: every readable region). Exit 0 nothing matched, 1 something did, 2 usage errors, 3
+ * when no process could be read.
  */
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -18,6 +19,7 @@ import {
   inspectionEvents,
   inspectProcess,
   loadYaraRules,
+  msrDriver,
   type ProcessInspection,
   writeDumpManifest,
 } from '../../run/inspect.js';
@@ -28,6 +30,9 @@ interface InspectFlags {
   suspects: boolean;
   yara: string[];
   dump?: string;
+  dumpAll: boolean;
+  intel: string[];
+  rules: string[];
   format: string;
   maxProcessMib: number;
   maxRegionMib: number;
@@ -54,6 +59,11 @@ export function inspectCommand(program: Command, setCode: (code: number) => void
     .option('--suspects', 'inspect the processes the detector would flag plus those holding sustained CPU', false)
     .option('--yara <path>', 'your own YARA rules: a .yar/.yara file or a directory of them (repeatable)', collect, [])
     .option('--dump <dir>', 'preserve the matching regions in DIR with manifest.json (sha256 of each)')
+    .option(
+      '--dump-all',
+      'with --dump: read, scan and preserve every readable region (the whole address space, file mappings too, within --max-process-mib)',
+      false,
+    )
     .option('-f, --format <format>', 'output: text|ndjson|events', 'text')
     .option(
       '--max-process-mib <n>',
@@ -79,6 +89,13 @@ export function inspectCommand(program: Command, setCode: (code: number) => void
       '--suspects: CPU (percent of one core) that makes a process a suspect',
       positive(100000, 'a percentage'),
       50,
+    )
+    .option('--intel <file>', '--suspects: extra indicators, as watch takes them (repeatable)', collect, [])
+    .option(
+      '--rules <dir>',
+      '--suspects: extra Sigma rules beside the bundled ones, as watch takes them (repeatable)',
+      collect,
+      [],
     )
     .addHelpText(
       'after',
@@ -107,6 +124,10 @@ async function inspect(args: string[], flags: InspectFlags): Promise<number> {
     err('coalmine: name process ids or --suspects\n');
     return EXIT.usage;
   }
+  if (flags.dumpAll && flags.dump === undefined) {
+    err('coalmine: --dump-all needs --dump DIR\n');
+    return EXIT.usage;
+  }
   if (flags.dump !== undefined && existsSync(join(flags.dump, 'manifest.json'))) {
     err(
       `coalmine: ${inert(clip(flags.dump, 300))} already holds a dump (manifest.json): name a new directory, nothing is overwritten\n`,
@@ -118,13 +139,20 @@ async function inspect(args: string[], flags: InspectFlags): Promise<number> {
     return EXIT.runtime;
   }
   const issues: Issue[] = [];
-  const rules = await loadYaraRules(flags.yara, (i) => issues.push(i));
-  for (const i of issues)
+  const say = (i: Issue) =>
     err(`coalmine: ${inert(clip(formatRef(i), 300))}: ${i.code}: ${inert(clip(i.reason, 300))}\n`);
+  const rules = await loadYaraRules(flags.yara, (i) => issues.push(i));
+  issues.forEach(say);
   // rules the user named and that did not load: a usage error, not a scan without them
   if (issues.some((i) => i.code !== 'YARA_UNAVAILABLE')) return EXIT.usage;
   if (flags.suspects) {
-    const found = await findSuspects({ windowMs: flags.window * 1000, cpuPct: flags.cpuPct });
+    const found = await findSuspects({
+      windowMs: flags.window * 1000,
+      cpuPct: flags.cpuPct,
+      intelFiles: flags.intel,
+      extraRuleDirs: flags.rules,
+      onIssue: say,
+    });
     for (const s of found) if (!pids.some((p) => p.pid === s.pid)) pids.push(s);
   }
   const host = hostname();
@@ -147,11 +175,13 @@ async function inspect(args: string[], flags: InspectFlags): Promise<number> {
             maxRegionBytes: flags.maxRegionMib * 1024 ** 2,
             processBudgetMs: flags.processSeconds * 1000,
             dumpDir: flags.dump,
+            dumpAll: flags.dumpAll,
           });
     if (why) r.why = why;
     results.push(r);
   }
   const now = Date.now();
+  const facts = { yara: rules !== undefined, msr: msrDriver() };
   if (flags.dump !== undefined) {
     try {
       const path = writeDumpManifest(flags.dump, results, host, now);
@@ -170,38 +200,53 @@ async function inspect(args: string[], flags: InspectFlags): Promise<number> {
     );
   else if (flags.format === 'ndjson') {
     const lines = results.map((r) => JSON.stringify({ type: 'inspect-process', ...r }));
-    lines.push(JSON.stringify(summaryOf(results, rules !== undefined)));
+    lines.push(JSON.stringify(summaryOf(results, facts)));
     process.stdout.write(`${lines.join('\n')}\n`);
-  } else process.stdout.write(renderText(results, rules !== undefined));
+  } else process.stdout.write(renderText(results, facts));
   const matched = results.some((r) => r.matches.length > 0 || r.shapeSays !== undefined);
   if (matched) return EXIT.findings;
   return results.length > 0 && results.every((r) => r.gap !== undefined) ? EXIT.runtime : EXIT.ok;
 }
 
-function summaryOf(results: ProcessInspection[], yara: boolean) {
+interface HostFacts {
+  yara: boolean;
+  /** The host's msr driver: a module (xmrig's MSR mod loads it) is context for a RandomX shape. */
+  msr: ReturnType<typeof msrDriver>;
+}
+
+function summaryOf(results: ProcessInspection[], host: HostFacts) {
   return {
     type: 'inspect-summary',
     version: VERSION,
     processes: results.length,
     matched: results.filter((r) => r.matches.length > 0 || r.shapeSays !== undefined).length,
     gaps: results.filter((r) => r.gap !== undefined).length,
-    yara,
+    yara: host.yara,
+    msr_driver: host.msr ?? null,
     bytes: results.reduce((n, r) => n + r.bytes, 0),
     durationMs: results.reduce((n, r) => n + r.durationMs, 0),
   };
 }
 
-function renderText(results: (ProcessInspection & { why?: string })[], yara: boolean): string {
+function renderText(results: (ProcessInspection & { why?: string })[], host: HostFacts): string {
   const out: string[] = [];
-  const s = summaryOf(results, yara);
+  const s = summaryOf(results, host);
   out.push(
-    `inspect: ${s.processes} processes, ${s.matched} matched, ${s.gaps} not readable; ${Math.round(s.bytes / 1024 / 1024)} MiB scanned in ${s.durationMs} ms${yara ? '' : ' (no YARA engine: shape only)'}`,
+    `inspect: ${s.processes} processes, ${s.matched} matched, ${s.gaps} not readable; ${Math.round(s.bytes / 1024 / 1024)} MiB scanned in ${s.durationMs} ms${host.yara ? '' : ' (no YARA engine: shape only)'}`,
   );
+  if (host.msr === 'module')
+    out.push(
+      "host: the msr kernel module is loaded (xmrig's MSR mod loads it to write the prefetcher registers; so do tuning tools): context",
+    );
   for (const r of results) {
     const who = `pid ${r.pid} ${inert(r.name ?? '?')}${r.executable ? ` ${inert(clip(r.executable, 200))}${r.exeDeleted ? ' (deleted)' : ''}` : ''}`;
     out.push('', who);
     if (r.why) out.push(`  suspect: ${inert(clip(r.why, 300))}`);
     if (r.gap) out.push(`  gap: ${inert(r.gap)}`);
+    if (r.dumped && r.dumped.length > 0)
+      out.push(
+        `  preserved ${r.dumped.length} regions (${Math.round(r.dumped.reduce((n, d) => n + d.bytes, 0) / 1024)} KiB) in pid-${r.pid}/`,
+      );
     if (r.dumpError) out.push(`  not preserved: ${inert(r.dumpError)}`);
     if (r.noUserMemory) out.push('  no user memory (a kernel thread)');
     for (const m of r.matches) {

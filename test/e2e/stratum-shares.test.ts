@@ -61,10 +61,15 @@ for (const [name, make, family] of [
   ['Monero (XMRig login/job/submit)', () => moneroSession(), 'randomx'],
   ['Bitcoin-style (subscribe/set_difficulty/notify/submit)', () => bitcoinSession(), 'sha256d'],
   ['Ethereum getwork over HTTP', () => ethereumGetworkSession(), 'ethash'],
+  [
+    'Ethereum getwork, a connection per request',
+    () => ethereumGetworkSession({ connectionPerRequest: true }),
+    'ethash',
+  ],
 ] as const)
-  test(`hunt on a ${name} capture: medium AN0742 (resource + reach), the true rate in the interval, core-hours and cost`, () => {
+  test(`hunt on a capture of ${name}: medium AN0742 (resource + reach), the true rate in the interval, core-hours and cost`, () => {
     const g = make();
-    const r = hunt([write(`${family}.pcap`, g)]);
+    const r = hunt([write(`${name.replace(/\W+/g, '-')}.pcap`, g)]);
     const f = r.findings.find((x) => x.legs.includes('resource'));
     assert.ok(f, JSON.stringify(r.findings.map((x) => [x.analytic, x.severity, x.legs])));
     assert.deepEqual([f.analytic, f.severity, f.legs], ['AN0742', 'medium', ['resource', 'reach']]);

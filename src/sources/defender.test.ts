@@ -473,3 +473,42 @@ test('an export sorted newest first (`sort by Timestamp desc`) is given in time 
   );
   assert.ok(times[0] < times[times.length - 1], 'the rows span some time');
 });
+
+/** `2026-11-30T09:00:12.0000000Z` as Log Analytics writes it in an en-US CSV export: `11/30/2026, 9:00:12.000 AM`. */
+function usForm(iso: string): string {
+  const d = new Date(iso);
+  const h = d.getUTCHours();
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${d.getUTCMonth() + 1}/${d.getUTCDate()}/${d.getUTCFullYear()}, ${h % 12 || 12}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)} ${h < 12 ? 'AM' : 'PM'}`;
+}
+
+test('a Microsoft Sentinel (Log Analytics) CSV export: [UTC] time columns in en-US form are read as UTC, its Type names the table', async () => {
+  const [head, ...rows] = csvGood.head.toString('utf8').trimEnd().split('\n');
+  const names = head.split(',');
+  const timeColumns = new Set(names.flatMap((n, i) => (/(?:Time|Timestamp)$/.test(n) ? [i] : [])));
+  // the simple rows of the fixture (no quoted commas before the time columns are changed: they are re-split by index)
+  const sentinel = [
+    `TenantId,${names.map((n, i) => (timeColumns.has(i) ? `${n} [UTC]` : n)).join(',')},Type`,
+    ...rows.map((row) => {
+      const cells = row.split(',');
+      // only the cells that are ISO times change; any other cell (quoted commas included) is kept as written
+      return `00000000-0000-0000-0000-000000000001,${cells.map((c) => (/^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(c) ? `"${usForm(c)}"` : c)).join(',')},DeviceProcessEvents`;
+    }),
+  ].join('\n');
+  const portal = await readAll(defender, csvGood);
+  const read = await readAll(defender, memoryInput('query_data.csv', `${sentinel}\n`));
+  assert.deepEqual(read.issues, []);
+  assert.deepEqual(
+    read.events.map((e) => [e['@timestamp'], e.event.dataset, e.process?.pid, e.process?.start]),
+    portal.events.map((e) => [e['@timestamp'], e.event.dataset, e.process?.pid, e.process?.start]),
+  );
+  // another locale's order is not guessed: the row is reported with its time, and the rest are read
+  const german = sentinel.replace('11/30/2026, 9:00:00.000 AM', '30.11.2026 09:00:00');
+  const mixed = await readAll(defender, memoryInput('query_data.csv', `${german}\n`));
+  assert.deepEqual(
+    mixed.issues.map((i) => [i.line, i.code]),
+    [[2, 'DEFENDER_BAD_RECORD']],
+  );
+  assert.match(mixed.issues[0].reason, /Timestamp "30\.11\.2026 09:00:00" is not a time/);
+  assert.equal(mixed.events.length, portal.events.length - 1);
+});

@@ -5,7 +5,9 @@
  * API's Event Hub / storage records (`{"time", "category": "AdvancedHunting-<Table>", "properties": {row}}`,
  * one per line or in `{"records": […]}` batches). The row's table is named by a `$table`/`Table`/
  * `TableName`/`SourceTable`/`Type` column (`search` and `union withsource=` write one), the record's
- * category, or the file name (`DeviceProcessEvents.csv`); else its ActionType says it.
+ * category, or the file name (`DeviceProcessEvents.csv`); else its ActionType says it. Microsoft Sentinel
+ * (Log Analytics) exports the same tables as CSV with `Timestamp [UTC]`-style time columns in en-US form
+ * (`12/2/2026, 8:00:05.123 AM`): read as UTC; a time in another locale's form is reported, never guessed.
  *
  * The mapping is Sysmon's (win-event.ts) in Defender's names: DeviceProcessEvents ProcessCreated is an
  * `exec` of FileName/FolderPath with its parent the InitiatingProcess*; every other table's actor is the
@@ -22,7 +24,7 @@
 import type { CoalEvent, ProcessFields, ProcessParent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
-import { parseTimestamp } from '../util/time.js';
+import { parseTimestamp, parseUsDateTimeUtc } from '../util/time.js';
 import { azureRecords } from './azure-fields.js';
 import { type EventHead, headOf, type OriginalBounds, originalOf, parentOf } from './edr-fields.js';
 import { DOCUMENT_BOUNDS, isJsonDocument, jsonDocumentRecords } from './json-document.js';
@@ -554,15 +556,36 @@ function mapRecord(value: unknown, where: Where): Mapped {
   return defenderEvent(value, where);
 }
 
-/** The column names of a header line when it is an advanced hunting export's, else why not. */
-function headerOf(line: string): string[] | string {
+/** ` [UTC]` after a column name: Log Analytics' (Microsoft Sentinel's) CSV export, its times in en-US form. */
+const UTC_SUFFIX = / \[UTC\]$/;
+
+interface CsvHeader {
+  names: string[];
+  /** Columns whose header said `[UTC]`: their US-form times are read as UTC. */
+  utc: Set<number>;
+}
+
+/** The column names of a header line when it is an advanced hunting export's (portal or Sentinel), else why not. */
+function headerOf(line: string): CsvHeader | string {
   const { fields, overflow, unclosed } = splitCsv(line.replace(/^\uFEFF/, ''));
   if (unclosed || overflow || fields.length > 4 * MAX_COLUMNS) return 'the header line is not a CSV header';
-  const names = fields.map((f) => f.trim());
+  const utc = new Set<number>();
+  const names = fields.map((f, i) => {
+    const name = f.trim();
+    if (!UTC_SUFFIX.test(name)) return name;
+    utc.add(i);
+    return name.replace(UTC_SUFFIX, '');
+  });
   const has = (n: string) => names.includes(n);
   if (!(has('Timestamp') || has('TimeGenerated')) || !(has('DeviceName') || has('DeviceId')))
     return 'the header names no Timestamp and DeviceName columns: not an advanced hunting export';
-  return names;
+  return { names, utc };
+}
+
+/** A `[UTC]` column's value as ISO time when it is in the export's US form; else as written (judged later). */
+function utcValue(value: string): string {
+  const ms = parseUsDateTimeUtc(value);
+  return ms === undefined ? value : new Date(ms).toISOString();
 }
 
 function isJsonHead(head: string): boolean {
@@ -634,7 +657,7 @@ async function* readCsv(input: SourceInput, context: SourceContext, where: Where
   const file = input.name;
   const out = new Batcher(file);
   const report = (i: Issue) => out.batch.issues.push(i);
-  let header: string[] | undefined;
+  let header: CsvHeader | undefined;
   /** A record whose quoted field goes on past its line: its text so far, first line and line count. */
   let pending: { text: string; line: number; lines: number } | undefined;
   for await (const lines of sourceLines(input, context, report)) {
@@ -672,19 +695,23 @@ async function* readCsv(input: SourceInput, context: SourceContext, where: Where
         else pending = { text, line, lines: count };
         continue;
       }
-      if (split.overflow || split.fields.length !== header.length) {
+      if (split.overflow || split.fields.length !== header.names.length) {
         report(
           issue(
             { file, line },
             `${CODE}_BAD_RECORD`,
-            `row has ${split.overflow ? 'too many' : split.fields.length} fields where the header names ${header.length}`,
+            `row has ${split.overflow ? 'too many' : split.fields.length} fields where the header names ${header.names.length}`,
           ),
         );
         continue;
       }
       // no prototype: a header may name any column, `__proto__` and `constructor` included
       const row = Object.create(null) as Row;
-      for (let i = 0; i < header.length; i++) if (split.fields[i] !== '') row[header[i]] = split.fields[i];
+      const { names, utc } = header;
+      for (let i = 0; i < names.length; i++) {
+        const value = split.fields[i];
+        if (value !== '') row[names[i]] = utc.size > 0 && utc.has(i) ? utcValue(value) : value;
+      }
       where.line = line;
       out.add(defenderEvent(row, where), line);
       const full = out.take();
@@ -720,16 +747,16 @@ function sniffCsv(head: string): number {
     .replace(/^\uFEFF/, '')
     .split('\n', 1)[0]
     .replace(/\r$/, '');
-  const names = headerOf(first);
-  if (typeof names === 'string') return 0;
+  const header = headerOf(first);
+  if (typeof header === 'string') return 0;
   const telling = ['ActionType', 'ReportId', 'InitiatingProcessFileName', 'InitiatingProcessId', 'DeviceId'];
-  return telling.some((n) => names.includes(n)) ? 86 : 0;
+  return telling.some((n) => header.names.includes(n)) ? 86 : 0;
 }
 
 export const defender: SourceDescriptor = {
   name: NAME,
   summary:
-    'Microsoft Defender for Endpoint advanced hunting exports (portal CSV, API JSON, streaming API records): process, network, DNS, driver, task, registry and file rows',
+    'Microsoft Defender for Endpoint advanced hunting exports (portal CSV, Sentinel/Log Analytics CSV, API JSON, streaming API records): process, network, DNS, driver, task, registry and file rows',
   platform: 'windows',
   delivers: 'events',
   sniff(head) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_DURATION_MS, parseDurationMs, parseTimestamp } from './time.js';
+import { MAX_DURATION_MS, parseDurationMs, parseTimestamp, parseUsDateTimeUtc } from './time.js';
 
 test('ISO with and without a zone, epoch seconds and milliseconds', () => {
   const t = Date.UTC(2025, 2, 14, 2, 10, 0);
@@ -14,6 +14,23 @@ test('ISO with and without a zone, epoch seconds and milliseconds', () => {
 test('garbage and implausible times are undefined, never a guess', () => {
   for (const v of ['yesterday', '', '9'.repeat(80), '1969-01-01T00:00:00Z', '2999-01-01T00:00:00Z', Number.NaN, {}])
     assert.equal(parseTimestamp(v), undefined, String(v));
+});
+
+test('a spelling Date.parse would read in the machine zone is refused; one naming its zone is read', () => {
+  // Date.parse reads these in local time (and 02.12.2026 as February 12): a log's meaning would follow the machine
+  for (const v of [
+    '12/2/2026, 8:00:05.123 AM',
+    '12/2/2026 8:00:05 PM',
+    'Dec 2, 2026 8:00:05 AM',
+    '02.12.2026 08:00:05',
+  ])
+    assert.equal(parseTimestamp(v), undefined, v);
+  const t = Date.UTC(2026, 11, 2, 8, 0, 5);
+  assert.equal(parseTimestamp('Tue, 02 Dec 2026 08:00:05 GMT'), t);
+  assert.equal(parseTimestamp('Tue Dec 02 2026 09:00:05 GMT+0100 (CET)'), t);
+  assert.equal(parseTimestamp('2026-12-02T03:00:05-0500'), t);
+  assert.equal(parseTimestamp('2026-12-02T08:00:05.123456789Z'), t + 123);
+  assert.equal(parseTimestamp('2026-12-02'), Date.UTC(2026, 11, 2));
 });
 
 test('durations', () => {
@@ -36,4 +53,19 @@ test('absurd durations are refused, not overflowed: over a year, beyond float ra
     `${'1'.repeat(40)}s`,
   ])
     assert.equal(parseDurationMs(v), undefined, v);
+});
+
+test('US month/day/year times of a [UTC] column: 12-hour and 24-hour, fractions; impossible dates refused', () => {
+  assert.equal(parseUsDateTimeUtc('12/2/2026, 8:00:05.123 AM'), Date.UTC(2026, 11, 2, 8, 0, 5, 123));
+  assert.equal(parseUsDateTimeUtc('12/2/2026, 12:00:05 AM'), Date.UTC(2026, 11, 2, 0, 0, 5));
+  assert.equal(parseUsDateTimeUtc('12/2/2026 12:30 PM'), Date.UTC(2026, 11, 2, 12, 30));
+  assert.equal(parseUsDateTimeUtc('12/2/2026 17:30:00'), Date.UTC(2026, 11, 2, 17, 30));
+  for (const v of [
+    '2/30/2026 1:00 AM',
+    '13/2/2026 1:00 AM',
+    '12/2/2026 13:00 PM',
+    '30.11.2026 09:00:00',
+    '1'.repeat(50),
+  ])
+    assert.equal(parseUsDateTimeUtc(v), undefined, v);
 });

@@ -8,14 +8,64 @@ export function isPlausibleMs(ms: number): boolean {
   return Number.isFinite(ms) && ms >= MIN_MS && ms < MAX_MS;
 }
 
-/** ISO 8601 / RFC 3339 strings, epoch seconds or milliseconds (number or numeric string). */
+/** ISO 8601 / RFC 3339: a date, a time, a fraction and a zone (or none: UTC). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_ZONED = /(?:[Zz]|[+-]\d{2}(?::?\d{2})?)$/;
+/** Another spelling Date.parse reads (RFC 2822, `Date.toString()`), only when it names its zone. */
+const NAMED_ZONE = /(?:\b(?:GMT|UTC|UT)|[+-]\d{4})(?: \([A-Za-z .+-]{1,48}\))?$/;
+
+/**
+ * ISO 8601 / RFC 3339 strings, epoch seconds or milliseconds (number or numeric string), and other
+ * spellings that name their zone (`Tue, 02 Dec 2026 08:00:05 GMT`). A local-time spelling
+ * (`12/2/2026 8:00:05 AM`, `02.12.2026 08:00`) is refused: Date.parse would read it in the machine's
+ * zone, and the machine's own zone must never change what a log means (a source that knows its
+ * format's zone, e.g. a `[UTC]` column, parses it itself).
+ */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number') return fromEpoch(value);
   if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return fromEpoch(Number(value));
-  // a time without a zone is UTC: the machine's own zone must never change what a log means
-  const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?$/.test(value);
-  const ms = Date.parse(zoneless ? `${value.replace(' ', 'T')}Z` : value);
+  let text = value;
+  if (ISO_TIME.test(value)) {
+    // a date and time without a zone is UTC (a date alone Date.parse already reads as UTC)
+    if (value.length > 10 && !ISO_ZONED.test(value)) text = `${value.replace(' ', 'T')}Z`;
+  } else if (!NAMED_ZONE.test(value)) return undefined;
+  const ms = Date.parse(text);
+  return isPlausibleMs(ms) ? ms : undefined;
+}
+
+/** `12/2/2026, 8:00:05.123 AM`: Log Analytics' (Microsoft Sentinel's) en-US CSV export of a `[UTC]` column. */
+const US_DATE_TIME = /^(\d{1,2})\/(\d{1,2})\/(\d{4}),? (\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,7}))?)? ?([AaPp][Mm])?$/;
+
+/**
+ * A US month/day/year time its caller knows to be UTC (a column whose header says `[UTC]`), as
+ * milliseconds; undefined for anything else (another locale's order is not guessed).
+ */
+export function parseUsDateTimeUtc(value: string): number | undefined {
+  if (value.length > 40) return undefined;
+  const m = US_DATE_TIME.exec(value.trim());
+  if (!m) return undefined;
+  const [, month, day, year, hour, minute, second, fraction, half] = m;
+  let h = Number(hour);
+  if (half !== undefined) {
+    if (h < 1 || h > 12) return undefined;
+    h = (h % 12) + (half.toLowerCase() === 'pm' ? 12 : 0);
+  }
+  const mo = Number(month);
+  const d = Number(day);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || Number(minute) > 59 || Number(second ?? 0) > 59)
+    return undefined;
+  const ms = Date.UTC(
+    Number(year),
+    mo - 1,
+    d,
+    h,
+    Number(minute),
+    Number(second ?? 0),
+    Number((fraction ?? '0').padEnd(3, '0').slice(0, 3)),
+  );
+  // Date.UTC rolls February 30 over into March: such a day is not a date
+  if (new Date(ms).getUTCDate() !== d) return undefined;
   return isPlausibleMs(ms) ? ms : undefined;
 }
 

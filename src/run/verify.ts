@@ -151,7 +151,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
       : undefined;
   const listed = options.live ? [...listPids(procRoot), ...(hidden?.hidden.map((h) => h.pid) ?? [])] : undefined;
   const preload = !wanted('preload')
-    ? { entries: [], environments: 0, environmentsDenied: 0 }
+    ? { entries: [], environments: 0, environmentsDenied: 0, deniedPids: [] }
     : await scanPreload({
         root: options.root,
         procRoot: options.live ? procRoot : undefined,
@@ -179,7 +179,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
     note: !wanted('preload')
       ? 'not asked for'
       : options.live
-        ? `/etc/ld.so.preload and ${preload.environments} process environments${preload.environmentsDenied > 0 ? ` (${preload.environmentsDenied} refused: not root)` : ''}`
+        ? `/etc/ld.so.preload and ${preload.environments} process environments${preload.environmentsDenied > 0 ? `; ${preload.environmentsDenied} refused (${process.getuid?.() === 0 ? 'to root: non-dumpable or another namespace' : 'not root'}), an LD_PRELOAD there unseen: pid ${preload.deniedPids.join(', ')}${preload.environmentsDenied > preload.deniedPids.length ? ', …' : ''}` : ''}`
         : '/etc/ld.so.preload (environments only on a live root)',
   });
 

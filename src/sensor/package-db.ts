@@ -7,6 +7,11 @@
  *
  * Merged /usr: where the root's `bin` is a link (Debian 12, Fedora), dpkg may list `/bin/ls` for what
  * is reached as `/usr/bin/ls`; paths are compared in their `/usr` form there.
+ *
+ * Diversions (`info/../diversions`, `dpkg-divert`): a package's file diverted by another package (or
+ * locally, by the administrator) was installed at the diverted-to path, so its record is checked
+ * there (postgresql-common diverts libpq-dev's `/usr/bin/pg_config` to `pg_config.libpq-dev`, and
+ * installs its own at `/usr/bin/pg_config`), as `dpkg --verify` does.
  */
 import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile } from 'node:fs/promises';
@@ -39,6 +44,7 @@ const MAX_STATUS_BYTES = 64 * 1024 * 1024;
 const MAX_INFO_FILE_BYTES = 16 * 1024 * 1024;
 const MAX_PACKAGES = 50_000;
 const MAX_PATHS = 4_000_000;
+const MAX_DIVERSIONS = 100_000;
 const USR_MERGED = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 
 /** The `/usr` form of a path on a merged-/usr root (`/bin/ls` → `/usr/bin/ls`); else the path itself. */
@@ -85,6 +91,23 @@ export function parseDpkgStatus(text: string): StatusRecord {
   return { installed, conffiles };
 }
 
+export interface Diversion {
+  to: string;
+  /** The diverting package, or ':' for a local (administrator's) diversion. */
+  by: string;
+}
+
+/** dpkg's `diversions`: records of three lines (the path, where it is diverted to, by which package). */
+export function parseDpkgDiversions(text: string): Map<string, Diversion> {
+  const out = new Map<string, Diversion>();
+  const lines = text.split('\n');
+  for (let i = 0; i + 2 < lines.length && out.size < MAX_DIVERSIONS; i += 3) {
+    const [from, to, by] = [lines[i], lines[i + 1], lines[i + 2].trim()];
+    if (from.startsWith('/') && to.startsWith('/') && by !== '') out.set(from, { to, by });
+  }
+  return out;
+}
+
 /** `pkg.list`, `pkg:amd64.md5sums` → `pkg`, the kind. */
 function infoName(file: string): { pkg: string; kind: 'list' | 'md5sums' } | undefined {
   const m = /^([a-z0-9][a-z0-9+.-]*)(?::[a-z0-9-]+)?\.(list|md5sums)$/.exec(file);
@@ -112,6 +135,20 @@ export async function readDpkg(root: string, report: (i: Issue) => void): Promis
   let status: StatusRecord = { installed: new Set(), conffiles: [] };
   if (st.size > MAX_STATUS_BYTES) bound(`dpkg status is ${st.size} bytes, over ${MAX_STATUS_BYTES}: not read`);
   else status = parseDpkgStatus(await readFile(statusPath, 'utf8'));
+  const diversionsPath = join(dpkg, 'diversions');
+  const dst = await lstat(diversionsPath).catch(() => undefined);
+  // keyed in /usr form: a package may list `/bin/sh` where the diversion says `/usr/bin/sh`
+  const diversions = new Map<string, Diversion>();
+  if (dst?.isFile() && dst.size <= MAX_INFO_FILE_BYTES)
+    for (const [from, d] of parseDpkgDiversions(await readFile(diversionsPath, 'utf8')))
+      diversions.set(usrForm(from, merged), { to: usrForm(d.to, merged), by: d.by });
+  if (dst?.isFile() && dst.size > MAX_INFO_FILE_BYTES)
+    report({ file: diversionsPath, code: 'VERIFY_TRUNCATED', reason: `${dst.size} bytes: not read`, stage: 'reading' });
+  /** Where a package's file is on disk: the diverted-to path when another package (or the administrator) diverted it. */
+  const placed = (path: string, pkg: string) => {
+    const d = diversions.get(usrForm(path, merged));
+    return d && d.by !== pkg ? d.to : path;
+  };
   const owners = new Map<string, string>();
   const files: PackageFile[] = [];
   const own = (path: string, pkg: string) => {
@@ -144,7 +181,7 @@ export async function readDpkg(root: string, report: (i: Issue) => void): Promis
       lineNo++;
       if (line === '') continue;
       if (n.kind === 'list') {
-        if (line.startsWith('/')) own(line, n.pkg);
+        if (line.startsWith('/')) own(placed(line, n.pkg), n.pkg);
         continue;
       }
       // md5sums: "<32 hex>  <path relative to />"
@@ -157,7 +194,7 @@ export async function readDpkg(root: string, report: (i: Issue) => void): Promis
         bound(`more than ${MAX_PATHS} recorded md5s: the rest are not checked`);
         break;
       }
-      const abs = usrForm(`/${m[2].replace(/^\/+/, '')}`, merged);
+      const abs = usrForm(placed(`/${m[2].replace(/^\/+/, '')}`, n.pkg), merged);
       files.push({ path: abs, md5: m[1], package: n.pkg });
       own(abs, n.pkg);
     }

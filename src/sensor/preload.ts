@@ -27,9 +27,14 @@ export interface PreloadEntry {
 
 export interface PreloadScan {
   entries: PreloadEntry[];
-  /** Environments read, and refused (EACCES: another user's process, not root). */
+  /**
+   * Environments read, and refused (EACCES/EPERM: another user's process when not root; even root is
+   * refused a process that made itself non-dumpable or sits behind a namespace's barrier).
+   */
   environments: number;
   environmentsDenied: number;
+  /** The first refused pids (at most 16), so the gap is named. */
+  deniedPids: number[];
 }
 
 const MAX_PRELOAD_FILE_BYTES = 64 * 1024;
@@ -37,6 +42,7 @@ const MAX_ENVIRON_BYTES = 256 * 1024;
 const MAX_LIBRARIES = 256;
 const MAX_PIDS_PER_LIBRARY = 64;
 const MAX_PATH_CHARS = 4096;
+const MAX_DENIED_NAMED = 16;
 
 /** The libraries a preload list names: whitespace-separated (ld.so.preload) or also `:` (LD_PRELOAD), bounded. */
 export function splitPreload(text: string, colons: boolean): string[] {
@@ -108,11 +114,14 @@ export async function scanPreload(options: PreloadScanOptions): Promise<PreloadS
   }
   let environments = 0;
   let environmentsDenied = 0;
+  const deniedPids: number[] = [];
   if (options.procRoot !== undefined) {
     const byLibrary = new Map<string, number[]>();
     for (const pid of options.pids ?? []) {
       const environ = readBounded(join(options.procRoot, String(pid), 'environ'), MAX_ENVIRON_BYTES, (code) => {
-        if (code === 'EACCES' || code === 'EPERM') environmentsDenied++;
+        if (code !== 'EACCES' && code !== 'EPERM') return;
+        environmentsDenied++;
+        if (deniedPids.length < MAX_DENIED_NAMED) deniedPids.push(pid);
       });
       if (environ === undefined) continue;
       environments++;
@@ -127,5 +136,5 @@ export async function scanPreload(options: PreloadScanOptions): Promise<PreloadS
     }
     for (const [library, pids] of byLibrary) entries.push(await judge({ library, from: 'LD_PRELOAD', pids }));
   }
-  return { entries, environments, environmentsDenied };
+  return { entries, environments, environmentsDenied, deniedPids };
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Issue } from '../model/issue.js';
 import { parseProcModules, scanKernelModules } from './kernel-modules.js';
-import { parseDpkgStatus, parseRpmVerify, readDpkg, usrForm } from './package-db.js';
+import { parseDpkgDiversions, parseDpkgStatus, parseRpmVerify, readDpkg, usrForm } from './package-db.js';
 import { ldPreloadOf, scanPreload, splitPreload } from './preload.js';
 
 const dirs: string[] = [];
@@ -137,6 +137,47 @@ describe('package records', () => {
       issues.map((i) => [i.file.endsWith('procps:amd64.md5sums'), i.line, i.code]),
       [[true, 2, 'VERIFY_BAD_RECORD']],
     );
+  });
+
+  it('reads diversions in threes and skips a broken record', () => {
+    assert.deepEqual(
+      [...parseDpkgDiversions('/usr/bin/pg_config\n/usr/bin/pg_config.libpq-dev\npostgresql-common\n/etc/x\nbad\n:\n')],
+      [['/usr/bin/pg_config', { to: '/usr/bin/pg_config.libpq-dev', by: 'postgresql-common' }]],
+    );
+  });
+
+  it("checks a diverted file where it was put, and owns the diverting package's own file", async () => {
+    const root = tempRoot();
+    put(
+      root,
+      'var/lib/dpkg/status',
+      'Package: libpq-dev\nStatus: install ok installed\n\nPackage: postgresql-common\nStatus: install ok installed\n\nPackage: dash\nStatus: install ok installed\n',
+    );
+    put(
+      root,
+      'var/lib/dpkg/diversions',
+      '/usr/bin/pg_config\n/usr/bin/pg_config.libpq-dev\npostgresql-common\n/bin/sh\n/bin/sh.distrib\ndash\n',
+    );
+    put(root, 'var/lib/dpkg/info/libpq-dev.list', '/usr/bin/pg_config\n');
+    put(root, 'var/lib/dpkg/info/libpq-dev.md5sums', '0123456789abcdef0123456789abcdef  usr/bin/pg_config\n');
+    put(root, 'var/lib/dpkg/info/postgresql-common.list', '/usr/bin/pg_config\n');
+    put(root, 'var/lib/dpkg/info/postgresql-common.md5sums', 'fedcba9876543210fedcba9876543210  usr/bin/pg_config\n');
+    // the diverting package's own file is never moved, even where it lists itself
+    put(root, 'var/lib/dpkg/info/dash.md5sums', '00112233445566778899aabbccddeeff  bin/sh\n');
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    symlinkSync('usr/bin', join(root, 'bin'));
+    const db = await readDpkg(root, () => {});
+    assert.ok(db);
+    assert.deepEqual(
+      db.files.map((f) => [f.package, f.path]),
+      [
+        ['dash', '/usr/bin/sh'],
+        ['libpq-dev', '/usr/bin/pg_config.libpq-dev'],
+        ['postgresql-common', '/usr/bin/pg_config'],
+      ],
+    );
+    assert.equal(db.owner('/usr/bin/pg_config.libpq-dev'), 'libpq-dev');
+    assert.equal(db.owner('/usr/bin/pg_config'), 'postgresql-common');
   });
 
   it('has nothing to say for a root without dpkg', async () => {

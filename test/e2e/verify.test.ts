@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { VerifyItem } from '../../src/run/verify.js';
-import { runCli } from '../support/cli.js';
+import { runCli, startCli } from '../support/cli.js';
 import { compileC, gccSkip, processHiderSource } from '../support/native.js';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
@@ -41,8 +41,19 @@ describe('coalmine verify', () => {
     put(
       root,
       'var/lib/dpkg/status',
-      'Package: procps\nStatus: install ok installed\nVersion: 2:4.0.2-3\n\nPackage: coreutils\nStatus: install ok installed\nConffiles:\n /etc/coreutils.conf 00000000000000000000000000000000\n',
+      'Package: procps\nStatus: install ok installed\nVersion: 2:4.0.2-3\n\nPackage: coreutils\nStatus: install ok installed\nConffiles:\n /etc/coreutils.conf 00000000000000000000000000000000\n\nPackage: libpq-dev\nStatus: install ok installed\n\nPackage: postgresql-common\nStatus: install ok installed\n',
     );
+    // a diversion (dpkg-divert): libpq-dev's pg_config lives at pg_config.libpq-dev, postgresql-common's at
+    // pg_config; neither is changed nor unowned
+    const libpq = '#!/bin/sh\necho libpq\n';
+    const common = '#!/usr/bin/perl\nprint "wrapper"\n';
+    put(root, 'var/lib/dpkg/diversions', '/usr/bin/pg_config\n/usr/bin/pg_config.libpq-dev\npostgresql-common\n');
+    put(root, 'var/lib/dpkg/info/libpq-dev.list', '/usr/bin/pg_config\n');
+    put(root, 'var/lib/dpkg/info/libpq-dev.md5sums', `${md5(libpq)}  usr/bin/pg_config\n`);
+    put(root, 'var/lib/dpkg/info/postgresql-common.list', '/usr/bin/pg_config\n');
+    put(root, 'var/lib/dpkg/info/postgresql-common.md5sums', `${md5(common)}  usr/bin/pg_config\n`);
+    put(root, 'usr/bin/pg_config', common, 0o755);
+    put(root, 'usr/bin/pg_config.libpq-dev', libpq, 0o755);
     put(root, 'var/lib/dpkg/info/procps.list', '/.\n/bin\n/bin/ps\n');
     put(root, 'var/lib/dpkg/info/procps.md5sums', `${md5(ps)}  bin/ps\n`);
     put(root, 'var/lib/dpkg/info/coreutils.list', '/usr/bin/ls\n/etc/coreutils.conf\n');
@@ -159,6 +170,24 @@ describe('coalmine verify', () => {
       assert.equal(preload.status, 'unowned');
       assert.equal(preload.evidence, true);
       assert.match(preload.detail, new RegExp(`LD_PRELOAD of pid .*${child.pid}`));
+    });
+
+    it('says which environments it could not read, unprivileged, by pid', {
+      skip: process.getuid?.() === 0 ? false : 'needs root to run the CLI as nobody',
+    }, async () => {
+      const cli = startCli(['verify', '--checks', 'preload', '--format', 'ndjson'], { uid: 65534, gid: 65534 });
+      await cli.exited;
+      const summary = JSON.parse(cli.out().trim().split('\n').at(-1) ?? '{}');
+      const note: string = summary.checks.find((c: { check: string }) => c.check === 'preload').note;
+      // the root-owned process preloading the hider is among those not read: its LD_PRELOAD is unseen, and said so
+      assert.match(note, /; \d+ refused \(not root\), an LD_PRELOAD there unseen: pid /, cli.err());
+      const named = /unseen: pid (\d+(?:, \d+)*)/.exec(note)?.[1].split(', ').map(Number) ?? [];
+      assert.ok(named.length > 0 && named.length <= 16);
+      assert.equal(
+        items(cli.out()).some((i) => i.check === 'preload' && i.path === hider),
+        false,
+        'what it could not read it does not claim',
+      );
     });
   });
 });

@@ -12,6 +12,8 @@
 import { attachContext } from '../analytics/finding.js';
 import { createDetector, type ReportedFinding } from '../analytics/index.js';
 import { ContextStore } from '../engine/context.js';
+import { hostNameKey } from '../engine/host-names.js';
+import type { HostState } from '../engine/host-state.js';
 import { ENGINE_SNAPSHOT_CLASSES, type Engine, type EngineStats } from '../engine/index.js';
 import { Snapshotter } from '../engine/snapshot.js';
 import type { CoalEvent } from '../model/event.js';
@@ -97,6 +99,18 @@ export type LiveState = Pick<
   Engine,
   'hostStates' | 'workloadNamespaces' | 'workloadStates' | 'cloudRegions' | 'openClustersOf' | 'stats'
 >;
+
+/**
+ * The tracked host `name` spells, in any of its spellings (`WS-FIN-07`, `ws-fin-07.corp.example.com`:
+ * engine/host-names.ts folds them to one key), its own spelling first; read-only, learns nothing.
+ */
+export function hostSpelled(state: Pick<LiveState, 'hostStates'>, name: string): HostState | undefined {
+  const hosts = state.hostStates();
+  const exact = hosts.find((h) => h.name === name);
+  if (exact) return exact;
+  const key = hostNameKey(name);
+  return hosts.find((h) => hostNameKey(h.name) === key);
+}
 
 /** One body's share of a batch: its events as read, and its standing facts. */
 interface BatchedBody {

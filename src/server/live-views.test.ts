@@ -158,6 +158,22 @@ function suite(
       assert.equal(d.entities_more, false);
     });
 
+    test('another spelling of a host (upper case, its FQDN) is that host, answered under its display name', async () => {
+      const plain = (await get('/api/v1/hosts/web-01', viewer)).json as HostDetail;
+      for (const spelling of ['WEB-01', 'web-01.corp.example.com']) {
+        const r = await get(`/api/v1/hosts/${encodeURIComponent(spelling)}`, viewer);
+        assert.equal(r.status, 200, spelling);
+        const d = r.json as HostDetail;
+        assert.equal(d.host.name, 'web-01', spelling);
+        assert.deepEqual(
+          d.findings.map((f) => f.id),
+          plain.findings.map((f) => f.id),
+          spelling,
+        );
+      }
+      assert.equal((await get('/api/v1/hosts/web-02', viewer)).status, 404);
+    });
+
     test('an unknown host is 404; a sensor reads nothing; every answer conformed to the document', async () => {
       assert.equal((await get(`/api/v1/hosts/${encodeURIComponent('<script>nowhere</script>')}`, viewer)).status, 404);
       assert.equal((await get(`/api/v1/hosts/${'h'.repeat(600)}`, viewer)).status, 400);

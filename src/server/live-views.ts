@@ -10,7 +10,7 @@ import type { CoverageReport, HostCoverage } from '../model/coverage.js';
 import { isoFromMs } from '../model/event.js';
 import type { Policy } from '../model/policy.js';
 import { coverageReport } from '../run/coverage.js';
-import type { LiveState } from '../run/live.js';
+import { hostSpelled, type LiveState } from '../run/live.js';
 import { MAX_HOST_COUNTS } from '../store/findings.js';
 import type { Store } from '../store/index.js';
 import { clip } from '../util/hostile.js';
@@ -223,12 +223,14 @@ export function liveViewRoutes(source: LiveSource, store: Store): Route[] {
       roles: READ,
       body: 'none',
       async handler({ params, deps }) {
-        const name = params.name;
-        if (name.length > MAX_HOST_NAME_CHARS)
+        const asked = params.name;
+        if (asked.length > MAX_HOST_NAME_CHARS)
           throw new HttpError(400, 'bad_request', `a host name is at most ${MAX_HOST_NAME_CHARS} characters`);
-        // the engine first, in one step; the store after
+        // the engine first, in one step; the store after. Any spelling of a host the engine knows
+        // (`WS-FIN-07`, `ws-fin-07.corp.example.com`) is that host, answered under its display name
         const state = source.live;
-        const host = state.hostStates().find((h) => h.name === name);
+        const host = hostSpelled(state, asked);
+        const name = host?.name ?? asked;
         const summary = host ? summaryOf(host) : undefined;
         const coverage: HostCoverage | null = host
           ? (coverageReport([host], { policy: deps.policy }).hosts[0] ?? null)

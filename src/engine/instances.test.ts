@@ -302,3 +302,38 @@ test("an assumed role's history is the role's, whatever each session is called",
   const today = run(2 * day + 3600_000, 'tf9');
   assert.match(today?.authorizedBy ?? '', /routine launcher/);
 });
+
+test("a host named by its FQDN links to the GCP or Azure VM named by its first label (GCP's web-7.c.proj.internal is web-7)", () => {
+  const table = new InstanceTable(undefined);
+  const insert = (provider: 'gcp' | 'azure', name: string, ts: number) =>
+    table.observe(
+      launchCall(ts, {
+        provider,
+        account: 'proj-a',
+        region: 'us-central1',
+        operation: provider === 'gcp' ? 'v1.compute.instances.insert' : 'Microsoft.Compute/virtualMachines/write',
+        instances: [{ id: `${name}-id`, name, type: 'n2-standard-8' }],
+      }),
+      DEFAULT_THRESHOLDS,
+      [],
+    );
+  assert.ok(insert('gcp', 'web-7', 1000));
+  assert.ok(insert('azure', 'Build-Agent-3', 1100));
+  const exec = (host: string): CoalEvent => ({
+    '@timestamp': new Date(5000).toISOString(),
+    event: { kind: 'event', category: ['process'], action: 'exec', dataset: 'test' },
+    host: { name: host },
+    process: { pid: 10, name: 'xmrig' },
+    original: {},
+    coalmine: { ts: 5000, format: 'test', ref: { file: 't', line: 5 } },
+  });
+  for (const [host, provider] of [
+    ['web-7.c.proj-a.internal', 'gcp'],
+    ['build-agent-3.internal.cloudapp.net', 'azure'],
+  ] as const) {
+    table.linkHost(exec(host));
+    assert.equal(table.hostLink(host)?.provider, provider, host);
+  }
+  table.linkHost(exec('web-70.c.proj-a.internal'));
+  assert.equal(table.hostLink('web-70.c.proj-a.internal'), undefined, 'another VM of a like name is not linked');
+});

@@ -23,6 +23,7 @@ import { type NamedPool, poolContactText, reachesPool } from '../signals/named-d
 import { clip, inert } from '../util/hostile.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
 import { CpuSeries } from './cpu-series.js';
+import { hostNameKey } from './host-names.js';
 import { MiningPortContacts } from './mining-port-contact.js';
 import type { ProcInfo } from './process-table.js';
 
@@ -1053,9 +1054,16 @@ export class InstanceTable {
       const held = this.byAddress.get(ip)?.find((h) => h.from <= ts && (h.to === undefined || ts <= h.to));
       if (held) i = this.instances.get(held.key);
     }
+    // a VM's name is its host's first label: `web-7.c.proj.internal` (GCP's FQDN) runs on the VM `web-7`
+    const account = event.cloud?.account?.id;
+    const short = hostNameKey(host);
     i ??=
-      this.knownInstance('gcp', event.cloud?.account?.id, undefined, host) ??
-      this.knownInstance('azure', event.cloud?.account?.id, undefined, host);
+      this.knownInstance('gcp', account, undefined, host) ??
+      this.knownInstance('azure', account, undefined, host) ??
+      (short !== host.toLowerCase()
+        ? (this.knownInstance('gcp', account, undefined, short) ??
+          this.knownInstance('azure', account, undefined, short))
+        : undefined);
     if (!i) {
       this.learn(this.linkChecked, host, this.instances.size);
       return;

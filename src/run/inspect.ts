@@ -72,6 +72,9 @@ export interface ProcessInspection {
   regions: number;
   bytes: number;
   failedReads: number;
+  /** Regions read only in part: larger than the region bound (or what was left of the process bound). */
+  clippedRegions?: number;
+  /** Regions not read at all: the process bound or the time bound came first. */
   truncated?: 'bytes' | 'time';
   /** Why the memory was not (wholly) read: permission, gone, not Linux. */
   gap?: string;
@@ -210,7 +213,8 @@ export function inspectProcess(pid: number, options: InspectOptions = {}): Proce
           maxProcessBytes: o.maxProcessBytes,
           deadline: started + o.processBudgetMs,
         },
-        ({ region, data }) => {
+        ({ region, data, clipped }) => {
+          if (clipped) result.clippedRegions = (result.clippedRegions ?? 0) + 1;
           const found: RuleHit[] = rules ? rules.scan(data) : [];
           if (found.length === 0 && !preserveAll) return;
           const name = regionName(region);

@@ -19,7 +19,14 @@ import { after, before, describe, it } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import type { ProcessInspection } from '../../src/run/inspect.js';
 import { ndjsonFindings, runCli, startCli } from '../support/cli.js';
-import { compileC, gccSkip, minerMarkerSource, packedLoaderSource, powConstantsSource } from '../support/native.js';
+import {
+  compileC,
+  gccSkip,
+  minerMarkerSource,
+  packedLoaderSource,
+  powConstantsSource,
+  randomxShapeSource,
+} from '../support/native.js';
 
 const skip = gccSkip || (process.platform !== 'linux' && 'inspect reads /proc (Linux only)');
 
@@ -226,6 +233,48 @@ describe('coalmine inspect', { skip }, () => {
     const b = runCli(['inspect', String(marker.pid), '--yara', bad]);
     assert.equal(b.code, 2);
     assert.match(b.stderr, /bad\.yar:3: YARA_RULE_ERROR/);
+  });
+
+  it("says RandomX's memory shape (a 2 GiB dataset on huge pages) and how much of it the bounds let it read", async (t) => {
+    const shaped = started(spawn(compileC(join(dir, 'build'), 'shape', randomxShapeSource()), [], { stdio: 'ignore' }));
+    try {
+      // touching 2080 MiB takes a while on a loaded host; the kernel may also give fewer huge pages than asked
+      let rss = 0;
+      let huge = 0;
+      for (let i = 0; i < 300 && rss < 2080 * 1024 ** 2; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        const rollup = readFileSync(`/proc/${shaped.pid}/smaps_rollup`, 'utf8');
+        rss = Number(/^Rss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+        huge = Number(/^AnonHugePages:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+      }
+      if (huge < 1024 ** 3) {
+        t.skip(`the kernel gave ${huge >> 20} MiB of transparent huge pages (THP off or memory fragmented)`);
+        return;
+      }
+      const r = runCli(['inspect', String(shaped.pid), '--format', 'ndjson', '--max-process-mib', '96']);
+      assert.equal(r.code, 1, r.stderr);
+      const p = processes(r.stdout)[0];
+      assert.match(
+        p.shapeSays ?? '',
+        /^2080 MiB in large anonymous mappings with \d+ MiB on huge pages \(a RandomX dataset\)$/,
+      );
+      assert.deepEqual(p.matches, []);
+      // the dataset is read up to the region bound (64 MiB), the process up to its own (96 MiB here), and both are said
+      assert.ok(p.bytes <= 96 * 1024 ** 2, String(p.bytes));
+      assert.ok((p.clippedRegions ?? 0) >= 1);
+      const text = runCli(['inspect', String(shaped.pid), '--max-process-mib', '96']);
+      assert.match(text.stdout, /SHAPE 2080 MiB in large anonymous mappings/);
+      assert.match(text.stdout, /\d+ read only in part \(over the bounds/);
+      const events = runCli(['inspect', String(shaped.pid), '--format', 'events'])
+        .stdout.trim()
+        .split('\n');
+      assert.deepEqual(
+        events.map((l) => JSON.parse(l).rule),
+        [{ name: 'RandomX memory shape', category: 'shape' }],
+      );
+    } finally {
+      shaped.kill('SIGKILL');
+    }
   });
 
   it('leaves the process as it was: not stopped, not traced, still running', () => {

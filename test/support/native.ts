@@ -141,6 +141,27 @@ int main(void) {
 }
 
 /**
+ * A program with RandomX's memory shape and nothing else of a miner: a 2080 MiB anonymous private
+ * mapping (the dataset's size) advised onto transparent huge pages and touched page by page, then it
+ * sleeps. Whether the kernel gave huge pages is the caller's to read (`AnonHugePages` in its smaps).
+ */
+export function randomxShapeSource(): string {
+  return `#define _GNU_SOURCE
+#include <sys/mman.h>
+#include <unistd.h>
+int main(void) {
+  size_t size = 2080UL << 20;
+  unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 2;
+  madvise(p, size, MADV_HUGEPAGE);
+  for (size_t i = 0; i < size; i += 4096) p[i] = (unsigned char)(1 + (i >> 12));
+  for (;;) pause();
+  return 0;
+}
+`;
+}
+
+/**
  * A packer's loader: the program `elf` deflated into the loader's data, inflated at run time into a
  * memfd and executed from it (fileless, as packed droppers do). Needs zlib (`-lz`).
  */

@@ -258,7 +258,7 @@ function renderText(results: (ProcessInspection & { why?: string })[], host: Hos
     if (r.shapeSays) out.push(`  SHAPE ${inert(r.shapeSays)}`);
     if (!r.gap)
       out.push(
-        `  ${r.regions} regions, ${Math.round(r.bytes / 1024)} KiB in ${r.durationMs} ms${r.truncated ? ` (stopped at the ${r.truncated} bound)` : ''}${r.failedReads ? `, ${r.failedReads} reads failed` : ''}`,
+        `  ${r.regions} regions, ${Math.round(r.bytes / 1024)} KiB in ${r.durationMs} ms${r.truncated ? ` (stopped at the ${r.truncated} bound)` : ''}${r.clippedRegions ? `, ${r.clippedRegions} read only in part (over the bounds: --max-region-mib, --max-process-mib)` : ''}${r.failedReads ? `, ${r.failedReads} reads failed` : ''}`,
       );
   }
   return `${out.join('\n')}\n`;

@@ -2,7 +2,8 @@
  * Correlation units. Evidence about processes is gathered per lineage root (the top-most ancestor
  * below a service root such as cron or sshd), and a flagged executable keeps its cluster when cron
  * relaunches it under a new pid. Host-level evidence (hidden CPU, DNS without a pid) has its own
- * cluster per host. Evidence is de-duplicated by (kind, source of the verdict, entity, record).
+ * cluster per host. Evidence is de-duplicated by (kind, source of the verdict, entity, record; a
+ * Stratum session's shares by their session).
  */
 import type { EntityKey } from '../model/entity.js';
 import type { Signal } from '../model/signal.js';
@@ -46,7 +47,9 @@ export function newCluster(key: string, host: string, isHostLevel: boolean, ts: 
 }
 
 export function addEvidence(cluster: Cluster, signal: Signal): void {
-  const dedupe = `${signal.kind}|${signal.by}|${signal.entity}|${signal.subject?.destination ?? ''}|${signal.subject?.victim ?? ''}`;
+  // a mining session's identity keeps two sessions to one pool apart (two miners behind one address, a
+  // reconnect after the grace) while its own reports, and the same session read twice, stay one
+  const dedupe = `${signal.kind}|${signal.by}|${signal.entity}|${signal.subject?.destination ?? ''}|${signal.subject?.victim ?? ''}|${signal.subject?.session ?? ''}`;
   const item = cluster.evidence.get(dedupe);
   if (item) {
     item.count++;

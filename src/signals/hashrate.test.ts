@@ -1,20 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { writePcap } from '../../test/support/pcap-writer.js';
 import {
   bitcoinSession,
   ethereumGetworkSession,
   type GeneratedCapture,
+  mergeCaptures,
   moneroSession,
 } from '../../test/support/stratum-captures.js';
 import { createDetector } from '../analytics/index.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
-import { defaultPolicy } from '../model/policy.js';
+import { defaultPolicy, type Policy } from '../model/policy.js';
 import type { StratumSession } from '../model/shares.js';
 import type { Signal } from '../model/signal.js';
 import { parsePolicy } from '../run/policy.js';
 import { memoryInput, readAll } from '../sources/contract.js';
 import { pcap } from '../sources/pcap/index.js';
+import { triageFinding } from '../triage/playbook.js';
 import {
   bundledHashrates,
   equivalents,
@@ -273,4 +276,67 @@ test('a network-only capture with accepted shares is a medium AN0742 (resource +
   );
   assert.equal(login[0].shares, undefined);
   assert.ok(!login[0].evidence.some((e) => e.class === 'resource'));
+});
+
+/** The detector over pcap events, as `hunt` runs it (classifiers with the policy's context). */
+async function detect(captures: Array<{ name: string; pcap: Buffer }>, policy = defaultPolicy()): Promise<Finding[]> {
+  const intel = testIntel();
+  const findings: Finding[] = [];
+  const engine = createDetector({
+    policy,
+    classify: (event, out) => {
+      for (const c of classifiers) c.classify(event, { intel }, out);
+    },
+    onFinding: (f) => findings.push(triaged(f, policy)),
+  });
+  for (const { name, pcap: bytes } of captures)
+    for (const e of (await readAll(pcap, memoryInput(name, bytes))).events) engine.push(e);
+  engine.end();
+  return findings;
+}
+
+function triaged(f: Finding, policy: Policy): Finding {
+  return { ...f, triage: triageFinding(f, policy) };
+}
+
+/** A capture's packets moved `ms` later (the same miner reconnecting after a pause). */
+function later(g: GeneratedCapture, ms: number): GeneratedCapture {
+  const packets = g.packets.map((p) => ({ ...p, tsMs: p.tsMs + ms }));
+  return { ...g, packets, pcap: writePcap(packets) };
+}
+
+test('two miners behind one address at one pool: both sessions are the finding, and its cost sums them', async () => {
+  const a = moneroSession({ clientPort: 50_001, difficulty: 10_000, hashrate: 1000, seed: 3 });
+  const b = moneroSession({ clientPort: 50_002, difficulty: 200_000, hashrate: 6000, seed: 4 });
+  const [f, ...rest] = await detect([{ name: 'nat.pcap', pcap: mergeCaptures([a, b]) }]);
+  assert.deepEqual(rest, []);
+  assert.deepEqual(
+    (f.shares ?? []).map((s) => s.accepted).sort((x, y) => x - y),
+    [a.truth.accepted, b.truth.accepted].sort((x, y) => x - y),
+  );
+  assert.equal(f.evidence.filter((e) => e.kind === 'mining-shares').length, 2);
+  // each session's cores × its mining time, summed: ~2 + ~12 cores for 35 min
+  const each = (f.shares ?? []).map((s) => (s.hashrate / 500) * (s.mining_minutes / 60));
+  assert.equal(f.triage?.cost?.core_hours, Math.round((each[0] + each[1]) * 100) / 100);
+  assert.ok((f.triage?.cost?.core_hours ?? 0) > 7, JSON.stringify(f.triage?.cost));
+});
+
+test('a reconnect after the grace is a session of its own; the same capture read twice is priced once', async () => {
+  const first = moneroSession({ minutes: 20, seed: 5 });
+  // the same address and port, 30 min after the first session ended: the pool sees a new login
+  const again = later(moneroSession({ minutes: 20, seed: 6 }), 50 * 60_000);
+  const both = mergeCaptures([first, again]);
+  const [f] = await detect([{ name: 'two.pcap', pcap: both }]);
+  assert.deepEqual(
+    f.shares?.map((s) => s.accepted),
+    [first.truth.accepted, again.truth.accepted],
+  );
+  const [twice] = await detect([
+    { name: 'two.pcap', pcap: both },
+    { name: 'copy-of-two.pcap', pcap: both },
+  ]);
+  assert.deepEqual(twice.shares, f.shares);
+  assert.deepEqual(twice.triage?.cost, f.triage?.cost);
+  const cited = twice.evidence.filter((e) => e.kind === 'mining-shares').map((e) => e.source);
+  assert.deepEqual(cited.length, 2);
 });

@@ -217,6 +217,18 @@ const DIALECT_LABEL: Record<StratumSession['dialect'], string> = {
   getwork: 'getwork',
 };
 
+/**
+ * Which session a report is of: the miner's first connection (address and port) and the session's first
+ * activity. Its progress and final reports share it, and so does the same session read again (the
+ * capture given twice); two miners behind one address, or a reconnect after the grace, do not.
+ */
+function sessionOf(event: CoalEvent, s: StratumSession): string {
+  const ip = event.source?.ip;
+  const port = event.source?.port;
+  const client = endpoint(typeof ip === 'string' ? clip(ip, 100) : '?', typeof port === 'number' ? port : undefined);
+  return `${client} ${isoFromMs(s.startMs)}`;
+}
+
 /** The resource signal a session report gives, if any (classify's part for `coalmine.flow.stratum`). */
 export function hashrateSignal(event: CoalEvent, out: Signal[]): void {
   const s = event.coalmine.flow?.stratum;
@@ -235,7 +247,7 @@ export function hashrateSignal(event: CoalEvent, out: Signal[]): void {
         strength: 'weak',
         by: 'stratum:shares',
         explanation: `${who(event)}: ${s.rejected} share${s.rejected === 1 ? '' : 's'} submitted, all rejected, ${over} (${where}): no work proven`,
-        subject: { destination },
+        subject: { destination, session: sessionOf(event, s) },
       }),
     );
     return;
@@ -253,7 +265,7 @@ export function hashrateSignal(event: CoalEvent, out: Signal[]): void {
     strength: !s.final ? 'weak' : s.accepted >= STRONG_SHARES ? 'strong' : 'medium',
     by: 'stratum:shares',
     explanation: `${who(event)}: ${progress}${rateText}, from ${s.accepted} accepted share${s.accepted === 1 ? '' : 's'}${rejected}${unanswered} ${over} (${where}; family ${s.familyBasis})`,
-    subject: { destination },
+    subject: { destination, session: sessionOf(event, s) },
   });
   if (est) signal.shares = factsOf(s, est, destination, formatRef(event.coalmine.ref));
   out.push(signal);

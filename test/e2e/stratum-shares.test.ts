@@ -17,6 +17,7 @@ import {
   bitcoinSession,
   ethereumGetworkSession,
   type GeneratedCapture,
+  mergeCaptures,
   moneroSession,
   START_MS,
 } from '../support/stratum-captures.js';
@@ -112,6 +113,34 @@ test('the capture plus the miner process in auditd is high, and its shares are c
     JSON.stringify(others.map((f) => f.legs)),
   );
   assert.match(r.stderr, new RegExp(`hijacked compute: ${high[0].triage?.cost?.core_hours} core-hours`));
+});
+
+test('two miners behind one address are two sessions of the finding, its cost their sum; the capture given twice is priced once', () => {
+  const a = moneroSession({ clientPort: 50_001, difficulty: 10_000, hashrate: 1000, seed: 3 });
+  const b = moneroSession({ clientPort: 50_002, difficulty: 200_000, hashrate: 6000, seed: 4 });
+  const nat = join(work, 'nat.pcap');
+  writeFileSync(nat, mergeCaptures([a, b]));
+  const once = hunt([nat]);
+  const f = once.findings.find((x) => x.shares);
+  assert.ok(f, once.stderr);
+  assert.deepEqual(
+    f.shares?.map((s) => s.accepted).sort((x, y) => x - y),
+    [a.truth.accepted, b.truth.accepted].sort((x, y) => x - y),
+  );
+  for (const s of f.shares ?? [])
+    assert.match(f.triage?.cost?.basis ?? '', new RegExp(`≈ [\\d.]+ cores × ${s.mining_minutes} min`));
+  // 1 kH/s and 6 kH/s RandomX at 500 H/s a core for 35 min: about 7 core-hours, not one session's 6
+  const coreHours = f.triage?.cost?.core_hours ?? 0;
+  assert.ok(coreHours > 6.5 && coreHours < 9, JSON.stringify(f.triage?.cost));
+  assert.match(once.stderr, new RegExp(`hijacked compute: ${coreHours} core-hours`));
+  const copy = join(work, 'nat-copy.pcap');
+  writeFileSync(copy, mergeCaptures([a, b]));
+  const twice = hunt([nat, copy]);
+  assert.deepEqual(
+    twice.findings.map((x) => [x.shares?.length, x.triage?.cost?.core_hours]),
+    once.findings.map((x) => [x.shares?.length, x.triage?.cost?.core_hours]),
+  );
+  assert.match(twice.stderr, new RegExp(`hijacked compute: ${coreHours} core-hours`));
 });
 
 test('explain and the HTML report show the hashrate timeline, hostile worker names inert', () => {

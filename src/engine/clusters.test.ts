@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Signal } from '../model/signal.js';
+import { addEvidence, newCluster } from './clusters.js';
+
+const shares = (session: string | undefined, ts: number, strength: Signal['strength'] = 'medium'): Signal => ({
+  kind: 'mining-shares',
+  class: 'resource',
+  strength,
+  entity: 'host:web-01',
+  host: 'web-01',
+  ts,
+  ref: { file: 'gen.pcap', record: String(ts) },
+  explanation: `shares of ${session}`,
+  by: 'stratum:shares',
+  subject: { destination: '198.51.100.7:3333', ...(session ? { session } : {}) },
+});
+
+test('two Stratum sessions to one pool are two pieces of evidence; the same session again is one, counted twice', () => {
+  const c = newCluster('host:web-01', 'web-01', true, 0);
+  const a = '10.0.0.5:50412 2026-11-02T09:00:00.000Z';
+  const b = '10.0.0.5:50413 2026-11-02T09:00:00.000Z';
+  addEvidence(c, shares(a, 1000, 'weak'));
+  addEvidence(c, shares(b, 2000));
+  addEvidence(c, shares(a, 3000));
+  addEvidence(c, shares(a, 3000));
+  const items = [...c.evidence.values()];
+  assert.deepEqual(
+    items.map((i) => [i.signal.subject?.session, i.signal.strength, i.signal.ts, i.count]),
+    [
+      // the final report (stronger) replaces the progress report it continues; a second reading adds a count
+      [a, 'medium', 3000, 3],
+      [b, 'medium', 2000, 1],
+    ],
+  );
+});
+
+test('evidence with no session merges as before: by kind, verdict, entity, destination and victim', () => {
+  const c = newCluster('host:web-01', 'web-01', true, 0);
+  addEvidence(c, shares(undefined, 1000));
+  addEvidence(c, shares(undefined, 2000));
+  assert.deepEqual(
+    [...c.evidence.values()].map((i) => [i.signal.ts, i.count, i.lastTs]),
+    [[1000, 2, 2000]],
+  );
+});

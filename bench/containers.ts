@@ -13,18 +13,11 @@
  * Results: results/containers.json and containers.md.
  */
 import { spawn } from 'node:child_process';
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from './fuzz-rng.js';
+import { forEachLine } from './lines.js';
 import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -413,37 +406,13 @@ async function ensureInput(
 async function parseChild(format: Format, file: string): Promise<ChildResult> {
   const started = performance.now();
   let records = 0;
-  let bytes = 0;
-  let pending: Buffer | undefined;
   const parse = (buf: Buffer, start: number, end: number) => {
     if (end <= start) return;
     const v = JSON.parse(buf.toString('utf8', start, end)) as { data?: { result?: Array<{ values?: unknown[] }> } };
     if (format !== 'prometheus') records++;
     else for (const s of v.data?.result ?? []) records += s.values?.length ?? 0;
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: MIB }) as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    let start = 0;
-    if (pending) {
-      const nl = chunk.indexOf(10);
-      if (nl === -1) {
-        pending = Buffer.concat([pending, chunk]);
-        continue;
-      }
-      const line = Buffer.concat([pending, chunk.subarray(0, nl)]);
-      parse(line, 0, line.length);
-      pending = undefined;
-      start = nl + 1;
-    }
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl === -1) break;
-      parse(chunk, start, nl);
-      start = nl + 1;
-    }
-    if (start < chunk.length) pending = Buffer.from(chunk.subarray(start));
-  }
-  if (pending) parse(pending, 0, pending.length);
+  const bytes = await forEachLine(file, parse);
   const seconds = (performance.now() - started) / 1000;
   return {
     mode: 'parse',

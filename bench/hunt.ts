@@ -5,12 +5,12 @@
  * bench/results/hunt.json and hunt.md. Timings are reported, never asserted.
  */
 import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { distState } from '../bin/dist-state.js';
 import { DEFAULT_EVENTS, DEFAULT_SEED, GENERATOR_VERSION, type GenerateResult, generateEvents } from './generate.js';
+import { forEachLine } from './lines.js';
 import { describeMachine, machine } from './machine.js';
 import { selfTime } from './profile.js';
 
@@ -62,34 +62,10 @@ interface Run extends ChildResult {
 async function parseChild(file: string): Promise<ChildResult> {
   const started = performance.now();
   let events = 0;
-  let bytes = 0;
-  let pending: Buffer | undefined; // the unfinished line carried over from the previous chunk
   const parse = (buf: Buffer, start: number, end: number) => {
     if (end > start && JSON.parse(buf.toString('utf8', start, end)) !== null) events++;
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: MIB }) as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    let start = 0;
-    if (pending) {
-      const nl = chunk.indexOf(10);
-      if (nl === -1) {
-        pending = Buffer.concat([pending, chunk]);
-        continue;
-      }
-      const line = Buffer.concat([pending, chunk.subarray(0, nl)]);
-      parse(line, 0, line.length);
-      pending = undefined;
-      start = nl + 1;
-    }
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl === -1) break;
-      parse(chunk, start, nl);
-      start = nl + 1;
-    }
-    if (start < chunk.length) pending = Buffer.from(chunk.subarray(start));
-  }
-  if (pending) parse(pending, 0, pending.length);
+  const bytes = await forEachLine(file, parse);
   const seconds = (performance.now() - started) / 1000;
   return { mode: 'parse', events, bytes, seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
 }

@@ -18,18 +18,11 @@
  * Results: results/<set>.json and <set>.md.
  */
 import { spawn } from 'node:child_process';
-import {
-  createReadStream,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from './fuzz-rng.js';
+import { forEachLine } from './lines.js';
 import { describeMachine, machine } from './machine.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -474,30 +467,7 @@ async function parseChild(spec: Spec, file: string): Promise<ChildResult> {
       const v = JSON.parse(text) as unknown;
       records += spec.recordsOf ? spec.recordsOf(v) : 1;
     };
-    let pending: Buffer | undefined;
-    for await (const chunk of createReadStream(file, { highWaterMark: MIB }) as AsyncIterable<Buffer>) {
-      bytes += chunk.length;
-      let start = 0;
-      if (pending) {
-        const nl = chunk.indexOf(10);
-        if (nl === -1) {
-          pending = Buffer.concat([pending, chunk]);
-          continue;
-        }
-        const joined = Buffer.concat([pending, chunk.subarray(0, nl)]);
-        take(joined, 0, joined.length);
-        pending = undefined;
-        start = nl + 1;
-      }
-      for (;;) {
-        const nl = chunk.indexOf(10, start);
-        if (nl === -1) break;
-        take(chunk, start, nl);
-        start = nl + 1;
-      }
-      if (start < chunk.length) pending = Buffer.from(chunk.subarray(start));
-    }
-    if (pending) take(pending, 0, pending.length);
+    bytes += await forEachLine(file, take);
   }
   return {
     mode: 'parse',

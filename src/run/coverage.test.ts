@@ -123,6 +123,26 @@ test('an allowlist entry for the host (or for all hosts) answers authorization; 
   assert.equal(auth?.detail, 'allowlist coalmine.yaml:9; allowlist coalmine.yaml:14 (all hosts)');
 });
 
+test('an allowlist entry naming the host by another spelling (its FQDN) answers its authorization, as the allowlist applies it', () => {
+  // the engine names the host as the policy first spelled it: the allowlist's FQDN seeds the display name
+  const p = defaultPolicy();
+  p.allowlist.push({
+    analytics: [],
+    owner: 'o',
+    reason: 'r',
+    ref: 'coalmine.yaml:3',
+    match: { host: 'lab-01.corp.example.com' },
+    expires: '2030-01-01',
+  });
+  const h = hostWith('lab-01.corp.example.com', 'linux', [['process', 'auditd', 'auditd.execve']]);
+  const auth = coverageReport([h], { policy: p }).hosts[0].classes.find((c) => c.class === 'authorization');
+  assert.equal(auth?.status, 'present');
+  // a second spelling of the same host in the allowlist joins the first's display name
+  p.allowlist.push({ ...p.allowlist[0], match: { host: 'LAB-01' }, ref: 'coalmine.yaml:9' });
+  const both = coverageReport([h], { policy: p }).hosts[0].classes.find((c) => c.class === 'authorization');
+  assert.equal(both?.detail, 'allowlist coalmine.yaml:3; allowlist coalmine.yaml:9');
+});
+
 test('no process events at all: the command-line gap says there is no process creation telemetry', () => {
   const h = hostWith('WS-2', 'windows', [['host-cpu', 'typeperf', 'typeperf.sample']]);
   const [a] = coverageReport([h], { policy: inventory('WS-2') }).hosts[0].analytics;

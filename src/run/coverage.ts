@@ -44,6 +44,7 @@ import {
 import { isAddressHost, UNKNOWN_HOST } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { AllowlistEntry, CloudPolicy, ContainerPolicy, Policy } from '../model/policy.js';
+import { allowlistHostPatterns } from '../triage/allowlist.js';
 import { compileGlob } from '../util/glob.js';
 import { feedEngine } from './feed.js';
 import { newSummary, type RunSummary } from './summary.js';
@@ -392,11 +393,13 @@ function authorizationIndex(policy: Policy): AuthIndex {
   const inventory = new Set<string>();
   for (const name of Object.keys(policy.hostCores)) inventory.add(name.toLowerCase());
   for (const name of Object.values(policy.hostIps)) inventory.add(name.toLowerCase());
+  // an entry's host as the allowlist reads it: a plain name stands for its host under any spelling
+  const hosts = allowlistHostPatterns(policy.allowlist);
   return {
     inventory,
-    allowlist: policy.allowlist.map((entry) => ({
+    allowlist: policy.allowlist.map((entry, i) => ({
       entry,
-      host: entry.match.host !== undefined ? compileGlob(entry.match.host, true) : undefined,
+      host: hosts[i] !== undefined ? compileGlob(hosts[i], true) : undefined,
       // as the allowlist reads it: a date means through that day
       expiresMs: Date.parse(entry.expires) + (entry.expires.length <= 10 ? 86_400_000 - 1 : 0),
     })),

@@ -27,21 +27,28 @@ const FACT_OF: Record<AllowlistField, string> = {
   command: 'command_line',
 };
 
+/**
+ * The host name an entry's `match.host` stands for, as the engine names that host: a plain name the
+ * display name its spellings join under (the policy seeds the engine's names in this order), a glob as
+ * written. Coverage (run/coverage.ts) judges authorization by the same names.
+ */
+export function allowlistHostPatterns(entries: readonly AllowlistEntry[]): Array<string | undefined> {
+  const names = new HostNames();
+  const displayOf = new Map<string, string>();
+  for (const host of allowlistHostSpellings(entries)) displayOf.set(host, names.seed(host));
+  return entries.map((e) => (e.match.host === undefined ? undefined : (displayOf.get(e.match.host) ?? e.match.host)));
+}
+
 export class Allowlist {
   private readonly entries: CompiledEntry[];
 
   constructor(entries: AllowlistEntry[]) {
-    const names = new HostNames();
-    const displayOf = new Map<string, string>();
-    for (const host of allowlistHostSpellings(entries)) displayOf.set(host, names.seed(host));
-    this.entries = entries.map((entry) => ({
+    const hosts = allowlistHostPatterns(entries);
+    this.entries = entries.map((entry, i) => ({
       entry,
       matchers: (Object.entries(entry.match) as Array<[AllowlistField, string]>).map(([field, pattern]) => [
         field,
-        compileGlob(
-          field === 'host' ? (displayOf.get(pattern) ?? pattern) : pattern,
-          field === 'hash' || field === 'host',
-        ),
+        compileGlob(field === 'host' ? (hosts[i] ?? pattern) : pattern, field === 'hash' || field === 'host'),
       ]),
       // an expiry date means "through that day"
       expiresMs: Date.parse(entry.expires) + (entry.expires.length <= 10 ? 86_400_000 - 1 : 0),

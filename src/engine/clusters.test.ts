@@ -18,8 +18,8 @@ const shares = (session: string | undefined, ts: number, strength: Signal['stren
 
 test('two Stratum sessions to one pool are two pieces of evidence; the same session again is one, counted twice', () => {
   const c = newCluster('host:web-01', 'web-01', true, 0);
-  const a = '10.0.0.5:50412 2026-11-02T09:00:00.000Z';
-  const b = '10.0.0.5:50413 2026-11-02T09:00:00.000Z';
+  const a = '10.0.0.5 2026-11-02T09:00:00.000Z';
+  const b = '10.0.0.5 2026-11-02T09:00:07.000Z';
   addEvidence(c, shares(a, 1000, 'weak'));
   addEvidence(c, shares(b, 2000));
   addEvidence(c, shares(a, 3000));

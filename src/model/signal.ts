@@ -99,8 +99,7 @@ export interface Signal {
     victimPid?: number;
     persistenceTarget?: string;
     /**
-     * For `mining-shares`: which Stratum session (the miner's first connection and the session's first
-     * activity). Evidence is merged per session: its reports and a second reading of it are one, two
+     * For `mining-shares`: which Stratum session (the miner's address and the session's first activity). Evidence is merged per session: its reports and a second reading of it are one, two
      * sessions to one pool are two.
      */
     session?: string;

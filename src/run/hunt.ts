@@ -116,10 +116,16 @@ export async function prepareHunt(
   countRuleWarnings(summary, rules);
   // other Sigma detections per host, kept for each finding's context (the scope of the compromise)
   const sigmaContext = new ContextStore();
-  const classify = createClassifier(intel, rules, (event, matches) => {
-    sigmaContext.add(event, matches);
-    if (onRuleMatch) for (const m of matches) onRuleMatch(ruleMatchRecord(event, m));
-  });
+  const classify = createClassifier(
+    intel,
+    rules,
+    (event, matches) => {
+      sigmaContext.add(event, matches);
+      if (onRuleMatch) for (const m of matches) onRuleMatch(ruleMatchRecord(event, m));
+    },
+    undefined,
+    { hashrates: options.policy.hashrates },
+  );
 
   const rawFindings: Finding[] = [];
   const engine = createDetector({

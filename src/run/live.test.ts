@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { moneroSession } from '../../test/support/stratum-captures.js';
 import type { CoalEvent } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
@@ -19,6 +20,7 @@ import {
   MAX_BATCH_SPAN_MS,
   mergeLanes,
 } from './live.js';
+import { parsePolicy } from './policy.js';
 
 const KINSING = join(import.meta.dirname, '..', '..', 'examples', 'kinsing-like');
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures');
@@ -568,6 +570,18 @@ test('live: without a settle time each body is read as it comes; a pause, an old
   live.tick();
   assert.equal(live.stats.events, before + 2 * rows(cpu.body) + 1);
   live.end();
+});
+
+test('live: coalmine.yaml hashrates: reach the share evidence as they reach its cost', async () => {
+  const { policy, errors } = parsePolicy('coalmine.yaml', 'hashrates:\n  randomx: { per_core: 800 }\n');
+  assert.deepEqual(errors, []);
+  const { live, reports } = await detector({ policy });
+  await live.ingest(moneroSession().pcap, { name: 'sensor-1/xmr.pcap' });
+  live.end();
+  const [f] = latest(reports);
+  const text = f.evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '';
+  assert.match(text, / ≈ 4\.1 CPU cores at 800 H\/s a core .*\(coalmine\.yaml:2\)/);
+  assert.match(f.triage?.cost?.basis ?? '', /÷ 800 H\/s a core \(coalmine\.yaml:2\) ≈ 4\.1 cores/);
 });
 
 test('live: mergeLanes merges as hunt merges files: earliest next event first, ties to the lane listed first', () => {

@@ -170,7 +170,9 @@ export class LiveDetector {
     let self: LiveDetector | undefined;
     const engine = createDetector({
       policy: options.policy,
-      classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches), correlator),
+      classify: createClassifier(intel, rules, (event, matches) => sigmaContext.add(event, matches), correlator, {
+        hashrates: options.policy.hashrates,
+      }),
       intel,
       allowedLatenessMs: options.allowedLatenessMs,
       live: true,

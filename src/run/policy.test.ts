@@ -118,7 +118,10 @@ test('containers: unknown keys, wrong shapes and bad entries are errors with fil
   );
   assert.match(errors[1].reason, /no scheme, glob or digest/);
   assert.match(errors[3].reason, /not a sha256: digest of 64 hex digits/);
-  assert.match(errors[10].reason, /known: thresholds, analytics, hosts, prices, allowlist, containers, cloud, sigma\)/);
+  assert.match(
+    errors[10].reason,
+    /known: thresholds, analytics, hosts, prices, allowlist, containers, cloud, sigma, hashrates\)/,
+  );
   assert.deepEqual(policy.containers?.registries, ['ok.example.com']);
   assert.deepEqual(policy.containers?.images, ['nginx']);
   assert.equal(policy.containers?.ref, 'site.yaml:1');
@@ -227,7 +230,7 @@ test('cloud: unknown keys, wrong shapes, globs where names belong and bad entrie
   );
   assert.match(errors[4].reason, /cloud\.instance_families must be a list/);
   assert.match(errors[7].reason, /cloud\.tags must be a mapping of tag name to value glob/);
-  assert.match(errors[9].reason, /unknown key "clouds" \(known: .*containers, cloud, sigma\)/);
+  assert.match(errors[9].reason, /unknown key "clouds" \(known: .*containers, cloud, sigma, hashrates\)/);
   assert.deepEqual(policy.cloud?.regions, ['eu-west-1']);
   assert.deepEqual(policy.cloud?.services, ['spot.amazonaws.com']);
   assert.deepEqual(policy.cloud?.pipelines, []);

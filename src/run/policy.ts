@@ -214,7 +214,7 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         err(
           pair.key as Node,
           'POLICY_UNKNOWN_KEY',
-          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers, cloud, sigma)`,
+          `unknown key "${key}" (known: thresholds, analytics, hosts, prices, allowlist, containers, cloud, sigma, hashrates)`,
         );
     }
   }

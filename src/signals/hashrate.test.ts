@@ -26,7 +26,8 @@ import {
   parseHashrateTable,
   sessionEstimate,
 } from './hashrate.js';
-import { classifiers } from './index.js';
+import { classifiers, createClassifier } from './index.js';
+import { loadRules } from './sigma/index.js';
 import { stratum } from './stratum.js';
 import { evt, signalsOf, testIntel } from './test-events.js';
 
@@ -278,15 +279,14 @@ test('a network-only capture with accepted shares is a medium AN0742 (resource +
   assert.ok(!login[0].evidence.some((e) => e.class === 'resource'));
 });
 
-/** The detector over pcap events, as `hunt` runs it (classifiers with the policy's context). */
+/** The detector over pcap events, as `hunt` runs it (the classifier given the policy's hashrates). */
+const NO_RULES = await loadRules([]);
+
 async function detect(captures: Array<{ name: string; pcap: Buffer }>, policy = defaultPolicy()): Promise<Finding[]> {
-  const intel = testIntel();
   const findings: Finding[] = [];
   const engine = createDetector({
     policy,
-    classify: (event, out) => {
-      for (const c of classifiers) c.classify(event, { intel }, out);
-    },
+    classify: createClassifier(testIntel(), NO_RULES, undefined, undefined, { hashrates: policy.hashrates }),
     onFinding: (f) => findings.push(triaged(f, policy)),
   });
   for (const { name, pcap: bytes } of captures)
@@ -307,7 +307,8 @@ function later(g: GeneratedCapture, ms: number): GeneratedCapture {
 
 test('two miners behind one address at one pool: both sessions are the finding, and its cost sums them', async () => {
   const a = moneroSession({ clientPort: 50_001, difficulty: 10_000, hashrate: 1000, seed: 3 });
-  const b = moneroSession({ clientPort: 50_002, difficulty: 200_000, hashrate: 6000, seed: 4 });
+  // the second miner logs in 7 s after the first
+  const b = later(moneroSession({ clientPort: 50_002, difficulty: 200_000, hashrate: 6000, seed: 4 }), 7000);
   const [f, ...rest] = await detect([{ name: 'nat.pcap', pcap: mergeCaptures([a, b]) }]);
   assert.deepEqual(rest, []);
   assert.deepEqual(
@@ -319,6 +320,22 @@ test('two miners behind one address at one pool: both sessions are the finding, 
   const each = (f.shares ?? []).map((s) => (s.hashrate / 500) * (s.mining_minutes / 60));
   assert.equal(f.triage?.cost?.core_hours, Math.round((each[0] + each[1]) * 100) / 100);
   assert.ok((f.triage?.cost?.core_hours ?? 0) > 7, JSON.stringify(f.triage?.cost));
+});
+
+test('a session reported as it goes, on a new connection per request, is one piece of evidence: its final report', async () => {
+  const g = ethereumGetworkSession({ connectionPerRequest: true });
+  const reports = (await eventsOf(g)).filter((e) => e.coalmine.flow?.stratum);
+  // progress reports every 10 min, each naming the connection it came on
+  assert.ok(reports.length >= 3 && new Set(reports.map((e) => e.source?.port)).size === reports.length);
+  const [f] = await detect([{ name: 'getwork.pcap', pcap: g.pcap }]);
+  assert.deepEqual(
+    f.shares?.map((s) => s.accepted),
+    [g.truth.accepted],
+  );
+  assert.deepEqual(
+    f.evidence.filter((e) => e.kind === 'mining-shares').map((e) => e.strength),
+    ['strong'],
+  );
 });
 
 test('a reconnect after the grace is a session of its own; the same capture read twice is priced once', async () => {
@@ -339,4 +356,16 @@ test('a reconnect after the grace is a session of its own; the same capture read
   assert.deepEqual(twice.triage?.cost, f.triage?.cost);
   const cited = twice.evidence.filter((e) => e.kind === 'mining-shares').map((e) => e.source);
   assert.deepEqual(cited.length, 2);
+});
+
+test('coalmine.yaml hashrates: reach the evidence text through the classifier context: text and cost name one figure', async () => {
+  const { policy, errors } = parsePolicy('coalmine.yaml', 'hashrates:\n  randomx: { per_core: 800 }\n');
+  assert.deepEqual(errors, []);
+  const [f] = await detect([{ name: 'xmr.pcap', pcap: moneroSession().pcap }], policy);
+  const text = f.evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '';
+  // 3.26 kH/s ÷ 800 H/s a core ≈ 4.1 cores: the evidence and the cost say the same
+  assert.match(text, / ≈ 4\.1 CPU cores at 800 H\/s a core or 2\.2 GPUs at 1\.5 kH\/s a GPU \(coalmine\.yaml:2\), /);
+  assert.match(f.triage?.cost?.basis ?? '', /÷ 800 H\/s a core \(coalmine\.yaml:2\) ≈ 4\.1 cores × 35 min/);
+  const bundled = await detect([{ name: 'xmr.pcap', pcap: moneroSession().pcap }]);
+  assert.match(bundled[0].evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '', / at 500 H\/s a core /);
 });

@@ -3,7 +3,8 @@
  * sent them. The rate is a Poisson estimate (shares ÷ ∫ dt / hashes-per-share, model/shares.ts) with
  * its 90% interval; what it implies in compute comes from the bundled table of typical per-core and
  * per-GPU hashrates (`intel/hashrates.csv`, read once), overridden per family by `hashrates:` in
- * coalmine.yaml (triage prices with the override; evidence names the figure it used).
+ * coalmine.yaml (the classifier context carries them: evidence and triage's cost use the same figure
+ * and name it).
  * Accepted shares: medium (strong from 10 on, and only in a session's final report; progress reports
  * are weak, so the final one replaces them as the cited evidence). Rejected-only and share-less
  * sessions hold no resource leg.
@@ -218,19 +219,25 @@ const DIALECT_LABEL: Record<StratumSession['dialect'], string> = {
 };
 
 /**
- * Which session a report is of: the miner's first connection (address and port) and the session's first
- * activity. Its progress and final reports share it, and so does the same session read again (the
- * capture given twice); two miners behind one address, or a reconnect after the grace, do not.
+ * Which session a report is of: the miner's address and the session's first activity. Its progress and
+ * final reports share it, and so does the same session read again (the capture given twice); two miners
+ * behind one address, or a reconnect after the grace, begin at other times. Not the port: a session's
+ * report names its latest connection's (a reconnect within the grace, getwork's connection per request).
  */
 function sessionOf(event: CoalEvent, s: StratumSession): string {
   const ip = event.source?.ip;
-  const port = event.source?.port;
-  const client = endpoint(typeof ip === 'string' ? clip(ip, 100) : '?', typeof port === 'number' ? port : undefined);
-  return `${client} ${isoFromMs(s.startMs)}`;
+  return `${typeof ip === 'string' ? clip(ip, 100) : '?'} ${isoFromMs(s.startMs)}`;
 }
 
-/** The resource signal a session report gives, if any (classify's part for `coalmine.flow.stratum`). */
-export function hashrateSignal(event: CoalEvent, out: Signal[]): void {
+/**
+ * The resource signal a session report gives, if any (classify's part for `coalmine.flow.stratum`);
+ * `overrides` are coalmine.yaml's `hashrates:`, the figures triage prices the shares by.
+ */
+export function hashrateSignal(
+  event: CoalEvent,
+  out: Signal[],
+  overrides?: Readonly<Record<string, HashrateOverride>>,
+): void {
   const s = event.coalmine.flow?.stratum;
   if (!s || typeof s !== 'object' || !isSession(s)) return;
   const dst = event.destination;
@@ -254,7 +261,7 @@ export function hashrateSignal(event: CoalEvent, out: Signal[]): void {
   }
   const est = sessionEstimate(s);
   const rateText = est
-    ? describeRate(est, s.family, hashrateRow(s.family))
+    ? describeRate(est, s.family, hashrateRow(s.family, overrides))
     : `no difficulty was seen, so the rate is unknown (${familyLabel(s.family)})`;
   const rejected = s.rejected > 0 ? `, ${s.rejected} rejected` : '';
   const unanswered = s.submitted > answered ? `, ${s.submitted - answered} unanswered` : '';

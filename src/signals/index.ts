@@ -157,14 +157,16 @@ function judgeCommand(
  * no signal included: the context of a compromise beyond its mining. The classifier holds the run's
  * correlation state: logged events' rule matches feed the Sigma correlations (decoded layers do not). A
  * caller that checkpoints its detector (run/live.ts) makes that state itself (`newCorrelator`) and keeps it.
+ * `policy` is what of coalmine.yaml the classifiers read: its `hashrates:` (a run with a policy passes them).
  */
 export function createClassifier(
   intel: Intel,
   rules: RuleSet,
   onRuleMatch?: (event: CoalEvent, matches: RuleMatch[]) => void,
   correlator: Correlator | undefined = newCorrelator(rules),
+  policy: Omit<ClassifyContext, 'intel'> = {},
 ): (event: CoalEvent, out: Signal[]) => void {
-  const context: ClassifyContext = { intel };
+  const context: ClassifyContext = { intel, hashrates: policy.hashrates };
   const byAction = new Map<string, Classifier[]>();
   return (event, out) => {
     const own = classifiersFor(event.event.action, byAction);

@@ -251,7 +251,7 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
   const flow = event.coalmine.flow;
   if (event.event.action !== 'connect' || !flow) return;
   if (flow.stratum !== undefined) {
-    hashrateSignal(event, out);
+    hashrateSignal(event, out, context.hashrates);
     return;
   }
   const client = typeof flow.clientPayload === 'string' ? decode(flow.clientPayload) : '';

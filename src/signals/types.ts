@@ -3,11 +3,17 @@
  * Stateful evidence (sustained CPU, baselines, hidden CPU) belongs to the engine, not here.
  */
 import type { CoalEvent } from '../model/event.js';
+import type { HashrateOverride } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel } from './intel/types.js';
 
 export interface ClassifyContext {
   intel: Intel;
+  /**
+   * `hashrates:` in coalmine.yaml: the run's typical rates per algorithm family, so a share's evidence
+   * text compares with the figure triage prices it by (absent: the bundled `intel/hashrates.csv`).
+   */
+  hashrates?: Readonly<Record<string, HashrateOverride>>;
 }
 
 export interface Classifier {

@@ -74,6 +74,8 @@ for (const [name, make, family] of [
     const f = r.findings.find((x) => x.legs.includes('resource'));
     assert.ok(f, JSON.stringify(r.findings.map((x) => [x.analytic, x.severity, x.legs])));
     assert.deepEqual([f.analytic, f.severity, f.legs], ['AN0742', 'medium', ['resource', 'reach']]);
+    // one session, however many connections and progress reports it took
+    assert.equal(f.shares?.length, 1);
     const s = f.shares?.[0];
     assert.ok(s);
     assert.equal(s.family, family);
@@ -118,6 +120,8 @@ test('the capture plus the miner process in auditd is high, and its shares are c
 test('two miners behind one address are two sessions of the finding, its cost their sum; the capture given twice is priced once', () => {
   const a = moneroSession({ clientPort: 50_001, difficulty: 10_000, hashrate: 1000, seed: 3 });
   const b = moneroSession({ clientPort: 50_002, difficulty: 200_000, hashrate: 6000, seed: 4 });
+  // the second miner logs in 7 s after the first
+  for (const p of b.packets) p.tsMs += 7000;
   const nat = join(work, 'nat.pcap');
   writeFileSync(nat, mergeCaptures([a, b]));
   const once = hunt([nat]);
@@ -141,6 +145,22 @@ test('two miners behind one address are two sessions of the finding, its cost th
     once.findings.map((x) => [x.shares?.length, x.triage?.cost?.core_hours]),
   );
   assert.match(twice.stderr, new RegExp(`hijacked compute: ${coreHours} core-hours`));
+});
+
+test('hashrates: in coalmine.yaml is the figure the evidence compares with and the cost prices by', () => {
+  const policy = join(work, 'override.yaml');
+  writeFileSync(policy, 'hosts:\n  web-01:\n    ips: [10.0.0.5]\nhashrates:\n  randomx: { per_core: 800 }\n');
+  const r = huntNdjson([write('xmr-override.pcap', moneroSession())], ['--policy', policy]);
+  assert.equal(r.code, 0, r.stderr);
+  const f = r.findings.find((x) => x.shares);
+  assert.ok(f, r.stderr);
+  // 3.26 kH/s ÷ 800 H/s a core ≈ 4.1 cores (the bundled 500 would say 6.5), in both places
+  const text = f.evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '';
+  assert.match(text, / ≈ 4\.1 CPU cores at 800 H\/s a core .*\(\S*override\.yaml:5\)/);
+  assert.match(
+    f.triage?.cost?.basis ?? '',
+    /÷ 800 H\/s a core \(\S*override\.yaml:5\) ≈ 4\.1 cores × 35 min = 2\.38 core-hours/,
+  );
 });
 
 test('explain and the HTML report show the hashrate timeline, hostile worker names inert', () => {

@@ -150,6 +150,8 @@ function linuxPlan(f: Finding): PlanStep[] {
     isolate.push(`kill -STOP ${p.pid}`);
     isolate.push(`cp /proc/${p.pid}/exe ${dir}/${p.pid}.exe; cat /proc/${p.pid}/maps > ${dir}/${p.pid}.maps`);
     isolate.push(`gcore -o ${dir}/core ${p.pid}   # gdb's gcore: the process memory`);
+    // read-only: the miner's matching memory (pools, wallets, config) named, kept and hashed (coalmine inspect)
+    isolate.push(`coalmine inspect ${p.pid} --dump ${dir}/inspect-${p.pid}`);
     if (wholePath(p.executable, 'linux')) {
       // the pid may have been reused since the logs were written: kill only if it still runs that file
       remove.push(`[ "$(readlink /proc/${p.pid}/exe)" = ${shellQuote(p.executable)} ] && kill -9 ${p.pid}`);
@@ -202,7 +204,8 @@ function linuxPlan(f: Finding): PlanStep[] {
       action: 'Watch for recurrence and check the system binaries are intact',
       commands: [
         'auditctl -w /var/spool/cron -p wa -k coalmine-cron; auditctl -w /etc/ld.so.preload -p wa -k coalmine-preload',
-        'debsums -c 2>/dev/null || rpm -Va',
+        `coalmine verify --baseline-out ${dir}/persistence.json   # after cleanup: system files against dpkg/rpm, hidden processes, preload; the persistence places kept`,
+        `coalmine verify --baseline ${dir}/persistence.json   # daily: anything changed or back since`,
         `coalmine hunt /var/log/audit /var/spool/cron --fail-on low   # daily, with --intel for your feeds`,
       ],
     },

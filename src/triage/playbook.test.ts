@@ -58,7 +58,7 @@ test('quoting keeps a hostile value one inert argument in a POSIX shell and in P
 
 test('unauthorized high CPU is Tier 2 with that reason; cost uses the policy price', () => {
   const policy = defaultPolicy();
-  policy.prices = { currency: 'EUR', coreHour: 0.2 };
+  policy.prices = { currency: 'EUR', coreHour: 0.2, gpuHour: 0.5 };
   const t = triageFinding(finding(), policy);
   assert.equal(t.escalation.tier, 'Tier 2');
   assert.deepEqual(
@@ -79,6 +79,24 @@ test('unauthorized high CPU is Tier 2 with that reason; cost uses the policy pri
   assert.deepEqual(
     t.containment.steps.map((s) => s.phase),
     ['isolate', 'remove', 'preserve', 'patch', 'watch'],
+  );
+});
+
+test('a Linux plan keeps the memory with coalmine inspect before anything is killed, and checks integrity with coalmine verify', () => {
+  const steps = triageFinding(finding(), defaultPolicy()).containment.steps;
+  const commands = (phase: string) => steps.find((s) => s.phase === phase)?.commands ?? [];
+  const isolate = commands('isolate');
+  const inspect = isolate.findIndex((c) => /^coalmine inspect \d+ --dump \S+\/inspect-\d+$/.test(c));
+  assert.ok(inspect >= 0, isolate.join('\n'));
+  assert.ok(isolate.findIndex((c) => c.startsWith('kill -STOP')) < inspect, 'frozen first, then read');
+  const watch = commands('watch').map((c) => c.split('   #')[0]);
+  assert.ok(
+    watch.some((c) => /^coalmine verify --baseline-out \S+$/.test(c)),
+    watch.join('\n'),
+  );
+  assert.ok(
+    watch.some((c) => /^coalmine verify --baseline \S+$/.test(c)),
+    watch.join('\n'),
   );
 });
 
@@ -357,7 +375,7 @@ test('AN0745 without an audit log or intel: each question says what to check, na
 
 test('AN0745 cost is the container core-hours at the policy price, with the container CPU basis', () => {
   const policy = defaultPolicy();
-  policy.prices = { currency: 'EUR', coreHour: 0.1 };
+  policy.prices = { currency: 'EUR', coreHour: 0.1, gpuHour: 0.5 };
   assert.deepEqual(triageFinding(an0745Finding(), policy).cost, {
     core_hours: 4.55,
     price_per_core_hour: 0.1,

@@ -74,7 +74,7 @@ export interface ProcessInspection {
   failedReads: number;
   /** Regions read only in part: larger than the region bound (or what was left of the process bound). */
   clippedRegions?: number;
-  /** Regions not read at all: the process bound or the time bound came first. */
+  /** Stopped early: the process bound or the time bound came first (regions left unread or read in part). */
   truncated?: 'bytes' | 'time';
   /** Why the memory was not (wholly) read: permission, gone, not Linux. */
   gap?: string;

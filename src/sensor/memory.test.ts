@@ -3,7 +3,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { isReadable, isScanned, msrDriver, parseMaps, regionName, shapeVerdict } from './memory.js';
+import {
+  isReadable,
+  isScanned,
+  type MemoryRegion,
+  msrDriver,
+  parseMaps,
+  readRegions,
+  regionName,
+  shapeVerdict,
+} from './memory.js';
 import { printable } from './yara.js';
 
 const MAPS = `55d0c0000000-55d0c0021000 rw-p 00000000 00:00 0                          [heap]
@@ -113,5 +122,91 @@ describe('the msr driver', () => {
   it('is built in when the device exists without a module, and absent otherwise', () => {
     assert.equal(host({ 'proc/modules': 'ext4 1 2 - Live 0x0\n', 'dev/cpu/0/msr': '' }), 'built-in');
     assert.equal(host({ 'proc/modules': 'msrx 1 0 - Live 0x0\n', 'dev/cpu/0/cpuid': '' }), undefined);
+  });
+});
+
+describe('reading regions within the bounds', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  /** A stand-in for /proc/PID/mem: a file whose offsets are the addresses, `count` regions of `mib` MiB. */
+  const fakeProcess = (count = 20, mib = 1) => {
+    const root = mkdtempSync(join(tmpdir(), 'coalmine-mem-'));
+    dirs.push(root);
+    mkdirSync(join(root, '42'));
+    writeFileSync(join(root, '42', 'mem'), Buffer.alloc(count * mib * 1024 * 1024, 0x61));
+    const regions: MemoryRegion[] = Array.from({ length: count }, (_, i) => ({
+      start: i * mib * 1024 * 1024,
+      end: (i + 1) * mib * 1024 * 1024,
+      perms: 'rw-p',
+      path: '',
+    }));
+    return { root, regions };
+  };
+  const busy = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {}
+  };
+
+  it('reads every region in whole when the bounds allow, one at a time', () => {
+    const { root, regions } = fakeProcess();
+    const seen: number[] = [];
+    const r = readRegions(
+      root,
+      42,
+      regions,
+      { maxRegionBytes: 2 * 1024 ** 2, maxProcessBytes: 64 * 1024 ** 2, deadline: performance.now() + 600_000 },
+      ({ data, clipped }) => {
+        assert.equal(clipped, false);
+        seen.push(data.length);
+      },
+    );
+    assert.deepEqual(r, { regions: 20, bytes: 20 * 1024 ** 2, failedReads: 0 });
+    assert.equal(seen.length, 20);
+  });
+
+  it('stops at the process bound, the last region read in part, and says so', () => {
+    const { root, regions } = fakeProcess();
+    const clipped: boolean[] = [];
+    const r = readRegions(
+      root,
+      42,
+      regions,
+      { maxRegionBytes: 4 * 1024 ** 2, maxProcessBytes: 2.5 * 1024 ** 2, deadline: performance.now() + 600_000 },
+      (x) => clipped.push(x.clipped),
+    );
+    assert.equal(r.bytes, 2.5 * 1024 ** 2);
+    assert.equal(r.truncated, 'bytes');
+    assert.deepEqual(clipped, [false, false, true]);
+  });
+
+  it('stops at the deadline when scanning is slow, not after every region', () => {
+    const { root, regions } = fakeProcess();
+    // each region's scan takes 50 ms (a loaded host); 100 ms are allowed for 20 of them
+    const r = readRegions(
+      root,
+      42,
+      regions,
+      { maxRegionBytes: 4 * 1024 ** 2, maxProcessBytes: 64 * 1024 ** 2, deadline: performance.now() + 100 },
+      () => busy(50),
+    );
+    assert.equal(r.truncated, 'time');
+    assert.ok(r.regions < 20, `${r.regions} regions read`);
+  });
+
+  it('never starts a whole region its pace so far says cannot end before the deadline', () => {
+    const { root, regions } = fakeProcess(4, 4);
+    // scanning takes at least 25 ms a MiB: the first 4 MiB region takes ≥ 100 ms of the 150 allowed, so
+    // the time left fits less than another whole one (the bound would otherwise be overrun by a region)
+    const r = readRegions(
+      root,
+      42,
+      regions,
+      { maxRegionBytes: 4 * 1024 ** 2, maxProcessBytes: 64 * 1024 ** 2, deadline: performance.now() + 150 },
+      ({ data }) => busy((data.length / 1024 ** 2) * 25),
+    );
+    assert.equal(r.truncated, 'time');
+    assert.ok(r.bytes < 8 * 1024 ** 2, `${r.bytes} bytes read`);
   });
 });

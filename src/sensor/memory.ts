@@ -49,6 +49,7 @@ export interface MemoryShape {
 const MAX_MAPS_BYTES = 8 * 1024 * 1024;
 const MAX_REGIONS = 65536;
 const READ_BYTES = 1024 * 1024;
+const PAGE_BYTES = 4096;
 const LARGE_ANON = 256 * 1024 * 1024;
 const MAX_FDS = 65536;
 
@@ -116,7 +117,7 @@ export interface ReadRegionsResult {
   regions: number;
   bytes: number;
   failedReads: number;
-  /** Stopped at the process bound or the deadline before every region was read. */
+  /** Stopped at the process bound or the deadline before every region was read in whole. */
   truncated?: 'bytes' | 'time';
 }
 
@@ -137,6 +138,7 @@ export function readRegions(
     r.path === '[heap]' ? 0 : r.path === '' || r.path.startsWith('[anon') ? 1 : r.path === '[stack]' ? 2 : 3;
   const wanted = regions.filter(o.select ?? isScanned).sort((a, b) => rank(a) - rank(b) || a.start - b.start);
   const out: ReadRegionsResult = { regions: 0, bytes: 0, failedReads: 0 };
+  const started = performance.now();
   const fd = openSync(join(procRoot, String(pid), 'mem'), 'r');
   try {
     for (const region of wanted) {
@@ -144,15 +146,27 @@ export function readRegions(
         out.truncated = 'bytes';
         break;
       }
-      if (performance.now() > o.deadline) {
+      const now = performance.now();
+      const size = region.end - region.start;
+      let want = Math.min(size, o.maxRegionBytes, o.maxProcessBytes - out.bytes);
+      // the time bound holds to about one read: a region is read only as far as the pace so far (reading
+      // and `onRegion`'s scan together) lets it end before the deadline, and reading stops at the deadline
+      const fits = out.bytes > 0 ? Math.floor(((o.deadline - now) * out.bytes) / Math.max(1, now - started)) : want;
+      if (now > o.deadline || fits < PAGE_BYTES) {
         out.truncated = 'time';
         break;
       }
-      const size = region.end - region.start;
-      const want = Math.min(size, o.maxRegionBytes, o.maxProcessBytes - out.bytes);
+      if (fits < want) {
+        want = fits - (fits % PAGE_BYTES);
+        out.truncated = 'time';
+      }
       const data = Buffer.alloc(want);
       let filled = 0;
       for (let off = 0; off < want; off += READ_BYTES) {
+        if (off > 0 && performance.now() > o.deadline) {
+          out.truncated = 'time';
+          break;
+        }
         const len = Math.min(READ_BYTES, want - off);
         try {
           const n = readSync(fd, data, off, len, region.start + off);
@@ -165,7 +179,8 @@ export function readRegions(
       if (filled === 0) continue;
       out.regions++;
       out.bytes += filled;
-      onRegion({ region, data: data.subarray(0, filled), clipped: want < size });
+      onRegion({ region, data: data.subarray(0, filled), clipped: filled < size });
+      if (out.truncated === 'time') break;
     }
   } finally {
     closeSync(fd);

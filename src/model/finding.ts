@@ -61,13 +61,18 @@ export interface PlanStep {
 }
 
 /**
- * What hijacked compute cost: CPU core-hours × a core-hour price (processes, hosts, containers), or for
- * cloud launches (AN0744) whole instance-hours × the on-demand price of their type in their region
- * (then `core_hours` and `price_per_core_hour` are 0 and the instance fields are set).
+ * What hijacked compute cost: CPU core-hours × a core-hour price (processes, hosts, containers), plus
+ * GPU-hours × a GPU-hour price for shares of a GPU-mined algorithm (then the GPU fields are set;
+ * `core_hours` counts CPU cores only), or for cloud launches (AN0744) whole instance-hours × the
+ * on-demand price of their type in their region (then `core_hours` and `price_per_core_hour` are 0 and
+ * the instance fields are set).
  */
 export interface Cost {
   core_hours: number;
   price_per_core_hour: number;
+  /** GPU-equivalents × hours of the GPU-mined sessions measured from Stratum shares. */
+  gpu_hours?: number;
+  price_per_gpu_hour?: number;
   instance_hours?: number;
   instance_type?: string;
   price_per_instance_hour?: number;
@@ -76,9 +81,31 @@ export interface Cost {
   basis: string;
 }
 
-/** What a cost counted, as sinks print it: `12.5 core-hours` or `64 instance-hours`. */
+/** One kind of compute a cost counted: how much, in what, at what price each. */
+export interface CostTerm {
+  quantity: number;
+  unit: 'core-hours' | 'GPU-hours' | 'instance-hours';
+  price: number;
+}
+
+/**
+ * What a cost multiplied, as sinks print it: instance-hours, or core-hours (left out when a cost is all
+ * GPU-hours) and GPU-hours. Numbers are the fields' as they are; a sink checks them.
+ */
+export function costTerms(c: Cost): CostTerm[] {
+  if (c.instance_hours !== undefined)
+    return [{ quantity: c.instance_hours, unit: 'instance-hours', price: c.price_per_instance_hour ?? 0 }];
+  const core: CostTerm = { quantity: c.core_hours, unit: 'core-hours', price: c.price_per_core_hour };
+  if (c.gpu_hours === undefined) return [core];
+  const gpu: CostTerm = { quantity: c.gpu_hours, unit: 'GPU-hours', price: c.price_per_gpu_hour ?? 0 };
+  return c.core_hours > 0 ? [core, gpu] : [gpu];
+}
+
+/** What a cost counted: `12.5 core-hours`, `1.3 GPU-hours`, `2 core-hours + 1.3 GPU-hours` or `64 instance-hours`. */
 export function costQuantity(c: Cost): string {
-  return c.instance_hours !== undefined ? `${c.instance_hours} instance-hours` : `${c.core_hours} core-hours`;
+  return costTerms(c)
+    .map((t) => `${t.quantity} ${t.unit}`)
+    .join(' + ');
 }
 
 /** The SOC playbook applied to one finding (PRODUCT.md §6). */
@@ -193,6 +220,8 @@ export interface Case {
   first_seen: string;
   last_seen: string;
   core_hours: number;
+  /** GPU-hours of its members' GPU-mined sessions (from Stratum shares), when any was priced. */
+  gpu_hours?: number;
   /** Cloud instance-hours of its AN0744 members, when any was priced. */
   instance_hours?: number;
   cost: number | null;

@@ -123,6 +123,8 @@ export interface Prices {
   currency: string;
   /** Price of one core (vCPU) for one hour. */
   coreHour: number;
+  /** Price of one GPU for one hour: what the shares of a GPU-mined algorithm (Ethash, KawPow…) cost. */
+  gpuHour: number;
   /**
    * Price of one instance-hour by instance type (lowercase), in `currency`: overrides the bundled
    * on-demand table (`intel/cloud-prices.csv`) for AN0744 launches, in every region.
@@ -131,10 +133,12 @@ export interface Prices {
 }
 
 /**
- * A general-purpose cloud vCPU-hour on demand is a few cents; 0.05 is a round middle. Set your own
- * (`prices.core_hour`): the figure is only as good as this number.
+ * A general-purpose cloud vCPU-hour on demand is a few cents; 0.05 is a round middle. A mid-range cloud
+ * GPU on demand is about half a dollar an hour (one NVIDIA T4: AWS g4dn.xlarge, its 4 vCPUs included, is
+ * 0.526 in `intel/cloud-prices.csv`), the class of the per-GPU rates in `intel/hashrates.csv`; 0.50.
+ * Set your own (`prices.core_hour`, `prices.gpu_hour`): the figure is only as good as these numbers.
  */
-export const DEFAULT_PRICES: Prices = { currency: 'USD', coreHour: 0.05 };
+export const DEFAULT_PRICES: Prices = { currency: 'USD', coreHour: 0.05, gpuHour: 0.5 };
 
 export const DEFAULT_THRESHOLDS: Thresholds = {
   windowMs: 60 * 60 * 1000,

@@ -342,6 +342,24 @@ test('prices.instance_hour overrides instance types (kept lowercase); bad types 
   );
 });
 
+test('prices.gpu_hour prices a GPU-hour (default 0.50, as core_hour defaults to 0.05); a bad one is an error with its line', () => {
+  assert.deepEqual(parsePolicy('coalmine.yaml', '').policy.prices, { currency: 'USD', coreHour: 0.05, gpuHour: 0.5 });
+  const { policy, errors } = parsePolicy('coalmine.yaml', 'prices:\n  currency: EUR\n  gpu_hour: 0.35\n');
+  assert.deepEqual(errors, []);
+  assert.deepEqual(policy.prices, { currency: 'EUR', coreHour: 0.05, gpuHour: 0.35 });
+  const bad = parsePolicy('coalmine.yaml', 'prices:\n  gpu_hour: -1\n  gpu_hours: 2\n');
+  assert.deepEqual(
+    bad.errors.map((e) => [e.line, e.code]),
+    [
+      [2, 'POLICY_BAD_VALUE'],
+      [3, 'POLICY_UNKNOWN_KEY'],
+    ],
+  );
+  assert.match(bad.errors[0].reason, /prices\.gpu_hour must be a price from 0 to 1000/);
+  assert.match(bad.errors[1].reason, /known: currency, core_hour, gpu_hour, instance_hour/);
+  assert.equal(bad.policy.prices.gpuHour, 0.5);
+});
+
 test('coalmine.yaml sigma.placeholders: values per placeholder name (numbers as text); bad names, values and keys are errors with lines', () => {
   const { policy, errors } = parsePolicy(
     'coalmine.yaml',

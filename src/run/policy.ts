@@ -161,7 +161,7 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
         break;
       case 'prices':
         if (!isMap(value)) {
-          err(value, 'POLICY_SHAPE', 'prices must be a mapping (currency, core_hour, instance_hour)');
+          err(value, 'POLICY_SHAPE', 'prices must be a mapping (currency, core_hour, gpu_hour, instance_hour)');
           break;
         }
         for (const item of value.items) {
@@ -178,13 +178,16 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
           } else if (priceKey === 'core_hour') {
             if (typeof v === 'number' && v >= 0 && v <= 1000) policy.prices.coreHour = v;
             else err(item.value as Node, 'POLICY_BAD_VALUE', 'prices.core_hour must be a price from 0 to 1000');
+          } else if (priceKey === 'gpu_hour') {
+            if (typeof v === 'number' && v >= 0 && v <= 1000) policy.prices.gpuHour = v;
+            else err(item.value as Node, 'POLICY_BAD_VALUE', 'prices.gpu_hour must be a price from 0 to 1000');
           } else if (priceKey === 'instance_hour')
             policy.prices.instanceHour = readInstanceHourPrices(item.key as Node, item.value as Node | null, err);
           else
             err(
               item.key as Node,
               'POLICY_UNKNOWN_KEY',
-              `unknown key "prices.${priceKey}" (known: currency, core_hour, instance_hour)`,
+              `unknown key "prices.${priceKey}" (known: currency, core_hour, gpu_hour, instance_hour)`,
             );
         }
         break;

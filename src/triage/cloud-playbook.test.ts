@@ -163,7 +163,7 @@ test('AN0744 cost: instance-hours × the bundled on-demand price of the type in 
 
   // the policy's override, in its currency, wins over the table in any region
   const policy = defaultPolicy();
-  policy.prices = { currency: 'EUR', coreHour: 0.05, instanceHour: { 'g4dn.xlarge': 0.5 } };
+  policy.prices = { currency: 'EUR', coreHour: 0.05, gpuHour: 0.5, instanceHour: { 'g4dn.xlarge': 0.5 } };
   assert.deepEqual(cost({}, policy).cost, {
     core_hours: 0,
     price_per_core_hour: 0,
@@ -181,7 +181,7 @@ test('AN0744 cost: instance-hours × the bundled on-demand price of the type in 
     /^no cost: aws x9\.mega is not in the price table \(cloud-prices 2026-12-05\); set prices\.instance_hour for it/,
   );
   assert.match(
-    cost({}, { ...defaultPolicy(), prices: { currency: 'EUR', coreHour: 0.05 } }).note ?? '',
+    cost({}, { ...defaultPolicy(), prices: { currency: 'EUR', coreHour: 0.05, gpuHour: 0.5 } }).note ?? '',
     /the bundled price table is in USD and prices\.currency is EUR/,
   );
   assert.match(

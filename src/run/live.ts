@@ -1,5 +1,5 @@
 /**
- * The one place telemetry meets the detector on the live clock (`watch` now, `serve` next): intel and
+ * The one place telemetry meets the detector on the live clock (`watch`, `serve` and each partition of a `coalmine worker`): intel and
  * rules loaded once, one engine for every host, findings reported as soon as they hold and again (same
  * id, next revision) when they say more, each after Sigma context, allowlist and playbook triage, as
  * `hunt` gives them. Events come from a sensor (`push`, `pushState`), from files a sensor reads

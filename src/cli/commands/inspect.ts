@@ -1,6 +1,6 @@
 /**
  * `coalmine inspect PID…` / `inspect --suspects`: a live Linux process's private writable and
- * executable memory scanned with YARA rules (ours in rules/yara plus `--yara PATH`), and its RandomX
+ * executable memory, and its fileless read-only memory, scanned with YARA rules (ours in rules/yara plus `--yara PATH`), and its RandomX
  * shape (huge pages, a 2 GiB dataset, /dev/cpu/N/msr open; the host's msr driver as context).
  * Read-only. Text, NDJSON (one line per process, then a summary), or `events` (the CoalEvents `hunt`
  * and the detector read). `--dump DIR` preserves the matching regions with a manifest of sha256s
@@ -53,7 +53,7 @@ export function inspectCommand(program: Command, setCode: (code: number) => void
   program
     .command('inspect')
     .description(
-      'memory analysis of running processes (live Linux): YARA rules over private writable/executable memory and the RandomX memory shape; matches are process evidence',
+      'memory analysis of running processes (live Linux): YARA rules over the memory a process made or unpacked (private writable/executable regions, fileless read-only ones) and the RandomX memory shape; matches are process evidence',
     )
     .argument('[pids...]', 'process ids to inspect')
     .option('--suspects', 'inspect the processes the detector would flag plus those holding sustained CPU', false)

@@ -110,6 +110,11 @@ export interface Policy {
 export interface HashrateOverride {
   perCore?: number;
   perGpu?: number;
+  /**
+   * What its shares are priced as: `gpu` (GPU-hours) or `cpu` (core-hours); default the bundled table's
+   * `device` (`cpu` for a family it lacks). `cpu` for a GPU family when the fleet has no GPUs.
+   */
+  device?: 'cpu' | 'gpu';
   /** Where it was defined (`coalmine.yaml:12`), for the cost basis that uses it. */
   ref: string;
 }

@@ -30,7 +30,7 @@ test('run summary: file names and reasons with bidi, zero-width or control chara
   assert.ok(out.includes('\\u2066x\\u000aforged.log:3: AUDITD_BAD_LINE: bad evil\\u202e'), out);
 });
 
-test('run summary: hijacked compute totals core-hours and cloud instance-hours, and their cost', () => {
+test('run summary: hijacked compute totals core-hours, GPU-hours and cloud instance-hours, and their cost', () => {
   const s = newSummary();
   const coreCost = { core_hours: 2.5, price_per_core_hour: 0.05, currency: 'USD', amount: 0.13, basis: 'per-process' };
   const cloudCost = {
@@ -59,6 +59,16 @@ test('run summary: hijacked compute totals core-hours and cloud instance-hours, 
   assert.match(
     renderSummary(s),
     /hijacked compute: 2\.5 core-hours \+ 64 cloud instance-hours ≈ 33\.79 USD at the policy's prices and the cloud price table\n/,
+  );
+  const gpuCost = { ...coreCost, core_hours: 0, gpu_hours: 1.26, price_per_gpu_hour: 0.5, amount: 0.63 };
+  const mined = hostFinding();
+  mined.triage = triageWith(gpuCost);
+  const withGpu = newSummary();
+  countFindings(withGpu, [linux, mined]);
+  assert.deepEqual([withGpu.coreHours, withGpu.gpuHours, withGpu.cost], [2.5, 1.26, 0.76]);
+  assert.match(
+    renderSummary(withGpu),
+    /hijacked compute: 2\.5 core-hours \+ 1\.26 GPU-hours ≈ 0\.76 USD at the policy's prices\n/,
   );
   const cloudOnly = newSummary();
   countFindings(cloudOnly, [launch]);

@@ -29,6 +29,8 @@ export interface RunSummary {
   escalated: number;
   /** Hijacked compute of the unsuppressed findings, and what it cost at the policy's prices. */
   coreHours: number;
+  /** GPU-hours of GPU-mined sessions measured from Stratum shares, priced by `prices.gpu_hour`. */
+  gpuHours: number;
   /** Cloud instance-hours of AN0744 launches, priced by the cloud price table or `prices.instance_hour`. */
   instanceHours: number;
   cost: number;
@@ -65,6 +67,7 @@ export function newSummary(): RunSummary {
     suppressed: 0,
     escalated: 0,
     coreHours: 0,
+    gpuHours: 0,
     instanceHours: 0,
     cost: 0,
     currency: '',
@@ -219,7 +222,10 @@ export function countFindings(summary: RunSummary, findings: Finding[]): void {
     if (cost) {
       if (cost.instance_hours !== undefined)
         summary.instanceHours = Math.round((summary.instanceHours + cost.instance_hours) * 100) / 100;
-      else summary.coreHours = Math.round((summary.coreHours + cost.core_hours) * 100) / 100;
+      else {
+        summary.coreHours = Math.round((summary.coreHours + cost.core_hours) * 100) / 100;
+        if (cost.gpu_hours) summary.gpuHours = Math.round((summary.gpuHours + cost.gpu_hours) * 100) / 100;
+      }
       summary.cost = Math.round((summary.cost + cost.amount) * 100) / 100;
       summary.currency = cost.currency;
     }
@@ -269,6 +275,7 @@ export function renderSummary(s: RunSummary): string {
   );
   const compute = [
     s.coreHours > 0 ? `${s.coreHours} core-hours` : '',
+    s.gpuHours > 0 ? `${s.gpuHours} GPU-hours` : '',
     s.instanceHours > 0 ? `${s.instanceHours} cloud instance-hours` : '',
   ].filter(Boolean);
   if (compute.length > 0)

@@ -369,3 +369,32 @@ test('coalmine.yaml hashrates: reach the evidence text through the classifier co
   const bundled = await detect([{ name: 'xmr.pcap', pcap: moneroSession().pcap }]);
   assert.match(bundled[0].evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '', / at 500 H\/s a core /);
 });
+
+test('a GPU family says GPU-equivalents, not thousands of CPU cores; device: cpu in coalmine.yaml says cores', async () => {
+  const final = (policy = defaultPolicy()) =>
+    detect([{ name: 'eth.pcap', pcap: ethereumGetworkSession().pcap }], policy).then(
+      ([f]) => f.evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '',
+    );
+  const gpu = await final();
+  assert.match(
+    gpu,
+    /: ~\d+(\.\d+)? MH\/s Ethash \(90%: [^)]+\) ≈ \d(\.\d)? GPU-equivalents at 30 MH\/s a GPU \(hashrates \d{4}-\d{2}-\d{2}\), from \d+ accepted shares/,
+  );
+  assert.ok(!gpu.includes('CPU core'), gpu);
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    'hashrates:\n  ethash: { device: cpu }\n  kawpow: { device: asic }\n  equihash: { per_gpu: 300, device: 3 }\n',
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code, e.reason]),
+    [
+      [3, 'POLICY_BAD_VALUE', 'hashrates.kawpow.device must be cpu or gpu'],
+      [4, 'POLICY_BAD_VALUE', 'hashrates.equihash.device must be cpu or gpu'],
+    ],
+  );
+  assert.deepEqual({ ...policy.hashrates }, { ethash: { device: 'cpu', ref: 'coalmine.yaml:2' } });
+  assert.match(
+    await final(policy),
+    / ≈ [\d,]+ CPU cores at 40 kH\/s a core or \d(\.\d)? GPUs at 30 MH\/s a GPU \(coalmine\.yaml:2\)/,
+  );
+});

@@ -138,7 +138,7 @@ export function bundledHashrates(): HashrateTable {
   return bundled;
 }
 
-/** The figure for a family: the override's rates where it gives them, else the bundled row's. */
+/** The figure for a family: the override's rates and device where it gives them, else the bundled row's. */
 export function hashrateRow(
   family: AlgorithmFamily,
   overrides?: Readonly<Record<string, HashrateOverride>>,
@@ -150,7 +150,7 @@ export function hashrateRow(
   const perCore = own.perCore ?? base?.perCore;
   const perGpu = own.perGpu ?? base?.perGpu;
   if (perCore === undefined && perGpu === undefined) return undefined;
-  return { family, perCore, perGpu, device: base?.device ?? 'cpu', from: own.ref };
+  return { family, perCore, perGpu, device: own.device ?? base?.device ?? 'cpu', from: own.ref };
 }
 
 /** What a hashrate takes: CPU cores and GPUs of the row's typical rates (undefined where the row has none). */
@@ -161,11 +161,38 @@ export function equivalents(hs: number, row: HashrateRow | undefined): { cores?:
   return out;
 }
 
+/** The compute a hashrate is priced as: so many GPUs (GPU-hours) or CPU cores (core-hours), at the row's rate each. */
+export interface PricedCompute {
+  device: 'cpu' | 'gpu';
+  /** GPU-equivalents or core-equivalents. */
+  count: number;
+  /** The typical rate of one GPU or one core it was divided by. */
+  perDevice: number;
+}
+
+/**
+ * What a session's hashrate is priced as: a GPU family's (the table's `device`, or the override's) in
+ * GPU-equivalents, a CPU family's in cores; either by the other's rate when the row has only that one.
+ */
+export function pricedCompute(hs: number, row: HashrateRow | undefined): PricedCompute | undefined {
+  if (!row) return undefined;
+  const gpu = row.perGpu !== undefined && (row.device === 'gpu' || row.perCore === undefined);
+  if (gpu && row.perGpu) return { device: 'gpu', count: hs / row.perGpu, perDevice: row.perGpu };
+  if (row.perCore) return { device: 'cpu', count: hs / row.perCore, perDevice: row.perCore };
+  return undefined;
+}
+
 /** `4`, `0.3`, `1,200`: two significant digits below 10, whole numbers above. */
 export function roughCount(n: number): string {
   if (n >= 10) return Math.round(n).toLocaleString('en-US');
   if (n >= 1) return (Math.round(n * 10) / 10).toString();
   return n.toPrecision(1);
+}
+
+/** `1 GPU`, `2.5 GPUs`, `0.4 CPU cores`: a rough count and its noun, singular only for exactly 1. */
+export function roughCountOf(n: number, one: string, many: string): string {
+  const count = roughCount(n);
+  return `${count} ${count === '1' ? one : many}`;
 }
 
 const FAMILY_LABEL: Record<AlgorithmFamily, string> = {
@@ -190,19 +217,24 @@ export function sessionEstimate(s: StratumSession): HashrateEstimate | undefined
   return estimateOf(s.accepted, s.exposure, s.family, poissonInterval);
 }
 
-/** `~3.1 kH/s RandomX (90%: 2.8–3.4 kH/s) ≈ 6 CPU cores at 500 H/s a core (hashrates 2026-12-07)`. */
+/**
+ * `~3.1 kH/s RandomX (90%: 2.8–3.4 kH/s) ≈ 6 CPU cores at 500 H/s a core or 2 GPUs at 1.5 kH/s a GPU
+ * (hashrates 2026-12-07)`; a GPU family's in GPU-equivalents only (thousands of cores would be no
+ * machine anyone runs): `~89 MH/s Ethash (…) ≈ 3 GPU-equivalents at 30 MH/s a GPU (…)`.
+ */
 export function describeRate(est: HashrateEstimate, family: AlgorithmFamily, row: HashrateRow | undefined): string {
   const label = familyLabel(family);
   const rateText = `~${formatRate(est.hs, est.unit)} ${label} (90%: ${formatRange(est.low, est.high, est.unit)})`;
+  const priced = pricedCompute(est.hs, row);
+  if (!row || !priced) return `${rateText}; no typical ${label} rate to compare`;
+  if (priced.device === 'gpu')
+    return `${rateText} ≈ ${roughCountOf(priced.count, 'GPU-equivalent', 'GPU-equivalents')} at ${formatRate(priced.perDevice, est.unit)} a GPU (${row.from})`;
+  const parts = [
+    `${roughCountOf(priced.count, 'CPU core', 'CPU cores')} at ${formatRate(priced.perDevice, est.unit)} a core`,
+  ];
   const eq = equivalents(est.hs, row);
-  if (!row || (eq.cores === undefined && eq.gpus === undefined))
-    return `${rateText}; no typical ${label} rate to compare`;
-  const parts: string[] = [];
-  if (eq.cores !== undefined && row.perCore)
-    parts.push(`${roughCount(eq.cores)} CPU cores at ${formatRate(row.perCore, est.unit)} a core`);
   if (eq.gpus !== undefined && row.perGpu)
-    parts.push(`${roughCount(eq.gpus)} GPUs at ${formatRate(row.perGpu, est.unit)} a GPU`);
-  if (row.device === 'gpu') parts.reverse();
+    parts.push(`${roughCountOf(eq.gpus, 'GPU', 'GPUs')} at ${formatRate(row.perGpu, est.unit)} a GPU`);
   return `${rateText} ≈ ${parts.join(' or ')} (${row.from})`;
 }
 
@@ -356,8 +388,8 @@ const MAX_OVERRIDES = 64;
 
 /**
  * `hashrates:` in coalmine.yaml, read beside the table it overrides (run/policy.ts calls it): family →
- * `{ per_core, per_gpu }`, rates above 0 and at most 10^15. A bad entry is reported with its line and
- * left out; the rest still applies.
+ * `{ per_core, per_gpu, device }`, rates above 0 and at most 10^15, device `cpu` or `gpu` (what its
+ * shares are priced as). A bad entry is reported with its line and left out; the rest still applies.
  */
 export function readHashrates(
   node: Node | null,
@@ -366,7 +398,7 @@ export function readHashrates(
 ): Record<string, HashrateOverride> {
   const out = Object.create(null) as Record<string, HashrateOverride>;
   if (!isMap(node)) {
-    err(node, 'POLICY_SHAPE', 'hashrates must be a mapping of algorithm family to { per_core, per_gpu }');
+    err(node, 'POLICY_SHAPE', 'hashrates must be a mapping of algorithm family to { per_core, per_gpu, device }');
     return out;
   }
   if (node.items.length > MAX_OVERRIDES) {
@@ -386,7 +418,7 @@ export function readHashrates(
     }
     const value = pair.value as Node | null;
     if (!isMap(value)) {
-      err(value ?? keyNode, 'POLICY_SHAPE', `hashrates.${family} must be a mapping (per_core, per_gpu)`);
+      err(value ?? keyNode, 'POLICY_SHAPE', `hashrates.${family} must be a mapping (per_core, per_gpu, device)`);
       continue;
     }
     const entry: HashrateOverride = { ref: refOf(keyNode) };
@@ -394,11 +426,21 @@ export function readHashrates(
     for (const item of value.items) {
       const name = isScalar(item.key) ? String(item.key.value) : '';
       const v = isScalar(item.value) ? item.value.value : undefined;
-      if (name !== 'per_core' && name !== 'per_gpu') {
+      if (name === 'device') {
+        if (v === 'cpu' || v === 'gpu') entry.device = v;
+        else {
+          err(
+            (item.value as Node) ?? (item.key as Node),
+            'POLICY_BAD_VALUE',
+            `hashrates.${family}.device must be cpu or gpu`,
+          );
+          ok = false;
+        }
+      } else if (name !== 'per_core' && name !== 'per_gpu') {
         err(
           item.key as Node,
           'POLICY_UNKNOWN_KEY',
-          `unknown key "hashrates.${family}.${name.slice(0, 64)}" (known: per_core, per_gpu)`,
+          `unknown key "hashrates.${family}.${name.slice(0, 64)}" (known: per_core, per_gpu, device)`,
         );
         ok = false;
       } else if (typeof v !== 'number' || !(v > 0 && v <= MAX_RATE)) {
@@ -411,7 +453,8 @@ export function readHashrates(
       } else if (name === 'per_core') entry.perCore = v;
       else entry.perGpu = v;
     }
-    if (ok && (entry.perCore !== undefined || entry.perGpu !== undefined)) out[family] = entry;
+    if (ok && (entry.perCore !== undefined || entry.perGpu !== undefined || entry.device !== undefined))
+      out[family] = entry;
   }
   return out;
 }

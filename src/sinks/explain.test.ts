@@ -44,6 +44,33 @@ test('explain and table: a cloud launch is priced in instance-hours, and an unpr
   assert.deepEqual(rawInvisible(said), []);
 });
 
+test('explain and table: a GPU-mined session is priced in GPU-hours at the GPU-hour price, beside any core-hours', () => {
+  const f = hostileFinding();
+  f.triage = triageFinding(f, defaultPolicy());
+  const triage = f.triage;
+  const basis = 'from Stratum shares, no CPU sampled: …';
+  triage.cost = {
+    core_hours: 0,
+    price_per_core_hour: 0.05,
+    gpu_hours: 1.26,
+    price_per_gpu_hour: 0.5,
+    currency: 'USD',
+    amount: 0.63,
+    basis,
+  };
+  assert.ok(
+    explain.render([f], { color: false, version: 't' }).includes(`\n  1.26 GPU-hours × 0.5 USD = 0.63 USD (${basis})`),
+  );
+  assert.match(table.render([f], { color: false, version: 't' }), /cost 1\.26 GPU-hours ≈ 0\.63 USD/);
+  triage.cost = { ...triage.cost, core_hours: 6, amount: 0.93 };
+  assert.ok(
+    explain
+      .render([f], { color: false, version: 't' })
+      .includes('\n  6 core-hours × 0.05 USD + 1.26 GPU-hours × 0.5 USD = 0.93 USD ('),
+  );
+  assert.match(table.render([f], { color: false, version: 't' }), /cost 6 core-hours \+ 1\.26 GPU-hours ≈ 0\.93 USD/);
+});
+
 test('explain: a session measured from shares is listed with its rate, interval and a line per bucket, escaped', () => {
   const f = hostileFinding();
   f.shares = [

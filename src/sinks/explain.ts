@@ -4,7 +4,7 @@
  * cost, the gaps and the allowlist entry to add if it is legitimate. Every input-derived string is
  * clipped and made inert for the terminal.
  */
-import { costQuantity, type Finding } from '../model/finding.js';
+import { costTerms, type Finding } from '../model/finding.js';
 import { formatRange, formatRate } from '../model/shares.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
@@ -135,7 +135,9 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
     out.push(
       ...section(bold('Cost'), [
         t.cost
-          ? `  ${costQuantity(t.cost)} × ${t.cost.price_per_instance_hour ?? t.cost.price_per_core_hour} ${safe(t.cost.currency, 8)} = ${t.cost.amount.toFixed(2)} ${safe(t.cost.currency, 8)} (${safe(t.cost.basis)})`
+          ? `  ${costTerms(t.cost)
+              .map((c) => `${c.quantity} ${c.unit} × ${c.price} ${safe(t.cost?.currency ?? '', 8)}`)
+              .join(' + ')} = ${t.cost.amount.toFixed(2)} ${safe(t.cost.currency, 8)} (${safe(t.cost.basis)})`
           : `  ${t.cost_note ? safe(t.cost_note, 300) : 'not estimated: no CPU telemetry for these processes'}`,
       ]),
     );

@@ -531,6 +531,34 @@ test('coverage: AN0744 per provider/account/region with each class and the gaps,
   assert.ok(!/<svg>|<i>/.test(html));
 });
 
+test('GPU-hours: the cost of a finding at the GPU-hour price, the compute of its case and of the run', () => {
+  const f = finding();
+  const triage = f.triage;
+  assert.ok(triage);
+  triage.cost = {
+    core_hours: 6,
+    price_per_core_hour: 0.05,
+    gpu_hours: 1.26,
+    price_per_gpu_hour: 0.5,
+    currency: 'USD',
+    amount: 0.93,
+    basis: 'from Stratum shares',
+  };
+  const html = renderReportHtml([f], [{ ...CASE, core_hours: 0, gpu_hours: 1.26, cost: 0.63 }], {
+    ...RUN,
+    gpuHours: 1.26,
+    cost: 0.63,
+    currency: 'USD',
+  });
+  for (const s of [
+    '6 core-hours × 0.05 USD + 1.26 GPU-hours × 0.5 USD = <strong>0.93 USD</strong>',
+    '<th>compute</th>',
+    '<td class="nw">1.26 GPU-hours</td>',
+    '<dt>hijacked compute</dt><dd>1.26 GPU-hours ≈ 0.63 USD',
+  ])
+    assert.ok(html.includes(s), s);
+});
+
 test('a finding measured from Stratum shares shows each session: rate, interval, bars; hostile fields inert, bad numbers harmless', () => {
   const shares = [
     {

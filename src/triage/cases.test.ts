@@ -50,6 +50,25 @@ test('findings on one host are one case; costs add up and the worst severity lea
   assert.equal(cases[0].title, `${b.title} (+1 more on web-01)`);
 });
 
+test('a case counts the GPU-hours of its GPU-mined members beside their core-hours, and adds their cost', () => {
+  const cpu = finding({ host: 'web-01' });
+  const gpu = finding({ host: 'web-01' });
+  const triage = gpu.triage;
+  assert.ok(triage);
+  triage.cost = {
+    core_hours: 0,
+    price_per_core_hour: 0.05,
+    gpu_hours: 1.26,
+    price_per_gpu_hour: 0.5,
+    currency: 'USD',
+    amount: 0.63,
+    basis: 'from Stratum shares',
+  };
+  const [c] = groupCases([cpu, gpu]);
+  assert.deepEqual([c.core_hours, c.gpu_hours, c.cost], [2, 1.26, 0.73]);
+  assert.equal(groupCases([cpu])[0].gpu_hours, undefined);
+});
+
 test('a shared pool, hash or dropped binary path joins hosts into one campaign; unrelated hosts stay apart', () => {
   // the same pool name resolved to different addresses on each host is still the same pool
   const pool1 = finding({ facts: { destinations: ['pool.supportxmr.com:443 (198.51.100.7)'] } });

@@ -107,6 +107,8 @@ export function groupCases(findings: Finding[]): Case[] {
     });
     const instanceHours = costs.reduce((s, c) => s + (c.instance_hours ?? 0), 0);
     if (instanceHours > 0) cases[cases.length - 1].instance_hours = Math.round(instanceHours * 100) / 100;
+    const gpuHours = costs.reduce((s, c) => s + (c.gpu_hours ?? 0), 0);
+    if (gpuHours > 0) cases[cases.length - 1].gpu_hours = Math.round(gpuHours * 100) / 100;
   }
   return cases.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.first_seen < b.first_seen ? -1 : 1),

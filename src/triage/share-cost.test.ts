@@ -63,24 +63,48 @@ test('shares with no CPU sampled: hashrate ÷ the typical rate of a core × mini
   );
 });
 
-test('a GPU family says so beside its core-equivalents; the coalmine.yaml figure replaces the bundled one and is named', () => {
+test('a GPU family is priced in GPU-hours at prices.gpu_hour, not as thousands of cores', () => {
   const policy = defaultPolicy();
-  policy.hashrates = { equihash: { perCore: 10, ref: 'coalmine.yaml:3' } };
-  const { cost } = shareCost(
-    finding([session({ family: 'equihash', hashrate: 300, unit: 'Sol/s', mining_minutes: 30 })]),
-    policy,
-  );
-  assert.equal(cost?.core_hours, 15);
+  policy.prices.gpuHour = 0.4;
+  // ~89 MH/s Ethash for 30 min: 89 ÷ 30 MH/s a GPU ≈ 3 GPUs (not 89 ÷ 0.04 = 2,225 cores)
+  const { cost } = shareCost(finding([session({ family: 'ethash', hashrate: 8.9e7, mining_minutes: 30 })]), policy);
+  assert.deepEqual([cost?.core_hours, cost?.gpu_hours, cost?.price_per_gpu_hour, cost?.amount], [0, 1.48, 0.4, 0.59]);
   assert.match(
     cost?.basis ?? '',
-    /÷ 10 Sol\/s a core \(coalmine\.yaml:3\) ≈ 30 cores × 30 min = 15 core-hours; usually GPU-mined: ≈ 0\.8 GPUs at 400 Sol\/s$/,
+    /: 89 MH\/s Ethash to 198\.51\.100\.7:3333 ÷ 30 MH\/s a GPU \(hashrates \d{4}-\d{2}-\d{2}\) ≈ 3 GPUs × 30 min = 1\.48 GPU-hours$/,
   );
 });
 
-test('a family with no per-core rate gets no cost and a note saying how to give one', () => {
+test('a CPU and a GPU session together: core-hours and GPU-hours side by side, each at its price, one amount', () => {
+  const { cost } = shareCost(
+    finding([session({}), session({ family: 'kawpow', hashrate: 4e7, mining_minutes: 90 })]),
+    defaultPolicy(),
+  );
+  // 6 cores × 1 h × 0.05 + 40 MH/s ÷ 20 MH/s a GPU = 2 GPUs × 1.5 h × 0.50
+  assert.deepEqual([cost?.core_hours, cost?.gpu_hours, cost?.amount], [6, 3, 1.8]);
+  assert.match(cost?.basis ?? '', /= 6 core-hours; 40 MH\/s KawPoW .* ≈ 2 GPUs × 1\.5 h = 3 GPU-hours$/);
+});
+
+test('coalmine.yaml figures replace the bundled ones and are named; device: cpu prices a GPU family in cores', () => {
+  const policy = defaultPolicy();
+  policy.hashrates = { equihash: { perGpu: 300, ref: 'coalmine.yaml:3' } };
+  const equihash = session({ family: 'equihash', hashrate: 300, unit: 'Sol/s', mining_minutes: 30 });
+  const gpu = shareCost(finding([equihash]), policy).cost;
+  assert.deepEqual([gpu?.core_hours, gpu?.gpu_hours, gpu?.amount], [0, 0.5, 0.25]);
+  assert.match(gpu?.basis ?? '', /÷ 300 Sol\/s a GPU \(coalmine\.yaml:3\) ≈ 1 GPU × 30 min = 0\.5 GPU-hours$/);
+  policy.hashrates = { equihash: { perCore: 10, device: 'cpu', ref: 'coalmine.yaml:7' } };
+  const cpu = shareCost(finding([equihash]), policy).cost;
+  assert.deepEqual([cpu?.core_hours, cpu?.gpu_hours, cpu?.amount], [15, undefined, 0.75]);
+  assert.match(cpu?.basis ?? '', /÷ 10 Sol\/s a core \(coalmine\.yaml:7\) ≈ 30 cores × 30 min = 15 core-hours$/);
+});
+
+test('a family with no typical rate gets no cost and a note saying how to give one', () => {
   const r = shareCost(finding([session({ family: 'unknown' })]), defaultPolicy());
   assert.equal(r.cost, null);
-  assert.match(r.note ?? '', /no typical per-core rate for an unnamed algorithm: set hashrates\.<family>\.per_core/);
+  assert.match(
+    r.note ?? '',
+    /no typical rate for an unnamed algorithm: set hashrates\.<family>\.per_core \(or per_gpu\)/,
+  );
 });
 
 test('triage prices shares only when no CPU was sampled: CPU usage, when there is some, stays the basis', () => {

@@ -58,17 +58,18 @@ function auditdMiner(): string {
   return path;
 }
 
-for (const [name, make, family] of [
-  ['Monero (XMRig login/job/submit)', () => moneroSession(), 'randomx'],
-  ['Bitcoin-style (subscribe/set_difficulty/notify/submit)', () => bitcoinSession(), 'sha256d'],
-  ['Ethereum getwork over HTTP', () => ethereumGetworkSession(), 'ethash'],
+for (const [name, make, family, device] of [
+  ['Monero (XMRig login/job/submit)', () => moneroSession(), 'randomx', 'cpu'],
+  ['Bitcoin-style (subscribe/set_difficulty/notify/submit)', () => bitcoinSession(), 'sha256d', 'gpu'],
+  ['Ethereum getwork over HTTP', () => ethereumGetworkSession(), 'ethash', 'gpu'],
   [
     'Ethereum getwork, a connection per request',
     () => ethereumGetworkSession({ connectionPerRequest: true }),
     'ethash',
+    'gpu',
   ],
 ] as const)
-  test(`hunt on a capture of ${name}: medium AN0742 (resource + reach), the true rate in the interval, core-hours and cost`, () => {
+  test(`hunt on a capture of ${name}: medium AN0742 (resource + reach), the true rate in the interval, ${device === 'gpu' ? 'GPU-hours' : 'core-hours'} and cost`, () => {
     const g = make();
     const r = hunt([write(`${name.replace(/\W+/g, '-')}.pcap`, g)]);
     const f = r.findings.find((x) => x.legs.includes('resource'));
@@ -84,11 +85,54 @@ for (const [name, make, family] of [
     const shares = f.evidence.find((e) => e.kind === 'mining-shares');
     assert.ok(shares && shares.class === 'resource' && shares.strength === 'strong', JSON.stringify(f.evidence));
     const cost = f.triage?.cost;
-    assert.ok(cost && cost.core_hours > 0 && cost.amount > 0, JSON.stringify(f.triage?.cost));
+    assert.ok(cost && cost.amount > 0, JSON.stringify(f.triage?.cost));
     assert.match(cost.basis, /^from Stratum shares, no CPU sampled: /);
-    // core-hours = the estimate ÷ the bundled per-core rate × the mining time
-    assert.match(r.stderr, new RegExp(`hijacked compute: ${cost.core_hours} core-hours`));
+    // core-hours (GPU-hours for a GPU-mined family) = the estimate ÷ the bundled rate of a core (a GPU) × the mining time
+    const [hours, price, unit] =
+      device === 'gpu'
+        ? [cost.gpu_hours ?? 0, cost.price_per_gpu_hour, 'GPU-hours']
+        : [cost.core_hours, cost.price_per_core_hour, 'core-hours'];
+    assert.ok(hours > 0, JSON.stringify(cost));
+    assert.deepEqual(
+      [device === 'gpu' ? cost.core_hours : cost.gpu_hours, price, cost.amount],
+      [device === 'gpu' ? 0 : undefined, device === 'gpu' ? 0.5 : 0.05, Math.round(hours * (price ?? 0) * 100) / 100],
+    );
+    assert.match(r.stderr, new RegExp(`hijacked compute: ${hours} ${unit} ≈ ${cost.amount.toFixed(2)} USD`));
   });
+
+test('a GPU-mined session: GPU-equivalents in the evidence, GPU-hours at prices.gpu_hour in the cost, explain and the report', () => {
+  const policy = join(work, 'gpu-price.yaml');
+  writeFileSync(policy, 'prices:\n  gpu_hour: 1.2\n');
+  // ~89 MH/s Ethash for 30 min: about 3 mid-range GPUs, not 2,222 CPU cores
+  const pcap = write('eth-89.pcap', ethereumGetworkSession({ hashrate: 8.9e7 }));
+  const report = join(work, 'eth-report.html');
+  const r = huntNdjson([pcap], ['--policy', policy, '--report', report]);
+  assert.equal(r.code, 0, r.stderr);
+  const f = r.findings.find((x) => x.shares);
+  assert.ok(f, r.stderr);
+  const text = f.evidence.find((e) => e.kind === 'mining-shares')?.explanation ?? '';
+  assert.match(text, / MH\/s Ethash \(90%: [^)]+\) ≈ \d(\.\d)? GPU-equivalents at 30 MH\/s a GPU \(hashrates /);
+  assert.ok(!text.includes('CPU cores'), text);
+  const cost = f.triage?.cost;
+  assert.ok(cost?.gpu_hours && cost.gpu_hours > 1 && cost.gpu_hours < 2, JSON.stringify(cost));
+  assert.deepEqual(
+    [cost.core_hours, cost.price_per_gpu_hour, cost.amount],
+    [0, 1.2, Math.round(cost.gpu_hours * 1.2 * 100) / 100],
+  );
+  assert.match(cost.basis, /÷ 30 MH\/s a GPU \(hashrates [\d-]+\) ≈ [\d.]+ GPUs × 30 min = [\d.]+ GPU-hours$/);
+  const quantity = `${cost.gpu_hours} GPU-hours`;
+  assert.match(r.stderr, new RegExp(`hijacked compute: ${quantity} ≈ ${cost.amount.toFixed(2)} USD`));
+  const e = runCli(['explain', f.id, pcap, '--policy', policy]);
+  assert.equal(e.code, 0, e.stderr);
+  assert.ok(
+    e.stdout.includes(`\nCost\n  ${quantity} × 1.2 USD = ${cost.amount.toFixed(2)} USD (from Stratum shares`),
+    e.stdout,
+  );
+  const html = readFileSync(report, 'utf8');
+  assert.ok(html.includes(`${quantity} × 1.2 USD = <strong>${cost.amount.toFixed(2)} USD</strong>`));
+  assert.ok(html.includes(`<dt>hijacked compute</dt><dd>${quantity} ≈ ${cost.amount.toFixed(2)} USD`));
+  assert.ok(html.includes(`<td class="nw">${quantity}</td>`));
+});
 
 test('a capture with only a login (jobs, no share) holds no resource leg: low, reach only', () => {
   const r = hunt([write('login.pcap', moneroSession({ loginOnly: true }))]);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   difficultyHashesPerShare,
+  familyLabel,
   familyOfAgent,
   familyOfAlgorithm,
   formatRange,
@@ -102,4 +103,18 @@ test('rates print with SI prefixes and three figures at most', () => {
   assert.equal(formatRate(0, 'H/s'), '0 H/s');
   assert.equal(formatRange(2800, 3400, 'H/s'), '2.8–3.4 kH/s');
   assert.equal(formatRange(900, 1200, 'H/s'), '900 H/s–1.2 kH/s');
+});
+
+test('a family is named as people write it; a name that is no family is given back as it is', () => {
+  assert.deepEqual(['randomx', 'cryptonight', 'ethash', 'kawpow', 'sha256d', 'equihash', 'unknown'].map(familyLabel), [
+    'RandomX',
+    'CryptoNight',
+    'Ethash',
+    'KawPow',
+    'SHA-256d',
+    'Equihash',
+    'an unnamed algorithm',
+  ]);
+  // a finding read from a file may name anything: never a prototype's member
+  assert.deepEqual(['constructor', '__proto__', '<b>x</b>'].map(familyLabel), ['constructor', '__proto__', '<b>x</b>']);
 });

@@ -25,6 +25,27 @@ export type AlgorithmFamily =
   | 'kawpow'
   | 'unknown';
 
+const FAMILY_LABEL: Record<AlgorithmFamily, string> = {
+  randomx: 'RandomX',
+  cryptonight: 'CryptoNight',
+  'cryptonight-lite': 'CryptoNight-Lite',
+  'cryptonight-heavy': 'CryptoNight-Heavy',
+  argon2: 'Argon2',
+  sha256d: 'SHA-256d',
+  ethash: 'Ethash',
+  equihash: 'Equihash',
+  kawpow: 'KawPow',
+  unknown: 'an unnamed algorithm',
+};
+
+/**
+ * A family as people write it (`RandomX`, `SHA-256d`, `KawPow`), for evidence, costs and the views; a
+ * name that is no family (a finding read from elsewhere) is given back as it is, for the caller to escape.
+ */
+export function familyLabel(family: string): string {
+  return Object.hasOwn(FAMILY_LABEL, family) ? FAMILY_LABEL[family as AlgorithmFamily] : family;
+}
+
 /** One slice of a session's time: shares answered in it and the exposure (∫ dt / hashes per share, in s/H). */
 export interface ShareBucket {
   startMs: number;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { defaultPolicy } from '../model/policy.js';
 import { parsePolicy } from './policy.js';
 
 test('coalmine.yaml hosts.NAME.ips is the inventory; bad addresses and unknown keys are errors with lines', () => {
@@ -285,6 +286,18 @@ test('cloud: every list and the tags are bounded (1000 entries of 512 characters
     [[2, 'POLICY_BAD_VALUE']],
   );
   assert.deepEqual(tooManyTags.policy.cloud?.tags, {});
+});
+
+test("the README's coalmine.yaml example is a policy coalmine accepts as written, its prices the defaults", () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('### Policy (`coalmine.yaml`)');
+  const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(start));
+  assert.ok(start >= 0 && block, 'README has the Policy section and its yaml example');
+  const { policy, errors } = parsePolicy('README.md', block[1]);
+  assert.deepEqual(errors, []);
+  const { instanceHour, ...prices } = policy.prices;
+  assert.deepEqual(prices, defaultPolicy().prices);
+  assert.equal(policy.hashrates?.ethash?.device, 'cpu');
 });
 
 test("the README's cloud: example is a policy coalmine accepts as written", () => {

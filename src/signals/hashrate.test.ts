@@ -398,3 +398,58 @@ test('a GPU family says GPU-equivalents, not thousands of CPU cores; device: cpu
     / ≈ [\d,]+ CPU cores at 40 kH\/s a core or \d(\.\d)? GPUs at 30 MH\/s a GPU \(coalmine\.yaml:2\)/,
   );
 });
+
+test('the timeline: the last bucket is as wide as the time it covers, and a few seconds of it fold into the one before', () => {
+  const minute = 60_000;
+  const timeline = (endS: number): Array<[string, number, number, number]> => {
+    const e = evt('connect', { destination: { ip: '198.51.100.7', port: 3333 }, source: { ip: '10.0.0.5', port: 1 } });
+    const session: StratumSession = {
+      dialect: 'monero',
+      family: 'randomx',
+      familyBasis: 'job algo rx/0',
+      startMs: 0,
+      endMs: endS * 1000,
+      miningMs: endS * 1000,
+      connections: 1,
+      submitted: 6,
+      accepted: 6,
+      rejected: 0,
+      // 120,000 hashes a share: 60 s is 0.0005 s/H of exposure
+      exposure: endS / 120_000,
+      difficulties: [{ ms: 0, hashesPerShare: 120_000 }],
+      difficultyChangesOmitted: 0,
+      buckets: [
+        { startMs: 0, widthMs: minute, accepted: 2, rejected: 0, exposure: 60 / 120_000 },
+        { startMs: minute, widthMs: minute, accepted: 3, rejected: 0, exposure: 60 / 120_000 },
+        {
+          startMs: 2 * minute,
+          widthMs: minute,
+          accepted: endS > 125 ? 1 : 0,
+          rejected: 0,
+          exposure: (endS - 120) / 120_000,
+        },
+      ],
+      final: true,
+    };
+    const out: Signal[] = [];
+    hashrateSignal({ ...e, coalmine: { ...e.coalmine, format: 'pcap', flow: { stratum: session } } }, out);
+    return out[0]?.shares?.timeline ?? [];
+  };
+  // the session ended 5 ms into its third minute: no "+1 min, 0 H/s" bar, the second takes it
+  assert.deepEqual(
+    timeline(120.005).map((b) => b.slice(1)),
+    [
+      [1, 2, 4000],
+      [1, 3, 6000],
+    ],
+  );
+  // 40 s into it: a bucket of its own, 0.7 min wide, rated over those 40 s
+  assert.deepEqual(
+    timeline(160).map((b) => b.slice(1)),
+    [
+      [1, 2, 4000],
+      [1, 3, 6000],
+      [0.7, 1, 3000],
+    ],
+  );
+});

@@ -17,6 +17,7 @@ import type { HashrateOverride } from '../model/policy.js';
 import {
   type AlgorithmFamily,
   estimateOf,
+  familyLabel,
   formatRange,
   formatRate,
   type HashrateEstimate,
@@ -195,23 +196,6 @@ export function roughCountOf(n: number, one: string, many: string): string {
   return `${count} ${count === '1' ? one : many}`;
 }
 
-const FAMILY_LABEL: Record<AlgorithmFamily, string> = {
-  randomx: 'RandomX',
-  cryptonight: 'CryptoNight',
-  'cryptonight-lite': 'CryptoNight-Lite',
-  'cryptonight-heavy': 'CryptoNight-Heavy',
-  argon2: 'Argon2',
-  sha256d: 'SHA-256d',
-  ethash: 'Ethash',
-  equihash: 'Equihash',
-  kawpow: 'KawPoW',
-  unknown: 'an unnamed algorithm',
-};
-
-export function familyLabel(family: AlgorithmFamily): string {
-  return FAMILY_LABEL[family] ?? family;
-}
-
 /** The session's rate, or undefined when no difficulty was ever known (nothing to weigh shares by). */
 export function sessionEstimate(s: StratumSession): HashrateEstimate | undefined {
   return estimateOf(s.accepted, s.exposure, s.family, poissonInterval);
@@ -338,21 +322,7 @@ function factsOf(s: StratumSession, est: HashrateEstimate, destination: string, 
       .slice(0, MAX_DIFFICULTY_CHANGES)
       .filter((d) => isMs(d?.ms) && typeof d.hashesPerShare === 'number')
       .map((d) => [isoFromMs(d.ms), sig3(d.hashesPerShare)]),
-    timeline: s.buckets
-      .slice(0, MAX_BUCKETS)
-      .filter(
-        (b) =>
-          isMs(b?.startMs) &&
-          typeof b.widthMs === 'number' &&
-          typeof b.accepted === 'number' &&
-          typeof b.exposure === 'number',
-      )
-      .map((b) => [
-        isoFromMs(b.startMs),
-        Math.round(b.widthMs / 6000) / 10,
-        b.accepted,
-        b.exposure > 0 ? sig3(b.accepted / b.exposure) : 0,
-      ]),
+    timeline: timelineOf(s),
     source,
   };
   const algorithm = text(s.algorithm);
@@ -362,6 +332,42 @@ function factsOf(s: StratumSession, est: HashrateEstimate, destination: string, 
   if (worker) facts.worker = worker;
   if (agent) facts.agent = agent;
   return facts;
+}
+
+/**
+ * The session's buckets as a finding shows them: [start, minutes, accepted, H/s]. The last one ends with
+ * the session, so it is as wide as the time it covers, and one under half a bucket's width (the session
+ * ended seconds into it: "+1 min, 0 H/s") is folded into the one before, whose rate it then shares.
+ */
+function timelineOf(s: StratumSession): ShareSessionFacts['timeline'] {
+  const rows = s.buckets
+    .slice(0, MAX_BUCKETS)
+    .filter(
+      (b) =>
+        isMs(b?.startMs) &&
+        typeof b.widthMs === 'number' &&
+        b.widthMs >= 0 &&
+        typeof b.accepted === 'number' &&
+        typeof b.exposure === 'number',
+    )
+    .map((b) => ({ startMs: b.startMs, widthMs: b.widthMs, accepted: b.accepted, exposure: b.exposure }));
+  const last = rows[rows.length - 1];
+  if (last) {
+    const covered = Math.max(0, Math.min(last.widthMs, s.endMs - last.startMs));
+    const before = rows[rows.length - 2];
+    if (before && covered < last.widthMs / 2) {
+      before.widthMs += covered;
+      before.accepted += last.accepted;
+      before.exposure += last.exposure;
+      rows.pop();
+    } else last.widthMs = covered;
+  }
+  return rows.map((b) => [
+    isoFromMs(b.startMs),
+    Math.round(b.widthMs / 6000) / 10,
+    b.accepted,
+    b.exposure > 0 ? sig3(b.accepted / b.exposure) : 0,
+  ]);
 }
 
 /** A time a Date holds (±8.64e15 ms). */

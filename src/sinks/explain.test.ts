@@ -95,6 +95,7 @@ test('explain: a session measured from shares is listed with its rate, interval 
       timeline: [
         ['2025-03-14T02:10:00.000Z', 1, 8, 287],
         ['2025-03-14T02:11:00.000Z', 1, 3, 389],
+        ['2025-03-14T02:12:00.000Z', 0.5, 1, 260],
       ],
       source: 'zec.pcapng#70',
     },
@@ -103,7 +104,7 @@ test('explain: a session measured from shares is listed with its rate, interval 
   assert.deepEqual(rawInvisible(out), []);
   assert.ok(
     out.includes(
-      'Hashrate (measured from Stratum shares)\n  ~309 Sol/s equihash (90%: 174–512 Sol/s) to 198.51.100.7:3333: 11 accepted, 0 rejected over 1.5 min, worker w evil\\u202e\\u001b[31m\n    algorithm: mining.set_target evil\\u202e; zec.pcapng#70\n    2025-03-14 02:10:00  +1 min     8 shares  287 Sol/s\n    2025-03-14 02:11:00  +1 min     3 shares  389 Sol/s',
+      'Hashrate (measured from Stratum shares)\n  ~309 Sol/s Equihash (90%: 174–512 Sol/s) to 198.51.100.7:3333: 11 accepted, 0 rejected over 1.5 min, worker w evil\\u202e\\u001b[31m\n    algorithm: mining.set_target evil\\u202e; zec.pcapng#70\n    2025-03-14 02:10:00  +1 min     8 shares  287 Sol/s\n    2025-03-14 02:11:00  +1 min     3 shares  389 Sol/s\n    2025-03-14 02:12:00  +0.5 min     1 share   260 Sol/s',
     ),
     out,
   );

@@ -5,7 +5,7 @@
  * clipped and made inert for the terminal.
  */
 import { costTerms, type Finding } from '../model/finding.js';
-import { formatRange, formatRate } from '../model/shares.js';
+import { familyLabel, formatRange, formatRate } from '../model/shares.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
 
@@ -41,7 +41,7 @@ function sharesSection(f: Finding, bold: (s: string) => string): string[] {
       const unit = s.unit === 'Sol/s' ? 'Sol/s' : 'H/s';
       const buckets = Array.isArray(s.timeline) ? s.timeline.slice(0, 64) : [];
       return [
-        `  ~${formatRate(finite(s.hashrate), unit)} ${safe(String(s.family), 40)} (90%: ${formatRange(finite(s.hashrate_low), finite(s.hashrate_high), unit)}) to ${safe(String(s.destination), 200)}: ${finite(s.accepted)} accepted, ${finite(s.rejected)} rejected over ${finite(s.mining_minutes)} min${s.worker ? `, worker ${safe(String(s.worker), 80)}` : ''}`,
+        `  ~${formatRate(finite(s.hashrate), unit)} ${safe(familyLabel(String(s.family)), 40)} (90%: ${formatRange(finite(s.hashrate_low), finite(s.hashrate_high), unit)}) to ${safe(String(s.destination), 200)}: ${finite(s.accepted)} accepted, ${finite(s.rejected)} rejected over ${finite(s.mining_minutes)} min${s.worker ? `, worker ${safe(String(s.worker), 80)}` : ''}`,
         `    algorithm: ${safe(String(s.family_basis), 160)}; ${safe(String(s.source), 200)}`,
         ...buckets.map(
           (b) =>
@@ -50,7 +50,7 @@ function sharesSection(f: Finding, bold: (s: string) => string): string[] {
               .replace(
                 'T',
                 ' ',
-              )}  +${finite(b?.[1])} min  ${String(finite(b?.[2])).padStart(4)} shares  ${formatRate(finite(b?.[3]), unit)}`,
+              )}  +${finite(b?.[1])} min  ${String(finite(b?.[2])).padStart(4)} ${finite(b?.[2]) === 1 ? 'share ' : 'shares'}  ${formatRate(finite(b?.[3]), unit)}`,
         ),
       ];
     }),

@@ -559,6 +559,39 @@ test('GPU-hours: the cost of a finding at the GPU-hour price, the compute of its
     assert.ok(html.includes(s), s);
 });
 
+test('a session ending half a minute into its last bucket: that bar is half as wide as a whole minute', () => {
+  const session = {
+    destination: 'pool:3333',
+    dialect: 'monero' as const,
+    family: 'randomx' as const,
+    family_basis: 'job algo rx/0',
+    first_seen: '2025-03-14T02:10:00.000Z',
+    last_seen: '2025-03-14T02:11:30.000Z',
+    mining_minutes: 1.5,
+    connections: 1,
+    submitted: 3,
+    accepted: 3,
+    rejected: 0,
+    hashrate: 4000,
+    hashrate_low: 1000,
+    hashrate_high: 9000,
+    unit: 'H/s' as const,
+    difficulty: [],
+    timeline: [
+      ['2025-03-14T02:10:00.000Z', 1, 2, 4000],
+      ['2025-03-14T02:11:00.000Z', 0.5, 1, 4000],
+    ] as Array<[string, number, number, number]>,
+    source: 'cap.pcap#3',
+  };
+  const html = renderReportHtml([finding({ shares: [session], usage: null })], [], { version: 't' });
+  const widths = [...html.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)"[^>]*fill="#1a7f37"/g)].map((m) =>
+    Number(m[1]),
+  );
+  assert.equal(widths.length, 2);
+  // each bar is its bucket's share of the axis less a pixel's gap
+  assert.ok(Math.abs((widths[0] + 1) / (widths[1] + 1) - 2) < 0.01, JSON.stringify(widths));
+});
+
 test('a finding measured from Stratum shares shows each session: rate, interval, bars; hostile fields inert, bad numbers harmless', () => {
   const shares = [
     {
@@ -581,7 +614,7 @@ test('a finding measured from Stratum shares shows each session: rate, interval,
       difficulty: [['2025-03-14T02:10:00.000Z', 120000]] as Array<[string, number]>,
       timeline: [
         ['2025-03-14T02:10:00.000Z', 1, 2, 4000],
-        ['2025-03-14T02:11:00.000Z', 1, 0, 0],
+        ['2025-03-14T02:11:00.000Z', 1, 1, 2000],
         ['not a time', 1, 5, 9],
         ['2025-03-14T02:12:00.000Z', Number.NaN, -3, Number.POSITIVE_INFINITY],
       ] as Array<[string, number, number, number]>,
@@ -591,8 +624,10 @@ test('a finding measured from Stratum shares shows each session: rate, interval,
   const html = renderReportHtml([finding({ shares, usage: null })], [], { version: 't' });
   assert.match(
     html,
-    /<h3>Hashrate timeline \(measured from Stratum shares\)<\/h3><p><strong>~3\.12 kH\/s<\/strong> randomx \(90%: 2\.5–3\.9 kH\/s\)/,
+    /<h3>Hashrate timeline \(measured from Stratum shares\)<\/h3><p><strong>~3\.12 kH\/s<\/strong> RandomX \(90%: 2\.5–3\.9 kH\/s\)/,
   );
+  assert.ok(html.includes('<title>02:10 +1 min: 2 shares, 4 kH/s</title>'));
+  assert.ok(html.includes('<title>02:11 +1 min: 1 share, 2 kH/s</title>'));
   assert.match(html, /58 accepted shares, 2 rejected, over 30 min of mining time on 2 connections/);
   // three bars: the bucket with no time is left out, the one with bad numbers drawn as zero
   assert.equal((html.match(/<rect x=/g) ?? []).length, 3);

@@ -28,7 +28,7 @@ import {
   REQUIREMENT_LABEL,
 } from '../model/coverage.js';
 import { type Case, costTerms, type Evidence, type Finding, type Severity, type Usage } from '../model/finding.js';
-import { formatRange, formatRate, type ShareSessionFacts } from '../model/shares.js';
+import { familyLabel, formatRange, formatRate, type ShareSessionFacts } from '../model/shares.js';
 import { escapeHtml } from '../util/hostile.js';
 
 /** Run facts for the header; the fields are named as in the run summary so the CLI can pass it in. */
@@ -623,7 +623,9 @@ function shareBars(s: ShareSessionFacts): string {
     .filter((b) => Number.isFinite(b.t));
   if (rows.length === 0) return '';
   const t0 = rows[0].t;
-  const t1 = Math.max(...rows.map((b) => b.t + Math.max(1, b.minutes) * 60_000));
+  // a bucket is as wide as its minutes (a session's last may be part of one); one with none drawn a minute wide
+  const spanMs = (b: { minutes: number }) => (b.minutes > 0 ? b.minutes : 1) * 60_000;
+  const t1 = Math.max(...rows.map((b) => b.t + spanMs(b)));
   const ymax = niceMax(Math.max(...rows.map((b) => b.rate)));
   const pw = W - M.left - M.right;
   const ph = HGT - M.top - M.bottom;
@@ -640,8 +642,8 @@ function shareBars(s: ShareSessionFacts): string {
   }
   for (const b of rows) {
     const left = x(b.t);
-    const width = Math.max(1, x(b.t + Math.max(1, b.minutes) * 60_000) - left - 1);
-    const tip = `${new Date(b.t).toISOString().slice(11, 16)} +${num(b.minutes, 1)} min: ${b.shares} shares, ${formatRate(b.rate, unit)}`;
+    const width = Math.max(1, x(b.t + spanMs(b)) - left - 1);
+    const tip = `${new Date(b.t).toISOString().slice(11, 16)} +${num(b.minutes, 1)} min: ${b.shares} share${b.shares === 1 ? '' : 's'}, ${formatRate(b.rate, unit)}`;
     parts.push(
       `<rect x="${left.toFixed(1)}" y="${y(b.rate).toFixed(1)}" width="${width.toFixed(1)}" height="${(M.top + ph - y(b.rate)).toFixed(1)}" fill="#1a7f37" fill-opacity="0.7"><title>${h(tip, 120)}</title></rect>`,
     );
@@ -665,7 +667,7 @@ function sharesSection(shares: ShareSessionFacts[] | undefined): string {
   for (const s of sessions) {
     const unit = s.unit === 'Sol/s' ? 'Sol/s' : 'H/s';
     out.push(
-      `<p><strong>~${h(formatRate(finite(s.hashrate), unit), 40)}</strong> ${h(String(s.family), 40)} (90%: ${h(formatRange(finite(s.hashrate_low), finite(s.hashrate_high), unit), 60)}) to <code>${h(String(s.destination), 200)}</code>: ${finite(s.accepted)} accepted shares, ${finite(s.rejected)} rejected, over ${num(finite(s.mining_minutes), 1)} min of mining time${finite(s.connections) > 1 ? ` on ${finite(s.connections)} connections` : ''}${s.worker ? `; worker <code>${h(String(s.worker), 80)}</code>` : ''}. Algorithm: ${h(String(s.family_basis), 160)}. Source <code>${h(String(s.source), 200)}</code>.</p>`,
+      `<p><strong>~${h(formatRate(finite(s.hashrate), unit), 40)}</strong> ${h(familyLabel(String(s.family)), 40)} (90%: ${h(formatRange(finite(s.hashrate_low), finite(s.hashrate_high), unit), 60)}) to <code>${h(String(s.destination), 200)}</code>: ${finite(s.accepted)} accepted shares, ${finite(s.rejected)} rejected, over ${num(finite(s.mining_minutes), 1)} min of mining time${finite(s.connections) > 1 ? ` on ${finite(s.connections)} connections` : ''}${s.worker ? `; worker <code>${h(String(s.worker), 80)}</code>` : ''}. Algorithm: ${h(String(s.family_basis), 160)}. Source <code>${h(String(s.source), 200)}</code>.</p>`,
       shareBars(s),
     );
   }

@@ -82,7 +82,7 @@ test('a CPU and a GPU session together: core-hours and GPU-hours side by side, e
   );
   // 6 cores × 1 h × 0.05 + 40 MH/s ÷ 20 MH/s a GPU = 2 GPUs × 1.5 h × 0.50
   assert.deepEqual([cost?.core_hours, cost?.gpu_hours, cost?.amount], [6, 3, 1.8]);
-  assert.match(cost?.basis ?? '', /= 6 core-hours; 40 MH\/s KawPoW .* ≈ 2 GPUs × 1\.5 h = 3 GPU-hours$/);
+  assert.match(cost?.basis ?? '', /= 6 core-hours; 40 MH\/s KawPow .* ≈ 2 GPUs × 1\.5 h = 3 GPU-hours$/);
 });
 
 test('coalmine.yaml figures replace the bundled ones and are named; device: cpu prices a GPU family in cores', () => {

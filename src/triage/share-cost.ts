@@ -7,8 +7,8 @@
  */
 import type { Cost, Finding } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
-import { formatRate } from '../model/shares.js';
-import { familyLabel, hashrateRow, pricedCompute, roughCountOf } from '../signals/hashrate.js';
+import { familyLabel, formatRate } from '../model/shares.js';
+import { hashrateRow, pricedCompute, roughCountOf } from '../signals/hashrate.js';
 
 function round2(n: number): number {
   return Math.round(n * 100) / 100;

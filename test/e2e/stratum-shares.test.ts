@@ -217,12 +217,18 @@ test('explain and the HTML report show the hashrate timeline, hostile worker nam
   assert.equal(e.code, 0, e.stderr);
   assert.match(
     e.stdout,
-    /Hashrate \(measured from Stratum shares\)\n {2}~3\.26 kH\/s randomx \(90%: 2\.58–4\.06 kH\/s\) to 198\.51\.100\.7:3333: 57 accepted, 1 rejected over 35 min/,
+    /Hashrate \(measured from Stratum shares\)\n {2}~3\.26 kH\/s RandomX \(90%: 2\.58–4\.06 kH\/s\) to 198\.51\.100\.7:3333: 57 accepted, 1 rejected over 35 min/,
   );
-  assert.match(e.stdout, /\n {4}2026-11-02 09:00:00 {2}\+1 min +\d+ shares {2}[\d.]+ k?H\/s/);
+  assert.match(e.stdout, /\n {4}2026-11-02 09:00:00 {2}\+1 min +\d+ shares? {2}[\d.]+ k?H\/s/);
+  // a bucket of one share says so; the session ended milliseconds into its 36th minute: no bar for that
+  assert.match(e.stdout, /\n {4}2026-11-02 09:\d\d:00 {2}\+1 min {5}1 share {3}2 kH\/s\n/);
+  assert.match(e.stdout, /\n {4}2026-11-02 09:34:00 {2}\+1 min +\d+ shares? +[\d.]+ k?H\/s\n\n/);
+  assert.ok(!e.stdout.includes('2026-11-02 09:35:00  +'), e.stdout);
   const html = readFileSync(report, 'utf8');
   assert.match(html, /<h3>Hashrate timeline \(measured from Stratum shares\)<\/h3>/);
   assert.match(html, /<svg class="hashrate"[^>]*>(?:<line|<text|<rect)/);
+  assert.match(html, /<strong>~3\.26 kH\/s<\/strong> RandomX \(90%/);
+  assert.match(html, /\+1 min: 1 share, 2 kH\/s<\/title>/);
   assert.ok((html.match(/<rect x=/g) ?? []).length >= 30);
   assert.ok(!/<script|<img/i.test(html));
   assert.match(html, /&#60;img src=x onerror=alert\(1\)&#62;\\u001b\[31mred/);

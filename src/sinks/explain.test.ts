@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { an0744Finding } from '../../test/support/an0744-finding.js';
+import { gpuCost } from '../../test/support/gpu-cost.js';
 import { hostileFinding } from '../../test/support/hostile-finding.js';
 import { rawInvisible } from '../../test/support/invisible.js';
 import { defaultPolicy } from '../model/policy.js';
@@ -48,18 +49,11 @@ test('explain and table: a GPU-mined session is priced in GPU-hours at the GPU-h
   const f = hostileFinding();
   f.triage = triageFinding(f, defaultPolicy());
   const triage = f.triage;
-  const basis = 'from Stratum shares, no CPU sampled: …';
-  triage.cost = {
-    core_hours: 0,
-    price_per_core_hour: 0.05,
-    gpu_hours: 1.26,
-    price_per_gpu_hour: 0.5,
-    currency: 'USD',
-    amount: 0.63,
-    basis,
-  };
+  triage.cost = gpuCost();
   assert.ok(
-    explain.render([f], { color: false, version: 't' }).includes(`\n  1.26 GPU-hours × 0.5 USD = 0.63 USD (${basis})`),
+    explain
+      .render([f], { color: false, version: 't' })
+      .includes(`\n  1.26 GPU-hours × 0.5 USD = 0.63 USD (${triage.cost.basis})`),
   );
   assert.match(table.render([f], { color: false, version: 't' }), /cost 1\.26 GPU-hours ≈ 0\.63 USD/);
   triage.cost = { ...triage.cost, core_hours: 6, amount: 0.93 };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gpuCost } from '../../test/support/gpu-cost.js';
 import { HOSTILE_CASE, hostileFinding } from '../../test/support/hostile-finding.js';
 import { rawInvisible } from '../../test/support/invisible.js';
 import type { CoverageReport } from '../model/coverage.js';
@@ -535,15 +536,7 @@ test('GPU-hours: the cost of a finding at the GPU-hour price, the compute of its
   const f = finding();
   const triage = f.triage;
   assert.ok(triage);
-  triage.cost = {
-    core_hours: 6,
-    price_per_core_hour: 0.05,
-    gpu_hours: 1.26,
-    price_per_gpu_hour: 0.5,
-    currency: 'USD',
-    amount: 0.93,
-    basis: 'from Stratum shares',
-  };
+  triage.cost = gpuCost({ core_hours: 6, amount: 0.93 });
   const html = renderReportHtml([f], [{ ...CASE, core_hours: 0, gpu_hours: 1.26, cost: 0.63 }], {
     ...RUN,
     gpuHours: 1.26,

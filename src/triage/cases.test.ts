@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { gpuCost } from '../../test/support/gpu-cost.js';
 import type { Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import { groupCases } from './cases.js';
@@ -55,15 +56,7 @@ test('a case counts the GPU-hours of its GPU-mined members beside their core-hou
   const gpu = finding({ host: 'web-01' });
   const triage = gpu.triage;
   assert.ok(triage);
-  triage.cost = {
-    core_hours: 0,
-    price_per_core_hour: 0.05,
-    gpu_hours: 1.26,
-    price_per_gpu_hour: 0.5,
-    currency: 'USD',
-    amount: 0.63,
-    basis: 'from Stratum shares',
-  };
+  triage.cost = gpuCost();
   const [c] = groupCases([cpu, gpu]);
   assert.deepEqual([c.core_hours, c.gpu_hours, c.cost], [2, 1.26, 0.73]);
   assert.equal(groupCases([cpu])[0].gpu_hours, undefined);

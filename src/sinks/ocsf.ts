@@ -137,6 +137,7 @@ export function toOcsfIncident(
       hosts: c.hosts,
       campaign: c.campaign,
       core_hours: c.core_hours,
+      gpu_hours: c.gpu_hours,
       instance_hours: c.instance_hours,
       cost: c.cost,
       currency: c.currency,

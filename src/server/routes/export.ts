@@ -205,6 +205,7 @@ function caseNow(stored: StoredCase, members: Finding[]): Case {
   if (rest.length === 0) return { ...head, ...headline } as Case;
   const priced = groups.filter((g) => g.cost !== null);
   const instanceHours = cents(groups.reduce((s, g) => s + (g.instance_hours ?? 0), 0));
+  const gpuHours = cents(groups.reduce((s, g) => s + (g.gpu_hours ?? 0), 0));
   return {
     ...head,
     ...headline,
@@ -221,6 +222,7 @@ function caseNow(stored: StoredCase, members: Finding[]): Case {
     core_hours: cents(groups.reduce((s, g) => s + g.core_hours, 0)),
     cost: priced.length > 0 ? cents(priced.reduce((s, g) => s + (g.cost ?? 0), 0)) : null,
     currency: priced[0]?.currency ?? null,
+    ...(gpuHours > 0 ? { gpu_hours: gpuHours } : {}),
     ...(instanceHours > 0 ? { instance_hours: instanceHours } : {}),
   } as Case;
 }

@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
-import { HotProcesses, inspectionEvents, type ProcessInspection } from './inspect.js';
+import { idsAlert } from '../signals/ids-alert.js';
+import { signalsOf } from '../signals/test-events.js';
+import {
+  HiddenCpuTrigger,
+  HotProcesses,
+  hiddenProcessEvents,
+  inspectionEvents,
+  type ProcessInspection,
+} from './inspect.js';
 
 function seen(pid: number, cpuMs: number): CoalEvent {
   return {
@@ -65,5 +73,84 @@ describe('inspection events', () => {
     );
     assert.equal(events[0].original.text, 'mining.submit');
     assert.equal(events[0].host?.name, 'h1');
+  });
+});
+
+function hostCpu(pct: number, cores: number): CoalEvent {
+  return {
+    '@timestamp': '',
+    event: { kind: 'metric', category: ['host'], action: 'metric', dataset: 'proc.stat' },
+    metrics: { cpu_pct: pct, cores },
+    original: {},
+    coalmine: { ts: 0, format: 'proc', ref: { file: '' } },
+  };
+}
+
+describe('watch --inspect: when to look for hidden processes', () => {
+  it('after the host CPU outran its listed processes by the gap for the sustain, once per interval', () => {
+    const trigger = new HiddenCpuTrigger({ gapPct: 50, sustainSamples: 3, minIntervalMs: 60_000 });
+    // 2 cores, 5 s samples: the host at 80% of the machine while its one process uses 10% of one core (5%)
+    const sample = (i: number, hostPct = 80) => trigger.observe([hostCpu(hostPct, 2), seen(10, i * 500)], i * 5000);
+    const due = [0, 1, 2, 3, 4].map((i) => sample(i));
+    assert.deepEqual(
+      due,
+      [false, false, false, true, false],
+      'the first sample is the baseline; three gaps make it due',
+    );
+    assert.equal(trigger.lastGapPct, 75);
+    // the processes account for the CPU: the run resets; after the interval a new sustained gap is due again
+    assert.equal(sample(5, 10), false);
+    assert.deepEqual(
+      [20, 21, 22].map((i) => sample(i)),
+      [false, false, true],
+    );
+  });
+
+  it('a busy process the listing shows is no gap', () => {
+    const trigger = new HiddenCpuTrigger({ gapPct: 50, sustainSamples: 1 });
+    // one process at 1.6 cores of 2 (80% of the machine): the host's 82% is accounted for
+    const due = [0, 1, 2, 3].map((i) => trigger.observe([hostCpu(82, 2), seen(10, i * 8000)], i * 5000));
+    assert.deepEqual(due, [false, false, false, false]);
+    assert.equal(trigger.lastGapPct, 2);
+  });
+});
+
+describe('hidden process events', () => {
+  it('name the pid, its program and CPU, and are read as a strong masquerade of that process', () => {
+    const events = hiddenProcessEvents(
+      [
+        {
+          pid: 4242,
+          name: 'kswapd0',
+          ppid: 1,
+          executable: '/var/tmp/.x/kswapd0',
+          commandLine: 'kswapd0 -c config.json',
+          cpuTicks: 91_000,
+          threads: 4,
+          answersKill: true,
+        },
+      ],
+      'web-01',
+      60_000,
+    );
+    assert.deepEqual(
+      events.map((e) => [
+        e.event.dataset,
+        e.process?.pid,
+        e.process?.executable,
+        e.process?.parent?.pid,
+        e.coalmine.ref,
+      ]),
+      [['inspect.hidden', 4242, '/var/tmp/.x/kswapd0', 1, { file: '/proc/4242', record: 'hidden' }]],
+    );
+    const out = signalsOf(idsAlert, events[0]);
+    assert.deepEqual(
+      out.map((s) => [s.kind, s.class, s.strength, s.by]),
+      [['masquerade', 'process', 'strong', 'ids:inspect']],
+    );
+    assert.match(
+      out[0].explanation,
+      /the \/proc listing hides it, yet \/proc\/4242 answers by name, 91000 CPU ticks used/,
+    );
   });
 });

@@ -12,6 +12,7 @@ import { mkdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
+import type { HiddenProcess } from '../sensor/hidden-processes.js';
 import {
   isReadable,
   type MemoryRegion,
@@ -26,6 +27,7 @@ import {
 import { ProcSampler } from '../sensor/proc-sampler.js';
 import type { RuleHit, YaraRules } from '../sensor/yara.js';
 
+export type { HiddenScan } from '../sensor/hidden-processes.js';
 /** The CLI reaches these through run/ (cli imports no sensor module). */
 export { msrDriver } from '../sensor/memory.js';
 export { loadYaraRules } from '../sensor/yara.js';
@@ -316,6 +318,40 @@ export function inspectionEvents(p: ProcessInspection, hostName: string, nowMs: 
   return out;
 }
 
+/**
+ * Processes the `/proc` listing hides (sensor/hidden-processes.ts), as events the detector reads as
+ * process evidence (signals/ids-alert.ts, category `hidden`): the pids behind a host's hidden CPU, each
+ * with what `/proc/PID` still tells by name (name, executable, command line, the CPU it has used).
+ */
+export function hiddenProcessEvents(hidden: readonly HiddenProcess[], hostName: string, nowMs: number): CoalEvent[] {
+  return hidden.map((h) => ({
+    '@timestamp': new Date(nowMs).toISOString(),
+    event: {
+      kind: 'event',
+      category: ['process', 'intrusion_detection'],
+      type: ['indicator'],
+      action: 'process-seen',
+      dataset: 'inspect.hidden',
+    },
+    host: { name: hostName, os: { platform: 'linux' } },
+    process: {
+      pid: h.pid,
+      name: h.name,
+      ...(h.executable ? { executable: h.executable, exe_deleted: h.exeDeleted === true } : {}),
+      ...(h.commandLine ? { command_line: h.commandLine } : {}),
+      ...(h.ppid !== undefined ? { parent: { pid: h.ppid } } : {}),
+    },
+    rule: { name: 'process hidden from the /proc listing', category: 'hidden' },
+    original: {
+      pid: h.pid,
+      threads: h.threads,
+      ...(h.cpuTicks !== undefined ? { cpu_ticks: h.cpuTicks } : {}),
+      ...(h.answersKill !== undefined ? { answers_kill: h.answersKill } : {}),
+    },
+    coalmine: { ts: nowMs, format: 'inspect', ref: { file: `/proc/${h.pid}`, record: 'hidden' } },
+  }));
+}
+
 export interface Suspect {
   pid: number;
   why: string;
@@ -444,5 +480,71 @@ export class HotProcesses {
     this.inspected.add(due.entityId);
     if (this.inspected.size > MAX_REMEMBERED) this.inspected.delete(this.inspected.values().next().value as string);
     return { pid: due.pid, entityId: due.entityId };
+  }
+}
+
+export interface HiddenCpuOptions {
+  /** Points of the host's CPU its listed processes do not account for (policy `hidden_cpu_gap_pct`). Default 50. */
+  gapPct?: number;
+  /** Consecutive samples with the gap before the pids are looked for. Default 3. */
+  sustainSamples?: number;
+  /** At most one look this often: a probe of every pid costs seconds. Default 10 min. */
+  minIntervalMs?: number;
+}
+
+/**
+ * `watch --inspect`'s cue to look for hidden processes (sensor/hidden-processes.ts): the host's CPU
+ * (`/proc/stat`) exceeds what its listed processes used in the same interval (their `cpu_time_ms`
+ * deltas) by `gapPct` points of the machine, sample after sample. A process that ended between two
+ * samples can open a gap once; the sustain and the interval keep that to one bounded probe, and only
+ * pids the probe finds hidden become evidence.
+ */
+export class HiddenCpuTrigger {
+  private readonly gapPct: number;
+  private readonly sustain: number;
+  private readonly minIntervalMs: number;
+  private cpuMs = new Map<string, number>();
+  private lastTs: number | undefined;
+  private run = 0;
+  private lastProbe = Number.NEGATIVE_INFINITY;
+  /** The last sample's gap, in points of the machine (for the caller's report). */
+  lastGapPct = 0;
+
+  constructor(o: HiddenCpuOptions = {}) {
+    this.gapPct = o.gapPct ?? 50;
+    this.sustain = Math.max(1, o.sustainSamples ?? 3);
+    this.minIntervalMs = o.minIntervalMs ?? 600_000;
+  }
+
+  /** One sample's events in; true when the hidden pids should be looked for now. */
+  observe(events: readonly CoalEvent[], nowMs: number): boolean {
+    const next = new Map<string, number>();
+    let visibleMs = 0;
+    let hostPct: number | undefined;
+    let cores: number | undefined;
+    for (const e of events) {
+      if (e.event.category[0] === 'host' && e.metrics?.cpu_pct !== undefined) {
+        hostPct = e.metrics.cpu_pct;
+        cores = e.metrics.cores;
+        continue;
+      }
+      const id = e.process?.entity_id;
+      const ms = e.metrics?.cpu_time_ms;
+      if (id === undefined || ms === undefined || e.event.category[0] !== 'process') continue;
+      next.set(id, ms);
+      const before = this.cpuMs.get(id);
+      if (before !== undefined && ms > before) visibleMs += ms - before;
+    }
+    const interval = this.lastTs === undefined ? 0 : nowMs - this.lastTs;
+    const counted = this.cpuMs.size > 0;
+    this.cpuMs = next;
+    this.lastTs = nowMs;
+    if (!counted || interval <= 0 || hostPct === undefined || !cores) return false;
+    const visiblePct = Math.min(100, (visibleMs / (interval * cores)) * 100);
+    this.lastGapPct = Math.round((hostPct - visiblePct) * 10) / 10;
+    this.run = this.lastGapPct >= this.gapPct ? this.run + 1 : 0;
+    if (this.run < this.sustain || nowMs - this.lastProbe < this.minIntervalMs) return false;
+    this.lastProbe = nowMs;
+    return true;
   }
 }

@@ -11,10 +11,19 @@ import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { ContainerResolver } from '../sensor/container-resolve.js';
+import { findHiddenProcesses, type HiddenScan } from '../sensor/hidden-processes.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
 import type { YaraRules } from '../sensor/yara.js';
 import { rootInputs } from './inputs.js';
-import { type HotOptions, HotProcesses, inspectionEvents, inspectProcess, type ProcessInspection } from './inspect.js';
+import {
+  HiddenCpuTrigger,
+  type HotOptions,
+  HotProcesses,
+  hiddenProcessEvents,
+  inspectionEvents,
+  inspectProcess,
+  type ProcessInspection,
+} from './inspect.js';
 import { LiveDetector } from './live.js';
 import { type SensorGap, sampleGaps } from './sensor-report.js';
 
@@ -102,7 +111,12 @@ export interface WatchOptions {
    * `watch --inspect`: a process holding sustained CPU has its memory scanned (run/inspect.ts, rate
    * limited by HotProcesses) and the matches go to the detector as process evidence.
    */
-  inspect?: HotOptions & { rules?: YaraRules; onInspection?: (p: ProcessInspection) => void };
+  inspect?: HotOptions & {
+    rules?: YaraRules;
+    onInspection?: (p: ProcessInspection) => void;
+    /** Each probe for hidden pids made when the host's CPU outran its listed processes (HiddenCpuTrigger). */
+    onHiddenScan?: (scan: HiddenScan, gapPct: number) => void;
+  };
 }
 
 export interface WatchRun {
@@ -121,6 +135,9 @@ export interface WatchTotals {
   /** Telemetry the sensor could not see (unprivileged, races), from the last sample. */
   visibility: string[];
 }
+
+/** How long `watch --inspect` probes pids for hidden ones when a host's CPU is unaccounted for. */
+const HIDDEN_SCAN_BUDGET_MS = 5_000;
 
 export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const now = options.now ?? (() => Date.now());
@@ -151,6 +168,10 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const containers = new ContainerResolver(options.roots[0] ?? '/');
   const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName, containers });
   const hot = options.inspect ? new HotProcesses(options.inspect) : undefined;
+  // CPU the listed processes do not account for: the pids behind it are looked for (a hider at work)
+  const hiddenCpu = options.inspect
+    ? new HiddenCpuTrigger({ gapPct: options.policy.thresholds.hiddenCpuGapPct })
+    : undefined;
 
   // persistence: a file is (re)read when its mtime or size changed since it was last read
   const seen = new Map<string, string>();
@@ -241,6 +262,15 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
               options.onEvent?.(e);
               detector.push(e);
             }
+        }
+        if (hiddenCpu?.observe(events, t) && options.inspect) {
+          // a probe of every pid is seconds of stats: bounded, and at most once per trigger interval
+          const scan = findHiddenProcesses({ procRoot: options.procRoot, timeBudgetMs: HIDDEN_SCAN_BUDGET_MS });
+          options.inspect.onHiddenScan?.(scan, hiddenCpu.lastGapPct);
+          for (const e of hiddenProcessEvents(scan.hidden, sampler.hostName, t)) {
+            options.onEvent?.(e);
+            detector.push(e);
+          }
         }
         detector.tick(t);
         totals.visibility = sampler.visibility();

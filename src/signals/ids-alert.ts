@@ -32,7 +32,8 @@
  * strength: a miner's configuration or Stratum session in its heap is `miner-process` (strong: a
  * renamed, packed xmrig still holds them), a proxyware client's state `proxyware-process`; the RandomX
  * memory shape (huge pages, a 2 GiB dataset, MSR access) is medium `miner-tuning`. A user's rule without
- * a kind is judged by its name as Falco's are (medium).
+ * a kind is judged by its name as Falco's are (medium). A process the `/proc` listing hides (`watch
+ * --inspect` looks for them when a host's CPU is hidden: dataset `inspect.hidden`) is a strong masquerade.
  *
  * Names are hostile: at most 512 characters are read, split into at most 64 words by character class
  * (no backtracking patterns), and quoted clipped and escaped.
@@ -417,6 +418,12 @@ function judgeMemory(name: string | undefined, event: CoalEvent, intel: Intel): 
       why: "a proxyware client's marks in its own memory",
     };
   if (kind === 'shape') return { kind: 'miner-tuning', strength: 'medium', why: "a RandomX miner's memory shape" };
+  if (kind === 'hidden' && event.event.dataset === 'inspect.hidden')
+    return {
+      kind: 'masquerade',
+      strength: 'strong',
+      why: 'a process hidden from what ps and top read: a rootkit or an ld.so.preload hider at work',
+    };
   const verdict = judgeFalco(name, event, intel);
   return verdict && PROCESS_KINDS.has(verdict.kind) ? verdict : undefined;
 }
@@ -433,7 +440,10 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
   if (!rule || !event.event.type?.includes('indicator')) return;
   // `inspect --format events` saved and hunted arrives as our NDJSON: its dataset still says what it is
   const format =
-    event.coalmine.format === 'ndjson' && event.event.dataset === 'inspect.yara' ? 'inspect' : event.coalmine.format;
+    event.coalmine.format === 'ndjson' &&
+    (event.event.dataset === 'inspect.yara' || event.event.dataset === 'inspect.hidden')
+      ? 'inspect'
+      : event.coalmine.format;
   if (
     format !== 'suricata' &&
     format !== 'zeek' &&
@@ -454,6 +464,12 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
     const count = event.original.Count;
     const seen = typeof count === 'number' && Number.isInteger(count) && count > 1 ? `, seen ${count} times` : '';
     what = `GuardDuty finding ${quote(name ?? '(unnamed)')}${category ? ` (${quote(category, 32)}${seen})` : seen ? ` (${seen.slice(2)})` : ''}`;
+  } else if (producer === 'inspect' && event.event.dataset === 'inspect.hidden') {
+    verdict = judgeMemory(name, event, intel);
+    if (!verdict) return;
+    const ticks = event.original.cpu_ticks;
+    const cpu = typeof ticks === 'number' && Number.isFinite(ticks) ? `, ${Math.round(ticks)} CPU ticks used` : '';
+    what = `the /proc listing hides it, yet /proc/${event.process?.pid ?? '?'} answers by name${cpu}`;
   } else if (producer === 'inspect') {
     verdict = judgeMemory(name, event, intel);
     if (!verdict) return;

@@ -11,7 +11,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { TelemetryForwarder } from '../../run/forward.js';
-import { loadYaraRules, type ProcessInspection } from '../../run/inspect.js';
+import { type HiddenScan, loadYaraRules, type ProcessInspection } from '../../run/inspect.js';
 import { sensorIdentity } from '../../run/sensor-report.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
@@ -296,6 +296,13 @@ async function runWatch(flags: WatchFlags): Promise<number> {
             err(
               `coalmine watch: inspected pid ${p.pid} (${inert(p.name ?? '?')}): ${p.matches.length} YARA matches${p.shapeSays ? ', a miner memory shape' : ''}${p.gap ? `; ${inert(p.gap)}` : ''}\n`,
             );
+        },
+        // the host's CPU outran its listed processes: what the probe for hidden pids found is said always
+        onHiddenScan: (scan: HiddenScan, gapPct: number) => {
+          const found = scan.hidden.map((h) => `${h.pid} (${inert(h.name)})`).join(', ');
+          err(
+            `coalmine watch: ${gapPct} points of CPU no listed process accounts for; probed pids up to ${scan.probedUpTo}${scan.truncated ? ` (stopped: ${scan.truncated})` : ''}: ${scan.hidden.length > 0 ? `hidden: ${found}` : 'none hidden'}\n`,
+          );
         },
       }
     : undefined;

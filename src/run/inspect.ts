@@ -276,28 +276,48 @@ export function writeDumpManifest(dir: string, inspections: ProcessInspection[],
   return path;
 }
 
-/** The inspection as events the detector reads (ids-alert's `inspect` producer): one per rule matched, one for a miner's shape. */
-export function inspectionEvents(p: ProcessInspection, hostName: string, nowMs: number): CoalEvent[] {
-  const base = (rule: string, category: string, record: string, original: Record<string, unknown>): CoalEvent => ({
+/** One event of format `inspect` that ids-alert's `inspect` producer reads: an indicator about one live process. */
+function inspectEvent(
+  dataset: 'inspect.yara' | 'inspect.hidden',
+  hostName: string,
+  nowMs: number,
+  fields: Pick<CoalEvent, 'process' | 'rule' | 'original'>,
+  ref: { file: string; record: string },
+): CoalEvent {
+  return {
     '@timestamp': new Date(nowMs).toISOString(),
     event: {
       kind: 'event',
       category: ['process', 'intrusion_detection'],
       type: ['indicator'],
       action: 'process-seen',
-      dataset: 'inspect.yara',
+      dataset,
     },
     host: { name: hostName, os: { platform: 'linux' } },
-    process: {
-      pid: p.pid,
-      ...(p.entityId ? { entity_id: p.entityId } : {}),
-      ...(p.name ? { name: p.name } : {}),
-      ...(p.executable ? { executable: p.executable, exe_deleted: p.exeDeleted === true } : {}),
-    },
-    rule: { name: rule, category },
-    original: { pid: p.pid, rule, ...original },
-    coalmine: { ts: nowMs, format: 'inspect', ref: { file: `/proc/${p.pid}/mem`, record } },
-  });
+    ...fields,
+    coalmine: { ts: nowMs, format: 'inspect', ref },
+  };
+}
+
+/** The inspection as events the detector reads (ids-alert's `inspect` producer): one per rule matched, one for a miner's shape. */
+export function inspectionEvents(p: ProcessInspection, hostName: string, nowMs: number): CoalEvent[] {
+  const base = (rule: string, category: string, record: string, original: Record<string, unknown>): CoalEvent =>
+    inspectEvent(
+      'inspect.yara',
+      hostName,
+      nowMs,
+      {
+        process: {
+          pid: p.pid,
+          ...(p.entityId ? { entity_id: p.entityId } : {}),
+          ...(p.name ? { name: p.name } : {}),
+          ...(p.executable ? { executable: p.executable, exe_deleted: p.exeDeleted === true } : {}),
+        },
+        rule: { name: rule, category },
+        original: { pid: p.pid, rule, ...original },
+      },
+      { file: `/proc/${p.pid}/mem`, record },
+    );
   const out: CoalEvent[] = [];
   const seen = new Set<string>();
   for (const m of p.matches) {
@@ -324,32 +344,30 @@ export function inspectionEvents(p: ProcessInspection, hostName: string, nowMs: 
  * with what `/proc/PID` still tells by name (name, executable, command line, the CPU it has used).
  */
 export function hiddenProcessEvents(hidden: readonly HiddenProcess[], hostName: string, nowMs: number): CoalEvent[] {
-  return hidden.map((h) => ({
-    '@timestamp': new Date(nowMs).toISOString(),
-    event: {
-      kind: 'event',
-      category: ['process', 'intrusion_detection'],
-      type: ['indicator'],
-      action: 'process-seen',
-      dataset: 'inspect.hidden',
-    },
-    host: { name: hostName, os: { platform: 'linux' } },
-    process: {
-      pid: h.pid,
-      name: h.name,
-      ...(h.executable ? { executable: h.executable, exe_deleted: h.exeDeleted === true } : {}),
-      ...(h.commandLine ? { command_line: h.commandLine } : {}),
-      ...(h.ppid !== undefined ? { parent: { pid: h.ppid } } : {}),
-    },
-    rule: { name: 'process hidden from the /proc listing', category: 'hidden' },
-    original: {
-      pid: h.pid,
-      threads: h.threads,
-      ...(h.cpuTicks !== undefined ? { cpu_ticks: h.cpuTicks } : {}),
-      ...(h.answersKill !== undefined ? { answers_kill: h.answersKill } : {}),
-    },
-    coalmine: { ts: nowMs, format: 'inspect', ref: { file: `/proc/${h.pid}`, record: 'hidden' } },
-  }));
+  return hidden.map((h) =>
+    inspectEvent(
+      'inspect.hidden',
+      hostName,
+      nowMs,
+      {
+        process: {
+          pid: h.pid,
+          name: h.name,
+          ...(h.executable ? { executable: h.executable, exe_deleted: h.exeDeleted === true } : {}),
+          ...(h.commandLine ? { command_line: h.commandLine } : {}),
+          ...(h.ppid !== undefined ? { parent: { pid: h.ppid } } : {}),
+        },
+        rule: { name: 'process hidden from the /proc listing', category: 'hidden' },
+        original: {
+          pid: h.pid,
+          threads: h.threads,
+          ...(h.cpuTicks !== undefined ? { cpu_ticks: h.cpuTicks } : {}),
+          ...(h.answersKill !== undefined ? { answers_kill: h.answersKill } : {}),
+        },
+      },
+      { file: `/proc/${h.pid}`, record: 'hidden' },
+    ),
+  );
 }
 
 export interface Suspect {

@@ -296,3 +296,32 @@ test('real /proc: 3,000 short-lived processes while sampling — races are count
   assert.ok(sampler.tracked.processes < 2000);
   assert.ok(Number.isInteger(vanished));
 });
+
+test('a child caught between fork and exec is reported again as an exec once its image changes', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'coal-proc-'));
+  try {
+    const t0 = (BTIME + 1000) * 1000;
+    writeHost(root, 100, 900);
+    writeProc(root, 20, { comm: 'xmrig', ppid: 1, utime: 100, starttime: 300, exe: '/tmp/xmrig', cmd: 'xmrig\0' });
+    const s = new ProcSampler({ root, hostName: 'h1', clockTicks: 100 });
+    await s.sample(t0);
+    // forked, not yet exec'd: a copy of its parent
+    writeProc(root, 21, { comm: 'xmrig', ppid: 20, utime: 0, starttime: 100_000, exe: '/tmp/xmrig', cmd: 'xmrig\0' });
+    assert.equal(by((await s.sample(t0 + 1000)).events, 'exec', 21)[0]?.process?.executable, '/tmp/xmrig');
+    writeProc(root, 21, {
+      comm: 'sh',
+      ppid: 20,
+      utime: 1,
+      starttime: 100_000,
+      exe: '/usr/bin/dash',
+      cmd: 'sh\0-c\0pkill -x kdevtmpfsi\0',
+    });
+    const exec = by((await s.sample(t0 + 2000)).events, 'exec', 21);
+    assert.equal(exec.length, 1, 'the new image is an exec, so what was known of the pid is replaced');
+    assert.equal(exec[0].process?.executable, '/usr/bin/dash');
+    assert.equal(exec[0].process?.command_line, 'sh -c "pkill -x kdevtmpfsi"');
+    assert.equal(exec[0].process?.entity_id, '21@100000');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

@@ -323,10 +323,12 @@ export class ProcSampler {
         events.push(this.processEvent(nowMs, p, isNew ? 'exec' : 'process-seen', parent, mem.totalBytes));
         p.lastEmitted = this.sampleNo;
       } else {
-        const changed = p.lastEmitted === 0; // exec'd in place: same pid and start, new image
+        // exec'd in place: same pid and start, new image. It is an exec, so the engine replaces what it
+        // knew of the pid: a child caught between fork and exec first looks like its parent
+        const changed = p.lastEmitted === 0;
         const active = p.cpuTicks !== prev.cpuTicks || p.rssBytes !== prev.rssBytes;
         if (changed || active || this.sampleNo - prev.lastEmitted >= this.idleEvery) {
-          events.push(this.processEvent(nowMs, p, 'process-seen', parent, mem.totalBytes));
+          events.push(this.processEvent(nowMs, p, changed ? 'exec' : 'process-seen', parent, mem.totalBytes));
           p.lastEmitted = this.sampleNo;
         } else p.lastEmitted = prev.lastEmitted;
       }

@@ -14,7 +14,7 @@ import { clip, inert } from '../util/hostile.js';
 import { exploitationContext, question, SUGGESTED_EXPIRY_DAYS, strong, yamlString } from './answer.js';
 import { cloudCost, cloudNextSteps, cloudQuestions, cloudReasons, cloudSuggestion } from './cloud-playbook.js';
 import { containmentPlan, platformOf } from './containment.js';
-import { shareCost } from './share-cost.js';
+import { shareCost, withGpuShares } from './share-cost.js';
 
 /** Network services whose children are how droppers usually arrive (an exposed, exploitable service). */
 const EXPOSED_SERVICES = new Set([
@@ -330,13 +330,14 @@ function contextSteps(f: Finding): string[] {
 
 export function triageFinding(f: Finding, policy: Policy): Triage {
   const steps: PlanStep[] = containmentPlan(f);
-  // no CPU sampled: what the pool's accepted shares measured is the compute spent
+  // no CPU sampled: what the pool's accepted shares measured is the compute spent; with CPU sampled,
+  // the shares still measure the GPUs the samples cannot see
   const priced =
     f.analytic === 'AN0744'
       ? cloudCost(f, policy)
       : !f.usage && f.shares
         ? shareCost(f, policy)
-        : { cost: cost(f, policy) };
+        : { cost: withGpuShares(cost(f, policy), f, policy) };
   const decided = escalation(f);
   if (!f.suppressed_by) decided.next_steps.push(...contextSteps(f));
   const triage: Triage = {

@@ -114,3 +114,25 @@ test('triage prices shares only when no CPU was sampled: CPU usage, when there i
   assert.equal(triageFinding(finding([session({})], cpu), policy).cost?.basis, 'per-process CPU of 1 process');
   assert.equal(triageFinding(finding(undefined), policy).cost, null);
 });
+
+test('with CPU sampled, a GPU-mined session is still priced: its GPU-hours from shares on top of the core-hours, a CPU-mined one is not counted twice', () => {
+  const policy = defaultPolicy();
+  const cpu = { core_hours: 2, basis: 'per-process CPU of 1 process', series: [] };
+  // 89 MH/s Ethash for 30 min: 2.96 GPUs (30 MH/s a GPU) × 0.5 h = 1.48 GPU-hours at 0.50 = 0.74, beside 2 core-hours at 0.05
+  const both = triageFinding(
+    finding(
+      [
+        session({}),
+        session({ family: 'ethash', hashrate: 8.9e7, mining_minutes: 30, destination: '203.0.113.9:4444' }),
+      ],
+      cpu,
+    ),
+    policy,
+  ).cost;
+  assert.deepEqual([both?.core_hours, both?.gpu_hours, both?.price_per_gpu_hour, both?.amount], [2, 1.48, 0.5, 0.84]);
+  assert.match(
+    both?.basis ?? '',
+    /^per-process CPU of 1 process; plus GPUs, which CPU samples do not see, from Stratum shares: .*Ethash to 203\.0\.113\.9:4444 .* = 1\.48 GPU-hours$/,
+  );
+  assert.doesNotMatch(both?.basis ?? '', /198\.51\.100\.7/, 'the RandomX session is what the CPU samples measured');
+});

@@ -1,9 +1,10 @@
 /**
  * The cost of mining measured from Stratum shares (a finding's `shares`), for findings with no CPU
- * sampled: each session's hashrate ÷ the typical rate of one device for its family (coalmine.yaml
- * `hashrates:` first, else `intel/hashrates.csv`) is its equivalents, GPUs for a GPU-mined family and
- * CPU cores for the rest; × its mining time, its GPU-hours or core-hours; × `prices.gpu_hour` or
- * `prices.core_hour`, its cost. The basis says every figure it used.
+ * sampled, and for GPU-mined families on top of a CPU-sampled cost (`withGpuShares`): each session's
+ * hashrate ÷ the typical rate of one device for its family (coalmine.yaml `hashrates:` first, else
+ * `intel/hashrates.csv`) is its equivalents, GPUs for a GPU-mined family and CPU cores for the rest;
+ * × its mining time, its GPU-hours or core-hours; × `prices.gpu_hour` or `prices.core_hour`, its cost.
+ * The basis says every figure it used.
  */
 import type { Cost, Finding } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
@@ -18,30 +19,43 @@ function duration(minutes: number): string {
   return minutes >= 90 ? `${Math.round(minutes / 6) / 10} h` : `${minutes} min`;
 }
 
-/** Core-hours, GPU-hours and cost of the finding's share-measured sessions; a note instead when no family has a rate. */
-export function shareCost(f: Finding, policy: Policy): { cost: Cost | null; note?: string } {
-  let coreHours = 0;
-  let gpuHours = 0;
-  let gpuSessions = 0;
-  const parts: string[] = [];
-  const unpriced: string[] = [];
+interface PricedSessions {
+  coreHours: number;
+  gpuHours: number;
+  gpuSessions: number;
+  /** Each priced session's arithmetic, as the basis says it. */
+  parts: string[];
+  /** Families with no typical rate. */
+  unpriced: string[];
+}
+
+/** The finding's share-measured sessions priced by device; `gpuOnly` leaves CPU-mined families out. */
+function pricedSessions(f: Finding, policy: Policy, gpuOnly: boolean): PricedSessions {
+  const out: PricedSessions = { coreHours: 0, gpuHours: 0, gpuSessions: 0, parts: [], unpriced: [] };
   for (const s of f.shares ?? []) {
     const row = hashrateRow(s.family, policy.hashrates);
     const priced = pricedCompute(s.hashrate, row);
     if (!row || !priced) {
-      unpriced.push(familyLabel(s.family));
+      if (!gpuOnly) out.unpriced.push(familyLabel(s.family));
       continue;
     }
+    if (gpuOnly && priced.device !== 'gpu') continue;
     const hours = priced.count * (s.mining_minutes / 60);
     const [device, unit] = priced.device === 'gpu' ? ['GPU', 'GPU-hours'] : ['core', 'core-hours'];
     if (priced.device === 'gpu') {
-      gpuHours += hours;
-      gpuSessions++;
-    } else coreHours += hours;
-    parts.push(
+      out.gpuHours += hours;
+      out.gpuSessions++;
+    } else out.coreHours += hours;
+    out.parts.push(
       `${formatRate(s.hashrate, s.unit)} ${familyLabel(s.family)} to ${s.destination} ÷ ${formatRate(priced.perDevice, s.unit)} a ${device} (${row.from}) ≈ ${roughCountOf(priced.count, device, `${device}s`)} × ${duration(s.mining_minutes)} = ${round2(hours)} ${unit}`,
     );
   }
+  return out;
+}
+
+/** Core-hours, GPU-hours and cost of the finding's share-measured sessions; a note instead when no family has a rate. */
+export function shareCost(f: Finding, policy: Policy): { cost: Cost | null; note?: string } {
+  const { coreHours, gpuHours, gpuSessions, parts, unpriced } = pricedSessions(f, policy, false);
   const skipped = [...new Set(unpriced)].join(', ');
   if (parts.length === 0)
     return {
@@ -58,5 +72,24 @@ export function shareCost(f: Finding, policy: Policy): { cost: Cost | null; note
       amount: round2(coreHours * coreHour + gpuHours * gpuHour),
       basis: `from Stratum shares, no CPU sampled: ${parts.join('; ')}${unpriced.length > 0 ? ` (not priced: ${skipped}, no typical rate)` : ''}`,
     },
+  };
+}
+
+/**
+ * A CPU-sampled cost with the finding's GPU-mined sessions added: CPU samples do not see what GPUs
+ * spend, so those sessions' GPU-hours (from their shares) are priced on top; CPU-mined sessions are
+ * what the samples already measured, and are not counted twice. Unchanged when no session is GPU-mined.
+ */
+export function withGpuShares(cost: Cost | null, f: Finding, policy: Policy): Cost | null {
+  if (!cost || !f.shares || f.shares.length === 0) return cost;
+  const { gpuHours, gpuSessions, parts } = pricedSessions(f, policy, true);
+  if (gpuSessions === 0) return cost;
+  const gpuHour = policy.prices.gpuHour;
+  return {
+    ...cost,
+    gpu_hours: round2((cost.gpu_hours ?? 0) + gpuHours),
+    price_per_gpu_hour: gpuHour,
+    amount: round2(cost.amount + gpuHours * gpuHour),
+    basis: `${cost.basis}; plus GPUs, which CPU samples do not see, from Stratum shares: ${parts.join('; ')}`,
   };
 }

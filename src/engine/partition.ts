@@ -128,6 +128,16 @@ export function workerOf(key: string, owners: PartitionOwners): number {
  * route: it then goes to one thread, which reports it as one thread would.
  */
 export function partitionRouteOfLine(text: string): PartitionRoute | undefined {
+  const name = hostNameOfLine(text);
+  return name === undefined ? undefined : hostRouteOf(name);
+}
+
+/**
+ * The plain `host.name` partitionRouteOfLine routes a line by, or undefined when the line cannot be
+ * routed from its text. A caller routing many lines may remember the route per name: it depends on
+ * the name alone.
+ */
+export function hostNameOfLine(text: string): string | undefined {
   // a key spelled with \u escapes (`ho\u0073t`) would be a host the walk does not see
   if (text.charCodeAt(0) !== 123 || text.includes('\\u')) return undefined;
   let j = 1;
@@ -146,7 +156,7 @@ export function partitionRouteOfLine(text: string): PartitionRoute | undefined {
   const host = hostObjectName(text, j);
   // a `host` key further on may be another top-level one, which JSON.parse would keep instead
   if (host === undefined || hostKeyAfter(text, host.end)) return undefined;
-  return hostRouteOf(host.name);
+  return host.name;
 }
 
 /** The plain string `name` of the object at `i` (one `name`, no escapes), and the index past the object. */

@@ -3,7 +3,7 @@
  * time merge as a single-threaded hunt (a parse is cheaper than handing parsed events between threads,
  * see bench/results/hunt-workers.md), and pushes into its engine only the events whose partition
  * (engine/partition.ts) it owns. A line of coalmine's NDJSON whose host the text tells
- * (partitionRouteOfLine) is not even parsed by the workers that do not own it, and the issues of such a
+ * (partitionRouteOfLine's walk, hostNameOfLine) is not even parsed by the workers that do not own it, and the issues of such a
  * line are reported by its owner alone; run/merge.ts puts every part's issues back in input order.
  * The first event that is not host-scoped, or a Sigma correlation
  * (which counts across hosts), ends the worker with `apart`: the run cannot be split, and `hunt`
@@ -11,11 +11,14 @@
  * applies once); merging is run/merge.ts's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { partitionRouteOf, partitionRouteOfLine, workerOf } from '../engine/partition.js';
+import { hostNameOfLine, hostRouteOf, partitionRouteOf, workerOf } from '../engine/partition.js';
 import type { CoalEvent } from '../model/event.js';
 import type { FeedIssues } from './feed.js';
 import { type HuntWorkerInput, type HuntWorkerMessage, prepareHunt } from './hunt.js';
 import { newSummary } from './summary.js';
+
+/** Host names whose owner a worker remembers; past it the memory starts again (hostile inputs name millions). */
+const MAX_NAMES_REMEMBERED = 65_536;
 
 /** Thrown from inside the feed to stop reading at the first event no partition can hold alone. */
 class CannotSplit extends Error {}
@@ -44,10 +47,18 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
   engine.pushState = (event: CoalEvent) => {
     if (mine(event)) pushState(event);
   };
+  // every line of the input is routed here, by a few hundred host names: each name's owner is worked out once
+  const ownerByName = new Map<string, 'mine' | 'other'>();
   const lineOwner = (text: string): 'mine' | 'other' | undefined => {
-    const route = partitionRouteOfLine(text);
-    if (route === undefined) return undefined;
-    return workerOf(route.key, input.owners) === input.index ? 'mine' : 'other';
+    const name = hostNameOfLine(text);
+    if (name === undefined) return undefined;
+    let owner = ownerByName.get(name);
+    if (owner === undefined) {
+      owner = workerOf(hostRouteOf(name).key, input.owners) === input.index ? 'mine' : 'other';
+      if (ownerByName.size >= MAX_NAMES_REMEMBERED) ownerByName.clear();
+      ownerByName.set(name, owner);
+    }
+    return owner;
   };
   let issues: FeedIssues;
   try {

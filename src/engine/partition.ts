@@ -52,7 +52,11 @@ export function hostRouteOf(host: string): PartitionRoute {
 }
 
 /** The correlation unit an event belongs to. Pure; reads only fields, never mutates the event. */
-export function partitionRouteOf(event: CoalEvent): PartitionRoute {
+export function partitionRouteOf(
+  event: CoalEvent,
+  /** How a named host is routed: hostRouteOf, or a caller's memory of it (the route depends on the name alone). */
+  routeOfHost: (name: string) => PartitionRoute = hostRouteOf,
+): PartitionRoute {
   const cloud = event.cloud;
   if (event.coalmine.cloud || cloud?.provider || cloud?.account?.id || cloud?.instance?.id || cloud?.instance?.name)
     return {
@@ -63,7 +67,7 @@ export function partitionRouteOf(event: CoalEvent): PartitionRoute {
     return { scope: 'k8s', key: `k8s:${part(event.orchestrator?.cluster?.name)}` };
   if (event.event.action === 'connect' && joinsTheFleet(event)) return { scope: 'fleet', key: 'fleet' };
   const host = event.host?.name;
-  if (host) return hostRouteOf(host);
+  if (host) return routeOfHost(host);
   // host-by-ip.ts names a host-less event's host from its addresses; with none it stays the unknown host's
   const address = event.source?.ip ?? event.destination?.ip;
   return address ? { scope: 'addr', key: `addr:${part(address)}` } : hostRouteOf(UNKNOWN_HOST);

@@ -11,7 +11,7 @@
  * applies once); merging is run/merge.ts's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { hostNameOfLine, hostRouteOf, partitionRouteOf, workerOf } from '../engine/partition.js';
+import { hostNameOfLine, hostRouteOf, type PartitionRoute, partitionRouteOf, workerOf } from '../engine/partition.js';
 import type { CoalEvent } from '../model/event.js';
 import type { FeedIssues } from './feed.js';
 import { type HuntWorkerInput, type HuntWorkerMessage, prepareHunt } from './hunt.js';
@@ -31,13 +31,29 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
     post({ type: 'apart', reason: `${prepared.correlations} Sigma correlation rules count events across hosts` });
     return;
   }
+  // every line and event is routed here, by a few hundred host names: each name's route and owner are
+  // worked out once (bounded: hostile inputs name millions)
+  const byName = new Map<string, { route: PartitionRoute; mine: boolean }>();
+  const hostOwner = (name: string): { route: PartitionRoute; mine: boolean } => {
+    let known = byName.get(name);
+    if (known === undefined) {
+      const route = hostRouteOf(name);
+      known = { route, mine: workerOf(route.key, input.owners) === input.index };
+      if (byName.size >= MAX_NAMES_REMEMBERED) byName.clear();
+      byName.set(name, known);
+    }
+    return known;
+  };
+  const routeOfHost = (name: string): PartitionRoute => hostOwner(name).route;
   const mine = (event: CoalEvent): boolean => {
-    const route = partitionRouteOf(event);
+    const host = event.host?.name;
+    const route = partitionRouteOf(event, routeOfHost);
     if (route.scope !== 'host')
       throw new CannotSplit(
         `an event of ${event.coalmine.ref.file} is ${route.scope}-scoped (${route.key.slice(0, 80)})`,
       );
-    return workerOf(route.key, input.owners) === input.index;
+    // a named host's route came from hostOwner, which knows its owner
+    return host ? hostOwner(host).mine : workerOf(route.key, input.owners) === input.index;
   };
   const push = engine.push.bind(engine);
   const pushState = engine.pushState.bind(engine);
@@ -47,18 +63,10 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
   engine.pushState = (event: CoalEvent) => {
     if (mine(event)) pushState(event);
   };
-  // every line of the input is routed here, by a few hundred host names: each name's owner is worked out once
-  const ownerByName = new Map<string, 'mine' | 'other'>();
   const lineOwner = (text: string): 'mine' | 'other' | undefined => {
     const name = hostNameOfLine(text);
     if (name === undefined) return undefined;
-    let owner = ownerByName.get(name);
-    if (owner === undefined) {
-      owner = workerOf(hostRouteOf(name).key, input.owners) === input.index ? 'mine' : 'other';
-      if (ownerByName.size >= MAX_NAMES_REMEMBERED) ownerByName.clear();
-      ownerByName.set(name, owner);
-    }
-    return owner;
+    return hostOwner(name).mine ? 'mine' : 'other';
   };
   let issues: FeedIssues;
   try {

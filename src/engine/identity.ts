@@ -17,7 +17,9 @@ const INSTANCE_SUFFIX = /#\d{1,6}$/;
 
 /** A process name as typeperf and Sysmon both can spell it: lowercase, no `.exe`, no `#n`. */
 export function instanceName(name: string): string {
-  const n = name.slice(0, 260).toLowerCase().replace(INSTANCE_SUFFIX, '');
+  let n = name.slice(0, 260).toLowerCase();
+  // every process start is named here: the pattern only runs for a name that can hold `#n`
+  if (n.includes('#')) n = n.replace(INSTANCE_SUFFIX, '');
   return n.endsWith('.exe') ? n.slice(0, -4) : n;
 }
 

@@ -44,3 +44,17 @@ test('evidence with no session merges as before: by kind, verdict, entity, desti
     [[1000, 2, 2000]],
   );
 });
+
+test('of one session read twice with equally strong reports, the one that measured more shares stands (a cut-off copy read first does not)', () => {
+  const c = newCluster('host:web-01', 'web-01', true, 0);
+  const a = '10.0.0.5 2026-11-02T09:00:00.000Z';
+  const measured = (ts: number, accepted: number, minutes: number): Signal => ({
+    ...shares(a, ts),
+    shares: { accepted, mining_minutes: minutes } as NonNullable<Signal['shares']>,
+  });
+  addEvidence(c, measured(1000, 12, 10)); // the copy cut after 10 minutes
+  addEvidence(c, measured(2000, 57, 35)); // the whole capture
+  addEvidence(c, measured(3000, 57, 20)); // as many shares over less time: not more
+  const [item] = [...c.evidence.values()];
+  assert.deepEqual([item.signal.ts, item.signal.shares?.accepted, item.count], [2000, 57, 3]);
+});

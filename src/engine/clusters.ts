@@ -54,13 +54,23 @@ export function addEvidence(cluster: Cluster, signal: Signal): void {
   if (item) {
     item.count++;
     if (signal.ts > item.lastTs) item.lastTs = signal.ts;
-    // keep the earliest record as the one we cite, but a stronger verdict replaces a weaker one
-    if (STRENGTH_RANK[signal.strength] > STRENGTH_RANK[item.signal.strength]) item.signal = signal;
+    // keep the earliest record as the one we cite, but a stronger verdict replaces a weaker one, and of one
+    // mining session's equally strong reports the one that measured more (a cut-off copy of the capture
+    // read first must not stand for the whole session)
+    const stronger = STRENGTH_RANK[signal.strength] - STRENGTH_RANK[item.signal.strength];
+    if (stronger > 0 || (stronger === 0 && measuredMore(signal, item.signal))) item.signal = signal;
   } else if (cluster.evidence.size < MAX_EVIDENCE) {
     cluster.evidence.set(dedupe, { signal, count: 1, lastTs: signal.ts });
   }
   if (signal.ts < cluster.firstTs) cluster.firstTs = signal.ts;
   if (signal.ts > cluster.lastTs) cluster.lastTs = signal.ts;
+}
+
+/** Whether `a` reports more of one mining session than `b`: more accepted shares, or as many over a longer time. */
+function measuredMore(a: Signal, b: Signal): boolean {
+  if (!a.shares || !b.shares) return false;
+  if (a.shares.accepted !== b.shares.accepted) return a.shares.accepted > b.shares.accepted;
+  return a.shares.mining_minutes > b.shares.mining_minutes;
 }
 
 const PATH_IN_COMMAND = /(?:^|[\s'"=])((?:\/|\.\/)[^\s'";|&<>]{1,255})/g;

@@ -69,6 +69,9 @@ export interface PlanStep {
 export interface Cost {
   core_hours: number;
   price_per_core_hour: number;
+  /** GPU-equivalents × hours of GPU-mined sessions measured from Stratum shares. */
+  gpu_hours?: number;
+  price_per_gpu_hour?: number;
   instance_hours?: number;
   instance_type?: string;
   price_per_instance_hour?: number;

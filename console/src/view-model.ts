@@ -190,3 +190,16 @@ export function hostScope(f: { host: string; facts?: Record<string, unknown> }):
     return { kind: 'cluster', name: f.host, nodes };
   return { kind: 'host', name: f.host };
 }
+
+/** A cost's core-hours and GPU-hours, each at its price, as the CLI says them (core-hours left out when all GPU). */
+export function computeHours(c: {
+  core_hours: number;
+  price_per_core_hour: number;
+  gpu_hours?: number;
+  price_per_gpu_hour?: number;
+}): string {
+  const core = `${c.core_hours} core-hours at ${c.price_per_core_hour}`;
+  if (c.gpu_hours === undefined) return core;
+  const gpu = `${c.gpu_hours} GPU-hours at ${c.price_per_gpu_hour ?? '?'}`;
+  return c.core_hours > 0 ? `${core} + ${gpu}` : gpu;
+}

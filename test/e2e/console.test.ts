@@ -16,6 +16,7 @@ import type { Browser, Locator, Page } from 'playwright-core';
 import {
   age,
   caseExportHref,
+  computeHours,
   entryCandidates,
   findingFilterQuery,
   findingsExportHref,
@@ -84,6 +85,18 @@ test('telemetry is made visible: ESC, C1, bidi overrides, zero-width and lone su
   assert.equal(visible('<script>alert(1)</script>'), '<script>alert(1)</script>');
   assert.equal(visible(undefined), '');
   assert.equal(visible(42), '42');
+});
+
+test("a cost's compute: core-hours, GPU-hours beside them, or GPU-hours alone when no core was counted", () => {
+  assert.equal(computeHours({ core_hours: 2, price_per_core_hour: 0.05 }), '2 core-hours at 0.05');
+  assert.equal(
+    computeHours({ core_hours: 2, price_per_core_hour: 0.05, gpu_hours: 1.48, price_per_gpu_hour: 0.5 }),
+    '2 core-hours at 0.05 + 1.48 GPU-hours at 0.5',
+  );
+  assert.equal(
+    computeHours({ core_hours: 0, price_per_core_hour: 0.05, gpu_hours: 1.26, price_per_gpu_hour: 0.5 }),
+    '1.26 GPU-hours at 0.5',
+  );
 });
 
 test('times: UTC to the second, coarse ages, and what is not a time shown as text', () => {

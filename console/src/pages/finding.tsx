@@ -11,7 +11,7 @@ import { useLive } from '../live';
 import { Link } from '../router';
 import { Text, visible, visibleLines, when } from '../text';
 import { useApi } from '../use-api';
-import { hostScope, type ProcessNode, processForest } from '../view-model';
+import { computeHours, hostScope, type ProcessNode, processForest } from '../view-model';
 
 export function FindingPage(props: { id: string }) {
   const detail = useApi<FindingDetail>(`/findings/${seg(props.id)}`);
@@ -445,7 +445,7 @@ function Cost(props: { finding: Finding }) {
           {c.amount} {visible(c.currency)} —{' '}
           {c.instance_hours !== undefined
             ? `${c.instance_hours} instance-hours of ${visible(c.instance_type ?? '?')} at ${c.price_per_instance_hour ?? '?'}`
-            : `${c.core_hours} core-hours at ${c.price_per_core_hour}`}{' '}
+            : computeHours(c)}{' '}
           <span className="muted">({visible(c.basis)})</span>
         </p>
       ) : (

@@ -71,21 +71,39 @@ interface CaseSummary {
   findings: string[];
 }
 
-/** The open case holding a finding on `executable`, and that finding (newest revision); undefined if none yet. */
-async function caseOn(server: Server, executable: string): Promise<{ c: CaseSummary; finding: Finding } | undefined> {
+/** Every finding on `executable` (newest revision) with its case, in the queue's order; empty if none yet. */
+async function findingsOn(server: Server, executable: string): Promise<{ c: CaseSummary; finding: Finding }[]> {
   const headers = { authorization: `Bearer ${server.analyst}` };
   const r = await fetch(new URL('/api/v1/cases', server.url), { headers });
   assert.equal(r.status, 200);
+  const out: { c: CaseSummary; finding: Finding }[] = [];
   for (const c of ((await r.json()) as { items: CaseSummary[] }).items) {
     for (const id of c.findings) {
       const f = await fetch(new URL(`/api/v1/findings/${encodeURIComponent(id)}`, server.url), { headers });
       if (f.status !== 200) continue;
       const { finding } = (await f.json()) as { finding: Finding };
       if (finding.facts.executable === executable || finding.processes[0]?.executable === executable)
-        return { c, finding };
+        out.push({ c, finding });
     }
   }
-  return undefined;
+  return out;
+}
+
+/** The first case (queue order) holding a finding on `executable`, and that finding; undefined if none yet. */
+async function caseOn(server: Server, executable: string): Promise<{ c: CaseSummary; finding: Finding } | undefined> {
+  return (await findingsOn(server, executable))[0];
+}
+
+/** What each finding on `executable` holds, for a failure message: id, case and evidence kinds. */
+async function describeFindingsOn(server: Server, executable: string): Promise<string> {
+  const all = await findingsOn(server, executable);
+  if (all.length === 0) return '(no finding)';
+  return all
+    .map(
+      ({ c, finding }) =>
+        `${finding.id} in case ${c.id}: ${[...new Set(finding.evidence.map((e) => e.kind))].join(', ')}`,
+    )
+    .join('; ');
 }
 
 /** The whole story is in: the miner's finding has every kind of evidence `simulate all` stages, its CPU sustained too. */
@@ -178,8 +196,12 @@ test('simulate all on this host becomes a case in serve: through watch --server 
     assert.equal(c.state, 'new', how);
     assert.equal(finding.analytic, 'AN0742', how);
     const kinds = new Set(finding.evidence.map((e) => e.kind));
+    const server = how === 'watch --server' ? telemetryServer : findingsServer;
     for (const k of STORY)
-      assert.ok(kinds.has(k as Finding['evidence'][number]['kind']), `${how}: no ${k} in ${[...kinds].join(', ')}`);
+      if (!kinds.has(k as Finding['evidence'][number]['kind']))
+        assert.fail(
+          `${how}: no ${k} in ${[...kinds].join(', ')}; every finding on the miner there: ${await describeFindingsOn(server, miner)}\n${logs}`,
+        );
     assert.match(
       finding.evidence.find((e) => e.kind === 'pool-contact')?.explanation ?? '',
       new RegExp(`127\\.0\\.0\\.1:${staged.pool.port}`),

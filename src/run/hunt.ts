@@ -3,7 +3,7 @@
  * analytics → allowlist → ranked findings, with a run summary. No printing here: the CLI renders.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { attachContext, compareFindings } from '../analytics/finding.js';
 import { createDetector } from '../analytics/index.js';
 import { ContextStore, ruleMatchRecord } from '../engine/context.js';
@@ -26,6 +26,7 @@ import { expandInputs, type InputFile } from './inputs.js';
 import { type HuntPart, mergeHuntParts } from './merge.js';
 import { sampledOwners } from './partition-sample.js';
 import { countFindings, countIssue, countRuleWarnings, newSummary, type RunSummary } from './summary.js';
+import { startRunWorker } from './worker-thread.js';
 
 export type HuntProgress = FeedProgress;
 
@@ -220,19 +221,8 @@ async function threadsFor(options: HuntOptions): Promise<HuntResult['threads'] &
  */
 const WORKER_YOUNG_GENERATION_MB = 96;
 
-/**
- * The worker script beside this module: hunt-worker.js in the build, hunt-worker.ts when this runs
- * from src/ through tsx, where the thread registers tsx first (its loader is not inherited when the
- * CLI registered it through tsx's API).
- */
 function startWorker(input: HuntWorkerInput): Worker {
-  const self = import.meta.url;
-  const options = { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } };
-  if (!self.endsWith('.ts')) return new Worker(new URL('./hunt-worker.js', self), options);
-  const script = new URL('./hunt-worker.ts', self).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); })`;
-  return new Worker(boot, { ...options, eval: true });
+  return startRunWorker('hunt-worker', input, { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB });
 }
 
 /**

@@ -11,9 +11,8 @@ import type { Finding } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import type { Policy } from '../model/policy.js';
 import { ContainerResolver } from '../sensor/container-resolve.js';
-import { findHiddenProcesses, type HiddenScan } from '../sensor/hidden-processes.js';
+import type { HiddenScan } from '../sensor/hidden-processes.js';
 import { ProcSampler, type SampleStats } from '../sensor/proc-sampler.js';
-import type { YaraRules } from '../sensor/yara.js';
 import { rootInputs } from './inputs.js';
 import {
   HiddenCpuTrigger,
@@ -21,9 +20,9 @@ import {
   HotProcesses,
   hiddenProcessEvents,
   inspectionEvents,
-  inspectProcess,
   type ProcessInspection,
 } from './inspect.js';
+import { InspectThread } from './inspect-worker.js';
 import { LiveDetector } from './live.js';
 import { type SensorGap, sampleGaps } from './sensor-report.js';
 
@@ -112,7 +111,8 @@ export interface WatchOptions {
    * limited by HotProcesses) and the matches go to the detector as process evidence.
    */
   inspect?: HotOptions & {
-    rules?: YaraRules;
+    /** The user's YARA rule files or directories; the bundled rules are always loaded (on the inspect thread). */
+    yara?: string[];
     onInspection?: (p: ProcessInspection) => void;
     /** Each probe for hidden pids made when the host's CPU outran its listed processes (HiddenCpuTrigger). */
     onHiddenScan?: (scan: HiddenScan, gapPct: number) => void;
@@ -168,6 +168,31 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   const containers = new ContainerResolver(options.roots[0] ?? '/');
   const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName, containers });
   const hot = options.inspect ? new HotProcesses(options.inspect) : undefined;
+  // scans and probes run on their own thread: sampling goes on while one takes seconds
+  const scanner = options.inspect
+    ? new InspectThread({ yara: options.inspect.yara ?? [], procRoot: options.procRoot }, report)
+    : undefined;
+  /** Pushes what a scan or probe found, as of when it answered (events stay in time order). */
+  const pushFound = (events: CoalEvent[]) => {
+    for (const e of events) {
+      options.onEvent?.(e);
+      detector.push(e);
+    }
+  };
+  /** Scans and probes asked and not yet reported. */
+  const scans = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    scans.add(p);
+    const done = () => void scans.delete(p);
+    p.then(done, done);
+  };
+  const scanFailed = (err: unknown) =>
+    report({
+      file: 'inspect',
+      code: 'INSPECT_FAILED',
+      reason: err instanceof Error ? err.message : String(err),
+      stage: 'reading',
+    });
   // CPU the listed processes do not account for: the pids behind it are looked for (a hider at work)
   const hiddenCpu = options.inspect
     ? new HiddenCpuTrigger({ gapPct: options.policy.thresholds.hiddenCpuGapPct })
@@ -254,23 +279,26 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
           detector.push(e);
         }
         const due = hot?.observe(events, t);
-        if (due && options.inspect) {
-          const inspection = inspectProcess(due.pid, { procRoot: options.procRoot, rules: options.inspect.rules });
-          options.inspect.onInspection?.(inspection);
-          if (inspection.entityId === due.entityId)
-            for (const e of inspectionEvents(inspection, sampler.hostName, t)) {
-              options.onEvent?.(e);
-              detector.push(e);
-            }
+        if (due && scanner && options.inspect) {
+          const inspect = options.inspect;
+          track(
+            scanner.inspect(due.pid).then((inspection) => {
+              inspect.onInspection?.(inspection);
+              if (inspection.entityId === due.entityId)
+                pushFound(inspectionEvents(inspection, sampler.hostName, Math.max(t, now())));
+            }, scanFailed),
+          );
         }
-        if (hiddenCpu?.observe(events, t) && options.inspect) {
+        if (hiddenCpu?.observe(events, t) && scanner && options.inspect) {
           // a probe of every pid is seconds of stats: bounded, and at most once per trigger interval
-          const scan = findHiddenProcesses({ procRoot: options.procRoot, timeBudgetMs: HIDDEN_SCAN_BUDGET_MS });
-          options.inspect.onHiddenScan?.(scan, hiddenCpu.lastGapPct);
-          for (const e of hiddenProcessEvents(scan.hidden, sampler.hostName, t)) {
-            options.onEvent?.(e);
-            detector.push(e);
-          }
+          const inspect = options.inspect;
+          const gapPct = hiddenCpu.lastGapPct;
+          track(
+            scanner.probeHidden(HIDDEN_SCAN_BUDGET_MS).then((scan) => {
+              inspect.onHiddenScan?.(scan, gapPct);
+              pushFound(hiddenProcessEvents(scan.hidden, sampler.hostName, Math.max(t, now())));
+            }, scanFailed),
+          );
         }
         detector.tick(t);
         totals.visibility = sampler.visibility();
@@ -281,12 +309,15 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         if (wait > 0)
           await sleep(options.durationMs === undefined ? wait : Math.min(wait, started + options.durationMs - now()));
       }
+      // a scan or probe still running reports first (each is bounded: 10 s a process, 5 s a probe)
+      while (scans.size > 0) await Promise.allSettled([...scans]);
       // closing every window reports what only holds at close (informational node traffic)
       detector.end();
       if (totals.samples > 0) totals.sampleMs.mean = Math.round((sampleMsSum / totals.samples) * 10) / 10;
       return totals;
     } finally {
       for (const w of watchers.values()) w.close();
+      await scanner?.close();
     }
   };
   return { done: loop(), stop };

@@ -235,6 +235,9 @@ describe('coalmine inspect', { skip }, () => {
     const b = runCli(['inspect', String(marker.pid), '--yara', bad]);
     assert.equal(b.code, 2);
     assert.match(b.stderr, /bad\.yar:3: YARA_RULE_ERROR/);
+    // watch loads them on its inspect thread, which names the broken file too, --no-status or not
+    const w = runCli(['watch', '--inspect', '--yara', bad, '--duration', '2s', '--no-status', '--root', dir]);
+    assert.match(w.stderr, /bad\.yar:3: YARA_RULE_ERROR/);
   });
 
   it("says RandomX's memory shape (a 2 GiB dataset on huge pages) and how much of it the bounds let it read", async (t) => {

@@ -11,7 +11,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { Finding } from '../../model/finding.js';
 import { formatRef } from '../../model/issue.js';
 import { TelemetryForwarder } from '../../run/forward.js';
-import { type HiddenScan, loadYaraRules, type ProcessInspection } from '../../run/inspect.js';
+import type { HiddenScan, ProcessInspection } from '../../run/inspect.js';
 import { sensorIdentity } from '../../run/sensor-report.js';
 import { startWatch } from '../../run/watch.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
@@ -286,9 +286,8 @@ async function runWatch(flags: WatchFlags): Promise<number> {
   let printed: Promise<unknown> = Promise.resolve();
   const inspect = flags.inspect
     ? {
-        rules: await loadYaraRules(flags.yara, (i) =>
-          err(`coalmine watch: ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}\n`),
-        ),
+        // loaded on the inspect thread, which reports their issues (said whatever --no-status)
+        yara: flags.yara,
         minIntervalMs: flags.inspectInterval,
         cpuPct: flags.inspectCpu,
         onInspection: (p: ProcessInspection) => {
@@ -341,7 +340,9 @@ async function runWatch(flags: WatchFlags): Promise<number> {
         .catch((e) => err(`coalmine watch: --output: ${inert((e as Error).message)}\n`));
     },
     onIssue: (i) => {
-      if (flags.status) err(`coalmine watch: ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}\n`);
+      // a YARA rule that cannot be used is said whatever --no-status, as before the rules moved to their thread
+      if (flags.status || i.code.startsWith('YARA_'))
+        err(`coalmine watch: ${inert(formatRef(i))}: ${i.code}: ${inert(i.reason)}\n`);
     },
     onSample: (_stats, visibility) => {
       const text = visibility.join('; ');

@@ -53,11 +53,6 @@ export class InspectThread {
     this.worker.on('exit', (code) => fail(new Error(`the inspect thread exited (code ${code})`)));
   }
 
-  /** Pending requests. */
-  get pending(): number {
-    return this.waiting.size;
-  }
-
   inspect(pid: number): Promise<ProcessInspection> {
     return this.ask({ id: 0, type: 'inspect', pid }).then((r) => {
       if (r.type !== 'inspect') throw new Error(r.type === 'failed' ? r.reason : 'unexpected answer');

@@ -167,13 +167,14 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
   // container names come from the runtimes' state on the host's own filesystem: the first root watched
   const containers = new ContainerResolver(options.roots[0] ?? '/');
   const sampler = new ProcSampler({ root: options.procRoot, hostName: options.hostName, containers });
-  const hot = options.inspect ? new HotProcesses(options.inspect) : undefined;
+  const inspect = options.inspect;
+  const hot = inspect ? new HotProcesses(inspect) : undefined;
   // scans and probes run on their own thread: sampling goes on while one takes seconds
-  const scanner = options.inspect
-    ? new InspectThread({ yara: options.inspect.yara ?? [], procRoot: options.procRoot }, report)
+  const scanner = inspect
+    ? new InspectThread({ yara: inspect.yara ?? [], procRoot: options.procRoot }, report)
     : undefined;
-  /** Pushes what a scan or probe found, as of when it answered (events stay in time order). */
-  const pushFound = (events: CoalEvent[]) => {
+  /** Every event read goes to `onEvent`, then to the detector: a sample's, and a scan's or probe's when it answers. */
+  const push = (events: readonly CoalEvent[]) => {
     for (const e of events) {
       options.onEvent?.(e);
       detector.push(e);
@@ -194,9 +195,7 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
       stage: 'reading',
     });
   // CPU the listed processes do not account for: the pids behind it are looked for (a hider at work)
-  const hiddenCpu = options.inspect
-    ? new HiddenCpuTrigger({ gapPct: options.policy.thresholds.hiddenCpuGapPct })
-    : undefined;
+  const hiddenCpu = inspect ? new HiddenCpuTrigger({ gapPct: options.policy.thresholds.hiddenCpuGapPct }) : undefined;
 
   // persistence: a file is (re)read when its mtime or size changed since it was last read
   const seen = new Map<string, string>();
@@ -274,29 +273,24 @@ export async function startWatch(options: WatchOptions): Promise<WatchRun> {
         sampleMsSum += stats.durationMs;
         totals.sampleMs.max = Math.max(totals.sampleMs.max, stats.durationMs);
         totals.events += events.length;
-        for (const e of events) {
-          options.onEvent?.(e);
-          detector.push(e);
-        }
+        push(events);
         const due = hot?.observe(events, t);
-        if (due && scanner && options.inspect) {
-          const inspect = options.inspect;
+        if (due && scanner && inspect) {
           track(
             scanner.inspect(due.pid).then((inspection) => {
               inspect.onInspection?.(inspection);
               if (inspection.entityId === due.entityId)
-                pushFound(inspectionEvents(inspection, sampler.hostName, Math.max(t, now())));
+                push(inspectionEvents(inspection, sampler.hostName, Math.max(t, now())));
             }, scanFailed),
           );
         }
-        if (hiddenCpu?.observe(events, t) && scanner && options.inspect) {
+        if (hiddenCpu?.observe(events, t) && scanner && inspect) {
           // a probe of every pid is seconds of stats: bounded, and at most once per trigger interval
-          const inspect = options.inspect;
           const gapPct = hiddenCpu.lastGapPct;
           track(
             scanner.probeHidden(HIDDEN_SCAN_BUDGET_MS).then((scan) => {
               inspect.onHiddenScan?.(scan, gapPct);
-              pushFound(hiddenProcessEvents(scan.hidden, sampler.hostName, Math.max(t, now())));
+              push(hiddenProcessEvents(scan.hidden, sampler.hostName, Math.max(t, now())));
             }, scanFailed),
           );
         }

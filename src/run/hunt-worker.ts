@@ -20,6 +20,12 @@ import { newSummary } from './summary.js';
 /** Host names whose owner a worker remembers; past it the memory starts again (hostile inputs name millions). */
 const MAX_NAMES_REMEMBERED = 65_536;
 
+/** A host name's route, and whether this worker owns it. */
+interface HostOwner {
+  route: PartitionRoute;
+  mine: boolean;
+}
+
 /** Thrown from inside the feed to stop reading at the first event no partition can hold alone. */
 class CannotSplit extends Error {}
 
@@ -33,8 +39,8 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
   }
   // every line and event is routed here, by a few hundred host names: each name's route and owner are
   // worked out once (bounded: hostile inputs name millions)
-  const byName = new Map<string, { route: PartitionRoute; mine: boolean }>();
-  const hostOwner = (name: string): { route: PartitionRoute; mine: boolean } => {
+  const byName = new Map<string, HostOwner>();
+  const hostOwner = (name: string): HostOwner => {
     let known = byName.get(name);
     if (known === undefined) {
       const route = hostRouteOf(name);
@@ -44,16 +50,22 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
     }
     return known;
   };
-  const routeOfHost = (name: string): PartitionRoute => hostOwner(name).route;
+  // what routeOfHost looked up for the event being routed: its owner too, without a second lookup
+  let named: HostOwner | undefined;
+  const routeOfHost = (name: string): PartitionRoute => {
+    named = hostOwner(name);
+    return named.route;
+  };
   const mine = (event: CoalEvent): boolean => {
-    const host = event.host?.name;
+    named = undefined;
     const route = partitionRouteOf(event, routeOfHost);
     if (route.scope !== 'host')
       throw new CannotSplit(
         `an event of ${event.coalmine.ref.file} is ${route.scope}-scoped (${route.key.slice(0, 80)})`,
       );
-    // a named host's route came from hostOwner, which knows its owner
-    return host ? hostOwner(host).mine : workerOf(route.key, input.owners) === input.index;
+    // a named host's route came from hostOwner, which knows its owner (set in routeOfHost, hence the cast)
+    const owner = named as HostOwner | undefined;
+    return owner ? owner.mine : workerOf(route.key, input.owners) === input.index;
   };
   const push = engine.push.bind(engine);
   const pushState = engine.pushState.bind(engine);

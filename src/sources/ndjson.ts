@@ -6,7 +6,7 @@
 import type { CoalEvent, EventAction } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
-import { isPlausibleMs } from '../util/time.js';
+import { canonicalIsoMs, isPlausibleMs } from '../util/time.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
 import type { SourceDescriptor } from './types.js';
 
@@ -136,21 +136,6 @@ function wrongField(o: Record<string, unknown>, checks: ReadonlyMap<string, Comp
   return undefined;
 }
 
-/**
- * `YYYY-MM-DDTHH:MM:SS.mmmZ` that Date.parse reads back unchanged. Days past 28 and hour 24 may roll over
- * (V8 reads 2025-02-30 as March 2), so those take the slow path and are rewritten.
- */
-function isCanonicalIso(s: string): boolean {
-  if (s.length !== 24 || s.charCodeAt(23) !== 90) return false;
-  for (let i = 0; i < 23; i++) {
-    const c = s.charCodeAt(i);
-    const want = i === 4 || i === 7 ? 45 : i === 10 ? 84 : i === 13 || i === 16 ? 58 : i === 19 ? 46 : -1;
-    if (want === -1 ? c < 48 || c > 57 : c !== want) return false;
-  }
-  const day = (s.charCodeAt(8) - 48) * 10 + s.charCodeAt(9) - 48;
-  return day <= 28 && !(s.charCodeAt(11) === 50 && s.charCodeAt(12) === 52);
-}
-
 /** Why a parsed line is not an event, or undefined when it is one. */
 function problem(o: Record<string, unknown>): string | undefined {
   const ts = o['@timestamp'];
@@ -221,9 +206,13 @@ export const ndjson: SourceDescriptor = {
         }
         let why = problem(o);
         let ts = Number.NaN;
+        // toISOString's form (most lines) is read by arithmetic and kept; any other is parsed and rewritten
+        let canonical = false;
         if (why === undefined) {
           const stamp = o['@timestamp'] as string;
-          ts = stamp.length <= MAX_TIMESTAMP_CHARS ? Date.parse(stamp) : Number.NaN;
+          ts = canonicalIsoMs(stamp);
+          canonical = !Number.isNaN(ts);
+          if (!canonical) ts = stamp.length <= MAX_TIMESTAMP_CHARS ? Date.parse(stamp) : Number.NaN;
           if (!isPlausibleMs(ts)) why = `@timestamp ${clip(JSON.stringify(stamp), 60)} is not a plausible time`;
         }
         if (why !== undefined) {
@@ -239,7 +228,7 @@ export const ndjson: SourceDescriptor = {
           : { ts, format: 'ndjson', ref: { file, line } };
         if (!isObject(o.original)) o.original = {};
         // one canonical form, so @timestamp and coalmine.ts always agree
-        if (!isCanonicalIso(o['@timestamp'] as string)) o['@timestamp'] = new Date(ts).toISOString();
+        if (!canonical) o['@timestamp'] = new Date(ts).toISOString();
         events.push(o as unknown as CoalEvent);
       }
       yield routed.length > 0 ? { events, issues, routed } : { events, issues };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MAX_DURATION_MS, parseDurationMs, parseTimestamp, parseUsDateTimeUtc } from './time.js';
+import { canonicalIsoMs, MAX_DURATION_MS, parseDurationMs, parseTimestamp, parseUsDateTimeUtc } from './time.js';
 
 test('ISO with and without a zone, epoch seconds and milliseconds', () => {
   const t = Date.UTC(2025, 2, 14, 2, 10, 0);
@@ -68,4 +68,40 @@ test('US month/day/year times of a [UTC] column: 12-hour and 24-hour, fractions;
     '1'.repeat(50),
   ])
     assert.equal(parseUsDateTimeUtc(v), undefined, v);
+});
+
+test('canonicalIsoMs reads toISOString’s form as Date.parse does, and nothing else', () => {
+  // every day of four years around a leap day, at a time of day that walks with it
+  for (let d = 0; d < 4 * 366; d++) {
+    const ms = Date.UTC(2023, 0, 1) + d * 86_400_000 + ((d * 7_919_123) % 86_400_000);
+    const iso = new Date(ms).toISOString();
+    const day = Number(iso.slice(8, 10));
+    assert.equal(canonicalIsoMs(iso), day <= 28 ? ms : Number.NaN, iso);
+  }
+  // far years, both sides of 1970, and the last millisecond of a day
+  for (const iso of [
+    '1970-01-01T00:00:00.000Z',
+    '1969-12-28T23:59:59.999Z',
+    '1601-01-01T00:00:00.000Z',
+    '2099-12-28T23:59:59.999Z',
+    '2000-02-28T12:00:00.500Z',
+  ])
+    assert.equal(canonicalIsoMs(iso), Date.parse(iso), iso);
+  // out of range, other spellings, a day that could roll over: left to Date.parse
+  for (const s of [
+    '2026-13-01T00:00:00.000Z',
+    '2026-00-10T00:00:00.000Z',
+    '2026-02-00T00:00:00.000Z',
+    '2026-02-29T00:00:00.000Z',
+    '2026-03-02T24:00:00.000Z',
+    '2026-03-02T10:60:00.000Z',
+    '2026-03-02T10:00:60.000Z',
+    '2026-03-02T10:00:00.000+01:00',
+    '2026-03-02T10:00:00Z',
+    '2026-03-02 10:00:00.000Z',
+    '2026-03-02T10:00:00.0a0Z',
+    '+02026-03-02T10:00:00.000Z',
+    '',
+  ])
+    assert.ok(Number.isNaN(canonicalIsoMs(s)), s);
 });

@@ -25,6 +25,8 @@ export interface CoverageEntry {
   lastTs: number;
   events: number;
   formats: Set<string>;
+  /** The format last added: a run of one format's events (the usual input) adds nothing more. */
+  lastFormat: string;
 }
 
 export interface HostCpuRun {
@@ -80,13 +82,17 @@ export class HostState {
 
   see(cls: TelemetryClass, event: CoalEvent): void {
     const ts = event.coalmine.ts;
+    const format = event.coalmine.format;
     const entry = this.coverage.get(cls);
     if (entry) {
       entry.events++;
       if (ts < entry.firstTs) entry.firstTs = ts;
       if (ts > entry.lastTs) entry.lastTs = ts;
-      if (entry.formats.size < 16) entry.formats.add(event.coalmine.format);
-    } else this.coverage.set(cls, { firstTs: ts, lastTs: ts, events: 1, formats: new Set([event.coalmine.format]) });
+      if (format !== entry.lastFormat && entry.formats.size < 16) {
+        entry.formats.add(format);
+        entry.lastFormat = format;
+      }
+    } else this.coverage.set(cls, { firstTs: ts, lastTs: ts, events: 1, formats: new Set([format]), lastFormat: format });
   }
 
   /** Whether any event of the class was seen; for `network`, a DNS lookup counts too. */

@@ -236,6 +236,9 @@ test('a delivery that never reaches the worker (another client took it off the c
   const MESSAGES = 80;
   // the earlier tests' messages out of the stream: the worker's event count is this test's alone
   await jsm.streams.purge(EVENTS_STREAM);
+  // and an earlier test's durable consumer of the partition: the wait below must see the one this worker
+  // makes (the thief pulling on an old one, which the worker then deletes, takes nothing from the worker)
+  await jsm.consumers.delete(EVENTS_STREAM, consumerNameOf(p)).catch(() => false);
   const good = (await collectionBodies(KINSING))[3].events.slice(0, 6);
   const publish = async (k: number) => {
     const meta = {
@@ -267,11 +270,12 @@ test('a delivery that never reaches the worker (another client took it off the c
     // a second client's pull waits on the partition's durable consumer beside the worker's own: of a burst,
     // it takes a message (the server serves waiting pulls in turn) and never acks it, as a fetch that failed
     // with a message on the wire leaves it; the worker's next pull goes on after it. Which pull a message
-    // goes to is the server's choice, so the burst is sent again until the other client has one
+    // goes to is the server's choice, so the burst is sent again until the other client has one (a loaded
+    // machine's worker may win several bursts in a row)
     const thief = await js.consumers.get(EVENTS_STREAM, consumerNameOf(p));
     let took = 0;
     let sent = 1;
-    for (let attempt = 0; attempt < 8 && took === 0; attempt++) {
+    for (let attempt = 0; attempt < 20 && took === 0; attempt++) {
       const stolen = thief.fetch({ max_messages: 1, expires: 3000 });
       await new Promise((r) => setTimeout(r, 200));
       for (let k = 0; k < MESSAGES / 8; k++) await publish(sent++);
@@ -282,6 +286,9 @@ test('a delivery that never reaches the worker (another client took it off the c
       }
     }
     assert.equal(took, 1, 'the other client took a message');
+    // one more after the theft, so the worker's next pull does go on after it (the stolen one may have been
+    // the burst's last; a partition that then goes quiet gets it back only when the server's ack wait ends)
+    await publish(sent++);
     await until(
       'every event read',
       async () => w.stats.events >= sent,

@@ -92,7 +92,8 @@ export class HostState {
         entry.formats.add(format);
         entry.lastFormat = format;
       }
-    } else this.coverage.set(cls, { firstTs: ts, lastTs: ts, events: 1, formats: new Set([format]), lastFormat: format });
+    } else
+      this.coverage.set(cls, { firstTs: ts, lastTs: ts, events: 1, formats: new Set([format]), lastFormat: format });
   }
 
   /** Whether any event of the class was seen; for `network`, a DNS lookup counts too. */

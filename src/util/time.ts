@@ -66,6 +66,9 @@ const NAMED_ZONE = /(?:\b(?:GMT|UTC|UT)|[+-]\d{4})(?: \([A-Za-z .+-]{1,48}\))?$/
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value === 'number') return fromEpoch(value);
   if (typeof value !== 'string' || value.length === 0 || value.length > 64) return undefined;
+  // toISOString's form, what most sources write: by arithmetic, as Date.parse would read it
+  const canonical = canonicalIsoMs(value);
+  if (!Number.isNaN(canonical)) return isPlausibleMs(canonical) ? canonical : undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return fromEpoch(Number(value));
   let text = value;
   if (ISO_TIME.test(value)) {

@@ -108,6 +108,33 @@ export function costQuantity(c: Cost): string {
     .join(' + ');
 }
 
+/** A run's totals of hijacked compute, as the run summary keeps them (a report's may lack some). */
+export interface RunCompute {
+  coreHours?: number;
+  gpuHours?: number;
+  instanceHours?: number;
+}
+
+/**
+ * A run's hijacked compute as every summary prints it (terminal, HTML): each non-zero total with its
+ * unit, `+`-joined, numbers as `format` writes them, and what priced it; undefined when there is none.
+ */
+export function runCompute(
+  run: RunCompute,
+  format: (n: number) => string,
+): { quantity: string; pricedBy: string } | undefined {
+  const parts: string[] = [];
+  const { coreHours = 0, gpuHours = 0, instanceHours = 0 } = run;
+  if (coreHours > 0) parts.push(`${format(coreHours)} core-hours`);
+  if (gpuHours > 0) parts.push(`${format(gpuHours)} GPU-hours`);
+  if (instanceHours > 0) parts.push(`${format(instanceHours)} cloud instance-hours`);
+  if (parts.length === 0) return undefined;
+  return {
+    quantity: parts.join(' + '),
+    pricedBy: instanceHours > 0 ? "the policy's prices and the cloud price table" : "the policy's prices",
+  };
+}
+
 /** The SOC playbook applied to one finding (PRODUCT.md §6). */
 export interface Triage {
   escalation: { tier: EscalationTier; reasons: string[]; next_steps: string[] };

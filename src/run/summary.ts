@@ -1,5 +1,5 @@
 /** The run summary printed on stderr: what was read, what was wrong with it, what was found. */
-import type { Finding, Severity } from '../model/finding.js';
+import { type Finding, runCompute, type Severity } from '../model/finding.js';
 import { formatRef, type Issue } from '../model/issue.js';
 import { clip, inert } from '../util/hostile.js';
 
@@ -273,14 +273,8 @@ export function renderSummary(s: RunSummary): string {
   lines.push(
     `findings: ${found.length ? found.join(', ') : 'none'}${s.suppressed ? `; suppressed ${s.suppressed}` : ''}${s.escalated ? `; Tier 2: ${s.escalated}` : ''}`,
   );
-  const compute = [
-    s.coreHours > 0 ? `${s.coreHours} core-hours` : '',
-    s.gpuHours > 0 ? `${s.gpuHours} GPU-hours` : '',
-    s.instanceHours > 0 ? `${s.instanceHours} cloud instance-hours` : '',
-  ].filter(Boolean);
-  if (compute.length > 0)
-    lines.push(
-      `hijacked compute: ${compute.join(' + ')} ≈ ${s.cost.toFixed(2)} ${s.currency} at the policy's prices${s.instanceHours > 0 ? ' and the cloud price table' : ''}`,
-    );
+  const compute = runCompute(s, String);
+  if (compute)
+    lines.push(`hijacked compute: ${compute.quantity} ≈ ${s.cost.toFixed(2)} ${s.currency} at ${compute.pricedBy}`);
   return `${lines.join('\n')}\n`;
 }

@@ -552,6 +552,23 @@ test('GPU-hours: the cost of a finding at the GPU-hour price, the compute of its
     assert.ok(html.includes(s), s);
 });
 
+test("the run's hijacked compute: core-, GPU- and instance-hours joined, priced as the terminal summary says", () => {
+  const html = renderReportHtml([finding()], [CASE], {
+    ...RUN,
+    coreHours: 2.5,
+    gpuHours: 0,
+    instanceHours: 64,
+    cost: 33.79,
+    currency: 'USD',
+  });
+  assert.ok(
+    html.includes(
+      "<dt>hijacked compute</dt><dd>2.5 core-hours + 64 cloud instance-hours ≈ 33.79 USD at the policy's prices and the cloud price table</dd>",
+    ),
+    html.slice(html.indexOf('hijacked compute'), html.indexOf('hijacked compute') + 200),
+  );
+});
+
 test('a session ending half a minute into its last bucket: that bar is half as wide as a whole minute', () => {
   const session = {
     destination: 'pool:3333',

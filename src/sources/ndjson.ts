@@ -80,6 +80,7 @@ const EVENT_SHAPE: Shape = {
     rss_bytes: 'number',
     cpu_time_ms: 'number',
     cores: 'number',
+    gpus: 'number',
   },
 };
 

@@ -179,7 +179,9 @@ export function winEventFromXml(root: XmlNode, hostHint?: string): WinEvent | st
   if (pid !== undefined) ev.executionPid = pid;
   const tid = intOf(exec?.attrs.ThreadID);
   if (tid !== undefined) ev.executionTid = tid;
-  const sid = child(sys, 'Security')?.attrs.UserID;
+  // Sysmon for Linux writes the logging process's uid as `UserId`
+  const security = child(sys, 'Security');
+  const sid = security?.attrs.UserID ?? security?.attrs.UserId;
   if (sid) ev.userSid = clip(sid, 256);
   const eventData = child(root, 'EventData');
   if (eventData) {

@@ -34,6 +34,7 @@ import { prometheus } from './prometheus.js';
 import { route53Resolver } from './route53-resolver.js';
 import { sentinelone } from './sentinelone.js';
 import { suricata } from './suricata.js';
+import { sysmonLinux } from './sysmon-linux.js';
 import { tetragon } from './tetragon.js';
 import { typeperf } from './typeperf.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
@@ -46,6 +47,7 @@ export const sources: SourceDescriptor[] = [
   pcap,
   auditd,
   osquery,
+  sysmonLinux,
   evtxXml,
   evtxJson,
   winlogbeat,

@@ -182,6 +182,49 @@ test('Sysmon 5 is an exit, 6 a driver load, 13 a registry write', () => {
   );
 });
 
+test('Sysmon 11 is a file-write of TargetFilename by the process named', () => {
+  const e = winEventToCoal(
+    sysmon(11, { ...PROC, TargetFilename: 'C:\\Users\\alice\\AppData\\Roaming\\m.exe' }),
+    REF,
+    'evtx',
+  );
+  assert.equal(e?.event.action, 'file-write');
+  assert.deepEqual(e?.file, { path: 'C:\\Users\\alice\\AppData\\Roaming\\m.exe', name: 'm.exe' });
+  assert.equal(e?.process?.pid, 4120);
+  assert.equal(e?.host?.os?.platform, 'windows');
+});
+
+test('Sysmon for Linux (provider Linux-Sysmon) takes the Sysmon mapping on a linux host', () => {
+  const linux = (eventId: number, data: Record<string, string>): WinEvent => ({
+    ...sysmon(eventId, data),
+    provider: 'Linux-Sysmon',
+    channel: 'Linux-Sysmon/Operational',
+    computer: 'web-03',
+  });
+  const exec = winEventToCoal(
+    linux(1, {
+      ProcessGuid: '{8f3c2a10-6f2e-6937-106b-a1b2c3d40000}',
+      ProcessId: '4203',
+      Image: '/tmp/.x/xmrig',
+      CommandLine: '/tmp/.x/xmrig -o stratum+tcp://203.0.113.77:3333',
+      User: 'www-data',
+      UtcTime: '2026-12-07 10:01:13.123',
+    }),
+    REF,
+    'sysmon-linux',
+  );
+  assert.equal(exec?.event.action, 'exec');
+  assert.equal(exec?.event.dataset, 'sysmon-linux.sysmon.1');
+  assert.deepEqual(exec?.host, { name: 'web-03', os: { platform: 'linux' } });
+  assert.equal(exec?.process?.name, 'xmrig');
+  assert.equal(exec?.['@timestamp'], '2026-12-07T10:01:13.123Z');
+  const file = winEventToCoal(linux(11, { Image: '/usr/bin/curl', TargetFilename: '/tmp/.x/xmrig' }), REF, 's');
+  assert.deepEqual([file?.event.action, file?.file?.name, file?.host?.os?.platform], ['file-write', 'xmrig', 'linux']);
+  // a Linux-only id no analytic reads is a log-record under its own provider's name when a rule reads it
+  const config = winEventToCoal(linux(16, { Configuration: '/opt/sysmon/config.xml' }), REF, 's', () => true);
+  assert.deepEqual([config?.event.action, config?.event.dataset], ['log-record', 's.linux-sysmon.16']);
+});
+
 test('Sysmon 22 is a dns-query with the resolved IPs only', () => {
   const e = winEventToCoal(
     sysmon(22, {

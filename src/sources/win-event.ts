@@ -1,7 +1,8 @@
 /**
  * One Windows event as every Windows format carries it (binary EVTX, XML export, evtx_dump JSON,
  * Winlogbeat), before normalisation, and the one mapping from it to CoalEvents. Each Windows source
- * decodes its own container into WinEvent; everything after that is shared here.
+ * decodes its own container into WinEvent; everything after that is shared here. Sysmon for Linux writes
+ * the same event XML (provider `Linux-Sysmon`), so its events take the same mapping on a `linux` host.
  */
 import type { CoalEvent, ProcessFields, ProcessParent, SourceRef } from '../model/event.js';
 import { clip } from '../util/hostile.js';
@@ -24,7 +25,7 @@ export interface WinEvent {
   /** System/Execution@ProcessID and @ThreadID: the process that logged the event (not its subject). */
   executionPid?: number;
   executionTid?: number;
-  /** System/Security@UserID (a SID), when present. */
+  /** System/Security@UserID (a SID; Sysmon for Linux's `UserId` is a uid), when present. */
   userSid?: string;
   /**
    * EventData `<Data Name="X">v</Data>` as `X → v`; unnamed `<Data>` elements as `param1`, `param2`, …
@@ -36,6 +37,8 @@ export interface WinEvent {
 }
 
 const SYSMON = 'Microsoft-Windows-Sysmon';
+/** Sysmon for Linux: Sysmon's event ids and EventData names, Linux paths and user names. */
+export const LINUX_SYSMON = 'Linux-Sysmon';
 const SECURITY = 'Microsoft-Windows-Security-Auditing';
 const MAX_COMMAND_CHARS = 8192;
 const MAX_TEXT_CHARS = 4096;
@@ -254,9 +257,13 @@ export function scheduledTask(
   };
 }
 
+function isSysmon(provider: string): boolean {
+  return provider === SYSMON || provider === LINUX_SYSMON;
+}
+
 function timeOf(ev: WinEvent): number | undefined {
   const utc = ev.data.UtcTime;
-  if (ev.provider === SYSMON && typeof utc === 'string') {
+  if (isSysmon(ev.provider) && typeof utc === 'string') {
     const ms = parseTimestamp(utc.trim());
     if (ms !== undefined) return ms;
   }
@@ -284,15 +291,17 @@ type Head = Pick<CoalEvent['event'], 'kind' | 'category' | 'type' | 'action'> & 
 
 /** `sysmon.7`, `security.4624`, `microsoft-windows-powershell.4104`: the dataset of a record read as it is. */
 function datasetOf(ev: WinEvent): string {
+  // Sysmon for Linux keeps its own name (`linux-sysmon.16`): the same id can mean a Windows-only event
   const provider =
     ev.provider === SYSMON ? 'sysmon' : ev.provider === SECURITY ? 'security' : ev.provider.toLowerCase();
   return `${clip(provider.replace(/[^a-z0-9-]/g, '-'), 64)}.${ev.eventId}`;
 }
 
 /**
- * Windows events into CoalEvents: Sysmon 1/3/5/6/12-14/22 and Security 4688/4689/4698/4702/5156 as what
- * they mean; every other record (and a Sysmon 12 key delete) as a `log-record` for the Sigma rules when
- * `keepRecord` says a rule could read it. Undefined for the rest and for a record with no readable time.
+ * Windows events into CoalEvents: Sysmon 1/3/5/6/11/12-14/22 (on Windows or Linux) and Security
+ * 4688/4689/4698/4702/5156 as what they mean; every other record (and a Sysmon 12 key delete) as a
+ * `log-record` for the Sigma rules when `keepRecord` says a rule could read it. Undefined for the rest and
+ * for a record with no readable time.
  */
 export function winEventToCoal(
   ev: WinEvent,
@@ -304,7 +313,7 @@ export function winEventToCoal(
   let head: Head | undefined;
   const body: Partial<CoalEvent> = {};
   let persistence: CoalEvent['coalmine']['persistence'];
-  if (ev.provider === SYSMON) {
+  if (isSysmon(ev.provider)) {
     const ds = `${format}.sysmon.${ev.eventId}`;
     switch (ev.eventId) {
       case 1: {
@@ -375,6 +384,20 @@ export function winEventToCoal(
         const sig = val(d, 'Signature', MAX_NAME_CHARS);
         if (sig !== undefined) file.signature = sig;
         body.file = file;
+        break;
+      }
+      case 11: {
+        // FileCreate: a file created or overwritten (TargetFilename) by the process named
+        head = { kind: 'event', category: ['file'], type: ['creation'], action: 'file-write', dataset: ds };
+        const file: NonNullable<CoalEvent['file']> = {};
+        const path = val(d, 'TargetFilename');
+        if (path !== undefined) {
+          file.path = path;
+          file.name = clip(winBasename(path), MAX_NAME_CHARS);
+        }
+        body.file = file;
+        const p = sysmonProcess(d);
+        if (p) body.process = p;
         break;
       }
       case 12:
@@ -510,7 +533,10 @@ export function winEventToCoal(
   const event: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),
     event: { ...head, ...(ev.recordId !== undefined ? { id: String(ev.recordId) } : {}) },
-    host: { name: clip(ev.computer, MAX_NAME_CHARS), os: { platform: 'windows' } },
+    host: {
+      name: clip(ev.computer, MAX_NAME_CHARS),
+      os: { platform: ev.provider === LINUX_SYSMON ? 'linux' : 'windows' },
+    },
     ...body,
     original: originalOf(ev),
     coalmine: { ts, format, ref },

@@ -192,6 +192,8 @@ export function logsourceMatches(
   const platform = event.host?.os?.platform?.toLowerCase();
   for (const c of conditions) {
     if (win && isWindowsCondition(c)) {
+      // a Windows-shaped record of another platform (Sysmon for Linux) is read by that platform's conditions only
+      if (c.platform !== undefined && platform !== undefined && c.platform !== platform) continue;
       if (conditionReadsRecord(c, win.provider, win.channel, win.eventId)) return true;
       continue;
     }

@@ -289,7 +289,7 @@ test('the logsource table: every entry is well formed; Windows categories resolv
   assert.deepEqual(keys({ product: 'windows', category: 'pipe_created' }), ['w:17', 'w:18']);
   assert.deepEqual(keys({ product: 'windows', category: 'ps_script' }), ['w:4104']);
   assert.deepEqual(keys({ product: 'windows', service: 'security' }), ['w:*']);
-  assert.deepEqual(keys({ product: 'linux', category: 'process_creation' }), ['a:exec', 'a:process-seen']);
+  assert.deepEqual(keys({ product: 'linux', category: 'process_creation' }), ['a:exec', 'a:process-seen', 'w:1']);
   assert.deepEqual(keys({ product: 'zeek', service: 'dns' }), ['a:dns-query']);
   assert.equal(keys({ product: 'qualys' }), undefined);
 });

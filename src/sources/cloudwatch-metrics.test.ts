@@ -217,3 +217,122 @@ test('sniffing: every shape is ours, and no other fixture is taken for CloudWatc
     assert.equal(sniffSource(fileInput(`${DIR}/${name}`))?.name, 'cloudwatch-metrics', name);
   for (const path of otherFixtures()) assert.notEqual(sniffSource(fileInput(path))?.name, 'cloudwatch-metrics', path);
 });
+
+// the CloudWatch agent's NVIDIA GPU utilisation, published per GPU (index) under CWAgent
+const GPU_HOST = 'i-0c1d2e3f4a5b6c7d8';
+const gpuStream = fileInput(`${DIR}/gpu-stream.json`);
+const gpuBadStream = fileInput(`${DIR}/gpu-bad-stream.json`);
+runSourceContract({
+  source: cloudwatchMetrics,
+  good: gpuStream,
+  bad: gpuBadStream,
+  cut: cutLineCase(gpuStream, 0, '"InstanceId":"', 'i-0ccccccccccccccc9'),
+});
+
+/** Each event's time (HH:MM), instance and metrics. */
+function gpuFacts(events: Awaited<ReturnType<typeof readAll>>['events']) {
+  return events.map((e) => [e['@timestamp'].slice(11, 16), e.cloud?.instance?.id, e.metrics]);
+}
+
+test("GPU stream: an instance's GPUs at one time are one event, the mean with their count; a roll-up is its mean", async () => {
+  const { events, issues } = await readAll(cloudwatchMetrics, gpuStream);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(gpuFacts(events), [
+    ['01:00', GPU_HOST, { cpu_pct: 97.6 }],
+    // index 0 at 100 %, index 1 at 98 %: 99 % of 2 GPUs
+    ['01:00', GPU_HOST, { gpu_pct: 99, gpus: 2 }],
+    // aggregation_dimensions [["InstanceId"]]: the agent's mean over the instance's GPUs, sum ÷ count
+    ['01:00', WEB, { gpu_pct: 15.2 }],
+    // index 0 delivered twice (Firehose delivers at least once): counted once
+    ['01:01', GPU_HOST, { gpu_pct: 99.5, gpus: 2 }],
+    ['01:01', WEB, { gpu_pct: 12.5 }],
+    ['01:02', GPU_HOST, { gpu_pct: 100, gpus: 2 }],
+  ]);
+  const e = events[1];
+  assert.equal(e.event.dataset, 'cloudwatch-metrics.stream');
+  assert.deepEqual(e.host, { name: GPU_HOST });
+  assert.deepEqual(e.cloud, {
+    provider: 'aws',
+    instance: { id: GPU_HOST },
+    account: { id: '123456789012' },
+    region: 'us-east-1',
+  });
+  assert.deepEqual(e.coalmine.ref, { file: gpuStream.name, line: 1 });
+  assert.deepEqual(e.original, {
+    metric: 'nvidia_smi_utilization_gpu',
+    gpus: [
+      { gpu: 'index:0', pct: 100 },
+      { gpu: 'index:1', pct: 98 },
+    ],
+  });
+  // CWAgent's mem_used_percent is not read
+  assert.equal(await unusedOf(gpuStream), 1);
+});
+
+test('GPU stream: a bad value, unit or index is reported on its line; the other GPU still makes the sample', async () => {
+  const { events, issues } = await readAll(cloudwatchMetrics, gpuBadStream);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [2, 'CW_METRICS_BAD_RECORD'],
+      [3, 'CW_METRICS_BAD_RECORD'],
+      [4, 'CW_METRICS_BAD_RECORD'],
+      [5, 'CW_METRICS_BAD_RECORD'],
+    ],
+  );
+  const reasons = issues.map((i) => i.reason);
+  assert.match(reasons[0], /250 is not a percent/);
+  assert.match(reasons[1], /unit "Bytes" is not Percent/);
+  assert.match(reasons[2], /dimensions\.index "zero" is not a GPU index/);
+  assert.match(reasons[3], /value\.sum "lots" is not a number/);
+  assert.deepEqual(gpuFacts(events), [
+    ['01:00', GPU_HOST, { gpu_pct: 100, gpus: 1 }],
+    ['01:02', GPU_HOST, { gpu_pct: 97, gpus: 1 }],
+  ]);
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [1, 6],
+  );
+});
+
+test('GPU get-metric-data: each result is one GPU; an instance-time is one event, in time order beside its CPU', async () => {
+  const input = fileInput(`${DIR}/gpu-get-metric-data.json`);
+  assert.equal(sniffSource(input)?.name, 'cloudwatch-metrics');
+  const { events, issues } = await readAll(cloudwatchMetrics, input);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(gpuFacts(events), [
+    ['01:00', GPU_HOST, { cpu_pct: 97.6 }],
+    ['01:00', GPU_HOST, { gpu_pct: 98, gpus: 2 }],
+    ['01:05', GPU_HOST, { cpu_pct: 99.4 }],
+    ['01:05', GPU_HOST, { gpu_pct: 98, gpus: 2 }],
+    ['01:10', GPU_HOST, { gpu_pct: 100, gpus: 2 }],
+  ]);
+  assert.equal(events[1].event.dataset, 'cloudwatch-metrics.get-metric-data');
+  assert.deepEqual(events[1].coalmine.ref, { file: input.name, record: 'result 0 point 2' });
+  // a bad value is reported by its point and the other GPU's sample still stands
+  const text = input.head.toString('utf8').replace('100.0,\n                99.0', '"busy",\n                99.0');
+  const bad = await readAll(cloudwatchMetrics, memoryInput('gpu.json', text));
+  assert.deepEqual(
+    bad.issues.map((i) => [i.record, i.code]),
+    [['result 0 point 0', 'CW_METRICS_BAD_VALUE']],
+  );
+  assert.deepEqual(gpuFacts(bad.events).at(-1), ['01:10', GPU_HOST, { gpu_pct: 100, gpus: 1 }]);
+});
+
+test("GPU get-metric-statistics: appended documents are the instance's GPUs; the agent's unit None is accepted", async () => {
+  const doc = (points: Array<[string, number]>) =>
+    JSON.stringify({
+      Label: 'nvidia_smi_utilization_gpu',
+      Datapoints: points.map(([t, v]) => ({ Timestamp: t, Average: v, Maximum: v, Unit: 'None' })),
+    });
+  const text = `${doc([
+    ['2026-03-02T01:05:00Z', 90],
+    ['2026-03-02T01:00:00Z', 100],
+  ])}\n${doc([['2026-03-02T01:00:00Z', 80]])}\n`;
+  const { events, issues } = await readAll(cloudwatchMetrics, memoryInput(`${GPU_HOST}-gpu.json`, text));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(gpuFacts(events), [
+    ['01:00', GPU_HOST, { gpu_pct: 90, gpus: 2 }],
+    ['01:05', GPU_HOST, { gpu_pct: 90, gpus: 1 }],
+  ]);
+});

@@ -15,19 +15,25 @@
  *   Average, Maximum, Unit}]}`): the file does not say the instance, so it is the `i-…` the file name
  *   holds, else the input's host hint (`--host`), else every datapoint is reported.
  * One `metric` event per datapoint at its time, `host.name` and `cloud.instance.id` = the instance.
+ * The CloudWatch agent's NVIDIA `nvidia_smi_utilization_gpu` (percent, published per GPU with `InstanceId`,
+ * `index`, `name`, `arch` dimensions) is read in every shape: an instance's GPUs at one time make one
+ * event (`gpu_pct` the mean, `gpus` their count; `gpu-groups.ts`). A stream record with no `index` is the
+ * agent's roll-up over the instance's GPUs (the mean, count unsaid); a get-metric-data result or a
+ * get-metric-statistics document is one GPU's series.
  * Whole documents are read bounded and emitted in time order (the CLI lists newest first by default);
  * stream lines too (bounded, `time-order.ts`), since Firehose delivers an instance's datapoints late.
  */
-import type { CoalEvent } from '../model/event.js';
+import type { CoalEvent, EventMetrics } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { instanceIdIn, instanceIdOf } from './aws-ids.js';
+import { type GpuGroup, GpuGroups, meanGpuPct } from './gpu-groups.js';
 import { jsonDocumentRecords } from './json-document.js';
 import { readJsonLines, sniffJsonLine } from './lines.js';
 import { isObject, numberOf, textOf } from './net-fields.js';
-import { timeOrdered } from './time-order.js';
-import type { SourceBatch, SourceDescriptor, SourceInput } from './types.js';
+import { MAX_HELD_EVENTS, timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 const FORMAT = 'cloudwatch-metrics';
 const CODE = 'CW_METRICS';
@@ -44,6 +50,12 @@ const MAX_LABEL_CHARS = 256;
 /** CPUUtilization is a percent; a hair over 100 is rounding, more is not this metric. */
 const MAX_PERCENT = 100.5;
 const BATCH_EVENTS = 1000;
+/** The agent's NVIDIA GPU utilisation (nvidia-smi's `utilization.gpu`, percent), in its default name. */
+const GPU_METRIC = 'nvidia_smi_utilization_gpu';
+/** A stream record without an `index` dimension: the agent's roll-up over the instance's GPUs. */
+const ALL_GPUS = '*';
+/** The original of an instance's GPU sample lists at most this many GPUs' values. */
+const MAX_ORIGINAL_GPUS = 64;
 
 type Shape = 'stream' | 'get-metric-data' | 'get-metric-statistics';
 
@@ -57,6 +69,8 @@ interface Point {
   original: Record<string, unknown>;
   /** The output it was read from, when a file appends get-metric-data and get-metric-statistics answers. */
   shape?: Shape;
+  /** A GPU utilisation point: which of the instance's GPUs (`ALL_GPUS` for the agent's roll-up); else CPU. */
+  gpu?: string;
 }
 
 function round2(v: number): number {
@@ -71,7 +85,12 @@ function percentOf(v: unknown, what: string): number | string {
   return Math.min(n, 100);
 }
 
-function eventOf(p: Point, shape: Shape): CoalEvent {
+function eventOf(
+  p: Point,
+  shape: Shape,
+  metrics: EventMetrics = { cpu_pct: round2(p.pct) },
+  original = p.original,
+): CoalEvent {
   const cloud: NonNullable<CoalEvent['cloud']> = { provider: 'aws', instance: { id: p.instance } };
   if (p.account !== undefined) cloud.account = { id: p.account };
   if (p.region !== undefined) cloud.region = p.region;
@@ -80,19 +99,50 @@ function eventOf(p: Point, shape: Shape): CoalEvent {
     event: { kind: 'metric', category: ['host'], type: ['info'], action: 'metric', dataset: `${FORMAT}.${shape}` },
     host: { name: p.instance },
     cloud,
-    metrics: { cpu_pct: round2(p.pct) },
-    original: p.original,
+    metrics,
+    original,
     coalmine: { ts: p.ts, format: FORMAT, ref: p.ref },
   };
 }
 
-/** One metric-stream line: a CPU event, `unused` for other metrics, or why it is bad. */
-function streamRecord(o: unknown, file: string, line: number): CoalEvent | 'unused' | string {
+/** An instance's GPU points of one time, as one event: the mean over its GPUs and their count (a roll-up alone: its mean). */
+function gpuEventOf(g: GpuGroup<Point>): CoalEvent {
+  const each = g.gpus.flatMap((gpu, i) => (gpu === ALL_GPUS ? [] : [{ gpu, pct: round2(g.pcts[i]) }]));
+  const metrics: EventMetrics =
+    each.length > 0
+      ? { gpu_pct: meanGpuPct({ ...g, pcts: each.map((x) => x.pct) }), gpus: each.length }
+      : { gpu_pct: round2(g.pcts[0]) };
+  const original = {
+    metric: GPU_METRIC,
+    gpus: each.length > 0 ? each.slice(0, MAX_ORIGINAL_GPUS) : [{ gpu: ALL_GPUS, pct: round2(g.pcts[0]) }],
+  };
+  return eventOf(g.first, g.first.shape ?? 'stream', metrics, original);
+}
+
+/** Points of both metrics as events: CPU one per point, GPU one per instance and time; in time order, ties as read. */
+function eventsOf(points: Point[], fallback: Shape): CoalEvent[] {
+  const groups = new GpuGroups<Point>(MAX_POINTS);
+  const events: CoalEvent[] = [];
+  for (const p of points)
+    if (p.gpu === undefined) events.push(eventOf(p, p.shape ?? fallback));
+    else {
+      p.shape ??= fallback;
+      groups.add(p.instance, p.ts, p.gpu, p.pct, p);
+    }
+  for (const g of groups.drain()) events.push(gpuEventOf(g));
+  // sort is stable: points of one time keep the file's order
+  return events.sort((a, b) => a.coalmine.ts - b.coalmine.ts);
+}
+
+/** One metric-stream line: a CPU event, a GPU point (gathered per instance and time), `unused` for other metrics, or why it is bad. */
+function streamRecord(o: unknown, file: string, line: number): CoalEvent | Point | 'unused' | string {
   if (!isObject(o)) return 'not a JSON object';
   const namespace = textOf(o.namespace, 256);
   const metric = textOf(o.metric_name, 256);
   if (namespace === undefined || metric === undefined) return 'no namespace or metric_name';
-  if (namespace !== 'AWS/EC2' || metric !== 'CPUUtilization') return 'unused';
+  // the agent publishes under the namespace its configuration names (CWAgent unless told otherwise)
+  const isGpu = metric === GPU_METRIC;
+  if (!isGpu && (namespace !== 'AWS/EC2' || metric !== 'CPUUtilization')) return 'unused';
   const dimensions = isObject(o.dimensions) ? o.dimensions : {};
   // CPU averaged over an auto scaling group, image or type names no one instance
   if (dimensions.InstanceId === undefined) return 'unused';
@@ -101,7 +151,9 @@ function streamRecord(o: unknown, file: string, line: number): CoalEvent | 'unus
     return `dimensions.InstanceId ${clip(JSON.stringify(dimensions.InstanceId) ?? '', 40)} is not an instance id`;
   const ts = parseTimestamp(o.timestamp);
   if (ts === undefined) return `timestamp ${clip(JSON.stringify(o.timestamp) ?? 'is missing', 40)} is not a time`;
-  if (o.unit !== undefined && o.unit !== 'Percent') return `unit ${clip(JSON.stringify(o.unit), 40)} is not Percent`;
+  // the agent sends its NVIDIA metrics without a unit unless its configuration gives one
+  if (o.unit !== undefined && o.unit !== 'Percent' && !(isGpu && o.unit === 'None'))
+    return `unit ${clip(JSON.stringify(o.unit), 40)} is not Percent`;
   if (!isObject(o.value)) return 'value is not {max, min, sum, count}';
   const count = numberOf(o.value.count);
   if (count === undefined || count <= 0)
@@ -115,6 +167,16 @@ function streamRecord(o: unknown, file: string, line: number): CoalEvent | 'unus
   if (account !== undefined) point.account = account;
   const region = textOf(o.region, MAX_REGION_CHARS);
   if (region !== undefined) point.region = region;
+  if (isGpu) {
+    if (dimensions.index === undefined) point.gpu = ALL_GPUS;
+    else {
+      const index = textOf(dimensions.index, 16);
+      if (index === undefined || !/^\d{1,4}$/.test(index))
+        return `dimensions.index ${clip(JSON.stringify(dimensions.index) ?? '', 40)} is not a GPU index`;
+      point.gpu = `index:${index}`;
+    }
+    return point;
+  }
   return eventOf(point, 'stream');
 }
 
@@ -127,6 +189,11 @@ function fileInstance(input: SourceInput): string | undefined {
 function namesCpu(text: string): boolean {
   const lower = text.slice(0, MAX_LABEL_CHARS).toLowerCase();
   return lower.includes('cpuutilization') || lower.split(/[^a-z0-9]+/).includes('cpu');
+}
+
+/** Does a label or query id name the agent's GPU utilisation? */
+function namesGpu(text: string): boolean {
+  return text.slice(0, MAX_LABEL_CHARS).toLowerCase().includes(GPU_METRIC);
 }
 
 /** Does it name any other word than the instance id (a metric, statistic, anything)? */
@@ -186,7 +253,9 @@ function readMetricData(scope: DocumentScope, doc: Record<string, unknown>, line
       continue;
     }
     const named = instanceIdIn(label) ?? instanceIdIn(id, true);
-    if (!namesCpu(label) && !namesCpu(id)) {
+    // each GPU result is one GPU's series (a query per index, or a SEARCH over the index dimension)
+    const gpu = namesGpu(label) || namesGpu(id) ? `result:${scope.prefix}${i}` : undefined;
+    if (gpu === undefined && !namesCpu(label) && !namesCpu(id)) {
       if (named !== undefined && !namesSomethingElse(label, named))
         scope.issues.push(
           issue(
@@ -242,13 +311,15 @@ function readMetricData(scope: DocumentScope, doc: Record<string, unknown>, line
         scope.issues.push(issue(ref, `${CODE}_BAD_VALUE`, pct));
         continue;
       }
-      addPoint(scope, {
+      const point: Point = {
         ts,
         instance,
         pct,
         ref,
         original: { Id: id, Label: label, Timestamp: times[j], Value: values[j] },
-      });
+      };
+      if (gpu !== undefined) point.gpu = gpu;
+      addPoint(scope, point);
     }
   }
   if (results.length > MAX_RESULTS)
@@ -268,7 +339,8 @@ function readStatistics(scope: DocumentScope, doc: Record<string, unknown>, line
     scope.issues.push(issue({ file: scope.file, line }, `${CODE}_BAD_DOCUMENT`, 'Datapoints is not an array'));
     return;
   }
-  if (doc.Label !== 'CPUUtilization') {
+  const isGpu = doc.Label === GPU_METRIC;
+  if (doc.Label !== 'CPUUtilization' && !isGpu) {
     scope.unused += datapoints.length;
     return;
   }
@@ -303,7 +375,7 @@ function readStatistics(scope: DocumentScope, doc: Record<string, unknown>, line
       );
       continue;
     }
-    if (d.Unit !== undefined && d.Unit !== 'Percent') {
+    if (d.Unit !== undefined && d.Unit !== 'Percent' && !(isGpu && d.Unit === 'None')) {
       scope.issues.push(issue(ref, `${CODE}_BAD_VALUE`, `Unit ${clip(JSON.stringify(d.Unit), 40)} is not Percent`));
       continue;
     }
@@ -318,7 +390,10 @@ function readStatistics(scope: DocumentScope, doc: Record<string, unknown>, line
       scope.issues.push(issue(ref, `${CODE}_BAD_VALUE`, pct));
       continue;
     }
-    addPoint(scope, { ts, instance, pct, ref, original: d });
+    const point: Point = { ts, instance, pct, ref, original: d };
+    // one document is one series: appended documents are the instance's other GPUs
+    if (isGpu) point.gpu = `series:${scope.prefix}`;
+    addPoint(scope, point);
   }
 }
 
@@ -364,14 +439,59 @@ async function* readDocument(input: SourceInput): AsyncGenerator<SourceBatch> {
         ),
       );
   }
-  // sort is stable: points of one time keep the file's order
-  scope.points.sort((a, b) => a.ts - b.ts);
+  const all = eventsOf(scope.points, scope.shape);
+  scope.points = [];
   let first = true;
-  for (let k = 0; k < scope.points.length || first; k += BATCH_EVENTS) {
-    const events = scope.points.slice(k, k + BATCH_EVENTS).map((p) => eventOf(p, p.shape ?? scope.shape));
+  for (let k = 0; k < all.length || first; k += BATCH_EVENTS) {
+    const events = all.slice(k, k + BATCH_EVENTS);
     yield first ? { events, issues: scope.issues, unused: scope.unused } : { events, issues: [] };
     first = false;
   }
+}
+
+/**
+ * Metric-stream lines: CPU events as read; GPU points held per instance and time (an instance's GPUs
+ * arrive in any order, across Firehose's buffers) and given as one event each at the end, or when
+ * `MAX_HELD_EVENTS` instance-times are held (then an instance's GPUs read later make a second event
+ * for that time, and it is reported).
+ */
+async function* readStream(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  const points = new WeakMap<CoalEvent, Point>();
+  const groups = new GpuGroups<Point>(MAX_HELD_EVENTS);
+  let reported = false;
+  const lines = readJsonLines(input, context, CODE, (o, line) => {
+    const r = streamRecord(o, input.name, line);
+    if (typeof r === 'string' || '@timestamp' in r) return r;
+    // the GPU point stands in the line's place until it is gathered below
+    const held = eventOf(r, 'stream', { gpu_pct: round2(r.pct) });
+    points.set(held, r);
+    return held;
+  });
+  for await (const batch of lines) {
+    const events: CoalEvent[] = [];
+    const issues = batch.issues;
+    for (const e of batch.events) {
+      const p = points.get(e);
+      if (p === undefined) events.push(e);
+      else if (p.gpu !== undefined) groups.add(p.instance, p.ts, p.gpu, p.pct, p);
+    }
+    if (groups.full) {
+      for (const g of groups.drain()) events.push(gpuEventOf(g));
+      if (!reported)
+        issues.push(
+          issue(
+            { file: input.name, line: 1 },
+            `${CODE}_GPU_RUNS`,
+            `over ${MAX_HELD_EVENTS} instance-times of GPU samples held: given in runs, and an instance's GPUs read after its run make a second sample for that time`,
+            'reading',
+          ),
+        );
+      reported = true;
+    }
+    yield { ...batch, events, issues };
+  }
+  const rest = groups.drain().map(gpuEventOf);
+  if (rest.length > 0) yield { events: rest, issues: [] };
 }
 
 /** A whole document opens with `{` alone on its line or a key on the same line; a stream line holds the whole record. */
@@ -394,7 +514,7 @@ function isStreamRecord(o: unknown): boolean {
 export const cloudwatchMetrics: SourceDescriptor = {
   name: FORMAT,
   summary:
-    'Amazon CloudWatch EC2 CPUUtilization: metric stream JSON lines, get-metric-data and get-metric-statistics output',
+    "Amazon CloudWatch EC2 CPUUtilization and the CloudWatch agent's nvidia_smi_utilization_gpu: metric stream JSON lines, get-metric-data and get-metric-statistics output",
   platform: 'cloud',
   delivers: 'events',
   sniff(head) {
@@ -413,7 +533,6 @@ export const cloudwatchMetrics: SourceDescriptor = {
       return;
     }
     // a stream's records reach S3 as Firehose buffers them: an instance's datapoints may come late
-    const lines = readJsonLines(input, context, CODE, (o, line) => streamRecord(o, input.name, line));
-    yield* timeOrdered(lines, input.name, CODE, BATCH_EVENTS);
+    yield* timeOrdered(readStream(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };

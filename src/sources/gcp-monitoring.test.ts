@@ -128,3 +128,78 @@ test('fuzz: a damaged page never throws; every issue has a line and every event 
     for (const e of events) assert.equal(e.event.action, 'metric');
   }
 });
+
+// the Ops Agent's GPU utilisation (NVML, percent) and its DCGM receiver's (a fraction), per GPU
+const gpu = fileInput('test/fixtures/gcp-monitoring/gpu.jsonl');
+const gpuBad = fileInput('test/fixtures/gcp-monitoring/gpu-bad.jsonl');
+runSourceContract({
+  source: gcpMonitoring,
+  good: gpu,
+  bad: gpuBad,
+  cut: cutLineCase(gpu, 1, '"name":"', 'trainer-cut-42'),
+});
+
+/** Each event's time (HH:MM), host and metrics. */
+function facts(events: Awaited<ReturnType<typeof readAll>>['events']) {
+  return events.map((e) => [e['@timestamp'].slice(11, 16), e.host?.name, e.metrics]);
+}
+
+test("GPU: an instance's GPUs at one point time are one event, the mean with their count; a fraction read as percent", async () => {
+  const { events, issues } = await readAll(gcpMonitoring, gpu);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(facts(events), [
+    // the agent's series name the VM by id only: the CPU series of the file says it is gpu-node-1
+    ['02:14', 'gpu-node-1', { gpu_pct: 99, gpus: 2 }],
+    ['02:14', 'gpu-node-1', { cpu_pct: 39.8 }],
+    ['02:15', 'gpu-node-1', { gpu_pct: 99.5, gpus: 2 }],
+    ['02:15', 'gpu-node-1', { cpu_pct: 40.5 }],
+    // gpu.dcgm.utilization 0.62 and 0.58: 60 %; the VM named by the answer's metadata.systemLabels
+    ['02:15', 'trainer-a3', { gpu_pct: 60, gpus: 2 }],
+    ['02:16', 'gpu-node-1', { gpu_pct: 100, gpus: 2 }],
+    ['02:16', 'gpu-node-1', { cpu_pct: 41.2 }],
+    ['02:16', 'trainer-a3', { gpu_pct: 62, gpus: 2 }],
+  ]);
+  const e = events[0];
+  assert.equal(e.event.dataset, 'gcp-monitoring.gpu_utilization');
+  assert.deepEqual(e.cloud, {
+    provider: 'gcp',
+    instance: { id: '7310452283941126001', name: 'gpu-node-1' },
+    account: { id: 'example-prod-123456' },
+    region: 'asia-southeast1',
+    availability_zone: 'asia-southeast1-b',
+  });
+  assert.deepEqual(e.original, {
+    metric: 'agent.googleapis.com/gpu/utilization',
+    gpus: [
+      { gpu: 'uuid:3b8e1f2a-9c4d-4e5f-a6b7-c8d9e0f1a2b3', pct: 99.7 },
+      { gpu: 'uuid:7d6c5b4a-3e2f-4a1b-9c8d-7e6f5a4b3c2d', pct: 98.3 },
+    ],
+  });
+  assert.deepEqual(e.coalmine.ref, { file: gpu.name, line: 1, record: 'series 0 point 2' });
+  // gpu/memory/bytes_used is not utilisation
+  let unused = 0;
+  for await (const batch of gcpMonitoring.read(gpu, TEST_CONTEXT)) unused += batch.unused ?? 0;
+  assert.equal(unused, 1);
+});
+
+test('GPU: a value out of range or not a number, or a series naming no GPU, is reported on its line', async () => {
+  const { events, issues } = await readAll(gcpMonitoring, gpuBad);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [1, 'GCP_MONITORING_BAD_VALUE'],
+      [2, 'GCP_MONITORING_BAD_VALUE'],
+      [3, 'GCP_MONITORING_BAD_RECORD'],
+      [4, 'GCP_MONITORING_BAD_VALUE'],
+    ],
+  );
+  assert.match(issues[0].reason, /value 250 is not a GPU utilization percent/);
+  assert.match(issues[1].reason, /value 62 is not a GPU utilization fraction/);
+  assert.match(issues[2].reason, /names no GPU/);
+  assert.deepEqual(issues[0].record, 'series 1 point 0');
+  // the GPU read beside each bad one still makes its instance's sample (no CPU series: the id is the host)
+  assert.deepEqual(facts(events), [
+    ['02:15', '7310452283941126001', { gpu_pct: 100, gpus: 1 }],
+    ['02:15', 'trainer-a3', { gpu_pct: 60, gpus: 1 }],
+  ]);
+});

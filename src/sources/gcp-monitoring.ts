@@ -5,14 +5,20 @@
  * as one document (pretty-printed, or an array of pages or of series) or one page or series per line.
  * `compute.googleapis.com/instance/cpu/utilization` is read: one `metric` event per point at its
  * interval's end, `metrics.cpu_pct` = the fraction × 100 (shared-core machine types may burst past
- * 100), host.name = the instance name (else its id), `cloud.instance` = both. Other metrics are counted
- * unused, one per series. Points are held (bounded) and emitted in time order: the API lists newest first.
+ * 100), host.name = the instance name (else its id), `cloud.instance` = both. GPU utilisation per GPU,
+ * the Ops Agent's `agent.googleapis.com/gpu/utilization` (NVML, percent) and its DCGM receiver's
+ * `workload.googleapis.com/gpu.dcgm.utilization` (a fraction), is gathered per instance and point time
+ * into one event (`gpu_pct` the mean over its GPUs, `gpus` their count; `gpu-groups.ts`); the agent's
+ * series name the instance only by id (and `metadata.systemLabels.name` when asked), so a CPU series
+ * of the file naming both gives the GPU samples the CPU samples' host. Other metrics are counted unused,
+ * one per series. Points are held (bounded) and emitted in time order: the API lists newest first.
  */
-import type { CoalEvent, SourceRef } from '../model/event.js';
+import type { CoalEvent, EventMetrics, SourceRef } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { gcpNameOf, regionOfZone } from './gcp-log.js';
+import { GpuGroups, meanGpuPct } from './gpu-groups.js';
 import { isJsonDocument, jsonRecords } from './json-document.js';
 import { sniffJsonLine } from './lines.js';
 import { isObject, numberOf, textOf } from './net-fields.js';
@@ -23,6 +29,14 @@ type Obj = Record<string, unknown>;
 const FORMAT = 'gcp-monitoring';
 const CODE = 'GCP_MONITORING';
 const CPU_METRIC = 'compute.googleapis.com/instance/cpu/utilization';
+/** The Ops Agent's NVML GPU utilisation: percent (the receiver's fraction scaled by 100). */
+const GPU_METRIC = 'agent.googleapis.com/gpu/utilization';
+/** The Ops Agent's DCGM receiver (v2): the fraction of time the GPU's graphics engine was active. */
+const DCGM_METRIC = 'workload.googleapis.com/gpu.dcgm.utilization';
+/** The original of an instance's GPU sample lists at most this many GPUs' values. */
+const MAX_ORIGINAL_GPUS = 64;
+/** Instance ids whose name a CPU series said, held to name the GPU samples. */
+const MAX_NAMED_INSTANCES = 100_000;
 /** Points held from one file before emitting them in time order (about 100 bytes each). */
 const MAX_POINTS = 2_000_000;
 const MAX_SERIES_PER_PAGE = 100_000;
@@ -40,6 +54,9 @@ interface Point {
   zone?: string;
   ref: SourceRef;
   order: number;
+  /** A GPU utilisation point: which of the instance's GPUs, and the metric; else CPU. */
+  gpu?: string;
+  metric?: string;
 }
 
 interface Scope {
@@ -48,16 +65,29 @@ interface Scope {
   issues: Issue[];
   unused: number;
   capped: boolean;
+  /** instance id → the name a CPU series gave it. */
+  names: Map<string, string>;
 }
 
 /** A point's fraction, or why it is not one. */
-function fractionOf(value: unknown): number | string {
+function fractionOf(value: unknown, type: string): number | string {
   if (!isObject(value)) return 'value is not an object';
   const raw = value.doubleValue ?? value.int64Value;
   const n = numberOf(raw);
   if (n === undefined) return `value ${clip(JSON.stringify(raw) ?? 'is missing', 40)} is not a number`;
+  // a hair over the top is rounding; more is not this metric
+  if (type === GPU_METRIC) return n < 0 || n > 100.5 ? `value ${n} is not a GPU utilization percent` : n / 100;
+  if (type === DCGM_METRIC) return n < 0 || n > 1.005 ? `value ${n} is not a GPU utilization fraction` : n;
   if (n < 0 || n > MAX_FRACTION) return `value ${n} is not a CPU utilization fraction`;
   return n;
+}
+
+/** Which GPU a series is: its UUID, else its number on the instance. */
+function gpuOf(labels: Record<string, unknown>): string | undefined {
+  const uuid = textOf(labels.uuid, 128);
+  if (uuid !== undefined) return `uuid:${uuid.toLowerCase().replace(/^gpu-/, '')}`;
+  const n = textOf(labels.gpu_number, 16);
+  return n !== undefined && /^\d{1,4}$/.test(n) ? `gpu:${n}` : undefined;
 }
 
 /** One TimeSeries into the scope's points; `line` is where its record starts. */
@@ -68,7 +98,8 @@ function addSeries(scope: Scope, s: Obj, line: number, label: string): void {
     scope.issues.push(issue({ file: scope.file, line }, `${CODE}_BAD_RECORD`, `${label}has no metric.type or points`));
     return;
   }
-  if (type !== CPU_METRIC) {
+  const isGpu = type === GPU_METRIC || type === DCGM_METRIC;
+  if (type !== CPU_METRIC && !isGpu) {
     scope.unused++;
     return;
   }
@@ -76,7 +107,18 @@ function addSeries(scope: Scope, s: Obj, line: number, label: string): void {
   const metricLabels = isObject(metric.labels) ? metric.labels : {};
   const idText = textOf(labels.instance_id, 32);
   const instanceId = idText !== undefined && /^\d{1,20}$/.test(idText) ? idText : undefined;
-  const instanceName = gcpNameOf(metricLabels.instance_name);
+  const system = isObject(s.metadata) && isObject(s.metadata.systemLabels) ? s.metadata.systemLabels : {};
+  // the agent's metrics carry no instance_name label; the API adds the VM's name as a system label
+  const instanceName = gcpNameOf(metricLabels.instance_name) ?? (isGpu ? gcpNameOf(system.name) : undefined);
+  const gpu = isGpu ? gpuOf(metricLabels) : undefined;
+  if (isGpu && gpu === undefined) {
+    scope.issues.push(
+      issue({ file: scope.file, line }, `${CODE}_BAD_RECORD`, `${label}names no GPU (metric.labels.uuid, gpu_number)`),
+    );
+    return;
+  }
+  if (!isGpu && instanceId !== undefined && instanceName !== undefined && scope.names.size < MAX_NAMED_INSTANCES)
+    scope.names.set(instanceId, instanceName);
   if (instanceId === undefined && instanceName === undefined) {
     scope.issues.push(
       issue(
@@ -122,7 +164,7 @@ function addSeries(scope: Scope, s: Obj, line: number, label: string): void {
       );
       continue;
     }
-    const fraction = fractionOf(isObject(p) ? p.value : undefined);
+    const fraction = fractionOf(isObject(p) ? p.value : undefined, type);
     if (typeof fraction === 'string') {
       scope.issues.push(issue(ref, `${CODE}_BAD_VALUE`, fraction));
       continue;
@@ -132,6 +174,10 @@ function addSeries(scope: Scope, s: Obj, line: number, label: string): void {
     if (instanceName !== undefined) point.instanceName = instanceName;
     if (project !== undefined) point.project = project;
     if (zone !== undefined) point.zone = zone;
+    if (gpu !== undefined) {
+      point.gpu = gpu;
+      point.metric = type;
+    }
     scope.points.push(point);
   }
   if (points.length > MAX_POINTS_PER_SERIES)
@@ -172,7 +218,11 @@ function addRecord(scope: Scope, value: unknown, line: number): void {
     );
 }
 
-function eventOf(p: Point): CoalEvent {
+function eventOf(
+  p: Point,
+  metrics: EventMetrics = { cpu_pct: p.pct },
+  original: Record<string, unknown> = { metric: CPU_METRIC, value: p.pct / 100 },
+): CoalEvent {
   const host = p.instanceName ?? (p.instanceId as string);
   // the series may name only the instance: its name then stands for the id, as flow records name it
   const instance = { id: p.instanceId ?? host, ...(p.instanceName !== undefined ? { name: p.instanceName } : {}) };
@@ -189,14 +239,38 @@ function eventOf(p: Point): CoalEvent {
       category: ['host'],
       type: ['info'],
       action: 'metric',
-      dataset: `${FORMAT}.cpu_utilization`,
+      dataset: `${FORMAT}.${metrics.gpu_pct === undefined ? 'cpu' : 'gpu'}_utilization`,
     },
     host: { name: host },
     cloud,
-    metrics: { cpu_pct: p.pct },
-    original: { metric: CPU_METRIC, value: p.pct / 100 },
+    metrics,
+    original,
     coalmine: { ts: p.ts, format: FORMAT, ref: p.ref },
   };
+}
+
+/** CPU points one event each; GPU points one event per instance and time; in time order, ties as read. */
+function eventsOf(scope: Scope): CoalEvent[] {
+  const groups = new GpuGroups<Point>(MAX_POINTS);
+  const out: Array<{ order: number; event: CoalEvent }> = [];
+  for (const p of scope.points) {
+    if (p.gpu === undefined) out.push({ order: p.order, event: eventOf(p) });
+    else {
+      if (p.instanceName === undefined && p.instanceId !== undefined) {
+        const name = scope.names.get(p.instanceId);
+        if (name !== undefined) p.instanceName = name;
+      }
+      groups.add(p.instanceId ?? p.instanceName ?? '', p.ts, p.gpu, Math.min(100, p.pct), p);
+    }
+  }
+  for (const g of groups.drain()) {
+    const n = Math.min(g.gpus.length, MAX_ORIGINAL_GPUS);
+    const gpus = g.gpus.slice(0, n).map((gpu, i) => ({ gpu, pct: g.pcts[i] }));
+    const metrics = { gpu_pct: meanGpuPct(g), gpus: g.gpus.length };
+    out.push({ order: g.first.order, event: eventOf(g.first, metrics, { metric: g.first.metric, gpus }) });
+  }
+  out.sort((a, b) => a.event.coalmine.ts - b.event.coalmine.ts || a.order - b.order);
+  return out.map((x) => x.event);
 }
 
 function isTimeSeriesRecord(o: unknown): boolean {
@@ -216,7 +290,7 @@ const METRIC_TYPE_TEXT = /"type"\s*:\s*"[a-z.]{1,64}\.googleapis\.com\//;
 export const gcpMonitoring: SourceDescriptor = {
   name: FORMAT,
   summary:
-    'Google Cloud Monitoring timeSeries JSON (projects.timeSeries.list): Compute Engine instance CPU utilization',
+    "Google Cloud Monitoring timeSeries JSON (projects.timeSeries.list): Compute Engine instance CPU utilization and the Ops Agent's GPU utilization",
   platform: 'cloud',
   delivers: 'events',
   sniff(head) {
@@ -230,15 +304,23 @@ export const gcpMonitoring: SourceDescriptor = {
     );
   },
   async *read(input, context) {
-    const scope: Scope = { file: input.name, points: [], issues: [], unused: 0, capped: false };
+    const scope: Scope = {
+      file: input.name,
+      points: [],
+      issues: [],
+      unused: 0,
+      capped: false,
+      names: new Map(),
+    };
     for await (const record of jsonRecords(input, context, CODE, ['timeSeries'])) {
       if ('issue' in record) scope.issues.push(record.issue);
       else addRecord(scope, record.value, record.line);
     }
-    scope.points.sort((a, b) => a.ts - b.ts || a.order - b.order);
+    const events = eventsOf(scope);
+    scope.points = [];
     let batch: SourceBatch = { events: [], issues: scope.issues, unused: scope.unused };
-    for (const p of scope.points) {
-      batch.events.push(eventOf(p));
+    for (const e of events) {
+      batch.events.push(e);
       if (batch.events.length >= BATCH_EVENTS) {
         yield batch;
         batch = { events: [], issues: [], unused: 0 };

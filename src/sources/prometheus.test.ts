@@ -9,6 +9,8 @@ const dump = fileInput('test/fixtures/prometheus/dump.txt');
 const badText = fileInput('test/fixtures/prometheus/bad.txt');
 const range = fileInput('test/fixtures/prometheus/query_range.json');
 const badJson = fileInput('test/fixtures/prometheus/bad.json');
+const gpu = fileInput('test/fixtures/prometheus/gpu.txt');
+const gpuBad = fileInput('test/fixtures/prometheus/gpu-bad.txt');
 const MINER_ID = '3f1c9a7b2e4d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8';
 const T0 = Date.UTC(2026, 11, 1, 10, 0);
 
@@ -251,7 +253,7 @@ function mutations(text: string, count: number, seed: number): string[] {
   return out;
 }
 
-for (const fixture of [dump, range]) {
+for (const fixture of [dump, range, gpu]) {
   test(`fuzz ${fixture.name}: mutated and cut copies never throw, events stay well-formed, and what is lost is reported`, async () => {
     const text = fixture.head.toString('utf8');
     const whole = (await readAll(prometheus, fixture)).events.length;
@@ -275,3 +277,123 @@ for (const fixture of [dump, range]) {
     }
   });
 }
+
+// GPU utilisation: dcgm-exporter (percent) and nvidia_gpu_exporter (ratio), two GPUs a host
+runSourceContract({
+  source: prometheus,
+  good: gpu,
+  bad: gpuBad,
+  cut: cutLineCase(gpu, 0, 'exported_pod="', 'kube-gpu-cut-77'),
+});
+
+/** Each event's time (HH:MM:SS), host, metrics and container name. */
+function gpuFacts(events: Awaited<ReturnType<typeof readAll>>['events']) {
+  return events.map((e) => [e['@timestamp'].slice(11, 19), e.host?.name, e.metrics, e.container?.name]);
+}
+
+test('GPU: one host sample per host and time, the mean over its GPUs with their count; a ratio read as percent', async () => {
+  const { events, issues } = await readAll(prometheus, gpu);
+  assert.deepEqual(issues, []);
+  const hosts = events.filter((e) => e.container === undefined);
+  assert.deepEqual(gpuFacts(hosts), [
+    // dcgm-exporter's two GPUs at 100 and 98 %: one sample at 99 % of the node's 2 GPUs, named by Hostname
+    ['10:00:00', 'gpu-node-3', { gpu_pct: 99, gpus: 2 }, undefined],
+    ['10:00:00', 'gpu-node-4', { gpu_pct: 0, gpus: 1 }, undefined],
+    // nvidia_gpu_exporter's 0.97 and 0.95 (its own scrape time): 96 %, the host from instance without its port
+    ['10:00:15', 'ml-train-01', { gpu_pct: 96, gpus: 2 }, undefined],
+    ['10:01:00', 'gpu-node-3', { gpu_pct: 100, gpus: 2 }, undefined],
+    ['10:01:00', 'gpu-node-4', { gpu_pct: 3, gpus: 1 }, undefined],
+    ['10:01:15', 'ml-train-01', { gpu_pct: 98.5, gpus: 2 }, undefined],
+    ['10:02:00', 'gpu-node-3', { gpu_pct: 99.5, gpus: 2 }, undefined],
+    ['10:02:00', 'gpu-node-4', { gpu_pct: 0, gpus: 1 }, undefined],
+    ['10:02:15', 'ml-train-01', { gpu_pct: 100, gpus: 2 }, undefined],
+  ]);
+  assert.equal(hosts[0].event.dataset, 'prometheus.DCGM_FI_DEV_GPU_UTIL');
+  assert.equal(hosts[0].event.action, 'metric');
+  assert.deepEqual(hosts[0].coalmine.ref, { file: gpu.name, line: 1 });
+  assert.deepEqual(hosts[0].original.gpus, [
+    { gpu: 'uuid:5fd2a3c1-8e0b-4c7e-9d3a-0b6f1e2d4c5a', pct: 100 },
+    { gpu: 'uuid:a7c4e9d2-1b3f-4a6e-8c0d-2e5f7a9b1c3d', pct: 98 },
+  ]);
+  for (let i = 1; i < events.length; i++) assert.ok(events[i - 1].coalmine.ts <= events[i].coalmine.ts);
+  // DCGM_FI_DEV_FB_USED is not utilisation: 3 samples unused
+  assert.equal(await unusedOf(gpu), 3);
+});
+
+test('GPU: the pod a GPU is allocated to (exported_* after the scrape renamed them) gets the sum of its GPUs', async () => {
+  const { events } = await readAll(prometheus, gpu);
+  const pods = events.filter((e) => e.container !== undefined);
+  assert.deepEqual(
+    pods.map((e) => [e['@timestamp'].slice(11, 19), e.host?.name, e.metrics]),
+    [
+      ['10:00:00', 'gpu-node-3', { gpu_pct: 198 }],
+      ['10:01:00', 'gpu-node-3', { gpu_pct: 200 }],
+      ['10:02:00', 'gpu-node-3', { gpu_pct: 199 }],
+    ],
+  );
+  // shaped as a cAdvisor container sample: the workload's pod and container, not the exporter's own pod
+  assert.deepEqual(pods[0].container, { name: 'agent' });
+  assert.deepEqual(pods[0].orchestrator, {
+    namespace: 'default',
+    resource: { type: 'pod', name: 'kube-metrics-agent-x7k2p' },
+  });
+  // gpu-node-4's GPU is allocated to no pod: its `pod` label is the exporter's own target label
+  assert.ok(!events.some((e) => e.orchestrator?.resource?.name?.includes('dcgm-exporter')));
+});
+
+test('GPU: a value out of range or not a number is reported on its line; the GPUs read that time still make the sample', async () => {
+  const { events, issues } = await readAll(prometheus, gpuBad);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [
+      [5, 'PROM_BAD_VALUE'],
+      [7, 'PROM_BAD_VALUE'],
+      [8, 'PROM_BAD_VALUE'],
+      [10, 'PROM_BAD_VALUE'],
+      [12, 'PROM_BAD_VALUE'],
+    ],
+  );
+  assert.match(issues[0].reason, /DCGM_FI_DEV_GPU_UTIL 250 is not a GPU utilisation percent \(0–100\)/);
+  assert.match(issues[3].reason, /nvidia_smi_utilization_gpu_ratio 97 is not a GPU utilisation ratio \(0–1\)/);
+  assert.deepEqual(gpuFacts(events), [
+    ['10:00:00', 'gpu-node-3', { gpu_pct: 100, gpus: 2 }, undefined],
+    ['10:00:15', 'ml-train-01', { gpu_pct: 50, gpus: 1 }, undefined],
+    ['10:01:00', 'gpu-node-3', { gpu_pct: 99, gpus: 1 }, undefined],
+  ]);
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    [3, 11, 6],
+  );
+});
+
+test('GPU: query_range JSON reads as the text does; one GPU named by two exporters counts once', async () => {
+  const point = (uuid: string, extra: Record<string, string>, name: string, v: string) =>
+    JSON.stringify({ metric: { __name__: name, ...extra, UUID: uuid, uuid }, values: [[1796119200, v]] });
+  const body = [
+    point(
+      'GPU-5fd2a3c1-8e0b-4c7e-9d3a-0b6f1e2d4c5a',
+      { Hostname: 'gpu-node-3', gpu: '0' },
+      'DCGM_FI_DEV_GPU_UTIL',
+      '100',
+    ),
+    point(
+      'GPU-a7c4e9d2-1b3f-4a6e-8c0d-2e5f7a9b1c3d',
+      { Hostname: 'gpu-node-3', gpu: '1' },
+      'DCGM_FI_DEV_GPU_UTIL',
+      '90',
+    ),
+    point('5fd2a3c1-8e0b-4c7e-9d3a-0b6f1e2d4c5a', { node: 'gpu-node-3' }, 'nvidia_smi_utilization_gpu_ratio', '0.2'),
+  ].join(',');
+  const text = `{"status":"success","data":{"resultType":"matrix","result":[${body}]}}\n`;
+  const { events, issues } = await readAll(prometheus, memoryInput('gpu-range.json', text));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(gpuFacts(events), [['10:00:00', 'gpu-node-3', { gpu_pct: 95, gpus: 2 }, undefined]]);
+  assert.deepEqual(events[0].coalmine.ref, { file: 'gpu-range.json', record: 'series 0 point 0' });
+});
+
+test('GPU: a dcgm-exporter or nvidia_gpu_exporter scrape is sniffed as Prometheus', () => {
+  assert.equal(sniffSource(gpu)?.name, 'prometheus');
+  const scrape = '# HELP DCGM_FI_DEV_SM_CLOCK SM clock frequency (in MHz).\n# TYPE DCGM_FI_DEV_SM_CLOCK gauge\n';
+  assert.ok(prometheus.sniff(scrape, { name: 'metrics.prom' }) > 0);
+  assert.ok(prometheus.sniff('nvidia_smi_utilization_gpu_ratio{uuid="x"} 0.5\n', { name: 'metrics.prom' }) > 0);
+});

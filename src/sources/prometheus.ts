@@ -9,6 +9,10 @@
  * (→ rss_bytes), `container_spec_cpu_quota`/`_period` and `kube_pod_container_resource_limits{resource="cpu"}`
  * (→ cpu_limit_cores on that container's samples, not events of their own), `machine_cpu_cores` and
  * `kube_node_status_capacity{resource="cpu"}` (→ a host metric with `cores`, when the count changes).
+ * GPU utilisation per GPU, NVIDIA dcgm-exporter's `DCGM_FI_DEV_GPU_UTIL` (percent) and nvidia_gpu_exporter's
+ * `nvidia_smi_utilization_gpu_ratio` (0–1), is gathered per host and sample time into one host metric
+ * (`gpu_pct` the mean over its GPUs, `gpus` their count; `gpu-groups.ts`) and, where dcgm-exporter names the
+ * pod a GPU is allocated to, one container metric (`gpu_pct` the sum over its GPUs, in percent of one GPU).
  * Other metrics, pod-level aggregates (`container=""`) and the pause container (`POD`) are counted unused.
  * Samples are emitted in time order across the whole file (every series is held, bounded, first).
  */
@@ -19,6 +23,7 @@ import { clip } from '../util/hostile.js';
 import { hostOfAuthority } from '../util/ip.js';
 import { isPlausibleMs } from '../util/time.js';
 import { imageOf } from './container-fields.js';
+import { type GpuGroup, GpuGroups, meanGpuPct, sumGpuPct } from './gpu-groups.js';
 import { sourceLines } from './lines.js';
 import { isObject } from './net-fields.js';
 import type { SourceDescriptor, SourceInput } from './types.js';
@@ -35,6 +40,12 @@ const MAX_LABEL_NAME_CHARS = 128;
 const MAX_LABEL_VALUE_CHARS = 1024;
 const MAX_HOST_CHARS = 253;
 const MAX_CORES = 4096;
+/** dcgm-exporter's GPU utilisation, a percent of the GPU's time with a kernel running (0–100). */
+const DCGM_GPU_UTIL = 'DCGM_FI_DEV_GPU_UTIL';
+/** nvidia_gpu_exporter's `utilization.gpu [%]` of nvidia-smi as a ratio (0–1). */
+const SMI_GPU_UTIL = 'nvidia_smi_utilization_gpu_ratio';
+/** The original of a host's GPU sample lists at most this many GPUs' values. */
+const MAX_ORIGINAL_GPUS = 64;
 /** The kernel's CFS default (100 ms), which Docker and the kubelet keep unless told otherwise. */
 const DEFAULT_CFS_PERIOD_US = 100_000;
 const BATCH_EVENTS = 1000;
@@ -44,7 +55,7 @@ const TIMESTAMP_MS = /^-?\d{1,15}$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
 
-type Kind = 'cpu' | 'quota' | 'period' | 'limit' | 'memory' | 'cores';
+type Kind = 'cpu' | 'quota' | 'period' | 'limit' | 'memory' | 'cores' | 'gpu';
 type Labels = Record<string, string>;
 
 /** What a metric is to us, or undefined (counted unused). */
@@ -68,6 +79,9 @@ function kindOf(name: string, labels: Labels): Kind | undefined {
       return 'cores';
     case 'kube_node_status_capacity':
       return labels.resource === 'cpu' ? 'cores' : undefined;
+    case DCGM_GPU_UTIL:
+    case SMI_GPU_UTIL:
+      return 'gpu';
     default:
       return undefined;
   }
@@ -80,6 +94,8 @@ interface Series {
   host?: string;
   /** The container this series describes (namespace/pod/container, else cgroup id, else name). */
   key?: string;
+  /** A GPU series: which GPU (its UUID, else its index), the same for every exporter naming it. */
+  gpu?: string;
   container?: NonNullable<CoalEvent['container']>;
   orchestrator?: NonNullable<CoalEvent['orchestrator']>;
   /** JSON: `series N` (with `response M ` before it after the first document); text: undefined. */
@@ -114,6 +130,8 @@ function refOf(scope: Scope, s: Series, at: number): SourceRef {
 function hostOf(name: string, labels: Labels, hint: string | undefined): string | undefined {
   const node = labels.node ?? labels.kubernetes_io_hostname;
   if (node) return clip(node, MAX_HOST_CHARS);
+  // dcgm-exporter names the machine it runs on (the node, under Kubernetes); its instance is its own address
+  if (name === DCGM_GPU_UTIL && labels.Hostname) return clip(labels.Hostname, MAX_HOST_CHARS);
   // kube-state-metrics' instance is its own pod, not the node the container runs on
   if (!name.startsWith('kube_') && labels.instance) {
     const authority = hostOfAuthority(labels.instance);
@@ -153,18 +171,53 @@ function describeContainer(s: Series): boolean {
   return true;
 }
 
+/** Which GPU a series reads: its UUID (dcgm-exporter writes `GPU-…`, nvidia_gpu_exporter drops the prefix), else its index. */
+function gpuOf(l: Labels, fallback: string): string {
+  const uuid = l.UUID ?? l.uuid;
+  // a MIG slice is a GPU of its own to the pod it is allocated to
+  const slice = l.GPU_I_ID ? `/${l.GPU_I_ID}` : '';
+  if (uuid) return `uuid:${uuid.toLowerCase().replace(/^gpu-/, '')}${slice}`;
+  const index = l.gpu ?? l.index ?? l.minor_number;
+  return index ? `gpu:${index}${slice}` : fallback;
+}
+
+/**
+ * The pod a dcgm-exporter GPU series is allocated to, as `describeContainer` writes a container's facts.
+ * Prometheus renames the exporter's own `pod`/`namespace`/`container` to `exported_*` when the scrape
+ * adds its target's (then `pod` is the exporter's pod); without `exported_*`, a `pod` naming the exporter
+ * is that target label, not a workload.
+ */
+function describeGpuWorkload(s: Series): void {
+  const l = s.labels;
+  const exported = l.exported_pod !== undefined;
+  const pod = exported ? l.exported_pod : l.pod;
+  const namespace = exported ? l.exported_namespace : l.namespace;
+  const containerName = exported ? l.exported_container : l.container;
+  if (!pod || !containerName) return;
+  if (!exported && (pod.includes('dcgm-exporter') || containerName.includes('dcgm-exporter'))) return;
+  s.container = { name: containerName };
+  s.orchestrator = namespace ? { namespace } : {};
+  s.orchestrator.resource = { type: 'pod', name: pod };
+  s.key = `${namespace ?? ''}/${pod}/${containerName}`;
+}
+
 /** A new series, or undefined when it is not one we read (counted unused by the caller). */
 function openSeries(scope: Scope, name: string, labels: Labels, refPrefix: string | undefined): Series | undefined {
   const kind = kindOf(name, labels);
   if (kind === undefined) return undefined;
   const s: Series = { name, kind, labels, refPrefix, times: [], values: [], at: [] };
   s.host = hostOf(name, labels, scope.hostHint);
+  if (kind === 'gpu') {
+    s.gpu = gpuOf(labels, `series:${scope.series.length}`);
+    if (name === DCGM_GPU_UTIL) describeGpuWorkload(s);
+    return s;
+  }
   if (kind !== 'cores' && !describeContainer(s)) return undefined;
   return s;
 }
 
 /** A value as read: a finite number, or why not. */
-function sampleValue(raw: unknown, kind: Kind): number | string {
+function sampleValue(raw: unknown, kind: Kind, name: string): number | string {
   if (typeof raw !== 'string' && typeof raw !== 'number') return 'is not a number';
   const text = String(raw).trim();
   if (SPECIAL.test(text)) return `is ${text}`;
@@ -174,6 +227,9 @@ function sampleValue(raw: unknown, kind: Kind): number | string {
   // a quota of -1 means "no limit": the only negative value these metrics carry
   if (v < 0 && kind !== 'quota') return `${clip(text, 40)} is negative`;
   if (kind === 'cores' && v > MAX_CORES) return `${v} cores is past any real node`;
+  // a hair over is rounding; more is not this metric
+  if (kind === 'gpu' && name === SMI_GPU_UTIL && v > 1.005) return `${v} is not a GPU utilisation ratio (0–1)`;
+  if (kind === 'gpu' && name !== SMI_GPU_UTIL && v > 100.5) return `${v} is not a GPU utilisation percent (0–100)`;
   return v;
 }
 
@@ -183,7 +239,7 @@ function addSample(scope: Scope, s: Series, ts: number | string, raw: unknown, a
     scope.issues.push(issue(refOf(scope, s, at), 'PROM_BAD_TIME', ts));
     return;
   }
-  const v = sampleValue(raw, s.kind);
+  const v = sampleValue(raw, s.kind, s.name);
   if (typeof v === 'string') {
     scope.issues.push(issue(refOf(scope, s, at), 'PROM_BAD_VALUE', `${s.name} ${v}`));
     return;
@@ -599,15 +655,64 @@ class Cursor {
   }
 }
 
+/** A GPU sample of a group: the series and point it came from. */
+interface GpuAt {
+  s: Series;
+  pi: number;
+}
+
+/** A host's GPU sample (mean over its GPUs, and their count) or a container's (the sum over its GPUs). */
+function gpuEvent(scope: Scope, g: GpuGroup<GpuAt>, isHost: boolean): CoalEvent {
+  const { s, pi } = g.first;
+  const metrics: EventMetrics = isHost ? { gpu_pct: meanGpuPct(g), gpus: g.gpus.length } : { gpu_pct: sumGpuPct(g) };
+  const n = Math.min(g.gpus.length, MAX_ORIGINAL_GPUS);
+  const gpus = g.gpus.slice(0, n).map((gpu, i) => ({ gpu, pct: g.pcts[i] }));
+  const event: CoalEvent = {
+    '@timestamp': new Date(g.ts).toISOString(),
+    event: {
+      kind: 'metric',
+      category: ['host'],
+      type: ['info'],
+      action: 'metric',
+      dataset: `prometheus.${s.name}`,
+    },
+    metrics,
+    original: { metric: s.name, gpus, timestamp: g.ts },
+    coalmine: { ts: g.ts, format: FORMAT, ref: refOf(scope, s, s.at[pi]) },
+  };
+  if (s.host !== undefined) event.host = { name: s.host };
+  if (!isHost && s.container) event.container = s.container;
+  if (!isHost && s.orchestrator) event.orchestrator = s.orchestrator;
+  return event;
+}
+
 function* emit(scope: Scope): Generator<CoalEvent> {
   const limits = limitsOf(scope.series);
   const lastCores = new Map<string, number>();
   const cursor = new Cursor(scope.series);
+  // GPU samples of one time, per host and per container; given once the cursor passes that time
+  const hosts = new GpuGroups<GpuAt>();
+  const containers = new GpuGroups<GpuAt>();
+  let gpuTs: number | undefined;
+  const flush = function* (): Generator<CoalEvent> {
+    for (const g of hosts.drain()) yield gpuEvent(scope, g, true);
+    for (const g of containers.drain()) yield gpuEvent(scope, g, false);
+    gpuTs = undefined;
+  };
   for (let step = cursor.next(); step !== undefined; step = cursor.next()) {
     const [si, pi] = step;
     const s = scope.series[si];
-    if (s.kind === 'quota' || s.kind === 'period' || s.kind === 'limit') continue; // folded into the samples
     const ts = s.times[pi];
+    if (gpuTs !== undefined && ts !== gpuTs) yield* flush();
+    if (s.kind === 'gpu') {
+      const gpu = s.gpu ?? '';
+      const pct = Math.min(100, Math.round((s.name === SMI_GPU_UTIL ? s.values[pi] * 100 : s.values[pi]) * 100) / 100);
+      hosts.add(s.host ?? '', ts, gpu, pct, { s, pi });
+      if (s.key !== undefined) containers.add(`${s.host ?? ''}|${s.key}`, ts, gpu, pct, { s, pi });
+      gpuTs = ts;
+      continue;
+    }
+    if (s.kind === 'quota' || s.kind === 'period' || s.kind === 'limit') continue; // folded into the samples
     const v = s.values[pi];
     const metrics: EventMetrics = {};
     if (s.kind === 'cores') {
@@ -646,6 +751,7 @@ function* emit(scope: Scope): Generator<CoalEvent> {
     if (s.orchestrator) event.orchestrator = s.orchestrator;
     yield event;
   }
+  yield* flush();
 }
 
 /** JSON when the head opens a JSON value (`{"…` or `[`); `{__name__="…` opens a promtool dump line instead. */
@@ -679,19 +785,19 @@ async function readWhole(input: SourceInput, scope: Scope): Promise<string> {
 export const prometheus: SourceDescriptor = {
   name: FORMAT,
   summary:
-    'Prometheus cAdvisor / kube-state-metrics container CPU, limits and memory: query_range JSON or timestamped exposition text (promtool tsdb dump)',
+    'Prometheus cAdvisor / kube-state-metrics container CPU, limits and memory, and dcgm-exporter / nvidia_gpu_exporter GPU utilisation: query_range JSON or timestamped exposition text (promtool tsdb dump)',
   platform: 'container',
   delivers: 'events',
   sniff(head) {
     if (isJsonHead(head)) return head.includes('"resultType"') && head.includes('"status"') ? 90 : 0;
     const lines = head.split('\n', 16).filter((l) => l.trim() !== '');
     if (lines.length === 0) return 0;
-    if (lines.some((l) => /^# (?:TYPE|HELP) (?:container|machine|kube)_/.test(l))) return 85;
+    if (lines.some((l) => /^# (?:TYPE|HELP) (?:container|machine|kube|DCGM_FI|nvidia_smi)_/.test(l))) return 85;
     const first = lines.find((l) => !l.startsWith('#'));
     if (first === undefined) return 0;
     const p = parseExpositionLine(first);
     if (!p.ok) return 0;
-    if (/^(?:container|machine|kube)_/.test(p.name)) return p.ts !== undefined ? 85 : 60;
+    if (/^(?:container|machine|kube|DCGM_FI|nvidia_smi)_/.test(p.name)) return p.ts !== undefined ? 85 : 60;
     return p.ts !== undefined && TIMESTAMP_MS.test(p.ts) ? 30 : 0;
   },
   async *read(input, context) {

@@ -2,7 +2,7 @@
  * AN0741 (Windows): persistent high CPU, suspicious command-line execution (mining tools, obfuscated
  * scripts, download cradles, proxyware) and outbound connections to mining or proxy networks, on one
  * process tree (ProcessGuid lineage). Three legs, graded per PRODUCT.md §5:
- *   resource — sustained CPU / memory / hidden CPU (medium or stronger)
+ *   resource — sustained CPU or GPU / memory / hidden CPU (medium or stronger)
  *   command  — a suspicious command line or image in the tree: miner, proxyware, masquerade,
  *              obfuscation, cradle, miner tuning, killing rivals
  *   network  — pool or proxyware contact (DNS or connection); a mining port alone is weak
@@ -27,7 +27,7 @@ const COMMAND_KINDS = new Set<SignalKind>([
 ]);
 const NETWORK_KINDS = new Set<SignalKind>(['pool-contact', 'mining-port', 'proxyware-endpoint', 'proxy-relay']);
 const LEG_LABEL: Record<string, string> = {
-  resource: 'persistent high CPU',
+  resource: 'persistent high CPU/GPU',
   command: 'suspicious command line',
   network: 'mining/proxy network contact',
 };

@@ -2,7 +2,7 @@
  * AN0742 (Linux): abnormal CPU/memory by an unauthorized process, with outbound connections to
  * mining pools or cron/script persistence tied to that executable. Three legs, graded per
  * PRODUCT.md §5:
- *   resource — sustained CPU / memory / hidden CPU (medium or stronger)
+ *   resource — sustained CPU or GPU / memory / hidden CPU (medium or stronger)
  *   process  — the process is unauthorized-looking: miner, proxyware, masquerade, dropper lineage,
  *              miner tuning, killing rivals
  *   reach    — pool/proxy contact, or persistence (a weak, ordinary-looking cron line counts only when
@@ -26,7 +26,7 @@ const NETWORK_KINDS = new Set(['pool-contact', 'mining-port', 'proxyware-endpoin
 /** The masquerade verdict that says only where the executable lives. */
 const LOCATION_ONLY = 'process:suspicious-location';
 const LEG_LABEL: Record<string, string> = {
-  resource: 'abnormal CPU/memory',
+  resource: 'abnormal CPU/GPU/memory',
   process: 'unauthorized process',
   reach: 'pool contact or persistence',
 };

@@ -170,19 +170,54 @@ export function usageOf(view: ClusterView): Usage | null {
       label: `host ${host.name} (percent of all cores)`,
       points: host.cpuSeries.points().map(([t, v]) => [isoFromMs(t), v]),
     });
+  const gpu = gpuUsageOf(view);
+  let cpu: Usage | null = null;
   if (sampled > 0)
-    return {
-      core_hours: Math.round((coreMs / 3_600_000) * 100) / 100,
+    cpu = {
+      core_hours: hoursOf(coreMs),
       basis: `per-process CPU of ${sampled} process${sampled === 1 ? '' : 'es'}`,
       series,
     };
-  if (hostResource && host.highCoreMs > 0)
-    return {
-      core_hours: Math.round((host.highCoreMs / 3_600_000) * 100) / 100,
+  else if (hostResource && host.highCoreMs > 0)
+    cpu = {
+      core_hours: hoursOf(host.highCoreMs),
       basis: `host CPU while above the threshold × ${host.cores ?? 1} core${host.cores === 1 || !host.cores ? '' : 's'}${host.cores ? '' : ' (core count unknown, assumed 1)'}`,
       series,
     };
-  return null;
+  if (!gpu) return cpu;
+  if (!cpu) return { core_hours: 0, gpu_hours: gpu.hours, basis: gpu.basis, series };
+  return { ...cpu, gpu_hours: gpu.hours, basis: `${cpu.basis}; ${gpu.basis}` };
+}
+
+function hoursOf(ms: number): number {
+  return Math.round((ms / 3_600_000) * 100) / 100;
+}
+
+/**
+ * GPU-hours the finding stands for, from GPU utilisation samples while above the bar: its processes'
+ * own samples, else (when the host's sustained GPU is part of the story) the host's GPUs.
+ */
+function gpuUsageOf(view: ClusterView): { hours: number; basis: string } | undefined {
+  let ms = 0;
+  let sampled = 0;
+  for (const p of view.processes)
+    if (p.gpu && p.gpu.highGpuMs > 0) {
+      sampled++;
+      ms += p.gpu.highGpuMs;
+    }
+  if (sampled > 0)
+    return {
+      hours: hoursOf(ms),
+      basis: `per-process GPU of ${sampled} process${sampled === 1 ? '' : 'es'} while above the threshold`,
+    };
+  const host = view.host;
+  const hostGpu = view.evidence.some((s) => s.kind === 'sustained-gpu' && s.entity === hostEntityOf(host.name));
+  if (!hostGpu || !host.gpu || host.gpu.highGpuMs <= 0) return undefined;
+  const gpus = host.gpus;
+  return {
+    hours: hoursOf(host.gpu.highGpuMs),
+    basis: `host GPUs while above the threshold × ${gpus ?? 1} GPU${gpus === 1 || !gpus ? '' : 's'}${gpus ? '' : ' (GPU count unknown, assumed 1)'}`,
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { pathKey } from './clusters.js';
 import type { CpuSeries } from './cpu-series.js';
+import type { GpuRun } from './resource.js';
 
 /** `network` is connections and listeners; `dns` is lookups (which the analytics also count as network). */
 export type TelemetryClass =
@@ -69,6 +70,9 @@ export class HostState {
   cpuSeries?: CpuSeries;
   /** Core-milliseconds spent while host CPU was above the bar. */
   highCoreMs = 0;
+  /** Host GPU samples (percent of all its GPUs), once one arrives; its GPU count when a sample said it. */
+  gpu: GpuRun | undefined = undefined;
+  gpus: number | undefined = undefined;
   /** Engine bookkeeping for least-recently-used eviction. */
   lastTouchedSeq = 0;
   /** Engine bookkeeping: the thresholds its platform was given, and that platform. */

@@ -51,6 +51,7 @@ const SERVICE_ROOTS = new Set([
 ]);
 
 import type { CpuSeries } from './cpu-series.js';
+import type { GpuRun } from './resource.js';
 
 export interface CpuTrack {
   /** Time the current run of high samples started. */
@@ -106,6 +107,8 @@ export interface ProcInfo {
   /** Table bookkeeping: the minute of event time (of `lastTs`) whose eviction list holds this entry. */
   bucket: number;
   cpu?: CpuTrack;
+  /** GPU samples of the process, once one arrives. */
+  gpu?: GpuRun;
 }
 
 export function basename(path: string): string {
@@ -154,6 +157,7 @@ function newProcInfo(key: EntityKey, host: string, pid: number | undefined, ts: 
     entityId: undefined,
     bucket: 0,
     cpu: undefined,
+    gpu: undefined,
   };
 }
 

@@ -132,3 +132,73 @@ test('host CPU follows the same dip rule: a short dip is absorbed, a long one re
   for (let m = 0; m <= 15; m++) observeHostResources(sample(m, { cpu_pct: m >= 7 && m <= 9 ? 40 : 97 }), long, t, b);
   assert.equal(b.filter((s) => s.kind === 'sustained-cpu').length, 0);
 });
+
+test('GPU: a host whose GPUs were idle and then held above the bar is medium sustained GPU, once per run', () => {
+  const host = new HostState('h1', 4);
+  const out: Signal[] = [];
+  // 20 minutes of an idle GPU (its baseline), then 40 minutes pegged, a 1-minute dip inside
+  for (let m = 0; m < 20; m++) observeHostResources(sample(m, { gpu_pct: 3, gpus: 4 }), host, DEFAULT_THRESHOLDS, out);
+  assert.equal(out.length, 0);
+  for (let m = 20; m <= 60; m++)
+    observeHostResources(sample(m, { gpu_pct: m === 30 ? 20 : 98, gpus: 4 }), host, DEFAULT_THRESHOLDS, out);
+  assert.deepEqual(
+    out.map((s) => [s.kind, s.strength, s.entity, s.by]),
+    [['sustained-gpu', 'medium', 'host:h1', 'engine:host-gpu']],
+  );
+  assert.match(
+    out[0].explanation,
+    /^host h1 held ≥80% of its 4 GPUs for 15m \(mean 9\d%, peak 98%\); before it, 0% of 20 samples were at or above the bar$/,
+  );
+  // GPU-hours above the bar: 4 GPUs at 98% for each minute ending in a pegged sample (40 of them)
+  assert.ok(
+    host.gpu && Math.abs(host.gpu.highGpuMs / 3_600_000 - 0.98 * 4 * (40 / 60)) < 0.01,
+    String(host.gpu?.highGpuMs),
+  );
+});
+
+test('GPU: always busy (a training box) or with no history is weak; a sampling gap breaks the run; CPU runs are untouched', () => {
+  const busy = new HostState('h1', 4);
+  const out: Signal[] = [];
+  for (let m = 0; m <= 60; m++) observeHostResources(sample(m, { gpu_pct: 95 }), busy, DEFAULT_THRESHOLDS, out);
+  assert.deepEqual(
+    out.map((s) => [s.kind, s.strength]),
+    [['sustained-gpu', 'weak']],
+  );
+  assert.match(out[0].explanation, /of its GPUs for 15m .*too few earlier samples/);
+
+  // a training box: its baseline is high, so a later run is normal for it
+  const trainer = new HostState('h1', 4);
+  const later: Signal[] = [];
+  for (let m = 0; m <= 20; m++) observeHostResources(sample(m, { gpu_pct: 90 }), trainer, DEFAULT_THRESHOLDS, later);
+  for (let m = 21; m <= 25; m++) observeHostResources(sample(m, { gpu_pct: 10 }), trainer, DEFAULT_THRESHOLDS, later);
+  for (let m = 26; m <= 50; m++) observeHostResources(sample(m, { gpu_pct: 90 }), trainer, DEFAULT_THRESHOLDS, later);
+  assert.deepEqual(
+    later.map((s) => s.strength),
+    ['weak', 'weak'],
+  );
+  assert.match(later[1].explanation, /81% of 26 samples were at or above the bar \(busy is normal for it\)/);
+
+  // samples 20 minutes apart never make a run of 15 minutes held
+  const sparse = new HostState('h1', 4);
+  const none: Signal[] = [];
+  for (let m = 0; m <= 200; m += 20) observeHostResources(sample(m, { gpu_pct: 99 }), sparse, DEFAULT_THRESHOLDS, none);
+  assert.deepEqual(none, []);
+  assert.equal(sparse.cpu.highSince, undefined);
+});
+
+test('GPU: a process sample in percent of one GPU; a late sample neither starts nor extends the run', () => {
+  const host = new HostState('h1', 4);
+  const p = proc(10);
+  const out: Signal[] = [];
+  for (let m = 0; m < 15; m++) observeProcessResources(sample(m, { gpu_pct: 0 }, 10), p, host, DEFAULT_THRESHOLDS, out);
+  observeProcessResources(sample(16, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out);
+  observeProcessResources(sample(14.5, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out);
+  for (let m = 17; m <= 32; m++)
+    observeProcessResources(sample(m, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out);
+  assert.deepEqual(
+    out.map((s) => [s.kind, s.strength, s.entity]),
+    [['sustained-gpu', 'medium', 'process:h1:10']],
+  );
+  assert.match(out[0].explanation, /^x \(pid 10\) held ≥80% of a GPU for 15m/);
+  assert.equal(p.gpu?.runN, 17);
+});

@@ -155,6 +155,11 @@ export function observeProcessResources(
       );
     } else if (mem < t.memPct) track.memHighEmitted = false;
   }
+  const gpuPct = event.metrics?.gpu_pct;
+  if (gpuPct !== undefined && Number.isFinite(gpuPct) && gpuPct >= 0) {
+    proc.gpu ??= newGpuRun();
+    if (gpuSample(proc.gpu, ts, gpuPct, 1, t)) out.push(sustainedGpuSignal(event, label(proc), 'a GPU', proc.gpu, t));
+  }
 }
 
 function label(proc: ProcInfo): string {
@@ -191,6 +196,24 @@ function sustainedCpuSignal(
 
 /** A host-level CPU sample (metric without a process): sustained host CPU, and hidden CPU. */
 export function observeHostResources(event: CoalEvent, host: HostState, t: Thresholds, out: Signal[]): void {
+  const gpuPct = event.metrics?.gpu_pct;
+  if (gpuPct !== undefined && Number.isFinite(gpuPct) && gpuPct >= 0) {
+    const gpus = event.metrics?.gpus;
+    if (gpus !== undefined && Number.isFinite(gpus) && gpus > 0) host.gpus = gpus;
+    host.gpu ??= newGpuRun();
+    if (gpuSample(host.gpu, event.coalmine.ts, gpuPct, host.gpus ?? 1, t)) {
+      const s = sustainedGpuSignal(
+        event,
+        `host ${host.name}`,
+        host.gpus ? `its ${host.gpus} GPUs` : 'its GPUs',
+        host.gpu,
+        t,
+      );
+      s.entity = hostKeyOf(event);
+      s.by = 'engine:host-gpu';
+      out.push(s);
+    }
+  }
   const pct = event.metrics?.cpu_pct;
   if (pct === undefined) return;
   const ts = event.coalmine.ts;
@@ -266,4 +289,112 @@ function hostSignal(
   const s = signalFor(event, { ...spec, class: 'resource' });
   s.entity = hostKeyOf(event);
   return s;
+}
+
+/**
+ * A run of GPU samples at or above the bar, for a process (percent of one GPU) or a host (percent of
+ * all its GPUs): the same run rule as CPU (short dips absorbed, a sampling gap longer than the sustain
+ * time breaks it), and the same baseline, so a GPU that is always busy (a training box) says so.
+ */
+export interface GpuRun {
+  highSince?: number;
+  lowSince?: number;
+  /** Time of the newest sample (0: none yet). */
+  lastTs: number;
+  runSum: number;
+  runN: number;
+  peakPct: number;
+  emitted: boolean;
+  /** Samples so far, and how many were at or above the bar: what is normal for this GPU. */
+  samples: number;
+  highSamples: number;
+  /** Those counts as they stood when the current run began. */
+  runSamples: number;
+  runHighSamples: number;
+  /** GPU-milliseconds spent at or above the bar (utilisation × GPUs × time), for the cost. */
+  highGpuMs: number;
+}
+
+function newGpuRun(): GpuRun {
+  return {
+    highSince: undefined,
+    lowSince: undefined,
+    lastTs: 0,
+    runSum: 0,
+    runN: 0,
+    peakPct: 0,
+    emitted: false,
+    samples: 0,
+    highSamples: 0,
+    runSamples: 0,
+    runHighSamples: 0,
+    highGpuMs: 0,
+  };
+}
+
+/** One GPU sample into its run; true when the run has just held the bar for the sustain time (once per run). */
+function gpuSample(run: GpuRun, ts: number, pct: number, gpus: number, t: Thresholds): boolean {
+  // a sample older than the newest is late: it neither starts nor extends a run
+  if (run.lastTs > 0 && ts < run.lastTs) return false;
+  const prevTs = run.lastTs > 0 ? run.lastTs : undefined;
+  if (prevTs !== undefined && ts - prevTs > t.sustainMs) {
+    // a gap in sampling breaks the run: we cannot claim it stayed high
+    run.highSince = undefined;
+    run.lowSince = undefined;
+    run.emitted = false;
+  }
+  run.lastTs = ts;
+  const high = pct >= t.gpuPct;
+  if (high && prevTs !== undefined)
+    run.highGpuMs += (Math.min(pct, 100 * gpus) / 100) * gpus * Math.min(ts - prevTs, MAX_SAMPLE_SPAN_MS);
+  const step = stepRun(run, ts, high, t.sustainMs);
+  if (step === 'start') {
+    run.runSum = 0;
+    run.runN = 0;
+    run.peakPct = 0;
+    run.runSamples = run.samples;
+    run.runHighSamples = run.highSamples;
+  } else if (step === 'end') run.emitted = false;
+  let sustained = false;
+  if (run.highSince !== undefined) {
+    run.runSum += pct;
+    run.runN++;
+    if (pct > run.peakPct) run.peakPct = pct;
+    if (!run.emitted && high && ts - run.highSince >= t.sustainMs && run.runSum / run.runN >= t.gpuPct) {
+      run.emitted = true;
+      sustained = true;
+    }
+  }
+  run.samples++;
+  if (high) run.highSamples++;
+  return sustained;
+}
+
+/** Share of a GPU's earlier samples above the bar from which busy is what is normal for it. */
+const GPU_BUSY_SHARE = 0.25;
+
+/**
+ * Sustained GPU: medium when the GPU was mostly below the bar before the run (a departure from its own
+ * normal), weak when it was often busy before (a training or rendering box) or there is no history yet:
+ * GPU hosts exist to be busy, so utilisation alone never makes the resource leg without that contrast.
+ * The history is a share of samples, not a moving mean, so a pause between two training jobs does not
+ * make the next one look new.
+ */
+function sustainedGpuSignal(event: CoalEvent, who: string, of: string, run: GpuRun, t: Thresholds): Signal {
+  const mean = run.runSum / run.runN;
+  const known = run.runSamples >= BASELINE_MIN_SAMPLES;
+  const busyShare = known ? run.runHighSamples / run.runSamples : 0;
+  const expected = known && busyShare >= GPU_BUSY_SHARE;
+  const strength = known && !expected ? 'medium' : 'weak';
+  const heldMs = event.coalmine.ts - (run.highSince ?? event.coalmine.ts);
+  const history = known
+    ? `; before it, ${Math.round(busyShare * 100)}% of ${run.runSamples} samples were at or above the bar${expected ? ' (busy is normal for it)' : ''}`
+    : '; too few earlier samples to say what is normal for it';
+  return signalFor(event, {
+    kind: 'sustained-gpu',
+    class: 'resource',
+    strength,
+    by: 'engine:gpu',
+    explanation: `${who} held ≥${t.gpuPct}% of ${of} for ${minutes(heldMs)} (mean ${mean.toFixed(0)}%, peak ${run.peakPct.toFixed(0)}%)${history}`,
+  });
 }

@@ -597,6 +597,9 @@ export class WorkloadTable {
     out: Signal[],
   ): void {
     const m = event.metrics!;
+    // a sample without CPU (a GPU exporter's, scraped at its own moments) must not move the CPU clock:
+    // it would shorten the next interval and inflate the cores computed over it
+    if (m.cpu_pct === undefined && m.cpu_time_ms === undefined && m.cpu_limit_cores === undefined) return;
     const ts = event.coalmine.ts;
     const c = this.cpuOf(w, ref);
     if (m.cpu_limit_cores !== undefined) {

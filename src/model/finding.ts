@@ -36,6 +36,8 @@ export interface ProcessFacts {
 /** CPU the finding's processes (or host) consumed, and its timeline for the report. */
 export interface Usage {
   core_hours: number;
+  /** GPU-hours measured from GPU utilisation samples while above the bar, when any were. */
+  gpu_hours?: number;
   /** How it was counted: "per-process CPU of 2 processes", "host CPU above 85% × 4 cores". */
   basis: string;
   /** Points are [ISO time, CPU in percent of one core] (host series: percent of the host). */

@@ -17,6 +17,8 @@ export interface Thresholds {
   hiddenCpuGapPct: number;
   /** Memory percent at or above which a process sample counts as high. */
   memPct: number;
+  /** GPU utilisation at or above which a sample counts as high: percent of one GPU (process), of all its GPUs (host). */
+  gpuPct: number;
   /** Relay fan-out: distinct sites within `relayWindowMs` that, with `relayUserAgents` clients, look like relaying (twice both: strong). */
   relayDestinations: number;
   /** Relay fan-out: distinct client fingerprints (User-Agent, JA3) from one host or process within the window. */
@@ -152,6 +154,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   hostCpuPct: 85,
   hiddenCpuGapPct: 50,
   memPct: 50,
+  gpuPct: 80,
   relayDestinations: 50,
   relayUserAgents: 10,
   relayWindowMs: 10 * 60 * 1000,

@@ -45,6 +45,8 @@ export type SignalKind =
   /** Cloud compute created off the approved path (policy) or by a first-seen principal, region, family or count; a denied attempt (AN0744). */
   | 'unauthorized-launch'
   | 'sustained-cpu'
+  /** GPU utilisation held at or above the bar for the sustain time, by a process or a host's GPUs. */
+  | 'sustained-gpu'
   /** Shares a mining pool accepted: hashing proven from the Stratum session itself, with its rate (resource). */
   | 'mining-shares'
   | 'high-memory'

@@ -29,6 +29,7 @@ const THRESHOLD_KEYS: Record<string, { field: keyof Thresholds; kind: 'duration'
   host_cpu_pct: { field: 'hostCpuPct', kind: 'percent' },
   hidden_cpu_gap_pct: { field: 'hiddenCpuGapPct', kind: 'percent' },
   mem_pct: { field: 'memPct', kind: 'percent' },
+  gpu_pct: { field: 'gpuPct', kind: 'percent' },
   relay_destinations: { field: 'relayDestinations', kind: 'count' },
   relay_user_agents: { field: 'relayUserAgents', kind: 'count' },
   relay_window: { field: 'relayWindowMs', kind: 'duration' },

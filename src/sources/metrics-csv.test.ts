@@ -89,6 +89,34 @@ test('a header may name a subset of the optional columns, in its own order', asy
   assert.deepEqual(events[0].metrics, { cpu_pct: 99, gpu_pct: 97 });
 });
 
+test('GPU samplers: a row may carry GPU only; a process may use several GPUs, a host row is percent of all of them', async () => {
+  const { events, issues } = await csv(
+    [
+      'timestamp,entity,cpu_pct,gpu_pct,gpus',
+      '2025-03-14T02:10:00Z,gpu-02,,97,8',
+      '2025-03-14T02:10:00Z,gpu-02/7781,,300,',
+      '2025-03-14T02:11:00Z,gpu-02,,150,8',
+      '2025-03-14T02:11:00Z,gpu-02,,90,0',
+      '2025-03-14T02:11:00Z,gpu-02,,,8',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    events.map((e) => [e.process?.pid, e.metrics]),
+    [
+      [undefined, { gpu_pct: 97, gpus: 8 }],
+      [7781, { gpu_pct: 300 }],
+    ],
+  );
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.reason]),
+    [
+      [4, 'gpu_pct "150" is not a number in 0..100 (a host row is percent of all its GPUs)'],
+      [5, 'gpus "0" is not a whole number in 1..1024'],
+      [6, 'cpu_pct is empty (and no gpu_pct)'],
+    ],
+  );
+});
+
 test('a header column it does not know is reported once and its values are skipped', async () => {
   const { events, issues } = await csv(
     'timestamp,entity,cpu_pct,disk_pct,mem_pct\n2025-03-14T02:10:00Z,web-01,50,93,41\n2025-03-14T02:11:00Z,web-01,52,95,41\n',

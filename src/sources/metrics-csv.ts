@@ -1,8 +1,9 @@
 /**
- * Resource samples as CSV: `timestamp,entity,cpu_pct[,mem_pct,gpu_pct[,cores]]`, header optional (and
- * repeated headers of concatenated files are fine). `entity` is `host` or `host/pid`.
+ * Resource samples as CSV: `timestamp,entity,cpu_pct[,mem_pct,gpu_pct[,cores[,gpus]]]`, header optional
+ * (and repeated headers of concatenated files are fine). `entity` is `host` or `host/pid`.
  * Units: for a process, cpu_pct is percent of ONE core (top-style, 390 = 3.9 cores busy, so it can exceed
- * 100); for a host, percent of ALL its cores (0–100). mem_pct and gpu_pct are 0–100; cores is a count.
+ * 100) and gpu_pct percent of ONE GPU (likewise); for a host, both are percent of ALL its cores or GPUs
+ * (0–100). mem_pct is 0–100; cores and gpus are counts. A row needs cpu_pct or gpu_pct (a GPU-only sampler).
  */
 import type { CoalEvent, EventMetrics } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
@@ -20,7 +21,10 @@ const MAX_HOST_CHARS = 253;
 /** Percent of one core: 1024 cores fully busy is far past any real machine; more is a unit mistake. */
 const MAX_PROCESS_CPU_PCT = 100 * 1024;
 const MAX_CORES = 4096;
-const METRIC_COLUMNS = ['cpu_pct', 'mem_pct', 'gpu_pct', 'cores'] as const;
+/** Percent of one GPU: 64 GPUs fully busy under one process is past any real machine. */
+const MAX_PROCESS_GPU_PCT = 100 * 64;
+const MAX_GPUS = 1024;
+const METRIC_COLUMNS = ['cpu_pct', 'mem_pct', 'gpu_pct', 'cores', 'gpus'] as const;
 type MetricColumn = (typeof METRIC_COLUMNS)[number];
 const DEFAULT_COLUMNS: ReadonlyArray<string> = ['timestamp', 'entity', ...METRIC_COLUMNS];
 
@@ -51,8 +55,12 @@ function timeOf(text: string): number | undefined {
 
 function maxOf(name: MetricColumn, isProcess: boolean): number {
   if (name === 'cpu_pct') return isProcess ? MAX_PROCESS_CPU_PCT : 100;
-  return name === 'cores' ? MAX_CORES : 100;
+  if (name === 'gpu_pct') return isProcess ? MAX_PROCESS_GPU_PCT : 100;
+  return name === 'cores' ? MAX_CORES : name === 'gpus' ? MAX_GPUS : 100;
 }
+
+/** Columns that hold a count, not a percentage. */
+const isCount = (name: MetricColumn): boolean => name === 'cores' || name === 'gpus';
 
 /**
  * One data row against the columns in force (the header's, or the default order). Columns the header
@@ -93,19 +101,24 @@ export function parseMetricsRow(text: string, file: string, line: number, column
     if (!isMetricColumn(name) || f[i] === '') continue;
     const max = maxOf(name, isProcess);
     const v = NUMBER.test(f[i]) ? Number(f[i]) : Number.NaN;
-    const integral = name !== 'cores' || (Number.isInteger(v) && v > 0);
+    const integral = !isCount(name) || (Number.isInteger(v) && v > 0);
     if (Number.isNaN(v) || v < 0 || v > max || !integral)
       return {
         ok: false,
         code: 'METRICS_BAD_VALUE',
-        reason: `${name} "${clip(f[i], 20)}" is not ${name === 'cores' ? 'a whole number in 1' : 'a number in 0'}..${max}${
-          name === 'cpu_pct' && !isProcess && v > 100 ? ' (a host row is percent of all cores)' : ''
+        reason: `${name} "${clip(f[i], 20)}" is not ${isCount(name) ? 'a whole number in 1' : 'a number in 0'}..${max}${
+          name === 'cpu_pct' && !isProcess && v > 100
+            ? ' (a host row is percent of all cores)'
+            : name === 'gpu_pct' && !isProcess && v > 100
+              ? ' (a host row is percent of all its GPUs)'
+              : ''
         }`,
       };
     metrics[name] = v;
     original[name] = f[i];
   }
-  if (metrics.cpu_pct === undefined) return { ok: false, code: 'METRICS_BAD_VALUE', reason: 'cpu_pct is empty' };
+  if (metrics.cpu_pct === undefined && metrics.gpu_pct === undefined)
+    return { ok: false, code: 'METRICS_BAD_VALUE', reason: 'cpu_pct is empty (and no gpu_pct)' };
   const event: CoalEvent = {
     '@timestamp': new Date(ts).toISOString(),
     event: {
@@ -142,7 +155,8 @@ function headerColumns(text: string): { columns: string[]; problem?: string } {
 
 export const metricsCsv: SourceDescriptor = {
   name: 'metrics-csv',
-  summary: 'CPU/memory/GPU samples: timestamp,entity,cpu_pct[,mem_pct,gpu_pct[,cores]] (entity host or host/pid)',
+  summary:
+    'CPU/memory/GPU samples: timestamp,entity,cpu_pct[,mem_pct,gpu_pct[,cores[,gpus]]] (entity host or host/pid)',
   platform: 'generic',
   delivers: 'events',
   sniff(head, input) {

@@ -86,6 +86,7 @@ function culprits(f: Finding): ProcessFacts[] {
           e.kind === 'proxyware-process' ||
           e.kind === 'masquerade' ||
           e.kind === 'sustained-cpu' ||
+          e.kind === 'sustained-gpu' ||
           e.kind === 'pool-contact',
       )
       .map((e) => e.entity),

@@ -68,7 +68,7 @@ function escalation(f: Finding): Triage['escalation'] {
   const resource = f.evidence.filter((e) => e.class === 'resource' && strong(e));
   if (f.legs.includes('resource') && unauthorized)
     reasons.push(
-      `unauthorized high CPU with no valid explanation: ${resource[0]?.explanation ?? `${label(primary)} ran hot`}; no allowlist entry authorizes it`,
+      `unauthorized high ${resource.some((e) => e.kind === 'sustained-gpu') ? 'CPU/GPU' : 'CPU'} with no valid explanation: ${resource[0]?.explanation ?? `${label(primary)} ran hot`}; no allowlist entry authorizes it`,
     );
   const pools = f.evidence.filter((e) => e.kind === 'pool-contact' && strong(e));
   if (pools.length > 0) {
@@ -270,12 +270,14 @@ function round2(n: number): number {
 
 function cost(f: Finding, policy: Policy): Triage['cost'] {
   if (!f.usage) return null;
-  const price = policy.prices.coreHour;
+  const { coreHour, gpuHour, currency } = policy.prices;
+  const gpuHours = f.usage.gpu_hours;
   return {
     core_hours: f.usage.core_hours,
-    price_per_core_hour: price,
-    currency: policy.prices.currency,
-    amount: round2(f.usage.core_hours * price),
+    price_per_core_hour: coreHour,
+    ...(gpuHours !== undefined ? { gpu_hours: gpuHours, price_per_gpu_hour: gpuHour } : {}),
+    currency,
+    amount: round2(f.usage.core_hours * coreHour + (gpuHours ?? 0) * gpuHour),
     basis: f.usage.basis,
   };
 }
@@ -331,13 +333,13 @@ function contextSteps(f: Finding): string[] {
 export function triageFinding(f: Finding, policy: Policy): Triage {
   const steps: PlanStep[] = containmentPlan(f);
   // no CPU sampled: what the pool's accepted shares measured is the compute spent; with CPU sampled,
-  // the shares still measure the GPUs the samples cannot see
+  // the shares still measure the GPUs the samples cannot see, unless GPU samples measured them
   const priced =
     f.analytic === 'AN0744'
       ? cloudCost(f, policy)
       : !f.usage && f.shares
         ? shareCost(f, policy)
-        : { cost: withGpuShares(cost(f, policy), f, policy) };
+        : { cost: f.usage?.gpu_hours !== undefined ? cost(f, policy) : withGpuShares(cost(f, policy), f, policy) };
   const decided = escalation(f);
   if (!f.suppressed_by) decided.next_steps.push(...contextSteps(f));
   const triage: Triage = {

@@ -135,6 +135,7 @@ const KINDS = new Set<string>([
   'proxy-relay',
   'crypto-p2p',
   'sustained-cpu',
+  'sustained-gpu',
   'high-memory',
   'hidden-cpu',
 ] satisfies SignalKind[]);

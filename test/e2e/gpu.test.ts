@@ -1,0 +1,147 @@
+/**
+ * GPU hijacking through the real CLI: a GPU host's utilisation (metrics CSV with gpu_pct) is the
+ * resource leg when it departs from the host's own normal, and never by itself: a training box that is
+ * always busy stays a box that is always busy. The events are written here: a renamed GPU miner started
+ * from /tmp, its pool connection, and the host's GPU samples.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { huntNdjson } from '../support/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'coalmine-gpu-'));
+after(() => process.env.KEEP_TEST_DIR || rmSync(dir, { recursive: true, force: true }));
+
+const T0 = Date.UTC(2026, 10, 20, 3, 0, 0);
+const HOST = { name: 'gpu-node-3', os: { platform: 'linux' } };
+const at = (minute: number): string => new Date(T0 + minute * 60_000).toISOString();
+
+type Ev = Record<string, unknown>;
+
+/** The miner, renamed: only its options say what it is. It starts 20 minutes in. */
+const MINER = {
+  pid: 4242,
+  name: 'nvidia-smi-helper',
+  executable: '/tmp/.nv/nvidia-smi-helper',
+  command_line:
+    '/tmp/.nv/nvidia-smi-helper --algo kawpow --pool stratum+tcp://rvn.example-pool.test:4444 --user RKsomewallet.rig1',
+  parent: { pid: 1 },
+};
+const TRAINER = {
+  pid: 3100,
+  name: 'python3',
+  executable: '/usr/bin/python3',
+  command_line: 'python3 train.py --epochs 40 --batch-size 256',
+  parent: { pid: 3000 },
+};
+
+function exec(minute: number, process: Record<string, unknown>): Ev {
+  return {
+    '@timestamp': at(minute),
+    event: { kind: 'event', category: ['process'], type: ['start'], action: 'exec', dataset: 'test.exec' },
+    host: HOST,
+    process,
+    original: {},
+  };
+}
+
+function poolConnection(minute: number): Ev {
+  return {
+    '@timestamp': at(minute),
+    event: {
+      kind: 'event',
+      category: ['network'],
+      type: ['connection', 'start'],
+      action: 'connect',
+      dataset: 'test.net',
+    },
+    host: HOST,
+    process: { pid: MINER.pid, name: MINER.name, executable: MINER.executable },
+    destination: { ip: '198.51.100.44', port: 4444, domain: 'xmr.2miners.com' },
+    network: { transport: 'tcp', direction: 'outbound' },
+    original: {},
+  };
+}
+
+/** Host GPU samples, a minute apart: `pct(minute)` percent of all 4 GPUs. */
+function gpuCsv(minutes: number, pct: (minute: number) => number): string {
+  const rows = ['timestamp,entity,cpu_pct,gpu_pct,gpus'];
+  for (let m = 0; m <= minutes; m++) rows.push(`${at(m)},${HOST.name},12,${pct(m)},4`);
+  return `${rows.join('\n')}\n`;
+}
+
+function write(name: string, events: Ev[], csv: string): string[] {
+  const ndjson = join(dir, `${name}.ndjson`);
+  const metrics = join(dir, `${name}.csv`);
+  writeFileSync(ndjson, `${events.map((e) => JSON.stringify(e)).join('\n')}\n`);
+  writeFileSync(metrics, csv);
+  return [ndjson, metrics];
+}
+
+const minerEvents = (): Ev[] => [exec(20, MINER), poolConnection(20), poolConnection(40)];
+
+test('a GPU that was idle, pegged from the moment a renamed miner starts: the resource leg, a high finding', () => {
+  const r = huntNdjson(
+    write(
+      'idle-then-pegged',
+      minerEvents(),
+      gpuCsv(60, (m) => (m < 20 ? 2 : 99)),
+    ),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.findings.length, 1, r.stdout);
+  const f = r.findings[0];
+  assert.equal(f.analytic, 'AN0742');
+  assert.equal(f.severity, 'high');
+  assert.match(f.summary, /3 of 3 legs: abnormal CPU\/GPU\/memory/);
+  const gpu = f.evidence.filter((e) => e.kind === 'sustained-gpu');
+  assert.equal(gpu.length, 1);
+  assert.equal(gpu[0].strength, 'medium');
+  assert.match(
+    gpu[0].explanation,
+    /host gpu-node-3 held ≥80% of its 4 GPUs for 15m \(mean 99%, peak 99%\); before it, 0% of 20 samples/,
+  );
+  // what it cost: 4 GPUs at 99% for the 41 sampled minutes at or above the bar, at the default 0.50 a GPU-hour
+  assert.deepEqual(f.usage && { gpu: f.usage.gpu_hours, core: f.usage.core_hours }, { gpu: 2.71, core: 0 });
+  assert.match(f.usage?.basis ?? '', /^host GPUs while above the threshold × 4 GPUs$/);
+  const cost = f.triage?.cost;
+  assert.deepEqual(cost && [cost.gpu_hours, cost.price_per_gpu_hour, cost.amount], [2.71, 0.5, 1.36]);
+  assert.match(r.stderr, /hijacked compute: 2\.71 GPU-hours ≈ 1\.36 USD/);
+  assert.ok(
+    f.triage?.escalation.reasons.some((x) =>
+      x.startsWith('unauthorized high CPU/GPU with no valid explanation: host gpu-node-3'),
+    ),
+  );
+});
+
+test('a GPU busy before the miner too (a shared training box): weak, so the finding names the leg it could not hold', () => {
+  const events = [exec(0, TRAINER), ...minerEvents()];
+  const r = huntNdjson(
+    write(
+      'always-busy',
+      events,
+      gpuCsv(60, () => 97),
+    ),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.findings.length, 1, r.stdout);
+  const f = r.findings[0];
+  assert.equal(f.severity, 'medium');
+  assert.match(f.summary, /missing: abnormal CPU\/GPU\/memory/);
+  const gpu = f.evidence.find((e) => e.kind === 'sustained-gpu');
+  assert.equal(gpu?.strength, 'weak');
+});
+
+test('a training job pegging every GPU, and nothing else: no finding', () => {
+  const r = huntNdjson(
+    write(
+      'training',
+      [exec(19, TRAINER)],
+      gpuCsv(90, (m) => (m < 20 ? 1 : 100)),
+    ),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.findings, []);
+});

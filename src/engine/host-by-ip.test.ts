@@ -30,6 +30,22 @@ test('a host-less flow takes the inventory host of its local address, source fir
   assert.ok(isAddressHost('10.0.0.99') && isAddressHost('2001:db8::7') && !isAddressHost('web-01'));
 });
 
+test("a host-less record naming a process is a host sensor's (auditd without node=): it stays the unknown host's", () => {
+  const byIp = new HostByIp({ '198.51.100.7': 'pool-box', '10.0.0.5': 'web-01' });
+  const connect = { ...flow('10.0.0.5', '198.51.100.7'), process: { pid: 4242 } };
+  byIp.resolve(connect);
+  assert.equal(connect.host, undefined, 'not the inventory host of either end');
+  const remoteOnly = ev('connect', { process: { pid: 4242 }, destination: { ip: '198.51.100.23', port: 3333 } });
+  byIp.resolve(remoteOnly);
+  assert.equal(remoteOnly.host, undefined, 'never the remote address');
+  const guid = ev('connect', { process: { entity_id: '{a}' }, destination: { ip: '198.51.100.23', port: 3333 } });
+  byIp.resolve(guid);
+  assert.equal(guid.host, undefined);
+  const flowOnly = flow('10.0.0.5', '198.51.100.7');
+  byIp.resolve(flowOnly);
+  assert.equal(flowOnly.host?.name, 'web-01', "a network sensor's flow is still joined by address");
+});
+
 test('with no host known, the local address is the stated local side, else the internal side, else the opener', () => {
   assert.equal(localAddress(flow('10.0.0.99', '198.51.100.7')), '10.0.0.99');
   assert.equal(

@@ -19,6 +19,17 @@ function usable(ip: string | undefined): ip is string {
 }
 
 /**
+ * Whether a host-less event is a host sensor's record rather than a network sensor's: it names a process
+ * (pid or id), as auditd without `node=` does. Such an event is on the unnamed host its processes are on,
+ * never on an address: a connection's remote end is not where the process ran, and splitting a process's
+ * connections from its execs loses the pool contact. The one rule, for host-by-ip and partition.ts.
+ */
+export function isHostSensorRecord(event: CoalEvent): boolean {
+  const p = event.process;
+  return p !== undefined && (p.pid !== undefined || Boolean(p.entity_id));
+}
+
+/**
  * The address an event is about when no host is known: the side the source says is local, else the
  * internal side of a flow between an internal and an external address, else the side that opened it.
  */
@@ -87,11 +98,11 @@ export class HostByIp {
   }
 
   /**
-   * Give a host-less event the host of its local side (source, else destination), else its local
-   * address as the host. Mutates the event.
+   * Give a host-less network record the host of its local side (source, else destination), else its
+   * local address as the host; a host sensor's record stays the unnamed host's. Mutates the event.
    */
   resolve(event: CoalEvent): void {
-    if (event.host?.name) return;
+    if (event.host?.name || isHostSensorRecord(event)) return;
     const name = hostOfAddresses(event, (ip) => this.hostOf(ip)) ?? localAddress(event);
     if (name) event.host = { ...event.host, name };
   }

@@ -19,7 +19,8 @@ export type TelemetryClass =
   | 'network'
   | 'dns'
   | 'persistence'
-  | 'command-line';
+  | 'command-line'
+  | 'gpu';
 
 export interface CoverageEntry {
   firstTs: number;

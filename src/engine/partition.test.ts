@@ -43,6 +43,14 @@ test('an event of one named host that touches nothing shared is keyed by its hos
     { scope: 'host', key: `host:${UNKNOWN_HOST}` },
     'naming neither host nor address: the unknown host, as the engine files it',
   );
+  const hostlessConnect = ev('connect', { process: { pid: 4242 }, destination: { ip: '198.51.100.23', port: 3333 } });
+  assert.deepEqual(
+    partitionRouteOf(hostlessConnect),
+    { scope: 'host', key: `host:${UNKNOWN_HOST}` },
+    "a host sensor's record (a pid, no host) goes where its process's execs go, not to its remote address",
+  );
+  const hostlessFlow = ev('connect', { destination: { ip: '198.51.100.23', port: 3333 } });
+  assert.deepEqual(partitionRouteOf(hostlessFlow), { scope: 'addr', key: 'addr:198.51.100.23' });
 });
 
 test('what joins across hosts is never keyed by a host', () => {

@@ -10,7 +10,8 @@
  *                             nodes, and creator and image baselines are per cluster (AN0745);
  *   `addr:IP`                 a record naming no host but an address: it is joined to its host by
  *                             address (host-by-ip.ts), which only a host-by-address map shared by all
- *                             can do (naming neither, it is the unknown host's: `host:` that name);
+ *                             can do (naming neither, or naming a process as a host sensor's record
+ *                             does, it is the unknown host's: `host:` that name);
  *   `fleet`                   a web request with a client fingerprint (relay.ts judges it against the
  *                             population of every host) or an SSH session (clients learned by address).
  * Only `host` keys are self-contained: the others meet host state (a host tied to its instance, a
@@ -22,6 +23,7 @@
  */
 import { UNKNOWN_HOST } from '../model/entity.js';
 import type { CoalEvent } from '../model/event.js';
+import { isHostSensorRecord } from './host-by-ip.js';
 import { hostNameKey } from './host-names.js';
 
 /** Fixed, so a key's partition never depends on how many workers there are. */
@@ -68,7 +70,9 @@ export function partitionRouteOf(
   if (event.event.action === 'connect' && joinsTheFleet(event)) return { scope: 'fleet', key: 'fleet' };
   const host = event.host?.name;
   if (host) return routeOfHost(host);
-  // host-by-ip.ts names a host-less event's host from its addresses; with none it stays the unknown host's
+  // host-by-ip.ts names a host-less network record's host from its addresses; a host sensor's record, or
+  // one with no address, stays the unknown host's
+  if (isHostSensorRecord(event)) return hostRouteOf(UNKNOWN_HOST);
   const address = event.source?.ip ?? event.destination?.ip;
   return address ? { scope: 'addr', key: `addr:${part(address)}` } : hostRouteOf(UNKNOWN_HOST);
 }

@@ -15,8 +15,11 @@ export type EvidenceClass =
   | 'dns'
   | 'persistence'
   | 'authorization'
-  | 'cloud-audit';
+  | 'cloud-audit'
+  /** GPU utilisation samples: listed for a host only when it has them (most hosts have no GPU to watch). */
+  | 'gpu';
 
+/** The classes every host lists, present or not (`gpu` is listed only when seen). */
 export const EVIDENCE_CLASSES: readonly EvidenceClass[] = [
   'host-cpu',
   'process-cpu',
@@ -39,6 +42,7 @@ export const CLASS_LABEL: Record<EvidenceClass, string> = {
   persistence: 'persistence',
   authorization: 'authorization inventory',
   'cloud-audit': 'cloud audit',
+  gpu: 'GPU utilisation',
 };
 
 /** What an analytic needs; `cpu` is host or per-process CPU. */

@@ -415,6 +415,7 @@ function hostCoverage(
   const platform = host.platform ?? 'unknown';
   const lastTs = Math.max(0, ...[...host.coverage.values()].map((e) => e.lastTs));
   const classes = EVIDENCE_CLASSES.map((cls) => classCoverage(host, cls, auth, policyFile, lastTs));
+  if (host.has('gpu')) classes.push(classCoverage(host, 'gpu', auth, policyFile, lastTs));
   const byClass = new Map(classes.map((c) => [c.class, c]));
   const analytics: AnalyticCoverage[] = [];
   for (const a of list) {

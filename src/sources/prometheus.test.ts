@@ -9,8 +9,8 @@ const dump = fileInput('test/fixtures/prometheus/dump.txt');
 const badText = fileInput('test/fixtures/prometheus/bad.txt');
 const range = fileInput('test/fixtures/prometheus/query_range.json');
 const badJson = fileInput('test/fixtures/prometheus/bad.json');
-const gpu = fileInput('test/fixtures/prometheus/gpu.txt');
-const gpuBad = fileInput('test/fixtures/prometheus/gpu-bad.txt');
+const gpu = fileInput('test/fixtures/prometheus-gpu/gpu.txt');
+const gpuBad = fileInput('test/fixtures/prometheus-gpu/gpu-bad.txt');
 const MINER_ID = '3f1c9a7b2e4d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8';
 const T0 = Date.UTC(2026, 11, 1, 10, 0);
 

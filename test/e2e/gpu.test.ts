@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { huntNdjson } from '../support/cli.js';
+import { huntNdjson, runCli } from '../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'coalmine-gpu-'));
 after(() => process.env.KEEP_TEST_DIR || rmSync(dir, { recursive: true, force: true }));
@@ -144,4 +144,18 @@ test('a training job pegging every GPU, and nothing else: no finding', () => {
   );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.findings, []);
+});
+
+test('coverage lists GPU utilisation for a host that has it, and for no other', () => {
+  const [ndjson, csv] = write(
+    'coverage',
+    [exec(0, { ...TRAINER, pid: 10 })],
+    gpuCsv(5, () => 50),
+  );
+  const other = join(dir, 'other.csv');
+  writeFileSync(other, 'timestamp,entity,cpu_pct\n2026-11-20T03:00:00Z,web-01,10\n');
+  const r = runCli(['coverage', ndjson, csv, other]);
+  assert.match(r.stdout, /gpu-node-3 \(linux\)\n(?: {2}.*\n)*? {2}GPU utilisation {10}6 events \(metrics-csv\)/);
+  const web = r.stdout.slice(r.stdout.indexOf('web-01 ('));
+  assert.ok(!web.slice(0, web.indexOf('\n\n')).includes('GPU'), web);
 });

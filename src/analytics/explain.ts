@@ -291,6 +291,8 @@ export function draftFinding(
     processes: processFactsOf(view, primary),
     usage: usageOf(view),
     ...sharesOf(evidence),
+    lastActivityTs: view.cluster.lastTs,
+    ...(view.repeats ? { repeats: view.repeats } : {}),
   };
 }
 

@@ -14,7 +14,7 @@ export function findingId(analytic: string, entity: string, firstSeenMs: number)
   return `cm-${createHash('sha256').update(`${analytic}|${entity}|${firstSeenMs}`).digest('hex').slice(0, 16)}`;
 }
 
-function evidenceOf(s: Signal): Evidence {
+function evidenceOf(s: Signal, repeats: FindingDraft['repeats']): Evidence {
   const e: Evidence = {
     kind: s.kind,
     class: s.class,
@@ -27,6 +27,8 @@ function evidenceOf(s: Signal): Evidence {
   };
   if (s.intel) e.intel = s.intel;
   if (s.persistence) e.persistence = s.persistence;
+  const again = repeats?.get(s);
+  if (again) e.repeated = { count: again.count, last: isoFromMs(again.lastTs) };
   return e;
 }
 
@@ -48,6 +50,13 @@ export function toFinding(draft: FindingDraft, host: string): Finding {
     if (s.ts < first) first = s.ts;
     if (s.ts > last) last = s.ts;
   }
+  if (Number.isFinite(first)) {
+    if (draft.lastActivityTs !== undefined && draft.lastActivityTs > last) last = draft.lastActivityTs;
+    for (const s of draft.evidence) {
+      const again = draft.repeats?.get(s);
+      if (again && again.lastTs > last) last = again.lastTs;
+    }
+  }
   return {
     id: findingId(draft.analytic, draft.entity, first),
     analytic: draft.analytic,
@@ -62,7 +71,7 @@ export function toFinding(draft: FindingDraft, host: string): Finding {
     last_seen: isoFromMs(last),
     legs: draft.legs,
     summary: draft.summary,
-    evidence: cited.map(evidenceOf),
+    evidence: cited.map((s) => evidenceOf(s, draft.repeats)),
     gaps: draft.gaps,
     suppressed_by: null,
     facts: draft.facts,

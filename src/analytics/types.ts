@@ -12,6 +12,13 @@ export type { ClusterView, LaunchView, WorkloadView } from '../engine/index.js';
 /** What an analytic decides; `toFinding` adds the id, host, times and cites the evidence. */
 export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_seen' | 'evidence' | 'suppressed_by'> & {
   evidence: Signal[];
+  /**
+   * The latest activity of the unit, when it is later than its cited evidence: a repeat of evidence
+   * already cited (the miner reconnecting to its pool a day later) is kept once, at its first time.
+   */
+  lastActivityTs?: number;
+  /** Cited evidence seen more than once: how often, and when last (ClusterView.repeats). */
+  repeats?: ClusterView['repeats'];
 };
 
 export interface Analytic {

@@ -20,6 +20,14 @@ export interface Evidence {
   /** The intel list the evidence rests on, with its source and version. */
   intel?: IntelProvenance;
   persistence?: PersistenceDetail;
+  /** The same evidence seen again (cited once, at its first record): how many times in all, and the last time. */
+  repeated?: { count: number; last: string };
+}
+
+/** `seen 3 times, last 2025-03-15 02:10:10`: how a repeated piece of evidence is worded by every sink. */
+export function repeatedNote(e: Evidence): string | undefined {
+  const r = e.repeated;
+  return r ? `seen ${r.count} times, last ${r.last.slice(0, 19).replace('T', ' ')}` : undefined;
 }
 
 /** A process the finding involves, as the containment plan needs it. */

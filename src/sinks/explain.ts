@@ -4,7 +4,7 @@
  * cost, the gaps and the allowlist entry to add if it is legitimate. Every input-derived string is
  * clipped and made inert for the terminal.
  */
-import { costTerms, type Finding } from '../model/finding.js';
+import { costTerms, type Finding, repeatedNote } from '../model/finding.js';
 import { familyLabel, formatRange, formatRate } from '../model/shares.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
@@ -98,7 +98,7 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
         .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
         .map(
           (e) =>
-            `  ${e.time.slice(0, 19).replace('T', ' ')}  ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 300)}\n${' '.repeat(23)}${safe(e.source, 200)}${e.intel ? `  [intel ${safe(e.intel.set, 80)}${e.intel.version ? ` ${safe(e.intel.version, 40)}` : ''}${e.intel.url ? ` ${safe(e.intel.url, 200)}` : ''}]` : ''}`,
+            `  ${e.time.slice(0, 19).replace('T', ' ')}  ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 300)}${e.repeated ? ` (${safe(repeatedNote(e) ?? '', 80)})` : ''}\n${' '.repeat(23)}${safe(e.source, 200)}${e.intel ? `  [intel ${safe(e.intel.set, 80)}${e.intel.version ? ` ${safe(e.intel.version, 40)}` : ''}${e.intel.url ? ` ${safe(e.intel.url, 200)}` : ''}]` : ''}`,
         ),
     ),
   );

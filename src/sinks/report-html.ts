@@ -32,6 +32,7 @@ import {
   costTerms,
   type Evidence,
   type Finding,
+  repeatedNote,
   runCompute,
   type Severity,
   type Usage,
@@ -836,7 +837,7 @@ function findingSection(f: Finding, incident: Case | undefined): string {
     `<table class="evidence"><thead><tr><th>time</th><th>kind</th><th>strength</th><th>source</th><th>explanation</th></tr></thead><tbody>${ev
       .map(
         (e) =>
-          `<tr><td class="nw">${h(e.time, 40)}</td><td class="nw">${h(e.kind, 40)}</td><td class="nw">${h(e.strength, 10)}</td><td><code>${h(e.source, 300)}</code></td><td>${h(e.explanation, 600)}${e.intel ? `<br><span class="note">intel ${h(e.intel.set, 80)}${e.intel.version ? ` ${h(e.intel.version, 40)}` : ''}${e.intel.url ? ` from ${h(e.intel.url, 200)}` : ''}</span>` : ''}</td></tr>`,
+          `<tr><td class="nw">${h(e.time, 40)}</td><td class="nw">${h(e.kind, 40)}</td><td class="nw">${h(e.strength, 10)}</td><td><code>${h(e.source, 300)}</code></td><td>${h(e.explanation, 600)}${e.repeated ? ` <span class="note">(${h(repeatedNote(e) ?? '', 80)})</span>` : ''}${e.intel ? `<br><span class="note">intel ${h(e.intel.set, 80)}${e.intel.version ? ` ${h(e.intel.version, 40)}` : ''}${e.intel.url ? ` from ${h(e.intel.url, 200)}` : ''}</span>` : ''}</td></tr>`,
       )
       .join('')}</tbody></table>`,
   );

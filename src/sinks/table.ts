@@ -2,7 +2,7 @@
  * Terminal table for analysts: one block per finding, ranked, with its evidence timeline, gaps and
  * suppression. Every field from the input is made inert (no ANSI or control characters pass through).
  */
-import { type Case, costQuantity, type Finding, type Severity } from '../model/finding.js';
+import { type Case, costQuantity, type Finding, repeatedNote, type Severity } from '../model/finding.js';
 import { clip, inert } from '../util/hostile.js';
 import type { RenderContext, Sink } from './types.js';
 
@@ -61,7 +61,7 @@ function block(f: Finding, ctx: RenderContext, incident: Case | undefined): stri
   lines.push('       evidence:');
   for (const e of f.evidence) {
     lines.push(
-      `         ${e.time.slice(11, 19)} ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 180)}  (${safe(e.source, 120)})`,
+      `         ${e.time.slice(11, 19)} ${e.strength.padEnd(6)} ${e.kind.padEnd(18)} ${safe(e.explanation, 180)}  (${safe(e.source, 120)}${e.repeated ? `; ${safe(repeatedNote(e) ?? '', 80)}` : ''})`,
     );
   }
   const context = f.context ?? [];

@@ -79,6 +79,11 @@ export interface EngineStats {
   lateEvents: number;
   /** Events within the allowed lateness that came behind an event already processed (see reorder.ts). */
   unsortedEvents: number;
+  /**
+   * CPU samples older than a sample already counted for their process or host: they count for no
+   * sustained-CPU run and no cost (resource.ts), so a run over them is shorter than the data.
+   */
+  lateCpuSamples: number;
   /** Events processed before their time because the reorder buffer was full. */
   earlyReleased: number;
   signals: number;
@@ -108,6 +113,7 @@ export class Engine {
     stateEvents: 0,
     lateEvents: 0,
     unsortedEvents: 0,
+    lateCpuSamples: 0,
     earlyReleased: 0,
     signals: 0,
     clustersClosed: 0,
@@ -339,10 +345,13 @@ export class Engine {
     // else an event of a cloud instance or launch: its evidence is the launch's (AN0744)
     const launch = workload ? undefined : this.instances.observe(event, t, out);
     if (event.metrics) {
-      if (proc) observeProcessResources(event, proc, host, t, out);
+      let late = false;
+      if (proc) late = observeProcessResources(event, proc, host, t, out);
       // a container's sample is not the host's: container CPU is judged per container (AN0745), not here;
       // a cloud instance's against its own history by the launch (AN0744)
-      else if (!event.container?.id && !event.container?.name && !launch) observeHostResources(event, host, t, out);
+      else if (!event.container?.id && !event.container?.name && !launch)
+        late = observeHostResources(event, host, t, out);
+      if (late) this.noteLateCpuSample(event, proc !== undefined);
     }
     if (action === 'connect') this.relay.observe(event, t, out);
     for (const s of out) {
@@ -351,6 +360,20 @@ export class Engine {
       else if (launch) this.instances.addEvidence(launch, s, proc, false);
       else this.attach(s, event, proc, host);
     }
+  }
+
+  /** A CPU sample left out of its run for coming after a newer one: counted, and named while issues are listed. */
+  private noteLateCpuSample(event: CoalEvent, ofProcess: boolean): void {
+    this.stats.lateCpuSamples++;
+    if (this.stats.lateCpuSamples > MAX_LATE_ISSUES) return;
+    this.issues.push(
+      issue(
+        event.coalmine.ref,
+        'ENGINE_LATE_CPU_SAMPLE',
+        `CPU sample at ${event['@timestamp']} came after a newer sample of its ${ofProcess ? 'process' : 'host'}: not counted for sustained CPU or its cost`,
+        'processing',
+      ),
+    );
   }
 
   private attach(signal: Signal, event: CoalEvent, proc: ProcInfo | undefined, host: HostState): void {

@@ -202,3 +202,89 @@ test('GPU: a process sample in percent of one GPU; a late sample neither starts 
   assert.match(out[0].explanation, /^x \(pid 10\) held ≥80% of a GPU for 15m/);
   assert.equal(p.gpu?.runN, 17);
 });
+
+/** Process samples at `minutes` through one track; what each call returned (true: too late to count). */
+function feedProcess(minutes: number[], metricsAt: (m: number) => CoalEvent['metrics']) {
+  const host = new HostState('h1', 4);
+  const p = proc(40);
+  const out: Signal[] = [];
+  const late = minutes.map((m) =>
+    observeProcessResources(sample(m, metricsAt(m), 40), p, host, DEFAULT_THRESHOLDS, out),
+  );
+  assert.ok(p.cpu);
+  const { series, ...track } = p.cpu;
+  return { out: out.map((s) => [s.kind, s.strength, s.explanation]), track, points: series?.points(), late };
+}
+
+test('CPU: a process sample older than the newest neither starts, extends nor ends a run, adds no cost, and is counted late', () => {
+  const minutes = Array.from({ length: 21 }, (_, m) => m);
+  // a dip at minute 12 the run absorbs; the late samples would end the dip (high), restart it (low) or move the clock back
+  const pct = (m: number) => ({ cpu_pct: m === 12 ? 10 : 390 });
+  const inOrder = feedProcess(minutes, pct);
+  const withLate = feedProcess([...minutes.slice(0, 13), 2, 11.5, 0, ...minutes.slice(13), 5], pct);
+  assert.deepEqual(withLate.out, inOrder.out);
+  assert.match(inOrder.out[0][2], /held ≥80% of a core for 15m/);
+  assert.deepEqual(withLate.track, inOrder.track);
+  assert.deepEqual(withLate.points, inOrder.points);
+  assert.deepEqual(
+    withLate.late.map((l, i) => (l ? i : -1)).filter((i) => i >= 0),
+    [13, 14, 15, 24],
+  );
+  assert.ok(inOrder.late.every((l) => !l));
+
+  // newest first: the first sample is the only one counted, so no run of negative length is ever held
+  const reversed = feedProcess([...minutes].reverse(), pct);
+  assert.deepEqual(reversed.out, []);
+  assert.equal(reversed.late.filter(Boolean).length, 20);
+  assert.deepEqual([reversed.track.highSince, reversed.track.runN, reversed.track.coreMs], [T0 + 20 * 60_000, 1, 0]);
+});
+
+test('CPU: a late cumulative counter is left out, and the next rate is taken from the newest counter', () => {
+  const minutes = Array.from({ length: 17 }, (_, m) => m);
+  const counter = (m: number) => ({ cpu_time_ms: Math.round(m * 234_000) });
+  const inOrder = feedProcess(minutes, counter);
+  const withLate = feedProcess([...minutes.slice(0, 9), 4, ...minutes.slice(9)], counter);
+  assert.deepEqual(withLate.out, inOrder.out);
+  assert.match(inOrder.out[0][2], /mean 390%/);
+  assert.deepEqual(withLate.track, inOrder.track);
+  assert.deepEqual(withLate.late[9], true);
+});
+
+test('CPU: a late host sample is left out of the host run, its cost and hidden CPU, and is counted late', () => {
+  const feed = (minutes: number[]) => {
+    const host = new HostState('h1', 4);
+    const out: Signal[] = [];
+    const late = minutes.map((m) => {
+      // a process sample beside each host one: hidden CPU is judged too
+      observeProcessResources(sample(m, { cpu_pct: 20 }, 50), proc(50), host, DEFAULT_THRESHOLDS, []);
+      return observeHostResources(sample(m, { cpu_pct: m === 12 ? 40 : 97 }), host, DEFAULT_THRESHOLDS, out);
+    });
+    return {
+      out: out.map((s) => [s.kind, s.explanation]),
+      run: host.cpu,
+      cost: host.highCoreMs,
+      points: host.cpuSeries?.points(),
+      late,
+    };
+  };
+  // the dip at minute 12 ends hidden CPU's run (its gap is under the bar): it holds again from 13 to 28
+  const minutes = Array.from({ length: 31 }, (_, m) => m);
+  const inOrder = feed(minutes);
+  const withLate = feed([...minutes.slice(0, 14), 3, 11.5, ...minutes.slice(14), 12]);
+  assert.deepEqual(
+    inOrder.out.map(([kind]) => kind),
+    ['sustained-cpu', 'hidden-cpu'],
+  );
+  assert.deepEqual(withLate.out, inOrder.out);
+  assert.deepEqual(withLate.run, inOrder.run);
+  assert.equal(withLate.cost, inOrder.cost);
+  assert.deepEqual(withLate.points, inOrder.points);
+  assert.deepEqual(
+    withLate.late.map((l, i) => (l ? i : -1)).filter((i) => i >= 0),
+    [14, 15, 33],
+  );
+  const reversed = feed([...minutes].reverse());
+  assert.deepEqual(reversed.out, []);
+  assert.equal(reversed.late.filter(Boolean).length, 30);
+  assert.equal(reversed.cost, 0);
+});

@@ -48,6 +48,19 @@ function newTrack(ts: number): CpuTrack {
   };
 }
 
+/**
+ * A process CPU sample older than the newest one of its process: late (another file's overlapping
+ * samples, a live stream's stragglers). It neither starts, extends nor ends a run, adds no cost and
+ * moves no clock, as a late GPU sample (`gpuSample`): taken in, it would date a run before samples
+ * already counted, and its held time would go negative.
+ */
+function isLateCpuSample(event: CoalEvent, track: CpuTrack): boolean {
+  const m = event.metrics;
+  if (m?.cpu_pct === undefined && m?.cpu_time_ms === undefined) return false;
+  const ts = event.coalmine.ts;
+  return (track.sampled === true && ts < track.lastSampleTs) || (track.lastCpuTs !== undefined && ts < track.lastCpuTs);
+}
+
 /** CPU rate of a process sample, percent of one core: a direct rate, or the delta of a cumulative counter. */
 function sampleCpuPct(event: CoalEvent, track: CpuTrack): number | undefined {
   const m = event.metrics;
@@ -91,19 +104,24 @@ function stepRun(
   return 'end';
 }
 
+/**
+ * A process's resource sample: sustained CPU, high memory, sustained GPU. True when it carried CPU too late
+ * to count (`isLateCpuSample`): the caller counts it, so the run says what it left out.
+ */
 export function observeProcessResources(
   event: CoalEvent,
   proc: ProcInfo,
   host: HostState,
   t: Thresholds,
   out: Signal[],
-): void {
+): boolean {
   const ts = event.coalmine.ts;
   proc.cpu ??= newTrack(ts);
   const track = proc.cpu;
-  const pct = sampleCpuPct(event, track);
+  const late = isLateCpuSample(event, track);
+  const pct = late ? undefined : sampleCpuPct(event, track);
   // the telemetry is there from the first counter, even before two samples make a rate (watch's first tick)
-  if (pct !== undefined || event.metrics?.cpu_time_ms !== undefined) host.see('process-cpu', event);
+  if (event.metrics?.cpu_pct !== undefined || event.metrics?.cpu_time_ms !== undefined) host.see('process-cpu', event);
   if (pct !== undefined) {
     host.noteProcessCpu(proc.key, pct, ts);
     track.coreMs += coreMsOf(pct, ts, track.sampled ? track.lastSampleTs : undefined);
@@ -157,9 +175,11 @@ export function observeProcessResources(
   }
   const gpuPct = event.metrics?.gpu_pct;
   if (gpuPct !== undefined && Number.isFinite(gpuPct) && gpuPct >= 0) {
+    host.see('gpu', event);
     proc.gpu ??= newGpuRun();
     if (gpuSample(proc.gpu, ts, gpuPct, 1, t)) out.push(sustainedGpuSignal(event, label(proc), 'a GPU', proc.gpu, t));
   }
+  return late;
 }
 
 function label(proc: ProcInfo): string {
@@ -194,12 +214,17 @@ function sustainedCpuSignal(
   });
 }
 
-/** A host-level CPU sample (metric without a process): sustained host CPU, and hidden CPU. */
-export function observeHostResources(event: CoalEvent, host: HostState, t: Thresholds, out: Signal[]): void {
+/**
+ * A host-level sample (metric without a process): sustained host CPU, hidden CPU, sustained GPU. True when
+ * its CPU is older than the host's newest CPU sample: late, it counts for no run, cost or series (as in
+ * `isLateCpuSample`), and the caller counts it.
+ */
+export function observeHostResources(event: CoalEvent, host: HostState, t: Thresholds, out: Signal[]): boolean {
   const gpuPct = event.metrics?.gpu_pct;
   if (gpuPct !== undefined && Number.isFinite(gpuPct) && gpuPct >= 0) {
     const gpus = event.metrics?.gpus;
     if (gpus !== undefined && Number.isFinite(gpus) && gpus > 0) host.gpus = gpus;
+    host.see('gpu', event);
     host.gpu ??= newGpuRun();
     if (gpuSample(host.gpu, event.coalmine.ts, gpuPct, host.gpus ?? 1, t)) {
       const s = sustainedGpuSignal(
@@ -215,11 +240,12 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
     }
   }
   const pct = event.metrics?.cpu_pct;
-  if (pct === undefined) return;
+  if (pct === undefined) return false;
   const ts = event.coalmine.ts;
   host.see('host-cpu', event);
   if (event.metrics?.cores) host.cores = event.metrics.cores;
   const run = host.cpu;
+  if (run.lastTs > 0 && ts < run.lastTs) return true;
   const prevTs = run.lastTs > 0 ? run.lastTs : undefined;
   if (ts - run.lastTs > t.sustainMs) {
     run.highSince = undefined;
@@ -253,9 +279,9 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
   }
 
   // Hidden CPU needs per-process telemetry on this host; without it the gap is named, not guessed.
-  if (!host.has('process-cpu')) return;
+  if (!host.has('process-cpu')) return false;
   const { sum, count } = host.processCpuSum(ts, PROCESS_SAMPLE_MAX_AGE_MS);
-  if (count === 0) return;
+  if (count === 0) return false;
   const cores = host.cores ?? 1; // unknown cores: assume 1, which makes processes look biggest (fewest alerts)
   const visible = Math.min(100, sum / cores);
   const gap = pct - visible;
@@ -280,6 +306,7 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
       );
     }
   } else run.hiddenSince = undefined;
+  return false;
 }
 
 function hostSignal(

@@ -100,6 +100,7 @@ export interface HuntPart {
     stateEvents: number;
     lateEvents: number;
     unsortedEvents: number;
+    lateCpuSamples: number;
     signals: number;
     hostsEvicted: number;
   };
@@ -128,6 +129,7 @@ export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
   summary.stateEvents = 0;
   summary.lateEvents = 0;
   summary.unsortedEvents = 0;
+  summary.lateCpuSamples = 0;
   summary.signals = 0;
   let hostsEvicted = 0;
   const findings: Finding[] = [];
@@ -140,6 +142,7 @@ export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
     summary.stateEvents += p.stats.stateEvents;
     summary.lateEvents += p.stats.lateEvents;
     summary.unsortedEvents += p.stats.unsortedEvents;
+    summary.lateCpuSamples += p.stats.lateCpuSamples;
     summary.signals += p.stats.signals;
     hostsEvicted += p.stats.hostsEvicted;
     input.absorb(p.issues.routed);

@@ -118,6 +118,19 @@ test('run summary: events processed out of order on arrival are counted and show
   );
 });
 
+test('run summary: CPU samples too late to count for sustained CPU are said to be left out, not handled', () => {
+  const s = newSummary();
+  assert.ok(!renderSummary(s).includes('CPU samples'), 'no line when every sample counted');
+  s.lateEvents = 40;
+  s.lateCpuSamples = 40;
+  const out = renderSummary(s);
+  assert.match(out, /late events \(beyond allowed lateness, processed out of order\): 40\n/);
+  assert.match(
+    out,
+    /CPU samples too late to count for sustained CPU or its cost \(older than one already counted for their process or host\): 40\n/,
+  );
+});
+
 test('issue list: the same counts and listing in input order, whatever order and threads raised them', () => {
   const files = ['a.log', 'b.log', 'c.log'];
   const all: Issue[] = [];

@@ -14,6 +14,8 @@ export interface RunSummary {
   lateEvents: number;
   /** Events processed on arrival because they were later than the stream had been so far (engine/reorder.ts). */
   unsortedEvents: number;
+  /** CPU samples that came after a newer one of their process or host: in no sustained-CPU run or cost (engine/resource.ts). */
+  lateCpuSamples: number;
   signals: number;
   elapsedMs: number;
   issuesByCode: Record<string, number>;
@@ -57,6 +59,7 @@ export function newSummary(): RunSummary {
     unusedRecords: 0,
     lateEvents: 0,
     unsortedEvents: 0,
+    lateCpuSamples: 0,
     signals: 0,
     elapsedMs: 0,
     issuesByCode: {},
@@ -268,6 +271,10 @@ export function renderSummary(s: RunSummary): string {
       `events later than the stream had been so far (processed on arrival, out of order): ${s.unsortedEvents}`,
     );
   if (s.lateEvents > 0) lines.push(`late events (beyond allowed lateness, processed out of order): ${s.lateEvents}`);
+  if (s.lateCpuSamples > 0)
+    lines.push(
+      `CPU samples too late to count for sustained CPU or its cost (older than one already counted for their process or host): ${s.lateCpuSamples}`,
+    );
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
   const found = order.filter((k) => s.findingsBySeverity[k]).map((k) => `${k} ${s.findingsBySeverity[k]}`);
   lines.push(

@@ -213,3 +213,29 @@ test('a row cut inside a quoted field, anywhere, or the last row cut short is re
   assert.deepEqual(issues, []);
   assert.ok(events.some((e) => e.process?.pid === 4242));
 });
+
+test('a file written newest first (a SIEM export) is given in time order, rows of one time in file order', async () => {
+  const rows = ['timestamp,entity,cpu_pct'];
+  // long enough to span many line batches: the whole file is held, not each batch sorted on its own
+  for (let m = 2999; m >= 0; m--)
+    rows.push(`${1741918200 + m * 60},web-01/4130,390`, `${1741918200 + m * 60},web-01,97`);
+  rows.splice(3, 0, '2025-03-14T02:10:00Z,web-01/4130,oops');
+  const { events, issues } = await csv(`${rows.join('\n')}\n`);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [[4, 'METRICS_BAD_VALUE']],
+  );
+  assert.equal(events.length, 6000);
+  const times = events.map((e) => e.coalmine.ts);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+  assert.deepEqual(
+    events.slice(0, 2).map((e) => [e.process?.pid, e.coalmine.ref.line]),
+    [
+      [4130, 6001],
+      [undefined, 6002],
+    ],
+  );
+});

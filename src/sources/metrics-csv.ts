@@ -4,13 +4,19 @@
  * Units: for a process, cpu_pct is percent of ONE core (top-style, 390 = 3.9 cores busy, so it can exceed
  * 100) and gpu_pct percent of ONE GPU (likewise); for a host, both are percent of ALL its cores or GPUs
  * (0–100). mem_pct is 0–100; cores and gpus are counts. A row needs cpu_pct or gpu_pct (a GPU-only sampler).
+ * A file's samples are given in time order (bounded, `time-order.ts`): exports from a SIEM or a metrics
+ * store are often newest first, and in file order the engine would take each older sample as a late one.
  */
 import type { CoalEvent, EventMetrics } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { parseTimestamp } from '../util/time.js';
 import { sourceLines } from './lines.js';
-import type { SourceDescriptor } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
+
+const CODE = 'METRICS';
+const BATCH_EVENTS = 1000;
 
 const HEADER = /^\s*"?timestamp"?\s*,\s*"?entity"?\s*,\s*"?cpu_pct"?\s*(?:,|$)/i;
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
@@ -167,50 +173,51 @@ export const metricsCsv: SourceDescriptor = {
     const data = lines.slice(0, Math.min(3, lines.length > 1 ? lines.length - 1 : 1));
     return data.every((l) => parseMetricsRow(l, input.name, 1, DEFAULT_COLUMNS).ok) ? 50 : 0;
   },
-  async *read(input, context) {
-    let issues: Issue[] = [];
-    const file = input.name;
-    let columns: ReadonlyArray<string> = DEFAULT_COLUMNS;
-    let header = false;
-    let lastFields = 0; // fields of the last good row: a file without a header is measured by its rows
-    const lines = sourceLines(input, context, (i) => issues.push(i));
-    for await (const batch of lines) {
-      const events: CoalEvent[] = [];
-      for (let i = 0; i < batch.lines.length; i++) {
-        const text = batch.lines[i];
-        const line = batch.lineNos[i];
-        if (text.trim() === '' || text.startsWith('#')) continue;
-        // a header may open the file, or reappear where files were concatenated
-        if (HEADER.test(text)) {
-          const declared = headerColumns(text);
-          columns = declared.columns;
-          header = true;
-          if (declared.problem) issues.push(issue({ file, line }, 'METRICS_BAD_HEADER', declared.problem));
-          continue;
-        }
-        // the file's last row with no newline after it and fewer fields than the others: cut while written
-        // (fewer fields mid-file are empty trailing columns left out, which writers do)
-        const fields = text.split(',').length;
-        const expected = header ? columns.length : lastFields;
-        if (batch.unterminated && i === batch.lines.length - 1 && fields < expected) {
-          issues.push(
-            issue(
-              { file, line },
-              'METRICS_TRUNCATED',
-              `the file ends inside this row: ${fields} of ${expected} fields`,
-            ),
-          );
-          continue;
-        }
-        const row = parseMetricsRow(text, file, line, columns);
-        if (row.ok) {
-          events.push(row.event);
-          lastFields = fields;
-        } else issues.push(issue({ file, line }, row.code, row.reason));
-      }
-      yield { events, issues };
-      issues = [];
-    }
-    if (issues.length > 0) yield { events: [], issues };
+  read(input, context) {
+    return timeOrdered(readInFileOrder(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+/** The file's rows as read, one batch per batch of lines. */
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  let issues: Issue[] = [];
+  const file = input.name;
+  let columns: ReadonlyArray<string> = DEFAULT_COLUMNS;
+  let header = false;
+  let lastFields = 0; // fields of the last good row: a file without a header is measured by its rows
+  const lines = sourceLines(input, context, (i) => issues.push(i));
+  for await (const batch of lines) {
+    const events: CoalEvent[] = [];
+    for (let i = 0; i < batch.lines.length; i++) {
+      const text = batch.lines[i];
+      const line = batch.lineNos[i];
+      if (text.trim() === '' || text.startsWith('#')) continue;
+      // a header may open the file, or reappear where files were concatenated
+      if (HEADER.test(text)) {
+        const declared = headerColumns(text);
+        columns = declared.columns;
+        header = true;
+        if (declared.problem) issues.push(issue({ file, line }, 'METRICS_BAD_HEADER', declared.problem));
+        continue;
+      }
+      // the file's last row with no newline after it and fewer fields than the others: cut while written
+      // (fewer fields mid-file are empty trailing columns left out, which writers do)
+      const fields = text.split(',').length;
+      const expected = header ? columns.length : lastFields;
+      if (batch.unterminated && i === batch.lines.length - 1 && fields < expected) {
+        issues.push(
+          issue({ file, line }, 'METRICS_TRUNCATED', `the file ends inside this row: ${fields} of ${expected} fields`),
+        );
+        continue;
+      }
+      const row = parseMetricsRow(text, file, line, columns);
+      if (row.ok) {
+        events.push(row.event);
+        lastFields = fields;
+      } else issues.push(issue({ file, line }, row.code, row.reason));
+    }
+    yield { events, issues };
+    issues = [];
+  }
+  if (issues.length > 0) yield { events: [], issues };
+}

@@ -277,3 +277,21 @@ test('sniffs results logs but not coalmine NDJSON or other JSON', () => {
   const cut = diffLine('p', { pid: '1', cmdline: 'x'.repeat(100) }).slice(0, 200);
   assert.equal(osquery.sniff(cut, input), 60);
 });
+
+test('a log kept by a pipeline and exported newest first is given in time order, so cumulative CPU makes rates', async () => {
+  const row = { pid: '4130', name: 'xmrig', path: '/dev/shm/xmrig', cmdline: './xmrig', parent: '1', system_time: '0' };
+  const lines: string[] = [];
+  for (let m = 19; m >= 0; m--)
+    lines.push(diffLine('q', { ...row, user_time: String(m * 234_000) }, { unixTime: 1741918260 + m * 60 }));
+  const { events, issues } = await readAll(osquery, memoryInput('newest-first.log', lines.join('')));
+  assert.deepEqual(issues, []);
+  // 3.9 cores busy: the counter grows 234 s a minute
+  assert.deepEqual(
+    events.map((e) => e.metrics?.cpu_time_ms),
+    Array.from({ length: 20 }, (_, m) => m * 234_000),
+  );
+  assert.deepEqual(
+    events.map((e) => e.coalmine.ref.line),
+    Array.from({ length: 20 }, (_, i) => 20 - i),
+  );
+});

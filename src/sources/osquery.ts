@@ -3,6 +3,9 @@
  * differential row (`columns` + `action` added/removed), a snapshot (`snapshot` array) or a batch (`diffResults`).
  * Query names are the user's own, so a row's table is recognised by its columns. processes,
  * process_open_sockets, listening_ports and crontab become events; any other query is skipped and named once.
+ * A file's events are given in time order (bounded, `time-order.ts`): the same lines kept by a log pipeline
+ * (Splunk, Elastic, Fleet) come back newest first, and process CPU is a cumulative counter, so in file order
+ * no two samples of a process would make a rate.
  */
 import type { CoalEvent, EventMetrics, ProcessFields } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
@@ -10,7 +13,8 @@ import { clip } from '../util/hostile.js';
 import { isPlausibleMs, parseTimestamp } from '../util/time.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
 import { commandTargets } from './persistence/target.js';
-import type { SourceDescriptor, SourceInput } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 type Row = Record<string, unknown>;
 type Table = 'processes' | 'process_open_sockets' | 'listening_ports' | 'crontab';
@@ -28,6 +32,8 @@ interface Envelope {
   line: number;
 }
 
+const CODE = 'OSQUERY';
+const BATCH_EVENTS = 1000;
 const MAX_COMMAND_CHARS = 8192;
 const MAX_TEXT_CHARS = 4096;
 const MAX_NAME_CHARS = 256;
@@ -392,69 +398,74 @@ export const osquery: SourceDescriptor = {
           : 0,
     );
   },
-  async *read(input, context) {
-    const file = input.name;
-    let issues: Issue[] = [];
-    const unknown = new UnknownQueries(file);
-    const lines = sourceLines(input, context, (i) => issues.push(i));
-    for await (const batch of lines) {
-      let events: CoalEvent[] = [];
-      for (let i = 0; i < batch.lines.length; i++) {
-        const line = batch.lineNos[i];
-        const textLine = batch.lines[i];
-        if (textLine.trim() === '') continue;
-        let o: unknown;
-        try {
-          o = JSON.parse(textLine);
-        } catch (err) {
-          issues.push(issue({ file, line }, 'OSQUERY_BAD_JSON', clip((err as Error).message, 200)));
-          continue;
-        }
-        if (!isObject(o)) {
-          issues.push(issue({ file, line }, 'OSQUERY_BAD_ENVELOPE', 'line is JSON but not an object'));
-          continue;
-        }
-        const rows = rowsOf(o);
-        if ('problem' in rows) {
-          issues.push(issue({ file, line }, 'OSQUERY_BAD_ENVELOPE', rows.problem));
-          continue;
-        }
-        const env = envelopeOf(o, input, line);
-        if (typeof env === 'string') {
-          issues.push(issue({ file, line }, 'OSQUERY_BAD_ENVELOPE', env));
-          continue;
-        }
-        for (let r = 0; r < rows.rows.length; r++) {
-          const [row, action] = rows.rows[r];
-          const where = rows.rows.length > 1 ? ` (row ${r + 1} of ${rows.rows.length})` : '';
-          if (!isObject(row)) {
-            issues.push(issue({ file, line }, 'OSQUERY_BAD_ROW', `row is not an object${where}`, 'normalising'));
-            continue;
-          }
-          const table = tableOf(row);
-          if (table === undefined) {
-            unknown.note(env, row, issues);
-            continue;
-          }
-          const result = BUILDERS[table](env, row, action);
-          if (result === undefined) continue;
-          if ('problem' in result) {
-            issues.push(issue({ file, line }, 'OSQUERY_BAD_ROW', `${table}: ${result.problem}${where}`, 'normalising'));
-            continue;
-          }
-          events.push(result);
-          // one snapshot line can hold thousands of rows
-          if (events.length >= context.maxPendingRecords) {
-            yield { events, issues };
-            events = [];
-            issues = [];
-          }
-        }
-      }
-      yield { events, issues };
-      issues = [];
-    }
-    unknown.finish(issues);
-    if (issues.length > 0) yield { events: [], issues };
+  read(input, context) {
+    return timeOrdered(readInFileOrder(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+/** The file's rows as read, one batch per batch of lines (or of a long snapshot line's rows). */
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  const file = input.name;
+  let issues: Issue[] = [];
+  const unknown = new UnknownQueries(file);
+  const lines = sourceLines(input, context, (i) => issues.push(i));
+  for await (const batch of lines) {
+    let events: CoalEvent[] = [];
+    for (let i = 0; i < batch.lines.length; i++) {
+      const line = batch.lineNos[i];
+      const textLine = batch.lines[i];
+      if (textLine.trim() === '') continue;
+      let o: unknown;
+      try {
+        o = JSON.parse(textLine);
+      } catch (err) {
+        issues.push(issue({ file, line }, 'OSQUERY_BAD_JSON', clip((err as Error).message, 200)));
+        continue;
+      }
+      if (!isObject(o)) {
+        issues.push(issue({ file, line }, 'OSQUERY_BAD_ENVELOPE', 'line is JSON but not an object'));
+        continue;
+      }
+      const rows = rowsOf(o);
+      if ('problem' in rows) {
+        issues.push(issue({ file, line }, 'OSQUERY_BAD_ENVELOPE', rows.problem));
+        continue;
+      }
+      const env = envelopeOf(o, input, line);
+      if (typeof env === 'string') {
+        issues.push(issue({ file, line }, 'OSQUERY_BAD_ENVELOPE', env));
+        continue;
+      }
+      for (let r = 0; r < rows.rows.length; r++) {
+        const [row, action] = rows.rows[r];
+        const where = rows.rows.length > 1 ? ` (row ${r + 1} of ${rows.rows.length})` : '';
+        if (!isObject(row)) {
+          issues.push(issue({ file, line }, 'OSQUERY_BAD_ROW', `row is not an object${where}`, 'normalising'));
+          continue;
+        }
+        const table = tableOf(row);
+        if (table === undefined) {
+          unknown.note(env, row, issues);
+          continue;
+        }
+        const result = BUILDERS[table](env, row, action);
+        if (result === undefined) continue;
+        if ('problem' in result) {
+          issues.push(issue({ file, line }, 'OSQUERY_BAD_ROW', `${table}: ${result.problem}${where}`, 'normalising'));
+          continue;
+        }
+        events.push(result);
+        // one snapshot line can hold thousands of rows
+        if (events.length >= context.maxPendingRecords) {
+          yield { events, issues };
+          events = [];
+          issues = [];
+        }
+      }
+    }
+    yield { events, issues };
+    issues = [];
+  }
+  unknown.finish(issues);
+  if (issues.length > 0) yield { events: [], issues };
+}

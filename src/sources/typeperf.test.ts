@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import type { CoalEvent } from '../model/event.js';
 import { cutCase, fileInput, memoryInput, readAll, runSourceContract } from './contract.js';
 import { sniffSource } from './index.js';
 import { parseCounterPath, pdhTime, splitCsv, typeperf } from './typeperf.js';
@@ -155,4 +157,17 @@ test('a row ending inside a quoted column is reported and not read, mid-file or 
     );
     assert.ok(!events.some((e) => e.metrics?.cpu_pct === 5), 'the cut row is not');
   }
+});
+
+test('an export written newest first is given in time order: the same samples as the file in order', async () => {
+  const text = readFileSync('test/fixtures/defender/an0741-miner/typeperf.csv', 'utf8');
+  const [header, ...rows] = text.split('\n').filter((l) => l.trim() !== '');
+  const inOrder = await csv(text);
+  const reversed = await csv(`${[header, ...rows.reverse()].join('\n')}\n`);
+  assert.deepEqual(reversed.issues, []);
+  const sample = (e: CoalEvent) => [e.coalmine.ts, e.process?.pid, e.metrics?.cpu_pct];
+  assert.ok(inOrder.events.length > 60);
+  // rows of one time hold a host and a process sample: their order within the row is kept
+  assert.deepEqual(reversed.events.map(sample), inOrder.events.map(sample));
+  assert.equal(reversed.events[0].coalmine.ref.line, rows.length + 1, 'the oldest row, now last in the file');
 });

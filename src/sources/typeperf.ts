@@ -12,14 +12,20 @@
  * machine's zone. The bias is the one in force when the log started, daylight saving included (a
  * British summer log says `(GMT Standard Time)(-60)`), and PDH writes no per-row zone: rows after a
  * clock change are off by the change (an hour gap or repeat in the local times shows it).
+ *
+ * A file's samples are given in time order (bounded, `time-order.ts`): relog and SIEM exports may list the
+ * newest row first, and in file order the engine would take each older sample as a late one.
  */
 import type { CoalEvent, EventMetrics } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { sourceLines } from './lines.js';
-import type { SourceDescriptor } from './types.js';
+import { timeOrdered } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 const FORMAT = 'typeperf';
+const CODE = 'TYPEPERF';
+const BATCH_EVENTS = 1000;
 const SIGNATURE = /^\uFEFF?\s*"\(PDH-CSV 4\.0\)/;
 /** `(PDH-CSV 4.0) (Pacific Standard Time)(480)`: zone name and bias in minutes. */
 const ZONE = /^\(PDH-CSV 4\.0\)\s{0,4}\(([^()]{0,128})\)\s{0,4}\((-?\d{1,4})\)\s*$/;
@@ -272,67 +278,68 @@ export const typeperf: SourceDescriptor = {
     const first = head.split('\n', 4).find((l) => l.trim() !== '');
     return first !== undefined && SIGNATURE.test(first) ? 95 : 0;
   },
-  async *read(input, context) {
-    let issues: Issue[] = [];
-    const file = input.name;
-    let header: Header | undefined;
-    let reportedNoHeader = false;
-    for await (const batch of sourceLines(input, context, (i) => issues.push(i))) {
-      const events: CoalEvent[] = [];
-      for (let k = 0; k < batch.lines.length; k++) {
-        const text = batch.lines[k].replace(/\r$/, '');
-        const line = batch.lineNos[k];
-        if (text.trim() === '' || CONSOLE_NOISE.test(text.trim())) continue;
-        const { fields, overflow, unclosed } = splitCsv(k === 0 && line === 1 ? text.replace(/^\uFEFF/, '') : text);
-        if (unclosed) {
-          // typeperf quotes every field: a row ending inside one was cut (copied while written)
-          issues.push(
-            issue({ file, line }, 'TYPEPERF_TRUNCATED', `the row ends inside quoted column ${fields.length}`),
-          );
-          continue;
-        }
-        // a header opens the file, or reappears where exports were concatenated
-        if (SIGNATURE.test(text)) {
-          const parsed = parseHeader(fields, input.hostHint);
-          header = parsed.header;
-          if (overflow)
-            issues.push(
-              issue({ file, line }, 'TYPEPERF_TOO_WIDE', `over ${MAX_COLUMNS} columns; the rest are not read`),
-            );
-          if (!parsed.zoneKnown)
-            issues.push(
-              issue(
-                { file, line },
-                'TYPEPERF_ZONE_UNKNOWN',
-                `no time zone bias in "${clip(fields[0] ?? '', 80)}"; times read as UTC`,
-              ),
-            );
-          if (header.columns.size === 0)
-            issues.push(
-              issue({ file, line }, 'TYPEPERF_NO_CPU_COLUMNS', 'no process or processor CPU counters in the header'),
-            );
-          continue;
-        }
-        if (!header) {
-          if (!reportedNoHeader)
-            issues.push(issue({ file, line }, 'TYPEPERF_NO_HEADER', 'a sample row before any "(PDH-CSV 4.0)" header'));
-          reportedNoHeader = true;
-          continue;
-        }
-        const row = overflow
-          ? { error: { code: 'TYPEPERF_BAD_ROW', reason: `over ${MAX_COLUMNS} columns` } }
-          : readRow(fields, header, file, line);
-        if ('error' in row) {
-          issues.push(issue({ file, line }, row.error.code, row.error.reason));
-          continue;
-        }
-        events.push(...row.events);
-        if (row.problems.length > 0)
-          issues.push(issue({ file, line }, 'TYPEPERF_BAD_VALUE', `${row.problems.join('; ')}; other columns read`));
-      }
-      yield { events, issues };
-      issues = [];
-    }
-    if (issues.length > 0) yield { events: [], issues };
+  read(input, context) {
+    return timeOrdered(readInFileOrder(input, context), input.name, CODE, BATCH_EVENTS);
   },
 };
+
+/** The file's rows as read, one batch per batch of lines. */
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  let issues: Issue[] = [];
+  const file = input.name;
+  let header: Header | undefined;
+  let reportedNoHeader = false;
+  for await (const batch of sourceLines(input, context, (i) => issues.push(i))) {
+    const events: CoalEvent[] = [];
+    for (let k = 0; k < batch.lines.length; k++) {
+      const text = batch.lines[k].replace(/\r$/, '');
+      const line = batch.lineNos[k];
+      if (text.trim() === '' || CONSOLE_NOISE.test(text.trim())) continue;
+      const { fields, overflow, unclosed } = splitCsv(k === 0 && line === 1 ? text.replace(/^\uFEFF/, '') : text);
+      if (unclosed) {
+        // typeperf quotes every field: a row ending inside one was cut (copied while written)
+        issues.push(issue({ file, line }, 'TYPEPERF_TRUNCATED', `the row ends inside quoted column ${fields.length}`));
+        continue;
+      }
+      // a header opens the file, or reappears where exports were concatenated
+      if (SIGNATURE.test(text)) {
+        const parsed = parseHeader(fields, input.hostHint);
+        header = parsed.header;
+        if (overflow)
+          issues.push(issue({ file, line }, 'TYPEPERF_TOO_WIDE', `over ${MAX_COLUMNS} columns; the rest are not read`));
+        if (!parsed.zoneKnown)
+          issues.push(
+            issue(
+              { file, line },
+              'TYPEPERF_ZONE_UNKNOWN',
+              `no time zone bias in "${clip(fields[0] ?? '', 80)}"; times read as UTC`,
+            ),
+          );
+        if (header.columns.size === 0)
+          issues.push(
+            issue({ file, line }, 'TYPEPERF_NO_CPU_COLUMNS', 'no process or processor CPU counters in the header'),
+          );
+        continue;
+      }
+      if (!header) {
+        if (!reportedNoHeader)
+          issues.push(issue({ file, line }, 'TYPEPERF_NO_HEADER', 'a sample row before any "(PDH-CSV 4.0)" header'));
+        reportedNoHeader = true;
+        continue;
+      }
+      const row = overflow
+        ? { error: { code: 'TYPEPERF_BAD_ROW', reason: `over ${MAX_COLUMNS} columns` } }
+        : readRow(fields, header, file, line);
+      if ('error' in row) {
+        issues.push(issue({ file, line }, row.error.code, row.error.reason));
+        continue;
+      }
+      events.push(...row.events);
+      if (row.problems.length > 0)
+        issues.push(issue({ file, line }, 'TYPEPERF_BAD_VALUE', `${row.problems.join('; ')}; other columns read`));
+    }
+    yield { events, issues };
+    issues = [];
+  }
+  if (issues.length > 0) yield { events: [], issues };
+}

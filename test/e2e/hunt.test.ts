@@ -156,16 +156,36 @@ test('usage errors exit 2 with a clear message', () => {
 });
 
 test('records later than the allowed lateness are counted, not dropped', () => {
-  const csv = join(work, 'reversed.csv');
+  // coalmine's own NDJSON is read in file order (a metrics CSV is sorted first: test/e2e/sample-order.test.ts)
+  const file = join(work, 'reversed.ndjson');
   const rows = readFileSync(join(EXAMPLE, 'var', 'log', 'metrics', 'cpu.csv'), 'utf8')
     .trim()
-    .split('\n');
-  writeFileSync(csv, `${[rows[0], ...rows.slice(1).reverse()].join('\n')}\n`);
-  const r = cli(['hunt', csv, '--format', 'ndjson']);
+    .split('\n')
+    .slice(1);
+  const lines = rows.reverse().map((row) => {
+    const [timestamp, entity, cpu] = row.split(',');
+    const [host, pid] = entity.split('/');
+    return JSON.stringify({
+      '@timestamp': timestamp,
+      event: { kind: 'metric', category: [pid ? 'process' : 'host'], action: 'metric', dataset: 'test.sample' },
+      host: { name: host },
+      ...(pid ? { process: { pid: Number(pid) } } : {}),
+      metrics: { cpu_pct: Number(cpu) },
+      original: {},
+    });
+  });
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const r = cli(['hunt', file, '--format', 'ndjson']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /late events \(beyond allowed lateness, processed out of order\): \d+/);
-  assert.match(r.stderr, /reversed\.csv:\d+: ENGINE_LATE_EVENT/);
-  assert.match(r.stderr, new RegExp(`${rows.length - 1} events`));
+  assert.match(r.stderr, /ENGINE_LATE_EVENT \d+/);
+  assert.match(r.stderr, new RegExp(`${rows.length} events`));
+  // and what they could not count for is said: each sample came after a newer one of its process or host
+  assert.match(
+    r.stderr,
+    /CPU samples too late to count for sustained CPU or its cost \(older than one already counted for their process or host\): \d+/,
+  );
+  assert.match(r.stderr, /reversed\.ndjson:\d+: ENGINE_LATE_CPU_SAMPLE/);
 });
 
 test('every registered format is sniffed from its own fixture by the real CLI', () => {

@@ -12,13 +12,14 @@
  * link's name, so loops end and each tree is read once under its own name.
  */
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import type { SourceInput } from '../sources/types.js';
 import { clip } from '../util/hostile.js';
 import { type GzipBreak, gunzipHead, HEAD_BYTES, inflateChunks, isGzip, openChunks, readHead } from '../util/input.js';
 import { MAX_LINK_HOPS, resolveInRoot } from '../util/root-path.js';
+import { decodeChunks, decodeHead, type TextEncoding, textEncodingOf } from '../util/text-encoding.js';
 
 export interface InputFile {
   input: SourceInput;
@@ -63,7 +64,7 @@ export async function expandInputs(
       await walk.all();
       if (walk.entries === 0) report(unread(path, 'INPUT_NO_FILES', 'the directory holds no files'));
     } else if (st.isFile()) {
-      const file = await fileInput(path, path, undefined, st.mtimeMs, hostOverride, st.size, report);
+      const file = await fileInput(path, path, undefined, resolve(path), st.mtimeMs, hostOverride, st.size, report);
       if (file) out.push(file);
     } else report(unread(path, 'INPUT_NOT_A_FILE', 'not a regular file or directory'));
   }
@@ -74,11 +75,15 @@ function unread(file: string, code: string, reason: string): Issue {
   return { file, code, reason, stage: 'reading', unread: true };
 }
 
-/** `phys` is opened; `name` names it in every ref (a link's path when read through a link). */
+/**
+ * `phys` is opened; `name` names it in every ref (a link's path when read through a link); `localPath` is
+ * its absolute path on this system (the link's), where a live system's persistence files are recognised.
+ */
 async function fileInput(
   phys: string,
   name: string,
   relPath: string | undefined,
+  localPath: string,
   mtimeMs: number,
   hostHint: string | undefined,
   sizeBytes: number,
@@ -105,14 +110,42 @@ async function fileInput(
   }
   const { gzip } = head;
   const rel = relPath && gzip ? relPath.replace(/\.gz$/, '') : relPath;
+  const local = gzip ? localPath.replace(/\.gz$/, '') : localPath;
   const onBreak = (b: GzipBreak) => report({ file: name, code: b.code, reason: b.reason, stage: 'reading' });
+  const text = asText(name, head.head, () => openChunks(phys, gzip, onBreak), report);
+  if (!text) return undefined;
   const file: InputFile = {
-    input: { name, relPath: rel, head: head.head, open: () => openChunks(phys, gzip, onBreak), mtimeMs, hostHint },
+    input: { name, relPath: rel, localPath: local, head: text.head, open: text.open, mtimeMs, hostHint },
     sizeBytes,
   };
   if (head.broke) file.gzipBreak = head.broke;
-  if (!gzip) file.plainPath = phys;
+  // a sampler reads windows of the file's own bytes, which UTF-16 text is not
+  if (!gzip && (text.encoding === undefined || text.encoding === 'utf8-bom')) file.plainPath = phys;
   return file;
+}
+
+/**
+ * The content as the sources read it, UTF-8: text a byte-order mark says is UTF-16 (PowerShell 5.1's
+ * `>` writes UTF-16LE) decoded, head and stream, and a UTF-8 mark dropped (util/text-encoding.ts), so no
+ * source needs to know; damage is reported on `name` as the stream is read. Undefined, reported unread,
+ * when nothing follows the mark.
+ */
+function asText(
+  name: string,
+  head: Buffer,
+  open: () => AsyncIterable<Buffer>,
+  report: ReportIssue,
+): { head: Buffer; open: () => AsyncIterable<Buffer>; encoding?: TextEncoding } | undefined {
+  const encoding = textEncodingOf(head);
+  if (encoding === undefined) return { head, open };
+  const decoded = decodeHead(head, encoding);
+  if (decoded.length === 0) {
+    report(unread(name, 'INPUT_EMPTY', 'nothing follows the byte-order mark'));
+    return undefined;
+  }
+  const onDamage = (d: { code: string; line: number; reason: string }) =>
+    report({ file: name, line: d.line, code: d.code, reason: d.reason, stage: 'reading' });
+  return { head: decoded, open: () => decodeChunks(open(), encoding, onDamage), encoding };
 }
 
 /**
@@ -266,7 +299,16 @@ class CollectionWalk {
     const name = this.display(rel);
     const mtime = this.mtimes.get(`/${target.join('/')}`) ?? this.mtimes.get(`/${rel}`) ?? st.mtimeMs;
     if (this.walker.unchanged?.(name, mtime, st.size)) return;
-    const file = await fileInput(phys, name, rel, mtime, this.host, st.size, this.report);
+    const file = await fileInput(
+      phys,
+      name,
+      rel,
+      join(resolve(this.root), rel),
+      mtime,
+      this.host,
+      st.size,
+      this.report,
+    );
     if (!file) return;
     if (linkTarget !== undefined) file.linkTarget = linkTarget;
     this.out.push(file);
@@ -431,12 +473,14 @@ export async function streamInput(
     return undefined;
   }
   const onBreak = (b: GzipBreak) => report({ file: name, code: b.code, reason: b.reason, stage: 'reading' });
+  const text = asText(name, head, () => (gzip ? inflateChunks(chunks(), onBreak) : chunks()), report);
+  if (!text) return undefined;
   const input: SourceInput = {
     name,
-    head,
+    head: text.head,
     hostHint: meta.hostHint,
     mtimeMs: meta.mtimeMs,
-    open: () => (gzip ? inflateChunks(chunks(), onBreak) : chunks()),
+    open: text.open,
   };
   if (meta.relPath !== undefined) input.relPath = meta.relPath;
   const file: InputFile = { input, sizeBytes: 0 };

@@ -91,7 +91,9 @@ export function sourceNamed(name: string): SourceDescriptor | undefined {
 }
 
 /** The best-scoring source for an input, or undefined when none recognises it. */
-export function sniffSource(input: Pick<SourceInput, 'head' | 'name' | 'relPath'>): SourceDescriptor | undefined {
+export function sniffSource(
+  input: Pick<SourceInput, 'head' | 'name' | 'relPath' | 'localPath'>,
+): SourceDescriptor | undefined {
   const head = input.head.toString('utf8');
   let best: SourceDescriptor | undefined;
   let bestScore = 0;

@@ -11,6 +11,12 @@ export interface SourceInput {
   name: string;
   /** Path relative to a collected filesystem root when the input was found by walking a directory, with `/` separators. */
   relPath?: string;
+  /**
+   * The file's absolute path on this system when it was read from its disk (lexically resolved, not through
+   * links; a gzip file's without `.gz`, as relPath): a directory given inside a live system (`/var/spool/cron`)
+   * is no collection's root, and the persistence sources find such places by it. Unset for stdin and bodies.
+   */
+  localPath?: string;
   /** First bytes of the (decompressed) content, at most 64 KiB, for sniffing and small formats. */
   head: Buffer;
   /** The whole (decompressed) content as a stream of chunks. May be called once. */
@@ -65,6 +71,6 @@ export interface SourceDescriptor {
    */
   delivers: 'events' | 'state';
   /** 0 = not this format; higher = more certain. The best score wins; ties go to registry order. */
-  sniff(head: string, input: Pick<SourceInput, 'name' | 'relPath'>): number;
+  sniff(head: string, input: Pick<SourceInput, 'name' | 'relPath' | 'localPath'>): number;
   read(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch>;
 }

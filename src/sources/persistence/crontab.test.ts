@@ -256,3 +256,58 @@ test('crontab: a job whose command leaves a quote or substitution open is report
   assert.deepEqual(issues, []);
   assert.equal(events.length, 2);
 });
+
+// A live system's places given as arguments: `hunt /var/spool/cron` walks it with relPath `crontabs/redis`
+// (no collection root), and its localPath is where it is.
+test('recognises cron files by their absolute local path: a live spool, cron.d or crontab given as an argument', () => {
+  const score = (input: { name: string; relPath?: string; localPath?: string }) => crontab.sniff('', input);
+  const local = (localPath: string, relPath?: string) => score({ name: 'x', relPath, localPath });
+  assert.equal(score({ name: 'x', relPath: 'crontabs/redis' }), 0, 'the relative path alone says nothing');
+  assert.ok(local('/var/spool/cron/crontabs/redis', 'crontabs/redis') > 0);
+  assert.ok(local('/var/spool/cron/root', 'root') > 0, 'RHEL');
+  assert.ok(local('/etc/cron.d/php', 'php') > 0);
+  assert.ok(local('/etc/cron.d/php', 'cron.d/php') > 0, '/etc given');
+  assert.ok(local('/etc/crontab') > 0, 'a single file');
+  assert.ok(local('/cases/17/var/spool/cron/crontabs/redis', 'crontabs/redis') > 0, "a collection's subdirectory");
+});
+
+test('a cron-named file further down a walked directory is not a cron file, whatever its absolute path', () => {
+  const local = (localPath: string, relPath: string) => crontab.sniff('', { name: 'x', relPath, localPath });
+  assert.equal(local('/home/alice/notes/crontab', 'notes/crontab'), 0);
+  assert.equal(local('/cases/17/srv/backup/etc/crontab', 'srv/backup/etc/crontab'), 0, 'not installed there');
+  assert.equal(local('/srv/etc/cron.d/x', 'etc/cron.d/x'), crontab.sniff('', { name: 'x', relPath: 'etc/cron.d/x' }));
+});
+
+test('reads a live spool file as its user, at the path its host knows it by', async () => {
+  const job = '*/5 * * * * /tmp/kdevtmpfsi -o pool.example:3333\n';
+  for (const localPath of ['/var/spool/cron/crontabs/redis', '/cases/17/var/spool/cron/crontabs/redis']) {
+    const input = memoryInput('spool/crontabs/redis', job, { relPath: 'crontabs/redis', localPath, mtimeMs: MTIME });
+    const { events, issues } = await readAll(crontab, input);
+    assert.deepEqual(issues, []);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].process?.user?.name, 'redis');
+    assert.equal(events[0].file?.path, '/var/spool/cron/crontabs/redis');
+    assert.equal(events[0].coalmine.ref.file, 'spool/crontabs/redis');
+  }
+});
+
+test('a system file named by its absolute path alone is read in system format, not as `crontab -l` output', async () => {
+  const input = memoryInput('php', '09,39 * * * * root /usr/lib/php/sessionclean\n', {
+    localPath: '/etc/cron.d/php',
+    mtimeMs: MTIME,
+  });
+  const { events } = await readAll(crontab, input);
+  assert.equal(events[0].process?.user?.name, 'root');
+  assert.equal(events[0].process?.command_line, '/usr/lib/php/sessionclean');
+  assert.equal(events[0].file?.path, '/etc/cron.d/php');
+});
+
+test('a collection keeps its own paths when its absolute path would match too', async () => {
+  const input = memoryInput('/etc/crontab', '* * * * * root /bin/true\n', {
+    relPath: 'etc/crontab',
+    localPath: '/etc/crontab',
+    mtimeMs: MTIME,
+  });
+  const { events } = await readAll(crontab, input);
+  assert.equal(events[0].file?.path, '/etc/crontab');
+});

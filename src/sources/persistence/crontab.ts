@@ -9,14 +9,17 @@ import { clip } from '../../util/hostile.js';
 import type { SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
+  bestPlace,
   CONTENT_SCORE,
   entryEvent,
+  type FileLocation,
   isBinaryLine,
-  locate,
+  matchAny,
   matchPath,
   NAME_SCORE,
   PATH_SCORE,
   type PersistenceFile,
+  type PlaceMatch,
   persistenceFile,
   persistenceLines,
 } from './file.js';
@@ -50,22 +53,32 @@ const ENV_LINE = /^[A-Za-z_][A-Za-z0-9_]*[ \t]*=/;
 const USER_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\$?$/;
 const SNIFF_LINES = 50;
 
-function cronKind(input: Pick<SourceInput, 'name' | 'relPath'>): { kind: CronKind; score: number } | undefined {
-  const location = locate(input);
+function cronKindAt(location: FileLocation): (PlaceMatch & { kind: CronKind }) | undefined {
   const base = location.segments[location.segments.length - 1];
-  if (matchPath(location, ['etc', 'crontab']) >= 0 || matchPath(location, ['etc', 'cron.d', '*']) >= 0)
-    return { kind: { format: 'system' }, score: PATH_SCORE };
+  const at = matchAny(location, [
+    ['etc', 'crontab'],
+    ['etc', 'cron.d', '*'],
+  ]);
+  if (at >= 0) return { kind: { format: 'system' }, score: PATH_SCORE, at };
   for (const spool of [
     ['var', 'spool', 'cron', 'crontabs', '*'], // Debian, Alpine
     ['var', 'spool', 'cron', 'tabs', '*'], // SUSE
     ['etc', 'crontabs', '*'], // busybox crond
     ['var', 'spool', 'cron', '*'], // RHEL
-  ])
-    if (matchPath(location, spool) >= 0) return { kind: { format: 'user', user: base }, score: PATH_SCORE };
-  for (const [dir, schedule] of Object.entries(SCRIPT_DIRS))
-    if (matchPath(location, ['etc', dir, '*']) >= 0) return { kind: { format: 'script', schedule }, score: PATH_SCORE };
-  if (!location.anchored && base === 'crontab') return { kind: { format: 'system' }, score: NAME_SCORE };
+  ]) {
+    const at = matchPath(location, spool);
+    if (at >= 0) return { kind: { format: 'user', user: base }, score: PATH_SCORE, at };
+  }
+  for (const [dir, schedule] of Object.entries(SCRIPT_DIRS)) {
+    const at = matchPath(location, ['etc', dir, '*']);
+    if (at >= 0) return { kind: { format: 'script', schedule }, score: PATH_SCORE, at };
+  }
+  if (!location.isInDirectory && base === 'crontab') return { kind: { format: 'system' }, score: NAME_SCORE };
   return undefined;
+}
+
+function cronKind(input: Pick<SourceInput, 'name' | 'relPath' | 'localPath'>) {
+  return bestPlace(input, cronKindAt);
 }
 
 /** Whitespace-separated words from the front of `line`, and where the rest starts. */
@@ -232,13 +245,14 @@ export const crontab: SourceDescriptor = {
   },
   async *read(input, context) {
     const issues: Issue[] = [];
-    const file = persistenceFile(input, 'crontab', issues);
+    const place = cronKind(input);
+    const file = persistenceFile(input, 'crontab', issues, place?.path);
     if (!file) {
       yield { events: [], issues };
       return;
     }
     // a file given on its own and sniffed by content is most often `crontab -l` output: user format
-    const kind = cronKind(input)?.kind ?? { format: 'user' };
+    const kind = place?.kind ?? { format: 'user' };
     if (kind.format === 'script') {
       // run-parts runs these from /etc/crontab (or anacron) as root
       yield* readShellEntries(input, context, file, {

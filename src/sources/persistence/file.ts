@@ -30,21 +30,83 @@ const MAX_DATE_MS = 8.64e15;
 export type Mechanism = NonNullable<CoalEvent['coalmine']['persistence']>['mechanism'];
 
 /**
- * Where a file sits, as path segments. `anchored` segments start at the collection root (from relPath);
- * otherwise they are a directly given file's name and patterns match its tail.
+ * One way of naming where a file sits, as path segments. A place pattern matches the path's tail, starting
+ * no later than segment `from`: 0 for a path in a collected root (the whole path, exactly); the last segment
+ * for a file given by name (any tail); for a file's absolute local path, the first segment below the
+ * argument the user named, so that a place may take in the argument's own directories (`/var/spool/cron`
+ * given as a directory, a single `/etc/crontab`) but never start further down (a `crontab` somewhere in it).
  */
 export interface FileLocation {
   segments: string[];
-  anchored: boolean;
+  from: number;
+  /** Found in a directory (a collection or a live one), not named alone: its name alone does not tell its format. */
+  isInDirectory: boolean;
+  /** The absolute local path: where a place matched, its start is the host's root. */
+  isLocal: boolean;
 }
 
-export function locate(input: Pick<SourceInput, 'name' | 'relPath'>): FileLocation {
-  const anchored = input.relPath !== undefined;
-  const raw = (input.relPath ?? input.name).slice(0, MAX_PATH_CHARS).replaceAll('\\', '/');
-  const segments = raw.split('/').filter((s) => s.length > 0 && s !== '.');
+/** What a format makes of one location: its sniff score, and where the place it recognised starts. */
+export interface PlaceMatch {
+  score: number;
+  /** Segment the matched place pattern starts at; none when the name or content told. */
+  at?: number;
+}
+
+type Named = Pick<SourceInput, 'name' | 'relPath' | 'localPath'>;
+
+function pathSegments(path: string): string[] {
+  return path
+    .slice(0, MAX_PATH_CHARS)
+    .replaceAll('\\', '/')
+    .split('/')
+    .filter((s) => s.length > 0 && s !== '.');
+}
+
+/** The file's path in its collection (relPath), or else the name it was given by. */
+export function locate(input: Named): FileLocation {
+  const isInDirectory = input.relPath !== undefined;
+  const segments = pathSegments(input.relPath ?? input.name);
   // UAC keeps the collected filesystem under `[root]/`; a walk from one level up sees that prefix
-  if (anchored && segments[0] === '[root]') segments.shift();
-  return { segments, anchored };
+  if (isInDirectory && segments[0] === '[root]') segments.shift();
+  return { segments, from: isInDirectory ? 0 : segments.length - 1, isInDirectory, isLocal: false };
+}
+
+/**
+ * Every way the file is named: first `locate`'s, then its absolute local path when it has one (a file read
+ * from this system's disk), which finds a live system's places a path relative to the argument cannot.
+ */
+export function locations(input: Named): FileLocation[] {
+  const named = locate(input);
+  const local = input.localPath;
+  if (local === undefined || local.length > MAX_PATH_CHARS) return [named];
+  const segments = pathSegments(local);
+  // the argument's own part of the path: the walked path below it, or the file's name
+  const below = input.relPath !== undefined ? pathSegments(input.relPath).length : 1;
+  const from = Math.max(0, segments.length - below);
+  return [named, { segments, from, isInDirectory: named.isInDirectory, isLocal: true }];
+}
+
+/**
+ * What `kindAt` makes of the file's best-scoring location (ties: the first of `locations`), and the file's
+ * path as its entries say it: `/etc/crontab` in a collection, the name a file was given by, and for a local
+ * path the place as its host names it (`/var/spool/cron/crontabs/redis`, also when read from a copy of it).
+ */
+export function bestPlace<T extends PlaceMatch>(
+  input: Named,
+  kindAt: (location: FileLocation) => T | undefined,
+): (T & { path: string }) | undefined {
+  let best: (T & { path: string }) | undefined;
+  for (const location of locations(input)) {
+    const kind = kindAt(location);
+    if (kind !== undefined && (best === undefined || kind.score > best.score))
+      best = { ...kind, path: entryPath(input, location, kind.at) };
+  }
+  return best;
+}
+
+function entryPath(input: Named, location: FileLocation, at: number | undefined): string {
+  if (location.isLocal) return `/${location.segments.slice(at ?? 0).join('/')}`;
+  return location.isInDirectory ? `/${location.segments.join('/')}` : input.name;
 }
 
 /** One segment against a pattern with at most one `*` (`*`, `*.service`, `cron.d`); linear, no regex. */
@@ -57,15 +119,24 @@ export function segmentMatches(pattern: string, segment: string): boolean {
 }
 
 /**
- * Index where `pattern` matches: the whole relPath (index 0) when anchored, else the tail of a direct name.
- * -1 when it does not match.
+ * Index where `pattern` matches the path's tail, starting no later than `location.from` (so the whole path
+ * of a collection, any tail of a direct name); -1 when it does not match.
  */
 export function matchPath(location: FileLocation, pattern: readonly string[]): number {
-  const { segments, anchored } = location;
-  if (anchored ? segments.length !== pattern.length : segments.length < pattern.length) return -1;
+  const { segments } = location;
   const at = segments.length - pattern.length;
+  if (at < 0 || at > location.from) return -1;
   for (let i = 0; i < pattern.length; i++) if (!segmentMatches(pattern[i], segments[at + i])) return -1;
   return at;
+}
+
+/** Index where the first of `patterns` to match starts (`matchPath`), or -1. */
+export function matchAny(location: FileLocation, patterns: readonly (readonly string[])[]): number {
+  for (const pattern of patterns) {
+    const at = matchPath(location, pattern);
+    if (at >= 0) return at;
+  }
+  return -1;
 }
 
 /** What every entry of one file shares. */
@@ -80,9 +151,15 @@ export interface PersistenceFile {
 
 /**
  * The file's facts, or undefined with FILE_NO_MTIME pushed: a state entry is placed on the timeline by
- * its file's mtime, and without one it cannot be placed at all, so the file is not read.
+ * its file's mtime, and without one it cannot be placed at all, so the file is not read. `path` is what
+ * entries say (`bestPlace`'s), by default its path in its collection or the name it was given by.
  */
-export function persistenceFile(input: SourceInput, format: string, issues: Issue[]): PersistenceFile | undefined {
+export function persistenceFile(
+  input: SourceInput,
+  format: string,
+  issues: Issue[],
+  path = entryPath(input, locate(input), undefined),
+): PersistenceFile | undefined {
   const ms = input.mtimeMs;
   if (ms === undefined || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) {
     issues.push(
@@ -95,9 +172,8 @@ export function persistenceFile(input: SourceInput, format: string, issues: Issu
     );
     return undefined;
   }
-  const location = locate(input);
-  const path = input.relPath !== undefined ? `/${location.segments.join('/')}` : input.name;
-  const name = location.segments[location.segments.length - 1] ?? path;
+  const { segments } = locate(input);
+  const name = segments[segments.length - 1] ?? path;
   const file: PersistenceFile = { format, ref: input.name, path, name, ts: ms };
   if (input.hostHint) file.host = input.hostHint;
   return file;

@@ -122,3 +122,12 @@ test('sniffs etc/ld.so.preload only', () => {
   assert.equal(ldSoPreload.sniff('/lib/x.so\n', { name: 'x', relPath: 'etc/ld.so.conf' }), 0);
   assert.equal(ldSoPreload.sniff('/lib/x.so\n', { name: 'x', relPath: 'tmp/ld.so.preload' }), 0);
 });
+
+test('sniffs a live /etc/ld.so.preload by its absolute path, given alone or inside /etc', () => {
+  assert.ok(ldSoPreload.sniff('', { name: 'x', relPath: 'ld.so.preload', localPath: '/etc/ld.so.preload' }) > 0);
+  assert.ok(ldSoPreload.sniff('', { name: 'preload', localPath: '/etc/ld.so.preload' }) > 0);
+  assert.equal(
+    ldSoPreload.sniff('', { name: 'x', relPath: 'tmp/ld.so.preload', localPath: '/etc/tmp/ld.so.preload' }),
+    0,
+  );
+});

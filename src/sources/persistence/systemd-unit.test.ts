@@ -219,3 +219,28 @@ test('execQuoteOpen follows systemd quoting: escapes count inside and outside qu
   assert.equal(execQuoteOpen("/bin/echo \"a 'b' c"), true);
   assert.equal(execQuoteOpen('/bin/echo \'a "b" c'), true);
 });
+
+test('a live unit directory given as an argument is read by its absolute path, a per-user one as its owner', async () => {
+  const unit = '[Service]\nExecStart=/home/deploy/.cache/kworkerd -o pool.example:3333\n';
+  const local = (localPath: string, relPath: string) => systemdUnit.sniff(unit, { name: 'x', relPath, localPath });
+  assert.equal(systemdUnit.sniff(unit, { name: 'x', relPath: 'kworkerd.service' }), 0);
+  assert.ok(local('/etc/systemd/system/kworkerd.service', 'kworkerd.service') > 0);
+  assert.ok(local('/etc/systemd/system/multi-user.target.wants/x.service', 'multi-user.target.wants/x.service') > 0);
+  assert.equal(
+    local('/srv/app/etc/systemd/system/x.service', 'etc/systemd/system/x.service'),
+    local('/x', 'etc/systemd/system/x.service'),
+  );
+  assert.equal(
+    local('/home/deploy/src/lib/systemd/x.service', 'src/lib/systemd/x.service'),
+    0,
+    'further down: not installed',
+  );
+  const input = memoryInput('user/kworkerd.service', unit, {
+    relPath: 'kworkerd.service',
+    localPath: '/home/deploy/.config/systemd/user/kworkerd.service',
+    mtimeMs: MTIME,
+  });
+  const { events } = await readAll(systemdUnit, input);
+  assert.equal(events[0].process?.user?.name, 'deploy');
+  assert.equal(events[0].file?.path, '/home/deploy/.config/systemd/user/kworkerd.service');
+});

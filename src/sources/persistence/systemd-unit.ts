@@ -10,13 +10,14 @@ import { clip } from '../../util/hostile.js';
 import type { SourceContext, SourceDescriptor, SourceInput } from '../types.js';
 import {
   BinaryTally,
+  bestPlace,
   entryEvent,
   type FileLocation,
   isBinaryLine,
-  locate,
   NAME_SCORE,
   PATH_SCORE,
   type PersistenceFile,
+  type PlaceMatch,
   persistenceFile,
   persistenceLines,
   segmentMatches,
@@ -47,8 +48,7 @@ const EXEC_PREFIXES = new Set(['-', '@', ':', '+', '!']);
 const KEY = /^[A-Za-z0-9_-]+$/;
 const MAX_LOGICAL_CHARS = 64 * 1024;
 
-interface UnitPlace {
-  score: number;
+interface UnitPlace extends PlaceMatch {
   /** Owner of a per-user unit directory: the user its commands run as unless User= says otherwise. */
   owner?: string;
 }
@@ -60,11 +60,10 @@ function isUnitFile(segments: string[]): boolean {
   return segmentMatches('*.service', base) || (segmentMatches('*.service.d', parent) && segmentMatches('*.conf', base));
 }
 
-/** Where a unit root starts in the path: at 0 for a collection path, anywhere in a direct file's name. */
+/** Where a unit root starts in the path: no later than `location.from` (0 for a collection path). */
 function unitRoot(location: FileLocation): { at: number; root: readonly string[] } | undefined {
-  const { segments, anchored } = location;
-  const last = anchored ? 0 : segments.length - 1;
-  for (let at = 0; at <= last; at++)
+  const { segments } = location;
+  for (let at = 0; at <= location.from; at++)
     for (const root of UNIT_ROOTS) {
       if (at + root.length >= segments.length) continue;
       if (root.every((pattern, i) => segmentMatches(pattern, segments[at + i]))) return { at, root };
@@ -72,17 +71,20 @@ function unitRoot(location: FileLocation): { at: number; root: readonly string[]
   return undefined;
 }
 
-function unitPlace(input: Pick<SourceInput, 'name' | 'relPath'>, head: string): UnitPlace | undefined {
-  const location = locate(input);
+function unitPlaceAt(location: FileLocation, head: string): UnitPlace | undefined {
   if (!isUnitFile(location.segments)) return undefined;
   const found = unitRoot(location);
   if (found) {
     const { at, root } = found;
     const owner = root[0] === 'root' ? 'root' : root[0] === 'home' ? location.segments[at + 1] : undefined;
-    return owner !== undefined ? { score: PATH_SCORE, owner } : { score: PATH_SCORE };
+    return owner !== undefined ? { score: PATH_SCORE, at, owner } : { score: PATH_SCORE, at };
   }
-  if (!location.anchored && (head.includes('[Service]') || head.includes('[Unit]'))) return { score: NAME_SCORE };
+  if (!location.isInDirectory && (head.includes('[Service]') || head.includes('[Unit]'))) return { score: NAME_SCORE };
   return undefined;
+}
+
+function unitPlace(input: Pick<SourceInput, 'name' | 'relPath' | 'localPath'>, head: string) {
+  return bestPlace(input, (location) => unitPlaceAt(location, head));
 }
 
 interface PendingExec {
@@ -293,12 +295,13 @@ export const systemdUnit: SourceDescriptor = {
   },
   async *read(input, context) {
     const issues: Issue[] = [];
-    const file = persistenceFile(input, 'systemd-unit', issues);
+    const place = unitPlace(input, input.head.toString('utf8', 0, 4096));
+    const file = persistenceFile(input, 'systemd-unit', issues, place?.path);
     if (!file) {
       yield { events: [], issues };
       return;
     }
-    const owner = unitPlace(input, input.head.toString('utf8', 0, 4096))?.owner;
+    const owner = place?.owner;
     yield* readUnit(input, context, file, owner);
   },
 };

@@ -10,7 +10,7 @@ import type { Signal } from '../model/signal.js';
 import { signalFor } from '../signals/make.js';
 import { CpuSeries } from './cpu-series.js';
 import type { HostState } from './host-state.js';
-import { basename, type CpuTrack, type ProcInfo } from './process-table.js';
+import { basename, type CpuTrack, type GpuRun, type ProcInfo } from './process-table.js';
 
 /** Samples a baseline needs before it can call a high run "normal for this process". */
 const BASELINE_MIN_SAMPLES = 12;
@@ -316,30 +316,6 @@ function hostSignal(
   const s = signalFor(event, { ...spec, class: 'resource' });
   s.entity = hostKeyOf(event);
   return s;
-}
-
-/**
- * A run of GPU samples at or above the bar, for a process (percent of one GPU) or a host (percent of
- * all its GPUs): the same run rule as CPU (short dips absorbed, a sampling gap longer than the sustain
- * time breaks it), and the same baseline, so a GPU that is always busy (a training box) says so.
- */
-export interface GpuRun {
-  highSince?: number;
-  lowSince?: number;
-  /** Time of the newest sample (0: none yet). */
-  lastTs: number;
-  runSum: number;
-  runN: number;
-  peakPct: number;
-  emitted: boolean;
-  /** Samples so far, and how many were at or above the bar: what is normal for this GPU. */
-  samples: number;
-  highSamples: number;
-  /** Those counts as they stood when the current run began. */
-  runSamples: number;
-  runHighSamples: number;
-  /** GPU-milliseconds spent at or above the bar (utilisation × GPUs × time), for the cost. */
-  highGpuMs: number;
 }
 
 function newGpuRun(): GpuRun {

@@ -131,6 +131,17 @@ test('run summary: CPU samples too late to count for sustained CPU are said to b
   );
 });
 
+test('run summary: the late events the engine lists are a sample; the bad-input count is the run total, as its own line says', () => {
+  const s = newSummary();
+  const late: Issue = { code: 'ENGINE_LATE_EVENT', reason: 'late', file: 'a.log', line: 1, stage: 'processing' };
+  for (let i = 0; i < 100; i++) countIssue(s, late);
+  countIssue(s, { code: 'AUDITD_BAD_RECORD', reason: 'bad', file: 'a.log', line: 2, stage: 'parsing' });
+  s.lateEvents = 139;
+  const out = renderSummary(s);
+  assert.match(out, /bad input: 140 \(ENGINE_LATE_EVENT 139, AUDITD_BAD_RECORD 1\)\n/);
+  assert.match(out, /late events \(beyond allowed lateness, processed out of order\): 139\n/);
+});
+
 test('issue list: the same counts and listing in input order, whatever order and threads raised them', () => {
   const files = ['a.log', 'b.log', 'c.log'];
   const all: Issue[] = [];

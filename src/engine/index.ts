@@ -10,6 +10,7 @@ import { type Issue, issue } from '../model/issue.js';
 import type { Policy, Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import type { Intel } from '../signals/intel/types.js';
+import { isEntryCommand } from '../signals/persistence.js';
 import { clip, inert } from '../util/hostile.js';
 import { anchorOf, isWrapper } from './anchor.js';
 import { addEvidence, addProcess, type Cluster, commandKey, newCluster, pathKey } from './clusters.js';
@@ -378,6 +379,12 @@ export class Engine {
 
   private attach(signal: Signal, event: CoalEvent, proc: ProcInfo | undefined, host: HostState): void {
     if (event.event.action === 'persistence-entry') {
+      // what the entry will run, judged as a command: the host's evidence only. A later exec of the target
+      // joins the entry (below) and shows its own command: joining this too would say the same twice
+      if (isEntryCommand(signal)) {
+        if (signal.strength !== 'weak') this.addHostLevel(signal, host);
+        return;
+      }
       const target = signal.subject?.persistenceTarget ?? event.coalmine.persistence?.target;
       if (target) host.addPersistence(target, signal);
       // and by its command, so the process it ran (cron's `sh -c <command>`) claims it even without a path

@@ -5,18 +5,20 @@
  * classified as decoded, and a decoded shell script command by command: the process
  * and kill classifiers and the rules see each decoded layer, and say so in their explanation. The
  * commands a workload's spec says will run (container command + args, an exec'ed command) are judged
- * the same way, as the workload's evidence.
+ * the same way, as the workload's evidence, and so is what a persistence entry will run (a cron line,
+ * an ExecStart, an rc line, a task's action): its miner or proxyware evidence is the host's, on the
+ * entry's line.
  */
 import type { CoalEvent, ProcessFields } from '../model/event.js';
-import type { Signal } from '../model/signal.js';
-import { clip } from '../util/hostile.js';
+import type { Signal, SignalKind } from '../model/signal.js';
+import { clip, inert } from '../util/hostile.js';
 import { cloudClassifier, cloudCommands, cloudTarget } from './cloud.js';
 import { idsAlert } from './ids-alert.js';
 import type { Intel } from './intel/types.js';
 import { kill } from './kill.js';
 import { namedDestination } from './named-destination.js';
 import { network } from './network.js';
-import { persistence, simpleCommands } from './persistence.js';
+import { entryDetail, persistence, simpleCommands } from './persistence.js';
 import { commandLayers, mayHaveLayers, powershell } from './powershell.js';
 import { baseName, isWindowsPath, processClassifier } from './process.js';
 import { newCorrelator, type RuleMatch, ruleSignals } from './rules.js';
@@ -66,6 +68,13 @@ const MAX_COMMAND_CHARS = 4096;
 
 /** The classifiers that read a command line, run again on its decoded layers. */
 const LAYER_CLASSIFIERS: Classifier[] = [processClassifier, kill];
+/**
+ * What a persistence entry's command carries: only evidence of the program itself, mining-specific enough to
+ * stand alone (analytics/grade.ts). A download piped to a shell, a kill or a tuning command in an entry is
+ * already the entry's persistence strength (persistence.ts), and would make one line look like two stories.
+ */
+const ENTRY_KINDS: ReadonlySet<SignalKind> = new Set<SignalKind>(['miner-process', 'proxyware-process']);
+const keepEntryKind = (s: Signal) => ENTRY_KINDS.has(s.kind);
 
 interface DecodedEvent {
   event: CoalEvent;
@@ -132,7 +141,8 @@ function commandEvent(event: CoalEvent, words: string[]): CoalEvent {
 
 /**
  * Judge one event as a command line: the layer classifiers and the rules; a signal whose classifier or
- * rule already spoke for this event is left out (`seen`), the others pushed as `say` words them.
+ * rule already spoke for this event is left out (`seen`), as is one `keep` refuses, the others pushed as
+ * `say` words them.
  */
 function judgeCommand(
   command: CoalEvent,
@@ -141,15 +151,74 @@ function judgeCommand(
   seen: Set<string>,
   say: (s: Signal) => Signal,
   out: Signal[],
+  keep?: (s: Signal) => boolean,
 ): void {
   const found: Signal[] = [];
   for (const c of LAYER_CLASSIFIERS) c.classify(command, context, found);
   ruleSignals(rules, command, found);
   for (const s of found) {
-    if (seen.has(s.by)) continue;
+    if (seen.has(s.by) || (keep !== undefined && !keep(s))) continue;
     seen.add(s.by);
     out.push(say(s));
   }
+}
+
+/**
+ * Judge the words a spec or an entry says will run. A shell's script (`sh -c "curl … | sh; /tmp/x -o pool
+ * -u <wallet>"`): each command alone first, by what it runs (argv[0]) and with its own options, then the
+ * whole line for what spans commands (pipes), then what it decodes to. `say(prefix)` words each signal.
+ */
+function judgeWords(
+  event: CoalEvent,
+  words: string[],
+  context: ClassifyContext,
+  rules: RuleSet,
+  seen: Set<string>,
+  say: (prefix: string) => (s: Signal) => Signal,
+  out: Signal[],
+  keep?: (s: Signal) => boolean,
+): void {
+  const line = commandEvent(event, words);
+  const script = simpleCommands(line.process?.command_line ?? '');
+  if (script.length > 1 || (script[0] !== undefined && script[0][0] !== words[0]))
+    for (const part of script.slice(0, MAX_SCRIPT_COMMANDS))
+      if (part.length > 0) judgeCommand(commandEvent(event, part), context, rules, seen, say(''), out, keep);
+  judgeCommand(line, context, rules, seen, say(''), out, keep);
+  for (const { event: decoded, technique } of decodedEvents(line))
+    judgeCommand(decoded, context, rules, seen, say(`in the command decoded from ${technique}: `), out, keep);
+}
+
+/**
+ * What a persistence entry will run, judged as the command it is (the process classifier and the rules on
+ * that command line), so an entry that starts a miner by name, by its pool options or wallet carries the
+ * miner evidence an exec of it would: on the host, on the entry's line, carrying the entry (containment
+ * removes it). That keeps it out of the entry's correlation with a later exec (the exec shows its own
+ * command), and tells AN0742 it is the entry's observation, not a process seen (`isEntryCommand`).
+ */
+function judgeEntry(
+  event: CoalEvent,
+  command: string,
+  context: ClassifyContext,
+  rules: RuleSet,
+  seen: Set<string>,
+  out: Signal[],
+): void {
+  const words = command
+    .slice(0, MAX_COMMAND_CHARS)
+    .split(/\s+/)
+    .filter((w) => w !== '');
+  if (words.length === 0) return;
+  const persistence = entryDetail(event);
+  const { mechanism, file, line } = persistence;
+  const where = `${mechanism} entry ${file}${line !== undefined ? `:${line}` : ''}`;
+  const say =
+    (prefix: string) =>
+    (s: Signal): Signal => ({
+      ...s,
+      explanation: inert(clip(`what the ${where} will run: ${prefix}${s.explanation}`, 400)),
+      persistence,
+    });
+  judgeWords(event, words, context, rules, seen, say, out, keepEntryKind);
 }
 
 /**
@@ -175,10 +244,15 @@ export function createClassifier(
     const decoded = decodedEvents(event);
     const specs = specCommands(event);
     const clouds = cloudCommands(event);
-    // the common case: nothing decoded, no spec or launch commands; nothing more to judge or allocate
-    if (decoded.length === 0 && specs.length === 0 && clouds.length === 0) return;
+    const entry = event.event.action === 'persistence-entry' ? event.process?.command_line : undefined;
+    // the common case: nothing decoded, no spec, launch or entry commands; nothing more to judge or allocate
+    if (decoded.length === 0 && specs.length === 0 && clouds.length === 0 && !entry) return;
     // a layer repeats what the logged line already showed: one signal per classifier or rule
     const seen = new Set(out.map((s) => s.by));
+    if (entry) {
+      judgeEntry(event, entry, context, rules, seen, out);
+      return;
+    }
     const executable = event.process?.executable;
     for (const { event: layer, technique } of decoded)
       judgeCommand(
@@ -205,16 +279,7 @@ export function createClassifier(
           host: target.host,
           explanation: clip(`${where}: ${prefix}${s.explanation}`, 400),
         });
-      const line = commandEvent(event, words);
-      // a shell's script (`sh -c "curl … | sh; /tmp/x -o pool -u <wallet>"`): each command alone first, by
-      // what it runs (argv[0]) and with its own options, then the whole line for what spans commands (pipes)
-      const script = simpleCommands(line.process?.command_line ?? '');
-      if (script.length > 1 || (script[0] !== undefined && script[0][0] !== words[0]))
-        for (const part of script.slice(0, MAX_SCRIPT_COMMANDS))
-          if (part.length > 0) judgeCommand(commandEvent(event, part), context, rules, seen, say(''), out);
-      judgeCommand(line, context, rules, seen, say(''), out);
-      for (const { event: decoded, technique } of decodedEvents(line))
-        judgeCommand(decoded, context, rules, seen, say(`in the command decoded from ${technique}: `), out);
+      judgeWords(event, words, context, rules, seen, say, out);
     }
   };
 }

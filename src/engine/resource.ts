@@ -173,11 +173,14 @@ export function observeProcessResources(
       );
     } else if (mem < t.memPct) track.memHighEmitted = false;
   }
-  const gpuPct = event.metrics?.gpu_pct;
-  if (gpuPct !== undefined && Number.isFinite(gpuPct) && gpuPct >= 0) {
+  const gpuPct = gpuPctOf(event);
+  if (gpuPct !== undefined) {
     host.see('gpu', event);
     proc.gpu ??= newGpuRun();
-    if (gpuSample(proc.gpu, ts, gpuPct, 1, t)) out.push(sustainedGpuSignal(event, label(proc), 'a GPU', proc.gpu, t));
+    if (gpuSample(proc.gpu, ts, gpuPct, 1, t))
+      out.push(
+        signalFor(event, { ...sustainedGpu(label(proc), 'a GPU', proc.gpu, t, event.coalmine.ts), class: 'resource' }),
+      );
   }
   return late;
 }
@@ -220,23 +223,16 @@ function sustainedCpuSignal(
  * `isLateCpuSample`), and the caller counts it.
  */
 export function observeHostResources(event: CoalEvent, host: HostState, t: Thresholds, out: Signal[]): boolean {
-  const gpuPct = event.metrics?.gpu_pct;
-  if (gpuPct !== undefined && Number.isFinite(gpuPct) && gpuPct >= 0) {
+  const gpuPct = gpuPctOf(event);
+  if (gpuPct !== undefined) {
     const gpus = event.metrics?.gpus;
     if (gpus !== undefined && Number.isFinite(gpus) && gpus > 0) host.gpus = gpus;
     host.see('gpu', event);
     host.gpu ??= newGpuRun();
     if (gpuSample(host.gpu, event.coalmine.ts, gpuPct, host.gpus ?? 1, t)) {
-      const s = sustainedGpuSignal(
-        event,
-        `host ${host.name}`,
-        host.gpus ? `its ${host.gpus} GPUs` : 'its GPUs',
-        host.gpu,
-        t,
-      );
-      s.entity = hostKeyOf(event);
-      s.by = 'engine:host-gpu';
-      out.push(s);
+      const of = host.gpus ? `its ${host.gpus} GPUs` : 'its GPUs';
+      const spec = sustainedGpu(`host ${host.name}`, of, host.gpu, t, event.coalmine.ts);
+      out.push(hostSignal(event, { ...spec, by: 'engine:host-gpu' }));
     }
   }
   const pct = event.metrics?.cpu_pct;
@@ -311,11 +307,22 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
 
 function hostSignal(
   event: CoalEvent,
-  spec: { kind: 'sustained-cpu' | 'hidden-cpu'; strength: 'weak' | 'medium'; by: string; explanation: string },
+  spec: {
+    kind: 'sustained-cpu' | 'hidden-cpu' | 'sustained-gpu';
+    strength: 'weak' | 'medium';
+    by: string;
+    explanation: string;
+  },
 ): Signal {
   const s = signalFor(event, { ...spec, class: 'resource' });
   s.entity = hostKeyOf(event);
   return s;
+}
+
+/** A sample's GPU utilisation, when it carries a usable one. */
+function gpuPctOf(event: CoalEvent): number | undefined {
+  const pct = event.metrics?.gpu_pct;
+  return pct !== undefined && Number.isFinite(pct) && pct >= 0 ? pct : undefined;
 }
 
 function newGpuRun(): GpuRun {
@@ -377,27 +384,32 @@ function gpuSample(run: GpuRun, ts: number, pct: number, gpus: number, t: Thresh
 const GPU_BUSY_SHARE = 0.25;
 
 /**
- * Sustained GPU: medium when the GPU was mostly below the bar before the run (a departure from its own
- * normal), weak when it was often busy before (a training or rendering box) or there is no history yet:
+ * Sustained GPU, as a signal's kind, strength and words: medium when the GPU was mostly below the bar
+ * before the run (a departure from its own normal), weak when it was often busy before (a training or rendering box) or there is no history yet:
  * GPU hosts exist to be busy, so utilisation alone never makes the resource leg without that contrast.
  * The history is a share of samples, not a moving mean, so a pause between two training jobs does not
  * make the next one look new.
  */
-function sustainedGpuSignal(event: CoalEvent, who: string, of: string, run: GpuRun, t: Thresholds): Signal {
+function sustainedGpu(
+  who: string,
+  of: string,
+  run: GpuRun,
+  t: Thresholds,
+  ts: number,
+): { kind: 'sustained-gpu'; strength: 'weak' | 'medium'; by: string; explanation: string } {
   const mean = run.runSum / run.runN;
   const known = run.runSamples >= BASELINE_MIN_SAMPLES;
   const busyShare = known ? run.runHighSamples / run.runSamples : 0;
   const expected = known && busyShare >= GPU_BUSY_SHARE;
   const strength = known && !expected ? 'medium' : 'weak';
-  const heldMs = event.coalmine.ts - (run.highSince ?? event.coalmine.ts);
+  const heldMs = ts - (run.highSince ?? ts);
   const history = known
     ? `; before it, ${Math.round(busyShare * 100)}% of ${run.runSamples} samples were at or above the bar${expected ? ' (busy is normal for it)' : ''}`
     : '; too few earlier samples to say what is normal for it';
-  return signalFor(event, {
+  return {
     kind: 'sustained-gpu',
-    class: 'resource',
     strength,
     by: 'engine:gpu',
     explanation: `${who} held ≥${t.gpuPct}% of ${of} for ${minutes(heldMs)} (mean ${mean.toFixed(0)}%, peak ${run.peakPct.toFixed(0)}%)${history}`,
-  });
+  };
 }

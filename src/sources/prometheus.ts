@@ -667,8 +667,24 @@ function gpuEvent(scope: Scope, g: GpuGroup<GpuAt>, isHost: boolean): CoalEvent 
   const metrics: EventMetrics = isHost ? { gpu_pct: meanGpuPct(g), gpus: g.gpus.length } : { gpu_pct: sumGpuPct(g) };
   const n = Math.min(g.gpus.length, MAX_ORIGINAL_GPUS);
   const gpus = g.gpus.slice(0, n).map((gpu, i) => ({ gpu, pct: g.pcts[i] }));
+  return sampleEvent(scope, s, pi, g.ts, metrics, { metric: s.name, gpus, timestamp: g.ts }, !isHost);
+}
+
+/**
+ * The metric event of one point of a series: on its host, and (`inWorkload`) in its container and pod,
+ * with what the series said kept as `original`.
+ */
+function sampleEvent(
+  scope: Scope,
+  s: Series,
+  pi: number,
+  ts: number,
+  metrics: EventMetrics,
+  original: Record<string, unknown>,
+  inWorkload: boolean,
+): CoalEvent {
   const event: CoalEvent = {
-    '@timestamp': new Date(g.ts).toISOString(),
+    '@timestamp': new Date(ts).toISOString(),
     event: {
       kind: 'metric',
       category: ['host'],
@@ -677,12 +693,12 @@ function gpuEvent(scope: Scope, g: GpuGroup<GpuAt>, isHost: boolean): CoalEvent 
       dataset: `prometheus.${s.name}`,
     },
     metrics,
-    original: { metric: s.name, gpus, timestamp: g.ts },
-    coalmine: { ts: g.ts, format: FORMAT, ref: refOf(scope, s, s.at[pi]) },
+    original,
+    coalmine: { ts, format: FORMAT, ref: refOf(scope, s, s.at[pi]) },
   };
   if (s.host !== undefined) event.host = { name: s.host };
-  if (!isHost && s.container) event.container = s.container;
-  if (!isHost && s.orchestrator) event.orchestrator = s.orchestrator;
+  if (inWorkload && s.container) event.container = s.container;
+  if (inWorkload && s.orchestrator) event.orchestrator = s.orchestrator;
   return event;
 }
 
@@ -733,23 +749,7 @@ function* emit(scope: Scope): Generator<CoalEvent> {
     const limit = s.key === undefined ? undefined : limits.get(s.key);
     const cores = limit && valueAt(limit.times, limit.cores, ts);
     if (cores !== undefined && s.kind !== 'cores') metrics.cpu_limit_cores = cores;
-    const event: CoalEvent = {
-      '@timestamp': new Date(ts).toISOString(),
-      event: {
-        kind: 'metric',
-        category: ['host'],
-        type: ['info'],
-        action: 'metric',
-        dataset: `prometheus.${s.name}`,
-      },
-      metrics,
-      original: { metric: s.name, labels: s.labels, value: v, timestamp: ts },
-      coalmine: { ts, format: FORMAT, ref: refOf(scope, s, s.at[pi]) },
-    };
-    if (s.host !== undefined) event.host = { name: s.host };
-    if (s.container) event.container = s.container;
-    if (s.orchestrator) event.orchestrator = s.orchestrator;
-    yield event;
+    yield sampleEvent(scope, s, pi, ts, metrics, { metric: s.name, labels: s.labels, value: v, timestamp: ts }, true);
   }
   yield* flush();
 }

@@ -39,7 +39,8 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
   const legs: Leg[] = [leg('resource', resource), leg('reach', reach), leg('authorization', authorization)];
   const [res, rch, auth] = legs;
   const held = legs.filter((x) => x.holds).length;
-  const noTelemetry = !l.telemetry.has('cpu') && !l.telemetry.has('network') && !l.telemetry.has('dns');
+  const noTelemetry =
+    !l.telemetry.has('cpu') && !l.telemetry.has('gpu') && !l.telemetry.has('network') && !l.telemetry.has('dns');
   let severity: Severity | undefined;
   if (held === 3) severity = 'high';
   else if (held === 2) severity = 'medium';
@@ -65,7 +66,8 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
   if (!auth.holds && !rt.has('audit')) gaps.push(`partial: ${noCloudAuditGap(where)}`);
   if (!rch.holds && !rt.has('network') && !rt.has('dns') && !l.telemetry.has('network'))
     gaps.push(`partial: ${noFlowOrDnsGap(where)}`);
-  if (!res.holds && !l.telemetry.has('cpu')) gaps.push(`partial: ${noInstanceCpuGap(where)}`);
+  if (!res.holds && !l.telemetry.has('cpu') && !l.telemetry.has('gpu'))
+    gaps.push(`partial: ${noInstanceCpuGap(where)}`);
 
   const o = l.origin;
   const ids = instances.map((i) => i.id);

@@ -26,7 +26,7 @@ import {
   noCpuLimitGap,
   noDockerPolicyGap,
 } from './container-gaps.js';
-import { attackOf, factsOf, legSummary, primaryProcess, processFactsOf } from './explain.js';
+import { attackOf, factsOf, hoursOf, legSummary, primaryProcess, processFactsOf } from './explain.js';
 import { atLeast, confidenceOf, type Leg, leg } from './grade.js';
 import type { FindingDraft, WorkloadAnalytic, WorkloadView } from './types.js';
 
@@ -52,7 +52,7 @@ const STRONG_ALONE = new Set([
 /** Where a program runs from says nothing alone: builds and unpacked tools run from /tmp in containers too. */
 const LOCATION_ONLY = 'process:suspicious-location';
 const LEG_LABEL: Record<string, string> = {
-  resource: 'container CPU high against its limit',
+  resource: 'container CPU high against its limit, or its GPU held busy',
   authorization: 'unauthorized container',
   tool: 'miner or proxyware in the container',
 };
@@ -204,8 +204,19 @@ function authorizationLine(view: WorkloadView, established: boolean, policyGap: 
     : 'not judged: no audit log and no containers: policy';
 }
 
-/** The workload's container CPU (counters × time), else its in-container processes' CPU. */
+/**
+ * The workload's container CPU (counters × time), else its in-container processes' CPU; with the GPU-hours
+ * its containers spent above the GPU bar when an exporter sampled their GPUs.
+ */
 function usageOf(view: WorkloadView, cpu: ReturnType<typeof WorkloadTable.cpuFacts>): Usage | null {
+  const usage = cpuUsageOf(view, cpu);
+  if (cpu.gpuMs <= 0) return usage;
+  const gpu = `GPU of ${cpu.gpuSampled} container${cpu.gpuSampled === 1 ? '' : 's'} while above the threshold`;
+  if (!usage) return { core_hours: 0, gpu_hours: hoursOf(cpu.gpuMs), basis: gpu, series: [] };
+  return { ...usage, gpu_hours: hoursOf(cpu.gpuMs), basis: `${usage.basis}; ${gpu}` };
+}
+
+function cpuUsageOf(view: WorkloadView, cpu: ReturnType<typeof WorkloadTable.cpuFacts>): Usage | null {
   const w = view.workload;
   const series: Usage['series'] = cpu.series.map((s) => ({
     entity: w.key,
@@ -214,7 +225,7 @@ function usageOf(view: WorkloadView, cpu: ReturnType<typeof WorkloadTable.cpuFac
   }));
   if (cpu.coreMs > 0)
     return {
-      core_hours: Math.round((cpu.coreMs / 3_600_000) * 100) / 100,
+      core_hours: hoursOf(cpu.coreMs),
       basis: `container CPU of ${cpu.sampled} container${cpu.sampled === 1 ? '' : 's'} (cAdvisor/docker counters)`,
       series,
     };
@@ -227,7 +238,7 @@ function usageOf(view: WorkloadView, cpu: ReturnType<typeof WorkloadTable.cpuFac
     }
   if (sampled > 0)
     return {
-      core_hours: Math.round((coreMs / 3_600_000) * 100) / 100,
+      core_hours: hoursOf(coreMs),
       basis: `per-process CPU of ${sampled} in-container process${sampled === 1 ? '' : 'es'}`,
       series,
     };

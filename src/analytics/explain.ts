@@ -189,7 +189,8 @@ export function usageOf(view: ClusterView): Usage | null {
   return { ...cpu, gpu_hours: gpu.hours, basis: `${cpu.basis}; ${gpu.basis}` };
 }
 
-function hoursOf(ms: number): number {
+/** Milliseconds of cores or GPUs as hours, to the cent of an hour. */
+export function hoursOf(ms: number): number {
   return Math.round((ms / 3_600_000) * 100) / 100;
 }
 

@@ -9,7 +9,7 @@ import type { Thresholds } from '../model/policy.js';
 import type { Signal } from '../model/signal.js';
 import { pathKey } from './clusters.js';
 import type { CpuSeries } from './cpu-series.js';
-import type { GpuRun } from './process-table.js';
+import type { GpuRun } from './resource-runs.js';
 
 /** `network` is connections and listeners; `dns` is lookups (which the analytics also count as network). */
 export type TelemetryClass =

@@ -26,6 +26,7 @@ import { type FileOrigin, FileProvenance, resolvePath, scriptRunBy, WrittenFiles
 import { Population, RelayWatch } from './relay.js';
 import { ReorderBuffer } from './reorder.js';
 import { observeHostResources, observeProcessResources } from './resource.js';
+import type { LateSample, LateSampleNote } from './resource-runs.js';
 import type { SnapshotClass } from './snapshot.js';
 import { WorkloadTable, type WorkloadView } from './workloads.js';
 
@@ -91,7 +92,7 @@ export interface EngineStats {
    * CPU samples older than a sample already counted for their process or host: they count for no
    * sustained-CPU run and no cost (resource.ts), so a run over them is shorter than the data.
    */
-  lateCpuSamples: number;
+  lateSamples: number;
   /** Events processed before their time because the reorder buffer was full. */
   earlyReleased: number;
   signals: number;
@@ -121,7 +122,7 @@ export class Engine {
     stateEvents: 0,
     lateEvents: 0,
     unsortedEvents: 0,
-    lateCpuSamples: 0,
+    lateSamples: 0,
     earlyReleased: 0,
     signals: 0,
     clustersClosed: 0,
@@ -165,8 +166,8 @@ export class Engine {
     const inventory = Object.create(null) as Record<string, string>;
     for (const [ip, name] of Object.entries(policy.hostIps ?? {})) inventory[ip] = this.hostNames.seed(name);
     this.hostByIp = new HostByIp(inventory);
-    this.workloads = new WorkloadTable(policy.containers, this.hostCores);
-    this.instances = new InstanceTable(options.policy.cloud, options.intel);
+    this.workloads = new WorkloadTable(policy.containers, this.hostCores, this.noteLateSample);
+    this.instances = new InstanceTable(options.policy.cloud, options.intel, this.noteLateSample);
   }
 
   /** Every cloud account/region seen with the telemetry it had (coverage). */
@@ -353,13 +354,13 @@ export class Engine {
     // else an event of a cloud instance or launch: its evidence is the launch's (AN0744)
     const launch = workload ? undefined : this.instances.observe(event, t, out);
     if (event.metrics) {
-      let late = false;
+      let late: LateSample | undefined;
       if (proc) late = observeProcessResources(event, proc, host, t, out);
-      // a container's sample is not the host's: container CPU is judged per container (AN0745), not here;
-      // a cloud instance's against its own history by the launch (AN0744)
+      // a container's sample is not the host's: container CPU and GPU are judged per container (AN0745),
+      // not here; a cloud instance's against its own history by the launch (AN0744)
       else if (!event.container?.id && !event.container?.name && !launch)
         late = observeHostResources(event, host, t, out);
-      if (late) this.noteLateCpuSample(event, proc !== undefined);
+      if (late) this.noteLateSample(event, late, proc ? 'process' : 'host');
     }
     if (action === 'connect') this.relay.observe(event, t, out);
     for (const s of out) {
@@ -370,19 +371,22 @@ export class Engine {
     }
   }
 
-  /** A CPU sample left out of its run for coming after a newer one: counted, and named while issues are listed. */
-  private noteLateCpuSample(event: CoalEvent, ofProcess: boolean): void {
-    this.stats.lateCpuSamples++;
-    if (this.stats.lateCpuSamples > MAX_LATE_ISSUES) return;
+  /**
+   * A CPU or GPU sample left out of its run for coming after a newer one of its process, host, container
+   * or instance: counted, and named while issues are listed. Bound once: the tables call it too.
+   */
+  private readonly noteLateSample: LateSampleNote = (event, what, of) => {
+    this.stats.lateSamples++;
+    if (this.stats.lateSamples > MAX_LATE_ISSUES) return;
     this.issues.push(
       issue(
         event.coalmine.ref,
-        'ENGINE_LATE_CPU_SAMPLE',
-        `CPU sample at ${event['@timestamp']} came after a newer sample of its ${ofProcess ? 'process' : 'host'}: not counted for sustained CPU or its cost`,
+        'ENGINE_LATE_SAMPLE',
+        `${what} sample at ${event['@timestamp']} came after a newer sample of its ${of}: not counted for sustained ${what} or its cost`,
         'processing',
       ),
     );
-  }
+  };
 
   private attach(signal: Signal, event: CoalEvent, proc: ProcInfo | undefined, host: HostState): void {
     if (event.event.action === 'persistence-entry') {
@@ -740,7 +744,7 @@ function recordNo(s: Signal): number {
  * (and the options' callbacks) is configuration: a restore keeps the fresh engine's.
  */
 export const ENGINE_SNAPSHOT_CLASSES: readonly SnapshotClass[] = [
-  { name: 'Engine', ctor: Engine, transient: ['options', 'guidOf', 'hostCores'] },
+  { name: 'Engine', ctor: Engine, transient: ['options', 'guidOf', 'hostCores', 'noteLateSample'] },
   { name: 'ReorderBuffer', ctor: ReorderBuffer },
   { name: 'ProcessTable', ctor: ProcessTable },
   { name: 'ProcessIdentity', ctor: ProcessIdentity },
@@ -754,6 +758,6 @@ export const ENGINE_SNAPSHOT_CLASSES: readonly SnapshotClass[] = [
   // a memo of command lines' writes: rebuilt as lines come
   { name: 'WrittenFiles', ctor: WrittenFiles, transient: ['recent'] },
   { name: 'MiningPortContacts', ctor: MiningPortContacts },
-  { name: 'WorkloadTable', ctor: WorkloadTable, transient: ['policy', 'hostCores'] },
-  { name: 'InstanceTable', ctor: InstanceTable, transient: ['policy', 'intel'] },
+  { name: 'WorkloadTable', ctor: WorkloadTable, transient: ['policy', 'hostCores', 'noteLate'] },
+  { name: 'InstanceTable', ctor: InstanceTable, transient: ['policy', 'intel', 'noteLate'] },
 ];

@@ -337,3 +337,69 @@ test("a host named by its FQDN links to the GCP or Azure VM named by its first l
   table.linkHost(exec('web-70.c.proj-a.internal'));
   assert.equal(table.hostLink('web-70.c.proj-a.internal'), undefined, 'another VM of a like name is not linked');
 });
+
+test('instance GPU pinned from its launch is medium sustained GPU; late CPU and GPU samples are counted, a repeat of the newest is not', () => {
+  const late: string[] = [];
+  const table = new InstanceTable(undefined, undefined, (event, what, of) =>
+    late.push(`${what} ${of} ${event.coalmine.ts}`),
+  );
+  const T = Date.UTC(2026, 2, 1);
+  table.observe(
+    launchCall(T, {
+      provider: 'gcp',
+      account: 'proj-a',
+      region: 'us-central1',
+      operation: 'v1.compute.instances.insert',
+      instances: [{ id: '77', name: 'gpu-1' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  const out: Parameters<InstanceTable['observe']>[2] = [];
+  const at = (minute: number, metrics: CoalEvent['metrics']) => {
+    const e = metric(T + minute * 60_000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: '77' } });
+    e.metrics = metrics;
+    table.observe(e, DEFAULT_THRESHOLDS, out);
+  };
+  for (let m = 5; m <= 25; m++) at(m, { gpu_pct: 99, gpus: 4, cpu_pct: 12 });
+  at(10, { gpu_pct: 99, gpus: 4 }); // late GPU
+  at(11, { cpu_pct: 12 }); // late CPU
+  at(25, { cpu_pct: 12 }); // the newest moment again: not late
+  assert.deepEqual(
+    out.map((s) => [s.kind, s.strength, s.entity, s.by]),
+    [['sustained-gpu', 'medium', out[0]?.entity, 'engine:instance-gpu']],
+  );
+  assert.match(
+    out[0].explanation,
+    /^instance 77 held ≥80% of its 4 GPUs for 15m .*pinned from launch \(5 min after it started\)/,
+  );
+  assert.deepEqual(late, [`GPU instance ${T + 10 * 60_000}`, `CPU instance ${T + 11 * 60_000}`]);
+  assert.ok(table.regions().some((r) => r.telemetry.has('gpu') && r.telemetry.has('cpu')));
+});
+
+test('instance GPU busy with no launch seen and no history is weak: a GPU instance exists to be busy', () => {
+  const table = new InstanceTable(undefined);
+  const out: Parameters<InstanceTable['observe']>[2] = [];
+  const T = Date.UTC(2026, 2, 1);
+  table.observe(
+    launchCall(T - 3 * 3_600_000, {
+      provider: 'gcp',
+      account: 'proj-a',
+      region: 'us-central1',
+      operation: 'v1.compute.instances.insert',
+      instances: [{ id: '78', name: 'trainer' }],
+    }),
+    DEFAULT_THRESHOLDS,
+    [],
+  );
+  for (let m = 0; m <= 20; m++) {
+    const e = metric(T + m * 60_000, { provider: 'gcp', account: { id: 'proj-a' }, instance: { id: '78' } });
+    e.metrics = { gpu_pct: 97, gpus: 1 };
+    table.observe(e, DEFAULT_THRESHOLDS, out);
+  }
+  assert.deepEqual(
+    out.map((s) => [s.kind, s.strength]),
+    [['sustained-gpu', 'weak']],
+  );
+  assert.match(out[0].explanation, /too few earlier samples/);
+});

@@ -26,6 +26,7 @@ import { CpuSeries } from './cpu-series.js';
 import { hostNameKey } from './host-names.js';
 import { MiningPortContacts } from './mining-port-contact.js';
 import type { ProcInfo } from './process-table.js';
+import { type GpuRun, gpuPctOf, gpuSample, type LateSampleNote, newGpuRun, sustainedGpu } from './resource-runs.js';
 
 /** Who made a launch, and how. */
 export interface LaunchOrigin {
@@ -48,7 +49,7 @@ export interface LaunchOrigin {
 }
 
 /** What telemetry covered an instance or account/region, for gaps and coverage. */
-export type CloudTelemetry = 'audit' | 'network' | 'dns' | 'cpu' | 'detector';
+export type CloudTelemetry = 'audit' | 'network' | 'dns' | 'cpu' | 'gpu' | 'detector';
 
 interface InstanceCpu {
   lastTs?: number;
@@ -80,6 +81,8 @@ export interface InstanceState {
   interfaces: Set<string>;
   addresses: Set<string>;
   cpu: InstanceCpu;
+  /** GPU utilisation (percent of all its GPUs), when its metrics carry it. */
+  gpu?: GpuRun;
   telemetry: Set<CloudTelemetry>;
 }
 
@@ -342,6 +345,8 @@ export class InstanceTable {
     private readonly policy: CloudPolicy | undefined,
     /** For the pools a launch's startup script names; without it only intel-free evidence is judged. */
     private readonly intel?: Intel,
+    /** Where a CPU or GPU sample older than the instance's newest is counted (the engine's run summary). */
+    private readonly noteLate?: LateSampleNote,
   ) {}
 
   /** Account/region pairs seen, with their telemetry (coverage). */
@@ -428,6 +433,11 @@ export class InstanceTable {
     if (action === 'metric' && event.metrics?.cpu_pct !== undefined) {
       this.note(instance, launch, 'cpu');
       this.observeCpu(event, instance, t, out);
+    }
+    const gpuPct = action === 'metric' ? gpuPctOf(event) : undefined;
+    if (gpuPct !== undefined) {
+      this.note(instance, launch, 'gpu');
+      this.observeGpu(event, instance, gpuPct, t, out);
     }
     launch.lastTouched = ++this.touch;
     return launch;
@@ -957,7 +967,11 @@ export class InstanceTable {
     const ts = event.coalmine.ts;
     const c = i.cpu;
     const prev = c.lastTs;
-    if (prev !== undefined && ts <= prev) return;
+    if (prev !== undefined && ts <= prev) {
+      // the same moment again (two readers of one metric) is not late; an older one is, and is counted
+      if (ts < prev) this.noteLate?.(event, 'CPU', 'instance');
+      return;
+    }
     c.lastTs = ts;
     if (pct > c.peakPct) c.peakPct = pct;
     const high = pct >= t.hostCpuPct;
@@ -1018,6 +1032,38 @@ export class InstanceTable {
           400,
         ),
       ),
+    });
+  }
+
+  /**
+   * Instance GPU (percent of all its GPUs): the GPU run rule of hosts (engine/resource-runs.ts), with
+   * the instance's own contrast: mostly idle before, or pinned from launch (medium); busy before, or no
+   * history and no launch time (weak: GPU instances exist to be busy).
+   */
+  private observeGpu(event: CoalEvent, i: InstanceState, pct: number, t: Thresholds, out: Signal[]): void {
+    const gpus = event.metrics?.gpus;
+    const count = gpus !== undefined && Number.isFinite(gpus) && gpus > 0 ? gpus : 1;
+    i.gpu ??= newGpuRun();
+    const ts = event.coalmine.ts;
+    const step = gpuSample(i.gpu, ts, pct, count, t);
+    if (step === 'late') this.noteLate?.(event, 'GPU', 'instance');
+    if (step !== 'sustained') return;
+    const since = i.gpu.highSince ?? ts;
+    const fromLaunch =
+      i.launchedMs !== undefined && since - i.launchedMs <= FROM_LAUNCH_MS
+        ? `pinned from launch (${Math.round((since - i.launchedMs) / 60_000)} min after it started)`
+        : undefined;
+    const of = gpus !== undefined && count > 1 ? `its ${count} GPUs` : 'its GPUs';
+    const spec = sustainedGpu(`instance ${i.id}`, of, i.gpu, t, ts, fromLaunch);
+    out.push({
+      ...spec,
+      class: 'resource',
+      entity: i.key,
+      host: i.id,
+      ts,
+      ref: event.coalmine.ref,
+      by: 'engine:instance-gpu',
+      explanation: inert(clip(spec.explanation, 400)),
     });
   }
 

@@ -51,6 +51,7 @@ const SERVICE_ROOTS = new Set([
 ]);
 
 import type { CpuSeries } from './cpu-series.js';
+import type { GpuRun } from './resource-runs.js';
 
 export interface CpuTrack {
   /** Time the current run of high samples started. */
@@ -81,30 +82,6 @@ export interface CpuTrack {
   sampled?: boolean;
   /** The timeline, once the process first ran hot (idle processes never allocate one). */
   series?: CpuSeries;
-}
-
-/**
- * A run of GPU samples at or above the bar, for a process (percent of one GPU) or a host (percent of
- * all its GPUs): the same run rule as CPU (short dips absorbed, a sampling gap longer than the sustain
- * time breaks it), and how often it was busy before, so a GPU that is always busy (a training box) says so.
- */
-export interface GpuRun {
-  highSince?: number;
-  lowSince?: number;
-  /** Time of the newest sample (0: none yet). */
-  lastTs: number;
-  runSum: number;
-  runN: number;
-  peakPct: number;
-  emitted: boolean;
-  /** Samples so far, and how many were at or above the bar: what is normal for this GPU. */
-  samples: number;
-  highSamples: number;
-  /** Those counts as they stood when the current run began. */
-  runSamples: number;
-  runHighSamples: number;
-  /** GPU-milliseconds spent at or above the bar (utilisation × GPUs × time), for the cost. */
-  highGpuMs: number;
 }
 
 export interface ProcInfo {

@@ -191,8 +191,9 @@ test('GPU: a process sample in percent of one GPU; a late sample neither starts 
   const p = proc(10);
   const out: Signal[] = [];
   for (let m = 0; m < 15; m++) observeProcessResources(sample(m, { gpu_pct: 0 }, 10), p, host, DEFAULT_THRESHOLDS, out);
-  observeProcessResources(sample(16, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out);
-  observeProcessResources(sample(14.5, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out);
+  assert.equal(observeProcessResources(sample(16, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out), undefined);
+  // late: said so, for the run summary to count
+  assert.equal(observeProcessResources(sample(14.5, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out), 'GPU');
   for (let m = 17; m <= 32; m++)
     observeProcessResources(sample(m, { gpu_pct: 100 }, 10), p, host, DEFAULT_THRESHOLDS, out);
   assert.deepEqual(
@@ -201,9 +202,15 @@ test('GPU: a process sample in percent of one GPU; a late sample neither starts 
   );
   assert.match(out[0].explanation, /^x \(pid 10\) held ≥80% of a GPU for 15m/);
   assert.equal(p.gpu?.runN, 17);
+
+  // two GPUs pegged are 200% of one: two GPU-hours an hour, not one
+  const two = proc(11);
+  for (let m = 0; m <= 60; m++)
+    observeProcessResources(sample(m, { gpu_pct: 200 }, 11), two, host, DEFAULT_THRESHOLDS, []);
+  assert.equal(two.gpu?.highGpuMs, 2 * 3_600_000);
 });
 
-/** Process samples at `minutes` through one track; what each call returned (true: too late to count). */
+/** Process samples at `minutes` through one track; what each call returned ('CPU': too late to count). */
 function feedProcess(minutes: number[], metricsAt: (m: number) => CoalEvent['metrics']) {
   const host = new HostState('h1', 4);
   const p = proc(40);
@@ -247,7 +254,7 @@ test('CPU: a late cumulative counter is left out, and the next rate is taken fro
   assert.deepEqual(withLate.out, inOrder.out);
   assert.match(inOrder.out[0][2], /mean 390%/);
   assert.deepEqual(withLate.track, inOrder.track);
-  assert.deepEqual(withLate.late[9], true);
+  assert.equal(withLate.late[9], 'CPU');
 });
 
 test('CPU: a late host sample is left out of the host run, its cost and hidden CPU, and is counted late', () => {

@@ -10,25 +10,27 @@ import type { Signal } from '../model/signal.js';
 import { signalFor } from '../signals/make.js';
 import { CpuSeries } from './cpu-series.js';
 import type { HostState } from './host-state.js';
-import { basename, type CpuTrack, type GpuRun, type ProcInfo } from './process-table.js';
+import { basename, type CpuTrack, type ProcInfo } from './process-table.js';
+import {
+  BASELINE_MIN_SAMPLES,
+  gpuPctOf,
+  gpuSample,
+  type LateSample,
+  MAX_SAMPLE_SPAN_MS,
+  minutes,
+  newGpuRun,
+  stepRun,
+  sustainedGpu,
+} from './resource-runs.js';
 
-/** Samples a baseline needs before it can call a high run "normal for this process". */
-const BASELINE_MIN_SAMPLES = 12;
 const BASELINE_ALPHA = 0.1;
 /** Process samples older than this are not summed against a host sample. */
 const PROCESS_SAMPLE_MAX_AGE_MS = 5 * 60 * 1000;
-/** A sample stands for at most this much time when CPU is summed: a gap in sampling is not usage. */
-const MAX_SAMPLE_SPAN_MS = 5 * 60 * 1000;
 
 /** Core-milliseconds a sample of `pct` (percent of one core) stands for since the previous one at `prevTs`. */
 function coreMsOf(pct: number, ts: number, prevTs: number | undefined): number {
   if (prevTs === undefined || ts <= prevTs) return 0;
   return (pct / 100) * Math.min(ts - prevTs, MAX_SAMPLE_SPAN_MS);
-}
-
-function minutes(ms: number): string {
-  if (ms < 60_000) return `${Math.round(ms / 1000)}s`; // live runs may sustain for seconds (watch --sustain)
-  return ms >= 3600000 ? `${(ms / 3600000).toFixed(1)}h` : `${Math.round(ms / 60000)}m`;
 }
 
 function newTrack(ts: number): CpuTrack {
@@ -76,37 +78,9 @@ function sampleCpuPct(event: CoalEvent, track: CpuTrack): number | undefined {
   return ((m.cpu_time_ms - prev) / (ts - prevTs)) * 100;
 }
 
-/** The longest dip below the threshold a sustained run absorbs, as a share of the sustain window. */
-const MAX_DIP_SHARE = 0.1;
-
 /**
- * One sample of a run of high samples, for a process and a host alike. A miner sharing a busy host
- * dips now and then: only a dip longer than a tenth of the window ends the run. 'start': a run begins
- * (the caller resets its sums); 'end': a dip ended it; 'on': inside a run (dip or not); 'off': no run.
- */
-function stepRun(
-  run: { highSince?: number; lowSince?: number },
-  ts: number,
-  high: boolean,
-  sustainMs: number,
-): 'start' | 'on' | 'end' | 'off' {
-  if (high) {
-    run.lowSince = undefined;
-    if (run.highSince !== undefined) return 'on';
-    run.highSince = ts;
-    return 'start';
-  }
-  if (run.highSince === undefined) return 'off';
-  run.lowSince ??= ts;
-  if (ts - run.lowSince <= sustainMs * MAX_DIP_SHARE) return 'on';
-  run.highSince = undefined;
-  run.lowSince = undefined;
-  return 'end';
-}
-
-/**
- * A process's resource sample: sustained CPU, high memory, sustained GPU. True when it carried CPU too late
- * to count (`isLateCpuSample`): the caller counts it, so the run says what it left out.
+ * A process's resource sample: sustained CPU, high memory, sustained GPU. Says when it carried CPU or
+ * GPU too late to count (`isLateCpuSample`, `gpuSample`), so the run says what it left out.
  */
 export function observeProcessResources(
   event: CoalEvent,
@@ -114,7 +88,7 @@ export function observeProcessResources(
   host: HostState,
   t: Thresholds,
   out: Signal[],
-): boolean {
+): LateSample | undefined {
   const ts = event.coalmine.ts;
   proc.cpu ??= newTrack(ts);
   const track = proc.cpu;
@@ -174,15 +148,18 @@ export function observeProcessResources(
     } else if (mem < t.memPct) track.memHighEmitted = false;
   }
   const gpuPct = gpuPctOf(event);
+  let lateGpu = false;
   if (gpuPct !== undefined) {
     host.see('gpu', event);
     proc.gpu ??= newGpuRun();
-    if (gpuSample(proc.gpu, ts, gpuPct, 1, t))
-      out.push(
-        signalFor(event, { ...sustainedGpu(label(proc), 'a GPU', proc.gpu, t, event.coalmine.ts), class: 'resource' }),
-      );
+    const step = gpuSample(proc.gpu, ts, gpuPct, undefined, t);
+    lateGpu = step === 'late';
+    if (step === 'sustained') {
+      const spec = sustainedGpu(label(proc), 'a GPU', proc.gpu, t, event.coalmine.ts);
+      out.push(signalFor(event, { ...spec, class: 'resource', by: 'engine:gpu' }));
+    }
   }
-  return late;
+  return late ? 'CPU' : lateGpu ? 'GPU' : undefined;
 }
 
 function label(proc: ProcInfo): string {
@@ -218,30 +195,38 @@ function sustainedCpuSignal(
 }
 
 /**
- * A host-level sample (metric without a process): sustained host CPU, hidden CPU, sustained GPU. True when
- * its CPU is older than the host's newest CPU sample: late, it counts for no run, cost or series (as in
- * `isLateCpuSample`), and the caller counts it.
+ * A host-level sample (metric without a process): sustained host CPU, hidden CPU, sustained GPU. Says
+ * when its CPU (or GPU) is older than the host's newest such sample: late, it counts for no run, cost or
+ * series (as in `isLateCpuSample`), and the caller counts it.
  */
-export function observeHostResources(event: CoalEvent, host: HostState, t: Thresholds, out: Signal[]): boolean {
+export function observeHostResources(
+  event: CoalEvent,
+  host: HostState,
+  t: Thresholds,
+  out: Signal[],
+): LateSample | undefined {
   const gpuPct = gpuPctOf(event);
+  let lateGpu = false;
   if (gpuPct !== undefined) {
     const gpus = event.metrics?.gpus;
     if (gpus !== undefined && Number.isFinite(gpus) && gpus > 0) host.gpus = gpus;
     host.see('gpu', event);
     host.gpu ??= newGpuRun();
-    if (gpuSample(host.gpu, event.coalmine.ts, gpuPct, host.gpus ?? 1, t)) {
+    const step = gpuSample(host.gpu, event.coalmine.ts, gpuPct, host.gpus ?? 1, t);
+    lateGpu = step === 'late';
+    if (step === 'sustained') {
       const of = host.gpus ? `its ${host.gpus} GPUs` : 'its GPUs';
       const spec = sustainedGpu(`host ${host.name}`, of, host.gpu, t, event.coalmine.ts);
       out.push(hostSignal(event, { ...spec, by: 'engine:host-gpu' }));
     }
   }
   const pct = event.metrics?.cpu_pct;
-  if (pct === undefined) return false;
+  if (pct === undefined) return lateGpu ? 'GPU' : undefined;
   const ts = event.coalmine.ts;
   host.see('host-cpu', event);
   if (event.metrics?.cores) host.cores = event.metrics.cores;
   const run = host.cpu;
-  if (run.lastTs > 0 && ts < run.lastTs) return true;
+  if (run.lastTs > 0 && ts < run.lastTs) return 'CPU';
   const prevTs = run.lastTs > 0 ? run.lastTs : undefined;
   if (ts - run.lastTs > t.sustainMs) {
     run.highSince = undefined;
@@ -275,9 +260,10 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
   }
 
   // Hidden CPU needs per-process telemetry on this host; without it the gap is named, not guessed.
-  if (!host.has('process-cpu')) return false;
+  const late = lateGpu ? 'GPU' : undefined;
+  if (!host.has('process-cpu')) return late;
   const { sum, count } = host.processCpuSum(ts, PROCESS_SAMPLE_MAX_AGE_MS);
-  if (count === 0) return false;
+  if (count === 0) return late;
   const cores = host.cores ?? 1; // unknown cores: assume 1, which makes processes look biggest (fewest alerts)
   const visible = Math.min(100, sum / cores);
   const gap = pct - visible;
@@ -302,7 +288,7 @@ export function observeHostResources(event: CoalEvent, host: HostState, t: Thres
       );
     }
   } else run.hiddenSince = undefined;
-  return false;
+  return late;
 }
 
 function hostSignal(
@@ -317,99 +303,4 @@ function hostSignal(
   const s = signalFor(event, { ...spec, class: 'resource' });
   s.entity = hostKeyOf(event);
   return s;
-}
-
-/** A sample's GPU utilisation, when it carries a usable one. */
-function gpuPctOf(event: CoalEvent): number | undefined {
-  const pct = event.metrics?.gpu_pct;
-  return pct !== undefined && Number.isFinite(pct) && pct >= 0 ? pct : undefined;
-}
-
-function newGpuRun(): GpuRun {
-  return {
-    highSince: undefined,
-    lowSince: undefined,
-    lastTs: 0,
-    runSum: 0,
-    runN: 0,
-    peakPct: 0,
-    emitted: false,
-    samples: 0,
-    highSamples: 0,
-    runSamples: 0,
-    runHighSamples: 0,
-    highGpuMs: 0,
-  };
-}
-
-/** One GPU sample into its run; true when the run has just held the bar for the sustain time (once per run). */
-function gpuSample(run: GpuRun, ts: number, pct: number, gpus: number, t: Thresholds): boolean {
-  // a sample older than the newest is late: it neither starts nor extends a run
-  if (run.lastTs > 0 && ts < run.lastTs) return false;
-  const prevTs = run.lastTs > 0 ? run.lastTs : undefined;
-  if (prevTs !== undefined && ts - prevTs > t.sustainMs) {
-    // a gap in sampling breaks the run: we cannot claim it stayed high
-    run.highSince = undefined;
-    run.lowSince = undefined;
-    run.emitted = false;
-  }
-  run.lastTs = ts;
-  const high = pct >= t.gpuPct;
-  if (high && prevTs !== undefined)
-    run.highGpuMs += (Math.min(pct, 100 * gpus) / 100) * gpus * Math.min(ts - prevTs, MAX_SAMPLE_SPAN_MS);
-  const step = stepRun(run, ts, high, t.sustainMs);
-  if (step === 'start') {
-    run.runSum = 0;
-    run.runN = 0;
-    run.peakPct = 0;
-    run.runSamples = run.samples;
-    run.runHighSamples = run.highSamples;
-  } else if (step === 'end') run.emitted = false;
-  let sustained = false;
-  if (run.highSince !== undefined) {
-    run.runSum += pct;
-    run.runN++;
-    if (pct > run.peakPct) run.peakPct = pct;
-    if (!run.emitted && high && ts - run.highSince >= t.sustainMs && run.runSum / run.runN >= t.gpuPct) {
-      run.emitted = true;
-      sustained = true;
-    }
-  }
-  run.samples++;
-  if (high) run.highSamples++;
-  return sustained;
-}
-
-/** Share of a GPU's earlier samples above the bar from which busy is what is normal for it. */
-const GPU_BUSY_SHARE = 0.25;
-
-/**
- * Sustained GPU, as a signal's kind, strength and words: medium when the GPU was mostly below the bar
- * before the run (a departure from its own normal), weak when it was often busy before (a training or rendering box) or there is no history yet:
- * GPU hosts exist to be busy, so utilisation alone never makes the resource leg without that contrast.
- * The history is a share of samples, not a moving mean, so a pause between two training jobs does not
- * make the next one look new.
- */
-function sustainedGpu(
-  who: string,
-  of: string,
-  run: GpuRun,
-  t: Thresholds,
-  ts: number,
-): { kind: 'sustained-gpu'; strength: 'weak' | 'medium'; by: string; explanation: string } {
-  const mean = run.runSum / run.runN;
-  const known = run.runSamples >= BASELINE_MIN_SAMPLES;
-  const busyShare = known ? run.runHighSamples / run.runSamples : 0;
-  const expected = known && busyShare >= GPU_BUSY_SHARE;
-  const strength = known && !expected ? 'medium' : 'weak';
-  const heldMs = ts - (run.highSince ?? ts);
-  const history = known
-    ? `; before it, ${Math.round(busyShare * 100)}% of ${run.runSamples} samples were at or above the bar${expected ? ' (busy is normal for it)' : ''}`
-    : '; too few earlier samples to say what is normal for it';
-  return {
-    kind: 'sustained-gpu',
-    strength,
-    by: 'engine:gpu',
-    explanation: `${who} held ≥${t.gpuPct}% of ${of} for ${minutes(heldMs)} (mean ${mean.toFixed(0)}%, peak ${run.peakPct.toFixed(0)}%)${history}`,
-  };
 }

@@ -23,6 +23,7 @@ import { clip, inert } from '../util/hostile.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
 import { CpuSeries } from './cpu-series.js';
 import type { ProcInfo } from './process-table.js';
+import { type GpuRun, gpuPctOf, gpuSample, type LateSampleNote, newGpuRun, sustainedGpu } from './resource-runs.js';
 
 /** A write through the API server that made or changed the workload. */
 export interface WorkloadWrite {
@@ -36,7 +37,7 @@ export interface WorkloadWrite {
   ref: SourceRef;
 }
 
-/** One container's CPU as its samples say it. */
+/** One container's CPU (and GPU) as its samples say it. */
 interface ContainerCpu {
   label: string;
   limitCores?: number;
@@ -49,10 +50,12 @@ interface ContainerCpu {
   /** Time sampled at or above the bar, in ms (intervals ending in a high sample). */
   highMs: number;
   series?: CpuSeries;
+  /** GPU utilisation (percent of the GPUs it was given), when an exporter labels it with the pod. */
+  gpu?: GpuRun;
 }
 
 /** What telemetry named a workload, for coverage and gaps. */
-export type WorkloadTelemetry = 'audit' | 'inventory' | 'runtime' | 'process' | 'cpu' | 'limits' | 'network';
+export type WorkloadTelemetry = 'audit' | 'inventory' | 'runtime' | 'process' | 'cpu' | 'gpu' | 'limits' | 'network';
 
 export interface WorkloadState {
   key: EntityKey;
@@ -207,6 +210,8 @@ export class WorkloadTable {
   constructor(
     private readonly policy: ContainerPolicy | undefined,
     private readonly hostCores: Record<string, number>,
+    /** Where a CPU or GPU sample older than its container's newest is counted (the engine's run summary). */
+    private readonly noteLate?: LateSampleNote,
   ) {
     this.defaultCluster = policy?.cluster ?? 'cluster';
   }
@@ -289,8 +294,10 @@ export class WorkloadTable {
     else if (action === 'connect' || action === 'dns-query') this.noteTelemetry(w, telemetry, 'network');
     if (spec) this.applySpec(w, spec, ts, state, cluster);
     if (action === 'workload-change' && spec) this.judgeWrite(event, w, cluster, out);
-    if (event.metrics && action === 'metric') this.observeCpu(event, w, ref, t, telemetry, out);
-    else if (event.metrics?.cpu_limit_cores !== undefined) {
+    if (event.metrics && action === 'metric') {
+      this.observeCpu(event, w, ref, t, telemetry, out);
+      this.observeGpu(event, w, ref, t, telemetry, out);
+    } else if (event.metrics?.cpu_limit_cores !== undefined) {
       this.noteTelemetry(w, telemetry, 'limits');
       const c = this.cpuOf(w, ref);
       c.limitCores = event.metrics.cpu_limit_cores;
@@ -602,6 +609,12 @@ export class WorkloadTable {
     if (m.cpu_pct === undefined && m.cpu_time_ms === undefined && m.cpu_limit_cores === undefined) return;
     const ts = event.coalmine.ts;
     const c = this.cpuOf(w, ref);
+    if (c.lastTs !== undefined && ts < c.lastTs && (m.cpu_pct !== undefined || m.cpu_time_ms !== undefined)) {
+      // older than a sample already counted (another file's, a live stream's straggler): taken in, it would
+      // move the clock back and make the next interval's rate from the wrong counter
+      this.noteLate?.(event, 'CPU', 'container');
+      return;
+    }
     if (m.cpu_limit_cores !== undefined) {
       c.limitCores = m.cpu_limit_cores;
       this.noteTelemetry(w, ns, 'limits');
@@ -662,6 +675,43 @@ export class WorkloadTable {
           400,
         ),
       ),
+    });
+  }
+
+  /**
+   * A container GPU sample (dcgm-exporter's pod/container labels): the GPU run rule of hosts
+   * (engine/resource-runs.ts), medium only when the container's GPU was mostly idle before the run; a
+   * pod that is busy from its start is weak (a training job looks the same): its image, authorization
+   * and reach make the finding.
+   */
+  private observeGpu(
+    event: CoalEvent,
+    w: WorkloadState,
+    ref: WorkloadRef,
+    t: Thresholds,
+    ns: Set<WorkloadTelemetry>,
+    out: Signal[],
+  ): void {
+    const pct = gpuPctOf(event);
+    if (pct === undefined) return;
+    const c = this.cpuOf(w, ref);
+    this.noteTelemetry(w, ns, 'gpu');
+    c.gpu ??= newGpuRun();
+    const ts = event.coalmine.ts;
+    // percent of one GPU summed over the container's GPUs, as a process's (EventMetrics.gpu_pct)
+    const step = gpuSample(c.gpu, ts, pct, undefined, t);
+    if (step === 'late') this.noteLate?.(event, 'GPU', 'container');
+    if (step !== 'sustained') return;
+    const spec = sustainedGpu(`container ${c.label}`, 'a GPU (summed over its GPUs)', c.gpu, t, ts);
+    out.push({
+      ...spec,
+      class: 'resource',
+      entity: w.key,
+      host: [...w.nodes][0] ?? w.cluster,
+      ts,
+      ref: event.coalmine.ref,
+      by: 'engine:container-gpu',
+      explanation: inert(clip(spec.explanation, 400)),
     });
   }
 
@@ -731,8 +781,13 @@ export class WorkloadTable {
     peakCores: number;
     limitCores?: number;
     series: Array<{ label: string; points: Array<[number, number]> }>;
+    /** GPU-milliseconds at or above the GPU bar, and how many containers had GPU samples. */
+    gpuMs: number;
+    gpuSampled: number;
   } {
     let coreMs = 0;
+    let gpuMs = 0;
+    let gpuSampled = 0;
     let peakCores = 0;
     let sampled = 0;
     let highMs = 0;
@@ -745,8 +800,12 @@ export class WorkloadTable {
       if (c.peakCores > peakCores) peakCores = c.peakCores;
       if (c.limitCores !== undefined) limitCores = Math.max(limitCores ?? 0, c.limitCores);
       if (c.series && series.length < 8) series.push({ label: c.label, points: c.series.points() });
+      if (c.gpu) {
+        gpuSampled++;
+        gpuMs += c.gpu.highGpuMs;
+      }
     }
-    return { sampled, highMs, coreMs, peakCores, limitCores, series };
+    return { sampled, highMs, coreMs, peakCores, limitCores, series, gpuMs, gpuSampled };
   }
 }
 

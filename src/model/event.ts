@@ -94,13 +94,16 @@ export interface EventMetrics {
   /** Percent of one core for a process (can exceed 100); percent of all cores for a host. */
   cpu_pct?: number;
   mem_pct?: number;
-  /** GPU utilisation: percent of one GPU for a process (can exceed 100); percent of all its GPUs for a host. */
+  /**
+   * GPU utilisation: percent of one GPU summed over those used for a process or container (can exceed
+   * 100); percent of all its GPUs for a host or cloud instance.
+   */
   gpu_pct?: number;
   rss_bytes?: number;
   /** Cumulative user+system CPU time, for sources that report counters rather than rates. */
   cpu_time_ms?: number;
   cores?: number;
-  /** A host's GPU count, when the sample says it (GPU-hours are `gpu_pct` × `gpus`). */
+  /** A host's or instance's GPU count, when the sample says it (GPU-hours are `gpu_pct` × `gpus`). */
   gpus?: number;
   /** A container's CPU limit in cores (quota ÷ period, or the pod spec's limit), when known. */
   cpu_limit_cores?: number;

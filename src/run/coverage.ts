@@ -224,12 +224,15 @@ function namespaceCoverage(
   const withLimits = having('limits');
   const cpuWithoutLimit = withCpu.filter((w) => !w.telemetry.has('limits'));
   const cpuSeen = withCpu.length > 0 || tel.has('cpu');
+  const gpuSeen = tel.has('gpu');
   const resource: ContainerClassCoverage = {
     class: 'resource',
     status: !cpuSeen ? 'absent' : cpuWithoutLimit.length > 0 ? 'partial' : 'present',
-    sources: (['cpu', 'limits'] as const).filter((k) => tel.has(k)),
+    sources: (['cpu', 'limits', 'gpu'] as const).filter((k) => tel.has(k)),
     workloads: withCpu.length,
-    detail: cpuSeen ? `CPU of ${of(withCpu.length)}, a limit for ${withLimits.length}` : 'no container CPU metrics',
+    detail: cpuSeen
+      ? `CPU of ${of(withCpu.length)}, a limit for ${withLimits.length}${gpuSeen ? `, GPU of ${having('gpu').length}` : ''}`
+      : 'no container CPU metrics',
   };
   if (!cpuSeen) gap('resource', noContainerCpuGap(where));
   else {
@@ -356,13 +359,18 @@ function cloudRegionCoverage(
         : `only a provider detector's findings (GuardDuty) for ${where}: ${noFlowOrDnsGap(where)} beyond what the detector names`,
     );
 
-  // resource: instance CPU (a sudden rise against the instance's own history, or pinned from launch)
+  // resource: instance CPU or GPU (a sudden rise against the instance's own history, or pinned from launch)
   const cpu = tel.has('cpu');
+  const gpu = tel.has('gpu');
   const resource: CloudClassCoverage = {
     class: 'resource',
-    status: cpu ? 'present' : 'absent',
-    sources: cpu ? ['cpu'] : [],
-    detail: cpu ? 'instance CPU metrics' : 'no instance CPU metrics',
+    status: cpu || gpu ? 'present' : 'absent',
+    sources: (['cpu', 'gpu'] as const).filter((k) => tel.has(k)),
+    detail: cpu
+      ? `instance CPU${gpu ? ' and GPU' : ''} metrics`
+      : gpu
+        ? 'instance GPU metrics only'
+        : 'no instance CPU metrics',
   };
   if (!cpu) gap('resource', noInstanceCpuGap(where));
 

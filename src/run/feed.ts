@@ -64,7 +64,7 @@ interface Planned {
 
 /**
  * Every input of `options.paths` through `engine`, ending it. Fills the summary's files,
- * filesByFormat, bytes, events, stateEvents, lateEvents, lateCpuSamples, signals and issues (input and
+ * filesByFormat, bytes, events, stateEvents, lateEvents, lateSamples, signals and issues (input and
  * engine issues, after any already counted, unless `keepIssues`); findings and elapsed time are the caller's.
  */
 export async function feedEngine(engine: Engine, options: FeedOptions, summary: RunSummary): Promise<FeedIssues> {
@@ -137,7 +137,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
   summary.stateEvents = engine.stats.stateEvents;
   summary.lateEvents = engine.stats.lateEvents;
   summary.unsortedEvents = engine.stats.unsortedEvents;
-  summary.lateCpuSamples = engine.stats.lateCpuSamples;
+  summary.lateSamples = engine.stats.lateSamples;
   summary.signals = engine.stats.signals;
   summary.bytes = progress.bytesRead;
   return issues;

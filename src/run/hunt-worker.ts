@@ -107,7 +107,7 @@ export async function runHuntWorker(input: HuntWorkerInput, post: (m: HuntWorker
         stateEvents: engine.stats.stateEvents,
         lateEvents: engine.stats.lateEvents,
         unsortedEvents: engine.stats.unsortedEvents,
-        lateCpuSamples: engine.stats.lateCpuSamples,
+        lateSamples: engine.stats.lateSamples,
         signals: engine.stats.signals,
         hostsEvicted: engine.stats.hostsEvicted,
       },

@@ -100,7 +100,7 @@ export interface HuntPart {
     stateEvents: number;
     lateEvents: number;
     unsortedEvents: number;
-    lateCpuSamples: number;
+    lateSamples: number;
     signals: number;
     hostsEvicted: number;
   };
@@ -129,7 +129,7 @@ export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
   summary.stateEvents = 0;
   summary.lateEvents = 0;
   summary.unsortedEvents = 0;
-  summary.lateCpuSamples = 0;
+  summary.lateSamples = 0;
   summary.signals = 0;
   let hostsEvicted = 0;
   const findings: Finding[] = [];
@@ -142,7 +142,7 @@ export function mergeHuntParts(parts: readonly HuntPart[]): MergedHunt {
     summary.stateEvents += p.stats.stateEvents;
     summary.lateEvents += p.stats.lateEvents;
     summary.unsortedEvents += p.stats.unsortedEvents;
-    summary.lateCpuSamples += p.stats.lateCpuSamples;
+    summary.lateSamples += p.stats.lateSamples;
     summary.signals += p.stats.signals;
     hostsEvicted += p.stats.hostsEvicted;
     input.absorb(p.issues.routed);

@@ -122,12 +122,12 @@ test('run summary: CPU samples too late to count for sustained CPU are said to b
   const s = newSummary();
   assert.ok(!renderSummary(s).includes('CPU samples'), 'no line when every sample counted');
   s.lateEvents = 40;
-  s.lateCpuSamples = 40;
+  s.lateSamples = 40;
   const out = renderSummary(s);
   assert.match(out, /late events \(beyond allowed lateness, processed out of order\): 40\n/);
   assert.match(
     out,
-    /CPU samples too late to count for sustained CPU or its cost \(older than one already counted for their process or host\): 40\n/,
+    /CPU\/GPU samples too late to count for a sustained run or its cost \(older than one already counted for their process, host, container or instance\): 40\n/,
   );
 });
 

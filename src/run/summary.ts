@@ -15,7 +15,7 @@ export interface RunSummary {
   /** Events processed on arrival because they were later than the stream had been so far (engine/reorder.ts). */
   unsortedEvents: number;
   /** CPU samples that came after a newer one of their process or host: in no sustained-CPU run or cost (engine/resource.ts). */
-  lateCpuSamples: number;
+  lateSamples: number;
   signals: number;
   elapsedMs: number;
   issuesByCode: Record<string, number>;
@@ -59,7 +59,7 @@ export function newSummary(): RunSummary {
     unusedRecords: 0,
     lateEvents: 0,
     unsortedEvents: 0,
-    lateCpuSamples: 0,
+    lateSamples: 0,
     signals: 0,
     elapsedMs: 0,
     issuesByCode: {},
@@ -254,8 +254,8 @@ export function renderSummary(s: RunSummary): string {
   // the engine lists only the first late events and samples (per thread): the counts are the run's totals
   const codes = { ...s.issuesByCode };
   if (codes.ENGINE_LATE_EVENT !== undefined) codes.ENGINE_LATE_EVENT = Math.max(codes.ENGINE_LATE_EVENT, s.lateEvents);
-  if (codes.ENGINE_LATE_CPU_SAMPLE !== undefined)
-    codes.ENGINE_LATE_CPU_SAMPLE = Math.max(codes.ENGINE_LATE_CPU_SAMPLE, s.lateCpuSamples);
+  if (codes.ENGINE_LATE_SAMPLE !== undefined)
+    codes.ENGINE_LATE_SAMPLE = Math.max(codes.ENGINE_LATE_SAMPLE, s.lateSamples);
   const issueTotal = Object.values(codes).reduce((a, b) => a + b, 0);
   if (issueTotal > 0) {
     lines.push(`bad input: ${issueTotal} (${byCount(codes)})`);
@@ -276,9 +276,9 @@ export function renderSummary(s: RunSummary): string {
       `events later than the stream had been so far (processed on arrival, out of order): ${s.unsortedEvents}`,
     );
   if (s.lateEvents > 0) lines.push(`late events (beyond allowed lateness, processed out of order): ${s.lateEvents}`);
-  if (s.lateCpuSamples > 0)
+  if (s.lateSamples > 0)
     lines.push(
-      `CPU samples too late to count for sustained CPU or its cost (older than one already counted for their process or host): ${s.lateCpuSamples}`,
+      `CPU/GPU samples too late to count for a sustained run or its cost (older than one already counted for their process, host, container or instance): ${s.lateSamples}`,
     );
   const order: Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
   const found = order.filter((k) => s.findingsBySeverity[k]).map((k) => `${k} ${s.findingsBySeverity[k]}`);

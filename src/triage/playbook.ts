@@ -504,7 +504,7 @@ function containerQuestions(f: Finding): Question[] {
       question(
         'destination-reputation',
         q2,
-        `Known bad: ${tools[0]?.explanation ?? 'listed in intel'}.${destinations.length ? ` It reached ${shown(destinations)}.` : ''} The ${imageSaid}: look it up in your registry's scanner too, the tool may have been fetched at run time.${intel.length ? ` Intel sets: ${intel.join('; ')} (see the evidence for sources).` : ''}`,
+        `Known bad: ${tools[0]?.explanation ?? 'listed in intel'}.${destinations.length ? ` It reached ${shown(destinations)}.` : ''} ${images.length ? `The ${imageSaid}: look it up` : "No image was named in what was read: look the workload's image up"} in your registry's scanner too, the tool may have been fetched at run time.${intel.length ? ` Intel sets: ${intel.join('; ')} (see the evidence for sources).` : ''}`,
         tools.length > 0 ? tools : f.evidence.filter((e) => e.intel),
       ),
     );

@@ -317,7 +317,9 @@ test('AN0744 on the Google Cloud fixtures: audited regions with flows and CPU ar
   const rows = byRegion(report);
   for (const k of ['gcp/example-prod-123456/us-central1', 'gcp/example-prod-123456/asia-southeast1']) {
     assert.ok(rows[k], Object.keys(rows).join(', '));
-    assert.deepEqual(rows[k].telemetry, ['audit', 'cpu', 'network']);
+    // gcp-monitoring/gpu.jsonl samples GPUs of instances in both regions
+    assert.deepEqual(rows[k].telemetry, ['audit', 'cpu', 'gpu', 'network']);
+    assert.deepEqual(rows[k].classes.find((c) => c.class === 'resource')?.sources, ['cpu', 'gpu']);
     assert.equal(rows[k].analytic.status, 'covered', k);
   }
   assert.equal(rows['gcp/example-prod-123456/?'], undefined, 'folded into the audited regions of its project');

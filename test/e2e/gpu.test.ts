@@ -159,3 +159,50 @@ test('coverage lists GPU utilisation for a host that has it, and for no other', 
   const web = r.stdout.slice(r.stdout.indexOf('web-01 ('));
   assert.ok(!web.slice(0, web.indexOf('\n\n')).includes('GPU'), web);
 });
+
+/** dcgm-exporter samples of a pod's two GPUs as Prometheus stores them (the scrape's own pod renamed exported_*). */
+function dcgmPodText(minutes: number, pct: (minute: number) => number): string {
+  const rows: string[] = [];
+  for (let m = 0; m <= minutes; m++)
+    for (const [gpu, uuid] of [
+      ['0', 'GPU-5fd2a3c1-8e0b-4c7e-9d3a-0b6f1e2d4c5a'],
+      ['1', 'GPU-a7c4e9d2-1b3f-4a6e-8c0d-2e5f7a9b1c3d'],
+    ])
+      rows.push(
+        `{__name__="DCGM_FI_DEV_GPU_UTIL", Hostname="gpu-node-3", UUID="${uuid}", container="nvidia-dcgm-exporter", exported_container="worker", exported_namespace="batch", exported_pod="render-worker-5c8d7b9f6-q2w4e", gpu="${gpu}", instance="10.244.3.17:9400", job="nvidia-dcgm-exporter", namespace="gpu-operator", pod="nvidia-dcgm-exporter-7xk2p"} ${pct(m)} ${T0 + m * 60_000}`,
+      );
+  return `${rows.join('\n')}\n`;
+}
+
+test("a pod's GPUs, idle until a miner starts in it: AN0745 with the container's sustained GPU and its GPU-hours", () => {
+  const inPod = {
+    host: HOST,
+    container: { name: 'worker' },
+    orchestrator: { namespace: 'batch', resource: { type: 'pod', name: 'render-worker-5c8d7b9f6-q2w4e' } },
+  };
+  const ndjson = join(dir, 'pod.ndjson');
+  writeFileSync(ndjson, `${JSON.stringify({ ...exec(20, { ...MINER, pid: 77 }), ...inPod })}\n`);
+  const prom = join(dir, 'pod-gpu.txt');
+  writeFileSync(
+    prom,
+    dcgmPodText(60, (m) => (m < 20 ? 1 : 99)),
+  );
+  const r = huntNdjson([ndjson, prom]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.findings.length, 1, r.stdout);
+  const f = r.findings[0];
+  assert.equal(f.analytic, 'AN0745');
+  assert.match(f.summary, /container CPU high against its limit, or its GPU held busy/);
+  const gpu = f.evidence.filter((e) => e.kind === 'sustained-gpu');
+  assert.deepEqual(
+    gpu.map((e) => [e.strength, e.source, e.by]),
+    [['medium', `${prom}:71`, 'engine:container-gpu']],
+  );
+  assert.match(
+    gpu[0].explanation,
+    /^container render-worker-5c8d7b9f6-q2w4e\/worker held ≥80% of a GPU \(summed over its GPUs\) for 15m \(mean 198%/,
+  );
+  // two GPUs at 99% for the 41 sampled minutes at or above the bar: 1.98 × 41/60
+  assert.equal(f.usage?.gpu_hours, 1.35);
+  assert.equal(f.usage?.core_hours, 0);
+});

@@ -183,9 +183,9 @@ test('records later than the allowed lateness are counted, not dropped', () => {
   // and what they could not count for is said: each sample came after a newer one of its process or host
   assert.match(
     r.stderr,
-    /CPU samples too late to count for sustained CPU or its cost \(older than one already counted for their process or host\): \d+/,
+    /CPU\/GPU samples too late to count for a sustained run or its cost \(older than one already counted for their process, host, container or instance\): \d+/,
   );
-  assert.match(r.stderr, /reversed\.ndjson:\d+: ENGINE_LATE_CPU_SAMPLE/);
+  assert.match(r.stderr, /reversed\.ndjson:\d+: ENGINE_LATE_SAMPLE/);
 });
 
 test('every registered format is sniffed from its own fixture by the real CLI', () => {

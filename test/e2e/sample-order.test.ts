@@ -93,11 +93,11 @@ test('samples a reader cannot put in order (coalmine NDJSON newest first) are na
   // the first line is the newest sample: each after it is older, so none counts
   assert.match(
     r.stderr,
-    /CPU samples too late to count for sustained CPU or its cost \(older than one already counted for their process or host\): 40\n/,
+    /CPU\/GPU samples too late to count for a sustained run or its cost \(older than one already counted for their process, host, container or instance\): 40\n/,
   );
-  assert.match(r.stderr, /ENGINE_LATE_CPU_SAMPLE 40/);
+  assert.match(r.stderr, /ENGINE_LATE_SAMPLE 40/);
   assert.match(
     r.stderr,
-    /newest-first\.ndjson:2: ENGINE_LATE_CPU_SAMPLE: CPU sample at 2025-03-14T02:39:00.000Z came after a newer sample of its process: not counted for sustained CPU or its cost/,
+    /newest-first\.ndjson:2: ENGINE_LATE_SAMPLE: CPU sample at 2025-03-14T02:39:00.000Z came after a newer sample of its process: not counted for sustained CPU or its cost/,
   );
 });

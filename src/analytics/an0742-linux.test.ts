@@ -279,3 +279,26 @@ test('a busy sibling under the same runner does not lend its CPU to a flagged jo
   assert.ok(joined, 'the job’s own child burning CPU is part of the same finding');
   assert.deepEqual([...joined.legs].sort(), ['process', 'reach', 'resource']);
 });
+
+test('detected_at: when the evidence first made a finding, not when it reached its final severity', () => {
+  // a strong miner at minute 0 is a (low) finding at once; the CPU that makes it high comes later
+  const [mined] = run([minerExec(), ...cpuSamples(4130, 1, 30, 390)], [cronEntry()]);
+  assert.equal(mined.severity, 'high');
+  assert.equal(mined.detected_at, new Date(T0).toISOString());
+  // a masquerade alone is no finding; the mining-port contact 7 minutes later makes the first one
+  const quiet = { pid: 500, name: 'kworker', executable: '/dev/shm/kworker', parent: { pid: 1 } };
+  const [late] = run([
+    ev(0, 'exec', {
+      process: quiet,
+      original: { signal: { kind: 'masquerade', class: 'process', strength: 'medium' } },
+    }),
+    ev(7, 'connect', {
+      process: { pid: 500 },
+      destination: { ip: '198.51.100.7', port: 3333 },
+      original: { signal: { kind: 'pool-contact', class: 'network', strength: 'medium' } },
+    }),
+  ]);
+  assert.ok(late, 'a finding');
+  assert.equal(late.first_seen, new Date(T0).toISOString());
+  assert.equal(late.detected_at, new Date(T0 + 7 * 60_000).toISOString());
+});

@@ -5,6 +5,7 @@ import { isoFromMs } from '../model/event.js';
 import { type ContextMatch, type Evidence, type Finding, SEVERITY_RANK } from '../model/finding.js';
 import { formatRef } from '../model/issue.js';
 import { type Signal, STRENGTH_RANK } from '../model/signal.js';
+import { durationText } from '../util/time.js';
 import type { FindingDraft } from './types.js';
 
 /** Evidence entries per finding: the strongest are kept when there are more. */
@@ -69,6 +70,9 @@ export function toFinding(draft: FindingDraft, host: string): Finding {
     host,
     first_seen: isoFromMs(first),
     last_seen: isoFromMs(last),
+    ...(draft.detectedTs !== undefined && Number.isFinite(draft.detectedTs) && Number.isFinite(first)
+      ? { detected_at: isoFromMs(Math.max(first, draft.detectedTs)) }
+      : {}),
     legs: draft.legs,
     summary: draft.summary,
     evidence: cited.map((s) => evidenceOf(s, draft.repeats)),
@@ -116,20 +120,11 @@ function contextHosts(f: Finding): string[] {
   return [...new Set(hosts)].slice(0, MAX_CONTEXT_HOSTS);
 }
 
-function span(ms: number): string {
-  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
-  const min = Math.round(ms / 60_000);
-  if (min < 60) return `${min} min`;
-  const h = Math.floor(min / 60);
-  const rest = min % 60;
-  return rest === 0 || h >= 10 ? `${h} h` : `${h} h ${rest} min`;
-}
-
 /** Where a match sits against the finding's evidence, in words. */
 export function relativeTime(ts: number, firstMs: number, lastMs: number): string {
-  if (ts < firstMs) return `${span(firstMs - ts)} before the first evidence`;
-  if (ts > lastMs) return `${span(ts - lastMs)} after the last evidence`;
-  return ts === firstMs ? 'at the first evidence' : `during, ${span(ts - firstMs)} after the first evidence`;
+  if (ts < firstMs) return `${durationText(firstMs - ts)} before the first evidence`;
+  if (ts > lastMs) return `${durationText(ts - lastMs)} after the last evidence`;
+  return ts === firstMs ? 'at the first evidence' : `during, ${durationText(ts - firstMs)} after the first evidence`;
 }
 
 function contextKey(c: { rule_id: string; source: string; time: string }): string {

@@ -77,6 +77,30 @@ function withoutClaimed(view: ClusterView, claimed: Claimed): ClusterView {
   return { ...view, evidence: view.evidence.filter((s) => !gone(s)) };
 }
 
+/**
+ * When the unit's evidence first made a finding at all, in event time: the earliest evidence time t at
+ * which the analytic, given only the evidence up to t, reports the unit — the moment a live sensor would
+ * have alerted (time to detect is it less the first evidence's time; a later rise in severity is the same
+ * alert's next revision). More evidence only adds legs, so a binary search over the distinct evidence
+ * times finds it in a few evaluations; the last time is the answer when no earlier one holds.
+ */
+export function detectedTs<V extends { evidence: Signal[] }>(
+  view: V,
+  draft: FindingDraft,
+  evaluate: (view: V) => FindingDraft | undefined,
+): number {
+  const times = [...new Set(draft.evidence.map((s) => s.ts))].sort((a, b) => a - b);
+  const holdsAt = (t: number) => evaluate({ ...view, evidence: view.evidence.filter((s) => s.ts <= t) }) !== undefined;
+  let lo = 0;
+  let hi = times.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (holdsAt(times[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return times[hi] ?? Number.NaN;
+}
+
 /** An engine whose clusters are graded by every analytic that applies to the host's platform. */
 export function createDetector(options: DetectorOptions): Engine {
   const list = options.analytics ?? analytics;
@@ -104,14 +128,20 @@ export function createDetector(options: DetectorOptions): Engine {
   const workloadList = options.workloadAnalytics ?? workloadAnalytics;
   const gradeWorkload = (view: WorkloadView) => {
     for (const analytic of workloadList) {
-      const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
-      if (draft) report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.workload.cluster);
+      const thresholds = thresholdsFor(options.policy, analytic.id);
+      const draft = analytic.evaluate(view, thresholds);
+      if (!draft) continue;
+      draft.detectedTs = detectedTs(view, draft, (v) => analytic.evaluate(v, thresholds));
+      report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.workload.cluster);
     }
   };
   const gradeLaunch = (view: LaunchView) => {
     for (const analytic of launchAnalytics) {
-      const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
-      if (draft) report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.launch.provider);
+      const thresholds = thresholdsFor(options.policy, analytic.id);
+      const draft = analytic.evaluate(view, thresholds);
+      if (!draft) continue;
+      draft.detectedTs = detectedTs(view, draft, (v) => analytic.evaluate(v, thresholds));
+      report(draft, typeof draft.facts.host === 'string' ? draft.facts.host : view.launch.provider);
     }
   };
   // shares a process's finding already carries (its host's capture joined it) are not the host-level
@@ -126,7 +156,8 @@ export function createDetector(options: DetectorOptions): Engine {
     for (const analytic of list) {
       if (!analytic.platforms.includes(platform) && !analytic.platforms.includes('*')) continue;
       if (analytic.onlyWhenNoOther && found) continue;
-      const draft = analytic.evaluate(view, thresholdsFor(options.policy, analytic.id));
+      const thresholds = thresholdsFor(options.policy, analytic.id);
+      const draft = analytic.evaluate(view, thresholds);
       if (!draft) continue;
       found = true;
       // an informational finding on an open cluster may yet be displaced by a hijacking one: wait for close
@@ -140,6 +171,7 @@ export function createDetector(options: DetectorOptions): Engine {
             claimed.entries.add(refKey(s));
           }
         }
+      draft.detectedTs = detectedTs(view, draft, (v) => analytic.evaluate(v, thresholds));
       report(draft, view.host.name);
     }
   };

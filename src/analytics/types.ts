@@ -10,7 +10,10 @@ import type { Signal } from '../model/signal.js';
 export type { ClusterView, LaunchView, WorkloadView } from '../engine/index.js';
 
 /** What an analytic decides; `toFinding` adds the id, host, times and cites the evidence. */
-export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_seen' | 'evidence' | 'suppressed_by'> & {
+export type FindingDraft = Omit<
+  Finding,
+  'id' | 'host' | 'first_seen' | 'last_seen' | 'detected_at' | 'evidence' | 'suppressed_by'
+> & {
   evidence: Signal[];
   /**
    * The latest activity of the unit, when it is later than its cited evidence: a repeat of evidence
@@ -19,6 +22,8 @@ export type FindingDraft = Omit<Finding, 'id' | 'host' | 'first_seen' | 'last_se
   lastActivityTs?: number;
   /** Cited evidence seen more than once: how often, and when last (ClusterView.repeats). */
   repeats?: ClusterView['repeats'];
+  /** When the evidence first made a finding (analytics/index.ts `detectedTs`), for `detected_at`. */
+  detectedTs?: number;
 };
 
 export interface Analytic {

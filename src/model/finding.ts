@@ -214,6 +214,11 @@ export interface Finding {
   host: string;
   first_seen: string;
   last_seen: string;
+  /**
+   * When its evidence first made it a finding at any severity (event time: when a live sensor would have
+   * alerted): the time to detect is this less first_seen. Absent in findings made before it was recorded.
+   */
+  detected_at?: string;
   /** Which correlation legs held, e.g. ["resource","process","network"]. */
   legs: string[];
   summary: string;
@@ -263,4 +268,11 @@ export interface Case {
   instance_hours?: number;
   cost: number | null;
   currency: string | null;
+}
+
+/** Time to detect: from the first evidence to the first alert (`detected_at`), when both are known. */
+export function timeToDetectMs(f: Pick<Finding, 'first_seen' | 'detected_at'>): number | undefined {
+  if (f.detected_at === undefined) return undefined;
+  const ms = Date.parse(f.detected_at) - Date.parse(f.first_seen);
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }

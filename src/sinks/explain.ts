@@ -4,9 +4,10 @@
  * cost, the gaps and the allowlist entry to add if it is legitimate. Every input-derived string is
  * clipped and made inert for the terminal.
  */
-import { costTerms, type Finding, repeatedNote } from '../model/finding.js';
+import { costTerms, type Finding, repeatedNote, timeToDetectMs } from '../model/finding.js';
 import { familyLabel, formatRange, formatRate } from '../model/shares.js';
 import { clip, inert } from '../util/hostile.js';
+import { durationText } from '../util/time.js';
 import type { RenderContext, Sink } from './types.js';
 
 function safe(text: string, max = 400): string {
@@ -77,8 +78,13 @@ export function explainFinding(f: Finding, ctx: RenderContext): string {
     bold(`${f.severity.toUpperCase()} ${f.analytic} ${safe(f.title, 200)}`),
     `id ${f.id}  confidence ${f.confidence.toFixed(2)}  ATT&CK ${f.attack.join(', ') || 'none'}`,
     `entity ${safe(f.entity, 200)}  host ${safe(f.host, 200)}  ${f.first_seen} → ${f.last_seen}`,
-    safe(f.summary, 400),
   ];
+  const ttd = timeToDetectMs(f);
+  if (ttd !== undefined)
+    out.push(
+      `detected ${safe(f.detected_at ?? '', 40)} (${ttd === 0 ? 'at the first evidence' : `${durationText(ttd)} after the first evidence`})`,
+    );
+  out.push(safe(f.summary, 400));
   if (f.suppressed_by)
     out.push(
       `SUPPRESSED by ${safe(f.suppressed_by.list)} (${safe(f.suppressed_by.match)}): ${safe(f.suppressed_by.reason)}; owner ${safe(f.suppressed_by.owner)}, expires ${safe(f.suppressed_by.expires)}`,

@@ -35,10 +35,12 @@ import {
   repeatedNote,
   runCompute,
   type Severity,
+  timeToDetectMs,
   type Usage,
 } from '../model/finding.js';
 import { familyLabel, formatRange, formatRate, type ShareSessionFacts } from '../model/shares.js';
 import { escapeHtml } from '../util/hostile.js';
+import { durationText } from '../util/time.js';
 
 /** Run facts for the header; the fields are named as in the run summary so the CLI can pass it in. */
 export interface ReportRun {
@@ -138,6 +140,14 @@ function anchor(id: string): string {
   return `f-${String(id)
     .replace(/[^A-Za-z0-9_-]/g, '_')
     .slice(0, 80)}`;
+}
+
+/** When the finding first alerted, and how long after its first evidence (absent when not recorded). */
+function detectedFact(f: Finding): Array<[string, string]> {
+  const ttd = timeToDetectMs(f);
+  if (ttd === undefined) return [];
+  const after = ttd === 0 ? 'at the first evidence' : `${durationText(ttd)} after the first evidence`;
+  return [['detected', `${h(f.detected_at ?? '', 40)} (${after})`]];
 }
 
 function spanOf(findings: Finding[]): { first: string; last: string } | null {
@@ -741,6 +751,7 @@ function findingSection(f: Finding, incident: Case | undefined): string {
       ['entity', `<code>${h(f.entity, 300)}</code>`],
       ['host', h(f.host, 200)],
       ['first seen', h(f.first_seen, 40)],
+      ...detectedFact(f),
       ['last seen', h(f.last_seen, 40)],
       ['ATT&amp;CK', f.attack.length ? f.attack.map((a) => h(a, 20)).join(', ') : 'none'],
       ['legs', h(f.summary, 400)],

@@ -136,3 +136,13 @@ export function parseDurationMs(text: string): number | undefined {
   const ms = Math.round(Number(m[1]) * unit);
   return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : undefined;
 }
+
+/** A duration as a reader says it: `40 s`, `12 min`, `2 h 5 min`, `30 h` (at least `1 s`). */
+export function durationText(ms: number): string {
+  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
+  const min = Math.round(ms / 60_000);
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  const rest = min % 60;
+  return rest === 0 || h >= 10 ? `${h} h` : `${h} h ${rest} min`;
+}

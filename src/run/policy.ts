@@ -19,6 +19,7 @@ import {
 } from '../model/policy.js';
 import { readHashrates } from '../signals/hashrate.js';
 import { parseDurationMs } from '../util/time.js';
+import { yamlErrorReason } from '../util/yaml-error.js';
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
@@ -68,7 +69,13 @@ export function parsePolicy(file: string, text: string): PolicyLoad {
   const err = (node: Node | null | undefined, code: string, reason: string) =>
     errors.push({ file, line: at(node), code, reason, stage: 'loading' });
   for (const e of doc.errors)
-    errors.push({ file, line: e.linePos?.[0].line, code: 'POLICY_YAML', reason: e.message, stage: 'loading' });
+    errors.push({
+      file,
+      line: e.linePos?.[0].line,
+      code: 'POLICY_YAML',
+      reason: yamlErrorReason(e.message),
+      stage: 'loading',
+    });
   if (errors.length > 0) return { policy, errors };
   const root = doc.contents;
   if (root === null || root === undefined) return { policy, errors };

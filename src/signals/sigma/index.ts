@@ -12,6 +12,7 @@ import { LineCounter, parseAllDocuments } from 'yaml';
 import type { CoalEvent } from '../../model/event.js';
 import type { SignalClass, SignalKind, Strength } from '../../model/signal.js';
 import { packagePath } from '../../util/package-root.js';
+import { yamlErrorReason } from '../../util/yaml-error.js';
 import {
   type CompileContext,
   CompileError,
@@ -440,7 +441,12 @@ export async function loadRules(paths: string[], options: LoadOptions = {}): Pro
       const line = start !== undefined ? lines.linePos(start).line : 1;
       if (doc.errors.length > 0) {
         for (const e of doc.errors)
-          set.errors.push({ file, line: e.linePos?.[0].line ?? line, code: 'RULE_YAML', reason: e.message });
+          set.errors.push({
+            file,
+            line: e.linePos?.[0].line ?? line,
+            code: 'RULE_YAML',
+            reason: yamlErrorReason(e.message),
+          });
         continue;
       }
       let js: unknown;

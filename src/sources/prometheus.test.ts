@@ -11,6 +11,7 @@ const range = fileInput('test/fixtures/prometheus/query_range.json');
 const badJson = fileInput('test/fixtures/prometheus/bad.json');
 const gpu = fileInput('test/fixtures/prometheus-gpu/gpu.txt');
 const gpuBad = fileInput('test/fixtures/prometheus-gpu/gpu-bad.txt');
+const nodeCpu = fileInput('test/fixtures/prometheus-node/node.txt');
 const MINER_ID = '3f1c9a7b2e4d6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7a8';
 const T0 = Date.UTC(2026, 11, 1, 10, 0);
 
@@ -253,7 +254,7 @@ function mutations(text: string, count: number, seed: number): string[] {
   return out;
 }
 
-for (const fixture of [dump, range, gpu]) {
+for (const fixture of [dump, range, gpu, nodeCpu]) {
   test(`fuzz ${fixture.name}: mutated and cut copies never throw, events stay well-formed, and what is lost is reported`, async () => {
     const text = fixture.head.toString('utf8');
     const whole = (await readAll(prometheus, fixture)).events.length;
@@ -396,4 +397,174 @@ test('GPU: a dcgm-exporter or nvidia_gpu_exporter scrape is sniffed as Prometheu
   const scrape = '# HELP DCGM_FI_DEV_SM_CLOCK SM clock frequency (in MHz).\n# TYPE DCGM_FI_DEV_SM_CLOCK gauge\n';
   assert.ok(prometheus.sniff(scrape, { name: 'metrics.prom' }) > 0);
   assert.ok(prometheus.sniff('nvidia_smi_utilization_gpu_ratio{uuid="x"} 0.5\n', { name: 'metrics.prom' }) > 0);
+});
+
+// Host CPU: node_exporter's node_cpu_seconds_total and windows_exporter's windows_cpu_time_total (fixture: nodeCpu)
+
+/** Each event's time (HH:MM:SS), host, metrics and line. */
+function hostCpuFacts(events: Awaited<ReturnType<typeof readAll>>['events']) {
+  return events.map((e) => [e['@timestamp'].slice(11, 19), e.host?.name, e.metrics, e.coalmine.ref.line]);
+}
+
+test('host CPU (node_exporter): one sample per scrape, the share of both CPUs busy since the previous one', async () => {
+  const { events, issues } = await readAll(prometheus, nodeCpu);
+  assert.deepEqual(issues, []);
+  const linux = events.filter((e) => e.event.dataset === 'prometheus.node_cpu_seconds_total');
+  assert.deepEqual(hostCpuFacts(linux), [
+    // the first scrape has nothing to rate against: the core count only (the host is instance without its port)
+    ['10:00:00', '10.0.5.21', { cores: 2 }, 1],
+    // idle: 117 of 120 CPU-seconds idle or iowait (steal's 0.75 in neither sum)
+    ['10:01:00', '10.0.5.21', { cores: 2, cpu_pct: 2.5 }, 2],
+    // busy: 2 of 120 idle; counting the 5 seconds of steal as idle would have read 94.4
+    ['10:02:00', '10.0.5.21', { cores: 2, cpu_pct: 98.33 }, 3],
+    // every counter went down (a reboot): no rate across it, the next scrape rates against this one
+    ['10:03:00', '10.0.5.21', { cores: 2 }, 4],
+    // CPU 1's points 250 ms after CPU 0's are the same scrape: 1 of 120 idle
+    ['10:04:00', '10.0.5.21', { cores: 2, cpu_pct: 99.17 }, 5],
+  ]);
+  assert.equal(linux[3].original.no_rate, 'a counter went down (restart): starting again');
+  assert.deepEqual([linux[2].original.idle_seconds, linux[2].original.all_seconds], [2, 120]);
+  for (const e of linux) {
+    assert.deepEqual(e.event.category, ['host']);
+    assert.equal(e.container, undefined);
+    assert.equal(e.host?.os, undefined, 'node_exporter also runs on BSD and macOS: no platform claimed');
+  }
+  for (let i = 1; i < events.length; i++) assert.ok(events[i - 1].coalmine.ts <= events[i].coalmine.ts);
+  // steal (2 series × 5 scrapes), a series without a cpu label, windows dpc and interrupt (4 series × 3)
+  assert.equal(await unusedOf(nodeCpu), 10 + 1 + 12);
+  assert.equal(sniffSource(nodeCpu)?.name, 'prometheus');
+  assert.ok(prometheus.sniff('windows_cpu_time_total{core="0,0",mode="idle"} 5\n', { name: 'metrics.prom' }) > 0);
+});
+
+test('host CPU (windows_exporter): idle against user + privileged (dpc and interrupt are parts of privileged)', async () => {
+  const { events } = await readAll(prometheus, nodeCpu);
+  const windows = events.filter((e) => e.event.dataset === 'prometheus.windows_cpu_time_total');
+  assert.deepEqual(hostCpuFacts(windows), [
+    ['10:00:15', 'win-build-01', { cores: 2 }, 85],
+    // 6 of 120 idle; with dpc and interrupt summed too the total would be 122.25
+    ['10:01:15', 'win-build-01', { cores: 2, cpu_pct: 95 }, 86],
+    ['10:02:15', 'win-build-01', { cores: 2, cpu_pct: 96.67 }, 87],
+  ]);
+  assert.deepEqual(windows[0].host, { name: 'win-build-01', os: { platform: 'windows' } });
+});
+
+test('host CPU: no rate across a gap over 10 minutes; a CPU whose modes differ from the previous scrape is left out', async () => {
+  const scrapes: Array<[number, Array<[string, string, number]>]> = [
+    [
+      0,
+      [
+        ['0', 'idle', 100],
+        ['0', 'user', 10],
+        ['1', 'idle', 100],
+        ['1', 'user', 10],
+      ],
+    ],
+    [
+      60,
+      [
+        ['0', 'idle', 130],
+        ['0', 'user', 40],
+        ['1', 'idle', 160],
+        ['1', 'user', 10],
+      ],
+    ],
+    // CPU 1's idle point is missing: only CPU 0 (all busy) is rated
+    [
+      120,
+      [
+        ['0', 'idle', 130],
+        ['0', 'user', 100],
+        ['1', 'user', 70],
+      ],
+    ],
+    // CPU 1 has its idle again, but the previous scrape had not: still CPU 0 alone (all idle)
+    [
+      180,
+      [
+        ['0', 'idle', 190],
+        ['0', 'user', 100],
+        ['1', 'idle', 200],
+        ['1', 'user', 70],
+      ],
+    ],
+    // 13m40s later: a gap, no rate
+    [
+      1000,
+      [
+        ['0', 'idle', 1010],
+        ['0', 'user', 100],
+        ['1', 'idle', 1020],
+        ['1', 'user', 70],
+      ],
+    ],
+    [
+      1060,
+      [
+        ['0', 'idle', 1040],
+        ['0', 'user', 130],
+        ['1', 'idle', 1080],
+        ['1', 'user', 70],
+      ],
+    ],
+  ];
+  const text = scrapes
+    .flatMap(([s, points]) =>
+      points.map(
+        ([cpu, mode, v]) => `node_cpu_seconds_total{cpu="${cpu}",mode="${mode}",node="n1"} ${v} ${T0 + s * 1000}`,
+      ),
+    )
+    .join('\n');
+  const { events, issues } = await readAll(prometheus, memoryInput('gap.txt', `${text}\n`));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => [e['@timestamp'].slice(11, 19), e.host?.name, e.metrics]),
+    [
+      ['10:00:00', 'n1', { cores: 2 }],
+      ['10:01:00', 'n1', { cores: 2, cpu_pct: 25 }],
+      ['10:02:00', 'n1', { cores: 2, cpu_pct: 100 }],
+      ['10:03:00', 'n1', { cores: 2, cpu_pct: 0 }],
+      ['10:16:40', 'n1', { cores: 2 }],
+      ['10:17:40', 'n1', { cores: 2, cpu_pct: 25 }],
+    ],
+  );
+  assert.equal(events[4].original.no_rate, '14 minutes since the previous scrape');
+});
+
+test("host CPU: query_range JSON, node_exporter's and wmi_exporter's old names; guest time and labelless series unused", async () => {
+  const series = (metric: Record<string, string>, values: Array<[number, string]>) => ({ metric, values });
+  const t = T0 / 1000;
+  const result = [
+    series({ __name__: 'node_cpu', cpu: 'cpu0', instance: 'old-box:9100', mode: 'idle' }, [
+      [t, '500'],
+      [t + 30, '515'],
+    ]),
+    series({ __name__: 'node_cpu', cpu: 'cpu0', instance: 'old-box:9100', mode: 'user' }, [
+      [t, '100'],
+      [t + 30, '115'],
+    ]),
+    // guest time is already in user: not summed twice
+    series({ __name__: 'node_cpu', cpu: 'cpu0', instance: 'old-box:9100', mode: 'guest' }, [
+      [t, '50'],
+      [t + 30, '65'],
+    ]),
+    series({ __name__: 'wmi_cpu_time_total', core: '0', instance: 'old-win:9182', mode: 'idle' }, [
+      [t, '900'],
+      [t + 30, '930'],
+    ]),
+    series({ __name__: 'wmi_cpu_time_total', instance: 'old-win:9182', mode: 'user' }, [[t, '1']]),
+  ];
+  const text = `${JSON.stringify({ status: 'success', data: { resultType: 'matrix', result } })}\n`;
+  const input = memoryInput('old.json', text);
+  const { events, issues } = await readAll(prometheus, input);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => [e.host?.name, e.metrics, e.coalmine.ref.record]),
+    [
+      ['old-box', { cores: 1 }, 'series 0 point 0'],
+      ['old-win', { cores: 1 }, 'series 3 point 0'],
+      ['old-box', { cores: 1, cpu_pct: 50 }, 'series 0 point 1'],
+      ['old-win', { cores: 1, cpu_pct: 0 }, 'series 3 point 1'],
+    ],
+  );
+  assert.equal(await unusedOf(input), 3);
 });

@@ -1,5 +1,6 @@
 /**
- * Prometheus data for container CPU (cAdvisor and kube-state-metrics), in two shapes:
+ * Prometheus data for container CPU (cAdvisor and kube-state-metrics), host CPU (node_exporter,
+ * windows_exporter) and GPU utilisation, in two shapes:
  * - the HTTP API's `query_range` / `query` response JSON (`matrix` or `vector` results), one or more
  *   documents per file (pretty-printed or one per line), read whole (bounded by MAX_FILE_BYTES);
  * - the text exposition with timestamps, as `promtool tsdb dump` prints it
@@ -13,6 +14,20 @@
  * `nvidia_smi_utilization_gpu_ratio` (0–1), is gathered per host and sample time into one host metric
  * (`gpu_pct` the mean over its GPUs, `gpus` their count; `gpu-groups.ts`) and, where dcgm-exporter names the
  * pod a GPU is allocated to, one container metric (`gpu_pct` the sum over its GPUs, in percent of one GPU).
+ * Host CPU from the per-CPU, per-mode seconds counters, node_exporter's `node_cpu_seconds_total{cpu,mode}`
+ * (`node_cpu` before 0.16) and windows_exporter's `windows_cpu_time_total{core,mode}` (`wmi_cpu_time_total`
+ * of wmi_exporter): per scrape target (its labels but cpu/core and mode; its host named as for the others) and
+ * scrape one host metric, `cores` the number of distinct CPUs and `cpu_pct` the percent of all of them busy
+ * since the previous scrape, 100 × (1 − Δidle ÷ Δall) summed over the CPUs. Idle is `idle` and `iowait` (a CPU
+ * waiting on a disk runs nothing, as node_exporter's dashboards count it); `steal` is in neither sum (the
+ * hypervisor ran someone else: not the guest's work, nor time it had to work with, so a miner pegging a VM
+ * that is stolen from still reads 100); Windows' `dpc` and `interrupt` are parts of `privileged` (perfmon's
+ * definition), so idle, user and privileged are summed. Those modes, `guest` (already in `user`), unknown
+ * modes and series without a CPU label are counted unused. A scrape carries `cores` only (no rate) when it is
+ * the target's first, when any counter went down (a reboot: the next scrape rates against this one), after a
+ * gap over MAX_RATE_GAP_MS, or when no CPU was read with the same series in both scrapes (a CPU missing a
+ * mode in either is left out of the sums). Points of one scrape up to MAX_SCRAPE_SKEW_MS apart are taken
+ * as one (`alignScrapes`); a host CPU sample is never below 0 or above 100.
  * Other metrics, pod-level aggregates (`container=""`) and the pause container (`POD`) are counted unused.
  * Samples are emitted in time order across the whole file (every series is held, bounded, first).
  */
@@ -46,6 +61,22 @@ const DCGM_GPU_UTIL = 'DCGM_FI_DEV_GPU_UTIL';
 const SMI_GPU_UTIL = 'nvidia_smi_utilization_gpu_ratio';
 /** The original of a host's GPU sample lists at most this many GPUs' values. */
 const MAX_ORIGINAL_GPUS = 64;
+/** node_exporter's per-CPU, per-mode seconds counter (and its name before 0.16). */
+const NODE_CPU = 'node_cpu_seconds_total';
+const NODE_CPU_OLD = 'node_cpu';
+/** windows_exporter's per-core, per-mode seconds counter (and wmi_exporter's name for it). */
+const WINDOWS_CPU = 'windows_cpu_time_total';
+const WINDOWS_CPU_OLD = 'wmi_cpu_time_total';
+/**
+ * No host CPU rate across a longer wait between two scrapes: the mean over it would hide what ran in it,
+ * and the engine's runs break at the 15-minute sustain anyway. (The container CPU rate has no such rule.)
+ */
+const MAX_RATE_GAP_MS = 10 * 60_000;
+/**
+ * One scrape's points share its time in Prometheus; a dump written otherwise may spread them a little.
+ * Well under any real scrape interval, and a series read twice within it starts the next scrape.
+ */
+const MAX_SCRAPE_SKEW_MS = 2000;
 /** The kernel's CFS default (100 ms), which Docker and the kubelet keep unless told otherwise. */
 const DEFAULT_CFS_PERIOD_US = 100_000;
 const BATCH_EVENTS = 1000;
@@ -54,13 +85,39 @@ const SPECIAL = /^[-+]?(?:inf|nan)$/i;
 const TIMESTAMP_MS = /^-?\d{1,15}$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+/** Metric name families this reader reads (for sniffing). */
+const OURS = /^(?:(?:container|machine|kube|DCGM_FI|nvidia_smi)_|(?:node|windows|wmi)_cpu(?:_|\s|$))/;
 
-type Kind = 'cpu' | 'quota' | 'period' | 'limit' | 'memory' | 'cores' | 'gpu';
+type Kind = 'cpu' | 'quota' | 'period' | 'limit' | 'memory' | 'cores' | 'gpu' | 'hostcpu';
 type Labels = Record<string, string>;
+
+/** Whether a host CPU mode counts as idle or busy; undefined for modes left out of both sums (see the header). */
+function cpuModeOf(name: string, mode: string | undefined): 'idle' | 'busy' | undefined {
+  if (name === NODE_CPU || name === NODE_CPU_OLD) {
+    if (mode === 'idle' || mode === 'iowait') return 'idle';
+    if (mode === 'user' || mode === 'nice' || mode === 'system' || mode === 'irq' || mode === 'softirq') return 'busy';
+    return undefined; // steal, guest/guest_nice (old node_cpu: already in user), anything else
+  }
+  if (mode === 'idle') return 'idle';
+  return mode === 'user' || mode === 'privileged' ? 'busy' : undefined; // dpc, interrupt: parts of privileged
+}
+
+/** The CPU a host CPU series counts for: node_exporter's `cpu`, windows_exporter's `core`. */
+function cpuLabelOf(name: string, labels: Labels): string | undefined {
+  const cpu = name === WINDOWS_CPU || name === WINDOWS_CPU_OLD ? labels.core : labels.cpu;
+  return cpu ? cpu : undefined;
+}
 
 /** What a metric is to us, or undefined (counted unused). */
 function kindOf(name: string, labels: Labels): Kind | undefined {
   switch (name) {
+    case NODE_CPU:
+    case NODE_CPU_OLD:
+    case WINDOWS_CPU:
+    case WINDOWS_CPU_OLD:
+      return cpuLabelOf(name, labels) !== undefined && cpuModeOf(name, labels.mode) !== undefined
+        ? 'hostcpu'
+        : undefined;
     case 'container_cpu_usage_seconds_total':
       // old cAdvisor also splits usage per CPU (`cpu="cpu03"`): only the total is the container's
       return labels.cpu === undefined || labels.cpu === 'total' ? 'cpu' : undefined;
@@ -98,6 +155,12 @@ interface Series {
   gpu?: string;
   container?: NonNullable<CoalEvent['container']>;
   orchestrator?: NonNullable<CoalEvent['orchestrator']>;
+  /** A host CPU series: the scrape target it is one CPU/mode of (its labels but those two), its CPU, its mode's side. */
+  target?: string;
+  cpu?: string;
+  idle?: boolean;
+  /** The last scrape of its target this series was read in (`hostCpuEvent`). */
+  lastScrape?: number;
   /** JSON: `series N` (with `response M ` before it after the first document); text: undefined. */
   refPrefix?: string;
   times: number[];
@@ -207,6 +270,14 @@ function openSeries(scope: Scope, name: string, labels: Labels, refPrefix: strin
   if (kind === undefined) return undefined;
   const s: Series = { name, kind, labels, refPrefix, times: [], values: [], at: [] };
   s.host = hostOf(name, labels, scope.hostHint);
+  if (kind === 'hostcpu') {
+    s.cpu = cpuLabelOf(name, labels);
+    s.idle = cpuModeOf(name, labels.mode) === 'idle';
+    const target: Labels = {};
+    for (const k in labels) if (k !== 'cpu' && k !== 'core' && k !== 'mode') target[k] = labels[k];
+    s.target = identityOf(name, target);
+    return s;
+  }
   if (kind === 'gpu') {
     s.gpu = gpuOf(labels, `series:${scope.series.length}`);
     if (name === DCGM_GPU_UTIL) describeGpuWorkload(s);
@@ -655,19 +726,124 @@ class Cursor {
   }
 }
 
-/** A GPU sample of a group: the series and point it came from. */
-interface GpuAt {
+/** A sample of a group (GPU, host CPU): the series and point it came from. */
+interface PointAt {
   s: Series;
   pi: number;
 }
 
 /** A host's GPU sample (mean over its GPUs, and their count) or a container's (the sum over its GPUs). */
-function gpuEvent(scope: Scope, g: GpuGroup<GpuAt>, isHost: boolean): CoalEvent {
+function gpuEvent(scope: Scope, g: GpuGroup<PointAt>, isHost: boolean): CoalEvent {
   const { s, pi } = g.first;
   const metrics: EventMetrics = isHost ? { gpu_pct: meanGpuPct(g), gpus: g.gpus.length } : { gpu_pct: sumGpuPct(g) };
   const n = Math.min(g.gpus.length, MAX_ORIGINAL_GPUS);
   const gpus = g.gpus.slice(0, n).map((gpu, i) => ({ gpu, pct: g.pcts[i] }));
   return sampleEvent(scope, s, pi, g.ts, metrics, { metric: s.name, gpus, timestamp: g.ts }, !isHost);
+}
+
+/**
+ * Points of one scrape of a host CPU target share its time in Prometheus; a dump written otherwise (exporter
+ * timestamps, a hand-made file) may spread them. Per target, in time order, a point up to MAX_SCRAPE_SKEW_MS
+ * after a scrape's first point, of a series that scrape has not read yet, is moved onto that first point's
+ * time, so `emit` gathers the scrape at one time as it does a GPU sample. A series' times stay increasing:
+ * it has at most one point in a scrape, and each scrape starts after the previous one's first point.
+ */
+function alignScrapes(series: Series[]): void {
+  const byTarget = new Map<string, Series[]>();
+  for (const s of series) {
+    if (s.kind !== 'hostcpu' || s.target === undefined || s.times.length === 0) continue;
+    const list = byTarget.get(s.target);
+    if (list === undefined) byTarget.set(s.target, [s]);
+    else list.push(s);
+  }
+  for (const list of byTarget.values()) {
+    const lastScrape = list.map(() => -1);
+    const cursor = new Cursor(list);
+    let scrape = -1;
+    let start = 0;
+    for (let step = cursor.next(); step !== undefined; step = cursor.next()) {
+      const [i, pi] = step;
+      const ts = list[i].times[pi];
+      if (scrape < 0 || ts - start > MAX_SCRAPE_SKEW_MS || lastScrape[i] === scrape) {
+        scrape++;
+        start = ts;
+      } else list[i].times[pi] = start; // the cursor has moved past this point: only later ones order it
+      lastScrape[i] = scrape;
+    }
+  }
+}
+
+/** A host CPU target's state between scrapes: how many it had, when the last was, its CPUs' series counts then. */
+interface HostCpu {
+  scrape: number;
+  lastTs?: number;
+  cpus: Map<string, number>;
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+/**
+ * A host's CPU sample from one scrape's counters: `cores` the CPUs it names, and `cpu_pct` the share of
+ * their time busy since the previous scrape, 100 × (1 − Δidle ÷ Δall) over the CPUs whose series were all
+ * read in both scrapes. No rate on the first scrape, after a counter went down, across a gap, or when no
+ * CPU time passed; never below 0 or above 100.
+ */
+function hostCpuEvent(scope: Scope, target: HostCpu, points: PointAt[], ts: number): CoalEvent {
+  const scrape = ++target.scrape;
+  const prevTs = target.lastTs;
+  const prevCpus = target.cpus;
+  target.lastTs = ts;
+  const cpus = new Map<string, { series: number; paired: number; idle: number; all: number }>();
+  let reset = false;
+  for (const { s, pi } of points) {
+    const key = s.cpu ?? '';
+    let cpu = cpus.get(key);
+    if (cpu === undefined) {
+      cpu = { series: 0, paired: 0, idle: 0, all: 0 };
+      cpus.set(key, cpu);
+    }
+    cpu.series++;
+    if (pi > 0 && s.lastScrape === scrape - 1) {
+      const d = s.values[pi] - s.values[pi - 1];
+      if (d < 0) reset = true;
+      cpu.paired++;
+      cpu.all += d;
+      if (s.idle) cpu.idle += d;
+    }
+    s.lastScrape = scrape;
+  }
+  target.cpus = new Map([...cpus].map(([key, cpu]) => [key, cpu.series]));
+  let idle = 0;
+  let all = 0;
+  // a CPU counts only with the same series in both scrapes: one missing its idle point would read all busy
+  for (const [key, cpu] of cpus)
+    if (cpu.paired === cpu.series && prevCpus.get(key) === cpu.series) {
+      idle += cpu.idle;
+      all += cpu.all;
+    }
+  const { s, pi } = points[0];
+  const metrics: EventMetrics = {};
+  if (cpus.size <= MAX_CORES) metrics.cores = cpus.size;
+  const original: Record<string, unknown> = { metric: s.name, timestamp: ts, cpus: cpus.size };
+  const noRate =
+    prevTs === undefined
+      ? 'first scrape'
+      : reset
+        ? 'a counter went down (restart): starting again'
+        : ts - prevTs > MAX_RATE_GAP_MS
+          ? `${Math.round((ts - prevTs) / 60_000)} minutes since the previous scrape`
+          : all <= 0
+            ? 'no CPU time read in both scrapes'
+            : undefined;
+  if (noRate === undefined) {
+    metrics.cpu_pct = Math.min(100, Math.max(0, Math.round((1 - idle / all) * 100 * 100) / 100));
+    Object.assign(original, { idle_seconds: round3(idle), all_seconds: round3(all), since: prevTs });
+  } else original.no_rate = noRate;
+  const event = sampleEvent(scope, s, pi, ts, metrics, original, false);
+  if (event.host && (s.name === WINDOWS_CPU || s.name === WINDOWS_CPU_OLD)) event.host.os = { platform: 'windows' };
+  return event;
 }
 
 /**
@@ -705,27 +881,48 @@ function sampleEvent(
 function* emit(scope: Scope): Generator<CoalEvent> {
   const limits = limitsOf(scope.series);
   const lastCores = new Map<string, number>();
+  alignScrapes(scope.series);
   const cursor = new Cursor(scope.series);
-  // GPU samples of one time, per host and per container; given once the cursor passes that time
-  const hosts = new GpuGroups<GpuAt>();
-  const containers = new GpuGroups<GpuAt>();
-  let gpuTs: number | undefined;
-  const flush = function* (): Generator<CoalEvent> {
+  // GPU samples of one time, per host and per container, and host CPU points of one scrape time per target;
+  // given once the cursor passes that time
+  const hosts = new GpuGroups<PointAt>();
+  const containers = new GpuGroups<PointAt>();
+  const scrapes = new Map<string, PointAt[]>();
+  const targets = new Map<string, HostCpu>();
+  let heldTs: number | undefined;
+  const flush = function* (ts: number): Generator<CoalEvent> {
     for (const g of hosts.drain()) yield gpuEvent(scope, g, true);
     for (const g of containers.drain()) yield gpuEvent(scope, g, false);
-    gpuTs = undefined;
+    for (const [key, points] of scrapes) {
+      let target = targets.get(key);
+      if (target === undefined) {
+        target = { scrape: 0, cpus: new Map() };
+        targets.set(key, target);
+      }
+      yield hostCpuEvent(scope, target, points, ts);
+    }
+    scrapes.clear();
+    heldTs = undefined;
   };
   for (let step = cursor.next(); step !== undefined; step = cursor.next()) {
     const [si, pi] = step;
     const s = scope.series[si];
     const ts = s.times[pi];
-    if (gpuTs !== undefined && ts !== gpuTs) yield* flush();
+    if (heldTs !== undefined && ts !== heldTs) yield* flush(heldTs);
+    if (s.kind === 'hostcpu') {
+      const key = s.target ?? '';
+      const points = scrapes.get(key);
+      if (points === undefined) scrapes.set(key, [{ s, pi }]);
+      else points.push({ s, pi });
+      heldTs = ts;
+      continue;
+    }
     if (s.kind === 'gpu') {
       const gpu = s.gpu ?? '';
       const pct = Math.min(100, Math.round((s.name === SMI_GPU_UTIL ? s.values[pi] * 100 : s.values[pi]) * 100) / 100);
       hosts.add(s.host ?? '', ts, gpu, pct, { s, pi });
       if (s.key !== undefined) containers.add(`${s.host ?? ''}|${s.key}`, ts, gpu, pct, { s, pi });
-      gpuTs = ts;
+      heldTs = ts;
       continue;
     }
     if (s.kind === 'quota' || s.kind === 'period' || s.kind === 'limit') continue; // folded into the samples
@@ -751,7 +948,7 @@ function* emit(scope: Scope): Generator<CoalEvent> {
     if (cores !== undefined && s.kind !== 'cores') metrics.cpu_limit_cores = cores;
     yield sampleEvent(scope, s, pi, ts, metrics, { metric: s.name, labels: s.labels, value: v, timestamp: ts }, true);
   }
-  yield* flush();
+  if (heldTs !== undefined) yield* flush(heldTs);
 }
 
 /** JSON when the head opens a JSON value (`{"…` or `[`); `{__name__="…` opens a promtool dump line instead. */
@@ -785,19 +982,19 @@ async function readWhole(input: SourceInput, scope: Scope): Promise<string> {
 export const prometheus: SourceDescriptor = {
   name: FORMAT,
   summary:
-    'Prometheus cAdvisor / kube-state-metrics container CPU, limits and memory, and dcgm-exporter / nvidia_gpu_exporter GPU utilisation: query_range JSON or timestamped exposition text (promtool tsdb dump)',
+    'Prometheus cAdvisor / kube-state-metrics container CPU, limits and memory, node_exporter / windows_exporter host CPU, and dcgm-exporter / nvidia_gpu_exporter GPU utilisation: query_range JSON or timestamped exposition text (promtool tsdb dump)',
   platform: 'container',
   delivers: 'events',
   sniff(head) {
     if (isJsonHead(head)) return head.includes('"resultType"') && head.includes('"status"') ? 90 : 0;
     const lines = head.split('\n', 16).filter((l) => l.trim() !== '');
     if (lines.length === 0) return 0;
-    if (lines.some((l) => /^# (?:TYPE|HELP) (?:container|machine|kube|DCGM_FI|nvidia_smi)_/.test(l))) return 85;
+    if (lines.some((l) => /^# (?:TYPE|HELP) /.test(l) && OURS.test(l.slice(7)))) return 85;
     const first = lines.find((l) => !l.startsWith('#'));
     if (first === undefined) return 0;
     const p = parseExpositionLine(first);
     if (!p.ok) return 0;
-    if (/^(?:container|machine|kube|DCGM_FI|nvidia_smi)_/.test(p.name)) return p.ts !== undefined ? 85 : 60;
+    if (OURS.test(p.name)) return p.ts !== undefined ? 85 : 60;
     return p.ts !== undefined && TIMESTAMP_MS.test(p.ts) ? 30 : 0;
   },
   async *read(input, context) {

@@ -14,6 +14,7 @@ const COMMANDS = [
   'hunt',
   'explain',
   'coverage',
+  'report',
   'formats',
   'rules check',
   'intel check',

@@ -9,6 +9,7 @@ import { formatsCommand } from './commands/formats.js';
 import { huntCommand } from './commands/hunt.js';
 import { inspectCommand } from './commands/inspect.js';
 import { intelCommand } from './commands/intel.js';
+import { reportCommand } from './commands/report.js';
 import { rulesCommand } from './commands/rules.js';
 import { serveCommand } from './commands/serve.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   rulesCommand(program, setCode);
   intelCommand(program, setCode);
   coverageCommand(program, setCode);
+  reportCommand(program, setCode);
   explainCommand(program, setCode);
   watchCommand(program, setCode);
   simulateCommand(program, setCode);

@@ -235,6 +235,21 @@ export function countFindings(summary: RunSummary, findings: Finding[]): void {
   }
 }
 
+/** Bad input by issue code, as the run counted it. */
+function badInputByCode(s: RunSummary): Record<string, number> {
+  // the engine lists only the first late events and samples (per thread): the counts are the run's totals
+  const codes = { ...s.issuesByCode };
+  if (codes.ENGINE_LATE_EVENT !== undefined) codes.ENGINE_LATE_EVENT = Math.max(codes.ENGINE_LATE_EVENT, s.lateEvents);
+  if (codes.ENGINE_LATE_SAMPLE !== undefined)
+    codes.ENGINE_LATE_SAMPLE = Math.max(codes.ENGINE_LATE_SAMPLE, s.lateSamples);
+  return codes;
+}
+
+/** How many bad input records and unread inputs the run reported (the summary's `bad input:` count). */
+export function badInputTotal(s: RunSummary): number {
+  return Object.values(badInputByCode(s)).reduce((a, b) => a + b, 0);
+}
+
 export function renderSummary(s: RunSummary): string {
   const secs = s.elapsedMs / 1000;
   const rate = secs > 0 ? Math.round(s.events / secs) : s.events;
@@ -251,11 +266,7 @@ export function renderSummary(s: RunSummary): string {
     lines.push(
       `skipped: ${s.unusedRecords} record${s.unusedRecords === 1 ? '' : 's'} of event types no analytic uses (not errors)`,
     );
-  // the engine lists only the first late events and samples (per thread): the counts are the run's totals
-  const codes = { ...s.issuesByCode };
-  if (codes.ENGINE_LATE_EVENT !== undefined) codes.ENGINE_LATE_EVENT = Math.max(codes.ENGINE_LATE_EVENT, s.lateEvents);
-  if (codes.ENGINE_LATE_SAMPLE !== undefined)
-    codes.ENGINE_LATE_SAMPLE = Math.max(codes.ENGINE_LATE_SAMPLE, s.lateSamples);
+  const codes = badInputByCode(s);
   const issueTotal = Object.values(codes).reduce((a, b) => a + b, 0);
   if (issueTotal > 0) {
     lines.push(`bad input: ${issueTotal} (${byCount(codes)})`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { escapeOf, HOSTILE_TEXT, INVISIBLE_CODE_POINTS, rawInvisible } from '../../test/support/invisible.js';
-import { clip, escapeHtml, inert } from './hostile.js';
+import { clip, escapeHtml, escapeMarkdown, inert } from './hostile.js';
 
 test('inert shows every control, format, bidi, zero-width and separator character as a visible escape', () => {
   for (const cp of INVISIBLE_CODE_POINTS) {
@@ -29,6 +29,14 @@ test('escapeHtml makes format characters visible as well as markup inert', () =>
   const html = escapeHtml(`<b>${HOSTILE_TEXT}</b>`);
   assert.deepEqual(rawInvisible(html), []);
   assert.ok(html.startsWith('&#60;b&#62;evil\\u202egpj.exe'), html);
+});
+
+test('escapeMarkdown leaves no link, table cell, heading, HTML or line break to a hostile string', () => {
+  const md = escapeMarkdown(`# web|01 [click](http://x.test) <img src=x> **b** \\ ${HOSTILE_TEXT}`);
+  assert.deepEqual(rawInvisible(md), []);
+  assert.ok(md.startsWith('\\# web\\|01 \\[click\\]\\(http://x\\.test\\) &#60;img src=x&#62; \\*\\*b\\*\\* \\\\'), md);
+  assert.ok(!md.includes('\n'));
+  assert.equal(escapeMarkdown('web-01 ok'), 'web\\-01 ok');
 });
 
 test('inert is linear on long hostile input', () => {

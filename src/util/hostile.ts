@@ -29,3 +29,13 @@ export function inert(text: string): string {
 export function escapeHtml(text: string, max = 512): string {
   return inert(clip(String(text), max)).replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/**
+ * Clip, show invisible characters as escapes, then make Markdown inert: every character Markdown or a
+ * table gives meaning to is backslash-escaped, and `&<>` become entities (renderers pass HTML through).
+ */
+export function escapeMarkdown(text: string, max = 512): string {
+  return inert(clip(String(text), max))
+    .replace(/[\\`*_{}[\]()#+\-.!|~]/g, (c) => `\\${c}`)
+    .replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
+}

@@ -137,12 +137,13 @@ export function parseDurationMs(text: string): number | undefined {
   return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : undefined;
 }
 
-/** A duration as a reader says it: `40 s`, `12 min`, `2 h 5 min`, `30 h` (at least `1 s`). */
+/** A duration as a reader says it: `40 s`, `12 min`, `2 h 5 min`, `30 h`, `627 d` (at least `1 s`). */
 export function durationText(ms: number): string {
   if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
   const min = Math.round(ms / 60_000);
   if (min < 60) return `${min} min`;
   const h = Math.floor(min / 60);
+  if (h >= 72) return `${Math.round(min / 1440)} d`;
   const rest = min % 60;
   return rest === 0 || h >= 10 ? `${h} h` : `${h} h ${rest} min`;
 }

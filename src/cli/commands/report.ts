@@ -1,0 +1,108 @@
+/**
+ * `coalmine report PATH...`: the executive summary a security lead reads — incidents by severity and
+ * tier, what was hit, the hijacked compute and what it cost, time to detect, and how ready the telemetry
+ * is — from the same inputs and hunt as `coalmine hunt`. Text (default), Markdown or JSON on stdout.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { hunt } from '../../run/hunt.js';
+import { executiveReport } from '../../run/report.js';
+import { noInputRead, renderNoInput } from '../../run/summary.js';
+import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
+import { renderExecutiveMarkdown, renderExecutiveText } from '../../sinks/executive.js';
+import { renderReportHtml } from '../../sinks/report-html.js';
+import { sourceNamed, sources } from '../../sources/index.js';
+import { inert } from '../../util/hostile.js';
+import { collect, EXIT, VERSION } from '../common.js';
+import { policyOption } from '../policy-option.js';
+
+const REPORT_FORMATS = ['text', 'markdown', 'json'] as const;
+
+interface ReportFlags {
+  format: string;
+  inputFormat?: string;
+  policy?: string;
+  intel: string[];
+  rules: string[];
+  host?: string;
+  html?: string;
+}
+
+export function reportCommand(program: Command, setCode: (code: number) => void): void {
+  program
+    .command('report')
+    .description(
+      'executive summary of a hunt for a security lead: incidents by severity and tier, hosts, workloads and cloud launches hit, hijacked compute and its estimated cost, time to detect, telemetry readiness, what to do next',
+    )
+    .argument('<paths...>', 'the same inputs as hunt: files, directories (collected filesystems) or -')
+    .option('-f, --format <format>', `output: ${REPORT_FORMATS.join('|')}`, 'text')
+    .option(
+      '--input-format <name>',
+      `force an input format instead of sniffing (${sources.map((s) => s.name).join(', ')})`,
+    )
+    .option(
+      '-p, --policy <file>',
+      'policy file: thresholds, allowlists, prices (default: ./coalmine.yaml when present)',
+    )
+    .option('--intel <file>', 'extra indicators: plain list, hosts file or CSV (repeatable)', collect, [])
+    .option('--rules <path>', 'extra Sigma rule files or directories (repeatable)', collect, [])
+    .option('--host <name>', 'host name for inputs that do not carry one')
+    .option('--html <file>', 'also write the self-contained HTML incident report (as hunt --report) to this file')
+    .addHelpText(
+      'after',
+      "\nTime to detect is measured in event time: from an incident's first evidence to the first moment its evidence\nmade a finding (when watch or serve would have alerted). Exit status: 0 done, 2 usage or policy error, 3 runtime\nerror, 4 no input could be read.",
+    )
+    .action(async (paths: string[], flags: ReportFlags) => {
+      setCode(await runReport(paths, flags));
+    });
+}
+
+async function runReport(paths: string[], flags: ReportFlags): Promise<number> {
+  const err = (text: string) => process.stderr.write(text);
+  if (!(REPORT_FORMATS as readonly string[]).includes(flags.format)) {
+    err(`coalmine: unknown --format "${inert(flags.format)}" (use ${REPORT_FORMATS.join(', ')})\n`);
+    return EXIT.usage;
+  }
+  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
+    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
+    return EXIT.usage;
+  }
+  const chosen = await policyOption(flags.policy);
+  if (!chosen) return EXIT.usage;
+  const result = await hunt({
+    paths,
+    policy: chosen.policy,
+    format: flags.inputFormat,
+    host: flags.host,
+    intelFiles: flags.intel,
+    ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
+  });
+  if (noInputRead(result.summary)) {
+    err(renderNoInput(result.summary));
+    return EXIT.noInput;
+  }
+  const s = result.summary;
+  const summary = executiveReport(result);
+  process.stdout.write(
+    flags.format === 'json'
+      ? `${JSON.stringify({ version: VERSION, ...summary }, null, 2)}\n`
+      : flags.format === 'markdown'
+        ? renderExecutiveMarkdown(summary)
+        : renderExecutiveText(summary),
+  );
+  if (flags.html) {
+    const html = renderReportHtml(result.findings, result.cases, {
+      ...s,
+      version: VERSION,
+      inputs: paths,
+      coverage: result.coverage,
+    });
+    try {
+      await writeFile(flags.html, html);
+    } catch (e) {
+      err(`coalmine: cannot write report ${inert(flags.html)}: ${inert(e instanceof Error ? e.message : String(e))}\n`);
+      return EXIT.runtime;
+    }
+  }
+  return EXIT.ok;
+}

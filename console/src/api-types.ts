@@ -7,16 +7,21 @@ export type Severity = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'informational'];
 export const SEVERITY_RANK: Record<Severity, number> = { informational: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
-export type CaseState = 'new' | 'acknowledged' | 'in_progress' | 'resolved';
-export const CASE_STATES: readonly CaseState[] = ['new', 'acknowledged', 'in_progress', 'resolved'];
-export type Resolution = 'true-positive' | 'false-positive' | 'benign-authorized';
-export const RESOLUTIONS: readonly Resolution[] = ['true-positive', 'false-positive', 'benign-authorized'];
-/** Where each state may go (the store's rule, `store/cases.ts` NEXT); leaving resolved is the server's alone. */
+/** new; triaged (L1 checks done); escalated (handed to Tier 2); contained (containment carried out); closed. */
+export type CaseState = 'new' | 'triaged' | 'escalated' | 'contained' | 'closed';
+export const CASE_STATES: readonly CaseState[] = ['new', 'triaged', 'escalated', 'contained', 'closed'];
+export type Resolution = 'true-positive' | 'benign' | 'false-positive';
+export const RESOLUTIONS: readonly Resolution[] = ['true-positive', 'benign', 'false-positive'];
+/**
+ * Where each state may go (the store's rule, `store/cases.ts` NEXT): forward, a state may be skipped;
+ * leaving closed is the server's alone (a rise or recurrence reopens it).
+ */
 export const NEXT_STATES: Record<CaseState, readonly CaseState[]> = {
-  new: ['acknowledged', 'in_progress', 'resolved'],
-  acknowledged: ['in_progress', 'resolved'],
-  in_progress: ['resolved'],
-  resolved: [],
+  new: ['triaged', 'escalated', 'contained', 'closed'],
+  triaged: ['escalated', 'contained', 'closed'],
+  escalated: ['contained', 'closed'],
+  contained: ['closed'],
+  closed: [],
 };
 
 export type Role = 'viewer' | 'analyst' | 'admin' | 'sensor';

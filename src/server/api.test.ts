@@ -14,11 +14,12 @@ import { after, before, describe, test } from 'node:test';
 import { pgSkipReason, startPostgres, type TestPostgres } from '../../test/support/postgres.js';
 import type { Case, Finding, Severity } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
+import { CASE_STATES, RESOLUTIONS } from '../store/cases.js';
 import { openStore, type Store } from '../store/index.js';
 import { ROLES, type Role } from '../store/tokens.js';
 import { type CoalmineServer, createServer, SECURITY_HEADERS } from './app.js';
 import { IngestPipeline, ingestModule } from './ingest.js';
-import { validateSchema } from './schema.js';
+import { type Schema, validateSchema } from './schema.js';
 
 interface Answer {
   status: number;
@@ -320,14 +321,14 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         'limit=0',
         'limit=abc',
         'limit=501',
-        'state=closed',
+        'state=resolved',
         'cursor=xyz',
         'colour=red',
         'host=a&host=b',
       ])
         assert.equal((await api('GET', `/api/v1/findings?${bad}`, as('viewer'))).status, 400, bad);
       // every route's query values are checked against the document, not only where a handler thought to
-      const badState = await api('GET', '/api/v1/cases?state=closed', as('viewer'));
+      const badState = await api('GET', '/api/v1/cases?state=in_progress', as('viewer'));
       assert.equal(badState.status, 400);
       assert.match((badState.json as { error: { reason: string } }).error.reason, /query state: .*must be one of/);
     });
@@ -358,7 +359,7 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       assert.equal((await api('GET', '/api/v1/findings/nope', as('viewer'))).status, 404);
     });
 
-    test('a case is worked through the API: acknowledged, in progress, resolved true positive, each audited with the token name', async () => {
+    test('a case is worked through the API: triaged, escalated, contained, closed true positive, each audited with the token name', async () => {
       const id = 'case-0';
       const before = await api('GET', `/api/v1/cases/${id}`, as('analyst'));
       assert.equal(before.status, 200);
@@ -372,7 +373,7 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
 
       const move = (body: unknown, role: Role = 'analyst') =>
         api('POST', `/api/v1/cases/${id}/transitions`, { ...as(role), body });
-      assert.equal((await move({ to: 'acknowledged' })).status, 200);
+      assert.equal((await move({ to: 'triaged' })).status, 200);
       assert.equal(
         (await api('POST', `/api/v1/cases/${id}/assign`, { ...as('analyst'), body: { assignee: 'bob' } })).status,
         200,
@@ -386,11 +387,15 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         (await api('POST', `/api/v1/cases/${id}/checklist/isolate`, { ...as('analyst'), body: { done: true } })).status,
         200,
       );
-      assert.equal((await move({ to: 'in_progress' })).status, 200);
-      const needsResolution = await move({ to: 'resolved' });
+      assert.equal((await move({ to: 'escalated' })).status, 200);
+      const back = await move({ to: 'triaged' });
+      assert.equal(back.status, 409, 'never backwards');
+      assert.match((back.json as { error: { reason: string } }).error.reason, /from escalated: contained, closed/);
+      assert.equal((await move({ to: 'contained' })).status, 200);
+      const needsResolution = await move({ to: 'closed' });
       assert.equal(needsResolution.status, 400);
       assert.match((needsResolution.json as { error: { reason: string } }).error.reason, /resolution/);
-      const resolved = await move({ to: 'resolved', resolution: 'true-positive' }, 'admin');
+      const resolved = await move({ to: 'closed', resolution: 'true-positive' }, 'admin');
       assert.equal(resolved.status, 200);
       const c = resolved.json as {
         state: string;
@@ -399,15 +404,15 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         notes: { author: string }[];
         checklist: { id: string; done_by: string | null }[];
       };
-      assert.equal(c.state, 'resolved');
+      assert.equal(c.state, 'closed');
       assert.equal(c.resolution, 'true-positive');
       assert.equal(c.assignee, 'bob');
       assert.equal(c.notes[0].author, 'analyst-alice');
       assert.equal(c.checklist.find((s) => s.id === 'isolate')?.done_by, 'analyst-alice');
 
-      const illegal = await move({ to: 'acknowledged' });
+      const illegal = await move({ to: 'triaged' });
       assert.equal(illegal.status, 409);
-      assert.match((illegal.json as { error: { reason: string } }).error.reason, /resolved/);
+      assert.match((illegal.json as { error: { reason: string } }).error.reason, /closed: only reopen/);
 
       const audit = await auditOf('case', id);
       assert.deepEqual(
@@ -419,13 +424,14 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
           ['note', 'analyst-alice'],
           ['tick', 'analyst-alice'],
           ['transition', 'analyst-alice'],
-          ['resolve', 'admin-alice'],
+          ['transition', 'analyst-alice'],
+          ['close', 'admin-alice'],
         ],
       );
       const after = await api('GET', `/api/v1/cases/${id}`, { ...as('viewer'), headers: { 'if-none-match': etag } });
       assert.equal(after.status, 200, 'a changed case no longer matches its old ETag');
       const trail = (after.json as { audit: { action: string }[] }).audit;
-      assert.equal(trail.length, 7);
+      assert.equal(trail.length, 8);
       const unchanged = await api('GET', `/api/v1/cases/${id}`, {
         ...as('viewer'),
         headers: { 'if-none-match': String(after.headers.etag) },
@@ -498,7 +504,16 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       await store.cases.create(grouped('case-f1', ['cm-test-0006']), { actor: 'test' });
       await store.cases.create(grouped('case-f2', ['cm-test-0006']), { actor: 'test' });
       assert.equal((await caseOf('cm-test-0006'))?.id, 'case-f2');
-      await store.cases.transition('case-f2', 'resolved', { actor: 'test', resolution: 'false-positive' });
+      // closed through the API under the earlier name of benign, which is stored as benign
+      const closed = await api('POST', '/api/v1/cases/case-f2/transitions', {
+        ...as('analyst'),
+        body: { to: 'closed', resolution: 'benign-authorized' },
+      });
+      assert.equal(closed.status, 200);
+      assert.deepEqual(
+        [(closed.json as { state: string }).state, (closed.json as { resolution: string }).resolution],
+        ['closed', 'benign'],
+      );
       assert.equal((await caseOf('cm-test-0006'))?.id, 'case-f1');
     });
 
@@ -517,7 +532,7 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         const r = await api(route.method, path, {
           ...as('viewer'),
           body: {
-            to: 'acknowledged',
+            to: 'triaged',
             text: 'x',
             done: true,
             assignee: 'v',
@@ -567,10 +582,13 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         assert.equal((await api('POST', '/api/v1/tokens', { ...as('admin'), body })).status, 400);
       for (const body of [
         { to: 'closed' },
-        { to: 'resolved', resolution: 'maybe' },
+        { to: 'closed', resolution: 'maybe' },
+        { to: 'triaged', resolution: 'benign' },
+        { to: 'resolved', resolution: 'true-positive' },
+        { to: 'acknowledged' },
         { to: 7 },
         {},
-        { to: 'acknowledged', version: 'x' },
+        { to: 'triaged', version: 'x' },
       ])
         assert.equal(
           (await api('POST', '/api/v1/cases/case-3/transitions', { ...as('analyst'), body })).status,
@@ -856,8 +874,7 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
         // the stream is subscribed once its opening lines arrive; then the move is published to it
         await new Promise<void>((resolve) => opened.res.once('data', () => resolve()));
         assert.equal(
-          (await api('POST', '/api/v1/cases/case-4/transitions', { ...as('analyst'), body: { to: 'acknowledged' } }))
-            .status,
+          (await api('POST', '/api/v1/cases/case-4/transitions', { ...as('analyst'), body: { to: 'triaged' } })).status,
           200,
         );
         await arrived;
@@ -869,7 +886,7 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
             .slice(6),
         ) as Record<string, unknown>;
         assert.equal(data.id, 'case-4');
-        assert.equal(data.state, 'acknowledged');
+        assert.equal(data.state, 'triaged');
       } finally {
         opened.req.destroy();
       }
@@ -908,6 +925,18 @@ function apiSuite(backend: string, open: () => Promise<Fixture>, skip?: string) 
       );
       const routed = app.router.routes.map((route) => `${route.method} ${route.path}`);
       assert.deepEqual(documented.sort(), routed.sort(), 'and nothing the router lacks');
+      // the case states and resolutions are the store's (the contract's), benign-authorized still taken as benign
+      const schemas = (served as unknown as { components: { schemas: Record<string, Schema> } }).components.schemas;
+      const caseProps = schemas.Case.properties!;
+      assert.deepEqual(caseProps.state.enum, [...CASE_STATES]);
+      assert.deepEqual(caseProps.resolution.oneOf?.[0].enum, [...RESOLUTIONS]);
+      const move = (
+        served.paths['/api/v1/cases/{id}/transitions'].post as unknown as {
+          requestBody: { content: Record<string, { schema: Schema }> };
+        }
+      ).requestBody.content['application/json'].schema.properties!;
+      assert.deepEqual(move.to.enum, [...CASE_STATES]);
+      assert.deepEqual(move.resolution.enum, [...RESOLUTIONS, 'benign-authorized']);
     });
 
     test('ingest answers as its part of the document says (a finding delivery, then telemetry)', async () => {

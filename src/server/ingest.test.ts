@@ -360,7 +360,7 @@ function suite(
       await again.pipeline.close();
     });
 
-    test('a resolved case reopens when its finding rises and when the miner recurs after closure, never on the evidence it was closed on', async () => {
+    test('a closed case reopens when its finding rises and when the miner recurs after closure, never on the evidence it was closed on', async () => {
       clock = LAST_AUDIT_MS + 1000;
       const location = await fresh();
       const { store, pipeline } = await start(location);
@@ -372,12 +372,12 @@ function suite(
       const [c] = (await store.cases.list()).items;
       const [f] = c.findings;
       assert.equal((await store.findings.get(f))?.finding.severity, 'medium');
-      await store.cases.transition(c.id, 'resolved', { actor: 'ana', resolution: 'true-positive' });
+      await store.cases.transition(c.id, 'closed', { actor: 'ana', resolution: 'true-positive' });
 
-      // a restart replays the same evidence: the case stays resolved
+      // a restart replays the same evidence: the case stays closed
       await pipeline.close();
       const second = await start(location);
-      assert.equal((await store.cases.get(c.id))?.state, 'resolved');
+      assert.equal((await store.cases.get(c.id))?.state, 'closed');
       assert.equal(second.pipeline.stats.casesReopened, 0);
 
       // the CPU samples raise it: a higher severity and a new leg reopen the case
@@ -392,16 +392,16 @@ function suite(
       const reasons = (await store.audit.list('case', c.id)).items
         .filter((a) => a.action === 'reopen')
         .map((a) => String(a.detail.reason));
-      assert.match(reasons[0], /rose after the case was resolved: severity medium → high; new leg resource/);
+      assert.match(reasons[0], /rose after the case was closed: severity medium → high; new leg resource/);
 
-      // resolved again; the same CPU samples once more are no news
-      await store.cases.transition(c.id, 'resolved', { actor: 'ana', resolution: 'true-positive' });
+      // closed again; the same CPU samples once more are no news
+      await store.cases.transition(c.id, 'closed', { actor: 'ana', resolution: 'true-positive' });
       clock += 1000;
       await second.pipeline.accept(cpu.body, { sensor: 's', name: cpu.rel, host: 'web-01' });
       clock += HOUR;
       second.pipeline.tick();
       await second.pipeline.flush();
-      assert.equal((await store.cases.get(c.id))?.state, 'resolved');
+      assert.equal((await store.cases.get(c.id))?.state, 'closed');
 
       // the same executable relaunched hours later (new pids, new finding id): a recurrence reopens it
       clock += 1000;

@@ -21,11 +21,11 @@
  * starts a case with its group's findings no case holds. When a finding joins or rises, the case is
  * named by its worst finding again (title, severity; tier raised to Tier 2), audited. A new finding that
  * links open cases grouped apart joins the oldest, and the others are merged into it (findings moved,
- * each marked merged with a pointer, audited). A resolved case
+ * each marked merged with a pointer, audited). A closed case
  * is reopened only when one of its findings rises (higher severity, or a leg it was not closed with)
- * or a new finding recurs after it was resolved (on an entity of the case, or the same executable on the
+ * or a new finding recurs after it was closed (on an entity of the case, or the same executable on the
  * same host); a revision that repeats the
- * evidence it was closed on changes nothing. A new finding linked only to resolved cases, on another
+ * evidence it was closed on changes nothing. A new finding linked only to closed cases, on another
  * entity, starts a case of its own. Every stored revision and every case created, joined, renamed,
  * merged or reopened is published to the change feed after its commit.
  */
@@ -71,7 +71,7 @@ const MAX_FINDING_BODY_BYTES = 8 * 1024 * 1024;
 const MAX_KNOWN_FINDINGS = 20_000;
 /** Issues listed in an answer (every one is counted in the detector's result). */
 const MAX_ANSWER_ISSUES = 50;
-/** Members of a resolved case whose entities are read to tell a recurrence. */
+/** Members of a closed case whose entities are read to tell a recurrence. */
 const MAX_ENTITY_LOOKUPS = 64;
 const ACTOR = 'coalmine-ingest';
 /** The most cases `CaseStore.linkedTo` lists (its default). */
@@ -700,13 +700,13 @@ export class IngestPipeline {
     if (held) {
       if (outcome !== 'stored') return;
       for (const c of await store.cases.ofFinding(finding.id)) {
-        if (c.state === 'resolved') {
+        if (c.state === 'closed') {
           const before = await this.closedOn(finding.id, c);
           const rise = before ? riseOf(before, finding) : undefined;
           if (!rise) continue;
           const reopened = await store.cases.reopen(c.id, {
             actor: ACTOR,
-            reason: clip(`finding ${finding.id} rose after the case was resolved: ${rise}`, 2000),
+            reason: clip(`finding ${finding.id} rose after the case was closed: ${rise}`, 2000),
           });
           this.stats.casesReopened++;
           this.publishCase(reopened);
@@ -744,11 +744,11 @@ export class IngestPipeline {
     }
     const byAge = [...linked.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : 1));
     for (const c of byAge) {
-      if (c.state !== 'resolved' || !(await this.holdsSubject(c, finding))) continue;
+      if (c.state !== 'closed' || !(await this.holdsSubject(c, finding))) continue;
       await store.cases.reopen(c.id, {
         actor: ACTOR,
         reason: clip(
-          `finding ${finding.id} recurred on ${finding.entity}${finding.processes[0]?.executable ? ` (${finding.processes[0].executable})` : ''} after the case was resolved`,
+          `finding ${finding.id} recurred on ${finding.entity}${finding.processes[0]?.executable ? ` (${finding.processes[0].executable})` : ''} after the case was closed`,
           2000,
         ),
       });
@@ -759,7 +759,7 @@ export class IngestPipeline {
       await this.headline(c.id, finding);
       return;
     }
-    const [open, ...alsoOpen] = byAge.filter((c) => c.state !== 'resolved' && c.merged_into === null);
+    const [open, ...alsoOpen] = byAge.filter((c) => c.state !== 'closed' && c.merged_into === null);
     if (open) {
       const joined = await store.cases.addFindings(open.id, [finding.id], { actor: ACTOR });
       this.stats.casesJoined++;
@@ -822,7 +822,7 @@ export class IngestPipeline {
     this.options.changes?.publish({ kind: 'case', id: c.id, state: c.state });
   }
 
-  /** The revision of a finding the case was resolved on: its newest received by then. */
+  /** The revision of a finding the case was closed on: its newest received by then. */
   private async closedOn(id: string, c: CaseHead): Promise<Finding | undefined> {
     const revisions = await this.options.store.findings.revisions(id);
     const resolvedAt = c.resolved_at ?? Number.POSITIVE_INFINITY;

@@ -67,8 +67,19 @@ const list = (item: string): Schema => ({
 });
 
 const SEVERITY: Schema = { type: 'string', enum: ['informational', 'low', 'medium', 'high', 'critical'] };
-const CASE_STATE: Schema = { type: 'string', enum: ['new', 'acknowledged', 'in_progress', 'resolved'] };
-const RESOLUTION: Schema = { type: 'string', enum: ['true-positive', 'false-positive', 'benign-authorized'] };
+const CASE_STATE: Schema = {
+  type: 'string',
+  enum: ['new', 'triaged', 'escalated', 'contained', 'closed'],
+  description:
+    'new; triaged (L1 checks done); escalated (handed to Tier 2); contained (containment carried out); closed (with a resolution)',
+};
+const RESOLUTION: Schema = { type: 'string', enum: ['true-positive', 'benign', 'false-positive'] };
+/** A resolution as a change gives it: `benign-authorized` (the name before `benign`) is taken as `benign`. */
+const RESOLUTION_GIVEN: Schema = {
+  type: 'string',
+  enum: ['true-positive', 'benign', 'false-positive', 'benign-authorized'],
+  description: 'benign-authorized (the earlier name) is stored as benign',
+};
 const EXPORT_FORMAT: Schema = { type: 'string', enum: ['ndjson', 'ocsf'] };
 const ROLE: Schema = { type: 'string', enum: ['viewer', 'analyst', 'admin', 'sensor'] };
 const VERSION: Schema = {
@@ -205,7 +216,10 @@ const SCHEMAS: Record<string, Schema> = {
       version: { type: 'integer', minimum: 1 },
       created_at: epochMs,
       updated_at: epochMs,
-      resolved_at: nullable('integer'),
+      resolved_at: {
+        type: ['integer', 'null'],
+        description: 'when it was closed with its resolution; null while open',
+      },
       merged_into: {
         type: ['string', 'null'],
         description: 'the case it was merged into (a finding linked them; its findings moved there), else null',
@@ -582,7 +596,7 @@ const PATHS: OpenApiPaths = {
       {
         200: {
           description:
-            "ocsf-incident: one line, the case's OCSF 1.3 Incident Finding (2005) over its findings now, with status_id (New, In Progress, Resolved; Closed once merged), activity_id (Create, Update, Close), assignee.name and verdict_id (False Positive, True Positive, Benign) from the case, and unmapped.state, resolution, resolved_at, reopened and merged_into when they say something; a case as hunt opens it is hunt's bytes. ndjson or ocsf: its findings, one a line in hunt's order, as `hunt --format` prints them. A download (content-disposition: attachment)",
+            "ocsf-incident: one line, the case's OCSF 1.3 Incident Finding (2005) over its findings now, with status_id (New; In Progress while triaged, escalated or contained; Resolved once closed; Closed once merged), activity_id (Create, Update, Close), assignee.name and verdict_id (False Positive, True Positive, Benign) from the case, and unmapped.state, resolution, resolved_at, reopened and merged_into when they say something; a case as hunt opens it is hunt's bytes. ndjson or ocsf: its findings, one a line in hunt's order, as `hunt --format` prints them. A download (content-disposition: attachment)",
           content: { 'application/x-ndjson': { schema: str() } },
         },
       },
@@ -605,13 +619,13 @@ const PATHS: OpenApiPaths = {
     post: op(
       'transitionCase',
       'cases',
-      'Move a case on (new → acknowledged → in_progress → resolved with a resolution); audited',
+      'Move a case on: forward only, a state may be skipped (new → triaged → escalated → contained → closed, closed with a resolution); only a rise or recurrence of its findings reopens a closed case; audited',
       WORK,
       { 200: { description: 'the case after', content: json(ref('Case')) } },
       CHANGE_ERRORS,
       {
         parameters: [CASE_ID],
-        ...body(caseChange({ to: CASE_STATE, resolution: RESOLUTION }, ['to'])),
+        ...body(caseChange({ to: CASE_STATE, resolution: RESOLUTION_GIVEN }, ['to'])),
       },
     ),
   },

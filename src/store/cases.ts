@@ -1,9 +1,10 @@
 /**
  * Cases: findings grouped into an incident (the grouping is triage's; the store takes the case as data),
- * worked through New → Acknowledged → In progress → Resolved (true-positive, false-positive or
- * benign-authorized) with an assignee, notes and the playbook's checklist. A resolved case opens again
- * only through `reopen(reason)`. Every change writes its audit row in the same transaction, and is a
- * compare-and-set on the case's version, so two analysts changing one case cannot both win.
+ * worked through new → triaged (L1 checks done) → escalated (handed to Tier 2) → contained (containment
+ * carried out) → closed with a resolution (true-positive, benign or false-positive), with an assignee,
+ * notes and the playbook's checklist. A closed case opens again only through `reopen(reason)`. Every
+ * change writes its audit row in the same transaction, and is a compare-and-set on the case's version,
+ * so two analysts changing one case cannot both win.
  */
 import { type Case, SEVERITY_RANK, type Severity } from '../model/finding.js';
 import { appendAudit } from './audit.js';
@@ -19,21 +20,32 @@ import {
   StoreNotFoundError,
 } from './db.js';
 
-export const CASE_STATES = ['new', 'acknowledged', 'in_progress', 'resolved'] as const;
+export const CASE_STATES = ['new', 'triaged', 'escalated', 'contained', 'closed'] as const;
 export type CaseState = (typeof CASE_STATES)[number];
-export const RESOLUTIONS = ['true-positive', 'false-positive', 'benign-authorized'] as const;
+export const RESOLUTIONS = ['true-positive', 'benign', 'false-positive'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
+/** Resolutions accepted on input under an earlier name, stored as the name they map to. */
+export const RESOLUTION_ALIASES: Readonly<Record<string, Resolution>> = { 'benign-authorized': 'benign' };
 
 /**
- * Where each state may go. Work moves forward; an open case may be resolved at once (a plain false
- * positive needs no acknowledging first); nothing moves back, and leaving `resolved` is `reopen`'s alone.
+ * Where each state may go. Work moves forward, and a state may be skipped forward (a plain false positive
+ * goes from new to closed, a finding Tier 2 at once from new to escalated); nothing moves back, and
+ * leaving `closed` is `reopen`'s alone.
  */
 export const NEXT: Record<CaseState, readonly CaseState[]> = {
-  new: ['acknowledged', 'in_progress', 'resolved'],
-  acknowledged: ['in_progress', 'resolved'],
-  in_progress: ['resolved'],
-  resolved: [],
+  new: ['triaged', 'escalated', 'contained', 'closed'],
+  triaged: ['escalated', 'contained', 'closed'],
+  escalated: ['contained', 'closed'],
+  contained: ['closed'],
+  closed: [],
 };
+
+/** The resolution as stored: a known one, or an earlier name of one; undefined for anything else. */
+export function resolutionOf(given: unknown): Resolution | undefined {
+  if (typeof given !== 'string') return undefined;
+  if ((RESOLUTIONS as readonly string[]).includes(given)) return given as Resolution;
+  return Object.hasOwn(RESOLUTION_ALIASES, given) ? RESOLUTION_ALIASES[given] : undefined;
+}
 
 const MAX_CASE_CHARS = 1024 * 1024;
 const MAX_FINDINGS = 10_000;
@@ -70,6 +82,7 @@ export interface StoredCase {
   version: number;
   created_at: number;
   updated_at: number;
+  /** When it was closed with its resolution (the name is the API's since before `closed`); null while open. */
   resolved_at: number | null;
   /** The case this one was merged into (its findings moved there); null while it stands on its own. */
   merged_into: string | null;
@@ -103,15 +116,22 @@ export interface CaseStore {
    * without loading the cases: one query per 500 findings however large their cases are.
    */
   heldBy(findingIds: string[]): Promise<Map<string, string[]>>;
-  /** Findings join the case as they come (ids already in it are skipped); refused for a resolved case (reopen it first). */
+  /** Findings join the case as they come (ids already in it are skipped); refused for a closed case (reopen it first). */
   addFindings(id: string, findingIds: string[], options: Actor): Promise<StoredCase>;
   list(
     filter?: { state?: CaseState; assignee?: string },
     page?: { limit?: number; cursor?: string },
   ): Promise<Page<StoredCase>>;
-  /** Moves the case on; `resolution` is required for (and only for) `resolved`. An illegal move is refused, nothing written. */
-  transition(id: string, to: CaseState, options: Actor & { resolution?: Resolution }): Promise<StoredCase>;
-  /** A resolved case back to New, with the reason (a finding rose or recurred after closure). */
+  /**
+   * Moves the case on; `resolution` is required for (and only for) `closed` (`benign-authorized` is taken
+   * as `benign`). An illegal move is refused, nothing written.
+   */
+  transition(
+    id: string,
+    to: CaseState,
+    options: Actor & { resolution?: Resolution | 'benign-authorized' },
+  ): Promise<StoredCase>;
+  /** A closed case back to new, with the reason (a finding rose or recurred after closure). */
   reopen(id: string, options: Actor & { reason: string }): Promise<StoredCase>;
   assign(id: string, assignee: string | null, options: Actor): Promise<StoredCase>;
   addNote(id: string, text: string, options: Actor): Promise<StoredCase>;
@@ -348,8 +368,8 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
 
     addFindings: (id, findingIds, options) =>
       mutate(id, options, async (tx, current) => {
-        if (current.state === 'resolved')
-          throw new StoreInputError(`case ${current.id} is resolved: reopen it before findings join`);
+        if (current.state === 'closed')
+          throw new StoreInputError(`case ${current.id} is closed: reopen it before findings join`);
         if (!Array.isArray(findingIds)) throw new StoreInputError('finding ids must be a list');
         const held = new Set(current.findings);
         const joining = [...new Set(findingIds.map((f) => requiredText('finding id', f, 256)))].filter(
@@ -403,30 +423,30 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
       mutate(id, options, async (_tx, current, at) => {
         if (!CASE_STATES.includes(to))
           throw new StoreInputError(`unknown state "${String(to).slice(0, 32)}" (known: ${CASE_STATES.join(', ')})`);
-        if (current.state === 'resolved')
-          throw new StoreInputError(`case ${current.id} is resolved: only reopen (with a reason) moves it`);
+        if (current.state === 'closed')
+          throw new StoreInputError(`case ${current.id} is closed: only reopen (with a reason) moves it`);
         if (!NEXT[current.state].includes(to))
           throw new StoreInputError(
             `case ${current.id} cannot go from ${current.state} to ${to} (from ${current.state}: ${NEXT[current.state].join(', ')})`,
           );
-        if (to === 'resolved') {
-          if (!options.resolution || !RESOLUTIONS.includes(options.resolution))
-            throw new StoreInputError(`resolving needs a resolution: ${RESOLUTIONS.join(', ')}`);
+        if (to === 'closed') {
+          const resolution = resolutionOf(options.resolution);
+          if (!resolution) throw new StoreInputError(`closing needs a resolution: ${RESOLUTIONS.join(', ')}`);
           return {
-            action: 'resolve',
-            detail: { from: current.state, to, resolution: options.resolution },
-            set: ['state = ?, resolution = ?, resolved_at = ?, ', [to, options.resolution, at]],
+            action: 'close',
+            detail: { from: current.state, to, resolution },
+            set: ['state = ?, resolution = ?, resolved_at = ?, ', [to, resolution, at]],
           };
         }
-        if (options.resolution !== undefined) throw new StoreInputError('a resolution is given only when resolving');
+        if (options.resolution !== undefined) throw new StoreInputError('a resolution is given only when closing');
         return { action: 'transition', detail: { from: current.state, to }, set: ['state = ?, ', [to]] };
       }),
 
     reopen: (id, options) =>
       mutate(id, options, async (_tx, current) => {
         const reason = requiredText('reopen reason', options.reason, 2048);
-        if (current.state !== 'resolved')
-          throw new StoreInputError(`case ${current.id} is ${current.state}, not resolved: nothing to reopen`);
+        if (current.state !== 'closed')
+          throw new StoreInputError(`case ${current.id} is ${current.state}, not closed: nothing to reopen`);
         return {
           action: 'reopen',
           detail: { reason, previous_resolution: current.resolution },
@@ -520,7 +540,7 @@ export function caseStore(db: Db, now: () => number, cursorSecret: string): Case
         for (const c of [survivor, merged]) {
           if (c.merged_into !== null)
             throw new StoreInputError(`case ${c.id} was already merged into ${c.merged_into}`);
-          if (c.state === 'resolved') throw new StoreInputError(`case ${c.id} is resolved: only open cases merge`);
+          if (c.state === 'closed') throw new StoreInputError(`case ${c.id} is closed: only open cases merge`);
         }
         const held = new Set(survivor.findings);
         const moving = merged.findings.filter((f) => !held.has(f));

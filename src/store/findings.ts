@@ -292,7 +292,7 @@ export function findingStore(db: Db, now: () => number, cursorSecret: string): F
       const open = await db.all<{ host: string; n: number }>(
         `SELECT f.host, COUNT(DISTINCT c.id) AS n FROM findings f
          JOIN case_findings cf ON cf.finding_id = f.id JOIN cases c ON c.id = cf.case_id
-         WHERE f.host IN (${marks}) AND c.state <> 'resolved' GROUP BY f.host`,
+         WHERE f.host IN (${marks}) AND c.state <> 'closed' GROUP BY f.host`,
         names,
       );
       for (const r of open) counts.get(r.host)!.openCases = Number(r.n);

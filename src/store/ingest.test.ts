@@ -131,7 +131,7 @@ function suite(
       await assert.rejects(again.ingest.remove(-1), /seq must be a non-negative integer/);
     });
 
-    test('cases: the case of a finding; findings join an open case once, audited; a resolved case takes none until reopened', async () => {
+    test('cases: the case of a finding; findings join an open case once, audited; a closed case takes none until reopened', async () => {
       const store = await open();
       const finding = (id: string) => ({ id, severity: 'high' as const });
       const grouped = {
@@ -168,8 +168,8 @@ function suite(
         ['create', 'a'],
         ['join', 'ingest'],
       ]);
-      await store.cases.transition('case-a', 'resolved', { actor: 'a', resolution: 'true-positive' });
-      await assert.rejects(store.cases.addFindings('case-a', ['f3'], { actor: 'ingest' }), /resolved/);
+      await store.cases.transition('case-a', 'closed', { actor: 'a', resolution: 'true-positive' });
+      await assert.rejects(store.cases.addFindings('case-a', ['f3'], { actor: 'ingest' }), /is closed/);
       await store.cases.reopen('case-a', { actor: 'ingest', reason: 'recurred' });
       assert.deepEqual((await store.cases.addFindings('case-a', ['f3'], { actor: 'ingest' })).findings, [
         'f1',

@@ -247,6 +247,18 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 9,
+    name: 'case states of the product contract',
+    // new → triaged → escalated → contained → closed (true-positive / benign / false-positive): the earlier
+    // states and resolution renamed in place; the audit trail keeps the names its rows were written with
+    statements: [
+      "UPDATE cases SET state = 'triaged' WHERE state = 'acknowledged'",
+      "UPDATE cases SET state = 'escalated' WHERE state = 'in_progress'",
+      "UPDATE cases SET state = 'closed' WHERE state = 'resolved'",
+      "UPDATE cases SET resolution = 'benign' WHERE resolution = 'benign-authorized'",
+    ],
+  },
 ];
 
 /** Advisory lock key for migrations on PostgreSQL ("coalmi" in ASCII: exact as a JS number and a bigint). */

@@ -9,6 +9,7 @@ import { storeBackends } from '../../test/support/store-backends.js';
 import type { Finding, Severity } from '../model/finding.js';
 import { parsePolicy } from '../run/policy.js';
 import { groupCases } from '../triage/cases.js';
+import { NEXT } from './cases.js';
 import type { Db } from './db.js';
 import {
   openStore,
@@ -18,7 +19,7 @@ import {
   StoreNotFoundError,
   StoreSchemaError,
 } from './index.js';
-import { MIGRATIONS } from './migrations.js';
+import { MIGRATIONS, migrate } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 
@@ -289,23 +290,42 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         assert.equal((await trail()).length, rows);
       };
 
-      await store.cases.transition(id, 'acknowledged', { actor: 'alice' });
+      await store.cases.transition(id, 'triaged', { actor: 'alice' });
       await unchanged(
         () => store.cases.transition(id, 'new', { actor: 'alice' }),
-        /cannot go from acknowledged to new/,
+        /cannot go from triaged to new \(from triaged: escalated, contained, closed\)/,
       );
-      await unchanged(() => store.cases.transition(id, 'resolved', { actor: 'alice' }), /needs a resolution/);
-      await unchanged(() => store.cases.reopen(id, { actor: 'alice', reason: 'x' }), /not resolved: nothing to reopen/);
+      await unchanged(
+        () => store.cases.transition(id, 'triaged', { actor: 'alice' }),
+        /cannot go from triaged to triaged/,
+      );
+      await unchanged(() => store.cases.transition(id, 'closed', { actor: 'alice' }), /closing needs a resolution/);
+      await unchanged(
+        () => store.cases.transition(id, 'closed', { actor: 'alice', resolution: 'maybe' as 'benign' }),
+        /closing needs a resolution: true-positive, benign, false-positive/,
+      );
+      await unchanged(
+        () => store.cases.transition(id, 'escalated', { actor: 'alice', resolution: 'benign' }),
+        /a resolution is given only when closing/,
+      );
+      await unchanged(() => store.cases.reopen(id, { actor: 'alice', reason: 'x' }), /not closed: nothing to reopen/);
       await unchanged(() => store.cases.tickStep(id, 'nope', true, { actor: 'alice' }), /no checklist step "nope"/);
       await unchanged(() => store.cases.transition(id, 'bogus' as 'new', { actor: 'alice' }), /unknown state "bogus"/);
+      await unchanged(() => store.cases.transition(id, 'resolved' as 'new', { actor: 'alice' }), /unknown state/);
       await store.cases.assign(id, 'bob', { actor: 'alice' });
-      await store.cases.transition(id, 'in_progress', { actor: 'bob' });
+      await store.cases.transition(id, 'escalated', { actor: 'bob' });
+      await unchanged(
+        () => store.cases.transition(id, 'triaged', { actor: 'bob' }),
+        /cannot go from escalated to triaged/,
+      );
       clock += 1000;
       await store.cases.tickStep(id, 'isolate', true, { actor: 'bob' });
       await store.cases.addNote(id, 'pool login matches the campaign <b>wallet</b>', { actor: 'bob' });
-      const resolved = await store.cases.transition(id, 'resolved', { actor: 'bob', resolution: 'true-positive' });
-      assert.equal(resolved.state, 'resolved');
+      await store.cases.transition(id, 'contained', { actor: 'bob' });
+      const resolved = await store.cases.transition(id, 'closed', { actor: 'bob', resolution: 'true-positive' });
+      assert.equal(resolved.state, 'closed');
       assert.equal(resolved.resolution, 'true-positive');
+      assert.equal(resolved.resolved_at, clock);
       assert.deepEqual(
         resolved.checklist.map((s) => [s.id, s.done_by, s.done_at]),
         [
@@ -316,8 +336,8 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
       assert.equal(resolved.notes[0].text, 'pool login matches the campaign <b>wallet</b>');
       assert.equal(resolved.notes[0].author, 'bob');
       await unchanged(
-        () => store.cases.transition(id, 'in_progress', { actor: 'bob' }),
-        /resolved: only reopen \(with a reason\) moves it/,
+        () => store.cases.transition(id, 'contained', { actor: 'bob' }),
+        /closed: only reopen \(with a reason\) moves it/,
       );
       await unchanged(() => store.cases.reopen(id, { actor: 'bob', reason: ' ' }), /reopen reason is required/);
       const reopened = await store.cases.reopen(id, { actor: 'system', reason: 'xmrig relaunched after closure' });
@@ -333,11 +353,24 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         ['bob', 'transition'],
         ['bob', 'tick'],
         ['bob', 'note'],
-        ['bob', 'resolve'],
+        ['bob', 'transition'],
+        ['bob', 'close'],
         ['system', 'reopen'],
       ]);
-      assert.equal(reopened.version, 8);
-      assert.deepEqual((await trail())[7].detail, {
+      assert.deepEqual(
+        (await trail()).slice(1, 8).map((e) => e.detail),
+        [
+          { from: 'new', to: 'triaged' },
+          { from: null, to: 'bob' },
+          { from: 'triaged', to: 'escalated' },
+          { step: 'isolate' },
+          { note_id: resolved.notes[0].id },
+          { from: 'escalated', to: 'contained' },
+          { from: 'contained', to: 'closed', resolution: 'true-positive' },
+        ],
+      );
+      assert.equal(reopened.version, 9);
+      assert.deepEqual((await trail())[8].detail, {
         reason: 'xmrig relaunched after closure',
         previous_resolution: 'true-positive',
       });
@@ -345,7 +378,7 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
       // findings filter by their case's state
       const inNew = await store.findings.list({ state: 'new' });
       assert.deepEqual(inNew.items.map((f) => f.finding.id).sort(), ['a1', 'a2']);
-      assert.deepEqual((await store.findings.list({ state: 'resolved' })).items, []);
+      assert.deepEqual((await store.findings.list({ state: 'closed' })).items, []);
       assert.deepEqual(
         (await store.cases.list({ state: 'new' })).items.map((c) => c.id),
         [id],
@@ -355,9 +388,131 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
       await rejects(
         store.cases.assign(id, 'carol', { actor: 'carol', expectedVersion: 3 }),
         StoreConflictError,
-        /at version 8, not 3/,
+        /at version 9, not 3/,
       );
-      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM audit_log WHERE subject_id = ?', [id]), 8);
+      assert.equal(await count(raw, 'SELECT COUNT(*) AS n FROM audit_log WHERE subject_id = ?', [id]), 9);
+    });
+
+    test('cases: a state may be skipped forward, never gone back to; benign-authorized is taken as benign', async () => {
+      const { store } = await fresh();
+      assert.deepEqual(NEXT, {
+        new: ['triaged', 'escalated', 'contained', 'closed'],
+        triaged: ['escalated', 'contained', 'closed'],
+        escalated: ['contained', 'closed'],
+        contained: ['closed'],
+        closed: [],
+      });
+      const make = async (id: string) => {
+        await store.findings.ingest({ finding: finding(id, { host: id }), revision: 1 });
+        const [grouped] = groupCases([finding(id, { host: id })]);
+        return (await store.cases.create(grouped, { actor: 'a' })).case.id;
+      };
+      // a plain false positive: new → closed
+      const fp = await make('s1');
+      const closed = await store.cases.transition(fp, 'closed', { actor: 'ana', resolution: 'false-positive' });
+      assert.deepEqual([closed.state, closed.resolution], ['closed', 'false-positive']);
+      // Tier 2 at once: new → escalated, then closed without containment recorded
+      const t2 = await make('s2');
+      assert.equal((await store.cases.transition(t2, 'escalated', { actor: 'ana' })).state, 'escalated');
+      await rejects(store.cases.transition(t2, 'new', { actor: 'ana' }), StoreInputError, /escalated to new/);
+      const tp = await store.cases.transition(t2, 'closed', { actor: 'ana', resolution: 'true-positive' });
+      assert.equal(tp.state, 'closed');
+      // triaged → closed as benign, under its earlier name too
+      const b = await make('s3');
+      await store.cases.transition(b, 'triaged', { actor: 'ana' });
+      const benign = await store.cases.transition(b, 'closed', { actor: 'ana', resolution: 'benign-authorized' });
+      assert.deepEqual([benign.state, benign.resolution], ['closed', 'benign']);
+      assert.deepEqual((await store.audit.list('case', b)).items.at(-1)?.detail, {
+        from: 'triaged',
+        to: 'closed',
+        resolution: 'benign',
+      });
+      // new → contained
+      const c = await make('s4');
+      assert.equal((await store.cases.transition(c, 'contained', { actor: 'ana' })).state, 'contained');
+      await rejects(
+        store.cases.transition(c, 'escalated', { actor: 'ana' }),
+        StoreInputError,
+        /contained to escalated/,
+      );
+      assert.deepEqual((await store.cases.list({ state: 'closed' })).items.map((x) => x.id).sort(), [fp, t2, b].sort());
+      await rejects(store.cases.list({ state: 'resolved' as 'closed' }), StoreInputError, /unknown state/);
+    });
+
+    test("migration 9: a store written with the earlier states and resolution opens with the contract's", async () => {
+      const location = await backend.fresh();
+      const raw = backend.raw(location);
+      raws.push(raw);
+      // the schema as the earlier coalmine left it (migrations 1–8), its cases in that coalmine's words
+      await migrate(
+        raw,
+        T0,
+        MIGRATIONS.filter((m) => m.version <= 8),
+      );
+      const old: [string, string, string | null][] = [
+        ['c-new', 'new', null],
+        ['c-ack', 'acknowledged', null],
+        ['c-prog', 'in_progress', null],
+        ['c-tp', 'resolved', 'true-positive'],
+        ['c-fp', 'resolved', 'false-positive'],
+        ['c-benign', 'resolved', 'benign-authorized'],
+      ];
+      for (const [id, state, resolution] of old) {
+        const [grouped] = groupCases([finding(`f-${id}`, { host: id })]);
+        await raw.run(
+          `INSERT INTO cases (id, title, severity, severity_rank, tier, state, resolution, assignee, body, version, reopened, created_at, updated_at, resolved_at)
+           VALUES (?, ?, 'high', 3, 'Tier 1', ?, ?, NULL, ?, 2, 0, ?, ?, ?)`,
+          [id, id, state, resolution, JSON.stringify({ ...grouped, id }), T0, T0, resolution ? T0 : null],
+        );
+        await raw.run('INSERT INTO case_findings (case_id, finding_id) VALUES (?, ?)', [id, `f-${id}`]);
+        await raw.run(
+          'INSERT INTO audit_log (id, at, actor, subject_type, subject_id, action, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [`a-${id}`, T0, 'ana', 'case', id, 'transition', JSON.stringify({ from: 'new', to: state })],
+        );
+      }
+
+      const store = await open(location);
+      stores.push(store);
+      assert.deepEqual(store.migrated, [9, ...MIGRATIONS.map((m) => m.version).filter((v) => v > 9)]);
+      const now = await Promise.all(old.map(([id]) => store.cases.get(id)));
+      assert.deepEqual(
+        now.map((c) => [c?.id, c?.state, c?.resolution, c?.version]),
+        [
+          ['c-new', 'new', null, 2],
+          ['c-ack', 'triaged', null, 2],
+          ['c-prog', 'escalated', null, 2],
+          ['c-tp', 'closed', 'true-positive', 2],
+          ['c-fp', 'closed', 'false-positive', 2],
+          ['c-benign', 'closed', 'benign', 2],
+        ],
+      );
+      assert.equal(
+        await count(raw, "SELECT COUNT(*) AS n FROM cases WHERE state IN ('acknowledged', 'in_progress', 'resolved')"),
+        0,
+      );
+      // the trail keeps the words its rows were written with (append-only)
+      assert.deepEqual(
+        (await store.audit.list('case', 'c-ack')).items.map((e) => e.detail),
+        [{ from: 'new', to: 'acknowledged' }],
+      );
+      // and the cases work on from their new states
+      assert.equal((await store.cases.transition('c-prog', 'contained', { actor: 'ana' })).state, 'contained');
+      assert.equal((await store.cases.reopen('c-benign', { actor: 'ingest', reason: 'recurred' })).state, 'new');
+      await rejects(store.cases.addFindings('c-tp', ['x'], { actor: 'ingest' }), StoreInputError, /is closed/);
+      assert.deepEqual(
+        (await store.cases.list({ state: 'triaged' })).items.map((c) => c.id),
+        ['c-ack'],
+      );
+      // a host's open cases: the triaged one counts, the closed one does not
+      for (const id of ['c-ack', 'c-fp'])
+        await store.findings.ingest({ finding: finding(`f-${id}`, { host: id }), revision: 1 });
+      assert.deepEqual(
+        await store.findings.hostCounts(['c-ack', 'c-fp']),
+        new Map([
+          ['c-ack', { findings: 1, openCases: 1 }],
+          ['c-fp', { findings: 1, openCases: 0 }],
+        ]),
+      );
     });
 
     test('two writers racing on one case: no lost update (each change applied once, or refused as a conflict)', async () => {
@@ -732,8 +887,8 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         /not a severity/,
       );
 
-      // per host: its findings and the open cases holding them; a resolved case is not counted
-      await store.cases.transition(caseB.id, 'resolved', { actor: 'a', resolution: 'false-positive' });
+      // per host: its findings and the open cases holding them; a closed case is not counted
+      await store.cases.transition(caseB.id, 'closed', { actor: 'a', resolution: 'false-positive' });
       const counts = await store.findings.hostCounts(['web-1', 'web-2', 'web-3']);
       assert.deepEqual(Object.fromEntries(counts), {
         'web-1': { findings: 2, openCases: 1 },
@@ -742,7 +897,7 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
       });
       assert.deepEqual(
         (await store.cases.ofHost('web-2')).map((x) => [x.id, x.state]),
-        [[caseB.id, 'resolved']],
+        [[caseB.id, 'closed']],
       );
       assert.deepEqual(await store.cases.ofHost('web-3'), []);
     });
@@ -762,7 +917,7 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
       await store.cases.addNote(newer.id, 'seen by ana', { actor: 'ana' });
       clock += 1000;
       await store.cases.create(third, { actor: 'ingest' });
-      await store.cases.transition(third.id, 'resolved', { actor: 'ana', resolution: 'false-positive' });
+      await store.cases.transition(third.id, 'closed', { actor: 'ana', resolution: 'false-positive' });
 
       const survivor = await store.cases.merge(older.id, newer.id, {
         actor: 'ingest',
@@ -786,7 +941,7 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
 
       // a merged case takes no more work; a resolved one, itself, or a merged one again do not merge
       await rejects(
-        store.cases.transition(newer.id, 'acknowledged', { actor: 'ana' }),
+        store.cases.transition(newer.id, 'triaged', { actor: 'ana' }),
         StoreInputError,
         new RegExp(`merged into ${older.id}`),
       );
@@ -796,7 +951,7 @@ function suite(name: string, setup: () => Promise<Backend>, teardown: () => Prom
         StoreInputError,
         /already merged/,
       );
-      await rejects(store.cases.merge(older.id, third.id, { actor: 'i', reason: 'r' }), StoreInputError, /is resolved/);
+      await rejects(store.cases.merge(older.id, third.id, { actor: 'i', reason: 'r' }), StoreInputError, /is closed/);
       await rejects(store.cases.merge(older.id, older.id, { actor: 'i', reason: 'r' }), StoreInputError, /into itself/);
       await rejects(
         store.cases.merge(older.id, 'case-none', { actor: 'i', reason: 'r' }),

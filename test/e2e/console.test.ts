@@ -2,8 +2,9 @@
  * The web console end to end (issue 16, acceptance 2) in real headless Chromium (Debian's, driven by
  * playwright-core) against a real server on a temporary SQLite store with the bundled kinsing-like
  * example sent in as a sensor sends it (`serve --demo`'s startDemo): an analyst logs in, finds the case
- * in the queue, opens its finding by keyboard, ticks a checklist step, adds a note and resolves it as a
- * true positive; the same executable relaunched after closure (POST /api/v1/events) reopens it; a
+ * in the queue, opens its finding by keyboard, ticks a checklist step, adds a note, moves it to triaged
+ * and on to contained (escalated skipped) and closes it as a true positive, then finds it in the cases
+ * queue filtered by state; the same executable relaunched after closure (POST /api/v1/events) reopens it; a
  * finding whose command line holds markup and ANSI escapes renders as inert text; a viewer sees no
  * change controls and the API refuses its changes. No console error on any page. Skips when
  * /usr/bin/chromium is absent (CI installs it). First, the console's pure functions (view-model.ts) in Node.
@@ -124,17 +125,23 @@ test("paths: a pattern's parameters decoded; another shape, an empty id or a bad
 test("export links: the filters the API applies (an unknown state left out, as the queue leaves it), the format, the case's id encoded", () => {
   const filters = {
     severity: 'high,critical',
-    state: 'resolved',
+    state: 'closed',
     host: 'web-<b>01</b>&x=1',
     analytic: 'AN0742',
     q: 'x',
   };
   assert.equal(
     findingsExportHref(filters, 'ocsf'),
-    '/api/v1/findings/export?severity=high%2Ccritical&state=resolved&host=web-%3Cb%3E01%3C%2Fb%3E%26x%3D1&analytic=AN0742&format=ocsf',
+    '/api/v1/findings/export?severity=high%2Ccritical&state=closed&host=web-%3Cb%3E01%3C%2Fb%3E%26x%3D1&analytic=AN0742&format=ocsf',
   );
-  assert.equal(findingsExportHref({ state: 'closed', tier: 'L1' }, 'ndjson'), '/api/v1/findings/export?format=ndjson');
-  assert.equal(findingFilterQuery({ severity: '', state: 'in_progress' }).toString(), 'state=in_progress');
+  // an earlier state name (a bookmark from before the contract's states) is none of the API's: left out
+  assert.equal(
+    findingsExportHref({ state: 'resolved', tier: 'L1' }, 'ndjson'),
+    '/api/v1/findings/export?format=ndjson',
+  );
+  assert.equal(findingFilterQuery({ severity: '', state: 'in_progress' }).toString(), '');
+  for (const state of ['new', 'triaged', 'escalated', 'contained', 'closed'])
+    assert.equal(findingFilterQuery({ state }).toString(), `state=${state}`);
   assert.equal(
     caseExportHref('case/../1?x', 'ocsf-incident'),
     '/api/v1/cases/case%2F..%2F1%3Fx/export?format=ocsf-incident',
@@ -299,7 +306,7 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   assert.equal(detections.lines.length, highLines.lines.length);
   assert.ok(detections.lines.every((d) => d.class_uid === 2004));
 
-  // the case: tick a step, add a note, resolve as true positive
+  // the case: tick a step, add a note, triaged, contained (escalated skipped), closed as a true positive
   await page.goto(new URL(`/cases/${caseOf.id}`, url).href);
   await page.getByRole('heading', { name: 'Checklist' }).waitFor();
   const step = page.locator('input[type="checkbox"][data-step="question:legitimate-process"]');
@@ -309,15 +316,19 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   await page.getByRole('button', { name: 'Add note' }).click();
   await page.locator('.note-text', { hasText: 'pool contact confirmed' }).waitFor();
   assert.equal(await page.locator('.notes b').count(), 0, 'a note is text');
-  await page.getByRole('button', { name: 'Acknowledged' }).click();
-  await until('acknowledged', async () =>
-    (await textOf(page.getByTestId('case-state'))) === 'Acknowledged' ? true : undefined,
+  const moves = async () => page.locator('.transitions .moves button').allInnerTexts();
+  assert.deepEqual(await moves(), ['Triaged', 'Escalated', 'Contained']);
+  await page.getByRole('button', { name: 'Triaged' }).click();
+  await until('triaged', async () => ((await textOf(page.getByTestId('case-state'))) === 'Triaged' ? true : undefined));
+  assert.deepEqual(await moves(), ['Escalated', 'Contained'], 'never back to New');
+  await page.getByRole('button', { name: 'Contained' }).click();
+  await until('contained', async () =>
+    (await textOf(page.getByTestId('case-state'))) === 'Contained' ? true : undefined,
   );
+  assert.deepEqual(await moves(), [], 'only closing is left');
   await page.getByLabel('Resolution').selectOption('true-positive');
-  await page.getByRole('button', { name: 'Resolve' }).click();
-  await until('resolved', async () =>
-    (await textOf(page.getByTestId('case-state'))) === 'Resolved' ? true : undefined,
-  );
+  await page.getByRole('button', { name: 'Close' }).click();
+  await until('closed', async () => ((await textOf(page.getByTestId('case-state'))) === 'Closed' ? true : undefined));
   assert.match(await textOf(page.getByTestId('case-resolution')), /true positive/);
   // its exports: the OCSF incident with the analyst's state, and its findings' lines
   const [incident] = (await download(page, page.getByRole('link', { name: 'OCSF incident' }))).lines;
@@ -331,12 +342,24 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
     [kinsingFinding],
   );
   const stored = await store.cases.get(caseOf.id);
-  assert.equal(stored?.state, 'resolved');
+  assert.equal(stored?.state, 'closed');
   assert.equal(stored?.resolution, 'true-positive');
   assert.equal(stored?.notes.length, 1);
   assert.ok(stored?.checklist.some((s) => s.id === 'question:legitimate-process' && s.done_by === 'ana'));
   const trail = await textOf(page.locator('table.audit'));
-  for (const action of ['tick', 'note', 'transition']) assert.match(trail, new RegExp(action), `audit shows ${action}`);
+  for (const action of ['tick', 'note', 'transition', 'close'])
+    assert.match(trail, new RegExp(action), `audit shows ${action}`);
+  // the cases queue filtered by state: the closed case is there, and not among the triaged
+  await page.goto(new URL('/cases', url).href);
+  await page.getByLabel('state', { exact: true }).selectOption('closed');
+  await page.waitForURL(/state=closed/);
+  await caseRow.waitFor();
+  assert.match(await textOf(caseRow), /closed \(true-positive\)/);
+  await page.getByLabel('state', { exact: true }).selectOption('triaged');
+  await page.waitForURL(/state=triaged/);
+  await caseRow.waitFor({ state: 'detached' });
+  await page.goto(new URL(`/cases/${caseOf.id}`, url).href);
+  await page.getByRole('heading', { name: 'Checklist' }).waitFor();
 
   // the same executable relaunched after closure reopens the case: the open page shows it live (SSE)
   assert.equal((await ingest('audit-later', relaunched(6 * 3600_000))).status, 202);
@@ -367,18 +390,18 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   };
   assert.deepEqual(elements, { scripts: 1, images: 0, bold: 0 });
 
-  // its case resolved as benign-authorized creates the allowlist entry it suggests (owner, reason, expiry)
+  // its case closed as benign creates the allowlist entry it suggests (owner, reason, expiry)
   const hostileId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
   const hostileCase = await until("the hostile finding's case", async () =>
     (await store.cases.list()).items.find((c) => c.findings.includes(hostileId)),
   );
   await page.goto(new URL(`/cases/${encodeURIComponent(hostileCase.id)}`, url).href);
-  await page.getByLabel('Resolution').selectOption('benign-authorized');
+  await page.getByLabel('Resolution').selectOption('benign');
   await page.getByLabel('Owner', { exact: true }).fill('research team');
   await page.getByLabel('Reason', { exact: true }).fill('sanctioned benchmark, ticket OPS-1');
   await page.getByLabel('Expires', { exact: true }).fill('2099-01-31');
-  await page.getByRole('button', { name: 'Resolve' }).click();
-  await until('resolved as benign', async () =>
+  await page.getByRole('button', { name: 'Close' }).click();
+  await until('closed as benign', async () =>
     (await textOf(page.getByTestId('case-resolution'))).includes('benign') ? true : undefined,
   );
   // the case holds the kinsing-like findings too (the same pool): one entry per executable and host
@@ -411,7 +434,7 @@ test('the console in real Chromium: queue, finding, case work, reopen on recurre
   const changes: Array<[string, unknown]> = [
     [`/api/v1/cases/${caseOf.id}/notes`, { text: 'viewer note' }],
     [`/api/v1/cases/${caseOf.id}/checklist/contain:1`, { done: true }],
-    [`/api/v1/cases/${caseOf.id}/transitions`, { to: 'acknowledged' }],
+    [`/api/v1/cases/${caseOf.id}/transitions`, { to: 'triaged' }],
     ['/api/v1/allowlist', { match: { host: 'web-01' }, owner: 'v', reason: 'v', expires: '2099-01-01' }],
   ];
   for (const [path, body] of changes) {

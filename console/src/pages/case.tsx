@@ -1,7 +1,8 @@
 /**
  * One case: its findings and exports, the playbook checklist (tick steps), notes, the audit trail and the state
- * changes New → Acknowledged → In progress → Resolved (true positive, false positive, benign-authorized).
- * Resolving as benign-authorized offers the allowlist entries its findings suggest, one per executable
+ * changes New → Triaged → Escalated → Contained → Closed (true positive, benign, false positive), forward
+ * only, a state may be skipped (a Tier 2 case is offered escalation at once; a false positive is closed
+ * from New). Closing as benign offers the allowlist entries its findings suggest, one per executable
  * and host, each to keep or drop (owner, reason and expiry required). Every change sends the case's version, so a change over someone else's is a 409
  * shown as such, and the page reloads. A viewer sees no change controls.
  */
@@ -26,14 +27,23 @@ import { caseExportHref, type EntryCandidate, entryCandidates, suggestedExpiry }
 
 const STATE_LABEL: Record<CaseState, string> = {
   new: 'New',
-  acknowledged: 'Acknowledged',
-  in_progress: 'In progress',
-  resolved: 'Resolved',
+  triaged: 'Triaged',
+  escalated: 'Escalated',
+  contained: 'Contained',
+  closed: 'Closed',
+};
+/** What moving a case to the state says, on its button. */
+const STATE_MEANING: Record<CaseState, string> = {
+  new: 'not yet looked at',
+  triaged: 'L1 checks done',
+  escalated: 'handed to Tier 2',
+  contained: 'containment carried out',
+  closed: 'closed with a resolution',
 };
 const RESOLUTION_LABEL: Record<Resolution, string> = {
   'true-positive': 'true positive',
+  benign: 'benign',
   'false-positive': 'false positive',
-  'benign-authorized': 'benign (authorized)',
 };
 
 export function CasePage(props: { id: string }) {
@@ -263,11 +273,13 @@ function Transitions(props: {
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [allowlistNote, setAllowlistNote] = useState<string>();
   const next = NEXT_STATES[c.state] ?? [];
-  const moves = next.filter((s) => s !== 'resolved');
-  const benign = resolution === 'benign-authorized';
+  const moves = next.filter((s) => s !== 'closed');
+  const benign = resolution === 'benign';
+  // the finding's own triage says Tier 2: escalation is the move it calls for
+  const tier2 = c.tier === 'Tier 2' && moves.includes('escalated');
   const ids = props.findingIds.slice(0, MAX_SUGGESTING).join('\n');
 
-  // benign-authorized: the entries the case's findings suggest, read once the analyst picks it
+  // benign: the entries the case's findings suggest, read once the analyst picks it
   useEffect(() => {
     if (!benign) return;
     const abort = new AbortController();
@@ -292,7 +304,7 @@ function Transitions(props: {
   const resolve = async (e: FormEvent) => {
     e.preventDefault();
     setAllowlistNote(undefined);
-    // the entries first: a case resolved as authorized without them would come back with the next data
+    // the entries first: a case closed as benign without them would come back with the next data
     const entries = benign ? (candidates ?? []).filter((x) => chosen.has(x.key)) : [];
     try {
       for (const x of entries) {
@@ -311,13 +323,13 @@ function Transitions(props: {
     }
     if (entries.length > 0)
       setAllowlistNote(`${entries.length} allowlist entr${entries.length === 1 ? 'y' : 'ies'} created.`);
-    await props.change('/transitions', { to: 'resolved', resolution });
+    await props.change('/transitions', { to: 'closed', resolution });
   };
 
-  if (c.state === 'resolved')
+  if (c.state === 'closed')
     return (
       <p className="muted">
-        Resolved {when(c.resolved_at)}. A rise or a recurrence of its finding reopens it.
+        Closed {when(c.resolved_at)}. A rise or a recurrence of its finding reopens it.
         {allowlistNote && <> {allowlistNote}</>}
       </p>
     );
@@ -326,12 +338,20 @@ function Transitions(props: {
       <h2>State</h2>
       <div className="moves">
         {moves.map((s) => (
-          <button key={s} type="button" disabled={props.busy} onClick={() => props.change('/transitions', { to: s })}>
+          <button
+            key={s}
+            type="button"
+            title={STATE_MEANING[s]}
+            className={tier2 && s === 'escalated' ? 'suggested' : undefined}
+            disabled={props.busy}
+            onClick={() => props.change('/transitions', { to: s })}
+          >
             {STATE_LABEL[s]}
           </button>
         ))}
       </div>
-      {next.includes('resolved') && (
+      {tier2 && <p className="muted">Its triage says Tier 2: escalate it (the states between may be skipped).</p>}
+      {next.includes('closed') && (
         <form className="resolve" onSubmit={resolve}>
           <label>
             Resolution{' '}
@@ -409,7 +429,7 @@ function Transitions(props: {
             </fieldset>
           )}
           <button type="submit" disabled={props.busy}>
-            Resolve
+            Close
           </button>
           {allowlistNote && <p className="muted">{allowlistNote}</p>}
         </form>

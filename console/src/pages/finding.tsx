@@ -111,9 +111,7 @@ export function FindingPage(props: { id: string }) {
       )}
       <section>
         <h2>Allowlist entry it suggests</h2>
-        <p className="muted">
-          For an analyst who decides this use is approved (resolve its case as benign-authorized).
-        </p>
+        <p className="muted">For an analyst who decides this use is approved (close its case as benign).</p>
         <pre className="code">{visibleLines(f.triage?.allowlist_suggestion ?? '')}</pre>
       </section>
     </main>

@@ -200,7 +200,7 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
           <option value="">any state</option>
           {CASE_STATES.map((s) => (
             <option key={s} value={s}>
-              {s.replace('_', ' ')}
+              {s}
             </option>
           ))}
         </select>
@@ -269,7 +269,7 @@ export function QueuePage(props: { kind: 'cases' | 'findings' }) {
                   <span className={`sev sev-${r.severity}`}>{r.severity}</span>
                 </td>
                 <td>{r.tier}</td>
-                <td>{props.kind === 'cases' ? r.state.replace('_', ' ') : r.analytic}</td>
+                <td>{props.kind === 'cases' ? r.state : r.analytic}</td>
                 <td>
                   <Text value={r.host} max={40} toggle={false} />
                 </td>

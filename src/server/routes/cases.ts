@@ -110,7 +110,7 @@ export function caseRoutes(): Route[] {
       roles: WORK,
       body: 'json',
       async handler(ctx) {
-        const body = ctx.body as { to: CaseState; resolution?: Resolution };
+        const body = ctx.body as { to: CaseState; resolution?: Resolution | 'benign-authorized' };
         const options = body.resolution === undefined ? actorOf(ctx) : { ...actorOf(ctx), resolution: body.resolution };
         try {
           return changed(ctx, await ctx.deps.store.cases.transition(ctx.params.id, body.to, options));

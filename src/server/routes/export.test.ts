@@ -193,17 +193,20 @@ for (const backend of storeBackends('coalmine-export-')) {
           req.on('error', reject);
           req.end(payload);
         });
-      assert.equal(await post(`/api/v1/cases/${id}/transitions`, { to: 'acknowledged' }), 200);
-      const taken = JSON.parse((await get(base, `/api/v1/cases/${id}/export?format=ocsf-incident`, viewer)).text);
-      assert.deepEqual(
-        [taken.status_id, taken.status, taken.activity_id, taken.type_uid],
-        [2, 'In Progress', 2, 200502],
-      );
-      assert.equal(taken.unmapped.state, 'acknowledged');
-      assert.equal(taken.assignee, undefined);
+      // triaged, escalated and contained are all OCSF's In Progress, our own state in unmapped
+      for (const state of ['triaged', 'contained']) {
+        assert.equal(await post(`/api/v1/cases/${id}/transitions`, { to: state }), 200);
+        const taken = JSON.parse((await get(base, `/api/v1/cases/${id}/export?format=ocsf-incident`, viewer)).text);
+        assert.deepEqual(
+          [taken.status_id, taken.status, taken.activity_id, taken.type_uid],
+          [2, 'In Progress', 2, 200502],
+        );
+        assert.equal(taken.unmapped.state, state);
+        assert.equal(taken.assignee, undefined);
+      }
 
       assert.equal(await post(`/api/v1/cases/${id}/assign`, { assignee: 'bob "the analyst"' }), 200);
-      assert.equal(await post(`/api/v1/cases/${id}/transitions`, { to: 'resolved', resolution: 'true-positive' }), 200);
+      assert.equal(await post(`/api/v1/cases/${id}/transitions`, { to: 'closed', resolution: 'true-positive' }), 200);
       const resolved = await get(base, `/api/v1/cases/${id}/export?format=ocsf-incident`, viewer);
       const worked = JSON.parse(resolved.text) as Record<string, unknown> & { unmapped: Record<string, unknown> };
       const hunted = JSON.parse(line) as Record<string, unknown> & { unmapped: Record<string, unknown> };
@@ -213,7 +216,7 @@ for (const backend of storeBackends('coalmine-export-')) {
       );
       assert.deepEqual(worked.assignee, { name: 'bob "the analyst"' });
       assert.deepEqual([worked.verdict_id, worked.verdict], [2, 'True Positive']);
-      assert.equal(worked.unmapped.state, 'resolved');
+      assert.equal(worked.unmapped.state, 'closed');
       assert.equal(worked.unmapped.resolution, 'true-positive');
       assert.equal(typeof worked.unmapped.resolved_at, 'number');
       // the analyst's fields sit after status; everything else is hunt's

@@ -227,23 +227,27 @@ function caseNow(stored: StoredCase, members: Finding[]): Case {
   } as Case;
 }
 
-/** OCSF 2005 status_id by case state: acknowledged is taken (In Progress), our own name kept in `unmapped.state`. */
+/**
+ * OCSF 2005 status_id by case state: the states worked on are In Progress, closed with a resolution is
+ * Resolved (OCSF's Closed is for a case merged away, with none); our own name kept in `unmapped.state`.
+ */
 const STATUS: Record<StoredCase['state'], [number, string]> = {
   new: [1, 'New'],
-  acknowledged: [2, 'In Progress'],
-  in_progress: [2, 'In Progress'],
-  resolved: [4, 'Resolved'],
+  triaged: [2, 'In Progress'],
+  escalated: [2, 'In Progress'],
+  contained: [2, 'In Progress'],
+  closed: [4, 'Resolved'],
 };
-/** OCSF 2005 verdict_id by resolution (benign-authorized: Benign). */
+/** OCSF 2005 verdict_id by resolution. */
 const VERDICT: Record<Resolution, [number, string]> = {
   'false-positive': [1, 'False Positive'],
   'true-positive': [2, 'True Positive'],
-  'benign-authorized': [5, 'Benign'],
+  benign: [5, 'Benign'],
 };
 
 /**
  * The analyst's state on the rendered incident: status, activity (Create for a case untouched since it
- * was made, Close once resolved or merged, else Update), assignee and verdict in the class's own fields
+ * was made, Close once closed or merged, else Update), assignee and verdict in the class's own fields
  * (placed after `status`), our exact state, resolution, reopenings and merge in `unmapped`. A case as
  * `hunt` opens it (new, version 1, nobody assigned) gets nothing new: its bytes stay `hunt`'s.
  */
@@ -251,7 +255,7 @@ export function withAnalystState(incident: Record<string, unknown>, c: StoredCas
   const merged = c.merged_into !== null;
   const [statusId, status] = merged ? [5, 'Closed'] : STATUS[c.state];
   const [activityId, activity] =
-    merged || c.state === 'resolved' ? [3, 'Close'] : c.version === 1 ? [1, 'Create'] : [2, 'Update'];
+    merged || c.state === 'closed' ? [3, 'Close'] : c.version === 1 ? [1, 'Create'] : [2, 'Update'];
   const analyst: Record<string, unknown> = {};
   if (c.assignee !== null) analyst.assignee = { name: c.assignee };
   if (c.resolution !== null) {

@@ -31,10 +31,10 @@ function filterOf(query: URLSearchParams): FindingFilter {
 
 /**
  * Of the cases holding a finding, the one to show: a case on its own before a merged one (a merge moves
- * its findings, so this is only a guard), an open one before a resolved one, then the newest.
+ * its findings, so this is only a guard), an open one before a closed one, then the newest.
  */
 function caseToShow(cases: StoredCase[]): StoredCase | undefined {
-  const rank = (c: StoredCase) => (c.merged_into === null ? 2 : 0) + (c.state !== 'resolved' ? 1 : 0);
+  const rank = (c: StoredCase) => (c.merged_into === null ? 2 : 0) + (c.state !== 'closed' ? 1 : 0);
   let best: StoredCase | undefined;
   // oldest first from the store: a later case of equal rank wins
   for (const c of cases) if (!best || rank(c) >= rank(best)) best = c;

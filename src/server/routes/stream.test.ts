@@ -166,13 +166,13 @@ test('a case moved through the API arrives on a Bearer stream as a case event', 
     await client.until(() => client.events.length >= 1, 'the opening retry');
     assert.equal(client.events[0].retry, '3000');
     assert.equal(client.events[0].id, String(app.deps.changes.lastSeq), 'the feed position, to resume from');
-    const moved = await transition('case-1', 'acknowledged');
+    const moved = await transition('case-1', 'triaged');
     await client.until(() => client.events.some((e) => e.event === 'case'), 'a case event');
     const event = client.events.find((e) => e.event === 'case')!;
     const data = JSON.parse(event.data!) as Record<string, unknown>;
     assert.equal(data.kind, 'case');
     assert.equal(data.id, 'case-1');
-    assert.equal(data.state, 'acknowledged');
+    assert.equal(data.state, 'triaged');
     assert.equal(data.revision, moved.version);
     assert.equal(event.id, String(data.seq));
   } finally {
@@ -203,15 +203,15 @@ test('a console session streams with its cookie', async () => {
 
 test('Last-Event-ID resumes with what was missed; an id the ring no longer holds, or from another run, is a reset', async () => {
   const from = app.deps.changes.lastSeq;
-  await transition('case-2', 'acknowledged');
-  await transition('case-2', 'in_progress');
+  await transition('case-2', 'triaged');
+  await transition('case-2', 'escalated');
   const resumed = await stream(base, { ...bearer(viewer), 'last-event-id': String(from) });
   try {
     await resumed.until(() => resumed.events.filter((e) => e.event === 'case').length >= 2, 'the two missed moves');
     const states = resumed.events
       .filter((e) => e.event === 'case')
       .map((e) => (JSON.parse(e.data!) as { state: string }).state);
-    assert.deepEqual(states, ['acknowledged', 'in_progress']);
+    assert.deepEqual(states, ['triaged', 'escalated']);
     assert.ok(!resumed.events.some((e) => e.event === 'reset'));
   } finally {
     resumed.close();

@@ -136,6 +136,11 @@ const SCHEMAS: Record<string, Schema> = {
       title: str(),
       first_seen: str(),
       last_seen: str(),
+      detected_at: {
+        type: 'string',
+        description:
+          'when its evidence first made a finding (event time): the time to detect is this less first_seen; absent in findings of earlier versions',
+      },
     },
   },
   StoredFinding: {

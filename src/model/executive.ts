@@ -46,3 +46,26 @@ export interface ExecutiveSummary {
     more_gaps: number;
   };
 }
+
+/** How the SOC worked its cases (`coalmine report --store`): from the store's cases and their audit trails. */
+export interface SocSummary {
+  /** Cases created in the period (epoch ms bounds), merged ones left out. */
+  since?: string;
+  until: string;
+  cases: number;
+  /** More cases than the report reads were in the period; the first (newest) ones were read. */
+  truncated: boolean;
+  by_state: Record<string, number>;
+  by_severity: Partial<Record<Severity, number>>;
+  /** Closed cases by resolution: true-positive, benign, false-positive. */
+  by_resolution: Record<string, number>;
+  /** True positives ÷ (true + false positives) among closed cases: how often an alert was real. */
+  alert_precision?: number;
+  /** Medians, ms: first evidence → first alert (findings' detected_at); case created → triaged, contained, closed. */
+  median_ms: { detect?: number; triage?: number; contain?: number; close?: number };
+  /** Open Tier 2 cases not yet contained, and the oldest open case's age, ms. */
+  tier2_uncontained: number;
+  oldest_open_ms?: number;
+  cost: number;
+  currency: string;
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HOSTILE_TEXT, rawInvisible } from '../../test/support/invisible.js';
 import type { ExecutiveSummary } from '../model/executive.js';
-import { renderExecutiveMarkdown, renderExecutiveText } from './executive.js';
+import { renderExecutiveMarkdown, renderExecutiveText, renderSocText } from './executive.js';
 
 function summary(): ExecutiveSummary {
   return {
@@ -108,4 +108,32 @@ test('nothing found on fully covered telemetry says so', () => {
   assert.match(text, /all 3 hosts and scopes fully covered/);
   assert.match(text, /Nothing to do on this data/);
   assert.ok(!text.includes('Hijacked compute'));
+});
+
+test('SOC summary: states, resolutions, alert precision, median times and what is waiting', () => {
+  const text = renderSocText({
+    since: '2026-11-01T00:00:00.000Z',
+    until: '2026-12-01T00:00:00.000Z',
+    cases: 4,
+    truncated: false,
+    by_state: { closed: 2, escalated: 1, new: 1 },
+    by_severity: { high: 3, low: 1 },
+    by_resolution: { 'true-positive': 1, 'false-positive': 1 },
+    alert_precision: 0.5,
+    median_ms: { detect: 3 * 60_000, triage: 10 * 60_000, contain: 30 * 60_000, close: 40 * 60_000 },
+    tier2_uncontained: 2,
+    oldest_open_ms: 2 * 86_400_000,
+    cost: 1.5,
+    currency: 'USD',
+  });
+  for (const line of [
+    'coalmine SOC summary: 4 cases created from 2026-11-01 00:00 UTC to 2026-12-01 00:00 UTC',
+    'Cases: high 3, low 1; by state: new 1, escalated 1, closed 2',
+    'Closed as: false-positive 1, true-positive 1; alerts that were real (true ÷ true + false positives): 50%',
+    'Median time to detect 3 min (first evidence → first alert, event time); triage 10 min; contain 30 min; close 40 min (the others from case creation)',
+    'Open: 2 cases, the oldest 48 h old; 2 Tier 2 not yet contained',
+    '  - Contain the 2 Tier 2 cases still open',
+    '  - Triage the 1 new case.',
+  ])
+    assert.ok(text.includes(line), `${line}\n---\n${text}`);
 });

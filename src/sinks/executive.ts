@@ -3,7 +3,7 @@
  * ticket or wiki page. Every string that came from the input (titles, host names) is clipped and made
  * inert; Markdown is escaped so a host name cannot become a link or break the table.
  */
-import type { ExecutiveSummary, IncidentLine } from '../model/executive.js';
+import type { ExecutiveSummary, IncidentLine, SocSummary } from '../model/executive.js';
 import { runCompute, type Severity } from '../model/finding.js';
 import { clip, escapeMarkdown, inert } from '../util/hostile.js';
 import { durationText } from '../util/time.js';
@@ -142,4 +142,61 @@ export function renderExecutiveMarkdown(s: ExecutiveSummary): string {
   out.push('', '## What to do', '');
   for (const a of actions) out.push(`- ${a}`);
   return `${out.join('\n')}\n`;
+}
+
+const STATE_ORDER = ['new', 'triaged', 'escalated', 'contained', 'closed'];
+
+function socLines(s: SocSummary, esc: Esc): { head: string; lines: string[]; actions: string[] } {
+  const head = `${count(s.cases, 'case')} created ${s.since ? `from ${day(s.since)} ` : ''}to ${day(s.until)}${s.truncated ? ' (the newest read: more were there)' : ''}`;
+  const lines: string[] = [];
+  const states = STATE_ORDER.filter((k) => s.by_state[k]).map((k) => `${k} ${s.by_state[k]}`);
+  const severities = ORDER.filter((k) => s.by_severity[k]).map((k) => `${k} ${s.by_severity[k]}`);
+  if (s.cases === 0) lines.push('Cases: none in the period');
+  else lines.push(`Cases: ${severities.join(', ')}; by state: ${states.join(', ')}`);
+  const resolutions = Object.entries(s.by_resolution)
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([k, n]) => `${esc(k, 40)} ${n}`);
+  if (resolutions.length)
+    lines.push(
+      `Closed as: ${resolutions.join(', ')}${s.alert_precision !== undefined ? `; alerts that were real (true ÷ true + false positives): ${Math.round(s.alert_precision * 100)}%` : ''}`,
+    );
+  const m = s.median_ms;
+  const medians = [
+    m.detect !== undefined ? `detect ${durationText(m.detect)} (first evidence → first alert, event time)` : '',
+    m.triage !== undefined ? `triage ${durationText(m.triage)}` : '',
+    m.contain !== undefined ? `contain ${durationText(m.contain)}` : '',
+    m.close !== undefined ? `close ${durationText(m.close)}` : '',
+  ].filter(Boolean);
+  if (medians.length) lines.push(`Median time to ${medians.join('; ')} (the others from case creation)`);
+  if (s.cost > 0 && s.currency)
+    lines.push(
+      `Hijacked compute of the cases not closed as benign or false positive ≈ ${s.cost.toFixed(2)} ${esc(s.currency, 8)}`,
+    );
+  const open = s.cases - (s.by_state.closed ?? 0);
+  if (open > 0)
+    lines.push(
+      `Open: ${count(open, 'case')}, the oldest ${durationText(s.oldest_open_ms ?? 0)} old; ${s.tier2_uncontained} Tier 2 not yet contained`,
+    );
+  const actions: string[] = [];
+  if (s.tier2_uncontained > 0)
+    actions.push(
+      `Contain the ${count(s.tier2_uncontained, 'Tier 2 case')} still open: their containment plans are on each finding in the console.`,
+    );
+  if ((s.by_state.new ?? 0) > 0) actions.push(`Triage the ${count(s.by_state.new ?? 0, 'new case')}.`);
+  if ((s.by_resolution['false-positive'] ?? 0) > 0)
+    actions.push(
+      'Tune what raised the false positives: each closed finding suggests an allowlist entry (owner, reason, expiry).',
+    );
+  if (actions.length === 0) actions.push('Nothing waiting: every case in the period is closed.');
+  return { head, lines, actions };
+}
+
+export function renderSocText(s: SocSummary): string {
+  const { head, lines, actions } = socLines(s, plain);
+  return `${[`coalmine SOC summary: ${head}`, '', ...lines, '', 'What to do', ...actions.map((a) => `  - ${a}`)].join('\n')}\n`;
+}
+
+export function renderSocMarkdown(s: SocSummary): string {
+  const { head, lines, actions } = socLines(s, (t, max = 200) => escapeMarkdown(t, max));
+  return `${['# Compute hijacking: SOC summary', '', `_${head}_`, '', ...lines.map((l) => `- ${l}`), '', '## What to do', '', ...actions.map((a) => `- ${a}`)].join('\n')}\n`;
 }

@@ -9,17 +9,25 @@ import { hunt } from '../../run/hunt.js';
 import { executiveReport } from '../../run/report.js';
 import { noInputRead, renderNoInput } from '../../run/summary.js';
 import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
-import { renderExecutiveMarkdown, renderExecutiveText } from '../../sinks/executive.js';
+import {
+  renderExecutiveMarkdown,
+  renderExecutiveText,
+  renderSocMarkdown,
+  renderSocText,
+} from '../../sinks/executive.js';
 import { renderReportHtml } from '../../sinks/report-html.js';
 import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
-import { collect, EXIT, VERSION } from '../common.js';
+import { MAX_DURATION_MS } from '../../util/time.js';
+import { collect, durationOption, EXIT, VERSION } from '../common.js';
 import { policyOption } from '../policy-option.js';
 
 const REPORT_FORMATS = ['text', 'markdown', 'json'] as const;
 
 interface ReportFlags {
   format: string;
+  store?: string;
+  since?: number;
   inputFormat?: string;
   policy?: string;
   intel: string[];
@@ -34,7 +42,7 @@ export function reportCommand(program: Command, setCode: (code: number) => void)
     .description(
       'executive summary of a hunt for a security lead: incidents by severity and tier, hosts, workloads and cloud launches hit, hijacked compute and its estimated cost, time to detect, telemetry readiness, what to do next',
     )
-    .argument('<paths...>', 'the same inputs as hunt: files, directories (collected filesystems) or -')
+    .argument('[paths...]', 'the same inputs as hunt: files, directories (collected filesystems) or -')
     .option('-f, --format <format>', `output: ${REPORT_FORMATS.join('|')}`, 'text')
     .option(
       '--input-format <name>',
@@ -48,17 +56,68 @@ export function reportCommand(program: Command, setCode: (code: number) => void)
     .option('--rules <path>', 'extra Sigma rule files or directories (repeatable)', collect, [])
     .option('--host <name>', 'host name for inputs that do not carry one')
     .option('--html <file>', 'also write the self-contained HTML incident report (as hunt --report) to this file')
+    .option(
+      '--store <path|url>',
+      "instead of hunting PATHs: how the SOC worked serve's cases (SQLite file or postgres://…): cases by state, severity and resolution, median times to detect, triage, contain and close, what is still open",
+    )
+    .option(
+      '--since <duration>',
+      'with --store: only cases created this long ago or later (e.g. 30d, 12h)',
+      durationOption(MAX_DURATION_MS, 'a duration such as 30d, 12h or 90m, at most 365d'),
+    )
     .addHelpText(
       'after',
       "\nTime to detect is measured in event time: from an incident's first evidence to the first moment its evidence\nmade a finding (when watch or serve would have alerted). Exit status: 0 done, 2 usage or policy error, 3 runtime\nerror, 4 no input could be read.",
     )
     .action(async (paths: string[], flags: ReportFlags) => {
-      setCode(await runReport(paths, flags));
+      setCode(await (flags.store !== undefined ? runStoreReport(paths, flags, flags.store) : runReport(paths, flags)));
     });
+}
+
+async function runStoreReport(paths: string[], flags: ReportFlags, location: string): Promise<number> {
+  const err = (text: string) => process.stderr.write(text);
+  if (paths.length > 0) {
+    err("coalmine: report reads either PATHs (a hunt) or --store (the SOC's cases), not both\n");
+    return EXIT.usage;
+  }
+  if (flags.format !== 'text' && flags.format !== 'markdown' && flags.format !== 'json') {
+    err(`coalmine: unknown --format "${inert(flags.format)}" (use ${REPORT_FORMATS.join(', ')})\n`);
+    return EXIT.usage;
+  }
+  // the database drivers load only when a store is read (hunt-only runs start without them)
+  const { storeSocSummary } = await import('../../run/soc-report.js');
+  const now = Date.now();
+  const read = await storeSocSummary(location, {
+    now,
+    ...(flags.since !== undefined ? { since: now - flags.since } : {}),
+  });
+  if (!read) {
+    err(`coalmine: no store at ${inert(location)}\n`);
+    return EXIT.noInput;
+  }
+  if (read.migrated.length > 0)
+    err(`coalmine: store migrated to schema ${read.migrated.join(', ')} (as serve would)\n`);
+  const summary = read.summary;
+  process.stdout.write(
+    flags.format === 'json'
+      ? `${JSON.stringify({ version: VERSION, ...summary }, null, 2)}\n`
+      : flags.format === 'markdown'
+        ? renderSocMarkdown(summary)
+        : renderSocText(summary),
+  );
+  return EXIT.ok;
 }
 
 async function runReport(paths: string[], flags: ReportFlags): Promise<number> {
   const err = (text: string) => process.stderr.write(text);
+  if (paths.length === 0) {
+    err("coalmine: report needs PATHs to hunt, or --store to sum up the SOC's cases\n");
+    return EXIT.usage;
+  }
+  if (flags.since !== undefined) {
+    err('coalmine: --since applies to --store only\n');
+    return EXIT.usage;
+  }
   if (!(REPORT_FORMATS as readonly string[]).includes(flags.format)) {
     err(`coalmine: unknown --format "${inert(flags.format)}" (use ${REPORT_FORMATS.join(', ')})\n`);
     return EXIT.usage;

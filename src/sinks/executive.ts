@@ -187,7 +187,12 @@ function socLines(s: SocSummary, esc: Esc): { head: string; lines: string[]; act
     actions.push(
       'Tune what raised the false positives: each closed finding suggests an allowlist entry (owner, reason, expiry).',
     );
-  if (actions.length === 0) actions.push('Nothing waiting: every case in the period is closed.');
+  if (actions.length === 0)
+    actions.push(
+      s.cases === 0
+        ? 'Nothing waiting: no case was made in the period.'
+        : 'Nothing waiting: every case in the period is closed.',
+    );
   return { head, lines, actions };
 }
 

@@ -114,7 +114,7 @@ export function renderExecutiveText(s: ExecutiveSummary): string {
   const out = [`coalmine executive summary: ${head}`, '', ...lines];
   if (s.top.length) {
     out.push('', s.incidents.total > s.top.length ? `Top ${s.top.length} incidents` : 'Incidents');
-    s.top.forEach((i, k) => out.push(`  ${incidentText(i, k + 1, plain)}`));
+    for (const [k, i] of s.top.entries()) out.push(`  ${incidentText(i, k + 1, plain)}`);
   }
   out.push('', 'What to do');
   for (const a of actions) out.push(`  - ${a}`);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, test } from 'node:test';
@@ -118,4 +118,119 @@ test('a stream (stdin, a request body) in UTF-16BE is decoded too', async () => 
   assert.ok(file);
   assert.equal(file.input.head.toString('utf8'), CSV);
   assert.equal(await text(file), CSV);
+});
+
+const AUDIT = 'type=EXECVE msg=audit(1700000000.000:1): argc=1 a0="/tmp/x"\n';
+
+/** Each file read once: its relPath (or name) and host. */
+function read(files: InputFile[]): Array<[string | undefined, string | undefined]> {
+  return files.map((f) => [f.input.relPath ?? f.input.name, f.input.hostHint]);
+}
+
+function givenTwice(issues: Issue[]): Array<[string, string]> {
+  assert.ok(
+    issues.every((i) => i.code !== 'INPUT_GIVEN_TWICE' || !i.unread),
+    'a path given twice is still read',
+  );
+  return issues.filter((i) => i.code === 'INPUT_GIVEN_TWICE').map((i) => [i.file, i.reason]);
+}
+
+test('a directory or file given twice (again, as ./dir/, through a link to it) is read once, and the run says so', async () => {
+  put('dup/coll/etc/hostname', 'web-07\n');
+  put('dup/coll/var/log/audit/audit.log', AUDIT);
+  const dir = relative(process.cwd(), join(DIR, 'dup/coll'));
+  const alias = join(DIR, 'dup/alias');
+  symlinkSync(join(DIR, 'dup/coll'), alias);
+  const once = await expand(dir);
+  const { files, issues } = await expand(dir, `./${dir}/`, alias);
+  assert.deepEqual(read(files), read(once.files));
+  assert.deepEqual(read(files), [['var/log/audit/audit.log', 'web-07']]);
+  assert.deepEqual(givenTwice(issues), [
+    [`./${dir}/`, `the same directory as ${dir}, given before: read once`],
+    [alias, `the same directory as ${dir}, given before: read once`],
+  ]);
+  const file = join(DIR, 'dup/coll/var/log/audit/audit.log');
+  const twice = await expand(file, relative(process.cwd(), file));
+  assert.equal(twice.files.length, 1);
+  assert.deepEqual(givenTwice(twice.issues), [
+    [relative(process.cwd(), file), `the same file as ${file}, given before: read once`],
+  ]);
+});
+
+test('a file or directory inside a directory also given is read once, as part of it, whichever comes first', async () => {
+  put('part/coll/etc/hostname', 'web-08\n');
+  put('part/coll/var/log/audit/audit.log', AUDIT);
+  put('part/coll/var/log/metrics/cpu.csv', CSV);
+  const dir = join(DIR, 'part/coll');
+  const file = join(dir, 'var/log/audit/audit.log');
+  const sub = join(dir, 'var/log');
+  const whole = [
+    ['var/log/audit/audit.log', 'web-08'],
+    ['var/log/metrics/cpu.csv', 'web-08'],
+  ];
+  for (const paths of [
+    [dir, file],
+    [file, dir],
+    [sub, dir, file],
+  ]) {
+    const { files, issues } = await expand(...paths);
+    assert.deepEqual(read(files), whole, paths.join(' '));
+    assert.equal(files[0].input.name, join(dir, 'var/log/audit/audit.log'));
+    assert.deepEqual(
+      givenTwice(issues),
+      paths.filter((p) => p !== dir).map((p) => [p, `inside ${dir}, also given: read once, as part of it`]),
+    );
+  }
+});
+
+test('a directory inside a collection is read as part of it: its host, bodyfile mtimes, paths and links', async () => {
+  put('sub/coll/etc/hostname', 'web-09\n');
+  put('sub/coll/bodyfile', '0|/var/log/audit/audit.log|1|0100644|0|0|10|0|1700000000|0|0\n');
+  put('sub/coll/var/log/audit/audit.log', AUDIT);
+  put('sub/coll/opt/app/app.log', CSV);
+  symlinkSync('/opt/app/app.log', join(DIR, 'sub/coll/var/log/app.log'));
+  symlinkSync('/', join(DIR, 'sub/coll/var/log/everything'));
+  const arg = relative(process.cwd(), join(DIR, 'sub/coll/var/log'));
+  const { files, issues } = await expand(arg);
+  assert.deepEqual(
+    files.map((f) => [f.input.name, f.input.relPath, f.input.localPath, f.input.hostHint, f.linkTarget]),
+    [
+      [
+        join(arg, 'audit/audit.log'),
+        'var/log/audit/audit.log',
+        join(DIR, 'sub/coll/var/log/audit/audit.log'),
+        'web-09',
+        undefined,
+      ],
+      [join(arg, 'app.log'), 'var/log/app.log', join(DIR, 'sub/coll/var/log/app.log'), 'web-09', '/opt/app/app.log'],
+    ],
+  );
+  assert.equal(files[0].input.mtimeMs, 1_700_000_000_000);
+  assert.deepEqual(
+    issues.map((i) => [i.file, i.code]),
+    [[join(arg, 'everything'), 'INPUT_LINK_LOOP']],
+  );
+  // a deeper place (5 levels) still belongs to it
+  put('sub/coll/home/ann/.config/systemd/user/x.log', AUDIT);
+  const deep = await expand(join(DIR, 'sub/coll/home/ann/.config/systemd/user'));
+  assert.deepEqual(read(deep.files), [['home/ann/.config/systemd/user/x.log', 'web-09']]);
+});
+
+// Each directory below lies at least 5 levels under DIR, so no climb from it reaches the test machine's own /etc.
+test('a directory inside no collection is its own root, as before: not below a folder, nor 6 levels down', async () => {
+  put('plain/a/b/c/logs/audit.log', AUDIT);
+  put('folder/p/q/cases/etc/hostname', 'case-host\n');
+  put('folder/p/q/cases/uploads/x/logs/audit.log', AUDIT);
+  put('far/coll/etc/hostname', 'far-host\n');
+  put('far/coll/var/log/a/b/c/d/audit.log', AUDIT);
+  for (const [arg, rel] of [
+    ['plain/a/b/c/logs', 'audit.log'],
+    ['folder/p/q/cases/uploads/x/logs', 'audit.log'],
+    ['far/coll/var/log/a/b/c/d', 'audit.log'],
+  ]) {
+    const { files, issues } = await expand(join(DIR, arg));
+    assert.deepEqual(issues, []);
+    assert.deepEqual(read(files), [[rel, undefined]], arg);
+    assert.equal(files[0].input.localPath, join(DIR, arg, rel));
+  }
 });

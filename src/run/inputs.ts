@@ -10,9 +10,18 @@
  * path (where the host reads it: `etc/cron.d/x -> /opt/x` is a cron file) and says its target. Real
  * directories are walked before links, and a directory already walked is not walked again under a
  * link's name, so loops end and each tree is read once under its own name.
+ *
+ * Each real file is read once however often it is given: arguments are compared by their real paths
+ * (through the local links), a path given again, or lying inside a directory also given, is not read
+ * again and says so (issue `INPUT_GIVEN_TWICE`, not an unread input: its content is read, once). A file
+ * inside a directory given too is read as part of that directory, with its host and collection.
+ *
+ * A directory given inside a collection (`collected/var/log`, or `/var/log/audit` on a live system)
+ * belongs to that collection: see `collectionAbove`.
  */
-import { lstat, readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
 import type { SourceInput } from '../sources/types.js';
@@ -44,31 +53,154 @@ export async function expandInputs(
   hostOverride: string | undefined,
   report: ReportIssue,
 ): Promise<InputFile[]> {
+  const given = await Promise.all(paths.map((path) => (path === '-' ? undefined : givenPath(path))));
   const out: InputFile[] = [];
-  for (const path of paths) {
+  for (const [index, path] of paths.entries()) {
     if (path === '-') {
       const stdin = await stdinInput(hostOverride, report);
       if (stdin) out.push(stdin);
       continue;
     }
-    // a symlink given by name is the user's own choice: followed as the local system does
-    let st: Awaited<ReturnType<typeof stat>>;
-    try {
-      st = await stat(path);
-    } catch (err) {
-      report(unread(path, 'INPUT_UNREADABLE', (err as Error).message));
+    const g = given[index] as Given;
+    if ('error' in g) {
+      report(unread(path, 'INPUT_UNREADABLE', g.error));
+      continue;
+    }
+    const { st } = g;
+    if (!st.isDirectory() && !st.isFile()) {
+      report(unread(path, 'INPUT_NOT_A_FILE', 'not a regular file or directory'));
+      continue;
+    }
+    const twice = readElsewhere(index, paths, given);
+    if (twice !== undefined) {
+      report({ file: path, code: 'INPUT_GIVEN_TWICE', reason: twice, stage: 'reading' });
       continue;
     }
     if (st.isDirectory()) {
-      const walk = new CollectionWalk(path, hostOverride, out, report);
+      const above = await collectionAbove(g.real);
+      const walk = above
+        ? new CollectionWalk(above.root, hostOverride, out, report, {}, { base: path, prefix: above.prefix })
+        : new CollectionWalk(path, hostOverride, out, report);
       await walk.all();
       if (walk.entries === 0) report(unread(path, 'INPUT_NO_FILES', 'the directory holds no files'));
-    } else if (st.isFile()) {
+    } else {
       const file = await fileInput(path, path, undefined, resolve(path), st.mtimeMs, hostOverride, st.size, report);
       if (file) out.push(file);
-    } else report(unread(path, 'INPUT_NOT_A_FILE', 'not a regular file or directory'));
+    }
   }
   return out;
+}
+
+/** A PATH argument looked at once: what the local system says it is (a link given by name followed) and where it really is. */
+type Given = { st: Stats; real: string } | { error: string };
+
+async function givenPath(path: string): Promise<Given> {
+  // a symlink given by name is the user's own choice: followed as the local system does
+  try {
+    const st = await stat(path);
+    const real = await realpath(path).catch(() => resolve(path));
+    return { st, real };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
+
+/**
+ * Why argument `index` is read by another one instead, or undefined when it is read itself: it lies
+ * inside a directory also given (the outermost such one reads it, whichever order they came in), or it
+ * is the same file or directory as an earlier argument (`dir dir`, `dir ./dir/`, a link to it).
+ */
+function readElsewhere(
+  index: number,
+  paths: readonly string[],
+  given: readonly (Given | undefined)[],
+): string | undefined {
+  const own = given[index];
+  if (own === undefined || 'error' in own) return undefined;
+  let outer: number | undefined;
+  for (const [j, other] of given.entries()) {
+    if (j === index || other === undefined || 'error' in other || !other.st.isDirectory()) continue;
+    if (!isInside(own.real, other.real)) continue;
+    const current = outer === undefined ? undefined : (given[outer] as { real: string });
+    if (current === undefined || other.real.length < current.real.length) outer = j;
+  }
+  if (outer !== undefined) return `inside ${clip(paths[outer], 300)}, also given: read once, as part of it`;
+  for (let j = 0; j < index; j++) {
+    const other = given[j];
+    if (other === undefined || 'error' in other || other.real !== own.real) continue;
+    const what = own.st.isDirectory() ? 'directory' : 'file';
+    return `the same ${what} as ${clip(paths[j], 300)}, given before: read once`;
+  }
+  return undefined;
+}
+
+/** `path` strictly below directory `dir` (both real, absolute). */
+function isInside(path: string, dir: string): boolean {
+  return path !== dir && path.startsWith(dir.endsWith(sep) ? dir : `${dir}${sep}`);
+}
+
+/**
+ * Directories a host keeps its logs and configuration in, at the top of its filesystem: a directory
+ * given is taken to be inside a collection only through one of them. Not `tmp`, `mnt` or `media`: scratch
+ * space and other disks are where logs copied from elsewhere are put to be read (`/tmp/case/logs` on the
+ * analyst's machine is not the analyst's host's telemetry); not `proc`, `sys` or `dev`.
+ */
+const COLLECTED_TOP_DIRS = new Set([
+  'bin',
+  'boot',
+  'etc',
+  'home',
+  'lib',
+  'lib32',
+  'lib64',
+  'opt',
+  'root',
+  'run',
+  'sbin',
+  'srv',
+  'usr',
+  'var',
+]);
+
+/**
+ * How far above a directory given its collection root may be. Far enough for the places hunted inside a
+ * collection, `var/log/audit`, `var/spool/cron/crontabs`, `etc/systemd/system/multi-user.target.wants`,
+ * `home/USER/.config/systemd/user` (5), and no further: each level up is a few stats, and a longer climb
+ * would more often cross from a folder of copied logs into some unrelated tree that has an `etc/hostname`.
+ */
+const MAX_LEVELS_UP = 5;
+
+/**
+ * The collection a directory given lies in when it is not a collection's root itself: the nearest of its
+ * (real) ancestors, at most MAX_LEVELS_UP up and never past the filesystem root, that holds `etc/hostname`
+ * or a `bodyfile` and below which the directory's path starts with one of COLLECTED_TOP_DIRS, as a path
+ * of a host's filesystem does (`var/log/audit` under `collected/`). The directory is then read as that
+ * collection's part: its host named by the root's `etc/hostname`, its mtimes from the root's bodyfile,
+ * links resolved inside the root and paths relative to it. On a live system that root is `/` (its own
+ * `/etc/hostname` names it): `hunt /var/log/audit` is that host's. Undefined for a directory holding
+ * those itself (its own root, as any directory given is) or inside no collection: read as its own root.
+ */
+async function collectionAbove(real: string): Promise<{ root: string; prefix: string[] } | undefined> {
+  if (await holdsCollectionMeta(real)) return undefined;
+  const prefix: string[] = [];
+  let dir = real;
+  for (let level = 1; level <= MAX_LEVELS_UP; level++) {
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    prefix.unshift(basename(dir));
+    dir = parent;
+    if (COLLECTED_TOP_DIRS.has(prefix[0]) && (await holdsCollectionMeta(dir))) return { root: dir, prefix };
+  }
+  return undefined;
+}
+
+/** The files that make a directory a collection's root, as regular files (links as the local system follows them). */
+async function holdsCollectionMeta(dir: string): Promise<boolean> {
+  for (const meta of COLLECTION_META) {
+    const st = await stat(join(dir, meta)).catch(() => undefined);
+    if (st?.isFile()) return true;
+  }
+  return false;
 }
 
 function unread(file: string, code: string, reason: string): Issue {
@@ -173,6 +305,14 @@ export interface PlaceWalker {
   onDirectory?: (path: string) => void;
 }
 
+/** A directory given inside a collection: walked from `prefix` below the collection's root, named from `base`. */
+interface GivenPart {
+  /** The directory as the user gave it: what names its files. */
+  base: string;
+  /** Its path below the root, as segments (no link among them). */
+  prefix: string[];
+}
+
 /** A link met during a walk, followed once the real tree is read. */
 interface PendingLink {
   /** Where it sits, as segments under the root (no link among them). */
@@ -192,6 +332,9 @@ class CollectionWalk {
   private readonly walked = new Set<string>();
   private readonly links: PendingLink[] = [];
   private full = false;
+  /** The directory given, where it is not the root: what the walk starts at and names its files by. */
+  private readonly base: string;
+  private readonly prefix: string[];
 
   constructor(
     private readonly root: string,
@@ -199,19 +342,23 @@ class CollectionWalk {
     private readonly out: InputFile[],
     private readonly report: ReportIssue,
     private readonly walker: PlaceWalker = {},
-  ) {}
+    part?: GivenPart,
+  ) {
+    this.base = part?.base ?? root;
+    this.prefix = part?.prefix ?? [];
+  }
 
   private async start(): Promise<void> {
     this.host = this.hostOverride ?? (await this.readHostname());
     this.mtimes = await readBodyfile(this.root, this.report);
   }
 
-  /** The whole root. */
+  /** The whole root, or the whole directory given inside it. */
   async all(): Promise<void> {
     await this.start();
-    const st = await stat(this.root).catch(() => undefined);
+    const st = await stat(join(this.root, ...this.prefix)).catch(() => undefined);
     if (st) this.walked.add(`${st.dev}:${st.ino}`);
-    await this.walkDir([], '', 0);
+    await this.walkDir(this.prefix, this.prefix.join('/'), 0);
     await this.followLinks();
   }
 
@@ -227,8 +374,14 @@ class CollectionWalk {
     await this.followLinks();
   }
 
+  /** `rel` (under the root) below the directory given: every path a walk names starts there. */
+  private below(rel: string): string {
+    return this.prefix.length === 0 ? rel : rel.slice(this.prefix.join('/').length + 1);
+  }
+
   private display(rel: string): string {
-    return rel === '' ? this.root : join(this.root, rel);
+    const below = this.below(rel);
+    return below === '' ? this.base : join(this.base, below);
   }
 
   private tooMany(at: string): boolean {
@@ -303,7 +456,7 @@ class CollectionWalk {
       phys,
       name,
       rel,
-      join(resolve(this.root), rel),
+      join(resolve(this.base), this.below(rel)),
       mtime,
       this.host,
       st.size,
@@ -348,18 +501,19 @@ class CollectionWalk {
     const st = await stat(phys).catch(() => undefined);
     if (!st) return;
     if (st.isDirectory()) {
-      const key = `${st.dev}:${st.ino}`;
-      if (this.walked.has(key)) {
-        // a link to a directory that holds it would walk forever; one elsewhere is read under its own name
-        if (target.length <= link.physical.length && target.every((s, i) => s === link.physical[i]))
-          this.report({
-            file: name,
-            code: 'INPUT_LINK_LOOP',
-            reason: `link to ${shown} points to a directory that contains it; not followed`,
-            stage: 'reading',
-          });
+      // a link to a directory that holds it would walk forever (one above a directory given inside a
+      // collection was not walked, but would lead back to it); one elsewhere is read under its own name
+      if (target.length <= link.physical.length && target.every((s, i) => s === link.physical[i])) {
+        this.report({
+          file: name,
+          code: 'INPUT_LINK_LOOP',
+          reason: `link to ${shown} points to a directory that contains it; not followed`,
+          stage: 'reading',
+        });
         return;
       }
+      const key = `${st.dev}:${st.ino}`;
+      if (this.walked.has(key)) return;
       this.walked.add(key);
       await this.walkDir(target, link.rel, link.depth);
     } else if (st.isFile()) await this.readFile(phys, link.rel, st, target, hostPath);

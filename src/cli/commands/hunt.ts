@@ -12,6 +12,7 @@ import { sourceNamed, sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
 import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';
+import { deliverFindings, findingsReceiver } from '../webhook-option.js';
 
 interface HuntFlags {
   format?: string;
@@ -26,6 +27,9 @@ interface HuntFlags {
   workers?: number;
   summary: boolean;
   report?: string;
+  webhook?: string;
+  webhookToken?: string;
+  spool?: string;
 }
 
 export function huntCommand(program: Command, setCode: (code: number) => void): void {
@@ -62,6 +66,15 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
       'worker threads, the input split by host (1: this thread only; default: every core when its coalmine NDJSON is 32 MiB or more)',
       parseWorkers,
     )
+    .option(
+      '--webhook <url>',
+      'also POST each unsuppressed finding as JSON (idempotency-key: ID#REVISION), spooled on disk until delivered; one reported before unchanged (a scheduled hunt over the same logs) is not sent again',
+    )
+    .option(
+      '--webhook-token <token>',
+      'sent as Authorization: Bearer to --webhook (default COALMINE_TOKEN when --webhook is a coalmine serve /api/v1/findings)',
+    )
+    .option('--spool <dir>', 'where undelivered webhook reports wait for the next run (default ./coalmine-spool)')
     .option('--no-progress', 'no progress line on stderr')
     .option('--no-summary', 'no run summary on stderr')
     .addHelpText(
@@ -72,6 +85,9 @@ export function huntCommand(program: Command, setCode: (code: number) => void): 
       setCode(await runHunt(paths, flags));
     });
 }
+
+/** How long a hunt waits for its webhook to take the reports; what is left is sent by the next run. */
+const WEBHOOK_WAIT_MS = 15_000;
 
 function parseWorkers(value: string): number {
   const n = Number(value);
@@ -93,6 +109,16 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
   }
   if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
     err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
+    return EXIT.usage;
+  }
+  const receiver = findingsReceiver(
+    flags.webhook,
+    flags.webhookToken,
+    `coalmine-hunt/${VERSION}`,
+    process.env.COALMINE_TOKEN,
+  );
+  if (typeof receiver === 'string') {
+    err(`coalmine: ${receiver}\n`);
     return EXIT.usage;
   }
   const chosen = await policyOption(flags.policy);
@@ -144,6 +170,26 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     }
   }
   if (flags.summary) err(renderSummary(result.summary));
+  if (receiver) {
+    try {
+      const sent = await deliverFindings(
+        receiver,
+        result.findings.filter((f) => !f.suppressed_by),
+        {
+          spoolDir: flags.spool ?? 'coalmine-spool',
+          waitMs: WEBHOOK_WAIT_MS,
+          say: (text) => err(`coalmine hunt: webhook: ${text}\n`),
+        },
+      );
+      if (flags.summary || sent.left > 0)
+        err(
+          `webhook: ${sent.spooled} new report${sent.spooled === 1 ? '' : 's'}, ${sent.unchanged} unchanged since sent; ${sent.delivered} delivered, ${sent.left} left in ${inert(flags.spool ?? 'coalmine-spool')} for the next run\n`,
+        );
+    } catch (e) {
+      err(`coalmine: --webhook: ${inert((e as Error).message)}\n`);
+      return EXIT.runtime;
+    }
+  }
   if (flags.summary && timeline)
     err(`sigma matches: ${matches} (findings: ${result.findings.length}; --format ndjson or explain shows them)\n`);
   // a split run says so; a run asked to split that could not says why (e.g. cloud records join hosts)

@@ -22,6 +22,7 @@ import { inert } from '../../util/hostile.js';
 import { MAX_DURATION_MS } from '../../util/time.js';
 import { collect, durationOption, EXIT, VERSION } from '../common.js';
 import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';
+import { type Delivery, findingsReceiver, receiverUrl, TOKEN_SHAPE } from '../webhook-option.js';
 
 interface WatchFlags {
   interval: number;
@@ -135,13 +136,6 @@ export function watchCommand(program: Command, setCode: (code: number) => void):
     });
 }
 
-/** Where finding reports are delivered besides stdout. */
-interface Delivery {
-  url: string;
-  /** Never logged (the token). */
-  headers: Record<string, string>;
-}
-
 /** Where the sensor's telemetry goes (`--server`): serve's events route. */
 interface Telemetry {
   url: string;
@@ -149,24 +143,7 @@ interface Telemetry {
   headers: Record<string, string>;
 }
 
-/** A bearer token as a header value may carry it: visible ASCII, bounded. */
-const TOKEN_SHAPE = /^[\x21-\x7e]{1,1024}$/;
-/** A coalmine serve's findings route: where COALMINE_TOKEN may go without --webhook-token. */
-const SERVE_FINDINGS_PATH = /\/api\/v1\/findings\/?$/;
 const USER_AGENT = `coalmine-watch/${VERSION}`;
-
-/** An http(s) URL checked for where a token goes; a usage error's reason otherwise (never echoing it). */
-function receiverUrl(flag: string, text: string): URL | string {
-  // the URL is not echoed: it may hold a password
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return `--${flag} must be a URL (http://127.0.0.1:8477/)`;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `--${flag} must be an http:// or https:// URL`;
-  return url;
-}
 
 /**
  * --webhook URL (findings, with --webhook-token, or COALMINE_TOKEN when the URL is a coalmine serve's
@@ -180,20 +157,9 @@ export function receiversOf(
   // COALMINE_TOKEN in the environment is not a flag: it is only used where it fits
   if (flags.server === undefined && flags.token !== undefined && flags.token !== envToken)
     return '--token is for --server (a --webhook takes --webhook-token)';
-  if (flags.webhook === undefined && flags.webhookToken !== undefined) return '--webhook-token is for --webhook';
-  const out: { findings?: Delivery; telemetry?: Telemetry } = {};
-  if (flags.webhook !== undefined) {
-    const url = receiverUrl('webhook', flags.webhook);
-    if (typeof url === 'string') return url;
-    // the environment's token goes only to a coalmine serve, never to any receiver named on the line
-    const token = flags.webhookToken ?? (SERVE_FINDINGS_PATH.test(url.pathname) ? envToken : undefined);
-    if (token !== undefined && !TOKEN_SHAPE.test(token))
-      return '--webhook-token must be printable ASCII without spaces (as serve token create prints it)';
-    out.findings = {
-      url: url.toString(),
-      headers: { 'user-agent': USER_AGENT, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
-    };
-  }
+  const findings = findingsReceiver(flags.webhook, flags.webhookToken, USER_AGENT, envToken);
+  if (typeof findings === 'string') return findings;
+  const out: { findings?: Delivery; telemetry?: Telemetry } = findings ? { findings } : {};
   if (flags.server !== undefined) {
     if (flags.token === undefined) return '--server needs --token (or COALMINE_TOKEN): a sensor token of that server';
     if (!TOKEN_SHAPE.test(flags.token))

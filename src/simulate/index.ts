@@ -8,8 +8,9 @@
  * the container behaviour runs the miner's burner in a network-less Docker container when a daemon
  * answers and is skipped, saying why, when none does (container.ts).
  * This file orchestrates them. Every child gets its own --for timer, so nothing outlives --duration
- * even if we die. `--emit-logs` (emit-logs.ts) writes the same story as log files instead; `cloud` is a
- * story that exists only as logs (cloud-story.ts: an AWS account's CloudTrail, flow, DNS and CPU metrics).
+ * even if we die. `--emit-logs` (emit-logs.ts) writes the same story as log files instead; `cloud` and
+ * `windows` are stories that exist only as logs (cloud-story.ts: an AWS account's CloudTrail, flow, DNS and
+ * CPU metrics; windows-story.ts: a workstation's Sysmon, Security and typeperf exports).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,9 +38,10 @@ export const BEHAVIOURS = ['miner', 'persistence', 'competitor', 'proxyware', 'c
 export type Behaviour = (typeof BEHAVIOURS)[number];
 /**
  * Stories only ever written as logs (`--emit-logs DIR`), alone and not part of `all`: `cloud` is an AWS
- * account's S3 delivery (cloud-story.ts), judged by `hunt DIR/aws --policy DIR/coalmine.yaml`.
+ * account's S3 delivery (cloud-story.ts), judged by `hunt DIR/aws --policy DIR/coalmine.yaml`; `windows`
+ * a workstation's Sysmon and Security exports and typeperf CSV (windows-story.ts), judged by `hunt DIR/windows`.
  */
-export const LOG_STORIES = ['cloud'] as const;
+export const LOG_STORIES = ['cloud', 'windows'] as const;
 
 export interface SimulateOptions {
   behaviours: Behaviour[];

@@ -1,7 +1,9 @@
 /**
  * `coalmine simulate miner|persistence|competitor|proxyware|container|all`: stage the behaviours harmlessly for
  * --duration, print what was staged and what `watch` should report, then clean up (also on SIGINT).
- * `simulate cloud --emit-logs DIR` writes the cloud story on AWS, GCP and Azure (cloud-story.ts); it has no live form.
+ * `simulate cloud --emit-logs DIR` writes the cloud story on AWS, GCP and Azure (cloud-story.ts), and
+ * `simulate windows --emit-logs DIR` a workstation's Sysmon, Security and typeperf exports (windows-story.ts);
+ * neither has a live form.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
@@ -16,6 +18,7 @@ import {
   SandboxError,
   startSimulation,
 } from '../../simulate/index.js';
+import { type EmittedWindows, emitWindowsLogs, WINDOWS_DIR } from '../../simulate/windows-story.js';
 import { inert } from '../../util/hostile.js';
 import { parseTimestamp } from '../../util/time.js';
 import { durationOption, EXIT } from '../common.js';
@@ -50,7 +53,7 @@ export function simulateCommand(program: Command, setCode: (code: number) => voi
     .option('--json', 'print what was staged as JSON')
     .option(
       '--emit-logs <dir>',
-      "stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty; cloud writes an AWS account's S3 logs under <dir>/aws, a GCP project's under <dir>/gcp, an Azure subscription's under <dir>/azure and the cloud: policy in <dir>/coalmine.yaml",
+      "stage no live process: write the same story (25 minutes ending now) as log files hunt reads into <dir>, which must not exist or be empty; cloud writes an AWS account's S3 logs under <dir>/aws, a GCP project's under <dir>/gcp, an Azure subscription's under <dir>/azure and the cloud: policy in <dir>/coalmine.yaml; windows writes a workstation's Sysmon and Security event exports (wevtutil XML) and typeperf CSV as <dir>/windows/{sysmon.xml,security.xml,typeperf.csv}",
     )
     .option('--at <time>', 'with --emit-logs: the time the story ends (default: now)', storyEnd)
     .option(
@@ -95,6 +98,31 @@ function runEmitLogs(dir: string, behaviours: Behaviour[], flags: SimulateFlags)
   );
   for (const f of out.files) process.stdout.write(`  ${f}\n`);
   process.stdout.write(`hunt it with: coalmine hunt ${out.dir}\nexpect:\n`);
+  for (const e of out.expect) process.stdout.write(`  - ${e}\n`);
+  return EXIT.ok;
+}
+
+function runEmitWindows(dir: string, flags: SimulateFlags): number {
+  let out: EmittedWindows;
+  try {
+    prepareDir(dir);
+    out = emitWindowsLogs(dir, { share: flags.share, wallet: FAKE_WALLET, now: flags.at });
+  } catch (err) {
+    if (!(err instanceof EmitLogsError) && !(err as NodeJS.ErrnoException).code) throw err;
+    process.stderr.write(`coalmine: simulate windows --emit-logs: ${inert((err as Error).message)}\n`);
+    return err instanceof EmitLogsError ? EXIT.usage : EXIT.runtime;
+  }
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return EXIT.ok;
+  }
+  process.stdout.write(
+    `wrote ${out.files.length} files to ${inert(out.dir)} (host ${out.host}, ${out.from} to ${out.to}); nothing was started\n`,
+  );
+  for (const f of out.files) process.stdout.write(`  ${inert(f)}\n`);
+  process.stdout.write(`  miner   pid ${out.miner.pid}: ${out.miner.command_line}\n`);
+  process.stdout.write(`  benign  pid ${out.benign.pid}: ${out.benign.command_line}\n`);
+  process.stdout.write(`hunt it with: ${inert(out.hunt.join(' '))}\nexpect:\n`);
   for (const e of out.expect) process.stdout.write(`  - ${e}\n`);
   return EXIT.ok;
 }
@@ -154,13 +182,21 @@ async function runSimulate(names: string[], flags: SimulateFlags): Promise<numbe
     return EXIT.usage;
   }
   if (stories.size > 0) {
+    const story = [...stories][0];
+    const hunted = story === 'windows' ? WINDOWS_DIR : CLOUD_DIR;
     if (flags.emitLogs === undefined || chosen.size > 0 || flags.realCrontab || flags.sandbox !== undefined) {
       process.stderr.write(
-        `coalmine: ${[...stories].join(', ')} only writes logs, alone: coalmine simulate ${[...stories][0]} --emit-logs DIR (then hunt DIR/${CLOUD_DIR})\n`,
+        `coalmine: ${[...stories].join(', ')} only writes logs, alone: coalmine simulate ${story} --emit-logs DIR (then hunt DIR/${hunted})\n`,
       );
       return EXIT.usage;
     }
-    return runEmitCloud(flags.emitLogs, flags);
+    if (stories.size > 1) {
+      process.stderr.write(
+        `coalmine: ${[...stories].join(' and ')} are separate log stories, one a run: coalmine simulate ${story} --emit-logs DIR (then hunt DIR/${hunted})\n`,
+      );
+      return EXIT.usage;
+    }
+    return story === 'windows' ? runEmitWindows(flags.emitLogs, flags) : runEmitCloud(flags.emitLogs, flags);
   }
   if (flags.realCrontab && (flags.emitLogs !== undefined || !chosen.has('persistence'))) {
     process.stderr.write(`coalmine: --real-crontab needs the persistence behaviour and a live run (not --emit-logs)\n`);

@@ -234,3 +234,23 @@ test('a directory inside no collection is its own root, as before: not below a f
     assert.equal(files[0].input.localPath, join(DIR, arg, rel));
   }
 });
+
+test('a folder of collections (one per host) reads each as its own root: its host, its cron; loose files beside them as before', async () => {
+  put('cases/web-01/etc/hostname', 'web-01\n');
+  put('cases/web-01/var/spool/cron/crontabs/root', CRON);
+  put('cases/db-02/etc/hostname', 'db-02\n');
+  put('cases/db-02/var/spool/cron/crontabs/postgres', CRON);
+  put('cases/notes/cpu.csv', CSV);
+  const { files, issues } = await expand(join(DIR, 'cases'));
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    files.map((f) => [f.input.relPath ?? f.input.name, f.input.hostHint]),
+    [
+      ['var/spool/cron/crontabs/postgres', 'db-02'],
+      ['var/spool/cron/crontabs/root', 'web-01'],
+      ['notes/cpu.csv', undefined],
+    ],
+  );
+  // the cron files are crontabs to the sniffer, as in a collection given alone
+  for (const f of files.slice(0, 2)) assert.equal((await sniffSource(f.input))?.name, 'crontab');
+});

@@ -78,11 +78,20 @@ export async function expandInputs(
     }
     if (st.isDirectory()) {
       const above = await collectionAbove(g.real);
+      // a folder of collections (one per host, as an investigation gathers them): each its own root
+      const nested = above ? [] : await nestedCollections(g.real);
+      let entries = 0;
+      for (const name of nested) {
+        const walk = new CollectionWalk(join(path, name), hostOverride, out, report);
+        await walk.all();
+        entries += walk.entries;
+      }
       const walk = above
         ? new CollectionWalk(above.root, hostOverride, out, report, {}, { base: path, prefix: above.prefix })
-        : new CollectionWalk(path, hostOverride, out, report);
+        : new CollectionWalk(path, hostOverride, out, report, {}, undefined, new Set(nested));
       await walk.all();
-      if (walk.entries === 0) report(unread(path, 'INPUT_NO_FILES', 'the directory holds no files'));
+      entries += walk.entries;
+      if (entries === 0) report(unread(path, 'INPUT_NO_FILES', 'the directory holds no files'));
     } else {
       const file = await fileInput(path, path, undefined, resolve(path), st.mtimeMs, hostOverride, st.size, report);
       if (file) out.push(file);
@@ -192,6 +201,26 @@ async function collectionAbove(real: string): Promise<{ root: string; prefix: st
     if (COLLECTED_TOP_DIRS.has(prefix[0]) && (await holdsCollectionMeta(dir))) return { root: dir, prefix };
   }
   return undefined;
+}
+
+/** Collections read side by side from one folder at most; the rest of the folder is read as before. */
+const MAX_NESTED_COLLECTIONS = 4096;
+
+/**
+ * The subdirectories of a directory given that are collections themselves (`cases/web-01/etc/hostname`,
+ * `cases/db-02/bodyfile`), when it is none itself: each is read as its own root, with its own host and
+ * bodyfile, as if given alone. One level down only: a collection's own subtrees (a container's root
+ * filesystem under var/lib) are never taken for hosts, and real directories only, not links.
+ */
+async function nestedCollections(real: string): Promise<string[]> {
+  if (await holdsCollectionMeta(real)) return [];
+  const entries = await readdir(real, { withFileTypes: true }).catch(() => []);
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (out.length >= MAX_NESTED_COLLECTIONS) break;
+    if (e.isDirectory() && (await holdsCollectionMeta(join(real, e.name)))) out.push(e.name);
+  }
+  return out;
 }
 
 /** The files that make a directory a collection's root, as regular files (links as the local system follows them). */
@@ -343,6 +372,8 @@ class CollectionWalk {
     private readonly report: ReportIssue,
     private readonly walker: PlaceWalker = {},
     part?: GivenPart,
+    /** Top-level entries of the root left out: collections of their own, read apart (`nestedCollections`). */
+    private readonly skipTop: ReadonlySet<string> = new Set(),
   ) {
     this.base = part?.base ?? root;
     this.prefix = part?.prefix ?? [];
@@ -423,6 +454,7 @@ class CollectionWalk {
     this.walker.onDirectory?.(dir);
     for (const name of names) {
       if (this.tooMany(this.display(rel))) return;
+      if (depth === 0 && this.prefix.length === 0 && this.skipTop.has(name)) continue;
       await this.visit([...physical, name], rel === '' ? name : `${rel}/${name}`, depth + 1);
     }
   }

@@ -4,17 +4,14 @@
  * same input), or from a findings file `hunt --format ndjson` wrote (`--findings FILE`). An id prefix
  * is enough when it names one finding.
  */
+
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { Finding } from '../../model/finding.js';
-import { hunt } from '../../run/hunt.js';
-import { noInputRead, renderNoInput } from '../../run/summary.js';
-import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { explainFinding } from '../../sinks/explain.js';
-import { sourceNamed } from '../../sources/index.js';
 import { clip, inert } from '../../util/hostile.js';
 import { collect, EXIT, VERSION } from '../common.js';
-import { policyOption } from '../policy-option.js';
+import { huntPaths } from '../hunt-inputs.js';
 
 interface ExplainFlags {
   findings?: string;
@@ -92,24 +89,8 @@ async function runExplain(id: string, paths: string[], flags: ExplainFlags): Pro
       err('coalmine: give the inputs to hunt, or --findings FILE\n');
       return EXIT.usage;
     }
-    if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
-      err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
-      return EXIT.usage;
-    }
-    const chosen = await policyOption(flags.policy);
-    if (!chosen) return EXIT.usage;
-    const result = await hunt({
-      paths,
-      policy: chosen.policy,
-      format: flags.inputFormat,
-      host: flags.host,
-      intelFiles: flags.intel,
-      ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
-    });
-    if (noInputRead(result.summary)) {
-      err(renderNoInput(result.summary));
-      return EXIT.noInput;
-    }
+    const result = await huntPaths(paths, flags);
+    if (typeof result === 'number') return result;
     findings = result.findings;
   }
   const matches = findings.filter((f) => f.id === id || f.id.startsWith(id));

@@ -3,12 +3,10 @@
  * tier, what was hit, the hijacked compute and what it cost, time to detect, and how ready the telemetry
  * is — from the same inputs and hunt as `coalmine hunt`. Text (default), Markdown or JSON on stdout.
  */
+
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { hunt } from '../../run/hunt.js';
 import { executiveReport } from '../../run/report.js';
-import { noInputRead, renderNoInput } from '../../run/summary.js';
-import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import {
   renderExecutiveMarkdown,
   renderExecutiveText,
@@ -16,11 +14,11 @@ import {
   renderSocText,
 } from '../../sinks/executive.js';
 import { renderReportHtml } from '../../sinks/report-html.js';
-import { sourceNamed, sources } from '../../sources/index.js';
+import { sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { MAX_DURATION_MS } from '../../util/time.js';
 import { collect, durationOption, EXIT, VERSION } from '../common.js';
-import { policyOption } from '../policy-option.js';
+import { huntPaths } from '../hunt-inputs.js';
 
 const REPORT_FORMATS = ['text', 'markdown', 'json'] as const;
 
@@ -122,24 +120,8 @@ async function runReport(paths: string[], flags: ReportFlags): Promise<number> {
     err(`coalmine: unknown --format "${inert(flags.format)}" (use ${REPORT_FORMATS.join(', ')})\n`);
     return EXIT.usage;
   }
-  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
-    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
-    return EXIT.usage;
-  }
-  const chosen = await policyOption(flags.policy);
-  if (!chosen) return EXIT.usage;
-  const result = await hunt({
-    paths,
-    policy: chosen.policy,
-    format: flags.inputFormat,
-    host: flags.host,
-    intelFiles: flags.intel,
-    ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
-  });
-  if (noInputRead(result.summary)) {
-    err(renderNoInput(result.summary));
-    return EXIT.noInput;
-  }
+  const result = await huntPaths(paths, flags);
+  if (typeof result === 'number') return result;
   const s = result.summary;
   const summary = executiveReport(result);
   process.stdout.write(

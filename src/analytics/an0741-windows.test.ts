@@ -4,7 +4,11 @@ import type { CoalEvent, EventAction } from '../model/event.js';
 import type { Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import type { Signal, SignalClass, SignalKind, Strength } from '../model/signal.js';
+import { createClassifier } from '../signals/index.js';
 import { signalFor } from '../signals/make.js';
+import { DEFAULT_RULE_DIRS } from '../signals/rules.js';
+import { loadRules } from '../signals/sigma/index.js';
+import { testIntel } from '../signals/test-events.js';
 import { createDetector } from './index.js';
 
 const T0 = Date.UTC(2026, 11, 1, 9, 0, 0);
@@ -28,9 +32,13 @@ function classify(event: CoalEvent, out: Signal[]): void {
   if (s) out.push(signalFor(event, { ...s, by: 'test', explanation: `${s.kind} (test)` }));
 }
 
-function run(events: CoalEvent[]): Finding[] {
+function run(events: CoalEvent[], classifier: (event: CoalEvent, out: Signal[]) => void = classify): Finding[] {
   const findings: Finding[] = [];
-  const engine = createDetector({ policy: defaultPolicy(), classify, onFinding: (f) => findings.push(f) });
+  const engine = createDetector({
+    policy: defaultPolicy(),
+    classify: classifier,
+    onFinding: (f) => findings.push(f),
+  });
   for (const e of events) engine.push(e);
   engine.end();
   return findings;
@@ -130,4 +138,85 @@ test('Linux hosts are left to AN0742', () => {
     findings.map((f) => f.analytic),
     ['AN0742'],
   );
+});
+
+const realClassify = createClassifier(testIntel(), await loadRules(DEFAULT_RULE_DIRS));
+const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+const RUN_VALUE = 'HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\SvcHelper';
+const HELPER = 'C:\\Users\\ana\\AppData\\Roaming\\svchelper\\svchelper.exe';
+const HELPER_LINE = `${HELPER} -o 203.0.113.5:3333 -u ${XMR} -B`;
+
+/** Sysmon 13 as reg.exe writes a Run value. */
+const runValue = (data: string, path = RUN_VALUE) =>
+  ev(0, 'registry-set', {
+    registry: { path, value: path.slice(path.lastIndexOf('\\') + 1), data },
+    process: { pid: 4430, entity_id: '{r1}', name: 'reg.exe', executable: 'C:\\Windows\\System32\\reg.exe' },
+  });
+/** System 7045 as win-event.ts maps it. */
+const serviceInstalled = (image: string, target: string) =>
+  ev(0, 'persistence-entry', {
+    file: { path: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinNetSvc', line: image },
+    process: { command_line: image, user: { name: 'LocalSystem' } },
+    coalmine: {
+      ts: T0,
+      format: 'evtx-xml',
+      ref: { file: 'system.xml', line: 7 },
+      persistence: { mechanism: 'service', target },
+    },
+  });
+
+test('a Run value or a service that starts a miner is alone a low finding on the host, citing the record', () => {
+  for (const event of [
+    runValue(HELPER_LINE),
+    serviceInstalled(`C:\\Windows\\Fonts\\wnsvc.exe -o pool.example:443 -u ${XMR}`, 'C:\\Windows\\Fonts\\wnsvc.exe'),
+  ]) {
+    const findings = run([event], realClassify);
+    assert.equal(findings.length, 1, findings.map((f) => `${f.entity} ${f.severity}`).join('; '));
+    const [f] = findings;
+    assert.deepEqual([f.analytic, f.entity, f.severity, f.legs], ['AN0741', 'host:WS-07', 'low', ['command']]);
+    const source = `${event.coalmine.ref.file}:${event.coalmine.ref.line}`;
+    assert.deepEqual(f.facts.persistence, [source]);
+    const miner = f.evidence.filter((e) => e.kind === 'miner-process');
+    assert.ok(miner.length > 0);
+    for (const e of miner) {
+      assert.equal(e.source, source);
+      assert.equal(e.entity, 'host:WS-07');
+      assert.match(e.explanation, /^what the (?:run-key|service) entry .* will run: /);
+    }
+  }
+});
+
+test('a Run value to an ordinary program raises nothing', () => {
+  for (const data of [
+    '"C:\\Users\\ana\\AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe" /background',
+    '%windir%\\system32\\SecurityHealthSystray.exe',
+    '"C:\\Program Files\\Slack\\slack.exe" --process-start-args --startup',
+  ])
+    assert.deepEqual(run([runValue(data)], realClassify), [], data);
+});
+
+test("the miner a Run value starts, seen running, is one finding: the value joined once, the host's copy dropped", () => {
+  const exec = ev(10, 'exec', {
+    process: {
+      pid: 5120,
+      entity_id: '{m1}',
+      name: 'svchelper.exe',
+      executable: HELPER,
+      command_line: HELPER_LINE,
+      parent: { pid: 4000, entity_id: '{e1}', name: 'explorer.exe', executable: 'C:\\Windows\\explorer.exe' },
+    },
+  });
+  const findings = run([runValue(HELPER_LINE), exec, ...typeperfCpu(11, 40, 198, 'svchelper')], realClassify);
+  assert.equal(findings.length, 1, findings.map((f) => `${f.entity} ${f.severity}`).join('; '));
+  const [f] = findings;
+  assert.equal(f.entity, 'process:WS-07:{m1}');
+  assert.deepEqual([f.severity, f.legs], ['medium', ['resource', 'command']]);
+  const persistence = f.evidence.filter((e) => e.class === 'persistence');
+  assert.deepEqual(
+    persistence.map((e) => [e.by, e.persistence?.mechanism, e.persistence?.file]),
+    [['persistence:run-key', 'run-key', RUN_VALUE]],
+  );
+  // the exec shows its own command: what the value will run is not said again
+  assert.ok(!f.evidence.some((e) => e.explanation.startsWith('what the run-key entry')));
+  assert.ok(f.evidence.some((e) => e.kind === 'miner-process' && e.entity === 'process:WS-07:{m1}'));
 });

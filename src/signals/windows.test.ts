@@ -5,12 +5,12 @@ import type { CoalEvent } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
 import { createClassifier } from './index.js';
 import { kill } from './kill.js';
-import { persistence } from './persistence.js';
+import { isEntryCommand, persistence } from './persistence.js';
 import { processClassifier } from './process.js';
 import { DEFAULT_RULE_DIRS } from './rules.js';
 import { loadRules } from './sigma/index.js';
 import { evt, signalsOf, testIntel } from './test-events.js';
-import { windows } from './windows.js';
+import { autostartOf, windows } from './windows.js';
 
 const HOST = { name: 'ws-07', os: { platform: 'windows' } };
 const classifyAll = createClassifier(testIntel(), await loadRules(DEFAULT_RULE_DIRS));
@@ -238,6 +238,141 @@ test('Run keys are persistence graded by what they start', () => {
     signalsOf(windows, registry('HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run\\X', 'DWORD (0x00000001)')),
     [],
   );
+});
+
+const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+const RUN = 'HKU\\S-1-5-21-1\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\';
+const WINLOGON = 'HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\';
+const SERVICE = 'HKLM\\System\\CurrentControlSet\\Services\\';
+
+/** A registry write as Sysmon 13 gives it: the writer (reg.exe), the value and its data, the record's line. */
+function autostartWrite(path: string, data: string): CoalEvent {
+  return evt('registry-set', {
+    host: HOST,
+    registry: { path, value: path.slice(path.lastIndexOf('\\') + 1), data },
+    process: { pid: 4410, entity_id: '7a1c-11', name: 'reg.exe', user: { name: 'WS-07\\bob' } },
+    coalmine: { ts: 0, format: 'evtx-xml', ref: { file: 'sysmon.xml', line: 12 } },
+  });
+}
+
+test('autostart values: Run/RunOnce, Winlogon Userinit/Shell (defaults left out), a service ImagePath; nothing else', () => {
+  const run = autostartOf(autostartWrite(`${RUN}Sync`, '"C:\\Users\\bob\\AppData\\Roaming\\s\\s.exe" -q'));
+  assert.deepEqual(run && [run.mechanism, run.commands, run.target], [
+    'run-key',
+    ['"C:\\Users\\bob\\AppData\\Roaming\\s\\s.exe" -q'],
+    'C:\\Users\\bob\\AppData\\Roaming\\s\\s.exe',
+  ]);
+  assert.equal(
+    autostartOf(autostartWrite('HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\RunOnce\\x', 'a.exe'))
+      ?.mechanism,
+    'run-key',
+  );
+  assert.equal(
+    autostartOf(
+      autostartWrite('HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\Explorer\\Run\\x', 'a.exe'),
+    )?.mechanism,
+    'run-key',
+  );
+  const userinit = autostartOf(
+    autostartWrite(`${WINLOGON}Userinit`, 'C:\\Windows\\system32\\userinit.exe, C:\\ProgramData\\u\\u.exe -q,'),
+  );
+  assert.deepEqual(userinit && [userinit.mechanism, userinit.commands, userinit.target], [
+    'winlogon',
+    ['C:\\ProgramData\\u\\u.exe -q'],
+    'C:\\ProgramData\\u\\u.exe',
+  ]);
+  assert.deepEqual(
+    autostartOf(autostartWrite(`${WINLOGON}Userinit`, 'C:\\Windows\\system32\\userinit.exe,'))?.commands,
+    [],
+  );
+  assert.deepEqual(autostartOf(autostartWrite(`${WINLOGON}Shell`, 'explorer.exe'))?.commands, []);
+  const service = autostartOf(autostartWrite(`${SERVICE}gupdate\\ImagePath`, '"C:\\Program Files\\G\\g.exe" /svc'));
+  assert.deepEqual(service && [service.mechanism, service.target], ['service', 'C:\\Program Files\\G\\g.exe']);
+  for (const [path, data] of [
+    [`${RUN}X`, 'DWORD (0x00000001)'],
+    [`${RUN}X`, ''],
+    [`${SERVICE}gupdate\\Start`, 'DWORD (0x00000002)'],
+    [`${SERVICE}gupdate\\DisplayName`, 'Google Update'],
+    [`${WINLOGON}AutoRestartShell`, '1'],
+    ['HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunNotes\\x', 'a.exe'],
+  ])
+    assert.equal(autostartOf(autostartWrite(path, data)), undefined, path);
+});
+
+test('an autostart value carries its place for containment, and pool options in it are strong', () => {
+  const [s] = signalsOf(
+    windows,
+    autostartWrite(`${RUN}OneDriveSync`, `C:\\Program Files\\Sync\\sync.exe -o 198.51.100.23:443 -u ${XMR}`),
+  );
+  assert.deepEqual([s.kind, s.strength, s.by], ['persistence', 'strong', 'persistence:run-key']);
+  assert.match(s.explanation, /mining pool options/);
+  assert.deepEqual(s.persistence, {
+    mechanism: 'run-key',
+    file: `${RUN}OneDriveSync`,
+    entry: `C:\\Program Files\\Sync\\sync.exe -o 198.51.100.23:443 -u ${XMR}`,
+    line: 12,
+    user: 'WS-07\\bob',
+  });
+  assert.equal(s.subject?.persistenceTarget, 'C:\\Program Files\\Sync\\sync.exe');
+  const [svc] = signalsOf(windows, autostartWrite(`${SERVICE}svc\\ImagePath`, 'C:\\ProgramData\\svc\\xmrig.exe'));
+  assert.deepEqual([svc.strength, svc.by, svc.persistence?.mechanism], ['strong', 'persistence:service', 'service']);
+  const [logon] = signalsOf(windows, autostartWrite(`${WINLOGON}Userinit`, 'C:\\Windows\\system32\\userinit.exe,'));
+  assert.deepEqual([logon.strength, logon.by], ['weak', 'persistence:winlogon']);
+});
+
+test('what an autostart value will run is judged as a command: miner and proxyware evidence on the host, citing the record', () => {
+  for (const [path, data, kind, mechanism] of [
+    [
+      `${RUN}OneDriveSync`,
+      `"C:\\Users\\bob\\AppData\\Local\\OneSync\\onesync.exe" -o 198.51.100.23:443 -u ${XMR} -p x`,
+      'miner-process',
+      'run-key',
+    ],
+    [
+      `${WINLOGON}Userinit`,
+      'C:\\Windows\\system32\\userinit.exe,C:\\ProgramData\\Hg\\hgsvc.exe -tou-accept -email a@example.com -pass s',
+      'proxyware-process',
+      'winlogon',
+    ],
+    [
+      `${SERVICE}WinNetSvc\\ImagePath`,
+      'C:\\Windows\\Fonts\\wnsvc.exe --donate-level 1 -o pool.example:443',
+      'miner-process',
+      'service',
+    ],
+  ] as const) {
+    const found = all(autostartWrite(path, data)).filter(isEntryCommand);
+    assert.ok(found.length > 0, data);
+    for (const s of found) {
+      assert.equal(s.kind, kind, s.explanation);
+      assert.equal(s.strength, 'strong', s.explanation);
+      // the host's, not the writer's: reg.exe runs no miner
+      assert.equal(s.entity, 'host:ws-07');
+      assert.deepEqual(s.ref, { file: 'sysmon.xml', line: 12 });
+      assert.equal(s.persistence?.mechanism, mechanism);
+      assert.equal(s.persistence?.file, path);
+      assert.ok(s.explanation.startsWith(`what the ${mechanism} entry ${path}:12 will run: `), s.explanation);
+    }
+  }
+});
+
+test('ordinary autostart values carry no command evidence: at most a weak persistence signal on the writer', () => {
+  for (const [path, data] of [
+    [`${RUN}OneDrive`, '"C:\\Users\\carol\\AppData\\Local\\Microsoft\\OneDrive\\OneDrive.exe" /background'],
+    [`${RUN}SecurityHealth`, '%windir%\\system32\\SecurityHealthSystray.exe'],
+    [`${WINLOGON}Userinit`, 'C:\\Windows\\system32\\userinit.exe,'],
+    [`${WINLOGON}Shell`, 'explorer.exe'],
+    [`${SERVICE}gupdate\\ImagePath`, '"C:\\Program Files (x86)\\Google\\Update\\GoogleUpdate.exe" /svc'],
+    [`${SERVICE}vmci\\ImagePath`, '\\SystemRoot\\System32\\drivers\\vmci.sys'],
+    [`${SERVICE}Dnscache\\ImagePath`, '%SystemRoot%\\system32\\svchost.exe -k NetworkService -p'],
+  ]) {
+    const s = all(autostartWrite(path, data));
+    assert.ok(!s.some(isEntryCommand), data);
+    assert.ok(
+      s.every((x) => x.kind === 'persistence' && x.strength !== 'strong' && x.entity === 'process:ws-07:7a1c-11'),
+      `${data}: ${s.map((x) => `${x.kind}/${x.strength}/${x.by}`).join(', ')}`,
+    );
+  }
 });
 
 test('sc and net stop of a miner service are competitor kills; of other services not', () => {

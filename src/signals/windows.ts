@@ -1,20 +1,34 @@
 /**
  * Windows-only evidence from Sysmon: miner drivers loaded for MSR access (WinRing0, listed in
  * intel/miner-drivers.txt), Microsoft Defender weakened through the registry (exclusions, real-time
- * protection off), and Run-key autostarts graded by what they start. Windows miner names, masquerading, scheduled tasks and taskkill/Stop-Process live
- * in the process, persistence and kill classifiers; PowerShell tampering in powershell.ts.
+ * protection off), and autostarts written to the registry (Run/RunOnce values, Winlogon's Userinit and
+ * Shell, a service's ImagePath) graded by what they start; `autostartOf` tells what such a value will run,
+ * which signals/index.ts judges as a command, as it does a cron line or a task's action. Windows miner
+ * names, masquerading, scheduled tasks and taskkill/Stop-Process live in the process, persistence and kill
+ * classifiers; PowerShell tampering in powershell.ts.
  */
 import type { CoalEvent } from '../model/event.js';
-import type { Signal, Strength } from '../model/signal.js';
+import type { PersistenceDetail, Signal, Strength } from '../model/signal.js';
+import { clip } from '../util/hostile.js';
 import { intelName, signalFor } from './make.js';
+import { minerOptions } from './miner-args.js';
 import { commandLayers } from './powershell.js';
 import { baseName, isWindowsPath, windowsSuspiciousLocation } from './process.js';
 import type { Classifier, ClassifyContext } from './types.js';
 
 const MAX_PATH_CHARS = 2048;
-/** Autostart values: Run/RunOnce (machine, user, WOW6432Node), Winlogon Shell/Userinit. */
+/** Autostart values: Run/RunOnce (machine, user, WOW6432Node, the Explorer policy). */
 const RUN_KEY =
-  /\\(?:Software\\(?:WOW6432Node\\)?Microsoft\\Windows\\CurrentVersion\\(?:Run|RunOnce|RunServices|Policies\\Explorer\\Run)\\[^\\]{1,255}|Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\(?:Shell|Userinit))$/i;
+  /\\Software\\(?:WOW6432Node\\)?Microsoft\\Windows\\CurrentVersion\\(?:Run|RunOnce|RunServices|Policies\\Explorer\\Run)\\[^\\]{1,255}$/i;
+/** Winlogon's programs at logon: Userinit and Shell, each a comma-separated list. */
+const WINLOGON = /\\Software\\(?:WOW6432Node\\)?Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\(?:Shell|Userinit)$/i;
+/** A service's program (what 7045/4697 report as its ImagePath, written through the registry). */
+const SERVICE_IMAGE = /\\SYSTEM\\(?:CurrentControlSet|ControlSet\d{3})\\Services\\[^\\]{1,255}\\ImagePath$/i;
+/** What Userinit and Shell hold on every Windows: the programs Winlogon starts by default. */
+const WINLOGON_DEFAULT =
+  /^(?:(?:[a-z]:\\windows\\(?:system32\\)?|%(?:systemroot|windir)%\\(?:system32\\)?)?(?:userinit|explorer)(?:\.exe)?)$/i;
+/** Commands of one Userinit or Shell value judged. */
+const MAX_AUTOSTART_COMMANDS = 8;
 /** `…\Windows Defender\Exclusions\Paths\C:\x` (also under Policies\Microsoft\…): the value name is what is excluded. */
 const EXCLUSION_KEY =
   /\\Windows Defender\\Exclusions\\(Paths|Processes|Extensions|IpAddresses|TemporaryPaths)\\(.{1,1024})$/i;
@@ -63,22 +77,92 @@ function runTarget(data: string): string {
   return exe ? exe[0] : s.split(/\s/, 1)[0];
 }
 
-/** A Run key value: persistence graded by what it starts, like a scheduled task. */
-function runKey(event: CoalEvent, path: string, intel: ClassifyContext['intel'], out: Signal[]): void {
-  const data = event.registry?.data?.slice(0, MAX_PATH_CHARS) ?? '';
-  if (data === '' || /^(?:DWORD|QWORD|Binary Data)/i.test(data)) return;
-  const target = runTarget(data);
-  const named = intel.processName(baseName(target));
+/** An autostart written to the registry: the value, what it holds and the commands it will run at logon or boot. */
+export interface Autostart {
+  /** `run-key` (Run/RunOnce), `winlogon` (Userinit, Shell) or `service` (a service's ImagePath). */
+  mechanism: 'run-key' | 'winlogon' | 'service';
+  /** The value's full registry path. */
+  path: string;
+  /** Its data as written. */
+  data: string;
+  /** What it will run, each a command line: Winlogon's defaults (userinit.exe, explorer.exe) left out. */
+  commands: string[];
+  /** The program it starts, which an exec of it is joined by. */
+  target: string;
+}
+
+/**
+ * The autostart a registry write sets, whichever sensor saw it (Sysmon 13, an EDR's registry event):
+ * a Run/RunOnce value, Winlogon's Userinit or Shell (programs separated by commas), a service's
+ * ImagePath. Undefined for any other write, and for a value holding no text (a DWORD, binary data).
+ */
+export function autostartOf(event: CoalEvent): Autostart | undefined {
+  if (event.event.action !== 'registry-set') return undefined;
+  const path = event.registry?.path?.slice(0, MAX_PATH_CHARS);
+  if (!path) return undefined;
+  const mechanism = RUN_KEY.test(path)
+    ? 'run-key'
+    : WINLOGON.test(path)
+      ? 'winlogon'
+      : SERVICE_IMAGE.test(path)
+        ? 'service'
+        : undefined;
+  if (mechanism === undefined) return undefined;
+  const data = event.registry?.data?.slice(0, MAX_PATH_CHARS).trim() ?? '';
+  if (data === '' || /^(?:DWORD|QWORD|Binary Data)/i.test(data)) return undefined;
+  const commands =
+    mechanism === 'winlogon'
+      ? data
+          .split(',', MAX_AUTOSTART_COMMANDS)
+          .map((c) => c.trim())
+          .filter((c) => c !== '' && !WINLOGON_DEFAULT.test(c.replace(/^"(.*)"$/, '$1')))
+      : [data];
+  return { mechanism, path, data, commands, target: runTarget(commands[0] ?? data) };
+}
+
+/** An autostart as its evidence cites it (`Signal.persistence`): the value, the record's line, its writer's user. */
+export function autostartDetail(event: CoalEvent, autostart: Autostart): PersistenceDetail {
+  const detail: PersistenceDetail = {
+    mechanism: autostart.mechanism,
+    file: clip(autostart.path, 512),
+    entry: clip(autostart.data, 512),
+  };
+  const line = event.coalmine.ref.line;
+  if (line !== undefined) detail.line = line;
+  const user = event.process?.user?.name;
+  if (user !== undefined) detail.user = clip(user, 64);
+  return detail;
+}
+
+const AUTOSTART_LABEL: Record<Autostart['mechanism'], string> = {
+  'run-key': 'run-key value',
+  winlogon: 'Winlogon value',
+  service: 'service ImagePath',
+};
+/** Characters of the value quoted in an explanation, so the reason after it survives the bound. */
+const SHOWN_DATA_CHARS = 160;
+
+/**
+ * An autostart value: persistence graded by what it starts, like a scheduled task, tied to the program it
+ * starts (a later exec of it joins it) and carrying the value, so containment can remove it.
+ */
+function autostart(event: CoalEvent, a: Autostart, intel: ClassifyContext['intel'], out: Signal[]): void {
+  const { data, target } = a;
+  const named = a.commands.length > 0 ? intel.processName(baseName(target)) : undefined;
   const hidden = commandLayers(data).filter((l) => l.technique !== undefined);
   const decodedNamed = hidden
     .flatMap((l) => l.text.split(/[\s;|&()'"]+/, 64))
     .find((w) => intel.processName(baseName(w))?.kind === 'miner-name');
-  const location = isWindowsPath(target) ? windowsSuspiciousLocation(target, true) : undefined;
+  const options = a.commands.map((c) => minerOptions(c, intel)).find((o) => o?.conclusive);
+  const location = a.commands.length > 0 && isWindowsPath(target) ? windowsSuspiciousLocation(target, true) : undefined;
   let strength: Strength = 'weak';
   let why = 'an ordinary-looking autostart (evidence only when it launches a flagged process)';
   if (named) {
     strength = 'strong';
     why = `it starts ${baseName(target)}, a known ${named.kind === 'miner-name' ? 'miner' : 'proxyware client'} (intel ${intelName(named)})`;
+  } else if (options) {
+    strength = 'strong';
+    why = `its arguments carry mining pool options (${options.shown.join(', ')}): a miner, whatever the program is called`;
   } else if (decodedNamed) {
     strength = 'strong';
     why = `it starts ${decodedNamed}, a known miner, once decoded`;
@@ -94,9 +178,10 @@ function runKey(event: CoalEvent, path: string, intel: ClassifyContext['intel'],
       kind: 'persistence',
       class: 'persistence',
       strength,
-      by: 'persistence:run-key',
-      explanation: `run-key value ${path} = "${data}"; ${why}`,
+      by: `persistence:${a.mechanism}`,
+      explanation: `${AUTOSTART_LABEL[a.mechanism]} ${a.path} = "${clip(data, SHOWN_DATA_CHARS)}"; ${why}`,
       subject: { persistenceTarget: target },
+      persistence: autostartDetail(event, a),
     }),
   );
 }
@@ -104,8 +189,9 @@ function runKey(event: CoalEvent, path: string, intel: ClassifyContext['intel'],
 function registrySet(event: CoalEvent, { intel }: ClassifyContext, out: Signal[]): void {
   const path = event.registry?.path?.slice(0, MAX_PATH_CHARS);
   if (!path) return;
-  if (RUN_KEY.test(path)) {
-    runKey(event, path, intel, out);
+  const a = autostartOf(event);
+  if (a) {
+    autostart(event, a, intel, out);
     return;
   }
   if (!/Windows Defender/i.test(path)) return;
@@ -155,6 +241,7 @@ function classify(event: CoalEvent, context: ClassifyContext, out: Signal[]): vo
 export const windows: Classifier = {
   name: 'windows',
   actions: ['driver-load', 'registry-set'],
-  summary: 'miner drivers (WinRing0) loaded, Defender exclusions and protection turned off via the registry, Run keys',
+  summary:
+    'miner drivers (WinRing0) loaded, Defender exclusions and protection turned off via the registry, autostart values (Run keys, Winlogon, service ImagePath)',
   classify,
 };

@@ -31,6 +31,7 @@ const MECHANISMS = new Set<string>([
   'init',
   'scheduled-task',
   'run-key',
+  'service',
 ] satisfies NonNullable<CoalEvent['coalmine']['persistence']>['mechanism'][]);
 /** Longer than any timestamp form; Date.parse is not fed megabytes. */
 const MAX_TIMESTAMP_CHARS = 64;

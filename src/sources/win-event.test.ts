@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   decodeXmlEntities,
+  imageTarget,
   parseHashes,
   parseQueryResults,
   parseWinPid,
@@ -318,6 +319,60 @@ test('Security 4698 is a scheduled-task persistence event targeting the first Ex
   );
   assert.deepEqual(none?.coalmine.persistence, { mechanism: 'scheduled-task' });
   assert.equal(none?.event.action, 'persistence-entry');
+});
+
+test('a service installed (System 7045, Security 4697) is a service persistence event running its ImagePath', () => {
+  const system: WinEvent = {
+    provider: 'Service Control Manager',
+    channel: 'System',
+    eventId: 7045,
+    recordId: 310,
+    timeCreated: '2024-05-23T17:31:00.0000000Z',
+    computer: 'ws-01.corp.example',
+    data: {
+      ServiceName: 'WinNetSvc',
+      ImagePath: '"C:\\Program Files\\Win Net\\wnsvc.exe" -o pool.example:443',
+      ServiceType: 'user mode service',
+      StartType: 'auto start',
+      AccountName: 'LocalSystem',
+    },
+  };
+  const e = winEventToCoal(system, REF, 'evtx');
+  assert.equal(e?.event.action, 'persistence-entry');
+  assert.equal(e?.event.dataset, 'evtx.system.7045');
+  assert.deepEqual(e?.coalmine.persistence, { mechanism: 'service', target: 'C:\\Program Files\\Win Net\\wnsvc.exe' });
+  assert.deepEqual(e?.file, {
+    path: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinNetSvc',
+    line: '"C:\\Program Files\\Win Net\\wnsvc.exe" -o pool.example:443',
+  });
+  assert.deepEqual(e?.process, { command_line: e?.file?.line, user: { name: 'LocalSystem' } });
+  // the record stays readable by the rules that read the System log
+  assert.equal(e?.original.EventID, 7045);
+  // 7045 of another provider is not a service install
+  assert.equal(winEventToCoal({ ...system, provider: 'Some-App' }, REF, 'evtx'), undefined);
+
+  const security4697 = winEventToCoal(
+    security(4697, {
+      SubjectUserName: 'admin',
+      ServiceName: 'PSEXESVC',
+      ServiceFileName: '%SystemRoot%\\PSEXESVC.exe',
+      ServiceAccount: 'LocalSystem',
+    }),
+    REF,
+    'evtx',
+  );
+  assert.equal(security4697?.event.action, 'persistence-entry');
+  assert.deepEqual(security4697?.coalmine.persistence, { mechanism: 'service', target: '%SystemRoot%\\PSEXESVC.exe' });
+  assert.equal(security4697?.file?.path, 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PSEXESVC');
+  const bare = winEventToCoal(security(4697, { ServiceName: 'x' }), REF, 'evtx');
+  assert.deepEqual(bare?.coalmine.persistence, { mechanism: 'service' });
+  assert.equal(bare?.process, undefined);
+});
+
+test('the program of an ImagePath: quoted, up to .exe with spaces, or a driver path', () => {
+  assert.equal(imageTarget('"C:\\Program Files\\A\\a.exe" /svc'), 'C:\\Program Files\\A\\a.exe');
+  assert.equal(imageTarget('C:\\Program Files\\A\\a.exe /svc'), 'C:\\Program Files\\A\\a.exe');
+  assert.equal(imageTarget('\\SystemRoot\\System32\\drivers\\vmci.sys'), '\\SystemRoot\\System32\\drivers\\vmci.sys');
 });
 
 test('task XML parsing is bounded and skips look-alike tags', () => {

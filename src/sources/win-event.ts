@@ -40,6 +40,8 @@ const SYSMON = 'Microsoft-Windows-Sysmon';
 /** Sysmon for Linux: Sysmon's event ids and EventData names, Linux paths and user names. */
 export const LINUX_SYSMON = 'Linux-Sysmon';
 const SECURITY = 'Microsoft-Windows-Security-Auditing';
+/** The System log's provider of 7045 (a service was installed). */
+const SERVICE_CONTROL_MANAGER = 'service control manager';
 const MAX_COMMAND_CHARS = 8192;
 const MAX_TEXT_CHARS = 4096;
 const MAX_NAME_CHARS = 256;
@@ -50,6 +52,8 @@ const MAX_TASK_ACTIONS = 32;
 /** EventData values Sigma rules search whole (command lines, scripts, task XML): kept up to MAX_COMMAND_CHARS. */
 const LONG_VALUES = new Set([
   'CommandLine',
+  'ImagePath',
+  'ServiceFileName',
   'ParentCommandLine',
   'ScriptBlockText',
   'Payload',
@@ -257,6 +261,53 @@ export function scheduledTask(
   };
 }
 
+/**
+ * The program a service's ImagePath starts: the quoted path, else the text up to `.exe` (an unquoted path
+ * may hold spaces), else the first word (a driver's `\SystemRoot\System32\drivers\x.sys`).
+ */
+export function imageTarget(imagePath: string): string {
+  const s = imagePath.trim();
+  if (s.startsWith('"')) return taskTarget(s);
+  const exe = /^.{0,1024}?\.exe\b/i.exec(s);
+  return exe ? exe[0] : s.split(/\s/, 1)[0];
+}
+
+/** What a service installed is as an event: its file, process and persistence fields. */
+export interface InstalledService {
+  file: NonNullable<CoalEvent['file']>;
+  process?: ProcessFields;
+  persistence: NonNullable<CoalEvent['coalmine']['persistence']>;
+}
+
+/**
+ * A service installed (System 7045, Security 4697), as a scheduled task is mapped: its registry key is the
+ * file (`HKLM\SYSTEM\CurrentControlSet\Services\<name>`, where the service lives and what removes it),
+ * its ImagePath the line and the command line, the account it runs as the user, and the ImagePath's
+ * program the persistence target. No process identity: the Service Control Manager logs it, whoever asked.
+ */
+export function installedService(
+  name: string | undefined,
+  imagePath: string | undefined,
+  account: string | undefined,
+  maxChars = MAX_COMMAND_CHARS,
+): InstalledService {
+  const file: NonNullable<CoalEvent['file']> = {};
+  if (name !== undefined) file.path = `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${name}`;
+  const p: ProcessFields = {};
+  const image = imagePath?.trim();
+  if (image) {
+    const line = clip(image, maxChars);
+    file.line = line;
+    p.command_line = line;
+  }
+  if (account !== undefined) p.user = { name: account };
+  return {
+    file,
+    ...(Object.keys(p).length > 0 && { process: p }),
+    persistence: image ? { mechanism: 'service', target: imageTarget(image) } : { mechanism: 'service' },
+  };
+}
+
 function isSysmon(provider: string): boolean {
   return provider === SYSMON || provider === LINUX_SYSMON;
 }
@@ -298,8 +349,8 @@ function datasetOf(ev: WinEvent): string {
 }
 
 /**
- * Windows events into CoalEvents: Sysmon 1/3/5/6/11/12-14/22 (on Windows or Linux) and Security
- * 4688/4689/4698/4702/5156 as what they mean; every other record (and a Sysmon 12 key delete) as a
+ * Windows events into CoalEvents: Sysmon 1/3/5/6/11/12-14/22 (on Windows or Linux), Security
+ * 4688/4689/4697/4698/4702/5156 and System 7045 as what they mean; every other record (and a Sysmon 12 key delete) as a
  * `log-record` for the Sigma rules when `keepRecord` says a rule could read it. Undefined for the rest and
  * for a record with no readable time.
  */
@@ -478,6 +529,25 @@ export function winEventToCoal(
         body.process = p;
         break;
       }
+      case 4697: {
+        // a service installed: what it will run is its ServiceFileName, as it is 7045's ImagePath
+        head = {
+          kind: 'event',
+          category: ['configuration'],
+          type: ['creation'],
+          action: 'persistence-entry',
+          dataset: ds,
+        };
+        const service = installedService(
+          val(d, 'ServiceName', MAX_NAME_CHARS),
+          val(d, 'ServiceFileName', MAX_COMMAND_CHARS),
+          val(d, 'ServiceAccount', MAX_NAME_CHARS),
+        );
+        body.file = service.file;
+        if (service.process) body.process = service.process;
+        persistence = service.persistence;
+        break;
+      }
       case 4698:
       case 4702: {
         head = {
@@ -521,6 +591,23 @@ export function winEventToCoal(
         break;
       }
     }
+  } else if (ev.eventId === 7045 && ev.provider.toLowerCase() === SERVICE_CONTROL_MANAGER) {
+    // System 7045: a service was installed, and the ImagePath it will run
+    head = {
+      kind: 'event',
+      category: ['configuration'],
+      type: ['creation'],
+      action: 'persistence-entry',
+      dataset: `${format}.system.7045`,
+    };
+    const service = installedService(
+      val(d, 'ServiceName', MAX_NAME_CHARS),
+      val(d, 'ImagePath', MAX_COMMAND_CHARS),
+      val(d, 'AccountName', MAX_NAME_CHARS),
+    );
+    body.file = service.file;
+    if (service.process) body.process = service.process;
+    persistence = service.persistence;
   }
   // every other record reaches the Sigma rules that could read it as it is (its fields in `original`);
   // the engine ignores it; with no such rule it is unused

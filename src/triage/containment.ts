@@ -229,6 +229,28 @@ function windowsRemoval(e: Evidence): string[] {
         ]
       : [byHand(`the Run value ${p.file}`)];
   }
+  if (p.mechanism === 'service') {
+    // the service's key (7045, 4697) or its ImagePath value (a registry write): the name is the key's
+    const name =
+      p.file
+        .replace(/\\ImagePath$/i, '')
+        .split('\\')
+        .pop() ?? '';
+    return name !== ''
+      ? [`Stop-Service -Name ${psQuote(name)} -Force`, `sc.exe delete ${psQuote(name)}`]
+      : [byHand(`the service ${p.file}`)];
+  }
+  if (p.mechanism === 'winlogon') {
+    // Userinit and Shell must hold Windows' own program: put it back, never delete the value
+    const value = p.file.split('\\').pop() ?? '';
+    const original = /^userinit$/i.test(value) ? 'C:\\Windows\\system32\\userinit.exe,' : 'explorer.exe';
+    const cut = p.file.lastIndexOf('\\');
+    return cut > 0 && /^(?:userinit|shell)$/i.test(value)
+      ? [
+          `Set-ItemProperty -Path ${psQuote(`Registry::${p.file.slice(0, cut)}`)} -Name ${psQuote(value)} -Value ${psQuote(original)}`,
+        ]
+      : [byHand(`the Winlogon value ${p.file}`)];
+  }
   return [`# remove the ${p.mechanism} entry in ${p.file}: ${p.entry.slice(0, 160)}`];
 }
 

@@ -4,7 +4,9 @@
  * (test/fixtures/scenarios/lnx-persisted-miner): what the entry will run is judged as a command, so each
  * host gets a low AN0742 finding naming the entry's file:line. Benign entries (logrotate, certbot,
  * apt-daily, a backup script) and generic ones (a download piped to a shell, a unit running a hidden
- * script) are not mining-specific and raise nothing alone.
+ * script) are not mining-specific and raise nothing alone. A cron line that base64-decodes a script into
+ * a shell (test/fixtures/scenarios/lnx-persisted-decoded) is one entry and one leg: a decoded download
+ * raises nothing alone, a decoded miner is low, and cron's exec of the line adds the process leg once.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -61,4 +63,36 @@ test('benign crontabs and units, and generic persistence alone, raise no finding
       scenario,
     );
   }
+});
+
+const DECODED = join(SCENARIOS, 'lnx-persisted-decoded');
+
+test('a base64-decoded cron line is one leg alone: a decoded download nothing, a decoded miner low; its exec adds the process', () => {
+  const alone = huntNdjson([join(DECODED, 'dropper-host'), join(DECODED, 'miner-host')]);
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.deepEqual(
+    alone.findings.map((f) => [f.host, f.entity, f.severity, f.legs]),
+    [['web-05', 'host:web-05', 'low', ['reach']]],
+  );
+  const [miner] = alone.findings;
+  const dropper = miner.evidence.find((e) => e.by === 'shell:decoded-script');
+  assert.ok(dropper?.source.endsWith('miner-host/var/spool/cron/crontabs/root:2'), dropper?.source);
+  assert.equal(dropper?.persistence?.mechanism, 'cron');
+
+  const exec = huntNdjson([join(DECODED, 'exec-host')]);
+  assert.equal(exec.code, 0, exec.stderr);
+  assert.deepEqual(
+    exec.findings.map((f) => [f.entity, f.severity, f.legs]),
+    [['process:web-06:6200', 'medium', ['process', 'reach']]],
+  );
+  const f = exec.findings[0];
+  // the decoded script is the exec's, seen running; the entry's own reading of it is not said again
+  assert.deepEqual(
+    f.evidence.filter((e) => e.by === 'shell:decoded-script').map((e) => e.entity),
+    ['process:web-06:6200'],
+  );
+  assert.deepEqual(
+    f.evidence.filter((e) => e.class === 'persistence').map((e) => e.source.slice(e.source.indexOf('exec-host/'))),
+    ['exec-host/var/spool/cron/crontabs/root:2'],
+  );
 });

@@ -470,3 +470,48 @@ test('live (watch): a workload finding is reported as soon as it holds, and agai
     ],
   );
 });
+
+test('a containers: entry past its expiry at the write approves nothing, and the finding names it; in force it names its owner', () => {
+  const withExpiry = (expires: string): Policy => {
+    const policy = defaultPolicy();
+    policy.containers = {
+      registries: ['docker.io/made-up'],
+      images: [],
+      namespaces: [],
+      creators: [],
+      labels: {},
+      ref: 'coalmine.yaml:1',
+      terms: { registries: [{ owner: 'netops', reason: 'CHG-7', expires, ref: 'coalmine.yaml:3' }] },
+    };
+    return policy;
+  };
+  const story = [
+    write(0, 'carol', minerSpec('kube-netmon', 'kube-system')),
+    inPod(2 * MIN, 'kube-netmon-x7k2p', DS, 'worker-1', MINER),
+  ];
+  // the write (2026-11-02T03:00Z) is judged, not the clock: an expiry that day still approves it
+  const current = run(story, { policy: withExpiry('2026-11-02') });
+  assert.deepEqual(current[0].legs, ['tool']);
+  assert.equal(
+    current[0].facts.authorization,
+    'approved by containers.registries "docker.io/made-up" (coalmine.yaml:3; owner netops; reason "CHG-7"; expires 2026-11-02)',
+  );
+  const lapsed = run(story, { policy: withExpiry('2026-11-01') });
+  assert.deepEqual(lapsed[0].legs, ['authorization', 'tool']);
+  assert.equal(
+    lapsed[0].facts.authorization,
+    'not approved by the containers: policy (coalmine.yaml:1): containers.registries "docker.io/made-up" (coalmine.yaml:3; owner netops; reason "CHG-7") expired 2026-11-01, before this write at 2026-11-02T03:00:00.000Z',
+  );
+  // no audit log: the policy judges the workload at its first evidence, and names the lapsed entry too
+  const unwritten = run(
+    [inPod(0, 'miner-x7k2p', { namespace: 'default', kind: 'DaemonSet', name: 'miner' }, 'worker-1', MINER)].map(
+      (e) => ({ ...e, container: { ...e.container, image: { name: 'docker.io/made-up/x', tag: '1' } } }),
+    ),
+    { policy: withExpiry('2026-11-01') },
+  );
+  assert.deepEqual(unwritten[0].legs, ['authorization', 'tool']);
+  assert.match(
+    String(unwritten[0].facts.authorization),
+    /^no containers: entry in force approves default\/miner: containers\.registries "docker\.io\/made-up" \(coalmine\.yaml:3; owner netops; reason "CHG-7"\) expired 2026-11-01, before this workload's first evidence at 2026-11-02T03:00:00\.000Z$/,
+  );
+});

@@ -178,7 +178,12 @@ function policyVerdict(view: WorkloadView, first: number): Signal | undefined {
   const w = view.workload;
   if (!view.policy || w.authorizedBy || w.writes.length > 0 || w.images.size === 0) return undefined;
   if (view.evidence.some((s) => s.class === 'authorization')) return undefined;
-  if (WorkloadTable.approval(view.policy, w)) return undefined;
+  // no write to judge the entries' expiry against: the creation the inventory reports, else the first evidence
+  const verdict =
+    w.createdMs !== undefined
+      ? WorkloadTable.approval(view.policy, w, w.createdMs, "workload's creation")
+      : WorkloadTable.approval(view.policy, w, first, "workload's first evidence");
+  if (verdict?.approved) return undefined;
   const cite = view.evidence[0];
   return {
     kind: 'unauthorized-workload',
@@ -189,7 +194,10 @@ function policyVerdict(view: WorkloadView, first: number): Signal | undefined {
     ts: first,
     ref: cite.ref,
     by: 'engine:workload-policy',
-    explanation: `no containers: entry (${view.policy.ref}) approves ${w.namespace}/${w.name}: images ${list(w.images).slice(0, 3).join(', ')}`,
+    explanation:
+      verdict?.approved === false
+        ? `no containers: entry in force approves ${w.namespace}/${w.name}: ${verdict.expired}`
+        : `no containers: entry (${view.policy.ref}) approves ${w.namespace}/${w.name}: images ${list(w.images).slice(0, 3).join(', ')}`,
   };
 }
 

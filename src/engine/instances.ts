@@ -898,6 +898,7 @@ export class InstanceTable {
       region: l.region,
       instanceTypes: o.instanceTypes,
       tags: o.tags,
+      at: ts,
     });
     if (approval?.approved) {
       l.authorizedBy = approval.reason;

@@ -13,7 +13,7 @@
  * No I/O, no clock: event time only. All maps are bounded.
  */
 
-import { approvalOf, normalisedRepository } from '../model/container-policy.js';
+import { type ContainerApproval, containerApprovalOf, normalisedRepository } from '../model/container-policy.js';
 import { type EntityKey, workloadKey } from '../model/entity.js';
 import { type CoalEvent, isoFromMs, type SourceRef } from '../model/event.js';
 import type { ContainerPolicy, Thresholds } from '../model/policy.js';
@@ -153,12 +153,24 @@ function repositoryOf(image: string): string {
 }
 
 /** What the `containers:` matcher needs of a workload; `creator` the identity whose write is judged. */
-function forApproval(w: WorkloadState, creator: string | undefined): Parameters<typeof approvalOf>[1] {
+/** The workload as the `containers:` policy judges it, at `at` (the write judged): an entry expired by then approves nothing. */
+function forApproval(
+  w: WorkloadState,
+  creator: string | undefined,
+  at: number,
+): Parameters<typeof containerApprovalOf>[1] {
   const creators =
     creator !== undefined
       ? [creator]
       : [...new Set(w.writes.filter((x) => (x.status ?? 200) < 400).map((x) => x.user))];
-  return { namespace: w.namespace, images: [...w.images], digests: [...w.digests], creators, labels: w.labels ?? {} };
+  return {
+    namespace: w.namespace,
+    images: [...w.images],
+    digests: [...w.digests],
+    creators,
+    labels: w.labels ?? {},
+    at,
+  };
 }
 
 /** Images are kept as written, once per repository and tag (`nginx:1.25` and `docker.io/library/nginx:1.25` are one). */
@@ -491,7 +503,8 @@ export class WorkloadTable {
       return;
     }
     if (isExec) {
-      const approvedExec = approvalOf(this.policy, forApproval(w, user));
+      const execVerdict = containerApprovalOf(this.policy, forApproval(w, user, ts));
+      const approvedExec = execVerdict?.approved ? execVerdict.reason : undefined;
       emit(
         'container-exec',
         approvedExec || before >= ROUTINE_WRITES ? 'weak' : 'medium',
@@ -512,12 +525,14 @@ export class WorkloadTable {
         );
       w.replicas = spec.replicas;
     }
-    const approval = approvalOf(this.policy, forApproval(w, user));
-    if (approval) {
-      w.authorizedBy = approval;
-      w.authorizationNote = `approved by ${approval}`;
+    const verdict = containerApprovalOf(this.policy, forApproval(w, user, ts));
+    if (verdict?.approved) {
+      w.authorizedBy = verdict.reason;
+      w.authorizationNote = `approved by ${verdict.reason}`;
       return;
     }
+    // an approval that lapsed before this write is named, not taken for none
+    const expired = verdict?.approved === false ? verdict.expired : undefined;
     if (spec.verb !== 'create') return;
     if (spec.kind !== 'Pod' || !w.kind || w.kind === 'Pod') this.creationBurst(cluster, user, ts, before, emit);
     // baselines: the creator's writes in this namespace before, and whether each image's repository ran here before
@@ -530,17 +545,19 @@ export class WorkloadTable {
       spec.hostPID || spec.hostNetwork || spec.containers?.some((c) => c.privileged) || spec.hostPaths?.includes('/');
     if (before >= ROUTINE_WRITES) {
       w.authorizedBy ??= `routine creator ${user} (${before} earlier writes in ${w.namespace} over ${history} of audit history)`;
-      w.authorizationNote = `created by ${w.authorizedBy}`;
+      w.authorizationNote = `created by ${w.authorizedBy}${expired ? `; its approval lapsed: ${expired}` : ''}`;
       return;
     }
     if (this.policy) {
       emit(
         'unauthorized-workload',
         'medium',
-        `no containers: entry (${this.policy.ref}) approves its images (${[...w.images].slice(0, 3).join(', ') || 'none named'}), namespace, creator or labels`,
+        expired
+          ? `no containers: entry in force approves it: ${expired}`
+          : `no containers: entry (${this.policy.ref}) approves its images (${[...w.images].slice(0, 3).join(', ') || 'none named'}), namespace, creator or labels`,
         'policy',
       );
-      w.authorizationNote = `not approved by the containers: policy (${this.policy.ref})`;
+      w.authorizationNote = `not approved by the containers: policy (${this.policy.ref})${expired ? `: ${expired}` : ''}`;
       return;
     }
     const novelties: string[] = [];
@@ -762,9 +779,12 @@ export class WorkloadTable {
     this.changed.delete(w.key);
   }
 
-  /** The `containers:` entry that approves the workload as it stands (no creator judged), or undefined. */
-  static approval(policy: ContainerPolicy, w: WorkloadState): string | undefined {
-    return approvalOf(policy, forApproval(w, undefined));
+  /**
+   * The `containers:` verdict on the workload as it stands (no creator judged) at `at`, when `event`
+   * happened (its creation, its first evidence): approved, approved but for an entry expired by then, or undefined.
+   */
+  static approval(policy: ContainerPolicy, w: WorkloadState, at: number, event: string): ContainerApproval | undefined {
+    return containerApprovalOf(policy, { ...forApproval(w, undefined, at), event });
   }
 
   /** Whether the workload existed long enough before its first evidence to count as established. */

@@ -16,12 +16,16 @@ function policy(over: Partial<CloudPolicy> = {}): CloudPolicy {
   };
 }
 
+/** When the launch happened: 2026-06-01T12:00:00Z. */
+const AT = Date.parse('2026-06-01T12:00:00Z');
+
 function launch(over: Partial<LaunchForApproval> = {}): LaunchForApproval {
   return {
     principal: 'arn:aws:iam::111122223333:role/terraform-ci',
     region: 'eu-west-1',
     instanceTypes: ['m5.large'],
     tags: {},
+    at: AT,
     ...over,
   };
 }
@@ -245,4 +249,64 @@ test('hostile launch values approve nothing: oversized, over 256 items, non-stri
   const started = process.hrtime.bigint();
   assert.equal(cloudApprovalOf(slow, launch({ principal: 'a'.repeat(512) }))?.approved, false);
   assert.ok(Number(process.hrtime.bigint() - started) / 1e6 < 200);
+});
+
+test('an identity entry with terms approves until its expiry, judged at the launch, and is cited with its line, owner and reason', () => {
+  const terms = { owner: 'cloud-platform', reason: 'CHG-4812 p4d capacity', expires: '2026-06-30', ref: 'c.yaml:3' };
+  const p = policy({ principals: [TERRAFORM], terms: { principals: [terms] } });
+  assert.deepEqual(cloudApprovalOf(p, launch({ at: Date.parse('2026-06-30T23:59:59.999Z') })), {
+    approved: true,
+    reason: `cloud.principals "${TERRAFORM}" (c.yaml:3; owner cloud-platform; reason "CHG-4812 p4d capacity"; expires 2026-06-30)`,
+  });
+  assert.deepEqual(cloudApprovalOf(p, launch({ at: Date.parse('2026-07-01T00:00:00Z') })), {
+    approved: false,
+    reason: `cloud.principals "${TERRAFORM}" (c.yaml:3; owner cloud-platform; reason "CHG-4812 p4d capacity") expired 2026-06-30, before this launch at 2026-07-01T00:00:00.000Z`,
+  });
+  // a lapsed principal does not hide a pipeline entry in force; a launch nothing matches fails as before
+  const both = policy({ principals: [TERRAFORM], pipelines: ['Terraform/*'], terms: { principals: [terms] } });
+  const late = Date.parse('2026-08-01T00:00:00Z');
+  assert.deepEqual(cloudApprovalOf(both, launch({ userAgent: 'Terraform/1.8.0', at: late })), {
+    approved: true,
+    reason: 'cloud.pipelines "Terraform/*" (coalmine.yaml:60)',
+  });
+  assert.match(
+    cloudApprovalOf(p, launch({ principal: 'arn:aws:iam::1:user/dev', at: late }))?.reason ?? '',
+    /^principal "arn:aws:iam::1:user\/dev" matches no cloud\.principals entry/,
+  );
+  // entries without terms approve at any time
+  assert.equal(
+    cloudApprovalOf(policy({ principals: [TERRAFORM] }), launch({ at: Date.parse('2099-01-01T00:00:00Z') }))?.approved,
+    true,
+  );
+});
+
+test('a lapsed region, family or tag entry meets no condition but still restricts, and is named as the failure', () => {
+  const old = { owner: 'finops', expires: '2026-01-31', ref: 'c.yaml:9' };
+  const at = Date.parse('2026-06-01T00:00:00Z');
+  const before = Date.parse('2026-01-15T00:00:00Z');
+  const regions = policy({ principals: [TERRAFORM], regions: ['eu-west-1'], terms: { regions: [old] } });
+  assert.equal(cloudApprovalOf(regions, launch({ at: before }))?.approved, true);
+  assert.deepEqual(cloudApprovalOf(regions, launch({ at })), {
+    approved: false,
+    reason:
+      'region eu-west-1: cloud.regions "eu-west-1" (c.yaml:9; owner finops) expired 2026-01-31, before this launch at 2026-06-01T00:00:00.000Z',
+  });
+  // another region entry in force still approves
+  const two = policy({ principals: [TERRAFORM], regions: ['eu-west-1', 'EU-WEST-1'], terms: { regions: [old] } });
+  assert.equal(cloudApprovalOf(two, launch({ at }))?.approved, true);
+  const families = policy({ principals: [TERRAFORM], instanceFamilies: ['m5.*'], terms: { instanceFamilies: [old] } });
+  assert.match(
+    cloudApprovalOf(families, launch({ at }))?.reason ?? '',
+    /^instance type m5\.large: cloud\.instance_families "m5\.\*" \(c\.yaml:9; owner finops\) expired 2026-01-31/,
+  );
+  const tags = policy({ principals: [TERRAFORM], tags: { ticket: 'CHG-*' }, terms: { tags: { ticket: old } } });
+  assert.equal(cloudApprovalOf(tags, launch({ tags: { ticket: 'CHG-1' }, at: before }))?.approved, true);
+  assert.match(
+    cloudApprovalOf(tags, launch({ tags: { ticket: 'CHG-1' }, at }))?.reason ?? '',
+    /^tag "ticket": cloud\.tags ticket="CHG-\*" \(c\.yaml:9; owner finops\) expired 2026-01-31/,
+  );
+  assert.equal(
+    cloudApprovalOf(tags, launch({ tags: {}, at }))?.reason,
+    'no tag "ticket" (cloud.tags, coalmine.yaml:60)',
+  );
 });

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { approvalOf, normalisedRepository, type WorkloadForApproval } from './container-policy.js';
+import { approvalOf, containerApprovalOf, normalisedRepository, type WorkloadForApproval } from './container-policy.js';
 import type { ContainerPolicy } from './policy.js';
 
 function policy(over: Partial<ContainerPolicy> = {}): ContainerPolicy {
   return { registries: [], images: [], namespaces: [], creators: [], labels: {}, ref: 'coalmine.yaml:40', ...over };
 }
 
+/** When the write judged happened: 2026-06-01T12:00:00Z. */
+const AT = Date.parse('2026-06-01T12:00:00Z');
+
 function workload(over: Partial<WorkloadForApproval> = {}): WorkloadForApproval {
-  return { namespace: 'shop', images: [], digests: [], creators: ['alice@example.com'], labels: {}, ...over };
+  return { namespace: 'shop', images: [], digests: [], creators: ['alice@example.com'], labels: {}, at: AT, ...over };
 }
 
 const DIGEST_A = `sha256:${'a'.repeat(64)}`;
@@ -138,4 +141,91 @@ test('hostile workload values approve nothing: inherited keys, non-strings, over
   const started = process.hrtime.bigint();
   assert.equal(approvalOf(slow, workload({ creators: ['a'.repeat(512)] })), undefined);
   assert.ok(Number(process.hrtime.bigint() - started) / 1e6 < 200);
+});
+
+test('an entry with terms approves until its expiry, judged at the write, and is cited with its line, owner and reason', () => {
+  const terms = {
+    owner: 'platform@example.com',
+    reason: 'edge proxy (CHG-2291)',
+    expires: '2026-06-30',
+    ref: 'c.yaml:44',
+  };
+  const p = policy({ images: ['docker.io/envoyproxy/envoy'], terms: { images: [terms] } });
+  const envoy = (at: string) =>
+    containerApprovalOf(p, workload({ images: ['envoyproxy/envoy:v1.30'], at: Date.parse(at) }));
+  assert.deepEqual(envoy('2026-06-30T23:59:59Z'), {
+    approved: true,
+    reason:
+      'containers.images "docker.io/envoyproxy/envoy" (c.yaml:44; owner platform@example.com; reason "edge proxy (CHG-2291)"; expires 2026-06-30)',
+  });
+  // the same workload written after the expiry: not approved, and the entry that lapsed is named
+  assert.deepEqual(envoy('2026-07-01T00:00:00Z'), {
+    approved: false,
+    expired:
+      'containers.images "docker.io/envoyproxy/envoy" (c.yaml:44; owner platform@example.com; reason "edge proxy (CHG-2291)") expired 2026-06-30, before this write at 2026-07-01T00:00:00.000Z',
+  });
+  assert.equal(
+    approvalOf(p, workload({ images: ['envoyproxy/envoy'], at: Date.parse('2026-07-01T00:00:00Z') })),
+    undefined,
+  );
+  // something no entry, in force or not, approves is simply not approved
+  assert.equal(containerApprovalOf(p, workload({ images: ['xmrig/xmrig'] })), undefined);
+  // an entry without terms (every existing policy) approves at any time, cited by its section as before
+  const plain = policy({ images: ['docker.io/envoyproxy/envoy'] });
+  assert.equal(
+    approvalOf(plain, workload({ images: ['envoyproxy/envoy'], at: Date.parse('2099-01-01T00:00:00Z') })),
+    'containers.images "docker.io/envoyproxy/envoy" (coalmine.yaml:40)',
+  );
+});
+
+test('an entry in force is preferred over one that lapsed; a lapsed one is named only when nothing in force approves', () => {
+  const at = Date.parse('2026-06-01T00:00:00Z');
+  const old = { owner: 'bob', expires: '2026-01-31', ref: 'c.yaml:5' };
+  const current = { owner: 'alice', expires: '2026-12-31', ref: 'c.yaml:7' };
+  // the same registry listed twice: the entry in force approves
+  const twice = policy({
+    registries: ['registry.example.com', 'registry.example.com'],
+    terms: { registries: [old, current] },
+  });
+  assert.match(
+    approvalOf(twice, workload({ images: ['registry.example.com/app'], at })) ?? '',
+    /\(c\.yaml:7; owner alice; expires 2026-12-31\)$/,
+  );
+  // the namespace lapsed, the creator did not: approved by the creator
+  const byCreator = policy({ namespaces: ['shop'], creators: ['alice@example.com'], terms: { namespaces: [old] } });
+  assert.equal(approvalOf(byCreator, workload({ at })), 'containers.creators "alice@example.com" (coalmine.yaml:40)');
+  // every image must be approved: the one whose entry lapsed is named, not the one in force
+  const images = policy({
+    images: ['registry.example.com/*', 'docker.io/library/redis'],
+    terms: { images: [undefined, old] },
+  });
+  const both = containerApprovalOf(
+    images,
+    workload({ images: ['registry.example.com/app', 'redis:7'], creators: [], at }),
+  );
+  assert.equal(both?.approved, false);
+  assert.match(
+    both?.approved === false ? both.expired : '',
+    /^containers\.images "docker\.io\/library\/redis" \(c\.yaml:5; owner bob\) expired 2026-01-31/,
+  );
+  // labels and digests lapse alike; an anonymous creator is never approved, lapsed or not
+  const labelled = policy({ labels: { 'change-ticket': 'CHG-*' }, terms: { labels: { 'change-ticket': old } } });
+  const ticket = workload({ labels: { 'change-ticket': 'CHG-1' }, at });
+  assert.match(
+    JSON.stringify(containerApprovalOf(labelled, ticket)),
+    /containers\.labels change-ticket=\\"CHG-\*\\" \(c\.yaml:5; owner bob\) expired/,
+  );
+  assert.equal(containerApprovalOf(labelled, { ...ticket, creators: ['system:anonymous'] }), undefined);
+  const pinned = policy({ images: [DIGEST_A], terms: { images: [old] } });
+  assert.equal(
+    containerApprovalOf(pinned, workload({ images: ['evil/app'], digests: [DIGEST_A], at }))?.approved,
+    false,
+  );
+  assert.equal(
+    containerApprovalOf(
+      pinned,
+      workload({ images: ['evil/app'], digests: [DIGEST_A], at: Date.parse('2026-01-31T12:00:00Z') }),
+    )?.approved,
+    true,
+  );
 });

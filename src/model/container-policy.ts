@@ -1,11 +1,12 @@
 /**
  * The `containers:` policy judged against one workload (AN0745): which entry approves it, as one line
- * the finding can cite, or undefined. Pure; the engine and triage call it with what they know of the
- * workload. Every workload field is hostile: image references that are not plain references, oversized
+ * the finding can cite, or which entry would have but had expired by the time of the write, or neither.
+ * Pure; the engine and triage call it with what they know of the workload and when it was written. Every workload field is hostile: image references that are not plain references, oversized
  * values and inherited object keys approve nothing.
  */
 import { compileGlob, type GlobMatcher } from '../util/glob.js';
-import type { ContainerPolicy } from './policy.js';
+import { cited, expiredNote, inForce } from './approval-terms.js';
+import type { ApprovalTerms, ContainerPolicy } from './policy.js';
 
 /** What the matcher needs of a workload. `creators` are the identities whose writes were accepted. */
 export interface WorkloadForApproval {
@@ -14,6 +15,10 @@ export interface WorkloadForApproval {
   digests: string[];
   creators: string[];
   labels: Record<string, string>;
+  /** When the write judged happened (ms): an entry past its `expires` by then does not approve it. */
+  at: number;
+  /** What happened at `at`, as a lapsed entry's note says it (`write` when not given). */
+  event?: string;
 }
 
 /** Longest image reference, namespace, creator or label value judged; longer values approve nothing. */
@@ -70,15 +75,21 @@ function pinnedDigest(image: string): string | undefined {
   return DIGEST.test(digest) ? digest : undefined;
 }
 
+/** One entry as written, with its terms when it was written as a mapping. */
+interface Entry {
+  entry: string;
+  terms?: ApprovalTerms;
+}
+
 interface CompiledContainerPolicy {
-  policy: ContainerPolicy;
-  at: string;
-  registries: Array<{ entry: string; prefix: string }>;
-  images: Array<{ entry: string; match: GlobMatcher }>;
-  digests: Map<string, string>;
-  namespaces: Set<string>;
-  creators: Array<{ entry: string; match: GlobMatcher }>;
-  labels: Array<{ name: string; entry: string; match: GlobMatcher }>;
+  ref: string;
+  registries: Array<Entry & { prefix: string }>;
+  images: Array<Entry & { match: GlobMatcher }>;
+  /** Lowercased digest → its entries (a digest may be listed twice, with different terms). */
+  digests: Map<string, Entry[]>;
+  namespaces: Map<string, Entry[]>;
+  creators: Array<Entry & { match: GlobMatcher }>;
+  labels: Array<Entry & { name: string; match: GlobMatcher }>;
 }
 
 const COMPILED = new WeakMap<ContainerPolicy, CompiledContainerPolicy>();
@@ -86,27 +97,38 @@ const COMPILED = new WeakMap<ContainerPolicy, CompiledContainerPolicy>();
 function compile(policy: ContainerPolicy): CompiledContainerPolicy {
   const cached = COMPILED.get(policy);
   if (cached) return cached;
+  const terms = policy.terms;
   const registries: CompiledContainerPolicy['registries'] = [];
-  for (const entry of policy.registries) {
+  policy.registries.forEach((entry, i) => {
     const prefix = registryPrefix(entry);
-    if (prefix) registries.push({ entry, prefix });
-  }
+    if (prefix) registries.push({ entry, prefix, terms: terms?.registries?.[i] });
+  });
   const images: CompiledContainerPolicy['images'] = [];
-  const digests = new Map<string, string>();
-  for (const entry of policy.images) {
+  const digests = new Map<string, Entry[]>();
+  policy.images.forEach((entry, i) => {
     const digest = entry.toLowerCase();
-    if (DIGEST.test(digest)) digests.set(digest, entry);
-    else images.push({ entry, match: compileGlob(entry) });
-  }
+    const e = { entry, terms: terms?.images?.[i] };
+    if (DIGEST.test(digest)) digests.set(digest, [...(digests.get(digest) ?? []), e]);
+    else images.push({ ...e, match: compileGlob(entry) });
+  });
+  const namespaces = new Map<string, Entry[]>();
+  policy.namespaces.forEach((entry, i) => {
+    namespaces.set(entry, [...(namespaces.get(entry) ?? []), { entry, terms: terms?.namespaces?.[i] }]);
+  });
+  const labelTerms = terms?.labels;
   const compiled: CompiledContainerPolicy = {
-    policy,
-    at: ` (${policy.ref})`,
+    ref: policy.ref,
     registries,
     images,
     digests,
-    namespaces: new Set(policy.namespaces),
-    creators: policy.creators.map((entry) => ({ entry, match: compileGlob(entry) })),
-    labels: Object.entries(policy.labels).map(([name, entry]) => ({ name, entry, match: compileGlob(entry) })),
+    namespaces,
+    creators: policy.creators.map((entry, i) => ({ entry, terms: terms?.creators?.[i], match: compileGlob(entry) })),
+    labels: Object.entries(policy.labels).map(([name, entry]) => ({
+      name,
+      entry,
+      terms: labelTerms && Object.hasOwn(labelTerms, name) ? labelTerms[name] : undefined,
+      match: compileGlob(entry),
+    })),
   };
   COMPILED.set(policy, compiled);
   return compiled;
@@ -116,70 +138,129 @@ function usable(values: readonly unknown[]): values is string[] {
   return values.length <= MAX_ITEMS && values.every((v) => typeof v === 'string' && v.length <= MAX_VALUE);
 }
 
+/** How entries are picked: those in force at `at`, or (`lenient`) past their expiry too, to name the one that lapsed. */
+interface Judging {
+  at: unknown;
+  lenient: boolean;
+}
+
+/** An entry that approved one part of the workload, named as findings cite it (`containers.images "x"`). */
+interface Used {
+  label: string;
+  terms?: ApprovalTerms;
+}
+
+/** The first matching entry in force; when lenient and none is, the first matching one past its expiry. */
+function pick<E extends Entry>(list: readonly E[], matches: (e: E) => boolean, j: Judging): E | undefined {
+  let lapsed: E | undefined;
+  for (const e of list) {
+    if (!matches(e)) continue;
+    if (inForce(e.terms, j.at)) return e;
+    lapsed ??= e;
+  }
+  return j.lenient ? lapsed : undefined;
+}
+
 /** The entry approving one image: its registry, a repository glob, or its pinned digest. */
-function imageApproval(c: CompiledContainerPolicy, image: string): string | undefined {
+function imageApproval(c: CompiledContainerPolicy, image: string, j: Judging): Used | undefined {
   const repo = normalisedRepository(image);
   if (!repo) return undefined;
-  const registry = c.registries.find((r) => repo === r.prefix || repo.startsWith(`${r.prefix}/`));
-  if (registry) return `containers.registries "${registry.entry}"`;
-  const byGlob = c.images.find((e) => e.match(repo) || e.match(image));
-  if (byGlob) return `containers.images "${byGlob.entry}"`;
+  const registry = pick(c.registries, (r) => repo === r.prefix || repo.startsWith(`${r.prefix}/`), j);
+  if (registry) return { label: `containers.registries "${registry.entry}"`, terms: registry.terms };
+  const byGlob = pick(c.images, (e) => e.match(repo) || e.match(image), j);
+  if (byGlob) return { label: `containers.images "${byGlob.entry}"`, terms: byGlob.terms };
   const digest = pinnedDigest(image);
-  const byDigest = digest ? c.digests.get(digest) : undefined;
-  return byDigest ? `containers.images "${byDigest}"` : undefined;
+  const byDigest = digest ? pick(c.digests.get(digest) ?? [], () => true, j) : undefined;
+  return byDigest ? { label: `containers.images "${byDigest.entry}"`, terms: byDigest.terms } : undefined;
+}
+
+/** The entries that approve the workload, the one to cite first; undefined when none does. */
+function approving(c: CompiledContainerPolicy, w: WorkloadForApproval, j: Judging): Used[] | undefined {
+  const { images, digests, creators } = w;
+  if (typeof w.namespace === 'string') {
+    const ns = pick(c.namespaces.get(w.namespace) ?? [], () => true, j);
+    if (ns) return [{ label: `containers.namespaces "${ns.entry}"`, terms: ns.terms }];
+  }
+
+  if (creators.length > 0) {
+    const byCreator = creators.map((u) => pick(c.creators, (e) => e.match(u), j));
+    if (byCreator.every((e) => e !== undefined))
+      return byCreator.map((e) => ({ label: `containers.creators "${e.entry}"`, terms: e.terms }));
+  }
+
+  const labels = w.labels;
+  if (labels !== null && typeof labels === 'object') {
+    const byLabel = pick(
+      c.labels,
+      (e) => {
+        if (!Object.hasOwn(labels, e.name)) return false;
+        const value = labels[e.name];
+        return typeof value === 'string' && value.length <= MAX_VALUE && e.match(value);
+      },
+      j,
+    );
+    if (byLabel) return [{ label: `containers.labels ${byLabel.name}="${byLabel.entry}"`, terms: byLabel.terms }];
+  }
+
+  // every image must be approved; the digests the runtime reported approve the images they ran only
+  // when there are at least as many (each image has one) and every one is listed
+  const ranDigests = digests.map((d) => d.toLowerCase());
+  const byRuntime =
+    ranDigests.length > 0 && ranDigests.length >= images.length
+      ? ranDigests.map((d) => pick(c.digests.get(d) ?? [], () => true, j))
+      : [];
+  const runtime: Used[] | undefined =
+    byRuntime.length > 0 && byRuntime.every((e) => e !== undefined)
+      ? byRuntime.map((e) => ({ label: `containers.images "${e.entry}"`, terms: e.terms }))
+      : undefined;
+  if (images.length === 0) return runtime;
+  const used: Used[] = [];
+  let usedRuntime = false;
+  for (const image of images) {
+    const approved = imageApproval(c, image, j);
+    if (approved) used.push(approved);
+    else if (runtime && normalisedRepository(image)) {
+      if (!usedRuntime) used.push(...runtime);
+      usedRuntime = true;
+    } else return undefined;
+  }
+  return used;
 }
 
 /**
- * The `containers:` entry that approves the workload, as one line (`containers.registries
- * "registry.example.com" (coalmine.yaml:40)`), or undefined. Any one kind of entry approves: the
- * namespace, every creator, a label, or every image (by registry, repository glob or digest; the
- * digests the runtime reported stand for images written without one). An anonymous creator is never
- * approved, whatever else matches.
+ * The `containers:` policy's verdict on a workload at the time of the write judged (`w.at`): approved,
+ * with the entry to cite; or not approved only because an entry that would have approved it had expired
+ * by then, naming that entry; undefined when there is no policy or nothing approves it.
  */
-export function approvalOf(policy: ContainerPolicy | undefined, w: WorkloadForApproval): string | undefined {
+export type ContainerApproval = { approved: true; reason: string } | { approved: false; expired: string };
+
+/**
+ * The `containers:` entry that approves the workload at `w.at`, as one line (`containers.registries
+ * "registry.example.com" (coalmine.yaml:40)`; an entry with terms cites its own line, owner, reason and
+ * expiry), or, when only an entry past its expiry would have, that entry with when it expired. Any one
+ * kind of entry approves: the namespace, every creator, a label, or every image (by registry,
+ * repository glob or digest; the digests the runtime reported stand for images written without one). An
+ * anonymous creator is never approved, whatever else matches.
+ */
+export function containerApprovalOf(
+  policy: ContainerPolicy | undefined,
+  w: WorkloadForApproval,
+): ContainerApproval | undefined {
   if (!policy) return undefined;
   const { images, digests, creators } = w;
   if (!Array.isArray(images) || !Array.isArray(digests) || !Array.isArray(creators)) return undefined;
   if (!usable(images) || !usable(digests) || !usable(creators)) return undefined;
   if (creators.some((u) => ANONYMOUS.has(u))) return undefined;
   const c = compile(policy);
+  const live = approving(c, w, { at: w.at, lenient: false });
+  if (live) return { approved: true, reason: `${live[0].label} ${cited(live[0].terms, c.ref)}` };
+  const lapsed = approving(c, w, { at: w.at, lenient: true })?.find((u) => !inForce(u.terms, w.at));
+  if (!lapsed?.terms) return undefined;
+  return { approved: false, expired: expiredNote(lapsed.label, lapsed.terms, w.at, w.event ?? 'write') };
+}
 
-  if (typeof w.namespace === 'string' && c.namespaces.has(w.namespace))
-    return `containers.namespaces "${w.namespace}"${c.at}`;
-
-  if (creators.length > 0) {
-    const byCreator = creators.map((u) => c.creators.find((e) => e.match(u)));
-    if (byCreator.every((e) => e !== undefined)) return `containers.creators "${byCreator[0]?.entry}"${c.at}`;
-  }
-
-  const labels = w.labels;
-  if (labels !== null && typeof labels === 'object') {
-    for (const e of c.labels) {
-      if (!Object.hasOwn(labels, e.name)) continue;
-      const value = labels[e.name];
-      if (typeof value === 'string' && value.length <= MAX_VALUE && e.match(value))
-        return `containers.labels ${e.name}="${e.entry}"${c.at}`;
-    }
-  }
-
-  // every image must be approved; the digests the runtime reported approve the images they ran only
-  // when there are at least as many (each image has one) and every one is listed
-  const ranDigests = digests.map((d) => d.toLowerCase());
-  const byRuntimeDigest =
-    ranDigests.length > 0 && ranDigests.length >= images.length && ranDigests.every((d) => c.digests.has(d))
-      ? c.digests.get(ranDigests[0])
-      : undefined;
-  if (images.length === 0)
-    return byRuntimeDigest !== undefined ? `containers.images "${byRuntimeDigest}"${c.at}` : undefined;
-  let why: string | undefined;
-  for (const image of images) {
-    const approved =
-      imageApproval(c, image) ??
-      (byRuntimeDigest !== undefined && normalisedRepository(image)
-        ? `containers.images "${byRuntimeDigest}"`
-        : undefined);
-    if (!approved) return undefined;
-    why ??= approved;
-  }
-  return `${why}${c.at}`;
+/** The `containers:` entry that approves the workload at `w.at`, as one line, or undefined (see containerApprovalOf). */
+export function approvalOf(policy: ContainerPolicy | undefined, w: WorkloadForApproval): string | undefined {
+  const verdict = containerApprovalOf(policy, w);
+  return verdict?.approved ? verdict.reason : undefined;
 }

@@ -42,6 +42,23 @@ export interface AllowlistEntry {
 }
 
 /**
+ * Who answers for one `containers:` or `cloud:` entry and until when it approves: an entry written as a
+ * mapping (`- image: docker.io/x`, `owner:`, `reason:`, `expires:`). All optional; an entry written as a
+ * plain string carries none and approves with no end, as before.
+ */
+export interface ApprovalTerms {
+  owner?: string;
+  reason?: string;
+  /**
+   * `YYYY-MM-DD` (through that day, UTC) or a date-time with its zone: past it the entry approves nothing,
+   * judged against the time of the write or launch it would approve, never the clock.
+   */
+  expires?: string;
+  /** Where the entry was written (`coalmine.yaml:44`). */
+  ref: string;
+}
+
+/**
  * `containers:` in coalmine.yaml: what is approved to run (AN0745). A workload matching any entry is
  * authorized, except that an anonymous or denied creator is never authorized by it. Globs use `*`.
  */
@@ -60,6 +77,14 @@ export interface ContainerPolicy {
   labels: Record<string, string>;
   /** Where the section was defined (`coalmine.yaml:40`), for findings that cite it. */
   ref: string;
+  /** The terms of entries written as mappings: per list aligned with it by index, per label by name. */
+  terms?: {
+    registries?: Array<ApprovalTerms | undefined>;
+    images?: Array<ApprovalTerms | undefined>;
+    namespaces?: Array<ApprovalTerms | undefined>;
+    creators?: Array<ApprovalTerms | undefined>;
+    labels?: Record<string, ApprovalTerms>;
+  };
 }
 
 /**
@@ -82,6 +107,15 @@ export interface CloudPolicy {
   tags: Record<string, string>;
   /** Where the section was defined (`coalmine.yaml:60`). */
   ref: string;
+  /** The terms of entries written as mappings: per list aligned with it by index, per tag by name. */
+  terms?: {
+    principals?: Array<ApprovalTerms | undefined>;
+    pipelines?: Array<ApprovalTerms | undefined>;
+    services?: Array<ApprovalTerms | undefined>;
+    regions?: Array<ApprovalTerms | undefined>;
+    instanceFamilies?: Array<ApprovalTerms | undefined>;
+    tags?: Record<string, ApprovalTerms>;
+  };
 }
 
 export interface Policy {

@@ -402,3 +402,141 @@ test('coalmine.yaml sigma.placeholders: values per placeholder name (numbers as 
   );
   assert.equal(parsePolicy('c.yaml', 'sigma: [x]\n').errors[0].code, 'POLICY_SHAPE');
 });
+
+test('containers: and cloud: entries may be mappings with owner, reason and expires, kept beside the lists by index with their own file:line', () => {
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    [
+      'containers:',
+      '  images:',
+      '    - docker.io/ubuntu/squid',
+      '    - image: docker.io/envoyproxy/envoy',
+      '      owner: platform@example.com',
+      '      reason: edge proxy (CHG-2291)',
+      '      expires: 2026-12-31',
+      '  creators: [{ creator: alice@example.com, expires: "2026-06-30T18:00:00+02:00" }]',
+      '  labels:',
+      '    change-ticket: { value: "CHG-*", owner: change-board }',
+      '    tier: 2',
+      'cloud:',
+      '  principals:',
+      '    - principal: "arn:aws:iam::*:role/terraform-*"',
+      '      owner: cloud-platform',
+      '      expires: 2026-12-31',
+      '  regions: [eu-west-1, { region: us-east-1, reason: burst capacity }]',
+      '  tags: { change-ticket: { value: 42, expires: 2026-12-31 } }',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(errors, []);
+  const containers = policy.containers;
+  assert.ok(containers);
+  // the lists are what they always were: the values, as written
+  assert.deepEqual(containers.images, ['docker.io/ubuntu/squid', 'docker.io/envoyproxy/envoy']);
+  assert.deepEqual(containers.creators, ['alice@example.com']);
+  assert.deepEqual(containers.labels, { 'change-ticket': 'CHG-*', tier: '2' });
+  assert.deepEqual(containers.terms, {
+    images: [
+      undefined,
+      {
+        owner: 'platform@example.com',
+        reason: 'edge proxy (CHG-2291)',
+        expires: '2026-12-31',
+        ref: 'coalmine.yaml:4',
+      },
+    ],
+    creators: [{ expires: '2026-06-30T18:00:00+02:00', ref: 'coalmine.yaml:8' }],
+    labels: { 'change-ticket': { owner: 'change-board', ref: 'coalmine.yaml:10' } },
+  });
+  const cloud = policy.cloud;
+  assert.ok(cloud);
+  assert.deepEqual(cloud.principals, ['arn:aws:iam::*:role/terraform-*']);
+  assert.deepEqual(cloud.regions, ['eu-west-1', 'us-east-1']);
+  assert.deepEqual(cloud.tags, { 'change-ticket': '42' });
+  assert.deepEqual(cloud.terms, {
+    principals: [{ owner: 'cloud-platform', expires: '2026-12-31', ref: 'coalmine.yaml:14' }],
+    regions: [undefined, { reason: 'burst capacity', ref: 'coalmine.yaml:17' }],
+    tags: { 'change-ticket': { expires: '2026-12-31', ref: 'coalmine.yaml:18' } },
+  });
+  // a policy of plain strings, as before, carries no terms at all
+  const plain = parsePolicy('coalmine.yaml', 'containers:\n  images: [nginx]\ncloud:\n  principals: [x]\n');
+  assert.deepEqual(plain.errors, []);
+  assert.equal(plain.policy.containers?.terms, undefined);
+  assert.equal(plain.policy.cloud?.terms, undefined);
+});
+
+test('an approval entry with a bad owner, reason or expires, an unknown key or no value is an error with its file:line, and is left out', () => {
+  const { policy, errors } = parsePolicy(
+    'coalmine.yaml',
+    [
+      'containers:',
+      '  images:',
+      '    - image: docker.io/a/ok',
+      '      expires: 2026-12-31',
+      '    - image: docker.io/a/late',
+      '      expires: next tuesday',
+      '    - image: docker.io/a/owned',
+      '      owner: 42',
+      '    - image: docker.io/a/typo',
+      '      expiry: 2026-12-31',
+      '    - owner: bob',
+      '  namespaces:',
+      '    - { namespace: ci, expires: "2026-12-31T18:00:00" }',
+      '    - { namespace: batch, expires: 2026-02-30 }',
+      '    - { namespace: ml, reason: [a, b] }',
+      '  labels: { change-ticket: { value: "CHG-*", expires: 31/12/2026 } }',
+      'cloud:',
+      '  services: [{ service: "*.amazonaws.com", owner: x }]',
+      '  tags: { ticket: { owner: x } }',
+      '',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.line, e.code]),
+    [
+      [6, 'POLICY_BAD_VALUE'],
+      [8, 'POLICY_BAD_VALUE'],
+      [10, 'POLICY_UNKNOWN_KEY'],
+      [11, 'POLICY_SHAPE'],
+      [13, 'POLICY_BAD_VALUE'],
+      [14, 'POLICY_BAD_VALUE'],
+      [15, 'POLICY_BAD_VALUE'],
+      [16, 'POLICY_BAD_VALUE'],
+      [18, 'POLICY_BAD_VALUE'],
+      [19, 'POLICY_SHAPE'],
+    ],
+  );
+  assert.match(errors[0].reason, /containers\.images: expires "next tuesday" is not a date \(YYYY-MM-DD/);
+  assert.match(errors[1].reason, /containers\.images: owner must be a non-empty string/);
+  assert.match(
+    errors[2].reason,
+    /unknown key "expiry" in a containers\.images entry \(known: image, owner, reason, expires\)/,
+  );
+  assert.match(errors[3].reason, /containers\.images: an entry written as a mapping needs "image"/);
+  assert.match(errors[4].reason, /expires "2026-12-31T18:00:00" is not a date .* with its zone/);
+  assert.match(errors[7].reason, /containers\.labels\.change-ticket: expires "31\/12\/2026" is not a date/);
+  assert.match(errors[8].reason, /cloud\.services: "\*\.amazonaws\.com" must be a name/);
+  assert.match(errors[9].reason, /cloud\.tags\.ticket: an entry written as a mapping needs "value"/);
+  // only the good entry stays, with its terms aligned
+  assert.deepEqual(policy.containers?.images, ['docker.io/a/ok']);
+  assert.deepEqual(policy.containers?.terms?.images, [{ expires: '2026-12-31', ref: 'coalmine.yaml:3' }]);
+  assert.deepEqual(policy.containers?.namespaces, []);
+  assert.deepEqual(policy.containers?.labels, {});
+  assert.deepEqual(policy.cloud?.services, []);
+  assert.deepEqual(policy.cloud?.tags, {});
+});
+
+test("the README's containers: example is a policy coalmine accepts as written", () => {
+  const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('**Container policy (`containers:`).**');
+  assert.ok(start >= 0, 'README has the Container policy paragraph');
+  const block = /```yaml\n([\s\S]*?)```/.exec(readme.slice(start));
+  assert.ok(block, 'the paragraph has a yaml example');
+  const { policy, errors } = parsePolicy('README.md', block[1]);
+  assert.deepEqual(errors, []);
+  const containers = policy.containers;
+  assert.ok(containers);
+  for (const list of [containers.registries, containers.images, containers.namespaces, containers.creators])
+    assert.ok(list.length > 0);
+  assert.ok(containers.terms, 'the example shows an entry with its owner, reason and expiry');
+});

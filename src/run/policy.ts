@@ -6,10 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
+import { expiryMs } from '../model/approval-terms.js';
 import type { Issue } from '../model/issue.js';
 import {
   type AllowlistEntry,
   type AllowlistField,
+  type ApprovalTerms,
   type CloudPolicy,
   type ContainerPolicy,
   defaultPolicy,
@@ -248,6 +250,20 @@ const CLOUD_LISTS = {
   instance_families: 'instanceFamilies',
 } as const satisfies Record<string, keyof CloudPolicy>;
 const CLOUD_KEYS = [...Object.keys(CLOUD_LISTS), 'tags'];
+/** The key naming what an entry approves when it is written as a mapping with owner, reason and expires. */
+const CONTAINER_ENTRY_KEY = {
+  registries: 'registry',
+  images: 'image',
+  namespaces: 'namespace',
+  creators: 'creator',
+} as const satisfies Record<(typeof CONTAINER_LISTS)[number], string>;
+const CLOUD_ENTRY_KEY = {
+  principals: 'principal',
+  pipelines: 'pipeline',
+  services: 'service',
+  regions: 'region',
+  instance_families: 'instance_family',
+} as const satisfies Record<keyof typeof CLOUD_LISTS, string>;
 
 type PolicyError = (n: Node | null | undefined, code: string, reason: string) => void;
 
@@ -314,19 +330,103 @@ function entryString(v: unknown): v is string {
   return typeof v === 'string' && v.length > 0 && v.length <= MAX_ENTRY_CHARS && !/[\u0000-\u001f\u007f]/.test(v);
 }
 
+/** The keys that give an approval entry its terms, beside the key naming what it approves. */
+const TERM_KEYS = ['owner', 'reason', 'expires'] as const;
+const BAD_EXPIRES =
+  'is not a date (YYYY-MM-DD, through that day UTC) or a date-time with its zone (2026-12-31T18:00:00Z)';
+
 /**
- * A bounded list of section strings (`containers.creators`, `cloud.regions`). A bad entry is reported with
- * its line and left out; `refuse` says why an otherwise good entry is not allowed. A list over the bound is
- * refused whole.
+ * The owner, reason and expiry of an entry written as a mapping (`- image: x` with `owner:`…), each
+ * optional; the entry's own line is kept to cite. Undefined (with errors) when one is not what it must be.
+ */
+function readTerms(name: string, node: YAMLMap, ref: string, err: PolicyError): ApprovalTerms | undefined {
+  const terms: ApprovalTerms = { ref };
+  let ok = true;
+  for (const k of TERM_KEYS) {
+    const valueNode = node.get(k, true) as Node | undefined;
+    if (!node.has(k)) continue;
+    const v = isScalar(valueNode) ? valueNode.value : undefined;
+    if (!entryString(v)) {
+      err(valueNode ?? node, 'POLICY_BAD_VALUE', `${name}: ${k} ${BAD_ENTRY}`);
+      ok = false;
+    } else if (k === 'expires' && expiryMs(v) === undefined) {
+      err(valueNode, 'POLICY_BAD_VALUE', `${name}: expires "${v.slice(0, 64)}" ${BAD_EXPIRES}`);
+      ok = false;
+    } else terms[k] = v;
+  }
+  return ok ? terms : undefined;
+}
+
+/**
+ * One approval entry: a plain string, or a mapping of `key` (what it approves) with optional owner,
+ * reason and expires. Its value and terms, or undefined when it was reported bad.
+ */
+function readApprovalEntry(
+  name: string,
+  key: string,
+  item: Node | null,
+  ref: string,
+  err: PolicyError,
+  refuse: (entry: string) => string | undefined,
+  numbers = false,
+): { value: string; terms?: ApprovalTerms } | undefined {
+  if (isMap(item)) {
+    let ok = true;
+    for (const pair of item.items) {
+      const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      if (k !== key && !(TERM_KEYS as readonly string[]).includes(k)) {
+        err(
+          pair.key as Node,
+          'POLICY_UNKNOWN_KEY',
+          `unknown key "${k.slice(0, 64)}" in a ${name} entry (known: ${key}, ${TERM_KEYS.join(', ')})`,
+        );
+        ok = false;
+      }
+    }
+    if (!item.has(key)) {
+      err(
+        item,
+        'POLICY_SHAPE',
+        `${name}: an entry written as a mapping needs "${key}" (and may give ${TERM_KEYS.join(', ')})`,
+      );
+      return undefined;
+    }
+    const valueNode = item.get(key, true) as Node | null;
+    const raw = isScalar(valueNode) ? valueNode.value : undefined;
+    const v = numbers && typeof raw === 'number' ? String(raw) : raw;
+    const refused = entryString(v) ? refuse(v) : `${name}: ${key} ${BAD_ENTRY}`;
+    if (refused !== undefined) {
+      err(valueNode ?? item, 'POLICY_BAD_VALUE', refused);
+      ok = false;
+    }
+    const terms = readTerms(name, item, ref, err);
+    return ok && terms ? { value: v as string, terms } : undefined;
+  }
+  const v = isScalar(item) ? item.value : undefined;
+  const refused = entryString(v) ? refuse(v) : `${name}: an entry ${BAD_ENTRY}`;
+  if (refused !== undefined) {
+    err(item, 'POLICY_BAD_VALUE', refused);
+    return undefined;
+  }
+  return { value: v as string };
+}
+
+/**
+ * A bounded list of section entries (`containers.creators`, `cloud.regions`): each a string, or a mapping
+ * of `key` (`creator`, `region`) with optional owner, reason and expires, whose terms are kept aligned
+ * with the list. A bad entry is reported with its line and left out; `refuse` says why an otherwise good
+ * entry is not allowed. A list over the bound is refused whole.
  */
 function readEntryList(
   name: string,
+  key: string,
   keyNode: Node,
   value: Node | null,
+  ref: (n: Node | null | undefined) => string,
   err: PolicyError,
   refuse: (entry: string) => string | undefined = () => undefined,
-): string[] {
-  const out: string[] = [];
+): { values: string[]; terms: Array<ApprovalTerms | undefined> } {
+  const out: { values: string[]; terms: Array<ApprovalTerms | undefined> } = { values: [], terms: [] };
   if (!isSeq(value)) {
     err(value ?? keyNode, 'POLICY_SHAPE', `${name} must be a list`);
     return out;
@@ -336,16 +436,22 @@ function readEntryList(
     return out;
   }
   for (const item of value.items) {
-    const v = isScalar(item) ? item.value : undefined;
-    const refused = entryString(v) ? refuse(v) : `${name}: an entry ${BAD_ENTRY}`;
-    if (refused !== undefined) err(item as Node, 'POLICY_BAD_VALUE', refused);
-    else out.push(v as string);
+    const entry = readApprovalEntry(name, key, item as Node | null, ref(item as Node), err, refuse);
+    if (!entry) continue;
+    out.values.push(entry.value);
+    out.terms.push(entry.terms);
   }
   return out;
 }
 
+/** Terms aligned with a list, or undefined when no entry of it has any (a list of plain strings). */
+function someTerms(terms: Array<ApprovalTerms | undefined>): Array<ApprovalTerms | undefined> | undefined {
+  return terms.some((t) => t !== undefined) ? terms : undefined;
+}
+
 /**
- * A bounded mapping of name → value glob (`containers.labels`, `cloud.tags`) into `into`; a name such as
+ * A bounded mapping of name → value glob (`containers.labels`, `cloud.tags`) into `into`, or name →
+ * `{ value: glob, owner, reason, expires }`, whose terms go into `terms` by name; a name such as
  * `__proto__` is an ordinary own key. Numbers are taken as their text (`tier: 2`).
  */
 function readGlobMap(
@@ -354,6 +460,8 @@ function readGlobMap(
   keyNode: Node,
   value: Node | null,
   into: Record<string, string>,
+  terms: Record<string, ApprovalTerms>,
+  ref: (n: Node | null | undefined) => string,
   err: PolicyError,
 ): void {
   if (!isMap(value)) {
@@ -364,14 +472,28 @@ function readGlobMap(
     err(value, 'POLICY_BAD_VALUE', `${name} has over ${MAX_SECTION_ENTRIES} entries`);
     return;
   }
+  const own = (target: object, key: string, v: unknown) =>
+    Object.defineProperty(target, key, { value: v, enumerable: true, writable: true });
   for (const pair of value.items) {
     const key = isScalar(pair.key) ? pair.key.value : undefined;
-    const glob = isScalar(pair.value) ? pair.value.value : undefined;
-    if (!entryString(key)) err(pair.key as Node, 'POLICY_BAD_VALUE', `${name}: a ${noun} name ${BAD_ENTRY}`);
-    else if (typeof glob !== 'string' && typeof glob !== 'number')
-      err((pair.value as Node) ?? (pair.key as Node), 'POLICY_BAD_VALUE', `${name}.${key} must be a value glob`);
-    else if (!entryString(String(glob))) err(pair.value as Node, 'POLICY_BAD_VALUE', `${name}.${key} ${BAD_ENTRY}`);
-    else Object.defineProperty(into, key, { value: String(glob), enumerable: true, writable: true });
+    if (!entryString(key)) {
+      err(pair.key as Node, 'POLICY_BAD_VALUE', `${name}: a ${noun} name ${BAD_ENTRY}`);
+      continue;
+    }
+    const valueNode = pair.value as Node | null;
+    if (isMap(valueNode)) {
+      // `{ value: "CHG-*", owner: …, reason: …, expires: … }`; a number value is its text, as above
+      const entry = readApprovalEntry(`${name}.${key}`, 'value', valueNode, ref(valueNode), err, () => undefined, true);
+      if (!entry) continue;
+      own(into, key, entry.value);
+      if (entry.terms) own(terms, key, entry.terms);
+      continue;
+    }
+    const glob = isScalar(valueNode) ? valueNode.value : undefined;
+    if (typeof glob !== 'string' && typeof glob !== 'number')
+      err(valueNode ?? (pair.key as Node), 'POLICY_BAD_VALUE', `${name}.${key} must be a value glob`);
+    else if (!entryString(String(glob))) err(valueNode, 'POLICY_BAD_VALUE', `${name}.${key} ${BAD_ENTRY}`);
+    else own(into, key, String(glob));
   }
 }
 
@@ -437,6 +559,20 @@ function readContainers(
     labels: {},
     ref: `${file}:${at(keyNode) ?? 0}`,
   };
+  const ref = (n: Node | null | undefined) => `${file}:${at(n) ?? 0}`;
+  const terms: NonNullable<ContainerPolicy['terms']> = {};
+  const labelTerms: Record<string, ApprovalTerms> = {};
+  const list = (
+    k: (typeof CONTAINER_LISTS)[number],
+    keyOf: Node,
+    value: Node,
+    refuse?: (v: string) => string | undefined,
+  ) => {
+    const read = readEntryList(`containers.${k}`, CONTAINER_ENTRY_KEY[k], keyOf, value, ref, err, refuse);
+    out[k] = read.values;
+    const aligned = someTerms(read.terms);
+    if (aligned) terms[k] = aligned;
+  };
   for (const pair of node.items) {
     const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const value = pair.value as Node;
@@ -444,21 +580,21 @@ function readContainers(
       const v = isScalar(value) ? value.value : undefined;
       if (entryString(v)) out.cluster = v;
       else err(value ?? (pair.key as Node), 'POLICY_BAD_VALUE', `containers.cluster ${BAD_ENTRY}`);
-    } else if (k === 'labels') readGlobMap('containers.labels', 'label', pair.key as Node, value, out.labels, err);
+    } else if (k === 'labels')
+      readGlobMap('containers.labels', 'label', pair.key as Node, value, out.labels, labelTerms, ref, err);
     else if (k === 'registries')
-      out.registries = readEntryList('containers.registries', pair.key as Node, value, err, (v) =>
+      list(k, pair.key as Node, value, (v) =>
         /^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /[*@\s]/.test(v)
           ? `containers.registries: "${v}" must be a registry host[/path] (no scheme, glob or digest)`
           : undefined,
       );
     else if (k === 'images')
-      out.images = readEntryList('containers.images', pair.key as Node, value, err, (v) =>
+      list(k, pair.key as Node, value, (v) =>
         /^sha256:/i.test(v) && !DIGEST_ENTRY.test(v)
           ? `containers.images: "${v}" is not a sha256: digest of 64 hex digits`
           : undefined,
       );
-    else if (k === 'namespaces' || k === 'creators')
-      out[k] = readEntryList(`containers.${k}`, pair.key as Node, value, err);
+    else if (k === 'namespaces' || k === 'creators') list(k, pair.key as Node, value);
     else
       err(
         pair.key as Node,
@@ -466,6 +602,8 @@ function readContainers(
         `unknown key "containers.${k}" (known: ${CONTAINER_KEYS.join(', ')})`,
       );
   }
+  if (Object.keys(labelTerms).length > 0) terms.labels = labelTerms;
+  if (Object.keys(terms).length > 0) out.terms = terms;
   return out;
 }
 
@@ -495,21 +633,30 @@ function readCloud(
   };
   const noGlob = (k: string, example: string) => (v: string) =>
     v.includes('*') ? `cloud.${k}: "${v}" must be a name such as ${example} (no glob)` : undefined;
+  const ref = (n: Node | null | undefined) => `${file}:${at(n) ?? 0}`;
+  const terms: NonNullable<CloudPolicy['terms']> = {};
+  const tagTerms: Record<string, ApprovalTerms> = {};
   for (const pair of node.items) {
     const k = String(isScalar(pair.key) ? pair.key.value : pair.key);
     const value = pair.value as Node;
-    if (k === 'tags') readGlobMap('cloud.tags', 'tag', pair.key as Node, value, out.tags, err);
+    if (k === 'tags') readGlobMap('cloud.tags', 'tag', pair.key as Node, value, out.tags, tagTerms, ref, err);
     else if (Object.hasOwn(CLOUD_LISTS, k)) {
-      const field = CLOUD_LISTS[k as keyof typeof CLOUD_LISTS];
+      const key = k as keyof typeof CLOUD_LISTS;
+      const field = CLOUD_LISTS[key];
       const refuse =
         k === 'regions'
           ? noGlob(k, 'eu-west-1, europe-west4 or westeurope')
           : k === 'services'
             ? noGlob(k, 'autoscaling.amazonaws.com')
             : undefined;
-      out[field] = readEntryList(`cloud.${k}`, pair.key as Node, value, err, refuse);
+      const read = readEntryList(`cloud.${k}`, CLOUD_ENTRY_KEY[key], pair.key as Node, value, ref, err, refuse);
+      out[field] = read.values;
+      const aligned = someTerms(read.terms);
+      if (aligned) terms[field] = aligned;
     } else err(pair.key as Node, 'POLICY_UNKNOWN_KEY', `unknown key "cloud.${k}" (known: ${CLOUD_KEYS.join(', ')})`);
   }
+  if (Object.keys(tagTerms).length > 0) terms.tags = tagTerms;
+  if (Object.keys(terms).length > 0) out.terms = terms;
   return out;
 }
 

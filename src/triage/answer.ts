@@ -31,6 +31,26 @@ export function yamlString(value: string): string {
   return JSON.stringify(value);
 }
 
+/** The date a suggested entry expires: `SUGGESTED_EXPIRY_DAYS` after the finding's last event (YYYY-MM-DD). */
+export function suggestedExpiry(lastSeen: string): string {
+  const ms = Date.parse(lastSeen);
+  return new Date((Number.isNaN(ms) ? 0 : ms) + SUGGESTED_EXPIRY_DAYS * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * A `containers:`/`cloud:` list entry written with its terms, as YAML lines at `indent` spaces: `- key:
+ * "value"` then owner and reason placeholders and the expiry, for the analyst to fill in.
+ */
+export function approvalEntryLines(indent: number, key: string, value: string, expires: string): string[] {
+  const pad = ' '.repeat(indent);
+  return [
+    `${pad}- ${key}: ${yamlString(value)}`,
+    `${pad}  owner: "<team or person accountable>"`,
+    `${pad}  reason: "<why it is approved, with a ticket>"`,
+    `${pad}  expires: ${expires}`,
+  ];
+}
+
 /** The CVE ids a match's rule names (`cve.2021-44228` → `CVE-2021-44228`). */
 function cves(c: ContextMatch): string[] {
   return c.tags.filter((t) => /^cve\.\d{4}-\d{1,7}$/.test(t)).map((t) => `CVE-${t.slice(4)}`);

@@ -211,17 +211,30 @@ test('AN0744 allowlist suggestion is a cloud: section coalmine.yaml accepts, and
     region: f.facts.region as string,
     instanceTypes: f.facts.instance_types as string[],
     tags,
+    at: Date.parse(f.last_seen),
   });
 
   const user = load(an0744Finding());
   assert.deepEqual(user.cloud.principals, [PRINCIPAL]);
   assert.deepEqual(user.cloud.regions, ['us-east-1']);
   assert.deepEqual(user.cloud.instanceFamilies, ['g4dn.*']);
+  // the identity entry carries owner and reason placeholders and an expiry, which the policy reads as its terms
   assert.match(
     user.text,
-    /owner: <team or person accountable>; reason: <why it is approved, with a ticket>; review by 2027-03-01/,
+    /\n {4}- principal: "arn:aws:iam::123456789012:user\/ci-deploy"\n {6}owner: "<team or person accountable>"\n {6}reason: "<why it is approved, with a ticket>"\n {6}expires: 2027-03-01\n/,
   );
+  assert.deepEqual(user.cloud.terms?.principals?.[0], {
+    owner: '<team or person accountable>',
+    reason: '<why it is approved, with a ticket>',
+    expires: '2027-03-01',
+    ref: 'coalmine.yaml:4',
+  });
   assert.equal(cloudApprovalOf(user.cloud, launch(an0744Finding()))?.approved, true);
+  const late = { ...launch(an0744Finding()), at: Date.parse('2027-03-02T00:00:00Z') };
+  assert.match(
+    cloudApprovalOf(user.cloud, late)?.reason ?? '',
+    /^cloud\.principals ".*" \(coalmine\.yaml:4; .*\) expired 2027-03-01, before this launch at 2027-03-02T00:00:00\.000Z$/,
+  );
   assert.equal(cloudApprovalOf(user.cloud, launch(an0744Finding(), {}))?.approved, false, 'the ticket tag is required');
 
   // an assumed-role session is approved by its role; GCP and Azure families by their own spelling

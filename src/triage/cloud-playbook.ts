@@ -10,7 +10,7 @@ import { instanceFamily } from '../engine/instances.js';
 import type { Cost, Finding, Question } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { clip, inert } from '../util/hostile.js';
-import { question, SUGGESTED_EXPIRY_DAYS, strong, yamlString } from './answer.js';
+import { approvalEntryLines, question, strong, suggestedExpiry, yamlString } from './answer.js';
 import { bundledPriceTable, instancePrice, normalisedInstanceType, type PriceTable } from './prices.js';
 
 /** How far back the next steps ask for the principal's own history. */
@@ -377,7 +377,7 @@ function entryFact(f: Finding, key: string): string | undefined {
 
 /** A `cloud:` entry approving launches like this one, for the analyst who decides it is legitimate. */
 export function cloudSuggestion(f: Finding): string {
-  const review = new Date(Date.parse(f.last_seen) + SUGGESTED_EXPIRY_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const expires = suggestedExpiry(f.last_seen);
   const comment = (value: string) => JSON.stringify(inert(value));
   const principal = entryFact(f, 'principal');
   const via = entryFact(f, 'invoked_by');
@@ -385,20 +385,22 @@ export function cloudSuggestion(f: Finding): string {
   const types = texts(f, 'instance_types', 8).filter((t) => /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/.test(t));
   const families = [...new Set(types.map(familyGlob))];
   const lines = [
-    `# AN0744: only if ${comment(`${launchLabel(f)} ${launcherPhrase(f)}`)} is approved. cloud: entries carry no owner or expiry, so keep these:`,
-    `# owner: <team or person accountable>; reason: <why it is approved, with a ticket>; review by ${review}`,
+    `# AN0744: only if ${comment(`${launchLabel(f)} ${launcherPhrase(f)}`)} is approved; fill in the owner and reason (past its expiry it approves nothing):`,
     'cloud:',
   ];
   if (principal) {
     const approved = approvedPrincipal(principal);
+    lines.push(`  principals:${approved !== principal ? '   # the role: every session of it' : ''}`);
+    lines.push(...approvalEntryLines(4, 'principal', approved, expires));
+  } else if (via) {
+    lines.push('  services:   # the service that launched for the account');
+    lines.push(...approvalEntryLines(4, 'service', via, expires));
+  } else {
     lines.push(
-      `  principals: [${yamlString(approved)}]${approved !== principal ? '   # the role: every session of it' : ''}`,
+      `  principals:   # ${text(f, 'principal') ? 'the principal read cannot be an entry (control characters, a star or too long)' : 'no principal was read'}: name the one that should`,
     );
-  } else if (via) lines.push(`  services: [${yamlString(via)}]   # the service that launched for the account`);
-  else
-    lines.push(
-      `  principals: ["<the identity that launches these>"]   # ${text(f, 'principal') ? 'the principal read cannot be an entry (control characters, a star or too long)' : 'no principal was read'}: name the one that should`,
-    );
+    lines.push(...approvalEntryLines(4, 'principal', '<the identity that launches these>', expires));
+  }
   if (region) lines.push(`  regions: [${yamlString(region)}]`);
   if (families.length) lines.push(`  instance_families: [${families.map(yamlString).join(', ')}]`);
   lines.push(

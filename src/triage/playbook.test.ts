@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { an0745Finding, containerEvidence, DIGEST } from '../../test/support/an0745-finding.js';
-import { approvalOf } from '../model/container-policy.js';
+import { approvalOf, containerApprovalOf } from '../model/container-policy.js';
 import type { ContextMatch, Evidence, Finding } from '../model/finding.js';
 import { defaultPolicy } from '../model/policy.js';
 import { parsePolicy } from '../run/policy.js';
@@ -399,23 +399,41 @@ test('AN0745 allowlist suggestion is a containers: section coalmine.yaml accepts
     digests: (f.facts.image_digests as string[] | undefined) ?? [],
     creators: typeof f.facts.creator === 'string' ? [f.facts.creator] : [],
     labels: {},
+    at: Date.parse(f.last_seen),
   });
 
   // pinned by digest; an anonymous creator is named as never approvable
   const anonymous = load(an0745Finding());
   assert.deepEqual(anonymous.containers.images, [DIGEST]);
+  // each entry carries owner and reason placeholders and an expiry, which the policy reads as its terms
   assert.match(
     anonymous.text,
-    /owner: <team or person accountable>; reason: <why it is approved, with a ticket>; review by 2027-03-01/,
+    /\n {4}- image: "sha256:[0-9a-f]{64}"\n {6}owner: "<team or person accountable>"\n {6}reason: "<why it is approved, with a ticket>"\n {6}expires: 2027-03-01\n/,
   );
+  assert.deepEqual(anonymous.containers.terms?.images, [
+    {
+      owner: '<team or person accountable>',
+      reason: '<why it is approved, with a ticket>',
+      expires: '2027-03-01',
+      ref: 'coalmine.yaml:4',
+    },
+  ]);
   assert.match(anonymous.text, /the creator "system:anonymous" is anonymous: no containers: entry approves it/);
   assert.equal(approvalOf(anonymous.containers, workload(an0745Finding())), undefined);
 
   // a named creator: the digest approves it; the creator is offered as a commented alternative
   const ci = an0745Finding({}, { creator: 'system:serviceaccount:ci:runner', creator_groups: [] });
   const named = load(ci);
-  assert.match(named.text, /# creators: \["system:serviceaccount:ci:runner"\]/);
-  assert.equal(approvalOf(named.containers, workload(ci)), `containers.images "${DIGEST}" (coalmine.yaml:3)`);
+  assert.match(named.text, /# creators:\n {2}# - creator: "system:serviceaccount:ci:runner"\n {2}# {3}owner: /);
+  assert.equal(
+    approvalOf(named.containers, workload(ci)),
+    `containers.images "${DIGEST}" (coalmine.yaml:4; owner <team or person accountable>; reason "<why it is approved, with a ticket>"; expires 2027-03-01)`,
+  );
+  // past the suggested expiry the same entry approves nothing, and is named
+  assert.deepEqual(containerApprovalOf(named.containers, { ...workload(ci), at: Date.parse('2027-03-02T00:00:00Z') }), {
+    approved: false,
+    expired: `containers.images "${DIGEST}" (coalmine.yaml:4; owner <team or person accountable>; reason "<why it is approved, with a ticket>") expired 2027-03-01, before this write at 2027-03-02T00:00:00.000Z`,
+  });
 
   // no digest: the repository; no image at all: the creator; nothing: a label placeholder (never an empty section)
   const undigested = an0745Finding({}, { image_digests: [], creator: 'bob', creator_groups: [] });
@@ -426,6 +444,7 @@ test('AN0745 allowlist suggestion is a containers: section coalmine.yaml accepts
   const bare = an0745Finding({}, { image_digests: [], images: [] });
   delete bare.facts.creator;
   assert.deepEqual(load(bare).containers.labels, { 'change-ticket': 'CHG-*' });
+  assert.equal(load(bare).containers.terms?.labels?.['change-ticket']?.expires, '2027-03-01');
 
   // hostile facts stay inside their YAML strings and comments
   const hostile = an0745Finding(

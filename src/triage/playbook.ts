@@ -11,7 +11,15 @@ import { normalisedRepository } from '../model/container-policy.js';
 import type { ContextMatch, Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { clip, inert } from '../util/hostile.js';
-import { exploitationContext, question, SUGGESTED_EXPIRY_DAYS, strong, yamlString } from './answer.js';
+import {
+  approvalEntryLines,
+  exploitationContext,
+  question,
+  SUGGESTED_EXPIRY_DAYS,
+  strong,
+  suggestedExpiry,
+  yamlString,
+} from './answer.js';
 import { cloudCost, cloudNextSteps, cloudQuestions, cloudReasons, cloudSuggestion } from './cloud-playbook.js';
 import { containmentPlan, platformOf } from './containment.js';
 import { shareCost, withGpuShares } from './share-cost.js';
@@ -594,21 +602,20 @@ function containersSuggestion(f: Finding): string {
   const images = texts(f, 'images', 8);
   const repositories = [...new Set(images.map((i) => normalisedRepository(i)).filter((r) => r !== undefined))];
   const creator = text(f, 'creator');
-  const review = new Date(Date.parse(f.last_seen) + SUGGESTED_EXPIRY_DAYS * 86_400_000).toISOString().slice(0, 10);
+  const expires = suggestedExpiry(f.last_seen);
   const comment = (value: string) => JSON.stringify(inert(value));
   const lines = [
-    `# AN0745: only if ${comment(workloadLabel(f))} is approved. containers: entries carry no owner or expiry, so keep these:`,
-    `# owner: <team or person accountable>; reason: <why it is approved, with a ticket>; review by ${review}`,
+    `# AN0745: only if ${comment(workloadLabel(f))} is approved; fill in each entry's owner and reason (past its expiry it approves nothing):`,
     'containers:',
   ];
   let entries = 0;
   if (digests.length > 0) {
     lines.push(`  images:   # the digests it ran, of ${comment(shown(images, 2) || 'unnamed images')}`);
-    lines.push(...digests.map((d) => `    - ${yamlString(d)}`));
+    lines.push(...digests.flatMap((d) => approvalEntryLines(4, 'image', d, expires)));
     entries++;
   } else if (repositories.length > 0) {
     lines.push('  images:   # every tag of these repositories: pin a sha256: digest instead once you know it');
-    lines.push(...repositories.map((r) => `    - ${yamlString(r)}`));
+    lines.push(...repositories.flatMap((r) => approvalEntryLines(4, 'image', r, expires)));
     entries++;
   }
   if (creator && anonymousCreator(f))
@@ -618,14 +625,20 @@ function containersSuggestion(f: Finding): string {
   else if (creator && entries > 0)
     lines.push(
       `  # or approve what this identity deploys (in every namespace, not only ${comment(text(f, 'namespace') ?? '?')}):`,
-      `  # creators: [${yamlString(creator)}]`,
+      '  # creators:',
+      ...approvalEntryLines(4, 'creator', creator, expires).map((l) => `  #${l.slice(3)}`),
     );
   else if (creator) {
-    lines.push(`  creators: [${yamlString(creator)}]   # in every namespace: narrow it if you can`);
+    lines.push('  creators:   # in every namespace: narrow it if you can');
+    lines.push(...approvalEntryLines(4, 'creator', creator, expires));
     entries++;
   }
   // a section of comments only would be `containers: null`, which the policy refuses
   if (entries === 0)
-    lines.push('  labels: { change-ticket: "CHG-*" }   # nothing else identifies it: approve it by a label you set');
+    lines.push(
+      '  labels:   # nothing else identifies it: approve it by a label you set',
+      '    change-ticket:',
+      ...approvalEntryLines(4, 'value', 'CHG-*', expires).map((l, i) => (i === 0 ? l.replace('- ', '  ') : l)),
+    );
   return lines.join('\n');
 }

@@ -4,7 +4,9 @@
  * by a miner's name (pkill, killall, `kill $(pidof …)`, fuser, `docker kill`/`rm -f`, systemctl stop),
  * by a pool port (`fuser -k 3333/tcp`, `kill $(lsof -t -i:3333)`), or wipes the crontab.
  * `ps|netstat … | grep | xargs kill` pipelines are also a Sigma rule (medium, no victim); here such a
- * pipeline counts only when it names a known miner, and then the victim is named.
+ * pipeline counts only when it names a known miner, and then the victim is named. Who counts as a rival
+ * is data: intel's miner names and its rival names (`intel/rival-names.txt`, kind `rival-name`, which a
+ * user's `--intel` file extends); the words and options here are the grammar of kill commands.
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Signal, Strength } from '../model/signal.js';
@@ -18,30 +20,6 @@ const MAX_SCAN_CHARS = 4096;
 const MAX_WORDS = 64;
 const MAX_VICTIMS_SHOWN = 5;
 
-/**
- * Rival campaigns' miners, loaders and watchdogs that published kill scripts go after, beyond the
- * miner names intel lists. kswapd0 is here, not in intel: a real kernel thread has that name, but
- * only a fake one is worth killing.
- */
-const RIVALS = new Set([
-  'kswapd0',
-  'ksoftirqds',
-  'ddgs',
-  'qw3xt',
-  'qw3xt.2',
-  'askdljlqw',
-  'bashirc',
-  'biosetjenkins',
-  'jnkihgjn',
-  'khk75neoiq',
-  'kpsmouseds',
-  'mixnerdx',
-  'performedl',
-  'sustse',
-  'sysguard',
-  'watchdogs',
-  'zzh',
-]);
 /** Words only mining software and its pools use, as `pkill -f` patterns. */
 const MINING_WORDS = new Set(['stratum', 'cryptonight', 'xmr', 'randomx']);
 /** pkill/killall/skill options that take a separate value (signal, user, group, …). */
@@ -118,7 +96,8 @@ function nameIn(pattern: string, intel: Intel): string | undefined {
     const piece = raw.replace(/^\.+|\.+$/g, '');
     if (piece === '') continue;
     const lower = piece.toLowerCase();
-    if (intel.processName(piece)?.kind === 'miner-name' || RIVALS.has(lower) || MINING_WORDS.has(lower)) return piece;
+    if (intel.processName(piece)?.kind === 'miner-name' || intel.rivalName(piece) || MINING_WORDS.has(lower))
+      return piece;
     if (piece.includes('.') && intel.domain(piece)?.kind === 'pool-domain') return piece;
   }
   return undefined;
@@ -128,8 +107,7 @@ function nameIn(pattern: string, intel: Intel): string | undefined {
 function containerIn(ref: string, intel: Intel): string | undefined {
   if (intel.image(ref)?.kind === 'miner-image') return ref;
   for (const piece of ref.split(/[-_./:@]+/))
-    if (piece !== '' && (intel.processName(piece)?.kind === 'miner-name' || RIVALS.has(piece.toLowerCase())))
-      return ref;
+    if (piece !== '' && (intel.processName(piece)?.kind === 'miner-name' || intel.rivalName(piece))) return ref;
   return undefined;
 }
 
@@ -283,7 +261,7 @@ function classifyKillEvent(event: CoalEvent, intel: Intel, killer: string, out: 
   const victim = t.name ?? (t.executable ? baseName(t.executable) : undefined);
   if (!victim) return;
   const isMiner = intel.processName(victim)?.kind === 'miner-name';
-  if (!isMiner && !RIVALS.has(victim.toLowerCase())) return;
+  if (!isMiner && !intel.rivalName(victim)) return;
   out.push(
     signalFor(event, {
       kind: 'competitor-kill',

@@ -1,9 +1,10 @@
 /**
  * Process evidence from one exec or snapshot event: known miner and proxyware programs (name, hash,
- * image, wallet in the arguments, miner config file, proxyware account arguments) and masquerading
- * (kernel-thread names on real executables, programs run from world-writable or hidden places or
- * deleted files, a name that is not the executable's). Command-line patterns (xmrig flags, Stratum
- * URLs, droppers, tuning) are Sigma rules in rules/stable, not here.
+ * image, wallet in the arguments, miner config file, proxyware clients' own start-up options; the names,
+ * hashes, images and options are intel's data) and masquerading (kernel-thread names on real
+ * executables, programs run from world-writable or hidden places or deleted files, a name that is not
+ * the executable's). Command-line patterns (xmrig flags, Stratum URLs, droppers, tuning) are Sigma rules
+ * in rules/stable, not here.
  */
 import type { CoalEvent, ProcessFields } from '../model/event.js';
 import type { Signal } from '../model/signal.js';
@@ -222,13 +223,6 @@ const WALLET_TOOLS = new Set([
 ]);
 /** Substrings of miner program names, for config-file evidence on builds intel does not list by name. */
 const MINER_STEM = /xmrig|xmr-stak|miner|cpuminer/i;
-/** Account arguments proxyware clients are started with (their own documented flags). */
-const PROXYWARE_FLAGS: Array<{ flag: RegExp; client: string }> = [
-  { flag: /(?:^|\s)-accept-tos(?:\s|=|$)/, client: 'Pawns (IPRoyal)' },
-  { flag: /(?:^|\s)-tou-accept(?:\s|=|$)/, client: 'Honeygain' },
-  { flag: /(?:^|\s)start\s+accept\s+--token[\s=]/, client: 'Traffmonetizer' },
-  { flag: /(?:^|\s)--agreed-terms-and-conditions(?:\s|=|$)/, client: 'Mysterium' },
-];
 /** Account options whose values identify the account (kept) or unlock it (hidden). */
 const ACCOUNT_ARG = /^--?(email|e-mail|user|device-name|device|token|password|pass|api-key|key|cid)(?:=(.*))?$/i;
 const SECRET_OPTIONS = new Set(['token', 'password', 'pass', 'api-key', 'key']);
@@ -508,20 +502,25 @@ function knownProgram(
       }),
     );
   } else {
-    // every client flag holds "-t": most command lines hold none
-    const proxyFlag = command.includes('-t') ? PROXYWARE_FLAGS.find((f) => f.flag.test(command)) : undefined;
+    // the clients' own start-up options, from intel (intel/proxyware-flags.txt); one shared substring
+    // test first, so most command lines cost one `includes`
+    const proxyFlag = intel.proxywareFlag(command);
     if (proxyFlag) {
       const account = accountArgs(argsOf(p, command));
       // a client's own terms flag beside the account it earns for is that client signing in to sell
-      // bandwidth, whatever the file is called; the flag alone (or Mysterium, often run on purpose) is medium
-      const strength = account && proxyFlag.client !== 'Mysterium' ? 'strong' : 'medium';
+      // bandwidth, whatever the file is called: a strong flag is strong then, medium alone; a flag listed
+      // below strong (Mysterium, often run on purpose) stays at its own strength
+      const strength = proxyFlag.strength === 'strong' ? (account ? 'strong' : 'medium') : proxyFlag.strength;
+      const client = proxyFlag.note
+        ? `${proxyFlag.note} client arguments`
+        : `proxyware client arguments (${proxyFlag.indicator})`;
       out.push(
         signalFor(event, {
           kind: 'proxyware-process',
           class: 'process',
           strength,
           by: 'process:proxyware-args',
-          explanation: `${labelOf(p)}: process.command_line carries ${proxyFlag.client} client arguments${account ? ` (${account})` : ''} under an unlisted name`,
+          explanation: `${labelOf(p)}: process.command_line carries ${client}${account ? ` (${account})` : ''} under an unlisted name`,
         }),
       );
     }

@@ -23,6 +23,8 @@ export function checkValue(intel: Intel, raw: string): IntelMatch[] {
     intel.hash(value),
     intel.wallet(value),
     intel.processName(value),
+    intel.rivalName(value),
+    intel.proxywareFlag(value),
     intel.image(value),
   ];
   const seen = new Set<string>();
@@ -39,7 +41,9 @@ export function intelCommand(program: Command, setCode: (code: number) => void):
   const intel = program.command('intel').description('inspect the indicator sets hunt uses');
   intel
     .command('check')
-    .description('say what each value (domain, URL, IP, port:N, hash, wallet, program or image name) matches and why')
+    .description(
+      'say what each value (domain, URL, IP, port:N, hash, wallet, program, rival or image name, proxyware flag) matches and why',
+    )
     .argument('<values...>', 'values to look up')
     .option('--intel <file>', 'extra indicators, as for hunt (repeatable)', collect, [])
     .option('--json', 'one JSON object per value')

@@ -168,7 +168,7 @@ export function hostOfUrl(value: string): string {
   return colon >= 0 && rest.indexOf(':') === colon ? rest.slice(0, colon) : rest;
 }
 
-/** What a bare indicator in a user's list is: `kind:value`, `port:N`, URL, IP, CIDR, hash or domain. */
+/** What a bare indicator in a user's list is: `kind:value` (`rival-name:zzh`), `port:N`, URL, IP, CIDR, hash or domain. */
 export function guessIndicator(raw: string): { kind: IndicatorKind; value: string } | undefined {
   const value = hostOfUrl(refang(raw));
   const colon = value.indexOf(':');
@@ -222,7 +222,9 @@ export function parseBundledList(text: string): ParsedIntel {
     const note = hash >= 0 ? raw.slice(hash + 1).trim() || undefined : undefined;
     const words = body.split(/\s+/);
     const kind = parsed.kind === 'mixed' ? words[0] : parsed.kind;
-    const value = parsed.kind === 'mixed' ? words[1] : words[0];
+    const rest = parsed.kind === 'mixed' ? words.slice(1) : words;
+    // a proxyware flag is a sequence of words (`start accept --token=`); every other indicator is one word
+    const value = kind === 'proxyware-flag' ? rest.join(' ') : rest[0];
     if (!kind || !KIND_SET.has(kind) || !value) {
       parsed.bad.push({ line: i + 1, reason: kind ? `unknown kind "${clipValue(kind)}"` : 'no "# kind:" header' });
       continue;
@@ -409,6 +411,18 @@ function parseList(lines: string[]): ParsedIntel {
     const guess = guessIndicator(words[0]);
     if (!guess) {
       parsed.bad.push({ line: i + 1, reason: `cannot tell what kind of indicator "${clipValue(words[0])}" is` });
+      continue;
+    }
+    if (guess.kind === 'proxyware-flag') {
+      // `proxyware-flag:start accept --token=  # Client`: the words are the flag, the comment names the client
+      const value = [guess.value, ...words.slice(1)].join(' ');
+      parsed.entries.push({
+        kind: guess.kind,
+        value,
+        strength: DEFAULT_STRENGTH[guess.kind],
+        note: comment || undefined,
+        line: i + 1,
+      });
       continue;
     }
     // words after the indicator are a description, as many published IOC lists have

@@ -3,8 +3,9 @@
  * URL and version) plus the user's own files
  * (`--intel`: plain list, hosts file or CSV), and wallet addresses recognised by shape. Lookups are on
  * the hot path: domains walk label suffixes into a Map, IPs hit a Map and a per-prefix-length table
- * for ranges; nothing loops over all indicators. A later set overrides an earlier one for the same
- * indicator, so a user's file can re-grade a bundled entry.
+ * for ranges, names (miner, proxyware, rival) a Map; nothing loops over all indicators, except the few
+ * proxyware flags, compiled once and tried only past one substring test they all share. A later set
+ * overrides an earlier one for the same indicator, so a user's file can re-grade a bundled entry.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -197,6 +198,56 @@ function bySuffix(table: Map<string, IntelMatch>, name: string): IntelMatch | un
   }
 }
 
+/** Words a proxyware flag may have, and characters per word: client options are short. */
+const MAX_FLAG_WORDS = 8;
+const MAX_FLAG_WORD_CHARS = 100;
+/** Flags above this many share no precomputed gate (each still has its own needle). */
+const MAX_GATED_FLAGS = 64;
+
+/** One proxyware flag, compiled once when it is added. */
+interface FlagMatcher {
+  /** Its longest word: a command line without it cannot match, so the regex runs only when it is there. */
+  needle: string;
+  re: RegExp;
+  match: IntelMatch;
+}
+
+/**
+ * `-accept-tos` → `(?:^|\s)-accept-tos(?:\s|=|$)`; `start accept --token=` → `(?:^|\s)start\s+accept\s+--token[\s=]`:
+ * the words in order, each whole; a last word written with `=` must be followed by its value. The reason,
+ * as a string, for a value that is no option sequence.
+ */
+function compileFlag(value: string): { words: string[]; needle: string; re: RegExp } | string {
+  const words = value.split(/\s+/).filter((w) => w !== '');
+  const shown = value.length > 80 ? `${value.slice(0, 80)}…` : value;
+  if (words.length === 0 || words.length > MAX_FLAG_WORDS || words.some((w) => w.length > MAX_FLAG_WORD_CHARS))
+    return `"${shown}" is not a proxyware flag (1 to ${MAX_FLAG_WORDS} words of at most ${MAX_FLAG_WORD_CHARS} characters)`;
+  const last = words[words.length - 1];
+  const takesValue = last.length > 1 && last.endsWith('=');
+  const bare = [...words.slice(0, -1), takesValue ? last.slice(0, -1) : last];
+  if (bare.some((w) => w.includes('=')) || !bare.some((w) => /^--?[A-Za-z0-9]/.test(w)))
+    return `"${shown}" is not a proxyware flag (it needs an option such as -accept-tos; only its last word may end in =)`;
+  const escaped = bare.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const re = new RegExp(`(?:^|\\s)${escaped.join('\\s+')}${takesValue ? '[\\s=]' : '(?:\\s|=|$)'}`);
+  const needle = bare.reduce((a, b) => (b.length > a.length ? b : a));
+  return { words: [...bare.slice(0, -1), last], needle, re };
+}
+
+/**
+ * The longest text every needle holds (`-t` for the bundled clients' options): a command line without it
+ * holds no flag, so most lines cost one `includes`. Empty when there is none or too many flags to compare.
+ */
+function sharedGate(needles: string[]): string {
+  if (needles.length === 0 || needles.length > MAX_GATED_FLAGS) return '';
+  const shortest = needles.reduce((a, b) => (b.length < a.length ? b : a));
+  for (let len = shortest.length; len > 0; len--)
+    for (let i = 0; i + len <= shortest.length; i++) {
+      const part = shortest.slice(i, i + len);
+      if (needles.every((n) => n.includes(part))) return part;
+    }
+  return '';
+}
+
 export class IntelStore implements Intel {
   private readonly domains = new Map<string, IntelMatch>();
   private readonly checkers = new Map<string, IntelMatch>();
@@ -208,6 +259,12 @@ export class IntelStore implements Intel {
   private readonly hashes = new Map<string, IntelMatch>();
   private readonly images = new Map<string, IntelMatch>();
   private readonly wallets = new Map<string, IntelMatch>();
+  private readonly rivals = new Map<string, IntelMatch>();
+  /** Proxyware flags by their normalised words, in the order first added (a later set re-grades in place). */
+  private readonly flags = new Map<string, FlagMatcher>();
+  /** `flags` as a list and their shared gate, rebuilt on the first lookup after an add. */
+  private flagList: FlagMatcher[] | undefined;
+  private flagGate = '';
   private readonly info: IntelSetInfo[] = [];
   /** One info object per set name, shared by the set's matches and filled in by `addSet`. */
   private readonly infoByName = new Map<string, IntelSetInfo>();
@@ -292,6 +349,19 @@ export class IntelStore implements Intel {
         this.images.set(repo, match(repo));
         return undefined;
       }
+      case 'rival-name':
+        if (value.length === 0 || value.length > 255 || /[\s/\\]/.test(value))
+          return `"${shown}" is not an executable name`;
+        this.rivals.set(value.toLowerCase(), match(value));
+        return undefined;
+      case 'proxyware-flag': {
+        const flag = compileFlag(value);
+        if (typeof flag === 'string') return flag;
+        const indicator = flag.words.join(' ');
+        this.flags.set(indicator, { needle: flag.needle, re: flag.re, match: match(indicator) });
+        this.flagList = undefined;
+        return undefined;
+      }
       case 'wallet': {
         const isEthereum = /^0x[0-9a-fA-F]{40}$/.test(value);
         if (!isEthereum && findWallet(value)?.address !== value)
@@ -340,6 +410,22 @@ export class IntelStore implements Intel {
 
   processName(name: string): IntelMatch | undefined {
     return name.length === 0 || name.length > 4096 ? undefined : this.names.get(normaliseProcessName(name));
+  }
+
+  rivalName(name: string): IntelMatch | undefined {
+    return name.length === 0 || name.length > 255 ? undefined : this.rivals.get(name.toLowerCase());
+  }
+
+  proxywareFlag(command: string): IntelMatch | undefined {
+    let list = this.flagList;
+    if (!list) {
+      list = [...this.flags.values()];
+      this.flagList = list;
+      this.flagGate = sharedGate(list.map((f) => f.needle));
+    }
+    if (list.length === 0 || (this.flagGate !== '' && !command.includes(this.flagGate))) return undefined;
+    for (const f of list) if (command.includes(f.needle) && f.re.test(command)) return f.match;
+    return undefined;
   }
 
   hash(hex: string): IntelMatch | undefined {

@@ -17,7 +17,17 @@ export type IndicatorKind =
   | 'miner-image'
   | 'wallet'
   /** Sites that echo the caller's address or headers: proxy resellers test each relay with them. */
-  | 'proxy-checker';
+  | 'proxy-checker'
+  /**
+   * Names of rival campaigns' processes (miners, loaders, watchdogs) that kill scripts aim at: a kill of
+   * one is a competitor kill. Not a miner name: some (kswapd0) are also real kernel threads' names.
+   */
+  | 'rival-name'
+  /**
+   * A proxyware client's own start-up options (`-accept-tos`, `start accept --token=`): words in order,
+   * each a whole word of the command line; a last word ending in `=` must be followed by its value.
+   */
+  | 'proxyware-flag';
 
 export interface IntelMatch {
   kind: IndicatorKind;
@@ -58,6 +68,10 @@ export interface Intel {
   port(port: number): IntelMatch | undefined;
   /** Miner and proxyware executable base names (case-insensitive, trailing .exe ignored). */
   processName(name: string): IntelMatch | undefined;
+  /** Rival campaigns' process names a kill may aim at (exact, case-insensitive); kept apart from `processName`. */
+  rivalName(name: string): IntelMatch | undefined;
+  /** The first proxyware client option sequence a command line carries, in the order the sets list them. */
+  proxywareFlag(command: string): IntelMatch | undefined;
   /** SHA-256, SHA-1 or MD5 of a miner binary. */
   hash(hex: string): IntelMatch | undefined;
   /** Container images by repository (registry host, tag and digest ignored). */
@@ -79,6 +93,8 @@ export const INDICATOR_KINDS: readonly IndicatorKind[] = [
   'miner-image',
   'wallet',
   'proxy-checker',
+  'rival-name',
+  'proxyware-flag',
 ];
 
 /**
@@ -98,6 +114,8 @@ export const DEFAULT_STRENGTH: Record<IndicatorKind, Strength> = {
   'miner-image': 'strong',
   wallet: 'strong',
   'proxy-checker': 'weak',
+  'rival-name': 'strong',
+  'proxyware-flag': 'strong',
 };
 
 /** Longest line we look at in an intel file; real indicators are far shorter. */

@@ -129,6 +129,37 @@ function listedCases(): Case[] {
       true,
       'a base64-encoded dropper line run from cron and a shell',
     ),
+    c(
+      'lnx-persisted-decoded/dropper-host',
+      [s('lnx-persisted-decoded/dropper-host')],
+      false,
+      'a base64 cron line that decodes to curl|sh and nothing else: persistence, not hijacking',
+    ),
+    c(
+      'lnx-persisted-decoded/miner-host',
+      [s('lnx-persisted-decoded/miner-host')],
+      true,
+      'a base64 cron line that decodes to a miner',
+      {
+        severity: 'low',
+      },
+    ),
+    c(
+      'lnx-persisted-decoded/exec-host',
+      [s('lnx-persisted-decoded/exec-host')],
+      true,
+      'a base64 dropper cron line, then what it drops running',
+      { severity: 'medium' },
+    ),
+    c(
+      'win-autostart',
+      [s('win-autostart')],
+      true,
+      'Windows hosts whose Run key, Winlogon value, service or task starts a miner',
+      {
+        severity: 'low',
+      },
+    ),
   ];
 }
 

@@ -47,13 +47,25 @@ test('the recommended daily hunt, on the example’s audit and cron directories,
   );
 });
 
-test('cron files further down a walked directory are still not cron: a folder of collections is no live system', () => {
+test('cron files further down a walked directory are still not cron; a folder of collections reads each as its own', () => {
   const dir = mkdtempSync(join(tmpdir(), 'coalmine-live-'));
   try {
-    cpSync(EXAMPLE, join(dir, 'host-1'), { recursive: true });
-    const r = huntNdjson([dir]);
+    // a copy that is no collection (no etc/hostname, no bodyfile): its cron-named files are no live system's
+    cpSync(EXAMPLE, join(dir, 'copy'), { recursive: true });
+    rmSync(join(dir, 'copy', 'etc', 'hostname'), { force: true });
+    rmSync(join(dir, 'copy', 'bodyfile'), { force: true });
+    const r = huntNdjson([join(dir)]);
     assert.doesNotMatch(r.stderr, /crontab \d/);
-    assert.match(r.stderr, /host-1\/etc\/crontab:1: SOURCE_UNKNOWN_FORMAT/);
+    assert.match(r.stderr, /copy\/etc\/crontab:1: SOURCE_UNKNOWN_FORMAT/);
+    // the whole collection beside it (its etc/hostname kept) is read as its own root: its cron is cron
+    rmSync(join(dir, 'copy'), { recursive: true, force: true });
+    cpSync(EXAMPLE, join(dir, 'host-1'), { recursive: true });
+    const whole = huntNdjson([dir]);
+    assert.match(whole.stderr, /crontab \d/);
+    assert.ok(
+      whole.findings.some((f) => f.host === 'web-01' && f.severity === 'high'),
+      whole.stdout,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

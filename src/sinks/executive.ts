@@ -88,9 +88,12 @@ function sentences(s: ExecutiveSummary, esc: Esc): { head: string; lines: string
     actions.push(
       `Have L1 finish the checks of ${inc.total - inc.tier2 === 1 ? 'the other incident' : `the other ${inc.total - inc.tier2} incidents`} (the playbook's questions are in each finding).`,
     );
-  if (r.partial > 0 && r.gaps[0])
+  const top = r.gaps[0];
+  if (r.partial > 0 && top)
     actions.push(
-      `Close the most common telemetry gap, ${esc(r.gaps[0].telemetry, 80)} (${count(r.gaps[0].scopes, 'host or scope', 'hosts and scopes')}): \`coalmine coverage\` says what to collect for each.`,
+      top.telemetry.startsWith('authorization')
+        ? `Say what is authorized on ${count(top.scopes, 'host or scope', 'hosts and scopes')} (${esc(top.telemetry, 80)}: coalmine.yaml's hosts and allowlist, containers: or cloud:): \`coalmine coverage\` names each.`
+        : `Close the most common telemetry gap, ${esc(top.telemetry, 80)} (${count(top.scopes, 'host or scope', 'hosts and scopes')}): \`coalmine coverage\` says what to collect for each.`,
     );
   if (inc.total === 0 && r.partial === 0)
     actions.push('Nothing to do on this data; keep collecting it and run the hunt on a schedule.');

@@ -112,8 +112,8 @@ test('incidents by severity and tier, hosts hit, time to detect from each case f
     TOTALS,
     coverage([
       host('web-01', [], '2026-11-30T09:00:00.000Z', '2026-11-30T12:00:00.000Z'),
-      host('db-01', ['cpu', 'network'], '2026-11-30T08:00:00.000Z', '2026-11-30T11:00:00.000Z'),
-      host('ci-01', ['cpu'], '2026-11-30T10:00:00.000Z', '2026-11-30T13:00:00.000Z'),
+      host('db-01', ['cpu', 'network', 'authorization'], '2026-11-30T08:00:00.000Z', '2026-11-30T11:00:00.000Z'),
+      host('ci-01', ['cpu', 'authorization'], '2026-11-30T10:00:00.000Z', '2026-11-30T13:00:00.000Z'),
     ]),
   );
   // the suppressed finding's case is no incident
@@ -143,9 +143,11 @@ test('incidents by severity and tier, hosts hit, time to detect from each case f
     covered: false,
     scopes: 3,
     partial: 2,
+    // the inventory (a policy to write) after the missing logs, though as many hosts lack it
     gaps: [
       { telemetry: 'CPU', scopes: 2 },
       { telemetry: 'network', scopes: 1 },
+      { telemetry: 'authorization inventory', scopes: 2 },
     ],
     more_gaps: 0,
   });

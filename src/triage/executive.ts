@@ -93,7 +93,12 @@ function readinessOf(coverage: CoverageReport): ExecutiveSummary['readiness'] {
     if (r.analytic.status === 'partial') partial++;
     for (const m of r.analytic.missing) add(`${CLOUD_CLASS_LABEL[m] ?? m} (cloud)`);
   }
-  const ranked = [...lacking].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  // telemetry first: an authorization gap is a policy to write (coalmine.yaml's inventory, containers:,
+  // cloud:), and without a policy every scope has it, which would bury the logs that are missing
+  const policyGap = (label: string) => (label.startsWith('authorization') ? 1 : 0);
+  const ranked = [...lacking].sort(
+    (a, b) => policyGap(a[0]) - policyGap(b[0]) || b[1] - a[1] || (a[0] < b[0] ? -1 : 1),
+  );
   return {
     covered: coverage.covered,
     scopes,

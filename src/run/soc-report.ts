@@ -11,18 +11,12 @@ import type { SocSummary } from '../model/executive.js';
 import { SEVERITY_RANK, type Severity } from '../model/finding.js';
 import type { StoredCase } from '../store/cases.js';
 import { isPostgresLocation, openStore, type Store } from '../store/index.js';
+import { median } from '../triage/executive.js';
 
 const MAX_CASES = 10_000;
 const PAGE = 500;
 /** Audit rows read per case: a case's trail is a few dozen rows; a hostile one stops here. */
 const MAX_TRAIL = 2_000;
-
-function median(values: number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
-}
 
 /** When a case first reached each state after its creation, from its audit trail. */
 async function reached(store: Store, c: StoredCase): Promise<{ triaged?: number; contained?: number }> {

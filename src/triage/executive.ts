@@ -40,7 +40,8 @@ export interface RunTotals extends RunCompute {
   currency: string;
 }
 
-function median(values: number[]): number | undefined {
+/** The middle value (the mean of the two middle ones, rounded, for an even count); undefined for none. */
+export function median(values: number[]): number | undefined {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;

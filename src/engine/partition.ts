@@ -127,136 +127,174 @@ export function workerOf(key: string, owners: PartitionOwners): number {
 }
 
 /**
- * The route partitionRouteOf gives the event a line of coalmine's own NDJSON parses into, told from the
- * text alone, or undefined when it cannot be told that way (then the line is parsed). Only a line whose
- * top-level `host` object has a plain string `name` is routed: the walk goes member by member up to the
- * `host` key and across its object, a fraction of a parse. What else may take the event out of its
- * host's partition (cloud, k8s, fleet) needs no look here: the owning thread parses the line, finds
- * it, and the run goes back to one thread (run/hunt-worker.ts). A line that is not valid JSON may get a
- * route: it then goes to one thread, which reports it as one thread would.
+ * The route partitionRouteOf gives the event a line of coalmine's own NDJSON parses into, told from its
+ * bytes alone (before they are decoded), or undefined when it cannot be told that way (then every thread
+ * parses the line). Only a line whose top-level `host` object has a plain string `name` is routed: the
+ * walk goes member by member up to the `host` key and across its object, a fraction of a parse. It
+ * stops there, so a second top-level `host` further on (JSON.parse keeps the last) is not seen: the
+ * thread that owns the route parses the line and checks that its event is its own (run/hunt-worker.ts
+ * `confirm`; a split run goes back to one thread when it is not), as it does for what else may take an
+ * event out of its host's partition (cloud, k8s, fleet). A line that is not valid JSON may get a route:
+ * it then goes to one thread, which reports it as one thread would.
  */
-export function partitionRouteOfLine(text: string): PartitionRoute | undefined {
-  const name = hostNameOfLine(text);
+export function partitionRouteOfLine(bytes: Buffer, start = 0, end: number = bytes.length): PartitionRoute | undefined {
+  const name = hostNameOfLine(bytes, start, end);
   return name === undefined ? undefined : hostRouteOf(name);
 }
 
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const COLON = 58;
+const COMMA = 44;
+const HOST = [104, 111, 115, 116]; // host
+const NAME = [110, 97, 109, 101]; // name
+
 /**
- * The plain `host.name` partitionRouteOfLine routes a line by, or undefined when the line cannot be
- * routed from its text. A caller routing many lines may remember the route per name: it depends on
- * the name alone.
+ * The plain `host.name` partitionRouteOfLine routes the line `bytes[start, end)` by, or undefined when
+ * the line cannot be routed from its bytes. A caller routing many lines may remember the route per name:
+ * it depends on the name alone.
  */
-export function hostNameOfLine(text: string): string | undefined {
-  // a key spelled with \u escapes (`ho\u0073t`) would be a host the walk does not see
-  if (text.charCodeAt(0) !== 123 || text.includes('\\u')) return undefined;
-  let j = 1;
+export function hostNameOfLine(bytes: Buffer, start = 0, end: number = bytes.length): string | undefined {
+  const span = { start: 0, end: 0 };
+  return hostNameSpanOfLine(bytes, start, end, span) ? bytes.toString('utf8', span.start, span.end) : undefined;
+}
+
+/** Where a name's bytes are in the line: `bytes[start, end)`. */
+export interface NameSpan {
+  start: number;
+  end: number;
+}
+
+/**
+ * hostNameOfLine without decoding the name: whether the line has one, and where its bytes are (set in
+ * `span`), for a caller that knows names by their bytes (run/hunt-worker.ts decodes each name once).
+ */
+export function hostNameSpanOfLine(bytes: Uint8Array, start: number, end: number, span: NameSpan): boolean {
+  if (start >= end || bytes[start] !== OPEN_OBJECT) return false;
+  let i = start + 1;
   for (;;) {
-    j = skipSpace(text, j);
-    const isHost = text.startsWith('"host"', j);
-    j = memberValueAt(text, j); // -1 also when the object ended with no host
-    if (j < 0) return undefined;
-    if (isHost) break;
-    j = skipValue(text, j);
-    if (j < 0) return undefined;
-    j = skipSpace(text, j);
-    if (text.charCodeAt(j) !== 44) return undefined;
-    j++;
-  }
-  const host = hostObjectName(text, j);
-  // a `host` key further on may be another top-level one, which JSON.parse would keep instead
-  if (host === undefined || hostKeyAfter(text, host.end)) return undefined;
-  return host.name;
-}
-
-/** The plain string `name` of the object at `i` (one `name`, no escapes), and the index past the object. */
-function hostObjectName(text: string, i: number): { name: string; end: number } | undefined {
-  if (text.charCodeAt(i) !== 123) return undefined;
-  let name: string | undefined;
-  let j = i + 1;
-  for (;;) {
-    j = skipSpace(text, j);
-    const c = text.charCodeAt(j);
-    if (c === 125) break;
-    if (c === 44) {
-      j++;
-      continue;
-    }
-    const isName = text.startsWith('"name"', j);
-    j = memberValueAt(text, j);
-    if (j < 0) return undefined;
-    if (isName) {
-      if (name !== undefined || text.charCodeAt(j) !== 34) return undefined;
-      const end = stringEnd(text, j);
-      if (end < 0) return undefined;
-      name = text.slice(j + 1, end);
-      if (name.includes('\\')) return undefined;
-      j = end + 1;
-    } else {
-      j = skipValue(text, j);
-      if (j < 0) return undefined;
-    }
-  }
-  return name ? { name, end: j + 1 } : undefined;
-}
-
-/** Where the value of the object member whose key starts at `i` begins (`"key" : value`), or -1 when that is no member. */
-function memberValueAt(text: string, i: number): number {
-  if (text.charCodeAt(i) !== 34) return -1;
-  const keyEnd = stringEnd(text, i);
-  if (keyEnd < 0) return -1;
-  const colon = skipSpace(text, keyEnd + 1);
-  return text.charCodeAt(colon) === 58 ? skipSpace(text, colon + 1) : -1;
-}
-
-/** Whether `"host"` followed by a colon (a key) appears from `from` on. Searched as `host"`: far rarer than `"`. */
-function hostKeyAfter(text: string, from: number): boolean {
-  for (let i = text.indexOf('host"', from); i >= 0; i = text.indexOf('host"', i + 5)) {
-    if (text.charCodeAt(i - 1) === 34 && text.charCodeAt(skipSpace(text, i + 5)) === 58) return true;
-  }
-  return false;
-}
-
-function skipSpace(text: string, i: number): number {
-  for (;;) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return i;
+    const key = i;
+    i = memberValueAt(bytes, i, end); // -1 also when the object ended with no host
+    if (i < 0) return false;
+    if (keyIs(bytes, key, HOST)) return hostObjectName(bytes, i, end, span);
+    i = skipValue(bytes, i, end);
+    if (i < 0) return false;
+    i = skipSpace(bytes, i, end);
+    if (i >= end || bytes[i] !== COMMA) return false;
     i++;
   }
 }
 
-/** The index of the quote closing the string opened at `open`, or -1 when the line ends first. */
-function stringEnd(text: string, open: number): number {
-  // jump quote to quote (a native search); a quote after an odd run of backslashes is escaped
-  for (let i = text.indexOf('"', open + 1); i >= 0; i = text.indexOf('"', i + 1)) {
-    let b = i - 1;
-    while (text.charCodeAt(b) === 92) b--;
-    if ((i - 1 - b) % 2 === 0) return i;
+/** The plain string `name` of the object at `i` (one `name`, no escapes), into `span`. */
+function hostObjectName(bytes: Uint8Array, i: number, end: number, span: NameSpan): boolean {
+  if (i >= end || bytes[i] !== OPEN_OBJECT) return false;
+  let nameStart = -1;
+  let nameEnd = -1;
+  i++;
+  for (;;) {
+    i = skipSpace(bytes, i, end);
+    const c = i < end ? bytes[i] : -1;
+    if (c === CLOSE_OBJECT) break;
+    if (c === COMMA) {
+      i++;
+      continue;
+    }
+    const key = i;
+    i = memberValueAt(bytes, i, end);
+    if (i < 0) return false;
+    if (keyIs(bytes, key, NAME)) {
+      if (nameStart >= 0 || bytes[i] !== QUOTE) return false;
+      nameStart = i + 1;
+      nameEnd = plainStringEnd(bytes, nameStart, end);
+      if (nameEnd < 0) return false;
+      i = nameEnd + 1;
+    } else {
+      i = skipValue(bytes, i, end);
+      if (i < 0) return false;
+    }
+  }
+  span.start = nameStart;
+  span.end = nameEnd;
+  return nameEnd > nameStart;
+}
+
+/**
+ * Where the value of the object member at `i` begins (`"key" : value`, leading space skipped), or -1
+ * when that is no member or its key holds a backslash (`ho\u0073t` is a key the walk cannot name).
+ */
+function memberValueAt(bytes: Uint8Array, i: number, end: number): number {
+  i = skipSpace(bytes, i, end);
+  if (i >= end || bytes[i] !== QUOTE) return -1;
+  const keyEnd = plainStringEnd(bytes, i + 1, end);
+  if (keyEnd < 0) return -1;
+  const colon = skipSpace(bytes, keyEnd + 1, end);
+  return colon < end && bytes[colon] === COLON ? skipSpace(bytes, colon + 1, end) : -1;
+}
+
+/** Whether the key whose member starts at `i` (after space) is exactly `word`. */
+function keyIs(bytes: Uint8Array, i: number, word: readonly number[]): boolean {
+  while (bytes[i] !== QUOTE) i++; // memberValueAt found the quote already
+  if (bytes[i + 1 + word.length] !== QUOTE) return false; // within the line: memberValueAt found its colon after it
+  for (let k = 0; k < word.length; k++) if (bytes[i + 1 + k] !== word[k]) return false;
+  return true;
+}
+
+function skipSpace(bytes: Uint8Array, i: number, end: number): number {
+  while (i < end) {
+    const c = bytes[i];
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return i;
+    i++;
+  }
+  return i;
+}
+
+/** The index of the quote closing a string whose text starts at `i`, or -1 at a backslash or the line's end. */
+function plainStringEnd(bytes: Uint8Array, i: number, end: number): number {
+  for (; i < end; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+/** The index of the quote closing a string whose text starts at `i` (escapes skipped), or -1 at the line's end. */
+function stringEnd(bytes: Uint8Array, i: number, end: number): number {
+  for (; i < end; i++) {
+    const c = bytes[i];
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) i++;
   }
   return -1;
 }
 
 /** The index just past the JSON value starting at `i`, or -1 when the line ends inside it. */
-function skipValue(text: string, i: number): number {
-  const c = text.charCodeAt(i);
-  if (c === 34) {
-    const end = stringEnd(text, i);
-    return end < 0 ? -1 : end + 1;
+function skipValue(bytes: Uint8Array, i: number, end: number): number {
+  const c = bytes[i];
+  if (c === QUOTE) {
+    const close = stringEnd(bytes, i + 1, end);
+    return close < 0 ? -1 : close + 1;
   }
-  if (c !== 123 && c !== 91) {
-    while (i < text.length) {
-      const d = text.charCodeAt(i);
-      if (d === 44 || d === 125 || d === 93 || d === 32 || d === 9 || d === 10 || d === 13) return i;
-      i++;
+  if (c !== OPEN_OBJECT && c !== OPEN_ARRAY) {
+    for (; i < end; i++) {
+      const d = bytes[i];
+      if (d === COMMA || d === CLOSE_OBJECT || d === CLOSE_ARRAY || d === 32 || d === 9 || d === 10 || d === 13)
+        return i;
     }
     return -1;
   }
   let depth = 0;
-  for (; i < text.length; i++) {
-    const d = text.charCodeAt(i);
-    if (d === 34) {
-      i = stringEnd(text, i);
+  for (; i < end; i++) {
+    const d = bytes[i];
+    if (d === QUOTE) {
+      i = stringEnd(bytes, i + 1, end);
       if (i < 0) return -1;
-    } else if (d === 123 || d === 91) depth++;
-    else if (d === 125 || d === 93) {
+    } else if (d === OPEN_OBJECT || d === OPEN_ARRAY) depth++;
+    else if (d === CLOSE_OBJECT || d === CLOSE_ARRAY) {
       if (--depth === 0) return i + 1;
     }
   }

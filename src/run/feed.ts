@@ -6,7 +6,7 @@
 import type { Engine } from '../engine/index.js';
 import type { Issue } from '../model/issue.js';
 import { sniffSource, sourceNamed } from '../sources/index.js';
-import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from '../sources/types.js';
+import type { LineRouting, SourceBatch, SourceContext, SourceDescriptor, SourceInput } from '../sources/types.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../util/lines.js';
 import { expandInputs, type InputFile, markLinkTarget } from './inputs.js';
 import { mergeByTime } from './merge.js';
@@ -30,8 +30,8 @@ export interface FeedOptions {
   keepWindowsRecord?: (provider: string, channel: string, eventId: number) => boolean;
   /** See SourceContext.keepRecord: the loaded rules' answer (signals/rules.ts formatRecordFilter). */
   keepRecord?: (format: string) => boolean;
-  /** See SourceContext.lineOwner: set by a thread of a split hunt (run/hunt-worker.ts). */
-  lineOwner?: (text: string) => 'mine' | 'other' | undefined;
+  /** See SourceContext.lineRouting: set by a thread of a split hunt (run/hunt-worker.ts). */
+  lineRouting?: LineRouting;
   /** This thread's place in a split run (0 alone): orders issues of one line raised by two threads. */
   part?: number;
   /** Leave the issues of the input and the engine to the caller (a split hunt merges them) instead of counting them. */
@@ -41,7 +41,7 @@ export interface FeedOptions {
 
 /**
  * The issues of a feed, each list in input order (run/summary.ts IssueList): of the input every
- * thread reads, of lines only this thread read (SourceContext.lineOwner), and of the engine.
+ * thread reads, of lines only this thread read (SourceContext.lineRouting), and of the engine.
  */
 export interface FeedIssues {
   input: IssueList;
@@ -105,7 +105,7 @@ export async function feedEngine(engine: Engine, options: FeedOptions, summary: 
     maxPendingRecords: 4096,
     keepWindowsRecord: options.keepWindowsRecord,
     keepRecord: options.keepRecord,
-    lineOwner: options.lineOwner,
+    lineRouting: options.lineRouting,
   };
   // Standing facts (cron files, units) first: they are true for the whole timeline.
   for (const p of planned.filter((x) => x.source.delivers === 'state')) {

@@ -143,7 +143,7 @@ export async function prepareHunt(
   /** The input through the engine; its issues are the caller's to count (a split run merges its threads' first). */
   const feed = async (
     onProgress?: (p: HuntProgress) => void,
-    split?: Pick<FeedOptions, 'lineOwner' | 'part'>,
+    split?: Pick<FeedOptions, 'lineRouting' | 'part'>,
   ): Promise<FeedIssues> => {
     const issues = await feedEngine(engine, { ...options, ...keep, ...split, onProgress, keepIssues: true }, summary);
     // what matched after a finding was graded, within its window (up to 1 h after its last evidence)
@@ -215,7 +215,7 @@ async function threadsFor(options: HuntOptions): Promise<HuntResult['threads'] &
 
 /**
  * Threads for a run that did not ask: every core when its NDJSON is at least AUTO_WORKERS_MIN_BYTES.
- * Only our NDJSON is dealt line by line before parsing (SourceContext.lineOwner); any other format is
+ * Only our NDJSON is dealt line by line before parsing (SourceContext.lineRouting); any other format is
  * parsed whole by every worker, which costs more than the split saves (a 48 MB audit.log took 24 s on
  * two workers against 10 s on one, on 2 cores).
  */

@@ -1,7 +1,7 @@
 /**
  * How `hunt --workers` deals the partitions to its threads. Hosts differ in how much they log, so the
  * plain deal (partition mod workers) can leave one thread with well over half the work (56/44 on the
- * bench's fleet). Lines sampled from evenly spaced windows of each input are routed from their text
+ * bench's fleet). Lines sampled from evenly spaced windows of each input are routed from their bytes
  * (engine/partition.ts `partitionRouteOfLine`) and weigh their partitions; `balancedOwners` evens the
  * load. Only how long the slowest thread takes depends on it, never what the run finds.
  */
@@ -24,7 +24,7 @@ export async function sampleWeights(files: readonly InputFile[]): Promise<number
       const nl = buf.indexOf(NEWLINE, start);
       if (nl < 0) return; // the window's last line is cut: not counted
       if (nl > start) {
-        const route = partitionRouteOfLine(buf.toString('utf8', start, nl));
+        const route = partitionRouteOfLine(buf, start, nl);
         if (route) weights[partitionOf(route.key)]++;
       }
       start = nl + 1;

@@ -2,7 +2,7 @@
 import type { CoalEvent } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
-import { type LineBatch, readLines } from '../util/lines.js';
+import { type LineBatch, type LineOwner, readLines } from '../util/lines.js';
 import type { SourceBatch, SourceContext, SourceInput } from './types.js';
 
 /** `report` receives LINE_TOO_LONG issues (file and line named); `maxLineBytes` may tighten the run's limit. */
@@ -11,10 +11,12 @@ export function sourceLines(
   context: SourceContext,
   report: (i: Issue) => void,
   maxLineBytes = context.maxLineBytes,
+  lineOwner?: LineOwner,
 ): AsyncGenerator<LineBatch> {
   const limit = Math.min(maxLineBytes, context.maxLineBytes);
   return readLines(input.open(), {
     maxLineBytes: limit,
+    lineOwner,
     onOversize: (line, bytes) =>
       report(
         issue(

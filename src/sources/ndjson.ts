@@ -179,21 +179,17 @@ export const ndjson: SourceDescriptor = {
     let issues: Issue[] = [];
     let routed: Issue[] = [];
     const file = input.name;
-    const owner = context.lineOwner;
-    const lines = sourceLines(input, context, (i) => issues.push(i));
+    const routing = context.lineRouting;
+    // a split run: another thread's line is skipped before it is decoded; a line of ours reports its own issues
+    const lines = sourceLines(input, context, (i) => issues.push(i), undefined, routing?.owner);
     for await (const batch of lines) {
       const events: CoalEvent[] = [];
-      const { lines: texts, lineNos } = batch;
+      const { lines: texts, lineNos, mine } = batch;
       for (let i = 0; i < texts.length; i++) {
         const text = texts[i];
         if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
-        // a split run: another thread's line is left unread; a line of ours reports its own issues
-        let out = issues;
-        if (owner !== undefined) {
-          const whose = owner(text);
-          if (whose === 'other') continue;
-          if (whose === 'mine') out = routed;
-        }
+        const ours = mine?.[i] === true;
+        const out = ours ? routed : issues;
         const line = lineNos[i];
         let o: unknown;
         try {
@@ -231,6 +227,7 @@ export const ndjson: SourceDescriptor = {
         if (!isObject(o.original)) o.original = {};
         // one canonical form, so @timestamp and coalmine.ts always agree
         if (!canonical) o['@timestamp'] = new Date(ts).toISOString();
+        if (routing && !routing.keep(o as unknown as CoalEvent, ours)) continue;
         events.push(o as unknown as CoalEvent);
       }
       yield routed.length > 0 ? { events, issues, routed } : { events, issues };

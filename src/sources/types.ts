@@ -5,6 +5,7 @@
  */
 import type { CoalEvent } from '../model/event.js';
 import type { Issue } from '../model/issue.js';
+import type { LineOwner } from '../util/lines.js';
 
 export interface SourceInput {
   /** Name used in every ref: the path as the user gave it (relative to the cwd), or `-` for stdin. */
@@ -42,13 +43,23 @@ export interface SourceContext {
    * rule reads its format (sources/log-record.ts), else it is counted unused.
    */
   keepRecord?: (format: string) => boolean;
-  /**
-   * A run split across threads by partition (hunt --workers): whose a line of coalmine's own NDJSON is,
-   * told from its text without parsing it (engine/partition.ts partitionRouteOfLine). A line another
-   * thread owns may be skipped unread; issues of a line this thread owns go in SourceBatch.routed.
-   * `undefined`: the line cannot be routed unparsed, so every thread reads it.
-   */
-  lineOwner?: (text: string) => 'mine' | 'other' | undefined;
+  /** A run split across threads by partition (hunt --workers): see LineRouting. */
+  lineRouting?: LineRouting;
+}
+
+/**
+ * How a thread of a split run reads coalmine's own NDJSON: `owner` says whose a line is from its bytes
+ * (engine/partition.ts partitionRouteOfLine), so a line another thread owns is skipped undecoded and
+ * unparsed; issues of a line this thread owns go in SourceBatch.routed; `undefined`: the line cannot be
+ * routed unparsed, so every thread reads it. `keep` is asked of every event a line became (`routed`:
+ * the line was said to be `mine`) and says whether this thread owns it: another's is dropped there,
+ * before the time merge; and the thread finds out when a routed line's parse says it is not its own
+ * (the walk stops at the first `host` key) and gives the split up, so no line is left to no thread.
+ * It must not throw (a source reports what is thrown inside it as a bad input).
+ */
+export interface LineRouting {
+  owner: LineOwner;
+  keep: (event: CoalEvent, routed: boolean) => boolean;
 }
 
 export interface SourceBatch {
@@ -56,7 +67,7 @@ export interface SourceBatch {
   issues: Issue[];
   /** Records read whole but of a type no analytic uses (Windows event ids we do not map): counted, not errors. */
   unused?: number;
-  /** Issues of lines only this thread read (SourceContext.lineOwner said `mine`): each thread reports its own. */
+  /** Issues of lines only this thread read (SourceContext.lineRouting said `mine`): each thread reports its own. */
   routed?: Issue[];
 }
 

@@ -14,23 +14,34 @@ export interface LineBatch {
    * that always ends its records with one, or finds the line's last token open, reports the cut.
    */
   unterminated?: boolean;
+  /** With `LineReaderOptions.lineOwner`: whether each entry of `lines` was said to be `mine`. */
+  mine?: boolean[];
 }
+
+/** Whose a line is, told from its bytes: `other` is skipped undecoded, `mine` marked, undefined kept unmarked. */
+export type LineOwner = (bytes: Buffer, start: number, end: number) => 'mine' | 'other' | undefined;
 
 export interface LineReaderOptions {
   maxLineBytes: number;
   onOversize: (lineNo: number, bytes: number) => void;
+  /**
+   * Asked of every line (without its CR) before it is decoded: a thread of a split run skips the lines
+   * another thread owns for the price of a look at their bytes (engine/partition.ts hostNameOfLine).
+   */
+  lineOwner?: LineOwner;
 }
 
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 export async function* readLines(chunks: AsyncIterable<Buffer>, options: LineReaderOptions): AsyncGenerator<LineBatch> {
-  const { maxLineBytes, onOversize } = options;
+  const { maxLineBytes, onOversize, lineOwner } = options;
+  const newBatch = (): LineBatch => (lineOwner ? { lines: [], lineNos: [], mine: [] } : { lines: [], lineNos: [] });
   let pending: Buffer[] = []; // pieces of the current unfinished line
   let pendingBytes = 0;
   let skipping = false; // inside an oversized line
   let lineNo = 0;
   for await (const chunk of chunks) {
-    const batch: LineBatch = { lines: [], lineNos: [] };
+    const batch = newBatch();
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
@@ -46,14 +57,14 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, options: LineRea
         if (total > maxLineBytes) onOversize(lineNo, total);
         else {
           pending.push(chunk.subarray(start, nl));
-          pushLine(batch, Buffer.concat(pending, total), 0, total, lineNo);
+          pushLine(batch, Buffer.concat(pending, total), 0, total, lineNo, lineOwner);
         }
         pending = [];
         pendingBytes = 0;
       } else if (nl - start > maxLineBytes) {
         onOversize(lineNo, nl - start);
       } else {
-        pushLine(batch, chunk, start, nl, lineNo);
+        pushLine(batch, chunk, start, nl, lineNo, lineOwner);
       }
       start = nl + 1;
     }
@@ -73,16 +84,29 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, options: LineRea
   }
   if (skipping) onOversize(lineNo + 1, pendingBytes);
   else if (pendingBytes > 0) {
-    const batch: LineBatch = { lines: [], lineNos: [], unterminated: true };
+    const batch = newBatch();
+    batch.unterminated = true;
     const buf = Buffer.concat(pending, pendingBytes);
-    pushLine(batch, buf, 0, buf.length, lineNo + 1);
-    yield batch;
+    pushLine(batch, buf, 0, buf.length, lineNo + 1, lineOwner);
+    if (batch.lines.length > 0) yield batch;
   }
 }
 
-function pushLine(batch: LineBatch, buf: Buffer, start: number, end: number, lineNo: number): void {
+function pushLine(
+  batch: LineBatch,
+  buf: Buffer,
+  start: number,
+  end: number,
+  lineNo: number,
+  lineOwner: LineOwner | undefined,
+): void {
   let e = end;
   if (e > start && buf[e - 1] === 13) e--; // CRLF
+  if (lineOwner) {
+    const whose = lineOwner(buf, start, e);
+    if (whose === 'other') return;
+    (batch.mine as boolean[]).push(whose === 'mine');
+  }
   batch.lines.push(buf.toString('utf8', start, e));
   batch.lineNos.push(lineNo);
 }

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generateEvents } from '../../bench/generate.js';
-import { workerOf } from '../../src/engine/partition.js';
+import { dealtOwners, partitionOf, workerOf } from '../../src/engine/partition.js';
 import { expandInputs } from '../../src/run/inputs.js';
 import { sampledOwners } from '../../src/run/partition-sample.js';
 import { buildPackage } from '../support/built-package.js';
@@ -88,6 +88,29 @@ for (const [what, path, scope] of JOINED)
     assert.match(threads, /^threads: one, not split: an event of .+ is \w+-scoped/);
     assert.ok(threads.includes(scope), threads);
   });
+
+test('a line that repeats its host key (the parse keeps the last): its owner finds out, one thread, the same output', {
+  timeout: 120_000,
+}, () => {
+  // `a` is routed to worker 0 (the sample weighs only its partition); the repeated key names a host of worker 1
+  const stamp = (s: number) => `"@timestamp":"2026-03-02T06:00:0${s}Z"`;
+  const other = Array.from({ length: 200 }, (_, i) => `b-${i}`).find(
+    (name) => workerOf(`host:${name}`, dealtOwners(2)) === 1 && partitionOf(`host:${name}`) !== partitionOf('host:a'),
+  );
+  const miner = `"process":{"pid":7,"name":"xmrig","command_line":"./xmrig -o stratum+tcp://pool.example:3333 -u 4AbC"}`;
+  const file = join(work, 'repeated-host.ndjson');
+  writeFileSync(
+    file,
+    [
+      `{${stamp(1)},"event":{"action":"exec","dataset":"d"},"host":{"name":"a"},"process":{"pid":5,"name":"ls"}}`,
+      `{${stamp(2)},"event":{"action":"exec","dataset":"d"},"host":{"name":"a"},${miner},"host":{"name":"${other}"}}`,
+      '',
+    ].join('\n'),
+  );
+  const { one, threads } = both([file]);
+  assert.match(threads, /^threads: one, not split: line 2 of .+ names a host its text routes elsewhere/);
+  assert.ok(one.stdout.includes(`"${other}"`), `the miner is found on ${other}: ${one.stdout}`);
+});
 
 test('a generated fleet of 200 hosts with planted miners: findings on both workers, the same bytes', {
   timeout: 300_000,

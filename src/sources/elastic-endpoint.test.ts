@@ -58,15 +58,15 @@ test('the Windows story: process starts, connections, DNS, file, registry and dr
       [6, 'exec', 'elastic-endpoint.endpoint.events.process'],
       [7, 'exec', 'elastic-endpoint.endpoint.events.process'],
       [9, 'driver-load', 'elastic-endpoint.endpoint.events.library'],
-      [10, 'dns-query', 'elastic-endpoint.endpoint.events.network'],
       [11, 'dns-query', 'elastic-endpoint.endpoint.events.network'],
       [12, 'connect', 'elastic-endpoint.endpoint.events.network'],
       [13, 'exec', 'elastic-endpoint.endpoint.events.process'],
       [14, 'file-write', 'elastic-endpoint.endpoint.events.file'],
     ],
   );
-  // a DLL load (line 8) and a disconnect (line 15) are read whole and used by nothing
-  assert.equal((await countsOf(elasticEndpoint, good)).unused, 2);
+  // a DLL load (line 8) and a disconnect (line 15) are read whole and used by nothing; the pool lookup's
+  // request (line 10) is its result's (line 11): one lookup, one event
+  assert.equal((await countsOf(elasticEndpoint, good)).unused, 3);
 });
 
 test('a Windows process start: entity ids for lineage, command line, args, hash, PE name, user as DOMAIN\\name', async () => {
@@ -109,7 +109,7 @@ test('connections, DNS answers, file writes, registry values and drivers carry w
   assert.deepEqual(pool?.network, { direction: 'outbound', transport: 'tcp' });
   assert.equal(pool?.process?.pid, 6120);
   assert.deepEqual(byLine(11)?.dns, { question: { name: 'pool.supportxmr.com' }, resolved_ip: ['198.51.100.7'] });
-  assert.deepEqual(byLine(10)?.dns, { question: { name: 'pool.supportxmr.com' } });
+  assert.equal(byLine(10), undefined);
   assert.deepEqual(byLine(3)?.file, {
     path: 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe',
     name: 'winupdsvc.exe',
@@ -529,4 +529,145 @@ test('the other actions: already_running, end, accepted and UDP flows, renames; 
     ],
   );
   assert.equal((await countsOf(elasticEndpoint, input)).unused, 3);
+});
+
+/**
+ * Our own Elastic Defend DNS documents (the endpoint package's lookup_requested / lookup_result fields):
+ * `lookup(action, at, name, …)` on WS-DNS-01 by one process unless `pid` says another.
+ */
+function lookup(
+  action: 'lookup_requested' | 'lookup_result',
+  at: string,
+  name: string,
+  { ips = [] as string[], pid = 6120 } = {},
+): string {
+  return JSON.stringify({
+    '@timestamp': at,
+    agent: { type: 'endpoint', version: '8.17.4' },
+    data_stream: { dataset: 'endpoint.events.network', namespace: 'default', type: 'logs' },
+    event: {
+      action,
+      category: ['network'],
+      type: ['protocol', 'info'],
+      kind: 'event',
+      module: 'endpoint',
+      dataset: 'endpoint.events.network',
+      outcome: 'success',
+    },
+    host: { name: 'WS-DNS-01', id: 'b7e1c0ffee', os: { type: 'windows', family: 'windows' } },
+    process: { pid, entity_id: `ZW50LSR7${pid}`, name: 'winupdsvc.exe' },
+    dns: {
+      question: { name },
+      ...(action === 'lookup_result' ? { resolved_ip: ips, Ext: { status: 0 } } : {}),
+    },
+    network: { protocol: 'dns' },
+  });
+}
+
+async function lookups(lines: string[], context = TEST_CONTEXT) {
+  const input = memoryInput('dns.ndjson', `${lines.join('\n')}\n`);
+  const { events, issues } = await readAll(elasticEndpoint, input, context);
+  const { unused } = await countsOf(elasticEndpoint, input, context);
+  const rows = events.map((e) => [e.coalmine.ref.line, e['@timestamp'], e.dns?.question?.name, e.dns?.resolved_ip]);
+  return { events, issues, unused, rows };
+}
+
+test('a DNS lookup_requested and its lookup_result are one dns-query: the result, with its resolved IPs', async () => {
+  const request = lookup('lookup_requested', '2026-11-30T09:00:14.100Z', 'pool.supportxmr.com');
+  const result = lookup('lookup_result', '2026-11-30T09:00:14.180Z', 'pool.supportxmr.com', {
+    ips: ['198.51.100.7', '198.51.100.8'],
+  });
+  const inOrder = await lookups([request, result]);
+  assert.deepEqual(inOrder.issues, []);
+  assert.deepEqual(inOrder.rows, [
+    [2, '2026-11-30T09:00:14.180Z', 'pool.supportxmr.com', ['198.51.100.7', '198.51.100.8']],
+  ]);
+  assert.equal(inOrder.events[0].event.action, 'dns-query');
+  assert.equal(inOrder.events[0].process?.pid, 6120);
+  // the request is read whole and said by its result: counted unused, not lost
+  assert.equal(inOrder.unused, 1);
+  // an export newest first (Kibana's sort): the result comes first, the request after it is the same lookup
+  const newestFirst = await lookups([result, request]);
+  assert.deepEqual(newestFirst.rows, [
+    [1, '2026-11-30T09:00:14.180Z', 'pool.supportxmr.com', ['198.51.100.7', '198.51.100.8']],
+  ]);
+  assert.equal(newestFirst.unused, 1);
+  // a result alone (Linux and macOS write no request) is one, as before
+  const alone = await lookups([result]);
+  assert.deepEqual([alone.rows.length, alone.unused], [1, 0]);
+});
+
+test('a lookup_requested whose result never comes is one dns-query, dated as it is, in time order', async () => {
+  const { events, issues, unused, rows } = await lookups([
+    lookup('lookup_requested', '2026-11-30T09:00:10.000Z', 'gulf.moneroocean.stream'),
+    lookup('lookup_requested', '2026-11-30T09:00:20.000Z', 'pool.supportxmr.com'),
+    lookup('lookup_result', '2026-11-30T09:00:20.050Z', 'pool.supportxmr.com', { ips: ['198.51.100.7'] }),
+  ]);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(rows, [
+    [1, '2026-11-30T09:00:10.000Z', 'gulf.moneroocean.stream', undefined],
+    [3, '2026-11-30T09:00:20.050Z', 'pool.supportxmr.com', ['198.51.100.7']],
+  ]);
+  assert.equal(events[0].event.action, 'dns-query');
+  assert.equal(unused, 1);
+  // one alone at the end of the input is given too
+  const last = await lookups([lookup('lookup_requested', '2026-11-30T09:00:10.000Z', 'pool.supportxmr.com')]);
+  assert.deepEqual([last.rows, last.unused], [[[1, '2026-11-30T09:00:10.000Z', 'pool.supportxmr.com', undefined]], 0]);
+});
+
+test('lookups of different names by one process are two; the same name by another process or minutes later is another', async () => {
+  const twoNames = await lookups([
+    lookup('lookup_requested', '2026-11-30T09:00:14.000Z', 'pool.supportxmr.com'),
+    lookup('lookup_requested', '2026-11-30T09:00:14.010Z', 'xmr.2miners.com'),
+    lookup('lookup_result', '2026-11-30T09:00:14.060Z', 'xmr.2miners.com', { ips: ['198.51.100.9'] }),
+    lookup('lookup_result', '2026-11-30T09:00:14.090Z', 'pool.supportxmr.com', { ips: ['198.51.100.7'] }),
+  ]);
+  assert.deepEqual(twoNames.rows, [
+    [3, '2026-11-30T09:00:14.060Z', 'xmr.2miners.com', ['198.51.100.9']],
+    [4, '2026-11-30T09:00:14.090Z', 'pool.supportxmr.com', ['198.51.100.7']],
+  ]);
+  assert.equal(twoNames.unused, 2);
+  const others = await lookups([
+    lookup('lookup_requested', '2026-11-30T09:00:14.000Z', 'pool.supportxmr.com'),
+    lookup('lookup_result', '2026-11-30T09:00:14.050Z', 'pool.supportxmr.com', { ips: ['198.51.100.7'], pid: 7000 }),
+    lookup('lookup_requested', '2026-11-30T09:05:00.000Z', 'pool.supportxmr.com'),
+    lookup('lookup_result', '2026-11-30T09:05:00.040Z', 'pool.supportxmr.com', { ips: ['198.51.100.7'] }),
+  ]);
+  // the first request is 6120's, the result 7000's: two lookups; five minutes on, 6120 asks again and is answered
+  assert.deepEqual(
+    others.events.map((e) => [e.coalmine.ref.line, e.process?.pid]),
+    [
+      [1, 6120],
+      [2, 7000],
+      [4, 6120],
+    ],
+  );
+  assert.equal(others.unused, 1);
+});
+
+test('lookups waiting for their results are bounded: past the bound the first read is given alone, and counted', async () => {
+  // the bound is SourceContext.maxPendingRecords (at least 16): 20 requests, then their 20 results
+  const context = { ...TEST_CONTEXT, maxPendingRecords: 16 };
+  const names = Array.from({ length: 20 }, (_, i) => `h${i}.pool.example`);
+  const at = (ms: number) => new Date(Date.parse('2026-11-30T09:00:00.000Z') + ms).toISOString();
+  const { events, issues, unused } = await lookups(
+    [
+      ...names.map((n, i) => lookup('lookup_requested', at(i), n)),
+      ...names.map((n, i) => lookup('lookup_result', at(100 + i), n, { ips: ['198.51.100.7'] })),
+    ],
+    context,
+  );
+  // the first four requests were given up: each is an event, and so is its result; the other 16 are paired
+  assert.equal(events.length, 24);
+  assert.equal(unused, 16);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code]),
+    [[1, 'ELASTIC_ENDPOINT_LOOKUPS_UNPAIRED']],
+  );
+  assert.match(issues[0].reason, /^4 DNS lookup requests/);
+  const times = events.map((e) => e.coalmine.ts);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
 });

@@ -10,6 +10,9 @@
  * its System integration's process and CPU metrics become metric samples, and a Windows event log
  * document (`winlog.*`) goes through the shared Winlogbeat mapping. Other documents are counted unused.
  * Exports are often newest first: events are given in time order (time-order.ts).
+ * Elastic Defend writes a Windows DNS lookup twice, `lookup_requested` then `lookup_result` (with
+ * dns.resolved_ip): one lookup is one dns-query, the result's (`LookupPairs`); a request whose result is
+ * not in the file is given alone, dated as it is.
  */
 import type { CoalEvent, EventAction, EventMetrics, ProcessFields, ProcessParent } from '../model/event.js';
 import { issue } from '../model/issue.js';
@@ -45,6 +48,11 @@ const MAX_DOCUMENT_BYTES = 4 * 1024 * 1024 * 1024;
 /** Elasticsearch's max_result_window is 10,000 by default; a scroll page is no bigger. */
 const MAX_HITS = 100_000;
 const BATCH_EVENTS = 512;
+/**
+ * How far apart a lookup's request and its result may be dated: the Windows resolver gives up within
+ * about ten seconds; past this a request and a result of the same name are two lookups.
+ */
+const LOOKUP_PAIR_MS = 60_000;
 /** `original`: the document's leaves, flattened to dotted keys, bounded. */
 const MAX_ORIGINAL_KEYS = 64;
 const MAX_ORIGINAL_DEPTH = 4;
@@ -571,6 +579,122 @@ export function elasticEvent(doc: Obj, where: Where, index?: string, id?: string
   return event;
 }
 
+/** A DNS lookup read and not yet paired: a request held until its result comes, or a result given (newest first). */
+interface Lookup {
+  key: string;
+  ts: number;
+  /** A held request's event: given if no result comes. */
+  request?: CoalEvent;
+}
+
+/** Lookups of one side (held requests, or results given), by the order they were read and by key. */
+class Lookups {
+  readonly order = new Map<number, Lookup>();
+  private readonly byKey = new Map<string, number[]>();
+
+  add(n: number, l: Lookup): void {
+    this.order.set(n, l);
+    const list = this.byKey.get(l.key);
+    if (list === undefined) this.byKey.set(l.key, [n]);
+    else list.push(n);
+  }
+
+  /** The first one read of `key` dated within LOOKUP_PAIR_MS of `ts`. */
+  find(key: string, ts: number): number | undefined {
+    for (const n of this.byKey.get(key) ?? []) {
+      const l = this.order.get(n);
+      if (l !== undefined && Math.abs(ts - l.ts) <= LOOKUP_PAIR_MS) return n;
+    }
+    return undefined;
+  }
+
+  remove(n: number): Lookup | undefined {
+    const l = this.order.get(n);
+    if (l === undefined) return undefined;
+    this.order.delete(n);
+    const list = this.byKey.get(l.key);
+    if (list !== undefined) {
+      const at = list.indexOf(n);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) this.byKey.delete(l.key);
+    }
+    return l;
+  }
+}
+
+/**
+ * Elastic Defend's DNS lookups as one event each. A `lookup_requested` and its `lookup_result` (same host,
+ * process and name, dated within LOOKUP_PAIR_MS) are one lookup: the result is given (it has the answer)
+ * and the request counted unused. A request is held until its result comes; a result read first (an
+ * export newest first) is given at once and remembered, so that its request, read later, is counted
+ * unused. Bounded: at most `limit` requests are held and `limit` results remembered, the first read given
+ * up first when more come (a request given up is given alone, and counted: were its result to come, the
+ * lookup would be two events). A lookup dated over LOOKUP_PAIR_MS from the one being read is done with:
+ * a held request is given, dated as it is (the reader puts the file's events in time order after this).
+ * What is held at the end of the input is given.
+ */
+class LookupPairs {
+  private readonly requests = new Lookups();
+  private readonly results = new Lookups();
+  private read = 0;
+  /** Requests given up because `limit` were held, and the line of the first. */
+  gaveUp = 0;
+  firstGaveUpLine: number | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  /** One lookup document's event; what is to be given goes in `out`. Returns 1 when the record is unused. */
+  take(event: CoalEvent, result: boolean, out: CoalEvent[]): number {
+    const ts = event.coalmine.ts;
+    this.expire(this.requests, ts, out);
+    this.expire(this.results, ts, out);
+    const key = lookupKey(event);
+    const [mine, theirs] = result ? [this.results, this.requests] : [this.requests, this.results];
+    const pair = theirs.find(key, ts);
+    if (result) out.push(event);
+    if (pair !== undefined) {
+      theirs.remove(pair);
+      return 1;
+    }
+    if (mine.order.size >= this.limit) {
+      const first = mine.order.keys().next().value as number;
+      const old = mine.remove(first);
+      if (old?.request !== undefined) {
+        this.gaveUp++;
+        this.firstGaveUpLine ??= old.request.coalmine.ref.line;
+        out.push(old.request);
+      }
+    }
+    mine.add(this.read++, result ? { key, ts } : { key, ts, request: event });
+    return 0;
+  }
+
+  /** Every request still held, given: its result is not in this input. */
+  flush(out: CoalEvent[]): void {
+    for (const [n, l] of this.requests.order) {
+      this.requests.remove(n);
+      if (l.request !== undefined) out.push(l.request);
+    }
+  }
+
+  /** The first read lookups dated too far from `ts` to pair with what comes: a request given, a result forgotten. */
+  private expire(side: Lookups, ts: number, out: CoalEvent[]): void {
+    for (const [n, l] of side.order) {
+      if (Math.abs(ts - l.ts) <= LOOKUP_PAIR_MS) return;
+      side.remove(n);
+      if (l.request !== undefined) out.push(l.request);
+    }
+  }
+}
+
+/** A lookup's pairing key: host, process (entity id, else pid) and the name asked, as DNS compares it. */
+function lookupKey(e: CoalEvent): string {
+  const host = e.host?.id ?? e.host?.name ?? '';
+  const process = e.process?.entity_id ?? (e.process?.pid !== undefined ? `pid:${e.process.pid}` : '');
+  const name = (e.dns?.question?.name ?? '').toLowerCase().replace(/\.$/, '');
+  return JSON.stringify([host, process, name]);
+}
+
 /** Whether a document is one this reads: Elastic Defend's, or Elastic Agent's auditd_manager / System. */
 function isElasticDocument(doc: Obj, index: unknown): boolean {
   if (text(doc, 'agent.type', 64) === 'endpoint' || text(doc, 'event.module', 64) === 'endpoint') return true;
@@ -658,6 +782,7 @@ async function* batches(input: SourceInput, context: SourceContext): AsyncGenera
     keepWindowsRecord: context.keepWindowsRecord,
   };
   let out: SourceBatch = { events: [], issues: [], unused: 0 };
+  const lookups = new LookupPairs(Math.max(16, context.maxPendingRecords));
   const full = () => out.events.length + out.issues.length >= BATCH_EVENTS;
   const bad = (line: number, reason: string) =>
     out.issues.push(issue({ file: input.name, line }, `${CODE}_BAD_RECORD`, reason, 'normalising'));
@@ -682,7 +807,12 @@ async function* batches(input: SourceInput, context: SourceContext): AsyncGenera
     const mapped = elasticEvent(doc, where, index, id);
     if (mapped === 'unused') out.unused = (out.unused ?? 0) + 1;
     else if (typeof mapped === 'string') bad(line, `${label}${mapped}`);
-    else out.events.push(mapped);
+    else {
+      const lookup = mapped.event.action === 'dns-query' ? text(doc, 'event.action', 128) : undefined;
+      if (lookup === 'lookup_requested' || lookup === 'lookup_result')
+        out.unused = (out.unused ?? 0) + lookups.take(mapped, lookup === 'lookup_result', out.events);
+      else out.events.push(mapped);
+    }
   };
   /** The response whose hits are being read: where it starts, which document of the file, hits so far. */
   let response: { line: number; document: number; hits: number } | undefined;
@@ -753,5 +883,15 @@ async function* batches(input: SourceInput, context: SourceContext): AsyncGenera
     }
   }
   endResponse();
+  lookups.flush(out.events);
+  if (lookups.gaveUp > 0)
+    out.issues.push(
+      issue(
+        { file: input.name, line: lookups.firstGaveUpLine ?? 1 },
+        `${CODE}_LOOKUPS_UNPAIRED`,
+        `${lookups.gaveUp} DNS lookup requests given without their results: more lookups waited for theirs than are held (${Math.max(16, context.maxPendingRecords)}); a result read after its request was given counts that lookup twice`,
+        'normalising',
+      ),
+    );
   if (out.events.length > 0 || out.issues.length > 0 || (out.unused ?? 0) > 0) yield out;
 }

@@ -38,7 +38,7 @@ test('the Windows story as an Elastic Defend export with typeperf beside it is o
   assert.equal(f.facts.executable, 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe');
   assertCites(f, 'obfuscation', 'endpoint.ndjson:1', 'DownloadString');
   assertCites(f, 'miner-tuning', 'endpoint.ndjson:9', 'WinRing0x64.sys');
-  assertCites(f, 'pool-contact', 'endpoint.ndjson:10', 'pool.supportxmr.com');
+  assertCites(f, 'pool-contact', 'endpoint.ndjson:11', 'pool.supportxmr.com'); // the lookup's result
   assertCites(f, 'pool-contact', 'endpoint.ndjson:12', '198.51.100.7');
   assertCites(f, 'persistence', 'endpoint.ndjson:13', 'schtasks.exe');
   assertCites(f, 'masquerade', 'endpoint.ndjson:7');

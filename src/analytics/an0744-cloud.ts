@@ -14,6 +14,7 @@ import { isBigLaunch } from '../engine/instances.js';
 import { entityKey } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { Severity } from '../model/finding.js';
+import { round2 } from '../util/number.js';
 import { cloudWhere, noCloudAuditGap, noFlowOrDnsGap, noInstanceCpuGap } from './cloud-gaps.js';
 import { attackOf, factsOf, legSummary } from './explain.js';
 import { confidenceOf, type Leg, leg } from './grade.js';
@@ -111,7 +112,7 @@ export function evaluateCloud(view: LaunchView): FindingDraft | undefined {
   const instanceHours =
     instances.reduce((sum, i) => sum + Math.max(0, (i.endedMs ?? i.lastSeenMs) - (i.launchedMs ?? i.firstSeenMs)), 0) /
     3_600_000;
-  if (instanceHours > 0) facts.instance_hours = Math.round(instanceHours * 100) / 100;
+  if (instanceHours > 0) facts.instance_hours = round2(instanceHours);
 
   const related = [
     ...instances.slice(0, MAX_LIST).map((i) => i.key),

@@ -19,6 +19,7 @@ import { type EntityKey, entityKey } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { Severity, Usage } from '../model/finding.js';
 import type { Signal } from '../model/signal.js';
+import { round2 } from '../util/number.js';
 import {
   noAuditLogGap,
   noContainerCpuGap,
@@ -139,7 +140,7 @@ export function evaluateContainers(view: WorkloadView): FindingDraft | undefined
   if (w.denied) facts.denied_requests = w.denied;
   if (w.execCommands.length) facts.exec_commands = w.execCommands;
   if (cpu.limitCores !== undefined) facts.cpu_limit_cores = cpu.limitCores;
-  if (cpu.peakCores > 0) facts.cpu_cores_peak = Math.round(cpu.peakCores * 100) / 100;
+  if (cpu.peakCores > 0) facts.cpu_cores_peak = round2(cpu.peakCores);
   if (cpu.highMs > 0) facts.cpu_high_minutes = Math.round(cpu.highMs / 60_000);
   facts.authorization = authorizationLine(view, established, policyGap);
 

@@ -2,12 +2,14 @@
  * The parts of a finding every analytic builds the same way: which process it is about, what else it
  * touches, the facts an analyst pivots on, the ATT&CK sub-technique, and the one-line leg summary.
  */
+
 import { basename, type ProcInfo } from '../engine/process-table.js';
 import { type EntityKey, entityKey, isAddressHost } from '../model/entity.js';
 import { isoFromMs } from '../model/event.js';
 import type { ProcessFacts, Severity, Usage } from '../model/finding.js';
 import type { ShareSessionFacts } from '../model/shares.js';
 import { type Signal, type SignalKind, STRENGTH_RANK } from '../model/signal.js';
+import { round2 } from '../util/number.js';
 import { confidenceOf, type Leg } from './grade.js';
 import type { ClusterView, FindingDraft } from './types.js';
 
@@ -191,7 +193,7 @@ export function usageOf(view: ClusterView): Usage | null {
 
 /** Milliseconds of cores or GPUs as hours, to the cent of an hour. */
 export function hoursOf(ms: number): number {
-  return Math.round((ms / 3_600_000) * 100) / 100;
+  return round2(ms / 3_600_000);
 }
 
 /**

@@ -3,8 +3,10 @@
  * mining-specific signal alone → low with the missing telemetry named. Weak evidence is shown but
  * never makes a leg.
  */
+
 import type { Severity } from '../model/finding.js';
 import { type Signal, type SignalKind, STRENGTH_RANK, type Strength } from '../model/signal.js';
+import { round2 } from '../util/number.js';
 
 export interface Leg {
   name: string;
@@ -55,5 +57,5 @@ export function confidenceOf(legs: Leg[], evidence: Signal[], gapCount: number):
   const base = held >= 3 ? 0.85 : held === 2 ? 0.65 : 0.4;
   const strongKinds = new Set(evidence.filter((s) => s.strength === 'strong').map((s) => s.kind)).size;
   const value = base + Math.min(0.12, 0.03 * strongKinds) - 0.08 * gapCount;
-  return Math.round(Math.min(0.99, Math.max(0.05, value)) * 100) / 100;
+  return round2(Math.min(0.99, Math.max(0.05, value)));
 }

@@ -30,6 +30,7 @@ import type { Thresholds } from '../model/policy.js';
 import type { Signal, Strength } from '../model/signal.js';
 import { signalFor } from '../signals/make.js';
 import { hostOfAuthority, isInternalAddress } from '../util/ip.js';
+import { durationText } from '../util/time.js';
 
 const MAX_KEYS = 8192;
 /** Examples quoted in the explanation. */
@@ -190,13 +191,6 @@ function shown(values: Iterable<string>, strip: number): string {
   return out.join(', ');
 }
 
-function minutesText(ms: number): string {
-  const minutes = Math.round(ms / 60000);
-  return minutes % 60 === 0 && minutes >= 60
-    ? `${minutes / 60} hour${minutes === 60 ? '' : 's'}`
-    : `${minutes} minutes`;
-}
-
 /** The SSH client's name as it calls itself (`SSH-2.0-libssh_0.9.6` → `libssh_0.9.6`), bounded. */
 function sshClientName(v: unknown): string | undefined {
   if (typeof v !== 'string' || v.length === 0) return undefined;
@@ -276,7 +270,7 @@ export class RelayWatch {
         clients >= SURGE_RATIO * population[1];
       if (surge)
         surges.push(
-          `${sites} sites and ${clients} clients within ${minutesText(size)} against its normal of ${w.normal[0]} and ${w.normal[1]} (median of ${w.history.length} earlier windows; ${known ? `the population's ${known[0]} and ${known[1]}` : 'no population normal yet'})`,
+          `${sites} sites and ${clients} clients within ${durationText(size, 'long')} against its normal of ${w.normal[0]} and ${w.normal[1]} (median of ${w.history.length} earlier windows; ${known ? `the population's ${known[0]} and ${known[1]}` : 'no population normal yet'})`,
         );
     }
     const bySurge: Strength | undefined = surges.length >= 2 ? 'strong' : surges.length === 1 ? 'medium' : undefined;
@@ -288,7 +282,7 @@ export class RelayWatch {
     const fetched =
       surges.length > 0
         ? `${who} fetched ${surges.join('; and ')}`
-        : `${who} fetched ${w0.sites.size} distinct sites with ${w0.clients.size} different client fingerprints within ${minutesText(t.relayWindowMs)}`;
+        : `${who} fetched ${w0.sites.size} distinct sites with ${w0.clients.size} different client fingerprints within ${durationText(t.relayWindowMs, 'long')}`;
     const largest = track.windows[track.windows.length - 1];
     out.push(
       signalFor(event, {

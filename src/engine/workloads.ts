@@ -20,6 +20,7 @@ import type { ContainerPolicy, Thresholds } from '../model/policy.js';
 import type { Signal, Strength } from '../model/signal.js';
 import { type WorkloadRef, workloadRefOf } from '../model/workload-ref.js';
 import { clip, inert } from '../util/hostile.js';
+import { round2 } from '../util/number.js';
 import { addEvidence, addProcess, type Cluster, newCluster } from './clusters.js';
 import { CpuSeries } from './cpu-series.js';
 import type { ProcInfo } from './process-table.js';
@@ -688,7 +689,7 @@ export class WorkloadTable {
       by: 'engine:container-cpu',
       explanation: inert(
         clip(
-          `container ${c.label} used ${Math.round(cores * 100) / 100} cores, at or above ${Math.round(LIMIT_SHARE * 100)}% of ${against}, without a break from ${isoFromMs(c.highSince)} to ${isoFromMs(ts)} (the sustain time; the finding's CPU facts say how long it went on)`,
+          `container ${c.label} used ${round2(cores)} cores, at or above ${Math.round(LIMIT_SHARE * 100)}% of ${against}, without a break from ${isoFromMs(c.highSince)} to ${isoFromMs(ts)} (the sustain time; the finding's CPU facts say how long it went on)`,
           400,
         ),
       ),

@@ -12,6 +12,7 @@ import { SEVERITY_RANK, type Severity } from '../model/finding.js';
 import type { StoredCase } from '../store/cases.js';
 import { isPostgresLocation, openStore, type Store } from '../store/index.js';
 import { median } from '../triage/executive.js';
+import { round2 } from '../util/number.js';
 
 const MAX_CASES = 10_000;
 const PAGE = 500;
@@ -125,7 +126,7 @@ export async function socSummary(store: Store, options: { since?: number; now: n
     median_ms: medians,
     tier2_uncontained: tier2Open,
     ...(oldestOpen !== undefined ? { oldest_open_ms: oldestOpen } : {}),
-    cost: Math.round(cost * 100) / 100,
+    cost: round2(cost),
     currency,
   };
 }

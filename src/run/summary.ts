@@ -1,7 +1,9 @@
 /** The run summary printed on stderr: what was read, what was wrong with it, what was found. */
+
 import { type Finding, runCompute, type Severity } from '../model/finding.js';
 import { formatRef, type Issue } from '../model/issue.js';
 import { clip, inert } from '../util/hostile.js';
+import { round2 } from '../util/number.js';
 
 export interface RunSummary {
   files: number;
@@ -224,12 +226,12 @@ export function countFindings(summary: RunSummary, findings: Finding[]): void {
     const cost = f.triage?.cost;
     if (cost) {
       if (cost.instance_hours !== undefined)
-        summary.instanceHours = Math.round((summary.instanceHours + cost.instance_hours) * 100) / 100;
+        summary.instanceHours = round2(summary.instanceHours + cost.instance_hours);
       else {
-        summary.coreHours = Math.round((summary.coreHours + cost.core_hours) * 100) / 100;
-        if (cost.gpu_hours) summary.gpuHours = Math.round((summary.gpuHours + cost.gpu_hours) * 100) / 100;
+        summary.coreHours = round2(summary.coreHours + cost.core_hours);
+        if (cost.gpu_hours) summary.gpuHours = round2(summary.gpuHours + cost.gpu_hours);
       }
-      summary.cost = Math.round((summary.cost + cost.amount) * 100) / 100;
+      summary.cost = round2(summary.cost + cost.amount);
       summary.currency = cost.currency;
     }
   }

@@ -23,9 +23,11 @@
  * Whole documents are read bounded and emitted in time order (the CLI lists newest first by default);
  * stream lines too (bounded, `time-order.ts`), since Firehose delivers an instance's datapoints late.
  */
+
 import type { CoalEvent, EventMetrics } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
+import { round2 } from '../util/number.js';
 import { parseTimestamp } from '../util/time.js';
 import { instanceIdIn, instanceIdOf } from './aws-ids.js';
 import { type GpuGroup, GpuGroups, meanGpuPct } from './gpu-groups.js';
@@ -71,10 +73,6 @@ interface Point {
   shape?: Shape;
   /** A GPU utilisation point: which of the instance's GPUs (`ALL_GPUS` for the agent's roll-up); else CPU. */
   gpu?: string;
-}
-
-function round2(v: number): number {
-  return Math.round(v * 100) / 100;
 }
 
 /** A percent as read, or why not. */

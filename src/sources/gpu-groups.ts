@@ -4,6 +4,7 @@
  * their count, and a container's is their sum in percent of one GPU. One event per GPU would make a
  * host's series jump between its GPUs' values. Bounded: groups held, and GPUs in one group.
  */
+import { round2 } from '../util/number.js';
 
 /** GPUs counted in one group; the rest of a group's samples are left (no real host has this many). */
 export const MAX_GPUS_PER_GROUP = 256;
@@ -57,10 +58,6 @@ export class GpuGroups<T> {
     this.groups.clear();
     return out;
   }
-}
-
-function round2(v: number): number {
-  return Math.round(v * 100) / 100;
 }
 
 /** A host's GPU utilisation: the mean over its GPUs, 0–100. */

@@ -31,11 +31,13 @@
  * Other metrics, pod-level aggregates (`container=""`) and the pause container (`POD`) are counted unused.
  * Samples are emitted in time order across the whole file (every series is held, bounded, first).
  */
+
 import type { CoalEvent, EventMetrics, SourceRef } from '../model/event.js';
 import { type Issue, issue } from '../model/issue.js';
 import { containerOfCgroupPath } from '../util/cgroup.js';
 import { clip } from '../util/hostile.js';
 import { hostOfAuthority } from '../util/ip.js';
+import { round2 } from '../util/number.js';
 import { isPlausibleMs } from '../util/time.js';
 import { imageOf } from './container-fields.js';
 import { type GpuGroup, GpuGroups, meanGpuPct, sumGpuPct } from './gpu-groups.js';
@@ -838,7 +840,7 @@ function hostCpuEvent(scope: Scope, target: HostCpu, points: PointAt[], ts: numb
             ? 'no CPU time read in both scrapes'
             : undefined;
   if (noRate === undefined) {
-    metrics.cpu_pct = Math.min(100, Math.max(0, Math.round((1 - idle / all) * 100 * 100) / 100));
+    metrics.cpu_pct = Math.min(100, Math.max(0, round2((1 - idle / all) * 100)));
     Object.assign(original, { idle_seconds: round3(idle), all_seconds: round3(all), since: prevTs });
   } else original.no_rate = noRate;
   const event = sampleEvent(scope, s, pi, ts, metrics, original, false);
@@ -919,7 +921,7 @@ function* emit(scope: Scope): Generator<CoalEvent> {
     }
     if (s.kind === 'gpu') {
       const gpu = s.gpu ?? '';
-      const pct = Math.min(100, Math.round((s.name === SMI_GPU_UTIL ? s.values[pi] * 100 : s.values[pi]) * 100) / 100);
+      const pct = Math.min(100, round2(s.name === SMI_GPU_UTIL ? s.values[pi] * 100 : s.values[pi]));
       hosts.add(s.host ?? '', ts, gpu, pct, { s, pi });
       if (s.key !== undefined) containers.add(`${s.host ?? ''}|${s.key}`, ts, gpu, pct, { s, pi });
       heldTs = ts;
@@ -940,7 +942,7 @@ function* emit(scope: Scope): Generator<CoalEvent> {
         const dv = v - s.values[pi - 1];
         const dt = (ts - s.times[pi - 1]) / 1000;
         // a counter that went down restarted (the container did): no rate across the restart
-        if (dv >= 0 && dt > 0) metrics.cpu_pct = Math.round((dv / dt) * 100 * 100) / 100;
+        if (dv >= 0 && dt > 0) metrics.cpu_pct = round2((dv / dt) * 100);
       }
     }
     const limit = s.key === undefined ? undefined : limits.get(s.key);

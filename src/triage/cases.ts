@@ -5,8 +5,10 @@
  * only group with each other, so a node on a host never swells a mining case. Deterministic: the case
  * id hashes its finding ids.
  */
+
 import { createHash } from 'node:crypto';
 import { type Case, type Finding, SEVERITY_RANK } from '../model/finding.js';
+import { round2 } from '../util/number.js';
 
 const SYSTEM_PATH = /^(?:\/(?:usr\/)?s?bin\/|\/usr\/lib|\/lib|[a-z]:\\windows\\)/i;
 const MAX_LISTED = 16;
@@ -101,14 +103,14 @@ export function groupCases(findings: Finding[]): Case[] {
       findings: ids,
       first_seen: members.map((f) => f.first_seen).sort()[0],
       last_seen: members.map((f) => f.last_seen).sort()[members.length - 1],
-      core_hours: Math.round(costs.reduce((s, c) => s + c.core_hours, 0) * 100) / 100,
-      cost: costs.length > 0 ? Math.round(costs.reduce((s, c) => s + c.amount, 0) * 100) / 100 : null,
+      core_hours: round2(costs.reduce((s, c) => s + c.core_hours, 0)),
+      cost: costs.length > 0 ? round2(costs.reduce((s, c) => s + c.amount, 0)) : null,
       currency: costs[0]?.currency ?? null,
     });
     const instanceHours = costs.reduce((s, c) => s + (c.instance_hours ?? 0), 0);
-    if (instanceHours > 0) cases[cases.length - 1].instance_hours = Math.round(instanceHours * 100) / 100;
+    if (instanceHours > 0) cases[cases.length - 1].instance_hours = round2(instanceHours);
     const gpuHours = costs.reduce((s, c) => s + (c.gpu_hours ?? 0), 0);
-    if (gpuHours > 0) cases[cases.length - 1].gpu_hours = Math.round(gpuHours * 100) / 100;
+    if (gpuHours > 0) cases[cases.length - 1].gpu_hours = round2(gpuHours);
   }
   return cases.sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.first_seen < b.first_seen ? -1 : 1),

@@ -6,10 +6,12 @@
  * the bundled table or `prices.instance_hour`) and a `cloud:` policy snippet for an analyst who approves
  * it. Pure but for the bundled price table, read once. Every fact is hostile: clipped here, escaped by sinks.
  */
+
 import { instanceFamily } from '../engine/instances.js';
 import type { Cost, Finding, Question } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { clip, inert } from '../util/hostile.js';
+import { round2 } from '../util/number.js';
 import { approvalEntryLines, question, strong, suggestedExpiry, yamlString } from './answer.js';
 import { bundledPriceTable, instancePrice, normalisedInstanceType, type PriceTable } from './prices.js';
 
@@ -269,10 +271,6 @@ function exposureOf(f: Finding): string | undefined {
   if (principal)
     return `${principal}${type ? ` (${type})` : ''} was used${used}: check how its credentials are stored and who holds them.`;
   return undefined;
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 /** The cost of the launch, or why there is none. */

@@ -11,6 +11,7 @@ import { normalisedRepository } from '../model/container-policy.js';
 import type { ContextMatch, Finding, PlanStep, ProcessFacts, Question, Triage } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { clip, inert } from '../util/hostile.js';
+import { round2 } from '../util/number.js';
 import {
   approvalEntryLines,
   exploitationContext,
@@ -270,10 +271,6 @@ function questions(f: Finding): Question[] {
     );
   }
   return out;
-}
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
 }
 
 function cost(f: Finding, policy: Policy): Triage['cost'] {

@@ -6,14 +6,12 @@
  * × its mining time, its GPU-hours or core-hours; × `prices.gpu_hour` or `prices.core_hour`, its cost.
  * The basis says every figure it used.
  */
+
 import type { Cost, Finding } from '../model/finding.js';
 import type { Policy } from '../model/policy.js';
 import { familyLabel, formatRate } from '../model/shares.js';
 import { hashrateRow, pricedCompute, roughCountOf } from '../signals/hashrate.js';
-
-function round2(n: number): number {
-  return Math.round(n * 100) / 100;
-}
+import { round2 } from '../util/number.js';
 
 function duration(minutes: number): string {
   return minutes >= 90 ? `${Math.round(minutes / 6) / 10} h` : `${minutes} min`;

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalIsoMs, MAX_DURATION_MS, parseDurationMs, parseTimestamp, parseUsDateTimeUtc } from './time.js';
+import {
+  canonicalIsoMs,
+  durationText,
+  MAX_DURATION_MS,
+  parseDurationMs,
+  parseTimestamp,
+  parseUsDateTimeUtc,
+} from './time.js';
 
 test('ISO with and without a zone, epoch seconds and milliseconds', () => {
   const t = Date.UTC(2025, 2, 14, 2, 10, 0);
@@ -104,4 +111,28 @@ test('canonicalIsoMs reads toISOString’s form as Date.parse does, and nothing 
     '',
   ])
     assert.ok(Number.isNaN(canonicalIsoMs(s)), s);
+});
+
+test('a duration as a reader says it, in short units or in words (the one formatter of durations)', () => {
+  const min = 60_000;
+  const cases: Array<[number, string, string]> = [
+    [200, '1 s', '1 second'],
+    [40_000, '40 s', '40 seconds'],
+    [min, '1 min', '1 minute'],
+    [10 * min, '10 min', '10 minutes'],
+    [60 * min, '1 h', '1 hour'],
+    [61 * min, '1 h 1 min', '1 hour 1 minute'],
+    [125 * min, '2 h 5 min', '2 hours 5 minutes'],
+    [90 * min, '1 h 30 min', '1 hour 30 minutes'],
+    [(10 * 60 + 30) * min, '10 h', '10 hours'],
+    [24 * 60 * min, '24 h', '24 hours'],
+    [71 * 60 * min, '71 h', '71 hours'],
+    [72 * 60 * min, '3 d', '3 days'],
+    [14 * 1440 * min, '14 d', '14 days'],
+    [627 * 1440 * min, '627 d', '627 days'],
+  ];
+  for (const [ms, short, long] of cases) {
+    assert.equal(durationText(ms), short, `${ms} ms`);
+    assert.equal(durationText(ms, 'long'), long, `${ms} ms in words`);
+  }
 });

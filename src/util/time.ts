@@ -137,13 +137,27 @@ export function parseDurationMs(text: string): number | undefined {
   return Number.isFinite(ms) && ms <= MAX_DURATION_MS ? ms : undefined;
 }
 
-/** A duration as a reader says it: `40 s`, `12 min`, `2 h 5 min`, `30 h`, `627 d` (at least `1 s`). */
-export function durationText(ms: number): string {
-  if (ms < 60_000) return `${Math.max(1, Math.round(ms / 1000))} s`;
+/** How durationText names its units: `short` (`12 min`, `2 h`) or `long` (`12 minutes`, `1 hour`). */
+export type DurationUnits = 'short' | 'long';
+
+type Unit = 's' | 'min' | 'h' | 'd';
+const UNIT_NAMES: Record<DurationUnits, Record<Unit, readonly [one: string, many: string]>> = {
+  short: { s: ['s', 's'], min: ['min', 'min'], h: ['h', 'h'], d: ['d', 'd'] },
+  long: { s: ['second', 'seconds'], min: ['minute', 'minutes'], h: ['hour', 'hours'], d: ['day', 'days'] },
+};
+
+/**
+ * A duration as a reader says it: `40 s`, `12 min`, `2 h 5 min`, `30 h`, `627 d` (at least `1 s`); with
+ * `long` units the same figures in words: `40 seconds`, `1 minute`, `2 hours 5 minutes`, `3 days`.
+ */
+export function durationText(ms: number, units: DurationUnits = 'short'): string {
+  const names = UNIT_NAMES[units];
+  const say = (n: number, unit: Unit) => `${n} ${names[unit][n === 1 ? 0 : 1]}`;
+  if (ms < 60_000) return say(Math.max(1, Math.round(ms / 1000)), 's');
   const min = Math.round(ms / 60_000);
-  if (min < 60) return `${min} min`;
+  if (min < 60) return say(min, 'min');
   const h = Math.floor(min / 60);
-  if (h >= 72) return `${Math.round(min / 1440)} d`;
+  if (h >= 72) return say(Math.round(min / 1440), 'd');
   const rest = min % 60;
-  return rest === 0 || h >= 10 ? `${h} h` : `${h} h ${rest} min`;
+  return rest === 0 || h >= 10 ? say(h, 'h') : `${say(h, 'h')} ${say(rest, 'min')}`;
 }

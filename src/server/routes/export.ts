@@ -16,6 +16,7 @@ import type { FindingFilter } from '../../store/findings.js';
 import type { Store } from '../../store/index.js';
 import { groupCases } from '../../triage/cases.js';
 import { clip, inert } from '../../util/hostile.js';
+import { round2 } from '../../util/number.js';
 import { packagePath } from '../../util/package-root.js';
 import { HttpError } from '../errors.js';
 import type { Reply, ResponseStream, ServerDeps } from '../http.js';
@@ -190,7 +191,6 @@ async function rankedMemberIds(store: Store, c: StoredCase): Promise<string[]> {
 }
 
 const uniq = (values: string[]) => [...new Set(values)].slice(0, 16);
-const cents = (n: number) => Math.round(n * 100) / 100;
 
 /**
  * The case as `hunt` would group its findings now (hosts, entities, campaign, times, cost of its
@@ -204,8 +204,8 @@ function caseNow(stored: StoredCase, members: Finding[]): Case {
   const [head, ...rest] = groups;
   if (rest.length === 0) return { ...head, ...headline } as Case;
   const priced = groups.filter((g) => g.cost !== null);
-  const instanceHours = cents(groups.reduce((s, g) => s + (g.instance_hours ?? 0), 0));
-  const gpuHours = cents(groups.reduce((s, g) => s + (g.gpu_hours ?? 0), 0));
+  const instanceHours = round2(groups.reduce((s, g) => s + (g.instance_hours ?? 0), 0));
+  const gpuHours = round2(groups.reduce((s, g) => s + (g.gpu_hours ?? 0), 0));
   return {
     ...head,
     ...headline,
@@ -219,8 +219,8 @@ function caseNow(stored: StoredCase, members: Finding[]): Case {
     findings: groups.flatMap((g) => g.findings).sort(),
     first_seen: groups.map((g) => g.first_seen).sort()[0],
     last_seen: groups.map((g) => g.last_seen).sort()[groups.length - 1],
-    core_hours: cents(groups.reduce((s, g) => s + g.core_hours, 0)),
-    cost: priced.length > 0 ? cents(priced.reduce((s, g) => s + (g.cost ?? 0), 0)) : null,
+    core_hours: round2(groups.reduce((s, g) => s + g.core_hours, 0)),
+    cost: priced.length > 0 ? round2(priced.reduce((s, g) => s + (g.cost ?? 0), 0)) : null,
     currency: priced[0]?.currency ?? null,
     ...(gpuHours > 0 ? { gpu_hours: gpuHours } : {}),
     ...(instanceHours > 0 ? { instance_hours: instanceHours } : {}),

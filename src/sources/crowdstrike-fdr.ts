@@ -13,7 +13,7 @@ import { type EndpointAction, headOf, type OriginalBounds, originalOf, pidOf } f
 import { readJsonLines, sniffJsonLine } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, portOf, textOf } from './net-fields.js';
 import type { SourceDescriptor } from './types.js';
-import { scheduledTask, taskExecActions, taskTarget, winBasename } from './win-event.js';
+import { persistenceEntry, taskExecActions, taskTarget, winBasename } from './win-event.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'crowdstrike-fdr';
@@ -318,7 +318,8 @@ function crowdstrikeFdrEvent(o: Obj, line: number, state: ReadState): CoalEvent 
           ? { command, arguments: stringOf(o, 'TaskExecArguments', MAX_COMMAND_CHARS) }
           : actions[0];
       // like Security 4698: the task's command and its registrant's name
-      const task = scheduledTask(
+      const task = persistenceEntry(
+        'scheduled-task',
         stringOf(o, 'TaskName', MAX_NAME_CHARS),
         exec,
         stringOf(o, 'UserName', MAX_NAME_CHARS),

@@ -16,6 +16,7 @@ import {
 } from './contract.js';
 import { defender } from './defender.js';
 import { sniffSource } from './index.js';
+import { type WinEvent, winEventToCoal } from './win-event.js';
 
 const DIR = 'test/fixtures/defender';
 const csvGood = fileInput(`${DIR}/an0741-miner/DeviceProcessEvents.csv`);
@@ -23,6 +24,7 @@ const linesGood = fileInput(`${DIR}/an0741-miner/streaming.json`);
 const apiGood = fileInput(`${DIR}/an0741-miner/DeviceNetworkEvents.json`);
 const unionCsv = fileInput(`${DIR}/an0741-benign/union.csv`);
 const eventHub = fileInput(`${DIR}/an0741-benign/eventhub.json`);
+const services = fileInput(`${DIR}/DeviceEvents-ServiceInstalled.json`);
 
 runSourceContract({
   source: defender,
@@ -511,4 +513,115 @@ test('a Microsoft Sentinel (Log Analytics) CSV export: [UTC] time columns in en-
   );
   assert.match(mixed.issues[0].reason, /Timestamp "30\.11\.2026 09:00:00" is not a time/);
   assert.equal(mixed.events.length, portal.events.length - 1);
+});
+
+test('ServiceInstalled is a service persistence entry as System 7045 maps it: the miner’s command line, and a benign install read alike', async () => {
+  assert.equal(sniffSource(services)?.name, 'defender');
+  const { events, issues } = await readAll(defender, services);
+  assert.deepEqual(issues, []);
+  assert.deepEqual(
+    events.map((e) => [e.coalmine.ref.line, e.event.kind, e.event.action, e.event.type, e.event.dataset]),
+    [
+      [2, 'event', 'persistence-entry', ['creation'], 'defender.DeviceEvents'],
+      [15, 'event', 'persistence-entry', ['creation'], 'defender.DeviceEvents'],
+    ],
+  );
+  const [miner, benign] = events;
+  // Defender splits the ImagePath into FolderPath and FileName (its arguments with it): joined back, it is the command
+  const command =
+    'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe -o stratum+tcp://pool.supportxmr.com:3333 -u 44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A -p ws07 -a rx/0 --donate-level 1 --cpu-max-threads-hint 90 -B';
+  assert.deepEqual(miner.file, { path: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\WinUpdSvc', line: command });
+  assert.deepEqual(
+    miner.process,
+    { command_line: command, user: { name: 'LocalSystem' } },
+    'services.exe is not the service',
+  );
+  assert.deepEqual(miner.coalmine.persistence, {
+    mechanism: 'service',
+    target: 'C:\\Users\\jdoe\\AppData\\Roaming\\WinSvc\\winupdsvc.exe',
+  });
+  assert.deepEqual(miner.host, {
+    name: 'WS-FIN-07',
+    id: '5f1c0a9e7b3d4c2a8e6f0b1d3c5a7e9f1b2d4c6e',
+    os: { platform: 'windows' },
+  });
+  // the same install as the System log records it maps to the same fields
+  const system: WinEvent = {
+    provider: 'Service Control Manager',
+    channel: 'System',
+    eventId: 7045,
+    timeCreated: '2026-11-30T09:00:22.0000000Z',
+    computer: 'WS-FIN-07',
+    data: { ServiceName: 'WinUpdSvc', ImagePath: command, AccountName: 'LocalSystem' },
+  };
+  const windows = winEventToCoal(system, { file: 'System.evtx', line: 1 }, 'evtx');
+  assert.deepEqual(
+    [miner.file, miner.process, miner.coalmine.persistence],
+    [windows?.file, windows?.process, windows?.coalmine.persistence],
+  );
+  // a benign install (AdditionalFields as an object here) is read the same: judging it is the signals’ work
+  assert.deepEqual(
+    [benign.file, benign.process, benign.coalmine.persistence],
+    [
+      {
+        path: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\edgeupdate',
+        line: 'C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe /svc',
+      },
+      {
+        command_line: 'C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe /svc',
+        user: { name: 'LocalSystem' },
+      },
+      { mechanism: 'service', target: 'C:\\Program Files (x86)\\Microsoft\\EdgeUpdate\\MicrosoftEdgeUpdate.exe' },
+    ],
+  );
+});
+
+test('ServiceInstalled: an ImagePath in AdditionalFields is taken whole, a row naming no service is reported, values bounded', async () => {
+  const base = { Timestamp: '2026-11-30T09:00:00Z', DeviceName: 'ws-1', ActionType: 'ServiceInstalled' };
+  const rows = [
+    // AdditionalFields under the Windows events' names (7045's ImagePath, 4697's ServiceFileName) before the columns
+    {
+      ...base,
+      FileName: 'PSEXESVC.exe',
+      AdditionalFields: {
+        ServiceName: 'PSEXESVC',
+        ServiceFileName: '%SystemRoot%\\PSEXESVC.exe',
+        ServiceAccount: 'LocalSystem',
+      },
+    },
+    { ...base, AdditionalFields: { ServiceName: 'svc', ImagePath: '  ', ServiceFileName: '"C:\\x y\\s.exe" -k' } },
+    // a name alone is still the install; nothing to name is a bad row
+    { ...base, AdditionalFields: '{"ServiceName":"bare"}' },
+    { ...base, AdditionalFields: '{"ServiceStartType":2}' },
+    // hostile sizes: a 20 KiB FileName and a 10 KiB ServiceName
+    {
+      ...base,
+      FolderPath: 'C:\\t',
+      FileName: `m.exe ${'a'.repeat(20_000)}`,
+      AdditionalFields: { ServiceName: 'n'.repeat(10_000) },
+    },
+  ];
+  const input = memoryInput('rows.json', `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+  const { events, issues } = await readAll(defender, input);
+  assert.deepEqual(
+    issues.map((i) => [i.line, i.code, i.reason]),
+    [
+      [
+        4,
+        'DEFENDER_BAD_RECORD',
+        'ServiceInstalled row names no service (ServiceName in AdditionalFields, FileName or FolderPath)',
+      ],
+    ],
+  );
+  const [psexec, quoted, bare, big] = events;
+  assert.deepEqual(psexec.coalmine.persistence, { mechanism: 'service', target: '%SystemRoot%\\PSEXESVC.exe' });
+  assert.equal(psexec.process?.command_line, '%SystemRoot%\\PSEXESVC.exe');
+  assert.deepEqual(quoted.coalmine.persistence, { mechanism: 'service', target: 'C:\\x y\\s.exe' });
+  assert.deepEqual(
+    [bare.file, bare.process, bare.coalmine.persistence],
+    [{ path: 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\bare' }, undefined, { mechanism: 'service' }],
+  );
+  assert.ok((big.file?.line?.length ?? Infinity) <= 8192, 'the command is clipped');
+  assert.ok((big.file?.path?.length ?? Infinity) <= 256 + 64, 'the service name is clipped');
+  assert.equal(big.coalmine.persistence?.target, 'C:\\t\\m.exe');
 });

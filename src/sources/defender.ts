@@ -16,7 +16,9 @@
  * is; without them the pid joins as Security 4688 does. DeviceNetworkEvents connections are `connect`
  * (inbound ones turned as Sysmon 3 turns them), listeners `listen`; DeviceEvents DnsQueryResponse and
  * DeviceNetworkEvents DnsConnectionInspected are `dns-query`, DriverLoad `driver-load`,
- * ScheduledTaskCreated/Updated a scheduled-task `persistence-entry` (as Security 4698/4702);
+ * ScheduledTaskCreated/Updated a scheduled-task `persistence-entry` (as Security 4698/4702), ServiceInstalled a
+ * service one (as System 7045 / Security 4697: AdditionalFields' ServiceName and ServiceAccount, and the
+ * ImagePath Defender splits into FolderPath and FileName);
  * DeviceRegistryEvents value sets and key creations `registry-set` (hive names as Sysmon writes them);
  * DeviceFileEvents creations, changes and renames `file-write`. DeviceInfo rows say a device's platform;
  * every other row is counted unused. Defender records no CPU: that is the analytics' named gap.
@@ -33,7 +35,7 @@ import { domainOf, endpointOf, ipOf, isObject, numberOf, portOf, textOf } from '
 import { timeOrdered } from './time-order.js';
 import { splitCsv } from './typeperf.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
-import { scheduledTask, taskExecActions, winBasename } from './win-event.js';
+import { type EntryRun, persistenceEntry, serviceRun, taskExecActions, winBasename } from './win-event.js';
 
 type Row = Record<string, unknown>;
 const NAME = 'defender';
@@ -298,6 +300,20 @@ function taskActionsOf(content: unknown): Array<{ command: string; arguments?: s
   return out;
 }
 
+/**
+ * What a ServiceInstalled row's service runs: its ImagePath when AdditionalFields names it as the Windows
+ * events do (7045's ImagePath, 4697's ServiceFileName), else FolderPath and FileName joined back: Defender
+ * splits the ImagePath there, its arguments left in FileName (`svchost.exe -k netsvcs`).
+ */
+function serviceRunOf(row: Row, fields: Row): EntryRun | undefined {
+  const name = text(row, 'FileName', MAX_COMMAND_CHARS);
+  return (
+    serviceRun(textOf(fields.ImagePath, MAX_COMMAND_CHARS)) ??
+    serviceRun(textOf(fields.ServiceFileName, MAX_COMMAND_CHARS)) ??
+    serviceRun(pathOf(text(row, 'FolderPath'), name) ?? name)
+  );
+}
+
 function registryPathOf(key: string): string {
   for (const [long, short] of HIVES) if (long.test(key)) return key.replace(long, short);
   return key;
@@ -483,7 +499,8 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
       return `${actionType} row has no TaskName or TaskContent in AdditionalFields`;
     head = headOf('persistence-entry', actionType === 'ScheduledTaskCreated' ? 'creation' : 'change');
     // as Security 4698: the task's action stands as the command
-    const task = scheduledTask(
+    const task = persistenceEntry(
+      'scheduled-task',
       taskName,
       taskActionsOf(fields.TaskContent ?? fields.TaskContentNew)[0],
       textOf(fields.SubjectUserName, MAX_NAME_CHARS),
@@ -491,6 +508,18 @@ function defenderEvent(row: Row, where: Where, category?: string): Mapped {
     body.file = task.file;
     if (task.process) body.process = task.process;
     persistence = task.persistence;
+  } else if (actionType === 'ServiceInstalled') {
+    const fields = additional();
+    const serviceName = textOf(fields.ServiceName, MAX_NAME_CHARS);
+    const run = serviceRunOf(row, fields);
+    if (serviceName === undefined && run === undefined)
+      return 'ServiceInstalled row names no service (ServiceName in AdditionalFields, FileName or FolderPath)';
+    head = headOf('persistence-entry', 'creation');
+    // as System 7045 / Security 4697: what the service runs stands as the command, its account as the user
+    const service = persistenceEntry('service', serviceName, run, textOf(fields.ServiceAccount, MAX_NAME_CHARS));
+    body.file = service.file;
+    if (service.process) body.process = service.process;
+    persistence = service.persistence;
   } else if (actionType === 'RegistryValueSet' || actionType === 'RegistryKeyCreated') {
     const key = text(row, 'RegistryKey');
     if (key === undefined) return `${actionType} row has no RegistryKey`;
@@ -756,7 +785,7 @@ function sniffCsv(head: string): number {
 export const defender: SourceDescriptor = {
   name: NAME,
   summary:
-    'Microsoft Defender for Endpoint advanced hunting exports (portal CSV, Sentinel/Log Analytics CSV, API JSON, streaming API records): process, network, DNS, driver, task, registry and file rows',
+    'Microsoft Defender for Endpoint advanced hunting exports (portal CSV, Sentinel/Log Analytics CSV, API JSON, streaming API records): process, network, DNS, driver, task, service, registry and file rows',
   platform: 'windows',
   delivers: 'events',
   sniff(head) {

@@ -17,7 +17,7 @@ import { type JsonLineResult, readJsonLines, sniffJsonLine } from './lines.js';
 import { endpointOf, isObject, textOf } from './net-fields.js';
 import { timeOrdered } from './time-order.js';
 import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
-import { parseQueryResults, scheduledTask, winBasename } from './win-event.js';
+import { parseQueryResults, persistenceEntry, winBasename } from './win-event.js';
 
 type Obj = Record<string, unknown>;
 const NAME = 'sentinelone';
@@ -495,7 +495,13 @@ function fill(event: CoalEvent, kind: Kind, typeKey: string, f: Fields): string 
       const path = f.text(F.taskPath, MAX_COMMAND_CHARS);
       if (name === undefined && path === undefined) return 'task event without task.name or task.path';
       const user = textOf(f.proc('src', 'user', true), MAX_NAME_CHARS);
-      const task = scheduledTask(name, path !== undefined ? { command: path } : undefined, user, MAX_COMMAND_CHARS);
+      const task = persistenceEntry(
+        'scheduled-task',
+        name,
+        path !== undefined ? { command: path } : undefined,
+        user,
+        MAX_COMMAND_CHARS,
+      );
       event.file = task.file;
       if (task.process) event.process = task.process;
       processOf(f, 'src', true);

@@ -223,44 +223,6 @@ export function taskTarget(command: string): string {
   return s;
 }
 
-/** What a scheduled task registered (or changed) is as an event: its file, process and persistence fields. */
-export interface ScheduledTask {
-  file: NonNullable<CoalEvent['file']>;
-  process?: ProcessFields;
-  persistence: NonNullable<CoalEvent['coalmine']['persistence']>;
-}
-
-/**
- * A scheduled task as Security 4698 maps it, whichever sensor recorded the registration: the task's name
- * is the file, its first Exec action (command and arguments, clipped to `maxChars`) the line and the
- * command line, the registrant's name the user, and the action's program the persistence target. No process
- * identity: the registering process is the Task Scheduler's (its RPC client's), not the program the task runs.
- */
-export function scheduledTask(
-  name: string | undefined,
-  exec: { command: string; arguments?: string } | undefined,
-  user: string | undefined,
-  maxChars = MAX_COMMAND_CHARS,
-): ScheduledTask {
-  const file: NonNullable<CoalEvent['file']> = {};
-  if (name !== undefined) file.path = name;
-  const p: ProcessFields = {};
-  if (exec !== undefined) {
-    const line = clip(exec.arguments ? `${exec.command} ${exec.arguments}` : exec.command, maxChars);
-    file.line = line;
-    p.command_line = line;
-  }
-  if (user !== undefined) p.user = { name: user };
-  return {
-    file,
-    ...(Object.keys(p).length > 0 && { process: p }),
-    persistence:
-      exec !== undefined
-        ? { mechanism: 'scheduled-task', target: taskTarget(exec.command) }
-        : { mechanism: 'scheduled-task' },
-  };
-}
-
 /**
  * The program a service's ImagePath starts: the quoted path, else the text up to `.exe` (an unquoted path
  * may hold spaces), else the first word (a driver's `\SystemRoot\System32\drivers\x.sys`).
@@ -272,40 +234,69 @@ export function imageTarget(imagePath: string): string {
   return exe ? exe[0] : s.split(/\s/, 1)[0];
 }
 
-/** What a service installed is as an event: its file, process and persistence fields. */
-export interface InstalledService {
+/** The persistence a log records being made at a known time, whichever sensor saw it. */
+export type EntryMechanism = Extract<
+  NonNullable<CoalEvent['coalmine']['persistence']>['mechanism'],
+  'scheduled-task' | 'service'
+>;
+
+/** What an entry runs: its command and, where the log keeps them apart (a task's Exec action), its arguments. */
+export interface EntryRun {
+  command: string;
+  arguments?: string;
+}
+
+/** What a persistence entry made is as an event: its file, process and persistence fields. */
+export interface PersistenceEntry {
   file: NonNullable<CoalEvent['file']>;
   process?: ProcessFields;
   persistence: NonNullable<CoalEvent['coalmine']['persistence']>;
 }
 
 /**
- * A service installed (System 7045, Security 4697), as a scheduled task is mapped: its registry key is the
- * file (`HKLM\SYSTEM\CurrentControlSet\Services\<name>`, where the service lives and what removes it),
- * its ImagePath the line and the command line, the account it runs as the user, and the ImagePath's
- * program the persistence target. No process identity: the Service Control Manager logs it, whoever asked.
+ * What each mechanism's entries differ in: where one lives by its name (a task's name; a service's registry
+ * key, where it lives and what removes it) and the program its command starts (the persistence target).
  */
-export function installedService(
+const ENTRY_KINDS: Record<EntryMechanism, { file(name: string): string; target(command: string): string }> = {
+  'scheduled-task': { file: (name) => name, target: taskTarget },
+  service: { file: (name) => `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${name}`, target: imageTarget },
+};
+
+/**
+ * A persistence entry made, as Security 4698 maps a task and System 7045 / Security 4697 a service, whichever
+ * sensor recorded it: where the entry lives (by `name`) is the file, what it runs (command and arguments,
+ * clipped to `maxChars`) the line and the command line, the account (a task's registrant, a service's
+ * account) the user, and the program the command starts the persistence target. No process identity: the
+ * Task Scheduler or the Service Control Manager logs it, whoever asked, and not the program it will run.
+ */
+export function persistenceEntry(
+  mechanism: EntryMechanism,
   name: string | undefined,
-  imagePath: string | undefined,
-  account: string | undefined,
+  run: EntryRun | undefined,
+  user: string | undefined,
   maxChars = MAX_COMMAND_CHARS,
-): InstalledService {
+): PersistenceEntry {
+  const kind = ENTRY_KINDS[mechanism];
   const file: NonNullable<CoalEvent['file']> = {};
-  if (name !== undefined) file.path = `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${name}`;
+  if (name !== undefined) file.path = kind.file(name);
   const p: ProcessFields = {};
-  const image = imagePath?.trim();
-  if (image) {
-    const line = clip(image, maxChars);
+  if (run !== undefined) {
+    const line = clip(run.arguments ? `${run.command} ${run.arguments}` : run.command, maxChars);
     file.line = line;
     p.command_line = line;
   }
-  if (account !== undefined) p.user = { name: account };
+  if (user !== undefined) p.user = { name: user };
   return {
     file,
     ...(Object.keys(p).length > 0 && { process: p }),
-    persistence: image ? { mechanism: 'service', target: imageTarget(image) } : { mechanism: 'service' },
+    persistence: run !== undefined ? { mechanism, target: kind.target(run.command) } : { mechanism },
   };
+}
+
+/** What a service's ImagePath (its arguments in it) runs: the path trimmed, nothing when it is blank. */
+export function serviceRun(imagePath: string | undefined): EntryRun | undefined {
+  const image = imagePath?.trim();
+  return image ? { command: image } : undefined;
 }
 
 function isSysmon(provider: string): boolean {
@@ -538,9 +529,10 @@ export function winEventToCoal(
           action: 'persistence-entry',
           dataset: ds,
         };
-        const service = installedService(
+        const service = persistenceEntry(
+          'service',
           val(d, 'ServiceName', MAX_NAME_CHARS),
-          val(d, 'ServiceFileName', MAX_COMMAND_CHARS),
+          serviceRun(val(d, 'ServiceFileName', MAX_COMMAND_CHARS)),
           val(d, 'ServiceAccount', MAX_NAME_CHARS),
         );
         body.file = service.file;
@@ -558,7 +550,8 @@ export function winEventToCoal(
           dataset: ds,
         };
         const xml = val(d, 'TaskContent', MAX_TASK_XML_CHARS) ?? val(d, 'TaskContentNew', MAX_TASK_XML_CHARS) ?? '';
-        const task = scheduledTask(
+        const task = persistenceEntry(
+          'scheduled-task',
           val(d, 'TaskName', MAX_NAME_CHARS),
           taskExecActions(xml)[0],
           val(d, 'SubjectUserName', MAX_NAME_CHARS),
@@ -600,9 +593,10 @@ export function winEventToCoal(
       action: 'persistence-entry',
       dataset: `${format}.system.7045`,
     };
-    const service = installedService(
+    const service = persistenceEntry(
+      'service',
       val(d, 'ServiceName', MAX_NAME_CHARS),
-      val(d, 'ImagePath', MAX_COMMAND_CHARS),
+      serviceRun(val(d, 'ImagePath', MAX_COMMAND_CHARS)),
       val(d, 'AccountName', MAX_NAME_CHARS),
     );
     body.file = service.file;

@@ -64,9 +64,10 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   }
   const platform = event.host?.os?.platform ?? '';
   const format = event.coalmine.format;
-  const kind = win ? `${win.eventId}|${win.provider}|${win.channel}|${action}|${platform}|${format}` : undefined;
-  const known = kind === undefined ? undefined : lists.byKind.get(kind);
-  if (known) return known;
+  if (win) {
+    const known = lists.byRecord.get(win.eventId, win.provider, win.channel, action, platform, format);
+    if (known) return known;
+  }
   const key = win ? `w:${win.eventId}` : `a:${action}`;
   let list = lists.byKey.get(key);
   if (!list) {
@@ -78,15 +79,16 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
   }
   // kinds of events are few; past the bound (a hostile file of random EventIDs, channels or actions, or
   // names too long to keep as keys) the key's list, unnarrowed: each rule still checks its logsource itself
-  const kindChars = kind?.length ?? action.length + platform.length + format.length + 3;
+  const kindChars =
+    action.length + platform.length + format.length + (win ? win.provider.length + win.channel.length : 0);
   if (lists.kinds >= 4096 || kindChars > MAX_KIND_CHARS) return list;
   lists.kinds++;
-  if (kind === undefined && list.length === 0) {
+  if (!win && list.length === 0) {
     lists.byAction.set(action, null);
     return NONE;
   }
   const narrowed = list.filter((r) => logsourceMatches(r.logsource, event, win));
-  if (kind !== undefined) lists.byKind.set(kind, narrowed);
+  if (win) lists.byRecord.set(narrowed, win.eventId, win.provider, win.channel, action, platform, format);
   else {
     let byPlatform = lists.byAction.get(action);
     if (!byPlatform) {
@@ -106,10 +108,49 @@ function candidates(ruleSet: RuleSet, event: CoalEvent): CompiledRule[] {
 /** Longest kind-of-event key kept (provider and channel names are the record's, up to 64 KiB each). */
 const MAX_KIND_CHARS = 512;
 
+/**
+ * Windows records' kinds, by EventID, provider, channel, action, platform and format, one map level per
+ * part: no key string is built per record.
+ */
+class RecordKinds {
+  private readonly root: KindLevel = new Map();
+
+  get(eventId: number, provider: string, channel: string, action: string, platform: string, format: string) {
+    const last = down(down(down(down(down(this.root, eventId), provider), channel), action), platform);
+    return last?.get(format) as CompiledRule[] | undefined;
+  }
+
+  set(rules: CompiledRule[], ...kind: RecordKind): void {
+    let level = this.root;
+    for (let i = 0; i < kind.length - 1; i++) {
+      let next = level.get(kind[i]) as KindLevel | undefined;
+      if (!next) {
+        next = new Map();
+        level.set(kind[i], next);
+      }
+      level = next;
+    }
+    level.set(kind[kind.length - 1], rules);
+  }
+}
+
+function down(level: KindLevel | undefined, key: string | number): KindLevel | undefined {
+  return level?.get(key) as KindLevel | undefined;
+}
+
+type RecordKind = [
+  eventId: number,
+  provider: string,
+  channel: string,
+  action: string,
+  platform: string,
+  format: string,
+];
+type KindLevel = Map<string | number, KindLevel | CompiledRule[]>;
+
 /** Per rule set, the candidate lists by kind of event and by index key, built on first use. */
 interface CandidateLists {
-  /** Windows records' kinds, by EventID, provider, channel, action, platform and format. */
-  byKind: Map<string, CompiledRule[]>;
+  byRecord: RecordKinds;
   /** Other events' kinds, by action, then platform, then format; null for an action no rule reads. */
   byAction: Map<string, Map<string, Map<string, CompiledRule[]>> | null>;
   /** Kinds kept in both. */
@@ -125,7 +166,7 @@ function candidateListsOf(ruleSet: RuleSet): CandidateLists {
   if (ruleSet === lastRuleSet && lastLists) return lastLists;
   let lists = MERGED.get(ruleSet);
   if (!lists) {
-    lists = { byKind: new Map(), byAction: new Map(), kinds: 0, byKey: new Map() };
+    lists = { byRecord: new RecordKinds(), byAction: new Map(), kinds: 0, byKey: new Map() };
     MERGED.set(ruleSet, lists);
   }
   lastRuleSet = ruleSet;

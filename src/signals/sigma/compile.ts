@@ -225,19 +225,26 @@ function allValues(lower: boolean): { slot: number; read: FieldReader } {
     const hit = cache.get(slot);
     if (hit) return hit;
     const out: string[] = [];
-    const visit = (v: unknown, depth: number) => {
-      if (out.length >= MAX_KEYWORD_VALUES) return;
-      if (v && typeof v === 'object') {
-        if (depth >= 4) return;
-        for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
-      } else pushText(v, lower, out);
-    };
-    visit(event.original, 0);
+    pushLeaves(event.original, 0, lower, out);
     if (event.process?.command_line) pushText(event.process.command_line, lower, out);
     cache.set(slot, out);
     return out;
   };
   return { slot, read };
+}
+
+/** The leaves of `v` as text, four levels deep, up to MAX_KEYWORD_VALUES (no array of values per object). */
+function pushLeaves(v: unknown, depth: number, lower: boolean, out: string[]): void {
+  if (out.length >= MAX_KEYWORD_VALUES) return;
+  if (!v || typeof v !== 'object') {
+    pushText(v, lower, out);
+    return;
+  }
+  if (depth >= 4) return;
+  if (Array.isArray(v)) for (let i = 0; i < v.length; i++) pushLeaves(v[i], depth + 1, lower, out);
+  else
+    for (const key in v)
+      if (Object.hasOwn(v, key)) pushLeaves((v as Record<string, unknown>)[key], depth + 1, lower, out);
 }
 
 function anyMatches(vals: string[], m: Matcher): boolean {

@@ -37,20 +37,24 @@ export interface WindowsRecord {
   system: Record<string, unknown>;
 }
 
-/** Read once per event, shared by every rule that looks (an event is immutable once classified). */
-const RECORDS = new WeakMap<CoalEvent, WindowsRecord | null>();
+/**
+ * The event last read and its record: every rule that looks at one event (the candidates, each
+ * logsource, each condition) does so before the next event is matched, so one entry serves them all,
+ * with no weak map entry per event for the collector to sweep. An event is immutable once classified.
+ */
+let recordOf: CoalEvent | undefined;
+let lastRecord: WindowsRecord | undefined;
 
 /** The event's Windows record, when it carries one (every EVTX/XML/JSON/Winlogbeat event does). */
 export function windowsRecord(event: CoalEvent): WindowsRecord | undefined {
   // most events are not Windows records: an EventID decides it without touching the cache
   const o = event.original;
   if (!o || typeof o !== 'object' || typeof o.EventID !== 'number') return undefined;
-  let r = RECORDS.get(event);
-  if (r === undefined) {
-    r = readWindowsRecord(event) ?? null;
-    RECORDS.set(event, r);
+  if (event !== recordOf) {
+    recordOf = event;
+    lastRecord = readWindowsRecord(event);
   }
-  return r ?? undefined;
+  return lastRecord;
 }
 
 function readWindowsRecord(event: CoalEvent): WindowsRecord | undefined {

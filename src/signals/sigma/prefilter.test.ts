@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '../../../bench/fuzz-rng.js';
 import type { CoalEvent } from '../../model/event.js';
 import {
   type CompileContext,
@@ -224,4 +225,30 @@ test('a regex needs the longest text outside classes, alternations and optional 
     const re = new RegExp(pattern.replace(/^\(\?i\)/, ''), pattern.startsWith('(?i)') ? 'i' : '');
     for (const s of samples) if (re.test(s)) assert.ok(s.toLowerCase().includes(want), `${pattern} on ${s}`);
   }
+});
+
+test('heads and tails of many lengths: a rule is selected exactly when a value starts or ends with its text', () => {
+  // texts that share their ends and lengths (the hash along the value, looked up per length, must tell them apart)
+  const rng = new Rng(0x5e1ec7);
+  const alphabet = ['a', 'b', '\\', '.', 'e', 'x', 'É', '-'];
+  const word = (n: number) => Array.from({ length: n }, () => rng.pick(alphabet)).join('');
+  const rules: Array<{ how: 'startswith' | 'endswith'; text: string }> = [];
+  for (let i = 0; i < 60; i++)
+    rules.push({ how: rng.chance(0.5) ? 'startswith' : 'endswith', text: word(1 + rng.int(6)) });
+  const predicates = rules.map(({ how, text }) => compile({ sel: { [`Image|${how}`]: text }, condition: 'sel' }));
+  const prefilter = new RulePrefilter(predicates.map(requirementOf));
+  let hits = 0;
+  for (let i = 0; i < 400; i++) {
+    const image = word(rng.int(10));
+    const event = win({ Image: image });
+    const n = prefilter.select(event, new FieldCache());
+    const selected = new Set(prefilter.selected.subarray(0, n));
+    rules.forEach(({ how, text }, r) => {
+      // the rule's own condition is the oracle (Sigma reads `\\` as one backslash); one literal test is exact
+      const holds = predicates[r](event, new FieldCache());
+      if (holds) hits++;
+      assert.equal(selected.has(r), holds, `${how} ${JSON.stringify(text)} on ${JSON.stringify(image)}`);
+    });
+  }
+  assert.ok(hits > 200, `${hits} hits: the values reach the texts`);
 });

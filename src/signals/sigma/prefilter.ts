@@ -61,20 +61,64 @@ export function anyOf(parts: Requirement[]): Requirement {
   return union.length === 0 ? [] : [union];
 }
 
-/** Texts of one kind keyed by themselves, and the lengths to cut a value at to look them up. */
-class TextsByLength {
-  readonly byText = new Map<string, number[]>();
-  lengths: number[] = [];
+/**
+ * Heads (or tails) to look for, by a hash of their code units read from the end they are anchored at.
+ * A value is hashed along from that end, one code unit at a time, and looked up only at the lengths some
+ * text has: no slice of the value is made, and a hit is confirmed by a compare in place.
+ */
+class EndTexts {
+  private readonly byText = new Map<string, number[]>();
+  private readonly byHash = new Map<number, Array<{ text: string; ids: number[] }>>();
+  /** `hasLength[n]` is 1 when some text is n code units long. */
+  private hasLength = new Uint8Array(0);
+
+  constructor(private readonly fromEnd: boolean) {}
+
+  get size(): number {
+    return this.byText.size;
+  }
 
   add(text: string, id: number): void {
     const same = this.byText.get(text);
     if (same) same.push(id);
-    else {
-      this.byText.set(text, [id]);
-      if (!this.lengths.includes(text.length)) this.lengths.push(text.length);
+    else this.byText.set(text, [id]);
+  }
+
+  /** Files the texts by hash; once, after every add. */
+  build(): void {
+    let longest = 0;
+    for (const text of this.byText.keys()) longest = Math.max(longest, text.length);
+    this.hasLength = new Uint8Array(longest + 1);
+    for (const [text, ids] of this.byText) {
+      this.hasLength[text.length] = 1;
+      let h = HASH_SEED;
+      for (let k = 0; k < text.length; k++)
+        h = Math.imul(h ^ text.charCodeAt(this.fromEnd ? text.length - 1 - k : k), HASH_PRIME);
+      const same = this.byHash.get(h);
+      if (same) same.push({ text, ids });
+      else this.byHash.set(h, [{ text, ids }]);
+    }
+  }
+
+  scan(value: string, pass: (id: number) => void): void {
+    const { hasLength, fromEnd } = this;
+    const n = Math.min(value.length, hasLength.length - 1);
+    let h = HASH_SEED;
+    for (let k = 1; k <= n; k++) {
+      h = Math.imul(h ^ value.charCodeAt(fromEnd ? value.length - k : k - 1), HASH_PRIME);
+      if (hasLength[k] === 0) continue;
+      const hits = this.byHash.get(h);
+      if (hits === undefined) continue;
+      for (const { text, ids } of hits)
+        if (text.length === k && (fromEnd ? value.endsWith(text) : value.startsWith(text)))
+          for (const id of ids) pass(id);
     }
   }
 }
+
+/** FNV-1a's 32-bit offset basis and prime. */
+const HASH_SEED = 0x811c9dc5;
+const HASH_PRIME = 0x01000193;
 
 function gramHash(s: string, at: number, g: number): number {
   let h = Math.imul(s.charCodeAt(at), 0x9e3779b1);
@@ -196,24 +240,15 @@ class GramTable {
   }
 }
 
-/** Heads (or tails) of `value` cut at each length the texts have, looked up. */
-function scanEnds(texts: TextsByLength, head: boolean, value: string, pass: (id: number) => void): void {
-  for (const len of texts.lengths) {
-    if (len > value.length) continue;
-    const hit = texts.byText.get(head ? value.slice(0, len) : value.slice(value.length - len));
-    if (hit) for (const id of hit) pass(id);
-  }
-}
-
 /**
  * One field's tests over a candidate list. Equality: one Map lookup per value; startswith/endswith: the
- * value's head or tail cut at each length the texts have, looked up in a Map; contains: `GramTable`s.
- * Linear in the value's length (times the few lengths).
+ * value's head or tail hashed along, looked up at each length the texts have (`EndTexts`); contains:
+ * `GramTable`s. Linear in the value's length.
  */
 class FieldTexts {
   readonly exact = new Map<string, number[]>();
-  readonly prefixes = new TextsByLength();
-  readonly suffixes = new TextsByLength();
+  readonly prefixes = new EndTexts(false);
+  readonly suffixes = new EndTexts(true);
   /** Contains texts by length: one code unit, two, three or more. */
   private readonly grams = [new GramTable(1), new GramTable(2), new GramTable(3)];
 
@@ -232,6 +267,8 @@ class FieldTexts {
   /** Files the contains texts; once, after every add. */
   build(): void {
     for (const table of this.grams) if (table.size > 0) table.build();
+    this.prefixes.build();
+    this.suffixes.build();
     this.gramTables = this.grams.filter((t) => t.size > 0);
   }
 
@@ -241,8 +278,8 @@ class FieldTexts {
   scan(value: string, pass: (id: number) => void): void {
     const exact = this.exact.size > 0 ? this.exact.get(value) : undefined;
     if (exact) for (const id of exact) pass(id);
-    if (this.prefixes.lengths.length > 0) scanEnds(this.prefixes, true, value, pass);
-    if (this.suffixes.lengths.length > 0) scanEnds(this.suffixes, false, value, pass);
+    if (this.prefixes.size > 0) this.prefixes.scan(value, pass);
+    if (this.suffixes.size > 0) this.suffixes.scan(value, pass);
     for (const table of this.gramTables) table.scan(value, pass);
   }
 }

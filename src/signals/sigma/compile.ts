@@ -190,12 +190,17 @@ export function rawField(event: CoalEvent, name: string, map: FieldMap): unknown
   return readField(event, fieldPath(name, map));
 }
 
+/** A scalar as the text rules compare (bounded, lower-cased when asked); undefined for anything else. */
+function textOf(v: unknown, lower: boolean): string | undefined {
+  if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') return undefined;
+  const s = String(v);
+  const t = s.length > MAX_VALUE_CHARS ? s.slice(0, MAX_VALUE_CHARS) : s;
+  return lower ? t.toLowerCase() : t;
+}
+
 function pushText(v: unknown, lower: boolean, out: string[]): void {
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-    const s = String(v);
-    const t = s.length > MAX_VALUE_CHARS ? s.slice(0, MAX_VALUE_CHARS) : s;
-    out.push(lower ? t.toLowerCase() : t);
-  }
+  const t = textOf(v, lower);
+  if (t !== undefined) out.push(t);
 }
 
 type FieldReader = (e: CoalEvent, c: FieldCache) => string[];
@@ -208,9 +213,15 @@ function fieldReader(name: string, map: FieldMap, lower: boolean): { slot: numbe
     const hit = cache.get(slot);
     if (hit) return hit;
     const raw = readField(event, path);
-    const out: string[] = [];
-    if (Array.isArray(raw)) for (let i = 0; i < raw.length && i < MAX_KEYWORD_VALUES; i++) pushText(raw[i], lower, out);
-    else if (raw !== undefined && raw !== null) pushText(raw, lower, out);
+    let out: string[];
+    if (Array.isArray(raw)) {
+      out = [];
+      for (let i = 0; i < raw.length && i < MAX_KEYWORD_VALUES; i++) pushText(raw[i], lower, out);
+    } else {
+      // most fields hold one value: an array of exactly that one (a push would reserve room for 17)
+      const t = textOf(raw, lower);
+      out = t === undefined ? [] : [t];
+    }
     cache.set(slot, out);
     return out;
   };

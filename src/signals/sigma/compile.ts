@@ -123,21 +123,25 @@ function auditdField(original: Record<string, unknown>, name: string): unknown {
   return out.length > 0 ? out : undefined;
 }
 
-/** Per EventData object, its names written with spaces, by the name without them (null: none has one). */
-const SPACED = new WeakMap<object, Map<string, string> | null>();
+/**
+ * The EventData object last asked about, and its names written with spaces by the name without them
+ * (null: none has one). Every rule reads one event before the next is matched, so one entry serves them
+ * all, with no weak map entry per record for the collector to sweep.
+ */
+let spacedOf: object | undefined;
+let spacedLast: Map<string, string> | null = null;
 
 function spacedNames(data: object): Map<string, string> | null {
-  let names = SPACED.get(data);
-  if (names === undefined) {
-    names = null;
-    for (const key in data)
-      if (key.includes(' ')) {
-        names ??= new Map();
-        const bare = key.replaceAll(' ', '');
-        if (!names.has(bare)) names.set(bare, key);
-      }
-    SPACED.set(data, names);
-  }
+  if (data === spacedOf) return spacedLast;
+  let names: Map<string, string> | null = null;
+  for (const key in data)
+    if (key.includes(' ')) {
+      names ??= new Map();
+      const bare = key.replaceAll(' ', '');
+      if (!names.has(bare)) names.set(bare, key);
+    }
+  spacedOf = data;
+  spacedLast = names;
   return names;
 }
 

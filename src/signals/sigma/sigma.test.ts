@@ -213,6 +213,18 @@ test('a Windows record is read by its own field names first: EventData, then Sys
     'Microsoft-Windows-Windows Defender',
   );
   assert.ok(matches({ 'ThreatName|endswith': 'EICAR_Test_File' }, defender));
+  // record after record, each answers with its own spaced names (the names of the record before are not kept for it)
+  const other = winRecord(1119, { 'Threat  Name': 'Trojan:Win32/CoinMiner' }, 'Microsoft-Windows-Windows Defender');
+  const plain = winRecord(1119, { ThreatName: 'Trojan:Win32/Plain' }, 'Microsoft-Windows-Windows Defender');
+  for (const [event, name] of [
+    [other, 'CoinMiner'],
+    [plain, 'Plain'],
+    [defender, 'EICAR_Test_File'],
+    [other, 'CoinMiner'],
+  ] as const) {
+    assert.ok(matches({ 'ThreatName|endswith': name }, event), name);
+    assert.ok(!matches({ 'ThreatName|endswith': 'Nothing' }, event), name);
+  }
   // a field the record lacks falls back to the ECS mapping (Security 4688 has NewProcessName, not Image)
   const sec = winRecord(4688, { NewProcessName: 'C:\\x\\miner.exe' }, 'Microsoft-Windows-Security-Auditing');
   sec.process = { executable: 'C:\\x\\miner.exe' };

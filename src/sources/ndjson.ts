@@ -8,7 +8,8 @@ import { type Issue, issue } from '../model/issue.js';
 import { clip } from '../util/hostile.js';
 import { canonicalIsoMs, isPlausibleMs } from '../util/time.js';
 import { sniffJsonLine, sourceLines } from './lines.js';
-import type { SourceDescriptor } from './types.js';
+import { forwardInTime } from './time-order.js';
+import type { SourceBatch, SourceContext, SourceDescriptor, SourceInput } from './types.js';
 
 const ACTIONS = new Set<string>([
   'exec',
@@ -175,65 +176,73 @@ export const ndjson: SourceDescriptor = {
       (first) => (first.includes('"@timestamp"') && first.includes('"action"') ? 40 : 0),
     );
   },
-  async *read(input, context) {
-    let issues: Issue[] = [];
-    let routed: Issue[] = [];
-    const file = input.name;
-    const routing = context.lineRouting;
-    // a split run: another thread's line is skipped before it is decoded; a line of ours reports its own issues
-    const lines = sourceLines(input, context, (i) => issues.push(i), undefined, routing?.owner);
-    for await (const batch of lines) {
-      const events: CoalEvent[] = [];
-      const { lines: texts, lineNos, mine } = batch;
-      for (let i = 0; i < texts.length; i++) {
-        const text = texts[i];
-        if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
-        const ours = mine?.[i] === true;
-        const out = ours ? routed : issues;
-        const line = lineNos[i];
-        let o: unknown;
-        try {
-          o = JSON.parse(text);
-        } catch (err) {
-          out.push(issue({ file, line }, 'NDJSON_BAD_JSON', clip((err as Error).message, 200)));
-          continue;
-        }
-        if (!isObject(o)) {
-          out.push(issue({ file, line }, 'NDJSON_BAD_EVENT', `line is JSON but ${describe(o)}, not an object`));
-          continue;
-        }
-        let why = problem(o);
-        let ts = Number.NaN;
-        // toISOString's form (most lines) is read by arithmetic and kept; any other is parsed and rewritten
-        let canonical = false;
-        if (why === undefined) {
-          const stamp = o['@timestamp'] as string;
-          ts = canonicalIsoMs(stamp);
-          canonical = !Number.isNaN(ts);
-          if (!canonical) ts = stamp.length <= MAX_TIMESTAMP_CHARS ? Date.parse(stamp) : Number.NaN;
-          if (!isPlausibleMs(ts)) why = `@timestamp ${clip(JSON.stringify(stamp), 60)} is not a plausible time`;
-        }
-        if (why !== undefined) {
-          out.push(issue({ file, line }, 'NDJSON_BAD_EVENT', why));
-          continue;
-        }
-        const ev = o.event as Record<string, unknown>;
-        if (ev.kind === undefined) ev.kind = 'event';
-        if (ev.category === undefined) ev.category = [];
-        const persistence = persistenceOf(o.coalmine);
-        o.coalmine = persistence
-          ? { ts, format: 'ndjson', ref: { file, line }, persistence }
-          : { ts, format: 'ndjson', ref: { file, line } };
-        if (!isObject(o.original)) o.original = {};
-        // one canonical form, so @timestamp and coalmine.ts always agree
-        if (!canonical) o['@timestamp'] = new Date(ts).toISOString();
-        if (routing && !routing.keep(o as unknown as CoalEvent, ours)) continue;
-        events.push(o as unknown as CoalEvent);
-      }
-      yield routed.length > 0 ? { events, issues, routed } : { events, issues };
-      issues = [];
-      routed = [];
-    }
-    if (issues.length > 0) yield { events: [], issues };
+  read(input, context) {
+    // a newest-first export is put in time order; a file in order passes through as it is read
+    return forwardInTime(readInFileOrder(input, context), input.name, 'NDJSON', BATCH_EVENTS);
   },
 };
+
+/** Events per batch a newest-first file's sorted events are given in. */
+const BATCH_EVENTS = 4096;
+
+async function* readInFileOrder(input: SourceInput, context: SourceContext): AsyncGenerator<SourceBatch> {
+  let issues: Issue[] = [];
+  let routed: Issue[] = [];
+  const file = input.name;
+  const routing = context.lineRouting;
+  // a split run: another thread's line is skipped before it is decoded; a line of ours reports its own issues
+  const lines = sourceLines(input, context, (i) => issues.push(i), undefined, routing?.owner);
+  for await (const batch of lines) {
+    const events: CoalEvent[] = [];
+    const { lines: texts, lineNos, mine } = batch;
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i];
+      if (text.length === 0 || (text.charCodeAt(0) !== 123 && text.trim() === '')) continue;
+      const ours = mine?.[i] === true;
+      const out = ours ? routed : issues;
+      const line = lineNos[i];
+      let o: unknown;
+      try {
+        o = JSON.parse(text);
+      } catch (err) {
+        out.push(issue({ file, line }, 'NDJSON_BAD_JSON', clip((err as Error).message, 200)));
+        continue;
+      }
+      if (!isObject(o)) {
+        out.push(issue({ file, line }, 'NDJSON_BAD_EVENT', `line is JSON but ${describe(o)}, not an object`));
+        continue;
+      }
+      let why = problem(o);
+      let ts = Number.NaN;
+      // toISOString's form (most lines) is read by arithmetic and kept; any other is parsed and rewritten
+      let canonical = false;
+      if (why === undefined) {
+        const stamp = o['@timestamp'] as string;
+        ts = canonicalIsoMs(stamp);
+        canonical = !Number.isNaN(ts);
+        if (!canonical) ts = stamp.length <= MAX_TIMESTAMP_CHARS ? Date.parse(stamp) : Number.NaN;
+        if (!isPlausibleMs(ts)) why = `@timestamp ${clip(JSON.stringify(stamp), 60)} is not a plausible time`;
+      }
+      if (why !== undefined) {
+        out.push(issue({ file, line }, 'NDJSON_BAD_EVENT', why));
+        continue;
+      }
+      const ev = o.event as Record<string, unknown>;
+      if (ev.kind === undefined) ev.kind = 'event';
+      if (ev.category === undefined) ev.category = [];
+      const persistence = persistenceOf(o.coalmine);
+      o.coalmine = persistence
+        ? { ts, format: 'ndjson', ref: { file, line }, persistence }
+        : { ts, format: 'ndjson', ref: { file, line } };
+      if (!isObject(o.original)) o.original = {};
+      // one canonical form, so @timestamp and coalmine.ts always agree
+      if (!canonical) o['@timestamp'] = new Date(ts).toISOString();
+      if (routing && !routing.keep(o as unknown as CoalEvent, ours)) continue;
+      events.push(o as unknown as CoalEvent);
+    }
+    yield routed.length > 0 ? { events, issues, routed } : { events, issues };
+    issues = [];
+    routed = [];
+  }
+  if (issues.length > 0) yield { events: [], issues };
+}

@@ -71,11 +71,76 @@ export async function* timeOrdered(
   for await (const batch of batches) {
     order.push(batch.events);
     if (order.full) for (const events of order.drain(batchEvents)) yield { events, issues: [] };
-    const unused = batch.unused ?? 0;
-    if (batch.issues.length > 0 || unused > 0)
-      yield unused > 0 ? { events: [], issues: batch.issues, unused } : { events: [], issues: batch.issues };
+    const rest = withoutEvents(batch);
+    if (rest) yield rest;
   }
   const issues = order.overflowed ? [outOfOrderIssue(file, code)] : [];
   for (const events of order.drain(batchEvents)) yield { events, issues: issues.splice(0) };
   if (issues.length > 0) yield { events: [], issues };
+}
+
+/** What a batch says besides its events (issues, unused records, a split run's routed issues), or undefined. */
+function withoutEvents(batch: SourceBatch): SourceBatch | undefined {
+  const unused = batch.unused ?? 0;
+  const routed = batch.routed ?? [];
+  if (batch.issues.length === 0 && unused === 0 && routed.length === 0) return undefined;
+  const rest: SourceBatch = { events: [], issues: batch.issues };
+  if (unused > 0) rest.unused = unused;
+  if (routed.length > 0) rest.routed = routed;
+  return rest;
+}
+
+/** Events a file's order is judged on before its reader decides to pass it on or to sort it. */
+export const PROBE_EVENTS = 256;
+
+/**
+ * A reader's batches as they come when the file runs forward in time (the common case: nothing is held
+ * past its first events), or held and given in time order as `timeOrdered` does when its first
+ * PROBE_EVENTS step back in time more often than forward: SIEM exports (a Kibana or Splunk search
+ * saved as NDJSON) are newest first, and the engine would take each record of such a file, past its
+ * allowed lateness, as a late one (legs out of order, a story cut in two).
+ */
+export async function* forwardInTime(
+  batches: AsyncIterable<SourceBatch>,
+  file: string,
+  code: string,
+  batchEvents: number,
+  limit = MAX_HELD_EVENTS,
+): AsyncGenerator<SourceBatch> {
+  const iterator = batches[Symbol.asyncIterator]();
+  const held: CoalEvent[] = [];
+  let ended = false;
+  while (held.length < PROBE_EVENTS) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    for (const e of next.value.events) held.push(e);
+    const rest = withoutEvents(next.value);
+    if (rest) yield rest;
+  }
+  const rest: AsyncIterable<SourceBatch> = { [Symbol.asyncIterator]: () => iterator };
+  if (!runsBackward(held)) {
+    if (held.length > 0) yield { events: held, issues: [] };
+    if (!ended) yield* rest;
+    return;
+  }
+  async function* all(): AsyncGenerator<SourceBatch> {
+    yield { events: held, issues: [] };
+    if (!ended) yield* rest;
+  }
+  yield* timeOrdered(all(), file, code, batchEvents, limit);
+}
+
+/** Whether more of the steps from one event to the next go back in time than forward (ties are no step). */
+function runsBackward(events: readonly CoalEvent[]): boolean {
+  let back = 0;
+  let forward = 0;
+  for (let i = 1; i < events.length; i++) {
+    const d = events[i].coalmine.ts - events[i - 1].coalmine.ts;
+    if (d < 0) back++;
+    else if (d > 0) forward++;
+  }
+  return back > forward;
 }

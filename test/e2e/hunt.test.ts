@@ -156,13 +156,15 @@ test('usage errors exit 2 with a clear message', () => {
 });
 
 test('records later than the allowed lateness are counted, not dropped', () => {
-  // coalmine's own NDJSON is read in file order (a metrics CSV is sorted first: test/e2e/sample-order.test.ts)
+  // coalmine's own NDJSON that runs forward is read in file order (one that runs backward is sorted first:
+  // test/e2e/ndjson-newest-first.test.ts), so the first samples given again at its end come late
   const file = join(work, 'reversed.ndjson');
-  const rows = readFileSync(join(EXAMPLE, 'var', 'log', 'metrics', 'cpu.csv'), 'utf8')
+  const inOrder = readFileSync(join(EXAMPLE, 'var', 'log', 'metrics', 'cpu.csv'), 'utf8')
     .trim()
     .split('\n')
     .slice(1);
-  const lines = rows.reverse().map((row) => {
+  const rows = [...inOrder, ...inOrder.slice(0, 10)];
+  const lines = rows.map((row) => {
     const [timestamp, entity, cpu] = row.split(',');
     const [host, pid] = entity.split('/');
     return JSON.stringify({

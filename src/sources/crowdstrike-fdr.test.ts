@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import {
   countsOf,
@@ -285,5 +286,24 @@ test('the public Panther test events (test/fixtures/public/crowdstrike-fdr) read
       ['exec', '2023-04-21T19:52:32.006Z', 'C:\\Windows\\System32\\nc.exe'],
       ['connect', '2023-04-28T18:49:37.731Z', '152.206.0.1'],
     ],
+  );
+});
+
+test('an export that runs newest first is given oldest first, the same events as the file in order', async () => {
+  const lines = readFileSync(`${DIR}/good.json`, 'utf8').split('\n').filter(Boolean);
+  // the aidmaster line (names) stays first; the events after it newest first
+  const [names, ...records] = lines;
+  const newestFirst = [names, ...[...records].reverse()].join('\n');
+  const forward = await readAll(crowdstrikeFdr, good);
+  const { events } = await readAll(crowdstrikeFdr, memoryInput('export.json', `${newestFirst}\n`));
+  const times = events.map((e) => e.coalmine.ts);
+  assert.ok(times.length > 3);
+  assert.deepEqual(
+    times,
+    [...times].sort((a, b) => a - b),
+  );
+  assert.deepEqual(
+    [...times].sort((a, b) => a - b),
+    forward.events.map((e) => e.coalmine.ts).sort((a, b) => a - b),
   );
 });

@@ -12,6 +12,7 @@ import { parseTimestamp } from '../util/time.js';
 import { type EndpointAction, headOf, type OriginalBounds, originalOf, pidOf } from './edr-fields.js';
 import { readJsonLines, sniffJsonLine } from './lines.js';
 import { ipOf, isObject, MAX_NAME_CHARS, portOf, textOf } from './net-fields.js';
+import { forwardInTime } from './time-order.js';
 import type { SourceDescriptor } from './types.js';
 import { persistenceEntry, taskExecActions, taskTarget, winBasename } from './win-event.js';
 
@@ -22,6 +23,8 @@ const MAX_PATH_CHARS = 4096;
 const MAX_COMMAND_CHARS = 32 * 1024;
 const MAX_ARGS = 128;
 const MAX_TASK_XML_CHARS = 64 * 1024;
+/** Events per batch a newest-first file's sorted events are given in. */
+const BATCH_EVENTS = 4096;
 /** Values Sigma rules and analysts read whole are kept longer in `original`. */
 const LONG_ORIGINAL = new Set(['CommandLine', 'TaskExecArguments', 'TaskExecCommand', 'TaskXml']);
 /** The record's scalar fields as read, bounded: what Sigma rules and `explain` see of it. */
@@ -387,8 +390,10 @@ export const crowdstrikeFdr: SourceDescriptor = {
   },
   read(input, context) {
     const state: ReadState = { file: input.name, hostHint: input.hostHint, hosts: new Map(), volumes: new Map() };
-    return readJsonLines(input, context, CODE, (o, line) =>
+    // an FDR object is written in time order, an export of a Falcon search often newest first: that one is sorted
+    const batches = readJsonLines(input, context, CODE, (o, line) =>
       isObject(o) ? crowdstrikeFdrEvent(o, line, state) : 'line is JSON but not an object',
     );
+    return forwardInTime(batches, input.name, CODE, BATCH_EVENTS);
   },
 };

@@ -5,6 +5,7 @@ import { HOSTILE_TEXT, rawInvisible } from '../../test/support/invisible.js';
 import type { Cost, Finding, Triage } from '../model/finding.js';
 import type { Issue } from '../model/issue.js';
 import {
+  badInputTotal,
   countFindings,
   countIssue,
   countRuleWarnings,
@@ -140,6 +141,28 @@ test('run summary: the late events the engine lists are a sample; the bad-input 
   const out = renderSummary(s);
   assert.match(out, /bad input: 140 \(ENGINE_LATE_EVENT 139, AUDITD_BAD_RECORD 1\)\n/);
   assert.match(out, /late events \(beyond allowed lateness, processed out of order\): 139\n/);
+});
+
+test('run summary: a path given twice is read once and said so on its own line, not counted as bad input', () => {
+  const s = newSummary();
+  countIssue(s, {
+    code: 'INPUT_GIVEN_TWICE',
+    reason: 'the same file as a.log, given before: read once',
+    file: 'a.log',
+    stage: 'reading',
+  });
+  assert.equal(badInputTotal(s), 0);
+  let out = renderSummary(s);
+  assert.match(
+    out,
+    /read once: 1 input path given again or inside another given\n {2}a\.log: INPUT_GIVEN_TWICE: the same file/,
+  );
+  assert.doesNotMatch(out, /bad input/);
+  countIssue(s, { code: 'AUDITD_BAD_RECORD', reason: 'bad', file: 'b.log', line: 2, stage: 'parsing' });
+  assert.equal(badInputTotal(s), 1);
+  out = renderSummary(s);
+  assert.match(out, /bad input: 1 \(AUDITD_BAD_RECORD 1\)\n {2}b\.log:2: AUDITD_BAD_RECORD: bad\n/);
+  assert.equal(out.match(/INPUT_GIVEN_TWICE/g)?.length, 1, 'listed once, under its own line');
 });
 
 test('issue list: the same counts and listing in input order, whatever order and threads raised them', () => {

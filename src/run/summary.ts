@@ -237,10 +237,17 @@ export function countFindings(summary: RunSummary, findings: Finding[]): void {
   }
 }
 
+/**
+ * Issue codes that are notes on the run, not bad input: a path given twice (or inside a directory also
+ * given) is read once, and said so on its own line.
+ */
+const NOTE_CODES: ReadonlySet<string> = new Set(['INPUT_GIVEN_TWICE']);
+
 /** Bad input by issue code, as the run counted it. */
 function badInputByCode(s: RunSummary): Record<string, number> {
   // the engine lists only the first late events and samples (per thread): the counts are the run's totals
   const codes = { ...s.issuesByCode };
+  for (const code of NOTE_CODES) delete codes[code];
   if (codes.ENGINE_LATE_EVENT !== undefined) codes.ENGINE_LATE_EVENT = Math.max(codes.ENGINE_LATE_EVENT, s.lateEvents);
   if (codes.ENGINE_LATE_SAMPLE !== undefined)
     codes.ENGINE_LATE_SAMPLE = Math.max(codes.ENGINE_LATE_SAMPLE, s.lateSamples);
@@ -268,13 +275,21 @@ export function renderSummary(s: RunSummary): string {
     lines.push(
       `skipped: ${s.unusedRecords} record${s.unusedRecords === 1 ? '' : 's'} of event types no analytic uses (not errors)`,
     );
+  const listed = (i: Issue) => `  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`;
+  const twice = s.issuesByCode.INPUT_GIVEN_TWICE ?? 0;
+  if (twice > 0) {
+    const named = s.issues.filter((i) => NOTE_CODES.has(i.code));
+    lines.push(`read once: ${twice} input path${twice === 1 ? '' : 's'} given again or inside another given`);
+    for (const i of named) lines.push(listed(i));
+    if (twice > named.length) lines.push(`  … ${twice - named.length} more (counted above)`);
+  }
   const codes = badInputByCode(s);
   const issueTotal = Object.values(codes).reduce((a, b) => a + b, 0);
   if (issueTotal > 0) {
+    const bad = s.issues.filter((i) => !NOTE_CODES.has(i.code));
     lines.push(`bad input: ${issueTotal} (${byCount(codes)})`);
-    for (const i of s.issues)
-      lines.push(`  ${inert(clip(formatRef(i), 200))}: ${i.code}: ${inert(clip(i.reason, 300))}`);
-    if (issueTotal > s.issues.length) lines.push(`  … ${issueTotal - s.issues.length} more (counted above)`);
+    for (const i of bad) lines.push(listed(i));
+    if (issueTotal > bad.length) lines.push(`  … ${issueTotal - bad.length} more (counted above)`);
   }
   const r = s.ruleWarnings;
   if (r.count > 0) {

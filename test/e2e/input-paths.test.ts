@@ -34,6 +34,9 @@ test('the collection given twice and with a file of it reads as once; a director
     /audit\.log: INPUT_GIVEN_TWICE: inside .*kinsing-like, also given: read once, as part of it/,
   );
   assert.doesNotMatch(twice.stderr, /not read:/);
+  // read once is no bad input: its own line, and the bad-input count is the single run's
+  assert.match(twice.stderr, /^read once: 2 input paths given again or inside another given$/m);
+  assert.equal(/bad input: \d+/.exec(twice.stderr)?.[0], /bad input: \d+/.exec(once.stderr)?.[0]);
 
   const part = huntNdjson([audit]);
   assert.equal(part.code, 0, part.stderr);

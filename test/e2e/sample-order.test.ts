@@ -73,24 +73,28 @@ for (const [story, cpu, name] of [
     assert.doesNotMatch(reversed.stderr, /late|out of order|OUT_OF_ORDER/i, reversed.stderr);
   });
 
-test('samples a reader cannot put in order (coalmine NDJSON newest first) are named as left out of sustained CPU, not as handled', () => {
+test('samples a reader cannot put in order (one process newest first inside an NDJSON that runs forward) are named as left out of sustained CPU, not as handled', () => {
+  // the reader sorts a file whose first events run backward (test/e2e/ndjson-newest-first.test.ts); this
+  // one runs forward (another process sampled every 10 s), so it is read as it comes and the miner's
+  // samples, written newest first after them, arrive each older than the one before
+  const sample = (at: Date, pid: number, cpu: number) =>
+    JSON.stringify({
+      '@timestamp': at.toISOString(),
+      event: { kind: 'metric', category: ['process'], action: 'metric', dataset: 'test.sample' },
+      host: { name: 'web-01' },
+      process: { pid },
+      metrics: { cpu_pct: cpu },
+      original: {},
+    });
   const lines: string[] = [];
-  for (let m = 40; m >= 0; m--)
-    lines.push(
-      JSON.stringify({
-        '@timestamp': new Date(Date.UTC(2025, 2, 14, 2, m)).toISOString(),
-        event: { kind: 'metric', category: ['process'], action: 'metric', dataset: 'test.sample' },
-        host: { name: 'web-01' },
-        process: { pid: 4130 },
-        metrics: { cpu_pct: 390 },
-        original: {},
-      }),
-    );
+  for (let s = 0; s <= 40 * 60; s += 10) lines.push(sample(new Date(Date.UTC(2025, 2, 14, 2, 0, s)), 1, 1));
+  const forward = lines.length;
+  for (let m = 40; m >= 0; m--) lines.push(sample(new Date(Date.UTC(2025, 2, 14, 2, m)), 4130, 390));
   const file = join(work, 'newest-first.ndjson');
   writeFileSync(file, `${lines.join('\n')}\n`);
   const r = huntNdjson([file]);
   assert.deepEqual(r.findings, []);
-  // the first line is the newest sample: each after it is older, so none counts
+  // the miner's first line is its newest sample: each after it is older, so none counts
   assert.match(
     r.stderr,
     /CPU\/GPU samples too late to count for a sustained run or its cost \(older than one already counted for their process, host, container or instance\): 40\n/,
@@ -98,6 +102,8 @@ test('samples a reader cannot put in order (coalmine NDJSON newest first) are na
   assert.match(r.stderr, /ENGINE_LATE_SAMPLE 40/);
   assert.match(
     r.stderr,
-    /newest-first\.ndjson:2: ENGINE_LATE_SAMPLE: CPU sample at 2025-03-14T02:39:00.000Z came after a newer sample of its process: not counted for sustained CPU or its cost/,
+    new RegExp(
+      `newest-first\\.ndjson:${forward + 2}: ENGINE_LATE_SAMPLE: CPU sample at 2025-03-14T02:39:00.000Z came after a newer sample of its process: not counted for sustained CPU or its cost`,
+    ),
   );
 });

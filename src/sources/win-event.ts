@@ -331,6 +331,11 @@ function sysmonProcess(d: Record<string, string>): ProcessFields | undefined {
 
 type Head = Pick<CoalEvent['event'], 'kind' | 'category' | 'type' | 'action'> & { dataset: string };
 
+/** The head of a task or service entry's event: a configuration created or changed. */
+function entryHead(type: 'creation' | 'change', dataset: string): Head {
+  return { kind: 'event', category: ['configuration'], type: [type], action: 'persistence-entry', dataset };
+}
+
 /** `sysmon.7`, `security.4624`, `microsoft-windows-powershell.4104`: the dataset of a record read as it is. */
 function datasetOf(ev: WinEvent): string {
   // Sysmon for Linux keeps its own name (`linux-sysmon.16`): the same id can mean a Windows-only event
@@ -355,6 +360,12 @@ export function winEventToCoal(
   let head: Head | undefined;
   const body: Partial<CoalEvent> = {};
   let persistence: CoalEvent['coalmine']['persistence'];
+  /** A task or service entry as the event's file, process (its command and user) and persistence claim. */
+  const enter = (entry: PersistenceEntry) => {
+    body.file = entry.file;
+    if (entry.process) body.process = entry.process;
+    persistence = entry.persistence;
+  };
   if (isSysmon(ev.provider)) {
     const ds = `${format}.sysmon.${ev.eventId}`;
     switch (ev.eventId) {
@@ -522,43 +533,29 @@ export function winEventToCoal(
       }
       case 4697: {
         // a service installed: what it will run is its ServiceFileName, as it is 7045's ImagePath
-        head = {
-          kind: 'event',
-          category: ['configuration'],
-          type: ['creation'],
-          action: 'persistence-entry',
-          dataset: ds,
-        };
-        const service = persistenceEntry(
-          'service',
-          val(d, 'ServiceName', MAX_NAME_CHARS),
-          serviceRun(val(d, 'ServiceFileName', MAX_COMMAND_CHARS)),
-          val(d, 'ServiceAccount', MAX_NAME_CHARS),
+        head = entryHead('creation', ds);
+        enter(
+          persistenceEntry(
+            'service',
+            val(d, 'ServiceName', MAX_NAME_CHARS),
+            serviceRun(val(d, 'ServiceFileName', MAX_COMMAND_CHARS)),
+            val(d, 'ServiceAccount', MAX_NAME_CHARS),
+          ),
         );
-        body.file = service.file;
-        if (service.process) body.process = service.process;
-        persistence = service.persistence;
         break;
       }
       case 4698:
       case 4702: {
-        head = {
-          kind: 'event',
-          category: ['configuration'],
-          type: [ev.eventId === 4698 ? 'creation' : 'change'],
-          action: 'persistence-entry',
-          dataset: ds,
-        };
+        head = entryHead(ev.eventId === 4698 ? 'creation' : 'change', ds);
         const xml = val(d, 'TaskContent', MAX_TASK_XML_CHARS) ?? val(d, 'TaskContentNew', MAX_TASK_XML_CHARS) ?? '';
-        const task = persistenceEntry(
-          'scheduled-task',
-          val(d, 'TaskName', MAX_NAME_CHARS),
-          taskExecActions(xml)[0],
-          val(d, 'SubjectUserName', MAX_NAME_CHARS),
+        enter(
+          persistenceEntry(
+            'scheduled-task',
+            val(d, 'TaskName', MAX_NAME_CHARS),
+            taskExecActions(xml)[0],
+            val(d, 'SubjectUserName', MAX_NAME_CHARS),
+          ),
         );
-        body.file = task.file;
-        if (task.process) body.process = task.process;
-        persistence = task.persistence;
         break;
       }
       case 5156: {
@@ -586,22 +583,15 @@ export function winEventToCoal(
     }
   } else if (ev.eventId === 7045 && ev.provider.toLowerCase() === SERVICE_CONTROL_MANAGER) {
     // System 7045: a service was installed, and the ImagePath it will run
-    head = {
-      kind: 'event',
-      category: ['configuration'],
-      type: ['creation'],
-      action: 'persistence-entry',
-      dataset: `${format}.system.7045`,
-    };
-    const service = persistenceEntry(
-      'service',
-      val(d, 'ServiceName', MAX_NAME_CHARS),
-      serviceRun(val(d, 'ImagePath', MAX_COMMAND_CHARS)),
-      val(d, 'AccountName', MAX_NAME_CHARS),
+    head = entryHead('creation', `${format}.system.7045`);
+    enter(
+      persistenceEntry(
+        'service',
+        val(d, 'ServiceName', MAX_NAME_CHARS),
+        serviceRun(val(d, 'ImagePath', MAX_COMMAND_CHARS)),
+        val(d, 'AccountName', MAX_NAME_CHARS),
+      ),
     );
-    body.file = service.file;
-    if (service.process) body.process = service.process;
-    persistence = service.persistence;
   }
   // every other record reaches the Sigma rules that could read it as it is (its fields in `original`);
   // the engine ignores it; with no such rule it is unused

@@ -19,12 +19,15 @@ export interface HuntInputFlags {
   host?: string;
 }
 
+/** Whether `--input-format` (when given) names a format coalmine reads; says so on stderr when not. */
+export function knownInputFormat(inputFormat: string | undefined): boolean {
+  if (inputFormat === undefined || sourceNamed(inputFormat)) return true;
+  process.stderr.write(`coalmine: unknown --input-format "${inert(inputFormat)}" (see coalmine formats)\n`);
+  return false;
+}
+
 export async function huntPaths(paths: string[], flags: HuntInputFlags): Promise<HuntResult | number> {
-  const err = (text: string) => process.stderr.write(text);
-  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
-    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
-    return EXIT.usage;
-  }
+  if (!knownInputFormat(flags.inputFormat)) return EXIT.usage;
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
   const result = await hunt({
@@ -36,7 +39,7 @@ export async function huntPaths(paths: string[], flags: HuntInputFlags): Promise
     ruleDirs: [...DEFAULT_RULE_DIRS, ...flags.rules],
   });
   if (noInputRead(result.summary)) {
-    err(renderNoInput(result.summary));
+    process.stderr.write(renderNoInput(result.summary));
     return EXIT.noInput;
   }
   return result;

@@ -8,10 +8,11 @@
 import type { Command } from 'commander';
 import { coverage } from '../../run/coverage.js';
 import { noInputRead, renderNoInput } from '../../run/summary.js';
-import { sourceNamed, sources } from '../../sources/index.js';
+import { sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { EXIT, VERSION } from '../common.js';
 import { COVERAGE_FORMATS, type CoverageFormat, renderCoverageJson, renderCoverageTable } from '../coverage-render.js';
+import { knownInputFormat } from '../hunt-inputs.js';
 import { policyOption } from '../policy-option.js';
 
 interface CoverageFlags {
@@ -54,10 +55,7 @@ async function runCoverage(paths: string[], flags: CoverageFlags): Promise<numbe
     return EXIT.usage;
   }
   const format = flags.format as CoverageFormat;
-  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
-    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
-    return EXIT.usage;
-  }
+  if (!knownInputFormat(flags.inputFormat)) return EXIT.usage;
   const chosen = await policyOption(flags.policy);
   if (!chosen) return EXIT.usage;
   const report = await coverage({

@@ -8,9 +8,10 @@ import { DEFAULT_RULE_DIRS } from '../../signals/rules.js';
 import { sinkNamed, sinks } from '../../sinks/index.js';
 import { renderReportHtml } from '../../sinks/report-html.js';
 import { matchFormatNamed, matchFormats } from '../../sinks/sigma-matches.js';
-import { sourceNamed, sources } from '../../sources/index.js';
+import { sources } from '../../sources/index.js';
 import { inert } from '../../util/hostile.js';
 import { collect, EXIT, parseSeverity, VERSION } from '../common.js';
+import { knownInputFormat } from '../hunt-inputs.js';
 import { collectPlaceholder, policyOption, withPlaceholders } from '../policy-option.js';
 import { deliverFindings, findingsReceiver } from '../webhook-option.js';
 
@@ -107,10 +108,7 @@ async function runHunt(paths: string[], flags: HuntFlags): Promise<number> {
     );
     return EXIT.usage;
   }
-  if (flags.inputFormat && !sourceNamed(flags.inputFormat)) {
-    err(`coalmine: unknown --input-format "${inert(flags.inputFormat)}" (see coalmine formats)\n`);
-    return EXIT.usage;
-  }
+  if (!knownInputFormat(flags.inputFormat)) return EXIT.usage;
   const receiver = findingsReceiver(
     flags.webhook,
     flags.webhookToken,
